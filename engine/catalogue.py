@@ -1,0 +1,226 @@
+"""Load a catalogue directory: parse every file, validate it, check cross-references.
+
+Data flow: discover → parse (engine.yaml_policy) → validate (engine.schemas) →
+cross-check (engine.crossref) → one ``CheckResult`` holding every problem, which
+engine.report renders once. Per-file work is cached by file content
+(engine.cache), so a re-check after one edit only re-reads that file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import schemas
+from engine.cache import FileCache, FileEntry
+from engine.result import Finding, Problem
+from engine.yaml_policy import locate, parse
+
+#: top-level folder -> document kind; only items/ may have subfolders
+FOLDERS = {"items": "item", "fees": "fee", "forms": "form", "chains": "chain", "calendar": "calendar"}
+CENTER_FILE = "center.yaml"
+YAML_SUFFIXES = (".yaml", ".yml")
+#: keys that identify a document kind, to catch a file put in the wrong folder
+SIGNATURES = {
+    "item": ("code", "materials"),
+    "fee": ("lines",),
+    "form": ("fields", "title"),
+    "chain": ("stages",),
+    "calendar": ("holidays",),
+    "center": ("departments",),
+}
+KIND_WORDS = {
+    "item": ("an item", "items/"),
+    "fee": ("a fee schedule", "fees/"),
+    "form": ("a form section", "forms/"),
+    "chain": ("an approval chain", "chains/"),
+    "calendar": ("a holiday calendar", "calendar/"),
+    "center": ("the center manifest", "center.yaml at the catalogue root"),
+}
+
+
+@dataclass(slots=True)
+class Document:
+    file: str  # path relative to the catalogue root, with forward slashes
+    kind: str
+    data: Any
+
+
+@dataclass(slots=True)
+class Catalogue:
+    """An immutable view of a checked catalogue (only documents that passed their schema)."""
+
+    root: Path
+    version: str
+    center: dict[str, Any] | None = None
+    items: dict[str, Document] = field(default_factory=dict)
+    fees: dict[str, Document] = field(default_factory=dict)
+    forms: dict[str, Document] = field(default_factory=dict)
+    chains: dict[str, Document] = field(default_factory=dict)
+    calendars: dict[int, Document] = field(default_factory=dict)
+    documents: list[Document] = field(default_factory=list)
+
+    def department(self, dept_id: str) -> dict[str, Any] | None:
+        for dept in (self.center or {}).get("departments", []):
+            if dept["id"] == dept_id:
+                return dict(dept)
+        return None
+
+
+@dataclass(slots=True)
+class CheckResult:
+    catalogue: Catalogue
+    problems: list[Problem]
+    files_checked: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def discover(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """List (relative path, kind) of every catalogue file, and problems with misplaced files."""
+    found: list[tuple[str, str]] = []
+    problems: list[Problem] = []
+    if (root / CENTER_FILE).is_file():
+        found.append((CENTER_FILE, "center"))
+    for folder, kind in FOLDERS.items():
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel_dir = Path(dirpath).relative_to(root).as_posix()
+            nested = rel_dir != folder
+            for name in sorted(filenames):
+                if name.startswith(".") or name.lower().endswith(".md"):
+                    continue
+                rel = f"{rel_dir}/{name}"
+                if not name.endswith(YAML_SUFFIXES):
+                    problems.append(Problem(rel, 1, 1, "stray-file",
+                                            f"{folder}/ holds only .yaml files; move this file elsewhere "
+                                            "or rename it to .yaml if it is catalogue data"))
+                elif nested and folder != "items":
+                    problems.append(Problem(rel, 1, 1, "wrong-folder",
+                                            f"{folder}/ has no subfolders; move this file to {folder}/"))
+                else:
+                    found.append((rel, kind))
+    return found, problems
+
+
+def _content_key(raw: bytes, kind: str) -> str:
+    return hashlib.blake2b(raw, digest_size=16, person=kind.encode()[:16]).hexdigest()
+
+
+class _Checker:
+    def __init__(self, root: Path, cache: FileCache | None) -> None:
+        self.root = root
+        self.cache = cache
+        self._schemas: dict[str, schemas.Schema] = {}
+        self._texts: dict[str, str] = {}
+
+    def schema(self, kind: str) -> schemas.Schema:
+        if kind not in self._schemas:
+            self._schemas[kind] = schemas.Schema(kind)
+        return self._schemas[kind]
+
+    def check_file(self, rel: str, kind: str) -> FileEntry:
+        try:
+            raw = (self.root / rel).read_bytes()
+        except OSError as exc:
+            return FileEntry("", kind, None, [(1, 1, "unreadable", f"cannot read the file: {exc.strerror}")])
+        key = _content_key(raw, kind)
+        if self.cache is not None:
+            hit = self.cache.get(rel, key)
+            if hit is not None:
+                return hit
+        entry = self._check_raw(raw, rel, kind, key)
+        if self.cache is not None:
+            self.cache.put(rel, entry)
+        return entry
+
+    def _check_raw(self, raw: bytes, rel: str, kind: str, key: str) -> FileEntry:
+        parsed = parse(raw)
+        problems = [(e.line, e.column, e.kind, e.message) for e in parsed.errors]
+        data = parsed.data
+        if problems or data is None:
+            return FileEntry(key, kind, None, problems)
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+        if not isinstance(data, dict):
+            noun, _ = KIND_WORDS[kind]
+            return FileEntry(key, kind, None, [(1, 1, "type", f"the file should be {noun}: a mapping of "
+                                                               "key: value lines, not a list or a single value")])
+        other = _looks_like(data, kind)
+        if other is not None:
+            noun, where = KIND_WORDS[other]
+            keys = ", ".join(SIGNATURES[other])
+            return FileEntry(key, kind, None, [(1, 1, "wrong-folder", f"this looks like {noun} (it has {keys}), "
+                                                                      f"not {KIND_WORDS[kind][0]}; move it to {where}")])
+        if parsed.modeline is not None and os.path.basename(parsed.modeline) != schemas.KINDS[kind]:
+            problems.append((1, 1, "modeline", f"the modeline names {parsed.modeline!r} but this is "
+                                               f"{KIND_WORDS[kind][0]}; point it at {schemas.KINDS[kind]}"))
+        schema = self.schema(kind)
+        for err in schema.errors(data):
+            line, col = locate(text, err.path, err.on_key)
+            problems.append((line, col, err.kind, err.message))
+        date_props = schema.date_properties()
+        for path in parsed.date_paths:
+            if not path or path[-1] not in date_props:
+                line, col = locate(text, path)
+                problems.append((line, col, "yaml-1.1", "an unquoted date here is read as a date by YAML 1.1 tools, "
+                                                        "but this value is text; quote it"))
+        return FileEntry(key, kind, None if problems else data, problems)
+
+    def locate(self, finding: Finding) -> Problem:
+        if finding.file not in self._texts:
+            try:
+                self._texts[finding.file] = (self.root / finding.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self._texts[finding.file] = ""
+        line, col = locate(self._texts[finding.file], finding.path, finding.on_key) if finding.path else (1, 1)
+        return Problem(finding.file, line, col, finding.kind, finding.message)
+
+
+def _looks_like(data: dict[str, Any], kind: str) -> str | None:
+    if all(k in data for k in SIGNATURES[kind]):
+        return None
+    for other, keys in SIGNATURES.items():
+        if other != kind and all(k in data for k in keys):
+            return other
+    return None
+
+
+def load(root: Path | str, cache: FileCache | None = None) -> CheckResult:
+    """Check the catalogue at ``root`` and return every problem found. Never raises for bad input."""
+    from engine import crossref  # local: crossref imports this module's types
+
+    root = Path(root)
+    if not root.is_dir():
+        problem = Problem(str(root), 1, 1, "no-catalogue", "no such directory; pass --catalog DIR")
+        return CheckResult(Catalogue(root, ""), [problem], 0)
+    files, problems = discover(root)
+    checker = _Checker(root, cache)
+    docs: list[Document] = []
+    digest = hashlib.sha256()
+    for rel, kind in files:
+        entry = checker.check_file(rel, kind)
+        digest.update(f"{rel}\0{entry.key}\0".encode())
+        problems.extend(Problem(rel, line, col, k, msg) for line, col, k, msg in entry.problems)
+        if entry.data is not None:
+            docs.append(Document(rel, kind, entry.data))
+    if cache is not None:
+        cache.retain(rel for rel, _ in files)
+        cache.save()
+    catalogue = Catalogue(root, digest.hexdigest()[:16], documents=docs)
+    findings = crossref.check(catalogue, has_center_file=any(k == "center" for _, k in files))
+    problems.extend(checker.locate(f) for f in findings)
+    problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
+    return CheckResult(catalogue, problems, len(files))
+
+
+def documents_of(catalogue: Catalogue, kind: str) -> Iterable[Document]:
+    return (d for d in catalogue.documents if d.kind == kind)

@@ -1,0 +1,195 @@
+"""The ``yangguang`` command.
+
+Exit codes (as pre-commit does): 0 success; 1 an expected user error (a catalogue
+that does not check, an unknown item, bad input data) with a clean message; 3 a bug
+in Yangguang, with a traceback to put in a bug report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine import __version__
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CATALOG = REPO_ROOT
+DEFAULT_DB = Path("var/yangguang.db")
+
+EXIT_OK, EXIT_USER, EXIT_BUG = 0, 1, 3
+
+
+class UserError(Exception):
+    """An expected problem: the message says what to do; no traceback."""
+
+
+def _load(catalog: Path, use_cache: bool = True):  # type: ignore[no-untyped-def]
+    from engine.cache import FileCache
+    from engine.catalogue import load
+
+    cache = FileCache(catalog) if use_cache else None
+    return load(catalog, cache)
+
+
+def _checked(catalog: Path):  # type: ignore[no-untyped-def]
+    from engine import report
+
+    result = _load(catalog)
+    if not result.ok:
+        raise UserError(report.text(result).rstrip("\n"))
+    return result.catalogue
+
+
+def _item(cat, code: str):  # type: ignore[no-untyped-def]
+    import difflib
+
+    doc = cat.items.get(code)
+    if doc is None:
+        by_name = [d for d in cat.items.values() if d.data["name"] == code]
+        if by_name:
+            return by_name[0]
+        close = difflib.get_close_matches(code, list(cat.items), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `yangguang list` shows every item"
+        raise UserError(f"no item with code {code!r}{hint}")
+    return doc
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from engine import report
+
+    result = _load(args.catalog, use_cache=not args.no_cache)
+    sys.stdout.write(report.as_json(result) if args.format == "json" else report.text(result))
+    return EXIT_OK if result.ok else EXIT_USER
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    cat = _checked(args.catalog)
+    for code in sorted(cat.items):
+        d = cat.items[code].data
+        promised = d["time_limit"]["promised"]
+        limit = "即办" if promised["value"] == 0 else f"{promised['value']} {promised['unit']}"
+        sys.stdout.write(f"{code}\t{d['department']}\t{limit}\t{d['name']}\n")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from engine import notice
+
+    cat = _checked(args.catalog)
+    sys.stdout.write(notice.render_text(notice.build(cat, _item(cat, args.code))))
+    return EXIT_OK
+
+
+def cmd_fee(args: argparse.Namespace) -> int:
+    from engine import fees
+
+    cat = _checked(args.catalog)
+    item = _item(cat, args.code)
+    fee = item.data["fee"]
+    if not isinstance(fee, dict) or "schedule" not in fee:
+        sys.stdout.write(f"{item.data['name']}: 不收费 (free of charge)\n")
+        return EXIT_OK
+    try:
+        raw = sys.stdin.read() if args.data == "-" else Path(args.data).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read --data {args.data}: {exc.strerror}") from exc
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--data {args.data} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                        f"column {exc.colno}") from exc
+    if not isinstance(data, dict):
+        raise UserError("--data must hold a JSON object of form sections, e.g. "
+                        '{"realestate": {"use": "residential"}}')
+    from datetime import date
+
+    on = date.fromisoformat(args.on) if args.on else None
+    try:
+        assessment = fees.assess(cat.fees[fee["schedule"]].data, data, on=on)
+    except fees.FeeDataError as exc:
+        raise UserError(str(exc)) from exc
+    sys.stdout.write(fees.render_assessment(assessment))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from engine.web import create_app
+
+    cat = _checked(args.catalog)  # refuse to serve a catalogue that does not check clean
+    app = create_app(catalog=args.catalog, db=args.db, catalogue=cat)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
+
+
+def _date(text: str) -> str:
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+    return text
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="yangguang", description="阳光 Yangguang: check and serve an approval catalogue.")
+    p.add_argument("--version", action="version", version=f"yangguang {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG,
+                        help="catalogue directory (default: the repository's own reference catalogue)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("check", parents=[common], help="validate a whole catalogue and report every problem")
+    c.add_argument("dir", nargs="?", type=Path, help="catalogue directory (same as --catalog)")
+    c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    c.add_argument("--no-cache", action="store_true", help="re-read every file instead of using the content cache")
+    c.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("show", parents=[common], help="print an item's one-time notice (一次告知)")
+    s.add_argument("code", help="item code (or exact item name)")
+    s.set_defaults(func=cmd_show)
+
+    ls = sub.add_parser("list", parents=[common], help="list every item: code, department, promised limit, name")
+    ls.set_defaults(func=cmd_list)
+
+    f = sub.add_parser("fee", parents=[common], help="print an item's itemised fee assessment for application data")
+    f.add_argument("code", help="item code")
+    f.add_argument("--data", required=True, help="JSON file of application data ('-' for standard input)")
+    f.add_argument("--on", type=_date, help="assessment date YYYY-MM-DD (default: today)")
+    f.set_defaults(func=cmd_fee)
+
+    sv = sub.add_parser("serve", parents=[common], help="serve the catalogue over HTTP")
+    sv.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "dir", None) is not None:
+        args.catalog = args.dir
+    try:
+        code: int = args.func(args)
+        return code
+    except UserError as exc:
+        sys.stderr.write(f"yangguang: {exc}\n")
+        return EXIT_USER
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        sys.stderr.write("yangguang: internal error — this is a bug in Yangguang, not in your catalogue.\n"
+                         "Please report it with the traceback below.\n")
+        traceback.print_exc()
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

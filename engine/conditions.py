@@ -1,0 +1,137 @@
+"""The closed condition vocabulary used by fields, materials and fee lines.
+
+A condition is data, never an expression string::
+
+    {field: applicant.type, eq: legal_person}
+    {all: [...]}, {any: [...]}, {not: {...}}
+    operators: eq ne in gt gte lt lte present
+
+The same vocabulary is evaluated by the browser later (engine/static), so keep
+the semantics small and explicit: a missing or empty field is "absent"; every
+comparison with an absent field is false except ``ne`` (true) and
+``present: false`` (true).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+Condition = Mapping[str, Any]
+OPERATORS = ("eq", "ne", "in", "gt", "gte", "lt", "lte", "present")
+
+
+def lookup(data: Mapping[str, Any], field: str) -> Any:
+    """Return the value of ``section.field`` in application data, or None when absent.
+
+    Data may be nested (``{"applicant": {"type": ...}}``) or flat
+    (``{"applicant.type": ...}``).
+    """
+    if field in data:
+        return data[field]
+    value: Any = data
+    for part in field.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, list):  # a checkbox group holds when any ticked value matches
+        return any(_equal(a, expected) for a in actual)
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return actual is expected or str(actual).lower() == str(expected).lower()
+    if actual == expected:
+        return True
+    a, e = _number(actual), _number(expected)
+    if a is not None and e is not None:
+        return a == e
+    return str(actual) == str(expected)
+
+
+def evaluate(condition: Condition, data: Mapping[str, Any]) -> bool:
+    """Evaluate a schema-valid condition against application data."""
+    if "all" in condition:
+        return all(evaluate(c, data) for c in condition["all"])
+    if "any" in condition:
+        return any(evaluate(c, data) for c in condition["any"])
+    if "not" in condition:
+        return not evaluate(condition["not"], data)
+    actual = lookup(data, condition["field"])
+    if "present" in condition:
+        return (not _absent(actual)) is bool(condition["present"])
+    if "ne" in condition:
+        return _absent(actual) or not _equal(actual, condition["ne"])
+    if _absent(actual):
+        return False
+    if "eq" in condition:
+        return _equal(actual, condition["eq"])
+    if "in" in condition:
+        return any(_equal(actual, v) for v in condition["in"])
+    a = _number(actual)
+    for op in ("gt", "gte", "lt", "lte"):
+        if op in condition:
+            b = _number(condition[op])
+            if a is None or b is None:
+                return False
+            return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op]
+    raise ValueError(f"not a condition: {dict(condition)!r}")
+
+
+def referenced_fields(condition: Condition, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Yield (path-to-the-field-key, field name) for every field a condition names."""
+    for key in ("all", "any"):
+        if key in condition:
+            for i, sub in enumerate(condition[key]):
+                yield from referenced_fields(sub, (*path, key, i))
+            return
+    if "not" in condition:
+        yield from referenced_fields(condition["not"], (*path, "not"))
+        return
+    if "field" in condition:
+        yield (*path, "field"), condition["field"]
+
+
+def describe(condition: Condition, labels: Mapping[str, str] | None = None) -> str:
+    """Spell a condition out in Chinese words for guides and one-time notices."""
+    labels = labels or {}
+
+    def value_text(v: Any) -> str:
+        if isinstance(v, bool):
+            return "是" if v else "否"
+        return labels.get(f"={v}", str(v))
+
+    if "all" in condition:
+        return "并且".join(f"（{describe(c, labels)}）" if _compound(c) else describe(c, labels) for c in condition["all"])
+    if "any" in condition:
+        return "或者".join(f"（{describe(c, labels)}）" if _compound(c) else describe(c, labels) for c in condition["any"])
+    if "not" in condition:
+        return f"并非（{describe(condition['not'], labels)}）"
+    name = labels.get(condition["field"], condition["field"])
+    if "present" in condition:
+        return f"已填写{name}" if condition["present"] else f"未填写{name}"
+    for op, word in (("eq", "为"), ("ne", "不为"), ("gt", "大于"), ("gte", "不小于"), ("lt", "小于"), ("lte", "不大于")):
+        if op in condition:
+            return f"{name}{word}{value_text(condition[op])}"
+    if "in" in condition:
+        return f"{name}为" + "、".join(value_text(v) for v in condition["in"]) + "之一"
+    raise ValueError(f"not a condition: {dict(condition)!r}")
+
+
+def _compound(condition: Condition) -> bool:
+    return "all" in condition or "any" in condition

@@ -1,0 +1,369 @@
+"""Checks across files that a schema cannot express.
+
+Runs on documents that passed their schema, so shapes can be trusted. Every
+check yields ``Finding``s located by path; the loader turns them into
+file:line:column. Messages say what is expected and what to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePosixPath
+from typing import Any
+
+from engine import conditions
+from engine.catalogue import CENTER_FILE, Catalogue, Document
+from engine.result import Finding, Path
+
+MINUTES_PER_WORKING_DAY = 480  # 8 hours; how minutes compare with days
+STANDARD_STEPS = ("accept", "undertake", "review", "decide", "complete")
+
+
+def _hint(word: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+@dataclass(slots=True)
+class FieldInfo:
+    name: str  # section.field
+    spec: dict[str, Any]
+    file: str
+    path: Path
+
+
+def item_fields(item: Document, forms: Mapping[str, Document]) -> dict[str, FieldInfo]:
+    """Every field on an item's form, by ``section.field`` name (unknown sections are skipped)."""
+    fields: dict[str, FieldInfo] = {}
+    for i, entry in enumerate(item.data.get("form", {}).get("sections", [])):
+        if isinstance(entry, str):
+            form = forms.get(entry)
+            if form is None:
+                continue
+            section, file, base = form.data, form.file, ()
+        else:
+            section, file, base = entry, item.file, ("form", "sections", i)
+        for j, spec in enumerate(section["fields"]):
+            name = f"{section['id']}.{spec['id']}"
+            fields.setdefault(name, FieldInfo(name, spec, file, (*base, "fields", j)))
+    return fields
+
+
+def duration_minutes(d: Mapping[str, Any]) -> int | None:
+    """A duration in minutes for comparison; natural days count 5/7 of a working day. None if not comparable."""
+    value, unit = int(d["value"]), d["unit"]
+    if unit == "minute":
+        return value
+    if unit == "working_day":
+        return value * MINUTES_PER_WORKING_DAY
+    return value * MINUTES_PER_WORKING_DAY * 5 // 7
+
+
+def _unit_word(d: Mapping[str, Any]) -> str:
+    return {"working_day": "working days", "natural_day": "natural days", "minute": "minutes"}[d["unit"]]
+
+
+def _text(d: Mapping[str, Any]) -> str:
+    return f"{d['value']} {_unit_word(d)}"
+
+
+class _Cross:
+    def __init__(self, cat: Catalogue) -> None:
+        self.cat = cat
+        self.out: list[Finding] = []
+
+    def add(self, file: str, path: Path, kind: str, message: str, on_key: bool = False) -> None:
+        self.out.append(Finding(file, path, kind, message, on_key))
+
+    # -- per kind --------------------------------------------------------------------------
+    def index(self, has_center_file: bool) -> None:
+        cat = self.cat
+        for doc in cat.documents:
+            if doc.kind == "center":
+                cat.center = doc.data
+            elif doc.kind == "item":
+                code = doc.data["code"]
+                if code in cat.items:
+                    first = cat.items[code]
+                    self.add(doc.file, ("code",), "duplicate-code",
+                             f"item code {code!r} is already used by {first.file}; every item needs its own code")
+                else:
+                    cat.items[code] = doc
+            else:
+                stem = PurePosixPath(doc.file).stem
+                key = doc.data.get("id", doc.data.get("year"))
+                if doc.kind in ("fee", "form", "chain") and key != stem:
+                    self.add(doc.file, ("id",), "id-mismatch",
+                             f"id {key!r} must equal the file name {stem!r}; rename the file or change the id")
+                table = {"fee": cat.fees, "form": cat.forms, "chain": cat.chains, "calendar": cat.calendars}[doc.kind]
+                table[key] = doc  # type: ignore[index]
+        if not has_center_file:
+            self.add(CENTER_FILE, (), "missing-file",
+                     "the catalogue has no center.yaml; create it with the center's id, name, level, region and "
+                     "departments (see schema/center.schema.json)")
+        elif cat.center is not None:
+            seen: dict[str, int] = {}
+            for i, dept in enumerate(cat.center["departments"]):
+                if dept["id"] in seen:
+                    self.add(CENTER_FILE, ("departments", i, "id"), "duplicate-id",
+                             f"department id {dept['id']!r} is listed twice (entry {seen[dept['id']] + 1}); "
+                             "keep one")
+                seen.setdefault(dept["id"], i)
+
+    def department(self, doc: Document, path: Path, dept: str) -> None:
+        if self.cat.center is None:
+            return
+        ids = [d["id"] for d in self.cat.center["departments"]]
+        if dept not in ids:
+            self.add(doc.file, path, "unknown-department",
+                     f"department {dept!r} is not in center.yaml{_hint(dept, ids)} "
+                     "(add it to center.yaml's departments or fix the id)")
+
+    def condition(self, file: str, path: Path, cond: Mapping[str, Any], fields: Mapping[str, FieldInfo],
+                  where: str) -> None:
+        names = sorted(fields)
+        for sub_path, name in conditions.referenced_fields(cond, path):
+            if name not in fields:
+                self.add(file, sub_path, "unknown-field",
+                         f"condition names the field {name!r}, which is not on {where}{_hint(name, names)}")
+        for sub_path, leaf in _leaves(cond, path):
+            info = fields.get(leaf["field"])
+            if info is None or "options" not in info.spec:
+                continue
+            values = [str(o["value"]) for o in info.spec["options"]]
+            for op in ("eq", "ne", "in"):
+                if op not in leaf:
+                    continue
+                wanted = leaf[op] if op == "in" else [leaf[op]]
+                for k, v in enumerate(wanted):
+                    if str(v) not in values:
+                        at = (*sub_path, op, k) if op == "in" else (*sub_path, op)
+                        self.add(file, at, "unknown-option",
+                                 f"{v!r} is not an option of {leaf['field']} (options: {', '.join(values)})"
+                                 f"{_hint(str(v), values)}")
+
+    def form_section(self, doc: Document, section: Mapping[str, Any], base: Path,
+                     fields: Mapping[str, FieldInfo], where: str) -> None:
+        seen: set[str] = set()
+        for j, spec in enumerate(section["fields"]):
+            if spec["id"] in seen:
+                self.add(doc.file, (*base, "fields", j, "id"), "duplicate-id",
+                         f"field id {spec['id']!r} appears twice in section {section['id']!r}")
+            seen.add(spec["id"])
+            for key in ("when", "required"):
+                if isinstance(spec.get(key), dict):
+                    self.condition(doc.file, (*base, "fields", j, key), spec[key], fields, where)
+            if "min" in spec and "max" in spec and float(spec["min"]) > float(spec["max"]):
+                self.add(doc.file, (*base, "fields", j, "min"), "range", "min is larger than max")
+        if isinstance(section.get("when"), dict):
+            self.condition(doc.file, (*base, "when"), section["when"], fields, where)
+
+    def form_file(self, doc: Document) -> None:
+        own = {f"{doc.data['id']}.{f['id']}": FieldInfo(f"{doc.data['id']}.{f['id']}", f, doc.file, ())
+               for f in doc.data["fields"]}
+        # A reusable section's conditions may only name its own fields: other sections vary by item.
+        self.form_section(doc, doc.data, (), own, f"section {doc.data['id']!r} (a reusable section may only "
+                                                  "refer to its own fields)")
+
+    def item(self, doc: Document) -> None:
+        data, cat = doc.data, self.cat
+        self.department(doc, ("department",), data["department"])
+        for i, dept in enumerate(data.get("joint_departments", [])):
+            self.department(doc, ("joint_departments", i), dept)
+        fields = item_fields(doc, cat.forms)
+        where = f"this item's form ({', '.join(sorted(fields)) or 'no fields'})" if len(fields) < 12 else \
+            "this item's form"
+        section_ids: dict[str, int] = {}
+        for i, entry in enumerate(data.get("form", {}).get("sections", [])):
+            sid = entry if isinstance(entry, str) else entry["id"]
+            if sid in section_ids:
+                self.add(doc.file, ("form", "sections", i), "duplicate-id",
+                         f"form section {sid!r} appears twice on this item")
+            section_ids.setdefault(sid, i)
+            if isinstance(entry, str):
+                if entry not in cat.forms:
+                    self.add(doc.file, ("form", "sections", i), "unknown-form-section",
+                             f"there is no form section forms/{entry}.yaml{_hint(entry, sorted(cat.forms))}")
+            else:
+                self.form_section(doc, entry, ("form", "sections", i), fields, where)
+        # materials
+        seen: dict[str, int] = {}
+        for i, mat in enumerate(data.get("materials", [])):
+            if mat["id"] in seen:
+                self.add(doc.file, ("materials", i, "id"), "duplicate-material",
+                         f"material id {mat['id']!r} is already used by material {seen[mat['id']] + 1} of this item; "
+                         "material ids must be unique within an item")
+            seen.setdefault(mat["id"], i)
+            if isinstance(mat["required"], dict):
+                self.condition(doc.file, ("materials", i, "required"), mat["required"], fields, where)
+            producer = mat.get("produced_by")
+            if producer is not None:
+                if producer == data["code"]:
+                    self.add(doc.file, ("materials", i, "produced_by"), "unknown-item",
+                             "an item cannot produce its own material; name the item that issues it")
+                elif producer not in cat.items:
+                    self.add(doc.file, ("materials", i, "produced_by"), "unknown-item",
+                             f"no item has the code {producer!r}{_hint(producer, sorted(cat.items))}")
+        # fee
+        fee = data["fee"]
+        if isinstance(fee, dict) and "schedule" in fee:
+            schedule = cat.fees.get(fee["schedule"])
+            if schedule is None:
+                self.add(doc.file, ("fee", "schedule"), "unknown-fee-schedule",
+                         f"there is no fee schedule fees/{fee['schedule']}.yaml{_hint(fee['schedule'], sorted(cat.fees))}")
+            else:
+                self.fee_fields(doc, schedule, fields)
+        # time limits
+        self.time_limits(doc, fields)
+        eff = data["effective"]
+        if "until" in eff and eff["until"] < eff["from"]:
+            self.add(doc.file, ("effective", "until"), "dates",
+                     f"effective.until {eff['until']} is before effective.from {eff['from']}")
+        for key in ("from", "until"):
+            if key in eff and _bad_date(eff[key]):
+                self.add(doc.file, ("effective", key), "dates", f"{eff[key]} is not a real date")
+
+    def fee_fields(self, doc: Document, schedule: Document, fields: Mapping[str, FieldInfo]) -> None:
+        from engine import fees  # the fee engine knows which fields a schedule reads
+
+        missing = sorted({name for _, name in fees.referenced_fields(schedule.data)} - set(fields))
+        if missing:
+            self.add(doc.file, ("fee", "schedule"), "unknown-field",
+                     f"fee schedule {schedule.data['id']!r} reads {', '.join(missing)}, which this item's form "
+                     f"does not have; add the field(s) to the form (see {schedule.file})")
+
+    def time_limits(self, doc: Document, fields: Mapping[str, FieldInfo]) -> None:
+        data = doc.data
+        tl = data["time_limit"]
+        legal, promised = tl["legal"], tl["promised"]
+        lm, pm = duration_minutes(legal), duration_minutes(promised)
+        if pm is not None and lm is not None and pm > lm:
+            self.add(doc.file, ("time_limit", "promised", "value"), "time-limit",
+                     f"promised limit {_text(promised)} is longer than the legal limit {_text(legal)}; "
+                     "the promised limit may never exceed the legal one")
+        steps = data.get("steps", "standard")
+        if steps == "standard":
+            return
+        ids: dict[str, int] = {}
+        for i, step in enumerate(steps):
+            if step["id"] in ids:
+                self.add(doc.file, ("steps", i, "id"), "duplicate-id", f"step id {step['id']!r} is used twice")
+            ids.setdefault(step["id"], i)
+        for i, step in enumerate(steps):
+            other = step.get("parallel_with")
+            if other is not None and (other not in ids or other == step["id"]):
+                self.add(doc.file, ("steps", i, "parallel_with"), "unknown-step",
+                         f"parallel_with names {other!r}, which is not another step of this item"
+                         f"{_hint(other, sorted(ids))}")
+        fee = data["fee"]
+        if isinstance(fee, dict) and "assess_at" in fee and fee["assess_at"] not in ids:
+            self.add(doc.file, ("fee", "assess_at"), "unknown-step",
+                     f"assess_at names {fee['assess_at']!r}, which is not a step of this item"
+                     f"{_hint(fee['assess_at'], sorted(ids))}")
+        immediate = promised["value"] == 0
+        budget = MINUTES_PER_WORKING_DAY if immediate else pm
+        if immediate:
+            for i, step in enumerate(steps):
+                if step["limit"]["unit"] != "minute":
+                    self.add(doc.file, ("steps", i, "limit", "unit"), "step-limits",
+                             "this is an immediate item (promised 0), so step limits are in minutes")
+        # serial total: steps joined by parallel_with form one group that counts once, at its longest
+        parent = {step["id"]: step["id"] for step in steps}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                x = parent[x]
+            return x
+
+        for step in steps:
+            other = step.get("parallel_with")
+            if other in parent and find(other) != find(step["id"]):
+                parent[find(step["id"])] = find(other)
+        longest: dict[str, int] = {}
+        for step in steps:
+            g = find(step["id"])
+            longest[g] = max(longest.get(g, 0), duration_minutes(step["limit"]) or 0)
+        total = sum(longest.values())
+        if budget is not None and total > budget:
+            self.add(doc.file, ("steps",), "step-limits",
+                     f"the steps add up to {_minutes_text(total)}, more than the promised limit "
+                     f"{'of one working day for an immediate item' if immediate else _text(promised)}; "
+                     "shorten the step limits", on_key=True)
+
+    def chain(self, doc: Document) -> None:
+        stage_ids: set[str] = set()
+        for i, stage in enumerate(doc.data["stages"]):
+            if stage["id"] in stage_ids:
+                self.add(doc.file, ("stages", i, "id"), "duplicate-id", f"stage id {stage['id']!r} is used twice")
+            stage_ids.add(stage["id"])
+            for j, code in enumerate(stage["items"]):
+                if code not in self.cat.items:
+                    self.add(doc.file, ("stages", i, "items", j), "unknown-item",
+                             f"no item has the code {code!r}{_hint(code, sorted(self.cat.items))}")
+            if stage["mode"] == "serial" and len(stage["items"]) != 1:
+                self.add(doc.file, ("stages", i, "items"), "chain-stage",
+                         "a serial stage has exactly one item; use mode: parallel for several")
+            if stage["mode"] == "joint_review" and "lead" not in stage:
+                self.add(doc.file, ("stages", i), "chain-stage", "a joint review needs a lead department (lead: …)",
+                         on_key=True)
+            if "lead" in stage:
+                self.department(doc, ("stages", i, "lead"), stage["lead"])
+        for i, svc in enumerate(doc.data.get("associated_services", [])):
+            if svc["item"] not in self.cat.items:
+                self.add(doc.file, ("associated_services", i, "item"), "unknown-item",
+                         f"no item has the code {svc['item']!r}")
+            if svc["after"] not in stage_ids:
+                self.add(doc.file, ("associated_services", i, "after"), "unknown-step",
+                         f"no stage has the id {svc['after']!r}{_hint(svc['after'], sorted(stage_ids))}")
+
+
+def _minutes_text(minutes: int) -> str:
+    if minutes % MINUTES_PER_WORKING_DAY == 0:
+        return f"{minutes // MINUTES_PER_WORKING_DAY} working days"
+    return f"{minutes} minutes"
+
+
+def _bad_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return True
+    return False
+
+
+def _leaves(cond: Mapping[str, Any], path: Path) -> Iterator[tuple[Path, Mapping[str, Any]]]:
+    for key in ("all", "any"):
+        if key in cond:
+            for i, sub in enumerate(cond[key]):
+                yield from _leaves(sub, (*path, key, i))
+            return
+    if "not" in cond:
+        yield from _leaves(cond["not"], (*path, "not"))
+    elif "field" in cond:
+        yield path, cond
+
+
+def check(cat: Catalogue, has_center_file: bool = True) -> list[Finding]:
+    """Index the catalogue's documents (filling its tables) and return every cross-file problem."""
+    from engine.calendar import check_calendar
+    from engine.fees import check_fee_schedule
+
+    cross = _Cross(cat)
+    cross.index(has_center_file)
+    for doc in cat.documents:
+        if doc.kind == "item":
+            cross.item(doc)
+        elif doc.kind == "form":
+            cross.form_file(doc)
+        elif doc.kind == "chain":
+            cross.chain(doc)
+        elif doc.kind == "fee":
+            cross.out.extend(check_fee_schedule(doc.file, doc.data))
+            if "department" in doc.data:
+                cross.department(doc, ("department",), doc.data["department"])
+        elif doc.kind == "calendar":
+            cross.out.extend(check_calendar(doc.file, doc.data))
+    return cross.out
