@@ -20,7 +20,7 @@ from typing import Any
 
 from engine import schemas
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(slots=True)
@@ -53,7 +53,8 @@ class FileCache:
         root_key = hashlib.sha256(str(catalogue_root.resolve()).encode()).hexdigest()[:16]
         self.path = (directory or cache_dir()) / f"check-{root_key}.marshal"
         self.fingerprint = engine_fingerprint()
-        self.entries: dict[str, tuple[str, str, Any, list[tuple[int, int, str, str]]]] = {}
+        # rel -> (content key, kind, data, problems, stat signature)
+        self.entries: dict[str, tuple[str, str, Any, list[tuple[int, int, str, str]], str]] = {}
         self.dirty = False
         try:
             with open(self.path, "rb") as fh:
@@ -64,13 +65,21 @@ class FileCache:
             self.entries = {}
 
     def get(self, rel: str, key: str) -> FileEntry | None:
+        """The entry for a file whose content hashes to ``key``."""
         hit = self.entries.get(rel)
         if hit is None or hit[0] != key:
             return None
         return FileEntry(hit[0], hit[1], hit[2], [tuple(p) for p in hit[3]])  # type: ignore[misc]
 
-    def put(self, rel: str, entry: FileEntry) -> None:
-        self.entries[rel] = (entry.key, entry.kind, entry.data, list(entry.problems))
+    def get_unchanged(self, rel: str, stat_sig: str) -> FileEntry | None:
+        """The entry for a file whose size and modification time have not changed (no read needed)."""
+        hit = self.entries.get(rel)
+        if hit is None or hit[4] != stat_sig:
+            return None
+        return FileEntry(hit[0], hit[1], hit[2], [tuple(p) for p in hit[3]])  # type: ignore[misc]
+
+    def put(self, rel: str, entry: FileEntry, stat_sig: str = "") -> None:
+        self.entries[rel] = (entry.key, entry.kind, entry.data, list(entry.problems), stat_sig)
         self.dirty = True
 
     def retain(self, rels: Iterable[str]) -> None:

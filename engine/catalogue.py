@@ -101,12 +101,20 @@ def discover(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
                     continue
                 rel = f"{rel_dir}/{name}"
                 if not name.endswith(YAML_SUFFIXES):
-                    problems.append(Problem(rel, 1, 1, "stray-file",
-                                            f"{folder}/ holds only .yaml files; move this file elsewhere "
-                                            "or rename it to .yaml if it is catalogue data"))
+                    problems.append(
+                        Problem(
+                            rel,
+                            1,
+                            1,
+                            "stray-file",
+                            f"{folder}/ holds only .yaml files; move this file elsewhere "
+                            "or rename it to .yaml if it is catalogue data",
+                        )
+                    )
                 elif nested and folder != "items":
-                    problems.append(Problem(rel, 1, 1, "wrong-folder",
-                                            f"{folder}/ has no subfolders; move this file to {folder}/"))
+                    problems.append(
+                        Problem(rel, 1, 1, "wrong-folder", f"{folder}/ has no subfolders; move this file to {folder}/")
+                    )
                 else:
                     found.append((rel, kind))
     return found, problems
@@ -120,28 +128,33 @@ class _Checker:
     def __init__(self, root: Path, cache: FileCache | None) -> None:
         self.root = root
         self.cache = cache
-        self._schemas: dict[str, schemas.Schema] = {}
         self._texts: dict[str, str] = {}
 
     def schema(self, kind: str) -> schemas.Schema:
-        if kind not in self._schemas:
-            self._schemas[kind] = schemas.Schema(kind)
-        return self._schemas[kind]
+        return schemas.compiled(kind)
 
     def check_file(self, rel: str, kind: str) -> FileEntry:
+        path = self.root / rel
+        stat_sig = ""
         try:
-            raw = (self.root / rel).read_bytes()
+            if self.cache is not None:
+                # Like git's index: an unchanged size and nanosecond mtime means unchanged content.
+                st = path.stat()
+                stat_sig = f"{st.st_size}:{st.st_mtime_ns}:{kind}"
+                hit = self.cache.get_unchanged(rel, stat_sig)
+                if hit is not None:
+                    return hit
+            raw = path.read_bytes()
         except OSError as exc:
             return FileEntry("", kind, None, [(1, 1, "unreadable", f"cannot read the file: {exc.strerror}")])
         key = _content_key(raw, kind)
         if self.cache is not None:
             hit = self.cache.get(rel, key)
-            if hit is not None:
-                return hit
-        entry = self._check_raw(raw, rel, kind, key)
-        if self.cache is not None:
-            self.cache.put(rel, entry)
-        return entry
+            if hit is None:
+                hit = self._check_raw(raw, rel, kind, key)
+            self.cache.put(rel, hit, stat_sig)
+            return hit
+        return self._check_raw(raw, rel, kind, key)
 
     def _check_raw(self, raw: bytes, rel: str, kind: str, key: str) -> FileEntry:
         parsed = parse(raw)
@@ -152,17 +165,46 @@ class _Checker:
         text = raw.decode("utf-8").removeprefix("\ufeff")
         if not isinstance(data, dict):
             noun, _ = KIND_WORDS[kind]
-            return FileEntry(key, kind, None, [(1, 1, "type", f"the file should be {noun}: a mapping of "
-                                                               "key: value lines, not a list or a single value")])
+            return FileEntry(
+                key,
+                kind,
+                None,
+                [
+                    (
+                        1,
+                        1,
+                        "type",
+                        f"the file should be {noun}: a mapping of key: value lines, not a list or a single value",
+                    )
+                ],
+            )
         other = _looks_like(data, kind)
         if other is not None:
             noun, where = KIND_WORDS[other]
             keys = ", ".join(SIGNATURES[other])
-            return FileEntry(key, kind, None, [(1, 1, "wrong-folder", f"this looks like {noun} (it has {keys}), "
-                                                                      f"not {KIND_WORDS[kind][0]}; move it to {where}")])
+            return FileEntry(
+                key,
+                kind,
+                None,
+                [
+                    (
+                        1,
+                        1,
+                        "wrong-folder",
+                        f"this looks like {noun} (it has {keys}), not {KIND_WORDS[kind][0]}; move it to {where}",
+                    )
+                ],
+            )
         if parsed.modeline is not None and os.path.basename(parsed.modeline) != schemas.KINDS[kind]:
-            problems.append((1, 1, "modeline", f"the modeline names {parsed.modeline!r} but this is "
-                                               f"{KIND_WORDS[kind][0]}; point it at {schemas.KINDS[kind]}"))
+            problems.append(
+                (
+                    1,
+                    1,
+                    "modeline",
+                    f"the modeline names {parsed.modeline!r} but this is "
+                    f"{KIND_WORDS[kind][0]}; point it at {schemas.KINDS[kind]}",
+                )
+            )
         schema = self.schema(kind)
         for err in schema.errors(data):
             line, col = locate(text, err.path, err.on_key)
@@ -171,8 +213,14 @@ class _Checker:
         for path in parsed.date_paths:
             if not path or path[-1] not in date_props:
                 line, col = locate(text, path)
-                problems.append((line, col, "yaml-1.1", "an unquoted date here is read as a date by YAML 1.1 tools, "
-                                                        "but this value is text; quote it"))
+                problems.append(
+                    (
+                        line,
+                        col,
+                        "yaml-1.1",
+                        "an unquoted date here is read as a date by YAML 1.1 tools, but this value is text; quote it",
+                    )
+                )
         return FileEntry(key, kind, None if problems else data, problems)
 
     def locate(self, finding: Finding) -> Problem:

@@ -100,11 +100,11 @@ def cmd_fee(args: argparse.Namespace) -> int:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise UserError(f"--data {args.data} is not valid JSON: {exc.msg} at line {exc.lineno} "
-                        f"column {exc.colno}") from exc
+        raise UserError(
+            f"--data {args.data} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
     if not isinstance(data, dict):
-        raise UserError("--data must hold a JSON object of form sections, e.g. "
-                        '{"realestate": {"use": "residential"}}')
+        raise UserError('--data must hold a JSON object of form sections, e.g. {"realestate": {"use": "residential"}}')
     from datetime import date
 
     on = date.fromisoformat(args.on) if args.on else None
@@ -141,8 +141,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="yangguang", description="阳光 Yangguang: check and serve an approval catalogue.")
     p.add_argument("--version", action="version", version=f"yangguang {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG,
-                        help="catalogue directory (default: the repository's own reference catalogue)")
+    common.add_argument(
+        "--catalog",
+        type=Path,
+        default=DEFAULT_CATALOG,
+        help="catalogue directory (default: the repository's own reference catalogue)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     c = sub.add_parser("check", parents=[common], help="validate a whole catalogue and report every problem")
@@ -185,8 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception:
-        sys.stderr.write("yangguang: internal error — this is a bug in Yangguang, not in your catalogue.\n"
-                         "Please report it with the traceback below.\n")
+        sys.stderr.write(
+            "yangguang: internal error — this is a bug in Yangguang, not in your catalogue.\n"
+            "Please report it with the traceback below.\n"
+        )
         traceback.print_exc()
         return EXIT_BUG
 

@@ -93,7 +93,9 @@ def evaluate(condition: Condition, data: Mapping[str, Any]) -> bool:
     raise ValueError(f"not a condition: {dict(condition)!r}")
 
 
-def referenced_fields(condition: Condition, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def referenced_fields(
+    condition: Condition, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Yield (path-to-the-field-key, field name) for every field a condition names."""
     for key in ("all", "any"):
         if key in condition:
@@ -117,15 +119,26 @@ def describe(condition: Condition, labels: Mapping[str, str] | None = None) -> s
         return labels.get(f"={v}", str(v))
 
     if "all" in condition:
-        return "并且".join(f"（{describe(c, labels)}）" if _compound(c) else describe(c, labels) for c in condition["all"])
+        return "并且".join(
+            f"（{describe(c, labels)}）" if _compound(c) else describe(c, labels) for c in condition["all"]
+        )
     if "any" in condition:
-        return "或者".join(f"（{describe(c, labels)}）" if _compound(c) else describe(c, labels) for c in condition["any"])
+        return "或者".join(
+            f"（{describe(c, labels)}）" if _compound(c) else describe(c, labels) for c in condition["any"]
+        )
     if "not" in condition:
         return f"并非（{describe(condition['not'], labels)}）"
     name = labels.get(condition["field"], condition["field"])
     if "present" in condition:
         return f"已填写{name}" if condition["present"] else f"未填写{name}"
-    for op, word in (("eq", "为"), ("ne", "不为"), ("gt", "大于"), ("gte", "不小于"), ("lt", "小于"), ("lte", "不大于")):
+    for op, word in (
+        ("eq", "为"),
+        ("ne", "不为"),
+        ("gt", "大于"),
+        ("gte", "不小于"),
+        ("lt", "小于"),
+        ("lte", "不大于"),
+    ):
         if op in condition:
             return f"{name}{word}{value_text(condition[op])}"
     if "in" in condition:

@@ -39,6 +39,7 @@ def item_fields(item: Document, forms: Mapping[str, Document]) -> dict[str, Fiel
     """Every field on an item's form, by ``section.field`` name (unknown sections are skipped)."""
     fields: dict[str, FieldInfo] = {}
     for i, entry in enumerate(item.data.get("form", {}).get("sections", [])):
+        base: Path
         if isinstance(entry, str):
             form = forms.get(entry)
             if form is None:
@@ -88,29 +89,44 @@ class _Cross:
                 code = doc.data["code"]
                 if code in cat.items:
                     first = cat.items[code]
-                    self.add(doc.file, ("code",), "duplicate-code",
-                             f"item code {code!r} is already used by {first.file}; every item needs its own code")
+                    self.add(
+                        doc.file,
+                        ("code",),
+                        "duplicate-code",
+                        f"item code {code!r} is already used by {first.file}; every item needs its own code",
+                    )
                 else:
                     cat.items[code] = doc
             else:
                 stem = PurePosixPath(doc.file).stem
                 key = doc.data.get("id", doc.data.get("year"))
                 if doc.kind in ("fee", "form", "chain") and key != stem:
-                    self.add(doc.file, ("id",), "id-mismatch",
-                             f"id {key!r} must equal the file name {stem!r}; rename the file or change the id")
+                    self.add(
+                        doc.file,
+                        ("id",),
+                        "id-mismatch",
+                        f"id {key!r} must equal the file name {stem!r}; rename the file or change the id",
+                    )
                 table = {"fee": cat.fees, "form": cat.forms, "chain": cat.chains, "calendar": cat.calendars}[doc.kind]
                 table[key] = doc  # type: ignore[index]
         if not has_center_file:
-            self.add(CENTER_FILE, (), "missing-file",
-                     "the catalogue has no center.yaml; create it with the center's id, name, level, region and "
-                     "departments (see schema/center.schema.json)")
+            self.add(
+                CENTER_FILE,
+                (),
+                "missing-file",
+                "the catalogue has no center.yaml; create it with the center's id, name, level, region and "
+                "departments (see schema/center.schema.json)",
+            )
         elif cat.center is not None:
             seen: dict[str, int] = {}
             for i, dept in enumerate(cat.center["departments"]):
                 if dept["id"] in seen:
-                    self.add(CENTER_FILE, ("departments", i, "id"), "duplicate-id",
-                             f"department id {dept['id']!r} is listed twice (entry {seen[dept['id']] + 1}); "
-                             "keep one")
+                    self.add(
+                        CENTER_FILE,
+                        ("departments", i, "id"),
+                        "duplicate-id",
+                        f"department id {dept['id']!r} is listed twice (entry {seen[dept['id']] + 1}); keep one",
+                    )
                 seen.setdefault(dept["id"], i)
 
     def department(self, doc: Document, path: Path, dept: str) -> None:
@@ -118,17 +134,26 @@ class _Cross:
             return
         ids = [d["id"] for d in self.cat.center["departments"]]
         if dept not in ids:
-            self.add(doc.file, path, "unknown-department",
-                     f"department {dept!r} is not in center.yaml{_hint(dept, ids)} "
-                     "(add it to center.yaml's departments or fix the id)")
+            self.add(
+                doc.file,
+                path,
+                "unknown-department",
+                f"department {dept!r} is not in center.yaml{_hint(dept, ids)} "
+                "(add it to center.yaml's departments or fix the id)",
+            )
 
-    def condition(self, file: str, path: Path, cond: Mapping[str, Any], fields: Mapping[str, FieldInfo],
-                  where: str) -> None:
+    def condition(
+        self, file: str, path: Path, cond: Mapping[str, Any], fields: Mapping[str, FieldInfo], where: str
+    ) -> None:
         names = sorted(fields)
         for sub_path, name in conditions.referenced_fields(cond, path):
             if name not in fields:
-                self.add(file, sub_path, "unknown-field",
-                         f"condition names the field {name!r}, which is not on {where}{_hint(name, names)}")
+                self.add(
+                    file,
+                    sub_path,
+                    "unknown-field",
+                    f"condition names the field {name!r}, which is not on {where}{_hint(name, names)}",
+                )
         for sub_path, leaf in _leaves(cond, path):
             info = fields.get(leaf["field"])
             if info is None or "options" not in info.spec:
@@ -141,17 +166,26 @@ class _Cross:
                 for k, v in enumerate(wanted):
                     if str(v) not in values:
                         at = (*sub_path, op, k) if op == "in" else (*sub_path, op)
-                        self.add(file, at, "unknown-option",
-                                 f"{v!r} is not an option of {leaf['field']} (options: {', '.join(values)})"
-                                 f"{_hint(str(v), values)}")
+                        self.add(
+                            file,
+                            at,
+                            "unknown-option",
+                            f"{v!r} is not an option of {leaf['field']} (options: {', '.join(values)})"
+                            f"{_hint(str(v), values)}",
+                        )
 
-    def form_section(self, doc: Document, section: Mapping[str, Any], base: Path,
-                     fields: Mapping[str, FieldInfo], where: str) -> None:
+    def form_section(
+        self, doc: Document, section: Mapping[str, Any], base: Path, fields: Mapping[str, FieldInfo], where: str
+    ) -> None:
         seen: set[str] = set()
         for j, spec in enumerate(section["fields"]):
             if spec["id"] in seen:
-                self.add(doc.file, (*base, "fields", j, "id"), "duplicate-id",
-                         f"field id {spec['id']!r} appears twice in section {section['id']!r}")
+                self.add(
+                    doc.file,
+                    (*base, "fields", j, "id"),
+                    "duplicate-id",
+                    f"field id {spec['id']!r} appears twice in section {section['id']!r}",
+                )
             seen.add(spec["id"])
             for key in ("when", "required"):
                 if isinstance(spec.get(key), dict):
@@ -162,11 +196,14 @@ class _Cross:
             self.condition(doc.file, (*base, "when"), section["when"], fields, where)
 
     def form_file(self, doc: Document) -> None:
-        own = {f"{doc.data['id']}.{f['id']}": FieldInfo(f"{doc.data['id']}.{f['id']}", f, doc.file, ())
-               for f in doc.data["fields"]}
+        own = {
+            f"{doc.data['id']}.{f['id']}": FieldInfo(f"{doc.data['id']}.{f['id']}", f, doc.file, ())
+            for f in doc.data["fields"]
+        }
         # A reusable section's conditions may only name its own fields: other sections vary by item.
-        self.form_section(doc, doc.data, (), own, f"section {doc.data['id']!r} (a reusable section may only "
-                                                  "refer to its own fields)")
+        self.form_section(
+            doc, doc.data, (), own, f"section {doc.data['id']!r} (a reusable section may only refer to its own fields)"
+        )
 
     def item(self, doc: Document) -> None:
         data, cat = doc.data, self.cat
@@ -174,54 +211,83 @@ class _Cross:
         for i, dept in enumerate(data.get("joint_departments", [])):
             self.department(doc, ("joint_departments", i), dept)
         fields = item_fields(doc, cat.forms)
-        where = f"this item's form ({', '.join(sorted(fields)) or 'no fields'})" if len(fields) < 12 else \
-            "this item's form"
+        where = (
+            f"this item's form ({', '.join(sorted(fields)) or 'no fields'})" if len(fields) < 12 else "this item's form"
+        )
         section_ids: dict[str, int] = {}
         for i, entry in enumerate(data.get("form", {}).get("sections", [])):
             sid = entry if isinstance(entry, str) else entry["id"]
             if sid in section_ids:
-                self.add(doc.file, ("form", "sections", i), "duplicate-id",
-                         f"form section {sid!r} appears twice on this item")
+                self.add(
+                    doc.file,
+                    ("form", "sections", i),
+                    "duplicate-id",
+                    f"form section {sid!r} appears twice on this item",
+                )
             section_ids.setdefault(sid, i)
             if isinstance(entry, str):
                 if entry not in cat.forms:
-                    self.add(doc.file, ("form", "sections", i), "unknown-form-section",
-                             f"there is no form section forms/{entry}.yaml{_hint(entry, sorted(cat.forms))}")
+                    self.add(
+                        doc.file,
+                        ("form", "sections", i),
+                        "unknown-form-section",
+                        f"there is no form section forms/{entry}.yaml{_hint(entry, sorted(cat.forms))}",
+                    )
             else:
                 self.form_section(doc, entry, ("form", "sections", i), fields, where)
         # materials
         seen: dict[str, int] = {}
         for i, mat in enumerate(data.get("materials", [])):
             if mat["id"] in seen:
-                self.add(doc.file, ("materials", i, "id"), "duplicate-material",
-                         f"material id {mat['id']!r} is already used by material {seen[mat['id']] + 1} of this item; "
-                         "material ids must be unique within an item")
+                self.add(
+                    doc.file,
+                    ("materials", i, "id"),
+                    "duplicate-material",
+                    f"material id {mat['id']!r} is already used by material {seen[mat['id']] + 1} of this item; "
+                    "material ids must be unique within an item",
+                )
             seen.setdefault(mat["id"], i)
             if isinstance(mat["required"], dict):
                 self.condition(doc.file, ("materials", i, "required"), mat["required"], fields, where)
             producer = mat.get("produced_by")
             if producer is not None:
                 if producer == data["code"]:
-                    self.add(doc.file, ("materials", i, "produced_by"), "unknown-item",
-                             "an item cannot produce its own material; name the item that issues it")
+                    self.add(
+                        doc.file,
+                        ("materials", i, "produced_by"),
+                        "unknown-item",
+                        "an item cannot produce its own material; name the item that issues it",
+                    )
                 elif producer not in cat.items:
-                    self.add(doc.file, ("materials", i, "produced_by"), "unknown-item",
-                             f"no item has the code {producer!r}{_hint(producer, sorted(cat.items))}")
+                    self.add(
+                        doc.file,
+                        ("materials", i, "produced_by"),
+                        "unknown-item",
+                        f"no item has the code {producer!r}{_hint(producer, sorted(cat.items))}",
+                    )
         # fee
         fee = data["fee"]
         if isinstance(fee, dict) and "schedule" in fee:
             schedule = cat.fees.get(fee["schedule"])
             if schedule is None:
-                self.add(doc.file, ("fee", "schedule"), "unknown-fee-schedule",
-                         f"there is no fee schedule fees/{fee['schedule']}.yaml{_hint(fee['schedule'], sorted(cat.fees))}")
+                self.add(
+                    doc.file,
+                    ("fee", "schedule"),
+                    "unknown-fee-schedule",
+                    f"there is no fee schedule fees/{fee['schedule']}.yaml{_hint(fee['schedule'], sorted(cat.fees))}",
+                )
             else:
                 self.fee_fields(doc, schedule, fields)
         # time limits
         self.time_limits(doc, fields)
         eff = data["effective"]
         if "until" in eff and eff["until"] < eff["from"]:
-            self.add(doc.file, ("effective", "until"), "dates",
-                     f"effective.until {eff['until']} is before effective.from {eff['from']}")
+            self.add(
+                doc.file,
+                ("effective", "until"),
+                "dates",
+                f"effective.until {eff['until']} is before effective.from {eff['from']}",
+            )
         for key in ("from", "until"):
             if key in eff and _bad_date(eff[key]):
                 self.add(doc.file, ("effective", key), "dates", f"{eff[key]} is not a real date")
@@ -231,9 +297,13 @@ class _Cross:
 
         missing = sorted({name for _, name in fees.referenced_fields(schedule.data)} - set(fields))
         if missing:
-            self.add(doc.file, ("fee", "schedule"), "unknown-field",
-                     f"fee schedule {schedule.data['id']!r} reads {', '.join(missing)}, which this item's form "
-                     f"does not have; add the field(s) to the form (see {schedule.file})")
+            self.add(
+                doc.file,
+                ("fee", "schedule"),
+                "unknown-field",
+                f"fee schedule {schedule.data['id']!r} reads {', '.join(missing)}, which this item's form "
+                f"does not have; add the field(s) to the form (see {schedule.file})",
+            )
 
     def time_limits(self, doc: Document, fields: Mapping[str, FieldInfo]) -> None:
         data = doc.data
@@ -241,9 +311,13 @@ class _Cross:
         legal, promised = tl["legal"], tl["promised"]
         lm, pm = duration_minutes(legal), duration_minutes(promised)
         if pm is not None and lm is not None and pm > lm:
-            self.add(doc.file, ("time_limit", "promised", "value"), "time-limit",
-                     f"promised limit {_text(promised)} is longer than the legal limit {_text(legal)}; "
-                     "the promised limit may never exceed the legal one")
+            self.add(
+                doc.file,
+                ("time_limit", "promised", "value"),
+                "time-limit",
+                f"promised limit {_text(promised)} is longer than the legal limit {_text(legal)}; "
+                "the promised limit may never exceed the legal one",
+            )
         steps = data.get("steps", "standard")
         if steps == "standard":
             return
@@ -255,21 +329,32 @@ class _Cross:
         for i, step in enumerate(steps):
             other = step.get("parallel_with")
             if other is not None and (other not in ids or other == step["id"]):
-                self.add(doc.file, ("steps", i, "parallel_with"), "unknown-step",
-                         f"parallel_with names {other!r}, which is not another step of this item"
-                         f"{_hint(other, sorted(ids))}")
+                self.add(
+                    doc.file,
+                    ("steps", i, "parallel_with"),
+                    "unknown-step",
+                    f"parallel_with names {other!r}, which is not another step of this item{_hint(other, sorted(ids))}",
+                )
         fee = data["fee"]
         if isinstance(fee, dict) and "assess_at" in fee and fee["assess_at"] not in ids:
-            self.add(doc.file, ("fee", "assess_at"), "unknown-step",
-                     f"assess_at names {fee['assess_at']!r}, which is not a step of this item"
-                     f"{_hint(fee['assess_at'], sorted(ids))}")
+            self.add(
+                doc.file,
+                ("fee", "assess_at"),
+                "unknown-step",
+                f"assess_at names {fee['assess_at']!r}, which is not a step of this item"
+                f"{_hint(fee['assess_at'], sorted(ids))}",
+            )
         immediate = promised["value"] == 0
         budget = MINUTES_PER_WORKING_DAY if immediate else pm
         if immediate:
             for i, step in enumerate(steps):
                 if step["limit"]["unit"] != "minute":
-                    self.add(doc.file, ("steps", i, "limit", "unit"), "step-limits",
-                             "this is an immediate item (promised 0), so step limits are in minutes")
+                    self.add(
+                        doc.file,
+                        ("steps", i, "limit", "unit"),
+                        "step-limits",
+                        "this is an immediate item (promised 0), so step limits are in minutes",
+                    )
         # serial total: steps joined by parallel_with form one group that counts once, at its longest
         parent = {step["id"]: step["id"] for step in steps}
 
@@ -288,10 +373,15 @@ class _Cross:
             longest[g] = max(longest.get(g, 0), duration_minutes(step["limit"]) or 0)
         total = sum(longest.values())
         if budget is not None and total > budget:
-            self.add(doc.file, ("steps",), "step-limits",
-                     f"the steps add up to {_minutes_text(total)}, more than the promised limit "
-                     f"{'of one working day for an immediate item' if immediate else _text(promised)}; "
-                     "shorten the step limits", on_key=True)
+            self.add(
+                doc.file,
+                ("steps",),
+                "step-limits",
+                f"the steps add up to {_minutes_text(total)}, more than the promised limit "
+                f"{'of one working day for an immediate item' if immediate else _text(promised)}; "
+                "shorten the step limits",
+                on_key=True,
+            )
 
     def chain(self, doc: Document) -> None:
         stage_ids: set[str] = set()
@@ -301,23 +391,44 @@ class _Cross:
             stage_ids.add(stage["id"])
             for j, code in enumerate(stage["items"]):
                 if code not in self.cat.items:
-                    self.add(doc.file, ("stages", i, "items", j), "unknown-item",
-                             f"no item has the code {code!r}{_hint(code, sorted(self.cat.items))}")
+                    self.add(
+                        doc.file,
+                        ("stages", i, "items", j),
+                        "unknown-item",
+                        f"no item has the code {code!r}{_hint(code, sorted(self.cat.items))}",
+                    )
             if stage["mode"] == "serial" and len(stage["items"]) != 1:
-                self.add(doc.file, ("stages", i, "items"), "chain-stage",
-                         "a serial stage has exactly one item; use mode: parallel for several")
+                self.add(
+                    doc.file,
+                    ("stages", i, "items"),
+                    "chain-stage",
+                    "a serial stage has exactly one item; use mode: parallel for several",
+                )
             if stage["mode"] == "joint_review" and "lead" not in stage:
-                self.add(doc.file, ("stages", i), "chain-stage", "a joint review needs a lead department (lead: …)",
-                         on_key=True)
+                self.add(
+                    doc.file,
+                    ("stages", i),
+                    "chain-stage",
+                    "a joint review needs a lead department (lead: …)",
+                    on_key=True,
+                )
             if "lead" in stage:
                 self.department(doc, ("stages", i, "lead"), stage["lead"])
         for i, svc in enumerate(doc.data.get("associated_services", [])):
             if svc["item"] not in self.cat.items:
-                self.add(doc.file, ("associated_services", i, "item"), "unknown-item",
-                         f"no item has the code {svc['item']!r}")
+                self.add(
+                    doc.file,
+                    ("associated_services", i, "item"),
+                    "unknown-item",
+                    f"no item has the code {svc['item']!r}",
+                )
             if svc["after"] not in stage_ids:
-                self.add(doc.file, ("associated_services", i, "after"), "unknown-step",
-                         f"no stage has the id {svc['after']!r}{_hint(svc['after'], sorted(stage_ids))}")
+                self.add(
+                    doc.file,
+                    ("associated_services", i, "after"),
+                    "unknown-step",
+                    f"no stage has the id {svc['after']!r}{_hint(svc['after'], sorted(stage_ids))}",
+                )
 
 
 def _minutes_text(minutes: int) -> str:

@@ -15,8 +15,14 @@ from engine.catalogue import Catalogue, Document
 from engine.crossref import item_fields
 
 TYPE_NAMES = {
-    "license": "行政许可", "confirmation": "行政确认", "payment": "行政给付", "ruling": "行政裁决",
-    "reward": "行政奖励", "filing": "备案", "other_power": "其他行政权力", "public_service": "公共服务",
+    "license": "行政许可",
+    "confirmation": "行政确认",
+    "payment": "行政给付",
+    "ruling": "行政裁决",
+    "reward": "行政奖励",
+    "filing": "备案",
+    "other_power": "其他行政权力",
+    "public_service": "公共服务",
 }
 LEVEL_NAMES = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇级", "village": "村（社区）级"}
 UNIT_NAMES = {"working_day": "个工作日", "natural_day": "个自然日", "minute": "分钟"}
@@ -24,11 +30,27 @@ APPLICANT_NAMES = {"natural_person": "自然人", "legal_person": "法人及其�
 ONLINE_DEPTH = {0: "不支持网上办理", 1: "网上咨询查询", 2: "网上预审（下载表格）", 3: "网上受理", 4: "全程网办"}
 SOURCE_NAMES = {"applicant": "申请人自备", "government": "政府部门核发", "intermediary": "中介机构", "other": "其他"}
 STEP_NAMES = {"accept": "受理", "undertake": "承办", "review": "审核", "decide": "批准", "complete": "办结"}
-ROLE_NAMES = {"window": "窗口受理人员", "undertaker": "承办人", "reviewer": "审核人", "decider": "批准人",
-              "issuer": "发证人员", "inspector": "现场核查人员", "head": "部门负责人"}
-PROCEDURE_NAMES = {"hearing": "听证", "tendering": "招标", "auction": "拍卖", "testing": "检验检测",
-                   "inspection": "现场勘查", "quarantine": "检疫", "appraisal": "鉴定", "expert_review": "专家评审",
-                   "public_notice": "公示", "collective_decision": "集体审议"}
+ROLE_NAMES = {
+    "window": "窗口受理人员",
+    "undertaker": "承办人",
+    "reviewer": "审核人",
+    "decider": "批准人",
+    "issuer": "发证人员",
+    "inspector": "现场核查人员",
+    "head": "部门负责人",
+}
+PROCEDURE_NAMES = {
+    "hearing": "听证",
+    "tendering": "招标",
+    "auction": "拍卖",
+    "testing": "检验检测",
+    "inspection": "现场勘查",
+    "quarantine": "检疫",
+    "appraisal": "鉴定",
+    "expert_review": "专家评审",
+    "public_notice": "公示",
+    "collective_decision": "集体审议",
+}
 
 
 def duration_text(d: Mapping[str, Any]) -> str:
@@ -36,8 +58,10 @@ def duration_text(d: Mapping[str, Any]) -> str:
 
 
 def basis_text(refs: list[Mapping[str, Any]]) -> str:
-    return "；".join(f"《{r['law'].strip('《》')}》{r['article']}" if not r["law"].startswith("《") else
-                    f"{r['law']}{r['article']}" for r in refs)
+    return "；".join(
+        f"《{r['law'].strip('《》')}》{r['article']}" if not r["law"].startswith("《") else f"{r['law']}{r['article']}"
+        for r in refs
+    )
 
 
 @dataclass(slots=True)
@@ -108,49 +132,69 @@ def build(cat: Catalogue, item: Document) -> Notice:
             producer = cat.items.get(mat["produced_by"])
             if producer is not None:
                 note_parts.insert(0, f"由“{producer.data['name']}”事项产生")
-        materials.append(MaterialLine(
-            name=mat["name"], required=required, originals=mat.get("originals", 0), copies=mat.get("copies", 0),
-            formats=mat.get("formats", []), max_size_mb=mat.get("max_size_mb"),
-            source=SOURCE_NAMES.get(mat.get("source", ""), ""), note="；".join(note_parts),
-        ))
+        materials.append(
+            MaterialLine(
+                name=mat["name"],
+                required=required,
+                originals=mat.get("originals", 0),
+                copies=mat.get("copies", 0),
+                formats=mat.get("formats", []),
+                max_size_mb=mat.get("max_size_mb"),
+                source=SOURCE_NAMES.get(mat.get("source", ""), ""),
+                note="；".join(note_parts),
+            )
+        )
     fee_lines = _fee_lines(cat, data["fee"], labels)
     ext = tl.get("extension")
     steps = data.get("steps", "standard")
     if steps == "standard":
         step_lines = [f"{STEP_NAMES[s]}" for s in STEP_NAMES]
     else:
-        step_lines = [f"{s['name']}（{ROLE_NAMES[s['role']]}，{duration_text(s['limit'])}"
-                      + (f"，与“{s['parallel_with']}”并行" if s.get("parallel_with") else "") + "）" for s in steps]
+        step_lines = [
+            f"{s['name']}（{ROLE_NAMES[s['role']]}，{duration_text(s['limit'])}"
+            + (f"，与“{s['parallel_with']}”并行" if s.get("parallel_with") else "")
+            + "）"
+            for s in steps
+        ]
     visits = data["visits"]
     contact = data.get("contact", {})
     complaint = data.get("complaint", {})
     remedy = data.get("remedy", {})
     location = data.get("location", {})
     return Notice(
-        code=data["code"], name=data["name"], type=TYPE_NAMES[data["type"]], department=dept["name"],
-        window=location.get("window") or dept.get("window", ""), level=LEVEL_NAMES[data["level"]],
-        basis=basis_text(data["basis"]), conditions=list(data["conditions"]),
+        code=data["code"],
+        name=data["name"],
+        type=TYPE_NAMES[data["type"]],
+        department=dept["name"],
+        window=location.get("window") or dept.get("window", ""),
+        level=LEVEL_NAMES[data["level"]],
+        basis=basis_text(data["basis"]),
+        conditions=list(data["conditions"]),
         applicants="、".join(APPLICANT_NAMES[a] for a in data["applicants"]),
         legal_limit=duration_text(tl["legal"]),
         promised_limit="即办（当场办结）" if tl["promised"]["value"] == 0 else duration_text(tl["promised"]),
         immediate=tl["promised"]["value"] == 0,
         extension=(f"可延长{duration_text(ext['limit'])}，延期将书面告知理由" if ext else "不可延长"),
-        visits=("零跑动" if visits["max"] == 0 else f"最多{visits['max']}次") +
-               (f"（{visits['reason']}）" if visits.get("reason") else ""),
+        visits=("零跑动" if visits["max"] == 0 else f"最多{visits['max']}次")
+        + (f"（{visits['reason']}）" if visits.get("reason") else ""),
         online=ONLINE_DEPTH[data["online"]["depth"]],
-        materials=materials, fee=fee_lines,
+        materials=materials,
+        fee=fee_lines,
         special_procedures=[
-            f"{p['name']}（{PROCEDURE_NAMES[p['kind']]}，最长{duration_text(p['max']) }，"
+            f"{p['name']}（{PROCEDURE_NAMES[p['kind']]}，最长{duration_text(p['max'])}，"
             f"{'计入' if p['counts_toward_limit'] else '不计入'}办理时限"
-            + ("，收费" if p.get("charged") else "") + "）"
+            + ("，收费" if p.get("charged") else "")
+            + "）"
             for p in data.get("special_procedures", [])
         ],
         steps=step_lines,
-        result=f"{data['result']['name']}" + (f"（有效期{data['result']['validity']}）" if data["result"].get("validity") else ""),
+        result=f"{data['result']['name']}"
+        + (f"（有效期{data['result']['validity']}）" if data["result"].get("validity") else ""),
         location=location.get("address") or center.get("address", ""),
         hours=data.get("hours") or center.get("hours", ""),
         contact=_channels(contact) or (f"电话 {center['phone']}" if center.get("phone") else ""),
-        complaint=_channels(complaint) or (f"电话 {center['complaint_phone']}" if center.get("complaint_phone") else ""),
+        complaint=_channels(complaint)
+        or (f"电话 {center['complaint_phone']}" if center.get("complaint_phone") else ""),
         remedy=[v for v in (remedy.get("reconsideration"), remedy.get("litigation")) if v],
         faq=[(f["q"], f["a"]) for f in data.get("faq", [])],
     )
@@ -175,27 +219,51 @@ def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str]) -> list[str]
 
 
 def render_text(n: Notice) -> str:
-    out = [f"一次性告知书 — {n.name}", "=" * 40,
-           f"事项编码：{n.code}", f"事项类型：{n.type}（{n.level}）", f"实施部门：{n.department}（窗口 {n.window}）",
-           f"设定依据：{n.basis}", "", "受理条件："]
+    out = [
+        f"一次性告知书 — {n.name}",
+        "=" * 40,
+        f"事项编码：{n.code}",
+        f"事项类型：{n.type}（{n.level}）",
+        f"实施部门：{n.department}（窗口 {n.window}）",
+        f"设定依据：{n.basis}",
+        "",
+        "受理条件：",
+    ]
     out += [f"  {i}. {c}" for i, c in enumerate(n.conditions, 1)]
     out += ["", f"服务对象：{n.applicants}", "", "申请材料："]
     for i, m in enumerate(n.materials, 1):
         counts = f"原件{m.originals}份、复印件{m.copies}份"
-        formats = f"；电子版 {'/'.join(m.formats)}" + (f"，不超过 {m.max_size_mb} MB" if m.max_size_mb else "") \
-            if m.formats else ""
+        formats = (
+            f"；电子版 {'/'.join(m.formats)}" + (f"，不超过 {m.max_size_mb} MB" if m.max_size_mb else "")
+            if m.formats
+            else ""
+        )
         out.append(f"  {i}. {m.name} —— {m.required}；{counts}{formats}" + (f"；来源：{m.source}" if m.source else ""))
         if m.note:
             out.append(f"     说明：{m.note}")
     if not n.materials:
         out.append("  无需提交材料")
     out += ["", "收费："] + [f"  {line}" for line in n.fee]
-    out += ["", f"法定时限：{n.legal_limit}", f"承诺时限：{n.promised_limit}", f"延长期限：{n.extension}",
-            f"到现场次数：{n.visits}", f"网上办理：{n.online}"]
+    out += [
+        "",
+        f"法定时限：{n.legal_limit}",
+        f"承诺时限：{n.promised_limit}",
+        f"延长期限：{n.extension}",
+        f"到现场次数：{n.visits}",
+        f"网上办理：{n.online}",
+    ]
     if n.special_procedures:
         out += ["", "特别程序："] + [f"  {p}" for p in n.special_procedures]
-    out += ["", "办理流程：" + " → ".join(n.steps), f"审批结果：{n.result}", "",
-            f"办理地点：{n.location}", f"办理时间：{n.hours}", f"咨询方式：{n.contact}", f"监督投诉：{n.complaint}"]
+    out += [
+        "",
+        "办理流程：" + " → ".join(n.steps),
+        f"审批结果：{n.result}",
+        "",
+        f"办理地点：{n.location}",
+        f"办理时间：{n.hours}",
+        f"咨询方式：{n.contact}",
+        f"监督投诉：{n.complaint}",
+    ]
     if n.remedy:
         out += ["救济途径："] + [f"  {r}" for r in n.remedy]
     if n.faq:

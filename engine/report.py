@@ -14,13 +14,17 @@ def text(result: CheckResult) -> str:
         files = len({p.file for p in result.problems})
         kinds = Counter(p.kind for p in result.problems)
         summary = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
-        lines.append(f"{len(result.problems)} problem(s) in {files} file(s) of {result.files_checked} checked "
-                     f"({summary}); fix them and run `yangguang check` again")
+        lines.append(
+            f"{len(result.problems)} problem(s) in {files} file(s) of {result.files_checked} checked "
+            f"({summary}); fix them and run `yangguang check` again"
+        )
     else:
         cat = result.catalogue
-        lines.append(f"ok: {result.files_checked} files checked — {len(cat.items)} items, {len(cat.fees)} fee "
-                     f"schedules, {len(cat.forms)} form sections, {len(cat.chains)} chains, "
-                     f"{len(cat.calendars)} calendar years; catalogue version {cat.version}")
+        lines.append(
+            f"ok: {result.files_checked} files checked — {len(cat.items)} items, {len(cat.fees)} fee "
+            f"schedules, {len(cat.forms)} form sections, {len(cat.chains)} chains, "
+            f"{len(cat.calendars)} calendar years; catalogue version {cat.version}"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -122,8 +122,11 @@ class Schema:
         if not found:  # the two validators disagree; jsonschema is the reference
             return []
         # "unknown key 'matrials'; did you mean 'materials'?" already says 'materials' is missing
-        meant = {(e.path[:-1], e.message.rsplit("'", 2)[-2]) for e in found
-                 if e.kind == "unknown-key" and "did you mean" in e.message}
+        meant = {
+            (e.path[:-1], e.message.rsplit("'", 2)[-2])
+            for e in found
+            if e.kind == "unknown-key" and "did you mean" in e.message
+        }
         found = [e for e in found if not (e.kind == "missing-key" and (e.path, e.message.split("'")[-2]) in meant)]
         unique: dict[tuple[Path, str], SchemaError] = {}
         for e in found:
@@ -153,6 +156,18 @@ class Schema:
         walk(self.document)
         walk(defs)
         return frozenset(names)
+
+
+_COMPILED: dict[tuple[str, FsPath, str], Schema] = {}
+
+
+def compiled(kind: str, directory: FsPath = SCHEMA_DIR) -> Schema:
+    """The compiled schema for a kind, reused while the schema file is unchanged."""
+    stamp = ":".join(str(p.stat().st_mtime_ns) for p in sorted(directory.glob("*.json")))
+    key = (kind, directory, stamp)
+    if key not in _COMPILED:
+        _COMPILED[key] = Schema(kind, directory)
+    return _COMPILED[key]
 
 
 # --- turning jsonschema errors into messages an administrator can act on -------------------
@@ -231,20 +246,25 @@ def _translate(err: Any, document: Mapping[str, Any]) -> Iterator[SchemaError]:
             if isinstance(inst, dict) and key not in inst:
                 label = _label(props.get(key, {}), document)
                 about = f" ({label})" if label else ""
-                yield SchemaError(path, "missing-key", f"{where} is missing the required key {key!r}{about}", on_key=True)
+                yield SchemaError(
+                    path, "missing-key", f"{where} is missing the required key {key!r}{about}", on_key=True
+                )
     elif v == "enum":
         allowed = [str(x) for x in schema["enum"]]
         hint = suggest(str(inst), allowed)
-        yield SchemaError(path, "enum", f"{_describe_type(inst)} is not allowed for {where}; expected one of: "
-                                        f"{', '.join(allowed)}{hint}")
+        yield SchemaError(
+            path,
+            "enum",
+            f"{_describe_type(inst)} is not allowed for {where}; expected one of: {', '.join(allowed)}{hint}",
+        )
     elif v == "const":
         yield SchemaError(path, "enum", f"{where} must be {schema['const']!r}, not {_describe_type(inst)}")
     elif v == "type":
-        expected = schema["type"]
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in (expected if isinstance(expected, list) else [expected]))
+        expected: list[str] = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
         extra = ""
-        if isinstance(inst, float) and "string" in (expected if isinstance(expected, list) else [expected]):
-            extra = "; money and decimals are written as an integer or a quoted string such as \"12.50\""
+        if isinstance(inst, float) and "string" in expected:
+            extra = '; money and decimals are written as an integer or a quoted string such as "12.50"'
         yield SchemaError(path, "type", f"{where} should be {words}, not {_describe_type(inst)}{extra}")
     elif v in ("oneOf", "anyOf"):
         best = _best_branch(err)
@@ -254,14 +274,32 @@ def _translate(err: Any, document: Mapping[str, Any]) -> Iterator[SchemaError]:
         else:
             label = _label(schema, document) or where
             desc = schema.get("description", "")
-            yield SchemaError(path, "type", f"{_describe_type(inst)} is not a valid {label} at {where}"
-                                            + (f" — {desc}" if desc else ""))
+            yield SchemaError(
+                path,
+                "type",
+                f"{_describe_type(inst)} is not a valid {label} at {where}" + (f" — {desc}" if desc else ""),
+            )
     elif v == "pattern":
         label = schema.get("description", "")
-        yield SchemaError(path, "format", f"{_describe_type(inst)} does not have the expected form for {where}"
-                                          + (f": {label}" if label else f" (pattern {schema['pattern']})"))
-    elif v in ("minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum",
-               "exclusiveMinimum", "exclusiveMaximum", "uniqueItems", "minProperties", "maxProperties"):
+        yield SchemaError(
+            path,
+            "format",
+            f"{_describe_type(inst)} does not have the expected form for {where}"
+            + (f": {label}" if label else f" (pattern {schema['pattern']})"),
+        )
+    elif v in (
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "uniqueItems",
+        "minProperties",
+        "maxProperties",
+    ):
         yield SchemaError(path, "range", f"{where}: {err.message}")
     elif v == "if":
         return

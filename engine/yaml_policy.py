@@ -45,7 +45,7 @@ _PLAIN = "?plain"  # our marker for an untagged plain scalar, resolved in _Build
 class _Resolver(yaml.resolver.BaseResolver):
     """Skip PyYAML's regex resolution: we resolve plain scalars ourselves in ``_scalar``."""
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:  # noqa: ARG002
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is ScalarNode:
             return _PLAIN if implicit[0] else _STR
         return _SEQ if kind is SequenceNode else _MAP
@@ -130,7 +130,7 @@ class _Build:
                 continue
             key = key_node.value
             if key_node.tag == _PLAIN and key in _YAML11_BOOLS:
-                self.error(key_node, "yaml-1.1", f"plain key {key!r} is a boolean in YAML 1.1; quote it as \"{key}\"")
+                self.error(key_node, "yaml-1.1", f'plain key {key!r} is a boolean in YAML 1.1; quote it as "{key}"')
             if key == "<<" and key_node.tag == _PLAIN:
                 self.error(key_node, "yaml-merge", "merge keys (<<) are not allowed; write the keys out")
                 continue
@@ -166,7 +166,7 @@ class _Build:
                 node,
                 "yaml-1.1",
                 f"plain {text!r} means {word} in YAML 1.1 but text in YAML 1.2; "
-                f"write {word} for a yes/no value, or quote it as \"{text}\" for text",
+                f'write {word} for a yes/no value, or quote it as "{text}" for text',
             )
             return text
         if first.isdigit() or first in "+-.":
@@ -177,7 +177,7 @@ class _Build:
                     node,
                     "yaml-1.1",
                     f"plain {text!r} is a number that YAML 1.1 tools read differently (octal, hex or with _); "
-                    f"quote it as \"{text}\" if it is a code, or write a plain decimal number",
+                    f'quote it as "{text}" if it is a code, or write a plain decimal number',
                 )
                 return text
             if _FLOAT.match(text) or text in _SPECIAL_FLOAT:
@@ -189,7 +189,7 @@ class _Build:
                 self.error(
                     node,
                     "yaml-1.1",
-                    f"plain {text!r} is a base-60 number in YAML 1.1; quote it as \"{text}\"",
+                    f'plain {text!r} is a base-60 number in YAML 1.1; quote it as "{text}"',
                 )
                 return text
         return text
@@ -235,8 +235,13 @@ def parse(raw: bytes) -> Parsed:
     parsed = Parsed()
     if len(raw) > MAX_FILE_BYTES:
         parsed.errors.append(
-            YamlError(1, 1, "too-large", f"file is {len(raw) / 1048576:.1f} MiB; the limit is "
-                      f"{MAX_FILE_BYTES // 1048576} MiB per file — split it into smaller files")
+            YamlError(
+                1,
+                1,
+                "too-large",
+                f"file is {len(raw) / 1048576:.1f} MiB; the limit is "
+                f"{MAX_FILE_BYTES // 1048576} MiB per file — split it into smaller files",
+            )
         )
         return parsed
     text, err = decode(raw)
@@ -271,8 +276,12 @@ def parse(raw: bytes) -> Parsed:
     except _Budget:
         m = node.start_mark
         parsed.errors.append(
-            YamlError(m.line + 1, m.column + 1, "alias-bomb",
-                      f"anchors and aliases expand to more than {MAX_VALUES} values; remove the aliases")
+            YamlError(
+                m.line + 1,
+                m.column + 1,
+                "alias-bomb",
+                f"anchors and aliases expand to more than {MAX_VALUES} values; remove the aliases",
+            )
         )
         parsed.data = None
     except RecursionError:

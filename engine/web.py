@@ -1,0 +1,132 @@
+"""The web app: lists the catalogue's items and shows each item's guide (办事指南).
+
+Pages are rendered from the same ``engine.notice`` data as ``yangguang show``.
+Over HTTP every error has one shape: JSON ``{"error": {"status", "code", "message"}}``
+under /api/, an HTML page elsewhere; never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from engine import notice
+from engine.catalogue import Catalogue, load
+from engine.store import Store
+
+_env = Environment(loader=PackageLoader("engine", "templates"), autoescape=select_autoescape(["html"]))
+
+
+class CatalogueNotClean(RuntimeError):
+    pass
+
+
+def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None = None) -> Starlette:
+    if catalogue is None:
+        result = load(Path(catalog))
+        if not result.ok:
+            raise CatalogueNotClean(f"catalogue {catalog} has {len(result.problems)} problem(s); run yangguang check")
+        catalogue = result.catalogue
+    cat: Catalogue = catalogue
+    store = Store(db)
+    store.record_catalogue(cat.version, str(Path(catalog).resolve()), len(cat.items))
+
+    def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        ctx.setdefault("center", cat.center or {})
+        return HTMLResponse(_env.get_template(name).render(**ctx), status_code=status)
+
+    def departments() -> list[dict[str, Any]]:
+        groups = []
+        for dept in (cat.center or {}).get("departments", []):
+            items = sorted(
+                (d.data for d in cat.items.values() if d.data["department"] == dept["id"]), key=lambda d: d["code"]
+            )
+            if items:
+                groups.append({"dept": dept, "items": items})
+        return groups
+
+    async def home(request: Request) -> Response:
+        q = request.query_params.get("q", "").strip()[:100]
+        groups = departments()
+        if q:
+            groups = [
+                {"dept": g["dept"], "items": [i for i in g["items"] if _matches(i, g["dept"], q)]} for g in groups
+            ]
+            groups = [g for g in groups if g["items"]]
+        count = sum(len(g["items"]) for g in groups)
+        return render("home.html", groups=groups, q=q, count=count, version=cat.version)
+
+    async def item_page(request: Request) -> Response:
+        doc = cat.items.get(request.path_params["code"])
+        if doc is None:
+            raise HTTPException(404, "没有这个事项 / No such item")
+        return render("item.html", n=notice.build(cat, doc), item=doc.data)
+
+    async def api_items(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "version": cat.version,
+                "items": [
+                    {
+                        "code": d.data["code"],
+                        "name": d.data["name"],
+                        "department": d.data["department"],
+                        "type": d.data["type"],
+                        "promised": d.data["time_limit"]["promised"],
+                    }
+                    for d in sorted(cat.items.values(), key=lambda d: d.data["code"])
+                ],
+            }
+        )
+
+    async def api_item(request: Request) -> Response:
+        doc = cat.items.get(request.path_params["code"])
+        if doc is None:
+            raise HTTPException(404, f"no item with code {request.path_params['code']!r}")
+        return JSONResponse({"version": cat.version, "file": doc.file, "item": doc.data})
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "catalogue_version": cat.version, "items": len(cat.items)})
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "服务器内部错误 / Internal error"
+        code = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}.get(status, "error")
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"status": status, "code": code, "message": detail}}, status_code=status)
+        return render("error.html", status=status, code=status, message=detail)
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/items/{code}", item_page),
+            Route("/api/items", api_items),
+            Route("/api/items/{code}", api_item),
+            Route("/healthz", healthz),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: http_error},
+    )
+    app.state.catalogue = cat
+    app.state.store = store
+    return app
+
+
+def _matches(item: dict[str, Any], dept: dict[str, Any], q: str) -> bool:
+    hay = " ".join(
+        [
+            item["name"],
+            item["code"],
+            dept["name"],
+            dept.get("short_name", ""),
+            *item.get("keywords", []),
+            *item.get("themes", []),
+        ]
+    )
+    return all(word in hay for word in q.split())

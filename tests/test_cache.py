@@ -1,0 +1,71 @@
+"""Re-checking uses the content cache, and never returns a stale answer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from engine.cache import FileCache
+from engine.catalogue import load
+
+FIXTURES = Path(__file__).parent / "fixtures" / "checks"
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    dest = tmp_path / name
+    shutil.copytree(FIXTURES / name, dest)
+    return dest
+
+
+def test_edit_is_seen_by_the_next_check(tmp_path: Path) -> None:
+    cat = copy("clean-subfolders", tmp_path)
+    cache_dir = tmp_path / "cache"
+    assert load(cat, FileCache(cat, cache_dir)).ok
+    item = cat / "items" / "a.yaml"
+    item.write_text(item.read_text(encoding="utf-8").replace("type: license", "type: licence"), encoding="utf-8")
+    result = load(cat, FileCache(cat, cache_dir))
+    assert [p.kind for p in result.problems] == ["enum"]
+    item.write_text(item.read_text(encoding="utf-8").replace("type: licence", "type: license"), encoding="utf-8")
+    assert load(cat, FileCache(cat, cache_dir)).ok
+
+
+def test_same_size_same_mtime_edit_is_still_caught_by_content(tmp_path: Path) -> None:
+    cat = copy("clean-subfolders", tmp_path)
+    cache_dir = tmp_path / "cache"
+    item = cat / "items" / "a.yaml"
+    st = item.stat()
+    assert load(cat, FileCache(cat, cache_dir)).ok
+    # same length, then restore the timestamp; a content-only cache would miss nothing either way
+    item.write_text(item.read_text(encoding="utf-8").replace("level: county", "level: countx"), encoding="utf-8")
+    os.utime(item, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    assert [p.kind for p in load(cat, FileCache(cat, cache_dir)).problems] == ["enum"]
+
+
+def test_unchanged_files_are_not_parsed_again(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    cat = copy("clean-subfolders", tmp_path)
+    cache_dir = tmp_path / "cache"
+    load(cat, FileCache(cat, cache_dir))
+    import engine.catalogue
+
+    calls: list[int] = []
+    real = engine.catalogue.parse
+    monkeypatch.setattr(engine.catalogue, "parse", lambda raw: calls.append(1) or real(raw))
+    assert load(cat, FileCache(cat, cache_dir)).ok
+    assert calls == []
+
+
+def test_corrupt_cache_is_ignored(tmp_path: Path) -> None:
+    cat = copy("enum", tmp_path)
+    cache = FileCache(cat, tmp_path / "cache")
+    load(cat, cache)
+    cache.path.write_bytes(b"garbage")
+    assert [p.kind for p in load(cat, FileCache(cat, tmp_path / "cache")).problems] == ["enum"]
+
+
+def test_deleted_file_leaves_the_result(tmp_path: Path) -> None:
+    cat = copy("duplicate-code", tmp_path)
+    cache_dir = tmp_path / "cache"
+    assert not load(cat, FileCache(cat, cache_dir)).ok
+    (cat / "items" / "b.yaml").unlink()
+    assert load(cat, FileCache(cat, cache_dir)).ok

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main, parser
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures" / "checks"
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=REPO, capture_output=True, text=True, input=stdin, timeout=120
+    )
+
+
+def test_check_reference_catalogue_is_clean() -> None:
+    proc = run("check")
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.startswith("ok: ")
+
+
+def test_check_broken_catalogue_exits_1_with_locations() -> None:
+    proc = run("check", str(FIXTURES / "unknown-department"))
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0].startswith("items/a.yaml:4:13: error[unknown-department]")
+    assert "fix them and run `yangguang check` again" in proc.stdout
+
+
+def test_check_missing_directory_is_a_clean_error() -> None:
+    proc = run("check", "/nonexistent/catalogue")
+    assert proc.returncode == 1
+    assert "no-catalogue" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_show_prints_the_one_time_notice() -> None:
+    proc = run("show", "QQ-PSB-BA-001")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "一次性告知书 — 公章刻制备案" in out
+    assert "授权委托书及经办人身份证 —— 是否委托代理人办理为是时必需；原件1份、复印件1份" in out
+    assert "承诺时限：即办（当场办结）" in out
+    assert "到现场次数：零跑动" in out
+
+
+def test_show_unknown_code_suggests() -> None:
+    proc = run("show", "QQ-PSB-BA-002")
+    assert proc.returncode == 1
+    assert "did you mean QQ-PSB-BA-001" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_show_refuses_a_broken_catalogue() -> None:
+    proc = run("show", "QQ-A-001", "--catalog", str(FIXTURES / "enum"))
+    assert proc.returncode == 1 and "error[enum]" in proc.stderr
+
+
+def test_fee_for_a_free_item() -> None:
+    proc = run("fee", "QQ-PSB-BA-001", "--data", "-", stdin="{}")
+    assert proc.returncode == 0 and "不收费" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("{not json", "is not valid JSON"),
+        ("[1, 2]", "must hold a JSON object"),
+    ],
+)
+def test_fee_bad_data_is_a_clean_error(data: str, message: str, reference) -> None:  # type: ignore[no-untyped-def]
+    code = next(
+        c
+        for c, d in reference.catalogue.items.items()
+        if isinstance(d.data["fee"], dict) and "schedule" in d.data["fee"]
+    )
+    proc = run("fee", code, "--data", "-", stdin=data)
+    assert proc.returncode == 1
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_internal_errors_exit_3_with_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import engine.catalogue
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine.catalogue, "load", boom)
+    assert main(["check"]) == 3
+    err = capsys.readouterr().err
+    assert "this is a bug in Yangguang" in err and "RuntimeError: boom" in err
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    sub = next(a for a in parser()._actions if a.dest == "command")
+    for name, cmd_parser in sub.choices.items():  # type: ignore[attr-defined]
+        assert f"yangguang {name}" in readme, f"README does not document `yangguang {name}`"
+        for action in cmd_parser._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert flag in readme, f"README does not document {name} {flag}"
+
+
+def test_json_format_is_a_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(FIXTURES / "tab"), "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out) == [
+        {
+            "file": "items/b.yaml",
+            "line": 3,
+            "column": 1,
+            "kind": "tab",
+            "message": "tab character in indentation; YAML indents with spaces only",
+        }
+    ]

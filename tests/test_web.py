@@ -1,0 +1,134 @@
+"""The web app over a real HTTP server (uvicorn in a subprocess) and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    db = tmp_path_factory.mktemp("db") / "yangguang.db"
+    port = _free_port()
+    env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "serve", "--db", str(db), "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read().decode() if proc.stdout else ""
+                    pytest.fail(f"server did not start:\n{out}")
+                time.sleep(0.2)
+        yield base, db
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_home_lists_items_by_department(server: tuple[str, Path], reference) -> None:  # type: ignore[no-untyped-def]
+    status, html = get(server[0] + "/")
+    assert status == 200
+    assert "齐齐哈尔市政务服务中心" in html
+    for doc in reference.catalogue.items.values():
+        assert f'href="/items/{doc.data["code"]}"' in html
+
+
+def test_search_finds_chinese_words(server: tuple[str, Path]) -> None:
+    status, html = get(server[0] + "/?q=" + urllib.parse.quote("刻章"))
+    assert status == 200
+    assert "公章刻制备案" in html
+
+
+def test_item_guide_shows_the_one_time_notice(server: tuple[str, Path], reference) -> None:  # type: ignore[no-untyped-def]
+    doc = reference.catalogue.items["QQ-PSB-BA-001"]
+    status, html = get(server[0] + "/items/QQ-PSB-BA-001")
+    assert status == 200
+    for mat in doc.data["materials"]:
+        assert mat["name"] in html
+    assert "即办" in html
+    assert "印章遗失登报声明" in html and "刻制原因为遗失补刻时必需" in html
+
+
+def test_errors_have_one_shape(server: tuple[str, Path]) -> None:
+    status, body = get(server[0] + "/api/items/NOPE")
+    assert status == 404
+    assert json.loads(body) == {"error": {"status": 404, "code": "not_found", "message": "no item with code 'NOPE'"}}
+    status, html = get(server[0] + "/items/NOPE")
+    assert status == 404 and "没有这个事项" in html and "Traceback" not in html
+
+
+def test_api_lists_every_item(server: tuple[str, Path], reference) -> None:  # type: ignore[no-untyped-def]
+    status, body = get(server[0] + "/api/items")
+    data = json.loads(body)
+    assert status == 200
+    assert data["version"] == reference.catalogue.version
+    assert {i["code"] for i in data["items"]} == set(reference.catalogue.items)
+
+
+def test_sqlite_file_records_the_served_catalogue_version(server: tuple[str, Path], reference) -> None:  # type: ignore[no-untyped-def]
+    with sqlite3.connect(server[1]) as conn:
+        rows = conn.execute("select version, items from catalogue_versions").fetchall()
+    assert rows == [(reference.catalogue.version, len(reference.catalogue.items))]
+
+
+def test_serve_refuses_a_broken_catalogue(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "serve",
+            "--catalog",
+            str(REPO / "tests/fixtures/checks/enum"),
+            "--db",
+            str(tmp_path / "x.db"),
+            "--port",
+            str(_free_port()),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "items/a.yaml:3:7: error[enum]" in proc.stderr
+    assert not (tmp_path / "x.db").exists()
