@@ -304,6 +304,21 @@ class _Cross:
                 f"fee schedule {schedule.data['id']!r} reads {', '.join(missing)}, which this item's form "
                 f"does not have; add the field(s) to the form (see {schedule.file})",
             )
+        for name, spec in schedule.data.get("fields", {}).items():
+            info = fields.get(name)
+            if info is None or "options" not in spec:
+                continue
+            offered = {str(o["value"]) for o in info.spec.get("options", [])}
+            needed = [str(o["value"]) for o in spec["options"] if str(o["value"]) not in offered]
+            if needed:
+                self.add(
+                    doc.file,
+                    ("fee", "schedule"),
+                    "unknown-option",
+                    f"fee schedule {schedule.data['id']!r} charges by {name} = {', '.join(needed)}, but the form's "
+                    f"field {name} does not offer {'that value' if len(needed) == 1 else 'those values'}; "
+                    "add the option(s) to the form field",
+                )
 
     def time_limits(self, doc: Document, fields: Mapping[str, FieldInfo]) -> None:
         data = doc.data
