@@ -1,32 +1,36 @@
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from engine.conditions import describe, evaluate, referenced_fields
 
-DATA = {"applicant": {"type": "legal_person", "by_agent": False, "area": "120.5", "kinds": ["food", "drink"]}}
+REPO = Path(__file__).resolve().parent.parent
+# One table of cases for both evaluators: Python here, the browser's engine/static/conditions.js via Node.
+SHARED = json.loads((REPO / "tests" / "fixtures" / "conditions.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize(
-    ("cond", "expected"),
-    [
-        ({"field": "applicant.type", "eq": "legal_person"}, True),
-        ({"field": "applicant.type", "ne": "legal_person"}, False),
-        ({"field": "applicant.type", "in": ["natural_person", "legal_person"]}, True),
-        ({"field": "applicant.area", "gt": "120"}, True),
-        ({"field": "applicant.area", "lte": 120}, False),
-        ({"field": "applicant.by_agent", "eq": True}, False),
-        ({"field": "applicant.missing", "present": False}, True),
-        ({"field": "applicant.missing", "eq": "x"}, False),
-        ({"field": "applicant.missing", "ne": "x"}, True),
-        ({"field": "applicant.kinds", "eq": "food"}, True),
-        ({"all": [{"field": "applicant.type", "eq": "legal_person"}, {"field": "applicant.area", "gte": 100}]}, True),
-        ({"any": [{"field": "applicant.type", "eq": "x"}, {"field": "applicant.area", "lt": 100}]}, False),
-        ({"not": {"field": "applicant.type", "eq": "x"}}, True),
-    ],
-)
+@pytest.mark.parametrize(("cond", "expected"), SHARED["cases"], ids=[json.dumps(c[0]) for c in SHARED["cases"]])
 def test_evaluate(cond: dict, expected: bool) -> None:  # type: ignore[type-arg]
-    assert evaluate(cond, DATA) is expected
+    assert evaluate(cond, SHARED["data"]) is expected
+
+
+def test_browser_evaluator_agrees_with_python() -> None:
+    node = shutil.which("node") or shutil.which("nodejs")
+    assert node, "Node.js is needed to test engine/static/conditions.js (apt-get install nodejs)"
+    script = (
+        "const c = require(process.argv[1]); const t = require(process.argv[2]);"
+        "console.log(JSON.stringify(t.cases.map(([cond]) => c.evaluate(cond, t.data))));"
+    )
+    js, table = REPO / "engine/static/conditions.js", REPO / "tests/fixtures/conditions.json"
+    out = subprocess.run(
+        [node, "-e", script, str(js), str(table)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert json.loads(out) == [expected for _, expected in SHARED["cases"]]
 
 
 def test_flat_data_keys_work_too() -> None:
