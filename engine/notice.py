@@ -232,7 +232,7 @@ def render_text(n: Notice) -> str:
     out += [f"  {i}. {c}" for i, c in enumerate(n.conditions, 1)]
     out += ["", f"服务对象：{n.applicants}", "", "申请材料："]
     for i, m in enumerate(n.materials, 1):
-        counts = f"原件{m.originals}份、复印件{m.copies}份"
+        counts = f"原件{m.originals}份、复印件{m.copies}份" if m.originals or m.copies else "无需纸质材料"
         formats = (
             f"；电子版 {'/'.join(m.formats)}" + (f"，不超过 {m.max_size_mb} MB" if m.max_size_mb else "")
             if m.formats
