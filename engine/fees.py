@@ -596,7 +596,7 @@ def render_assessment(a: Assessment) -> str:
         if line.quantity is not None and line.kind == "per_unit":
             out.append(f"     数量：{_num_text(line.quantity)} {line.unit or ''}".rstrip())
         out.append(f"     标准：{line.rate}")
-        if line.basis and line.basis != a.basis:
+        if line.basis:
             out.append(f"     依据：{_basis_text(line.basis)}")
         if line.note:
             out.append(f"     备注：{line.note}")

@@ -118,3 +118,26 @@ def test_json_format_is_a_list(capsys: pytest.CaptureFixture[str]) -> None:
             "message": "tab character in indentation; YAML indents with spaces only",
         }
     ]
+
+
+def test_fee_prints_the_itemised_assessment_with_each_lines_basis(tmp_path: Path) -> None:
+    data = tmp_path / "data.json"
+    data.write_text(
+        json.dumps(
+            {"realestate": {"use": "residential", "certificate_copies": 3, "small_micro": False, "relief_case": "none"}}
+        ),
+        encoding="utf-8",
+    )
+    proc = run("fee", "QQ-REALESTATE-DJ-102", "--data", str(data), "--on", "2026-03-02")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    # 80 yuan per residential case + 2 extra certificates x 10 yuan = 100.00
+    assert lines[-1].split() == ["合计：", "100.00", "元"]
+    assert sum("依据：" in line for line in lines) >= 2
+    assert "发改价格规〔2016〕2559号" in proc.stdout
+
+
+def test_fee_missing_quantity_names_the_field() -> None:
+    proc = run("fee", "QQ-REALESTATE-DJ-102", "--data", "-", stdin='{"realestate": {"use": "residential"}}')
+    assert proc.returncode == 1
+    assert "realestate.certificate_copies" in proc.stderr and "Traceback" not in proc.stderr
