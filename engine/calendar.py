@@ -95,9 +95,7 @@ def _date_problem(value: Any) -> str:
         if not 1 <= mo <= 12:
             return f"{value} is not a real date: there is no month {mo}; write the date as the notice has it"
         days = (date(y + mo // 12, mo % 12 + 1, 1) - date(y, mo, 1)).days if 1 <= y <= 9998 else 31
-        return (
-            f"{value} is not a real date: {y}-{mo:02d} has {days} days; write the date as the notice has it"
-        )
+        return f"{value} is not a real date: {y}-{mo:02d} has {days} days; write the date as the notice has it"
     return f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-10-01"
 
 
@@ -323,9 +321,7 @@ class WorkCalendar:
                 continue
             file = f"calendar/{year}.yaml"
             if year in years:
-                problems.append(
-                    Finding(file, ("year",), "calendar-duplicate", f"two calendar documents for {year}")
-                )
+                problems.append(Finding(file, ("year",), "calendar-duplicate", f"two calendar documents for {year}"))
                 continue
             found = _check(file, doc, check_file_name=False)
             if found:

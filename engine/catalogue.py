@@ -209,7 +209,7 @@ class _Checker:
         for err in schema.errors(data):
             line, col = locate(text, err.path, err.on_key)
             problems.append((line, col, err.kind, err.message))
-        date_props = schema.date_properties()
+        date_props = schema.date_properties
         for path in parsed.date_paths:
             if not path or path[-1] not in date_props:
                 line, col = locate(text, path)

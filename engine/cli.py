@@ -86,6 +86,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_fee(args: argparse.Namespace) -> int:
     from engine import fees
+    from engine.fee_text import render_assessment
 
     cat = _checked(args.catalog)
     item = _item(cat, args.code)
@@ -112,7 +113,7 @@ def cmd_fee(args: argparse.Namespace) -> int:
         assessment = fees.assess(cat.fees[fee["schedule"]].data, data, on=on)
     except fees.FeeDataError as exc:
         raise UserError(str(exc)) from exc
-    sys.stdout.write(fees.render_assessment(assessment))
+    sys.stdout.write(render_assessment(assessment))
     return EXIT_OK
 
 

@@ -475,7 +475,7 @@ def _leaves(cond: Mapping[str, Any], path: Path) -> Iterator[tuple[Path, Mapping
 def check(cat: Catalogue, has_center_file: bool = True) -> list[Finding]:
     """Index the catalogue's documents (filling its tables) and return every cross-file problem."""
     from engine.calendar import check_calendar
-    from engine.fees import check_fee_schedule
+    from engine.fee_check import check_fee_schedule
 
     cross = _Cross(cat)
     cross.index(has_center_file)

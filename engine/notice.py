@@ -213,7 +213,7 @@ def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str]) -> list[str]
     schedule = cat.fees.get(fee["schedule"])
     if schedule is None:
         return [f"按收费标准 {fee['schedule']} 收取"]
-    from engine.fees import describe_schedule
+    from engine.fee_text import describe_schedule
 
     return describe_schedule(schedule.data, labels)
 

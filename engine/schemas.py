@@ -133,6 +133,7 @@ class Schema:
             unique.setdefault((e.path, e.message), e)
         return sorted(unique.values(), key=lambda e: [str(p) for p in e.path])
 
+    @cached_property
     def date_properties(self) -> frozenset[str]:
         """Names of properties whose schema is a date (to flag unquoted dates elsewhere)."""
         names: set[str] = set()

@@ -50,6 +50,13 @@ class _Resolver(yaml.resolver.BaseResolver):
             return _PLAIN if implicit[0] else _STR
         return _SEQ if kind is SequenceNode else _MAP
 
+    # PyYAML's path resolvers are unused here; skip their bookkeeping on every node.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
 
 class _Composer(_Loader, _Resolver):  # type: ignore[misc, valid-type]
     def __init__(self, stream: str) -> None:

@@ -126,9 +126,7 @@ def test_days_off_and_make_up_days_match_chinese_calendar_exactly(year: int) -> 
     listed_off = {d for h in doc["holidays"] for d in days(D(h["from"]), D(h["to"]))}
     listed_make_up = {D(m["date"]) for m in doc["make_up_working_days"]}
     package_off = {d for d, name in chinese_calendar.holidays.items() if d.year == year and name is not None}
-    package_make_up = {
-        d for d, name in chinese_calendar.workdays.items() if d.year == year and name is not None
-    }
+    package_make_up = {d for d, name in chinese_calendar.workdays.items() if d.year == year and name is not None}
     assert listed_off == package_off
     assert listed_make_up == package_make_up
 
@@ -401,15 +399,11 @@ def test_not_a_real_date() -> None:
     assert "2026-02-30 is not a real date" in findings[0].message
     assert "28 days" in findings[0].message
     doc = small_doc(make_up_working_days=[{"date": "2026-13-01", "holiday": "春节"}])
-    assert kinds(check_calendar("calendar/2026.yaml", doc)) == [
-        ("calendar-date", ("make_up_working_days", 0, "date"))
-    ]
+    assert kinds(check_calendar("calendar/2026.yaml", doc)) == [("calendar-date", ("make_up_working_days", 0, "date"))]
 
 
 def test_date_outside_the_year() -> None:
-    doc = small_doc(
-        holidays=[{"name": "元旦", "from": "2025-12-31", "to": "2026-01-01"}], make_up_working_days=[]
-    )
+    doc = small_doc(holidays=[{"name": "元旦", "from": "2025-12-31", "to": "2026-01-01"}], make_up_working_days=[])
     findings = check_calendar("calendar/2026.yaml", doc)
     assert kinds(findings) == [("calendar-year", ("holidays", 0, "from"))]
     assert "calendar/2025.yaml" in findings[0].message
@@ -463,9 +457,7 @@ def test_duplicates() -> None:
         ],
         make_up_working_days=SPRING_ONLY,
     )
-    assert kinds(check_calendar("calendar/2026.yaml", doc)) == [
-        ("calendar-duplicate", ("holidays", 1, "name"))
-    ]
+    assert kinds(check_calendar("calendar/2026.yaml", doc)) == [("calendar-duplicate", ("holidays", 1, "name"))]
 
 
 def test_from_after_to() -> None:
@@ -501,9 +493,7 @@ names = st.sampled_from(["元旦", "春节", "国庆节", "中秋节"])
 
 
 @given(
-    st.lists(
-        st.fixed_dictionaries({"name": names, "from": date_text, "to": date_text}), min_size=1, max_size=4
-    ),
+    st.lists(st.fixed_dictionaries({"name": names, "from": date_text, "to": date_text}), min_size=1, max_size=4),
     st.lists(st.fixed_dictionaries({"date": date_text, "holiday": names}), max_size=4),
 )
 def test_checks_never_raise_on_schema_valid_documents(holidays: list[Any], make_up: list[Any]) -> None:

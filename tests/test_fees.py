@@ -15,16 +15,15 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from engine.fee_check import check_fee_schedule
+from engine.fee_text import describe_schedule, render_assessment
 from engine.fees import (
     Assessment,
     FeeDataError,
     FeeNotInForce,
     assess,
-    check_fee_schedule,
-    describe_schedule,
     format_fen,
     referenced_fields,
-    render_assessment,
     to_fen,
 )
 from engine.yaml_policy import parse
