@@ -1,10 +1,18 @@
 """Per-file check results cached by file content, so unchanged files are not parsed again.
 
-The cache is one marshal file per catalogue directory under the user's cache
-folder (``$YANGGUANG_CACHE_DIR``, else ``$XDG_CACHE_HOME/yangguang``, else
-``~/.cache/yangguang``). It is keyed by the engine's own fingerprint (schemas and
-engine source), so a new engine version never reads an old result. A missing,
-corrupt or unwritable cache only costs time.
+Layout, under ``$YANGGUANG_CACHE_DIR`` (else ``$XDG_CACHE_HOME/yangguang``, else
+``~/.cache/yangguang``):
+
+- ``check-<catalogue>.marshal`` — the index: for each file its content key, size and
+  mtime, its own problems, a few facts other files refer to (an item's code), and
+  its cross-reference findings with the hash of what they depended on;
+- ``objects/<content key>.marshal`` — each valid document's data, read only when a
+  check needs it (as git stores blobs), so a re-check after one edit reads the index
+  and that one file, not the whole catalogue.
+
+Everything is keyed by the engine's fingerprint (schemas and engine source), so a
+new engine never reads an old result. A missing, corrupt or unwritable cache only
+costs time.
 """
 
 from __future__ import annotations
@@ -14,21 +22,25 @@ import marshal
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine import schemas
 
-FORMAT = 2
+FORMAT = 3
+
+Problems = list[tuple[int, int, str, str]]  # (line, column, kind, message)
 
 
 @dataclass(slots=True)
 class FileEntry:
     key: str  # content hash of the file
     kind: str
-    data: Any  # the document when it passed parsing and its schema, else None
-    problems: list[tuple[int, int, str, str]]  # (line, column, kind, message)
+    valid: bool  # parsed and passed its schema
+    problems: Problems
+    facts: dict[str, Any] = field(default_factory=dict)
+    data: Any = None  # the document, when valid and loaded
 
 
 def cache_dir() -> Path:
@@ -48,13 +60,37 @@ def engine_fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
+def _write_atomic(path: Path, value: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            marshal.dump(value, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+
+
+class _suppress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return True
+
+
 class FileCache:
     def __init__(self, catalogue_root: Path, directory: Path | None = None) -> None:
-        root_key = hashlib.sha256(str(catalogue_root.resolve()).encode()).hexdigest()[:16]
-        self.path = (directory or cache_dir()) / f"check-{root_key}.marshal"
+        base = directory or cache_dir()
+        root_key = hashlib.sha256(str(Path(catalogue_root).resolve()).encode()).hexdigest()[:16]
+        self.path = base / f"check-{root_key}.marshal"
+        self.objects = base / "objects"
         self.fingerprint = engine_fingerprint()
-        # rel -> (content key, kind, data, problems, stat signature)
-        self.entries: dict[str, tuple[str, str, Any, list[tuple[int, int, str, str]], str]] = {}
+        # rel -> [content key, kind, valid, problems, facts, stat signature, xref dep, xref findings]
+        self.entries: dict[str, list[Any]] = {}
+        self._data: dict[str, Any] = {}  # content key -> document data held in memory
+        self._new_objects: set[str] = set()
         self.dirty = False
         try:
             with open(self.path, "rb") as fh:
@@ -64,23 +100,53 @@ class FileCache:
         except (OSError, EOFError, ValueError, TypeError, KeyError):
             self.entries = {}
 
+    @staticmethod
+    def _entry(hit: list[Any]) -> FileEntry:
+        return FileEntry(hit[0], hit[1], hit[2], [tuple(p) for p in hit[3]], hit[4])  # type: ignore[misc]
+
     def get(self, rel: str, key: str) -> FileEntry | None:
-        """The entry for a file whose content hashes to ``key``."""
+        """The entry for a file whose content hashes to ``key`` (data not loaded)."""
         hit = self.entries.get(rel)
-        if hit is None or hit[0] != key:
-            return None
-        return FileEntry(hit[0], hit[1], hit[2], [tuple(p) for p in hit[3]])  # type: ignore[misc]
+        return self._entry(hit) if hit is not None and hit[0] == key else None
 
     def get_unchanged(self, rel: str, stat_sig: str) -> FileEntry | None:
         """The entry for a file whose size and modification time have not changed (no read needed)."""
         hit = self.entries.get(rel)
-        if hit is None or hit[4] != stat_sig:
-            return None
-        return FileEntry(hit[0], hit[1], hit[2], [tuple(p) for p in hit[3]])  # type: ignore[misc]
+        return self._entry(hit) if hit is not None and hit[5] == stat_sig else None
 
     def put(self, rel: str, entry: FileEntry, stat_sig: str = "") -> None:
-        self.entries[rel] = (entry.key, entry.kind, entry.data, list(entry.problems), stat_sig)
+        old = self.entries.get(rel)
+        xref = old[6:8] if old is not None and old[0] == entry.key else [None, None]
+        self.entries[rel] = [entry.key, entry.kind, entry.valid, list(entry.problems), entry.facts, stat_sig, *xref]
+        if entry.valid and entry.data is not None and entry.key not in self._data:
+            self._data[entry.key] = entry.data
+            self._new_objects.add(entry.key)
         self.dirty = True
+
+    def data(self, key: str) -> Any:
+        """A valid document's data by content key, from memory or the object store (None if lost)."""
+        if key in self._data:
+            return self._data[key]
+        try:
+            with open(self.objects / f"{key}.marshal", "rb") as fh:
+                value = marshal.load(fh)
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        self._data[key] = value
+        return value
+
+    def xref(self, rel: str, dep: str) -> list[tuple[Any, ...]] | None:
+        """Cross-reference findings stored for a file when they depended on ``dep``."""
+        hit = self.entries.get(rel)
+        if hit is None or hit[6] != dep:
+            return None
+        return [tuple(f) for f in hit[7]]
+
+    def put_xref(self, rel: str, dep: str, findings: list[tuple[Any, ...]]) -> None:
+        hit = self.entries.get(rel)
+        if hit is not None:
+            hit[6], hit[7] = dep, findings
+            self.dirty = True
 
     def retain(self, rels: Iterable[str]) -> None:
         keep = set(rels)
@@ -93,11 +159,13 @@ class FileCache:
         if not self.dirty:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".check-")
-            with os.fdopen(fd, "wb") as fh:
-                marshal.dump({"fingerprint": self.fingerprint, "files": self.entries}, fh)
-            os.replace(tmp, self.path)
+            self.objects.mkdir(parents=True, exist_ok=True)
+            for key in self._new_objects:
+                target = self.objects / f"{key}.marshal"
+                if not target.exists():
+                    _write_atomic(target, self._data[key])
+            self._new_objects.clear()
+            _write_atomic(self.path, {"fingerprint": self.fingerprint, "files": self.entries})
             self.dirty = False
         except (OSError, ValueError):
             pass  # an unwritable cache only costs time

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,8 @@ KIND_WORDS = {
 class Document:
     file: str  # path relative to the catalogue root, with forward slashes
     kind: str
-    data: Any
+    data: Any  # None only while an unchanged item's data is left in the cache (``load(full=False)``)
+    key: str = ""  # content hash of the file
 
 
 @dataclass(slots=True)
@@ -63,6 +64,13 @@ class Catalogue:
     chains: dict[str, Document] = field(default_factory=dict)
     calendars: dict[int, Document] = field(default_factory=dict)
     documents: list[Document] = field(default_factory=list)
+    #: fetches a document's data when it was left in the cache (check-only runs)
+    loader: Callable[[Document], Any] | None = None
+
+    def data(self, doc: Document) -> Any:
+        if doc.data is None and self.loader is not None:
+            doc.data = self.loader(doc)
+        return doc.data
 
     def department(self, dept_id: str) -> dict[str, Any] | None:
         for dept in (self.center or {}).get("departments", []):
@@ -146,7 +154,7 @@ class _Checker:
                     return hit
             raw = path.read_bytes()
         except OSError as exc:
-            return FileEntry("", kind, None, [(1, 1, "unreadable", f"cannot read the file: {exc.strerror}")])
+            return FileEntry("", kind, False, [(1, 1, "unreadable", f"cannot read the file: {exc.strerror}")])
         key = _content_key(raw, kind)
         if self.cache is not None:
             hit = self.cache.get(rel, key)
@@ -156,19 +164,33 @@ class _Checker:
             return hit
         return self._check_raw(raw, rel, kind, key)
 
+    def data(self, doc: Document) -> Any:
+        """A valid document's data: from the cache's object store, else read again."""
+        value = self.cache.data(doc.key) if self.cache is not None else None
+        if value is None:
+            try:
+                raw = (self.root / doc.file).read_bytes()
+            except OSError:
+                return None
+            entry = self._check_raw(raw, doc.file, doc.kind, doc.key)
+            value = entry.data
+            if self.cache is not None and entry.valid:
+                self.cache.put(doc.file, entry, "")
+        return value
+
     def _check_raw(self, raw: bytes, rel: str, kind: str, key: str) -> FileEntry:
         parsed = parse(raw)
         problems = [(e.line, e.column, e.kind, e.message) for e in parsed.errors]
         data = parsed.data
         if problems or data is None:
-            return FileEntry(key, kind, None, problems)
+            return FileEntry(key, kind, False, problems)
         text = raw.decode("utf-8").removeprefix("\ufeff")
         if not isinstance(data, dict):
             noun, _ = KIND_WORDS[kind]
             return FileEntry(
                 key,
                 kind,
-                None,
+                False,
                 [
                     (
                         1,
@@ -185,7 +207,7 @@ class _Checker:
             return FileEntry(
                 key,
                 kind,
-                None,
+                False,
                 [
                     (
                         1,
@@ -221,7 +243,10 @@ class _Checker:
                         "an unquoted date here is read as a date by YAML 1.1 tools, but this value is text; quote it",
                     )
                 )
-        return FileEntry(key, kind, None if problems else data, problems)
+        if problems:
+            return FileEntry(key, kind, False, problems)
+        facts = {"code": data["code"]} if kind == "item" else {}
+        return FileEntry(key, kind, True, problems, facts, data)
 
     def locate(self, finding: Finding) -> Problem:
         if finding.file not in self._texts:
@@ -242,8 +267,12 @@ def _looks_like(data: dict[str, Any], kind: str) -> str | None:
     return None
 
 
-def load(root: Path | str, cache: FileCache | None = None) -> CheckResult:
-    """Check the catalogue at ``root`` and return every problem found. Never raises for bad input."""
+def load(root: Path | str, cache: FileCache | None = None, full: bool = True) -> CheckResult:
+    """Check the catalogue at ``root`` and return every problem found. Never raises for bad input.
+
+    ``full=False`` (``yangguang check``) leaves unchanged items' data in the cache and
+    reuses their cross-reference findings, so a re-check after one edit reads one file.
+    """
     from engine import crossref  # local: crossref imports this module's types
 
     root = Path(root)
@@ -253,21 +282,38 @@ def load(root: Path | str, cache: FileCache | None = None) -> CheckResult:
     files, problems = discover(root)
     checker = _Checker(root, cache)
     docs: list[Document] = []
+    items_facts: list[tuple[Document, dict[str, Any]]] = []
     digest = hashlib.sha256()
     for rel, kind in files:
         entry = checker.check_file(rel, kind)
         digest.update(f"{rel}\0{entry.key}\0".encode())
         problems.extend(Problem(rel, line, col, k, msg) for line, col, k, msg in entry.problems)
-        if entry.data is not None:
-            docs.append(Document(rel, kind, entry.data))
+        if entry.valid:
+            doc = Document(rel, kind, entry.data, entry.key)
+            if doc.data is None and (full or kind != "item"):
+                doc.data = checker.data(doc)
+            if kind == "item" and doc.data is None and not entry.facts:
+                continue  # lost from the cache and unreadable now: reported on the next run
+            if kind == "item":
+                items_facts.append((doc, entry.facts))
+            docs.append(doc)
+    catalogue = Catalogue(root, digest.hexdigest()[:16], documents=docs, loader=checker.data)
+    findings = crossref.check(
+        catalogue, has_center_file=any(k == "center" for _, k in files), cache=cache, codes=dict(_codes(items_facts))
+    )
     if cache is not None:
         cache.retain(rel for rel, _ in files)
         cache.save()
-    catalogue = Catalogue(root, digest.hexdigest()[:16], documents=docs)
-    findings = crossref.check(catalogue, has_center_file=any(k == "center" for _, k in files))
     problems.extend(checker.locate(f) for f in findings)
     problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
     return CheckResult(catalogue, problems, len(files))
+
+
+def _codes(items: list[tuple[Document, dict[str, Any]]]) -> Iterable[tuple[str, str]]:
+    for doc, facts in items:
+        code = facts.get("code") if facts else (doc.data or {}).get("code")
+        if code is not None:
+            yield doc.file, code
 
 
 def documents_of(catalogue: Catalogue, kind: str) -> Iterable[Document]:

@@ -27,12 +27,12 @@ class UserError(Exception):
     """An expected problem: the message says what to do; no traceback."""
 
 
-def _load(catalog: Path, use_cache: bool = True):  # type: ignore[no-untyped-def]
+def _load(catalog: Path, use_cache: bool = True, full: bool = True):  # type: ignore[no-untyped-def]
     from engine.cache import FileCache
     from engine.catalogue import load
 
     cache = FileCache(catalog) if use_cache else None
-    return load(catalog, cache)
+    return load(catalog, cache, full=full)
 
 
 def _checked(catalog: Path):  # type: ignore[no-untyped-def]
@@ -61,7 +61,7 @@ def _item(cat, code: str):  # type: ignore[no-untyped-def]
 def cmd_check(args: argparse.Namespace) -> int:
     from engine import report
 
-    result = _load(args.catalog, use_cache=not args.no_cache)
+    result = _load(args.catalog, use_cache=not args.no_cache, full=False)
     sys.stdout.write(report.as_json(result) if args.format == "json" else report.text(result))
     return EXIT_OK if result.ok else EXIT_USER
 

@@ -8,6 +8,7 @@ file:line:column. Messages say what is expected and what to do.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from engine import conditions
+from engine.cache import FileCache
 from engine.catalogue import CENTER_FILE, Catalogue, Document
 from engine.result import Finding, Path
 
@@ -80,13 +82,13 @@ class _Cross:
         self.out.append(Finding(file, path, kind, message, on_key))
 
     # -- per kind --------------------------------------------------------------------------
-    def index(self, has_center_file: bool) -> None:
+    def index(self, has_center_file: bool, codes: Mapping[str, str]) -> None:
         cat = self.cat
         for doc in cat.documents:
             if doc.kind == "center":
                 cat.center = doc.data
             elif doc.kind == "item":
-                code = doc.data["code"]
+                code = codes[doc.file] if doc.file in codes else cat.data(doc)["code"]
                 if code in cat.items:
                     first = cat.items[code]
                     self.add(
@@ -472,16 +474,42 @@ def _leaves(cond: Mapping[str, Any], path: Path) -> Iterator[tuple[Path, Mapping
         yield path, cond
 
 
-def check(cat: Catalogue, has_center_file: bool = True) -> list[Finding]:
-    """Index the catalogue's documents (filling its tables) and return every cross-file problem."""
+def check(
+    cat: Catalogue,
+    has_center_file: bool = True,
+    cache: FileCache | None = None,
+    codes: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Index the catalogue's documents (filling its tables) and return every cross-file problem.
+
+    An item's findings depend only on the item, the center, the form sections, the fee
+    schedules and the set of item codes; with a cache they are reused while none of those
+    changed, so editing one item re-checks that item alone.
+    """
     from engine.calendar import check_calendar
     from engine.fee_check import check_fee_schedule
 
     cross = _Cross(cat)
-    cross.index(has_center_file)
+    cross.index(has_center_file, codes or {})
+    shared = hashlib.blake2b(digest_size=16)
+    for doc in cat.documents:
+        if doc.kind != "item":
+            shared.update(f"{doc.file}\0{doc.key}\0".encode())
+    shared.update("\0".join(sorted(cat.items)).encode())
+    context = shared.hexdigest()
     for doc in cat.documents:
         if doc.kind == "item":
-            cross.item(doc)
+            dep = f"{doc.key}:{context}"
+            cached = cache.xref(doc.file, dep) if cache is not None else None
+            if cached is not None:
+                cross.out.extend(Finding(f, tuple(p), k, m, o) for f, p, k, m, o in cached)
+                continue
+            start = len(cross.out)
+            if cat.data(doc) is not None:
+                cross.item(doc)
+            if cache is not None:
+                mine = [(f.file, f.path, f.kind, f.message, f.on_key) for f in cross.out[start:]]
+                cache.put_xref(doc.file, dep, mine)
         elif doc.kind == "form":
             cross.form_file(doc)
         elif doc.kind == "chain":

@@ -131,7 +131,7 @@ def build(cat: Catalogue, item: Document) -> Notice:
         if mat.get("produced_by"):
             producer = cat.items.get(mat["produced_by"])
             if producer is not None:
-                note_parts.insert(0, f"由“{producer.data['name']}”事项产生")
+                note_parts.insert(0, f"由“{cat.data(producer)['name']}”事项产生")
         materials.append(
             MaterialLine(
                 name=mat["name"],

@@ -69,3 +69,42 @@ def test_deleted_file_leaves_the_result(tmp_path: Path) -> None:
     assert not load(cat, FileCache(cat, cache_dir)).ok
     (cat / "items" / "b.yaml").unlink()
     assert load(cat, FileCache(cat, cache_dir)).ok
+
+
+def test_check_only_rechecks_the_edited_item_but_sees_its_effect_on_others(tmp_path: Path) -> None:
+    cat = copy("clean-subfolders", tmp_path)
+    cache_dir = tmp_path / "cache"
+    b = cat / "items" / "amr" / "food" / "b.yaml"
+    a = cat / "items" / "a.yaml"
+    # b's material is produced by a (QQ-A-001)
+    b.write_text(
+        b.read_text(encoding="utf-8").replace(
+            "  - {id: form, name: 申请书, required: true}",
+            "  - {id: form, name: 申请书, required: true}\n"
+            "  - {id: licence, name: 许可证, required: true, produced_by: QQ-A-001}",
+        ),
+        encoding="utf-8",
+    )
+    assert load(cat, FileCache(cat, cache_dir), full=False).ok
+    # renaming a's code breaks b, which did not change: b's findings must not come from the cache
+    a.write_text(a.read_text(encoding="utf-8").replace("code: QQ-A-001", "code: QQ-A-009"), encoding="utf-8")
+    result = load(cat, FileCache(cat, cache_dir), full=False)
+    assert [(p.file, p.kind) for p in result.problems] == [("items/amr/food/b.yaml", "unknown-item")]
+    # a department removed from center.yaml is seen by every item
+    a.write_text(a.read_text(encoding="utf-8").replace("code: QQ-A-009", "code: QQ-A-001"), encoding="utf-8")
+    center = cat / "center.yaml"
+    center.write_text(center.read_text(encoding="utf-8").replace("id: amr", "id: amx"), encoding="utf-8")
+    result = load(cat, FileCache(cat, cache_dir), full=False)
+    assert sorted(p.file for p in result.problems if p.kind == "unknown-department") == [
+        "items/a.yaml",
+        "items/amr/food/b.yaml",
+    ]
+
+
+def test_lost_object_store_is_rebuilt_from_the_files(tmp_path: Path) -> None:
+    cat = copy("clean-subfolders", tmp_path)
+    cache_dir = tmp_path / "cache"
+    assert load(cat, FileCache(cat, cache_dir)).ok
+    shutil.rmtree(cache_dir / "objects")
+    result = load(cat, FileCache(cat, cache_dir))
+    assert result.ok and all(d.data is not None for d in result.catalogue.items.values())
