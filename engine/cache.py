@@ -6,7 +6,7 @@ Layout, under ``$YANGGUANG_CACHE_DIR`` (else ``$XDG_CACHE_HOME/yangguang``, else
 - ``check-<catalogue>.marshal`` — the index: for each file its content key, size and
   mtime, its own problems, a few facts other files refer to (an item's code), and
   its cross-reference findings with the hash of what they depended on;
-- ``objects/<content key>.marshal`` — each valid document's data, read only when a
+- ``objects-<catalogue>/<content key>.marshal`` — each valid document's data, read only when a
   check needs it (as git stores blobs), so a re-check after one edit reads the index
   and that one file, not the whole catalogue.
 
@@ -85,7 +85,7 @@ class FileCache:
         base = directory or cache_dir()
         root_key = hashlib.sha256(str(Path(catalogue_root).resolve()).encode()).hexdigest()[:16]
         self.path = base / f"check-{root_key}.marshal"
-        self.objects = base / "objects"
+        self.objects = base / f"objects-{root_key}"
         self.fingerprint = engine_fingerprint()
         # rel -> [content key, kind, valid, problems, facts, stat signature, xref dep, xref findings]
         self.entries: dict[str, list[Any]] = {}
@@ -155,6 +155,17 @@ class FileCache:
                 del self.entries[rel]
                 self.dirty = True
 
+    def _prune(self) -> None:
+        """Delete stored documents no file refers to any more (old versions of edited files)."""
+        names = os.listdir(self.objects)
+        if len(names) <= len(self.entries) * 3 // 2 + 50:
+            return
+        live = {f"{e[0]}.marshal" for e in self.entries.values()}
+        for name in names:
+            if name not in live and not name.startswith(".tmp-"):
+                with _suppress():
+                    os.unlink(self.objects / name)
+
     def save(self) -> None:
         if not self.dirty:
             return
@@ -167,5 +178,6 @@ class FileCache:
             self._new_objects.clear()
             _write_atomic(self.path, {"fingerprint": self.fingerprint, "files": self.entries})
             self.dirty = False
+            self._prune()
         except (OSError, ValueError):
             pass  # an unwritable cache only costs time

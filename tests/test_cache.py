@@ -105,6 +105,19 @@ def test_lost_object_store_is_rebuilt_from_the_files(tmp_path: Path) -> None:
     cat = copy("clean-subfolders", tmp_path)
     cache_dir = tmp_path / "cache"
     assert load(cat, FileCache(cat, cache_dir)).ok
-    shutil.rmtree(cache_dir / "objects")
+    for objects in cache_dir.glob("objects-*"):
+        shutil.rmtree(objects)
     result = load(cat, FileCache(cat, cache_dir))
     assert result.ok and all(d.data is not None for d in result.catalogue.items.values())
+
+
+def test_old_versions_are_pruned_from_the_object_store(tmp_path: Path) -> None:
+    cat = copy("clean-subfolders", tmp_path)
+    cache_dir = tmp_path / "cache"
+    item = cat / "items" / "a.yaml"
+    text = item.read_text(encoding="utf-8")
+    for i in range(80):
+        item.write_text(text.replace("name: 示例事项", f"name: 示例事项{i}"), encoding="utf-8")
+        assert load(cat, FileCache(cat, cache_dir)).ok
+    (objects,) = cache_dir.glob("objects-*")
+    assert len(list(objects.iterdir())) <= 2 * 3 // 2 + 50 + 1
