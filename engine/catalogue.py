@@ -8,6 +8,7 @@ engine.report renders once. Per-file work is cached by file content
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -284,6 +285,39 @@ def load(root: Path | str, cache: FileCache | None = None, full: bool = True) ->
     docs: list[Document] = []
     items_facts: list[tuple[Document, dict[str, Any]]] = []
     digest = hashlib.sha256()
+    # Parsing allocates millions of acyclic containers; the cyclic garbage collector would
+    # rescan every live object many times over while they pile up, for nothing to free.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _check_files(files, checker, full, docs, items_facts, digest, problems)
+        catalogue = Catalogue(root, digest.hexdigest()[:16], documents=docs, loader=checker.data)
+        findings = crossref.check(
+            catalogue,
+            has_center_file=any(k == "center" for _, k in files),
+            cache=cache,
+            codes=dict(_codes(items_facts)),
+        )
+        if cache is not None:
+            cache.retain(rel for rel, _ in files)
+            cache.save()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    problems.extend(checker.locate(f) for f in findings)
+    problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
+    return CheckResult(catalogue, problems, len(files))
+
+
+def _check_files(
+    files: list[tuple[str, str]],
+    checker: _Checker,
+    full: bool,
+    docs: list[Document],
+    items_facts: list[tuple[Document, dict[str, Any]]],
+    digest: Any,
+    problems: list[Problem],
+) -> None:
     for rel, kind in files:
         entry = checker.check_file(rel, kind)
         digest.update(f"{rel}\0{entry.key}\0".encode())
@@ -297,16 +331,6 @@ def load(root: Path | str, cache: FileCache | None = None, full: bool = True) ->
             if kind == "item":
                 items_facts.append((doc, entry.facts))
             docs.append(doc)
-    catalogue = Catalogue(root, digest.hexdigest()[:16], documents=docs, loader=checker.data)
-    findings = crossref.check(
-        catalogue, has_center_file=any(k == "center" for _, k in files), cache=cache, codes=dict(_codes(items_facts))
-    )
-    if cache is not None:
-        cache.retain(rel for rel, _ in files)
-        cache.save()
-    problems.extend(checker.locate(f) for f in findings)
-    problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
-    return CheckResult(catalogue, problems, len(files))
 
 
 def _codes(items: list[tuple[Document, dict[str, Any]]]) -> Iterable[tuple[str, str]]:

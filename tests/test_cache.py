@@ -121,3 +121,11 @@ def test_old_versions_are_pruned_from_the_object_store(tmp_path: Path) -> None:
         assert load(cat, FileCache(cat, cache_dir)).ok
     (objects,) = cache_dir.glob("objects-*")
     assert len(list(objects.iterdir())) <= 2 * 3 // 2 + 50 + 1
+
+
+def test_load_restores_the_garbage_collector(tmp_path: Path) -> None:
+    import gc
+
+    assert gc.isenabled()
+    load(copy("yaml-syntax", tmp_path))
+    assert gc.isenabled()
