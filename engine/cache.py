@@ -94,7 +94,7 @@ class FileCache:
         self.dirty = False
         try:
             with open(self.path, "rb") as fh:
-                stored = marshal.load(fh)
+                stored = marshal.loads(fh.read())  # loads() on bytes is several times faster than load(fh)
             if isinstance(stored, dict) and stored.get("fingerprint") == self.fingerprint:
                 self.entries = stored["files"]
         except (OSError, EOFError, ValueError, TypeError, KeyError):
@@ -112,7 +112,7 @@ class FileCache:
     def get_unchanged(self, rel: str, stat_sig: str) -> FileEntry | None:
         """The entry for a file whose size and modification time have not changed (no read needed)."""
         hit = self.entries.get(rel)
-        return self._entry(hit) if hit is not None and hit[5] == stat_sig else None
+        return self._entry(hit) if stat_sig and hit is not None and hit[5] == stat_sig else None
 
     def put(self, rel: str, entry: FileEntry, stat_sig: str = "") -> None:
         old = self.entries.get(rel)
@@ -129,7 +129,7 @@ class FileCache:
             return self._data[key]
         try:
             with open(self.objects / f"{key}.marshal", "rb") as fh:
-                value = marshal.load(fh)
+                value = marshal.loads(fh.read())
         except (OSError, EOFError, ValueError, TypeError):
             return None
         self._data[key] = value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,8 @@ class Catalogue:
     chains: dict[str, Document] = field(default_factory=dict)
     calendars: dict[int, Document] = field(default_factory=dict)
     documents: list[Document] = field(default_factory=list)
+    #: codes of items left out because their own file has errors -> that file
+    broken_items: dict[str, str] = field(default_factory=dict)
     #: fetches a document's data when it was left in the cache (check-only runs)
     loader: Callable[[Document], Any] | None = None
 
@@ -138,21 +141,27 @@ class _Checker:
         self.root = root
         self.cache = cache
         self._texts: dict[str, str] = {}
+        self._schemas: dict[str, schemas.Schema] = {}
 
     def schema(self, kind: str) -> schemas.Schema:
-        return schemas.compiled(kind)
+        if kind not in self._schemas:  # look the compiled schema up once per load, not per file
+            self._schemas[kind] = schemas.compiled(kind)
+        return self._schemas[kind]
 
     def check_file(self, rel: str, kind: str) -> FileEntry:
         path = self.root / rel
         stat_sig = ""
         try:
             if self.cache is not None:
-                # Like git's index: an unchanged size and nanosecond mtime means unchanged content.
+                # Like git's index: unchanged size, mtime, ctime and inode mean unchanged content.
+                # ctime catches tools that restore mtime (cp -p, rsync -t, tar); a file changed in the
+                # last two seconds is not trusted by its stat at all ("racy git"), only by its hash.
                 st = path.stat()
-                stat_sig = f"{st.st_size}:{st.st_mtime_ns}:{kind}"
-                hit = self.cache.get_unchanged(rel, stat_sig)
-                if hit is not None:
-                    return hit
+                if st.st_mtime_ns < time.time_ns() - 2_000_000_000:
+                    stat_sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{kind}"
+                    hit = self.cache.get_unchanged(rel, stat_sig)
+                    if hit is not None:
+                        return hit
             raw = path.read_bytes()
         except OSError as exc:
             return FileEntry("", kind, False, [(1, 1, "unreadable", f"cannot read the file: {exc.strerror}")])
@@ -244,9 +253,9 @@ class _Checker:
                         "an unquoted date here is read as a date by YAML 1.1 tools, but this value is text; quote it",
                     )
                 )
+        facts = {"code": data["code"]} if kind == "item" and isinstance(data.get("code"), str) else {}
         if problems:
-            return FileEntry(key, kind, False, problems)
-        facts = {"code": data["code"]} if kind == "item" else {}
+            return FileEntry(key, kind, False, problems, facts)
         return FileEntry(key, kind, True, problems, facts, data)
 
     def locate(self, finding: Finding) -> Problem:
@@ -290,8 +299,9 @@ def load(root: Path | str, cache: FileCache | None = None, full: bool = True) ->
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        _check_files(files, checker, full, docs, items_facts, digest, problems)
-        catalogue = Catalogue(root, digest.hexdigest()[:16], documents=docs, loader=checker.data)
+        broken: dict[str, str] = {}
+        _check_files(files, checker, full, docs, items_facts, digest, problems, broken)
+        catalogue = Catalogue(root, digest.hexdigest()[:16], documents=docs, loader=checker.data, broken_items=broken)
         findings = crossref.check(
             catalogue,
             has_center_file=any(k == "center" for _, k in files),
@@ -317,11 +327,14 @@ def _check_files(
     items_facts: list[tuple[Document, dict[str, Any]]],
     digest: Any,
     problems: list[Problem],
+    broken: dict[str, str],
 ) -> None:
     for rel, kind in files:
         entry = checker.check_file(rel, kind)
         digest.update(f"{rel}\0{entry.key}\0".encode())
         problems.extend(Problem(rel, line, col, k, msg) for line, col, k, msg in entry.problems)
+        if not entry.valid and "code" in entry.facts:
+            broken.setdefault(entry.facts["code"], rel)
         if entry.valid:
             doc = Document(rel, kind, entry.data, entry.key)
             if doc.data is None and (full or kind != "item"):

@@ -265,7 +265,7 @@ class _Cross:
                         doc.file,
                         ("materials", i, "produced_by"),
                         "unknown-item",
-                        f"no item has the code {producer!r}{_hint(producer, sorted(cat.items))}",
+                        _no_item(cat, producer),
                     )
         # fee
         fee = data["fee"]
@@ -412,7 +412,7 @@ class _Cross:
                         doc.file,
                         ("stages", i, "items", j),
                         "unknown-item",
-                        f"no item has the code {code!r}{_hint(code, sorted(self.cat.items))}",
+                        _no_item(self.cat, code),
                     )
             if stage["mode"] == "serial" and len(stage["items"]) != 1:
                 self.add(
@@ -437,7 +437,7 @@ class _Cross:
                     doc.file,
                     ("associated_services", i, "item"),
                     "unknown-item",
-                    f"no item has the code {svc['item']!r}",
+                    _no_item(self.cat, svc["item"]),
                 )
             if svc["after"] not in stage_ids:
                 self.add(
@@ -446,6 +446,15 @@ class _Cross:
                     "unknown-step",
                     f"no stage has the id {svc['after']!r}{_hint(svc['after'], sorted(stage_ids))}",
                 )
+
+
+def _no_item(cat: Catalogue, code: str) -> str:
+    if code in cat.broken_items:
+        return (
+            f"item {code!r} ({cat.broken_items[code]}) has errors of its own and is left out of the "
+            "catalogue until they are fixed"
+        )
+    return f"no item has the code {code!r}{_hint(code, sorted(cat.items))}"
 
 
 def _minutes_text(minutes: int) -> str:

@@ -302,12 +302,12 @@ def test_add_matches_day_by_day_oracle(start: date, n: int) -> None:
     assert cal().add_working_days(start, n) == reference_add(start, n)
 
 
-@given(in_range.filter(lambda d: d <= date(2026, 10, 31)), small, small)
+@given(in_range.filter(lambda d: d <= date(2026, 9, 15)), small, small)  # m + n <= 60 stays inside 2026
 def test_add_is_associative(start: date, m: int, n: int) -> None:
     assert cal().add_working_days(start, m + n) == cal().add_working_days(cal().add_working_days(start, m), n)
 
 
-@given(in_range.filter(lambda d: d <= date(2026, 10, 31)), small, small)
+@given(in_range.filter(lambda d: d <= date(2026, 9, 15)), small, small)  # m + n <= 60 stays inside 2026
 def test_add_is_monotonic_in_n(start: date, m: int, n: int) -> None:
     low, high = sorted((m, n))
     a, b = cal().add_working_days(start, low), cal().add_working_days(start, high)
