@@ -76,9 +76,7 @@ def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> 
         rss_file = Path(tmp) / "rss"
         prefix = [str(GNU_TIME), "-f", "%M", "-o", str(rss_file)] if GNU_TIME.exists() else []
         start = time.perf_counter()
-        proc = subprocess.run(
-            prefix + cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd
-        )
+        proc = subprocess.run(prefix + cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         seconds = time.perf_counter() - start
         lines = rss_file.read_text().split() if rss_file.exists() else []
         rss = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else None
@@ -127,9 +125,7 @@ def edited(path: Path) -> Iterator[Callable[[int], None]]:
     text = original.decode("utf-8")
 
     def edit(n: int) -> None:
-        path.write_text(
-            re.sub(r"^name: (.*)$", rf"name: \1（修订{n}）", text, count=1, flags=re.M), encoding="utf-8"
-        )
+        path.write_text(re.sub(r"^name: (.*)$", rf"name: \1（修订{n}）", text, count=1, flags=re.M), encoding="utf-8")
 
     try:
         yield edit
@@ -236,9 +232,7 @@ def measure(dest: Path, repeat: int, cjs_repeat: int) -> None:
         cjs_runs,
         "items only; no YAML policy, no cross-checks",
     )
-    cold = Figure(
-        "c. load(dest, cache=None) in-process", c_times, "includes schema compile; runs alternate with a"
-    )
+    cold = Figure("c. load(dest, cache=None) in-process", c_times, "includes schema compile; runs alternate with a")
     nocache = [command("yangguang check --no-cache", ["--no-cache"], env) for _ in range(repeat)]
     cold_cmd = command_figure("d. yangguang check --no-cache (command)", nocache)
     writes = []
@@ -253,11 +247,9 @@ def measure(dest: Path, repeat: int, cjs_repeat: int) -> None:
     ]
 
     fingerprint = engine_fingerprint()
-    rechecks: list[tuple[Figure, float]] = []
+    rechecks: list[tuple[Figure, float | None]] = []
     # load(root, cache, full=False) is what `yangguang check` runs: unchanged items' data stay in the cache
-    for how, kw in [("", {})] + (
-        [(", full=False", {"full": False})] if "full" in signature(load).parameters else []
-    ):
+    for how, kw in [("", {})] + ([(", full=False", {"full": False})] if "full" in signature(load).parameters else []):
         with tempfile.TemporaryDirectory() as tmpcache, edited(target) as edit:
             cache_dir = Path(tmpcache)
             cache = FileCache(dest, directory=cache_dir)
@@ -280,9 +272,11 @@ def measure(dest: Path, repeat: int, cjs_repeat: int) -> None:
                 Figure(
                     f"   re-check 1 file changed, new FileCache{how}",
                     fresh_cache,
-                    "in-process, as a new process",
+                    "a new process" + ("; loads every item's data, as a server start does" if not kw else ""),
                 ),
-                TARGET_RECHECK_IN_PROCESS,
+                # With full=True a new process must bring all 5,000 documents back into memory: that is a
+                # server's start-up, not the in-process re-check the target is about.
+                TARGET_RECHECK_IN_PROCESS if kw else None,
             ),
         ]
     figures += [f for f, _ in rechecks]
@@ -318,7 +312,7 @@ def verdict(ok: bool) -> str:
 
 
 def print_targets(
-    base: Figure, cjs: Figure, cold: Figure, cold_cmd: Figure, rechecks: list[tuple[Figure, float]]
+    base: Figure, cjs: Figure, cold: Figure, cold_cmd: Figure, rechecks: list[tuple[Figure, float | None]]
 ) -> None:
     cold_ratio, cmd_ratio = cold.median / base.median, cold_cmd.median / base.median
     vs_cjs = cjs.median / cold_cmd.median
@@ -334,7 +328,9 @@ def print_targets(
         ("check-jsonschema (b) / cold command (d)", f"{vs_cjs:7.2f}x", "> 1x (faster)", vs_cjs > 1, ""),
     ]
     rows += [
-        (f.label[3:], f"{f.median:7.3f}s", f"<= {limit}s", f.median <= limit, "") for f, limit in rechecks
+        (f.label[3:], f"{f.median:7.3f}s", f"<= {limit}s", f.median <= limit, "")
+        for f, limit in rechecks
+        if limit is not None
     ]
     for label, value, target, ok, extra in rows:
         print(f"  {label:<56}{value}  target {target:<14}{verdict(ok)}  {extra}")
@@ -357,9 +353,7 @@ def profile(dest: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--items", type=int, default=5000, help="items in the catalogue (default 5000)")
-    p.add_argument(
-        "--repeat", type=int, default=3, help="runs per measurement; the median is shown (default 3)"
-    )
+    p.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is shown (default 3)")
     p.add_argument(
         "--cjs-repeat",
         type=int,

@@ -55,9 +55,7 @@ def _str(dumper: Any, value: str) -> Any:
 
 _Dumper.add_representer(str, _str)
 _Dumper.add_representer(Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
-_Dumper.add_representer(
-    FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
-)
+_Dumper.add_representer(FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 
 
 def dump(data: dict[str, Any]) -> str:
@@ -304,9 +302,7 @@ def _duration(value: int, unit: str = "working_day") -> Flow:
 # --- one item ---------------------------------------------------------------------------------
 
 
-def _section(
-    rng: random.Random, sid: str, title: str
-) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+def _section(rng: random.Random, sid: str, title: str) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
     """An inline form section and the (field name, spec) pairs materials may refer to."""
     fields: list[dict[str, Any]] = []
     choices: list[tuple[str, dict[str, Any]]] = []
@@ -384,9 +380,7 @@ def _steps(rng: random.Random, promised: int) -> list[Flow]:
     if promised <= 2:  # immediate or short items: every step in minutes, at most one working day in all
         return [
             Flow(id="accept", name="受理", role="window", limit=_duration(30, minute)),
-            Flow(
-                id="review", name="审核", role="reviewer", limit=_duration(rng.choice([30, 60, 120]), minute)
-            ),
+            Flow(id="review", name="审核", role="reviewer", limit=_duration(rng.choice([30, 60, 120]), minute)),
             Flow(id="complete", name="办结", role="window", limit=_duration(10, minute)),
         ]
     a = rng.randint(0, promised - 1)
@@ -398,9 +392,7 @@ def _steps(rng: random.Random, promised: int) -> list[Flow]:
         Flow(id="review", name="审核", role="reviewer", limit=_duration(b)),
     ]
     if rng.random() < 0.4:
-        steps.append(
-            Flow(id="inspect", name="现场核查", role="inspector", limit=_duration(b), parallel_with="review")
-        )
+        steps.append(Flow(id="inspect", name="现场核查", role="inspector", limit=_duration(b), parallel_with="review"))
     steps += [
         Flow(id="decide", name="审批决定", role="decider", limit=_duration(c)),
         Flow(id="complete", name="办结送达", role="issuer", limit=_duration(30, minute)),
@@ -427,9 +419,7 @@ def make_item(rng: random.Random, code: str, dept: dict[str, Any], other_codes: 
         "source_of_power": rng.choice(["statutory", "delegated", "entrusted"]),
         "basis": _basis(rng),
         "conditions": [_pick(rng, CONDITIONS) for _ in range(rng.randint(2, 4))],
-        "applicants": FlowList(
-            rng.choice([["legal_person"], ["natural_person"], ["natural_person", "legal_person"]])
-        ),
+        "applicants": FlowList(rng.choice([["legal_person"], ["natural_person"], ["natural_person", "legal_person"]])),
     }
     time_limit: dict[str, Any] = {"legal": _duration(legal, legal_unit), "promised": _duration(promised)}
     if kind == "license" and rng.random() < 0.5:
@@ -446,9 +436,7 @@ def make_item(rng: random.Random, code: str, dept: dict[str, Any], other_codes: 
 
     sid = rng.randrange(len(SECTION_IDS))
     section, choices = _section(rng, SECTION_IDS[sid], SECTION_TITLES[sid])
-    item["form"] = {
-        "sections": ["applicant", "contact", section] if rng.random() < 0.8 else ["applicant", section]
-    }
+    item["form"] = {"sections": ["applicant", "contact", section] if rng.random() < 0.8 else ["applicant", section]}
     picked = rng.sample(MATERIALS, rng.randint(10, 20))
     materials = []
     for mid, mname, mkind in picked:
@@ -457,9 +445,7 @@ def make_item(rng: random.Random, code: str, dept: dict[str, Any], other_codes: 
         elif rng.random() < 0.2:
             required = _condition(rng, choices)
         elif rng.random() < 0.03:
-            required = Flow(
-                any=FlowList([_condition(rng, choices), Flow(field="applicant.by_agent", eq=True)])
-            )
+            required = Flow(any=FlowList([_condition(rng, choices), Flow(field="applicant.by_agent", eq=True)]))
         else:
             required = rng.random() < 0.9
         materials.append(_material(rng, mid, mname, mkind, required, other_codes))

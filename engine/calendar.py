@@ -27,10 +27,11 @@ import re
 from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
+from engine.dates import as_date as _as_date
 from engine.result import Finding, Path
 
 __all__ = [
@@ -71,22 +72,6 @@ class CalendarInvalid(ValueError):
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _as_date(value: Any) -> date | None:
-    """The date written in a document (a YYYY-MM-DD string, or a date object), or None."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        m = _DATE.match(value)
-        if m:
-            try:
-                return date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                return None
-    return None
 
 
 def _date_problem(value: Any) -> str:

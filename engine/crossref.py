@@ -11,13 +11,13 @@ import difflib
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
 from engine import conditions
 from engine.cache import FileCache
 from engine.catalogue import CENTER_FILE, Catalogue, Document
+from engine.dates import as_date
 from engine.result import Finding, Path
 
 MINUTES_PER_WORKING_DAY = 480  # 8 hours; how minutes compare with days
@@ -291,7 +291,7 @@ class _Cross:
                 f"effective.until {eff['until']} is before effective.from {eff['from']}",
             )
         for key in ("from", "until"):
-            if key in eff and _bad_date(eff[key]):
+            if key in eff and as_date(eff[key]) is None:
                 self.add(doc.file, ("effective", key), "dates", f"{eff[key]} is not a real date")
 
     def fee_fields(self, doc: Document, schedule: Document, fields: Mapping[str, FieldInfo]) -> None:
@@ -461,14 +461,6 @@ def _minutes_text(minutes: int) -> str:
     if minutes % MINUTES_PER_WORKING_DAY == 0:
         return f"{minutes // MINUTES_PER_WORKING_DAY} working days"
     return f"{minutes} minutes"
-
-
-def _bad_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return True
-    return False
 
 
 def _leaves(cond: Mapping[str, Any], path: Path) -> Iterator[tuple[Path, Mapping[str, Any]]]:

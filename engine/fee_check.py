@@ -13,7 +13,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
 
-from engine.fees import CHOICE_TYPES, NUMERIC_TYPES, _as_date, _num_text, format_fen, referenced_fields, to_fen
+from engine.dates import as_date
+from engine.fees import CHOICE_TYPES, NUMERIC_TYPES, _num_text, format_fen, referenced_fields, to_fen
 from engine.result import Finding, Path
 
 __all__ = ["check_fee_schedule"]
@@ -105,7 +106,7 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
         for key in ("from", "until"):
             if effective.get(key) is None:
                 continue
-            dates[key] = _as_date(effective[key])
+            dates[key] = as_date(effective[key])
             if dates[key] is None:
                 add((*path, key), "fee-dates", f"{effective[key]!r} is not a real date; write YYYY-MM-DD")
         start, end = dates.get("from"), dates.get("until")

@@ -30,11 +30,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, Literal
 
 from engine import conditions
+from engine.dates import as_date
 from engine.result import Path
 
 __all__ = [
@@ -216,23 +217,10 @@ class Assessment:
 # --- assessment ------------------------------------------------------------------------
 
 
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
 def _in_force(effective: Any, on: date) -> bool:
     if not isinstance(effective, Mapping):
         return True
-    start, end = _as_date(effective.get("from")), _as_date(effective.get("until"))
+    start, end = as_date(effective.get("from")), as_date(effective.get("until"))
     return (start is None or start <= on) and (end is None or on <= end)
 
 
