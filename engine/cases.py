@@ -1,0 +1,410 @@
+"""The case state machine: what may happen next, decided by the item's YAML alone.
+
+Pure logic, no storage: ``decide(case, item, action, actor, payload, now)`` checks an
+action and returns the event to record (or raises ``ActionRefused``);
+``apply(case, event)`` folds an event into the state. A case's state is therefore
+always ``fold(events)`` — the store keeps both and a test proves they agree.
+
+States::
+
+    submitted ──accept──────────────▶ in_progress ──steps…──▶ decided ──complete──▶ completed
+        │  ├──refuse──▶ refused                      (decide: approve | deny)
+        │  └──request_supplement──▶ awaiting_supplement ──supplement──▶ submitted
+        └──(5 working days, nobody acted: Art. 32)──▶ in_progress, deemed accepted on receipt
+
+Administrative Licensing Law rules enforced here: one supplement list per submission
+(Art. 32), deemed acceptance after the completeness period (Art. 32), one extension
+with a reason by the approving role (Art. 42), special procedures that pause the clock
+(Art. 45), and the exact-fee gate (a payment must equal the assessment to the fen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+STANDARD_STEPS: tuple[dict[str, Any], ...] = (
+    {"id": "accept", "name": "受理", "role": "window"},
+    {"id": "undertake", "name": "承办", "role": "undertaker"},
+    {"id": "review", "name": "审核", "role": "reviewer"},
+    {"id": "decide", "name": "批准", "role": "decider"},
+    {"id": "complete", "name": "办结", "role": "window"},
+)
+RATINGS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+TERMINAL = ("refused", "completed")
+
+
+class ActionRefused(Exception):
+    """An action the rules do not allow now; ``code`` maps to an HTTP status, ``message`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # forbidden | invalid | conflict | not_allowed
+        self.message = message
+
+
+class FeeMismatch(ActionRefused):
+    """A payment that differs from the assessment: refused, and ``record`` is logged as a fee anomaly."""
+
+    def __init__(self, message: str, record: Event) -> None:
+        super().__init__("invalid", message)
+        self.record = record
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    username: str
+    role: str  # applicant, window, undertaker, reviewer, decider, issuer, inspector, head, supervisor
+    department: str | None = None
+    #: AB角: the role this person stands in for (their own role otherwise)
+    backup_role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    action: str
+    at: datetime
+    actor: str
+    role: str
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Case:
+    number: str
+    item_code: str
+    department: str
+    state: str = "submitted"
+    received_at: datetime | None = None
+    accepted_at: datetime | None = None
+    deemed_accepted: bool = False
+    supplement_requested: bool = False  # the one-time notice was given for this submission
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    pauses: list[dict[str, Any]] = field(default_factory=list)  # {kind, start, end, name}
+    done_steps: list[str] = field(default_factory=list)
+    step_started: dict[str, datetime] = field(default_factory=dict)
+    extended: bool = False
+    extension: dict[str, Any] | None = None
+    assessment: dict[str, Any] | None = None  # {total_fen, lines, ...}
+    paid_fen: int | None = None
+    decision: str | None = None
+    decision_reason: str | None = None
+    evaluation: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    uploads: dict[str, list[str]] = field(default_factory=dict)
+    refusal_reason: str | None = None
+    fee_anomalies: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 0
+
+    @property
+    def paused(self) -> bool:
+        return any(p["end"] is None for p in self.pauses)
+
+
+def steps_of(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    steps = item.get("steps", "standard")
+    return [dict(s) for s in (STANDARD_STEPS if steps == "standard" else steps)]
+
+
+def _groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    """Steps in order, where a step with ``parallel_with`` joins the group of the step it names."""
+    groups: list[list[dict[str, Any]]] = []
+    where: dict[str, int] = {}
+    for step in steps_of(item):
+        other = step.get("parallel_with")
+        if other in where:
+            groups[where[other]].append(step)
+            where[step["id"]] = where[other]
+        else:
+            where[step["id"]] = len(groups)
+            groups.append([step])
+    return groups
+
+
+def open_steps(case: Case, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The steps that may be worked now: the first group with unfinished steps (parallel steps together)."""
+    if case.state != "in_progress":
+        return []
+    for group in _groups(item):
+        todo = [s for s in group if s["id"] not in case.done_steps]
+        if todo:
+            return todo
+    return []
+
+
+def fee_due(item: Mapping[str, Any]) -> bool:
+    fee = item.get("fee")
+    return isinstance(fee, Mapping) and "schedule" in fee
+
+
+def assess_step(item: Mapping[str, Any]) -> str:
+    fee = item.get("fee")
+    return str(fee.get("assess_at", "decide")) if isinstance(fee, Mapping) else "decide"
+
+
+def _may_act(actor: Actor, role: str, case: Case) -> None:
+    if actor.role == role or actor.backup_role == role:
+        if actor.department not in (None, case.department):
+            raise ActionRefused(
+                "forbidden",
+                f"只有{case.department}部门的人员可以办理本件 / only staff of "
+                f"department {case.department!r} may act on this case",
+            )
+        return
+    raise ActionRefused(
+        "forbidden",
+        f"此操作须由角色 {role} 办理，你的角色是 {actor.role} / "
+        f"this action needs role {role!r}, you have {actor.role!r}",
+    )
+
+
+def _require(cond: bool, code: str, message: str) -> None:
+    if not cond:
+        raise ActionRefused(code, message)
+
+
+def decide(
+    case: Case, item: Mapping[str, Any], action: str, actor: Actor, payload: Mapping[str, Any], now: datetime
+) -> Event:
+    """Check one action against the rules and return the event that records it."""
+    p = dict(payload)
+    ev = Event(action, now, actor.username, actor.role, p)
+    if case.state in TERMINAL and action != "evaluate":
+        raise ActionRefused(
+            "not_allowed",
+            f"本件已{'办结' if case.state == 'completed' else '不予受理'}，不能再办理 / the case is {case.state}",
+        )
+    if action == "accept":
+        _require(case.state == "submitted", "not_allowed", f"只有待受理的申请可以受理 / case is {case.state}")
+        _may_act(actor, steps_of(item)[0]["role"], case)
+        p["first_step"] = steps_of(item)[0]["id"]  # acceptance is the first step's work
+        return ev
+    if action == "refuse":
+        _require(
+            case.state in ("submitted", "awaiting_supplement"),
+            "not_allowed",
+            f"只有待受理的申请可以不予受理 / case is {case.state}",
+        )
+        _may_act(actor, steps_of(item)[0]["role"], case)
+        _require(bool(str(p.get("reason", "")).strip()), "invalid", "不予受理必须说明理由 / a refusal needs a reason")
+        return ev
+    if action == "request_supplement":
+        _require(case.state == "submitted", "not_allowed", f"只有待受理的申请可以要求补正 / case is {case.state}")
+        _may_act(actor, steps_of(item)[0]["role"], case)
+        _require(
+            not case.supplement_requested,
+            "not_allowed",
+            "本次申请已经一次性告知过补正材料，不能再次要求补正；请受理或不予受理（行政许可法第三十二条）/ "
+            "the one-time supplement notice was already given for this submission (Art. 32)",
+        )
+        missing = p.get("missing")
+        _require(
+            isinstance(missing, list) and len(missing) > 0,
+            "invalid",
+            "补正告知须一次列明全部缺少或不符合要求的材料 / list every missing or defective material at once",
+        )
+        known = {m["id"] for m in item.get("materials", [])}
+        for m in missing:  # type: ignore[union-attr]
+            _require(
+                isinstance(m, Mapping) and m.get("material") in known and bool(m.get("reason")),
+                "invalid",
+                f"补正项须写明材料（{', '.join(sorted(known))} 之一）和原因 / each entry needs a material id "
+                "and a reason",
+            )
+        return ev
+    if action == "supplement":
+        _require(case.state == "awaiting_supplement", "not_allowed", f"本件没有待补正的材料 / case is {case.state}")
+        _require(actor.role == "applicant" or actor.role == "window", "forbidden", "补正由申请人提交 / applicant only")
+        return ev
+    if action == "deemed_accept":
+        _require(case.state == "submitted", "not_allowed", "only a waiting submission can be deemed accepted")
+        p["first_step"] = steps_of(item)[0]["id"]
+        return ev
+    if action == "complete_step":
+        _require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+        _require(not case.paused, "not_allowed", "本件暂停计时中（补正或特别程序），请先结束暂停 / the case is paused")
+        step_id = p.get("step")
+        open_ = {s["id"]: s for s in open_steps(case, item)}
+        _require(
+            step_id in open_,
+            "not_allowed",
+            f"当前可办理的环节是 {', '.join(open_) or '无'} / open steps: {', '.join(open_) or 'none'}",
+        )
+        step = open_[str(step_id)]
+        _may_act(actor, step["role"], case)
+        if fee_due(item) and step_id == assess_step(item):
+            _require(
+                case.assessment is not None,
+                "not_allowed",
+                "请先核定收费（assess_fee）再完成本环节 / assess the fee before completing this step",
+            )
+        if step_id == "decide":
+            _require(case.decision is not None, "not_allowed", "请先作出决定（decide）/ record the decision first")
+        if step_id == steps_of(item)[-1]["id"]:
+            raise ActionRefused("not_allowed", "最后一个环节请用 complete 办结 / use the complete action")
+        return ev
+    if action == "assess_fee":
+        _require(case.state == "in_progress" and fee_due(item), "not_allowed", "本事项不收费或本件不在办理中")
+        _may_act(actor, _step_role(item, assess_step(item)), case)
+        _require(case.paid_fen is None, "not_allowed", "已缴费，不能重新核定 / already paid")
+        return ev
+    if action == "record_payment":
+        _require(fee_due(item), "not_allowed", "本事项不收费 / this item charges no fee")
+        _require(case.assessment is not None, "not_allowed", "尚未核定收费 / the fee has not been assessed")
+        _require(case.paid_fen is None, "not_allowed", "已登记缴费 / payment already recorded")
+        _require(actor.role != "applicant", "forbidden", "缴费由窗口登记 / staff record payments")
+        amount = p.get("amount_fen")
+        _require(
+            isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0,
+            "invalid",
+            "amount_fen 须为以分计的整数 / amount_fen must be an integer number of fen",
+        )
+        total = int(case.assessment["total_fen"])  # type: ignore[index]
+        if amount != total:
+            word = "多" if amount > total else "少"  # type: ignore[operator]
+            raise FeeMismatch(
+                f"缴费金额与核定金额不符：核定 {total / 100:.2f} 元，登记 {amount / 100:.2f} 元（{word}"  # type: ignore[operator]
+                f" {abs(amount - total) / 100:.2f} 元）；须按核定金额足额缴纳，减免只能按收费标准的减免规则核定 / "  # type: ignore[operator]
+                "the payment must equal the assessment to the fen",
+                Event(
+                    "fee_anomaly",
+                    now,
+                    actor.username,
+                    actor.role,
+                    {"assessed_fen": total, "attempted_fen": amount, "note": str(p.get("note", ""))},
+                ),
+            )
+        return ev
+    if action == "extend":
+        _require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+        _require(
+            not case.extended, "not_allowed", "本件已延期一次，不能再次延期（行政许可法第四十二条）/ one extension only"
+        )
+        ext = item.get("time_limit", {}).get("extension")
+        _require(ext is not None, "not_allowed", "本事项不可延期 / this item allows no extension")
+        _may_act(actor, ext.get("approver_role", "head"), case)  # type: ignore[union-attr]
+        _require(bool(str(p.get("reason", "")).strip()), "invalid", "延期须说明理由 / an extension needs a reason")
+        return ev
+    if action in ("start_special_procedure", "end_special_procedure"):
+        _require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+        kinds = {sp["kind"]: sp for sp in item.get("special_procedures", [])}
+        kind = p.get("kind")
+        _require(
+            kind in kinds, "invalid", f"本事项的特别程序：{', '.join(kinds) or '无'} / declared: {', '.join(kinds)}"
+        )
+        open_kinds = {q["kind"] for q in case.pauses if q["end"] is None}
+        if action == "start_special_procedure":
+            _require(kind not in open_kinds, "not_allowed", "该特别程序已在进行 / already running")
+        else:
+            _require(kind in open_kinds, "not_allowed", "该特别程序没有在进行 / not running")
+        _require(actor.role != "applicant", "forbidden", "staff only")
+        return ev
+    if action == "decide":
+        _require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+        decide_step = next((s for s in steps_of(item) if s["role"] == "decider"), None)
+        open_ids = {s["id"] for s in open_steps(case, item)}
+        _require(
+            decide_step is None or decide_step["id"] in open_ids,
+            "not_allowed",
+            "尚未到批准环节 / the decision step is not open yet",
+        )
+        _may_act(actor, decide_step["role"] if decide_step else "decider", case)
+        _require(p.get("outcome") in ("approve", "deny"), "invalid", "outcome 须为 approve 或 deny")
+        if p.get("outcome") == "deny":
+            _require(
+                bool(str(p.get("reason", "")).strip()), "invalid", "不予许可必须说明理由 / a denial needs a reason"
+            )
+        return ev
+    if action == "complete":
+        _require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+        last = steps_of(item)[-1]
+        open_ids = {s["id"] for s in open_steps(case, item)}
+        _require(last["id"] in open_ids, "not_allowed", "前面的环节尚未办完 / earlier steps are not finished")
+        _may_act(actor, last["role"], case)
+        if fee_due(item) and case.decision == "approve":
+            _require(
+                case.assessment is not None and case.paid_fen == case.assessment["total_fen"],
+                "not_allowed",
+                "尚未足额缴费，不能办结 / the exact fee has not been paid",
+            )
+        return ev
+    if action == "evaluate":
+        _require(case.state in TERMINAL, "not_allowed", "办结后才能评价 / rate the service once the case ends")
+        _require(case.evaluation is None, "not_allowed", "本件已评价 / already rated")
+        _require(actor.role == "applicant", "forbidden", "评价由申请人作出 / the applicant rates the service")
+        _require(p.get("rating") in RATINGS, "invalid", f"评价等级：{'、'.join(RATINGS)}")
+        return ev
+    raise ActionRefused("invalid", f"unknown action {action!r}")
+
+
+def _step_role(item: Mapping[str, Any], step_id: str) -> str:
+    for s in steps_of(item):
+        if s["id"] == step_id:
+            return str(s["role"])
+    return "decider"
+
+
+def apply(case: Case, event: Event) -> Case:
+    """Fold one recorded event into the state (no checks: events are facts)."""
+    c = replace(
+        case,
+        done_steps=list(case.done_steps),
+        pauses=[dict(p) for p in case.pauses],
+        step_started=dict(case.step_started),
+        fee_anomalies=list(case.fee_anomalies),
+        version=case.version + 1,
+    )
+    a, p, at = event.action, event.payload, event.at
+    if a == "submit":
+        c.state, c.received_at = "submitted", at
+        c.data, c.uploads = dict(p.get("data", {})), {k: list(v) for k, v in p.get("uploads", {}).items()}
+    elif a in ("accept", "deemed_accept"):
+        c.state = "in_progress"
+        c.deemed_accepted = a == "deemed_accept"
+        c.accepted_at = c.received_at if c.deemed_accepted else at  # Art. 32: deemed accepted on receipt
+        first = p.get("first_step")
+        if first:
+            c.done_steps.append(first)
+    elif a == "refuse":
+        c.state, c.refusal_reason = "refused", p.get("reason")
+    elif a == "request_supplement":
+        c.state, c.supplement_requested = "awaiting_supplement", True
+        c.missing = list(p.get("missing", []))
+        c.pauses.append({"kind": "supplement", "start": at, "end": None})
+    elif a == "supplement":
+        c.state = "submitted"
+        for k, v in p.get("uploads", {}).items():
+            c.uploads.setdefault(k, []).extend(v)
+        c.data.update(p.get("data", {}))
+        c.missing = []
+        _close(c, "supplement", at)
+    elif a == "complete_step":
+        c.done_steps.append(p["step"])
+    elif a == "assess_fee":
+        c.assessment = dict(p["assessment"])
+    elif a == "record_payment":
+        c.paid_fen = int(p["amount_fen"])
+    elif a == "extend":
+        c.extended, c.extension = True, dict(p)
+    elif a == "start_special_procedure":
+        c.pauses.append({"kind": p["kind"], "start": at, "end": None})
+    elif a == "end_special_procedure":
+        _close(c, p["kind"], at)
+    elif a == "decide":
+        c.decision, c.decision_reason = p["outcome"], p.get("reason")
+    elif a == "complete":
+        c.state = "completed"
+        c.done_steps.append(p.get("step", "complete"))
+    elif a == "fee_anomaly":
+        c.fee_anomalies.append(dict(p))
+    elif a == "evaluate":
+        c.evaluation = {"rating": p["rating"], "comment": p.get("comment", "")}
+    return c
+
+
+def _close(c: Case, kind: str, at: datetime) -> None:
+    for pause in c.pauses:
+        if pause["kind"] == kind and pause["end"] is None:
+            pause["end"] = at

@@ -1,0 +1,130 @@
+"""The case state machine on reference items: rules a window clerk or applicant would notice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from engine.cases import ActionRefused, Actor, Case, Event, FeeMismatch, apply, decide, open_steps
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+APPLICANT = Actor("zhang", "applicant")
+
+
+def staff(role: str, dept: str = "realestate", backup: str | None = None) -> Actor:
+    return Actor(f"{role}-{dept}", role, dept, backup)
+
+
+def item(reference, code: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return reference.catalogue.items[code].data  # type: ignore[no-any-return]
+
+
+def start(it: dict[str, Any]) -> Case:
+    case = Case("N1", it["code"], it["department"])
+    return apply(case, Event("submit", T0, "zhang", "applicant", {"data": {}, "uploads": {}}))
+
+
+def act(case: Case, it: dict[str, Any], action: str, actor: Actor, **payload: Any) -> Case:
+    event = decide(case, it, action, actor, payload, T0 + timedelta(hours=case.version))
+    return apply(case, event)
+
+
+@pytest.fixture
+def resale(reference) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return item(reference, "QQ-REALESTATE-DJ-102")
+
+
+def test_full_lifecycle_with_parallel_steps_and_exact_fee(resale: dict[str, Any]) -> None:
+    c = start(resale)
+    c = act(c, resale, "accept", staff("window"))
+    assert c.state == "in_progress"
+    assert {s["id"] for s in open_steps(c, resale)} == {"review", "tax"}  # parallel_with: review
+    c = act(c, resale, "complete_step", staff("reviewer"), step="review")
+    assert [s["id"] for s in open_steps(c, resale)] == ["tax"]  # joined before decide
+    c = act(c, resale, "complete_step", staff("undertaker"), step="tax")
+    assert [s["id"] for s in open_steps(c, resale)] == ["decide"]
+    c = act(c, resale, "assess_fee", staff("decider"), assessment={"total_fen": 10000})
+    c = act(c, resale, "decide", staff("decider"), outcome="approve")
+    c = act(c, resale, "complete_step", staff("decider"), step="decide")
+    with pytest.raises(ActionRefused, match="足额缴费"):
+        act(c, resale, "complete", staff("issuer"), step="complete")
+    for wrong in (9999, 10001, 0):
+        with pytest.raises(FeeMismatch) as info:
+            act(c, resale, "record_payment", staff("window"), amount_fen=wrong)
+        assert info.value.record.action == "fee_anomaly"
+        assert info.value.record.payload == {"assessed_fen": 10000, "attempted_fen": wrong, "note": ""}
+    c = act(c, resale, "record_payment", staff("window"), amount_fen=10000)
+    c = act(c, resale, "complete", staff("issuer"), step="complete")
+    assert c.state == "completed"
+    with pytest.raises(ActionRefused, match="申请人"):
+        act(c, resale, "evaluate", staff("window"), rating="满意")
+    c = act(c, resale, "evaluate", APPLICANT, rating="满意", comment="快")
+    with pytest.raises(ActionRefused, match="已评价"):
+        act(c, resale, "evaluate", APPLICANT, rating="满意")
+
+
+def test_wrong_role_or_department_is_refused_and_backup_may_act(resale: dict[str, Any]) -> None:
+    c = start(resale)
+    with pytest.raises(ActionRefused) as info:
+        act(c, resale, "accept", staff("reviewer"))
+    assert info.value.code == "forbidden"
+    with pytest.raises(ActionRefused, match="部门"):
+        act(c, resale, "accept", staff("window", dept="amr"))
+    c = act(c, resale, "accept", staff("reviewer", backup="window"))  # AB角
+    assert c.state == "in_progress"
+
+
+def test_one_time_supplement_notice(resale: dict[str, Any]) -> None:
+    c = start(resale)
+    with pytest.raises(ActionRefused, match="一次列明"):
+        act(c, resale, "request_supplement", staff("window"), missing=[])
+    mat = resale["materials"][0]["id"]
+    c = act(c, resale, "request_supplement", staff("window"), missing=[{"material": mat, "reason": "复印件不清晰"}])
+    assert c.state == "awaiting_supplement" and c.paused
+    c = act(c, resale, "supplement", APPLICANT, uploads={mat: ["u1"]})
+    assert c.state == "submitted" and not c.paused
+    with pytest.raises(ActionRefused, match="第三十二条"):
+        act(c, resale, "request_supplement", staff("window"), missing=[{"material": mat, "reason": "again"}])
+    with pytest.raises(ActionRefused, match="理由"):
+        act(c, resale, "refuse", staff("window"), reason=" ")
+    c = act(c, resale, "refuse", staff("window"), reason="不符合法定条件")
+    assert c.state == "refused"
+    with pytest.raises(ActionRefused):
+        act(c, resale, "accept", staff("window"))
+
+
+def test_deemed_acceptance_dates_back_to_receipt(resale: dict[str, Any]) -> None:
+    c = start(resale)
+    c = act(c, resale, "deemed_accept", Actor("system", "system"))
+    assert c.state == "in_progress" and c.deemed_accepted and c.accepted_at == T0
+
+
+def test_extension_once_with_reason_by_the_approving_role(reference) -> None:  # type: ignore[no-untyped-def]
+    it = item(reference, "QQ-CULTURE-XK-101")
+    head = Actor("head", "head", it["department"])
+    c = act(start(it), it, "accept", Actor("w", "window", it["department"]))
+    with pytest.raises(ActionRefused, match="head"):
+        act(c, it, "extend", Actor("w", "window", it["department"]), reason="需要现场核查")
+    with pytest.raises(ActionRefused, match="理由"):
+        act(c, it, "extend", head)
+    c = act(c, it, "extend", head, reason="需要现场核查")
+    with pytest.raises(ActionRefused, match="一次"):
+        act(c, it, "extend", head, reason="again")
+
+
+def test_special_procedure_pauses_and_blocks_steps(reference) -> None:  # type: ignore[no-untyped-def]
+    it = item(reference, "QQ-CULTURE-XK-101")
+    w = Actor("w", "window", it["department"])
+    c = act(start(it), it, "accept", w)
+    with pytest.raises(ActionRefused, match="本事项的特别程序"):
+        act(c, it, "start_special_procedure", w, kind="hearing_x")
+    kind = it["special_procedures"][0]["kind"]
+    c = act(c, it, "start_special_procedure", w, kind=kind)
+    assert c.paused
+    step = open_steps(c, it)[0]
+    with pytest.raises(ActionRefused, match="暂停"):
+        act(c, it, "complete_step", Actor("x", step["role"], it["department"]), step=step["id"])
+    c = act(c, it, "end_special_procedure", w, kind=kind)
+    assert not c.paused and c.pauses[0]["end"] is not None
