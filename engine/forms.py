@@ -1,0 +1,417 @@
+"""Server-side checking of an application against its item: every error at once.
+
+Application data is ``{section: {field: value}}`` (flat ``{"section.field": value}``
+is accepted too). Values come from a web form (strings) or JSON; ``normalise`` turns
+them into typed values per field type and drops the fields the applicant was not
+asked (a section or field whose ``when`` does not hold), so hidden conditional
+fields never reach a case. ``validate`` returns the normalised data and a list of
+``FieldError`` with Chinese messages that say what to do. Nothing here prints.
+
+Typed values: integer → int; number → decimal text ("12.5"); money → decimal text with
+exactly two decimals ("80.00", never a float); boolean → bool; checkbox → list of
+option values; select/radio → the option value (int when the option's value is an
+int); date → "YYYY-MM-DD"; everything else → stripped text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from engine import identifiers
+from engine.catalogue import Catalogue, Document
+from engine.conditions import evaluate
+from engine.crossref import FieldInfo, item_fields
+
+MATERIALS = "materials"
+CENT = Decimal("0.01")
+TRUE_WORDS = frozenset({"true", "on", "1", "yes", "y", "是"})
+FALSE_WORDS = frozenset({"false", "off", "0", "no", "n", "否"})
+_DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str  # "section.field" or "materials.<id>"
+    message: str  # Chinese, says what to do
+    code: str  # required, invalid_id_card, invalid_uscc, invalid_phone, invalid_option, not_a_number,
+    # too_small, too_large, too_long, invalid_date, invalid_email, invalid_area, unknown_field, missing_material
+
+
+class _Invalid(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+# ---------------------------------------------------------------- the item's form
+
+
+def _form(cat: Catalogue, item_doc: Document) -> tuple[dict[str, FieldInfo], dict[str, Any]]:
+    """(fields by section.field, section show-conditions by section id) of an item's form."""
+    item = cat.data(item_doc) or {}
+    for entry in item.get("form", {}).get("sections", []):  # item_fields reads form data directly
+        if isinstance(entry, str) and entry in cat.forms:
+            cat.data(cat.forms[entry])
+    fields = item_fields(item_doc, cat.forms)
+    section_when: dict[str, Any] = {}
+    for entry in item.get("form", {}).get("sections", []):
+        section = (cat.forms[entry].data if entry in cat.forms else None) if isinstance(entry, str) else entry
+        if section is not None:
+            section_when.setdefault(section["id"], section.get("when"))
+    return fields, section_when
+
+
+def _nest(data: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Nested {section: {field: value}} from nested or flat data, and the keys that fit neither."""
+    nested: dict[str, dict[str, Any]] = {}
+    odd: list[str] = []
+    for key, value in data.items():
+        key = str(key)
+        if "." in key:
+            section, _, name = key.partition(".")
+            nested.setdefault(section, {})[name] = value
+        elif isinstance(value, Mapping):
+            nested.setdefault(key, {}).update({str(k): v for k, v in value.items()})
+        else:
+            odd.append(key)
+    return nested, odd
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
+
+
+# ---------------------------------------------------------------- coercion per field type
+
+
+def _text(value: Any, label: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise _Invalid("invalid_option", f"{label}应填写一段文字，请重新填写")
+    return str(value).strip()
+
+
+def _decimal(value: Any, label: str) -> Decimal:
+    if isinstance(value, bool):
+        raise _Invalid("not_a_number", f"{label}应为数字，请填写数字")
+    if isinstance(value, float):
+        value = repr(value)  # the shortest text that reads back as this float: 0.1 → "0.1"
+    if isinstance(value, int | Decimal):
+        value = str(value)
+    text = unicodedata.normalize("NFKC", value).strip().replace(",", "") if isinstance(value, str) else ""
+    if not _DECIMAL.fullmatch(text):
+        raise _Invalid("not_a_number", f"{label}应为数字，请只填写数字（可带小数点）")
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already rules this out
+        raise _Invalid("not_a_number", f"{label}应为数字，请只填写数字") from None
+
+
+def _coerce(spec: Mapping[str, Any], value: Any) -> Any:
+    """A submitted value as its field type's typed value; raises _Invalid with a message."""
+    kind, label = spec["type"], spec["label"]
+    if kind == "integer":
+        number = _decimal(value, label)
+        if number != number.to_integral_value():
+            raise _Invalid("not_a_number", f"{label}应为整数，请填写不带小数的数字")
+        return int(number)
+    if kind == "number":
+        return _plain(_decimal(value, label))
+    if kind == "money":
+        amount = _decimal(value, label)
+        if amount != amount.quantize(CENT):
+            raise _Invalid("not_a_number", f"{label}最多保留两位小数（精确到分），请重新填写")
+        return _plain(amount.quantize(CENT))
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise _Invalid("invalid_option", f"{label}请选择“是”或“否”")
+    if kind in ("select", "radio"):
+        return _option(spec, value)
+    if kind == "checkbox":
+        values = value if isinstance(value, list | tuple) else [value]
+        chosen: list[Any] = []
+        for v in values:
+            if not _empty(v) and (option := _option(spec, v)) not in chosen:
+                chosen.append(option)
+        return chosen
+    if kind == "date":
+        return _date(value, label)
+    text = _text(value, label)
+    if kind in ("id_card", "uscc", "area", "phone"):
+        text = unicodedata.normalize("NFKC", text).upper()
+    if kind == "phone":
+        text = text.replace(" ", "")
+    if kind == "email":
+        text = unicodedata.normalize("NFKC", text)
+    return text
+
+
+def _plain(number: Decimal) -> str:
+    text = format(number, "f")
+    return "0" + text[2:] if text.startswith("-0") and Decimal(text) == 0 else text
+
+
+def _option(spec: Mapping[str, Any], value: Any) -> Any:
+    given = str(value).strip() if not isinstance(value, bool) else None
+    for option in spec.get("options", []):
+        if given is not None and str(option["value"]) == given:
+            return option["value"]
+    allowed = "、".join(o["label"] for o in spec.get("options", []))
+    raise _Invalid("invalid_option", f"{spec['label']}的选项无效，请从以下选项中选择：{allowed}")
+
+
+def _date(value: Any, label: str) -> str:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    match = _DATE.fullmatch(unicodedata.normalize("NFKC", value).strip()) if isinstance(value, str) else None
+    if match is not None:
+        try:
+            return dt.date(*(int(g) for g in match.groups())).isoformat()
+        except ValueError:
+            pass
+    raise _Invalid("invalid_date", f"{label}不是有效日期，请按 年-月-日 填写，如 2026-01-05")
+
+
+def _check(spec: Mapping[str, Any], value: Any) -> None:
+    """Rules beyond the type: checksums, bounds, lengths."""
+    kind, label = spec["type"], spec["label"]
+    if kind in _IDENTIFIERS:
+        problem = _IDENTIFIERS[kind](value, label)
+        if problem is not None:
+            raise _Invalid(f"invalid_{kind}", problem)
+    if kind in ("number", "integer", "money"):
+        number, unit = Decimal(str(value)), spec.get("unit", "")
+        if kind == "money" and "min" not in spec and number < 0:
+            raise _Invalid("too_small", f"{label}不能为负数，请填写 0 或正数金额")
+        if "min" in spec and number < Decimal(str(spec["min"])):
+            raise _Invalid("too_small", f"{label}不能小于 {spec['min']}{unit}，请核对后重新填写")
+        if "max" in spec and number > Decimal(str(spec["max"])):
+            raise _Invalid("too_large", f"{label}不能大于 {spec['max']}{unit}，请核对后重新填写")
+    if isinstance(value, str) and "max_length" in spec and len(value) > spec["max_length"]:
+        raise _Invalid("too_long", f"{label}最多 {spec['max_length']} 个字，当前 {len(value)} 个字，请删减")
+
+
+def _id_card_problem(value: str, label: str) -> str | None:
+    if identifiers.valid_id_card(value):
+        return None
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
+        return f"{label}应为 18 位：前 17 位是数字，最后一位是数字或 X，请核对后重新填写"
+    if identifiers.id_card_birth_date(value) is None:
+        return f"{label}中的出生日期（第 7 至 14 位）不是有效日期，请核对后重新填写"
+    return f"{label}校验位不正确，请核对后重新填写"
+
+
+def _uscc_problem(value: str, label: str) -> str | None:
+    if identifiers.valid_uscc(value):
+        return None
+    if len(value) != 18 or any(c not in identifiers.USCC_ALPHABET for c in value):
+        return f"{label}应为 18 位数字或大写字母（不含 I、O、S、V、Z），请按营业执照或登记证书填写"
+    return f"{label}校验位不正确，请按营业执照或登记证书核对后重新填写"
+
+
+def _simple(check: Any, advice: str) -> Any:
+    def problem(value: str, label: str) -> str | None:
+        return None if check(value) else f"{label}{advice}"
+
+    return problem
+
+
+_IDENTIFIERS: dict[str, Any] = {
+    "id_card": _id_card_problem,
+    "uscc": _uscc_problem,
+    "phone": _simple(identifiers.valid_phone, "格式不正确，请填写 11 位手机号码或带区号的固定电话，如 0452-1234567"),
+    "email": _simple(identifiers.valid_email, "格式不正确，请填写如 name@example.com 的电子邮箱地址"),
+    "area": _simple(identifiers.valid_area, "不正确，请选择或填写 6 位行政区划代码，如 230202"),
+}
+
+
+# ---------------------------------------------------------------- visibility and the public API
+
+
+def _typed(fields: Mapping[str, FieldInfo], nested: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Flat {section.field: typed value} of every known, non-empty, coercible field (no visibility)."""
+    out: dict[str, Any] = {}
+    for name, info in fields.items():
+        section, _, key = name.partition(".")
+        value = nested.get(section, {}).get(key)
+        if _empty(value):
+            continue
+        try:
+            typed = _coerce(info.spec, value)
+        except _Invalid:
+            typed = value.strip() if isinstance(value, str) else value  # conditions still see it
+        if not _empty(typed):
+            out[name] = typed
+    return out
+
+
+def _shown(
+    fields: Mapping[str, FieldInfo], section_when: Mapping[str, Any], typed: Mapping[str, Any]
+) -> list[FieldInfo]:
+    """Fields whose section and field conditions hold, with hidden fields' values taken away.
+
+    A condition may name a field that is itself hidden; dropping hidden values and
+    re-evaluating until nothing changes makes such a chain consistent.
+    """
+    current = dict(typed)
+    shown: list[FieldInfo] = []
+    for _ in range(len(fields) + 1):
+        shown = []
+        for name, info in fields.items():
+            section_cond = section_when.get(name.partition(".")[0])
+            if (section_cond is None or evaluate(section_cond, current)) and (
+                "when" not in info.spec or evaluate(info.spec["when"], current)
+            ):
+                shown.append(info)
+        names = {f.name for f in shown}
+        kept = {k: v for k, v in typed.items() if k in names}
+        if kept == current:
+            break
+        current = kept
+    return shown
+
+
+def _prepare(
+    cat: Catalogue, item_doc: Document, data: Mapping[str, Any]
+) -> tuple[dict[str, FieldInfo], list[FieldInfo], dict[str, Any], dict[str, dict[str, Any]], list[str]]:
+    fields, section_when = _form(cat, item_doc)
+    nested, odd = _nest(data)
+    typed = _typed(fields, nested)
+    shown = _shown(fields, section_when, typed)
+    return fields, shown, {f.name: typed[f.name] for f in shown if f.name in typed}, nested, odd
+
+
+def visible_fields(cat: Catalogue, item_doc: Document, data: Mapping[str, Any]) -> list[FieldInfo]:
+    """The fields the applicant is asked, in form order: section ``when`` and field ``when`` hold."""
+    return _prepare(cat, item_doc, data)[1]
+
+
+def _to_nested(flat: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in flat.items():
+        section, _, key = name.partition(".")
+        out.setdefault(section, {})[key] = value
+    return out
+
+
+def normalise(cat: Catalogue, item_doc: Document, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Typed values of the visible, filled-in fields as ``{section: {field: value}}``.
+
+    Values that cannot be read as their type are kept stripped, as given, for
+    ``validate`` to report; unknown and hidden fields are dropped.
+    """
+    return _to_nested(_prepare(cat, item_doc, data)[2])
+
+
+def required_materials(cat: Catalogue, item_doc: Document, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Materials required for this application, in item order.
+
+    Each is ``{id, name, required: True, shared, produced_by}``; shared materials (data
+    sharing) and those produced by another item are listed but need no upload.
+    """
+    return _materials(cat, item_doc, _prepare(cat, item_doc, data)[2])
+
+
+def _materials(cat: Catalogue, item_doc: Document, flat: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for material in (cat.data(item_doc) or {}).get("materials", []):
+        rule = material["required"]
+        if rule is True or (isinstance(rule, Mapping) and evaluate(rule, flat)):
+            out.append(
+                {
+                    "id": material["id"],
+                    "name": material["name"],
+                    "required": True,
+                    "shared": bool(material.get("shared", False)),
+                    "produced_by": material.get("produced_by"),
+                }
+            )
+    return out
+
+
+def validate(
+    cat: Catalogue,
+    item_doc: Document,
+    data: Mapping[str, Any],
+    uploads: Mapping[str, list[str]] | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[FieldError]]:
+    """(normalised data, every error) for an application; no errors means it can be accepted.
+
+    ``uploads`` maps material id → upload ids; ``None`` skips the material checks (a form
+    saved before its uploads), ``{}`` checks them with nothing uploaded.
+    """
+    fields, shown, flat, nested, odd = _prepare(cat, item_doc, data)
+    sections = {name.partition(".")[0] for name in fields}
+    errors = [
+        FieldError(key, f"“{key}”应按表单分组逐项填写，请重新提交", "unknown_field")
+        if key in sections
+        else FieldError(key, f"申请数据中的“{key}”不是本事项表单的分组，请删除后重新提交", "unknown_field")
+        for key in odd
+    ]
+    for section, values in nested.items():
+        if section not in sections:
+            errors.append(
+                FieldError(section, f"本事项表单没有“{section}”分组，请删除这部分内容后重新提交", "unknown_field")
+            )
+            continue
+        for key in values:
+            if f"{section}.{key}" not in fields:
+                errors.append(
+                    FieldError(
+                        f"{section}.{key}", f"本事项表单的该分组没有“{key}”字段，请删除后重新提交", "unknown_field"
+                    )
+                )
+    for info in shown:
+        spec, label = info.spec, info.spec["label"]
+        section, _, key = info.name.partition(".")
+        raw = nested.get(section, {}).get(key)
+        if info.name not in flat:
+            rule = spec.get("required", False)
+            if rule is True or (isinstance(rule, Mapping) and evaluate(rule, flat)):
+                errors.append(FieldError(info.name, f"请填写{label}", "required"))
+            continue
+        try:
+            typed = _coerce(spec, raw)
+            _check(spec, typed)
+        except _Invalid as exc:
+            errors.append(FieldError(info.name, exc.message, exc.code))
+    if uploads is not None:
+        errors.extend(_material_errors(cat, item_doc, flat, uploads))
+    return _to_nested(flat), errors
+
+
+def _material_errors(
+    cat: Catalogue, item_doc: Document, flat: Mapping[str, Any], uploads: Mapping[str, list[str]]
+) -> list[FieldError]:
+    errors: list[FieldError] = []
+    known = {m["id"] for m in (cat.data(item_doc) or {}).get("materials", [])}
+    for material_id in uploads:
+        if material_id not in known:
+            errors.append(
+                FieldError(
+                    f"{MATERIALS}.{material_id}",
+                    f"本事项没有“{material_id}”这项材料，请删除该上传后重新提交",
+                    "unknown_field",
+                )
+            )
+    for material in _materials(cat, item_doc, flat):
+        if material["shared"] or material["produced_by"]:
+            continue
+        if not [u for u in uploads.get(material["id"]) or [] if u]:
+            errors.append(FieldError(f"{MATERIALS}.{material['id']}", f"请上传{material['name']}", "missing_material"))
+    return errors
