@@ -1,0 +1,264 @@
+"""The case service: one transaction per action over the record (engine.ledger), the rules
+(engine.cases), the statutory clock (engine.clock), forms (engine.forms) and fees.
+
+Every case pins a snapshot of the documents it depends on (its item, the form sections
+the item uses, its fee schedule) under the catalogue version it was submitted with, so
+editing or deleting the YAML later changes nothing for a running case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from engine import cases, clock, ledger
+from engine.calendar import WorkCalendar
+from engine.catalogue import Catalogue, Document
+from engine.fees import assess, format_fen
+from engine.forms import FieldError, validate
+
+SYSTEM = cases.Actor("system", "system")
+
+
+class SubmissionInvalid(Exception):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(f"{len(errors)} field error(s)")
+        self.errors = errors
+
+
+class UnknownCase(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    number: str
+    query_code: str
+    version: int
+    created: bool  # False when the idempotency key named an earlier submission
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    completeness: datetime | None  # Art. 32: accept, refuse or ask for supplements by then
+    promised: datetime | None  # None while the clock is stopped
+    legal: datetime | None
+    steps: dict[str, datetime | None]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class CaseService:
+    def __init__(self, catalogue: Catalogue, db: Engine, clock_: clock.Clock, calendar: WorkCalendar) -> None:
+        self.catalogue = catalogue
+        self.db = db
+        self.clock = clock_
+        self.calendar = calendar
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def _snapshot(self, item: Document) -> dict[str, Any]:
+        cat = self.catalogue
+        data = cat.data(item)
+        forms = {s: cat.data(cat.forms[s]) for s in data.get("form", {}).get("sections", []) if isinstance(s, str)}
+        fee = data.get("fee")
+        schedule = cat.data(cat.fees[fee["schedule"]]) if isinstance(fee, Mapping) and "schedule" in fee else None
+        return {"item": data, "forms": forms, "fee_schedule": schedule, "catalogue_version": cat.version}
+
+    def _store_snapshot(self, conn: Any, snap: dict[str, Any]) -> str:
+        key = hashlib.sha256(_canonical(snap).encode()).hexdigest()[:32]
+        ledger.save_snapshot(conn, key, snap, self.clock.now())
+        return key
+
+    def snapshot(self, key: str) -> dict[str, Any]:
+        with ledger.read_only(self.db) as conn:
+            value = ledger.load_snapshot(conn, key)
+        if value is None:
+            raise UnknownCase(f"catalogue snapshot {key} is missing")
+        return dict(value)
+
+    # -- submission --------------------------------------------------------------------------
+    def submit(
+        self,
+        item_code: str,
+        data: Mapping[str, Any],
+        uploads: Mapping[str, list[str]],
+        actor: cases.Actor,
+        idempotency_key: str,
+    ) -> Submitted:
+        doc = self.catalogue.items.get(item_code)
+        if doc is None:
+            raise UnknownCase(f"no item with code {item_code!r}")
+        normalised, errors = validate(self.catalogue, doc, data, uploads)
+        if errors:
+            raise SubmissionInvalid(errors)
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            t = ledger.idempotency
+            seen = conn.execute(select(t.c.case_number).where(t.c.key == idempotency_key)).first()
+            if seen is not None:  # a double click or a retried request: the case that exists
+                row = ledger.get_case(conn, seen[0])
+                assert row is not None
+                return Submitted(seen[0], row["query_code"], row["version"], created=False)
+            snap_key = self._store_snapshot(conn, self._snapshot(doc))
+            number = self._next_number(conn, now)
+            query_code = f"{secrets.randbelow(10**6):06d}"
+            payload = {
+                "data": normalised,
+                "uploads": {k: list(v) for k, v in uploads.items()},
+                "snapshot": snap_key,
+                "proxy": actor.role != "applicant",
+            }
+            ledger.create_case(
+                conn,
+                number=number,
+                query_code=query_code,
+                item_code=item_code,
+                catalogue_version=snap_key,
+                state="submitted",
+                data=normalised,
+                at=now,
+                actor=actor.username,
+                role=actor.role,
+                payload=_plain(payload),
+                department=doc.data["department"],
+            )
+            ledger.remember_idempotency(conn, idempotency_key, number, now)
+        return Submitted(number, query_code, 1, created=True)
+
+    def _next_number(self, conn: Any, now: datetime) -> str:
+        day = clock.local_date(now).strftime("%Y%m%d")
+        prefix = f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
+        t = ledger.cases
+        last = conn.execute(
+            select(t.c.number).where(t.c.number.like(f"{prefix}%")).order_by(t.c.number.desc()).limit(1)
+        ).first()
+        seq = int(last[0][len(prefix) :]) + 1 if last else 1
+        return f"{prefix}{seq:06d}"
+
+    # -- reading -----------------------------------------------------------------------------
+    def load(self, number: str) -> tuple[cases.Case, dict[str, Any]]:
+        """The case rebuilt from its events, and the snapshot it runs under."""
+        with ledger.read_only(self.db) as conn:
+            records = ledger.events_of(conn, number)
+        if not records:
+            raise UnknownCase(f"no case with number {number!r}")
+        first = records[0]
+        snap = self.snapshot(first.payload["snapshot"])
+        case = cases.Case(number, snap["item"]["code"], snap["item"]["department"])
+        for r in records:
+            case = cases.apply(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)))
+        return case, snap
+
+    def deadlines(self, case: cases.Case, snap: Mapping[str, Any]) -> Deadlines:
+        item = snap["item"]
+        cal = self.calendar
+        completeness = clock.deemed_acceptance_due(case.received_at, cal) if case.received_at else None
+        if case.accepted_at is None:
+            return Deadlines(completeness, None, None, {})
+        pauses = [
+            clock.Pause(p["start"], p["end"], p["kind"])
+            for p in case.pauses
+            if p["kind"] == "supplement" or _pauses_clock(item, p["kind"])
+        ]
+        tl = item["time_limit"]
+        promised = clock.due_with_pauses(case.accepted_at, tl["promised"], pauses, cal)
+        legal = clock.due_with_pauses(case.accepted_at, tl["legal"], pauses, cal)
+        if case.extended and tl.get("extension"):
+            limit = tl["extension"]["limit"]
+            promised = clock.extend(promised, limit, cal) if promised else None
+            legal = clock.extend(legal, limit, cal) if legal else None
+        return Deadlines(None if case.state != "submitted" else completeness, promised, legal, {})
+
+    # -- acting ------------------------------------------------------------------------------
+    def act(
+        self, number: str, action: str, actor: cases.Actor, payload: Mapping[str, Any], expected_version: int
+    ) -> cases.Case:
+        case, snap = self.load(number)
+        if case.version != expected_version:
+            raise ledger.VersionConflict(number, expected_version, case.version)
+        item = snap["item"]
+        now = self.clock.now()
+        payload = dict(payload)
+        if action == "assess_fee":
+            if snap.get("fee_schedule") is None:
+                raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
+            a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now))
+            payload = {
+                "assessment": {
+                    "total_fen": a.total_fen,
+                    "total": format_fen(a.total_fen),
+                    "lines": [line.as_dict() for line in a.lines],
+                    "reliefs": [r.as_dict() for r in a.reliefs],
+                }
+            }
+        try:
+            event = cases.decide(case, item, action, actor, payload, now)
+        except cases.FeeMismatch as exc:
+            self._record(case, exc.record, snap)  # the refused attempt is kept for supervision
+            raise
+        return self._record(case, event, snap)
+
+    def _record(self, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
+        after = cases.apply(case, event)
+        with self.db.begin() as conn:
+            ledger.append_event(
+                conn,
+                case_id=self._case_id(conn, case.number),
+                case_number=case.number,
+                expected_version=case.version,
+                at=event.at,
+                actor=event.actor,
+                role=event.role,
+                action=event.action,
+                payload=event.payload,
+                catalogue_version=snap_key(case, snap),
+                state_update={"state": after.state, "paused": after.paused},
+            )
+        return after
+
+    @staticmethod
+    def _case_id(conn: Any, number: str) -> int:
+        row = conn.execute(select(ledger.cases.c.id).where(ledger.cases.c.number == number)).one()
+        return int(row[0])
+
+    # -- timed rules -------------------------------------------------------------------------
+    def sweep(self) -> list[str]:
+        """Apply the engine's timed rules (Art. 32 deemed acceptance). Idempotent."""
+        now = self.clock.now()
+        t = ledger.cases
+        with ledger.read_only(self.db) as conn:
+            waiting = [r[0] for r in conn.execute(select(t.c.number).where(t.c.state == "submitted"))]
+        done = []
+        for number in waiting:
+            case, snap = self.load(number)
+            due = self.deadlines(case, snap).completeness
+            if case.state == "submitted" and not case.supplement_requested and due is not None and now > due:
+                try:
+                    event = cases.decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
+                    self._record(case, event, snap)
+                    done.append(number)
+                except (cases.ActionRefused, ledger.VersionConflict):
+                    continue  # someone acted meanwhile; the next sweep looks again
+        return done
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy (Decimal and dates as text) for the record."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def snap_key(case: cases.Case, snap: Mapping[str, Any]) -> str:
+    return str(snap.get("catalogue_version", ""))
+
+
+def _pauses_clock(item: Mapping[str, Any], kind: str) -> bool:
+    return any(sp["kind"] == kind and not sp["counts_toward_limit"] for sp in item.get("special_procedures", []))

@@ -1,0 +1,152 @@
+"""The case service end to end on a real SQLite file, a manual clock and the reference catalogue."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import ledger
+from engine.calendar import WorkCalendar
+from engine.cases import ActionRefused, Actor, FeeMismatch
+from engine.catalogue import load
+from engine.clock import TZ, ManualClock
+from engine.samples import sample_application
+from engine.service import CaseService, SubmissionInvalid
+
+REPO = Path(__file__).resolve().parent.parent
+RESALE = "QQ-REALESTATE-DJ-102"
+APPLICANT = Actor("zhang", "applicant")
+
+
+def staff(role: str, dept: str = "realestate") -> Actor:
+    return Actor(f"{role}@{dept}", role, dept)
+
+
+@pytest.fixture
+def world(tmp_path: Path, reference):  # type: ignore[no-untyped-def]
+    cat = reference.catalogue
+    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    db = ledger.open_engine(tmp_path / "cases.db")
+    ledger.migrate(db)
+    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
+    return CaseService(cat, db, clk, cal), clk, db
+
+
+def submit(svc: CaseService, code: str = RESALE, key: str = "k1", **choices: Any) -> str:
+    cat = svc.catalogue
+    data, uploads = sample_application(cat, cat.items[code], choices)
+    return svc.submit(code, data, uploads, APPLICANT, key).number
+
+
+def step(svc: CaseService, number: str, action: str, actor: Actor, **payload: Any) -> Any:
+    case, _ = svc.load(number)
+    return svc.act(number, action, actor, payload, case.version)
+
+
+def test_lifecycle_with_exact_fee_gate_and_a_verifiable_record(world) -> None:  # type: ignore[no-untyped-def]
+    svc, _clk, db = world
+    number = submit(svc, **{"realestate.use": "residential", "realestate.certificate_copies": 3})
+    step(svc, number, "accept", staff("window"))
+    step(svc, number, "complete_step", staff("reviewer"), step="review")
+    step(svc, number, "complete_step", staff("undertaker"), step="tax")
+    case = step(svc, number, "assess_fee", staff("decider"))
+    assert case.assessment["total_fen"] == 10000  # 80 + 2 extra certificates x 10
+    step(svc, number, "decide", staff("decider"), outcome="approve")
+    step(svc, number, "complete_step", staff("decider"), step="decide")
+    for wrong in (9999, 10001):
+        with pytest.raises(FeeMismatch, match=r"核定 100\.00 元"):
+            step(svc, number, "record_payment", staff("window"), amount_fen=wrong)
+    with pytest.raises(ActionRefused, match="足额缴费"):
+        step(svc, number, "complete", staff("issuer"))
+    step(svc, number, "record_payment", staff("window"), amount_fen=10000)
+    case = step(svc, number, "complete", staff("issuer"))
+    assert case.state == "completed"
+    rebuilt, _ = svc.load(number)
+    assert [a["attempted_fen"] for a in rebuilt.fee_anomalies] == [9999, 10001]
+    with ledger.read_only(db) as conn:
+        row = ledger.get_case(conn, number)
+        actions = [e.action for e in ledger.events_of(conn, number)]
+    assert row is not None and row["state"] == rebuilt.state == "completed"
+    assert row["version"] == rebuilt.version == len(actions)
+    assert actions.count("fee_anomaly") == 2
+    report = ledger.verify(db)
+    assert report.ok, report.render()
+
+
+def test_submission_errors_all_at_once(world) -> None:  # type: ignore[no-untyped-def]
+    svc, _, _ = world
+    with pytest.raises(SubmissionInvalid) as info:
+        svc.submit(RESALE, {}, {}, APPLICANT, "k")
+    assert len(info.value.errors) > 3
+
+
+def test_idempotent_submission(world) -> None:  # type: ignore[no-untyped-def]
+    svc, _, db = world
+    first = submit(svc, key="same")
+    again = submit(svc, key="same")
+    assert first == again
+    with ledger.read_only(db) as conn:
+        assert conn.exec_driver_sql("select count(*) from cases").scalar() == 1
+
+
+def test_stale_version_is_a_conflict(world) -> None:  # type: ignore[no-untyped-def]
+    svc, _, _ = world
+    number = submit(svc)
+    svc.act(number, "accept", staff("window"), {}, 1)
+    with pytest.raises(ledger.VersionConflict):
+        svc.act(number, "complete_step", staff("reviewer"), {"step": "review"}, 1)
+
+
+def test_deemed_acceptance_on_the_sixth_working_day(world) -> None:  # type: ignore[no-untyped-def]
+    svc, clk, _ = world
+    number = submit(svc)  # Friday 2026-03-06; 5 working days end on Friday 03-13
+    clk.set(datetime(2026, 3, 13, 16, 0, tzinfo=TZ))
+    assert svc.sweep() == []
+    clk.set(datetime(2026, 3, 16, 8, 0, tzinfo=TZ))  # Monday: the 6th working day
+    assert svc.sweep() == [number]
+    assert svc.sweep() == []  # idempotent
+    case, _ = svc.load(number)
+    assert case.deemed_accepted and case.accepted_at == datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
+
+
+def test_supplement_notice_stops_deemed_acceptance(world) -> None:  # type: ignore[no-untyped-def]
+    svc, clk, _ = world
+    number = submit(svc)
+    mat = svc.catalogue.items[RESALE].data["materials"][0]["id"]
+    step(svc, number, "request_supplement", staff("window"), missing=[{"material": mat, "reason": "不清晰"}])
+    clk.set(datetime(2026, 3, 20, 9, 0, tzinfo=TZ))
+    assert svc.sweep() == []
+
+
+def test_running_case_keeps_its_catalogue_version(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    svc, clk, db = world
+    number = submit(svc)
+    step(svc, number, "accept", staff("window"))
+    case, snap = svc.load(number)
+    before = svc.deadlines(case, snap)
+    # the administrator shortens the promised limit and then deletes the item altogether
+    copy = tmp_path / "catalogue"
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(".venv", ".git", "var", "bench", "tests"))
+    (copy / "items" / "realestate" / "transfer-registration-resale-housing.yaml").unlink()
+    edited = load(copy)
+    svc2 = CaseService(edited.catalogue, db, clk, svc.calendar)
+    case2, snap2 = svc2.load(number)
+    assert snap2["item"]["time_limit"] == snap["item"]["time_limit"]
+    assert svc2.deadlines(case2, snap2) == before
+    svc2.act(number, "complete_step", staff("reviewer"), {"step": "review"}, case2.version)
+
+
+def test_promised_deadline_runs_from_acceptance(world) -> None:  # type: ignore[no-untyped-def]
+    svc, _, _ = world
+    number = submit(svc, code="QQ-CULTURE-XK-101", key="c1")
+    item = svc.catalogue.items["QQ-CULTURE-XK-101"].data
+    step(svc, number, "accept", Actor("w", "window", item["department"]))
+    case, snap = svc.load(number)
+    dl = svc.deadlines(case, snap)
+    # accepted Friday 2026-03-06; promised 10 working days -> Friday 03-20, legal 20 -> Friday 04-03
+    assert dl.promised is not None and dl.promised.date().isoformat() == "2026-03-20"
+    assert dl.legal is not None and dl.legal.date().isoformat() == "2026-04-03"
