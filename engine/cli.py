@@ -128,6 +128,59 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _service(catalog: Path, db: Path, clock=None):  # type: ignore[no-untyped-def]
+    from engine import ledger
+    from engine.calendar import WorkCalendar
+    from engine.clock import SystemClock
+    from engine.service import CaseService
+
+    cat = _checked(catalog)
+    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    engine = ledger.open_engine(db)
+    ledger.migrate(engine)
+    return CaseService(cat, engine, clock or SystemClock(), cal)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from engine import ledger
+
+    if not Path(args.db).is_file():
+        raise UserError(f"no database at {args.db}; pass --db PATH")
+    report = ledger.verify(ledger.open_engine(args.db))
+    sys.stdout.write(report.render())
+    return EXIT_OK if report.ok else EXIT_USER
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from engine.clock import TZ, ManualClock
+    from engine.simulate import simulate
+
+    try:
+        start = datetime.fromisoformat(args.start).replace(tzinfo=TZ)
+    except ValueError as exc:
+        raise UserError(f"--start {args.start!r} is not a date (YYYY-MM-DD)") from exc
+    clock = ManualClock(start.replace(hour=9))
+    service = _service(args.catalog, args.db, clock)
+    codes = args.items.split(",") if args.items else sorted(service.catalogue.items)
+    unknown = [c for c in codes if c not in service.catalogue.items]
+    if unknown:
+        raise UserError(f"unknown item code(s): {', '.join(unknown)}; `yangguang list` shows them")
+    report = simulate(
+        service,
+        clock,
+        codes,
+        days=args.days,
+        per_day=args.per_day,
+        seed=args.seed,
+        late_rate=args.late_rate,
+        supplement_rate=args.supplement_rate,
+    )
+    sys.stdout.write(report.render())
+    return EXIT_OK
+
+
 def _date(text: str) -> str:
     from datetime import date
 
@@ -168,6 +221,25 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--data", required=True, help="JSON file of application data ('-' for standard input)")
     f.add_argument("--on", type=_date, help="assessment date YYYY-MM-DD (default: today)")
     f.set_defaults(func=cmd_fee)
+
+    au = sub.add_parser("audit", help="check the case record")
+    au_sub = au.add_subparsers(dest="audit_command", required=True, metavar="WHAT")
+    av = au_sub.add_parser("verify", help="walk every case's hash chain and report the first altered event")
+    av.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
+    av.set_defaults(func=cmd_audit_verify)
+
+    sm = sub.add_parser(
+        "simulate", parents=[common], help="drive synthetic cases through the engine on a virtual clock"
+    )
+    sm.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
+    sm.add_argument("--items", help="comma-separated item codes (default: every item)")
+    sm.add_argument("--days", type=int, default=20, help="working days to simulate (default: 20)")
+    sm.add_argument("--per-day", type=int, default=10, help="new cases per working day (default: 10)")
+    sm.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    sm.add_argument("--start", default="2026-03-02", help="first simulated day YYYY-MM-DD (default: 2026-03-02)")
+    sm.add_argument("--late-rate", type=float, default=0.15, help="chance staff leave a case for a day (0.15)")
+    sm.add_argument("--supplement-rate", type=float, default=0.1, help="chance the window asks for a supplement (0.1)")
+    sm.set_defaults(func=cmd_simulate)
 
     sv = sub.add_parser("serve", parents=[common], help="serve the catalogue over HTTP")
     sv.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")

@@ -141,3 +141,31 @@ def test_fee_missing_quantity_names_the_field() -> None:
     proc = run("fee", "QQ-REALESTATE-DJ-102", "--data", "-", stdin='{"realestate": {"use": "residential"}}')
     assert proc.returncode == 1
     assert "realestate.certificate_copies" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_simulate_then_audit_verify_detects_tampering(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "sim.db"
+    proc = run(
+        "simulate", "--db", str(db), "--days", "3", "--per-day", "3", "--items", "QQ-REALESTATE-DJ-102,QQ-PSB-BA-001"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "9 cases submitted" in proc.stdout
+    ok = run("audit", "verify", "--db", str(db))
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: 9 cases")
+    with sqlite3.connect(db) as conn:
+        conn.execute("update events set at = '2026-01-01T00:00:00.000000+00:00' where seq = 1 and case_id = 2")
+    bad = run("audit", "verify", "--db", str(db))
+    assert bad.returncode == 1
+    assert ":1: error[altered]" in bad.stdout
+
+
+def test_audit_verify_without_a_database_is_a_clean_error(tmp_path: Path) -> None:
+    proc = run("audit", "verify", "--db", str(tmp_path / "none.db"))
+    assert proc.returncode == 1 and "no database" in proc.stderr
+
+
+def test_simulate_unknown_item(tmp_path: Path) -> None:
+    proc = run("simulate", "--db", str(tmp_path / "s.db"), "--items", "NOPE")
+    assert proc.returncode == 1 and "unknown item code" in proc.stderr
