@@ -153,9 +153,12 @@ class CaseService:
             raise UnknownCase(f"no case with number {number!r}")
         first = records[0]
         snap = self.snapshot(first.payload["snapshot"])
-        case = cases.Case(number, snap["item"]["code"], snap["item"]["department"])
+        item = snap["item"]
+        case = cases.Case(number, item["code"], item["department"])
         for r in records:
             case = cases.apply(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)))
+            for step in cases.open_steps(case, item):  # when each step became workable, for its own limit
+                case.step_started.setdefault(step["id"], r.at_datetime)
         return case, snap
 
     def deadlines(self, case: cases.Case, snap: Mapping[str, Any]) -> Deadlines:
@@ -176,7 +179,11 @@ class CaseService:
             limit = tl["extension"]["limit"]
             promised = clock.extend(promised, limit, cal) if promised else None
             legal = clock.extend(legal, limit, cal) if legal else None
-        return Deadlines(None if case.state != "submitted" else completeness, promised, legal, {})
+        steps: dict[str, datetime | None] = {}
+        for step in cases.open_steps(case, item):
+            if "limit" in step and step["id"] in case.step_started:
+                steps[step["id"]] = clock.due_with_pauses(case.step_started[step["id"]], step["limit"], pauses, cal)
+        return Deadlines(None if case.state != "submitted" else completeness, promised, legal, steps)
 
     # -- acting ------------------------------------------------------------------------------
     def act(

@@ -7,7 +7,8 @@ Steps (one key each):
   sweep: N                        run the timed rules; N cases must change
   act: {action, role, department?, backup?, payload?, version?: stale|N, error?: code, message?: text}
   expect: {state: …, deemed_accepted: …, paused: …, accepted_at: …, extended: …, paid_fen: …}
-  deadlines: {promised: YYYY-MM-DD, legal: YYYY-MM-DD, completeness: YYYY-MM-DD | null}
+  deadlines: {promised: YYYY-MM-DD, legal: YYYY-MM-DD, completeness: YYYY-MM-DD | null,
+              steps: {step id: YYYY-MM-DD}}   (deadlines of the steps open now)
   events: [action, …]             the record's actions so far, in order
   edit_item: {path.to.key: value} the administrator edits the item's YAML (running cases must not notice)
   verify: true                    the hash chains verify
@@ -122,6 +123,10 @@ def test_scenario(path: Path, tmp_path: Path, reference) -> None:  # type: ignor
             case, snap = svc.load(number)
             dl = svc.deadlines(case, snap)
             for key, want in arg.items():
+                if key == "steps":
+                    got_steps = {k: None if v is None else v.date().isoformat() for k, v in dl.steps.items()}
+                    assert got_steps == want, f"{where}: step deadlines are {got_steps}, expected {want}"
+                    continue
                 got = getattr(dl, key)
                 got = None if got is None else got.date().isoformat()
                 assert got == want, f"{where}: {key} deadline is {got}, expected {want}"
