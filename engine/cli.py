@@ -151,6 +151,31 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_USER
 
 
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from engine import auth, ledger
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.username}: ")
+    else:
+        raise UserError("no terminal to ask for a password; pipe it in with --password-stdin")
+    engine = ledger.open_engine(args.db)
+    ledger.migrate(engine)
+    try:
+        user_id = auth.add_user(engine, args.username, args.role, args.department, password, args.backup_for)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    sys.stdout.write(
+        f"user {args.username} added (id {user_id}, role {args.role}"
+        + (f", department {args.department}" if args.department else "")
+        + ")\n"
+    )
+    return EXIT_OK
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -240,6 +265,21 @@ def parser() -> argparse.ArgumentParser:
     sm.add_argument("--late-rate", type=float, default=0.15, help="chance staff leave a case for a day (0.15)")
     sm.add_argument("--supplement-rate", type=float, default=0.1, help="chance the window asks for a supplement (0.1)")
     sm.set_defaults(func=cmd_simulate)
+
+    us = sub.add_parser("user", help="manage staff accounts")
+    us_sub = us.add_subparsers(dest="user_command", required=True, metavar="WHAT")
+    ua = us_sub.add_parser("add", help="create a staff account")
+    ua.add_argument("--username", required=True, help="login name")
+    ua.add_argument(
+        "--role",
+        required=True,
+        help="window, undertaker, reviewer, decider, issuer, inspector, head, supervisor or admin",
+    )
+    ua.add_argument("--department", help="department id from center.yaml")
+    ua.add_argument("--backup-for", help="role this person stands in for (AB角)")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ua.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
+    ua.set_defaults(func=cmd_user_add)
 
     sv = sub.add_parser("serve", parents=[common], help="serve the catalogue over HTTP")
     sv.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")

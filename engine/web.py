@@ -17,8 +17,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from engine import notice
+from engine import ledger, notice
+from engine.api import api_routes
+from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
+from engine.clock import SystemClock
+from engine.service import CaseService
 from engine.store import Store
 
 _env = Environment(loader=PackageLoader("engine", "templates"), autoescape=select_autoescape(["html"]))
@@ -37,6 +41,10 @@ def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None 
     cat: Catalogue = catalogue
     store = Store(db)
     store.record_catalogue(cat.version, str(Path(catalog).resolve()), len(cat.items))
+    cases_db = ledger.open_engine(Path(db))
+    ledger.migrate(cases_db)
+    calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    service = CaseService(cat, cases_db, SystemClock(), calendar)
 
     def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("center", cat.center or {})
@@ -105,6 +113,7 @@ def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None 
 
     app = Starlette(
         routes=[
+            *api_routes(service, Path(db).parent / "uploads"),
             Route("/", home),
             Route("/items/{code}", item_page),
             Route("/api/items", api_items),
@@ -115,6 +124,7 @@ def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None 
     )
     app.state.catalogue = cat
     app.state.store = store
+    app.state.service = service
     return app
 
 

@@ -169,3 +169,27 @@ def test_audit_verify_without_a_database_is_a_clean_error(tmp_path: Path) -> Non
 def test_simulate_unknown_item(tmp_path: Path) -> None:
     proc = run("simulate", "--db", str(tmp_path / "s.db"), "--items", "NOPE")
     assert proc.returncode == 1 and "unknown item code" in proc.stderr
+
+
+def test_user_add(tmp_path: Path) -> None:
+    db = str(tmp_path / "u.db")
+    ok = run(
+        "user",
+        "add",
+        "--username",
+        "li",
+        "--role",
+        "window",
+        "--department",
+        "realestate",
+        "--password-stdin",
+        "--db",
+        db,
+        stdin="s3cret\n",
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "user li added" in ok.stdout
+    again = run("user", "add", "--username", "li", "--role", "window", "--password-stdin", "--db", db, stdin="x\n")
+    assert again.returncode == 1 and "already exists" in again.stderr
+    bad = run("user", "add", "--username", "wang", "--role", "boss", "--password-stdin", "--db", db, stdin="x\n")
+    assert bad.returncode == 1 and "unknown role" in bad.stderr

@@ -132,3 +132,24 @@ def test_serve_refuses_a_broken_catalogue(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "items/a.yaml:3:7: error[enum]" in proc.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def post(url: str, body: dict) -> tuple[int, str]:  # type: ignore[type-arg]
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_case_api_over_http(server: tuple[str, Path]) -> None:
+    status, body = get(server[0] + "/openapi.json")
+    assert status == 200 and "/api/cases" in json.loads(body)["paths"]
+    status, body = post(server[0] + "/api/session", {"username": "nobody", "password": "x"})
+    assert status == 401 and json.loads(body)["error"]["status"] == 401
+    status, body = post(
+        server[0] + "/api/cases", {"item": "QQ-PSB-BA-001", "data": {}, "uploads": {}, "idempotency_key": "t-1"}
+    )
+    err = json.loads(body)["error"]
+    assert status == 422 and err["fields"] and all({"field", "code", "message"} <= set(f) for f in err["fields"])

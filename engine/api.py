@@ -1,0 +1,677 @@
+"""The case JSON API: sessions, uploads, submission, reading and acting on cases, item forms.
+
+``api_routes(service, upload_dir)`` returns Starlette routes to mount in any app; every
+handler maps its errors itself, so the shape is the same wherever they are mounted::
+
+    {"error": {"status": 422, "code": "invalid", "message": "...", "fields": [{"field", "code", "message"}]}}
+
+(``fields`` only for field errors). A failure the code did not expect is logged and
+answered with a generic 500; no traceback reaches the client.
+
+Access: staff send ``Authorization: Bearer <token>`` from ``POST /api/session``.
+Applicants have no accounts: they submit without a token and reach their case with its
+query code. Reading a case without a token and without ``query_code`` is 403; an unknown
+number and a wrong query code both answer the same 404, so numbers cannot be probed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import uuid
+import zipfile
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Message
+
+from engine import auth, cases, forms, ledger
+from engine.crossref import item_fields
+from engine.forms import FieldError
+from engine.service import CaseService, SubmissionInvalid, UnknownCase
+
+log = logging.getLogger("yangguang.api")
+
+MAX_UPLOAD = 20 * 1024 * 1024
+MAX_JSON = 1024 * 1024
+APPLICANT = cases.Actor("applicant", "applicant")
+APPLICANT_ACTIONS = frozenset({"supplement", "evaluate"})
+SYSTEM_ACTIONS = frozenset({"deemed_accept"})  # the engine's timed rules only (CaseService.sweep)
+NOT_FOUND_FOR_APPLICANT = "没有与此编号和查询码相符的办件 / no case with this number and query code"
+NEED_CREDENTIALS = "请登录或提供查询码 / send a staff bearer token or the case's query_code"
+INTERNAL = "服务器内部错误，请稍后再试 / internal error; please try again later"
+
+# sniffed content type -> the catalogue's format word (schema: materials[].formats)
+FORMAT_OF = {
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "application/ofd": "ofd",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/zip": "zip",
+    "application/msword": "doc",
+    "application/vnd.ms-excel": "xls",
+}
+_STATUS_CODE = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def error_response(status: int, code: str, message: str, fields: list[FieldError] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if fields is not None:
+        body["fields"] = [{"field": f.field, "code": f.code, "message": f.message} for f in fields]
+    return JSONResponse({"error": body}, status_code=status)
+
+
+def _refused_status(exc: cases.ActionRefused) -> int:
+    return {"forbidden": 403, "conflict": 409}.get(exc.code, 422)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _guarded(fn: Handler) -> Handler:
+    """The one place that turns exceptions into the error shape."""
+
+    @functools.wraps(fn)
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except ApiError as e:
+            return error_response(e.status, e.code, e.message, e.fields)
+        except _TooLarge:
+            return error_response(413, "too_large", f"请求过大，上限 {MAX_UPLOAD // 2**20} MB / request too large")
+        except auth.AuthError as e:
+            return error_response(401, "unauthorized", str(e))
+        except SubmissionInvalid as e:
+            return error_response(422, "invalid", f"申请有 {len(e.errors)} 处需要修改 / fix the fields", e.errors)
+        except UnknownCase as e:
+            return error_response(404, "not_found", str(e))
+        except ledger.VersionConflict as e:
+            msg = f"the case changed since you read it (version {e.expected}, now {e.actual}); reload it"
+            return error_response(409, "version_conflict", f"办件已被他人更新 / {msg}")
+        except cases.FeeMismatch as e:
+            return error_response(422, "fee_mismatch", e.message)
+        except cases.ActionRefused as e:
+            return error_response(_refused_status(e), e.code, e.message)
+        except HTTPException as e:
+            return error_response(e.status_code, _STATUS_CODE.get(e.status_code, "error"), str(e.detail))
+        except Exception:
+            log.exception("unexpected error in %s %s", request.method, request.url.path)
+            return error_response(500, "internal_error", INTERNAL)
+
+    return endpoint
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > MAX_JSON:
+            raise ApiError(413, "too_large", f"JSON 请求体上限 {MAX_JSON // 1024} KB / JSON body too large")
+    try:
+        body = json.loads(bytes(raw) or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_request", f"请求体不是有效的 JSON / body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "请求体须为 JSON 对象 / the body must be a JSON object")
+    return body
+
+
+def _field_errors(*errors: tuple[str, str, str]) -> ApiError:
+    fields = [FieldError(field, message, code) for field, code, message in errors]
+    return ApiError(422, "invalid", "请求缺少或含有无效的字段 / missing or invalid fields", fields)
+
+
+def _string(body: Mapping[str, Any], key: str, max_len: int = 200) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+        raise _field_errors((key, "required", f"请提供 {key}（1 至 {max_len} 个字符的文本）/ {key} is required"))
+    return value
+
+
+def _uploads_map(value: Any, key: str) -> dict[str, list[str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(u, str) for u in v) for k, v in value.items()
+    ):
+        raise _field_errors((key, "invalid", f"{key} 须为 {{材料编号: [上传编号…]}} / {key} must map ids to lists"))
+    return {k: list(v) for k, v in value.items()}
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _sniff(head: bytes, filename: str) -> str | None:
+    """The content type by magic bytes (never the client's word), or None when not accepted."""
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: .doc or .xls
+        return "application/vnd.ms-excel" if filename.lower().endswith(".xls") else "application/msword"
+    return None
+
+
+def _sniff_zip(content: bytes) -> str | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    if "OFD.xml" in names:
+        return "application/ofd"
+    if "word/document.xml" in names:
+        return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    if "xl/workbook.xml" in names:
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return "application/zip"
+
+
+def _safe_name(name: str | None) -> str:
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in base if ch.isprintable())[:255]
+
+
+# ------------------------------------------------------------------------------ the routes
+
+
+def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
+    db, cat = service.db, service.catalogue
+
+    def staff_of(request: Request) -> cases.Actor | None:
+        token = _bearer(request)
+        if token is None:
+            return None
+        actor = auth.actor_for_token(db, token, service.clock.now())
+        if actor is None:
+            raise ApiError(
+                401, "unauthorized", "登录已过期或无效，请重新登录 / session unknown or expired; log in again"
+            )
+        return actor
+
+    def check_query_code(number: str, query_code: str) -> None:
+        with ledger.read_only(db) as conn:
+            row = ledger.get_case(conn, number)
+        stored = str(row["query_code"] or "") if row is not None else ""
+        if row is None or not stored or not hmac.compare_digest(stored.encode(), query_code.encode()):
+            raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
+
+    def upload_errors(materials: list[Mapping[str, Any]], uploads: Mapping[str, list[str]]) -> list[FieldError]:
+        ids = {u for v in uploads.values() for u in v}
+        with ledger.read_only(db) as conn:
+            rows = {r.id: r for r in conn.execute(select(ledger.uploads).where(ledger.uploads.c.id.in_(ids)))}
+        specs = {m["id"]: m for m in materials}
+        errors: list[FieldError] = []
+        for material_id, upload_ids in uploads.items():
+            spec = specs.get(material_id, {})
+            for upload_id in upload_ids:
+                row = rows.get(upload_id)
+                field = f"{forms.MATERIALS}.{material_id}"
+                if row is None:
+                    errors.append(FieldError(field, f"上传编号 {upload_id} 不存在，请重新上传", "unknown_upload"))
+                    continue
+                kind = FORMAT_OF.get(row.content_type, "")
+                if spec.get("formats") and kind not in spec["formats"]:
+                    allowed = "、".join(spec["formats"])
+                    errors.append(FieldError(field, f"{spec['name']}须为 {allowed} 格式，收到 {kind}", "wrong_format"))
+                limit = spec.get("max_size_mb")
+                if limit is not None and int(row.size) > float(limit) * 2**20:
+                    errors.append(FieldError(field, f"{spec['name']}单个文件不得超过 {limit} MB", "file_too_large"))
+        return errors
+
+    def view(number: str, staff: bool) -> dict[str, Any]:
+        case, snap = service.load(number)
+        item = snap["item"]
+        with ledger.read_only(db) as conn:
+            records = ledger.events_of(conn, number)
+        try:
+            dl = service.deadlines(case, snap)
+            deadlines = {"completeness": _iso(dl.completeness), "promised": _iso(dl.promised), "legal": _iso(dl.legal)}
+        except LookupError:  # CalendarYearMissing: the calendar needs next year's file; say so in the log
+            log.warning("no calendar for a deadline of case %s", number, exc_info=True)
+            deadlines = {"completeness": None, "promised": None, "legal": None}
+        plain = "state version deemed_accepted paused missing assessment paid_fen decision decision_reason "
+        plain += "refusal_reason extended evaluation"
+        out: dict[str, Any] = {
+            "number": case.number,
+            "item": {"code": item["code"], "name": item["name"], "department": item["department"]},
+            **{k: getattr(case, k) for k in plain.split()},
+            "received_at": _iso(case.received_at),
+            "accepted_at": _iso(case.accepted_at),
+            "open_steps": [{k: s.get(k) for k in ("id", "name", "role")} for s in cases.open_steps(case, item)],
+            "deadlines": deadlines,
+            "events": [
+                {"action": r.action, "at": r.at_datetime.isoformat(), "role": r.role}
+                | ({"actor": r.actor} if staff else {})
+                for r in records
+            ],
+        }
+        if staff:
+            out.update(data=case.data, uploads=case.uploads, fee_anomalies=case.fee_anomalies)
+        return json.loads(json.dumps(out, ensure_ascii=False, default=str))  # type: ignore[no-any-return]
+
+    # ---------------------------------------------------------------- sessions
+
+    async def session_create(request: Request) -> Response:
+        body = await _json_body(request)
+        username, password = _string(body, "username", 64), _string(body, "password", 1024)
+        s = await run_in_threadpool(auth.start_session, db, username, password, service.clock.now())
+        a = s.actor
+        session = {"token": s.token, "username": a.username, "role": a.role, "department": a.department}
+        return JSONResponse(session | {"backup_for": a.backup_role, "expires_at": s.expires_at.isoformat()})
+
+    async def session_delete(request: Request) -> Response:
+        token = _bearer(request)
+        if token is None:
+            raise ApiError(401, "unauthorized", "no bearer token")
+        await run_in_threadpool(auth.logout, db, token)
+        return Response(status_code=204)
+
+    # ---------------------------------------------------------------- uploads
+
+    async def upload(request: Request) -> Response:
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise ApiError(415, "unsupported_media_type", "请以 multipart/form-data 上传，字段名 file / use multipart")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_UPLOAD + 64 * 1024:
+            raise _TooLarge
+        received = 0
+
+        async def receive() -> Message:
+            nonlocal received
+            message = await request.receive()
+            received += len(message.get("body", b""))
+            if received > MAX_UPLOAD + 64 * 1024:
+                raise _TooLarge
+            return message
+
+        form = await Request(request.scope, receive).form(max_files=1, max_fields=4)
+        try:
+            file = form.get("file")
+            if not isinstance(file, UploadFile):
+                raise _field_errors(("file", "required", "请在字段 file 中上传文件 / send the file in field 'file'"))
+            content = await file.read(MAX_UPLOAD + 1)
+            client_name = _safe_name(file.filename)
+            material = form.get("material")
+        finally:
+            await form.close()
+        if len(content) > MAX_UPLOAD:
+            raise _TooLarge
+        if not content:
+            raise ApiError(422, "empty_file", "文件是空的 / the file is empty")
+        content_type = _sniff(content[:16], client_name)
+        if content_type is None and content.startswith(b"PK\x03\x04"):
+            content_type = _sniff_zip(content)
+        if content_type is None:
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                "只接受 PDF、OFD、JPG、PNG、DOC/DOCX、XLS/XLSX 文件（按文件内容判断，不看扩展名）/ "
+                "accepted: PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX (judged by content, not the name)",
+            )
+        upload_id = uuid.uuid4().hex
+        digest = hashlib.sha256(content).hexdigest()
+
+        def store() -> None:
+            upload_dir.mkdir(parents=True, exist_ok=True)
+            path = upload_dir / upload_id
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+                fh.flush()
+                os.fsync(fh.fileno())
+            with db.begin() as conn:
+                conn.execute(
+                    insert(ledger.uploads).values(
+                        id=upload_id,
+                        filename=client_name,
+                        content_type=content_type,
+                        size=len(content),
+                        sha256=digest,
+                        path=str(path),
+                        created_at=ledger.iso(service.clock.now()),
+                    )
+                )
+
+        await run_in_threadpool(store)
+        body = {"upload_id": upload_id, "size": len(content), "sha256": digest, "content_type": content_type}
+        if isinstance(material, str) and material:
+            body["material"] = material
+        return JSONResponse(body, status_code=201)
+
+    # ---------------------------------------------------------------- cases
+
+    async def case_create(request: Request) -> Response:
+        body = await _json_body(request)
+        item_code = _string(body, "item", 128)
+        key = _string(body, "idempotency_key", 200)
+        data = body.get("data", {})
+        if not isinstance(data, dict):
+            raise _field_errors(("data", "invalid", "data 须为按表单分组的对象 / data must be an object"))
+        uploads = _uploads_map(body.get("uploads"), "uploads")
+        actor = await run_in_threadpool(staff_of, request) or APPLICANT
+
+        def work() -> Any:
+            doc = cat.items.get(item_code)
+            if doc is None:
+                raise UnknownCase(f"没有这个事项 / no item with code {item_code!r}")
+            bad = upload_errors(cat.data(doc).get("materials", []), uploads)
+            if bad:
+                _, errors = forms.validate(cat, doc, data, uploads)
+                raise SubmissionInvalid([*errors, *bad])
+            # the key is scoped to the request: a retry finds its case, nobody else's key reveals one
+            scope = ledger.dumps({"key": key, "item": item_code, "data": data, "up": uploads, "by": actor.username})
+            scoped = "api:" + hashlib.sha256(scope.encode()).hexdigest()
+            return service.submit(item_code, data, uploads, actor, scoped)
+
+        done = await run_in_threadpool(work)
+        return JSONResponse(
+            {"number": done.number, "query_code": done.query_code, "version": done.version},
+            status_code=201 if done.created else 200,
+        )
+
+    async def case_get(request: Request) -> Response:
+        number = request.path_params["number"]
+        staff = await run_in_threadpool(staff_of, request)
+        if staff is None:
+            query_code = request.query_params.get("query_code")
+            if not query_code:
+                raise ApiError(403, "forbidden", NEED_CREDENTIALS)
+            await run_in_threadpool(check_query_code, number, query_code)
+        return JSONResponse(await run_in_threadpool(view, number, staff is not None))
+
+    async def case_action(request: Request) -> Response:
+        number = request.path_params["number"]
+        body = await _json_body(request)
+        action = _string(body, "action", 64)
+        version = body.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise _field_errors(("version", "required", "请提供读取时的 version（整数）/ send the version you read"))
+        payload = body.get("payload", {})
+        if not isinstance(payload, dict):
+            raise _field_errors(("payload", "invalid", "payload 须为对象 / payload must be an object"))
+        staff = await run_in_threadpool(staff_of, request)
+        if action in SYSTEM_ACTIONS:
+            raise ApiError(
+                403, "forbidden", "视为受理由系统按时限自动作出 / deemed acceptance is applied by the system"
+            )
+        if staff is None:
+            query_code = body.get("query_code")
+            if not isinstance(query_code, str) or not query_code:
+                raise ApiError(403, "forbidden", NEED_CREDENTIALS)
+            await run_in_threadpool(check_query_code, number, query_code)
+            if action not in APPLICANT_ACTIONS:
+                raise ApiError(403, "forbidden", "申请人只能补正或评价 / applicants may only supplement or evaluate")
+        actor = staff or APPLICANT
+
+        def work() -> dict[str, Any]:
+            p = dict(payload)
+            if action == "supplement":
+                p = checked_supplement(number, p)
+            service.act(number, action, actor, p, version)
+            return view(number, staff is not None)
+
+        return JSONResponse(await run_in_threadpool(work))
+
+    def checked_supplement(number: str, payload: dict[str, Any]) -> dict[str, Any]:
+        extra = sorted(set(payload) - {"uploads", "note"})
+        if extra:
+            raise _field_errors(
+                *(
+                    (
+                        f"payload.{k}",
+                        "unknown_field",
+                        "补正只能提交材料（uploads）和说明（note）/ only uploads and note",
+                    )
+                    for k in extra
+                )
+            )
+        uploads = _uploads_map(payload.get("uploads"), "payload.uploads")
+        _, snap = service.load(number)
+        materials = snap["item"].get("materials", [])
+        known = {m["id"] for m in materials}
+        errors = [
+            FieldError(f"{forms.MATERIALS}.{k}", f"本事项没有“{k}”这项材料", "unknown_field")
+            for k in uploads
+            if k not in known
+        ]
+        errors += upload_errors(materials, uploads)
+        if errors:
+            raise SubmissionInvalid(errors)
+        return {"uploads": uploads, **({"note": str(payload["note"])} if "note" in payload else {})}
+
+    # ---------------------------------------------------------------- forms
+
+    async def item_form(request: Request) -> Response:
+        code = request.path_params["code"]
+        doc = cat.items.get(code)
+        if doc is None:
+            raise ApiError(404, "not_found", f"没有这个事项 / no item with code {code!r}")
+        item = cat.data(doc)
+        sections = []
+        for entry in item.get("form", {}).get("sections", []):
+            section = cat.data(cat.forms[entry]) if isinstance(entry, str) and entry in cat.forms else entry
+            if isinstance(section, Mapping):
+                sections.append({k: section.get(k) for k in ("id", "title", "hint", "when")})
+        keys = ("label", "type", "when", "options", "hint", "unit", "min", "max", "max_length", "default")
+        fields = [
+            {"name": name, "required": info.spec.get("required", False)}
+            | {k: info.spec[k] for k in keys if k in info.spec}
+            for name, info in item_fields(doc, cat.forms).items()
+        ]
+        mkeys = ("formats", "max_size_mb", "kind", "originals", "copies", "paper", "note")
+        materials = [
+            {
+                "id": m["id"],
+                "name": m["name"],
+                "required": m["required"],
+                "shared": bool(m.get("shared", False)),
+                "produced_by": m.get("produced_by"),
+            }
+            | {k: m[k] for k in mkeys if k in m}
+            for m in item.get("materials", [])
+        ]
+        out = {"item": code, "name": item["name"], "sections": sections, "fields": fields, "materials": materials}
+        return JSONResponse(json.loads(json.dumps(out, ensure_ascii=False, default=str)))
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
+    g = _guarded
+    return [
+        Route("/api/session", g(session_create), methods=["POST"]),
+        Route("/api/session", g(session_delete), methods=["DELETE"]),
+        Route("/api/uploads", g(upload), methods=["POST"]),
+        Route("/api/cases", g(case_create), methods=["POST"]),
+        Route("/api/cases/{number}", g(case_get), methods=["GET"]),
+        Route("/api/cases/{number}/actions", g(case_action), methods=["POST"]),
+        Route("/api/items/{code}/form", g(item_form), methods=["GET"]),
+        Route("/openapi.json", g(openapi), methods=["GET"]),
+    ]
+
+
+# ------------------------------------------------------------------------------ OpenAPI 3.1
+
+_TYPES: dict[str, dict[str, Any]] = {
+    "s": {"type": "string"},
+    "i": {"type": "integer"},
+    "b": {"type": "boolean"},
+    "o": {"type": "object"},
+    "t": {"type": ["string", "null"], "format": "date-time"},
+    "ns": {"type": ["string", "null"]},
+    "ni": {"type": ["integer", "null"]},
+    "no": {"type": ["object", "null"]},
+    "a": {"type": "array", "items": {"type": "object"}},
+}
+
+
+def _o(props: str, required: str = "", **nested: Any) -> dict[str, Any]:
+    """An object schema from ``"name:type …"`` (types in ``_TYPES``); ``nested`` adds or overrides."""
+    properties = {name: dict(_TYPES[kind]) for name, _, kind in (p.partition(":") for p in props.split())}
+    out: dict[str, Any] = {"type": "object", "properties": properties | nested}
+    if required:
+        out["required"] = required.split()
+    return out
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+_ERROR_TEXT = {
+    400: "malformed body",
+    401: "bad credentials, or an unknown or expired token",
+    403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden)",
+    404: "unknown item or case; also a wrong query code (indistinguishable on purpose)",
+    409: "version conflict: the case changed since you read it",
+    413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
+    415: "not an accepted file type (judged by content)",
+    422: "field errors (`fields`), or an action the rules refuse (invalid, not_allowed, fee_mismatch)",
+    500: "internal error (generic message, logged on the server)",
+}
+_AUTH: dict[str, list[dict[str, list[str]]]] = {
+    "none": [],
+    "bearer": [{"bearer": []}],
+    "optional": [{}, {"bearer": []}],
+}
+_NUMBER = {"name": "number", "in": "path", "required": True, "schema": _TYPES["s"]}
+ACTIONS = (
+    "accept refuse request_supplement supplement complete_step assess_fee record_payment extend "
+    "start_special_procedure end_special_procedure decide complete evaluate"
+).split()
+
+
+def _op(summary: str, ok: str, schema: str | None, errors: str, auth: str, **extra: Any) -> dict[str, Any]:
+    """One operation: ``ok`` is "status[,status]" answered with ``schema``; ``errors`` "401 422 …"."""
+    body = _json({"$ref": f"#/components/schemas/{schema}"}) if schema else {}
+    responses: dict[str, Any] = {code: {"description": summary, **body} for code in ok.split(",")}
+    for code in [*errors.split(), "500"]:
+        responses[code] = {"description": _ERROR_TEXT[int(code)], **_json({"$ref": "#/components/schemas/Error"})}
+    return {"summary": summary, "security": _AUTH[auth], "responses": responses, **extra}
+
+
+_UPLOAD_FORM = {
+    "multipart/form-data": {"schema": _o("material:s", "file", file={"type": "string", "format": "binary"})}
+}
+_SUBMISSION = _o(
+    "item:s data:o idempotency_key:s",
+    "item data idempotency_key",
+    uploads={"type": "object", "additionalProperties": {"type": "array", "items": _TYPES["s"]}},
+)
+_CASE = _o(
+    "number:s version:i received_at:t accepted_at:t deemed_accepted:b paused:b missing:a assessment:no paid_fen:ni "
+    "decision:ns decision_reason:ns refusal_reason:ns extended:b evaluation:no data:o uploads:o fee_anomalies:a",
+    "number item state version events",
+    item=_o("code:s name:s department:s"),
+    state={"enum": ["submitted", "awaiting_supplement", "in_progress", "refused", "completed"]},
+    open_steps={"type": "array", "items": _o("id:s name:s role:s")},
+    deadlines=_o("completeness:t promised:t legal:t"),
+    events={"type": "array", "items": _o("action:s at:s role:s actor:s", "action at role")},
+)
+
+_ACTION = _o("version:i payload:o query_code:s", "action version", action={"enum": ACTIONS})
+
+# fmt: off
+_PATHS: dict[str, Any] = {
+    "/api/session": {
+        "post": _op("log in (staff); the token lasts 8 hours", "200", "Session", "400 401 422", "none",
+                    requestBody=_json(_o("username:s password:s", "username password"))),
+        "delete": _op("log out", "204", None, "401", "bearer"),
+    },
+    "/api/uploads": {
+        "post": _op("upload one file (PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX by content; at most 20 MB)",
+                    "201", "Upload", "413 415 422", "optional",
+                    requestBody={"required": True, "content": _UPLOAD_FORM}),
+    },
+    "/api/cases": {
+        "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
+                    "201,200", "Submitted", "400 401 404 422", "optional", requestBody=_json(_SUBMISSION)),
+    },
+    "/api/cases/{number}": {
+        "get": _op("read a case with a staff token or ?query_code=", "200", "Case", "401 403 404", "optional",
+                   parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _TYPES["s"]}]),
+    },
+    "/api/cases/{number}/actions": {
+        "post": _op("act on a case; without a token, query_code in the body allows supplement and evaluate",
+                    "200", "Case", "400 401 403 404 409 422", "optional", parameters=[_NUMBER],
+                    requestBody=_json(_ACTION)),
+    },
+    "/api/items/{code}/form": {
+        "get": _op("an item's form fields and materials checklist, from the catalogue", "200", "ItemForm", "404",
+                   "none", parameters=[{"name": "code", "in": "path", "required": True, "schema": _TYPES["s"]}]),
+    },
+    "/openapi.json": {"get": _op("this document", "200", None, "", "none")},
+}
+# fmt: on
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "阳光 Yangguang case API",
+        "version": "1",
+        "description": "Staff authenticate with a bearer token from POST /api/session; applicants use the case's "
+        "query code. Every error is {error: {status, code, message, fields?}}. Case fields data, uploads, "
+        "fee_anomalies and events[].actor are shown to staff only.",
+    },
+    "paths": _PATHS,
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": _o(
+                "",
+                "error",
+                error=_o(
+                    "status:i code:s message:s",
+                    "status code message",
+                    fields={"type": "array", "items": _o("field:s code:s message:s", "field code message")},
+                ),
+            ),
+            "Session": _o(
+                "token:s username:s role:s department:ns backup_for:ns",
+                "token role expires_at",
+                expires_at={"type": "string", "format": "date-time"},
+            ),
+            "Upload": _o("upload_id:s size:i sha256:s content_type:s material:s", "upload_id size sha256 content_type"),
+            "Submitted": _o("number:s query_code:s version:i", "number query_code version"),
+            "Case": _CASE,
+            "ItemForm": _o("item:s name:s sections:a fields:a materials:a", "item fields materials"),
+        },
+    },
+}
