@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/python bench/bench_cases.py
 	$(BIN)/python bench/bench_check.py
 
 clean:

@@ -63,6 +63,7 @@ class CaseService:
         self.db = db
         self.clock = clock_
         self.calendar = calendar
+        self._snapshots: dict[str, dict[str, Any]] = {}
 
     # -- snapshots ---------------------------------------------------------------------------
     def _snapshot(self, item: Document) -> dict[str, Any]:
@@ -79,11 +80,14 @@ class CaseService:
         return key
 
     def snapshot(self, key: str) -> dict[str, Any]:
-        with ledger.read_only(self.db) as conn:
-            value = ledger.load_snapshot(conn, key)
-        if value is None:
-            raise UnknownCase(f"catalogue snapshot {key} is missing")
-        return dict(value)
+        """A pinned snapshot by key; immutable and named by its hash, so kept in memory once read."""
+        if key not in self._snapshots:
+            with ledger.read_only(self.db) as conn:
+                value = ledger.load_snapshot(conn, key)
+            if value is None:
+                raise UnknownCase(f"catalogue snapshot {key} is missing")
+            self._snapshots[key] = dict(value)
+        return self._snapshots[key]
 
     # -- submission --------------------------------------------------------------------------
     def submit(
