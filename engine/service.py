@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from engine.fees import assess, format_fen
 from engine.forms import FieldError, validate
 
 SYSTEM = cases.Actor("system", "system")
+CASE_CACHE_SIZE = 10_000
 
 
 class SubmissionInvalid(Exception):
@@ -64,6 +66,8 @@ class CaseService:
         self.clock = clock_
         self.calendar = calendar
         self._snapshots: dict[str, dict[str, Any]] = {}
+        #: number -> (case id, state folded from its events); checked against the stored version on use
+        self._cases: OrderedDict[str, tuple[int, cases.Case]] = OrderedDict()
 
     # -- snapshots ---------------------------------------------------------------------------
     def _snapshot(self, item: Document) -> dict[str, Any]:
@@ -149,21 +153,32 @@ class CaseService:
         return f"{prefix}{seq:06d}"
 
     # -- reading -----------------------------------------------------------------------------
-    def load(self, number: str) -> tuple[cases.Case, dict[str, Any]]:
-        """The case rebuilt from its events, and the snapshot it runs under."""
+    def load(self, number: str, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
+        """The case rebuilt from its events (or the copy folded last time, while its version is
+        unchanged; ``fresh=True`` always rebuilds), and the snapshot it runs under."""
+        t = ledger.cases
         with ledger.read_only(self.db) as conn:
+            row = conn.execute(select(t.c.id, t.c.version, t.c.catalogue_version).where(t.c.number == number)).first()
+            if row is None:
+                raise UnknownCase(f"no case with number {number!r}")
+            snap = self.snapshot(row.catalogue_version)
+            cached = self._cases.get(number)
+            if cached is not None and cached[1].version == row.version and not fresh:
+                self._cases.move_to_end(number)
+                return cached[1], snap
             records = ledger.events_of(conn, number)
-        if not records:
-            raise UnknownCase(f"no case with number {number!r}")
-        first = records[0]
-        snap = self.snapshot(first.payload["snapshot"])
         item = snap["item"]
         case = cases.Case(number, item["code"], item["department"])
         for r in records:
-            case = cases.apply(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)))
-            for step in cases.open_steps(case, item):  # when each step became workable, for its own limit
-                case.step_started.setdefault(step["id"], r.at_datetime)
+            case = _fold(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
+        self._remember(number, int(row.id), case)
         return case, snap
+
+    def _remember(self, number: str, case_id: int, case: cases.Case) -> None:
+        self._cases[number] = (case_id, case)
+        self._cases.move_to_end(number)
+        while len(self._cases) > CASE_CACHE_SIZE:
+            self._cases.popitem(last=False)
 
     def deadlines(self, case: cases.Case, snap: Mapping[str, Any]) -> Deadlines:
         item = snap["item"]
@@ -219,11 +234,13 @@ class CaseService:
         return self._record(case, event, snap)
 
     def _record(self, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
-        after = cases.apply(case, event)
+        after = _fold(case, event, snap["item"])
+        cached = self._cases.get(case.number)
         with self.db.begin() as conn:
+            case_id = cached[0] if cached is not None else self._case_id(conn, case.number)
             ledger.append_event(
                 conn,
-                case_id=self._case_id(conn, case.number),
+                case_id=case_id,
                 case_number=case.number,
                 expected_version=case.version,
                 at=event.at,
@@ -234,6 +251,7 @@ class CaseService:
                 catalogue_version=snap_key(case, snap),
                 state_update={"state": after.state, "paused": after.paused},
             )
+        self._remember(case.number, case_id, after)
         return after
 
     @staticmethod
@@ -260,6 +278,13 @@ class CaseService:
                 except (cases.ActionRefused, ledger.VersionConflict):
                     continue  # someone acted meanwhile; the next sweep looks again
         return done
+
+
+def _fold(case: cases.Case, event: cases.Event, item: Mapping[str, Any]) -> cases.Case:
+    after = cases.apply(case, event)
+    for step in cases.open_steps(after, item):  # when each step became workable, for its own limit
+        after.step_started.setdefault(step["id"], event.at)
+    return after
 
 
 def _plain(value: Any) -> Any:

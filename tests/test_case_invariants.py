@@ -136,7 +136,8 @@ class CaseMachine(RuleBasedStateMachine):
 
     @invariant()
     def stored_state_is_the_fold_of_events(self) -> None:
-        case, _ = self.svc.load(self.number)
+        case, _ = self.svc.load(self.number, fresh=True)
+        assert case == self.svc.load(self.number)[0]  # the in-memory copy agrees with the record
         with ledger.read_only(self.db) as conn:
             row = ledger.get_case(conn, self.number)
         assert row is not None

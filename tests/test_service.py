@@ -65,7 +65,8 @@ def test_lifecycle_with_exact_fee_gate_and_a_verifiable_record(world) -> None:  
     step(svc, number, "record_payment", staff("window"), amount_fen=10000)
     case = step(svc, number, "complete", staff("issuer"))
     assert case.state == "completed"
-    rebuilt, _ = svc.load(number)
+    rebuilt, _ = svc.load(number, fresh=True)  # from the stored events alone
+    assert rebuilt == case
     assert [a["attempted_fen"] for a in rebuilt.fee_anomalies] == [9999, 10001]
     with ledger.read_only(db) as conn:
         row = ledger.get_case(conn, number)
