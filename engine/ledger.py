@@ -519,12 +519,8 @@ def _new_id(result: CursorResult[Any]) -> int:
 
 # Built once: statements with bind parameters hit SQLAlchemy's compiled cache without
 # rebuilding expressions on every append (about three times faster).
-_SELECT_CASE = select(cases.c.number, cases.c.version).where(cases.c.id == bindparam("case_id"))
-_SELECT_LAST_EVENT = (
-    select(events.c.seq, events.c.hash)
-    .where(events.c.case_id == bindparam("case_id"))
-    .order_by(events.c.seq.desc())
-    .limit(1)
+_SELECT_CASE = select(cases.c.number, cases.c.version, cases.c.last_event_hash).where(
+    cases.c.id == bindparam("case_id")
 )
 _GUARDED_UPDATE = update(cases).where(
     cases.c.id == bindparam("_case_id"), cases.c.version == bindparam("_expected_version")
@@ -570,9 +566,10 @@ def append_event(
     if row.version != expected_version:
         raise VersionConflict(case_number, expected_version, row.version)
 
-    last = conn.execute(_SELECT_LAST_EVENT, {"case_id": case_id}).first()
-    seq = 1 if last is None else int(last.seq) + 1
-    prev = GENESIS_HASH if last is None else str(last.hash)
+    # cases.version counts the case's events and last_event_hash is the head of its chain
+    # (verify() checks both), so the next link needs no read of the events table.
+    seq = expected_version + 1
+    prev = str(row.last_event_hash or GENESIS_HASH) if expected_version else GENESIS_HASH
     chained = {
         "case_number": case_number,
         "seq": seq,

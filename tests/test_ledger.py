@@ -346,6 +346,7 @@ def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypat
     class Stale:
         number = "QQ20261122000001"
         version = 1
+        last_event_hash = "stale"
 
     def stale_then_real(conn: Any, cid: int) -> Any:
         calls.append(cid)
@@ -420,7 +421,7 @@ def test_tables_compile_for_postgresql() -> None:
     assert update_sql.startswith("UPDATE cases SET state=%(state)s")
     assert "WHERE cases.id = %(_case_id)s" in update_sql
     assert "AND cases.version = %(_expected_version)s" in update_sql
-    assert "LIMIT" in str(ledger._SELECT_LAST_EVENT.compile(dialect=dialect))
+    assert "last_event_hash" in str(ledger._SELECT_CASE.compile(dialect=dialect))
 
 
 def test_migrate_is_idempotent(engine: Engine) -> None:
