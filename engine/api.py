@@ -633,6 +633,14 @@ _PATHS: dict[str, Any] = {
                     "200", "Case", "400 401 403 404 409 422", "optional", parameters=[_NUMBER],
                     requestBody=_json(_ACTION)),
     },
+    "/api/items": {
+        "get": _op("every item of the catalogue: code, name, department, type, promised limit", "200", None, "",
+                   "none"),
+    },
+    "/api/items/{code}": {
+        "get": _op("one item's full YAML data as JSON, with its catalogue version", "200", None, "404", "none",
+                   parameters=[{"name": "code", "in": "path", "required": True, "schema": _TYPES["s"]}]),
+    },
     "/api/items/{code}/form": {
         "get": _op("an item's form fields and materials checklist, from the catalogue", "200", "ItemForm", "404",
                    "none", parameters=[{"name": "code", "in": "path", "required": True, "schema": _TYPES["s"]}]),

@@ -153,3 +153,20 @@ def test_case_api_over_http(server: tuple[str, Path]) -> None:
     )
     err = json.loads(body)["error"]
     assert status == 422 and err["fields"] and all({"field", "code", "message"} <= set(f) for f in err["fields"])
+
+
+def test_openapi_documents_every_api_route_of_the_app(tmp_path: Path) -> None:
+    from starlette.routing import Route
+
+    from engine.api import OPENAPI
+    from engine.web import create_app
+
+    app = create_app(catalog=REPO, db=tmp_path / "x.db")
+    served = {
+        (r.path, m.lower())
+        for r in app.routes
+        if isinstance(r, Route) and r.path.startswith("/api/")
+        for m in (r.methods or set()) - {"HEAD"}
+    }
+    documented = {(path, m) for path, ops in OPENAPI["paths"].items() for m in ops if path.startswith("/api/")}
+    assert served == documented
