@@ -21,9 +21,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
 from engine import auth, ledger
-from engine.api import OPENAPI, api_routes
+from engine.api import api_routes
 from engine.calendar import WorkCalendar
 from engine.clock import TZ, ManualClock
+from engine.openapi import OPENAPI
 from engine.samples import sample_application
 from engine.service import CaseService
 

@@ -158,7 +158,7 @@ def test_case_api_over_http(server: tuple[str, Path]) -> None:
 def test_openapi_documents_every_api_route_of_the_app(tmp_path: Path) -> None:
     from starlette.routing import Route
 
-    from engine.api import OPENAPI
+    from engine.openapi import OPENAPI
     from engine.web import create_app
 
     app = create_app(catalog=REPO, db=tmp_path / "x.db")

@@ -1,0 +1,164 @@
+"""The hand-written OpenAPI 3.1 document of the JSON API (engine/api.py, engine/web.py).
+
+tests/test_web.py checks that every /api route the app serves is documented here and
+nothing else is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TYPES: dict[str, dict[str, Any]] = {
+    "s": {"type": "string"},
+    "i": {"type": "integer"},
+    "b": {"type": "boolean"},
+    "o": {"type": "object"},
+    "t": {"type": ["string", "null"], "format": "date-time"},
+    "ns": {"type": ["string", "null"]},
+    "ni": {"type": ["integer", "null"]},
+    "no": {"type": ["object", "null"]},
+    "a": {"type": "array", "items": {"type": "object"}},
+}
+
+
+def _o(props: str, required: str = "", **nested: Any) -> dict[str, Any]:
+    """An object schema from ``"name:type …"`` (types in ``_TYPES``); ``nested`` adds or overrides."""
+    properties = {name: dict(_TYPES[kind]) for name, _, kind in (p.partition(":") for p in props.split())}
+    out: dict[str, Any] = {"type": "object", "properties": properties | nested}
+    if required:
+        out["required"] = required.split()
+    return out
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+_ERROR_TEXT = {
+    400: "malformed body",
+    401: "bad credentials, or an unknown or expired token",
+    403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden)",
+    404: "unknown item or case; also a wrong query code (indistinguishable on purpose)",
+    409: "version conflict: the case changed since you read it",
+    413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
+    415: "not an accepted file type (judged by content)",
+    422: "field errors (`fields`), or an action the rules refuse (invalid, not_allowed, fee_mismatch)",
+    500: "internal error (generic message, logged on the server)",
+}
+_AUTH: dict[str, list[dict[str, list[str]]]] = {
+    "none": [],
+    "bearer": [{"bearer": []}],
+    "optional": [{}, {"bearer": []}],
+}
+_NUMBER = {"name": "number", "in": "path", "required": True, "schema": _TYPES["s"]}
+ACTIONS = (
+    "accept refuse request_supplement supplement complete_step assess_fee record_payment extend "
+    "start_special_procedure end_special_procedure decide complete evaluate"
+).split()
+
+
+def _op(summary: str, ok: str, schema: str | None, errors: str, auth: str, **extra: Any) -> dict[str, Any]:
+    """One operation: ``ok`` is "status[,status]" answered with ``schema``; ``errors`` "401 422 …"."""
+    body = _json({"$ref": f"#/components/schemas/{schema}"}) if schema else {}
+    responses: dict[str, Any] = {code: {"description": summary, **body} for code in ok.split(",")}
+    for code in [*errors.split(), "500"]:
+        responses[code] = {"description": _ERROR_TEXT[int(code)], **_json({"$ref": "#/components/schemas/Error"})}
+    return {"summary": summary, "security": _AUTH[auth], "responses": responses, **extra}
+
+
+_UPLOAD_FORM = {
+    "multipart/form-data": {"schema": _o("material:s", "file", file={"type": "string", "format": "binary"})}
+}
+_SUBMISSION = _o(
+    "item:s data:o idempotency_key:s",
+    "item data idempotency_key",
+    uploads={"type": "object", "additionalProperties": {"type": "array", "items": _TYPES["s"]}},
+)
+_CASE = _o(
+    "number:s version:i received_at:t accepted_at:t deemed_accepted:b paused:b missing:a assessment:no paid_fen:ni "
+    "decision:ns decision_reason:ns refusal_reason:ns extended:b evaluation:no data:o uploads:o fee_anomalies:a",
+    "number item state version events",
+    item=_o("code:s name:s department:s"),
+    state={"enum": ["submitted", "awaiting_supplement", "in_progress", "refused", "completed"]},
+    open_steps={"type": "array", "items": _o("id:s name:s role:s")},
+    deadlines=_o("completeness:t promised:t legal:t"),
+    events={"type": "array", "items": _o("action:s at:s role:s actor:s", "action at role")},
+)
+
+_ACTION = _o("version:i payload:o query_code:s", "action version", action={"enum": ACTIONS})
+
+# fmt: off
+_PATHS: dict[str, Any] = {
+    "/api/session": {
+        "post": _op("log in (staff); the token lasts 8 hours", "200", "Session", "400 401 422", "none",
+                    requestBody=_json(_o("username:s password:s", "username password"))),
+        "delete": _op("log out", "204", None, "401", "bearer"),
+    },
+    "/api/uploads": {
+        "post": _op("upload one file (PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX by content; at most 20 MB)",
+                    "201", "Upload", "413 415 422", "optional",
+                    requestBody={"required": True, "content": _UPLOAD_FORM}),
+    },
+    "/api/cases": {
+        "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
+                    "201,200", "Submitted", "400 401 404 422", "optional", requestBody=_json(_SUBMISSION)),
+    },
+    "/api/cases/{number}": {
+        "get": _op("read a case with a staff token or ?query_code=", "200", "Case", "401 403 404", "optional",
+                   parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _TYPES["s"]}]),
+    },
+    "/api/cases/{number}/actions": {
+        "post": _op("act on a case; without a token, query_code in the body allows supplement and evaluate",
+                    "200", "Case", "400 401 403 404 409 422", "optional", parameters=[_NUMBER],
+                    requestBody=_json(_ACTION)),
+    },
+    "/api/items": {
+        "get": _op("every item of the catalogue: code, name, department, type, promised limit", "200", None, "",
+                   "none"),
+    },
+    "/api/items/{code}": {
+        "get": _op("one item's full YAML data as JSON, with its catalogue version", "200", None, "404", "none",
+                   parameters=[{"name": "code", "in": "path", "required": True, "schema": _TYPES["s"]}]),
+    },
+    "/api/items/{code}/form": {
+        "get": _op("an item's form fields and materials checklist, from the catalogue", "200", "ItemForm", "404",
+                   "none", parameters=[{"name": "code", "in": "path", "required": True, "schema": _TYPES["s"]}]),
+    },
+    "/openapi.json": {"get": _op("this document", "200", None, "", "none")},
+}
+# fmt: on
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "阳光 Yangguang case API",
+        "version": "1",
+        "description": "Staff authenticate with a bearer token from POST /api/session; applicants use the case's "
+        "query code. Every error is {error: {status, code, message, fields?}}. Case fields data, uploads, "
+        "fee_anomalies and events[].actor are shown to staff only.",
+    },
+    "paths": _PATHS,
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": _o(
+                "",
+                "error",
+                error=_o(
+                    "status:i code:s message:s",
+                    "status code message",
+                    fields={"type": "array", "items": _o("field:s code:s message:s", "field code message")},
+                ),
+            ),
+            "Session": _o(
+                "token:s username:s role:s department:ns backup_for:ns",
+                "token role expires_at",
+                expires_at={"type": "string", "format": "date-time"},
+            ),
+            "Upload": _o("upload_id:s size:i sha256:s content_type:s material:s", "upload_id size sha256 content_type"),
+            "Submitted": _o("number:s query_code:s version:i", "number query_code version"),
+            "Case": _CASE,
+            "ItemForm": _o("item:s name:s sections:a fields:a materials:a", "item fields materials"),
+        },
+    },
+}
