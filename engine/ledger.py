@@ -545,6 +545,7 @@ def append_event(
     payload: Any,
     catalogue_version: str,
     state_update: Mapping[str, Any],
+    known: Any = None,
 ) -> EventRecord:
     """Append one event to a case and apply ``state_update`` to its row, in the caller's transaction.
 
@@ -558,7 +559,8 @@ def append_event(
     at_text = iso(at)
     body = _normalise_payload(payload)
 
-    row = _case_row(conn, case_id)
+    # ``known``: the case row the caller already read in this same write transaction
+    row = known if known is not None else _case_row(conn, case_id)
     if row is None:
         raise CaseNotFound(case_number)
     if row.number != case_number:

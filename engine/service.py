@@ -87,7 +87,12 @@ class CaseService:
         """A pinned snapshot by key; immutable and named by its hash, so kept in memory once read."""
         if key not in self._snapshots:
             with ledger.read_only(self.db) as conn:
-                value = ledger.load_snapshot(conn, key)
+                return self._snapshot_in(conn, key)
+        return self._snapshots[key]
+
+    def _snapshot_in(self, conn: Any, key: str) -> dict[str, Any]:
+        if key not in self._snapshots:
+            value = ledger.load_snapshot(conn, key)
             if value is None:
                 raise UnknownCase(f"catalogue snapshot {key} is missing")
             self._snapshots[key] = dict(value)
@@ -156,22 +161,33 @@ class CaseService:
     def load(self, number: str, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
         """The case rebuilt from its events (or the copy folded last time, while its version is
         unchanged; ``fresh=True`` always rebuilds), and the snapshot it runs under."""
-        t = ledger.cases
         with ledger.read_only(self.db) as conn:
-            row = conn.execute(select(t.c.id, t.c.version, t.c.catalogue_version).where(t.c.number == number)).first()
-            if row is None:
-                raise UnknownCase(f"no case with number {number!r}")
-            snap = self.snapshot(row.catalogue_version)
-            cached = self._cases.get(number)
-            if cached is not None and cached[1].version == row.version and not fresh:
-                self._cases.move_to_end(number)
-                return cached[1], snap
-            records = ledger.events_of(conn, number)
+            row = self._row(conn, number)
+            return self._state(conn, row, fresh)
+
+    @staticmethod
+    def _row(conn: Any, number: str) -> Any:
+        t = ledger.cases
+        row = conn.execute(
+            select(t.c.id, t.c.number, t.c.version, t.c.catalogue_version, t.c.last_event_hash).where(
+                t.c.number == number
+            )
+        ).first()
+        if row is None:
+            raise UnknownCase(f"no case with number {number!r}")
+        return row
+
+    def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
+        snap = self._snapshot_in(conn, row.catalogue_version)
+        cached = self._cases.get(row.number)
+        if cached is not None and cached[1].version == row.version and not fresh:
+            self._cases.move_to_end(row.number)
+            return cached[1], snap
         item = snap["item"]
-        case = cases.Case(number, item["code"], item["department"])
-        for r in records:
+        case = cases.Case(row.number, item["code"], item["department"])
+        for r in ledger.events_of(conn, row.number):
             case = _fold(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
-        self._remember(number, int(row.id), case)
+        self._remember(row.number, int(row.id), case)
         return case, snap
 
     def _remember(self, number: str, case_id: int, case: cases.Case) -> None:
@@ -208,56 +224,61 @@ class CaseService:
     def act(
         self, number: str, action: str, actor: cases.Actor, payload: Mapping[str, Any], expected_version: int
     ) -> cases.Case:
-        case, snap = self.load(number)
-        if case.version != expected_version:
-            raise ledger.VersionConflict(number, expected_version, case.version)
-        item = snap["item"]
-        now = self.clock.now()
-        payload = dict(payload)
-        if action == "assess_fee":
-            if snap.get("fee_schedule") is None:
-                raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
-            a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now))
-            payload = {
-                "assessment": {
-                    "total_fen": a.total_fen,
-                    "total": format_fen(a.total_fen),
-                    "lines": [line.as_dict() for line in a.lines],
-                    "reliefs": [r.as_dict() for r in a.reliefs],
-                }
-            }
-        try:
-            event = cases.decide(case, item, action, actor, payload, now)
-        except cases.FeeMismatch as exc:
-            self._record(case, exc.record, snap)  # the refused attempt is kept for supervision
-            raise
-        return self._record(case, event, snap)
-
-    def _record(self, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
-        after = _fold(case, event, snap["item"])
-        cached = self._cases.get(case.number)
-        with self.db.begin() as conn:
-            case_id = cached[0] if cached is not None else self._case_id(conn, case.number)
-            ledger.append_event(
-                conn,
-                case_id=case_id,
-                case_number=case.number,
-                expected_version=case.version,
-                at=event.at,
-                actor=event.actor,
-                role=event.role,
-                action=event.action,
-                payload=event.payload,
-                catalogue_version=snap_key(case, snap),
-                state_update={"state": after.state, "paused": after.paused},
-            )
-        self._remember(case.number, case_id, after)
+        """Check and record one action in a single write transaction (read, decide, append)."""
+        mismatch: cases.FeeMismatch | None = None
+        with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
+            row = self._row(conn, number)
+            if row.version != expected_version:
+                raise ledger.VersionConflict(number, expected_version, row.version)
+            case, snap = self._state(conn, row)
+            now = self.clock.now()
+            payload = self._assessed(action, dict(payload), case, snap, now)
+            try:
+                event = cases.decide(case, snap["item"], action, actor, payload, now)
+            except cases.FeeMismatch as exc:
+                mismatch, event = exc, exc.record  # the refused attempt is kept for supervision
+            after = self._append(conn, row, case, event, snap)
+        self._remember(number, int(row.id), after)
+        if mismatch is not None:
+            raise mismatch
         return after
 
     @staticmethod
-    def _case_id(conn: Any, number: str) -> int:
-        row = conn.execute(select(ledger.cases.c.id).where(ledger.cases.c.number == number)).one()
-        return int(row[0])
+    def _assessed(
+        action: str, payload: dict[str, Any], case: cases.Case, snap: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        if action != "assess_fee":
+            return payload
+        if snap.get("fee_schedule") is None:
+            raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
+        a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now))
+        return {
+            "assessment": {
+                "total_fen": a.total_fen,
+                "total": format_fen(a.total_fen),
+                "lines": [line.as_dict() for line in a.lines],
+                "reliefs": [r.as_dict() for r in a.reliefs],
+            }
+        }
+
+    @staticmethod
+    def _append(conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
+        after = _fold(case, event, snap["item"])
+        ledger.append_event(
+            conn,
+            case_id=int(row.id),
+            case_number=case.number,
+            expected_version=case.version,
+            at=event.at,
+            actor=event.actor,
+            role=event.role,
+            action=event.action,
+            payload=_plain(event.payload),
+            catalogue_version=snap_key(case, snap),
+            state_update={"state": after.state, "paused": after.paused},
+            known=row,
+        )
+        return after
 
     # -- timed rules -------------------------------------------------------------------------
     def sweep(self) -> list[str]:
@@ -268,15 +289,16 @@ class CaseService:
             waiting = [r[0] for r in conn.execute(select(t.c.number).where(t.c.state == "submitted"))]
         done = []
         for number in waiting:
-            case, snap = self.load(number)
-            due = self.deadlines(case, snap).completeness
-            if case.state == "submitted" and not case.supplement_requested and due is not None and now > due:
-                try:
-                    event = cases.decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
-                    self._record(case, event, snap)
-                    done.append(number)
-                except (cases.ActionRefused, ledger.VersionConflict):
-                    continue  # someone acted meanwhile; the next sweep looks again
+            with self.db.begin() as conn:
+                row = self._row(conn, number)
+                case, snap = self._state(conn, row)
+                due = self.deadlines(case, snap).completeness
+                if case.state != "submitted" or case.supplement_requested or due is None or now <= due:
+                    continue
+                event = cases.decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
+                after = self._append(conn, row, case, event, snap)
+            self._remember(number, int(row.id), after)
+            done.append(number)
         return done
 
 

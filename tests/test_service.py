@@ -151,3 +151,33 @@ def test_promised_deadline_runs_from_acceptance(world) -> None:  # type: ignore[
     # accepted Friday 2026-03-06; promised 10 working days -> Friday 03-20, legal 20 -> Friday 04-03
     assert dl.promised is not None and dl.promised.date().isoformat() == "2026-03-20"
     assert dl.legal is not None and dl.legal.date().isoformat() == "2026-04-03"
+
+
+def test_two_staff_completing_the_same_step_at_once(world) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    svc, clk, db = world
+    number = submit(svc)
+    step(svc, number, "accept", staff("window"))
+    version = svc.load(number)[0].version
+    # two server processes (separate services and caches) on one database
+    others = [CaseService(svc.catalogue, ledger.open_engine(db.url.database), clk, svc.calendar) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def work(s: CaseService) -> None:
+        barrier.wait()
+        try:
+            s.act(number, "complete_step", staff("reviewer"), {"step": "review"}, version)
+            outcomes.append("ok")
+        except ledger.VersionConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["conflict", "ok"]
+    case, _ = svc.load(number, fresh=True)
+    assert case.done_steps.count("review") == 1 and ledger.verify(db).ok
