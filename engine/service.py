@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from engine import cases, clock, ledger
 from engine.calendar import WorkCalendar
@@ -26,6 +26,14 @@ from engine.fees import assess, format_fen
 from engine.forms import FieldError, validate
 
 SYSTEM = cases.Actor("system", "system")
+# built once: composing a SQLAlchemy expression per action costs more than running it
+_CASE_ROW = select(
+    ledger.cases.c.id,
+    ledger.cases.c.number,
+    ledger.cases.c.version,
+    ledger.cases.c.catalogue_version,
+    ledger.cases.c.last_event_hash,
+).where(ledger.cases.c.number == bindparam("number"))
 CASE_CACHE_SIZE = 10_000
 
 
@@ -66,6 +74,8 @@ class CaseService:
         self.clock = clock_
         self.calendar = calendar
         self._snapshots: dict[str, dict[str, Any]] = {}
+        self._snap_keys: dict[str, str] = {}  # item code -> snapshot key under this catalogue
+        self._saved: set[str] = set()  # snapshot keys known to be in the database
         #: number -> (case id, state folded from its events); checked against the stored version on use
         self._cases: OrderedDict[str, tuple[int, cases.Case]] = OrderedDict()
 
@@ -78,9 +88,18 @@ class CaseService:
         schedule = cat.data(cat.fees[fee["schedule"]]) if isinstance(fee, Mapping) and "schedule" in fee else None
         return {"item": data, "forms": forms, "fee_schedule": schedule, "catalogue_version": cat.version}
 
-    def _store_snapshot(self, conn: Any, snap: dict[str, Any]) -> str:
-        key = hashlib.sha256(_canonical(snap).encode()).hexdigest()[:32]
-        ledger.save_snapshot(conn, key, snap, self.clock.now())
+    def _store_snapshot(self, conn: Any, item: Document) -> str:
+        """Pin the item's documents: computed once per item for this catalogue, saved once per database."""
+        code = self.catalogue.data(item)["code"]
+        if code not in self._snap_keys:
+            snap = self._snapshot(item)
+            key = hashlib.sha256(_canonical(snap).encode()).hexdigest()[:32]
+            self._snap_keys[code] = key
+            self._snapshots[key] = snap
+        key = self._snap_keys[code]
+        if key not in self._saved:
+            ledger.save_snapshot(conn, key, self._snapshots[key], self.clock.now())
+            self._saved.add(key)
         return key
 
     def snapshot(self, key: str) -> dict[str, Any]:
@@ -121,7 +140,7 @@ class CaseService:
                 row = ledger.get_case(conn, seen[0])
                 assert row is not None
                 return Submitted(seen[0], row["query_code"], row["version"], created=False)
-            snap_key = self._store_snapshot(conn, self._snapshot(doc))
+            snap_key = self._store_snapshot(conn, doc)
             number = self._next_number(conn, now)
             query_code = f"{secrets.randbelow(10**6):06d}"
             payload = {
@@ -167,12 +186,7 @@ class CaseService:
 
     @staticmethod
     def _row(conn: Any, number: str) -> Any:
-        t = ledger.cases
-        row = conn.execute(
-            select(t.c.id, t.c.number, t.c.version, t.c.catalogue_version, t.c.last_event_hash).where(
-                t.c.number == number
-            )
-        ).first()
+        row = conn.execute(_CASE_ROW, {"number": number}).first()
         if row is None:
             raise UnknownCase(f"no case with number {number!r}")
         return row
