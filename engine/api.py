@@ -452,14 +452,14 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         return JSONResponse(await run_in_threadpool(work))
 
     def checked_supplement(number: str, payload: dict[str, Any]) -> dict[str, Any]:
-        extra = sorted(set(payload) - {"uploads", "note"})
+        extra = sorted(set(payload) - {"uploads", "note", "data"})
         if extra:
             raise _field_errors(
                 *(
                     (
                         f"payload.{k}",
                         "unknown_field",
-                        "补正只能提交材料（uploads）和说明（note）/ only uploads and note",
+                        "补正只能提交材料（uploads）、更正的表单（data）和说明（note）/ only uploads, data and note",
                     )
                     for k in extra
                 )
@@ -476,7 +476,11 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         errors += upload_errors(materials, uploads)
         if errors:
             raise SubmissionInvalid(errors)
-        return {"uploads": uploads, **({"note": str(payload["note"])} if "note" in payload else {})}
+        return {
+            "uploads": uploads,
+            **({"note": str(payload["note"])} if "note" in payload else {}),
+            **({"data": payload["data"]} if "data" in payload else {}),
+        }
 
     # ---------------------------------------------------------------- forms
 

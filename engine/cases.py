@@ -377,7 +377,8 @@ def apply(case: Case, event: Event) -> Case:
         c.state = "submitted"
         for k, v in p.get("uploads", {}).items():
             c.uploads.setdefault(k, []).extend(v)
-        c.data.update(p.get("data", {}))
+        if p.get("data"):  # corrected form data, validated as a whole by the service
+            c.data = dict(p["data"])
         c.missing = []
         _close(c, "supplement", at)
     elif a == "complete_step":

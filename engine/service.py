@@ -247,6 +247,8 @@ class CaseService:
             case, snap = self._state(conn, row)
             now = self.clock.now()
             payload = self._assessed(action, dict(payload), case, snap, now)
+            if action == "supplement" and payload.get("data"):
+                payload["data"] = self._corrected(case, snap, payload["data"])
             try:
                 event = cases.decide(case, snap["item"], action, actor, payload, now)
             except cases.FeeMismatch as exc:
@@ -256,6 +258,32 @@ class CaseService:
         if mismatch is not None:
             raise mismatch
         return after
+
+    def _corrected(self, case: cases.Case, snap: Mapping[str, Any], changes: Any) -> dict[str, Any]:
+        """A supplement that corrects form data: merged with what was filed and validated again
+        against the form the case was filed under (never the live catalogue)."""
+        if not isinstance(changes, Mapping):
+            raise cases.ActionRefused(
+                "invalid", "补正的 data 须为 {分组: {字段: 值}} / data must map sections to fields"
+            )
+        merged = {k: dict(v) for k, v in case.data.items() if isinstance(v, Mapping)}
+        for section, fields in changes.items():
+            if isinstance(fields, Mapping):
+                merged.setdefault(str(section), {}).update(fields)
+            else:
+                merged[str(section)] = fields
+        item = Document("snapshot", "item", snap["item"])
+        frozen = Catalogue(
+            self.catalogue.root,
+            str(snap.get("catalogue_version", "")),
+            center=self.catalogue.center,
+            items={item.data["code"]: item},
+            forms={k: Document("snapshot", "form", v) for k, v in snap.get("forms", {}).items()},
+        )
+        normalised, errors = validate(frozen, item, merged, None)
+        if errors:
+            raise SubmissionInvalid(errors)
+        return normalised
 
     @staticmethod
     def _assessed(

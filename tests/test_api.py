@@ -342,8 +342,9 @@ def test_applicant_supplements_and_evaluates_with_the_query_code(world: Any) -> 
     error(as_applicant("accept", 2), 403)
     error(as_applicant("deemed_accept", 2), 403)
     error(client.post(f"/api/cases/{number}/actions", json={"action": "supplement", "version": 2}), 403)
-    e = error(as_applicant("supplement", 2, data={"transfer": {"price": "1"}}), 422)
-    assert e["fields"][0]["field"] == "payload.data"
+    # corrected form data is validated again against the form the case was filed under
+    e = error(as_applicant("supplement", 2, data={"transfer": {"price": "abc"}}), 422)
+    assert [f["field"] for f in e["fields"]] == ["transfer.price"]
     e = error(as_applicant("supplement", 2, uploads={"application": ["nope"]}), 422)
     assert e["fields"][0]["field"] == "materials.application"
     up = upload(client).json()["upload_id"]

@@ -29,7 +29,7 @@ from engine.cases import ActionRefused, Actor
 from engine.catalogue import Catalogue, Document
 from engine.clock import TZ, ManualClock
 from engine.samples import sample_application
-from engine.service import CaseService
+from engine.service import CaseService, SubmissionInvalid
 from engine.yaml_policy import parse
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
@@ -103,10 +103,16 @@ def test_scenario(path: Path, tmp_path: Path, reference) -> None:  # type: ignor
             )
             version = case.version - 1 if arg.get("version") == "stale" else case.version
             if "error" in arg:
-                with pytest.raises((ActionRefused, ledger.VersionConflict)) as info:
+                with pytest.raises((ActionRefused, ledger.VersionConflict, SubmissionInvalid)) as info:
                     svc.act(number, arg["action"], actor, arg.get("payload") or {}, version)
                 err = info.value
-                got = "conflict" if isinstance(err, ledger.VersionConflict) else err.code  # type: ignore[union-attr]
+                got = (
+                    "conflict"
+                    if isinstance(err, ledger.VersionConflict)
+                    else "invalid"
+                    if isinstance(err, SubmissionInvalid)
+                    else err.code  # type: ignore[union-attr]
+                )
                 assert got == arg["error"], f"{where}: {err}"
                 if "message" in arg:
                     assert arg["message"] in str(err), f"{where}: {err}"
