@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, bindparam, select
 
@@ -35,6 +35,14 @@ _CASE_ROW = select(
     ledger.cases.c.last_event_hash,
 ).where(ledger.cases.c.number == bindparam("number"))
 CASE_CACHE_SIZE = 10_000
+
+
+class CaseRow(NamedTuple):
+    id: int
+    number: str
+    version: int
+    catalogue_version: str
+    last_event_hash: str | None
 
 
 class SubmissionInvalid(Exception):
@@ -185,11 +193,11 @@ class CaseService:
             return self._state(conn, row, fresh)
 
     @staticmethod
-    def _row(conn: Any, number: str) -> Any:
-        row = conn.execute(_CASE_ROW, {"number": number}).first()
-        if row is None:
+    def _row(conn: Any, number: str) -> CaseRow:
+        rows = ledger.fast_execute(conn, _CASE_ROW, {"number": number}).rows
+        if not rows:
             raise UnknownCase(f"no case with number {number!r}")
-        return row
+        return CaseRow(*rows[0])
 
     def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
         snap = self._snapshot_in(conn, row.catalogue_version)
