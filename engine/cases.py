@@ -146,7 +146,7 @@ def assess_step(item: Mapping[str, Any]) -> str:
 
 def _may_act(actor: Actor, role: str, case: Case) -> None:
     if actor.role == role or actor.backup_role == role:
-        if actor.department not in (None, case.department):
+        if actor.department != case.department:  # staff without a department act for none
             raise ActionRefused(
                 "forbidden",
                 f"只有{case.department}部门的人员可以办理本件 / only staff of "

@@ -351,7 +351,3 @@ def _codes(items: list[tuple[Document, dict[str, Any]]]) -> Iterable[tuple[str, 
         code = facts.get("code") if facts else (doc.data or {}).get("code")
         if code is not None:
             yield doc.file, code
-
-
-def documents_of(catalogue: Catalogue, kind: str) -> Iterable[Document]:
-    return (d for d in catalogue.documents if d.kind == kind)

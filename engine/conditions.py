@@ -93,20 +93,28 @@ def evaluate(condition: Condition, data: Mapping[str, Any]) -> bool:
     raise ValueError(f"not a condition: {dict(condition)!r}")
 
 
+def leaves(condition: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Condition]]:
+    """Yield (path, comparison) for every ``{field: …, op: …}`` inside a condition.
+
+    Tolerates shapes a schema would reject (so checks can run on anything)."""
+    if not isinstance(condition, Mapping):
+        return
+    for key in ("all", "any"):
+        if isinstance(condition.get(key), list):
+            for i, sub in enumerate(condition[key]):
+                yield from leaves(sub, (*path, key, i))
+    if "not" in condition:
+        yield from leaves(condition["not"], (*path, "not"))
+    if isinstance(condition.get("field"), str):
+        yield path, condition
+
+
 def referenced_fields(
     condition: Condition, path: tuple[str | int, ...] = ()
 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Yield (path-to-the-field-key, field name) for every field a condition names."""
-    for key in ("all", "any"):
-        if key in condition:
-            for i, sub in enumerate(condition[key]):
-                yield from referenced_fields(sub, (*path, key, i))
-            return
-    if "not" in condition:
-        yield from referenced_fields(condition["not"], (*path, "not"))
-        return
-    if "field" in condition:
-        yield (*path, "field"), condition["field"]
+    for leaf_path, leaf in leaves(condition, path):
+        yield (*leaf_path, "field"), leaf["field"]
 
 
 def describe(condition: Condition, labels: Mapping[str, str] | None = None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -156,7 +156,7 @@ class _Cross:
                     "unknown-field",
                     f"condition names the field {name!r}, which is not on {where}{_hint(name, names)}",
                 )
-        for sub_path, leaf in _leaves(cond, path):
+        for sub_path, leaf in conditions.leaves(cond, path):
             info = fields.get(leaf["field"])
             if info is None or "options" not in info.spec:
                 continue
@@ -461,18 +461,6 @@ def _minutes_text(minutes: int) -> str:
     if minutes % MINUTES_PER_WORKING_DAY == 0:
         return f"{minutes // MINUTES_PER_WORKING_DAY} working days"
     return f"{minutes} minutes"
-
-
-def _leaves(cond: Mapping[str, Any], path: Path) -> Iterator[tuple[Path, Mapping[str, Any]]]:
-    for key in ("all", "any"):
-        if key in cond:
-            for i, sub in enumerate(cond[key]):
-                yield from _leaves(sub, (*path, key, i))
-            return
-    if "not" in cond:
-        yield from _leaves(cond["not"], (*path, "not"))
-    elif "field" in cond:
-        yield path, cond
 
 
 def check(

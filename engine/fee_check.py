@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
 
+from engine import conditions
 from engine.dates import as_date
 from engine.fees import CHOICE_TYPES, NUMERIC_TYPES, _num_text, format_fen, referenced_fields, to_fen
 from engine.result import Finding, Path
@@ -48,23 +49,11 @@ def _money_or_none(value: Any) -> int | None:
 def _conditions_with_paths(schedule: Mapping[str, Any]) -> Iterator[tuple[Path, Mapping[str, Any]]]:
     """Every leaf comparison ({field: ..., op: value}) with its path."""
 
-    def walk(cond: Any, path: Path) -> Iterator[tuple[Path, Mapping[str, Any]]]:
-        if not isinstance(cond, Mapping):
-            return
-        for key in ("all", "any"):
-            if isinstance(cond.get(key), list):
-                for i, sub in enumerate(cond[key]):
-                    yield from walk(sub, (*path, key, i))
-        if "not" in cond:
-            yield from walk(cond["not"], (*path, "not"))
-        if isinstance(cond.get("field"), str):
-            yield path, cond
-
     for section in ("lines", "exemptions", "reductions"):
         entries = schedule.get(section)
         for i, entry in enumerate(entries if isinstance(entries, list) else ()):
             if isinstance(entry, Mapping) and "when" in entry:
-                yield from walk(entry["when"], (section, i, "when"))
+                yield from conditions.leaves(entry["when"], (section, i, "when"))
 
 
 def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, bindparam, select
 from engine import cases, clock, ledger
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, Document
-from engine.fees import assess, format_fen
+from engine.fees import assess
 from engine.forms import FieldError, validate
 
 SYSTEM = cases.Actor("system", "system")
@@ -302,14 +302,7 @@ class CaseService:
         if snap.get("fee_schedule") is None:
             raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
         a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now))
-        return {
-            "assessment": {
-                "total_fen": a.total_fen,
-                "total": format_fen(a.total_fen),
-                "lines": [line.as_dict() for line in a.lines],
-                "reliefs": [r.as_dict() for r in a.reliefs],
-            }
-        }
+        return {"assessment": a.as_dict()}
 
     @staticmethod
     def _append(conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
@@ -324,7 +317,7 @@ class CaseService:
             role=event.role,
             action=event.action,
             payload=_plain(event.payload),
-            catalogue_version=snap_key(case, snap),
+            catalogue_version=str(snap.get("catalogue_version", "")),
             state_update={"state": after.state, "paused": after.paused},
             known=row,
         )
@@ -362,10 +355,6 @@ def _fold(case: cases.Case, event: cases.Event, item: Mapping[str, Any]) -> case
 def _plain(value: Any) -> Any:
     """JSON-safe copy (Decimal and dates as text) for the record."""
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def snap_key(case: cases.Case, snap: Mapping[str, Any]) -> str:
-    return str(snap.get("catalogue_version", ""))
 
 
 def _pauses_clock(item: Mapping[str, Any], kind: str) -> bool:

@@ -72,6 +72,8 @@ def test_wrong_role_or_department_is_refused_and_backup_may_act(resale: dict[str
     assert info.value.code == "forbidden"
     with pytest.raises(ActionRefused, match="部门"):
         act(c, resale, "accept", staff("window", dept="amr"))
+    with pytest.raises(ActionRefused, match="部门"):  # staff with no department act for none
+        act(c, resale, "accept", Actor("x", "window", None))
     c = act(c, resale, "accept", staff("reviewer", backup="window"))  # AB角
     assert c.state == "in_progress"
 
