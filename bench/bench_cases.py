@@ -15,8 +15,9 @@ Two references are measured in the same run on the same machine, alternating wit
   The workflow stays in memory between tasks; an informational variant ("reload per task")
   reads and deserialises it before every task, as Yangguang rebuilds a case on every action.
 * the floor: the same case and event rows written with raw sqlite3 in the same nine
-  transactions (BEGIN IMMEDIATE, sha256 hash chain in Python, guarded version update),
-  and no engine logic.
+  transactions (BEGIN IMMEDIATE, sha256 hash chain in Python, guarded version update that
+  sets the same worklist columns — state, open steps, roles, every deadline — to the values
+  Yangguang wrote for that action), and no engine logic.
 
 Each runs with synchronous=NORMAL and FULL (WAL both). The table shows the median of
 ``--repeat`` runs. Nothing here asserts a time: the targets are reported as PASS/MISS and
@@ -185,18 +186,45 @@ def run_yangguang(world: World, path: Path, sync: str, n: int, prof: cProfile.Pr
     return seconds
 
 
+# the case-row columns an action changes (besides version, updated_at and last_event_hash)
+ROW_COLUMNS = (
+    "state", "paused", "current_step", "assignee_role", "due_completeness", "due_promised", "due_legal", "due_step",
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Template:
-    """What one Yangguang case wrote, replayed by the floor: the case row and its events."""
+    """What one Yangguang case wrote, replayed by the floor: the case row after every action and the events."""
 
     case: dict[str, Any]
-    events: list[tuple[str, str, str, Any, str, str]]  # action, actor, role, payload, catalogue_version, state
+    events: list[tuple[str, str, str, Any, str, tuple[Any, ...]]]  # action, actor, role, payload, cat. version, row
     snapshot: tuple[str, str]  # version, content
 
 
 def template(world: World, path: Path) -> Template:
-    """Run one case through Yangguang (untimed; also the warm-up) and take its rows as the floor's template."""
+    """Run one case through Yangguang (untimed; also the warm-up) and take its rows as the floor's template:
+    after every action, the case row's columns, so the floor writes the same state rows, not fewer."""
     svc, clk = yangguang_service(world, path, "NORMAL")
+    rows: list[tuple[Any, ...]] = []
+    real_act, real_submit = svc.act, svc.submit
+
+    def row_now(number: str) -> None:
+        with ledger.read_only(svc.db) as conn:
+            found = ledger.get_case(conn, number)
+        assert found is not None
+        rows.append(tuple(found[c] for c in ROW_COLUMNS))
+
+    def submit(*args: Any, **kwargs: Any) -> Any:
+        sub = real_submit(*args, **kwargs)
+        row_now(sub.number)
+        return sub
+
+    def act(number: str, *args: Any, **kwargs: Any) -> Any:
+        case = real_act(number, *args, **kwargs)
+        row_now(number)
+        return case
+
+    svc.submit, svc.act = submit, act  # type: ignore[method-assign]
     number = yangguang_lifecycle(svc, clk, world, "template")
     yangguang_check(svc, 1)
     with ledger.read_only(svc.db) as conn:
@@ -206,9 +234,9 @@ def template(world: World, path: Path) -> Template:
         snap = conn.exec_driver_sql(
             "SELECT version, content FROM catalogue_snapshots WHERE version = ?", (row["catalogue_version"],)
         ).one()
-    states = ["submitted", *["in_progress"] * (len(records) - 2), "completed"]
     events = [
-        (r.action, r.actor, r.role, r.payload, r.catalogue_version, s) for r, s in zip(records, states, strict=True)
+        (r.action, r.actor, r.role, r.payload, r.catalogue_version, after)
+        for r, after in zip(records, rows, strict=True)
     ]
     svc.db.dispose()
     return Template(row, events, (str(snap[0]), str(snap[1])))
@@ -234,16 +262,21 @@ def _dumps(value: Any) -> str:
 
 
 _INSERT_CASE = (
-    "INSERT INTO cases (number, query_code, item_code, catalogue_version, state, version, data, created_at,"
-    " updated_at, department, paused) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, 0)"
+    "INSERT INTO cases (number, query_code, item_code, catalogue_version, version, data, created_at,"
+    " updated_at, department, "
+    + ", ".join(ROW_COLUMNS)
+    + ") VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?"
+    + ", ?" * len(ROW_COLUMNS)
+    + ")"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (case_id, seq, at, actor, role, action, payload, catalogue_version, prev_hash, hash)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_CASE = (
-    "UPDATE cases SET state = ?, paused = 0, version = ?, updated_at = ?, last_event_hash = ?"
-    " WHERE id = ? AND version = ?"
+    "UPDATE cases SET "
+    + ", ".join(f"{c} = ?" for c in ROW_COLUMNS)
+    + ", version = ?, updated_at = ?, last_event_hash = ? WHERE id = ? AND version = ?"
 )
 
 
@@ -261,7 +294,7 @@ def run_floor(tpl: Template, path: Path, sync: str, n: int) -> float:
     for i in range(n):
         number = f"FLOOR{i:08d}"
         prev, case_id = ledger.GENESIS_HASH, 0
-        for seq, (action, actor, role, payload, cat_version, state) in enumerate(tpl.events, 1):
+        for seq, (action, actor, role, payload, cat_version, after) in enumerate(tpl.events, 1):
             moment += TICK
             at = moment.astimezone(UTC).isoformat(timespec="microseconds")
             con.execute("BEGIN IMMEDIATE")
@@ -272,8 +305,8 @@ def run_floor(tpl: Template, path: Path, sync: str, n: int) -> float:
                 )
                 cur = con.execute(
                     _INSERT_CASE,
-                    (number, c["query_code"], c["item_code"], c["catalogue_version"], state, data_text, at, at,
-                     c["department"]),
+                    (number, c["query_code"], c["item_code"], c["catalogue_version"], data_text, at, at,
+                     c["department"], *tpl.events[0][5]),
                 )  # fmt: skip
                 case_id = int(cur.lastrowid or 0)
                 con.execute(
@@ -293,7 +326,7 @@ def run_floor(tpl: Template, path: Path, sync: str, n: int) -> float:
                 }
             )
             digest = hashlib.sha256(prev.encode("ascii") + body.encode("utf-8")).hexdigest()
-            if con.execute(_UPDATE_CASE, (state, seq, at, digest, case_id, seq - 1)).rowcount != 1:
+            if con.execute(_UPDATE_CASE, (*after, seq, at, digest, case_id, seq - 1)).rowcount != 1:
                 con.execute("ROLLBACK")
                 raise Broken(f"floor: version conflict on {number}")
             con.execute(

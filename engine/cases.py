@@ -103,16 +103,21 @@ class Case:
         return any(p["end"] is None for p in self.pauses)
 
 
-def steps_of(item: Mapping[str, Any]) -> list[dict[str, Any]]:
-    steps = item.get("steps", "standard")
-    return [dict(s) for s in (STANDARD_STEPS if steps == "standard" else steps)]
+# item mapping id -> (the item, its steps, its groups); the item is kept so an id is never reused
+_PLANS: dict[int, tuple[Mapping[str, Any], list[dict[str, Any]], list[list[dict[str, Any]]]]] = {}
 
 
-def _groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
-    """Steps in order, where a step with ``parallel_with`` joins the group of the step it names."""
+def _plan(item: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """The item's steps and their groups, worked out once per item mapping (callers only read them:
+    an item is never edited in place; a changed item is a new mapping under a new catalogue version)."""
+    hit = _PLANS.get(id(item))
+    if hit is not None and hit[0] is item:
+        return hit[1], hit[2]
+    raw = item.get("steps", "standard")
+    steps = [dict(s) for s in (STANDARD_STEPS if raw == "standard" else raw)]
     groups: list[list[dict[str, Any]]] = []
     where: dict[str, int] = {}
-    for step in steps_of(item):
+    for step in steps:  # a step with ``parallel_with`` joins the group of the step it names
         other = step.get("parallel_with")
         if other in where:
             groups[where[other]].append(step)
@@ -120,7 +125,20 @@ def _groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
         else:
             where[step["id"]] = len(groups)
             groups.append([step])
-    return groups
+    if len(_PLANS) > 10_000:
+        _PLANS.clear()
+    _PLANS[id(item)] = (item, steps, groups)
+    return steps, groups
+
+
+def steps_of(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The item's steps in order (shared: read, do not modify)."""
+    return _plan(item)[0]
+
+
+def _groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    """Steps in order, where a step with ``parallel_with`` joins the group of the step it names."""
+    return _plan(item)[1]
 
 
 def open_steps(case: Case, item: Mapping[str, Any]) -> list[dict[str, Any]]:

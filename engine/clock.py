@@ -262,7 +262,7 @@ def office_minutes_between(
 # --------------------------------------------------------------------------- pauses
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Pause:
     """A stop of the clock (行政许可法 art. 45: hearing, testing, expert review …).
 

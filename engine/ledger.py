@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -60,6 +61,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateColumn
 
 __all__ = [
@@ -84,9 +86,11 @@ __all__ = [
     "event_hash",
     "events",
     "events_of",
+    "find_idempotency",
     "get_case",
     "idempotency",
     "iso",
+    "last_number",
     "load_snapshot",
     "loads",
     "metadata",
@@ -184,10 +188,15 @@ cases = Table(
     Column("due_legal", String(_TS)),
     Column("paused", Boolean, nullable=False, default=False),
     Column("last_event_hash", String(_HASH)),
+    # migration 2: the Art. 32 deadline while the case awaits acceptance, and the earliest
+    # deadline among the open steps (supervision lights an overdue step from it)
+    Column("due_completeness", String(_TS)),
+    Column("due_step", String(_TS)),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
     Index("ix_cases_query_code", "query_code"),
+    Index("ix_cases_due_step", "due_step"),
 )
 
 events = Table(
@@ -308,10 +317,9 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # straight on the DB-API connection: exec_driver_sql would double the cost of a transaction
+        sql = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
 
     return engine
 
@@ -353,7 +361,14 @@ def _m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_m001_initial,)
+def _m002_case_deadlines(conn: Connection) -> None:
+    """``cases.due_completeness`` and ``cases.due_step`` (worklist and supervision inputs)."""
+    add_column(conn, "cases", Column("due_completeness", String(_TS)))
+    add_column(conn, "cases", Column("due_step", String(_TS)))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_step ON cases (due_step)"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_case_deadlines)
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
 Each migration runs in its own transaction together with the row recording it in
@@ -502,12 +517,14 @@ def _case_values(values: Mapping[str, Any], what: str) -> dict[str, Any]:
     return out
 
 
-def _normalise_payload(payload: Any) -> Any:
-    """Round-trip through JSON so what is hashed now is exactly what verify re-reads."""
+def _normalise_payload(payload: Any) -> tuple[str, Any]:
+    """The payload as stored (JSON text) and as re-read from it, so what is hashed now is
+    exactly what verify re-reads."""
     try:
-        return json.loads(dumps(payload))
+        stored = dumps(payload)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"event payload is not plain JSON: {exc}") from exc
+    return stored, json.loads(stored)
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -528,7 +545,7 @@ _GUARDED_UPDATE = update(cases).where(
 _INSERT_EVENT = insert(events)
 
 
-_PRECOMPILED: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
+_PRECOMPILED: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[str, ...], dict[str, Any]]] = {}
 
 
 class FastResult:
@@ -558,12 +575,13 @@ def fast_execute(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> Fast
     hit = _PRECOMPILED.get(key)
     if hit is None:
         compiled = stmt.compile(dialect=conn.dialect, column_keys=sorted(params))
-        hit = (str(compiled), tuple(compiled.positiontup or ()))
+        # bound constants in the statement itself (e.g. LIMIT 1) keep their compiled values
+        hit = (str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
         _PRECOMPILED[key] = hit
-    sql, order = hit
+    sql, order, fixed = hit
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, tuple(params[name] for name in order))
+        cursor.execute(sql, tuple(params[name] if name in params else fixed[name] for name in order))
         fetched: list[Any] = list(cursor.fetchall()) if cursor.description else []
         return FastResult(cursor.rowcount, cursor.lastrowid, fetched)
     finally:
@@ -599,7 +617,7 @@ def append_event(
     """
     values = _case_values(state_update, "state_update")
     at_text = iso(at)
-    body = _normalise_payload(payload)
+    stored, body = _normalise_payload(payload)
 
     # ``known``: the case row the caller already read in this same write transaction
     row = known if known is not None else _case_row(conn, case_id)
@@ -655,7 +673,7 @@ def append_event(
             "actor": actor,
             "role": role,
             "action": action,
-            "payload": dumps(body),
+            "payload": stored,
             "catalogue_version": catalogue_version,
             "prev_hash": prev,
             "hash": digest,
@@ -665,6 +683,20 @@ def append_event(
         raise RuntimeError("the database did not report the new event's id")
     event_id = int(inserted.lastrowid)
     return EventRecord(id=event_id, case_id=case_id, hash=digest, **chained)
+
+
+_INSERT_CASE = insert(cases)
+_SELECT_IDEMPOTENCY = select(idempotency.c.case_number).where(idempotency.c.key == bindparam("key"))
+_INSERT_IDEMPOTENCY = insert(idempotency)
+# ``number >= prefix AND number < prefix + "~"`` (not LIKE, which SQLite cannot serve from the
+# unique index without case-sensitive LIKE): the last number issued under a prefix.
+_LAST_NUMBER = (
+    select(cases.c.number)
+    .where(cases.c.number >= bindparam("low"), cases.c.number < bindparam("high"))
+    .order_by(cases.c.number.desc())
+    .limit(1)
+)
+_CASE_COLUMNS = tuple(c.name for c in cases.columns if c.name not in ("id", "last_event_hash"))
 
 
 def create_case(
@@ -691,29 +723,31 @@ def create_case(
     Raises :class:`CaseExists` when the number is taken.
     """
     extra = _case_values(columns or {}, "columns")
-    if conn.execute(select(cases.c.id).where(cases.c.number == number)).first() is not None:
-        raise CaseExists(number)
     at_text = iso(at)
-    case_id = _new_id(
-        conn.execute(
-            insert(cases).values(
-                **{
-                    **extra,
-                    "number": number,
-                    "query_code": query_code,
-                    "item_code": item_code,
-                    "catalogue_version": catalogue_version,
-                    "state": state,
-                    "version": 0,
-                    "data": data if isinstance(data, str) else dumps(data),
-                    "created_at": at_text,
-                    "updated_at": at_text,
-                    "department": department,
-                    "paused": bool(extra.get("paused", False)),
-                }
-            )
-        )
+    values = dict.fromkeys(_CASE_COLUMNS)
+    values.update(extra)
+    values.update(
+        number=number,
+        query_code=query_code,
+        item_code=item_code,
+        catalogue_version=catalogue_version,
+        state=state,
+        version=0,
+        data=data if isinstance(data, str) else dumps(data),
+        created_at=at_text,
+        updated_at=at_text,
+        department=department,
+        paused=bool(extra.get("paused", False)),
     )
+    try:
+        inserted = fast_execute(conn, _INSERT_CASE, values)
+    except (IntegrityError, sqlite3.IntegrityError) as exc:
+        if "number" not in str(exc):  # pragma: no cover - no other constraint can fail here
+            raise
+        raise CaseExists(number) from exc
+    if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
+        raise RuntimeError("the database did not report the new case's id")
+    case_id = int(inserted.lastrowid)
     record = append_event(
         conn,
         case_id=case_id,
@@ -726,8 +760,28 @@ def create_case(
         payload=payload,
         catalogue_version=catalogue_version,
         state_update={},
+        known=_Known(number, 0, None),
     )
     return case_id, record
+
+
+class _Known(NamedTuple):
+    number: str
+    version: int
+    last_event_hash: str | None
+
+
+def last_number(conn: Connection, prefix: str) -> str | None:
+    """The highest case number starting with ``prefix`` (numbers are fixed-width, so text order is
+    number order), or ``None``."""
+    rows = fast_execute(conn, _LAST_NUMBER, {"low": prefix, "high": prefix + "~"}).rows
+    return str(rows[0][0]) if rows else None
+
+
+def find_idempotency(conn: Connection, key: str) -> str | None:
+    """The case number an idempotency key was first used for, or ``None``."""
+    rows = fast_execute(conn, _SELECT_IDEMPOTENCY, {"key": key}).rows
+    return str(rows[0][0]) if rows else None
 
 
 def remember_idempotency(conn: Connection, key: str, case_number: str, at: datetime) -> str:
@@ -736,10 +790,10 @@ def remember_idempotency(conn: Connection, key: str, case_number: str, at: datet
     Call it in the same transaction as :func:`create_case`; when the returned number differs
     from ``case_number`` the request is a repeat: roll back and answer with that case.
     """
-    found = conn.execute(select(idempotency.c.case_number).where(idempotency.c.key == key)).scalar_one_or_none()
+    found = find_idempotency(conn, key)
     if found is not None:
-        return str(found)
-    conn.execute(insert(idempotency).values(key=key, case_number=case_number, created_at=iso(at)))
+        return found
+    fast_execute(conn, _INSERT_IDEMPOTENCY, {"key": key, "case_number": case_number, "created_at": iso(at)})
     return case_number
 
 
@@ -792,15 +846,36 @@ def _record(row: Any, case_number: str) -> EventRecord:
     )
 
 
+_EVENTS_OF = (
+    select(*events.c)
+    .join(cases, cases.c.id == events.c.case_id)
+    .where(cases.c.number == bindparam("number"))
+    .order_by(events.c.seq, events.c.id)
+)
+_EVENT_FIELDS = tuple(c.name for c in events.c)
+
+
+class _EventRow(NamedTuple):
+    id: int
+    case_id: int
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    payload: str
+    catalogue_version: str
+    prev_hash: str
+    hash: str
+
+
+assert _EVENT_FIELDS == _EventRow._fields, "keep _EventRow in step with the events table"
+
+
 def events_of(conn: Connection, case_number: str) -> list[EventRecord]:
     """Every event of a case in ``seq`` order (empty for an unknown case)."""
-    rows = conn.execute(
-        select(events)
-        .join(cases, cases.c.id == events.c.case_id)
-        .where(cases.c.number == case_number)
-        .order_by(events.c.seq, events.c.id)
-    ).all()
-    return [_record(r, case_number) for r in rows]
+    rows = fast_execute(conn, _EVENTS_OF, {"number": case_number}).rows
+    return [_record(_EventRow(*r), case_number) for r in rows]
 
 
 # ---------------------------------------------------------------------------------------

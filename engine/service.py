@@ -35,6 +35,7 @@ _CASE_ROW = select(
     ledger.cases.c.last_event_hash,
 ).where(ledger.cases.c.number == bindparam("number"))
 CASE_CACHE_SIZE = 10_000
+DUE_CACHE_SIZE = 50_000
 
 
 class CaseRow(NamedTuple):
@@ -86,6 +87,12 @@ class CaseService:
         self._saved: set[str] = set()  # snapshot keys known to be in the database
         #: number -> (case id, state folded from its events); checked against the stored version on use
         self._cases: OrderedDict[str, tuple[int, cases.Case]] = OrderedDict()
+        self._dues: dict[tuple[Any, ...], datetime | None] = {}
+
+    def _now(self) -> datetime:
+        """The clock's time as the record stores it (UTC, microseconds), so the state kept in
+        memory is exactly the state folded again from the events."""
+        return datetime.fromisoformat(ledger.iso(self.clock.now()))
 
     # -- snapshots ---------------------------------------------------------------------------
     def _snapshot(self, item: Document) -> dict[str, Any]:
@@ -140,48 +147,54 @@ class CaseService:
         normalised, errors = validate(self.catalogue, doc, data, uploads)
         if errors:
             raise SubmissionInvalid(errors)
-        now = self.clock.now()
+        now = self._now()
         with self.db.begin() as conn:
-            t = ledger.idempotency
-            seen = conn.execute(select(t.c.case_number).where(t.c.key == idempotency_key)).first()
+            seen = ledger.find_idempotency(conn, idempotency_key)
             if seen is not None:  # a double click or a retried request: the case that exists
-                row = ledger.get_case(conn, seen[0])
+                row = ledger.get_case(conn, seen)
                 assert row is not None
-                return Submitted(seen[0], row["query_code"], row["version"], created=False)
+                return Submitted(seen, row["query_code"], row["version"], created=False)
             snap_key = self._store_snapshot(conn, doc)
             number = self._next_number(conn, now)
             query_code = f"{secrets.randbelow(10**6):06d}"
-            payload = {
-                "data": normalised,
-                "uploads": {k: list(v) for k, v in uploads.items()},
-                "snapshot": snap_key,
-                "proxy": actor.role != "applicant",
-            }
-            ledger.create_case(
+            payload = _plain(
+                {
+                    "data": normalised,
+                    "uploads": {k: list(v) for k, v in uploads.items()},
+                    "snapshot": snap_key,
+                    "proxy": actor.role != "applicant",
+                }
+            )
+            snap = self._snapshots[snap_key]
+            case = _fold(
+                cases.Case(number, item_code, doc.data["department"]),
+                cases.Event("submit", now, actor.username, actor.role, payload),
+                snap["item"],
+            )
+            case_id, _ = ledger.create_case(
                 conn,
                 number=number,
                 query_code=query_code,
                 item_code=item_code,
                 catalogue_version=snap_key,
-                state="submitted",
+                state=case.state,
                 data=normalised,
                 at=now,
                 actor=actor.username,
                 role=actor.role,
-                payload=_plain(payload),
+                payload=payload,
                 department=doc.data["department"],
+                columns=self.worklist(case, snap),
             )
             ledger.remember_idempotency(conn, idempotency_key, number, now)
+        self._remember(number, case_id, case)
         return Submitted(number, query_code, 1, created=True)
 
     def _next_number(self, conn: Any, now: datetime) -> str:
         day = clock.local_date(now).strftime("%Y%m%d")
         prefix = f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
-        t = ledger.cases
-        last = conn.execute(
-            select(t.c.number).where(t.c.number.like(f"{prefix}%")).order_by(t.c.number.desc()).limit(1)
-        ).first()
-        seq = int(last[0][len(prefix) :]) + 1 if last else 1
+        last = ledger.last_number(conn, prefix)
+        seq = int(last[len(prefix) :]) + 1 if last else 1
         return f"{prefix}{seq:06d}"
 
     # -- reading -----------------------------------------------------------------------------
@@ -224,14 +237,14 @@ class CaseService:
         completeness = clock.deemed_acceptance_due(case.received_at, cal) if case.received_at else None
         if case.accepted_at is None:
             return Deadlines(completeness, None, None, {})
-        pauses = [
+        pauses = tuple(
             clock.Pause(p["start"], p["end"], p["kind"])
             for p in case.pauses
             if p["kind"] == "supplement" or _pauses_clock(item, p["kind"])
-        ]
+        )
         tl = item["time_limit"]
-        promised = clock.due_with_pauses(case.accepted_at, tl["promised"], pauses, cal)
-        legal = clock.due_with_pauses(case.accepted_at, tl["legal"], pauses, cal)
+        promised = self._due(case.accepted_at, tl["promised"], pauses)
+        legal = self._due(case.accepted_at, tl["legal"], pauses)
         if case.extended and tl.get("extension"):
             limit = tl["extension"]["limit"]
             promised = clock.extend(promised, limit, cal) if promised else None
@@ -239,8 +252,38 @@ class CaseService:
         steps: dict[str, datetime | None] = {}
         for step in cases.open_steps(case, item):
             if "limit" in step and step["id"] in case.step_started:
-                steps[step["id"]] = clock.due_with_pauses(case.step_started[step["id"]], step["limit"], pauses, cal)
+                steps[step["id"]] = self._due(case.step_started[step["id"]], step["limit"], pauses)
         return Deadlines(None if case.state != "submitted" else completeness, promised, legal, steps)
+
+    def _due(self, start: datetime, limit: Mapping[str, Any], pauses: tuple[clock.Pause, ...]) -> datetime | None:
+        """``clock.due_with_pauses`` remembered: a case asks for the same deadlines after every action."""
+        key = (start, limit.get("value"), limit.get("unit"), pauses)
+        if key not in self._dues:
+            if len(self._dues) >= DUE_CACHE_SIZE:
+                self._dues.clear()
+            self._dues[key] = clock.due_with_pauses(start, limit, pauses, self.calendar)
+        return self._dues[key]
+
+    def worklist(self, case: cases.Case, snap: Mapping[str, Any]) -> dict[str, Any]:
+        """The query-table columns for ``case``: what the worklists and supervision read
+        without folding events (state, open steps and their roles, every deadline)."""
+        due = self.deadlines(case, snap)
+        steps = cases.open_steps(case, snap["item"])
+        if case.state in ("submitted", "awaiting_supplement"):
+            first = cases.steps_of(snap["item"])[0]
+            current, roles = [first["id"]], [first["role"]]
+        else:
+            current, roles = [s["id"] for s in steps], list(dict.fromkeys(s["role"] for s in steps))
+        step_dues = [d for d in due.steps.values() if d is not None]
+        return {
+            "current_step": ",".join(current) or None,
+            "assignee_role": ",".join(roles) or None,
+            "due_completeness": due.completeness if case.state == "submitted" else None,
+            "due_promised": due.promised,
+            "due_legal": due.legal,
+            "due_step": min(step_dues) if step_dues else None,
+            "paused": case.paused,
+        }
 
     # -- acting ------------------------------------------------------------------------------
     def act(
@@ -253,7 +296,7 @@ class CaseService:
             if row.version != expected_version:
                 raise ledger.VersionConflict(number, expected_version, row.version)
             case, snap = self._state(conn, row)
-            now = self.clock.now()
+            now = self._now()
             payload = self._assessed(action, dict(payload), case, snap, now)
             if action == "supplement" and payload.get("data"):
                 payload["data"] = self._corrected(case, snap, payload["data"])
@@ -304,8 +347,7 @@ class CaseService:
         a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now))
         return {"assessment": a.as_dict()}
 
-    @staticmethod
-    def _append(conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
+    def _append(self, conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
         after = _fold(case, event, snap["item"])
         ledger.append_event(
             conn,
@@ -318,7 +360,7 @@ class CaseService:
             action=event.action,
             payload=_plain(event.payload),
             catalogue_version=str(snap.get("catalogue_version", "")),
-            state_update={"state": after.state, "paused": after.paused},
+            state_update={"state": after.state, **self.worklist(after, snap)},
             known=row,
         )
         return after

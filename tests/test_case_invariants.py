@@ -139,6 +139,12 @@ class CaseMachine(RuleBasedStateMachine):
             row = ledger.get_case(conn, self.number)
         assert row is not None
         assert (row["state"], row["version"], bool(row["paused"])) == (case.state, case.version, case.paused)
+        # the worklist columns (what supervision reads without folding) agree with the fold
+        snap = self.svc.snapshot(row["catalogue_version"])
+        expected = {
+            k: ledger.iso(v) if isinstance(v, datetime) else v for k, v in self.svc.worklist(case, snap).items()
+        }
+        assert {k: row[k] for k in expected} | {"paused": bool(row["paused"])} == expected
 
     @invariant()
     def chain_verifies(self) -> None:

@@ -381,15 +381,15 @@ def test_sqlite_url_and_immediate_transactions(tmp_path: Path) -> None:
     statements: list[str] = []
     from sqlalchemy import event
 
-    @event.listens_for(eng, "before_cursor_execute")
-    def _log(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+    @event.listens_for(eng, "connect")
+    def _log(dbapi_connection: Any, _record: Any) -> None:  # what SQLite itself is asked to run
+        dbapi_connection.set_trace_callback(statements.append)
 
     with eng.begin() as conn:
         conn.exec_driver_sql("SELECT 1")
     with ledger.read_only(eng) as conn:
         conn.exec_driver_sql("SELECT 1")
-    assert statements == ["BEGIN IMMEDIATE", "SELECT 1", "BEGIN", "SELECT 1"]
+    assert statements == ["BEGIN IMMEDIATE", "SELECT 1", "COMMIT", "BEGIN", "SELECT 1", "ROLLBACK"]
     eng.dispose()
 
 
@@ -424,13 +424,16 @@ def test_tables_compile_for_postgresql() -> None:
     assert "last_event_hash" in str(ledger._SELECT_CASE.compile(dialect=dialect))
 
 
+LATEST = len(ledger.MIGRATIONS)
+
+
 def test_migrate_is_idempotent(engine: Engine) -> None:
-    assert ledger.migrate(engine) == 1
-    assert ledger.migrate(engine) == 1
+    assert ledger.migrate(engine) == LATEST
+    assert ledger.migrate(engine) == LATEST
     with engine.connect() as conn:
         rows = conn.execute(select(ledger.schema_migrations)).all()
         tables = set(inspect(conn).get_table_names())
-    assert [r.version for r in rows] == [1]
+    assert [r.version for r in rows] == list(range(1, LATEST + 1))
     assert {
         "cases",
         "events",
@@ -446,18 +449,20 @@ def test_migrate_is_idempotent(engine: Engine) -> None:
 def test_a_later_migration_adds_a_column(engine: Engine) -> None:
     new_case(engine)
 
-    def m002_priority(conn: Any) -> None:
+    def m_next_priority(conn: Any) -> None:
         ledger.add_column(conn, "cases", Column("priority", Integer, server_default="0", nullable=False))
         ledger.add_column(conn, "users", Column("phone", String(32)))
 
-    steps = [*ledger.MIGRATIONS, m002_priority]
-    assert ledger.migrate(engine, steps) == 2
-    assert ledger.migrate(engine, steps) == 2
+    steps = [*ledger.MIGRATIONS, m_next_priority]
+    assert ledger.migrate(engine, steps) == LATEST + 1
+    assert ledger.migrate(engine, steps) == LATEST + 1
     with engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns("cases")}
         assert "priority" in columns
         assert conn.exec_driver_sql("SELECT priority FROM cases").scalar() == 0
-        assert [r.version for r in conn.execute(select(ledger.schema_migrations.c.version))] == [1, 2]
+        assert [r.version for r in conn.execute(select(ledger.schema_migrations.c.version))] == list(
+            range(1, LATEST + 2)
+        )
     # Older code refuses a newer database instead of guessing.
     with pytest.raises(ledger.SchemaTooNew):
         ledger.migrate(engine)
@@ -465,26 +470,46 @@ def test_a_later_migration_adds_a_column(engine: Engine) -> None:
 
 
 def test_a_fresh_database_runs_every_migration(tmp_path: Path) -> None:
-    def m002_priority(conn: Any) -> None:
+    def m_next_priority(conn: Any) -> None:
         ledger.add_column(conn, "cases", Column("priority", Integer))
 
     eng = ledger.open_engine(tmp_path / "fresh.db")
-    assert ledger.migrate(eng, [*ledger.MIGRATIONS, m002_priority]) == 2
+    assert ledger.migrate(eng, [*ledger.MIGRATIONS, m_next_priority]) == LATEST + 1
     with eng.connect() as conn:
         assert "priority" in {c["name"] for c in inspect(conn).get_columns("cases")}
     eng.dispose()
 
 
 def test_a_failed_migration_leaves_nothing(engine: Engine) -> None:
-    def m002_broken(conn: Any) -> None:
+    def m_next_broken(conn: Any) -> None:
         ledger.add_column(conn, "cases", Column("half", Integer))
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        ledger.migrate(engine, [*ledger.MIGRATIONS, m002_broken])
+        ledger.migrate(engine, [*ledger.MIGRATIONS, m_next_broken])
     with engine.connect() as conn:
-        assert ledger.schema_version(conn) == 1
+        assert ledger.schema_version(conn) == LATEST
         assert "half" not in {c["name"] for c in inspect(conn).get_columns("cases")}
+
+
+def test_migration_2_upgrades_a_version_1_database(tmp_path: Path) -> None:
+    """A database made by the first release (cases without the deadline columns) gains them,
+    keeps its cases, and still verifies."""
+    path = tmp_path / "v1.db"
+    eng = ledger.open_engine(path)
+    ledger.migrate(eng, ledger.MIGRATIONS[:1])
+    new_case(eng)
+    with eng.begin() as conn:  # make it look exactly like release 1 wrote it
+        conn.exec_driver_sql("DROP INDEX ix_cases_due_step")
+        conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN due_step")
+        conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN due_completeness")
+    assert ledger.migrate(eng) == 2
+    with eng.connect() as conn:
+        assert {"due_step", "due_completeness"} <= {c["name"] for c in inspect(conn).get_columns("cases")}
+        assert "ix_cases_due_step" in {i["name"] for i in inspect(conn).get_indexes("cases")}
+        assert conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() == 1
+    assert ledger.verify(eng).ok
+    eng.dispose()
 
 
 def test_snapshots_and_idempotency(engine: Engine) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from engine import ledger
 from engine.calendar import WorkCalendar
-from engine.cases import ActionRefused, Actor, FeeMismatch
+from engine.cases import ActionRefused, Actor, FeeMismatch, open_steps
 from engine.catalogue import load
 from engine.clock import TZ, ManualClock
 from engine.samples import sample_application
@@ -151,6 +151,33 @@ def test_promised_deadline_runs_from_acceptance(world) -> None:  # type: ignore[
     # accepted Friday 2026-03-06; promised 10 working days -> Friday 03-20, legal 20 -> Friday 04-03
     assert dl.promised is not None and dl.promised.date().isoformat() == "2026-03-20"
     assert dl.legal is not None and dl.legal.date().isoformat() == "2026-04-03"
+
+
+def test_worklist_columns_follow_the_case(world) -> None:  # type: ignore[no-untyped-def]
+    """The query table answers "whose turn, due when" without replaying events."""
+    svc, _, db = world
+    code = "QQ-CULTURE-XK-101"
+    number = submit(svc, code=code, key="w1")
+    dept = svc.catalogue.items[code].data["department"]
+
+    def row() -> dict[str, Any]:
+        with ledger.read_only(db) as conn:
+            found = ledger.get_case(conn, number)
+        assert found is not None
+        return found
+
+    first = row()
+    # received Friday 2026-03-06: accept, refuse or notify by the 5th working day (Friday 03-13)
+    assert first["state"] == "submitted" and first["assignee_role"] == "window"
+    assert first["due_completeness"].startswith("2026-03-13") and first["due_promised"] is None
+    step(svc, number, "accept", Actor("w", "window", dept))
+    accepted = row()
+    case, snap = svc.load(number)
+    dl = svc.deadlines(case, snap)
+    assert accepted["due_completeness"] is None
+    assert accepted["due_promised"] == ledger.iso(dl.promised) and accepted["due_legal"] == ledger.iso(dl.legal)
+    open_now = [s["id"] for s in open_steps(case, snap["item"])]
+    assert accepted["current_step"] == ",".join(open_now) and accepted["current_step"] != first["current_step"]
 
 
 def test_two_staff_completing_the_same_step_at_once(world) -> None:  # type: ignore[no-untyped-def]
