@@ -56,7 +56,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # import the engine from this checkout, however the venv was installed
 
-from engine import ledger  # noqa: E402
+from engine import audit, ledger  # noqa: E402
 from engine.calendar import WorkCalendar  # noqa: E402
 from engine.cases import Actor  # noqa: E402
 from engine.catalogue import Catalogue, Document, load  # noqa: E402
@@ -159,7 +159,7 @@ def yangguang_service(world: World, path: Path, sync: str) -> tuple[CaseService,
 
 
 def yangguang_check(svc: CaseService, n: int) -> None:
-    report = ledger.verify(svc.db)
+    report = audit.verify(svc.db)
     if not report.ok:
         raise Broken("ledger.verify failed after the Yangguang run:\n" + report.render())
     with ledger.read_only(svc.db) as conn:
@@ -343,7 +343,7 @@ def floor_verifies(path: Path) -> bool:
     """The floor writes the real hash chain: ``ledger.verify`` accepts it (a check of the floor itself)."""
     db = ledger.open_engine(path)
     try:
-        return ledger.verify(db).ok
+        return audit.verify(db).ok
     finally:
         db.dispose()
 

@@ -142,11 +142,11 @@ def _service(catalog: Path, db: Path, clock=None):  # type: ignore[no-untyped-de
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from engine import ledger
+    from engine import audit, ledger
 
     if not Path(args.db).is_file():
         raise UserError(f"no database at {args.db}; pass --db PATH")
-    report = ledger.verify(ledger.open_engine(args.db))
+    report = audit.verify(ledger.open_engine(args.db))
     sys.stdout.write(report.render())
     return EXIT_OK if report.ok else EXIT_USER
 

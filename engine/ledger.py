@@ -33,8 +33,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -72,15 +72,15 @@ __all__ = [
     "CaseNotFound",
     "EventRecord",
     "LedgerError",
-    "Problem",
     "SchemaTooNew",
-    "VerifyReport",
     "VersionConflict",
     "add_column",
     "append_event",
     "canonical",
     "cases",
+    "catalogue_history",
     "catalogue_snapshots",
+    "catalogue_versions",
     "create_case",
     "dumps",
     "event_hash",
@@ -97,6 +97,7 @@ __all__ = [
     "migrate",
     "open_engine",
     "read_only",
+    "record_catalogue",
     "remember_idempotency",
     "save_snapshot",
     "schema_migrations",
@@ -104,7 +105,6 @@ __all__ = [
     "sessions",
     "uploads",
     "users",
-    "verify",
 ]
 
 GENESIS_HASH = "0" * 64
@@ -254,6 +254,16 @@ sessions = Table(
     Index("ix_sessions_user_id", "user_id"),
 )
 
+catalogue_versions = Table(  # which catalogue version was served, from where, when (migration 3)
+    "catalogue_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(_HASH), nullable=False),
+    Column("root", String(1024), nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("loaded_at", String(_TS), nullable=False),
+)
+
 uploads = Table(
     "uploads",
     metadata,
@@ -368,7 +378,12 @@ def _m002_case_deadlines(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_step ON cases (due_step)"))
 
 
-MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_case_deadlines)
+def _m003_catalogue_versions(conn: Connection) -> None:
+    """``catalogue_versions`` (kept by engine/store.py in its own table before; same columns)."""
+    catalogue_versions.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_case_deadlines, _m003_catalogue_versions)
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
 Each migration runs in its own transaction together with the row recording it in
@@ -814,6 +829,26 @@ def load_snapshot(conn: Connection, version: str) -> Any:
     return loads(content)
 
 
+def record_catalogue(conn: Connection, version: str, root: str, items: int, at: datetime) -> bool:
+    """Note that catalogue ``version`` from ``root`` is being served (once per change of either);
+    return whether a row was added."""
+    last = conn.execute(
+        select(catalogue_versions.c.version, catalogue_versions.c.root)
+        .order_by(catalogue_versions.c.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and tuple(last) == (version, root):
+        return False
+    conn.execute(insert(catalogue_versions).values(version=version, root=root, items=items, loaded_at=iso(at)))
+    return True
+
+
+def catalogue_history(conn: Connection) -> list[dict[str, Any]]:
+    """Every catalogue version served, oldest first."""
+    rows = conn.execute(select(catalogue_versions).order_by(catalogue_versions.c.id)).mappings().all()
+    return [dict(r) for r in rows]
+
+
 # ---------------------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------------------
@@ -829,7 +864,7 @@ def get_case(conn: Connection, number: str) -> dict[str, Any] | None:
     return out
 
 
-def _record(row: Any, case_number: str) -> EventRecord:
+def record_of(row: Any, case_number: str) -> EventRecord:
     return EventRecord(
         id=int(row.id),
         case_id=int(row.case_id),
@@ -875,131 +910,4 @@ assert _EVENT_FIELDS == _EventRow._fields, "keep _EventRow in step with the even
 def events_of(conn: Connection, case_number: str) -> list[EventRecord]:
     """Every event of a case in ``seq`` order (empty for an unknown case)."""
     rows = fast_execute(conn, _EVENTS_OF, {"number": case_number}).rows
-    return [_record(_EventRow(*r), case_number) for r in rows]
-
-
-# ---------------------------------------------------------------------------------------
-# Verification
-# ---------------------------------------------------------------------------------------
-
-
-class Problem(NamedTuple):
-    case_number: str
-    seq: int
-    kind: str  # altered | broken_link | gap | inserted | head_mismatch
-    message: str
-
-
-@dataclass
-class VerifyReport:
-    cases_checked: int = 0
-    events_checked: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def render(self) -> str:
-        """One line per problem (``CASE:SEQ: error[kind]: message``) and a summary line."""
-        lines = [f"{p.case_number}:{p.seq}: error[{p.kind}]: {p.message}" for p in self.problems]
-        checked = f"{self.cases_checked} cases, {self.events_checked} events checked"
-        if self.ok:
-            lines.append(f"ok: {checked}; every hash chain is intact")
-        else:
-            n = len(self.problems)
-            lines.append(f"FAILED: {n} case{'s' if n != 1 else ''} with a broken record; {checked}")
-        return "\n".join(lines) + "\n"
-
-
-def _check_case(number: str, version: int, head: str | None, rows: Sequence[Any]) -> Problem | None:
-    """The first problem of one case's chain (rows in seq order), or ``None``."""
-    seen: dict[str, int] = {GENESIS_HASH: 0}  # hash -> seq of every event walked so far
-    prev_hash = GENESIS_HASH
-    prev_seq = 0
-    for row in rows:
-        rec = _record(row, number)
-        if rec.seq == prev_seq:
-            return Problem(number, rec.seq, "inserted", f"two events have seq {rec.seq}")
-        if rec.seq != prev_seq + 1:
-            missing = f"{prev_seq + 1}" if rec.seq == prev_seq + 2 else f"{prev_seq + 1}..{rec.seq - 1}"
-            return Problem(number, rec.seq, "gap", f"event(s) {missing} missing before seq {rec.seq}")
-        if rec.prev_hash != prev_hash:
-            if rec.prev_hash in seen:
-                first = seen[rec.prev_hash] + 1
-                return Problem(
-                    number,
-                    first,
-                    "inserted",
-                    f"seq {rec.seq} links to seq {first - 1}, so event(s) {first}..{rec.seq - 1} were inserted",
-                )
-            return Problem(
-                number,
-                rec.seq,
-                "broken_link",
-                f"prev_hash does not match the hash of seq {prev_seq} (event removed or reordered)",
-            )
-        try:
-            recomputed = event_hash(rec.chained())
-        except (TypeError, ValueError, UnicodeError) as exc:
-            recomputed = f"unhashable: {exc}"
-        if recomputed != rec.hash:
-            return Problem(number, rec.seq, "altered", "content does not match its hash (event edited)")
-        seen[rec.hash] = rec.seq
-        prev_hash, prev_seq = rec.hash, rec.seq
-    if prev_seq == 0:
-        return Problem(number, 0, "head_mismatch", "the case has no events (its record was removed)")
-    if head != prev_hash:
-        return Problem(
-            number,
-            prev_seq,
-            "head_mismatch",
-            f"the case's last_event_hash is not the hash of its last event (seq {prev_seq}): events after it removed",
-        )
-    if version != prev_seq:
-        return Problem(
-            number, prev_seq, "head_mismatch", f"the case is at version {version} but its record has {prev_seq} events"
-        )
-    return None
-
-
-def _grouped(rows: Iterator[Any]) -> Iterator[tuple[Any, list[Any]]]:
-    case: Any = None
-    batch: list[Any] = []
-    for row in rows:
-        if case is not None and row.c_id != case.c_id:
-            yield case, batch
-            batch = []
-        if case is None or row.c_id != case.c_id:
-            case = row
-        if row.id is not None:
-            batch.append(row)
-    if case is not None:
-        yield case, batch
-
-
-def verify(engine: Engine, case_number: str | None = None) -> VerifyReport:
-    """Walk every case's events (or one case's) in seq order and report the first problem of each case."""
-    report = VerifyReport()
-    query = (
-        select(
-            cases.c.id.label("c_id"),
-            cases.c.number.label("c_number"),
-            cases.c.version.label("c_version"),
-            cases.c.last_event_hash.label("c_head"),
-            *events.columns,
-        )
-        .select_from(cases.outerjoin(events, events.c.case_id == cases.c.id))
-        .order_by(cases.c.id, events.c.seq, events.c.id)
-    )
-    if case_number is not None:
-        query = query.where(cases.c.number == case_number)
-    with read_only(engine) as conn:
-        result = conn.execution_options(stream_results=True).execute(query)
-        for case, rows in _grouped(iter(result)):
-            report.cases_checked += 1
-            report.events_checked += len(rows)
-            problem = _check_case(str(case.c_number), int(case.c_version), case.c_head, rows)
-            if problem is not None:
-                report.problems.append(problem)
-    return report
+    return [record_of(_EventRow(*r), case_number) for r in rows]

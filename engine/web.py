@@ -23,7 +23,6 @@ from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
 from engine.clock import SystemClock
 from engine.service import CaseService
-from engine.store import Store
 
 _env = Environment(loader=PackageLoader("engine", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -39,10 +38,10 @@ def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None 
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.problems)} problem(s); run yangguang check")
         catalogue = result.catalogue
     cat: Catalogue = catalogue
-    store = Store(db)
-    store.record_catalogue(cat.version, str(Path(catalog).resolve()), len(cat.items))
     cases_db = ledger.open_engine(Path(db))
     ledger.migrate(cases_db)
+    with cases_db.begin() as conn:  # the store keeps every catalogue version it served
+        ledger.record_catalogue(conn, cat.version, str(Path(catalog).resolve()), len(cat.items), SystemClock().now())
     calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     service = CaseService(cat, cases_db, SystemClock(), calendar)
 
@@ -123,7 +122,6 @@ def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None 
         exception_handlers={HTTPException: http_error, Exception: http_error},
     )
     app.state.catalogue = cat
-    app.state.store = store
     app.state.service = service
     return app
 

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
-from engine import auth, ledger
+from engine import audit, auth, ledger
 from engine.api import api_routes
 from engine.calendar import WorkCalendar
 from engine.clock import TZ, ManualClock
@@ -324,7 +324,7 @@ def test_staff_lifecycle_with_fee_gate_conflicts_and_roles(world: Any) -> None:
     done = act(client, number, h["issuer"], "complete").json()
     assert done["state"] == "completed" and done["open_steps"] == []
     assert [a["attempted_fen"] for a in done["fee_anomalies"]] == [9999, 10001]
-    assert ledger.verify(svc.db).ok
+    assert audit.verify(svc.db).ok
 
 
 def test_applicant_supplements_and_evaluates_with_the_query_code(world: Any) -> None:

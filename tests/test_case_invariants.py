@@ -12,8 +12,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from engine import audit, ledger
 from engine import clock as clk
-from engine import ledger
 from engine.calendar import WorkCalendar
 from engine.cases import ActionRefused, Actor, open_steps
 from engine.catalogue import load
@@ -148,7 +148,7 @@ class CaseMachine(RuleBasedStateMachine):
 
     @invariant()
     def chain_verifies(self) -> None:
-        assert ledger.verify(self.db).ok
+        assert audit.verify(self.db).ok
 
 
 CaseMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=30, deadline=None)

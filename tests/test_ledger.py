@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Column, Integer, String, inspect, select
 from sqlalchemy.engine import Engine
 
-from engine import ledger
+from engine import audit, ledger
 from engine.ledger import VersionConflict
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,8 +91,8 @@ def raw(db: Path, *sql: str) -> None:
         con.close()
 
 
-def only_problem(engine: Engine) -> ledger.Problem:
-    report = ledger.verify(engine)
+def only_problem(engine: Engine) -> audit.Problem:
+    report = audit.verify(engine)
     assert not report.ok
     assert len(report.problems) == 1, report.render()
     return report.problems[0]
@@ -118,7 +118,7 @@ def test_append_and_verify(engine: Engine) -> None:
     assert case["last_event_hash"] == evs[-1].hash
     assert case["data"]["applicant"]["name"] == "张三"
 
-    report = ledger.verify(engine)
+    report = audit.verify(engine)
     assert report.ok, report.render()
     assert (report.cases_checked, report.events_checked) == (2, 6)
     assert report.render().startswith("ok: 2 cases, 6 events checked")
@@ -179,7 +179,7 @@ def test_naive_time_and_protected_columns_are_refused(engine: Engine) -> None:
         )
     with pytest.raises(ledger.CaseExists):
         new_case(engine)
-    assert ledger.verify(engine).ok
+    assert audit.verify(engine).ok
 
 
 # -- tampering ------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_verify_reports_one_problem_per_case_and_renders(engine: Engine, db: Pat
         f"UPDATE events SET actor = 'someone' WHERE case_id = {a} AND seq >= 2",
         f"DELETE FROM events WHERE case_id = {b} AND seq = 3",
     )
-    report = ledger.verify(engine)
+    report = audit.verify(engine)
     assert [p[:3] for p in report.problems] == [
         ("QQ20261122000001", 2, "altered"),
         ("QQ20261122000002", 2, "head_mismatch"),
@@ -291,7 +291,7 @@ def test_verify_reports_one_problem_per_case_and_renders(engine: Engine, db: Pat
     text = report.render()
     assert "QQ20261122000001:2: error[altered]:" in text
     assert text.splitlines()[-1].startswith("FAILED: 2 cases")
-    assert ledger.verify(engine, "QQ20261122000003").ok
+    assert audit.verify(engine, "QQ20261122000003").ok
 
 
 # -- concurrency ---------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def test_stale_version_is_a_conflict(engine: Engine) -> None:
     assert (info.value.case_number, info.value.expected, info.value.actual) == ("QQ20261122000001", 1, 2)
     with engine.connect() as conn:
         assert len(ledger.events_of(conn, "QQ20261122000001")) == 2
-    assert ledger.verify(engine).ok
+    assert audit.verify(engine).ok
 
 
 def test_two_threads_exactly_one_wins(engine: Engine) -> None:
@@ -333,7 +333,7 @@ def test_two_threads_exactly_one_wins(engine: Engine) -> None:
     with engine.connect() as conn:
         case = ledger.get_case(conn, "QQ20261122000001")
     assert case is not None and case["version"] == 2
-    assert ledger.verify(engine).ok
+    assert audit.verify(engine).ok
 
 
 def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -357,7 +357,7 @@ def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypat
         step(engine, case_id, "QQ20261122000001", version=1, n=2)
     assert (info.value.expected, info.value.actual) == (1, 2)
     monkeypatch.undo()
-    assert ledger.verify(engine).ok
+    assert audit.verify(engine).ok
 
 
 # -- engine and migrations -----------------------------------------------------------------
@@ -466,7 +466,7 @@ def test_a_later_migration_adds_a_column(engine: Engine) -> None:
     # Older code refuses a newer database instead of guessing.
     with pytest.raises(ledger.SchemaTooNew):
         ledger.migrate(engine)
-    assert ledger.verify(engine).ok
+    assert audit.verify(engine).ok
 
 
 def test_a_fresh_database_runs_every_migration(tmp_path: Path) -> None:
@@ -503,12 +503,42 @@ def test_migration_2_upgrades_a_version_1_database(tmp_path: Path) -> None:
         conn.exec_driver_sql("DROP INDEX ix_cases_due_step")
         conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN due_step")
         conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN due_completeness")
-    assert ledger.migrate(eng) == 2
+    assert ledger.migrate(eng) == LATEST
     with eng.connect() as conn:
         assert {"due_step", "due_completeness"} <= {c["name"] for c in inspect(conn).get_columns("cases")}
         assert "ix_cases_due_step" in {i["name"] for i in inspect(conn).get_indexes("cases")}
         assert conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() == 1
-    assert ledger.verify(eng).ok
+    assert audit.verify(eng).ok
+    eng.dispose()
+
+
+def test_migration_3_keeps_the_catalogue_history_the_old_store_wrote(tmp_path: Path) -> None:
+    """Databases served by release 1 have catalogue_versions written by engine/store.py; the
+    ledger takes the table over as it is, and serving again adds a row only on a change."""
+    path = tmp_path / "served.db"
+    with sqlite3.connect(path) as raw:  # exactly what store.Store created and wrote
+        raw.execute(
+            "CREATE TABLE catalogue_versions (id INTEGER NOT NULL, version VARCHAR(64) NOT NULL,"
+            " root VARCHAR(1024) NOT NULL, items INTEGER NOT NULL, loaded_at DATETIME NOT NULL, PRIMARY KEY (id))"
+        )
+        raw.execute(
+            "INSERT INTO catalogue_versions (version, root, items, loaded_at)"
+            " VALUES ('v1', '/srv/catalogue', 42, '2026-11-01 08:00:00.000000')"
+        )
+    eng = ledger.open_engine(path)
+    assert ledger.migrate(eng) == LATEST
+    with eng.begin() as conn:
+        assert not ledger.record_catalogue(conn, "v1", "/srv/catalogue", 42, T0)  # unchanged: no new row
+        assert ledger.record_catalogue(conn, "v2", "/srv/catalogue", 43, T0)
+        assert ledger.record_catalogue(conn, "v2", "/srv/county", 43, T0)  # same version, another root
+    with eng.connect() as conn:
+        history = ledger.catalogue_history(conn)
+    assert [(h["version"], h["root"], h["items"]) for h in history] == [
+        ("v1", "/srv/catalogue", 42),
+        ("v2", "/srv/catalogue", 43),
+        ("v2", "/srv/county", 43),
+    ]
+    assert history[1]["loaded_at"] == ledger.iso(T0)
     eng.dispose()
 
 
@@ -576,7 +606,7 @@ def test_sigkill_mid_write_leaves_a_consistent_record(db: Path) -> None:
 
     eng = ledger.open_engine(db)
     try:
-        report = ledger.verify(eng)
+        report = audit.verify(eng)
         assert report.ok, report.render()
         with eng.connect() as conn:
             case = ledger.get_case(conn, "QQ20261122000009")

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from engine import ledger
+from engine import audit, ledger
 from engine.calendar import WorkCalendar
 from engine.cases import ActionRefused, Actor
 from engine.catalogue import Catalogue, Document
@@ -143,7 +143,7 @@ def test_scenario(path: Path, tmp_path: Path, reference) -> None:  # type: ignor
         elif kind == "edit_item":
             svc = CaseService(_edited(svc.catalogue, code, arg), db, clock, cal)
         elif kind == "verify":
-            report = ledger.verify(db)
+            report = audit.verify(db)
             assert report.ok, report.render()
         else:
             pytest.fail(f"{where}: unknown step kind {kind!r}")

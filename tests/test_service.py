@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine import ledger
+from engine import audit, ledger
 from engine.calendar import WorkCalendar
 from engine.cases import ActionRefused, Actor, FeeMismatch, open_steps
 from engine.catalogue import load
@@ -74,7 +74,7 @@ def test_lifecycle_with_exact_fee_gate_and_a_verifiable_record(world) -> None:  
     assert row is not None and row["state"] == rebuilt.state == "completed"
     assert row["version"] == rebuilt.version == len(actions)
     assert actions.count("fee_anomaly") == 2
-    report = ledger.verify(db)
+    report = audit.verify(db)
     assert report.ok, report.render()
 
 
@@ -207,4 +207,4 @@ def test_two_staff_completing_the_same_step_at_once(world) -> None:  # type: ign
         t.join(timeout=30)
     assert sorted(outcomes) == ["conflict", "ok"]
     case, _ = svc.load(number, fresh=True)
-    assert case.done_steps.count("review") == 1 and ledger.verify(db).ok
+    assert case.done_steps.count("review") == 1 and audit.verify(db).ok
