@@ -7,11 +7,16 @@ under /api/, an HTML page elsewhere; never a traceback.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -21,7 +26,7 @@ from engine import ledger, notice
 from engine.api import api_routes
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
-from engine.clock import SystemClock
+from engine.clock import Clock, SystemClock
 from engine.service import CaseService
 
 _env = Environment(loader=PackageLoader("engine", "templates"), autoescape=select_autoescape(["html"]))
@@ -31,7 +36,23 @@ class CatalogueNotClean(RuntimeError):
     pass
 
 
-def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None = None) -> Starlette:
+SWEEP_SECONDS = 60.0
+"""How often the server applies the engine's timed rules (Art. 32 deemed acceptance)."""
+
+log = logging.getLogger("yangguang.web")
+
+
+def create_app(
+    catalog: Path | str,
+    db: Path | str,
+    catalogue: Catalogue | None = None,
+    *,
+    clock: Clock | None = None,
+    sweep_seconds: float = SWEEP_SECONDS,
+) -> Starlette:
+    """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
+    every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
+    down) the engine's timed rules run in a worker thread; 0 turns that off."""
     if catalogue is None:
         result = load(Path(catalog))
         if not result.ok:
@@ -43,7 +64,29 @@ def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None 
     with cases_db.begin() as conn:  # the store keeps every catalogue version it served
         ledger.record_catalogue(conn, cat.version, str(Path(catalog).resolve()), len(cat.items), SystemClock().now())
     calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    service = CaseService(cat, cases_db, SystemClock(), calendar)
+    service = CaseService(cat, cases_db, clock or SystemClock(), calendar)
+
+    async def sweeper() -> None:
+        while True:
+            try:
+                done = await run_in_threadpool(service.sweep)
+                if done:
+                    log.info("deemed accepted (Art. 32): %s", ", ".join(done))
+            except Exception:  # keep sweeping; a bug here must not stop the timed rules for good
+                log.exception("the timed-rules sweep failed; retrying in %s s", sweep_seconds)
+            await asyncio.sleep(sweep_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(sweeper()) if sweep_seconds > 0 else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            cases_db.dispose()
 
     def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("center", cat.center or {})
@@ -120,6 +163,7 @@ def create_app(catalog: Path | str, db: Path | str, catalogue: Catalogue | None 
             Route("/healthz", healthz),
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},
+        lifespan=lifespan,
     )
     app.state.catalogue = cat
     app.state.service = service

@@ -170,3 +170,50 @@ def test_openapi_documents_every_api_route_of_the_app(tmp_path: Path) -> None:
     }
     documented = {(path, m) for path, ops in OPENAPI["paths"].items() for m in ops if path.startswith("/api/")}
     assert served == documented
+
+
+def test_the_server_applies_deemed_acceptance_by_itself(tmp_path: Path, reference) -> None:  # type: ignore[no-untyped-def]
+    """Nobody acts on an application for five working days: the running server records it as
+    accepted as of the day of receipt (Art. 32), without any request arriving."""
+    import time as _time
+    from datetime import datetime
+
+    from starlette.testclient import TestClient
+
+    from engine.clock import TZ, ManualClock
+    from engine.samples import sample_application
+    from engine.web import create_app
+
+    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
+    app = create_app(REPO, tmp_path / "s.db", reference.catalogue, clock=clk, sweep_seconds=0.05)
+    code = "QQ-CULTURE-XK-101"
+    data, uploads = sample_application(reference.catalogue, reference.catalogue.items[code], {})
+    with TestClient(app) as client:
+        svc = app.state.service
+        number = svc.submit(code, data, uploads, svc_applicant(), "sweep-1").number
+        # the fifth working day after Friday 03-06 is Friday 03-13; on Monday 03-16 it has passed
+        clk.set(datetime(2026, 3, 16, 9, 0, tzinfo=TZ))
+        deadline = _time.monotonic() + 10
+        while _time.monotonic() < deadline:
+            view = client.get(f"/api/cases/{number}", params={"query_code": svc_query_code(svc, number)}).json()
+            if view["state"] != "submitted":
+                break
+            _time.sleep(0.05)
+        case, _ = svc.load(number)
+    assert case.state == "in_progress" and case.deemed_accepted
+    assert case.accepted_at == case.received_at  # dated back to the day of receipt
+
+
+def svc_applicant():  # type: ignore[no-untyped-def]
+    from engine.cases import Actor
+
+    return Actor("zhang", "applicant")
+
+
+def svc_query_code(svc, number: str) -> str:  # type: ignore[no-untyped-def]
+    from engine import ledger
+
+    with ledger.read_only(svc.db) as conn:
+        row = ledger.get_case(conn, number)
+    assert row is not None
+    return str(row["query_code"])
