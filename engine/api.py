@@ -19,18 +19,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import io
 import json
 import logging
-import os
-import uuid
-import zipfile
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -40,14 +35,15 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from engine import auth, cases, forms, ledger
+from engine import uploads as uploads_
 from engine.crossref import item_fields
 from engine.forms import FieldError
 from engine.openapi import OPENAPI
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
+from engine.uploads import MAX_UPLOAD
 
 log = logging.getLogger("yangguang.api")
 
-MAX_UPLOAD = 20 * 1024 * 1024
 MAX_JSON = 1024 * 1024
 APPLICANT = cases.Actor("applicant", "applicant")
 APPLICANT_ACTIONS = frozenset({"supplement", "evaluate"})
@@ -56,18 +52,6 @@ NOT_FOUND_FOR_APPLICANT = "没有与此编号和查询码相符的办件 / no ca
 NEED_CREDENTIALS = "请登录或提供查询码 / send a staff bearer token or the case's query_code"
 INTERNAL = "服务器内部错误，请稍后再试 / internal error; please try again later"
 
-# sniffed content type -> the catalogue's format word (schema: materials[].formats)
-FORMAT_OF = {
-    "application/pdf": "pdf",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "application/ofd": "ofd",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-    "application/zip": "zip",
-    "application/msword": "doc",
-    "application/vnd.ms-excel": "xls",
-}
 _STATUS_CODE = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -177,39 +161,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _sniff(head: bytes, filename: str) -> str | None:
-    """The content type by magic bytes (never the client's word), or None when not accepted."""
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: .doc or .xls
-        return "application/vnd.ms-excel" if filename.lower().endswith(".xls") else "application/msword"
-    return None
-
-
-def _sniff_zip(content: bytes) -> str | None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as z:
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return None
-    if "OFD.xml" in names:
-        return "application/ofd"
-    if "word/document.xml" in names:
-        return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    if "xl/workbook.xml" in names:
-        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return "application/zip"
-
-
-def _safe_name(name: str | None) -> str:
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    return "".join(ch for ch in base if ch.isprintable())[:255]
-
-
 # ------------------------------------------------------------------------------ the routes
 
 
@@ -235,27 +186,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
 
     def upload_errors(materials: list[Mapping[str, Any]], uploads: Mapping[str, list[str]]) -> list[FieldError]:
-        ids = {u for v in uploads.values() for u in v}
-        with ledger.read_only(db) as conn:
-            rows = {r.id: r for r in conn.execute(select(ledger.uploads).where(ledger.uploads.c.id.in_(ids)))}
-        specs = {m["id"]: m for m in materials}
-        errors: list[FieldError] = []
-        for material_id, upload_ids in uploads.items():
-            spec = specs.get(material_id, {})
-            for upload_id in upload_ids:
-                row = rows.get(upload_id)
-                field = f"{forms.MATERIALS}.{material_id}"
-                if row is None:
-                    errors.append(FieldError(field, f"上传编号 {upload_id} 不存在，请重新上传", "unknown_upload"))
-                    continue
-                kind = FORMAT_OF.get(row.content_type, "")
-                if spec.get("formats") and kind not in spec["formats"]:
-                    allowed = "、".join(spec["formats"])
-                    errors.append(FieldError(field, f"{spec['name']}须为 {allowed} 格式，收到 {kind}", "wrong_format"))
-                limit = spec.get("max_size_mb")
-                if limit is not None and int(row.size) > float(limit) * 2**20:
-                    errors.append(FieldError(field, f"{spec['name']}单个文件不得超过 {limit} MB", "file_too_large"))
-        return errors
+        return uploads_.material_errors(db, materials, uploads)
 
     def view(number: str, staff: bool) -> dict[str, Any]:
         case, snap = service.load(number)
@@ -329,7 +260,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             if not isinstance(file, UploadFile):
                 raise _field_errors(("file", "required", "请在字段 file 中上传文件 / send the file in field 'file'"))
             content = await file.read(MAX_UPLOAD + 1)
-            client_name = _safe_name(file.filename)
+            client_name = uploads_.safe_name(file.filename)
             material = form.get("material")
         finally:
             await form.close()
@@ -337,41 +268,18 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             raise _TooLarge
         if not content:
             raise ApiError(422, "empty_file", "文件是空的 / the file is empty")
-        content_type = _sniff(content[:16], client_name)
-        if content_type is None and content.startswith(b"PK\x03\x04"):
-            content_type = _sniff_zip(content)
+        content_type = uploads_.sniff(content, client_name)
         if content_type is None:
             raise ApiError(
                 415,
                 "unsupported_media_type",
-                "只接受 PDF、OFD、JPG、PNG、DOC/DOCX、XLS/XLSX 文件（按文件内容判断，不看扩展名）/ "
-                "accepted: PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX (judged by content, not the name)",
+                uploads_.NOT_ACCEPTED + " / accepted: PDF, OFD, JPEG, PNG, "
+                "DOC/DOCX, XLS/XLSX (judged by content, not the name)",
             )
-        upload_id = uuid.uuid4().hex
-        digest = hashlib.sha256(content).hexdigest()
-
-        def store() -> None:
-            upload_dir.mkdir(parents=True, exist_ok=True)
-            path = upload_dir / upload_id
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-                fh.flush()
-                os.fsync(fh.fileno())
-            with db.begin() as conn:
-                conn.execute(
-                    insert(ledger.uploads).values(
-                        id=upload_id,
-                        filename=client_name,
-                        content_type=content_type,
-                        size=len(content),
-                        sha256=digest,
-                        path=str(path),
-                        created_at=ledger.iso(service.clock.now()),
-                    )
-                )
-
-        await run_in_threadpool(store)
+        row = await run_in_threadpool(
+            uploads_.store, db, upload_dir, content, client_name, content_type, service.clock.now()
+        )
+        upload_id, digest = row.id, row.sha256
         body = {"upload_id": upload_id, "size": len(content), "sha256": digest, "content_type": content_type}
         if isinstance(material, str) and material:
             body["material"] = material

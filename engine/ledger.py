@@ -82,6 +82,7 @@ __all__ = [
     "catalogue_snapshots",
     "catalogue_versions",
     "create_case",
+    "drafts",
     "dumps",
     "event_hash",
     "events",
@@ -264,6 +265,20 @@ catalogue_versions = Table(  # which catalogue version was served, from where, w
     Column("loaded_at", String(_TS), nullable=False),
 )
 
+drafts = Table(  # an application being filled in on the portal, page by page (migration 4)
+    "drafts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("item_code", String(128), nullable=False),
+    Column("browser", String(_HASH), nullable=False),  # sha256 of the browser's cookie token
+    Column("data", Text, nullable=False),
+    Column("uploads", Text, nullable=False),
+    Column("created_at", String(_TS), nullable=False),
+    Column("updated_at", String(_TS), nullable=False),
+    Column("case_number", String(32)),
+    Column("query_code", String(64)),
+)
+
 uploads = Table(
     "uploads",
     metadata,
@@ -383,7 +398,12 @@ def _m003_catalogue_versions(conn: Connection) -> None:
     catalogue_versions.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_case_deadlines, _m003_catalogue_versions)
+def _m004_drafts(conn: Connection) -> None:
+    """``drafts``: portal applications in progress."""
+    drafts.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_case_deadlines, _m003_catalogue_versions, _m004_drafts)
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
 Each migration runs in its own transaction together with the row recording it in

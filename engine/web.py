@@ -20,16 +20,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from engine import ledger, notice
+from engine import keys, ledger, notice
 from engine.api import api_routes
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
 from engine.clock import Clock, SystemClock
+from engine.portal import portal_routes
+from engine.progress import progress_routes
 from engine.service import CaseService
 
-_env = Environment(loader=PackageLoader("engine", "templates"), autoescape=select_autoescape(["html"]))
+_env = Environment(
+    loader=PackageLoader("engine", "templates"),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+)
+_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # strings are Chinese by default
 
 
 class CatalogueNotClean(RuntimeError):
@@ -59,6 +67,7 @@ def create_app(
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.problems)} problem(s); run yangguang check")
         catalogue = result.catalogue
     cat: Catalogue = catalogue
+    key = keys.load_or_create(Path(db).parent / "secret.key")
     cases_db = ledger.open_engine(Path(db))
     ledger.migrate(cases_db)
     with cases_db.begin() as conn:  # the store keeps every catalogue version it served
@@ -156,6 +165,9 @@ def create_app(
     app = Starlette(
         routes=[
             *api_routes(service, Path(db).parent / "uploads"),
+            *portal_routes(service, Path(db).parent / "uploads", render),
+            *progress_routes(service, Path(db).parent / "uploads", render, key),
+            Mount("/static", StaticFiles(packages=[("engine", "static")]), name="static"),
             Route("/", home),
             Route("/items/{code}", item_page),
             Route("/api/items", api_items),

@@ -1,0 +1,398 @@
+"""The applicant portal (网上办事): apply for an item page by page, upload materials, check
+the answers, submit, and follow the case with its number and query code.
+
+Every page is generated from the item's YAML (engine.form_view); the server is the source of
+truth for validation (engine.forms) and works without JavaScript. An application in
+progress is a draft bound to this browser (engine.drafts): nothing typed or uploaded is lost
+when a page has errors. Forms that change anything carry a CSRF token derived from the
+browser's cookie token (double submit; the cookie is HttpOnly and SameSite=Lax).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Message
+
+from engine import cases, drafts, form_view, forms, uploads
+from engine.catalogue import Document
+from engine.form_view import CHECK_PAGE, MATERIALS_PAGE
+from engine.forms import FieldError
+from engine.service import CaseService, SubmissionInvalid
+
+BROWSER_COOKIE = "yg_browser"
+MAX_REQUEST = 100 * 1024 * 1024  # one materials page, all files together
+MAX_FILES = 40
+APPLICANT = cases.Actor("applicant", "applicant")
+
+Render = Callable[..., Response]
+
+
+class RequestTooLarge(Exception):
+    pass
+
+
+def browser_token(request: Request) -> tuple[str, bool]:
+    """This browser's token (from its cookie, or a new one) and whether it is new."""
+    token = request.cookies.get(BROWSER_COOKIE, "")
+    if 20 <= len(token) <= 64 and token.isalnum():
+        return token, False
+    return secrets.token_hex(16), True
+
+
+def csrf_token(browser: str) -> str:
+    return hashlib.sha256(f"csrf:{browser}".encode()).hexdigest()[:32]
+
+
+def remember_browser(response: Response, request: Request, token: str) -> Response:
+    response.set_cookie(
+        BROWSER_COOKIE,
+        token,
+        max_age=30 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+def check_csrf(form: FormData, browser: str) -> None:
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(browser)):
+        raise HTTPException(403, "表单已失效（可能打开太久或来自其他网站），请返回上一页刷新后重新提交。")
+
+
+def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for e in errors:
+        out.setdefault(e.field, e.message)
+    return out
+
+
+async def _limited_form(request: Request, multipart: bool) -> FormData:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_REQUEST:
+        raise RequestTooLarge
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > MAX_REQUEST:
+            raise RequestTooLarge
+        return message
+
+    limited = Request(request.scope, receive)
+    if multipart:
+        return await limited.form(max_files=MAX_FILES, max_fields=200)
+    return await limited.form(max_files=0, max_fields=500)
+
+
+def portal_routes(service: CaseService, upload_dir: Path, render: Render) -> list[Route]:
+    cat, db = service.catalogue, service.db
+
+    def item_doc(code: str) -> Document:
+        doc = cat.items.get(code)
+        if doc is None:
+            raise HTTPException(404, "没有这个事项，请从首页查找。")
+        return doc
+
+    def page_list(doc: Document, data: Mapping[str, Any]) -> list[form_view.Page]:
+        return form_view.pages(cat, doc, data)
+
+    def show(
+        request: Request,
+        template: str,
+        browser: str,
+        new_browser: bool,
+        status: int = 200,
+        **ctx: Any,
+    ) -> Response:
+        response = render(template, status=status, csrf=csrf_token(browser), **ctx)
+        response.headers["Cache-Control"] = "no-store"  # personal data: never cached
+        return remember_browser(response, request, browser) if new_browser else response
+
+    def page_context(doc: Document, draft: drafts.Draft | None, page_id: str) -> dict[str, Any]:
+        data = draft.data if draft else {}
+        all_pages = page_list(doc, data)
+        ids = [p.id for p in all_pages]
+        if page_id not in ids:
+            raise HTTPException(404, "这一页不存在或已不需要填写，请从第一页开始。")
+        index = ids.index(page_id)
+        return {
+            "item": cat.data(doc),
+            "pages": all_pages,
+            "page": all_pages[index],
+            "index": index,
+            "draft": draft,
+        }
+
+    async def start(request: Request) -> Response:
+        doc = item_doc(request.path_params["code"])
+        first = page_list(doc, {})[0]
+        return RedirectResponse(f"/apply/{doc.data['code']}/{first.id}", status_code=303)
+
+    def load_draft(request: Request, code: str, browser: str, draft_id: str | None) -> drafts.Draft | None:
+        if not draft_id:
+            return None
+        draft = drafts.get(db, draft_id, browser, code)
+        if draft is None:
+            raise HTTPException(404, "找不到这份申请草稿（可能已过期，或不是在这个浏览器中填写的），请重新开始。")
+        return draft
+
+    async def page_get(request: Request) -> Response:
+        code, page_id = request.path_params["code"], request.path_params["page"]
+        doc = item_doc(code)
+        browser, new = browser_token(request)
+        draft = await run_in_threadpool(load_draft, request, code, browser, request.query_params.get("draft"))
+        if draft is not None and draft.case_number:
+            return RedirectResponse(f"/apply/{code}/done?draft={draft.id}", status_code=303)
+        ctx = page_context(doc, draft, page_id)
+        return await run_in_threadpool(render_page, request, doc, ctx, browser, new, {}, 200)
+
+    def render_page(
+        request: Request,
+        doc: Document,
+        ctx: dict[str, Any],
+        browser: str,
+        new: bool,
+        errors: Mapping[str, str],
+        status: int,
+        summary: list[FieldError] | None = None,
+    ) -> Response:
+        draft: drafts.Draft | None = ctx["draft"]
+        data = draft.data if draft else {}
+        page: form_view.Page = ctx["page"]
+        if page.id == MATERIALS_PAGE:
+            return show(
+                request, "portal/materials.html", browser, new, status, **ctx,
+                materials=materials_view(doc, draft, errors), errors=errors, summary=summary or [],
+            )  # fmt: skip
+        if page.id == CHECK_PAGE:
+            return show(
+                request, "portal/check.html", browser, new, status, **ctx,
+                answers=answers(doc, data), files=files_view(doc, draft), summary=summary or [],
+            )  # fmt: skip
+        fields = form_view.widgets(cat, doc, page.id, data, errors)
+        ordered = [(w.id, w.error) for w in fields if w.error]
+        known = form_view.flat_values(forms.normalise(cat, doc, data))
+        return show(
+            request, "portal/page.html", browser, new, status, **ctx, fields=fields, summary_links=ordered,
+            return_to=request.query_params.get("return_to", ""), known=known,
+        )  # fmt: skip
+
+    def materials_view(doc: Document, draft: drafts.Draft | None, errors: Mapping[str, str]) -> list[dict[str, Any]]:
+        data = draft.data if draft else {}
+        have = draft.uploads if draft else {}
+        specs = {m["id"]: m for m in cat.data(doc).get("materials", [])}
+        found = uploads.fetch(db, (u for v in have.values() for u in v))
+        out = []
+        for m in forms.required_materials(cat, doc, data):
+            spec = specs[m["id"]]
+            out.append(
+                {
+                    **m,
+                    "spec": spec,
+                    "accept": uploads.accept_attribute(spec),
+                    "files": [found[u] for u in have.get(m["id"], []) if u in found],
+                    "error": errors.get(f"{forms.MATERIALS}.{m['id']}", ""),
+                    "html_id": f"m-{m['id']}",
+                }
+            )
+        return out
+
+    def files_view(doc: Document, draft: drafts.Draft | None) -> list[dict[str, Any]]:
+        return [m for m in materials_view(doc, draft, {}) if not m["shared"] and not m["produced_by"]]
+
+    def answers(doc: Document, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+        typed = forms.normalise(cat, doc, data)
+        infos = form_view.item_fields(doc, cat.forms)
+        out = []
+        for page in page_list(doc, data):
+            if page.id in (MATERIALS_PAGE, CHECK_PAGE):
+                continue
+            rows = [
+                {
+                    "label": infos[f"{page.id}.{k}"].spec["label"],
+                    "text": form_view.answer_text(infos[f"{page.id}.{k}"].spec, v),
+                }
+                for k, v in typed.get(page.id, {}).items()
+                if f"{page.id}.{k}" in infos
+            ]
+            out.append({"page": page, "rows": rows})
+        return out
+
+    async def page_post(request: Request) -> Response:
+        code, page_id = request.path_params["code"], request.path_params["page"]
+        doc = item_doc(code)
+        browser, new = browser_token(request)
+        try:
+            form = await _limited_form(request, multipart=page_id == MATERIALS_PAGE)
+        except RequestTooLarge:
+            raise HTTPException(413, "上传的文件合计太大，请分几次上传。") from None
+        try:
+            check_csrf(form, browser)
+            draft_id = form.get("draft")
+            draft = await run_in_threadpool(
+                load_draft, request, code, browser, draft_id if isinstance(draft_id, str) else None
+            )
+            if draft is not None and draft.case_number:
+                return RedirectResponse(f"/apply/{code}/done?draft={draft.id}", status_code=303)
+            if draft is None:
+                draft = await run_in_threadpool(drafts.create, db, code, browser, service.clock.now())
+            ctx = page_context(doc, draft, page_id)
+            if page_id == MATERIALS_PAGE:
+                return await save_materials(request, doc, ctx, draft, form, browser, new)
+            if page_id == CHECK_PAGE:
+                raise HTTPException(405, "请使用“提交申请”按钮。")
+            return await run_in_threadpool(save_section, request, doc, ctx, draft, form, browser, new)
+        finally:
+            await form.close()
+
+    def next_url(doc: Document, draft: drafts.Draft, after: str, return_to: str = "") -> str:
+        ids = [p.id for p in page_list(doc, draft.data)]
+        if return_to == CHECK_PAGE and CHECK_PAGE in ids:
+            target = CHECK_PAGE
+        else:
+            target = ids[min(ids.index(after) + 1, len(ids) - 1)] if after in ids else ids[0]
+        return f"/apply/{doc.data['code']}/{target}?draft={draft.id}"
+
+    def save_section(
+        request: Request,
+        doc: Document,
+        ctx: dict[str, Any],
+        draft: drafts.Draft,
+        form: FormData,
+        browser: str,
+        new: bool,
+    ) -> Response:
+        section = ctx["page"].id
+        shown = form_view.widgets(cat, doc, section, draft.data, {})
+        draft.data[section] = form_view.section_of_page(form, section, shown)
+        drafts.save(db, draft, service.clock.now())  # kept even when there are errors
+        _, errors = forms.validate(cat, doc, draft.data, None)
+        mine = [e for e in errors if e.field.partition(".")[0] == section]
+        if mine:
+            return render_page(request, doc, ctx, browser, new, _errors_by_field(mine), 422)
+        return_to = form.get("return_to")
+        url = next_url(doc, draft, section, return_to if isinstance(return_to, str) else "")
+        return (
+            remember_browser(RedirectResponse(url, status_code=303), request, browser)
+            if new
+            else RedirectResponse(url, status_code=303)
+        )
+
+    async def save_materials(
+        request: Request,
+        doc: Document,
+        ctx: dict[str, Any],
+        draft: drafts.Draft,
+        form: FormData,
+        browser: str,
+        new: bool,
+    ) -> Response:
+        specs = {m["id"]: m for m in cat.data(doc).get("materials", [])}
+        problems: list[FieldError] = []
+        removed = {str(v) for v in form.getlist("remove")}
+        for material_id in list(draft.uploads):
+            draft.uploads[material_id] = [u for u in draft.uploads[material_id] if u not in removed]
+        for key, value in form.multi_items():
+            if not key.startswith("file-") or not isinstance(value, UploadFile) or not value.filename:
+                continue
+            material_id = key[len("file-") :]
+            spec = specs.get(material_id)
+            field = f"{forms.MATERIALS}.{material_id}"
+            if spec is None:
+                continue
+            content = await value.read(uploads.MAX_UPLOAD + 1)
+            name = uploads.safe_name(value.filename)
+            if not content:
+                problems.append(FieldError(field, f"文件“{name}”是空的，请重新选择", "empty_file"))
+                continue
+            if len(content) > uploads.MAX_UPLOAD:
+                problems.append(
+                    FieldError(field, f"文件“{name}”超过 {uploads.MAX_UPLOAD // 2**20} MB", "file_too_large")
+                )
+                continue
+            content_type = uploads.sniff(content, name)
+            if content_type is None:
+                problems.append(FieldError(field, f"文件“{name}”：{uploads.NOT_ACCEPTED}", "unsupported_type"))
+                continue
+            problem = uploads.file_problem(spec, content_type, len(content))
+            if problem is not None:
+                problems.append(FieldError(field, f"文件“{name}”：{problem[1]}", problem[0]))
+                continue
+            row = await run_in_threadpool(
+                uploads.store, db, upload_dir, content, name, content_type, service.clock.now()
+            )
+            draft.uploads.setdefault(material_id, []).append(row.id)  # kept even if another file is wrong
+        draft.uploads = {k: v for k, v in draft.uploads.items() if v}
+        await run_in_threadpool(drafts.save, db, draft, service.clock.now())
+        _, errors = forms.validate(cat, doc, draft.data, draft.uploads)
+        missing = [e for e in errors if e.field.startswith(f"{forms.MATERIALS}.")]
+        problems += [e for e in missing if e.field not in {p.field for p in problems}]
+        if problems:
+            return await run_in_threadpool(
+                render_page, request, doc, ctx, browser, new, _errors_by_field(problems), 422, problems
+            )
+        return RedirectResponse(next_url(doc, draft, MATERIALS_PAGE), status_code=303)
+
+    async def submit(request: Request) -> Response:
+        code = request.path_params["code"]
+        doc = item_doc(code)
+        browser, new = browser_token(request)
+        form = await _limited_form(request, multipart=False)
+        check_csrf(form, browser)
+        draft_id = form.get("draft")
+        draft = await run_in_threadpool(
+            load_draft, request, code, browser, draft_id if isinstance(draft_id, str) else "x"
+        )
+        assert draft is not None
+        done = f"/apply/{code}/done?draft={draft.id}"
+        if draft.case_number:
+            return RedirectResponse(done, status_code=303)
+
+        def work() -> Response:
+            try:
+                sub = service.submit(code, draft.data, draft.uploads, APPLICANT, f"draft:{draft.id}")
+            except SubmissionInvalid as exc:
+                ctx = page_context(doc, draft, CHECK_PAGE)
+                return render_page(request, doc, ctx, browser, new, _errors_by_field(exc.errors), 422, exc.errors)
+            draft.case_number, draft.query_code = sub.number, sub.query_code
+            drafts.save(db, draft, service.clock.now())
+            return RedirectResponse(done, status_code=303)
+
+        return await run_in_threadpool(work)
+
+    async def done(request: Request) -> Response:
+        code = request.path_params["code"]
+        doc = item_doc(code)
+        browser, new = browser_token(request)
+        draft = await run_in_threadpool(load_draft, request, code, browser, request.query_params.get("draft") or "x")
+        assert draft is not None
+        if not draft.case_number:
+            return RedirectResponse(f"/apply/{code}/{CHECK_PAGE}?draft={draft.id}", status_code=303)
+        case, snap = await run_in_threadpool(service.load, draft.case_number)
+        deadline = await run_in_threadpool(service.deadlines, case, snap)
+        return show(request, "portal/done.html", browser, new, item=cat.data(doc), draft=draft, deadline=deadline)
+
+    return [
+        Route("/apply/{code}", start, methods=["GET"]),
+        Route("/apply/{code}/submit", submit, methods=["POST"]),
+        Route("/apply/{code}/done", done, methods=["GET"]),
+        Route("/apply/{code}/{page}", page_get, methods=["GET"]),
+        Route("/apply/{code}/{page}", page_post, methods=["POST"]),
+    ]

@@ -1,0 +1,223 @@
+"""The applicant's view of a case (办件查询): with its number and query code the applicant sees
+the timeline, the current step, the deadline, whether the clock is paused, what is missing,
+the fee to pay; supplements the missing materials once; and rates the service at the end.
+
+The query code is checked once (``POST /progress``); the browser then holds a signed cookie
+for that case only, so the code never travels in a URL. Wrong number and wrong code get the
+same answer, so case numbers cannot be probed.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from engine import cases, clock, forms, keys, ledger, uploads, wording
+from engine.forms import FieldError
+from engine.portal import APPLICANT, RequestTooLarge, _limited_form, browser_token, check_csrf, remember_browser
+from engine.service import CaseService, SubmissionInvalid, UnknownCase
+
+GRANT_COOKIE = "yg_case_"  # + case number
+GRANT_SECONDS = 8 * 3600
+NOT_FOUND = "没有与此办件编号和查询码相符的办件，请核对后重新输入。"
+
+Render = Callable[..., Response]
+
+
+def local(moment: datetime | None) -> str:
+    """A stored instant as the applicant reads it: Beijing time, minutes."""
+    return "" if moment is None else moment.astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def progress_routes(service: CaseService, upload_dir: Path, render: Render, key: bytes) -> list[Route]:
+    db = service.db
+
+    def granted(request: Request, number: str, browser: str) -> bool:
+        signature = request.cookies.get(GRANT_COOKIE + number, "")
+        return bool(signature) and keys.verify(key, signature, "case", number, browser)
+
+    def show(request: Request, template: str, browser: str, new: bool, status: int = 200, **ctx: Any) -> Response:
+        from engine.portal import csrf_token
+
+        response = render(template, status=status, csrf=csrf_token(browser), **ctx)
+        response.headers["Cache-Control"] = "no-store"
+        return remember_browser(response, request, browser) if new else response
+
+    async def find(request: Request) -> Response:
+        browser, new = browser_token(request)
+        number = request.query_params.get("number", "")[:32]
+        return show(request, "portal/progress_find.html", browser, new, number=number, error="")
+
+    async def lookup(request: Request) -> Response:
+        browser, new = browser_token(request)
+        form = await request.form(max_files=0, max_fields=10)
+        check_csrf(form, browser)
+        number = str(form.get("number", "")).strip().upper()[:32]
+        code = str(form.get("query_code", "")).strip()[:64]
+
+        def matches() -> bool:
+            with ledger.read_only(db) as conn:
+                row = ledger.get_case(conn, number) if number else None
+            return row is not None and bool(code) and hmac.compare_digest(str(row["query_code"] or ""), code)
+
+        if not await run_in_threadpool(matches):
+            return show(request, "portal/progress_find.html", browser, new, 404, number=number, error=NOT_FOUND)
+        response = RedirectResponse(f"/progress/{number}", status_code=303)
+        response.set_cookie(
+            GRANT_COOKIE + number,
+            keys.sign(key, "case", number, browser),
+            max_age=GRANT_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/progress",
+        )
+        return remember_browser(response, request, browser) if new else response
+
+    def view(number: str) -> dict[str, Any]:
+        case, snap = service.load(number)
+        item = snap["item"]
+        try:
+            due = service.deadlines(case, snap)
+        except LookupError:  # the calendar lacks a year: no date rather than a wrong one
+            due = None
+        with ledger.read_only(db) as conn:
+            records = ledger.events_of(conn, number)
+        materials = {m["id"]: m for m in item.get("materials", [])}
+        names = {s["id"]: s["name"] for s in cases.steps_of(item)}
+        timeline = [
+            {
+                "at": local(r.at_datetime),
+                "what": wording.action(r.action)
+                + (f"：{names.get(r.payload.get('step'), '')}" if r.action == "complete_step" else ""),
+                "who": wording.role(r.role),
+            }
+            for r in records
+        ]
+        paused = next((p for p in case.pauses if p["end"] is None), None)
+        return {
+            "case": case,
+            "item": item,
+            "state": wording.state(case.state),
+            "open_steps": [s["name"] for s in cases.open_steps(case, item)],
+            "timeline": timeline,
+            "due": due,
+            "local": local,
+            "paused": paused and (wording.SPECIAL_PROCEDURES.get(paused["kind"], paused.get("name") or "补正材料")),
+            "missing": [
+                {
+                    **m,
+                    "spec": materials.get(m["material"], {}),
+                    "accept": uploads.accept_attribute(materials.get(m["material"], {})),
+                }
+                for m in case.missing
+            ]
+            if case.state == "awaiting_supplement"
+            else [],
+            "assessment": case.assessment,
+            "ratings": cases.RATINGS,
+            "can_rate": case.state in cases.TERMINAL and case.evaluation is None,
+            "decision": wording.DECISIONS.get(case.decision or "", ""),
+        }
+
+    async def page(request: Request) -> Response:
+        number = request.path_params["number"]
+        browser, new = browser_token(request)
+        if not granted(request, number, browser):
+            return RedirectResponse(f"/progress?number={number}", status_code=303)
+        try:
+            ctx = await run_in_threadpool(view, number)
+        except UnknownCase:
+            raise HTTPException(404, NOT_FOUND) from None
+        flash = {"supplement": "补正材料已提交，窗口将审查后决定是否受理。", "evaluate": "感谢您的评价。"}
+        said = flash.get(request.query_params.get("done", ""), "")
+        return show(request, "portal/progress.html", browser, new, **ctx, flash=said, errors={}, summary=[])
+
+    async def act(request: Request) -> Response:
+        number, action = request.path_params["number"], request.path_params["action"]
+        browser, new = browser_token(request)
+        if action not in ("supplement", "evaluate") or not granted(request, number, browser):
+            raise HTTPException(403, "请先用办件编号和查询码查询本件。")
+        try:
+            form = await _limited_form(request, multipart=action == "supplement")
+        except RequestTooLarge:
+            raise HTTPException(413, "上传的文件合计太大，请分几次上传。") from None
+        try:
+            check_csrf(form, browser)
+            version = str(form.get("version", ""))
+            if not version.isdigit():
+                raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
+            errors: list[FieldError] = []
+            if action == "supplement":
+                payload, errors = await supplement_payload(number, form)
+            else:
+                payload = {"rating": str(form.get("rating", "")), "comment": str(form.get("comment", ""))[:500]}
+            if not errors:
+                try:
+                    await run_in_threadpool(service.act, number, action, APPLICANT, payload, int(version))
+                    return RedirectResponse(f"/progress/{number}?done={action}", status_code=303)
+                except SubmissionInvalid as exc:
+                    errors = exc.errors
+                except cases.ActionRefused as exc:
+                    errors = [FieldError(action, exc.args[0] if exc.args else str(exc), exc.code)]
+                except ledger.VersionConflict:
+                    errors = [FieldError(action, "办件刚刚有了新进展，请查看最新状态后再操作。", "conflict")]
+            ctx = await run_in_threadpool(view, number)
+            by_field = {e.field: e.message for e in errors}
+            return show(
+                request, "portal/progress.html", browser, new, 422, **ctx, flash="", errors=by_field, summary=errors
+            )
+        finally:
+            await form.close()
+
+    async def supplement_payload(number: str, form: FormData) -> tuple[dict[str, Any], list[FieldError]]:
+        case, snap = await run_in_threadpool(service.load, number)
+        specs = {m["id"]: m for m in snap["item"].get("materials", [])}
+        wanted = {m["material"] for m in case.missing}
+        sent: dict[str, list[str]] = {}
+        errors: list[FieldError] = []
+        for name, value in form.multi_items():
+            if not name.startswith("file-") or not isinstance(value, UploadFile) or not value.filename:
+                continue
+            material_id = name[len("file-") :]
+            if material_id not in wanted:
+                continue
+            field = f"{forms.MATERIALS}.{material_id}"
+            content = await value.read(uploads.MAX_UPLOAD + 1)
+            label = uploads.safe_name(value.filename)
+            content_type = uploads.sniff(content, label) if 0 < len(content) <= uploads.MAX_UPLOAD else None
+            problem = (
+                uploads.file_problem(specs[material_id], content_type, len(content))
+                if content_type
+                else ("unsupported_type", uploads.NOT_ACCEPTED)
+            )
+            if problem is not None:
+                errors.append(FieldError(field, f"文件“{label}”：{problem[1]}", problem[0]))
+                continue
+            row = await run_in_threadpool(
+                uploads.store, db, upload_dir, content, label, str(content_type), service.clock.now()
+            )
+            sent.setdefault(material_id, []).append(row.id)
+        for material_id in sorted(wanted - set(sent)):
+            if not any(e.field == f"{forms.MATERIALS}.{material_id}" for e in errors):
+                name = specs.get(material_id, {}).get("name", material_id)
+                errors.append(FieldError(f"{forms.MATERIALS}.{material_id}", f"请上传补正的{name}", "missing_material"))
+        note = str(form.get("note", ""))[:500]
+        return {"uploads": sent, **({"note": note} if note else {})}, errors
+
+    return [
+        Route("/progress", find, methods=["GET"]),
+        Route("/progress", lookup, methods=["POST"]),
+        Route("/progress/{number}", page, methods=["GET"]),
+        Route("/progress/{number}/{action}", act, methods=["POST"]),
+    ]
