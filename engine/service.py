@@ -88,6 +88,8 @@ class CaseService:
         #: number -> (case id, state folded from its events); checked against the stored version on use
         self._cases: OrderedDict[str, tuple[int, cases.Case]] = OrderedDict()
         self._dues: dict[tuple[Any, ...], datetime | None] = {}
+        supervision = (catalogue.center or {}).get("supervision", {})
+        self.completeness_days = int(supervision.get("completeness_working_days", 5))
 
     def _now(self) -> datetime:
         """The clock's time as the record stores it (UTC, microseconds), so the state kept in
@@ -234,7 +236,7 @@ class CaseService:
     def deadlines(self, case: cases.Case, snap: Mapping[str, Any]) -> Deadlines:
         item = snap["item"]
         cal = self.calendar
-        completeness = clock.deemed_acceptance_due(case.received_at, cal) if case.received_at else None
+        completeness = self._completeness_due(case)
         if case.accepted_at is None:
             return Deadlines(completeness, None, None, {})
         pauses = tuple(
@@ -254,6 +256,19 @@ class CaseService:
             if "limit" in step and step["id"] in case.step_started:
                 steps[step["id"]] = self._due(case.step_started[step["id"]], step["limit"], pauses)
         return Deadlines(None if case.state != "submitted" else completeness, promised, legal, steps)
+
+    def _completeness_due(self, case: cases.Case) -> datetime | None:
+        """Art. 32: accept, refuse or give the one-time notice within the center's completeness
+        period (5 working days unless center.yaml says fewer) of receipt. After the applicant
+        supplements, the same period runs from the supplement: the engine does not deem such a
+        case accepted (the notice was given), but the worklist and supervision see it due."""
+        if case.received_at is None:
+            return None
+        start = case.received_at
+        ended = [p["end"] for p in case.pauses if p["kind"] == "supplement" and p["end"] is not None]
+        if ended:
+            start = max(ended)
+        return clock.deemed_acceptance_due(start, self.calendar, self.completeness_days)
 
     def _due(self, start: datetime, limit: Mapping[str, Any], pauses: tuple[clock.Pause, ...]) -> datetime | None:
         """``clock.due_with_pauses`` remembered: a case asks for the same deadlines after every action."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -28,8 +29,10 @@ from engine.api import api_routes
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
 from engine.clock import Clock, SystemClock
+from engine.flowchart import flowchart_svg
 from engine.portal import portal_routes
 from engine.progress import progress_routes
+from engine.search import MAX_QUERY, ItemIndex
 from engine.service import CaseService
 
 _env = Environment(
@@ -111,22 +114,37 @@ def create_app(
                 groups.append({"dept": dept, "items": items})
         return groups
 
+    index = ItemIndex(cat)  # FTS5, built once per catalogue version
+    dept_by_id = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
+
     async def home(request: Request) -> Response:
-        q = request.query_params.get("q", "").strip()[:100]
-        groups = departments()
-        if q:
-            groups = [
-                {"dept": g["dept"], "items": [i for i in g["items"] if _matches(i, g["dept"], q)]} for g in groups
-            ]
-            groups = [g for g in groups if g["items"]]
-        count = sum(len(g["items"]) for g in groups)
-        return render("home.html", groups=groups, q=q, count=count, version=cat.version)
+        q = request.query_params.get("q", "").strip()[:MAX_QUERY]
+        if not q:
+            groups = departments()
+            count = sum(len(g["items"]) for g in groups)
+            return render("home.html", groups=groups, results=None, q=q, count=count, version=cat.version)
+        hits = await run_in_threadpool(index.search, q)
+        results = [
+            {
+                "item": cat.items[h.code].data,
+                "snippet": h.snippet,
+                "dept": dept_by_id.get(cat.items[h.code].data["department"], {}),
+            }
+            for h in hits
+            if h.code in cat.items
+        ]
+        return render("home.html", groups=[], results=results, q=q, count=len(results), version=cat.version)
+
+    flowcharts: dict[str, Markup] = {}
 
     async def item_page(request: Request) -> Response:
         doc = cat.items.get(request.path_params["code"])
         if doc is None:
             raise HTTPException(404, "没有这个事项 / No such item")
-        return render("item.html", n=notice.build(cat, doc), item=doc.data)
+        chart = flowcharts.get(doc.data["code"])
+        if chart is None:  # drawn once per item and catalogue version
+            chart = flowcharts[doc.data["code"]] = Markup(flowchart_svg(doc.data))
+        return render("item.html", n=notice.build(cat, doc), item=doc.data, flowchart=chart)
 
     async def api_items(request: Request) -> Response:
         return JSONResponse(
@@ -180,17 +198,3 @@ def create_app(
     app.state.catalogue = cat
     app.state.service = service
     return app
-
-
-def _matches(item: dict[str, Any], dept: dict[str, Any], q: str) -> bool:
-    hay = " ".join(
-        [
-            item["name"],
-            item["code"],
-            dept["name"],
-            dept.get("short_name", ""),
-            *item.get("keywords", []),
-            *item.get("themes", []),
-        ]
-    )
-    return all(word in hay for word in q.split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -76,6 +77,16 @@ def test_search_finds_chinese_words(server: tuple[str, Path]) -> None:
     status, html = get(server[0] + "/?q=" + urllib.parse.quote("刻章"))
     assert status == 200
     assert "公章刻制备案" in html
+
+
+def test_search_ranks_the_item_named_by_the_words_first(server: tuple[str, Path]) -> None:
+    status, html = get(server[0] + "/?q=" + urllib.parse.quote("施工"))
+    assert status == 200
+    links = re.findall(r'<li><a href="/items/([A-Z0-9-]+)">(.*?)</a>', html)
+    assert links[0][0] == "QQ-HOUSING-XK-003" and "<mark>施工</mark>" in links[0][1]
+    assert "共找到" in html
+    status, html = get(server[0] + "/?q=" + urllib.parse.quote('"NEAR(*'))  # hostile input: no error
+    assert status == 200 and "没有找到相关事项" in html
 
 
 def test_item_guide_shows_the_one_time_notice(server: tuple[str, Path], reference) -> None:  # type: ignore[no-untyped-def]
@@ -217,3 +228,16 @@ def svc_query_code(svc, number: str) -> str:  # type: ignore[no-untyped-def]
         row = ledger.get_case(conn, number)
     assert row is not None
     return str(row["query_code"])
+
+
+def test_item_guide_draws_its_steps_as_a_flowchart(server: tuple[str, Path], reference) -> None:  # type: ignore[no-untyped-def]
+    import xml.etree.ElementTree as ET
+
+    status, html = get(server[0] + "/items/QQ-NR-XK-001")
+    assert status == 200
+    svg = html[html.index("<svg") : html.index("</svg>") + len("</svg>")]
+    root = ET.fromstring(svg)
+    text = "".join(root.itertext())
+    for step in reference.catalogue.items["QQ-NR-XK-001"].data["steps"]:
+        assert step["name"] in text
+    assert "不计入办理时限" in text and root.get("role") == "img"
