@@ -123,6 +123,34 @@ def test_supplement_notice_stops_deemed_acceptance(world) -> None:  # type: igno
     assert svc.sweep() == []
 
 
+def test_after_a_supplement_the_completeness_period_runs_again_but_is_never_deemed(world) -> None:  # type: ignore[no-untyped-def]
+    svc, clk, _ = world
+    number = submit(svc)  # Friday 2026-03-06
+    mat = svc.catalogue.items[RESALE].data["materials"][0]["id"]
+    step(svc, number, "request_supplement", staff("window"), missing=[{"material": mat, "reason": "不清晰"}])
+    clk.set(datetime(2026, 3, 10, 10, 0, tzinfo=TZ))  # Tuesday: the applicant supplements
+    case, _ = svc.load(number)
+    svc.act(number, "supplement", APPLICANT, {"uploads": {mat: ["sample-again"]}}, case.version)
+    case, snap = svc.load(number)
+    due = svc.deadlines(case, snap).completeness
+    assert case.state == "submitted" and due is not None
+    assert due.astimezone(TZ).date().isoformat() == "2026-03-17"  # five working days after Tuesday 03-10
+    clk.set(datetime(2026, 3, 18, 9, 0, tzinfo=TZ))
+    assert svc.sweep() == []  # the one-time notice was given: overdue for supervision, not deemed accepted
+
+
+def test_the_center_may_shorten_the_completeness_period(world, reference) -> None:  # type: ignore[no-untyped-def]
+    svc, _, _ = world
+    import dataclasses
+
+    center = dict(reference.catalogue.center) | {"supervision": {"completeness_working_days": 3}}
+    short = CaseService(dataclasses.replace(reference.catalogue, center=center), svc.db, svc.clock, svc.calendar)
+    number = submit(short, key="short")  # Friday 03-06 + 3 working days = Wednesday 03-11
+    case, snap = short.load(number)
+    due = short.deadlines(case, snap).completeness
+    assert due is not None and due.astimezone(TZ).date().isoformat() == "2026-03-11"
+
+
 def test_running_case_keeps_its_catalogue_version(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     svc, clk, db = world
     number = submit(svc)
