@@ -94,6 +94,7 @@ __all__ = [
     "last_number",
     "load_snapshot",
     "loads",
+    "login_attempts",
     "metadata",
     "migrate",
     "open_engine",
@@ -252,7 +253,17 @@ sessions = Table(
     Column("token_hash", String(_HASH), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("expires_at", String(_TS), nullable=False),
+    Column("last_seen", String(_TS)),  # migration 5: idle timeout
     Index("ix_sessions_user_id", "user_id"),
+)
+
+login_attempts = Table(  # failed staff logins, for throttling (migration 5)
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # "user:<name>" or "ip:<address>"
+    Column("at", String(_TS), nullable=False),
+    Index("ix_login_attempts_key_at", "key", "at"),
 )
 
 catalogue_versions = Table(  # which catalogue version was served, from where, when (migration 3)
@@ -403,7 +414,19 @@ def _m004_drafts(conn: Connection) -> None:
     drafts.create(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_m001_initial, _m002_case_deadlines, _m003_catalogue_versions, _m004_drafts)
+def _m005_sessions_idle_and_login_attempts(conn: Connection) -> None:
+    """``sessions.last_seen`` (idle timeout) and ``login_attempts`` (login throttling)."""
+    add_column(conn, "sessions", Column("last_seen", String(_TS)))
+    login_attempts.create(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _m001_initial,
+    _m002_case_deadlines,
+    _m003_catalogue_versions,
+    _m004_drafts,
+    _m005_sessions_idle_and_login_attempts,
+)
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
 Each migration runs in its own transaction together with the row recording it in
