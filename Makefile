@@ -3,8 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DB ?= var/yangguang.db
 
-.PHONY: run test bench lint check clean
+.PHONY: run test bench lint check clean messages
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -14,8 +15,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
+# demo-users creates the demo staff accounts once (later runs leave them alone) and
+# prints their usernames, roles, departments and password before the server starts.
 run: $(STAMP)
-	$(BIN)/yangguang serve --db var/yangguang.db
+	$(BIN)/yangguang demo-users --db $(DB)
+	$(BIN)/yangguang serve --db $(DB)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -30,6 +34,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_cases.py
 	$(BIN)/python bench/bench_check.py
+	$(BIN)/python bench/bench_web.py
+
+# re-extract every string marked for translation and merge it into each language's .po
+# (then translate the new entries; tests/test_i18n.py fails while any is untranslated)
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o engine/locale/messages.pot engine
+	$(BIN)/pybabel update -i engine/locale/messages.pot -d engine/locale -D messages --no-fuzzy-matching
 
 clean:
-	rm -rf $(VENV) var/*.db .pytest_cache
+	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm .pytest_cache

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -52,7 +53,14 @@ NOT_FOUND_FOR_APPLICANT = "没有与此编号和查询码相符的办件 / no ca
 NEED_CREDENTIALS = "请登录或提供查询码 / send a staff bearer token or the case's query_code"
 INTERNAL = "服务器内部错误，请稍后再试 / internal error; please try again later"
 
-_STATUS_CODE = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+_STATUS_CODE = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "too_many_requests",
+}
 
 
 class ApiError(Exception):
@@ -90,6 +98,10 @@ def _guarded(fn: Handler) -> Handler:
             return error_response(e.status, e.code, e.message, e.fields)
         except _TooLarge:
             return error_response(413, "too_large", f"请求过大，上限 {MAX_UPLOAD // 2**20} MB / request too large")
+        except auth.LoginThrottled as e:
+            response = error_response(429, "too_many_requests", str(e))
+            response.headers["Retry-After"] = str(math.ceil(e.retry_after.total_seconds()))
+            return response
         except auth.AuthError as e:
             return error_response(401, "unauthorized", str(e))
         except SubmissionInvalid as e:
@@ -224,7 +236,9 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
     async def session_create(request: Request) -> Response:
         body = await _json_body(request)
         username, password = _string(body, "username", 64), _string(body, "password", 1024)
-        s = await run_in_threadpool(auth.start_session, db, username, password, service.clock.now())
+        client = request.client.host if request.client else ""
+        start = functools.partial(auth.start_session, client=client)
+        s = await run_in_threadpool(start, db, username, password, service.clock.now())
         a = s.actor
         session = {"token": s.token, "username": a.username, "role": a.role, "department": a.department}
         return JSONResponse(session | {"backup_for": a.backup_role, "expires_at": s.expires_at.isoformat()})

@@ -1,22 +1,41 @@
-"""Staff accounts and sessions: scrypt password hashes, opaque bearer tokens.
+"""Staff accounts and sessions: Argon2id password hashes, opaque bearer tokens, throttling.
+
+Passwords are hashed with Argon2id (RFC 9106, the low-memory recommendation: t=3,
+m=64 MiB, p=4) by the module-level :data:`HASHER`; tests may swap it for cheaper
+parameters. Hashes made before (``scrypt$n$r$p$salt_hex$hash_hex``) still verify, and a
+successful login re-hashes a password whose hash is scrypt or has outdated Argon2
+parameters. At most :data:`_HASH_SLOTS` hashes run at once, which bounds the memory a
+burst of logins can take.
 
 Only ``sha256(token)`` is stored in ``sessions``, so a copy of the database does not
-hand out working tokens. Passwords are hashed with scrypt (n=2**14, r=8, p=1, random
-16-byte salt) as ``scrypt$n$r$p$salt_hex$hash_hex``. Applicants have no accounts: they
-reach their own case with its query code (see ``engine.api``). Nothing here prints.
+hand out working tokens. A session ends :data:`SESSION_LIFETIME` after login, or
+earlier when unused for longer than :data:`IDLE_TIMEOUT`; ``last_seen`` is written at
+most once per :data:`TOUCH_INTERVAL`. Ended sessions are deleted when next seen.
+
+Failed logins are counted in ``login_attempts`` per username and per client address:
+:data:`USER_LIMIT` failures for a username or :data:`CLIENT_LIMIT` from one address
+within :data:`THROTTLE_WINDOW` refuse further attempts with :class:`LoginThrottled`
+(even with the right password) until the window has passed. Each attempt is counted
+before its password is checked, in one write transaction, so parallel guesses cannot
+slip past the limit. Applicants have no accounts: they reach their own case with its
+query code (see ``engine.api``). Nothing here prints.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import Argon2Error
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine import ledger
@@ -34,15 +53,37 @@ ROLES: tuple[str, ...] = (
     "admin",
 )
 SESSION_LIFETIME = timedelta(hours=8)
-_N, _R, _P = 2**14, 8, 1
-_DKLEN = 32
+IDLE_TIMEOUT = timedelta(minutes=30)
+TOUCH_INTERVAL = timedelta(minutes=1)  # last_seen is written at most this often per session
+THROTTLE_WINDOW = timedelta(minutes=15)
+USER_LIMIT = 5  # failed logins per username within THROTTLE_WINDOW
+CLIENT_LIMIT = 20  # failed logins per client address within THROTTLE_WINDOW
+
+HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+"""Hashes new passwords and decides which stored hashes are outdated (swap it in tests)."""
+_HASH_SLOTS = threading.BoundedSemaphore(4)  # 4 x 64 MiB at most
+
+_N, _R, _P = 2**14, 8, 1  # scrypt, for hashes made before Argon2id
 _MAXMEM = 64 * 1024 * 1024
 _USERNAME_MAX = 64
+_KEY_MAX = 200  # login_attempts.key
 LOGIN_FAILED = "用户名或密码错误 / wrong username or password"
 
 
 class AuthError(Exception):
     """A failed login; the message never says whether the user exists."""
+
+
+class LoginThrottled(AuthError):
+    """Too many failed logins for this username or from this client; ``retry_after`` says how long to wait."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(
+            f"登录失败次数过多，请 {minutes} 分钟后再试 / too many failed logins; try again in {minutes} {unit}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,36 +93,85 @@ class Session:
     expires_at: datetime
 
 
+# ------------------------------------------------------------------------------ passwords
+
+
 def hash_password(pw: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(pw.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, maxmem=_MAXMEM, dklen=_DKLEN)
-    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+    """An Argon2id hash (PHC string ``$argon2id$v=19$m=…,t=…,p=…$salt$hash``) with :data:`HASHER`'s parameters."""
+    with _HASH_SLOTS:
+        return HASHER.hash(pw)
 
 
 def check_password(pw: str, stored: str) -> bool:
-    """True when ``pw`` matches ``stored`` (constant-time compare); False for a malformed hash."""
+    """True when ``pw`` matches ``stored`` (Argon2 or the older scrypt); False for a malformed hash."""
+    if stored.startswith("$argon2"):
+        try:
+            with _HASH_SLOTS:
+                return HASHER.verify(stored, pw)
+        except (Argon2Error, ValueError):  # mismatch, or an invalid hash
+            return False
+    if stored.startswith("scrypt$"):
+        return _check_scrypt(pw, stored)
+    return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when ``stored`` is not Argon2id with :data:`HASHER`'s current parameters."""
+    if not stored.startswith("$argon2id$"):
+        return True
+    try:
+        return HASHER.check_needs_rehash(stored)
+    except ValueError:  # InvalidHashError
+        return True
+
+
+def _check_scrypt(pw: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt_hex, hash_hex = stored.split("$")
         if scheme != "scrypt":
             return False
         expected = bytes.fromhex(hash_hex)
-        digest = hashlib.scrypt(
-            pw.encode("utf-8"),
-            salt=bytes.fromhex(salt_hex),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            maxmem=_MAXMEM,
-            dklen=len(expected),
-        )
+        with _HASH_SLOTS:
+            digest = hashlib.scrypt(
+                pw.encode("utf-8"),
+                salt=bytes.fromhex(salt_hex),
+                n=int(n),
+                r=int(r),
+                p=int(p),
+                maxmem=_MAXMEM,
+                dklen=len(expected),
+            )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(digest, expected)
 
 
+def scrypt_hash(pw: str) -> str:
+    """A hash in the format used before Argon2id (kept to test the upgrade path; never used for new accounts)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(pw.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, maxmem=_MAXMEM, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
 # A real hash to check against when the user does not exist, so a failed login takes
-# the same time either way (no probing for usernames by timing).
-_DUMMY_HASH = hash_password(secrets.token_hex(16))
+# the same time either way (no probing for usernames by timing). Made with the current
+# HASHER the first time it is needed (and again if the hasher is swapped).
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    current = _dummy
+    if current is None or current[0] is not HASHER:
+        current = _dummy = (HASHER, hash_password(secrets.token_hex(16)))
+    return current[1]
+
+
+# ------------------------------------------------------------------------------ accounts
+
+
+class UserExists(ValueError):
+    """``add_user`` of a username that is taken."""
 
 
 def add_user(
@@ -96,8 +186,8 @@ def add_user(
     """Create a staff account and return its id.
 
     ``backup_for`` is the role this person stands in for (AB角). Raises ``ValueError``
-    with a message for the operator on a duplicate username, an unknown role, or a
-    missing password.
+    with a message for the operator on a duplicate username (:class:`UserExists`), an
+    unknown role, or a missing password.
     """
     name = username.strip()
     if not name or len(name) > _USERNAME_MAX:
@@ -107,6 +197,8 @@ def add_user(
             raise ValueError(f"unknown {label} {value!r}; roles are: {', '.join(ROLES)}")
     if not password:
         raise ValueError("a password is required")
+    if _user_exists(db, name):  # before hashing: a duplicate costs nothing
+        raise UserExists(f"user {name!r} already exists")
     values = {
         "username": name,
         "display_name": display_name,
@@ -119,44 +211,174 @@ def add_user(
     try:
         with db.begin() as conn:
             if conn.execute(select(ledger.users.c.id).where(ledger.users.c.username == name)).first():
-                raise ValueError(f"user {name!r} already exists")
+                raise UserExists(f"user {name!r} already exists")
             result = conn.execute(insert(ledger.users).values(**values))
             key = result.inserted_primary_key
     except IntegrityError as exc:  # a concurrent add of the same name
-        raise ValueError(f"user {name!r} already exists") from exc
+        raise UserExists(f"user {name!r} already exists") from exc
     assert key is not None
     return int(key[0])
+
+
+def _user_exists(db: Engine, name: str) -> bool:
+    with ledger.read_only(db) as conn:
+        return conn.execute(select(ledger.users.c.id).where(ledger.users.c.username == name)).first() is not None
+
+
+# ------------------------------------------------------------------------------ demo accounts
+
+DEMO_PASSWORD = "demo-password"
+DEMO_DEPARTMENTS = ("housing", "realestate")  # the reference items' cases can be worked end to end
+DEPARTMENT_ROLES = tuple(r for r in ROLES if r not in ("supervisor", "admin"))
+ROLE_NAMES = {
+    "window": "窗口受理",
+    "undertaker": "承办",
+    "reviewer": "审核",
+    "decider": "审批",
+    "issuer": "制证发证",
+    "inspector": "现场核查",
+    "head": "负责人",
+    "supervisor": "效能监察",
+    "admin": "系统管理员",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    username: str
+    role: str
+    department: str | None
+    backup_for: str | None = None
+    display_name: str | None = None
+
+
+def demo_accounts(departments: Mapping[str, str]) -> list[DemoAccount]:
+    """One account per departmental role for each of ``departments`` (id → short name), a
+    center-wide supervisor and admin, and an AB-role backup: a reviewer of the last
+    department who stands in for its decider."""
+    out = [
+        DemoAccount(f"{role}.{dept}", role, dept, None, f"{label}{ROLE_NAMES[role]}（演示）")
+        for dept, label in departments.items()
+        for role in DEPARTMENT_ROLES
+    ]
+    out += [DemoAccount(r, r, None, None, f"中心{ROLE_NAMES[r]}（演示）") for r in ("supervisor", "admin")]
+    if departments:
+        dept, label = list(departments.items())[-1]
+        out.append(DemoAccount(f"backup.{dept}", "reviewer", dept, "decider", f"{label}审核·审批B角（演示）"))
+    return out
+
+
+def ensure_users(db: Engine, accounts: Iterable[DemoAccount], password: str) -> list[tuple[DemoAccount, bool]]:
+    """Create the accounts that do not exist yet (existing ones are left alone); each with whether it was created."""
+    done: list[tuple[DemoAccount, bool]] = []
+    for a in accounts:
+        try:
+            add_user(db, a.username, a.role, a.department, password, a.backup_for, a.display_name)
+        except UserExists:
+            done.append((a, False))
+        else:
+            done.append((a, True))
+    return done
+
+
+# ------------------------------------------------------------------------------ sessions
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def start_session(db: Engine, username: str, password: str, now: datetime) -> Session:
-    """Check the credentials and open a session of ``SESSION_LIFETIME``; ``AuthError`` otherwise."""
+def _attempt_keys(username: str, client: str) -> list[tuple[str, int]]:
+    keys = [(f"user:{username}"[:_KEY_MAX], USER_LIMIT)]
+    if client:
+        keys.append((f"ip:{client}"[:_KEY_MAX], CLIENT_LIMIT))
+    return keys
+
+
+def _count_attempt(db: Engine, keys: list[tuple[str, int]], now: datetime) -> list[int]:
+    """Refuse with ``LoginThrottled`` when a key is over its limit; otherwise record this
+    attempt as a failure under every key (undone on success) and return the row ids."""
+    la = ledger.login_attempts
+    since = ledger.iso(now - THROTTLE_WINDOW)
+    wait = timedelta(0)
+    ids: list[int] = []
+    with db.begin() as conn:
+        conn.execute(delete(la).where(la.c.at <= since))  # prune
+        for key, limit in keys:
+            recent = conn.execute(
+                select(la.c.at).where(la.c.key == key, la.c.at > since).order_by(la.c.at.desc()).limit(limit)
+            ).all()
+            if len(recent) >= limit:  # free again when the limit-th newest failure leaves the window
+                wait = max(wait, datetime.fromisoformat(str(recent[-1][0])) + THROTTLE_WINDOW - now)
+        if not wait:
+            for key, _ in keys:
+                key_id = conn.execute(insert(la).values(key=key, at=ledger.iso(now))).inserted_primary_key
+                assert key_id is not None
+                ids.append(int(key_id[0]))
+    if wait:
+        raise LoginThrottled(wait)
+    return ids
+
+
+def start_session(db: Engine, username: str, password: str, now: datetime, *, client: str = "") -> Session:
+    """Check the credentials and open a session of ``SESSION_LIFETIME``.
+
+    ``client`` is the caller's address, for throttling. Raises ``LoginThrottled`` after
+    too many failures (before looking at the password), ``AuthError`` with the one
+    generic message on bad credentials. A success clears the username's failures and
+    upgrades an outdated password hash.
+    """
+    name = username.strip()
+    keys = _attempt_keys(name, client)
+    attempt_ids = _count_attempt(db, keys, now)
     u = ledger.users
     with ledger.read_only(db) as conn:
-        row = conn.execute(select(u).where(u.c.username == username.strip())).mappings().first()
+        row = conn.execute(select(u).where(u.c.username == name)).mappings().first()
     if row is None:
-        check_password(password, _DUMMY_HASH)
+        check_password(password, _dummy_hash())
         raise AuthError(LOGIN_FAILED)
-    if not check_password(password, str(row["password_hash"])) or not row["active"]:
+    stored = str(row["password_hash"])
+    if not check_password(password, stored) or not row["active"]:
         raise AuthError(LOGIN_FAILED)
+    upgraded = hash_password(password) if needs_rehash(stored) else None
     token = secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
+    la, s = ledger.login_attempts, ledger.sessions
     with db.begin() as conn:
-        conn.execute(delete(ledger.sessions).where(ledger.sessions.c.expires_at < ledger.iso(now)))
+        conn.execute(delete(la).where(or_(la.c.key == keys[0][0], la.c.id.in_(attempt_ids))))
+        _prune_sessions(conn, now)
         conn.execute(
-            insert(ledger.sessions).values(
-                token_hash=_token_hash(token), user_id=int(row["id"]), expires_at=ledger.iso(expires)
+            insert(s).values(
+                token_hash=_token_hash(token),
+                user_id=int(row["id"]),
+                expires_at=ledger.iso(expires),
+                last_seen=ledger.iso(now),
             )
         )
+        if upgraded is not None:  # unless the password was changed meanwhile
+            conn.execute(
+                update(u).where(u.c.id == row["id"], u.c.password_hash == stored).values(password_hash=upgraded)
+            )
     return Session(token, _actor(row), expires)
 
 
-def login(db: Engine, username: str, password: str, now: datetime) -> str:
+def _prune_sessions(conn: Connection, now: datetime) -> None:
+    """Delete ended sessions: past their lifetime, or idle (NULL last_seen counts from the start)."""
+    s = ledger.sessions
+    conn.execute(
+        delete(s).where(
+            or_(
+                s.c.expires_at <= ledger.iso(now),
+                s.c.last_seen < ledger.iso(now - IDLE_TIMEOUT),
+                s.c.last_seen.is_(None) & (s.c.expires_at < ledger.iso(now - IDLE_TIMEOUT + SESSION_LIFETIME)),
+            )
+        )
+    )
+
+
+def login(db: Engine, username: str, password: str, now: datetime, *, client: str = "") -> str:
     """A new bearer token for the user; ``AuthError`` (one generic message) on bad credentials."""
-    return start_session(db, username, password, now).token
+    return start_session(db, username, password, now, client=client).token
 
 
 def logout(db: Engine, token: str) -> None:
@@ -165,22 +387,43 @@ def logout(db: Engine, token: str) -> None:
 
 
 def actor_for_token(db: Engine, token: str, now: datetime) -> Actor | None:
-    """The staff actor of a live session, or None (unknown, expired or deactivated)."""
+    """The staff actor of a live session, or None (unknown, expired, idle or deactivated).
+
+    Records the use in ``last_seen`` (at most once per ``TOUCH_INTERVAL``); deletes the
+    session when it has ended.
+    """
     if not token:
         return None
     s, u = ledger.sessions, ledger.users
+    key = _token_hash(token)
     with ledger.read_only(db) as conn:
         row = (
             conn.execute(
-                select(u, s.c.expires_at).join(s, s.c.user_id == u.c.id).where(s.c.token_hash == _token_hash(token))
+                select(u, s.c.expires_at, s.c.last_seen).join(s, s.c.user_id == u.c.id).where(s.c.token_hash == key)
             )
             .mappings()
             .first()
         )
-    if row is None or not row["active"]:
+    if row is None:
         return None
-    if datetime.fromisoformat(str(row["expires_at"])) <= now:
+    expires = datetime.fromisoformat(str(row["expires_at"]))
+    seen = datetime.fromisoformat(str(row["last_seen"])) if row["last_seen"] else expires - SESSION_LIFETIME
+    if expires <= now or now - seen > IDLE_TIMEOUT:
+        with db.begin() as conn:
+            conn.execute(delete(s).where(s.c.token_hash == key))
         return None
+    if not row["active"]:
+        return None
+    if now - seen >= TOUCH_INTERVAL:
+        with db.begin() as conn:  # a concurrent request may have touched it already
+            conn.execute(
+                update(s)
+                .where(
+                    s.c.token_hash == key,
+                    or_(s.c.last_seen.is_(None), s.c.last_seen <= ledger.iso(now - TOUCH_INTERVAL)),
+                )
+                .values(last_seen=ledger.iso(now))
+            )
     return _actor(row)
 
 

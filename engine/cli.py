@@ -176,6 +176,38 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo_users(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine import auth, ledger
+
+    center = _checked(args.catalog).center or {}
+    known = {str(d["id"]): str(d.get("short_name") or d["name"]) for d in center.get("departments", [])}
+    chosen = [d for d in auth.DEMO_DEPARTMENTS if d in known] or list(known)[:2]
+    if not chosen:
+        raise UserError(f"{args.catalog}/center.yaml lists no departments; demo accounts need at least one")
+    try:
+        engine = ledger.open_engine(args.db)
+        ledger.migrate(engine)
+        done = auth.ensure_users(engine, auth.demo_accounts({d: known[d] for d in chosen}), auth.DEMO_PASSWORD)
+    except (OSError, SQLAlchemyError) as exc:
+        raise UserError(f"cannot write the demo accounts to {args.db}: {exc}") from exc
+    rows = [("username", "role", "department", "backup_for", "status")]
+    rows += [
+        (a.username, a.role, a.department or "-", a.backup_for or "-", "created" if created else "exists")
+        for a, created in done
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = [f"demo staff accounts in {args.db} (for trying Yangguang out; never on a real database):"]
+    out += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    made = sum(created for _, created in done)
+    out.append(f"{made} created, {len(done) - made} already existed (left unchanged).")
+    out.append(f"password: {auth.DEMO_PASSWORD}  (accounts that already existed keep the password they have)")
+    out.append("staff desk: /desk/login; JSON API: POST /api/session")
+    sys.stdout.write("\n".join(out) + "\n")
+    return EXIT_OK
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -280,6 +312,14 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     ua.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
     ua.set_defaults(func=cmd_user_add)
+
+    du = sub.add_parser(
+        "demo-users",
+        parents=[common],
+        help="create demo staff accounts (every role for housing and realestate, a supervisor, an admin, a backup)",
+    )
+    du.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
+    du.set_defaults(func=cmd_demo_users)
 
     sv = sub.add_parser("serve", parents=[common], help="serve the catalogue over HTTP")
     sv.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")

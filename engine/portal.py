@@ -101,7 +101,14 @@ async def _limited_form(request: Request, multipart: bool) -> FormData:
     return await limited.form(max_files=0, max_fields=500)
 
 
-def portal_routes(service: CaseService, upload_dir: Path, render: Render) -> list[Route]:
+def portal_routes(
+    service: CaseService,
+    upload_dir: Path,
+    render: Render,
+    staff_of: Callable[[Request], cases.Actor | None] | None = None,
+) -> list[Route]:
+    """``staff_of`` finds a signed-in staff member: their submissions are proxy filings (代办),
+    recorded as filed by them."""
     cat, db = service.catalogue, service.db
 
     def item_doc(code: str) -> Document:
@@ -366,8 +373,9 @@ def portal_routes(service: CaseService, upload_dir: Path, render: Render) -> lis
             return RedirectResponse(done, status_code=303)
 
         def work() -> Response:
+            actor = (staff_of(request) if staff_of else None) or APPLICANT
             try:
-                sub = service.submit(code, draft.data, draft.uploads, APPLICANT, f"draft:{draft.id}")
+                sub = service.submit(code, draft.data, draft.uploads, actor, f"draft:{draft.id}")
             except SubmissionInvalid as exc:
                 ctx = page_context(doc, draft, CHECK_PAGE)
                 return render_page(request, doc, ctx, browser, new, _errors_by_field(exc.errors), 422, exc.errors)
@@ -387,7 +395,10 @@ def portal_routes(service: CaseService, upload_dir: Path, render: Render) -> lis
             return RedirectResponse(f"/apply/{code}/{CHECK_PAGE}?draft={draft.id}", status_code=303)
         case, snap = await run_in_threadpool(service.load, draft.case_number)
         deadline = await run_in_threadpool(service.deadlines, case, snap)
-        return show(request, "portal/done.html", browser, new, item=cat.data(doc), draft=draft, deadline=deadline)
+        staff = await run_in_threadpool(staff_of, request) if staff_of else None
+        return show(
+            request, "portal/done.html", browser, new, item=cat.data(doc), draft=draft, deadline=deadline, staff=staff
+        )
 
     return [
         Route("/apply/{code}", start, methods=["GET"]),

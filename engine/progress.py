@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from engine import cases, clock, forms, keys, ledger, uploads, wording
 from engine.forms import FieldError
+from engine.i18n import gettext
 from engine.portal import APPLICANT, RequestTooLarge, _limited_form, browser_token, check_csrf, remember_browser
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
 
@@ -113,7 +114,12 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
             "timeline": timeline,
             "due": due,
             "local": local,
-            "paused": paused and (wording.SPECIAL_PROCEDURES.get(paused["kind"], paused.get("name") or "补正材料")),
+            "paused": paused
+            and (
+                wording.special_procedure(paused["kind"])
+                if paused["kind"] in wording.SPECIAL_PROCEDURES
+                else gettext("补正材料")
+            ),
             "missing": [
                 {
                     **m,
@@ -127,7 +133,7 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
             "assessment": case.assessment,
             "ratings": cases.RATINGS,
             "can_rate": case.state in cases.TERMINAL and case.evaluation is None,
-            "decision": wording.DECISIONS.get(case.decision or "", ""),
+            "decision": wording.decision(case.decision),
         }
 
     async def page(request: Request) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -20,12 +21,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Engine, bindparam, select
 
 from engine import cases, clock, ledger
-from engine.calendar import WorkCalendar
+from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.catalogue import Catalogue, Document
 from engine.fees import assess
 from engine.forms import FieldError, validate
 
 SYSTEM = cases.Actor("system", "system")
+log = logging.getLogger("yangguang.service")
 # built once: composing a SQLAlchemy expression per action costs more than running it
 _CASE_ROW = select(
     ledger.cases.c.id,
@@ -268,7 +270,11 @@ class CaseService:
         ended = [p["end"] for p in case.pauses if p["kind"] == "supplement" and p["end"] is not None]
         if ended:
             start = max(ended)
-        return clock.deemed_acceptance_due(start, self.calendar, self.completeness_days)
+        try:
+            return clock.deemed_acceptance_due(start, self.calendar, self.completeness_days)
+        except CalendarYearMissing as exc:
+            log.warning("completeness deadline unknown: %s", exc)
+            return None
 
     def _due(self, start: datetime, limit: Mapping[str, Any], pauses: tuple[clock.Pause, ...]) -> datetime | None:
         """``clock.due_with_pauses`` remembered: a case asks for the same deadlines after every action."""
@@ -276,7 +282,13 @@ class CaseService:
         if key not in self._dues:
             if len(self._dues) >= DUE_CACHE_SIZE:
                 self._dues.clear()
-            self._dues[key] = clock.due_with_pauses(start, limit, pauses, self.calendar)
+            try:
+                self._dues[key] = clock.due_with_pauses(start, limit, pauses, self.calendar)
+            except CalendarYearMissing as exc:
+                # Working days are never guessed: the deadline stays unknown (None) until the
+                # year's calendar is added, and the case goes on; say so in the log every time.
+                log.warning("deadline unknown: %s", exc)
+                return None
         return self._dues[key]
 
     def worklist(self, case: cases.Case, snap: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,20 +19,24 @@ from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import keys, ledger, notice
+from engine import i18n, keys, ledger, notice, wording
 from engine.api import api_routes
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
 from engine.clock import Clock, SystemClock
+from engine.desk import desk_routes, staff_from_cookie
 from engine.flowchart import flowchart_svg
+from engine.i18n import LocaleMiddleware
 from engine.portal import portal_routes
 from engine.progress import progress_routes
 from engine.search import MAX_QUERY, ItemIndex
+from engine.security import SecurityHeaders
 from engine.service import CaseService
 
 _env = Environment(
@@ -40,7 +44,10 @@ _env = Environment(
     autoescape=select_autoescape(["html"]),
     extensions=["jinja2.ext.i18n"],
 )
-_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # strings are Chinese by default
+# the request's language (engine.i18n.LocaleMiddleware); the source text is Chinese
+_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+_env.globals["current_language"] = i18n.language
+_env.globals["languages"] = i18n.LANGUAGES
 
 
 class CatalogueNotClean(RuntimeError):
@@ -102,6 +109,8 @@ def create_app(
 
     def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("center", cat.center or {})
+        ctx.setdefault("wording", wording)
+        ctx.setdefault("actor", None)
         return HTMLResponse(_env.get_template(name).render(**ctx), status_code=status)
 
     def departments() -> list[dict[str, Any]]:
@@ -183,8 +192,9 @@ def create_app(
     app = Starlette(
         routes=[
             *api_routes(service, Path(db).parent / "uploads"),
-            *portal_routes(service, Path(db).parent / "uploads", render),
+            *portal_routes(service, Path(db).parent / "uploads", render, staff_from_cookie(service)),
             *progress_routes(service, Path(db).parent / "uploads", render, key),
+            *desk_routes(service, render, key),
             Mount("/static", StaticFiles(packages=[("engine", "static")]), name="static"),
             Route("/", home),
             Route("/items/{code}", item_page),
@@ -194,6 +204,7 @@ def create_app(
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},
         lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware)],
     )
     app.state.catalogue = cat
     app.state.service = service

@@ -151,6 +151,22 @@ def test_the_center_may_shorten_the_completeness_period(world, reference) -> Non
     assert due is not None and due.astimezone(TZ).date().isoformat() == "2026-03-11"
 
 
+def test_a_deadline_in_a_year_without_calendar_is_unknown_and_the_case_goes_on(world) -> None:  # type: ignore[no-untyped-def]
+    """Working days are never guessed: late in December the deadlines that fall into next year
+    stay unknown until calendar/2027.yaml exists, and acting on the case still works."""
+    svc, clk, db = world
+    clk.set(datetime(2026, 12, 21, 9, 0, tzinfo=TZ))  # a Monday; 2027 has no calendar
+    number = submit(svc, code="QQ-CULTURE-XK-101", key="dec")
+    dept = svc.catalogue.items["QQ-CULTURE-XK-101"].data["department"]
+    case = step(svc, number, "accept", Actor("w", "window", dept))
+    assert case.state == "in_progress"
+    dl = svc.deadlines(*svc.load(number))
+    assert dl.promised is None and dl.legal is None
+    with ledger.read_only(db) as conn:
+        row = ledger.get_case(conn, number)
+    assert row is not None and row["due_promised"] is None and row["state"] == "in_progress"
+
+
 def test_running_case_keeps_its_catalogue_version(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     svc, clk, db = world
     number = submit(svc)

@@ -241,3 +241,17 @@ def test_item_guide_draws_its_steps_as_a_flowchart(server: tuple[str, Path], ref
     for step in reference.catalogue.items["QQ-NR-XK-001"].data["steps"]:
         assert step["name"] in text
     assert "不计入办理时限" in text and root.get("role") == "img"
+
+
+def test_every_response_carries_the_security_headers(server: tuple[str, Path]) -> None:
+    import urllib.request
+
+    for path in ("/", "/items/QQ-PSB-BA-001", "/api/items", "/nope"):
+        try:
+            with urllib.request.urlopen(server[0] + path) as r:
+                headers = r.headers
+        except urllib.error.HTTPError as exc:
+            headers = exc.headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"], path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"

@@ -4,8 +4,6 @@
 // shown with a line saying when to fill it in, and the server ignores answers to hidden ones.
 (function () {
   "use strict";
-  var summary = document.getElementById("error-summary");
-  if (summary) summary.focus();
   var C = window.YangguangConditions;
   var form = document.querySelector("form[data-conditions]");
   if (!C || !form) return;

@@ -2,6 +2,7 @@
 
 Fixtures (all tests in tests/browser; the rest of the suite never starts a browser):
 
+``live_db``       session: the live server's SQLite file (staff accounts, reading the record).
 ``live_server``   session: base URL (``http://127.0.0.1:PORT``) of ``yangguang serve`` on the
                   reference catalogue with a fresh SQLite file; server log in ``live_server.log``
                   next to the database (its tail is shown if start-up fails).
@@ -77,7 +78,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(_live: tuple[str, Path]) -> str:
+    return _live[0]
+
+
+@pytest.fixture(scope="session")
+def live_db(_live: tuple[str, Path]) -> Path:
+    """The live server's SQLite file, for tests that set up staff accounts or read the record."""
+    return _live[1]
+
+
+@pytest.fixture(scope="session")
+def _live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("live_server")
     db, log_path = tmp / "yangguang.db", tmp / "live_server.log"
     port = _free_port()
@@ -102,7 +114,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
                     pytest.fail(f"live_server did not start on {base}:\n{tail}", pytrace=False)
                 time.sleep(0.1)
-        yield base
+        yield base, db
     finally:
         proc.terminate()
         try:

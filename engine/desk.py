@@ -1,0 +1,353 @@
+"""The staff desk (工作台): log in, see the worklist, open a case, act on it.
+
+Which actions a person is offered is decided by the engine's own rules: every candidate
+action is checked with ``cases.decide`` against the case as it is now (a dry run), so the
+desk never offers what the engine would refuse and never duplicates a rule. The session is
+an HttpOnly, SameSite=Strict cookie holding the opaque token of engine.auth; every form
+carries a CSRF token signed with the server key for that session.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from engine import auth, cases, documents, keys, ledger, uploads, wording, worklist
+from engine.progress import local
+from engine.service import CaseService, SubmissionInvalid, UnknownCase
+
+STAFF_COOKIE = "yg_staff"
+Render = Callable[..., Response]
+Handler = Callable[[Request, cases.Actor], Awaitable[Response]]
+
+# (action, probe payload) tried in a dry run to decide what this person may do now
+_PROBES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("accept", {}),
+    ("refuse", {"reason": "-"}),
+    ("request_supplement", {}),
+    ("assess_fee", {}),
+    ("record_payment", {}),
+    ("extend", {"reason": "-"}),
+    ("decide", {"outcome": "approve"}),
+    ("complete", {}),
+)
+
+
+def staff_csrf(key: bytes, token: str) -> str:
+    return keys.sign(key, "staff-csrf", hashlib.sha256(token.encode()).hexdigest())
+
+
+def available(case: cases.Case, item: Mapping[str, Any], actor: cases.Actor, now: Any) -> dict[str, Any]:
+    """What ``actor`` may do to ``case`` now: {action: details} (steps and procedure kinds listed)."""
+    out: dict[str, Any] = {}
+
+    def allowed(action: str, payload: Mapping[str, Any]) -> bool:
+        try:
+            cases.decide(case, item, action, actor, payload, now)
+        except cases.FeeMismatch:
+            return True  # the probe amount was wrong, the action itself is open
+        except cases.ActionRefused as exc:
+            return exc.code == "invalid"  # only the probe's payload was lacking
+        return True
+
+    for action, probe in _PROBES:
+        if action == "record_payment" and case.assessment is not None:
+            probe = {"amount_fen": int(case.assessment["total_fen"])}
+        if allowed(action, probe):
+            out[action] = True
+    steps = [s for s in cases.open_steps(case, item) if allowed("complete_step", {"step": s["id"]})]
+    if steps:
+        out["complete_step"] = steps
+    for action in ("start_special_procedure", "end_special_procedure"):
+        kinds = [sp for sp in item.get("special_procedures", []) if allowed(action, {"kind": sp["kind"]})]
+        if kinds:
+            out[action] = kinds
+    return out
+
+
+def _fen(text: str) -> int | None:
+    """Yuan as typed (``80``, ``80.5``, ``80.50``) to exact fen; None when not an amount."""
+    try:
+        amount = Decimal(text.strip().replace(",", "").replace("，", ""))
+    except InvalidOperation:
+        return None
+    if amount != amount.quantize(Decimal("0.01")) or amount < 0:
+        return None
+    return int(amount * 100)
+
+
+def payload_from(action: str, form: FormData, item: Mapping[str, Any]) -> dict[str, Any]:
+    """The action's payload from the desk's form (the engine checks it)."""
+    text = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    if action in ("refuse", "extend"):
+        return {"reason": text.get("reason", "")[:1000]}
+    if action == "request_supplement":
+        chosen = [str(v) for v in form.getlist("material")]
+        return {
+            "missing": [
+                {"material": m, "reason": text.get(f"reason-{m}", "")[:500] or "材料不齐全或不符合法定形式"}
+                for m in chosen
+            ],
+            "note": text.get("note", "")[:1000],
+        }
+    if action == "complete_step":
+        return {"step": text.get("step", ""), "note": text.get("note", "")[:1000]}
+    if action == "record_payment":
+        fen = _fen(text.get("amount", ""))
+        return {"amount_fen": fen if fen is not None else -1, "note": text.get("note", "")[:500]}
+    if action in ("start_special_procedure", "end_special_procedure"):
+        return {"kind": text.get("kind", ""), "note": text.get("note", "")[:1000]}
+    if action == "decide":
+        return {"outcome": text.get("outcome", ""), "reason": text.get("reason", "")[:1000]}
+    return {}
+
+
+def staff_from_cookie(service: CaseService) -> Callable[[Request], cases.Actor | None]:
+    """The signed-in staff member of a request, for other parts of the site (proxy filing)."""
+
+    def staff_of(request: Request) -> cases.Actor | None:
+        token = request.cookies.get(STAFF_COOKIE, "")
+        return auth.actor_for_token(service.db, token, service.clock.now()) if token else None
+
+    return staff_of
+
+
+def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]:
+    cat, db = service.catalogue, service.db
+    supervision = (cat.center or {}).get("supervision", {})
+    warning_days = int(supervision.get("warning_working_days", 1))
+    departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
+
+    def session_of(request: Request) -> tuple[cases.Actor, str] | None:
+        token = request.cookies.get(STAFF_COOKIE, "")
+        actor = auth.actor_for_token(db, token, service.clock.now()) if token else None
+        return (actor, token) if actor is not None else None
+
+    def show(request: Request, template: str, token: str, status: int = 200, **ctx: Any) -> Response:
+        response = render(template, status=status, csrf=staff_csrf(key, token) if token else "", **ctx)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def login_required(
+        fn: Callable[[Request, cases.Actor, str], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def wrapped(request: Request) -> Response:
+            found = await run_in_threadpool(session_of, request)
+            if found is None:
+                target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+                return RedirectResponse(f"/desk/login?next={target}", status_code=303)
+            actor, token = found
+            if request.method == "POST":
+                form = await request.form(max_files=0, max_fields=200)
+                sent = form.get("csrf")
+                if not isinstance(sent, str) or not keys.verify(
+                    key, sent, "staff-csrf", hashlib.sha256(token.encode()).hexdigest()
+                ):
+                    raise HTTPException(403, "表单已失效，请刷新页面后重新提交。")
+            return await fn(request, actor, token)
+
+        return wrapped
+
+    async def login_page(request: Request) -> Response:
+        return show(request, "desk/login.html", "", next=_safe_next(request.query_params.get("next", "")), error="")
+
+    async def login(request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=10)
+        username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
+        target = _safe_next(str(form.get("next", "")))
+        client = request.client.host if request.client else ""
+        try:
+            session = await run_in_threadpool(
+                functools.partial(auth.start_session, client=client), db, username, password, service.clock.now()
+            )
+        except auth.AuthError as exc:
+            status = 429 if isinstance(exc, auth.LoginThrottled) else 401
+            return show(
+                request, "desk/login.html", "", status, next=target, error=str(exc).split(" / ")[0], username=username
+            )
+        response = RedirectResponse(target or "/desk", status_code=303)
+        response.set_cookie(
+            STAFF_COOKIE,
+            session.token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        return response
+
+    async def logout(request: Request, actor: cases.Actor, token: str) -> Response:
+        await run_in_threadpool(auth.logout, db, token)
+        response = RedirectResponse("/desk/login", status_code=303)
+        response.delete_cookie(STAFF_COOKIE, path="/")
+        return response
+
+    async def home(request: Request, actor: cases.Actor, token: str) -> Response:
+        item = request.query_params.get("item", "") or None
+        state = request.query_params.get("state", "")
+        states = [state] if state in worklist.OPEN_STATES else list(worklist.OPEN_STATES)
+        rows = await run_in_threadpool(
+            worklist.for_actor, db, actor, service.clock.now(), service.calendar, warning_days,
+            item_code=item, states=states,
+        )  # fmt: skip
+        mine = sorted(
+            {r.item_code for r in rows} | ({item} if item else set()),
+        )
+        return show(
+            request, "desk/worklist.html", token, actor=actor, rows=rows, items=cat.items, chosen_item=item or "",
+            chosen_state=state, states=wording.STATES, open_states=worklist.OPEN_STATES, item_codes=mine,
+            local=local, wording=wording, departments=departments,
+        )  # fmt: skip
+
+    def may_see(actor: cases.Actor, case: cases.Case) -> bool:
+        return actor.role in worklist.CENTER_WIDE or actor.department == case.department
+
+    def case_context(actor: cases.Actor, number: str) -> dict[str, Any]:
+        case, snap = service.load(number)
+        if not may_see(actor, case):
+            raise HTTPException(403, "这是其他部门的办件，您无权查看。")
+        item = snap["item"]
+        with ledger.read_only(db) as conn:
+            records = ledger.events_of(conn, number)
+        try:
+            due = service.deadlines(case, snap)
+        except LookupError:
+            due = None
+        frozen_fields = {k: v for k, v in _snapshot_fields(snap).items()}
+        data_rows = [
+            {"section": section, "label": frozen_fields.get(f"{section}.{k}", k), "value": v}
+            for section, values in case.data.items()
+            for k, v in (values.items() if isinstance(values, Mapping) else [])
+        ]
+        ids = {u for v in case.uploads.values() for u in v}
+        for r in records:
+            if r.action == "supplement":
+                ids |= {u for v in r.payload.get("uploads", {}).values() for u in v}
+        files = uploads.fetch(db, ids)
+        materials = {m["id"]: m for m in item.get("materials", [])}
+        return {
+            "case": case,
+            "item": item,
+            "actor": actor,
+            "state": wording.state(case.state),
+            "records": records,
+            "due": due,
+            "local": local,
+            "wording": wording,
+            "data_rows": data_rows,
+            "files": files,
+            "materials": materials,
+            "open_steps": cases.open_steps(case, item),
+            "actions": available(case, item, actor, service.clock.now()),
+            "documents": documents.documents_for(case, snap, cat.center, due, records),
+            "department": departments.get(case.department, {}),
+        }
+
+    async def case_page(request: Request, actor: cases.Actor, token: str) -> Response:
+        number = request.path_params["number"]
+        try:
+            ctx = await run_in_threadpool(case_context, actor, number)
+        except UnknownCase:
+            raise HTTPException(404, "没有这个办件。") from None
+        flash = request.query_params.get("done", "")
+        return show(request, "desk/case.html", token, **ctx, flash=wording.action(flash) if flash else "", error="")
+
+    async def act(request: Request, actor: cases.Actor, token: str) -> Response:
+        number = request.path_params["number"]
+        form = await request.form(max_files=0, max_fields=200)
+        action = str(form.get("action", ""))
+        version = str(form.get("version", ""))
+        if not version.isdigit():
+            raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
+
+        def work() -> Response:
+            try:
+                case, snap = service.load(number)
+            except UnknownCase:
+                raise HTTPException(404, "没有这个办件。") from None
+            if not may_see(actor, case):
+                raise HTTPException(403, "这是其他部门的办件，您无权办理。")
+            payload = payload_from(action, form, snap["item"])
+            status, error = 200, ""
+            try:
+                service.act(number, action, actor, payload, int(version))
+                return RedirectResponse(f"/desk/cases/{number}?done={action}", status_code=303)
+            except ledger.VersionConflict:
+                status, error = 409, "本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。"
+            except cases.FeeMismatch as exc:
+                status, error = 422, str(exc).split(" / ")[0]
+            except cases.ActionRefused as exc:
+                status = 403 if exc.code == "forbidden" else 422
+                error = str(exc).split(" / ")[0]
+            except SubmissionInvalid as exc:
+                status, error = 422, "；".join(e.message for e in exc.errors)
+            ctx = case_context(actor, number)
+            return show(request, "desk/case.html", token, status, **ctx, flash="", error=error)
+
+        return await run_in_threadpool(work)
+
+    async def file(request: Request, actor: cases.Actor, token: str) -> Response:
+        number, upload_id = request.path_params["number"], request.path_params["upload"]
+        ctx = await run_in_threadpool(case_context, actor, number)
+        row = ctx["files"].get(upload_id)
+        if row is None:
+            raise HTTPException(404, "本件没有这个文件。")
+        response = FileResponse(row.path, media_type=row.content_type, filename=row.filename or f"{upload_id}")
+        response.headers["Content-Disposition"] = (
+            f"attachment; filename*=UTF-8''{quote(row.filename or upload_id)}"  # never rendered inline
+        )
+        return response
+
+    async def document(request: Request, actor: cases.Actor, token: str) -> Response:
+        number, index = request.path_params["number"], request.path_params["index"]
+        ctx = await run_in_threadpool(case_context, actor, number)
+        docs = ctx["documents"]
+        if not index.isdigit() or not 0 <= int(index) < len(docs):
+            raise HTTPException(404, "没有这份文书。")
+        return HTMLResponse(documents.render(docs[int(index)], cat.center))
+
+    async def proxy(request: Request, actor: cases.Actor, token: str) -> Response:
+        code = request.query_params.get("item", "")
+        if code not in cat.items:
+            raise HTTPException(404, "没有这个事项。")
+        return RedirectResponse(f"/apply/{code}", status_code=303)
+
+    return [
+        Route("/desk/proxy", login_required(proxy), methods=["GET"]),
+        Route("/desk/login", login_page, methods=["GET"]),
+        Route("/desk/login", login, methods=["POST"]),
+        Route("/desk/logout", login_required(logout), methods=["POST"]),
+        Route("/desk", login_required(home), methods=["GET"]),
+        Route("/desk/cases/{number}", login_required(case_page), methods=["GET"]),
+        Route("/desk/cases/{number}/act", login_required(act), methods=["POST"]),
+        Route("/desk/cases/{number}/files/{upload}", login_required(file), methods=["GET"]),
+        Route("/desk/cases/{number}/documents/{index}", login_required(document), methods=["GET"]),
+    ]
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (no scheme, no //host): never an open redirect."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else ""
+
+
+def _snapshot_fields(snap: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for section in snap.get("forms", {}).values():
+        for f in section.get("fields", []):
+            out[f"{section['id']}.{f['id']}"] = str(f.get("label", f["id"]))
+    for entry in snap["item"].get("form", {}).get("sections", []):
+        if isinstance(entry, Mapping):
+            for f in entry.get("fields", []):
+                out[f"{entry['id']}.{f['id']}"] = str(f.get("label", f["id"]))
+    return out

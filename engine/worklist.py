@@ -1,0 +1,130 @@
+"""Worklists from the case rows' worklist columns (no events replayed): whose turn it is, what
+is due when, and the light supervision shows for it.
+
+Lights (电子监察): red — past the deadline; yellow — due within the center's warning period
+(``supervision.warning_working_days`` in center.yaml; ``warning_minutes`` for minute limits
+is applied by the supervision issue); green — otherwise; grey — the clock is paused.
+The deadline a worklist row is judged by is the nearest one that applies: the Art. 32
+completeness deadline while awaiting acceptance, else the earliest open step's limit or the
+promised deadline, whichever comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select
+
+from engine import clock, ledger
+from engine.calendar import WorkCalendar
+from engine.cases import Actor
+
+CENTER_WIDE = frozenset({"supervisor", "admin"})
+OPEN_STATES = ("submitted", "awaiting_supplement", "in_progress")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: str
+    item_code: str
+    state: str
+    department: str | None
+    current_step: str | None
+    assignee_role: str | None
+    due: datetime | None  # the deadline this row is judged by
+    due_kind: str  # completeness | step | promised | ""
+    paused: bool
+    light: str  # red | yellow | green | grey | none
+    days_left: int | None  # working days left (negative: overdue)
+    updated_at: str
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def light(
+    due: datetime | None, now: datetime, cal: WorkCalendar, warning_days: int, paused: bool
+) -> tuple[str, int | None]:
+    """(light, working days left) for one deadline."""
+    if paused:
+        return "grey", None
+    if due is None:
+        return "none", None
+    try:
+        left = clock.remaining_working_days(due, now, cal)
+    except LookupError:  # the calendar lacks a year: judge by the instant alone
+        return ("red" if now > due else "green"), None
+    if now > due:
+        return "red", left
+    return ("yellow" if left <= warning_days else "green"), left
+
+
+def _judged_by(row: Any) -> tuple[datetime | None, str]:
+    if row["state"] == "submitted" and row["due_completeness"]:
+        return _parse(row["due_completeness"]), "completeness"
+    candidates = [
+        (d, k) for d, k in ((_parse(row["due_step"]), "step"), (_parse(row["due_promised"]), "promised")) if d
+    ]
+    return min(candidates, key=lambda c: c[0]) if candidates else (None, "")
+
+
+def for_actor(
+    db: Engine,
+    actor: Actor,
+    now: datetime,
+    cal: WorkCalendar,
+    warning_days: int = 1,
+    *,
+    item_code: str | None = None,
+    states: Sequence[str] = OPEN_STATES,
+    limit: int = 500,
+) -> list[Row]:
+    """Open cases waiting on this person's role (or the role they back up) in their department;
+    everything open for supervisors and administrators. Sorted by deadline, most urgent first."""
+    c = ledger.cases
+    query = select(
+        c.c.number, c.c.item_code, c.c.state, c.c.department, c.c.current_step, c.c.assignee_role,
+        c.c.due_completeness, c.c.due_step, c.c.due_promised, c.c.paused, c.c.updated_at,
+    ).where(c.c.state.in_(list(states)))  # fmt: skip
+    if actor.role not in CENTER_WIDE:
+        roles = [r for r in (actor.role, actor.backup_role) if r]
+        query = query.where(
+            and_(
+                c.c.department == actor.department,
+                or_(*[c.c.assignee_role.like(f"%{r}%") for r in roles]),
+            )
+        )
+    if item_code:
+        query = query.where(c.c.item_code == item_code)
+    with ledger.read_only(db) as conn:
+        found = conn.execute(query.limit(limit * 2)).mappings().all()
+    rows: list[Row] = []
+    for r in found:
+        roles_here = set((r["assignee_role"] or "").split(","))
+        if actor.role not in CENTER_WIDE and not roles_here & {actor.role, actor.backup_role}:
+            continue  # LIKE matched a longer role name
+        due, kind = _judged_by(r)
+        colour, left = light(due, now, cal, warning_days, bool(r["paused"]))
+        rows.append(
+            Row(
+                r["number"],
+                r["item_code"],
+                r["state"],
+                r["department"],
+                r["current_step"],
+                r["assignee_role"],
+                due,
+                kind,
+                bool(r["paused"]),
+                colour,
+                left,
+                r["updated_at"],
+            )
+        )
+    far = datetime.max.replace(tzinfo=clock.TZ)
+    rows.sort(key=lambda row: (row.due or far, row.number))
+    return rows[:limit]
