@@ -19,10 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, clock, forms, keys, ledger, uploads, wording
+from engine import cases, clock, documents, forms, keys, ledger, uploads, wording
 from engine.forms import FieldError
 from engine.i18n import gettext
 from engine.portal import APPLICANT, RequestTooLarge, _limited_form, browser_token, check_csrf, remember_browser
@@ -134,6 +134,7 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
             "ratings": cases.RATINGS,
             "can_rate": case.state in cases.TERMINAL and case.evaluation is None,
             "decision": wording.decision(case.decision),
+            "documents": documents.documents_for(case, snap, service.catalogue.center, due, records),
         }
 
     async def page(request: Request) -> Response:
@@ -221,7 +222,21 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
         note = str(form.get("note", ""))[:500]
         return {"uploads": sent, **({"note": note} if note else {})}, errors
 
+    async def document(request: Request) -> Response:
+        number, index = request.path_params["number"], request.path_params["index"]
+        browser, _ = browser_token(request)
+        if not granted(request, number, browser):
+            return RedirectResponse(f"/progress?number={number}", status_code=303)
+        ctx = await run_in_threadpool(view, number)
+        docs = ctx["documents"]
+        if not index.isdigit() or not 0 <= int(index) < len(docs):
+            raise HTTPException(404, "没有这份文书。")
+        response = HTMLResponse(documents.render(docs[int(index)], service.catalogue.center))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     return [
+        Route("/progress/{number}/documents/{index}", document, methods=["GET"]),
         Route("/progress", find, methods=["GET"]),
         Route("/progress", lookup, methods=["POST"]),
         Route("/progress/{number}", page, methods=["GET"]),

@@ -207,6 +207,10 @@ def test_supplement_and_rating_from_the_progress_page(portal: Any) -> None:
     svc.act(number, "request_supplement", window, {"missing": missing}, 1)
     find(client, number, query_code)
     page = client.get(f"/progress/{number}")
+    assert 'id="documents"' in page.text and "补正" in page.text.split('id="documents"')[1].split("</ul>")[0]
+    notice = client.get(f"/progress/{number}/documents/0")
+    assert notice.status_code == 200 and "合同未盖章" in notice.text  # the one-time notice, printable
+    assert TestClient(client.app, follow_redirects=False).get(f"/progress/{number}/documents/0").status_code == 303
     assert "请补正以下材料" in page.text and "合同未盖章" in page.text and "暂停计时中：补正材料" in page.text
     body = {"csrf": csrf(page.text), "version": re.search(r'name="version" value="(\d+)"', page.text).group(1)}  # type: ignore[union-attr]
     nothing = client.post(f"/progress/{number}/supplement", data=body, files=[("x", ("", b"", "text/plain"))])
