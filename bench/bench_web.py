@@ -17,7 +17,7 @@ figure is one run of ``--duration`` seconds (default 10, at most 15; ``--quick``
   the upload, then ``POST /api/cases`` with the application data and the upload id that the
   first answer returned, under a unique idempotency key. wrk cannot chain requests on one
   connection (its Lua ``request``/``response`` hooks are per thread, not per connection), so
-  a bounded client in this file does it: ``--submit-connections`` (4) asyncio keep-alive
+  a bounded client in this file does it: ``--submit-connections`` (8, half of wrk's 16) asyncio keep-alive
   connections speaking raw HTTP/1.1 (no client library, so the client costs little of the
   shared CPUs), each doing upload(s) then submission in a loop until the time is up; it counts
   completed submissions per second and the p99 of the whole chain, and stops on any answer
@@ -89,7 +89,7 @@ from engine.samples import sample_application  # noqa: E402
 HOST = "127.0.0.1"
 DEFAULT_DURATION, MAX_DURATION, QUICK_DURATION = 10.0, 15.0, 3.0
 WRK_THREADS, WRK_CONNECTIONS = 1, 16
-SUBMIT_CONNECTIONS = 4
+SUBMIT_CONNECTIONS = 8  # concurrent applicants; the page figures use 16 wrk connections
 TARGET_RPS = 1000.0  # guide and form pages, requests/s
 TARGET_VS_PLAIN = 2.0  # ... and at least this many times a plain Jinja2 render of the same page
 TARGET_SUBMISSIONS = 200.0  # valid submissions/s
@@ -694,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=DEFAULT_DURATION, help="seconds per figure (default 10, max 15)")
     ap.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK_DURATION:g} s per figure")
     ap.add_argument("--render-seconds", type=float, help="seconds of plain renders per page (default: duration / 3)")
-    ap.add_argument("--submit-connections", type=int, default=SUBMIT_CONNECTIONS, help="default 4")
+    ap.add_argument("--submit-connections", type=int, default=SUBMIT_CONNECTIONS, help="default 8")
     ap.add_argument("--item", help="item for the guide and form pages (default: the one with the most form fields)")
     ap.add_argument("--page", help="form page (section id) of that item (default: its page with the most fields)")
     ap.add_argument("--submit-item", help="item for the target submission (default: the largest one-file item)")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -312,6 +313,7 @@ its SQLite transactions with a plain (deferred) ``BEGIN`` so readers do not queu
 writers. See :func:`read_only`."""
 
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
+WRITER_WAIT = 30.0  # seconds a writer of this process waits for its turn before giving up
 
 
 def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
@@ -351,12 +353,34 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
         finally:
             cursor.close()
 
+    # Writers of this process queue on a fair lock before BEGIN IMMEDIATE instead of in
+    # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and so gave the slowest
+    # writers second-long waits under load. Other processes still meet busy_timeout.
+    writer = threading.RLock()  # re-entrant: a nested write on another connection meets busy_timeout as before
+    holding: set[int] = set()
+
+    def _release(conn: Connection) -> None:
+        if id(conn) in holding:
+            holding.discard(id(conn))
+            writer.release()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # straight on the DB-API connection: exec_driver_sql would double the cost of a transaction
-        sql = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
-        conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
+            return
+        if not writer.acquire(timeout=WRITER_WAIT):
+            raise sqlite3.OperationalError(f"database is locked: no write turn within {WRITER_WAIT} s")
+        holding.add(id(conn))
+        try:
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        except BaseException:
+            _release(conn)
+            raise
 
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
     return engine
 
 

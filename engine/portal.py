@@ -21,11 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from engine import cases, drafts, form_view, forms, uploads
+from engine import cases, drafts, form_view, forms, i18n, uploads
 from engine.catalogue import Document
 from engine.form_view import CHECK_PAGE, MATERIALS_PAGE
 from engine.forms import FieldError
@@ -126,9 +126,10 @@ def portal_routes(
         browser: str,
         new_browser: bool,
         status: int = 200,
+        csrf: str | None = None,
         **ctx: Any,
     ) -> Response:
-        response = render(template, status=status, csrf=csrf_token(browser), **ctx)
+        response = render(template, status=status, csrf=csrf or csrf_token(browser), **ctx)
         response.headers["Cache-Control"] = "no-store"  # personal data: never cached
         return remember_browser(response, request, browser) if new_browser else response
 
@@ -160,11 +161,30 @@ def portal_routes(
             raise HTTPException(404, "找不到这份申请草稿（可能已过期，或不是在这个浏览器中填写的），请重新开始。")
         return draft
 
+    # A blank page (no draft yet) is the same for everyone but its CSRF token: rendered once per
+    # item, page and language, with a placeholder that is swapped for the browser's token.
+    blank: dict[tuple[str, str, str, str], str] = {}
+    placeholder = "0" * 31 + "f"  # shaped like a token, so the template escapes nothing differently
+
+    def blank_page(request: Request, doc: Document, page_id: str) -> str:
+        return_to = CHECK_PAGE if request.query_params.get("return_to") == CHECK_PAGE else ""
+        key = (doc.data["code"], page_id, i18n.language(), return_to)
+        if key not in blank:
+            ctx = page_context(doc, None, page_id)
+            html = render_page(request, doc, ctx, placeholder, False, {}, 200, csrf=placeholder)
+            blank[key] = bytes(html.body).decode("utf-8")
+        return blank[key]
+
     async def page_get(request: Request) -> Response:
         code, page_id = request.path_params["code"], request.path_params["page"]
         doc = item_doc(code)
         browser, new = browser_token(request)
-        draft = await run_in_threadpool(load_draft, request, code, browser, request.query_params.get("draft"))
+        draft_id = request.query_params.get("draft")
+        if not draft_id:  # served from memory, in the event loop: no database, no worker thread
+            html = blank_page(request, doc, page_id).replace(placeholder, csrf_token(browser))
+            response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
+            return remember_browser(response, request, browser) if new else response
+        draft = await run_in_threadpool(load_draft, request, code, browser, draft_id)
         if draft is not None and draft.case_number:
             return RedirectResponse(f"/apply/{code}/done?draft={draft.id}", status_code=303)
         ctx = page_context(doc, draft, page_id)
@@ -179,25 +199,26 @@ def portal_routes(
         errors: Mapping[str, str],
         status: int,
         summary: list[FieldError] | None = None,
+        csrf: str | None = None,
     ) -> Response:
         draft: drafts.Draft | None = ctx["draft"]
         data = draft.data if draft else {}
         page: form_view.Page = ctx["page"]
         if page.id == MATERIALS_PAGE:
             return show(
-                request, "portal/materials.html", browser, new, status, **ctx,
+                request, "portal/materials.html", browser, new, status, csrf, **ctx,
                 materials=materials_view(doc, draft, errors), errors=errors, summary=summary or [],
             )  # fmt: skip
         if page.id == CHECK_PAGE:
             return show(
-                request, "portal/check.html", browser, new, status, **ctx,
+                request, "portal/check.html", browser, new, status, csrf, **ctx,
                 answers=answers(doc, data), files=files_view(doc, draft), summary=summary or [],
             )  # fmt: skip
         fields = form_view.widgets(cat, doc, page.id, data, errors)
         ordered = [(w.id, w.error) for w in fields if w.error]
         known = form_view.flat_values(forms.normalise(cat, doc, data))
         return show(
-            request, "portal/page.html", browser, new, status, **ctx, fields=fields, summary_links=ordered,
+            request, "portal/page.html", browser, new, status, csrf, **ctx, fields=fields, summary_links=ordered,
             return_to=request.query_params.get("return_to", ""), known=known,
         )  # fmt: skip
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Engine
 
 from engine import forms, ledger
@@ -118,19 +118,26 @@ def store(db: Engine, upload_dir: Path, content: bytes, filename: str, content_t
         fh.flush()
         os.fsync(fh.fileno())
     row = Upload(upload_id, safe_name(filename), content_type, len(content), digest, str(path))
+    values = {
+        "id": row.id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "sha256": row.sha256,
+        "path": row.path,
+        "created_at": ledger.iso(at),
+    }
     with db.begin() as conn:
-        conn.execute(
-            insert(ledger.uploads).values(
-                id=row.id,
-                filename=row.filename,
-                content_type=row.content_type,
-                size=row.size,
-                sha256=row.sha256,
-                path=row.path,
-                created_at=ledger.iso(at),
-            )
-        )
+        ledger.fast_execute(conn, _INSERT, values)
     return row
+
+
+_T = ledger.uploads
+_INSERT = insert(_T)
+# built once ("expanding" IN): composing the statement per call costs more than running it
+_FETCH = select(_T.c.id, _T.c.filename, _T.c.content_type, _T.c.size, _T.c.sha256, _T.c.path).where(
+    _T.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def fetch(db: Engine, ids: Iterable[str]) -> dict[str, Upload]:
@@ -138,11 +145,8 @@ def fetch(db: Engine, ids: Iterable[str]) -> dict[str, Upload]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    t = ledger.uploads
     with ledger.read_only(db) as conn:
-        rows = conn.execute(
-            select(t.c.id, t.c.filename, t.c.content_type, t.c.size, t.c.sha256, t.c.path).where(t.c.id.in_(wanted))
-        ).all()
+        rows = conn.execute(_FETCH, {"ids": wanted}).all()
     return {r.id: Upload(r.id, r.filename, r.content_type, int(r.size), r.sha256, r.path) for r in rows}
 
 

@@ -144,16 +144,19 @@ def create_app(
         ]
         return render("home.html", groups=[], results=results, q=q, count=len(results), version=cat.version)
 
-    flowcharts: dict[str, Markup] = {}
+    # A guide page depends only on the catalogue version (fixed for this app) and the language:
+    # rendered once, then served from memory in the event loop.
+    guides: dict[tuple[str, str], bytes] = {}
 
     async def item_page(request: Request) -> Response:
         doc = cat.items.get(request.path_params["code"])
         if doc is None:
             raise HTTPException(404, "没有这个事项 / No such item")
-        chart = flowcharts.get(doc.data["code"])
-        if chart is None:  # drawn once per item and catalogue version
-            chart = flowcharts[doc.data["code"]] = Markup(flowchart_svg(doc.data))
-        return render("item.html", n=notice.build(cat, doc), item=doc.data, flowchart=chart)
+        key = (doc.data["code"], i18n.language())
+        if key not in guides:
+            chart = Markup(flowchart_svg(doc.data))
+            guides[key] = bytes(render("item.html", n=notice.build(cat, doc), item=doc.data, flowchart=chart).body)
+        return Response(guides[key], media_type="text/html; charset=utf-8")
 
     async def api_items(request: Request) -> Response:
         return JSONResponse(
