@@ -24,6 +24,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from engine import auth, cases, documents, keys, ledger, uploads, wording, worklist
+from engine.portal import browser_token, check_csrf, csrf_token, remember_browser
 from engine.progress import local
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
 
@@ -159,11 +160,21 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 
         return wrapped
 
+    def login_form(request: Request, status: int = 200, **ctx: Any) -> Response:
+        """The login page; its CSRF token is tied to the browser cookie (login CSRF: nobody can
+        sign a victim into the attacker's account from another site)."""
+        browser, new = browser_token(request)
+        response = render("desk/login.html", status=status, csrf=csrf_token(browser), **ctx)
+        response.headers["Cache-Control"] = "no-store"
+        return remember_browser(response, request, browser) if new else response
+
     async def login_page(request: Request) -> Response:
-        return show(request, "desk/login.html", "", next=_safe_next(request.query_params.get("next", "")), error="")
+        return login_form(request, next=_safe_next(request.query_params.get("next", "")), error="")
 
     async def login(request: Request) -> Response:
         form = await request.form(max_files=0, max_fields=10)
+        browser, _ = browser_token(request)
+        check_csrf(form, browser)
         username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
         target = _safe_next(str(form.get("next", "")))
         client = request.client.host if request.client else ""
@@ -173,9 +184,8 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             )
         except auth.AuthError as exc:
             status = 429 if isinstance(exc, auth.LoginThrottled) else 401
-            return show(
-                request, "desk/login.html", "", status, next=target, error=str(exc).split(" / ")[0], username=username
-            )
+            message = str(exc).split(" / ")[0]
+            return login_form(request, status, next=target, error=message, username=username)
         response = RedirectResponse(target or "/desk", status_code=303)
         response.set_cookie(
             STAFF_COOKIE,

@@ -61,9 +61,15 @@ def desk(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any, ManualClock
 def browser(app: Any, username: str | None = None) -> TestClient:
     client = TestClient(app, follow_redirects=False)
     if username:
-        r = client.post("/desk/login", data={"username": username, "password": PASSWORD})
+        r = login(client, username, PASSWORD)
         assert r.status_code == 303, r.text
     return client
+
+
+def login(client: TestClient, username: str, password: str, **extra: str) -> Any:
+    page = client.get("/desk/login")
+    data = {"username": username, "password": password, "csrf": csrf(page.text), **extra}
+    return client.post("/desk/login", data=data)
 
 
 def csrf(html: str) -> str:
@@ -91,11 +97,13 @@ def test_login_logout_and_the_login_wall(desk: Any) -> None:
     client = browser(app)
     r = client.get("/desk?state=submitted")
     assert r.status_code == 303 and r.headers["location"].startswith("/desk/login?next=/desk")
-    wrong = client.post("/desk/login", data={"username": "window.housing", "password": "nope"})
-    nobody = client.post("/desk/login", data={"username": "nobody", "password": "nope"})
+    wrong = login(client, "window.housing", "nope")
+    nobody = login(client, "nobody", "nope")
     assert wrong.status_code == nobody.status_code == 401
     assert "用户名或密码错误" in wrong.text and "用户名或密码错误" in nobody.text  # no probing for accounts
-    r = client.post("/desk/login", data={"username": "window.housing", "password": PASSWORD, "next": "//evil.example"})
+    forged = client.post("/desk/login", data={"username": "window.housing", "password": PASSWORD})
+    assert forged.status_code == 403  # a login form posted from elsewhere carries no token
+    r = login(client, "window.housing", PASSWORD, next="//evil.example")
     assert r.status_code == 303 and r.headers["location"] == "/desk"  # never an open redirect
     cookie = r.headers["set-cookie"]
     assert "yg_staff=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
@@ -109,12 +117,23 @@ def test_too_many_failed_logins_are_throttled(desk: Any) -> None:
     app, _, _ = desk
     client = browser(app)
     for _ in range(5):
-        assert client.post("/desk/login", data={"username": "reviewer.housing", "password": "guess"}).status_code == 401
-    r = client.post("/desk/login", data={"username": "reviewer.housing", "password": PASSWORD})
+        assert login(client, "reviewer.housing", "guess").status_code == 401
+    r = login(client, "reviewer.housing", PASSWORD)
     assert r.status_code == 429 and "登录失败次数过多" in r.text  # even the right password waits
     api = client.post("/api/session", json={"username": "reviewer.housing", "password": PASSWORD})
     assert api.status_code == 429 and int(api.headers["retry-after"]) > 0
     assert api.json()["error"]["code"] == "too_many_requests"
+
+
+def test_an_idle_session_ends(desk: Any) -> None:
+    app, _, clk = desk
+    client = browser(app, "window.housing")
+    assert client.get("/desk").status_code == 200
+    clk.advance(minutes=20)
+    assert client.get("/desk").status_code == 200  # used within the idle timeout: still signed in
+    clk.advance(minutes=31)
+    r = client.get("/desk")
+    assert r.status_code == 303 and r.headers["location"].startswith("/desk/login")
 
 
 def test_worklist_by_role_and_department_sorted_with_lights(desk: Any) -> None:

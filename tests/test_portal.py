@@ -246,3 +246,19 @@ def test_forged_csrf_and_someone_elses_draft_are_refused(portal: Any) -> None:
     assert stranger.get(f"/apply/{PERMIT}/check?draft={draft}").status_code == 404
     assert client.get(f"/apply/{PERMIT}/nope?draft={draft}").status_code == 404
     assert client.get("/apply/NO-SUCH-ITEM").status_code == 404
+
+
+def test_a_file_over_the_materials_size_limit_is_refused_and_nothing_else_is_lost(portal: Any) -> None:
+    client, svc, _ = portal
+    draft = fill_sections(client, svc, PERMIT)
+    page = client.get(f"/apply/{PERMIT}/materials?draft={draft}")
+    big = PDF + b"0" * (10 * 2**20)  # a real PDF header, just over the YAML's max_size_mb: 10
+    files = [
+        ("file-application", ("scan.pdf", big, "application/pdf")),
+        ("file-funding_commitment", ("funds.pdf", PDF, "application/pdf")),
+    ]
+    r = client.post(f"/apply/{PERMIT}/materials", data={"csrf": csrf(page.text), "draft": draft}, files=files)
+    assert r.status_code == 422 and "scan.pdf" in r.text and "不得超过 10 MB" in r.text
+    assert "funds.pdf" in r.text  # the good file is kept
+    with ledger.read_only(svc.db) as conn:
+        assert [row.filename for row in conn.execute(ledger.uploads.select()).all()] == ["funds.pdf"]
