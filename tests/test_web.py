@@ -255,3 +255,20 @@ def test_every_response_carries_the_security_headers(server: tuple[str, Path]) -
         assert "script-src 'self'" in headers["Content-Security-Policy"], path
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff" and headers["X-Frame-Options"] == "DENY"
+
+
+def test_every_page_route_is_documented_in_the_readme(tmp_path: Path) -> None:
+    """Docs tested against the code: each route prefix of the web app appears in README.md."""
+    from starlette.routing import Mount, Route
+
+    from engine.web import create_app
+
+    app = create_app(catalog=REPO, db=tmp_path / "x.db", sweep_seconds=0)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = []
+    for route in app.routes:
+        if isinstance(route, Route | Mount):
+            prefix = "/" + route.path.strip("/").split("/")[0].split("{")[0]
+            if prefix not in ("/",) and f"`{prefix}" not in readme and f"{prefix}/" not in readme:
+                missing.append(route.path)
+    assert not missing, f"document these routes in README.md: {missing}"
