@@ -91,6 +91,7 @@ class Case:
     paid_fen: int | None = None
     decision: str | None = None
     decision_reason: str | None = None
+    ended_at: datetime | None = None  # completion or refusal
     evaluation: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
     uploads: dict[str, list[str]] = field(default_factory=dict)
@@ -386,7 +387,7 @@ def apply(case: Case, event: Event) -> Case:
         if first:
             c.done_steps.append(first)
     elif a == "refuse":
-        c.state, c.refusal_reason = "refused", p.get("reason")
+        c.state, c.refusal_reason, c.ended_at = "refused", p.get("reason"), at
     elif a == "request_supplement":
         c.state, c.supplement_requested = "awaiting_supplement", True
         c.missing = list(p.get("missing", []))
@@ -414,7 +415,7 @@ def apply(case: Case, event: Event) -> Case:
     elif a == "decide":
         c.decision, c.decision_reason = p["outcome"], p.get("reason")
     elif a == "complete":
-        c.state = "completed"
+        c.state, c.ended_at = "completed", at
         c.done_steps.append(p.get("step", "complete"))
     elif a == "fee_anomaly":
         c.fee_anomalies.append(dict(p))

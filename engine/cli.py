@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -123,8 +124,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.web import create_app
 
     cat = _checked(args.catalog)  # refuse to serve a catalogue that does not check clean
-    app = create_app(catalog=args.catalog, db=args.db, catalogue=cat)
+    if args.sweep_seconds < 0:
+        raise UserError("--sweep-seconds must be 0 (off) or more")
+    app = create_app(catalog=args.catalog, db=args.db, catalogue=cat, sweep_seconds=args.sweep_seconds)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from engine import supervision
+
+    if not Path(args.db).is_file():
+        raise UserError(f"no database at {args.db}; pass --db PATH")
+    report = supervision.sweep(_service(args.catalog, args.db))
+    sys.stdout.write(
+        f"deemed accepted: {len(report.deemed_accepted)}\n"
+        + "".join(f"{kind}: {n}\n" for kind, n in sorted({**report.lights, **report.other}.items()))
+    )
     return EXIT_OK
 
 
@@ -325,7 +341,17 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=float(os.environ.get("YANGGUANG_SWEEP_SECONDS", "60")),
+        help="how often the timed rules and supervision lights run (default 60; 0 turns them off; "
+        "env YANGGUANG_SWEEP_SECONDS)",
+    )
     sv.set_defaults(func=cmd_serve)
+    sw = sub.add_parser("sweep", parents=[common], help="apply the timed rules and supervision lights once")
+    sw.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
+    sw.set_defaults(func=cmd_sweep)
     return p
 
 

@@ -82,6 +82,7 @@ __all__ = [
     "catalogue_history",
     "catalogue_snapshots",
     "catalogue_versions",
+    "corrections",
     "create_case",
     "drafts",
     "dumps",
@@ -89,6 +90,7 @@ __all__ = [
     "events",
     "events_of",
     "find_idempotency",
+    "followups",
     "get_case",
     "idempotency",
     "iso",
@@ -106,6 +108,7 @@ __all__ = [
     "schema_migrations",
     "schema_version",
     "sessions",
+    "supervision_events",
     "uploads",
     "users",
 ]
@@ -195,11 +198,82 @@ cases = Table(
     # deadline among the open steps (supervision lights an overdue step from it)
     Column("due_completeness", String(_TS)),
     Column("due_step", String(_TS)),
+    # migration 6: supervision (engine/supervision.py). ``light`` is the case's light: green,
+    # warning (黄灯: promised deadline near) or violation (红灯: past it); ``step_overdue`` the
+    # abnormal mark (异常: a step past its own limit while the case is on time); ``legal_overdue``
+    # past the legal deadline. Dates a case was accepted and ended, the applicant (masked on
+    # public pages) and whether its limits are in minutes.
+    Column("light", String(16), nullable=False, server_default="green"),
+    Column("light_since", String(_TS)),
+    Column("step_overdue", Boolean, nullable=False, server_default="0"),
+    Column("legal_overdue", Boolean, nullable=False, server_default="0"),
+    Column("minute_limit", Boolean, nullable=False, server_default="0"),
+    Column("accepted_at", String(_TS)),
+    Column("ended_at", String(_TS)),
+    Column("decision", String(16)),
+    Column("applicant_name", String(200)),
+    Column("applicant_type", String(32)),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
     Index("ix_cases_query_code", "query_code"),
     Index("ix_cases_due_step", "due_step"),
+    # covering indexes for supervision (migration 6): counts by state/light/department, a
+    # department's worklist by deadline, and a period's completions by department
+    Index("ix_cases_state_department_light", "state", "department", "light", "step_overdue"),
+    Index("ix_cases_department_state_due_promised", "department", "state", "due_promised"),
+    Index("ix_cases_ended_at_department", "ended_at", "department"),
+    Index("ix_cases_due_legal", "due_legal"),
+)
+
+supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
+    "supervision_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("department", String(64)),
+    # warning | violation | abnormal | legal_overdue | light_cleared | abnormal_cleared |
+    # special_procedure_overrun | correction_escalated | followup_overdue
+    Column("kind", String(32), nullable=False),
+    Column("key", String(200), nullable=False),  # what makes it unique: one event per light per deadline
+    Column("at", String(_TS), nullable=False),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    UniqueConstraint("key", name="uq_supervision_events_key"),
+    Index("ix_supervision_events_at_kind", "at", "kind", "department"),
+    Index("ix_supervision_events_case_id", "case_id"),
+)
+
+corrections = Table(  # 纠错: a supervisor's correction notice (migration 6)
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_number", String(32)),
+    Column("department", String(64), nullable=False),
+    Column("card", String(8), nullable=False),  # yellow | red
+    Column("reason", Text, nullable=False),
+    Column("issued_by", String(64), nullable=False),
+    Column("issued_at", String(_TS), nullable=False),
+    Column("respond_by", String(_TS), nullable=False),
+    Column("response", Text),
+    Column("responded_by", String(64)),
+    Column("responded_at", String(_TS)),
+    Column("escalated_at", String(_TS)),
+    Index("ix_corrections_department_issued_at", "department", "issued_at"),
+)
+
+followups = Table(  # 不满意评价的回访整改 (migration 6)
+    "followups",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("department", String(64)),
+    Column("rating", String(16), nullable=False),
+    Column("comment", Text),
+    Column("opened_at", String(_TS), nullable=False),
+    Column("due", String(_TS)),
+    Column("answer", Text),
+    Column("answered_by", String(64)),
+    Column("answered_at", String(_TS)),
+    Index("ix_followups_answered_at_due", "answered_at", "due"),
 )
 
 events = Table(
@@ -217,6 +291,7 @@ events = Table(
     Column("prev_hash", String(_HASH), nullable=False),
     Column("hash", String(_HASH), nullable=False),
     UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
+    Index("ix_events_action_at", "action", "at"),  # migration 6: anomalies and volumes by period
 )
 
 catalogue_snapshots = Table(
@@ -444,12 +519,41 @@ def _m005_sessions_idle_and_login_attempts(conn: Connection) -> None:
     login_attempts.create(conn, checkfirst=True)
 
 
+def _m006_supervision(conn: Connection) -> None:
+    """Lights and supervision columns on ``cases`` with their indexes; ``supervision_events``,
+    ``corrections`` and ``followups``."""
+    for column in cases.columns:
+        if column.name in _M006_COLUMNS:
+            default = column.server_default.arg if column.server_default is not None else None  # type: ignore[attr-defined]
+            add_column(
+                conn,
+                "cases",
+                Column(column.name, column.type, nullable=column.nullable, server_default=default),
+            )
+    for index in [*cases.indexes, *events.indexes]:
+        if index.name in _M006_INDEXES:
+            index.create(conn, checkfirst=True)
+    for table in (supervision_events, corrections, followups):
+        table.create(conn, checkfirst=True)
+
+
+_M006_COLUMNS = (
+    "light", "light_since", "step_overdue", "legal_overdue", "minute_limit", "accepted_at", "ended_at", "decision",
+    "applicant_name", "applicant_type",
+)  # fmt: skip
+_M006_INDEXES = (
+    "ix_cases_state_department_light", "ix_cases_department_state_due_promised", "ix_cases_ended_at_department",
+    "ix_cases_due_legal", "ix_events_action_at",
+)  # fmt: skip
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
     _m003_catalogue_versions,
     _m004_drafts,
     _m005_sessions_idle_and_login_attempts,
+    _m006_supervision,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
@@ -806,7 +910,10 @@ def create_case(
     """
     extra = _case_values(columns or {}, "columns")
     at_text = iso(at)
-    values = dict.fromkeys(_CASE_COLUMNS)
+    values: dict[str, Any] = dict.fromkeys(_CASE_COLUMNS)
+    values.update(
+        light="green", step_overdue=False, legal_overdue=False, minute_limit=False
+    )  # NOT NULL, as the server default
     values.update(extra)
     values.update(
         number=number,

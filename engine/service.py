@@ -291,6 +291,14 @@ class CaseService:
                 return None
         return self._dues[key]
 
+    @staticmethod
+    def clock_stopped(case: cases.Case, snap: Mapping[str, Any]) -> bool:
+        """A supplement or a special procedure that does not count toward the limit is running."""
+        item = snap["item"]
+        return any(
+            p["end"] is None and (p["kind"] == "supplement" or _pauses_clock(item, p["kind"])) for p in case.pauses
+        )
+
     def worklist(self, case: cases.Case, snap: Mapping[str, Any]) -> dict[str, Any]:
         """The query-table columns for ``case``: what the worklists and supervision read
         without folding events (state, open steps and their roles, every deadline)."""
@@ -309,7 +317,13 @@ class CaseService:
             "due_promised": due.promised,
             "due_legal": due.legal,
             "due_step": min(step_dues) if step_dues else None,
-            "paused": case.paused,
+            "paused": self.clock_stopped(case, snap),
+            "accepted_at": case.accepted_at,
+            "ended_at": case.ended_at,
+            "decision": case.decision,
+            "applicant_name": _applicant(case.data, "name"),
+            "applicant_type": _applicant(case.data, "type"),
+            "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
         }
 
     # -- acting ------------------------------------------------------------------------------
@@ -419,6 +433,13 @@ def _fold(case: cases.Case, event: cases.Event, item: Mapping[str, Any]) -> case
     for step in cases.open_steps(after, item):  # when each step became workable, for its own limit
         after.step_started.setdefault(step["id"], event.at)
     return after
+
+
+def _applicant(data: Mapping[str, Any], key: str) -> str | None:
+    """The applicant's name or type from the common applicant section (None when the form has none)."""
+    section = data.get("applicant")
+    value = section.get(key) if isinstance(section, Mapping) else None
+    return str(value)[:200] if value not in (None, "") else None
 
 
 def _plain(value: Any) -> Any:

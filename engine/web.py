@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import i18n, keys, ledger, notice, wording
+from engine import i18n, keys, ledger, notice, supervision, wording
 from engine.api import api_routes
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
@@ -55,7 +55,8 @@ class CatalogueNotClean(RuntimeError):
 
 
 SWEEP_SECONDS = 60.0
-"""How often the server applies the engine's timed rules (Art. 32 deemed acceptance)."""
+"""How often the server applies the timed rules: Art. 32 deemed acceptance and supervision's
+lights, overruns, follow-ups and escalations (engine.supervision.sweep)."""
 
 log = logging.getLogger("yangguang.web")
 
@@ -88,9 +89,11 @@ def create_app(
     async def sweeper() -> None:
         while True:
             try:
-                done = await run_in_threadpool(service.sweep)
-                if done:
-                    log.info("deemed accepted (Art. 32): %s", ", ".join(done))
+                report = await run_in_threadpool(supervision.sweep, service)
+                if report.deemed_accepted:
+                    log.info("deemed accepted (Art. 32): %s", ", ".join(report.deemed_accepted))
+                if report.lights or report.other:
+                    log.info("supervision: %s %s", report.lights, report.other)
             except Exception:  # keep sweeping; a bug here must not stop the timed rules for good
                 log.exception("the timed-rules sweep failed; retrying in %s s", sweep_seconds)
             await asyncio.sleep(sweep_seconds)

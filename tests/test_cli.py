@@ -193,3 +193,16 @@ def test_user_add(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr
     bad = run("user", "add", "--username", "wang", "--role", "boss", "--password-stdin", "--db", db, stdin="x\n")
     assert bad.returncode == 1 and "unknown role" in bad.stderr
+
+
+def test_sweep_command_applies_the_timed_rules_once(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    missing = run("sweep", "--db", str(db))
+    assert missing.returncode == 1 and "no database" in missing.stderr
+    from engine import ledger
+
+    engine = ledger.open_engine(db)
+    ledger.migrate(engine)
+    engine.dispose()
+    first = run("sweep", "--db", str(db))
+    assert first.returncode == 0 and first.stdout.startswith("deemed accepted: 0")

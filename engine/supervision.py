@@ -1,0 +1,379 @@
+"""Electronic supervision (电子监察): lights on every open case, recorded as they change, and the
+timed rules around them — computed from the case rows' worklist columns with indexed queries.
+
+Lights (``cases.light`` keeps the case's light, ``cases.step_overdue`` the abnormal mark):
+
+* ``warning`` (黄灯) — the promised deadline is within the center's threshold: on or before
+  the end of the ``warning_working_days``-th working day from today (center.yaml; default 1,
+  so the working day before the deadline day and the deadline day itself), or within
+  ``warning_minutes`` for items whose limits are in minutes;
+* ``abnormal`` (异常) — an open step is past its own limit while the case is still on time;
+* ``violation`` (红灯) — the case is past its promised deadline;
+* ``legal_overdue`` — past the legal deadline (a separate mark, ``cases.legal_overdue``).
+
+A paused case keeps its lights (the clock is stopped; its deadlines are unknown until it runs).
+Every change is a row of ``supervision_events`` with a unique key (kind, case, deadline), in
+the same transaction as a guarded update of the case row (``WHERE light = <what we saw>``), so
+a sweep run twice, or by two processes at once, records each light once. The same sweep
+records special procedures running past their maximum, escalates corrections nobody answered
+in time, and opens and watches the follow-ups of dissatisfied ratings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from engine import clock, ledger
+from engine.calendar import CalendarYearMissing, WorkCalendar
+from engine.service import CaseService
+
+log = logging.getLogger("yangguang.supervision")
+
+SEVERITY = {"green": 0, "warning": 1, "violation": 2}
+LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
+BAD_RATINGS = ("不满意", "非常不满意")
+_C = ledger.cases
+_S = ledger.supervision_events
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    warning_working_days: int = 1
+    warning_minutes: int = 10
+    followup_working_days: int = 15
+    correction_working_days: int = 5
+
+    @classmethod
+    def of(cls, center: Mapping[str, Any] | None) -> Thresholds:
+        s = (center or {}).get("supervision", {})
+        return cls(
+            int(s.get("warning_working_days", 1)),
+            int(s.get("warning_minutes", 10)),
+            int(s.get("bad_rating_followup_working_days", 15)),
+            int(s.get("correction_working_days", 5)),
+        )
+
+
+@dataclass(slots=True)
+class SweepReport:
+    deemed_accepted: list[str] = field(default_factory=list)
+    lights: dict[str, int] = field(default_factory=dict)  # kind -> changes recorded
+    other: dict[str, int] = field(default_factory=dict)
+
+    def count(self, bucket: dict[str, int], kind: str) -> None:
+        bucket[kind] = bucket.get(kind, 0) + 1
+
+
+def _iso(value: datetime) -> str:
+    return ledger.iso(value)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def warning_boundary(now: datetime, cal: WorkCalendar, days: int) -> datetime:
+    """The latest promised deadline that already lights yellow at ``now`` (day limits)."""
+    try:
+        return clock.end_of_day(cal.add_working_days(clock.local_date(now), days))
+    except CalendarYearMissing:  # next year's calendar is missing: count calendar days instead
+        return clock.end_of_day(clock.local_date(now) + timedelta(days=days))
+
+
+def desired(row: Any, now: datetime, day_boundary: datetime, minute_boundary: datetime) -> tuple[str, bool, bool]:
+    """(light, abnormal, legal overdue) a running case should show at ``now``; a case whose clock is
+    stopped keeps what it shows."""
+    if row.paused:
+        return str(row.light), bool(row.step_overdue), bool(row.legal_overdue)
+    promised, step, legal = _parse(row.due_promised), _parse(row.due_step), _parse(row.due_legal)
+    boundary = minute_boundary if row.minute_limit else day_boundary
+    if promised is not None and promised < now:
+        light = "violation"
+    elif promised is not None and promised <= boundary:
+        light = "warning"
+    else:
+        light = "green"
+    abnormal = light != "violation" and step is not None and step < now
+    return light, abnormal, legal is not None and legal < now
+
+
+def _record(
+    conn: Any, case_id: int | None, department: str | None, kind: str, key: str, at: datetime, detail: Mapping[str, Any]
+) -> bool:
+    """Insert one supervision event unless its key is known (idempotent across sweeps and processes)."""
+    exists = conn.execute(select(_S.c.id).where(_S.c.key == key)).first()
+    if exists is not None:
+        return False
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(_S).values(
+                    case_id=case_id,
+                    department=department,
+                    kind=kind,
+                    key=key,
+                    at=_iso(at),
+                    detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
+                )
+            )
+    except IntegrityError:  # another process recorded it between our read and write
+        return False
+    return True
+
+
+def sweep_lights(db: Engine, now: datetime, cal: WorkCalendar, th: Thresholds, report: SweepReport) -> None:
+    day_boundary = warning_boundary(now, cal, th.warning_working_days)
+    minute_boundary = now + timedelta(minutes=th.warning_minutes)
+    now_iso, bound_iso = _iso(now), _iso(max(day_boundary, minute_boundary))
+    cols = (
+        _C.c.id, _C.c.number, _C.c.department, _C.c.light, _C.c.step_overdue, _C.c.legal_overdue, _C.c.paused,
+        _C.c.due_promised, _C.c.due_step, _C.c.due_legal, _C.c.minute_limit,
+    )  # fmt: skip
+    open_ = _C.c.state == "in_progress"
+    with ledger.read_only(db) as conn:  # candidates only, each from an index; nothing else is read
+        candidates = {
+            r.id: r
+            for q in (
+                select(*cols).where(open_, _C.c.due_promised <= bound_iso),
+                select(*cols).where(open_, _C.c.due_step < now_iso),
+                select(*cols).where(open_, _C.c.due_legal < now_iso),
+                select(*cols).where(open_, _C.c.light != "green"),
+                select(*cols).where(open_, _C.c.step_overdue.is_(True)),
+            )
+            for r in conn.execute(q)
+        }
+    for row in candidates.values():
+        light, abnormal, legal = desired(row, now, day_boundary, minute_boundary)
+        seen = (str(row.light), bool(row.step_overdue), bool(row.legal_overdue))
+        if (light, abnormal, legal) == seen:
+            continue
+        changes: list[tuple[str, str, dict[str, Any]]] = []  # (kind, key, detail)
+        if light != seen[0]:
+            kind = light if SEVERITY[light] > SEVERITY[seen[0]] else "light_cleared"
+            changes.append((kind, f"{kind}:{row.id}:{row.due_promised}:{seen[0]}", {"from": seen[0], "to": light,
+                            "deadline": row.due_promised}))  # fmt: skip
+        if abnormal != seen[1]:
+            kind = "abnormal" if abnormal else "abnormal_cleared"
+            changes.append((kind, f"{kind}:{row.id}:{row.due_step}", {"deadline": row.due_step}))
+        if legal and not seen[2]:
+            changes.append(("legal_overdue", f"legal_overdue:{row.id}:{row.due_legal}", {"deadline": row.due_legal}))
+        with db.begin() as conn:
+            changed = conn.execute(
+                update(_C)
+                .where(
+                    _C.c.id == row.id,
+                    _C.c.light == seen[0],
+                    _C.c.step_overdue.is_(seen[1]),
+                    _C.c.legal_overdue.is_(seen[2]),
+                )
+                .values(
+                    light=light,
+                    step_overdue=abnormal,
+                    legal_overdue=legal or seen[2],
+                    **({"light_since": now_iso} if light != seen[0] else {}),
+                )
+            ).rowcount
+            if changed != 1:  # another sweep got there first
+                continue
+            for kind, key, detail in changes:
+                if _record(conn, row.id, row.department, kind, key, now, detail):
+                    report.count(report.lights, kind)
+
+
+def sweep_special_procedures(service: CaseService, now: datetime, report: SweepReport) -> None:
+    """A special procedure still running past its declared maximum is an anomaly (recorded once)."""
+    e = ledger.events
+    with ledger.read_only(service.db) as conn:  # open cases that ever started a special procedure
+        started = conn.execute(
+            select(_C.c.number)
+            .join(e, e.c.case_id == _C.c.id)
+            .where(e.c.action == "start_special_procedure", _C.c.state == "in_progress")
+            .distinct()
+        ).all()
+    for (number,) in started:
+        case, snap = service.load(number)
+        limits = {sp["kind"]: sp for sp in snap["item"].get("special_procedures", [])}
+        for pause in case.pauses:
+            spec = limits.get(pause["kind"])
+            if pause["end"] is not None or spec is None or "max" not in spec:
+                continue
+            try:
+                due = clock.due(pause["start"], spec["max"], service.calendar)
+            except CalendarYearMissing:
+                continue
+            if now > due:
+                with service.db.begin() as conn:
+                    case_id = conn.execute(select(_C.c.id).where(_C.c.number == number)).scalar_one()
+                    key = f"special_procedure_overrun:{case_id}:{pause['kind']}:{_iso(pause['start'])}"
+                    detail = {"kind": pause["kind"], "started": pause["start"], "max_due": due}
+                    if _record(conn, case_id, case.department, "special_procedure_overrun", key, now, detail):
+                        report.count(report.other, "special_procedure_overrun")
+
+
+def sweep_followups(service: CaseService, now: datetime, th: Thresholds, report: SweepReport) -> None:
+    """Open a follow-up for every dissatisfied rating; record one that passes its deadline unanswered."""
+    e, f = ledger.events, ledger.followups
+    with ledger.read_only(service.db) as conn:
+        rated = conn.execute(
+            select(e.c.case_id, e.c.payload, e.c.at, _C.c.department)
+            .join(_C, _C.c.id == e.c.case_id)
+            .outerjoin(f, f.c.case_id == e.c.case_id)
+            .where(e.c.action == "evaluate", f.c.case_id.is_(None))
+        ).all()
+    for r in rated:
+        payload = ledger.loads(r.payload)
+        if payload.get("rating") not in BAD_RATINGS:
+            continue
+        opened = datetime.fromisoformat(r.at)
+        limit = {"value": th.followup_working_days, "unit": "working_day"}
+        try:
+            due: datetime | None = clock.due(opened, limit, service.calendar)
+        except CalendarYearMissing:
+            due = None
+        with service.db.begin() as conn:
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(f).values(
+                            case_id=r.case_id,
+                            department=r.department,
+                            rating=payload["rating"],
+                            comment=str(payload.get("comment", ""))[:1000],
+                            opened_at=r.at,
+                            due=_iso(due) if due else None,
+                        )
+                    )
+                report.count(report.other, "followup_opened")
+            except IntegrityError:
+                pass
+    with ledger.read_only(service.db) as conn:
+        late = conn.execute(
+            select(f.c.case_id, f.c.department, f.c.due).where(f.c.answered_at.is_(None), f.c.due < _iso(now))
+        ).all()
+    for overdue in late:
+        key = f"followup_overdue:{overdue.case_id}"
+        with service.db.begin() as conn:
+            if _record(conn, overdue.case_id, overdue.department, "followup_overdue", key, now, {"due": overdue.due}):
+                report.count(report.other, "followup_overdue")
+
+
+def sweep_corrections(db: Engine, now: datetime, report: SweepReport) -> None:
+    """A correction not answered by its deadline escalates (once)."""
+    c = ledger.corrections
+    with db.begin() as conn:
+        late = conn.execute(
+            select(c.c.id, c.c.department, c.c.case_number, c.c.respond_by).where(
+                c.c.responded_at.is_(None), c.c.escalated_at.is_(None), c.c.respond_by < _iso(now)
+            )
+        ).all()
+        for r in late:
+            done = conn.execute(
+                update(c).where(c.c.id == r.id, c.c.escalated_at.is_(None)).values(escalated_at=_iso(now))
+            ).rowcount
+            detail = {"correction": r.id, "case": r.case_number, "respond_by": r.respond_by}
+            key = f"correction_escalated:{r.id}"
+            if done == 1 and _record(conn, None, r.department, "correction_escalated", key, now, detail):
+                report.count(report.other, "correction_escalated")
+
+
+def sweep(service: CaseService) -> SweepReport:
+    """Everything time moves: deemed acceptance (Art. 32), lights, overruns, follow-ups, escalations.
+    Idempotent: a second run at the same time changes nothing."""
+    now = service.clock.now()
+    th = Thresholds.of(service.catalogue.center)
+    report = SweepReport(deemed_accepted=service.sweep())
+    sweep_lights(service.db, now, service.calendar, th, report)
+    sweep_special_procedures(service, now, report)
+    sweep_followups(service, now, th, report)
+    sweep_corrections(service.db, now, report)
+    return report
+
+
+def open_counts(db: Engine) -> dict[str, dict[str, int]]:
+    """Running cases by department: how many show each light, and how many are abnormal — one
+    GROUP BY answered from the covering index (state, department, light, step_overdue)."""
+    with ledger.read_only(db) as conn:
+        rows = conn.execute(
+            select(_C.c.department, _C.c.light, _C.c.step_overdue, func.count())
+            .where(_C.c.state == "in_progress")
+            .group_by(_C.c.department, _C.c.light, _C.c.step_overdue)
+        ).all()
+    out: dict[str, dict[str, int]] = {}
+    for department, light, abnormal, n in rows:
+        counts = out.setdefault(department or "", {"green": 0, "warning": 0, "violation": 0, "abnormal": 0})
+        counts[light] = counts.get(light, 0) + int(n)
+        if abnormal:
+            counts["abnormal"] += int(n)
+    return out
+
+
+def event_counts(db: Engine, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Supervision events in [start, end) by department and kind — exact and repeatable."""
+    with ledger.read_only(db) as conn:
+        rows = conn.execute(
+            select(_S.c.department, _S.c.kind, func.count())
+            .where(and_(_S.c.at >= _iso(start), _S.c.at < _iso(end)))
+            .group_by(_S.c.department, _S.c.kind)
+        ).all()
+    out: dict[str, dict[str, int]] = {}
+    for department, kind, n in rows:
+        out.setdefault(department or "", {})[kind] = int(n)
+    return out
+
+
+ANOMALY_ACTIONS = ("fee_anomaly", "refuse", "deemed_accept", "extend", "start_special_procedure")
+
+
+def anomaly_counts(db: Engine, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Anomalies the record shows in [start, end) by department: fee anomalies, refusals, deemed
+    acceptances, extensions and special procedures (from the case events), plus the supervision
+    events (overruns, escalations, overdue follow-ups)."""
+    e = ledger.events
+    with ledger.read_only(db) as conn:
+        rows = conn.execute(
+            select(_C.c.department, e.c.action, func.count())
+            .join(_C, _C.c.id == e.c.case_id)
+            .where(e.c.action.in_(ANOMALY_ACTIONS), e.c.at >= _iso(start), e.c.at < _iso(end))
+            .group_by(_C.c.department, e.c.action)
+        ).all()
+    out: dict[str, dict[str, int]] = {}
+    for department, action, n in rows:
+        out.setdefault(department or "", {})[action] = int(n)
+    for department, kinds in event_counts(db, start, end).items():
+        for kind in ("special_procedure_overrun", "correction_escalated", "followup_overdue"):
+            if kind in kinds:
+                out.setdefault(department, {})[kind] = kinds[kind]
+    return out
+
+
+def lights_of(db: Engine, number: str) -> list[dict[str, Any]]:
+    """A case's supervision events, oldest first (for its timeline)."""
+    with ledger.read_only(db) as conn:
+        rows = conn.execute(
+            select(_S.c.kind, _S.c.at, _S.c.detail)
+            .join(_C, _C.c.id == _S.c.case_id)
+            .where(_C.c.number == number)
+            .order_by(_S.c.at, _S.c.id)
+        ).all()
+    return [{"kind": r.kind, "at": datetime.fromisoformat(r.at), "detail": json.loads(r.detail)} for r in rows]
+
+
+__all__ = [
+    "LIGHT_KINDS",
+    "SEVERITY",
+    "SweepReport",
+    "Thresholds",
+    "anomaly_counts",
+    "event_counts",
+    "lights_of",
+    "open_counts",
+    "sweep",
+]

@@ -1,0 +1,197 @@
+"""Electronic supervision on a virtual clock: lights appear exactly when the working-day rules
+say, each is recorded once, counts over a period are exact and repeatable, and two sweeps —
+in one process or two at once — record nothing twice."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import corrections, ledger, supervision
+from engine.calendar import WorkCalendar
+from engine.cases import Actor
+from engine.clock import TZ, ManualClock
+from engine.samples import sample_application
+from engine.service import CaseService
+
+REPO = Path(__file__).resolve().parent.parent
+CULTURE = "QQ-CULTURE-XK-101"  # promised 10 / legal 20 working days; review step 2 working days
+DEPT = "culture"
+
+
+def at(day: str, hour: int = 9) -> datetime:
+    y, m, d = (int(x) for x in day.split("-"))
+    return datetime(y, m, d, hour, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def world(tmp_path: Path, reference: Any) -> tuple[CaseService, ManualClock, Path]:
+    cat = reference.catalogue
+    assert cat.items[CULTURE].data["department"] == DEPT
+    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    path = tmp_path / "supervision.db"
+    db = ledger.open_engine(path)
+    ledger.migrate(db)
+    clk = ManualClock(at("2026-03-06"))  # Friday
+    return CaseService(cat, db, clk, cal), clk, path
+
+
+def accepted_case(svc: CaseService, key: str) -> str:
+    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[CULTURE], {})
+    number = svc.submit(CULTURE, data, uploads, Actor("zhang", "applicant"), key).number
+    svc.act(number, "accept", Actor("w", "window", DEPT), {}, 1)
+    return number
+
+
+def light_row(svc: CaseService, number: str) -> tuple[str, bool, bool]:
+    with ledger.read_only(svc.db) as conn:
+        row = ledger.get_case(conn, number)
+    assert row is not None
+    return row["light"], bool(row["step_overdue"]), bool(row["legal_overdue"])
+
+
+def sweep_at(svc: CaseService, clk: ManualClock, moment: datetime) -> supervision.SweepReport:
+    clk.set(moment)
+    return supervision.sweep(svc)
+
+
+def test_lights_follow_the_working_day_rules_and_are_recorded_once(world: Any) -> None:
+    svc, clk, _ = world
+    number = accepted_case(svc, "a")  # accepted Fri 03-06: review due Tue 03-10, promised Fri 03-20, legal Fri 04-03
+    assert sweep_at(svc, clk, at("2026-03-10", 17)).lights == {}  # the step is still within its limit
+    assert light_row(svc, number) == ("green", False, False)
+
+    report = sweep_at(svc, clk, at("2026-03-11"))  # Wednesday: the review step is past its own limit
+    assert report.lights == {"abnormal": 1}
+    assert light_row(svc, number) == ("green", True, False)
+    assert supervision.sweep(svc).lights == {}  # the same moment again: nothing new
+
+    assert sweep_at(svc, clk, at("2026-03-18")).lights == {}  # two working days left: still green
+    report = sweep_at(svc, clk, at("2026-03-19"))  # Thursday: one working day left -> yellow
+    assert report.lights == {"warning": 1}
+    assert light_row(svc, number) == ("warning", True, False)
+
+    report = sweep_at(svc, clk, at("2026-03-23"))  # Monday: past Friday's promised deadline -> red
+    assert report.lights == {"violation": 1, "abnormal_cleared": 1}  # abnormal only while on time
+    assert light_row(svc, number) == ("violation", False, False)
+
+    report = sweep_at(svc, clk, at("2026-04-06"))  # past the legal deadline (Friday 04-03)
+    assert report.lights == {"legal_overdue": 1}
+    assert light_row(svc, number) == ("violation", False, True)
+
+    march = supervision.event_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    assert march == {DEPT: {"abnormal": 1, "warning": 1, "violation": 1, "abnormal_cleared": 1}}
+    assert supervision.event_counts(svc.db, at("2026-04-01", 0), at("2026-05-01", 0)) == {DEPT: {"legal_overdue": 1}}
+    kinds = [e["kind"] for e in supervision.lights_of(svc.db, number)]
+    assert kinds == ["abnormal", "warning", "violation", "abnormal_cleared", "legal_overdue"]
+
+
+def test_an_extension_clears_the_red_light(world: Any) -> None:
+    svc, clk, _ = world
+    number = accepted_case(svc, "b")
+    sweep_at(svc, clk, at("2026-03-23"))
+    assert light_row(svc, number)[0] == "violation"
+    case, _ = svc.load(number)
+    svc.act(
+        number, "extend", Actor("h", "head", DEPT), {"reason": "需要补充实地检查"}, case.version
+    )  # +10 working days
+    report = supervision.sweep(svc)
+    assert light_row(svc, number)[0] == "green" and report.lights.get("light_cleared") == 1
+
+
+def test_counts_by_department_and_light_for_the_dashboard(world: Any) -> None:
+    svc, clk, _ = world
+    early = accepted_case(svc, "c1")
+    clk.set(at("2026-03-16"))
+    accepted_case(svc, "c2")  # accepted later: green on 03-19
+    sweep_at(svc, clk, at("2026-03-19"))
+    counts = supervision.open_counts(svc.db)
+    assert counts[DEPT]["warning"] == 1 and counts[DEPT]["green"] == 1
+    assert counts[DEPT]["abnormal"] == 2  # both have a step past its limit by now
+    assert light_row(svc, early)[0] == "warning"
+
+
+def test_dissatisfied_ratings_open_follow_ups_that_must_be_answered(world: Any) -> None:
+    svc, clk, _ = world
+    window = Actor("w", "window", DEPT)
+    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[CULTURE], {})
+    other = svc.submit(CULTURE, data, uploads, Actor("li", "applicant"), "d2").number
+    svc.act(other, "refuse", window, {"reason": "不符合条件"}, 1)
+    svc.act(other, "evaluate", Actor("li", "applicant"), {"rating": "不满意", "comment": "等太久"}, 2)
+    report = supervision.sweep(svc)
+    assert report.other.get("followup_opened") == 1
+    assert [f["number"] for f in corrections.open_followups(svc.db, DEPT)] == [other]
+    assert supervision.sweep(svc).other == {}  # opened once
+    # 15 working days from Friday 03-06 is Friday 03-27: on Monday 03-30 it is overdue
+    report = sweep_at(svc, clk, at("2026-03-30"))
+    assert report.other.get("followup_overdue") == 1
+    corrections.answer_followup(svc.db, other, department=DEPT, answer="已回访并致歉", by="head", now=clk.now())
+    assert corrections.open_followups(svc.db, DEPT) == []
+    with pytest.raises(corrections.CorrectionError):
+        corrections.answer_followup(svc.db, other, department=DEPT, answer="again", by="head", now=clk.now())
+
+
+def test_corrections_escalate_when_unanswered(world: Any) -> None:
+    svc, clk, _ = world
+    number = accepted_case(svc, "e")
+    late = corrections.issue(
+        svc.db, department=DEPT, card="yellow", reason="超时未办", issued_by="supervisor", now=clk.now(),
+        calendar=svc.calendar, working_days=3, case_number=number,
+    )  # fmt: skip
+    answered = corrections.issue(
+        svc.db, department=DEPT, card="red", reason="多收费用", issued_by="supervisor", now=clk.now(),
+        calendar=svc.calendar, working_days=3,
+    )  # fmt: skip
+    corrections.respond(svc.db, answered, department=DEPT, response="已退还", by="head.culture", now=clk.now())
+    with pytest.raises(corrections.CorrectionError):
+        corrections.respond(svc.db, answered, department="housing", response="x", by="x", now=clk.now())
+    report = sweep_at(svc, clk, at("2026-03-12"))  # three working days after Friday 03-06 ended Wednesday 03-11
+    assert report.other.get("correction_escalated") == 1
+    assert supervision.sweep(svc).other.get("correction_escalated") is None
+    rows = {c.id: c for c in corrections.listing(svc.db, DEPT)}
+    assert rows[late].escalated_at is not None and rows[answered].escalated_at is None
+
+
+SWEEP_SCRIPT = """
+import sys
+from datetime import datetime
+from engine import ledger, supervision
+from engine.calendar import WorkCalendar
+from engine.catalogue import load
+from engine.clock import TZ, ManualClock
+from engine.service import CaseService
+cat = load(sys.argv[1]).catalogue
+cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+db = ledger.open_engine(sys.argv[2])
+svc = CaseService(cat, db, ManualClock(datetime.fromisoformat(sys.argv[3])), cal)
+report = supervision.sweep(svc)
+print(sum(report.lights.values()))
+"""
+
+
+def test_two_processes_sweeping_at_once_record_each_light_once(world: Any) -> None:
+    svc, clk, path = world
+    numbers = [accepted_case(svc, f"p{i}") for i in range(12)]
+    moment = at("2026-03-23").isoformat()  # every case: violation (and its step mark cleared)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SWEEP_SCRIPT, str(REPO), str(path), moment],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    recorded = sum(int(out.strip()) for out, _ in outputs)
+    march = supervision.event_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    assert march[DEPT]["violation"] == len(numbers) and recorded == len(numbers)  # no light twice
+    clk.set(at("2026-03-23"))
+    assert supervision.sweep(svc).lights == {}
