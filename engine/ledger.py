@@ -213,6 +213,9 @@ cases = Table(
     Column("decision", String(16)),
     Column("applicant_name", String(200)),
     Column("applicant_type", String(32)),
+    # migration 7: the deadline a worklist is sorted by — the Art. 32 deadline while awaiting
+    # acceptance, else the earlier of the open step's limit and the promised deadline
+    Column("due_next", String(_TS)),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
@@ -224,6 +227,7 @@ cases = Table(
     Index("ix_cases_department_state_due_promised", "department", "state", "due_promised"),
     Index("ix_cases_ended_at_department", "ended_at", "department"),
     Index("ix_cases_due_legal", "due_legal"),
+    Index("ix_cases_department_state_due_next", "department", "state", "due_next"),
 )
 
 supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
@@ -547,6 +551,14 @@ _M006_INDEXES = (
 )  # fmt: skip
 
 
+def _m007_due_next(conn: Connection) -> None:
+    """``cases.due_next`` and its index (worklists sorted by deadline straight from the index)."""
+    add_column(conn, "cases", Column("due_next", String(_TS)))
+    for index in cases.indexes:
+        if index.name == "ix_cases_department_state_due_next":
+            index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -554,6 +566,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m004_drafts,
     _m005_sessions_idle_and_login_attempts,
     _m006_supervision,
+    _m007_due_next,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

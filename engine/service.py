@@ -310,10 +310,13 @@ class CaseService:
         else:
             current, roles = [s["id"] for s in steps], list(dict.fromkeys(s["role"] for s in steps))
         step_dues = [d for d in due.steps.values() if d is not None]
+        completeness = due.completeness if case.state == "submitted" else None
+        nearest = [d for d in (min(step_dues) if step_dues else None, due.promised) if d is not None]
         return {
+            "due_next": completeness if case.state == "submitted" else (min(nearest) if nearest else None),
             "current_step": ",".join(current) or None,
             "assignee_role": ",".join(roles) or None,
-            "due_completeness": due.completeness if case.state == "submitted" else None,
+            "due_completeness": completeness,
             "due_promised": due.promised,
             "due_legal": due.legal,
             "due_step": min(step_dues) if step_dues else None,

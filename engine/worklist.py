@@ -86,10 +86,25 @@ def for_actor(
     """Open cases waiting on this person's role (or the role they back up) in their department;
     everything open for supervisors and administrators. Sorted by deadline, most urgent first."""
     c = ledger.cases
-    query = select(
-        c.c.number, c.c.item_code, c.c.state, c.c.department, c.c.current_step, c.c.assignee_role,
-        c.c.due_completeness, c.c.due_step, c.c.due_promised, c.c.paused, c.c.updated_at,
-    ).where(c.c.state.in_(list(states)))  # fmt: skip
+    query = (
+        select(
+            c.c.number,
+            c.c.item_code,
+            c.c.state,
+            c.c.department,
+            c.c.current_step,
+            c.c.assignee_role,
+            c.c.due_completeness,
+            c.c.due_step,
+            c.c.due_promised,
+            c.c.paused,
+            c.c.updated_at,
+        )
+        .where(c.c.state.in_(list(states)))
+        # NULLs (no deadline: paused, or none known) last; the index (department, state, due_next)
+        # serves one department's list in order, so only ``limit`` rows are read
+        .order_by(c.c.due_next.is_(None), c.c.due_next, c.c.number)
+    )
     if actor.role not in CENTER_WIDE:
         roles = [r for r in (actor.role, actor.backup_role) if r]
         query = query.where(
@@ -101,7 +116,7 @@ def for_actor(
     if item_code:
         query = query.where(c.c.item_code == item_code)
     with ledger.read_only(db) as conn:
-        found = conn.execute(query.limit(limit * 2)).mappings().all()
+        found = conn.execute(query.limit(limit)).mappings().all()
     rows: list[Row] = []
     for r in found:
         roles_here = set((r["assignee_role"] or "").split(","))
@@ -125,6 +140,4 @@ def for_actor(
                 r["updated_at"],
             )
         )
-    far = datetime.max.replace(tzinfo=clock.TZ)
-    rows.sort(key=lambda row: (row.due or far, row.number))
-    return rows[:limit]
+    return rows
