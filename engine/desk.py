@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import auth, cases, documents, keys, ledger, uploads, wording, worklist
+from engine import auth, cases, documents, keys, ledger, supervision, uploads, wording, worklist
 from engine.portal import browser_token, check_csrf, csrf_token, remember_browser
 from engine.progress import local
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -124,41 +124,54 @@ def staff_from_cookie(service: CaseService) -> Callable[[Request], cases.Actor |
     return staff_of
 
 
-def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]:
-    cat, db = service.catalogue, service.db
-    supervision = (cat.center or {}).get("supervision", {})
-    warning_days = int(supervision.get("warning_working_days", 1))
-    departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
+StaffHandler = Callable[[Request, cases.Actor, str], Awaitable[Response]]
+
+
+def staff_guard(
+    service: CaseService, key: bytes, roles: frozenset[str] | None = None
+) -> Callable[[StaffHandler], Callable[[Request], Awaitable[Response]]]:
+    """Wrap a staff page: a signed-in session (else to the login page), the CSRF token on every
+    POST, and — with ``roles`` — one of those roles (else 403)."""
 
     def session_of(request: Request) -> tuple[cases.Actor, str] | None:
         token = request.cookies.get(STAFF_COOKIE, "")
-        actor = auth.actor_for_token(db, token, service.clock.now()) if token else None
+        actor = auth.actor_for_token(service.db, token, service.clock.now()) if token else None
         return (actor, token) if actor is not None else None
 
-    def show(request: Request, template: str, token: str, status: int = 200, **ctx: Any) -> Response:
-        response = render(template, status=status, csrf=staff_csrf(key, token) if token else "", **ctx)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    def login_required(
-        fn: Callable[[Request, cases.Actor, str], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
+    def guard(fn: StaffHandler) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
             found = await run_in_threadpool(session_of, request)
             if found is None:
                 target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
                 return RedirectResponse(f"/desk/login?next={target}", status_code=303)
             actor, token = found
+            if roles is not None and actor.role not in roles:
+                raise HTTPException(403, "您的角色无权查看此页面。")
             if request.method == "POST":
                 form = await request.form(max_files=0, max_fields=200)
                 sent = form.get("csrf")
-                if not isinstance(sent, str) or not keys.verify(
-                    key, sent, "staff-csrf", hashlib.sha256(token.encode()).hexdigest()
-                ):
+                digest = hashlib.sha256(token.encode()).hexdigest()
+                if not isinstance(sent, str) or not keys.verify(key, sent, "staff-csrf", digest):
                     raise HTTPException(403, "表单已失效，请刷新页面后重新提交。")
             return await fn(request, actor, token)
 
         return wrapped
+
+    return guard
+
+
+def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]:
+    cat, db = service.catalogue, service.db
+    thresholds = (cat.center or {}).get("supervision", {})
+    warning_days = int(thresholds.get("warning_working_days", 1))
+    departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
+
+    login_required = staff_guard(service, key)
+
+    def show(request: Request, template: str, token: str, status: int = 200, **ctx: Any) -> Response:
+        response = render(template, status=status, csrf=staff_csrf(key, token) if token else "", **ctx)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def login_form(request: Request, status: int = 200, **ctx: Any) -> Response:
         """The login page; its CSRF token is tied to the browser cookie (login CSRF: nobody can
@@ -261,6 +274,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             "open_steps": cases.open_steps(case, item),
             "actions": available(case, item, actor, service.clock.now()),
             "documents": documents.documents_for(case, snap, cat.center, due, records),
+            "lights": supervision.lights_of(db, number),
             "department": departments.get(case.department, {}),
         }
 

@@ -34,10 +34,12 @@ from engine.desk import desk_routes, staff_from_cookie
 from engine.flowchart import flowchart_svg
 from engine.i18n import LocaleMiddleware
 from engine.portal import portal_routes
+from engine.progress import local as progress_local
 from engine.progress import progress_routes
 from engine.search import MAX_QUERY, ItemIndex
 from engine.security import SecurityHeaders
 from engine.service import CaseService
+from engine.supervision_web import supervision_routes
 
 _env = Environment(
     loader=PackageLoader("engine", "templates"),
@@ -114,6 +116,7 @@ def create_app(
         ctx.setdefault("center", cat.center or {})
         ctx.setdefault("wording", wording)
         ctx.setdefault("actor", None)
+        ctx.setdefault("local", progress_local)
         return HTMLResponse(_env.get_template(name).render(**ctx), status_code=status)
 
     def departments() -> list[dict[str, Any]]:
@@ -201,6 +204,7 @@ def create_app(
             *portal_routes(service, Path(db).parent / "uploads", render, staff_from_cookie(service)),
             *progress_routes(service, Path(db).parent / "uploads", render, key),
             *desk_routes(service, render, key),
+            *supervision_routes(service, render, key),
             Mount("/static", StaticFiles(packages=[("engine", "static")]), name="static"),
             Route("/", home),
             Route("/items/{code}", item_page),
