@@ -228,6 +228,7 @@ cases = Table(
     Index("ix_cases_ended_at_department", "ended_at", "department"),
     Index("ix_cases_due_legal", "due_legal"),
     Index("ix_cases_department_state_due_next", "department", "state", "due_next"),
+    Index("ix_cases_accepted_at", "accepted_at"),  # migration 8: the public announcements, newest first
 )
 
 supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
@@ -559,6 +560,13 @@ def _m007_due_next(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
+def _m008_announcements(conn: Connection) -> None:
+    """An index on ``cases.accepted_at`` (the public announcements list, newest first)."""
+    for index in cases.indexes:
+        if index.name == "ix_cases_accepted_at":
+            index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -567,6 +575,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m005_sessions_idle_and_login_attempts,
     _m006_supervision,
     _m007_due_next,
+    _m008_announcements,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

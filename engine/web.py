@@ -36,6 +36,7 @@ from engine.i18n import LocaleMiddleware
 from engine.portal import portal_routes
 from engine.progress import local as progress_local
 from engine.progress import progress_routes
+from engine.public import public_routes
 from engine.search import MAX_QUERY, ItemIndex
 from engine.security import SecurityHeaders
 from engine.service import CaseService
@@ -205,6 +206,7 @@ def create_app(
             *progress_routes(service, Path(db).parent / "uploads", render, key),
             *desk_routes(service, render, key),
             *supervision_routes(service, render, key),
+            *public_routes(service, render, index, Path(db).parent / "open-data"),
             Mount("/static", StaticFiles(packages=[("engine", "static")]), name="static"),
             Route("/", home),
             Route("/items/{code}", item_page),

@@ -1,0 +1,201 @@
+"""Public disclosure (公开): case announcements (办件公告), the monthly rankings and ratings
+(阳光日志), and open data (CSV, JSON, and an SQLite file Datasette can open).
+
+Nothing personal about natural persons leaves through these pages: applicant names are masked
+(engine.masking), and the open-data writer refuses rows that carry identity numbers, phones or
+addresses. Only cases that were accepted appear; submissions that were never accepted are not
+announced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import func, or_, select
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from engine import charts, clock, ledger, open_data, rankings, wording
+from engine.i18n import gettext as _
+from engine.masking import mask_name
+from engine.search import ItemIndex
+from engine.service import CaseService
+
+Render = Callable[..., Response]
+PAGE = 50
+RATINGS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+OPEN_DATA_SECONDS = 3600  # the open-data file is rebuilt at most once an hour
+_C, _E = ledger.cases, ledger.events
+
+
+def _day(value: str | None) -> str | None:
+    return clock.local_date(datetime.fromisoformat(value)).isoformat() if value else None
+
+
+def announcement(row: Any, cat: Any, departments: Mapping[str, Any]) -> dict[str, Any]:
+    item = cat.items.get(row.item_code)
+    done = wording.decision(row.decision) or _("已办结")
+    return {
+        "case_number": row.number,
+        "item_code": row.item_code,
+        "item_name": item.data["name"] if item else row.item_code,
+        "department": departments.get(row.department, {}).get("name", row.department or ""),
+        "applicant": mask_name(row.applicant_name, row.applicant_type),
+        "status": done if row.state == "completed" else wording.state(row.state),
+        "accepted_on": _day(row.accepted_at),
+        "completed_on": _day(row.ended_at) if row.state == "completed" else None,
+    }
+
+
+def previous_month(now: datetime) -> str:
+    today = clock.local_date(now)
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def public_routes(service: CaseService, render: Render, index: ItemIndex, out_dir: Path) -> list[Route]:
+    cat, db = service.catalogue, service.db
+    departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
+    cols = (_C.c.number, _C.c.item_code, _C.c.department, _C.c.state, _C.c.decision, _C.c.accepted_at,
+            _C.c.ended_at, _C.c.applicant_name, _C.c.applicant_type)  # fmt: skip
+
+    def announcements(q: str, department: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        query = select(*cols).where(_C.c.accepted_at.is_not(None), _C.c.state.in_(("in_progress", "completed")))
+        count = (
+            select(func.count())
+            .select_from(_C)
+            .where(_C.c.accepted_at.is_not(None), _C.c.state.in_(("in_progress", "completed")))
+        )
+        if department:
+            query, count = query.where(_C.c.department == department), count.where(_C.c.department == department)
+        if q:
+            codes = [h.code for h in index.search(q, limit=200)]
+            cond = or_(_C.c.number == q.strip().upper(), _C.c.item_code.in_(codes))
+            query, count = query.where(cond), count.where(cond)
+        with ledger.read_only(db) as conn:
+            rows = conn.execute(query.order_by(_C.c.accepted_at.desc()).limit(limit).offset(offset)).all()
+            total = int(conn.execute(count).scalar_one())
+        return [announcement(r, cat, departments) for r in rows], total
+
+    async def announcement_page(request: Request) -> Response:
+        q = request.query_params.get("q", "").strip()[:100]
+        department = request.query_params.get("department", "")
+        raw = request.query_params.get("page", "1")
+        page = max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+        rows, total = await run_in_threadpool(announcements, q, department, (page - 1) * PAGE, PAGE)
+        return render(
+            "public/announcements.html", rows=rows, total=total, q=q, department=department, page=page,
+            pages=max(1, -(-total // PAGE)), departments=departments,
+        )  # fmt: skip
+
+    async def announcement_data(request: Request) -> Response:
+        kind = request.path_params["kind"]
+        rows, _total = await run_in_threadpool(announcements, "", "", 0, 10_000)
+        return _data(rows, kind, "announcements", open_data.ANNOUNCEMENT_COLUMNS)
+
+    def month_report(month: str) -> dict[str, Any]:
+        ranked = rankings.month(db, service.calendar, cat.center, month)
+        start, end = rankings.month_bounds(month)
+        with ledger.read_only(db) as conn:
+            rated = conn.execute(
+                select(_C.c.department, _C.c.item_code, _E.c.payload)
+                .join(_C, _C.c.id == _E.c.case_id)
+                .where(_E.c.action == "evaluate", _E.c.at >= ledger.iso(start), _E.c.at < ledger.iso(end))
+            ).all()
+        by_department: dict[str, dict[str, int]] = {}
+        by_item: dict[str, dict[str, int]] = {}
+        for department, item_code, payload in rated:
+            rating = ledger.loads(payload).get("rating")
+            if rating in RATINGS:
+                by_department.setdefault(department or "", dict.fromkeys(RATINGS, 0))[rating] += 1
+                by_item.setdefault(item_code, dict.fromkeys(RATINGS, 0))[rating] += 1
+        return {"rankings": ranked, "ratings_department": by_department, "ratings_item": by_item}
+
+    def ranking_rows(month: str, ranked: Mapping[str, list[rankings.Row]]) -> list[dict[str, Any]]:
+        rows = []
+        for scope, entries in ranked.items():
+            for r in entries:
+                d = r.as_dict()
+                name = departments.get(r.name, {}).get("name", r.name) if scope == "department" else r.name
+                rows.append({"month": month, **{k: v for k, v in d.items() if k not in ("department",)}, "name": name})
+        return rows
+
+    async def sunshine(request: Request) -> Response:
+        month = request.query_params.get("month", "") or previous_month(service.clock.now())
+        try:
+            rankings.month_bounds(month)
+        except ValueError:
+            raise HTTPException(400, "月份格式为 YYYY-MM，例如 2026-03。") from None
+        report = await run_in_threadpool(month_report, month)
+        top = report["rankings"]["department"]
+        chart = charts.bar_chart(
+            [charts.Series(_("得分"), [r.score for r in top])],
+            title=_("部门绩效得分"), x_labels=[departments.get(r.name, {}).get("name", r.name) for r in top],
+            horizontal=True, y_min=0, y_max=100,
+        ) if top else ""  # fmt: skip
+        return render(
+            "public/sunshine.html", month=month, report=report, chart=Markup(chart), departments=departments,
+            items=cat.items, ratings=RATINGS,
+        )  # fmt: skip
+
+    async def sunshine_data(request: Request) -> Response:
+        month, kind = request.path_params["month"], request.path_params["kind"]
+        try:
+            rankings.month_bounds(month)
+        except ValueError:
+            raise HTTPException(404, "没有这个月份。") from None
+        report = await run_in_threadpool(month_report, month)
+        rows = ranking_rows(month, report["rankings"])
+        columns = list(dict.fromkeys(k for r in rows for k in r)) or list(open_data.RANKING_COLUMNS)
+        return _data(rows, kind, f"rankings-{month}", columns)
+
+    def build_open_data() -> Path:
+        path = out_dir / "yangguang-open-data.sqlite"
+        if path.exists() and time.time() - path.stat().st_mtime < OPEN_DATA_SECONDS:
+            return path
+        rows, _total = announcements("", "", 0, 1_000_000)
+        now = service.clock.now()
+        month = previous_month(now)
+        ranked = ranking_rows(month, rankings.month(db, service.calendar, cat.center, month))
+        metadata = {
+            "generated_at": ledger.iso(now),
+            "center": (cat.center or {}).get("name", ""),
+            "catalogue_version": cat.version,
+            "note": "办件公告中自然人申请人姓名已脱敏；排名依据中心配置的权重计算。",
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        clean = [{k: v for k, v in r.items() if k in open_data.ANNOUNCEMENT_COLUMNS} for r in rows]
+        open_data.write_sqlite(path, clean, ranked, metadata=metadata)
+        return path
+
+    async def open_data_file(request: Request) -> Response:
+        path = await run_in_threadpool(build_open_data)
+        return FileResponse(path, media_type="application/vnd.sqlite3", filename="yangguang-open-data.sqlite")
+
+    return [
+        Route("/announcements", announcement_page, methods=["GET"]),
+        Route("/announcements.{kind:str}", announcement_data, methods=["GET"]),
+        Route("/sunshine", sunshine, methods=["GET"]),
+        Route("/sunshine/{month}.{kind:str}", sunshine_data, methods=["GET"]),
+        Route("/open-data/yangguang.sqlite", open_data_file, methods=["GET"]),
+    ]
+
+
+def _data(rows: list[dict[str, Any]], kind: str, name: str, columns: Any) -> Response:
+    if kind == "json":
+        return Response(open_data.to_json(rows, list(columns)), media_type="application/json")
+    if kind == "csv":
+        return Response(
+            open_data.to_csv(rows, list(columns)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    raise HTTPException(404, "只提供 .csv 和 .json")

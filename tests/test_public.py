@@ -1,0 +1,109 @@
+"""Public disclosure: announcements with masked names, the monthly 阳光日志, open data — and no
+personal data of natural persons anywhere on them."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from engine.cases import Actor
+from engine.clock import TZ, ManualClock
+from engine.samples import sample_application
+from engine.web import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+CULTURE = "QQ-CULTURE-XK-101"
+ID = "11010519491231002X"
+
+
+@pytest.fixture
+def site(tmp_path: Path, reference: Any) -> Iterator[tuple[TestClient, Any, ManualClock, Path]]:
+    clk = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))
+    app = create_app(REPO, tmp_path / "pub.db", reference.catalogue, clock=clk, sweep_seconds=0)
+    with TestClient(app) as client:
+        yield client, app.state.service, clk, tmp_path
+
+
+def filed(svc: Any, key: str, name: str, kind: str = "natural_person") -> str:
+    choices = {"applicant.type": kind, "applicant.name": name}
+    if kind == "legal_person":
+        choices |= {"applicant.credit_code": "91350100M000100Y43", "applicant.legal_representative": "王五"}
+    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[CULTURE], choices)
+    return str(svc.submit(CULTURE, data, uploads, Actor("a", "applicant"), key).number)
+
+
+def complete(svc: Any, number: str) -> None:
+    dept = "culture"
+    svc.act(number, "accept", Actor("w.culture", "window", dept), {}, 1)
+    case, snap = svc.load(number)
+    for step in snap["item"]["steps"][1:-1]:
+        who = Actor(f"{step['role']}.culture", step["role"], dept)
+        if step["role"] == "decider":
+            case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
+        case = svc.act(number, "complete_step", who, {"step": step["id"]}, case.version)
+    last = snap["item"]["steps"][-1]
+    case = svc.act(number, "complete", Actor(f"{last['role']}.culture", last["role"], dept), {}, case.version)
+    svc.act(number, "evaluate", Actor("a", "applicant"), {"rating": "满意"}, case.version)
+
+
+def test_announcements_mask_natural_persons_and_leave_out_unaccepted_cases(site: Any) -> None:
+    client, svc, _, _ = site
+    person = filed(svc, "p", "张小三")
+    company = filed(svc, "c", "齐齐哈尔市某某文化有限公司", "legal_person")
+    waiting = filed(svc, "w", "李四")
+    for number in (person, company):
+        svc.act(number, "accept", Actor("w", "window", "culture"), {}, 1)
+    page = client.get("/announcements").text
+    table = page.split('id="announcements"')[1]
+    assert person in table and company in table and waiting not in table
+    assert "张*三" in table and "张小三" not in page
+    assert "齐齐哈尔市某某文化有限公司" in table  # legal persons are public
+    assert ID not in page
+    assert person in client.get("/announcements", params={"q": person}).text.split('id="announcements"')[1]
+    by_item = client.get("/announcements", params={"q": "娱乐"}).text.split('id="announcements"')[1]
+    assert person in by_item
+    csv_text = client.get("/announcements.csv").content.decode("utf-8")
+    assert csv_text.startswith("\ufeff") and "张*三" in csv_text and "张小三" not in csv_text and ID not in csv_text
+    data = json.loads(client.get("/announcements.json").text)
+    assert {r["case_number"] for r in data} == {person, company}
+    assert all(ID not in json.dumps(r, ensure_ascii=False) for r in data)
+
+
+def test_the_monthly_log_ranks_departments_and_staff_and_publishes_ratings(site: Any) -> None:
+    client, svc, clk, _ = site
+    number = filed(svc, "m", "赵六")
+    complete(svc, number)
+    clk.set(datetime(2026, 4, 2, 9, 0, tzinfo=TZ))
+    page = client.get("/sunshine").text  # the previous month by default
+    assert "2026-03" in page
+    ranking = page.split('id="department-ranking"')[1].split("</table>")[0]
+    assert "文化" in ranking and "100.0%" in ranking  # completed on time
+    assert "w.culture" in page.split('id="staff-ranking"')[1]
+    assert re.search(r"满意</th>", page) and "<svg" in page
+    rows = json.loads(client.get("/sunshine/2026-03.json").text)
+    assert {(r["scope"], r["rank"]) for r in rows} >= {("department", 1), ("staff", 1)}
+    assert client.get("/sunshine/2026-03.csv").content.decode("utf-8").startswith("\ufeff")
+    assert client.get("/sunshine?month=2026-13").status_code == 400
+    assert client.get("/sunshine/2026-03.xml").status_code == 404
+
+
+def test_the_open_data_file_opens_and_holds_no_personal_data(site: Any) -> None:
+    client, svc, _, tmp = site
+    number = filed(svc, "o", "钱七")
+    svc.act(number, "accept", Actor("w", "window", "culture"), {}, 1)
+    r = client.get("/open-data/yangguang.sqlite")
+    assert r.status_code == 200
+    path = tmp / "download.sqlite"
+    path.write_bytes(r.content)
+    with sqlite3.connect(path) as conn:
+        (applicant,) = conn.execute("SELECT applicant FROM announcements WHERE case_number = ?", (number,)).fetchone()
+        dump = "\n".join(conn.iterdump())
+    assert applicant == "钱*" and "钱七" not in dump and ID not in dump
