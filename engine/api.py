@@ -23,7 +23,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from engine import auth, cases, forms, ledger
+from engine import auth, cases, clock, corrections, forms, ledger, rankings, supervision
 from engine import uploads as uploads_
 from engine.crossref import item_fields
 from engine.forms import FieldError
@@ -438,6 +438,46 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         out = {"item": code, "name": item["name"], "sections": sections, "fields": fields, "materials": materials}
         return JSONResponse(json.loads(json.dumps(out, ensure_ascii=False, default=str)))
 
+    # ---------------------------------------------------------------- supervision export
+
+    async def supervision_summary(request: Request) -> Response:
+        staff = await run_in_threadpool(staff_of, request)
+        if staff is None:
+            raise ApiError(401, "unauthorized", "请提供监察人员的令牌 / send a supervisor's bearer token")
+        if staff.role not in ("supervisor", "admin"):
+            raise ApiError(
+                403, "forbidden", "只有监察人员和管理员可以导出监察数据 / supervisors and administrators only"
+            )
+        try:
+            start = date.fromisoformat(request.query_params.get("from", ""))
+            end = date.fromisoformat(request.query_params.get("to", ""))
+        except ValueError:
+            raise ApiError(400, "bad_request", "from 和 to 须为 YYYY-MM-DD 日期 / from and to must be dates") from None
+        if not start < end or (end - start).days > 366:
+            raise ApiError(400, "bad_request", "期间须从 from 到 to（不含），至多一年 / from < to, at most a year")
+        month = request.query_params.get("month") or f"{start.year:04d}-{start.month:02d}"
+        try:
+            rankings.month_bounds(month)
+        except ValueError:
+            raise ApiError(400, "bad_request", "month 须为 YYYY-MM / month must be YYYY-MM") from None
+
+        def work() -> dict[str, Any]:
+            lo = datetime(start.year, start.month, start.day, tzinfo=clock.TZ)
+            hi = datetime(end.year, end.month, end.day, tzinfo=clock.TZ)
+            ranked = rankings.month(db, service.calendar, cat.center, month)
+            return {
+                "center": (cat.center or {}).get("name", ""),
+                "generated_at": ledger.iso(service.clock.now()),
+                "period": {"from": start.isoformat(), "to": end.isoformat()},
+                "open": supervision.open_counts(db),
+                "lights": supervision.event_counts(db, lo, hi),
+                "anomalies": supervision.anomaly_counts(db, lo, hi),
+                "corrections": corrections.rate(db, lo, hi),
+                "rankings": {"month": month, **{k: [r.as_dict() for r in v] for k, v in ranked.items()}},
+            }
+
+        return JSONResponse(await run_in_threadpool(work))
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI)
 
@@ -450,5 +490,6 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         Route("/api/cases/{number}", g(case_get), methods=["GET"]),
         Route("/api/cases/{number}/actions", g(case_action), methods=["POST"]),
         Route("/api/items/{code}/form", g(item_form), methods=["GET"]),
+        Route("/api/supervision/summary", g(supervision_summary), methods=["GET"]),
         Route("/openapi.json", g(openapi), methods=["GET"]),
     ]

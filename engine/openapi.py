@@ -37,7 +37,8 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 _ERROR_TEXT = {
     400: "malformed body",
     401: "bad credentials, or an unknown or expired token",
-    403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden)",
+    403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden), or a role without "
+    "access",
     404: "unknown item or case; also a wrong query code (indistinguishable on purpose)",
     409: "version conflict: the case changed since you read it",
     413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
@@ -85,6 +86,7 @@ _CASE = _o(
     events={"type": "array", "items": _o("action:s at:s role:s actor:s", "action at role")},
 )
 
+_MONTH = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}
 _ACTION = _o("version:i payload:o query_code:s", "action version", action={"enum": ACTIONS})
 
 # fmt: off
@@ -124,6 +126,17 @@ _PATHS: dict[str, Any] = {
         "get": _op("an item's form fields and materials checklist, from the catalogue", "200", "ItemForm", "404",
                    "none", parameters=[{"name": "code", "in": "path", "required": True, "schema": _TYPES["s"]}]),
     },
+    "/api/supervision/summary": {
+        "get": _op("supervision figures for a period, for a higher-level supervision system (supervisor or "
+                   "administrator token)", "200", "SupervisionSummary", "400 401 403", "bearer",
+                   parameters=[{"name": "from", "in": "query", "required": True,
+                                "schema": {"type": "string", "format": "date"}},
+                               {"name": "to", "in": "query", "required": True,
+                                "schema": {"type": "string", "format": "date"},
+                                "description": "exclusive"},
+                               {"name": "month", "in": "query", "schema": _MONTH,
+                                "description": "rankings of this month (default: the month of from)"}]),
+    },
     "/openapi.json": {"get": _op("this document", "200", None, "", "none")},
 }
 # fmt: on
@@ -159,6 +172,19 @@ OPENAPI: dict[str, Any] = {
             "Submitted": _o("number:s query_code:s version:i", "number query_code version"),
             "Case": _CASE,
             "ItemForm": _o("item:s name:s sections:a fields:a materials:a", "item fields materials"),
+            "SupervisionSummary": _o(
+                "center:s generated_at:s",
+                "center period open lights anomalies corrections rankings",
+                period=_o("from:s to:s", "from to"),
+                open={"type": "object", "description": "running cases by department: green, warning, abnormal, "
+                      "violation", "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]}},
+                lights={"type": "object", "description": "supervision events in the period by department and kind",
+                        "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]}},
+                anomalies={"type": "object", "description": "anomalies in the period by department and kind",
+                           "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]}},
+                corrections=_o("corrections:i cases:i", "corrections cases", rate={"type": ["number", "null"]}),
+                rankings=_o("month:s", "month department staff", department=_TYPES["a"], staff=_TYPES["a"]),
+            ),
         },
     },
 }

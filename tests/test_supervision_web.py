@@ -144,3 +144,31 @@ def test_follow_ups_of_dissatisfied_ratings_are_answered_by_the_department(site:
     r = head.post(f"/supervision/followups/{number}/answer", data={"csrf": csrf(page), "answer": "已电话回访致歉"})
     assert r.status_code == 303
     assert number not in head.get("/supervision/corrections").text.split('id="followups"')[1]
+
+
+def test_the_supervision_export_for_the_province(site: Any) -> None:
+    app, svc, clk = site
+    number = accepted(svc, "x")
+    clk.set(datetime(2026, 3, 23, 9, 0, tzinfo=TZ))
+    supervision.sweep(svc)
+    client = TestClient(app)
+    anonymous = client.get("/api/supervision/summary", params={"from": "2026-03-01", "to": "2026-04-01"})
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
+
+    def token(username: str) -> dict[str, str]:
+        r = client.post("/api/session", json={"username": username, "password": PASSWORD})
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    clerk = client.get("/api/supervision/summary", params={"from": "2026-03-01", "to": "2026-04-01"},
+                       headers=token("window.culture"))  # fmt: skip
+    assert clerk.status_code == 403
+    boss = token("supervisor")
+    bad = client.get("/api/supervision/summary", params={"from": "2026-04-01", "to": "2026-03-01"}, headers=boss)
+    assert bad.status_code == 400
+    r = client.get("/api/supervision/summary", params={"from": "2026-03-01", "to": "2026-04-01"}, headers=boss)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["open"]["culture"]["violation"] == 1 and body["lights"]["culture"]["violation"] == 1
+    assert body["period"] == {"from": "2026-03-01", "to": "2026-04-01"} and body["rankings"]["month"] == "2026-03"
+    assert set(body) >= {"anomalies", "corrections", "generated_at"}
+    assert number
