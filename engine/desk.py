@@ -89,7 +89,16 @@ def _fen(text: str) -> int | None:
 
 
 def payload_from(action: str, form: FormData, item: Mapping[str, Any]) -> dict[str, Any]:
-    """The action's payload from the desk's form (the engine checks it)."""
+    """The action's payload from the desk's form (the engine checks it); ``in_person`` marks an
+    action done with the applicant at the window (supervision counts visits against the item's
+    ``visits.max``)."""
+    payload = _payload(action, form)
+    if form.get("in_person") == "1":
+        payload["in_person"] = True
+    return payload
+
+
+def _payload(action: str, form: FormData) -> dict[str, Any]:
     text = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
     if action in ("refuse", "extend"):
         return {"reason": text.get("reason", "")[:1000]}

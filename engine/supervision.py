@@ -332,7 +332,37 @@ def event_counts(db: Engine, start: datetime, end: datetime) -> dict[str, dict[s
 ANOMALY_ACTIONS = ("fee_anomaly", "refuse", "deemed_accept", "extend", "start_special_procedure")
 
 
-def anomaly_counts(db: Engine, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+def visits_exceeded(db: Engine, max_visits: Mapping[str, int], start: datetime, end: datetime) -> dict[str, list[str]]:
+    """Cases with an in-person visit in [start, end) whose visits so far exceed the item's
+    ``visits.max`` (staff mark an action done with the applicant at the window), by department."""
+    e = ledger.events
+    with ledger.read_only(db) as conn:
+        touched = conn.execute(
+            select(e.c.case_id)
+            .where(e.c.at >= _iso(start), e.c.at < _iso(end), e.c.payload.like('%"in_person":true%'))
+            .distinct()
+        ).all()
+        ids = [r.case_id for r in touched]
+        rows = (
+            conn.execute(
+                select(_C.c.number, _C.c.item_code, _C.c.department, func.count(e.c.id))
+                .join(e, e.c.case_id == _C.c.id)
+                .where(_C.c.id.in_(ids), e.c.payload.like('%"in_person":true%'))
+                .group_by(_C.c.id)
+            ).all()
+            if ids
+            else []
+        )
+    out: dict[str, list[str]] = {}
+    for number, item_code, department, visits in rows:
+        if visits > max_visits.get(item_code, 99):
+            out.setdefault(department or "", []).append(number)
+    return out
+
+
+def anomaly_counts(
+    db: Engine, start: datetime, end: datetime, max_visits: Mapping[str, int] | None = None
+) -> dict[str, dict[str, int]]:
     """Anomalies the record shows in [start, end) by department: fee anomalies, refusals, deemed
     acceptances, extensions and special procedures (from the case events), plus the supervision
     events (overruns, escalations, overdue follow-ups)."""
@@ -351,7 +381,15 @@ def anomaly_counts(db: Engine, start: datetime, end: datetime) -> dict[str, dict
         for kind in ("special_procedure_overrun", "correction_escalated", "followup_overdue"):
             if kind in kinds:
                 out.setdefault(department, {})[kind] = kinds[kind]
+    if max_visits is not None:
+        for department, numbers in visits_exceeded(db, max_visits, start, end).items():
+            out.setdefault(department, {})["visits_exceeded"] = len(numbers)
     return out
+
+
+def max_visits_of(catalogue: Any) -> dict[str, int]:
+    """Each item's ``visits.max`` (the most in-person visits it may need)."""
+    return {code: int(doc.data.get("visits", {}).get("max", 99)) for code, doc in catalogue.items.items()}
 
 
 def lights_of(db: Engine, number: str) -> list[dict[str, Any]]:
@@ -374,6 +412,8 @@ __all__ = [
     "anomaly_counts",
     "event_counts",
     "lights_of",
+    "max_visits_of",
     "open_counts",
     "sweep",
+    "visits_exceeded",
 ]

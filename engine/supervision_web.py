@@ -127,7 +127,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             return {
                 "open": supervision.open_counts(db),
                 "events": supervision.event_counts(db, start, end),
-                "anomalies": supervision.anomaly_counts(db, start, end),
+                "anomalies": supervision.anomaly_counts(db, start, end, supervision.max_visits_of(cat)),
                 "rate": corrections.rate(db, start, end),
                 "charts": charts_for(trends(db, today)),
             }

@@ -195,3 +195,23 @@ def test_two_processes_sweeping_at_once_record_each_light_once(world: Any) -> No
     assert march[DEPT]["violation"] == len(numbers) and recorded == len(numbers)  # no light twice
     clk.set(at("2026-03-23"))
     assert supervision.sweep(svc).lights == {}
+
+
+def test_visits_beyond_the_items_maximum_are_an_anomaly(world: Any) -> None:
+    svc, _, _ = world
+    assert svc.catalogue.items[CULTURE].data["visits"]["max"] == 1
+    window = Actor("w", "window", DEPT)
+    mat = svc.catalogue.items[CULTURE].data["materials"][0]["id"]
+    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[CULTURE], {})
+    twice = svc.submit(CULTURE, data, uploads, Actor("zhang", "applicant"), "v1").number
+    once = svc.submit(CULTURE, data, uploads, Actor("li", "applicant"), "v2").number
+    # twice: told at the window what to supplement, then back at the window to be accepted
+    notice = {"missing": [{"material": mat, "reason": "不清晰"}], "in_person": True}
+    case = svc.act(twice, "request_supplement", window, notice, 1)
+    case = svc.act(twice, "supplement", Actor("zhang", "applicant"), {"uploads": {mat: ["u"]}}, case.version)
+    svc.act(twice, "accept", window, {"in_person": True}, case.version)
+    svc.act(once, "accept", window, {"in_person": True}, 1)  # one visit: within the item's maximum
+    march = (at("2026-03-01", 0), at("2026-04-01", 0))
+    limits = supervision.max_visits_of(svc.catalogue)
+    assert supervision.visits_exceeded(svc.db, limits, *march) == {DEPT: [twice]}
+    assert supervision.anomaly_counts(svc.db, *march, limits)[DEPT]["visits_exceeded"] == 1
