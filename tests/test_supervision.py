@@ -215,3 +215,34 @@ def test_visits_beyond_the_items_maximum_are_an_anomaly(world: Any) -> None:
     limits = supervision.max_visits_of(svc.catalogue)
     assert supervision.visits_exceeded(svc.db, limits, *march) == {DEPT: [twice]}
     assert supervision.anomaly_counts(svc.db, *march, limits)[DEPT]["visits_exceeded"] == 1
+
+
+def test_anomalies_of_a_month_are_counted_exactly(world: Any) -> None:
+    svc, clk, _ = world
+    window, head = Actor("w", "window", DEPT), Actor("h", "head", DEPT)
+    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[CULTURE], {})
+    deemed = svc.submit(CULTURE, data, uploads, Actor("a", "applicant"), "an1").number
+    refused = svc.submit(CULTURE, data, uploads, Actor("b", "applicant"), "an2").number
+    svc.act(refused, "refuse", window, {"reason": "不符合法定条件"}, 1)
+    extended = accepted_case(svc, "an3")
+    case = svc.act(extended, "extend", head, {"reason": "需要听证"}, 2)
+    svc.act(extended, "start_special_procedure", Actor("d", "decider", DEPT), {"kind": "hearing"}, case.version)
+    # the fee item: one payment one fen short is refused and recorded
+    resale = "QQ-REALESTATE-DJ-102"
+    rdata, rup = sample_application(svc.catalogue, svc.catalogue.items[resale], {"realestate.certificate_copies": 2})
+    fee_case = svc.submit(resale, rdata, rup, Actor("c", "applicant"), "an4").number
+    re_window = Actor("w", "window", "realestate")
+    svc.act(fee_case, "accept", re_window, {}, 1)
+    case = svc.act(fee_case, "complete_step", Actor("r", "reviewer", "realestate"), {"step": "review"}, 2)
+    case = svc.act(fee_case, "complete_step", Actor("u", "undertaker", "realestate"), {"step": "tax"}, case.version)
+    case = svc.act(fee_case, "assess_fee", Actor("d", "decider", "realestate"), {}, case.version)
+    from engine.cases import FeeMismatch
+
+    with pytest.raises(FeeMismatch):
+        svc.act(fee_case, "record_payment", re_window, {"amount_fen": case.assessment["total_fen"] - 1}, case.version)
+    sweep_at(svc, clk, at("2026-03-16"))  # Monday: the untouched application is deemed accepted
+    counts = supervision.anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    assert counts[DEPT] == {"refuse": 1, "deemed_accept": 1, "extend": 1, "start_special_procedure": 1}
+    assert counts["realestate"] == {"fee_anomaly": 1}
+    assert supervision.anomaly_counts(svc.db, at("2026-04-01", 0), at("2026-05-01", 0)) == {}
+    assert deemed
