@@ -33,7 +33,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message
 
 from engine import auth, cases, clock, corrections, forms, ledger, rankings, supervision
 from engine import uploads as uploads_
@@ -255,20 +254,8 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
     async def upload(request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise ApiError(415, "unsupported_media_type", "请以 multipart/form-data 上传，字段名 file / use multipart")
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_UPLOAD + 64 * 1024:
-            raise _TooLarge
-        received = 0
-
-        async def receive() -> Message:
-            nonlocal received
-            message = await request.receive()
-            received += len(message.get("body", b""))
-            if received > MAX_UPLOAD + 64 * 1024:
-                raise _TooLarge
-            return message
-
-        form = await Request(request.scope, receive).form(max_files=1, max_fields=4)
+        limited = uploads_.limited(request, MAX_UPLOAD + 64 * 1024, _TooLarge)
+        form = await limited.form(max_files=1, max_fields=4)
         try:
             file = form.get("file")
             if not isinstance(file, UploadFile):

@@ -16,31 +16,12 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from engine import notice as notice_words
 from engine.cases import _groups  # the flowchart must draw exactly the groups the engine routes
 
-#: Role ids of ``item.schema.json#/definitions/role`` in the words of the schema's description.
-ROLE_NAMES: Mapping[str, str] = {
-    "window": "窗口受理人员",
-    "undertaker": "承办人",
-    "reviewer": "审核人",
-    "decider": "批准人",
-    "issuer": "发证人员",
-    "inspector": "现场核查人员",
-    "head": "部门负责人",
-}
-#: Special procedure kinds of ``item.schema.json#/definitions/special_procedure``.
-PROCEDURE_KINDS: Mapping[str, str] = {
-    "hearing": "听证",
-    "tendering": "招标",
-    "auction": "拍卖",
-    "testing": "检验检测",
-    "inspection": "现场勘查",
-    "quarantine": "检疫",
-    "appraisal": "鉴定",
-    "expert_review": "专家评审",
-    "public_notice": "公示",
-    "collective_decision": "集体审议",
-}
+# the schema's words for roles and special procedures, kept in one place (engine.notice)
+ROLE_NAMES: Mapping[str, str] = notice_words.ROLE_NAMES
+PROCEDURE_KINDS: Mapping[str, str] = notice_words.PROCEDURE_NAMES
 UNITS: Mapping[str, str] = {"working_day": "个工作日", "natural_day": "个自然日", "minute": "分钟"}
 
 # System CJK fonts first (nothing is downloaded), so Chinese never falls back to boxes.

@@ -23,7 +23,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import Message
 
 from engine import cases, drafts, form_view, forms, i18n, uploads
 from engine.catalogue import Document
@@ -82,20 +81,7 @@ def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
 
 
 async def _limited_form(request: Request, multipart: bool) -> FormData:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_REQUEST:
-        raise RequestTooLarge
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > MAX_REQUEST:
-            raise RequestTooLarge
-        return message
-
-    limited = Request(request.scope, receive)
+    limited = uploads.limited(request, MAX_REQUEST, RequestTooLarge)
     if multipart:
         return await limited.form(max_files=MAX_FILES, max_fields=200)
     return await limited.form(max_files=0, max_fields=500)

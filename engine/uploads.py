@@ -14,7 +14,7 @@ import io
 import os
 import uuid
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Engine
+from starlette.requests import Request
+from starlette.types import Message
 
 from engine import forms, ledger
 from engine.forms import FieldError
@@ -98,6 +100,25 @@ def _sniff_zip(content: bytes) -> str | None:
     if "xl/workbook.xml" in names:
         return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return "application/zip"
+
+
+def limited(request: Request, limit: int, too_large: Callable[[], Exception]) -> Request:
+    """``request`` reading at most ``limit`` body bytes: a Content-Length over it, or a body that
+    grows past it (chunked, or a lying header), raises ``too_large()`` before more is read."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large()
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise too_large()
+        return message
+
+    return Request(request.scope, receive)
 
 
 def safe_name(name: str | None) -> str:

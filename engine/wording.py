@@ -57,12 +57,12 @@ SPECIAL_PROCEDURES = {
     "tendering": N_("招标"),
     "auction": N_("拍卖"),
     "testing": N_("检验检测"),
-    "inspection": N_("检查"),
+    "inspection": N_("现场勘查"),
     "quarantine": N_("检疫"),
     "appraisal": N_("鉴定"),
     "expert_review": N_("专家评审"),
     "public_notice": N_("公示"),
-    "collective_decision": N_("集体讨论决定"),
+    "collective_decision": N_("集体审议"),
 }
 
 DECISIONS = {"approve": N_("准予许可"), "deny": N_("不予许可")}
