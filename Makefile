@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_cases.py
 	$(BIN)/python bench/bench_check.py
 	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_supervision.py
 
 # re-extract every string marked for translation and merge it into each language's .po
 # (then translate the new entries; tests/test_i18n.py fails while any is untranslated)
