@@ -34,6 +34,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -63,7 +64,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy.schema import CreateColumn, CreateIndex
 
 __all__ = [
     "GENESIS_HASH",
@@ -227,7 +228,9 @@ cases = Table(
     Index("ix_cases_department_state_due_promised", "department", "state", "due_promised"),
     Index("ix_cases_ended_at_department", "ended_at", "department"),
     Index("ix_cases_due_legal", "due_legal"),
-    Index("ix_cases_department_state_due_next", "department", "state", "due_next"),
+    # migration 9 (replacing migration 7's): worklists in deadline order straight from the index
+    Index("ix_cases_department_state_next", "department", "state", text("(due_next IS NULL)"), "due_next", "number"),
+    Index("ix_cases_state_next", "state", text("(due_next IS NULL)"), "due_next", "number"),
     Index("ix_cases_accepted_at", "accepted_at"),  # migration 8: the public announcements, newest first
 )
 
@@ -480,6 +483,12 @@ def read_only(engine: Engine) -> Connection:
 Migration = Callable[[Connection], None]
 
 
+def _columns_of(conn: Connection, table_name: str) -> set[str]:
+    with warnings.catch_warnings():  # the expression indexes of migration 9 cannot be reflected; columns can
+        warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
+        return {c["name"] for c in inspect(conn).get_columns(table_name)}
+
+
 def add_column(conn: Connection, table_name: str, column: Column[Any]) -> bool:
     """``ALTER TABLE <table> ADD COLUMN <column>`` unless the column is already there.
 
@@ -487,7 +496,7 @@ def add_column(conn: Connection, table_name: str, column: Column[Any]) -> bool:
     ``server_default`` (SQLite cannot add a NOT NULL column without one) and cannot be a
     primary key or unique. Returns whether the column was added.
     """
-    existing = {c["name"] for c in inspect(conn).get_columns(table_name)}
+    existing = _columns_of(conn, table_name)
     if column.name in existing:
         return False
     ddl = CreateColumn(column).compile(dialect=conn.dialect)
@@ -537,7 +546,7 @@ def _m006_supervision(conn: Connection) -> None:
             )
     for index in [*cases.indexes, *events.indexes]:
         if index.name in _M006_INDEXES:
-            index.create(conn, checkfirst=True)
+            conn.execute(CreateIndex(index, if_not_exists=True))
     for table in (supervision_events, corrections, followups):
         table.create(conn, checkfirst=True)
 
@@ -553,18 +562,25 @@ _M006_INDEXES = (
 
 
 def _m007_due_next(conn: Connection) -> None:
-    """``cases.due_next`` and its index (worklists sorted by deadline straight from the index)."""
+    """``cases.due_next`` (its index is migration 9's)."""
     add_column(conn, "cases", Column("due_next", String(_TS)))
+
+
+def _m009_worklist_indexes(conn: Connection) -> None:
+    """Indexes that serve a worklist in deadline order, NULLs last, per department or center-wide;
+    the plain (department, state, due_next) index of migration 7 could not, so it goes."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_cases_department_state_due_next"))
     for index in cases.indexes:
-        if index.name == "ix_cases_department_state_due_next":
-            index.create(conn, checkfirst=True)
+        if index.name in ("ix_cases_department_state_next", "ix_cases_state_next"):
+            # IF NOT EXISTS: reflection does not see expression indexes, so checkfirst cannot
+            conn.execute(CreateIndex(index, if_not_exists=True))
 
 
 def _m008_announcements(conn: Connection) -> None:
     """An index on ``cases.accepted_at`` (the public announcements list, newest first)."""
     for index in cases.indexes:
         if index.name == "ix_cases_accepted_at":
-            index.create(conn, checkfirst=True)
+            conn.execute(CreateIndex(index, if_not_exists=True))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -576,6 +592,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m006_supervision,
     _m007_due_next,
     _m008_announcements,
+    _m009_worklist_indexes,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, or_, select
 
 from engine import clock, ledger
 from engine.calendar import WorkCalendar
@@ -86,37 +86,31 @@ def for_actor(
     """Open cases waiting on this person's role (or the role they back up) in their department;
     everything open for supervisors and administrators. Sorted by deadline, most urgent first."""
     c = ledger.cases
-    query = (
-        select(
-            c.c.number,
-            c.c.item_code,
-            c.c.state,
-            c.c.department,
-            c.c.current_step,
-            c.c.assignee_role,
-            c.c.due_completeness,
-            c.c.due_step,
-            c.c.due_promised,
-            c.c.paused,
-            c.c.updated_at,
-        )
-        .where(c.c.state.in_(list(states)))
-        # NULLs (no deadline: paused, or none known) last; the index (department, state, due_next)
-        # serves one department's list in order, so only ``limit`` rows are read
-        .order_by(c.c.due_next.is_(None), c.c.due_next, c.c.number)
-    )
-    if actor.role not in CENTER_WIDE:
-        roles = [r for r in (actor.role, actor.backup_role) if r]
-        query = query.where(
-            and_(
-                c.c.department == actor.department,
-                or_(*[c.c.assignee_role.like(f"%{r}%") for r in roles]),
+    columns = (
+        c.c.number, c.c.item_code, c.c.state, c.c.department, c.c.current_step, c.c.assignee_role,
+        c.c.due_completeness, c.c.due_step, c.c.due_promised, c.c.paused, c.c.updated_at, c.c.due_next,
+    )  # fmt: skip
+    # NULLs (no deadline: paused, or none known) last. One ordered, limited subquery per state,
+    # each read in order from (department, state, due_next IS NULL, due_next, number) — or
+    # (state, …) center-wide — so only ``limit`` rows per state are read, never every open case.
+    order = (c.c.due_next.is_(None), c.c.due_next, c.c.number)
+    roles = [r for r in (actor.role, actor.backup_role) if r]
+    parts = []
+    for state in states:
+        query = select(*columns).where(c.c.state == state)
+        if actor.role not in CENTER_WIDE:
+            query = query.where(
+                c.c.department == actor.department, or_(*[c.c.assignee_role.like(f"%{r}%") for r in roles])
             )
-        )
-    if item_code:
-        query = query.where(c.c.item_code == item_code)
+        if item_code:
+            query = query.where(c.c.item_code == item_code)
+        parts.append(query.order_by(*order).limit(limit))
     with ledger.read_only(db) as conn:
-        found = conn.execute(query.limit(limit)).mappings().all()
+        found: list[Any] = []
+        for part in parts:  # each uses its index; merged below (a few hundred rows at most)
+            found.extend(conn.execute(part).mappings().all())
+    found.sort(key=lambda r: (r["due_next"] is None, r["due_next"] or "", r["number"]))
+    found = found[:limit]
     rows: list[Row] = []
     for r in found:
         roles_here = set((r["assignee_role"] or "").split(","))

@@ -246,3 +246,20 @@ def test_anomalies_of_a_month_are_counted_exactly(world: Any) -> None:
     assert counts["realestate"] == {"fee_anomaly": 1}
     assert supervision.anomaly_counts(svc.db, at("2026-04-01", 0), at("2026-05-01", 0)) == {}
     assert deemed
+
+
+def test_a_short_worklist_holds_the_most_urgent_cases(world: Any) -> None:
+    from engine import worklist
+
+    svc, clk, _ = world
+    numbers = []
+    for day in ("2026-03-12", "2026-03-06", "2026-03-10", "2026-03-09"):
+        clk.set(at(day))
+        numbers.append(accepted_case(svc, f"u{day}"))
+    by_urgency = [numbers[1], numbers[3], numbers[2], numbers[0]]  # accepted earliest = due earliest
+    boss = Actor("s", "supervisor")
+    assert [r.number for r in worklist.for_actor(svc.db, boss, clk.now(), svc.calendar, limit=2)] == by_urgency[:2]
+    reviewer = Actor("u", "undertaker", DEPT)  # the review step is the undertaker's
+    rows = worklist.for_actor(svc.db, reviewer, clk.now(), svc.calendar, limit=3)
+    assert [r.number for r in rows] == by_urgency[:3]
+    assert worklist.for_actor(svc.db, Actor("u", "undertaker", "housing"), clk.now(), svc.calendar) == []
