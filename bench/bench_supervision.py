@@ -71,7 +71,7 @@ from engine.cases import Actor  # noqa: E402
 from engine.catalogue import Catalogue, load  # noqa: E402
 from engine.samples import sample_application  # noqa: E402
 
-GENERATOR_VERSION = 1  # bump when the generated data change: the cached database is rebuilt
+GENERATOR_VERSION = 2  # bump when the generated data change: the cached database is rebuilt
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_CASES = 1_000_000
 SEED = 20261120
@@ -112,6 +112,7 @@ CASE_COLUMNS = (
     "updated_at", "department", "current_step", "assignee_role", "due_promised", "due_legal", "paused",
     "last_event_hash", "due_completeness", "due_step", "light", "light_since", "step_overdue", "legal_overdue",
     "minute_limit", "accepted_at", "ended_at", "decision", "applicant_name", "applicant_type", "due_next",
+    "on_time", "early", "used_days", "promised_days",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "id", "case_id", "seq", "at", "actor", "role", "action", "payload", "catalogue_version", "prev_hash", "hash",
@@ -355,6 +356,18 @@ class Draft:
     ended: str | None = None
     decision: str | None = None
     due_next: str | None = None
+
+
+def _ranking_facts(d: Draft) -> tuple[bool | None, bool | None, int | None, int | None]:
+    """What the engine stores when a case completes (engine.service): by the deadline, before its
+    day, working days used and promised (approximated here as 5/7 of calendar days)."""
+    if d.state != "completed" or not d.ended or not d.due_promised or not d.accepted:
+        return None, None, None, None
+    ended, due, accepted = (datetime.fromisoformat(x) for x in (d.ended, d.due_promised, d.accepted))
+    if d.item.minute:
+        return ended <= due, ended.date() < due.date(), None, None
+    used, promised = max(0, (ended - accepted).days * 5 // 7), max(1, (due - accepted).days * 5 // 7)
+    return ended <= due, ended.date() < due.date(), used, promised
 
 
 def _applicant(rng: random.Random) -> tuple[str, str]:
@@ -683,7 +696,7 @@ def build(world: World, path: Path, n: int) -> Build:
                     before + name + after, d.created, d.updated, d.item.department, d.current_step, d.assignee_role,
                     d.due_promised, d.due_legal, d.paused, DUMMY, d.due_completeness, d.due_step, d.light,
                     d.light_since, d.step_overdue, d.legal_overdue, d.item.minute, d.accepted, d.ended, d.decision,
-                    name, kind, d.due_next,
+                    name, kind, d.due_next, *_ranking_facts(d),
                 ))  # fmt: skip
             con.execute("BEGIN IMMEDIATE")
             con.executemany(insert_case, rows)

@@ -217,6 +217,12 @@ cases = Table(
     # migration 7: the deadline a worklist is sorted by — the Art. 32 deadline while awaiting
     # acceptance, else the earlier of the open step's limit and the promised deadline
     Column("due_next", String(_TS)),
+    # migration 10: what a completed case contributes to the rankings, fixed when it ends —
+    # completed by the promised deadline, before its day, working days used and promised
+    Column("on_time", Boolean),
+    Column("early", Boolean),
+    Column("used_days", Integer),
+    Column("promised_days", Integer),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
@@ -226,7 +232,20 @@ cases = Table(
     # department's worklist by deadline, and a period's completions by department
     Index("ix_cases_state_department_light", "state", "department", "light", "step_overdue"),
     Index("ix_cases_department_state_due_promised", "department", "state", "due_promised"),
-    Index("ix_cases_ended_at_department", "ended_at", "department"),
+    # migration 10 (replacing migration 6's ended_at index): a month's cases per department with
+    # every ranking figure, from the index alone
+    Index(
+        "ix_cases_ended_rank",
+        "ended_at",
+        "department",
+        "state",
+        "on_time",
+        "early",
+        "minute_limit",
+        "used_days",
+        "promised_days",
+        "id",
+    ),
     Index("ix_cases_due_legal", "due_legal"),
     # migration 9 (replacing migration 7's): worklists in deadline order straight from the index
     Index("ix_cases_department_state_next", "department", "state", text("(due_next IS NULL)"), "due_next", "number"),
@@ -300,6 +319,7 @@ events = Table(
     Column("hash", String(_HASH), nullable=False),
     UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
     Index("ix_events_action_at", "action", "at"),  # migration 6: anomalies and volumes by period
+    Index("ix_events_case_actor_role", "case_id", "actor", "role"),  # migration 10: who worked on a case
 )
 
 catalogue_snapshots = Table(
@@ -556,7 +576,7 @@ _M006_COLUMNS = (
     "applicant_name", "applicant_type",
 )  # fmt: skip
 _M006_INDEXES = (
-    "ix_cases_state_department_light", "ix_cases_department_state_due_promised", "ix_cases_ended_at_department",
+    "ix_cases_state_department_light", "ix_cases_department_state_due_promised",
     "ix_cases_due_legal", "ix_events_action_at",
 )  # fmt: skip
 
@@ -583,6 +603,17 @@ def _m008_announcements(conn: Connection) -> None:
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _m010_ranking_facts(conn: Connection) -> None:
+    """Ranking figures per ended case (filled for cases that end from now on; earlier ones count
+    as handled without them) and the indexes a month's ranking reads."""
+    for name, kind in (("on_time", Boolean), ("early", Boolean), ("used_days", Integer), ("promised_days", Integer)):
+        add_column(conn, "cases", Column(name, kind))
+    conn.execute(text("DROP INDEX IF EXISTS ix_cases_ended_at_department"))
+    for index in [*cases.indexes, *events.indexes]:
+        if index.name in ("ix_cases_ended_rank", "ix_events_case_actor_role"):
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -593,6 +624,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m007_due_next,
     _m008_announcements,
     _m009_worklist_indexes,
+    _m010_ranking_facts,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

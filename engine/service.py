@@ -327,7 +327,27 @@ class CaseService:
             "applicant_name": _applicant(case.data, "name"),
             "applicant_type": _applicant(case.data, "type"),
             "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
+            **self._ranking_facts(case, due.promised, snap),
         }
+
+    def _ranking_facts(self, case: cases.Case, promised: datetime | None, snap: Mapping[str, Any]) -> dict[str, Any]:
+        """What a completed case adds to the rankings (engine.rankings), fixed when it ends."""
+        if case.state != "completed" or case.ended_at is None or promised is None or case.accepted_at is None:
+            return {"on_time": None, "early": None, "used_days": None, "promised_days": None}
+        facts: dict[str, Any] = {
+            "on_time": case.ended_at <= promised,
+            "early": clock.local_date(case.ended_at) < clock.local_date(promised),
+            "used_days": None,
+            "promised_days": None,
+        }
+        if snap["item"]["time_limit"]["promised"].get("unit") != "minute":
+            start = clock.local_date(case.accepted_at)
+            try:
+                facts["used_days"] = self.calendar.working_days_between(start, clock.local_date(case.ended_at))
+                facts["promised_days"] = self.calendar.working_days_between(start, clock.local_date(promised))
+            except CalendarYearMissing:
+                pass
+        return facts
 
     # -- acting ------------------------------------------------------------------------------
     def act(

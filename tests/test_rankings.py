@@ -11,10 +11,14 @@ from sqlalchemy import insert, update
 
 from engine import ledger, rankings
 from engine.calendar import WorkCalendar
+from engine.catalogue import load
 from engine.clock import TZ
 
 WEIGHTS = {"on_time_rate": 35, "early_rate": 10, "time_used": 10, "satisfaction": 25, "lights": 10, "corrections": 10}
 CENTER = {"supervision": {"ranking": {"weights": WEIGHTS}}}
+CAL = WorkCalendar.from_documents(
+    [d.data for d in load(Path(__file__).resolve().parent.parent).catalogue.calendars.values()]
+)
 
 
 def t(day: str, hour: int = 10) -> datetime:
@@ -61,6 +65,17 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
                 accepted_at=ledger.iso(t(accepted)),
                 ended_at=ledger.iso(t(ended)),
                 due_promised=ledger.iso(end_of(due)),
+                # what the engine stores when a case ends (tests/test_service.py checks it does)
+                **(
+                    {
+                        "on_time": t(ended) <= end_of(due),
+                        "early": ended < due,
+                        "used_days": CAL.working_days_between(t(accepted).date(), t(ended).date()),
+                        "promised_days": CAL.working_days_between(t(accepted).date(), end_of(due).date()),
+                    }
+                    if state == "completed"
+                    else {}
+                ),
             )
         )
         assert version

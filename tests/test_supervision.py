@@ -263,3 +263,20 @@ def test_a_short_worklist_holds_the_most_urgent_cases(world: Any) -> None:
     rows = worklist.for_actor(svc.db, reviewer, clk.now(), svc.calendar, limit=3)
     assert [r.number for r in rows] == by_urgency[:3]
     assert worklist.for_actor(svc.db, Actor("u", "undertaker", "housing"), clk.now(), svc.calendar) == []
+
+
+def test_a_completed_case_keeps_its_ranking_figures(world: Any) -> None:
+    svc, clk, _ = world
+    number = accepted_case(svc, "rank")  # accepted Friday 03-06; promised Friday 03-20 (10 working days)
+    clk.set(at("2026-03-10", 15))  # Tuesday
+    case, snap = svc.load(number)
+    for step in snap["item"]["steps"][1:-1]:
+        who = Actor("x", step["role"], DEPT)
+        if step["role"] == "decider":
+            case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
+        case = svc.act(number, "complete_step", who, {"step": step["id"]}, case.version)
+    svc.act(number, "complete", Actor("i", snap["item"]["steps"][-1]["role"], DEPT), {}, case.version)
+    with ledger.read_only(svc.db) as conn:
+        row = ledger.get_case(conn, number)
+    assert row is not None
+    assert (bool(row["on_time"]), bool(row["early"]), row["used_days"], row["promised_days"]) == (True, True, 2, 10)
