@@ -71,7 +71,7 @@ from engine.cases import Actor  # noqa: E402
 from engine.catalogue import Catalogue, load  # noqa: E402
 from engine.samples import sample_application  # noqa: E402
 
-GENERATOR_VERSION = 2  # bump when the generated data change: the cached database is rebuilt
+GENERATOR_VERSION = 3  # bump when the generated data change: the cached database is rebuilt
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_CASES = 1_000_000
 SEED = 20261120
@@ -671,6 +671,7 @@ def build(world: World, path: Path, n: int) -> Build:
         lo, hi = (ledger.iso(x) for x in rankings.month_bounds(RANK_MONTH))
         per_day: dict[str, int] = {}
         events: list[tuple[Any, ...]] = []
+        case_staff: list[tuple[Any, ...]] = []
         candidates: list[tuple[int, Draft]] = []
         numbers: list[tuple[str, str]] = []
         insert_case = _insert("cases", CASE_COLUMNS)
@@ -687,6 +688,10 @@ def build(world: World, path: Path, n: int) -> Build:
                     evs = _month_events(case_id, d, version, staff, rng, len(events))
                     events += evs
                     d.version = len(evs)
+                    on_time, early, used, promised = _ranking_facts(d)
+                    for actor in sorted({ev[4] for ev in evs if ev[5] not in ("applicant", "system")}):
+                        case_staff.append((case_id, actor, d.item.department, d.ended, d.state == "completed",
+                                           on_time, early, d.item.minute, used, promised))  # fmt: skip
                 if d.created >= "2025-12-15" and (d.light != "green" or d.step_overdue or d.legal_overdue):
                     candidates.append((case_id, d))
                 if case_id % max(1, n // 400) == 0:
@@ -707,6 +712,13 @@ def build(world: World, path: Path, n: int) -> Build:
         t = time.perf_counter()
         con.execute("BEGIN IMMEDIATE")
         con.executemany(_insert("events", EVENT_COLUMNS), events)
+        # case_staff as the engine writes it when a case ends (only the ranking month's cases are
+        # generated with events, so only theirs; the month's range scan reads the same rows)
+        con.executemany(
+            "INSERT INTO case_staff (case_id, actor, department, ended_at, completed, on_time, early, minute_limit,"
+            " used_days, promised_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            case_staff,
+        )
         sup = list(_supervision_events(candidates, n, rng))
         con.executemany(
             "INSERT INTO supervision_events (case_id, department, kind, key, at, detail) VALUES (?, ?, ?, ?, ?, ?)",

@@ -103,6 +103,7 @@ __all__ = [
     "migrate",
     "open_engine",
     "read_only",
+    "record_case_staff",
     "record_catalogue",
     "remember_idempotency",
     "save_snapshot",
@@ -268,6 +269,34 @@ supervision_events = Table(  # what electronic supervision saw, when (migration 
     UniqueConstraint("key", name="uq_supervision_events_key"),
     Index("ix_supervision_events_at_kind", "at", "kind", "department"),
     Index("ix_supervision_events_case_id", "case_id"),
+)
+
+case_staff = Table(  # who worked on a case, with its ranking figures, written when it ends (migration 11)
+    "case_staff",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("actor", String(128), primary_key=True),
+    Column("department", String(64)),
+    Column("ended_at", String(_TS), nullable=False),
+    Column("completed", Boolean, nullable=False),
+    Column("on_time", Boolean),
+    Column("early", Boolean),
+    Column("minute_limit", Boolean, nullable=False),
+    Column("used_days", Integer),
+    Column("promised_days", Integer),
+    # a month's staff ranking from the index alone
+    Index(
+        "ix_case_staff_ended",
+        "ended_at",
+        "actor",
+        "department",
+        "completed",
+        "on_time",
+        "early",
+        "minute_limit",
+        "used_days",
+        "promised_days",
+    ),
 )
 
 corrections = Table(  # 纠错: a supervisor's correction notice (migration 6)
@@ -614,6 +643,11 @@ def _m010_ranking_facts(conn: Connection) -> None:
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _m011_case_staff(conn: Connection) -> None:
+    """``case_staff``: the staff of each ended case with its ranking figures (filled from now on)."""
+    case_staff.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -625,6 +659,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m008_announcements,
     _m009_worklist_indexes,
     _m010_ranking_facts,
+    _m011_case_staff,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
@@ -1042,6 +1077,23 @@ def find_idempotency(conn: Connection, key: str) -> str | None:
     """The case number an idempotency key was first used for, or ``None``."""
     rows = fast_execute(conn, _SELECT_IDEMPOTENCY, {"key": key}).rows
     return str(rows[0][0]) if rows else None
+
+
+_STAFF_OF = (
+    select(events.c.actor)
+    # two comparisons rather than NOT IN: fast_execute runs plain bind parameters only
+    .where(events.c.case_id == bindparam("case_id"), events.c.role != "applicant", events.c.role != "system")
+    .distinct()
+)
+_INSERT_CASE_STAFF = insert(case_staff)
+
+
+def record_case_staff(conn: Connection, case_id: int, figures: Mapping[str, Any]) -> None:
+    """When a case ends, in the same transaction: one ``case_staff`` row per staff member who acted
+    on it, carrying the figures the rankings read (``ended_at``, ``completed``, ``on_time`` …)."""
+    actors = [r[0] for r in fast_execute(conn, _STAFF_OF, {"case_id": case_id}).rows]
+    for actor in actors:
+        fast_execute(conn, _INSERT_CASE_STAFF, {"case_id": case_id, "actor": actor, **figures})
 
 
 def remember_idempotency(conn: Connection, key: str, case_number: str, at: datetime) -> str:

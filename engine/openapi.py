@@ -37,8 +37,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 _ERROR_TEXT = {
     400: "malformed body",
     401: "bad credentials, or an unknown or expired token",
-    403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden), or a role without "
-    "access",
+    403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden), or a role without access",
     404: "unknown item or case; also a wrong query code (indistinguishable on purpose)",
     409: "version conflict: the case changed since you read it",
     413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
@@ -176,12 +175,21 @@ OPENAPI: dict[str, Any] = {
                 "center:s generated_at:s",
                 "center period open lights anomalies corrections rankings",
                 period=_o("from:s to:s", "from to"),
-                open={"type": "object", "description": "running cases by department: green, warning, abnormal, "
-                      "violation", "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]}},
-                lights={"type": "object", "description": "supervision events in the period by department and kind",
-                        "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]}},
-                anomalies={"type": "object", "description": "anomalies in the period by department and kind",
-                           "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]}},
+                open={
+                    "type": "object",
+                    "description": "running cases by department: green, warning, abnormal, violation",
+                    "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]},
+                },
+                lights={
+                    "type": "object",
+                    "description": "supervision events in the period by department and kind",
+                    "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]},
+                },
+                anomalies={
+                    "type": "object",
+                    "description": "anomalies in the period by department and kind",
+                    "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]},
+                },
                 corrections=_o("corrections:i cases:i", "corrections cases", rate={"type": ["number", "null"]}),
                 rankings=_o("month:s", "month department staff", department=_TYPES["a"], staff=_TYPES["a"]),
             ),

@@ -142,8 +142,8 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
     """The rankings of ``period`` (YYYY-MM): {"department": [...], "staff": [...]}, best first.
 
     Aggregated in SQL from the figures each case stored when it ended (``cases.on_time`` …, read
-    from the covering index ``ix_cases_ended_rank``) and from who acted on it
-    (``ix_events_case_actor_role``); Python only scores the few hundred totals. ``cal`` is kept for
+    from the covering index ``ix_cases_ended_rank``) and from ``case_staff`` (who acted on it,
+    with the same figures, from ``ix_case_staff_ended``); Python only scores the totals. ``cal`` is kept for
     callers; the working days were counted when each case ended."""
     del cal
     start, end = month_bounds(period)
@@ -162,20 +162,25 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
         func.count(_C.c.used_days).label("with_days"),
     )
     in_month = and_(_C.c.ended_at >= lo, _C.c.ended_at < hi)
-    staff_roles = _E.c.role.notin_(("applicant", "system"))
-    pairs = (
-        select(_E.c.case_id, _E.c.actor)
-        .join(_C, _C.c.id == _E.c.case_id)
-        .where(in_month, staff_roles)
-        .distinct()
-        .subquery("pairs")
+    cs = ledger.case_staff
+    staff_done = cs.c.completed.is_(True)
+    staff_figures = (
+        func.count().label("handled"),
+        func.sum(case((staff_done, 1), else_=0)).label("completed"),
+        func.sum(case((and_(staff_done, cs.c.on_time.is_(True)), 1), else_=0)).label("on_time"),
+        func.sum(case((and_(staff_done, cs.c.early.is_(True)), 1), else_=0)).label("early"),
+        func.sum(case((and_(staff_done, cs.c.minute_limit.is_(True)), 1), else_=0)).label("immediate"),
+        func.sum(cs.c.used_days).label("used_days"),
+        func.sum(cs.c.promised_days).label("promised_days"),
+        func.count(cs.c.used_days).label("with_days"),
     )
+    staff_in_month = and_(cs.c.ended_at >= lo, cs.c.ended_at < hi)
     with ledger.read_only(db) as conn:
         by_department = conn.execute(select(_C.c.department, *figures).where(in_month).group_by(_C.c.department)).all()
         by_staff = conn.execute(
-            select(pairs.c.actor, func.min(_C.c.department).label("department"), *figures)
-            .join(_C, _C.c.id == pairs.c.case_id)
-            .group_by(pairs.c.actor)
+            select(cs.c.actor, func.min(cs.c.department).label("department"), *staff_figures)
+            .where(staff_in_month)
+            .group_by(cs.c.actor)
         ).all()
         rated = and_(_E.c.action == "evaluate", _E.c.at >= lo, _E.c.at < hi)
         ratings = conn.execute(
@@ -184,19 +189,19 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
             .where(rated)
             .group_by(_C.c.department)
         ).all()
-        staff_ratings = conn.execute(
-            select(pairs.c.actor, func.sum(_SCORE_SQL), func.count(_SCORE_SQL))
-            .join(_E, _E.c.case_id == pairs.c.case_id)
-            .where(rated)
-            .group_by(pairs.c.actor)
+        staff_ratings = conn.execute(  # ratings given this month on cases that ended this month
+            select(cs.c.actor, func.sum(_SCORE_SQL), func.count(_SCORE_SQL))
+            .join(_E, _E.c.case_id == cs.c.case_id)
+            .where(rated, staff_in_month)
+            .group_by(cs.c.actor)
         ).all()
         light_window = and_(s.c.kind.in_(LIGHT_KINDS), s.c.at >= lo, s.c.at < hi)
         lights = conn.execute(select(s.c.department, func.count()).where(light_window).group_by(s.c.department)).all()
         staff_lights = conn.execute(
-            select(pairs.c.actor, func.count())
-            .join(s, s.c.case_id == pairs.c.case_id)
-            .where(light_window)
-            .group_by(pairs.c.actor)
+            select(cs.c.actor, func.count())
+            .join(s, s.c.case_id == cs.c.case_id)
+            .where(light_window, staff_in_month)
+            .group_by(cs.c.actor)
         ).all()
         corrections = conn.execute(
             select(k.c.department, func.count()).where(k.c.issued_at >= lo, k.c.issued_at < hi).group_by(k.c.department)

@@ -413,6 +413,7 @@ class CaseService:
 
     def _append(self, conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
         after = _fold(case, event, snap["item"])
+        columns = self.worklist(after, snap)
         ledger.append_event(
             conn,
             case_id=int(row.id),
@@ -424,9 +425,21 @@ class CaseService:
             action=event.action,
             payload=_plain(event.payload),
             catalogue_version=str(snap.get("catalogue_version", "")),
-            state_update={"state": after.state, **self.worklist(after, snap)},
+            state_update={"state": after.state, **columns},
             known=row,
         )
+        if after.state in cases.TERMINAL and case.state not in cases.TERMINAL:  # the case ends now
+            ledger.record_case_staff(
+                conn,
+                int(row.id),
+                {
+                    "department": after.department,
+                    "ended_at": ledger.iso(event.at),
+                    "completed": after.state == "completed",
+                    "minute_limit": bool(columns["minute_limit"]),
+                    **{k: columns[k] for k in ("on_time", "early", "used_days", "promised_days")},
+                },
+            )
         return after
 
     # -- timed rules -------------------------------------------------------------------------

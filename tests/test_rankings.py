@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from engine import ledger, rankings
 from engine.calendar import WorkCalendar
@@ -42,20 +42,47 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
          rating: str | None = None) -> int:  # fmt: skip
     with db.begin() as conn:
         case_id, _ = ledger.create_case(
-            conn, number=number, query_code="1", item_code="X", catalogue_version="v", state="submitted", data={},
-            at=t(accepted, 9), actor="applicant", role="applicant", payload={}, department=dept,
-        )  # fmt: skip
+            conn,
+            number=number,
+            query_code="1",
+            item_code="X",
+            catalogue_version="v",
+            state="submitted",
+            data={},
+            at=t(accepted, 9),
+            actor="applicant",
+            role="applicant",
+            payload={},
+            department=dept,
+        )
         ledger.append_event(
-            conn, case_id=case_id, case_number=number, expected_version=1, at=t(accepted), actor=staff,
-            role="window", action="accept", payload={}, catalogue_version="v", state_update={},
-        )  # fmt: skip
+            conn,
+            case_id=case_id,
+            case_number=number,
+            expected_version=1,
+            at=t(accepted),
+            actor=staff,
+            role="window",
+            action="accept",
+            payload={},
+            catalogue_version="v",
+            state_update={},
+        )
         version = 2
         if rating:
             ledger.append_event(
-                conn, case_id=case_id, case_number=number, expected_version=2, at=t(ended, 15), actor="applicant",
-                role="applicant", action="evaluate", payload={"rating": rating}, catalogue_version="v",
+                conn,
+                case_id=case_id,
+                case_number=number,
+                expected_version=2,
+                at=t(ended, 15),
+                actor="applicant",
+                role="applicant",
+                action="evaluate",
+                payload={"rating": rating},
+                catalogue_version="v",
                 state_update={},
-            )  # fmt: skip
+            )
             version = 3
         conn.execute(
             update(ledger.cases)
@@ -79,6 +106,18 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
             )
         )
         assert version
+        facts = conn.execute(select(ledger.cases).where(ledger.cases.c.id == case_id)).mappings().one()
+        ledger.record_case_staff(  # what the engine writes when a case ends
+            conn,
+            case_id,
+            {
+                "department": dept,
+                "ended_at": facts["ended_at"],
+                "completed": state == "completed",
+                "minute_limit": False,
+                **{k: facts[k] for k in ("on_time", "early", "used_days", "promised_days")},
+            },
+        )
     return case_id
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from engine import corrections, ledger, supervision
 from engine.calendar import WorkCalendar
@@ -280,3 +281,10 @@ def test_a_completed_case_keeps_its_ranking_figures(world: Any) -> None:
         row = ledger.get_case(conn, number)
     assert row is not None
     assert (bool(row["on_time"]), bool(row["early"]), row["used_days"], row["promised_days"]) == (True, True, 2, 10)
+    with ledger.read_only(svc.db) as conn:  # everyone who worked on it, with the same figures, for staff rankings
+        staff = conn.execute(
+            select(ledger.case_staff.c.actor, ledger.case_staff.c.used_days).where(
+                ledger.case_staff.c.case_id == row["id"]
+            )
+        ).all()
+    assert {a for a, _ in staff} == {"w", "x", "i"} and {u for _, u in staff} == {2}
