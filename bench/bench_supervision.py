@@ -71,7 +71,7 @@ from engine.cases import Actor  # noqa: E402
 from engine.catalogue import Catalogue, load  # noqa: E402
 from engine.samples import sample_application  # noqa: E402
 
-GENERATOR_VERSION = 3  # bump when the generated data change: the cached database is rebuilt
+GENERATOR_VERSION = 4  # bump when the generated data change: the cached database is rebuilt
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_CASES = 1_000_000
 SEED = 20261120
@@ -112,7 +112,7 @@ CASE_COLUMNS = (
     "updated_at", "department", "current_step", "assignee_role", "due_promised", "due_legal", "paused",
     "last_event_hash", "due_completeness", "due_step", "light", "light_since", "step_overdue", "legal_overdue",
     "minute_limit", "accepted_at", "ended_at", "decision", "applicant_name", "applicant_type", "due_next",
-    "on_time", "early", "used_days", "promised_days",
+    "on_time", "early", "used_days", "promised_days", "rating_score", "rated_at",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "id", "case_id", "seq", "at", "actor", "role", "action", "payload", "catalogue_version", "prev_hash", "hash",
@@ -356,6 +356,8 @@ class Draft:
     ended: str | None = None
     decision: str | None = None
     due_next: str | None = None
+    rating_score: int | None = None
+    rated_at: str | None = None
 
 
 def _ranking_facts(d: Draft) -> tuple[bool | None, bool | None, int | None, int | None]:
@@ -595,6 +597,7 @@ def _month_events(
         rating = rng.choices([r for r, _ in RATINGS], [w for _, w in RATINGS])[0]
         rated = min(datetime.fromisoformat(d.ended) + timedelta(hours=rng.uniform(0.01, 72)), NOW)
         out.append((ledger.iso(rated), "applicant", "applicant", "evaluate", ledger.dumps({"rating": rating})))
+        d.rating_score, d.rated_at = rankings.RATING_SCORE[rating], ledger.iso(rated)  # as the engine stores
     rows: list[tuple[Any, ...]] = []
     prev = ledger.GENESIS_HASH
     for seq, (at, actor, role, action, payload) in enumerate(out, 1):
@@ -701,7 +704,7 @@ def build(world: World, path: Path, n: int) -> Build:
                     before + name + after, d.created, d.updated, d.item.department, d.current_step, d.assignee_role,
                     d.due_promised, d.due_legal, d.paused, DUMMY, d.due_completeness, d.due_step, d.light,
                     d.light_since, d.step_overdue, d.legal_overdue, d.item.minute, d.accepted, d.ended, d.decision,
-                    name, kind, d.due_next, *_ranking_facts(d),
+                    name, kind, d.due_next, *_ranking_facts(d), d.rating_score, d.rated_at,
                 ))  # fmt: skip
             con.execute("BEGIN IMMEDIATE")
             con.executemany(insert_case, rows)

@@ -33,6 +33,7 @@ STANDARD_STEPS: tuple[dict[str, Any], ...] = (
     {"id": "complete", "name": "办结", "role": "window"},
 )
 RATINGS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+RATING_SCORE = {"非常满意": 100, "满意": 75, "基本满意": 50, "不满意": 25, "非常不满意": 0}  # for rankings
 TERMINAL = ("refused", "completed")
 
 
@@ -92,6 +93,7 @@ class Case:
     decision: str | None = None
     decision_reason: str | None = None
     ended_at: datetime | None = None  # completion or refusal
+    rated_at: datetime | None = None
     evaluation: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
     uploads: dict[str, list[str]] = field(default_factory=dict)
@@ -420,7 +422,7 @@ def apply(case: Case, event: Event) -> Case:
     elif a == "fee_anomaly":
         c.fee_anomalies.append(dict(p))
     elif a == "evaluate":
-        c.evaluation = {"rating": p["rating"], "comment": p.get("comment", "")}
+        c.evaluation, c.rated_at = {"rating": p["rating"], "comment": p.get("comment", "")}, at
     return c
 
 

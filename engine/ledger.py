@@ -224,6 +224,9 @@ cases = Table(
     Column("early", Boolean),
     Column("used_days", Integer),
     Column("promised_days", Integer),
+    # migration 12: the applicant's rating as points (非常满意 100 … 非常不满意 0) and when it was given
+    Column("rating_score", Integer),
+    Column("rated_at", String(_TS)),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
@@ -252,6 +255,7 @@ cases = Table(
     Index("ix_cases_department_state_next", "department", "state", text("(due_next IS NULL)"), "due_next", "number"),
     Index("ix_cases_state_next", "state", text("(due_next IS NULL)"), "due_next", "number"),
     Index("ix_cases_accepted_at", "accepted_at"),  # migration 8: the public announcements, newest first
+    Index("ix_cases_rated_at", "rated_at", "department", "rating_score", "id"),  # migration 12: a month's ratings
 )
 
 supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
@@ -648,6 +652,15 @@ def _m011_case_staff(conn: Connection) -> None:
     case_staff.create(conn, checkfirst=True)
 
 
+def _m012_ratings(conn: Connection) -> None:
+    """``cases.rating_score`` and ``cases.rated_at`` with their index (a month's satisfaction)."""
+    add_column(conn, "cases", Column("rating_score", Integer))
+    add_column(conn, "cases", Column("rated_at", String(_TS)))
+    for index in cases.indexes:
+        if index.name == "ix_cases_rated_at":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -660,6 +673,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m009_worklist_indexes,
     _m010_ranking_facts,
     _m011_case_staff,
+    _m012_ratings,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

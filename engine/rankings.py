@@ -26,10 +26,11 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select
 
+from engine import cases as cases_rules
 from engine import clock, ledger
 from engine.calendar import WorkCalendar
 
-RATING_SCORE = {"非常满意": 100, "满意": 75, "基本满意": 50, "不满意": 25, "非常不满意": 0}
+RATING_SCORE = cases_rules.RATING_SCORE
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
 MEASURES = ("on_time_rate", "early_rate", "time_used", "satisfaction", "lights", "corrections")
 _C, _E = ledger.cases, ledger.events
@@ -126,11 +127,6 @@ def _rank(rows: list[Row]) -> list[Row]:
     return rows
 
 
-_SCORE_SQL = case(
-    *((_E.c.payload.like(f'%"rating":"{name}"%'), score) for name, score in RATING_SCORE.items()), else_=None
-)
-
-
 def _totals(row: Row, t: Any) -> None:
     row.handled, row.completed = int(t.handled), int(t.completed or 0)
     row.on_time, row.early, row.immediate = int(t.on_time or 0), int(t.early or 0), int(t.immediate or 0)
@@ -182,25 +178,27 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
             .where(staff_in_month)
             .group_by(cs.c.actor)
         ).all()
-        rated = and_(_E.c.action == "evaluate", _E.c.at >= lo, _E.c.at < hi)
+        # ratings given this month, from the case rows (points and time stored by the engine)
+        rated = and_(_C.c.rated_at >= lo, _C.c.rated_at < hi)
         ratings = conn.execute(
-            select(_C.c.department, func.sum(_SCORE_SQL), func.count(_SCORE_SQL))
-            .join(_C, _C.c.id == _E.c.case_id)
+            select(_C.c.department, func.sum(_C.c.rating_score), func.count(_C.c.rating_score))
             .where(rated)
             .group_by(_C.c.department)
         ).all()
-        staff_ratings = conn.execute(  # ratings given this month on cases that ended this month
-            select(cs.c.actor, func.sum(_SCORE_SQL), func.count(_SCORE_SQL))
-            .join(_E, _E.c.case_id == cs.c.case_id)
-            .where(rated, staff_in_month)
+        month_rated = select(_C.c.id, _C.c.rating_score).where(rated).subquery("rated")
+        staff_ratings = conn.execute(  # on the cases they worked on that ended this month
+            select(cs.c.actor, func.sum(month_rated.c.rating_score), func.count(month_rated.c.rating_score))
+            .join(cs, cs.c.case_id == month_rated.c.id)
+            .where(staff_in_month)
             .group_by(cs.c.actor)
         ).all()
         light_window = and_(s.c.kind.in_(LIGHT_KINDS), s.c.at >= lo, s.c.at < hi)
         lights = conn.execute(select(s.c.department, func.count()).where(light_window).group_by(s.c.department)).all()
-        staff_lights = conn.execute(
-            select(cs.c.actor, func.count())
-            .join(s, s.c.case_id == cs.c.case_id)
-            .where(light_window, staff_in_month)
+        per_case = select(s.c.case_id, func.count().label("n")).where(light_window).group_by(s.c.case_id).subquery()
+        staff_lights = conn.execute(  # driven by the month's few lights, not by every case of the month
+            select(cs.c.actor, func.sum(per_case.c.n))
+            .join(cs, cs.c.case_id == per_case.c.case_id)
+            .where(staff_in_month)
             .group_by(cs.c.actor)
         ).all()
         corrections = conn.execute(

@@ -328,6 +328,8 @@ class CaseService:
             "applicant_type": _applicant(case.data, "type"),
             "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
             **self._ranking_facts(case, due.promised, snap),
+            "rating_score": cases.RATING_SCORE.get(case.evaluation["rating"]) if case.evaluation else None,
+            "rated_at": case.rated_at,
         }
 
     def _ranking_facts(self, case: cases.Case, promised: datetime | None, snap: Mapping[str, Any]) -> dict[str, Any]:

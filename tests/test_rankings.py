@@ -92,7 +92,9 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
                 accepted_at=ledger.iso(t(accepted)),
                 ended_at=ledger.iso(t(ended)),
                 due_promised=ledger.iso(end_of(due)),
-                # what the engine stores when a case ends (tests/test_service.py checks it does)
+                # what the engine stores when a case is rated and when it ends (tests/test_supervision.py)
+                rating_score=rankings.RATING_SCORE.get(rating or ""),
+                rated_at=ledger.iso(t(ended, 15)) if rating else None,
                 **(
                     {
                         "on_time": t(ended) <= end_of(due),

@@ -281,6 +281,11 @@ def test_a_completed_case_keeps_its_ranking_figures(world: Any) -> None:
         row = ledger.get_case(conn, number)
     assert row is not None
     assert (bool(row["on_time"]), bool(row["early"]), row["used_days"], row["promised_days"]) == (True, True, 2, 10)
+    case, _ = svc.load(number)
+    svc.act(number, "evaluate", Actor("zhang", "applicant"), {"rating": "基本满意"}, case.version)
+    with ledger.read_only(svc.db) as conn:
+        rated = ledger.get_case(conn, number)
+    assert rated is not None and rated["rating_score"] == 50 and rated["rated_at"] == ledger.iso(clk.now())
     with ledger.read_only(svc.db) as conn:  # everyone who worked on it, with the same figures, for staff rankings
         staff = conn.execute(
             select(ledger.case_staff.c.actor, ledger.case_staff.c.used_days).where(
