@@ -185,7 +185,14 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
             .where(rated)
             .group_by(_C.c.department)
         ).all()
-        month_rated = select(_C.c.id, _C.c.rating_score).where(rated).subquery("rated")
+        # grouped, so the database cannot flatten it into a scan of the month's case_staff rows:
+        # the join is driven by the month's ratings (thousands), not by everyone's cases
+        month_rated = (
+            select(_C.c.id, func.max(_C.c.rating_score).label("rating_score"))
+            .where(rated)
+            .group_by(_C.c.id)
+            .subquery("rated")
+        )
         staff_ratings = conn.execute(  # on the cases they worked on that ended this month
             select(cs.c.actor, func.sum(month_rated.c.rating_score), func.count(month_rated.c.rating_score))
             .join(cs, cs.c.case_id == month_rated.c.id)
