@@ -189,6 +189,8 @@ def run_yangguang(world: World, path: Path, sync: str, n: int, prof: cProfile.Pr
 # the case-row columns an action changes (besides version, updated_at and last_event_hash)
 ROW_COLUMNS = (
     "state", "paused", "current_step", "assignee_role", "due_completeness", "due_promised", "due_legal", "due_step",
+    "due_next", "accepted_at", "ended_at", "decision", "applicant_name", "applicant_type", "minute_limit", "on_time",
+    "early", "used_days", "promised_days", "rating_score", "rated_at",
 )  # fmt: skip
 
 
