@@ -127,6 +127,21 @@ def _rank(rows: list[Row]) -> list[Row]:
     return rows
 
 
+def _figures(table: Any, completed: Any) -> tuple[Any, ...]:
+    """The SQL totals of a ranking row over ``cases`` or ``case_staff`` (same figure columns)."""
+    c = table.c
+    return (
+        func.count().label("handled"),
+        func.sum(case((completed, 1), else_=0)).label("completed"),
+        func.sum(case((and_(completed, c.on_time.is_(True)), 1), else_=0)).label("on_time"),
+        func.sum(case((and_(completed, c.early.is_(True)), 1), else_=0)).label("early"),
+        func.sum(case((and_(completed, c.minute_limit.is_(True)), 1), else_=0)).label("immediate"),
+        func.sum(c.used_days).label("used_days"),
+        func.sum(c.promised_days).label("promised_days"),
+        func.count(c.used_days).label("with_days"),
+    )
+
+
 def _totals(row: Row, t: Any) -> None:
     row.handled, row.completed = int(t.handled), int(t.completed or 0)
     row.on_time, row.early, row.immediate = int(t.on_time or 0), int(t.early or 0), int(t.immediate or 0)
@@ -139,37 +154,17 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
 
     Aggregated in SQL from the figures each case stored when it ended (``cases.on_time`` …, read
     from the covering index ``ix_cases_ended_rank``) and from ``case_staff`` (who acted on it,
-    with the same figures, from ``ix_case_staff_ended``); Python only scores the totals. ``cal`` is kept for
-    callers; the working days were counted when each case ended."""
+    with the same figures, from ``ix_case_staff_ended``); Python only scores the totals. ``cal``
+    is kept for callers; the working days were counted when each case ended."""
     del cal
     start, end = month_bounds(period)
     lo, hi = ledger.iso(start), ledger.iso(end)
     weights = weights_of(center)
     s, k = ledger.supervision_events, ledger.corrections
-    completed = _C.c.state == "completed"
-    figures = (
-        func.count().label("handled"),
-        func.sum(case((completed, 1), else_=0)).label("completed"),
-        func.sum(case((and_(completed, _C.c.on_time.is_(True)), 1), else_=0)).label("on_time"),
-        func.sum(case((and_(completed, _C.c.early.is_(True)), 1), else_=0)).label("early"),
-        func.sum(case((and_(completed, _C.c.minute_limit.is_(True)), 1), else_=0)).label("immediate"),
-        func.sum(_C.c.used_days).label("used_days"),
-        func.sum(_C.c.promised_days).label("promised_days"),
-        func.count(_C.c.used_days).label("with_days"),
-    )
-    in_month = and_(_C.c.ended_at >= lo, _C.c.ended_at < hi)
     cs = ledger.case_staff
-    staff_done = cs.c.completed.is_(True)
-    staff_figures = (
-        func.count().label("handled"),
-        func.sum(case((staff_done, 1), else_=0)).label("completed"),
-        func.sum(case((and_(staff_done, cs.c.on_time.is_(True)), 1), else_=0)).label("on_time"),
-        func.sum(case((and_(staff_done, cs.c.early.is_(True)), 1), else_=0)).label("early"),
-        func.sum(case((and_(staff_done, cs.c.minute_limit.is_(True)), 1), else_=0)).label("immediate"),
-        func.sum(cs.c.used_days).label("used_days"),
-        func.sum(cs.c.promised_days).label("promised_days"),
-        func.count(cs.c.used_days).label("with_days"),
-    )
+    figures = _figures(_C, _C.c.state == "completed")
+    staff_figures = _figures(cs, cs.c.completed.is_(True))
+    in_month = and_(_C.c.ended_at >= lo, _C.c.ended_at < hi)
     staff_in_month = and_(cs.c.ended_at >= lo, cs.c.ended_at < hi)
     with ledger.read_only(db) as conn:
         by_department = conn.execute(select(_C.c.department, *figures).where(in_month).group_by(_C.c.department)).all()
