@@ -81,8 +81,32 @@ def cmd_show(args: argparse.Namespace) -> int:
     from engine import notice
 
     cat = _checked(args.catalog)
+    if args.code in cat.chains and args.code not in cat.items:
+        sys.stdout.write(_chain_text(cat, cat.chains[args.code].data))
+        return EXIT_OK
     sys.stdout.write(notice.render_text(notice.build(cat, _item(cat, args.code))))
     return EXIT_OK
+
+
+def _chain_text(cat, chain) -> str:  # type: ignore[no-untyped-def]
+    """A chain's stages, members and critical path of promised limits."""
+    from engine import chains
+
+    modes = {"serial": "串联", "parallel": "并联", "joint_review": "联审联验"}
+    path = chains.critical_path(cat, chain)
+    lines = [f"{chain['name']}（{chain['id']}）"]
+    for stage, timing in zip(chain["stages"], path.stages, strict=True):
+        optional = "（可选）" if "when" in stage else ""
+        lines.append(
+            f"  {stage['id']} {stage['name']} — {modes[stage['mode']]}{optional}, {chains.days_text(timing.minutes)}"
+        )
+        for code in stage["items"]:
+            item = cat.items.get(code)
+            lines.append(f"    {code} {item.data['name'] if item else '(missing)'}")
+    promised = chains.days_text(path.promised_minutes) if path.promised_minutes is not None else "none"
+    lines.append(f"critical path: {path.render()}")
+    lines.append(f"promised: {promised} — {'fits' if path.fits else 'DOES NOT FIT'}")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_fee(args: argparse.Namespace) -> int:
@@ -282,8 +306,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--no-cache", action="store_true", help="re-read every file instead of using the content cache")
     c.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("show", parents=[common], help="print an item's one-time notice (一次告知)")
-    s.add_argument("code", help="item code (or exact item name)")
+    s = sub.add_parser("show", parents=[common], help="print an item's one-time notice (一次告知), or a chain's stages and critical path")
+    s.add_argument("code", help="item code (or exact item name), or chain id")
     s.set_defaults(func=cmd_show)
 
     ls = sub.add_parser("list", parents=[common], help="list every item: code, department, promised limit, name")

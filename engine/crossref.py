@@ -431,6 +431,7 @@ class _Cross:
                 )
             if "lead" in stage:
                 self.department(doc, ("stages", i, "lead"), stage["lead"])
+        self.chain_flow(doc)
         for i, svc in enumerate(doc.data.get("associated_services", [])):
             if svc["item"] not in self.cat.items:
                 self.add(
@@ -446,6 +447,28 @@ class _Cross:
                     "unknown-step",
                     f"no stage has the id {svc['after']!r}{_hint(svc['after'], sorted(stage_ids))}",
                 )
+
+    def chain_flow(self, doc: Document) -> None:
+        """Members in one place only, materials produced before they are needed, and a critical
+        path of promised limits that fits the chain's promised total (engine.chains)."""
+        from engine import chains  # the chain rules live there; imported late (chains imports this module)
+
+        data = doc.data
+        for i, j, code in chains.duplicate_members(data):
+            message = f"item {code!r} is already a member of an earlier place in this chain; each item runs once"
+            self.add(doc.file, ("stages", i, "items", j), "chain-cycle", message)
+        for i, j, message in chains.material_order_problems(self.cat, data):
+            self.add(doc.file, ("stages", i, "items", j), "chain-material", message)
+        path = chains.critical_path(self.cat, data)
+        if not path.fits and path.promised_minutes is not None:
+            self.add(
+                doc.file,
+                ("promised",),
+                "chain-critical-path",
+                f"the critical path takes {chains.days_text(path.minutes)}, more than the promised "
+                f"{chains.days_text(path.promised_minutes)}: {path.render()}; shorten a stage or promise more",
+                on_key=True,
+            )
 
 
 def _no_item(cat: Catalogue, code: str) -> str:

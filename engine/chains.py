@@ -1,0 +1,118 @@
+"""Approval chains (审批链条): the critical path of a chain's promised limits, and the order in
+which its members' materials are produced.
+
+A chain's stages run in order. A serial stage takes its item's promised limit; a parallel
+stage its longest member's; a joint review its shared ``limit`` (or, without one, its longest
+member's). Optional stages (``when``) count in full — the promise must hold for every
+application. Limits are compared in minutes as engine.crossref does (a working day is 480
+minutes; a natural day 5/7 of one), so a chain mixing immediate and day items adds up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.catalogue import Catalogue
+from engine.crossref import MINUTES_PER_WORKING_DAY, duration_minutes
+
+
+@dataclass(frozen=True, slots=True)
+class StageTime:
+    stage: str
+    name: str
+    mode: str
+    minutes: int
+    held_by: str  # the item (or "limit") that sets the stage's length
+    optional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalPath:
+    stages: tuple[StageTime, ...]
+    promised_minutes: int | None
+
+    @property
+    def minutes(self) -> int:
+        return sum(s.minutes for s in self.stages)
+
+    @property
+    def fits(self) -> bool:
+        return self.promised_minutes is None or self.minutes <= self.promised_minutes
+
+    def render(self) -> str:
+        """The path in words, stage by stage (used by ``yangguang show`` and the checker)."""
+        parts = [f"{s.stage} {days_text(s.minutes)} ({s.held_by})" for s in self.stages]
+        return " → ".join(parts) + f" = {days_text(self.minutes)}"
+
+
+def days_text(minutes: int) -> str:
+    if minutes % MINUTES_PER_WORKING_DAY == 0:
+        return f"{minutes // MINUTES_PER_WORKING_DAY} working days"
+    return f"{minutes / MINUTES_PER_WORKING_DAY:.2f} working days"
+
+
+def _promised(cat: Catalogue, code: str) -> int | None:
+    item = cat.items.get(code)
+    if item is None:
+        return None
+    return duration_minutes(item.data["time_limit"]["promised"])
+
+
+def critical_path(cat: Catalogue, chain: Mapping[str, Any]) -> CriticalPath:
+    stages: list[StageTime] = []
+    for stage in chain["stages"]:
+        members = [(code, _promised(cat, code)) for code in stage["items"]]
+        known = [(m or 0, code) for code, m in members if m is not None]
+        longest = max(known) if known else (0, "?")
+        if stage["mode"] == "joint_review" and "limit" in stage:
+            minutes, held = duration_minutes(stage["limit"]) or 0, "shared limit"
+        else:
+            minutes, held = longest
+        stages.append(StageTime(stage["id"], stage["name"], stage["mode"], minutes, held, "when" in stage))
+    promised = chain.get("promised")
+    return CriticalPath(tuple(stages), duration_minutes(promised) if promised else None)
+
+
+def material_order_problems(cat: Catalogue, chain: Mapping[str, Any]) -> list[tuple[int, int, str]]:
+    """(stage index, item index, message) for every member material produced by an item of the
+    same chain that does not come in an earlier stage — the applicant would be asked for a
+    result the chain has not produced yet."""
+    stage_of: dict[str, int] = {}
+    for i, stage in enumerate(chain["stages"]):
+        for code in stage["items"]:
+            stage_of.setdefault(code, i)
+    problems = []
+    for i, stage in enumerate(chain["stages"]):
+        for j, code in enumerate(stage["items"]):
+            item = cat.items.get(code)
+            for material in item.data.get("materials", []) if item else []:
+                producer = material.get("produced_by")
+                if producer in stage_of and stage_of[producer] >= i:
+                    where = (
+                        "the same stage"
+                        if stage_of[producer] == i
+                        else f"the later stage {chain['stages'][stage_of[producer]]['id']!r}"
+                    )
+                    problems.append(
+                        (
+                            i,
+                            j,
+                            f"{code} needs {material['name']} from {producer}, which comes in {where}; "
+                            "move the producing item to an earlier stage",
+                        )
+                    )
+    return problems
+
+
+def duplicate_members(chain: Mapping[str, Any]) -> list[tuple[int, int, str]]:
+    """(stage index, item index, code) for an item that appears in more than one place."""
+    seen: set[str] = set()
+    out = []
+    for i, stage in enumerate(chain["stages"]):
+        for j, code in enumerate(stage["items"]):
+            if code in seen:
+                out.append((i, j, code))
+            seen.add(code)
+    return out
