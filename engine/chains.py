@@ -116,3 +116,58 @@ def duplicate_members(chain: Mapping[str, Any]) -> list[tuple[int, int, str]]:
                 out.append((i, j, code))
             seen.add(code)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class MergedMaterial:
+    id: str
+    name: str
+    items: tuple[str, ...]  # the member items that need it
+
+
+@dataclass(frozen=True, slots=True)
+class MergedForm:
+    """One application for a whole chain: every form section once (fields merged), every
+    material once, and the materials the chain produces for itself left out."""
+
+    sections: tuple[Mapping[str, Any], ...]
+    materials: tuple[MergedMaterial, ...]
+    produced: tuple[tuple[str, str, str], ...]  # (item, material id, producing item) not asked
+
+
+def merged_form(cat: Catalogue, chain: Mapping[str, Any]) -> MergedForm:
+    """Merge the member items' forms and materials in stage order. A shared form section (by id)
+    is asked once, with the union of its fields; a material is asked once however many members
+    need it (members name materials by their own ids, so materials are matched by name); a
+    material ``produced_by`` an item of an earlier stage is never asked of the applicant."""
+    earlier: set[str] = set()
+    sections: dict[str, dict[str, Any]] = {}
+    materials: dict[str, MergedMaterial] = {}
+    produced: list[tuple[str, str, str]] = []
+    for stage in chain["stages"]:
+        for code in stage["items"]:
+            item = cat.items.get(code)
+            if item is None:
+                continue
+            data = cat.data(item)
+            for entry in data.get("form", {}).get("sections", []):
+                section = cat.data(cat.forms[entry]) if isinstance(entry, str) and entry in cat.forms else entry
+                if not isinstance(section, Mapping):
+                    continue
+                merged = sections.setdefault(section["id"], {**section, "fields": []})
+                known = {f["id"] for f in merged["fields"]}
+                merged["fields"].extend(f for f in section["fields"] if f["id"] not in known)
+            for material in data.get("materials", []):
+                producer = material.get("produced_by")
+                if producer in earlier:
+                    produced.append((code, material["id"], producer))
+                    continue
+                if material.get("shared"):
+                    continue  # fetched by data sharing: never asked
+                key = material["name"]
+                found = materials.get(key)
+                materials[key] = MergedMaterial(
+                    found.id if found else material["id"], key, (*(found.items if found else ()), code)
+                )
+        earlier.update(stage["items"])
+    return MergedForm(tuple(sections.values()), tuple(materials.values()), tuple(produced))
