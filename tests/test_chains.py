@@ -66,3 +66,24 @@ def test_show_prints_a_chains_critical_path(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "critical path: licence 5 working days (QQ-A-001) → seal 3 working days (QQ-B-001) = 8" in proc.stdout
     assert "promised: 8 working days — fits" in proc.stdout
+
+
+def test_the_reference_chains_fit_their_promises_and_ask_for_no_result_they_produce(reference) -> None:  # type: ignore[no-untyped-def]
+    cat = reference.catalogue
+    assert set(cat.chains) == {"construction", "organization", "economic"}
+    for chain_id, doc in cat.chains.items():
+        assert chains.critical_path(cat, doc.data).fits, chain_id
+        form = chains.merged_form(cat, doc.data)
+        producers = {p for _, _, p in form.produced}
+        for material in form.materials:
+            for code in material.items:
+                item = cat.items[code].data
+                spec = next(m for m in item["materials"] if m["name"] == material.name)
+                assert spec.get("produced_by") not in producers or spec.get("produced_by") not in {
+                    c for s in doc.data["stages"] for c in s["items"]
+                }, (chain_id, material.name)
+    organization = chains.merged_form(cat, cat.chains["organization"].data)
+    # one business licence feeds the seal, tax, social insurance and housing fund registrations
+    assert {code for code, _, producer in organization.produced if producer == "QQ-AMR-DJ-001"} == {
+        "QQ-PSB-BA-001", "QQ-TAX-QT-001", "QQ-HRSS-DJ-001", "QQ-HPF-DJ-001",
+    }  # fmt: skip
