@@ -306,7 +306,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--no-cache", action="store_true", help="re-read every file instead of using the content cache")
     c.set_defaults(func=cmd_check)
 
-    s = sub.add_parser("show", parents=[common], help="print an item's one-time notice (一次告知), or a chain's stages and critical path")
+    s = sub.add_parser(
+        "show",
+        parents=[common],
+        help="print an item's one-time notice (一次告知), or a chain's stages and critical path",
+    )
     s.add_argument("code", help="item code (or exact item name), or chain id")
     s.set_defaults(func=cmd_show)
 

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import i18n, keys, ledger, notice, supervision, wording
+from engine import chains, i18n, keys, ledger, notice, supervision, wording
 from engine.api import api_routes
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
@@ -138,7 +138,15 @@ def create_app(
         if not q:
             groups = departments()
             count = sum(len(g["items"]) for g in groups)
-            return render("home.html", groups=groups, results=None, q=q, count=count, version=cat.version)
+            return render(
+                "home.html",
+                groups=groups,
+                results=None,
+                q=q,
+                count=count,
+                version=cat.version,
+                chains=sorted((d.data for d in cat.chains.values()), key=lambda c: c["id"]),
+            )
         hits = await run_in_threadpool(index.search, q)
         results = [
             {
@@ -164,6 +172,22 @@ def create_app(
             chart = Markup(flowchart_svg(doc.data))
             guides[key] = bytes(render("item.html", n=notice.build(cat, doc), item=doc.data, flowchart=chart).body)
         return Response(guides[key], media_type="text/html; charset=utf-8")
+
+    async def chain_page(request: Request) -> Response:
+        doc = cat.chains.get(request.path_params["chain"])
+        if doc is None:
+            raise HTTPException(404, "没有这个审批链条 / No such approval chain")
+        chain = doc.data
+        path = chains.critical_path(cat, chain)
+        return render(
+            "chain.html",
+            chain=chain,
+            path=path,
+            stages=list(zip(chain["stages"], path.stages, strict=True)),
+            form=chains.merged_form(cat, chain),
+            items=cat.items,
+            days_text=chains.days_text,
+        )
 
     async def api_items(request: Request) -> Response:
         return JSONResponse(
@@ -210,6 +234,7 @@ def create_app(
             Mount("/static", StaticFiles(packages=[("engine", "static")]), name="static"),
             Route("/", home),
             Route("/items/{code}", item_page),
+            Route("/chains/{chain}", chain_page),
             Route("/api/items", api_items),
             Route("/api/items/{code}", api_item),
             Route("/healthz", healthz),

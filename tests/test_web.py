@@ -272,3 +272,16 @@ def test_every_page_route_is_documented_in_the_readme(tmp_path: Path) -> None:
             if prefix not in ("/",) and f"`{prefix}" not in readme and f"{prefix}/" not in readme:
                 missing.append(route.path)
     assert not missing, f"document these routes in README.md: {missing}"
+
+
+def test_a_chain_page_lists_its_stages_and_one_set_of_materials(server: tuple[str, Path], reference) -> None:  # type: ignore[no-untyped-def]
+    status, html = get(server[0] + "/chains/organization")
+    assert status == 200
+    chain = reference.catalogue.chains["organization"].data
+    stages = html.split('id="stages"')[1].split("</ol>")[0]
+    for stage in chain["stages"]:
+        assert stage["name"] in stages
+    materials = html.split('id="materials"')[1].split("</ol>")[0]
+    assert "营业执照" not in materials  # issued by the first stage, never asked for again
+    assert "关键路径" in html and "/chains/organization" in get(server[0] + "/")[1]
+    assert get(server[0] + "/chains/nope")[0] == 404
