@@ -79,10 +79,12 @@ __all__ = [
     "add_column",
     "append_event",
     "canonical",
+    "case_staff",
     "cases",
     "catalogue_history",
     "catalogue_snapshots",
     "catalogue_versions",
+    "chain_cases",
     "corrections",
     "create_case",
     "drafts",
@@ -227,6 +229,7 @@ cases = Table(
     # migration 12: the applicant's rating as points (非常满意 100 … 非常不满意 0) and when it was given
     Column("rating_score", Integer),
     Column("rated_at", String(_TS)),
+    Column("chain_number", String(32)),  # migration 13: the chain application this case belongs to
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
@@ -256,6 +259,7 @@ cases = Table(
     Index("ix_cases_state_next", "state", text("(due_next IS NULL)"), "due_next", "number"),
     Index("ix_cases_accepted_at", "accepted_at"),  # migration 8: the public announcements, newest first
     Index("ix_cases_rated_at", "rated_at", "department", "rating_score", "id"),  # migration 12: a month's ratings
+    Index("ix_cases_chain_number", "chain_number"),  # migration 13
 )
 
 supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
@@ -273,6 +277,24 @@ supervision_events = Table(  # what electronic supervision saw, when (migration 
     UniqueConstraint("key", name="uq_supervision_events_key"),
     Index("ix_supervision_events_at_kind", "at", "kind", "department"),
     Index("ix_supervision_events_case_id", "case_id"),
+)
+
+chain_cases = Table(  # one application for a whole approval chain (migration 13)
+    "chain_cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("query_code", String(64), nullable=False),
+    Column("chain_id", String(64), nullable=False),
+    Column("chain", Text, nullable=False),  # the chain's YAML as JSON, pinned when applied for
+    Column("data", Text, nullable=False),
+    Column("uploads", Text, nullable=False),  # {material name: [upload ids]}
+    Column("state", String(16), nullable=False),  # open | completed | stopped
+    Column("stage", Integer, nullable=False),  # index of the stage now open
+    Column("green_channel", Boolean, nullable=False, server_default="0"),
+    Column("created_at", String(_TS), nullable=False),
+    Column("updated_at", String(_TS), nullable=False),
+    Index("ix_chain_cases_state", "state"),
 )
 
 case_staff = Table(  # who worked on a case, with its ranking figures, written when it ends (migration 11)
@@ -661,6 +683,15 @@ def _m012_ratings(conn: Connection) -> None:
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _m013_chains(conn: Connection) -> None:
+    """``chain_cases`` and ``cases.chain_number``: applications for whole approval chains."""
+    chain_cases.create(conn, checkfirst=True)
+    add_column(conn, "cases", Column("chain_number", String(32)))
+    for index in cases.indexes:
+        if index.name == "ix_cases_chain_number":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -674,6 +705,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m010_ranking_facts,
     _m011_case_staff,
     _m012_ratings,
+    _m013_chains,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -285,7 +285,8 @@ def sweep_corrections(db: Engine, now: datetime, report: SweepReport) -> None:
 
 
 def sweep(service: CaseService) -> SweepReport:
-    """Everything time moves: deemed acceptance (Art. 32), lights, overruns, follow-ups, escalations.
+    """Everything time moves: deemed acceptance (Art. 32), lights, overruns, follow-ups, escalations,
+    and the next stage of every approval chain whose open stage has ended.
     Idempotent: a second run at the same time changes nothing."""
     now = service.clock.now()
     th = Thresholds.of(service.catalogue.center)
@@ -294,6 +295,11 @@ def sweep(service: CaseService) -> SweepReport:
     sweep_special_procedures(service, now, report)
     sweep_followups(service, now, th, report)
     sweep_corrections(service.db, now, report)
+    from engine import chain_service  # chains are run by the same sweep (and import the service too)
+
+    filed = chain_service.advance_all(service)
+    if filed:
+        report.other["chain_cases_filed"] = len(filed)
     return report
 
 

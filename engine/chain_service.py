@@ -1,0 +1,217 @@
+"""Running an approval chain: one application, member cases started as their stage opens.
+
+An applicant applies once for a whole chain with the merged form and one set of materials
+(engine.chains.merged_form). The application is checked against every member item's form at
+once, so every error shows up front. The first stage's member cases are filed at once; when
+every case of the open stage has ended, ``advance`` opens the next stage — skipping an
+optional stage whose ``when`` does not hold for the application — and files its cases. A
+material an earlier member produces is never uploaded: the later case needs none (its
+``produced_by`` material is fed by the chain). A member that is refused or denied stops the
+chain. Each member case is an ordinary case of its item: its own steps, fees and limits.
+
+Still to come (issue 6): unified acceptance by a front desk, joint review with deemed consent,
+the chain progress page, the green channel and chain-level lights.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from engine import cases, chains, clock, forms, ledger
+from engine.conditions import evaluate
+from engine.forms import FieldError
+from engine.service import CaseService, SubmissionInvalid, UnknownCase
+
+_T = ledger.chain_cases
+_C = ledger.cases
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSubmitted:
+    number: str
+    query_code: str
+    members: tuple[str, ...]  # case numbers filed for the first stage
+
+
+@dataclass(frozen=True, slots=True)
+class ChainState:
+    number: str
+    chain_id: str
+    state: str  # open | completed | stopped
+    stage: int
+    members: dict[str, list[tuple[str, str, str]]]  # stage id -> [(item code, case number, state)]
+
+
+def _member_data(cat: Any, code: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The sections of the merged application that this member's form asks."""
+    item = cat.data(cat.items[code])
+    wanted = {e if isinstance(e, str) else e["id"] for e in item.get("form", {}).get("sections", [])}
+    return {k: v for k, v in data.items() if k in wanted}
+
+
+def _member_uploads(cat: Any, code: str, uploads: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """This member's materials from the chain's one set (matched by name, as merged_form does)."""
+    out: dict[str, list[str]] = {}
+    for material in cat.data(cat.items[code]).get("materials", []):
+        if material["name"] in uploads:
+            out[material["id"]] = list(uploads[material["name"]])
+    return out
+
+
+def _stage_open(stage: Mapping[str, Any], flat: Mapping[str, Any]) -> bool:
+    return "when" not in stage or evaluate(stage["when"], flat)
+
+
+def submit(
+    service: CaseService,
+    chain_id: str,
+    data: Mapping[str, Any],
+    uploads: Mapping[str, list[str]],
+    actor: cases.Actor,
+    idempotency_key: str,
+) -> ChainSubmitted:
+    """Apply for a whole chain; raises SubmissionInvalid with every member's field errors."""
+    cat = service.catalogue
+    doc = cat.chains.get(chain_id)
+    if doc is None:
+        raise UnknownCase(f"no approval chain {chain_id!r}")
+    chain = cat.data(doc)
+    merged = chains.merged_form(cat, chain)
+    produced = {(code, material) for code, material, _ in merged.produced}
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    flat: dict[str, Any] = {}
+    for stage in chain["stages"]:
+        for code in stage["items"]:
+            doc_item = cat.items[code]
+            member_uploads = _member_uploads(cat, code, uploads)
+            normalised, found = forms.validate(cat, doc_item, _member_data(cat, code, data), member_uploads)
+            flat.update({f"{s}.{k}": v for s, fields in normalised.items() for k, v in fields.items()})
+            for e in found:
+                material = e.field.removeprefix(f"{forms.MATERIALS}.")
+                if e.code == "missing_material" and (code, material) in produced:
+                    continue  # the chain feeds it from an earlier member
+                key = e.field if e.code != "missing_material" else f"{forms.MATERIALS}.{e.message}"
+                if key not in seen:
+                    seen.add(key)
+                    errors.append(e)
+    if errors:
+        raise SubmissionInvalid(errors)
+    now = service.clock.now()
+    number = f"L{clock.local_date(now).strftime('%Y%m%d')}{secrets.token_hex(3).upper()}"
+    query_code = f"{secrets.randbelow(10**6):06d}"
+    key = f"chain:{idempotency_key}"
+    with service.db.begin() as conn:
+        earlier = ledger.find_idempotency(conn, key)
+        if earlier is not None:  # a double click or a retried request: the application that exists
+            known = conn.execute(select(_T.c.query_code).where(_T.c.number == earlier)).scalar_one()
+            return ChainSubmitted(earlier, str(known), ())
+        ledger.remember_idempotency(conn, key, number, now)
+        conn.execute(
+            insert(_T).values(
+                number=number,
+                query_code=query_code,
+                chain_id=chain_id,
+                chain=json.dumps(chain, ensure_ascii=False, default=str),
+                data=ledger.dumps(data),
+                uploads=ledger.dumps({k: list(v) for k, v in uploads.items()}),
+                state="open",
+                stage=-1,
+                created_at=ledger.iso(now),
+                updated_at=ledger.iso(now),
+            )
+        )
+    members = _open_next(service, number, actor)
+    return ChainSubmitted(number, query_code, tuple(members))
+
+
+def _load(service: CaseService, number: str) -> Any:
+    with ledger.read_only(service.db) as conn:
+        row = conn.execute(select(_T).where(_T.c.number == number)).first()
+    if row is None:
+        raise UnknownCase(f"no chain application {number!r}")
+    return row
+
+
+def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[str]:
+    """Open the next stage whose condition holds and file its member cases; returns their numbers."""
+    row = _load(service, number)
+    chain, data, uploads = json.loads(row.chain), ledger.loads(row.data), ledger.loads(row.uploads)
+    flat = {f"{s}.{k}": v for s, fields in data.items() if isinstance(fields, Mapping) for k, v in fields.items()}
+    stage_index = row.stage + 1
+    while stage_index < len(chain["stages"]) and not _stage_open(chain["stages"][stage_index], flat):
+        stage_index += 1
+    with service.db.begin() as conn:  # guarded: two callers never open the same stage twice
+        done = conn.execute(
+            update(_T)
+            .where(_T.c.number == number, _T.c.stage == row.stage, _T.c.state == "open")
+            .values(
+                stage=stage_index,
+                state="completed" if stage_index >= len(chain["stages"]) else "open",
+                updated_at=ledger.iso(service.clock.now()),
+            )
+        ).rowcount
+    if done != 1 or stage_index >= len(chain["stages"]):
+        return []
+    filed = []
+    for code in chain["stages"][stage_index]["items"]:
+        member = service.submit(
+            code,
+            _member_data(service.catalogue, code, data),
+            _member_uploads(service.catalogue, code, uploads),
+            actor,
+            f"chain:{number}:{code}",
+        )
+        with service.db.begin() as conn:
+            conn.execute(update(_C).where(_C.c.number == member.number).values(chain_number=number))
+        filed.append(member.number)
+    return filed
+
+
+def state(service: CaseService, number: str) -> ChainState:
+    row = _load(service, number)
+    chain = json.loads(row.chain)
+    with ledger.read_only(service.db) as conn:
+        rows = conn.execute(select(_C.c.item_code, _C.c.number, _C.c.state).where(_C.c.chain_number == number)).all()
+    by_code = {r.item_code: (r.number, r.state) for r in rows}
+    members: dict[str, list[tuple[str, str, str]]] = {}
+    for stage in chain["stages"]:
+        members[stage["id"]] = [(code, *by_code[code]) for code in stage["items"] if code in by_code]
+    return ChainState(row.number, row.chain_id, row.state, row.stage, members)
+
+
+def advance(service: CaseService, number: str, actor: cases.Actor | None = None) -> list[str]:
+    """When every case of the open stage has ended, open the next stage (or finish, or stop the
+    chain if a member was refused or denied). Idempotent; returns the cases it filed."""
+    row = _load(service, number)
+    if row.state != "open" or row.stage < 0:
+        return []
+    chain = json.loads(row.chain)
+    now_stage = chain["stages"][row.stage]
+    with ledger.read_only(service.db) as conn:
+        found = conn.execute(
+            select(_C.c.state, _C.c.decision).where(_C.c.chain_number == number, _C.c.item_code.in_(now_stage["items"]))
+        ).all()
+    if len(found) < len(now_stage["items"]) or any(r.state not in cases.TERMINAL for r in found):
+        return []
+    if any(r.state == "refused" or r.decision == "deny" for r in found):
+        with service.db.begin() as conn:
+            conn.execute(update(_T).where(_T.c.number == number, _T.c.state == "open").values(state="stopped"))
+        return []
+    return _open_next(service, number, actor or cases.Actor("chain", "applicant"))
+
+
+def advance_all(service: CaseService) -> list[str]:
+    """``advance`` every open chain application (the server's sweep calls this)."""
+    with ledger.read_only(service.db) as conn:
+        open_numbers = [r.number for r in conn.execute(select(_T.c.number).where(_T.c.state == "open"))]
+    filed: list[str] = []
+    for number in open_numbers:
+        filed += advance(service, number)
+    return filed

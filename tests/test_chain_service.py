@@ -1,0 +1,112 @@
+"""An approval chain run through the engine: one application, one set of materials, member
+cases filed as their stage opens, results the chain produces never asked for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import chain_service, chains, ledger
+from engine.calendar import WorkCalendar
+from engine.cases import Actor
+from engine.clock import TZ, ManualClock
+from engine.samples import sample_application
+from engine.service import CaseService, SubmissionInvalid
+
+
+@pytest.fixture
+def svc(tmp_path: Path, reference: Any) -> CaseService:
+    cat = reference.catalogue
+    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    db = ledger.open_engine(tmp_path / "chain.db")
+    ledger.migrate(db)
+    return CaseService(cat, db, ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)), cal)
+
+
+def chain_application(svc: CaseService, chain_id: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """A valid merged application: every member's sample answers, one upload per material name."""
+    cat = svc.catalogue
+    data: dict[str, Any] = {}
+    for stage in cat.chains[chain_id].data["stages"]:
+        for code in stage["items"]:
+            sample, _ = sample_application(cat, cat.items[code], {})
+            for section, fields in sample.items():
+                data.setdefault(section, {}).update({k: v for k, v in fields.items() if k not in data.get(section, {})})
+    form = chains.merged_form(cat, cat.chains[chain_id].data)
+    return data, {m.name: [f"upload-{i}"] for i, m in enumerate(form.materials)}
+
+
+def finish(svc: CaseService, number: str) -> None:
+    """Work one member case through its item's steps to completion."""
+    case, snap = svc.load(number)
+    item, dept = snap["item"], case.department
+    case = svc.act(number, "accept", Actor("w", "window", dept), {}, case.version)
+    for step in item["steps"][1:-1]:
+        who = Actor("s", step["role"], dept)
+        if step["role"] == "decider" and case.decision is None:
+            case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
+        case = svc.act(number, "complete_step", who, {"step": step["id"]}, case.version)
+    if item.get("fee") not in (None, "free") and isinstance(item.get("fee"), dict) and case.assessment is not None:
+        case = svc.act(number, "record_payment", Actor("w", "window", dept),
+                       {"amount_fen": case.assessment["total_fen"]}, case.version)  # fmt: skip
+    last = item["steps"][-1]
+    svc.act(number, "complete", Actor("i", last["role"], dept), {}, case.version)
+
+
+def test_the_organization_chain_from_one_application_to_every_result(svc: CaseService) -> None:
+    data, uploads = chain_application(svc, "organization")
+    applicant = Actor("zhang", "applicant")
+    sub = chain_service.submit(svc, "organization", data, uploads, applicant, "k1")
+    assert chain_service.submit(svc, "organization", data, uploads, applicant, "k1").number == sub.number  # retry
+    state = chain_service.state(svc, sub.number)
+    assert state.stage == 0 and [m[0] for m in state.members["registration"]] == ["QQ-AMR-DJ-001"]
+    assert state.members["start-up"] == []  # the second stage opens when the first has ended
+    assert chain_service.advance(svc, sub.number) == []  # nothing has ended yet
+    finish(svc, sub.members[0])
+    filed = chain_service.advance(svc, sub.number)
+    assert len(filed) == 4 and chain_service.advance(svc, sub.number) == []  # opened once
+    for number in filed:
+        case, snap = svc.load(number)
+        produced = {m["id"] for m in snap["item"]["materials"] if m.get("produced_by") == "QQ-AMR-DJ-001"}
+        assert produced and not produced & set(case.uploads)  # the licence came from the chain
+    for number in filed:
+        finish(svc, number)
+    chain_service.advance_all(svc)
+    final = chain_service.state(svc, sub.number)
+    assert final.state == "completed"
+    assert all(s == "completed" for members in final.members.values() for _, _, s in members)
+
+
+def test_every_members_errors_are_reported_at_once(svc: CaseService) -> None:
+    data, uploads = chain_application(svc, "organization")
+    data["applicant"] = {**data["applicant"], "id_card": "110105194912310021"}  # wrong check digit
+    uploads.pop(next(iter(uploads)))
+    with pytest.raises(SubmissionInvalid) as caught:
+        chain_service.submit(svc, "organization", data, uploads, Actor("zhang", "applicant"), "k2")
+    codes = {e.code for e in caught.value.errors}
+    assert "invalid_id_card" in codes and "missing_material" in codes
+    with ledger.read_only(svc.db) as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM chain_cases").scalar() == 0  # nothing filed
+
+
+def test_a_refused_member_stops_the_chain(svc: CaseService) -> None:
+    data, uploads = chain_application(svc, "organization")
+    sub = chain_service.submit(svc, "organization", data, uploads, Actor("li", "applicant"), "k3")
+    case, _ = svc.load(sub.members[0])
+    svc.act(sub.members[0], "refuse", Actor("w", "window", case.department), {"reason": "名称不符合规定"}, case.version)
+    assert chain_service.advance(svc, sub.number) == []
+    assert chain_service.state(svc, sub.number).state == "stopped"
+
+
+def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
+    from engine import supervision
+
+    data, uploads = chain_application(svc, "organization")
+    sub = chain_service.submit(svc, "organization", data, uploads, Actor("zhao", "applicant"), "k4")
+    finish(svc, sub.members[0])
+    report = supervision.sweep(svc)
+    assert report.other.get("chain_cases_filed") == 4
+    assert supervision.sweep(svc).other.get("chain_cases_filed") is None
