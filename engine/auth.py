@@ -51,6 +51,7 @@ ROLES: tuple[str, ...] = (
     "head",
     "supervisor",
     "admin",
+    "frontdesk",  # 综合受理窗口: accepts chain applications for every department (统一受理)
 )
 SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -229,7 +230,8 @@ def _user_exists(db: Engine, name: str) -> bool:
 
 DEMO_PASSWORD = "demo-password"
 DEMO_DEPARTMENTS = ("housing", "realestate")  # the reference items' cases can be worked end to end
-DEPARTMENT_ROLES = tuple(r for r in ROLES if r not in ("supervisor", "admin"))
+CENTER_ROLES = ("supervisor", "admin", "frontdesk")
+DEPARTMENT_ROLES = tuple(r for r in ROLES if r not in CENTER_ROLES)
 ROLE_NAMES = {
     "window": "窗口受理",
     "undertaker": "承办",
@@ -240,6 +242,7 @@ ROLE_NAMES = {
     "head": "负责人",
     "supervisor": "效能监察",
     "admin": "系统管理员",
+    "frontdesk": "综合受理",
 }
 
 
@@ -261,7 +264,7 @@ def demo_accounts(departments: Mapping[str, str]) -> list[DemoAccount]:
         for dept, label in departments.items()
         for role in DEPARTMENT_ROLES
     ]
-    out += [DemoAccount(r, r, None, None, f"中心{ROLE_NAMES[r]}（演示）") for r in ("supervisor", "admin")]
+    out += [DemoAccount(r, r, None, None, f"中心{ROLE_NAMES[r]}（演示）") for r in CENTER_ROLES]
     if departments:
         dept, label = list(departments.items())[-1]
         out.append(DemoAccount(f"backup.{dept}", "reviewer", dept, "decider", f"{label}审核·审批B角（演示）"))

@@ -94,6 +94,7 @@ class Case:
     decision_reason: str | None = None
     ended_at: datetime | None = None  # completion or refusal
     rated_at: datetime | None = None
+    chain: str | None = None  # the chain application this case was filed for
     evaluation: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
     uploads: dict[str, list[str]] = field(default_factory=dict)
@@ -166,6 +167,8 @@ def assess_step(item: Mapping[str, Any]) -> str:
 
 
 def _may_act(actor: Actor, role: str, case: Case) -> None:
+    if actor.role == "frontdesk" and case.chain and role == "window":
+        return  # 统一受理: the center's front desk accepts a chain's cases for every department
     if actor.role == role or actor.backup_role == role:
         if actor.department != case.department:  # staff without a department act for none
             raise ActionRefused(
@@ -381,6 +384,7 @@ def apply(case: Case, event: Event) -> Case:
     if a == "submit":
         c.state, c.received_at = "submitted", at
         c.data, c.uploads = dict(p.get("data", {})), {k: list(v) for k, v in p.get("uploads", {}).items()}
+        c.chain = p.get("chain")
     elif a in ("accept", "deemed_accept"):
         c.state = "in_progress"
         c.deemed_accepted = a == "deemed_accept"

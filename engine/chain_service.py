@@ -167,11 +167,37 @@ def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[st
             _member_uploads(service.catalogue, code, uploads),
             actor,
             f"chain:{number}:{code}",
+            chain=number,
         )
-        with service.db.begin() as conn:
-            conn.execute(update(_C).where(_C.c.number == member.number).values(chain_number=number))
         filed.append(member.number)
+        if row.accepted_by and member.created:  # accepted once for the whole chain (统一受理)
+            service.act(member.number, "accept", cases.Actor(row.accepted_by, "frontdesk"), {"chain": number}, 1)
     return filed
+
+
+def accept(service: CaseService, number: str, actor: cases.Actor) -> list[str]:
+    """统一受理: the center's front desk accepts a chain application once; every case of the open
+    stage is accepted now, and the cases of later stages as their stage opens. Returns the cases
+    accepted now."""
+    if actor.role != "frontdesk":
+        raise cases.ActionRefused(
+            "forbidden", "链条申请由综合受理窗口统一受理 / the front desk accepts chain applications"
+        )
+    row = _load(service, number)
+    if row.state != "open":
+        raise cases.ActionRefused("not_allowed", f"链条申请已{row.state} / the chain application is {row.state}")
+    with service.db.begin() as conn:
+        done = conn.execute(
+            update(_T).where(_T.c.number == number, _T.c.accepted_by.is_(None)).values(accepted_by=actor.username)
+        ).rowcount
+    if done != 1:
+        raise cases.ActionRefused("not_allowed", "链条申请已受理 / the chain application was already accepted")
+    accepted = []
+    for _code, case_number, state_ in state(service, number).members[json.loads(row.chain)["stages"][row.stage]["id"]]:
+        if state_ == "submitted":
+            service.act(case_number, "accept", actor, {"chain": number}, 1)
+            accepted.append(case_number)
+    return accepted
 
 
 def state(service: CaseService, number: str) -> ChainState:

@@ -292,6 +292,7 @@ chain_cases = Table(  # one application for a whole approval chain (migration 13
     Column("state", String(16), nullable=False),  # open | completed | stopped
     Column("stage", Integer, nullable=False),  # index of the stage now open
     Column("green_channel", Boolean, nullable=False, server_default="0"),
+    Column("accepted_by", String(64)),  # the front desk that accepted it once (统一受理)
     Column("created_at", String(_TS), nullable=False),
     Column("updated_at", String(_TS), nullable=False),
     Index("ix_chain_cases_state", "state"),

@@ -144,6 +144,7 @@ class CaseService:
         uploads: Mapping[str, list[str]],
         actor: cases.Actor,
         idempotency_key: str,
+        chain: str | None = None,
     ) -> Submitted:
         doc = self.catalogue.items.get(item_code)
         if doc is None:
@@ -167,6 +168,7 @@ class CaseService:
                     "uploads": {k: list(v) for k, v in uploads.items()},
                     "snapshot": snap_key,
                     "proxy": actor.role != "applicant",
+                    **({"chain": chain} if chain else {}),
                 }
             )
             snap = self._snapshots[snap_key]
@@ -188,7 +190,7 @@ class CaseService:
                 role=actor.role,
                 payload=payload,
                 department=doc.data["department"],
-                columns=self.worklist(case, snap),
+                columns={**self.worklist(case, snap), **({"chain_number": chain} if chain else {})},
             )
             ledger.remember_idempotency(conn, idempotency_key, number, now)
         self._remember(number, case_id, case)

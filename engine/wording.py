@@ -49,6 +49,7 @@ ROLES = {
     "head": N_("部门负责人"),
     "supervisor": N_("监察人员"),
     "admin": N_("系统管理员"),
+    "frontdesk": N_("综合受理窗口"),
     "system": N_("系统"),
 }
 

@@ -285,12 +285,13 @@ def test_demo_users_creates_every_role_idempotently_and_prints_the_table(
             assert table[f"{role}.{dept}"] == [role, dept, "-", "created"]
     assert table["supervisor"] == ["supervisor", "-", "-", "created"]
     assert table["admin"] == ["admin", "-", "-", "exists"]
+    assert table["frontdesk"] == ["frontdesk", "-", "-", "created"]  # 统一受理 for chain applications
     assert table["backup.realestate"] == ["reviewer", "realestate", "decider", "created"]
-    assert len(table) == 17 and "password: demo-password" in out and "16 created, 1 already existed" in out
+    assert len(table) == 18 and "password: demo-password" in out and "17 created, 1 already existed" in out
 
     assert main(["demo-users", "--db", str(path)]) == 0
     again = capsys.readouterr().out
-    assert "0 created, 17 already existed" in again and "password: demo-password" in again
+    assert "0 created, 18 already existed" in again and "password: demo-password" in again
     assert again.count(" created\n") == 0
 
     assert stored_hash(engine, "admin") == admin_hash

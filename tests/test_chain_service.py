@@ -43,7 +43,8 @@ def finish(svc: CaseService, number: str) -> None:
     """Work one member case through its item's steps to completion."""
     case, snap = svc.load(number)
     item, dept = snap["item"], case.department
-    case = svc.act(number, "accept", Actor("w", "window", dept), {}, case.version)
+    if case.state == "submitted":
+        case = svc.act(number, "accept", Actor("w", "window", dept), {}, case.version)
     for step in item["steps"][1:-1]:
         who = Actor("s", step["role"], dept)
         if step["role"] == "decider" and case.decision is None:
@@ -110,3 +111,31 @@ def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
     report = supervision.sweep(svc)
     assert report.other.get("chain_cases_filed") == 4
     assert supervision.sweep(svc).other.get("chain_cases_filed") is None
+
+
+def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseService) -> None:
+    from engine import ledger as ledger_
+    from engine.cases import ActionRefused
+
+    data, uploads = chain_application(svc, "organization")
+    sub = chain_service.submit(svc, "organization", data, uploads, Actor("sun", "applicant"), "k5")
+    desk = Actor("front", "frontdesk")
+    with pytest.raises(ActionRefused):
+        chain_service.accept(svc, sub.number, Actor("w", "window", "amr"))  # only the front desk
+    assert chain_service.accept(svc, sub.number, desk) == list(sub.members)
+    with pytest.raises(ActionRefused):
+        chain_service.accept(svc, sub.number, desk)  # once
+    case, _ = svc.load(sub.members[0])
+    assert case.state == "in_progress"
+    finish(svc, sub.members[0])
+    later = chain_service.advance(svc, sub.number)
+    for number in later:  # the next stage's cases arrive accepted, in each department's worklist
+        case, _ = svc.load(number)
+        with ledger_.read_only(svc.db) as conn:
+            accept_event = ledger_.events_of(conn, number)[1]
+        assert case.state == "in_progress" and (accept_event.actor, accept_event.role) == ("front", "frontdesk")
+    # outside a chain the front desk has no say over a department's case
+    sample, files = sample_application(svc.catalogue, svc.catalogue.items["QQ-PSB-BA-001"], {})
+    alone = svc.submit("QQ-PSB-BA-001", sample, files, Actor("sun", "applicant"), "alone").number
+    with pytest.raises(ActionRefused):
+        svc.act(alone, "accept", desk, {}, 1)
