@@ -95,6 +95,7 @@ class Case:
     ended_at: datetime | None = None  # completion or refusal
     rated_at: datetime | None = None
     chain: str | None = None  # the chain application this case was filed for
+    deemed_consent: bool = False  # joint review: silent past the shared deadline (视为同意)
     evaluation: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
     uploads: dict[str, list[str]] = field(default_factory=dict)
@@ -241,6 +242,11 @@ def decide(
     if action == "supplement":
         _require(case.state == "awaiting_supplement", "not_allowed", f"本件没有待补正的材料 / case is {case.state}")
         _require(actor.role == "applicant" or actor.role == "window", "forbidden", "补正由申请人提交 / applicant only")
+        return ev
+    if action == "deemed_consent":  # joint review: a department silent past the shared deadline
+        _require(actor.role == "system", "forbidden", "only the engine's timed rules record a deemed consent")
+        _require(case.state == "in_progress" and bool(case.chain), "not_allowed", "only a chain's running case")
+        _require(case.decision is None, "not_allowed", "the department has already decided")
         return ev
     if action == "deemed_accept":
         _require(case.state == "submitted", "not_allowed", "only a waiting submission can be deemed accepted")
@@ -392,6 +398,8 @@ def apply(case: Case, event: Event) -> Case:
         first = p.get("first_step")
         if first:
             c.done_steps.append(first)
+    elif a == "deemed_consent":
+        c.decision, c.deemed_consent = "approve", True
     elif a == "refuse":
         c.state, c.refusal_reason, c.ended_at = "refused", p.get("reason"), at
     elif a == "request_supplement":

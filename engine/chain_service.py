@@ -19,6 +19,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -155,6 +156,7 @@ def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[st
                 stage=stage_index,
                 state="completed" if stage_index >= len(chain["stages"]) else "open",
                 updated_at=ledger.iso(service.clock.now()),
+                stage_opened_at=ledger.iso(service.clock.now()),
             )
         ).rowcount
     if done != 1 or stage_index >= len(chain["stages"]):
@@ -231,6 +233,35 @@ def advance(service: CaseService, number: str, actor: cases.Actor | None = None)
             conn.execute(update(_T).where(_T.c.number == number, _T.c.state == "open").values(state="stopped"))
         return []
     return _open_next(service, number, actor or cases.Actor("chain", "applicant"))
+
+
+def joint_review_deadline(service: CaseService, row: Any) -> Any:
+    """The shared deadline of the open stage when it is a joint review with a limit (else None)."""
+    stage = json.loads(row.chain)["stages"][row.stage] if row.stage >= 0 else None
+    if not stage or stage["mode"] != "joint_review" or "limit" not in stage or not row.stage_opened_at:
+        return None
+    return clock.due(datetime.fromisoformat(row.stage_opened_at), stage["limit"], service.calendar)
+
+
+def sweep_joint_reviews(service: CaseService) -> list[str]:
+    """联审联验: past a joint review's shared deadline, every member case whose department has not
+    decided is recorded as consenting (when the stage says silence is consent). Returns them."""
+    now = service.clock.now()
+    with ledger.read_only(service.db) as conn:
+        rows = conn.execute(select(_T).where(_T.c.state == "open", _T.c.stage >= 0)).all()
+    done: list[str] = []
+    for row in rows:
+        stage = json.loads(row.chain)["stages"][row.stage]
+        deadline = joint_review_deadline(service, row)
+        if deadline is None or not stage.get("silence_is_consent") or now <= deadline:
+            continue
+        for _code, number, state_ in state(service, row.number).members[stage["id"]]:
+            case, _snap = service.load(number)
+            if state_ == "in_progress" and case.decision is None:
+                payload = {"stage": stage["id"], "deadline": ledger.iso(deadline)}
+                service.act(number, "deemed_consent", cases.Actor("system", "system"), payload, case.version)
+                done.append(number)
+    return done
 
 
 def advance_all(service: CaseService) -> list[str]:

@@ -293,6 +293,7 @@ chain_cases = Table(  # one application for a whole approval chain (migration 13
     Column("stage", Integer, nullable=False),  # index of the stage now open
     Column("green_channel", Boolean, nullable=False, server_default="0"),
     Column("accepted_by", String(64)),  # the front desk that accepted it once (统一受理)
+    Column("stage_opened_at", String(_TS)),  # migration 14: when the open stage began (joint-review deadline)
     Column("created_at", String(_TS), nullable=False),
     Column("updated_at", String(_TS), nullable=False),
     Index("ix_chain_cases_state", "state"),
@@ -693,6 +694,11 @@ def _m013_chains(conn: Connection) -> None:
             conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _m014_stage_opened_at(conn: Connection) -> None:
+    """``chain_cases.stage_opened_at``: a joint review's shared deadline runs from it."""
+    add_column(conn, "chain_cases", Column("stage_opened_at", String(_TS)))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -707,6 +713,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m011_case_staff,
     _m012_ratings,
     _m013_chains,
+    _m014_stage_opened_at,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

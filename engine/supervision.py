@@ -297,6 +297,9 @@ def sweep(service: CaseService) -> SweepReport:
     sweep_corrections(service.db, now, report)
     from engine import chain_service  # chains are run by the same sweep (and import the service too)
 
+    consented = chain_service.sweep_joint_reviews(service)
+    if consented:
+        report.other["deemed_consent"] = len(consented)
     filed = chain_service.advance_all(service)
     if filed:
         report.other["chain_cases_filed"] = len(filed)

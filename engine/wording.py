@@ -36,6 +36,7 @@ ACTIONS = {
     "decide": N_("作出决定"),
     "complete": N_("办结"),
     "evaluate": N_("评价"),
+    "deemed_consent": N_("联审逾期未表态，视为同意"),
 }
 
 ROLES = {

@@ -139,3 +139,45 @@ def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseServi
     alone = svc.submit("QQ-PSB-BA-001", sample, files, Actor("sun", "applicant"), "alone").number
     with pytest.raises(ActionRefused):
         svc.act(alone, "accept", desk, {}, 1)
+
+
+def test_a_silent_department_in_a_joint_review_is_deemed_to_consent(svc: CaseService) -> None:
+    import dataclasses
+
+    from engine import supervision
+    from engine.catalogue import Document
+
+    chain = {
+        "id": "jr", "name": "联合审查", "kind": "construction", "promised": {"value": 30, "unit": "working_day"},
+        "stages": [{
+            "id": "joint", "name": "消防与人防联审", "mode": "joint_review", "lead": "housing",
+            "items": ["QQ-HOUSING-XK-001", "QQ-CAD-XK-001"], "limit": {"value": 5, "unit": "working_day"},
+            "silence_is_consent": True,
+        }],
+    }  # fmt: skip
+    cat = dataclasses.replace(svc.catalogue, chains={"jr": Document("chains/jr.yaml", "chain", chain)})
+    joint = CaseService(cat, svc.db, svc.clock, svc.calendar)
+    data, uploads = chain_application(joint, "jr")
+    sub = chain_service.submit(joint, "jr", data, uploads, Actor("qian", "applicant"), "jr1")
+    chain_service.accept(joint, sub.number, Actor("front", "frontdesk"))
+    fire, shelter = sub.members
+    case, snap = joint.load(fire)
+    for step in snap["item"]["steps"][1:]:  # the fire department works up to its decision
+        who = Actor("s", step["role"], case.department)
+        if step["role"] == "decider":
+            case = joint.act(fire, "decide", who, {"outcome": "approve"}, case.version)
+            break
+        case = joint.act(fire, "complete_step", who, {"step": step["id"]}, case.version)
+    assert case.decision == "approve"
+    assert chain_service.sweep_joint_reviews(joint) == []  # opened Friday 03-06; due end of Friday 03-13
+    joint.clock.set(datetime(2026, 3, 16, 9, 0, tzinfo=TZ))  # type: ignore[attr-defined]
+    report = supervision.sweep(joint)
+    assert report.other.get("deemed_consent") == 1
+    silent, _ = joint.load(shelter)
+    assert silent.decision == "approve" and silent.deemed_consent
+    with ledger.read_only(joint.db) as conn:
+        last = ledger.events_of(conn, shelter)[-1]
+    assert (last.action, last.role, last.payload["stage"]) == ("deemed_consent", "system", "joint")
+    decided, _ = joint.load(fire)
+    assert not decided.deemed_consent  # the department that answered keeps its own decision
+    assert supervision.sweep(joint).other.get("deemed_consent") is None  # once
