@@ -264,6 +264,18 @@ def sweep_joint_reviews(service: CaseService) -> list[str]:
     return done
 
 
+def waiting(service: CaseService) -> list[dict[str, Any]]:
+    """Open chain applications the front desk has not accepted yet, oldest first."""
+    with ledger.read_only(service.db) as conn:
+        rows = conn.execute(
+            select(_T.c.number, _T.c.chain_id, _T.c.created_at, _T.c.stage)
+            .where(_T.c.state == "open", _T.c.accepted_by.is_(None))
+            .order_by(_T.c.created_at)
+            .limit(500)
+        ).all()
+    return [dict(r._mapping) for r in rows]
+
+
 def advance_all(service: CaseService) -> list[str]:
     """``advance`` every open chain application (the server's sweep calls this)."""
     with ledger.read_only(service.db) as conn:

@@ -282,3 +282,25 @@ def test_proxy_filing_records_who_filed_it(desk: Any) -> None:
     with ledger.read_only(svc.db) as conn:
         first = ledger.events_of(conn, number)[0]
     assert (first.actor, first.role, first.payload["proxy"]) == ("window.housing", "window", True)
+
+
+def test_the_front_desk_accepts_chain_applications_once(desk: Any) -> None:
+    from test_chain_service import chain_application
+
+    from engine import chain_service
+
+    app, svc, _ = desk
+    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    data, uploads = chain_application(svc, "organization")
+    sub = chain_service.submit(svc, "organization", data, uploads, Actor("zhou", "applicant"), "desk-chain")
+    assert browser(app, "window.housing").get("/desk/chains").status_code == 403
+    front = browser(app, "front")
+    page = front.get("/desk/chains").text
+    assert sub.number in page.split('id="chains"')[1]
+    r = front.post(f"/desk/chains/{sub.number}/accept", data={"csrf": csrf(page)})
+    assert r.status_code == 303
+    case, _ = svc.load(sub.members[0])
+    assert case.state == "in_progress"
+    again = front.get("/desk/chains").text
+    assert sub.number not in again.split('id="chains"')[1]
+    assert front.post(f"/desk/chains/{sub.number}/accept", data={"csrf": csrf(again)}).status_code == 422
