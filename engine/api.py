@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine import auth, cases, clock, corrections, forms, ledger, rankings, supervision
+from engine import auth, cases, chain_service, clock, corrections, forms, ledger, rankings, supervision
 from engine import uploads as uploads_
 from engine.crossref import item_fields
 from engine.forms import FieldError
@@ -317,6 +317,63 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             status_code=201 if done.created else 200,
         )
 
+    # ---------------------------------------------------------------- approval chains
+
+    async def chain_create(request: Request) -> Response:
+        body = await _json_body(request)
+        chain_id = _string(body, "chain", 64)
+        key = _string(body, "idempotency_key", 200)
+        data = body.get("data", {})
+        if not isinstance(data, dict):
+            raise _field_errors(("data", "invalid", "data 须为按表单分组的对象 / data must be an object"))
+        files = _uploads_map(body.get("uploads"), "uploads")  # {material name: [upload ids]}
+
+        def work() -> Any:
+            actor = (staff_of(request) if _bearer(request) else None) or APPLICANT
+            if chain_id not in cat.chains:
+                raise UnknownCase(f"没有这个审批链条 / no approval chain {chain_id!r}")
+            bad = upload_errors([{"id": k, "name": k} for k in files], files)
+            if bad:
+                raise SubmissionInvalid(bad)
+            scope = ledger.dumps({"key": key, "chain": chain_id, "by": actor.username})
+            return chain_service.submit(
+                service, chain_id, data, files, actor, hashlib.sha256(scope.encode()).hexdigest()
+            )
+
+        done = await run_in_threadpool(work)
+        return JSONResponse(
+            {"number": done.number, "query_code": done.query_code, "members": list(done.members)}, status_code=201
+        )
+
+    async def chain_get(request: Request) -> Response:
+        number = request.path_params["number"]
+        staff = await run_in_threadpool(staff_of, request)
+
+        def work() -> dict[str, Any]:
+            try:
+                st = chain_service.state(service, number)
+            except UnknownCase:  # the same answer as a wrong query code: numbers cannot be probed
+                raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT) from None
+            if staff is None:
+                code = request.query_params.get("query_code", "")
+                if not code:
+                    raise ApiError(403, "forbidden", NEED_CREDENTIALS)
+                stored = chain_service.query_code(service, number)
+                if not hmac.compare_digest(stored.encode(), code.encode()):
+                    raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
+            return {
+                "number": st.number,
+                "chain": st.chain_id,
+                "state": st.state,
+                "stage": st.stage,
+                "stages": [
+                    {"id": sid, "cases": [{"item": c, "number": n, "state": s} for c, n, s in members]}
+                    for sid, members in st.members.items()
+                ],
+            }
+
+        return JSONResponse(await run_in_threadpool(work))
+
     async def case_get(request: Request) -> Response:
         number = request.path_params["number"]
         staff = await run_in_threadpool(staff_of, request)
@@ -475,6 +532,8 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         Route("/api/uploads", g(upload), methods=["POST"]),
         Route("/api/cases", g(case_create), methods=["POST"]),
         Route("/api/cases/{number}", g(case_get), methods=["GET"]),
+        Route("/api/chains", g(chain_create), methods=["POST"]),
+        Route("/api/chains/{number}", g(chain_get), methods=["GET"]),
         Route("/api/cases/{number}/actions", g(case_action), methods=["POST"]),
         Route("/api/items/{code}/form", g(item_form), methods=["GET"]),
         Route("/api/supervision/summary", g(supervision_summary), methods=["GET"]),

@@ -202,6 +202,10 @@ def accept(service: CaseService, number: str, actor: cases.Actor) -> list[str]:
     return accepted
 
 
+def query_code(service: CaseService, number: str) -> str:
+    return str(_load(service, number).query_code)
+
+
 def state(service: CaseService, number: str) -> ChainState:
     row = _load(service, number)
     chain = json.loads(row.chain)

@@ -104,6 +104,19 @@ _PATHS: dict[str, Any] = {
         "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
                     "201,200", "Submitted", "400 401 404 422", "optional", requestBody=_json(_SUBMISSION)),
     },
+    "/api/chains": {
+        "post": _op("apply for a whole approval chain: the merged form's data and one set of materials "
+                    "(uploads by material name); files the first stage's cases", "201", "ChainSubmitted",
+                    "400 401 404 422", "optional",
+                    requestBody=_json(_o("chain:s data:o idempotency_key:s", "chain data idempotency_key",
+                                         uploads={"type": "object", "additionalProperties":
+                                                  {"type": "array", "items": _TYPES["s"]}}))),
+    },
+    "/api/chains/{number}": {
+        "get": _op("a chain application's stages and member cases, with a staff token or ?query_code=", "200",
+                   "Chain", "401 403 404", "optional",
+                   parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _TYPES["s"]}]),
+    },
     "/api/cases/{number}": {
         "get": _op("read a case with a staff token or ?query_code=", "200", "Case", "401 403 404", "optional",
                    parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _TYPES["s"]}]),
@@ -171,6 +184,15 @@ OPENAPI: dict[str, Any] = {
             "Submitted": _o("number:s query_code:s version:i", "number query_code version"),
             "Case": _CASE,
             "ItemForm": _o("item:s name:s sections:a fields:a materials:a", "item fields materials"),
+            "ChainSubmitted": _o(
+                "number:s query_code:s", "number query_code members", members={"type": "array", "items": _TYPES["s"]}
+            ),
+            "Chain": _o(
+                "number:s chain:s stage:i",
+                "number chain state stage stages",
+                state={"enum": ["open", "completed", "stopped"]},
+                stages=_TYPES["a"],
+            ),
             "SupervisionSummary": _o(
                 "center:s generated_at:s",
                 "center period open lights anomalies corrections rankings",

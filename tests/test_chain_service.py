@@ -181,3 +181,33 @@ def test_a_silent_department_in_a_joint_review_is_deemed_to_consent(svc: CaseSer
     decided, _ = joint.load(fire)
     assert not decided.deemed_consent  # the department that answered keeps its own decision
     assert supervision.sweep(joint).other.get("deemed_consent") is None  # once
+
+
+def test_a_chain_application_over_the_json_api(tmp_path: Path, reference: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from engine.web import create_app
+
+    app = create_app(Path(__file__).resolve().parent.parent, tmp_path / "api.db", reference.catalogue, sweep_seconds=0)
+    with TestClient(app) as client:
+        svc = app.state.service
+        data, names = chain_application(svc, "organization")
+        pdf = b"%PDF-1.4\n%%EOF\n"
+        uploads = {}
+        for name in names:
+            r = client.post("/api/uploads", files={"file": ("a.pdf", pdf, "application/pdf")})
+            uploads[name] = [r.json()["upload_id"]]
+        body = {"chain": "organization", "data": data, "uploads": uploads, "idempotency_key": "api-1"}
+        created = client.post("/api/chains", json=body)
+        assert created.status_code == 201, created.text
+        number, code = created.json()["number"], created.json()["query_code"]
+        assert len(created.json()["members"]) == 1
+        view = client.get(f"/api/chains/{number}", params={"query_code": code}).json()
+        assert view["state"] == "open" and view["stages"][0]["cases"][0]["item"] == "QQ-AMR-DJ-001"
+        assert client.get(f"/api/chains/{number}", params={"query_code": "000000x"}).status_code == 404
+        assert client.get(f"/api/chains/{number}").status_code == 403  # no token, no query code
+        assert client.get("/api/chains/L20990101ABCDEF", params={"query_code": code}).status_code == 404
+        missing = client.post("/api/chains", json=body | {"chain": "nope", "idempotency_key": "api-2"})
+        assert missing.status_code == 404
+        forged = client.post("/api/chains", json=body | {"uploads": {"x": ["no-such-upload"]}, "idempotency_key": "k"})
+        assert forged.status_code == 422
