@@ -366,6 +366,9 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
                 "chain": st.chain_id,
                 "state": st.state,
                 "stage": st.stage,
+                "due": st.due.isoformat() if st.due else None,
+                "light": st.light,
+                "holding_stage": st.holding,
                 "stages": [
                     {"id": sid, "cases": [{"item": c, "number": n, "state": s} for c, n, s in members]}
                     for sid, members in st.members.items()

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine import cases, chains, clock, forms, ledger
+from engine import cases, chains, clock, forms, ledger, worklist
 from engine.conditions import evaluate
 from engine.forms import FieldError
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -47,6 +47,9 @@ class ChainState:
     state: str  # open | completed | stopped
     stage: int
     members: dict[str, list[tuple[str, str, str]]]  # stage id -> [(item code, case number, state)]
+    due: datetime | None = None  # the chain's promised total, counted from the application
+    light: str = "none"  # green | yellow | red | none (engine.worklist.light)
+    holding: str | None = None  # the open stage, which holds the chain up while it runs
 
 
 def _member_data(cat: Any, code: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,7 +218,17 @@ def state(service: CaseService, number: str) -> ChainState:
     members: dict[str, list[tuple[str, str, str]]] = {}
     for stage in chain["stages"]:
         members[stage["id"]] = [(code, *by_code[code]) for code in stage["items"] if code in by_code]
-    return ChainState(row.number, row.chain_id, row.state, row.stage, members)
+    due = None
+    if "promised" in chain:
+        try:
+            due = clock.due(datetime.fromisoformat(row.created_at), chain["promised"], service.calendar)
+        except LookupError:  # a year without a calendar: unknown, never guessed
+            due = None
+    light, holding = "none", None
+    if row.state == "open":
+        light, _left = worklist.light(due, service.clock.now(), service.calendar, 1, False)
+        holding = chain["stages"][row.stage]["id"] if 0 <= row.stage < len(chain["stages"]) else None
+    return ChainState(row.number, row.chain_id, row.state, row.stage, members, due, light, holding)
 
 
 def advance(service: CaseService, number: str, actor: cases.Actor | None = None) -> list[str]:

@@ -211,3 +211,16 @@ def test_a_chain_application_over_the_json_api(tmp_path: Path, reference: Any) -
         assert missing.status_code == 404
         forged = client.post("/api/chains", json=body | {"uploads": {"x": ["no-such-upload"]}, "idempotency_key": "k"})
         assert forged.status_code == 422
+
+
+def test_a_chain_has_its_own_deadline_light_and_the_stage_holding_it_up(svc: CaseService) -> None:
+    data, uploads = chain_application(svc, "organization")  # promised 3 working days
+    sub = chain_service.submit(svc, "organization", data, uploads, Actor("wu", "applicant"), "lights")
+    st = chain_service.state(svc, sub.number)  # applied Friday 03-06: due end of Wednesday 03-11
+    assert st.due is not None and st.due.date().isoformat() == "2026-03-11"
+    assert (st.light, st.holding) == ("green", "registration")
+    svc.clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=TZ))  # type: ignore[attr-defined]
+    assert chain_service.state(svc, sub.number).light == "yellow"
+    svc.clock.set(datetime(2026, 3, 12, 9, 0, tzinfo=TZ))  # type: ignore[attr-defined]
+    late = chain_service.state(svc, sub.number)
+    assert (late.light, late.holding) == ("red", "registration")  # the first stage holds it up
