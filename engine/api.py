@@ -163,6 +163,15 @@ def _uploads_map(value: Any, key: str) -> dict[str, list[str]]:
     return {k: list(v) for k, v in value.items()}
 
 
+def _application(body: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, list[str]]]:
+    """(idempotency key, form data, uploads) of a submission body, or 422 for each bad part."""
+    key = _string(body, "idempotency_key", 200)
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise _field_errors(("data", "invalid", "data 须为按表单分组的对象 / data must be an object"))
+    return key, data, _uploads_map(body.get("uploads"), "uploads")
+
+
 def _bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -291,11 +300,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
     async def case_create(request: Request) -> Response:
         body = await _json_body(request)
         item_code = _string(body, "item", 128)
-        key = _string(body, "idempotency_key", 200)
-        data = body.get("data", {})
-        if not isinstance(data, dict):
-            raise _field_errors(("data", "invalid", "data 须为按表单分组的对象 / data must be an object"))
-        uploads = _uploads_map(body.get("uploads"), "uploads")
+        key, data, uploads = _application(body)
 
         def work() -> Any:  # one worker thread for the whole request: each hop costs under load
             actor = (staff_of(request) if _bearer(request) else None) or APPLICANT
@@ -322,11 +327,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
     async def chain_create(request: Request) -> Response:
         body = await _json_body(request)
         chain_id = _string(body, "chain", 64)
-        key = _string(body, "idempotency_key", 200)
-        data = body.get("data", {})
-        if not isinstance(data, dict):
-            raise _field_errors(("data", "invalid", "data 须为按表单分组的对象 / data must be an object"))
-        files = _uploads_map(body.get("uploads"), "uploads")  # {material name: [upload ids]}
+        key, data, files = _application(body)  # chain uploads are keyed by material name
 
         def work() -> Any:
             actor = (staff_of(request) if _bearer(request) else None) or APPLICANT

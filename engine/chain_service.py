@@ -89,7 +89,7 @@ def submit(
     merged = chains.merged_form(cat, chain)
     produced = {(code, material) for code, material, _ in merged.produced}
     errors: list[FieldError] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     flat: dict[str, Any] = {}
     for stage in chain["stages"]:
         for code in stage["items"]:
@@ -101,9 +101,10 @@ def submit(
                 material = e.field.removeprefix(f"{forms.MATERIALS}.")
                 if e.code == "missing_material" and (code, material) in produced:
                     continue  # the chain feeds it from an earlier member
-                key = e.field if e.code != "missing_material" else f"{forms.MATERIALS}.{e.message}"
-                if key not in seen:
-                    seen.add(key)
+                # one error per field; a material several members need (by name) is reported once
+                once = (e.code, e.message) if e.code == "missing_material" else (e.code, e.field)
+                if once not in seen:
+                    seen.add(once)
                     errors.append(e)
     if errors:
         raise SubmissionInvalid(errors)

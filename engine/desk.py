@@ -123,12 +123,19 @@ def _payload(action: str, form: FormData) -> dict[str, Any]:
     return {}
 
 
+def _session(service: CaseService, request: Request) -> tuple[cases.Actor, str] | None:
+    """The signed-in staff member of a request and their session token, or None."""
+    token = request.cookies.get(STAFF_COOKIE, "")
+    actor = auth.actor_for_token(service.db, token, service.clock.now()) if token else None
+    return (actor, token) if actor is not None else None
+
+
 def staff_from_cookie(service: CaseService) -> Callable[[Request], cases.Actor | None]:
     """The signed-in staff member of a request, for other parts of the site (proxy filing)."""
 
     def staff_of(request: Request) -> cases.Actor | None:
-        token = request.cookies.get(STAFF_COOKIE, "")
-        return auth.actor_for_token(service.db, token, service.clock.now()) if token else None
+        found = _session(service, request)
+        return found[0] if found else None
 
     return staff_of
 
@@ -142,14 +149,9 @@ def staff_guard(
     """Wrap a staff page: a signed-in session (else to the login page), the CSRF token on every
     POST, and — with ``roles`` — one of those roles (else 403)."""
 
-    def session_of(request: Request) -> tuple[cases.Actor, str] | None:
-        token = request.cookies.get(STAFF_COOKIE, "")
-        actor = auth.actor_for_token(service.db, token, service.clock.now()) if token else None
-        return (actor, token) if actor is not None else None
-
     def guard(fn: StaffHandler) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
-            found = await run_in_threadpool(session_of, request)
+            found = await run_in_threadpool(_session, service, request)
             if found is None:
                 target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
                 return RedirectResponse(f"/desk/login?next={target}", status_code=303)

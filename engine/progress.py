@@ -25,7 +25,15 @@ from starlette.routing import Route
 from engine import cases, clock, documents, forms, keys, ledger, uploads, wording
 from engine.forms import FieldError
 from engine.i18n import gettext
-from engine.portal import APPLICANT, RequestTooLarge, _limited_form, browser_token, check_csrf, remember_browser
+from engine.portal import (
+    APPLICANT,
+    RequestTooLarge,
+    _limited_form,
+    browser_token,
+    check_csrf,
+    csrf_token,
+    remember_browser,
+)
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
 
 GRANT_COOKIE = "yg_case_"  # + case number
@@ -48,8 +56,6 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
         return bool(signature) and keys.verify(key, signature, "case", number, browser)
 
     def show(request: Request, template: str, browser: str, new: bool, status: int = 200, **ctx: Any) -> Response:
-        from engine.portal import csrf_token
-
         response = render(template, status=status, csrf=csrf_token(browser), **ctx)
         response.headers["Cache-Control"] = "no-store"
         return remember_browser(response, request, browser) if new else response
