@@ -33,6 +33,7 @@ STANDARD_STEPS: tuple[dict[str, Any], ...] = (
     {"id": "complete", "name": "办结", "role": "window"},
 )
 RATINGS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+BAD_RATINGS = ("不满意", "非常不满意")  # each opens a follow-up the department must answer
 RATING_SCORE = {"非常满意": 100, "满意": 75, "基本满意": 50, "不满意": 25, "非常不满意": 0}  # for rankings
 TERMINAL = ("refused", "completed")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, insert, select
 
 from engine import cases, clock, ledger
 from engine.calendar import CalendarYearMissing, WorkCalendar
@@ -92,6 +92,7 @@ class CaseService:
         self._dues: dict[tuple[Any, ...], datetime | None] = {}
         supervision = (catalogue.center or {}).get("supervision", {})
         self.completeness_days = int(supervision.get("completeness_working_days", 5))
+        self.followup_days = int(supervision.get("bad_rating_followup_working_days", 15))
 
     def _now(self) -> datetime:
         """The clock's time as the record stores it (UTC, microseconds), so the state kept in
@@ -432,6 +433,8 @@ class CaseService:
             state_update={"state": after.state, **columns},
             known=row,
         )
+        if event.action == "evaluate" and event.payload.get("rating") in cases.BAD_RATINGS:
+            self._open_followup(conn, int(row.id), after, event)
         if after.state in cases.TERMINAL and case.state not in cases.TERMINAL:  # the case ends now
             ledger.record_case_staff(
                 conn,
@@ -445,6 +448,26 @@ class CaseService:
                 },
             )
         return after
+
+    def _open_followup(self, conn: Any, case_id: int, case: cases.Case, event: cases.Event) -> None:
+        """A dissatisfied rating opens a follow-up (回访整改) in the same transaction, due in the
+        center's ``bad_rating_followup_working_days``; supervision flags it when overdue."""
+        try:
+            due: datetime | None = clock.due(
+                event.at, {"value": self.followup_days, "unit": "working_day"}, self.calendar
+            )
+        except CalendarYearMissing:
+            due = None
+        conn.execute(
+            insert(ledger.followups).values(
+                case_id=case_id,
+                department=case.department,
+                rating=event.payload["rating"],
+                comment=str(event.payload.get("comment", ""))[:1000],
+                opened_at=ledger.iso(event.at),
+                due=ledger.iso(due) if due else None,
+            )
+        )
 
     # -- timed rules -------------------------------------------------------------------------
     def sweep(self) -> list[str]:

@@ -39,7 +39,6 @@ log = logging.getLogger("yangguang.supervision")
 
 SEVERITY = {"green": 0, "warning": 1, "violation": 2}
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
-BAD_RATINGS = ("不满意", "非常不满意")
 _C = ledger.cases
 _S = ledger.supervision_events
 
@@ -219,41 +218,9 @@ def sweep_special_procedures(service: CaseService, now: datetime, report: SweepR
 
 
 def sweep_followups(service: CaseService, now: datetime, th: Thresholds, report: SweepReport) -> None:
-    """Open a follow-up for every dissatisfied rating; record one that passes its deadline unanswered."""
-    e, f = ledger.events, ledger.followups
-    with ledger.read_only(service.db) as conn:
-        rated = conn.execute(
-            select(e.c.case_id, e.c.payload, e.c.at, _C.c.department)
-            .join(_C, _C.c.id == e.c.case_id)
-            .outerjoin(f, f.c.case_id == e.c.case_id)
-            .where(e.c.action == "evaluate", f.c.case_id.is_(None))
-        ).all()
-    for r in rated:
-        payload = ledger.loads(r.payload)
-        if payload.get("rating") not in BAD_RATINGS:
-            continue
-        opened = datetime.fromisoformat(r.at)
-        limit = {"value": th.followup_working_days, "unit": "working_day"}
-        try:
-            due: datetime | None = clock.due(opened, limit, service.calendar)
-        except CalendarYearMissing:
-            due = None
-        with service.db.begin() as conn:
-            try:
-                with conn.begin_nested():
-                    conn.execute(
-                        insert(f).values(
-                            case_id=r.case_id,
-                            department=r.department,
-                            rating=payload["rating"],
-                            comment=str(payload.get("comment", ""))[:1000],
-                            opened_at=r.at,
-                            due=_iso(due) if due else None,
-                        )
-                    )
-                report.count(report.other, "followup_opened")
-            except IntegrityError:
-                pass
+    """Record a follow-up that passes its deadline unanswered (once). Follow-ups are opened with the
+    dissatisfied rating itself (engine.service), so nothing here reads ratings."""
+    f = ledger.followups
     with ledger.read_only(service.db) as conn:
         late = conn.execute(
             select(f.c.case_id, f.c.department, f.c.due).where(f.c.answered_at.is_(None), f.c.due < _iso(now))

@@ -123,11 +123,16 @@ def test_dissatisfied_ratings_open_follow_ups_that_must_be_answered(world: Any) 
     data, uploads = sample_application(svc.catalogue, svc.catalogue.items[CULTURE], {})
     other = svc.submit(CULTURE, data, uploads, Actor("li", "applicant"), "d2").number
     svc.act(other, "refuse", window, {"reason": "不符合条件"}, 1)
+    assert corrections.open_followups(svc.db, DEPT) == []
     svc.act(other, "evaluate", Actor("li", "applicant"), {"rating": "不满意", "comment": "等太久"}, 2)
-    report = supervision.sweep(svc)
-    assert report.other.get("followup_opened") == 1
-    assert [f["number"] for f in corrections.open_followups(svc.db, DEPT)] == [other]
-    assert supervision.sweep(svc).other == {}  # opened once
+    # opened with the rating itself, in the same transaction
+    (opened,) = corrections.open_followups(svc.db, DEPT)
+    assert (opened["number"], opened["rating"], opened["comment"]) == (other, "不满意", "等太久")
+    assert supervision.sweep(svc).other == {}  # nothing due yet
+    happy = svc.submit(CULTURE, data, uploads, Actor("ma", "applicant"), "d3").number
+    svc.act(happy, "refuse", window, {"reason": "不符合条件"}, 1)
+    svc.act(happy, "evaluate", Actor("ma", "applicant"), {"rating": "满意"}, 2)
+    assert [f["number"] for f in corrections.open_followups(svc.db, DEPT)] == [other]  # only the dissatisfied
     # 15 working days from Friday 03-06 is Friday 03-27: on Monday 03-30 it is overdue
     report = sweep_at(svc, clk, at("2026-03-30"))
     assert report.other.get("followup_overdue") == 1
