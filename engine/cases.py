@@ -399,8 +399,9 @@ def apply(case: Case, event: Event) -> Case:
         first = p.get("first_step")
         if first:
             c.done_steps.append(first)
-    elif a == "deemed_consent":
+    elif a == "deemed_consent":  # the department's part ends here: the joint decision is its result
         c.decision, c.deemed_consent = "approve", True
+        c.state, c.ended_at = "completed", at
     elif a == "refuse":
         c.state, c.refusal_reason, c.ended_at = "refused", p.get("reason"), at
     elif a == "request_supplement":

@@ -29,6 +29,7 @@ from engine.conditions import evaluate
 from engine.forms import FieldError
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
 
+NUMBER_PREFIX = "L"  # 链条: case numbers start with the center's id, never with L
 _T = ledger.chain_cases
 _C = ledger.cases
 
@@ -68,6 +69,11 @@ def _member_uploads(cat: Any, code: str, uploads: Mapping[str, list[str]]) -> di
     return out
 
 
+def _flat(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The application as ``section.field`` values, for stage conditions."""
+    return {f"{s}.{k}": v for s, fields in data.items() if isinstance(fields, Mapping) for k, v in fields.items()}
+
+
 def _stage_open(stage: Mapping[str, Any], flat: Mapping[str, Any]) -> bool:
     return "when" not in stage or evaluate(stage["when"], flat)
 
@@ -90,13 +96,14 @@ def submit(
     produced = {(code, material) for code, material, _ in merged.produced}
     errors: list[FieldError] = []
     seen: set[tuple[str, str]] = set()
-    flat: dict[str, Any] = {}
+    flat = _flat(data)
     for stage in chain["stages"]:
+        if not _stage_open(stage, flat):
+            continue  # a stage this application does not need asks nothing of it
         for code in stage["items"]:
             doc_item = cat.items[code]
             member_uploads = _member_uploads(cat, code, uploads)
-            normalised, found = forms.validate(cat, doc_item, _member_data(cat, code, data), member_uploads)
-            flat.update({f"{s}.{k}": v for s, fields in normalised.items() for k, v in fields.items()})
+            _normalised, found = forms.validate(cat, doc_item, _member_data(cat, code, data), member_uploads)
             for e in found:
                 material = e.field.removeprefix(f"{forms.MATERIALS}.")
                 if e.code == "missing_material" and (code, material) in produced:
@@ -109,7 +116,7 @@ def submit(
     if errors:
         raise SubmissionInvalid(errors)
     now = service.clock.now()
-    number = f"L{clock.local_date(now).strftime('%Y%m%d')}{secrets.token_hex(3).upper()}"
+    number = f"{NUMBER_PREFIX}{clock.local_date(now).strftime('%Y%m%d')}{secrets.token_hex(3).upper()}"
     query_code = f"{secrets.randbelow(10**6):06d}"
     key = f"chain:{idempotency_key}"
     with service.db.begin() as conn:
@@ -148,7 +155,7 @@ def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[st
     """Open the next stage whose condition holds and file its member cases; returns their numbers."""
     row = _load(service, number)
     chain, data, uploads = json.loads(row.chain), ledger.loads(row.data), ledger.loads(row.uploads)
-    flat = {f"{s}.{k}": v for s, fields in data.items() if isinstance(fields, Mapping) for k, v in fields.items()}
+    flat = _flat(data)
     stage_index = row.stage + 1
     while stage_index < len(chain["stages"]) and not _stage_open(chain["stages"][stage_index], flat):
         stage_index += 1
@@ -210,6 +217,11 @@ def query_code(service: CaseService, number: str) -> str:
     return str(_load(service, number).query_code)
 
 
+def pinned(service: CaseService, number: str) -> dict[str, Any]:
+    """The chain as it was when applied for (the YAML may have changed since)."""
+    return dict(json.loads(_load(service, number).chain))
+
+
 def state(service: CaseService, number: str) -> ChainState:
     row = _load(service, number)
     chain = json.loads(row.chain)
@@ -244,7 +256,13 @@ def advance(service: CaseService, number: str, actor: cases.Actor | None = None)
         found = conn.execute(
             select(_C.c.state, _C.c.decision).where(_C.c.chain_number == number, _C.c.item_code.in_(now_stage["items"]))
         ).all()
-    if len(found) < len(now_stage["items"]) or any(r.state not in cases.TERMINAL for r in found):
+    if len(found) < len(now_stage["items"]):
+        return []
+    # A joint review ends when every department has given its opinion (decided, or silent past
+    # the shared deadline and deemed to consent): the joint decision is the stage's result, and a
+    # department that decided finishes its own remaining steps alongside the next stage.
+    joint = now_stage["mode"] == "joint_review"
+    if any(r.state not in cases.TERMINAL and not (joint and r.decision) for r in found):
         return []
     if any(r.state == "refused" or r.decision == "deny" for r in found):
         with service.db.begin() as conn:

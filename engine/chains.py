@@ -171,3 +171,89 @@ def merged_form(cat: Catalogue, chain: Mapping[str, Any]) -> MergedForm:
                 )
         earlier.update(stage["items"])
     return MergedForm(tuple(sections.values()), tuple(materials.values()), tuple(produced))
+
+
+def application_item(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]:
+    """The chain's one application as item-shaped data, so the portal's generated form pages,
+    materials page and check page (engine.form_view, engine.forms) serve a chain unchanged.
+
+    Its sections are the merged sections. Each material is asked once, under an id unique in
+    the application, and is required when any member that needs it requires it and that
+    member's stage applies (its ``when``). Materials an earlier stage produces, and shared
+    ones, are left out (``merged_form``). Format and size limits come from the first member
+    that asks for the material: the strictest wins when members differ.
+    """
+    form = merged_form(cat, chain)
+    specs: dict[str, list[tuple[Mapping[str, Any], Any]]] = {}  # name -> [(member spec, stage when)]
+    for stage in chain["stages"]:
+        for code in stage["items"]:
+            item = cat.items.get(code)
+            for material in cat.data(item).get("materials", []) if item else []:
+                specs.setdefault(material["name"], []).append((material, stage.get("when")))
+    materials: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for merged in form.materials:
+        found = specs[merged.name]
+        rules = []
+        for spec, when in found:
+            rule = spec["required"]
+            if rule is False:
+                continue
+            parts = [c for c in (when, None if rule is True else rule) if c is not None]
+            rules.append(True if not parts else parts[0] if len(parts) == 1 else {"all": parts})
+        required: Any = (
+            False if not rules else True if True in rules else rules[0] if len(rules) == 1 else {"any": rules}
+        )
+        material_id, n = merged.id, 1
+        while material_id in taken:
+            n += 1
+            material_id = f"{merged.id}-{n}"
+        taken.add(material_id)
+        first = dict(found[0][0])
+        formats = [f for f in first.get("formats", []) if all(f in s.get("formats", [f]) for s, _ in found)]
+        sizes = [s["max_size_mb"] for s, _ in found if "max_size_mb" in s]
+        first.pop("produced_by", None)
+        first.pop("shared", None)
+        materials.append(
+            {
+                **first,
+                "id": material_id,
+                "required": required,
+                **({"formats": formats or first.get("formats", [])} if "formats" in first else {}),
+                **({"max_size_mb": min(sizes)} if sizes else {}),
+            }
+        )
+    return {
+        "code": chain["id"],
+        "name": chain["name"],
+        "form": {"sections": [_only_when_applies(s, section_whens(cat, chain)) for s in form.sections]},
+        "materials": materials,
+    }
+
+
+def section_whens(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Section id -> the ``when`` of every stage whose members ask it (None: a stage that always runs)."""
+    out: dict[str, list[Any]] = {}
+    for stage in chain["stages"]:
+        for code in stage["items"]:
+            item = cat.items.get(code)
+            for entry in cat.data(item).get("form", {}).get("sections", []) if item else []:
+                section_id = entry if isinstance(entry, str) else entry.get("id")
+                out.setdefault(section_id, []).append(stage.get("when"))
+    return out
+
+
+def _only_when_applies(section: Mapping[str, Any], whens: Mapping[str, list[Any]]) -> dict[str, Any]:
+    """A section asked only by optional stages is required only when one of them applies: an
+    applicant who does not need the food licence leaves the food section empty."""
+    conditions = whens.get(section["id"], [None])
+    if None in conditions:
+        return dict(section)
+    applies = conditions[0] if len(conditions) == 1 else {"any": conditions}
+    fields = []
+    for spec in section["fields"]:
+        rule = spec.get("required", False)
+        if rule is not False:
+            rule = applies if rule is True else {"all": [applies, rule]}
+        fields.append({**spec, "required": rule})
+    return {**section, "fields": fields}

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, drafts, form_view, forms, i18n, uploads
+from engine import cases, chain_service, chains, drafts, form_view, forms, i18n, uploads
 from engine.catalogue import Document
 from engine.form_view import CHECK_PAGE, MATERIALS_PAGE
 from engine.forms import FieldError
@@ -34,6 +34,7 @@ BROWSER_COOKIE = "yg_browser"
 MAX_REQUEST = 100 * 1024 * 1024  # one materials page, all files together
 MAX_FILES = 40
 APPLICANT = cases.Actor("applicant", "applicant")
+CHAIN_APPLICATION = "chain_application"  # Document.kind of a chain's one application
 
 Render = Callable[..., Response]
 
@@ -96,12 +97,30 @@ def portal_routes(
     """``staff_of`` finds a signed-in staff member: their submissions are proxy filings (代办),
     recorded as filed by them."""
     cat, db = service.catalogue, service.db
+    # A chain's one application (一表申请) is item-shaped (engine.chains.application_item), so
+    # every page below serves items and chains alike; only the URLs, the draft's key and the
+    # submission differ.
+    applications = {
+        chain_id: Document(doc.file, CHAIN_APPLICATION, chains.application_item(cat, cat.data(doc)))
+        for chain_id, doc in cat.chains.items()
+    }
 
-    def item_doc(code: str) -> Document:
-        doc = cat.items.get(code)
+    def item_doc(code: str, request: Request | None = None) -> Document:
+        is_chain = request is not None and request.url.path.startswith("/chains/")
+        doc = applications.get(code) if is_chain else cat.items.get(code)
         if doc is None:
-            raise HTTPException(404, "没有这个事项，请从首页查找。")
+            raise HTTPException(404, "没有这个审批链条，请从首页查找。" if is_chain else "没有这个事项，请从首页查找。")
         return doc
+
+    def urls(doc: Document) -> dict[str, str]:
+        """Where this application's pages live, and its guide."""
+        code = doc.data["code"]
+        if doc.kind == CHAIN_APPLICATION:
+            return {"base": f"/chains/{code}/apply", "guide": f"/chains/{code}"}
+        return {"base": f"/apply/{code}", "guide": f"/items/{code}"}
+
+    def draft_key(doc: Document) -> str:
+        return f"chain:{doc.data['code']}" if doc.kind == CHAIN_APPLICATION else str(doc.data["code"])
 
     def page_list(doc: Document, data: Mapping[str, Any]) -> list[form_view.Page]:
         return form_view.pages(cat, doc, data)
@@ -128,6 +147,7 @@ def portal_routes(
         index = ids.index(page_id)
         return {
             "item": cat.data(doc),
+            **urls(doc),
             "pages": all_pages,
             "page": all_pages[index],
             "index": index,
@@ -135,14 +155,14 @@ def portal_routes(
         }
 
     async def start(request: Request) -> Response:
-        doc = item_doc(request.path_params["code"])
+        doc = item_doc(request.path_params["code"], request)
         first = page_list(doc, {})[0]
-        return RedirectResponse(f"/apply/{doc.data['code']}/{first.id}", status_code=303)
+        return RedirectResponse(f"{urls(doc)['base']}/{first.id}", status_code=303)
 
     def load_draft(request: Request, code: str, browser: str, draft_id: str | None) -> drafts.Draft | None:
         if not draft_id:
             return None
-        draft = drafts.get(db, draft_id, browser, code)
+        draft = drafts.get(db, draft_id, browser, draft_key(item_doc(code, request)))
         if draft is None:
             raise HTTPException(404, "找不到这份申请草稿（可能已过期，或不是在这个浏览器中填写的），请重新开始。")
         return draft
@@ -154,7 +174,7 @@ def portal_routes(
 
     def blank_page(request: Request, doc: Document, page_id: str) -> str:
         return_to = CHECK_PAGE if request.query_params.get("return_to") == CHECK_PAGE else ""
-        key = (doc.data["code"], page_id, i18n.language(), return_to)
+        key = (draft_key(doc), page_id, i18n.language(), return_to)
         if key not in blank:
             ctx = page_context(doc, None, page_id)
             html = render_page(request, doc, ctx, placeholder, False, {}, 200, csrf=placeholder)
@@ -163,7 +183,7 @@ def portal_routes(
 
     async def page_get(request: Request) -> Response:
         code, page_id = request.path_params["code"], request.path_params["page"]
-        doc = item_doc(code)
+        doc = item_doc(code, request)
         browser, new = browser_token(request)
         draft_id = request.query_params.get("draft")
         if not draft_id:  # served from memory, in the event loop: no database, no worker thread
@@ -172,7 +192,7 @@ def portal_routes(
             return remember_browser(response, request, browser) if new else response
         draft = await run_in_threadpool(load_draft, request, code, browser, draft_id)
         if draft is not None and draft.case_number:
-            return RedirectResponse(f"/apply/{code}/done?draft={draft.id}", status_code=303)
+            return RedirectResponse(f"{urls(doc)['base']}/done?draft={draft.id}", status_code=303)
         ctx = page_context(doc, draft, page_id)
         return await run_in_threadpool(render_page, request, doc, ctx, browser, new, {}, 200)
 
@@ -251,7 +271,7 @@ def portal_routes(
 
     async def page_post(request: Request) -> Response:
         code, page_id = request.path_params["code"], request.path_params["page"]
-        doc = item_doc(code)
+        doc = item_doc(code, request)
         browser, new = browser_token(request)
         try:
             form = await _limited_form(request, multipart=page_id == MATERIALS_PAGE)
@@ -264,9 +284,9 @@ def portal_routes(
                 load_draft, request, code, browser, draft_id if isinstance(draft_id, str) else None
             )
             if draft is not None and draft.case_number:
-                return RedirectResponse(f"/apply/{code}/done?draft={draft.id}", status_code=303)
+                return RedirectResponse(f"{urls(doc)['base']}/done?draft={draft.id}", status_code=303)
             if draft is None:
-                draft = await run_in_threadpool(drafts.create, db, code, browser, service.clock.now())
+                draft = await run_in_threadpool(drafts.create, db, draft_key(doc), browser, service.clock.now())
             ctx = page_context(doc, draft, page_id)
             if page_id == MATERIALS_PAGE:
                 return await save_materials(request, doc, ctx, draft, form, browser, new)
@@ -282,7 +302,7 @@ def portal_routes(
             target = CHECK_PAGE
         else:
             target = ids[min(ids.index(after) + 1, len(ids) - 1)] if after in ids else ids[0]
-        return f"/apply/{doc.data['code']}/{target}?draft={draft.id}"
+        return f"{urls(doc)['base']}/{target}?draft={draft.id}"
 
     def save_section(
         request: Request,
@@ -366,7 +386,7 @@ def portal_routes(
 
     async def submit(request: Request) -> Response:
         code = request.path_params["code"]
-        doc = item_doc(code)
+        doc = item_doc(code, request)
         browser, new = browser_token(request)
         form = await _limited_form(request, multipart=False)
         check_csrf(form, browser)
@@ -375,14 +395,19 @@ def portal_routes(
             load_draft, request, code, browser, draft_id if isinstance(draft_id, str) else "x"
         )
         assert draft is not None
-        done = f"/apply/{code}/done?draft={draft.id}"
+        done = f"{urls(doc)['base']}/done?draft={draft.id}"
         if draft.case_number:
             return RedirectResponse(done, status_code=303)
 
         def work() -> Response:
             actor = (staff_of(request) if staff_of else None) or APPLICANT
             try:
-                sub = service.submit(code, draft.data, draft.uploads, actor, f"draft:{draft.id}")
+                if doc.kind == CHAIN_APPLICATION:  # one set of materials, by name, for every member
+                    names = {m["id"]: m["name"] for m in doc.data["materials"]}
+                    by_name = {names[k]: v for k, v in draft.uploads.items() if k in names}
+                    sub: Any = chain_service.submit(service, code, draft.data, by_name, actor, f"draft:{draft.id}")
+                else:
+                    sub = service.submit(code, draft.data, draft.uploads, actor, f"draft:{draft.id}")
             except SubmissionInvalid as exc:
                 ctx = page_context(doc, draft, CHECK_PAGE)
                 return render_page(request, doc, ctx, browser, new, _errors_by_field(exc.errors), 422, exc.errors)
@@ -394,23 +419,32 @@ def portal_routes(
 
     async def done(request: Request) -> Response:
         code = request.path_params["code"]
-        doc = item_doc(code)
+        doc = item_doc(code, request)
         browser, new = browser_token(request)
         draft = await run_in_threadpool(load_draft, request, code, browser, request.query_params.get("draft") or "x")
         assert draft is not None
         if not draft.case_number:
-            return RedirectResponse(f"/apply/{code}/{CHECK_PAGE}?draft={draft.id}", status_code=303)
-        case, snap = await run_in_threadpool(service.load, draft.case_number)
-        deadline = await run_in_threadpool(service.deadlines, case, snap)
+            return RedirectResponse(f"{urls(doc)['base']}/{CHECK_PAGE}?draft={draft.id}", status_code=303)
+        deadline, chain = None, None
+        if doc.kind == CHAIN_APPLICATION:
+            chain = await run_in_threadpool(chain_service.state, service, draft.case_number)
+        else:
+            case, snap = await run_in_threadpool(service.load, draft.case_number)
+            deadline = await run_in_threadpool(service.deadlines, case, snap)
         staff = await run_in_threadpool(staff_of, request) if staff_of else None
         return show(
-            request, "portal/done.html", browser, new, item=cat.data(doc), draft=draft, deadline=deadline, staff=staff
-        )
+            request, "portal/done.html", browser, new, item=cat.data(doc), guide=urls(doc)["guide"], draft=draft,
+            deadline=deadline, chain=chain, staff=staff,
+        )  # fmt: skip
 
     return [
-        Route("/apply/{code}", start, methods=["GET"]),
-        Route("/apply/{code}/submit", submit, methods=["POST"]),
-        Route("/apply/{code}/done", done, methods=["GET"]),
-        Route("/apply/{code}/{page}", page_get, methods=["GET"]),
-        Route("/apply/{code}/{page}", page_post, methods=["POST"]),
+        Route(prefix + path, endpoint, methods=[method])
+        for prefix in ("/apply/{code}", "/chains/{code}/apply")
+        for path, endpoint, method in (
+            ("", start, "GET"),
+            ("/submit", submit, "POST"),
+            ("/done", done, "GET"),
+            ("/{page}", page_get, "GET"),
+            ("/{page}", page_post, "POST"),
+        )
     ]

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, clock, documents, forms, keys, ledger, uploads, wording
+from engine import cases, chain_service, clock, documents, forms, joint_decision, keys, ledger, uploads, wording
 from engine.forms import FieldError
 from engine.i18n import gettext
 from engine.portal import (
@@ -43,6 +44,11 @@ NOT_FOUND = "没有与此办件编号和查询码相符的办件，请核对后�
 Render = Callable[..., Response]
 
 
+def is_chain(number: str) -> bool:
+    """A chain application's number (engine.chain_service) rather than a case's."""
+    return number.startswith(chain_service.NUMBER_PREFIX)
+
+
 def local(moment: datetime | None) -> str:
     """A stored instant as the applicant reads it: Beijing time, minutes."""
     return "" if moment is None else moment.astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
@@ -52,8 +58,20 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
     db = service.db
 
     def granted(request: Request, number: str, browser: str) -> bool:
+        """This browser gave the case's query code — or its chain's: one code opens the chain
+        application and every member case."""
         signature = request.cookies.get(GRANT_COOKIE + number, "")
-        return bool(signature) and keys.verify(key, signature, "case", number, browser)
+        if signature and keys.verify(key, signature, "case", number, browser):
+            return True
+        chain = chain_of(number)
+        return chain is not None and granted(request, chain, browser)
+
+    def chain_of(number: str) -> str | None:
+        if is_chain(number):
+            return None
+        with ledger.read_only(db) as conn:
+            found = conn.execute(select(ledger.cases.c.chain_number).where(ledger.cases.c.number == number)).first()
+        return found.chain_number if found is not None and found.chain_number else None
 
     def show(request: Request, template: str, browser: str, new: bool, status: int = 200, **ctx: Any) -> Response:
         response = render(template, status=status, csrf=csrf_token(browser), **ctx)
@@ -73,6 +91,12 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
         code = str(form.get("query_code", "")).strip()[:64]
 
         def matches() -> bool:
+            if is_chain(number):
+                try:
+                    known = chain_service.query_code(service, number)
+                except UnknownCase:
+                    return False
+                return bool(code) and hmac.compare_digest(known, code)
             with ledger.read_only(db) as conn:
                 row = ledger.get_case(conn, number) if number else None
             return row is not None and bool(code) and hmac.compare_digest(str(row["query_code"] or ""), code)
@@ -143,11 +167,37 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
             "documents": documents.documents_for(case, snap, service.catalogue.center, due, records),
         }
 
+    def chain_view(number: str) -> dict[str, Any]:
+        st = chain_service.state(service, number)
+        chain = chain_service.pinned(service, number)
+        names = {code: service.catalogue.items[code].data["name"] for code in service.catalogue.items}
+        decided = joint_decision.decided_stages(service, number)
+        stages = []
+        for i, stage in enumerate(chain["stages"]):
+            members = [
+                {"code": code, "name": names.get(code, code), "number": case_number, "state": wording.state(state_)}
+                for code, case_number, state_ in st.members.get(stage["id"], [])
+            ]
+            if i < st.stage or st.state == "completed":
+                status = "done" if members else "skipped"  # skipped: an optional stage it did not need
+            elif i == st.stage:
+                status = "open" if st.state == "open" else "stopped"
+            else:
+                status = "waiting" if st.state == "open" else "not_reached"
+            stages.append({**stage, "members": members, "status": status, "document": stage["id"] in decided})
+        return {"chain": chain, "st": st, "stages": stages, "local": local, "number": number}
+
     async def page(request: Request) -> Response:
         number = request.path_params["number"]
         browser, new = browser_token(request)
-        if not granted(request, number, browser):
+        if not await run_in_threadpool(granted, request, number, browser):
             return RedirectResponse(f"/progress?number={number}", status_code=303)
+        if is_chain(number):
+            try:
+                ctx = await run_in_threadpool(chain_view, number)
+            except UnknownCase:
+                raise HTTPException(404, NOT_FOUND) from None
+            return show(request, "portal/chain_progress.html", browser, new, **ctx)
         try:
             ctx = await run_in_threadpool(view, number)
         except UnknownCase:
@@ -159,7 +209,8 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
     async def act(request: Request) -> Response:
         number, action = request.path_params["number"], request.path_params["action"]
         browser, new = browser_token(request)
-        if action not in ("supplement", "evaluate") or not granted(request, number, browser):
+        allowed = await run_in_threadpool(granted, request, number, browser)
+        if action not in ("supplement", "evaluate") or not allowed:
             raise HTTPException(403, "请先用办件编号和查询码查询本件。")
         try:
             form = await _limited_form(request, multipart=action == "supplement")
@@ -231,8 +282,15 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
     async def document(request: Request) -> Response:
         number, index = request.path_params["number"], request.path_params["index"]
         browser, _ = browser_token(request)
-        if not granted(request, number, browser):
+        if not await run_in_threadpool(granted, request, number, browser):
             return RedirectResponse(f"/progress?number={number}", status_code=303)
+        if is_chain(number):  # a chain's documents are its joint decisions, by stage id
+            found = await run_in_threadpool(joint_decision.joint_decision, service, number, index)
+            if found is None:
+                raise HTTPException(404, "没有这份文书。")
+            response = HTMLResponse(documents.render(found, service.catalogue.center))
+            response.headers["Cache-Control"] = "no-store"
+            return response
         ctx = await run_in_threadpool(view, number)
         docs = ctx["documents"]
         if not index.isdigit() or not 0 <= int(index) < len(docs):
