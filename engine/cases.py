@@ -271,7 +271,7 @@ def decide(
                 "not_allowed",
                 "请先核定收费（assess_fee）再完成本环节 / assess the fee before completing this step",
             )
-        if step_id == "decide":
+        if step_id == "decide" or step["role"] == "decider":
             _require(case.decision is not None, "not_allowed", "请先作出决定（decide）/ record the decision first")
         if step_id == steps_of(item)[-1]["id"]:
             raise ActionRefused("not_allowed", "最后一个环节请用 complete 办结 / use the complete action")
@@ -354,6 +354,8 @@ def decide(
         open_ids = {s["id"] for s in open_steps(case, item)}
         _require(last["id"] in open_ids, "not_allowed", "前面的环节尚未办完 / earlier steps are not finished")
         _may_act(actor, last["role"], case)
+        if last["id"] == "decide" or last["role"] == "decider":  # the decision is the last step's work
+            _require(case.decision is not None, "not_allowed", "请先作出决定（decide）/ record the decision first")
         if fee_due(item) and case.decision == "approve":
             _require(
                 case.assessment is not None and case.paid_fen == case.assessment["total_fen"],
