@@ -51,6 +51,7 @@ class ChainState:
     due: datetime | None = None  # the chain's promised total, counted from the application
     light: str = "none"  # green | yellow | red | none (engine.worklist.light)
     holding: str | None = None  # the open stage, which holds the chain up while it runs
+    green_channel: bool = False  # a key project with a supervision card (engine.green_channel)
 
 
 def _member_data(cat: Any, code: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,7 +242,9 @@ def state(service: CaseService, number: str) -> ChainState:
     if row.state == "open":
         light, _left = worklist.light(due, service.clock.now(), service.calendar, 1, False)
         holding = chain["stages"][row.stage]["id"] if 0 <= row.stage < len(chain["stages"]) else None
-    return ChainState(row.number, row.chain_id, row.state, row.stage, members, due, light, holding)
+    return ChainState(
+        row.number, row.chain_id, row.state, row.stage, members, due, light, holding, bool(row.green_channel)
+    )
 
 
 def advance(service: CaseService, number: str, actor: cases.Actor | None = None) -> list[str]:
@@ -310,6 +313,21 @@ def waiting(service: CaseService) -> list[dict[str, Any]]:
             .limit(500)
         ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def running(service: CaseService, limit: int = 500) -> list[ChainState]:
+    """Open chain applications the front desk has accepted, oldest first."""
+    with ledger.read_only(service.db) as conn:
+        numbers = [
+            r.number
+            for r in conn.execute(
+                select(_T.c.number)
+                .where(_T.c.state == "open", _T.c.accepted_by.is_not(None))
+                .order_by(_T.c.created_at)
+                .limit(limit)
+            )
+        ]
+    return [state(service, n) for n in numbers]
 
 
 def advance_all(service: CaseService) -> list[str]:

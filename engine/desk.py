@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import auth, cases, chain_service, documents, keys, ledger, supervision, uploads, wording, worklist
+from engine import auth, cases, documents, keys, ledger, supervision, uploads, wording, worklist
 from engine.portal import browser_token, check_csrf, csrf_token, remember_browser
 from engine.progress import local
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -352,23 +352,6 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             raise HTTPException(404, "没有这份文书。")
         return HTMLResponse(documents.render(docs[int(index)], cat.center))
 
-    async def chain_list(request: Request, actor: cases.Actor, token: str) -> Response:
-        if actor.role not in ("frontdesk", "supervisor", "admin"):
-            raise HTTPException(403, "链条申请由综合受理窗口统一受理。")
-        rows = await run_in_threadpool(chain_service.waiting, service)
-        flash = "已统一受理" if request.query_params.get("done") == "accepted" else ""
-        return show(request, "desk/chains.html", token, actor=actor, rows=rows, chains=cat.chains, flash=flash)
-
-    async def chain_accept(request: Request, actor: cases.Actor, token: str) -> Response:
-        number = request.path_params["number"]
-        try:
-            await run_in_threadpool(chain_service.accept, service, number, actor)
-        except cases.ActionRefused as exc:
-            raise HTTPException(403 if exc.code == "forbidden" else 422, str(exc).split(" / ")[0]) from None
-        except UnknownCase:
-            raise HTTPException(404, "没有这份链条申请。") from None
-        return RedirectResponse("/desk/chains?done=accepted", status_code=303)
-
     async def proxy(request: Request, actor: cases.Actor, token: str) -> Response:
         code = request.query_params.get("item", "")
         if code not in cat.items:
@@ -377,8 +360,6 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 
     return [
         Route("/desk/proxy", login_required(proxy), methods=["GET"]),
-        Route("/desk/chains", login_required(chain_list), methods=["GET"]),
-        Route("/desk/chains/{number}/accept", login_required(chain_accept), methods=["POST"]),
         Route("/desk/login", login_page, methods=["GET"]),
         Route("/desk/login", login, methods=["POST"]),
         Route("/desk/logout", login_required(logout), methods=["POST"]),

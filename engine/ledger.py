@@ -294,6 +294,9 @@ chain_cases = Table(  # one application for a whole approval chain (migration 13
     Column("green_channel", Boolean, nullable=False, server_default="0"),
     Column("accepted_by", String(64)),  # the front desk that accepted it once (统一受理)
     Column("stage_opened_at", String(_TS)),  # migration 14: when the open stage began (joint-review deadline)
+    Column("green_basis", Text),  # migration 15: the key-project designation (绿色通道), who marked it, when
+    Column("green_by", String(64)),
+    Column("green_at", String(_TS)),
     Column("created_at", String(_TS), nullable=False),
     Column("updated_at", String(_TS), nullable=False),
     Index("ix_chain_cases_state", "state"),
@@ -699,6 +702,13 @@ def _m014_stage_opened_at(conn: Connection) -> None:
     add_column(conn, "chain_cases", Column("stage_opened_at", String(_TS)))
 
 
+def _m015_green_channel(conn: Connection) -> None:
+    """Why, by whom and when a chain application was put in the green channel (绿色通道)."""
+    add_column(conn, "chain_cases", Column("green_basis", Text))
+    add_column(conn, "chain_cases", Column("green_by", String(64)))
+    add_column(conn, "chain_cases", Column("green_at", String(_TS)))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -714,6 +724,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m012_ratings,
     _m013_chains,
     _m014_stage_opened_at,
+    _m015_green_channel,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, charts, clock, corrections, ledger, supervision
+from engine import cases, chain_service, charts, clock, corrections, green_channel, ledger, supervision
 from engine.desk import staff_csrf, staff_guard
 from engine.i18n import gettext as _
+from engine.progress import local
 from engine.service import CaseService
 
 Render = Callable[..., Response]
@@ -119,6 +120,19 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
         end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=clock.TZ)
         return f"{year:04d}-{mon:02d}", start, end
 
+    def chain_summary() -> dict[str, dict[str, Any]]:
+        """Running chain applications by chain: how many show each light, and the stages holding
+        them up (by stage name, with how many applications each holds)."""
+        out: dict[str, dict[str, Any]] = {}
+        for st in chain_service.running(service):
+            doc = cat.chains.get(st.chain_id)
+            chain: dict[str, Any] = doc.data if doc is not None else {"name": st.chain_id, "stages": []}
+            row = out.setdefault(st.chain_id, {"name": chain["name"], "lights": {}, "holding": {}})
+            row["lights"][st.light] = row["lights"].get(st.light, 0) + 1
+            stage = next((s["name"] for s in chain["stages"] if s["id"] == st.holding), st.holding or "")
+            row["holding"][stage] = row["holding"].get(stage, 0) + 1
+        return out
+
     async def dashboard(request: Request, actor: cases.Actor, token: str) -> Response:
         month, start, end = month_of(request)
 
@@ -130,6 +144,8 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
                 "anomalies": supervision.anomaly_counts(db, start, end, supervision.max_visits_of(cat)),
                 "rate": corrections.rate(db, start, end),
                 "charts": charts_for(trends(db, today)),
+                "chain_summary": chain_summary(),
+                "cards": green_channel.tracked(service),
             }
 
         data = await run_in_threadpool(work)
@@ -139,6 +155,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             actor=actor,
             month=month,
             departments=departments,
+            local=local,
             **data,
         )
 

@@ -31,6 +31,7 @@ from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, load
 from engine.clock import Clock, SystemClock
 from engine.desk import desk_routes, staff_from_cookie
+from engine.desk_chains import desk_chain_routes
 from engine.flowchart import flowchart_svg
 from engine.i18n import LocaleMiddleware
 from engine.portal import portal_routes
@@ -229,6 +230,7 @@ def create_app(
             *portal_routes(service, Path(db).parent / "uploads", render, staff_from_cookie(service)),
             *progress_routes(service, Path(db).parent / "uploads", render, key),
             *desk_routes(service, render, key),
+            *desk_chain_routes(service, render, key),
             *supervision_routes(service, render, key),
             *public_routes(service, render, index, Path(db).parent / "open-data"),
             Mount("/static", StaticFiles(packages=[("engine", "static")]), name="static"),

@@ -302,5 +302,6 @@ def test_the_front_desk_accepts_chain_applications_once(desk: Any) -> None:
     case, _ = svc.load(sub.members[0])
     assert case.state == "in_progress"
     again = front.get("/desk/chains").text
-    assert sub.number not in again.split('id="chains"')[1]
+    waiting, running = again.split('id="chains"')[1].split('id="running"')
+    assert sub.number not in waiting and sub.number in running  # now running, with its stage and light
     assert front.post(f"/desk/chains/{sub.number}/accept", data={"csrf": csrf(again)}).status_code == 422
