@@ -416,7 +416,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             p = dict(payload)
             if action == "supplement":
                 p = checked_supplement(number, p)
-            service.act(number, action, actor, p, version)
+            chain_service.after_member_action(service, service.act(number, action, actor, p, version))
             return view(number, staff is not None)
 
         return JSONResponse(await run_in_threadpool(work))

@@ -330,6 +330,14 @@ def running(service: CaseService, limit: int = 500) -> list[ChainState]:
     return [state(service, n) for n in numbers]
 
 
+def after_member_action(service: CaseService, case: cases.Case) -> list[str]:
+    """Right after a member case ends (or, in a joint review, decides), open the chain's next
+    stage at once rather than at the next sweep: the next department sees its case now."""
+    if case.chain and (case.state in cases.TERMINAL or case.decision is not None):
+        return advance(service, case.chain)
+    return []
+
+
 def advance_all(service: CaseService) -> list[str]:
     """``advance`` every open chain application (the server's sweep calls this)."""
     with ledger.read_only(service.db) as conn:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import auth, cases, documents, keys, ledger, supervision, uploads, wording, worklist
+from engine import auth, cases, chain_service, documents, keys, ledger, supervision, uploads, wording, worklist
 from engine.portal import browser_token, check_csrf, csrf_token, remember_browser
 from engine.progress import local
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -316,7 +316,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             payload = payload_from(action, form, snap["item"])
             status, error = 200, ""
             try:
-                service.act(number, action, actor, payload, int(version))
+                chain_service.after_member_action(service, service.act(number, action, actor, payload, int(version)))
                 return RedirectResponse(f"/desk/cases/{number}?done={action}", status_code=303)
             except ledger.VersionConflict:
                 status, error = 409, "本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。"
