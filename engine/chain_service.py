@@ -52,6 +52,7 @@ class ChainState:
     light: str = "none"  # green | yellow | red | none (engine.worklist.light)
     holding: str | None = None  # the open stage, which holds the chain up while it runs
     green_channel: bool = False  # a key project with a supervision card (engine.green_channel)
+    services: tuple[tuple[str, str, str, str], ...] = ()  # (item code, trigger stage, case number or "", state)
 
 
 def _member_data(cat: Any, code: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +99,7 @@ def submit(
     errors: list[FieldError] = []
     seen: set[tuple[str, str]] = set()
     flat = _flat(data)
-    for stage in chain["stages"]:
+    for stage in chains.with_services(chain):
         if not _stage_open(stage, flat):
             continue  # a stage this application does not need asks nothing of it
         for code in stage["items"]:
@@ -171,10 +172,18 @@ def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[st
                 stage_opened_at=ledger.iso(service.clock.now()),
             )
         ).rowcount
-    if done != 1 or stage_index >= len(chain["stages"]):
+    if done != 1:
         return []
+    ended = chain["stages"][row.stage]["id"] if row.stage >= 0 else None
+    services = [  # the associated services the applicant asked for that the ended stage triggers
+        code
+        for pseudo in chains.with_services(chain)
+        if pseudo["id"].startswith(f"{ended}+") and _stage_open(pseudo, flat)
+        for code in pseudo["items"]
+    ]
+    opened = chain["stages"][stage_index]["items"] if stage_index < len(chain["stages"]) else []
     filed = []
-    for code in chain["stages"][stage_index]["items"]:
+    for code in [*services, *opened]:  # the services the ended stage triggers start alongside
         member = service.submit(
             code,
             _member_data(service.catalogue, code, data),
@@ -242,8 +251,11 @@ def state(service: CaseService, number: str) -> ChainState:
     if row.state == "open":
         light, _left = worklist.light(due, service.clock.now(), service.calendar, 1, False)
         holding = chain["stages"][row.stage]["id"] if 0 <= row.stage < len(chain["stages"]) else None
+    services = tuple(
+        (s["item"], s["after"], *by_code.get(s["item"], ("", ""))) for s in chain.get("associated_services", [])
+    )
     return ChainState(
-        row.number, row.chain_id, row.state, row.stage, members, due, light, holding, bool(row.green_channel)
+        row.number, row.chain_id, row.state, row.stage, members, due, light, holding, bool(row.green_channel), services
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.catalogue import Catalogue
+from engine.conditions import referenced_fields
 from engine.crossref import MINUTES_PER_WORKING_DAY, duration_minutes
 
 
@@ -57,7 +58,7 @@ def _promised(cat: Catalogue, code: str) -> int | None:
     item = cat.items.get(code)
     if item is None:
         return None
-    return duration_minutes(item.data["time_limit"]["promised"])
+    return duration_minutes(cat.data(item)["time_limit"]["promised"])
 
 
 def critical_path(cat: Catalogue, chain: Mapping[str, Any]) -> CriticalPath:
@@ -87,7 +88,7 @@ def material_order_problems(cat: Catalogue, chain: Mapping[str, Any]) -> list[tu
     for i, stage in enumerate(chain["stages"]):
         for j, code in enumerate(stage["items"]):
             item = cat.items.get(code)
-            for material in item.data.get("materials", []) if item else []:
+            for material in cat.data(item).get("materials", []) if item else []:
                 producer = material.get("produced_by")
                 if producer in stage_of and stage_of[producer] >= i:
                     where = (
@@ -144,7 +145,7 @@ def merged_form(cat: Catalogue, chain: Mapping[str, Any]) -> MergedForm:
     sections: dict[str, dict[str, Any]] = {}
     materials: dict[str, MergedMaterial] = {}
     produced: list[tuple[str, str, str]] = []
-    for stage in chain["stages"]:
+    for stage in with_services(chain):
         for code in stage["items"]:
             item = cat.items.get(code)
             if item is None:
@@ -173,6 +174,62 @@ def merged_form(cat: Catalogue, chain: Mapping[str, Any]) -> MergedForm:
     return MergedForm(tuple(sections.values()), tuple(materials.values()), tuple(produced))
 
 
+SERVICES_SECTION = "chain_services"  # the one application's own section: which associated services to start
+
+
+def with_services(chain: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The chain's stages with each associated service as a one-item pseudo-stage right after its
+    trigger stage. A service is the applicant's choice (``chain_services.wanted`` on the one
+    application), runs only if its trigger stage does, is fed what the stages before it produce,
+    and never holds the chain up (engine.chain_service files it when the trigger stage ends)."""
+    services = chain.get("associated_services", [])
+    out: list[Mapping[str, Any]] = []
+    for stage in chain["stages"]:
+        out.append(stage)
+        for service in services:
+            if service["after"] == stage["id"]:
+                wanted = {"field": f"{SERVICES_SECTION}.wanted", "eq": service["item"]}
+                when = {"all": [stage["when"], wanted]} if "when" in stage else wanted
+                out.append(
+                    {
+                        "id": f"{stage['id']}+{service['item']}",
+                        "mode": "serial",
+                        "items": [service["item"]],
+                        "when": when,
+                    }
+                )
+    return out
+
+
+def services_section(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The one application's section asking which associated services to start (None without any)."""
+    services = chain.get("associated_services", [])
+    if not services:
+        return None
+    names = {s["id"]: s["name"] for s in chain["stages"]}
+    options = []
+    for service in services:
+        item = cat.items.get(service["item"])
+        name = cat.data(item)["name"] if item else service["item"]
+        options.append(
+            {"value": service["item"], "label": f"{name}（{names.get(service['after'], service['after'])}办结后启动）"}
+        )
+    return {
+        "id": SERVICES_SECTION,
+        "title": "关联服务",
+        "fields": [
+            {
+                "id": "wanted",
+                "label": "同时申请的关联服务",
+                "type": "checkbox",
+                "required": False,
+                "hint": "勾选的服务在所列阶段办结后自动发起，所需证照由链条传递；不勾选的可以以后单独申请。",
+                "options": options,
+            }
+        ],
+    }
+
+
 def application_item(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]:
     """The chain's one application as item-shaped data, so the portal's generated form pages,
     materials page and check page (engine.form_view, engine.forms) serve a chain unchanged.
@@ -185,7 +242,7 @@ def application_item(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]
     """
     form = merged_form(cat, chain)
     specs: dict[str, list[tuple[Mapping[str, Any], Any]]] = {}  # name -> [(member spec, stage when)]
-    for stage in chain["stages"]:
+    for stage in with_services(chain):
         for code in stage["items"]:
             item = cat.items.get(code)
             for material in cat.data(item).get("materials", []) if item else []:
@@ -223,10 +280,16 @@ def application_item(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]
                 **({"max_size_mb": min(sizes)} if sizes else {}),
             }
         )
+    asked = services_section(cat, chain)
     return {
         "code": chain["id"],
         "name": chain["name"],
-        "form": {"sections": [_only_when_applies(s, section_whens(cat, chain)) for s in form.sections]},
+        "form": {
+            "sections": [  # the services first: their own pages follow only if ticked
+                *([asked] if asked else []),
+                *[_only_when_applies(s, section_whens(cat, chain)) for s in form.sections],
+            ]
+        },
         "materials": materials,
     }
 
@@ -234,7 +297,7 @@ def application_item(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]
 def section_whens(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Section id -> the ``when`` of every stage whose members ask it (None: a stage that always runs)."""
     out: dict[str, list[Any]] = {}
-    for stage in chain["stages"]:
+    for stage in with_services(chain):
         for code in stage["items"]:
             item = cat.items.get(code)
             for entry in cat.data(item).get("form", {}).get("sections", []) if item else []:
@@ -250,6 +313,11 @@ def _only_when_applies(section: Mapping[str, Any], whens: Mapping[str, list[Any]
     if None in conditions:
         return dict(section)
     applies = conditions[0] if len(conditions) == 1 else {"any": conditions}
+    if not any(name.startswith(f"{section['id']}.") for _, name in referenced_fields(applies)):
+        # decided elsewhere on the application (an associated service ticked): the whole page is
+        # left out when it does not apply. A condition on the section's own fields (the economic
+        # chain's licences) cannot hide its page: its fields just stop being required.
+        return {**section, "when": applies}
     fields = []
     for spec in section["fields"]:
         rule = spec.get("required", False)

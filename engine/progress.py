@@ -185,7 +185,11 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
             else:
                 status = "waiting" if st.state == "open" else "not_reached"
             stages.append({**stage, "members": members, "status": status, "document": stage["id"] in decided})
-        return {"chain": chain, "st": st, "stages": stages, "local": local, "number": number}
+        services = [
+            {"name": names.get(code, code), "number": case_number, "state": wording.state(state_) if state_ else ""}
+            for code, _after, case_number, state_ in st.services
+        ]
+        return {"chain": chain, "st": st, "stages": stages, "services": services, "local": local, "number": number}
 
     async def page(request: Request) -> Response:
         number = request.path_params["number"]

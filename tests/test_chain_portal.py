@@ -37,7 +37,7 @@ def merged_sample(svc: Any, chain_id: str, leave_out: tuple[str, ...] = ()) -> d
     """Every member's sample answers, each field once (the first member's answer wins)."""
     cat = svc.catalogue
     data: dict[str, Any] = {}
-    for stage in cat.chains[chain_id].data["stages"]:
+    for stage in chains.with_services(cat.chains[chain_id].data):  # associated services too
         for code in stage["items"]:
             sample, _ = sample_application(cat, cat.items[code], {})
             for section, fields in sample.items():
@@ -137,3 +137,23 @@ def test_an_optional_stage_the_applicant_does_not_need_asks_nothing(portal: Any)
     chain_service.accept(svc, number, Actor("desk1", "frontdesk"))
     st = chain_service.state(svc, number)
     assert [code for code, _, _ in st.members["registration"]] == ["QQ-AMR-DJ-001"]
+
+
+def test_associated_services_are_chosen_first_and_only_ticked_ones_ask_their_pages(portal: Any) -> None:
+    client, _svc, _ = portal
+    r = client.get("/chains/organization/apply")
+    assert r.headers["location"] == "/chains/organization/apply/chain_services"
+    page = client.get(r.headers["location"])
+    assert "同时申请的关联服务" in page.text and "银行基本存款账户" in page.text
+    skip = client.post("/chains/organization/apply/chain_services", data={"csrf": csrf(page.text)})
+    draft = re.search(r"draft=([0-9a-f]+)", skip.headers["location"]).group(1)  # type: ignore[union-attr]
+    steps = client.get(skip.headers["location"]).text
+    assert "开户信息" not in steps  # no page for a service nobody ticked
+    again = client.get(f"/chains/organization/apply/chain_services?draft={draft}")
+    ticked = client.post(
+        "/chains/organization/apply/chain_services",
+        data={"csrf": csrf(again.text), "draft": draft, "chain_services.wanted": "QQ-BANK-GG-001"},
+    )
+    assert ticked.status_code == 303
+    steps = client.get(ticked.headers["location"]).text
+    assert "开户信息" in steps  # the bank's own page joins the steps

@@ -30,7 +30,7 @@ def chain_application(svc: CaseService, chain_id: str) -> tuple[dict[str, Any], 
     """A valid merged application: every member's sample answers, one upload per material name."""
     cat = svc.catalogue
     data: dict[str, Any] = {}
-    for stage in cat.chains[chain_id].data["stages"]:
+    for stage in chains.with_services(cat.chains[chain_id].data):  # associated services too
         for code in stage["items"]:
             sample, _ = sample_application(cat, cat.items[code], {})
             for section, fields in sample.items():
@@ -224,3 +224,45 @@ def test_a_chain_has_its_own_deadline_light_and_the_stage_holding_it_up(svc: Cas
     svc.clock.set(datetime(2026, 3, 12, 9, 0, tzinfo=TZ))  # type: ignore[attr-defined]
     late = chain_service.state(svc, sub.number)
     assert (late.light, late.holding) == ("red", "registration")  # the first stage holds it up
+
+
+def test_associated_services_the_applicant_ticks_start_when_their_stage_ends_and_never_hold_it_up(
+    svc: CaseService,
+) -> None:
+    cat = svc.catalogue
+    chain = cat.chains["organization"].data
+    assert {s["item"] for s in chain["associated_services"]} == {"QQ-BANK-GG-001", "QQ-TELECOM-GG-001"}
+    data, uploads = chain_application(svc, "organization")
+    data["chain_services"] = {"wanted": ["QQ-BANK-GG-001"]}  # the bank account, not the telecom line
+    sub = chain_service.submit(svc, "organization", data, uploads, Actor("sun", "applicant"), "k-services")
+    st = chain_service.state(svc, sub.number)
+    assert [(code, number) for code, _, number, _ in st.services] == [("QQ-BANK-GG-001", ""), ("QQ-TELECOM-GG-001", "")]
+    finish(svc, sub.members[0])  # the business licence is out
+    filed = chain_service.advance(svc, sub.number)
+    assert sorted(svc.load(n)[0].item_code for n in filed) == sorted(
+        ["QQ-BANK-GG-001", "QQ-PSB-BA-001", "QQ-TAX-QT-001", "QQ-HRSS-DJ-001", "QQ-HPF-DJ-001"]
+    )  # the bank starts with the start-up stage; the telecom line nobody asked for never does
+    bank = next(n for n in filed if svc.load(n)[0].item_code == "QQ-BANK-GG-001")
+    case, snap = svc.load(bank)
+    licence = {m["id"] for m in snap["item"]["materials"] if m.get("produced_by") == "QQ-AMR-DJ-001"}
+    assert licence and not licence & set(case.uploads)  # the chain feeds it the licence
+    for number in filed:
+        if number != bank:
+            finish(svc, number)
+    chain_service.advance_all(svc)
+    final = chain_service.state(svc, sub.number)
+    assert final.state == "completed"  # the bank account still running holds nothing up
+    assert [(code, state) for code, _, _, state in final.services] == [
+        ("QQ-BANK-GG-001", "submitted"),
+        ("QQ-TELECOM-GG-001", ""),
+    ]
+
+
+def test_an_unticked_service_asks_nothing_and_a_ticked_one_asks_its_own_fields(svc: CaseService) -> None:
+    data, uploads = chain_application(svc, "organization")
+    data.pop("bank_account", None)
+    chain_service.submit(svc, "organization", data, uploads, Actor("wu", "applicant"), "k-none")  # nothing ticked
+    data["chain_services"] = {"wanted": ["QQ-BANK-GG-001"]}
+    with pytest.raises(SubmissionInvalid) as caught:
+        chain_service.submit(svc, "organization", data, uploads, Actor("wu", "applicant"), "k-bank")
+    assert {e.field.partition(".")[0] for e in caught.value.errors} == {"bank_account"}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine import auth, ledger
+from engine import auth, chains, ledger
 from engine.cases import steps_of
 from engine.catalogue import load
 from engine.samples import sample_application
@@ -61,7 +61,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 def merged_sample(catalogue: Any) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for stage in catalogue.chains[CHAIN].data["stages"]:
+    for stage in chains.with_services(catalogue.chains[CHAIN].data):  # associated services too
         for code in stage["items"]:
             sample, _ = sample_application(catalogue, catalogue.items[code], {})
             for section, fields in sample.items():

@@ -185,7 +185,10 @@ def test_applicant_and_staff_journey(
             do(worker, base, number, "decide", outcome="approve")
         do(worker, base, number, "complete_step", step=step["id"])
     last = item["steps"][-1]
-    do(login(new_page, base, f"{last['role']}.housing.e2e"), base, number, "complete")
+    closer = login(new_page, base, f"{last['role']}.housing.e2e")
+    if last["role"] == "decider":  # the decision is the last step's own work
+        do(closer, base, number, "decide", outcome="approve")
+    do(closer, base, number, "complete")
 
     # the applicant sees the completion and rates the service once
     applicant.goto(f"{base}/progress/{number}")
