@@ -327,6 +327,16 @@ def waiting(service: CaseService) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def stage_status(st: ChainState, index: int, stage_id: str) -> str:
+    """Where stage ``index`` stands: done | skipped (an optional stage this application did not
+    need) | open | stopped | waiting | not_reached (the chain stopped before it)."""
+    if index < st.stage or st.state == "completed":
+        return "done" if st.members.get(stage_id) else "skipped"
+    if index == st.stage:
+        return "open" if st.state == "open" else "stopped"
+    return "waiting" if st.state == "open" else "not_reached"
+
+
 def running(service: CaseService, limit: int = 500) -> list[ChainState]:
     """Open chain applications the front desk has accepted, oldest first."""
     with ledger.read_only(service.db) as conn:

@@ -132,12 +132,7 @@ def card(service: CaseService, number: str) -> Card | None:
         except LookupError:
             due = None
         members = st.members.get(stage["id"], [])
-        if i < st.stage or st.state == "completed":
-            status = "done" if members else "skipped"
-        elif i == st.stage:
-            status = "open" if st.state == "open" else "stopped"
-        else:
-            status = "waiting" if st.state == "open" else "not_reached"
+        status = chain_service.stage_status(st, i, stage["id"])
         ends = [ended.get(n) for _, n, _ in members]
         ended_at = max((datetime.fromisoformat(e) for e in ends if e), default=None) if status == "done" else None
         light = "none"

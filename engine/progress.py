@@ -178,12 +178,7 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
                 {"code": code, "name": names.get(code, code), "number": case_number, "state": wording.state(state_)}
                 for code, case_number, state_ in st.members.get(stage["id"], [])
             ]
-            if i < st.stage or st.state == "completed":
-                status = "done" if members else "skipped"  # skipped: an optional stage it did not need
-            elif i == st.stage:
-                status = "open" if st.state == "open" else "stopped"
-            else:
-                status = "waiting" if st.state == "open" else "not_reached"
+            status = chain_service.stage_status(st, i, stage["id"])
             stages.append({**stage, "members": members, "status": status, "document": stage["id"] in decided})
         services = [
             {"name": names.get(code, code), "number": case_number, "state": wording.state(state_) if state_ else ""}

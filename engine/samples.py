@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine import chains
 from engine.catalogue import Catalogue, Document
 from engine.crossref import item_fields
 from engine.forms import required_materials, validate
@@ -40,6 +41,24 @@ def _value(spec: Mapping[str, Any]) -> Any:
             value = min(value, int(float(high)))
         return value if kind != "money" else f"{value}.00"
     return _BY_TYPE.get(kind, "测试")
+
+
+def sample_chain_application(
+    cat: Catalogue, chain: Mapping[str, Any], leave_out: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """(data, uploads by material name) for a chain's one application: every member's and
+    associated service's sample answers, each field once (the first member's wins), one upload
+    per material name; sections in ``leave_out`` are not answered."""
+    data: dict[str, dict[str, Any]] = {}
+    for stage in chains.with_services(chain):
+        for code in stage["items"]:
+            sample, _ = sample_application(cat, cat.items[code], {})
+            for section, fields in sample.items():
+                if section not in leave_out:
+                    known = data.setdefault(section, {})
+                    known.update({k: v for k, v in fields.items() if k not in known})
+    form = chains.merged_form(cat, chain)
+    return data, {m.name: [f"upload-{i}"] for i, m in enumerate(form.materials)}
 
 
 def sample_application(

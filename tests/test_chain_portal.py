@@ -7,43 +7,19 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
-from test_portal import PDF, csrf, find, form_values
+from test_portal import PDF, csrf, find, form_values, portal  # noqa: F401  (the fixture)
 
 from engine import chain_service, chains
 from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.web import create_app
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def portal(tmp_path: Path, reference: Any) -> Iterator[tuple[TestClient, Any, ManualClock]]:
-    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
-    app = create_app(REPO, tmp_path / "portal.db", reference.catalogue, clock=clk, sweep_seconds=0)
-    with TestClient(app, follow_redirects=False) as client:
-        yield client, app.state.service, clk
+from engine.samples import sample_chain_application
 
 
 def merged_sample(svc: Any, chain_id: str, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
     """Every member's sample answers, each field once (the first member's answer wins)."""
-    cat = svc.catalogue
-    data: dict[str, Any] = {}
-    for stage in chains.with_services(cat.chains[chain_id].data):  # associated services too
-        for code in stage["items"]:
-            sample, _ = sample_application(cat, cat.items[code], {})
-            for section, fields in sample.items():
-                if section not in leave_out:
-                    data.setdefault(section, {}).update({k: v for k, v in fields.items() if k not in data[section]})
-    return data
+    return sample_chain_application(svc.catalogue, svc.catalogue.chains[chain_id].data, leave_out)[0]
 
 
 def sample_file(name: str, accept: str) -> tuple[str, bytes, str]:
@@ -92,14 +68,14 @@ def apply_for_chain(client: TestClient, svc: Any, chain_id: str, leave_out: tupl
     return number, query_code
 
 
-def test_the_chain_guide_offers_one_application_for_the_whole_chain(portal: Any) -> None:
+def test_the_chain_guide_offers_one_application_for_the_whole_chain(portal: Any) -> None:  # noqa: F811
     client, _, _ = portal
     guide = client.get("/chains/organization")
     assert 'href="/chains/organization/apply"' in guide.text
     assert client.get("/chains/nowhere/apply").status_code == 404
 
 
-def test_one_application_asks_each_material_once_and_never_a_result_the_chain_produces(portal: Any) -> None:
+def test_one_application_asks_each_material_once_and_never_a_result_the_chain_produces(portal: Any) -> None:  # noqa: F811
     client, svc, _ = portal
     cat = svc.catalogue
     chain = cat.chains["organization"].data
@@ -112,7 +88,7 @@ def test_one_application_asks_each_material_once_and_never_a_result_the_chain_pr
     assert st.stage == 0 and [code for code, _, _ in st.members["registration"]] == ["QQ-AMR-DJ-001"]
 
 
-def test_one_query_code_opens_the_chain_and_every_member_case(portal: Any) -> None:
+def test_one_query_code_opens_the_chain_and_every_member_case(portal: Any) -> None:  # noqa: F811
     client, svc, _ = portal
     number, query_code = apply_for_chain(client, svc, "organization")
     assert client.get(f"/progress/{number}").status_code == 303  # no grant yet
@@ -130,7 +106,7 @@ def test_one_query_code_opens_the_chain_and_every_member_case(portal: Any) -> No
     assert other.get(f"/progress/{member}").status_code == 303
 
 
-def test_an_optional_stage_the_applicant_does_not_need_asks_nothing(portal: Any) -> None:
+def test_an_optional_stage_the_applicant_does_not_need_asks_nothing(portal: Any) -> None:  # noqa: F811
     client, svc, _ = portal
     # a shop with no food, no tobacco and no public place: only the registration is needed
     number, _ = apply_for_chain(client, svc, "economic", leave_out=("food_business", "tobacco_retail", "hygiene"))
@@ -139,7 +115,7 @@ def test_an_optional_stage_the_applicant_does_not_need_asks_nothing(portal: Any)
     assert [code for code, _, _ in st.members["registration"]] == ["QQ-AMR-DJ-001"]
 
 
-def test_associated_services_are_chosen_first_and_only_ticked_ones_ask_their_pages(portal: Any) -> None:
+def test_associated_services_are_chosen_first_and_only_ticked_ones_ask_their_pages(portal: Any) -> None:  # noqa: F811
     client, _svc, _ = portal
     r = client.get("/chains/organization/apply")
     assert r.headers["location"] == "/chains/organization/apply/chain_services"

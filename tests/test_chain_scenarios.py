@@ -17,7 +17,7 @@ from engine import cases, chain_service, chains, clock, forms, ledger, supervisi
 from engine.calendar import WorkCalendar
 from engine.cases import Actor
 from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
+from engine.samples import sample_chain_application
 from engine.service import CaseService
 
 DESK = Actor("front", "frontdesk")
@@ -47,15 +47,7 @@ def manual(svc: CaseService) -> ManualClock:
 
 def chain_application(svc: CaseService, chain_id: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """A valid merged application: every member's sample answers, one upload per material name."""
-    cat = svc.catalogue
-    data: dict[str, Any] = {}
-    for stage in chains.with_services(cat.chains[chain_id].data):  # associated services too
-        for code in stage["items"]:
-            sample, _ = sample_application(cat, cat.items[code], {})
-            for section, fields in sample.items():
-                data.setdefault(section, {}).update({k: v for k, v in fields.items() if k not in data.get(section, {})})
-    form = chains.merged_form(cat, cat.chains[chain_id].data)
-    return data, {m.name: [f"upload-{i}"] for i, m in enumerate(form.materials)}
+    return sample_chain_application(svc.catalogue, svc.catalogue.chains[chain_id].data)
 
 
 def construction_application(svc: CaseService) -> tuple[dict[str, Any], dict[str, list[str]]]:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from engine import auth, chains, ledger
+from engine import auth, ledger
 from engine.cases import steps_of
 from engine.catalogue import load
-from engine.samples import sample_application
+from engine.samples import sample_chain_application
 
 from .test_journey import PASSWORD, PDF, do, fill_page, login
 
@@ -60,13 +60,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 
 def merged_sample(catalogue: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for stage in chains.with_services(catalogue.chains[CHAIN].data):  # associated services too
-        for code in stage["items"]:
-            sample, _ = sample_application(catalogue, catalogue.items[code], {})
-            for section, fields in sample.items():
-                data.setdefault(section, {}).update({k: v for k, v in fields.items() if k not in data[section]})
-    return data
+    return sample_chain_application(catalogue, catalogue.chains[CHAIN].data)[0]
 
 
 def work_case(new_page: Any, base: str, catalogue: Any, number: str, code: str) -> None:
