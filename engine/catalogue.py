@@ -12,7 +12,7 @@ import gc
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,9 @@ class Catalogue:
     broken_items: dict[str, str] = field(default_factory=dict)
     #: fetches a document's data when it was left in the cache (check-only runs)
     loader: Callable[[Document], Any] | None = None
+    #: every catalogue directory this one was built from: itself first, then the catalogue it
+    #: extends, and so on up to the top of the five-level stack (what live reload watches)
+    sources: list[Path] = field(default_factory=list)
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:
@@ -132,14 +135,54 @@ def discover(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
     return found, problems
 
 
+def kind_of(rel: str) -> str | None:
+    """The document kind a catalogue path holds by its place (``items/a/b.yaml`` -> item), or None."""
+    if rel == CENTER_FILE:
+        return "center"
+    head, _, rest = rel.partition("/")
+    if head in FOLDERS and rest.endswith(YAML_SUFFIXES) and (head == "items" or "/" not in rest):
+        return FOLDERS[head]
+    return None
+
+
+def fingerprint(roots: Iterable[Path]) -> str:
+    """A cheap fingerprint of every catalogue file under ``roots`` (names, sizes, mtimes): what
+    live reload polls to notice an edit, an added or a deleted file without reading contents."""
+    h = hashlib.blake2b(digest_size=16)
+    for root in roots:
+        names = [CENTER_FILE] + [f"{folder}/" for folder in FOLDERS]
+        for name in names:
+            base = Path(root) / name
+            if name.endswith("/"):
+                if not base.is_dir():
+                    continue
+                for dirpath, dirnames, filenames in os.walk(base):
+                    dirnames.sort()
+                    for fn in sorted(filenames):
+                        _stat_into(h, os.path.join(dirpath, fn))
+            else:
+                _stat_into(h, str(base))
+    return h.hexdigest()
+
+
+def _stat_into(h: Any, path: str) -> None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+
+
 def _content_key(raw: bytes, kind: str) -> str:
     return hashlib.blake2b(raw, digest_size=16, person=kind.encode()[:16]).hexdigest()
 
 
 class _Checker:
-    def __init__(self, root: Path, cache: FileCache | None) -> None:
+    def __init__(self, root: Path, cache: FileCache | None, replaced: Mapping[str, bytes] | None = None) -> None:
         self.root = root
         self.cache = cache
+        #: relative path -> content standing in for the file on disk (an edit checked before it is written)
+        self.replaced = dict(replaced or {})
         self._texts: dict[str, str] = {}
         self._schemas: dict[str, schemas.Schema] = {}
 
@@ -148,11 +191,18 @@ class _Checker:
             self._schemas[kind] = schemas.compiled(kind)
         return self._schemas[kind]
 
+    def read(self, rel: str) -> bytes:
+        if rel in self.replaced:
+            return self.replaced[rel]
+        return (self.root / rel).read_bytes()
+
     def check_file(self, rel: str, kind: str) -> FileEntry:
         path = self.root / rel
         stat_sig = ""
         try:
-            if self.cache is not None:
+            if rel in self.replaced:
+                raw = self.replaced[rel]
+            elif self.cache is not None:
                 # Like git's index: unchanged size, mtime, ctime and inode mean unchanged content.
                 # ctime catches tools that restore mtime (cp -p, rsync -t, tar); a file changed in the
                 # last two seconds is not trusted by its stat at all ("racy git"), only by its hash.
@@ -162,7 +212,9 @@ class _Checker:
                     hit = self.cache.get_unchanged(rel, stat_sig)
                     if hit is not None:
                         return hit
-            raw = path.read_bytes()
+                raw = path.read_bytes()
+            else:
+                raw = path.read_bytes()
         except OSError as exc:
             return FileEntry("", kind, False, [(1, 1, "unreadable", f"cannot read the file: {exc.strerror}")])
         key = _content_key(raw, kind)
@@ -179,7 +231,7 @@ class _Checker:
         value = self.cache.data(doc.key) if self.cache is not None else None
         if value is None:
             try:
-                raw = (self.root / doc.file).read_bytes()
+                raw = self.read(doc.file)
             except OSError:
                 return None
             entry = self._check_raw(raw, doc.file, doc.kind, doc.key)
@@ -261,7 +313,7 @@ class _Checker:
     def locate(self, finding: Finding) -> Problem:
         if finding.file not in self._texts:
             try:
-                self._texts[finding.file] = (self.root / finding.file).read_text(encoding="utf-8")
+                self._texts[finding.file] = self.read(finding.file).decode("utf-8").removeprefix("\ufeff")
             except (OSError, UnicodeDecodeError):
                 self._texts[finding.file] = ""
         line, col = locate(self._texts[finding.file], finding.path, finding.on_key) if finding.path else (1, 1)
@@ -277,11 +329,19 @@ def _looks_like(data: dict[str, Any], kind: str) -> str | None:
     return None
 
 
-def load(root: Path | str, cache: FileCache | None = None, full: bool = True) -> CheckResult:
+def load(
+    root: Path | str,
+    cache: FileCache | None = None,
+    full: bool = True,
+    replaced: Mapping[str, bytes] | None = None,
+) -> CheckResult:
     """Check the catalogue at ``root`` and return every problem found. Never raises for bad input.
 
     ``full=False`` (``yangguang check``) leaves unchanged items' data in the cache and
     reuses their cross-reference findings, so a re-check after one edit reads one file.
+    ``replaced`` maps paths relative to ``root`` to content that stands in for the file on
+    disk (or adds a file that is not there yet): ``yangguang edit`` checks an edit this way
+    before it writes anything.
     """
     from engine import crossref  # local: crossref imports this module's types
 
@@ -290,7 +350,12 @@ def load(root: Path | str, cache: FileCache | None = None, full: bool = True) ->
         problem = Problem(str(root), 1, 1, "no-catalogue", "no such directory; pass --catalog DIR")
         return CheckResult(Catalogue(root, ""), [problem], 0)
     files, problems = discover(root)
-    checker = _Checker(root, cache)
+    known = {rel for rel, _ in files}
+    for rel in sorted(replaced or {}):
+        kind = kind_of(rel)
+        if rel not in known and kind is not None:
+            files.append((rel, kind))
+    checker = _Checker(root, cache, replaced)
     docs: list[Document] = []
     items_facts: list[tuple[Document, dict[str, Any]]] = []
     digest = hashlib.sha256()
@@ -301,7 +366,14 @@ def load(root: Path | str, cache: FileCache | None = None, full: bool = True) ->
     try:
         broken: dict[str, str] = {}
         _check_files(files, checker, full, docs, items_facts, digest, problems, broken)
-        catalogue = Catalogue(root, digest.hexdigest()[:16], documents=docs, loader=checker.data, broken_items=broken)
+        catalogue = Catalogue(
+            root,
+            digest.hexdigest()[:16],
+            documents=docs,
+            loader=checker.data,
+            broken_items=broken,
+            sources=[root],
+        )
         findings = crossref.check(
             catalogue,
             has_center_file=any(k == "center" for _, k in files),
