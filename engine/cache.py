@@ -28,7 +28,7 @@ from typing import Any
 
 from engine import schemas
 
-FORMAT = 3
+FORMAT = 4  # 4: cross-reference findings carry related locations
 
 Problems = list[tuple[int, int, str, str]]  # (line, column, kind, message)
 

@@ -8,6 +8,7 @@ engine.report renders once. Per-file work is cached by file content
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import os
@@ -17,13 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import schemas
+from engine import overlay, schemas
 from engine.cache import FileCache, FileEntry
 from engine.result import Finding, Problem
 from engine.yaml_policy import locate, parse
 
 #: top-level folder -> document kind; only items/ may have subfolders
-FOLDERS = {"items": "item", "fees": "fee", "forms": "form", "chains": "chain", "calendar": "calendar"}
+FOLDERS = {
+    "items": "item",
+    "fees": "fee",
+    "forms": "form",
+    "chains": "chain",
+    "calendar": "calendar",
+    "overrides": "override",  # a lower-level catalogue's changes to items it inherits (engine.overlay)
+}
 CENTER_FILE = "center.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 #: keys that identify a document kind, to catch a file put in the wrong folder
@@ -34,6 +42,7 @@ SIGNATURES = {
     "chain": ("stages",),
     "calendar": ("holidays",),
     "center": ("departments",),
+    "override": ("code", "reason"),
 }
 KIND_WORDS = {
     "item": ("an item", "items/"),
@@ -42,6 +51,7 @@ KIND_WORDS = {
     "chain": ("an approval chain", "chains/"),
     "calendar": ("a holiday calendar", "calendar/"),
     "center": ("the center manifest", "center.yaml at the catalogue root"),
+    "override": ("an item override", "overrides/"),
 }
 
 
@@ -73,6 +83,14 @@ class Catalogue:
     #: every catalogue directory this one was built from: itself first, then the catalogue it
     #: extends, and so on up to the top of the five-level stack (what live reload watches)
     sources: list[Path] = field(default_factory=list)
+    #: the layers of a five-level stack, this catalogue first (engine.overlay); one when it extends none
+    layers: list[Any] = field(default_factory=list)
+    #: merged documents' file -> where each of their values was written (engine.overlay.Origins)
+    origins: dict[str, Any] = field(default_factory=dict)
+    #: item code -> the override files applied to it, this catalogue's first
+    patches: dict[str, list[str]] = field(default_factory=dict)
+    #: parent items withdrawn by a lower layer: code -> (reason, the center.yaml that withdrew it)
+    withdrawn: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:
@@ -183,6 +201,7 @@ class _Checker:
         self.cache = cache
         #: relative path -> content standing in for the file on disk (an edit checked before it is written)
         self.replaced = dict(replaced or {})
+        self.origins: dict[str, Any] = {}  # merged documents' origins, once the layers are folded
         self._texts: dict[str, str] = {}
         self._schemas: dict[str, schemas.Schema] = {}
 
@@ -311,13 +330,23 @@ class _Checker:
         return FileEntry(key, kind, True, problems, facts, data)
 
     def locate(self, finding: Finding) -> Problem:
-        if finding.file not in self._texts:
+        # a merged document's value is reported where it was written (engine.overlay.Origins)
+        file, path = overlay.lookup(self.origins.get(finding.file), finding.file, finding.path)
+        line, col = self._position(file, path, finding.on_key)
+        related = []
+        for other_file, other_path, label in finding.related:
+            f, p = overlay.lookup(self.origins.get(other_file), other_file, other_path)
+            if f != file:  # the same file adds nothing to the message
+                related.append((f, *self._position(f, p, False), label))
+        return Problem(file, line, col, finding.kind, finding.message, tuple(related))
+
+    def _position(self, file: str, path: tuple[str | int, ...], on_key: bool) -> tuple[int, int]:
+        if file not in self._texts:
             try:
-                self._texts[finding.file] = self.read(finding.file).decode("utf-8").removeprefix("\ufeff")
+                self._texts[file] = self.read(file).decode("utf-8").removeprefix("\ufeff")
             except (OSError, UnicodeDecodeError):
-                self._texts[finding.file] = ""
-        line, col = locate(self._texts[finding.file], finding.path, finding.on_key) if finding.path else (1, 1)
-        return Problem(finding.file, line, col, finding.kind, finding.message)
+                self._texts[file] = ""
+        return locate(self._texts[file], path, on_key) if path else (1, 1)
 
 
 def _looks_like(data: dict[str, Any], kind: str) -> str | None:
@@ -349,14 +378,22 @@ def load(
     if not root.is_dir():
         problem = Problem(str(root), 1, 1, "no-catalogue", "no such directory; pass --catalog DIR")
         return CheckResult(Catalogue(root, ""), [problem], 0)
-    files, problems = discover(root)
-    known = {rel for rel, _ in files}
+    checker = _Checker(root, cache, replaced)
+    layers, stack_findings = overlay.stack(root, lambda rel: _read_center(checker, rel))
+    files: list[tuple[str, str]] = []
+    per_layer: list[list[tuple[str, str]]] = []
+    problems: list[Problem] = []
+    for layer in layers:
+        found, misplaced = discover(layer.root)
+        per_layer.append([(layer.rel(rel), kind) for rel, kind in found])
+        problems.extend(dataclasses.replace(p, file=layer.rel(p.file)) for p in misplaced)
+    known = {rel for rel, _ in per_layer[0]}
     for rel in sorted(replaced or {}):
         kind = kind_of(rel)
         if rel not in known and kind is not None:
-            files.append((rel, kind))
-    checker = _Checker(root, cache, replaced)
-    docs: list[Document] = []
+            per_layer[0].append((rel, kind))  # a new file of this catalogue, not yet on disk
+    for layer_files in per_layer:
+        files.extend(layer_files)
     items_facts: list[tuple[Document, dict[str, Any]]] = []
     digest = hashlib.sha256()
     # Parsing allocates millions of acyclic containers; the cyclic garbage collector would
@@ -365,20 +402,31 @@ def load(
     gc.disable()
     try:
         broken: dict[str, str] = {}
-        _check_files(files, checker, full, docs, items_facts, digest, problems, broken)
+        layer_docs: list[list[Document]] = []
+        for layer_files in per_layer:
+            layer_docs.append([])
+            _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken)
+        codes = dict(_codes(items_facts))
         catalogue = Catalogue(
             root,
             digest.hexdigest()[:16],
-            documents=docs,
             loader=checker.data,
             broken_items=broken,
-            sources=[root],
+            sources=[layer.root for layer in layers],
+            layers=layers,
         )
-        findings = crossref.check(
-            catalogue,
-            has_center_file=any(k == "center" for _, k in files),
-            cache=cache,
-            codes=dict(_codes(items_facts)),
+        findings = list(stack_findings)
+        if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
+            catalogue.documents = layer_docs[0]
+        else:
+            findings.extend(_resolve(catalogue, checker, layers, layer_docs, codes))
+        findings.extend(
+            crossref.check(
+                catalogue,
+                has_center_file=any(k == "center" for _, k in per_layer[0]),
+                cache=cache,
+                codes=codes,
+            )
         )
         if cache is not None:
             cache.retain(rel for rel, _ in files)
@@ -389,6 +437,57 @@ def load(
     problems.extend(checker.locate(f) for f in findings)
     problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
     return CheckResult(catalogue, problems, len(files))
+
+
+def _read_center(checker: _Checker, rel: str) -> tuple[dict[str, Any] | None, bool]:
+    """A layer's center.yaml if it passed its schema (its problems are reported with the other files)."""
+    if not (checker.root / rel).is_file() and rel not in checker.replaced:
+        return None, False
+    entry = checker.check_file(rel, "center")
+    if not entry.valid:
+        return None, True
+    data = entry.data if entry.data is not None else checker.data(Document(rel, "center", None, entry.key))
+    return data, True
+
+
+def _resolve(
+    catalogue: Catalogue,
+    checker: _Checker,
+    layers: list[overlay.Layer],
+    layer_docs: list[list[Document]],
+    codes: Mapping[str, str],
+) -> list[Finding]:
+    """Fold a stack of layers into the catalogue's documents; merged items must still pass the item schema."""
+
+    def fetch(doc: Document) -> Any:
+        if doc.data is None:
+            doc.data = checker.data(doc)
+        return doc.data
+
+    resolved = overlay.resolve(
+        [overlay.LayerDocs(layer, docs) for layer, docs in zip(layers, layer_docs, strict=True)],
+        fetch,
+        codes,
+        lambda file, kind, data, key: Document(file, kind, data, key),
+    )
+    findings = resolved.findings
+    item_schema = checker.schema("item")
+    documents = []
+    for doc in resolved.documents:
+        if doc.kind == "item" and doc.file in resolved.origins:
+            errors = list(item_schema.errors(doc.data))
+            if errors:
+                findings.extend(Finding(doc.file, e.path, e.kind, e.message, e.on_key) for e in errors)
+                code = doc.data["code"]
+                catalogue.broken_items.setdefault(code, resolved.patches.get(code, [doc.file])[0])
+                continue
+        documents.append(doc)
+    catalogue.documents = documents
+    catalogue.origins = resolved.origins
+    catalogue.patches = resolved.patches
+    catalogue.withdrawn = resolved.withdrawn
+    checker.origins = resolved.origins
+    return findings
 
 
 def _check_files(

@@ -78,8 +78,16 @@ class _Cross:
         self.cat = cat
         self.out: list[Finding] = []
 
-    def add(self, file: str, path: Path, kind: str, message: str, on_key: bool = False) -> None:
-        self.out.append(Finding(file, path, kind, message, on_key))
+    def add(
+        self,
+        file: str,
+        path: Path,
+        kind: str,
+        message: str,
+        on_key: bool = False,
+        related: tuple[tuple[str, Path, str], ...] = (),
+    ) -> None:
+        self.out.append(Finding(file, path, kind, message, on_key, related))
 
     # -- per kind --------------------------------------------------------------------------
     def index(self, has_center_file: bool, codes: Mapping[str, str]) -> None:
@@ -334,6 +342,8 @@ class _Cross:
                 "time-limit",
                 f"promised limit {_text(promised)} is longer than the legal limit {_text(legal)}; "
                 "the promised limit may never exceed the legal one",
+                # in an overlay the two limits may be set in different layers: report both lines
+                related=((doc.file, ("time_limit", "legal", "value"), "legal limit"),),
             )
         steps = data.get("steps", "standard")
         if steps == "standard":
@@ -398,6 +408,7 @@ class _Cross:
                 f"{'of one working day for an immediate item' if immediate else _text(promised)}; "
                 "shorten the step limits",
                 on_key=True,
+                related=((doc.file, ("time_limit", "promised", "value"), "promised limit"),),
             )
 
     def chain(self, doc: Document) -> None:
@@ -472,6 +483,9 @@ class _Cross:
 
 
 def _no_item(cat: Catalogue, code: str) -> str:
+    if code in cat.withdrawn:
+        reason, where = cat.withdrawn[code]
+        return f"item {code!r} is withdrawn by {where} ({reason}); a catalogue that withdraws it must not name it"
     if code in cat.broken_items:
         return (
             f"item {code!r} ({cat.broken_items[code]}) has errors of its own and is left out of the "
@@ -514,13 +528,16 @@ def check(
             dep = f"{doc.key}:{context}"
             cached = cache.xref(doc.file, dep) if cache is not None else None
             if cached is not None:
-                cross.out.extend(Finding(f, tuple(p), k, m, o) for f, p, k, m, o in cached)
+                cross.out.extend(
+                    Finding(f, tuple(p), k, m, o, tuple((rf, tuple(rp), rl) for rf, rp, rl in r))
+                    for f, p, k, m, o, r in cached
+                )
                 continue
             start = len(cross.out)
             if cat.data(doc) is not None:
                 cross.item(doc)
             if cache is not None:
-                mine = [(f.file, f.path, f.kind, f.message, f.on_key) for f in cross.out[start:]]
+                mine = [(f.file, f.path, f.kind, f.message, f.on_key, f.related) for f in cross.out[start:]]
                 cache.put_xref(doc.file, dep, mine)
         elif doc.kind == "form":
             cross.form_file(doc)

@@ -26,6 +26,13 @@ class Finding:
     kind: str
     message: str
     on_key: bool = False
+    #: other places the problem involves, as (file, path, label) — e.g. the parent catalogue's
+    #: line an override contradicts, so both locations are reported
+    related: tuple[tuple[str, Path, str], ...] = ()
+
+
+#: a related location once located: (file, line, column, label)
+Related = tuple[str, int, int, str]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -37,15 +44,20 @@ class Problem:
     column: int
     kind: str
     message: str
+    related: tuple[Related, ...] = ()
 
     def render(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: error[{self.kind}]: {self.message}"
+        also = "".join(f" [{label}: {f}:{line}:{col}]" for f, line, col, label in self.related)
+        return f"{self.file}:{self.line}:{self.column}: error[{self.kind}]: {self.message}{also}"
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "kind": self.kind,
             "message": self.message,
         }
+        if self.related:
+            out["related"] = [{"file": f, "line": ln, "column": c, "label": lb} for f, ln, c, lb in self.related]
+        return out

@@ -32,6 +32,7 @@ KINDS = {
     "chain": "chain.schema.json",
     "center": "center.schema.json",
     "calendar": "calendar.schema.json",
+    "override": "override.schema.json",
 }
 
 

@@ -1,0 +1,551 @@
+"""Five-level catalogues: a catalogue that ``extends`` its parent, and the rules it cannot break.
+
+A county forks nothing: its catalogue directory holds only what is local (its
+``center.yaml`` with ``extends: ../city``, its own items, overrides and withdrawals)
+and the parent stays untouched beside it (a sibling directory or a git submodule),
+so pulling the city's updates never conflicts. Layers stack: province → city →
+county → township → village.
+
+Data flow: ``stack`` finds the layers from each ``center.yaml``'s ``extends``; the
+loader checks every layer's files as usual; ``resolve`` folds the layers from the top
+of the stack down into one set of documents — the catalogue the engine serves —
+and returns the findings of the overlay rules. Every value of a merged document
+remembers where it came from (``Origins``: path in the merged document -> file and
+path in that file), so a problem is reported at the line that set the value, with
+the parent's line beside it, and ``yangguang show CODE --explain`` can say which layer
+set each value.
+
+Library code: nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.result import Finding
+from engine.result import Path as DocPath
+
+LEVELS = ("province", "city", "county", "township", "village")
+LEVEL_WORDS = {"province": "省", "city": "市", "county": "县", "township": "乡镇", "village": "村（社区）"}
+#: lists whose entries are matched by ``id`` when an override changes them
+ID_LISTS = frozenset({("materials",), ("steps",), ("form", "sections")})
+FIXED_WORDS = {
+    "time_limit.legal": "the legal limit (法定时限)",
+    "basis": "the legal basis (设定依据)",
+    "type": "the item type (事项类型)",
+    "fee": "the fee standard (收费标准)",
+}
+
+Origin = tuple[str, DocPath]  # (file relative to the top catalogue, path inside that file)
+Origins = dict[DocPath, Origin]
+
+
+@dataclass(slots=True)
+class Layer:
+    """One catalogue directory of a stack, top (the catalogue checked) first."""
+
+    root: Path  # absolute
+    prefix: str  # the directory relative to the top catalogue, "" for the top itself, e.g. "../city"
+    center: dict[str, Any] | None = None  # its own center.yaml as written (None if missing or invalid)
+
+    def rel(self, rel: str) -> str:
+        """A path inside this layer, relative to the top catalogue."""
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    @property
+    def label(self) -> str:
+        c = self.center or {}
+        level = c.get("level", "")
+        return f"{c.get('id', '?')} ({level} {LEVEL_WORDS.get(level, '')})".replace("  ", " ").strip()
+
+    @property
+    def center_file(self) -> str:
+        return self.rel("center.yaml")
+
+
+def lookup(origins: Mapping[DocPath, Origin] | None, file: str, path: DocPath) -> Origin:
+    """Where the value at ``path`` of a merged document was written (the nearest recorded ancestor)."""
+    if origins:
+        for n in range(len(path), -1, -1):
+            hit = origins.get(path[:n])
+            if hit is not None:
+                return hit[0], (*hit[1], *path[n:])
+    return file, path
+
+
+def stack(
+    root: Path, read_center: Callable[[str], tuple[dict[str, Any] | None, bool]]
+) -> tuple[list[Layer], list[Finding]]:
+    """The layers of the catalogue at ``root``, top first, following each ``extends``.
+
+    ``read_center(rel)`` returns a layer's checked center.yaml data (None when missing or
+    invalid) and whether the file exists; its own problems are reported by the loader.
+    """
+    top = root.resolve()
+    layers: list[Layer] = []
+    findings: list[Finding] = []
+    seen: dict[Path, str] = {}
+    current, prefix = top, ""
+    while True:
+        layer = Layer(current, prefix)
+        layers.append(layer)
+        seen[current] = layer.center_file
+        data, _exists = read_center(layer.center_file)
+        layer.center = data
+        if not data or "extends" not in data:
+            break
+        parent = (current / data["extends"]).resolve()
+        if parent in seen:
+            findings.append(
+                Finding(
+                    layer.center_file,
+                    ("extends",),
+                    "extends",
+                    f"extends {data['extends']!r} leads back to {seen[parent]}: catalogues would extend each other "
+                    "in a loop; a catalogue extends only the one above it",
+                )
+            )
+            break
+        if not (parent / "center.yaml").is_file():
+            what = "no such directory" if not parent.is_dir() else "a directory without center.yaml"
+            findings.append(
+                Finding(
+                    layer.center_file,
+                    ("extends",),
+                    "extends",
+                    f"extends {data['extends']!r} is {what} ({parent}); give the path of the parent catalogue's "
+                    "root directory, relative to this one (check out the git submodule if it is one)",
+                )
+            )
+            break
+        prefix = Path(os.path.relpath(parent, top)).as_posix()
+        current = parent
+    for child, parent_layer in itertools.pairwise(layers):
+        c, p = (child.center or {}).get("level"), (parent_layer.center or {}).get("level")
+        if c in LEVELS and p in LEVELS and LEVELS.index(c) <= LEVELS.index(p):
+            findings.append(
+                Finding(
+                    child.center_file,
+                    ("level",),
+                    "extends-level",
+                    f"a {c} catalogue cannot extend a {p} catalogue ({parent_layer.center_file}): each level extends "
+                    f"the one above it ({' → '.join(LEVELS)}); fix level or extends",
+                    related=((parent_layer.center_file, ("level",), "parent level"),),
+                )
+            )
+    return layers, findings
+
+
+# -- merging one override into its parent's item ---------------------------------------------
+
+
+def merge(
+    base: Any,
+    patch: Any,
+    *,
+    base_origins: Mapping[DocPath, Origin],
+    base_file: str,
+    patch_file: str,
+    patch_at: DocPath,
+    origins: Origins,
+    at: DocPath = (),
+    base_at: DocPath = (),
+) -> Any:
+    """``base`` with ``patch`` applied; ``origins`` receives where each merged value was written."""
+
+    def inherit(new_at: DocPath, old_at: DocPath) -> None:
+        origins[new_at] = lookup(base_origins, base_file, old_at)
+        n = len(old_at)
+        for p, o in base_origins.items():  # finer origins inside a subtree copied unchanged
+            if len(p) > n and p[:n] == old_at:
+                origins[(*new_at, *p[n:])] = o
+
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out: dict[str, Any] = {}
+        for key, value in base.items():
+            inherit((*at, key), (*base_at, key))
+            if key in patch:
+                out[key] = merge(
+                    value,
+                    patch[key],
+                    base_origins=base_origins,
+                    base_file=base_file,
+                    patch_file=patch_file,
+                    patch_at=(*patch_at, key),
+                    origins=origins,
+                    at=(*at, key),
+                    base_at=(*base_at, key),
+                )
+            else:
+                out[key] = value
+        for key, value in patch.items():
+            if key not in base:
+                out[key] = copy.deepcopy(value)
+                _drop_below(origins, (*at, key))
+                origins[(*at, key)] = (patch_file, (*patch_at, key))
+        return out
+    if _id_list(base) and _id_list(patch) and _strip_index(at) in ID_LISTS:
+        by_id = {e["id"]: (i, e) for i, e in enumerate(patch)}
+        merged: list[Any] = []
+        for i, entry in enumerate(base):
+            hit = by_id.pop(entry["id"], None) if isinstance(entry, dict) else None
+            if hit is not None and hit[1].get("remove") is True:
+                continue
+            j = len(merged)
+            inherit((*at, j), (*base_at, i))
+            if hit is None:
+                merged.append(entry)
+                continue
+            changes = {k: v for k, v in hit[1].items() if k != "remove"}
+            merged.append(
+                merge(
+                    entry,
+                    changes,
+                    base_origins=base_origins,
+                    base_file=base_file,
+                    patch_file=patch_file,
+                    patch_at=(*patch_at, hit[0]),
+                    origins=origins,
+                    at=(*at, j),
+                    base_at=(*base_at, i),
+                )
+            )
+        for i, entry in sorted(by_id.values(), key=lambda x: x[0]):
+            if entry.get("remove") is True:
+                continue  # removing what the parent does not have: reported by resolve()
+            j = len(merged)
+            merged.append(copy.deepcopy(entry))
+            origins[(*at, j)] = (patch_file, (*patch_at, i))
+        return merged
+    _drop_below(origins, at)
+    origins[at] = (patch_file, patch_at)
+    return copy.deepcopy(patch)
+
+
+def _drop_below(origins: Origins, at: DocPath) -> None:
+    n = len(at)
+    for p in [p for p in origins if len(p) > n and p[:n] == at]:
+        del origins[p]
+
+
+def _id_list(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(e, dict) and "id" in e for e in value)
+
+
+def _strip_index(path: DocPath) -> DocPath:
+    return tuple(p for p in path if isinstance(p, str))
+
+
+def get(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+# -- folding the layers ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class LayerDocs:
+    """One layer's documents that passed their schema (data may be left in the cache: ``data()``)."""
+
+    layer: Layer
+    docs: list[Any]  # engine.catalogue.Document
+
+
+@dataclass(slots=True)
+class Resolved:
+    documents: list[Any]  # engine.catalogue.Document, in catalogue order
+    origins: dict[str, Origins] = field(default_factory=dict)  # merged document's file -> its origins
+    withdrawn: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (reason, file)
+    findings: list[Finding] = field(default_factory=list)
+    #: item code -> override files applied to it, top of the stack first
+    patches: dict[str, list[str]] = field(default_factory=dict)
+
+
+def resolve(
+    layers: list[LayerDocs],
+    data: Callable[[Any], Any],
+    codes: Mapping[str, str],
+    make_doc: Callable[[str, str, Any, str], Any],
+) -> Resolved:
+    """Fold ``layers`` (top first, as ``stack`` returns them) into the documents of one catalogue.
+
+    ``data(doc)`` fetches a document's data, ``codes`` maps an item file to its code and
+    ``make_doc(file, kind, data, key)`` builds a merged Document.
+    """
+    out = Resolved([])
+    items: dict[str, Any] = {}  # code -> Document
+    item_layer: dict[str, int] = {}  # code -> index (top-first) of the layer that defined the item
+    tables: dict[str, dict[Any, tuple[Any, int]]] = {"fee": {}, "form": {}, "chain": {}, "calendar": {}}
+    center_doc: Any = None
+    center_origins: Origins = {}
+    fixed: set[str] = set()
+    fees_allowed = True
+    fixed_by: dict[str, str] = {}  # fixed field -> center file that fixed it
+    n = len(layers)
+    for depth in range(n - 1, -1, -1):  # from the top of the stack (province) down to this catalogue
+        ld = layers[depth]
+        is_base = depth == n - 1
+        own_center = next((d for d in ld.docs if d.kind == "center"), None)
+        overrides = [d for d in ld.docs if d.kind == "override"]
+        for doc in ld.docs:
+            if doc.kind == "item":
+                code = codes.get(doc.file) or data(doc)["code"]
+                if code in items and item_layer[code] != depth:
+                    first = items[code]
+                    out.findings.append(
+                        Finding(
+                            doc.file,
+                            ("code",),
+                            "duplicate-code",
+                            f"item {code!r} is inherited from {first.file}; to change it here write "
+                            f"overrides/{code}.yaml naming only the fields that change, or withdraw it in center.yaml",
+                            related=((first.file, ("code",), "inherited item"),),
+                        )
+                    )
+                    continue
+                if code not in items:
+                    items[code], item_layer[code] = doc, depth
+                else:
+                    out.documents.append(doc)  # a duplicate within one layer: crossref reports it
+            elif doc.kind in tables:
+                key = doc.data.get("id", doc.data.get("year"))
+                previous = tables[doc.kind].get(key)
+                if doc.kind == "fee" and not is_base and not fees_allowed:
+                    related = (previous[0].file, ("id",), "parent's fee schedule") if previous else None
+                    out.findings.append(
+                        Finding(
+                            doc.file,
+                            ("id",),
+                            "overlay-fee",
+                            "fee standards are set by the parent catalogue, which does not allow local fee schedules "
+                            "(child_rules.local_fee_schedules); remove this file, or ask the parent to allow them"
+                            + (f" — this would replace {previous[0].file}" if previous else ""),
+                            on_key=True,
+                            related=(related,) if related else ((layers[depth + 1].layer.center_file, (), "parent"),),
+                        )
+                    )
+                    continue
+                tables[doc.kind][key] = (doc, depth)
+        # the center: this layer's facts over the parent's; departments replaced entry by entry
+        if own_center is not None:
+            center_doc, center_origins = _merge_center(center_doc, center_origins, own_center, make_doc)
+        if overrides and is_base:
+            for doc in overrides:
+                out.findings.append(
+                    Finding(
+                        doc.file,
+                        (),
+                        "overlay",
+                        "overrides/ changes items inherited from a parent catalogue, but this catalogue extends none; "
+                        "add extends: PATH to center.yaml, or move the item into items/",
+                    )
+                )
+            overrides = []
+        for doc in overrides:
+            _apply_override(doc, items, item_layer, depth, fixed, fixed_by, data, make_doc, out)
+        withdraw = (own_center.data or {}).get("withdraw", []) if own_center is not None and not is_base else []
+        here = own_center.file if own_center is not None else ""
+        for i, entry in enumerate(withdraw):
+            code = entry["code"]
+            if code not in items or item_layer[code] == depth:
+                where = "defined in this catalogue; delete its file instead" if code in items else "not inherited"
+                out.findings.append(
+                    Finding(
+                        here,
+                        ("withdraw", i, "code"),
+                        "unknown-item",
+                        f"cannot withdraw {code!r}: it is {where}",
+                    )
+                )
+                continue
+            doc = items.pop(code)
+            out.origins.pop(doc.file, None)
+            out.withdrawn[code] = (entry["reason"], here)
+            for chain, chain_depth in tables["chain"].values():
+                if chain_depth == depth:
+                    continue  # this layer's own chain: crossref checks its members
+                for si, stage in enumerate(chain.data["stages"]):
+                    if code in stage["items"]:
+                        out.findings.append(
+                            Finding(
+                                here,
+                                ("withdraw", i, "code"),
+                                "overlay-chain",
+                                f"{code!r} is a member of the chain {chain.data['id']!r} ({chain.file}, stage "
+                                f"{stage['id']!r}); a chain member cannot be withdrawn alone — also write "
+                                f"chains/{chain.data['id']}.yaml here with the chain as this center runs it",
+                                related=((chain.file, ("stages", si, "items", stage["items"].index(code)), "chain"),),
+                            )
+                        )
+        # what this layer fixes binds every layer below it
+        rules = (own_center.data or {}).get("child_rules", {}) if own_center is not None else {}
+        for name in rules.get("fixed", []):
+            fixed.add(name)
+            fixed_by.setdefault(name, here)
+        if rules.get("local_fee_schedules") is not True:
+            fees_allowed = False
+    if center_doc is not None:
+        out.documents.insert(0, center_doc)
+        if center_origins:
+            out.origins[center_doc.file] = center_origins
+    out.documents.extend(items.values())
+    for kind in ("fee", "form", "chain", "calendar"):
+        out.documents.extend(doc for doc, _ in tables[kind].values())
+    return out
+
+
+def _merge_center(
+    center_doc: Any, center_origins: Origins, own: Any, make_doc: Callable[[str, str, Any, str], Any]
+) -> tuple[Any, Origins]:
+    if center_doc is None:
+        return own, {}
+    parent, child = center_doc.data, own.data
+    origins: Origins = {}
+    merged: dict[str, Any] = {}
+    for key, value in parent.items():
+        if key in ("extends", "withdraw", "child_rules"):
+            continue  # a layer's own relation to its parent is not inherited
+        merged[key] = value
+        origins[(key,)] = lookup(center_origins, center_doc.file, (key,))
+    departments = list(parent.get("departments", []))
+    dept_origins = [lookup(center_origins, center_doc.file, ("departments", i)) for i in range(len(departments))]
+    for i, dept in enumerate(child.get("departments", [])):
+        ids = [d["id"] for d in departments]
+        if dept["id"] in ids:
+            j = ids.index(dept["id"])
+            departments[j], dept_origins[j] = dept, (own.file, ("departments", i))
+        else:
+            departments.append(dept)
+            dept_origins.append((own.file, ("departments", i)))
+    for key, value in child.items():
+        if key == "departments":
+            continue
+        if key == "supervision" and isinstance(merged.get("supervision"), dict):
+            merged[key] = {**merged["supervision"], **value}
+            for sub in value:
+                origins[(key, sub)] = (own.file, (key, sub))
+            continue
+        merged[key] = value
+        origins[(key,)] = (own.file, (key,))
+    merged["departments"] = departments
+    origins[("departments",)] = (own.file, ("departments",)) if "departments" in child else origins[("departments",)]
+    for j, o in enumerate(dept_origins):
+        origins[("departments", j)] = o
+    origins[()] = (own.file, ())
+    key = hashlib.blake2b(f"{center_doc.key}:{own.key}".encode(), digest_size=16).hexdigest()
+    return make_doc(own.file, "center", merged, key), origins
+
+
+def _apply_override(
+    doc: Any,
+    items: dict[str, Any],
+    item_layer: dict[str, int],
+    depth: int,
+    fixed: set[str],
+    fixed_by: Mapping[str, str],
+    data: Callable[[Any], Any],
+    make_doc: Callable[[str, str, Any, str], Any],
+    out: Resolved,
+) -> None:
+    patch = doc.data
+    code = patch["code"]
+    target = items.get(code)
+    if target is None or item_layer[code] == depth:
+        what = (
+            "an item of this catalogue; edit its file instead"
+            if target is not None
+            else ("withdrawn" if code in out.withdrawn else "not an item of the parent catalogue")
+        )
+        out.findings.append(
+            Finding(doc.file, ("code",), "unknown-item", f"overrides/ names {code!r}, which is {what}")
+        )
+        return
+    base = data(target)
+    base_origins = out.origins.get(target.file, {})
+    changes = {k: v for k, v in patch.items() if k not in ("code", "reason", "note")}
+    origins: Origins = {}
+    merged = merge(
+        base,
+        changes,
+        base_origins=base_origins,
+        base_file=target.file,
+        patch_file=doc.file,
+        patch_at=(),
+        origins=origins,
+    )
+    origins.setdefault((), lookup(base_origins, target.file, ()))
+    for name in sorted(fixed):
+        if name.split(".")[0] in changes and get(merged, name) != get(base, name):
+            parts: DocPath = tuple(name.split("."))
+            out.findings.append(
+                Finding(
+                    doc.file,
+                    parts if get(patch, name) is not None else parts[:1],
+                    "overlay-fixed",
+                    f"{FIXED_WORDS[name]} of {code} is fixed by the parent catalogue ({fixed_by[name]}: child_rules."
+                    f"fixed) and cannot be changed here; remove {name} from this override",
+                    on_key=True,
+                    related=((*lookup(base_origins, target.file, parts), "parent's value"),),
+                )
+            )
+    _check_materials(doc, patch, base, base_origins, target.file, out)
+    key = hashlib.blake2b(f"{target.key}:{doc.key}".encode(), digest_size=16).hexdigest()
+    new = make_doc(target.file, "item", merged, key)
+    items[code] = new
+    out.origins[target.file] = origins
+    out.patches.setdefault(code, []).insert(0, doc.file)
+
+
+def _check_materials(
+    doc: Any, patch: Mapping[str, Any], base: Mapping[str, Any], base_origins: Mapping[DocPath, Origin],
+    base_file: str, out: Resolved,
+) -> None:
+    """A required material (required: true in the parent) may not be removed or made optional."""
+    parent = {m["id"]: (i, m) for i, m in enumerate(base.get("materials", []))}
+    for i, entry in enumerate(patch.get("materials", []) or []):
+        hit = parent.get(entry["id"])
+        if hit is None:
+            if entry.get("remove") is True:
+                out.findings.append(
+                    Finding(
+                        doc.file,
+                        ("materials", i, "remove"),
+                        "unknown-id",
+                        f"the parent's item has no material {entry['id']!r} to remove"
+                        f"{_hint(entry['id'], list(parent))}",
+                    )
+                )
+            continue
+        pi, material = hit
+        if material.get("required") is not True:
+            continue
+        if entry.get("remove") is True or ("required" in entry and entry["required"] is not True):
+            what = "removes" if entry.get("remove") is True else "makes optional"
+            out.findings.append(
+                Finding(
+                    doc.file,
+                    ("materials", i, "remove" if entry.get("remove") is True else "required"),
+                    "overlay-material",
+                    f"this override {what} the required material {material['name']!r} ({entry['id']}); a lower "
+                    "catalogue may add materials or explain them, but not drop one the parent requires",
+                    related=((*lookup(base_origins, base_file, ("materials", pi)), "parent's material"),),
+                )
+            )
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f"; did you mean {match[0]!r}?" if match else ""
