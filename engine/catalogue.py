@@ -91,6 +91,8 @@ class Catalogue:
     patches: dict[str, list[str]] = field(default_factory=dict)
     #: parent items withdrawn by a lower layer: code -> (reason, the center.yaml that withdrew it)
     withdrawn: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: (chain file, item code) of inherited chains whose member a lower layer withdrew (already reported)
+    reported_members: set[tuple[str, str]] = field(default_factory=set)
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:
@@ -329,13 +331,14 @@ class _Checker:
             return FileEntry(key, kind, False, problems, facts)
         return FileEntry(key, kind, True, problems, facts, data)
 
-    def locate(self, finding: Finding) -> Problem:
+    def locate(self, finding: Finding, remap: bool = True) -> Problem:
         # a merged document's value is reported where it was written (engine.overlay.Origins)
-        file, path = overlay.lookup(self.origins.get(finding.file), finding.file, finding.path)
+        origins = self.origins if remap else {}
+        file, path = overlay.lookup(origins.get(finding.file), finding.file, finding.path)
         line, col = self._position(file, path, finding.on_key)
         related = []
         for other_file, other_path, label in finding.related:
-            f, p = overlay.lookup(self.origins.get(other_file), other_file, other_path)
+            f, p = overlay.lookup(origins.get(other_file), other_file, other_path)
             if f != file:  # the same file adds nothing to the message
                 related.append((f, *self._position(f, p, False), label))
         return Problem(file, line, col, finding.kind, finding.message, tuple(related))
@@ -415,11 +418,13 @@ def load(
             sources=[layer.root for layer in layers],
             layers=layers,
         )
-        findings = list(stack_findings)
+        # the overlay's findings name real files already; crossref's may name a merged document
+        placed = list(stack_findings)
+        findings: list[Finding] = []
         if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
             catalogue.documents = layer_docs[0]
         else:
-            findings.extend(_resolve(catalogue, checker, layers, layer_docs, codes))
+            placed.extend(_resolve(catalogue, checker, layers, layer_docs, codes, findings))
         findings.extend(
             crossref.check(
                 catalogue,
@@ -435,6 +440,7 @@ def load(
         if gc_was_enabled:
             gc.enable()
     problems.extend(checker.locate(f) for f in findings)
+    problems.extend(checker.locate(f, remap=False) for f in placed)
     problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
     return CheckResult(catalogue, problems, len(files))
 
@@ -456,8 +462,10 @@ def _resolve(
     layers: list[overlay.Layer],
     layer_docs: list[list[Document]],
     codes: Mapping[str, str],
+    merged_findings: list[Finding],
 ) -> list[Finding]:
-    """Fold a stack of layers into the catalogue's documents; merged items must still pass the item schema."""
+    """Fold a stack of layers into the catalogue's documents; merged items must still pass the item schema
+    (those findings, located through the merged item's origins, go to ``merged_findings``)."""
 
     def fetch(doc: Document) -> Any:
         if doc.data is None:
@@ -477,7 +485,7 @@ def _resolve(
         if doc.kind == "item" and doc.file in resolved.origins:
             errors = list(item_schema.errors(doc.data))
             if errors:
-                findings.extend(Finding(doc.file, e.path, e.kind, e.message, e.on_key) for e in errors)
+                merged_findings.extend(Finding(doc.file, e.path, e.kind, e.message, e.on_key) for e in errors)
                 code = doc.data["code"]
                 catalogue.broken_items.setdefault(code, resolved.patches.get(code, [doc.file])[0])
                 continue
@@ -486,6 +494,7 @@ def _resolve(
     catalogue.origins = resolved.origins
     catalogue.patches = resolved.patches
     catalogue.withdrawn = resolved.withdrawn
+    catalogue.reported_members = resolved.reported_members
     checker.origins = resolved.origins
     return findings
 

@@ -84,7 +84,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.code in cat.chains and args.code not in cat.items:
         sys.stdout.write(_chain_text(cat, cat.chains[args.code].data))
         return EXIT_OK
-    sys.stdout.write(notice.render_text(notice.build(cat, _item(cat, args.code))))
+    if args.code in cat.withdrawn and args.code not in cat.items:
+        reason, where = cat.withdrawn[args.code]
+        raise UserError(f"item {args.code} is withdrawn here by {where}: {reason}")
+    item = _item(cat, args.code)
+    if args.explain:
+        from engine.explain import explain
+
+        sys.stdout.write(explain(cat, item.data["code"]))
+        return EXIT_OK
+    sys.stdout.write(notice.render_text(notice.build(cat, item)))
     return EXIT_OK
 
 
@@ -145,12 +154,25 @@ def cmd_fee(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from engine import reload
     from engine.web import create_app
 
+    try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2
+        reload_seconds = reload.seconds_from_env() if args.reload_seconds is None else args.reload_seconds
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if not reload_seconds >= 0:  # also refuses nan
+        raise UserError("--reload-seconds must be 0 (off) or more")
     cat = _checked(args.catalog)  # refuse to serve a catalogue that does not check clean
     if args.sweep_seconds < 0:
         raise UserError("--sweep-seconds must be 0 (off) or more")
-    app = create_app(catalog=args.catalog, db=args.db, catalogue=cat, sweep_seconds=args.sweep_seconds)
+    app = create_app(
+        catalog=args.catalog,
+        db=args.db,
+        catalogue=cat,
+        sweep_seconds=args.sweep_seconds,
+        reload_seconds=reload_seconds,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return EXIT_OK
 
@@ -312,6 +334,11 @@ def parser() -> argparse.ArgumentParser:
         help="print an item's one-time notice (一次告知), or a chain's stages and critical path",
     )
     s.add_argument("code", help="item code (or exact item name), or chain id")
+    s.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the resolved item with the layer and file:line each value comes from",
+    )
     s.set_defaults(func=cmd_show)
 
     ls = sub.add_parser("list", parents=[common], help="list every item: code, department, promised limit, name")
@@ -375,6 +402,13 @@ def parser() -> argparse.ArgumentParser:
         default=float(os.environ.get("YANGGUANG_SWEEP_SECONDS", "60")),
         help="how often the timed rules and supervision lights run (default 60; 0 turns them off; "
         "env YANGGUANG_SWEEP_SECONDS)",
+    )
+    sv.add_argument(
+        "--reload-seconds",
+        type=float,
+        default=None,
+        help="how often to look for edited catalogue files and put a version that checks clean live "
+        "(default 2; 0 turns live reload off; env YANGGUANG_RELOAD_SECONDS)",
     )
     sv.set_defaults(func=cmd_serve)
     sw = sub.add_parser("sweep", parents=[common], help="apply the timed rules and supervision lights once")

@@ -129,7 +129,7 @@ class _Cross:
             )
         elif cat.center is not None:
             seen: dict[str, int] = {}
-            for i, dept in enumerate(cat.center["departments"]):
+            for i, dept in enumerate(cat.center.get("departments", [])):
                 if dept["id"] in seen:
                     self.add(
                         CENTER_FILE,
@@ -142,7 +142,7 @@ class _Cross:
     def department(self, doc: Document, path: Path, dept: str) -> None:
         if self.cat.center is None:
             return
-        ids = [d["id"] for d in self.cat.center["departments"]]
+        ids = [d["id"] for d in self.cat.center.get("departments", [])]
         if dept not in ids:
             self.add(
                 doc.file,
@@ -418,6 +418,8 @@ class _Cross:
                 self.add(doc.file, ("stages", i, "id"), "duplicate-id", f"stage id {stage['id']!r} is used twice")
             stage_ids.add(stage["id"])
             for j, code in enumerate(stage["items"]):
+                if (doc.file, code) in self.cat.reported_members:
+                    continue  # an inherited chain's member withdrawn below it: engine.overlay reported it
                 if code not in self.cat.items:
                     self.add(
                         doc.file,

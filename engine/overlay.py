@@ -120,7 +120,7 @@ def stack(
                     layer.center_file,
                     ("extends",),
                     "extends",
-                    f"extends {data['extends']!r} is {what} ({parent}); give the path of the parent catalogue's "
+                    f"extends {data['extends']!r} is {what}; give the path of the parent catalogue's "
                     "root directory, relative to this one (check out the git submodule if it is one)",
                 )
             )
@@ -270,6 +270,8 @@ class Resolved:
     findings: list[Finding] = field(default_factory=list)
     #: item code -> override files applied to it, top of the stack first
     patches: dict[str, list[str]] = field(default_factory=dict)
+    #: (chain file, code): an inherited chain's member withdrawn below it, reported here as overlay-chain
+    reported_members: set[tuple[str, str]] = field(default_factory=set)
 
 
 def resolve(
@@ -377,6 +379,7 @@ def resolve(
                     continue  # this layer's own chain: crossref checks its members
                 for si, stage in enumerate(chain.data["stages"]):
                     if code in stage["items"]:
+                        out.reported_members.add((chain.file, code))
                         out.findings.append(
                             Finding(
                                 here,
@@ -429,8 +432,8 @@ def _merge_center(
             departments.append(dept)
             dept_origins.append((own.file, ("departments", i)))
     for key, value in child.items():
-        if key == "departments":
-            continue
+        if key in ("departments", "extends", "withdraw"):
+            continue  # departments are merged below; the other two are this layer's relation to its parent
         if key == "supervision" and isinstance(merged.get("supervision"), dict):
             merged[key] = {**merged["supervision"], **value}
             for sub in value:
@@ -439,7 +442,8 @@ def _merge_center(
         merged[key] = value
         origins[(key,)] = (own.file, (key,))
     merged["departments"] = departments
-    origins[("departments",)] = (own.file, ("departments",)) if "departments" in child else origins[("departments",)]
+    if "departments" in child or ("departments",) not in origins:
+        origins[("departments",)] = (own.file, ("departments",))
     for j, o in enumerate(dept_origins):
         origins[("departments", j)] = o
     origins[()] = (own.file, ())
@@ -467,9 +471,7 @@ def _apply_override(
             if target is not None
             else ("withdrawn" if code in out.withdrawn else "not an item of the parent catalogue")
         )
-        out.findings.append(
-            Finding(doc.file, ("code",), "unknown-item", f"overrides/ names {code!r}, which is {what}")
-        )
+        out.findings.append(Finding(doc.file, ("code",), "unknown-item", f"overrides/ names {code!r}, which is {what}"))
         return
     base = data(target)
     base_origins = out.origins.get(target.file, {})
@@ -508,8 +510,12 @@ def _apply_override(
 
 
 def _check_materials(
-    doc: Any, patch: Mapping[str, Any], base: Mapping[str, Any], base_origins: Mapping[DocPath, Origin],
-    base_file: str, out: Resolved,
+    doc: Any,
+    patch: Mapping[str, Any],
+    base: Mapping[str, Any],
+    base_origins: Mapping[DocPath, Origin],
+    base_file: str,
+    out: Resolved,
 ) -> None:
     """A required material (required: true in the parent) may not be removed or made optional."""
     parent = {m["id"]: (i, m) for i, m in enumerate(base.get("materials", []))}

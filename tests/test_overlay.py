@@ -1,0 +1,159 @@
+"""Five-level catalogues (engine.overlay): a child extends its parent, overrides only what it changes,
+withdraws with a reason, and cannot break the parent's rules — each reported at both locations.
+
+tests/fixtures/overlays/stack/ is a province and a city that extends it; every folder under
+tests/fixtures/overlays/cases/ is a county extending that city, with the exact lines
+``yangguang check`` must print in expected.txt (add a folder to add a case).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.catalogue import load
+from engine.cli import main
+from engine.overlay import merge
+
+REPO = Path(__file__).resolve().parent.parent
+OVERLAYS = Path(__file__).parent / "fixtures" / "overlays"
+CASES = sorted(p for p in (OVERLAYS / "cases").iterdir() if p.is_dir())
+
+
+def expected(case: Path) -> list[str]:
+    return [line for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
+def test_case_reports_exactly_the_expected_lines(case: Path) -> None:
+    result = load(case)
+    assert [p.render() for p in result.problems] == expected(case)
+    assert result.ok == (not expected(case))
+
+
+def test_every_overlay_rule_has_a_case_that_names_both_locations() -> None:
+    lines = [line for case in CASES for line in expected(case)]
+    kinds = {line.split("error[", 1)[1].split("]", 1)[0] for line in lines}
+    assert {
+        "time-limit",
+        "overlay-fixed",
+        "overlay-fee",
+        "overlay-material",
+        "overlay-chain",
+        "duplicate-code",
+        "extends",
+        "extends-level",
+        "overlay",
+        "unknown-item",
+    } <= kinds
+    # the child's line first, the parent's line in brackets
+    for kind in ("time-limit", "overlay-fixed", "overlay-fee", "overlay-material", "overlay-chain"):
+        line = next(ln for ln in lines if f"error[{kind}]" in ln)
+        assert "../../stack/" in line.split(": error[")[1], line
+        assert not line.startswith("../"), line
+
+
+def test_json_output_lists_the_parent_location(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(OVERLAYS / "cases" / "promised-over-legal"), "--format", "json", "--no-cache"]) == 1
+    [problem] = json.loads(capsys.readouterr().out)
+    assert problem["file"] == "overrides/P-HRSS-001.yaml" and problem["line"] == 4
+    assert problem["related"] == [
+        {"file": "../../stack/province/items/benefit.yaml", "line": 28, "column": 12, "label": "legal limit"}
+    ]
+
+
+def test_a_clean_county_inherits_overrides_adds_and_withdraws() -> None:
+    result = load(OVERLAYS / "cases" / "clean")
+    assert result.ok, [p.render() for p in result.problems]
+    cat = result.catalogue
+    assert set(cat.items) == {"P-HRSS-001", "C-PSB-002"}
+    assert cat.withdrawn == {"P-PSB-001": ("本县不办理刻章备案。", "center.yaml")}
+    item = cat.items["P-HRSS-001"].data
+    # three layers on one item: the province's file, the city's override, the county's override
+    assert item["time_limit"]["promised"] == {"value": 3, "unit": "working_day", "note": "市承诺 3 个工作日。"}
+    assert item["location"] == {"address": "市政务服务中心 D 区", "window": "X1"}
+    proof = next(m for m in item["materials"] if m["id"] == "separation_proof")
+    assert proof["note"].startswith("本县可凭") and proof["required"] is True
+    assert cat.patches["P-HRSS-001"] == ["overrides/P-HRSS-001.yaml", "../../stack/city/overrides/P-HRSS-001.yaml"]
+    # the center: the county's own facts, departments replaced by id, the rest inherited
+    assert cat.center is not None and cat.center["id"] == "county"
+    depts = {d["id"]: d["name"] for d in cat.center["departments"]}
+    assert depts == {"hrss": "市人社局", "psb": "省公安厅"}
+    assert "extends" not in cat.center and "withdraw" not in cat.center
+    assert "child_rules" not in cat.center  # the province's rules bind the layers below it, not a copy
+    assert [layer.prefix for layer in cat.layers] == ["", "../../stack/city", "../../stack/province"]
+    assert cat.sources[0] == (OVERLAYS / "cases" / "clean").resolve()
+
+
+def test_the_version_is_a_content_hash_over_every_layer(tmp_path: Path) -> None:
+    shutil.copytree(OVERLAYS / "stack", tmp_path / "stack")
+    shutil.copytree(OVERLAYS / "cases" / "clean", tmp_path / "cases" / "clean")
+    before = load(tmp_path / "cases" / "clean").catalogue.version
+    assert load(tmp_path / "cases" / "clean").catalogue.version == before
+    parent_item = tmp_path / "stack" / "province" / "items" / "seal.yaml"
+    parent_item.write_text(parent_item.read_text(encoding="utf-8").replace("公章刻制备案", "公章刻制（备案）"), "utf-8")
+    assert load(tmp_path / "cases" / "clean").catalogue.version != before
+
+
+def test_merge_matches_lists_by_id_and_records_where_each_value_came_from() -> None:
+    base = {"a": 1, "materials": [{"id": "x", "name": "X", "required": True}, {"id": "y", "name": "Y"}]}
+    patch = {"materials": [{"id": "y", "remove": True}, {"id": "z", "name": "Z"}, {"id": "x", "name": "X2"}]}
+    origins: dict = {}
+    merged = merge(base, patch, base_origins={}, base_file="p.yaml", patch_file="c.yaml", patch_at=(), origins=origins)
+    assert merged == {"a": 1, "materials": [{"id": "x", "name": "X2", "required": True}, {"id": "z", "name": "Z"}]}
+    assert base["materials"][1] == {"id": "y", "name": "Y"}  # the parent's data is never changed
+    from engine.overlay import lookup
+
+    assert lookup(origins, "p.yaml", ("materials", 0, "name")) == ("c.yaml", ("materials", 2, "name"))
+    assert lookup(origins, "p.yaml", ("materials", 0, "required")) == ("p.yaml", ("materials", 0, "required"))
+    assert lookup(origins, "p.yaml", ("materials", 1)) == ("c.yaml", ("materials", 1))
+    assert lookup(origins, "p.yaml", ("a",)) == ("p.yaml", ("a",))
+
+
+def test_explain_names_the_layer_and_line_of_each_value(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "P-HRSS-001", "--explain", "--catalog", str(OVERLAYS / "cases" / "clean")]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split("#")[0].strip(): line.split("# ", 1)[1] for line in out.splitlines() if "  # " in line}
+    assert lines["window: X1"] == "county (county 县)  overrides/P-HRSS-001.yaml:3"
+    assert lines["address: 市政务服务中心 D 区"] == "city (city 市)  ../../stack/city/overrides/P-HRSS-001.yaml:5"
+    assert lines["code: P-HRSS-001"] == "hlj (province 省)  ../../stack/province/items/benefit.yaml:1"
+    assert "override: ../../stack/city/overrides/P-HRSS-001.yaml" in out
+
+
+def test_show_says_why_an_item_is_withdrawn(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "P-PSB-001", "--catalog", str(OVERLAYS / "cases" / "clean")]) == 1
+    assert "withdrawn here by center.yaml: 本县不办理刻章备案。" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("example", ["county", "village"])
+def test_the_worked_examples_check_clean(example: str) -> None:
+    result = load(REPO / "examples" / example)
+    assert result.ok, [p.render() for p in result.problems]
+    cat = result.catalogue
+    reference = load(REPO).catalogue
+    assert "QQ-EDUCATION-XK-101" not in cat.items and "QQ-EDUCATION-XK-101" in reference.items
+    assert cat.items["QQ-REALESTATE-DJ-101"].data["time_limit"]["promised"]["value"] == 3
+    assert reference.items["QQ-REALESTATE-DJ-101"].data["time_limit"]["promised"]["value"] == 5
+    assert "YA-FORESTRY-XK-001" in cat.items
+    assert ("YA-V-DB-001" in cat.items) == (example == "village")
+    assert len(cat.layers) == {"county": 2, "village": 3}[example]
+
+
+def test_a_parent_edit_reaches_the_child_and_a_rule_break_is_reported_in_the_child(tmp_path: Path) -> None:
+    """The county never copies the city's files: an update upstream shows up in the county at once."""
+    shutil.copytree(OVERLAYS / "stack", tmp_path / "stack")
+    shutil.copytree(OVERLAYS / "cases" / "clean", tmp_path / "cases" / "clean")
+    parent = tmp_path / "stack" / "province" / "items" / "benefit.yaml"
+    text = parent.read_text(encoding="utf-8")
+    # the province shortens the legal limit below what the city promises (3 working days)
+    parent.write_text(text.replace("    value: 10\n    unit: working_day", "    value: 2\n    unit: working_day", 1), "utf-8")
+    result = load(tmp_path / "cases" / "clean")
+    rendered = [p.render() for p in result.problems]
+    assert any(
+        r.startswith("../../stack/city/overrides/P-HRSS-001.yaml:4:21: error[time-limit]")
+        and "[legal limit: ../../stack/province/items/benefit.yaml:28:12]" in r
+        for r in rendered
+    ), rendered
