@@ -149,7 +149,8 @@ def test_a_parent_edit_reaches_the_child_and_a_rule_break_is_reported_in_the_chi
     parent = tmp_path / "stack" / "province" / "items" / "benefit.yaml"
     text = parent.read_text(encoding="utf-8")
     # the province shortens the legal limit below what the city promises (3 working days)
-    parent.write_text(text.replace("    value: 10\n    unit: working_day", "    value: 2\n    unit: working_day", 1), "utf-8")
+    shorter = text.replace("    value: 10\n    unit: working_day", "    value: 2\n    unit: working_day", 1)
+    parent.write_text(shorter, "utf-8")
     result = load(tmp_path / "cases" / "clean")
     rendered = [p.render() for p in result.problems]
     assert any(
