@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= var/yangguang.db
+# the catalogue to serve: this repository by default; e.g. make run CATALOG=examples/county DB=var/county.db
+CATALOG ?= .
 
 .PHONY: run test bench lint check clean messages
 
@@ -18,8 +20,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # demo-users creates the demo staff accounts once (later runs leave them alone) and
 # prints their usernames, roles, departments and password before the server starts.
 run: $(STAMP)
-	$(BIN)/yangguang demo-users --db $(DB)
-	$(BIN)/yangguang serve --db $(DB)
+	$(BIN)/yangguang demo-users --db $(DB) --catalog $(CATALOG)
+	$(BIN)/yangguang serve --db $(DB) --catalog $(CATALOG)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

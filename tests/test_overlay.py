@@ -158,3 +158,22 @@ def test_a_parent_edit_reaches_the_child_and_a_rule_break_is_reported_in_the_chi
         and "[legal limit: ../../stack/province/items/benefit.yaml:28:12]" in r
         for r in rendered
     ), rendered
+
+
+def test_the_village_serves_its_resolved_catalogue(tmp_path: Path) -> None:
+    """`make run CATALOG=examples/village`: the portal shows inherited, overridden and local items."""
+    from starlette.testclient import TestClient
+
+    from engine.web import create_app
+
+    app = create_app(catalog=REPO / "examples" / "village", db=tmp_path / "v.db", sweep_seconds=0)
+    with TestClient(app) as client:
+        home = client.get("/")
+        assert home.status_code == 200
+        assert "依安县示例村便民服务站" in home.text and "城乡居民基本养老保险参保登记（代办）" in home.text
+        assert client.get("/items/QQ-EDUCATION-XK-101").status_code == 404  # withdrawn by the county
+        guide = client.get("/items/QQ-REALESTATE-DJ-101")
+        assert guide.status_code == 200
+        assert "依安县政务服务中心 B 区" in guide.text and "依安县不动产登记中心" in guide.text
+        assert client.get("/items/YA-FORESTRY-XK-001").status_code == 200
+        assert client.get("/apply/YA-V-DB-001").status_code in (200, 302, 303)
