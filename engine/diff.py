@@ -1,0 +1,698 @@
+"""Compare two checked catalogues: the public change notice (变更公告) a center posts.
+
+``compare(old, new)`` lists, in words, what an applicant or a clerk would notice between two
+versions of a catalogue — items added and withdrawn, materials, time limits, fees, legal
+basis, steps, chains and the center's departments — as ``Change`` records: Chinese text for
+people, a stable English ``kind`` for programs. It reads only the public result of
+``engine.catalogue.load`` (``items``, ``fees``, ``forms``, ``chains``, ``calendars``,
+``center``, ``withdrawn``), so a catalogue that extends another compares by what it resolves to, not by
+which file a value came from. Anything not given its own wording is still reported as a
+generic ``field-changed`` line, so no edit goes unannounced.
+
+Money is compared and shown exactly (integer fen, via ``engine.fees.to_fen``): ``80`` and
+``"80.00"`` are the same amount, and ``old``/``new`` of a money change are integer fen.
+
+Library code: nothing here prints or exits (``engine.cli_diff`` is the command).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from engine import conditions
+from engine.catalogue import Catalogue, Document
+from engine.crossref import item_fields
+from engine.fee_text import _line_standard
+from engine.fees import field_labels, to_fen
+from engine.notice import ONLINE_DEPTH, ROLE_NAMES, STEP_NAMES, TYPE_NAMES, UNIT_NAMES, basis_text
+
+__all__ = ["KIND_ORDER", "SUBJECT_ORDER", "Change", "compare"]
+
+#: the order changes of one subject are listed in (and the complete list of kinds)
+KIND_ORDER = (
+    # items
+    "item-added", "item-withdrawn", "item-unchecked", "item-recoded", "item-renamed", "type", "department",
+    "basis", "conditions", "promised-limit", "immediate", "legal-limit", "visits", "online-depth",
+    "fee-free", "fee-charged", "fee-schedule-switched",
+    "material-added", "material-removed", "material-renamed", "material-required", "material-changed",
+    "material-order", "steps", "step-added", "step-removed", "step-limit", "step-changed", "step-order",
+    # fee schedules, form sections, chains, calendars, the center
+    "fee-schedule-added", "fee-schedule-removed", "fee-schedule", "fee-line", "fee-relief",
+    "form-added", "form-removed", "form-changed",
+    "chain-added", "chain-removed", "chain-renamed", "chain-promised", "chain-stage-added", "chain-stage-removed",
+    "chain-stage-changed", "chain-stage-order", "chain-member-added", "chain-member-removed",
+    "calendar-added", "calendar-removed", "calendar-changed",
+    "center-changed", "department-added", "department-removed", "department-renamed", "department-window",
+    "department-phone", "department-changed",
+    "field-changed",
+)  # fmt: skip
+SUBJECT_ORDER = ("item", "fee", "form", "chain", "calendar", "center")
+_RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
+
+#: words for fields that have no wording of their own (the generic "字段 X 已修改" line)
+FIELD_WORDS = {
+    "basic_code": "基本目录编码", "short_name": "简称", "handling": "办理项", "level": "行使层级",
+    "entrusted_department": "受委托部门", "joint_departments": "联办机构", "source_of_power": "权力来源",
+    "quantity_limit": "数量限制", "applicants": "服务对象", "time_limit.extension": "延长期限",
+    "time_limit.legal_basis": "法定时限依据", "visits.reason": "到现场原因", "online.booking": "网上预约",
+    "online.courier": "物流快递", "online.self_service": "自助终端办理", "online.cross_region": "跨区域通办",
+    "online.payment": "网上支付", "fee.assess_at": "核定收费环节", "fee.basis": "不收费依据", "form": "申请表单",
+    "special_procedures": "特别程序", "result": "审批结果", "validity": "有效期", "delivery": "送达方式",
+    "location": "办理地点", "window": "窗口", "hours": "办理时间", "contact": "咨询方式",
+    "complaint": "监督投诉方式", "remedy": "救济途径", "reconsideration": "行政复议", "litigation": "行政诉讼",
+    "rights_obligations": "权利和义务", "intermediary_services": "中介服务", "effective": "有效期间",
+    "from": "施行日期", "until": "废止日期", "keywords": "检索关键词", "themes": "主题分类", "faq": "常见问题",
+    "note": "备注", "phone": "电话", "web": "网址", "email": "电子邮箱", "address": "地址", "name": "名称",
+    "kind": "类型", "originals": "原件份数", "copies": "复印件份数", "formats": "电子格式",
+    "max_size_mb": "文件大小上限（MB）", "paper": "纸质材料", "paper_size": "纸张规格", "blank_form": "空白表格",
+    "sample": "示例样表", "source": "来源渠道", "produced_by": "产生该材料的事项", "shared": "数据共享免交",
+    "fill_notes": "填报须知", "acceptance_standard": "受理标准", "basis": "依据", "role": "办理角色",
+    "parallel_with": "并行环节", "unit": "计费单位", "quantity": "计量字段", "base": "计费基数字段",
+    "mode": "分档方式", "free_units": "免收数量", "applies_to": "适用收费项目", "fields": "计费字段",
+    "department": "部门",
+    "complaint_phone": "投诉电话", "website": "网站", "supervision": "监察设置", "region": "行政区划代码",
+    "lead": "牵头部门", "silence_is_consent": "逾期视为同意", "associated_services": "关联公共服务",
+    "credit_code": "统一社会信用代码", "chief_representative": "首席代表", "holidays": "节假日",
+    "make_up_working_days": "调休上班日", "title": "标题", "hint": "说明", "when": "条件", "id": "标识",
+    "extends": "上级目录", "child_rules": "下级目录规则",
+}  # fmt: skip
+_MONEY = {"amount": "金额", "rate": "单价", "minimum": "最低收费", "maximum": "最高收费", "pay_amount": "减按金额"}
+_PERCENT = {"percent": "比例", "reduce_percent": "减收比例"}
+_CENTER_WORDS = {"name": "名称", "level": "层级", "hours": "办公时间", "supervision": "监察设置"}
+_MODES = {"serial": "串联", "parallel": "并联", "joint_review": "联审联验"}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One announced change. ``subject`` is what changed (item, fee, form, chain, calendar,
+    center) and ``code`` names it (item code, schedule / section / chain id, year; None for the
+    center); ``field`` is the dotted path inside it; ``items`` are the item codes a shared fee
+    schedule or form section is used by (in either version)."""
+
+    kind: str
+    subject: str
+    code: str | None
+    field: str | None
+    old: Any
+    new: Any
+    text: str
+    items: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: values are the catalogue's own (YAML data), money as integer fen."""
+        return {**{name: getattr(self, name) for name in self.__slots__}, "items": list(self.items)}
+
+
+# --- values in words -------------------------------------------------------------------
+
+
+def _is_duration(v: Any) -> bool:
+    return isinstance(v, Mapping) and "value" in v and "unit" in v
+
+
+def _dkey(v: Any) -> tuple[Any, Any] | None:
+    return (v.get("value"), v.get("unit")) if _is_duration(v) else None
+
+
+def _dur(d: Mapping[str, Any] | None, immediate: bool = False) -> str:
+    if d is None:
+        return "（无）"
+    if immediate and d["value"] == 0:
+        return "即办"
+    return f"{d['value']} {UNIT_NAMES.get(d['unit'], d['unit'])}"
+
+
+def _dur_change(label: str, o: Mapping[str, Any], n: Mapping[str, Any], immediate: bool = False) -> str:
+    """``承诺时限 10→5 个工作日``; a unit change (or 即办) shows both sides in full."""
+    if o["unit"] == n["unit"] and not (immediate and 0 in (o["value"], n["value"])):
+        return f"{label} {o['value']}→{n['value']} {UNIT_NAMES.get(n['unit'], n['unit'])}"
+    return f"{label} {_dur(o, immediate)}→{_dur(n, immediate)}"
+
+
+def _fen(v: Any) -> int | None:
+    try:
+        return None if v is None else to_fen(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _yuan(fen: int) -> str:
+    """Exact yuan without float: 8000 -> ``80``, 1250 -> ``12.50``."""
+    whole, cents = divmod(abs(fen), 100)
+    return ("-" if fen < 0 else "") + (f"{whole}" if cents == 0 else f"{whole}.{cents:02d}")
+
+
+def _dec(v: Any) -> Decimal | None:
+    try:
+        return None if v is None else Decimal(str(v).strip())
+    except InvalidOperation:
+        return None
+
+
+def _num(d: Decimal) -> str:
+    text = format(d, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _show(v: Any) -> str:
+    """A value short enough to print inline, or '' when only '已修改' makes sense."""
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, int | float | str):
+        text = str(v)
+    elif _is_duration(v):
+        text = _dur(v)
+    elif isinstance(v, list) and all(isinstance(x, str | int) and not isinstance(x, bool) for x in v):
+        text = "、".join(str(x) for x in v) or "（空）"
+    elif isinstance(v, list) and v and all(isinstance(x, Mapping) and "law" in x and "article" in x for x in v):
+        text = basis_text(v)
+    else:
+        return ""
+    return text if len(text) <= 40 else ""
+
+
+def _arrow(o: Any, n: Any) -> str:
+    """`` A→B`` when both sides fit on a line; else 新增 / 删除 / 已修改."""
+    so, sn = _show(o), _show(n)
+    if o is None:
+        return f"：新增 {sn}" if sn else "已新增"
+    if n is None:
+        return f"已删除（原为 {so}）" if so else "已删除"
+    return f" {so}→{sn}" if so and sn else "已修改"
+
+
+def _word(path: str) -> str:
+    return FIELD_WORDS.get(path) or FIELD_WORDS.get(path.rsplit(".", 1)[-1], "")
+
+
+def _said(what: str, path: str, old: Any, new: Any, words: Mapping[str, str] | None = None) -> str:
+    """``材料「X」复印件份数 0→1``: the field in words (or its path, spaced off) and the change."""
+    label, arrow = (words or {}).get(path) or _word(path) or path, _arrow(old, new)
+    return f"{what}{label}" + (f" {arrow}" if label.isascii() and arrow.startswith("已") else arrow)
+
+
+def _leaves(old: Any, new: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(dotted path, old, new) of every leaf that differs; lists and durations are leaves
+    (a duration's note is its own leaf, so a reworded note is not reported as a new limit)."""
+    if old == new:
+        return
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        if _is_duration(old) and _is_duration(new):
+            if _dkey(old) != _dkey(new):
+                yield path, old, new
+            if old.get("note") != new.get("note"):
+                yield f"{path}.note", old.get("note"), new.get("note")
+            return
+        for key in [*old, *(k for k in new if k not in old)]:
+            yield from _leaves(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+        return
+    yield path, old, new
+
+
+def _by_id(entries: Any) -> dict[Any, Mapping[str, Any]]:
+    return {e["id"]: e for e in entries or () if isinstance(e, Mapping) and "id" in e}
+
+
+Keyed = tuple[list[tuple[Any, Any]], list[tuple[Any, Any]], list[tuple[Any, Any, Any]], bool]
+
+
+def _keyed(old: Any, new: Any) -> Keyed:
+    """Two lists of entries matched by id: removed, added, kept (id, old, new), and whether the
+    kept ones changed order. Matching by id, not position, so inserting one material does not
+    read as every later material changed."""
+    om, nm = _by_id(old), _by_id(new)
+    kept = [(k, om[k], nm[k]) for k in om if k in nm]
+    moved = [k for k, _, _ in kept] != [k for k in nm if k in om]
+    return [(k, e) for k, e in om.items() if k not in nm], [(k, e) for k, e in nm.items() if k not in om], kept, moved
+
+
+def _required(req: Any, labels: Mapping[str, str]) -> str:
+    if req is True:
+        return "必需"
+    if req is False:
+        return "非必需"
+    return f"满足条件时必需（{conditions.describe(req, labels)}）"
+
+
+def _labels(cat: Catalogue, doc: Document) -> dict[str, str]:
+    """Field and option labels of an item's form, to spell conditions out as the guide does."""
+    try:
+        fields = item_fields(doc, cat.forms)
+    except (KeyError, TypeError):  # a side loaded with --allow-errors may have odd forms
+        return {}
+    labels = {name: str(info.spec.get("label", name)) for name, info in fields.items()}
+    for info in fields.values():
+        for opt in info.spec.get("options", []) or ():
+            labels.setdefault(f"={opt['value']}", str(opt["label"]))
+    return labels
+
+
+def _schedule_of(fee: Any) -> str | None:
+    return str(fee["schedule"]) if isinstance(fee, Mapping) and "schedule" in fee else None
+
+
+# --- the comparison --------------------------------------------------------------------
+
+
+class _Compare:
+    def __init__(self, old: Catalogue, new: Catalogue) -> None:
+        self.old, self.new = old, new
+        self.out: list[Change] = []
+        # what ``add`` files the next changes under (set by ``on``)
+        self.subject = "item"
+        self.code: str | None = None
+        self.items: tuple[str, ...] = ()
+
+    def on(self, subject: str, code: str | None, items: Sequence[str] = ()) -> None:
+        self.subject, self.code, self.items = subject, code, tuple(items)
+
+    def add(self, kind: str, field: str | None, old: Any, new: Any, text: str) -> None:
+        self.out.append(Change(kind, self.subject, self.code, field, old, new, text, self.items))
+
+    def generic(self, path: str, a: Any, b: Any, kind: str = "field-changed", what: str = "") -> None:
+        """The fallback for anything without wording of its own: ``字段 X（词）已修改：A→B``."""
+        word, arrow = _word(path), _arrow(a, b)
+        tail = arrow if arrow.startswith(("已", "：")) else f"已修改：{arrow.strip()}"
+        label = f"（{word}）" if word else ("" if tail.startswith("：") else " ")
+        self.add(kind, path, a, b, f"{what}字段 {path}{label}{tail}")
+
+    def name_of(self, table: str, key: str) -> str:
+        doc = getattr(self.new, table).get(key) or getattr(self.old, table).get(key)
+        return str(doc.data.get("name", "")) if doc is not None and doc.data else ""
+
+    def dept(self, cat: Catalogue, dept_id: str) -> str:
+        d = cat.department(dept_id)
+        return str(d.get("short_name") or d["name"]) if d else dept_id
+
+    # items ------------------------------------------------------------------------------
+
+    def items_all(self) -> None:
+        old, new = self.old.items, self.new.items
+        gone, fresh = sorted(set(old) - set(new)), sorted(set(new) - set(old))
+        # A code edited in place (same file, new code) is one item renumbered, not a withdrawal
+        # plus a new item: the public keeps its guide.
+        fresh_by_file = {new[c].file: c for c in fresh}
+        recoded = {
+            c: fresh_by_file.pop(old[c].file)
+            for c in gone
+            if old[c].file in fresh_by_file and c not in self.new.withdrawn  # an overlay's file may share a path
+        }
+        for code in sorted(set(old) & set(new)):
+            self.item(code, code)
+        for code in gone:
+            name = old[code].data["name"]
+            self.on("item", code)
+            if code in recoded:
+                self.item(code, recoded[code])
+            elif code in self.new.broken_items:
+                # with --allow-errors a broken file drops out of the catalogue: that is not a withdrawal
+                text = f"新版中事项文件 {self.new.broken_items[code]} 有检查错误，未能比较；修正后再发布变更公告"
+                self.add("item-unchecked", None, name, None, text)
+            else:
+                # an overlay that withdraws a parent's item gives the reason; say it to the public
+                reason = self.new.withdrawn.get(code)
+                tail = f"；原因：{reason[0]}" if reason else ""
+                self.add("item-withdrawn", None, name, None, f"取消事项：{name}（{code}）{tail}")
+        for code in sorted(fresh_by_file.values()):
+            d = new[code].data
+            self.on("item", code)
+            if code in self.old.broken_items:
+                text = f"旧版中事项文件 {self.old.broken_items[code]} 有检查错误，未能比较"
+                self.add("item-unchecked", None, None, d["name"], text)
+                continue
+            limit = _dur(d["time_limit"]["promised"], immediate=True)
+            dept = self.dept(self.new, d["department"])
+            text = f"新增事项：{d['name']}（{code}），实施部门 {dept}，承诺时限 {limit}"
+            self.add("item-added", None, None, d["name"], text)
+
+    def item(self, old_code: str, code: str) -> None:
+        self.on("item", code)
+        od, nd = self.old.items[old_code], self.new.items[code]
+        o, n = od.data, nd.data
+        if old_code != code:
+            self.add("item-recoded", "code", old_code, code, f"事项编码 {old_code}→{code}")
+        if o["name"] != n["name"]:
+            self.add("item-renamed", "name", o["name"], n["name"], f"事项更名：「{o['name']}」→「{n['name']}」")
+        if o["type"] != n["type"]:
+            words = f"{TYPE_NAMES.get(o['type'], o['type'])}→{TYPE_NAMES.get(n['type'], n['type'])}"
+            self.add("type", "type", o["type"], n["type"], f"事项类型 {words}")
+        if o["department"] != n["department"]:
+            words = f"{self.dept(self.old, o['department'])}→{self.dept(self.new, n['department'])}"
+            self.add("department", "department", o["department"], n["department"], f"实施部门 {words}")
+        self.basis(o.get("basis"), n.get("basis"), "basis", "basis", "设定依据")
+        co, cn = o.get("conditions") or [], n.get("conditions") or []
+        if co != cn:
+            parts = [f"新增「{c}」" for c in cn if c not in co] + [f"删除「{c}」" for c in co if c not in cn]
+            self.add("conditions", "conditions", co, cn, "受理条件已修改：" + ("；".join(parts) or "顺序已调整"))
+        self.limits(o["time_limit"], n["time_limit"])
+        vo, vn = o["visits"]["max"], n["visits"]["max"]
+        if vo != vn:
+            self.add("visits", "visits.max", vo, vn, f"最多到现场次数 {vo}→{vn}" + ("（零跑动）" if vn == 0 else ""))
+        do, dn = o["online"]["depth"], n["online"]["depth"]
+        if do != dn:
+            words = f"{do}（{ONLINE_DEPTH.get(do, '')}）→{dn}（{ONLINE_DEPTH.get(dn, '')}）"
+            self.add("online-depth", "online.depth", do, dn, f"网办深度 {words}")
+        self.fee(o.get("fee"), n.get("fee"))
+        self.materials(o.get("materials"), n.get("materials"), _labels(self.old, od), _labels(self.new, nd))
+        self.steps(o.get("steps", "standard"), n.get("steps", "standard"))
+        # worded above: these whole fields, and these limits' value and unit (their notes are not)
+        subtrees = {"code", "name", "type", "department", "basis", "conditions", "fee", "materials", "steps"}
+        leaves = {"time_limit.legal", "time_limit.promised", "visits.max", "online.depth"}
+        for path, a, b in _leaves(o, n):
+            if path.split(".", 1)[0] not in subtrees and path not in leaves:
+                self.generic(path, a, b)
+
+    def basis(self, ob: Any, nb: Any, kind: str, field: str, what: str) -> None:
+        if ob == nb:
+            return
+        ob, nb = list(ob or []), list(nb or [])
+        okeys, nkeys = [(r.get("law"), r.get("article")) for r in ob], [(r.get("law"), r.get("article")) for r in nb]
+        parts = []
+        if added := [r for r, k in zip(nb, nkeys, strict=True) if k not in okeys]:
+            parts.append("新增" + basis_text(added))
+        if removed := [r for r, k in zip(ob, okeys, strict=True) if k not in nkeys]:
+            parts.append("删除" + basis_text(removed))
+        if not parts:
+            parts.append("顺序已调整" if sorted(okeys) == sorted(nkeys) and okeys != nkeys else "引用原文或说明已修改")
+        self.add(kind, field, ob, nb, f"{what}已修改：" + "；".join(parts))
+
+    def limits(self, o: Mapping[str, Any], n: Mapping[str, Any]) -> None:
+        po, pn = o["promised"], n["promised"]
+        if _dkey(po) != _dkey(pn):
+            if (po["value"] == 0) != (pn["value"] == 0):  # 即办件 is its own promise to the public
+                tail = "（改为即办件）" if pn["value"] == 0 else "（不再是即办件）"
+                self.add("immediate", "time_limit.promised", po, pn, _dur_change("承诺时限", po, pn, True) + tail)
+            else:
+                self.add("promised-limit", "time_limit.promised", po, pn, _dur_change("承诺时限", po, pn))
+        lo, ln = o["legal"], n["legal"]
+        if _dkey(lo) != _dkey(ln):
+            self.add("legal-limit", "time_limit.legal", lo, ln, _dur_change("法定时限", lo, ln))
+
+    def fee(self, o: Any, n: Any) -> None:
+        so, sn = _schedule_of(o), _schedule_of(n)
+        name_o, name_n = self.name_of("fees", so or ""), self.name_of("fees", sn or "")
+        if so and not sn:
+            self.add("fee-free", "fee", so, None, f"改为不收费（原按收费标准「{name_o}」收取）")
+        elif sn and not so:
+            self.add("fee-charged", "fee", None, sn, f"改为收费：按收费标准「{name_n}」（{sn}）收取")
+        elif so != sn:
+            self.add(
+                "fee-schedule-switched", "fee.schedule", so, sn, f"收费标准「{name_o}」（{so}）→「{name_n}」（{sn}）"
+            )
+
+        def norm(fee: Any) -> Any:  # `free` and {free: true, basis} are both free of charge
+            return {"free": True} if fee == "free" else fee
+
+        for path, a, b in _leaves(norm(o), norm(n), "fee"):
+            if path not in ("fee", "fee.schedule", "fee.free"):
+                self.generic(path, a, b)
+
+    def materials(self, o: Any, n: Any, lo: Mapping[str, str], ln: Mapping[str, str]) -> None:
+        removed, added, kept, moved = _keyed(o, n)
+        for mid, m in removed:
+            self.add("material-removed", f"materials.{mid}", m["name"], None, f"删除材料「{m['name']}」（{mid}）")
+        for mid, m in added:
+            text = f"新增材料「{m['name']}」（{mid}，{_required(m.get('required'), ln)}）"
+            self.add("material-added", f"materials.{mid}", None, m["name"], text)
+        for mid, a, b in kept:
+            where, what = f"materials.{mid}", f"材料「{b['name']}」"
+            if a["name"] != b["name"]:
+                self.add(
+                    "material-renamed",
+                    f"{where}.name",
+                    a["name"],
+                    b["name"],
+                    f"材料更名：「{a['name']}」→「{b['name']}」",
+                )
+            ra, rb = a.get("required"), b.get("required")
+            if ra != rb:
+                self.add(
+                    "material-required", f"{where}.required", ra, rb, f"{what}{_required(ra, lo)}→{_required(rb, ln)}"
+                )
+            for path, x, y in _leaves(a, b):
+                if path.split(".", 1)[0] not in ("id", "name", "required"):
+                    self.add("material-changed", f"{where}.{path}", x, y, _said(what, path, x, y))
+        if moved:
+            self.add("material-order", "materials", None, [k for k, _, _ in kept], "材料顺序已调整")
+
+    def steps(self, o: Any, n: Any) -> None:
+        if o == n:
+            return
+        if not (isinstance(o, list) and isinstance(n, list)):
+
+            def words(steps: Any) -> str:
+                names = STEP_NAMES.values() if not isinstance(steps, list) else [str(s["name"]) for s in steps]
+                return ("自定义环节（" if isinstance(steps, list) else "标准环节（") + "、".join(names) + "）"
+
+            self.add("steps", "steps", o, n, f"办理环节 {words(o)}→{words(n)}")
+            return
+        removed, added, kept, moved = _keyed(o, n)
+        for sid, s in removed:
+            self.add("step-removed", f"steps.{sid}", s, None, f"删除环节「{s['name']}」（{sid}）")
+        for sid, s in added:
+            text = f"新增环节「{s['name']}」（{ROLE_NAMES.get(s['role'], s['role'])}，时限 {_dur(s['limit'])}）"
+            self.add("step-added", f"steps.{sid}", None, s, text)
+        for sid, a, b in kept:
+            what = f"环节「{b['name']}」"
+            for path, x, y in _leaves(a, b):
+                field = f"steps.{sid}.{path}"
+                if path == "limit":
+                    self.add("step-limit", field, x, y, _dur_change(f"{what}时限", x, y))
+                elif path == "name":
+                    self.add("step-changed", field, x, y, f"环节更名：「{x}」→「{y}」")
+                elif path != "id":
+                    sx, sy = (ROLE_NAMES.get(x, x), ROLE_NAMES.get(y, y)) if path == "role" else (x, y)
+                    self.add("step-changed", field, x, y, _said(what, path, sx, sy))
+        if moved:
+            order = [k for k in _by_id(n) if k in _by_id(o)]
+            self.add("step-order", "steps", None, order, "办理环节顺序已调整：" + "→".join(order))
+
+    # fee schedules ------------------------------------------------------------------------
+
+    def fees_all(self) -> None:
+        users = self.users(lambda d: [s] if (s := _schedule_of(d.get("fee"))) else [])
+        for sid in sorted(set(self.old.fees) | set(self.new.fees)):
+            o, n = self.pair("fees", sid)
+            # a shared schedule is announced once, with the items that use it, not under each item
+            self.on("fee", sid, users.get(sid, ()))
+            if not self.whole(("fee-schedule-added", "fee-schedule-removed"), "收费标准", sid, o, n) and o != n:
+                self.schedule(o, n)
+
+    def pair(self, table: str, key: str) -> tuple[Any, Any]:
+        """A shared document's data in the old and the new version (None where it is absent)."""
+        o, n = getattr(self.old, table).get(key), getattr(self.new, table).get(key)
+        return (o.data if o is not None else None), (n.data if n is not None else None)
+
+    def whole(self, kinds: tuple[str, str], noun: str, key: str, o: Any, n: Any, label: str = "name") -> bool:
+        """Announce a document added or removed as a whole; True when it was."""
+        if o is not None and n is not None:
+            return False
+        d, verb = (n, "新增") if o is None else (o, "取消")
+        self.add(kinds[o is not None], None, o and o[label], n and n[label], f"{verb}{noun}「{d[label]}」（{key}）")
+        return True
+
+    def users(self, refs: Any) -> dict[str, list[str]]:
+        """Shared document id -> codes of the items that name it, in either version."""
+        found: dict[str, set[str]] = {}
+        for cat in (self.old, self.new):
+            for code, doc in cat.items.items():
+                for ref in refs(doc.data or {}):
+                    found.setdefault(ref, set()).add(code)
+        return {k: sorted(v) for k, v in found.items()}
+
+    def schedule(self, o: Mapping[str, Any], n: Mapping[str, Any]) -> None:
+        if o["name"] != n["name"]:
+            self.add("fee-schedule", "name", o["name"], n["name"], f"收费标准更名：「{o['name']}」→「{n['name']}」")
+        self.basis(o.get("basis"), n.get("basis"), "fee-schedule", "basis", "收费依据")
+        wo, wn = field_labels(o), field_labels(n)
+        line_names = {str(k): str(v.get("name")) for k, v in _by_id(n.get("lines")).items()}
+        for section, noun in (("lines", "收费项目"), ("exemptions", "免收情形"), ("reductions", "减收情形")):
+            kind = "fee-line" if section == "lines" else "fee-relief"
+            removed, added, kept, _ = _keyed(o.get(section), n.get(section))
+            for eid, e in removed:
+                self.add(kind, f"{section}.{eid}", e, None, f"取消{noun}「{e['name']}」（{eid}）")
+            for eid, e in added:
+                standard = _line_standard(e, wn) if section == "lines" else ""
+                text = f"新增{noun}「{e['name']}」（{eid}）" + (f"：{standard}" if standard else "")
+                self.add(kind, f"{section}.{eid}", None, e, text)
+            for eid, a, b in kept:
+                self.entry(kind, f"{section}.{eid}", noun, a, b, (wo, wn), line_names)
+        for path, a, b in _leaves(o, n):
+            if path.split(".", 1)[0] not in ("name", "basis", "lines", "exemptions", "reductions"):
+                self.generic(path, a, b, "fee-schedule", "收费标准")
+
+    def entry(
+        self, kind: str, where: str, noun: str, a: Any, b: Any, words: tuple[Any, Any], lines: Mapping[str, str]
+    ) -> None:
+        """One fee line, exemption or reduction in both versions, field by field, money exact."""
+        what, unit = f"{noun}「{b['name']}」", str(b.get("unit") or "")
+        for key in [*a, *(k for k in b if k not in a)]:
+            x, y, field = a.get(key), b.get(key), f"{where}.{key}"
+            if key in _MONEY:
+                fx, fy = _fen(x), _fen(y)  # 80 and "80.00" are one amount
+                if fx == fy:
+                    continue
+                per = f"/{unit}" if key == "rate" and unit else ""
+                if fx is not None and fy is not None:
+                    text = f" {_yuan(fx)}→{_yuan(fy)} 元{per}"
+                else:
+                    text = f"：新设 {_yuan(fy)} 元{per}" if fy is not None else f"：取消（原为 {_yuan(fx or 0)} 元）"
+                self.add(kind, field, fx, fy, f"{what}{_MONEY[key]}{text}")
+            elif key in _PERCENT:
+                dx, dy = _dec(x), _dec(y)
+                if dx != dy:
+                    px, py = (f"{_num(d)}%" if d is not None else "（无）" for d in (dx, dy))
+                    self.add(kind, field, x, y, f"{what}{_PERCENT[key]} {px}→{py}")
+            elif x == y or key == "id":
+                continue
+            elif key == "name":
+                self.add(kind, field, x, y, f"{noun}更名：「{x}」→「{y}」")
+            elif key == "when":
+                cx, cy = (conditions.describe(c, w) if c else "一律" for c, w in ((x, words[0]), (y, words[1])))
+                self.add(kind, field, x, y, f"{what}适用条件：{cx}→{cy}")
+            elif key == "bands":
+                self.add(kind, field, x, y, f"{what}分档标准已修改，现为：{_line_standard(b, words[1])}")
+            elif key == "basis":
+                self.basis(x, y, kind, field, f"{what}依据")
+            elif key == "applies_to":
+                sx, sy = ("、".join(lines.get(str(i), str(i)) for i in v or ()) or "全部收费项目" for v in (x, y))
+                self.add(kind, field, x, y, f"{what}适用收费项目 {sx}→{sy}")
+            else:
+                for path, p, q in _leaves(x, y, key):
+                    self.add(kind, f"{where}.{path}", p, q, _said(what, path, p, q))
+
+    # form sections, chains, calendars, the center --------------------------------------------
+
+    def forms_all(self) -> None:
+        users = self.users(lambda d: [s for s in (d.get("form") or {}).get("sections", []) if isinstance(s, str)])
+        for fid in sorted(set(self.old.forms) | set(self.new.forms)):
+            o, n = self.pair("forms", fid)
+            self.on("form", fid, users.get(fid, ()))
+            if self.whole(("form-added", "form-removed"), "表单分组", fid, o, n, "title"):
+                continue
+            what = f"表单分组「{n['title']}」"
+            removed, added, kept, moved = _keyed(o.get("fields"), n.get("fields"))
+            for f, spec in removed:
+                self.add("form-changed", f"fields.{f}", spec, None, f"{what}删除字段「{spec['label']}」（{f}）")
+            for f, spec in added:
+                self.add("form-changed", f"fields.{f}", None, spec, f"{what}新增字段「{spec['label']}」（{f}）")
+            for f, x, y in kept:
+                if x != y:
+                    keys = "、".join(dict.fromkeys(p.split(".")[0] for p, _, _ in _leaves(x, y)))
+                    self.add("form-changed", f"fields.{f}", x, y, f"{what}字段「{y['label']}」的 {keys} 已修改")
+            if moved:
+                self.add("form-changed", "fields", None, None, f"{what}字段顺序已调整")
+            for path, a, b in _leaves(o, n):
+                if path != "fields":
+                    self.add("form-changed", path, a, b, _said(what, path, a, b))
+
+    def chains_all(self) -> None:
+        for cid in sorted(set(self.old.chains) | set(self.new.chains)):
+            o, n = self.pair("chains", cid)
+            self.on("chain", cid)
+            if not self.whole(("chain-added", "chain-removed"), "审批链条", cid, o, n) and o != n:
+                self.chain(o, n)
+
+    def chain(self, o: Mapping[str, Any], n: Mapping[str, Any]) -> None:
+        # a stage condition names fields of its members' forms: spell them as the members do
+        labels: dict[str, str] = {}
+        for code in (c for stage in n["stages"] for c in stage["items"] if c in self.new.items):
+            labels.update(_labels(self.new, self.new.items[code]))
+        if o["name"] != n["name"]:
+            self.add("chain-renamed", "name", o["name"], n["name"], f"链条更名：「{o['name']}」→「{n['name']}」")
+        po, pn = o.get("promised"), n.get("promised")
+        if _dkey(po) != _dkey(pn):
+            label = "链条承诺总时限"
+            text = _dur_change(label, po, pn) if po and pn else f"{label} {_dur(po)}→{_dur(pn)}"
+            self.add("chain-promised", "promised", po, pn, text)
+        removed, added, kept, moved = _keyed(o["stages"], n["stages"])
+        for sid, s in removed:
+            self.add("chain-stage-removed", f"stages.{sid}", s, None, f"删除阶段「{s['name']}」（{sid}）")
+        for sid, s in added:
+            text = f"新增阶段「{s['name']}」（{sid}，{_MODES.get(s['mode'], s['mode'])}：{'、'.join(s['items'])}）"
+            self.add("chain-stage-added", f"stages.{sid}", None, s, text)
+        for sid, a, b in kept:
+            what, where = f"阶段「{b['name']}」", f"stages.{sid}"
+            for code in (c for c in b["items"] if c not in a["items"]):
+                text = f"{what}新增成员事项 {code} {self.name_of('items', code)}".rstrip()
+                self.add("chain-member-added", f"{where}.items", None, code, text)
+            for code in (c for c in a["items"] if c not in b["items"]):
+                text = f"{what}移出成员事项 {code} {self.name_of('items', code)}".rstrip()
+                self.add("chain-member-removed", f"{where}.items", code, None, text)
+            for path, x, y in _leaves(a, b):
+                if path == "name":
+                    text = f"阶段更名：「{x}」→「{y}」"
+                elif path == "mode":
+                    text = f"{what}办理方式 {_MODES.get(x, x)}→{_MODES.get(y, y)}"
+                elif path == "limit" and x and y:
+                    text = _dur_change(f"{what}时限", x, y)
+                elif path == "when":
+                    cx, cy = (conditions.describe(c, labels) if c else "必经" for c in (x, y))
+                    text = f"{what}办理条件：{cx}→{cy}"
+                elif path not in ("id", "items"):
+                    text = _said(what, path, x, y)
+                else:
+                    continue
+                self.add("chain-stage-changed", f"{where}.{path}", x, y, text)
+        if moved:
+            order = [k for k in _by_id(n["stages"]) if k in _by_id(o["stages"])]
+            self.add("chain-stage-order", "stages", None, order, "阶段顺序已调整：" + "→".join(order))
+        for path, a, b in _leaves(o, n):
+            if path.split(".", 1)[0] not in ("name", "promised", "stages"):
+                self.generic(path, a, b)
+
+    def calendars_all(self) -> None:
+        for year in sorted(set(self.old.calendars) | set(self.new.calendars)):
+            o, n = self.old.calendars.get(year), self.new.calendars.get(year)
+            self.on("calendar", str(year))
+            if o is None or n is None:
+                verb, kind = ("新增", "calendar-added") if o is None else ("删除", "calendar-removed")
+                self.add(kind, None, None, None, f"{verb} {year} 年节假日安排（工作日历）")
+            elif o.data != n.data:
+                keys = "、".join(dict.fromkeys(_word(p.split(".")[0]) or p for p, _, _ in _leaves(o.data, n.data)))
+                self.add("calendar-changed", None, None, None, f"{year} 年工作日历已修改：{keys}")
+
+    def center(self) -> None:
+        o, n = self.old.center or {}, self.new.center or {}
+        self.on("center", None)
+        removed, added, kept, _ = _keyed(o.get("departments"), n.get("departments"))
+        for did, d in removed:
+            self.add("department-removed", f"departments.{did}", d["name"], None, f"撤出部门「{d['name']}」（{did}）")
+        for did, d in added:
+            text = f"新增进驻部门「{d['name']}」（{did}），窗口 {d.get('window', '')}"
+            self.add("department-added", f"departments.{did}", None, d["name"], text)
+        for did, a, b in kept:
+            what = f"部门「{b.get('short_name') or b['name']}」"
+            for path, x, y in _leaves(a, b):
+                field = f"departments.{did}.{path}"
+                if path in ("name", "short_name"):
+                    label = "更名" if path == "name" else "简称"
+                    self.add(
+                        "department-renamed",
+                        field,
+                        x,
+                        y,
+                        f"部门{label}：「{x or '（无）'}」→「{y or '（无）'}」（{did}）",
+                    )
+                elif path in ("window", "phone"):  # the local facts an applicant walks up to
+                    self.add(f"department-{path}", field, x, y, f"{what}{_word(path)} {x or '（无）'}→{y or '（无）'}")
+                elif path != "id":
+                    self.add("department-changed", field, x, y, _said(what, path, x, y))
+        for path, a, b in _leaves(o, n):
+            # withdrawals are announced item by item (with their reason), not as a center setting
+            if path not in ("departments", "withdraw"):
+                self.add("center-changed", path, a, b, _said("中心", path, a, b, _CENTER_WORDS))
+
+
+def compare(old: Catalogue, new: Catalogue) -> list[Change]:
+    """Every change from ``old`` to ``new``: by subject (``SUBJECT_ORDER``), then code, then the
+    fixed order of ``KIND_ORDER``, then the order the entries have in the files."""
+    c = _Compare(old, new)
+    for step in (c.items_all, c.fees_all, c.forms_all, c.chains_all, c.calendars_all, c.center):
+        step()
+    subjects = {subject: i for i, subject in enumerate(SUBJECT_ORDER)}
+    ranked = sorted(enumerate(c.out), key=lambda p: (subjects[p[1].subject], p[1].code or "", _RANK[p[1].kind], p[0]))
+    return [change for _, change in ranked]
