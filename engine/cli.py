@@ -414,6 +414,9 @@ def parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", parents=[common], help="apply the timed rules and supervision lights once")
     sw.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
     sw.set_defaults(func=cmd_sweep)
+    from engine import cli_diff  # imported here: those modules import UserError from this one
+
+    cli_diff.add_parser(sub, common)
     return p
 
 
