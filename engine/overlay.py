@@ -20,7 +20,6 @@ Library code: nothing here prints or exits.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import os
@@ -29,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.merge import Origin, Origins, get, lookup, merge
 from engine.result import Finding
 from engine.result import Path as DocPath
 
+__all__ = ["LEVELS", "Layer", "LayerDocs", "Origin", "Origins", "Resolved", "lookup", "merge", "resolve", "stack"]
+
 LEVELS = ("province", "city", "county", "township", "village")
 LEVEL_WORDS = {"province": "省", "city": "市", "county": "县", "township": "乡镇", "village": "村（社区）"}
-#: lists whose entries are matched by ``id`` when an override changes them
-ID_LISTS = frozenset({("materials",), ("steps",), ("form", "sections")})
 FIXED_WORDS = {
     "time_limit.legal": "the legal limit (法定时限)",
     "basis": "the legal basis (设定依据)",
@@ -43,8 +43,6 @@ FIXED_WORDS = {
     "fee": "the fee standard (收费标准)",
 }
 
-Origin = tuple[str, DocPath]  # (file relative to the top catalogue, path inside that file)
-Origins = dict[DocPath, Origin]
 
 
 @dataclass(slots=True)
@@ -68,16 +66,6 @@ class Layer:
     @property
     def center_file(self) -> str:
         return self.rel("center.yaml")
-
-
-def lookup(origins: Mapping[DocPath, Origin] | None, file: str, path: DocPath) -> Origin:
-    """Where the value at ``path`` of a merged document was written (the nearest recorded ancestor)."""
-    if origins:
-        for n in range(len(path), -1, -1):
-            hit = origins.get(path[:n])
-            if hit is not None:
-                return hit[0], (*hit[1], *path[n:])
-    return file, path
 
 
 def stack(
@@ -141,114 +129,6 @@ def stack(
                 )
             )
     return layers, findings
-
-
-# -- merging one override into its parent's item ---------------------------------------------
-
-
-def merge(
-    base: Any,
-    patch: Any,
-    *,
-    base_origins: Mapping[DocPath, Origin],
-    base_file: str,
-    patch_file: str,
-    patch_at: DocPath,
-    origins: Origins,
-    at: DocPath = (),
-    base_at: DocPath = (),
-) -> Any:
-    """``base`` with ``patch`` applied; ``origins`` receives where each merged value was written."""
-
-    def inherit(new_at: DocPath, old_at: DocPath) -> None:
-        origins[new_at] = lookup(base_origins, base_file, old_at)
-        n = len(old_at)
-        for p, o in base_origins.items():  # finer origins inside a subtree copied unchanged
-            if len(p) > n and p[:n] == old_at:
-                origins[(*new_at, *p[n:])] = o
-
-    if isinstance(base, dict) and isinstance(patch, dict):
-        out: dict[str, Any] = {}
-        for key, value in base.items():
-            inherit((*at, key), (*base_at, key))
-            if key in patch:
-                out[key] = merge(
-                    value,
-                    patch[key],
-                    base_origins=base_origins,
-                    base_file=base_file,
-                    patch_file=patch_file,
-                    patch_at=(*patch_at, key),
-                    origins=origins,
-                    at=(*at, key),
-                    base_at=(*base_at, key),
-                )
-            else:
-                out[key] = value
-        for key, value in patch.items():
-            if key not in base:
-                out[key] = copy.deepcopy(value)
-                _drop_below(origins, (*at, key))
-                origins[(*at, key)] = (patch_file, (*patch_at, key))
-        return out
-    if _id_list(base) and _id_list(patch) and _strip_index(at) in ID_LISTS:
-        by_id = {e["id"]: (i, e) for i, e in enumerate(patch)}
-        merged: list[Any] = []
-        for i, entry in enumerate(base):
-            hit = by_id.pop(entry["id"], None) if isinstance(entry, dict) else None
-            if hit is not None and hit[1].get("remove") is True:
-                continue
-            j = len(merged)
-            inherit((*at, j), (*base_at, i))
-            if hit is None:
-                merged.append(entry)
-                continue
-            changes = {k: v for k, v in hit[1].items() if k != "remove"}
-            merged.append(
-                merge(
-                    entry,
-                    changes,
-                    base_origins=base_origins,
-                    base_file=base_file,
-                    patch_file=patch_file,
-                    patch_at=(*patch_at, hit[0]),
-                    origins=origins,
-                    at=(*at, j),
-                    base_at=(*base_at, i),
-                )
-            )
-        for i, entry in sorted(by_id.values(), key=lambda x: x[0]):
-            if entry.get("remove") is True:
-                continue  # removing what the parent does not have: reported by resolve()
-            j = len(merged)
-            merged.append(copy.deepcopy(entry))
-            origins[(*at, j)] = (patch_file, (*patch_at, i))
-        return merged
-    _drop_below(origins, at)
-    origins[at] = (patch_file, patch_at)
-    return copy.deepcopy(patch)
-
-
-def _drop_below(origins: Origins, at: DocPath) -> None:
-    n = len(at)
-    for p in [p for p in origins if len(p) > n and p[:n] == at]:
-        del origins[p]
-
-
-def _id_list(value: Any) -> bool:
-    return isinstance(value, list) and any(isinstance(e, dict) and "id" in e for e in value)
-
-
-def _strip_index(path: DocPath) -> DocPath:
-    return tuple(p for p in path if isinstance(p, str))
-
-
-def get(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return data
 
 
 # -- folding the layers ------------------------------------------------------------------------
