@@ -25,6 +25,13 @@ def text(result: CheckResult) -> str:
             f"schedules, {len(cat.forms)} form sections, {len(cat.chains)} chains, "
             f"{len(cat.calendars)} calendar years; catalogue version {cat.version}"
         )
+        if len(cat.layers) > 1:  # a five-level stack: say what it was built from
+            overridden, withdrawn = len(cat.patches), len(cat.withdrawn)
+            lines.append(
+                "layers: "
+                + " ← ".join(f"{layer.label} {layer.prefix or '.'}" for layer in cat.layers)
+                + f"; {overridden} item(s) overridden, {withdrawn} withdrawn"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -177,3 +177,12 @@ def test_the_village_serves_its_resolved_catalogue(tmp_path: Path) -> None:
         assert "依安县政务服务中心 B 区" in guide.text and "依安县不动产登记中心" in guide.text
         assert client.get("/items/YA-FORESTRY-XK-001").status_code == 200
         assert client.get("/apply/YA-V-DB-001").status_code in (200, 302, 303)
+
+
+def test_check_names_the_layers_it_resolved(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(REPO / "examples" / "village"), "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    village = "yian-sample-village (village 村（社区）) ."
+    county, city = "yian (county 县) ../county", "qiqihar (city 市) ../.."
+    assert f"layers: {village} ← {county} ← {city}" in out
+    assert "3 item(s) overridden, 1 withdrawn" in out
