@@ -37,8 +37,10 @@ from engine.result import Finding, Path
 __all__ = [
     "CalendarInvalid",
     "CalendarYearMissing",
+    "MissingCalendar",
     "WorkCalendar",
     "check_calendar",
+    "missing_years",
 ]
 
 _DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
@@ -385,3 +387,31 @@ class WorkCalendar:
         if end.year > start.year + 1:
             self._require_years(start.year + 1, end.year - 1)
         return end_rank - start_rank
+
+
+#: from this day of the year (month, day) next year's calendar is expected: the State Council
+#: publishes the next year's holiday notice in autumn or early winter
+NEXT_YEAR_EXPECTED = (11, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class MissingCalendar:
+    """A year whose ``calendar/<year>.yaml`` an administrator should add now."""
+
+    year: int
+    #: ``current``: deadlines this year are already unknown; ``next``: from 1 November, before
+    #: deadlines that run into next year become unknown
+    when: str
+
+
+def missing_years(calendars: Iterable[int] | Mapping[int, Any], today: date) -> list[MissingCalendar]:
+    """The calendar years missing on ``today`` (the center's local date), most urgent first:
+    the current year whenever it is absent, and next year from 1 November on. ``calendars``
+    is the catalogue's ``calendars`` (year -> document) or just its years."""
+    have = set(calendars)
+    out = []
+    if today.year not in have:
+        out.append(MissingCalendar(today.year, "current"))
+    if (today.month, today.day) >= NEXT_YEAR_EXPECTED and today.year + 1 not in have:
+        out.append(MissingCalendar(today.year + 1, "next"))
+    return out

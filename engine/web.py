@@ -3,19 +3,25 @@
 Pages are rendered from the same ``engine.notice`` data as ``yangguang show``.
 Over HTTP every error has one shape: JSON ``{"error": {"status", "code", "message"}}``
 under /api/, an HTML page elsewhere; never a traceback.
+
+``create_app`` returns an ``engine.reload.LiveApp``: it owns the database, the key, the lifespan
+and the background tasks, and dispatches each request to the app built by ``_version`` for the
+live catalogue version. Everything that depends on the catalogue is built there, once per
+version, so live reload swaps it whole (see engine.reload).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -25,10 +31,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import chains, i18n, keys, ledger, notice, supervision, wording
+from engine import chains, i18n, keys, ledger, notice, reload, wording
+from engine.admin import PreviewKit, admin_routes
 from engine.api import api_routes
+from engine.cache import FileCache
 from engine.calendar import WorkCalendar
-from engine.catalogue import Catalogue, load
+from engine.catalogue import Catalogue, Document, load
 from engine.clock import Clock, SystemClock
 from engine.desk import desk_routes, staff_from_cookie
 from engine.desk_chains import desk_chain_routes
@@ -38,6 +46,7 @@ from engine.portal import portal_routes
 from engine.progress import local as progress_local
 from engine.progress import progress_routes
 from engine.public import public_routes
+from engine.reload import LiveApp, Version
 from engine.search import MAX_QUERY, ItemIndex
 from engine.security import SecurityHeaders
 from engine.service import CaseService
@@ -63,6 +72,7 @@ SWEEP_SECONDS = 60.0
 lights, overruns, follow-ups and escalations (engine.supervision.sweep)."""
 
 log = logging.getLogger("yangguang.web")
+Render = Callable[..., HTMLResponse]  # a template name, a status and the context
 
 
 def create_app(
@@ -72,47 +82,49 @@ def create_app(
     *,
     clock: Clock | None = None,
     sweep_seconds: float = SWEEP_SECONDS,
-) -> Starlette:
+    reload_seconds: float | None = None,
+) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
-    down) the engine's timed rules run in a worker thread; 0 turns that off."""
+    down) the engine's timed rules run in a worker thread; 0 turns that off. Every
+    ``reload_seconds`` (default ``$YANGGUANG_RELOAD_SECONDS``, else 2; 0 off) the catalogue
+    files are looked at, and an edit that checks clean goes live (engine.reload)."""
+    root = Path(catalog)
+    if reload_seconds is None:
+        reload_seconds = reload.seconds_from_env()
     if catalogue is None:
-        result = load(Path(catalog))
+        result = load(root, FileCache(root))  # the cache makes the watcher's first re-load cheap
         if not result.ok:
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.problems)} problem(s); run yangguang check")
         catalogue = result.catalogue
-    cat: Catalogue = catalogue
     key = keys.load_or_create(Path(db).parent / "secret.key")
     cases_db = ledger.open_engine(Path(db))
     ledger.migrate(cases_db)
-    with cases_db.begin() as conn:  # the store keeps every catalogue version it served
-        ledger.record_catalogue(conn, cat.version, str(Path(catalog).resolve()), len(cat.items), SystemClock().now())
-    calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    service = CaseService(cat, cases_db, clock or SystemClock(), calendar)
+    reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
+    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock())
+    return LiveApp(
+        catalogue,
+        root=root,
+        db=cases_db,
+        clock=site.clock,
+        build=functools.partial(_version, site),
+        sweep_seconds=sweep_seconds,
+        reload_seconds=reload_seconds,
+    )
 
-    async def sweeper() -> None:
-        while True:
-            try:
-                report = await run_in_threadpool(supervision.sweep, service)
-                if report.deemed_accepted:
-                    log.info("deemed accepted (Art. 32): %s", ", ".join(report.deemed_accepted))
-                if report.lights or report.other:
-                    log.info("supervision: %s %s", report.lights, report.other)
-            except Exception:  # keep sweeping; a bug here must not stop the timed rules for good
-                log.exception("the timed-rules sweep failed; retrying in %s s", sweep_seconds)
-            await asyncio.sleep(sweep_seconds)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(sweeper()) if sweep_seconds > 0 else None
-        try:
-            yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            cases_db.dispose()
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """What every catalogue version of one server shares."""
+
+    var: Path  # the database's directory: uploads/, open-data/
+    key: bytes
+    db: Engine
+    clock: Clock
+
+
+def renderer(cat: Catalogue) -> Render:
+    """Render a template as a page of ``cat``'s center (its name heads every page)."""
 
     def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("center", cat.center or {})
@@ -120,6 +132,23 @@ def create_app(
         ctx.setdefault("actor", None)
         ctx.setdefault("local", progress_local)
         return HTMLResponse(_env.get_template(name).render(**ctx), status_code=status)
+
+    return render
+
+
+def guide_page(cat: Catalogue, doc: Document, render: Render) -> bytes:
+    """An item's guide (办事指南) as served at /items/CODE (and previewed at /admin/items/CODE)."""
+    chart = Markup(flowchart_svg(doc.data))
+    return bytes(render("item.html", n=notice.build(cat, doc), item=doc.data, flowchart=chart).body)
+
+
+def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
+    """Everything built from one catalogue version: its service, caches and routes, as one app.
+    Runs at start-up and, for a re-loaded catalogue, in the watcher's worker thread."""
+    calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    service = CaseService(cat, site.db, site.clock, calendar)
+    render = renderer(cat)
+    uploads_dir = site.var / "uploads"
 
     def departments() -> list[dict[str, Any]]:
         groups = []
@@ -170,8 +199,7 @@ def create_app(
             raise HTTPException(404, "没有这个事项 / No such item")
         key = (doc.data["code"], i18n.language())
         if key not in guides:
-            chart = Markup(flowchart_svg(doc.data))
-            guides[key] = bytes(render("item.html", n=notice.build(cat, doc), item=doc.data, flowchart=chart).body)
+            guides[key] = guide_page(cat, doc, render)
         return Response(guides[key], media_type="text/html; charset=utf-8")
 
     async def chain_page(request: Request) -> Response:
@@ -214,7 +242,15 @@ def create_app(
         return JSONResponse({"version": cat.version, "file": doc.file, "item": doc.data})
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "catalogue_version": cat.version, "items": len(cat.items)})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "catalogue_version": cat.version,
+                "items": len(cat.items),
+                # the files on disk are newer than this version and do not check clean
+                "pending_errors": live.pending_errors,
+            }
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -224,15 +260,22 @@ def create_app(
             return JSONResponse({"error": {"status": status, "code": code, "message": detail}}, status_code=status)
         return render("error.html", status=status, code=status, message=detail)
 
+    staff_of = staff_from_cookie(service)
+    kit = PreviewKit(
+        renderer=renderer,
+        guide=guide_page,
+        portal=lambda svc, rend: portal_routes(svc, uploads_dir, rend, staff_of),
+    )
     app = Starlette(
         routes=[
-            *api_routes(service, Path(db).parent / "uploads"),
-            *portal_routes(service, Path(db).parent / "uploads", render, staff_from_cookie(service)),
-            *progress_routes(service, Path(db).parent / "uploads", render, key),
-            *desk_routes(service, render, key),
-            *desk_chain_routes(service, render, key),
-            *supervision_routes(service, render, key),
-            *public_routes(service, render, index, Path(db).parent / "open-data"),
+            *api_routes(service, uploads_dir),
+            *portal_routes(service, uploads_dir, render, staff_of),
+            *progress_routes(service, uploads_dir, render, site.key),
+            *desk_routes(service, render, site.key),
+            *desk_chain_routes(service, render, site.key),
+            *supervision_routes(service, render, site.key),
+            *public_routes(service, render, index, site.var / "open-data"),
+            *admin_routes(service, render, site.key, live, kit),
             Mount("/static", StaticFiles(packages=[("engine", "static")]), name="static"),
             Route("/", home),
             Route("/items/{code}", item_page),
@@ -242,9 +285,8 @@ def create_app(
             Route("/healthz", healthz),
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},
-        lifespan=lifespan,
         middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware)],
     )
-    app.state.catalogue = cat
-    app.state.service = service
-    return app
+    # built here (in the watcher's thread on a re-load), not on the version's first request
+    app.middleware_stack = app.build_middleware_stack()
+    return Version(cat, service, app, site.clock.now())
