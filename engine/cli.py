@@ -417,6 +417,9 @@ def parser() -> argparse.ArgumentParser:
     from engine import cli_diff  # imported here: those modules import UserError from this one
 
     cli_diff.add_parser(sub, common)
+    from engine.cli_edit import add_parsers as add_edit_parsers
+
+    add_edit_parsers(sub, common)
     return p
 
 

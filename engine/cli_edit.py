@@ -62,6 +62,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     e.add_argument("--from", dest="from_file", type=Path, metavar="FILE", help="add: read the new entry from FILE")
     e.add_argument("--after", metavar="ID", help="add: insert after this entry (id or number) instead of at the end")
     e.add_argument("--dry-run", action="store_true", help="print the change and the check result; write nothing")
+    e.add_argument(
+        "--reason",
+        help="why the local change (an inherited item's change goes into overrides/CODE.yaml, which needs one)",
+    )
     e.set_defaults(func=cmd_edit)
 
     n = sub.add_parser("new", help="scaffold a new catalogue entry from an existing one")
@@ -144,7 +148,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     from engine.cli import EXIT_OK, UserError
 
     try:
-        outcome = lib.edit(args.catalog, args.target, _action(args), dry_run=args.dry_run)
+        outcome = lib.edit(args.catalog, args.target, _action(args), dry_run=args.dry_run, reason=args.reason)
     except lib.EditRefused as exc:
         o = exc.outcome
         sys.stdout.write(f"refused: {o.file} would change as below, but the catalogue would not check\n{o.diff}")

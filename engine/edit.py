@@ -157,14 +157,14 @@ def target_file(root: Path, name: str, result: CheckResult, for_writing: bool = 
         names = ", ".join(f"{t.kind}:{t.key} ({t.file})" for t in found)
         raise EditError(f"{key!r} names more than one thing: {names}; write one of these instead")
     target = found[0]
-    # An overridden parent item is reported at its override file when the merge fails; writing that
-    # file is the override writer's job (coming), not a plain edit's.
+    # An inherited item is changed through this catalogue's override file (engine.override_edit, which
+    # edit() calls before asking for a writable target), never in the parent's file.
     overridden = target.kind == "item" and (kind_of(target.file) == "override" or target.key in cat.patches)
     if for_writing and (outside(root, target.file) or overridden):
         if target.kind == "item":
             raise InheritedError(
                 f"item {target.key} is inherited from {target.file}; a county changes it with an override "
-                "file in overrides/ (support for writing it is coming)"
+                f"file, overrides/{target.key}.yaml (yangguang edit writes it, given --reason)"
             )
         raise InheritedError(
             f"{KIND_NOUNS[target.kind]} {target.key} is inherited from {target.file}; it is changed in the "
@@ -314,12 +314,24 @@ def _dotted(path: DocPath) -> str:
 # -- edit ------------------------------------------------------------------------------------------
 
 
-def edit(root: Path | str, name: str, action: Action, dry_run: bool = False) -> EditOutcome:
+def edit(
+    root: Path | str, name: str, action: Action, dry_run: bool = False, reason: str | None = None
+) -> EditOutcome:
     """Make ``action`` on ``name``'s file, check the catalogue with it, and write it (atomically)
-    unless ``dry_run`` or it adds a problem (EditRefused, carrying the outcome)."""
+    unless ``dry_run`` or it adds a problem (EditRefused, carrying the outcome). An item this
+    catalogue inherits is changed in its override file instead (engine.override_edit; a new
+    one needs ``reason``)."""
     root = catalogue_root(root)
     cache = FileCache(root)
     before = load(root, cache, full=False)
+    found = target_file(root, name, before, for_writing=False)
+    cat = before.catalogue
+    if found.kind == "item" and (
+        outside(root, found.file) or kind_of(found.file) == "override" or found.key in cat.patches
+    ):
+        from engine import override_edit
+
+        return override_edit.edit(root, cache, before, found.key, action, reason, dry_run)
     target = target_file(root, name, before)
     path = root / target.file
     raw = read_file(path, target.file)

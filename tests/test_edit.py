@@ -295,27 +295,67 @@ def test_an_inherited_item_is_not_edited(tmp_path: Path) -> None:
         lib.target_file(tmp_path, "QQ-PSB-BA-001", result)
     assert str(err.value) == (
         "item QQ-PSB-BA-001 is inherited from ../city/items/psb/seal.yaml; a county changes it with an "
-        "override file in overrides/ (support for writing it is coming)"
+        "override file, overrides/QQ-PSB-BA-001.yaml (yangguang edit writes it, given --reason)"
     )
     # Reading it (new item --like) is fine.
     assert lib.target_file(tmp_path, "QQ-PSB-BA-001", result, for_writing=False).file.startswith("../")
 
 
-def test_a_county_edits_its_own_items_and_is_told_how_to_change_inherited_ones(catalog: Path) -> None:
-    """examples/county extends the reference catalogue (``extends: ../..``) and overrides QQ-CIVIL-QR-101."""
+def test_a_county_edits_its_own_items_and_overrides_inherited_ones(catalog: Path) -> None:
+    """examples/county extends the reference catalogue (``extends: ../..``) and overrides QQ-CIVIL-QR-101:
+    an inherited item's edit goes into the county's override file, never into the city's files."""
     county = catalog / "examples" / "county"
     shutil.copytree(REPO / "examples" / "county", county)
     parent = {p: p.read_bytes() for p in catalog.rglob("*.yaml") if county not in p.parents}
-    for code in ("QQ-PSB-BA-001", "QQ-CIVIL-QR-101"):  # inherited as is, and inherited with an override
-        with pytest.raises(UserError, match=f"item {code} is inherited from ../../items/.*; a county changes it with"):
-            run(county, "edit", code, "set", "visits.max", "1")
+    # inherited as is: a new override file, which needs the reason for the local change
+    with pytest.raises(UserError, match=r"needs the reason for the local change: add --reason"):
+        run(county, "edit", "QQ-PSB-BA-001", "set", "visits.max", "1")
+    assert not (county / "overrides/QQ-PSB-BA-001.yaml").exists()
+    assert run(county, "edit", "QQ-PSB-BA-001", "set", "visits.max", "1", "--reason", "本县需到窗口核验一次。") == 0
+    created = (county / "overrides/QQ-PSB-BA-001.yaml").read_text(encoding="utf-8")
+    assert created.startswith("# yaml-language-server: $schema=../../../schema/override.schema.json\n")
+    assert "code: QQ-PSB-BA-001\nreason: 本县需到窗口核验一次。\nvisits:\n  max: 1\n" in created
+    # inherited with an override already: only the edited lines of the county's file change
+    override = county / "overrides/QQ-CIVIL-QR-101.yaml"
+    before = override.read_text(encoding="utf-8")
+    assert run(county, "edit", "QQ-CIVIL-QR-101", "set", "materials.village_opinion.copies", "1") == 0
+    assert changed_lines(before, override.read_text(encoding="utf-8")) == (["    copies: 0"], ["    copies: 1"])
+    assert run(county, "edit", "QQ-CIVIL-QR-101", "set", "materials.income_proof.copies", "3") == 0
+    added = changed_lines(before, override.read_text(encoding="utf-8"))[1]
+    assert added == ["    copies: 1", "  - id: income_proof", "    copies: 3"]
+    # a required material of the city's cannot be dropped: refused, nothing written
+    now = override.read_bytes()
+    with pytest.raises(UserError, match=r"(?s)overlay-material.*nothing was written"):
+        run(county, "edit", "QQ-CIVIL-QR-101", "remove", "material", "application")
+    assert override.read_bytes() == now
+    # nor the fixed legal limit
+    with pytest.raises(UserError, match=r"overlay-fixed"):
+        run(county, "edit", "QQ-CIVIL-QR-101", "set", "time_limit.legal", "25")
+    assert override.read_bytes() == now
     with pytest.raises(UserError, match=r"fee schedule realestate-registration is inherited from \.\./\.\./fees/"):
         run(county, "edit", "realestate-registration", "set", "lines.residential.amount", "90")
     assert run(county, "edit", "YA-FORESTRY-XK-001", "set", "visits.max", "2") == 0
     assert run(county, "new", "item", "--like", "QQ-PSB-BA-001", "--code", "YA-PSB-BA-001", "--department", "amr") == 0
     assert (county / "items/amr/ya-psb-ba-001.yaml").is_file()
     checks_clean(county)
+    resolved = load(county).catalogue
+    assert resolved.items["QQ-CIVIL-QR-101"].data["materials"][3]["copies"] == 3
+    assert resolved.items["QQ-PSB-BA-001"].data["visits"]["max"] == 1
     assert {p: p.read_bytes() for p in catalog.rglob("*.yaml") if county not in p.parents} == parent
+
+
+def test_a_village_overrides_what_the_county_already_overrode(catalog: Path) -> None:
+    """The village writes its own override; the county's stays as it is."""
+    shutil.copytree(REPO / "examples" / "county", catalog / "examples" / "county")
+    shutil.copytree(REPO / "examples" / "village", catalog / "examples" / "village")
+    village = catalog / "examples" / "village"
+    county_file = catalog / "examples/county/overrides/QQ-REALESTATE-DJ-101.yaml"
+    county_before = county_file.read_bytes()
+    assert run(village, "edit", "QQ-REALESTATE-DJ-101", "set", "location.window", '"1"', "--reason", "村站代收。") == 0
+    assert county_file.read_bytes() == county_before
+    item = load(village).catalogue.items["QQ-REALESTATE-DJ-101"].data
+    assert item["location"] == {"address": "依安县政务服务中心 B 区", "window": "1"}
+    assert item["time_limit"]["promised"]["value"] == 3  # the county's override still applies beneath
 
 
 # -- the text layer, without a catalogue ----------------------------------------------------------
