@@ -109,6 +109,8 @@ def portal_routes(
         is_chain = request is not None and request.url.path.startswith("/chains/")
         doc = applications.get(code) if is_chain else cat.items.get(code)
         if doc is None:
+            if not is_chain and code in cat.withdrawn:  # withdrawn by a lower-level catalogue: say why
+                raise HTTPException(404, f"本中心不办理此事项：{cat.withdrawn[code][0]}")
             raise HTTPException(404, "没有这个审批链条，请从首页查找。" if is_chain else "没有这个事项，请从首页查找。")
         return doc
 

@@ -136,6 +136,14 @@ def renderer(cat: Catalogue) -> Render:
     return render
 
 
+def withdrawn_message(cat: Catalogue, code: str) -> str | None:
+    """Why a parent's item is not offered here (a lower-level catalogue withdrew it), for its 404 page."""
+    if code not in cat.withdrawn:
+        return None
+    reason, _where = cat.withdrawn[code]
+    return f"本中心不办理此事项（{code}）：{reason} / This center does not offer this item here."
+
+
 def guide_page(cat: Catalogue, doc: Document, render: Render) -> bytes:
     """An item's guide (办事指南) as served at /items/CODE (and previewed at /admin/items/CODE)."""
     chart = Markup(flowchart_svg(doc.data))
@@ -196,7 +204,8 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
     async def item_page(request: Request) -> Response:
         doc = cat.items.get(request.path_params["code"])
         if doc is None:
-            raise HTTPException(404, "没有这个事项 / No such item")
+            why = withdrawn_message(cat, request.path_params["code"])
+            raise HTTPException(404, why or "没有这个事项 / No such item")
         key = (doc.data["code"], i18n.language())
         if key not in guides:
             guides[key] = guide_page(cat, doc, render)

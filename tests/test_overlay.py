@@ -171,7 +171,10 @@ def test_the_village_serves_its_resolved_catalogue(tmp_path: Path) -> None:
         home = client.get("/")
         assert home.status_code == 200
         assert "依安县示例村便民服务站" in home.text and "城乡居民基本养老保险参保登记（代办）" in home.text
-        assert client.get("/items/QQ-EDUCATION-XK-101").status_code == 404  # withdrawn by the county
+        withdrawn = client.get("/items/QQ-EDUCATION-XK-101")  # withdrawn by the county: says why
+        assert withdrawn.status_code == 404 and "本中心不办理此事项" in withdrawn.text
+        assert "高级中学、中等职业学校教师资格由市教育局认定" in withdrawn.text
+        assert "本中心不办理此事项" in client.get("/apply/QQ-EDUCATION-XK-101").text
         guide = client.get("/items/QQ-REALESTATE-DJ-101")
         assert guide.status_code == 200
         assert "依安县政务服务中心 B 区" in guide.text and "依安县不动产登记中心" in guide.text

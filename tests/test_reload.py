@@ -303,3 +303,28 @@ def test_serve_refuses_a_bad_reload_interval(
     assert main(["serve", "--db", str(tmp_path / "x.db")]) == 1
     assert reload.ENV in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()  # refused before anything was opened
+
+
+def test_a_county_server_follows_its_parents_edits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A five-level stack is watched layer by layer: the city's edit reaches the county's site, and a
+    county override that breaks the city's rule stays off the site while /healthz reports it."""
+    monkeypatch.setenv("YANGGUANG_CACHE_DIR", str(tmp_path / "cache"))
+    city = copy_catalogue(tmp_path / "city")
+    county = tmp_path / "county"
+    shutil.copytree(REPO / "examples" / "county", county)
+    edit(county, "center.yaml", ("extends: ../..", "extends: ../city"))
+    db = tmp_path / "var" / "county.db"
+    db.parent.mkdir()
+    app = create_app(county, db, sweep_seconds=0, reload_seconds=0.2)
+    with serving(app) as base:
+        site = Site(base, app, county, db, ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)))
+        assert SEAL_NAME in site.get(f"/items/{SEAL}").text
+        edit(city, SEAL_FILE, (f"name: {SEAL_NAME}", f"name: {SEAL_NAME}（市里改名）"))
+        wait_for("the city's edit on the county's guide", lambda: "（市里改名）" in site.get(f"/items/{SEAL}").text)
+        live = site.health()["catalogue_version"]
+        # the county promises more than the legal limit: refused by the check, never served
+        override = county / "overrides" / "QQ-REALESTATE-DJ-101.yaml"
+        override.write_text(override.read_text(encoding="utf-8").replace("{value: 3,", "{value: 40,"), "utf-8")
+        wait_for("the pending error", lambda: site.health()["pending_errors"] == 1)
+        assert site.health()["catalogue_version"] == live
+        assert "承诺时限3个工作日" in site.get("/items/QQ-REALESTATE-DJ-101").text
