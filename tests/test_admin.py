@@ -8,7 +8,6 @@ and a real server are exercised in tests/test_reload.py."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from markupsafe import escape
 from starlette.testclient import TestClient
+from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
 from engine import auth
 from engine.calendar import MissingCalendar, missing_years
@@ -25,7 +25,6 @@ from engine.clock import TZ, ManualClock
 from engine.web import create_app
 
 REPO = Path(__file__).resolve().parent.parent
-PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
 SEAL, SEAL_FILE, SEAL_NAME = "QQ-PSB-BA-001", "items/psb/seal-engraving-filing.yaml", "公章刻制备案"
 CULTURE, CULTURE_FILE = "QQ-CULTURE-XK-101", "items/culture/entertainment-venue-licence.yaml"
 PASSWORD = "administer-me"
@@ -53,23 +52,6 @@ def test_a_missing_current_year_is_always_a_warning_and_comes_first() -> None:
 
 
 # ---------------------------------------------------------------- the page
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argon2 import PasswordHasher, profiles
-
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
-
-
-def copy_catalogue(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for part in PARTS:
-        if (REPO / part).is_dir():
-            shutil.copytree(REPO / part, dest / part)
-        else:
-            shutil.copy2(REPO / part, dest / part)
-    return dest
 
 
 def edit(root: Path, rel: str, old: str, new: str) -> None:

@@ -24,6 +24,7 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from markupsafe import escape
+from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
 from engine import auth, clock, reload
 from engine.cases import Actor
@@ -33,7 +34,6 @@ from engine.samples import sample_application
 from engine.web import create_app
 
 REPO = Path(__file__).resolve().parent.parent
-PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
 SEAL, SEAL_FILE, SEAL_NAME = "QQ-PSB-BA-001", "items/psb/seal-engraving-filing.yaml", "公章刻制备案"
 CULTURE, CULTURE_FILE = "QQ-CULTURE-XK-101", "items/culture/entertainment-venue-licence.yaml"
 CULTURE_NAME = "娱乐场所经营许可（内资，新办）"
@@ -41,23 +41,6 @@ CULTURE_PROMISED = "  promised:\n    value: 10\n"  # legal is 20 working days
 PASSWORD = "reload-me-please"
 TIMEOUT = 15.0  # every wait below is bounded by this
 T = TypeVar("T")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argon2 import PasswordHasher, profiles
-
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
-
-
-def copy_catalogue(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for part in PARTS:
-        if (REPO / part).is_dir():
-            shutil.copytree(REPO / part, dest / part)
-        else:
-            shutil.copy2(REPO / part, dest / part)
-    return dest
 
 
 def edit(root: Path, rel: str, *changes: tuple[str, str]) -> None:
