@@ -12,6 +12,11 @@ generic ``field-changed`` line, so no edit goes unannounced.
 Money is compared and shown exactly (integer fen, via ``engine.fees.to_fen``): ``80`` and
 ``"80.00"`` are the same amount, and ``old``/``new`` of a money change are integer fen.
 
+This module is the comparison: what is matched with what (items by code, list entries by id,
+shared schedules and form sections once, with the items that use them) and which change each
+difference is. How a value is put into words lives in ``engine.diff_words``, so that neither
+half is lost in the other.
+
 Library code: nothing here prints or exits (``engine.cli_diff`` is the command).
 """
 
@@ -19,15 +24,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine import conditions
-from engine.catalogue import Catalogue, Document
-from engine.crossref import item_fields
-from engine.fee_text import _line_standard
-from engine.fees import field_labels, to_fen
-from engine.notice import ONLINE_DEPTH, ROLE_NAMES, STEP_NAMES, TYPE_NAMES, UNIT_NAMES, basis_text
+from engine.catalogue import Catalogue
+from engine.diff_words import (
+    CENTER_WORDS,
+    MODE_WORDS,
+    MONEY_WORDS,
+    PERCENT_WORDS,
+    basis_change,
+    decimal_of,
+    duration_change,
+    duration_key,
+    duration_text,
+    fen_of,
+    field_word,
+    form_labels,
+    generic_text,
+    is_duration,
+    money_change,
+    percent_change,
+    required_text,
+    said,
+    stage_change,
+    step_change,
+    steps_words,
+)
+from engine.fee_text import line_standard
+from engine.fees import field_labels
+from engine.notice import ONLINE_DEPTH, ROLE_NAMES, TYPE_NAMES
 
 __all__ = ["KIND_ORDER", "SUBJECT_ORDER", "Change", "compare"]
 
@@ -52,38 +78,6 @@ KIND_ORDER = (
 SUBJECT_ORDER = ("item", "fee", "form", "chain", "calendar", "center")
 _RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}
 
-#: words for fields that have no wording of their own (the generic "字段 X 已修改" line)
-FIELD_WORDS = {
-    "basic_code": "基本目录编码", "short_name": "简称", "handling": "办理项", "level": "行使层级",
-    "entrusted_department": "受委托部门", "joint_departments": "联办机构", "source_of_power": "权力来源",
-    "quantity_limit": "数量限制", "applicants": "服务对象", "time_limit.extension": "延长期限",
-    "time_limit.legal_basis": "法定时限依据", "visits.reason": "到现场原因", "online.booking": "网上预约",
-    "online.courier": "物流快递", "online.self_service": "自助终端办理", "online.cross_region": "跨区域通办",
-    "online.payment": "网上支付", "fee.assess_at": "核定收费环节", "fee.basis": "不收费依据", "form": "申请表单",
-    "special_procedures": "特别程序", "result": "审批结果", "validity": "有效期", "delivery": "送达方式",
-    "location": "办理地点", "window": "窗口", "hours": "办理时间", "contact": "咨询方式",
-    "complaint": "监督投诉方式", "remedy": "救济途径", "reconsideration": "行政复议", "litigation": "行政诉讼",
-    "rights_obligations": "权利和义务", "intermediary_services": "中介服务", "effective": "有效期间",
-    "from": "施行日期", "until": "废止日期", "keywords": "检索关键词", "themes": "主题分类", "faq": "常见问题",
-    "note": "备注", "phone": "电话", "web": "网址", "email": "电子邮箱", "address": "地址", "name": "名称",
-    "kind": "类型", "originals": "原件份数", "copies": "复印件份数", "formats": "电子格式",
-    "max_size_mb": "文件大小上限（MB）", "paper": "纸质材料", "paper_size": "纸张规格", "blank_form": "空白表格",
-    "sample": "示例样表", "source": "来源渠道", "produced_by": "产生该材料的事项", "shared": "数据共享免交",
-    "fill_notes": "填报须知", "acceptance_standard": "受理标准", "basis": "依据", "role": "办理角色",
-    "parallel_with": "并行环节", "unit": "计费单位", "quantity": "计量字段", "base": "计费基数字段",
-    "mode": "分档方式", "free_units": "免收数量", "applies_to": "适用收费项目", "fields": "计费字段",
-    "department": "部门",
-    "complaint_phone": "投诉电话", "website": "网站", "supervision": "监察设置", "region": "行政区划代码",
-    "lead": "牵头部门", "silence_is_consent": "逾期视为同意", "associated_services": "关联公共服务",
-    "credit_code": "统一社会信用代码", "chief_representative": "首席代表", "holidays": "节假日",
-    "make_up_working_days": "调休上班日", "title": "标题", "hint": "说明", "when": "条件", "id": "标识",
-    "extends": "上级目录", "child_rules": "下级目录规则",
-}  # fmt: skip
-_MONEY = {"amount": "金额", "rate": "单价", "minimum": "最低收费", "maximum": "最高收费", "pay_amount": "减按金额"}
-_PERCENT = {"percent": "比例", "reduce_percent": "减收比例"}
-_CENTER_WORDS = {"name": "名称", "level": "层级", "hours": "办公时间", "supervision": "监察设置"}
-_MODES = {"serial": "串联", "parallel": "并联", "joint_review": "联审联验"}
-
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -106,102 +100,14 @@ class Change:
         return {**{name: getattr(self, name) for name in self.__slots__}, "items": list(self.items)}
 
 
-# --- values in words -------------------------------------------------------------------
-
-
-def _is_duration(v: Any) -> bool:
-    return isinstance(v, Mapping) and "value" in v and "unit" in v
-
-
-def _dkey(v: Any) -> tuple[Any, Any] | None:
-    return (v.get("value"), v.get("unit")) if _is_duration(v) else None
-
-
-def _dur(d: Mapping[str, Any] | None, immediate: bool = False) -> str:
-    if d is None:
-        return "（无）"
-    if immediate and d["value"] == 0:
-        return "即办"
-    return f"{d['value']} {UNIT_NAMES.get(d['unit'], d['unit'])}"
-
-
-def _dur_change(label: str, o: Mapping[str, Any], n: Mapping[str, Any], immediate: bool = False) -> str:
-    """``承诺时限 10→5 个工作日``; a unit change (or 即办) shows both sides in full."""
-    if o["unit"] == n["unit"] and not (immediate and 0 in (o["value"], n["value"])):
-        return f"{label} {o['value']}→{n['value']} {UNIT_NAMES.get(n['unit'], n['unit'])}"
-    return f"{label} {_dur(o, immediate)}→{_dur(n, immediate)}"
-
-
-def _fen(v: Any) -> int | None:
-    try:
-        return None if v is None else to_fen(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def _yuan(fen: int) -> str:
-    """Exact yuan without float: 8000 -> ``80``, 1250 -> ``12.50``."""
-    whole, cents = divmod(abs(fen), 100)
-    return ("-" if fen < 0 else "") + (f"{whole}" if cents == 0 else f"{whole}.{cents:02d}")
-
-
-def _dec(v: Any) -> Decimal | None:
-    try:
-        return None if v is None else Decimal(str(v).strip())
-    except InvalidOperation:
-        return None
-
-
-def _num(d: Decimal) -> str:
-    text = format(d, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _show(v: Any) -> str:
-    """A value short enough to print inline, or '' when only '已修改' makes sense."""
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    if isinstance(v, int | float | str):
-        text = str(v)
-    elif _is_duration(v):
-        text = _dur(v)
-    elif isinstance(v, list) and all(isinstance(x, str | int) and not isinstance(x, bool) for x in v):
-        text = "、".join(str(x) for x in v) or "（空）"
-    elif isinstance(v, list) and v and all(isinstance(x, Mapping) and "law" in x and "article" in x for x in v):
-        text = basis_text(v)
-    else:
-        return ""
-    return text if len(text) <= 40 else ""
-
-
-def _arrow(o: Any, n: Any) -> str:
-    """`` A→B`` when both sides fit on a line; else 新增 / 删除 / 已修改."""
-    so, sn = _show(o), _show(n)
-    if o is None:
-        return f"：新增 {sn}" if sn else "已新增"
-    if n is None:
-        return f"已删除（原为 {so}）" if so else "已删除"
-    return f" {so}→{sn}" if so and sn else "已修改"
-
-
-def _word(path: str) -> str:
-    return FIELD_WORDS.get(path) or FIELD_WORDS.get(path.rsplit(".", 1)[-1], "")
-
-
-def _said(what: str, path: str, old: Any, new: Any, words: Mapping[str, str] | None = None) -> str:
-    """``材料「X」复印件份数 0→1``: the field in words (or its path, spaced off) and the change."""
-    label, arrow = (words or {}).get(path) or _word(path) or path, _arrow(old, new)
-    return f"{what}{label}" + (f" {arrow}" if label.isascii() and arrow.startswith("已") else arrow)
-
-
 def _leaves(old: Any, new: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
     """(dotted path, old, new) of every leaf that differs; lists and durations are leaves
     (a duration's note is its own leaf, so a reworded note is not reported as a new limit)."""
     if old == new:
         return
     if isinstance(old, Mapping) and isinstance(new, Mapping):
-        if _is_duration(old) and _is_duration(new):
-            if _dkey(old) != _dkey(new):
+        if is_duration(old) and is_duration(new):
+            if duration_key(old) != duration_key(new):
                 yield path, old, new
             if old.get("note") != new.get("note"):
                 yield f"{path}.note", old.get("note"), new.get("note")
@@ -229,27 +135,6 @@ def _keyed(old: Any, new: Any) -> Keyed:
     return [(k, e) for k, e in om.items() if k not in nm], [(k, e) for k, e in nm.items() if k not in om], kept, moved
 
 
-def _required(req: Any, labels: Mapping[str, str]) -> str:
-    if req is True:
-        return "必需"
-    if req is False:
-        return "非必需"
-    return f"满足条件时必需（{conditions.describe(req, labels)}）"
-
-
-def _labels(cat: Catalogue, doc: Document) -> dict[str, str]:
-    """Field and option labels of an item's form, to spell conditions out as the guide does."""
-    try:
-        fields = item_fields(doc, cat.forms)
-    except (KeyError, TypeError):  # a side loaded with --allow-errors may have odd forms
-        return {}
-    labels = {name: str(info.spec.get("label", name)) for name, info in fields.items()}
-    for info in fields.values():
-        for opt in info.spec.get("options", []) or ():
-            labels.setdefault(f"={opt['value']}", str(opt["label"]))
-    return labels
-
-
 def _schedule_of(fee: Any) -> str | None:
     return str(fee["schedule"]) if isinstance(fee, Mapping) and "schedule" in fee else None
 
@@ -274,10 +159,7 @@ class _Compare:
 
     def generic(self, path: str, a: Any, b: Any, kind: str = "field-changed", what: str = "") -> None:
         """The fallback for anything without wording of its own: ``字段 X（词）已修改：A→B``."""
-        word, arrow = _word(path), _arrow(a, b)
-        tail = arrow if arrow.startswith(("已", "：")) else f"已修改：{arrow.strip()}"
-        label = f"（{word}）" if word else ("" if tail.startswith("：") else " ")
-        self.add(kind, path, a, b, f"{what}字段 {path}{label}{tail}")
+        self.add(kind, path, a, b, generic_text(path, a, b, what))
 
     def name_of(self, table: str, key: str) -> str:
         doc = getattr(self.new, table).get(key) or getattr(self.old, table).get(key)
@@ -323,7 +205,7 @@ class _Compare:
                 text = f"旧版中事项文件 {self.old.broken_items[code]} 有检查错误，未能比较"
                 self.add("item-unchecked", None, None, d["name"], text)
                 continue
-            limit = _dur(d["time_limit"]["promised"], immediate=True)
+            limit = duration_text(d["time_limit"]["promised"], immediate=True)
             dept = self.dept(self.new, d["department"])
             text = f"新增事项：{d['name']}（{code}），实施部门 {dept}，承诺时限 {limit}"
             self.add("item-added", None, None, d["name"], text)
@@ -356,7 +238,7 @@ class _Compare:
             words = f"{do}（{ONLINE_DEPTH.get(do, '')}）→{dn}（{ONLINE_DEPTH.get(dn, '')}）"
             self.add("online-depth", "online.depth", do, dn, f"网办深度 {words}")
         self.fee(o.get("fee"), n.get("fee"))
-        self.materials(o.get("materials"), n.get("materials"), _labels(self.old, od), _labels(self.new, nd))
+        self.materials(o.get("materials"), n.get("materials"), form_labels(self.old, od), form_labels(self.new, nd))
         self.steps(o.get("steps", "standard"), n.get("steps", "standard"))
         # worded above: these whole fields, and these limits' value and unit (their notes are not)
         subtrees = {"code", "name", "type", "department", "basis", "conditions", "fee", "materials", "steps"}
@@ -369,27 +251,19 @@ class _Compare:
         if ob == nb:
             return
         ob, nb = list(ob or []), list(nb or [])
-        okeys, nkeys = [(r.get("law"), r.get("article")) for r in ob], [(r.get("law"), r.get("article")) for r in nb]
-        parts = []
-        if added := [r for r, k in zip(nb, nkeys, strict=True) if k not in okeys]:
-            parts.append("新增" + basis_text(added))
-        if removed := [r for r, k in zip(ob, okeys, strict=True) if k not in nkeys]:
-            parts.append("删除" + basis_text(removed))
-        if not parts:
-            parts.append("顺序已调整" if sorted(okeys) == sorted(nkeys) and okeys != nkeys else "引用原文或说明已修改")
-        self.add(kind, field, ob, nb, f"{what}已修改：" + "；".join(parts))
+        self.add(kind, field, ob, nb, f"{what}已修改：" + basis_change(ob, nb))
 
     def limits(self, o: Mapping[str, Any], n: Mapping[str, Any]) -> None:
         po, pn = o["promised"], n["promised"]
-        if _dkey(po) != _dkey(pn):
+        if duration_key(po) != duration_key(pn):
             if (po["value"] == 0) != (pn["value"] == 0):  # 即办件 is its own promise to the public
                 tail = "（改为即办件）" if pn["value"] == 0 else "（不再是即办件）"
-                self.add("immediate", "time_limit.promised", po, pn, _dur_change("承诺时限", po, pn, True) + tail)
+                self.add("immediate", "time_limit.promised", po, pn, duration_change("承诺时限", po, pn, True) + tail)
             else:
-                self.add("promised-limit", "time_limit.promised", po, pn, _dur_change("承诺时限", po, pn))
+                self.add("promised-limit", "time_limit.promised", po, pn, duration_change("承诺时限", po, pn))
         lo, ln = o["legal"], n["legal"]
-        if _dkey(lo) != _dkey(ln):
-            self.add("legal-limit", "time_limit.legal", lo, ln, _dur_change("法定时限", lo, ln))
+        if duration_key(lo) != duration_key(ln):
+            self.add("legal-limit", "time_limit.legal", lo, ln, duration_change("法定时限", lo, ln))
 
     def fee(self, o: Any, n: Any) -> None:
         so, sn = _schedule_of(o), _schedule_of(n)
@@ -415,7 +289,7 @@ class _Compare:
         for mid, m in removed:
             self.add("material-removed", f"materials.{mid}", m["name"], None, f"删除材料「{m['name']}」（{mid}）")
         for mid, m in added:
-            text = f"新增材料「{m['name']}」（{mid}，{_required(m.get('required'), ln)}）"
+            text = f"新增材料「{m['name']}」（{mid}，{required_text(m.get('required'), ln)}）"
             self.add("material-added", f"materials.{mid}", None, m["name"], text)
         for mid, a, b in kept:
             where, what = f"materials.{mid}", f"材料「{b['name']}」"
@@ -429,12 +303,11 @@ class _Compare:
                 )
             ra, rb = a.get("required"), b.get("required")
             if ra != rb:
-                self.add(
-                    "material-required", f"{where}.required", ra, rb, f"{what}{_required(ra, lo)}→{_required(rb, ln)}"
-                )
+                text = f"{what}{required_text(ra, lo)}→{required_text(rb, ln)}"
+                self.add("material-required", f"{where}.required", ra, rb, text)
             for path, x, y in _leaves(a, b):
                 if path.split(".", 1)[0] not in ("id", "name", "required"):
-                    self.add("material-changed", f"{where}.{path}", x, y, _said(what, path, x, y))
+                    self.add("material-changed", f"{where}.{path}", x, y, said(what, path, x, y))
         if moved:
             self.add("material-order", "materials", None, [k for k, _, _ in kept], "材料顺序已调整")
 
@@ -442,30 +315,21 @@ class _Compare:
         if o == n:
             return
         if not (isinstance(o, list) and isinstance(n, list)):
-
-            def words(steps: Any) -> str:
-                names = STEP_NAMES.values() if not isinstance(steps, list) else [str(s["name"]) for s in steps]
-                return ("自定义环节（" if isinstance(steps, list) else "标准环节（") + "、".join(names) + "）"
-
-            self.add("steps", "steps", o, n, f"办理环节 {words(o)}→{words(n)}")
+            self.add("steps", "steps", o, n, f"办理环节 {steps_words(o)}→{steps_words(n)}")
             return
         removed, added, kept, moved = _keyed(o, n)
         for sid, s in removed:
             self.add("step-removed", f"steps.{sid}", s, None, f"删除环节「{s['name']}」（{sid}）")
         for sid, s in added:
-            text = f"新增环节「{s['name']}」（{ROLE_NAMES.get(s['role'], s['role'])}，时限 {_dur(s['limit'])}）"
+            role, limit = ROLE_NAMES.get(s["role"], s["role"]), duration_text(s["limit"])
+            text = f"新增环节「{s['name']}」（{role}，时限 {limit}）"
             self.add("step-added", f"steps.{sid}", None, s, text)
         for sid, a, b in kept:
             what = f"环节「{b['name']}」"
             for path, x, y in _leaves(a, b):
-                field = f"steps.{sid}.{path}"
-                if path == "limit":
-                    self.add("step-limit", field, x, y, _dur_change(f"{what}时限", x, y))
-                elif path == "name":
-                    self.add("step-changed", field, x, y, f"环节更名：「{x}」→「{y}」")
-                elif path != "id":
-                    sx, sy = (ROLE_NAMES.get(x, x), ROLE_NAMES.get(y, y)) if path == "role" else (x, y)
-                    self.add("step-changed", field, x, y, _said(what, path, sx, sy))
+                if path != "id":
+                    kind = "step-limit" if path == "limit" else "step-changed"
+                    self.add(kind, f"steps.{sid}.{path}", x, y, step_change(what, path, x, y))
         if moved:
             order = [k for k in _by_id(n) if k in _by_id(o)]
             self.add("step-order", "steps", None, order, "办理环节顺序已调整：" + "→".join(order))
@@ -515,7 +379,7 @@ class _Compare:
             for eid, e in removed:
                 self.add(kind, f"{section}.{eid}", e, None, f"取消{noun}「{e['name']}」（{eid}）")
             for eid, e in added:
-                standard = _line_standard(e, wn) if section == "lines" else ""
+                standard = line_standard(e, wn) if section == "lines" else ""
                 text = f"新增{noun}「{e['name']}」（{eid}）" + (f"：{standard}" if standard else "")
                 self.add(kind, f"{section}.{eid}", None, e, text)
             for eid, a, b in kept:
@@ -531,21 +395,16 @@ class _Compare:
         what, unit = f"{noun}「{b['name']}」", str(b.get("unit") or "")
         for key in [*a, *(k for k in b if k not in a)]:
             x, y, field = a.get(key), b.get(key), f"{where}.{key}"
-            if key in _MONEY:
-                fx, fy = _fen(x), _fen(y)  # 80 and "80.00" are one amount
+            if key in MONEY_WORDS:
+                fx, fy = fen_of(x), fen_of(y)  # 80 and "80.00" are one amount
                 if fx == fy:
                     continue
                 per = f"/{unit}" if key == "rate" and unit else ""
-                if fx is not None and fy is not None:
-                    text = f" {_yuan(fx)}→{_yuan(fy)} 元{per}"
-                else:
-                    text = f"：新设 {_yuan(fy)} 元{per}" if fy is not None else f"：取消（原为 {_yuan(fx or 0)} 元）"
-                self.add(kind, field, fx, fy, f"{what}{_MONEY[key]}{text}")
-            elif key in _PERCENT:
-                dx, dy = _dec(x), _dec(y)
+                self.add(kind, field, fx, fy, what + money_change(MONEY_WORDS[key], fx, fy, per))
+            elif key in PERCENT_WORDS:
+                dx, dy = decimal_of(x), decimal_of(y)
                 if dx != dy:
-                    px, py = (f"{_num(d)}%" if d is not None else "（无）" for d in (dx, dy))
-                    self.add(kind, field, x, y, f"{what}{_PERCENT[key]} {px}→{py}")
+                    self.add(kind, field, x, y, what + percent_change(PERCENT_WORDS[key], dx, dy))
             elif x == y or key == "id":
                 continue
             elif key == "name":
@@ -554,7 +413,7 @@ class _Compare:
                 cx, cy = (conditions.describe(c, w) if c else "一律" for c, w in ((x, words[0]), (y, words[1])))
                 self.add(kind, field, x, y, f"{what}适用条件：{cx}→{cy}")
             elif key == "bands":
-                self.add(kind, field, x, y, f"{what}分档标准已修改，现为：{_line_standard(b, words[1])}")
+                self.add(kind, field, x, y, f"{what}分档标准已修改，现为：{line_standard(b, words[1])}")
             elif key == "basis":
                 self.basis(x, y, kind, field, f"{what}依据")
             elif key == "applies_to":
@@ -562,7 +421,7 @@ class _Compare:
                 self.add(kind, field, x, y, f"{what}适用收费项目 {sx}→{sy}")
             else:
                 for path, p, q in _leaves(x, y, key):
-                    self.add(kind, f"{where}.{path}", p, q, _said(what, path, p, q))
+                    self.add(kind, f"{where}.{path}", p, q, said(what, path, p, q))
 
     # form sections, chains, calendars, the center --------------------------------------------
 
@@ -587,7 +446,7 @@ class _Compare:
                 self.add("form-changed", "fields", None, None, f"{what}字段顺序已调整")
             for path, a, b in _leaves(o, n):
                 if path != "fields":
-                    self.add("form-changed", path, a, b, _said(what, path, a, b))
+                    self.add("form-changed", path, a, b, said(what, path, a, b))
 
     def chains_all(self) -> None:
         for cid in sorted(set(self.old.chains) | set(self.new.chains)):
@@ -600,19 +459,19 @@ class _Compare:
         # a stage condition names fields of its members' forms: spell them as the members do
         labels: dict[str, str] = {}
         for code in (c for stage in n["stages"] for c in stage["items"] if c in self.new.items):
-            labels.update(_labels(self.new, self.new.items[code]))
+            labels.update(form_labels(self.new, self.new.items[code]))
         if o["name"] != n["name"]:
             self.add("chain-renamed", "name", o["name"], n["name"], f"链条更名：「{o['name']}」→「{n['name']}」")
         po, pn = o.get("promised"), n.get("promised")
-        if _dkey(po) != _dkey(pn):
+        if duration_key(po) != duration_key(pn):
             label = "链条承诺总时限"
-            text = _dur_change(label, po, pn) if po and pn else f"{label} {_dur(po)}→{_dur(pn)}"
+            text = duration_change(label, po, pn) if po and pn else f"{label} {duration_text(po)}→{duration_text(pn)}"
             self.add("chain-promised", "promised", po, pn, text)
         removed, added, kept, moved = _keyed(o["stages"], n["stages"])
         for sid, s in removed:
             self.add("chain-stage-removed", f"stages.{sid}", s, None, f"删除阶段「{s['name']}」（{sid}）")
         for sid, s in added:
-            text = f"新增阶段「{s['name']}」（{sid}，{_MODES.get(s['mode'], s['mode'])}：{'、'.join(s['items'])}）"
+            text = f"新增阶段「{s['name']}」（{sid}，{MODE_WORDS.get(s['mode'], s['mode'])}：{'、'.join(s['items'])}）"
             self.add("chain-stage-added", f"stages.{sid}", None, s, text)
         for sid, a, b in kept:
             what, where = f"阶段「{b['name']}」", f"stages.{sid}"
@@ -623,20 +482,8 @@ class _Compare:
                 text = f"{what}移出成员事项 {code} {self.name_of('items', code)}".rstrip()
                 self.add("chain-member-removed", f"{where}.items", code, None, text)
             for path, x, y in _leaves(a, b):
-                if path == "name":
-                    text = f"阶段更名：「{x}」→「{y}」"
-                elif path == "mode":
-                    text = f"{what}办理方式 {_MODES.get(x, x)}→{_MODES.get(y, y)}"
-                elif path == "limit" and x and y:
-                    text = _dur_change(f"{what}时限", x, y)
-                elif path == "when":
-                    cx, cy = (conditions.describe(c, labels) if c else "必经" for c in (x, y))
-                    text = f"{what}办理条件：{cx}→{cy}"
-                elif path not in ("id", "items"):
-                    text = _said(what, path, x, y)
-                else:
-                    continue
-                self.add("chain-stage-changed", f"{where}.{path}", x, y, text)
+                if path not in ("id", "items"):
+                    self.add("chain-stage-changed", f"{where}.{path}", x, y, stage_change(what, path, x, y, labels))
         if moved:
             order = [k for k in _by_id(n["stages"]) if k in _by_id(o["stages"])]
             self.add("chain-stage-order", "stages", None, order, "阶段顺序已调整：" + "→".join(order))
@@ -652,7 +499,7 @@ class _Compare:
                 verb, kind = ("新增", "calendar-added") if o is None else ("删除", "calendar-removed")
                 self.add(kind, None, None, None, f"{verb} {year} 年节假日安排（工作日历）")
             elif o.data != n.data:
-                keys = "、".join(dict.fromkeys(_word(p.split(".")[0]) or p for p, _, _ in _leaves(o.data, n.data)))
+                keys = "、".join(dict.fromkeys(field_word(p.split(".")[0]) or p for p, _, _ in _leaves(o.data, n.data)))
                 self.add("calendar-changed", None, None, None, f"{year} 年工作日历已修改：{keys}")
 
     def center(self) -> None:
@@ -678,13 +525,14 @@ class _Compare:
                         f"部门{label}：「{x or '（无）'}」→「{y or '（无）'}」（{did}）",
                     )
                 elif path in ("window", "phone"):  # the local facts an applicant walks up to
-                    self.add(f"department-{path}", field, x, y, f"{what}{_word(path)} {x or '（无）'}→{y or '（无）'}")
+                    text = f"{what}{field_word(path)} {x or '（无）'}→{y or '（无）'}"
+                    self.add(f"department-{path}", field, x, y, text)
                 elif path != "id":
-                    self.add("department-changed", field, x, y, _said(what, path, x, y))
+                    self.add("department-changed", field, x, y, said(what, path, x, y))
         for path, a, b in _leaves(o, n):
             # withdrawals are announced item by item (with their reason), not as a center setting
             if path not in ("departments", "withdraw"):
-                self.add("center-changed", path, a, b, _said("中心", path, a, b, _CENTER_WORDS))
+                self.add("center-changed", path, a, b, said("中心", path, a, b, CENTER_WORDS))
 
 
 def compare(old: Catalogue, new: Catalogue) -> list[Change]:

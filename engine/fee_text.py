@@ -11,7 +11,7 @@ from typing import Any
 from engine import conditions
 from engine.fees import Assessment, _dec, _num_text, _span_text, field_labels, format_fen, to_fen
 
-__all__ = ["describe_schedule", "render_assessment"]
+__all__ = ["describe_schedule", "line_standard", "render_assessment"]
 
 
 def _width(text: str) -> int:
@@ -69,7 +69,7 @@ def _band_standard(band: Mapping[str, Any], unit: str) -> str:
     return f"{_num_text(_dec(band['percent']))}%"
 
 
-def _line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
+def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
     """The published standard of one line in words (no application data needed)."""
     kind = line.get("kind")
     unit = str(line.get("unit") or "")
@@ -115,7 +115,7 @@ def describe_schedule(schedule: Mapping[str, Any], labels: Mapping[str, str] | N
     names = {str(line.get("id")): str(line.get("name")) for line in schedule.get("lines") or ()}
     out: list[str] = []
     for line in schedule.get("lines") or ():
-        text = f"{line.get('name')}：{_line_standard(line, words)}"
+        text = f"{line.get('name')}：{line_standard(line, words)}"
         if line.get("when"):
             text += f"（{conditions.describe(line['when'], words)}时收取）"
         if line.get("basis"):
