@@ -78,7 +78,7 @@ def merge(
                 _drop_below(origins, (*at, key))
                 origins[(*at, key)] = (patch_file, (*patch_at, key))
         return out
-    if _id_list(base) and _id_list(patch) and _strip_index(at) in ID_LISTS:
+    if id_list(base) and id_list(patch) and _strip_index(at) in ID_LISTS:
         by_id = {e["id"]: (i, e) for i, e in enumerate(patch)}
         merged: list[Any] = []
         for i, entry in enumerate(base):
@@ -122,8 +122,10 @@ def _drop_below(origins: Origins, at: DocPath) -> None:
         del origins[p]
 
 
-def _id_list(value: Any) -> bool:
-    return isinstance(value, list) and any(isinstance(e, dict) and "id" in e for e in value)
+def id_list(value: Any) -> bool:
+    """Every entry is a mapping with an id: only then can entries be matched by id. A list that mixes
+    in anything else (form.sections naming reusable sections by string) is replaced whole."""
+    return isinstance(value, list) and all(isinstance(e, dict) and "id" in e for e in value)
 
 
 def _strip_index(path: DocPath) -> DocPath:

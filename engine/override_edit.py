@@ -25,7 +25,7 @@ from engine import edit as lib
 from engine import yaml_edit
 from engine.cache import FileCache
 from engine.catalogue import CheckResult
-from engine.merge import ID_LISTS
+from engine.merge import ID_LISTS, id_list
 from engine.result import Path as DocPath
 from engine.schemas import SCHEMA_DIR
 
@@ -113,7 +113,8 @@ def _nest(resolved: Any, path: DocPath, leaf: Any) -> dict[str, Any]:
     for n in range(len(path) - 1, -1, -1):
         part = path[n]
         if isinstance(part, int):
-            if tuple(p for p in path[:n] if isinstance(p, str)) in ID_LISTS and _entry_id(resolved, path, n + 1):
+            entries = lib._walk(resolved, path[:n])
+            if tuple(p for p in path[:n] if isinstance(p, str)) in ID_LISTS and id_list(entries):
                 entry_id = _entry_id(resolved, path, n + 1)
                 leaf = [{"id": entry_id, **leaf}] if isinstance(leaf, dict) else [leaf]
                 continue

@@ -403,3 +403,13 @@ def test_every_reference_item_takes_an_edit_on_its_own_lines() -> None:
         key = "title" if path.parent.name == "forms" else "name"
         renamed = yaml_edit.apply(text, yaml_edit.Change("set", (key,), yaml_edit.plain_value("新的名称")))
         assert changed_lines(text, renamed)[1] == [f"{key}: 新的名称"] and len(changed_lines(text, renamed)[0]) == 1
+
+
+def test_an_inherited_items_mixed_section_list_is_overridden_whole(catalog: Path) -> None:
+    """form.sections mixes reusable ids with inline sections: the override replaces the list whole
+    (it cannot be matched by id), so a bad change is refused with its problems, never a traceback."""
+    county = catalog / "examples" / "county"
+    shutil.copytree(REPO / "examples" / "county", county)
+    with pytest.raises(UserError, match=r"(?s)duplicate-id.*form section 'contact' appears twice.*nothing was written"):
+        run(county, "edit", "QQ-PSB-BA-001", "set", "form.sections.0", "contact", "--reason", "本县调整表单。")
+    assert not (county / "overrides/QQ-PSB-BA-001.yaml").exists()
