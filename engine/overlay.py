@@ -196,6 +196,19 @@ def resolve(
                         )
                     )
                     continue
+                if code in out.withdrawn:  # one code, one item at every level (八统一): no redefinition below
+                    reason, where = out.withdrawn[code]
+                    out.findings.append(
+                        Finding(
+                            doc.file,
+                            ("code",),
+                            "duplicate-code",
+                            f"item {code!r} is a parent's item, withdrawn by {where} ({reason}); a local item "
+                            "needs a code of its own",
+                            related=((where, ("withdraw",), "withdrawal"),),
+                        )
+                    )
+                    continue
                 if code not in items:
                     items[code], item_layer[code] = doc, depth
                 else:
