@@ -404,6 +404,7 @@ def _resolve(
         fetch,
         codes,
         lambda file, kind, data, key: Document(file, kind, data, key),
+        catalogue.broken_items,
     )
     findings = resolved.findings
     item_schema = checker.schema("item")

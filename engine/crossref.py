@@ -135,7 +135,8 @@ class _Cross:
                         CENTER_FILE,
                         ("departments", i, "id"),
                         "duplicate-id",
-                        f"department id {dept['id']!r} is listed twice (entry {seen[dept['id']] + 1}); keep one",
+                        f"department id {dept['id']!r} is listed twice; keep one",
+                        related=((CENTER_FILE, ("departments", seen[dept["id"]], "id"), "first"),),
                     )
                 seen.setdefault(dept["id"], i)
 

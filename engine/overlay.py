@@ -88,6 +88,17 @@ def stack(
         data, _exists = read_center(layer.center_file)
         layer.center = data
         if not data or "extends" not in data:
+            if data and data.get("withdraw"):
+                findings.append(
+                    Finding(
+                        layer.center_file,
+                        ("withdraw",),
+                        "overlay",
+                        "withdraw: takes back items inherited from a parent catalogue, but this catalogue extends "
+                        "none; add extends: PATH, or delete the item's file from items/ instead",
+                        on_key=True,
+                    )
+                )
             break
         parent = (current / data["extends"]).resolve()
         if parent in seen:
@@ -159,11 +170,13 @@ def resolve(
     data: Callable[[Any], Any],
     codes: Mapping[str, str],
     make_doc: Callable[[str, str, Any, str], Any],
+    broken: Mapping[str, str] | None = None,
 ) -> Resolved:
     """Fold ``layers`` (top first, as ``stack`` returns them) into the documents of one catalogue.
 
     ``data(doc)`` fetches a document's data, ``codes`` maps an item file to its code and
-    ``make_doc(file, kind, data, key)`` builds a merged Document.
+    ``make_doc(file, kind, data, key)`` builds a merged Document; ``broken`` maps the code of
+    an item file that failed its schema to that file (an override of it says so).
     """
     out = Resolved([])
     items: dict[str, Any] = {}  # code -> Document
@@ -247,14 +260,47 @@ def resolve(
                     )
                 )
             overrides = []
-        for doc in overrides:
-            _apply_override(doc, items, item_layer, depth, fixed, fixed_by, data, make_doc, out)
         withdraw = (own_center.data or {}).get("withdraw", []) if own_center is not None and not is_base else []
         here = own_center.file if own_center is not None else ""
+        withdrawing: dict[str, int] = {}
+        for i, entry in enumerate(withdraw):
+            withdrawing.setdefault(entry["code"], i)
+        for doc in overrides:
+            code = doc.data["code"]
+            if code in withdrawing and code in items:
+                out.findings.append(
+                    Finding(
+                        doc.file,
+                        ("code",),
+                        "overlay",
+                        f"this override changes {code!r}, which {here} withdraws: a withdrawn item is not served, so "
+                        "the override would be lost; delete the override, or the withdrawal",
+                        related=((here, ("withdraw", withdrawing[code], "code"), "withdrawal"),),
+                    )
+                )
+                continue
+            _apply_override(doc, items, item_layer, depth, fixed, fixed_by, data, make_doc, out, broken or {})
         for i, entry in enumerate(withdraw):
             code = entry["code"]
+            if withdrawing[code] != i:
+                out.findings.append(
+                    Finding(
+                        here,
+                        ("withdraw", i, "code"),
+                        "duplicate-id",
+                        f"{code!r} is withdrawn twice; keep one entry",
+                        related=((here, ("withdraw", withdrawing[code], "code"), "first withdrawal"),),
+                    )
+                )
+                continue
             if code not in items or item_layer[code] == depth:
-                where = "defined in this catalogue; delete its file instead" if code in items else "not inherited"
+                if code in items:
+                    where = "defined in this catalogue; delete its file instead"
+                elif code in out.withdrawn:
+                    reason, by = out.withdrawn[code]
+                    where = f"already withdrawn by {by} ({reason}); delete this entry"
+                else:
+                    where = f"not an item of the parent catalogue{_hint(code, items, 0.8)}"
                 out.findings.append(
                     Finding(
                         here,
@@ -316,12 +362,15 @@ def _merge_center(
         origins[(key,)] = lookup(center_origins, center_doc.file, (key,))
     departments = list(parent.get("departments", []))
     dept_origins = [lookup(center_origins, center_doc.file, ("departments", i)) for i in range(len(departments))]
+    own_ids: set[str] = set()
     for i, dept in enumerate(child.get("departments", [])):
         ids = [d["id"] for d in departments]
-        if dept["id"] in ids:
+        if dept["id"] in ids and dept["id"] not in own_ids:  # listed twice here: kept twice, crossref reports it
+            own_ids.add(dept["id"])
             j = ids.index(dept["id"])
             departments[j], dept_origins[j] = dept, (own.file, ("departments", i))
         else:
+            own_ids.add(dept["id"])
             departments.append(dept)
             dept_origins.append((own.file, ("departments", i)))
     for key, value in child.items():
@@ -354,6 +403,7 @@ def _apply_override(
     data: Callable[[Any], Any],
     make_doc: Callable[[str, str, Any, str], Any],
     out: Resolved,
+    broken: Mapping[str, str],
 ) -> None:
     patch = doc.data
     code = patch["code"]
@@ -362,7 +412,15 @@ def _apply_override(
         what = (
             "an item of this catalogue; edit its file instead"
             if target is not None
-            else ("withdrawn" if code in out.withdrawn else "not an item of the parent catalogue")
+            else (
+                "withdrawn by {} ({}); delete this override".format(*reversed(out.withdrawn[code]))
+                if code in out.withdrawn
+                else (
+                    f"an item whose file {broken[code]} has problems (reported there); fix them first"
+                    if code in broken
+                    else f"not an item of the parent catalogue{_hint(code, items, 0.8)}"
+                )
+            )
         )
         out.findings.append(Finding(doc.file, ("code",), "unknown-item", f"overrides/ names {code!r}, which is {what}"))
         return
@@ -443,8 +501,8 @@ def _check_materials(
             )
 
 
-def _hint(word: str, choices: Iterable[str]) -> str:
+def _hint(word: str, choices: Iterable[str], cutoff: float = 0.5) -> str:
     import difflib
 
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return f"; did you mean {match[0]!r}?" if match else ""

@@ -189,3 +189,39 @@ def test_check_names_the_layers_it_resolved(capsys: pytest.CaptureFixture[str]) 
     county, city = "yian (county 县) ../county", "qiqihar (city 市) ../.."
     assert f"layers: {village} ← {county} ← {city}" in out
     assert "3 item(s) overridden, 1 withdrawn" in out
+
+
+def test_an_override_of_a_broken_parent_item_points_at_the_broken_file(tmp_path: Path) -> None:
+    shutil.copytree(OVERLAYS / "stack", tmp_path / "stack")
+    shutil.copytree(OVERLAYS / "cases" / "clean", tmp_path / "cases" / "clean")
+    parent = tmp_path / "stack" / "province" / "items" / "benefit.yaml"
+    parent.write_text(parent.read_text(encoding="utf-8").replace("type: ", "type: not-a-type-", 1), "utf-8")
+    rendered = [p.render() for p in load(tmp_path / "cases" / "clean").problems]
+    assert any(r.startswith("../../stack/province/items/benefit.yaml:") for r in rendered), rendered
+    assert (
+        "overrides/P-HRSS-001.yaml:1:7: error[unknown-item]: overrides/ names 'P-HRSS-001', which is an item whose "
+        "file ../../stack/province/items/benefit.yaml has problems (reported there); fix them first"
+    ) in rendered
+
+
+def test_withdrawing_or_overriding_what_a_parent_already_withdrew_says_who_did(tmp_path: Path) -> None:
+    """village → county (withdraws P-PSB-001) → city → province."""
+    shutil.copytree(OVERLAYS / "stack", tmp_path / "stack")
+    shutil.copytree(OVERLAYS / "cases" / "clean", tmp_path / "cases" / "clean")
+    village = tmp_path / "cases" / "village"
+    (village / "overrides").mkdir(parents=True)
+    (village / "center.yaml").write_text(
+        "id: village\nname: 村便民服务站（测试）\nlevel: village\nregion: \"230223\"\nextends: ../clean\n"
+        "withdraw:\n  - {code: P-PSB-001, reason: 本村不办理。}\n",
+        "utf-8",
+    )
+    (village / "overrides" / "P-PSB-001.yaml").write_text(
+        "code: P-PSB-001\nreason: 本村代办。\nlocation: {window: \"V1\"}\n", "utf-8"
+    )
+    rendered = [p.render() for p in load(village).problems]
+    assert rendered == [
+        "center.yaml:7:12: error[unknown-item]: cannot withdraw 'P-PSB-001': it is already withdrawn by "
+        "../clean/center.yaml (本县不办理刻章备案。); delete this entry",
+        "overrides/P-PSB-001.yaml:1:7: error[unknown-item]: overrides/ names 'P-PSB-001', which is withdrawn by "
+        "../clean/center.yaml (本县不办理刻章备案。); delete this override",
+    ]
