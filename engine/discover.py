@@ -23,6 +23,7 @@ FOLDERS = {
 CENTER_FILE = "center.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 
+
 def discover(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
     """List (relative path, kind) of every catalogue file, and problems with misplaced files."""
     found: list[tuple[str, str]] = []
@@ -97,5 +98,3 @@ def _stat_into(h: Any, path: str) -> None:
     except OSError:
         return
     h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
-
-

@@ -314,9 +314,7 @@ def _dotted(path: DocPath) -> str:
 # -- edit ------------------------------------------------------------------------------------------
 
 
-def edit(
-    root: Path | str, name: str, action: Action, dry_run: bool = False, reason: str | None = None
-) -> EditOutcome:
+def edit(root: Path | str, name: str, action: Action, dry_run: bool = False, reason: str | None = None) -> EditOutcome:
     """Make ``action`` on ``name``'s file, check the catalogue with it, and write it (atomically)
     unless ``dry_run`` or it adds a problem (EditRefused, carrying the outcome). An item this
     catalogue inherits is changed in its override file instead (engine.override_edit; a new

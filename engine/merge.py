@@ -32,7 +32,6 @@ def lookup(origins: Mapping[DocPath, Origin] | None, file: str, path: DocPath) -
     return file, path
 
 
-
 def merge(
     base: Any,
     patch: Any,

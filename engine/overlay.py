@@ -44,7 +44,6 @@ FIXED_WORDS = {
 }
 
 
-
 @dataclass(slots=True)
 class Layer:
     """One catalogue directory of a stack, top (the catalogue checked) first."""

@@ -32,7 +32,6 @@ from engine.schemas import SCHEMA_DIR
 MODELINE = re.compile(r"#\s*yaml-language-server:\s*\$schema=(\S+)")
 
 
-
 def dump_new(data: dict[str, Any]) -> str:
     """A new override file's YAML: block style at the top, small mappings on one line, as written by hand."""
     import io

@@ -211,12 +211,12 @@ def test_withdrawing_or_overriding_what_a_parent_already_withdrew_says_who_did(t
     village = tmp_path / "cases" / "village"
     (village / "overrides").mkdir(parents=True)
     (village / "center.yaml").write_text(
-        "id: village\nname: 村便民服务站（测试）\nlevel: village\nregion: \"230223\"\nextends: ../clean\n"
+        'id: village\nname: 村便民服务站（测试）\nlevel: village\nregion: "230223"\nextends: ../clean\n'
         "withdraw:\n  - {code: P-PSB-001, reason: 本村不办理。}\n",
         "utf-8",
     )
     (village / "overrides" / "P-PSB-001.yaml").write_text(
-        "code: P-PSB-001\nreason: 本村代办。\nlocation: {window: \"V1\"}\n", "utf-8"
+        'code: P-PSB-001\nreason: 本村代办。\nlocation: {window: "V1"}\n', "utf-8"
     )
     rendered = [p.render() for p in load(village).problems]
     assert rendered == [
