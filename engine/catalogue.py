@@ -102,6 +102,15 @@ class Catalogue:
             doc.data = self.loader(doc)
         return doc.data
 
+    def layer_of(self, file: str) -> int:
+        """The index in ``layers`` of the layer a file (relative to this catalogue) belongs to; 0 is this one."""
+        best, depth = 0, -1
+        for i, layer in enumerate(self.layers):
+            prefix = layer.prefix
+            if (not prefix or file.startswith(prefix + "/")) and len(prefix) > depth:
+                best, depth = i, len(prefix)
+        return best
+
     def department(self, dept_id: str) -> dict[str, Any] | None:
         for dept in (self.center or {}).get("departments", []):
             if dept["id"] == dept_id:

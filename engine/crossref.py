@@ -18,6 +18,7 @@ from engine import conditions
 from engine.cache import FileCache
 from engine.catalogue import CENTER_FILE, Catalogue, Document
 from engine.dates import as_date
+from engine.merge import lookup
 from engine.result import Finding, Path
 
 MINUTES_PER_WORKING_DAY = 480  # 8 hours; how minutes compare with days
@@ -88,6 +89,20 @@ class _Cross:
         related: tuple[tuple[str, Path, str], ...] = (),
     ) -> None:
         self.out.append(Finding(file, path, kind, message, on_key, related))
+
+    def written_lower(self, doc: Document, a: Path, b: Path) -> bool:
+        """Whether, in a merged item, the value at ``a`` was written by a lower layer (nearer the
+        catalogue checked) than the value at ``b``: that layer made the change that broke a rule."""
+        origins = self.cat.origins.get(doc.file)
+        if not origins:
+            return False
+        patches = self.cat.patches.get(doc.data["code"], [])
+
+        def rank(path: Path) -> int:
+            file = lookup(origins, doc.file, path)[0]
+            return patches.index(file) if file in patches else len(patches)
+
+        return rank(a) < rank(b)
 
     # -- per kind --------------------------------------------------------------------------
     def index(self, has_center_file: bool, codes: Mapping[str, str]) -> None:
@@ -306,8 +321,24 @@ class _Cross:
     def fee_fields(self, doc: Document, schedule: Document, fields: Mapping[str, FieldInfo]) -> None:
         from engine import fees  # the fee engine knows which fields a schedule reads
 
+        # a lower layer's own fee schedule (child_rules.local_fee_schedules) replacing the one an
+        # inherited item names must fit that item's form: its mismatch is reported in the schedule
+        local = self.cat.layer_of(schedule.file) < self.cat.layer_of(
+            lookup(self.cat.origins.get(doc.file), doc.file, ("fee", "schedule"))[0]
+        )
+        code = doc.data["code"]
         missing = sorted({name for _, name in fees.referenced_fields(schedule.data)} - set(fields))
-        if missing:
+        if missing and local:
+            self.add(
+                schedule.file,
+                ("fields",),
+                "unknown-field",
+                f"this fee schedule reads {', '.join(missing)}, which the form of the inherited item {code} does "
+                "not have; charge by the item's fields, or override the item's form too",
+                on_key=True,
+                related=((doc.file, ("fee", "schedule"), "item"),),
+            )
+        elif missing:
             self.add(
                 doc.file,
                 ("fee", "schedule"),
@@ -321,7 +352,18 @@ class _Cross:
                 continue
             offered = {str(o["value"]) for o in info.spec.get("options", [])}
             needed = [str(o["value"]) for o in spec["options"] if str(o["value"]) not in offered]
-            if needed:
+            if needed and local:
+                self.add(
+                    schedule.file,
+                    ("fields", name, "options"),
+                    "unknown-option",
+                    f"this fee schedule charges by {name} = {', '.join(needed)}, but the form of the inherited item "
+                    f"{code} does not offer {'that value' if len(needed) == 1 else 'those values'}; charge by the "
+                    "options the form offers, or override the item's form field too",
+                    on_key=True,
+                    related=((doc.file, ("fee", "schedule"), "item"),),
+                )
+            elif needed:
                 self.add(
                     doc.file,
                     ("fee", "schedule"),
@@ -401,16 +443,30 @@ class _Cross:
             longest[g] = max(longest.get(g, 0), duration_minutes(step["limit"]) or 0)
         total = sum(longest.values())
         if budget is not None and total > budget:
-            self.add(
-                doc.file,
-                ("steps",),
-                "step-limits",
+            steps_at: Path = ("steps",)
+            promised_at: Path = ("time_limit", "promised", "value")
+            message = (
                 f"the steps add up to {_minutes_text(total)}, more than the promised limit "
                 f"{'of one working day for an immediate item' if immediate else _text(promised)}; "
-                "shorten the step limits",
-                on_key=True,
-                related=((doc.file, ("time_limit", "promised", "value"), "promised limit"),),
             )
+            if self.written_lower(doc, promised_at, steps_at):
+                # a lower layer shortened the promise below the parent's steps: report it there
+                self.add(
+                    doc.file,
+                    promised_at,
+                    "step-limits",
+                    message + "promise no less than the steps take, or override the step limits too",
+                    related=((doc.file, steps_at, "steps"),),
+                )
+            else:
+                self.add(
+                    doc.file,
+                    steps_at,
+                    "step-limits",
+                    message + "shorten the step limits",
+                    on_key=True,
+                    related=((doc.file, promised_at, "promised limit"),),
+                )
 
     def chain(self, doc: Document) -> None:
         stage_ids: set[str] = set()

@@ -109,6 +109,9 @@ def merge(
             j = len(merged)
             merged.append(copy.deepcopy(entry))
             origins[(*at, j)] = (patch_file, (*patch_at, i))
+        # the list as a whole is this layer's now (a problem with it, e.g. too few steps left, is
+        # reported here); each inherited entry keeps the origin recorded above
+        origins[at] = (patch_file, patch_at)
         return merged
     _drop_below(origins, at)
     origins[at] = (patch_file, patch_at)

@@ -225,3 +225,32 @@ def test_withdrawing_or_overriding_what_a_parent_already_withdrew_says_who_did(t
         "overrides/P-PSB-001.yaml:1:7: error[unknown-item]: overrides/ names 'P-PSB-001', which is withdrawn by "
         "../clean/center.yaml (本县不办理刻章备案。); delete this override",
     ]
+
+
+def test_a_local_fee_schedule_that_misfits_the_inherited_form_is_reported_in_the_schedule(tmp_path: Path) -> None:
+    """The parent allows local fee schedules; the county's own schedule charges by an option the
+    inherited item's form does not offer: the county's file is at fault, not the parent's item."""
+    from tests.support import copy_catalogue
+
+    city = copy_catalogue(tmp_path / "city")
+    center = city / "center.yaml"
+    center.write_text(
+        center.read_text(encoding="utf-8").replace("local_fee_schedules: false", "local_fee_schedules: true"), "utf-8"
+    )
+    county = tmp_path / "county"
+    (county / "fees").mkdir(parents=True)
+    (county / "center.yaml").write_text(
+        'id: county\nname: 县政务服务中心（测试）\nlevel: county\nregion: "230223"\nextends: ../city\n', "utf-8"
+    )
+    schedule = (REPO / "fees" / "resident-id-card.yaml").read_text(encoding="utf-8")
+    local = schedule.replace(
+        "      - {value: temporary, label: 申领临时居民身份证}\n",
+        "      - {value: temporary, label: 申领临时居民身份证}\n      - {value: express, label: 加急（本县）}\n",
+    )
+    assert local != schedule
+    (county / "fees" / "resident-id-card.yaml").write_text(local, "utf-8")
+    rendered = [p.render() for p in load(county).problems]
+    assert len(rendered) == 1, rendered
+    assert rendered[0].startswith("fees/resident-id-card.yaml:23:5: error[unknown-option]: this fee schedule charges")
+    assert "idcard.application_type = express" in rendered[0]
+    assert "[item: ../city/items/psb/resident-id-card-renewal-replacement.yaml:" in rendered[0]
