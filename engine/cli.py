@@ -80,6 +80,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from engine import notice
 
+    if args.explain:
+        return _explain(args)
     cat = _checked(args.catalog)
     if args.code in cat.chains and args.code not in cat.items:
         sys.stdout.write(_chain_text(cat, cat.chains[args.code].data))
@@ -88,12 +90,33 @@ def cmd_show(args: argparse.Namespace) -> int:
         reason, where = cat.withdrawn[args.code]
         raise UserError(f"item {args.code} is withdrawn here by {where}: {reason}")
     item = _item(cat, args.code)
-    if args.explain:
-        from engine.explain import explain
-
-        sys.stdout.write(explain(cat, item.data["code"]))
-        return EXIT_OK
     sys.stdout.write(notice.render_text(notice.build(cat, item)))
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """``show CODE --explain`` works on what loaded even when the catalogue has problems: it is the
+    tool for finding out which layer set a value that now breaks a rule."""
+    from engine.explain import explain
+
+    result = _load(args.catalog)
+    cat = result.catalogue
+    if args.code in cat.withdrawn and args.code not in cat.items:
+        reason, where = cat.withdrawn[args.code]
+        raise UserError(f"item {args.code} is withdrawn here by {where}: {reason}")
+    if args.code in cat.broken_items and args.code not in cat.items:
+        file = cat.broken_items[args.code]
+        own = [p.render() for p in result.problems if p.file == file]
+        raise UserError(
+            "\n".join([*own, f"item {args.code} is left out of the catalogue: {file} has problems; fix them first"])
+        )
+    item = _item(cat, args.code)
+    if not result.ok:
+        sys.stderr.write(
+            f"note: the catalogue has {len(result.problems)} problem(s) (`yangguang check` lists them); "
+            "this is the item as it loaded\n"
+        )
+    sys.stdout.write(explain(cat, item.data["code"]))
     return EXIT_OK
 
 

@@ -102,8 +102,31 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
         entries = lib._walk(resolved, path)
         index = lib._index(entries, action.entry, ".".join(map(str, path)))
         return _nest(resolved, path, [{"id": entries[index]["id"], "remove": True}])
+
     change = lib.change_for(resolved, action)  # the same paths, ids and duration shorthand as any edit
     return _nest(resolved, change.path, copy.deepcopy(action.value.plain))
+
+
+def added_here(cat: Any, code: str, rel: str, resolved: Any, action: lib.Action) -> tuple[DocPath, int] | None:
+    """For ``remove`` of an entry this catalogue's own override ``rel`` added (the parent has no such
+    entry): the entry's (list path, index) in that file, so the edit deletes it there rather than
+    writing ``remove: true`` for an id no parent has."""
+    if not isinstance(action, lib.RemoveEntry) or action.list is None:
+        return None
+    from engine.merge import lookup
+
+    path, exists = lib._list_path(resolved, action.list)
+    if not exists:
+        return None
+    entries = lib._walk(resolved, path)
+    try:
+        index = lib._index(entries, action.entry, ".".join(map(str, path)))
+    except lib.EditError:
+        return None
+    file, at = lookup(cat.origins.get(cat.items[code].file), cat.items[code].file, (*path, index))
+    if file != rel or not at or not isinstance(at[-1], int):
+        return None
+    return at[:-1], at[-1]
 
 
 def _nest(resolved: Any, path: DocPath, leaf: Any) -> dict[str, Any]:
@@ -117,14 +140,25 @@ def _nest(resolved: Any, path: DocPath, leaf: Any) -> dict[str, Any]:
                 entry_id = _entry_id(resolved, path, n + 1)
                 leaf = [{"id": entry_id, **leaf}] if isinstance(leaf, dict) else [leaf]
                 continue
-            # a list without ids (conditions, keywords): the override replaces it whole
+            # a list without ids (conditions, faq, form fields): the override replaces it whole, with
+            # the change made inside the entry (its other keys kept)
             whole = copy.deepcopy(lib._walk(resolved, path[:n]))
-            whole[part] = leaf
+            whole[part] = _into(whole[part], leaf) if n + 1 < len(path) else leaf
             leaf = whole
             continue
         leaf = {part: leaf}
     assert isinstance(leaf, dict)
     return leaf
+
+
+def _into(entry: Any, change: Any) -> Any:
+    """``change`` (nested mappings naming only what changes) made inside a copy of ``entry``."""
+    if isinstance(entry, dict) and isinstance(change, dict):
+        out = dict(entry)
+        for key, value in change.items():
+            out[key] = _into(entry[key], value) if key in entry else value
+        return out
+    return change
 
 
 def _merge_patch(old: Any, new: Any) -> Any:
@@ -159,7 +193,14 @@ def _first_change(old: Any, new: Any, at: DocPath) -> yaml_edit.Change | None:
             found = _first_change(old[key], value, (*at, key))
             if found is not None:
                 return found
+        for key in old:
+            if key not in new:
+                return yaml_edit.Change("delete", (*at, key))
         return None
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new) + 1:
+        for i in range(len(old)):
+            if old[:i] + old[i + 1 :] == new:
+                return yaml_edit.Change("delete", (*at, i))
     if isinstance(old, list) and isinstance(new, list) and len(new) >= len(old) and old == new[: len(old)]:
         if len(new) > len(old):
             return yaml_edit.Change("insert", (*at, len(old)), yaml_edit.plain_value(new[len(old)]))
@@ -210,11 +251,19 @@ def edit(
         raw = lib.read_file(path, rel)
         old_text = lib.file_text(raw, rel)
         data = lib.file_data(raw, rel)
-        desired = dict(data)
+        desired = copy.deepcopy(data)
         if reason:
             desired["reason"] = reason
-        for key, value in patch.items():
-            desired[key] = _merge_patch(data.get(key), value) if key in data else value
+        own = added_here(cat, code, rel, resolved, action)
+        if own is not None:  # an entry this override added: deleted from the file
+            (list_at, index) = own
+            entries = lib._walk(desired, list_at)
+            del entries[index]
+            if not entries and len(list_at) == 1:
+                del desired[list_at[0]]
+        else:
+            for key, value in patch.items():
+                desired[key] = _merge_patch(data.get(key), value) if key in data else value
         new_text = _rewrite(old_text, desired, rel)
     else:
         if not reason:

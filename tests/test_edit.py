@@ -413,3 +413,29 @@ def test_an_inherited_items_mixed_section_list_is_overridden_whole(catalog: Path
     with pytest.raises(UserError, match=r"(?s)duplicate-id.*form section 'contact' appears twice.*nothing was written"):
         run(county, "edit", "QQ-PSB-BA-001", "set", "form.sections.0", "contact", "--reason", "本县调整表单。")
     assert not (county / "overrides/QQ-PSB-BA-001.yaml").exists()
+
+
+def test_removing_a_material_the_county_itself_added_deletes_it_from_the_override(catalog: Path) -> None:
+    """village_opinion is the county's own addition (the city has no such material): removing it
+    takes it out of the override file, rather than writing remove: true for an id no parent has."""
+    county = catalog / "examples" / "county"
+    shutil.copytree(REPO / "examples" / "county", county)
+    override = county / "overrides/QQ-CIVIL-QR-101.yaml"
+    before = override.read_text(encoding="utf-8")
+    assert run(county, "edit", "QQ-CIVIL-QR-101", "remove", "material", "village_opinion") == 0
+    after = override.read_text(encoding="utf-8")
+    removed, added = changed_lines(before, after)
+    assert added == [] and removed[:2] == ["materials:", "  - id: village_opinion"]
+    assert "remove" not in after and "location: {address: 依安县政务服务中心 E 区" in after
+    assert "village_opinion" not in {m["id"] for m in load(county).catalogue.items["QQ-CIVIL-QR-101"].data["materials"]}
+
+
+def test_setting_a_value_inside_an_entry_without_id_keeps_the_entrys_other_keys(catalog: Path) -> None:
+    """faq entries have no id: the override replaces the list whole, with only the answer changed."""
+    county = catalog / "examples" / "county"
+    shutil.copytree(REPO / "examples" / "county", county)
+    city_faq = load(county).catalogue.items["QQ-CIVIL-QR-101"].data["faq"]
+    assert run(county, "edit", "QQ-CIVIL-QR-101", "set", "faq.1.a", "本县 20 个工作日内完成审核确认。") == 0
+    faq = load(county).catalogue.items["QQ-CIVIL-QR-101"].data["faq"]
+    assert faq[1] == {"q": city_faq[1]["q"], "a": "本县 20 个工作日内完成审核确认。"}
+    assert faq[0] == city_faq[0] and len(faq) == len(city_faq)

@@ -254,3 +254,17 @@ def test_a_local_fee_schedule_that_misfits_the_inherited_form_is_reported_in_the
     assert rendered[0].startswith("fees/resident-id-card.yaml:23:5: error[unknown-option]: this fee schedule charges")
     assert "idcard.application_type = express" in rendered[0]
     assert "[item: ../city/items/psb/resident-id-card-renewal-replacement.yaml:" in rendered[0]
+
+
+def test_explain_works_on_a_catalogue_with_problems(capsys: pytest.CaptureFixture[str]) -> None:
+    """The promise under the steps breaks a rule: --explain still shows which layer set each value."""
+    case = str(OVERLAYS / "cases" / "promise-under-steps")
+    assert main(["show", "P-HRSS-001", "--explain", "--catalog", case]) == 0
+    captured = capsys.readouterr()
+    assert "note: the catalogue has 1 problem(s)" in captured.err
+    line = next(ln for ln in captured.out.splitlines() if ln.strip().startswith("value: 1 "))
+    assert line.endswith("county (county 县)  overrides/P-HRSS-001.yaml:4")
+    # an item whose own override is broken is named with its file's problems
+    assert main(["show", "P-HRSS-001", "--explain", "--catalog", str(OVERLAYS / "cases" / "steps-removed")]) == 1
+    err = capsys.readouterr().err
+    assert "overrides/P-HRSS-001.yaml:4:3: error[range]" in err and "is left out of the catalogue" in err
