@@ -422,7 +422,18 @@ def _resolve(
         if doc.kind == "item" and doc.file in resolved.origins:
             errors = list(item_schema.errors(doc.data))
             if errors:
-                merged_findings.extend(Finding(doc.file, e.path, e.kind, e.message, e.on_key) for e in errors)
+                additions = resolved.additions.get(doc.file, {})
+                explained: set[tuple[str, int]] = set()
+                for e in errors:
+                    message = e.message
+                    head = (str(e.path[0]), e.path[1]) if len(e.path) > 1 and isinstance(e.path[1], int) else None
+                    hit = additions.get(head) if head is not None else None
+                    if head is not None and hit is not None:  # an entry the override adds: its index there, and why
+                        message = message.replace(f"{head[0]}[{head[1]}]", f"{head[0]}[{hit[0]}]", 1)
+                        if head not in explained:
+                            explained.add(head)
+                            message += f"; {hit[1]}"
+                    merged_findings.append(Finding(doc.file, e.path, e.kind, message, e.on_key))
                 code = doc.data["code"]
                 catalogue.broken_items.setdefault(code, resolved.patches.get(code, [doc.file])[0])
                 continue

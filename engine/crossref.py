@@ -477,6 +477,9 @@ class _Cross:
             for j, code in enumerate(stage["items"]):
                 if (doc.file, code) in self.cat.reported_members:
                     continue  # an inherited chain's member withdrawn below it: engine.overlay reported it
+                broken = self.cat.broken_items.get(code)
+                if broken is not None and self.cat.layer_of(doc.file) > self.cat.layer_of(broken):
+                    continue  # a lower layer broke the item: reported in its file; the parent's chain is not at fault
                 if code not in self.cat.items:
                     self.add(
                         doc.file,

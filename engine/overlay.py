@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.merge import Origin, Origins, get, lookup, merge
+from engine.merge import Origin, Origins, get, id_list, lookup, merge
 from engine.result import Finding
 from engine.result import Path as DocPath
 
@@ -162,6 +162,9 @@ class Resolved:
     patches: dict[str, list[str]] = field(default_factory=dict)
     #: (chain file, code): an inherited chain's member withdrawn below it, reported here as overlay-chain
     reported_members: set[tuple[str, str]] = field(default_factory=set)
+    #: merged item file -> (list, merged index) -> (index in the override, why the entry is new): an entry
+    #: an override adds must be complete, and its schema errors say so
+    additions: dict[str, dict[tuple[str, int], tuple[int, str]]] = field(default_factory=dict)
 
 
 def resolve(
@@ -452,11 +455,40 @@ def _apply_override(
                 )
             )
     _check_materials(doc, patch, base, base_origins, target.file, out)
+    out.additions[target.file] = _additions(base, changes, merged)
     key = hashlib.blake2b(f"{target.key}:{doc.key}".encode(), digest_size=16).hexdigest()
     new = make_doc(target.file, "item", merged, key)
     items[code] = new
     out.origins[target.file] = origins
     out.patches.setdefault(code, []).insert(0, doc.file)
+
+
+def _additions(base: Mapping[str, Any], changes: Mapping[str, Any], merged: Mapping[str, Any]) -> dict[Any, Any]:
+    """The entries of materials and steps an override adds rather than changes, with why they are new."""
+    found: dict[tuple[str, int], tuple[int, str]] = {}
+    for key, word in (("materials", "material"), ("steps", "step")):
+        entries, parent = changes.get(key), base.get(key)
+        if not isinstance(entries, list) or not isinstance(merged.get(key), list):
+            continue
+        ids = [e["id"] for e in parent] if isinstance(parent, list) and id_list(parent) else None
+        at = {e.get("id"): j for j, e in enumerate(merged[key]) if isinstance(e, dict)}
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict) or entry.get("remove") is True or entry.get("id") not in at:
+                continue
+            if ids is None:
+                why = (
+                    f"the parent's item has {key}: {parent!r}, not a list of {word}s by id, so this override's "
+                    f"{key} replace it whole and each {word} is written in full"
+                )
+            elif entry["id"] in ids:
+                continue
+            else:
+                why = (
+                    f"this entry adds a new {word} (the parent's item has no {word} {entry['id']!r}), so it is "
+                    f"written in full{_hint(entry['id'], ids)}"
+                )
+            found[(key, at[entry["id"]])] = (i, why)
+    return found
 
 
 def _check_materials(
