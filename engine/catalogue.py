@@ -387,7 +387,15 @@ def _read_center(checker: _Checker, rel: str) -> tuple[dict[str, Any] | None, bo
         return None, False
     entry = checker.check_file(rel, "center")
     if not entry.valid:
-        return None, True
+        # its schema problems are reported; the stack still follows a readable extends, so the
+        # layer's overrides are checked against its parent rather than all told "extends none"
+        try:
+            parsed = parse(checker.read(rel))
+        except OSError:
+            return None, True
+        data = parsed.data if isinstance(parsed.data, dict) else {}
+        kept = {k: data[k] for k in ("extends", "level", "id") if isinstance(data.get(k), str)}
+        return (kept or None), True
     data = entry.data if entry.data is not None else checker.data(Document(rel, "center", None, entry.key))
     return data, True
 

@@ -89,7 +89,7 @@ def merge(
             if hit is None:
                 merged.append(entry)
                 continue
-            changes = {k: v for k, v in hit[1].items() if k != "remove"}
+            changes = {k: v for k, v in hit[1].items() if k not in ("remove", "id")}  # the id is the parent's
             merged.append(
                 merge(
                     entry,

@@ -112,15 +112,17 @@ def stack(
             )
             break
         if not (parent / "center.yaml").is_file():
-            what = "no such directory" if not parent.is_dir() else "a directory without center.yaml"
-            findings.append(
-                Finding(
-                    layer.center_file,
-                    ("extends",),
-                    "extends",
-                    f"extends {data['extends']!r} is {what}; give the path of the parent catalogue's "
-                    "root directory, relative to this one (check out the git submodule if it is one)",
+            if parent.is_file():
+                fix = f"name the directory instead: extends: {Path(data['extends']).parent.as_posix()}"
+                what = "a file, not the parent catalogue's directory"
+            else:
+                what = "no such directory" if not parent.is_dir() else "a directory without center.yaml"
+                fix = (
+                    "give the path of the parent catalogue's root directory, relative to this one "
+                    "(check out the git submodule if it is one)"
                 )
+            findings.append(
+                Finding(layer.center_file, ("extends",), "extends", f"extends {data['extends']!r} is {what}; {fix}")
             )
             break
         prefix = Path(os.path.relpath(parent, top)).as_posix()
@@ -269,6 +271,18 @@ def resolve(
             withdrawing.setdefault(entry["code"], i)
         for doc in overrides:
             code = doc.data["code"]
+            stem = doc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            if stem != code:  # one file per code, named by it: two files for one item cannot stack unseen
+                out.findings.append(
+                    Finding(
+                        doc.file,
+                        ("code",),
+                        "id-mismatch",
+                        f"code {code!r} must equal the file name {stem!r}; rename the file to overrides/{code}.yaml "
+                        "(or merge it into that file) or change the code",
+                    )
+                )
+                continue
             if code in withdrawing and code in items:
                 out.findings.append(
                     Finding(

@@ -121,6 +121,11 @@ def test_explain_names_the_layer_and_line_of_each_value(capsys: pytest.CaptureFi
     assert lines["address: 市政务服务中心 D 区"] == "city (city 市)  ../../stack/city/overrides/P-HRSS-001.yaml:5"
     assert lines["code: P-HRSS-001"] == "hlj (province 省)  ../../stack/province/items/benefit.yaml:1"
     assert "override: ../../stack/city/overrides/P-HRSS-001.yaml" in out
+    # an entry matched by id keeps the parent's id line; only what the override wrote is the county's
+    assert lines["id: separation_proof"] == "hlj (province 省)  ../../stack/province/items/benefit.yaml:101"
+    assert next(v for k, v in lines.items() if k.startswith("note: 本县可凭")) == (
+        "county (county 县)  overrides/P-HRSS-001.yaml:6"
+    )
 
 
 def test_show_says_why_an_item_is_withdrawn(capsys: pytest.CaptureFixture[str]) -> None:
