@@ -513,7 +513,8 @@ def _check_materials(
     base_file: str,
     out: Resolved,
 ) -> None:
-    """A required material (required: true in the parent) may not be removed or made optional."""
+    """A material the parent requires (always, or under a condition) may not be removed, made optional
+    or required under another condition; it may be made required always."""
     parent = {m["id"]: (i, m) for i, m in enumerate(base.get("materials", []))}
     for i, entry in enumerate(patch.get("materials", []) or []):
         hit = parent.get(entry["id"])
@@ -530,10 +531,19 @@ def _check_materials(
                 )
             continue
         pi, material = hit
-        if material.get("required") is not True:
+        required = material.get("required")
+        if required is False or required is None:
             continue
-        if entry.get("remove") is True or ("required" in entry and entry["required"] is not True):
-            what = "removes" if entry.get("remove") is True else "makes optional"
+        # required: true, or a condition under which it is required: the parent's 要件 bind the layers
+        # below; only making it required always is allowed
+        changed = "required" in entry and entry["required"] is not True and entry["required"] != required
+        if entry.get("remove") is True or changed:
+            if entry.get("remove") is True:
+                what = "removes"
+            elif entry["required"] is False:
+                what = "makes optional"
+            else:
+                what = "changes the condition of"
             out.findings.append(
                 Finding(
                     doc.file,
