@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from engine import cases, chain_service, chains, drafts, form_view, forms, i18n, uploads
-from engine.catalogue import Document
+from engine.catalogue import Catalogue, Document
 from engine.form_view import CHECK_PAGE, MATERIALS_PAGE
 from engine.forms import FieldError
 from engine.service import CaseService, SubmissionInvalid
@@ -88,6 +88,14 @@ async def _limited_form(request: Request, multipart: bool) -> FormData:
     return await limited.form(max_files=0, max_fields=500)
 
 
+def withdrawn_message(cat: Catalogue, code: str) -> str | None:
+    """Why a parent's item is not offered here (a lower-level catalogue withdrew it), for its 404 pages."""
+    if code not in cat.withdrawn:
+        return None
+    reason, _where = cat.withdrawn[code]
+    return f"本中心不办理此事项（{code}）：{reason} / This center does not offer this item here."
+
+
 def portal_routes(
     service: CaseService,
     upload_dir: Path,
@@ -109,8 +117,9 @@ def portal_routes(
         is_chain = request is not None and request.url.path.startswith("/chains/")
         doc = applications.get(code) if is_chain else cat.items.get(code)
         if doc is None:
-            if not is_chain and code in cat.withdrawn:  # withdrawn by a lower-level catalogue: say why
-                raise HTTPException(404, f"本中心不办理此事项：{cat.withdrawn[code][0]}")
+            why = None if is_chain else withdrawn_message(cat, code)
+            if why is not None:  # withdrawn by a lower-level catalogue: say why
+                raise HTTPException(404, why)
             raise HTTPException(404, "没有这个审批链条，请从首页查找。" if is_chain else "没有这个事项，请从首页查找。")
         return doc
 

@@ -42,7 +42,7 @@ from engine.desk import desk_routes, staff_from_cookie
 from engine.desk_chains import desk_chain_routes
 from engine.flowchart import flowchart_svg
 from engine.i18n import LocaleMiddleware
-from engine.portal import portal_routes
+from engine.portal import portal_routes, withdrawn_message
 from engine.progress import local as progress_local
 from engine.progress import progress_routes
 from engine.public import public_routes
@@ -134,14 +134,6 @@ def renderer(cat: Catalogue) -> Render:
         return HTMLResponse(_env.get_template(name).render(**ctx), status_code=status)
 
     return render
-
-
-def withdrawn_message(cat: Catalogue, code: str) -> str | None:
-    """Why a parent's item is not offered here (a lower-level catalogue withdrew it), for its 404 page."""
-    if code not in cat.withdrawn:
-        return None
-    reason, _where = cat.withdrawn[code]
-    return f"本中心不办理此事项（{code}）：{reason} / This center does not offer this item here."
 
 
 def guide_page(cat: Catalogue, doc: Document, render: Render) -> bytes:
