@@ -16,6 +16,7 @@ the chain progress page, the green channel and chain-level lights.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from engine.service import CaseService, SubmissionInvalid, UnknownCase
 
 NUMBER_PREFIX = "L"  # 链条: case numbers start with the center's id, never with L
 _T = ledger.chain_cases
+log = logging.getLogger("yangguang.chains")
 _C = ledger.cases
 
 
@@ -127,8 +129,11 @@ def submit(
             known = conn.execute(select(_T.c.query_code).where(_T.c.number == earlier)).scalar_one()
             return ChainSubmitted(earlier, str(known), ())
         ledger.remember_idempotency(conn, key, number, now)
+        # every member's rules as of today: a later stage is filed under them, whatever a reload changes
+        pins = {code: service.pin(conn, code) for stage in chains.with_services(chain) for code in stage["items"]}
         conn.execute(
             insert(_T).values(
+                members=json.dumps(pins),
                 number=number,
                 query_code=query_code,
                 chain_id=chain_id,
@@ -161,6 +166,19 @@ def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[st
     stage_index = row.stage + 1
     while stage_index < len(chain["stages"]) and not _stage_open(chain["stages"][stage_index], flat):
         stage_index += 1
+    ended = chain["stages"][row.stage]["id"] if row.stage >= 0 else None
+    services = [  # the associated services the applicant asked for that the ended stage triggers
+        code
+        for pseudo in chains.with_services(chain)
+        if pseudo["id"].startswith(f"{ended}+") and _stage_open(pseudo, flat)
+        for code in pseudo["items"]
+    ]
+    opened = chain["stages"][stage_index]["items"] if stage_index < len(chain["stages"]) else []
+    pinned: dict[str, str] = json.loads(row.members) if row.members else {}
+    unknown = [c for c in [*services, *opened] if c not in pinned and c not in service.catalogue.items]
+    if unknown:  # an application from before members were pinned, whose member a reload took away
+        log.error("chain application %s cannot open its next stage: %s not in the catalogue", number, unknown)
+        return []
     with service.db.begin() as conn:  # guarded: two callers never open the same stage twice
         done = conn.execute(
             update(_T)
@@ -174,23 +192,17 @@ def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[st
         ).rowcount
     if done != 1:
         return []
-    ended = chain["stages"][row.stage]["id"] if row.stage >= 0 else None
-    services = [  # the associated services the applicant asked for that the ended stage triggers
-        code
-        for pseudo in chains.with_services(chain)
-        if pseudo["id"].startswith(f"{ended}+") and _stage_open(pseudo, flat)
-        for code in pseudo["items"]
-    ]
-    opened = chain["stages"][stage_index]["items"] if stage_index < len(chain["stages"]) else []
     filed = []
     for code in [*services, *opened]:  # the services the ended stage triggers start alongside
+        view = service.pinned_view(pinned[code])[0] if code in pinned else service.catalogue
         member = service.submit(
             code,
-            _member_data(service.catalogue, code, data),
-            _member_uploads(service.catalogue, code, uploads),
+            _member_data(view, code, data),
+            _member_uploads(view, code, uploads),
             actor,
             f"chain:{number}:{code}",
             chain=number,
+            pinned=pinned.get(code),
         )
         filed.append(member.number)
         if row.accepted_by and member.created:  # accepted once for the whole chain (统一受理)

@@ -297,6 +297,9 @@ chain_cases = Table(  # one application for a whole approval chain (migration 13
     Column("green_basis", Text),  # migration 15: the key-project designation (绿色通道), who marked it, when
     Column("green_by", String(64)),
     Column("green_at", String(_TS)),
+    # migration 16: {item code: catalogue snapshot key} of every member, pinned when applied for, so a
+    # later stage is filed under the rules the application was made under (a reload may change them)
+    Column("members", Text),
     Column("created_at", String(_TS), nullable=False),
     Column("updated_at", String(_TS), nullable=False),
     Index("ix_chain_cases_state", "state"),
@@ -709,6 +712,11 @@ def _m015_green_channel(conn: Connection) -> None:
     add_column(conn, "chain_cases", Column("green_at", String(_TS)))
 
 
+def _m016_chain_members(conn: Connection) -> None:
+    """``chain_cases.members``: each member item's snapshot, pinned when the chain was applied for."""
+    add_column(conn, "chain_cases", Column("members", Text))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -725,6 +733,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m013_chains,
     _m014_stage_opened_at,
     _m015_green_channel,
+    _m016_chain_members,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

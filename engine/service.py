@@ -25,6 +25,7 @@ from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.catalogue import Catalogue, Document
 from engine.fees import assess
 from engine.forms import FieldError, validate
+from engine.pinned import pinned_view
 
 SYSTEM = cases.Actor("system", "system")
 log = logging.getLogger("yangguang.service")
@@ -122,6 +123,14 @@ class CaseService:
             self._saved.add(key)
         return key
 
+    def pin(self, conn: Any, item_code: str) -> str:
+        """Pin a live item's snapshot inside ``conn``'s transaction; its key, for ``submit(pinned=…)``."""
+        return self._store_snapshot(conn, self.catalogue.items[item_code])
+
+    def pinned_view(self, key: str) -> tuple[Catalogue, Document]:
+        """A pinned snapshot as a one-item catalogue (engine.pinned) and that item."""
+        return pinned_view(self.catalogue, key, self.snapshot(key))
+
     def snapshot(self, key: str) -> dict[str, Any]:
         """A pinned snapshot by key; immutable and named by its hash, so kept in memory once read."""
         if key not in self._snapshots:
@@ -146,11 +155,19 @@ class CaseService:
         actor: cases.Actor,
         idempotency_key: str,
         chain: str | None = None,
+        pinned: str | None = None,
     ) -> Submitted:
-        doc = self.catalogue.items.get(item_code)
-        if doc is None:
-            raise UnknownCase(f"no item with code {item_code!r}")
-        normalised, errors = validate(self.catalogue, doc, data, uploads)
+        """File a case for ``item_code``. ``pinned`` (a snapshot key from ``pin``) files it under the
+        rules pinned then instead of the live catalogue's: a chain's later stage, applied for earlier."""
+        view: Catalogue = self.catalogue
+        if pinned is not None:
+            view, doc = self.pinned_view(pinned)
+        else:
+            found = self.catalogue.items.get(item_code)
+            if found is None:
+                raise UnknownCase(f"no item with code {item_code!r}")
+            doc = found
+        normalised, errors = validate(view, doc, data, uploads)
         if errors:
             raise SubmissionInvalid(errors)
         now = self._now()
@@ -160,7 +177,9 @@ class CaseService:
                 row = ledger.get_case(conn, seen)
                 assert row is not None
                 return Submitted(seen, row["query_code"], row["version"], created=False)
-            snap_key = self._store_snapshot(conn, doc)
+            snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
+            if snap_key not in self._snapshots:
+                self._snapshot_in(conn, snap_key)
             number = self._next_number(conn, now)
             query_code = f"{secrets.randbelow(10**6):06d}"
             payload = _plain(

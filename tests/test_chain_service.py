@@ -258,3 +258,51 @@ def test_an_unticked_service_asks_nothing_and_a_ticked_one_asks_its_own_fields(s
     with pytest.raises(SubmissionInvalid) as caught:
         chain_service.submit(svc, "organization", data, uploads, Actor("wu", "applicant"), "k-bank")
     assert {e.field.partition(".")[0] for e in caught.value.errors} == {"bank_account"}
+
+
+def test_a_later_stage_is_filed_under_the_rules_applied_for_after_a_reload_withdrew_a_member(
+    svc: CaseService,
+) -> None:
+    """Live reload may withdraw or change a member item while a chain application waits for its
+    next stage: that stage is still filed, under the member's rules as of the application."""
+    import copy
+
+    data, uploads = chain_application(svc, "organization")
+    sub = chain_service.submit(svc, "organization", data, uploads, Actor("zhang", "applicant"), "k-pin")
+    finish(svc, sub.members[0])
+    later = svc.catalogue.chains["organization"].data["stages"][1]["items"]
+    gone, original = later[0], svc.catalogue.items[later[0]].data
+    reloaded = copy.copy(svc.catalogue)  # what the server serves after the reload
+    reloaded.items = {code: doc for code, doc in svc.catalogue.items.items() if code != gone}
+    after = CaseService(reloaded, svc.db, svc.clock, svc.calendar)
+    filed = chain_service.advance(after, sub.number)
+    assert len(filed) == len(later)
+    by_code = {code: number for code, number, _ in chain_service.state(after, sub.number).members["start-up"]}
+    case, snap = after.load(by_code[gone])
+    assert case.state == "submitted" and snap["item"] == original
+    for number in filed:
+        finish(after, number)
+    chain_service.advance_all(after)
+    assert chain_service.state(after, sub.number).state == "completed"
+
+
+def test_an_unpinned_application_whose_member_was_withdrawn_waits_instead_of_breaking(
+    svc: CaseService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Applications from before members were pinned (migration 16) keep the stage open and log why."""
+    import copy
+
+    from sqlalchemy import update
+
+    data, uploads = chain_application(svc, "organization")
+    sub = chain_service.submit(svc, "organization", data, uploads, Actor("zhang", "applicant"), "k-old")
+    with svc.db.begin() as conn:
+        conn.execute(update(ledger.chain_cases).where(ledger.chain_cases.c.number == sub.number).values(members=None))
+    finish(svc, sub.members[0])
+    gone = svc.catalogue.chains["organization"].data["stages"][1]["items"][0]
+    reloaded = copy.copy(svc.catalogue)
+    reloaded.items = {code: doc for code, doc in svc.catalogue.items.items() if code != gone}
+    after = CaseService(reloaded, svc.db, svc.clock, svc.calendar)
+    assert chain_service.advance(after, sub.number) == []
+    assert chain_service.state(after, sub.number).stage == 0  # not moved on with members missing
+    assert f"{sub.number} cannot open its next stage" in caplog.text and gone in caplog.text
