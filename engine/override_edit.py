@@ -143,22 +143,12 @@ def _nest(resolved: Any, path: DocPath, leaf: Any) -> dict[str, Any]:
             # a list without ids (conditions, faq, form fields): the override replaces it whole, with
             # the change made inside the entry (its other keys kept)
             whole = copy.deepcopy(lib._walk(resolved, path[:n]))
-            whole[part] = _into(whole[part], leaf) if n + 1 < len(path) else leaf
+            whole[part] = _merge_patch(whole[part], leaf) if n + 1 < len(path) else leaf
             leaf = whole
             continue
         leaf = {part: leaf}
     assert isinstance(leaf, dict)
     return leaf
-
-
-def _into(entry: Any, change: Any) -> Any:
-    """``change`` (nested mappings naming only what changes) made inside a copy of ``entry``."""
-    if isinstance(entry, dict) and isinstance(change, dict):
-        out = dict(entry)
-        for key, value in change.items():
-            out[key] = _into(entry[key], value) if key in entry else value
-        return out
-    return change
 
 
 def _merge_patch(old: Any, new: Any) -> Any:
