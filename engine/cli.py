@@ -468,4 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m engine.cli` runs this file as __main__; the commands raise engine.cli's UserError,
+    # so run that module's main, or an expected error would be reported as a bug
+    from engine.cli import main as _main
+
+    sys.exit(_main())

@@ -166,9 +166,15 @@ def target_file(root: Path, name: str, result: CheckResult, for_writing: bool = 
                 f"item {target.key} is inherited from {target.file}; a county changes it with an override "
                 f"file, overrides/{target.key}.yaml (yangguang edit writes it, given --reason)"
             )
+        where = {
+            "fee": "fee standards are set above unless the parent's child_rules.local_fee_schedules allows a "
+            "local one (then copy the file into fees/ here and edit the copy)",
+            "form": f"to change it here, copy it into forms/{target.key}.yaml (the same id replaces the parent's)",
+            "chain": f"to change it here, copy it into chains/{target.key}.yaml (the same id replaces the parent's)",
+        }.get(target.kind, "it is changed in the catalogue it comes from")
         raise InheritedError(
-            f"{KIND_NOUNS[target.kind]} {target.key} is inherited from {target.file}; it is changed in the "
-            "catalogue it comes from, not in this one"
+            f"{KIND_NOUNS[target.kind]} {target.key} is inherited from {target.file}, which this catalogue does "
+            f"not change; {where}"
         )
     return target
 

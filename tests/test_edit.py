@@ -439,3 +439,19 @@ def test_setting_a_value_inside_an_entry_without_id_keeps_the_entrys_other_keys(
     faq = load(county).catalogue.items["QQ-CIVIL-QR-101"].data["faq"]
     assert faq[1] == {"q": city_faq[1]["q"], "a": "本县 20 个工作日内完成审核确认。"}
     assert faq[0] == city_faq[0] and len(faq) == len(city_faq)
+
+
+def test_an_inherited_fee_schedule_is_refused_with_what_to_do_as_a_user_error(catalog: Path) -> None:
+    """Also under `python -m engine.cli`: an expected error exits 1 with a message, never a bug report."""
+    county = catalog / "examples" / "county"
+    shutil.copytree(REPO / "examples" / "county", county)
+    before = (catalog / "fees" / "resident-id-card.yaml").read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "edit", "fee:resident-id-card", "set", "lines.standard.amount", "25",
+         "--catalog", str(county)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert "child_rules.local_fee_schedules" in done.stderr
+    assert (catalog / "fees" / "resident-id-card.yaml").read_bytes() == before
