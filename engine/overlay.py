@@ -99,7 +99,20 @@ def stack(
                     )
                 )
             break
-        parent = (current / data["extends"]).resolve()
+        try:
+            parent = (current / data["extends"]).resolve()
+            usable = (parent / "center.yaml").is_file(), parent.is_file(), parent.is_dir()
+        except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, a symlink loop
+            findings.append(
+                Finding(
+                    layer.center_file,
+                    ("extends",),
+                    "extends",
+                    f"extends {data['extends']!r} is not a usable path ({exc}); give the path of the parent "
+                    "catalogue's root directory, relative to this one",
+                )
+            )
+            break
         if parent in seen:
             findings.append(
                 Finding(
@@ -111,12 +124,12 @@ def stack(
                 )
             )
             break
-        if not (parent / "center.yaml").is_file():
-            if parent.is_file():
+        if not usable[0]:
+            if usable[1]:
                 fix = f"name the directory instead: extends: {Path(data['extends']).parent.as_posix()}"
                 what = "a file, not the parent catalogue's directory"
             else:
-                what = "no such directory" if not parent.is_dir() else "a directory without center.yaml"
+                what = "no such directory" if not usable[2] else "a directory without center.yaml"
                 fix = (
                     "give the path of the parent catalogue's root directory, relative to this one "
                     "(check out the git submodule if it is one)"

@@ -275,3 +275,17 @@ def test_explain_works_on_a_catalogue_with_problems(capsys: pytest.CaptureFixtur
     assert main(["show", "P-HRSS-001", "--explain", "--catalog", str(OVERLAYS / "cases" / "steps-removed")]) == 1
     err = capsys.readouterr().err
     assert "overrides/P-HRSS-001.yaml:4:3: error[range]" in err and "is left out of the catalogue" in err
+
+
+@pytest.mark.parametrize("extends", ['"../stack/city\\0"', "../stack/" + "a" * 300, "loop/a"])
+def test_an_extends_the_system_cannot_follow_is_an_error_not_a_traceback(tmp_path: Path, extends: str) -> None:
+    county = tmp_path / "county"
+    county.mkdir()
+    (county / "loop").symlink_to("loop")
+    (county / "center.yaml").write_text(
+        f'id: county\nname: 县政务服务中心（测试）\nlevel: county\nregion: "230223"\nextends: {extends}\n', "utf-8"
+    )
+    [problem] = load(county).problems
+    assert problem.render().startswith("center.yaml:5:10: error[extends]: extends ")
+    # a name too long is "no such directory" where Python's is_file() swallows ENAMETOOLONG
+    assert "is not a usable path" in problem.message or "is no such directory" in problem.message
