@@ -282,8 +282,22 @@ def resolve(
         withdrawing: dict[str, int] = {}
         for i, entry in enumerate(withdraw):
             withdrawing.setdefault(entry["code"], i)
+        override_of: dict[str, str] = {}  # code -> this layer's override file for it
         for doc in overrides:
             code = doc.data["code"]
+            if code in override_of:
+                out.findings.append(
+                    Finding(
+                        doc.file,
+                        ("code",),
+                        "duplicate-id",
+                        f"{override_of[code]} already overrides {code!r}; one override file per item — merge the "
+                        "two and delete this one",
+                        related=((override_of[code], ("code",), "first override"),),
+                    )
+                )
+                continue
+            override_of[code] = doc.file
             stem = doc.file.rsplit("/", 1)[-1].rsplit(".", 1)[0]
             if stem != code:  # one file per code, named by it: two files for one item cannot stack unseen
                 out.findings.append(
@@ -482,6 +496,21 @@ def _apply_override(
                 )
             )
     _check_materials(doc, patch, base, base_origins, target.file, out)
+    for key in ("materials", "steps"):
+        seen: dict[Any, int] = {}
+        for i, entry in enumerate(patch.get(key) or []):
+            if isinstance(entry, dict) and entry.get("id") in seen:
+                out.findings.append(
+                    Finding(
+                        doc.file,
+                        (key, i, "id"),
+                        "duplicate-id",
+                        f"{key} names {entry['id']!r} twice in this override (entry {seen[entry['id']] + 1} too); "
+                        "only one would take effect — write its changes in one entry",
+                    )
+                )
+            elif isinstance(entry, dict):
+                seen[entry.get("id")] = i
     out.additions[target.file] = _additions(base, changes, merged)
     key = hashlib.blake2b(f"{target.key}:{doc.key}".encode(), digest_size=16).hexdigest()
     new = make_doc(target.file, "item", merged, key)

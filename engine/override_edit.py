@@ -164,8 +164,8 @@ def _merge_patch(old: Any, new: Any) -> Any:
             hit = next((e for e in out_list if e["id"] == entry["id"]), None)
             if hit is None:
                 out_list.append(entry)
-            elif entry.get("remove") is True:
-                hit.clear()
+            elif entry.get("remove") is True or hit.get("remove") is True:
+                hit.clear()  # removed now, or added back after an earlier removal: the new entry replaces it
                 hit.update(entry)
             else:
                 hit.update(_merge_patch(hit, entry))

@@ -455,3 +455,25 @@ def test_an_inherited_fee_schedule_is_refused_with_what_to_do_as_a_user_error(ca
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
     assert "child_rules.local_fee_schedules" in done.stderr
     assert (catalog / "fees" / "resident-id-card.yaml").read_bytes() == before
+
+
+def test_adding_back_a_material_the_override_removed_replaces_the_removal(tmp_path: Path) -> None:
+    overlays = REPO / "tests" / "fixtures" / "overlays"
+    shutil.copytree(overlays / "stack", tmp_path / "stack")
+    county = tmp_path / "cases" / "county"
+    shutil.copytree(overlays / "cases" / "clean", county)
+    override = county / "overrides" / "P-HRSS-001.yaml"
+    override.write_text(
+        "code: P-HRSS-001\nreason: 本县不收失业登记记录。\n# 注释一\nmaterials:\n"
+        "  - {id: unemployment_registration, remove: true}  # 行尾注释\n",
+        "utf-8",
+    )
+    assert "unemployment_registration" not in {
+        m["id"] for m in load(county).catalogue.items["P-HRSS-001"].data["materials"]
+    }
+    new = "{id: unemployment_registration, name: 失业登记记录（县）, kind: document, required: false, originals: 0, copies: 0, source: government}"  # noqa: E501
+    assert run(county, "edit", "P-HRSS-001", "add", "material", new) == 0
+    text = override.read_text(encoding="utf-8")
+    assert "remove" not in text and "# 注释一\n" in text and "# 行尾注释" in text
+    materials = {m["id"]: m for m in load(county).catalogue.items["P-HRSS-001"].data["materials"]}
+    assert materials["unemployment_registration"]["name"] == "失业登记记录（县）"
