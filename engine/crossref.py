@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -90,19 +90,23 @@ class _Cross:
     ) -> None:
         self.out.append(Finding(file, path, kind, message, on_key, related))
 
-    def written_lower(self, doc: Document, a: Path, b: Path) -> bool:
-        """Whether, in a merged item, the value at ``a`` was written by a lower layer (nearer the
-        catalogue checked) than the value at ``b``: that layer made the change that broke a rule."""
+    def layer_rank(self, doc: Document, path: Path) -> int:
+        """How near the catalogue checked the layer is that wrote ``path`` of a merged item: 0 for this
+        catalogue's override, larger up the stack (the item's own file is the largest)."""
         origins = self.cat.origins.get(doc.file)
         if not origins:
-            return False
+            return 0
         patches = self.cat.patches.get(doc.data["code"], [])
+        file = lookup(origins, doc.file, path)[0]
+        return patches.index(file) if file in patches else len(patches)
 
-        def rank(path: Path) -> int:
-            file = lookup(origins, doc.file, path)[0]
-            return patches.index(file) if file in patches else len(patches)
-
-        return rank(a) < rank(b)
+    def written_lower(self, doc: Document, a: Sequence[Path], b: Sequence[Path]) -> Path | None:
+        """The path of ``a`` written by the lowest layer, when that layer is lower than every layer that
+        wrote ``b``: that layer made the change that broke a rule, and is where it is reported."""
+        first = min(a, key=lambda path: self.layer_rank(doc, path))
+        if self.layer_rank(doc, first) < min(self.layer_rank(doc, path) for path in b):
+            return first
+        return None
 
     # -- per kind --------------------------------------------------------------------------
     def index(self, has_center_file: bool, codes: Mapping[str, str]) -> None:
@@ -416,7 +420,21 @@ class _Cross:
             )
         immediate = promised["value"] == 0
         budget = MINUTES_PER_WORKING_DAY if immediate else pm
-        if immediate:
+        promised_at: Path = ("time_limit", "promised", "value")
+        promise = (promised_at, ("time_limit", "promised", "unit"))
+        lower_promise = self.written_lower(doc, promise, (("steps",),))
+        immediate_misfit = immediate and any(step["limit"]["unit"] != "minute" for step in steps)
+        if immediate_misfit and lower_promise is not None:
+            # a lower layer made the item immediate over the parent's day-long steps: report it there
+            self.add(
+                doc.file,
+                lower_promise,
+                "step-limits",
+                "promised 0 makes this an immediate item, whose step limits are in minutes, but the parent's "
+                "steps are not; override the step limits too, or promise working days",
+                related=((doc.file, ("steps",), "steps"),),
+            )
+        elif immediate:
             for i, step in enumerate(steps):
                 if step["limit"]["unit"] != "minute":
                     self.add(
@@ -442,18 +460,17 @@ class _Cross:
             g = find(step["id"])
             longest[g] = max(longest.get(g, 0), duration_minutes(step["limit"]) or 0)
         total = sum(longest.values())
-        if budget is not None and total > budget:
+        if budget is not None and total > budget and not (immediate_misfit and lower_promise is not None):
             steps_at: Path = ("steps",)
-            promised_at: Path = ("time_limit", "promised", "value")
             message = (
                 f"the steps add up to {_minutes_text(total)}, more than the promised limit "
                 f"{'of one working day for an immediate item' if immediate else _text(promised)}; "
             )
-            if self.written_lower(doc, promised_at, steps_at):
+            if lower_promise is not None:
                 # a lower layer shortened the promise below the parent's steps: report it there
                 self.add(
                     doc.file,
-                    promised_at,
+                    lower_promise,
                     "step-limits",
                     message + "promise no less than the steps take, or override the step limits too",
                     related=((doc.file, steps_at, "steps"),),
