@@ -172,12 +172,48 @@ class _Cross:
                 "(add it to center.yaml's departments or fix the id)",
             )
 
+    def section_lower(self, item: Document | None, cond_path: Path, name: str) -> tuple[str, Path] | None:
+        """Where the form section of the field ``name`` was written, when a layer below the one that
+        wrote the item's condition at ``cond_path`` wrote it (a local form section, or an override's
+        inline section): that layer dropped what the parent's condition needs, and is told so."""
+        if item is None or len(self.cat.layers) < 2:
+            return None
+        section_id = name.split(".", 1)[0]
+        origins = self.cat.origins.get(item.file)
+        found: tuple[str, Path] | None = None
+        for i, entry in enumerate(item.data.get("form", {}).get("sections", [])):
+            if entry == section_id and section_id in self.cat.forms:
+                found = (self.cat.forms[section_id].file, ("fields",))
+            elif isinstance(entry, dict) and entry.get("id") == section_id:
+                found = lookup(origins, item.file, ("form", "sections", i, "fields"))
+        if found is None:
+            return None
+        written = lookup(origins, item.file, cond_path)[0]
+        return found if self.cat.layer_of(found[0]) < self.cat.layer_of(written) else None
+
     def condition(
-        self, file: str, path: Path, cond: Mapping[str, Any], fields: Mapping[str, FieldInfo], where: str
+        self,
+        file: str,
+        path: Path,
+        cond: Mapping[str, Any],
+        fields: Mapping[str, FieldInfo],
+        where: str,
+        item: Document | None = None,
     ) -> None:
         names = sorted(fields)
         for sub_path, name in conditions.referenced_fields(cond, path):
-            if name not in fields:
+            lower = self.section_lower(item, sub_path, name) if name not in fields else None
+            if lower is not None and item is not None:
+                self.add(
+                    *lower,
+                    "unknown-field",
+                    f"this form section has no field {name!r}, which a condition of the inherited item "
+                    f"{item.data['code']} names; keep the field (a lower catalogue may add fields, not drop "
+                    "those the parent's items use), or override that condition too",
+                    on_key=True,
+                    related=((file, sub_path, "condition"),),
+                )
+            elif name not in fields:
                 self.add(
                     file,
                     sub_path,
@@ -196,6 +232,18 @@ class _Cross:
                 for k, v in enumerate(wanted):
                     if str(v) not in values:
                         at = (*sub_path, op, k) if op == "in" else (*sub_path, op)
+                        lower = self.section_lower(item, at, leaf["field"])
+                        if lower is not None and item is not None:
+                            self.add(
+                                *lower,
+                                "unknown-option",
+                                f"the field {leaf['field']} of this form section has no option {v!r}, which a "
+                                f"condition of the inherited item {item.data['code']} names; keep the option, or "
+                                "override that condition too",
+                                on_key=True,
+                                related=((file, at, "condition"),),
+                            )
+                            continue
                         self.add(
                             file,
                             at,
@@ -278,7 +326,7 @@ class _Cross:
                 )
             seen.setdefault(mat["id"], i)
             if isinstance(mat["required"], dict):
-                self.condition(doc.file, ("materials", i, "required"), mat["required"], fields, where)
+                self.condition(doc.file, ("materials", i, "required"), mat["required"], fields, where, doc)
             producer = mat.get("produced_by")
             if producer is not None:
                 if producer == data["code"]:
