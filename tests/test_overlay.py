@@ -289,3 +289,20 @@ def test_an_extends_the_system_cannot_follow_is_an_error_not_a_traceback(tmp_pat
     assert problem.render().startswith("center.yaml:5:10: error[extends]: extends ")
     # a name too long is "no such directory" where Python's is_file() swallows ENAMETOOLONG
     assert "is not a usable path" in problem.message or "is no such directory" in problem.message
+
+
+def test_withdrawing_an_item_parent_items_name_as_producer_is_one_problem_at_the_withdrawal(tmp_path: Path) -> None:
+    from tests.support import copy_catalogue
+
+    city = copy_catalogue(tmp_path / "city")
+    county = city / "examples" / "county"
+    shutil.copytree(REPO / "examples" / "county", county)
+    center = county / "center.yaml"
+    text = center.read_text(encoding="utf-8")
+    assert "withdraw:\n" in text
+    center.write_text(text.replace("withdraw:\n", "withdraw:\n  - {code: QQ-NR-XK-003, reason: 测试撤回用地规划许可。}\n", 1), "utf-8")
+    rendered = [p.render() for p in load(county).problems]
+    mine = [r for r in rendered if "error[unknown-item]" in r]
+    assert len(mine) == 1, rendered
+    assert mine[0].startswith("center.yaml:") and "QQ-GAS-GG-001" in mine[0] and "[produced_by: ../../items/" in mine[0]
+    assert not any(r.startswith("../") for r in rendered), rendered
