@@ -300,7 +300,8 @@ def test_withdrawing_an_item_parent_items_name_as_producer_is_one_problem_at_the
     center = county / "center.yaml"
     text = center.read_text(encoding="utf-8")
     assert "withdraw:\n" in text
-    center.write_text(text.replace("withdraw:\n", "withdraw:\n  - {code: QQ-NR-XK-003, reason: 测试撤回用地规划许可。}\n", 1), "utf-8")
+    entry = "  - {code: QQ-NR-XK-003, reason: 测试撤回用地规划许可。}\n"
+    center.write_text(text.replace("withdraw:\n", "withdraw:\n" + entry, 1), "utf-8")
     rendered = [p.render() for p in load(county).problems]
     mine = [r for r in rendered if "error[unknown-item]" in r]
     assert len(mine) == 1, rendered
