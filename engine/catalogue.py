@@ -361,14 +361,17 @@ def load(
             catalogue.documents = layer_docs[0]
         else:
             placed.extend(_resolve(catalogue, checker, layers, layer_docs, codes, findings))
-        findings.extend(
-            crossref.check(
-                catalogue,
-                has_center_file=any(k == "center" for _, k in per_layer[0]),
-                cache=cache,
-                codes=codes,
+        # a parent whose center.yaml cannot be read hides the layers above it: references across files
+        # would all be follow-ons of that one error, so they are checked once it is fixed
+        if not (len(layers) > 1 and layers[-1].unreadable):
+            findings.extend(
+                crossref.check(
+                    catalogue,
+                    has_center_file=any(k == "center" for _, k in per_layer[0]),
+                    cache=cache,
+                    codes=codes,
+                )
             )
-        )
         if cache is not None:
             cache.retain(rel for rel, _ in files)
             cache.save()

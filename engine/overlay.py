@@ -51,6 +51,9 @@ class Layer:
     root: Path  # absolute
     prefix: str  # the directory relative to the top catalogue, "" for the top itself, e.g. "../city"
     center: dict[str, Any] | None = None  # its own center.yaml as written (None if missing or invalid)
+    #: its center.yaml exists but cannot be read at all (a YAML syntax error): the layers above it are
+    #: unknown, so what this stack inherits is not judged until it is fixed
+    unreadable: bool = False
 
     def rel(self, rel: str) -> str:
         """A path inside this layer, relative to the top catalogue."""
@@ -84,8 +87,9 @@ def stack(
         layer = Layer(current, prefix)
         layers.append(layer)
         seen[current] = layer.center_file
-        data, _exists = read_center(layer.center_file)
+        data, exists = read_center(layer.center_file)
         layer.center = data
+        layer.unreadable = exists and data is None
         if not data or "extends" not in data:
             if data and data.get("withdraw"):
                 findings.append(
@@ -196,6 +200,7 @@ def resolve(
     an item file that failed its schema to that file (an override of it says so).
     """
     out = Resolved([])
+    incomplete = bool(layers) and layers[-1].layer.unreadable and len(layers) > 1
     items: dict[str, Any] = {}  # code -> Document
     item_layer: dict[str, int] = {}  # code -> index (top-first) of the layer that defined the item
     tables: dict[str, dict[Any, tuple[Any, int]]] = {"fee": {}, "form": {}, "chain": {}, "calendar": {}}
@@ -266,7 +271,7 @@ def resolve(
         if own_center is not None:
             center_doc, center_origins = _merge_center(center_doc, center_origins, own_center, make_doc)
         if overrides and is_base:
-            for doc in overrides:
+            for doc in overrides if not layers[depth].layer.unreadable else []:
                 out.findings.append(
                     Finding(
                         doc.file,
@@ -322,7 +327,9 @@ def resolve(
                     )
                 )
                 continue
-            _apply_override(doc, items, item_layer, depth, fixed, fixed_by, data, make_doc, out, broken or {})
+            _apply_override(
+                doc, items, item_layer, depth, fixed, fixed_by, data, make_doc, out, broken or {}, incomplete
+            )
         for i, entry in enumerate(withdraw):
             code = entry["code"]
             if withdrawing[code] != i:
@@ -336,12 +343,16 @@ def resolve(
                     )
                 )
                 continue
+            if code not in items and incomplete:
+                continue  # a layer above could not be read (reported there): its items are not known
             if code not in items or item_layer[code] == depth:
                 if code in items:
                     where = "defined in this catalogue; delete its file instead"
                 elif code in out.withdrawn:
                     reason, by = out.withdrawn[code]
                     where = f"already withdrawn by {by} ({reason}); delete this entry"
+                elif code in (broken or {}):
+                    where = f"an item whose file {(broken or {})[code]} has problems (reported there); fix them first"
                 else:
                     where = f"not an item of the parent catalogue{_hint(code, items, 0.8)}"
                 out.findings.append(
@@ -447,10 +458,13 @@ def _apply_override(
     make_doc: Callable[[str, str, Any, str], Any],
     out: Resolved,
     broken: Mapping[str, str],
+    incomplete: bool = False,
 ) -> None:
     patch = doc.data
     code = patch["code"]
     target = items.get(code)
+    if target is None and incomplete:
+        return  # a layer above could not be read (reported there): its items are not known
     if target is None or item_layer[code] == depth:
         what = (
             "an item of this catalogue; edit its file instead"

@@ -209,6 +209,16 @@ def test_an_override_of_a_broken_parent_item_points_at_the_broken_file(tmp_path:
         "overrides/P-HRSS-001.yaml:1:7: error[unknown-item]: overrides/ names 'P-HRSS-001', which is an item whose "
         "file ../../stack/province/items/benefit.yaml has problems (reported there); fix them first"
     ) in rendered
+    # withdrawing it says the same
+    center = tmp_path / "cases" / "clean" / "center.yaml"
+    center.write_text(
+        center.read_text(encoding="utf-8") + "  - {code: P-HRSS-001, reason: 本县不办理失业保险金申领。}\n", "utf-8"
+    )
+    rendered = [p.render() for p in load(tmp_path / "cases" / "clean").problems]
+    assert (
+        "center.yaml:8:12: error[unknown-item]: cannot withdraw 'P-HRSS-001': it is an item whose file "
+        "../../stack/province/items/benefit.yaml has problems (reported there); fix them first"
+    ) in rendered, rendered
 
 
 def test_withdrawing_or_overriding_what_a_parent_already_withdrew_says_who_did(tmp_path: Path) -> None:
@@ -307,3 +317,14 @@ def test_withdrawing_an_item_parent_items_name_as_producer_is_one_problem_at_the
     assert len(mine) == 1, rendered
     assert mine[0].startswith("center.yaml:") and "QQ-GAS-GG-001" in mine[0] and "[produced_by: ../../items/" in mine[0]
     assert not any(r.startswith("../") for r in rendered), rendered
+
+
+def test_a_parent_center_that_cannot_be_read_is_the_one_problem_reported(tmp_path: Path) -> None:
+    """The layers above it are unknown, so nothing that depends on them is judged until it is fixed."""
+    shutil.copytree(OVERLAYS / "stack", tmp_path / "stack")
+    shutil.copytree(OVERLAYS / "cases" / "clean", tmp_path / "cases" / "clean")
+    center = tmp_path / "stack" / "city" / "center.yaml"
+    center.write_text(center.read_text(encoding="utf-8").replace('window: "D01"}', 'window: "D01"'), "utf-8")
+    rendered = [p.render() for p in load(tmp_path / "cases" / "clean").problems]
+    assert len(rendered) == 1 and rendered[0].startswith("../../stack/city/center.yaml:"), rendered
+    assert "error[yaml-syntax]" in rendered[0]
