@@ -1,7 +1,8 @@
 """Merging an override into its parent's item, remembering where every merged value was written.
 
-Mappings merge key by key; ``materials``, ``steps`` and inline form sections merge by ``id``
-(``remove: true`` deletes an entry); any other list or value is replaced whole. ``Origins``
+Mappings merge key by key; ``materials``, ``steps`` and ``form.sections`` merge by ``id`` (a
+reusable section named by its id alone matches that name; ``remove: true`` deletes an entry); any
+other list or value is replaced whole. ``Origins``
 maps a path in the merged document to the file and path that wrote it; only the points
 where the source changes are recorded, and ``lookup`` finds the nearest recorded ancestor,
 so an item that no layer changed costs nothing.
@@ -78,16 +79,23 @@ def merge(
                 origins[(*at, key)] = (patch_file, (*patch_at, key))
         return out
     if id_list(base) and id_list(patch) and _strip_index(at) in ID_LISTS:
-        by_id = {e["id"]: (i, e) for i, e in enumerate(patch)}
+        by_id = {entry_key(e): (i, e) for i, e in enumerate(patch)}
         merged: list[Any] = []
         for i, entry in enumerate(base):
-            hit = by_id.pop(entry["id"], None) if isinstance(entry, dict) else None
-            if hit is not None and hit[1].get("remove") is True:
+            hit = by_id.pop(entry_key(entry), None)
+            if hit is not None and isinstance(hit[1], dict) and hit[1].get("remove") is True:
                 continue
             j = len(merged)
             inherit((*at, j), (*base_at, i))
             if hit is None:
                 merged.append(entry)
+                continue
+            if not (isinstance(entry, dict) and isinstance(hit[1], dict)):
+                # a reusable section named where the parent had it inline, or the other way round:
+                # the override's entry takes its place
+                merged.append(copy.deepcopy(hit[1]))
+                _drop_below(origins, (*at, j))
+                origins[(*at, j)] = (patch_file, (*patch_at, hit[0]))
                 continue
             changes = {k: v for k, v in hit[1].items() if k not in ("remove", "id")}  # the id is the parent's
             merged.append(
@@ -104,7 +112,7 @@ def merge(
                 )
             )
         for i, entry in sorted(by_id.values(), key=lambda x: x[0]):
-            if entry.get("remove") is True:
+            if isinstance(entry, dict) and entry.get("remove") is True:
                 continue  # removing what the parent does not have: reported by resolve()
             j = len(merged)
             merged.append(copy.deepcopy(entry))
@@ -124,10 +132,18 @@ def _drop_below(origins: Origins, at: DocPath) -> None:
         del origins[p]
 
 
+def entry_key(entry: Any) -> Any:
+    """What an entry of an id-matched list is matched by: its ``id``; a form section named by its id
+    alone (a reusable section, ``- applicant``) is matched by that name."""
+    if isinstance(entry, dict):
+        return entry.get("id")
+    return entry if isinstance(entry, str) else None
+
+
 def id_list(value: Any) -> bool:
-    """Every entry is a mapping with an id: only then can entries be matched by id. A list that mixes
-    in anything else (form.sections naming reusable sections by string) is replaced whole."""
-    return isinstance(value, list) and all(isinstance(e, dict) and "id" in e for e in value)
+    """Every entry has a key (``entry_key``): only then can entries be matched by id. Any other list
+    is replaced whole."""
+    return isinstance(value, list) and all(entry_key(e) is not None for e in value)
 
 
 def _strip_index(path: DocPath) -> DocPath:

@@ -25,7 +25,7 @@ from engine import edit as lib
 from engine import yaml_edit
 from engine.cache import FileCache
 from engine.catalogue import CheckResult
-from engine.merge import ID_LISTS, id_list
+from engine.merge import ID_LISTS, entry_key, id_list
 from engine.result import Path as DocPath
 from engine.schemas import SCHEMA_DIR
 
@@ -71,7 +71,7 @@ def _entry_id(data: Any, path: DocPath, n: int) -> Any:
     node = data
     for part in path[:n]:
         node = node[part]
-    return node.get("id") if isinstance(node, dict) else None
+    return entry_key(node)
 
 
 def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
@@ -80,15 +80,16 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
         path, exists = lib._list_path(resolved, action.list)
         if tuple(p for p in path if isinstance(p, str)) not in ID_LISTS:
             raise lib.EditError(
-                "an override adds entries to materials, steps or inline form sections only; "
+                "an override adds entries to materials, steps or form.sections only; "
                 f"{'.'.join(map(str, path))} is replaced whole: `set` it to the full new list instead"
             )
         new = action.value.plain
-        if not isinstance(new, dict) or "id" not in new:
+        sections = tuple(p for p in path if isinstance(p, str)) == ("form", "sections")
+        if entry_key(new) is None or (isinstance(new, str) and not sections):
             raise lib.EditError("the new entry needs an id (a mapping with id: …)")
         entries = lib._walk(resolved, path) if exists else []
-        if any(isinstance(e, dict) and e.get("id") == new["id"] for e in entries):
-            raise lib.EditError(f"{'.'.join(map(str, path))} already has an entry with id {new['id']!r}")
+        if any(entry_key(e) == entry_key(new) for e in entries):
+            raise lib.EditError(f"{'.'.join(map(str, path))} already has an entry with id {entry_key(new)!r}")
         return _nest(resolved, path, [copy.deepcopy(new)])
     if isinstance(action, lib.RemoveEntry):
         if action.list is None:
@@ -98,10 +99,10 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
             )
         path, exists = lib._list_path(resolved, action.list)
         if not exists or tuple(p for p in path if isinstance(p, str)) not in ID_LISTS:
-            raise lib.EditError("an override removes entries of materials, steps or inline form sections only")
+            raise lib.EditError("an override removes entries of materials, steps or form.sections only")
         entries = lib._walk(resolved, path)
         index = lib._index(entries, action.entry, ".".join(map(str, path)))
-        return _nest(resolved, path, [{"id": entries[index]["id"], "remove": True}])
+        return _nest(resolved, path, [{"id": entry_key(entries[index]), "remove": True}])
 
     change = lib.change_for(resolved, action)  # the same paths, ids and duration shorthand as any edit
     return _nest(resolved, change.path, copy.deepcopy(action.value.plain))
@@ -138,6 +139,13 @@ def _nest(resolved: Any, path: DocPath, leaf: Any) -> dict[str, Any]:
             entries = lib._walk(resolved, path[:n])
             if tuple(p for p in path[:n] if isinstance(p, str)) in ID_LISTS and id_list(entries):
                 entry_id = _entry_id(resolved, path, n + 1)
+                if not isinstance(entries[part], dict) or not isinstance(leaf, dict):
+                    dotted = ".".join(map(str, path[: n + 1]))
+                    raise lib.EditError(
+                        f"{dotted} is the entry {entry_id!r}; an override changes this list by id, so it does not "
+                        f"replace an entry in place: `remove {'.'.join(map(str, path[:n]))} {entry_id}`, then "
+                        "`add` the new one (it goes at the end), or change keys inside the entry"
+                    )
                 leaf = [{"id": entry_id, **leaf}] if isinstance(leaf, dict) else [leaf]
                 continue
             # a list without ids (conditions, faq, form fields): the override replaces it whole, with
@@ -158,17 +166,21 @@ def _merge_patch(old: Any, new: Any) -> Any:
         for key, value in new.items():
             out[key] = _merge_patch(old[key], value) if key in old else value
         return out
-    if isinstance(old, list) and isinstance(new, list) and all(isinstance(e, dict) and "id" in e for e in old + new):
-        out_list = [dict(e) for e in old]
+    if isinstance(old, list) and isinstance(new, list) and id_list(old) and id_list(new):
+        out_list = [dict(e) if isinstance(e, dict) else e for e in old]
         for entry in new:
-            hit = next((e for e in out_list if e["id"] == entry["id"]), None)
-            if hit is None:
+            at = next((i for i, e in enumerate(out_list) if entry_key(e) == entry_key(entry)), None)
+            if at is None:
                 out_list.append(entry)
-            elif entry.get("remove") is True or hit.get("remove") is True:
-                hit.clear()  # removed now, or added back after an earlier removal: the new entry replaces it
-                hit.update(entry)
-            else:
-                hit.update(_merge_patch(hit, entry))
+                continue
+            hit = out_list[at]
+            if isinstance(hit, dict) and isinstance(entry, dict) and entry.get("remove") is not True:
+                if hit.get("remove") is not True:
+                    out_list[at] = _merge_patch(hit, entry)
+                    continue
+            # removed now, added back after an earlier removal, or a section named instead of inline:
+            # the new entry replaces the old one
+            out_list[at] = entry
         return out_list
     return new
 

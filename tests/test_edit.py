@@ -405,14 +405,28 @@ def test_every_reference_item_takes_an_edit_on_its_own_lines() -> None:
         assert changed_lines(text, renamed)[1] == [f"{key}: 新的名称"] and len(changed_lines(text, renamed)[0]) == 1
 
 
-def test_an_inherited_items_mixed_section_list_is_overridden_whole(catalog: Path) -> None:
-    """form.sections mixes reusable ids with inline sections: the override replaces the list whole
-    (it cannot be matched by id), so a bad change is refused with its problems, never a traceback."""
+def test_an_inherited_items_form_sections_are_changed_by_id(catalog: Path) -> None:
+    """form.sections mixes reusable sections (named by id) with inline ones: the override names only
+    the sections it changes, by id, and an entry is never replaced in place (refused, nothing written)."""
     county = catalog / "examples" / "county"
     shutil.copytree(REPO / "examples" / "county", county)
-    with pytest.raises(UserError, match=r"(?s)duplicate-id.*form section 'contact' appears twice.*nothing was written"):
+    override = county / "overrides/QQ-PSB-BA-001.yaml"
+    with pytest.raises(UserError, match=r"does not replace an entry in place: `remove form.sections applicant`"):
         run(county, "edit", "QQ-PSB-BA-001", "set", "form.sections.0", "contact", "--reason", "本县调整表单。")
-    assert not (county / "overrides/QQ-PSB-BA-001.yaml").exists()
+    assert not override.exists()
+    city = load(county).catalogue.items["QQ-PSB-BA-001"].data["form"]["sections"]
+    inline = next(e for e in city if isinstance(e, dict))
+    assert run(county, "edit", "QQ-PSB-BA-001", "set", f"form.sections.{inline['id']}.title", "县里的标题",
+               "--reason", "本县调整表单。") == 0  # fmt: skip
+    assert run(county, "edit", "QQ-PSB-BA-001", "remove", "form.sections", "contact") == 0
+    text = override.read_text(encoding="utf-8")
+    assert f"id: {inline['id']}" in text and "title: 县里的标题" in text and "fields" not in text
+    merged = load(county).catalogue.items["QQ-PSB-BA-001"].data["form"]["sections"]
+    assert "contact" not in merged and [e for e in merged if isinstance(e, str)] == [
+        e for e in city if isinstance(e, str) and e != "contact"
+    ]
+    section = next(e for e in merged if isinstance(e, dict))
+    assert section["title"] == "县里的标题" and section["fields"] == inline["fields"]
 
 
 def test_removing_a_material_the_county_itself_added_deletes_it_from_the_override(catalog: Path) -> None:

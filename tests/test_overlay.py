@@ -328,3 +328,11 @@ def test_a_parent_center_that_cannot_be_read_is_the_one_problem_reported(tmp_pat
     rendered = [p.render() for p in load(tmp_path / "cases" / "clean").problems]
     assert len(rendered) == 1 and rendered[0].startswith("../../stack/city/center.yaml:"), rendered
     assert "error[yaml-syntax]" in rendered[0]
+
+
+def test_form_sections_merge_by_id_reusable_by_name_inline_by_id() -> None:
+    item = load(OVERLAYS / "cases" / "mixed-sections").catalogue.items["P-PSB-001"].data
+    parent = load(OVERLAYS / "stack" / "province").catalogue.items["P-PSB-001"].data
+    sections = item["form"]["sections"]
+    assert sections[0] == "applicant" and "contact" not in sections and len(sections) == 2
+    assert sections[1]["title"] == "印章信息（县）" and sections[1]["fields"] == parent["form"]["sections"][2]["fields"]
