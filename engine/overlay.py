@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.merge import Origin, Origins, get, id_list, lookup, merge
+from engine.merge import Origin, Origins, entry_key, get, id_list, lookup, merge
 from engine.result import Finding
 from engine.result import Path as DocPath
 
@@ -510,6 +510,21 @@ def _apply_override(
                 )
             )
     _check_materials(doc, patch, base, base_origins, target.file, out)
+    for at, word in ((("steps",), "step"), (("form", "sections"), "form section")):
+        parent_list = get(base, ".".join(at))
+        have = [entry_key(e) for e in parent_list] if isinstance(parent_list, list) else []
+        entries = get(patch, ".".join(at))
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict) and entry.get("remove") is True and entry.get("id") not in have:
+                out.findings.append(
+                    Finding(
+                        doc.file,
+                        (*at, i, "remove"),
+                        "unknown-id",
+                        f"the parent's item has no {word} {entry.get('id')!r} to remove"
+                        f"{_hint(str(entry.get('id')), [str(h) for h in have])}",
+                    )
+                )
     for key in ("materials", "steps"):
         seen: dict[Any, int] = {}
         for i, entry in enumerate(patch.get(key) or []):
