@@ -148,6 +148,12 @@ def target_file(root: Path, name: str, result: CheckResult, for_writing: bool = 
     if not found and (kind_of(rel) in KIND_NOUNS or rel == CENTER_FILE) and (root / rel).is_file():
         found.append(Target(str(kind_of(rel)), rel, rel))  # a path: items/psb/x.yaml, center.yaml
     found = list(dict.fromkeys(found))
+    if not found and key in cat.withdrawn:
+        reason, where = cat.withdrawn[key]
+        raise EditError(
+            f"item {key} is withdrawn by {where} ({reason}), so this catalogue does not offer it; to change it "
+            f"here, first take it out of withdraw: in {where}"
+        )
     if not found:
         every = [*cat.items, *cat.fees, *cat.forms, *cat.chains]
         close = difflib.get_close_matches(key, every, n=3, cutoff=0.5)

@@ -208,6 +208,7 @@ def resolve(
     center_origins: Origins = {}
     fixed: set[str] = set()
     fees_allowed = True
+    fees_forbidden: tuple[str, bool] = ("", False)  # the center that forbids local fee schedules; said so?
     fixed_by: dict[str, str] = {}  # fixed field -> center file that fixed it
     n = len(layers)
     for depth in range(n - 1, -1, -1):  # from the top of the stack (province) down to this catalogue
@@ -258,8 +259,9 @@ def resolve(
                             doc.file,
                             ("id",),
                             "overlay-fee",
-                            "fee standards are set by the parent catalogue, which does not allow local fee schedules "
-                            "(child_rules.local_fee_schedules); remove this file, or ask the parent to allow them"
+                            f"fee standards are set above: {fees_forbidden[0]} does not allow local fee schedules "
+                            f"(child_rules.local_fee_schedules {'is false' if fees_forbidden[1] else 'is not set'}); "
+                            "remove this file, or ask that catalogue to allow them"
                             + (f" — this would replace {previous[0].file}" if previous else ""),
                             on_key=True,
                             related=(related,) if related else ((layers[depth + 1].layer.center_file, (), "parent"),),
@@ -389,8 +391,9 @@ def resolve(
         for name in rules.get("fixed", []):
             fixed.add(name)
             fixed_by.setdefault(name, here)
-        if rules.get("local_fee_schedules") is not True:
-            fees_allowed = False
+        if rules.get("local_fee_schedules") is not True and fees_allowed:
+            fees_allowed = False  # the first layer (from the top) that does not allow them binds all below
+            fees_forbidden = (ld.layer.center_file, "local_fee_schedules" in rules)
     if center_doc is not None:
         out.documents.insert(0, center_doc)
         if center_origins:

@@ -491,3 +491,11 @@ def test_adding_back_a_material_the_override_removed_replaces_the_removal(tmp_pa
     assert "remove" not in text and "# 注释一\n" in text and "# 行尾注释" in text
     materials = {m["id"]: m for m in load(county).catalogue.items["P-HRSS-001"].data["materials"]}
     assert materials["unemployment_registration"]["name"] == "失业登记记录（县）"
+
+
+def test_editing_a_withdrawn_item_says_who_withdrew_it(catalog: Path) -> None:
+    county = catalog / "examples" / "county"
+    shutil.copytree(REPO / "examples" / "county", county)
+    with pytest.raises(UserError, match=r"item QQ-EDUCATION-XK-101 is withdrawn by center.yaml \(高级中学"):
+        run(county, "edit", "QQ-EDUCATION-XK-101", "set", "visits.max", "1", "--reason", "测试。")
+    assert not (county / "overrides" / "QQ-EDUCATION-XK-101.yaml").exists()
