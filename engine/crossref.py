@@ -690,7 +690,7 @@ def _withdrawn_producers(cat: Catalogue, findings: list[Finding]) -> list[Findin
     for f in findings:
         doc = by_file.get(f.file)
         if f.kind == "unknown-item" and f.path[-1:] == ("produced_by",) and doc is not None:
-            producer = doc.data["materials"][f.path[1]].get("produced_by")
+            producer = (cat.data(doc) or {})["materials"][f.path[1]].get("produced_by")
             if producer in cat.withdrawn:
                 written = lookup(cat.origins.get(f.file), f.file, f.path)[0]
                 if cat.layer_of(written) > cat.layer_of(cat.withdrawn[producer][1]):
@@ -701,14 +701,14 @@ def _withdrawn_producers(cat: Catalogue, findings: list[Finding]) -> list[Findin
         where = cat.withdrawn[producer][1]
         entries = (cat.layers[cat.layer_of(where)].center or {}).get("withdraw", [])
         index = next((i for i, e in enumerate(entries) if e.get("code") == producer), None)
-        users = sorted({by_file[f.file].data["code"] for f in found})
+        users = sorted({cat.data(by_file[f.file])["code"] for f in found})
         kept.append(
             Finding(
                 where,
                 ("withdraw", index, "code") if index is not None else ("withdraw",),
                 "unknown-item",
-                f"{producer!r} issues a material that inherited items still name (produced_by): {', '.join(users)}; "
-                "override those materials here, or keep the item",
+                f"{producer!r} issues a material that inherited items need (produced_by): {', '.join(users)}; "
+                "keep the item, or withdraw those items too",
                 related=tuple((f.file, f.path, "produced_by") for f in found[:3]),
             )
         )

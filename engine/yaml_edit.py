@@ -172,7 +172,13 @@ def _mutate(tree: Any, expected: Any, change: Change) -> tuple[_Span, _Span | No
 
 
 def _composed(text: str) -> Node:
-    node = compose(text)
+    try:
+        node = compose(text)
+    except yaml.YAMLError as exc:  # ruamel wrote text libyaml cannot read (a comment after a flow entry)
+        raise YamlEditError(
+            "this edit cannot be made without reformatting lines around it (a comment after a flow "
+            "entry here); nothing was changed — edit the file by hand"
+        ) from exc
     if node is None:  # pragma: no cover - both texts hold a mapping
         raise YamlEditError("the file is empty")
     return node

@@ -499,3 +499,19 @@ def test_editing_a_withdrawn_item_says_who_withdrew_it(catalog: Path) -> None:
     with pytest.raises(UserError, match=r"item QQ-EDUCATION-XK-101 is withdrawn by center.yaml \(高级中学"):
         run(county, "edit", "QQ-EDUCATION-XK-101", "set", "visits.max", "1", "--reason", "测试。")
     assert not (county / "overrides" / "QQ-EDUCATION-XK-101.yaml").exists()
+
+
+def test_an_edit_ruamel_cannot_write_readably_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    overlays = REPO / "tests" / "fixtures" / "overlays"
+    shutil.copytree(overlays / "stack", tmp_path / "stack")
+    county = tmp_path / "cases" / "county"
+    shutil.copytree(overlays / "cases" / "mixed-sections", county)
+    override = county / "overrides" / "P-PSB-001.yaml"
+    text = (
+        "code: P-PSB-001\nreason: 本县表单不要联系人分组，印章分组改名（测试注释）。\nform:\n  sections:   # 分组\n"
+        "    - {id: contact, remove: true}   # 不要联系人\n    - {id: seal, title: 印章信息（县）}  # 改名\n"
+    )
+    override.write_text(text, "utf-8")
+    with pytest.raises(UserError, match="cannot be made without reformatting lines around it"):
+        run(county, "edit", "P-PSB-001", "remove", "form.sections", "seal")
+    assert override.read_text(encoding="utf-8") == text

@@ -315,6 +315,16 @@ def test_withdrawing_an_item_parent_items_name_as_producer_is_one_problem_at_the
     rendered = [p.render() for p in load(county).problems]
     mine = [r for r in rendered if "error[unknown-item]" in r]
     assert len(mine) == 1, rendered
+    # the same from the cache (`yangguang check`, items' data left in the cache)
+    import os
+
+    from engine.cache import FileCache
+
+    for path in tmp_path.rglob("*.yaml"):
+        os.utime(path, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    for _ in range(2):
+        again = load(county, FileCache(county, tmp_path / "cache"), full=False)
+        assert [p.render() for p in again.problems] == rendered
     assert mine[0].startswith("center.yaml:") and "QQ-GAS-GG-001" in mine[0] and "[produced_by: ../../items/" in mine[0]
     assert not any(r.startswith("../") for r in rendered), rendered
 
