@@ -172,24 +172,32 @@ class _Cross:
                 "(add it to center.yaml's departments or fix the id)",
             )
 
-    def section_lower(self, item: Document | None, cond_path: Path, name: str) -> tuple[str, Path] | None:
-        """Where the form section of the field ``name`` was written, when a layer below the one that
-        wrote the item's condition at ``cond_path`` wrote it (a local form section, or an override's
-        inline section): that layer dropped what the parent's condition needs, and is told so."""
+    def section_lower(self, item: Document | None, cond_path: Path, name: str) -> tuple[str, Path, bool] | None:
+        """Where the form section of the field ``name`` was written — or dropped (the flag) — when a
+        layer below the one that wrote the item's condition at ``cond_path`` did it (a local form
+        section, an override's inline section or section list): that layer broke what the parent's
+        condition needs, and is told so."""
         if item is None or len(self.cat.layers) < 2:
             return None
         section_id = name.split(".", 1)[0]
         origins = self.cat.origins.get(item.file)
-        found: tuple[str, Path] | None = None
-        for i, entry in enumerate(item.data.get("form", {}).get("sections", [])):
-            if entry == section_id and section_id in self.cat.forms:
-                found = (self.cat.forms[section_id].file, ("fields",))
+        places: list[tuple[str, Path]] = []
+        entries = item.data.get("form", {}).get("sections", [])
+        for i, entry in enumerate(entries):
+            if entry == section_id:
+                places.append(lookup(origins, item.file, ("form", "sections", i)))
+                if section_id in self.cat.forms:
+                    places.append((self.cat.forms[section_id].file, ("fields",)))
             elif isinstance(entry, dict) and entry.get("id") == section_id:
-                found = lookup(origins, item.file, ("form", "sections", i, "fields"))
-        if found is None:
-            return None
+                places.append(lookup(origins, item.file, ("form", "sections", i, "fields")))
+        dropped = not places
+        if dropped:
+            places.append(lookup(origins, item.file, ("form", "sections")))
+        found = min(places, key=lambda place: self.cat.layer_of(place[0]))
         written = lookup(origins, item.file, cond_path)[0]
-        return found if self.cat.layer_of(found[0]) < self.cat.layer_of(written) else None
+        if self.cat.layer_of(found[0]) < self.cat.layer_of(written):
+            return found[0], found[1], dropped
+        return None
 
     def condition(
         self,
@@ -204,12 +212,19 @@ class _Cross:
         for sub_path, name in conditions.referenced_fields(cond, path):
             lower = self.section_lower(item, sub_path, name) if name not in fields else None
             if lower is not None and item is not None:
+                section = name.split(".", 1)[0]
+                what = (
+                    f"this drops the form section {section!r}, whose field {name!r}"
+                    if lower[2]
+                    else f"the form section {section!r} here has no field {name!r}, which"
+                )
                 self.add(
-                    *lower,
+                    lower[0],
+                    lower[1],
                     "unknown-field",
-                    f"this form section has no field {name!r}, which a condition of the inherited item "
-                    f"{item.data['code']} names; keep the field (a lower catalogue may add fields, not drop "
-                    "those the parent's items use), or override that condition too",
+                    f"{what} a condition of the inherited item {item.data['code']} names; keep it (a lower "
+                    "catalogue may add fields, not drop those the parent's items use), or override that "
+                    "condition too",
                     on_key=True,
                     related=((file, sub_path, "condition"),),
                 )
@@ -235,9 +250,10 @@ class _Cross:
                         lower = self.section_lower(item, at, leaf["field"])
                         if lower is not None and item is not None:
                             self.add(
-                                *lower,
+                                lower[0],
+                                lower[1],
                                 "unknown-option",
-                                f"the field {leaf['field']} of this form section has no option {v!r}, which a "
+                                f"the field {leaf['field']} of the form section here has no option {v!r}, which a "
                                 f"condition of the inherited item {item.data['code']} names; keep the option, or "
                                 "override that condition too",
                                 on_key=True,

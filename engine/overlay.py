@@ -528,21 +528,23 @@ def _apply_override(
                         f"{_hint(str(entry.get('id')), [str(h) for h in have])}",
                     )
                 )
-    for key in ("materials", "steps"):
+    for at in (("materials",), ("steps",), ("form", "sections")):
         seen: dict[Any, int] = {}
-        for i, entry in enumerate(patch.get(key) or []):
-            if isinstance(entry, dict) and entry.get("id") in seen:
+        listed = get(patch, ".".join(at))
+        for i, entry in enumerate(listed if isinstance(listed, list) else []):
+            key = entry_key(entry)
+            if key is not None and key in seen:
                 out.findings.append(
                     Finding(
                         doc.file,
-                        (key, i, "id"),
+                        (*at, i, "id") if isinstance(entry, dict) else (*at, i),
                         "duplicate-id",
-                        f"{key} names {entry['id']!r} twice in this override (entry {seen[entry['id']] + 1} too); "
+                        f"{'.'.join(at)} names {key!r} twice in this override (entry {seen[key] + 1} too); "
                         "only one would take effect — write its changes in one entry",
                     )
                 )
-            elif isinstance(entry, dict):
-                seen[entry.get("id")] = i
+            elif key is not None:
+                seen[key] = i
     out.additions[target.file] = _additions(base, changes, merged)
     key = hashlib.blake2b(f"{target.key}:{doc.key}".encode(), digest_size=16).hexdigest()
     new = make_doc(target.file, "item", merged, key)
