@@ -105,6 +105,13 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
         return _nest(resolved, path, [{"id": entry_key(entries[index]), "remove": True}])
 
     change = lib.change_for(resolved, action)  # the same paths, ids and duration shorthand as any edit
+    where = change.path
+    if len(where) >= 2 and where[-1] == "id" and tuple(q for q in where[:-2] if isinstance(q, str)) in ID_LISTS:
+        listed = ".".join(map(str, where[:-2]))
+        raise lib.EditError(
+            f"an override finds the parent's entries of {listed} by id, so an id cannot be renamed here: "
+            f"`remove {listed} {_entry_id(resolved, where, len(where) - 1)}`, then `add` an entry with the new id"
+        )
     return _nest(resolved, change.path, copy.deepcopy(action.value.plain))
 
 
@@ -209,10 +216,13 @@ def _first_change(old: Any, new: Any, at: DocPath) -> yaml_edit.Change | None:
         return None
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            if a != b and isinstance(a, dict) and isinstance(b, dict) and a.get("id") == b.get("id"):
-                if "remove" in b and "remove" not in a:
-                    return yaml_edit.Change("set", (*at, i), yaml_edit.plain_value(b))
-                return _first_change(a, b, (*at, i))
+            if a == b or entry_key(a) is None or entry_key(a) != entry_key(b):
+                continue
+            if isinstance(a, dict) and isinstance(b, dict) and not ("remove" in b and "remove" not in a):
+                return _first_change(a, b, (*at, i))  # key by key (an earlier remove: true is deleted)
+            # removed now, added back, or a section named instead of inline: that entry is rewritten,
+            # the rest of the list (and its comments) stays
+            return yaml_edit.Change("set", (*at, i), yaml_edit.plain_value(b))
     if old != new:
         return yaml_edit.Change("set", at, yaml_edit.plain_value(new))
     return None

@@ -515,3 +515,26 @@ def test_an_edit_ruamel_cannot_write_readably_is_refused_not_a_traceback(tmp_pat
     with pytest.raises(UserError, match="cannot be made without reformatting lines around it"):
         run(county, "edit", "P-PSB-001", "remove", "form.sections", "seal")
     assert override.read_text(encoding="utf-8") == text
+
+
+def test_adding_back_a_removed_form_section_rewrites_only_its_entry(tmp_path: Path) -> None:
+    overlays = REPO / "tests" / "fixtures" / "overlays"
+    shutil.copytree(overlays / "stack", tmp_path / "stack")
+    county = tmp_path / "cases" / "county"
+    shutil.copytree(overlays / "cases" / "mixed-sections", county)
+    override = county / "overrides" / "P-PSB-001.yaml"
+    before = (
+        "code: P-PSB-001\nreason: 本县表单不要联系人分组，印章分组改名（测试注释）。\nform:\n  sections:   # 分组\n"
+        "    - {id: contact, remove: true}   # 不要联系人\n    - {id: seal, title: 印章信息（县）}  # 改名\n"
+    )
+    override.write_text(before, "utf-8")
+    assert run(county, "edit", "P-PSB-001", "add", "form.sections", "contact") == 0
+    removed, added = changed_lines(before, override.read_text(encoding="utf-8"))
+    assert removed == ["    - {id: contact, remove: true}   # 不要联系人"]
+    assert [line.split("#")[0].rstrip() for line in added] == ["    - contact"]
+    assert "contact" in load(county).catalogue.items["P-PSB-001"].data["form"]["sections"]
+    # an id is how the override finds the parent's entry: renaming one is refused, nothing written
+    now = override.read_bytes()
+    with pytest.raises(UserError, match=r"an id cannot be renamed here: `remove form.sections seal`"):
+        run(county, "edit", "P-PSB-001", "set", "form.sections.seal.id", "seal2")
+    assert override.read_bytes() == now
