@@ -434,16 +434,17 @@ def _resolve(
             errors = list(item_schema.errors(doc.data))
             if errors:
                 additions = resolved.additions.get(doc.file, {})
-                explained: set[tuple[str, int]] = set()
+                explained: set[tuple[Any, ...]] = set()
                 for e in errors:
                     message = e.message
-                    head = (str(e.path[0]), e.path[1]) if len(e.path) > 1 and isinstance(e.path[1], int) else None
-                    hit = additions.get(head) if head is not None else None
-                    if head is not None and hit is not None:  # an entry the override adds: its index there, and why
-                        message = message.replace(f"{head[0]}[{head[1]}]", f"{head[0]}[{hit[0]}]", 1)
+                    head = next((tuple(e.path[:n]) for n in (2, 3) if tuple(e.path[:n]) in additions), None)
+                    if head is not None:  # an entry the override adds: its index there, and why
+                        index, why = additions[head]
+                        label = ".".join(map(str, head[:-1]))
+                        message = message.replace(f"{label}[{head[-1]}]", f"{label}[{index}]", 1)
                         if head not in explained:
                             explained.add(head)
-                            message += f"; {hit[1]}"
+                            message += f"; {why}"
                     merged_findings.append(Finding(doc.file, e.path, e.kind, message, e.on_key))
                 code = doc.data["code"]
                 catalogue.broken_items.setdefault(code, resolved.patches.get(code, [doc.file])[0])

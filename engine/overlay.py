@@ -183,7 +183,7 @@ class Resolved:
     reported_members: set[tuple[str, str]] = field(default_factory=set)
     #: merged item file -> (list, merged index) -> (index in the override, why the entry is new): an entry
     #: an override adds must be complete, and its schema errors say so
-    additions: dict[str, dict[tuple[str, int], tuple[int, str]]] = field(default_factory=dict)
+    additions: dict[str, dict[tuple[Any, ...], tuple[int, str]]] = field(default_factory=dict)
 
 
 def resolve(
@@ -554,30 +554,35 @@ def _apply_override(
 
 
 def _additions(base: Mapping[str, Any], changes: Mapping[str, Any], merged: Mapping[str, Any]) -> dict[Any, Any]:
-    """The entries of materials and steps an override adds rather than changes, with why they are new."""
-    found: dict[tuple[str, int], tuple[int, str]] = {}
-    for key, word in (("materials", "material"), ("steps", "step")):
-        entries, parent = changes.get(key), base.get(key)
-        if not isinstance(entries, list) or not isinstance(merged.get(key), list):
+    """The entries of materials, steps and form sections an override adds (or puts in place of a
+    reusable section) rather than changes: (list path, merged index) -> (index in the override, why
+    the entry is new and must be complete)."""
+    found: dict[tuple[Any, ...], tuple[int, str]] = {}
+    for at, word in ((("materials",), "material"), (("steps",), "step"), (("form", "sections"), "form section")):
+        dotted = ".".join(at)
+        entries, parent, result = get(changes, dotted), get(base, dotted), get(merged, dotted)
+        if not isinstance(entries, list) or not isinstance(result, list):
             continue
-        ids = [e["id"] for e in parent] if isinstance(parent, list) and id_list(parent) else None
-        at = {e.get("id"): j for j, e in enumerate(merged[key]) if isinstance(e, dict)}
+        by_key = {entry_key(e): e for e in parent} if isinstance(parent, list) and id_list(parent) else None
+        index = {entry_key(e): j for j, e in enumerate(result)}
         for i, entry in enumerate(entries):
-            if not isinstance(entry, dict) or entry.get("remove") is True or entry.get("id") not in at:
+            if not isinstance(entry, dict) or entry.get("remove") is True or entry.get("id") not in index:
                 continue
-            if ids is None:
+            if by_key is None:
                 why = (
-                    f"the parent's item has {key}: {parent!r}, not a list of {word}s by id, so this override's "
-                    f"{key} replace it whole and each {word} is written in full"
+                    f"the parent's item has {dotted}: {parent!r}, not a list of {word}s by id, so this override's "
+                    f"{dotted} replace it whole and each {word} is written in full"
                 )
-            elif entry["id"] in ids:
-                continue
+            elif isinstance(by_key.get(entry["id"]), dict):
+                continue  # changes the parent's entry
+            elif entry["id"] in by_key:
+                why = f"this entry replaces the reusable form section {entry['id']!r}, so it is written in full"
             else:
                 why = (
                     f"this entry adds a new {word} (the parent's item has no {word} {entry['id']!r}), so it is "
-                    f"written in full{_hint(entry['id'], ids)}"
+                    f"written in full{_hint(entry['id'], [str(k) for k in by_key])}"
                 )
-            found[(key, at[entry["id"]])] = (i, why)
+            found[(*at, index[entry["id"]])] = (i, why)
     return found
 
 
