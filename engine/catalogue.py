@@ -361,9 +361,10 @@ def load(
             catalogue.documents = layer_docs[0]
         else:
             placed.extend(_resolve(catalogue, checker, layers, layer_docs, codes, findings))
-        # a parent whose center.yaml cannot be read hides the layers above it: references across files
-        # would all be follow-ons of that one error, so they are checked once it is fixed
-        if not (len(layers) > 1 and layers[-1].unreadable):
+        # a stack cut short (an extends that cannot be followed, a parent center.yaml that cannot be read)
+        # hides the layers above: references across files would all be follow-ons of that one error, so
+        # they are checked once it is fixed
+        if not layers[-1].cut:
             findings.extend(
                 crossref.check(
                     catalogue,

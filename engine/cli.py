@@ -110,6 +110,15 @@ def _explain(args: argparse.Namespace) -> int:
         raise UserError(
             "\n".join([*own, f"item {args.code} is left out of the catalogue: {file} has problems; fix them first"])
         )
+    cut = next((layer for layer in cat.layers if layer.cut), None)
+    if cut is not None and args.code not in cat.items:
+        own = [p.render() for p in result.problems if p.file == cut.center_file]
+        raise UserError(
+            "\n".join(
+                [*own, f"{cut.center_file} cannot be followed to its parent, so nothing this catalogue inherits is "
+                 "loaded; fix it first (`yangguang check` lists the problems)"]
+            )
+        )  # fmt: skip
     item = _item(cat, args.code)
     if not result.ok:
         sys.stderr.write(

@@ -54,6 +54,9 @@ class Layer:
     #: its center.yaml exists but cannot be read at all (a YAML syntax error): the layers above it are
     #: unknown, so what this stack inherits is not judged until it is fixed
     unreadable: bool = False
+    #: the stack stops here short of its top (this layer's extends cannot be followed, or a parent's
+    #: center.yaml cannot be read): what the catalogue inherits is unknown until that is fixed
+    cut: bool = False
 
     def rel(self, rel: str) -> str:
         """A path inside this layer, relative to the top catalogue."""
@@ -90,6 +93,7 @@ def stack(
         data, exists = read_center(layer.center_file)
         layer.center = data
         layer.unreadable = exists and data is None
+        layer.cut = layer.unreadable and bool(prefix)
         if not data or "extends" not in data:
             if data and data.get("withdraw"):
                 findings.append(
@@ -116,6 +120,7 @@ def stack(
                     "catalogue's root directory, relative to this one",
                 )
             )
+            layer.cut = True
             break
         if parent in seen:
             findings.append(
@@ -127,6 +132,7 @@ def stack(
                     "in a loop; a catalogue extends only the one above it",
                 )
             )
+            layer.cut = True
             break
         if not usable[0]:
             if usable[1]:
@@ -141,6 +147,7 @@ def stack(
             findings.append(
                 Finding(layer.center_file, ("extends",), "extends", f"extends {data['extends']!r} is {what}; {fix}")
             )
+            layer.cut = True
             break
         prefix = Path(os.path.relpath(parent, top)).as_posix()
         current = parent
@@ -200,7 +207,7 @@ def resolve(
     an item file that failed its schema to that file (an override of it says so).
     """
     out = Resolved([])
-    incomplete = bool(layers) and layers[-1].layer.unreadable and len(layers) > 1
+    incomplete = bool(layers) and layers[-1].layer.cut
     items: dict[str, Any] = {}  # code -> Document
     item_layer: dict[str, int] = {}  # code -> index (top-first) of the layer that defined the item
     tables: dict[str, dict[Any, tuple[Any, int]]] = {"fee": {}, "form": {}, "chain": {}, "calendar": {}}
@@ -273,7 +280,7 @@ def resolve(
         if own_center is not None:
             center_doc, center_origins = _merge_center(center_doc, center_origins, own_center, make_doc)
         if overrides and is_base:
-            for doc in overrides if not layers[depth].layer.unreadable else []:
+            for doc in overrides if not (layers[depth].layer.unreadable or layers[depth].layer.cut) else []:
                 out.findings.append(
                     Finding(
                         doc.file,

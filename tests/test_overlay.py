@@ -329,7 +329,9 @@ def test_withdrawing_an_item_parent_items_name_as_producer_is_one_problem_at_the
     assert not any(r.startswith("../") for r in rendered), rendered
 
 
-def test_a_parent_center_that_cannot_be_read_is_the_one_problem_reported(tmp_path: Path) -> None:
+def test_a_parent_center_that_cannot_be_read_is_the_one_problem_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The layers above it are unknown, so nothing that depends on them is judged until it is fixed."""
     shutil.copytree(OVERLAYS / "stack", tmp_path / "stack")
     shutil.copytree(OVERLAYS / "cases" / "clean", tmp_path / "cases" / "clean")
@@ -338,6 +340,10 @@ def test_a_parent_center_that_cannot_be_read_is_the_one_problem_reported(tmp_pat
     rendered = [p.render() for p in load(tmp_path / "cases" / "clean").problems]
     assert len(rendered) == 1 and rendered[0].startswith("../../stack/city/center.yaml:"), rendered
     assert "error[yaml-syntax]" in rendered[0]
+    # --explain names the file to fix rather than saying there is no such item
+    assert main(["show", "P-HRSS-001", "--explain", "--catalog", str(tmp_path / "cases" / "clean")]) == 1
+    err = capsys.readouterr().err
+    assert "../../stack/city/center.yaml cannot be followed to its parent" in err and "error[yaml-syntax]" in err
 
 
 def test_form_sections_merge_by_id_reusable_by_name_inline_by_id() -> None:
