@@ -21,150 +21,24 @@ Library code: nothing here prints or exits.
 from __future__ import annotations
 
 import hashlib
-import itertools
-import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from engine.merge import Origin, Origins, entry_key, get, id_list, lookup, merge
+from engine.merge import Origin, Origins, get, lookup, merge
+from engine.override_rules import additions, check_override, hint
 from engine.result import Finding
 from engine.result import Path as DocPath
+from engine.stack import LEVELS, Layer, stack
 
 __all__ = ["LEVELS", "Layer", "LayerDocs", "Origin", "Origins", "Resolved", "lookup", "merge", "resolve", "stack"]
 
-LEVELS = ("province", "city", "county", "township", "village")
-LEVEL_WORDS = {"province": "省", "city": "市", "county": "县", "township": "乡镇", "village": "村（社区）"}
 FIXED_WORDS = {
     "time_limit.legal": "the legal limit (法定时限)",
     "basis": "the legal basis (设定依据)",
     "type": "the item type (事项类型)",
     "fee": "the fee standard (收费标准)",
 }
-
-
-@dataclass(slots=True)
-class Layer:
-    """One catalogue directory of a stack, top (the catalogue checked) first."""
-
-    root: Path  # absolute
-    prefix: str  # the directory relative to the top catalogue, "" for the top itself, e.g. "../city"
-    center: dict[str, Any] | None = None  # its own center.yaml as written (None if missing or invalid)
-    #: its center.yaml exists but cannot be read at all (a YAML syntax error): the layers above it are
-    #: unknown, so what this stack inherits is not judged until it is fixed
-    unreadable: bool = False
-    #: the stack stops here short of its top (this layer's extends cannot be followed, or a parent's
-    #: center.yaml cannot be read): what the catalogue inherits is unknown until that is fixed
-    cut: bool = False
-
-    def rel(self, rel: str) -> str:
-        """A path inside this layer, relative to the top catalogue."""
-        return f"{self.prefix}/{rel}" if self.prefix else rel
-
-    @property
-    def label(self) -> str:
-        c = self.center or {}
-        level = c.get("level", "")
-        return f"{c.get('id', '?')} ({level} {LEVEL_WORDS.get(level, '')})".replace("  ", " ").strip()
-
-    @property
-    def center_file(self) -> str:
-        return self.rel("center.yaml")
-
-
-def stack(
-    root: Path, read_center: Callable[[str], tuple[dict[str, Any] | None, bool]]
-) -> tuple[list[Layer], list[Finding]]:
-    """The layers of the catalogue at ``root``, top first, following each ``extends``.
-
-    ``read_center(rel)`` returns a layer's checked center.yaml data (None when missing or
-    invalid) and whether the file exists; its own problems are reported by the loader.
-    """
-    top = root.resolve()
-    layers: list[Layer] = []
-    findings: list[Finding] = []
-    seen: dict[Path, str] = {}
-    current, prefix = top, ""
-    while True:
-        layer = Layer(current, prefix)
-        layers.append(layer)
-        seen[current] = layer.center_file
-        data, exists = read_center(layer.center_file)
-        layer.center = data
-        layer.unreadable = exists and data is None
-        layer.cut = layer.unreadable and bool(prefix)
-        if not data or "extends" not in data:
-            if data and data.get("withdraw"):
-                findings.append(
-                    Finding(
-                        layer.center_file,
-                        ("withdraw",),
-                        "overlay",
-                        "withdraw: takes back items inherited from a parent catalogue, but this catalogue extends "
-                        "none; add extends: PATH, or delete the item's file from items/ instead",
-                        on_key=True,
-                    )
-                )
-            break
-        try:
-            parent = (current / data["extends"]).resolve()
-            usable = (parent / "center.yaml").is_file(), parent.is_file(), parent.is_dir()
-        except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, a symlink loop
-            findings.append(
-                Finding(
-                    layer.center_file,
-                    ("extends",),
-                    "extends",
-                    f"extends {data['extends']!r} is not a usable path ({exc}); give the path of the parent "
-                    "catalogue's root directory, relative to this one",
-                )
-            )
-            layer.cut = True
-            break
-        if parent in seen:
-            findings.append(
-                Finding(
-                    layer.center_file,
-                    ("extends",),
-                    "extends",
-                    f"extends {data['extends']!r} leads back to {seen[parent]}: catalogues would extend each other "
-                    "in a loop; a catalogue extends only the one above it",
-                )
-            )
-            layer.cut = True
-            break
-        if not usable[0]:
-            if usable[1]:
-                fix = f"name the directory instead: extends: {Path(data['extends']).parent.as_posix()}"
-                what = "a file, not the parent catalogue's directory"
-            else:
-                what = "no such directory" if not usable[2] else "a directory without center.yaml"
-                fix = (
-                    "give the path of the parent catalogue's root directory, relative to this one "
-                    "(check out the git submodule if it is one)"
-                )
-            findings.append(
-                Finding(layer.center_file, ("extends",), "extends", f"extends {data['extends']!r} is {what}; {fix}")
-            )
-            layer.cut = True
-            break
-        prefix = Path(os.path.relpath(parent, top)).as_posix()
-        current = parent
-    for child, parent_layer in itertools.pairwise(layers):
-        c, p = (child.center or {}).get("level"), (parent_layer.center or {}).get("level")
-        if c in LEVELS and p in LEVELS and LEVELS.index(c) <= LEVELS.index(p):
-            findings.append(
-                Finding(
-                    child.center_file,
-                    ("level",),
-                    "extends-level",
-                    f"a {c} catalogue cannot extend a {p} catalogue ({parent_layer.center_file}): each level extends "
-                    f"the one above it ({' → '.join(LEVELS)}); fix level or extends",
-                    related=((parent_layer.center_file, ("level",), "parent level"),),
-                )
-            )
-    return layers, findings
 
 
 # -- folding the layers ------------------------------------------------------------------------
@@ -363,7 +237,7 @@ def resolve(
                 elif code in (broken or {}):
                     where = f"an item whose file {(broken or {})[code]} has problems (reported there); fix them first"
                 else:
-                    where = f"not an item of the parent catalogue{_hint(code, items, 0.8)}"
+                    where = f"not an item of the parent catalogue{hint(code, items, 0.8)}"
                 out.findings.append(
                     Finding(
                         here,
@@ -485,7 +359,7 @@ def _apply_override(
                 else (
                     f"an item whose file {broken[code]} has problems (reported there); fix them first"
                     if code in broken
-                    else f"not an item of the parent catalogue{_hint(code, items, 0.8)}"
+                    else f"not an item of the parent catalogue{hint(code, items, 0.8)}"
                 )
             )
         )
@@ -519,133 +393,10 @@ def _apply_override(
                     related=((*lookup(base_origins, target.file, parts), "parent's value"),),
                 )
             )
-    _check_materials(doc, patch, base, base_origins, target.file, out)
-    for at, word in ((("steps",), "step"), (("form", "sections"), "form section")):
-        parent_list = get(base, ".".join(at))
-        have = [entry_key(e) for e in parent_list] if isinstance(parent_list, list) else []
-        entries = get(patch, ".".join(at))
-        for i, entry in enumerate(entries if isinstance(entries, list) else []):
-            if isinstance(entry, dict) and entry.get("remove") is True and entry.get("id") not in have:
-                out.findings.append(
-                    Finding(
-                        doc.file,
-                        (*at, i, "remove"),
-                        "unknown-id",
-                        f"the parent's item has no {word} {entry.get('id')!r} to remove"
-                        f"{_hint(str(entry.get('id')), [str(h) for h in have])}",
-                    )
-                )
-    for at in (("materials",), ("steps",), ("form", "sections")):
-        seen: dict[Any, int] = {}
-        listed = get(patch, ".".join(at))
-        for i, entry in enumerate(listed if isinstance(listed, list) else []):
-            key = entry_key(entry)
-            if key is not None and key in seen:
-                out.findings.append(
-                    Finding(
-                        doc.file,
-                        (*at, i, "id") if isinstance(entry, dict) else (*at, i),
-                        "duplicate-id",
-                        f"{'.'.join(at)} names {key!r} twice in this override (entry {seen[key] + 1} too); "
-                        "only one would take effect — write its changes in one entry",
-                    )
-                )
-            elif key is not None:
-                seen[key] = i
-    out.additions[target.file] = _additions(base, changes, merged)
+    out.findings.extend(check_override(doc, patch, base, base_origins, target.file))
+    out.additions[target.file] = additions(base, changes, merged)
     key = hashlib.blake2b(f"{target.key}:{doc.key}".encode(), digest_size=16).hexdigest()
     new = make_doc(target.file, "item", merged, key)
     items[code] = new
     out.origins[target.file] = origins
     out.patches.setdefault(code, []).insert(0, doc.file)
-
-
-def _additions(base: Mapping[str, Any], changes: Mapping[str, Any], merged: Mapping[str, Any]) -> dict[Any, Any]:
-    """The entries of materials, steps and form sections an override adds (or puts in place of a
-    reusable section) rather than changes: (list path, merged index) -> (index in the override, why
-    the entry is new and must be complete)."""
-    found: dict[tuple[Any, ...], tuple[int, str]] = {}
-    for at, word in ((("materials",), "material"), (("steps",), "step"), (("form", "sections"), "form section")):
-        dotted = ".".join(at)
-        entries, parent, result = get(changes, dotted), get(base, dotted), get(merged, dotted)
-        if not isinstance(entries, list) or not isinstance(result, list):
-            continue
-        by_key = {entry_key(e): e for e in parent} if isinstance(parent, list) and id_list(parent) else None
-        index = {entry_key(e): j for j, e in enumerate(result)}
-        for i, entry in enumerate(entries):
-            if not isinstance(entry, dict) or entry.get("remove") is True or entry.get("id") not in index:
-                continue
-            if by_key is None:
-                why = (
-                    f"the parent's item has {dotted}: {parent!r}, not a list of {word}s by id, so this override's "
-                    f"{dotted} replace it whole and each {word} is written in full"
-                )
-            elif isinstance(by_key.get(entry["id"]), dict):
-                continue  # changes the parent's entry
-            elif entry["id"] in by_key:
-                why = f"this entry replaces the reusable form section {entry['id']!r}, so it is written in full"
-            else:
-                why = (
-                    f"this entry adds a new {word} (the parent's item has no {word} {entry['id']!r}), so it is "
-                    f"written in full{_hint(entry['id'], [str(k) for k in by_key])}"
-                )
-            found[(*at, index[entry["id"]])] = (i, why)
-    return found
-
-
-def _check_materials(
-    doc: Any,
-    patch: Mapping[str, Any],
-    base: Mapping[str, Any],
-    base_origins: Mapping[DocPath, Origin],
-    base_file: str,
-    out: Resolved,
-) -> None:
-    """A material the parent requires (always, or under a condition) may not be removed, made optional
-    or required under another condition; it may be made required always."""
-    parent = {m["id"]: (i, m) for i, m in enumerate(base.get("materials", []))}
-    for i, entry in enumerate(patch.get("materials", []) or []):
-        hit = parent.get(entry["id"])
-        if hit is None:
-            if entry.get("remove") is True:
-                out.findings.append(
-                    Finding(
-                        doc.file,
-                        ("materials", i, "remove"),
-                        "unknown-id",
-                        f"the parent's item has no material {entry['id']!r} to remove"
-                        f"{_hint(entry['id'], list(parent))}",
-                    )
-                )
-            continue
-        pi, material = hit
-        required = material.get("required")
-        if required is False or required is None:
-            continue
-        # required: true, or a condition under which it is required: the parent's 要件 bind the layers
-        # below; only making it required always is allowed
-        changed = "required" in entry and entry["required"] is not True and entry["required"] != required
-        if entry.get("remove") is True or changed:
-            if entry.get("remove") is True:
-                what = "removes"
-            elif entry["required"] is False:
-                what = "makes optional"
-            else:
-                what = "changes the condition of"
-            out.findings.append(
-                Finding(
-                    doc.file,
-                    ("materials", i, "remove" if entry.get("remove") is True else "required"),
-                    "overlay-material",
-                    f"this override {what} the required material {material['name']!r} ({entry['id']}); a lower "
-                    "catalogue may add materials or explain them, but not drop one the parent requires",
-                    related=((*lookup(base_origins, base_file, ("materials", pi)), "parent's material"),),
-                )
-            )
-
-
-def _hint(word: str, choices: Iterable[str], cutoff: float = 0.5) -> str:
-    import difflib
-
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
-    return f"; did you mean {match[0]!r}?" if match else ""
