@@ -83,6 +83,11 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
                 "an override adds entries to materials, steps or form.sections only; "
                 f"{'.'.join(map(str, path))} is replaced whole: `set` it to the full new list instead"
             )
+        if action.after is not None:
+            raise lib.EditError(
+                "an override cannot place an entry: what it adds to the parent's list comes after the parent's "
+                "entries; leave out --after"
+            )
         new = action.value.plain
         sections = tuple(p for p in path if isinstance(p, str)) == ("form", "sections")
         if entry_key(new) is None or (isinstance(new, str) and not sections):

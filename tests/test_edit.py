@@ -533,8 +533,11 @@ def test_adding_back_a_removed_form_section_rewrites_only_its_entry(tmp_path: Pa
     assert removed == ["    - {id: contact, remove: true}   # 不要联系人"]
     assert [line.split("#")[0].rstrip() for line in added] == ["    - contact"]
     assert "contact" in load(county).catalogue.items["P-PSB-001"].data["form"]["sections"]
-    # an id is how the override finds the parent's entry: renaming one is refused, nothing written
+    # an id is how the override finds the parent's entry: renaming one is refused, nothing written;
+    # so is placing a new entry (what an override adds follows the parent's entries)
     now = override.read_bytes()
+    with pytest.raises(UserError, match=r"an override cannot place an entry"):
+        run(county, "edit", "P-PSB-001", "add", "form.sections", "{id: extra, title: 附加}", "--after", "seal")
     with pytest.raises(UserError, match=r"an id cannot be renamed here: `remove form.sections seal`"):
         run(county, "edit", "P-PSB-001", "set", "form.sections.seal.id", "seal2")
     assert override.read_bytes() == now
