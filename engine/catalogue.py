@@ -364,7 +364,7 @@ def load(
         # a stack cut short (an extends that cannot be followed, a parent center.yaml that cannot be read)
         # hides the layers above: references across files would all be follow-ons of that one error, so
         # they are checked once it is fixed
-        if not layers[-1].cut:
+        if not any(layer.cut for layer in layers):
             findings.extend(
                 crossref.check(
                     catalogue,
@@ -385,10 +385,11 @@ def load(
     return CheckResult(catalogue, problems, len(files))
 
 
-def _read_center(checker: _Checker, rel: str) -> tuple[dict[str, Any] | None, bool]:
-    """A layer's center.yaml if it passed its schema (its problems are reported with the other files)."""
+def _read_center(checker: _Checker, rel: str) -> tuple[dict[str, Any] | None, bool, bool]:
+    """A layer's center.yaml data, whether it exists, and whether it passed its schema (its problems
+    are reported with the other files)."""
     if not (checker.root / rel).is_file() and rel not in checker.replaced:
-        return None, False
+        return None, False, False
     entry = checker.check_file(rel, "center")
     if not entry.valid:
         # its schema problems are reported; the stack still follows a readable extends, so the
@@ -396,12 +397,12 @@ def _read_center(checker: _Checker, rel: str) -> tuple[dict[str, Any] | None, bo
         try:
             parsed = parse(checker.read(rel))
         except OSError:
-            return None, True
+            return None, True, False
         data = parsed.data if isinstance(parsed.data, dict) else {}
         kept = {k: data[k] for k in ("extends", "level", "id") if isinstance(data.get(k), str)}
-        return (kept or None), True
+        return (kept or None), True, False
     data = entry.data if entry.data is not None else checker.data(Document(rel, "center", None, entry.key))
-    return data, True
+    return data, True, True
 
 
 def _resolve(

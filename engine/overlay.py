@@ -81,7 +81,7 @@ def resolve(
     an item file that failed its schema to that file (an override of it says so).
     """
     out = Resolved([])
-    incomplete = bool(layers) and layers[-1].layer.cut
+    incomplete = any(ld.layer.cut for ld in layers)
     items: dict[str, Any] = {}  # code -> Document
     item_layer: dict[str, int] = {}  # code -> index (top-first) of the layer that defined the item
     tables: dict[str, dict[Any, tuple[Any, int]]] = {"fee": {}, "form": {}, "chain": {}, "calendar": {}}

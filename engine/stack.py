@@ -54,12 +54,13 @@ class Layer:
 
 
 def stack(
-    root: Path, read_center: Callable[[str], tuple[dict[str, Any] | None, bool]]
+    root: Path, read_center: Callable[[str], tuple[dict[str, Any] | None, bool, bool]]
 ) -> tuple[list[Layer], list[Finding]]:
     """The layers of the catalogue at ``root``, top first, following each ``extends``.
 
-    ``read_center(rel)`` returns a layer's checked center.yaml data (None when missing or
-    invalid) and whether the file exists; its own problems are reported by the loader.
+    ``read_center(rel)`` returns a layer's center.yaml data (None when missing or unreadable; only
+    ``extends``, ``level`` and ``id`` when it fails its schema), whether the file exists and whether
+    it passed its schema; its own problems are reported by the loader.
     """
     top = root.resolve()
     layers: list[Layer] = []
@@ -70,10 +71,12 @@ def stack(
         layer = Layer(current, prefix)
         layers.append(layer)
         seen[current] = layer.center_file
-        data, exists = read_center(layer.center_file)
+        data, exists, valid = read_center(layer.center_file)
         layer.center = data
         layer.unreadable = exists and data is None
-        layer.cut = layer.unreadable and bool(prefix)
+        # a parent's center.yaml that fails its schema hides its departments and rules: what the
+        # layers below inherit is judged once it is fixed
+        layer.cut = exists and not valid and bool(prefix)
         if not data or "extends" not in data:
             if data and data.get("withdraw"):
                 findings.append(

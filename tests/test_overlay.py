@@ -352,3 +352,14 @@ def test_form_sections_merge_by_id_reusable_by_name_inline_by_id() -> None:
     sections = item["form"]["sections"]
     assert sections[0] == "applicant" and "contact" not in sections and len(sections) == 2
     assert sections[1]["title"] == "印章信息（县）" and sections[1]["fields"] == parent["form"]["sections"][2]["fields"]
+
+
+def test_a_parent_center_that_fails_its_schema_is_the_one_problem_reported(tmp_path: Path) -> None:
+    """Its departments and rules are unknown: no follow-on unknown-department for every inherited item."""
+    shutil.copytree(OVERLAYS / "stack", tmp_path / "stack")
+    shutil.copytree(OVERLAYS / "cases" / "clean", tmp_path / "cases" / "clean")
+    center = tmp_path / "stack" / "province" / "center.yaml"
+    center.write_text(center.read_text(encoding="utf-8").replace("basis, type, fee]", "basis, type, fee, location]"), "utf-8")
+    rendered = [p.render() for p in load(tmp_path / "cases" / "clean").problems]
+    assert len(rendered) == 1 and rendered[0].startswith("../../stack/province/center.yaml:"), rendered
+    assert "error[enum]" in rendered[0]
