@@ -359,7 +359,8 @@ def test_a_parent_center_that_fails_its_schema_is_the_one_problem_reported(tmp_p
     shutil.copytree(OVERLAYS / "stack", tmp_path / "stack")
     shutil.copytree(OVERLAYS / "cases" / "clean", tmp_path / "cases" / "clean")
     center = tmp_path / "stack" / "province" / "center.yaml"
-    center.write_text(center.read_text(encoding="utf-8").replace("basis, type, fee]", "basis, type, fee, location]"), "utf-8")
+    text = center.read_text(encoding="utf-8")
+    center.write_text(text.replace("basis, type, fee]", "basis, type, fee, location]"), "utf-8")
     rendered = [p.render() for p in load(tmp_path / "cases" / "clean").problems]
     assert len(rendered) == 1 and rendered[0].startswith("../../stack/province/center.yaml:"), rendered
     assert "error[enum]" in rendered[0]
