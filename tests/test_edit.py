@@ -501,33 +501,34 @@ def test_editing_a_withdrawn_item_says_who_withdrew_it(catalog: Path) -> None:
     assert not (county / "overrides" / "QQ-EDUCATION-XK-101.yaml").exists()
 
 
-def test_an_edit_ruamel_cannot_write_readably_is_refused_not_a_traceback(tmp_path: Path) -> None:
+COMMENTED_SECTIONS = (
+    "code: P-PSB-001\nreason: 本县表单不要联系人分组，印章分组改名（测试注释）。\nform:\n  sections:   # 分组\n"
+    "    - {id: contact, remove: true}   # 不要联系人\n    - {id: seal, title: 印章信息（县）}  # 改名\n"
+)
+
+
+def commented_sections_county(tmp_path: Path) -> tuple[Path, Path]:
+    """A county over the overlay fixture stack whose override of P-PSB-001 has comments on every line."""
     overlays = REPO / "tests" / "fixtures" / "overlays"
     shutil.copytree(overlays / "stack", tmp_path / "stack")
     county = tmp_path / "cases" / "county"
     shutil.copytree(overlays / "cases" / "mixed-sections", county)
     override = county / "overrides" / "P-PSB-001.yaml"
-    text = (
-        "code: P-PSB-001\nreason: 本县表单不要联系人分组，印章分组改名（测试注释）。\nform:\n  sections:   # 分组\n"
-        "    - {id: contact, remove: true}   # 不要联系人\n    - {id: seal, title: 印章信息（县）}  # 改名\n"
-    )
-    override.write_text(text, "utf-8")
+    override.write_text(COMMENTED_SECTIONS, "utf-8")
+    return county, override
+
+
+def test_an_edit_ruamel_cannot_write_readably_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    county, override = commented_sections_county(tmp_path)
+    text = COMMENTED_SECTIONS
     with pytest.raises(UserError, match="cannot be made without reformatting lines around it"):
         run(county, "edit", "P-PSB-001", "remove", "form.sections", "seal")
     assert override.read_text(encoding="utf-8") == text
 
 
 def test_adding_back_a_removed_form_section_rewrites_only_its_entry(tmp_path: Path) -> None:
-    overlays = REPO / "tests" / "fixtures" / "overlays"
-    shutil.copytree(overlays / "stack", tmp_path / "stack")
-    county = tmp_path / "cases" / "county"
-    shutil.copytree(overlays / "cases" / "mixed-sections", county)
-    override = county / "overrides" / "P-PSB-001.yaml"
-    before = (
-        "code: P-PSB-001\nreason: 本县表单不要联系人分组，印章分组改名（测试注释）。\nform:\n  sections:   # 分组\n"
-        "    - {id: contact, remove: true}   # 不要联系人\n    - {id: seal, title: 印章信息（县）}  # 改名\n"
-    )
-    override.write_text(before, "utf-8")
+    county, override = commented_sections_county(tmp_path)
+    before = COMMENTED_SECTIONS
     assert run(county, "edit", "P-PSB-001", "add", "form.sections", "contact") == 0
     removed, added = changed_lines(before, override.read_text(encoding="utf-8"))
     assert removed == ["    - {id: contact, remove: true}   # 不要联系人"]
