@@ -22,12 +22,16 @@ Library code: nothing here prints or exits (``engine.cli_diff`` is the command).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine import conditions
 from engine.catalogue import Catalogue
+from engine.diff_forms import FormChanges
+from engine.diff_match import by_id as _by_id
+from engine.diff_match import keyed as _keyed
+from engine.diff_match import leaves as _leaves
 from engine.diff_words import (
     CENTER_WORDS,
     MODE_WORDS,
@@ -42,7 +46,6 @@ from engine.diff_words import (
     field_word,
     form_labels,
     generic_text,
-    is_duration,
     money_change,
     percent_change,
     required_text,
@@ -65,6 +68,7 @@ KIND_ORDER = (
     "fee-free", "fee-charged", "fee-schedule-switched",
     "material-added", "material-removed", "material-renamed", "material-required", "material-changed",
     "material-order", "steps", "step-added", "step-removed", "step-limit", "step-changed", "step-order",
+    "form-section-added", "form-section-removed", "form-section-changed", "form-section-order",
     # fee schedules, form sections, chains, calendars, the center
     "fee-schedule-added", "fee-schedule-removed", "fee-schedule", "fee-line", "fee-relief",
     "form-added", "form-removed", "form-changed",
@@ -100,41 +104,6 @@ class Change:
         return {**{name: getattr(self, name) for name in self.__slots__}, "items": list(self.items)}
 
 
-def _leaves(old: Any, new: Any, path: str = "") -> Iterator[tuple[str, Any, Any]]:
-    """(dotted path, old, new) of every leaf that differs; lists and durations are leaves
-    (a duration's note is its own leaf, so a reworded note is not reported as a new limit)."""
-    if old == new:
-        return
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        if is_duration(old) and is_duration(new):
-            if duration_key(old) != duration_key(new):
-                yield path, old, new
-            if old.get("note") != new.get("note"):
-                yield f"{path}.note", old.get("note"), new.get("note")
-            return
-        for key in [*old, *(k for k in new if k not in old)]:
-            yield from _leaves(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
-        return
-    yield path, old, new
-
-
-def _by_id(entries: Any) -> dict[Any, Mapping[str, Any]]:
-    return {e["id"]: e for e in entries or () if isinstance(e, Mapping) and "id" in e}
-
-
-Keyed = tuple[list[tuple[Any, Any]], list[tuple[Any, Any]], list[tuple[Any, Any, Any]], bool]
-
-
-def _keyed(old: Any, new: Any) -> Keyed:
-    """Two lists of entries matched by id: removed, added, kept (id, old, new), and whether the
-    kept ones changed order. Matching by id, not position, so inserting one material does not
-    read as every later material changed."""
-    om, nm = _by_id(old), _by_id(new)
-    kept = [(k, om[k], nm[k]) for k in om if k in nm]
-    moved = [k for k, _, _ in kept] != [k for k in nm if k in om]
-    return [(k, e) for k, e in om.items() if k not in nm], [(k, e) for k, e in nm.items() if k not in om], kept, moved
-
-
 def _schedule_of(fee: Any) -> str | None:
     return str(fee["schedule"]) if isinstance(fee, Mapping) and "schedule" in fee else None
 
@@ -142,7 +111,7 @@ def _schedule_of(fee: Any) -> str | None:
 # --- the comparison --------------------------------------------------------------------
 
 
-class _Compare:
+class _Compare(FormChanges):
     def __init__(self, old: Catalogue, new: Catalogue) -> None:
         self.old, self.new = old, new
         self.out: list[Change] = []
@@ -240,8 +209,9 @@ class _Compare:
         self.fee(o.get("fee"), n.get("fee"))
         self.materials(o.get("materials"), n.get("materials"), form_labels(self.old, od), form_labels(self.new, nd))
         self.steps(o.get("steps", "standard"), n.get("steps", "standard"))
+        self.sections((o.get("form") or {}).get("sections", []), (n.get("form") or {}).get("sections", []))
         # worded above: these whole fields, and these limits' value and unit (their notes are not)
-        subtrees = {"code", "name", "type", "department", "basis", "conditions", "fee", "materials", "steps"}
+        subtrees = {"code", "name", "type", "department", "basis", "conditions", "fee", "materials", "steps", "form"}
         leaves = {"time_limit.legal", "time_limit.promised", "visits.max", "online.depth"}
         for path, a, b in _leaves(o, n):
             if path.split(".", 1)[0] not in subtrees and path not in leaves:
@@ -424,29 +394,6 @@ class _Compare:
                     self.add(kind, f"{where}.{path}", p, q, said(what, path, p, q))
 
     # form sections, chains, calendars, the center --------------------------------------------
-
-    def forms_all(self) -> None:
-        users = self.users(lambda d: [s for s in (d.get("form") or {}).get("sections", []) if isinstance(s, str)])
-        for fid in sorted(set(self.old.forms) | set(self.new.forms)):
-            o, n = self.pair("forms", fid)
-            self.on("form", fid, users.get(fid, ()))
-            if self.whole(("form-added", "form-removed"), "表单分组", fid, o, n, "title"):
-                continue
-            what = f"表单分组「{n['title']}」"
-            removed, added, kept, moved = _keyed(o.get("fields"), n.get("fields"))
-            for f, spec in removed:
-                self.add("form-changed", f"fields.{f}", spec, None, f"{what}删除字段「{spec['label']}」（{f}）")
-            for f, spec in added:
-                self.add("form-changed", f"fields.{f}", None, spec, f"{what}新增字段「{spec['label']}」（{f}）")
-            for f, x, y in kept:
-                if x != y:
-                    keys = "、".join(dict.fromkeys(p.split(".")[0] for p, _, _ in _leaves(x, y)))
-                    self.add("form-changed", f"fields.{f}", x, y, f"{what}字段「{y['label']}」的 {keys} 已修改")
-            if moved:
-                self.add("form-changed", "fields", None, None, f"{what}字段顺序已调整")
-            for path, a, b in _leaves(o, n):
-                if path != "fields":
-                    self.add("form-changed", path, a, b, said(what, path, a, b))
 
     def chains_all(self) -> None:
         for cid in sorted(set(self.old.chains) | set(self.new.chains)):

@@ -451,3 +451,14 @@ def test_wording_of_every_other_kind(reference) -> None:  # type: ignore[no-unty
         (None, "department-renamed", "部门更名：「齐齐哈尔市发展和改革委员会」→「齐齐哈尔市发展改革委」（drc）"),
         (None, "department-phone", "部门「自然资源局」电话 （无）→0452-1234567"),
     ]
+
+
+def test_a_county_override_of_form_sections_is_announced_section_by_section() -> None:
+    """An applicant's form losing a section or a renamed section is news: worded, not `field-changed`."""
+    overlays = REPO / "tests" / "fixtures" / "overlays"
+    found = compare(loaded(overlays / "stack" / "city"), loaded(overlays / "cases" / "mixed-sections"))
+    mine = [(c.kind, c.text) for c in found if c.code == "P-PSB-001"]
+    assert mine == [
+        ("form-section-removed", "取消表单分组「联系方式」（contact）"),
+        ("form-section-changed", "表单分组更名：「印章信息」→「印章信息（县）」"),
+    ]
