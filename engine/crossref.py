@@ -638,8 +638,11 @@ def _no_item(cat: Catalogue, code: str) -> str:
 
 
 def _minutes_text(minutes: int) -> str:
-    if minutes % MINUTES_PER_WORKING_DAY == 0:
-        return f"{minutes // MINUTES_PER_WORKING_DAY} working days"
+    days, rest = divmod(minutes, MINUTES_PER_WORKING_DAY)
+    if rest == 0:
+        return f"{days} working days"
+    if days:  # in the promised limit's terms too (a working day counted as 8 hours)
+        return f"{minutes} minutes ({days} working days and {rest} minutes)"
     return f"{minutes} minutes"
 
 
