@@ -86,9 +86,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.code in cat.chains and args.code not in cat.items:
         sys.stdout.write(_chain_text(cat, cat.chains[args.code].data))
         return EXIT_OK
-    if args.code in cat.withdrawn and args.code not in cat.items:
-        reason, where = cat.withdrawn[args.code]
-        raise UserError(f"item {args.code} is withdrawn here by {where}: {reason}")
+    _refuse_withdrawn(cat, args.code)
     item = _item(cat, args.code)
     sys.stdout.write(notice.render_text(notice.build(cat, item)))
     return EXIT_OK
@@ -101,24 +99,21 @@ def _explain(args: argparse.Namespace) -> int:
 
     result = _load(args.catalog)
     cat = result.catalogue
-    if args.code in cat.withdrawn and args.code not in cat.items:
-        reason, where = cat.withdrawn[args.code]
-        raise UserError(f"item {args.code} is withdrawn here by {where}: {reason}")
+    _refuse_withdrawn(cat, args.code)
+
+    def refuse(file: str, why: str) -> None:  # with the problems of the file to fix
+        raise UserError("\n".join([*(p.render() for p in result.problems if p.file == file), why]))
+
     if args.code in cat.broken_items and args.code not in cat.items:
         file = cat.broken_items[args.code]
-        own = [p.render() for p in result.problems if p.file == file]
-        raise UserError(
-            "\n".join([*own, f"item {args.code} is left out of the catalogue: {file} has problems; fix them first"])
-        )
+        refuse(file, f"item {args.code} is left out of the catalogue: {file} has problems; fix them first")
     cut = next((layer for layer in cat.layers if layer.cut), None)
     if cut is not None and args.code not in cat.items:
-        own = [p.render() for p in result.problems if p.file == cut.center_file]
-        raise UserError(
-            "\n".join(
-                [*own, f"{cut.center_file} cannot be followed to its parent, so nothing this catalogue inherits is "
-                 "loaded; fix it first (`yangguang check` lists the problems)"]
-            )
-        )  # fmt: skip
+        refuse(
+            cut.center_file,
+            f"{cut.center_file} cannot be followed to its parent, so nothing this catalogue inherits is loaded; "
+            "fix it first (`yangguang check` lists the problems)",
+        )
     item = _item(cat, args.code)
     if not result.ok:
         sys.stderr.write(
@@ -127,6 +122,12 @@ def _explain(args: argparse.Namespace) -> int:
         )
     sys.stdout.write(explain(cat, item.data["code"]))
     return EXIT_OK
+
+
+def _refuse_withdrawn(cat, code: str) -> None:  # type: ignore[no-untyped-def]
+    if code in cat.withdrawn and code not in cat.items:
+        reason, where = cat.withdrawn[code]
+        raise UserError(f"item {code} is withdrawn here by {where}: {reason}")
 
 
 def _chain_text(cat, chain) -> str:  # type: ignore[no-untyped-def]

@@ -91,14 +91,8 @@ class _Cross:
         self.out.append(Finding(file, path, kind, message, on_key, related))
 
     def layer_rank(self, doc: Document, path: Path) -> int:
-        """How near the catalogue checked the layer is that wrote ``path`` of a merged item: 0 for this
-        catalogue's override, larger up the stack (the item's own file is the largest)."""
-        origins = self.cat.origins.get(doc.file)
-        if not origins:
-            return 0
-        patches = self.cat.patches.get(doc.data["code"], [])
-        file = lookup(origins, doc.file, path)[0]
-        return patches.index(file) if file in patches else len(patches)
+        """The layer (engine.catalogue.Catalogue.layer_of: 0 is this catalogue) that wrote ``path`` of an item."""
+        return self.cat.layer_of(lookup(self.cat.origins.get(doc.file), doc.file, path)[0])
 
     def written_lower(self, doc: Document, a: Sequence[Path], b: Sequence[Path]) -> Path | None:
         """The path of ``a`` written by the lowest layer, when that layer is lower than every layer that

@@ -81,6 +81,7 @@ def resolve(
     an item file that failed its schema to that file (an override of it says so).
     """
     out = Resolved([])
+    broken = broken or {}
     incomplete = any(ld.layer.cut for ld in layers)
     items: dict[str, Any] = {}  # code -> Document
     item_layer: dict[str, int] = {}  # code -> index (top-first) of the layer that defined the item
@@ -210,9 +211,7 @@ def resolve(
                     )
                 )
                 continue
-            _apply_override(
-                doc, items, item_layer, depth, fixed, fixed_by, data, make_doc, out, broken or {}, incomplete
-            )
+            _apply_override(doc, items, item_layer, depth, fixed, fixed_by, data, make_doc, out, broken, incomplete)
         for i, entry in enumerate(withdraw):
             code = entry["code"]
             if withdrawing[code] != i:
@@ -231,13 +230,8 @@ def resolve(
             if code not in items or item_layer[code] == depth:
                 if code in items:
                     where = "defined in this catalogue; delete its file instead"
-                elif code in out.withdrawn:
-                    reason, by = out.withdrawn[code]
-                    where = f"already withdrawn by {by} ({reason}); delete this entry"
-                elif code in (broken or {}):
-                    where = f"an item whose file {(broken or {})[code]} has problems (reported there); fix them first"
                 else:
-                    where = f"not an item of the parent catalogue{hint(code, items, 0.8)}"
+                    where = _not_inherited(code, items, out, broken, "entry")
                 out.findings.append(
                     Finding(
                         here,
@@ -331,6 +325,16 @@ def _merge_center(
     return make_doc(own.file, "center", merged, key), origins
 
 
+def _not_inherited(code: str, items: Mapping[str, Any], out: Resolved, broken: Mapping[str, str], noun: str) -> str:
+    """Why no layer above offers ``code``, for an override or a withdrawal naming it."""
+    if code in out.withdrawn:
+        reason, by = out.withdrawn[code]
+        return f"withdrawn by {by} ({reason}); delete this {noun}"
+    if code in broken:
+        return f"an item whose file {broken[code]} has problems (reported there); fix them first"
+    return f"not an item of the parent catalogue{hint(code, items, 0.8)}"
+
+
 def _apply_override(
     doc: Any,
     items: dict[str, Any],
@@ -350,19 +354,10 @@ def _apply_override(
     if target is None and incomplete:
         return  # a layer above could not be read (reported there): its items are not known
     if target is None or item_layer[code] == depth:
-        what = (
-            "an item of this catalogue; edit its file instead"
-            if target is not None
-            else (
-                "withdrawn by {} ({}); delete this override".format(*reversed(out.withdrawn[code]))
-                if code in out.withdrawn
-                else (
-                    f"an item whose file {broken[code]} has problems (reported there); fix them first"
-                    if code in broken
-                    else f"not an item of the parent catalogue{hint(code, items, 0.8)}"
-                )
-            )
-        )
+        if target is not None:
+            what = "an item of this catalogue; edit its file instead"
+        else:
+            what = _not_inherited(code, items, out, broken, "override")
         out.findings.append(Finding(doc.file, ("code",), "unknown-item", f"overrides/ names {code!r}, which is {what}"))
         return
     base = data(target)

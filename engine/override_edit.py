@@ -25,7 +25,7 @@ from engine import edit as lib
 from engine import yaml_edit
 from engine.cache import FileCache
 from engine.catalogue import CheckResult
-from engine.merge import ID_LISTS, entry_key, id_list
+from engine.merge import ID_LISTS, entry_key, id_list, lookup
 from engine.result import Path as DocPath
 from engine.schemas import SCHEMA_DIR
 
@@ -102,12 +102,10 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
                 "an override cannot delete a key of the parent's item; set it to another value instead "
                 "(or withdraw the item in center.yaml)"
             )
-        path, exists = lib._list_path(resolved, action.list)
-        if not exists or tuple(p for p in path if isinstance(p, str)) not in ID_LISTS:
+        path, index = _removed(resolved, action)
+        if tuple(p for p in path if isinstance(p, str)) not in ID_LISTS:
             raise lib.EditError("an override removes entries of materials, steps or form.sections only")
-        entries = lib._walk(resolved, path)
-        index = lib._index(entries, action.entry, ".".join(map(str, path)))
-        return _nest(resolved, path, [{"id": entry_key(entries[index]), "remove": True}])
+        return _nest(resolved, path, [{"id": entry_key(lib._walk(resolved, path)[index]), "remove": True}])
 
     change = lib.change_for(resolved, action)  # the same paths, ids and duration shorthand as any edit
     where = change.path
@@ -120,22 +118,22 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
     return _nest(resolved, change.path, copy.deepcopy(action.value.plain))
 
 
+def _removed(resolved: Any, action: lib.RemoveEntry) -> tuple[DocPath, int]:
+    """The list path and index of the entry ``remove LIST ID`` names in the resolved item."""
+    assert action.list is not None
+    path, exists = lib._list_path(resolved, action.list)
+    if not exists:
+        raise lib.EditError("an override removes entries of materials, steps or form.sections only")
+    return path, lib._index(lib._walk(resolved, path), action.entry, ".".join(map(str, path)))
+
+
 def added_here(cat: Any, code: str, rel: str, resolved: Any, action: lib.Action) -> tuple[DocPath, int] | None:
     """For ``remove`` of an entry this catalogue's own override ``rel`` added (the parent has no such
     entry): the entry's (list path, index) in that file, so the edit deletes it there rather than
     writing ``remove: true`` for an id no parent has."""
     if not isinstance(action, lib.RemoveEntry) or action.list is None:
         return None
-    from engine.merge import lookup
-
-    path, exists = lib._list_path(resolved, action.list)
-    if not exists:
-        return None
-    entries = lib._walk(resolved, path)
-    try:
-        index = lib._index(entries, action.entry, ".".join(map(str, path)))
-    except lib.EditError:
-        return None
+    path, index = _removed(resolved, action)  # patch_for has already resolved it without error
     file, at = lookup(cat.origins.get(cat.items[code].file), cat.items[code].file, (*path, index))
     if file != rel or not at or not isinstance(at[-1], int):
         return None
@@ -186,13 +184,11 @@ def _merge_patch(old: Any, new: Any) -> Any:
                 out_list.append(entry)
                 continue
             hit = out_list[at]
-            if isinstance(hit, dict) and isinstance(entry, dict) and entry.get("remove") is not True:
-                if hit.get("remove") is not True:
-                    out_list[at] = _merge_patch(hit, entry)
-                    continue
-            # removed now, added back after an earlier removal, or a section named instead of inline:
-            # the new entry replaces the old one
-            out_list[at] = entry
+            changes = isinstance(hit, dict) and isinstance(entry, dict)
+            if changes and hit.get("remove") is not True and entry.get("remove") is not True:
+                out_list[at] = _merge_patch(hit, entry)
+            else:  # removed now, added back after a removal, or a section named instead of inline
+                out_list[at] = entry
         return out_list
     return new
 

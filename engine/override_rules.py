@@ -23,7 +23,7 @@ def check_override(
     """What an override of the parent's item ``base`` may not do to its id-matched lists: drop or loosen
     a material the parent requires, remove an entry the parent does not have, name an entry twice."""
     found = _check_materials(doc, patch, base, base_origins, base_file)
-    for at, word in ((("steps",), "step"), (("form", "sections"), "form section")):
+    for at, word in ((("materials",), "material"), (("steps",), "step"), (("form", "sections"), "form section")):
         parent_list = get(base, ".".join(at))
         have = [entry_key(e) for e in parent_list] if isinstance(parent_list, list) else []
         entries = get(patch, ".".join(at))
@@ -105,16 +105,7 @@ def _check_materials(
     for i, entry in enumerate(patch.get("materials", []) or []):
         hit = parent.get(entry["id"])
         if hit is None:
-            if entry.get("remove") is True:
-                found.append(
-                    Finding(
-                        doc.file,
-                        ("materials", i, "remove"),
-                        "unknown-id",
-                        f"the parent's item has no material {entry['id']!r} to remove{hint(entry['id'], list(parent))}",
-                    )
-                )
-            continue
+            continue  # a new material, or removing one the parent lacks (check_override reports that)
         pi, material = hit
         required = material.get("required")
         if required is False or required is None:

@@ -237,7 +237,7 @@ def test_withdrawing_or_overriding_what_a_parent_already_withdrew_says_who_did(t
     )
     rendered = [p.render() for p in load(village).problems]
     assert rendered == [
-        "center.yaml:7:12: error[unknown-item]: cannot withdraw 'P-PSB-001': it is already withdrawn by "
+        "center.yaml:7:12: error[unknown-item]: cannot withdraw 'P-PSB-001': it is withdrawn by "
         "../clean/center.yaml (本县不办理刻章备案。); delete this entry",
         "overrides/P-PSB-001.yaml:1:7: error[unknown-item]: overrides/ names 'P-PSB-001', which is withdrawn by "
         "../clean/center.yaml (本县不办理刻章备案。); delete this override",
