@@ -125,8 +125,21 @@ class CheckResult:
     files_checked: int
 
     @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
     def ok(self) -> bool:
-        return not self.problems
+        """No errors: the catalogue may be served (warnings are reported, they do not block)."""
+        return not any(p.is_error for p in self.problems)
+
+    def clean(self, strict: bool = False) -> bool:
+        """``ok``, and with ``strict`` no warnings either (``yangguang check --strict``)."""
+        return not self.problems if strict else self.ok
 
 
 def _content_key(raw: bytes, kind: str) -> str:

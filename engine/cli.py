@@ -63,8 +63,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from engine import report
 
     result = _load(args.catalog, use_cache=not args.no_cache, full=False)
-    sys.stdout.write(report.as_json(result) if args.format == "json" else report.text(result))
-    return EXIT_OK if result.ok else EXIT_USER
+    sys.stdout.write(report.as_json(result) if args.format == "json" else report.text(result, strict=args.strict))
+    return EXIT_OK if result.clean(strict=args.strict) else EXIT_USER
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -359,6 +359,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("dir", nargs="?", type=Path, help="catalogue directory (same as --catalog)")
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     c.add_argument("--no-cache", action="store_true", help="re-read every file instead of using the content cache")
+    c.add_argument(
+        "--strict", action="store_true", help="treat warnings (e.g. elements a guide does not state) as errors: exit 1"
+    )
     c.set_defaults(func=cmd_check)
 
     s = sub.add_parser(

@@ -134,6 +134,16 @@ def _refused(result: CheckResult | None, problems: list[Problem], pre_existing: 
     return "the edit would make the catalogue fail its check:\n" + report.text(shown).rstrip("\n") + before
 
 
+def _warned(problems: list[Problem]) -> str:
+    """Warnings an accepted edit adds (they never refuse an edit; `check --strict` would fail on them)."""
+    warnings = [p for p in problems if not p.is_error]
+    if not warnings:
+        return ""
+    lines = "".join(p.render() + "\n" for p in warnings)
+    head = f"note: the edit adds {len(warnings)} warning(s); look at each (`yangguang check --strict` fails on them)"
+    return f"{head}:\n{lines}"
+
+
 def _already(pre_existing: int) -> str:
     if not pre_existing:
         return ""
@@ -164,7 +174,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
         sys.stdout.write(
             f"dry run: {outcome.file} would change as below and the catalogue checks; nothing was written\n"
         )
-    sys.stdout.write(_already(outcome.pre_existing) + outcome.diff)
+    sys.stdout.write(_already(outcome.pre_existing) + _warned(outcome.new_problems) + outcome.diff)
     return EXIT_OK
 
 
@@ -188,6 +198,7 @@ def cmd_new_item(args: argparse.Namespace) -> int:
     if not o.written:
         out.append("nothing was written")
     out.append(_already(o.pre_existing).rstrip("\n"))
+    out.append(_warned(o.new_problems).rstrip("\n"))
     out.append("next steps:")
     if o.name_kept:
         out.append(

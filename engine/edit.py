@@ -375,12 +375,13 @@ def catalogue_root(root: Path | str) -> Path:
 
 
 def check_replaced(root: Path, cache: FileCache, before: CheckResult, replaced: dict[str, bytes], outcome: Any) -> None:
-    """Check the catalogue with ``replaced`` standing in for files; EditRefused if that adds a problem."""
+    """Check the catalogue with ``replaced`` standing in for files; EditRefused if that adds an error
+    (a warning it adds is kept in ``outcome.new_problems`` and printed, but does not refuse the edit)."""
     after = load(root, cache, full=False, replaced=replaced)
     outcome.result = after
     outcome.pre_existing = len(before.problems)
     outcome.new_problems = new_problems(before.problems, after.problems)
-    if outcome.new_problems:
+    if any(p.is_error for p in outcome.new_problems):
         raise EditRefused(outcome)
 
 

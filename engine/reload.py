@@ -283,7 +283,7 @@ class LiveApp:
         result = load(self.root, FileCache(self.root))
         cat = result.catalogue
         if not result.ok:
-            return Attempt(at, "failed", cat.version, tuple(result.problems), cat)
+            return Attempt(at, "failed", cat.version, tuple(result.errors), cat)
         if cat.version == live.catalogue.version:
             return Attempt(at, "unchanged", cat.version)
         version = self._build(cat, self)  # in this worker thread: requests go on meanwhile

@@ -12,6 +12,25 @@ from dataclasses import dataclass
 
 Path = tuple[str | int, ...]
 
+#: Kinds that are warnings, not errors: the catalogue still checks clean and serves, but an
+#: administrator should look (``yangguang check --strict`` makes them errors). A warning is for a
+#: gap a real published guide may have — an element it does not state, a licence limit in
+#: natural days — where refusing the catalogue would force an administrator to invent data.
+WARNING_KINDS: frozenset[str] = frozenset(
+    {
+        "not-stated",  # an element recorded as 未说明 (the published guide does not state it)
+        "licence-decider",  # a licence item whose steps have no deciding step
+        "step-role",  # a step given to a role that cannot do that step's kind of work
+        "natural-days",  # a licence limit in natural days without a basis that says so (Art. 82)
+        "note-contradiction",  # a note that says the opposite of the field it explains
+    }
+)
+
+
+def severity(kind: str) -> str:
+    """``warning`` for the kinds in ``WARNING_KINDS``, otherwise ``error``."""
+    return "warning" if kind in WARNING_KINDS else "error"
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -37,7 +56,8 @@ Related = tuple[str, int, int, str]
 
 @dataclass(frozen=True, slots=True, order=True)
 class Problem:
-    """A located problem, ready to report as ``file:line:column: error[kind]: message``."""
+    """A located problem, ready to report as ``file:line:column: error[kind]: message`` (or
+    ``warning[kind]`` for a kind in ``WARNING_KINDS``)."""
 
     file: str
     line: int
@@ -46,9 +66,17 @@ class Problem:
     message: str
     related: tuple[Related, ...] = ()
 
+    @property
+    def severity(self) -> str:
+        return severity(self.kind)
+
+    @property
+    def is_error(self) -> bool:
+        return self.kind not in WARNING_KINDS
+
     def render(self) -> str:
         also = "".join(f" [{label}: {f}:{line}:{col}]" for f, line, col, label in self.related)
-        return f"{self.file}:{self.line}:{self.column}: error[{self.kind}]: {self.message}{also}"
+        return f"{self.file}:{self.line}:{self.column}: {self.severity}[{self.kind}]: {self.message}{also}"
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -56,6 +84,7 @@ class Problem:
             "line": self.line,
             "column": self.column,
             "kind": self.kind,
+            "severity": self.severity,
             "message": self.message,
         }
         if self.related:

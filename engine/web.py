@@ -95,7 +95,7 @@ def create_app(
     if catalogue is None:
         result = load(root, FileCache(root))  # the cache makes the watcher's first re-load cheap
         if not result.ok:
-            raise CatalogueNotClean(f"catalogue {catalog} has {len(result.problems)} problem(s); run yangguang check")
+            raise CatalogueNotClean(f"catalogue {catalog} has {len(result.errors)} error(s); run yangguang check")
         catalogue = result.catalogue
     key = keys.load_or_create(Path(db).parent / "secret.key")
     cases_db = ledger.open_engine(Path(db))

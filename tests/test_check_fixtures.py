@@ -20,8 +20,17 @@ def expected(case: Path) -> list[str]:
     return [line for line in (case / "expected.txt").read_text(encoding="utf-8").splitlines() if line]
 
 
+def has_errors(case: Path) -> bool:
+    """Warnings (``warning[kind]``) do not fail a check; errors do."""
+    return any("error[" in line for line in expected(case))
+
+
+def kind_of(line: str) -> str:
+    return line.split("[", 1)[1].split("]", 1)[0]
+
+
 def test_there_are_cases_for_every_error_kind() -> None:
-    kinds = {line.split("error[", 1)[1].split("]", 1)[0] for case in CASE_DIRS for line in expected(case)}
+    kinds = {kind_of(line) for case in CASE_DIRS for line in expected(case)}
     must = {
         "yaml-syntax",
         "tab",
@@ -54,15 +63,18 @@ def test_there_are_cases_for_every_error_kind() -> None:
 def test_case_reports_exactly_the_expected_lines(case: Path) -> None:
     result = load(case)
     assert [p.render() for p in result.problems] == expected(case)
-    assert result.ok == (not expected(case))
+    assert result.ok == (not has_errors(case))
+    assert result.clean(strict=True) == (not expected(case))
 
 
 @pytest.mark.parametrize("case", CASE_DIRS, ids=[p.name for p in CASE_DIRS])
 def test_command_exit_code_and_json(case: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["check", str(case), "--format", "json"])
     out = json.loads(capsys.readouterr().out)
-    assert code == (1 if expected(case) else 0)
-    assert [f"{p['file']}:{p['line']}:{p['column']}: error[{p['kind']}]: {p['message']}" for p in out] == expected(case)
+    assert code == (1 if has_errors(case) else 0)
+    lines = [f"{p['file']}:{p['line']}:{p['column']}: {p['severity']}[{p['kind']}]: {p['message']}" for p in out]
+    assert lines == expected(case)
+    assert main(["check", str(case), "--strict"]) == (1 if expected(case) else 0)  # --strict: warnings fail too
 
 
 def test_other_files_are_still_checked_next_to_a_broken_one(tmp_path: Path) -> None:

@@ -115,6 +115,7 @@ def test_json_format_is_a_list(capsys: pytest.CaptureFixture[str]) -> None:
             "line": 3,
             "column": 1,
             "kind": "tab",
+            "severity": "error",
             "message": "tab character in indentation; YAML indents with spaces only",
         }
     ]
