@@ -24,6 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+_CST = ZoneInfo("Asia/Shanghai")  # dates in messages are Beijing dates, like every deadline
 
 STANDARD_STEPS: tuple[dict[str, Any], ...] = (
     {"id": "accept", "name": "受理", "role": "window"},
@@ -36,6 +39,38 @@ RATINGS = ("非常满意", "满意", "基本满意", "不满意", "非常不满�
 BAD_RATINGS = ("不满意", "非常不满意")  # each opens a follow-up the department must answer
 RATING_SCORE = {"非常满意": 100, "满意": 75, "基本满意": 50, "不满意": 25, "非常不满意": 0}  # for rankings
 TERMINAL = ("refused", "completed")
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The law's clocks as they stand for this case now, computed by the caller from the working-day
+    calendar (this module knows no calendar): what Art. 32 and Art. 42 decisions depend on."""
+
+    #: the end of the Art. 32 completeness period of this submission (None: unknown or not running)
+    completeness: datetime | None = None
+    #: the legal limit as extended and shifted by pauses (None: unknown, or suspended by a pause)
+    legal: datetime | None = None
+
+
+def completeness_lapsed(case: Case, timing: Timing | None, now: datetime) -> bool:
+    """Art. 32: the completeness period passed with no one-time supplement notice and no refusal, so
+    the application is accepted as of the day the materials were received — whatever staff or the
+    sweep do afterwards, and whenever they do it."""
+    return (
+        case.state == "submitted"
+        and not case.supplement_requested
+        and timing is not None
+        and timing.completeness is not None
+        and now > timing.completeness
+    )
+
+
+LAPSED = (
+    "收到申请材料后的受理审查期限已于{due}届满，其间未一次告知补正、也未作出不予受理决定；依照行政许可法"
+    "第三十二条，自收到申请材料之日起即为受理，不能再{what}。请办理“受理”（受理日期为收到申请之日），材料的问题在审查中"
+    "依法处理，不符合条件的作出不予许可决定并说明理由 / the completeness period of Art. 32 has passed: the application "
+    "counts as accepted from receipt; accept it and deal with the materials in the review"
+)
 
 
 class ActionRefused(Exception):
@@ -186,15 +221,31 @@ def _may_act(actor: Actor, role: str, case: Case) -> None:
     )
 
 
+def _lapsed(case: Case, timing: Timing | None, now: datetime, what: str) -> None:
+    if completeness_lapsed(case, timing, now):
+        due = timing.completeness if timing else None
+        day = due.astimezone(_CST) if due else None
+        when = f"{day.year}年{day.month}月{day.day}日" if day else "此前"
+        raise ActionRefused("not_allowed", LAPSED.format(due=when, what=what))
+
+
 def _require(cond: bool, code: str, message: str) -> None:
     if not cond:
         raise ActionRefused(code, message)
 
 
 def decide(
-    case: Case, item: Mapping[str, Any], action: str, actor: Actor, payload: Mapping[str, Any], now: datetime
+    case: Case,
+    item: Mapping[str, Any],
+    action: str,
+    actor: Actor,
+    payload: Mapping[str, Any],
+    now: datetime,
+    timing: Timing | None = None,
 ) -> Event:
-    """Check one action against the rules and return the event that records it."""
+    """Check one action against the rules and return the event that records it. ``timing`` carries
+    the law's clocks (Art. 32 completeness period, Art. 42 legal limit); without it those rules
+    cannot be applied, so every caller that records an action passes it."""
     p = dict(payload)
     ev = Event(action, now, actor.username, actor.role, p)
     if case.state in TERMINAL and action != "evaluate":
@@ -206,6 +257,8 @@ def decide(
         _require(case.state == "submitted", "not_allowed", f"只有待受理的申请可以受理 / case is {case.state}")
         _may_act(actor, steps_of(item)[0]["role"], case)
         p["first_step"] = steps_of(item)[0]["id"]  # acceptance is the first step's work
+        if completeness_lapsed(case, timing, now):
+            p["as_of_receipt"] = True  # Art. 32: accepted from receipt, not from the click
         return ev
     if action == "refuse":
         _require(
@@ -214,11 +267,13 @@ def decide(
             f"只有待受理的申请可以不予受理 / case is {case.state}",
         )
         _may_act(actor, steps_of(item)[0]["role"], case)
+        _lapsed(case, timing, now, "不予受理")
         _require(bool(str(p.get("reason", "")).strip()), "invalid", "不予受理必须说明理由 / a refusal needs a reason")
         return ev
     if action == "request_supplement":
         _require(case.state == "submitted", "not_allowed", f"只有待受理的申请可以要求补正 / case is {case.state}")
         _may_act(actor, steps_of(item)[0]["role"], case)
+        _lapsed(case, timing, now, "要求补正")
         _require(
             not case.supplement_requested,
             "not_allowed",
@@ -313,9 +368,17 @@ def decide(
         _require(
             not case.extended, "not_allowed", "本件已延期一次，不能再次延期（行政许可法第四十二条）/ one extension only"
         )
-        ext = item.get("time_limit", {}).get("extension")
+        ext = extension_of(item)
         _require(ext is not None, "not_allowed", "本事项不可延期 / this item allows no extension")
-        _may_act(actor, ext.get("approver_role", "head"), case)  # type: ignore[union-attr]
+        _may_act(actor, ext["approver_role"], case)  # type: ignore[index]
+        if timing is not None and timing.legal is not None and now > timing.legal:
+            day = timing.legal.astimezone(_CST)
+            raise ActionRefused(
+                "not_allowed",
+                f"法定办理期限已于{day.year}年{day.month}月{day.day}日届满，不能再延长：延长须在法定期限内批准"
+                "（行政许可法第四十二条）；超期已记录在案，请尽快作出决定 / the legal limit has expired: an extension "
+                "must be approved before it ends",
+            )
         _require(bool(str(p.get("reason", "")).strip()), "invalid", "延期须说明理由 / an extension needs a reason")
         return ev
     if action in ("start_special_procedure", "end_special_procedure"):
@@ -372,6 +435,47 @@ def decide(
     raise ActionRefused("invalid", f"unknown action {action!r}")
 
 
+#: Art. 42 para. 1: the head of the authority may extend a licence decision once by 10 days; para. 2:
+#: unified, joint or centralised handling (an item with joint-handling departments) once by 15 days,
+#: approved by the head of the people's government at the same level. Art. 82: working days.
+LAW_EXTENSION: dict[str, Any] = {
+    "limit": {"value": 10, "unit": "working_day"},
+    "approver_role": "head",
+    "basis": [{"law": "中华人民共和国行政许可法", "article": "第四十二条第一款"}],
+    "by_law": True,
+}
+LAW_EXTENSION_JOINT: dict[str, Any] = {
+    "limit": {"value": 15, "unit": "working_day"},
+    "approver_role": "head",
+    "basis": [{"law": "中华人民共和国行政许可法", "article": "第四十二条第二款"}],
+    "by_law": True,
+    "joint": True,
+}
+
+
+def extension_of(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The one extension this item allows (limit, approver_role, basis), or None.
+
+    A licence (``type: license``) has the law's extension unless its YAML says otherwise with a
+    basis (``extension: {allowed: false, basis}`` or another limit): other laws and regulations may
+    set other rules (Art. 42: 法律、法规另有规定的，依照其规定). A licence decided on the spot (legal
+    limit 0) has none: Art. 42 excepts it. Other item types have an extension only when their YAML
+    gives one."""
+    tl = item.get("time_limit", {})
+    written = tl.get("extension")
+    if isinstance(written, Mapping):
+        if written.get("allowed", True) is False:
+            return None
+        if "limit" in written:
+            return {"approver_role": "head", **written, "by_law": False}
+    if item.get("type") != "license" or not tl.get("legal", {}).get("value"):
+        return None
+    base = LAW_EXTENSION_JOINT if item.get("joint_departments") else LAW_EXTENSION
+    if isinstance(written, Mapping):  # e.g. only another approver role, or a note
+        return {**base, **{k: v for k, v in written.items() if k != "allowed"}}
+    return dict(base)
+
+
 def _step_role(item: Mapping[str, Any], step_id: str) -> str:
     for s in steps_of(item):
         if s["id"] == step_id:
@@ -396,8 +500,10 @@ def apply(case: Case, event: Event) -> Case:
         c.chain = p.get("chain")
     elif a in ("accept", "deemed_accept"):
         c.state = "in_progress"
-        c.deemed_accepted = a == "deemed_accept"
-        c.accepted_at = c.received_at if c.deemed_accepted else at  # Art. 32: deemed accepted on receipt
+        # Art. 32: after the completeness period an application is accepted from receipt, whether the
+        # sweep (deemed_accept) or a member of staff (accept, as_of_receipt) records it
+        c.deemed_accepted = a == "deemed_accept" or bool(p.get("as_of_receipt"))
+        c.accepted_at = c.received_at if c.deemed_accepted else at
         first = p.get("first_step")
         if first:
             c.done_steps.append(first)

@@ -49,13 +49,16 @@ def staff_csrf(key: bytes, token: str) -> str:
     return keys.sign(key, "staff-csrf", hashlib.sha256(token.encode()).hexdigest())
 
 
-def available(case: cases.Case, item: Mapping[str, Any], actor: cases.Actor, now: Any) -> dict[str, Any]:
-    """What ``actor`` may do to ``case`` now: {action: details} (steps and procedure kinds listed)."""
+def available(
+    case: cases.Case, item: Mapping[str, Any], actor: cases.Actor, now: Any, timing: cases.Timing | None = None
+) -> dict[str, Any]:
+    """What ``actor`` may do to ``case`` now: {action: details} (steps and procedure kinds listed),
+    judged with the law's clocks (``timing``) exactly as the action itself will be."""
     out: dict[str, Any] = {}
 
     def allowed(action: str, payload: Mapping[str, Any]) -> bool:
         try:
-            cases.decide(case, item, action, actor, payload, now)
+            cases.decide(case, item, action, actor, payload, now, timing)
         except cases.FeeMismatch:
             return True  # the probe amount was wrong, the action itself is open
         except cases.ActionRefused as exc:
@@ -258,6 +261,8 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             due = service.deadlines(case, snap)
         except LookupError:
             due = None
+        now = service.clock.now()
+        timing = cases.Timing(due.completeness, due.legal) if due else None
         frozen_fields = {k: v for k, v in _snapshot_fields(snap).items()}
         data_rows = [
             {"section": section, "label": frozen_fields.get(f"{section}.{k}", k), "value": v}
@@ -283,7 +288,8 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             "files": files,
             "materials": materials,
             "open_steps": cases.open_steps(case, item),
-            "actions": available(case, item, actor, service.clock.now()),
+            "actions": available(case, item, actor, now, timing),
+            "lapsed": cases.completeness_lapsed(case, timing, now),
             "documents": documents.documents_for(case, snap, cat.center, due, records),
             "lights": supervision.lights_of(db, number),
             "department": departments.get(case.department, {}),

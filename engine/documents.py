@@ -236,6 +236,8 @@ class _Builder:
         return out
 
     def _on_accept(self, e: _Event) -> Document:
+        if e.payload.get("as_of_receipt"):  # accepted after the Art. 32 period: from receipt, by law
+            return self._on_deemed_accept(e)
         paragraphs = [
             f"{self._filed()}，申请材料齐全、符合法定形式，本机关决定予以受理，受理日期为{chinese_date(e.at)}。",
             *self._limits(self._dates_still_valid(None)),
@@ -278,7 +280,7 @@ class _Builder:
 
     def _on_extend(self, e: _Event) -> Document:
         tl = self.item["time_limit"]
-        ext = tl.get("extension") or {}
+        ext = cases.extension_of(self.item) or {}
         accepted = f"已于{chinese_date(self.case.accepted_at)}受理" if self.case.accepted_at else "已受理"
         paragraphs = [
             f"{self._filed()}{accepted}，法定期限为{duration_text(tl['legal'])}。",

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import conditions
+from engine import cases, conditions
 from engine.catalogue import Catalogue, Document
 from engine.crossref import item_fields
 
@@ -145,7 +145,6 @@ def build(cat: Catalogue, item: Document) -> Notice:
             )
         )
     fee_lines = _fee_lines(cat, data["fee"], labels)
-    ext = tl.get("extension")
     steps = data.get("steps", "standard")
     if steps == "standard":
         step_lines = [f"{STEP_NAMES[s]}" for s in STEP_NAMES]
@@ -174,7 +173,7 @@ def build(cat: Catalogue, item: Document) -> Notice:
         legal_limit=duration_text(tl["legal"]),
         promised_limit="即办（当场办结）" if tl["promised"]["value"] == 0 else duration_text(tl["promised"]),
         immediate=tl["promised"]["value"] == 0,
-        extension=(f"可延长{duration_text(ext['limit'])}，延期将书面告知理由" if ext else "不可延长"),
+        extension=extension_text(data),
         visits=("零跑动" if visits["max"] == 0 else f"最多{visits['max']}次")
         + (f"（{visits['reason']}）" if visits.get("reason") else ""),
         online=ONLINE_DEPTH[data["online"]["depth"]],
@@ -272,3 +271,22 @@ def render_text(n: Notice) -> str:
             out += [f"  问：{q}", f"  答：{a}"]
     out += ["", "以上为本事项需提交的全部材料，一次性告知。材料齐全、符合法定形式的，窗口当场受理。"]
     return "\n".join(out) + "\n"
+
+
+def extension_text(item: Mapping[str, Any]) -> str:
+    """The one extension the item allows, in words, with where it comes from (Art. 42 by default for
+    a licence; the item's own basis when its YAML changes or excludes it)."""
+    ext = cases.extension_of(item)
+    written = item.get("time_limit", {}).get("extension")
+    if ext is not None:
+        who = "本级人民政府负责人" if ext.get("joint") else "本机关负责人"
+        why = basis_text(ext["basis"]) if ext.get("basis") else ""
+        return (
+            f"经{who}批准，可延长{duration_text(ext['limit'])}（一次），延期理由将书面告知"
+            + (f"；依据：{why}" if why else "")
+        )
+    if isinstance(written, Mapping) and written.get("allowed") is False:
+        return "不可延长" + (f"（依据：{basis_text(written['basis'])}）" if written.get("basis") else "")
+    if item.get("type") == "license":
+        return "当场作出决定，不适用延长"
+    return "无延长期限的规定"

@@ -271,8 +271,9 @@ class CaseService:
         tl = item["time_limit"]
         promised = self._due(case.accepted_at, tl["promised"], pauses)
         legal = self._due(case.accepted_at, tl["legal"], pauses)
-        if case.extended and tl.get("extension"):
-            limit = tl["extension"]["limit"]
+        ext = cases.extension_of(item) if case.extended else None
+        if ext is not None:
+            limit = ext["limit"]
             promised = clock.extend(promised, limit, cal) if promised else None
             legal = clock.extend(legal, limit, cal) if legal else None
         steps: dict[str, datetime | None] = {}
@@ -280,6 +281,11 @@ class CaseService:
             if "limit" in step and step["id"] in case.step_started:
                 steps[step["id"]] = self._due(case.step_started[step["id"]], step["limit"], pauses)
         return Deadlines(None if case.state != "submitted" else completeness, promised, legal, steps)
+
+    def timing(self, case: cases.Case, snap: Mapping[str, Any]) -> cases.Timing:
+        """The law's clocks ``cases.decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
+        due = self.deadlines(case, snap)
+        return cases.Timing(completeness=due.completeness, legal=due.legal)
 
     def _completeness_due(self, case: cases.Case) -> datetime | None:
         """Art. 32: accept, refuse or give the one-time notice within the center's completeness
@@ -389,7 +395,7 @@ class CaseService:
             if action == "supplement" and payload.get("data"):
                 payload["data"] = self._corrected(case, snap, payload["data"])
             try:
-                event = cases.decide(case, snap["item"], action, actor, payload, now)
+                event = cases.decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
             except cases.FeeMismatch as exc:
                 mismatch, event = exc, exc.record  # the refused attempt is kept for supervision
             after = self._append(conn, row, case, event, snap)

@@ -130,3 +130,49 @@ def test_special_procedure_pauses_and_blocks_steps(reference) -> None:  # type: 
         act(c, it, "complete_step", Actor("x", step["role"], it["department"]), step=step["id"])
     c = act(c, it, "end_special_procedure", w, kind=kind)
     assert not c.paused and c.pauses[0]["end"] is not None
+
+
+def _licence(**time_limit: Any) -> dict[str, Any]:
+    tl = {"legal": {"value": 20, "unit": "working_day"}, "promised": {"value": 10, "unit": "working_day"}}
+    return {"code": "X-1", "type": "license", "department": "d", "time_limit": {**tl, **time_limit}}
+
+
+def test_a_licence_has_the_laws_extension_unless_its_yaml_says_otherwise_with_a_basis() -> None:
+    from engine.cases import extension_of
+
+    law = extension_of(_licence())
+    assert law is not None and law["limit"] == {"value": 10, "unit": "working_day"} and law["approver_role"] == "head"
+    assert law["basis"][0]["article"] == "第四十二条第一款"
+    joint = extension_of({**_licence(), "joint_departments": ["tax"]})  # 联合办理: 45 + 15 (Art. 42 para. 2)
+    assert joint is not None and joint["limit"]["value"] == 15 and joint["basis"][0]["article"] == "第四十二条第二款"
+    basis = [{"law": "某条例", "article": "第九条"}]
+    assert extension_of(_licence(extension={"allowed": False, "basis": basis})) is None
+    other = extension_of(_licence(extension={"limit": {"value": 30, "unit": "natural_day"}, "basis": basis}))
+    assert other is not None and other["limit"]["value"] == 30 and other["basis"] == basis
+    # a decision on the spot (legal limit 0) is excepted by Art. 42; other item types only by their YAML
+    assert extension_of(_licence(legal={"value": 0, "unit": "working_day"})) is None
+    assert extension_of({**_licence(), "type": "confirmation"}) is None
+
+
+def test_the_notice_says_where_the_extension_comes_from() -> None:
+    from engine.notice import extension_text
+
+    assert extension_text(_licence()) == (
+        "经本机关负责人批准，可延长10个工作日（一次），延期理由将书面告知；依据：《中华人民共和国行政许可法》第四十二条第一款"
+    )
+    basis = [{"law": "某条例", "article": "第九条"}]
+    assert extension_text(_licence(extension={"allowed": False, "basis": basis})) == "不可延长（依据：《某条例》第九条）"
+    assert extension_text({**_licence(), "type": "confirmation"}) == "无延长期限的规定"
+
+
+def test_after_the_completeness_period_the_desk_offers_acceptance_only(resale: dict[str, Any]) -> None:
+    from engine.cases import Timing
+    from engine.desk import available
+
+    c = start(resale)
+    window = staff("window")
+    period_end = T0 + timedelta(days=7)
+    assert {"accept", "refuse", "request_supplement"} <= set(available(c, resale, window, period_end, Timing(period_end)))
+    late = period_end + timedelta(microseconds=1)
+    offered = available(c, resale, window, late, Timing(period_end))
+    assert "accept" in offered and "refuse" not in offered and "request_supplement" not in offered

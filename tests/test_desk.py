@@ -305,3 +305,17 @@ def test_the_front_desk_accepts_chain_applications_once(desk: Any) -> None:
     waiting, running = again.split('id="chains"')[1].split('id="running"')
     assert sub.number not in waiting and sub.number in running  # now running, with its stage and light
     assert front.post(f"/desk/chains/{sub.number}/accept", data={"csrf": csrf(again)}).status_code == 422
+
+
+def test_after_the_art32_period_the_desk_offers_only_acceptance_dated_from_receipt(desk: Any) -> None:
+    app, svc, clk = desk
+    number = file_case(svc)  # received Friday 2026-03-06 09:00
+    # working days after 03-06: 09, 10, 11, 12, 13 -> the period ends with Friday 03-13
+    clk.set(datetime(2026, 3, 16, 9, 0, tzinfo=TZ))  # Monday, no sweep has run (sweep_seconds=0)
+    client = browser(app, "window.housing")
+    page = client.get(f"/desk/cases/{number}").text
+    assert 'value="accept"' in page and 'value="refuse"' not in page and 'value="request_supplement"' not in page
+    assert "第三十二条" in page and "2026-03-06 09:00" in page  # says why, and from which day
+    assert act(client, number, "accept").status_code == 303
+    case, _ = svc.load(number, fresh=True)
+    assert case.deemed_accepted and case.accepted_at == datetime(2026, 3, 6, 9, 0, tzinfo=TZ)

@@ -225,6 +225,16 @@ def test_deemed_acceptance_dates_back_to_receipt(world) -> None:  # type: ignore
     assert "第三十二条" in text(doc)
 
 
+def test_an_acceptance_clicked_after_the_art32_period_is_dated_from_receipt(world) -> None:  # type: ignore[no-untyped-def]
+    svc, clk = world
+    number = submit(svc)
+    clk.set(datetime(2026, 3, 16, 8, 0, tzinfo=TZ))  # the 6th working day, before any sweep
+    act(svc, number, "accept", staff("window"))
+    [doc] = docs(svc, number)
+    assert doc.kind == "deemed_acceptance"  # not a notice that says it was accepted on 03-16
+    assert "受理日期为2026年3月6日" in text(doc) and "第三十二条" in text(doc)
+
+
 def test_a_registration_is_not_called_a_licence(world) -> None:  # type: ignore[no-untyped-def]
     svc, _ = world
     cat = svc.catalogue
