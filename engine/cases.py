@@ -128,6 +128,7 @@ class Case:
     paid_fen: int | None = None
     decision: str | None = None
     decision_reason: str | None = None
+    decided_at: datetime | None = None  # the decision (Art. 44: a granted licence is delivered within 10 days)
     ended_at: datetime | None = None  # completion or refusal
     rated_at: datetime | None = None
     chain: str | None = None  # the chain application this case was filed for
@@ -476,6 +477,22 @@ def extension_of(item: Mapping[str, Any]) -> dict[str, Any] | None:
     return dict(base)
 
 
+#: Art. 44: 行政机关作出准予行政许可的决定，应当自作出决定之日起十日内向申请人颁发、送达行政许可证件
+#: (working days, Art. 82).
+DELIVERY_LIMIT: dict[str, Any] = {"value": 10, "unit": "working_day"}
+
+
+def delivery_running(case: Case, item: Mapping[str, Any]) -> bool:
+    """Art. 44's clock runs from a decision to grant a licence until the case is completed (the
+    licence issued or delivered)."""
+    return (
+        item.get("type") == "license"
+        and case.decision == "approve"
+        and case.decided_at is not None
+        and case.state == "in_progress"
+    )
+
+
 def _step_role(item: Mapping[str, Any], step_id: str) -> str:
     for s in steps_of(item):
         if s["id"] == step_id:
@@ -537,7 +554,7 @@ def apply(case: Case, event: Event) -> Case:
     elif a == "end_special_procedure":
         _close(c, p["kind"], at)
     elif a == "decide":
-        c.decision, c.decision_reason = p["outcome"], p.get("reason")
+        c.decision, c.decision_reason, c.decided_at = p["outcome"], p.get("reason"), at
     elif a == "complete":
         c.state, c.ended_at = "completed", at
         c.done_steps.append(p.get("step", "complete"))

@@ -290,6 +290,9 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             "open_steps": cases.open_steps(case, item),
             "actions": available(case, item, actor, now, timing),
             "lapsed": cases.completeness_lapsed(case, timing, now),
+            "delivery_light": worklist.light(
+                due.delivery if due else None, now, service.calendar, warning_days, False
+            )[0],
             "documents": documents.documents_for(case, snap, cat.center, due, records),
             "lights": supervision.lights_of(db, number),
             "department": departments.get(case.department, {}),

@@ -230,6 +230,9 @@ cases = Table(
     Column("rating_score", Integer),
     Column("rated_at", String(_TS)),
     Column("chain_number", String(32)),  # migration 13: the chain application this case belongs to
+    # migration 17: Art. 44 — after a decision to grant, the licence is issued or delivered within
+    # 10 working days of the decision; the deadline while that is outstanding
+    Column("due_delivery", String(_TS)),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
@@ -260,6 +263,7 @@ cases = Table(
     Index("ix_cases_accepted_at", "accepted_at"),  # migration 8: the public announcements, newest first
     Index("ix_cases_rated_at", "rated_at", "department", "rating_score", "id"),  # migration 12: a month's ratings
     Index("ix_cases_chain_number", "chain_number"),  # migration 13
+    Index("ix_cases_due_delivery", "due_delivery"),  # migration 17: supervision's delivery clock
 )
 
 supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
@@ -717,6 +721,12 @@ def _m016_chain_members(conn: Connection) -> None:
     add_column(conn, "chain_cases", Column("members", Text))
 
 
+def _m017_due_delivery(conn: Connection) -> None:
+    """``cases.due_delivery``: the Art. 44 deadline to issue or deliver a granted licence."""
+    add_column(conn, "cases", Column("due_delivery", String(_TS)))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_delivery ON cases (due_delivery)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -734,6 +744,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m014_stage_opened_at,
     _m015_green_channel,
     _m016_chain_members,
+    _m017_due_delivery,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -73,6 +73,8 @@ class Deadlines:
     promised: datetime | None  # None while the clock is stopped
     legal: datetime | None
     steps: dict[str, datetime | None]
+    #: Art. 44: issue or deliver a granted licence by then (None when not running)
+    delivery: datetime | None = None
 
 
 def _canonical(value: Any) -> str:
@@ -280,7 +282,10 @@ class CaseService:
         for step in cases.open_steps(case, item):
             if "limit" in step and step["id"] in case.step_started:
                 steps[step["id"]] = self._due(case.step_started[step["id"]], step["limit"], pauses)
-        return Deadlines(None if case.state != "submitted" else completeness, promised, legal, steps)
+        delivery = None
+        if cases.delivery_running(case, item) and case.decided_at is not None:
+            delivery = self._due(case.decided_at, cases.DELIVERY_LIMIT, ())  # no pause stops it
+        return Deadlines(None if case.state != "submitted" else completeness, promised, legal, steps, delivery)
 
     def timing(self, case: cases.Case, snap: Mapping[str, Any]) -> cases.Timing:
         """The law's clocks ``cases.decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
@@ -339,7 +344,7 @@ class CaseService:
             current, roles = [s["id"] for s in steps], list(dict.fromkeys(s["role"] for s in steps))
         step_dues = [d for d in due.steps.values() if d is not None]
         completeness = due.completeness if case.state == "submitted" else None
-        nearest = [d for d in (min(step_dues) if step_dues else None, due.promised) if d is not None]
+        nearest = [d for d in (min(step_dues) if step_dues else None, due.promised, due.delivery) if d is not None]
         return {
             "due_next": completeness if case.state == "submitted" else (min(nearest) if nearest else None),
             "current_step": ",".join(current) or None,
@@ -348,6 +353,7 @@ class CaseService:
             "due_promised": due.promised,
             "due_legal": due.legal,
             "due_step": min(step_dues) if step_dues else None,
+            "due_delivery": due.delivery,
             "paused": self.clock_stopped(case, snap),
             "accepted_at": case.accepted_at,
             "ended_at": case.ended_at,

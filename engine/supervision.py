@@ -251,6 +251,22 @@ def sweep_corrections(db: Engine, now: datetime, report: SweepReport) -> None:
                 report.count(report.other, "correction_escalated")
 
 
+def sweep_delivery(db: Engine, now: datetime, report: SweepReport) -> None:
+    """Art. 44: a granted licence not issued or delivered within 10 working days of the decision is
+    an anomaly (recorded once per deadline; ``cases.due_delivery`` is kept by every action)."""
+    with ledger.read_only(db) as conn:
+        late = conn.execute(
+            select(_C.c.id, _C.c.department, _C.c.due_delivery).where(
+                _C.c.state == "in_progress", _C.c.due_delivery < _iso(now)
+            )
+        ).all()
+    for row in late:
+        key = f"delivery_overdue:{row.id}:{row.due_delivery}"
+        with db.begin() as conn:
+            if _record(conn, row.id, row.department, "delivery_overdue", key, now, {"deadline": row.due_delivery}):
+                report.count(report.other, "delivery_overdue")
+
+
 def sweep(service: CaseService) -> SweepReport:
     """Everything time moves: deemed acceptance (Art. 32), lights, overruns, follow-ups, escalations,
     and the next stage of every approval chain whose open stage has ended.
@@ -262,6 +278,7 @@ def sweep(service: CaseService) -> SweepReport:
     sweep_special_procedures(service, now, report)
     sweep_followups(service, now, th, report)
     sweep_corrections(service.db, now, report)
+    sweep_delivery(service.db, now, report)
     from engine import chain_service  # chains are run by the same sweep (and import the service too)
 
     consented = chain_service.sweep_joint_reviews(service)
@@ -350,11 +367,27 @@ def anomaly_counts(
             .where(e.c.action.in_(ANOMALY_ACTIONS), e.c.at >= _iso(start), e.c.at < _iso(end))
             .group_by(_C.c.department, e.c.action)
         ).all()
+        # Art. 32: an acceptance recorded by staff after the completeness period is an acceptance
+        # from receipt by law, exactly like the sweep's deemed acceptance
+        late_accepts = conn.execute(
+            select(_C.c.department, func.count())
+            .join(_C, _C.c.id == e.c.case_id)
+            .where(
+                e.c.action == "accept",
+                e.c.payload.like('%"as_of_receipt":true%'),
+                e.c.at >= _iso(start),
+                e.c.at < _iso(end),
+            )
+            .group_by(_C.c.department)
+        ).all()
     out: dict[str, dict[str, int]] = {}
     for department, action, n in rows:
         out.setdefault(department or "", {})[action] = int(n)
+    for department, n in late_accepts:
+        counts = out.setdefault(department or "", {})
+        counts["deemed_accept"] = counts.get("deemed_accept", 0) + int(n)
     for department, kinds in event_counts(db, start, end).items():
-        for kind in ("special_procedure_overrun", "correction_escalated", "followup_overdue"):
+        for kind in ("special_procedure_overrun", "correction_escalated", "followup_overdue", "delivery_overdue"):
             if kind in kinds:
                 out.setdefault(department, {})[kind] = kinds[kind]
     if max_visits is not None:

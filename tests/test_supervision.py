@@ -298,3 +298,33 @@ def test_a_completed_case_keeps_its_ranking_figures(world: Any) -> None:
             )
         ).all()
     assert {a for a, _ in staff} == {"w", "x", "i"} and {u for _, u in staff} == {2}
+
+
+def test_a_granted_licence_not_delivered_in_10_working_days_is_flagged_once(world: Any) -> None:
+    svc, clk, _ = world
+    number = accepted_case(svc, "d1")  # Friday 2026-03-06
+    c = svc.act(number, "complete_step", Actor("u", "undertaker", DEPT), {"step": "review"}, 2)
+    c = svc.act(number, "complete_step", Actor("i", "inspector", DEPT), {"step": "inspect"}, c.version)
+    clk.set(at("2026-03-10", 15))  # Tuesday
+    c = svc.act(number, "decide", Actor("d", "decider", DEPT), {"outcome": "approve"}, c.version)
+    c = svc.act(number, "complete_step", Actor("d", "decider", DEPT), {"step": "decide"}, c.version)
+    # Art. 44: 10 working days after Tuesday 03-10: 11, 12, 13, 16, 17, 18, 19, 20, 23, 24 -> 03-24
+    due = svc.deadlines(*svc.load(number))
+    assert due.delivery is not None and due.delivery.date().isoformat() == "2026-03-24"
+    assert sweep_at(svc, clk, at("2026-03-24", 20)).other.get("delivery_overdue") is None
+    assert sweep_at(svc, clk, at("2026-03-25")).other["delivery_overdue"] == 1
+    assert sweep_at(svc, clk, at("2026-03-26")).other.get("delivery_overdue") is None  # recorded once
+    counts = supervision.anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    assert counts[DEPT]["delivery_overdue"] == 1
+    svc.act(number, "complete", Actor("i", "issuer", DEPT), {}, c.version)  # issued: the clock stops
+    assert svc.deadlines(*svc.load(number)).delivery is None
+
+
+def test_an_acceptance_clicked_after_the_art32_period_counts_as_a_deemed_acceptance(world: Any) -> None:
+    svc, clk, _ = world
+    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[CULTURE], {})
+    number = svc.submit(CULTURE, data, uploads, Actor("a", "applicant"), "late").number  # Friday 03-06
+    clk.set(at("2026-03-16"))  # the 6th working day; no sweep ran
+    svc.act(number, "accept", Actor("w", "window", DEPT), {}, 1)
+    counts = supervision.anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    assert counts[DEPT] == {"deemed_accept": 1}
