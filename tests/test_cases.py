@@ -161,7 +161,8 @@ def test_the_notice_says_where_the_extension_comes_from() -> None:
         "经本机关负责人批准，可延长10个工作日（一次），延期理由将书面告知；依据：《中华人民共和国行政许可法》第四十二条第一款"
     )
     basis = [{"law": "某条例", "article": "第九条"}]
-    assert extension_text(_licence(extension={"allowed": False, "basis": basis})) == "不可延长（依据：《某条例》第九条）"
+    excluded = _licence(extension={"allowed": False, "basis": basis})
+    assert extension_text(excluded) == "不可延长（依据：《某条例》第九条）"
     assert extension_text({**_licence(), "type": "confirmation"}) == "无延长期限的规定"
 
 
@@ -172,7 +173,8 @@ def test_after_the_completeness_period_the_desk_offers_acceptance_only(resale: d
     c = start(resale)
     window = staff("window")
     period_end = T0 + timedelta(days=7)
-    assert {"accept", "refuse", "request_supplement"} <= set(available(c, resale, window, period_end, Timing(period_end)))
+    in_time = available(c, resale, window, period_end, Timing(period_end))
+    assert {"accept", "refuse", "request_supplement"} <= set(in_time)
     late = period_end + timedelta(microseconds=1)
     offered = available(c, resale, window, late, Timing(period_end))
     assert "accept" in offered and "refuse" not in offered and "request_supplement" not in offered
