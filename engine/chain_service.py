@@ -25,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine import cases, chains, clock, forms, ledger, worklist
+from engine import cases, chains, clock, delivery, forms, ledger, worklist
+from engine.crossref import item_fields
 from engine.conditions import evaluate
 from engine.forms import FieldError
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -61,7 +62,16 @@ def _member_data(cat: Any, code: str, data: Mapping[str, Any]) -> dict[str, Any]
     """The sections of the merged application that this member's form asks."""
     item = cat.data(cat.items[code])
     wanted = {e if isinstance(e, str) else e["id"] for e in item.get("form", {}).get("sections", [])}
-    return {k: v for k, v in data.items() if k in wanted}
+    out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items() if k in wanted}
+    offers = delivery.offered(item)
+    for name, info in item_fields(cat.items[code], cat.forms).items():  # Art. 44: a delivery choice
+        section, field = name.split(".", 1)
+        answers = out.get(section)
+        if info.spec.get("delivery") and isinstance(answers, dict) and answers.get(field) not in offers:
+            # a member that cannot deliver the way the chain's applicant chose (an associated service
+            # run by a utility or bank) delivers by the first method it offers
+            answers[field] = offers[0]
+    return out
 
 
 def _member_uploads(cat: Any, code: str, uploads: Mapping[str, list[str]]) -> dict[str, list[str]]:

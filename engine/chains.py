@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine import delivery
 from engine.catalogue import Catalogue
 from engine.conditions import referenced_fields
 from engine.crossref import MINUTES_PER_WORKING_DAY, duration_minutes
@@ -281,9 +282,20 @@ def application_item(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]
             }
         )
     asked = services_section(cat, chain)
+    # one choice of how results are delivered for the whole application (Art. 44): only methods
+    # every stage member that states any offers, so each member case can honour it (an associated
+    # service run by a utility or bank delivers its own way: engine.chain_service._member_data)
+    methods: list[str] | None = None
+    for stage in chain["stages"]:
+        for code in stage["items"]:
+            item = cat.items.get(code)
+            offers = delivery.offered(cat.data(item)) if item else []
+            if offers:
+                methods = offers if methods is None else [m for m in methods if m in offers]
     return {
         "code": chain["id"],
         "name": chain["name"],
+        "result": {"delivery": methods or []},
         "form": {
             "sections": [  # the services first: their own pages follow only if ticked
                 *([asked] if asked else []),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine import conditions
+from engine import conditions, delivery
 from engine.cache import FileCache
 from engine.catalogue import CENTER_FILE, Catalogue, Document
 from engine.dates import as_date
@@ -52,6 +52,10 @@ def item_fields(item: Document, forms: Mapping[str, Document]) -> dict[str, Fiel
             section, file, base = entry, item.file, ("form", "sections", i)
         for j, spec in enumerate(section["fields"]):
             name = f"{section['id']}.{spec['id']}"
+            if spec.get("type") == "delivery":  # the item's own result.delivery methods (Art. 44)
+                spec = delivery.field_for(spec, item.data)
+                if spec is None:
+                    continue  # the item states no delivery method: nothing to choose
             fields.setdefault(name, FieldInfo(name, spec, file, (*base, "fields", j)))
     return fields
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from engine import cases, ledger
+from engine import cases, delivery, ledger
 from engine.clock import TZ, local_date
 from engine.notice import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import CaseService, Deadlines
@@ -42,7 +42,7 @@ KINDS: dict[str, tuple[str, str]] = {  # kind -> (title for licences, word of th
 }
 #: decisions on items that are not administrative licences (confirmation, filing, public service …)
 OTHER_TITLES = {"decision_approve": "准予办理决定书", "decision_deny": "不予办理决定书"}
-DELIVERY_NAMES = {"window": "窗口领取", "courier": "邮寄送达", "online": "电子证照"}
+DELIVERY_NAMES = delivery.METHOD_LABELS
 
 _env = Environment(loader=PackageLoader("engine", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -120,7 +120,9 @@ def documents_for(
         if case.version <= 1:
             return []
         raise ValueError("documents_for needs the case's events (ledger.events_of) to date its notices")
-    return _Builder(case, snapshot["item"], center, deadlines).build(_events(events, case.version))
+    return _Builder(case, snapshot["item"], center, deadlines, snapshot.get("forms", {})).build(
+        _events(events, case.version)
+    )
 
 
 def documents_of(service: CaseService, number: str) -> list[Document]:
@@ -142,8 +144,10 @@ class _Builder:
         item: Mapping[str, Any],
         center: Mapping[str, Any] | None,
         deadlines: Deadlines | None,
+        forms: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.case, self.item, self.deadlines = case, item, deadlines
+        self.forms = forms or {}  # the reusable form sections the case was filed under
         self.licence = item.get("type") == "license"
         depts = {d.get("id"): d for d in (center or {}).get("departments", [])}
         self.issuer = str(depts.get(item["department"], {}).get("name") or item["department"])
@@ -319,11 +323,14 @@ class _Builder:
             got = f"办理结果：{result.get('name', '')}"
             if result.get("validity"):
                 got += f"（有效期{result['validity']}）"
-            delivery = "、".join(DELIVERY_NAMES[d] for d in result.get("delivery", []) if d in DELIVERY_NAMES)
+            method = delivery.chosen(self.item, self.forms, self.case.data)
+            offered = [DELIVERY_NAMES[d] for d in delivery.offered(self.item) if d in DELIVERY_NAMES]
+            # the applicant's choice; an application that was not asked (an older form) gets the offer
+            how = DELIVERY_NAMES.get(method, "") if method else "、".join(offered)
             paragraphs = [f"{self._filed()}，经审查，符合法定条件、标准，本机关决定准予{what}。"]
             if reason:
                 paragraphs.append(f"说明：{reason}")
-            paragraphs.append(got + (f"；领取方式：{delivery}。" if delivery else "。"))
+            paragraphs.append(got + (f"；领取方式：{how}。" if how else "。"))
             if self.item.get("rights_obligations"):
                 paragraphs.append(f"申请人的权利和义务：{self.item['rights_obligations']}")
             kind = "decision_approve"

@@ -57,6 +57,12 @@ def sample_chain_application(
                 if section not in leave_out:
                     known = data.setdefault(section, {})
                     known.update({k: v for k, v in fields.items() if k not in known})
+    # one delivery choice for the whole application: a method every member offers
+    application = Document("chain", "item", chains.application_item(cat, chain))
+    for name, info in item_fields(application, cat.forms).items():
+        section, field = name.split(".", 1)
+        if info.spec.get("delivery") and section in data:
+            data[section][field] = info.spec["options"][0]["value"]
     form = chains.merged_form(cat, chain)
     return data, {m.name: [f"upload-{i}"] for i, m in enumerate(form.materials)}
 

@@ -15,6 +15,8 @@ from engine.calendar import WorkCalendar
 from engine.cases import Actor
 from engine.clock import TZ, ManualClock
 from engine.documents import Document, _deadline_text, chinese_date, documents_for, documents_of, render
+from engine.crossref import item_fields
+from engine.forms import validate
 from engine.samples import sample_application
 from engine.service import CaseService
 
@@ -179,7 +181,7 @@ def test_extension_hearing_and_approval_in_order(world) -> None:  # type: ignore
     decision = docs(svc, number)[-1]
     assert decision.kind == "decision_approve" and decision.title == "准予行政许可决定书"
     assert "决定准予行政许可" in text(decision) and "娱乐经营许可证" in text(decision)
-    assert "窗口领取、邮寄送达" in text(decision)
+    assert "领取方式：窗口领取。" in text(decision)  # the applicant's choice, not the item's offer
     assert decision.date_text == "2026年3月24日" and "第三十八条" in decision.basis
     numbers = [d.number for d in docs(svc, number)]
     assert len(set(numbers)) == len(numbers)
@@ -233,6 +235,24 @@ def test_an_acceptance_clicked_after_the_art32_period_is_dated_from_receipt(worl
     [doc] = docs(svc, number)
     assert doc.kind == "deemed_acceptance"  # not a notice that says it was accepted on 03-16
     assert "受理日期为2026年3月6日" in text(doc) and "第三十二条" in text(doc)
+
+
+def test_the_decision_prints_the_delivery_method_the_applicant_chose(world) -> None:  # type: ignore[no-untyped-def]
+    svc, _ = world
+    cat = svc.catalogue
+    # 娱乐场所经营许可 offers window and courier (result.delivery), so the form offers exactly those
+    spec = next(i.spec for n, i in item_fields(cat.items[VENUE], cat.forms).items() if n == "contact.delivery")
+    assert [o["value"] for o in spec["options"]] == ["window", "courier"]
+    data, uploads = sample_application(cat, cat.items[VENUE], {"applicant.name": NAME, "contact.delivery": "courier"})
+    number = svc.submit(VENUE, data, uploads, APPLICANT, "mail").number
+    act(svc, number, "accept", staff("window"))
+    for step, role in (("review", "undertaker"), ("inspect", "inspector")):
+        act(svc, number, "complete_step", staff(role), step=step)
+    act(svc, number, "decide", staff("decider"), outcome="approve")
+    assert "领取方式：邮寄送达。" in text(docs(svc, number)[-1])
+    online = {**data, "contact": {**data["contact"], "delivery": "online"}}
+    errors = validate(cat, cat.items[VENUE], online, None)[1]  # 电子证照 is not offered for this item
+    assert [e.field for e in errors] == ["contact.delivery"]
 
 
 def test_a_registration_is_not_called_a_licence(world) -> None:  # type: ignore[no-untyped-def]

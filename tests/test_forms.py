@@ -38,7 +38,7 @@ def seal_data(**changes: Any) -> dict[str, Any]:
             "legal_representative": "张三",
             "by_agent": "false",
         },
-        "contact": {"name": "李四", "phone": "13800138000", "address": "龙沙区某路 1 号", "delivery": "window"},
+        "contact": {"name": "李四", "phone": "13800138000", "address": "龙沙区某路 1 号", "delivery": "online"},
         "seal": {"kinds": ["official", "finance"], "engraver": "某某刻章社", "reason": "new"},
     }
     for dotted, value in changes.items():
