@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from engine import cases, chains, clock, delivery, forms, ledger, worklist
-from engine.crossref import item_fields
 from engine.conditions import evaluate
+from engine.crossref import item_fields
 from engine.forms import FieldError
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
 

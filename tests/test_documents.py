@@ -14,8 +14,8 @@ from engine import ledger
 from engine.calendar import WorkCalendar
 from engine.cases import Actor
 from engine.clock import TZ, ManualClock
-from engine.documents import Document, _deadline_text, chinese_date, documents_for, documents_of, render
 from engine.crossref import item_fields
+from engine.documents import Document, _deadline_text, chinese_date, documents_for, documents_of, render
 from engine.forms import validate
 from engine.samples import sample_application
 from engine.service import CaseService
