@@ -520,6 +520,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
                 "open": supervision.open_counts(db),
                 "lights": supervision.event_counts(db, lo, hi),
                 "anomalies": supervision.anomaly_counts(db, lo, hi, supervision.max_visits_of(cat)),
+                "labels": supervision.labels(),
                 "corrections": corrections.rate(db, lo, hi),
                 "rankings": {"month": month, **{k: [r.as_dict() for r in v] for k, v in ranked.items()}},
             }

@@ -195,7 +195,7 @@ OPENAPI: dict[str, Any] = {
             ),
             "SupervisionSummary": _o(
                 "center:s generated_at:s",
-                "center period open lights anomalies corrections rankings",
+                "center period open lights anomalies labels corrections rankings",
                 period=_o("from:s to:s", "from to"),
                 open={
                     "type": "object",
@@ -211,6 +211,12 @@ OPENAPI: dict[str, Any] = {
                     "type": "object",
                     "description": "anomalies in the period by department and kind",
                     "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]},
+                },
+                labels={
+                    "type": "object",
+                    "description": "the label of every kind in lights and anomalies (e.g. deemed_consent: "
+                    "a department silent past a joint review's deadline, deemed to consent), in the request's language",
+                    "additionalProperties": _TYPES["s"],
                 },
                 corrections=_o("corrections:i cases:i", "corrections cases", rate={"type": ["number", "null"]}),
                 rankings=_o("month:s", "month department staff", department=_TYPES["a"], staff=_TYPES["a"]),
