@@ -230,6 +230,9 @@ cases = Table(
     Column("rating_score", Integer),
     Column("rated_at", String(_TS)),
     Column("chain_number", String(32)),  # migration 13: the chain application this case belongs to
+    # migration 17: an immediate item (即办件: promised limit 0, whatever its unit), from the pinned snapshot;
+    # ``minute_limit`` says only how its lights are judged (minutes or working days)
+    Column("immediate", Boolean, nullable=False, server_default="0"),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
@@ -239,16 +242,16 @@ cases = Table(
     # department's worklist by deadline, and a period's completions by department
     Index("ix_cases_state_department_light", "state", "department", "light", "step_overdue"),
     Index("ix_cases_department_state_due_promised", "department", "state", "due_promised"),
-    # migration 10 (replacing migration 6's ended_at index): a month's cases per department with
-    # every ranking figure, from the index alone
+    # migration 17 (replacing migration 10's ix_cases_ended_rank, which held minute_limit): a month's
+    # cases per department with every ranking figure, from the index alone
     Index(
-        "ix_cases_ended_rank",
+        "ix_cases_ended_ranking",
         "ended_at",
         "department",
         "state",
         "on_time",
         "early",
-        "minute_limit",
+        "immediate",
         "used_days",
         "promised_days",
         "id",
@@ -318,16 +321,17 @@ case_staff = Table(  # who worked on a case, with its ranking figures, written w
     Column("minute_limit", Boolean, nullable=False),
     Column("used_days", Integer),
     Column("promised_days", Integer),
-    # a month's staff ranking from the index alone
+    Column("immediate", Boolean, nullable=False, server_default="0"),  # migration 17, as cases.immediate
+    # a month's staff ranking from the index alone (migration 17, replacing ix_case_staff_ended)
     Index(
-        "ix_case_staff_ended",
+        "ix_case_staff_ended_ranking",
         "ended_at",
         "actor",
         "department",
         "completed",
         "on_time",
         "early",
-        "minute_limit",
+        "immediate",
         "used_days",
         "promised_days",
     ),
@@ -717,6 +721,30 @@ def _m016_chain_members(conn: Connection) -> None:
     add_column(conn, "chain_cases", Column("members", Text))
 
 
+def _m017_immediate(conn: Connection) -> None:
+    """``cases.immediate`` and ``case_staff.immediate`` (即办件: promised limit 0), filled for existing cases
+    from the snapshot each is pinned to, and the ranking indexes carrying it instead of ``minute_limit``."""
+    add_column(conn, "cases", Column("immediate", Boolean, nullable=False, server_default="0"))
+    add_column(conn, "case_staff", Column("immediate", Boolean, nullable=False, server_default="0"))
+    keys = conn.execute(select(cases.c.catalogue_version).where(cases.c.immediate.is_(False)).distinct()).scalars()
+    for key in list(keys):  # one snapshot per item and catalogue version: few, however many cases
+        snap = load_snapshot(conn, key)
+        item = snap.get("item") if isinstance(snap, Mapping) else None
+        promised = ((item or {}).get("time_limit") or {}).get("promised") or {}
+        if promised.get("value") == 0:
+            conn.execute(update(cases).where(cases.c.catalogue_version == key).values(immediate=True))
+    conn.execute(
+        update(case_staff)
+        .where(case_staff.c.case_id.in_(select(cases.c.id).where(cases.c.immediate.is_(True))))
+        .values(immediate=True)
+    )
+    conn.execute(text("DROP INDEX IF EXISTS ix_cases_ended_rank"))
+    conn.execute(text("DROP INDEX IF EXISTS ix_case_staff_ended"))
+    for index in [*cases.indexes, *case_staff.indexes]:
+        if index.name in ("ix_cases_ended_ranking", "ix_case_staff_ended_ranking"):
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -734,6 +762,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m014_stage_opened_at,
     _m015_green_channel,
     _m016_chain_members,
+    _m017_immediate,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
@@ -1092,7 +1121,7 @@ def create_case(
     at_text = iso(at)
     values: dict[str, Any] = dict.fromkeys(_CASE_COLUMNS)
     values.update(
-        light="green", step_overdue=False, legal_overdue=False, minute_limit=False
+        light="green", step_overdue=False, legal_overdue=False, minute_limit=False, immediate=False
     )  # NOT NULL, as the server default
     values.update(extra)
     values.update(

@@ -349,6 +349,7 @@ class CaseService:
             "applicant_name": _applicant(case.data, "name"),
             "applicant_type": _applicant(case.data, "type"),
             "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
+            "immediate": snap["item"]["time_limit"]["promised"]["value"] == 0,  # 即办件, whatever the unit
             **self._ranking_facts(case, due.promised, snap),
             "rating_score": cases.RATING_SCORE.get(case.evaluation["rating"]) if case.evaluation else None,
             "rated_at": case.rated_at,
@@ -463,6 +464,7 @@ class CaseService:
                     "ended_at": ledger.iso(event.at),
                     "completed": after.state == "completed",
                     "minute_limit": bool(columns["minute_limit"]),
+                    "immediate": bool(columns["immediate"]),
                     **{k: columns[k] for k in ("on_time", "early", "used_days", "promised_days")},
                 },
             )
