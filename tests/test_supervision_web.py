@@ -206,7 +206,8 @@ def test_a_deemed_consent_in_a_joint_review_is_an_anomaly_of_its_month(tmp_path:
         march = (datetime(2026, 3, 1, tzinfo=TZ), datetime(2026, 4, 1, tzinfo=TZ))
         counts = supervision.anomaly_counts(svc.db, *march)
         assert counts["housing"]["deemed_consent"] == 1 and counts["cad"]["deemed_consent"] == 1
-        assert supervision.anomaly_counts(svc.db, datetime(2026, 4, 1, tzinfo=TZ), datetime(2026, 5, 1, tzinfo=TZ)) == {}
+        april = (datetime(2026, 4, 1, tzinfo=TZ), datetime(2026, 5, 1, tzinfo=TZ))
+        assert supervision.anomaly_counts(svc.db, *april) == {}
 
         page = signed_in(app, "supervisor").get("/supervision", params={"month": "2026-03"}).text
         table = page.split('id="anomalies"')[1].split("</table>")[0]
