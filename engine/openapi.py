@@ -83,6 +83,12 @@ _CASE = _o(
     open_steps={"type": "array", "items": _o("id:s name:s role:s")},
     deadlines=_o("completeness:t promised:t legal:t"),
     events={"type": "array", "items": _o("action:s at:s role:s actor:s", "action at role")},
+    money={
+        "type": "object",
+        "description": "staff only: each money answer in data as filed, in the unit its form field asks it in "
+        "(元 or 万元), and exactly in fen, e.g. project.investment: {value: '1200.00', unit: 万元, fen: 1200000000}",
+        "additionalProperties": _o("value:s unit:s fen:i", "value unit fen"),
+    },
 )
 
 _MONTH = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}

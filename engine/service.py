@@ -24,7 +24,7 @@ from engine import cases, clock, ledger
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.catalogue import Catalogue, Document
 from engine.fees import assess
-from engine.forms import FieldError, validate
+from engine.forms import FieldError, money_units, validate
 from engine.pinned import pinned_view
 
 SYSTEM = cases.Actor("system", "system")
@@ -433,7 +433,8 @@ class CaseService:
             return payload
         if snap.get("fee_schedule") is None:
             raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
-        a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now))
+        units = money_units(snap["item"], snap.get("forms", {}))  # an amount asked in 万元 is charged on in yuan
+        a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
         return {"assessment": a.as_dict()}
 
     def _append(self, conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
