@@ -39,10 +39,12 @@ BATCH = 1_000  # announcements read per query while /announcements.csv streams: 
 JSON_PAGE = 1_000  # announcements per page of /announcements.json (?limit= from 1 to JSON_PAGE_MAX)
 JSON_PAGE_MAX = 5_000
 _C = ledger.cases
-# ``state || ''`` rather than ``state``: SQLite without statistics would otherwise read the announced
-# cases through the state index and sort them all for every page; this way the scan walks
+_STATES = ("in_progress", "completed")
+_ANNOUNCED = and_(_C.c.accepted_at.is_not(None), _C.c.state.in_(_STATES))  # counted from the state indexes
+# the rows in order: ``state || ''`` rather than ``state``, or SQLite (without statistics) reads the announced
+# cases through a state index and sorts them all for every page; this way the scan walks
 # ix_cases_accepted_at newest first and stops at the page's end (portable: || is standard SQL)
-_ANNOUNCED = and_(_C.c.accepted_at.is_not(None), _C.c.state.concat("").in_(("in_progress", "completed")))
+_ANNOUNCED_IN_ORDER = and_(_C.c.accepted_at.is_not(None), _C.c.state.concat("").in_(_STATES))
 
 
 def _day(value: str | None) -> str | None:
@@ -77,7 +79,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             _C.c.ended_at, _C.c.applicant_name, _C.c.applicant_type)  # fmt: skip
 
     def announcements(q: str, department: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        query = select(*cols).where(_ANNOUNCED)
+        query = select(*cols).where(_ANNOUNCED_IN_ORDER)
         count = select(func.count()).select_from(_C).where(_ANNOUNCED)
         if department:
             query, count = query.where(_C.c.department == department), count.where(_C.c.department == department)
@@ -105,7 +107,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
     def after_case(after: tuple[str, int] | None, limit: int) -> list[Any]:
         """Up to ``limit`` announced cases that come after ``after`` (its accepted_at and id), newest
         first: a keyset page read from ix_cases_accepted_at, so a late page costs what the first does."""
-        query = select(*cols, _C.c.id).where(_ANNOUNCED)
+        query = select(*cols, _C.c.id).where(_ANNOUNCED_IN_ORDER)
         if after is not None:
             query = query.where(tuple_(_C.c.accepted_at, _C.c.id) < tuple_(*after))
         with ledger.read_only(db) as conn:  # one short read per batch: no transaction held while streaming
