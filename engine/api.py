@@ -38,6 +38,7 @@ from engine import auth, cases, chain_service, clock, corrections, forms, ledger
 from engine import uploads as uploads_
 from engine.crossref import item_fields
 from engine.forms import FieldError
+from engine.money import YUAN, amounts
 from engine.openapi import OPENAPI
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
 from engine.uploads import MAX_UPLOAD
@@ -237,6 +238,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         }
         if staff:
             out.update(data=case.data, uploads=case.uploads, fee_anomalies=case.fee_anomalies)
+            out["money"] = amounts(case.data, forms.money_units(item, snap.get("forms", {})))
         return json.loads(json.dumps(out, ensure_ascii=False, default=str))  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------- sessions
@@ -468,6 +470,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         keys = ("label", "type", "when", "options", "hint", "unit", "min", "max", "max_length", "default")
         fields = [
             {"name": name, "required": info.spec.get("required", False)}
+            | ({"unit": YUAN} if info.spec["type"] == "money" else {})  # an amount's unit is always said
             | {k: info.spec[k] for k in keys if k in info.spec}
             for name, info in item_fields(doc, cat.forms).items()
         ]
@@ -520,6 +523,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
                 "open": supervision.open_counts(db),
                 "lights": supervision.event_counts(db, lo, hi),
                 "anomalies": supervision.anomaly_counts(db, lo, hi, supervision.max_visits_of(cat)),
+                "labels": supervision.labels(),
                 "corrections": corrections.rate(db, lo, hi),
                 "rankings": {"month": month, **{k: [r.as_dict() for r in v] for k, v in ranked.items()}},
             }

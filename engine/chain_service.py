@@ -30,6 +30,7 @@ from engine.conditions import evaluate
 from engine.crossref import item_fields
 from engine.forms import FieldError
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
+from engine.supervision import Thresholds
 
 NUMBER_PREFIX = "L"  # 链条: case numbers start with the center's id, never with L
 _T = ledger.chain_cases
@@ -271,7 +272,9 @@ def state(service: CaseService, number: str) -> ChainState:
             due = None
     light, holding = "none", None
     if row.state == "open":
-        light, _left = worklist.light(due, service.clock.now(), service.calendar, 1, False)
+        # the center's own threshold (center.yaml supervision.warning_working_days), as every case light uses
+        warning = Thresholds.of(service.catalogue.center).warning_working_days
+        light, _left = worklist.light(due, service.clock.now(), service.calendar, warning, False)
         holding = chain["stages"][row.stage]["id"] if 0 <= row.stage < len(chain["stages"]) else None
     services = tuple(
         (s["item"], s["after"], *by_code.get(s["item"], ("", ""))) for s in chain.get("associated_services", [])

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import delivery
-from engine.catalogue import Catalogue
+from engine.catalogue import Catalogue, Document
 from engine.conditions import referenced_fields
 from engine.crossref import MINUTES_PER_WORKING_DAY, duration_minutes
+from engine.merge import lookup
+from engine.result import Finding, Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,44 @@ def critical_path(cat: Catalogue, chain: Mapping[str, Any]) -> CriticalPath:
         stages.append(StageTime(stage["id"], stage["name"], stage["mode"], minutes, held, "when" in stage))
     promised = chain.get("promised")
     return CriticalPath(tuple(stages), duration_minutes(promised) if promised else None)
+
+
+_PROMISE: tuple[Path, Path] = (("time_limit", "promised", "value"), ("time_limit", "promised", "unit"))
+
+
+def critical_path_at_overrides(cat: Catalogue, chain: Document, path: CriticalPath) -> list[Finding]:
+    """A chain that does not fit its promise because a layer below the chain's own set the promise of
+    a member holding a stage (a county's override lengthening an item of the city's chain): one
+    ``chain-critical-path`` finding at that promise, for each such member, with the chain's promise
+    in brackets — the layer that wrote the chain's file cannot see the change, and the lower one
+    cannot edit that file. Empty when no lower layer set such a promise (the chain's own problem)."""
+    if path.promised_minutes is None or path.fits:
+        return []
+    chain_layer = cat.layer_of(chain.file)
+    excess = path.minutes - path.promised_minutes
+    out = []
+    for stage in path.stages:
+        item = cat.items.get(stage.held_by)
+        if item is None:
+            continue  # held by the stage's shared limit, which only the chain's file sets
+        written = [lookup(cat.origins.get(item.file), item.file, at) for at in _PROMISE]
+        file, at = min(written, key=lambda w: cat.layer_of(w[0]))
+        if cat.layer_of(file) >= chain_layer:
+            continue
+        out.append(
+            Finding(
+                item.file,
+                at,
+                "chain-critical-path",
+                f"this promised limit makes the inherited chain {chain.data['id']!r} ({chain.data['name']}) take "
+                f"{days_text(path.minutes)} on its critical path, more than the chain's promised "
+                f"{days_text(path.promised_minutes)}: {path.render()}; shorten this promise by at least "
+                f"{days_text(excess)}, or write chains/{chain.data['id']}.yaml here with the chain as this center "
+                "runs it",
+                related=((chain.file, ("promised",), "chain"),),
+            )
+        )
+    return out
 
 
 def material_order_problems(cat: Catalogue, chain: Mapping[str, Any]) -> list[tuple[int, int, str]]:

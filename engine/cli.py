@@ -152,7 +152,7 @@ def _chain_text(cat, chain) -> str:  # type: ignore[no-untyped-def]
 
 
 def cmd_fee(args: argparse.Namespace) -> int:
-    from engine import fees
+    from engine import fees, forms
     from engine.fee_text import render_assessment
 
     cat = _checked(args.catalog)
@@ -177,7 +177,9 @@ def cmd_fee(args: argparse.Namespace) -> int:
 
     on = date.fromisoformat(args.on) if args.on else None
     try:
-        assessment = fees.assess(cat.fees[fee["schedule"]].data, data, on=on)
+        sections = {k: cat.data(d) for k, d in cat.forms.items()}
+        units = forms.money_units(item.data, sections)  # --data gives amounts in the units the form asks
+        assessment = fees.assess(cat.fees[fee["schedule"]].data, data, on=on, money_units=units)
     except fees.FeeDataError as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(render_assessment(assessment))

@@ -612,7 +612,9 @@ class _Cross:
         for i, j, message in chains.material_order_problems(self.cat, data):
             self.add(doc.file, ("stages", i, "items", j), "chain-material", message)
         path = chains.critical_path(self.cat, data)
-        if not path.fits and path.promised_minutes is not None:
+        at_overrides = chains.critical_path_at_overrides(self.cat, doc, path)  # a lower layer lengthened a member
+        self.out.extend(at_overrides)
+        if not path.fits and path.promised_minutes is not None and not at_overrides:
             self.add(
                 doc.file,
                 ("promised",),

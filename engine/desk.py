@@ -24,6 +24,8 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from engine import auth, cases, chain_service, documents, keys, ledger, supervision, uploads, wording, worklist
+from engine.form_view import answer_text
+from engine.forms import field_specs
 from engine.portal import browser_token, check_csrf, csrf_token, remember_browser
 from engine.progress import local
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -263,9 +265,13 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             due = None
         now = service.clock.now()
         timing = cases.Timing(due.completeness, due.legal) if due else None
-        frozen_fields = {k: v for k, v in _snapshot_fields(snap).items()}
-        data_rows = [
-            {"section": section, "label": frozen_fields.get(f"{section}.{k}", k), "value": v}
+        frozen = field_specs(item, snap.get("forms", {}))  # the form the case was filed under
+        data_rows = [  # as the applicant saw them on the check page: labels, and amounts in their unit
+            {
+                "section": section,
+                "label": str(frozen[f"{section}.{k}"]["label"]) if f"{section}.{k}" in frozen else k,
+                "value": answer_text(frozen[f"{section}.{k}"], v) if f"{section}.{k}" in frozen else v,
+            }
             for section, values in case.data.items()
             for k, v in (values.items() if isinstance(values, Mapping) else [])
         ]
@@ -383,15 +389,3 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 def _safe_next(target: str) -> str:
     """Only a path on this site (no scheme, no //host): never an open redirect."""
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else ""
-
-
-def _snapshot_fields(snap: Mapping[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for section in snap.get("forms", {}).values():
-        for f in section.get("fields", []):
-            out[f"{section['id']}.{f['id']}"] = str(f.get("label", f["id"]))
-    for entry in snap["item"].get("form", {}).get("sections", []):
-        if isinstance(entry, Mapping):
-            for f in entry.get("fields", []):
-                out[f"{entry['id']}.{f['id']}"] = str(f.get("label", f["id"]))
-    return out

@@ -11,6 +11,11 @@ lines of four kinds, plus exemptions (免收) and reductions (减收)::
 Money is exact: amounts in YAML are integer yuan or strings with at most two
 decimals, held here as integer fen (1 yuan = 100 fen) and never as floats.
 
+A schedule always computes in yuan. A money field the form asks in 万元 (its ``unit``,
+``MONEY_UNITS``) is stored as the applicant typed it (``1200.00`` meaning 1200 万元) and
+converted exactly before it is charged on (× 10 000: 12000000.00 元); pass the form's
+units to ``assess`` (``engine.forms.money_units``). The line's text shows both.
+
 Rounding rule (one rule everywhere): each line is computed exactly in Decimal
 and rounded once, half up, to the fen (0.005 yuan and above rounds up). A
 progressive tiered line adds its exact band parts first and rounds the sum.
@@ -36,6 +41,7 @@ from typing import Any, Literal
 
 from engine import conditions
 from engine.dates import as_date
+from engine.money import MONEY_UNITS
 from engine.result import Path
 
 __all__ = [
@@ -246,9 +252,13 @@ def field_labels(schedule: Mapping[str, Any]) -> dict[str, str]:
 class _Reader:
     """Reads and checks the form values a schedule needs, with errors that name the field."""
 
-    def __init__(self, schedule: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    def __init__(
+        self, schedule: Mapping[str, Any], data: Mapping[str, Any], money_units: Mapping[str, str] | None = None
+    ) -> None:
         self.fields: Mapping[str, Any] = schedule.get("fields") or {}
         self.data = data
+        self.money_units = money_units or {}
+        self.typed: dict[str, str] = {}  # field -> the amount as the applicant typed it, with its unit (not 元)
 
     def label(self, name: str) -> str:
         decl = self.fields.get(name)
@@ -306,6 +316,11 @@ class _Reader:
         kind = self.type_of(name)
         if kind == "integer" and number != number.to_integral_value():
             raise FeeDataError(f"{self.label(name)} must be a whole number, not {_num_text(number)}")
+        unit = self.money_units.get(name, "元")
+        if MONEY_UNITS.get(unit, 1) != 1:  # asked in 万元 on the form: charged on in yuan, exactly
+            self.typed[name] = f"{format(number, 'f')} {unit}"
+            number = number * MONEY_UNITS[unit]
+            kind = "money"
         if kind == "money" and number != number.quantize(Decimal("0.01")):
             raise FeeDataError(
                 f"{self.label(name)} is an amount in yuan with at most two decimals, not {_num_text(number)}"
@@ -349,6 +364,8 @@ def _tiered(line: Mapping[str, Any], value: Decimal, reader: _Reader, name: str)
     bands: Sequence[Mapping[str, Any]] = line["bands"]
     unit = f" {line['unit']}" if line.get("unit") else ""
     value_text = f"{_num_text(value)}{unit}"
+    if name in reader.typed:  # the amount as the applicant gave it, then what it is in yuan
+        value_text = f"{reader.typed[name]}（{value_text}）"
     if line.get("mode") == "whole":
         lower: Decimal | None = None
         for i, band in enumerate(bands, 1):
@@ -424,7 +441,10 @@ def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _
         percent = _dec(line["percent"])
         exact = quantity * percent / _HUNDRED
         fen, clamp_text = _clamp(_round_fen(exact), line)
-        rate = f"{_yuan_text(quantity)} × {_num_text(percent)}% = {_yuan_text(exact)}{clamp_text}"
+        base = _yuan_text(quantity)
+        if line["base"] in reader.typed:  # the amount as the applicant gave it, then what it is in yuan
+            base = f"{reader.typed[line['base']]}（{base}）"
+        rate = f"{base} × {_num_text(percent)}% = {_yuan_text(exact)}{clamp_text}"
         unit = unit or "元"
     else:
         raise FeeDataError(f"line {line.get('id')!r} has unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -449,8 +469,15 @@ def _reduced(fen: int, reduction: Mapping[str, Any]) -> int:
     return min(fen, _round_fen(_yuan(fen) * (_HUNDRED - percent) / _HUNDRED))
 
 
-def assess(schedule: Mapping[str, Any], data: Mapping[str, Any], on: date | None = None) -> Assessment:
+def assess(
+    schedule: Mapping[str, Any],
+    data: Mapping[str, Any],
+    on: date | None = None,
+    money_units: Mapping[str, str] | None = None,
+) -> Assessment:
     """Assess a schema-valid fee schedule against application data on a date (default today).
+    ``money_units`` gives the unit each money field of the form is asked in (``section.field`` ->
+    元 or 万元; engine.forms.money_units); an amount in 万元 is charged on in yuan.
 
     Raises ``FeeNotInForce`` when ``on`` is outside the schedule's effective period and
     ``FeeDataError`` (naming the field) when a value the fee depends on is missing or invalid.
@@ -462,7 +489,7 @@ def assess(schedule: Mapping[str, Any], data: Mapping[str, Any], on: date | None
             f"fee schedule {schedule.get('id')!r} ({schedule.get('name')}) is in force "
             f"{_period_text(effective)}; {on.isoformat()} is outside that period"
         )
-    reader = _Reader(schedule, data)
+    reader = _Reader(schedule, data, money_units)
     with localcontext() as ctx:
         ctx.prec = 60
         reader.check_declared()

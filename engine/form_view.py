@@ -39,6 +39,15 @@ _INPUT: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+# the hint of a money field without one of its own, by the unit it is asked in (engine.money)
+_MONEY_HINTS = {
+    "元": "单位：元，精确到分",
+    "万元": "单位：万元，最多六位小数（精确到分）",
+    "元/月": "单位：元/月，精确到分",
+    "元/年": "单位：元/年，精确到分",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     id: str  # a section id, "materials" or "check"
@@ -134,6 +143,8 @@ def widgets(
         html_type, inputmode, autocomplete, default_hint = _INPUT.get(kind, ("text", "", "", ""))
         if kind in ("select", "radio", "checkbox", "boolean", "textarea"):
             html_type = kind
+        if kind == "money":
+            default_hint = _MONEY_HINTS.get(str(spec.get("unit", "元")), default_hint)
         key = info.name.partition(".")[2]
         raw = data.get(section, {}).get(key) if isinstance(data.get(section), Mapping) else None
         if raw is None and "default" in spec:
@@ -173,7 +184,8 @@ def _shown_value(raw: Any, kind: str) -> Any:
 
 
 def answer_text(spec: Mapping[str, Any], value: Any) -> str:
-    """An answer as the applicant reads it on the check page (option labels, 是/否, 元)."""
+    """An answer as the applicant reads it on the check page and staff on the desk (option labels,
+    是/否, an amount in the unit it was asked in: 1200.00 万元)."""
     kind = spec["type"]
     options = {str(o["value"]): str(o["label"]) for o in spec.get("options", [])}
     if kind == "boolean":
@@ -184,7 +196,7 @@ def answer_text(spec: Mapping[str, Any], value: Any) -> str:
     if kind in ("select", "radio"):
         return options.get(str(value), str(value))
     if kind == "money":
-        return f"{value} 元"
+        return forms.money_text(value, str(spec.get("unit", "元")))
     unit = spec.get("unit")
     return f"{value} {unit}" if unit else str(value)
 

@@ -7,8 +7,9 @@ asked (a section or field whose ``when`` does not hold), so hidden conditional
 fields never reach a case. ``validate`` returns the normalised data and a list of
 ``FieldError`` with Chinese messages that say what to do. Nothing here prints.
 
-Typed values: integer → int; number → decimal text ("12.5"); money → decimal text with
-exactly two decimals ("80.00", never a float); boolean → bool; checkbox → list of
+Typed values: integer → int; number → decimal text ("12.5"); money → decimal text in the
+field's unit (元, or 万元: engine.money) exact to the fen, with two decimals at least ("80.00",
+"1200.00" for 1200 万元, "1234.5678" 万元; never a float); boolean → bool; checkbox → list of
 option values; select/radio → the option value (int when the option's value is an
 int); date → "YYYY-MM-DD"; everything else → stripped text.
 """
@@ -23,10 +24,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine import identifiers
+from engine import delivery, identifiers
 from engine.catalogue import Catalogue, Document
 from engine.conditions import evaluate
 from engine.crossref import FieldInfo, item_fields
+from engine.money import MONEY_UNITS, YUAN, places
 
 MATERIALS = "materials"
 CENT = Decimal("0.01")
@@ -89,6 +91,32 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
 
 
+def field_specs(item: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Every field of an item's form as ``section.field`` -> its YAML spec, from plain data: the item and
+    its reusable sections by id (a case's pinned snapshot: ``snap["item"]``, ``snap["forms"]``)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for entry in item.get("form", {}).get("sections", []):
+        section = sections.get(entry) if isinstance(entry, str) else entry
+        if not isinstance(section, Mapping):
+            continue
+        for spec in section.get("fields", []):
+            if spec.get("type") == "delivery":  # the item's own methods, as crossref.item_fields asks them
+                spec = delivery.field_for(spec, item) or spec
+            out.setdefault(f"{section['id']}.{spec['id']}", spec)
+    return out
+
+
+def money_units(item: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[str, str]:
+    """The unit every money field of the form is asked in (元 or 万元), for engine.fees.assess."""
+    specs = field_specs(item, sections)
+    return {name: str(spec.get("unit", YUAN)) for name, spec in specs.items() if spec["type"] == "money"}
+
+
+def money_text(value: Any, unit: str) -> str:
+    """A stored amount as the applicant typed it, in its unit: ``1200.00 万元``."""
+    return f"{value} {unit if unit in MONEY_UNITS else YUAN}"
+
+
 # ---------------------------------------------------------------- coercion per field type
 
 
@@ -125,10 +153,15 @@ def _coerce(spec: Mapping[str, Any], value: Any) -> Any:
     if kind == "number":
         return _plain(_decimal(value, label))
     if kind == "money":
-        amount = _decimal(value, label)
-        if amount != amount.quantize(CENT):
-            raise _Invalid("not_a_number", f"{label}最多保留两位小数（精确到分），请重新填写")
-        return _plain(amount.quantize(CENT))
+        amount, unit = _decimal(value, label), str(spec.get("unit", YUAN))
+        exact = Decimal(1).scaleb(-places(unit))  # one fen in this unit: 0.01 元, 0.000001 万元
+        if amount != amount.quantize(exact):
+            raise _Invalid(
+                "not_a_number", f"{label}以{unit}为单位，最多保留{places(unit)}位小数（精确到分），请重新填写"
+            )
+        if amount == amount.quantize(CENT):
+            return _plain(amount.quantize(CENT))
+        return _plain(amount.normalize())  # 1234.5678 万元: every digit that counts, no trailing zeros
     if kind == "boolean":
         if isinstance(value, bool):
             return value

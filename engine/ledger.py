@@ -230,7 +230,10 @@ cases = Table(
     Column("rating_score", Integer),
     Column("rated_at", String(_TS)),
     Column("chain_number", String(32)),  # migration 13: the chain application this case belongs to
-    # migration 17: Art. 44 — after a decision to grant, the licence is issued or delivered within
+    # migration 17: an immediate item (即办件: promised limit 0, whatever its unit), from the pinned snapshot;
+    # ``minute_limit`` says only how its lights are judged (minutes or working days)
+    Column("immediate", Boolean, nullable=False, server_default="0"),
+    # migration 18: Art. 44 — after a decision to grant, the licence is issued or delivered within
     # 10 working days of the decision; the deadline while that is outstanding
     Column("due_delivery", String(_TS)),
     Index("ix_cases_department_state", "department", "state"),
@@ -242,16 +245,16 @@ cases = Table(
     # department's worklist by deadline, and a period's completions by department
     Index("ix_cases_state_department_light", "state", "department", "light", "step_overdue"),
     Index("ix_cases_department_state_due_promised", "department", "state", "due_promised"),
-    # migration 10 (replacing migration 6's ended_at index): a month's cases per department with
-    # every ranking figure, from the index alone
+    # migration 17 (replacing migration 10's ix_cases_ended_rank, which held minute_limit): a month's
+    # cases per department with every ranking figure, from the index alone
     Index(
-        "ix_cases_ended_rank",
+        "ix_cases_ended_ranking",
         "ended_at",
         "department",
         "state",
         "on_time",
         "early",
-        "minute_limit",
+        "immediate",
         "used_days",
         "promised_days",
         "id",
@@ -263,7 +266,7 @@ cases = Table(
     Index("ix_cases_accepted_at", "accepted_at"),  # migration 8: the public announcements, newest first
     Index("ix_cases_rated_at", "rated_at", "department", "rating_score", "id"),  # migration 12: a month's ratings
     Index("ix_cases_chain_number", "chain_number"),  # migration 13
-    Index("ix_cases_due_delivery", "due_delivery"),  # migration 17: supervision's delivery clock
+    Index("ix_cases_due_delivery", "due_delivery"),  # migration 18: supervision's delivery clock
 )
 
 supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
@@ -322,16 +325,17 @@ case_staff = Table(  # who worked on a case, with its ranking figures, written w
     Column("minute_limit", Boolean, nullable=False),
     Column("used_days", Integer),
     Column("promised_days", Integer),
-    # a month's staff ranking from the index alone
+    Column("immediate", Boolean, nullable=False, server_default="0"),  # migration 17, as cases.immediate
+    # a month's staff ranking from the index alone (migration 17, replacing ix_case_staff_ended)
     Index(
-        "ix_case_staff_ended",
+        "ix_case_staff_ended_ranking",
         "ended_at",
         "actor",
         "department",
         "completed",
         "on_time",
         "early",
-        "minute_limit",
+        "immediate",
         "used_days",
         "promised_days",
     ),
@@ -721,7 +725,29 @@ def _m016_chain_members(conn: Connection) -> None:
     add_column(conn, "chain_cases", Column("members", Text))
 
 
-def _m017_due_delivery(conn: Connection) -> None:
+def _m017_immediate(conn: Connection) -> None:
+    """``cases.immediate`` and ``case_staff.immediate`` (即办件: promised limit 0), filled for existing cases
+    from the snapshot each is pinned to, and the ranking indexes carrying it instead of ``minute_limit``."""
+    add_column(conn, "cases", Column("immediate", Boolean, nullable=False, server_default="0"))
+    add_column(conn, "case_staff", Column("immediate", Boolean, nullable=False, server_default="0"))
+    keys = conn.execute(select(cases.c.catalogue_version).where(cases.c.immediate.is_(False)).distinct()).scalars()
+    for key in list(keys):  # one snapshot per item and catalogue version: few, however many cases
+        snap = load_snapshot(conn, key)
+        item = snap.get("item") if isinstance(snap, Mapping) else None
+        promised = ((item or {}).get("time_limit") or {}).get("promised") or {}
+        if promised.get("value") == 0:
+            conn.execute(update(cases).where(cases.c.catalogue_version == key).values(immediate=True))
+    conn.execute(
+        update(case_staff)
+        .where(case_staff.c.case_id.in_(select(cases.c.id).where(cases.c.immediate.is_(True))))
+        .values(immediate=True)
+    )
+    conn.execute(text("DROP INDEX IF EXISTS ix_cases_ended_rank"))
+    conn.execute(text("DROP INDEX IF EXISTS ix_case_staff_ended"))
+    for index in [*cases.indexes, *case_staff.indexes]:
+        if index.name in ("ix_cases_ended_ranking", "ix_case_staff_ended_ranking"):
+            conn.execute(CreateIndex(index, if_not_exists=True))
+def _m018_due_delivery(conn: Connection) -> None:
     """``cases.due_delivery``: the Art. 44 deadline to issue or deliver a granted licence."""
     add_column(conn, "cases", Column("due_delivery", String(_TS)))
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_delivery ON cases (due_delivery)"))
@@ -744,7 +770,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m014_stage_opened_at,
     _m015_green_channel,
     _m016_chain_members,
-    _m017_due_delivery,
+    _m017_immediate,
+    _m018_due_delivery,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
@@ -1103,7 +1130,7 @@ def create_case(
     at_text = iso(at)
     values: dict[str, Any] = dict.fromkeys(_CASE_COLUMNS)
     values.update(
-        light="green", step_overdue=False, legal_overdue=False, minute_limit=False
+        light="green", step_overdue=False, legal_overdue=False, minute_limit=False, immediate=False
     )  # NOT NULL, as the server default
     values.update(extra)
     values.update(

@@ -373,8 +373,15 @@ def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """
     out = io.StringIO()
     out.write("\ufeff")
+    csv.writer(out, lineterminator="\r\n").writerow(columns)
+    return out.getvalue() + csv_lines(rows, columns)
+
+
+def csv_lines(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """The CSV lines of ``rows`` alone (no byte order mark, no header), as ``to_csv`` writes them:
+    a file streamed in parts is ``to_csv([], columns)`` followed by ``csv_lines`` of each part."""
+    out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
     return out.getvalue()

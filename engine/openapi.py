@@ -83,6 +83,12 @@ _CASE = _o(
     open_steps={"type": "array", "items": _o("id:s name:s role:s")},
     deadlines=_o("completeness:t promised:t legal:t"),
     events={"type": "array", "items": _o("action:s at:s role:s actor:s", "action at role")},
+    money={
+        "type": "object",
+        "description": "staff only: each money answer in data as filed, in the unit its form field asks it in "
+        "(元 or 万元), and exactly in fen, e.g. project.investment: {value: '1200.00', unit: 万元, fen: 1200000000}",
+        "additionalProperties": _o("value:s unit:s fen:i", "value unit fen"),
+    },
 )
 
 _MONTH = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}
@@ -195,7 +201,7 @@ OPENAPI: dict[str, Any] = {
             ),
             "SupervisionSummary": _o(
                 "center:s generated_at:s",
-                "center period open lights anomalies corrections rankings",
+                "center period open lights anomalies labels corrections rankings",
                 period=_o("from:s to:s", "from to"),
                 open={
                     "type": "object",
@@ -211,6 +217,12 @@ OPENAPI: dict[str, Any] = {
                     "type": "object",
                     "description": "anomalies in the period by department and kind",
                     "additionalProperties": {"type": "object", "additionalProperties": _TYPES["i"]},
+                },
+                labels={
+                    "type": "object",
+                    "description": "the label of every kind in lights and anomalies (e.g. deemed_consent: "
+                    "a department silent past a joint review's deadline, deemed to consent), in the request's language",
+                    "additionalProperties": _TYPES["s"],
                 },
                 corrections=_o("corrections:i cases:i", "corrections cases", rate={"type": ["number", "null"]}),
                 rankings=_o("month:s", "month department staff", department=_TYPES["a"], staff=_TYPES["a"]),

@@ -9,18 +9,19 @@ announced.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from engine import cases, charts, clock, ledger, open_data, rankings, wording
@@ -34,7 +35,16 @@ PAGE = 50
 RATINGS = cases.RATINGS
 RATING_OF_SCORE = {score: name for name, score in cases.RATING_SCORE.items()}
 OPEN_DATA_SECONDS = 3600  # the open-data file is rebuilt at most once an hour
+BATCH = 1_000  # announcements read per query while /announcements.csv streams: memory stays bounded
+JSON_PAGE = 1_000  # announcements per page of /announcements.json (?limit= from 1 to JSON_PAGE_MAX)
+JSON_PAGE_MAX = 5_000
 _C = ledger.cases
+_STATES = ("in_progress", "completed")
+_ANNOUNCED = and_(_C.c.accepted_at.is_not(None), _C.c.state.in_(_STATES))  # counted from the state indexes
+# the rows in order: ``state || ''`` rather than ``state``, or SQLite (without statistics) reads the announced
+# cases through a state index and sorts them all for every page; this way the scan walks
+# ix_cases_accepted_at newest first and stops at the page's end (portable: || is standard SQL)
+_ANNOUNCED_IN_ORDER = and_(_C.c.accepted_at.is_not(None), _C.c.state.concat("").in_(_STATES))
 
 
 def _day(value: str | None) -> str | None:
@@ -69,12 +79,8 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             _C.c.ended_at, _C.c.applicant_name, _C.c.applicant_type)  # fmt: skip
 
     def announcements(q: str, department: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        query = select(*cols).where(_C.c.accepted_at.is_not(None), _C.c.state.in_(("in_progress", "completed")))
-        count = (
-            select(func.count())
-            .select_from(_C)
-            .where(_C.c.accepted_at.is_not(None), _C.c.state.in_(("in_progress", "completed")))
-        )
+        query = select(*cols).where(_ANNOUNCED_IN_ORDER)
+        count = select(func.count()).select_from(_C).where(_ANNOUNCED)
         if department:
             query, count = query.where(_C.c.department == department), count.where(_C.c.department == department)
         if q:
@@ -82,7 +88,8 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             cond = or_(_C.c.number == q.strip().upper(), _C.c.item_code.in_(codes))
             query, count = query.where(cond), count.where(cond)
         with ledger.read_only(db) as conn:
-            rows = conn.execute(query.order_by(_C.c.accepted_at.desc()).limit(limit).offset(offset)).all()
+            newest_first = (_C.c.accepted_at.desc(), _C.c.id.desc())  # the order every export pages in
+            rows = conn.execute(query.order_by(*newest_first).limit(limit).offset(offset)).all()
             total = int(conn.execute(count).scalar_one())
         return [announcement(r, cat, departments) for r in rows], total
 
@@ -97,10 +104,80 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             pages=max(1, -(-total // PAGE)), departments=departments,
         )  # fmt: skip
 
+    def after_case(after: tuple[str, int] | None, limit: int) -> list[Any]:
+        """Up to ``limit`` announced cases that come after ``after`` (its accepted_at and id), newest
+        first: a keyset page read from ix_cases_accepted_at, so a late page costs what the first does."""
+        query = select(*cols, _C.c.id).where(_ANNOUNCED_IN_ORDER)
+        if after is not None:
+            query = query.where(tuple_(_C.c.accepted_at, _C.c.id) < tuple_(*after))
+        with ledger.read_only(db) as conn:  # one short read per batch: no transaction held while streaming
+            return list(conn.execute(query.order_by(_C.c.accepted_at.desc(), _C.c.id.desc()).limit(limit)))
+
+    def every_announcement() -> Iterator[list[dict[str, Any]]]:
+        """Every announced case, newest first, one batch of BATCH at a time."""
+        after: tuple[str, int] | None = None
+        while True:
+            rows = after_case(after, BATCH)
+            yield [announcement(r, cat, departments) for r in rows]
+            if len(rows) < BATCH:
+                return
+            after = (rows[-1].accepted_at, rows[-1].id)
+
+    def every_announcement_csv() -> Iterator[str]:
+        """The whole CSV, produced one batch at a time."""
+        columns = open_data.ANNOUNCEMENT_COLUMNS
+        yield open_data.to_csv([], columns)
+        for rows in every_announcement():
+            yield open_data.csv_lines(rows, columns)
+
+    def json_page(after_number: str, limit: int) -> tuple[list[dict[str, Any]], str | None] | None:
+        """A page of announcements after the case ``after_number`` ("" for the first) and the case the
+        next page starts after (None on the last page); None when that case is not announced."""
+        after = None
+        if after_number:
+            with ledger.read_only(db) as conn:
+                found = conn.execute(
+                    select(_C.c.accepted_at, _C.c.id).where(_C.c.number == after_number, _ANNOUNCED)
+                ).first()
+            if found is None:
+                return None
+            after = (found.accepted_at, found.id)
+        rows = after_case(after, limit + 1)
+        more = len(rows) > limit
+        return [announcement(r, cat, departments) for r in rows[:limit]], (rows[limit - 1].number if more else None)
+
     async def announcement_data(request: Request) -> Response:
         kind = request.path_params["kind"]
-        rows, _total = await run_in_threadpool(announcements, "", "", 0, 10_000)
-        return _data(rows, kind, "announcements", open_data.ANNOUNCEMENT_COLUMNS)
+        if kind == "csv":
+            return StreamingResponse(
+                every_announcement_csv(),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="announcements.csv"'},
+            )
+        if kind != "json":
+            raise HTTPException(404, "只提供 .csv 和 .json")
+        raw = request.query_params.get("limit", str(JSON_PAGE))
+        if not raw.isdigit() or not 1 <= int(raw) <= JSON_PAGE_MAX:
+            raise HTTPException(
+                400,
+                f"limit 须为 1 至 {JSON_PAGE_MAX} 的整数（每页条数），不写则每页 {JSON_PAGE} 条 / "
+                f"limit is the rows per page, a whole number from 1 to {JSON_PAGE_MAX} ({JSON_PAGE} without it)",
+            )
+        after = request.query_params.get("after", "").strip()[:32]
+        page = await run_in_threadpool(json_page, after, int(raw))
+        if page is None:
+            raise HTTPException(
+                400,
+                f"没有已公告的办件 {after}：after 须为上一页最后一条的办件编号，可从 /announcements.json 第一页开始 / "
+                f"no announced case {after}: after is the last case number of the previous page; start again from "
+                "/announcements.json",
+            )
+        rows, last = page
+        columns = open_data.ANNOUNCEMENT_COLUMNS
+        following = str(request.url.include_query_params(after=last, limit=raw)) if last else None
+        body = {"rows": [{c: r.get(c) for c in columns} for r in rows], "next": following}
+        headers = {"Link": f'<{following}>; rel="next"'} if following else {}
+        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
 
     def month_report(month: str) -> dict[str, Any]:
         ranked = rankings.month(db, service.calendar, cat.center, month)
@@ -162,7 +239,6 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         path = out_dir / "yangguang-open-data.sqlite"
         if path.exists() and time.time() - path.stat().st_mtime < OPEN_DATA_SECONDS:
             return path
-        rows, _total = announcements("", "", 0, 1_000_000)
         now = service.clock.now()
         month = previous_month(now)
         ranked = ranking_rows(month, rankings.month(db, service.calendar, cat.center, month))
@@ -173,7 +249,8 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             "note": "办件公告中自然人申请人姓名已脱敏；排名依据中心配置的权重计算。",
         }
         out_dir.mkdir(parents=True, exist_ok=True)
-        clean = [{k: v for k, v in r.items() if k in open_data.ANNOUNCEMENT_COLUMNS} for r in rows]
+        every = (r for rows in every_announcement() for r in rows)  # written as read: memory stays bounded
+        clean = ({k: v for k, v in r.items() if k in open_data.ANNOUNCEMENT_COLUMNS} for r in every)
         open_data.write_sqlite(path, clean, ranked, metadata=metadata)
         return path
 

@@ -11,6 +11,9 @@ center.yaml (``supervision.ranking.weights``), never from code. Measures, each s
 * ``lights`` — 100 × (1 − lights recorded in the period ÷ cases handled), ≥ 0;
 * ``corrections`` — 100 × (1 − corrections issued in the period ÷ cases handled), ≥ 0.
 
+Shown beside them, not scored: ``immediate_share`` — completed immediate items (即办件: promised
+limit 0, in any unit) ÷ completed cases.
+
 The score is the weighted mean of the measures that have data (a department with no ratings
 is not punished or rewarded for satisfaction). Ties rank by cases handled, then by name.
 Staff are ranked on the cases they acted on that ended in the period, with the same measures
@@ -135,7 +138,7 @@ def _figures(table: Any, completed: Any) -> tuple[Any, ...]:
         func.sum(case((completed, 1), else_=0)).label("completed"),
         func.sum(case((and_(completed, c.on_time.is_(True)), 1), else_=0)).label("on_time"),
         func.sum(case((and_(completed, c.early.is_(True)), 1), else_=0)).label("early"),
-        func.sum(case((and_(completed, c.minute_limit.is_(True)), 1), else_=0)).label("immediate"),
+        func.sum(case((and_(completed, c.immediate.is_(True)), 1), else_=0)).label("immediate"),
         func.sum(c.used_days).label("used_days"),
         func.sum(c.promised_days).label("promised_days"),
         func.count(c.used_days).label("with_days"),
@@ -153,8 +156,8 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
     """The rankings of ``period`` (YYYY-MM): {"department": [...], "staff": [...]}, best first.
 
     Aggregated in SQL from the figures each case stored when it ended (``cases.on_time`` …, read
-    from the covering index ``ix_cases_ended_rank``) and from ``case_staff`` (who acted on it,
-    with the same figures, from ``ix_case_staff_ended``); Python only scores the totals. ``cal``
+    from the covering index ``ix_cases_ended_ranking``) and from ``case_staff`` (who acted on it,
+    with the same figures, from ``ix_case_staff_ended_ranking``); Python only scores the totals. ``cal``
     is kept for callers; the working days were counted when each case ended."""
     del cal
     start, end = month_bounds(period)

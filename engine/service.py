@@ -24,7 +24,7 @@ from engine import cases, clock, ledger
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.catalogue import Catalogue, Document
 from engine.fees import assess
-from engine.forms import FieldError, validate
+from engine.forms import FieldError, money_units, validate
 from engine.pinned import pinned_view
 
 SYSTEM = cases.Actor("system", "system")
@@ -361,6 +361,7 @@ class CaseService:
             "applicant_name": _applicant(case.data, "name"),
             "applicant_type": _applicant(case.data, "type"),
             "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
+            "immediate": snap["item"]["time_limit"]["promised"]["value"] == 0,  # 即办件, whatever the unit
             **self._ranking_facts(case, due.promised, snap),
             "rating_score": cases.RATING_SCORE.get(case.evaluation["rating"]) if case.evaluation else None,
             "rated_at": case.rated_at,
@@ -444,7 +445,8 @@ class CaseService:
             return payload
         if snap.get("fee_schedule") is None:
             raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
-        a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now))
+        units = money_units(snap["item"], snap.get("forms", {}))  # an amount asked in 万元 is charged on in yuan
+        a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
         return {"assessment": a.as_dict()}
 
     def _append(self, conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
@@ -475,6 +477,7 @@ class CaseService:
                     "ended_at": ledger.iso(event.at),
                     "completed": after.state == "completed",
                     "minute_limit": bool(columns["minute_limit"]),
+                    "immediate": bool(columns["immediate"]),
                     **{k: columns[k] for k in ("on_time", "early", "used_days", "promised_days")},
                 },
             )

@@ -33,7 +33,9 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import clock, ledger
 from engine.calendar import CalendarYearMissing, WorkCalendar
+from engine.i18n import gettext
 from engine.service import CaseService
+from engine.wording import N_
 
 log = logging.getLogger("yangguang.supervision")
 
@@ -322,7 +324,41 @@ def event_counts(db: Engine, start: datetime, end: datetime) -> dict[str, dict[s
     return out
 
 
-ANOMALY_ACTIONS = ("fee_anomaly", "refuse", "deemed_accept", "extend", "start_special_procedure")
+#: case events that are anomalies of their month: a deemed consent (视为同意) is a department that let a joint
+#: review's shared deadline pass without an opinion, as a deemed acceptance is a window that let Art. 32's pass
+ANOMALY_ACTIONS = ("fee_anomaly", "refuse", "deemed_accept", "deemed_consent", "extend", "start_special_procedure")
+#: every kind ``anomaly_counts`` reports, in the order the dashboard lists them, with its label (translated where shown)
+ANOMALY_LABELS = {
+    "fee_anomaly": N_("收费异常"),
+    "refuse": N_("不予受理"),
+    "deemed_accept": N_("视为受理"),
+    "deemed_consent": N_("联审视为同意"),
+    "extend": N_("延期"),
+    "start_special_procedure": N_("特别程序"),
+    "special_procedure_overrun": N_("特别程序超时"),
+    "visits_exceeded": N_("超过到现场次数"),
+    "correction_escalated": N_("纠错逾期未答复"),
+    "followup_overdue": N_("回访逾期"),
+    "delivery_overdue": N_("发证送达超期"),
+}
+#: every kind of ``supervision_events`` row (``event_counts``), with its label
+EVENT_LABELS = {
+    "warning": N_("黄灯"),
+    "abnormal": N_("异常"),
+    "violation": N_("红灯"),
+    "legal_overdue": N_("超法定期限"),
+    "light_cleared": N_("灯色解除"),
+    "abnormal_cleared": N_("异常解除"),
+    "special_procedure_overrun": N_("特别程序超时"),
+    "correction_escalated": N_("纠错逾期未答复"),
+    "followup_overdue": N_("回访逾期"),
+    "delivery_overdue": N_("发证送达超期"),
+}
+
+
+def labels() -> dict[str, str]:
+    """Every kind the period's lights and anomalies are counted by, with its label in the request's language."""
+    return {kind: gettext(label) for kind, label in {**EVENT_LABELS, **ANOMALY_LABELS}.items()}
 
 
 def visits_exceeded(db: Engine, max_visits: Mapping[str, int], start: datetime, end: datetime) -> dict[str, list[str]]:
@@ -357,8 +393,8 @@ def anomaly_counts(
     db: Engine, start: datetime, end: datetime, max_visits: Mapping[str, int] | None = None
 ) -> dict[str, dict[str, int]]:
     """Anomalies the record shows in [start, end) by department: fee anomalies, refusals, deemed
-    acceptances, extensions and special procedures (from the case events), plus the supervision
-    events (overruns, escalations, overdue follow-ups)."""
+    acceptances, deemed consents in joint reviews, extensions and special procedures (from the case
+    events), plus the supervision events (overruns, escalations, overdue follow-ups)."""
     e = ledger.events
     with ledger.read_only(db) as conn:
         rows = conn.execute(
@@ -414,12 +450,15 @@ def lights_of(db: Engine, number: str) -> list[dict[str, Any]]:
 
 
 __all__ = [
+    "ANOMALY_LABELS",
+    "EVENT_LABELS",
     "LIGHT_KINDS",
     "SEVERITY",
     "SweepReport",
     "Thresholds",
     "anomaly_counts",
     "event_counts",
+    "labels",
     "lights_of",
     "max_visits_of",
     "open_counts",

@@ -156,6 +156,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             month=month,
             departments=departments,
             local=local,
+            anomaly_labels=supervision.ANOMALY_LABELS,
             **data,
         )
 

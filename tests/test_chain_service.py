@@ -218,6 +218,24 @@ def test_a_chain_has_its_own_deadline_light_and_the_stage_holding_it_up(svc: Cas
     assert (late.light, late.holding) == ("red", "registration")  # the first stage holds it up
 
 
+def test_the_chain_light_warns_by_the_centers_own_threshold(svc: CaseService) -> None:
+    import dataclasses
+
+    center = svc.catalogue.center or {}
+    three = {**center, "supervision": {**center.get("supervision", {}), "warning_working_days": 3}}
+    early = CaseService(dataclasses.replace(svc.catalogue, center=three), svc.db, svc.clock, svc.calendar)
+    data, uploads = chain_application(svc, "organization")  # promised 3 working days
+    sub = chain_service.submit(early, "organization", data, uploads, Actor("wu", "applicant"), "three")
+    # applied Friday 03-06 09:00, due end of Wednesday 03-11: working days left in (03-06, 03-11] are
+    # Mon 09, Tue 10, Wed 11 = 3 -> within this center's 3 warning days: yellow at once
+    assert chain_service.state(early, sub.number).light == "yellow"
+    assert chain_service.state(svc, sub.number).light == "green"  # the reference center warns 1 day ahead
+    svc.clock.set(datetime(2026, 3, 9, 9, 0, tzinfo=TZ))  # type: ignore[attr-defined]
+    # Monday: 2 working days left (Tue 10, Wed 11)
+    assert chain_service.state(early, sub.number).light == "yellow"
+    assert chain_service.state(svc, sub.number).light == "green"
+
+
 def test_associated_services_the_applicant_ticks_start_when_their_stage_ends_and_never_hold_it_up(
     svc: CaseService,
 ) -> None:

@@ -48,9 +48,17 @@ def test_every_overlay_rule_has_a_case_that_names_both_locations() -> None:
         "extends-level",
         "overlay",
         "unknown-item",
+        "chain-critical-path",
     } <= kinds
     # the child's line first, the parent's line in brackets
-    for kind in ("time-limit", "overlay-fixed", "overlay-fee", "overlay-material", "overlay-chain"):
+    for kind in (
+        "time-limit",
+        "overlay-fixed",
+        "overlay-fee",
+        "overlay-material",
+        "overlay-chain",
+        "chain-critical-path",
+    ):
         line = next(ln for ln in lines if f"error[{kind}]" in ln)
         assert "../../stack/" in line.split(": error[")[1], line
         assert not line.startswith("../"), line
@@ -58,7 +66,7 @@ def test_every_overlay_rule_has_a_case_that_names_both_locations() -> None:
 
 def test_json_output_lists_the_parent_location(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(OVERLAYS / "cases" / "promised-over-legal"), "--format", "json", "--no-cache"]) == 1
-    [problem] = json.loads(capsys.readouterr().out)
+    problem = next(p for p in json.loads(capsys.readouterr().out) if p["kind"] == "time-limit")
     assert problem["file"] == "overrides/P-HRSS-001.yaml" and problem["line"] == 4
     assert problem["related"] == [
         {"file": "../../stack/province/items/benefit.yaml", "line": 28, "column": 12, "label": "legal limit"}

@@ -72,7 +72,7 @@ def test_announcements_mask_natural_persons_and_leave_out_unaccepted_cases(site:
     assert person in by_item
     csv_text = client.get("/announcements.csv").content.decode("utf-8")
     assert csv_text.startswith("\ufeff") and "张*三" in csv_text and "张小三" not in csv_text and ID not in csv_text
-    data = json.loads(client.get("/announcements.json").text)
+    data = json.loads(client.get("/announcements.json").text)["rows"]
     assert {r["case_number"] for r in data} == {person, company}
     assert all(ID not in json.dumps(r, ensure_ascii=False) for r in data)
 
@@ -107,3 +107,61 @@ def test_the_open_data_file_opens_and_holds_no_personal_data(site: Any) -> None:
         (applicant,) = conn.execute("SELECT applicant FROM announcements WHERE case_number = ?", (number,)).fetchone()
         dump = "\n".join(conn.iterdump())
     assert applicant == "钱*" and "钱七" not in dump and ID not in dump
+
+
+def test_every_announcement_is_exported_past_ten_thousand(site: Any) -> None:
+    """12,345 accepted cases: the CSV streams every one, the JSON pages through every one by its
+    links; newest first, ties in the acceptance instant broken by filing order, none twice."""
+    from datetime import timedelta
+
+    from engine import ledger, public
+
+    client, svc, _, _ = site
+    items = [(code, doc.data["department"]) for code, doc in sorted(svc.catalogue.items.items())]
+    people = [("张小三", "natural_person"), ("齐齐哈尔市某某建筑有限公司", "legal_person"), ("李四", "natural_person")]
+    start = datetime(2026, 1, 5, 8, 30, tzinfo=TZ)
+    total = 12_345
+    rows = []
+    for i in range(total):  # as the engine leaves them: accepted, some completed; ten share each instant
+        code, dept = items[i % len(items)]
+        name, kind = people[i % len(people)]
+        accepted = start + timedelta(minutes=7 * (i // 10))
+        done = i % 3 == 0
+        rows.append({
+            "number": f"QQIQIHAR{accepted:%Y%m%d}{i + 1:06d}", "query_code": "0", "item_code": code,
+            "catalogue_version": "v", "state": "completed" if done else "in_progress", "version": 3, "data": "{}",
+            "created_at": ledger.iso(accepted), "updated_at": ledger.iso(accepted), "department": dept,
+            "accepted_at": ledger.iso(accepted), "ended_at": ledger.iso(accepted + timedelta(days=2)) if done else None,
+            "decision": "approve" if done else None, "applicant_name": name, "applicant_type": kind,
+        })  # fmt: skip
+    with svc.db.begin() as conn:
+        conn.execute(ledger.cases.insert(), rows)
+    # newest acceptance first; of equal instants the later filed (the higher id) first
+    order = sorted(range(total), key=lambda i: (rows[i]["accepted_at"], i), reverse=True)
+    newest_first = [rows[i]["number"] for i in order]
+
+    r = client.get("/announcements.csv")
+    assert r.status_code == 200 and "content-length" not in r.headers  # streamed, not built in memory
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert lines[0].split(",") == list(public.open_data.ANNOUNCEMENT_COLUMNS)
+    assert [line.split(",", 1)[0] for line in lines[1:]] == newest_first
+    assert lines[-1].startswith(f"{rows[0]['number']},") and ",张*三," in lines[-1]  # the oldest, masked
+    assert "张小三" not in r.text and "李四" not in r.text
+
+    seen: list[str] = []
+    url: str | None = "/announcements.json"
+    pages = 0
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200
+        body = page.json()
+        seen += [row["case_number"] for row in body["rows"]]
+        url = body["next"]
+        assert page.headers.get("link") == (f'<{url}>; rel="next"' if url else None)
+        pages += 1
+    # 12,345 rows at 1,000 a page: 12 full pages and one of 345
+    assert pages == 13 and seen == newest_first
+    big = client.get("/announcements.json", params={"limit": public.JSON_PAGE_MAX}).json()
+    assert len(big["rows"]) == 5_000 and big["next"].endswith(f"after={newest_first[4_999]}&limit=5000")
+    assert client.get("/announcements.json", params={"limit": 0}).status_code == 400
+    assert client.get("/announcements.json", params={"after": "QQ-NO-SUCH"}).status_code == 400

@@ -192,3 +192,76 @@ def test_weights_come_from_the_center(db: Any, reference: Any) -> None:
     (alpha,) = rankings.month(db, cal, only_early, "2026-03")["department"]
     assert alpha.score == 100.0
     assert rankings.weights_of(reference.catalogue.center) == WEIGHTS  # the reference center's formula
+
+
+SEAL = "QQ-PSB-BA-001"  # promised 0 working days: an immediate item (即办件); steps in minutes
+CULTURE = "QQ-CULTURE-XK-101"  # promised 10 working days
+
+
+def served(tmp_path: Path, reference: Any) -> Any:
+    from engine.clock import ManualClock
+    from engine.service import CaseService
+
+    db = ledger.open_engine(tmp_path / "served.db")
+    ledger.migrate(db)
+    return CaseService(reference.catalogue, db, ManualClock(t("2026-03-06")), CAL)
+
+
+def completed(svc: Any, code: str, key: str) -> str:
+    """File, accept and work a case of ``code`` through every step, as its staff would."""
+    from engine.cases import Actor
+    from engine.samples import sample_application
+
+    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[code], {})
+    number = str(svc.submit(code, data, uploads, Actor("zhang", "applicant"), key).number)
+    case, snap = svc.load(number)
+    dept = case.department
+    case = svc.act(number, "accept", Actor(f"window.{dept}", "window", dept), {}, case.version)
+    for step in snap["item"]["steps"][1:-1]:
+        who = Actor(f"{step['role']}.{dept}", step["role"], dept)
+        if step["role"] == "decider":
+            case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
+        case = svc.act(number, "complete_step", who, {"step": step["id"]}, case.version)
+    last = snap["item"]["steps"][-1]
+    svc.act(number, "complete", Actor(f"{last['role']}.{dept}", last["role"], dept), {}, case.version)
+    return number
+
+
+def test_the_immediate_share_counts_items_promised_in_0_working_days(tmp_path: Path, reference: Any) -> None:
+    promised = reference.catalogue.items[SEAL].data["time_limit"]["promised"]
+    assert (promised["value"], promised["unit"]) == (0, "working_day")  # not in minutes: no minute_limit
+    svc = served(tmp_path, reference)
+    completed(svc, SEAL, "seal-1")
+    completed(svc, SEAL, "seal-2")
+    completed(svc, CULTURE, "culture-1")
+    ranked = rankings.month(svc.db, CAL, reference.catalogue.center, "2026-03")
+    departments = {r.name: r.as_dict() for r in ranked["department"]}
+    # psb: 2 completed, both immediate -> 2/2; culture: 1 completed, promised 10 working days -> 0/1
+    assert departments["psb"]["immediate_share"] == 1.0 and departments["culture"]["immediate_share"] == 0.0
+    staff = {r.name: r.as_dict() for r in ranked["staff"]}
+    assert staff["window.psb"]["immediate_share"] == 1.0 and staff["window.culture"]["immediate_share"] == 0.0
+
+
+def test_existing_cases_get_the_immediate_mark_from_their_pinned_snapshot(tmp_path: Path, reference: Any) -> None:
+    svc = served(tmp_path, reference)
+    seal, culture = completed(svc, SEAL, "seal"), completed(svc, CULTURE, "culture")
+    with svc.db.begin() as conn:  # the database as migration 16 left it: no immediate columns
+        for index in ("ix_cases_ended_ranking", "ix_case_staff_ended_ranking"):
+            conn.exec_driver_sql(f"DROP INDEX {index}")
+        conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN immediate")
+        conn.exec_driver_sql("ALTER TABLE case_staff DROP COLUMN immediate")
+        conn.exec_driver_sql(
+            "CREATE INDEX ix_cases_ended_rank ON cases (ended_at, department, state, on_time, early, minute_limit,"
+            " used_days, promised_days, id)"
+        )
+        conn.exec_driver_sql("DELETE FROM schema_migrations WHERE version >= 17")  # and every later one
+    assert ledger.migrate(svc.db) == len(ledger.MIGRATIONS)
+    with ledger.read_only(svc.db) as conn:
+        marks = dict(conn.execute(select(ledger.cases.c.number, ledger.cases.c.immediate)).all())
+        staff = set(conn.execute(select(ledger.case_staff.c.actor).where(ledger.case_staff.c.immediate.is_(True))))
+        indexes = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert marks == {seal: True, culture: False}
+    assert staff == {("window.psb",)}  # the seal filing's one clerk accepts and completes it
+    assert "ix_cases_ended_ranking" in indexes and "ix_cases_ended_rank" not in indexes
+    departments = {r.name: r.as_dict() for r in rankings.month(svc.db, CAL, None, "2026-03")["department"]}
+    assert departments["psb"]["immediate_share"] == 1.0

@@ -172,3 +172,57 @@ def test_the_supervision_export_for_the_province(site: Any) -> None:
     assert body["period"] == {"from": "2026-03-01", "to": "2026-04-01"} and body["rankings"]["month"] == "2026-03"
     assert set(body) >= {"anomalies", "corrections", "generated_at"}
     assert number
+
+
+def test_a_deemed_consent_in_a_joint_review_is_an_anomaly_of_its_month(tmp_path: Path, reference: Any) -> None:
+    import dataclasses
+    import json
+
+    from engine import chain_service
+    from engine.catalogue import Document
+    from engine.samples import sample_chain_application
+
+    chain = {
+        "id": "jr", "name": "联合审查", "kind": "construction", "promised": {"value": 30, "unit": "working_day"},
+        "stages": [{
+            "id": "joint", "name": "消防与人防联审", "mode": "joint_review", "lead": "housing",
+            "items": ["QQ-HOUSING-XK-001", "QQ-CAD-XK-001"], "limit": {"value": 5, "unit": "working_day"},
+            "silence_is_consent": True,
+        }],
+    }  # fmt: skip
+    cat = dataclasses.replace(reference.catalogue, chains={"jr": Document("chains/jr.yaml", "chain", chain)})
+    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # Friday
+    app = create_app(REPO, tmp_path / "jr.db", cat, clock=clk, sweep_seconds=0)
+    svc = app.state.service
+    auth.add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
+    with TestClient(app):
+        data, uploads = sample_chain_application(cat, chain)
+        sub = chain_service.submit(svc, "jr", data, uploads, Actor("qian", "applicant"), "jr1")
+        chain_service.accept(svc, sub.number, Actor("front", "frontdesk"))
+        # neither department answers; the shared limit of 5 working days from Friday 03-06 ends with
+        # Friday 03-13, so on Monday 03-16 both are deemed to consent (one deemed_consent event each)
+        clk.set(datetime(2026, 3, 16, 9, 0, tzinfo=TZ))
+        assert supervision.sweep(svc).other["deemed_consent"] == 2
+        march = (datetime(2026, 3, 1, tzinfo=TZ), datetime(2026, 4, 1, tzinfo=TZ))
+        counts = supervision.anomaly_counts(svc.db, *march)
+        assert counts["housing"]["deemed_consent"] == 1 and counts["cad"]["deemed_consent"] == 1
+        april = (datetime(2026, 4, 1, tzinfo=TZ), datetime(2026, 5, 1, tzinfo=TZ))
+        assert supervision.anomaly_counts(svc.db, *april) == {}
+
+        page = signed_in(app, "supervisor").get("/supervision", params={"month": "2026-03"}).text
+        table = page.split('id="anomalies"')[1].split("</table>")[0]
+        head = re.findall(r"<th scope=\"col\"[^>]*>([^<]*)</th>", table.split("</thead>")[0])
+        row = table.split("齐齐哈尔市人民防空办公室</th>")[1].split("</tr>")[0]
+        cells = re.findall(r"<td>([^<]*)</td>", row)
+        assert cells[head.index("联审视为同意") - 1] == "1"  # the department column has no <td>
+        english = signed_in(app, "supervisor").get("/supervision", params={"month": "2026-03", "lang": "en"}).text
+        assert "Deemed consent in joint review" in english.split('id="anomalies"')[1].split("</thead>")[0]
+
+        client = TestClient(app)
+        login = client.post("/api/session", json={"username": "supervisor", "password": PASSWORD})
+        boss = {"Authorization": f"Bearer {login.json()['token']}"}
+        body = client.get("/api/supervision/summary", params={"from": "2026-03-01", "to": "2026-04-01"},
+                          headers=boss).json()  # fmt: skip
+        assert body["anomalies"]["cad"]["deemed_consent"] == 1 and body["anomalies"]["housing"]["deemed_consent"] == 1
+        assert body["labels"]["deemed_consent"] == "联审视为同意"
+        assert json.loads(json.dumps(body))["labels"]["violation"] == "红灯"
