@@ -230,6 +230,9 @@ cases = Table(
     Column("rating_score", Integer),
     Column("rated_at", String(_TS)),
     Column("chain_number", String(32)),  # migration 13: the chain application this case belongs to
+    # migration 17: the first year counted by the provisional holiday rule when the deadline columns
+    # were written, if any of them reaches into it (engine.provisional); NULL when all are exact
+    Column("provisional_from", Integer),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
@@ -260,6 +263,7 @@ cases = Table(
     Index("ix_cases_accepted_at", "accepted_at"),  # migration 8: the public announcements, newest first
     Index("ix_cases_rated_at", "rated_at", "department", "rating_score", "id"),  # migration 12: a month's ratings
     Index("ix_cases_chain_number", "chain_number"),  # migration 13
+    Index("ix_cases_provisional_from", "provisional_from"),  # migration 17: the stale ones, once a file comes
 )
 
 supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
@@ -348,6 +352,9 @@ corrections = Table(  # 纠错: a supervisor's correction notice (migration 6)
     Column("responded_by", String(64)),
     Column("responded_at", String(_TS)),
     Column("escalated_at", String(_TS)),
+    # migration 17: the working days given, and the first provisional year when respond_by reaches into it
+    Column("working_days", Integer),
+    Column("provisional_from", Integer),
     Index("ix_corrections_department_issued_at", "department", "issued_at"),
 )
 
@@ -363,6 +370,9 @@ followups = Table(  # 不满意评价的回访整改 (migration 6)
     Column("answer", Text),
     Column("answered_by", String(64)),
     Column("answered_at", String(_TS)),
+    # migration 17: as for corrections
+    Column("working_days", Integer),
+    Column("provisional_from", Integer),
     Index("ix_followups_answered_at_due", "answered_at", "due"),
 )
 
@@ -717,6 +727,20 @@ def _m016_chain_members(conn: Connection) -> None:
     add_column(conn, "chain_cases", Column("members", Text))
 
 
+def _m017_provisional_deadlines(conn: Connection) -> None:
+    """Deadlines counted by the provisional holiday rule (a year without its calendar file) are
+    marked with the first such year, so they show as 暂定 and are counted again once the file
+    comes: ``provisional_from`` on cases (with its index), corrections and follow-ups, and the
+    working days a correction or follow-up was given."""
+    add_column(conn, "cases", Column("provisional_from", Integer))
+    for index in cases.indexes:
+        if index.name == "ix_cases_provisional_from":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+    for table in ("corrections", "followups"):
+        add_column(conn, table, Column("working_days", Integer))
+        add_column(conn, table, Column("provisional_from", Integer))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -734,6 +758,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m014_stage_opened_at,
     _m015_green_channel,
     _m016_chain_members,
+    _m017_provisional_deadlines,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
@@ -1168,6 +1193,13 @@ def record_case_staff(conn: Connection, case_id: int, figures: Mapping[str, Any]
     actors = [r[0] for r in fast_execute(conn, _STAFF_OF, {"case_id": case_id}).rows]
     for actor in actors:
         fast_execute(conn, _INSERT_CASE_STAFF, {"case_id": case_id, "actor": actor, **figures})
+
+
+def recompute_columns(conn: Connection, case_number: str, version: int, values: Mapping[str, Any]) -> bool:
+    """Set query-table columns derived from the record (deadlines counted again, engine.provisional)
+    without an event, only while the case is still at ``version``; whether the row was updated."""
+    stmt = update(cases).where(cases.c.number == case_number, cases.c.version == version)
+    return conn.execute(stmt.values(**_case_values(values, "recompute_columns"))).rowcount == 1
 
 
 def remember_idempotency(conn: Connection, key: str, case_number: str, at: datetime) -> str:
