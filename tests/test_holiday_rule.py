@@ -10,6 +10,7 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 from lunar_python import Solar
+from lunardate import LunarDate
 
 from engine import holiday_rule
 from engine.calendar import WorkCalendar
@@ -92,6 +93,17 @@ def test_the_lunar_library_agrees_with_every_state_council_arrangement_since_200
             date(year, 5, 1), _solar(year, 5, 5), _solar(year, 8, 15), *(date(year, 10, d) for d in (1, 2, 3)),
         ]  # fmt: skip
         wrong += [d for d in days if not chinese_calendar.is_holiday(d)]
+    assert wrong == []
+
+
+def test_the_lunar_dates_agree_with_a_table_based_library_through_2099() -> None:
+    """lunar-python computes the lunar calendar astronomically; lunardate reads published tables."""
+    wrong = [
+        (year, month, day)
+        for year in range(holiday_rule.FIRST_YEAR, holiday_rule.LAST_YEAR + 1)
+        for month, day in ((1, 1), (5, 5), (8, 15))
+        if _solar(year, month, day) != LunarDate(year, month, day).to_solar_date()
+    ]
     assert wrong == []
 
 
