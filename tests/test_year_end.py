@@ -354,3 +354,26 @@ def test_a_server_started_with_the_new_file_counts_them_again_at_its_first_sweep
     assert report.other["provisional_recounted"] == 3  # the case, the correction and the follow-up
     assert stored_dates(svc, number) == EXACT
     assert "provisional_recounted" not in supervision.sweep(svc).other
+
+
+def test_the_mark_names_the_year_and_is_escaped_text() -> None:
+    # 2027-01-08 23:59 in Beijing is 15:59 UTC, as stored
+    stored = "2027-01-08T15:59:59.999999+00:00"
+    assert provisional.is_provisional(stored, 2027) and not provisional.is_provisional(stored, 2028)
+    assert not provisional.is_provisional(None, 2027) and not provisional.is_provisional(stored, None)
+    assert provisional.mark(stored, 2027) == (
+        '<span class="provisional" title="暂定：2027年放假安排尚未公布，按法定节假日推算">（暂定）</span>'
+    )
+    assert provisional.mark(stored, 2027, full=True) == FULL
+    assert provisional.mark("2026-12-31T15:59:59.999999+00:00", 2027) == ""  # 2026 has its file: exact
+    assert provisional.chinese_note(date(2028, 3, 1)) == "（暂定：2028年放假安排尚未公布，按法定节假日推算）"
+
+
+def test_the_administrators_page_says_deadlines_are_provisional_until_the_file_comes(desk: Any) -> None:  # noqa: F811
+    app, _, clk = desk
+    clk.set(at(2026, 11, 2))
+    warnings = browser(app, "supervisor").get("/admin").text.split('id="warnings"')[1].split("</ul>")[0]
+    assert "calendar/2027.yaml" in warnings and "跨入 2027 年的期限暂按法定节假日推算并标为“暂定”" in warnings
+    clk.set(at(2027, 1, 4))  # the new year came without its file
+    warnings = browser(app, "supervisor").get("/admin").text.split('id="warnings"')[1].split("</ul>")[0]
+    assert "今年的期限暂按《全国年节及纪念日放假办法》的法定节假日推算" in warnings
