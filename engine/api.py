@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine import auth, cases, chain_service, clock, corrections, forms, ledger, rankings, supervision
+from engine import auth, cases, chain_service, clock, corrections, forms, ledger, provisional, rankings, supervision
 from engine import uploads as uploads_
 from engine.crossref import item_fields
 from engine.forms import FieldError
@@ -216,10 +216,13 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             records = ledger.events_of(conn, number)
         try:
             dl = service.deadlines(case, snap)
-            deadlines = {"completeness": _iso(dl.completeness), "promised": _iso(dl.promised), "legal": _iso(dl.legal)}
-        except LookupError:  # CalendarYearMissing: the calendar needs next year's file; say so in the log
+            dates = {"completeness": dl.completeness, "promised": dl.promised, "legal": dl.legal}
+            # the dates counted by the provisional holiday rule (暂定: next year's notice is not out yet)
+            marked = [k for k, v in dates.items() if dl.is_provisional(v)]
+            deadlines: dict[str, Any] = {k: _iso(v) for k, v in dates.items()} | {"provisional": marked}
+        except LookupError:  # a year no rule counts (before the first calendar file); say so in the log
             log.warning("no calendar for a deadline of case %s", number, exc_info=True)
-            deadlines = {"completeness": None, "promised": None, "legal": None}
+            deadlines = {"completeness": None, "promised": None, "legal": None, "provisional": []}
         plain = "state version deemed_accepted paused missing assessment paid_fen decision decision_reason "
         plain += "refusal_reason extended evaluation"
         out: dict[str, Any] = {
@@ -370,6 +373,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
                 "state": st.state,
                 "stage": st.stage,
                 "due": st.due.isoformat() if st.due else None,
+                "provisional": ["due"] if provisional.is_provisional(st.due, service.calendar.provisional_from) else [],
                 "light": st.light,
                 "holding_stage": st.holding,
                 "stages": [

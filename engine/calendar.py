@@ -14,16 +14,28 @@ Each ``calendar/<year>.yaml`` holds one year (see ``schema/calendar.schema.json`
     make_up_working_days:
       - {date: 2026-02-14, holiday: 春节}
 
-Arithmetic never guesses: any date in a year without a file, and any count or sum that
-would pass through such a year, raises ``CalendarYearMissing``. Each loaded year is
-precomputed into a working-day bitmap and a running count, and all working days are kept
-in one sorted array, so ``is_working_day``, ``working_days_between`` and
-``add_working_days`` are O(1) after construction.
+Years without a file. Every year after the last file (from 2025, through 2099) is counted by
+the provisional rule of ``engine.holiday_rule`` — the statutory days off of 《全国年节及纪念日放假办法》
+alone, no make-up working days — because the State Council announces next year's arrangement
+only in the autumn, and a deadline in the next year must still be given. Such a year is
+*provisional*: ``is_provisional(day)`` is True for every date in it, and every deadline that
+reaches into it is shown as 暂定 until its file is added. Since provisional years only ever follow
+the last file, a result is provisional exactly when its own date is (a computation runs forwards
+from its start). Anything else without a file — a year before the first file or between two
+files, a year before 2025 (an earlier revision of the 办法) or after 2099 — raises
+``CalendarYearMissing``, as it does for every year when the calendar is built with
+``provisional=False``.
+
+Each year is precomputed into a working-day bitmap and a running count, and all working days
+are kept in one sorted array, so ``is_working_day``, ``working_days_between`` and
+``add_working_days`` are O(1) after construction; a provisional year is computed the first time
+a date reaches it (the array only grows at its end, so earlier counts stay valid).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +43,7 @@ from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
+from engine import holiday_rule
 from engine.dates import as_date as _as_date
 from engine.result import Finding, Path
 
@@ -50,14 +63,20 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 class CalendarYearMissing(LookupError):
     """Working-day arithmetic touched a year that has no calendar file."""
 
-    def __init__(self, year: int, loaded: Iterable[int] = ()) -> None:
+    def __init__(self, year: int, loaded: Iterable[int] = (), provisional: bool = True) -> None:
         self.year = year
         self.loaded = tuple(sorted(loaded))
         have = ", ".join(str(y) for y in self.loaded) or "none"
+        why = (
+            f"only the years after the last calendar file, {holiday_rule.FIRST_YEAR} to {holiday_rule.LAST_YEAR}, "
+            "are counted provisionally"
+            if provisional
+            else "this calendar counts no year provisionally"
+        )
         super().__init__(
             f"no working-day calendar for {year} (calendars loaded: {have}); "
             f"add calendar/{year}.yaml from the State Council notice "
-            f"(国务院办公厅关于{year}年部分节假日安排的通知) — working days are never guessed"
+            f"(国务院办公厅关于{year}年部分节假日安排的通知) — {why}"
         )
 
     def __str__(self) -> str:  # LookupError would otherwise show the repr of the args
@@ -262,42 +281,52 @@ class _Year:
     offset: int  # working days in all loaded years before this one
 
 
+def _year_table(year: int, off: frozenset[date], make_up: frozenset[date], ordinals: array[int]) -> _Year:
+    """One year's table; its working days are appended to ``ordinals`` (which holds every earlier year's)."""
+    start = date(year, 1, 1)
+    size = (date(year + 1, 1, 1) - start).days
+    working = bytearray(size)
+    before: array[int] = array("l", [0]) * (size + 1)
+    offset, count = len(ordinals), 0
+    first_ordinal = start.toordinal()
+    for i in range(size):
+        day = start + timedelta(days=i)
+        if day in make_up or (day.weekday() < 5 and day not in off):
+            working[i] = 1
+            count += 1
+            ordinals.append(first_ordinal + i)
+        before[i + 1] = count
+    return _Year(first_ordinal, bytes(working), before, offset)
+
+
 class WorkCalendar:
     """Working days from one or more year calendars; see the module docstring."""
 
-    __slots__ = ("_ordinals", "_tables")
+    __slots__ = ("_exact", "_lock", "_ordinals", "_rule_from", "_tables")
 
-    def __init__(self, years: Mapping[int, tuple[frozenset[date], frozenset[date]]]) -> None:
-        """Build from ``{year: (days off, make-up working days)}``; prefer ``from_documents``."""
+    def __init__(
+        self, years: Mapping[int, tuple[frozenset[date], frozenset[date]]], *, provisional: bool = True
+    ) -> None:
+        """Build from ``{year: (days off, make-up working days)}``; prefer ``from_documents``.
+        ``provisional=False``: no provisional years, every year without a file raises."""
         tables: dict[int, _Year] = {}
         ordinals: array[int] = array("l")
-        offset = 0
         for year in sorted(years):
-            off, make_up = years[year]
-            start = date(year, 1, 1)
-            size = (date(year + 1, 1, 1) - start).days
-            working = bytearray(size)
-            before: array[int] = array("l", [0]) * (size + 1)
-            count = 0
-            first_ordinal = start.toordinal()
-            for i in range(size):
-                day = start + timedelta(days=i)
-                if day in make_up or (day.weekday() < 5 and day not in off):
-                    working[i] = 1
-                    count += 1
-                    ordinals.append(first_ordinal + i)
-                before[i + 1] = count
-            tables[year] = _Year(first_ordinal, bytes(working), before, offset)
-            offset += count
+            tables[year] = _year_table(year, *years[year], ordinals)
         self._tables = tables
         self._ordinals = ordinals
+        self._exact = tuple(sorted(years))
+        after_files = self._exact[-1] + 1 if self._exact else holiday_rule.FIRST_YEAR
+        self._rule_from = max(after_files, holiday_rule.FIRST_YEAR) if provisional else None
+        self._lock = threading.Lock()
 
     @classmethod
-    def from_documents(cls, docs: Iterable[Mapping[str, Any]]) -> WorkCalendar:
+    def from_documents(cls, docs: Iterable[Mapping[str, Any]], *, provisional: bool = True) -> WorkCalendar:
         """Build from parsed calendar documents, one per year (dates as YYYY-MM-DD strings).
 
         Raises ``CalendarInvalid`` when a document has a problem ``check_calendar`` would
         report (other than its file name) or when two documents are for the same year.
+        ``provisional``: see ``__init__``.
         """
         years: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
         problems: list[Finding] = []
@@ -323,29 +352,59 @@ class WorkCalendar:
             years[year] = (frozenset(off), frozenset(d for d in make_up if d is not None))
         if problems:
             raise CalendarInvalid(problems)
-        return cls(years)
+        return cls(years, provisional=provisional)
 
     # ----------------------------------------------------------------- queries
 
     @property
     def years(self) -> tuple[int, ...]:
-        """The years that have a calendar, in order."""
-        return tuple(self._tables)
+        """The years that have a calendar file, in order."""
+        return self._exact
 
     def covers(self, year: int) -> bool:
-        """True when ``year`` has a calendar."""
-        return year in self._tables
+        """True when ``year`` has a calendar file."""
+        return year in self._exact
+
+    @property
+    def provisional_from(self) -> int | None:
+        """The first year counted by the provisional rule (the year after the last file, 2025 at
+        the earliest); None when the calendar was built with ``provisional=False``."""
+        return self._rule_from
+
+    def is_provisional(self, d: date) -> bool:
+        """True when ``d`` lies in a year without a file that the provisional rule counts: a
+        deadline on ``d`` is 暂定 (module docstring)."""
+        return self._rule_from is not None and d.year >= self._rule_from
+
+    def _by_rule(self, year: int) -> bool:
+        return self._rule_from is not None and self._rule_from <= year <= holiday_rule.LAST_YEAR
+
+    def _extend(self, through: int) -> None:
+        """Compute the provisional years up to ``through``. Only appends: the ranks of the years
+        already there stay valid, so a reader holding the previous arrays still gets right answers."""
+        assert self._rule_from is not None
+        with self._lock:
+            tables = dict(self._tables)
+            ordinals = array("l", self._ordinals)
+            year = max([self._rule_from - 1, *tables]) + 1
+            while year <= through:
+                tables[year] = _year_table(year, holiday_rule.days_off(year), frozenset(), ordinals)
+                year += 1
+            self._ordinals = ordinals  # the longer array first: every rank of ``tables`` fits in it
+            self._tables = tables
 
     def _table(self, year: int) -> _Year:
         table = self._tables.get(year)
         if table is None:
-            raise CalendarYearMissing(year, self._tables)
+            if not self._by_rule(year):
+                raise CalendarYearMissing(year, self._exact, self._rule_from is not None)
+            self._extend(year)
+            table = self._tables[year]
         return table
 
     def _require_years(self, first: int, last: int) -> None:
         for year in range(first, last + 1):
-            if year not in self._tables:
-                raise CalendarYearMissing(year, self._tables)
+            self._table(year)
 
     def _rank(self, d: date) -> int:
         """Working days from the first loaded year up to and including ``d``."""
@@ -365,11 +424,14 @@ class WorkCalendar:
         if n == 0:
             return start
         index = rank + n - 1
-        if index >= len(self._ordinals):
-            year = start.year + 1
-            while year in self._tables:
-                year += 1
-            raise CalendarYearMissing(year, self._tables)
+        while index >= len(self._ordinals):
+            following = max(self._tables) + 1
+            if not self._by_rule(following):
+                year = start.year + 1
+                while year in self._tables:
+                    year += 1
+                raise CalendarYearMissing(year, self._exact, self._rule_from is not None)
+            self._extend(following)
         result = date.fromordinal(self._ordinals[index])
         if result.year > start.year + 1:
             self._require_years(start.year + 1, result.year - 1)
@@ -399,8 +461,8 @@ class MissingCalendar:
     """A year whose ``calendar/<year>.yaml`` an administrator should add now."""
 
     year: int
-    #: ``current``: deadlines this year are already unknown; ``next``: from 1 November, before
-    #: deadlines that run into next year become unknown
+    #: ``current``: deadlines this year are already provisional (暂定); ``next``: from 1 November,
+    #: while deadlines that run into next year are provisional
     when: str
 
 

@@ -335,6 +335,8 @@ def sweep_joint_reviews(service: CaseService) -> list[str]:
             case, _snap = service.load(number)
             if state_ == "in_progress" and case.decision is None:
                 payload = {"stage": stage["id"], "deadline": ledger.iso(deadline)}
+                if service.calendar.is_provisional(clock.local_date(deadline)):  # on the record: it was 暂定
+                    payload["provisional_from"] = service.calendar.provisional_from
                 service.act(number, "deemed_consent", cases.Actor("system", "system"), payload, case.version)
                 done.append(number)
     return done

@@ -60,8 +60,10 @@ Rules for pauses (``due_with_pauses``, ``used``):
     - While a pause that counts is still open (``end is None``) the deadline is
       suspended: ``due_with_pauses`` returns None.
 
-Every date is looked up in the calendar: a date outside the loaded years raises
-``engine.calendar.CalendarYearMissing`` untouched — working days are never guessed.
+Every date is looked up in the calendar. A year after the last calendar file is counted by the
+provisional rule (``engine.calendar``): a deadline on a date for which ``cal.is_provisional``
+is True is provisional (暂定) and is shown so (``engine.provisional``). Any other date the
+calendar cannot count raises ``engine.calendar.CalendarYearMissing`` untouched.
 Library code: nothing here prints.
 """
 
@@ -223,7 +225,7 @@ def _add_office_time(
     local = start.astimezone(TZ)
     day = local.date()
     remaining = amount
-    while True:  # ends: every working day adds office time, and the calendar raises past its last year
+    while True:  # ends: every working day adds office time, and the calendar raises past its last year (2099)
         for lo, hi in _periods(cal, day, hours):
             if hi <= local:
                 continue

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from engine import clock, ledger
-from engine.calendar import WorkCalendar
+from engine import clock, ledger, provisional
+from engine.calendar import CalendarYearMissing, WorkCalendar
 
 CARDS = ("yellow", "red")
 _T = ledger.corrections
@@ -38,6 +38,12 @@ class Correction:
     responded_by: str | None
     responded_at: str | None
     escalated_at: str | None
+    working_days: int | None = None
+    provisional_from: int | None = None  # respond_by is provisional (暂定) when in this year or later
+
+    @property
+    def due(self) -> datetime:
+        return datetime.fromisoformat(self.respond_by)
 
 
 def issue(
@@ -66,7 +72,12 @@ def issue(
                 raise CorrectionError(f"没有办件 {case_number}")
             if row.department != department:
                 raise CorrectionError(f"办件 {case_number} 不属于该部门")
-        due = clock.due(now, {"value": working_days, "unit": "working_day"}, calendar)
+        try:  # a year after the last calendar file is counted provisionally (暂定)
+            due = clock.due(now, {"value": working_days, "unit": "working_day"}, calendar)
+        except CalendarYearMissing as exc:  # before the first file: no rule counts it
+            raise CorrectionError(
+                f"缺少 {exc.year} 年的工作日历，无法计算整改期限：请管理员添加 calendar/{exc.year}.yaml"
+            ) from None
         result = conn.execute(
             insert(_T).values(
                 case_number=case_number,
@@ -76,6 +87,8 @@ def issue(
                 issued_by=issued_by,
                 issued_at=ledger.iso(now),
                 respond_by=ledger.iso(due),
+                working_days=working_days,
+                provisional_from=provisional.since(calendar, due),
             )
         )
         key = result.inserted_primary_key
@@ -152,7 +165,15 @@ def answer_followup(
 
 def open_followups(db: Engine, department: str | None = None) -> list[dict[str, Any]]:
     query = (
-        select(ledger.cases.c.number, _F.c.department, _F.c.rating, _F.c.comment, _F.c.opened_at, _F.c.due)
+        select(
+            ledger.cases.c.number,
+            _F.c.department,
+            _F.c.rating,
+            _F.c.comment,
+            _F.c.opened_at,
+            _F.c.due,
+            _F.c.provisional_from,
+        )
         .join(ledger.cases, ledger.cases.c.id == _F.c.case_id)
         .where(_F.c.answered_at.is_(None))
         .order_by(_F.c.due)

@@ -11,7 +11,9 @@ same procedure here but that law does not govern them, so they cite the item's o
 
 A notice is a record of what was said when it was issued, so it shows a deadline date only when
 today's deadlines (``deadlines``) are still the ones in force at issue (no extension or
-clock-stopping procedure since); otherwise it states the limit in words.
+clock-stopping procedure since); otherwise it states the limit in words. A date counted by the
+provisional holiday rule (a year without its calendar file, engine.provisional) is followed by
+（暂定：2027年放假安排尚未公布，按法定节假日推算）.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from engine import cases, delivery, ledger
+from engine import cases, delivery, ledger, provisional
 from engine.clock import TZ, local_date
 from engine.notice import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import CaseService, Deadlines
@@ -71,10 +73,12 @@ def chinese_date(at: datetime) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def _deadline_text(at: datetime, unit: str) -> str:
+def _deadline_text(at: datetime, unit: str, since: int | None = None) -> str:
+    """A deadline as a notice prints it; ``since``: the first provisional year (暂定 from it on)."""
+    mark = provisional.chinese_note(at) if provisional.is_provisional(at, since) else ""
     if unit == "minute":  # office-minute limits end inside a day: the time matters
-        return f"{chinese_date(at)} {at.astimezone(TZ):%H:%M}"
-    return chinese_date(at)
+        return f"{chinese_date(at)} {at.astimezone(TZ):%H:%M}{mark}"
+    return chinese_date(at) + mark
 
 
 def document_number(case_number: str, kind: str, seq: int, issued_at: datetime) -> str:
@@ -132,7 +136,7 @@ def documents_of(service: CaseService, number: str) -> list[Document]:
         records = ledger.events_of(conn, number)
     try:
         dl: Deadlines | None = service.deadlines(case, snap)
-    except LookupError:  # CalendarYearMissing: the notices still say the limits in words
+    except LookupError:  # a year no rule counts (before the first file): the limits in words
         dl = None
     return documents_for(case, snap, service.catalogue.center, dl, records)
 
@@ -210,11 +214,11 @@ class _Builder:
             lines = [f"本机关承诺自受理之日起{duration_text(promised)}内办结，法定期限为{duration_text(legal)}。"]
         dl = self.deadlines
         if with_dates and dl is not None and dl.legal is not None and promised["value"] == 0:
-            lines.append(f"法定期限截止于{_deadline_text(dl.legal, legal['unit'])}。")
+            lines.append(f"法定期限截止于{_deadline_text(dl.legal, legal['unit'], dl.provisional_from)}。")
         elif with_dates and dl is not None and dl.promised is not None and dl.legal is not None:
             lines.append(
-                f"即承诺于{_deadline_text(dl.promised, promised['unit'])}前办结，"
-                f"最迟不超过{_deadline_text(dl.legal, legal['unit'])}。"
+                f"即承诺于{_deadline_text(dl.promised, promised['unit'], dl.provisional_from)}前办结，"
+                f"最迟不超过{_deadline_text(dl.legal, legal['unit'], dl.provisional_from)}。"
             )
         paused = [sp["name"] for sp in self.sp.values() if not sp.get("counts_toward_limit", True)]
         if paused:
@@ -294,7 +298,8 @@ class _Builder:
         dl = self.deadlines
         if dl is not None and dl.legal is not None and self._dates_still_valid(e.at):
             paragraphs.append(
-                f"经批准，办理期限延长{length}，延长后的期限截止于{_deadline_text(dl.legal, tl['legal']['unit'])}。"
+                f"经批准，办理期限延长{length}，延长后的期限截止于"
+                f"{_deadline_text(dl.legal, tl['legal']['unit'], dl.provisional_from)}。"
             )
         else:
             paragraphs.append(f"经批准，办理期限自原期限届满之日起延长{length}。")

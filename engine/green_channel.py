@@ -39,7 +39,7 @@ class CardStage:
     name: str
     mode: str
     departments: tuple[tuple[str, str], ...]  # (department name, its chief representative or "")
-    due: datetime | None  # the date the stage must end by (None: a year without a calendar)
+    due: datetime | None  # the date the stage must end by (暂定 in a year without its calendar file)
     status: str  # done | open | waiting | skipped | stopped | not_reached
     ended_at: datetime | None
     light: str  # for a stage still to finish: green | yellow | red; "none" once it has ended

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine import chain_service, clock, ledger
+from engine import chain_service, clock, ledger, provisional
 from engine.documents import Document, chinese_date
 from engine.service import CaseService
 
@@ -79,7 +79,9 @@ def joint_decision(service: CaseService, number: str, stage_id: str) -> Document
         try:
             deadline = clock.due(opened, stage["limit"], service.calendar)
             head += f"，共同审查期限至{chinese_date(deadline)}"
-        except LookupError:  # a year without a calendar: the date is left out, never guessed
+            if service.calendar.is_provisional(clock.local_date(deadline)):
+                head += provisional.chinese_note(deadline)
+        except LookupError:  # a year no rule counts (before the first file): the date is left out
             pass
     if stage.get("silence_is_consent"):
         head += "，逾期未提出意见的部门视为同意"

@@ -236,6 +236,9 @@ cases = Table(
     # migration 18: Art. 44 — after a decision to grant, the licence is issued or delivered within
     # 10 working days of the decision; the deadline while that is outstanding
     Column("due_delivery", String(_TS)),
+    # migration 19: the first year counted by the provisional holiday rule when the deadline columns
+    # were written, if any of them reaches into it (engine.provisional); NULL when all are exact
+    Column("provisional_from", Integer),
     Index("ix_cases_department_state", "department", "state"),
     Index("ix_cases_assignee_role_state", "assignee_role", "state"),
     Index("ix_cases_due_promised", "due_promised"),
@@ -267,6 +270,7 @@ cases = Table(
     Index("ix_cases_rated_at", "rated_at", "department", "rating_score", "id"),  # migration 12: a month's ratings
     Index("ix_cases_chain_number", "chain_number"),  # migration 13
     Index("ix_cases_due_delivery", "due_delivery"),  # migration 18: supervision's delivery clock
+    Index("ix_cases_provisional_from", "provisional_from"),  # migration 19: the stale ones, once a file comes
 )
 
 supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
@@ -356,6 +360,9 @@ corrections = Table(  # 纠错: a supervisor's correction notice (migration 6)
     Column("responded_by", String(64)),
     Column("responded_at", String(_TS)),
     Column("escalated_at", String(_TS)),
+    # migration 19: the working days given, and the first provisional year when respond_by reaches into it
+    Column("working_days", Integer),
+    Column("provisional_from", Integer),
     Index("ix_corrections_department_issued_at", "department", "issued_at"),
 )
 
@@ -371,6 +378,9 @@ followups = Table(  # 不满意评价的回访整改 (migration 6)
     Column("answer", Text),
     Column("answered_by", String(64)),
     Column("answered_at", String(_TS)),
+    # migration 19: as for corrections
+    Column("working_days", Integer),
+    Column("provisional_from", Integer),
     Index("ix_followups_answered_at_due", "answered_at", "due"),
 )
 
@@ -747,10 +757,26 @@ def _m017_immediate(conn: Connection) -> None:
     for index in [*cases.indexes, *case_staff.indexes]:
         if index.name in ("ix_cases_ended_ranking", "ix_case_staff_ended_ranking"):
             conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 def _m018_due_delivery(conn: Connection) -> None:
     """``cases.due_delivery``: the Art. 44 deadline to issue or deliver a granted licence."""
     add_column(conn, "cases", Column("due_delivery", String(_TS)))
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_delivery ON cases (due_delivery)"))
+
+
+def _m019_provisional_deadlines(conn: Connection) -> None:
+    """Deadlines counted by the provisional holiday rule (a year without its calendar file) are
+    marked with the first such year, so they show as 暂定 and are counted again once the file
+    comes: ``provisional_from`` on cases (with its index), corrections and follow-ups, and the
+    working days a correction or follow-up was given."""
+    add_column(conn, "cases", Column("provisional_from", Integer))
+    for index in cases.indexes:
+        if index.name == "ix_cases_provisional_from":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+    for table in ("corrections", "followups"):
+        add_column(conn, table, Column("working_days", Integer))
+        add_column(conn, table, Column("provisional_from", Integer))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -772,6 +798,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m016_chain_members,
     _m017_immediate,
     _m018_due_delivery,
+    _m019_provisional_deadlines,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
@@ -1206,6 +1233,13 @@ def record_case_staff(conn: Connection, case_id: int, figures: Mapping[str, Any]
     actors = [r[0] for r in fast_execute(conn, _STAFF_OF, {"case_id": case_id}).rows]
     for actor in actors:
         fast_execute(conn, _INSERT_CASE_STAFF, {"case_id": case_id, "actor": actor, **figures})
+
+
+def recompute_columns(conn: Connection, case_number: str, version: int, values: Mapping[str, Any]) -> bool:
+    """Set query-table columns derived from the record (deadlines counted again, engine.provisional)
+    without an event, only while the case is still at ``version``; whether the row was updated."""
+    stmt = update(cases).where(cases.c.number == case_number, cases.c.version == version)
+    return conn.execute(stmt.values(**_case_values(values, "recompute_columns"))).rowcount == 1
 
 
 def remember_idempotency(conn: Connection, key: str, case_number: str, at: datetime) -> str:

@@ -74,6 +74,14 @@ _SUBMISSION = _o(
     "item data idempotency_key",
     uploads={"type": "object", "additionalProperties": {"type": "array", "items": _TYPES["s"]}},
 )
+_PROVISIONAL = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "the deadline fields beside it that are provisional (暂定): counted from the statutory holidays "
+    "of 《全国年节及纪念日放假办法》 because the State Council has not yet published that year's holiday "
+    "arrangement (no calendar/<year>.yaml); counted again automatically when the file is added. Empty when "
+    "every date is exact.",
+}
 _CASE = _o(
     "number:s version:i received_at:t accepted_at:t deemed_accepted:b paused:b missing:a assessment:no paid_fen:ni "
     "decision:ns decision_reason:ns refusal_reason:ns extended:b evaluation:no data:o uploads:o fee_anomalies:a",
@@ -81,7 +89,7 @@ _CASE = _o(
     item=_o("code:s name:s department:s"),
     state={"enum": ["submitted", "awaiting_supplement", "in_progress", "refused", "completed"]},
     open_steps={"type": "array", "items": _o("id:s name:s role:s")},
-    deadlines=_o("completeness:t promised:t legal:t"),
+    deadlines=_o("completeness:t promised:t legal:t", provisional=_PROVISIONAL),
     events={"type": "array", "items": _o("action:s at:s role:s actor:s", "action at role")},
     money={
         "type": "object",
@@ -194,10 +202,11 @@ OPENAPI: dict[str, Any] = {
                 "number:s query_code:s", "number query_code members", members={"type": "array", "items": _TYPES["s"]}
             ),
             "Chain": _o(
-                "number:s chain:s stage:i",
+                "number:s chain:s stage:i due:t light:s holding_stage:ns",
                 "number chain state stage stages",
                 state={"enum": ["open", "completed", "stopped"]},
                 stages=_TYPES["a"],
+                provisional=_PROVISIONAL,
             ),
             "SupervisionSummary": _o(
                 "center:s generated_at:s",

@@ -40,7 +40,7 @@ from starlette.datastructures import State
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from engine import ledger, supervision
+from engine import ledger, provisional, supervision
 from engine.cache import FileCache
 from engine.catalogue import Catalogue, fingerprint, load
 from engine.clock import Clock, SystemClock
@@ -290,4 +290,8 @@ class LiveApp:
         record(self.db, cat, self.root)
         self.current = version  # the switch: requests from now on see the new version
         log.info("catalogue %s is live (%d items), replacing %s", cat.version, len(cat.items), live.catalogue.version)
+        try:  # a new calendar file: provisional deadlines are counted again now, not at the next sweep
+            provisional.refresh(version.service)
+        except Exception:  # the sweep tries again; the new version is live either way
+            log.exception("counting provisional deadlines again failed; the next sweep retries")
         return Attempt(at, "switched", cat.version)

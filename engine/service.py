@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, bindparam, insert, select
 
-from engine import cases, clock, ledger
+from engine import cases, clock, ledger, provisional
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.catalogue import Catalogue, Document
 from engine.fees import assess
@@ -75,6 +75,11 @@ class Deadlines:
     steps: dict[str, datetime | None]
     #: Art. 44: issue or deliver a granted licence by then (None when not running)
     delivery: datetime | None = None
+    #: the calendar's first provisional year when one of these dates lies in it (暂定, engine.provisional)
+    provisional_from: int | None = None
+
+    def is_provisional(self, moment: datetime | None) -> bool:
+        return provisional.is_provisional(moment, self.provisional_from)
 
 
 def _canonical(value: Any) -> str:
@@ -264,7 +269,7 @@ class CaseService:
         cal = self.calendar
         completeness = self._completeness_due(case)
         if case.accepted_at is None:
-            return Deadlines(completeness, None, None, {})
+            return Deadlines(completeness, None, None, {}, provisional_from=provisional.since(cal, completeness))
         pauses = tuple(
             clock.Pause(p["start"], p["end"], p["kind"])
             for p in case.pauses
@@ -285,7 +290,9 @@ class CaseService:
         delivery = None
         if cases.delivery_running(case, item) and case.decided_at is not None:
             delivery = self._due(case.decided_at, cases.DELIVERY_LIMIT, ())  # no pause stops it
-        return Deadlines(None if case.state != "submitted" else completeness, promised, legal, steps, delivery)
+        shown = None if case.state != "submitted" else completeness
+        since = provisional.since(cal, shown, promised, legal, delivery, *steps.values())
+        return Deadlines(shown, promised, legal, steps, delivery=delivery, provisional_from=since)
 
     def timing(self, case: cases.Case, snap: Mapping[str, Any]) -> cases.Timing:
         """The law's clocks ``cases.decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
@@ -318,8 +325,9 @@ class CaseService:
             try:
                 self._dues[key] = clock.due_with_pauses(start, limit, pauses, self.calendar)
             except CalendarYearMissing as exc:
-                # Working days are never guessed: the deadline stays unknown (None) until the
-                # year's calendar is added, and the case goes on; say so in the log every time.
+                # A year after the last calendar file is counted provisionally (engine.calendar);
+                # one no rule covers (before the first file) leaves the deadline unknown (None) and
+                # the case goes on; say so in the log every time.
                 log.warning("deadline unknown: %s", exc)
                 return None
         return self._dues[key]
@@ -345,6 +353,7 @@ class CaseService:
         step_dues = [d for d in due.steps.values() if d is not None]
         completeness = due.completeness if case.state == "submitted" else None
         nearest = [d for d in (min(step_dues) if step_dues else None, due.promised, due.delivery) if d is not None]
+        step_due = min(step_dues) if step_dues else None
         return {
             "due_next": completeness if case.state == "submitted" else (min(nearest) if nearest else None),
             "current_step": ",".join(current) or None,
@@ -352,8 +361,11 @@ class CaseService:
             "due_completeness": completeness,
             "due_promised": due.promised,
             "due_legal": due.legal,
-            "due_step": min(step_dues) if step_dues else None,
+            "due_step": step_due,
             "due_delivery": due.delivery,
+            "provisional_from": provisional.since(
+                self.calendar, completeness, due.promised, due.legal, step_due, due.delivery
+            ),
             "paused": self.clock_stopped(case, snap),
             "accepted_at": case.accepted_at,
             "ended_at": case.ended_at,
@@ -490,7 +502,7 @@ class CaseService:
             due: datetime | None = clock.due(
                 event.at, {"value": self.followup_days, "unit": "working_day"}, self.calendar
             )
-        except CalendarYearMissing:
+        except CalendarYearMissing:  # a year no file and no provisional rule covers (before 2025)
             due = None
         conn.execute(
             insert(ledger.followups).values(
@@ -500,6 +512,8 @@ class CaseService:
                 comment=str(event.payload.get("comment", ""))[:1000],
                 opened_at=ledger.iso(event.at),
                 due=ledger.iso(due) if due else None,
+                working_days=self.followup_days,
+                provisional_from=provisional.since(self.calendar, due),
             )
         )
 

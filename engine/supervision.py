@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import clock, ledger
+from engine import clock, ledger, provisional
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.i18n import gettext
 from engine.service import CaseService
@@ -82,10 +82,11 @@ def _parse(value: str | None) -> datetime | None:
 
 
 def warning_boundary(now: datetime, cal: WorkCalendar, days: int) -> datetime:
-    """The latest promised deadline that already lights yellow at ``now`` (day limits)."""
+    """The latest promised deadline that already lights yellow at ``now`` (day limits); into a
+    year without its file, counted provisionally like the deadlines themselves."""
     try:
         return clock.end_of_day(cal.add_working_days(clock.local_date(now), days))
-    except CalendarYearMissing:  # next year's calendar is missing: count calendar days instead
+    except CalendarYearMissing:  # a year no rule counts (before the first file): calendar days
         return clock.end_of_day(clock.local_date(now) + timedelta(days=days))
 
 
@@ -130,13 +131,19 @@ def _record(
     return True
 
 
+def _judged(deadline: str | None, since: int | None) -> dict[str, Any]:
+    """A light's detail: the deadline it was judged by, with the provisional year when that is 暂定."""
+    marked = provisional.is_provisional(_parse(deadline), since)
+    return {"deadline": deadline, **({"provisional_from": since} if marked else {})}
+
+
 def sweep_lights(db: Engine, now: datetime, cal: WorkCalendar, th: Thresholds, report: SweepReport) -> None:
     day_boundary = warning_boundary(now, cal, th.warning_working_days)
     minute_boundary = now + timedelta(minutes=th.warning_minutes)
     now_iso, bound_iso = _iso(now), _iso(max(day_boundary, minute_boundary))
     cols = (
         _C.c.id, _C.c.number, _C.c.department, _C.c.light, _C.c.step_overdue, _C.c.legal_overdue, _C.c.paused,
-        _C.c.due_promised, _C.c.due_step, _C.c.due_legal, _C.c.minute_limit,
+        _C.c.due_promised, _C.c.due_step, _C.c.due_legal, _C.c.minute_limit, _C.c.provisional_from,
     )  # fmt: skip
     open_ = _C.c.state == "in_progress"
     with ledger.read_only(db) as conn:  # candidates only, each from an index; nothing else is read
@@ -160,12 +167,13 @@ def sweep_lights(db: Engine, now: datetime, cal: WorkCalendar, th: Thresholds, r
         if light != seen[0]:
             kind = light if SEVERITY[light] > SEVERITY[seen[0]] else "light_cleared"
             changes.append((kind, f"{kind}:{row.id}:{row.due_promised}:{seen[0]}", {"from": seen[0], "to": light,
-                            "deadline": row.due_promised}))  # fmt: skip
+                            **_judged(row.due_promised, row.provisional_from)}))  # fmt: skip
         if abnormal != seen[1]:
             kind = "abnormal" if abnormal else "abnormal_cleared"
-            changes.append((kind, f"{kind}:{row.id}:{row.due_step}", {"deadline": row.due_step}))
+            changes.append((kind, f"{kind}:{row.id}:{row.due_step}", _judged(row.due_step, row.provisional_from)))
         if legal and not seen[2]:
-            changes.append(("legal_overdue", f"legal_overdue:{row.id}:{row.due_legal}", {"deadline": row.due_legal}))
+            detail = _judged(row.due_legal, row.provisional_from)
+            changes.append(("legal_overdue", f"legal_overdue:{row.id}:{row.due_legal}", detail))
         with db.begin() as conn:
             changed = conn.execute(
                 update(_C)
@@ -275,7 +283,10 @@ def sweep(service: CaseService) -> SweepReport:
     Idempotent: a second run at the same time changes nothing."""
     now = service.clock.now()
     th = Thresholds.of(service.catalogue.center)
+    recounted = provisional.refresh(service)  # first: the lights below judge the recounted deadlines
     report = SweepReport(deemed_accepted=service.sweep())
+    if recounted:
+        report.other["provisional_recounted"] = recounted
     sweep_lights(service.db, now, service.calendar, th, report)
     sweep_special_procedures(service, now, report)
     sweep_followups(service, now, th, report)

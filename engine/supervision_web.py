@@ -166,7 +166,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
         c = ledger.cases
         query = select(
             c.c.number, c.c.item_code, c.c.department, c.c.light, c.c.step_overdue, c.c.legal_overdue,
-            c.c.due_next, c.c.due_promised, c.c.current_step,
+            c.c.due_next, c.c.due_promised, c.c.current_step, c.c.provisional_from,
         ).where(c.c.state == "in_progress")  # fmt: skip
         if light in ("green", "warning", "violation"):
             query = query.where(c.c.light == light)

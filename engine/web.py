@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import chains, i18n, keys, ledger, notice, reload, wording
+from engine import chains, i18n, keys, ledger, notice, provisional, reload, wording
 from engine.admin import PreviewKit, admin_routes
 from engine.api import api_routes
 from engine.cache import FileCache
@@ -61,6 +61,8 @@ _env = Environment(
 _env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 _env.globals["current_language"] = i18n.language
 _env.globals["languages"] = i18n.LANGUAGES
+# after a deadline: tentative(date, first provisional year[, full]) marks it 暂定 (engine.provisional)
+_env.globals["tentative"] = provisional.mark
 
 
 class CatalogueNotClean(RuntimeError):
@@ -123,10 +125,14 @@ class _Site:
     clock: Clock
 
 
-def renderer(cat: Catalogue) -> Render:
-    """Render a template as a page of ``cat``'s center (its name heads every page)."""
+def renderer(cat: Catalogue, calendar: WorkCalendar | None = None) -> Render:
+    """Render a template as a page of ``cat``'s center (its name heads every page). ``since`` in
+    every page is ``calendar``'s first provisional year: a deadline computed on the page is 暂定
+    from that year on (``tentative(date, since)``)."""
+    since = calendar.provisional_from if calendar is not None else None
 
     def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        ctx.setdefault("since", since)
         ctx.setdefault("center", cat.center or {})
         ctx.setdefault("wording", wording)
         ctx.setdefault("actor", None)
@@ -147,7 +153,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
     Runs at start-up and, for a re-loaded catalogue, in the watcher's worker thread."""
     calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     service = CaseService(cat, site.db, site.clock, calendar)
-    render = renderer(cat)
+    render = renderer(cat, calendar)
     uploads_dir = site.var / "uploads"
 
     def departments() -> list[dict[str, Any]]:

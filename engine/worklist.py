@@ -40,6 +40,8 @@ class Row:
     light: str  # red | yellow | green | grey | none
     days_left: int | None  # working days left (negative: overdue)
     updated_at: str
+    #: the row's deadlines are provisional (暂定) from this year on (engine.provisional); None: all exact
+    provisional_from: int | None = None
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -54,9 +56,9 @@ def light(
         return "grey", None
     if due is None:
         return "none", None
-    try:
+    try:  # into a year without its file, counted provisionally (the deadline shows 暂定)
         left = clock.remaining_working_days(due, now, cal)
-    except LookupError:  # the calendar lacks a year: judge by the instant alone
+    except LookupError:  # a year no rule counts (before the first file): judge by the instant alone
         return ("red" if now > due else "green"), None
     if now > due:
         return "red", left
@@ -89,6 +91,7 @@ def for_actor(
     columns = (
         c.c.number, c.c.item_code, c.c.state, c.c.department, c.c.current_step, c.c.assignee_role,
         c.c.due_completeness, c.c.due_step, c.c.due_promised, c.c.paused, c.c.updated_at, c.c.due_next,
+        c.c.provisional_from,
     )  # fmt: skip
     # NULLs (no deadline: paused, or none known) last. One ordered, limited subquery per state,
     # each read in order from (department, state, due_next IS NULL, due_next, number) — or
@@ -132,6 +135,7 @@ def for_actor(
                 colour,
                 left,
                 r["updated_at"],
+                r["provisional_from"],
             )
         )
     return rows

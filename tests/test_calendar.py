@@ -228,25 +228,64 @@ def test_zero_and_negative() -> None:
 # --------------------------------------------------------------------------- missing years
 
 
-def test_missing_year_is_never_guessed() -> None:
+@cache
+def strict() -> WorkCalendar:
+    return WorkCalendar.from_documents(reference_docs(), provisional=False)
+
+
+def test_a_strict_calendar_never_counts_a_year_without_its_file() -> None:
     with pytest.raises(CalendarYearMissing) as info:
-        cal().is_working_day(D("2027-01-04"))
+        strict().is_working_day(D("2027-01-04"))
     message = str(info.value)
     assert "2027" in message and "add calendar/2027.yaml from the State Council notice" in message
+    assert "counts no year provisionally" in message
     assert info.value.year == 2027
     assert isinstance(info.value, LookupError)
+    assert strict().provisional_from is None and not strict().is_provisional(D("2027-01-04"))
 
     with pytest.raises(CalendarYearMissing, match=r"calendar/2027\.yaml"):
-        cal().add_working_days(D("2026-12-28"), 10)
+        strict().add_working_days(D("2026-12-28"), 10)
     with pytest.raises(CalendarYearMissing, match=r"calendar/2027\.yaml"):
-        cal().working_days_between(D("2026-12-01"), D("2027-01-10"))
+        strict().working_days_between(D("2026-12-01"), D("2027-01-10"))
+    # the last working day of 2026 is still reachable
+    last = strict().add_working_days(D("2026-12-01"), strict().working_days_between(D("2026-12-01"), LAST))
+    assert last == D("2026-12-31")
+
+
+def test_the_year_after_the_last_file_is_counted_provisionally() -> None:
+    assert cal().provisional_from == 2027 and cal().years == (2025, 2026)
+    assert not cal().is_provisional(D("2026-12-31")) and cal().is_provisional(D("2027-01-01"))
+    # 2027 by the statutory days alone: 元旦 Friday 01-01 off, Monday 01-04 works (no notice, no bridge)
+    assert not cal().is_working_day(D("2027-01-01")) and cal().is_working_day(D("2027-01-04"))
+    # Monday 2026-12-28 + 10 working days: 12-29, 30, 31 (3), [01-01 元旦], 01-04..08 (8), 01-11 (9), 01-12 (10)
+    assert cal().add_working_days(D("2026-12-28"), 10) == D("2027-01-12")
+    # (2026-12-01, 2027-01-10]: 12-02..04 (3) and four weeks to 12-31 (3 + 5 + 5 + 5 + 4 = 22), then
+    # 01-04..08 (5) in 2027
+    assert cal().working_days_between(D("2026-12-01"), D("2027-01-10")) == 22 + 5
+    # 春节 2027: 除夕 Friday 02-05 to 初三 Monday 02-08 off; Tuesday 02-09 works again
+    assert [cal().is_working_day(D(f"2027-02-{d:02d}")) for d in range(4, 10)] == [
+        True, False, False, False, False, True,
+    ]  # fmt: skip
+    # far ahead, and through every provisional year on the way: 2028 follows 2027
+    assert cal().is_provisional(D("2099-12-31")) and cal().is_working_day(D("2028-01-03"))
+    assert cal().add_working_days(D("2027-12-31"), 1) == D("2028-01-03")  # 2028-01-01 元旦 is a Saturday
+
+
+def test_years_the_rule_does_not_cover_still_raise() -> None:
+    # before the first file (the 2024 arrangement was published: add its file), and past 2099
     with pytest.raises(CalendarYearMissing, match=r"calendar/2024\.yaml"):
         cal().add_working_days(D("2024-12-31"), 1)
     with pytest.raises(CalendarYearMissing, match=r"calendar/2024\.yaml"):
         cal().working_days_between(D("2024-12-01"), D("2025-01-10"))
-    # the last working day of 2026 is still reachable
-    last = cal().add_working_days(D("2026-12-01"), cal().working_days_between(D("2026-12-01"), LAST))
-    assert last == D("2026-12-31")
+    with pytest.raises(CalendarYearMissing, match=r"calendar/2100\.yaml"):
+        cal().is_working_day(D("2100-01-04"))
+    with pytest.raises(CalendarYearMissing, match=r"calendar/2100\.yaml"):
+        cal().add_working_days(D("2099-12-20"), 20)
+    # no file at all: the rule starts with 2025, when the revised 办法 came into force
+    empty = WorkCalendar({})
+    assert empty.provisional_from == 2025 and not empty.is_working_day(D("2025-01-01"))
+    with pytest.raises(CalendarYearMissing, match=r"calendar/2024\.yaml"):
+        empty.is_working_day(D("2024-06-03"))
 
 
 def test_gap_between_loaded_years_is_missing() -> None:
@@ -257,12 +296,15 @@ def test_gap_between_loaded_years_is_missing() -> None:
         "make_up_working_days": [],
     }
     gap = WorkCalendar.from_documents([reference_docs()[0], synthetic_2027])
-    assert gap.years == (2025, 2027)
+    assert gap.years == (2025, 2027) and gap.provisional_from == 2028
     assert gap.is_working_day(D("2027-01-04"))
+    # a year between two files is never counted by the rule: its notice exists, add the file
     with pytest.raises(CalendarYearMissing, match=r"calendar/2026\.yaml"):
         gap.add_working_days(D("2025-12-31"), 1)
     with pytest.raises(CalendarYearMissing, match=r"calendar/2026\.yaml"):
         gap.working_days_between(D("2025-12-01"), D("2027-01-10"))
+    with pytest.raises(CalendarYearMissing, match=r"calendar/2026\.yaml"):
+        gap.add_working_days(D("2025-12-01"), 600)
 
 
 # --------------------------------------------------------------------------- properties

@@ -277,17 +277,35 @@ def test_remaining_working_days_sign(cal: WorkCalendar) -> None:
     assert remaining_working_days(at(2026, 3, 10, 11), at(2026, 3, 10, 15), cal) == -1
 
 
-def test_outside_the_calendar_raises(cal: WorkCalendar) -> None:
-    with pytest.raises(CalendarYearMissing):
-        due(at(2026, 12, 20), wd(20), cal)
-    with pytest.raises(CalendarYearMissing):
-        due(at(2026, 12, 25), nd(10), cal)
-    with pytest.raises(CalendarYearMissing):
-        due(at(2026, 12, 31, 16), mins(120), cal)
+def test_into_a_year_without_its_file_the_deadline_is_provisional(cal: WorkCalendar) -> None:
+    """2027 has no file: its working days are Monday to Friday outside the statutory days of the
+    办法 (2027-01-01 元旦 is a Friday), and every deadline in it is provisional."""
+    # Sunday 12-20 + 20 working days: 12-21..25 (5), 12-28..31 (9), [01-01], 01-04..08 (14), 01-11..15 (19),
+    # Monday 01-18 (20)
+    assert due(at(2026, 12, 20), wd(20), cal) == eod(2027, 1, 18)
+    # Friday 12-25 + 10 natural days = Monday 01-04, a working day
+    assert due(at(2026, 12, 25), nd(10), cal) == eod(2027, 1, 4)
+    # Thursday 12-31 16:00: 60 office minutes to 17:00, then 01-01 (元旦) and the weekend, 08:30 + 60 on 01-04
+    assert due(at(2026, 12, 31, 16), mins(120), cal) == at(2027, 1, 4, 9, 30)
+    # Art. 32 from Monday 12-28: 12-29, 30, 31, 01-04, 01-05
+    assert deemed_acceptance_due(at(2026, 12, 28), cal) == eod(2027, 1, 5)
+    assert cal.is_provisional(date(2027, 1, 5)) and not cal.is_provisional(date(2026, 12, 31))
+    # a year before the first file is never counted provisionally
     with pytest.raises(CalendarYearMissing):
         due(at(2024, 12, 31), wd(1), cal)
+
+
+def test_a_strict_calendar_raises_outside_its_files(reference: Any) -> None:
+    calendars = reference.catalogue.calendars
+    strict = WorkCalendar.from_documents([calendars[y].data for y in sorted(calendars)], provisional=False)
     with pytest.raises(CalendarYearMissing):
-        deemed_acceptance_due(at(2026, 12, 28), cal)
+        due(at(2026, 12, 20), wd(20), strict)
+    with pytest.raises(CalendarYearMissing):
+        due(at(2026, 12, 25), nd(10), strict)
+    with pytest.raises(CalendarYearMissing):
+        due(at(2026, 12, 31, 16), mins(120), strict)
+    with pytest.raises(CalendarYearMissing):
+        deemed_acceptance_due(at(2026, 12, 28), strict)
 
 
 def test_bad_limits_and_pauses(cal: WorkCalendar) -> None:

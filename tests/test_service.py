@@ -151,17 +151,36 @@ def test_the_center_may_shorten_the_completeness_period(world, reference) -> Non
     assert due is not None and due.astimezone(TZ).date().isoformat() == "2026-03-11"
 
 
-def test_a_deadline_in_a_year_without_calendar_is_unknown_and_the_case_goes_on(world) -> None:  # type: ignore[no-untyped-def]
-    """Working days are never guessed: late in December the deadlines that fall into next year
-    stay unknown until calendar/2027.yaml exists, and acting on the case still works."""
+def test_a_deadline_in_a_year_without_calendar_is_provisional_and_stored_with_its_mark(world) -> None:  # type: ignore[no-untyped-def]
+    """Late in December the deadlines that fall into next year are counted provisionally from the
+    statutory holidays (tests/test_year_end.py follows them onto every page)."""
     svc, clk, db = world
     clk.set(datetime(2026, 12, 21, 9, 0, tzinfo=TZ))  # a Monday; 2027 has no calendar
+    number = submit(svc, code="QQ-CULTURE-XK-101", key="dec")
+    dept = svc.catalogue.items["QQ-CULTURE-XK-101"].data["department"]
+    step(svc, number, "accept", Actor("w", "window", dept))
+    dl = svc.deadlines(*svc.load(number))
+    # promised 10 from Monday 12-21: 12-22..25 (4), 12-28..31 (8), [01-01 元旦], 01-04 (9), Tuesday 01-05 (10)
+    assert dl.promised is not None and dl.promised.date().isoformat() == "2027-01-05"
+    assert dl.provisional_from == 2027 and dl.is_provisional(dl.promised)
+    with ledger.read_only(db) as conn:
+        row = ledger.get_case(conn, number)
+    assert row is not None and row["provisional_from"] == 2027 and row["due_promised"] is not None
+
+
+def test_a_deadline_no_calendar_counts_is_unknown_and_the_case_goes_on(world) -> None:  # type: ignore[no-untyped-def]
+    """With a strict calendar (no provisional years), a deadline in a year without its file stays
+    unknown (None), and acting on the case still works."""
+    svc, clk, db = world
+    strict = WorkCalendar.from_documents([d.data for d in svc.catalogue.calendars.values()], provisional=False)
+    svc = CaseService(svc.catalogue, db, clk, strict)
+    clk.set(datetime(2026, 12, 21, 9, 0, tzinfo=TZ))
     number = submit(svc, code="QQ-CULTURE-XK-101", key="dec")
     dept = svc.catalogue.items["QQ-CULTURE-XK-101"].data["department"]
     case = step(svc, number, "accept", Actor("w", "window", dept))
     assert case.state == "in_progress"
     dl = svc.deadlines(*svc.load(number))
-    assert dl.promised is None and dl.legal is None
+    assert dl.promised is None and dl.legal is None and dl.provisional_from is None
     with ledger.read_only(db) as conn:
         row = ledger.get_case(conn, number)
     assert row is not None and row["due_promised"] is None and row["state"] == "in_progress"
