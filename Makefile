@@ -43,8 +43,8 @@ bench: $(STAMP)
 # re-extract every string marked for translation and merge it into each language's .po
 # (then translate the new entries; tests/test_i18n.py fails while any is untranslated)
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o engine/locale/messages.pot engine
-	$(BIN)/pybabel update -i engine/locale/messages.pot -d engine/locale -D messages --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --no-wrap --sort-output --omit-header -o engine/locale/messages.pot engine
+	$(BIN)/pybabel update -i engine/locale/messages.pot -d engine/locale -D messages --no-fuzzy-matching --no-wrap
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm .pytest_cache
