@@ -217,12 +217,13 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         try:
             dl = service.deadlines(case, snap)
             dates = {"completeness": dl.completeness, "promised": dl.promised, "legal": dl.legal}
+            dates["delivery"] = dl.delivery  # Art. 44: issue or deliver a granted licence by then
             # the dates counted by the provisional holiday rule (暂定: next year's notice is not out yet)
             marked = [k for k, v in dates.items() if dl.is_provisional(v)]
             deadlines: dict[str, Any] = {k: _iso(v) for k, v in dates.items()} | {"provisional": marked}
         except LookupError:  # a year no rule counts (before the first calendar file); say so in the log
             log.warning("no calendar for a deadline of case %s", number, exc_info=True)
-            deadlines = {"completeness": None, "promised": None, "legal": None, "provisional": []}
+            deadlines = {"completeness": None, "promised": None, "legal": None, "delivery": None, "provisional": []}
         plain = "state version deemed_accepted paused missing assessment paid_fen decision decision_reason "
         plain += "refusal_reason extended evaluation"
         out: dict[str, Any] = {

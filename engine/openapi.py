@@ -89,7 +89,7 @@ _CASE = _o(
     item=_o("code:s name:s department:s"),
     state={"enum": ["submitted", "awaiting_supplement", "in_progress", "refused", "completed"]},
     open_steps={"type": "array", "items": _o("id:s name:s role:s")},
-    deadlines=_o("completeness:t promised:t legal:t", provisional=_PROVISIONAL),
+    deadlines=_o("completeness:t promised:t legal:t delivery:t", provisional=_PROVISIONAL),
     events={"type": "array", "items": _o("action:s at:s role:s actor:s", "action at role")},
     money={
         "type": "object",
