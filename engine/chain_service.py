@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine import cases, chains, clock, forms, ledger, worklist
+from engine import cases, chains, clock, forms, ledger, stated, worklist
 from engine.conditions import evaluate
 from engine.forms import FieldError
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -67,7 +67,7 @@ def _member_data(cat: Any, code: str, data: Mapping[str, Any]) -> dict[str, Any]
 def _member_uploads(cat: Any, code: str, uploads: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """This member's materials from the chain's one set (matched by name, as merged_form does)."""
     out: dict[str, list[str]] = {}
-    for material in cat.data(cat.items[code]).get("materials", []):
+    for material in stated.materials(cat.data(cat.items[code])):
         if material["name"] in uploads:
             out[material["id"]] = list(uploads[material["name"]])
     return out
@@ -105,6 +105,7 @@ def submit(
         if not _stage_open(stage, flat):
             continue  # a stage this application does not need asks nothing of it
         for code in stage["items"]:
+            service.ensure_available(code)  # a member that cannot be applied for stops the chain's application
             doc_item = cat.items[code]
             member_uploads = _member_uploads(cat, code, uploads)
             _normalised, found = forms.validate(cat, doc_item, _member_data(cat, code, data), member_uploads)

@@ -158,6 +158,11 @@ def cmd_fee(args: argparse.Namespace) -> int:
     cat = _checked(args.catalog)
     item = _item(cat, args.code)
     fee = item.data["fee"]
+    if fee == "not_stated":
+        raise UserError(
+            f"{item.data['code']} {item.data['name']}: the published guide does not state its fee (收费情况未说明); "
+            "no assessment is possible — ask the department, then write the fee in the item"
+        )
     if not isinstance(fee, dict) or "schedule" not in fee:
         sys.stdout.write(f"{item.data['name']}: 不收费 (free of charge)\n")
         return EXIT_OK

@@ -24,6 +24,7 @@ from engine.catalogue import Catalogue, Document
 from engine.crossref import item_fields
 from engine.fees import to_fen
 from engine.notice import ROLE_NAMES, STEP_NAMES, UNIT_NAMES, basis_text
+from engine.stated import NOT_STATED, NOT_STATED_ELEMENTS
 
 __all__ = [
     "CENTER_WORDS",
@@ -259,3 +260,13 @@ def stage_change(what: str, path: str, old: Any, new: Any, labels: Mapping[str, 
         co, cn = (conditions.describe(c, labels) if c else "必经" for c in (old, new))
         return f"{what}办理条件：{co}→{cn}"
     return said(what, path, old, new)
+
+
+def not_stated_text(key: str, old: Any, new: Any) -> str:
+    """An element that became, or stopped being, 未说明 (not stated by the published guide)."""
+    name = NOT_STATED_ELEMENTS[key][0]
+    if new == NOT_STATED:
+        return f"{name}改为未说明（公布的办事指南未写明）"
+    if isinstance(new, (dict, list)):
+        return f"{name}由未说明改为已写明"
+    return f"{name}由未说明改为：{short_value(new)}"

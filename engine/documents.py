@@ -23,7 +23,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from engine import cases, ledger
+from engine import cases, ledger, stated
 from engine.clock import TZ, local_date
 from engine.notice import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import CaseService, Deadlines
@@ -261,7 +261,7 @@ class _Builder:
         return self._doc("refusal", e.at, paragraphs, ["第三十二条"], self.item.get("basis", []))
 
     def _on_request_supplement(self, e: _Event) -> Document:
-        names = {m["id"]: m["name"] for m in self.item.get("materials", [])}
+        names = {m["id"]: m["name"] for m in stated.materials(self.item)}
         why = f"根据《{LICENSING_LAW}》第三十二条的规定，" if self.licence else ""
         paragraphs = [f"{self._filed()}，申请材料不齐全或者不符合法定形式。{why}现一次性告知需要补正的全部内容如下："]
         for i, m in enumerate(e.payload.get("missing", []), 1):
@@ -313,7 +313,7 @@ class _Builder:
         reason = str(e.payload.get("reason") or "").strip()
         what = "行政许可" if self.licence else "办理"
         if e.payload.get("outcome") == "approve":
-            result = self.item.get("result", {})
+            result = stated.section(self.item, "result")  # {} when the guide does not state it
             got = f"办理结果：{result.get('name', '')}"
             if result.get("validity"):
                 got += f"（有效期{result['validity']}）"

@@ -178,7 +178,7 @@ class _Builder:
 
     def id_list(self, node: dict[str, Any], owner: str, remove: str) -> dict[str, Any]:
         """``materials`` / ``steps``: an array of entries, or another alternative kept whole."""
-        if node.get("type") == "array":
+        if "items" in node:  # an array (or not_stated: "type": ["array", "string"] with if/then)
             out = {k: self.whole(v, owner) for k, v in node.items() if k != "items"}
             out["minItems"] = 1
             out["items"] = self.entry(node["items"], owner, remove)
@@ -186,8 +186,7 @@ class _Builder:
         if "anyOf" in node:
             out = {k: self.whole(v, owner) for k, v in node.items() if k != "anyOf"}
             out["anyOf"] = [
-                self.id_list(v, owner, remove) if v.get("type") == "array" else self.whole(v, owner)
-                for v in node["anyOf"]
+                self.id_list(v, owner, remove) if "items" in v else self.whole(v, owner) for v in node["anyOf"]
             ]
             return out
         return self.whole(node, owner)

@@ -12,6 +12,7 @@ version, so live reload swaps it whole (see engine.reload).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from engine.progress import local as progress_local
 from engine.progress import progress_routes
 from engine.public import public_routes
 from engine.reload import LiveApp, Version
+from engine.result import Problem
 from engine.search import MAX_QUERY, ItemIndex
 from engine.security import SecurityHeaders
 from engine.service import CaseService
@@ -92,11 +94,12 @@ def create_app(
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
+    warnings: tuple[Problem, ...] = ()
     if catalogue is None:
         result = load(root, FileCache(root))  # the cache makes the watcher's first re-load cheap
         if not result.ok:
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.errors)} error(s); run yangguang check")
-        catalogue = result.catalogue
+        catalogue, warnings = result.catalogue, tuple(result.warnings)
     key = keys.load_or_create(Path(db).parent / "secret.key")
     cases_db = ledger.open_engine(Path(db))
     ledger.migrate(cases_db)
@@ -110,6 +113,7 @@ def create_app(
         build=functools.partial(_version, site),
         sweep_seconds=sweep_seconds,
         reload_seconds=reload_seconds,
+        warnings=warnings,
     )
 
 
@@ -240,7 +244,10 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         doc = cat.items.get(request.path_params["code"])
         if doc is None:
             raise HTTPException(404, f"no item with code {request.path_params['code']!r}")
-        return JSONResponse({"version": cat.version, "file": doc.file, "item": doc.data})
+        # the guide (办事指南) as the page and `yangguang show` word it: every element, 未说明 where the
+        # published guide does not state one, and why it cannot be applied for (unavailable) if so
+        guide = dataclasses.asdict(notice.build(cat, doc))
+        return JSONResponse({"version": cat.version, "file": doc.file, "item": doc.data, "guide": guide})
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(

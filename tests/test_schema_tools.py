@@ -67,8 +67,7 @@ def test_the_override_schema_names_every_key_an_item_has_and_checks_nested_ones(
         "natural_day",
         "minute",
     ]
-    materials = props["materials"]
-    material = (materials["anyOf"][-1] if "anyOf" in materials else materials)["items"]
+    material = props["materials"]["items"]
     assert material["required"] == ["id"] and "remove" in material["properties"]
     assert "name" in material["properties"] and material["additionalProperties"] is False
 
