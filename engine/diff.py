@@ -66,7 +66,7 @@ __all__ = ["KIND_ORDER", "SUBJECT_ORDER", "Change", "compare"]
 KIND_ORDER = (
     # items
     "item-added", "item-withdrawn", "item-unchecked", "item-recoded", "item-renamed", "type", "department",
-    "basis", "conditions", "promised-limit", "immediate", "legal-limit", "visits", "online-depth",
+    "basis", "not-stated", "conditions", "promised-limit", "immediate", "legal-limit", "visits", "online-depth",
     "fee-free", "fee-charged", "fee-schedule-switched",
     "material-added", "material-removed", "material-renamed", "material-required", "material-changed",
     "material-order", "steps", "step-added", "step-removed", "step-limit", "step-changed", "step-order",

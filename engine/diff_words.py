@@ -81,6 +81,15 @@ FIELD_WORDS = {
     "credit_code": "统一社会信用代码", "chief_representative": "首席代表", "holidays": "节假日",
     "make_up_working_days": "调休上班日", "title": "标题", "hint": "说明", "when": "条件", "id": "标识",
     "extends": "上级目录", "child_rules": "下级目录规则",
+    # the national implementation list's elements (实施清单要素)
+    "national_item": "清单事项", "national_item.item": "行政许可事项", "sub_item": "子项",
+    "handling_item": "业务办理项", "version": "事项版本", "state": "事项状态", "department_nature": "实施主体性质",
+    "accepting_body": "受理机构", "deciding_body": "决定机构", "implementation_basis": "实施依据",
+    "handling_basis": "办理依据", "conditions_basis": "受理条件依据", "service_objects": "服务对象（细分）",
+    "handling_forms": "办理形式", "flows": "办理流程", "flows.offline": "线下办理流程",
+    "flows.online": "线上办理流程", "published_guide": "办事指南来源", "url": "网址", "published": "发布日期",
+    "index_number": "索引号", "materials_incomplete": "材料清单不完整的说明", "paper_requirements": "纸质材料要求",
+    "applicant_signs": "须申请人签字", "office": "承办科室", "post": "办理岗位",
 }  # fmt: skip
 MONEY_WORDS = {"amount": "金额", "rate": "单价", "minimum": "最低收费", "maximum": "最高收费", "pay_amount": "减按金额"}
 PERCENT_WORDS = {"percent": "比例", "reduce_percent": "减收比例"}
