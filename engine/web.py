@@ -85,16 +85,17 @@ def create_app(
     clock: Clock | None = None,
     sweep_seconds: float = SWEEP_SECONDS,
     reload_seconds: float | None = None,
+    warnings: tuple[Problem, ...] = (),
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
     down) the engine's timed rules run in a worker thread; 0 turns that off. Every
     ``reload_seconds`` (default ``$YANGGUANG_RELOAD_SECONDS``, else 2; 0 off) the catalogue
-    files are looked at, and an edit that checks clean goes live (engine.reload)."""
+    files are looked at, and an edit that checks clean goes live (engine.reload). ``warnings`` are the
+    given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own."""
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
-    warnings: tuple[Problem, ...] = ()
     if catalogue is None:
         result = load(root, FileCache(root))  # the cache makes the watcher's first re-load cheap
         if not result.ok:

@@ -263,3 +263,16 @@ def test_a_suspended_item_cannot_be_applied_for(site: Any) -> None:
     body = {"item": "QQ-PSB-BA-001", "data": {}, "uploads": {}, "idempotency_key": "k2"}
     answer = client.post("/api/cases", json=body)
     assert answer.status_code == 409 and "suspended" in json.dumps(answer.json(), ensure_ascii=False)
+
+
+def test_serve_keeps_the_warnings_for_admin_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))  # the app, not a listening server
+    db = tmp_path / "serve.db"
+    assert main(["serve", "--catalog", str(FIXTURE), "--db", str(db), "--sweep-seconds", "0"]) == 0
+    assert len(served[0].warnings) == 8 and all(p.kind == "not-stated" for p in served[0].warnings)
+    assert "8 warning(s)" in capsys.readouterr().err
