@@ -276,3 +276,23 @@ def test_serve_keeps_the_warnings_for_admin_and_says_so(
     assert main(["serve", "--catalog", str(FIXTURE), "--db", str(db), "--sweep-seconds", "0"]) == 0
     assert len(served[0].warnings) == 8 and all(p.kind == "not-stated" for p in served[0].warnings)
     assert "8 warning(s)" in capsys.readouterr().err
+
+
+def test_a_county_cannot_declare_the_citys_required_materials_unstated(tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("center.yaml", "items", "forms", "fees", "chains", "calendar"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    county = tmp_path / "examples" / "county"
+    shutil.copytree(REPO / "examples" / "county", county)
+    (county / "overrides" / "QQ-PSB-BA-001.yaml").write_text(
+        "code: QQ-PSB-BA-001\nreason: 本县指南未列材料。\nmaterials: not_stated\n", encoding="utf-8"
+    )
+    found = [p for p in load(county).problems if p.file == "overrides/QQ-PSB-BA-001.yaml"]
+    # the override's own not-stated warning, and the error: the city requires four materials (two always, two
+    # under a condition) that a county may explain but not drop
+    assert sorted((p.line, p.kind) for p in found) == [(3, "not-stated"), (3, "overlay-material")]
+    error = next(p for p in found if p.is_error)
+    assert "says the materials are not stated, but the parent requires 4" in error.message
+    assert error.related[0][0] == "../../items/psb/seal-engraving-filing.yaml"
