@@ -247,7 +247,8 @@ def _closing(data: Mapping[str, Any]) -> str:
     if not stated.materials_stated(data):
         return f"本事项公布的办事指南未说明申请材料，{ASK}。"
     if data.get("materials_incomplete"):
-        return f"以上材料清单按公布的办事指南照录，可能不完整（{data['materials_incomplete']}），{ASK}。"
+        why = str(data["materials_incomplete"]).rstrip("。.")
+        return f"以上材料清单按公布的办事指南照录，可能不完整（{why}），{ASK}。"
     return "以上为本事项需提交的全部材料，一次性告知。材料齐全、符合法定形式的，窗口当场受理。"
 
 

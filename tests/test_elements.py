@@ -29,7 +29,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def test_the_reference_items_with_every_element_check_clean_even_under_strict() -> None:
     result = load(REPO)
-    assert result.clean(strict=True), [p.render() for p in result.problems]
+    files = {result.catalogue.items[code].file for code in (DEVICES, PHARMACY)}
+    assert [p.render() for p in result.problems if p.file in files] == []  # no error, no warning
     for code in (DEVICES, PHARMACY):
         data = result.catalogue.items[code].data
         for key in (

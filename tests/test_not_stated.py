@@ -105,7 +105,7 @@ def test_an_incomplete_list_is_given_as_published(capsys: pytest.CaptureFixture[
     assert "1. 申请书 —— 必需；纸质材料份数未说明" in out
     assert "以上为本事项需提交的全部材料" not in out
     assert out.rstrip().endswith(
-        "以上材料清单按公布的办事指南照录，可能不完整（指南只列出申请书，其余写“其他材料详见窗口”。），请向窗口咨询。"
+        "以上材料清单按公布的办事指南照录，可能不完整（指南只列出申请书，其余写“其他材料详见窗口”），请向窗口咨询。"
     )
 
 
