@@ -188,6 +188,9 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
             "groups": _by_file(last.problems) if failing and last is not None else [],
             "problem_count": len(last.problems) if failing and last is not None else 0,
             "warnings": missing_years(cat.calendars, clock.local_date(service.clock.now())),
+            # the live catalogue's check warnings (未说明 elements, data-quality rules): it serves with them
+            "check_warnings": _by_file(live.warnings),
+            "warning_count": len(live.warnings),
             "items": items,
             "missing": missing,
             "newest": newest.version,

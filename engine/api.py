@@ -22,7 +22,7 @@ import hmac
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine import auth, cases, chain_service, clock, corrections, forms, ledger, provisional, rankings, supervision
+from engine import (
+    auth,
+    cases,
+    chain_service,
+    clock,
+    corrections,
+    forms,
+    ledger,
+    provisional,
+    rankings,
+    stated,
+    supervision,
+)
 from engine import uploads as uploads_
 from engine.crossref import item_fields
 from engine.forms import FieldError
 from engine.money import YUAN, amounts
 from engine.openapi import OPENAPI
-from engine.service import CaseService, SubmissionInvalid, UnknownCase
+from engine.service import CaseService, ItemUnavailable, SubmissionInvalid, UnknownCase
 from engine.uploads import MAX_UPLOAD
 
 log = logging.getLogger("yangguang.api")
@@ -108,6 +120,8 @@ def _guarded(fn: Handler) -> Handler:
             return error_response(422, "invalid", f"申请有 {len(e.errors)} 处需要修改 / fix the fields", e.errors)
         except UnknownCase as e:
             return error_response(404, "not_found", str(e))
+        except ItemUnavailable as e:
+            return error_response(409, "item_unavailable", str(e))
         except ledger.VersionConflict as e:
             msg = f"the case changed since you read it (version {e.expected}, now {e.actual}); reload it"
             return error_response(409, "version_conflict", f"办件已被他人更新 / {msg}")
@@ -206,7 +220,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         if row is None or not stored or not hmac.compare_digest(stored.encode(), query_code.encode()):
             raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
 
-    def upload_errors(materials: list[Mapping[str, Any]], uploads: Mapping[str, list[str]]) -> list[FieldError]:
+    def upload_errors(materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]]) -> list[FieldError]:
         return uploads_.material_errors(db, materials, uploads)
 
     def view(number: str, staff: bool) -> dict[str, Any]:
@@ -313,7 +327,8 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             doc = cat.items.get(item_code)
             if doc is None:
                 raise UnknownCase(f"没有这个事项 / no item with code {item_code!r}")
-            bad = upload_errors(cat.data(doc).get("materials", []), uploads)
+            service.ensure_available(item_code)  # suspended, cancelled, or its materials not stated: 409
+            bad = upload_errors(stated.materials(cat.data(doc)), uploads)
             if bad:
                 _, errors = forms.validate(cat, doc, data, uploads)
                 raise SubmissionInvalid([*errors, *bad])
@@ -443,7 +458,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             )
         uploads = _uploads_map(payload.get("uploads"), "payload.uploads")
         _, snap = service.load(number)
-        materials = snap["item"].get("materials", [])
+        materials = stated.materials(snap["item"])
         known = {m["id"] for m in materials}
         errors = [
             FieldError(f"{forms.MATERIALS}.{k}", f"本事项没有“{k}”这项材料", "unknown_field")
@@ -489,7 +504,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
                 "produced_by": m.get("produced_by"),
             }
             | {k: m[k] for k in mkeys if k in m}
-            for m in item.get("materials", [])
+            for m in stated.materials(item)
         ]
         out = {"item": code, "name": item["name"], "sections": sections, "fields": fields, "materials": materials}
         return JSONResponse(json.loads(json.dumps(out, ensure_ascii=False, default=str)))

@@ -26,6 +26,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine import stated
+
 _CST = ZoneInfo("Asia/Shanghai")  # dates in messages are Beijing dates, like every deadline
 
 STANDARD_STEPS: tuple[dict[str, Any], ...] = (
@@ -194,7 +196,14 @@ def open_steps(case: Case, item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+NO_FEE_STATED = (
+    "本事项的办事指南未说明收费情况，不能核定或收取费用 / the item's published guide does not state its fee: "
+    "no fee can be assessed or collected"
+)
+
+
 def fee_due(item: Mapping[str, Any]) -> bool:
+    """Whether the item charges by a fee schedule (never when its fee is not stated)."""
     fee = item.get("fee")
     return isinstance(fee, Mapping) and "schedule" in fee
 
@@ -287,7 +296,7 @@ def decide(
             "invalid",
             "补正告知须一次列明全部缺少或不符合要求的材料 / list every missing or defective material at once",
         )
-        known = {m["id"] for m in item.get("materials", [])}
+        known = {m["id"] for m in stated.materials(item)}
         for m in missing:  # type: ignore[union-attr]
             _require(
                 isinstance(m, Mapping) and m.get("material") in known and bool(m.get("reason")),
@@ -333,11 +342,13 @@ def decide(
             raise ActionRefused("not_allowed", "最后一个环节请用 complete 办结 / use the complete action")
         return ev
     if action == "assess_fee":
+        _require(stated.fee_stated(item), "not_allowed", NO_FEE_STATED)
         _require(case.state == "in_progress" and fee_due(item), "not_allowed", "本事项不收费或本件不在办理中")
         _may_act(actor, _step_role(item, assess_step(item)), case)
         _require(case.paid_fen is None, "not_allowed", "已缴费，不能重新核定 / already paid")
         return ev
     if action == "record_payment":
+        _require(stated.fee_stated(item), "not_allowed", NO_FEE_STATED)
         _require(fee_due(item), "not_allowed", "本事项不收费 / this item charges no fee")
         _require(case.assessment is not None, "not_allowed", "尚未核定收费 / the fee has not been assessed")
         _require(case.paid_fen is None, "not_allowed", "已登记缴费 / payment already recorded")

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine import cases, chains, clock, delivery, forms, ledger, worklist
+from engine import cases, chains, clock, delivery, forms, ledger, stated, worklist
 from engine.conditions import evaluate
 from engine.crossref import item_fields
 from engine.forms import FieldError
@@ -78,7 +78,7 @@ def _member_data(cat: Any, code: str, data: Mapping[str, Any]) -> dict[str, Any]
 def _member_uploads(cat: Any, code: str, uploads: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """This member's materials from the chain's one set (matched by name, as merged_form does)."""
     out: dict[str, list[str]] = {}
-    for material in cat.data(cat.items[code]).get("materials", []):
+    for material in stated.materials(cat.data(cat.items[code])):
         if material["name"] in uploads:
             out[material["id"]] = list(uploads[material["name"]])
     return out
@@ -116,6 +116,7 @@ def submit(
         if not _stage_open(stage, flat):
             continue  # a stage this application does not need asks nothing of it
         for code in stage["items"]:
+            service.ensure_available(code)  # a member that cannot be applied for stops the chain's application
             doc_item = cat.items[code]
             member_uploads = _member_uploads(cat, code, uploads)
             _normalised, found = forms.validate(cat, doc_item, _member_data(cat, code, data), member_uploads)

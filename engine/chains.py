@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine import delivery
+from engine import delivery, stated
 from engine.catalogue import Catalogue, Document
 from engine.conditions import referenced_fields
 from engine.crossref import MINUTES_PER_WORKING_DAY, duration_minutes
@@ -129,7 +129,7 @@ def material_order_problems(cat: Catalogue, chain: Mapping[str, Any]) -> list[tu
     for i, stage in enumerate(chain["stages"]):
         for j, code in enumerate(stage["items"]):
             item = cat.items.get(code)
-            for material in cat.data(item).get("materials", []) if item else []:
+            for material in stated.materials(cat.data(item)) if item else []:
                 producer = material.get("produced_by")
                 if producer in stage_of and stage_of[producer] >= i:
                     where = (
@@ -199,7 +199,7 @@ def merged_form(cat: Catalogue, chain: Mapping[str, Any]) -> MergedForm:
                 merged = sections.setdefault(section["id"], {**section, "fields": []})
                 known = {f["id"] for f in merged["fields"]}
                 merged["fields"].extend(f for f in section["fields"] if f["id"] not in known)
-            for material in data.get("materials", []):
+            for material in stated.materials(data):
                 producer = material.get("produced_by")
                 if producer in earlier:
                     produced.append((code, material["id"], producer))
@@ -286,7 +286,7 @@ def application_item(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]
     for stage in with_services(chain):
         for code in stage["items"]:
             item = cat.items.get(code)
-            for material in cat.data(item).get("materials", []) if item else []:
+            for material in stated.materials(cat.data(item)) if item else []:
                 specs.setdefault(material["name"], []).append((material, stage.get("when")))
     materials: list[dict[str, Any]] = []
     taken: set[str] = set()

@@ -37,12 +37,17 @@ def _load(catalog: Path, use_cache: bool = True, full: bool = True):  # type: ig
 
 
 def _checked(catalog: Path):  # type: ignore[no-untyped-def]
+    return _checked_result(catalog).catalogue
+
+
+def _checked_result(catalog: Path):  # type: ignore[no-untyped-def]
+    """The check of a catalogue that has no errors (warnings allowed); UserError with its report otherwise."""
     from engine import report
 
     result = _load(catalog)
     if not result.ok:
         raise UserError(report.text(result).rstrip("\n"))
-    return result.catalogue
+    return result
 
 
 def _item(cat, code: str):  # type: ignore[no-untyped-def]
@@ -158,6 +163,11 @@ def cmd_fee(args: argparse.Namespace) -> int:
     cat = _checked(args.catalog)
     item = _item(cat, args.code)
     fee = item.data["fee"]
+    if fee == "not_stated":
+        raise UserError(
+            f"{item.data['code']} {item.data['name']}: the published guide does not state its fee (收费情况未说明); "
+            "no assessment is possible — ask the department, then write the fee in the item"
+        )
     if not isinstance(fee, dict) or "schedule" not in fee:
         sys.stdout.write(f"{item.data['name']}: 不收费 (free of charge)\n")
         return EXIT_OK
@@ -198,13 +208,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     if not reload_seconds >= 0:  # also refuses nan
         raise UserError("--reload-seconds must be 0 (off) or more")
-    cat = _checked(args.catalog)  # refuse to serve a catalogue that does not check clean
+    checked = _checked_result(args.catalog)  # refuse to serve a catalogue that does not check clean
+    if checked.warnings:  # served all the same; /admin lists them
+        sys.stderr.write(
+            f"note: the catalogue has {len(checked.warnings)} warning(s) (e.g. elements a published guide does not "
+            "state); they are listed on /admin and by `yangguang check`\n"
+        )
     if args.sweep_seconds < 0:
         raise UserError("--sweep-seconds must be 0 (off) or more")
     app = create_app(
         catalog=args.catalog,
         db=args.db,
-        catalogue=cat,
+        catalogue=checked.catalogue,
+        warnings=tuple(checked.warnings),
         sweep_seconds=args.sweep_seconds,
         reload_seconds=reload_seconds,
     )

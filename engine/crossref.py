@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine import conditions, delivery
+from engine import conditions, delivery, stated
 from engine.cache import FileCache
 from engine.catalogue import CENTER_FILE, Catalogue, Document
 from engine.dates import as_date
@@ -329,7 +329,7 @@ class _Cross:
                 self.form_section(doc, entry, ("form", "sections", i), fields, where)
         # materials
         seen: dict[str, int] = {}
-        for i, mat in enumerate(data.get("materials", [])):
+        for i, mat in enumerate(stated.materials(data)):
             if mat["id"] in seen:
                 self.add(
                     doc.file,
@@ -372,7 +372,8 @@ class _Cross:
                 self.fee_fields(doc, schedule, fields)
         # time limits
         self.time_limits(doc, fields)
-        eff = data["effective"]
+        self.out.extend(stated.findings(doc.file, data))  # not-stated warnings, service objects
+        eff = stated.section(data, "effective")
         if "until" in eff and eff["until"] < eff["from"]:
             self.add(
                 doc.file,

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import auth, cases, chain_service, documents, keys, ledger, supervision, uploads, wording, worklist
+from engine import auth, cases, chain_service, documents, keys, ledger, stated, supervision, uploads, wording, worklist
 from engine.form_view import answer_text
 from engine.forms import field_specs
 from engine.portal import browser_token, check_csrf, csrf_token, remember_browser
@@ -280,7 +280,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             if r.action == "supplement":
                 ids |= {u for v in r.payload.get("uploads", {}).values() for u in v}
         files = uploads.fetch(db, ids)
-        materials = {m["id"]: m for m in item.get("materials", [])}
+        materials = {m["id"]: m for m in stated.materials(item)}
         return {
             "case": case,
             "item": item,

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine import conditions
+from engine import conditions, stated
 from engine.catalogue import Catalogue
 from engine.diff_forms import FormChanges
 from engine.diff_match import by_id as _by_id
@@ -47,6 +47,7 @@ from engine.diff_words import (
     form_labels,
     generic_text,
     money_change,
+    not_stated_text,
     percent_change,
     required_text,
     said,
@@ -57,6 +58,7 @@ from engine.diff_words import (
 from engine.fee_text import line_standard
 from engine.fees import field_labels
 from engine.notice import ONLINE_DEPTH, ROLE_NAMES, TYPE_NAMES
+from engine.stated import NOT_STATED, NOT_STATED_ELEMENTS
 
 __all__ = ["KIND_ORDER", "SUBJECT_ORDER", "Change", "compare"]
 
@@ -64,7 +66,7 @@ __all__ = ["KIND_ORDER", "SUBJECT_ORDER", "Change", "compare"]
 KIND_ORDER = (
     # items
     "item-added", "item-withdrawn", "item-unchecked", "item-recoded", "item-renamed", "type", "department",
-    "basis", "conditions", "promised-limit", "immediate", "legal-limit", "visits", "online-depth",
+    "basis", "not-stated", "conditions", "promised-limit", "immediate", "legal-limit", "visits", "online-depth",
     "fee-free", "fee-charged", "fee-schedule-switched",
     "material-added", "material-removed", "material-renamed", "material-required", "material-changed",
     "material-order", "steps", "step-added", "step-removed", "step-limit", "step-changed", "step-order",
@@ -194,24 +196,32 @@ class _Compare(FormChanges):
             words = f"{self.dept(self.old, o['department'])}→{self.dept(self.new, n['department'])}"
             self.add("department", "department", o["department"], n["department"], f"实施部门 {words}")
         self.basis(o.get("basis"), n.get("basis"), "basis", "basis", "设定依据")
+        gaps = {key for key in NOT_STATED_ELEMENTS if NOT_STATED in (o.get(key), n.get(key))}
+        for key in sorted(gaps):  # an element not stated (未说明) on either side: one line, nothing finer
+            if o.get(key) != n.get(key):
+                self.add("not-stated", key, o.get(key), n.get(key), not_stated_text(key, o.get(key), n.get(key)))
         co, cn = o.get("conditions") or [], n.get("conditions") or []
-        if co != cn:
+        if co != cn and "conditions" not in gaps:
             parts = [f"新增「{c}」" for c in cn if c not in co] + [f"删除「{c}」" for c in co if c not in cn]
             self.add("conditions", "conditions", co, cn, "受理条件已修改：" + ("；".join(parts) or "顺序已调整"))
         self.limits(o["time_limit"], n["time_limit"])
-        vo, vn = o["visits"]["max"], n["visits"]["max"]
-        if vo != vn:
+        vo, vn = stated.visits_max(o), stated.visits_max(n)
+        if vo != vn and "visits" not in gaps:
             self.add("visits", "visits.max", vo, vn, f"最多到现场次数 {vo}→{vn}" + ("（零跑动）" if vn == 0 else ""))
-        do, dn = o["online"]["depth"], n["online"]["depth"]
-        if do != dn:
+        do, dn = stated.section(o, "online").get("depth", 0), stated.section(n, "online").get("depth", 0)
+        if do != dn and "online" not in gaps:
             words = f"{do}（{ONLINE_DEPTH.get(do, '')}）→{dn}（{ONLINE_DEPTH.get(dn, '')}）"
             self.add("online-depth", "online.depth", do, dn, f"网办深度 {words}")
-        self.fee(o.get("fee"), n.get("fee"))
-        self.materials(o.get("materials"), n.get("materials"), form_labels(self.old, od), form_labels(self.new, nd))
+        if "fee" not in gaps:
+            self.fee(o.get("fee"), n.get("fee"))
+        if "materials" not in gaps:
+            lo, ln = form_labels(self.old, od), form_labels(self.new, nd)
+            self.materials(o.get("materials"), n.get("materials"), lo, ln)
         self.steps(o.get("steps", "standard"), n.get("steps", "standard"))
         self.sections((o.get("form") or {}).get("sections", []), (n.get("form") or {}).get("sections", []))
         # worded above: these whole fields, and these limits' value and unit (their notes are not)
         subtrees = {"code", "name", "type", "department", "basis", "conditions", "fee", "materials", "steps", "form"}
+        subtrees |= gaps
         leaves = {"time_limit.legal", "time_limit.promised", "visits.max", "online.depth"}
         for path, a, b in _leaves(o, n):
             if path.split(".", 1)[0] not in subtrees and path not in leaves:

@@ -24,6 +24,7 @@ from engine.catalogue import Catalogue, Document
 from engine.crossref import item_fields
 from engine.fees import to_fen
 from engine.notice import ROLE_NAMES, STEP_NAMES, UNIT_NAMES, basis_text
+from engine.stated import NOT_STATED, NOT_STATED_ELEMENTS
 
 __all__ = [
     "CENTER_WORDS",
@@ -80,6 +81,15 @@ FIELD_WORDS = {
     "credit_code": "统一社会信用代码", "chief_representative": "首席代表", "holidays": "节假日",
     "make_up_working_days": "调休上班日", "title": "标题", "hint": "说明", "when": "条件", "id": "标识",
     "extends": "上级目录", "child_rules": "下级目录规则",
+    # the national implementation list's elements (实施清单要素)
+    "national_item": "清单事项", "national_item.item": "行政许可事项", "sub_item": "子项",
+    "handling_item": "业务办理项", "version": "事项版本", "state": "事项状态", "department_nature": "实施主体性质",
+    "accepting_body": "受理机构", "deciding_body": "决定机构", "implementation_basis": "实施依据",
+    "handling_basis": "办理依据", "conditions_basis": "受理条件依据", "service_objects": "服务对象（细分）",
+    "handling_forms": "办理形式", "flows": "办理流程", "flows.offline": "线下办理流程",
+    "flows.online": "线上办理流程", "published_guide": "办事指南来源", "url": "网址", "published": "发布日期",
+    "index_number": "索引号", "materials_incomplete": "材料清单不完整的说明", "paper_requirements": "纸质材料要求",
+    "applicant_signs": "须申请人签字", "office": "承办科室", "post": "办理岗位",
 }  # fmt: skip
 MONEY_WORDS = {"amount": "金额", "rate": "单价", "minimum": "最低收费", "maximum": "最高收费", "pay_amount": "减按金额"}
 PERCENT_WORDS = {"percent": "比例", "reduce_percent": "减收比例"}
@@ -259,3 +269,13 @@ def stage_change(what: str, path: str, old: Any, new: Any, labels: Mapping[str, 
         co, cn = (conditions.describe(c, labels) if c else "必经" for c in (old, new))
         return f"{what}办理条件：{co}→{cn}"
     return said(what, path, old, new)
+
+
+def not_stated_text(key: str, old: Any, new: Any) -> str:
+    """An element that became, or stopped being, 未说明 (not stated by the published guide)."""
+    name = NOT_STATED_ELEMENTS[key][0]
+    if new == NOT_STATED:
+        return f"{name}改为未说明（公布的办事指南未写明）"
+    if isinstance(new, (dict, list)):
+        return f"{name}由未说明改为已写明"
+    return f"{name}由未说明改为：{short_value(new)}"

@@ -25,7 +25,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from engine import cases, delivery, ledger, provisional
+from engine import cases, delivery, ledger, provisional, stated
 from engine.clock import TZ, local_date
 from engine.notice import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import CaseService, Deadlines
@@ -271,7 +271,7 @@ class _Builder:
         return self._doc("refusal", e.at, paragraphs, ["第三十二条"], self.item.get("basis", []))
 
     def _on_request_supplement(self, e: _Event) -> Document:
-        names = {m["id"]: m["name"] for m in self.item.get("materials", [])}
+        names = {m["id"]: m["name"] for m in stated.materials(self.item)}
         why = f"根据《{LICENSING_LAW}》第三十二条的规定，" if self.licence else ""
         paragraphs = [f"{self._filed()}，申请材料不齐全或者不符合法定形式。{why}现一次性告知需要补正的全部内容如下："]
         for i, m in enumerate(e.payload.get("missing", []), 1):
@@ -324,8 +324,8 @@ class _Builder:
         reason = str(e.payload.get("reason") or "").strip()
         what = "行政许可" if self.licence else "办理"
         if e.payload.get("outcome") == "approve":
-            result = self.item.get("result", {})
-            got = f"办理结果：{result.get('name', '')}"
+            result = stated.section(self.item, "result")  # {} when the guide does not state it
+            got = f"办理结果：{result['name']}" if result.get("name") else "办理结果以本决定为准"
             if result.get("validity"):
                 got += f"（有效期{result['validity']}）"
             method = delivery.chosen(self.item, self.forms, self.case.data)
@@ -335,7 +335,7 @@ class _Builder:
             paragraphs = [f"{self._filed()}，经审查，符合法定条件、标准，本机关决定准予{what}。"]
             if reason:
                 paragraphs.append(f"说明：{reason}")
-            paragraphs.append(got + (f"；领取方式：{how}。" if how else "。"))
+            paragraphs.append(got + (f"；领取方式：{how}。" if how else "。"))  # never "办理结果：。"
             if self.item.get("rights_obligations"):
                 paragraphs.append(f"申请人的权利和义务：{self.item['rights_obligations']}")
             kind = "decision_approve"

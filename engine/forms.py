@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine import delivery, identifiers
+from engine import delivery, identifiers, stated
 from engine.catalogue import Catalogue, Document
 from engine.conditions import evaluate
 from engine.crossref import FieldInfo, item_fields
@@ -362,7 +362,7 @@ def required_materials(cat: Catalogue, item_doc: Document, data: Mapping[str, An
 
 def _materials(cat: Catalogue, item_doc: Document, flat: Mapping[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for material in (cat.data(item_doc) or {}).get("materials", []):
+    for material in stated.materials(cat.data(item_doc) or {}):
         rule = material["required"]
         if rule is True or (isinstance(rule, Mapping) and evaluate(rule, flat)):
             out.append(
@@ -432,7 +432,7 @@ def _material_errors(
     cat: Catalogue, item_doc: Document, flat: Mapping[str, Any], uploads: Mapping[str, list[str]]
 ) -> list[FieldError]:
     errors: list[FieldError] = []
-    known = {m["id"] for m in (cat.data(item_doc) or {}).get("materials", [])}
+    known = {m["id"] for m in stated.materials(cat.data(item_doc) or {})}
     for material_id in uploads:
         if material_id not in known:
             errors.append(

@@ -39,7 +39,8 @@ _ERROR_TEXT = {
     401: "bad credentials, or an unknown or expired token",
     403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden), or a role without access",
     404: "unknown item or case; also a wrong query code (indistinguishable on purpose)",
-    409: "version conflict: the case changed since you read it",
+    409: "version conflict: the case changed since you read it; for a submission (item_unavailable): the item "
+    "is suspended or cancelled, or its published guide does not list its materials (apply at the window)",
     413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
     415: "not an accepted file type (judged by content)",
     422: "field errors (`fields`), or an action the rules refuse (invalid, not_allowed, fee_mismatch)",
@@ -116,12 +117,12 @@ _PATHS: dict[str, Any] = {
     },
     "/api/cases": {
         "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
-                    "201,200", "Submitted", "400 401 404 422", "optional", requestBody=_json(_SUBMISSION)),
+                    "201,200", "Submitted", "400 401 404 409 422", "optional", requestBody=_json(_SUBMISSION)),
     },
     "/api/chains": {
         "post": _op("apply for a whole approval chain: the merged form's data and one set of materials "
                     "(uploads by material name); files the first stage's cases", "201", "ChainSubmitted",
-                    "400 401 404 422", "optional",
+                    "400 401 404 409 422", "optional",
                     requestBody=_json(_o("chain:s data:o idempotency_key:s", "chain data idempotency_key",
                                          uploads={"type": "object", "additionalProperties":
                                                   {"type": "array", "items": _TYPES["s"]}}))),
@@ -145,7 +146,10 @@ _PATHS: dict[str, Any] = {
                    "none"),
     },
     "/api/items/{code}": {
-        "get": _op("one item's full YAML data as JSON, with its catalogue version", "200", None, "404", "none",
+        "get": _op("one item's full YAML data as JSON (`item`) and its whole guide as the guide page and the "
+                   "one-time notice word it (`guide`: every element of the implementation list, 未说明 where the "
+                   "published guide does not state one, `unavailable` when it cannot be applied for), with its "
+                   "catalogue version", "200", "ItemGuide", "404", "none",
                    parameters=[{"name": "code", "in": "path", "required": True, "schema": _TYPES["s"]}]),
     },
     "/api/items/{code}/form": {
@@ -197,6 +201,40 @@ OPENAPI: dict[str, Any] = {
             "Upload": _o("upload_id:s size:i sha256:s content_type:s material:s", "upload_id size sha256 content_type"),
             "Submitted": _o("number:s query_code:s version:i", "number query_code version"),
             "Case": _CASE,
+            "ItemGuide": _o(
+                "version:s file:s item:o",
+                "version file item guide",
+                guide=_o(
+                    "code:s name:s type:s department:s window:s level:s conditions_stated:b applicants:s "
+                    "legal_limit:s promised_limit:s extension:s visits:s online:s materials_stated:b "
+                    "materials_incomplete:s closing:s fee_stated:b result:s location:s hours:s accepting_body:s "
+                    "deciding_body:s unavailable:s handling_forms:s",
+                    "code name materials closing fee",
+                    bases={
+                        "type": "array",
+                        "description": "[heading, references]: 设定依据, 实施依据, 办理依据, 受理条件依据",
+                    },
+                    identity={
+                        "type": "array",
+                        "description": "[label, value]: 基本编码, 清单事项, 版本, 状态, 实施主体性质",
+                    },
+                    conditions={"type": "array", "items": _TYPES["s"]},
+                    materials={
+                        "type": "array",
+                        "items": _o(
+                            "name:s required:s originals:ni copies:ni paper:s source:s signs:b note:s blank_form:no "
+                            "sample:no",
+                            "name required paper",
+                            description="originals / copies are null when the guide does not state them (never 0)",
+                        ),
+                    },
+                    fee={"type": "array", "items": _TYPES["s"]},
+                    contact=_TYPES["a"],
+                    complaint=_TYPES["a"],
+                    flows={"type": "array", "description": "[title, steps]: 线下办理流程, 线上办理流程"},
+                    guide={"type": "array", "description": "[label, {text, href}]: 指南来源, 发布日期, 索引号"},
+                ),
+            ),
             "ItemForm": _o("item:s name:s sections:a fields:a materials:a", "item fields materials"),
             "ChainSubmitted": _o(
                 "number:s query_code:s", "number query_code members", members={"type": "array", "items": _TYPES["s"]}

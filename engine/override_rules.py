@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from engine import stated
 from engine.merge import Origin, entry_key, get, id_list, lookup
 from engine.result import Finding
 from engine.result import Path as DocPath
@@ -101,7 +102,23 @@ def _check_materials(
     """A material the parent requires (always, or under a condition) may not be removed, made optional
     or required under another condition; it may be made required always."""
     found: list[Finding] = []
-    parent = {m["id"]: (i, m) for i, m in enumerate(base.get("materials", []))}
+    parent = {m["id"]: (i, m) for i, m in enumerate(stated.materials(base))}
+    if patch.get("materials") == stated.NOT_STATED:  # "not stated here" would drop every required one
+        kept = [(i, m) for i, m in parent.values() if m.get("required") not in (False, None)]
+        if kept:
+            names = "、".join(repr(m["name"]) for _, m in kept[:3]) + ("…" if len(kept) > 3 else "")
+            found.append(
+                Finding(
+                    doc.file,
+                    ("materials",),
+                    "overlay-material",
+                    f"this override says the materials are not stated, but the parent requires {len(kept)} "
+                    f"({names}); a lower catalogue may add materials or explain them, but not drop one the parent "
+                    "requires",
+                    related=((*lookup(base_origins, base_file, ("materials", kept[0][0])), "parent's material"),),
+                )
+            )
+        return found
     for i, entry in enumerate(patch.get("materials", []) or []):
         hit = parent.get(entry["id"])
         if hit is None:

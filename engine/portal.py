@@ -24,11 +24,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, chain_service, chains, drafts, form_view, forms, i18n, uploads
+from engine import cases, chain_service, chains, drafts, form_view, forms, i18n, notice, stated, uploads
 from engine.catalogue import Catalogue, Document
 from engine.form_view import CHECK_PAGE, MATERIALS_PAGE
 from engine.forms import FieldError
 from engine.service import CaseService, SubmissionInvalid
+from engine.wording import N_
 
 BROWSER_COOKIE = "yg_browser"
 MAX_REQUEST = 100 * 1024 * 1024  # one materials page, all files together
@@ -88,6 +89,32 @@ async def _limited_form(request: Request, multipart: bool) -> FormData:
     return await limited.form(max_files=0, max_fields=500)
 
 
+UNAVAILABLE_WORDS = {
+    "suspended": N_("本事项已暂停办理，暂不受理申请。"),
+    "cancelled": N_("本事项已取消，不再受理申请。"),
+    "materials": N_("本事项公布的办事指南未说明申请材料，不能在线申请，请到窗口办理或先打电话咨询。"),
+}
+
+
+def unavailable_message(cat: Catalogue, code: str, chain: bool = False) -> str | None:
+    """Why the item (or, for a chain, one of its members) cannot be applied for, with the window and the
+    phone to turn to instead; None when it can (engine.stated.unavailable)."""
+    codes = [c for s in cat.data(cat.chains[code])["stages"] for c in s["items"]] if chain else [code]
+    for member in codes:
+        data = cat.data(cat.items[member]) if member in cat.items else None
+        why = stated.unavailable(data) if data is not None else None
+        if data is not None and why is not None:
+            place, phone = notice.counter(cat, data)
+            words = i18n.gettext(UNAVAILABLE_WORDS[why])
+            if member != code:
+                words = i18n.gettext("链条中的事项“{name}”不能申请：").format(name=data["name"]) + words
+            where = i18n.gettext("办理地点：{place}").format(place=place)
+            if phone:
+                where += i18n.gettext("；咨询电话：{phone}").format(phone=phone)
+            return f"{words}{where}"
+    return None
+
+
 def withdrawn_message(cat: Catalogue, code: str) -> str | None:
     """Why a parent's item is not offered here (a lower-level catalogue withdrew it), for its 404 pages."""
     if code not in cat.withdrawn:
@@ -121,6 +148,9 @@ def portal_routes(
             if why is not None:  # withdrawn by a lower-level catalogue: say why
                 raise HTTPException(404, why)
             raise HTTPException(404, "没有这个审批链条，请从首页查找。" if is_chain else "没有这个事项，请从首页查找。")
+        why = unavailable_message(cat, code, chain=is_chain)
+        if why is not None:  # suspended, cancelled, or materials not stated: the window instead
+            raise HTTPException(409, why)
         return doc
 
     def urls(doc: Document) -> dict[str, str]:
@@ -242,7 +272,7 @@ def portal_routes(
     def materials_view(doc: Document, draft: drafts.Draft | None, errors: Mapping[str, str]) -> list[dict[str, Any]]:
         data = draft.data if draft else {}
         have = draft.uploads if draft else {}
-        specs = {m["id"]: m for m in cat.data(doc).get("materials", [])}
+        specs = {m["id"]: m for m in stated.materials(cat.data(doc))}
         found = uploads.fetch(db, (u for v in have.values() for u in v))
         out = []
         for m in forms.required_materials(cat, doc, data):
@@ -349,7 +379,7 @@ def portal_routes(
         browser: str,
         new: bool,
     ) -> Response:
-        specs = {m["id"]: m for m in cat.data(doc).get("materials", [])}
+        specs = {m["id"]: m for m in stated.materials(cat.data(doc))}
         problems: list[FieldError] = []
         removed = {str(v) for v in form.getlist("remove")}
         for material_id in list(draft.uploads):
@@ -414,7 +444,7 @@ def portal_routes(
             actor = (staff_of(request) if staff_of else None) or APPLICANT
             try:
                 if doc.kind == CHAIN_APPLICATION:  # one set of materials, by name, for every member
-                    names = {m["id"]: m["name"] for m in doc.data["materials"]}
+                    names = {m["id"]: m["name"] for m in stated.materials(doc.data)}
                     by_name = {names[k]: v for k, v in draft.uploads.items() if k in names}
                     sub: Any = chain_service.submit(service, code, draft.data, by_name, actor, f"draft:{draft.id}")
                 else:

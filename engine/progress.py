@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, chain_service, clock, documents, forms, joint_decision, keys, ledger, uploads, wording
+from engine import cases, chain_service, clock, documents, forms, joint_decision, keys, ledger, stated, uploads, wording
 from engine.forms import FieldError
 from engine.i18n import gettext
 from engine.portal import (
@@ -124,7 +124,7 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
             due = None
         with ledger.read_only(db) as conn:
             records = ledger.events_of(conn, number)
-        materials = {m["id"]: m for m in item.get("materials", [])}
+        materials = {m["id"]: m for m in stated.materials(item)}
         names = {s["id"]: s["name"] for s in cases.steps_of(item)}
         timeline = [
             {
@@ -245,7 +245,7 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
 
     async def supplement_payload(number: str, form: FormData) -> tuple[dict[str, Any], list[FieldError]]:
         case, snap = await run_in_threadpool(service.load, number)
-        specs = {m["id"]: m for m in snap["item"].get("materials", [])}
+        specs = {m["id"]: m for m in stated.materials(snap["item"])}
         wanted = {m["material"] for m in case.missing}
         sent: dict[str, list[str]] = {}
         errors: list[FieldError] = []

@@ -141,8 +141,12 @@ class LiveApp:
         build: Build,
         sweep_seconds: float,
         reload_seconds: float,
+        warnings: tuple[Problem, ...] = (),
     ) -> None:
         self.root = Path(root)
+        #: the live catalogue's warnings (engine.result.WARNING_KINDS: elements not stated, data-quality
+        #: rules): they never stop it from serving, and /admin lists them
+        self.warnings = warnings
         self.db = db
         self.clock = clock
         self.sweep_seconds = sweep_seconds
@@ -285,10 +289,12 @@ class LiveApp:
         if not result.ok:
             return Attempt(at, "failed", cat.version, tuple(result.errors), cat)
         if cat.version == live.catalogue.version:
+            self.warnings = tuple(result.warnings)
             return Attempt(at, "unchanged", cat.version)
         version = self._build(cat, self)  # in this worker thread: requests go on meanwhile
         record(self.db, cat, self.root)
         self.current = version  # the switch: requests from now on see the new version
+        self.warnings = tuple(result.warnings)
         log.info("catalogue %s is live (%d items), replacing %s", cat.version, len(cat.items), live.catalogue.version)
         try:  # a new calendar file: provisional deadlines are counted again now, not at the next sweep
             provisional.refresh(version.service)

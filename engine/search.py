@@ -47,6 +47,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from engine import stated
 from engine.catalogue import Catalogue
 
 #: longest query we look at; the rest is ignored (the home page caps input the same way)
@@ -192,7 +193,7 @@ class ItemIndex:
                 tok(*d.get("keywords", ())),
                 tok(*d.get("themes", ())),
                 tok(depts.get(d["department"], "")),
-                tok((d.get("result") or {}).get("name")),
+                tok(stated.section(d, "result").get("name")),
             )
             for n, d in enumerate(items, start=1)
         ]

@@ -16,15 +16,16 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import Engine, bindparam, insert, select
 
-from engine import cases, clock, ledger, provisional
+from engine import cases, clock, ledger, provisional, stated
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.catalogue import Catalogue, Document
 from engine.fees import assess
 from engine.forms import FieldError, money_units, validate
+from engine.notice import UNAVAILABLE, where_to_ask
 from engine.pinned import pinned_view
 
 SYSTEM = cases.Actor("system", "system")
@@ -57,6 +58,22 @@ class SubmissionInvalid(Exception):
 
 class UnknownCase(LookupError):
     pass
+
+
+class ItemUnavailable(Exception):
+    """The item cannot be applied for: suspended or cancelled (its ``state``), or its published guide does
+    not list its materials (``materials: not_stated``), so no application could be complete."""
+
+    ENGLISH: ClassVar[dict[str, str]] = {
+        "suspended": "this item is suspended",
+        "cancelled": "this item has been cancelled",
+        "materials": "the item's published guide does not list its materials, so it cannot be applied for online; "
+        "apply at the window",
+    }
+
+    def __init__(self, code: str, reason: str, where: str) -> None:
+        self.code, self.reason, self.where = code, reason, where
+        super().__init__(f"{UNAVAILABLE[reason]}。{where} / {code}: {self.ENGLISH[reason]}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +171,16 @@ class CaseService:
         return self._snapshots[key]
 
     # -- submission --------------------------------------------------------------------------
+    def ensure_available(self, item_code: str) -> None:
+        """ItemUnavailable when the live item cannot be applied for (engine.stated.unavailable)."""
+        doc = self.catalogue.items.get(item_code)
+        if doc is None:
+            return
+        data = self.catalogue.data(doc)
+        why = stated.unavailable(data)
+        if why is not None:
+            raise ItemUnavailable(item_code, why, where_to_ask(self.catalogue, data))
+
     def submit(
         self,
         item_code: str,
@@ -174,6 +201,7 @@ class CaseService:
             if found is None:
                 raise UnknownCase(f"no item with code {item_code!r}")
             doc = found
+            self.ensure_available(item_code)
         normalised, errors = validate(view, doc, data, uploads)
         if errors:
             raise SubmissionInvalid(errors)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from engine import cases
+from engine import cases, stated
 from engine.clock import TZ, ManualClock, local_date
 from engine.samples import sample_application
 from engine.service import CaseService
@@ -121,7 +121,8 @@ def _work(
         try:
             if case.state == "submitted":
                 if not case.supplement_requested and rng.random() < supplement_rate:
-                    mat = item["materials"][0]["id"] if item["materials"] else None
+                    listed = stated.materials(item)
+                    mat = listed[0]["id"] if listed else None
                     if mat:
                         _act(
                             service,

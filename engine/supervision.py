@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import clock, ledger, provisional
+from engine import clock, ledger, provisional, stated
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.i18n import gettext
 from engine.service import CaseService
@@ -445,7 +445,8 @@ def anomaly_counts(
 
 def max_visits_of(catalogue: Any) -> dict[str, int]:
     """Each item's ``visits.max`` (the most in-person visits it may need)."""
-    return {code: int(doc.data.get("visits", {}).get("max", 99)) for code, doc in catalogue.items.items()}
+    out = {code: stated.visits_max(doc.data) for code, doc in catalogue.items.items()}
+    return {code: most for code, most in out.items() if most is not None}  # 未说明: nothing to exceed
 
 
 def lights_of(db: Engine, number: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import io
 import os
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -172,7 +172,7 @@ def fetch(db: Engine, ids: Iterable[str]) -> dict[str, Upload]:
 
 
 def material_errors(
-    db: Engine, materials: list[Mapping[str, Any]], uploads: Mapping[str, list[str]]
+    db: Engine, materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]]
 ) -> list[FieldError]:
     """Every referenced upload must exist and meet its material's formats and size limit."""
     found = fetch(db, (u for v in uploads.values() for u in v))

@@ -12,6 +12,7 @@ version, so live reload swaps it whole (see engine.reload).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from engine.progress import local as progress_local
 from engine.progress import progress_routes
 from engine.public import public_routes
 from engine.reload import LiveApp, Version
+from engine.result import Problem
 from engine.search import MAX_QUERY, ItemIndex
 from engine.security import SecurityHeaders
 from engine.service import CaseService
@@ -85,12 +87,14 @@ def create_app(
     clock: Clock | None = None,
     sweep_seconds: float = SWEEP_SECONDS,
     reload_seconds: float | None = None,
+    warnings: tuple[Problem, ...] = (),
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
     down) the engine's timed rules run in a worker thread; 0 turns that off. Every
     ``reload_seconds`` (default ``$YANGGUANG_RELOAD_SECONDS``, else 2; 0 off) the catalogue
-    files are looked at, and an edit that checks clean goes live (engine.reload)."""
+    files are looked at, and an edit that checks clean goes live (engine.reload). ``warnings`` are the
+    given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own."""
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
@@ -98,7 +102,7 @@ def create_app(
         result = load(root, FileCache(root))  # the cache makes the watcher's first re-load cheap
         if not result.ok:
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.errors)} error(s); run yangguang check")
-        catalogue = result.catalogue
+        catalogue, warnings = result.catalogue, tuple(result.warnings)
     key = keys.load_or_create(Path(db).parent / "secret.key")
     cases_db = ledger.open_engine(Path(db))
     ledger.migrate(cases_db)
@@ -112,6 +116,7 @@ def create_app(
         build=functools.partial(_version, site),
         sweep_seconds=sweep_seconds,
         reload_seconds=reload_seconds,
+        warnings=warnings,
     )
 
 
@@ -246,7 +251,10 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         doc = cat.items.get(request.path_params["code"])
         if doc is None:
             raise HTTPException(404, f"no item with code {request.path_params['code']!r}")
-        return JSONResponse({"version": cat.version, "file": doc.file, "item": doc.data})
+        # the guide (办事指南) as the page and `yangguang show` word it: every element, 未说明 where the
+        # published guide does not state one, and why it cannot be applied for (unavailable) if so
+        guide = dataclasses.asdict(notice.build(cat, doc))
+        return JSONResponse({"version": cat.version, "file": doc.file, "item": doc.data, "guide": guide})
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(

@@ -55,6 +55,8 @@ def test_there_are_cases_for_every_error_kind() -> None:
         "step-limits",
         "calendar-date",
         "calendar-conflict",
+        "not-stated",
+        "service-objects",
     }
     assert must <= kinds, f"no fixture for {sorted(must - kinds)}"
 
