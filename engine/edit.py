@@ -379,7 +379,7 @@ def check_replaced(root: Path, cache: FileCache, before: CheckResult, replaced: 
     (a warning it adds is kept in ``outcome.new_problems`` and printed, but does not refuse the edit)."""
     after = load(root, cache, full=False, replaced=replaced)
     outcome.result = after
-    outcome.pre_existing = len(before.problems)
+    outcome.pre_existing = len(before.errors)  # warnings never stop an edit: not counted as problems
     outcome.new_problems = new_problems(before.problems, after.problems)
     if any(p.is_error for p in outcome.new_problems):
         raise EditRefused(outcome)
