@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine import conditions
+from engine import conditions, quality
 from engine import partial as partial_refs
 from engine.cache import FileCache
 from engine.catalogue import CENTER_FILE, Catalogue, Document
@@ -688,6 +688,7 @@ def check(
             start = len(cross.out)
             if cat.data(doc) is not None:
                 cross.item(doc)
+                cross.out.extend(quality.item(doc.file, doc.data))  # warnings (engine.quality)
             if cache is not None:
                 mine = [(f.file, f.path, f.kind, f.message, f.on_key, f.related) for f in cross.out[start:]]
                 cache.put_xref(doc.file, dep, mine)

@@ -55,6 +55,10 @@ def test_there_are_cases_for_every_error_kind() -> None:
         "step-limits",
         "calendar-date",
         "calendar-conflict",
+        "licence-decider",
+        "step-role",
+        "natural-days",
+        "note-contradiction",
     }
     assert must <= kinds, f"no fixture for {sorted(must - kinds)}"
 
