@@ -281,7 +281,7 @@ def _translate(
         if text is not None:
             extra = (
                 f": YAML read the text {text!r} as a key and a value because of its colon (a colon followed by a "
-                f"space, or ending the text, starts a key); put the whole text in quotes (\"{text}\") or write the "
+                f'space, or ending the text, starts a key); put the whole text in quotes ("{text}") or write the '
                 "colon as '：'"
             )
         yield SchemaError(path, "type", f"{where} should be {words}, not {_describe_type(inst)}{extra}")
