@@ -291,6 +291,10 @@ def _law_ref(rng: random.Random) -> dict[str, Any]:
     return ref
 
 
+def _other_law(basis: list[dict[str, Any]]) -> bool:
+    return any(ref["law"] != LAWS[0] for ref in basis)
+
+
 def _basis(rng: random.Random, most: int = 2) -> list[dict[str, Any]]:
     return [_law_ref(rng) for _ in range(rng.randint(1, most))]
 
@@ -381,6 +385,8 @@ def _steps(rng: random.Random, promised: int) -> list[Flow]:
         return [
             Flow(id="accept", name="受理", role="window", limit=_duration(30, minute)),
             Flow(id="review", name="审核", role="reviewer", limit=_duration(rng.choice([30, 60, 120]), minute)),
+            # a deciding step, as a licence needs one (warning licence-decider, engine/quality.py)
+            Flow(id="decide", name="批准", role="decider", limit=_duration(30, minute)),
             Flow(id="complete", name="办结", role="window", limit=_duration(10, minute)),
         ]
     a = rng.randint(0, promised - 1)
@@ -426,6 +432,9 @@ def make_item(rng: random.Random, code: str, dept: dict[str, Any], other_codes: 
         time_limit["extension"] = {"limit": _duration(10), "approver_role": "decider"}
     if rng.random() < 0.3:
         time_limit["legal_basis"] = _basis(rng, 1)
+    if kind == "license" and legal_unit == "natural_day" and not _other_law(time_limit.get("legal_basis", [])):
+        # a licence limit in natural days comes from a law other than the Licensing Law (warning natural-days)
+        time_limit["legal_basis"] = [{"law": LAWS[1], "article": "第三十五条"}]
     item["time_limit"] = time_limit
     visits = rng.choice([0, 0, 1, 2])
     item["visits"] = Flow(max=visits, reason="核验原件并领取证照") if visits else Flow(max=0)

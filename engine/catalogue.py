@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import overlay, schemas
+from engine import overlay, partial, schemas
 from engine.cache import FileCache, FileEntry
 from engine.discover import CENTER_FILE, FOLDERS, YAML_SUFFIXES, discover, fingerprint, kind_of
 from engine.result import Finding, Problem
@@ -260,7 +260,8 @@ class _Checker:
                 )
             )
         schema = self.schema(kind)
-        for err in schema.errors(data):
+        schema_errors = schema.errors(data)
+        for err in schema_errors:
             line, col = locate(text, err.path, err.on_key)
             problems.append((line, col, err.kind, err.message))
         date_props = schema.date_properties
@@ -275,8 +276,10 @@ class _Checker:
                         "an unquoted date here is read as a date by YAML 1.1 tools, but this value is text; quote it",
                     )
                 )
-        facts = {"code": data["code"]} if kind == "item" and isinstance(data.get("code"), str) else {}
+        facts: dict[str, Any] = {"code": data["code"]} if kind == "item" and isinstance(data.get("code"), str) else {}
         if problems:
+            if kind == "item":  # its references are still checked (engine.partial)
+                facts["refs"] = partial.references(data, ((e.path, e.kind) for e in schema_errors))
             return FileEntry(key, kind, False, problems, facts)
         return FileEntry(key, kind, True, problems, facts, data)
 
@@ -354,10 +357,11 @@ def load(
     gc.disable()
     try:
         broken: dict[str, str] = {}
+        refs: list[tuple[str, dict[str, Any]]] = []  # items that fail their schema: references still checked
         layer_docs: list[list[Document]] = []
         for layer_files in per_layer:
             layer_docs.append([])
-            _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken)
+            _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs)
         codes = dict(_codes(items_facts))
         catalogue = Catalogue(
             root,
@@ -384,6 +388,7 @@ def load(
                     has_center_file=any(k == "center" for _, k in per_layer[0]),
                     cache=cache,
                     codes=codes,
+                    partial=refs,
                 )
             )
         if cache is not None:
@@ -483,6 +488,7 @@ def _check_files(
     digest: Any,
     problems: list[Problem],
     broken: dict[str, str],
+    refs: list[tuple[str, dict[str, Any]]],
 ) -> None:
     for rel, kind in files:
         entry = checker.check_file(rel, kind)
@@ -490,6 +496,8 @@ def _check_files(
         problems.extend(Problem(rel, line, col, k, msg) for line, col, k, msg in entry.problems)
         if not entry.valid and "code" in entry.facts:
             broken.setdefault(entry.facts["code"], rel)
+        if not entry.valid and entry.facts.get("refs"):
+            refs.append((rel, entry.facts))
         if entry.valid:
             doc = Document(rel, kind, entry.data, entry.key)
             if doc.data is None and (full or kind != "item"):

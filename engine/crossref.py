@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine import conditions, delivery, stated
+from engine import conditions, delivery, quality, stated
+from engine import partial as partial_refs
 from engine.cache import FileCache
 from engine.catalogue import CENTER_FILE, Catalogue, Document
 from engine.dates import as_date
@@ -297,6 +298,47 @@ class _Cross:
             doc, doc.data, (), own, f"section {doc.data['id']!r} (a reusable section may only refer to its own fields)"
         )
 
+    # -- references one item makes (also checked in an item that fails its schema: engine.partial) ---
+    def section_ref(self, file: str, path: Path, sid: str) -> None:
+        if sid not in self.cat.forms:
+            self.add(
+                file,
+                path,
+                "unknown-form-section",
+                f"there is no form section forms/{sid}.yaml{_hint(sid, sorted(self.cat.forms))}",
+            )
+
+    def schedule_ref(self, file: str, sid: str) -> Document | None:
+        schedule = self.cat.fees.get(sid)
+        if schedule is None:
+            self.add(
+                file,
+                ("fee", "schedule"),
+                "unknown-fee-schedule",
+                f"there is no fee schedule fees/{sid}.yaml{_hint(sid, sorted(self.cat.fees))}"
+                + ("; an item that charges nothing is written `fee: free`" if sid == "free" else ""),
+            )
+        return schedule
+
+    def material_id(self, file: str, i: int, mid: str, seen: dict[str, int]) -> None:
+        if mid in seen:
+            self.add(
+                file,
+                ("materials", i, "id"),
+                "duplicate-material",
+                f"material id {mid!r} is already used by material {seen[mid] + 1} of this item; "
+                "material ids must be unique within an item",
+            )
+        seen.setdefault(mid, i)
+
+    def producer_ref(self, file: str, path: Path, producer: str, code: str | None) -> None:
+        if producer == code:
+            self.add(
+                file, path, "unknown-item", "an item cannot produce its own material; name the item that issues it"
+            )
+        elif producer not in self.cat.items:
+            self.add(file, path, "unknown-item", _no_item(self.cat, producer))
+
     def item(self, doc: Document) -> None:
         data, cat = doc.data, self.cat
         self.department(doc, ("department",), data["department"])
@@ -318,57 +360,23 @@ class _Cross:
                 )
             section_ids.setdefault(sid, i)
             if isinstance(entry, str):
-                if entry not in cat.forms:
-                    self.add(
-                        doc.file,
-                        ("form", "sections", i),
-                        "unknown-form-section",
-                        f"there is no form section forms/{entry}.yaml{_hint(entry, sorted(cat.forms))}",
-                    )
+                self.section_ref(doc.file, ("form", "sections", i), entry)
             else:
                 self.form_section(doc, entry, ("form", "sections", i), fields, where)
         # materials
         seen: dict[str, int] = {}
         for i, mat in enumerate(stated.materials(data)):
-            if mat["id"] in seen:
-                self.add(
-                    doc.file,
-                    ("materials", i, "id"),
-                    "duplicate-material",
-                    f"material id {mat['id']!r} is already used by material {seen[mat['id']] + 1} of this item; "
-                    "material ids must be unique within an item",
-                )
-            seen.setdefault(mat["id"], i)
+            self.material_id(doc.file, i, mat["id"], seen)
             if isinstance(mat["required"], dict):
                 self.condition(doc.file, ("materials", i, "required"), mat["required"], fields, where, doc)
             producer = mat.get("produced_by")
             if producer is not None:
-                if producer == data["code"]:
-                    self.add(
-                        doc.file,
-                        ("materials", i, "produced_by"),
-                        "unknown-item",
-                        "an item cannot produce its own material; name the item that issues it",
-                    )
-                elif producer not in cat.items:
-                    self.add(
-                        doc.file,
-                        ("materials", i, "produced_by"),
-                        "unknown-item",
-                        _no_item(cat, producer),
-                    )
+                self.producer_ref(doc.file, ("materials", i, "produced_by"), producer, data["code"])
         # fee
         fee = data["fee"]
         if isinstance(fee, dict) and "schedule" in fee:
-            schedule = cat.fees.get(fee["schedule"])
-            if schedule is None:
-                self.add(
-                    doc.file,
-                    ("fee", "schedule"),
-                    "unknown-fee-schedule",
-                    f"there is no fee schedule fees/{fee['schedule']}.yaml{_hint(fee['schedule'], sorted(cat.fees))}",
-                )
-            else:
+            schedule = self.schedule_ref(doc.file, fee["schedule"])
+            if schedule is not None:
                 self.fee_fields(doc, schedule, fields)
         # time limits
         self.time_limits(doc, fields)
@@ -652,8 +660,10 @@ def check(
     has_center_file: bool = True,
     cache: FileCache | None = None,
     codes: Mapping[str, str] | None = None,
+    partial: Sequence[tuple[str, Mapping[str, Any]]] = (),
 ) -> list[Finding]:
-    """Index the catalogue's documents (filling its tables) and return every cross-file problem.
+    """Index the catalogue's documents (filling its tables) and return every cross-file problem,
+    including those of the references ``partial`` kept from items that fail their schema (engine.partial).
 
     An item's findings depend only on the item, the center, the form sections, the fee
     schedules and the set of item codes; with a cache they are reused while none of those
@@ -664,6 +674,8 @@ def check(
 
     cross = _Cross(cat)
     cross.index(has_center_file, codes or {})
+    for file, facts in partial:  # items that fail their schema: the references that can still be judged
+        partial_refs.check(cross, file, facts)
     shared = hashlib.blake2b(digest_size=16)
     for doc in cat.documents:
         if doc.kind != "item":
@@ -683,6 +695,7 @@ def check(
             start = len(cross.out)
             if cat.data(doc) is not None:
                 cross.item(doc)
+                cross.out.extend(quality.item(doc.file, doc.data))  # warnings (engine.quality)
             if cache is not None:
                 mine = [(f.file, f.path, f.kind, f.message, f.on_key, f.related) for f in cross.out[start:]]
                 cache.put_xref(doc.file, dep, mine)

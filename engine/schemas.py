@@ -21,6 +21,15 @@ from typing import Any
 import fastjsonschema
 
 from engine.result import Path
+from engine.schema_hints import (
+    colon_text,
+    const_branch,
+    const_said,
+    enum_labels,
+    from_chinese,
+    label_of,
+    means_const,
+)
 
 SCHEMA_DIR = FsPath(__file__).resolve().parent.parent / "schema"
 
@@ -116,10 +125,18 @@ class Schema:
             return False
         return True
 
+    @cached_property
+    def labels(self) -> dict[tuple[str, ...], dict[str, str]]:
+        """Each enum's values with their Chinese labels, read from the schema's own descriptions
+        (``单位：working_day 工作日、natural_day 自然日…``), so a value written in Chinese gets the
+        right suggestion and stays right when a schema changes."""
+        return enum_labels(self.document)
+
     def errors(self, data: Any) -> list[SchemaError]:
         if self.is_valid(data):
             return []
-        found = [e for err in self._full.iter_errors(data) for e in _translate(err, self.document)]
+        labels = self.labels
+        found = [e for err in self._full.iter_errors(data) for e in _translate(err, self.document, labels)]
         if not found:  # the two validators disagree; jsonschema is the reference
             return []
         # "unknown key 'matrials'; did you mean 'materials'?" already says 'materials' is missing
@@ -209,19 +226,6 @@ def _describe_type(value: Any) -> str:
     return f"the text {str(value)!r}"
 
 
-def _resolve(schema: Mapping[str, Any], document: Mapping[str, Any]) -> Mapping[str, Any]:
-    seen = 0
-    while isinstance(schema, Mapping) and "$ref" in schema and seen < 20:
-        schema = document["definitions"][schema["$ref"].removeprefix("#/definitions/")]
-        seen += 1
-    return schema
-
-
-def _label(schema: Mapping[str, Any], document: Mapping[str, Any]) -> str:
-    desc = schema.get("description") or _resolve(schema, document).get("description") or ""
-    return desc.split(" / ")[0].rstrip("。.") if desc else ""
-
-
 def _known_keys(schema: Mapping[str, Any]) -> list[str]:
     return list(schema.get("properties", {}))
 
@@ -231,7 +235,9 @@ def suggest(word: str, choices: list[str]) -> str:
     return f"; did you mean {match[0]!r}?" if match else ""
 
 
-def _translate(err: Any, document: Mapping[str, Any]) -> Iterator[SchemaError]:
+def _translate(
+    err: Any, document: Mapping[str, Any], labels: Mapping[tuple[str, ...], Mapping[str, str]]
+) -> Iterator[SchemaError]:
     path: Path = tuple(err.absolute_path)
     v = err.validator
     inst = err.instance
@@ -246,14 +252,18 @@ def _translate(err: Any, document: Mapping[str, Any]) -> Iterator[SchemaError]:
         props = schema.get("properties", {})
         for key in schema["required"]:
             if isinstance(inst, dict) and key not in inst:
-                label = _label(props.get(key, {}), document)
+                label = label_of(props.get(key, {}), document)
                 about = f" ({label})" if label else ""
+                if key == "article" and "law" in props:  # a legal reference (common.schema.json law_ref)
+                    about += "; to cite a whole law or document write article: 全文, a chapter e.g. article: 第二章"
                 yield SchemaError(
                     path, "missing-key", f"{where} is missing the required key {key!r}{about}", on_key=True
                 )
     elif v == "enum":
         allowed = [str(x) for x in schema["enum"]]
-        hint = suggest(str(inst), allowed)
+        names = labels.get(tuple(allowed), {})
+        meant = from_chinese(inst, names) if isinstance(inst, str) else None
+        hint = f"; did you mean {meant!r} ({names[meant]})?" if meant else suggest(str(inst), allowed)
         yield SchemaError(
             path,
             "enum",
@@ -267,14 +277,32 @@ def _translate(err: Any, document: Mapping[str, Any]) -> Iterator[SchemaError]:
         extra = ""
         if isinstance(inst, float) and "string" in expected:
             extra = '; money and decimals are written as an integer or a quoted string such as "12.50"'
+        text = colon_text(inst) if "string" in expected and "object" not in expected else None
+        if text is not None:
+            extra = (
+                f": YAML read the text {text!r} as a key and a value because of its colon (a colon followed by a "
+                f'space, or ending the text, starts a key); put the whole text in quotes ("{text}") or write the '
+                "colon as '：'"
+            )
         yield SchemaError(path, "type", f"{where} should be {words}, not {_describe_type(inst)}{extra}")
     elif v in ("oneOf", "anyOf"):
         best = _best_branch(err)
-        if best:
+        const = const_branch(schema.get(v), document)
+        if const is not None and means_const(inst, *const):
+            yield SchemaError(
+                path,
+                "type",
+                f"{_describe_type(inst)} is not allowed for {where}; did you mean `{where}: {const[0]}` ({const[1]})?",
+            )
+        elif best:
+            said = const_said(inst, const, where)
             for sub in best:
-                yield from _translate(sub, document)
+                for found in _translate(sub, document, labels):
+                    if said and found.kind == "missing-key" and found.path == path:
+                        found = SchemaError(found.path, found.kind, found.message + said, found.on_key)
+                    yield found
         else:
-            label = _label(schema, document) or where
+            label = label_of(schema, document) or where
             desc = schema.get("description", "")
             yield SchemaError(
                 path,

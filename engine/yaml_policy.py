@@ -269,7 +269,13 @@ def parse(raw: bytes) -> Parsed:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(p for p in (exc.context, exc.problem) if p)
-        parsed.errors.append(YamlError(line, col, "yaml-syntax", f"YAML syntax error: {what}; fix the line"))
+        fix = "fix the line"
+        if "mapping values are not allowed" in what:  # 材料要求: 原件1份 as a value: the second colon
+            fix = (
+                "a colon followed by a space inside a value starts a key in YAML; put the whole text in quotes "
+                "or write the colon as '：'"
+            )
+        parsed.errors.append(YamlError(line, col, "yaml-syntax", f"YAML syntax error: {what}; {fix}"))
         return parsed
     except yaml.YAMLError as exc:
         parsed.errors.append(YamlError(1, 1, "yaml-syntax", f"YAML syntax error: {exc}"))

@@ -57,6 +57,10 @@ def test_there_are_cases_for_every_error_kind() -> None:
         "calendar-conflict",
         "not-stated",
         "service-objects",
+        "licence-decider",
+        "step-role",
+        "natural-days",
+        "note-contradiction",
     }
     assert must <= kinds, f"no fixture for {sorted(must - kinds)}"
 

@@ -152,7 +152,7 @@ def test_extension_hearing_and_approval_in_order(world) -> None:  # type: ignore
     svc, clk = world
     number = submit(svc)
     act(svc, number, "accept", staff("window"))
-    act(svc, number, "complete_step", staff("undertaker"), step="review")
+    act(svc, number, "complete_step", staff("undertaker"), step="undertake")
     clk.set(datetime(2026, 3, 10, 9, 0, tzinfo=TZ))
     act(svc, number, "start_special_procedure", staff("inspector"), kind="inspection")  # counts: no notice
     act(svc, number, "end_special_procedure", staff("inspector"), kind="inspection")
@@ -204,7 +204,7 @@ def test_denial_gives_reasons_and_remedy(world) -> None:  # type: ignore[no-unty
     svc, _ = world
     number = submit(svc)
     act(svc, number, "accept", staff("window"))
-    for step, role in (("review", "undertaker"), ("inspect", "inspector")):
+    for step, role in (("undertake", "undertaker"), ("inspect", "inspector")):
         act(svc, number, "complete_step", staff(role), step=step)
     act(svc, number, "decide", staff("decider"), outcome="deny", reason="场所距离小学不足 200 米")
     doc = docs(svc, number)[-1]
@@ -246,7 +246,7 @@ def test_the_decision_prints_the_delivery_method_the_applicant_chose(world) -> N
     data, uploads = sample_application(cat, cat.items[VENUE], {"applicant.name": NAME, "contact.delivery": "courier"})
     number = svc.submit(VENUE, data, uploads, APPLICANT, "mail").number
     act(svc, number, "accept", staff("window"))
-    for step, role in (("review", "undertaker"), ("inspect", "inspector")):
+    for step, role in (("undertake", "undertaker"), ("inspect", "inspector")):
         act(svc, number, "complete_step", staff(role), step=step)
     act(svc, number, "decide", staff("decider"), outcome="approve")
     assert "领取方式：邮寄送达。" in text(docs(svc, number)[-1])

@@ -21,7 +21,7 @@ from engine.samples import sample_application
 from engine.service import CaseService
 
 REPO = Path(__file__).resolve().parent.parent
-CULTURE = "QQ-CULTURE-XK-101"  # promised 10 / legal 20 working days; review step 2 working days
+CULTURE = "QQ-CULTURE-XK-101"  # promised 10 / legal 20 working days; undertake step (材料审查) 2 working days
 DEPT = "culture"
 
 
@@ -63,11 +63,11 @@ def sweep_at(svc: CaseService, clk: ManualClock, moment: datetime) -> supervisio
 
 def test_lights_follow_the_working_day_rules_and_are_recorded_once(world: Any) -> None:
     svc, clk, _ = world
-    number = accepted_case(svc, "a")  # accepted Fri 03-06: review due Tue 03-10, promised Fri 03-20, legal Fri 04-03
+    number = accepted_case(svc, "a")  # accepted Fri 03-06: undertake due Tue 03-10, promised Fri 03-20, legal Fri 04-03
     assert sweep_at(svc, clk, at("2026-03-10", 17)).lights == {}  # the step is still within its limit
     assert light_row(svc, number) == ("green", False, False)
 
-    report = sweep_at(svc, clk, at("2026-03-11"))  # Wednesday: the review step is past its own limit
+    report = sweep_at(svc, clk, at("2026-03-11"))  # Wednesday: the undertake step is past its own limit
     assert report.lights == {"abnormal": 1}
     assert light_row(svc, number) == ("green", True, False)
     assert supervision.sweep(svc).lights == {}  # the same moment again: nothing new
@@ -265,8 +265,8 @@ def test_a_short_worklist_holds_the_most_urgent_cases(world: Any) -> None:
     by_urgency = [numbers[1], numbers[3], numbers[2], numbers[0]]  # accepted earliest = due earliest
     boss = Actor("s", "supervisor")
     assert [r.number for r in worklist.for_actor(svc.db, boss, clk.now(), svc.calendar, limit=2)] == by_urgency[:2]
-    reviewer = Actor("u", "undertaker", DEPT)  # the review step is the undertaker's
-    rows = worklist.for_actor(svc.db, reviewer, clk.now(), svc.calendar, limit=3)
+    undertaker = Actor("u", "undertaker", DEPT)  # the first step after acceptance (材料审查) is the undertaker's
+    rows = worklist.for_actor(svc.db, undertaker, clk.now(), svc.calendar, limit=3)
     assert [r.number for r in rows] == by_urgency[:3]
     assert worklist.for_actor(svc.db, Actor("u", "undertaker", "housing"), clk.now(), svc.calendar) == []
 
@@ -303,7 +303,7 @@ def test_a_completed_case_keeps_its_ranking_figures(world: Any) -> None:
 def test_a_granted_licence_not_delivered_in_10_working_days_is_flagged_once(world: Any) -> None:
     svc, clk, _ = world
     number = accepted_case(svc, "d1")  # Friday 2026-03-06
-    c = svc.act(number, "complete_step", Actor("u", "undertaker", DEPT), {"step": "review"}, 2)
+    c = svc.act(number, "complete_step", Actor("u", "undertaker", DEPT), {"step": "undertake"}, 2)
     c = svc.act(number, "complete_step", Actor("i", "inspector", DEPT), {"step": "inspect"}, c.version)
     clk.set(at("2026-03-10", 15))  # Tuesday
     c = svc.act(number, "decide", Actor("d", "decider", DEPT), {"outcome": "approve"}, c.version)

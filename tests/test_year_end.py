@@ -96,8 +96,9 @@ def test_a_case_accepted_on_24_december_shows_provisional_deadlines_everywhere(d
     assert dl.promised is not None and clock.local_date(dl.promised) == date(2027, 1, 8)
     assert dl.legal is not None and clock.local_date(dl.legal) == date(2027, 1, 22)
     assert dl.provisional_from == 2027 and dl.is_provisional(dl.promised) and dl.is_provisional(dl.legal)
-    # the review step (2 working days: 12-25, 12-28) stays in 2026: exact
-    assert clock.local_date(dl.steps["review"]) == date(2026, 12, 28) and not dl.is_provisional(dl.steps["review"])
+    # the undertake step (材料审查) (2 working days: 12-25, 12-28) stays in 2026: exact
+    step = dl.steps["undertake"]
+    assert clock.local_date(step) == date(2026, 12, 28) and not dl.is_provisional(step)
     stored = row(svc, number)
     assert day(stored["due_promised"]) == date(2027, 1, 8) and day(stored["due_legal"]) == date(2027, 1, 22)
     assert stored["provisional_from"] == 2027
@@ -142,7 +143,7 @@ def test_worklists_supervision_and_lights_use_the_provisional_dates_with_the_mar
     waiting = file_case(svc, CULTURE, key="waiting")
     running = file_case(svc, CULTURE, key="running")
     case = svc.act(running, "accept", staff("window"), {}, 1)
-    svc.act(running, "complete_step", staff("undertaker"), {"step": "review"}, case.version)
+    svc.act(running, "complete_step", staff("undertaker"), {"step": "undertake"}, case.version)
 
     # the window's worklist: the Art. 32 period from 12-28: 12-29, 30, 31, 01-04, 01-05 -> 2027-01-05
     page = browser(app, "window.culture").get("/desk").text
