@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +31,23 @@ def copy_catalogue(dest: Path) -> Path:
         else:
             shutil.copy2(REPO / part, dest / part)
     return dest
+
+
+#: a one-stage joint review (联审) of fire-protection design and civil air defence, silence is consent
+JOINT_REVIEW_CHAIN: dict[str, object] = {
+    "id": "jr", "name": "联合审查", "kind": "construction", "promised": {"value": 30, "unit": "working_day"},
+    "stages": [{
+        "id": "joint", "name": "消防与人防联审", "mode": "joint_review", "lead": "housing",
+        "items": ["QQ-HOUSING-XK-001", "QQ-CAD-XK-001"], "limit": {"value": 5, "unit": "working_day"},
+        "silence_is_consent": True,
+    }],
+}  # fmt: skip
+
+
+def with_joint_review(cat: Any) -> Any:
+    """The catalogue with ``JOINT_REVIEW_CHAIN`` as its only chain."""
+    import dataclasses
+
+    from engine.catalogue import Document
+
+    return dataclasses.replace(cat, chains={"jr": Document("chains/jr.yaml", "chain", JOINT_REVIEW_CHAIN)})

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import with_joint_review
 
 from engine import chain_service, ledger
 from engine.calendar import WorkCalendar
@@ -134,20 +135,9 @@ def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseServi
 
 
 def test_a_silent_department_in_a_joint_review_is_deemed_to_consent(svc: CaseService) -> None:
-    import dataclasses
-
     from engine import supervision
-    from engine.catalogue import Document
 
-    chain = {
-        "id": "jr", "name": "联合审查", "kind": "construction", "promised": {"value": 30, "unit": "working_day"},
-        "stages": [{
-            "id": "joint", "name": "消防与人防联审", "mode": "joint_review", "lead": "housing",
-            "items": ["QQ-HOUSING-XK-001", "QQ-CAD-XK-001"], "limit": {"value": 5, "unit": "working_day"},
-            "silence_is_consent": True,
-        }],
-    }  # fmt: skip
-    cat = dataclasses.replace(svc.catalogue, chains={"jr": Document("chains/jr.yaml", "chain", chain)})
+    cat = with_joint_review(svc.catalogue)
     joint = CaseService(cat, svc.db, svc.clock, svc.calendar)
     data, uploads = chain_application(joint, "jr")
     sub = chain_service.submit(joint, "jr", data, uploads, Actor("qian", "applicant"), "jr1")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from support import JOINT_REVIEW_CHAIN, with_joint_review
 
 from engine import auth, corrections, supervision
 from engine.cases import Actor
@@ -175,28 +176,18 @@ def test_the_supervision_export_for_the_province(site: Any) -> None:
 
 
 def test_a_deemed_consent_in_a_joint_review_is_an_anomaly_of_its_month(tmp_path: Path, reference: Any) -> None:
-    import dataclasses
     import json
 
     from engine import chain_service
-    from engine.catalogue import Document
     from engine.samples import sample_chain_application
 
-    chain = {
-        "id": "jr", "name": "联合审查", "kind": "construction", "promised": {"value": 30, "unit": "working_day"},
-        "stages": [{
-            "id": "joint", "name": "消防与人防联审", "mode": "joint_review", "lead": "housing",
-            "items": ["QQ-HOUSING-XK-001", "QQ-CAD-XK-001"], "limit": {"value": 5, "unit": "working_day"},
-            "silence_is_consent": True,
-        }],
-    }  # fmt: skip
-    cat = dataclasses.replace(reference.catalogue, chains={"jr": Document("chains/jr.yaml", "chain", chain)})
+    cat = with_joint_review(reference.catalogue)
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # Friday
     app = create_app(REPO, tmp_path / "jr.db", cat, clock=clk, sweep_seconds=0)
     svc = app.state.service
     auth.add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
     with TestClient(app):
-        data, uploads = sample_chain_application(cat, chain)
+        data, uploads = sample_chain_application(cat, JOINT_REVIEW_CHAIN)
         sub = chain_service.submit(svc, "jr", data, uploads, Actor("qian", "applicant"), "jr1")
         chain_service.accept(svc, sub.number, Actor("front", "frontdesk"))
         # neither department answers; the shared limit of 5 working days from Friday 03-06 ends with
