@@ -429,7 +429,12 @@ def make_item(rng: random.Random, code: str, dept: dict[str, Any], other_codes: 
     }
     time_limit: dict[str, Any] = {"legal": _duration(legal, legal_unit), "promised": _duration(promised)}
     if kind == "license" and rng.random() < 0.5:
-        time_limit["extension"] = {"limit": _duration(10), "approver_role": "decider"}
+        # an extension written out (the law's own needs no key) always names its basis
+        time_limit["extension"] = {
+            "limit": _duration(10),
+            "approver_role": "decider",
+            "basis": [{"law": "中华人民共和国行政许可法", "article": "第四十二条"}],
+        }
     if rng.random() < 0.3:
         time_limit["legal_basis"] = _basis(rng, 1)
     if kind == "license" and legal_unit == "natural_day" and not _other_law(time_limit.get("legal_basis", [])):
@@ -483,7 +488,7 @@ def make_item(rng: random.Random, code: str, dept: dict[str, Any], other_codes: 
     item["result"] = result
     window = dept["window"] if rng.random() < 0.8 else f"{rng.randint(1, 30):02d}"  # "07" must be quoted
     item["location"] = Flow(address=f"齐齐哈尔市政务服务中心{window}窗口", window=window)
-    item["contact"] = Flow(phone=f"0452-{rng.randrange(10**7):07d}")
+    item["contact"] = Flow(phone=f"0452-{2_000_000 + rng.randrange(8 * 10**6)}")  # a local number never starts 0
     item["complaint"] = Flow(phone="12345")
     item["remedy"] = {
         "reconsideration": "对决定不服的，可自知道之日起六十日内向齐齐哈尔市人民政府申请行政复议。",
