@@ -5,7 +5,7 @@ A form field of ``type: delivery`` (e.g. ``contact.delivery`` in ``forms/contact
 reusable definition for every item: on each item's form it becomes a radio choice among exactly
 the methods that item's ``result.delivery`` offers — an item that only issues electronic licences
 never offers 邮寄 — and it is not asked at all when the item states no method. The chosen value is
-what the decision document prints.
+what the decision document prints (engine.documents reads it through engine.forms.field_specs).
 """
 
 from __future__ import annotations
@@ -36,20 +36,3 @@ def field_for(spec: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, Any
         "delivery": True,
         "options": [{"value": m, "label": METHOD_LABELS[m]} for m in methods],
     }
-
-
-def chosen(item: Mapping[str, Any], forms: Mapping[str, Mapping[str, Any]], data: Mapping[str, Any]) -> str | None:
-    """The method the applicant chose on this case's form (``data``), if the form asked for one.
-    ``forms`` are the reusable form sections by id (as pinned in the case's snapshot)."""
-    form = item.get("form")
-    for entry in form.get("sections", []) if isinstance(form, Mapping) else []:
-        section = forms.get(entry) if isinstance(entry, str) else entry
-        if not isinstance(section, Mapping):
-            continue
-        for spec in section.get("fields", []):
-            if spec.get("type") == "delivery":
-                answers = data.get(str(section.get("id")))
-                value = answers.get(spec["id"]) if isinstance(answers, Mapping) else None
-                if value in offered(item):
-                    return str(value)
-    return None

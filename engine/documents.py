@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine import cases, delivery, ledger, provisional, stated
 from engine.clock import TZ, local_date
+from engine.forms import field_specs
 from engine.notice import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import CaseService, Deadlines
 
@@ -162,6 +163,16 @@ class _Builder:
         self.sp = {sp["kind"]: sp for sp in item.get("special_procedures", [])}
 
     # -- helpers -----------------------------------------------------------------------------
+    def _delivery_chosen(self) -> str | None:
+        """The delivery method the applicant chose on the form the case was filed under, if it asked."""
+        for name, spec in field_specs(self.item, self.forms).items():
+            section, _, key = name.partition(".")
+            answers = self.case.data.get(section)
+            value = answers.get(key) if isinstance(answers, Mapping) else None
+            if spec.get("delivery") and value in delivery.offered(self.item):
+                return str(value)
+        return None
+
     def _doc(self, kind: str, at: datetime, paragraphs: list[str], articles: list[str], refs: list[Any]) -> Document:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         title = KINDS[kind][0] if self.licence else OTHER_TITLES.get(kind, KINDS[kind][0])
@@ -328,7 +339,7 @@ class _Builder:
             got = f"办理结果：{result['name']}" if result.get("name") else "办理结果以本决定为准"
             if result.get("validity"):
                 got += f"（有效期{result['validity']}）"
-            method = delivery.chosen(self.item, self.forms, self.case.data)
+            method = self._delivery_chosen()
             offered = [DELIVERY_NAMES[d] for d in delivery.offered(self.item) if d in DELIVERY_NAMES]
             # the applicant's choice; an application that was not asked (an older form) gets the offer
             how = DELIVERY_NAMES.get(method, "") if method else "、".join(offered)
