@@ -16,7 +16,8 @@ Principals:
   which it accepts on behalf of every department, and the chain applications themselves;
 - supervisors and administrators (``CENTER_WIDE``) see every case; the supervision pages are
   theirs, and a department head answers their department's corrections there;
-- an AB backup (``backup_role``, AB角) holds the role they stand in for as well as their own.
+- an AB backup (``backup_role``, AB角) holds the department role they stand in for as well as their
+  own (never a center role: ``NOT_BY_BACKUP``).
 
 A case a person may not see is answered exactly as a case that does not exist (404), on the desk
 and over the API alike: a different answer (403) would confirm to an outsider which case numbers
@@ -50,10 +51,17 @@ ANSWERING = SUPERVISORS | {"head"}
 ADMIN_READERS = frozenset({"admin", "supervisor"})
 
 
+#: the center's own roles (engine.auth.CENTER_ROLES): held in person only, never as an AB backup —
+#: standing in for a colleague of one's department must not open every department (or let a
+#: department supervise itself); the engine's chain and green-channel rules check the role alone too
+NOT_BY_BACKUP = CENTER_WIDE | {FRONT_DESK}
+
+
 def holds(actor: Actor, roles: Iterable[str]) -> bool:
-    """The person has one of ``roles``, as their own or as the role they back up (AB角)."""
+    """The person has one of ``roles``: as their own, or as the department role they back up (AB角)."""
     wanted = frozenset(roles)
-    return actor.role in wanted or (actor.backup_role is not None and actor.backup_role in wanted)
+    backup = actor.backup_role
+    return actor.role in wanted or (backup is not None and backup in wanted and backup not in NOT_BY_BACKUP)
 
 
 def center_wide(actor: Actor) -> bool:
