@@ -189,9 +189,10 @@ def test_special_procedures_only_by_the_case_department(world: World) -> None:
     form = {"csrf": csrf_of(page), "version": str(_in_progress(w, number)), "action": "start_special_procedure",
             "kind": "expert_review"}  # fmt: skip
     assert window.post(f"/desk/cases/{number}/act", data=form).status_code == 403
-    assert 'value="start_special_procedure"' in desk_client(w, staff_token(w, "u.desk", "undertaker", OWN)).get(
-        f"/desk/cases/{number}"
-    ).text
+    assert (
+        'value="start_special_procedure"'
+        in desk_client(w, staff_token(w, "u.desk", "undertaker", OWN)).get(f"/desk/cases/{number}").text
+    )
 
 
 def test_the_rules_themselves_refuse_another_department(world: World) -> None:
@@ -209,8 +210,9 @@ def test_the_rules_themselves_refuse_another_department(world: World) -> None:
     cases.decide(case, item, "start_special_procedure", Actor("b", "issuer", OWN, backup_role="head"), kind, now)
     waiting = cases.Case(w.case, PERMIT, OWN, state="awaiting_supplement")
     for actor in (Actor("w", "window", OTHER), Actor("u", "undertaker", OWN), Actor("s", "supervisor")):
-        with pytest.raises(cases.ActionRefused, match="forbidden|window|department|部门|角色"):
+        with pytest.raises(cases.ActionRefused) as refused:
             cases.decide(waiting, item, "supplement", actor, {"uploads": {}}, now)
+        assert refused.value.code == "forbidden"
     for actor in (Actor("w", "window", OWN), Actor("zhang", "applicant")):
         assert cases.decide(waiting, item, "supplement", actor, {"uploads": {}}, now).action == "supplement"
     paying = cases.Case(w.case, PERMIT, OWN, state="in_progress", assessment={"total_fen": 100})
@@ -401,13 +403,11 @@ def test_every_route_answers_every_role_as_the_rule_says(world: World) -> None:
                     public.add(r.status_code)
                     continue
                 # the API takes the case's own code; the progress page's chain code opens its members too
-                has_code = c.p.applicant and (
-                    number == w.case or path.startswith(("/api/chains/", "/progress/"))
-                )
+                has_code = c.p.applicant and (number == w.case or path.startswith(("/api/chains/", "/progress/")))
                 allowed = rule.allows(c.p.actor(), case, has_code)
                 if allowed == _denied(rule, r):
                     word = "allowed" if allowed else "refused"
-                    wrong.append(f"{method} {path} [{number}] as {c.p.name}: rule {rule.name} {word}, got {r.status_code}")
+                    wrong.append(f"{method} {path} [{number}] as {c.p.name}: {rule.name} {word}, got {r.status_code}")
                 elif not allowed and c.p.role and rule.case and r.status_code != 404:
                     wrong.append(f"{method} {path} [{number}] as {c.p.name}: a hidden case must answer 404")
             if len(public) > 1:
