@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 from engine import cases, clock, form_view, i18n
 from engine.calendar import missing_years
 from engine.catalogue import Catalogue, Document
-from engine.desk import staff_csrf, staff_guard
+from engine.desk import guarded_route, staff_csrf
 from engine.i18n import gettext as _
 from engine.portal import BROWSER_COOKIE, csrf_token
 from engine.result import Problem
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from engine.reload import LiveApp
 
 Render = Callable[..., HTMLResponse]
-READERS = frozenset({"admin", "supervisor"})
 #: the browser token a preview's form pages are rendered for; its CSRF token is then replaced,
 #: so a form submitted from a preview is refused by the live portal
 _PREVIEW_BROWSER = "preview" + "0" * 25
@@ -125,7 +124,6 @@ def _by_file(problems: tuple[Problem, ...]) -> list[tuple[str, list[Problem]]]:
 
 
 def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp, kit: PreviewKit) -> list[Route]:
-    readers = staff_guard(service, key, READERS)
     previews: dict[tuple[str, str], _Preview] = {}  # (previewed, live) version -> its pages
 
     def show(template: str, token: str, **ctx: Any) -> Response:
@@ -241,7 +239,7 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
             raise unpreviewable(code, exc) from None
 
     return [
-        Route("/admin", readers(index), methods=["GET"]),
-        Route("/admin/items/{code}", readers(item_preview), methods=["GET"]),
-        Route("/admin/items/{code}/form", readers(form_preview), methods=["GET"]),
+        guarded_route(service, key, "GET", "/admin", index),  # who may: engine.access.ROUTES
+        guarded_route(service, key, "GET", "/admin/items/{code}", item_preview),
+        guarded_route(service, key, "GET", "/admin/items/{code}/form", form_preview),
     ]

@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine import (
+    access,
     auth,
     cases,
     chain_service,
@@ -63,6 +64,8 @@ APPLICANT_ACTIONS = frozenset({"supplement", "evaluate"})
 SYSTEM_ACTIONS = frozenset({"deemed_accept"})  # the engine's timed rules only (CaseService.sweep)
 NOT_FOUND_FOR_APPLICANT = "没有与此编号和查询码相符的办件 / no case with this number and query code"
 NEED_CREDENTIALS = "请登录或提供查询码 / send a staff bearer token or the case's query_code"
+#: a case this member of staff may not see gets the answer of a case that does not exist (engine.access)
+NOT_FOUND_FOR_STAFF = "没有这个办件 / no case with this number"
 INTERNAL = "服务器内部错误，请稍后再试 / internal error; please try again later"
 
 _STATUS_CODE = {
@@ -367,19 +370,35 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             {"number": done.number, "query_code": done.query_code, "members": list(done.members)}, status_code=201
         )
 
+    def staff_may_see(staff: cases.Actor | None, number: str) -> bool:
+        """engine.access decides; an unknown number is simply not seen (the same answer)."""
+        if staff is None:
+            return False
+        try:
+            case, _ = service.load(number)
+        except UnknownCase:
+            return False
+        return access.may_see(staff, case)
+
+    def refuse(staff: cases.Actor | None) -> ApiError:
+        """Neither staff allowed to see it nor a query code: the answer to a stranger's request."""
+        if staff is None:
+            return ApiError(403, "forbidden", NEED_CREDENTIALS)
+        return ApiError(404, "not_found", NOT_FOUND_FOR_STAFF)  # as if it did not exist: nothing to probe
+
     async def chain_get(request: Request) -> Response:
         number = request.path_params["number"]
         staff = await run_in_threadpool(staff_of, request)
 
         def work() -> dict[str, Any]:
+            code = request.query_params.get("query_code", "")
+            if not access.may_see_chain(staff) and not code:
+                raise refuse(staff)
             try:
                 st = chain_service.state(service, number)
             except UnknownCase:  # the same answer as a wrong query code: numbers cannot be probed
                 raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT) from None
-            if staff is None:
-                code = request.query_params.get("query_code", "")
-                if not code:
-                    raise ApiError(403, "forbidden", NEED_CREDENTIALS)
+            if not access.may_see_chain(staff):
                 stored = chain_service.query_code(service, number)
                 if not hmac.compare_digest(stored.encode(), code.encode()):
                     raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
@@ -403,12 +422,17 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
     async def case_get(request: Request) -> Response:
         number = request.path_params["number"]
         staff = await run_in_threadpool(staff_of, request)
-        if staff is None:
-            query_code = request.query_params.get("query_code")
-            if not query_code:
-                raise ApiError(403, "forbidden", NEED_CREDENTIALS)
-            await run_in_threadpool(check_query_code, number, query_code)
-        return JSONResponse(await run_in_threadpool(view, number, staff is not None))
+        query_code = request.query_params.get("query_code")
+
+        def work() -> dict[str, Any]:
+            if staff_may_see(staff, number):
+                return view(number, True)
+            if not query_code:  # staff of another department: as if there were no such case
+                raise refuse(staff)
+            check_query_code(number, query_code)  # whoever holds the code reads the applicant's view
+            return view(number, False)
+
+        return JSONResponse(await run_in_threadpool(work))
 
     async def case_action(request: Request) -> Response:
         number = request.path_params["number"]
@@ -420,7 +444,9 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         payload = body.get("payload", {})
         if not isinstance(payload, dict):
             raise _field_errors(("payload", "invalid", "payload 须为对象 / payload must be an object"))
-        staff = await run_in_threadpool(staff_of, request)
+        found = await run_in_threadpool(staff_of, request)
+        # staff act only on cases they may see (engine.access); cases.decide judges the action itself
+        staff = found if await run_in_threadpool(staff_may_see, found, number) else None
         if action in SYSTEM_ACTIONS:
             raise ApiError(
                 403, "forbidden", "视为受理由系统按时限自动作出 / deemed acceptance is applied by the system"
@@ -428,7 +454,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         if staff is None:
             query_code = body.get("query_code")
             if not isinstance(query_code, str) or not query_code:
-                raise ApiError(403, "forbidden", NEED_CREDENTIALS)
+                raise refuse(found)
             await run_in_threadpool(check_query_code, number, query_code)
             if action not in APPLICANT_ACTIONS:
                 raise ApiError(403, "forbidden", "申请人只能补正或评价 / applicants may only supplement or evaluate")

@@ -213,22 +213,34 @@ def assess_step(item: Mapping[str, Any]) -> str:
     return str(fee.get("assess_at", "decide")) if isinstance(fee, Mapping) else "decide"
 
 
-def _may_act(actor: Actor, role: str, case: Case) -> None:
-    if actor.role == "frontdesk" and case.chain and role == "window":
+#: Art. 45 special procedures (hearing, testing, expert review, …) stop the legal clock: started and
+#: ended by the staff of the case's department who examine the application and decide on it, and
+#: their head — not by reception (window, front desk), the issuer, or anyone outside the department
+PAUSE_ROLES: tuple[str, ...] = ("undertaker", "reviewer", "decider", "inspector", "head")
+
+
+def _may_act(actor: Actor, role: str | tuple[str, ...], case: Case) -> None:
+    """The action needs one of ``role`` (own, or stood in for as AB backup) in the case's department."""
+    roles = (role,) if isinstance(role, str) else role
+    if actor.role == "frontdesk" and case.chain and "window" in roles:
         return  # 统一受理: the center's front desk accepts a chain's cases for every department
-    if actor.role == role or actor.backup_role == role:
-        if actor.department != case.department:  # staff without a department act for none
-            raise ActionRefused(
-                "forbidden",
-                f"只有{case.department}部门的人员可以办理本件 / only staff of "
-                f"department {case.department!r} may act on this case",
-            )
+    if actor.role in roles or actor.backup_role in roles:
+        _own_department(actor, case)
         return
     raise ActionRefused(
         "forbidden",
-        f"此操作须由角色 {role} 办理，你的角色是 {actor.role} / "
-        f"this action needs role {role!r}, you have {actor.role!r}",
+        f"此操作须由角色 {'、'.join(roles)} 办理，你的角色是 {actor.role} / "
+        f"this action needs role {' or '.join(repr(r) for r in roles)}, you have {actor.role!r}",
     )
+
+
+def _own_department(actor: Actor, case: Case) -> None:
+    if actor.department != case.department:  # staff without a department act for none
+        raise ActionRefused(
+            "forbidden",
+            f"只有{case.department}部门的人员可以办理本件 / only staff of "
+            f"department {case.department!r} may act on this case",
+        )
 
 
 def _lapsed(case: Case, timing: Timing | None, now: datetime, what: str) -> None:
@@ -307,7 +319,8 @@ def decide(
         return ev
     if action == "supplement":
         _require(case.state == "awaiting_supplement", "not_allowed", f"本件没有待补正的材料 / case is {case.state}")
-        _require(actor.role == "applicant" or actor.role == "window", "forbidden", "补正由申请人提交 / applicant only")
+        if actor.role != "applicant":  # the window may hand in what the applicant brought, for its own cases
+            _may_act(actor, steps_of(item)[0]["role"], case)
         return ev
     if action == "deemed_consent":  # joint review: a department silent past the shared deadline
         _require(actor.role == "system", "forbidden", "only the engine's timed rules record a deemed consent")
@@ -353,6 +366,7 @@ def decide(
         _require(case.assessment is not None, "not_allowed", "尚未核定收费 / the fee has not been assessed")
         _require(case.paid_fen is None, "not_allowed", "已登记缴费 / payment already recorded")
         _require(actor.role != "applicant", "forbidden", "缴费由窗口登记 / staff record payments")
+        _own_department(actor, case)
         amount = p.get("amount_fen")
         _require(
             isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0,
@@ -405,7 +419,7 @@ def decide(
             _require(kind not in open_kinds, "not_allowed", "该特别程序已在进行 / already running")
         else:
             _require(kind in open_kinds, "not_allowed", "该特别程序没有在进行 / not running")
-        _require(actor.role != "applicant", "forbidden", "staff only")
+        _may_act(actor, PAUSE_ROLES, case)
         return ev
     if action == "decide":
         _require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")

@@ -23,7 +23,20 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import auth, cases, chain_service, documents, keys, ledger, stated, supervision, uploads, wording, worklist
+from engine import (
+    access,
+    auth,
+    cases,
+    chain_service,
+    documents,
+    keys,
+    ledger,
+    stated,
+    supervision,
+    uploads,
+    wording,
+    worklist,
+)
 from engine.form_view import answer_text
 from engine.forms import field_specs
 from engine.portal import browser_token, check_csrf, csrf_token, remember_browser
@@ -149,10 +162,11 @@ StaffHandler = Callable[[Request, cases.Actor, str], Awaitable[Response]]
 
 
 def staff_guard(
-    service: CaseService, key: bytes, roles: frozenset[str] | None = None
+    service: CaseService, key: bytes, rule: access.Rule | None = None
 ) -> Callable[[StaffHandler], Callable[[Request], Awaitable[Response]]]:
     """Wrap a staff page: a signed-in session (else to the login page), the CSRF token on every
-    POST, and — with ``roles`` — one of those roles (else 403)."""
+    POST, and — with a role ``rule`` of engine.access — the role it names (else 403). A rule about a
+    case is the handler's to apply, with the case (``access.may_see``)."""
 
     def guard(fn: StaffHandler) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
@@ -161,7 +175,7 @@ def staff_guard(
                 target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
                 return RedirectResponse(f"/desk/login?next={target}", status_code=303)
             actor, token = found
-            if roles is not None and actor.role not in roles:
+            if rule is not None and rule.roles is not None and not rule.allows(actor):
                 raise HTTPException(403, "您的角色无权查看此页面。")
             if request.method == "POST":
                 form = await request.form(max_files=0, max_fields=200)
@@ -181,8 +195,6 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
     thresholds = (cat.center or {}).get("supervision", {})
     warning_days = int(thresholds.get("warning_working_days", 1))
     departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
-
-    login_required = staff_guard(service, key)
 
     def show(request: Request, template: str, token: str, status: int = 200, **ctx: Any) -> Response:
         response = render(template, status=status, csrf=staff_csrf(key, token) if token else "", **ctx)
@@ -249,13 +261,19 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             local=local, wording=wording, departments=departments,
         )  # fmt: skip
 
-    def may_see(actor: cases.Actor, case: cases.Case) -> bool:
-        return actor.role in worklist.CENTER_WIDE or actor.department == case.department
+    def visible(actor: cases.Actor, number: str) -> tuple[cases.Case, dict[str, Any]]:
+        """The case and its snapshot if this person may see it (engine.access); a case they may
+        not see is answered as one that does not exist, so its number tells them nothing."""
+        try:
+            case, snap = service.load(number)
+        except UnknownCase:
+            raise HTTPException(404, "没有这个办件。") from None
+        if not access.may_see(actor, case):
+            raise HTTPException(404, "没有这个办件。")
+        return case, snap
 
     def case_context(actor: cases.Actor, number: str) -> dict[str, Any]:
-        case, snap = service.load(number)
-        if not may_see(actor, case):
-            raise HTTPException(403, "这是其他部门的办件，您无权查看。")
+        case, snap = visible(actor, number)
         item = snap["item"]
         with ledger.read_only(db) as conn:
             records = ledger.events_of(conn, number)
@@ -275,11 +293,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             for section, values in case.data.items()
             for k, v in (values.items() if isinstance(values, Mapping) else [])
         ]
-        ids = {u for v in case.uploads.values() for u in v}
-        for r in records:
-            if r.action == "supplement":
-                ids |= {u for v in r.payload.get("uploads", {}).values() for u in v}
-        files = uploads.fetch(db, ids)
+        files = uploads.fetch(db, access.case_uploads(case, records))
         materials = {m["id"]: m for m in stated.materials(item)}
         return {
             "case": case,
@@ -296,9 +310,9 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             "open_steps": cases.open_steps(case, item),
             "actions": available(case, item, actor, now, timing),
             "lapsed": cases.completeness_lapsed(case, timing, now),
-            "delivery_light": worklist.light(
-                due.delivery if due else None, now, service.calendar, warning_days, False
-            )[0],
+            "delivery_light": worklist.light(due.delivery if due else None, now, service.calendar, warning_days, False)[
+                0
+            ],
             "documents": documents.documents_for(case, snap, cat.center, due, records),
             "lights": supervision.lights_of(db, number),
             "department": departments.get(case.department, {}),
@@ -306,10 +320,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 
     async def case_page(request: Request, actor: cases.Actor, token: str) -> Response:
         number = request.path_params["number"]
-        try:
-            ctx = await run_in_threadpool(case_context, actor, number)
-        except UnknownCase:
-            raise HTTPException(404, "没有这个办件。") from None
+        ctx = await run_in_threadpool(case_context, actor, number)
         flash = request.query_params.get("done", "")
         return show(request, "desk/case.html", token, **ctx, flash=wording.action(flash) if flash else "", error="")
 
@@ -318,16 +329,11 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         form = await request.form(max_files=0, max_fields=200)
         action = str(form.get("action", ""))
         version = str(form.get("version", ""))
-        if not version.isdigit():
-            raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
 
         def work() -> Response:
-            try:
-                case, snap = service.load(number)
-            except UnknownCase:
-                raise HTTPException(404, "没有这个办件。") from None
-            if not may_see(actor, case):
-                raise HTTPException(403, "这是其他部门的办件，您无权办理。")
+            _, snap = visible(actor, number)  # before anything about the form is said
+            if not version.isdigit():
+                raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
             payload = payload_from(action, form, snap["item"])
             status, error = 200, ""
             try:
@@ -349,8 +355,16 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 
     async def file(request: Request, actor: cases.Actor, token: str) -> Response:
         number, upload_id = request.path_params["number"], request.path_params["upload"]
-        ctx = await run_in_threadpool(case_context, actor, number)
-        row = ctx["files"].get(upload_id)
+
+        def find() -> Any:
+            case, _ = visible(actor, number)
+            with ledger.read_only(db) as conn:
+                records = ledger.events_of(conn, number)
+            if not access.may_fetch_upload(actor, case, records, upload_id):
+                return None
+            return uploads.fetch(db, {upload_id}).get(upload_id)
+
+        row = await run_in_threadpool(find)
         if row is None:
             raise HTTPException(404, "本件没有这个文件。")
         response = FileResponse(row.path, media_type=row.content_type, filename=row.filename or f"{upload_id}")
@@ -373,17 +387,26 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             raise HTTPException(404, "没有这个事项。")
         return RedirectResponse(f"/apply/{code}", status_code=303)
 
+    def staff(method: str, path: str, fn: StaffHandler) -> Route:
+        return guarded_route(service, key, method, path, fn)
+
     return [
-        Route("/desk/proxy", login_required(proxy), methods=["GET"]),
+        staff("GET", "/desk/proxy", proxy),
         Route("/desk/login", login_page, methods=["GET"]),
         Route("/desk/login", login, methods=["POST"]),
-        Route("/desk/logout", login_required(logout), methods=["POST"]),
-        Route("/desk", login_required(home), methods=["GET"]),
-        Route("/desk/cases/{number}", login_required(case_page), methods=["GET"]),
-        Route("/desk/cases/{number}/act", login_required(act), methods=["POST"]),
-        Route("/desk/cases/{number}/files/{upload}", login_required(file), methods=["GET"]),
-        Route("/desk/cases/{number}/documents/{index}", login_required(document), methods=["GET"]),
+        staff("POST", "/desk/logout", logout),
+        staff("GET", "/desk", home),
+        staff("GET", "/desk/cases/{number}", case_page),
+        staff("POST", "/desk/cases/{number}/act", act),
+        staff("GET", "/desk/cases/{number}/files/{upload}", file),
+        staff("GET", "/desk/cases/{number}/documents/{index}", document),
     ]
+
+
+def guarded_route(service: CaseService, key: bytes, method: str, path: str, fn: StaffHandler) -> Route:
+    """A staff route guarded by its rule in engine.access.ROUTES (KeyError: give the route a rule
+    there first)."""
+    return Route(path, staff_guard(service, key, access.rule_for(method, path))(fn), methods=[method])
 
 
 def _safe_next(target: str) -> str:

@@ -19,17 +19,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from engine import cases, chain_service, green_channel
-from engine.desk import staff_csrf, staff_guard
+from engine.desk import guarded_route, staff_csrf
 from engine.progress import local
 from engine.service import CaseService, UnknownCase
 
 Render = Callable[..., Response]
-DESK_ROLES = frozenset({"frontdesk", "supervisor", "admin"})
 
 
 def desk_chain_routes(service: CaseService, render: Render, key: bytes) -> list[Route]:
     cat = service.catalogue
-    guard = staff_guard(service, key, DESK_ROLES)
 
     def show(template: str, token: str, status: int = 200, **ctx: Any) -> Response:
         response = render(template, status=status, csrf=staff_csrf(key, token), **ctx)
@@ -97,9 +95,9 @@ def desk_chain_routes(service: CaseService, render: Render, key: bytes) -> list[
             raise HTTPException(404, "这份链条申请不在绿色通道中，没有效能督办卡。")
         return show("desk/card.html", token, actor=actor, card=found, local=local)
 
-    return [
-        Route("/desk/chains", guard(chain_list), methods=["GET"]),
-        Route("/desk/chains/{number}/accept", guard(chain_accept), methods=["POST"]),
-        Route("/desk/chains/{number}/green-channel", guard(chain_green), methods=["POST"]),
-        Route("/desk/chains/{number}/card", guard(chain_card), methods=["GET"]),
+    return [  # who may use each: engine.access.ROUTES
+        guarded_route(service, key, "GET", "/desk/chains", chain_list),
+        guarded_route(service, key, "POST", "/desk/chains/{number}/accept", chain_accept),
+        guarded_route(service, key, "POST", "/desk/chains/{number}/green-channel", chain_green),
+        guarded_route(service, key, "GET", "/desk/chains/{number}/card", chain_card),
     ]

@@ -21,15 +21,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, chain_service, charts, clock, corrections, green_channel, ledger, supervision
-from engine.desk import staff_csrf, staff_guard
+from engine import access, cases, chain_service, charts, clock, corrections, green_channel, ledger, supervision
+from engine.desk import guarded_route, staff_csrf
 from engine.i18n import gettext as _
 from engine.progress import local
 from engine.service import CaseService
 
 Render = Callable[..., Response]
-SUPERVISORS = frozenset({"supervisor", "admin"})
-ANSWERING = frozenset({"supervisor", "admin", "head"})
 DAYS = 30
 
 
@@ -100,8 +98,6 @@ def charts_for(t: dict[str, Any]) -> dict[str, Markup]:
 def supervision_routes(service: CaseService, render: Render, key: bytes) -> list[Route]:
     cat, db = service.catalogue, service.db
     departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
-    supervisors = staff_guard(service, key, SUPERVISORS)
-    answering = staff_guard(service, key, ANSWERING)
     th = supervision.Thresholds.of(cat.center)
 
     def show(template: str, token: str, status: int = 200, **ctx: Any) -> Response:
@@ -195,7 +191,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
         )
 
     async def correction_list(request: Request, actor: cases.Actor, token: str) -> Response:
-        scope = None if actor.role in SUPERVISORS else actor.department
+        scope = None if access.holds(actor, access.SUPERVISORS) else actor.department
         rows = await run_in_threadpool(corrections.listing, db, scope)
         followups = await run_in_threadpool(corrections.open_followups, db, scope)
         return show(
@@ -206,13 +202,11 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             followups=followups,
             departments=departments,
             error="",
-            can_issue=actor.role in SUPERVISORS,
+            can_issue=access.rule_for("POST", "/supervision/corrections").allows(actor),
             days=th.correction_working_days,
         )
 
     async def correction_issue(request: Request, actor: cases.Actor, token: str) -> Response:
-        if actor.role not in SUPERVISORS:
-            raise HTTPException(403, "只有监察人员可以发出纠错。")
         form = await request.form()
         number = str(form.get("case_number", "")).strip() or None
         days = str(form.get("days", str(th.correction_working_days)))
@@ -250,7 +244,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
     async def correction_respond(request: Request, actor: cases.Actor, token: str) -> Response:
         form = await request.form()
         ident = request.path_params["id"]
-        scope = None if actor.role in SUPERVISORS else actor.department
+        scope = None if access.holds(actor, access.SUPERVISORS) else actor.department
         try:
             await run_in_threadpool(
                 lambda: corrections.respond(
@@ -268,7 +262,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
 
     async def followup_answer(request: Request, actor: cases.Actor, token: str) -> Response:
         form = await request.form()
-        scope = None if actor.role in SUPERVISORS else actor.department
+        scope = None if access.holds(actor, access.SUPERVISORS) else actor.department
         try:
             await run_in_threadpool(
                 lambda: corrections.answer_followup(
@@ -284,13 +278,13 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             raise HTTPException(422, str(exc)) from None
         return RedirectResponse("/supervision/corrections?done=followup", status_code=303)
 
-    return [
-        Route("/supervision", supervisors(dashboard), methods=["GET"]),
-        Route("/supervision/cases", supervisors(case_list), methods=["GET"]),
-        Route("/supervision/corrections", answering(correction_list), methods=["GET"]),
-        Route("/supervision/corrections", answering(correction_issue), methods=["POST"]),
-        Route("/supervision/corrections/{id:int}/respond", answering(correction_respond), methods=["POST"]),
-        Route("/supervision/followups/{number}/answer", answering(followup_answer), methods=["POST"]),
+    return [  # who may use each: engine.access.ROUTES (supervisors; a department head answers)
+        guarded_route(service, key, "GET", "/supervision", dashboard),
+        guarded_route(service, key, "GET", "/supervision/cases", case_list),
+        guarded_route(service, key, "GET", "/supervision/corrections", correction_list),
+        guarded_route(service, key, "POST", "/supervision/corrections", correction_issue),
+        guarded_route(service, key, "POST", "/supervision/corrections/{id:int}/respond", correction_respond),
+        guarded_route(service, key, "POST", "/supervision/followups/{number}/answer", followup_answer),
     ]
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from engine import clock, ledger
+from engine import access, clock, ledger
+from engine.access import CENTER_WIDE as CENTER_WIDE  # who sees every department's work (re-exported)
 from engine.calendar import WorkCalendar
 from engine.cases import Actor
 
-CENTER_WIDE = frozenset({"supervisor", "admin"})
 OPEN_STATES = ("submitted", "awaiting_supplement", "in_progress")
 
 
@@ -98,10 +98,11 @@ def for_actor(
     # (state, …) center-wide — so only ``limit`` rows per state are read, never every open case.
     order = (c.c.due_next.is_(None), c.c.due_next, c.c.number)
     roles = [r for r in (actor.role, actor.backup_role) if r]
+    everything = access.center_wide(actor)  # the same people who may open every case (engine.access)
     parts = []
     for state in states:
         query = select(*columns).where(c.c.state == state)
-        if actor.role not in CENTER_WIDE:
+        if not everything:
             query = query.where(
                 c.c.department == actor.department, or_(*[c.c.assignee_role.like(f"%{r}%") for r in roles])
             )
@@ -117,7 +118,7 @@ def for_actor(
     rows: list[Row] = []
     for r in found:
         roles_here = set((r["assignee_role"] or "").split(","))
-        if actor.role not in CENTER_WIDE and not roles_here & {actor.role, actor.backup_role}:
+        if not everything and not roles_here & {actor.role, actor.backup_role}:
             continue  # LIKE matched a longer role name
         due, kind = _judged_by(r)
         colour, left = light(due, now, cal, warning_days, bool(r["paused"]))

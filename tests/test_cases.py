@@ -120,15 +120,16 @@ def test_special_procedure_pauses_and_blocks_steps(reference) -> None:  # type: 
     it = item(reference, "QQ-CULTURE-XK-101")
     w = Actor("w", "window", it["department"])
     c = act(start(it), it, "accept", w)
+    u = Actor("u", "undertaker", it["department"])  # the window receives; the undertaker holds the hearing
     with pytest.raises(ActionRefused, match="本事项的特别程序"):
-        act(c, it, "start_special_procedure", w, kind="hearing_x")
+        act(c, it, "start_special_procedure", u, kind="hearing_x")
     kind = it["special_procedures"][0]["kind"]
-    c = act(c, it, "start_special_procedure", w, kind=kind)
+    c = act(c, it, "start_special_procedure", u, kind=kind)
     assert c.paused
     step = open_steps(c, it)[0]
     with pytest.raises(ActionRefused, match="暂停"):
         act(c, it, "complete_step", Actor("x", step["role"], it["department"]), step=step["id"])
-    c = act(c, it, "end_special_procedure", w, kind=kind)
+    c = act(c, it, "end_special_procedure", u, kind=kind)
     assert not c.paused and c.pauses[0]["end"] is not None
 
 

@@ -236,7 +236,9 @@ def test_walls_between_departments_and_forged_forms(desk: Any) -> None:
     app, svc, _ = desk
     number = file_case(svc)
     outsider = browser(app, "window.realestate")
-    assert outsider.get(f"/desk/cases/{number}").status_code == 403
+    hidden, unknown = outsider.get(f"/desk/cases/{number}"), outsider.get("/desk/cases/QIQIHAR20260306999999")
+    assert hidden.status_code == unknown.status_code == 404  # another department's case: as if there were none
+    assert "没有这个办件" in hidden.text and "没有这个办件" in unknown.text
     page = browser(app, "window.housing").get(f"/desk/cases/{number}").text
     forged = outsider.post(f"/desk/cases/{number}/act", data={"csrf": csrf(page), "version": "1", "action": "accept"})
     assert forged.status_code == 403  # another session's token does not fit this session
