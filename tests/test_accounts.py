@@ -1,11 +1,19 @@
 """Issue 15, accounts: throttling that cannot lock the real user out (hole 1), `user unlock`,
-strong passwords for new accounts (hole 2). Real SQLite files, the real CLI."""
+strong passwords for new accounts (hole 2), owner-only files (hole 3) and HSTS behind TLS
+(hole 4). Real SQLite files, the real CLI, real HTTP (the app in-process, and `yangguang
+serve` for the proxy headers)."""
 
 from __future__ import annotations
 
 import ast
 import io
+import os
+import socket
+import stat
+import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -221,3 +229,130 @@ def test_the_demo_accounts_keep_their_known_password(tmp_path: Path, capsys: pyt
     engine = ledger.open_engine(path)
     assert auth.start_session(engine, "admin", auth.DEMO_PASSWORD, T0).actor.role == "admin"
     engine.dispose()
+
+
+# ------------------------------------------------------------------ hole 3: file modes
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_server_keeps_its_database_key_and_uploads_to_its_owner(tmp_path: Path) -> None:
+    """Hole 3: the database was created 0644 (world-readable with the usual umask 022): every
+    local user could read applicants' personal data and the staff password hashes."""
+    from starlette.testclient import TestClient
+
+    from engine.web import create_app
+
+    old = os.umask(0o022)
+    try:
+        var = tmp_path / "var"
+        app = create_app(catalog=REPO, db=var / "yangguang.db", sweep_seconds=0, reload_seconds=0)
+        with TestClient(app) as client:
+            assert client.get("/healthz").status_code == 200
+            files = {p.name: mode(p) for p in var.iterdir()}
+            assert files == {
+                "yangguang.db": 0o600,
+                "yangguang.db-wal": 0o600,
+                "yangguang.db-shm": 0o600,
+                "secret.key": 0o600,
+                "uploads": 0o700,
+                "open-data": 0o700,
+            }
+            assert mode(var) == 0o700
+    finally:
+        os.umask(old)
+
+
+def test_open_engine_creates_a_new_database_owner_only_and_leaves_an_existing_ones_mode(tmp_path: Path) -> None:
+    """Hole 3, for every command that opens the record (`user add`, `sweep`, ...)."""
+    old = os.umask(0o022)
+    try:
+        fresh = ledger.open_engine(tmp_path / "new" / "y.db")
+        ledger.migrate(fresh)
+        assert (mode(tmp_path / "new"), mode(tmp_path / "new" / "y.db")) == (0o700, 0o600)
+        fresh.dispose()
+        (tmp_path / "shared.db").touch(mode=0o640)  # an administrator's own choice, e.g. for a backup group
+        ledger.migrate(existing := ledger.open_engine(tmp_path / "shared.db"))
+        assert mode(tmp_path / "shared.db") == 0o640
+        existing.dispose()
+    finally:
+        os.umask(old)
+
+
+# ------------------------------------------------------------------ hole 4: HSTS
+
+
+def test_hsts_only_on_responses_to_https_requests(tmp_path: Path) -> None:
+    """Hole 4: no response told browsers to keep to https."""
+    from starlette.testclient import TestClient
+
+    from engine.web import create_app
+
+    app = create_app(catalog=REPO, db=tmp_path / "y.db", sweep_seconds=0, reload_seconds=0)
+    with TestClient(app, base_url="https://testserver") as tls:
+        for path in ("/", "/healthz", "/no-such-page"):
+            r = tls.get(path)
+            assert r.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains", path
+    with TestClient(app, base_url="http://testserver") as plain:
+        assert "strict-transport-security" not in plain.get("/").headers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("FORWARDED_ALLOW_IPS", None)
+    args = ["serve", "--db", str(tmp_path / "y.db"), "--port", str(port), "--sweep-seconds", "0", *flags]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", *args, "--reload-seconds", "0"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1).close()
+            return proc, base
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"yangguang serve did not start ({proc.returncode})") from None
+            time.sleep(0.2)
+
+
+def _hsts_behind_proxy(base: str) -> str | None:
+    request = urllib.request.Request(base + "/healthz", headers={"X-Forwarded-Proto": "https"})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return r.headers.get("strict-transport-security")
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ((), "max-age=31536000; includeSubDomains"),  # the proxy on this host is trusted by default
+        (("--forwarded-allow-ips", "192.0.2.1"), None),  # only that proxy is: our own header is ignored
+    ],
+)
+def test_serve_believes_x_forwarded_proto_only_from_the_trusted_proxies(
+    tmp_path: Path, flags: tuple[str, ...], expected: str | None
+) -> None:
+    """Hole 4 behind a TLS-terminating reverse proxy: `yangguang serve` takes the scheme from
+    X-Forwarded-Proto only when the request comes from a --forwarded-allow-ips address."""
+    proc, base = _serve(tmp_path, *flags)
+    try:
+        assert _hsts_behind_proxy(base) == expected
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as r:
+            assert r.headers.get("strict-transport-security") is None  # plain http never gets it
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
