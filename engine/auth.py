@@ -216,7 +216,9 @@ def add_user(
 
     ``backup_for`` is the role this person stands in for (AB角). Raises ``ValueError``
     with a message for the operator on a duplicate username (:class:`UserExists`), an
-    unknown role, or a missing password.
+    unknown role, or a missing password. The strength rule (``engine.passwords``) is the
+    caller's: ``yangguang user add`` applies it to a person's new password; the demo
+    accounts and tests call this directly.
     """
     name = username.strip()
     if not name or len(name) > _USERNAME_MAX:

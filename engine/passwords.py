@@ -12,6 +12,7 @@ person's name and the center's and departments' names count as user inputs, so
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
@@ -20,6 +21,7 @@ MIN_SCORE = 3
 STRONG_SCORE = 4
 STRONG_ROLES = frozenset({"admin", "supervisor"})
 MAX_CHECKED = 72  # zxcvbn refuses longer input; a longer password is at least as strong as its first 72 characters
+_ZXCVBN = threading.Lock()  # zxcvbn keeps the user inputs of the call in a module-level dictionary
 ALWAYS_KNOWN = ("yangguang", "阳光", "政务服务中心", "zhengwu")  # in every guesser's list for this system
 
 # zxcvbn 4.5's every warning and suggestion (engine/passwords.py is checked against its source
@@ -67,7 +69,8 @@ def password_problem(password: str, role: str, user_inputs: Iterable[str] = ()) 
     inputs = [*ALWAYS_KNOWN, *(s for s in user_inputs if s)]
     # user inputs also match in parts: "li.housing" should make "housing" a known word
     inputs += [part for s in list(inputs) for part in s.replace("-", ".").replace("_", ".").split(".") if part]
-    result = zxcvbn(password[:MAX_CHECKED], user_inputs=inputs)
+    with _ZXCVBN:
+        result = zxcvbn(password[:MAX_CHECKED], user_inputs=inputs)
     need = required_score(role)
     score = int(result["score"])
     if score >= need:
