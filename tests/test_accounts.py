@@ -114,6 +114,26 @@ def test_past_thirty_failures_an_address_waits_longer_and_longer_but_never_over_
     assert signs_in(db, "li", T0 + timedelta(minutes=15), ATTACKER)
 
 
+def test_parallel_guesses_cannot_slip_past_the_limit(db: Engine) -> None:
+    """Twenty guesses for `admin` from one address at the same moment, on eight threads: each
+    is counted before its password is checked, in the write transaction that checks the limit,
+    so exactly five are checked and fifteen refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def guess(_: int) -> str:
+        try:
+            auth.start_session(db, "admin", "wrong", T0, client=ATTACKER)
+        except auth.LoginThrottled:
+            return "refused"
+        except auth.AuthError:
+            return "checked"
+        return "signed in"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(guess, range(20)))
+    assert outcomes == ["checked"] * 5 + ["refused"] * 15
+
+
 def test_user_unlock_lets_a_locked_account_in_again_at_once(db: Engine, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     """Hole 1: `yangguang user unlock USERNAME` forgets the account's failures from every address."""
     for _ in range(5):
