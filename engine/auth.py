@@ -12,13 +12,32 @@ hand out working tokens. A session ends :data:`SESSION_LIFETIME` after login, or
 earlier when unused for longer than :data:`IDLE_TIMEOUT`; ``last_seen`` is written at
 most once per :data:`TOUCH_INTERVAL`. Ended sessions are deleted when next seen.
 
-Failed logins are counted in ``login_attempts`` per username and per client address:
-:data:`USER_LIMIT` failures for a username or :data:`CLIENT_LIMIT` from one address
-within :data:`THROTTLE_WINDOW` refuse further attempts with :class:`LoginThrottled`
-(even with the right password) until the window has passed. Each attempt is counted
-before its password is checked, in one write transaction, so parallel guesses cannot
-slip past the limit. Applicants have no accounts: they reach their own case with its
-query code (see ``engine.api``). Nothing here prints.
+Failed logins are counted in ``login_attempts``, each before its password is checked and
+in the same write transaction as the check of the limits, so parallel guesses cannot slip
+past them. Two limits, both over the last :data:`THROTTLE_WINDOW` (15 minutes):
+
+* per account *and* client address: :data:`ACCOUNT_CLIENT_LIMIT` (5) failures refuse that
+  account from that address (even the right password, or the limit would tell a guesser
+  when they hit it) until the oldest of them is 15 minutes old. The same account from any
+  other address is not affected, so someone hammering ``admin`` from one place does not
+  keep the real administrator out. A success clears the pair's failures; ``yangguang user
+  unlock`` (:func:`unlock_user`) clears an account's failures from every address.
+* per client address: after :data:`CLIENT_FREE` (30) failures from one address, every
+  further attempt from it waits 1 s after the address's latest failure, doubling with each
+  failure to at most :data:`CLIENT_DELAY_CAP` (60 s). An office behind one NAT address with
+  20 mistyped passwords in 15 minutes is not slowed at all, and with 40 it waits at most a
+  minute at a time, never locked out; a guesser at one address gets about 50 tries per 15 minutes over all
+  accounts (30 free, then about one a minute).
+
+There is deliberately no limit per account over all addresses: it is what let anyone lock
+``admin`` out by typing wrong passwords. Guessing one account from many addresses is
+answered by the password rule instead (``engine.passwords``): zxcvbn score 3 (about
+10^8 guesses) for staff, 4 (10^10) for administrators and supervisors; 1,000 addresses at
+5 tries each per 15 minutes need about 200 days for 10^8 guesses and over 50 years for
+10^10, and :data:`_HASH_SLOTS` Argon2 hashes at a time bound the server's rate anyway.
+
+Applicants have no accounts: they reach their own case with its query code (see
+``engine.api``). Nothing here prints.
 """
 
 from __future__ import annotations
@@ -35,7 +54,7 @@ from typing import Any
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import Argon2Error
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine import ledger
@@ -57,8 +76,9 @@ SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
 TOUCH_INTERVAL = timedelta(minutes=1)  # last_seen is written at most this often per session
 THROTTLE_WINDOW = timedelta(minutes=15)
-USER_LIMIT = 5  # failed logins per username within THROTTLE_WINDOW
-CLIENT_LIMIT = 20  # failed logins per client address within THROTTLE_WINDOW
+ACCOUNT_CLIENT_LIMIT = 5  # failed logins for one username from one address within THROTTLE_WINDOW
+CLIENT_FREE = 30  # failed logins from one address within THROTTLE_WINDOW before its attempts are slowed
+CLIENT_DELAY_CAP = timedelta(seconds=60)  # the longest wait between attempts from a slowed address
 
 HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 """Hashes new passwords and decides which stored hashes are outdated (swap it in tests)."""
@@ -67,7 +87,7 @@ _HASH_SLOTS = threading.BoundedSemaphore(4)  # 4 x 64 MiB at most
 _N, _R, _P = 2**14, 8, 1  # scrypt, for hashes made before Argon2id
 _MAXMEM = 64 * 1024 * 1024
 _USERNAME_MAX = 64
-_KEY_MAX = 200  # login_attempts.key
+_CLIENT_MAX = 100  # of a client address in login_attempts.key (String(200)); IPv6 text is at most 45
 LOGIN_FAILED = "用户名或密码错误 / wrong username or password"
 
 
@@ -80,11 +100,19 @@ class LoginThrottled(AuthError):
 
     def __init__(self, retry_after: timedelta) -> None:
         self.retry_after = retry_after
-        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
-        unit = "minute" if minutes == 1 else "minutes"
+        seconds = max(1, math.ceil(retry_after.total_seconds()))
+        if seconds < 60:  # a slowed address waits seconds, not minutes
+            count, zh, en = seconds, "秒", "second"
+        else:
+            count, zh, en = math.ceil(seconds / 60), "分钟", "minute"
+        unit = en if count == 1 else f"{en}s"
         super().__init__(
-            f"登录失败次数过多，请 {minutes} 分钟后再试 / too many failed logins; try again in {minutes} {unit}"
+            f"登录失败次数过多，请 {count} {zh}后再试 / too many failed logins; try again in {count} {unit}"
         )
+
+
+class UnknownUser(ValueError):
+    """``unlock_user`` of a username that has no account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +216,9 @@ def add_user(
 
     ``backup_for`` is the role this person stands in for (AB角). Raises ``ValueError``
     with a message for the operator on a duplicate username (:class:`UserExists`), an
-    unknown role, or a missing password.
+    unknown role, or a missing password. The strength rule (``engine.passwords``) is the
+    caller's: ``yangguang user add`` applies it to a person's new password; the demo
+    accounts and tests call this directly.
     """
     name = username.strip()
     if not name or len(name) > _USERNAME_MAX:
@@ -284,6 +314,20 @@ def ensure_users(db: Engine, accounts: Iterable[DemoAccount], password: str) -> 
     return done
 
 
+def unlock_user(db: Engine, username: str) -> int:
+    """Forget the account's failed logins from every address (``yangguang user unlock``) and
+    return how many there were; :class:`UnknownUser` when no account has that name. The
+    addresses' own counts are left: they belong to whoever used them, not to this account."""
+    name = username.strip()
+    if not _user_exists(db, name):
+        raise UnknownUser(f"no user {name!r}; check the spelling (login names are case-sensitive)")
+    la = ledger.login_attempts
+    prefix = _pair_key(name, "")
+    with db.begin() as conn:  # every "pair:<name>\x1f<client>": the keys between the prefix and the next one
+        result = conn.execute(delete(la).where(la.c.key >= prefix, la.c.key < prefix[:-1] + "\x20"))
+    return int(result.rowcount)
+
+
 # ------------------------------------------------------------------------------ sessions
 
 
@@ -291,34 +335,45 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _attempt_keys(username: str, client: str) -> list[tuple[str, int]]:
-    keys = [(f"user:{username}"[:_KEY_MAX], USER_LIMIT)]
-    if client:
-        keys.append((f"ip:{client}"[:_KEY_MAX], CLIENT_LIMIT))
-    return keys
+def _pair_key(username: str, client: str) -> str:
+    """The key of one account's failures from one address (a name longer than any account is cut short)."""
+    return f"pair:{username[: _USERNAME_MAX + 1]}\x1f{client[:_CLIENT_MAX]}"
 
 
-def _count_attempt(db: Engine, keys: list[tuple[str, int]], now: datetime) -> list[int]:
-    """Refuse with ``LoginThrottled`` when a key is over its limit; otherwise record this
-    attempt as a failure under every key (undone on success) and return the row ids."""
+def _client_key(client: str) -> str:
+    return f"ip:{client[:_CLIENT_MAX]}"
+
+
+def _count_attempt(db: Engine, username: str, client: str, now: datetime) -> list[int]:
+    """Refuse with ``LoginThrottled`` while the account is locked for this client or the client
+    is slowed; otherwise record this attempt as a failure of the pair and of the client (undone
+    on success) and return the row ids. One write transaction: parallel attempts queue."""
     la = ledger.login_attempts
     since = ledger.iso(now - THROTTLE_WINDOW)
+    pair = _pair_key(username, client)
     wait = timedelta(0)
     ids: list[int] = []
     with db.begin() as conn:
         conn.execute(delete(la).where(la.c.at <= since))  # prune
-        for key, limit in keys:
-            recent = conn.execute(
-                select(la.c.at).where(la.c.key == key, la.c.at > since).order_by(la.c.at.desc()).limit(limit)
-            ).all()
-            if len(recent) >= limit:  # free again when the limit-th newest failure leaves the window
-                wait = max(wait, datetime.fromisoformat(str(recent[-1][0])) + THROTTLE_WINDOW - now)
-        if not wait:
-            for key, _ in keys:
+        newest = select(la.c.at).where(la.c.key == pair, la.c.at > since).order_by(la.c.at.desc())
+        recent = conn.execute(newest.limit(ACCOUNT_CLIENT_LIMIT)).all()
+        if len(recent) >= ACCOUNT_CLIENT_LIMIT:  # free again when the limit-th newest failure leaves the window
+            wait = datetime.fromisoformat(str(recent[-1][0])) + THROTTLE_WINDOW - now
+        keys = [pair]
+        if client:
+            keys.append(_client_key(client))
+            failures, latest = conn.execute(
+                select(func.count(), func.max(la.c.at)).where(la.c.key == keys[1], la.c.at > since)
+            ).one()
+            if failures >= CLIENT_FREE:  # 1 s after the 30th failure, 2 s after the 31st, ... at most a minute
+                delay = min(CLIENT_DELAY_CAP, timedelta(seconds=2 ** min(failures - CLIENT_FREE, 16)))
+                wait = max(wait, datetime.fromisoformat(str(latest)) + delay - now)
+        if wait <= timedelta(0):
+            for key in keys:
                 key_id = conn.execute(insert(la).values(key=key, at=ledger.iso(now))).inserted_primary_key
                 assert key_id is not None
                 ids.append(int(key_id[0]))
-    if wait:
+    if wait > timedelta(0):
         raise LoginThrottled(wait)
     return ids
 
@@ -328,12 +383,12 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
 
     ``client`` is the caller's address, for throttling. Raises ``LoginThrottled`` after
     too many failures (before looking at the password), ``AuthError`` with the one
-    generic message on bad credentials. A success clears the username's failures and
-    upgrades an outdated password hash.
+    generic message on bad credentials. A success clears the username's failures from
+    this client (not the client's failures for other usernames) and upgrades an outdated
+    password hash.
     """
     name = username.strip()
-    keys = _attempt_keys(name, client)
-    attempt_ids = _count_attempt(db, keys, now)
+    attempt_ids = _count_attempt(db, name, client, now)
     u = ledger.users
     with ledger.read_only(db) as conn:
         row = conn.execute(select(u).where(u.c.username == name)).mappings().first()
@@ -348,7 +403,7 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
     expires = now + SESSION_LIFETIME
     la, s = ledger.login_attempts, ledger.sessions
     with db.begin() as conn:
-        conn.execute(delete(la).where(or_(la.c.key == keys[0][0], la.c.id.in_(attempt_ids))))
+        conn.execute(delete(la).where(or_(la.c.key == _pair_key(name, client), la.c.id.in_(attempt_ids))))
         _prune_sessions(conn, now)
         conn.execute(
             insert(s).values(

@@ -224,7 +224,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sweep_seconds=args.sweep_seconds,
         reload_seconds=reload_seconds,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
+    # throttling counts, and https (HSTS, Secure cookies) behind a TLS-terminating proxy
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return EXIT_OK
 
 
@@ -267,7 +276,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
-    from engine import auth, ledger
+    from engine import auth, ledger, passwords
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -275,6 +284,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         password = getpass.getpass(f"password for {args.username}: ")
     else:
         raise UserError("no terminal to ask for a password; pipe it in with --password-stdin")
+    words = [args.username, args.department or "", *_center_words(args.catalog)]
+    problem = passwords.password_problem(password, args.role, words) if args.role in auth.ROLES else None
+    if problem:  # an unknown role is reported by add_user below
+        raise UserError(f"{problem}\nuser {args.username} not added; run the command again with a stronger password")
     engine = ledger.open_engine(args.db)
     ledger.migrate(engine)
     try:
@@ -285,6 +298,37 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         f"user {args.username} added (id {user_id}, role {args.role}"
         + (f", department {args.department}" if args.department else "")
         + ")\n"
+    )
+    return EXIT_OK
+
+
+def _center_words(catalog: Path) -> list[str]:
+    """The center's and departments' names and ids from ``catalog``/center.yaml, as words a
+    password must not lean on; best effort (no file, or one that does not parse, gives none)."""
+    import yaml
+
+    try:
+        center = yaml.safe_load((catalog / "center.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(center, dict):
+        return []
+    entries = [center, *(d for d in center.get("departments") or [] if isinstance(d, dict))]
+    return [str(e[k]) for e in entries for k in ("id", "name", "short_name") if e.get(k)]
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    from engine import auth, ledger
+
+    if not Path(args.db).is_file():
+        raise UserError(f"no database at {args.db}; pass --db PATH")
+    try:
+        forgotten = auth.unlock_user(ledger.open_engine(args.db), args.username)
+    except auth.UnknownUser as exc:
+        raise UserError(str(exc)) from exc
+    sys.stdout.write(
+        f"user {args.username.strip()} unlocked: {forgotten} recent failed login(s) forgotten; "
+        "it can sign in from every address again\n"
     )
     return EXIT_OK
 
@@ -425,7 +469,9 @@ def parser() -> argparse.ArgumentParser:
 
     us = sub.add_parser("user", help="manage staff accounts")
     us_sub = us.add_subparsers(dest="user_command", required=True, metavar="WHAT")
-    ua = us_sub.add_parser("add", help="create a staff account")
+    ua = us_sub.add_parser(
+        "add", parents=[common], help="create a staff account (refuses a weak password, saying why)"
+    )
     ua.add_argument("--username", required=True, help="login name")
     ua.add_argument(
         "--role",
@@ -437,6 +483,10 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     ua.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
     ua.set_defaults(func=cmd_user_add)
+    uu = us_sub.add_parser("unlock", help="forget an account's failed logins, so it can sign in again at once")
+    uu.add_argument("username", help="login name")
+    uu.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
+    uu.set_defaults(func=cmd_user_unlock)
 
     du = sub.add_parser(
         "demo-users",
@@ -463,6 +513,13 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="how often to look for edited catalogue files and put a version that checks clean live "
         "(default 2; 0 turns live reload off; env YANGGUANG_RELOAD_SECONDS)",
+    )
+    sv.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="comma-separated addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
+        "headers are believed ('*' any: only when nothing else can reach the port; default: "
+        "$FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
     )
     sv.set_defaults(func=cmd_serve)
     sw = sub.add_parser("sweep", parents=[common], help="apply the timed rules and supervision lights once")

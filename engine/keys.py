@@ -1,6 +1,7 @@
 """The server's secret key: signs the cookies that let a browser see a case (engine.progress)
 and the staff desk's CSRF tokens. Kept in a file beside the database (``secret.key``, mode
-0600), created on first start; deleting it signs everyone out of what it signed."""
+0600, in a folder created 0700), created on first start; deleting it signs everyone out of
+what it signed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ KEY_BYTES = 32
 
 def load_or_create(path: Path) -> bytes:
     """The key in ``path``; a new random one is written first when the file does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the database's folder: owner only
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

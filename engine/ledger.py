@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import warnings
@@ -500,8 +501,23 @@ _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 WRITER_WAIT = 30.0  # seconds a writer of this process waits for its turn before giving up
 
 
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the database's mode) in a folder created 0700: the record holds applicants' personal
+    data and staff password hashes. Existing files and folders keep the mode they have."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is an empty database
+    except FileExistsError:
+        pass
+
+
 def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
-    """An engine for a database URL or an SQLite file path (parent folders are created).
+    """An engine for a database URL or an SQLite file path (a new file and its folder are created
+    owner-only, see :func:`_create_private`).
 
     For SQLite every connection gets ``journal_mode=WAL``, ``synchronous=<synchronous>``,
     ``busy_timeout=5000`` and ``foreign_keys=ON``, and every transaction starts with
@@ -514,11 +530,10 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
         raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
     url = str(url_or_path)
     if isinstance(url_or_path, Path) or "://" not in url:
-        path = Path(url_or_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{path}"
+        url = f"sqlite:///{url_or_path}"
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url)
+    _create_private(make_url(url).database)
 
     engine = create_engine(url)
 

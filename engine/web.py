@@ -160,6 +160,8 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
     service = CaseService(cat, site.db, site.clock, calendar)
     render = renderer(cat, calendar)
     uploads_dir = site.var / "uploads"
+    for private in (uploads_dir, site.var / "open-data"):  # applicants' files: owner only (files are 0600)
+        private.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def departments() -> list[dict[str, Any]]:
         groups = []

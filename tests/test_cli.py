@@ -186,11 +186,12 @@ def test_user_add(tmp_path: Path) -> None:
         "--password-stdin",
         "--db",
         db,
-        stdin="s3cret\n",
+        stdin="tulip orbit cello\n",
     )
     assert ok.returncode == 0, ok.stderr
     assert "user li added" in ok.stdout
-    again = run("user", "add", "--username", "li", "--role", "window", "--password-stdin", "--db", db, stdin="x\n")
+    pw = "tulip orbit cello\n"
+    again = run("user", "add", "--username", "li", "--role", "window", "--password-stdin", "--db", db, stdin=pw)
     assert again.returncode == 1 and "already exists" in again.stderr
     bad = run("user", "add", "--username", "wang", "--role", "boss", "--password-stdin", "--db", db, stdin="x\n")
     assert bad.returncode == 1 and "unknown role" in bad.stderr
