@@ -41,6 +41,7 @@ from engine import (
     clock,
     corrections,
     forms,
+    input_guard,
     ledger,
     provisional,
     rankings,
@@ -63,6 +64,9 @@ APPLICANT_ACTIONS = frozenset({"supplement", "evaluate"})
 SYSTEM_ACTIONS = frozenset({"deemed_accept"})  # the engine's timed rules only (CaseService.sweep)
 NOT_FOUND_FOR_APPLICANT = "没有与此编号和查询码相符的办件 / no case with this number and query code"
 NEED_CREDENTIALS = "请登录或提供查询码 / send a staff bearer token or the case's query_code"
+TOO_DEEP = (
+    f"JSON 嵌套过深（至多 {input_guard.MAX_DEPTH} 层）/ JSON nested too deep (at most {input_guard.MAX_DEPTH} levels)"
+)
 INTERNAL = "服务器内部错误，请稍后再试 / internal error; please try again later"
 
 _STATUS_CODE = {
@@ -130,7 +134,9 @@ def _guarded(fn: Handler) -> Handler:
         except cases.ActionRefused as e:
             return error_response(_refused_status(e), e.code, e.message)
         except HTTPException as e:
-            return error_response(e.status_code, _STATUS_CODE.get(e.status_code, "error"), str(e.detail))
+            response = error_response(e.status_code, _STATUS_CODE.get(e.status_code, "error"), str(e.detail))
+            response.headers.update(e.headers or {})  # e.g. Allow on a 405
+            return response
         except Exception:
             log.exception("unexpected error in %s %s", request.method, request.url.path)
             return error_response(500, "internal_error", INTERNAL)
@@ -147,13 +153,26 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raw.extend(chunk)
         if len(raw) > MAX_JSON:
             raise ApiError(413, "too_large", f"JSON 请求体上限 {MAX_JSON // 1024} KB / JSON body too large")
+    if input_guard.too_deep(bytes(raw)):
+        raise ApiError(400, "bad_request", TOO_DEEP)
     try:
         body = json.loads(bytes(raw) or b"{}")
+    except RecursionError:  # the depth scan should have caught it; never a 500 all the same
+        raise ApiError(400, "bad_request", TOO_DEEP) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "bad_request", f"请求体不是有效的 JSON / body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "请求体须为 JSON 对象 / the body must be a JSON object")
+    field = input_guard.bad_text(body)  # one walk: no handler ever holds a string it cannot encode
+    if field is not None:
+        raise bad_text_error(field)
     return body
+
+
+def bad_text_error(field: str) -> ApiError:
+    """400 naming ``field``: its text has a lone surrogate or is not UTF-8 (engine.input_guard)."""
+    message = f"{field} {input_guard.BAD_TEXT}"
+    return ApiError(400, "bad_request", message, [FieldError(field, message, "invalid_text")])
 
 
 def _field_errors(*errors: tuple[str, str, str]) -> ApiError:
@@ -277,6 +296,9 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             raise ApiError(401, "unauthorized", "no bearer token")
         await run_in_threadpool(auth.logout, db, token)
         return Response(status_code=204)
+
+    async def session(request: Request) -> Response:
+        return await (session_delete if request.method == "DELETE" else session_create)(request)
 
     # ---------------------------------------------------------------- uploads
 
@@ -555,8 +577,8 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
 
     g = _guarded
     return [
-        Route("/api/session", g(session_create), methods=["POST"]),
-        Route("/api/session", g(session_delete), methods=["DELETE"]),
+        # one route per path, so a 405 answers Allow with every method the path has
+        Route("/api/session", g(session), methods=["POST", "DELETE"]),
         Route("/api/uploads", g(upload), methods=["POST"]),
         Route("/api/cases", g(case_create), methods=["POST"]),
         Route("/api/cases/{number}", g(case_get), methods=["GET"]),
