@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -206,6 +207,16 @@ def _application(body: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str
     return key, data, _uploads_map(body.get("uploads"), "uploads")
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # engine/openapi.py states the same pattern
+
+
+def _full_date(value: str) -> date:
+    if not _DATE.fullmatch(value):
+        raise ValueError(value)
+    return date.fromisoformat(value)
+
+
 def _bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -294,6 +305,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         token = _bearer(request)
         if token is None:
             raise ApiError(401, "unauthorized", "no bearer token")
+        await run_in_threadpool(staff_of, request)  # an unknown or expired token: 401, as everywhere
         await run_in_threadpool(auth.logout, db, token)
         return Response(status_code=204)
 
@@ -541,15 +553,16 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             raise ApiError(
                 403, "forbidden", "只有监察人员和管理员可以导出监察数据 / supervisors and administrators only"
             )
-        try:
-            start = date.fromisoformat(request.query_params.get("from", ""))
-            end = date.fromisoformat(request.query_params.get("to", ""))
+        try:  # RFC 3339 full-date only, as the document says (fromisoformat alone also takes 20260101)
+            start, end = (_full_date(request.query_params.get(k, "")) for k in ("from", "to"))
         except ValueError:
             raise ApiError(400, "bad_request", "from 和 to 须为 YYYY-MM-DD 日期 / from and to must be dates") from None
         if not start < end or (end - start).days > 366:
             raise ApiError(400, "bad_request", "期间须从 from 到 to（不含），至多一年 / from < to, at most a year")
         month = request.query_params.get("month") or f"{start.year:04d}-{start.month:02d}"
         try:
+            if not _MONTH.fullmatch(month):
+                raise ValueError(month)
             rankings.month_bounds(month)
         except ValueError:
             raise ApiError(400, "bad_request", "month 须为 YYYY-MM / month must be YYYY-MM") from None

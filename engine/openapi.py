@@ -34,6 +34,11 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON request body: required (an empty body is read as {} and refused for its missing fields)."""
+    return {"required": True, **_json(schema)}
+
+
 def _text(max_len: int) -> dict[str, Any]:
     """A required text field as engine.api._string checks it: 1 to ``max_len`` characters, not only spaces."""
     return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"\S"}
@@ -121,7 +126,7 @@ _CASE = _o(
     },
 )
 
-_MONTH = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}
+_MONTH = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}
 _ACTION = _o(
     "version:i payload:o query_code:s",
     "action version",
@@ -132,7 +137,7 @@ _ACTION = _o(
 _PATHS: dict[str, Any] = {
     "/api/session": {
         "post": _op("log in (staff); the token lasts 8 hours", "200", "Session", "400 401 413 422 429",
-                    "none", requestBody=_json(_o("", "username password", username=_text(64),
+                    "none", requestBody=_body(_o("", "username password", username=_text(64),
                                                  password=_text(1024)))),
         "delete": _op("log out", "204", None, "401", "bearer"),
     },
@@ -144,13 +149,13 @@ _PATHS: dict[str, Any] = {
     "/api/cases": {
         "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
                     "201,200", "Submitted", "400 401 404 409 413 422", "optional",
-                    requestBody=_json(_SUBMISSION)),
+                    requestBody=_body(_SUBMISSION)),
     },
     "/api/chains": {
         "post": _op("apply for a whole approval chain: the merged form's data and one set of materials "
                     "(uploads by material name); files the first stage's cases", "201", "ChainSubmitted",
                     "400 401 404 409 413 422", "optional",
-                    requestBody=_json(_o("data:o", "chain data idempotency_key", chain=_text(64),
+                    requestBody=_body(_o("data:o", "chain data idempotency_key", chain=_text(64),
                                          idempotency_key=_text(200), uploads=_UPLOADS))),
     },
     "/api/chains/{number}": {
@@ -165,7 +170,7 @@ _PATHS: dict[str, Any] = {
     "/api/cases/{number}/actions": {
         "post": _op("act on a case; without a token, query_code in the body allows supplement and evaluate",
                     "200", "Case", "400 401 403 404 409 413 422 429", "optional", parameters=[_NUMBER],
-                    requestBody=_json(_ACTION)),
+                    requestBody=_body(_ACTION)),
     },
     "/api/items": {
         "get": _op("every item of the catalogue: code, name, department, type, promised limit", "200", None, "",
@@ -189,7 +194,7 @@ _PATHS: dict[str, Any] = {
                                 "schema": {"type": "string", "format": "date"}},
                                {"name": "to", "in": "query", "required": True,
                                 "schema": {"type": "string", "format": "date"},
-                                "description": "exclusive"},
+                                "description": "exclusive; after from, at most 366 days later (else 400)"},
                                {"name": "month", "in": "query", "schema": _MONTH,
                                 "description": "rankings of this month (default: the month of from)"}]),
     },
