@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ from engine import (
     clock,
     corrections,
     forms,
+    input_guard,
     ledger,
     provisional,
     rankings,
@@ -66,6 +68,9 @@ NOT_FOUND_FOR_APPLICANT = "没有与此编号和查询码相符的办件 / no ca
 NEED_CREDENTIALS = "请登录或提供查询码 / send a staff bearer token or the case's query_code"
 #: a case this member of staff may not see gets the answer of a case that does not exist (engine.access)
 NOT_FOUND_FOR_STAFF = "没有这个办件 / no case with this number"
+TOO_DEEP = (
+    f"JSON 嵌套过深（至多 {input_guard.MAX_DEPTH} 层）/ JSON nested too deep (at most {input_guard.MAX_DEPTH} levels)"
+)
 INTERNAL = "服务器内部错误，请稍后再试 / internal error; please try again later"
 
 _STATUS_CODE = {
@@ -133,7 +138,9 @@ def _guarded(fn: Handler) -> Handler:
         except cases.ActionRefused as e:
             return error_response(_refused_status(e), e.code, e.message)
         except HTTPException as e:
-            return error_response(e.status_code, _STATUS_CODE.get(e.status_code, "error"), str(e.detail))
+            response = error_response(e.status_code, _STATUS_CODE.get(e.status_code, "error"), str(e.detail))
+            response.headers.update(e.headers or {})  # e.g. Allow on a 405
+            return response
         except Exception:
             log.exception("unexpected error in %s %s", request.method, request.url.path)
             return error_response(500, "internal_error", INTERNAL)
@@ -150,13 +157,26 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raw.extend(chunk)
         if len(raw) > MAX_JSON:
             raise ApiError(413, "too_large", f"JSON 请求体上限 {MAX_JSON // 1024} KB / JSON body too large")
+    if input_guard.too_deep(bytes(raw)):
+        raise ApiError(400, "bad_request", TOO_DEEP)
     try:
         body = json.loads(bytes(raw) or b"{}")
+    except RecursionError:  # the depth scan should have caught it; never a 500 all the same
+        raise ApiError(400, "bad_request", TOO_DEEP) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "bad_request", f"请求体不是有效的 JSON / body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "请求体须为 JSON 对象 / the body must be a JSON object")
+    field = input_guard.bad_text(body)  # one walk: no handler ever holds a string it cannot encode
+    if field is not None:
+        raise bad_text_error(field)
     return body
+
+
+def bad_text_error(field: str) -> ApiError:
+    """400 naming ``field``: its text has a lone surrogate or is not UTF-8 (engine.input_guard)."""
+    message = f"{field} {input_guard.BAD_TEXT}"
+    return ApiError(400, "bad_request", message, [FieldError(field, message, "invalid_text")])
 
 
 def _field_errors(*errors: tuple[str, str, str]) -> ApiError:
@@ -188,6 +208,16 @@ def _application(body: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str
     if not isinstance(data, dict):
         raise _field_errors(("data", "invalid", "data 须为按表单分组的对象 / data must be an object"))
     return key, data, _uploads_map(body.get("uploads"), "uploads")
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # engine/openapi.py states the same pattern
+
+
+def _full_date(value: str) -> date:
+    if not _DATE.fullmatch(value):
+        raise ValueError(value)
+    return date.fromisoformat(value)
 
 
 def _bearer(request: Request) -> str | None:
@@ -278,8 +308,12 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         token = _bearer(request)
         if token is None:
             raise ApiError(401, "unauthorized", "no bearer token")
+        await run_in_threadpool(staff_of, request)  # an unknown or expired token: 401, as everywhere
         await run_in_threadpool(auth.logout, db, token)
         return Response(status_code=204)
+
+    async def session(request: Request) -> Response:
+        return await (session_delete if request.method == "DELETE" else session_create)(request)
 
     # ---------------------------------------------------------------- uploads
 
@@ -545,15 +579,16 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             raise ApiError(
                 403, "forbidden", "只有监察人员和管理员可以导出监察数据 / supervisors and administrators only"
             )
-        try:
-            start = date.fromisoformat(request.query_params.get("from", ""))
-            end = date.fromisoformat(request.query_params.get("to", ""))
+        try:  # RFC 3339 full-date only, as the document says (fromisoformat alone also takes 20260101)
+            start, end = (_full_date(request.query_params.get(k, "")) for k in ("from", "to"))
         except ValueError:
             raise ApiError(400, "bad_request", "from 和 to 须为 YYYY-MM-DD 日期 / from and to must be dates") from None
         if not start < end or (end - start).days > 366:
             raise ApiError(400, "bad_request", "期间须从 from 到 to（不含），至多一年 / from < to, at most a year")
         month = request.query_params.get("month") or f"{start.year:04d}-{start.month:02d}"
         try:
+            if not _MONTH.fullmatch(month):
+                raise ValueError(month)
             rankings.month_bounds(month)
         except ValueError:
             raise ApiError(400, "bad_request", "month 须为 YYYY-MM / month must be YYYY-MM") from None
@@ -581,8 +616,8 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
 
     g = _guarded
     return [
-        Route("/api/session", g(session_create), methods=["POST"]),
-        Route("/api/session", g(session_delete), methods=["DELETE"]),
+        # one route per path, so a 405 answers Allow with every method the path has
+        Route("/api/session", g(session), methods=["POST", "DELETE"]),
         Route("/api/uploads", g(upload), methods=["POST"]),
         Route("/api/cases", g(case_create), methods=["POST"]),
         Route("/api/cases/{number}", g(case_get), methods=["GET"]),

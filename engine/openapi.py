@@ -34,16 +34,30 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON request body: required (an empty body is read as {} and refused for its missing fields)."""
+    return {"required": True, **_json(schema)}
+
+
+def _text(max_len: int) -> dict[str, Any]:
+    """A required text field as engine.api._string checks it: 1 to ``max_len`` characters, not only spaces."""
+    return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"\S"}
+
+
 _ERROR_TEXT = {
-    400: "malformed body",
+    400: "malformed request: the body is not a JSON object, is nested more than 32 levels deep, or a text "
+    "(body, path or query) is not UTF-8 text (a lone surrogate such as \\ud800, or bytes like %FF); "
+    "`fields` names the field",
     401: "bad credentials, or an unknown or expired token",
     403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden), or a role without access",
     404: "unknown item or case; also a wrong query code (indistinguishable on purpose)",
     409: "version conflict: the case changed since you read it; for a submission (item_unavailable): the item "
     "is suspended or cancelled, or its published guide does not list its materials (apply at the window)",
+    405: "method not allowed; the Allow header lists the methods of this path",
     413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
     415: "not an accepted file type (judged by content)",
     422: "field errors (`fields`), or an action the rules refuse (invalid, not_allowed, fee_mismatch)",
+    429: "too many attempts (failed logins, or wrong query codes); Retry-After says how many seconds to wait",
     500: "internal error (generic message, logged on the server)",
 }
 _AUTH: dict[str, list[dict[str, list[str]]]] = {
@@ -59,21 +73,33 @@ ACTIONS = (
 
 
 def _op(summary: str, ok: str, schema: str | None, errors: str, auth: str, **extra: Any) -> dict[str, Any]:
-    """One operation: ``ok`` is "status[,status]" answered with ``schema``; ``errors`` "401 422 …"."""
+    """One operation: ``ok`` is "status[,status]" answered with ``schema``; ``errors`` "401 422 …".
+    Every operation can also answer 400 (engine.input_guard: a URL that is not UTF-8 text), 405 and 500."""
     body = _json({"$ref": f"#/components/schemas/{schema}"}) if schema else {}
     responses: dict[str, Any] = {code: {"description": summary, **body} for code in ok.split(",")}
-    for code in [*errors.split(), "500"]:
+    for code in sorted({*errors.split(), "400", "405", "500"}):
         responses[code] = {"description": _ERROR_TEXT[int(code)], **_json({"$ref": "#/components/schemas/Error"})}
+        if code == "405":
+            responses[code]["headers"] = {"Allow": {"required": True, "schema": _TYPES["s"]}}
+        if code == "429":
+            responses[code]["headers"] = {"Retry-After": {"required": True, "schema": _TYPES["i"]}}
     return {"summary": summary, "security": _AUTH[auth], "responses": responses, **extra}
 
 
 _UPLOAD_FORM = {
     "multipart/form-data": {"schema": _o("material:s", "file", file={"type": "string", "format": "binary"})}
 }
+_UPLOADS = {
+    "type": "object",
+    "description": "material id (chains: material name) → upload ids from POST /api/uploads",
+    "additionalProperties": {"type": "array", "items": _TYPES["s"]},
+}
 _SUBMISSION = _o(
-    "item:s data:o idempotency_key:s",
+    "data:o",
     "item data idempotency_key",
-    uploads={"type": "object", "additionalProperties": {"type": "array", "items": _TYPES["s"]}},
+    item=_text(128),
+    idempotency_key=_text(200),
+    uploads=_UPLOADS,
 )
 _PROVISIONAL = {
     "type": "array",
@@ -100,14 +126,19 @@ _CASE = _o(
     },
 )
 
-_MONTH = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}
-_ACTION = _o("version:i payload:o query_code:s", "action version", action={"enum": ACTIONS})
+_MONTH = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}
+_ACTION = _o(
+    "version:i payload:o query_code:s",
+    "action version",
+    action={"type": "string", "minLength": 1, "maxLength": 64, "enum": ACTIONS},
+)
 
 # fmt: off
 _PATHS: dict[str, Any] = {
     "/api/session": {
-        "post": _op("log in (staff); the token lasts 8 hours", "200", "Session", "400 401 422", "none",
-                    requestBody=_json(_o("username:s password:s", "username password"))),
+        "post": _op("log in (staff); the token lasts 8 hours", "200", "Session", "400 401 413 422 429",
+                    "none", requestBody=_body(_o("", "username password", username=_text(64),
+                                                 password=_text(1024)))),
         "delete": _op("log out", "204", None, "401", "bearer"),
     },
     "/api/uploads": {
@@ -117,29 +148,29 @@ _PATHS: dict[str, Any] = {
     },
     "/api/cases": {
         "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
-                    "201,200", "Submitted", "400 401 404 409 422", "optional", requestBody=_json(_SUBMISSION)),
+                    "201,200", "Submitted", "400 401 404 409 413 422", "optional",
+                    requestBody=_body(_SUBMISSION)),
     },
     "/api/chains": {
         "post": _op("apply for a whole approval chain: the merged form's data and one set of materials "
                     "(uploads by material name); files the first stage's cases", "201", "ChainSubmitted",
-                    "400 401 404 409 422", "optional",
-                    requestBody=_json(_o("chain:s data:o idempotency_key:s", "chain data idempotency_key",
-                                         uploads={"type": "object", "additionalProperties":
-                                                  {"type": "array", "items": _TYPES["s"]}}))),
+                    "400 401 404 409 413 422", "optional",
+                    requestBody=_body(_o("data:o", "chain data idempotency_key", chain=_text(64),
+                                         idempotency_key=_text(200), uploads=_UPLOADS))),
     },
     "/api/chains/{number}": {
         "get": _op("a chain application's stages and member cases, with a staff token or ?query_code=", "200",
-                   "Chain", "401 403 404", "optional",
+                   "Chain", "401 403 404 429", "optional",
                    parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _TYPES["s"]}]),
     },
     "/api/cases/{number}": {
-        "get": _op("read a case with a staff token or ?query_code=", "200", "Case", "401 403 404", "optional",
+        "get": _op("read a case with a staff token or ?query_code=", "200", "Case", "401 403 404 429", "optional",
                    parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _TYPES["s"]}]),
     },
     "/api/cases/{number}/actions": {
         "post": _op("act on a case; without a token, query_code in the body allows supplement and evaluate",
-                    "200", "Case", "400 401 403 404 409 422", "optional", parameters=[_NUMBER],
-                    requestBody=_json(_ACTION)),
+                    "200", "Case", "400 401 403 404 409 413 422 429", "optional", parameters=[_NUMBER],
+                    requestBody=_body(_ACTION)),
     },
     "/api/items": {
         "get": _op("every item of the catalogue: code, name, department, type, promised limit", "200", None, "",
@@ -163,7 +194,7 @@ _PATHS: dict[str, Any] = {
                                 "schema": {"type": "string", "format": "date"}},
                                {"name": "to", "in": "query", "required": True,
                                 "schema": {"type": "string", "format": "date"},
-                                "description": "exclusive"},
+                                "description": "exclusive; after from, at most 366 days later (else 400)"},
                                {"name": "month", "in": "query", "schema": _MONTH,
                                 "description": "rankings of this month (default: the month of from)"}]),
     },

@@ -29,12 +29,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from engine import chains, i18n, keys, ledger, notice, provisional, reload, wording
 from engine.admin import PreviewKit, admin_routes
-from engine.api import api_routes
+from engine.api import api_routes, bad_text_error, error_response
 from engine.cache import FileCache
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, Document, load
@@ -43,6 +43,7 @@ from engine.desk import desk_routes, staff_from_cookie
 from engine.desk_chains import desk_chain_routes
 from engine.flowchart import flowchart_svg
 from engine.i18n import LocaleMiddleware
+from engine.input_guard import InputGuard
 from engine.portal import portal_routes, withdrawn_message
 from engine.progress import local as progress_local
 from engine.progress import progress_routes
@@ -145,6 +146,16 @@ def renderer(cat: Catalogue, calendar: WorkCalendar | None = None) -> Render:
         return HTMLResponse(_env.get_template(name).render(**ctx), status_code=status)
 
     return render
+
+
+def _allowed(request: Request) -> str:
+    """Every method the request's path answers: the router's 405 names only the first route that
+    matched the path, and a path may have one route per method (e.g. GET and POST /desk/login)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def guide_page(cat: Catalogue, doc: Document, render: Render) -> bytes:
@@ -273,9 +284,24 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         detail = exc.detail if isinstance(exc, HTTPException) else "服务器内部错误 / Internal error"
         code = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}.get(status, "error")
+        headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}  # Allow on a 405 (RFC 9110)
+        if status == 405 and "Allow" in headers:  # the router's words are English only
+            headers["Allow"] = _allowed(request) or headers["Allow"]
+            api = "不支持此请求方法 / method not allowed; use " + headers["Allow"]
+            detail = api if request.url.path.startswith("/api/") else i18n.gettext("此网址不支持这种请求方法。")
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": {"status": status, "code": code, "message": detail}}, status_code=status)
-        return render("error.html", status=status, code=status, message=detail)
+            response: Response = error_response(status, code, detail)
+        else:
+            response = render("error.html", status=status, code=status, message=detail)
+        response.headers.update(headers)
+        return response
+
+    async def bad_text(request: Request, field: str) -> Response:  # engine.input_guard refused the request
+        if request.url.path.startswith("/api/"):
+            e = bad_text_error(field)
+            return error_response(e.status, e.code, e.message, e.fields)
+        message = i18n.gettext("“{field}”含有无法识别的字符，请检查后重新输入。").format(field=field)
+        return render("error.html", status=400, code=400, message=message)
 
     staff_of = staff_from_cookie(service)
     kit = PreviewKit(
@@ -302,7 +328,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             Route("/healthz", healthz),
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},
-        middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware)],
+        middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware), Middleware(InputGuard, bad_text)],
     )
     # built here (in the watcher's thread on a re-load), not on the version's first request
     app.middleware_stack = app.build_middleware_stack()
