@@ -298,7 +298,8 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             "generated_at": ledger.iso(now),
             "center": (cat.center or {}).get("name", ""),
             "catalogue_version": cat.version,
-            "note": "办件公告中自然人申请人姓名已脱敏，文字中的身份证号、电话号码、电子邮箱等已隐去部分字符；排名依据中心配置的权重计算。",
+            "note": "办件公告中自然人申请人姓名已脱敏，文字中的身份证号、电话号码、电子邮箱等已隐去部分字符；"
+            "排名依据中心配置的权重计算。",
         }
         out_dir.mkdir(parents=True, exist_ok=True)
         every = (r for rows in every_announcement() for r in rows)  # written as read: memory stays bounded
