@@ -46,12 +46,43 @@ Phones — :func:`mask_phone`
 Mobile numbers keep the first 3 and the last 4 digits (138****8000, ``+86 `` kept when
 given); landlines keep the area code and the last 4 digits (0452-****5678); any other
 number keeps its last 4 digits.
+
+Identifiers anywhere in free text — :func:`mask_text`
+------------------------------------------------------
+The one masking step every public output takes (announcement pages, CSV and JSON, the
+monthly rankings, the open-data file): whatever field a person typed into, an identifier
+inside it is masked where it stands and the rest of the text is kept. Found, with the
+boundary rule that an identifier never starts or ends inside a longer run of letters and
+digits (so case numbers such as QQIQIHAR20260302000001, item codes such as
+QQ-HOUSING-XK-003, dates and amounts are left alone):
+
+- resident ID numbers, 18 characters (17 digits and a digit or X, also typed 6-8-4 with
+  spaces or dashes): 110105********002X — as :func:`mask_id`, whether or not the check
+  character is right; old 15-digit numbers with a birth date in place: 110105******002;
+- any other run of 15 to 19 digits (bank cards, IDs with a typo): all but the last 4 hidden;
+- mobile numbers, with or without +86 / 0086 / (+86), spaces or dashes: 139****5678;
+- landlines with an area code (010-, 0452-, (0452)): 0452-***5678, and after a word that
+  says "phone" (电话, 手机, 联系方式, 传真, tel, phone, fax) any 7 or more digits:
+  ****5678. Public service numbers (12345, 95xxx, 400/800) are left as they are;
+- e-mail addresses: the first character of the name and the domain stay, z*******@qq.com;
+- unified social credit codes (valid under GB 32100): an organisation's code is public
+  (DOMAIN.md), but only the applicant's own code is known to belong to the applicant, so a
+  code is kept only when it is in ``keep_codes`` (the legal-person applicant's own code);
+  any other is shown as its first 8 characters, which name the registering authority, the
+  kind of organisation and the area, and the rest hidden: 91350100**********;
+- passport-like numbers (E12345678, EA1234567, G12345678, home-return permits H/M + 8
+  digits): the first and the last 2 characters stay, E******78.
+
+Masked text contains ``*`` and never matches again, so masking twice changes nothing.
+Full-width digits and letters (１３９…) are found as their ASCII forms and masked in place.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container, Mapping
+from typing import Any
 
 from engine.identifiers import valid_id_card, valid_uscc
 
@@ -156,3 +187,130 @@ def mask_phone(value: object) -> str:
     if len(digits) <= 4:
         return MASK * len(compact)
     return MASK * (len(digits) - 4) + "".join(digits[-4:])
+
+
+# -- identifiers inside free text ----------------------------------------------------------
+# full-width forms (U+FF01..FF5E) and the ideographic space, folded one character for one, so
+# positions in the folded text are positions in the original
+_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_B = r"(?<![0-9A-Za-z])"  # an identifier never starts inside a longer code ...
+_E = r"(?![0-9A-Za-z])"  # ... nor ends inside one
+_USCC_CHAR = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]"
+_AREA = r"0(?:10|2[0-9]|[3-9][0-9]{2})"  # 010, 02x, then 0 and three digits
+_PHONE_WORD = r"(?:电话|手机|联系方式|传真|tel|phone|mobile|fax)"
+_IN_TEXT = re.compile(
+    r"(?P<email>(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})"
+    rf"|(?P<word>{_PHONE_WORD}[:：\s]{{0,3}})(?P<number>\+?[0-9][0-9 \-]{{5,}}[0-9]){_E}"
+    # the rest start at a boundary, tested once per position (inside a case number it fails at once)
+    rf"|{_B}(?:"
+    rf"(?P<id>[0-9]{{6}}[ \-]?[0-9]{{8}}[ \-]?[0-9]{{3}}[0-9Xx]{_E})"
+    rf"|(?P<digits>[0-9]{{15,19}}{_E})"
+    rf"|(?P<uscc>{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}{_E})"
+    rf"|(?P<mobile>(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?1[3-9][0-9][ \-]?[0-9]{{4}}[ \-]?[0-9]{{4}}{_E})"
+    rf"|(?P<landline>(?:\({_AREA}\)|{_AREA})[ \-]?[1-9][0-9]{{6,7}}{_E})"
+    rf"|(?P<passport>(?:[EGDSP][0-9]{{8}}|E[A-Z][0-9]{{7}}|[HM][0-9]{{8}}(?:[0-9]{{2}})?){_E})"
+    ")",
+    re.IGNORECASE,
+)
+_FEWEST_DIGITS = 6
+_DIGIT_OR_AT = re.compile("[0-9\uff10-\uff19@\uff20]")  # ASCII and full-width
+_OLD_ID = re.compile(r"[0-9]{6}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}")
+_SERVICE_NUMBER = re.compile(r"12[0-9]{3}|95[0-9]{3,6}|[48]00[0-9]{7}")
+
+
+class _EveryCode:
+    """``keep_codes`` that keeps every credit code: for a writer whose caller has already decided."""
+
+    def __contains__(self, code: object) -> bool:
+        return True
+
+
+#: pass as ``keep_codes`` to leave every credit code as it is (the caller masked already)
+EVERY_CODE: Container[str] = _EveryCode()
+
+
+def mask_text(text: object, *, keep_codes: Container[str] = ()) -> str:
+    """``text`` with every identifier in it masked (see "Identifiers anywhere in free text"
+    in the module docstring); credit codes in ``keep_codes`` stay. ``None`` gives ``""``."""
+    if text is None:
+        return ""
+    text = str(text)
+    # every identifier above has an @ or at least 6 digits (a credit code's area code): most text
+    # (names, departments, item codes) is answered without running the patterns
+    marks = _DIGIT_OR_AT.findall(text)
+    if len(marks) < _FEWEST_DIGITS and "@" not in marks and "\uff20" not in marks:
+        return text
+    folded = text.translate(_HALF)
+    out: list[str] = []
+    end = 0
+    for m in _IN_TEXT.finditer(folded):
+        out.append(text[end : m.start()])
+        out.append(_masked(m, text, keep_codes))
+        end = m.end()
+    out.append(text[end:])
+    return "".join(out)
+
+
+def _masked(m: re.Match[str], text: str, keep_codes: Container[str]) -> str:
+    """The masked form of one match ``m`` of the folded text; ``text`` is the original, whose
+    characters are kept wherever they stay visible."""
+    kind, found = m.lastgroup, m.group(0)
+    if kind == "number":  # a phone word and what follows it: the word stays as typed
+        number = m.group("number")
+        if _SERVICE_NUMBER.fullmatch(re.sub(r"[^0-9]", "", number)):
+            return text[m.start() : m.end()]
+        return text[m.start() : m.start("number")] + mask_phone(number)
+    if kind == "email":
+        original = text[m.start() : m.end()]
+        at = found.index("@")
+        return original[0] + MASK * (at - 1) + original[at:]
+    compact = re.sub(r"[\s\-]", "", found).upper()
+    if kind == "uscc":
+        if valid_id_card(compact):  # all digits: an ID number first
+            return compact[:6] + MASK * 8 + compact[14:]
+        if not valid_uscc(compact):
+            return text[m.start() : m.end()]  # not a credit code: some other code, left alone
+        return text[m.start() : m.end()] if compact in keep_codes else compact[:8] + MASK * 10
+    if kind == "id":
+        if valid_uscc(compact) and not valid_id_card(compact) and compact in keep_codes:
+            return text[m.start() : m.end()]
+        return compact[:6] + MASK * 8 + compact[14:]
+    if kind == "digits":
+        if len(compact) == 15 and _OLD_ID.fullmatch(compact):
+            return compact[:6] + MASK * 6 + compact[12:]
+        return _keep_last(compact, 4)
+    if kind in ("mobile", "landline"):
+        return mask_phone(found.replace("(+86)", "+86").replace("(86)", "+86").replace("0086", "+86", 1))
+    # passport-like
+    return found[0] + MASK * (len(found) - 3) + found[-2:]
+
+
+def _keep_last(digits: str, n: int) -> str:
+    return MASK * max(0, len(digits) - n) + digits[-n:]
+
+
+def credit_codes_in(text: object) -> list[str]:
+    """The valid unified social credit codes written in ``text`` (upper-cased): whether an
+    announcement needs its applicant's own code to decide what to show."""
+    if not isinstance(text, str):
+        return []
+    found = (re.sub(r"[\s\-]", "", m.group(0)).upper() for m in _IN_TEXT.finditer(text.translate(_HALF)))
+    return [c for c in found if valid_uscc(c) and not valid_id_card(c)]
+
+
+def mask_applicant(name: object, applicant_type: str | None, credit_code: str | None = None) -> str:
+    """The applicant as published: a legal person's name in full but for identifiers typed into
+    it (its own ``credit_code`` may stay); a natural person's name masked (:func:`mask_name`)
+    after any identifier in it was."""
+    if not isinstance(name, str):
+        return ""
+    if applicant_type in PUBLIC_TYPES:
+        own = (credit_code or "").strip().upper()
+        return mask_text(name.strip(), keep_codes={own} if valid_uscc(own) else ())
+    return mask_name(mask_text(name), applicant_type)
+
+
+def mask_record(row: Mapping[str, Any], *, keep_codes: Container[str] = ()) -> dict[str, Any]:
+    """A copy of ``row`` with every text value through :func:`mask_text` (numbers, dates and
+    ``None`` as they are): the step every public row takes before it is shown or written."""
+    return {k: mask_text(v, keep_codes=keep_codes) if isinstance(v, str) else v for k, v in row.items()}

@@ -6,52 +6,55 @@ tool opens as it is; :func:`to_csv` and :func:`to_json` give the same rows as te
 Tables
 ------
 - ``announcements``: ``case_number`` (primary key), ``item_code``, ``item_name``,
-  ``department``, ``applicant``, ``status``, ``accepted_on``, ``completed_on`` (ISO dates)
-  and ``search_text`` (see below); indexed on department, status and completed_on.
+  ``department``, ``applicant``, ``status``, ``accepted_on``, ``completed_on`` (ISO dates);
+  indexed on department, status and completed_on.
 - ``rankings``: ``month`` (YYYY-MM), ``scope`` (``department`` or ``staff``), ``name``,
   ``rank``, ``score`` and whatever metric columns the rows carry (lower_snake_case;
   INTEGER when every value is whole, TEXT when any is text, else REAL); primary key
   (month, scope, name).
 - ``metadata``: ``key``/``value`` text pairs: ``generated_at`` (filled in, UTC, when the
-  caller gives none), ``center``, ``catalogue_version``, ``licence`` …, and ``search_help``.
+  caller gives none), ``center``, ``catalogue_version``, ``licence`` …, ``search_help``
+  and ``skipped_rows`` (how many rows were left out, see below).
 
-No personal data of natural persons
------------------------------------
-The caller masks applicant names (:func:`engine.masking.mask_name`) before calling. This
-module defends the file anyway: an announcement may carry only the columns above (any
-other key raises ValueError, with a plainer message for keys that name personal data —
-``id_card``, ``phone``, ``address``, ``email``, ``birth`` …); ``applicant`` must be text,
-not the raw applicant section; and no text column may contain an ID number or a mobile
-number. Ranking rows are checked the same way, except that their metric columns are free.
+Each table is written by one function (``_write_announcements``, ``_write_rankings``,
+``_write_metadata``, each given the database and the rows): a new table is one more such
+function, called from :func:`_build`.
 
-Full-text search over Chinese text
-----------------------------------
-SQLite's default tokenizer (unicode61) sees a run of Chinese characters as one word, so
-"施工" never matches "建筑工程施工许可证核发"; the trigram tokenizer cannot match a query
-of fewer than three characters, and most Chinese words are two (施工, 户口, 消防). So the
-file does what the home page search does (``engine.search``, whose tokenising function
-is reused): ``search_text`` holds the four searchable columns broken into overlapping
-CJK bigrams plus the last character of each run (施工许可 → ``施工 工许 许可 可``); letters
-and digits stay words (case numbers, item codes). ``announcements_fts`` (FTS5, unicode61,
-made with sqlite-utils ``enable_fts`` with triggers, so inserts, updates and deletes keep
-it in sync) indexes ``item_name``, ``department``, ``applicant``, ``case_number`` and
-``search_text``. Consequences for whoever searches:
+No personal data, and one bad row never takes the file down
+-----------------------------------------------------------
+The caller masks each row first (:func:`engine.masking.mask_applicant` and
+:func:`engine.masking.mask_record`, the one masking step of every public output). This
+module defends the file anyway: every free-text value goes through
+:func:`engine.masking.mask_text` again (idempotent: masked text never matches twice;
+credit codes are left as the caller decided), and a row that cannot be published — a key
+that names personal data (``id_card``, ``phone``, ``address``, ``email``, ``birth`` …), an
+unknown column, the raw applicant section instead of text, a malformed date, a case
+number given twice — is left out and logged (logger ``yangguang.open_data``, its case
+number and the reason, never its values); ``metadata.skipped_rows`` counts them. The
+file is still written: one bad record never makes the download fail for everyone.
 
-- a two-character word is a single token, so Datasette's search box finds 施工 as typed;
-- a longer word is the phrase of its bigrams: :func:`fts_query` builds it
-  (施工许可 → ``"施工 工许 许可"``; in Datasette use raw search mode with that text);
-  a whole item name, department or code also matches as typed;
-- a single character is the prefix query ``"税"*``, which :func:`fts_query` also builds.
+Full-text search (FTS5, trigram)
+--------------------------------
+``announcements_fts`` indexes ``case_number``, ``item_code``, ``item_name``,
+``department``, ``applicant`` and ``status``, and ``rankings_fts`` the ranking ``name``,
+with FTS5's ``trigram`` tokenizer (SQLite 3.34 or later), made by sqlite-utils
+``enable_fts`` with triggers, so edits keep them in sync; Datasette finds them and its
+search box (``?_search=``) uses them. Trigram matches any substring of three or more
+characters as typed, case-insensitive: 企业注销, 施工许可, an item code (QQ-HOUSING-XK-003)
+or part of one (housing), a case number. What it does not do:
 
-Whoever edits the table by hand must fill ``search_text`` the same way
-(``engine.search._index_tokens``); SQLite triggers cannot compute it.
+- a word of one or two characters (施工, 税) finds nothing through the index, and among
+  longer words SQLite ignores it (施工许可 证 finds what 施工许可 finds). In Datasette use
+  the column filter "contains" instead (``?item_name__contains=施工``: a LIKE scan);
+  :func:`search_announcements` does that LIKE itself for short words;
+- no word order, stemming or synonyms: 许可施工 does not find 施工许可.
 
 Atomic replacement
 ------------------
 The file is built under a temporary name in the target folder and moved over the old
 one with ``os.replace`` only when complete (and flushed to disk), so a download sees the
-old file or the new one, never half of one; if building fails — a refused row, a
-generator that raises — the old file stays and the temporary one is removed.
+old file or the new one, never half of one; if building fails — a generator that raises,
+a full disk — the old file stays and the temporary one is removed.
 """
 
 from __future__ import annotations
@@ -61,20 +64,25 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
-from engine.search import _index_tokens, _phrase, _words
+from engine.masking import EVERY_CODE, mask_text
+from engine.search import MAX_QUERY
 
-#: announcement columns in their published order (``search_text`` is added in the file only)
+log = logging.getLogger("yangguang.open_data")
+
+#: announcement columns in their published order
 ANNOUNCEMENT_COLUMNS: tuple[str, ...] = (
     "case_number",
     "item_code",
@@ -88,14 +96,17 @@ ANNOUNCEMENT_COLUMNS: tuple[str, ...] = (
 #: the fixed ranking columns, in order; metric columns follow in the order first seen
 RANKING_COLUMNS: tuple[str, ...] = ("month", "scope", "name", "rank", "score")
 RANKING_SCOPES = frozenset({"department", "staff"})
-#: the columns whose text goes into ``search_text`` and the FTS index
-SEARCH_COLUMNS: tuple[str, ...] = ("item_name", "department", "applicant", "case_number")
+#: the announcement columns of the full-text index
+SEARCH_COLUMNS: tuple[str, ...] = ("case_number", "item_code", "item_name", "department", "applicant", "status")
+#: a word shorter than this cannot be found through a trigram index
+TRIGRAM = 3
 
 SEARCH_HELP = (
-    "announcements_fts searches item_name, department, applicant, case_number and search_text "
-    "(Chinese text as overlapping two-character tokens). A two-character word matches as typed; "
-    'for a longer word search the phrase of its pairs, e.g. "施工 工许 许可" for 施工许可; '
-    'for one character the prefix "税"*.'
+    "全文检索（announcements_fts，trigram）：搜索框中三个字及以上的词按原样查找，如 企业注销、施工许可、事项编码；"
+    "一两个字的词请用列筛选 contains（如 ?item_name__contains=施工）。"
+    " Full-text search (announcements_fts, trigram tokenizer) finds any text of three or more characters as typed "
+    "(企业注销, 施工许可, an item code such as QQ-HOUSING-XK-003); for a word of one or two characters use the "
+    'column filter "contains" (?item_name__contains=施工).'
 )
 
 _REQUIRED_TEXT = ("case_number", "item_code", "item_name", "department", "status")
@@ -105,11 +116,9 @@ _PERSONAL_KEY = re.compile(
     r"id_?card|id_?number|identity|passport|phone|mobile|(?:^|_)tel(?:ephone)?$|address|e_?mail|birth|"
     r"legal_representative|agent|applicant_(?:data|raw)|^data$|^form$"
 )
-# an 18-digit ID number (GB 11643) or a mainland mobile number inside text
-_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
-_MOBILE_NUMBER = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 _MONTH = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
 _METRIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_Row = TypeVar("_Row")
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -122,15 +131,14 @@ def _refuse_personal_keys(row: Mapping[str, Any], what: str) -> None:
 
 
 def _check_text(value: Any, column: str, what: str, *, required: bool) -> str | None:
+    """The text as it may be published: identifiers masked (credit codes as the caller left them)."""
     if value is None or value == "":
         if required:
             raise ValueError(f"{what}: {column} is required")
         return None if value is None else ""
     if isinstance(value, Mapping) or not isinstance(value, str):
         raise ValueError(f"{what}: {column} must be text, not {type(value).__name__} (raw data is never published)")
-    if _ID_NUMBER.search(value) or _MOBILE_NUMBER.search(value):
-        raise ValueError(f"{what}: {column} contains an ID or phone number")
-    return value
+    return mask_text(value, keep_codes=EVERY_CODE)
 
 
 def _check_date(value: Any, column: str, what: str) -> str | None:
@@ -158,7 +166,7 @@ def _announcement(row: Mapping[str, Any], seen: set[str]) -> dict[str, Any]:
         value = row.get(column)
         if column in _DATE_COLUMNS:
             out[column] = _check_date(value, column, what)
-        elif column == "case_number":  # digits are expected here: not scanned for ID numbers
+        elif column == "case_number":  # made by the engine, digits expected: published exactly
             if not isinstance(value, str) or not value:
                 raise ValueError(f"{what}: case_number is required text")
             out[column] = value
@@ -167,7 +175,6 @@ def _announcement(row: Mapping[str, Any], seen: set[str]) -> dict[str, Any]:
     if out["case_number"] in seen:
         raise ValueError(f"{what}: case number given twice")
     seen.add(out["case_number"])
-    out["search_text"] = " ".join(t for c in SEARCH_COLUMNS if (t := _index_tokens(out[c] or "")))
     return out
 
 
@@ -231,18 +238,19 @@ def write_sqlite(
     rankings: Iterable[Mapping[str, Any]],
     *,
     metadata: Mapping[str, Any],
-) -> None:
-    """Write the open-data file at ``path``, replacing any previous one atomically.
+) -> int:
+    """Write the open-data file at ``path``, replacing any previous one atomically, and return
+    how many rows were left out (each logged, see the module docstring).
 
-    Raises ValueError for a row that would publish personal data or breaks the table's
-    shape; the previous file is then left as it was.
+    An exception from the rows themselves (a generator that raises) or from the disk leaves the
+    previous file as it was and is raised.
     """
     path = Path(path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _build(tmp, announcements, rankings, metadata)
+        skipped = _build(tmp, announcements, rankings, metadata)
         os.chmod(tmp, 0o644)  # a public download (mkstemp makes it private to us)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -253,6 +261,7 @@ def write_sqlite(
                 leftover.unlink()
         raise
     _fsync_dir(path.parent)
+    return skipped
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -268,76 +277,123 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+class _Skipped:
+    """Counts and logs the rows left out of the file."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def rows(
+        self, rows: Iterable[_Row], convert: Callable[[_Row], dict[str, Any]], table: str
+    ) -> Iterator[dict[str, Any]]:
+        """``convert`` of each row; a row it refuses (ValueError, TypeError) is logged and left out."""
+        for n, row in enumerate(rows, 1):
+            try:
+                yield convert(row)
+            except (ValueError, TypeError) as exc:
+                self.count += 1
+                # the reason names the case number and the column, never the refused value's personal data
+                log.warning("open data: %s row %d left out: %s", table, n, mask_text(str(exc)))
+
+
 def _build(
     tmp: Path,
     announcements: Iterable[Mapping[str, Any]],
     rankings: Iterable[Mapping[str, Any]],
     metadata: Mapping[str, Any],
-) -> None:
+) -> int:
     db = sqlite_utils.Database(tmp, execute_plugins=False)
+    skipped = _Skipped()
     try:
         # a scratch file until os.replace: no journal, no syncs (it is deleted if anything fails)
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
-        table = db.table("announcements")
-        table.create(
-            {c: str for c in (*ANNOUNCEMENT_COLUMNS, "search_text")},
-            pk="case_number",
-            not_null=[*_REQUIRED_TEXT, "search_text"],
-        )
-        seen: set[str] = set()
-        table.insert_all((_announcement(r, seen) for r in announcements), batch_size=1000)
-        table.enable_fts([*SEARCH_COLUMNS, "search_text"], create_triggers=True, tokenize="unicode61")
-        for column in ("department", "status", "completed_on"):
-            table.create_index([column])
-        table.optimize()
-
-        ranked: set[tuple[str, str, str]] = set()
-        metrics: dict[str, set[type]] = {}  # metric column -> the types of its values, in order first seen
-        ranking_rows = [_ranking(r, ranked, metrics) for r in rankings]
-        ranking_rows = [{**dict.fromkeys(metrics), **r} for r in ranking_rows]
-        ranking_table = db.table("rankings")
-        ranking_table.create(
-            {
-                "month": str,
-                "scope": str,
-                "name": str,
-                "rank": int,
-                "score": float,
-                **{m: _column_type(kinds) for m, kinds in metrics.items()},
-            },
-            pk=("month", "scope", "name"),
-            not_null=["month", "scope", "name", "rank"],
-        )
-        ranking_table.insert_all(ranking_rows, batch_size=1000)
-
-        meta = {str(k): _metadata_value(v) for k, v in metadata.items()}
-        meta.setdefault("generated_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        meta.setdefault("search_help", SEARCH_HELP)
-        db.table("metadata").create({"key": str, "value": str}, pk="key", not_null=["value"])
-        db.table("metadata").insert_all([{"key": k, "value": v} for k, v in meta.items()])
+        _write_announcements(db, announcements, skipped)
+        _write_rankings(db, rankings, skipped)
+        _write_metadata(db, {**metadata, "skipped_rows": skipped.count})
         db.vacuum()
     finally:
         db.close()
+    return skipped.count
+
+
+def _write_announcements(db: sqlite_utils.Database, rows: Iterable[Mapping[str, Any]], skipped: _Skipped) -> None:
+    table = db.table("announcements")
+    table.create({c: str for c in ANNOUNCEMENT_COLUMNS}, pk="case_number", not_null=list(_REQUIRED_TEXT))
+    seen: set[str] = set()
+    table.insert_all(skipped.rows(rows, lambda r: _announcement(r, seen), "announcements"), batch_size=1000)
+    table.enable_fts(list(SEARCH_COLUMNS), create_triggers=True, tokenize="trigram")
+    for column in ("department", "status", "completed_on"):
+        table.create_index([column])
+    table.optimize()
+
+
+def _write_rankings(db: sqlite_utils.Database, rows: Iterable[Mapping[str, Any]], skipped: _Skipped) -> None:
+    ranked: set[tuple[str, str, str]] = set()
+    metrics: dict[str, set[type]] = {}  # metric column -> the types of its values, in order first seen
+    kept = list(skipped.rows(rows, lambda r: _ranking(r, ranked, metrics), "rankings"))
+    kept = [{**dict.fromkeys(metrics), **r} for r in kept]
+    table = db.table("rankings")
+    table.create(
+        {
+            "month": str,
+            "scope": str,
+            "name": str,
+            "rank": int,
+            "score": float,
+            **{m: _column_type(kinds) for m, kinds in metrics.items()},
+        },
+        pk=("month", "scope", "name"),
+        not_null=["month", "scope", "name", "rank"],
+    )
+    table.insert_all(kept, batch_size=1000)
+    table.enable_fts(["name"], create_triggers=True, tokenize="trigram")
+
+
+def _write_metadata(db: sqlite_utils.Database, metadata: Mapping[str, Any]) -> None:
+    meta = {str(k): _metadata_value(v) for k, v in metadata.items()}
+    meta.setdefault("generated_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    meta.setdefault("search_help", SEARCH_HELP)
+    db.table("metadata").create({"key": str, "value": str}, pk="key", not_null=["value"])
+    db.table("metadata").insert_all([{"key": k, "value": v} for k, v in meta.items()])
+
+
+def _search_words(text: str) -> list[str]:
+    """The words of what a user typed, split at whitespace only (a trigram index finds
+    punctuation too: QQ-HOUSING-XK-003 is one word), without quotes."""
+    return unicodedata.normalize("NFKC", text[:MAX_QUERY]).replace('"', " ").split()
 
 
 def fts_query(text: str) -> str:
-    """A safe FTS5 MATCH expression for what a user typed (every word must occur), or ""
-    when it has no searchable word. Use it as ``announcements_fts MATCH ?``."""
-    return " AND ".join(_phrase(w) for w in _words(text))
+    """A safe FTS5 MATCH expression for the words of ``text`` that a trigram index can find (three
+    or more characters; every one must occur), or "" when there is none. Use it as
+    ``announcements_fts MATCH ?``; shorter words need a LIKE (see :func:`search_announcements`)."""
+    return " AND ".join(f'"{w}"' for w in _search_words(text) if len(w) >= TRIGRAM)
 
 
 def search_announcements(conn: sqlite3.Connection, text: str, limit: int = 50) -> list[str]:
-    """Case numbers of the announcements matching ``text``, best first (bm25, then case number)."""
-    expr = fts_query(text)
-    if not expr:
+    """Case numbers of the announcements matching every word of ``text``, best first (bm25, then
+    case number): words of three or more characters through the trigram index, shorter ones by
+    a LIKE over the searchable columns (what Datasette's "contains" filter does)."""
+    words = _search_words(text)
+    if not words:
         return []
-    rows = conn.execute(
-        "SELECT a.case_number FROM announcements_fts f JOIN announcements a ON a.rowid = f.rowid "
-        "WHERE announcements_fts MATCH ? ORDER BY f.rank, a.case_number LIMIT ?",
-        (expr, limit),
-    ).fetchall()
-    return [r[0] for r in rows]
+    where: list[str] = []
+    params: list[Any] = []
+    for word in (w for w in words if len(w) < TRIGRAM):
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
+        where.append("(" + " OR ".join(f"a.{c} LIKE ? ESCAPE '\\'" for c in SEARCH_COLUMNS) + ")")
+        params += [pattern] * len(SEARCH_COLUMNS)
+    expr = fts_query(text)
+    if expr:
+        source = "announcements_fts f JOIN announcements a ON a.rowid = f.rowid"
+        where.insert(0, "announcements_fts MATCH ?")
+        params.insert(0, expr)
+        order = "f.rank, a.case_number"
+    else:
+        source, order = "announcements a", "a.case_number"
+    sql = f"SELECT a.case_number FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
+    return [r[0] for r in conn.execute(sql, (*params, limit)).fetchall()]
 
 
 # -- CSV and JSON ----------------------------------------------------------------------------
@@ -354,7 +410,7 @@ def _cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, int | float | Decimal):
         return str(value)
-    text = str(value)
+    text = mask_text(value, keep_codes=EVERY_CODE)
     if text.startswith(_FORMULA_START):
         return "'" + text  # CSV injection: shown as text, never run as a formula
     return text
@@ -379,12 +435,27 @@ def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
 
 def csv_lines(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """The CSV lines of ``rows`` alone (no byte order mark, no header), as ``to_csv`` writes them:
-    a file streamed in parts is ``to_csv([], columns)`` followed by ``csv_lines`` of each part."""
+    a file streamed in parts is ``to_csv([], columns)`` followed by ``csv_lines`` of each part.
+
+    Text goes through :func:`engine.masking.mask_text` (credit codes as the caller left them); a
+    row that cannot be written (not a mapping, a value that is no text, text that is not valid
+    Unicode) is left out and logged, so one bad row never breaks the file."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+    for n, row in enumerate(rows, 1):
+        try:
+            cells = [_cell(row.get(c)) for c in columns]
+            "".join(cells).encode("utf-8")  # a lone surrogate would fail the whole response later
+        except Exception as exc:  # whatever the row holds, the export goes on
+            _left_out("CSV", n, row, exc)
+            continue
+        writer.writerow(cells)
     return out.getvalue()
+
+
+def _left_out(kind: str, n: int, row: Any, exc: Exception) -> None:
+    number = row.get("case_number") if isinstance(row, Mapping) else None
+    log.warning("%s export: row %d (case %s) left out: %s", kind, n, number, type(exc).__name__)
 
 
 def _json_default(value: Any) -> Any:
@@ -399,9 +470,22 @@ def to_json(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = N
     """The rows as a JSON array of objects (UTF-8 text, not \\u-escaped).
 
     Keys keep the order of ``columns`` (missing ones are null, others left out) or, without
-    ``columns``, the row's own order; dates become ISO text and Decimals exact text.
+    ``columns``, the row's own order; dates become ISO text and Decimals exact text; text goes
+    through :func:`engine.masking.mask_text`. A row that cannot be written is left out and
+    logged, as in :func:`csv_lines`.
     """
-    data: Iterator[dict[str, Any]] = (
-        (dict(row) for row in rows) if columns is None else ({c: row.get(c) for c in columns} for row in rows)
-    )
-    return json.dumps(list(data), ensure_ascii=False, default=_json_default)
+    parts: list[str] = []
+    for n, row in enumerate(rows, 1):
+        try:
+            data = dict(row) if columns is None else {c: row.get(c) for c in columns}
+            part = json.dumps(_masked_values(data), ensure_ascii=False, default=_json_default)
+            part.encode("utf-8")
+        except Exception as exc:  # whatever the row holds, the export goes on
+            _left_out("JSON", n, row, exc)
+            continue
+        parts.append(part)
+    return "[" + ", ".join(parts) + "]"  # what json.dumps writes for the list
+
+
+def _masked_values(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: mask_text(v, keep_codes=EVERY_CODE) if isinstance(v, str) else v for k, v in data.items()}

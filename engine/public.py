@@ -1,17 +1,21 @@
 """Public disclosure (公开): case announcements (办件公告), the monthly rankings and ratings
 (阳光日志), and open data (CSV, JSON, and an SQLite file Datasette can open).
 
-Nothing personal about natural persons leaves through these pages: applicant names are masked
-(engine.masking), and the open-data writer refuses rows that carry identity numbers, phones or
-addresses. Only cases that were accepted appear; submissions that were never accepted are not
-announced.
+Nothing personal leaves through these pages: every row shown or exported takes the one masking
+step of engine.masking (natural persons' names masked; ID numbers, phones, e-mails, passports and
+other organisations' credit codes masked wherever they were typed), and the open-data writer
+masks again and leaves out rows it cannot publish. One bad record never takes a page or an export
+down: a case that cannot be announced is left out and logged (``yangguang.public``). Only cases
+that were accepted appear; submissions that were never accepted are not announced.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +30,12 @@ from starlette.routing import Route
 
 from engine import cases, charts, clock, ledger, open_data, rankings, wording
 from engine.i18n import gettext as _
-from engine.masking import mask_name
+from engine.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.search import ItemIndex
 from engine.service import CaseService
 
 Render = Callable[..., Response]
+log = logging.getLogger("yangguang.public")
 PAGE = 50
 RATINGS = cases.RATINGS
 RATING_OF_SCORE = {score: name for name, score in cases.RATING_SCORE.items()}
@@ -51,19 +56,39 @@ def _day(value: str | None) -> str | None:
     return clock.local_date(datetime.fromisoformat(value)).isoformat() if value else None
 
 
-def announcement(row: Any, cat: Any, departments: Mapping[str, Any]) -> dict[str, Any]:
+def announcement(
+    row: Any, cat: Any, departments: Mapping[str, Any], own_code: Callable[[str], str | None]
+) -> dict[str, Any]:
+    """The case as announced, through the one masking step. ``own_code(case number)`` gives the
+    legal-person applicant's own credit code, asked only when the name has a code typed in it."""
     item = cat.items.get(row.item_code)
     done = wording.decision(row.decision) or _("已办结")
-    return {
+    kind = row.applicant_type
+    code = own_code(row.number) if kind == "legal_person" and credit_codes_in(row.applicant_name) else None
+    return mask_record({
         "case_number": row.number,
         "item_code": row.item_code,
         "item_name": item.data["name"] if item else row.item_code,
         "department": departments.get(row.department, {}).get("name", row.department or ""),
-        "applicant": mask_name(row.applicant_name, row.applicant_type),
+        "applicant": mask_applicant(row.applicant_name, kind, code),
         "status": done if row.state == "completed" else wording.state(row.state),
         "accepted_on": _day(row.accepted_at),
         "completed_on": _day(row.ended_at) if row.state == "completed" else None,
-    }
+    }, keep_codes=(code,) if code else ())  # fmt: skip
+
+
+def announced(
+    rows: Iterable[Any], cat: Any, departments: Mapping[str, Any], own_code: Callable[[str], str | None]
+) -> list[dict[str, Any]]:
+    """The announcements of ``rows``; a case that cannot be announced (a stored value the engine
+    never writes, such as a malformed timestamp) is left out and logged, never a failed page."""
+    out = []
+    for row in rows:
+        try:
+            out.append(announcement(row, cat, departments, own_code))
+        except Exception as exc:  # whatever one row holds, the others are still announced
+            log.warning("announcement of case %s left out: %s: %s", row.number, type(exc).__name__, mask_text(exc))
+    return out
 
 
 def previous_month(now: datetime) -> str:
@@ -78,6 +103,14 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
     cols = (_C.c.number, _C.c.item_code, _C.c.department, _C.c.state, _C.c.decision, _C.c.accepted_at,
             _C.c.ended_at, _C.c.applicant_name, _C.c.applicant_type)  # fmt: skip
 
+    def own_code(number: str) -> str | None:
+        """The credit code the applicant of case ``number`` gave in the applicant section."""
+        with ledger.read_only(db) as conn:
+            data = ledger.loads(conn.execute(select(_C.c.data).where(_C.c.number == number)).scalar())
+        section = data.get("applicant") if isinstance(data, dict) else None
+        code = section.get("credit_code") if isinstance(section, dict) else None
+        return code if isinstance(code, str) else None
+
     def announcements(q: str, department: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         query = select(*cols).where(_ANNOUNCED_IN_ORDER)
         count = select(func.count()).select_from(_C).where(_ANNOUNCED)
@@ -91,7 +124,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             newest_first = (_C.c.accepted_at.desc(), _C.c.id.desc())  # the order every export pages in
             rows = conn.execute(query.order_by(*newest_first).limit(limit).offset(offset)).all()
             total = int(conn.execute(count).scalar_one())
-        return [announcement(r, cat, departments) for r in rows], total
+        return announced(rows, cat, departments, own_code), total
 
     async def announcement_page(request: Request) -> Response:
         q = request.query_params.get("q", "").strip()[:100]
@@ -118,7 +151,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         after: tuple[str, int] | None = None
         while True:
             rows = after_case(after, BATCH)
-            yield [announcement(r, cat, departments) for r in rows]
+            yield announced(rows, cat, departments, own_code)
             if len(rows) < BATCH:
                 return
             after = (rows[-1].accepted_at, rows[-1].id)
@@ -144,7 +177,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             after = (found.accepted_at, found.id)
         rows = after_case(after, limit + 1)
         more = len(rows) > limit
-        return [announcement(r, cat, departments) for r in rows[:limit]], (rows[limit - 1].number if more else None)
+        return announced(rows[:limit], cat, departments, own_code), (rows[limit - 1].number if more else None)
 
     async def announcement_data(request: Request) -> Response:
         kind = request.path_params["kind"]
@@ -180,7 +213,11 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
 
     def month_report(month: str) -> dict[str, Any]:
-        ranked = rankings.month(db, service.calendar, cat.center, month)
+        # the one masking step for names shown on the page and exported (a username may be a phone number)
+        ranked = {
+            scope: [replace(r, name=mask_text(r.name)) for r in rows]
+            for scope, rows in rankings.month(db, service.calendar, cat.center, month).items()
+        }
         start, end = rankings.month_bounds(month)
         lo, hi = ledger.iso(start), ledger.iso(end)
         with ledger.read_only(db) as conn:  # the points the engine stored with each rating (ix_cases_rated_at)
@@ -203,7 +240,8 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             for r in entries:
                 d = r.as_dict()
                 name = departments.get(r.name, {}).get("name", r.name) if scope == "department" else r.name
-                rows.append({"month": month, **{k: v for k, v in d.items() if k not in ("department",)}, "name": name})
+                row = {"month": month, **{k: v for k, v in d.items() if k not in ("department",)}, "name": name}
+                rows.append(mask_record(row))
         return rows
 
     async def sunshine(request: Request) -> Response:
@@ -239,20 +277,34 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         path = out_dir / "yangguang-open-data.sqlite"
         if path.exists() and time.time() - path.stat().st_mtime < OPEN_DATA_SECONDS:
             return path
+        try:
+            write_open_data(path)
+        except Exception:  # the database or the disk, not a record: the last good file is still public
+            log.exception("open data: the file could not be rebuilt")
+            if not path.exists():
+                raise HTTPException(
+                    503,
+                    "开放数据文件暂时无法生成，请稍后再试 / "
+                    "The open-data file cannot be built just now; try again later",
+                ) from None
+            path.touch()  # the last good file is served for another hour instead of a rebuild per download
+        return path
+
+    def write_open_data(path: Path) -> None:
         now = service.clock.now()
         month = previous_month(now)
-        ranked = ranking_rows(month, rankings.month(db, service.calendar, cat.center, month))
+        ranked = ranking_rows(month, month_report(month)["rankings"])
         metadata = {
             "generated_at": ledger.iso(now),
             "center": (cat.center or {}).get("name", ""),
             "catalogue_version": cat.version,
-            "note": "办件公告中自然人申请人姓名已脱敏；排名依据中心配置的权重计算。",
+            "note": "办件公告中自然人申请人姓名已脱敏，文字中的身份证号、电话号码、电子邮箱等已隐去部分字符；"
+            "排名依据中心配置的权重计算。",
         }
         out_dir.mkdir(parents=True, exist_ok=True)
         every = (r for rows in every_announcement() for r in rows)  # written as read: memory stays bounded
         clean = ({k: v for k, v in r.items() if k in open_data.ANNOUNCEMENT_COLUMNS} for r in every)
         open_data.write_sqlite(path, clean, ranked, metadata=metadata)
-        return path
 
     async def open_data_file(request: Request) -> Response:
         path = await run_in_threadpool(build_open_data)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.masking import mask_id, mask_name, mask_phone
+from engine.masking import EVERY_CODE, mask_applicant, mask_id, mask_name, mask_phone, mask_record, mask_text
 
 NATURAL = "natural_person"
 LEGAL = "legal_person"
@@ -136,3 +136,102 @@ def test_mask_id(value: str | None, masked: str) -> None:
 )
 def test_mask_phone(value: str | None, masked: str) -> None:
     assert mask_phone(value) == masked
+
+
+# -- identifiers anywhere in free text (issue 15, personal data never published, hole 1) -----
+OTHER_CODE = "91230200MA1B2C3D4E"  # a valid credit code (GB 32100 check character E) of another organisation
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("王记便利店 13912345678", "王记便利店 139****5678"),
+        ("王记便利店13912345678", "王记便利店139****5678"),  # no space between name and number
+        ("联系 139 1234 5678", "联系 139****5678"),
+        ("联系 139-1234-5678", "联系 139****5678"),
+        ("+8613912345678", "+86 139****5678"),
+        ("(+86)139 1234 5678", "+86 139****5678"),
+        ("0086-13912345678", "+86 139****5678"),
+        ("１３９１２３４５６７８", "139****5678"),  # full-width digits
+        ("电话：0452-2345678", "电话：0452-***5678"),
+        ("010-12345678", "010-****5678"),
+        ("(0452)2345678", "0452-***5678"),
+        ("电话 2345678", "电话 ***5678"),  # no area code, but it says it is a phone
+        ("Tel: 23456789 转 801", "Tel: ****6789 转 801"),
+        ("身份证11010519491231002X号", "身份证110105********002X号"),
+        ("110105 19491231 002X", "110105********002X"),  # typed in groups
+        ("11010519491231002x", "110105********002X"),
+        ("110105194912310021", "110105********0021"),  # a wrong check character is still somebody's ID
+        ("110105491231002", "110105******002"),  # old 15-digit number
+        ("卡号6222021234567890123", "卡号***************0123"),  # a bank card: 19 digits
+        ("zhangsan@example.com", "z*******@example.com"),
+        ("邮箱 li.si+work@mail.qq.com。", "邮箱 l*********@mail.qq.com。"),
+        ("护照E12345678", "护照E******78"),
+        ("护照EA1234567", "护照E******67"),
+        (f"代 {OTHER_CODE}", "代 91230200**********"),  # another organisation's credit code
+    ],
+)
+def test_identifiers_in_free_text_are_masked(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+    assert mask_text(masked) == masked  # masking twice changes nothing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QIQIHAR20260302000001",  # case numbers
+        "QQ20260105000001",
+        "第20260302000001号",
+        "QQ-HOUSING-XK-003",  # item codes
+        "QQ-PSB-BA-001",
+        "2026-03-02",  # dates
+        "2026年3月2日",
+        "20260302",
+        "2026-03-02T09:00:00+08:00",
+        "1,380.00元",  # amounts
+        "￥138000.00",
+        "13800 元",
+        "80 元/件",
+        "服务热线 12345",  # public service numbers
+        "电话：400-123-4567",
+        "电话 95598",
+        "G1234 次列车",
+        "E1234567",  # too short for a passport
+        "91350100M000100Y44",  # credit-code shaped, wrong check character: not a code, not an ID
+        "建筑工程施工许可证核发",
+        "",
+    ],
+)
+def test_codes_dates_and_amounts_are_left_alone(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_the_applicants_own_credit_code_stays() -> None:
+    own = "91350100M000100Y43"
+    assert mask_text(f"某某公司（{own}）", keep_codes={own}) == f"某某公司（{own}）"
+    assert mask_text(f"某某公司（{own}）") == "某某公司（91350100**********）"
+    assert mask_text(f"{own} {OTHER_CODE}", keep_codes={own}) == f"{own} 91230200**********"
+    assert mask_text(f"{own} 13912345678", keep_codes=EVERY_CODE) == f"{own} 139****5678"
+
+
+def test_mask_applicant() -> None:
+    own = "91350100M000100Y43"
+    assert mask_applicant("王记便利店 13912345678", LEGAL) == "王记便利店 139****5678"
+    assert mask_applicant(f"某某公司 {own}", LEGAL, own) == f"某某公司 {own}"
+    assert mask_applicant(f"某某公司 {own}", LEGAL, "not a code") == "某某公司 91350100**********"
+    masked = mask_applicant("张小三 11010519491231002X", NATURAL)
+    assert masked.startswith("张") and "1949" not in masked and "小三" not in masked
+    assert mask_applicant(None, LEGAL) == ""
+
+
+def test_mask_record_masks_text_and_leaves_numbers_and_dates() -> None:
+    import datetime as dt
+
+    row = {"name": "张三 13912345678", "rank": 1, "score": 98.5, "on": dt.date(2026, 3, 2), "none": None}
+    assert mask_record(row) == {**row, "name": "张三 139****5678"}
+
+
+@given(st.text(max_size=60))
+def test_mask_text_never_raises_and_is_idempotent(text: str) -> None:
+    once = mask_text(text)
+    assert mask_text(once) == once

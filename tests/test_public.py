@@ -4,6 +4,7 @@ personal data of natural persons anywhere on them."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -40,9 +41,9 @@ def filed(svc: Any, key: str, name: str, kind: str = "natural_person") -> str:
     return str(svc.submit(CULTURE, data, uploads, Actor("a", "applicant"), key).number)
 
 
-def complete(svc: Any, number: str) -> None:
+def complete(svc: Any, number: str, window: str = "w.culture") -> None:
     dept = "culture"
-    svc.act(number, "accept", Actor("w.culture", "window", dept), {}, 1)
+    svc.act(number, "accept", Actor(window, "window", dept), {}, 1)
     case, snap = svc.load(number)
     for step in snap["item"]["steps"][1:-1]:
         who = Actor(f"{step['role']}.culture", step["role"], dept)
@@ -165,3 +166,121 @@ def test_every_announcement_is_exported_past_ten_thousand(site: Any) -> None:
     assert len(big["rows"]) == 5_000 and big["next"].endswith(f"after={newest_first[4_999]}&limit=5000")
     assert client.get("/announcements.json", params={"limit": 0}).status_code == 400
     assert client.get("/announcements.json", params={"after": "QQ-NO-SUCH"}).status_code == 400
+
+
+def test_a_phone_number_typed_into_a_company_name_is_masked_everywhere(site: Any) -> None:
+    """Issue 15, personal data never published (hole 1): a legal-person applicant who typed a mobile
+    number into the name field made GET /open-data/yangguang.sqlite answer 500 for everyone (the
+    open-data writer refused the whole file), while /announcements.json and .csv published it in full."""
+    client, svc, _, tmp = site
+    number = filed(svc, "shop", "王记便利店 13912345678", "legal_person")
+    svc.act(number, "accept", Actor("w", "window", "culture"), {}, 1)
+    r = client.get("/open-data/yangguang.sqlite")
+    assert r.status_code == 200
+    path = tmp / "download.sqlite"
+    path.write_bytes(r.content)
+    with sqlite3.connect(path) as conn:
+        (applicant,) = conn.execute("SELECT applicant FROM announcements WHERE case_number = ?", (number,)).fetchone()
+        dump = "\n".join(conn.iterdump())
+    assert applicant == "王记便利店 139****5678"  # the company stays public, the number does not
+    assert "13912345678" not in dump
+    for url in ("/announcements", "/announcements.csv", "/announcements.json"):
+        text = client.get(url).content.decode("utf-8")
+        assert "王记便利店 139****5678" in text and "13912345678" not in text, url
+
+
+def test_a_company_keeps_its_own_credit_code_but_not_anyone_elses(site: Any) -> None:
+    """Issue 15, hole 1: a credit code typed into free text is the applicant's own (public, as its
+    registration is) only when it is the code the legal person gave; any other is masked, and a
+    natural person's ID number or e-mail in the name field never shows."""
+    client, svc, _, _ = site
+    own = filed(svc, "own", "某某文化有限公司（91350100M000100Y43）", "legal_person")  # filed() gives that code
+    other = filed(svc, "other", "某某文化有限公司 代 91230200MA1B2C3D4E", "legal_person")
+    person = filed(svc, "person", "张小三 11010519491231002X zhangsan@example.com")
+    for number in (own, other, person):
+        svc.act(number, "accept", Actor("w", "window", "culture"), {}, 1)
+    rows = {r["case_number"]: r["applicant"] for r in client.get("/announcements.json").json()["rows"]}
+    assert rows[own] == "某某文化有限公司（91350100M000100Y43）"
+    assert rows[other] == "某某文化有限公司 代 91230200**********"
+    assert rows[person].startswith("张") and "11010519491231002X" not in rows[person]
+    assert "zhangsan" not in rows[person] and "19491231" not in rows[person]
+
+
+def test_a_staff_name_that_is_a_phone_number_is_masked_in_the_rankings(site: Any) -> None:
+    """Issue 15, hole 1: usernames are published in the staff ranking (page, CSV, JSON, open data);
+    one that is a mobile number made the open-data file fail and showed the number everywhere else."""
+    client, svc, clk, tmp = site
+    number = filed(svc, "r", "赵六")
+    complete(svc, number, window="13912345678")  # completed in March 2026; the ranking of 2026-03 is read in April
+    clk.set(datetime(2026, 4, 2, 9, 0, tzinfo=TZ))
+    staff = client.get("/sunshine").text.split('id="staff-ranking"')[1]
+    assert "139****5678" in staff and "13912345678" not in staff
+    for kind in ("csv", "json"):
+        text = client.get(f"/sunshine/2026-03.{kind}").content.decode("utf-8")
+        assert "139****5678" in text and "13912345678" not in text, kind
+    r = client.get("/open-data/yangguang.sqlite")
+    assert r.status_code == 200
+    (tmp / "o.sqlite").write_bytes(r.content)
+    with sqlite3.connect(tmp / "o.sqlite") as conn:
+        names = {n for (n,) in conn.execute("SELECT name FROM rankings WHERE scope = 'staff'")}
+    assert "139****5678" in names and "13912345678" not in names
+
+
+def test_one_broken_record_never_takes_the_announcements_down(site: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 15, hole 2: a case row with a value the engine never writes (here an end time that is
+    no timestamp, as a hand-edited or half-migrated row has) made /announcements, its CSV and JSON
+    and the open-data file answer 500 for everyone; now that case is left out and logged."""
+    from engine import ledger
+
+    client, svc, _, tmp = site
+    good = filed(svc, "g", "钱七")
+    svc.act(good, "accept", Actor("w", "window", "culture"), {}, 1)
+    with svc.db.begin() as conn:
+        bad = "QIQIHAR20260302999999"
+        conn.execute(ledger.cases.insert(), [{
+            "number": bad, "query_code": "0", "item_code": CULTURE, "catalogue_version": "v", "state": "completed",
+            "version": 3, "data": "{}", "created_at": "2026-03-02T01:00:00+00:00",
+            "updated_at": "2026-03-02T01:00:00+00:00", "department": "culture",
+            "accepted_at": "2026-03-02T01:00:00+00:00", "ended_at": "yesterday", "decision": "approve",
+            "applicant_name": "孙八", "applicant_type": "natural_person",
+        }])  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="yangguang.public"):
+        page = client.get("/announcements")
+        csv_text = client.get("/announcements.csv")
+        data = client.get("/announcements.json")
+        sqlite_file = client.get("/open-data/yangguang.sqlite")
+    assert [r.status_code for r in (page, csv_text, data, sqlite_file)] == [200] * 4
+    assert good in page.text and bad not in page.text
+    assert good in csv_text.text and bad not in csv_text.text
+    assert [row["case_number"] for row in data.json()["rows"]] == [good]
+    (tmp / "o.sqlite").write_bytes(sqlite_file.content)
+    with sqlite3.connect(tmp / "o.sqlite") as conn:
+        assert [n for (n,) in conn.execute("SELECT case_number FROM announcements")] == [good]
+    assert f"announcement of case {bad} left out" in caplog.text and "孙八" not in caplog.text
+
+
+def test_the_last_good_open_data_file_is_served_when_a_rebuild_fails(site: Any) -> None:
+    """Issue 15, hole 2: a failure that is no record's (here the database's cases table is gone)
+    serves the last good file; with none built yet, a 503 that says to try again, never a 500."""
+    import os
+
+    from engine import ledger
+
+    client, svc, _, tmp = site
+    number = filed(svc, "f", "周九")
+    svc.act(number, "accept", Actor("w", "window", "culture"), {}, 1)
+    first = client.get("/open-data/yangguang.sqlite")
+    assert first.status_code == 200
+    built = next(tmp.rglob("yangguang-open-data.sqlite"))
+    os.utime(built, (0, 0))  # over an hour old: the next download rebuilds
+    with svc.db.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE {ledger.cases.name} RENAME TO cases_away")
+    try:
+        again = client.get("/open-data/yangguang.sqlite")
+        assert again.status_code == 200 and again.content == first.content
+        built.unlink()
+        none = client.get("/open-data/yangguang.sqlite")
+        assert none.status_code == 503 and "try again later" in none.text
+    finally:
+        with svc.db.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE cases_away RENAME TO {ledger.cases.name}")
