@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import logging
 import math
@@ -43,6 +42,7 @@ from engine import (
     forms,
     ledger,
     provisional,
+    query_codes,
     rankings,
     stated,
     supervision,
@@ -108,6 +108,10 @@ def _guarded(fn: Handler) -> Handler:
             return await fn(request)
         except ApiError as e:
             return error_response(e.status, e.code, e.message, e.fields)
+        except query_codes.Throttled as e:  # too many wrong query codes (engine.query_codes)
+            response = error_response(429, "too_many_requests", str(e))
+            response.headers["Retry-After"] = str(e.seconds)
+            return response
         except _TooLarge:
             return error_response(413, "too_large", f"请求过大，上限 {MAX_UPLOAD // 2**20} MB / request too large")
         except auth.LoginThrottled as e:
@@ -213,11 +217,10 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             )
         return actor
 
-    def check_query_code(number: str, query_code: str) -> None:
-        with ledger.read_only(db) as conn:
-            row = ledger.get_case(conn, number)
-        stored = str(row["query_code"] or "") if row is not None else ""
-        if row is None or not stored or not hmac.compare_digest(stored.encode(), query_code.encode()):
+    def check_query_code(request: Request, number: str, query_code: str) -> None:
+        """404 for a wrong code or an unknown number alike; 429 (query_codes.Throttled) past the limits."""
+        client = request.client.host if request.client else ""
+        if not query_codes.check(db, number, query_code, client, service.clock.now()):
             raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
 
     def upload_errors(materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]]) -> list[FieldError]:
@@ -372,17 +375,15 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         staff = await run_in_threadpool(staff_of, request)
 
         def work() -> dict[str, Any]:
-            try:
-                st = chain_service.state(service, number)
-            except UnknownCase:  # the same answer as a wrong query code: numbers cannot be probed
-                raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT) from None
             if staff is None:
                 code = request.query_params.get("query_code", "")
                 if not code:
                     raise ApiError(403, "forbidden", NEED_CREDENTIALS)
-                stored = chain_service.query_code(service, number)
-                if not hmac.compare_digest(stored.encode(), code.encode()):
-                    raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
+                check_query_code(request, number, code)
+            try:
+                st = chain_service.state(service, number)
+            except UnknownCase:  # the same answer as a wrong query code: numbers cannot be probed
+                raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT) from None
             return {
                 "number": st.number,
                 "chain": st.chain_id,
@@ -407,7 +408,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             query_code = request.query_params.get("query_code")
             if not query_code:
                 raise ApiError(403, "forbidden", NEED_CREDENTIALS)
-            await run_in_threadpool(check_query_code, number, query_code)
+            await run_in_threadpool(check_query_code, request, number, query_code)
         return JSONResponse(await run_in_threadpool(view, number, staff is not None))
 
     async def case_action(request: Request) -> Response:
@@ -429,7 +430,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             query_code = body.get("query_code")
             if not isinstance(query_code, str) or not query_code:
                 raise ApiError(403, "forbidden", NEED_CREDENTIALS)
-            await run_in_threadpool(check_query_code, number, query_code)
+            await run_in_threadpool(check_query_code, request, number, query_code)
             if action not in APPLICANT_ACTIONS:
                 raise ApiError(403, "forbidden", "申请人只能补正或评价 / applicants may only supplement or evaluate")
         actor = staff or APPLICANT
