@@ -233,3 +233,18 @@ def test_nothing_a_client_sends_as_a_code_or_number_answers_500(site: Any) -> No
         assert r.status_code in (403, 404), (odd, r.status_code)
     assert client.get("/api/cases/%E4%B8%AD", params={"query_code": "1"}).status_code == 404
     assert find(client, "中文编号", "2222").status_code == 404
+
+
+def test_the_api_document_states_the_code_and_its_limit() -> None:
+    """Hole 2: OpenAPI tells clients what a code looks like and that 429 comes with Retry-After."""
+    from engine.openapi import OPENAPI
+
+    for path, method in (("/api/cases/{number}", "get"), ("/api/chains/{number}", "get")):
+        op = OPENAPI["paths"][path][method]
+        assert op["responses"]["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+        param = next(p for p in op["parameters"] if p["name"] == "query_code")
+        assert param["schema"]["maxLength"] == 64 and "7KQM-3XPA-9W" in param["schema"]["description"]
+    action = OPENAPI["paths"]["/api/cases/{number}/actions"]["post"]
+    assert "429" in action["responses"]
+    body = action["requestBody"]["content"]["application/json"]["schema"]
+    assert "7KQM-3XPA-9W" in body["properties"]["query_code"]["description"]
