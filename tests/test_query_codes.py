@@ -232,6 +232,9 @@ def test_nothing_a_client_sends_as_a_code_or_number_answers_500(site: Any) -> No
         r = client.get(f"/api/cases/{number}", params={"query_code": odd})
         assert r.status_code in (403, 404), (odd, r.status_code)
     assert client.get("/api/cases/%E4%B8%AD", params={"query_code": "1"}).status_code == 404
+    lone = b'{"action": "evaluate", "version": 1, "payload": {}, "query_code": "\\ud800"}'  # a lone surrogate
+    r = client.post(f"/api/cases/{number}/actions", content=lone, headers={"content-type": "application/json"})
+    assert r.status_code == 404, r.text
     assert find(client, "中文编号", "2222").status_code == 404
 
 
