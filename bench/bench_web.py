@@ -78,12 +78,11 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
-from engine import form_view, forms, notice, web  # noqa: E402
+from engine import csrf, form_view, forms, notice, web  # noqa: E402
 from engine.catalogue import Catalogue, Document, load  # noqa: E402
 from engine.crossref import item_fields  # noqa: E402
 from engine.flowchart import flowchart_svg  # noqa: E402
 from engine.form_view import CHECK_PAGE, MATERIALS_PAGE  # noqa: E402
-from engine.portal import csrf_token  # noqa: E402
 from engine.samples import sample_application  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -504,7 +503,7 @@ def pages_of(cat: Catalogue, env: Environment, choice: Choice) -> tuple[Page, Pa
         index = [pg.id for pg in all_pages].index(choice.page)
         return {
             **defaults,
-            "csrf": csrf_token(browser),
+            "csrf": csrf.token(bytes(32), csrf.APPLY, browser),  # the server's key differs: compared aside
             "item": cat.data(doc),
             "pages": all_pages,
             "page": all_pages[index],

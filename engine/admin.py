@@ -29,12 +29,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from engine import cases, clock, form_view, i18n
+from engine import cases, clock, csrf, form_view, i18n
 from engine.calendar import missing_years
 from engine.catalogue import Catalogue, Document
 from engine.desk import guarded_route, staff_csrf
 from engine.i18n import gettext as _
-from engine.portal import BROWSER_COOKIE, csrf_token
+from engine.portal import BROWSER_COOKIE
 from engine.result import Problem
 from engine.service import CaseService
 
@@ -62,8 +62,9 @@ class PreviewKit:
 class _Preview:
     """The public pages of one catalogue version, with the preview banner."""
 
-    def __init__(self, cat: Catalogue, live_version: str, kit: PreviewKit, service: CaseService) -> None:
+    def __init__(self, cat: Catalogue, live_version: str, kit: PreviewKit, service: CaseService, key: bytes) -> None:
         self.cat = cat
+        self._csrf = csrf.token(key, csrf.APPLY, _PREVIEW_BROWSER)  # what the preview's portal puts in its forms
         self.differs = cat.version != live_version
         base = kit.renderer(cat)
         banner = {"version": cat.version, "live": live_version, "differs": self.differs}
@@ -101,7 +102,7 @@ class _Preview:
             ],
         }
         response = await self._page(Request(scope, request.receive))
-        body = bytes(response.body).replace(csrf_token(_PREVIEW_BROWSER).encode(), _NOT_SUBMITTABLE.encode())
+        body = bytes(response.body).replace(self._csrf.encode(), _NOT_SUBMITTABLE.encode())
         return HTMLResponse(body, status_code=response.status_code, headers={"Cache-Control": "no-store"})
 
 
@@ -135,7 +136,7 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
         newest, live_version = live.preview(), live.current.catalogue.version
         k = (newest.version, live_version)
         if k not in previews:
-            built = _Preview(newest, live_version, kit, service)
+            built = _Preview(newest, live_version, kit, service, key)
             previews.clear()  # only the newest is ever asked for
             previews[k] = built
         return previews[k]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import logging
 import math
@@ -46,6 +45,7 @@ from engine import (
     input_guard,
     ledger,
     provisional,
+    query_codes,
     rankings,
     stated,
     supervision,
@@ -116,6 +116,10 @@ def _guarded(fn: Handler) -> Handler:
             return await fn(request)
         except ApiError as e:
             return error_response(e.status, e.code, e.message, e.fields)
+        except query_codes.Throttled as e:  # too many wrong query codes (engine.query_codes)
+            response = error_response(429, "too_many_requests", str(e))
+            response.headers["Retry-After"] = str(e.seconds)
+            return response
         except _TooLarge:
             return error_response(413, "too_large", f"请求过大，上限 {MAX_UPLOAD // 2**20} MB / request too large")
         except auth.LoginThrottled as e:
@@ -246,11 +250,10 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             )
         return actor
 
-    def check_query_code(number: str, query_code: str) -> None:
-        with ledger.read_only(db) as conn:
-            row = ledger.get_case(conn, number)
-        stored = str(row["query_code"] or "") if row is not None else ""
-        if row is None or not stored or not hmac.compare_digest(stored.encode(), query_code.encode()):
+    def check_query_code(request: Request, number: str, query_code: str) -> None:
+        """404 for a wrong code or an unknown number alike; 429 (query_codes.Throttled) past the limits."""
+        client = request.client.host if request.client else ""
+        if not query_codes.check(db, number, query_code, client, service.clock.now()):
             raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
 
     def upload_errors(materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]]) -> list[FieldError]:
@@ -426,16 +429,14 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
 
         def work() -> dict[str, Any]:
             code = request.query_params.get("query_code", "")
-            if not access.may_see_chain(staff) and not code:
-                raise refuse(staff)
+            if not access.may_see_chain(staff):
+                if not code:
+                    raise refuse(staff)
+                check_query_code(request, number, code)  # before the look-up: numbers cannot be probed
             try:
                 st = chain_service.state(service, number)
             except UnknownCase:  # the same answer as a wrong query code: numbers cannot be probed
                 raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT) from None
-            if not access.may_see_chain(staff):
-                stored = chain_service.query_code(service, number)
-                if not hmac.compare_digest(stored.encode(), code.encode()):
-                    raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
             return {
                 "number": st.number,
                 "chain": st.chain_id,
@@ -463,7 +464,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
                 return view(number, True)
             if not query_code:  # staff of another department: as if there were no such case
                 raise refuse(staff)
-            check_query_code(number, query_code)  # whoever holds the code reads the applicant's view
+            check_query_code(request, number, query_code)  # whoever holds the code reads the applicant's view
             return view(number, False)
 
         return JSONResponse(await run_in_threadpool(work))
@@ -489,7 +490,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             query_code = body.get("query_code")
             if not isinstance(query_code, str) or not query_code:
                 raise refuse(found)
-            await run_in_threadpool(check_query_code, number, query_code)
+            await run_in_threadpool(check_query_code, request, number, query_code)
             if action not in APPLICANT_ACTIONS:
                 raise ApiError(403, "forbidden", "申请人只能补正或评价 / applicants may only supplement or evaluate")
         actor = staff or APPLICANT

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine import cases, chains, clock, delivery, forms, ledger, stated, worklist
+from engine import cases, chains, clock, delivery, forms, ledger, query_codes, stated, worklist
 from engine.conditions import evaluate
 from engine.crossref import item_fields
 from engine.forms import FieldError
@@ -133,7 +133,7 @@ def submit(
         raise SubmissionInvalid(errors)
     now = service.clock.now()
     number = f"{NUMBER_PREFIX}{clock.local_date(now).strftime('%Y%m%d')}{secrets.token_hex(3).upper()}"
-    query_code = f"{secrets.randbelow(10**6):06d}"
+    query_code = query_codes.new()  # unguessable; see engine.query_codes
     key = f"chain:{idempotency_key}"
     with service.db.begin() as conn:
         earlier = ledger.find_idempotency(conn, key)

@@ -4,13 +4,12 @@ Which actions a person is offered is decided by the engine's own rules: every ca
 action is checked with ``cases.decide`` against the case as it is now (a dry run), so the
 desk never offers what the engine would refuse and never duplicates a rule. The session is
 an HttpOnly, SameSite=Strict cookie holding the opaque token of engine.auth; every form
-carries a CSRF token signed with the server key for that session.
+carries a CSRF token signed with the server key for that session (engine.csrf).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -28,8 +27,8 @@ from engine import (
     auth,
     cases,
     chain_service,
+    csrf,
     documents,
-    keys,
     ledger,
     stated,
     supervision,
@@ -39,7 +38,7 @@ from engine import (
 )
 from engine.form_view import answer_text
 from engine.forms import field_specs
-from engine.portal import browser_token, check_csrf, csrf_token, remember_browser
+from engine.portal import browser_token, remember_browser
 from engine.progress import local
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
 
@@ -61,7 +60,8 @@ _PROBES: tuple[tuple[str, dict[str, Any]], ...] = (
 
 
 def staff_csrf(key: bytes, token: str) -> str:
-    return keys.sign(key, "staff-csrf", hashlib.sha256(token.encode()).hexdigest())
+    """The CSRF token of a staff session's forms (engine.csrf, purpose ``staff``)."""
+    return csrf.token(key, csrf.STAFF, token)
 
 
 def available(
@@ -179,10 +179,7 @@ def staff_guard(
                 raise HTTPException(403, "您的角色无权查看此页面。")
             if request.method == "POST":
                 form = await request.form(max_files=0, max_fields=200)
-                sent = form.get("csrf")
-                digest = hashlib.sha256(token.encode()).hexdigest()
-                if not isinstance(sent, str) or not keys.verify(key, sent, "staff-csrf", digest):
-                    raise HTTPException(403, "表单已失效，请刷新页面后重新提交。")
+                csrf.check(request, form, key, csrf.STAFF, token)
             return await fn(request, actor, token)
 
         return wrapped
@@ -205,7 +202,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         """The login page; its CSRF token is tied to the browser cookie (login CSRF: nobody can
         sign a victim into the attacker's account from another site)."""
         browser, new = browser_token(request)
-        response = render("desk/login.html", status=status, csrf=csrf_token(browser), **ctx)
+        response = render("desk/login.html", status=status, csrf=csrf.token(key, csrf.LOGIN, browser), **ctx)
         response.headers["Cache-Control"] = "no-store"
         return remember_browser(response, request, browser) if new else response
 
@@ -215,7 +212,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
     async def login(request: Request) -> Response:
         form = await request.form(max_files=0, max_fields=10)
         browser, _ = browser_token(request)
-        check_csrf(form, browser)
+        csrf.check(request, form, key, csrf.LOGIN, browser)
         username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
         target = _safe_next(str(form.get("next", "")))
         client = request.client.host if request.client else ""

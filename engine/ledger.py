@@ -105,6 +105,7 @@ __all__ = [
     "metadata",
     "migrate",
     "open_engine",
+    "query_code_attempts",
     "read_only",
     "record_case_staff",
     "record_catalogue",
@@ -452,6 +453,15 @@ login_attempts = Table(  # failed staff logins, for throttling (migration 5)
     Index("ix_login_attempts_key_at", "key", "at"),
 )
 
+query_code_attempts = Table(  # wrong query codes, for throttling (migration 20, engine.query_codes)
+    "query_code_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # "client:<address>" or "case:<number>"
+    Column("at", String(_TS), nullable=False),
+    Index("ix_query_code_attempts_key_at", "key", "at"),
+)
+
 catalogue_versions = Table(  # which catalogue version was served, from where, when (migration 3)
     "catalogue_versions",
     metadata,
@@ -794,6 +804,11 @@ def _m019_provisional_deadlines(conn: Connection) -> None:
         add_column(conn, table, Column("provisional_from", Integer))
 
 
+def _m020_query_code_attempts(conn: Connection) -> None:
+    """``query_code_attempts``: wrong query codes per client and per case (engine.query_codes)."""
+    query_code_attempts.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -814,6 +829,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m017_immediate,
     _m018_due_delivery,
     _m019_provisional_deadlines,
+    _m020_query_code_attempts,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -57,7 +57,8 @@ _ERROR_TEXT = {
     413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
     415: "not an accepted file type (judged by content)",
     422: "field errors (`fields`), or an action the rules refuse (invalid, not_allowed, fee_mismatch)",
-    429: "too many attempts (failed logins, or wrong query codes); Retry-After says how many seconds to wait",
+    429: "too many attempts (failed logins, or wrong query codes from this client or for this case: "
+    "engine/query_codes.py); Retry-After says how many seconds to wait",
     500: "internal error (generic message, logged on the server)",
 }
 _AUTH: dict[str, list[dict[str, list[str]]]] = {
@@ -72,6 +73,21 @@ ACTIONS = (
 ).split()
 
 
+#: the applicant's query code as sent: new codes are 10 characters, e.g. 7KQM-3XPA-9W (case, spaces and dashes
+#: do not matter); codes made before are 6 digits
+_QUERY_CODE = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 64,
+    "pattern": "^[0-9A-Za-z -]+$",
+    "description": "the case's query code (查询码), as shown when it was submitted: 10 characters such as "
+    "7KQM-3XPA-9W (upper or lower case, dashes and spaces optional), or 6 digits for codes made before. A wrong "
+    "code answers 404; too many wrong codes from one client or for one case answer 429 with Retry-After.",
+}
+_QUERY_CODE_MADE = {"type": "string", "description": "the applicant's query code, grouped for reading: 7KQM-3XPA-9W"}
+_RETRY_AFTER = {"description": "seconds until the limit lets this client or case try again", "schema": _TYPES["i"]}
+
+
 def _op(summary: str, ok: str, schema: str | None, errors: str, auth: str, **extra: Any) -> dict[str, Any]:
     """One operation: ``ok`` is "status[,status]" answered with ``schema``; ``errors`` "401 422 …".
     Every operation can also answer 400 (engine.input_guard: a URL that is not UTF-8 text), 405 and 500."""
@@ -82,7 +98,7 @@ def _op(summary: str, ok: str, schema: str | None, errors: str, auth: str, **ext
         if code == "405":
             responses[code]["headers"] = {"Allow": {"required": True, "schema": _TYPES["s"]}}
         if code == "429":
-            responses[code]["headers"] = {"Retry-After": {"required": True, "schema": _TYPES["i"]}}
+            responses[code]["headers"] = {"Retry-After": {"required": True, **_RETRY_AFTER}}
     return {"summary": summary, "security": _AUTH[auth], "responses": responses, **extra}
 
 
@@ -128,9 +144,10 @@ _CASE = _o(
 
 _MONTH = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}
 _ACTION = _o(
-    "version:i payload:o query_code:s",
+    "version:i payload:o",
     "action version",
     action={"type": "string", "minLength": 1, "maxLength": 64, "enum": ACTIONS},
+    query_code=_QUERY_CODE,
 )
 
 # fmt: off
@@ -161,11 +178,11 @@ _PATHS: dict[str, Any] = {
     "/api/chains/{number}": {
         "get": _op("a chain application's stages and member cases, with a staff token or ?query_code=", "200",
                    "Chain", "401 403 404 429", "optional",
-                   parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _TYPES["s"]}]),
+                   parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _QUERY_CODE}]),
     },
     "/api/cases/{number}": {
         "get": _op("read a case with a staff token or ?query_code=", "200", "Case", "401 403 404 429", "optional",
-                   parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _TYPES["s"]}]),
+                   parameters=[_NUMBER, {"name": "query_code", "in": "query", "schema": _QUERY_CODE}]),
     },
     "/api/cases/{number}/actions": {
         "post": _op("act on a case; without a token, query_code in the body allows supplement and evaluate",
@@ -230,7 +247,7 @@ OPENAPI: dict[str, Any] = {
                 expires_at={"type": "string", "format": "date-time"},
             ),
             "Upload": _o("upload_id:s size:i sha256:s content_type:s material:s", "upload_id size sha256 content_type"),
-            "Submitted": _o("number:s query_code:s version:i", "number query_code version"),
+            "Submitted": _o("number:s version:i", "number query_code version", query_code=_QUERY_CODE_MADE),
             "Case": _CASE,
             "ItemGuide": _o(
                 "version:s file:s item:o",
@@ -268,7 +285,10 @@ OPENAPI: dict[str, Any] = {
             ),
             "ItemForm": _o("item:s name:s sections:a fields:a materials:a", "item fields materials"),
             "ChainSubmitted": _o(
-                "number:s query_code:s", "number query_code members", members={"type": "array", "items": _TYPES["s"]}
+                "number:s",
+                "number query_code members",
+                members={"type": "array", "items": _TYPES["s"]},
+                query_code=_QUERY_CODE_MADE,
             ),
             "Chain": _o(
                 "number:s chain:s stage:i due:t light:s holding_stage:ns",

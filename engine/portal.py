@@ -4,14 +4,12 @@ the answers, submit, and follow the case with its number and query code.
 Every page is generated from the item's YAML (engine.form_view); the server is the source of
 truth for validation (engine.forms) and works without JavaScript. An application in
 progress is a draft bound to this browser (engine.drafts): nothing typed or uploaded is lost
-when a page has errors. Forms that change anything carry a CSRF token derived from the
-browser's cookie token (double submit; the cookie is HttpOnly and SameSite=Lax).
+when a page has errors. Forms that change anything carry a CSRF token keyed with the server key
+and bound to the browser's cookie token (engine.csrf; the cookie is HttpOnly and SameSite=Lax).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, chain_service, chains, drafts, form_view, forms, i18n, notice, stated, uploads
+from engine import cases, chain_service, chains, csrf, drafts, form_view, forms, i18n, notice, stated, uploads
 from engine.catalogue import Catalogue, Document
 from engine.form_view import CHECK_PAGE, MATERIALS_PAGE
 from engine.forms import FieldError
@@ -52,10 +50,6 @@ def browser_token(request: Request) -> tuple[str, bool]:
     return secrets.token_hex(16), True
 
 
-def csrf_token(browser: str) -> str:
-    return hashlib.sha256(f"csrf:{browser}".encode()).hexdigest()[:32]
-
-
 def remember_browser(response: Response, request: Request, token: str) -> Response:
     response.set_cookie(
         BROWSER_COOKIE,
@@ -67,12 +61,6 @@ def remember_browser(response: Response, request: Request, token: str) -> Respon
         path="/",
     )
     return response
-
-
-def check_csrf(form: FormData, browser: str) -> None:
-    sent = form.get("csrf")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(browser)):
-        raise HTTPException(403, "表单已失效（可能打开太久或来自其他网站），请返回上一页刷新后重新提交。")
 
 
 def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
@@ -127,11 +115,19 @@ def portal_routes(
     service: CaseService,
     upload_dir: Path,
     render: Render,
+    key: bytes,
     staff_of: Callable[[Request], cases.Actor | None] | None = None,
 ) -> list[Route]:
-    """``staff_of`` finds a signed-in staff member: their submissions are proxy filings (代办),
-    recorded as filed by them."""
+    """``key`` is the server key (engine.keys) the forms' CSRF tokens are made with; ``staff_of``
+    finds a signed-in staff member: their submissions are proxy filings (代办), recorded as filed by them."""
     cat, db = service.catalogue, service.db
+
+    def csrf_token(browser: str) -> str:
+        return csrf.token(key, csrf.APPLY, browser)
+
+    def check_csrf(request: Request, form: FormData, browser: str) -> None:
+        csrf.check(request, form, key, csrf.APPLY, browser)
+
     # A chain's one application (一表申请) is item-shaped (engine.chains.application_item), so
     # every page below serves items and chains alike; only the URLs, the draft's key and the
     # submission differ.
@@ -319,7 +315,7 @@ def portal_routes(
         except RequestTooLarge:
             raise HTTPException(413, "上传的文件合计太大，请分几次上传。") from None
         try:
-            check_csrf(form, browser)
+            check_csrf(request, form, browser)
             draft_id = form.get("draft")
             draft = await run_in_threadpool(
                 load_draft, request, code, browser, draft_id if isinstance(draft_id, str) else None
@@ -430,7 +426,7 @@ def portal_routes(
         doc = item_doc(code, request)
         browser, new = browser_token(request)
         form = await _limited_form(request, multipart=False)
-        check_csrf(form, browser)
+        check_csrf(request, form, browser)
         draft_id = form.get("draft")
         draft = await run_in_threadpool(
             load_draft, request, code, browser, draft_id if isinstance(draft_id, str) else "x"

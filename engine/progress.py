@@ -2,14 +2,14 @@
 the timeline, the current step, the deadline, whether the clock is paused, what is missing,
 the fee to pay; supplements the missing materials once; and rates the service at the end.
 
-The query code is checked once (``POST /progress``); the browser then holds a signed cookie
+The query code is checked once (``POST /progress``, engine.query_codes: wrong codes are
+limited per client and per case, 429 past the limit); the browser then holds a signed cookie
 for that case only, so the code never travels in a URL. Wrong number and wrong code get the
-same answer, so case numbers cannot be probed.
+same answer, so case numbers cannot be probed. Forms carry CSRF tokens of engine.csrf.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, chain_service, clock, documents, forms, joint_decision, keys, ledger, stated, uploads, wording
+from engine import (
+    cases,
+    chain_service,
+    clock,
+    csrf,
+    documents,
+    forms,
+    joint_decision,
+    keys,
+    ledger,
+    query_codes,
+    stated,
+    uploads,
+    wording,
+)
 from engine.forms import FieldError
 from engine.i18n import gettext
 from engine.portal import (
@@ -31,8 +45,6 @@ from engine.portal import (
     RequestTooLarge,
     _limited_form,
     browser_token,
-    check_csrf,
-    csrf_token,
     remember_browser,
 )
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -74,7 +86,7 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
         return found.chain_number if found is not None and found.chain_number else None
 
     def show(request: Request, template: str, browser: str, new: bool, status: int = 200, **ctx: Any) -> Response:
-        response = render(template, status=status, csrf=csrf_token(browser), **ctx)
+        response = render(template, status=status, csrf=csrf.token(key, csrf.PROGRESS, browser), **ctx)
         response.headers["Cache-Control"] = "no-store"
         return remember_browser(response, request, browser) if new else response
 
@@ -86,22 +98,19 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
     async def lookup(request: Request) -> Response:
         browser, new = browser_token(request)
         form = await request.form(max_files=0, max_fields=10)
-        check_csrf(form, browser)
+        csrf.check(request, form, key, csrf.PROGRESS, browser)
         number = str(form.get("number", "")).strip().upper()[:32]
-        code = str(form.get("query_code", "")).strip()[:64]
-
-        def matches() -> bool:
-            if is_chain(number):
-                try:
-                    known = chain_service.query_code(service, number)
-                except UnknownCase:
-                    return False
-                return bool(code) and hmac.compare_digest(known, code)
-            with ledger.read_only(db) as conn:
-                row = ledger.get_case(conn, number) if number else None
-            return row is not None and bool(code) and hmac.compare_digest(str(row["query_code"] or ""), code)
-
-        if not await run_in_threadpool(matches):
+        code = str(form.get("query_code", ""))[: query_codes.MAX_TYPED + 1]
+        client = request.client.host if request.client else ""
+        try:
+            found = await run_in_threadpool(query_codes.check, db, number, code, client, service.clock.now())
+        except query_codes.Throttled as exc:
+            message = gettext("查询码输错次数过多，请 {minutes} 分钟后再试。").format(minutes=exc.minutes)
+            response = render("error.html", status=429, code=429, message=message)
+            response.headers["Retry-After"] = str(exc.seconds)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        if not found:
             return show(request, "portal/progress_find.html", browser, new, 404, number=number, error=NOT_FOUND)
         response = RedirectResponse(f"/progress/{number}", status_code=303)
         response.set_cookie(
@@ -216,7 +225,7 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
         except RequestTooLarge:
             raise HTTPException(413, "上传的文件合计太大，请分几次上传。") from None
         try:
-            check_csrf(form, browser)
+            csrf.check(request, form, key, csrf.PROGRESS, browser)
             version = str(form.get("version", ""))
             if not version.isdigit():
                 raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")

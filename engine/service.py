@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import Engine, bindparam, insert, select
 
-from engine import cases, clock, ledger, provisional, stated
+from engine import cases, clock, ledger, provisional, query_codes, stated
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.catalogue import Catalogue, Document
 from engine.fees import assess
@@ -216,7 +215,7 @@ class CaseService:
             if snap_key not in self._snapshots:
                 self._snapshot_in(conn, snap_key)
             number = self._next_number(conn, now)
-            query_code = f"{secrets.randbelow(10**6):06d}"
+            query_code = query_codes.new()  # unguessable; see engine.query_codes
             payload = _plain(
                 {
                     "data": normalised,

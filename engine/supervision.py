@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import clock, ledger, provisional, stated
+from engine import clock, ledger, provisional, query_codes, stated
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.i18n import gettext
 from engine.service import CaseService
@@ -351,7 +351,10 @@ ANOMALY_LABELS = {
     "correction_escalated": N_("纠错逾期未答复"),
     "followup_overdue": N_("回访逾期"),
     "delivery_overdue": N_("发证送达超期"),
+    query_codes.GUESSING: N_("查询码被猜测"),
 }
+#: the supervision events the sweep records that count as anomalies of their month
+_SWEEP_ANOMALIES = ("special_procedure_overrun", "correction_escalated", "followup_overdue", "delivery_overdue")
 #: every kind of ``supervision_events`` row (``event_counts``), with its label
 EVENT_LABELS = {
     "warning": N_("黄灯"),
@@ -364,6 +367,9 @@ EVENT_LABELS = {
     "correction_escalated": N_("纠错逾期未答复"),
     "followup_overdue": N_("回访逾期"),
     "delivery_overdue": N_("发证送达超期"),
+    # wrong query codes reached a limit (engine.query_codes): per case (with its department) or per
+    # client address (no department); once per case or client and window
+    query_codes.GUESSING: N_("查询码被猜测"),
 }
 
 
@@ -434,7 +440,7 @@ def anomaly_counts(
         counts = out.setdefault(department or "", {})
         counts["deemed_accept"] = counts.get("deemed_accept", 0) + int(n)
     for department, kinds in event_counts(db, start, end).items():
-        for kind in ("special_procedure_overrun", "correction_escalated", "followup_overdue", "delivery_overdue"):
+        for kind in (*_SWEEP_ANOMALIES, query_codes.GUESSING):
             if kind in kinds:
                 out.setdefault(department, {})[kind] = kinds[kind]
     if max_visits is not None:

@@ -307,12 +307,12 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
     kit = PreviewKit(
         renderer=renderer,
         guide=guide_page,
-        portal=lambda svc, rend: portal_routes(svc, uploads_dir, rend, staff_of),
+        portal=lambda svc, rend: portal_routes(svc, uploads_dir, rend, site.key, staff_of),
     )
     app = Starlette(
         routes=[
             *api_routes(service, uploads_dir),
-            *portal_routes(service, uploads_dir, render, staff_of),
+            *portal_routes(service, uploads_dir, render, site.key, staff_of),
             *progress_routes(service, uploads_dir, render, site.key),
             *desk_routes(service, render, site.key),
             *desk_chain_routes(service, render, site.key),

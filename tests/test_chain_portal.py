@@ -64,7 +64,7 @@ def apply_for_chain(client: TestClient, svc: Any, chain_id: str, leave_out: tupl
     done = client.get(r.headers["location"])
     assert done.status_code == 200 and "链条申请编号" in done.text
     number = re.search(r'id="case-number">([A-Z0-9]+)<', done.text).group(1)  # type: ignore[union-attr]
-    query_code = re.search(r'id="query-code">([0-9]+)<', done.text).group(1)  # type: ignore[union-attr]
+    query_code = re.search(r'id="query-code">([0-9A-Z-]+)<', done.text).group(1)  # type: ignore[union-attr]
     return number, query_code
 
 

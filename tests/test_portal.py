@@ -161,7 +161,7 @@ def submit(client: TestClient, svc: Any, code: str = PERMIT) -> tuple[str, str]:
     assert again.status_code == 303 and again.headers["location"] == r.headers["location"]
     done = client.get(r.headers["location"])
     number = re.search(r'id="case-number">([A-Z0-9]+)<', done.text).group(1)  # type: ignore[union-attr]
-    code_ = re.search(r'id="query-code">([0-9]+)<', done.text).group(1)  # type: ignore[union-attr]
+    code_ = re.search(r'id="query-code">([0-9A-Z-]+)<', done.text).group(1)  # type: ignore[union-attr]
     return number, code_
 
 

@@ -112,7 +112,8 @@ def test_the_organization_chain_from_one_application_to_every_result(
     expect(applicant.get_by_text("链条申请编号")).to_be_visible()
     number = applicant.locator("#case-number").inner_text()
     query_code = applicant.locator("#query-code").inner_text()
-    assert re.fullmatch(r"L\d{8}[0-9A-F]{6}", number) and re.fullmatch(r"\d{6}", query_code)
+    assert re.fullmatch(r"L\d{8}[0-9A-F]{6}", number)
+    assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{2}", query_code)
 
     # the front desk accepts the whole application once (统一受理)
     front = login(new_page, base, "front.chain.e2e")

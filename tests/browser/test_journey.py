@@ -149,7 +149,7 @@ def test_applicant_and_staff_journey(
     applicant.get_by_role("button", name="提交申请").click()
     number = applicant.locator("#case-number").inner_text()
     query_code = applicant.locator("#query-code").inner_text()
-    assert re.fullmatch(r"[A-Z]+\d{14}", number) and re.fullmatch(r"\d{6}", query_code)
+    assert re.fullmatch(r"[A-Z]+\d{14}", number) and re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{2}", query_code)
 
     # the window clerk sees it on the worklist and gives the one-time supplement notice
     clerk = login(new_page, base, "window.housing.e2e")
@@ -167,7 +167,7 @@ def test_applicant_and_staff_journey(
     # the applicant reads the notice on the progress page and supplements
     applicant.goto(base + "/progress")
     applicant.get_by_label("办件编号").fill(number)
-    applicant.get_by_label("查询码").fill(query_code)
+    applicant.get_by_label("查询码").fill(query_code.replace("-", "").lower())  # as typed: any case, no dashes
     applicant.get_by_role("button", name="查询").click()
     expect(applicant.locator("#state")).to_contain_text("待补正材料")
     expect(applicant.get_by_text("施工合同未加盖双方公章")).to_be_visible()
