@@ -225,7 +225,7 @@ def test_parallel_guesses_cannot_slip_past_the_limit(tmp_path: Path) -> None:
 
 
 def test_nothing_a_client_sends_as_a_code_or_number_answers_500(site: Any) -> None:
-    """Hole 2: odd input is a wrong guess (404), never a server error."""
+    """Hole 2: odd input is a wrong guess (404) or refused as not text (400), never a server error."""
     _, client, svc, _ = site
     number, _ = submit(client, svc)
     for odd in ("", "x" * 500, "７ＫＱＭ", "--", "\u0000"):
@@ -234,7 +234,8 @@ def test_nothing_a_client_sends_as_a_code_or_number_answers_500(site: Any) -> No
     assert client.get("/api/cases/%E4%B8%AD", params={"query_code": "1"}).status_code == 404
     lone = b'{"action": "evaluate", "version": 1, "payload": {}, "query_code": "\\ud800"}'  # a lone surrogate
     r = client.post(f"/api/cases/{number}/actions", content=lone, headers={"content-type": "application/json"})
-    assert r.status_code == 404, r.text
+    assert r.status_code == 400, r.text  # text that is not text is refused naming the field (engine.input_guard)
+    assert r.json()["error"]["fields"][0]["field"] == "query_code"
     assert find(client, "中文编号", "2222").status_code == 404
 
 
