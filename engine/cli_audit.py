@@ -113,14 +113,16 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
     if not path.exists():
         raise UserError(f"no signing key at {path} to rotate; create one with `yangguang key create`")
     try:
-        old: str | None = keys.key_id(keys.public_raw(keys.load_signing_key(path)))
+        old_public: bytes | None = keys.public_raw(keys.load_signing_key(path))
     except keys.KeyUnavailable:
-        old = None  # an unreadable key is what a rotation replaces; its public half stays listed if it was
+        old_public = None  # an unreadable key is what a rotation replaces; its public half stays listed if it was
     engine = ledger.open_engine(args.db)
     ledger.migrate(engine)
     key = keys.generate_signing_key()
     now = SystemClock().now()
     with engine.begin() as conn:
+        # the old key listed first if it never was (e.g. a database restored without it), then retired
+        old = transparency.register_key(conn, old_public, now) if old_public is not None else None
         kid = transparency.register_key(conn, keys.public_raw(key), now)
         transparency.retire_other_keys(conn, kid, now)
         keys.write_signing_key(path, key, replace=True)
