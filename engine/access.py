@@ -163,6 +163,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/items/{code}"): PUBLIC,
     ("GET", "/chains/{chain}"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/transparency/checkpoints"): PUBLIC,  # signed checkpoints: anyone may audit
     ("GET", "/static"): PUBLIC,
     ("GET", "/announcements"): PUBLIC,
     ("GET", "/announcements.{kind:str}"): PUBLIC,

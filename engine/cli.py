@@ -263,16 +263,6 @@ def _service(catalog: Path, db: Path, clock=None):  # type: ignore[no-untyped-de
     return CaseService(cat, engine, clock or SystemClock(), cal)
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from engine import audit, ledger
-
-    if not Path(args.db).is_file():
-        raise UserError(f"no database at {args.db}; pass --db PATH")
-    report = audit.verify(ledger.open_engine(args.db))
-    sys.stdout.write(report.render())
-    return EXIT_OK if report.ok else EXIT_USER
-
-
 def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
@@ -448,11 +438,9 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--on", type=_date, help="assessment date YYYY-MM-DD (default: today)")
     f.set_defaults(func=cmd_fee)
 
-    au = sub.add_parser("audit", help="check the case record")
-    au_sub = au.add_subparsers(dest="audit_command", required=True, metavar="WHAT")
-    av = au_sub.add_parser("verify", help="walk every case's hash chain and report the first altered event")
-    av.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
-    av.set_defaults(func=cmd_audit_verify)
+    from engine.cli_audit import add_parsers as add_audit_parsers  # audit verify, key create|rotate|public
+
+    add_audit_parsers(sub, common)
 
     sm = sub.add_parser(
         "simulate", parents=[common], help="drive synthetic cases through the engine on a virtual clock"

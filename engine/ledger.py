@@ -86,6 +86,8 @@ __all__ = [
     "catalogue_snapshots",
     "catalogue_versions",
     "chain_cases",
+    "checkpoint_keys",
+    "checkpoints",
     "corrections",
     "create_case",
     "drafts",
@@ -403,6 +405,30 @@ events = Table(
     UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
     Index("ix_events_action_at", "action", "at"),  # migration 6: anomalies and volumes by period
     Index("ix_events_case_actor_role", "case_id", "actor", "role"),  # migration 10: who worked on a case
+)
+
+# migration 22: signed tree heads of the events (engine/transparency.py), and the public keys that
+# signed them. Both are append-only like events (their triggers come with migration 22); a retired
+# key stays listed so the checkpoints it signed still verify. The private key is never stored here.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("origin", String(64), nullable=False),  # the center's id: a checkpoint names whose record it is
+    Column("tree_size", Integer, nullable=False, unique=True),  # events covered: the first tree_size by id
+    Column("root", String(_HASH), nullable=False),  # RFC 9162 tree head, hex
+    Column("signed_at", String(_TS), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("signature", String(128), nullable=False),  # Ed25519 over transparency.signed_text, base64
+)
+
+checkpoint_keys = Table(
+    "checkpoint_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),  # the first 16 hex digits of SHA-256(raw public key)
+    Column("public_key", String(64), nullable=False),  # raw Ed25519 public key, base64
+    Column("created_at", String(_TS), nullable=False),
+    Column("retired_at", String(_TS)),  # set once, when `yangguang key rotate` replaced it
 )
 
 catalogue_snapshots = Table(
@@ -809,6 +835,41 @@ def _m020_query_code_attempts(conn: Connection) -> None:
     query_code_attempts.create(conn, checkfirst=True)
 
 
+APPEND_ONLY = {
+    "events": "events are append-only",
+    "checkpoints": "checkpoints are append-only",
+    "checkpoint_keys": "checkpoint keys are only added or retired",
+}
+"""Tables the database itself keeps append-only (SQLite triggers of migration 22): what the abort says."""
+
+
+def _m022_append_only_events(conn: Connection) -> None:
+    """The record is append-only by the database, not by convention: on SQLite, triggers abort every
+    UPDATE and DELETE of ``events`` and ``checkpoints`` (and every change to ``checkpoint_keys`` but
+    retiring a key once), and the tables of signed checkpoints (engine/transparency.py) are created.
+    (Anyone holding the file can drop a trigger: the signed checkpoints are what catches that.)"""
+    for new_table in (checkpoints, checkpoint_keys):
+        new_table.create(conn, checkfirst=True)
+    if conn.dialect.name != "sqlite":  # PostgreSQL: permissions and triggers are to come (issue 15)
+        return
+    for name, message in APPEND_ONLY.items():
+        for verb in ("UPDATE", "DELETE"):
+            allowed = _RETIRE_ONCE if (name, verb) == ("checkpoint_keys", "UPDATE") else ""
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER IF NOT EXISTS {name}_append_only_{verb.lower()} BEFORE {verb} ON {name}"
+                    f"{allowed} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                )
+            )
+
+
+# the one change a checkpoint key's row may take: retired_at set, once, nothing else touched
+_RETIRE_ONCE = (
+    " WHEN NOT (OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL AND NEW.key_id = OLD.key_id"
+    " AND NEW.public_key = OLD.public_key AND NEW.created_at = OLD.created_at)"
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -830,6 +891,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m018_due_delivery,
     _m019_provisional_deadlines,
     _m020_query_code_attempts,
+    _m022_append_only_events,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import clock, ledger, provisional, query_codes, stated
+from engine import clock, ledger, provisional, query_codes, stated, transparency
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.i18n import gettext
 from engine.service import CaseService
@@ -300,6 +300,8 @@ def sweep(service: CaseService) -> SweepReport:
     filed = chain_service.advance_all(service)
     if filed:
         report.other["chain_cases_filed"] = len(filed)
+    if transparency.sweep(service.db, service.catalogue.center, now):  # last: it covers what this sweep wrote
+        report.other["checkpoint_signed"] = 1
     return report
 
 

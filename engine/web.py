@@ -54,6 +54,7 @@ from engine.search import MAX_QUERY, ItemIndex
 from engine.security import SecurityHeaders
 from engine.service import CaseService
 from engine.supervision_web import supervision_routes
+from engine.transparency import transparency_routes
 
 _env = Environment(
     loader=PackageLoader("engine", "templates"),
@@ -318,6 +319,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             *desk_chain_routes(service, render, site.key),
             *supervision_routes(service, render, site.key),
             *public_routes(service, render, index, site.var / "open-data"),
+            *transparency_routes(site.db),
             *admin_routes(service, render, site.key, live, kit),
             Mount("/static", StaticFiles(packages=[("engine", "static")]), name="static"),
             Route("/", home),

@@ -51,3 +51,21 @@ def with_joint_review(cat: Any) -> Any:
     from engine.catalogue import Document
 
     return dataclasses.replace(cat, chains={"jr": Document("chains/jr.yaml", "chain", JOINT_REVIEW_CHAIN)})
+
+
+def tamper(db: Path, *sql: str) -> None:
+    """Change the record behind the application's back, as someone holding the database file would:
+    first drop the triggers that keep it append-only (migration 22; anyone with the file can), then run
+    ``sql``. That this is possible is why `audit verify --checkpoints` exists."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        triggers = con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'")
+        for (name,) in triggers.fetchall():
+            con.execute(f'DROP TRIGGER "{name}"')
+        for statement in sql:
+            con.execute(statement)
+        con.commit()
+    finally:
+        con.close()

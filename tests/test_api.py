@@ -331,7 +331,7 @@ def test_staff_lifecycle_with_fee_gate_conflicts_and_roles(world: Any) -> None:
     done = act(client, number, h["issuer"], "complete").json()
     assert done["state"] == "completed" and done["open_steps"] == []
     assert [a["attempted_fen"] for a in done["fee_anomalies"]] == [9999, 10001]
-    assert audit.verify(svc.db).ok
+    assert audit.verify(svc.db, service=svc).ok
 
 
 def test_applicant_supplements_and_evaluates_with_the_query_code(world: Any) -> None:

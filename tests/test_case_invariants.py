@@ -148,7 +148,7 @@ class CaseMachine(RuleBasedStateMachine):
 
     @invariant()
     def chain_verifies(self) -> None:
-        assert audit.verify(self.db).ok
+        assert audit.verify(self.db, service=self.svc).ok
 
 
 CaseMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=30, deadline=None)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import tamper
 
 from engine.cli import main, parser
 
@@ -145,8 +146,6 @@ def test_fee_missing_quantity_names_the_field() -> None:
 
 
 def test_simulate_then_audit_verify_detects_tampering(tmp_path: Path) -> None:
-    import sqlite3
-
     db = tmp_path / "sim.db"
     proc = run(
         "simulate", "--db", str(db), "--days", "3", "--per-day", "3", "--items", "QQ-REALESTATE-DJ-102,QQ-PSB-BA-001"
@@ -155,8 +154,8 @@ def test_simulate_then_audit_verify_detects_tampering(tmp_path: Path) -> None:
     assert "9 cases submitted" in proc.stdout
     ok = run("audit", "verify", "--db", str(db))
     assert ok.returncode == 0 and ok.stdout.startswith("ok: 9 cases")
-    with sqlite3.connect(db) as conn:
-        conn.execute("update events set at = '2026-01-01T00:00:00.000000+00:00' where seq = 1 and case_id = 2")
+    # as someone holding the file: drop the append-only triggers (migration 22), then edit
+    tamper(db, "update events set at = '2026-01-01T00:00:00.000000+00:00' where seq = 1 and case_id = 2")
     bad = run("audit", "verify", "--db", str(db))
     assert bad.returncode == 1
     assert ":1: error[altered]" in bad.stdout

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Integer, String, inspect, select
 from sqlalchemy.engine import Engine
+from support import tamper
 
 from engine import audit, ledger
 from engine.ledger import VersionConflict
@@ -81,14 +82,9 @@ def step(engine: Engine, case_id: int, number: str, version: int, n: int = 0) ->
 
 
 def raw(db: Path, *sql: str) -> None:
-    """Tamper behind the application's back, as someone with the file would."""
-    con = sqlite3.connect(db)
-    try:
-        for statement in sql:
-            con.execute(statement)
-        con.commit()
-    finally:
-        con.close()
+    """Tamper behind the application's back, as someone with the file would (dropping the append-only
+    triggers first, tests/support.py)."""
+    tamper(db, *sql)
 
 
 def only_problem(engine: Engine) -> audit.Problem:
@@ -194,9 +190,12 @@ def test_edited_payload_is_altered(engine: Engine, db: Path) -> None:
 def test_deleted_middle_event_is_a_gap(engine: Engine, db: Path) -> None:
     case_id = new_case(engine, events=5)
     raw(db, f"DELETE FROM events WHERE case_id = {case_id} AND seq = 3")
-    problem = only_problem(engine)
+    report = audit.verify(engine)
+    problem = report.problems[0]
     assert problem[:3] == ("QQ20261122000001", 4, "gap")
     assert "3 missing" in problem.message
+    # and the events table's ids (1..5, one per event) now lack 3
+    assert report.problems[1:] == [("events", 3, "missing_events", "event id 3 is missing: events were deleted")]
 
 
 def test_deleted_last_event_is_a_head_mismatch(engine: Engine, db: Path) -> None:
@@ -267,8 +266,8 @@ def test_duplicate_seq_is_inserted(tmp_path: Path) -> None:
         "CREATE TABLE events2 AS SELECT * FROM events",
         "DROP TABLE events",
         "ALTER TABLE events2 RENAME TO events",
-        f"INSERT INTO events SELECT id + 100, case_id, seq, at, actor, role, 'approve', payload, catalogue_version,"
-        f" prev_hash, hash FROM events WHERE case_id = {case_id} AND seq = 2",
+        "INSERT INTO events SELECT (SELECT max(id) + 1 FROM events), case_id, seq, at, actor, role, 'approve',"
+        f" payload, catalogue_version, prev_hash, hash FROM events WHERE case_id = {case_id} AND seq = 2",
     )
     assert only_problem(eng)[:3] == ("QQ20261122000001", 2, "inserted")
     eng.dispose()
@@ -287,10 +286,11 @@ def test_verify_reports_one_problem_per_case_and_renders(engine: Engine, db: Pat
     assert [p[:3] for p in report.problems] == [
         ("QQ20261122000001", 2, "altered"),
         ("QQ20261122000002", 2, "head_mismatch"),
+        ("events", 7, "missing_events"),  # b's third event had id 7 (a has 4 events, b 3)
     ]
     text = report.render()
     assert "QQ20261122000001:2: error[altered]:" in text
-    assert text.splitlines()[-1].startswith("FAILED: 2 cases")
+    assert text.splitlines()[-1].startswith("FAILED: 2 cases with a broken record, 1 problem of the whole record")
     assert audit.verify(engine, "QQ20261122000003").ok
 
 

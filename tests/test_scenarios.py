@@ -143,7 +143,7 @@ def test_scenario(path: Path, tmp_path: Path, reference) -> None:  # type: ignor
         elif kind == "edit_item":
             svc = CaseService(_edited(svc.catalogue, code, arg), db, clock, cal)
         elif kind == "verify":
-            report = audit.verify(db)
+            report = audit.verify(db, service=svc)  # the chains, and every case row against its events
             assert report.ok, report.render()
         else:
             pytest.fail(f"{where}: unknown step kind {kind!r}")
