@@ -41,9 +41,12 @@ _ERROR_TEXT = {
     404: "unknown item or case; also a wrong query code (indistinguishable on purpose)",
     409: "version conflict: the case changed since you read it; for a submission (item_unavailable): the item "
     "is suspended or cancelled, or its published guide does not list its materials (apply at the window)",
-    413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
+    413: "too large (uploads: 20 MB a file, 200 MB and 60 files a draft or case; JSON bodies: 1 MB)",
     415: "not an accepted file type (judged by content)",
     422: "field errors (`fields`), or an action the rules refuse (invalid, not_allowed, fee_mismatch)",
+    429: "too many requests from this client, draft or case (uploads, drafts); the Retry-After header says "
+    "after how many seconds to try again",
+    507: "insufficient storage: the server takes no files while its disk is nearly full; try later",
     500: "internal error (generic message, logged on the server)",
 }
 _AUTH: dict[str, list[dict[str, list[str]]]] = {
@@ -70,10 +73,22 @@ def _op(summary: str, ok: str, schema: str | None, errors: str, auth: str, **ext
 _UPLOAD_FORM = {
     "multipart/form-data": {"schema": _o("material:s", "file", file={"type": "string", "format": "binary"})}
 }
+_DRAFT_TOKEN = {"type": "string", "minLength": 1, "maxLength": 128}
+_UPLOAD_OWNER = [  # one of: a draft's token; a case with its query code or a staff token
+    {"name": "X-Draft-Token", "in": "header", "schema": _DRAFT_TOKEN,
+     "description": "the token from POST /api/drafts: the file goes into that draft (for a new application)"},
+    {"name": "case", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 32},
+     "description": "instead of a draft: the case the file is for (a supplement), with X-Query-Code or a staff "
+     "token of the case's department"},
+    {"name": "X-Query-Code", "in": "header", "schema": _TYPES["s"], "description": "the case's query code"},
+]  # fmt: skip
+_DRAFT_FIELD = dict(_DRAFT_TOKEN, description="the draft the uploads were uploaded into; only its application "
+                    "claims them, and a draft files one application (a repeat answers that case)")  # fmt: skip
 _SUBMISSION = _o(
     "item:s data:o idempotency_key:s",
     "item data idempotency_key",
     uploads={"type": "object", "additionalProperties": {"type": "array", "items": _TYPES["s"]}},
+    draft=_DRAFT_FIELD,
 )
 _PROVISIONAL = {
     "type": "array",
@@ -110,10 +125,15 @@ _PATHS: dict[str, Any] = {
                     requestBody=_json(_o("username:s password:s", "username password"))),
         "delete": _op("log out", "204", None, "401", "bearer"),
     },
+    "/api/drafts": {
+        "post": _op("open a draft: its token (X-Draft-Token) uploads files that only the application filed with "
+                    "it (`draft`) claims; files no application claimed are deleted 7 days after the draft's last "
+                    "upload", "201", "Draft", "429", "none"),
+    },
     "/api/uploads": {
-        "post": _op("upload one file (PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX by content; at most 20 MB)",
-                    "201", "Upload", "413 415 422", "optional",
-                    requestBody={"required": True, "content": _UPLOAD_FORM}),
+        "post": _op("upload one file (PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX by content, no web-page markup; at "
+                    "most 20 MB) into a draft or for a case", "201", "Upload", "401 403 404 413 415 422 429 507",
+                    "optional", parameters=_UPLOAD_OWNER, requestBody={"required": True, "content": _UPLOAD_FORM}),
     },
     "/api/cases": {
         "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
@@ -125,7 +145,8 @@ _PATHS: dict[str, Any] = {
                     "400 401 404 409 422", "optional",
                     requestBody=_json(_o("chain:s data:o idempotency_key:s", "chain data idempotency_key",
                                          uploads={"type": "object", "additionalProperties":
-                                                  {"type": "array", "items": _TYPES["s"]}}))),
+                                                  {"type": "array", "items": _TYPES["s"]}},
+                                         draft=_DRAFT_FIELD))),
     },
     "/api/chains/{number}": {
         "get": _op("a chain application's stages and member cases, with a staff token or ?query_code=", "200",
@@ -199,6 +220,7 @@ OPENAPI: dict[str, Any] = {
                 expires_at={"type": "string", "format": "date-time"},
             ),
             "Upload": _o("upload_id:s size:i sha256:s content_type:s material:s", "upload_id size sha256 content_type"),
+            "Draft": _o("draft:s", "draft expires_at", expires_at={"type": "string", "format": "date-time"}),
             "Submitted": _o("number:s query_code:s version:i", "number query_code version"),
             "Case": _CASE,
             "ItemGuide": _o(
