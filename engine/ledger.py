@@ -491,11 +491,13 @@ uploads = Table(
     Column("draft", String(64)),  # the draft it was uploaded into; only that draft's application claims it
     Column("case_number", String(32)),  # or the case it was uploaded for (a supplement)
     Column("client", String(_HASH)),  # sha256 of the uploading address (per-client limits); None for staff
-    Column("claimed_at", String(_TS)),  # set for uploads older than migration 21: never purged
+    # when an application owned it (a case's upload at once; a draft's once the sweep sees it filed;
+    # older than migration 21: its own time): never purged, and out of the sweep's index range
+    Column("claimed_at", String(_TS)),
     Index("ix_uploads_draft", "draft"),
     Index("ix_uploads_case_number", "case_number"),
     Index("ix_uploads_client_created", "client", "created_at"),
-    Index("ix_uploads_created", "created_at"),
+    Index("ix_uploads_unclaimed", "claimed_at", "created_at"),
 )
 
 # ---------------------------------------------------------------------------------------

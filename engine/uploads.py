@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from starlette.requests import Request
 from starlette.types import Message
@@ -317,6 +317,7 @@ def store(
     }
     if owner is not None:
         values |= {"draft": owner.draft, "case_number": owner.case, "client": owner.client}
+        values["claimed_at"] = values["created_at"] if owner.case is not None else None  # a case owns it now
     try:
         with db.begin() as conn:
             if owner is not None:
@@ -401,19 +402,20 @@ def accept_attribute(spec: Mapping[str, Any]) -> str:
 def purge_unclaimed(db: Engine, now: datetime) -> int:
     """Delete (rows and files) the uploads no application claimed: in a draft untouched for
     ``drafts.LIFETIME`` that was never filed (no idempotency key ``draft:<id>``, nor a chain's).
-    Uploaded for a case, or before migration 21: never. Returns how many were purged."""
+    A filed draft's uploads are marked claimed instead, so each upload is looked at once after
+    its first week (``ix_uploads_unclaimed``). Uploaded for a case, or before migration 21:
+    claimed from the start. Returns how many were purged."""
     u, d, i = _T, ledger.drafts, ledger.idempotency
     cutoff = ledger.iso(now - drafts.LIFETIME)
     key = drafts.key("")  # "draft:": the portal and the API file a draft's application under it
-    stale = and_(
-        u.c.draft.is_not(None),
-        u.c.case_number.is_(None),
-        u.c.claimed_at.is_(None),
-        u.c.created_at < cutoff,
-        ~exists().where(d.c.id == u.c.draft, or_(d.c.updated_at >= cutoff, d.c.case_number.is_not(None))),
-        ~exists().where(or_(i.c.key == key + u.c.draft, i.c.key == "chain:" + key + u.c.draft)),
+    old = and_(u.c.claimed_at.is_(None), u.c.created_at < cutoff, u.c.draft.is_not(None))
+    filed = or_(
+        exists().where(i.c.key.in_([key + u.c.draft, "chain:" + key + u.c.draft])),
+        exists().where(d.c.id == u.c.draft, d.c.case_number.is_not(None)),
     )
+    stale = and_(old, ~exists().where(d.c.id == u.c.draft, d.c.updated_at >= cutoff))
     with db.begin() as conn:
+        conn.execute(update(u).where(old, filed).values(claimed_at=ledger.iso(now)))
         rows = conn.execute(select(u.c.id, u.c.path).where(stale)).all()
         for start in range(0, len(rows), 500):
             conn.execute(delete(u).where(u.c.id.in_([r.id for r in rows[start : start + 500]]), stale))

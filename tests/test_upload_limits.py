@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from test_api import PDF, ROLES, Client, _cheap_hashes, application, error, new_draft, token  # noqa: F401
@@ -273,6 +274,9 @@ def test_the_sweep_purges_uploads_no_application_claimed(world: World) -> None:
     left = set(stored(upload_dir))
     assert abandoned not in left and set(kept) <= left and early in left and legacy.id in left
     assert uploads.fetch(svc.db, [abandoned]) == {}
+    with ledger.read_only(svc.db) as conn:  # the filed draft's files are marked claimed: looked at once
+        claimed = conn.execute(select(ledger.uploads.c.id).where(ledger.uploads.c.claimed_at.is_not(None))).all()
+    assert {r.id for r in claimed} == set(kept)  # "legacy" has no draft: the sweep never looks at it
     assert "uploads_purged" not in supervision.sweep(svc).other  # idempotent
     clk.advance(days=3)  # day 10 + 1 s: the busy draft's files go too
     assert supervision.sweep(svc).other["uploads_purged"] == 2
@@ -280,7 +284,7 @@ def test_the_sweep_purges_uploads_no_application_claimed(world: World) -> None:
 
 
 def test_a_portal_draft_that_was_submitted_keeps_its_files(portal: Any) -> None:  # noqa: F811
-    """Hole 2: the portal's filed drafts are claimed (their key draft:<id>), whatever their age."""
+    """Hole 2 (a guard on the purge): a filed portal draft (its key draft:<id>) keeps its files, whatever their age."""
     from test_portal import submit
 
     client, svc, clk = portal
