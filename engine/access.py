@@ -80,6 +80,17 @@ def may_see(actor: Actor | None, case: Case) -> bool:
     return actor.department is not None and actor.department == case.department
 
 
+def may_upload_for(actor: Actor | None, case: Case) -> bool:
+    """May this member of staff store a file for ``case`` (material handed in at the window, a
+    supplement brought on paper)? Those who work on it: its own department, or the front desk for
+    a chain's case — not the center-wide roles, which read cases but do not handle them."""
+    if actor is None or actor.role == "applicant":
+        return False
+    if holds(actor, (FRONT_DESK,)) and case.chain:
+        return True
+    return actor.department is not None and actor.department == case.department
+
+
 def may_see_chain(actor: Actor | None) -> bool:
     """May this member of staff read chain applications (their stages and member cases)?"""
     return actor is not None and holds(actor, CHAIN_DESK)
@@ -186,7 +197,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     # the JSON API
     ("POST", "/api/session"): PUBLIC,
     ("DELETE", "/api/session"): STAFF,
-    ("POST", "/api/uploads"): PUBLIC,
+    ("POST", "/api/drafts"): PUBLIC,  # anyone may open a draft (limited per address: engine.uploads)
+    ("POST", "/api/uploads"): PUBLIC,  # into a draft (its token) or for a case (its query code, or access.may_upload_for)
     ("POST", "/api/cases"): PUBLIC,
     ("GET", "/api/cases/{number}"): CASE_READ,
     ("POST", "/api/cases/{number}/actions"): CASE_ACT,

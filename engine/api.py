@@ -23,7 +23,7 @@ import logging
 import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from engine import (
     chain_service,
     clock,
     corrections,
+    drafts,
     forms,
     input_guard,
     ledger,
@@ -72,6 +73,8 @@ TOO_DEEP = (
     f"JSON 嵌套过深（至多 {input_guard.MAX_DEPTH} 层）/ JSON nested too deep (at most {input_guard.MAX_DEPTH} levels)"
 )
 INTERNAL = "服务器内部错误，请稍后再试 / internal error; please try again later"
+NEED_DRAFT = "请先用 POST /api/drafts 取得草稿令牌，在 X-Draft-Token 中发送 / send X-Draft-Token from POST /api/drafts"
+UNKNOWN_DRAFT = "草稿令牌无效或已过期，请重新取得 / unknown or expired draft token; get a new one"
 
 _STATUS_CODE = {
     400: "bad_request",
@@ -122,6 +125,11 @@ def _guarded(fn: Handler) -> Handler:
             return response
         except _TooLarge:
             return error_response(413, "too_large", f"请求过大，上限 {MAX_UPLOAD // 2**20} MB / request too large")
+        except uploads_.Refused as e:  # an upload past a limit (413, 429) or a nearly full disk (507)
+            response = error_response(e.status, e.code, f"{e.zh} / {e.en}")
+            if e.retry_after is not None:
+                response.headers["Retry-After"] = str(e.retry_after)
+            return response
         except auth.LoginThrottled as e:
             response = error_response(429, "too_many_requests", str(e))
             response.headers["Retry-After"] = str(math.ceil(e.retry_after.total_seconds()))
@@ -236,7 +244,8 @@ def _iso(value: datetime | None) -> str | None:
 # ------------------------------------------------------------------------------ the routes
 
 
-def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
+def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits = uploads_.LIMITS) -> list[Route]:
+    """``limits``: the upload limits and the free-space floor (engine.uploads)."""
     db, cat = service.db, service.catalogue
 
     def staff_of(request: Request) -> cases.Actor | None:
@@ -256,8 +265,24 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         if not query_codes.check(db, number, query_code, client, service.clock.now()):
             raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
 
-    def upload_errors(materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]]) -> list[FieldError]:
-        return uploads_.material_errors(db, materials, uploads)
+    def upload_errors(
+        materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]], owner: uploads_.Owner
+    ) -> list[FieldError]:
+        return uploads_.material_errors(db, materials, uploads, owner)
+
+    def client_of(request: Request) -> str:
+        return uploads_.client_of(request.client.host if request.client else "")
+
+    def claimed(body: Mapping[str, Any], files: Mapping[str, list[str]]) -> tuple[uploads_.Owner, str | None]:
+        """(the owner whose uploads ``files`` may name, the draft's idempotency key): uploads are
+        claimed only by the application filed with the draft (``draft``) they were uploaded into."""
+        token = body.get("draft")
+        if token is None:
+            return uploads_.Owner(), None  # no draft: naming any upload is a field error
+        draft = drafts.find_api(db, token, service.clock.now()) if isinstance(token, str) else None
+        if draft is None:
+            raise _field_errors(("draft", "unknown_draft", UNKNOWN_DRAFT))
+        return uploads_.Owner(draft=draft.id), drafts.key(draft.id)
 
     def view(number: str, staff: bool) -> dict[str, Any]:
         case, snap = service.load(number)
@@ -318,11 +343,60 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
     async def session(request: Request) -> Response:
         return await (session_delete if request.method == "DELETE" else session_create)(request)
 
-    # ---------------------------------------------------------------- uploads
+    # ---------------------------------------------------------------- drafts and uploads
+
+    async def draft_create(request: Request) -> Response:
+        now, client = service.clock.now(), client_of(request)
+
+        def work() -> tuple[str, drafts.Draft]:
+            n, first = drafts.created_since(db, client, now - timedelta(hours=1))
+            if n >= limits.client_drafts_per_hour:
+                wait = datetime.fromisoformat(first or ledger.iso(now)) + timedelta(hours=1) - now
+                seconds = max(1, math.ceil(wait.total_seconds()))
+                zh, en = f"新建草稿过于频繁，请 {seconds} 秒后再试", f"too many drafts; retry in {seconds} s"
+                raise uploads_.Refused(429, "too_many_requests", zh, en, seconds)
+            return drafts.create_api(db, now, client)
+
+        token, _ = await run_in_threadpool(work)
+        expires = (now + drafts.LIFETIME).isoformat()
+        return JSONResponse({"draft": token, "expires_at": expires}, status_code=201)
+
+    def upload_owner(request: Request) -> uploads_.Owner:
+        """Whose upload this is, from the headers alone (so a refusal reads no body): a draft
+        (``X-Draft-Token``), or a case (``?case=``) with its query code or a staff token."""
+        number, now = request.query_params.get("case"), service.clock.now()
+        if number is None:
+            token = request.headers.get("x-draft-token", "")
+            draft = drafts.find_api(db, token, now) if token else None
+            if draft is None:
+                raise ApiError(401, "unauthorized", UNKNOWN_DRAFT if token else NEED_DRAFT)
+            drafts.touch(db, draft.id, now)
+            return uploads_.Owner(draft=draft.id, client=client_of(request))
+        staff = staff_of(request)
+        if staff is None:
+            check_query_code(request, number, request.headers.get("x-query-code", ""))
+            return uploads_.Owner(case=number, client=client_of(request))
+        try:
+            case, _ = service.load(number)
+        except UnknownCase:
+            raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT) from None
+        if not access.may_upload_for(staff, case):  # as for a case one may not see: nothing to probe
+            raise ApiError(404, "not_found", NOT_FOUND_FOR_STAFF)
+        return uploads_.Owner(case=number)
 
     async def upload(request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise ApiError(415, "unsupported_media_type", "请以 multipart/form-data 上传，字段名 file / use multipart")
+        owner = await run_in_threadpool(upload_owner, request)
+        length = request.headers.get("content-length", "")
+        expected = min(int(length), MAX_UPLOAD) if length.isdigit() else 0
+
+        def admit() -> None:  # the disk and the limits before the body is read
+            uploads_.check_room(upload_dir, expected, limits)
+            with ledger.read_only(db) as conn:
+                uploads_.check_quota(conn, owner, 0, service.clock.now(), limits)
+
+        await run_in_threadpool(admit)
         limited = uploads_.limited(request, MAX_UPLOAD + 64 * 1024, _TooLarge)
         form = await limited.form(max_files=1, max_fields=4)
         try:
@@ -339,6 +413,8 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
         if not content:
             raise ApiError(422, "empty_file", "文件是空的 / the file is empty")
         content_type = uploads_.sniff(content, client_name)
+        if content_type is None and uploads_.has_markup(content):
+            raise ApiError(415, "unsupported_media_type", uploads_.MARKUP_REFUSED)
         if content_type is None:
             raise ApiError(
                 415,
@@ -347,7 +423,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
                 "DOC/DOCX, XLS/XLSX (judged by content, not the name)",
             )
         row = await run_in_threadpool(
-            uploads_.store, db, upload_dir, content, client_name, content_type, service.clock.now()
+            uploads_.store, db, upload_dir, content, client_name, content_type, service.clock.now(), owner, limits
         )
         upload_id, digest = row.id, row.sha256
         body = {"upload_id": upload_id, "size": len(content), "sha256": digest, "content_type": content_type}
@@ -364,17 +440,19 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
 
         def work() -> Any:  # one worker thread for the whole request: each hop costs under load
             actor = (staff_of(request) if _bearer(request) else None) or APPLICANT
+            owner, draft_key = claimed(body, uploads)
             doc = cat.items.get(item_code)
             if doc is None:
                 raise UnknownCase(f"没有这个事项 / no item with code {item_code!r}")
             service.ensure_available(item_code)  # suspended, cancelled, or its materials not stated: 409
-            bad = upload_errors(stated.materials(cat.data(doc)), uploads)
+            bad = upload_errors(stated.materials(cat.data(doc)), uploads, owner)
             if bad:
                 _, errors = forms.validate(cat, doc, data, uploads)
                 raise SubmissionInvalid([*errors, *bad])
-            # the key is scoped to the request: a retry finds its case, nobody else's key reveals one
+            # the key is scoped to the request: a retry finds its case, nobody else's key reveals one;
+            # a draft files one application, under its own key (the sweep keeps a filed draft's files)
             scope = ledger.dumps({"key": key, "item": item_code, "data": data, "up": uploads, "by": actor.username})
-            scoped = "api:" + hashlib.sha256(scope.encode()).hexdigest()
+            scoped = draft_key or "api:" + hashlib.sha256(scope.encode()).hexdigest()
             return service.submit(item_code, data, uploads, actor, scoped)
 
         done = await run_in_threadpool(work)
@@ -392,15 +470,15 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
 
         def work() -> Any:
             actor = (staff_of(request) if _bearer(request) else None) or APPLICANT
+            owner, draft_key = claimed(body, files)
             if chain_id not in cat.chains:
                 raise UnknownCase(f"没有这个审批链条 / no approval chain {chain_id!r}")
-            bad = upload_errors([{"id": k, "name": k} for k in files], files)
+            bad = upload_errors([{"id": k, "name": k} for k in files], files, owner)
             if bad:
                 raise SubmissionInvalid(bad)
             scope = ledger.dumps({"key": key, "chain": chain_id, "by": actor.username})
-            return chain_service.submit(
-                service, chain_id, data, files, actor, hashlib.sha256(scope.encode()).hexdigest()
-            )
+            scoped = draft_key or hashlib.sha256(scope.encode()).hexdigest()
+            return chain_service.submit(service, chain_id, data, files, actor, scoped)
 
         done = await run_in_threadpool(work)
         return JSONResponse(
@@ -526,7 +604,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
             for k in uploads
             if k not in known
         ]
-        errors += upload_errors(materials, uploads)
+        errors += upload_errors(materials, uploads, uploads_.Owner(case=number))  # uploaded for this case
         if errors:
             raise SubmissionInvalid(errors)
         return {
@@ -619,6 +697,7 @@ def api_routes(service: CaseService, upload_dir: Path) -> list[Route]:
     return [
         # one route per path, so a 405 answers Allow with every method the path has
         Route("/api/session", g(session), methods=["POST", "DELETE"]),
+        Route("/api/drafts", g(draft_create), methods=["POST"]),
         Route("/api/uploads", g(upload), methods=["POST"]),
         Route("/api/cases", g(case_create), methods=["POST"]),
         Route("/api/cases/{number}", g(case_get), methods=["GET"]),

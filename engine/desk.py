@@ -364,10 +364,18 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         row = await run_in_threadpool(find)
         if row is None:
             raise HTTPException(404, "本件没有这个文件。")
-        response = FileResponse(row.path, media_type=row.content_type, filename=row.filename or f"{upload_id}")
-        response.headers["Content-Disposition"] = (
-            f"attachment; filename*=UTF-8''{quote(row.filename or upload_id)}"  # never rendered inline
+        # named after its material (never the client's name, e.g. evil.html) with the sniffed type's
+        # extension, served as that type and as an attachment: nothing uploaded renders in the desk
+        case, materials = ctx["case"], ctx["materials"]
+        given = [case.uploads] + [r.payload.get("uploads", {}) for r in ctx["records"] if r.action == "supplement"]
+        material, index = next(
+            ((m, ids.index(upload_id)) for sent in given for m, ids in sent.items() if upload_id in ids), ("", 0)
         )
+        label = str(materials.get(material, {}).get("name") or material or "材料")
+        name = uploads.served_name(label, row.content_type, index)
+        response = FileResponse(row.path, media_type=uploads.served_type(row.content_type))
+        response.headers["Content-Disposition"] = uploads.content_disposition(name, f"{upload_id}.{row.format}")
+        response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
     async def document(request: Request, actor: cases.Actor, token: str) -> Response:

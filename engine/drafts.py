@@ -5,6 +5,13 @@ held in that browser's HttpOnly cookie, and a draft is only found with the same 
 draft's id in a URL (history, logs, a shared screen) reveals nothing by itself. What the
 applicant typed is kept as typed (strings), so a page with errors shows it back unchanged;
 typing and validation happen on the way to a case (engine.forms).
+
+A JSON API client has no cookie: ``POST /api/drafts`` gives it a draft token instead
+(:func:`create_api`), for no particular item (``item_code`` is empty). The row's id is the
+token's sha256, so the token itself is stored nowhere. Uploads go into a draft (engine.uploads)
+and only the application filed with the same draft claims them; the draft's idempotency key
+``draft:<id>`` is what tells the sweep it was filed. A draft lives ``LIFETIME`` after its last
+change; its unclaimed uploads are purged after that (engine.uploads.purge_unclaimed).
 """
 
 from __future__ import annotations
@@ -12,15 +19,20 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from engine import ledger
 
 _T = ledger.drafts
+
+LIFETIME = timedelta(days=7)
+"""A draft untouched this long is over: its token no longer uploads, its unclaimed files are purged."""
+API_ITEM = ""  # an API draft's item_code: it names its item only when the application is filed
+MAX_TOKEN = 128
 
 
 @dataclass(slots=True)
@@ -85,3 +97,48 @@ def save(db: Engine, draft: Draft, at: datetime) -> None:
                 query_code=draft.query_code,
             )
         )
+
+
+def key(draft_id: str) -> str:
+    """The idempotency key an application filed from this draft is stored under (portal and API)."""
+    return f"draft:{draft_id}"
+
+
+def create_api(db: Engine, at: datetime, client: str) -> tuple[str, Draft]:
+    """A new API draft: (its token, shown once to the client; the draft). ``client`` is the
+    hashed address that asked (engine.uploads.client_of), counted by :func:`created_since`."""
+    token = secrets.token_urlsafe(32)
+    draft = Draft(browser_hash(token), API_ITEM)
+    now = ledger.iso(at)
+    values = {"id": draft.id, "item_code": API_ITEM, "browser": browser_hash("api:" + token), "client": client}
+    with db.begin() as conn:
+        conn.execute(insert(_T).values(**values, data="{}", uploads="{}", created_at=now, updated_at=now))
+    return token, draft
+
+
+def find_api(db: Engine, token: str, now: datetime) -> Draft | None:
+    """The API draft of this token, unless unknown or untouched for ``LIFETIME``."""
+    if not token or len(token) > MAX_TOKEN or not token.isascii():
+        return None
+    with ledger.read_only(db) as conn:
+        row = conn.execute(select(_T).where(_T.c.id == browser_hash(token), _T.c.item_code == API_ITEM)).first()
+    if row is None or row.updated_at < ledger.iso(now - LIFETIME):
+        return None
+    return Draft(row.id, row.item_code, case_number=row.case_number, query_code=row.query_code)
+
+
+def touch(db: Engine, draft_id: str, at: datetime) -> None:
+    """An upload into the draft keeps it alive for another ``LIFETIME``."""
+    with db.begin() as conn:
+        conn.execute(update(_T).where(_T.c.id == draft_id).values(updated_at=ledger.iso(at)))
+
+
+def created_since(db: Engine, client: str, since: datetime) -> tuple[int, str | None]:
+    """(how many API drafts ``client`` created since ``since``, the earliest one's time)."""
+    with ledger.read_only(db) as conn:
+        n, first = conn.execute(
+            select(func.count(), func.min(_T.c.created_at)).where(
+                _T.c.client == client, _T.c.created_at >= ledger.iso(since)
+            )
+        ).one()
+    return int(n), first

@@ -510,6 +510,8 @@ drafts = Table(  # an application being filled in on the portal, page by page (m
     Column("updated_at", String(_TS), nullable=False),
     Column("case_number", String(32)),
     Column("query_code", String(64)),
+    Column("client", String(_HASH)),  # migration 21: sha256 of the creating address (API drafts' rate)
+    Index("ix_drafts_client_created", "client", "created_at"),
 )
 
 uploads = Table(
@@ -522,6 +524,17 @@ uploads = Table(
     Column("sha256", String(_HASH), nullable=False),
     Column("path", String(1024), nullable=False),
     Column("created_at", String(_TS), nullable=False),
+    # migration 21: who may claim it (engine.uploads.Owner) and what its quotas count
+    Column("draft", String(64)),  # the draft it was uploaded into; only that draft's application claims it
+    Column("case_number", String(32)),  # or the case it was uploaded for (a supplement)
+    Column("client", String(_HASH)),  # sha256 of the uploading address (per-client limits); None for staff
+    # when an application owned it (a case's upload at once; a draft's once the sweep sees it filed;
+    # older than migration 21: its own time): never purged, and out of the sweep's index range
+    Column("claimed_at", String(_TS)),
+    Index("ix_uploads_draft", "draft"),
+    Index("ix_uploads_case_number", "case_number"),
+    Index("ix_uploads_client_created", "client", "created_at"),
+    Index("ix_uploads_unclaimed", "claimed_at", "created_at"),
 )
 
 # ---------------------------------------------------------------------------------------
@@ -870,6 +883,23 @@ _RETIRE_ONCE = (
 )
 
 
+def _m021_upload_owners(conn: Connection) -> None:
+    """Every upload belongs to a draft or a case (``uploads.draft``, ``case_number``) and counts
+    against its address's limits (``client``; ``drafts.client`` too). Uploads stored before have
+    no owner and may already be in a case: they are marked claimed, so the sweep never purges them."""
+    for name, column_type in (("draft", String(64)), ("case_number", String(32)), ("client", String(_HASH))):
+        add_column(conn, "uploads", Column(name, column_type))
+    add_column(conn, "uploads", Column("claimed_at", String(_TS)))
+    add_column(conn, "drafts", Column("client", String(_HASH)))
+    conn.execute(
+        update(uploads)
+        .where(uploads.c.claimed_at.is_(None), uploads.c.draft.is_(None), uploads.c.case_number.is_(None))
+        .values(claimed_at=uploads.c.created_at)
+    )
+    for index in (*uploads.indexes, *drafts.indexes):
+        conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -891,6 +921,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m018_due_delivery,
     _m019_provisional_deadlines,
     _m020_query_code_attempts,
+    _m021_upload_owners,
     _m022_append_only_events,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.

@@ -54,11 +54,12 @@ _ERROR_TEXT = {
     409: "version conflict: the case changed since you read it; for a submission (item_unavailable): the item "
     "is suspended or cancelled, or its published guide does not list its materials (apply at the window)",
     405: "method not allowed; the Allow header lists the methods of this path",
-    413: "too large (uploads: 20 MB; JSON bodies: 1 MB)",
+    413: "too large (uploads: 20 MB a file, 200 MB and 60 files a draft or case; JSON bodies: 1 MB)",
     415: "not an accepted file type (judged by content)",
     422: "field errors (`fields`), or an action the rules refuse (invalid, not_allowed, fee_mismatch)",
-    429: "too many attempts (failed logins, or wrong query codes from this client or for this case: "
-    "engine/query_codes.py); Retry-After says how many seconds to wait",
+    429: "too many attempts (failed logins; wrong query codes from this client or for this case; uploads or "
+    "drafts from this client, draft or case); Retry-After says how many seconds to wait",
+    507: "insufficient storage: the server takes no files while its disk is nearly full; try later",
     500: "internal error (generic message, logged on the server)",
 }
 _AUTH: dict[str, list[dict[str, list[str]]]] = {
@@ -110,12 +111,24 @@ _UPLOADS = {
     "description": "material id (chains: material name) → upload ids from POST /api/uploads",
     "additionalProperties": {"type": "array", "items": _TYPES["s"]},
 }
+_DRAFT_TOKEN = {"type": "string", "minLength": 1, "maxLength": 128}
+_UPLOAD_OWNER = [  # one of: a draft's token; a case with its query code or a staff token
+    {"name": "X-Draft-Token", "in": "header", "schema": _DRAFT_TOKEN,
+     "description": "the token from POST /api/drafts: the file goes into that draft (for a new application)"},
+    {"name": "case", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 32},
+     "description": "instead of a draft: the case the file is for (a supplement), with X-Query-Code or a staff "
+     "token of the case's department"},
+    {"name": "X-Query-Code", "in": "header", "schema": _QUERY_CODE, "description": "the case's query code"},
+]  # fmt: skip
+_DRAFT_FIELD = dict(_DRAFT_TOKEN, description="the draft the uploads were uploaded into; only its application "
+                    "claims them, and a draft files one application (a repeat answers that case)")  # fmt: skip
 _SUBMISSION = _o(
     "data:o",
     "item data idempotency_key",
     item=_text(128),
     idempotency_key=_text(200),
     uploads=_UPLOADS,
+    draft=_DRAFT_FIELD,
 )
 _PROVISIONAL = {
     "type": "array",
@@ -158,10 +171,15 @@ _PATHS: dict[str, Any] = {
                                                  password=_text(1024)))),
         "delete": _op("log out", "204", None, "401", "bearer"),
     },
+    "/api/drafts": {
+        "post": _op("open a draft: its token (X-Draft-Token) uploads files that only the application filed with "
+                    "it (`draft`) claims; files no application claimed are deleted 7 days after the draft's last "
+                    "upload", "201", "Draft", "429", "none"),
+    },
     "/api/uploads": {
-        "post": _op("upload one file (PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX by content; at most 20 MB)",
-                    "201", "Upload", "413 415 422", "optional",
-                    requestBody={"required": True, "content": _UPLOAD_FORM}),
+        "post": _op("upload one file (PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX by content, no web-page markup; at "
+                    "most 20 MB) into a draft or for a case", "201", "Upload", "401 403 404 413 415 422 429 507",
+                    "optional", parameters=_UPLOAD_OWNER, requestBody={"required": True, "content": _UPLOAD_FORM}),
     },
     "/api/cases": {
         "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
@@ -173,7 +191,7 @@ _PATHS: dict[str, Any] = {
                     "(uploads by material name); files the first stage's cases", "201", "ChainSubmitted",
                     "400 401 404 409 413 422", "optional",
                     requestBody=_body(_o("data:o", "chain data idempotency_key", chain=_text(64),
-                                         idempotency_key=_text(200), uploads=_UPLOADS))),
+                                         idempotency_key=_text(200), uploads=_UPLOADS, draft=_DRAFT_FIELD))),
     },
     "/api/chains/{number}": {
         "get": _op("a chain application's stages and member cases, with a staff token or ?query_code=", "200",
@@ -247,6 +265,7 @@ OPENAPI: dict[str, Any] = {
                 expires_at={"type": "string", "format": "date-time"},
             ),
             "Upload": _o("upload_id:s size:i sha256:s content_type:s material:s", "upload_id size sha256 content_type"),
+            "Draft": _o("draft:s", "draft expires_at", expires_at={"type": "string", "format": "date-time"}),
             "Submitted": _o("number:s version:i", "number query_code version", query_code=_QUERY_CODE_MADE),
             "Case": _CASE,
             "ItemGuide": _o(

@@ -117,9 +117,11 @@ def portal_routes(
     render: Render,
     key: bytes,
     staff_of: Callable[[Request], cases.Actor | None] | None = None,
+    limits: uploads.Limits = uploads.LIMITS,
 ) -> list[Route]:
     """``key`` is the server key (engine.keys) the forms' CSRF tokens are made with; ``staff_of``
-    finds a signed-in staff member: their submissions are proxy filings (代办), recorded as filed by them."""
+    finds a signed-in staff member: their submissions are proxy filings (代办), recorded as filed by them.
+    ``limits``: the upload limits and free-space floor (engine.uploads)."""
     cat, db = service.catalogue, service.db
 
     def csrf_token(browser: str) -> str:
@@ -377,6 +379,12 @@ def portal_routes(
     ) -> Response:
         specs = {m["id"]: m for m in stated.materials(cat.data(doc))}
         problems: list[FieldError] = []
+        # the files count against this draft's limits and this address's; a signed-in member of
+        # staff filing for an applicant (代办) is not limited by address: the whole office shares one
+        staff = await run_in_threadpool(staff_of, request) if staff_of is not None else None
+        client = None if staff is not None else uploads.client_of(request.client.host if request.client else "")
+        owner = uploads.Owner(draft=draft.id, client=client)
+        refused: uploads.Refused | None = None
         removed = {str(v) for v in form.getlist("remove")}
         for material_id in list(draft.uploads):
             draft.uploads[material_id] = [u for u in draft.uploads[material_id] if u not in removed]
@@ -406,9 +414,14 @@ def portal_routes(
             if problem is not None:
                 problems.append(FieldError(field, f"文件“{name}”：{problem[1]}", problem[0]))
                 continue
-            row = await run_in_threadpool(
-                uploads.store, db, upload_dir, content, name, content_type, service.clock.now()
-            )
+            try:
+                row = await run_in_threadpool(
+                    uploads.store, db, upload_dir, content, name, content_type, service.clock.now(), owner, limits
+                )
+            except uploads.Refused as e:  # past a limit, or the disk nearly full: no later file is tried
+                refused = e
+                problems.append(FieldError(field, uploads.page_message(e, limits), e.code))
+                break
             draft.uploads.setdefault(material_id, []).append(row.id)  # kept even if another file is wrong
         draft.uploads = {k: v for k, v in draft.uploads.items() if v}
         await run_in_threadpool(drafts.save, db, draft, service.clock.now())
@@ -416,9 +429,13 @@ def portal_routes(
         missing = [e for e in errors if e.field.startswith(f"{forms.MATERIALS}.")]
         problems += [e for e in missing if e.field not in {p.field for p in problems}]
         if problems:
-            return await run_in_threadpool(
-                render_page, request, doc, ctx, browser, new, _errors_by_field(problems), 422, problems
+            status = refused.status if refused is not None else 422
+            page = await run_in_threadpool(
+                render_page, request, doc, ctx, browser, new, _errors_by_field(problems), status, problems
             )
+            if refused is not None and refused.retry_after is not None:
+                page.headers["Retry-After"] = str(refused.retry_after)
+            return page
         return RedirectResponse(next_url(doc, draft, MATERIALS_PAGE), status_code=303)
 
     async def submit(request: Request) -> Response:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import clock, ledger, provisional, query_codes, stated, transparency
+from engine import clock, ledger, provisional, query_codes, stated, transparency, uploads
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.i18n import gettext
 from engine.service import CaseService
@@ -292,6 +292,8 @@ def sweep(service: CaseService) -> SweepReport:
     sweep_followups(service, now, th, report)
     sweep_corrections(service.db, now, report)
     sweep_delivery(service.db, now, report)
+    if purged := uploads.purge_unclaimed(service.db, now):  # files no application claimed (engine.uploads)
+        report.other["uploads_purged"] = purged
     from engine import chain_service  # chains are run by the same sweep (and import the service too)
 
     consented = chain_service.sweep_joint_reviews(service)

@@ -4,31 +4,115 @@ the item's material rules. Used by the JSON API and the applicant portal alike.
 Files live in ``upload_dir`` (outside the web root; ``var/uploads`` beside the database) as
 ``<uuid hex>`` with mode 0600, fsynced before their row is committed; the client's file name is
 kept only as a label. The type is judged by the first bytes (magic numbers), never by the
-name or the client's Content-Type.
+name or the client's Content-Type; a file whose first kilobyte holds web-page markup (an
+HTML/SVG polyglot) and an office file whose zip declares a bomb's worth of content are refused.
+
+Every upload belongs to a draft (engine.drafts; the portal's, or an API client's token) or to a
+case it supplements, and counts against limits per draft or case and per client address
+(:class:`Limits`; the numbers are the module constants below). Only the application filed from
+the same draft claims it; one no application claimed is purged by the sweep ``drafts.LIFETIME``
+after its draft's last change (:func:`purge_unclaimed`). New uploads are refused (507) while the
+uploads folder's disk has less free space than ``max(MIN_FREE_BYTES, MIN_FREE_FRACTION)``.
+
+A stored file is served (engine.desk) as an attachment named after its material, with the
+sniffed type's extension and Content-Type (:func:`served_name`, :func:`content_disposition`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
+import shutil
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 from starlette.requests import Request
 from starlette.types import Message
 
-from engine import forms, ledger
+from engine import drafts, forms, ledger
 from engine.forms import FieldError
+from engine.i18n import gettext
 
-MAX_UPLOAD = 20 * 1024 * 1024  # one file; the item's max_size_mb may be lower
+MIB = 2**20
+MAX_UPLOAD = 20 * MIB  # one file; the item's max_size_mb may be lower
+# An item lists at most 12 materials, most limited to 5 or 10 MB (a chain joins a few items):
+DRAFT_MAX_FILES = 60  # files in one draft, or uploaded for one case's supplements
+DRAFT_MAX_BYTES = 200 * MIB  # their total: ten files of the largest size
+DRAFT_FILES_PER_MINUTE = 30  # into one draft or case
+CLIENT_FILES_PER_MINUTE = 60  # from one address (an office behind one proxy shares it)
+CLIENT_BYTES_PER_DAY = 2048 * MIB  # from one address in 24 hours
+CLIENT_DRAFTS_PER_HOUR = 60  # API drafts one address may open
+MIN_FREE_BYTES = 1024 * MIB  # refuse uploads (507) before the uploads disk has less free than this …
+MIN_FREE_FRACTION = 0.05  # … or than this share of the disk, whichever is more
+MAX_UNZIPPED = 200 * MIB  # an office/zip file declaring more content than this is a zip bomb
+MAX_ZIP_RATIO = 100  # … and so is one declaring over 100 times its own size
+MARKUP = (b"<html", b"<script", b"<svg", b"<!doctype", b"<body", b"<iframe", b"<object", b"<embed", b"<meta")
+"""Web-page markup that a real PDF, image or office file never has in its first kilobyte: a
+browser (or an old one's sniffing) could run such a file as a page, so it is refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits one server applies (the module constants; tests pass smaller ones)."""
+
+    draft_max_files: int = DRAFT_MAX_FILES
+    draft_max_bytes: int = DRAFT_MAX_BYTES
+    draft_files_per_minute: int = DRAFT_FILES_PER_MINUTE
+    client_files_per_minute: int = CLIENT_FILES_PER_MINUTE
+    client_bytes_per_day: int = CLIENT_BYTES_PER_DAY
+    client_drafts_per_hour: int = CLIENT_DRAFTS_PER_HOUR
+    min_free_bytes: int = MIN_FREE_BYTES
+    min_free_fraction: float = MIN_FREE_FRACTION
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who an upload belongs to: a draft or a case (exactly one), and the hashed client address
+    whose limits it counts against (None for staff: a whole office may share one address)."""
+
+    draft: str | None = None
+    case: str | None = None
+    client: str | None = None
+
+
+class Refused(Exception):
+    """An upload the limits refuse: ``status`` 413 (a draft's total), 429 (a rate; ``retry_after``
+    seconds) or 507 (the disk); ``zh`` and ``en`` say why and what to do."""
+
+    def __init__(self, status: int, code: str, zh: str, en: str, retry_after: int | None = None) -> None:
+        super().__init__(en)
+        self.status, self.code, self.zh, self.en, self.retry_after = status, code, zh, en, retry_after
+
+
+def page_message(e: Refused, limits: Limits = LIMITS) -> str:
+    """What the portal's materials page says about a refused file (in the page's language)."""
+    if e.code == "too_many_requests":
+        return gettext("上传过于频繁，请 %(seconds)s 秒后再试") % {"seconds": e.retry_after}
+    if e.code == "too_many_files":
+        return gettext("本申请的文件已达上限（%(files)s 个），请删去不需要的文件") % {"files": limits.draft_max_files}
+    if e.code == "too_large":
+        mb = limits.draft_max_bytes // MIB
+        return gettext("本申请的文件合计不得超过 %(mb)s MB，请压缩或删去不需要的文件") % {"mb": mb}
+    return gettext("服务器存储空间不足，暂时不能接收文件，请稍后再试或到窗口办理")
+
+
+def client_of(address: str) -> str:
+    """The stored form of a client address: its sha256 (limits need equality only)."""
+    return hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()
+
 
 # sniffed content type -> the catalogue's format word (schema: materials[].formats)
 FORMAT_OF = {
@@ -54,6 +138,7 @@ ACCEPT_OF = {
     "xlsx": ".xlsx",
     "zip": ".zip",
 }
+MARKUP_REFUSED = "文件开头含有网页代码（HTML、SVG 或脚本），不予接收 / the file carries web-page markup; not accepted"
 NOT_ACCEPTED = "只接受 PDF、OFD、JPG、PNG、DOC/DOCX、XLS/XLSX 文件（按文件内容判断，不看扩展名）"
 
 
@@ -65,6 +150,8 @@ class Upload:
     size: int
     sha256: str
     path: str
+    draft: str | None = None
+    case_number: str | None = None
 
     @property
     def format(self) -> str:
@@ -72,7 +159,10 @@ class Upload:
 
 
 def sniff(content: bytes, filename: str = "") -> str | None:
-    """The content type by magic bytes, or None when the file is not of an accepted kind."""
+    """The content type by magic bytes, or None when the file is not of an accepted kind (or
+    carries web-page markup, or is a zip bomb)."""
+    if has_markup(content):
+        return None
     head = content[:16]
     if head.startswith(b"%PDF-"):
         return "application/pdf"
@@ -87,12 +177,23 @@ def sniff(content: bytes, filename: str = "") -> str | None:
     return None
 
 
+def has_markup(content: bytes) -> bool:
+    """Whether the first kilobyte holds web-page markup (an HTML/SVG polyglot)."""
+    head = content[:1024].lower()
+    return any(tag in head for tag in MARKUP)
+
+
 def _sniff_zip(content: bytes) -> str | None:
+    """Judged by the zip's directory alone: nothing is decompressed."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as z:
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+            infos = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
         return None
+    declared = sum(i.file_size for i in infos)
+    if declared > MAX_UNZIPPED or declared > MAX_ZIP_RATIO * max(len(content), 1):
+        return None
+    names = {i.filename for i in infos}
     if "OFD.xml" in names:
         return "application/ofd"
     if "word/document.xml" in names:
@@ -127,11 +228,77 @@ def safe_name(name: str | None) -> str:
     return "".join(ch for ch in base if ch.isprintable())[:255]
 
 
-def store(db: Engine, upload_dir: Path, content: bytes, filename: str, content_type: str, at: datetime) -> Upload:
-    """Write the file (fsynced) and its row; the caller has sniffed ``content_type`` already."""
+def check_room(upload_dir: Path, size: int, limits: Limits = LIMITS) -> None:
+    """Refuse (507) a file of ``size`` bytes that would leave the uploads disk with less free space
+    than ``max(min_free_bytes, min_free_fraction of the disk)``: the database and the logs share it."""
+    upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    usage = shutil.disk_usage(upload_dir)
+    floor = max(limits.min_free_bytes, math.ceil(limits.min_free_fraction * usage.total))
+    if usage.free - size < floor:
+        raise Refused(
+            507,
+            "insufficient_storage",
+            "服务器存储空间不足，暂时不能接收文件，请稍后再试或到窗口办理",
+            "the server is short of storage and takes no files for now; try later or apply at a window",
+        )
+
+
+def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits: Limits = LIMITS) -> None:
+    """Refuse a file of ``size`` bytes that would take ``owner`` past a limit (413 or 429)."""
+    if owner.draft is not None or owner.case is not None:
+        mine = _T.c.draft == owner.draft if owner.draft is not None else _T.c.case_number == owner.case
+        n, total = conn.execute(select(func.count(), func.coalesce(func.sum(_T.c.size), 0)).where(mine)).one()
+        if n >= limits.draft_max_files:
+            zh = f"本申请已有 {n} 个文件，至多 {limits.draft_max_files} 个；请删去不需要的文件"
+            raise Refused(413, "too_many_files", zh, f"an application holds at most {limits.draft_max_files} files")
+        if int(total) + size > limits.draft_max_bytes:
+            mb = limits.draft_max_bytes // MIB
+            zh = f"本申请的文件合计不得超过 {mb} MB；请压缩或删去不需要的文件"
+            raise Refused(413, "too_large", zh, f"an application's files total at most {mb} MB")
+        _rate(conn, mine, now, timedelta(minutes=1), limits.draft_files_per_minute, 0)
+    if owner.client is not None:
+        mine = _T.c.client == owner.client
+        _rate(conn, mine, now, timedelta(minutes=1), limits.client_files_per_minute, 0)
+        _rate(conn, mine, now, timedelta(days=1), limits.client_bytes_per_day, size)
+
+
+def _rate(conn: Connection, mine: Any, now: datetime, window: timedelta, limit: int, size: int) -> None:
+    """Files (``size`` 0) or bytes (``size`` > 0) of ``mine`` in the last ``window``: 429 past ``limit``."""
+    measure = func.count() if size == 0 else func.coalesce(func.sum(_T.c.size), 0)
+    used, first = conn.execute(
+        select(measure, func.min(_T.c.created_at)).where(mine, _T.c.created_at > ledger.iso(now - window))
+    ).one()
+    if (int(used) + 1 if size == 0 else int(used) + size) <= limit:
+        return
+    wait = datetime.fromisoformat(first) + window - now if first else window
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    raise Refused(
+        429,
+        "too_many_requests",
+        f"上传过于频繁，请 {seconds} 秒后再试",
+        f"too many uploads; retry in {seconds} s",
+        seconds,
+    )
+
+
+def store(
+    db: Engine,
+    upload_dir: Path,
+    content: bytes,
+    filename: str,
+    content_type: str,
+    at: datetime,
+    owner: Owner | None = None,
+    limits: Limits = LIMITS,
+) -> Upload:
+    """Write the file (fsynced) and its row; the caller has sniffed ``content_type`` already. With
+    an ``owner``, the disk and the owner's limits are checked first, and the limits again in the
+    transaction that adds the row (so concurrent uploads cannot pass them together): Refused."""
+    if owner is not None:
+        check_room(upload_dir, len(content), limits)
     upload_id = uuid.uuid4().hex
     digest = hashlib.sha256(content).hexdigest()
-    upload_dir.mkdir(parents=True, exist_ok=True)
+    upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = upload_dir / upload_id
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -148,17 +315,26 @@ def store(db: Engine, upload_dir: Path, content: bytes, filename: str, content_t
         "path": row.path,
         "created_at": ledger.iso(at),
     }
-    with db.begin() as conn:
-        ledger.fast_execute(conn, _INSERT, values)
+    if owner is not None:
+        values |= {"draft": owner.draft, "case_number": owner.case, "client": owner.client}
+        values["claimed_at"] = values["created_at"] if owner.case is not None else None  # a case owns it now
+    try:
+        with db.begin() as conn:
+            if owner is not None:
+                check_quota(conn, owner, len(content), at, limits)
+            ledger.fast_execute(conn, _INSERT, values)
+    except BaseException:
+        path.unlink(missing_ok=True)  # no row, no file
+        raise
     return row
 
 
 _T = ledger.uploads
 _INSERT = insert(_T)
 # built once ("expanding" IN): composing the statement per call costs more than running it
-_FETCH = select(_T.c.id, _T.c.filename, _T.c.content_type, _T.c.size, _T.c.sha256, _T.c.path).where(
-    _T.c.id.in_(bindparam("ids", expanding=True))
-)
+_FETCH = select(
+    _T.c.id, _T.c.filename, _T.c.content_type, _T.c.size, _T.c.sha256, _T.c.path, _T.c.draft, _T.c.case_number
+).where(_T.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def fetch(db: Engine, ids: Iterable[str]) -> dict[str, Upload]:
@@ -168,13 +344,20 @@ def fetch(db: Engine, ids: Iterable[str]) -> dict[str, Upload]:
         return {}
     with ledger.read_only(db) as conn:
         rows = conn.execute(_FETCH, {"ids": wanted}).all()
-    return {r.id: Upload(r.id, r.filename, r.content_type, int(r.size), r.sha256, r.path) for r in rows}
+    return {
+        r.id: Upload(r.id, r.filename, r.content_type, int(r.size), r.sha256, r.path, r.draft, r.case_number)
+        for r in rows
+    }
 
 
 def material_errors(
-    db: Engine, materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]]
+    db: Engine,
+    materials: Sequence[Mapping[str, Any]],
+    uploads: Mapping[str, list[str]],
+    owner: Owner | None = None,
 ) -> list[FieldError]:
-    """Every referenced upload must exist and meet its material's formats and size limit."""
+    """Every referenced upload must exist and meet its material's formats and size limit; with an
+    ``owner``, it must also have been uploaded into the same draft (or for the same case)."""
     found = fetch(db, (u for v in uploads.values() for u in v))
     specs = {m["id"]: m for m in materials}
     errors: list[FieldError] = []
@@ -185,6 +368,12 @@ def material_errors(
             row = found.get(upload_id)
             if row is None:
                 errors.append(FieldError(field, f"上传编号 {upload_id} 不存在，请重新上传", "unknown_upload"))
+                continue
+            if owner is not None and (owner == Owner() or (row.draft, row.case_number) != (owner.draft, owner.case)):
+                msg = f"上传编号 {upload_id} 不是用本申请的草稿上传的，请用本草稿重新上传"
+                errors.append(
+                    FieldError(field, msg + " / upload it again with this application's draft", "foreign_upload")
+                )
                 continue
             problem = file_problem(spec, row.content_type, row.size)
             if problem is not None:
@@ -208,3 +397,47 @@ def file_problem(spec: Mapping[str, Any], content_type: str, size: int) -> tuple
 def accept_attribute(spec: Mapping[str, Any]) -> str:
     """What a file input's ``accept`` should list for this material (empty: anything we accept)."""
     return ",".join(ACCEPT_OF[f] for f in spec.get("formats", []) if f in ACCEPT_OF)
+
+
+def purge_unclaimed(db: Engine, now: datetime) -> int:
+    """Delete (rows and files) the uploads no application claimed: in a draft untouched for
+    ``drafts.LIFETIME`` that was never filed (no idempotency key ``draft:<id>``, nor a chain's).
+    A filed draft's uploads are marked claimed instead, so each upload is looked at once after
+    its first week (``ix_uploads_unclaimed``). Uploaded for a case, or before migration 21:
+    claimed from the start. Returns how many were purged."""
+    u, d, i = _T, ledger.drafts, ledger.idempotency
+    cutoff = ledger.iso(now - drafts.LIFETIME)
+    key = drafts.key("")  # "draft:": the portal and the API file a draft's application under it
+    old = and_(u.c.claimed_at.is_(None), u.c.created_at < cutoff, u.c.draft.is_not(None))
+    filed = or_(
+        exists().where(i.c.key.in_([key + u.c.draft, "chain:" + key + u.c.draft])),
+        exists().where(d.c.id == u.c.draft, d.c.case_number.is_not(None)),
+    )
+    stale = and_(old, ~exists().where(d.c.id == u.c.draft, d.c.updated_at >= cutoff))
+    with db.begin() as conn:
+        conn.execute(update(u).where(old, filed).values(claimed_at=ledger.iso(now)))
+        rows = conn.execute(select(u.c.id, u.c.path).where(stale)).all()
+        for start in range(0, len(rows), 500):
+            conn.execute(delete(u).where(u.c.id.in_([r.id for r in rows[start : start + 500]]), stale))
+    for r in rows:  # after the commit: a crash in between leaves a file without a row, never the reverse
+        Path(r.path).unlink(missing_ok=True)
+    return len(rows)
+
+
+def served_name(label: str, content_type: str, index: int = 0) -> str:
+    """A stored file's name when served: its material's name (never the client's), the ``index``-th
+    file of it numbered, with the extension of the type its content was sniffed as."""
+    base = "".join(ch if ch.isprintable() and ch not in '/\\"' else "_" for ch in label).strip(" .")[:100]
+    return f"{base or 'file'}{f'（{index + 1}）' if index else ''}.{FORMAT_OF.get(content_type, 'bin')}"
+
+
+def served_type(content_type: str) -> str:
+    """The Content-Type a stored file is served with: the sniffed one (never text/html)."""
+    return content_type if content_type in FORMAT_OF else "application/octet-stream"
+
+
+def content_disposition(name: str, fallback: str) -> str:
+    """An attachment header (RFC 6266) with ``name`` in UTF-8 (RFC 5987) and an ASCII ``fallback``
+    for clients that read only ``filename``."""
+    plain = "".join(ch for ch in fallback if (ch.isascii() and ch.isalnum()) or ch in "._-") or "file"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -35,8 +35,9 @@ ROLES = ("window", "reviewer", "undertaker", "decider", "issuer")
 
 
 class Reply:
-    def __init__(self, status_code: int, body: bytes) -> None:
+    def __init__(self, status_code: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
         self.status_code, self.content = status_code, body
+        self.headers = dict(headers or {})  # lower-case names
         self.text = body.decode("utf-8", "replace")
 
     def json(self) -> Any:
@@ -114,7 +115,8 @@ class Client:
 
         asyncio.run(call())
         start = next(m for m in sent if m["type"] == "http.response.start")
-        return Reply(start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return Reply(start["status"], body, {k.decode().lower(): v.decode() for k, v in start.get("headers", [])})
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -148,14 +150,23 @@ def token(client: Client, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-def upload(client: Client, content: bytes = PDF, name: str = "a.pdf") -> Any:
-    return client.post("/api/uploads", files={"file": (name, content, "application/octet-stream")})
+def new_draft(client: Client) -> str:
+    r = client.post("/api/drafts")
+    assert r.status_code == 201, r.text
+    return str(r.json()["draft"])
+
+
+def upload(client: Client, content: bytes = PDF, name: str = "a.pdf", draft: str | None = None) -> Any:
+    """Into ``draft`` (a new one by default): every upload belongs to a draft or a case."""
+    headers = {"X-Draft-Token": draft or new_draft(client)}
+    return client.post("/api/uploads", files={"file": (name, content, "application/octet-stream")}, headers=headers)
 
 
 def application(client: Client, svc: CaseService, key: str = "k1", **choices: Any) -> dict[str, Any]:
     data, needed = sample_application(svc.catalogue, svc.catalogue.items[RESALE], choices)
-    uploads = {m: [upload(client).json()["upload_id"]] for m in needed}
-    return {"item": RESALE, "data": data, "uploads": uploads, "idempotency_key": key}
+    draft = new_draft(client)
+    uploads = {m: [upload(client, draft=draft).json()["upload_id"]] for m in needed}
+    return {"item": RESALE, "data": data, "uploads": uploads, "idempotency_key": key, "draft": draft}
 
 
 def submit(client: Client, svc: CaseService, **choices: Any) -> dict[str, Any]:
@@ -246,7 +257,8 @@ def test_upload_rejects_executables_and_big_files(world: Any) -> None:
     e = error(upload(client, b"MZ\x90\x00" + b"\x00" * 100, "report.pdf"), 415)
     assert "PDF" in e["message"]
     error(upload(client, b"%PDF-" + b"0" * (20 * 1024 * 1024)), 413)
-    error(client.post("/api/uploads", files={"other": ("a.pdf", PDF)}), 422)
+    headers = {"X-Draft-Token": new_draft(client)}
+    error(client.post("/api/uploads", files={"other": ("a.pdf", PDF)}, headers=headers), 422)
 
 
 # ------------------------------------------------------------------ submission and reading
@@ -354,8 +366,9 @@ def test_applicant_supplements_and_evaluates_with_the_query_code(world: Any) -> 
     assert [f["field"] for f in e["fields"]] == ["transfer.price"]
     e = error(as_applicant("supplement", 2, uploads={"application": ["nope"]}), 422)
     assert e["fields"][0]["field"] == "materials.application"
-    up = upload(client).json()["upload_id"]
-    r = as_applicant("supplement", 2, uploads={"application": [up]})
+    files = {"file": ("a.pdf", PDF)}
+    up = client.post("/api/uploads", params={"case": number}, headers={"X-Query-Code": code}, files=files)
+    r = as_applicant("supplement", 2, uploads={"application": [up.json()["upload_id"]]})
     assert r.status_code == 200 and r.json()["state"] == "submitted" and "actor" not in r.json()["events"][-1]
     error(as_applicant("evaluate", 3, rating="满意"), 422)  # not finished yet
     assert act(client, number, window, "refuse", reason="材料不实").json()["state"] == "refused"

@@ -176,10 +176,12 @@ def test_a_chain_application_over_the_json_api(tmp_path: Path, reference: Any) -
         data, names = chain_application(svc, "organization")
         pdf = b"%PDF-1.4\n%%EOF\n"
         uploads = {}
+        draft = client.post("/api/drafts").json()["draft"]  # the uploads go into it; the chain claims them
         for name in names:
-            r = client.post("/api/uploads", files={"file": ("a.pdf", pdf, "application/pdf")})
+            files = {"file": ("a.pdf", pdf, "application/pdf")}
+            r = client.post("/api/uploads", files=files, headers={"X-Draft-Token": draft})
             uploads[name] = [r.json()["upload_id"]]
-        body = {"chain": "organization", "data": data, "uploads": uploads, "idempotency_key": "api-1"}
+        body = {"chain": "organization", "data": data, "uploads": uploads, "idempotency_key": "api-1", "draft": draft}
         created = client.post("/api/chains", json=body)
         assert created.status_code == 201, created.text
         number, code = created.json()["number"], created.json()["query_code"]
