@@ -198,7 +198,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/api/session"): PUBLIC,
     ("DELETE", "/api/session"): STAFF,
     ("POST", "/api/drafts"): PUBLIC,  # anyone may open a draft (limited per address: engine.uploads)
-    ("POST", "/api/uploads"): PUBLIC,  # into a draft (its token) or for a case (its query code, or access.may_upload_for)
+    ("POST", "/api/uploads"): PUBLIC,  # a draft token, or a case: its query code or may_upload_for
     ("POST", "/api/cases"): PUBLIC,
     ("GET", "/api/cases/{number}"): CASE_READ,
     ("POST", "/api/cases/{number}/actions"): CASE_ACT,

@@ -353,21 +353,21 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
     async def file(request: Request, actor: cases.Actor, token: str) -> Response:
         number, upload_id = request.path_params["number"], request.path_params["upload"]
 
-        def find() -> Any:
-            case, _ = visible(actor, number)
+        def find() -> tuple[Any, cases.Case, list[Any], dict[str, Any]]:
+            case, snap = visible(actor, number)
             with ledger.read_only(db) as conn:
                 records = ledger.events_of(conn, number)
             if not access.may_fetch_upload(actor, case, records, upload_id):
-                return None
-            return uploads.fetch(db, {upload_id}).get(upload_id)
+                return None, case, records, {}
+            materials = {m["id"]: m for m in stated.materials(snap["item"])}
+            return uploads.fetch(db, {upload_id}).get(upload_id), case, records, materials
 
-        row = await run_in_threadpool(find)
+        row, case, records, materials = await run_in_threadpool(find)
         if row is None:
             raise HTTPException(404, "本件没有这个文件。")
         # named after its material (never the client's name, e.g. evil.html) with the sniffed type's
         # extension, served as that type and as an attachment: nothing uploaded renders in the desk
-        case, materials = ctx["case"], ctx["materials"]
-        given = [case.uploads] + [r.payload.get("uploads", {}) for r in ctx["records"] if r.action == "supplement"]
+        given = [case.uploads] + [r.payload.get("uploads", {}) for r in records if r.action == "supplement"]
         material, index = next(
             ((m, ids.index(upload_id)) for sent in given for m, ids in sent.items() if upload_id in ids), ("", 0)
         )
