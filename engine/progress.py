@@ -66,7 +66,9 @@ def local(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def progress_routes(service: CaseService, upload_dir: Path, render: Render, key: bytes) -> list[Route]:
+def progress_routes(
+    service: CaseService, upload_dir: Path, render: Render, key: bytes, limits: uploads.Limits = uploads.LIMITS
+) -> list[Route]:
     db = service.db
 
     def granted(request: Request, number: str, browser: str) -> bool:
@@ -231,7 +233,7 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
                 raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
             errors: list[FieldError] = []
             if action == "supplement":
-                payload, errors = await supplement_payload(number, form)
+                payload, errors = await supplement_payload(request, number, form)
             else:
                 payload = {"rating": str(form.get("rating", "")), "comment": str(form.get("comment", ""))[:500]}
             if not errors:
@@ -252,7 +254,12 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
         finally:
             await form.close()
 
-    async def supplement_payload(number: str, form: FormData) -> tuple[dict[str, Any], list[FieldError]]:
+    async def supplement_payload(
+        request: Request, number: str, form: FormData
+    ) -> tuple[dict[str, Any], list[FieldError]]:
+        """The supplement's files, stored for the case (its owner) under the same limits as a draft's
+        uploads: per case, per client address, and the disk's free-space floor (engine.uploads)."""
+        owner = uploads.Owner(case=number, client=uploads.client_of(request.client.host if request.client else ""))
         case, snap = await run_in_threadpool(service.load, number)
         specs = {m["id"]: m for m in stated.materials(snap["item"])}
         wanted = {m["material"] for m in case.missing}
@@ -276,9 +283,13 @@ def progress_routes(service: CaseService, upload_dir: Path, render: Render, key:
             if problem is not None:
                 errors.append(FieldError(field, f"文件“{label}”：{problem[1]}", problem[0]))
                 continue
-            row = await run_in_threadpool(
-                uploads.store, db, upload_dir, content, label, str(content_type), service.clock.now()
-            )
+            try:
+                row = await run_in_threadpool(
+                    uploads.store, db, upload_dir, content, label, str(content_type), service.clock.now(), owner, limits
+                )
+            except uploads.Refused as e:  # past a limit, or the disk nearly full: no later file is tried
+                errors.append(FieldError(field, uploads.page_message(e, limits), e.code))
+                break
             sent.setdefault(material_id, []).append(row.id)
         for material_id in sorted(wanted - set(sent)):
             if not any(e.field == f"{forms.MATERIALS}.{material_id}" for e in errors):

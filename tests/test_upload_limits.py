@@ -363,3 +363,27 @@ def test_drafts_module_keys_and_tokens(world: World) -> None:
     assert drafts.find_api(svc.db, tok, START) is not None
     for bad in ("\ud800", "x" * 129, "", draft.id):
         assert drafts.find_api(svc.db, bad, START) is None
+
+
+def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(portal: Any) -> None:  # noqa: F811
+    """Hole 1: the applicant's supplement page stored files with no owner and no limit (never
+    purged, never counted); they now belong to the case and stop at 30 files a minute."""
+    from test_portal import find, submit
+
+    from engine.cases import Actor
+
+    client, svc, _ = portal
+    number, query_code = submit(client, svc)
+    missing = [{"material": "construction_contract", "reason": "合同未盖章"}]
+    svc.act(number, "request_supplement", Actor("w", "window", "housing"), {"missing": missing}, 1)
+    find(client, number, query_code)
+    before = svc.load(number)[0]
+    page = client.get(f"/progress/{number}")
+    version = re.search(r'name="version" value="(\d+)"', page.text).group(1)  # type: ignore[union-attr]
+    files = [("file-construction_contract", (f"{i}.pdf", PDF, "application/pdf")) for i in range(31)]
+    r = client.post(f"/progress/{number}/supplement", data={"csrf": csrf(page.text), "version": version}, files=files)
+    assert r.status_code == 422 and "上传过于频繁，请 60 秒后再试" in r.text
+    with ledger.read_only(svc.db) as conn:
+        rows = conn.execute(select(ledger.uploads.c.case_number).where(ledger.uploads.c.case_number == number)).all()
+    assert len(rows) == 30  # stored for the case (its owner), the 31st refused
+    assert svc.load(number)[0].version == before.version  # nothing was handed in: the case did not move
