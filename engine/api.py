@@ -654,7 +654,7 @@ def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits =
         staff = await run_in_threadpool(staff_of, request)
         if staff is None:
             raise ApiError(401, "unauthorized", "请提供监察人员的令牌 / send a supervisor's bearer token")
-        if staff.role not in ("supervisor", "admin"):
+        if not access.rule_for("GET", "/api/supervision/summary").allows(staff):  # the one decision
             raise ApiError(
                 403, "forbidden", "只有监察人员和管理员可以导出监察数据 / supervisors and administrators only"
             )
