@@ -172,7 +172,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if input_guard.too_deep(bytes(raw)):
         raise ApiError(400, "bad_request", TOO_DEEP)
     try:
-        body = json.loads(bytes(raw) or b"{}")
+        body = json.loads(bytes(raw) or b"{}", parse_constant=_not_json, parse_float=_finite)
     except RecursionError:  # the depth scan should have caught it; never a 500 all the same
         raise ApiError(400, "bad_request", TOO_DEEP) from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -183,6 +183,20 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if field is not None:
         raise bad_text_error(field)
     return body
+
+
+def _not_json(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259 §6); Python's parser takes them."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number too large for a float (``1e999``) would be stored as infinity, which no JSON
+    writer can write back: refused as the body's error, not a 500 at the store."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
 
 
 def bad_text_error(field: str) -> ApiError:

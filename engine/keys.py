@@ -42,7 +42,8 @@ def sign(key: bytes, *parts: str) -> str:
 
 
 def verify(key: bytes, signature: str, *parts: str) -> bool:
-    return hmac.compare_digest(signature, sign(key, *parts))
+    # bytes, not str: compare_digest refuses text with non-ASCII characters (a cookie may hold any)
+    return hmac.compare_digest(signature.encode("utf-8", "surrogatepass"), sign(key, *parts).encode())
 
 
 # ---------------------------------------------------------------------------------------

@@ -104,6 +104,8 @@ _LATIN_SEPARATORS = frozenset(" -")
 _MOBILE = re.compile(r"(\+?86)?(1[3-9][0-9])([0-9]{4})([0-9]{4})")
 _LANDLINE = re.compile(r"\(?(0[12][0-9]|0[3-9][0-9]{2})\)?([1-9][0-9]{6,7})")
 _ID18 = re.compile(r"[0-9]{17}[0-9X]")
+# an ID number by its shape: an area code, a birth date of 1900-2099, a sequence and a check character
+_ID18_LOOSE = re.compile(r"[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]")
 _ID15 = re.compile(r"[0-9]{15}")
 
 
@@ -174,7 +176,7 @@ def mask_phone(value: object) -> str:
     text = str(value).strip()
     if not text:
         return ""
-    compact = re.sub(r"[\s\-–—]", "", unicodedata.normalize("NFKC", text))
+    compact = re.sub(r"[\s\-–—._]", "", unicodedata.normalize("NFKC", text))
     m = _MOBILE.fullmatch(compact)
     if m:
         prefix = "+86 " if m.group(1) else ""
@@ -195,19 +197,26 @@ def mask_phone(value: object) -> str:
 _HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _B = r"(?<![0-9A-Za-z])"  # an identifier never starts inside a longer code ...
 _E = r"(?![0-9A-Za-z])"  # ... nor ends inside one
+_B_NUM = r"(?<![0-9])"  # a number written beside letters is still a number
+_E_NUM = r"(?![0-9])"
 _USCC_CHAR = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]"
 _AREA = r"0(?:10|2[0-9]|[3-9][0-9]{2})"  # 010, 02x, then 0 and three digits
 _PHONE_WORD = r"(?:电话|手机|联系方式|传真|tel|phone|mobile|fax)"
 _IN_TEXT = re.compile(
     r"(?P<email>(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})"
     rf"|(?P<word>{_PHONE_WORD}[:：\s]{{0,3}})(?P<number>\+?[0-9][0-9 \-]{{5,}}[0-9]){_E}"
-    # the rest start at a boundary, tested once per position (inside a case number it fails at once)
+    # numbers people write next to letters (ID110105…, 微信 wx139…, 139…号店): only digits bound them;
+    # an ID number touching a letter must also pass its checksum (_masked), so a code with a
+    # numeric tail is not taken for one
+    rf"|{_B_NUM}(?:"
+    rf"(?P<id>[0-9]{{6}}[ \-]?[0-9]{{8}}[ \-]?[0-9]{{3}}[0-9Xx]{_E_NUM})"
+    rf"|(?P<mobile>(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?1[3-9][0-9][ \-._]?[0-9]{{4}}[ \-._]?[0-9]{{4}}{_E_NUM})"
+    rf"|(?P<landline>(?:\({_AREA}\)|{_AREA})[ \-]?[1-9][0-9]{{6,7}}{_E_NUM})"
+    ")"
+    # codes start at a boundary of letters and digits (inside a case number they fail at once)
     rf"|{_B}(?:"
-    rf"(?P<id>[0-9]{{6}}[ \-]?[0-9]{{8}}[ \-]?[0-9]{{3}}[0-9Xx]{_E})"
-    rf"|(?P<digits>[0-9]{{15,19}}{_E})"
+    rf"(?P<digits>[0-9]{{15,19}}{_E})"
     rf"|(?P<uscc>{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}{_E})"
-    rf"|(?P<mobile>(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?1[3-9][0-9][ \-]?[0-9]{{4}}[ \-]?[0-9]{{4}}{_E})"
-    rf"|(?P<landline>(?:\({_AREA}\)|{_AREA})[ \-]?[1-9][0-9]{{6,7}}{_E})"
     rf"|(?P<passport>(?:[EGDSP][0-9]{{8}}|E[A-Z][0-9]{{7}}|[HM][0-9]{{8}}(?:[0-9]{{2}})?){_E})"
     ")",
     re.IGNORECASE,
@@ -272,6 +281,9 @@ def _masked(m: re.Match[str], text: str, keep_codes: Container[str]) -> str:
             return text[m.start() : m.end()]  # not a credit code: some other code, left alone
         return text[m.start() : m.end()] if compact in keep_codes else compact[:8] + MASK * 10
     if kind == "id":
+        beside_letter = _touches_letter(text, m.start(), m.end())
+        if beside_letter and not valid_id_card(compact) and not _ID18_LOOSE.fullmatch(compact):
+            return text[m.start() : m.end()]  # a code's numeric tail, not an ID number
         if valid_uscc(compact) and not valid_id_card(compact) and compact in keep_codes:
             return text[m.start() : m.end()]
         return compact[:6] + MASK * 8 + compact[14:]
@@ -283,6 +295,12 @@ def _masked(m: re.Match[str], text: str, keep_codes: Container[str]) -> str:
         return mask_phone(found.replace("(+86)", "+86").replace("(86)", "+86").replace("0086", "+86", 1))
     # passport-like
     return found[0] + MASK * (len(found) - 3) + found[-2:]
+
+
+def _touches_letter(text: str, start: int, end: int) -> bool:
+    before = text[start - 1 : start].translate(_HALF)
+    after = text[end : end + 1].translate(_HALF)
+    return (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
 
 
 def _keep_last(digits: str, n: int) -> str:

@@ -195,3 +195,24 @@ def test_every_operation_documents_its_error_answers() -> None:
     assert "Retry-After" in OPENAPI["paths"]["/api/session"]["post"]["responses"]["429"]["headers"]
     action = OPENAPI["paths"]["/api/cases/{number}/actions"]["post"]
     assert action["requestBody"]["content"]["application/json"]["schema"]["properties"]["action"]["maxLength"] == 64
+
+
+# ------------------------------------------------------------------ found by the review of issue 15
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1e999"])
+def test_numbers_json_has_not_are_refused_with_400(client: TestClient, number: bytes) -> None:
+    """NaN, Infinity and 1e999 were parsed by Python (not JSON: RFC 8259 §6) and answered 500 when
+    the case was stored; now the body is refused as not valid JSON, in the one error shape."""
+    body = b'{"item": "' + RESALE.encode() + b'", "idempotency_key": "k", "data": {"applicant": {"name": '
+    err = api_error(post_raw(client, "/api/cases", body + number + b"}}}"), 400)
+    assert err["code"] == "bad_request" and "not valid JSON" in err["message"]
+    ok = post_raw(client, "/api/cases", body + b'1.5e3}}, "uploads": {}}')
+    assert ok.status_code == 422  # an ordinary number is read on (and judged by the form)
+
+
+def test_a_cookie_that_is_not_ascii_is_no_grant_and_no_500(client: TestClient) -> None:
+    """A progress-page grant cookie with a non-ASCII character answered 500 (compare_digest on text)."""
+    cookie = "yg_browser=" + "a" * 24 + "; yg_case_QQ20260101000001=\u00e9abc"
+    r = client.get("/progress/QQ20260101000001", headers=[(b"cookie", cookie.encode("latin-1"))])
+    assert r.status_code == 303 and r.headers["location"].startswith("/progress?number=")

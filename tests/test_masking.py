@@ -235,3 +235,28 @@ def test_mask_record_masks_text_and_leaves_numbers_and_dates() -> None:
 def test_mask_text_never_raises_and_is_idempotent(text: str) -> None:
     once = mask_text(text)
     assert mask_text(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("ＩＤ１１０１０５１９４９１２３１００２Ｘ", "ＩＤ110105********002X"),  # full-width, after letters
+        ("ID110105194912310021", "ID110105********0021"),
+        ("微信 wx13912345678", "微信 wx139****5678"),
+        ("a13912345678、13912345678号店", "a139****5678、139****5678号店"),
+        ("13912345678a", "139****5678a"),
+        ("139.1234.5678", "139****5678"),
+        ("139_1234_5678", "139****5678"),
+    ],
+)
+def test_identifiers_written_beside_letters_are_masked(text: str, masked: str) -> None:
+    """Issue 15 review: a number touching a Latin letter (ID…, wx…) was published in full."""
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text", ["QIQIHAR20261207000010", "QQ230120261207000001", "JX0120261207000001", "QQ-HOUSING-XK-003"]
+)
+def test_case_numbers_with_digits_in_their_prefix_are_not_taken_for_id_numbers(text: str) -> None:
+    """A code whose numeric tail has an ID number's length but not its birth date stays as it is."""
+    assert mask_text(text) == text
