@@ -217,6 +217,8 @@ def parse_published(text: str) -> list[Checkpoint]:
         data = json.loads(text)
     except ValueError as exc:
         raise ValueError(f"not JSON ({exc})") from None
+    except RecursionError:  # a hostile file nested thousands deep: refused, not a traceback
+        raise ValueError("not the JSON of GET /transparency/checkpoints (nested far too deep)") from None
     items = data.get("checkpoints") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
         raise ValueError("no checkpoints in it (expected the JSON of GET /transparency/checkpoints)")

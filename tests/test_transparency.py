@@ -318,6 +318,9 @@ def test_bad_auditor_input_is_a_clear_error(tmp_path: Path, capsys: pytest.Captu
     assert code == 1 and "--checkpoints FILE and --public-key KEY go together" in err
     code, _, err = cli(capsys, "audit", "verify", "--db", str(db), "--checkpoints", str(junk), "--public-key", "AAAA")
     assert code == 1 and "no checkpoints in it" in err
+    junk.write_text("[" * 100_000)  # nested far too deep: a clear error, not a traceback (exit 3)
+    code, _, err = cli(capsys, "audit", "verify", "--db", str(db), "--checkpoints", str(junk), "--public-key", "AAAA")
+    assert code == 1 and "nested far too deep" in err
     junk.write_text('{"checkpoints": [{"tree_size": 1}]}')
     code, _, err = cli(capsys, "audit", "verify", "--db", str(db), "--checkpoints", str(junk), "--public-key", "AAAA")
     assert code == 1 and "checkpoint 1 is not an object with origin, tree_size, root" in err
