@@ -74,11 +74,21 @@ def progress_routes(
     def granted(request: Request, number: str, browser: str) -> bool:
         """This browser gave the case's query code — or its chain's: one code opens the chain
         application and every member case."""
-        signature = request.cookies.get(GRANT_COOKIE + number, "")
-        if signature and keys.verify(key, signature, "case", number, browser):
+        expires, _, signature = request.cookies.get(GRANT_COOKIE + number, "").partition(".")
+        if (
+            expires.isdigit()
+            and int(expires) > service.clock.now().timestamp()  # the server ends a grant, not the browser
+            and keys.verify(key, signature, "case", number, browser, expires)
+        ):
             return True
         chain = chain_of(number)
         return chain is not None and granted(request, chain, browser)
+
+    def grant_value(number: str, browser: str) -> str:
+        """``expires.signature``: the grant names its own end (a copied cookie stops working
+        :data:`GRANT_SECONDS` after the code was given, whatever the browser keeps)."""
+        expires = str(int(service.clock.now().timestamp()) + GRANT_SECONDS)
+        return f"{expires}.{keys.sign(key, 'case', number, browser, expires)}"
 
     def chain_of(number: str) -> str | None:
         if is_chain(number):
@@ -117,7 +127,7 @@ def progress_routes(
         response = RedirectResponse(f"/progress/{number}", status_code=303)
         response.set_cookie(
             GRANT_COOKIE + number,
-            keys.sign(key, "case", number, browser),
+            grant_value(number, browser),
             max_age=GRANT_SECONDS,
             httponly=True,
             samesite="lax",

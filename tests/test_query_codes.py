@@ -252,3 +252,18 @@ def test_the_api_document_states_the_code_and_its_limit() -> None:
     assert "429" in action["responses"]
     body = action["requestBody"]["content"]["application/json"]["schema"]
     assert "7KQM-3XPA-9W" in body["properties"]["query_code"]["description"]
+
+
+def test_a_progress_grant_ends_after_eight_hours_on_the_server(tmp_path: Path, reference: Any) -> None:
+    """Review of issue 15: the grant cookie carried no time, so a copied cookie opened the case
+    for ever; now it names its end (09:00 + 8 h = 17:00) and the server refuses it after that."""
+
+    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
+    app = create_app(REPO, tmp_path / "g.db", reference.catalogue, clock=clk, sweep_seconds=0, reload_seconds=0)
+    with TestClient(app, follow_redirects=False) as client:
+        number, code = submit(client, app.state.service)
+        assert find(client, number, code).status_code == 303
+        clk.set(datetime(2026, 3, 6, 16, 59, tzinfo=TZ))
+        assert client.get(f"/progress/{number}").status_code == 200
+        clk.set(datetime(2026, 3, 6, 17, 0, 1, tzinfo=TZ))
+        assert client.get(f"/progress/{number}").status_code == 303  # back to the lookup form
