@@ -57,7 +57,7 @@ from argon2.exceptions import Argon2Error
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import ledger
+from engine import access, ledger
 from engine.cases import Actor
 
 ROLES: tuple[str, ...] = (
@@ -226,6 +226,11 @@ def add_user(
     for label, value in (("role", role), ("backup_for", backup_for)):
         if value is not None and value not in ROLES:
             raise ValueError(f"unknown {label} {value!r}; roles are: {', '.join(ROLES)}")
+    if backup_for in access.NOT_BY_BACKUP:  # it would grant nothing (engine.access): say so now
+        raise ValueError(
+            f"--backup-for {backup_for!r}: an AB backup stands in for a department role; {backup_for} is a "
+            f"center role, which only its own holders have (add the person with --role {backup_for} instead)"
+        )
     if not password:
         raise ValueError("a password is required")
     if _user_exists(db, name):  # before hashing: a duplicate costs nothing

@@ -194,6 +194,10 @@ def test_user_add(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr
     bad = run("user", "add", "--username", "wang", "--role", "boss", "--password-stdin", "--db", db, stdin="x\n")
     assert bad.returncode == 1 and "unknown role" in bad.stderr
+    # an AB backup of a center role would grant nothing (engine.access): refused, saying what to do
+    args = ("user", "add", "--username", "zhao", "--role", "window", "--department", "realestate")
+    center = run(*args, "--backup-for", "supervisor", "--password-stdin", "--db", db, stdin=pw)
+    assert center.returncode == 1 and "add the person with --role supervisor instead" in center.stderr
 
 
 def test_sweep_command_applies_the_timed_rules_once(tmp_path: Path) -> None:
