@@ -852,6 +852,8 @@ APPEND_ONLY = {
     "events": "events are append-only",
     "checkpoints": "checkpoints are append-only",
     "checkpoint_keys": "checkpoint keys are only added or retired",
+    # what electronic supervision saw: the monthly rankings count it, so no one may quietly unsee it
+    "supervision_events": "supervision events are append-only",
 }
 """Tables the database itself keeps append-only (SQLite triggers of migration 22): what the abort says."""
 
