@@ -50,7 +50,8 @@ The load tool and the server share the machine's CPUs: on 2 cores, wrk takes mos
     .venv/bin/python bench/bench_web.py [--duration S] [--quick] [--profile] [--dir DIR]
 
 ``--profile`` runs no server: it drives the app in-process through ASGI under cProfile
-and prints where one guide and one form request spend their time.
+and prints where one guide and one form request, and one valid submission (draft, upload,
+case), spend their time.
 """
 
 from __future__ import annotations
