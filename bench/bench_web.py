@@ -12,18 +12,26 @@ figure is one run of ``--duration`` seconds (default 10, at most 15; ``--quick``
   fields" cannot choose); its page with the most fields is the form page. A browser without
   a cookie is simulated, as on a first visit (the response sets the browser cookie).
 * the multipart upload alone, ``POST /api/uploads`` with a small valid PDF (a few hundred
-  bytes), with wrk and a Lua script: the "multipart with a small file" request by itself.
-* a complete valid submission, which over HTTP is two requests that depend on each other:
-  the upload, then ``POST /api/cases`` with the application data and the upload id that the
-  first answer returned, under a unique idempotency key. wrk cannot chain requests on one
+  bytes), with wrk and a Lua script: the "multipart with a small file" request by itself. Every
+  upload goes into a draft (``X-Draft-Token``) and one draft takes at most 30 files a minute,
+  so drafts enough for the whole run are opened first and the script's ``request()`` hands
+  them out in turn (:func:`upload_script`).
+* a complete valid submission, which over HTTP is three requests that depend on each other:
+  ``POST /api/drafts``, the upload into that draft (``X-Draft-Token``), then ``POST /api/cases``
+  with the application data, the draft and the upload id that the second answer returned,
+  under a unique idempotency key — the flow an API client follows. wrk cannot chain requests on one
   connection (its Lua ``request``/``response`` hooks are per thread, not per connection), so
   a bounded client in this file does it: ``--submit-connections`` (8, half of wrk's 16) asyncio keep-alive
   connections speaking raw HTTP/1.1 (no client library, so the client costs little of the
-  shared CPUs), each doing upload(s) then submission in a loop until the time is up; it counts
+  shared CPUs), each opening a draft, uploading and submitting in a loop until the time is up; it counts
   completed submissions per second and the p99 of the whole chain, and stops on any answer
   that is not 201. The target row is the item with the most fields whose valid application
   carries exactly one file (QQ-REALESTATE-DJ-102, 29 fields); the form item's own submission
-  (five files, six requests) is shown for information. Data: ``engine.samples``.
+  (five files, seven requests) is shown for information. Data: ``engine.samples``.
+
+All the load comes from one address, 127.0.0.1, standing in for many applicants: the server is
+started with its per-address upload limits (engine.uploads.limits_from_env) set far above what
+the run can reach; the per-draft limits stay as they are.
 
 The reference, measured in the same run: a plain Jinja2 render of the same two pages — a new
 ``jinja2.Environment`` over the app's own templates, configured as the app's (autoescape, the
@@ -42,7 +50,8 @@ The load tool and the server share the machine's CPUs: on 2 cores, wrk takes mos
     .venv/bin/python bench/bench_web.py [--duration S] [--quick] [--profile] [--dir DIR]
 
 ``--profile`` runs no server: it drives the app in-process through ASGI under cProfile
-and prints where one guide and one form request spend their time.
+and prints where one guide and one form request, and one valid submission (draft, upload,
+case), spend their time.
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ import cProfile
 import http.client
 import io
 import json
+import math
 import os
 import platform
 import pstats
@@ -78,7 +88,7 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
-from engine import csrf, form_view, forms, notice, web  # noqa: E402
+from engine import csrf, form_view, forms, notice, uploads, web  # noqa: E402
 from engine.catalogue import Catalogue, Document, load  # noqa: E402
 from engine.crossref import item_fields  # noqa: E402
 from engine.flowchart import flowchart_svg  # noqa: E402
@@ -93,6 +103,14 @@ TARGET_RPS = 1000.0  # guide and form pages, requests/s
 TARGET_VS_PLAIN = 2.0  # ... and at least this many times a plain Jinja2 render of the same page
 TARGET_SUBMISSIONS = 200.0  # valid submissions/s
 START_TIMEOUT = 60.0
+# The bench is one address standing in for many applicants (as a center behind one NAT address
+# is), so the server's per-address limits are set out of reach; per draft they are the real ones.
+ONE_ADDRESS_FOR_MANY = {
+    "YANGGUANG_UPLOAD_FILES_PER_MINUTE_PER_ADDRESS": "10000000",
+    "YANGGUANG_UPLOAD_MB_PER_DAY_PER_ADDRESS": "10000000",
+    "YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS": "10000000",
+}
+WRK_MAX_UPLOADS_PER_S = 3000  # drafts are opened for this rate (4x the measured one); faster runs out of them
 WRK_INSTALL = "apt-get install -y wrk   (Debian/Ubuntu; as root)"
 CSRF_INPUT = re.compile(r'(name="csrf" value=")[0-9a-f]+(")')
 
@@ -200,7 +218,12 @@ def free_port() -> int:
 def server(workdir: Path) -> Iterator[int]:
     """``uvicorn server:app`` on a free port with a fresh database; yields the port; always stopped."""
     port = free_port()
-    env = {**os.environ, "YANGGUANG_CATALOG": str(REPO), "YANGGUANG_DB": str(workdir / "bench.db")}
+    env = {
+        **os.environ,
+        "YANGGUANG_CATALOG": str(REPO),
+        "YANGGUANG_DB": str(workdir / "bench.db"),
+        **ONE_ADDRESS_FOR_MANY,
+    }
     cmd = [
         sys.executable, "-m", "uvicorn", "server:app", "--app-dir", str(REPO), "--host", HOST,
         "--port", str(port), "--workers", "1", "--log-level", "warning",
@@ -309,14 +332,46 @@ def lua_string(data: bytes) -> str:
     return '"' + "".join(chr(b) if b in keep else f"\\{b:03d}" for b in data) + '"'
 
 
-def upload_script(workdir: Path, body: bytes) -> Path:
+def drafts_for_wrk(seconds: float) -> int:
+    """Drafts for a wrk upload run: one draft takes 30 files a minute (the run is under one), so
+    the script hands each draft at most that many at up to ``WRK_MAX_UPLOADS_PER_S``."""
+    return math.ceil(seconds * WRK_MAX_UPLOADS_PER_S / uploads.DRAFT_FILES_PER_MINUTE)
+
+
+def upload_script(workdir: Path, body: bytes, tokens: list[str]) -> Path:
+    """wrk's ``request()`` runs for every request: each names the next draft in turn, so no draft
+    gets more than its share (one thread, ``WRK_THREADS``: the counter is per thread)."""
     path = workdir / "upload.lua"
     path.write_text(
-        'wrk.method = "POST"\n'
-        f'wrk.headers["Content-Type"] = "multipart/form-data; boundary={BOUNDARY}"\n'
-        f"wrk.body = {lua_string(body)}\n"
+        f"local body = {lua_string(body)}\n"
+        "local tokens = {" + ",".join(lua_string(t.encode()) for t in tokens) + "}\n"
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        "  local headers = {\n"
+        f'    ["Content-Type"] = "multipart/form-data; boundary={BOUNDARY}",\n'
+        '    ["X-Draft-Token"] = tokens[(n - 1) % #tokens + 1],\n'
+        "  }\n"
+        '  return wrk.format("POST", "/api/uploads", headers, body)\n'
+        "end\n"
     )
     return path
+
+
+async def open_drafts(port: int, n: int, connections: int = SUBMIT_CONNECTIONS) -> list[str]:
+    """``n`` API drafts (``POST /api/drafts``) over ``connections`` keep-alive connections."""
+    tokens: list[str] = []
+
+    async def worker(count: int) -> None:
+        conn = Conn(port)
+        try:
+            for _ in range(count):
+                tokens.append(await conn.new_draft())
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(worker(n // connections + (w < n % connections)) for w in range(connections)))
+    return tokens
 
 
 # ---------------------------------------------------------------------------------------
@@ -330,13 +385,16 @@ class Conn:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, content_type: str, body: bytes) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, content_type: str, body: bytes, headers: str = ""
+    ) -> tuple[int, bytes]:
+        """``headers``: more header lines, each ending in CRLF."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
         assert self.reader is not None
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{headers}Content-Length: {len(body)}\r\n\r\n"
         )
         self.writer.write(head.encode("latin-1") + body)
         status_line = await self.reader.readline()
@@ -366,6 +424,13 @@ class Conn:
             await self.close()
         return status, payload
 
+    async def new_draft(self) -> str:
+        """A new API draft's token (``POST /api/drafts``)."""
+        status, reply = await self.request("POST", "/api/drafts", "application/json", b"")
+        if status != 201:
+            raise Broken(f"POST /api/drafts answered {status}: {reply[:300]!r}")
+        return str(json.loads(reply)["draft"])
+
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
@@ -378,6 +443,7 @@ class Conn:
 class Submissions:
     done: int = 0
     chain_ms: list[float] = field(default_factory=list)
+    draft_ms: list[float] = field(default_factory=list)
     upload_ms: list[float] = field(default_factory=list)
     case_ms: list[float] = field(default_factory=list)
 
@@ -386,7 +452,8 @@ async def submit_loop(
     port: int, item: str, data: Mapping[str, Any], materials: list[str], body: bytes, seconds: float,
     connections: int, tag: str,
 ) -> tuple[Submissions, float]:  # fmt: skip
-    """Complete submissions (every upload, then the case) on ``connections`` connections until ``seconds``."""
+    """Complete submissions (a draft, every upload into it, then the case with the draft) on
+    ``connections`` connections until ``seconds``."""
     out = Submissions()
     deadline = time.perf_counter() + seconds
     mp = f"multipart/form-data; boundary={BOUNDARY}"
@@ -396,15 +463,17 @@ async def submit_loop(
         try:
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
+                draft = await conn.new_draft()
+                out.draft_ms.append((time.perf_counter() - t0) * 1000)
                 ups: dict[str, list[str]] = {}
                 for m in materials:
                     u0 = time.perf_counter()
-                    status, reply = await conn.request("POST", "/api/uploads", mp, body)
+                    status, reply = await conn.request("POST", "/api/uploads", mp, body, f"X-Draft-Token: {draft}\r\n")
                     out.upload_ms.append((time.perf_counter() - u0) * 1000)
                     if status != 201:
                         raise Broken(f"upload answered {status}: {reply[:300]!r}")
                     ups[m] = [json.loads(reply)["upload_id"]]
-                case = {"item": item, "data": data, "uploads": ups, "idempotency_key": f"{tag}-{w}-{i}"}
+                case = {"item": item, "data": data, "uploads": ups, "draft": draft, "idempotency_key": f"{tag}-{w}-{i}"}
                 c0 = time.perf_counter()
                 status, reply = await conn.request(
                     "POST", "/api/cases", "application/json", json.dumps(case, ensure_ascii=False).encode()
@@ -441,8 +510,8 @@ def measure_submissions(
     if not got.done:
         raise Broken(f"{label}: no submission completed")
     note = (
-        f"{len(materials)} upload(s) + case; p50 upload {statistics.median(got.upload_ms):.1f} ms, "
-        f"case {statistics.median(got.case_ms):.1f} ms"
+        f"draft + {len(materials)} upload(s) + case; p50 draft {statistics.median(got.draft_ms):.1f} ms, "
+        f"upload {statistics.median(got.upload_ms):.1f} ms, case {statistics.median(got.case_ms):.1f} ms"
     )
     return Figure(
         label, "asyncio client", connections, elapsed, got.done / elapsed,
@@ -553,15 +622,24 @@ def same_page(served: bytes, plain: str) -> str:
 
 
 async def asgi_get(app: Any, path: str) -> tuple[int, bytes]:
+    return await asgi_request(app, "GET", path)
+
+
+async def asgi_request(
+    app: Any, method: str, path: str, body: bytes = b"", headers: Mapping[str, str] | None = None
+) -> tuple[int, bytes]:
+    raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    if body:
+        raw.append((b"content-length", str(len(body)).encode()))
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": [],
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": raw,
         "client": (HOST, 1234), "server": (HOST, 80),
     }  # fmt: skip
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -600,7 +678,8 @@ def inline_threadpool() -> Iterator[None]:
 
 
 def profile(cat: Catalogue, choice: Choice, workdir: Path, n: int) -> None:
-    app = web.create_app(REPO, workdir / "profile.db", cat, sweep_seconds=0)
+    limits = uploads.limits_from_env(ONE_ADDRESS_FOR_MANY)
+    app = web.create_app(REPO, workdir / "profile.db", cat, sweep_seconds=0, upload_limits=limits)
     print(f"in-process ASGI (no HTTP server, no sockets), {n} requests each, item {choice.item}")
     for path in (f"/items/{choice.item}", f"/apply/{choice.item}/{choice.page}"):
 
@@ -636,6 +715,80 @@ def profile(cat: Catalogue, choice: Choice, workdir: Path, n: int) -> None:
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
         print("  top 15 by own time:\n" + out.getvalue().split("\n\n", 1)[-1].rstrip())
+    profile_submissions(app, cat, choice.submit_item, n // 3)
+
+
+SUBMIT_PARTS = (  # (what, file suffix, function): cumulative times
+    ("drafts.create_api", "engine/drafts.py", "create_api"),
+    ("drafts.created_since", "engine/drafts.py", "created_since"),
+    ("uploads.check_quota", "engine/uploads.py", "check_quota"),
+    ("uploads.store", "engine/uploads.py", "store"),
+    ("posix.fsync", "~", "<built-in method posix.fsync>"),
+    ("CaseService.submit", "engine/service.py", "submit"),
+    ("sqlite3 commit", "~", "<method 'commit' of 'sqlite3.Connection' objects>"),
+)
+
+
+def profile_submissions(app: Any, cat: Catalogue, code: str, n: int) -> None:
+    """``n`` valid submissions in-process (a draft, its upload, the case), as the bench's client makes them."""
+    data, ups = sample_application(cat, cat.items[code])
+    data = json.loads(json.dumps(data, ensure_ascii=False, default=str))
+    mp = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+    body = multipart(small_pdf())
+    times: dict[str, list[float]] = {"draft": [], "upload": [], "case": []}
+
+    async def one(i: int) -> None:
+        t0 = time.perf_counter()
+        status, reply = await asgi_request(app, "POST", "/api/drafts")
+        t1 = time.perf_counter()
+        if status != 201:
+            raise Broken(f"POST /api/drafts answered {status}: {reply[:300]!r}")
+        draft = json.loads(reply)["draft"]
+        files = {}
+        for m in ups:
+            status, reply = await asgi_request(app, "POST", "/api/uploads", body, mp | {"x-draft-token": draft})
+            if status != 201:
+                raise Broken(f"upload answered {status}: {reply[:300]!r}")
+            files[m] = [json.loads(reply)["upload_id"]]
+        t2 = time.perf_counter()
+        case = {"item": code, "data": data, "uploads": files, "draft": draft, "idempotency_key": f"profile-{i}"}
+        payload = json.dumps(case, ensure_ascii=False).encode()
+        status, reply = await asgi_request(app, "POST", "/api/cases", payload, {"content-type": "application/json"})
+        if status != 201:
+            raise Broken(f"submission answered {status}: {reply[:300]!r}")
+        t3 = time.perf_counter()
+        for what, a, b in (("draft", t0, t1), ("upload", t1, t2), ("case", t2, t3)):
+            times[what].append((b - a) * 1000)
+
+    async def many(start: int) -> None:
+        for i in range(start, start + n):
+            await one(i)
+
+    asyncio.run(many(0))  # warm
+    t0 = time.perf_counter()
+    asyncio.run(many(n))
+    threaded = (time.perf_counter() - t0) * 1000 / n
+    with inline_threadpool():
+        for v in times.values():
+            v.clear()
+        prof = cProfile.Profile()
+        prof.enable()
+        t0 = time.perf_counter()
+        asyncio.run(many(2 * n))
+        prof_ms = (time.perf_counter() - t0) * 1000 / n
+        prof.disable()
+    parts = ", ".join(f"{k} {statistics.median(v):.2f} ms" for k, v in times.items())
+    print(f"\n--- valid submissions of {code} (draft, {len(ups)} upload(s), case), one at a time: "
+          f"{threaded:.3f} ms each in-process; {prof_ms:.3f} ms under cProfile with the worker-thread hops "
+          f"inline (median {parts}) ---")  # fmt: skip
+    table: dict[tuple[str, int, str], Any] = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    for what, suffix, name in SUBMIT_PARTS:
+        cum = sum(v[3] for (file, _, fn), v in table.items() if file.endswith(suffix) and fn == name)
+        if cum:
+            print(f"  {what:<26}{cum * 1000 / n:8.3f} ms  {cum * 1000 / n / prof_ms:6.1%} of a submission (cumulative)")
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
+    print("  top 15 by own time:\n" + out.getvalue().split("\n\n", 1)[-1].rstrip())
 
 
 # ---------------------------------------------------------------------------------------
@@ -774,8 +927,9 @@ def run(cat: Catalogue, choice: Choice, workdir: Path, seconds: float, render_se
                        note=f"informational: {1000 / both:.3f} ms")
             )  # fmt: skip
         if have_wrk:
-            print("  wrk POST /api/uploads …", flush=True)
-            script = upload_script(workdir, multipart(pdf))
+            n = drafts_for_wrk(seconds)
+            print(f"  wrk POST /api/uploads ({n:,} drafts opened first) …", flush=True)
+            script = upload_script(workdir, multipart(pdf), asyncio.run(open_drafts(port, n)))
             figures.append(run_wrk(f"multipart upload, {len(pdf)} B PDF", base + "/api/uploads", seconds, script))
         else:
             figures.append(Figure("multipart upload", "wrk", 0, 0, None, note=f"skipped: {WRK_INSTALL}"))

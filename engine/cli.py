@@ -199,11 +199,12 @@ def cmd_fee(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from engine import reload
+    from engine import reload, uploads
     from engine.web import create_app
 
-    try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2
+    try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2; the per-address upload limits
         reload_seconds = reload.seconds_from_env() if args.reload_seconds is None else args.reload_seconds
+        upload_limits = uploads.limits_from_env(os.environ)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     if not reload_seconds >= 0:  # also refuses nan
@@ -223,6 +224,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         warnings=tuple(checked.warnings),
         sweep_seconds=args.sweep_seconds,
         reload_seconds=reload_seconds,
+        upload_limits=upload_limits,
     )
     # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
     # throttling counts, and https (HSTS, Secure cookies) behind a TLS-terminating proxy

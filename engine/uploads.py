@@ -9,7 +9,8 @@ HTML/SVG polyglot) and an office file whose zip declares a bomb's worth of conte
 
 Every upload belongs to a draft (engine.drafts; the portal's, or an API client's token) or to a
 case it supplements, and counts against limits per draft or case and per client address
-(:class:`Limits`; the numbers are the module constants below). Only the application filed from
+(:class:`Limits`; the numbers are the module constants below, the per-address ones set by a
+server's environment, :func:`limits_from_env`). Only the application filed from
 the same draft claims it; one no application claimed is purged by the sweep ``drafts.LIFETIME``
 after its draft's last change (:func:`purge_unclaimed`). New uploads are refused (507) while the
 uploads folder's disk has less free space than ``max(MIN_FREE_BYTES, MIN_FREE_FRACTION)``.
@@ -76,6 +77,31 @@ class Limits:
 
 
 LIMITS = Limits()
+
+# The per-address limits a server may set (a center whose applicants all arrive through one
+# proxy or intranet NAT address shares them): variable -> (Limits field, unit, factor, default).
+ENV_LIMITS = {
+    "YANGGUANG_UPLOAD_FILES_PER_MINUTE_PER_ADDRESS": ("client_files_per_minute", "files", 1, CLIENT_FILES_PER_MINUTE),
+    "YANGGUANG_UPLOAD_MB_PER_DAY_PER_ADDRESS": ("client_bytes_per_day", "MB", MIB, CLIENT_BYTES_PER_DAY // MIB),
+    "YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS": ("client_drafts_per_hour", "drafts", 1, CLIENT_DRAFTS_PER_HOUR),
+}
+
+
+def limits_from_env(environ: Mapping[str, str]) -> Limits:
+    """The server's limits: the defaults, with the per-address ones :data:`ENV_LIMITS` names taken
+    from ``environ`` where set. Raises ValueError naming the variable and what it must be."""
+    changes: dict[str, int] = {}
+    for name, (attr, unit, factor, default) in ENV_LIMITS.items():
+        raw = environ.get(name, "").strip()
+        if not raw:
+            continue
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or len(raw) > 12:
+            raise ValueError(
+                f"{name} must be a whole number of {unit}, at least 1 (default {default}; at most 12 digits), "
+                f"not {raw!r}"
+            )
+        changes[attr] = int(raw) * factor
+    return Limits(**changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

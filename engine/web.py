@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import chains, i18n, keys, ledger, notice, provisional, reload, wording
+from engine import chains, i18n, keys, ledger, notice, provisional, reload, uploads, wording
 from engine.admin import PreviewKit, admin_routes
 from engine.api import api_routes, bad_text_error, error_response
 from engine.cache import FileCache
@@ -90,16 +91,21 @@ def create_app(
     sweep_seconds: float = SWEEP_SECONDS,
     reload_seconds: float | None = None,
     warnings: tuple[Problem, ...] = (),
+    upload_limits: uploads.Limits | None = None,
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
     down) the engine's timed rules run in a worker thread; 0 turns that off. Every
     ``reload_seconds`` (default ``$YANGGUANG_RELOAD_SECONDS``, else 2; 0 off) the catalogue
     files are looked at, and an edit that checks clean goes live (engine.reload). ``warnings`` are the
-    given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own."""
+    given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own.
+    ``upload_limits`` default to the environment's (engine.uploads.limits_from_env: ValueError
+    naming a bad variable)."""
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
+    if upload_limits is None:
+        upload_limits = uploads.limits_from_env(os.environ)
     if catalogue is None:
         result = load(root, FileCache(root))  # the cache makes the watcher's first re-load cheap
         if not result.ok:
@@ -109,7 +115,7 @@ def create_app(
     cases_db = ledger.open_engine(Path(db))
     ledger.migrate(cases_db)
     reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
-    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock())
+    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits)
     return LiveApp(
         catalogue,
         root=root,
@@ -130,6 +136,7 @@ class _Site:
     key: bytes
     db: Engine
     clock: Clock
+    limits: uploads.Limits  # uploads per draft, case and client address (engine.uploads)
 
 
 def renderer(cat: Catalogue, calendar: WorkCalendar | None = None) -> Render:
@@ -308,13 +315,13 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
     kit = PreviewKit(
         renderer=renderer,
         guide=guide_page,
-        portal=lambda svc, rend: portal_routes(svc, uploads_dir, rend, site.key, staff_of),
+        portal=lambda svc, rend: portal_routes(svc, uploads_dir, rend, site.key, staff_of, site.limits),
     )
     app = Starlette(
         routes=[
-            *api_routes(service, uploads_dir),
-            *portal_routes(service, uploads_dir, render, site.key, staff_of),
-            *progress_routes(service, uploads_dir, render, site.key),
+            *api_routes(service, uploads_dir, site.limits),
+            *portal_routes(service, uploads_dir, render, site.key, staff_of, site.limits),
+            *progress_routes(service, uploads_dir, render, site.key, site.limits),
             *desk_routes(service, render, site.key),
             *desk_chain_routes(service, render, site.key),
             *supervision_routes(service, render, site.key),
