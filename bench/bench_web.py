@@ -720,7 +720,6 @@ def profile(cat: Catalogue, choice: Choice, workdir: Path, n: int) -> None:
 
 SUBMIT_PARTS = (  # (what, file suffix, function): cumulative times
     ("drafts.create_api", "engine/drafts.py", "create_api"),
-    ("drafts.created_since", "engine/drafts.py", "created_since"),
     ("uploads.check_quota", "engine/uploads.py", "check_quota"),
     ("uploads.store", "engine/uploads.py", "store"),
     ("posix.fsync", "~", "<built-in method posix.fsync>"),

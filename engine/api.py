@@ -363,13 +363,13 @@ def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits =
         now, client = service.clock.now(), client_of(request)
 
         def work() -> tuple[str, drafts.Draft]:
-            n, first = drafts.created_since(db, client, now - timedelta(hours=1))
-            if n >= limits.client_drafts_per_hour:
-                wait = datetime.fromisoformat(first or ledger.iso(now)) + timedelta(hours=1) - now
+            try:
+                return drafts.create_api(db, now, client, limits.client_drafts_per_hour)
+            except drafts.TooMany as exc:  # Retry-After: when the hour's first draft leaves the hour
+                wait = datetime.fromisoformat(exc.first) + timedelta(hours=1) - now
                 seconds = max(1, math.ceil(wait.total_seconds()))
                 zh, en = f"新建草稿过于频繁，请 {seconds} 秒后再试", f"too many drafts; retry in {seconds} s"
-                raise uploads_.Refused(429, "too_many_requests", zh, en, seconds)
-            return drafts.create_api(db, now, client)
+                raise uploads_.Refused(429, "too_many_requests", zh, en, seconds) from None
 
         token, _ = await run_in_threadpool(work)
         expires = (now + drafts.LIFETIME).isoformat()
@@ -384,7 +384,6 @@ def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits =
             draft = drafts.find_api(db, token, now) if token else None
             if draft is None:
                 raise ApiError(401, "unauthorized", UNKNOWN_DRAFT if token else NEED_DRAFT)
-            drafts.touch(db, draft.id, now)
             return uploads_.Owner(draft=draft.id, client=client_of(request))
         staff = staff_of(request)
         if staff is None:
@@ -405,12 +404,14 @@ def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits =
         length = request.headers.get("content-length", "")
         expected = min(int(length), MAX_UPLOAD) if length.isdigit() else 0
 
-        def admit() -> None:  # the disk and the limits before the body is read
+        def admit() -> None:  # the disk and the limits before a large body is read
             uploads_.check_room(upload_dir, expected, limits)
             with ledger.read_only(db) as conn:
                 uploads_.check_quota(conn, owner, 0, service.clock.now(), limits)
 
-        await run_in_threadpool(admit)
+        # a small body costs less to read than to check twice: store() checks in its own write
+        if expected > uploads_.CHECK_BEFORE_READING:
+            await run_in_threadpool(admit)
         limited = uploads_.limited(request, MAX_UPLOAD + 64 * 1024, _TooLarge)
         form = await limited.form(max_files=1, max_fields=4)
         try:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from engine import ledger
@@ -104,16 +104,43 @@ def key(draft_id: str) -> str:
     return f"draft:{draft_id}"
 
 
-def create_api(db: Engine, at: datetime, client: str) -> tuple[str, Draft]:
+class TooMany(Exception):
+    """An address opened its hour's number of API drafts; ``first`` is when the earliest of them was."""
+
+    def __init__(self, first: str) -> None:
+        super().__init__(first)
+        self.first = first
+
+
+_INSERT = insert(_T)
+_OPENED_SINCE = select(func.count(), func.min(_T.c.created_at)).where(
+    _T.c.client == bindparam("client"), _T.c.created_at >= bindparam("since")
+)
+
+
+def create_api(db: Engine, at: datetime, client: str, per_hour: int | None = None) -> tuple[str, Draft]:
     """A new API draft: (its token, shown once to the client; the draft). ``client`` is the
-    hashed address that asked (engine.uploads.client_of), counted by :func:`created_since`."""
+    hashed address that asked (engine.uploads.client_of); with ``per_hour``, an address that
+    opened that many within the hour is refused (:class:`TooMany`), counted in the insert's own
+    write transaction so parallel requests cannot pass the limit together."""
     token = secrets.token_urlsafe(32)
     draft = Draft(browser_hash(token), API_ITEM)
     now = ledger.iso(at)
     values = {"id": draft.id, "item_code": API_ITEM, "browser": browser_hash("api:" + token), "client": client}
     with db.begin() as conn:
-        conn.execute(insert(_T).values(**values, data="{}", uploads="{}", created_at=now, updated_at=now))
+        if per_hour is not None:
+            since = ledger.iso(at - timedelta(hours=1))
+            n, first = ledger.fast_execute(conn, _OPENED_SINCE, {"client": client, "since": since}).rows[0]
+            if n >= per_hour:
+                raise TooMany(first or now)
+        row = {**values, "data": "{}", "uploads": "{}", "created_at": now, "updated_at": now}
+        ledger.fast_execute(conn, _INSERT, row)
     return token, draft
+
+
+_FIND_API = select(_T.c.id, _T.c.updated_at, _T.c.case_number, _T.c.query_code).where(
+    _T.c.id == bindparam("id"), _T.c.item_code == API_ITEM
+)
 
 
 def find_api(db: Engine, token: str, now: datetime) -> Draft | None:
@@ -121,24 +148,8 @@ def find_api(db: Engine, token: str, now: datetime) -> Draft | None:
     if not token or len(token) > MAX_TOKEN or not token.isascii():
         return None
     with ledger.read_only(db) as conn:
-        row = conn.execute(select(_T).where(_T.c.id == browser_hash(token), _T.c.item_code == API_ITEM)).first()
-    if row is None or row.updated_at < ledger.iso(now - LIFETIME):
+        rows = ledger.fast_execute(conn, _FIND_API, {"id": browser_hash(token)}).rows
+    if not rows or rows[0][1] < ledger.iso(now - LIFETIME):
         return None
-    return Draft(row.id, row.item_code, case_number=row.case_number, query_code=row.query_code)
-
-
-def touch(db: Engine, draft_id: str, at: datetime) -> None:
-    """An upload into the draft keeps it alive for another ``LIFETIME``."""
-    with db.begin() as conn:
-        conn.execute(update(_T).where(_T.c.id == draft_id).values(updated_at=ledger.iso(at)))
-
-
-def created_since(db: Engine, client: str, since: datetime) -> tuple[int, str | None]:
-    """(how many API drafts ``client`` created since ``since``, the earliest one's time)."""
-    with ledger.read_only(db) as conn:
-        n, first = conn.execute(
-            select(func.count(), func.min(_T.c.created_at)).where(
-                _T.c.client == client, _T.c.created_at >= ledger.iso(since)
-            )
-        ).one()
-    return int(n), first
+    draft_id, _, case_number, query_code = rows[0]
+    return Draft(draft_id, API_ITEM, case_number=case_number, query_code=query_code)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from starlette.requests import Request
 from starlette.types import Message
@@ -44,8 +44,10 @@ from engine import drafts, forms, ledger
 from engine.forms import FieldError
 from engine.i18n import gettext
 
+_T = ledger.uploads
 MIB = 2**20
 MAX_UPLOAD = 20 * MIB  # one file; the item's max_size_mb may be lower
+CHECK_BEFORE_READING = MIB  # a larger body is checked against the limits before it is read, too
 # An item lists at most 12 materials, most limited to 5 or 10 MB (a chain joins a few items):
 DRAFT_MAX_FILES = 60  # files in one draft, or uploaded for one case's supplements
 DRAFT_MAX_BYTES = 200 * MIB  # their total: ten files of the largest size
@@ -269,11 +271,33 @@ def check_room(upload_dir: Path, size: int, limits: Limits = LIMITS) -> None:
         )
 
 
+def _usage(where: Any, since: str) -> Any:
+    """files, bytes, files since ``since`` and the first of those, of the uploads ``where`` picks:
+    one prebuilt statement per owner kind (run by ledger.fast_execute: the limits are checked in
+    every upload's write transaction, where SQLAlchemy's per-statement work would cost more than SQLite's)."""
+    recent = _T.c.created_at > bindparam(since)
+    return select(
+        func.count(),
+        func.coalesce(func.sum(_T.c.size), 0),
+        func.coalesce(func.sum(case((recent, 1), else_=0)), 0),
+        func.min(case((recent, _T.c.created_at))),
+    ).where(where)
+
+
+_BY_DRAFT = _usage(_T.c.draft == bindparam("owner"), "minute")
+_BY_CASE = _usage(_T.c.case_number == bindparam("owner"), "minute")
+# an address's uploads of the last day (the index on client, created_at): bytes in the day, files in the minute
+_BY_CLIENT = _usage(and_(_T.c.client == bindparam("owner"), _T.c.created_at > bindparam("day")), "minute")
+_DRAFTS = ledger.drafts
+_TOUCH_DRAFT = update(_DRAFTS).where(_DRAFTS.c.id == bindparam("draft_id")).values(updated_at=bindparam("at"))
+
+
 def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits: Limits = LIMITS) -> None:
     """Refuse a file of ``size`` bytes that would take ``owner`` past a limit (413 or 429)."""
+    minute = ledger.iso(now - timedelta(minutes=1))
     if owner.draft is not None or owner.case is not None:
-        mine = _T.c.draft == owner.draft if owner.draft is not None else _T.c.case_number == owner.case
-        n, total = conn.execute(select(func.count(), func.coalesce(func.sum(_T.c.size), 0)).where(mine)).one()
+        stmt, who = (_BY_DRAFT, owner.draft) if owner.draft is not None else (_BY_CASE, owner.case)
+        n, total, recent, first = ledger.fast_execute(conn, stmt, {"owner": who, "minute": minute}).rows[0]
         if n >= limits.draft_max_files:
             zh = f"本申请已有 {n} 个文件，至多 {limits.draft_max_files} 个；请删去不需要的文件"
             raise Refused(413, "too_many_files", zh, f"an application holds at most {limits.draft_max_files} files")
@@ -281,20 +305,26 @@ def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits
             mb = limits.draft_max_bytes // MIB
             zh = f"本申请的文件合计不得超过 {mb} MB；请压缩或删去不需要的文件"
             raise Refused(413, "too_large", zh, f"an application's files total at most {mb} MB")
-        _rate(conn, mine, now, timedelta(minutes=1), limits.draft_files_per_minute, 0)
+        _past(int(recent) + 1, limits.draft_files_per_minute, first, now, timedelta(minutes=1))
     if owner.client is not None:
-        mine = _T.c.client == owner.client
-        _rate(conn, mine, now, timedelta(minutes=1), limits.client_files_per_minute, 0)
-        _rate(conn, mine, now, timedelta(days=1), limits.client_bytes_per_day, size)
+        day = ledger.iso(now - timedelta(days=1))
+        params = {"owner": owner.client, "minute": minute, "day": day}
+        n, total, recent, first = ledger.fast_execute(conn, _BY_CLIENT, params).rows[0]
+        _past(int(recent) + 1, limits.client_files_per_minute, first, now, timedelta(minutes=1))
+        if int(total) + size > limits.client_bytes_per_day:
+            oldest = ledger.fast_execute(conn, _FIRST_OF_CLIENT, {"owner": owner.client, "day": day}).rows[0][0]
+            _past(limits.client_bytes_per_day + 1, limits.client_bytes_per_day, oldest, now, timedelta(days=1))
 
 
-def _rate(conn: Connection, mine: Any, now: datetime, window: timedelta, limit: int, size: int) -> None:
-    """Files (``size`` 0) or bytes (``size`` > 0) of ``mine`` in the last ``window``: 429 past ``limit``."""
-    measure = func.count() if size == 0 else func.coalesce(func.sum(_T.c.size), 0)
-    used, first = conn.execute(
-        select(measure, func.min(_T.c.created_at)).where(mine, _T.c.created_at > ledger.iso(now - window))
-    ).one()
-    if (int(used) + 1 if size == 0 else int(used) + size) <= limit:
+_FIRST_OF_CLIENT = select(func.min(_T.c.created_at)).where(
+    _T.c.client == bindparam("owner"), _T.c.created_at > bindparam("day")
+)
+
+
+def _past(used: int, limit: int, first: str | None, now: datetime, window: timedelta) -> None:
+    """429 when ``used`` passes ``limit``; Retry-After: when the first counted upload (``first``)
+    leaves the ``window``."""
+    if used <= limit:
         return
     wait = datetime.fromisoformat(first) + window - now if first else window
     seconds = max(1, math.ceil(wait.total_seconds()))
@@ -349,13 +379,14 @@ def store(
             if owner is not None:
                 check_quota(conn, owner, len(content), at, limits)
             ledger.fast_execute(conn, _INSERT, values)
+            if owner is not None and owner.draft is not None:  # an upload keeps its draft alive (drafts.LIFETIME)
+                ledger.fast_execute(conn, _TOUCH_DRAFT, {"draft_id": owner.draft, "at": values["created_at"]})
     except BaseException:
         path.unlink(missing_ok=True)  # no row, no file
         raise
     return row
 
 
-_T = ledger.uploads
 _INSERT = insert(_T)
 # built once ("expanding" IN): composing the statement per call costs more than running it
 _FETCH = select(
