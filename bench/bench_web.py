@@ -574,6 +574,8 @@ def pages_of(cat: Catalogue, env: Environment, choice: Choice) -> tuple[Page, Pa
             **defaults,
             "csrf": csrf.token(bytes(32), csrf.APPLY, browser),  # the server's key differs: compared aside
             "item": cat.data(doc),
+            "base": f"/apply/{choice.item}",  # the portal's urls(): where the pages live, and the guide
+            "guide": f"/items/{choice.item}",
             "pages": all_pages,
             "page": all_pages[index],
             "index": index,
@@ -719,7 +721,7 @@ def profile(cat: Catalogue, choice: Choice, workdir: Path, n: int) -> None:
 
 
 SUBMIT_PARTS = (  # (what, file suffix, function): cumulative times
-    ("drafts.create_api", "engine/drafts.py", "create_api"),
+    ("drafts.open_api", "engine/drafts.py", "open_api"),
     ("uploads.check_quota", "engine/uploads.py", "check_quota"),
     ("uploads.store", "engine/uploads.py", "store"),
     ("posix.fsync", "~", "<built-in method posix.fsync>"),

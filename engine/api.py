@@ -22,8 +22,9 @@ import json
 import logging
 import math
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -258,9 +259,14 @@ def _iso(value: datetime | None) -> str | None:
 # ------------------------------------------------------------------------------ the routes
 
 
-def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits = uploads_.LIMITS) -> list[Route]:
-    """``limits``: the upload limits and the free-space floor (engine.uploads)."""
+def api_routes(
+    service: CaseService, upload_dir: Path, limits: uploads_.Limits = uploads_.LIMITS, key: bytes | None = None
+) -> list[Route]:
+    """``limits``: the upload limits and the free-space floor (engine.uploads); ``key``: the server
+    key that signs API draft tokens (engine.keys; without one, a key of this process: tokens then
+    end with it)."""
     db, cat = service.db, service.catalogue
+    draft_key = key if key is not None else secrets.token_bytes(32)
 
     def staff_of(request: Request) -> cases.Actor | None:
         token = _bearer(request)
@@ -293,7 +299,7 @@ def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits =
         token = body.get("draft")
         if token is None:
             return uploads_.Owner(), None  # no draft: naming any upload is a field error
-        draft = drafts.find_api(db, token, service.clock.now()) if isinstance(token, str) else None
+        draft = drafts.find_api(db, draft_key, token, service.clock.now()) if isinstance(token, str) else None
         if draft is None:
             raise _field_errors(("draft", "unknown_draft", UNKNOWN_DRAFT))
         return uploads_.Owner(draft=draft.id), drafts.key(draft.id)
@@ -360,20 +366,9 @@ def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits =
     # ---------------------------------------------------------------- drafts and uploads
 
     async def draft_create(request: Request) -> Response:
-        now, client = service.clock.now(), client_of(request)
-
-        def work() -> tuple[str, drafts.Draft]:
-            try:
-                return drafts.create_api(db, now, client, limits.client_drafts_per_hour)
-            except drafts.TooMany as exc:  # Retry-After: when the hour's first draft leaves the hour
-                wait = datetime.fromisoformat(exc.first) + timedelta(hours=1) - now
-                seconds = max(1, math.ceil(wait.total_seconds()))
-                zh, en = f"新建草稿过于频繁，请 {seconds} 秒后再试", f"too many drafts; retry in {seconds} s"
-                raise uploads_.Refused(429, "too_many_requests", zh, en, seconds) from None
-
-        token, _ = await run_in_threadpool(work)
-        expires = (now + drafts.LIFETIME).isoformat()
-        return JSONResponse({"draft": token, "expires_at": expires}, status_code=201)
+        # nothing is written: the token is signed, and the draft's row begins with its first file
+        token, expires = drafts.issue_api(draft_key, service.clock.now())
+        return JSONResponse({"draft": token, "expires_at": expires.isoformat()}, status_code=201)
 
     def upload_owner(request: Request) -> uploads_.Owner:
         """Whose upload this is, from the headers alone (so a refusal reads no body): a draft
@@ -381,7 +376,7 @@ def api_routes(service: CaseService, upload_dir: Path, limits: uploads_.Limits =
         number, now = request.query_params.get("case"), service.clock.now()
         if number is None:
             token = request.headers.get("x-draft-token", "")
-            draft = drafts.find_api(db, token, now) if token else None
+            draft = drafts.find_api(db, draft_key, token, now) if token else None
             if draft is None:
                 raise ApiError(401, "unauthorized", UNKNOWN_DRAFT if token else NEED_DRAFT)
             return uploads_.Owner(draft=draft.id, client=client_of(request))

@@ -7,8 +7,9 @@ applicant typed is kept as typed (strings), so a page with errors shows it back 
 typing and validation happen on the way to a case (engine.forms).
 
 A JSON API client has no cookie: ``POST /api/drafts`` gives it a draft token instead
-(:func:`create_api`), for no particular item (``item_code`` is empty). The row's id is the
-token's sha256, so the token itself is stored nowhere. Uploads go into a draft (engine.uploads)
+(:func:`issue_api`, signed with the server's key; nothing is written until its first file),
+for no particular item (``item_code`` is empty). The row's id is the token's sha256, so the
+token itself is stored nowhere. Uploads go into a draft (engine.uploads)
 and only the application filed with the same draft claims them; the draft's idempotency key
 ``draft:<id>`` is what tells the sweep it was filed. A draft lives ``LIFETIME`` after its last
 change; its unclaimed uploads are purged after that (engine.uploads.purge_unclaimed).
@@ -23,9 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from engine import ledger
+from engine import keys, ledger
 
 _T = ledger.drafts
 
@@ -105,11 +106,21 @@ def key(draft_id: str) -> str:
 
 
 class TooMany(Exception):
-    """An address opened its hour's number of API drafts; ``first`` is when the earliest of them was."""
+    """An address started its hour's number of API drafts; ``first`` is when the earliest of them was."""
 
     def __init__(self, first: str) -> None:
         super().__init__(first)
         self.first = first
+
+
+def issue_api(key: bytes, at: datetime) -> tuple[str, datetime]:
+    """A new API draft token and when it ends unless used. Nothing is stored: the token is
+    ``expires.random.mac`` (the server's key signs it), and the draft's row begins with its
+    first file (:func:`open_api`, in that upload's transaction). So opening a draft costs the
+    server no write, and a token it did not issue is refused."""
+    expires = str(int((at + LIFETIME).timestamp()))
+    nonce = secrets.token_urlsafe(32)
+    return f"{expires}.{nonce}.{keys.sign(key, 'draft', expires, nonce)}", at + LIFETIME
 
 
 _INSERT = insert(_T)
@@ -118,24 +129,17 @@ _OPENED_SINCE = select(func.count(), func.min(_T.c.created_at)).where(
 )
 
 
-def create_api(db: Engine, at: datetime, client: str, per_hour: int | None = None) -> tuple[str, Draft]:
-    """A new API draft: (its token, shown once to the client; the draft). ``client`` is the
-    hashed address that asked (engine.uploads.client_of); with ``per_hour``, an address that
-    opened that many within the hour is refused (:class:`TooMany`), counted in the insert's own
-    write transaction so parallel requests cannot pass the limit together."""
-    token = secrets.token_urlsafe(32)
-    draft = Draft(browser_hash(token), API_ITEM)
+def open_api(conn: Connection, draft_id: str, client: str | None, at: datetime, per_hour: int) -> None:
+    """The row of an API draft, made with its first file inside that upload's write transaction;
+    an address that started ``per_hour`` drafts within the hour is refused (:class:`TooMany`)."""
     now = ledger.iso(at)
-    values = {"id": draft.id, "item_code": API_ITEM, "browser": browser_hash("api:" + token), "client": client}
-    with db.begin() as conn:
-        if per_hour is not None:
-            since = ledger.iso(at - timedelta(hours=1))
-            n, first = ledger.fast_execute(conn, _OPENED_SINCE, {"client": client, "since": since}).rows[0]
-            if n >= per_hour:
-                raise TooMany(first or now)
-        row = {**values, "data": "{}", "uploads": "{}", "created_at": now, "updated_at": now}
-        ledger.fast_execute(conn, _INSERT, row)
-    return token, draft
+    if client is not None:
+        since = ledger.iso(at - timedelta(hours=1))
+        n, first = ledger.fast_execute(conn, _OPENED_SINCE, {"client": client, "since": since}).rows[0]
+        if n >= per_hour:
+            raise TooMany(first or now)
+    row = {"id": draft_id, "item_code": API_ITEM, "browser": draft_id, "client": client, "data": "{}"}
+    ledger.fast_execute(conn, _INSERT, row | {"uploads": "{}", "created_at": now, "updated_at": now})
 
 
 _FIND_API = select(_T.c.id, _T.c.updated_at, _T.c.case_number, _T.c.query_code).where(
@@ -143,13 +147,20 @@ _FIND_API = select(_T.c.id, _T.c.updated_at, _T.c.case_number, _T.c.query_code).
 )
 
 
-def find_api(db: Engine, token: str, now: datetime) -> Draft | None:
-    """The API draft of this token, unless unknown or untouched for ``LIFETIME``."""
-    if not token or len(token) > MAX_TOKEN or not token.isascii():
+def find_api(db: Engine, key: bytes, token: str, now: datetime) -> Draft | None:
+    """The API draft of this token: None for a token this server did not issue, or one that
+    ended (unused ``LIFETIME`` after it was issued, or untouched ``LIFETIME`` after its last file)."""
+    if not token or len(token) > MAX_TOKEN or not token.isascii() or token.count(".") != 2:
         return None
+    expires, nonce, mac = token.split(".")
+    if not expires.isdigit() or len(expires) > 12 or not keys.verify(key, mac, "draft", expires, nonce):
+        return None
+    draft_id = browser_hash(token)
     with ledger.read_only(db) as conn:
-        rows = ledger.fast_execute(conn, _FIND_API, {"id": browser_hash(token)}).rows
-    if not rows or rows[0][1] < ledger.iso(now - LIFETIME):
+        rows = ledger.fast_execute(conn, _FIND_API, {"id": draft_id}).rows
+    if not rows:  # no file yet: the token's own end
+        return Draft(draft_id, API_ITEM) if int(expires) > now.timestamp() else None
+    if rows[0][1] < ledger.iso(now - LIFETIME):
         return None
-    draft_id, _, case_number, query_code = rows[0]
+    _, _, case_number, query_code = rows[0]
     return Draft(draft_id, API_ITEM, case_number=case_number, query_code=query_code)

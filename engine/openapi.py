@@ -173,8 +173,10 @@ _PATHS: dict[str, Any] = {
     },
     "/api/drafts": {
         "post": _op("open a draft: its token (X-Draft-Token) uploads files that only the application filed with "
-                    "it (`draft`) claims; files no application claimed are deleted 7 days after the draft's last "
-                    "upload", "201", "Draft", "429", "none"),
+                    "it (`draft`) claims. The token is signed, not stored: a draft begins with its first file (an "
+                    "address may begin 60 an hour: 429 on that upload); an unused token ends 7 days after it was "
+                    "issued, a used one 7 days after its last file, when files no application claimed are deleted",
+                    "201", "Draft", "", "none"),
     },
     "/api/uploads": {
         "post": _op("upload one file (PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX by content, no web-page markup; at "

@@ -54,7 +54,7 @@ DRAFT_MAX_BYTES = 200 * MIB  # their total: ten files of the largest size
 DRAFT_FILES_PER_MINUTE = 30  # into one draft or case
 CLIENT_FILES_PER_MINUTE = 60  # from one address (an office behind one proxy shares it)
 CLIENT_BYTES_PER_DAY = 2048 * MIB  # from one address in 24 hours
-CLIENT_DRAFTS_PER_HOUR = 60  # API drafts one address may open
+CLIENT_DRAFTS_PER_HOUR = 60  # API drafts one address may begin (counted at each one's first file)
 MIN_FREE_BYTES = 1024 * MIB  # refuse uploads (507) before the uploads disk has less free than this …
 MIN_FREE_FRACTION = 0.05  # … or than this share of the disk, whichever is more
 MAX_UNZIPPED = 200 * MIB  # an office/zip file declaring more content than this is a zip bomb
@@ -321,6 +321,18 @@ _FIRST_OF_CLIENT = select(func.min(_T.c.created_at)).where(
 )
 
 
+def _open_draft(conn: Connection, owner: Owner, at: datetime, limits: Limits) -> None:
+    """drafts.open_api, with its hour's limit answered as every upload limit is (429, Retry-After)."""
+    assert owner.draft is not None
+    try:
+        drafts.open_api(conn, owner.draft, owner.client, at, limits.client_drafts_per_hour)
+    except drafts.TooMany as exc:  # Retry-After: when the hour's first draft leaves the hour
+        wait = datetime.fromisoformat(exc.first) + timedelta(hours=1) - at
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        zh, en = f"新建草稿过于频繁，请 {seconds} 秒后再试", f"too many drafts; retry in {seconds} s"
+        raise Refused(429, "too_many_requests", zh, en, seconds) from None
+
+
 def _past(used: int, limit: int, first: str | None, now: datetime, window: timedelta) -> None:
     """429 when ``used`` passes ``limit``; Retry-After: when the first counted upload (``first``)
     leaves the ``window``."""
@@ -380,7 +392,9 @@ def store(
                 check_quota(conn, owner, len(content), at, limits)
             ledger.fast_execute(conn, _INSERT, values)
             if owner is not None and owner.draft is not None:  # an upload keeps its draft alive (drafts.LIFETIME)
-                ledger.fast_execute(conn, _TOUCH_DRAFT, {"draft_id": owner.draft, "at": values["created_at"]})
+                touched = ledger.fast_execute(conn, _TOUCH_DRAFT, {"draft_id": owner.draft, "at": values["created_at"]})
+                if touched.rowcount == 0:  # an API draft's first file: its row begins here
+                    _open_draft(conn, owner, at, limits)
     except BaseException:
         path.unlink(missing_ok=True)  # no row, no file
         raise

@@ -319,7 +319,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
     )
     app = Starlette(
         routes=[
-            *api_routes(service, uploads_dir, site.limits),
+            *api_routes(service, uploads_dir, site.limits, site.key),
             *portal_routes(service, uploads_dir, render, site.key, staff_of, site.limits),
             *progress_routes(service, uploads_dir, render, site.key, site.limits),
             *desk_routes(service, render, site.key),

@@ -207,14 +207,31 @@ def test_bytes_per_client_per_day(make: Callable[..., World]) -> None:
 
 
 def test_drafts_per_client_per_hour(make: Callable[..., World]) -> None:
-    """Hole 1: opening drafts cannot get round a draft's limits."""
-    client, _, clk, _ = make(client_drafts_per_hour=2)
-    assert client.post("/api/drafts").status_code == 201
+    """Hole 1: opening drafts cannot get round a draft's limits. A token costs the server nothing
+    (it is signed, not stored); a draft begins with its first file, and an address may begin at
+    most so many drafts an hour."""
+    client, _, clk, upload_dir = make(client_drafts_per_hour=2)
+    tokens = [new_draft(client) for _ in range(5)]  # opening is free: no row, no write
+    assert send(client, tokens[0]).status_code == 201
     clk.advance(minutes=15)
-    assert client.post("/api/drafts").status_code == 201
-    r = client.post("/api/drafts")
+    assert send(client, tokens[1]).status_code == 201
+    assert send(client, tokens[1]).status_code == 201  # a draft already begun takes more files
+    r = send(client, tokens[2])
     assert error(r, 429)["code"] == "too_many_requests"
     assert r.headers["retry-after"] == str(45 * 60)  # the first (09:00) leaves the hour at 10:00: 45 minutes on
+    assert len(stored(upload_dir)) == 3  # the refused file was not kept
+
+
+def test_a_draft_token_the_server_did_not_issue_is_refused(world: World) -> None:
+    """A token is the server's signature over its end and a random part: an altered or made-up one
+    uploads nothing (401), and an unused one ends 7 days after it was issued."""
+    client, _, clk, _ = world
+    token = new_draft(client)
+    expires, nonce, mac = token.split(".")
+    for forged in (f"{int(expires) + 86400}.{nonce}.{mac}", f"{expires}.{nonce[::-1]}.{mac}", "1.2.3", "x" * 40):
+        assert error(send(client, forged), 401)["code"] == "unauthorized"
+    clk.advance(days=7)
+    assert error(send(client, token), 401)["code"] == "unauthorized"  # never used: ended with its week
 
 
 def test_the_portal_refuses_files_past_the_rate_and_keeps_the_rest(portal: Any) -> None:  # noqa: F811
@@ -359,11 +376,13 @@ def test_drafts_module_keys_and_tokens(world: World) -> None:
     """Hole 1: the token is stored nowhere (the row's id is its sha256) and a lone surrogate,
     an over-long or a non-ASCII token finds nothing (never an encoding error)."""
     _, svc, _, _ = world
-    tok, draft = drafts.create_api(svc.db, START, "c")
-    assert draft.id == drafts.browser_hash(tok) and drafts.key(draft.id) == f"draft:{draft.id}"
-    assert drafts.find_api(svc.db, tok, START) is not None
-    for bad in ("\ud800", "x" * 129, "", draft.id):
-        assert drafts.find_api(svc.db, bad, START) is None
+    key = b"k" * 32
+    tok, _ = drafts.issue_api(key, START)
+    draft = drafts.find_api(svc.db, key, tok, START)
+    assert draft is not None and draft.id == drafts.browser_hash(tok) and drafts.key(draft.id) == f"draft:{draft.id}"
+    assert drafts.find_api(svc.db, b"other key" * 4, tok, START) is None  # another server's token
+    for bad in ("\ud800", "x" * 129, "", draft.id, "1.\ud800.x"):
+        assert drafts.find_api(svc.db, key, bad, START) is None
 
 
 def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(portal: Any) -> None:  # noqa: F811
