@@ -12,6 +12,11 @@ Tables
   ``rank``, ``score`` and whatever metric columns the rows carry (lower_snake_case;
   INTEGER when every value is whole, TEXT when any is text, else REAL); primary key
   (month, scope, name).
+- ``checkpoints`` and ``checkpoint_keys``: the newest signed checkpoints of the case record
+  (engine.transparency: ``tree_size`` primary key, ``origin``, ``root``, ``signed_at``,
+  ``key_id``, ``signature``) and every public key that signed one (``key_id``, ``algorithm``,
+  ``public_key``, ``created_at``, ``retired_at``), as ``GET /transparency/checkpoints`` lists
+  them: what an auditor saves to run ``yangguang audit verify --checkpoints``.
 - ``metadata``: ``key``/``value`` text pairs: ``generated_at`` (filled in, UTC, when the
   caller gives none), ``center``, ``catalogue_version``, ``licence`` …, ``search_help``
   and ``skipped_rows`` (how many rows were left out, see below).
@@ -238,9 +243,11 @@ def write_sqlite(
     rankings: Iterable[Mapping[str, Any]],
     *,
     metadata: Mapping[str, Any],
+    transparency: Mapping[str, Any] | None = None,
 ) -> int:
     """Write the open-data file at ``path``, replacing any previous one atomically, and return
-    how many rows were left out (each logged, see the module docstring).
+    how many rows were left out (each logged, see the module docstring). ``transparency`` is the
+    listing of engine.transparency (its ``checkpoints`` and ``keys``).
 
     An exception from the rows themselves (a generator that raises) or from the disk leaves the
     previous file as it was and is raised.
@@ -250,7 +257,7 @@ def write_sqlite(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        skipped = _build(tmp, announcements, rankings, metadata)
+        skipped = _build(tmp, announcements, rankings, metadata, transparency or {})
         os.chmod(tmp, 0o644)  # a public download (mkstemp makes it private to us)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -301,6 +308,7 @@ def _build(
     announcements: Iterable[Mapping[str, Any]],
     rankings: Iterable[Mapping[str, Any]],
     metadata: Mapping[str, Any],
+    transparency: Mapping[str, Any],
 ) -> int:
     db = sqlite_utils.Database(tmp, execute_plugins=False)
     skipped = _Skipped()
@@ -310,6 +318,7 @@ def _build(
         db.execute("PRAGMA synchronous = OFF")
         _write_announcements(db, announcements, skipped)
         _write_rankings(db, rankings, skipped)
+        _write_checkpoints(db, transparency)
         _write_metadata(db, {**metadata, "skipped_rows": skipped.count})
         db.vacuum()
     finally:
@@ -348,6 +357,21 @@ def _write_rankings(db: sqlite_utils.Database, rows: Iterable[Mapping[str, Any]]
     )
     table.insert_all(kept, batch_size=1000)
     table.enable_fts(["name"], create_triggers=True, tokenize="trigram")
+
+
+_CHECKPOINT_COLUMNS = {"tree_size": int, "origin": str, "root": str, "signed_at": str, "key_id": str, "signature": str}
+_KEY_COLUMNS = {"key_id": str, "algorithm": str, "public_key": str, "created_at": str, "retired_at": str}
+
+
+def _write_checkpoints(db: sqlite_utils.Database, listing: Mapping[str, Any]) -> None:
+    """The signed checkpoints and their public keys: hashes, signatures and keys only (nothing
+    personal), written as the transparency listing gives them; always present, empty before the
+    first checkpoint."""
+    signed, keys = db.table("checkpoints"), db.table("checkpoint_keys")
+    signed.create(_CHECKPOINT_COLUMNS, pk="tree_size")
+    keys.create(_KEY_COLUMNS, pk="key_id")
+    signed.insert_all({k: c.get(k) for k in _CHECKPOINT_COLUMNS} for c in listing.get("checkpoints", ()))
+    keys.insert_all({k: c.get(k) for k in _KEY_COLUMNS} for c in listing.get("keys", ()))
 
 
 def _write_metadata(db: sqlite_utils.Database, metadata: Mapping[str, Any]) -> None:

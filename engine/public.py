@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from engine import cases, charts, clock, ledger, open_data, rankings, wording
+from engine import cases, charts, clock, ledger, open_data, rankings, transparency, wording
 from engine.i18n import gettext as _
 from engine.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.search import ItemIndex
@@ -304,7 +304,9 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         out_dir.mkdir(parents=True, exist_ok=True)
         every = (r for rows in every_announcement() for r in rows)  # written as read: memory stays bounded
         clean = ({k: v for k, v in r.items() if k in open_data.ANNOUNCEMENT_COLUMNS} for r in every)
-        open_data.write_sqlite(path, clean, ranked, metadata=metadata)
+        with ledger.read_only(service.db) as conn:  # what an auditor saves (GET /transparency/checkpoints)
+            signed = transparency.listing(conn, transparency.LIST_MAX)
+        open_data.write_sqlite(path, clean, ranked, metadata=metadata, transparency=signed)
 
     async def open_data_file(request: Request) -> Response:
         path = await run_in_threadpool(build_open_data)

@@ -329,3 +329,25 @@ def test_bad_auditor_input_is_a_clear_error(tmp_path: Path, capsys: pytest.Captu
     junk.write_text(good)
     code, _, err = cli(capsys, "audit", "verify", "--db", str(db), "--checkpoints", str(junk), "--public-key", "AAAA")
     assert code == 1 and "--public-key AAAA: a public key is a PEM PUBLIC KEY block or the base64 of 32 bytes" in err
+
+
+def test_the_open_data_file_carries_the_signed_checkpoints(
+    site: tuple[TestClient, CaseService, ManualClock, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Hole 4: checkpoints are published as open data too — the same rows and keys as the listing,
+    so an auditor who keeps only the open-data file can still run audit verify --checkpoints."""
+    client, svc, _, db = site
+    filed(svc, "a")
+    assert cli(capsys, "key", "create", "--db", str(db))[0] == 0
+    supervision.sweep(svc)
+    listing = client.get("/transparency/checkpoints").json()
+    r = client.get("/open-data/yangguang.sqlite")
+    assert r.status_code == 200
+    (tmp_path / "open.sqlite").write_bytes(r.content)
+    conn = sqlite3.connect(tmp_path / "open.sqlite")
+    conn.row_factory = sqlite3.Row
+    rows = [dict(x) for x in conn.execute("SELECT * FROM checkpoints ORDER BY tree_size DESC")]
+    keys_ = [dict(x) for x in conn.execute("SELECT * FROM checkpoint_keys")]
+    conn.close()
+    assert rows == listing["checkpoints"] and len(rows) == 1
+    assert [k["public_key"] for k in keys_] == [k["public_key"] for k in listing["keys"]]
