@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from engine import (
     access,
+    addresses,
     auth,
     cases,
     chain_service,
@@ -281,7 +282,7 @@ def api_routes(
 
     def check_query_code(request: Request, number: str, query_code: str) -> None:
         """404 for a wrong code or an unknown number alike; 429 (query_codes.Throttled) past the limits."""
-        client = request.client.host if request.client else ""
+        client = addresses.of(request)
         if not query_codes.check(db, number, query_code, client, service.clock.now()):
             raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
 
@@ -291,7 +292,7 @@ def api_routes(
         return uploads_.material_errors(db, materials, uploads, owner)
 
     def client_of(request: Request) -> str:
-        return uploads_.client_of(request.client.host if request.client else "")
+        return uploads_.client_of(addresses.of(request))
 
     def claimed(body: Mapping[str, Any], files: Mapping[str, list[str]]) -> tuple[uploads_.Owner, str | None]:
         """(the owner whose uploads ``files`` may name, the draft's idempotency key): uploads are
@@ -345,7 +346,7 @@ def api_routes(
     async def session_create(request: Request) -> Response:
         body = await _json_body(request)
         username, password = _string(body, "username", 64), _string(body, "password", 1024)
-        client = request.client.host if request.client else ""
+        client = addresses.of(request)
         start = functools.partial(auth.start_session, client=client)
         s = await run_in_threadpool(start, db, username, password, service.clock.now())
         a = s.actor

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from engine import (
     access,
+    addresses,
     auth,
     cases,
     chain_service,
@@ -215,7 +216,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         csrf.check(request, form, key, csrf.LOGIN, browser)
         username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
         target = _safe_next(str(form.get("next", "")))
-        client = request.client.host if request.client else ""
+        client = addresses.of(request)
         try:
             session = await run_in_threadpool(
                 functools.partial(auth.start_session, client=client), db, username, password, service.clock.now()

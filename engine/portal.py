@@ -22,7 +22,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, chain_service, chains, csrf, drafts, form_view, forms, i18n, notice, stated, uploads
+from engine import (
+    addresses,
+    cases,
+    chain_service,
+    chains,
+    csrf,
+    drafts,
+    form_view,
+    forms,
+    i18n,
+    notice,
+    stated,
+    uploads,
+)
 from engine.catalogue import Catalogue, Document
 from engine.form_view import CHECK_PAGE, MATERIALS_PAGE
 from engine.forms import FieldError
@@ -382,7 +395,7 @@ def portal_routes(
         # the files count against this draft's limits and this address's; a signed-in member of
         # staff filing for an applicant (代办) is not limited by address: the whole office shares one
         staff = await run_in_threadpool(staff_of, request) if staff_of is not None else None
-        client = None if staff is not None else uploads.client_of(request.client.host if request.client else "")
+        client = None if staff is not None else uploads.client_of(addresses.of(request))
         owner = uploads.Owner(draft=draft.id, client=client)
         refused: uploads.Refused | None = None
         removed = {str(v) for v in form.getlist("remove")}

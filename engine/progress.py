@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from engine import (
+    addresses,
     cases,
     chain_service,
     clock,
@@ -113,7 +114,7 @@ def progress_routes(
         csrf.check(request, form, key, csrf.PROGRESS, browser)
         number = str(form.get("number", "")).strip().upper()[:32]
         code = str(form.get("query_code", ""))[: query_codes.MAX_TYPED + 1]
-        client = request.client.host if request.client else ""
+        client = addresses.of(request)
         try:
             found = await run_in_threadpool(query_codes.check, db, number, code, client, service.clock.now())
         except query_codes.Throttled as exc:
@@ -269,7 +270,7 @@ def progress_routes(
     ) -> tuple[dict[str, Any], list[FieldError]]:
         """The supplement's files, stored for the case (its owner) under the same limits as a draft's
         uploads: per case, per client address, and the disk's free-space floor (engine.uploads)."""
-        owner = uploads.Owner(case=number, client=uploads.client_of(request.client.host if request.client else ""))
+        owner = uploads.Owner(case=number, client=uploads.client_of(addresses.of(request)))
         case, snap = await run_in_threadpool(service.load, number)
         specs = {m["id"]: m for m in stated.materials(snap["item"])}
         wanted = {m["material"] for m in case.missing}

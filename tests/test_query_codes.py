@@ -267,3 +267,27 @@ def test_a_progress_grant_ends_after_eight_hours_on_the_server(tmp_path: Path, r
         assert client.get(f"/progress/{number}").status_code == 200
         clk.set(datetime(2026, 3, 6, 17, 0, 1, tzinfo=TZ))
         assert client.get(f"/progress/{number}").status_code == 303  # back to the lookup form
+
+
+def test_an_ipv6_client_counts_by_its_64_network(site: Any) -> None:
+    """Review of issue 15: every limit counted the full address, so an IPv6 client could take a
+    fresh address of its /64 for every guess; now the /64 is one client (engine.addresses)."""
+    app, client, svc, _ = site
+    number, code = submit(client, svc)
+    wrong = wrong_code(code)
+    answers = [
+        from_address(app, f"2001:db8:1:2::{i:x}").get(f"/api/cases/{number}", params={"query_code": wrong}).status_code
+        for i in range(1, 22)
+    ]
+    assert answers == [404] * 20 + [429]  # 21 addresses of one /64: one client
+    other = from_address(app, "2001:db8:1:3::1")  # the next /64: another client
+    assert other.get(f"/api/cases/{number}", params={"query_code": code}).status_code == 200
+
+
+def test_the_address_a_limit_counts() -> None:
+    from engine import addresses
+
+    assert addresses.key("203.0.113.7") == "203.0.113.7"
+    assert addresses.key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert addresses.key("::ffff:203.0.113.7") == "203.0.113.7"  # IPv4 seen through IPv6
+    assert addresses.key("testclient") == "testclient" and len(addresses.key("x" * 500)) == 64
