@@ -398,7 +398,7 @@ def api_routes(
             raise ApiError(415, "unsupported_media_type", "请以 multipart/form-data 上传，字段名 file / use multipart")
         owner = await run_in_threadpool(upload_owner, request)
         length = request.headers.get("content-length", "")
-        expected = min(int(length), MAX_UPLOAD) if length.isdigit() else 0
+        expected = min(input_guard.whole(length, 19) or 0, MAX_UPLOAD)
 
         def admit() -> None:  # the disk and the limits before a large body is read
             uploads_.check_room(upload_dir, expected, limits)

@@ -459,9 +459,7 @@ def parser() -> argparse.ArgumentParser:
 
     us = sub.add_parser("user", help="manage staff accounts")
     us_sub = us.add_subparsers(dest="user_command", required=True, metavar="WHAT")
-    ua = us_sub.add_parser(
-        "add", parents=[common], help="create a staff account (refuses a weak password, saying why)"
-    )
+    ua = us_sub.add_parser("add", parents=[common], help="create a staff account (refuses a weak password, saying why)")
     ua.add_argument("--username", required=True, help="login name")
     ua.add_argument(
         "--role",

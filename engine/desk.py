@@ -30,6 +30,7 @@ from engine import (
     chain_service,
     csrf,
     documents,
+    input_guard,
     ledger,
     stated,
     supervision,
@@ -330,7 +331,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 
         def work() -> Response:
             _, snap = visible(actor, number)  # before anything about the form is said
-            if not version.isdigit():
+            if input_guard.whole(version) is None:
                 raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
             payload = payload_from(action, form, snap["item"])
             status, error = 200, ""
@@ -383,7 +384,8 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         number, index = request.path_params["number"], request.path_params["index"]
         ctx = await run_in_threadpool(case_context, actor, number)
         docs = ctx["documents"]
-        if not index.isdigit() or not 0 <= int(index) < len(docs):
+        at = input_guard.whole(index)
+        if at is None or not 0 <= at < len(docs):
             raise HTTPException(404, "没有这份文书。")
         return HTMLResponse(documents.render(docs[int(index)], cat.center))
 

@@ -151,3 +151,12 @@ def _replay(received: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return again
+
+
+def whole(text: str, max_digits: int = 12) -> int | None:
+    """``text`` as a whole number when it is one as a client writes it — ASCII digits only, at most
+    ``max_digits`` of them — else None. ``str.isdigit`` also takes ², ١ and other digits ``int``
+    refuses, and ``int`` refuses 4,300 digits or more: both were a 500."""
+    if not text or len(text) > max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)

@@ -503,9 +503,8 @@ def extension_text(item: Mapping[str, Any]) -> str:
     if ext is not None:
         who = "本级人民政府负责人" if ext.get("joint") else "本机关负责人"
         why = basis_text(ext["basis"]) if ext.get("basis") else ""
-        return (
-            f"经{who}批准，可延长{duration_text(ext['limit'])}（一次），延期理由将书面告知"
-            + (f"；依据：{why}" if why else "")
+        return f"经{who}批准，可延长{duration_text(ext['limit'])}（一次），延期理由将书面告知" + (
+            f"；依据：{why}" if why else ""
         )
     if isinstance(written, Mapping) and written.get("allowed") is False:
         return "不可延长" + (f"（依据：{basis_text(written['basis'])}）" if written.get("basis") else "")

@@ -31,6 +31,7 @@ from engine import (
     csrf,
     documents,
     forms,
+    input_guard,
     joint_decision,
     keys,
     ledger,
@@ -77,8 +78,8 @@ def progress_routes(
         application and every member case."""
         expires, _, signature = request.cookies.get(GRANT_COOKIE + number, "").partition(".")
         if (
-            expires.isdigit()
-            and int(expires) > service.clock.now().timestamp()  # the server ends a grant, not the browser
+            (input_guard.whole(expires) or 0)
+            > service.clock.now().timestamp()  # the server ends a grant, not the browser
             and keys.verify(key, signature, "case", number, browser, expires)
         ):
             return True
@@ -240,7 +241,7 @@ def progress_routes(
         try:
             csrf.check(request, form, key, csrf.PROGRESS, browser)
             version = str(form.get("version", ""))
-            if not version.isdigit():
+            if input_guard.whole(version) is None:
                 raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
             errors: list[FieldError] = []
             if action == "supplement":
@@ -323,7 +324,8 @@ def progress_routes(
             return response
         ctx = await run_in_threadpool(view, number)
         docs = ctx["documents"]
-        if not index.isdigit() or not 0 <= int(index) < len(docs):
+        at = input_guard.whole(index)
+        if at is None or not 0 <= at < len(docs):
             raise HTTPException(404, "没有这份文书。")
         response = HTMLResponse(documents.render(docs[int(index)], service.catalogue.center))
         response.headers["Cache-Control"] = "no-store"

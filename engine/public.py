@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from engine import cases, charts, clock, ledger, open_data, rankings, transparency, wording
+from engine import cases, charts, clock, input_guard, ledger, open_data, rankings, transparency, wording
 from engine.i18n import gettext as _
 from engine.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.search import ItemIndex
@@ -130,7 +130,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         q = request.query_params.get("q", "").strip()[:100]
         department = request.query_params.get("department", "")
         raw = request.query_params.get("page", "1")
-        page = max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
+        page = max(1, min(input_guard.whole(raw) or 1, 100_000))
         rows, total = await run_in_threadpool(announcements, q, department, (page - 1) * PAGE, PAGE)
         return render(
             "public/announcements.html", rows=rows, total=total, q=q, department=department, page=page,
@@ -190,7 +190,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         if kind != "json":
             raise HTTPException(404, "只提供 .csv 和 .json")
         raw = request.query_params.get("limit", str(JSON_PAGE))
-        if not raw.isdigit() or not 1 <= int(raw) <= JSON_PAGE_MAX:
+        if not 1 <= (input_guard.whole(raw) or 0) <= JSON_PAGE_MAX:
             raise HTTPException(
                 400,
                 f"limit 须为 1 至 {JSON_PAGE_MAX} 的整数（每页条数），不写则每页 {JSON_PAGE} 条 / "

@@ -21,7 +21,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import access, cases, chain_service, charts, clock, corrections, green_channel, ledger, supervision
+from engine import (
+    access,
+    cases,
+    chain_service,
+    charts,
+    clock,
+    corrections,
+    green_channel,
+    input_guard,
+    ledger,
+    supervision,
+)
 from engine.desk import guarded_route, staff_csrf
 from engine.i18n import gettext as _
 from engine.progress import local
@@ -220,7 +231,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
                     issued_by=actor.username,
                     now=service.clock.now(),
                     calendar=service.calendar,
-                    working_days=int(days) if days.isdigit() else 0,
+                    working_days=input_guard.whole(days) or 0,
                     case_number=number,
                 )
             )

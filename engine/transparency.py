@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine import keys, ledger
+from engine import input_guard, keys, ledger
 from engine.merkle import MerkleTree, leaf_data, verify_consistency
 
 __all__ = [
@@ -194,7 +194,7 @@ def listing(conn: Connection, limit: int = LIST_DEFAULT) -> dict[str, Any]:
 def transparency_routes(db: Engine) -> list[Route]:
     async def checkpoints(request: Request) -> Response:
         raw = request.query_params.get("limit", str(LIST_DEFAULT))
-        if not raw.isdigit() or not 1 <= int(raw) <= LIST_MAX:
+        if not 1 <= (input_guard.whole(raw) or 0) <= LIST_MAX:
             raise HTTPException(
                 400, f"limit 须为 1 到 {LIST_MAX} 的整数 / limit must be a whole number 1 to {LIST_MAX}"
             )

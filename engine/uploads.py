@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from starlette.requests import Request
 from starlette.types import Message
 
-from engine import drafts, forms, ledger
+from engine import drafts, forms, input_guard, ledger
 from engine.forms import FieldError
 from engine.i18n import gettext
 
@@ -235,7 +235,7 @@ def limited(request: Request, limit: int, too_large: Callable[[], Exception]) ->
     """``request`` reading at most ``limit`` body bytes: a Content-Length over it, or a body that
     grows past it (chunked, or a lying header), raises ``too_large()`` before more is read."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    if (input_guard.whole(length, 19) or 0) > limit:
         raise too_large()
     received = 0
 

@@ -216,3 +216,21 @@ def test_a_cookie_that_is_not_ascii_is_no_grant_and_no_500(client: TestClient) -
     cookie = "yg_browser=" + "a" * 24 + "; yg_case_QQ20260101000001=\u00e9abc"
     r = client.get("/progress/QQ20260101000001", headers=[(b"cookie", cookie.encode("latin-1"))])
     assert r.status_code == 303 and r.headers["location"].startswith("/progress?number=")
+
+
+@pytest.mark.parametrize("number", ["\u00b2", "\u0661", "1" + "0" * 5000])
+@pytest.mark.parametrize(
+    "path", ["/transparency/checkpoints?limit={}", "/announcements?page={}", "/announcements.json?limit={}"]
+)
+def test_digits_python_reads_but_int_refuses_are_no_500(client: TestClient, path: str, number: str) -> None:
+    """Review of issue 15: str.isdigit takes ² and ١, and int() refuses 4,300 digits or more: both
+    answered 500 on public pages; now a number is ASCII digits, at most 12 of them."""
+    r = client.get(path.format(number))
+    assert r.status_code in (200, 400), (path, r.status_code)
+
+
+def test_a_grant_cookie_with_odd_digits_is_no_grant(client: TestClient) -> None:
+    for expires in ("\u00b2\u00b2", "9" * 5001):
+        cookie = "yg_browser=" + "a" * 24 + f"; yg_case_QQ20260101000001={expires}.abc"
+        r = client.get("/progress/QQ20260101000001", headers=[(b"cookie", cookie.encode("latin-1"))])
+        assert r.status_code == 303
