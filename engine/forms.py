@@ -126,6 +126,11 @@ def _text(value: Any, label: str) -> str:
     return str(value).strip()
 
 
+MAX_DIGITS = 20
+"""Digits a number field takes: every real figure fits (a price of 10^15 元 to the fen has 17), and
+Decimal's default context (28 digits) rounds or refuses longer ones."""
+
+
 def _decimal(value: Any, label: str) -> Decimal:
     if isinstance(value, bool):
         raise _Invalid("not_a_number", f"{label}应为数字，请填写数字")
@@ -136,6 +141,8 @@ def _decimal(value: Any, label: str) -> Decimal:
     text = unicodedata.normalize("NFKC", value).strip().replace(",", "") if isinstance(value, str) else ""
     if not _DECIMAL.fullmatch(text):
         raise _Invalid("not_a_number", f"{label}应为数字，请只填写数字（可带小数点）")
+    if sum(ch.isdigit() for ch in text) > MAX_DIGITS:  # past Decimal's 28-digit context: quantize would fail
+        raise _Invalid("not_a_number", f"{label}的数字过长（至多 {MAX_DIGITS} 位），请核对后重新填写")
     try:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern already rules this out

@@ -250,8 +250,11 @@ def test_money_is_exact_text(cat: Catalogue, value: object, expected: str) -> No
     assert "." in json.dumps(data)  # serialises without any float
 
 
-@pytest.mark.parametrize("value", ["12.345", "abc", "1e3", "NaN", True, "--1"])
+@pytest.mark.parametrize(
+    "value", ["12.345", "abc", "1e3", "NaN", True, "--1", "123456789012345678901234567890", 10**29, "1" * 21]
+)
 def test_bad_money(cat: Catalogue, value: object) -> None:
+    """Review of issue 15: 29 digits or more answered 500 (Decimal's quantize), now a field error."""
     _, errors = validate(cat, item(cat, TOBACCO), {"tobacco_retail": {"funds": value}})
     assert codes(errors)["tobacco_retail.funds"] == "not_a_number"
 
