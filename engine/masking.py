@@ -212,6 +212,8 @@ _IN_TEXT = re.compile(
     rf"(?P<id>[0-9]{{6}}[ \-]?[0-9]{{8}}[ \-]?[0-9]{{3}}[0-9Xx]{_E_NUM})"
     rf"|(?P<mobile>(?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?1[3-9][0-9][ \-._]?[0-9]{{4}}[ \-._]?[0-9]{{4}}{_E_NUM})"
     rf"|(?P<landline>(?:\({_AREA}\)|{_AREA})[ \-]?[1-9][0-9]{{6,7}}{_E_NUM})"
+    # other groupings (dots, underscores, fours): an ID number only with its shape (area, birth date)
+    rf"|(?P<idsep>(?:[0-9][ .\-_]?){{17}}[0-9Xx]{_E_NUM})"
     ")"
     # codes start at a boundary of letters and digits (inside a case number they fail at once)
     rf"|{_B}(?:"
@@ -220,6 +222,11 @@ _IN_TEXT = re.compile(
     rf"|(?P<passport>(?:[EGDSP][0-9]{{8}}|E[A-Z][0-9]{{7}}|[HM][0-9]{{8}}(?:[0-9]{{2}})?){_E})"
     ")",
     re.IGNORECASE,
+)
+# a case number: the center's id (a letter, then letters, digits, - or _), a date, a 6- or 7-digit sequence
+_CASE_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z])[A-Za-z][A-Za-z0-9_\-]{0,40}?(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    r"[0-9]{6,7}(?![0-9A-Za-z])"
 )
 _FEWEST_DIGITS = 6
 _DIGIT_OR_AT = re.compile("[0-9\uff10-\uff19@\uff20]")  # ASCII and full-width
@@ -252,10 +259,20 @@ def mask_text(text: object, *, keep_codes: Container[str] = ()) -> str:
     folded = text.translate(_HALF)
     out: list[str] = []
     end = 0
-    for m in _IN_TEXT.finditer(folded):
+    # a case number (center id, date, sequence) is published as it is, whatever digits its id has
+    kept = [(c.start(), c.end()) for c in _CASE_NUMBER.finditer(folded)]
+    at = 0
+    while (m := _IN_TEXT.search(folded, at)) is not None:
+        inside = next((b for a, b in kept if a < m.end() and m.start() < b), None)
+        if inside is not None:
+            at = max(inside, m.start() + 1)
+            continue
+        if m.lastgroup == "idsep" and not _ID18_LOOSE.fullmatch(re.sub(r"[\s\-._]", "", m.group(0)).upper()):
+            at = m.start() + 1  # a long run of grouped digits that is no ID number: look inside it again
+            continue
         out.append(text[end : m.start()])
         out.append(_masked(m, text, keep_codes))
-        end = m.end()
+        end = at = m.end()
     out.append(text[end:])
     return "".join(out)
 
@@ -273,13 +290,15 @@ def _masked(m: re.Match[str], text: str, keep_codes: Container[str]) -> str:
         original = text[m.start() : m.end()]
         at = found.index("@")
         return original[0] + MASK * (at - 1) + original[at:]
-    compact = re.sub(r"[\s\-]", "", found).upper()
+    compact = re.sub(r"[\s\-._]", "", found).upper()
     if kind == "uscc":
         if valid_id_card(compact):  # all digits: an ID number first
             return compact[:6] + MASK * 8 + compact[14:]
         if not valid_uscc(compact):
             return text[m.start() : m.end()]  # not a credit code: some other code, left alone
         return text[m.start() : m.end()] if compact in keep_codes else compact[:8] + MASK * 10
+    if kind == "idsep":  # shaped as an ID number (mask_text looked): masked as one
+        return compact[:6] + MASK * 8 + compact[14:]
     if kind == "id":
         beside_letter = _touches_letter(text, m.start(), m.end())
         if beside_letter and not valid_id_card(compact) and not _ID18_LOOSE.fullmatch(compact):

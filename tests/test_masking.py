@@ -247,6 +247,10 @@ def test_mask_text_never_raises_and_is_idempotent(text: str) -> None:
         ("13912345678a", "139****5678a"),
         ("139.1234.5678", "139****5678"),
         ("139_1234_5678", "139****5678"),
+        ("110105.19491231.0021", "110105********0021"),  # an ID number grouped by dots, underscores, fours
+        ("110105_19491231_0021", "110105********0021"),
+        ("1101 0519 4912 3100 21", "110105********0021"),
+        ("13912345678 139.1234.5678", "139****5678 139****5678"),
     ],
 )
 def test_identifiers_written_beside_letters_are_masked(text: str, masked: str) -> None:
@@ -255,7 +259,17 @@ def test_identifiers_written_beside_letters_are_masked(text: str, masked: str) -
 
 
 @pytest.mark.parametrize(
-    "text", ["QIQIHAR20261207000010", "QQ230120261207000001", "JX0120261207000001", "QQ-HOUSING-XK-003"]
+    "text",
+    [
+        "QIQIHAR20261207000010",
+        "QQ230120261207000001",
+        "JX0120261207000001",
+        "QQ-HOUSING-XK-003",
+        "CITY-0120261207000001",  # a center id with digits (schema: city-01): its case numbers stay
+        "QQ-045220261207075559",
+        "QQ_230220261231000123",
+        "2026.03.06 1234567890",
+    ],
 )
 def test_case_numbers_with_digits_in_their_prefix_are_not_taken_for_id_numbers(text: str) -> None:
     """A code whose numeric tail has an ID number's length but not its birth date stays as it is."""
