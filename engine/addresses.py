@@ -2,8 +2,9 @@
 
 One place, so the limits agree on who "one client" is: the connecting address as uvicorn gives it
 (behind a proxy, the address the proxy reports when ``--forwarded-allow-ips`` trusts it). An IPv6
-client counts by its /64 network: one subscriber is routinely given a whole /64 and could otherwise
-take a fresh address for every guess. IPv4 (and an IPv4-mapped IPv6 address) counts as itself.
+client counts by its network (:data:`IPV6_PREFIX`): one subscriber is routinely given a whole
+prefix and could otherwise take a fresh address for every guess. IPv4 counts as itself, and so does
+an IPv4 client reached through IPv6 (IPv4-mapped, 6to4, Teredo).
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ import ipaddress
 
 from starlette.requests import HTTPConnection
 
-IPV6_PREFIX = 64
+IPV6_PREFIX = 56
+"""An IPv6 client counts by its /56: what an ISP commonly delegates to one subscriber (RIPE-690
+recommends /56 or /48), so it cannot take a fresh /64 of its own for every guess."""
 
 
 def key(host: str) -> str:
-    """The address ``host`` counts as: itself for IPv4, its /64 for IPv6, the text as given (at most
+    """The address ``host`` counts as: itself for IPv4, its /56 for IPv6, the text as given (at most
     64 characters) for anything that is not an address (a test client, a Unix socket)."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return host[:64]
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
+        # an IPv4 client seen through IPv6 (mapped, 6to4, Teredo) counts as that IPv4 address
+        ipv4 = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if ipv4 is not None:
+            return str(ipv4)
         return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
     return str(address)
 

@@ -231,6 +231,11 @@ def add_user(
             f"--backup-for {backup_for!r}: an AB backup stands in for a department role; {backup_for} is a "
             f"center role, which only its own holders have (add the person with --role {backup_for} instead)"
         )
+    if backup_for is not None and not department:
+        raise ValueError(
+            f"--backup-for {backup_for!r}: an AB backup stands in for a colleague of their own department; "
+            "give the person's --department too"
+        )
     if not password:
         raise ValueError("a password is required")
     if _user_exists(db, name):  # before hashing: a duplicate costs nothing

@@ -198,6 +198,9 @@ def test_user_add(tmp_path: Path) -> None:
     args = ("user", "add", "--username", "zhao", "--role", "window", "--department", "realestate")
     center = run(*args, "--backup-for", "supervisor", "--password-stdin", "--db", db, stdin=pw)
     assert center.returncode == 1 and "add the person with --role supervisor instead" in center.stderr
+    nowhere = run("user", "add", "--username", "qian", "--role", "supervisor", "--backup-for", "head",
+                  "--password-stdin", "--db", db, stdin=pw)  # fmt: skip
+    assert nowhere.returncode == 1 and "give the person's --department too" in nowhere.stderr
 
 
 def test_sweep_command_applies_the_timed_rules_once(tmp_path: Path) -> None:

@@ -269,18 +269,18 @@ def test_a_progress_grant_ends_after_eight_hours_on_the_server(tmp_path: Path, r
         assert client.get(f"/progress/{number}").status_code == 303  # back to the lookup form
 
 
-def test_an_ipv6_client_counts_by_its_64_network(site: Any) -> None:
+def test_an_ipv6_client_counts_by_its_56_network(site: Any) -> None:
     """Review of issue 15: every limit counted the full address, so an IPv6 client could take a
-    fresh address of its /64 for every guess; now the /64 is one client (engine.addresses)."""
+    fresh address (or /64) of its delegated /56 for every guess; now the /56 is one client."""
     app, client, svc, _ = site
     number, code = submit(client, svc)
     wrong = wrong_code(code)
     answers = [
-        from_address(app, f"2001:db8:1:2::{i:x}").get(f"/api/cases/{number}", params={"query_code": wrong}).status_code
+        from_address(app, f"2001:db8:1:{i:x}::1").get(f"/api/cases/{number}", params={"query_code": wrong}).status_code
         for i in range(1, 22)
     ]
-    assert answers == [404] * 20 + [429]  # 21 addresses of one /64: one client
-    other = from_address(app, "2001:db8:1:3::1")  # the next /64: another client
+    assert answers == [404] * 20 + [429]  # 21 networks /64 of one /56: one client
+    other = from_address(app, "2001:db8:1:100::1")  # the next /56: another client
     assert other.get(f"/api/cases/{number}", params={"query_code": code}).status_code == 200
 
 
@@ -288,6 +288,9 @@ def test_the_address_a_limit_counts() -> None:
     from engine import addresses
 
     assert addresses.key("203.0.113.7") == "203.0.113.7"
-    assert addresses.key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
-    assert addresses.key("::ffff:203.0.113.7") == "203.0.113.7"  # IPv4 seen through IPv6
+    assert addresses.key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1::/56"
+    assert addresses.key("::ffff:203.0.113.7") == "203.0.113.7"  # IPv4 seen through IPv6 ...
+    assert addresses.key("2002:cb00:7107:1::1") == "203.0.113.7"  # ... 6to4 (2002:IPv4::/48) ...
+    # ... and Teredo (2001:0::/32; the client's IPv4 address is stored inverted in the last 32 bits)
+    assert addresses.key("2001:0:4136:e378:8000:63bf:34ff:8cf8") == "203.0.115.7"
     assert addresses.key("testclient") == "testclient" and len(addresses.key("x" * 500)) == 64
