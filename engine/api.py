@@ -76,6 +76,10 @@ TOO_DEEP = (
 )
 INTERNAL = "服务器内部错误，请稍后再试 / internal error; please try again later"
 NEED_DRAFT = "请先用 POST /api/drafts 取得草稿令牌，在 X-Draft-Token 中发送 / send X-Draft-Token from POST /api/drafts"
+DRAFT_FILED = (
+    "此草稿已提交为申请 {number}；补正材料请以 ?case= 上传，新申请请另开草稿 / this draft filed application "
+    "{number}: upload a supplement with ?case=, or open a new draft for another application"
+)
 UNKNOWN_DRAFT = "草稿令牌无效或已过期，请重新取得 / unknown or expired draft token; get a new one"
 
 _STATUS_CODE = {
@@ -294,15 +298,21 @@ def api_routes(
     def client_of(request: Request) -> str:
         return uploads_.client_of(addresses.of(request))
 
-    def claimed(body: Mapping[str, Any], files: Mapping[str, list[str]]) -> tuple[uploads_.Owner, str | None]:
+    def claimed(
+        body: Mapping[str, Any], files: Mapping[str, list[str]], chain: bool = False
+    ) -> tuple[uploads_.Owner, str | None]:
         """(the owner whose uploads ``files`` may name, the draft's idempotency key): uploads are
-        claimed only by the application filed with the draft (``draft``) they were uploaded into."""
+        claimed only by the application filed with the draft (``draft``) they were uploaded into,
+        and a draft files one application: a repeat answers it, another kind is refused (409)."""
         token = body.get("draft")
         if token is None:
             return uploads_.Owner(), None  # no draft: naming any upload is a field error
         draft = drafts.find_api(db, draft_key, token, service.clock.now()) if isinstance(token, str) else None
         if draft is None:
             raise _field_errors(("draft", "unknown_draft", UNKNOWN_DRAFT))
+        done = drafts.filed(db, draft.id)
+        if done is not None and done[1] != chain:  # filed as the other kind of application
+            raise ApiError(409, "draft_filed", DRAFT_FILED.format(number=done[0]))
         return uploads_.Owner(draft=draft.id), drafts.key(draft.id)
 
     def view(number: str, staff: bool) -> dict[str, Any]:
@@ -380,6 +390,9 @@ def api_routes(
             draft = drafts.find_api(db, draft_key, token, now) if token else None
             if draft is None:
                 raise ApiError(401, "unauthorized", UNKNOWN_DRAFT if token else NEED_DRAFT)
+            done = drafts.filed(db, draft.id)
+            if done is not None:  # its application claimed what it needed; nothing more may pile up
+                raise ApiError(409, "draft_filed", DRAFT_FILED.format(number=done[0]))
             return uploads_.Owner(draft=draft.id, client=client_of(request))
         staff = staff_of(request)
         if staff is None:
@@ -481,7 +494,7 @@ def api_routes(
 
         def work() -> Any:
             actor = (staff_of(request) if _bearer(request) else None) or APPLICANT
-            owner, draft_key = claimed(body, files)
+            owner, draft_key = claimed(body, files, chain=True)
             if chain_id not in cat.chains:
                 raise UnknownCase(f"没有这个审批链条 / no approval chain {chain_id!r}")
             bad = upload_errors([{"id": k, "name": k} for k in files], files, owner)

@@ -164,3 +164,15 @@ def find_api(db: Engine, key: bytes, token: str, now: datetime) -> Draft | None:
         return None
     _, _, case_number, query_code = rows[0]
     return Draft(draft_id, API_ITEM, case_number=case_number, query_code=query_code)
+
+
+def filed(db: Engine, draft_id: str) -> tuple[str, bool] | None:
+    """(the number of the application this draft filed, whether it is a chain application) — a case
+    is filed under ``draft:<id>``, a chain application under ``chain:draft:<id>`` (engine.chain_service)
+    — or None while the draft is open."""
+    with ledger.read_only(db) as conn:
+        case = ledger.find_idempotency(conn, key(draft_id))
+        chain = None if case else ledger.find_idempotency(conn, "chain:" + key(draft_id))
+    if case:
+        return case, False
+    return (chain, True) if chain else None

@@ -52,7 +52,8 @@ _ERROR_TEXT = {
     403: "no credentials, or the rules do not let this actor act (ActionRefused forbidden), or a role without access",
     404: "unknown item or case; also a wrong query code (indistinguishable on purpose)",
     409: "version conflict: the case changed since you read it; for a submission (item_unavailable): the item "
-    "is suspended or cancelled, or its published guide does not list its materials (apply at the window)",
+    "is suspended or cancelled, or its published guide does not list its materials (apply at the window); "
+    "draft_filed: the draft already filed an application (uploads and other applications need a new draft)",
     405: "method not allowed; the Allow header lists the methods of this path",
     413: "too large (uploads: 20 MB a file, 200 MB and 60 files a draft or case; JSON bodies: 1 MB)",
     415: "not an accepted file type (judged by content)",
@@ -180,7 +181,7 @@ _PATHS: dict[str, Any] = {
     },
     "/api/uploads": {
         "post": _op("upload one file (PDF, OFD, JPEG, PNG, DOC/DOCX, XLS/XLSX by content, no web-page markup; at "
-                    "most 20 MB) into a draft or for a case", "201", "Upload", "401 403 404 413 415 422 429 507",
+                    "most 20 MB) into a draft or for a case", "201", "Upload", "401 403 404 409 413 415 422 429 507",
                     "optional", parameters=_UPLOAD_OWNER, requestBody={"required": True, "content": _UPLOAD_FORM}),
     },
     "/api/cases": {

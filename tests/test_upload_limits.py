@@ -117,6 +117,12 @@ def test_an_application_claims_only_the_uploads_of_its_own_draft(world: World) -
     # a draft files one application: another key answers the case it filed, not a second case
     again = client.post("/api/cases", json=mine | {"idempotency_key": "another"})
     assert again.status_code == 200 and again.json()["number"] == first.json()["number"]
+    # review of issue 15: a filed draft took more files (kept for ever) and filed a chain application too
+    number = first.json()["number"]
+    late = error(send(client, mine["draft"]), 409)
+    assert late["code"] == "draft_filed" and number in late["message"]
+    chain = {"chain": "organization", "data": {}, "uploads": {}, "idempotency_key": "c", "draft": mine["draft"]}
+    assert error(client.post("/api/chains", json=chain), 409)["code"] == "draft_filed"
 
 
 def test_a_chain_application_claims_only_its_own_drafts_uploads(world: World) -> None:
