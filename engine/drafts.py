@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from engine import keys, ledger
@@ -50,22 +50,41 @@ def browser_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create(db: Engine, item_code: str, browser_token: str, at: datetime) -> Draft:
+MAX_DATA = 256 * 1024
+"""Bytes a draft's answers may take (as stored JSON): every real form fits many times over; a client
+pasting megabytes into each field would otherwise grow the database with every page it posts."""
+
+
+class TooLarge(Exception):
+    """A draft whose answers pass :data:`MAX_DATA`: not saved."""
+
+
+def create(
+    db: Engine,
+    item_code: str,
+    browser_token: str,
+    at: datetime,
+    client: str | None = None,
+    per_hour: int | None = None,
+) -> Draft:
+    """A new portal draft. With ``per_hour``, an address (``client``, hashed: engine.uploads.client_of)
+    that began that many drafts within the hour — portal and API alike — is refused (:class:`TooMany`),
+    counted in the insert's own write transaction."""
     draft = Draft(secrets.token_hex(16), item_code)
     now = ledger.iso(at)
     with db.begin() as conn:
-        conn.execute(
-            insert(_T).values(
-                id=draft.id,
-                item_code=item_code,
-                browser=browser_hash(browser_token),
-                data="{}",
-                uploads="{}",
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        if per_hour is not None and client is not None:
+            _refuse_past(conn, client, at, per_hour)
+        row = {"id": draft.id, "item_code": item_code, "browser": browser_hash(browser_token), "client": client}
+        ledger.fast_execute(conn, _INSERT, row | {"data": "{}", "uploads": "{}", "created_at": now, "updated_at": now})
     return draft
+
+
+def purge(db: Engine, now: datetime) -> int:
+    """Delete the drafts untouched for :data:`LIFETIME` (run by the sweep after the uploads' purge,
+    which keeps a filed draft's files by its idempotency key, not by its row). Returns how many."""
+    with db.begin() as conn:
+        return int(conn.execute(delete(_T).where(_T.c.updated_at < ledger.iso(now - LIFETIME))).rowcount)
 
 
 def get(db: Engine, draft_id: str, browser_token: str, item_code: str) -> Draft | None:
@@ -86,12 +105,16 @@ def get(db: Engine, draft_id: str, browser_token: str, item_code: str) -> Draft 
 
 
 def save(db: Engine, draft: Draft, at: datetime) -> None:
+    """Store the draft's answers and files; :class:`TooLarge` (nothing written) past :data:`MAX_DATA`."""
+    data = ledger.dumps(draft.data)
+    if len(data.encode("utf-8", "surrogatepass")) > MAX_DATA:
+        raise TooLarge(f"a draft's answers take at most {MAX_DATA // 1024} KiB")
     with db.begin() as conn:
         conn.execute(
             update(_T)
             .where(_T.c.id == draft.id)
             .values(
-                data=ledger.dumps(draft.data),
+                data=data,
                 uploads=ledger.dumps(draft.uploads),
                 updated_at=ledger.iso(at),
                 case_number=draft.case_number,
@@ -129,15 +152,19 @@ _OPENED_SINCE = select(func.count(), func.min(_T.c.created_at)).where(
 )
 
 
+def _refuse_past(conn: Connection, client: str, at: datetime, per_hour: int) -> None:
+    since = ledger.iso(at - timedelta(hours=1))
+    n, first = ledger.fast_execute(conn, _OPENED_SINCE, {"client": client, "since": since}).rows[0]
+    if n >= per_hour:
+        raise TooMany(first or ledger.iso(at))
+
+
 def open_api(conn: Connection, draft_id: str, client: str | None, at: datetime, per_hour: int) -> None:
     """The row of an API draft, made with its first file inside that upload's write transaction;
     an address that started ``per_hour`` drafts within the hour is refused (:class:`TooMany`)."""
     now = ledger.iso(at)
     if client is not None:
-        since = ledger.iso(at - timedelta(hours=1))
-        n, first = ledger.fast_execute(conn, _OPENED_SINCE, {"client": client, "since": since}).rows[0]
-        if n >= per_hour:
-            raise TooMany(first or now)
+        _refuse_past(conn, client, at, per_hour)
     row = {"id": draft_id, "item_code": API_ITEM, "browser": draft_id, "client": client, "data": "{}"}
     ledger.fast_execute(conn, _INSERT, row | {"uploads": "{}", "created_at": now, "updated_at": now})
 

@@ -10,8 +10,10 @@ and bound to the browser's cookie token (engine.csrf; the cookie is HttpOnly and
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -338,15 +340,35 @@ def portal_routes(
             if draft is not None and draft.case_number:
                 return RedirectResponse(f"{urls(doc)['base']}/done?draft={draft.id}", status_code=303)
             if draft is None:
-                draft = await run_in_threadpool(drafts.create, db, draft_key(doc), browser, service.clock.now())
+                draft = await new_draft(request, doc, browser)
             ctx = page_context(doc, draft, page_id)
             if page_id == MATERIALS_PAGE:
                 return await save_materials(request, doc, ctx, draft, form, browser, new)
             if page_id == CHECK_PAGE:
                 raise HTTPException(405, "请使用“提交申请”按钮。")
             return await run_in_threadpool(save_section, request, doc, ctx, draft, form, browser, new)
+        except drafts.TooLarge:
+            raise HTTPException(413, i18n.gettext("填写的内容太长，请删减后重新提交。")) from None
         finally:
             await form.close()
+
+    async def new_draft(request: Request, doc: Document, browser: str) -> drafts.Draft:
+        """A draft for this browser; an address that began its hour's drafts (portal and API alike,
+        engine.uploads.Limits) is refused with 429 — a signed-in member of staff filing for others is not."""
+        staff = await run_in_threadpool(staff_of, request) if staff_of is not None else None
+        client = None if staff is not None else uploads.client_of(addresses.of(request))
+        now = service.clock.now()
+        try:
+            return await run_in_threadpool(
+                drafts.create, db, draft_key(doc), browser, now, client, limits.client_drafts_per_hour
+            )
+        except drafts.TooMany as exc:  # Retry-After: when the hour's first draft leaves the hour
+            wait = datetime.fromisoformat(exc.first) + timedelta(hours=1) - now
+            seconds = max(1, math.ceil(wait.total_seconds()))
+            message = i18n.gettext("新建申请过于频繁，请 {minutes} 分钟后再试。").format(
+                minutes=math.ceil(seconds / 60)
+            )
+            raise HTTPException(429, message, headers={"Retry-After": str(seconds)}) from None
 
     def next_url(doc: Document, draft: drafts.Draft, after: str, return_to: str = "") -> str:
         ids = [p.id for p in page_list(doc, draft.data)]

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import clock, ledger, provisional, query_codes, stated, transparency, uploads
+from engine import clock, drafts, ledger, provisional, query_codes, stated, transparency, uploads
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.i18n import gettext
 from engine.service import CaseService
@@ -294,6 +294,8 @@ def sweep(service: CaseService) -> SweepReport:
     sweep_delivery(service.db, now, report)
     if purged := uploads.purge_unclaimed(service.db, now):  # files no application claimed (engine.uploads)
         report.other["uploads_purged"] = purged
+    if ended := drafts.purge(service.db, now):  # then the drafts untouched for a week (engine.drafts)
+        report.other["drafts_purged"] = ended
     from engine import chain_service  # chains are run by the same sweep (and import the service too)
 
     consented = chain_service.sweep_joint_reviews(service)

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from test_api import PDF, ROLES, Client, _cheap_hashes, application, error, new_draft, token  # noqa: F401
@@ -29,6 +29,7 @@ from engine.samples import sample_application
 from engine.service import CaseService
 
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
+REPO_ROOT = Path(__file__).resolve().parent.parent
 World = tuple[Client, CaseService, ManualClock, Path]
 
 
@@ -413,3 +414,49 @@ def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(porta
         rows = conn.execute(select(ledger.uploads.c.case_number).where(ledger.uploads.c.case_number == number)).all()
     assert len(rows) == 30  # stored for the case (its owner), the 31st refused
     assert svc.load(number)[0].version == before.version  # nothing was handed in: the case did not move
+
+
+# ------------------------------------------------------------------ review: portal drafts
+
+
+def first_page_post(client: TestClient, code: str, **values: str) -> Any:
+    """The first section of ``code``'s form posted with no draft yet: the portal begins one."""
+    r = client.get(f"/apply/{code}")
+    url = r.headers["location"].split("?")[0]
+    page = client.get(url)
+    return client.post(url, data={"csrf": csrf(page.text), **values})
+
+
+def test_an_address_begins_so_many_portal_drafts_an_hour(tmp_path: Path, reference: Any) -> None:
+    """Review of issue 15: every form post without a draft stored a new drafts row, unlimited; the
+    portal now counts an address's drafts with the API's (YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS)."""
+    from engine.web import create_app
+
+    clk = ManualClock(START)
+    app = create_app(REPO_ROOT, tmp_path / "p.db", reference.catalogue, clock=clk, sweep_seconds=0,
+                     upload_limits=uploads.Limits(client_drafts_per_hour=2))  # fmt: skip
+    code = "QQ-HOUSING-XK-003"
+    answers = []
+    for _ in range(3):  # three browsers (no cookies shared) behind one address
+        with TestClient(app, follow_redirects=False) as browser_:
+            answers.append(first_page_post(browser_, code))
+    assert [r.status_code for r in answers[:2]] == [422, 422]  # drafts begun (the empty page has errors)
+    assert answers[2].status_code == 429 and answers[2].headers["retry-after"] == "3600"
+    assert "新建申请过于频繁，请 60 分钟后再试" in answers[2].text
+    with ledger.read_only(app.state.service.db) as conn:
+        assert conn.execute(select(func.count()).select_from(ledger.drafts)).scalar() == 2
+
+
+def test_a_draft_holds_at_most_256_kib_and_the_sweep_ends_old_drafts(portal: Any) -> None:  # noqa: F811
+    """Review of issue 15: one post stored 9 MB in a draft, and drafts were never deleted."""
+    client, svc, clk = portal
+    code = "QQ-HOUSING-XK-003"
+    big = first_page_post(client, code, **{"applicant.name": "王" * 100_000})  # 300 KB of UTF-8
+    assert big.status_code == 413 and "填写的内容太长" in big.text
+    with ledger.read_only(svc.db) as conn:
+        assert all(len(d) < drafts.MAX_DATA for (d,) in conn.execute(select(ledger.drafts.c.data)))
+    draft = fill_sections(client, svc, code)
+    clk.advance(days=7, seconds=1)  # a week and a second untouched
+    assert supervision.sweep(svc).other["drafts_purged"] >= 1
+    with ledger.read_only(svc.db) as conn:
+        assert conn.execute(select(ledger.drafts.c.id).where(ledger.drafts.c.id == draft)).first() is None
