@@ -228,7 +228,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/supervision/cases"): SUPERVISION,
     ("GET", "/supervision/corrections"): SUPERVISION_ANSWER,
     ("POST", "/supervision/corrections"): SUPERVISION,
-    ("POST", "/supervision/corrections/{id:int}/respond"): SUPERVISION_ANSWER,
+    ("POST", "/supervision/corrections/{id}/respond"): SUPERVISION_ANSWER,
     ("POST", "/supervision/followups/{number}/answer"): SUPERVISION_ANSWER,
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/items/{code}"): ADMIN,

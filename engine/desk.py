@@ -10,8 +10,9 @@ carries a CSRF token signed with the server key for that session (engine.csrf).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -99,13 +100,13 @@ def available(
 
 def _fen(text: str) -> int | None:
     """Yuan as typed (``80``, ``80.5``, ``80.50``) to exact fen; None when not an amount."""
-    try:
-        amount = Decimal(text.strip().replace(",", "").replace("，", ""))
-    except InvalidOperation:
+    typed = text.strip().replace(",", "").replace("，", "")
+    if not _AMOUNT.fullmatch(typed):  # not Decimal() alone: it takes Infinity, sNaN and 1E+999999999
         return None
-    if amount != amount.quantize(Decimal("0.01")) or amount < 0:
-        return None
-    return int(amount * 100)
+    return int(Decimal(typed) * 100)
+
+
+_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")  # yuan to the fen, up to 10^12
 
 
 def payload_from(action: str, form: FormData, item: Mapping[str, Any]) -> dict[str, Any]:

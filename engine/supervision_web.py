@@ -254,13 +254,15 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
 
     async def correction_respond(request: Request, actor: cases.Actor, token: str) -> Response:
         form = await request.form()
-        ident = request.path_params["id"]
+        ident = input_guard.whole(request.path_params["id"], 9)  # a correction's row id; anything else: none
+        if ident is None:
+            raise HTTPException(404, _("没有这条纠错记录。"))
         scope = None if access.holds(actor, access.SUPERVISORS) else actor.department
         try:
             await run_in_threadpool(
                 lambda: corrections.respond(
                     db,
-                    int(ident),
+                    ident,
                     department=scope,
                     response=str(form.get("response", "")),
                     by=actor.username,
@@ -294,7 +296,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
         guarded_route(service, key, "GET", "/supervision/cases", case_list),
         guarded_route(service, key, "GET", "/supervision/corrections", correction_list),
         guarded_route(service, key, "POST", "/supervision/corrections", correction_issue),
-        guarded_route(service, key, "POST", "/supervision/corrections/{id:int}/respond", correction_respond),
+        guarded_route(service, key, "POST", "/supervision/corrections/{id}/respond", correction_respond),
         guarded_route(service, key, "POST", "/supervision/followups/{number}/answer", followup_answer),
     ]
 

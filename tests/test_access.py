@@ -338,7 +338,7 @@ class Caller:
             "page": "applicant",
             "kind:str": "json",
             "month": "2026-03",
-            "id:int": "1",
+            "id": "1",
             "action": "evaluate",
         }
         if path.startswith(("/desk/chains/", "/api/chains/")):

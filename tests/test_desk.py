@@ -208,6 +208,8 @@ def test_the_fee_must_be_recorded_to_the_fen(desk: Any) -> None:
     short = act(window, number, "record_payment", amount=f"{(fen - 1) // 100}.{(fen - 1) % 100:02d}")
     assert short.status_code == 422 and "缴费金额与核定金额不符" in short.text and "少 0.01 元" in short.text
     assert act(window, number, "record_payment", amount="abc").status_code == 422
+    for odd in ("Infinity", "sNaN", "1E+999999999", "9" * 5000):  # review of issue 15: these answered 500
+        assert act(window, number, "record_payment", amount=odd).status_code == 422
     exact = act(window, number, "record_payment", amount=f"{fen // 100}.{fen % 100:02d}")
     assert exact.status_code == 303
     case, _ = svc.load(number)

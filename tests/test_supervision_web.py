@@ -124,6 +124,9 @@ def test_corrections_are_issued_by_supervisors_and_answered_by_the_department(si
     assert "超时未办" not in listing  # another department's notice is not shown to it
     refused = other.post(f"/supervision/corrections/{issued.id}/respond", data={"csrf": csrf(listing), "response": "x"})
     assert refused.status_code == 422
+    for odd in ("9" * 4301, "9" * 20, "\u00b2", "x"):  # review of issue 15: a route int convertor answered 500
+        r = other.post(f"/supervision/corrections/{odd}/respond", data={"csrf": csrf(listing), "response": "x"})
+        assert r.status_code == 404, (odd[:5], r.status_code)
     head = signed_in(app, "head.culture")
     mine = head.get("/supervision/corrections").text
     assert "超时未办" in mine and "发出纠错通知" not in mine  # heads answer, they do not issue
