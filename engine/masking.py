@@ -195,6 +195,31 @@ def mask_phone(value: object) -> str:
 # full-width forms (U+FF01..FF5E) and the ideographic space, folded one character for one, so
 # positions in the folded text are positions in the original
 _HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+class _Fold(dict[int, int]):
+    """What the patterns read, one character for one (so positions stay those of the original):
+    full-width forms as ASCII (_HALF); any decimal digit (١, 𝟏, ①) as its ASCII digit; invisible
+    format characters (zero-width space, soft hyphen, word joiner) and dashes as ``-``; any space
+    as `` ``. Otherwise a number hidden by what a reader does not see would be published in full."""
+
+    def __missing__(self, cp: int) -> int:
+        ch = chr(cp)
+        kind = unicodedata.category(ch)
+        digit = unicodedata.digit(ch, None) if kind in ("Nd", "No") else None
+        if digit is not None:
+            folded = ord(str(digit))
+        elif kind in ("Cf", "Pd") or cp == 0xAD:
+            folded = ord("-")
+        elif kind == "Zs" or ch == "\t":
+            folded = ord(" ")
+        else:
+            folded = cp
+        self[cp] = folded
+        return folded
+
+
+_FOLD = _Fold(_HALF)
 _B = r"(?<![0-9A-Za-z])"  # an identifier never starts inside a longer code ...
 _E = r"(?![0-9A-Za-z])"  # ... nor ends inside one
 _B_NUM = r"(?<![0-9])"  # a number written beside letters is still a number
@@ -229,7 +254,7 @@ _CASE_NUMBER = re.compile(
     r"[0-9]{6,7}(?![0-9A-Za-z])"
 )
 _FEWEST_DIGITS = 6
-_DIGIT_OR_AT = re.compile("[0-9\uff10-\uff19@\uff20]")  # ASCII and full-width
+_DIGIT_OR_AT = re.compile("[0-9@]")  # in the folded text: every digit and @ is ASCII there
 _OLD_ID = re.compile(r"[0-9]{6}[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}")
 _SERVICE_NUMBER = re.compile(r"12[0-9]{3}|95[0-9]{3,6}|[48]00[0-9]{7}")
 
@@ -253,10 +278,10 @@ def mask_text(text: object, *, keep_codes: Container[str] = ()) -> str:
     text = str(text)
     # every identifier above has an @ or at least 6 digits (a credit code's area code): most text
     # (names, departments, item codes) is answered without running the patterns
-    marks = _DIGIT_OR_AT.findall(text)
-    if len(marks) < _FEWEST_DIGITS and "@" not in marks and "\uff20" not in marks:
+    folded = text.translate(_FOLD)
+    marks = _DIGIT_OR_AT.findall(folded)
+    if len(marks) < _FEWEST_DIGITS and "@" not in marks:
         return text
-    folded = text.translate(_HALF)
     out: list[str] = []
     end = 0
     # a case number (center id, date, sequence) is published as it is, whatever digits its id has
@@ -317,8 +342,8 @@ def _masked(m: re.Match[str], text: str, keep_codes: Container[str]) -> str:
 
 
 def _touches_letter(text: str, start: int, end: int) -> bool:
-    before = text[start - 1 : start].translate(_HALF)
-    after = text[end : end + 1].translate(_HALF)
+    before = text[start - 1 : start].translate(_FOLD)
+    after = text[end : end + 1].translate(_FOLD)
     return (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
 
 
@@ -331,7 +356,7 @@ def credit_codes_in(text: object) -> list[str]:
     announcement needs its applicant's own code to decide what to show."""
     if not isinstance(text, str):
         return []
-    found = (re.sub(r"[\s\-]", "", m.group(0)).upper() for m in _IN_TEXT.finditer(text.translate(_HALF)))
+    found = (re.sub(r"[\s\-]", "", m.group(0)).upper() for m in _IN_TEXT.finditer(text.translate(_FOLD)))
     return [c for c in found if valid_uscc(c) and not valid_id_card(c)]
 
 

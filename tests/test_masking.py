@@ -274,3 +274,27 @@ def test_identifiers_written_beside_letters_are_masked(text: str, masked: str) -
 def test_case_numbers_with_digits_in_their_prefix_are_not_taken_for_id_numbers(text: str) -> None:
     """A code whose numeric tail has an ID number's length but not its birth date stays as it is."""
     assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("139\u200b1234\u200b5678", "139****5678"),  # zero-width spaces
+        ("\u0661\u0663\u0669\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668", "139****5678"),  # Arabic-Indic
+        (
+            "\U0001d7cf\U0001d7d1\U0001d7d7\U0001d7cf\U0001d7d0\U0001d7d1\U0001d7d2\U0001d7d3\U0001d7d4\U0001d7d5\U0001d7d6",
+            "139****5678",
+        ),  # mathematical bold digits
+        ("139\u00a01234\u00a05678", "139****5678"),  # no-break spaces
+        ("139\u00ad1234\u20605678", "139****5678"),  # soft hyphen, word joiner
+        ("139-1234\u20135678", "139****5678"),  # an en dash
+        ("139\t1234\t5678", "139****5678"),
+        ("\u2460\u2462\u2468\u2460\u2461\u2462\u2463\u2464\u2465\u2466\u2467", "139****5678"),  # circled digits
+        ("110105\u200b19491231\u200b0021", "110105********0021"),
+        ("zhangsan\u200b@qq.com", "z********@qq.com"),
+    ],
+)
+def test_identifiers_hidden_by_what_a_reader_does_not_see_are_masked(text: str, masked: str) -> None:
+    """Review of issue 15: invisible characters, other scripts' digits and other spaces or dashes
+    inside a number published it in full, though it reads as a plain phone or ID number."""
+    assert mask_text("王记便利店 " + text) == "王记便利店 " + masked
