@@ -141,7 +141,10 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
                 return False
             for s in subjects:
                 conn.execute(insert(_A).values(key=s.key, at=ledger.iso(now)))
-                if len(_recent(conn, s, since)) >= s.limit:
+                # a made-up number is counted like a real one (a 429 must not tell them apart), but
+                # only guessing at a case or chain that exists is worth a supervisor's permanent record
+                exists = stored is not None or case_id is not None or not s.key.startswith("case:")
+                if exists and len(_recent(conn, s, since)) >= s.limit:
                     _record(conn, s, now, since)
     if wait:
         raise Throttled(wait)

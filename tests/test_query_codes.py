@@ -294,3 +294,16 @@ def test_the_address_a_limit_counts() -> None:
     # ... and Teredo (2001:0::/32; the client's IPv4 address is stored inverted in the last 32 bits)
     assert addresses.key("2001:0:4136:e378:8000:63bf:34ff:8cf8") == "203.0.115.7"
     assert addresses.key("testclient") == "testclient" and len(addresses.key("x" * 500)) == 64
+
+
+def test_guessing_at_a_number_that_does_not_exist_is_limited_but_not_recorded(site: Any) -> None:
+    """Review of issue 15: 50 guesses at a made-up number wrote a permanent supervision event; it is
+    still answered like a real case (404, then 429: numbers cannot be told apart), but not recorded."""
+    app, _, svc, _ = site
+    made_up = "QIQIHAR20260306999999"
+    answers = [
+        from_address(app, f"192.0.2.{i // 10}").get(f"/api/cases/{made_up}", params={"query_code": "2222-2222-22"})
+        for i in range(query_codes.CASE_LIMIT + 1)
+    ]
+    assert [r.status_code for r in answers] == [404] * query_codes.CASE_LIMIT + [429]
+    assert [json.loads(e["detail"])["subject"] for e in guessing_events(svc)] == []
