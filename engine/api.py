@@ -295,9 +295,6 @@ def api_routes(
     ) -> list[FieldError]:
         return uploads_.material_errors(db, materials, uploads, owner)
 
-    def client_of(request: Request) -> str:
-        return uploads_.client_of(addresses.of(request))
-
     def claimed(
         body: Mapping[str, Any], files: Mapping[str, list[str]], chain: bool = False
     ) -> tuple[uploads_.Owner, str | None]:
@@ -310,9 +307,8 @@ def api_routes(
         draft = drafts.find_api(db, draft_key, token, service.clock.now()) if isinstance(token, str) else None
         if draft is None:
             raise _field_errors(("draft", "unknown_draft", UNKNOWN_DRAFT))
-        done = drafts.filed(db, draft.id)
-        if done is not None and done[1] != chain:  # filed as the other kind of application
-            raise ApiError(409, "draft_filed", DRAFT_FILED.format(number=done[0]))
+        if draft.filed is not None and draft.filed[1] != chain:  # filed as the other kind of application
+            raise ApiError(409, "draft_filed", DRAFT_FILED.format(number=draft.filed[0]))
         return uploads_.Owner(draft=draft.id), drafts.key(draft.id)
 
     def view(number: str, staff: bool) -> dict[str, Any]:
@@ -390,14 +386,13 @@ def api_routes(
             draft = drafts.find_api(db, draft_key, token, now) if token else None
             if draft is None:
                 raise ApiError(401, "unauthorized", UNKNOWN_DRAFT if token else NEED_DRAFT)
-            done = drafts.filed(db, draft.id)
-            if done is not None:  # its application claimed what it needed; nothing more may pile up
-                raise ApiError(409, "draft_filed", DRAFT_FILED.format(number=done[0]))
-            return uploads_.Owner(draft=draft.id, client=client_of(request))
+            if draft.filed is not None:  # its application claimed what it needed; nothing more may pile up
+                raise ApiError(409, "draft_filed", DRAFT_FILED.format(number=draft.filed[0]))
+            return uploads_.Owner(draft=draft.id, client=uploads_.client(request))
         staff = staff_of(request)
         if staff is None:
             check_query_code(request, number, request.headers.get("x-query-code", ""))
-            return uploads_.Owner(case=number, client=client_of(request))
+            return uploads_.Owner(case=number, client=uploads_.client(request))
         try:
             case, _ = service.load(number)
         except UnknownCase:

@@ -18,6 +18,7 @@ change; its unclaimed uploads are purged after that (engine.uploads.purge_unclai
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,8 @@ class Draft:
     uploads: dict[str, list[str]] = field(default_factory=dict)  # {material id: [upload ids]}
     case_number: str | None = None
     query_code: str | None = None
+    #: an API draft that filed its application: (the number, whether it is a chain application)
+    filed: tuple[str, bool] | None = None
 
 
 def browser_hash(token: str) -> str:
@@ -129,11 +132,16 @@ def key(draft_id: str) -> str:
 
 
 class TooMany(Exception):
-    """An address started its hour's number of API drafts; ``first`` is when the earliest of them was."""
+    """An address began its hour's number of drafts; ``first`` is when the earliest of them was."""
 
     def __init__(self, first: str) -> None:
         super().__init__(first)
         self.first = first
+
+    def retry_after(self, now: datetime) -> int:
+        """Seconds until the hour's first draft leaves the hour (at least 1): the Retry-After."""
+        wait = datetime.fromisoformat(self.first) + timedelta(hours=1) - now
+        return max(1, math.ceil(wait.total_seconds()))
 
 
 def issue_api(key: bytes, at: datetime) -> tuple[str, datetime]:
@@ -175,31 +183,32 @@ _FIND_API = select(_T.c.id, _T.c.updated_at, _T.c.case_number, _T.c.query_code).
 
 
 def find_api(db: Engine, key: bytes, token: str, now: datetime) -> Draft | None:
-    """The API draft of this token: None for a token this server did not issue, or one that
-    ended (unused ``LIFETIME`` after it was issued, or untouched ``LIFETIME`` after its last file)."""
+    """The API draft of this token, with what it filed (``filed``): None for a token this server
+    did not issue, or one that ended (unused ``LIFETIME`` after it was issued, or untouched
+    ``LIFETIME`` after its last file)."""
     if not token or len(token) > MAX_TOKEN or not token.isascii() or token.count(".") != 2:
         return None
     expires, nonce, mac = token.split(".")
     if not expires.isdigit() or len(expires) > 12 or not keys.verify(key, mac, "draft", expires, nonce):
         return None
     draft_id = browser_hash(token)
-    with ledger.read_only(db) as conn:
+    with ledger.read_only(db) as conn:  # one read: the row and what the draft filed
         rows = ledger.fast_execute(conn, _FIND_API, {"id": draft_id}).rows
+        filed = _filed(conn, draft_id)
     if not rows:  # no file yet: the token's own end
-        return Draft(draft_id, API_ITEM) if int(expires) > now.timestamp() else None
+        return Draft(draft_id, API_ITEM, filed=filed) if int(expires) > now.timestamp() else None
     if rows[0][1] < ledger.iso(now - LIFETIME):
         return None
     _, _, case_number, query_code = rows[0]
-    return Draft(draft_id, API_ITEM, case_number=case_number, query_code=query_code)
+    return Draft(draft_id, API_ITEM, case_number=case_number, query_code=query_code, filed=filed)
 
 
-def filed(db: Engine, draft_id: str) -> tuple[str, bool] | None:
+def _filed(conn: Connection, draft_id: str) -> tuple[str, bool] | None:
     """(the number of the application this draft filed, whether it is a chain application) — a case
     is filed under ``draft:<id>``, a chain application under ``chain:draft:<id>`` (engine.chain_service)
     — or None while the draft is open."""
-    with ledger.read_only(db) as conn:
-        case = ledger.find_idempotency(conn, key(draft_id))
-        chain = None if case else ledger.find_idempotency(conn, "chain:" + key(draft_id))
+    case = ledger.find_idempotency(conn, key(draft_id))
     if case:
         return case, False
+    chain = ledger.find_idempotency(conn, "chain:" + key(draft_id))
     return (chain, True) if chain else None

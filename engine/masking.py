@@ -215,10 +215,12 @@ class _Fold(dict[int, int]):
             folded = ord(" ")
         else:
             folded = cp
-        self[cp] = folded
+        if len(self) < _FOLD_CACHE:  # a client may send any of 1.1 million code points: bounded memory
+            self[cp] = folded
         return folded
 
 
+_FOLD_CACHE = 20_000  # characters remembered: far more than the text of a whole catalogue uses
 _FOLD = _Fold(_HALF)
 _B = r"(?<![0-9A-Za-z])"  # an identifier never starts inside a longer code ...
 _E = r"(?![0-9A-Za-z])"  # ... nor ends inside one

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from engine import (
-    addresses,
     cases,
     chain_service,
     chains,
@@ -356,15 +354,14 @@ def portal_routes(
         """A draft for this browser; an address that began its hour's drafts (portal and API alike,
         engine.uploads.Limits) is refused with 429 — a signed-in member of staff filing for others is not."""
         staff = await run_in_threadpool(staff_of, request) if staff_of is not None else None
-        client = None if staff is not None else uploads.client_of(addresses.of(request))
+        client = None if staff is not None else uploads.client(request)
         now = service.clock.now()
         try:
             return await run_in_threadpool(
                 drafts.create, db, draft_key(doc), browser, now, client, limits.client_drafts_per_hour
             )
-        except drafts.TooMany as exc:  # Retry-After: when the hour's first draft leaves the hour
-            wait = datetime.fromisoformat(exc.first) + timedelta(hours=1) - now
-            seconds = max(1, math.ceil(wait.total_seconds()))
+        except drafts.TooMany as exc:
+            seconds = exc.retry_after(now)
             message = i18n.gettext("新建申请过于频繁，请 {minutes} 分钟后再试。").format(
                 minutes=math.ceil(seconds / 60)
             )
@@ -417,7 +414,7 @@ def portal_routes(
         # the files count against this draft's limits and this address's; a signed-in member of
         # staff filing for an applicant (代办) is not limited by address: the whole office shares one
         staff = await run_in_threadpool(staff_of, request) if staff_of is not None else None
-        client = None if staff is not None else uploads.client_of(addresses.of(request))
+        client = None if staff is not None else uploads.client(request)
         owner = uploads.Owner(draft=draft.id, client=client)
         refused: uploads.Refused | None = None
         removed = {str(v) for v in form.getlist("remove")}

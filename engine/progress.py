@@ -271,7 +271,7 @@ def progress_routes(
     ) -> tuple[dict[str, Any], list[FieldError]]:
         """The supplement's files, stored for the case (its owner) under the same limits as a draft's
         uploads: per case, per client address, and the disk's free-space floor (engine.uploads)."""
-        owner = uploads.Owner(case=number, client=uploads.client_of(addresses.of(request)))
+        owner = uploads.Owner(case=number, client=uploads.client(request))
         case, snap = await run_in_threadpool(service.load, number)
         specs = {m["id"]: m for m in stated.materials(snap["item"])}
         wanted = {m["material"] for m in case.missing}

@@ -37,10 +37,10 @@ from urllib.parse import quote
 
 from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.types import Message
 
-from engine import drafts, forms, input_guard, ledger
+from engine import addresses, drafts, forms, input_guard, ledger
 from engine.forms import FieldError
 from engine.i18n import gettext
 
@@ -140,6 +140,11 @@ def page_message(e: Refused, limits: Limits = LIMITS) -> str:
 def client_of(address: str) -> str:
     """The stored form of a client address: its sha256 (limits need equality only)."""
     return hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()
+
+
+def client(request: HTTPConnection) -> str:
+    """The stored form of the address this request counts as (engine.addresses)."""
+    return client_of(addresses.of(request))
 
 
 # sniffed content type -> the catalogue's format word (schema: materials[].formats)
@@ -326,9 +331,8 @@ def _open_draft(conn: Connection, owner: Owner, at: datetime, limits: Limits) ->
     assert owner.draft is not None
     try:
         drafts.open_api(conn, owner.draft, owner.client, at, limits.client_drafts_per_hour)
-    except drafts.TooMany as exc:  # Retry-After: when the hour's first draft leaves the hour
-        wait = datetime.fromisoformat(exc.first) + timedelta(hours=1) - at
-        seconds = max(1, math.ceil(wait.total_seconds()))
+    except drafts.TooMany as exc:
+        seconds = exc.retry_after(at)
         zh, en = f"新建草稿过于频繁，请 {seconds} 秒后再试", f"too many drafts; retry in {seconds} s"
         raise Refused(429, "too_many_requests", zh, en, seconds) from None
 

@@ -96,10 +96,8 @@ def test_the_monthly_log_ranks_departments_and_staff_and_publishes_ratings(site:
     assert client.get("/sunshine/2026-03.xml").status_code == 404
 
 
-def test_the_open_data_file_opens_and_holds_no_personal_data(site: Any) -> None:
-    client, svc, _, tmp = site
-    number = filed(svc, "o", "钱七")
-    svc.act(number, "accept", Actor("w", "window", "culture"), {}, 1)
+def downloaded_applicant(client: TestClient, tmp: Path, number: str) -> tuple[str, str]:
+    """(the case's applicant as the downloaded open-data file publishes it, the whole file as SQL)."""
     r = client.get("/open-data/yangguang.sqlite")
     assert r.status_code == 200
     path = tmp / "download.sqlite"
@@ -107,6 +105,14 @@ def test_the_open_data_file_opens_and_holds_no_personal_data(site: Any) -> None:
     with sqlite3.connect(path) as conn:
         (applicant,) = conn.execute("SELECT applicant FROM announcements WHERE case_number = ?", (number,)).fetchone()
         dump = "\n".join(conn.iterdump())
+    return str(applicant), dump
+
+
+def test_the_open_data_file_opens_and_holds_no_personal_data(site: Any) -> None:
+    client, svc, _, tmp = site
+    number = filed(svc, "o", "钱七")
+    svc.act(number, "accept", Actor("w", "window", "culture"), {}, 1)
+    applicant, dump = downloaded_applicant(client, tmp, number)
     assert applicant == "钱*" and "钱七" not in dump and ID not in dump
 
 
@@ -175,13 +181,7 @@ def test_a_phone_number_typed_into_a_company_name_is_masked_everywhere(site: Any
     client, svc, _, tmp = site
     number = filed(svc, "shop", "王记便利店 13912345678", "legal_person")
     svc.act(number, "accept", Actor("w", "window", "culture"), {}, 1)
-    r = client.get("/open-data/yangguang.sqlite")
-    assert r.status_code == 200
-    path = tmp / "download.sqlite"
-    path.write_bytes(r.content)
-    with sqlite3.connect(path) as conn:
-        (applicant,) = conn.execute("SELECT applicant FROM announcements WHERE case_number = ?", (number,)).fetchone()
-        dump = "\n".join(conn.iterdump())
+    applicant, dump = downloaded_applicant(client, tmp, number)
     assert applicant == "王记便利店 139****5678"  # the company stays public, the number does not
     assert "13912345678" not in dump
     for url in ("/announcements", "/announcements.csv", "/announcements.json"):
