@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from engine import cases, clock, csrf, form_view, i18n
+from engine import cases, clock, csrf, form_view, i18n, wording
 from engine.calendar import missing_years
 from engine.catalogue import Catalogue, Document
 from engine.desk import guarded_route, staff_csrf
@@ -114,7 +114,7 @@ def _endpoint(routes: Sequence[BaseRoute], path: str) -> Callable[[Request], Awa
 
 
 def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return wording.local_time(moment, seconds=True)
 
 
 def _by_file(problems: tuple[Problem, ...]) -> list[tuple[str, list[Problem]]]:

@@ -52,6 +52,7 @@ from engine import (
     rankings,
     stated,
     supervision,
+    wording,
 )
 from engine import uploads as uploads_
 from engine.crossref import item_fields
@@ -258,7 +259,7 @@ def _bearer(request: Request) -> str | None:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return wording.iso_local(value)  # local time with its offset (+08:00), as a person reads it
 
 
 # ------------------------------------------------------------------------------ the routes
@@ -337,7 +338,7 @@ def api_routes(
             "open_steps": [{k: s.get(k) for k in ("id", "name", "role")} for s in cases.open_steps(case, item)],
             "deadlines": deadlines,
             "events": [
-                {"action": r.action, "at": r.at_datetime.isoformat(), "role": r.role}
+                {"action": r.action, "at": _iso(r.at_datetime), "role": r.role}
                 | ({"actor": r.actor} if staff else {})
                 for r in records
             ],
@@ -357,7 +358,7 @@ def api_routes(
         s = await run_in_threadpool(start, db, username, password, service.clock.now())
         a = s.actor
         session = {"token": s.token, "username": a.username, "role": a.role, "department": a.department}
-        return JSONResponse(session | {"backup_for": a.backup_role, "expires_at": s.expires_at.isoformat()})
+        return JSONResponse(session | {"backup_for": a.backup_role, "expires_at": _iso(s.expires_at)})
 
     async def session_delete(request: Request) -> Response:
         token = _bearer(request)
@@ -375,7 +376,7 @@ def api_routes(
     async def draft_create(request: Request) -> Response:
         # nothing is written: the token is signed, and the draft's row begins with its first file
         token, expires = drafts.issue_api(draft_key, service.clock.now())
-        return JSONResponse({"draft": token, "expires_at": expires.isoformat()}, status_code=201)
+        return JSONResponse({"draft": token, "expires_at": _iso(expires)}, status_code=201)
 
     def upload_owner(request: Request) -> uploads_.Owner:
         """Whose upload this is, from the headers alone (so a refusal reads no body): a draft
@@ -539,7 +540,7 @@ def api_routes(
                 "chain": st.chain_id,
                 "state": st.state,
                 "stage": st.stage,
-                "due": st.due.isoformat() if st.due else None,
+                "due": _iso(st.due),
                 "provisional": ["due"] if provisional.is_provisional(st.due, service.calendar.provisional_from) else [],
                 "light": st.light,
                 "holding_stage": st.holding,
@@ -697,7 +698,7 @@ def api_routes(
             ranked = rankings.month(db, service.calendar, cat.center, month)
             return {
                 "center": (cat.center or {}).get("name", ""),
-                "generated_at": ledger.iso(service.clock.now()),
+                "generated_at": _iso(service.clock.now()),
                 "period": {"from": start.isoformat(), "to": end.isoformat()},
                 "open": supervision.open_counts(db),
                 "lights": supervision.event_counts(db, lo, hi),

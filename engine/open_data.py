@@ -82,6 +82,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from engine import wording
 from engine.masking import EVERY_CODE, mask_text
 from engine.search import MAX_QUERY
 
@@ -232,7 +233,7 @@ def _metadata_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
+        return str(wording.iso_local(value))  # an instant in local time with its offset
     return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 
@@ -376,7 +377,7 @@ def _write_checkpoints(db: sqlite_utils.Database, listing: Mapping[str, Any]) ->
 
 def _write_metadata(db: sqlite_utils.Database, metadata: Mapping[str, Any]) -> None:
     meta = {str(k): _metadata_value(v) for k, v in metadata.items()}
-    meta.setdefault("generated_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    meta.setdefault("generated_at", wording.iso_local(dt.datetime.now(dt.UTC).replace(microsecond=0)))
     meta.setdefault("search_help", SEARCH_HELP)
     db.table("metadata").create({"key": str, "value": str}, pk="key", not_null=["value"])
     db.table("metadata").insert_all([{"key": k, "value": v} for k, v in meta.items()])
@@ -431,7 +432,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
+        return str(wording.iso_local(value))  # an instant in local time with its offset
     if isinstance(value, int | float | Decimal):
         return str(value)
     text = mask_text(value, keep_codes=EVERY_CODE)
@@ -484,7 +485,7 @@ def _left_out(kind: str, n: int, row: Any, exc: Exception) -> None:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
+        return wording.iso_local(value)
     if isinstance(value, Decimal):
         return str(value)  # exact, as text
     raise TypeError(f"{type(value).__name__} is not JSON data")

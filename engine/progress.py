@@ -64,8 +64,8 @@ def is_chain(number: str) -> bool:
 
 
 def local(moment: datetime | None) -> str:
-    """A stored instant as the applicant reads it: Beijing time, minutes."""
-    return "" if moment is None else moment.astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")
+    """A stored instant as the applicant reads it: local time, minutes (engine.wording.local_time)."""
+    return wording.local_time(moment)
 
 
 def progress_routes(

@@ -68,6 +68,9 @@ _env.globals["current_language"] = i18n.language
 _env.globals["languages"] = i18n.LANGUAGES
 # after a deadline: tentative(date, first provisional year[, full]) marks it 暂定 (engine.provisional)
 _env.globals["tentative"] = provisional.mark
+# every time a person reads: local time (engine.wording.local_time), ``{{ at|local }}``
+_env.filters["local"] = wording.local_time
+_env.filters["local_day"] = wording.local_day
 
 
 class CatalogueNotClean(RuntimeError):

@@ -3,6 +3,9 @@ the English catalogue translates them like every other string)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from engine.clock import TZ
 from engine.i18n import gettext
 
 
@@ -88,3 +91,46 @@ def special_procedure(value: str) -> str:
 
 def decision(value: str | None) -> str:
     return gettext(DECISIONS[value]) if value in DECISIONS else ""
+
+
+# ------------------------------------------------------------------------ times people read
+# The ledger stores instants in UTC (engine.ledger.iso); a person reads them in the center's
+# local time (China Standard Time, engine.clock.TZ: center.yaml names no other zone). Every
+# page, document, CSV and API answer goes through these two functions — ``local_time`` is also
+# the Jinja filter ``local`` (engine.web) — so 23:00 UTC is never shown as the day before.
+
+
+def _instant(moment: datetime | str | None) -> datetime | None:
+    if moment is None or moment == "":
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone; stored instants are UTC with offset")
+    return moment
+
+
+def local_time(moment: datetime | str | None, seconds: bool = False) -> str:
+    """A stored instant (aware datetime or its stored ISO text) as a person reads it: local date
+    and time to the minute (``2026-12-07 07:00``), or to the second; "" for none."""
+    instant = _instant(moment)
+    if instant is None:
+        return ""
+    return instant.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def local_day(moment: datetime | str | None) -> str:
+    """The local date of a stored instant (``2026-12-07``); "" for none."""
+    instant = _instant(moment)
+    return "" if instant is None else instant.astimezone(TZ).date().isoformat()
+
+
+def iso_local(moment: datetime | date | str | None) -> str | None:
+    """An instant for JSON and CSV: ISO 8601 in local time with its offset
+    (``2026-12-07T07:00:00+08:00``); a plain date stays a date; None for none."""
+    if isinstance(moment, date) and not isinstance(moment, datetime):
+        return moment.isoformat()
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        return moment.isoformat()  # a wall-clock time of unknown zone: passed on, never guessed
+    instant = _instant(moment)
+    return None if instant is None else instant.astimezone(TZ).isoformat()
