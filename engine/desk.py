@@ -39,8 +39,10 @@ from engine import (
     wording,
     worklist,
 )
+from engine.desk_words import accept_hint, decide_hint, done_text, step_hints, typed_input, unticked_reasons, what_next
 from engine.form_view import answer_text
 from engine.forms import field_specs
+from engine.i18n import gettext
 from engine.portal import browser_token, remember_browser
 from engine.progress import local
 from engine.service import CaseService, SubmissionInvalid, UnknownCase
@@ -84,6 +86,8 @@ def available(
         return True
 
     for action, probe in _PROBES:
+        if action == "decide" and case.decision is not None:
+            continue  # decided: the page says what was decided and offers what comes next, no second form
         if action == "record_payment" and case.assessment is not None:
             probe = {"amount_fen": int(case.assessment["total_fen"])}
         if allowed(action, probe):
@@ -257,7 +261,8 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         )
         return show(
             request, "desk/worklist.html", token, actor=actor, rows=rows, items=cat.items, chosen_item=item or "",
-            chosen_state=state, states=wording.STATES, open_states=worklist.OPEN_STATES, item_codes=mine,
+            chosen_state=state, states={k: wording.state(k) for k in wording.STATES}, open_states=worklist.OPEN_STATES,
+            item_codes=mine,
             local=local, wording=wording, departments=departments,
         )  # fmt: skip
 
@@ -295,7 +300,14 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         ]
         files = uploads.fetch(db, access.case_uploads(case, records))
         materials = {m["id"]: m for m in stated.materials(item)}
+        steps = cases.steps_of(item)
+        actions = available(case, item, actor, now, timing)
         return {
+            "step_names": wording.step_names(steps),
+            "hints": step_hints(steps),
+            "accept_hint": accept_hint(steps),
+            "decide_hint": decide_hint(steps),
+            "what_next": what_next(case, item, actions),
             "case": case,
             "item": item,
             "actor": actor,
@@ -308,7 +320,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             "files": files,
             "materials": materials,
             "open_steps": cases.open_steps(case, item),
-            "actions": available(case, item, actor, now, timing),
+            "actions": actions,
             "lapsed": cases.completeness_lapsed(case, timing, now),
             "delivery_light": worklist.light(due.delivery if due else None, now, service.calendar, warning_days, False)[
                 0
@@ -321,8 +333,9 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
     async def case_page(request: Request, actor: cases.Actor, token: str) -> Response:
         number = request.path_params["number"]
         ctx = await run_in_threadpool(case_context, actor, number)
-        flash = request.query_params.get("done", "")
-        return show(request, "desk/case.html", token, **ctx, flash=wording.action(flash) if flash else "", error="")
+        done = request.query_params.get("done", "")
+        flash = done_text(done, ctx["records"], ctx["step_names"]) if done in wording.ACTIONS else ""
+        return show(request, "desk/case.html", token, **ctx, flash=flash, error="", typed={})
 
     async def act(request: Request, actor: cases.Actor, token: str) -> Response:
         number = request.path_params["number"]
@@ -336,7 +349,19 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
                 raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
             payload = payload_from(action, form, snap["item"])
             status, error = 200, ""
+            typed = typed_input(form)
+            unused = unticked_reasons(action, form, snap["item"])
             try:
+                if action == "decide" and payload["outcome"] not in ("approve", "deny"):
+                    raise cases.ActionRefused("invalid", gettext("请选择决定：“准予”或“不予准予”，再提交。"))
+                if unused:
+                    raise cases.ActionRefused(
+                        "invalid",
+                        gettext(
+                            "未勾选的材料填写的说明未被采用：%(names)s。请勾选这些材料，或删去其说明后再发出补正告知。"
+                        )
+                        % {"names": "、".join(unused)},
+                    )
                 chain_service.after_member_action(service, service.act(number, action, actor, payload, int(version)))
                 return RedirectResponse(f"/desk/cases/{number}?done={action}", status_code=303)
             except ledger.VersionConflict:
@@ -349,7 +374,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             except SubmissionInvalid as exc:
                 status, error = 422, "；".join(e.message for e in exc.errors)
             ctx = case_context(actor, number)
-            return show(request, "desk/case.html", token, status, **ctx, flash="", error=error)
+            return show(request, "desk/case.html", token, status, **ctx, flash="", error=error, typed=typed)
 
         return await run_in_threadpool(work)
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import conditions, forms
+from engine import conditions, forms, wording
 from engine.catalogue import Catalogue, Document
 from engine.crossref import FieldInfo, item_fields
 
@@ -189,7 +189,7 @@ def answer_text(spec: Mapping[str, Any], value: Any) -> str:
     kind = spec["type"]
     options = {str(o["value"]): str(o["label"]) for o in spec.get("options", [])}
     if kind == "boolean":
-        return "是" if value is True or str(value).lower() in forms.TRUE_WORDS else "否"
+        return wording.yes_no(value is True or str(value).lower() in forms.TRUE_WORDS)  # 是/否, Yes/No
     if kind == "checkbox":
         values = value if isinstance(value, list) else [value]
         return "、".join(options.get(str(v), str(v)) for v in values)

@@ -3,7 +3,9 @@ the English catalogue translates them like every other string)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from engine.clock import TZ
 from engine.i18n import gettext
@@ -91,6 +93,40 @@ def special_procedure(value: str) -> str:
 
 def decision(value: str | None) -> str:
     return gettext(DECISIONS[value]) if value in DECISIONS else ""
+
+
+def yes_no(value: bool) -> str:
+    """A boolean as a person reads it: 是 / 否 (Yes / No)."""
+    return gettext("是") if value else gettext("否")
+
+
+def step_names(steps: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Step id -> the name the item gives it (staff read names, never ids)."""
+    return {str(s["id"]): str(s.get("name") or s["id"]) for s in steps}
+
+
+def step_text(steps: Sequence[Mapping[str, Any]], value: str | None) -> str:
+    """A stored step id — or several, comma-joined (parallel steps) — as the steps' names."""
+    names = step_names(steps)
+    return "、".join(names.get(part, part) for part in (value or "").split(",") if part)
+
+
+def next_steps(steps: Sequence[Mapping[str, Any]], step_id: str) -> list[Mapping[str, Any]]:
+    """The steps that open once ``step_id`` (and any step parallel to it) is done: the next group,
+    where a step with ``parallel_with`` joins the group of the step it names (as engine.cases
+    groups them); [] after the last."""
+    groups: list[list[Mapping[str, Any]]] = []
+    where: dict[str, int] = {}
+    for step in steps:
+        other = step.get("parallel_with")
+        if other in where:
+            where[str(step["id"])] = where[str(other)]
+            groups[where[str(other)]].append(step)
+        else:
+            where[str(step["id"])] = len(groups)
+            groups.append([step])
+    at = where.get(step_id)
+    return groups[at + 1] if at is not None and at + 1 < len(groups) else []
 
 
 # ------------------------------------------------------------------------ times people read

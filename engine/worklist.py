@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from engine import access, clock, ledger
+from engine import access, clock, ledger, masking
 from engine.access import CENTER_WIDE as CENTER_WIDE  # who sees every department's work (re-exported)
 from engine.calendar import WorkCalendar
 from engine.cases import Actor
@@ -42,6 +42,9 @@ class Row:
     updated_at: str
     #: the row's deadlines are provisional (暂定) from this year on (engine.provisional); None: all exact
     provisional_from: int | None = None
+    #: who applied, as the worklist shows it: a natural person's name masked (engine.masking), a
+    #: legal person's in full — the full name is on the case page, for the person handling it
+    applicant: str = ""
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -91,7 +94,7 @@ def for_actor(
     columns = (
         c.c.number, c.c.item_code, c.c.state, c.c.department, c.c.current_step, c.c.assignee_role,
         c.c.due_completeness, c.c.due_step, c.c.due_promised, c.c.paused, c.c.updated_at, c.c.due_next,
-        c.c.provisional_from,
+        c.c.provisional_from, c.c.applicant_name, c.c.applicant_type,
     )  # fmt: skip
     # NULLs (no deadline: paused, or none known) last. One ordered, limited subquery per state,
     # each read in order from (department, state, due_next IS NULL, due_next, number) — or
@@ -137,6 +140,7 @@ def for_actor(
                 left,
                 r["updated_at"],
                 r["provisional_from"],
+                masking.mask_applicant(r["applicant_name"], r["applicant_type"]),
             )
         )
     return rows
