@@ -30,6 +30,7 @@ from engine import (
     cases,
     chain_service,
     csrf,
+    desk_nav,
     documents,
     input_guard,
     ledger,
@@ -201,7 +202,8 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
     departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
 
     def show(request: Request, template: str, token: str, status: int = 200, **ctx: Any) -> Response:
-        response = render(template, status=status, csrf=staff_csrf(key, token) if token else "", **ctx)
+        nav = desk_nav.links(service, ctx.get("actor"))
+        response = render(template, status=status, csrf=staff_csrf(key, token) if token else "", nav=nav, **ctx)
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -231,7 +233,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             status = 429 if isinstance(exc, auth.LoginThrottled) else 401
             message = str(exc).split(" / ")[0]
             return login_form(request, status, next=target, error=message, username=username)
-        response = RedirectResponse(target or "/desk", status_code=303)
+        response = RedirectResponse(target or desk_nav.landing(session.actor), status_code=303)
         response.set_cookie(
             STAFF_COOKIE,
             session.token,

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine import cases, chain_service, green_channel
+from engine import cases, chain_service, desk_nav, green_channel
 from engine.desk import guarded_route, staff_csrf
 from engine.progress import local
 from engine.service import CaseService, UnknownCase
@@ -30,7 +30,8 @@ def desk_chain_routes(service: CaseService, render: Render, key: bytes) -> list[
     cat = service.catalogue
 
     def show(template: str, token: str, status: int = 200, **ctx: Any) -> Response:
-        response = render(template, status=status, csrf=staff_csrf(key, token), **ctx)
+        nav = desk_nav.links(service, ctx.get("actor"))
+        response = render(template, status=status, csrf=staff_csrf(key, token), nav=nav, **ctx)
         response.headers["Cache-Control"] = "no-store"
         return response
 

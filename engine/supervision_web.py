@@ -28,10 +28,12 @@ from engine import (
     charts,
     clock,
     corrections,
+    desk_nav,
     green_channel,
     input_guard,
     ledger,
     supervision,
+    wording,
 )
 from engine.desk import guarded_route, staff_csrf
 from engine.i18n import gettext as _
@@ -112,7 +114,8 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
     th = supervision.Thresholds.of(cat.center)
 
     def show(template: str, token: str, status: int = 200, **ctx: Any) -> Response:
-        response = render(template, status=status, csrf=staff_csrf(key, token), **ctx)
+        nav = desk_nav.links(service, ctx.get("actor"))
+        response = render(template, status=status, csrf=staff_csrf(key, token), nav=nav, **ctx)
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -199,6 +202,11 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             departments=departments,
             items=cat.items,
             parse=_parse,
+            local=local,
+            step_text=lambda code, value: (
+                wording.step_text(cases.steps_of(cat.items[code].data), value) if code in cat.items else value or ""
+            ),
+            filters=_light_filters(),
         )
 
     async def correction_list(request: Request, actor: cases.Actor, token: str) -> Response:
@@ -303,3 +311,14 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
 
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _light_filters() -> dict[str, str]:
+    """The case list's filters (``?light=``) in words, as the dashboard links them."""
+    return {
+        "green": _("绿灯"),
+        "warning": _("黄灯"),
+        "violation": _("红灯"),
+        "abnormal": _("异常"),
+        "legal_overdue": _("超法定期限"),
+    }
