@@ -338,8 +338,7 @@ def api_routes(
             "open_steps": [{k: s.get(k) for k in ("id", "name", "role")} for s in cases.open_steps(case, item)],
             "deadlines": deadlines,
             "events": [
-                {"action": r.action, "at": _iso(r.at_datetime), "role": r.role}
-                | ({"actor": r.actor} if staff else {})
+                {"action": r.action, "at": _iso(r.at_datetime), "role": r.role} | ({"actor": r.actor} if staff else {})
                 for r in records
             ],
         }

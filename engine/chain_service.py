@@ -170,6 +170,19 @@ def _load(service: CaseService, number: str) -> Any:
     return row
 
 
+def services_asked(service: CaseService, number: str) -> set[str]:
+    """The associated services (item codes) this application will start: the applicant asked for
+    them and their trigger stage runs. Any other is shown as 未申请, never as waiting to start."""
+    row = _load(service, number)
+    chain, flat = json.loads(row.chain), _flat(ledger.loads(row.data))
+    return {
+        code
+        for pseudo in chains.with_services(chain)
+        if "+" in str(pseudo["id"]) and _stage_open(pseudo, flat)
+        for code in pseudo["items"]
+    }
+
+
 def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[str]:
     """Open the next stage whose condition holds and file its member cases; returns their numbers."""
     row = _load(service, number)

@@ -91,6 +91,9 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == [] or value == {}
 
 
+_CHOSEN = frozenset({"select", "radio", "checkbox", "boolean", "delivery"})  # fields answered by choosing
+
+
 def field_specs(item: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """Every field of an item's form as ``section.field`` -> its YAML spec, from plain data: the item and
     its reusable sections by id (a case's pinned snapshot: ``snap["item"]``, ``snap["forms"]``)."""
@@ -423,7 +426,8 @@ def validate(
         if info.name not in flat:
             rule = spec.get("required", False)
             if rule is True or (isinstance(rule, Mapping) and evaluate(rule, flat)):
-                errors.append(FieldError(info.name, f"请填写{label}", "required"))
+                verb = "请选择" if spec["type"] in _CHOSEN else "请填写"  # a choice is chosen, not typed
+                errors.append(FieldError(info.name, f"{verb}{label}", "required"))
             continue
         try:
             typed = _coerce(spec, raw)

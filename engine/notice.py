@@ -178,7 +178,12 @@ def paper_text(mat: Mapping[str, Any]) -> str:
     if originals == 0 and copies == 0:
         counts = ["无需原件和复印件"]
     else:
-        counts = [f"{word}{n}份" for word, n in (("原件", originals), ("复印件", copies)) if n is not None]
+        # a written 0 reads as words (无需复印件), never "复印件0份" or a bare "1 / 0"
+        counts = [
+            f"{word}{n}份" if n else f"无需{word}"
+            for word, n in (("原件", originals), ("复印件", copies))
+            if n is not None
+        ]
     if paper is False:
         text = "无需纸质材料" if not counts or counts == ["无需原件和复印件"] else "、".join(counts) + "（无需纸质）"
     elif counts:

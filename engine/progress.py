@@ -27,7 +27,6 @@ from engine import (
     addresses,
     cases,
     chain_service,
-    clock,
     csrf,
     documents,
     forms,
@@ -203,8 +202,10 @@ def progress_routes(
             ]
             status = chain_service.stage_status(st, i, stage["id"])
             stages.append({**stage, "members": members, "status": status, "document": stage["id"] in decided})
+        asked = chain_service.services_asked(service, number)
         services = [
             {"name": names.get(code, code), "number": case_number, "state": wording.state(state_) if state_ else ""}
+            | {"asked": code in asked}
             for code, _after, case_number, state_ in st.services
         ]
         return {"chain": chain, "st": st, "stages": stages, "services": services, "local": local, "number": number}

@@ -114,7 +114,7 @@ def test_an_incomplete_list_is_given_as_published(capsys: pytest.CaptureFixture[
     [
         ({}, "纸质材料份数未说明"),  # nothing stated: no 0, no "no paper"
         ({"originals": 1}, "原件1份"),  # copies omitted: not 复印件0份
-        ({"originals": 1, "copies": 0}, "原件1份、复印件0份"),  # written 0: said
+        ({"originals": 1, "copies": 0}, "原件1份、无需复印件"),  # written 0: said, in words
         ({"originals": 0, "copies": 0}, "无需原件和复印件"),
         ({"paper": False}, "无需纸质材料"),
         ({"paper": True}, "需纸质材料，份数未说明"),
