@@ -18,7 +18,10 @@ from engine.i18n import gettext as _
 
 
 def _names(steps: Sequence[Mapping[str, Any]]) -> str:
-    return "、".join(f"「{s.get('name') or s['id']}」（{wording.role(str(s['role']))}）" for s in steps)
+    return _("、").join(
+        _("「%(step)s」（%(role)s）") % {"step": s.get("name") or s["id"], "role": wording.role(str(s["role"]))}
+        for s in steps
+    )
 
 
 def step_hints(steps: Sequence[Mapping[str, Any]]) -> dict[str, str]:

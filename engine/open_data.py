@@ -377,7 +377,7 @@ def _write_checkpoints(db: sqlite_utils.Database, listing: Mapping[str, Any]) ->
 
 def _write_metadata(db: sqlite_utils.Database, metadata: Mapping[str, Any]) -> None:
     meta = {str(k): _metadata_value(v) for k, v in metadata.items()}
-    meta.setdefault("generated_at", wording.iso_local(dt.datetime.now(dt.UTC).replace(microsecond=0)))
+    meta.setdefault("generated_at", str(wording.iso_local(dt.datetime.now(dt.UTC).replace(microsecond=0))))
     meta.setdefault("search_help", SEARCH_HELP)
     db.table("metadata").create({"key": str, "value": str}, pk="key", not_null=["value"])
     db.table("metadata").insert_all([{"key": k, "value": v} for k, v in meta.items()])
