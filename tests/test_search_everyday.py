@@ -221,3 +221,13 @@ def test_the_index_is_fast_enough_for_the_reference_catalogue(reference: CheckRe
     per_query = (time.perf_counter() - start) / len(EVERYDAY)
     # generous bounds for a shared 2-core test machine; bench/bench_check.py states the real figures
     assert built < 5 and per_query < 0.05, (built, per_query)
+
+
+def test_live_reload_notices_an_edited_synonyms_file(tmp_path: Path) -> None:
+    from engine.discover import fingerprint
+
+    root = _county(tmp_path, "groups:\n  - terms: [房本本, 房产证]\n")
+    before = fingerprint([root])
+    (root / "search" / "synonyms.yaml").write_text("groups:\n  - terms: [房本本, 房产证, 房契]\n", encoding="utf-8")
+    assert fingerprint([root]) != before
+    assert load(root).catalogue.synonyms[0] == ["房本本", "房产证", "房契"]
