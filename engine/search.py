@@ -301,10 +301,10 @@ class ItemIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _tier(self, entry: _Entry, forms: list[list[str]], words: list[str]) -> int:
-        """The best tier (module docstring) for an entry the full-text index matched, given each
-        query word's accepted forms (the word itself, and for a synonym match its rewritten forms)."""
-        if len(forms[0]) == 1:  # the words as typed
+    def _tier(self, entry: _Entry, words: list[str], forms: list[list[str]] | None) -> int:
+        """The best tier (module docstring) for an entry the full-text index matched: by the words as
+        typed (``forms`` None), or through synonyms (``forms``: each word and its rewritten forms)."""
+        if forms is None:
             if tuple(words) in entry.exact:
                 return 0
             if all(w in entry.names for w in words):
@@ -317,10 +317,11 @@ class ItemIndex:
         words = _words(query)
         if not words or limit <= 0:
             return []
-        found: dict[int, tuple[int, float]] = {}  # rowid -> (tier, bm25)
         marks = list(words)
-        as_typed = " AND ".join(map(_phrase, words))
-        lookups: list[tuple[str, str, list[list[str]]]] = [(self._sql, as_typed, [[w] for w in words])]
+        # (statement, MATCH expression, synonym forms or None; "pinyin" for the pinyin table)
+        lookups: list[tuple[str, str, list[list[str]] | str | None]] = [
+            (self._sql, " AND ".join(map(_phrase, words)), None)
+        ]
         forms = [[w, *self.synonyms.variants(w)] for w in words] if self.synonyms else []
         if any(len(f) > 1 for f in forms):
             marks += [v for f in forms for v in f[1:]]
@@ -328,13 +329,15 @@ class ItemIndex:
             lookups.append((self._sql, expr, forms))
         latin = "".join(words)
         if len(latin) >= 2 and all(_LATIN.fullmatch(w) for w in words):
-            lookups.append((self._pinyin_sql, f'"{latin[:PINYIN_TOKEN]}"*', []))
+            lookups.append((self._pinyin_sql, f'"{latin[:PINYIN_TOKEN]}"*', "pinyin"))
         with self._lock:
-            results = [(self._db.execute(sql, (expr, CANDIDATES)).fetchall(), f) for sql, expr, f in lookups]
-        for rows, word_forms in results:
+            results = [(self._db.execute(sql, (expr, CANDIDATES)).fetchall(), how) for sql, expr, how in lookups]
+        found: dict[int, tuple[int, float]] = {}  # rowid -> (best tier, bm25 of the lookup that gave it)
+        for rows, how in results:
             for rowid, score in rows:
-                if rowid not in found:
-                    tier = self._tier(self._entries[rowid - 1], word_forms, words) if word_forms else 5
+                forms = how if isinstance(how, list) else None
+                tier = 5 if how == "pinyin" else self._tier(self._entries[rowid - 1], words, forms)
+                if rowid not in found or tier < found[rowid][0]:
                     found[rowid] = (tier, float(score))
         ranked = sorted(found.items(), key=lambda r: (r[1][0], self._entries[r[0] - 1].kind != "item", r[1][1], r[0]))
         hits = []

@@ -118,6 +118,21 @@ def test_pinyin_starts_at_a_syllable_and_latin_codes_still_work(index: ItemIndex
     assert [h.code for h in index.search("qq-amr-dj-001")] == [ESTABLISH]
 
 
+def test_a_synonym_in_a_second_word_still_counts_as_a_synonym_match(index: ItemIndex) -> None:
+    # 施工 is in the name as typed, 建设工程 only through its synonym 建筑工程: tier 4 (the first word has
+    # no synonym; the tier must still come from the synonym lookup, not "as typed, body text" 6)
+    tiers = {h.code: h.tier for h in index.search("施工 建设工程")}
+    assert tiers[CONSTRUCTION] == 4
+    assert tiers["QQ-HOUSING-XK-001"] == 3  # 建设工程 in the name, 施工 in the keyword 施工图联审
+
+
+def test_an_entry_gets_its_best_tier_over_every_lookup(index: ItemIndex) -> None:
+    # 营业执照 is body text of the organization chain (its description) but the synonym 企业设立 is in a
+    # stage name only... both body: tier 6; 企业设立登记 has 营业执照 as a keyword: tier 3
+    tiers = {h.code: h.tier for h in index.search("营业执照")}
+    assert tiers[ESTABLISH] == 3 and tiers["organization"] == 6
+
+
 def test_a_synonym_match_marks_the_word_it_stands_for(index: ItemIndex) -> None:
     hit = index.search("存量房")[0]
     assert str(hit.snippet) == "不动产转移登记（<mark>二手房</mark>买卖）"
@@ -231,3 +246,10 @@ def test_live_reload_notices_an_edited_synonyms_file(tmp_path: Path) -> None:
     (root / "search" / "synonyms.yaml").write_text("groups:\n  - terms: [房本本, 房产证, 房契]\n", encoding="utf-8")
     assert fingerprint([root]) != before
     assert load(root).catalogue.synonyms[0] == ["房本本", "房产证", "房契"]
+
+
+def test_check_counts_the_synonym_groups() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "check"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and ", 8 search synonym groups; catalogue version" in proc.stdout, proc.stdout
