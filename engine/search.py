@@ -335,8 +335,8 @@ class ItemIndex:
         found: dict[int, tuple[int, float]] = {}  # rowid -> (best tier, bm25 of the lookup that gave it)
         for rows, how in results:
             for rowid, score in rows:
-                forms = how if isinstance(how, list) else None
-                tier = 5 if how == "pinyin" else self._tier(self._entries[rowid - 1], words, forms)
+                synonym_forms = how if isinstance(how, list) else None
+                tier = 5 if how == "pinyin" else self._tier(self._entries[rowid - 1], words, synonym_forms)
                 if rowid not in found or tier < found[rowid][0]:
                     found[rowid] = (tier, float(score))
         ranked = sorted(found.items(), key=lambda r: (r[1][0], self._entries[r[0] - 1].kind != "item", r[1][1], r[0]))
