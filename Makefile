@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_web.py
 	$(BIN)/python bench/bench_supervision.py
 	$(BIN)/python bench/bench_overlay.py
+	$(BIN)/python bench/bench_search.py
 
 # re-extract every string marked for translation and merge it into each language's .po
 # (then translate the new entries; tests/test_i18n.py fails while any is untranslated)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import overlay, partial, schemas
+from engine import overlay, partial, schemas, synonyms
 from engine.cache import FileCache, FileEntry
 from engine.discover import CENTER_FILE, FOLDERS, YAML_SUFFIXES, discover, fingerprint, kind_of
 from engine.result import Finding, Problem
@@ -46,6 +46,7 @@ SIGNATURES = {
     "calendar": ("holidays",),
     "center": ("departments",),
     "override": ("code", "reason"),
+    "synonyms": ("groups",),
 }
 KIND_WORDS = {
     "item": ("an item", "items/"),
@@ -55,6 +56,7 @@ KIND_WORDS = {
     "calendar": ("a holiday calendar", "calendar/"),
     "center": ("the center manifest", "center.yaml at the catalogue root"),
     "override": ("an item override", "overrides/"),
+    "synonyms": ("the search synonyms file", "search/synonyms.yaml at the catalogue root"),
 }
 
 
@@ -96,6 +98,8 @@ class Catalogue:
     withdrawn: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: (chain file, item code) of inherited chains whose member a lower layer withdrew (already reported)
     reported_members: set[tuple[str, str]] = field(default_factory=set)
+    #: the search's synonym groups (search/synonyms.yaml, engine.synonyms), this catalogue's file first
+    synonyms: list[list[str]] = field(default_factory=list)
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:
@@ -363,6 +367,7 @@ def load(
             layer_docs.append([])
             _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs)
         codes = dict(_codes(items_facts))
+        synonym_docs = _take_synonyms(layer_docs)
         catalogue = Catalogue(
             root,
             digest.hexdigest()[:16],
@@ -373,6 +378,9 @@ def load(
         )
         # the overlay's findings name real files already; crossref's may name a merged document
         placed = list(stack_findings)
+        for doc in synonym_docs:  # every layer's groups count (engine.synonyms.Expander merges them)
+            placed.extend(synonyms.check(doc.file, doc.data))
+            catalogue.synonyms.extend(list(g["terms"]) for g in doc.data.get("groups", []))
         findings: list[Finding] = []
         if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
             catalogue.documents = layer_docs[0]
@@ -507,6 +515,16 @@ def _check_files(
             if kind == "item":
                 items_facts.append((doc, entry.facts))
             docs.append(doc)
+
+
+def _take_synonyms(layer_docs: list[list[Document]]) -> list[Document]:
+    """Remove the search synonyms files from the layers' documents (they are no document the overlay
+    or the cross-reference check folds or indexes) and return them, this catalogue's first."""
+    taken: list[Document] = []
+    for docs in layer_docs:
+        taken.extend(d for d in docs if d.kind == "synonyms" and isinstance(d.data, dict))
+        docs[:] = [d for d in docs if d.kind != "synonyms"]
+    return taken
 
 
 def _codes(items: list[tuple[Document, dict[str, Any]]]) -> Iterable[tuple[str, str]]:

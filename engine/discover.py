@@ -21,6 +21,8 @@ FOLDERS = {
     "overrides": "override",  # a lower-level catalogue's changes to items it inherits (engine.overlay)
 }
 CENTER_FILE = "center.yaml"
+#: the center's search synonyms (engine.synonyms); the only file search/ holds
+SYNONYMS_FILE = "search/synonyms.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -30,6 +32,8 @@ def discover(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
     problems: list[Problem] = []
     if (root / CENTER_FILE).is_file():
         found.append((CENTER_FILE, "center"))
+    if (root / SYNONYMS_FILE).is_file():
+        found.append((SYNONYMS_FILE, "synonyms"))
     for folder, kind in FOLDERS.items():
         base = root / folder
         if not base.is_dir():
@@ -66,6 +70,8 @@ def kind_of(rel: str) -> str | None:
     """The document kind a catalogue path holds by its place (``items/a/b.yaml`` -> item), or None."""
     if rel == CENTER_FILE:
         return "center"
+    if rel == SYNONYMS_FILE:
+        return "synonyms"
     head, _, rest = rel.partition("/")
     if head in FOLDERS and rest.endswith(YAML_SUFFIXES) and (head == "items" or "/" not in rest):
         return FOLDERS[head]
@@ -77,7 +83,7 @@ def fingerprint(roots: Iterable[Path]) -> str:
     live reload polls to notice an edit, an added or a deleted file without reading contents."""
     h = hashlib.blake2b(digest_size=16)
     for root in roots:
-        names = [CENTER_FILE] + [f"{folder}/" for folder in FOLDERS]
+        names = [CENTER_FILE, SYNONYMS_FILE] + [f"{folder}/" for folder in FOLDERS]
         for name in names:
             base = Path(root) / name
             if name.endswith("/"):

@@ -117,7 +117,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         if department:
             query, count = query.where(_C.c.department == department), count.where(_C.c.department == department)
         if q:
-            codes = [h.code for h in index.search(q, limit=200)]
+            codes = [h.code for h in index.search(q, limit=200) if h.kind == "item"]  # chains have no cases
             cond = or_(_C.c.number == q.strip().upper(), _C.c.item_code.in_(codes))
             query, count = query.where(cond), count.where(cond)
         with ledger.read_only(db) as conn:

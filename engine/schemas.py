@@ -42,6 +42,7 @@ KINDS = {
     "center": "center.schema.json",
     "calendar": "calendar.schema.json",
     "override": "override.schema.json",
+    "synonyms": "synonyms.schema.json",
 }
 
 

@@ -30,7 +30,25 @@ NFKC-normalised and case-folded on both sides (full-width ＱＱ finds QQ). Quer
 are separated by spaces or punctuation and ANDed. The user's text never reaches the
 MATCH syntax: only our alphanumeric/CJK tokens are sent, each phrase double-quoted.
 
-Ranking is bm25 with column weights (name first), ties broken by item code.
+Chains (一件事) are indexed beside items: name, id, keywords, and their description and stage
+names as body text. A hit says which it is (``Hit.kind``).
+
+Ranking: tiers first, then items before chains, then bm25 with column weights, then code.
+Every match is put in the first tier that explains it:
+
+0. the query is the name (or short name);       1. the name starts with the query;
+2. the name contains every query word;           3. name, keywords and code hold every word;
+4. as 3, once a word is rewritten by a synonym;  5. pinyin or pinyin initials of the name or keywords;
+6. body text (department, themes, result name, a chain's description);  7. body text, by a synonym.
+
+Synonyms (engine.synonyms, the center's search/synonyms.yaml) rewrite a query word holding one
+word of a group with each other word of it (房产证 -> 不动产权证书); the rewritten forms are ORed.
+
+Pinyin: an all-Latin query is also looked up in a second FTS5 table holding, for every Chinese
+run of a name, short name or keyword, the pinyin from each syllable on and the initials from each
+syllable on (建筑工程: ``jianzhugongcheng zhugongcheng … jzgc zgc gc c``), each cut to
+``PINYIN_TOKEN`` letters. A query ``jianzhu`` or ``jzgc`` is one prefix lookup there: it matches
+from the start of any syllable, never from the middle of one. Computed once, when the index is built.
 """
 
 from __future__ import annotations
@@ -47,8 +65,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from engine import stated
+from engine import pinyin, stated
 from engine.catalogue import Catalogue
+from engine.synonyms import Expander
 
 #: longest query we look at; the rest is ignored (the home page caps input the same way)
 MAX_QUERY = 100
@@ -65,7 +84,16 @@ COLUMNS: tuple[tuple[str, float], ...] = (
     # left out on purpose: nearly every item asks for 身份证 or 营业执照, so indexing them makes
     # the commonest short queries match the whole catalogue.
     ("result", 1.0),
+    # a chain's description and stage names (items leave it empty)
+    ("body", 1.0),
 )
+
+#: the pinyin index's tokens are cut to this many letters; a longer query is cut the same way
+PINYIN_TOKEN = 24
+#: most matches any one lookup returns (best bm25 first) before the tiers sort them
+CANDIDATES = 1000
+#: a Latin query of only letters, which may be pinyin
+_LATIN = re.compile(r"[a-z]+")
 
 # Han ideographs (incl. extensions and compatibility forms), 々〇, kana and hangul:
 # scripts written without spaces, so indexed as bigrams.
@@ -81,8 +109,12 @@ class Hit:
     code: str
     #: FTS5 bm25 score; lower is better (negative numbers, as SQLite reports them)
     rank: float
-    #: the item name, HTML-escaped, with matched text wrapped in <mark>…</mark>
+    #: the item (or chain) name, HTML-escaped, with matched text wrapped in <mark>…</mark>
     snippet: Markup
+    #: "item", or "chain" for an approval chain (一件事; ``code`` is then its id)
+    kind: str = "item"
+    #: the ranking tier that explains the match (see the module docstring); lower is better
+    tier: int = 0
 
 
 def _fold(text: str) -> str:
@@ -158,8 +190,33 @@ def highlight(name: str, words: Iterable[str]) -> Markup:
     return Markup("".join(parts))
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    kind: str
+    code: str
+    name: str
+    #: the folded name's words, and the short name's: an exact-name query equals one of them
+    exact: tuple[tuple[str, ...], ...]
+    #: folded name and short name, one per line
+    names: str
+    #: folded name, short name, code and keywords, one per line: what tiers 3 and 4 look in
+    near: str
+
+
+def _pinyin_tokens(text: str) -> tuple[str, str]:
+    """The pinyin index's two columns for ``text``: from-each-syllable pinyin, and initials."""
+    full: list[str] = []
+    initials: list[str] = []
+    for cjk, _ in _PIECE.findall(_fold(text)):
+        syl = pinyin.syllables(cjk) if cjk else []
+        for i in range(len(syl)):
+            full.append("".join(syl[i:])[:PINYIN_TOKEN])
+            initials.append("".join(x[0] for x in syl[i : i + PINYIN_TOKEN]))
+    return " ".join(full), " ".join(initials)
+
+
 class ItemIndex:
-    """A full-text index of one catalogue version's items, held in an in-memory SQLite database."""
+    """A full-text index of one catalogue version's items and chains, in an in-memory SQLite database."""
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.version = catalogue.version
@@ -168,11 +225,15 @@ class ItemIndex:
             depts[dept["id"]] = f"{dept.get('name', '')} {dept.get('short_name', '')}"
         items = [d for d in (catalogue.data(doc) for doc in catalogue.items.values()) if isinstance(d, dict)]
         items.sort(key=lambda d: str(d["code"]))
-        # rowid i+1 is self._items[i]; rows are inserted in code order, so ORDER BY rowid
+        chains = [d for d in (catalogue.data(doc) for doc in catalogue.chains.values()) if isinstance(d, dict)]
+        chains.sort(key=lambda d: str(d["id"]))
+        self.synonyms = Expander(catalogue.synonyms)
+        # rowid i+1 is self._entries[i]; rows are inserted in code order, so ORDER BY rowid
         # after the score is the tie-break by code without storing the code again.
-        self._items: list[tuple[str, str]] = [(str(d["code"]), str(d["name"])) for d in items]
+        self._entries: list[_Entry] = []
         # Department names, material names and themes repeat across items: tokenise each once.
         memo: dict[str, str] = {}
+        pinyin_memo: dict[str, tuple[str, str]] = {}
 
         def tok(*texts: Any) -> str:
             out = []
@@ -184,47 +245,105 @@ class ItemIndex:
                     out.append(v)
             return " ".join(out)
 
-        rows = [
-            (
-                n,
-                tok(d["name"]),
-                tok(d.get("short_name")),
-                tok(d["code"]),
-                tok(*d.get("keywords", ())),
-                tok(*d.get("themes", ())),
-                tok(depts.get(d["department"], "")),
-                tok(stated.section(d, "result").get("name")),
-            )
-            for n, d in enumerate(items, start=1)
-        ]
+        def py(*texts: Any) -> tuple[str, str]:
+            full, initials = [], []
+            for t in texts:
+                if isinstance(t, str) and t:
+                    v = pinyin_memo.get(t)
+                    if v is None:
+                        v = pinyin_memo[t] = _pinyin_tokens(t)
+                    full.append(v[0])
+                    initials.append(v[1])
+            return " ".join(full), " ".join(initials)
+
+        rows = []
+        pinyin_rows = []
+        for kind, docs in (("item", items), ("chain", chains)):
+            for d in docs:
+                code = str(d["code"] if kind == "item" else d["id"])
+                name, short = str(d["name"]), d.get("short_name")
+                keywords = [k for k in d.get("keywords", ()) if isinstance(k, str)]
+                short_f = _fold(short) if isinstance(short, str) else ""
+                exact = (tuple(_words(name)),) + ((tuple(_words(short)),) if isinstance(short, str) else ())
+                names = f"{_fold(name)}\n{short_f}"
+                self._entries.append(
+                    _Entry(kind, code, name, exact, names, "\n".join([names, _fold(code), *map(_fold, keywords)]))
+                )
+                n = len(self._entries)
+                if kind == "item":
+                    themes, dept = tok(*d.get("themes", ())), tok(depts.get(d["department"], ""))
+                    result = tok(stated.section(d, "result").get("name"))
+                    rows.append((n, tok(name), tok(short), tok(code), tok(*keywords), themes, dept, result, ""))
+                else:
+                    stages = [st.get("name") for st in d.get("stages", ()) if isinstance(st, dict)]
+                    body = tok(d.get("description"), *stages)
+                    rows.append((n, tok(name), "", tok(code), tok(*keywords), "", "", "", body))
+                pinyin_rows.append((n, *py(name, short, *keywords)))
         names = ", ".join(c for c, _ in COLUMNS)
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._lock = threading.Lock()  # one connection shared by the server's threads
         # content='': we never read the text back (snippets are made in Python), so don't store it.
         self._db.execute(f"CREATE VIRTUAL TABLE item_fts USING fts5({names}, content='', tokenize='ascii', prefix='1')")
+        self._db.execute("CREATE VIRTUAL TABLE pinyin_fts USING fts5(full, initials, content='', tokenize='ascii')")
         with self._db:
             self._db.executemany(f"INSERT INTO item_fts(rowid, {names}) VALUES (?{', ?' * len(COLUMNS)})", rows)
+            self._db.executemany("INSERT INTO pinyin_fts(rowid, full, initials) VALUES (?, ?, ?)", pinyin_rows)
         weights = ", ".join(str(w) for _, w in COLUMNS)
         self._sql = (
             f"SELECT rowid, bm25(item_fts, {weights}) AS score FROM item_fts "
             "WHERE item_fts MATCH ? ORDER BY score, rowid LIMIT ?"
         )
+        self._pinyin_sql = (
+            "SELECT rowid, bm25(pinyin_fts) AS score FROM pinyin_fts "
+            "WHERE pinyin_fts MATCH ? ORDER BY score, rowid LIMIT ?"
+        )
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._entries)
+
+    def _tier(self, entry: _Entry, words: list[str], forms: list[list[str]] | None) -> int:
+        """The best tier (module docstring) for an entry the full-text index matched: by the words as
+        typed (``forms`` None), or through synonyms (``forms``: each word and its rewritten forms)."""
+        if forms is None:
+            if tuple(words) in entry.exact:
+                return 0
+            if all(w in entry.names for w in words):
+                return 1 if any(line.startswith(words[0]) for line in entry.names.split("\n")) else 2
+            return 3 if all(w in entry.near for w in words) else 6
+        return 4 if all(any(f in entry.near for f in alts) for alts in forms) else 7
 
     def search(self, query: str, limit: int = 50) -> list[Hit]:
-        """Items matching every word of ``query``, best first; [] for a blank query or no match."""
+        """Items and chains matching every word of ``query``, best first; [] for a blank query or no match."""
         words = _words(query)
         if not words or limit <= 0:
             return []
-        expr = " AND ".join(_phrase(w) for w in words)
+        marks = list(words)
+        # (statement, MATCH expression, synonym forms or None; "pinyin" for the pinyin table)
+        lookups: list[tuple[str, str, list[list[str]] | str | None]] = [
+            (self._sql, " AND ".join(map(_phrase, words)), None)
+        ]
+        forms = [[w, *self.synonyms.variants(w)] for w in words] if self.synonyms else []
+        if any(len(f) > 1 for f in forms):
+            marks += [v for f in forms for v in f[1:]]
+            expr = " AND ".join("(" + " OR ".join(map(_phrase, f)) + ")" for f in forms)
+            lookups.append((self._sql, expr, forms))
+        latin = "".join(words)
+        if len(latin) >= 2 and all(_LATIN.fullmatch(w) for w in words):
+            lookups.append((self._pinyin_sql, f'"{latin[:PINYIN_TOKEN]}"*', "pinyin"))
         with self._lock:
-            rows = self._db.execute(self._sql, (expr, limit)).fetchall()
+            results = [(self._db.execute(sql, (expr, CANDIDATES)).fetchall(), how) for sql, expr, how in lookups]
+        found: dict[int, tuple[int, float]] = {}  # rowid -> (best tier, bm25 of the lookup that gave it)
+        for rows, how in results:
+            for rowid, score in rows:
+                synonym_forms = how if isinstance(how, list) else None
+                tier = 5 if how == "pinyin" else self._tier(self._entries[rowid - 1], words, synonym_forms)
+                if rowid not in found or tier < found[rowid][0]:
+                    found[rowid] = (tier, float(score))
+        ranked = sorted(found.items(), key=lambda r: (r[1][0], self._entries[r[0] - 1].kind != "item", r[1][1], r[0]))
         hits = []
-        for rowid, score in rows:
-            code, name = self._items[rowid - 1]
-            hits.append(Hit(code, float(score), highlight(name, words)))
+        for rowid, (tier, score) in ranked[:limit]:
+            e = self._entries[rowid - 1]
+            hits.append(Hit(e.code, score, highlight(e.name, marks), e.kind, tier))
         return hits
 
     def close(self) -> None:

@@ -219,10 +219,16 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
                 "snippet": h.snippet,
                 "dept": dept_by_id.get(cat.items[h.code].data["department"], {}),
             }
+            if h.kind == "item"
+            else {"chain": cat.chains[h.code].data, "snippet": h.snippet}
             for h in hits
-            if h.code in cat.items
+            if h.code in (cat.items if h.kind == "item" else cat.chains)
         ]
-        return render("home.html", groups=[], results=results, q=q, count=len(results), version=cat.version)
+        found_chains = sum(1 for r in results if "chain" in r)
+        return render(
+            "home.html", groups=[], results=results, q=q, count=len(results) - found_chains,
+            found_chains=found_chains, version=cat.version,
+        )  # fmt: skip
 
     # A guide page depends only on the catalogue version (fixed for this app) and the language:
     # rendered once, then served from memory in the event loop.
