@@ -28,12 +28,14 @@ class UserError(Exception):
     """An expected problem: the message says what to do; no traceback."""
 
 
-def _load(catalog: Path, use_cache: bool = True, full: bool = True):  # type: ignore[no-untyped-def]
+def _load(catalog: Path, use_cache: bool = True, full: bool = True, args=None):  # type: ignore[no-untyped-def]
     from engine.cache import FileCache
     from engine.catalogue import load
+    from engine.cli_progress import bar
 
     cache = FileCache(catalog) if use_cache else None
-    return load(catalog, cache, full=full)
+    with bar("checking the catalogue", "file", args) as progress:
+        return load(catalog, cache, full=full, progress=progress)
 
 
 def _checked(catalog: Path):  # type: ignore[no-untyped-def]
@@ -67,7 +69,7 @@ def _item(cat, code: str):  # type: ignore[no-untyped-def]
 def cmd_check(args: argparse.Namespace) -> int:
     from engine import report
 
-    result = _load(args.catalog, use_cache=not args.no_cache, full=False)
+    result = _load(args.catalog, use_cache=not args.no_cache, full=False, args=args)
     sys.stdout.write(report.as_json(result) if args.format == "json" else report.text(result, strict=args.strict))
     return EXIT_OK if result.clean(strict=args.strict) else EXIT_USER
 
@@ -244,7 +246,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if not Path(args.db).is_file():
         raise UserError(f"no database at {args.db}; pass --db PATH")
-    report = supervision.sweep(_service(args.catalog, args.db))
+    from engine.cli_progress import bar
+
+    service = _service(args.catalog, args.db)
+    with bar("sweeping", "phase") as progress:
+        report = supervision.sweep(service, progress)
     sys.stdout.write(
         f"deemed accepted: {len(report.deemed_accepted)}\n"
         + "".join(f"{kind}: {n}\n" for kind, n in sorted({**report.lights, **report.other}.items()))
@@ -329,6 +335,7 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from engine import auth, demo_users, ledger
+    from engine.cli_progress import bar
 
     depts = demo_users.departments(_checked(args.catalog))
     if not depts:
@@ -336,7 +343,8 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     try:
         engine = ledger.open_engine(args.db)
         ledger.migrate(engine)
-        done = auth.ensure_users(engine, demo_users.accounts(depts), auth.DEMO_PASSWORD)
+        with bar("demo accounts", "account") as progress:
+            done = auth.ensure_users(engine, demo_users.accounts(depts), auth.DEMO_PASSWORD, progress)
     except (OSError, SQLAlchemyError) as exc:
         raise UserError(f"cannot write the demo accounts to {args.db}: {exc}") from exc
     sys.stdout.write(demo_users.table(str(args.db), done, depts))
@@ -359,16 +367,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     unknown = [c for c in codes if c not in service.catalogue.items]
     if unknown:
         raise UserError(f"unknown item code(s): {', '.join(unknown)}; `yangguang list` shows them")
-    report = simulate(
-        service,
-        clock,
-        codes,
-        days=args.days,
-        per_day=args.per_day,
-        seed=args.seed,
-        late_rate=args.late_rate,
-        supplement_rate=args.supplement_rate,
-    )
+    from engine.cli_progress import bar
+
+    with bar("simulating", "day") as progress:
+        report = simulate(
+            service,
+            clock,
+            codes,
+            days=args.days,
+            per_day=args.per_day,
+            seed=args.seed,
+            late_rate=args.late_rate,
+            supplement_rate=args.supplement_rate,
+            progress=progress,
+        )
     sys.stdout.write(report.render())
     return EXIT_OK
 
