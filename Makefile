@@ -23,7 +23,10 @@ run: $(STAMP)
 	$(BIN)/yangguang demo-users --db $(DB) --catalog $(CATALOG)
 	$(BIN)/yangguang serve --db $(DB) --catalog $(CATALOG)
 
+# the browser tests need Chromium and a CJK font: installed here when possible (root with apt-get),
+# else make stops before any test with the command to run (scripts/check-browser-deps)
 test: $(STAMP)
+	bash scripts/check-browser-deps
 	$(BIN)/python -m pytest
 
 check: $(STAMP)

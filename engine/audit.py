@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from engine import cases as rules
@@ -323,6 +323,7 @@ def verify(
     service: CaseService | None = None,
     published: Sequence[transparency.Checkpoint] = (),
     public_keys: Mapping[str, bytes] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> VerifyReport:
     """Walk every case's events (or one case's) in seq order and report the first problem of each case's chain.
 
@@ -330,7 +331,7 @@ def verify(
     intact is also compared with the fold of its events. For the whole record (no ``case_number``): event
     ids missing, the center's case numbers missing (with ``service``), the database's own checkpoints,
     and ``published`` ones (checked with ``public_keys``, key id -> raw Ed25519 key), each against today's
-    events.
+    events. ``progress(done, total)`` is called after each case (``yangguang audit verify`` draws a bar).
     """
     report = VerifyReport()
     query = (
@@ -342,6 +343,12 @@ def verify(
         query = query.where(cases.c.number == case_number)
     with read_only(engine) as conn:
         folder = _Folder(service, conn) if service is not None else None
+        total = 0
+        if progress is not None:  # the cases to walk, counted only when a bar will show them
+            counted = select(func.count()).select_from(cases)
+            if case_number is not None:
+                counted = counted.where(cases.c.number == case_number)
+            total = int(conn.execute(counted).scalar_one())
         result = conn.execution_options(stream_results=True).execute(query)
         for case, rows in _grouped(iter(result)):
             report.cases_checked += 1
@@ -352,6 +359,8 @@ def verify(
                 report.problems.append(problem)
             elif folder is not None:
                 folder.check(case, [record_of(r, number) for r in rows], report)
+            if progress is not None:
+                progress(report.cases_checked, total)
         if case_number is None:
             center = None if service is None else str((service.catalogue.center or {}).get("id", "YG")).upper()
             _whole_record(conn, published, public_keys or {}, report, center)

@@ -47,7 +47,7 @@ import hmac
 import math
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -211,6 +211,7 @@ def add_user(
     password: str | None = None,
     backup_for: str | None = None,
     display_name: str | None = None,
+    password_hash: str | None = None,
 ) -> int:
     """Create a staff account and return its id.
 
@@ -243,7 +244,7 @@ def add_user(
     values = {
         "username": name,
         "display_name": display_name,
-        "password_hash": hash_password(password),
+        "password_hash": password_hash or hash_password(password),
         "role": role,
         "department": department or None,
         "backup_for": backup_for,
@@ -269,7 +270,6 @@ def _user_exists(db: Engine, name: str) -> bool:
 # ------------------------------------------------------------------------------ demo accounts
 
 DEMO_PASSWORD = "demo-password"
-DEMO_DEPARTMENTS = ("housing", "realestate")  # the reference items' cases can be worked end to end
 CENTER_ROLES = ("supervisor", "admin", "frontdesk")
 DEPARTMENT_ROLES = tuple(r for r in ROLES if r not in CENTER_ROLES)
 ROLE_NAMES = {
@@ -295,32 +295,33 @@ class DemoAccount:
     display_name: str | None = None
 
 
-def demo_accounts(departments: Mapping[str, str]) -> list[DemoAccount]:
-    """One account per departmental role for each of ``departments`` (id → short name), a
-    center-wide supervisor and admin, and an AB-role backup: a reviewer of the last
-    department who stands in for its decider."""
-    out = [
-        DemoAccount(f"{role}.{dept}", role, dept, None, f"{label}{ROLE_NAMES[role]}（演示）")
-        for dept, label in departments.items()
-        for role in DEPARTMENT_ROLES
-    ]
-    out += [DemoAccount(r, r, None, None, f"中心{ROLE_NAMES[r]}（演示）") for r in CENTER_ROLES]
-    if departments:
-        dept, label = list(departments.items())[-1]
-        out.append(DemoAccount(f"backup.{dept}", "reviewer", dept, "decider", f"{label}审核·审批B角（演示）"))
-    return out
+def ensure_users(
+    db: Engine,
+    accounts: Iterable[DemoAccount],
+    password: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple[DemoAccount, bool]]:
+    """Create the accounts that do not exist yet (existing ones are left alone); each with whether it was created.
 
-
-def ensure_users(db: Engine, accounts: Iterable[DemoAccount], password: str) -> list[tuple[DemoAccount, bool]]:
-    """Create the accounts that do not exist yet (existing ones are left alone); each with whether it was created."""
+    The password is hashed once for all of them: the demo accounts share one published password, so
+    one salt hides nothing more than 170 would, and 170 Argon2id hashes (64 MiB each) kept `make run`
+    waiting over a minute. ``progress(done, total)`` is called after each account (engine.cli_progress)."""
+    todo = list(accounts)
+    shared: str | None = None
     done: list[tuple[DemoAccount, bool]] = []
-    for a in accounts:
-        try:
-            add_user(db, a.username, a.role, a.department, password, a.backup_for, a.display_name)
-        except UserExists:
+    for a in todo:
+        if _user_exists(db, a.username.strip()):
             done.append((a, False))
         else:
-            done.append((a, True))
+            shared = shared or hash_password(password)
+            try:
+                add_user(db, a.username, a.role, a.department, password, a.backup_for, a.display_name, shared)
+            except UserExists:  # created meanwhile by another run
+                done.append((a, False))
+            else:
+                done.append((a, True))
+        if progress is not None:
+            progress(len(done), len(todo))
     return done
 
 

@@ -322,6 +322,7 @@ def load(
     cache: FileCache | None = None,
     full: bool = True,
     replaced: Mapping[str, bytes] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CheckResult:
     """Check the catalogue at ``root`` and return every problem found. Never raises for bad input.
 
@@ -329,7 +330,8 @@ def load(
     reuses their cross-reference findings, so a re-check after one edit reads one file.
     ``replaced`` maps paths relative to ``root`` to content that stands in for the file on
     disk (or adds a file that is not there yet): ``yangguang edit`` checks an edit this way
-    before it writes anything.
+    before it writes anything. ``progress(done, total)`` is called after each file is checked (the
+    CLI draws a bar from it: engine.cli_progress).
     """
     from engine import crossref  # local: crossref imports this module's types
 
@@ -363,9 +365,17 @@ def load(
         broken: dict[str, str] = {}
         refs: list[tuple[str, dict[str, Any]]] = []  # items that fail their schema: references still checked
         layer_docs: list[list[Document]] = []
+        checked = 0
+
+        def tick() -> None:
+            nonlocal checked
+            checked += 1
+            if progress is not None:
+                progress(checked, len(files))
+
         for layer_files in per_layer:
             layer_docs.append([])
-            _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs)
+            _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs, tick)
         codes = dict(_codes(items_facts))
         synonym_docs = _take_synonyms(layer_docs)
         catalogue = Catalogue(
@@ -497,9 +507,11 @@ def _check_files(
     problems: list[Problem],
     broken: dict[str, str],
     refs: list[tuple[str, dict[str, Any]]],
+    tick: Callable[[], None],
 ) -> None:
     for rel, kind in files:
         entry = checker.check_file(rel, kind)
+        tick()
         digest.update(f"{rel}\0{entry.key}\0".encode())
         problems.extend(Problem(rel, line, col, k, msg) for line, col, k, msg in entry.problems)
         if not entry.valid and "code" in entry.facts:

@@ -28,12 +28,14 @@ class UserError(Exception):
     """An expected problem: the message says what to do; no traceback."""
 
 
-def _load(catalog: Path, use_cache: bool = True, full: bool = True):  # type: ignore[no-untyped-def]
+def _load(catalog: Path, use_cache: bool = True, full: bool = True, args=None):  # type: ignore[no-untyped-def]
     from engine.cache import FileCache
     from engine.catalogue import load
+    from engine.cli_progress import bar
 
     cache = FileCache(catalog) if use_cache else None
-    return load(catalog, cache, full=full)
+    with bar("checking the catalogue", "file", args) as progress:
+        return load(catalog, cache, full=full, progress=progress)
 
 
 def _checked(catalog: Path):  # type: ignore[no-untyped-def]
@@ -67,7 +69,7 @@ def _item(cat, code: str):  # type: ignore[no-untyped-def]
 def cmd_check(args: argparse.Namespace) -> int:
     from engine import report
 
-    result = _load(args.catalog, use_cache=not args.no_cache, full=False)
+    result = _load(args.catalog, use_cache=not args.no_cache, full=False, args=args)
     sys.stdout.write(report.as_json(result) if args.format == "json" else report.text(result, strict=args.strict))
     return EXIT_OK if result.clean(strict=args.strict) else EXIT_USER
 
@@ -244,7 +246,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if not Path(args.db).is_file():
         raise UserError(f"no database at {args.db}; pass --db PATH")
-    report = supervision.sweep(_service(args.catalog, args.db))
+    from engine.cli_progress import bar
+
+    service = _service(args.catalog, args.db)
+    with bar("sweeping", "phase") as progress:
+        report = supervision.sweep(service, progress)
     sys.stdout.write(
         f"deemed accepted: {len(report.deemed_accepted)}\n"
         + "".join(f"{kind}: {n}\n" for kind, n in sorted({**report.lights, **report.other}.items()))
@@ -328,32 +334,20 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
 def cmd_demo_users(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from engine import auth, ledger
+    from engine import auth, demo_users, ledger
+    from engine.cli_progress import bar
 
-    center = _checked(args.catalog).center or {}
-    known = {str(d["id"]): str(d.get("short_name") or d["name"]) for d in center.get("departments", [])}
-    chosen = [d for d in auth.DEMO_DEPARTMENTS if d in known] or list(known)[:2]
-    if not chosen:
-        raise UserError(f"{args.catalog}/center.yaml lists no departments; demo accounts need at least one")
+    depts = demo_users.departments(_checked(args.catalog))
+    if not depts:
+        raise UserError(f"{args.catalog} has no items, so no department to make demo accounts for; add an item first")
     try:
         engine = ledger.open_engine(args.db)
         ledger.migrate(engine)
-        done = auth.ensure_users(engine, auth.demo_accounts({d: known[d] for d in chosen}), auth.DEMO_PASSWORD)
+        with bar("demo accounts", "account") as progress:
+            done = auth.ensure_users(engine, demo_users.accounts(depts), auth.DEMO_PASSWORD, progress)
     except (OSError, SQLAlchemyError) as exc:
         raise UserError(f"cannot write the demo accounts to {args.db}: {exc}") from exc
-    rows = [("username", "role", "department", "backup_for", "status")]
-    rows += [
-        (a.username, a.role, a.department or "-", a.backup_for or "-", "created" if created else "exists")
-        for a, created in done
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = [f"demo staff accounts in {args.db} (for trying Yangguang out; never on a real database):"]
-    out += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    made = sum(created for _, created in done)
-    out.append(f"{made} created, {len(done) - made} already existed (left unchanged).")
-    out.append(f"password: {auth.DEMO_PASSWORD}  (accounts that already existed keep the password they have)")
-    out.append("staff desk: /desk/login; JSON API: POST /api/session")
-    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.write(demo_users.table(str(args.db), done, depts))
     return EXIT_OK
 
 
@@ -373,16 +367,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     unknown = [c for c in codes if c not in service.catalogue.items]
     if unknown:
         raise UserError(f"unknown item code(s): {', '.join(unknown)}; `yangguang list` shows them")
-    report = simulate(
-        service,
-        clock,
-        codes,
-        days=args.days,
-        per_day=args.per_day,
-        seed=args.seed,
-        late_rate=args.late_rate,
-        supplement_rate=args.supplement_rate,
-    )
+    from engine.cli_progress import bar
+
+    with bar("simulating", "day") as progress:
+        report = simulate(
+            service,
+            clock,
+            codes,
+            days=args.days,
+            per_day=args.per_day,
+            seed=args.seed,
+            late_rate=args.late_rate,
+            supplement_rate=args.supplement_rate,
+            progress=progress,
+        )
     sys.stdout.write(report.render())
     return EXIT_OK
 
@@ -464,7 +462,11 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument(
         "--role",
         required=True,
-        help="window, undertaker, reviewer, decider, issuer, inspector, head, supervisor or admin",
+        help="in a department (give --department): window 窗口受理 (receives applications), undertaker 承办 "
+        "(examines them), reviewer 审核, decider 审批 (decides), issuer 制证发证 (issues the result), inspector "
+        "现场核查 (site checks), head 部门负责人 (approves extensions, answers supervision); center-wide, no "
+        "--department: frontdesk 综合受理 (accepts chain applications for every department), supervisor "
+        "效能监察 (electronic supervision), admin 系统管理员 (the /admin pages)",
     )
     ua.add_argument("--department", help="department id from center.yaml")
     ua.add_argument("--backup-for", help="role this person stands in for (AB角)")
@@ -479,7 +481,8 @@ def parser() -> argparse.ArgumentParser:
     du = sub.add_parser(
         "demo-users",
         parents=[common],
-        help="create demo staff accounts (every role for housing and realestate, a supervisor, an admin, a backup)",
+        help="create demo staff accounts: every role in every department the catalogue's items and chains need, "
+        "the center's front desk, supervisor and admin, and an AB backup; prints them as a table",
     )
     du.add_argument("--db", type=Path, default=DEFAULT_DB, help="SQLite database file (default: var/yangguang.db)")
     du.set_defaults(func=cmd_demo_users)

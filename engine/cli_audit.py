@@ -74,7 +74,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     cat = _checked(args.catalog)  # its calendar and center settings count the deadlines the rows must hold
     calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     service = CaseService(cat, engine, SystemClock(), calendar)
-    report = audit.verify(engine, args.case, service=service, published=published, public_keys=public_keys)
+    from engine.cli_progress import bar
+
+    with bar("verifying the record", "case") as progress:
+        report = audit.verify(
+            engine, args.case, service=service, published=published, public_keys=public_keys, progress=progress
+        )
     sys.stdout.write(report.render())
     return EXIT_OK if report.ok else EXIT_USER
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -65,14 +65,16 @@ def simulate(
     late_rate: float = 0.15,
     supplement_rate: float = 0.1,
     wrong_payment_rate: float = 0.05,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SimulationReport:
+    """``progress(done, days)`` is called after each simulated working day (engine.cli_progress)."""
     rng = random.Random(seed)
     report = SimulationReport(days=days)
     cal = service.calendar
     open_numbers: list[str] = []
     day = local_date(clock.now())
     applicant = cases.Actor("applicant", "applicant")
-    for _ in range(days):
+    for done in range(1, days + 1):
         while not cal.is_working_day(day):
             day += timedelta(days=1)
         clock.set(datetime.combine(day, time(9, 0), TZ))
@@ -95,6 +97,8 @@ def simulate(
                 still_open.append(number)
         open_numbers = still_open
         day += timedelta(days=1)
+        if progress is not None:
+            progress(done, days)
     report.open_cases = len(open_numbers)
     now = clock.now()
     for number in open_numbers:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -277,36 +277,54 @@ def sweep_delivery(db: Engine, now: datetime, report: SweepReport) -> None:
                 report.count(report.other, "delivery_overdue")
 
 
-def sweep(service: CaseService) -> SweepReport:
+def sweep(service: CaseService, progress: Callable[[int, int], None] | None = None) -> SweepReport:
     """Everything time moves: deemed acceptance (Art. 32), lights, overruns, follow-ups, escalations,
     and the next stage of every approval chain whose open stage has ended.
-    Idempotent: a second run at the same time changes nothing."""
+    Idempotent: a second run at the same time changes nothing. ``progress(done, 12)`` is called
+    after each of its twelve phases (``yangguang sweep`` draws a bar from it: engine.cli_progress)."""
+    phase = iter(range(1, SWEEP_PHASES + 1))
+    tick = (lambda: progress(next(phase), SWEEP_PHASES)) if progress is not None else (lambda: None)
     now = service.clock.now()
     th = Thresholds.of(service.catalogue.center)
     recounted = provisional.refresh(service)  # first: the lights below judge the recounted deadlines
+    tick()
     report = SweepReport(deemed_accepted=service.sweep())
+    tick()
     if recounted:
         report.other["provisional_recounted"] = recounted
     sweep_lights(service.db, now, service.calendar, th, report)
+    tick()
     sweep_special_procedures(service, now, report)
+    tick()
     sweep_followups(service, now, th, report)
+    tick()
     sweep_corrections(service.db, now, report)
+    tick()
     sweep_delivery(service.db, now, report)
+    tick()
     if purged := uploads.purge_unclaimed(service.db, now):  # files no application claimed (engine.uploads)
         report.other["uploads_purged"] = purged
+    tick()
     if ended := drafts.purge(service.db, now):  # then the drafts untouched for a week (engine.drafts)
         report.other["drafts_purged"] = ended
+    tick()
     from engine import chain_service  # chains are run by the same sweep (and import the service too)
 
     consented = chain_service.sweep_joint_reviews(service)
     if consented:
         report.other["deemed_consent"] = len(consented)
+    tick()
     filed = chain_service.advance_all(service)
     if filed:
         report.other["chain_cases_filed"] = len(filed)
+    tick()
     if transparency.sweep(service.db, service.catalogue.center, now):  # last: it covers what this sweep wrote
         report.other["checkpoint_signed"] = 1
+    tick()
     return report
+
+
+SWEEP_PHASES = 12
 
 
 def open_counts(db: Engine) -> dict[str, dict[str, int]]:

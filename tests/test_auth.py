@@ -256,43 +256,7 @@ def test_a_new_login_deletes_ended_sessions_and_logout_deletes_its_own(db: Engin
 # ------------------------------------------------------------------ demo accounts
 
 
-def test_demo_users_creates_every_role_idempotently_and_prints_the_table(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "demo.db"
-    engine = ledger.open_engine(path)
-    ledger.migrate(engine)
-    auth.add_user(engine, "admin", "admin", None, "my own secret")  # an existing account is left alone
-    admin_hash = stored_hash(engine, "admin")
-
-    assert main(["demo-users", "--db", str(path)]) == 0
-    out = capsys.readouterr().out
-    lines = out.splitlines()
-    assert lines[1].split() == ["username", "role", "department", "backup_for", "status"]
-    table = {line.split()[0]: line.split()[1:] for line in lines[2:] if line.startswith("  ")}
-    for dept in ("housing", "realestate"):
-        for role in auth.DEPARTMENT_ROLES:
-            assert table[f"{role}.{dept}"] == [role, dept, "-", "created"]
-    assert table["supervisor"] == ["supervisor", "-", "-", "created"]
-    assert table["admin"] == ["admin", "-", "-", "exists"]
-    assert table["frontdesk"] == ["frontdesk", "-", "-", "created"]  # 统一受理 for chain applications
-    assert table["backup.realestate"] == ["reviewer", "realestate", "decider", "created"]
-    assert len(table) == 18 and "password: demo-password" in out and "17 created, 1 already existed" in out
-
-    assert main(["demo-users", "--db", str(path)]) == 0
-    again = capsys.readouterr().out
-    assert "0 created, 18 already existed" in again and "password: demo-password" in again
-    assert again.count(" created\n") == 0
-
-    assert stored_hash(engine, "admin") == admin_hash
-    for username in ("window.housing", "decider.realestate", "supervisor", "backup.realestate"):
-        session = auth.start_session(engine, username, auth.DEMO_PASSWORD, T0)
-        assert session.actor.username == username
-    backup = auth.start_session(engine, "backup.realestate", auth.DEMO_PASSWORD, T0).actor
-    assert (backup.role, backup.department, backup.backup_role) == ("reviewer", "realestate", "decider")
-    head = auth.start_session(engine, "head.housing", auth.DEMO_PASSWORD, T0).actor
-    assert (head.role, head.department) == ("head", "housing")
-    engine.dispose()
+# (the table and every department: tests/test_demo_users.py)
 
 
 def test_demo_users_reports_an_unwritable_database_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
