@@ -48,7 +48,10 @@ MEASURE = """() => {
   const edge = document.documentElement.clientWidth;
   out.wide = [...document.body.querySelectorAll('*')].filter((el) => {
     const r = el.getBoundingClientRect();
-    return r.right > edge + 1 && ![...el.children].some((c) => c.getBoundingClientRect().right > edge + 1);
+    if (r.right <= edge + 1 || [...el.children].some((c) => c.getBoundingClientRect().right > edge + 1)) return false;
+    for (let a = el.parentElement; a; a = a.parentElement)  // inside a box that scrolls or clips within the screen
+      if (getComputedStyle(a).overflowX !== 'visible' && a.getBoundingClientRect().right <= edge + 1) return false;
+    return true;
   }).slice(0, 4).map((el) => name(el) + ' to ' + Math.round(el.getBoundingClientRect().right) + 'px');
   // text smaller than 14 px: every element that directly holds visible text (SVG text at its drawn size)
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
