@@ -82,12 +82,15 @@ MEASURE = """() => {
     return [255, 255, 255, 1];
   };
   const lum = (c) => {
-    const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
   if (header) {
     const hr = header.getBoundingClientRect();
-    const links = [...header.querySelectorAll('a, button')].filter((el) => visible(el) && !el.classList.contains('skip'));
+    const links = [...header.querySelectorAll('a, button')].filter((el) => visible(el));
     const rects = links.map((el) => el.getBoundingClientRect());
     links.forEach((el, i) => {
       const r = rects[i];
@@ -95,8 +98,10 @@ MEASURE = """() => {
         out.outside.push(name(el));
       for (let j = i + 1; j < links.length; j++) {
         const s = rects[j];
-        const w = Math.min(r.right, s.right) - Math.max(r.left, s.left), h = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
-        if (w > 0.5 && h > 0.5 && !el.contains(links[j]) && !links[j].contains(el)) out.overlaps.push(name(el) + ' / ' + name(links[j]));
+        const w = Math.min(r.right, s.right) - Math.max(r.left, s.left);
+        const h = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
+        const nested = el.contains(links[j]) || links[j].contains(el);
+        if (w > 0.5 && h > 0.5 && !nested) out.overlaps.push(name(el) + ' / ' + name(links[j]));
       }
       const fg = getComputedStyle(el).color.match(/[\\d.]+/g).map(Number);
       const back = bg(el);
@@ -248,7 +253,10 @@ def measure(page: Any, width: int, where: str) -> list[str]:
     m = page.evaluate(MEASURE)
     problems = []
     if m["scrollWidth"] > width:
-        problems.append(f"{where}: the page is {m['scrollWidth']} px wide at {width} px (it scrolls sideways): " + "; ".join(m["wide"]))
+        problems.append(
+            f"{where}: the page is {m['scrollWidth']} px wide at {width} px (it scrolls sideways): "
+            + "; ".join(m["wide"])
+        )
     for what, words in (
         ("small", f"text under {MIN_FONT_PX:g} px"),
         ("outside", "header link outside the header bar"),
@@ -327,3 +335,31 @@ def test_the_skip_link_in_english(live_server: str, new_page: Any) -> None:
     page.goto(live_server + "/?lang=en")
     page.keyboard.press("Tab")
     expect(page.locator(":focus")).to_have_text("Skip to main content")
+
+
+def test_the_guide_on_a_phone_and_on_a_desk(live_server: str, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    lines = """(sel) => [...document.querySelectorAll(sel)].map((el) => {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    })"""
+    desk = new_page("desktop")
+    desk.goto(f"{live_server}/items/{BIGGEST}")
+    # every key-fact label on one line ("设定依据", not "设定依" over "据")
+    assert set(desk.evaluate(lines, "table.facts th")) == {1}
+    assert desk.locator("#materials").evaluate("e => getComputedStyle(e).display") == "table"
+    expect(desk.locator("#materials thead")).to_be_visible()
+
+    phone = new_page((320, 800))
+    phone.goto(f"{live_server}/items/{BIGGEST}")
+    # each material a card: the column headings hidden, each value under its own column's name
+    box = phone.locator("#materials thead").bounding_box()  # kept for screen readers, 1 px and clipped
+    assert box is not None and box["height"] <= 1 and box["width"] <= 1
+    cell = phone.locator("#materials tbody tr").first.locator("td[data-label]").first
+    assert cell.evaluate("e => getComputedStyle(e, '::before').content") == '"要求"'
+    # a number keeps its unit: the condition "建筑面积在 300 平方米以上" never breaks inside "300 平方米"
+    unit = phone.locator(".nw", has_text="300 平方米").first
+    assert unit.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    assert phone.evaluate(lines, ".nw").count(1) == phone.locator(".nw").count()
