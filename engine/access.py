@@ -176,6 +176,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/transparency/checkpoints"): PUBLIC,  # signed checkpoints: anyone may audit
     ("GET", "/static"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/announcements"): PUBLIC,
     ("GET", "/announcements.{kind:str}"): PUBLIC,
     ("GET", "/sunshine"): PUBLIC,

@@ -256,10 +256,13 @@ def _header(
 def _svg(kind: str, width: int, height: float, title: str, desc: str, body: list[str]) -> str:
     # ids only for aria-labelledby, hashed from everything drawn: charts that differ never share one
     h, drawn = math.ceil(height), "".join(body)
+    # drawn so the smallest text (FS units) is 14 CSS px, never shrunk to the screen: a phone
+    # scrolls the chart's box sideways (div.chart in base.html) rather than show 7 px text
     uid = "ch-" + hashlib.sha256(f"{kind}{width}{h}{title}\0{desc}\0{drawn}".encode()).hexdigest()[:12]
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" width="100%" '
-        f'style="max-width:{width}px;height:auto" role="img" aria-labelledby="{uid}-t {uid}-d" '
+        f'style="width:{math.ceil(width * 14 / FS)}px;max-width:none;height:auto" role="img" '
+        f'aria-labelledby="{uid}-t {uid}-d" '
         f'font-family="{FONT}" class="chart {kind}">'
         f'<title id="{uid}-t">{_t(title)}</title><desc id="{uid}-d">{_t(desc)}</desc>'
         f'<rect x="0" y="0" width="{width}" height="{h}" fill="{PAPER}"/>{drawn}</svg>'

@@ -283,9 +283,12 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
         bottom = max(bottom, sy - 10)
 
     height = bottom + MARGIN
+    # drawn so the smallest text (SMALL units) is 14 CSS px, never shrunk to the screen: a phone
+    # scrolls the figure sideways (figure.flowchart in base.html) rather than show 9 px text
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'style="max-width:{width}px;height:auto" role="img" aria-labelledby="{uid}-t {uid}-d" '
+        f'style="width:{math.ceil(width * 14 / SMALL)}px;max-width:none;height:auto" role="img" '
+        f'aria-labelledby="{uid}-t {uid}-d" '
         f'font-family="{FONT}">'
         f'<title id="{uid}-t">{_t(str(item.get("name", "")) + "办理流程图")}</title>'
         f'<desc id="{uid}-d">{_t(describe(item, role_names))}</desc>' + "".join(body) + "</svg>"

@@ -16,20 +16,21 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -71,6 +72,25 @@ _env.globals["tentative"] = provisional.mark
 # every time a person reads: local time (engine.wording.local_time), ``{{ at|local }}``
 _env.filters["local"] = wording.local_time
 _env.filters["local_day"] = wording.local_day
+
+# A number never parts from its unit at a line end ("500平方/米", "10万/元"): ``{{ text|units }}``.
+_UNIT = re.compile(
+    r"\d[\d,.]*\s?(?:平方米|平方公里|立方米|万元|亿元|元|个工作日|个自然日|工作日|自然日|日|天|小时|分钟|千米|公里|米|吨|千伏|千瓦|MB|％|%)"
+)
+
+
+def keep_units(text: Any) -> Markup:
+    """``text`` escaped, each number with its unit in a ``span.nw`` (white-space:nowrap, base.html)."""
+    return Markup(_UNIT.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', str(escape(text))))
+
+
+_env.filters["units"] = keep_units
+_STATIC = Path(__file__).parent / "static"
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask /favicon.ico whatever a page links (base.html links static/favicon.svg)."""
+    return FileResponse(_STATIC / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"})
 
 
 class CatalogueNotClean(RuntimeError):
@@ -344,6 +364,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             Route("/api/items", api_items),
             Route("/api/items/{code}", api_item),
             Route("/healthz", healthz),
+            Route("/favicon.ico", favicon),
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},
         middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware), Middleware(InputGuard, bad_text)],
