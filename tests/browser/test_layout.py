@@ -186,7 +186,7 @@ def journey(live_server: str, staff: None, catalogue: Any, browser: Any, tmp_pat
     page.get_by_label("用户名").fill(ADMIN)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/desk$"))
+    page.wait_for_url(re.compile(r"/(desk|admin)$"))
     admin = ctx.storage_state()
     ctx.close()
     return {
