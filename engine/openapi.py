@@ -289,6 +289,11 @@ OPENAPI: dict[str, Any] = {
                         "description": "[label, value]: 基本编码, 清单事项, 版本, 状态, 实施主体性质",
                     },
                     conditions={"type": "array", "items": _TYPES["s"]},
+                    fee_not_in_force={
+                        "type": "array",
+                        "items": _TYPES["s"],
+                        "description": "fee reliefs lapsed or not yet begun on the server's date (已于…失效 / 自…起施行)",
+                    },
                     materials={
                         "type": "array",
                         "items": _o(

@@ -1,0 +1,68 @@
+"""Issue 16, forms: fee reliefs in force on the day, the sunshine month, the notice on paper, the
+flowchart's 补正 and refusal branches, the region picker and remembered progress access."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from engine.clock import TZ, ManualClock
+from engine.fee_text import describe_schedule, describe_schedule_on
+from engine.web import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+RESALE = "QQ-REALESTATE-DJ-102"  # fee schedule realestate-registration: 社区服务 exemption 2019-06-01 至 2025-12-31
+
+
+@pytest.fixture
+def site(tmp_path: Path, reference: Any) -> Iterator[tuple[TestClient, Any, ManualClock]]:
+    clk = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))
+    app = create_app(REPO, tmp_path / "forms.db", reference.catalogue, clock=clk, sweep_seconds=0)
+    with TestClient(app) as client:
+        yield client, app.state.service, clk
+
+
+# ---------------------------------------------------------------- fee reliefs in force
+
+
+def _schedule(reference: Any) -> dict[str, Any]:
+    return dict(reference.catalogue.fees["realestate-registration"].data)
+
+
+def test_a_lapsed_exemption_is_listed_apart_and_says_when_it_lapsed(reference: Any) -> None:
+    schedule = _schedule(reference)
+    current, other = describe_schedule_on(schedule, None, date(2026, 1, 1))  # the day after 2025-12-31
+    assert not any("养老、托育、家政" in line for line in current)
+    assert [line for line in other if "养老、托育、家政" in line][0].count("已于2025-12-31失效") == 1
+    # the last day of its period it is still in force, written with its period
+    current, other = describe_schedule_on(schedule, None, date(2025, 12, 31))
+    assert any("养老、托育、家政" in line and "2019-06-01 至 2025-12-31" in line for line in current)
+    assert not any("养老、托育、家政" in line for line in other)
+
+
+def test_a_relief_not_yet_begun_says_from_when(reference: Any) -> None:
+    schedule = _schedule(reference)
+    _, other = describe_schedule_on(schedule, None, date(2019, 5, 31))  # the day before 2019-06-01
+    assert any("养老、托育、家政" in line and "自2019-06-01起施行" in line for line in other)
+    # without a date (the command line's full listing) every relief is listed as written
+    assert any("2019-06-01 至 2025-12-31" in line for line in describe_schedule(schedule))
+
+
+def test_the_guide_shows_what_is_in_force_on_the_clocks_day(site: Any) -> None:
+    client, _, clk = site
+    html = client.get(f"/items/{RESALE}").text  # clock: 2026-03-02, after the exemption lapsed on 2025-12-31
+    fee_block = html[html.index("收费</h2>") : html.index("办理流程</h2>")]
+    lapsed_at = fee_block.index("已失效或尚未施行的减免")
+    assert fee_block.index("养老、托育、家政") > lapsed_at
+    assert "已于2025-12-31失效" in fee_block
+    clk.set(datetime(2025, 12, 31, 9, 0, tzinfo=TZ))  # its last day: in force again, no lapsed group
+    fee_block = client.get(f"/items/{RESALE}").text
+    assert "已失效或尚未施行的减免" not in fee_block and "2019-06-01 至 2025-12-31" in fee_block
+    api = client.get(f"/api/items/{RESALE}").json()["guide"]
+    assert api["fee_not_in_force"] == []
