@@ -66,3 +66,29 @@ def test_the_guide_shows_what_is_in_force_on_the_clocks_day(site: Any) -> None:
     assert "已失效或尚未施行的减免" not in fee_block and "2019-06-01 至 2025-12-31" in fee_block
     api = client.get(f"/api/items/{RESALE}").json()["guide"]
     assert api["fee_not_in_force"] == []
+
+
+# ---------------------------------------------------------------- the sunshine log opens on a month with data
+
+
+def test_sunshine_opens_on_the_latest_month_with_cases_and_navigates(site: Any) -> None:
+    from test_public import complete, filed
+
+    client, svc, clk = site
+    # the clock stands at 2026-03-02: last month (2026-02) has no case, this month one completed
+    html = client.get("/sunshine").text
+    assert "2026年3月" in html and "2026年3月没有办结的办件" in html  # nothing at all yet: this month, said so
+    complete(svc, filed(svc, "s1", "李四"), "w.culture")
+    html = client.get("/sunshine").text
+    h1 = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    assert h1 and "2026年3月" in h1.group(1) and "本月，截至今日" in h1.group(1)
+    assert "没有办结的办件" not in html.split('id="staff-ranking"')[0]
+    assert 'href="/sunshine?month=2026-02"' in html and "下一月" not in html  # no month after today's
+    # a month later the log still opens on March, the latest month with data, and April can be reached
+    clk.set(datetime(2026, 5, 6, 9, 0, tzinfo=TZ))
+    html = client.get("/sunshine").text
+    assert "2026年3月" in re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)  # type: ignore[union-attr]
+    assert 'href="/sunshine?month=2026-04"' in html
+    empty = client.get("/sunshine?month=2026-04").text
+    assert "2026年4月没有办结的办件" in empty
+    assert client.get("/sunshine?month=2026-13").status_code == 400
