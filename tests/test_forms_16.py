@@ -92,3 +92,33 @@ def test_sunshine_opens_on_the_latest_month_with_cases_and_navigates(site: Any) 
     empty = client.get("/sunshine?month=2026-04").text
     assert "2026年4月没有办结的办件" in empty
     assert client.get("/sunshine?month=2026-13").status_code == 400
+
+
+# ---------------------------------------------------------------- flowchart: 补正 and refusal branches
+
+
+def test_the_flowchart_draws_supplement_and_refusal_branches(reference: Any) -> None:
+    import xml.etree.ElementTree as ET
+
+    from engine.cases import _groups
+    from engine.flowchart import describe, flowchart_svg
+
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    for doc in reference.catalogue.items.values():
+        item = doc.data
+        root = ET.fromstring(flowchart_svg(item))
+        drawn = [g.get("data-branch") for g in root.iter(f"{svg_ns}g") if g.get("class") == "branch"]
+        assert drawn[:2] == ["补正", "不予受理"], item["code"]
+        deciders = any(s.get("role") == "decider" for group in _groups(item) for s in group)  # standard steps too
+        refusal = "不予许可" if item.get("type") == "license" else "不予办理"
+        assert (refusal in drawn) == deciders, item["code"]
+        _, _, width, height = (int(v) for v in root.get("viewBox", "").split())
+        for g in root.iter(f"{svg_ns}g"):
+            if g.get("class") == "branch":
+                rect = g.find(f"{svg_ns}rect")
+                assert rect is not None
+                assert int(rect.get("x", "")) >= 0 and int(rect.get("y", "")) >= 0
+                assert int(rect.get("x", "")) + int(rect.get("width", "")) <= width
+                assert int(rect.get("y", "")) + int(rect.get("height", "")) <= height, item["code"]
+        # screen readers hear the ways out too
+        assert "补正：" in describe(item) and "不予受理：" in describe(item)
