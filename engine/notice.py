@@ -173,6 +173,8 @@ class Notice:
     # fee reliefs not in force on the day the notice was built (lapsed or not yet begun), each saying so;
     # kept apart from ``fee`` so a lapsed exemption is never read as one that still applies
     fee_not_in_force: list[str] = field(default_factory=list)
+    # the day the notice was issued (the clock's local date, YYYY-MM-DD) as printed on paper, or ""
+    issued: str = ""
 
 
 def paper_text(mat: Mapping[str, Any]) -> str:
@@ -380,6 +382,7 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
         closing=_closing(data),
         fee=fee_lines,
         fee_not_in_force=fee_other,
+        issued=on.isoformat() if on else "",
         fee_stated=stated.fee_stated(data),
         special_procedures=[
             f"{p['name']}（{PROCEDURE_NAMES[p['kind']]}，最长{duration_text(p['max'])}，"

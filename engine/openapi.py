@@ -289,6 +289,7 @@ OPENAPI: dict[str, Any] = {
                         "description": "[label, value]: 基本编码, 清单事项, 版本, 状态, 实施主体性质",
                     },
                     conditions={"type": "array", "items": _TYPES["s"]},
+                    issued={"type": "string", "description": "the server's local date the guide was built for (YYYY-MM-DD)"},
                     fee_not_in_force={
                         "type": "array",
                         "items": _TYPES["s"],

@@ -122,3 +122,17 @@ def test_the_flowchart_draws_supplement_and_refusal_branches(reference: Any) -> 
                 assert int(rect.get("y", "")) + int(rect.get("height", "")) <= height, item["code"]
         # screen readers hear the ways out too
         assert "补正：" in describe(item) and "不予受理：" in describe(item)
+
+
+# ---------------------------------------------------------------- the one-time notice on paper
+
+
+def test_the_printed_guide_is_titled_and_dated_like_an_official_notice(site: Any) -> None:
+    client, _, clk = site
+    clk.set(datetime(2026, 3, 2, 23, 30, tzinfo=TZ))  # late evening in Beijing: still 3月2日 locally
+    html = client.get(f"/items/{RESALE}").text
+    head = html[html.index('id="print-head"') : html.index("</div>", html.index('id="print-head"'))]
+    assert "一次性告知书" in head and "告知日期：2026年3月2日" in head and f"事项编码：{RESALE}" in head
+    assert "实施部门：" in head
+    clk.set(datetime(2026, 3, 3, 0, 30, tzinfo=TZ))  # after midnight the next day's notice carries the new date
+    assert "告知日期：2026年3月3日" in client.get(f"/items/{RESALE}").text
