@@ -296,9 +296,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
                     f'<polygon points="{cx - BOX_W // 2 - 7},{start_mid - 4} {cx - BOX_W // 2 - 7},{start_mid + 4} '
                     f'{cx - BOX_W // 2},{start_mid}" fill="{ACCENT}"/>'
                 )
-                body.append(
-                    _text(loop_x + 34, start_mid - 5, ["补正后重新提交"], SMALL, SMALL_LH, fill=ACCENT)
-                )
+                body.append(_text(loop_x + 34, start_mid - 5, ["补正后重新提交"], SMALL, SMALL_LH, fill=ACCENT))
             branch_y = by + bh + 10
         y += row_h
         if len(group) > 1:  # join: every parallel box must finish before the next step starts

@@ -419,9 +419,7 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
     )
 
 
-def _fee_lines(
-    cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | None
-) -> tuple[list[str], list[str]]:
+def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | None) -> tuple[list[str], list[str]]:
     if fee == stated.NOT_STATED:
         return [f"收费情况未说明，{ASK}"], []
     if fee == "free":

@@ -24,7 +24,7 @@ RESALE = "QQ-REALESTATE-DJ-102"  # fee schedule realestate-registration: 社区�
 def site(tmp_path: Path, reference: Any) -> Iterator[tuple[TestClient, Any, ManualClock]]:
     clk = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))
     app = create_app(REPO, tmp_path / "forms.db", reference.catalogue, clock=clk, sweep_seconds=0)
-    with TestClient(app) as client:
+    with TestClient(app, follow_redirects=False) as client:
         yield client, app.state.service, clk
 
 
@@ -39,7 +39,7 @@ def test_a_lapsed_exemption_is_listed_apart_and_says_when_it_lapsed(reference: A
     schedule = _schedule(reference)
     current, other = describe_schedule_on(schedule, None, date(2026, 1, 1))  # the day after 2025-12-31
     assert not any("养老、托育、家政" in line for line in current)
-    assert [line for line in other if "养老、托育、家政" in line][0].count("已于2025-12-31失效") == 1
+    assert next(line for line in other if "养老、托育、家政" in line).count("已于2025-12-31失效") == 1
     # the last day of its period it is still in force, written with its period
     current, other = describe_schedule_on(schedule, None, date(2025, 12, 31))
     assert any("养老、托育、家政" in line and "2019-06-01 至 2025-12-31" in line for line in current)
@@ -136,3 +136,85 @@ def test_the_printed_guide_is_titled_and_dated_like_an_official_notice(site: Any
     assert "实施部门：" in head
     clk.set(datetime(2026, 3, 3, 0, 30, tzinfo=TZ))  # after midnight the next day's notice carries the new date
     assert "告知日期：2026年3月3日" in client.get(f"/items/{RESALE}").text
+
+
+# ---------------------------------------------------------------- the region picker
+
+WATER = "QQ-WATER-XK-001"  # 取水许可: abstraction.intake_area is `type: area`
+
+
+def test_region_codes_are_checked_against_the_shipped_list(reference: Any) -> None:
+    from engine import regions
+
+    data = regions.regions()
+    assert data.name("230202") == "黑龙江省齐齐哈尔市龙沙区"
+    assert data.name("110101") == "北京市东城区"  # 市辖区 is not part of a place's name
+    assert data.selectable("441900") and data.name("441900") == "广东省东莞市"  # a city without counties
+    assert not data.selectable("230200") and not data.selectable("230000")
+    assert "130171" not in data.by_code  # a development zone is not an administrative division
+    assert regions.problem("230202", "取水地点", None) is None
+    assert "不是有效的行政区划代码" in (regions.problem("239999", "取水地点", None) or "")
+    assert "请继续选择到县（区）" in (regions.problem("230200", "取水地点", None) or "")
+    assert "须在黑龙江省范围内" in (regions.problem("110101", "取水地点", "230000") or "")
+    assert regions.answer("230202") == {"code": "230202", "name": "黑龙江省齐齐哈尔市龙沙区"}
+
+
+def _page(client: TestClient, url: str) -> tuple[str, str]:
+    html = client.get(url).text
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert token
+    return html, token.group(1)
+
+
+def _abstraction_url(client: TestClient, svc: Any) -> tuple[str, str, dict[str, str]]:
+    from test_portal import fill_sections, form_values
+
+    from engine.samples import sample_application
+
+    draft = fill_sections(client, svc, WATER)
+    data, _ = sample_application(svc.catalogue, svc.catalogue.items[WATER], {})
+    values = {f"abstraction.{k}": v for k, v in form_values(data["abstraction"]).items()}
+    return f"/apply/{WATER}/abstraction", draft, values
+
+
+def test_without_javascript_a_region_is_chosen_province_then_county(site: Any) -> None:
+    client, svc, _ = site
+    url, draft, values = _abstraction_url(client, svc)
+    html, token = _page(client, f"{url}?draft={draft}")
+    select = html[html.index('name="abstraction.intake_area"') : html.index("</select>", html.index("intake_area"))]
+    # the center's province (齐齐哈尔 is in 黑龙江) by city, then the other provinces
+    assert '<optgroup label="黑龙江省齐齐哈尔市"><option value="230202"' in select
+    assert '<optgroup label="其他省（区、市）">' in select and '<option value="110000">北京市</option>' in select
+    # step 1: another province is chosen and saved: its counties are offered, nothing is lost
+    body = values | {"csrf": token, "draft": draft, "abstraction.intake_area": "110000"}
+    r = client.post(url, data=body)
+    assert r.status_code == 422 or r.status_code == 200
+    assert "已选择北京市，请继续选择到县（区）" in r.text
+    assert '<optgroup label="北京市"><option value="110101">东城区</option>' in r.text
+    # an unknown code (typed into the request) is refused with a way forward
+    r = client.post(url, data=body | {"abstraction.intake_area": "239999"})
+    assert "“239999”不是有效的行政区划代码，请从列表中选择省、市、县（区）" in r.text
+    # step 2: a county: saved, and the check page and the desk read its name, not its code
+    r = client.post(url, data=body | {"abstraction.intake_area": "110105"})
+    assert r.status_code == 303, r.text
+    check = client.get(f"/apply/{WATER}/check?draft={draft}").text
+    assert "<dd>北京市朝阳区</dd>" in check and "<dd>110105</dd>" not in check
+
+
+def test_staff_read_a_regions_name_on_the_desk_and_beside_its_code_in_the_api(site: Any) -> None:
+    from engine.cases import Actor
+    from engine.samples import sample_application
+
+    _, svc, _ = site
+    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[WATER], {})
+    data["abstraction"]["intake_area"] = "230221"  # 龙江县
+    number = str(svc.submit(WATER, data, uploads, Actor("a", "applicant"), "area-1").number)
+    case, snap = svc.load(number)
+    from engine import forms
+
+    assert forms.area_answers(case.data, snap["item"], snap.get("forms", {})) == {
+        "abstraction.intake_area": {"code": "230221", "name": "黑龙江省齐齐哈尔市龙江县"}
+    }
+    from engine.form_view import answer_text
+
+    assert answer_text({"type": "area", "label": "取水地点"}, "230221") == "黑龙江省齐齐哈尔市龙江县"
