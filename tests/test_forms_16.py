@@ -218,3 +218,73 @@ def test_staff_read_a_regions_name_on_the_desk_and_beside_its_code_in_the_api(si
     from engine.form_view import answer_text
 
     assert answer_text({"type": "area", "label": "取水地点"}, "230221") == "黑龙江省齐齐哈尔市龙江县"
+
+
+# ---------------------------------------------------------------- remembered progress access
+
+
+def _lookup(client: TestClient, number: str, code: str, remember: bool) -> Any:
+    page = client.get("/progress")
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert token
+    body = {"csrf": token.group(1), "number": number, "query_code": code} | ({"remember": "1"} if remember else {})
+    return client.post("/progress", data=body)
+
+
+def test_a_remembered_browser_opens_its_case_without_the_code_until_it_forgets(site: Any) -> None:
+    from test_portal import submit
+
+    client, svc, clk = site
+    number, code = submit(client, svc)
+    r = _lookup(client, number, code, remember=True)
+    assert r.status_code == 303 and r.headers["location"] == f"/progress/{number}"
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("yg_device="))
+    # long-lived (30 days = 2592000 s), never readable by scripts, not sent by cross-site posts
+    assert "Max-Age=2592000" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert "Path=/progress" in cookie
+    assert not any(h.startswith(f"yg_case_{number}=") for h in r.headers.get_list("set-cookie"))
+    device = client.cookies.get("yg_device")
+    jar = next(c for c in client.cookies.jar if c.name == "yg_device")
+
+    def keep(value: str) -> None:  # what a browser (or whoever copied the cookie) sends
+        client.cookies.delete("yg_device")
+        client.cookies.set("yg_device", value, domain=jar.domain, path="/progress")
+
+    # nine days later (past any 8-hour grant) the page still opens, and /progress lists the case
+    clk.set(datetime(2026, 3, 11, 9, 0, tzinfo=TZ))
+    assert client.get(f"/progress/{number}").status_code == 200
+    listed = client.get("/progress").text
+    assert f'href="/progress/{number}"' in listed and "忘记此设备" in listed
+    # a forged device id opens nothing
+    keep("0" * 32 + ".deadbeef")
+    assert client.get(f"/progress/{number}").status_code == 303
+    keep(str(device))
+    # forget this device: the button needs the page's CSRF token, then the same cookie is refused at once
+    page = client.get("/progress").text
+    token = re.search(r'action="/progress/forget">\s*<input type="hidden" name="csrf" value="([0-9a-f]+)"', page)
+    assert token
+    assert client.post("/progress/forget", data={"csrf": "0" * 64}).status_code == 403
+    r = client.post("/progress/forget", data={"csrf": token.group(1)})
+    assert r.status_code == 303 and "此设备已不再记住任何办件" in client.get(r.headers["location"]).text
+    keep(str(device))  # a copy kept somewhere: revoked server-side
+    r = client.get(f"/progress/{number}")
+    assert r.status_code == 303 and r.headers["location"] == f"/progress?number={number}"
+    assert f'href="/progress/{number}"' not in client.get("/progress").text
+
+
+def test_a_remembered_grant_ends_after_thirty_days_and_the_code_limits_still_apply(site: Any) -> None:
+    from test_portal import submit
+
+    client, svc, clk = site
+    number, code = submit(client, svc)
+    assert _lookup(client, number, code, remember=True).status_code == 303
+    # remembered at 2026-03-02 09:00 (the clock of the fixture): 30 days later is 2026-04-01 09:00
+    clk.set(datetime(2026, 4, 1, 8, 59, tzinfo=TZ))
+    assert client.get(f"/progress/{number}").status_code == 200
+    clk.set(datetime(2026, 4, 1, 9, 0, 1, tzinfo=TZ))
+    assert client.get(f"/progress/{number}").status_code == 303
+    # ticking the box does not lift the guessing limit: 20 wrong codes per client, then 429 for all
+    wrong = "2222-2222-22" if code != "2222-2222-22" else "3333-3333-33"
+    answers = [_lookup(client, number, wrong, remember=True).status_code for _ in range(21)]
+    assert answers == [404] * 20 + [429]
+    assert _lookup(client, number, code, remember=True).status_code == 429
