@@ -34,7 +34,7 @@ _INPUT: dict[str, tuple[str, str, str, str]] = {
     "uscc": ("text", "text", "off", "18 位统一社会信用代码，见营业执照"),
     "phone": ("tel", "tel", "tel", "手机号码或带区号的固定电话"),
     "email": ("email", "email", "email", ""),
-    "area": ("area", "", "off", "选择到县（区）；其他省份请先在列表末尾选择省份，保存后再选择县（区）"),
+    "area": ("area", "", "off", "选择到县（区）"),
     "address": ("text", "", "street-address", ""),
 }
 

@@ -136,6 +136,8 @@
     var label = document.querySelector('label[for="' + orig.id + '"]');
     if (label) label.setAttribute("for", p.id);
     orig.parentNode.insertBefore(box, orig);
+    var steps = document.getElementById(orig.id + "-steps");  // the two-step words are for the plain select
+    if (steps) steps.hidden = true;
   }
 
   fetch("/static/regions.tsv").then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
