@@ -82,22 +82,32 @@
     return out;
   }
 
-  function fill(sel, list, chosen, nameOf) {
+  function option(r, chosen, nameOf) {
+    var o = document.createElement("option");
+    o.value = r.code; o.textContent = nameOf ? nameOf(r) : r.name;
+    if (r.code === chosen) o.selected = true;
+    return o;
+  }
+
+  // groups: [[label or "", [regions]]]; a select with nothing to offer is disabled
+  function fill(sel, groups, chosen, nameOf) {
     sel.innerHTML = "";
     var blank = document.createElement("option");
     blank.value = ""; blank.textContent = WORDS.pick; sel.appendChild(blank);
-    (list || []).forEach(function (r) {
-      var o = document.createElement("option");
-      o.value = r.code; o.textContent = nameOf ? nameOf(r) : r.name;
-      if (r.code === chosen) o.selected = true;
-      sel.appendChild(o);
+    var count = 0;
+    groups.forEach(function (g) {
+      var parent = sel;
+      if (g[0]) { parent = document.createElement("optgroup"); parent.label = g[0]; sel.appendChild(parent); }
+      g[1].forEach(function (r) { parent.appendChild(option(r, chosen, nameOf)); count++; });
     });
-    sel.disabled = !list || !list.length;
+    sel.disabled = !count;
   }
 
   function enhance(orig, d) {
     var within = orig.getAttribute("data-within") || "";
+    var first = orig.querySelector("optgroup option");  // the province the plain select opens on
     var start = path(d, orig.value || within);
+    var focus = (start[0] || path(d, first ? first.value : "")[0] || {}).code || "";
     var box = document.createElement("div");
     box.className = "area-selects";
     var sels = ["p", "c", "k"].map(function (part) {
@@ -117,20 +127,33 @@
     var scope = path(d, within);
     var provinces = scope.length ? [scope[0]] : d.kids[""];
     function cityName(r) { return SKIP[r.name] ? d.byCode[r.parent].name : r.name; }
-    function counties(cityCode) {
-      var list = d.kids[cityCode];
-      return list && list.length ? list : (cityCode ? [d.byCode[cityCode]] : []);  // 东莞市 is chosen itself
-    }
     function cities(provCode) {
       if (scope.length > 1) return [scope[1]];
-      return provCode ? d.kids[provCode] : [];
+      return (provCode && d.kids[provCode]) || [];
     }
-    fill(p, provinces, (start[0] || {}).code);
-    fill(c, cities(p.value), (start[1] || {}).code, cityName);
-    fill(k, c.value ? counties(c.value) : [], (start[2] || start[1] || {}).code);
-    if (provinces.length === 1) { p.value = provinces[0].code; fill(c, cities(p.value), c.value || (start[1] || {}).code, cityName); }
-    p.addEventListener("change", function () { fill(c, cities(p.value), "", cityName); fill(k, [], ""); });
-    c.addEventListener("change", function () { fill(k, counties(c.value), ""); });
+    // the counties of one city, or — no city chosen yet — of the whole province by city, so a
+    // county can be picked at once (a city without counties, 东莞市, is chosen itself)
+    function counties(provCode, cityCode) {
+      var list = cityCode ? [d.byCode[cityCode]] : cities(provCode);
+      var groups = [], alone = [];
+      list.forEach(function (city) {
+        var kids = d.kids[city.code];
+        if (kids && kids.length) groups.push([cityCode ? "" : cityName(city), kids]);
+        else alone.push(city);
+      });
+      if (alone.length) groups.push(["", alone]);
+      return groups;
+    }
+    fill(p, [["", provinces]], focus);
+    if (provinces.length === 1) p.value = provinces[0].code;
+    fill(c, [["", cities(p.value)]], (start[1] || {}).code, cityName);
+    if (scope.length > 1) c.value = scope[1].code;
+    fill(k, counties(p.value, c.value), (start[2] || start[1] || {}).code);
+    p.addEventListener("change", function () {
+      fill(c, [["", cities(p.value)]], "", cityName);
+      fill(k, counties(p.value, ""), "");
+    });
+    c.addEventListener("change", function () { fill(k, counties(p.value, c.value), ""); });
     // the county select now answers the field; the original leaves the form
     k.name = orig.name; orig.removeAttribute("name"); orig.disabled = true; orig.hidden = true;
     var label = document.querySelector('label[for="' + orig.id + '"]');

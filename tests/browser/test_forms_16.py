@@ -77,8 +77,14 @@ def test_region_picker_with_javascript_is_three_linked_selects(
     county = page.get_by_label("县（区）", exact=True)
     expect(province).to_be_visible()
     expect(page.locator("select[data-area]")).to_be_hidden()  # the plain select stepped aside
-    expect(city).to_be_disabled()
+    # it opens on the center's province, every county of it already choosable (grouped by city)
+    expect(province).to_have_value("230000")
+    assert county.locator('optgroup[label="齐齐哈尔市"] option[value="230202"]').count() == 1
     expect(page.get_by_text("其他省份：在列表末尾选择省份")).to_be_hidden()  # words for the plain select only
+    province.select_option(label="北京市")  # another province: its cities and counties follow
+    expect(county.locator('option[value="230202"]')).to_have_count(0)
+    city.select_option(label="北京市")  # 市辖区 reads as the city's own name
+    expect(county.locator('option[value="110105"]')).to_have_count(1)
     province.select_option(label="黑龙江省")
     city.select_option(label="齐齐哈尔市")
     county.select_option(label="龙江县")
