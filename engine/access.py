@@ -192,6 +192,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     # the applicant's progress page: the query code, once, then a signed cookie for that case
     ("GET", "/progress"): PUBLIC,
     ("POST", "/progress"): PUBLIC,
+    ("POST", "/progress/forget"): PUBLIC,  # this browser's own remembered grants (engine.device_grants)
     ("GET", "/progress/{number}"): APPLICANT_CODE,
     ("POST", "/progress/{number}/{action}"): APPLICANT_CODE,
     ("GET", "/progress/{number}/documents/{index}"): APPLICANT_CODE,

@@ -20,7 +20,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -55,7 +55,7 @@ class PreviewKit:
     """How the public pages are made (engine.web), handed over so a preview uses the same code."""
 
     renderer: Callable[[Catalogue], Render]  # render a template as a page of this catalogue
-    guide: Callable[[Catalogue, Document, Render], bytes]  # /items/CODE
+    guide: Callable[[Catalogue, Document, Render, date | None], bytes]  # /items/CODE on a local date
     portal: Callable[[CaseService, Render], Sequence[BaseRoute]]  # /apply/... routes for that service
 
 
@@ -74,7 +74,8 @@ class _Preview:
 
         self._render = render
         self._kit = kit
-        self._guides: dict[tuple[str, str], bytes] = {}
+        self._guides: dict[tuple[str, str, date], bytes] = {}
+        self._clock = service.clock
         # The form pages without chains: a chain with errors must not keep every item's form
         # from being previewed (the portal builds each chain's one application up front). The
         # live calendar and database: rendering a blank page reads neither.
@@ -83,9 +84,10 @@ class _Preview:
         self._page = _endpoint(kit.portal(preview_service, render), "/apply/{code}/{page}")
 
     def guide(self, doc: Document) -> bytes:
-        key = (str(doc.data["code"]), i18n.language())
+        today = clock.local_date(self._clock.now())  # as the public guide: fee reliefs and the notice's date
+        key = (str(doc.data["code"]), i18n.language(), today)
         if key not in self._guides:
-            self._guides[key] = self._kit.guide(self.cat, doc, self._render)
+            self._guides[key] = self._kit.guide(self.cat, doc, self._render, today)
         return self._guides[key]
 
     async def form(self, request: Request, doc: Document, page: str) -> Response:

@@ -345,6 +345,7 @@ def api_routes(
         if staff:
             out.update(data=case.data, uploads=case.uploads, fee_anomalies=case.fee_anomalies)
             out["money"] = amounts(case.data, forms.money_units(item, snap.get("forms", {})))
+            out["areas"] = forms.area_answers(case.data, item, snap.get("forms", {}))  # a name beside each code
         return json.loads(json.dumps(out, ensure_ascii=False, default=str))  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------- sessions

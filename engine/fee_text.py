@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from engine import conditions
+from engine.dates import as_date
 from engine.fees import Assessment, _dec, _num_text, _span_text, field_labels, format_fen, to_fen
 
-__all__ = ["describe_schedule", "line_standard", "render_assessment"]
+__all__ = ["describe_schedule", "describe_schedule_on", "line_standard", "render_assessment"]
 
 
 def _width(text: str) -> int:
@@ -106,14 +108,40 @@ def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
 
 
 def describe_schedule(schedule: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> list[str]:
-    """The schedule in words for guides and one-time notices: one string per line and relief.
+    """The schedule in words for guides and one-time notices: one string per line and relief, every
+    relief whatever its effective period (the command line's full listing).
 
     ``labels`` (field -> label, ``=value`` -> option label, as for ``conditions.describe``)
     usually come from the item's form; the schedule's own ``fields`` fill any gaps.
     """
+    current, other = describe_schedule_on(schedule, labels, None)
+    return current + other
+
+
+def _relief_period(effective: Any, on: date | None) -> tuple[bool, str]:
+    """(in force on ``on``, the period in words). An expired relief says when it lapsed and a future
+    one when it takes effect, so a guide never lists a lapsed exemption as if it still applied."""
+    if not isinstance(effective, Mapping):
+        return True, ""
+    start, end = as_date(effective.get("from")), as_date(effective.get("until"))
+    if on is not None and end is not None and on > end:
+        return False, f"（已于{end.isoformat()}失效）"
+    if on is not None and start is not None and on < start:
+        return False, f"（自{start.isoformat()}起施行）"
+    until = f"至 {effective['until']}" if effective.get("until") else "起"
+    return True, f"（{effective.get('from')} {until}）"
+
+
+def describe_schedule_on(
+    schedule: Mapping[str, Any], labels: Mapping[str, str] | None, on: date | None
+) -> tuple[list[str], list[str]]:
+    """The schedule in words as it stands on ``on`` (the clock's local date): (lines and reliefs in
+    force, reliefs that have lapsed or not yet begun, each saying so). With ``on`` None every relief
+    counts as in force."""
     words = {**field_labels(schedule), **(labels or {})}
     names = {str(line.get("id")): str(line.get("name")) for line in schedule.get("lines") or ()}
     out: list[str] = []
+    other: list[str] = []
     for line in schedule.get("lines") or ():
         text = f"{line.get('name')}：{line_standard(line, words)}"
         if line.get("when"):
@@ -121,6 +149,7 @@ def describe_schedule(schedule: Mapping[str, Any], labels: Mapping[str, str] | N
         if line.get("basis"):
             text += f"；依据：{_basis_text(line['basis'])}"
         out.append(text)
+    reliefs: list[str] = []
     for section, word in (("exemptions", "免收"), ("reductions", "减收")):
         for relief in schedule.get(section) or ():
             scope = "、".join(names.get(i, i) for i in relief.get("applies_to") or ()) or "全部收费项目"
@@ -131,13 +160,12 @@ def describe_schedule(schedule: Mapping[str, Any], labels: Mapping[str, str] | N
             else:
                 effect = f"免收{scope}"
             text = f"{word}：{relief.get('name')}——{conditions.describe(relief['when'], words)}时，{effect}"
-            effective = relief.get("effective")
-            if isinstance(effective, Mapping):
-                until = f"至 {effective['until']}" if effective.get("until") else "起"
-                text += f"（{effective.get('from')} {until}）"
+            in_force, period = _relief_period(relief.get("effective"), on)
+            text += period
             if relief.get("basis"):
                 text += f"；依据：{_basis_text(relief['basis'])}"
-            out.append(text)
+            (reliefs if in_force else other).append(text)
+    out += reliefs
     if schedule.get("basis"):
         out.append(f"收费依据：{_basis_text(schedule['basis'])}")
-    return out
+    return out, other

@@ -36,6 +36,7 @@ MARGIN, PAD = 12, 9
 BOX_W, GAP = 150, 20  # step box; boxes of one parallel row sit GAP apart
 SIDE_W, SIDE_GAP = 190, 28  # column of special procedures beside the flow
 ARROW, STUB = 24, 16  # arrow between rows; short arrows from a fork bar to its boxes
+BRANCH_W, BRANCH_GAP = 132, 30  # column of the ways out (补正, 不予受理, 不予许可) left of the flow
 NAME, NAME_LH, SMALL, SMALL_LH = 13, 17, 11, 15  # font sizes and line heights
 
 # XML 1.0 forbids most control characters even as references; they are dropped, not escaped.
@@ -174,10 +175,39 @@ def describe(item: Mapping[str, Any], role_names: Mapping[str, str] | None = Non
     text = f"{item.get('name', '')}办理流程：{' → '.join(parts)}。"
     if _limits(item):
         text += "，".join(_limits(item)) + "。"
+    text += "".join(f"{head}：{what}。" for head, what, _ in _branches(item, _groups(item)))
     procedures = [_procedure_label(sp) for sp in item.get("special_procedures") or []]
     if procedures:
         text += "可能启动的特别程序：" + "；".join(procedures) + "。"
     return text
+
+
+def _refusal_word(item: Mapping[str, Any]) -> str:
+    # 行政许可法 第三十八条 speaks of a decision 不予行政许可; other kinds of matter are simply not granted
+    return "不予许可" if item.get("type") == "license" else "不予办理"
+
+
+def _branches(item: Mapping[str, Any], groups: list[list[dict[str, Any]]]) -> list[tuple[str, str, int]]:
+    """The ways a case leaves the straight flow, as (name, what happens, the row it leaves from): at
+    acceptance (the first row; the engine's 受理 action) 补正 and 不予受理, and at the row that holds the
+    decider's step the refusal. Drawn because an applicant asks "what if it goes wrong" first."""
+    out = [
+        ("补正", "材料不齐全或不符合法定形式的，一次性告知需补正的全部内容，补正后重新提交", 0),
+        ("不予受理", "不属于受理范围的，出具不予受理决定书并说明理由", 0),
+    ]
+    decide = next((i for i, g in enumerate(groups) if any(s.get("role") == "decider" for s in g)), None)
+    if decide is not None:
+        word = _refusal_word(item)
+        out.append((word, f"审查不符合法定条件的，作出{word}决定，书面说明理由并告知申请复议或提起诉讼的权利", decide))
+    return out
+
+
+def _left_arrow(x1: int, x2: int, y: int) -> str:
+    """A horizontal arrow from x1 leftwards to x2 (x2 < x1), dashed: a way out of the flow."""
+    return (
+        f'<line x1="{x1}" y1="{y}" x2="{x2 + 6}" y2="{y}" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
+        f'<polygon points="{x2 + 7},{y - 4} {x2 + 7},{y + 4} {x2},{y}" fill="{ACCENT}"/>'
+    )
 
 
 def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | None = None) -> str:
@@ -186,9 +216,11 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
     roles = {**ROLE_NAMES, **(role_names or {})}
     groups = _groups(item)
     procedures = [sp for sp in item.get("special_procedures") or [] if isinstance(sp, Mapping)]
+    branches = _branches(item, groups)
     flow_w = max([BOX_W + 20] + [len(g) * BOX_W + (len(g) - 1) * GAP for g in groups])
-    width = MARGIN + flow_w + (SIDE_GAP + SIDE_W if procedures else 0) + MARGIN
-    cx = MARGIN + flow_w // 2
+    left = MARGIN + BRANCH_W + BRANCH_GAP  # the flow starts right of the column of ways out
+    width = left + flow_w + (SIDE_GAP + SIDE_W if procedures else 0) + MARGIN
+    cx = left + flow_w // 2
     # ids only for aria-labelledby; derived from the item so two charts on one page rarely collide
     key = str(item.get("code") or item.get("name") or "")
     uid = "fc-" + hashlib.sha256(key.encode()).hexdigest()[:10]
@@ -196,13 +228,15 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
 
     start, h = _pill(cx, MARGIN, BOX_W, ["提交申请"], [], "start")
     body.append(start)
+    start_mid = MARGIN + h // 2
     y = MARGIN + h
     first_row = y + ARROW
+    branch_y = first_row  # the next free height in the column of ways out
     for gi, group in enumerate(groups):
         lines = [_step_lines(s, roles) for s in group]
         row_h = max(PAD + len(n) * NAME_LH + 4 + len(m) * SMALL_LH + PAD - 4 for n, m in lines)
         row_w = len(group) * BOX_W + (len(group) - 1) * GAP
-        x0 = MARGIN + (flow_w - row_w) // 2
+        x0 = left + (flow_w - row_w) // 2
         centers = [x0 + i * (BOX_W + GAP) + BOX_W // 2 for i in range(len(group))]
         if len(group) > 1:  # fork: one bar the flow enters, short arrows down into each parallel box
             body.append(
@@ -226,6 +260,44 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
                 + _text(c, y + PAD + len(name) * NAME_LH + 4 + SMALL - 2, meta, SMALL, SMALL_LH, fill=MUTED)
                 + "</g>"
             )
+        for bname, what, row in branches:
+            if row != gi:
+                continue
+            lines_b = wrap(what, (BRANCH_W - 2 * PAD) / SMALL, 6)
+            bh = PAD + NAME_LH + len(lines_b) * SMALL_LH + PAD - 4
+            by = max(y, branch_y)
+            bx = MARGIN
+            mid = by + min(bh, row_h) // 2
+            # from the row's left edge across to the box (an elbow when the box sits lower than the row)
+            edge = x0
+            if by + 8 > y + row_h:
+                elbow = MARGIN + BRANCH_W + BRANCH_GAP // 2
+                body.append(
+                    f'<polyline points="{edge},{y + row_h // 2} {elbow},{y + row_h // 2} {elbow},{mid}" '
+                    f'fill="none" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
+                )
+                body.append(_left_arrow(elbow, bx + BRANCH_W, mid))
+            else:
+                body.append(_left_arrow(edge, bx + BRANCH_W, mid))
+            body.append(
+                f'<g class="branch" data-branch="{_t(bname)}"><title>{_t(bname + "：" + what)}</title>'
+                f'<rect x="{bx}" y="{by}" width="{BRANCH_W}" height="{bh}" rx="4" fill="#fffaf3" '
+                f'stroke="{ACCENT}" stroke-width="1.2"/>'
+                + _text(bx + BRANCH_W // 2, by + PAD + NAME - 2, [bname], NAME, NAME_LH, fill=ACCENT,
+                        font_weight="bold", class_="name")
+                + _text(bx + BRANCH_W // 2, by + PAD + NAME_LH + SMALL - 2, lines_b, SMALL, SMALL_LH, fill=INK)
+                + "</g>"
+            )  # fmt: skip
+            if bname == "补正":  # the applicant supplements and the application comes back in
+                loop_x = bx + BRANCH_W // 2
+                body.append(
+                    f'<polyline points="{loop_x},{by} {loop_x},{start_mid} {cx - BOX_W // 2 - 6},{start_mid}" '
+                    f'fill="none" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
+                    f'<polygon points="{cx - BOX_W // 2 - 7},{start_mid - 4} {cx - BOX_W // 2 - 7},{start_mid + 4} '
+                    f'{cx - BOX_W // 2},{start_mid}" fill="{ACCENT}"/>'
+                )
+                body.append(_text(loop_x + 34, start_mid - 5, ["补正后重新提交"], SMALL, SMALL_LH, fill=ACCENT))
+            branch_y = by + bh + 10
         y += row_h
         if len(group) > 1:  # join: every parallel box must finish before the next step starts
             body.extend(
@@ -246,7 +318,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
     bottom = y + ARROW + h
 
     if procedures:  # the schema does not tie a procedure to a step, so they are listed beside the flow
-        sx = MARGIN + flow_w + SIDE_GAP
+        sx = left + flow_w + SIDE_GAP
         scx = sx + SIDE_W // 2
         sy = first_row
         body.append(_text(scx, sy + NAME - 2, ["特别程序"], NAME, NAME_LH, fill=INK, font_weight="bold"))
@@ -282,6 +354,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
             sy += bh + 10
         bottom = max(bottom, sy - 10)
 
+    bottom = max(bottom, branch_y - 10)
     height = bottom + MARGIN
     # drawn so the smallest text (SMALL units) is 14 CSS px, never shrunk to the screen: a phone
     # scrolls the figure sideways (figure.flowchart in base.html) rather than show 9 px text

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import conditions, forms, wording
+from engine import conditions, forms, regions, wording
 from engine.catalogue import Catalogue, Document
 from engine.crossref import FieldInfo, item_fields
 
@@ -34,7 +34,7 @@ _INPUT: dict[str, tuple[str, str, str, str]] = {
     "uscc": ("text", "text", "off", "18 位统一社会信用代码，见营业执照"),
     "phone": ("tel", "tel", "tel", "手机号码或带区号的固定电话"),
     "email": ("email", "email", "email", ""),
-    "area": ("text", "numeric", "off", "6 位行政区划代码，如 230202"),
+    "area": ("area", "", "off", "选择到县（区）"),
     "address": ("text", "", "street-address", ""),
 }
 
@@ -73,6 +73,8 @@ class Widget:
     when: str = ""  # JSON of the field's condition (same-page dependency), for conditions.js
     when_text: str = ""  # the condition in words, for browsers without JavaScript
     error: str = ""
+    groups: list[dict[str, Any]] = field(default_factory=list)  # an area field's <optgroup>s: label, options
+    within: str = ""  # an area field's ``within`` (province or city code), for portal.js
 
     @property
     def describedby(self) -> str:
@@ -145,6 +147,8 @@ def widgets(
             html_type = kind
         if kind == "money":
             default_hint = _MONEY_HINTS.get(str(spec.get("unit", "元")), default_hint)
+        if kind == "area" and spec.get("within"):
+            default_hint = f"选择{regions.regions().name(str(spec['within']))}的县（区）"
         key = info.name.partition(".")[2]
         raw = data.get(section, {}).get(key) if isinstance(data.get(section), Mapping) else None
         if raw is None and "default" in spec:
@@ -169,9 +173,47 @@ def widgets(
                 when=json.dumps(when, ensure_ascii=False, separators=(",", ":")) if live else "",
                 when_text=f"仅当{conditions.describe(when, names)}时填写" if live and when is not None else "",
                 error=errors.get(info.name, ""),
+                groups=area_groups(cat, spec, raw) if kind == "area" else [],
+                within=str(spec.get("within", "")) if kind == "area" else "",
             )
         )
     return out
+
+
+def area_groups(cat: Catalogue, spec: Mapping[str, Any], value: Any) -> list[dict[str, Any]]:
+    """The choices of an area field as one <select> that works without JavaScript: the county-level
+    divisions of one province grouped by city, then the other provinces. A province chosen from the
+    last group comes back (engine.forms: 请继续选择到县) with its own counties listed: two steps at most.
+    The province shown is that of the answer so far, else of ``within``, else the center's own."""
+    data = regions.regions()
+    within = str(spec.get("within") or "")
+    code = str(value or "")
+    if within and data.level(within) == "city":
+        counties = data.children.get(within) or (data.by_code[within],)
+        return [{"label": data.name(within), "options": [_region_option(r) for r in counties]}]
+    focus = (
+        data.province_of(code)
+        or data.province_of(within)
+        or data.province_of(str((cat.center or {}).get("region", "")))
+    )
+    groups: list[dict[str, Any]] = []
+    alone: list[dict[str, str]] = []  # cities without counties, chosen themselves (441900 东莞市)
+    for city in data.children.get(focus, ()):
+        counties = data.children.get(city.code, ())
+        if counties:
+            groups.append({"label": data.name(city.code), "options": [_region_option(r) for r in counties]})
+        else:
+            alone.append(_region_option(city))
+    if alone:
+        groups.append({"label": data.name(focus), "options": alone})
+    if not within:
+        others = [_region_option(p) for p in data.children.get("", ()) if p.code != focus]
+        groups.append({"label": "其他省（区、市）", "options": others, "other": True})
+    return groups
+
+
+def _region_option(region: regions.Region) -> dict[str, str]:
+    return {"value": region.code, "label": region.name}
 
 
 def _shown_value(raw: Any, kind: str) -> Any:
@@ -197,6 +239,8 @@ def answer_text(spec: Mapping[str, Any], value: Any) -> str:
         return options.get(str(value), str(value))
     if kind == "money":
         return forms.money_text(value, str(spec.get("unit", "元")))
+    if kind == "area":  # people read the place, never the bare code (黑龙江省齐齐哈尔市龙沙区)
+        return regions.regions().name(str(value))
     unit = spec.get("unit")
     return f"{value} {unit}" if unit else str(value)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine import delivery, identifiers, stated
+from engine import delivery, identifiers, regions, stated
 from engine.catalogue import Catalogue, Document
 from engine.conditions import evaluate
 from engine.crossref import FieldInfo, item_fields
@@ -113,6 +113,20 @@ def money_units(item: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[st
     """The unit every money field of the form is asked in (元 or 万元), for engine.fees.assess."""
     specs = field_specs(item, sections)
     return {name: str(spec.get("unit", YUAN)) for name, spec in specs.items() if spec["type"] == "money"}
+
+
+def area_answers(data: Mapping[str, Any], item: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[str, Any]:
+    """``{section.field: {"code", "name"}}`` of every region answered (the API keeps the code in ``data``
+    and gives the name beside it: 230202 → 黑龙江省齐齐哈尔市龙沙区)."""
+    out: dict[str, Any] = {}
+    for name, spec in field_specs(item, sections).items():
+        section, _, key = name.partition(".")
+        given = data.get(section)
+        if spec["type"] == "area" and isinstance(given, Mapping):
+            found = regions.answer(given.get(key))
+            if found is not None:
+                out[name] = found
+    return out
 
 
 def money_text(value: Any, unit: str) -> str:
@@ -237,6 +251,10 @@ def _check(spec: Mapping[str, Any], value: Any) -> None:
         problem = _IDENTIFIERS[kind](value, label)
         if problem is not None:
             raise _Invalid(f"invalid_{kind}", problem)
+    if kind == "area":  # a county-level code from the shipped list, inside the field's ``within`` if any
+        problem = regions.problem(str(value), label, spec.get("within"))
+        if problem is not None:
+            raise _Invalid("invalid_area", problem)
     if kind in ("number", "integer", "money"):
         number, unit = Decimal(str(value)), spec.get("unit", "")
         if kind == "money" and "min" not in spec and number < 0:
@@ -279,7 +297,6 @@ _IDENTIFIERS: dict[str, Any] = {
     "uscc": _uscc_problem,
     "phone": _simple(identifiers.valid_phone, "格式不正确，请填写 11 位手机号码或带区号的固定电话，如 0452-1234567"),
     "email": _simple(identifiers.valid_email, "格式不正确，请填写如 name@example.com 的电子邮箱地址"),
-    "area": _simple(identifiers.valid_area, "不正确，请选择或填写 6 位行政区划代码，如 230202"),
 }
 
 

@@ -488,6 +488,18 @@ query_code_attempts = Table(  # wrong query codes, for throttling (migration 20,
     Index("ix_query_code_attempts_key_at", "key", "at"),
 )
 
+device_grants = Table(  # progress pages a browser asked to remember (migration 23, engine.device_grants)
+    "device_grants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device", String(_HASH), nullable=False),  # SHA-256 of the device id the browser's cookie holds
+    Column("number", String(32), nullable=False),  # a case or chain application
+    Column("created_at", String(_TS), nullable=False),
+    Column("expires_at", String(_TS), nullable=False),
+    Column("revoked_at", String(_TS)),  # "forget this device": refused from then on
+    Index("ix_device_grants_device", "device", "number"),
+)
+
 catalogue_versions = Table(  # which catalogue version was served, from where, when (migration 3)
     "catalogue_versions",
     metadata,
@@ -848,6 +860,11 @@ def _m020_query_code_attempts(conn: Connection) -> None:
     query_code_attempts.create(conn, checkfirst=True)
 
 
+def _m023_device_grants(conn: Connection) -> None:
+    """``device_grants``: a browser remembered for a case's progress page, revocable (engine.device_grants)."""
+    device_grants.create(conn, checkfirst=True)
+
+
 APPEND_ONLY = {
     "events": "events are append-only",
     "checkpoints": "checkpoints are append-only",
@@ -925,6 +942,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m020_query_code_attempts,
     _m021_upload_owners,
     _m022_append_only_events,
+    _m023_device_grants,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from engine import cases, conditions, stated
@@ -169,6 +170,11 @@ class Notice:
     handling_forms: str = ""
     flows: list[tuple[str, list[str]]] = field(default_factory=list)  # (线下办理流程 / 线上办理流程, steps)
     guide: list[tuple[str, Link]] = field(default_factory=list)  # (来源 / 发布日期 / 索引号, value)
+    # fee reliefs not in force on the day the notice was built (lapsed or not yet begun), each saying so;
+    # kept apart from ``fee`` so a lapsed exemption is never read as one that still applies
+    fee_not_in_force: list[str] = field(default_factory=list)
+    # the day the notice was issued (the clock's local date, YYYY-MM-DD) as printed on paper, or ""
+    issued: str = ""
 
 
 def paper_text(mat: Mapping[str, Any]) -> str:
@@ -322,7 +328,9 @@ def _step_line(s: Mapping[str, Any]) -> str:
     )
 
 
-def build(cat: Catalogue, item: Document) -> Notice:
+def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
+    """The guide of ``item``; ``on`` (the clock's local date) splits its fee reliefs into those in force
+    that day and those lapsed or yet to begin (without it every relief is listed as written)."""
     data = item.data
     center = cat.center or {}
     dept = cat.department(data["department"]) or {"name": data["department"], "window": ""}
@@ -332,7 +340,7 @@ def build(cat: Catalogue, item: Document) -> Notice:
         for opt in info.spec.get("options", []):
             labels.setdefault(f"={opt['value']}", opt["label"])
     tl = data["time_limit"]
-    fee_lines = _fee_lines(cat, data["fee"], labels)
+    fee_lines, fee_other = _fee_lines(cat, data["fee"], labels, on)
     steps = data.get("steps", "standard")
     if steps == "standard":
         step_lines = [f"{STEP_NAMES[s]}" for s in STEP_NAMES]
@@ -378,6 +386,8 @@ def build(cat: Catalogue, item: Document) -> Notice:
         materials_incomplete=str(data.get("materials_incomplete") or ""),
         closing=_closing(data),
         fee=fee_lines,
+        fee_not_in_force=fee_other,
+        issued=on.isoformat() if on else "",
         fee_stated=stated.fee_stated(data),
         special_procedures=[
             f"{p['name']}（{PROCEDURE_NAMES[p['kind']]}，最长{duration_text(p['max'])}，"
@@ -414,19 +424,19 @@ def build(cat: Catalogue, item: Document) -> Notice:
     )
 
 
-def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str]) -> list[str]:
+def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | None) -> tuple[list[str], list[str]]:
     if fee == stated.NOT_STATED:
-        return [f"收费情况未说明，{ASK}"]
+        return [f"收费情况未说明，{ASK}"], []
     if fee == "free":
-        return ["不收费"]
+        return ["不收费"], []
     if "free" in fee:
-        return [f"不收费（依据：{basis_text(fee['basis'])}）"]
+        return [f"不收费（依据：{basis_text(fee['basis'])}）"], []
     schedule = cat.fees.get(fee["schedule"])
     if schedule is None:
-        return [f"按收费标准 {fee['schedule']} 收取"]
-    from engine.fee_text import describe_schedule
+        return [f"按收费标准 {fee['schedule']} 收取"], []
+    from engine.fee_text import describe_schedule_on
 
-    return describe_schedule(schedule.data, labels)
+    return describe_schedule_on(schedule.data, labels, on)
 
 
 def render_text(n: Notice) -> str:
@@ -465,6 +475,8 @@ def render_text(n: Notice) -> str:
     elif not n.materials:
         out.append("  无需提交材料")
     out += ["", "收费："] + [f"  {line}" for line in n.fee]
+    if n.fee_not_in_force:
+        out += ["已失效或尚未施行的减免："] + [f"  {line}" for line in n.fee_not_in_force]
     out += [
         "",
         f"法定时限：{n.legal_limit}",

@@ -154,6 +154,12 @@ _CASE = _o(
         "(元 or 万元), and exactly in fen, e.g. project.investment: {value: '1200.00', unit: 万元, fen: 1200000000}",
         "additionalProperties": _o("value:s unit:s fen:i", "value unit fen"),
     },
+    areas={
+        "type": "object",
+        "description": "staff only: each region (area) answer in data with its name beside the code, e.g. "
+        "abstraction.intake_area: {code: '230202', name: 黑龙江省齐齐哈尔市龙沙区}",
+        "additionalProperties": _o("code:s name:s", "code name"),
+    },
 )
 
 _MONTH = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}
@@ -289,6 +295,12 @@ OPENAPI: dict[str, Any] = {
                         "description": "[label, value]: 基本编码, 清单事项, 版本, 状态, 实施主体性质",
                     },
                     conditions={"type": "array", "items": _TYPES["s"]},
+                    issued={"type": "string", "description": "the local date the guide was built for (YYYY-MM-DD)"},
+                    fee_not_in_force={
+                        "type": "array",
+                        "items": _TYPES["s"],
+                        "description": "fee reliefs lapsed or not yet begun on that date (已于…失效 / 自…起施行)",
+                    },
                     materials={
                         "type": "array",
                         "items": _o(

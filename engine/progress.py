@@ -28,6 +28,7 @@ from engine import (
     cases,
     chain_service,
     csrf,
+    device_grants,
     documents,
     forms,
     input_guard,
@@ -72,15 +73,21 @@ def progress_routes(
 ) -> list[Route]:
     db = service.db
 
+    def device(request: Request) -> str | None:
+        return device_grants.device_of(key, request.cookies.get(device_grants.COOKIE, ""))
+
     def granted(request: Request, number: str, browser: str) -> bool:
         """This browser gave the case's query code — or its chain's: one code opens the chain
-        application and every member case."""
+        application and every member case — or asked to be remembered for it and was not forgotten."""
         expires, _, signature = request.cookies.get(GRANT_COOKIE + number, "").partition(".")
         if (
             (input_guard.whole(expires) or 0)
             > service.clock.now().timestamp()  # the server ends a grant, not the browser
             and keys.verify(key, signature, "case", number, browser, expires)
         ):
+            return True
+        remembered = device(request)
+        if remembered is not None and device_grants.allows(db, remembered, number, service.clock.now()):
             return True
         chain = chain_of(number)
         return chain is not None and granted(request, chain, browser)
@@ -103,10 +110,51 @@ def progress_routes(
         response.headers["Cache-Control"] = "no-store"
         return remember_browser(response, request, browser) if new else response
 
-    async def find(request: Request) -> Response:
+    def remembered_cases(request: Request) -> list[dict[str, str]]:
+        """The cases this browser asked to remember, with what they are, for the query page."""
+        found = device(request)
+        if found is None:
+            return []
+        numbers = device_grants.numbers(db, found, service.clock.now())
+        with ledger.read_only(db) as conn:
+            codes = dict(
+                conn.execute(
+                    select(ledger.cases.c.number, ledger.cases.c.item_code).where(ledger.cases.c.number.in_(numbers))
+                ).all()
+            )
+        items = service.catalogue.items
+        out = []
+        for number in numbers:
+            code = codes.get(number)
+            name = items[code].data["name"] if code in items else (gettext("并联审批申请") if is_chain(number) else "")
+            out.append({"number": number, "name": str(name)})
+        return out
+
+    async def find(request: Request, error: str = "", status: int = 200, number: str | None = None) -> Response:
         browser, new = browser_token(request)
-        number = request.query_params.get("number", "")[:32]
-        return show(request, "portal/progress_find.html", browser, new, number=number, error="")
+        number = request.query_params.get("number", "")[:32] if number is None else number
+        remembered = await run_in_threadpool(remembered_cases, request)
+        forgot = request.query_params.get("forgot") == "1"
+        return show(
+            request, "portal/progress_find.html", browser, new, status,
+            number=number, error=error, remembered=remembered, forgot=forgot,
+        )  # fmt: skip
+
+    async def forget(request: Request) -> Response:
+        """ "Forget this device": every grant of this browser is revoked at once, and its cookies go."""
+        browser, new = browser_token(request)
+        form = await request.form(max_files=0, max_fields=10)
+        csrf.check(request, form, key, csrf.PROGRESS, browser)
+        found = device(request)
+        had = await run_in_threadpool(device_grants.forget, db, found, service.clock.now()) if found else []
+        response = RedirectResponse("/progress?forgot=1", status_code=303)
+        secure = request.url.scheme == "https"
+        response.delete_cookie(device_grants.COOKIE, path="/progress", secure=secure, httponly=True, samesite="lax")
+        for number in had:
+            response.delete_cookie(
+                GRANT_COOKIE + number, path="/progress", secure=secure, httponly=True, samesite="lax"
+            )
+        return remember_browser(response, request, browser) if new else response
 
     async def lookup(request: Request) -> Response:
         browser, new = browser_token(request)
@@ -124,8 +172,21 @@ def progress_routes(
             response.headers["Cache-Control"] = "no-store"
             return response
         if not found:
-            return show(request, "portal/progress_find.html", browser, new, 404, number=number, error=NOT_FOUND)
+            return await find(request, NOT_FOUND, 404, number)
         response = RedirectResponse(f"/progress/{number}", status_code=303)
+        if form.get("remember") == "1":  # opt-in: a long-lived, revocable grant for this browser
+            kept = device(request) or device_grants.new_device()
+            await run_in_threadpool(device_grants.remember, db, kept, number, service.clock.now())
+            response.set_cookie(
+                device_grants.COOKIE,
+                device_grants.cookie_value(key, kept),
+                max_age=device_grants.DAYS * 86400,
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+                path="/progress",
+            )
+            return remember_browser(response, request, browser) if new else response
         response.set_cookie(
             GRANT_COOKIE + number,
             grant_value(number, browser),
@@ -334,6 +395,7 @@ def progress_routes(
 
     return [
         Route("/progress/{number}/documents/{index}", document, methods=["GET"]),
+        Route("/progress/forget", forget, methods=["POST"]),
         Route("/progress", find, methods=["GET"]),
         Route("/progress", lookup, methods=["POST"]),
         Route("/progress/{number}", page, methods=["GET"]),

@@ -97,6 +97,32 @@ def previous_month(now: datetime) -> str:
     return f"{year:04d}-{month:02d}"
 
 
+def month_step(month: str, step: int) -> str:
+    """``YYYY-MM`` moved by ``step`` months (the sunshine log's 上一月 / 下一月)."""
+    year, mon = (int(x) for x in month.split("-"))
+    n = year * 12 + mon - 1 + step
+    return f"{n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def latest_month_with_data(db: Any, now: datetime) -> str:
+    """The month the sunshine log opens on: the latest month, up to this one, in which a case was
+    completed or rated (local time) — not simply last month, which may be empty while this one is not.
+    This month when nothing has ended yet."""
+    today = clock.local_date(now)
+    this_month = f"{today.year:04d}-{today.month:02d}"
+    hi = ledger.iso(rankings.month_bounds(this_month)[1])
+    with ledger.read_only(db) as conn:
+        ended = conn.execute(
+            select(func.max(_C.c.ended_at)).where(_C.c.state == "completed", _C.c.ended_at < hi)
+        ).scalar()
+        rated = conn.execute(select(func.max(_C.c.rated_at)).where(_C.c.rated_at < hi)).scalar()
+    latest = max((str(v) for v in (ended, rated) if v), default=None)
+    if latest is None:
+        return this_month
+    day = clock.local_date(datetime.fromisoformat(latest))
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 def public_routes(service: CaseService, render: Render, index: ItemIndex, out_dir: Path) -> list[Route]:
     cat, db = service.catalogue, service.db
     departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
@@ -245,11 +271,17 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         return rows
 
     async def sunshine(request: Request) -> Response:
-        month = request.query_params.get("month", "") or previous_month(service.clock.now())
+        now = service.clock.now()
+        month = request.query_params.get("month", "") or await run_in_threadpool(latest_month_with_data, db, now)
         try:
             rankings.month_bounds(month)
+            year, mon = (int(x) for x in month.split("-"))
+            if not 1 <= mon <= 12 or len(month) != 7:
+                raise ValueError(month)
         except ValueError:
             raise HTTPException(400, "月份格式为 YYYY-MM，例如 2026-03。") from None
+        today = clock.local_date(now)
+        current = f"{today.year:04d}-{today.month:02d}"
         report = await run_in_threadpool(month_report, month)
         top = report["rankings"]["department"]
         chart = charts.bar_chart(
@@ -259,7 +291,8 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         ) if top else ""  # fmt: skip
         return render(
             "public/sunshine.html", month=month, report=report, chart=Markup(chart), departments=departments,
-            items=cat.items, ratings=RATINGS,
+            items=cat.items, ratings=RATINGS, year=year, mon=mon, is_current=month == current,
+            previous=month_step(month, -1), following=month_step(month, 1) if month < current else "",
         )  # fmt: skip
 
     async def sunshine_data(request: Request) -> Response:

@@ -19,6 +19,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from engine.api import api_routes, bad_text_error, error_response
 from engine.cache import FileCache
 from engine.calendar import WorkCalendar
 from engine.catalogue import Catalogue, Document, load
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock, SystemClock, local_date
 from engine.desk import desk_routes, staff_from_cookie
 from engine.desk_chains import desk_chain_routes
 from engine.flowchart import flowchart_svg
@@ -189,10 +190,11 @@ def _allowed(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def guide_page(cat: Catalogue, doc: Document, render: Render) -> bytes:
-    """An item's guide (办事指南) as served at /items/CODE (and previewed at /admin/items/CODE)."""
+def guide_page(cat: Catalogue, doc: Document, render: Render, on: date | None = None) -> bytes:
+    """An item's guide (办事指南) as served at /items/CODE (and previewed at /admin/items/CODE); ``on``
+    (the clock's local date) decides which fee reliefs are shown as in force."""
     chart = Markup(flowchart_svg(doc.data))
-    return bytes(render("item.html", n=notice.build(cat, doc), item=doc.data, flowchart=chart).body)
+    return bytes(render("item.html", n=notice.build(cat, doc, on), item=doc.data, flowchart=chart).body)
 
 
 def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
@@ -252,16 +254,19 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
 
     # A guide page depends only on the catalogue version (fixed for this app) and the language:
     # rendered once, then served from memory in the event loop.
-    guides: dict[tuple[str, str], bytes] = {}
+    guides: dict[tuple[str, str, date], bytes] = {}
 
     async def item_page(request: Request) -> Response:
         doc = cat.items.get(request.path_params["code"])
         if doc is None:
             why = withdrawn_message(cat, request.path_params["code"])
             raise HTTPException(404, why or "没有这个事项 / No such item")
-        key = (doc.data["code"], i18n.language())
+        today = local_date(site.clock.now())  # fee reliefs in force change with the date
+        key = (doc.data["code"], i18n.language(), today)
         if key not in guides:
-            guides[key] = guide_page(cat, doc, render)
+            if any(k[2] != today for k in guides):
+                guides.clear()  # yesterday's pages are never served again
+            guides[key] = guide_page(cat, doc, render, today)
         return Response(guides[key], media_type="text/html; charset=utf-8")
 
     async def chain_page(request: Request) -> Response:
@@ -303,7 +308,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             raise HTTPException(404, f"no item with code {request.path_params['code']!r}")
         # the guide (办事指南) as the page and `yangguang show` word it: every element, 未说明 where the
         # published guide does not state one, and why it cannot be applied for (unavailable) if so
-        guide = dataclasses.asdict(notice.build(cat, doc))
+        guide = dataclasses.asdict(notice.build(cat, doc, local_date(site.clock.now())))
         return JSONResponse({"version": cat.version, "file": doc.file, "item": doc.data, "guide": guide})
 
     async def healthz(request: Request) -> Response:

@@ -177,13 +177,17 @@ def test_events_refuse_update_and_delete(world: tuple[CaseService, Path]) -> Non
     assert audit.verify(svc.db, service=svc).ok
 
 
+# migration 22 makes the record append-only; later migrations come after it
+APPEND_ONLY_MIGRATION = ledger.MIGRATIONS.index(ledger._m022_append_only_events) + 1
+
+
 def test_checkpoints_are_append_only_and_a_key_is_retired_once(world: tuple[CaseService, Path]) -> None:
     """Hole 3 (and 4): the signed checkpoints and the key list are kept the same way."""
     svc, path = world
     now = "2026-03-06T01:00:00.000000+00:00"
     tamper(path)  # drops the triggers (and changes nothing else) ...
     with svc.db.begin() as conn:
-        conn.execute(text("DELETE FROM schema_migrations WHERE version = :v"), {"v": len(ledger.MIGRATIONS)})
+        conn.execute(text("DELETE FROM schema_migrations WHERE version >= :v"), {"v": APPEND_ONLY_MIGRATION})
     ledger.migrate(svc.db)  # ... and migration 22, run again, puts them back
     with svc.db.begin() as conn:
         conn.execute(
@@ -211,7 +215,7 @@ def test_checkpoints_are_append_only_and_a_key_is_retired_once(world: tuple[Case
 def test_migration_23_adds_the_triggers_to_an_existing_database(tmp_path: Path) -> None:
     """Hole 3: a database made before migration 22 gets the triggers when it is migrated."""
     eng = ledger.open_engine(tmp_path / "old.db")
-    ledger.migrate(eng, ledger.MIGRATIONS[:-1])
+    ledger.migrate(eng, ledger.MIGRATIONS[: APPEND_ONLY_MIGRATION - 1])
     with eng.begin() as conn:
         conn.execute(text("CREATE TABLE probe (x INTEGER)"))  # events may still be changed before migrating
     ledger.migrate(eng)
