@@ -95,6 +95,7 @@ __all__ = [
     "event_hash",
     "events",
     "events_of",
+    "filings",
     "find_idempotency",
     "followups",
     "get_case",
@@ -486,6 +487,16 @@ query_code_attempts = Table(  # wrong query codes, for throttling (migration 20,
     Column("key", String(200), nullable=False),  # "client:<address>" or "case:<number>"
     Column("at", String(_TS), nullable=False),
     Index("ix_query_code_attempts_key_at", "key", "at"),
+)
+
+filings = Table(  # applications filed per client address in the last day (migration 24, engine.filing_limits)
+    "filings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client", String(_HASH), nullable=False),  # engine.uploads.client: the address's sha256
+    Column("at", String(_TS), nullable=False),
+    Index("ix_filings_client_at", "client", "at"),
+    Index("ix_filings_at", "at"),  # the prune of rows older than a day
 )
 
 catalogue_versions = Table(  # which catalogue version was served, from where, when (migration 3)
@@ -885,6 +896,11 @@ _RETIRE_ONCE = (
 )
 
 
+def _m024_filings(conn: Connection) -> None:
+    """``filings``: applications filed per client address, for the filing limits (engine.filing_limits)."""
+    filings.create(conn, checkfirst=True)
+
+
 def _m021_upload_owners(conn: Connection) -> None:
     """Every upload belongs to a draft or a case (``uploads.draft``, ``case_number``) and counts
     against its address's limits (``client``; ``drafts.client`` too). Uploads stored before have
@@ -925,6 +941,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m020_query_code_attempts,
     _m021_upload_owners,
     _m022_append_only_events,
+    _m024_filings,  # issue 16 gave it number 24: another part's _m023 goes before it when merged
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
