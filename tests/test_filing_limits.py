@@ -20,6 +20,8 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from test_api import _cheap_hashes  # noqa: F401  (the fixture)
 from test_chain_portal import apply_for_chain
+from test_desk import browser as signed_in
+from test_desk import desk  # noqa: F401  (the fixture)
 from test_portal import REPO, csrf, fill_sections, upload_everything
 
 from engine import auth, drafts, filing_limits, ledger, uploads
@@ -148,6 +150,19 @@ def test_staff_filing_for_applicants_are_not_limited(site: Any) -> None:
     assert [api_case(hall, svc, f"s{n}", **staff).status_code for n in range(35)] == [201] * 35
     # … nor do they count against the applicants of the same address
     assert [api_case(hall, svc, f"a{n}").status_code for n in range(11)] == [201] * 10 + [429]
+
+
+def test_a_window_filing_on_the_portal_for_an_applicant_is_not_limited(desk: Any) -> None:  # noqa: F811
+    """The window's proxy filing (代办) on the portal pages, signed in on the desk, from an address
+    whose applicants have used up their hour."""
+    app, svc, _ = desk
+    applicant, clerk = TestClient(app, follow_redirects=False), signed_in(app, "window.housing")
+    assert [api_case(applicant, svc, f"k{n}").status_code for n in range(10)] == [201] * 10
+    for person in (clerk, applicant):
+        draft = fill_sections(person, svc, NO_FILES)
+        check = person.get(f"/apply/{NO_FILES}/check?draft={draft}")
+        r = person.post(f"/apply/{NO_FILES}/submit", data={"csrf": csrf(check.text), "draft": draft})
+        assert r.status_code == (303 if person is clerk else 429)  # both from "testclient"
 
 
 def test_the_limit_counts_portal_and_api_cases_and_chains_together(site: Any) -> None:
