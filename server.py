@@ -7,8 +7,10 @@ reference catalogue), YANGGUANG_DB (default: var/yangguang.db) and YANGGUANG_SWE
 The per-address upload limits (one address may be a whole office behind a proxy or an intranet
 NAT address, so a center may raise them), whole numbers of at least 1:
 YANGGUANG_UPLOAD_FILES_PER_MINUTE_PER_ADDRESS (default 60), YANGGUANG_UPLOAD_MB_PER_DAY_PER_ADDRESS
-(default 2048) and YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS (API drafts; default 60). A bad value
-stops the start with a message naming the variable.
+(default 2048) and YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS (API drafts; default 60); the filing
+limits (applications an address may file, engine.filing_limits): YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS
+(default 10) and YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS (default 30). A bad value stops the start
+with a message naming the variable.
 """
 
 import os

@@ -44,6 +44,7 @@ from engine import (
     clock,
     corrections,
     drafts,
+    filing_limits,
     forms,
     input_guard,
     ledger,
@@ -130,6 +131,12 @@ def _guarded(fn: Handler) -> Handler:
             response = error_response(429, "too_many_requests", str(e))
             response.headers["Retry-After"] = str(e.seconds)
             return response
+        except filing_limits.TooMany as e:  # this address filed its hour's or day's applications
+            response = error_response(429, "too_many_requests", str(e))
+            response.headers["Retry-After"] = str(e.seconds)
+            return response
+        except drafts.Filed as e:  # the draft filed the other kind of application meanwhile
+            return error_response(409, "draft_filed", DRAFT_FILED.format(number=e.number))
         except _TooLarge:
             return error_response(413, "too_large", f"请求过大，上限 {MAX_UPLOAD // 2**20} MB / request too large")
         except uploads_.Refused as e:  # an upload past a limit (413, 429) or a nearly full disk (507)
@@ -473,7 +480,8 @@ def api_routes(
             # a draft files one application, under its own key (the sweep keeps a filed draft's files)
             scope = ledger.dumps({"key": key, "item": item_code, "data": data, "up": uploads, "by": actor.username})
             scoped = draft_key or "api:" + hashlib.sha256(scope.encode()).hexdigest()
-            return service.submit(item_code, data, uploads, actor, scoped)
+            filer = filing_limits.of(request, limits) if actor is APPLICANT else None  # staff: not limited
+            return service.submit(item_code, data, uploads, actor, scoped, filer=filer)
 
         done = await run_in_threadpool(work)
         return JSONResponse(
@@ -498,7 +506,8 @@ def api_routes(
                 raise SubmissionInvalid(bad)
             scope = ledger.dumps({"key": key, "chain": chain_id, "by": actor.username})
             scoped = draft_key or hashlib.sha256(scope.encode()).hexdigest()
-            return chain_service.submit(service, chain_id, data, files, actor, scoped)
+            filer = filing_limits.of(request, limits) if actor is APPLICANT else None  # staff: not limited
+            return chain_service.submit(service, chain_id, data, files, actor, scoped, filer)
 
         done = await run_in_threadpool(work)
         return JSONResponse(

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from engine import cases, chains, clock, delivery, forms, ledger, query_codes, stated, worklist
+from engine import cases, chains, clock, delivery, drafts, filing_limits, forms, ledger, query_codes, stated, worklist
 from engine.conditions import evaluate
 from engine.crossref import item_fields
 from engine.forms import FieldError
@@ -100,8 +100,11 @@ def submit(
     uploads: Mapping[str, list[str]],
     actor: cases.Actor,
     idempotency_key: str,
+    filer: filing_limits.Filer | None = None,
 ) -> ChainSubmitted:
-    """Apply for a whole chain; raises SubmissionInvalid with every member's field errors."""
+    """Apply for a whole chain; raises SubmissionInvalid with every member's field errors. The
+    application counts once against ``filer``'s filing limit (engine.filing_limits; its member cases
+    do not), in its own transaction."""
     cat = service.catalogue
     doc = cat.chains.get(chain_id)
     if doc is None:
@@ -140,6 +143,8 @@ def submit(
         if earlier is not None:  # a double click or a retried request: the application that exists
             known = conn.execute(select(_T.c.query_code).where(_T.c.number == earlier)).scalar_one()
             return ChainSubmitted(earlier, str(known), ())
+        filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
+        drafts.mark_filed(conn, key, number, now)  # Filed: the draft filed a case
         ledger.remember_idempotency(conn, key, number, now)
         # every member's rules as of today: a later stage is filed under them, whatever a reload changes
         pins = {code: service.pin(conn, code) for stage in chains.with_services(chain) for code in stage["items"]}

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from engine import keys, ledger
 
@@ -212,3 +213,41 @@ def _filed(conn: Connection, draft_id: str) -> tuple[str, bool] | None:
         return case, False
     chain = ledger.find_idempotency(conn, "chain:" + key(draft_id))
     return (chain, True) if chain else None
+
+
+class Filed(Exception):
+    """The draft already filed an application of the other kind (a case or a chain application):
+    ``number`` is that application's."""
+
+    def __init__(self, number: str, chain: bool) -> None:
+        super().__init__(number)
+        self.number, self.chain = number, chain
+
+
+_FILED_MARK = "filed:"
+
+
+def mark_filed(conn: Connection, idempotency_key: str, number: str, at: datetime) -> None:
+    """In the filing's own write transaction: mark the draft whose key ``idempotency_key`` is
+    (``draft:<id>`` for a case, ``chain:draft:<id>`` for a chain application; any other key names
+    no draft, and nothing is done) as having filed ``number``, or raise :class:`Filed` when it
+    already filed the other kind. The mark's key is unique (``filed:draft:<id>`` in ``idempotency``),
+    so of two filings racing from one draft — a case and a chain application each look only at their
+    own idempotency key — exactly one commits; the read before it also covers drafts filed before
+    the mark existed."""
+    chain = idempotency_key.startswith("chain:")
+    plain = idempotency_key.removeprefix("chain:")
+    if not plain.startswith(key("")):
+        return
+    draft_id = plain.removeprefix(key(""))
+    earlier = _filed(conn, draft_id)
+    if earlier is not None and earlier[1] != chain:
+        raise Filed(*earlier)
+    try:
+        with conn.begin_nested():
+            conn.execute(_INSERT_MARK.values(key=_FILED_MARK + plain, case_number=number, created_at=ledger.iso(at)))
+    except IntegrityError:  # another filing from this draft marked it first
+        raise Filed(ledger.find_idempotency(conn, _FILED_MARK + plain) or "", not chain) from None
+
+
+_INSERT_MARK = insert(ledger.idempotency)

@@ -95,6 +95,7 @@ __all__ = [
     "event_hash",
     "events",
     "events_of",
+    "filings",
     "find_idempotency",
     "followups",
     "get_case",
@@ -500,6 +501,16 @@ device_grants = Table(  # progress pages a browser asked to remember (migration 
     Index("ix_device_grants_device", "device", "number"),
 )
 
+filings = Table(  # applications filed per client address in the last day (migration 24, engine.filing_limits)
+    "filings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client", String(_HASH), nullable=False),  # engine.uploads.client: the address's sha256
+    Column("at", String(_TS), nullable=False),
+    Index("ix_filings_client_at", "client", "at"),
+    Index("ix_filings_at", "at"),  # the prune of rows older than a day
+)
+
 catalogue_versions = Table(  # which catalogue version was served, from where, when (migration 3)
     "catalogue_versions",
     metadata,
@@ -902,6 +913,11 @@ _RETIRE_ONCE = (
 )
 
 
+def _m024_filings(conn: Connection) -> None:
+    """``filings``: applications filed per client address, for the filing limits (engine.filing_limits)."""
+    filings.create(conn, checkfirst=True)
+
+
 def _m021_upload_owners(conn: Connection) -> None:
     """Every upload belongs to a draft or a case (``uploads.draft``, ``case_number``) and counts
     against its address's limits (``client``; ``drafts.client`` too). Uploads stored before have
@@ -943,6 +959,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m021_upload_owners,
     _m022_append_only_events,
     _m023_device_grants,
+    _m024_filings,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -59,7 +59,8 @@ _ERROR_TEXT = {
     415: "not an accepted file type (judged by content)",
     422: "field errors (`fields`), or an action the rules refuse (invalid, not_allowed, fee_mismatch)",
     429: "too many attempts (failed logins; wrong query codes from this client or for this case; uploads or "
-    "drafts from this client, draft or case); Retry-After says how many seconds to wait",
+    "drafts from this client, draft or case; applications filed from this client without a staff token, "
+    "10 an hour and 30 a day by default); Retry-After says how many seconds to wait",
     507: "insufficient storage: the server takes no files while its disk is nearly full; try later",
     500: "internal error (generic message, logged on the server)",
 }
@@ -192,13 +193,13 @@ _PATHS: dict[str, Any] = {
     },
     "/api/cases": {
         "post": _op("submit an application (with a staff token: a proxy submission, 代办); 200 for a repeat",
-                    "201,200", "Submitted", "400 401 404 409 413 422", "optional",
+                    "201,200", "Submitted", "400 401 404 409 413 422 429", "optional",
                     requestBody=_body(_SUBMISSION)),
     },
     "/api/chains": {
         "post": _op("apply for a whole approval chain: the merged form's data and one set of materials "
                     "(uploads by material name); files the first stage's cases", "201", "ChainSubmitted",
-                    "400 401 404 409 413 422", "optional",
+                    "400 401 404 409 413 422 429", "optional",
                     requestBody=_body(_o("data:o", "chain data idempotency_key", chain=_text(64),
                                          idempotency_key=_text(200), uploads=_UPLOADS, draft=_DRAFT_FIELD))),
     },

@@ -29,6 +29,7 @@ from engine import (
     chains,
     csrf,
     drafts,
+    filing_limits,
     form_view,
     forms,
     i18n,
@@ -487,16 +488,24 @@ def portal_routes(
 
         def work() -> Response:
             actor = (staff_of(request) if staff_of else None) or APPLICANT
+            # an applicant's filing counts against the address's limit; staff filing for one (代办) do not
+            filer = filing_limits.of(request, limits) if actor is APPLICANT else None
             try:
                 if doc.kind == CHAIN_APPLICATION:  # one set of materials, by name, for every member
                     names = {m["id"]: m["name"] for m in stated.materials(doc.data)}
                     by_name = {names[k]: v for k, v in draft.uploads.items() if k in names}
-                    sub: Any = chain_service.submit(service, code, draft.data, by_name, actor, f"draft:{draft.id}")
+                    once = f"draft:{draft.id}"  # the draft's idempotency key (engine.drafts.key)
+                    sub: Any = chain_service.submit(service, code, draft.data, by_name, actor, once, filer)
                 else:
-                    sub = service.submit(code, draft.data, draft.uploads, actor, f"draft:{draft.id}")
+                    sub = service.submit(code, draft.data, draft.uploads, actor, f"draft:{draft.id}", filer=filer)
             except SubmissionInvalid as exc:
                 ctx = page_context(doc, draft, CHECK_PAGE)
                 return render_page(request, doc, ctx, browser, new, _errors_by_field(exc.errors), 422, exc.errors)
+            except filing_limits.TooMany as exc:  # the check page again, as it was: the draft keeps everything
+                ctx, why = page_context(doc, draft, CHECK_PAGE), [FieldError("submit", exc.page_message(), "too_many")]
+                page = render_page(request, doc, ctx, browser, new, {}, 429, why)
+                page.headers["Retry-After"] = str(exc.seconds)
+                return page
             draft.case_number, draft.query_code = sub.number, sub.query_code
             drafts.save(db, draft, service.clock.now())
             return RedirectResponse(done, status_code=303)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import Engine, bindparam, insert, select
 
-from engine import cases, clock, ledger, provisional, query_codes, stated
+from engine import cases, clock, drafts, filing_limits, ledger, provisional, query_codes, stated
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.catalogue import Catalogue, Document
 from engine.fees import assess
@@ -189,9 +189,12 @@ class CaseService:
         idempotency_key: str,
         chain: str | None = None,
         pinned: str | None = None,
+        filer: filing_limits.Filer | None = None,
     ) -> Submitted:
         """File a case for ``item_code``. ``pinned`` (a snapshot key from ``pin``) files it under the
-        rules pinned then instead of the live catalogue's: a chain's later stage, applied for earlier."""
+        rules pinned then instead of the live catalogue's: a chain's later stage, applied for earlier.
+        ``filer``: the applicant's address, whose filing limit this filing counts against in its own
+        transaction (engine.filing_limits; None for staff and for a chain's member cases)."""
         view: Catalogue = self.catalogue
         if pinned is not None:
             view, doc = self.pinned_view(pinned)
@@ -211,10 +214,12 @@ class CaseService:
                 row = ledger.get_case(conn, seen)
                 assert row is not None
                 return Submitted(seen, row["query_code"], row["version"], created=False)
+            filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
             snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
             if snap_key not in self._snapshots:
                 self._snapshot_in(conn, snap_key)
             number = self._next_number(conn, now)
+            drafts.mark_filed(conn, idempotency_key, number, now)  # Filed: the draft filed a chain application
             query_code = query_codes.new()  # unguessable; see engine.query_codes
             payload = _plain(
                 {

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine import clock, drafts, ledger, provisional, query_codes, stated, transparency, uploads
+from engine import clock, drafts, filing_limits, ledger, provisional, query_codes, stated, transparency, uploads
 from engine.calendar import CalendarYearMissing, WorkCalendar
 from engine.i18n import gettext
 from engine.service import CaseService
@@ -376,6 +376,7 @@ ANOMALY_LABELS = {
     "followup_overdue": N_("回访逾期"),
     "delivery_overdue": N_("发证送达超期"),
     query_codes.GUESSING: N_("查询码被猜测"),
+    filing_limits.FLOOD: N_("同一地址大量提交申请"),
 }
 #: the supervision events the sweep records that count as anomalies of their month
 _SWEEP_ANOMALIES = ("special_procedure_overrun", "correction_escalated", "followup_overdue", "delivery_overdue")
@@ -394,6 +395,8 @@ EVENT_LABELS = {
     # wrong query codes reached a limit (engine.query_codes): per case (with its department) or per
     # client address (no department); once per case or client and window
     query_codes.GUESSING: N_("查询码被猜测"),
+    # one client address filed its hour's or day's applications (engine.filing_limits); no department
+    filing_limits.FLOOD: N_("同一地址大量提交申请"),
 }
 
 
@@ -464,7 +467,7 @@ def anomaly_counts(
         counts = out.setdefault(department or "", {})
         counts["deemed_accept"] = counts.get("deemed_accept", 0) + int(n)
     for department, kinds in event_counts(db, start, end).items():
-        for kind in (*_SWEEP_ANOMALIES, query_codes.GUESSING):
+        for kind in (*_SWEEP_ANOMALIES, query_codes.GUESSING, filing_limits.FLOOD):
             if kind in kinds:
                 out.setdefault(department, {})[kind] = kinds[kind]
     if max_visits is not None:

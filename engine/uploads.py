@@ -55,6 +55,10 @@ DRAFT_FILES_PER_MINUTE = 30  # into one draft or case
 CLIENT_FILES_PER_MINUTE = 60  # from one address (an office behind one proxy shares it)
 CLIENT_BYTES_PER_DAY = 2048 * MIB  # from one address in 24 hours
 CLIENT_DRAFTS_PER_HOUR = 60  # API drafts one address may begin (counted at each one's first file)
+# applications (cases and chain applications, portal and API) one address may file (engine.filing_limits):
+# a person files a few; a hall's own PCs file as signed-in staff (代办), who are not counted
+CLIENT_FILINGS_PER_HOUR = 10
+CLIENT_FILINGS_PER_DAY = 30
 MIN_FREE_BYTES = 1024 * MIB  # refuse uploads (507) before the uploads disk has less free than this …
 MIN_FREE_FRACTION = 0.05  # … or than this share of the disk, whichever is more
 MAX_UNZIPPED = 200 * MIB  # an office/zip file declaring more content than this is a zip bomb
@@ -74,6 +78,8 @@ class Limits:
     client_files_per_minute: int = CLIENT_FILES_PER_MINUTE
     client_bytes_per_day: int = CLIENT_BYTES_PER_DAY
     client_drafts_per_hour: int = CLIENT_DRAFTS_PER_HOUR
+    client_filings_per_hour: int = CLIENT_FILINGS_PER_HOUR
+    client_filings_per_day: int = CLIENT_FILINGS_PER_DAY
     min_free_bytes: int = MIN_FREE_BYTES
     min_free_fraction: float = MIN_FREE_FRACTION
 
@@ -86,6 +92,8 @@ ENV_LIMITS = {
     "YANGGUANG_UPLOAD_FILES_PER_MINUTE_PER_ADDRESS": ("client_files_per_minute", "files", 1, CLIENT_FILES_PER_MINUTE),
     "YANGGUANG_UPLOAD_MB_PER_DAY_PER_ADDRESS": ("client_bytes_per_day", "MB", MIB, CLIENT_BYTES_PER_DAY // MIB),
     "YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS": ("client_drafts_per_hour", "drafts", 1, CLIENT_DRAFTS_PER_HOUR),
+    "YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS": ("client_filings_per_hour", "filings", 1, CLIENT_FILINGS_PER_HOUR),
+    "YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": ("client_filings_per_day", "filings", 1, CLIENT_FILINGS_PER_DAY),
 }
 
 

@@ -94,6 +94,8 @@ def _live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
     db, log_path = tmp / "yangguang.db", tmp / "live_server.log"
     port = _free_port()
     env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp / "cache")}
+    # every browser test files from 127.0.0.1: the filing limits (10 an hour) are no test's subject here
+    env |= {"YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS": "100000", "YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": "100000"}
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:  # a file, not a pipe: an unread pipe would block uvicorn's access log
         proc = subprocess.Popen(
