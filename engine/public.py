@@ -274,12 +274,10 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         now = service.clock.now()
         month = request.query_params.get("month", "") or await run_in_threadpool(latest_month_with_data, db, now)
         try:
-            rankings.month_bounds(month)
-            year, mon = (int(x) for x in month.split("-"))
-            if not 1 <= mon <= 12 or len(month) != 7:
-                raise ValueError(month)
+            rankings.month_bounds(month)  # ASCII YYYY-MM of a year it can count
         except ValueError:
-            raise HTTPException(400, "月份格式为 YYYY-MM，例如 2026-03。") from None
+            raise HTTPException(400, _("月份格式为 YYYY-MM，例如 2026-03。")) from None
+        year, mon = (int(x) for x in month.split("-"))
         today = clock.local_date(now)
         current = f"{today.year:04d}-{today.month:02d}"
         report = await run_in_threadpool(month_report, month)
