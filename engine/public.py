@@ -33,11 +33,15 @@ from engine.i18n import gettext as _
 from engine.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.search import ItemIndex
 from engine.service import CaseService
+from engine.wording import N_
 
 Render = Callable[..., Response]
 log = logging.getLogger("yangguang.public")
 PAGE = 50
 RATINGS = cases.RATINGS
+# the ratings stay Chinese as stored; pages translate each by value ({{ _(r) }}), so mark them here
+# for the catalogue (English pages headed the sunshine tables 非常满意 … without these)
+RATING_WORDS = (N_("非常满意"), N_("满意"), N_("基本满意"), N_("不满意"), N_("非常不满意"))
 RATING_OF_SCORE = {score: name for name, score in cases.RATING_SCORE.items()}
 OPEN_DATA_SECONDS = 3600  # the open-data file is rebuilt at most once an hour
 BATCH = 1_000  # announcements read per query while /announcements.csv streams: memory stays bounded

@@ -51,3 +51,15 @@ def test_the_sunshine_month_error_is_english_on_an_english_page(site: TestClient
     page = site.get("/sunshine", params={"month": "9999-99", "lang": "en"})
     assert page.status_code == 400
     assert "月份" not in page.text and "YYYY-MM" in page.text
+
+
+def test_the_english_sunshine_log_names_the_ratings_in_english(site: TestClient) -> None:
+    """Hole: /sunshine?lang=en headed its rating tables 非常满意 … 非常不满意 (no catalogue entry for
+    the five ratings) and wrote Download： with a full-width colon."""
+    html = site.get("/sunshine", params={"month": "2026-02", "lang": "en"}).text
+    for zh in ("非常满意", "基本满意", "不满意", "：</"):
+        assert zh not in html
+    assert '<th scope="col">Very satisfied</th>' in html and "Download:" in html
+    # the Chinese page keeps its words
+    zh_page = site.get("/sunshine", params={"month": "2026-02", "lang": "zh_CN"}).text
+    assert '<th scope="col">非常满意</th>' in zh_page and "下载：" in zh_page
