@@ -33,11 +33,15 @@ from engine.i18n import gettext as _
 from engine.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.search import ItemIndex
 from engine.service import CaseService
+from engine.wording import N_
 
 Render = Callable[..., Response]
 log = logging.getLogger("yangguang.public")
 PAGE = 50
 RATINGS = cases.RATINGS
+# the ratings stay Chinese as stored; pages translate each by value ({{ _(r) }}), so mark them here
+# for the catalogue (English pages headed the sunshine tables 非常满意 … without these)
+RATING_WORDS = (N_("非常满意"), N_("满意"), N_("基本满意"), N_("不满意"), N_("非常不满意"))
 RATING_OF_SCORE = {score: name for name, score in cases.RATING_SCORE.items()}
 OPEN_DATA_SECONDS = 3600  # the open-data file is rebuilt at most once an hour
 BATCH = 1_000  # announcements read per query while /announcements.csv streams: memory stays bounded
@@ -274,12 +278,10 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         now = service.clock.now()
         month = request.query_params.get("month", "") or await run_in_threadpool(latest_month_with_data, db, now)
         try:
-            rankings.month_bounds(month)
-            year, mon = (int(x) for x in month.split("-"))
-            if not 1 <= mon <= 12 or len(month) != 7:
-                raise ValueError(month)
+            rankings.month_bounds(month)  # ASCII YYYY-MM of a year it can count
         except ValueError:
-            raise HTTPException(400, "月份格式为 YYYY-MM，例如 2026-03。") from None
+            raise HTTPException(400, _("月份格式为 YYYY-MM，例如 2026-03。")) from None
+        year, mon = (int(x) for x in month.split("-"))
         today = clock.local_date(now)
         current = f"{today.year:04d}-{today.month:02d}"
         report = await run_in_threadpool(month_report, month)

@@ -22,6 +22,7 @@ except corrections (which are issued to departments).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -92,8 +93,16 @@ def weights_of(center: Mapping[str, Any] | None) -> dict[str, int]:
     return {k: int(v) for k, v in configured.items() if k in MEASURES}
 
 
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+MIN_YEAR, MAX_YEAR = 1000, 9998  # a month whose bounds datetime and ledger.iso can both hold
+
+
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """[first instant, first instant of the next month) of ``YYYY-MM`` in Beijing time."""
+    """[first instant, first instant of the next month) of ``YYYY-MM`` in Beijing time.
+    ValueError for anything else: ASCII digits only (int() takes full-width ones), and a year whose
+    instants stored in UTC stay inside datetime's range (0001-01 in Beijing is before year 1 in UTC)."""
+    if not _MONTH.fullmatch(month) or not MIN_YEAR <= int(month[:4]) <= MAX_YEAR:
+        raise ValueError(f"not a month YYYY-MM from {MIN_YEAR}-01 to {MAX_YEAR}-12: {month!r}")
     year, mon = (int(x) for x in month.split("-"))
     start = datetime(year, mon, 1, tzinfo=clock.TZ)
     end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=clock.TZ)
