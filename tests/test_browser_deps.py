@@ -81,7 +81,10 @@ def test_a_failed_install_still_stops_with_the_command(tmp_path: Path) -> None:
 
 
 def test_make_test_runs_the_check_before_any_test() -> None:
+    # run as `make test` runs it (CI): a parent make's MAKEFLAGS/MAKELEVEL would add "Entering directory"
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     recipe = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", "test"], cwd=REPO, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "test"],
+        cwd=REPO, capture_output=True, text=True, timeout=60, env=env,
     ).stdout.splitlines()
     assert recipe[0] == "bash scripts/check-browser-deps" and "pytest" in recipe[1]
