@@ -18,7 +18,7 @@ from engine import auth, chain_service, forms, wording
 from engine.cases import Actor
 from engine.samples import sample_application, sample_chain_application
 
-APPLICANT = Actor("zhang", "applicant")
+APPLICANT = Actor("applicant", "applicant")  # as the portal and the API file (engine.portal.APPLICANT)
 
 
 def visible_text(html: str) -> str:
@@ -91,6 +91,10 @@ def test_the_case_page_shows_labels_and_step_names_never_codes(desk: Any) -> Non
     assert "公开招标" in text and "否" in text
     assert "完成环节：审核" in text and "完成环节：review" not in text  # 办理过程
     assert "批准并核发电子证照：" in text and "decide：" not in text  # 环节时限
+    # the log names who acted: staff by account and role, the applicant by role only (its stored actor
+    # is the code "applicant")
+    assert "（申请人）" in text and "applicant" not in text
+    assert "（window.housing，窗口受理人员）" in text
     english = browser(app, "decider.housing")
     english.cookies.set("lang", "en")
     assert " No " in visible_text(english.get(f"/desk/cases/{number}?lang=en").text)  # 否 in English
