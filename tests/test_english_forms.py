@@ -159,3 +159,30 @@ def test_a_region_outside_within_and_a_province_alone_in_english() -> None:
         )
     finally:
         activate("zh_CN")
+
+
+# ---------------------------------------------------------------- the desk's own refusals
+
+
+def _error_page_message(html: str) -> str:
+    found = re.search(r"<h1>\d+</h1><p>(.*?)</p>", html)
+    assert found, html
+    return found.group(1)
+
+
+def test_a_role_refused_a_page_reads_why_in_its_language(tmp_path: Path, reference: Any) -> None:
+    from test_desk import PASSWORD, _cheap_hashes, browser  # noqa: F401  (the fixture makes hashing cheap)
+
+    from engine import auth
+
+    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
+    application = create_app(REPO, tmp_path / "desk.db", reference.catalogue, clock=clk, sweep_seconds=0)
+    with TestClient(application, follow_redirects=False):
+        auth.add_user(application.state.service.db, "window.housing", "window", "housing", PASSWORD)
+        client = browser(application, "window.housing")
+        chinese = client.get("/desk/chains")  # a window clerk does not oversee approval chains
+        assert chinese.status_code == 403 and _error_page_message(chinese.text) == "您的角色无权查看此页面。"
+        english = client.get("/desk/chains?lang=en")
+        assert english.status_code == 403 and _error_page_message(english.text) == "Your role may not see this page."
+        missing = client.get("/desk/cases/NO-SUCH-CASE?lang=en")
+        assert missing.status_code == 404 and _error_page_message(missing.text) == "There is no such case."
