@@ -14,9 +14,11 @@ comparison with an absent field is false except ``ne`` (true) and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from engine.wording import N_
 
 Condition = Mapping[str, Any]
 OPERATORS = ("eq", "ne", "in", "gt", "gte", "lt", "lte", "present")
@@ -117,40 +119,52 @@ def referenced_fields(
         yield (*leaf_path, "field"), leaf["field"]
 
 
-def describe(condition: Condition, labels: Mapping[str, str] | None = None) -> str:
-    """Spell a condition out in Chinese words for guides and one-time notices."""
+def _same(words: str) -> str:
+    return words
+
+
+def describe(
+    condition: Condition, labels: Mapping[str, str] | None = None, translate: Callable[[str], str] = _same
+) -> str:
+    """Spell a condition out in words for guides and one-time notices: Chinese, or with ``translate``
+    (engine.i18n.gettext) in the request's language; labels (catalogue data) stay as written."""
     labels = labels or {}
+    t = translate
 
     def value_text(v: Any) -> str:
         if isinstance(v, bool):
-            return "是" if v else "否"
+            return t(N_("是")) if v else t(N_("否"))
         return labels.get(f"={v}", str(v))
 
+    def part(c: Condition) -> str:
+        return (
+            t(N_("（%(condition)s）")) % {"condition": describe(c, labels, t)}
+            if _compound(c)
+            else describe(c, labels, t)
+        )
+
     if "all" in condition:
-        return "并且".join(
-            f"（{describe(c, labels)}）" if _compound(c) else describe(c, labels) for c in condition["all"]
-        )
+        return t(N_("并且")).join(part(c) for c in condition["all"])
     if "any" in condition:
-        return "或者".join(
-            f"（{describe(c, labels)}）" if _compound(c) else describe(c, labels) for c in condition["any"]
-        )
+        return t(N_("或者")).join(part(c) for c in condition["any"])
     if "not" in condition:
-        return f"并非（{describe(condition['not'], labels)}）"
+        return t(N_("并非（%(condition)s）")) % {"condition": describe(condition["not"], labels, t)}
     name = labels.get(condition["field"], condition["field"])
     if "present" in condition:
-        return f"已填写{name}" if condition["present"] else f"未填写{name}"
-    for op, word in (
-        ("eq", "为"),
-        ("ne", "不为"),
-        ("gt", "大于"),
-        ("gte", "不小于"),
-        ("lt", "小于"),
-        ("lte", "不大于"),
+        return t(N_("已填写%(name)s") if condition["present"] else N_("未填写%(name)s")) % {"name": name}
+    for op, words in (
+        ("eq", N_("%(name)s为%(value)s")),
+        ("ne", N_("%(name)s不为%(value)s")),
+        ("gt", N_("%(name)s大于%(value)s")),
+        ("gte", N_("%(name)s不小于%(value)s")),
+        ("lt", N_("%(name)s小于%(value)s")),
+        ("lte", N_("%(name)s不大于%(value)s")),
     ):
         if op in condition:
-            return f"{name}{word}{value_text(condition[op])}"
+            return t(words) % {"name": name, "value": value_text(condition[op])}
     if "in" in condition:
-        return f"{name}为" + "、".join(value_text(v) for v in condition["in"]) + "之一"
+        values = t(N_("、")).join(value_text(v) for v in condition["in"])
+        return t(N_("%(name)s为%(values)s之一")) % {"name": name, "values": values}
     raise ValueError(f"not a condition: {dict(condition)!r}")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine import conditions, delivery, quality, stated
+from engine import conditions, delivery, quality, regions, stated
 from engine import partial as partial_refs
 from engine.cache import FileCache
 from engine.catalogue import CENTER_FILE, Catalogue, Document
@@ -285,8 +285,23 @@ class _Cross:
                     self.condition(doc.file, (*base, "fields", j, key), spec[key], fields, where)
             if "min" in spec and "max" in spec and float(spec["min"]) > float(spec["max"]):
                 self.add(doc.file, (*base, "fields", j, "min"), "range", "min is larger than max")
+            if spec.get("type") == "area" and isinstance(spec.get("within"), str):
+                self.region_scope(doc.file, (*base, "fields", j, "within"), spec["id"], spec["within"])
         if isinstance(section.get("when"), dict):
             self.condition(doc.file, (*base, "when"), section["when"], fields, where)
+
+    def region_scope(self, file: str, path: Path, field: str, within: str) -> None:
+        """An area field's ``within`` must be a province or city of the shipped list, or no county
+        could ever be chosen (the schema checks only its shape)."""
+        if regions.regions().level(within) not in ("province", "city"):
+            self.add(
+                file,
+                path,
+                "unknown-region",
+                f"field {field!r}: within {within!r} is not a province or city code in engine/static/regions.tsv, "
+                "so the field could never be filled; write the code of the province (230000) or city (230200) "
+                "whose counties may be chosen, or remove within to allow any county",
+            )
 
     def form_file(self, doc: Document) -> None:
         own = {

@@ -184,7 +184,7 @@ def staff_guard(
                 return RedirectResponse(f"/desk/login?next={target}", status_code=303)
             actor, token = found
             if rule is not None and rule.roles is not None and not rule.allows(actor):
-                raise HTTPException(403, "您的角色无权查看此页面。")
+                raise HTTPException(403, gettext("您的角色无权查看此页面。"))
             if request.method == "POST":
                 form = await request.form(max_files=0, max_fields=200)
                 csrf.check(request, form, key, csrf.STAFF, token)
@@ -274,9 +274,9 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         try:
             case, snap = service.load(number)
         except UnknownCase:
-            raise HTTPException(404, "没有这个办件。") from None
+            raise HTTPException(404, gettext("没有这个办件。")) from None
         if not access.may_see(actor, case):
-            raise HTTPException(404, "没有这个办件。")
+            raise HTTPException(404, gettext("没有这个办件。"))
         return case, snap
 
     def case_context(actor: cases.Actor, number: str) -> dict[str, Any]:
@@ -348,7 +348,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         def work() -> Response:
             _, snap = visible(actor, number)  # before anything about the form is said
             if input_guard.whole(version) is None:
-                raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
+                raise HTTPException(400, gettext("表单缺少办件版本，请刷新页面后重试。"))
             payload = payload_from(action, form, snap["item"])
             status, error = 200, ""
             typed = typed_input(form)
@@ -367,14 +367,14 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
                 chain_service.after_member_action(service, service.act(number, action, actor, payload, int(version)))
                 return RedirectResponse(f"/desk/cases/{number}?done={action}", status_code=303)
             except ledger.VersionConflict:
-                status, error = 409, "本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。"
+                status, error = 409, gettext("本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。")
             except cases.FeeMismatch as exc:
                 status, error = 422, str(exc).split(" / ")[0]
             except cases.ActionRefused as exc:
                 status = 403 if exc.code == "forbidden" else 422
                 error = str(exc).split(" / ")[0]
             except SubmissionInvalid as exc:
-                status, error = 422, "；".join(e.message for e in exc.errors)
+                status, error = 422, gettext("；").join(e.text() for e in exc.errors)  # in the page's language
             ctx = case_context(actor, number)
             return show(request, "desk/case.html", token, status, **ctx, flash="", error=error, typed=typed)
 
@@ -394,7 +394,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 
         row, case, records, materials = await run_in_threadpool(find)
         if row is None:
-            raise HTTPException(404, "本件没有这个文件。")
+            raise HTTPException(404, gettext("本件没有这个文件。"))
         # named after its material (never the client's name, e.g. evil.html) with the sniffed type's
         # extension, served as that type and as an attachment: nothing uploaded renders in the desk
         given = [case.uploads] + [r.payload.get("uploads", {}) for r in records if r.action == "supplement"]
@@ -414,13 +414,13 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         docs = ctx["documents"]
         at = input_guard.whole(index)
         if at is None or not 0 <= at < len(docs):
-            raise HTTPException(404, "没有这份文书。")
+            raise HTTPException(404, gettext("没有这份文书。"))
         return HTMLResponse(documents.render(docs[int(index)], cat.center))
 
     async def proxy(request: Request, actor: cases.Actor, token: str) -> Response:
         code = request.query_params.get("item", "")
         if code not in cat.items:
-            raise HTTPException(404, "没有这个事项。")
+            raise HTTPException(404, gettext("没有这个事项。"))
         return RedirectResponse(f"/apply/{code}", status_code=303)
 
     def staff(method: str, path: str, fn: StaffHandler) -> Route:

@@ -19,6 +19,8 @@ from typing import Any
 from engine import conditions, forms, regions, wording
 from engine.catalogue import Catalogue, Document
 from engine.crossref import FieldInfo, item_fields
+from engine.i18n import gettext
+from engine.wording import N_
 
 MATERIALS_PAGE = "materials"
 CHECK_PAGE = "check"
@@ -28,23 +30,23 @@ _INPUT: dict[str, tuple[str, str, str, str]] = {
     "text": ("text", "", "", ""),
     "number": ("text", "decimal", "off", ""),
     "integer": ("text", "numeric", "off", ""),
-    "money": ("text", "decimal", "off", "单位：元，精确到分"),
-    "date": ("date", "", "off", "格式：年-月-日，如 2026-01-05"),
-    "id_card": ("text", "text", "off", "18 位公民身份号码，最后一位可能是 X"),
-    "uscc": ("text", "text", "off", "18 位统一社会信用代码，见营业执照"),
-    "phone": ("tel", "tel", "tel", "手机号码或带区号的固定电话"),
+    "money": ("text", "decimal", "off", N_("单位：元，精确到分")),
+    "date": ("date", "", "off", N_("格式：年-月-日，如 2026-01-05")),
+    "id_card": ("text", "text", "off", N_("18 位公民身份号码，最后一位可能是 X")),
+    "uscc": ("text", "text", "off", N_("18 位统一社会信用代码，见营业执照")),
+    "phone": ("tel", "tel", "tel", N_("手机号码或带区号的固定电话")),
     "email": ("email", "email", "email", ""),
-    "area": ("area", "", "off", "选择到县（区）"),
+    "area": ("area", "", "off", N_("选择到县（区）")),
     "address": ("text", "", "street-address", ""),
 }
 
 
 # the hint of a money field without one of its own, by the unit it is asked in (engine.money)
 _MONEY_HINTS = {
-    "元": "单位：元，精确到分",
-    "万元": "单位：万元，最多六位小数（精确到分）",
-    "元/月": "单位：元/月，精确到分",
-    "元/年": "单位：元/年，精确到分",
+    "元": N_("单位：元，精确到分"),
+    "万元": N_("单位：万元，最多六位小数（精确到分）"),
+    "元/月": N_("单位：元/月，精确到分"),
+    "元/年": N_("单位：元/年，精确到分"),
 }
 
 
@@ -148,7 +150,7 @@ def widgets(
         if kind == "money":
             default_hint = _MONEY_HINTS.get(str(spec.get("unit", "元")), default_hint)
         if kind == "area" and spec.get("within"):
-            default_hint = f"选择{regions.regions().name(str(spec['within']))}的县（区）"
+            default_hint = _within_hint(str(spec["within"]))
         key = info.name.partition(".")[2]
         raw = data.get(section, {}).get(key) if isinstance(data.get(section), Mapping) else None
         if raw is None and "default" in spec:
@@ -163,21 +165,35 @@ def widgets(
                 input_type=html_type,
                 value=_shown_value(raw, kind),
                 required=required is True,
-                hint=str(spec.get("hint", default_hint)),
+                hint=str(spec["hint"]) if "hint" in spec else gettext(default_hint) if default_hint else "",
                 unit=str(spec.get("unit", "元" if kind == "money" else "")),
                 options=[{"value": str(o["value"]), "label": str(o["label"])} for o in spec.get("options", [])]
-                or ([{"value": "true", "label": "是"}, {"value": "false", "label": "否"}] if kind == "boolean" else []),
+                or (_yes_no() if kind == "boolean" else []),
                 inputmode=inputmode,
                 autocomplete=autocomplete,
                 max_length=spec.get("max_length") or (18 if kind in ("id_card", "uscc") else None),
                 when=json.dumps(when, ensure_ascii=False, separators=(",", ":")) if live else "",
-                when_text=f"仅当{conditions.describe(when, names)}时填写" if live and when is not None else "",
+                when_text=_only_if(when, names) if live and when is not None else "",
                 error=errors.get(info.name, ""),
                 groups=area_groups(cat, spec, raw) if kind == "area" else [],
                 within=str(spec.get("within", "")) if kind == "area" else "",
             )
         )
     return out
+
+
+def _within_hint(within: str) -> str:
+    """The hint of an area field limited to ``within`` (a msgid filled in the page's language)."""
+    return gettext(N_("选择%(region)s的县（区）")) % {"region": regions.regions().name(within)}
+
+
+def _yes_no() -> list[dict[str, str]]:
+    return [{"value": "true", "label": gettext(N_("是"))}, {"value": "false", "label": gettext(N_("否"))}]
+
+
+def _only_if(when: Any, names: Mapping[str, str]) -> str:
+    """A field's show-condition in the page's language: 仅当申请人类型为法人或其他组织时填写."""
+    return gettext(N_("仅当%(condition)s时填写")) % {"condition": conditions.describe(when, names, gettext)}
 
 
 def area_groups(cat: Catalogue, spec: Mapping[str, Any], value: Any) -> list[dict[str, Any]]:

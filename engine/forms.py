@@ -20,7 +20,8 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import field as _field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,7 +29,9 @@ from engine import delivery, identifiers, regions, stated
 from engine.catalogue import Catalogue, Document
 from engine.conditions import evaluate
 from engine.crossref import FieldInfo, item_fields
+from engine.i18n import gettext
 from engine.money import MONEY_UNITS, YUAN, places
+from engine.wording import N_
 
 MATERIALS = "materials"
 CENT = Decimal("0.01")
@@ -39,18 +42,51 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
+Params = tuple[tuple[str, "str | int | tuple[str, ...]"], ...]
+"""A message's parameters: labels and figures as written; a tuple is a list joined by the language's 、."""
+
+
+def _fill(words: str, params: Params, translate: bool) -> str:
+    """``words`` (a catalogue msgid with %(name)s parameters) filled in, in Chinese or the request's language."""
+    sep = gettext("、") if translate else "、"
+    values = {k: sep.join(v) if isinstance(v, tuple) else v for k, v in params}
+    return (gettext(words) if translate else words) % values
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str  # "section.field" or "materials.<id>"
-    message: str  # Chinese, says what to do
+    message: str  # Chinese, says what to do (the API answers with it)
     code: str  # required, invalid_id_card, invalid_uscc, invalid_phone, invalid_option, not_a_number,
     # too_small, too_large, too_long, invalid_date, invalid_email, invalid_area, unknown_field, missing_material
+    # the catalogue msgid ``message`` was filled from ("" when it is not from the catalogue) and its parameters;
+    # not compared: two errors that say the same thing are equal however they were made
+    words: str = _field(default="", compare=False)
+    params: Params = _field(default=(), compare=False)
+
+    def text(self) -> str:
+        """The message in the request's language: pages show this (Chinese: ``message`` itself)."""
+        return _fill(self.words, self.params, True) if self.words else self.message
+
+    def translated(self) -> FieldError:
+        """This error with its message in the request's language, for templates that read ``message``."""
+        return replace(self, message=self.text())
+
+
+def field_error(field: str, code: str, words: str, **params: str | int | tuple[str, ...]) -> FieldError:
+    """A FieldError whose Chinese message is ``words`` filled with ``params`` and that pages translate."""
+    items = tuple(params.items())
+    return FieldError(field, _fill(words, items, False), code, words, items)
 
 
 class _Invalid(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+    def __init__(self, code: str, words: str, **params: str | int | tuple[str, ...]) -> None:
+        self.code, self.words, self.params = code, words, tuple(params.items())
+        self.message = _fill(words, self.params, False)
+        super().__init__(self.message)
+
+    def error(self, field: str) -> FieldError:
+        return FieldError(field, self.message, self.code, self.words, self.params)
 
 
 # ---------------------------------------------------------------- the item's form
@@ -139,7 +175,7 @@ def money_text(value: Any, unit: str) -> str:
 
 def _text(value: Any, label: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise _Invalid("invalid_option", f"{label}应填写一段文字，请重新填写")
+        raise _Invalid("invalid_option", N_("%(label)s应填写一段文字，请重新填写"), label=label)
     return str(value).strip()
 
 
@@ -150,20 +186,25 @@ Decimal's default context (28 digits) rounds or refuses longer ones."""
 
 def _decimal(value: Any, label: str) -> Decimal:
     if isinstance(value, bool):
-        raise _Invalid("not_a_number", f"{label}应为数字，请填写数字")
+        raise _Invalid("not_a_number", N_("%(label)s应为数字，请填写数字"), label=label)
     if isinstance(value, float):
         value = repr(value)  # the shortest text that reads back as this float: 0.1 → "0.1"
     if isinstance(value, int | Decimal):
         value = str(value)
     text = unicodedata.normalize("NFKC", value).strip().replace(",", "") if isinstance(value, str) else ""
     if not _DECIMAL.fullmatch(text):
-        raise _Invalid("not_a_number", f"{label}应为数字，请只填写数字（可带小数点）")
+        raise _Invalid("not_a_number", N_("%(label)s应为数字，请只填写数字（可带小数点）"), label=label)
     if sum(ch.isdigit() for ch in text) > MAX_DIGITS:  # past Decimal's 28-digit context: quantize would fail
-        raise _Invalid("not_a_number", f"{label}的数字过长（至多 {MAX_DIGITS} 位），请核对后重新填写")
+        raise _Invalid(
+            "not_a_number",
+            N_("%(label)s的数字过长（至多 %(digits)s 位），请核对后重新填写"),
+            label=label,
+            digits=MAX_DIGITS,
+        )
     try:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern already rules this out
-        raise _Invalid("not_a_number", f"{label}应为数字，请只填写数字") from None
+        raise _Invalid("not_a_number", N_("%(label)s应为数字，请只填写数字"), label=label) from None
 
 
 def _coerce(spec: Mapping[str, Any], value: Any) -> Any:
@@ -172,7 +213,7 @@ def _coerce(spec: Mapping[str, Any], value: Any) -> Any:
     if kind == "integer":
         number = _decimal(value, label)
         if number != number.to_integral_value():
-            raise _Invalid("not_a_number", f"{label}应为整数，请填写不带小数的数字")
+            raise _Invalid("not_a_number", N_("%(label)s应为整数，请填写不带小数的数字"), label=label)
         return int(number)
     if kind == "number":
         return _plain(_decimal(value, label))
@@ -181,7 +222,11 @@ def _coerce(spec: Mapping[str, Any], value: Any) -> Any:
         exact = Decimal(1).scaleb(-places(unit))  # one fen in this unit: 0.01 元, 0.000001 万元
         if amount != amount.quantize(exact):
             raise _Invalid(
-                "not_a_number", f"{label}以{unit}为单位，最多保留{places(unit)}位小数（精确到分），请重新填写"
+                "not_a_number",
+                N_("%(label)s以%(unit)s为单位，最多保留%(places)s位小数（精确到分），请重新填写"),
+                label=label,
+                unit=unit,
+                places=places(unit),
             )
         if amount == amount.quantize(CENT):
             return _plain(amount.quantize(CENT))
@@ -194,7 +239,7 @@ def _coerce(spec: Mapping[str, Any], value: Any) -> Any:
             return True
         if word in FALSE_WORDS:
             return False
-        raise _Invalid("invalid_option", f"{label}请选择“是”或“否”")
+        raise _Invalid("invalid_option", N_("%(label)s请选择“是”或“否”"), label=label)
     if kind in ("select", "radio"):
         return _option(spec, value)
     if kind == "checkbox":
@@ -226,8 +271,13 @@ def _option(spec: Mapping[str, Any], value: Any) -> Any:
     for option in spec.get("options", []):
         if given is not None and str(option["value"]) == given:
             return option["value"]
-    allowed = "、".join(o["label"] for o in spec.get("options", []))
-    raise _Invalid("invalid_option", f"{spec['label']}的选项无效，请从以下选项中选择：{allowed}")
+    allowed = tuple(str(o["label"]) for o in spec.get("options", []))
+    raise _Invalid(
+        "invalid_option",
+        N_("%(label)s的选项无效，请从以下选项中选择：%(allowed)s"),
+        label=spec["label"],
+        allowed=allowed,
+    )
 
 
 def _date(value: Any, label: str) -> str:
@@ -241,53 +291,57 @@ def _date(value: Any, label: str) -> str:
             return dt.date(*(int(g) for g in match.groups())).isoformat()
         except ValueError:
             pass
-    raise _Invalid("invalid_date", f"{label}不是有效日期，请按 年-月-日 填写，如 2026-01-05")
+    raise _Invalid("invalid_date", N_("%(label)s不是有效日期，请按 年-月-日 填写，如 2026-01-05"), label=label)
 
 
 def _check(spec: Mapping[str, Any], value: Any) -> None:
     """Rules beyond the type: checksums, bounds, lengths."""
     kind, label = spec["type"], spec["label"]
     if kind in _IDENTIFIERS:
-        problem = _IDENTIFIERS[kind](value, label)
+        problem = _IDENTIFIERS[kind](value)
         if problem is not None:
-            raise _Invalid(f"invalid_{kind}", problem)
+            raise _Invalid(f"invalid_{kind}", problem, label=label)
     if kind == "area":  # a county-level code from the shipped list, inside the field's ``within`` if any
-        problem = regions.problem(str(value), label, spec.get("within"))
-        if problem is not None:
-            raise _Invalid("invalid_area", problem)
+        found = regions.problem_words(str(value), label, spec.get("within"))
+        if found is not None:
+            raise _Invalid("invalid_area", found[0], **found[1])
     if kind in ("number", "integer", "money"):
         number, unit = Decimal(str(value)), spec.get("unit", "")
         if kind == "money" and "min" not in spec and number < 0:
-            raise _Invalid("too_small", f"{label}不能为负数，请填写 0 或正数金额")
+            raise _Invalid("too_small", N_("%(label)s不能为负数，请填写 0 或正数金额"), label=label)
         if "min" in spec and number < Decimal(str(spec["min"])):
-            raise _Invalid("too_small", f"{label}不能小于 {spec['min']}{unit}，请核对后重新填写")
+            words = N_("%(label)s不能小于 %(min)s%(unit)s，请核对后重新填写")
+            raise _Invalid("too_small", words, label=label, min=str(spec["min"]), unit=unit)
         if "max" in spec and number > Decimal(str(spec["max"])):
-            raise _Invalid("too_large", f"{label}不能大于 {spec['max']}{unit}，请核对后重新填写")
+            words = N_("%(label)s不能大于 %(max)s%(unit)s，请核对后重新填写")
+            raise _Invalid("too_large", words, label=label, max=str(spec["max"]), unit=unit)
     if isinstance(value, str) and "max_length" in spec and len(value) > spec["max_length"]:
-        raise _Invalid("too_long", f"{label}最多 {spec['max_length']} 个字，当前 {len(value)} 个字，请删减")
+        words = N_("%(label)s最多 %(max)s 个字，当前 %(count)s 个字，请删减")
+        raise _Invalid("too_long", words, label=label, max=spec["max_length"], count=len(value))
 
 
-def _id_card_problem(value: str, label: str) -> str | None:
+def _id_card_problem(value: str) -> str | None:
+    """The msgid (with %(label)s) of what is wrong with an ID card number; None if nothing."""
     if identifiers.valid_id_card(value):
         return None
     if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
-        return f"{label}应为 18 位：前 17 位是数字，最后一位是数字或 X，请核对后重新填写"
+        return N_("%(label)s应为 18 位：前 17 位是数字，最后一位是数字或 X，请核对后重新填写")
     if identifiers.id_card_birth_date(value) is None:
-        return f"{label}中的出生日期（第 7 至 14 位）不是有效日期，请核对后重新填写"
-    return f"{label}校验位不正确，请核对后重新填写"
+        return N_("%(label)s中的出生日期（第 7 至 14 位）不是有效日期，请核对后重新填写")
+    return N_("%(label)s校验位不正确，请核对后重新填写")
 
 
-def _uscc_problem(value: str, label: str) -> str | None:
+def _uscc_problem(value: str) -> str | None:
     if identifiers.valid_uscc(value):
         return None
     if len(value) != 18 or any(c not in identifiers.USCC_ALPHABET for c in value):
-        return f"{label}应为 18 位数字或大写字母（不含 I、O、S、V、Z），请按营业执照或登记证书填写"
-    return f"{label}校验位不正确，请按营业执照或登记证书核对后重新填写"
+        return N_("%(label)s应为 18 位数字或大写字母（不含 I、O、S、V、Z），请按营业执照或登记证书填写")
+    return N_("%(label)s校验位不正确，请按营业执照或登记证书核对后重新填写")
 
 
-def _simple(check: Any, advice: str) -> Any:
-    def problem(value: str, label: str) -> str | None:
-        return None if check(value) else f"{label}{advice}"
+def _simple(check: Any, words: str) -> Any:
+    def problem(value: str) -> str | None:
+        return None if check(value) else words
 
     return problem
 
@@ -295,8 +349,10 @@ def _simple(check: Any, advice: str) -> Any:
 _IDENTIFIERS: dict[str, Any] = {
     "id_card": _id_card_problem,
     "uscc": _uscc_problem,
-    "phone": _simple(identifiers.valid_phone, "格式不正确，请填写 11 位手机号码或带区号的固定电话，如 0452-1234567"),
-    "email": _simple(identifiers.valid_email, "格式不正确，请填写如 name@example.com 的电子邮箱地址"),
+    "phone": _simple(
+        identifiers.valid_phone, N_("%(label)s格式不正确，请填写 11 位手机号码或带区号的固定电话，如 0452-1234567")
+    ),
+    "email": _simple(identifiers.valid_email, N_("%(label)s格式不正确，请填写如 name@example.com 的电子邮箱地址")),
 }
 
 
@@ -418,24 +474,22 @@ def validate(
     fields, shown, flat, nested, odd = _prepare(cat, item_doc, data)
     sections = {name.partition(".")[0] for name in fields}
     errors = [
-        FieldError(key, f"“{key}”应按表单分组逐项填写，请重新提交", "unknown_field")
+        field_error(key, "unknown_field", N_("“%(key)s”应按表单分组逐项填写，请重新提交"), key=key)
         if key in sections
-        else FieldError(key, f"申请数据中的“{key}”不是本事项表单的分组，请删除后重新提交", "unknown_field")
+        else field_error(
+            key, "unknown_field", N_("申请数据中的“%(key)s”不是本事项表单的分组，请删除后重新提交"), key=key
+        )
         for key in odd
     ]
     for section, values in nested.items():
         if section not in sections:
-            errors.append(
-                FieldError(section, f"本事项表单没有“{section}”分组，请删除这部分内容后重新提交", "unknown_field")
-            )
+            words = N_("本事项表单没有“%(section)s”分组，请删除这部分内容后重新提交")
+            errors.append(field_error(section, "unknown_field", words, section=section))
             continue
         for key in values:
             if f"{section}.{key}" not in fields:
-                errors.append(
-                    FieldError(
-                        f"{section}.{key}", f"本事项表单的该分组没有“{key}”字段，请删除后重新提交", "unknown_field"
-                    )
-                )
+                words = N_("本事项表单的该分组没有“%(key)s”字段，请删除后重新提交")
+                errors.append(field_error(f"{section}.{key}", "unknown_field", words, key=key))
     for info in shown:
         spec, label = info.spec, info.spec["label"]
         section, _, key = info.name.partition(".")
@@ -443,14 +497,14 @@ def validate(
         if info.name not in flat:
             rule = spec.get("required", False)
             if rule is True or (isinstance(rule, Mapping) and evaluate(rule, flat)):
-                verb = "请选择" if spec["type"] in _CHOSEN else "请填写"  # a choice is chosen, not typed
-                errors.append(FieldError(info.name, f"{verb}{label}", "required"))
+                words = N_("请选择%(label)s") if spec["type"] in _CHOSEN else N_("请填写%(label)s")  # chosen, not typed
+                errors.append(field_error(info.name, "required", words, label=label))
             continue
         try:
             typed = _coerce(spec, raw)
             _check(spec, typed)
         except _Invalid as exc:
-            errors.append(FieldError(info.name, exc.message, exc.code))
+            errors.append(exc.error(info.name))
     if uploads is not None:
         errors.extend(_material_errors(cat, item_doc, flat, uploads))
     return _to_nested(flat), errors
@@ -463,16 +517,14 @@ def _material_errors(
     known = {m["id"] for m in stated.materials(cat.data(item_doc) or {})}
     for material_id in uploads:
         if material_id not in known:
-            errors.append(
-                FieldError(
-                    f"{MATERIALS}.{material_id}",
-                    f"本事项没有“{material_id}”这项材料，请删除该上传后重新提交",
-                    "unknown_field",
-                )
-            )
+            words = N_("本事项没有“%(material)s”这项材料，请删除该上传后重新提交")
+            errors.append(field_error(f"{MATERIALS}.{material_id}", "unknown_field", words, material=material_id))
     for material in _materials(cat, item_doc, flat):
         if material["shared"] or material["produced_by"]:
             continue
         if not [u for u in uploads.get(material["id"]) or [] if u]:
-            errors.append(FieldError(f"{MATERIALS}.{material['id']}", f"请上传{material['name']}", "missing_material"))
+            words = N_("请上传%(name)s")
+            errors.append(
+                field_error(f"{MATERIALS}.{material['id']}", "missing_material", words, name=material["name"])
+            )
     return errors

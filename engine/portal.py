@@ -80,7 +80,7 @@ def remember_browser(response: Response, request: Request, token: str) -> Respon
 def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
     out: dict[str, str] = {}
     for e in errors:
-        out.setdefault(e.field, e.message)
+        out.setdefault(e.field, e.text())  # in the page's language (the API keeps the Chinese message)
     return out
 
 
@@ -263,6 +263,7 @@ def portal_routes(
         draft: drafts.Draft | None = ctx["draft"]
         data = draft.data if draft else {}
         page: form_view.Page = ctx["page"]
+        summary = [e.translated() for e in summary or []]
         if page.id == MATERIALS_PAGE:
             return show(
                 request, "portal/materials.html", browser, new, status, csrf, **ctx,

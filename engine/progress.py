@@ -321,6 +321,7 @@ def progress_routes(
                 except ledger.VersionConflict:
                     errors = [FieldError(action, "办件刚刚有了新进展，请查看最新状态后再操作。", "conflict")]
             ctx = await run_in_threadpool(view, number)
+            errors = [e.translated() for e in errors]  # engine.forms errors in the page's language
             by_field = {e.field: e.message for e in errors}
             return show(
                 request, "portal/progress.html", browser, new, 422, **ctx, flash="", errors=by_field, summary=errors

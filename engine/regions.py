@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.wording import N_
+
 # in static/ so that portal.js reads the very same file (/static/regions.tsv) for its linked selects
 DATA = Path(__file__).resolve().parent / "static" / "regions.tsv"
 # placeholder levels of the code list that are not part of a place's name
@@ -87,16 +89,32 @@ def regions() -> Regions:
     return _load(DATA)
 
 
-def problem(value: str, label: str, within: str | None = None) -> str | None:
-    """Why ``value`` cannot be the answer to an ``area`` field, in words that say what to do; None if it can."""
+SHOWN = 20
+"""Characters of a typed value an error quotes back (a pasted essay is not echoed whole)."""
+
+
+def _quoted(value: str) -> str:
+    return value if len(value) <= SHOWN else value[:SHOWN] + "…"
+
+
+def problem_words(value: str, label: str, within: str | None = None) -> tuple[str, dict[str, str]] | None:
+    """Why ``value`` cannot be the answer to an ``area`` field: a catalogue msgid that says what to do and
+    its parameters (pages translate it, engine.forms.FieldError); None if it can."""
     data = regions()
     if data.level(value) == "":
-        return f"{label}“{value}”不是有效的行政区划代码，请从列表中选择省、市、县（区）"
+        words = N_("%(label)s“%(value)s”不是有效的行政区划代码，请从列表中选择省、市、县（区）")
+        return words, {"label": label, "value": _quoted(value)}
     if within and not data.within(value, within):
-        return f"{label}须在{data.name(within)}范围内，请重新选择"
+        return N_("%(label)s须在%(region)s范围内，请重新选择"), {"label": label, "region": data.name(within)}
     if not data.selectable(value):
-        return f"{label}已选择{data.name(value)}，请继续选择到县（区）"
+        return N_("%(label)s已选择%(region)s，请继续选择到县（区）"), {"label": label, "region": data.name(value)}
     return None
+
+
+def problem(value: str, label: str, within: str | None = None) -> str | None:
+    """Why ``value`` cannot be the answer to an ``area`` field, in Chinese words that say what to do; None if it can."""
+    found = problem_words(value, label, within)
+    return None if found is None else found[0] % found[1]
 
 
 def answer(value: object) -> dict[str, str] | None:

@@ -61,6 +61,7 @@ def test_there_are_cases_for_every_error_kind() -> None:
         "step-role",
         "natural-days",
         "note-contradiction",
+        "unknown-region",
     }
     assert must <= kinds, f"no fixture for {sorted(must - kinds)}"
 
