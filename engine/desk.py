@@ -231,7 +231,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             )
         except auth.AuthError as exc:
             status = 429 if isinstance(exc, auth.LoginThrottled) else 401
-            message = str(exc).split(" / ")[0]
+            message = wording.one_language(str(exc))
             return login_form(request, status, next=target, error=message, username=username)
         response = RedirectResponse(target or desk_nav.landing(session.actor), status_code=303)
         response.set_cookie(
@@ -369,10 +369,10 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             except ledger.VersionConflict:
                 status, error = 409, gettext("本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。")
             except cases.FeeMismatch as exc:
-                status, error = 422, str(exc).split(" / ")[0]
+                status, error = 422, wording.one_language(str(exc))
             except cases.ActionRefused as exc:
                 status = 403 if exc.code == "forbidden" else 422
-                error = str(exc).split(" / ")[0]
+                error = wording.one_language(str(exc))
             except SubmissionInvalid as exc:
                 status, error = 422, gettext("；").join(e.text() for e in exc.errors)  # in the page's language
             ctx = case_context(actor, number)

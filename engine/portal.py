@@ -433,16 +433,20 @@ def portal_routes(
             content = await value.read(uploads.MAX_UPLOAD + 1)
             name = uploads.safe_name(value.filename)
             if not content:
-                problems.append(FieldError(field, f"文件“{name}”是空的，请重新选择", "empty_file"))
+                problems.append(forms.field_error(field, "empty_file", N_("文件“%(name)s”是空的，请重新选择"), name=name))
                 continue
             if len(content) > uploads.MAX_UPLOAD:
                 problems.append(
-                    FieldError(field, f"文件“{name}”超过 {uploads.MAX_UPLOAD // 2**20} MB", "file_too_large")
+                    forms.field_error(
+                        field, "file_too_large", N_("文件“%(name)s”超过 %(mb)s MB"), name=name, mb=uploads.MAX_UPLOAD // 2**20
+                    )
                 )
                 continue
             content_type = uploads.sniff(content, name)
             if content_type is None:
-                problems.append(FieldError(field, f"文件“{name}”：{uploads.NOT_ACCEPTED}", "unsupported_type"))
+                problems.append(
+                    forms.field_error(field, "unsupported_type", N_("文件“%(name)s”：%(why)s"), name=name, why=i18n.gettext(uploads.NOT_ACCEPTED))
+                )
                 continue
             problem = uploads.file_problem(spec, content_type, len(content))
             if problem is not None:

@@ -317,9 +317,9 @@ def progress_routes(
                 except SubmissionInvalid as exc:
                     errors = exc.errors
                 except cases.ActionRefused as exc:
-                    errors = [FieldError(action, exc.args[0] if exc.args else str(exc), exc.code)]
+                    errors = [FieldError(action, wording.one_language(str(exc.args[0] if exc.args else exc)), exc.code)]
                 except ledger.VersionConflict:
-                    errors = [FieldError(action, "办件刚刚有了新进展，请查看最新状态后再操作。", "conflict")]
+                    errors = [forms.field_error(action, "conflict", wording.N_("办件刚刚有了新进展，请查看最新状态后再操作。"))]
             ctx = await run_in_threadpool(view, number)
             errors = [e.translated() for e in errors]  # engine.forms errors in the page's language
             by_field = {e.field: e.message for e in errors}

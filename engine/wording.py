@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.clock import TZ
+from engine import i18n
 from engine.i18n import gettext
 
 
@@ -170,3 +171,10 @@ def iso_local(moment: datetime | date | str | None) -> str | None:
         return moment.isoformat()  # a wall-clock time of unknown zone: passed on, never guessed
     instant = _instant(moment)
     return None if instant is None else instant.astimezone(TZ).isoformat()
+
+
+def one_language(message: str) -> str:
+    """The half of an engine message written "中文 / English" (cases.ActionRefused, auth.AuthError) in the
+    page's language: a page never shows both, and an English page never the Chinese half."""
+    chinese, sep, english = message.partition(" / ")
+    return english if sep and i18n.language().startswith("en") else chinese

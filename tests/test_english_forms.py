@@ -186,3 +186,39 @@ def test_a_role_refused_a_page_reads_why_in_its_language(tmp_path: Path, referen
         assert english.status_code == 403 and _error_page_message(english.text) == "Your role may not see this page."
         missing = client.get("/desk/cases/NO-SUCH-CASE?lang=en")
         assert missing.status_code == 404 and _error_page_message(missing.text) == "There is no such case."
+
+
+def test_a_refused_file_reads_why_in_english_on_english_pages(tmp_path: Path, reference: Any) -> None:
+    """An empty upload and a text file named .pdf were refused in Chinese on the English materials page."""
+    from test_portal import PDF, PERMIT, csrf, fill_sections
+
+    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
+    application = create_app(REPO, tmp_path / "up.db", reference.catalogue, clock=clk, sweep_seconds=0)
+    with TestClient(application, follow_redirects=False) as client:
+        draft = fill_sections(client, application.state.service, PERMIT)
+        client.cookies.set("yg_lang", "en")
+        page = client.get(f"/apply/{PERMIT}/materials?draft={draft}")
+        files = [
+            ("file-application", ("form.pdf", b"just text, not a PDF", "application/pdf")),
+            ("file-construction_contract", ("empty.pdf", b"", "application/pdf")),
+            ("file-land_use", ("ok.pdf", PDF, "application/pdf")),
+        ]
+        r = client.post(f"/apply/{PERMIT}/materials", data={"csrf": csrf(page.text), "draft": draft}, files=files)
+    assert r.status_code == 422
+    assert "The file “empty.pdf” is empty" in r.text
+    assert "The file “form.pdf”: Only PDF, OFD" in r.text
+    assert "是空的" not in r.text and "只接受" not in r.text
+
+
+def test_an_engine_refusal_shows_the_half_in_the_page_language() -> None:
+    """The desk and the progress page showed the Chinese half of "中文 / English" refusals on English pages."""
+    from engine import wording
+
+    message = "只有本件承办部门可以登记缴费 / only the case's department records payments"
+    assert wording.one_language(message) == "只有本件承办部门可以登记缴费"
+    activate("en")
+    try:
+        assert wording.one_language(message) == "only the case's department records payments"
+        assert wording.one_language("仅中文") == "仅中文"  # a message without an English half stays whole
+    finally:
+        activate("zh_CN")
