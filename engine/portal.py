@@ -433,19 +433,30 @@ def portal_routes(
             content = await value.read(uploads.MAX_UPLOAD + 1)
             name = uploads.safe_name(value.filename)
             if not content:
-                problems.append(forms.field_error(field, "empty_file", N_("文件“%(name)s”是空的，请重新选择"), name=name))
+                empty = N_("文件“%(name)s”是空的，请重新选择")
+                problems.append(forms.field_error(field, "empty_file", empty, name=name))
                 continue
             if len(content) > uploads.MAX_UPLOAD:
                 problems.append(
                     forms.field_error(
-                        field, "file_too_large", N_("文件“%(name)s”超过 %(mb)s MB"), name=name, mb=uploads.MAX_UPLOAD // 2**20
+                        field,
+                        "file_too_large",
+                        N_("文件“%(name)s”超过 %(mb)s MB"),
+                        name=name,
+                        mb=uploads.MAX_UPLOAD // 2**20,
                     )
                 )
                 continue
             content_type = uploads.sniff(content, name)
             if content_type is None:
                 problems.append(
-                    forms.field_error(field, "unsupported_type", N_("文件“%(name)s”：%(why)s"), name=name, why=i18n.gettext(uploads.NOT_ACCEPTED))
+                    forms.field_error(
+                        field,
+                        "unsupported_type",
+                        N_("文件“%(name)s”：%(why)s"),
+                        name=name,
+                        why=i18n.gettext(uploads.NOT_ACCEPTED),
+                    )
                 )
                 continue
             problem = uploads.file_problem(spec, content_type, len(content))

@@ -317,9 +317,11 @@ def progress_routes(
                 except SubmissionInvalid as exc:
                     errors = exc.errors
                 except cases.ActionRefused as exc:
-                    errors = [FieldError(action, wording.one_language(str(exc.args[0] if exc.args else exc)), exc.code)]
+                    refusal = wording.one_language(str(exc.args[0] if exc.args else exc))
+                    errors = [FieldError(action, refusal, exc.code)]
                 except ledger.VersionConflict:
-                    errors = [forms.field_error(action, "conflict", wording.N_("办件刚刚有了新进展，请查看最新状态后再操作。"))]
+                    moved_on = wording.N_("办件刚刚有了新进展，请查看最新状态后再操作。")
+                    errors = [forms.field_error(action, "conflict", moved_on)]
             ctx = await run_in_threadpool(view, number)
             errors = [e.translated() for e in errors]  # engine.forms errors in the page's language
             by_field = {e.field: e.message for e in errors}

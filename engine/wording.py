@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from engine.clock import TZ
 from engine import i18n
+from engine.clock import TZ
 from engine.i18n import gettext
 
 
