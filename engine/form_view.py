@@ -166,7 +166,8 @@ def widgets(
                 value=_shown_value(raw, kind),
                 required=required is True,
                 hint=str(spec["hint"]) if "hint" in spec else gettext(default_hint) if default_hint else "",
-                unit=str(spec.get("unit", "元" if kind == "money" else "")),
+                # a catalogue's own unit stays as written; the engine's money unit is in the page's language
+                unit=str(spec["unit"]) if "unit" in spec else gettext("元") if kind == "money" else "",
                 options=[{"value": str(o["value"]), "label": str(o["label"])} for o in spec.get("options", [])]
                 or (_yes_no() if kind == "boolean" else []),
                 inputmode=inputmode,

@@ -222,3 +222,31 @@ def test_an_engine_refusal_shows_the_half_in_the_page_language() -> None:
         assert wording.one_language("仅中文") == "仅中文"  # a message without an English half stays whole
     finally:
         activate("zh_CN")
+
+
+def test_a_money_field_without_its_own_unit_says_yuan_in_the_page_language(reference: Any) -> None:
+    """The engine's default money unit (a field that names no ``unit``) read 元 on English pages;
+    a unit the catalogue writes stays as written."""
+    import copy
+
+    from engine import form_view
+
+    cat = reference.catalogue
+    doc = copy.deepcopy(cat.items["QQ-REALESTATE-DJ-102"])  # 不动产转移登记（二手房买卖）: 成交价格, unit 元
+    section = next(
+        s for s in doc.data["form"]["sections"] if isinstance(s, dict) and any(f["id"] == "price" for f in s["fields"])
+    )
+    price = next(f for f in section["fields"] if f.get("id") == "price")
+    del price["unit"]
+
+    def unit(language: str) -> str:
+        activate(language)
+        try:
+            shown = form_view.widgets(cat, doc, section["id"], {}, {})
+        finally:
+            activate("zh_CN")
+        return next(w.unit for w in shown if w.name.endswith(".price"))
+
+    assert unit("zh_CN") == "元" and unit("en") == "yuan"
+    price["unit"] = "万元"
+    assert unit("en") == "万元"  # catalogue data: as written
