@@ -19,16 +19,14 @@ pruned by the next filing.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import HTTPConnection
 
-from engine import ledger, uploads
+from engine import anomalies, ledger, uploads
 from engine.i18n import gettext
 
 HOUR = timedelta(hours=1)
@@ -36,7 +34,6 @@ DAY = timedelta(days=1)
 FLOOD = "filing_flood"  # the supervision event kind (engine.supervision labels it)
 
 _F = ledger.filings
-_S = ledger.supervision_events
 _INSERT = insert(_F)
 _PRUNE = delete(_F).where(_F.c.at <= bindparam("before"))
 
@@ -131,27 +128,8 @@ def _record(conn: Connection, client: str, now: datetime, limit: int, window: ti
     was recorded for it within that window (one flood, one record)."""
     hours = int(window.total_seconds() // 3600)
     prefix = f"{FLOOD}:client:{client}:{hours}h:"  # the hour's reach and the day's are recorded apart
-    since = ledger.iso(now - window)
-    known = conn.execute(
-        select(_S.c.id).where(_S.c.kind == FLOOD, _S.c.at > since, _S.c.key.startswith(prefix, autoescape=True))
-    ).first()
-    if known is not None:
-        return
     detail = {"subject": "client", "client": client, "limit": limit, "window_hours": hours}
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(_S).values(
-                    case_id=None,
-                    department=None,
-                    kind=FLOOD,
-                    key=(prefix + ledger.iso(now))[:200],
-                    at=ledger.iso(now),
-                    detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-                )
-            )
-    except IntegrityError:  # the same instant recorded already
-        pass
+    anomalies.record_once(conn, FLOOD, prefix, now, ledger.iso(now - window), detail)
 
 
 __all__ = ["DAY", "FLOOD", "HOUR", "Filer", "TooMany", "admit", "of"]

@@ -27,7 +27,6 @@ limit records a supervision event (:data:`GUESSING`) once per client or case and
 from __future__ import annotations
 
 import hmac
-import json
 import math
 import secrets
 import unicodedata
@@ -35,9 +34,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, insert, select
-from sqlalchemy.exc import IntegrityError
 
-from engine import ledger
+from engine import anomalies, ledger
 
 ALPHABET = "23456789ACDEFGHJKMNPQRTVWXY"
 LENGTH = 10
@@ -53,7 +51,6 @@ CASE_LIMIT = 50  # wrong codes for one case within WINDOW, from any addresses
 GUESSING = "query_code_guessing"  # the supervision event kind (engine.supervision labels it)
 
 _A = ledger.query_code_attempts
-_S = ledger.supervision_events
 
 
 class Throttled(Exception):
@@ -174,28 +171,9 @@ def _recent(conn: Connection, s: _Subject, since: str) -> list[str]:
 
 def _record(conn: Connection, s: _Subject, now: datetime, since: str) -> None:
     """A supervision event for ``s`` reaching its limit, unless one was recorded within the window."""
-    prefix = f"{GUESSING}:{s.key}:"
-    known = conn.execute(
-        select(_S.c.id).where(_S.c.kind == GUESSING, _S.c.at > since, _S.c.key.startswith(prefix, autoescape=True))
-    ).first()
-    if known is not None:
-        return
     what, _, who = s.key.partition(":")
     detail = {"subject": what, what: who, "limit": s.limit, "window_minutes": int(WINDOW.total_seconds() // 60)}
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(_S).values(
-                    case_id=s.case_id,
-                    department=s.department,
-                    kind=GUESSING,
-                    key=(prefix + ledger.iso(now))[:200],
-                    at=ledger.iso(now),
-                    detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
-                )
-            )
-    except IntegrityError:  # the same instant recorded already
-        pass
+    anomalies.record_once(conn, GUESSING, f"{GUESSING}:{s.key}:", now, since, detail, s.case_id, s.department)
 
 
 __all__ = [

@@ -15,6 +15,7 @@ Fixtures (all tests in tests/browser; the rest of the suite never starts a brows
 ``phone_page``    the same at phone size, for tests that want both at once.
 ``new_page``      factory: ``new_page("phone")``, ``new_page((800, 600), **context_kwargs)``.
 ``screenshot``    ``screenshot(page, name) -> Path``: full-page PNG in test-artifacts/screenshots/.
+``serve``         ``with serve(tmp, db, **settings) as base:`` another server with its own settings.
 ``axe``           ``axe(page, context=None) -> list[violation]``: serious and critical violations;
                   ``axe.check(page, where)`` asserts there are none with a readable message
                   (rule id, impact, help, failing selectors); ``axe.all(page)`` every impact.
@@ -25,6 +26,7 @@ install them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -88,14 +90,14 @@ def live_db(_live: tuple[str, Path]) -> Path:
     return _live[1]
 
 
-@pytest.fixture(scope="session")
-def _live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    tmp = tmp_path_factory.mktemp("live_server")
-    db, log_path = tmp / "yangguang.db", tmp / "live_server.log"
+@contextlib.contextmanager
+def serve(tmp: Path, db: Path, **settings: str) -> Iterator[str]:
+    """``yangguang serve`` on 127.0.0.1 with a fresh SQLite file ``db`` and the environment settings
+    ``settings`` (e.g. YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS="1"); yields its base URL once /healthz
+    answers, stops it on exit. Its log is ``live_server.log`` in ``tmp`` (the tail is shown if it fails)."""
+    log_path = tmp / "live_server.log"
     port = _free_port()
-    env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp / "cache")}
-    # every browser test files from 127.0.0.1: the filing limits (10 an hour) are no test's subject here
-    env |= {"YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS": "100000", "YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": "100000"}
+    env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp / "cache"), **settings}
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:  # a file, not a pipe: an unread pipe would block uvicorn's access log
         proc = subprocess.Popen(
@@ -114,9 +116,9 @@ def _live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
-                    pytest.fail(f"live_server did not start on {base}:\n{tail}", pytrace=False)
+                    pytest.fail(f"the server did not start on {base}:\n{tail}", pytrace=False)
                 time.sleep(0.1)
-        yield base, db
+        yield base
     finally:
         proc.terminate()
         try:
@@ -124,6 +126,16 @@ def _live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def _live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("live_server")
+    db = tmp / "yangguang.db"
+    # every browser test files from 127.0.0.1: the filing limits (10 an hour) are no test's subject here
+    limits = {"YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS": "100000", "YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": "100000"}
+    with serve(tmp, db, **limits) as base:
+        yield base, db
 
 
 # Package scope, not session: while the sync Playwright API is started it leaves an asyncio

@@ -5,12 +5,7 @@ hour (the shared live server keeps the limits out of reach of the other browser 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +14,7 @@ from test_portal import form_values
 
 from engine.samples import sample_application
 
-from .conftest import REPO, _free_port
+from .conftest import serve
 
 ITEM = "QQ-GRID-GG-002"  # four sections, no materials to upload
 
@@ -27,34 +22,9 @@ ITEM = "QQ-GRID-GG-002"  # four sections, no materials to upload
 @pytest.fixture(scope="module")
 def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("filing_server")
-    port, log_path = _free_port(), tmp / "server.log"
-    env = {
-        **os.environ,
-        "YANGGUANG_CACHE_DIR": str(tmp / "cache"),
-        "YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS": "1",  # the second filing from 127.0.0.1 is refused
-    }
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "engine.cli", "serve", "--db", str(tmp / "y.db"), "--port", str(port)]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([*command, "--host", "127.0.0.1"], cwd=REPO, env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{log_path.read_text()[-4000:]}", pytrace=False)
-                time.sleep(0.1)
+    # the second filing from 127.0.0.1 is refused
+    with serve(tmp, tmp / "y.db", YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS="1") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def csrf(html: str) -> str:
