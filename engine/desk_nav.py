@@ -49,8 +49,7 @@ def waiting_count(service: CaseService, actor: cases.Actor) -> int:
         rows = conn.execute(query.group_by(c.c.assignee_role)).all()
     if access.center_wide(actor):
         return sum(int(n) for _, n in rows)
-    roles = {r for r in (actor.role, actor.backup_role) if r}
-    return sum(int(n) for assignee, n in rows if set(str(assignee or "").split(",")) & roles)
+    return sum(int(n) for assignee, n in rows if worklist.waits_on(assignee, actor))
 
 
 def links(service: CaseService, actor: cases.Actor | None) -> list[Link]:

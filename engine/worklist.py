@@ -77,6 +77,12 @@ def _judged_by(row: Any) -> tuple[datetime | None, str]:
     return min(candidates, key=lambda c: c[0]) if candidates else (None, "")
 
 
+def waits_on(assignee_role: str | None, actor: Actor) -> bool:
+    """Whether a case assigned to ``assignee_role`` (roles joined by commas) waits on this person:
+    their role or the one they back up."""
+    return bool(set((assignee_role or "").split(",")) & {r for r in (actor.role, actor.backup_role) if r})
+
+
 def for_actor(
     db: Engine,
     actor: Actor,
@@ -120,8 +126,7 @@ def for_actor(
     found = found[:limit]
     rows: list[Row] = []
     for r in found:
-        roles_here = set((r["assignee_role"] or "").split(","))
-        if not everything and not roles_here & {actor.role, actor.backup_role}:
+        if not everything and not waits_on(r["assignee_role"], actor):
             continue  # LIKE matched a longer role name
         due, kind = _judged_by(r)
         colour, left = light(due, now, cal, warning_days, bool(r["paused"]))
