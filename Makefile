@@ -50,10 +50,10 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --no-wrap --sort-output --omit-header -o engine/locale/messages.pot engine
 	$(BIN)/pybabel update -i engine/locale/messages.pot -d engine/locale -D messages --no-fuzzy-matching --no-wrap
 
-# schema/override.schema.json is generated from schema/item.schema.json (engine/override_schema.py);
+# schema/override.schema.json is generated from schema/item.schema.json (engine/catalogue/override_schema.py);
 # tests/test_schema_tools.py fails while it is out of date
 schemas: $(STAMP)
-	$(BIN)/python -m engine.override_schema
+	$(BIN)/python -m engine.catalogue.override_schema
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm .pytest_cache

@@ -8,7 +8,7 @@ The per-address upload limits (one address may be a whole office behind a proxy 
 NAT address, so a center may raise them), whole numbers of at least 1:
 YANGGUANG_UPLOAD_FILES_PER_MINUTE_PER_ADDRESS (default 60), YANGGUANG_UPLOAD_MB_PER_DAY_PER_ADDRESS
 (default 2048) and YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS (API drafts; default 60); the filing
-limits (applications an address may file, engine.filing_limits): YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS
+limits (applications an address may file, engine.service.filing_limits): YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS
 (default 10) and YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS (default 30). A bad value stops the start
 with a message naming the variable.
 """
@@ -16,8 +16,8 @@ with a message naming the variable.
 import os
 from pathlib import Path
 
-from engine.uploads import limits_from_env
-from engine.web import create_app
+from engine.service.uploads import limits_from_env
+from engine.web.app import create_app
 
 try:
     upload_limits = limits_from_env(os.environ)

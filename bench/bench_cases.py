@@ -56,13 +56,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # import the engine from this checkout, however the venv was installed
 
-from engine import audit, ledger  # noqa: E402
-from engine.calendar import WorkCalendar  # noqa: E402
-from engine.cases import Actor  # noqa: E402
-from engine.catalogue import Catalogue, Document, load  # noqa: E402
-from engine.clock import TZ, ManualClock  # noqa: E402
-from engine.samples import sample_application  # noqa: E402
-from engine.service import CaseService  # noqa: E402
+from engine.catalogue.model import Catalogue, Document, load  # noqa: E402
+from engine.ledger import ledger  # noqa: E402
+from engine.rules.calendar import WorkCalendar  # noqa: E402
+from engine.rules.cases import Actor  # noqa: E402
+from engine.rules.clock import TZ, ManualClock  # noqa: E402
+from engine.service.cases import CaseService  # noqa: E402
+from engine.service.samples import sample_application  # noqa: E402
+from engine.supervision import audit  # noqa: E402
 
 CODE = "QQ-REALESTATE-DJ-102"
 BPMN = Path(__file__).resolve().parent / "standard_item.bpmn"

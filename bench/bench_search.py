@@ -1,4 +1,4 @@
-"""Benchmark the home page search (engine/search.py): index build and query time.
+"""Benchmark the home page search (engine/supervision/search.py): index build and query time.
 
     .venv/bin/python bench/bench_search.py [--items N] [--repeat R]
 
@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from bench_check import catalogue  # noqa: E402
 from test_search_everyday import EVERYDAY  # noqa: E402
 
-from engine.catalogue import load  # noqa: E402
-from engine.search import ItemIndex  # noqa: E402
+from engine.catalogue.model import load  # noqa: E402
+from engine.supervision.search import ItemIndex  # noqa: E402
 
 #: words the generated catalogue's names are made of (bench/generate.py SUBJECTS, ACTIONS), and pinyin
 GENERATED = ["食品经营", "建设工程规划", "施工", "许可证核发", "登记", "jianzhu", "spjy", "xkz", "审批"]

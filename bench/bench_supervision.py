@@ -23,10 +23,10 @@ items whose limits are in minutes take 25 % of ended and 8 % of open cases, ≈ 
 case is likelier on an item that takes longer); submissions on the working days of the
 reference calendar from 2025-01-02 to "now", 2026-11-20 10:00 (Beijing), growing over time;
 ≈ 85 % ended (completed 93 %, refused 7 %), ≈ 15 % open (submitted 25 %, awaiting supplement
-10 %, in progress 65 %). Deadlines come from ``engine.clock`` with the reference calendar
+10 %, in progress 65 %). Deadlines come from ``engine.rules.clock`` with the reference calendar
 (a deadline in 2027 stays unknown, as the engine leaves it); lights, the abnormal mark and the
 legal-overdue mark follow the supervision rules at "now"; ``due_next`` is what the engine writes.
-``data`` is the item's sample application (engine.samples) with the applicant's name and type.
+``data`` is the item's sample application (engine.service.samples) with the applicant's name and type.
 Events exist only for the cases that ended in the ranking month (submit, accept, one step, the
 completion or refusal, sometimes an extension, and an evaluation for ≈ 30 %), with staff actors
 ``<role>.<department>.<n>``; supervision events for ≈ 5 % of the cases (warning, abnormal,
@@ -64,12 +64,16 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 
 from sqlalchemy import Engine, event  # noqa: E402
 
-from engine import cases as case_rules  # noqa: E402
-from engine import clock, ledger, rankings, supervision, worklist  # noqa: E402
-from engine.calendar import CalendarYearMissing, WorkCalendar  # noqa: E402
-from engine.cases import Actor  # noqa: E402
-from engine.catalogue import Catalogue, load  # noqa: E402
-from engine.samples import sample_application  # noqa: E402
+from engine.catalogue.model import Catalogue, load  # noqa: E402
+from engine.ledger import ledger  # noqa: E402
+from engine.rules import cases as case_rules  # noqa: E402
+from engine.rules import clock  # noqa: E402
+from engine.rules.calendar import CalendarYearMissing, WorkCalendar  # noqa: E402
+from engine.rules.cases import Actor  # noqa: E402
+from engine.service import worklist  # noqa: E402
+from engine.service.samples import sample_application  # noqa: E402
+from engine.supervision import rankings  # noqa: E402
+from engine.supervision import sweep as supervision  # noqa: E402
 
 GENERATOR_VERSION = 4  # bump when the generated data change: the cached database is rebuilt
 OUT = Path(__file__).resolve().parent / "out"
@@ -172,7 +176,7 @@ class World:
 def _groups(steps: list[dict[str, Any]]) -> tuple[Group, ...]:
     grouped: list[list[dict[str, Any]]] = []
     where: dict[str, int] = {}
-    for step in steps:  # as engine.cases: a step with ``parallel_with`` joins the group of the step it names
+    for step in steps:  # as engine.rules.cases: a step with ``parallel_with`` joins the group of the step it names
         other = step.get("parallel_with")
         if other in where:
             grouped[where[other]].append(step)
@@ -283,7 +287,7 @@ def build_world() -> World:
 
 
 class Clockwork:
-    """Working days of the reference calendar and cached deadlines (``engine.clock``)."""
+    """Working days of the reference calendar and cached deadlines (``engine.rules.clock``)."""
 
     def __init__(self, cal: WorkCalendar, completeness_days: int) -> None:
         self.cal = cal
@@ -361,7 +365,7 @@ class Draft:
 
 
 def _ranking_facts(d: Draft) -> tuple[bool | None, bool | None, int | None, int | None]:
-    """What the engine stores when a case completes (engine.service): by the deadline, before its
+    """What the engine stores when a case completes (engine.service.cases): by the deadline, before its
     day, working days used and promised (approximated here as 5/7 of calendar days)."""
     if d.state != "completed" or not d.ended or not d.due_promised or not d.accepted:
         return None, None, None, None

@@ -27,17 +27,17 @@ figure is one run of ``--duration`` seconds (default 10, at most 15; ``--quick``
   completed submissions per second and the p99 of the whole chain, and stops on any answer
   that is not 201. The target row is the item with the most fields whose valid application
   carries exactly one file (QQ-REALESTATE-DJ-102, 29 fields); the form item's own submission
-  (five files, seven requests) is shown for information. Data: ``engine.samples``.
+  (five files, seven requests) is shown for information. Data: ``engine.service.samples``.
 
 All the load comes from one address, 127.0.0.1, standing in for many applicants: the server is
-started with its per-address upload and filing limits (engine.uploads.limits_from_env) set far
+started with its per-address upload and filing limits (engine.service.uploads.limits_from_env) set far
 above what the run can reach; the per-draft limits stay as they are.
 
 The reference, measured in the same run: a plain Jinja2 render of the same two pages — a new
 ``jinja2.Environment`` over the app's own templates, configured as the app's (autoescape, the
 i18n extension and the same globals), rendering the same template with the same context as
-engine/web.py and engine/portal.py pass, built here from ``engine.notice.build`` and
-``engine.form_view``. The context is built once; only ``template.render`` is timed (median
+engine/web/app.py and engine/web/portal.py pass, built here from ``engine.rules.notice.build`` and
+``engine.web.form_view``. The context is built once; only ``template.render`` is timed (median
 rate of ~0.25 s batches over ``--render-seconds``). The rendered HTML is compared with what the
 server sent (the per-browser CSRF token aside), so a drift in this file shows as "differs".
 Context building plus render is shown for information.
@@ -88,12 +88,15 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
-from engine import csrf, form_view, forms, notice, uploads, web  # noqa: E402
-from engine.catalogue import Catalogue, Document, load  # noqa: E402
-from engine.crossref import item_fields  # noqa: E402
-from engine.flowchart import flowchart_svg  # noqa: E402
-from engine.form_view import CHECK_PAGE, MATERIALS_PAGE  # noqa: E402
-from engine.samples import sample_application  # noqa: E402
+from engine.catalogue.model import Catalogue, Document, load  # noqa: E402
+from engine.check.crossref import item_fields  # noqa: E402
+from engine.rules import forms, notice  # noqa: E402
+from engine.service import uploads  # noqa: E402
+from engine.service.samples import sample_application  # noqa: E402
+from engine.web import app as web  # noqa: E402
+from engine.web import csrf, form_view  # noqa: E402
+from engine.web.flowchart import flowchart_svg  # noqa: E402
+from engine.web.form_view import CHECK_PAGE, MATERIALS_PAGE  # noqa: E402
 
 HOST = "127.0.0.1"
 DEFAULT_DURATION, MAX_DURATION, QUICK_DURATION = 10.0, 15.0, 3.0
@@ -109,7 +112,7 @@ ONE_ADDRESS_FOR_MANY = {
     "YANGGUANG_UPLOAD_FILES_PER_MINUTE_PER_ADDRESS": "10000000",
     "YANGGUANG_UPLOAD_MB_PER_DAY_PER_ADDRESS": "10000000",
     "YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS": "10000000",
-    # the filing limits (engine.filing_limits: 10 an hour, 30 a day) would stop the submission bench
+    # the filing limits (engine.service.filing_limits: 10 an hour, 30 a day) would stop the submission bench
     # at its 11th case; raised so it measures throughput, not the limit
     "YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS": "10000000",
     "YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": "10000000",
@@ -529,9 +532,9 @@ def measure_submissions(
 
 
 def plain_environment() -> Environment:
-    """A new Environment over the app's templates, set up as engine/web.py sets up its own."""
+    """A new Environment over the app's templates, set up as engine/web/app.py sets up its own."""
     env = Environment(
-        loader=FileSystemLoader(str(REPO / "engine" / "templates")),
+        loader=FileSystemLoader(str(REPO / "engine" / "web" / "templates")),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
@@ -542,10 +545,10 @@ def plain_environment() -> Environment:
 
 
 def app_defaults(cat: Catalogue) -> dict[str, Any]:
-    """What engine/web.py's ``render`` adds to every context."""
+    """What engine/web/app.py's ``render`` adds to every context."""
     ctx: dict[str, Any] = {"center": cat.center or {}, "actor": None}
     with contextlib.suppress(ImportError):
-        from engine import wording
+        from engine.base import wording
 
         ctx["wording"] = wording
     return ctx
@@ -657,13 +660,13 @@ async def asgi_request(
 
 PARTS = (  # (what, file suffix, function): cumulative times, so they nest (normalise runs inside pages)
     ("Jinja2 Template.render", "jinja2/environment.py", "render"),
-    ("notice.build", "engine/notice.py", "build"),
-    ("flowchart_svg", "engine/flowchart.py", "flowchart_svg"),
-    ("form_view.pages", "engine/form_view.py", "pages"),
-    ("form_view.widgets", "engine/form_view.py", "widgets"),
-    ("forms.normalise", "engine/forms.py", "normalise"),
+    ("notice.build", "engine/rules/notice.py", "build"),
+    ("flowchart_svg", "engine/web/flowchart.py", "flowchart_svg"),
+    ("form_view.pages", "engine/web/form_view.py", "pages"),
+    ("form_view.widgets", "engine/web/form_view.py", "widgets"),
+    ("forms.normalise", "engine/rules/forms.py", "normalise"),
 )
-THREADED = ("engine.web", "engine.portal", "engine.api", "engine.progress", "engine.desk")
+THREADED = ("engine.web.app", "engine.web.portal", "engine.web.api", "engine.web.progress", "engine.web.desk")
 
 
 @contextlib.contextmanager
@@ -725,11 +728,11 @@ def profile(cat: Catalogue, choice: Choice, workdir: Path, n: int) -> None:
 
 
 SUBMIT_PARTS = (  # (what, file suffix, function): cumulative times
-    ("drafts.open_api", "engine/drafts.py", "open_api"),
-    ("uploads.check_quota", "engine/uploads.py", "check_quota"),
-    ("uploads.store", "engine/uploads.py", "store"),
+    ("drafts.open_api", "engine/service/drafts.py", "open_api"),
+    ("uploads.check_quota", "engine/service/uploads.py", "check_quota"),
+    ("uploads.store", "engine/service/uploads.py", "store"),
     ("posix.fsync", "~", "<built-in method posix.fsync>"),
-    ("CaseService.submit", "engine/service.py", "submit"),
+    ("CaseService.submit", "engine/service/cases.py", "submit"),
     ("sqlite3 commit", "~", "<method 'commit' of 'sqlite3.Connection' objects>"),
 )
 

@@ -385,7 +385,7 @@ def _steps(rng: random.Random, promised: int) -> list[Flow]:
         return [
             Flow(id="accept", name="受理", role="window", limit=_duration(30, minute)),
             Flow(id="review", name="审核", role="reviewer", limit=_duration(rng.choice([30, 60, 120]), minute)),
-            # a deciding step, as a licence needs one (warning licence-decider, engine/quality.py)
+            # a deciding step, as a licence needs one (warning licence-decider, engine/check/quality.py)
             Flow(id="decide", name="批准", role="decider", limit=_duration(30, minute)),
             Flow(id="complete", name="办结", role="window", limit=_duration(10, minute)),
         ]

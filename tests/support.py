@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine import auth
+from engine.service import auth
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
@@ -48,7 +48,7 @@ def with_joint_review(cat: Any) -> Any:
     """The catalogue with ``JOINT_REVIEW_CHAIN`` as its only chain."""
     import dataclasses
 
-    from engine.catalogue import Document
+    from engine.catalogue.model import Document
 
     return dataclasses.replace(cat, chains={"jr": Document("chains/jr.yaml", "chain", JOINT_REVIEW_CHAIN)})
 

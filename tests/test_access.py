@@ -1,10 +1,10 @@
-"""Access control (engine.access) on the real app over HTTP, a real SQLite file and a manual clock.
+"""Access control (engine.service.access) on the real app over HTTP, a real SQLite file and a manual clock.
 
 Issue 15, "Access control: one rule for the desk and the API". The first tests pin each hole
-the issue found (they failed before engine.access existed); the last one is the table: every
-route of the app × every role of engine.auth.ROLES in its own department, in another, the chain
+the issue found (they failed before engine.service.access existed); the last one is the table: every
+route of the app × every role of engine.service.auth.ROLES in its own department, in another, the chain
 front desk, supervision, an AB backup, the applicant with the query code and nobody at all —
-each answer must be the one engine.access.ROUTES gives the route. A route with no rule fails.
+each answer must be the one engine.service.access.ROUTES gives the route. A route with no rule fails.
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ import pytest
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from engine import access, auth, cases, chain_service, green_channel, ledger, uploads
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application, sample_chain_application
-from engine.web import create_app
+from engine.ledger import ledger
+from engine.rules import cases
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service import access, auth, green_channel, uploads
+from engine.service import chains as chain_service
+from engine.service.samples import sample_application, sample_chain_application
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 PERMIT = "QQ-HOUSING-XK-003"  # housing: steps accept, undertake, review, decide, complete; a hearing
@@ -201,7 +204,7 @@ def test_special_procedures_only_by_the_case_department(world: World) -> None:
 
 
 def test_the_rules_themselves_refuse_another_department(world: World) -> None:
-    """Hole 2 in the state machine (engine.cases), whoever calls it: special procedures and
+    """Hole 2 in the state machine (engine.rules.cases), whoever calls it: special procedures and
     supplements are refused to staff of another department and to roles that do not hold them."""
     w = world
     case, snap = w.svc.load(_reviewed(w))
@@ -295,10 +298,10 @@ def app_routes(app: Any) -> list[tuple[str, str]]:
 
 
 def test_every_route_has_a_rule(world: World) -> None:
-    """A route added without a line in engine.access.ROUTES fails here: say who may use it."""
+    """A route added without a line in engine.service.access.ROUTES fails here: say who may use it."""
     routes = app_routes(world.app)
     missing = [f"{m} {p}" for m, p in routes if (m, p) not in access.ROUTES]
-    assert not missing, f"new route without a rule in engine.access.ROUTES: {missing}"
+    assert not missing, f"new route without a rule in engine.service.access.ROUTES: {missing}"
     stale = [f"{m} {p}" for m, p in access.ROUTES if (m, p) not in routes]
     assert not stale, f"rules for routes the app does not have: {stale}"
 
@@ -385,7 +388,7 @@ def _denied(rule: access.Rule, r: Any) -> bool:
 
 def test_every_route_answers_every_role_as_the_rule_says(world: World) -> None:
     """The table: for each route, principal and case (a department's case, and a chain's case the
-    front desk accepts), the answer is a refusal exactly when engine.access refuses. Refusals of a
+    front desk accepts), the answer is a refusal exactly when engine.service.access refuses. Refusals of a
     case are 404 for signed-in staff (as if there were no such case); public routes answer everyone
     alike; nothing answers 500."""
     w = world

@@ -23,9 +23,11 @@ import zxcvbn
 from sqlalchemy import Engine, select
 from support import cheap_hashes  # noqa: F401 - autouse: Argon2's cheapest profile
 
-from engine import auth, ledger, passwords
-from engine.cli import main
-from engine.clock import TZ
+from engine.base import passwords
+from engine.cli.main import main
+from engine.ledger import ledger
+from engine.rules.clock import TZ
+from engine.service import auth
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
@@ -263,7 +265,7 @@ def test_a_new_server_keeps_its_database_key_and_uploads_to_its_owner(tmp_path: 
     local user could read applicants' personal data and the staff password hashes."""
     from starlette.testclient import TestClient
 
-    from engine.web import create_app
+    from engine.web.app import create_app
 
     old = os.umask(0o022)
     try:
@@ -308,7 +310,7 @@ def test_hsts_only_on_responses_to_https_requests(tmp_path: Path) -> None:
     """Hole 4: no response told browsers to keep to https."""
     from starlette.testclient import TestClient
 
-    from engine.web import create_app
+    from engine.web.app import create_app
 
     app = create_app(catalog=REPO, db=tmp_path / "y.db", sweep_seconds=0, reload_seconds=0)
     with TestClient(app, base_url="https://testserver") as tls:
@@ -331,7 +333,7 @@ def _serve(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
     env.pop("FORWARDED_ALLOW_IPS", None)
     args = ["serve", "--db", str(tmp_path / "y.db"), "--port", str(port), "--sweep-seconds", "0", *flags]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", *args, "--reload-seconds", "0"],
+        [sys.executable, "-m", "engine", *args, "--reload-seconds", "0"],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

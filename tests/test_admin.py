@@ -18,11 +18,11 @@ from markupsafe import escape
 from starlette.testclient import TestClient
 from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
-from engine import auth
-from engine.calendar import MissingCalendar, missing_years
-from engine.catalogue import load
-from engine.clock import TZ, ManualClock
-from engine.web import create_app
+from engine.catalogue.model import load
+from engine.rules.calendar import MissingCalendar, missing_years
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 SEAL, SEAL_FILE, SEAL_NAME = "QQ-PSB-BA-001", "items/psb/seal-engraving-filing.yaml", "公章刻制备案"
@@ -199,7 +199,8 @@ def test_an_item_whose_references_are_broken_is_still_previewed(site: Any) -> No
 
 
 def test_a_preview_that_cannot_be_made_says_why(site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import form_view, notice
+    from engine.rules import notice
+    from engine.web import form_view
 
     def broken(*args: Any) -> Any:
         raise KeyError("a reference the checks did not catch")

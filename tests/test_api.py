@@ -1,4 +1,4 @@
-"""The case JSON API (engine.api) in-process, on a real SQLite file and a manual clock.
+"""The case JSON API (engine.web.api) in-process, on a real SQLite file and a manual clock.
 
 Starlette's Client needs httpx, which the project does not install; ``Client`` below
 drives the ASGI app directly (one event loop per request, like a fresh connection).
@@ -21,13 +21,15 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
-from engine import audit, auth, ledger
-from engine.api import api_routes
-from engine.calendar import WorkCalendar
-from engine.clock import TZ, ManualClock
-from engine.openapi import OPENAPI
-from engine.samples import sample_application
-from engine.service import CaseService
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
+from engine.supervision import audit
+from engine.web.api import api_routes
+from engine.web.openapi import OPENAPI
 
 RESALE = "QQ-REALESTATE-DJ-102"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -411,7 +413,7 @@ def test_openapi_matches_the_routes(world: Any) -> None:
         for m in (r.methods or set()) - {"HEAD"}
     }
     doc_ops = {(path, m) for path, ops in OPENAPI["paths"].items() for m in ops}
-    # the catalogue's read-only item routes are served by engine/web.py (see tests/test_web.py)
+    # the catalogue's read-only item routes are served by engine/web/app.py (see tests/test_web.py)
     assert doc_ops - {("/api/items", "get"), ("/api/items/{code}", "get")} <= app_ops
     assert {op for op in app_ops if op[0].startswith("/api/")} <= doc_ops
     assert OPENAPI["openapi"].startswith("3.1")

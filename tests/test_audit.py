@@ -17,12 +17,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from support import tamper
 
-from engine import audit, ledger
-from engine.calendar import WorkCalendar
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.service import CaseService
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
+from engine.supervision import audit
 
 REPO = Path(__file__).resolve().parent.parent
 RESALE = "QQ-REALESTATE-DJ-102"
@@ -60,7 +61,7 @@ def three_cases(svc: CaseService) -> list[str]:
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=REPO, check=False
+        [sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=REPO, check=False
     )
 
 

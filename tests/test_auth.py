@@ -1,4 +1,4 @@
-"""Staff accounts and sessions (engine.auth) on a real SQLite file: Argon2id hashes and the
+"""Staff accounts and sessions (engine.service.auth) on a real SQLite file: Argon2id hashes and the
 scrypt upgrade, login throttling, idle timeout, and the demo accounts of `make run`."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import Engine, event, select, update
 
-from engine import auth, ledger
-from engine.cli import main
-from engine.clock import TZ
+from engine.cli.main import main
+from engine.ledger import ledger
+from engine.rules.clock import TZ
+from engine.service import auth
 
 REAL_HASHER = auth.HASHER
 T0 = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)

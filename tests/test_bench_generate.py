@@ -8,7 +8,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from engine.catalogue import load
+from engine.catalogue.model import load
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 
-from engine.calendar import (
+from engine.rules.calendar import (
     CalendarInvalid,
     CalendarYearMissing,
     WorkCalendar,

@@ -12,13 +12,14 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from engine import audit, ledger
-from engine import clock as clk
-from engine.calendar import WorkCalendar
-from engine.cases import ActionRefused, Actor, open_steps
-from engine.catalogue import load
-from engine.samples import sample_application
-from engine.service import CaseService
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.rules import clock as clk
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import ActionRefused, Actor, open_steps
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
+from engine.supervision import audit
 
 REPO = Path(__file__).resolve().parent.parent
 CAT = load(REPO).catalogue

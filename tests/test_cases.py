@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.cases import ActionRefused, Actor, Case, Event, FeeMismatch, apply, decide, open_steps
+from engine.rules.cases import ActionRefused, Actor, Case, Event, FeeMismatch, apply, decide, open_steps
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 APPLICANT = Actor("zhang", "applicant")
@@ -139,7 +139,7 @@ def _licence(**time_limit: Any) -> dict[str, Any]:
 
 
 def test_a_licence_has_the_laws_extension_unless_its_yaml_says_otherwise_with_a_basis() -> None:
-    from engine.cases import extension_of
+    from engine.rules.cases import extension_of
 
     law = extension_of(_licence())
     assert law is not None and law["limit"] == {"value": 10, "unit": "working_day"} and law["approver_role"] == "head"
@@ -156,7 +156,7 @@ def test_a_licence_has_the_laws_extension_unless_its_yaml_says_otherwise_with_a_
 
 
 def test_the_notice_says_where_the_extension_comes_from() -> None:
-    from engine.notice import extension_text
+    from engine.rules.notice import extension_text
 
     assert extension_text(_licence()) == (
         "经本机关负责人批准，可延长10个工作日（一次），延期理由将书面告知；依据：《中华人民共和国行政许可法》第四十二条第一款"
@@ -168,8 +168,8 @@ def test_the_notice_says_where_the_extension_comes_from() -> None:
 
 
 def test_after_the_completeness_period_the_desk_offers_acceptance_only(resale: dict[str, Any]) -> None:
-    from engine.cases import Timing
-    from engine.desk import available
+    from engine.rules.cases import Timing
+    from engine.web.desk import available
 
     c = start(resale)
     window = staff("window")

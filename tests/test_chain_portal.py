@@ -12,9 +12,10 @@ from typing import Any
 from starlette.testclient import TestClient
 from test_portal import PDF, csrf, find, form_values, portal  # noqa: F401  (the fixture)
 
-from engine import chain_service, chains
-from engine.cases import Actor
-from engine.samples import sample_chain_application
+from engine.rules import chains
+from engine.rules.cases import Actor
+from engine.service import chains as chain_service
+from engine.service.samples import sample_chain_application
 
 
 def merged_sample(svc: Any, chain_id: str, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:

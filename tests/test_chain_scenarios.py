@@ -13,12 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import cases, chain_service, chains, clock, forms, ledger, supervision
-from engine.calendar import WorkCalendar
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_chain_application
-from engine.service import CaseService
+from engine.ledger import ledger
+from engine.rules import cases, chains, clock, forms
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service import chains as chain_service
+from engine.service.cases import CaseService
+from engine.service.samples import sample_chain_application
+from engine.supervision import sweep as supervision
 
 DESK = Actor("front", "frontdesk")
 APPLICANT = Actor("wang", "applicant")

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from support import with_joint_review
 
-from engine import chain_service, ledger
-from engine.calendar import WorkCalendar
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application, sample_chain_application
-from engine.service import CaseService, SubmissionInvalid
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service import chains as chain_service
+from engine.service.cases import CaseService, SubmissionInvalid
+from engine.service.samples import sample_application, sample_chain_application
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_a_refused_member_stops_the_chain(svc: CaseService) -> None:
 
 
 def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
-    from engine import supervision
+    from engine.supervision import sweep as supervision
 
     data, uploads = chain_application(svc, "organization")
     sub = chain_service.submit(svc, "organization", data, uploads, Actor("zhao", "applicant"), "k4")
@@ -107,8 +108,8 @@ def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
 
 
 def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseService) -> None:
-    from engine import ledger as ledger_
-    from engine.cases import ActionRefused
+    from engine.ledger import ledger as ledger_
+    from engine.rules.cases import ActionRefused
 
     data, uploads = chain_application(svc, "organization")
     sub = chain_service.submit(svc, "organization", data, uploads, Actor("sun", "applicant"), "k5")
@@ -135,7 +136,7 @@ def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseServi
 
 
 def test_a_silent_department_in_a_joint_review_is_deemed_to_consent(svc: CaseService) -> None:
-    from engine import supervision
+    from engine.supervision import sweep as supervision
 
     cat = with_joint_review(svc.catalogue)
     joint = CaseService(cat, svc.db, svc.clock, svc.calendar)
@@ -168,7 +169,7 @@ def test_a_silent_department_in_a_joint_review_is_deemed_to_consent(svc: CaseSer
 def test_a_chain_application_over_the_json_api(tmp_path: Path, reference: Any) -> None:
     from starlette.testclient import TestClient
 
-    from engine.web import create_app
+    from engine.web.app import create_app
 
     app = create_app(Path(__file__).resolve().parent.parent, tmp_path / "api.db", reference.catalogue, sweep_seconds=0)
     with TestClient(app) as client:

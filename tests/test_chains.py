@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine import chains
-from engine.catalogue import load
+from engine.catalogue.model import load
+from engine.rules import chains
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "checks"
@@ -57,7 +57,7 @@ def test_show_prints_a_chains_critical_path(tmp_path: Path) -> None:
     chain = tmp_path / "cat" / "chains" / "start.yaml"
     chain.write_text(chain.read_text(encoding="utf-8").replace("value: 6", "value: 8"), encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "show", "start", "--catalog", str(tmp_path / "cat")],
+        [sys.executable, "-m", "engine", "show", "start", "--catalog", str(tmp_path / "cat")],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""Dashboard charts (engine/charts.py): real, readable, accessible and deterministic SVG."""
+"""Dashboard charts (engine/web/charts.py): real, readable, accessible and deterministic SVG."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.charts import (
+from engine.web.charts import (
     COLOURS,
     EMPTY_NOTE,
     PALETTE,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue import load
-from engine.cli import main
+from engine.catalogue.model import load
+from engine.cli.main import main
 
 CASES = Path(__file__).parent / "fixtures" / "checks"
 CASE_DIRS = sorted(p for p in CASES.iterdir() if p.is_dir())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support import tamper
 
-from engine.cli import main, parser
+from engine.cli.main import main, parser
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "checks"
@@ -16,7 +16,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "checks"
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args], cwd=REPO, capture_output=True, text=True, input=stdin, timeout=120
+        [sys.executable, "-m", "engine", *args], cwd=REPO, capture_output=True, text=True, input=stdin, timeout=120
     )
 
 
@@ -86,12 +86,12 @@ def test_fee_bad_data_is_a_clean_error(data: str, message: str, reference) -> No
 def test_internal_errors_exit_3_with_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import engine.catalogue
+    import engine.catalogue.model
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(engine.catalogue, "load", boom)
+    monkeypatch.setattr(engine.catalogue.model, "load", boom)
     assert main(["check"]) == 3
     err = capsys.readouterr().err
     assert "this is a bug in Yangguang" in err and "RuntimeError: boom" in err
@@ -194,7 +194,7 @@ def test_user_add(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr
     bad = run("user", "add", "--username", "wang", "--role", "boss", "--password-stdin", "--db", db, stdin="x\n")
     assert bad.returncode == 1 and "unknown role" in bad.stderr
-    # an AB backup of a center role would grant nothing (engine.access): refused, saying what to do
+    # an AB backup of a center role would grant nothing (engine.service.access): refused, saying what to do
     args = ("user", "add", "--username", "zhao", "--role", "window", "--department", "realestate")
     center = run(*args, "--backup-for", "supervisor", "--password-stdin", "--db", db, stdin=pw)
     assert center.returncode == 1 and "add the person with --role supervisor instead" in center.stderr
@@ -207,7 +207,7 @@ def test_sweep_command_applies_the_timed_rules_once(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     missing = run("sweep", "--db", str(db))
     assert missing.returncode == 1 and "no database" in missing.stderr
-    from engine import ledger
+    from engine.ledger import ledger
 
     engine = ledger.open_engine(db)
     ledger.migrate(engine)

@@ -1,4 +1,4 @@
-"""Progress bars of the long commands (engine.cli_progress), run as a person would: the real
+"""Progress bars of the long commands (engine.cli.progress), run as a person would: the real
 ``yangguang`` process with its standard output and standard error on pseudo-terminals (the pty
 module), 100 columns wide. On a terminal a bar with counts and an estimate of the time left shows on
 standard error, and is erased at the end; piped, or with ``--format json``, or with ``TERM=dumb``,
@@ -24,8 +24,8 @@ import pytest
 # every 0.2 s) set to 0, so that every bar and step is seen however fast this machine is; everything
 # else is the real command
 RUN = (
-    "import sys, engine.cli_progress as p; p.DELAY = p.MININTERVAL = 0; "
-    "from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    "import sys, engine.cli.progress as p; p.DELAY = p.MININTERVAL = 0; "
+    "from engine.cli.main import main; sys.exit(main(sys.argv[1:]))"
 )
 ESTIMATE = re.compile(r"(\d+)/(\d+) \[\d\d:\d\d<\d\d:\d\d")  # tqdm: done/total [elapsed<left
 

@@ -1,4 +1,4 @@
-"""The statutory clock (engine.clock) on the reference calendar (calendar/2025.yaml, calendar/2026.yaml).
+"""The statutory clock (engine.rules.clock) on the reference calendar (calendar/2025.yaml, calendar/2026.yaml).
 
 Calendar facts used below (calendar/2026.yaml):
 - 春节 2026-02-15 (Sun) .. 2026-02-23 (Mon) off; make-up working days Sat 2026-02-14 and Sat 2026-02-28.
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import CalendarYearMissing, WorkCalendar
-from engine.clock import (
+from engine.rules.calendar import CalendarYearMissing, WorkCalendar
+from engine.rules.clock import (
     OFFICE_HOURS,
     TZ,
     ManualClock,

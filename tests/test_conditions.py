@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.conditions import describe, evaluate, referenced_fields
+from engine.base.conditions import describe, evaluate, referenced_fields
 
 REPO = Path(__file__).resolve().parent.parent
-# One table of cases for both evaluators: Python here, the browser's engine/static/conditions.js via Node.
+# One table of cases for both evaluators: Python here, the browser's engine/web/static/conditions.js via Node.
 SHARED = json.loads((REPO / "tests" / "fixtures" / "conditions.json").read_text(encoding="utf-8"))
 
 
@@ -21,12 +21,12 @@ def test_evaluate(cond: dict, expected: bool) -> None:  # type: ignore[type-arg]
 
 def test_browser_evaluator_agrees_with_python() -> None:
     node = shutil.which("node") or shutil.which("nodejs")
-    assert node, "Node.js is needed to test engine/static/conditions.js (apt-get install nodejs)"
+    assert node, "Node.js is needed to test engine/web/static/conditions.js (apt-get install nodejs)"
     script = (
         "const c = require(process.argv[1]); const t = require(process.argv[2]);"
         "console.log(JSON.stringify(t.cases.map(([cond]) => c.evaluate(cond, t.data))));"
     )
-    js, table = REPO / "engine/static/conditions.js", REPO / "tests/fixtures/conditions.json"
+    js, table = REPO / "engine/web/static/conditions.js", REPO / "tests/fixtures/conditions.json"
     out = subprocess.run(
         [node, "-e", script, str(js), str(table)], capture_output=True, text=True, check=True, timeout=60
     ).stdout

@@ -1,4 +1,4 @@
-"""One keyed CSRF scheme for every form (engine.csrf): issue 15, "Query codes and the applicant's
+"""One keyed CSRF scheme for every form (engine.web.csrf): issue 15, "Query codes and the applicant's
 side", hole 3 — the portal's token was sha256 of a cookie the client may choose, so anyone could
 compute it for a cookie they planted. On the real app and a real SQLite file."""
 
@@ -13,10 +13,11 @@ import pytest
 from starlette.testclient import TestClient
 from test_portal import PERMIT, REPO, csrf, submit
 
-from engine import auth, keys
-from engine import csrf as csrf_
-from engine.portal import BROWSER_COOKIE
-from engine.web import create_app
+from engine.base import keys
+from engine.service import auth
+from engine.web import csrf as csrf_
+from engine.web.app import create_app
+from engine.web.portal import BROWSER_COOKIE
 
 CHOSEN = "a" * 32  # a browser cookie the client picked itself (any 20–64 letters or digits are taken)
 OLD_TOKEN = hashlib.sha256(f"csrf:{CHOSEN}".encode()).hexdigest()[:32]  # the unkeyed token of before

@@ -13,10 +13,11 @@ import yaml
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import select
 
-from engine import auth, demo_users, ledger
-from engine.catalogue import load
-from engine.cli import main
-from engine.clock import TZ
+from engine.catalogue.model import load
+from engine.cli.main import main
+from engine.ledger import ledger
+from engine.rules.clock import TZ
+from engine.service import auth, demo_users
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
@@ -28,7 +29,7 @@ def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def departments_with_items() -> dict[str, str]:
-    """Read from the YAML files themselves, not through engine.demo_users: id -> short name."""
+    """Read from the YAML files themselves, not through engine.service.demo_users: id -> short name."""
     center = yaml.safe_load((REPO / "center.yaml").read_text(encoding="utf-8"))
     names = {d["id"]: d.get("short_name") or d["name"] for d in center["departments"]}
     used = {yaml.safe_load(f.read_text(encoding="utf-8"))["department"] for f in (REPO / "items").rglob("*.yaml")}

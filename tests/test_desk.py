@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine import auth, ledger
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.web import create_app
+from engine.ledger import ledger
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth
+from engine.service.samples import sample_application
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 PERMIT = "QQ-HOUSING-XK-003"  # housing, no fee, steps with their own limits
@@ -250,7 +251,7 @@ def test_walls_between_departments_and_forged_forms(desk: Any) -> None:
 
 def test_materials_download_as_attachments_only_for_their_case(desk: Any) -> None:
     app, svc, _ = desk
-    from engine import uploads
+    from engine.service import uploads
 
     row = uploads.store(svc.db, Path(app.state.service.db.url.database).parent / "uploads", b"%PDF-1.4\n%%EOF\n",
                         "合同.pdf", "application/pdf", svc.clock.now())  # fmt: skip
@@ -291,7 +292,7 @@ def test_proxy_filing_records_who_filed_it(desk: Any) -> None:
 def test_the_front_desk_accepts_chain_applications_once(desk: Any) -> None:
     from test_chain_service import chain_application
 
-    from engine import chain_service
+    from engine.service import chains as chain_service
 
     app, svc, _ = desk
     auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)

@@ -1,4 +1,4 @@
-"""`yangguang diff`: the change notice between two catalogue versions (engine/diff.py, engine/cli_diff.py)."""
+"""`yangguang diff`: the change notice between two catalogue versions (engine/authoring/diff.py, engine/cli/diff.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from engine import cli, cli_diff
-from engine.catalogue import Catalogue, Document, load
-from engine.diff import KIND_ORDER, Change, compare
+from engine.authoring.diff import KIND_ORDER, Change, compare
+from engine.catalogue.model import Catalogue, Document, load
+from engine.cli import diff as cli_diff
+from engine.cli import main as cli
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = REPO / "tests" / "fixtures" / "checks" / "clean-subfolders"  # two items, no fees or chains
@@ -101,8 +102,8 @@ def changes(versions: tuple[Path, Path]) -> list[Change]:
 
 @pytest.fixture
 def yangguang(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run ``engine.cli.main`` with ``diff`` registered (through ``cli_diff.add_parser`` until the
-    lead wires it into engine/cli.py), returning (exit code, stdout, stderr)."""
+    """Run ``engine.cli.main.main`` with ``diff`` registered (through ``cli_diff.add_parser`` until the
+    lead wires it into engine/cli/main.py), returning (exit code, stdout, stderr)."""
     build = cli.parser
 
     def parser() -> argparse.ArgumentParser:
@@ -275,7 +276,7 @@ def test_git_revisions_of_an_overlay_see_the_parent_at_that_revision(tmp_path: P
 
 
 def _runner() -> Run:
-    """``cli_diff.cmd_diff`` through a parser built with ``add_parser`` alone (no engine.cli wiring)."""
+    """``cli_diff.cmd_diff`` through a parser built with ``add_parser`` alone (no engine.cli.main wiring)."""
     import contextlib
     import io
 

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from engine import ledger
-from engine.calendar import WorkCalendar
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.crossref import item_fields
-from engine.documents import Document, _deadline_text, chinese_date, documents_for, documents_of, render
-from engine.forms import validate
-from engine.samples import sample_application
-from engine.service import CaseService
+from engine.check.crossref import item_fields
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.rules.forms import validate
+from engine.service.cases import CaseService
+from engine.service.documents import Document, _deadline_text, chinese_date, documents_for, documents_of, render
+from engine.service.samples import sample_application
 
 VENUE = "QQ-CULTURE-XK-101"  # a licence: extension by the head, a hearing that stops the clock
 RESALE = "QQ-REALESTATE-DJ-102"  # a registration (行政确认), not a licence
@@ -309,6 +309,6 @@ def test_the_page_is_standalone_printable_a4(world) -> None:  # type: ignore[no-
     assert 'name="viewport"' in page and "SimSun" in page
     assert "<nav" not in page and "<script" not in page
     assert "受理通知书" in page and NAME in page and "盖章处" in page
-    source = (Path(__file__).resolve().parent.parent / "engine/templates/documents/notice.html").read_text()
+    source = (Path(__file__).resolve().parent.parent / "engine/web/templates/documents/notice.html").read_text()
     assert "{% extends" not in source
     assert render(docs(svc, number)[0], None)  # no center: still a page

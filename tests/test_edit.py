@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import edit as lib
-from engine import new_item as scaffold
-from engine import yaml_edit
-from engine.cache import FileCache
-from engine.catalogue import Catalogue, CheckResult, Document, load
-from engine.cli import UserError
-from engine.cli_edit import NAME_MARK, add_parsers
+from engine.authoring import edit as lib
+from engine.authoring import new_item as scaffold
+from engine.authoring import yaml_edit
+from engine.catalogue.cache import FileCache
+from engine.catalogue.model import Catalogue, CheckResult, Document, load
+from engine.cli.edit import NAME_MARK, add_parsers
+from engine.cli.main import UserError
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
@@ -272,7 +272,10 @@ def test_new_item_with_name_department_and_file(catalog: Path) -> None:
 
 def test_building_the_parser_imports_no_library() -> None:
     """`yangguang check` starts as fast as before: ruamel.yaml loads only when an edit runs."""
-    code = "import sys, engine.cli_edit; assert 'ruamel.yaml' not in sys.modules and 'engine.edit' not in sys.modules"
+    code = (
+        "import sys, engine.cli.edit; "
+        "assert 'ruamel.yaml' not in sys.modules and 'engine.authoring.edit' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
     assert NAME_MARK == scaffold.NAME_MARK
 
@@ -456,12 +459,12 @@ def test_setting_a_value_inside_an_entry_without_id_keeps_the_entrys_other_keys(
 
 
 def test_an_inherited_fee_schedule_is_refused_with_what_to_do_as_a_user_error(catalog: Path) -> None:
-    """Also under `python -m engine.cli`: an expected error exits 1 with a message, never a bug report."""
+    """Also under `python -m engine.cli.main`: an expected error exits 1 with a message, never a bug report."""
     county = catalog / "examples" / "county"
     shutil.copytree(REPO / "examples" / "county", county)
     before = (catalog / "fees" / "resident-id-card.yaml").read_bytes()
     done = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "edit", "fee:resident-id-card", "set", "lines.standard.amount", "25",
+        [sys.executable, "-m", "engine", "edit", "fee:resident-id-card", "set", "lines.standard.amount", "25",
          "--catalog", str(county)],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

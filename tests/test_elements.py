@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.catalogue import load
-from engine.cli import main
-from engine.web import create_app
+from engine.catalogue.model import load
+from engine.cli.main import main
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "checks" / "not-stated"

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine import forms, regions
-from engine.clock import TZ, ManualClock
-from engine.i18n import activate
-from engine.web import create_app
+from engine.base import regions
+from engine.base.i18n import activate
+from engine.rules import forms
+from engine.rules.clock import TZ, ManualClock
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 WATER = "QQ-WATER-XK-001"  # 取水许可: applicant, contact, abstraction (with an area field)
@@ -112,7 +113,7 @@ def test_field_error_keeps_chinese_for_the_api_and_translates_for_pages(referenc
 def _region_page(app: Any, lang: str, typed: str) -> str:
     from test_portal import fill_sections, form_values
 
-    from engine.samples import sample_application
+    from engine.service.samples import sample_application
 
     client = TestClient(app, follow_redirects=False)
     client.get(f"/?lang={lang}")  # remembered in the cookie for the walk through the pages
@@ -173,7 +174,7 @@ def _error_page_message(html: str) -> str:
 def test_a_role_refused_a_page_reads_why_in_its_language(tmp_path: Path, reference: Any) -> None:
     from test_desk import PASSWORD, _cheap_hashes, browser  # noqa: F401  (the fixture makes hashing cheap)
 
-    from engine import auth
+    from engine.service import auth
 
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     application = create_app(REPO, tmp_path / "desk.db", reference.catalogue, clock=clk, sweep_seconds=0)
@@ -212,7 +213,7 @@ def test_a_refused_file_reads_why_in_english_on_english_pages(tmp_path: Path, re
 
 def test_an_engine_refusal_shows_the_half_in_the_page_language() -> None:
     """The desk and the progress page showed the Chinese half of "中文 / English" refusals on English pages."""
-    from engine import wording
+    from engine.base import wording
 
     message = "只有本件承办部门可以登记缴费 / only the case's department records payments"
     assert wording.one_language(message) == "只有本件承办部门可以登记缴费"
@@ -229,7 +230,7 @@ def test_a_money_field_without_its_own_unit_says_yuan_in_the_page_language(refer
     a unit the catalogue writes stays as written."""
     import copy
 
-    from engine import form_view
+    from engine.web import form_view
 
     cat = reference.catalogue
     doc = copy.deepcopy(cat.items["QQ-REALESTATE-DJ-102"])  # 不动产转移登记（二手房买卖）: 成交价格, unit 元

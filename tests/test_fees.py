@@ -15,9 +15,10 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from engine.fee_check import check_fee_schedule
-from engine.fee_text import describe_schedule, render_assessment
-from engine.fees import (
+from engine.catalogue.yaml_policy import parse
+from engine.check.fee_check import check_fee_schedule
+from engine.rules.fee_text import describe_schedule, render_assessment
+from engine.rules.fees import (
     Assessment,
     FeeDataError,
     FeeNotInForce,
@@ -26,7 +27,6 @@ from engine.fees import (
     referenced_fields,
     to_fen,
 )
-from engine.yaml_policy import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 FEES = ROOT / "fees"

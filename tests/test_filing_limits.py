@@ -24,13 +24,14 @@ from test_desk import browser as signed_in
 from test_desk import desk  # noqa: F401  (the fixture)
 from test_portal import REPO, csrf, fill_sections, upload_everything
 
-from engine import auth, drafts, filing_limits, ledger, uploads
-from engine.api import APPLICANT
-from engine.calendar import WorkCalendar
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application, sample_chain_application
-from engine.service import CaseService
-from engine.web import create_app
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth, drafts, filing_limits, uploads
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application, sample_chain_application
+from engine.web.api import APPLICANT
+from engine.web.app import create_app
 
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)  # a Friday, 09:00 Beijing time
 NO_FILES = "QQ-GRID-GG-002"  # an item whose application needs no upload: one request files it

@@ -1,4 +1,4 @@
-"""The guide's flowchart (engine/flowchart.py): well-formed, complete, in order, accessible and deterministic."""
+"""The guide's flowchart (engine/web/flowchart.py): well-formed, complete, in order, accessible and deterministic."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from engine.cases import STANDARD_STEPS, _groups, steps_of
-from engine.flowchart import ROLE_NAMES, describe, flowchart_svg, wrap
+from engine.rules.cases import STANDARD_STEPS, _groups, steps_of
+from engine.web.flowchart import ROLE_NAMES, describe, flowchart_svg, wrap
 
 REPO = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
@@ -205,7 +205,10 @@ def test_deterministic(reference) -> None:  # type: ignore[no-untyped-def]
 
 def test_deterministic_across_processes() -> None:
     """Hash randomisation must not leak into the output (ids, order)."""
-    code = "from engine.flowchart import flowchart_svg; import json, sys; print(flowchart_svg(json.loads(sys.argv[1])))"
+    code = (
+        "from engine.web.flowchart import flowchart_svg; import json, sys; "
+        "print(flowchart_svg(json.loads(sys.argv[1])))"
+    )
     item = tiny(
         special_procedures=[
             {"kind": "hearing", "name": "听证", "max": {"value": 3, "unit": "minute"}, "counts_toward_limit": False}

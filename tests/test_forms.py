@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue import Catalogue, Document, load
-from engine.forms import FieldError, normalise, required_materials, validate, visible_fields
+from engine.catalogue.model import Catalogue, Document, load
+from engine.rules.forms import FieldError, normalise, required_materials, validate, visible_fields
 
 REPO = Path(__file__).resolve().parent.parent
 SEAL = "QQ-PSB-BA-001"

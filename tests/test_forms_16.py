@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.clock import TZ, ManualClock
-from engine.fee_text import describe_schedule, describe_schedule_on
-from engine.web import create_app
+from engine.rules.clock import TZ, ManualClock
+from engine.rules.fee_text import describe_schedule, describe_schedule_on
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 RESALE = "QQ-REALESTATE-DJ-102"  # fee schedule realestate-registration: 社区服务 exemption 2019-06-01 至 2025-12-31
@@ -100,8 +100,8 @@ def test_sunshine_opens_on_the_latest_month_with_cases_and_navigates(site: Any) 
 def test_the_flowchart_draws_supplement_and_refusal_branches(reference: Any) -> None:
     import xml.etree.ElementTree as ET
 
-    from engine.cases import _groups
-    from engine.flowchart import describe, flowchart_svg
+    from engine.rules.cases import _groups
+    from engine.web.flowchart import describe, flowchart_svg
 
     svg_ns = "{http://www.w3.org/2000/svg}"
     for doc in reference.catalogue.items.values():
@@ -144,7 +144,7 @@ WATER = "QQ-WATER-XK-001"  # 取水许可: abstraction.intake_area is `type: are
 
 
 def test_region_codes_are_checked_against_the_shipped_list(reference: Any) -> None:
-    from engine import regions
+    from engine.base import regions
 
     data = regions.regions()
     assert data.name("230202") == "黑龙江省齐齐哈尔市龙沙区"
@@ -169,7 +169,7 @@ def _page(client: TestClient, url: str) -> tuple[str, str]:
 def _abstraction_url(client: TestClient, svc: Any) -> tuple[str, str, dict[str, str]]:
     from test_portal import fill_sections, form_values
 
-    from engine.samples import sample_application
+    from engine.service.samples import sample_application
 
     draft = fill_sections(client, svc, WATER)
     data, _ = sample_application(svc.catalogue, svc.catalogue.items[WATER], {})
@@ -202,20 +202,20 @@ def test_without_javascript_a_region_is_chosen_province_then_county(site: Any) -
 
 
 def test_staff_read_a_regions_name_on_the_desk_and_beside_its_code_in_the_api(site: Any) -> None:
-    from engine.cases import Actor
-    from engine.samples import sample_application
+    from engine.rules.cases import Actor
+    from engine.service.samples import sample_application
 
     _, svc, _ = site
     data, uploads = sample_application(svc.catalogue, svc.catalogue.items[WATER], {})
     data["abstraction"]["intake_area"] = "230221"  # 龙江县
     number = str(svc.submit(WATER, data, uploads, Actor("a", "applicant"), "area-1").number)
     case, snap = svc.load(number)
-    from engine import forms
+    from engine.rules import forms
 
     assert forms.area_answers(case.data, snap["item"], snap.get("forms", {})) == {
         "abstraction.intake_area": {"code": "230221", "name": "黑龙江省齐齐哈尔市龙江县"}
     }
-    from engine.form_view import answer_text
+    from engine.web.form_view import answer_text
 
     assert answer_text({"type": "area", "label": "取水地点"}, "230221") == "黑龙江省齐齐哈尔市龙江县"
 

@@ -1,5 +1,5 @@
 """schemathesis over the whole JSON API (issue 15, "bad input never answers 500"): the real app
-(engine.web.create_app: every middleware, the input guard, the error handlers) served by uvicorn on
+(engine.web.app.create_app: every middleware, the input guard, the error handlers) served by uvicorn on
 127.0.0.1, driven by the document it serves at /openapi.json, once without credentials and once with
 a staff (administrator) token. Every check schemathesis has is on: no 5xx, every status code,
 content type, header and body as documented, schema-valid requests accepted and invalid ones refused,
@@ -27,10 +27,10 @@ import uvicorn
 from argon2 import PasswordHasher, profiles
 from hypothesis import HealthCheck, Phase, settings
 
-from engine import auth
-from engine.clock import SystemClock
-from engine.openapi import OPENAPI
-from engine.web import create_app
+from engine.rules.clock import SystemClock
+from engine.service import auth
+from engine.web.app import create_app
+from engine.web.openapi import OPENAPI
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = 10  # per operation and generation mode: enough to cross every documented constraint once
@@ -95,7 +95,7 @@ def test_the_server_serves_the_document_fuzzed_here(live: Live) -> None:
 
 # Where a schema-valid request may rightly be refused, because the rule cannot be written in JSON Schema:
 NOT_STATABLE = {
-    # an upload's type is judged by its content (engine.uploads.sniff): random bytes are refused (415)
+    # an upload's type is judged by its content (engine.service.uploads.sniff): random bytes are refused (415)
     "/api/uploads",
     # `to` must be after `from` and at most 366 days later: a relation between two parameters (400)
     "/api/supervision/summary",

@@ -11,9 +11,11 @@ import pytest
 from test_chain_service import chain_application
 from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk  # noqa: F401  (fixtures)
 
-from engine import auth, chain_service, clock, green_channel
-from engine.cases import ActionRefused, Actor
-from engine.clock import TZ
+from engine.rules import clock
+from engine.rules.cases import ActionRefused, Actor
+from engine.rules.clock import TZ
+from engine.service import auth, green_channel
+from engine.service import chains as chain_service
 
 BASIS = "齐齐哈尔市2026年重点建设项目名单（示例）"
 

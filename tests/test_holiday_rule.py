@@ -1,4 +1,4 @@
-"""The provisional holiday rule of 《全国年节及纪念日放假办法》 (engine/holiday_rule.py), checked
+"""The provisional holiday rule of 《全国年节及纪念日放假办法》 (engine/rules/holiday_rule.py), checked
 against the State Council's real arrangements (calendar/2025.yaml, 2026.yaml and the
 chinese-calendar package for 2008–2026) and against known lunar dates ahead."""
 
@@ -12,10 +12,10 @@ import pytest
 from lunar_python import Solar
 from lunardate import LunarDate
 
-from engine import holiday_rule
-from engine.calendar import WorkCalendar
-from engine.catalogue import load
-from engine.holiday_rule import _qingming, _solar, days_off, statutory_holidays
+from engine.catalogue.model import load
+from engine.rules import holiday_rule
+from engine.rules.calendar import WorkCalendar
+from engine.rules.holiday_rule import _qingming, _solar, days_off, statutory_holidays
 
 ROOT = Path(__file__).resolve().parent.parent
 D = date.fromisoformat

@@ -9,8 +9,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
-from engine import i18n, wording
-from engine.web import create_app
+from engine.base import i18n, wording
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 PO = REPO / "engine" / "locale" / "en" / "LC_MESSAGES" / "messages.po"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.identifiers import (
+from engine.base.identifiers import (
     USCC_ALPHABET,
     id_card_check_char,
     uscc_check_char,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine import input_guard
-from engine.openapi import OPENAPI
-from engine.web import create_app
+from engine.base import input_guard
+from engine.web.app import create_app
+from engine.web.openapi import OPENAPI
 
 REPO = Path(__file__).resolve().parent.parent
 RESALE = "QQ-REALESTATE-DJ-102"
@@ -130,7 +130,7 @@ def test_forms_and_page_urls_that_are_not_utf8_get_the_error_page(client: TestCl
 
 
 def test_405_answers_say_which_methods_the_path_has(client: TestClient) -> None:
-    """Hole 3: engine/web.py dropped the router's Allow header, and a path with one route per method
+    """Hole 3: engine/web/app.py dropped the router's Allow header, and a path with one route per method
     (POST and DELETE /api/session, GET and POST /desk/login) named only the first."""
     r = client.put("/api/session")
     assert api_error(r, 405)["code"] == "method_not_allowed" and r.headers["allow"] == "DELETE, POST"
@@ -145,8 +145,8 @@ def test_405_answers_say_which_methods_the_path_has(client: TestClient) -> None:
 
 
 def _string_limits() -> set[tuple[str, int]]:
-    """Every ``_string(body, "key", N)`` call in engine/api.py, read from its source."""
-    tree = ast.parse((REPO / "engine" / "api.py").read_text(encoding="utf-8"))
+    """Every ``_string(body, "key", N)`` call in engine/web/api.py, read from its source."""
+    tree = ast.parse((REPO / "engine" / "web" / "api.py").read_text(encoding="utf-8"))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_string":

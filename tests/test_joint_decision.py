@@ -9,11 +9,13 @@ from datetime import datetime
 import pytest
 from test_chain_service import chain_application, svc  # noqa: F401  (the fixture)
 
-from engine import chain_service, documents, joint_decision, supervision
-from engine.cases import Actor, steps_of
-from engine.catalogue import Document
-from engine.clock import TZ
-from engine.service import CaseService
+from engine.catalogue.model import Document
+from engine.rules.cases import Actor, steps_of
+from engine.rules.clock import TZ
+from engine.service import chains as chain_service
+from engine.service import documents, joint_decision
+from engine.service.cases import CaseService
+from engine.supervision import sweep as supervision
 
 FIRE, SHELTER, PERMIT = "QQ-HOUSING-XK-001", "QQ-CAD-XK-001", "QQ-HOUSING-XK-003"
 

@@ -1,4 +1,4 @@
-"""The hash-chained case record and the portable database layer (engine/ledger.py)."""
+"""The hash-chained case record and the portable database layer (engine/ledger/ledger.py)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from sqlalchemy import Column, Integer, String, inspect, select
 from sqlalchemy.engine import Engine
 from support import tamper
 
-from engine import audit, ledger
-from engine.ledger import VersionConflict
+from engine.ledger import ledger
+from engine.ledger.ledger import VersionConflict
+from engine.supervision import audit
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -564,7 +565,7 @@ WRITER = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     from sqlalchemy import select
-    from engine import ledger
+    from engine.ledger import ledger
 
     engine = ledger.open_engine(sys.argv[1])
     ledger.migrate(engine)

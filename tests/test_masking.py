@@ -1,4 +1,4 @@
-"""Masking of personal data on public pages (engine.masking)."""
+"""Masking of personal data on public pages (engine.base.masking)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.masking import EVERY_CODE, mask_applicant, mask_id, mask_name, mask_phone, mask_record, mask_text
+from engine.base.masking import EVERY_CODE, mask_applicant, mask_id, mask_name, mask_phone, mask_record, mask_text
 
 NATURAL = "natural_person"
 LEGAL = "legal_person"

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine import auth, forms
-from engine.cases import Actor
-from engine.catalogue import Document
-from engine.clock import TZ, ManualClock
-from engine.fees import FeeDataError, assess
-from engine.samples import sample_application
-from engine.web import create_app
+from engine.catalogue.model import Document
+from engine.rules import forms
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.rules.fees import FeeDataError, assess
+from engine.service import auth
+from engine.service.samples import sample_application
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 PERMIT = "QQ-HOUSING-XK-003"  # 建筑工程施工许可证核发: project.investment and construction.contract_price in 万元

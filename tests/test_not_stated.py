@@ -16,13 +16,16 @@ import pytest
 from starlette.testclient import TestClient
 from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
-from engine import auth, notice, stated, supervision
-from engine.cases import ActionRefused, Actor, Case, Event, apply, decide
-from engine.catalogue import load
-from engine.cli import main
-from engine.clock import TZ, ManualClock
-from engine.diff import compare
-from engine.web import create_app
+from engine.authoring.diff import compare
+from engine.base import stated
+from engine.catalogue.model import load
+from engine.cli.main import main
+from engine.rules import notice
+from engine.rules.cases import ActionRefused, Actor, Case, Event, apply, decide
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth
+from engine.supervision import sweep as supervision
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "checks" / "not-stated"

@@ -1,4 +1,4 @@
-"""The public open-data file and its CSV/JSON forms (engine.open_data)."""
+"""The public open-data file and its CSV/JSON forms (engine.supervision.open_data)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from engine.masking import mask_name
-from engine.open_data import (
+from engine.base.masking import mask_name
+from engine.supervision.open_data import (
     ANNOUNCEMENT_COLUMNS,
     fts_query,
     search_announcements,

@@ -1,4 +1,4 @@
-"""Five-level catalogues (engine.overlay): a child extends its parent, overrides only what it changes,
+"""Five-level catalogues (engine.catalogue.overlay): a child extends its parent, overrides only what it changes,
 withdraws with a reason, and cannot break the parent's rules — each reported at both locations.
 
 tests/fixtures/overlays/stack/ is a province and a city that extends it; every folder under
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue import load
-from engine.cli import main
-from engine.overlay import merge
+from engine.catalogue.model import load
+from engine.catalogue.overlay import merge
+from engine.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 OVERLAYS = Path(__file__).parent / "fixtures" / "overlays"
@@ -113,7 +113,7 @@ def test_merge_matches_lists_by_id_and_records_where_each_value_came_from() -> N
     merged = merge(base, patch, base_origins={}, base_file="p.yaml", patch_file="c.yaml", patch_at=(), origins=origins)
     assert merged == {"a": 1, "materials": [{"id": "x", "name": "X2", "required": True}, {"id": "z", "name": "Z"}]}
     assert base["materials"][1] == {"id": "y", "name": "Y"}  # the parent's data is never changed
-    from engine.overlay import lookup
+    from engine.catalogue.overlay import lookup
 
     assert lookup(origins, "p.yaml", ("materials", 0, "name")) == ("c.yaml", ("materials", 2, "name"))
     assert lookup(origins, "p.yaml", ("materials", 0, "required")) == ("p.yaml", ("materials", 0, "required"))
@@ -177,7 +177,7 @@ def test_the_village_serves_its_resolved_catalogue(tmp_path: Path) -> None:
     """`make run CATALOG=examples/village`: the portal shows inherited, overridden and local items."""
     from starlette.testclient import TestClient
 
-    from engine.web import create_app
+    from engine.web.app import create_app
 
     app = create_app(catalog=REPO / "examples" / "village", db=tmp_path / "v.db", sweep_seconds=0)
     with TestClient(app) as client:
@@ -326,7 +326,7 @@ def test_withdrawing_an_item_parent_items_name_as_producer_is_one_problem_at_the
     # the same from the cache (`yangguang check`, items' data left in the cache)
     import os
 
-    from engine.cache import FileCache
+    from engine.catalogue.cache import FileCache
 
     for path in tmp_path.rglob("*.yaml"):
         os.utime(path, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine import ledger
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.web import create_app
+from engine.ledger import ledger
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service.samples import sample_application
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 PERMIT = "QQ-HOUSING-XK-003"  # 建筑工程施工许可证核发: four sections, five materials, no fee

@@ -17,12 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import partial, quality, schemas
-from engine.cache import FileCache
-from engine.catalogue import load
-from engine.cli import main
-from engine.result import WARNING_KINDS
-from engine.yaml_policy import parse
+from engine.base.result import WARNING_KINDS
+from engine.catalogue import schemas
+from engine.catalogue.cache import FileCache
+from engine.catalogue.model import load
+from engine.catalogue.yaml_policy import parse
+from engine.check import partial, quality
+from engine.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"

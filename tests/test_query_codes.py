@@ -1,4 +1,4 @@
-"""Query codes (engine.query_codes): unguessable new codes, typed forgivingly, old six-digit codes
+"""Query codes (engine.service.query_codes): unguessable new codes, typed forgivingly, old six-digit codes
 still working, and wrong guesses limited per client and per case (issue 15, "Query codes and the
 applicant's side", holes 1 and 2) — on the real app, a real SQLite file and a manual clock."""
 
@@ -18,9 +18,10 @@ from starlette.testclient import TestClient
 from test_chain_portal import apply_for_chain
 from test_portal import REPO, csrf, find, submit
 
-from engine import auth, ledger, query_codes
-from engine.clock import TZ, ManualClock
-from engine.web import create_app
+from engine.ledger import ledger
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth, query_codes
+from engine.web.app import create_app
 
 NEW_CODE = re.compile(r"[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{2}")
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)  # a Friday, 09:00 Beijing time
@@ -98,7 +99,7 @@ def test_six_digit_codes_made_before_keep_working(site: Any) -> None:
 
 
 def test_a_chain_application_code_opens_the_chain_in_the_api(site: Any) -> None:
-    """Hole 1: the chain GET checks its code through engine.query_codes (typed forgivingly)."""
+    """Hole 1: the chain GET checks its code through engine.service.query_codes (typed forgivingly)."""
     _, client, svc, _ = site
     number, code = apply_for_chain(client, svc, "organization")
     assert NEW_CODE.fullmatch(code), code
@@ -234,14 +235,14 @@ def test_nothing_a_client_sends_as_a_code_or_number_answers_500(site: Any) -> No
     assert client.get("/api/cases/%E4%B8%AD", params={"query_code": "1"}).status_code == 404
     lone = b'{"action": "evaluate", "version": 1, "payload": {}, "query_code": "\\ud800"}'  # a lone surrogate
     r = client.post(f"/api/cases/{number}/actions", content=lone, headers={"content-type": "application/json"})
-    assert r.status_code == 400, r.text  # text that is not text is refused naming the field (engine.input_guard)
+    assert r.status_code == 400, r.text  # text that is not text is refused naming the field (engine.base.input_guard)
     assert r.json()["error"]["fields"][0]["field"] == "query_code"
     assert find(client, "中文编号", "2222").status_code == 404
 
 
 def test_the_api_document_states_the_code_and_its_limit() -> None:
     """Hole 2: OpenAPI tells clients what a code looks like and that 429 comes with Retry-After."""
-    from engine.openapi import OPENAPI
+    from engine.web.openapi import OPENAPI
 
     for path, method in (("/api/cases/{number}", "get"), ("/api/chains/{number}", "get")):
         op = OPENAPI["paths"][path][method]
@@ -285,7 +286,7 @@ def test_an_ipv6_client_counts_by_its_56_network(site: Any) -> None:
 
 
 def test_the_address_a_limit_counts() -> None:
-    from engine import addresses
+    from engine.base import addresses
 
     assert addresses.key("203.0.113.7") == "203.0.113.7"
     assert addresses.key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1::/56"

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
-from engine import ledger, rankings
-from engine.calendar import WorkCalendar
-from engine.catalogue import load
-from engine.clock import TZ
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.clock import TZ
+from engine.supervision import rankings
 
 WEIGHTS = {"on_time_rate": 35, "early_rate": 10, "time_used": 10, "satisfaction": 25, "lights": 10, "corrections": 10}
 CENTER = {"supervision": {"ranking": {"weights": WEIGHTS}}}
@@ -199,8 +200,8 @@ CULTURE = "QQ-CULTURE-XK-101"  # promised 10 working days
 
 
 def served(tmp_path: Path, reference: Any) -> Any:
-    from engine.clock import ManualClock
-    from engine.service import CaseService
+    from engine.rules.clock import ManualClock
+    from engine.service.cases import CaseService
 
     db = ledger.open_engine(tmp_path / "served.db")
     ledger.migrate(db)
@@ -209,8 +210,8 @@ def served(tmp_path: Path, reference: Any) -> Any:
 
 def completed(svc: Any, code: str, key: str) -> str:
     """File, accept and work a case of ``code`` through every step, as its staff would."""
-    from engine.cases import Actor
-    from engine.samples import sample_application
+    from engine.rules.cases import Actor
+    from engine.service.samples import sample_application
 
     data, uploads = sample_application(svc.catalogue, svc.catalogue.items[code], {})
     number = str(svc.submit(code, data, uploads, Actor("zhang", "applicant"), key).number)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue import FOLDERS, discover
-from engine.schemas import KINDS
+from engine.catalogue.model import FOLDERS, discover
+from engine.catalogue.schemas import KINDS
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -26,12 +26,13 @@ import uvicorn
 from markupsafe import escape
 from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
-from engine import auth, clock, reload
-from engine.cases import Actor
-from engine.catalogue import load
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.web import create_app
+from engine.catalogue.model import load
+from engine.rules import clock
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth, reload
+from engine.service.samples import sample_application
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 SEAL, SEAL_FILE, SEAL_NAME = "QQ-PSB-BA-001", "items/psb/seal-engraving-filing.yaml", "公章刻制备案"
@@ -278,7 +279,7 @@ def test_live_reload_can_be_turned_off(tmp_path: Path, reference: Any, monkeypat
 def test_serve_refuses_a_bad_reload_interval(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.cli import main
+    from engine.cli.main import main
 
     assert main(["serve", "--db", str(tmp_path / "x.db"), "--reload-seconds", "-1"]) == 1
     assert "--reload-seconds must be 0 (off) or more" in capsys.readouterr().err

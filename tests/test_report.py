@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import report
-from engine.catalogue import CheckResult, load
-from engine.result import Problem
+from engine.base.result import Problem
+from engine.catalogue.model import CheckResult, load
+from engine.check import report
 
 REPO = Path(__file__).resolve().parents[1]
 

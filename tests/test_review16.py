@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine import rankings
-from engine.clock import TZ, ManualClock
-from engine.web import create_app
+from engine.rules.clock import TZ, ManualClock
+from engine.supervision import rankings
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 

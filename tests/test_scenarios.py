@@ -23,14 +23,15 @@ from typing import Any
 
 import pytest
 
-from engine import audit, ledger
-from engine.calendar import WorkCalendar
-from engine.cases import ActionRefused, Actor
-from engine.catalogue import Catalogue, Document
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.service import CaseService, SubmissionInvalid
-from engine.yaml_policy import parse
+from engine.catalogue.model import Catalogue, Document
+from engine.catalogue.yaml_policy import parse
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import ActionRefused, Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service.cases import CaseService, SubmissionInvalid
+from engine.service.samples import sample_application
+from engine.supervision import audit
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
 

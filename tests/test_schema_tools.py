@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import override_schema
-from engine.catalogue import load
+from engine.catalogue import override_schema
+from engine.catalogue.model import load
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "schema"

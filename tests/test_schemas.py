@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
-from engine import schemas
+from engine.catalogue import schemas
 
 SCHEMA_FILES = sorted(schemas.SCHEMA_DIR.glob("*.schema.json"))
 CJK = re.compile(r"[\u4e00-\u9fff]")

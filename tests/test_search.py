@@ -1,4 +1,4 @@
-"""Home page search (engine.search): what a user typing into the search box would notice."""
+"""Home page search (engine.supervision.search): what a user typing into the search box would notice."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue import Catalogue, CheckResult, Document
-from engine.search import MAX_QUERY, ItemIndex
+from engine.catalogue.model import Catalogue, CheckResult, Document
+from engine.supervision.search import MAX_QUERY, ItemIndex
 
 CONSTRUCTION = "QQ-HOUSING-XK-003"  # 建筑工程施工许可证核发
 #: tiers of matches found only through a synonym (search/synonyms.yaml rewrote a word)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from engine.catalogue import CheckResult, load
-from engine.search import ItemIndex
-from engine.web import create_app
+from engine.catalogue.model import CheckResult, load
+from engine.supervision.search import ItemIndex
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 ESTABLISH = "QQ-AMR-DJ-001"  # 企业设立登记
@@ -196,7 +196,7 @@ def test_a_county_adds_its_own_synonyms_to_the_citys(tmp_path: Path) -> None:
 def _check(root: Path, tmp: Path) -> list[str]:
     env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp / "cache")}
     proc = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "check", str(root)],
+        [sys.executable, "-m", "engine", "check", str(root)],
         cwd=REPO, capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
@@ -239,7 +239,7 @@ def test_the_index_is_fast_enough_for_the_reference_catalogue(reference: CheckRe
 
 
 def test_live_reload_notices_an_edited_synonyms_file(tmp_path: Path) -> None:
-    from engine.discover import fingerprint
+    from engine.catalogue.discover import fingerprint
 
     root = _county(tmp_path, "groups:\n  - terms: [房本本, 房产证]\n")
     before = fingerprint([root])
@@ -250,6 +250,6 @@ def test_live_reload_notices_an_edited_synonyms_file(tmp_path: Path) -> None:
 
 def test_check_counts_the_synonym_groups() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "check"], cwd=REPO, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "engine", "check"], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and ", 8 search synonym groups; catalogue version" in proc.stdout, proc.stdout

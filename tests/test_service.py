@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from engine import audit, ledger
-from engine.calendar import WorkCalendar
-from engine.cases import ActionRefused, Actor, FeeMismatch, open_steps
-from engine.catalogue import load
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.service import CaseService, SubmissionInvalid
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import ActionRefused, Actor, FeeMismatch, open_steps
+from engine.rules.clock import TZ, ManualClock
+from engine.service.cases import CaseService, SubmissionInvalid
+from engine.service.samples import sample_application
+from engine.supervision import audit
 
 REPO = Path(__file__).resolve().parent.parent
 RESALE = "QQ-REALESTATE-DJ-102"

@@ -14,11 +14,14 @@ from starlette.testclient import TestClient
 from test_desk import PASSWORD, PERMIT, _cheap_hashes, browser, csrf, desk  # noqa: F401  (fixtures)
 from test_portal import find
 
-from engine import auth, chain_service, forms, wording
-from engine.cases import Actor
-from engine.samples import sample_application, sample_chain_application
+from engine.base import wording
+from engine.rules import forms
+from engine.rules.cases import Actor
+from engine.service import auth
+from engine.service import chains as chain_service
+from engine.service.samples import sample_application, sample_chain_application
 
-APPLICANT = Actor("applicant", "applicant")  # as the portal and the API file (engine.portal.APPLICANT)
+APPLICANT = Actor("applicant", "applicant")  # as the portal and the API file (engine.web.portal.APPLICANT)
 
 
 def visible_text(html: str) -> str:

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import corrections, ledger, supervision
-from engine.calendar import WorkCalendar
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.service import CaseService
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
+from engine.supervision import corrections
+from engine.supervision import sweep as supervision
 
 REPO = Path(__file__).resolve().parent.parent
 CULTURE = "QQ-CULTURE-XK-101"  # promised 10 / legal 20 working days; undertake step (材料审查) 2 working days
@@ -166,11 +168,12 @@ def test_corrections_escalate_when_unanswered(world: Any) -> None:
 SWEEP_SCRIPT = """
 import sys
 from datetime import datetime
-from engine import ledger, supervision
-from engine.calendar import WorkCalendar
-from engine.catalogue import load
-from engine.clock import TZ, ManualClock
-from engine.service import CaseService
+from engine.ledger import ledger
+from engine.supervision import sweep as supervision
+from engine.rules.calendar import WorkCalendar
+from engine.catalogue.model import load
+from engine.rules.clock import TZ, ManualClock
+from engine.service.cases import CaseService
 cat = load(sys.argv[1]).catalogue
 cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
 db = ledger.open_engine(sys.argv[2])
@@ -242,7 +245,7 @@ def test_anomalies_of_a_month_are_counted_exactly(world: Any) -> None:
     case = svc.act(fee_case, "complete_step", Actor("r", "reviewer", "realestate"), {"step": "review"}, 2)
     case = svc.act(fee_case, "complete_step", Actor("u", "undertaker", "realestate"), {"step": "tax"}, case.version)
     case = svc.act(fee_case, "assess_fee", Actor("d", "decider", "realestate"), {}, case.version)
-    from engine.cases import FeeMismatch
+    from engine.rules.cases import FeeMismatch
 
     with pytest.raises(FeeMismatch):
         svc.act(fee_case, "record_payment", re_window, {"amount_fen": case.assessment["total_fen"] - 1}, case.version)
@@ -255,7 +258,7 @@ def test_anomalies_of_a_month_are_counted_exactly(world: Any) -> None:
 
 
 def test_a_short_worklist_holds_the_most_urgent_cases(world: Any) -> None:
-    from engine import worklist
+    from engine.service import worklist
 
     svc, clk, _ = world
     numbers = []

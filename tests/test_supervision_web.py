@@ -14,11 +14,13 @@ import pytest
 from starlette.testclient import TestClient
 from support import JOINT_REVIEW_CHAIN, with_joint_review
 
-from engine import auth, corrections, supervision
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.web import create_app
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth
+from engine.service.samples import sample_application
+from engine.supervision import corrections
+from engine.supervision import sweep as supervision
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 CULTURE = "QQ-CULTURE-XK-101"
@@ -181,8 +183,8 @@ def test_the_supervision_export_for_the_province(site: Any) -> None:
 def test_a_deemed_consent_in_a_joint_review_is_an_anomaly_of_its_month(tmp_path: Path, reference: Any) -> None:
     import json
 
-    from engine import chain_service
-    from engine.samples import sample_chain_application
+    from engine.service import chains as chain_service
+    from engine.service.samples import sample_chain_application
 
     cat = with_joint_review(reference.catalogue)
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # Friday

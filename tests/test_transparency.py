@@ -18,14 +18,16 @@ import pytest
 from starlette.testclient import TestClient
 from support import tamper
 
-from engine import keys, ledger, supervision, transparency
-from engine.cases import Actor
-from engine.cli import main
-from engine.clock import TZ, ManualClock
-from engine.merkle import MerkleTree, verify_consistency
-from engine.samples import sample_application
-from engine.service import CaseService
-from engine.web import create_app
+from engine.base import keys
+from engine.cli.main import main
+from engine.ledger import ledger, transparency
+from engine.ledger.merkle import MerkleTree, verify_consistency
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
+from engine.supervision import sweep as supervision
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 RESALE = "QQ-REALESTATE-DJ-102"

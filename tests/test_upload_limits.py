@@ -21,12 +21,14 @@ from test_api import PDF, ROLES, Client, _cheap_hashes, application, error, new_
 from test_desk import PASSWORD, browser, desk  # noqa: F401  (the fixture)
 from test_portal import csrf, fill_sections, portal  # noqa: F401  (the fixture)
 
-from engine import auth, drafts, ledger, supervision, uploads
-from engine.api import api_routes
-from engine.calendar import WorkCalendar
-from engine.clock import TZ, ManualClock
-from engine.samples import sample_application
-from engine.service import CaseService
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth, drafts, uploads
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
+from engine.supervision import sweep as supervision
+from engine.web.api import api_routes
 
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +150,7 @@ def test_uploads_for_a_case_by_its_applicant_or_its_departments_staff(world: Wor
     files = {"file": ("a.pdf", PDF)}
     error(client.post("/api/uploads", params={"case": number}, headers={"X-Query-Code": "999999"}, files=files), 404)
     other = {"Authorization": "Bearer " + auth.login(svc.db, "culture-window", "culture-window-secret", START)}
-    # another department's window: the answer to a case that does not exist (engine.access), nothing to probe
+    # another department's window: the answer to a case that does not exist (engine.service.access), nothing to probe
     error(client.post("/api/uploads", params={"case": number}, headers=other, files=files), 404)
     staff_up = client.post("/api/uploads", params={"case": number}, headers=window, files=files)
     assert staff_up.status_code == 201, staff_up.text
@@ -397,7 +399,7 @@ def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(porta
     purged, never counted); they now belong to the case and stop at 30 files a minute."""
     from test_portal import find, submit
 
-    from engine.cases import Actor
+    from engine.rules.cases import Actor
 
     client, svc, _ = portal
     number, query_code = submit(client, svc)
@@ -430,7 +432,7 @@ def first_page_post(client: TestClient, code: str, **values: str) -> Any:
 def test_an_address_begins_so_many_portal_drafts_an_hour(tmp_path: Path, reference: Any) -> None:
     """Review of issue 15: every form post without a draft stored a new drafts row, unlimited; the
     portal now counts an address's drafts with the API's (YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS)."""
-    from engine.web import create_app
+    from engine.web.app import create_app
 
     clk = ManualClock(START)
     app = create_app(REPO_ROOT, tmp_path / "p.db", reference.catalogue, clock=clk, sweep_seconds=0,

@@ -1,6 +1,6 @@
 """Issue 15, the server's per-address upload limits: a center whose applicants all arrive through
 one proxy or an intranet NAT address shares one client address, so the per-address limits are
-settings (environment variables read by engine.uploads.limits_from_env, passed by create_app to
+settings (environment variables read by engine.service.uploads.limits_from_env, passed by create_app to
 every upload route); a bad value stops the start with a message, never a traceback. Real SQLite
 file, real HTTP via the whole app."""
 
@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine import cli, uploads
-from engine.clock import TZ, ManualClock
-from engine.web import create_app
+from engine.cli import main as cli
+from engine.rules.clock import TZ, ManualClock
+from engine.service import uploads
+from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -18,7 +18,8 @@ import pytest
 from test_api import PDF, Client, _cheap_hashes, new_draft  # noqa: F401  (an autouse fixture)
 from test_upload_limits import World, make  # noqa: F401  (the fixture)
 
-from engine import ledger, uploads
+from engine.ledger import ledger
+from engine.service import uploads
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"

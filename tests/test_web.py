@@ -33,7 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     port = _free_port()
     env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "engine", "serve", "--db", str(db), "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -126,7 +126,7 @@ def test_serve_refuses_a_broken_catalogue(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "engine.cli",
+            "engine.cli.main",
             "serve",
             "--catalog",
             str(REPO / "tests/fixtures/checks/enum"),
@@ -169,8 +169,8 @@ def test_case_api_over_http(server: tuple[str, Path]) -> None:
 def test_openapi_documents_every_api_route_of_the_app(tmp_path: Path) -> None:
     from starlette.routing import Route
 
-    from engine.openapi import OPENAPI
-    from engine.web import create_app
+    from engine.web.app import create_app
+    from engine.web.openapi import OPENAPI
 
     app = create_app(catalog=REPO, db=tmp_path / "x.db")
     served = {
@@ -191,9 +191,9 @@ def test_the_server_applies_deemed_acceptance_by_itself(tmp_path: Path, referenc
 
     from starlette.testclient import TestClient
 
-    from engine.clock import TZ, ManualClock
-    from engine.samples import sample_application
-    from engine.web import create_app
+    from engine.rules.clock import TZ, ManualClock
+    from engine.service.samples import sample_application
+    from engine.web.app import create_app
 
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
     app = create_app(REPO, tmp_path / "s.db", reference.catalogue, clock=clk, sweep_seconds=0.05)
@@ -216,13 +216,13 @@ def test_the_server_applies_deemed_acceptance_by_itself(tmp_path: Path, referenc
 
 
 def svc_applicant():  # type: ignore[no-untyped-def]
-    from engine.cases import Actor
+    from engine.rules.cases import Actor
 
     return Actor("zhang", "applicant")
 
 
 def svc_query_code(svc, number: str) -> str:  # type: ignore[no-untyped-def]
-    from engine import ledger
+    from engine.ledger import ledger
 
     with ledger.read_only(svc.db) as conn:
         row = ledger.get_case(conn, number)
@@ -261,7 +261,7 @@ def test_every_page_route_is_documented_in_the_readme(tmp_path: Path) -> None:
     """Docs tested against the code: each route prefix of the web app appears in README.md."""
     from starlette.routing import Mount, Route
 
-    from engine.web import create_app
+    from engine.web.app import create_app
 
     app = create_app(catalog=REPO, db=tmp_path / "x.db", sweep_seconds=0)
     readme = (REPO / "README.md").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from engine.yaml_policy import MAX_FILE_BYTES, locate, parse
+from engine.catalogue.yaml_policy import MAX_FILE_BYTES, locate, parse
 
 
 def errors(text: str | bytes) -> list[tuple[int, int, str]]:

@@ -20,10 +20,14 @@ from support import copy_catalogue
 from test_chain_service import chain_application
 from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk, file_case  # noqa: F401  (fixtures)
 
-from engine import auth, chain_service, clock, documents, green_channel, ledger, provisional, supervision
-from engine.cases import Actor
-from engine.clock import TZ, ManualClock
-from engine.web import create_app
+from engine.ledger import ledger
+from engine.rules import clock
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth, documents, green_channel, provisional
+from engine.service import chains as chain_service
+from engine.supervision import sweep as supervision
+from engine.web.app import create_app
 
 CULTURE = "QQ-CULTURE-XK-101"  # promised 10 working days, legal 20; review 2 days, inspection 4
 NOTE = "（暂定：2027年放假安排尚未公布，按法定节假日推算）"
@@ -264,7 +268,7 @@ def year_end_cases(svc: Any, clk: ManualClock) -> tuple[str, str]:
     number = file_case(svc, CULTURE, key="sunday")
     svc.act(number, "accept", staff("window"), {}, 1)
     clk.set(at(2026, 12, 28))
-    from engine import corrections
+    from engine.supervision import corrections
 
     corrections.issue(
         svc.db, department="culture", card="yellow", reason="回访", issued_by="s", now=clk.now(),

@@ -101,7 +101,7 @@ def serve(tmp: Path, db: Path, **settings: str) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:  # a file, not a pipe: an unread pipe would block uvicorn's access log
         proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "engine", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO,
             env=env,
             stdout=log,

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from engine import auth, ledger
-from engine.cases import steps_of
-from engine.catalogue import load
-from engine.samples import sample_chain_application
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.rules.cases import steps_of
+from engine.service import auth
+from engine.service.samples import sample_chain_application
 
 from .test_journey import PASSWORD, PDF, do, fill_page, login
 

@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from engine import auth, ledger
-from engine.calendar import WorkCalendar
-from engine.cases import Actor
-from engine.catalogue import load
-from engine.clock import SystemClock
-from engine.samples import sample_application
-from engine.service import CaseService
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import Actor
+from engine.rules.clock import SystemClock
+from engine.service import auth
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
 
 from .test_journey import do
 
@@ -33,7 +34,7 @@ WIDTHS = (320, 390, 1280)
 @pytest.fixture(scope="module")
 def demo_table(live_db: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "demo-users", "--db", str(live_db)],
+        [sys.executable, "-m", "engine", "demo-users", "--db", str(live_db)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""The filing limit as an applicant meets it (engine.filing_limits): past it, pressing 提交申请 brings
+"""The filing limit as an applicant meets it (engine.service.filing_limits): past it, pressing 提交申请 brings
 the check page back with the reason and the wait, every answer still on it and the button to try
 again — readable at 320, 390 and 1280 px, axe clean. Its own server, whose limit is one filing an
 hour (the shared live server keeps the limits out of reach of the other browser tests)."""
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from test_portal import form_values
 
-from engine.samples import sample_application
+from engine.service.samples import sample_application
 
 from .conftest import serve
 

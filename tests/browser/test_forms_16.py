@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from engine import ledger
-from engine.calendar import WorkCalendar
-from engine.cases import Actor
-from engine.catalogue import load
-from engine.clock import TZ, SystemClock
-from engine.samples import sample_application
-from engine.service import CaseService
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import Actor
+from engine.rules.clock import TZ, SystemClock
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
 
 REPO = Path(__file__).resolve().parents[2]
 WATER = "QQ-WATER-XK-001"  # 取水许可: abstraction.intake_area is a region field

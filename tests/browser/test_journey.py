@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from engine import auth, ledger
-from engine.catalogue import load
-from engine.samples import sample_application
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.service import auth
+from engine.service.samples import sample_application
 
 REPO = Path(__file__).resolve().parents[2]
 PERMIT, PERMIT_NAME = "QQ-HOUSING-XK-003", "建筑工程施工许可证核发"
@@ -206,10 +207,10 @@ def test_the_exact_fee_in_the_browser(
 ) -> None:
     from playwright.sync_api import expect
 
-    from engine.calendar import WorkCalendar
-    from engine.cases import Actor
-    from engine.clock import SystemClock
-    from engine.service import CaseService
+    from engine.rules.calendar import WorkCalendar
+    from engine.rules.cases import Actor
+    from engine.rules.clock import SystemClock
+    from engine.service.cases import CaseService
 
     base = live_server
     db = ledger.open_engine(live_db)

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from engine import auth, ledger
-from engine.catalogue import load
-from engine.samples import sample_application
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.service import auth
+from engine.service.samples import sample_application
 
 from .conftest import SCREENSHOTS
 from .test_journey import PASSWORD, PDF, do, fill_page, login

@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 
-from engine import auth, chain_service, ledger, wording
-from engine.calendar import WorkCalendar
-from engine.cases import Actor
-from engine.catalogue import load
-from engine.clock import SystemClock
-from engine.samples import sample_application, sample_chain_application
-from engine.service import CaseService
+from engine.base import wording
+from engine.catalogue.model import load
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import Actor
+from engine.rules.clock import SystemClock
+from engine.service import auth
+from engine.service import chains as chain_service
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application, sample_chain_application
 
 REPO = Path(__file__).resolve().parents[2]
 PERMIT = "QQ-HOUSING-XK-003"

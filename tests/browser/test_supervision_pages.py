@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import auth, ledger
+from engine.ledger import ledger
+from engine.service import auth
 
 PASSWORD = "supervisor-password"
 

@@ -1,0 +1,117 @@
+"""The UI's languages: Chinese (the source text, 简体中文) and English, from gettext catalogues.
+
+Templates mark text with ``_("…")`` (Jinja's i18n extension); Python code that produces UI
+words does the same with :func:`gettext`. The catalogue sources are the ``.po`` files under
+engine/locale/<lang>/LC_MESSAGES/messages.po, compiled in memory at start-up (no build
+step, no binary files in the repository); ``make messages`` re-extracts the template of
+every marked string (engine/locale/messages.pot) and merges it into each ``.po``.
+
+Per request, :class:`LocaleMiddleware` picks the language — ``?lang=en`` (remembered in a
+cookie), the cookie, the browser's Accept-Language, else Chinese — and stores its
+translations in a context variable, so templates and code running for that request (even
+in worker threads, which copy the context) translate without passing anything around.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import gettext as _gettext
+import io
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+DEFAULT = "zh_CN"
+LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+COOKIE = "yg_lang"
+
+_NULL = _gettext.NullTranslations()
+_current: contextvars.ContextVar[_gettext.NullTranslations] = contextvars.ContextVar("yangguang_i18n", default=_NULL)
+_language: contextvars.ContextVar[str] = contextvars.ContextVar("yangguang_language", default=DEFAULT)
+
+
+@cache
+def translations(language: str) -> _gettext.NullTranslations:
+    """The compiled catalogue of ``language`` (Chinese needs none: it is the source text)."""
+    if language == DEFAULT or language not in LANGUAGES:
+        return _NULL
+    po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return _gettext.GNUTranslations(buffer)
+
+
+def gettext(message: str) -> str:
+    return _current.get().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _current.get().ngettext(singular, plural, n)
+
+
+def language() -> str:
+    """The language of the request being served (``zh_CN`` outside a request)."""
+    return _language.get()
+
+
+def activate(language_: str) -> contextvars.Token[_gettext.NullTranslations]:
+    """Use ``language_`` in this context (tests and the middleware); returns a reset token."""
+    lang = language_ if language_ in LANGUAGES else DEFAULT
+    _language.set(lang)
+    return _current.set(translations(lang))
+
+
+def choose(query: str, cookie_header: str, accept_language: str) -> tuple[str, bool]:
+    """(language, whether to remember it in the cookie) for one request."""
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if key == "lang" and value in LANGUAGES:
+            return value, True
+    for part in cookie_header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == COOKIE and value in LANGUAGES:
+            return value, False
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return DEFAULT, False
+        if tag.startswith("en"):
+            return "en", False
+    return DEFAULT, False
+
+
+class LocaleMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        lang, remember = choose(
+            scope.get("query_string", b"").decode("latin-1"),
+            headers.get("cookie", ""),
+            headers.get("accept-language", ""),
+        )
+        token = activate(lang)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [(b"content-language", lang.replace("_", "-").encode())]
+                if remember:
+                    extra.append((b"set-cookie", f"{COOKIE}={lang}; Max-Age=31536000; Path=/; SameSite=Lax".encode()))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_cookie)
+        finally:
+            _current.reset(token)

@@ -1,0 +1,2 @@
+"""The catalogue model and its reading: YAML policy, schemas, discovery, the check cache and the
+five-level stack of overrides."""

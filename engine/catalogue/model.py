@@ -1,0 +1,547 @@
+"""Load a catalogue directory: parse every file, validate it, check cross-references.
+
+Data flow: discover → parse (engine.catalogue.yaml_policy) → validate (engine.catalogue.schemas) →
+cross-check (engine.check.crossref) → one ``CheckResult`` holding every problem, which
+engine.check.report renders once. Per-file work is cached by file content
+(engine.catalogue.cache), so a re-check after one edit only re-reads that file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.base.result import Finding, Problem
+from engine.catalogue import overlay, schemas, synonyms
+from engine.catalogue.cache import FileCache, FileEntry
+from engine.catalogue.discover import CENTER_FILE, FOLDERS, YAML_SUFFIXES, discover, fingerprint, kind_of
+from engine.catalogue.yaml_policy import locate, parse
+from engine.check import partial
+
+__all__ = [
+    "CENTER_FILE",
+    "FOLDERS",
+    "YAML_SUFFIXES",
+    "Catalogue",
+    "CheckResult",
+    "Document",
+    "discover",
+    "fingerprint",
+    "kind_of",
+    "load",
+]
+
+#: keys that identify a document kind, to catch a file put in the wrong folder
+SIGNATURES = {
+    "item": ("code", "materials"),
+    "fee": ("lines",),
+    "form": ("fields", "title"),
+    "chain": ("stages",),
+    "calendar": ("holidays",),
+    "center": ("departments",),
+    "override": ("code", "reason"),
+    "synonyms": ("groups",),
+}
+KIND_WORDS = {
+    "item": ("an item", "items/"),
+    "fee": ("a fee schedule", "fees/"),
+    "form": ("a form section", "forms/"),
+    "chain": ("an approval chain", "chains/"),
+    "calendar": ("a holiday calendar", "calendar/"),
+    "center": ("the center manifest", "center.yaml at the catalogue root"),
+    "override": ("an item override", "overrides/"),
+    "synonyms": ("the search synonyms file", "search/synonyms.yaml at the catalogue root"),
+}
+
+
+@dataclass(slots=True)
+class Document:
+    file: str  # path relative to the catalogue root, with forward slashes
+    kind: str
+    data: Any  # None only while an unchanged item's data is left in the cache (``load(full=False)``)
+    key: str = ""  # content hash of the file
+
+
+@dataclass(slots=True)
+class Catalogue:
+    """An immutable view of a checked catalogue (only documents that passed their schema)."""
+
+    root: Path
+    version: str
+    center: dict[str, Any] | None = None
+    items: dict[str, Document] = field(default_factory=dict)
+    fees: dict[str, Document] = field(default_factory=dict)
+    forms: dict[str, Document] = field(default_factory=dict)
+    chains: dict[str, Document] = field(default_factory=dict)
+    calendars: dict[int, Document] = field(default_factory=dict)
+    documents: list[Document] = field(default_factory=list)
+    #: codes of items left out because their own file has errors -> that file
+    broken_items: dict[str, str] = field(default_factory=dict)
+    #: fetches a document's data when it was left in the cache (check-only runs)
+    loader: Callable[[Document], Any] | None = None
+    #: every catalogue directory this one was built from: itself first, then the catalogue it
+    #: extends, and so on up to the top of the five-level stack (what live reload watches)
+    sources: list[Path] = field(default_factory=list)
+    #: the layers of a five-level stack, this catalogue first (engine.catalogue.overlay); one when it extends none
+    layers: list[Any] = field(default_factory=list)
+    #: merged documents' file -> where each of their values was written (engine.catalogue.overlay.Origins)
+    origins: dict[str, Any] = field(default_factory=dict)
+    #: item code -> the override files applied to it, this catalogue's first
+    patches: dict[str, list[str]] = field(default_factory=dict)
+    #: parent items withdrawn by a lower layer: code -> (reason, the center.yaml that withdrew it)
+    withdrawn: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: (chain file, item code) of inherited chains whose member a lower layer withdrew (already reported)
+    reported_members: set[tuple[str, str]] = field(default_factory=set)
+    #: the search's synonym groups (search/synonyms.yaml, engine.catalogue.synonyms), this catalogue's file first
+    synonyms: list[list[str]] = field(default_factory=list)
+
+    def data(self, doc: Document) -> Any:
+        if doc.data is None and self.loader is not None:
+            doc.data = self.loader(doc)
+        return doc.data
+
+    def layer_of(self, file: str) -> int:
+        """The index in ``layers`` of the layer a file (relative to this catalogue) belongs to; 0 is this one."""
+        best, depth = 0, -1
+        for i, layer in enumerate(self.layers):
+            prefix = layer.prefix
+            if (not prefix or file.startswith(prefix + "/")) and len(prefix) > depth:
+                best, depth = i, len(prefix)
+        return best
+
+    def department(self, dept_id: str) -> dict[str, Any] | None:
+        for dept in (self.center or {}).get("departments", []):
+            if dept["id"] == dept_id:
+                return dict(dept)
+        return None
+
+
+@dataclass(slots=True)
+class CheckResult:
+    catalogue: Catalogue
+    problems: list[Problem]
+    files_checked: int
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        """No errors: the catalogue may be served (warnings are reported, they do not block)."""
+        return not any(p.is_error for p in self.problems)
+
+    def clean(self, strict: bool = False) -> bool:
+        """``ok``, and with ``strict`` no warnings either (``yangguang check --strict``)."""
+        return not self.problems if strict else self.ok
+
+
+def _content_key(raw: bytes, kind: str) -> str:
+    return hashlib.blake2b(raw, digest_size=16, person=kind.encode()[:16]).hexdigest()
+
+
+class _Checker:
+    def __init__(self, root: Path, cache: FileCache | None, replaced: Mapping[str, bytes] | None = None) -> None:
+        self.root = root
+        self.cache = cache
+        #: relative path -> content standing in for the file on disk (an edit checked before it is written)
+        self.replaced = dict(replaced or {})
+        self.origins: dict[str, Any] = {}  # merged documents' origins, once the layers are folded
+        self._texts: dict[str, str] = {}
+        self._schemas: dict[str, schemas.Schema] = {}
+
+    def schema(self, kind: str) -> schemas.Schema:
+        if kind not in self._schemas:  # look the compiled schema up once per load, not per file
+            self._schemas[kind] = schemas.compiled(kind)
+        return self._schemas[kind]
+
+    def read(self, rel: str) -> bytes:
+        if rel in self.replaced:
+            return self.replaced[rel]
+        return (self.root / rel).read_bytes()
+
+    def check_file(self, rel: str, kind: str) -> FileEntry:
+        path = self.root / rel
+        stat_sig = ""
+        try:
+            if rel in self.replaced:
+                raw = self.replaced[rel]
+            elif self.cache is not None:
+                # Like git's index: unchanged size, mtime, ctime and inode mean unchanged content.
+                # ctime catches tools that restore mtime (cp -p, rsync -t, tar); a file changed in the
+                # last two seconds is not trusted by its stat at all ("racy git"), only by its hash.
+                st = path.stat()
+                if st.st_mtime_ns < time.time_ns() - 2_000_000_000:
+                    stat_sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{kind}"
+                    hit = self.cache.get_unchanged(rel, stat_sig)
+                    if hit is not None:
+                        return hit
+                raw = path.read_bytes()
+            else:
+                raw = path.read_bytes()
+        except OSError as exc:
+            return FileEntry("", kind, False, [(1, 1, "unreadable", f"cannot read the file: {exc.strerror}")])
+        key = _content_key(raw, kind)
+        if self.cache is not None:
+            hit = self.cache.get(rel, key)
+            if hit is None:
+                hit = self._check_raw(raw, rel, kind, key)
+            self.cache.put(rel, hit, stat_sig)
+            return hit
+        return self._check_raw(raw, rel, kind, key)
+
+    def data(self, doc: Document) -> Any:
+        """A valid document's data: from the cache's object store, else read again."""
+        value = self.cache.data(doc.key) if self.cache is not None else None
+        if value is None:
+            try:
+                raw = self.read(doc.file)
+            except OSError:
+                return None
+            entry = self._check_raw(raw, doc.file, doc.kind, doc.key)
+            value = entry.data
+            if self.cache is not None and entry.valid:
+                self.cache.put(doc.file, entry, "")
+        return value
+
+    def _check_raw(self, raw: bytes, rel: str, kind: str, key: str) -> FileEntry:
+        parsed = parse(raw)
+        problems = [(e.line, e.column, e.kind, e.message) for e in parsed.errors]
+        data = parsed.data
+        if problems or data is None:
+            return FileEntry(key, kind, False, problems)
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+        if not isinstance(data, dict):
+            noun, _ = KIND_WORDS[kind]
+            return FileEntry(
+                key,
+                kind,
+                False,
+                [
+                    (
+                        1,
+                        1,
+                        "type",
+                        f"the file should be {noun}: a mapping of key: value lines, not a list or a single value",
+                    )
+                ],
+            )
+        other = _looks_like(data, kind)
+        if other is not None:
+            noun, where = KIND_WORDS[other]
+            keys = ", ".join(SIGNATURES[other])
+            return FileEntry(
+                key,
+                kind,
+                False,
+                [
+                    (
+                        1,
+                        1,
+                        "wrong-folder",
+                        f"this looks like {noun} (it has {keys}), not {KIND_WORDS[kind][0]}; move it to {where}",
+                    )
+                ],
+            )
+        if parsed.modeline is not None and os.path.basename(parsed.modeline) != schemas.KINDS[kind]:
+            problems.append(
+                (
+                    1,
+                    1,
+                    "modeline",
+                    f"the modeline names {parsed.modeline!r} but this is "
+                    f"{KIND_WORDS[kind][0]}; point it at {schemas.KINDS[kind]}",
+                )
+            )
+        schema = self.schema(kind)
+        schema_errors = schema.errors(data)
+        for err in schema_errors:
+            line, col = locate(text, err.path, err.on_key)
+            problems.append((line, col, err.kind, err.message))
+        date_props = schema.date_properties
+        for path in parsed.date_paths:
+            if not path or path[-1] not in date_props:
+                line, col = locate(text, path)
+                problems.append(
+                    (
+                        line,
+                        col,
+                        "yaml-1.1",
+                        "an unquoted date here is read as a date by YAML 1.1 tools, but this value is text; quote it",
+                    )
+                )
+        facts: dict[str, Any] = {"code": data["code"]} if kind == "item" and isinstance(data.get("code"), str) else {}
+        if problems:
+            if kind == "item":  # its references are still checked (engine.check.partial)
+                facts["refs"] = partial.references(data, ((e.path, e.kind) for e in schema_errors))
+            return FileEntry(key, kind, False, problems, facts)
+        return FileEntry(key, kind, True, problems, facts, data)
+
+    def locate(self, finding: Finding, remap: bool = True) -> Problem:
+        # a merged document's value is reported where it was written (engine.catalogue.overlay.Origins)
+        origins = self.origins if remap else {}
+        file, path = overlay.lookup(origins.get(finding.file), finding.file, finding.path)
+        line, col = self._position(file, path, finding.on_key)
+        related = []
+        for other_file, other_path, label in finding.related:
+            f, p = overlay.lookup(origins.get(other_file), other_file, other_path)
+            if f != file:  # the same file adds nothing to the message
+                related.append((f, *self._position(f, p, False), label))
+        return Problem(file, line, col, finding.kind, finding.message, tuple(related))
+
+    def _position(self, file: str, path: tuple[str | int, ...], on_key: bool) -> tuple[int, int]:
+        if file not in self._texts:
+            try:
+                self._texts[file] = self.read(file).decode("utf-8").removeprefix("\ufeff")
+            except (OSError, UnicodeDecodeError):
+                self._texts[file] = ""
+        return locate(self._texts[file], path, on_key) if path else (1, 1)
+
+
+def _looks_like(data: dict[str, Any], kind: str) -> str | None:
+    if all(k in data for k in SIGNATURES[kind]):
+        return None
+    for other, keys in SIGNATURES.items():
+        if other != kind and all(k in data for k in keys):
+            return other
+    return None
+
+
+def load(
+    root: Path | str,
+    cache: FileCache | None = None,
+    full: bool = True,
+    replaced: Mapping[str, bytes] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CheckResult:
+    """Check the catalogue at ``root`` and return every problem found. Never raises for bad input.
+
+    ``full=False`` (``yangguang check``) leaves unchanged items' data in the cache and
+    reuses their cross-reference findings, so a re-check after one edit reads one file.
+    ``replaced`` maps paths relative to ``root`` to content that stands in for the file on
+    disk (or adds a file that is not there yet): ``yangguang edit`` checks an edit this way
+    before it writes anything. ``progress(done, total)`` is called after each file is checked (the
+    CLI draws a bar from it: engine.cli.progress).
+    """
+    from engine.check import crossref  # local: crossref imports this module's types
+
+    root = Path(root)
+    if not root.is_dir():
+        problem = Problem(str(root), 1, 1, "no-catalogue", "no such directory; pass --catalog DIR")
+        return CheckResult(Catalogue(root, ""), [problem], 0)
+    checker = _Checker(root, cache, replaced)
+    layers, stack_findings = overlay.stack(root, lambda rel: _read_center(checker, rel))
+    files: list[tuple[str, str]] = []
+    per_layer: list[list[tuple[str, str]]] = []
+    problems: list[Problem] = []
+    for layer in layers:
+        found, misplaced = discover(layer.root)
+        per_layer.append([(layer.rel(rel), kind) for rel, kind in found])
+        problems.extend(dataclasses.replace(p, file=layer.rel(p.file)) for p in misplaced)
+    known = {rel for rel, _ in per_layer[0]}
+    for rel in sorted(replaced or {}):
+        kind = kind_of(rel)
+        if rel not in known and kind is not None:
+            per_layer[0].append((rel, kind))  # a new file of this catalogue, not yet on disk
+    for layer_files in per_layer:
+        files.extend(layer_files)
+    items_facts: list[tuple[Document, dict[str, Any]]] = []
+    digest = hashlib.sha256()
+    # Parsing allocates millions of acyclic containers; the cyclic garbage collector would
+    # rescan every live object many times over while they pile up, for nothing to free.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        broken: dict[str, str] = {}
+        refs: list[tuple[str, dict[str, Any]]] = []  # items that fail their schema: references still checked
+        layer_docs: list[list[Document]] = []
+        checked = 0
+
+        def tick() -> None:
+            nonlocal checked
+            checked += 1
+            if progress is not None:
+                progress(checked, len(files))
+
+        for layer_files in per_layer:
+            layer_docs.append([])
+            _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs, tick)
+        codes = dict(_codes(items_facts))
+        synonym_docs = _take_synonyms(layer_docs)
+        catalogue = Catalogue(
+            root,
+            digest.hexdigest()[:16],
+            loader=checker.data,
+            broken_items=broken,
+            sources=[layer.root for layer in layers],
+            layers=layers,
+        )
+        # the overlay's findings name real files already; crossref's may name a merged document
+        placed = list(stack_findings)
+        for doc in synonym_docs:  # every layer's groups count (engine.catalogue.synonyms.Expander merges them)
+            placed.extend(synonyms.check(doc.file, doc.data))
+            catalogue.synonyms.extend(list(g["terms"]) for g in doc.data.get("groups", []))
+        findings: list[Finding] = []
+        if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
+            catalogue.documents = layer_docs[0]
+        else:
+            placed.extend(_resolve(catalogue, checker, layers, layer_docs, codes, findings))
+        # a stack cut short (an extends that cannot be followed, a parent center.yaml that cannot be read)
+        # hides the layers above: references across files would all be follow-ons of that one error, so
+        # they are checked once it is fixed
+        if not any(layer.cut for layer in layers):
+            findings.extend(
+                crossref.check(
+                    catalogue,
+                    has_center_file=any(k == "center" for _, k in per_layer[0]),
+                    cache=cache,
+                    codes=codes,
+                    partial=refs,
+                )
+            )
+        if cache is not None:
+            cache.retain(rel for rel, _ in files)
+            cache.save()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    problems.extend(checker.locate(f) for f in findings)
+    problems.extend(checker.locate(f, remap=False) for f in placed)
+    problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
+    return CheckResult(catalogue, problems, len(files))
+
+
+def _read_center(checker: _Checker, rel: str) -> tuple[dict[str, Any] | None, bool, bool]:
+    """A layer's center.yaml data, whether it exists, and whether it passed its schema (its problems
+    are reported with the other files)."""
+    if not (checker.root / rel).is_file() and rel not in checker.replaced:
+        return None, False, False
+    entry = checker.check_file(rel, "center")
+    if not entry.valid:
+        # its schema problems are reported; the stack still follows a readable extends, so the
+        # layer's overrides are checked against its parent rather than all told "extends none"
+        try:
+            parsed = parse(checker.read(rel))
+        except OSError:
+            return None, True, False
+        data = parsed.data if isinstance(parsed.data, dict) else {}
+        kept = {k: data[k] for k in ("extends", "level", "id") if isinstance(data.get(k), str)}
+        return (kept or None), True, False
+    data = entry.data if entry.data is not None else checker.data(Document(rel, "center", None, entry.key))
+    return data, True, True
+
+
+def _resolve(
+    catalogue: Catalogue,
+    checker: _Checker,
+    layers: list[overlay.Layer],
+    layer_docs: list[list[Document]],
+    codes: Mapping[str, str],
+    merged_findings: list[Finding],
+) -> list[Finding]:
+    """Fold a stack of layers into the catalogue's documents; merged items must still pass the item schema
+    (those findings, located through the merged item's origins, go to ``merged_findings``)."""
+
+    def fetch(doc: Document) -> Any:
+        if doc.data is None:
+            doc.data = checker.data(doc)
+        return doc.data
+
+    resolved = overlay.resolve(
+        [overlay.LayerDocs(layer, docs) for layer, docs in zip(layers, layer_docs, strict=True)],
+        fetch,
+        codes,
+        lambda file, kind, data, key: Document(file, kind, data, key),
+        catalogue.broken_items,
+    )
+    findings = resolved.findings
+    item_schema = checker.schema("item")
+    documents = []
+    for doc in resolved.documents:
+        if doc.kind == "item" and doc.file in resolved.origins:
+            errors = list(item_schema.errors(doc.data))
+            if errors:
+                additions = resolved.additions.get(doc.file, {})
+                explained: set[tuple[Any, ...]] = set()
+                for e in errors:
+                    message = e.message
+                    head = next((tuple(e.path[:n]) for n in (2, 3) if tuple(e.path[:n]) in additions), None)
+                    if head is not None:  # an entry the override adds: its index there, and why
+                        index, why = additions[head]
+                        label = ".".join(map(str, head[:-1]))
+                        message = message.replace(f"{label}[{head[-1]}]", f"{label}[{index}]", 1)
+                        if head not in explained:
+                            explained.add(head)
+                            message += f"; {why}"
+                    merged_findings.append(Finding(doc.file, e.path, e.kind, message, e.on_key))
+                code = doc.data["code"]
+                catalogue.broken_items.setdefault(code, resolved.patches.get(code, [doc.file])[0])
+                continue
+        documents.append(doc)
+    catalogue.documents = documents
+    catalogue.origins = resolved.origins
+    catalogue.patches = resolved.patches
+    catalogue.withdrawn = resolved.withdrawn
+    catalogue.reported_members = resolved.reported_members
+    checker.origins = resolved.origins
+    return findings
+
+
+def _check_files(
+    files: list[tuple[str, str]],
+    checker: _Checker,
+    full: bool,
+    docs: list[Document],
+    items_facts: list[tuple[Document, dict[str, Any]]],
+    digest: Any,
+    problems: list[Problem],
+    broken: dict[str, str],
+    refs: list[tuple[str, dict[str, Any]]],
+    tick: Callable[[], None],
+) -> None:
+    for rel, kind in files:
+        entry = checker.check_file(rel, kind)
+        tick()
+        digest.update(f"{rel}\0{entry.key}\0".encode())
+        problems.extend(Problem(rel, line, col, k, msg) for line, col, k, msg in entry.problems)
+        if not entry.valid and "code" in entry.facts:
+            broken.setdefault(entry.facts["code"], rel)
+        if not entry.valid and entry.facts.get("refs"):
+            refs.append((rel, entry.facts))
+        if entry.valid:
+            doc = Document(rel, kind, entry.data, entry.key)
+            if doc.data is None and (full or kind != "item"):
+                doc.data = checker.data(doc)
+            if kind == "item" and doc.data is None and not entry.facts:
+                continue  # lost from the cache and unreadable now: reported on the next run
+            if kind == "item":
+                items_facts.append((doc, entry.facts))
+            docs.append(doc)
+
+
+def _take_synonyms(layer_docs: list[list[Document]]) -> list[Document]:
+    """Remove the search synonyms files from the layers' documents (they are no document the overlay
+    or the cross-reference check folds or indexes) and return them, this catalogue's first."""
+    taken: list[Document] = []
+    for docs in layer_docs:
+        taken.extend(d for d in docs if d.kind == "synonyms" and isinstance(d.data, dict))
+        docs[:] = [d for d in docs if d.kind != "synonyms"]
+    return taken
+
+
+def _codes(items: list[tuple[Document, dict[str, Any]]]) -> Iterable[tuple[str, str]]:
+    for doc, facts in items:
+        code = facts.get("code") if facts else (doc.data or {}).get("code")
+        if code is not None:
+            yield doc.file, code

@@ -1,0 +1,1 @@
+"""Catalogue in, problems out: cross-references, fee checks, quality, the report and explanations."""

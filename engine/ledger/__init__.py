@@ -1,0 +1,1 @@
+"""The store: tables, migrations, the append-only hash-chained case record and its signed checkpoints."""

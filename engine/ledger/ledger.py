@@ -1,0 +1,1517 @@
+"""The case record: an append-only, hash-chained event log and the portable database layer.
+
+Everything here is SQLAlchemy Core, so the same tables and queries run on SQLite (the
+embedded default) and PostgreSQL. SQLite-specific behaviour lives only in
+:func:`open_engine` (pragmas and ``BEGIN IMMEDIATE``).
+
+Conventions
+-----------
+* Timestamps are text, ISO 8601 in UTC with an explicit offset and microseconds
+  (``2026-11-22T01:02:03.000000+00:00``), so they compare correctly as strings.
+* JSON columns (``cases.data``, ``events.payload``, ``catalogue_snapshots.content``) are
+  ``Text`` holding JSON written by :func:`dumps` (sorted keys, no whitespace, UTF-8 kept);
+  read them with :func:`loads`.
+* A case changes only through :func:`append_event` (or :func:`create_case`), inside the
+  caller's transaction: ``with engine.begin() as conn: append_event(conn, ...)``. The event
+  and the case row are written in the same transaction, so a crash leaves neither or both.
+* ``cases.version`` equals the number of events of the case; writers pass the version they
+  read (``expected_version``) and get :class:`VersionConflict` if somebody was faster.
+
+The hash chain
+--------------
+``event.hash = sha256(prev_hash.encode("ascii") + canonical(event)).hexdigest()`` where
+``prev_hash`` is the 64-hex-digit hash of the case's previous event (64 zeros for the first
+one) and :func:`canonical` is the JSON object of ``case_number, seq, at, actor, role,
+action, payload, catalogue_version, prev_hash`` with sorted keys, no whitespace,
+``ensure_ascii=False``, UTF-8. ``cases.last_event_hash`` holds the head of the chain, so a
+truncated tail is detected too. (A chain without an external anchor cannot detect an
+attacker who rewrites a whole tail *and* the head; publish or sign head hashes for that.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import CreateColumn, CreateIndex
+
+__all__ = [
+    "GENESIS_HASH",
+    "MIGRATIONS",
+    "READ_ONLY",
+    "CaseExists",
+    "CaseNotFound",
+    "EventRecord",
+    "LedgerError",
+    "SchemaTooNew",
+    "VersionConflict",
+    "add_column",
+    "append_event",
+    "canonical",
+    "case_staff",
+    "cases",
+    "catalogue_history",
+    "catalogue_snapshots",
+    "catalogue_versions",
+    "chain_cases",
+    "checkpoint_keys",
+    "checkpoints",
+    "corrections",
+    "create_case",
+    "drafts",
+    "dumps",
+    "event_hash",
+    "events",
+    "events_of",
+    "filings",
+    "find_idempotency",
+    "followups",
+    "get_case",
+    "idempotency",
+    "iso",
+    "last_number",
+    "load_snapshot",
+    "loads",
+    "login_attempts",
+    "metadata",
+    "migrate",
+    "open_engine",
+    "query_code_attempts",
+    "read_only",
+    "record_case_staff",
+    "record_catalogue",
+    "remember_idempotency",
+    "save_snapshot",
+    "schema_migrations",
+    "schema_version",
+    "sessions",
+    "supervision_events",
+    "uploads",
+    "users",
+]
+
+GENESIS_HASH = "0" * 64
+
+# ---------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------
+
+
+class LedgerError(Exception):
+    """Base class of the errors this module raises on purpose."""
+
+
+class VersionConflict(LedgerError):
+    """The case changed since the caller read it (optimistic concurrency)."""
+
+    def __init__(self, case_number: str, expected: int, actual: int | None) -> None:
+        self.case_number = case_number
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"case {case_number} was changed by someone else (now version {actual}, expected {expected});"
+            " reload it and try again"
+        )
+
+
+class CaseNotFound(LedgerError, LookupError):
+    def __init__(self, case_number: str) -> None:
+        self.case_number = case_number
+        super().__init__(f"no case {case_number}")
+
+
+class CaseExists(LedgerError):
+    def __init__(self, case_number: str) -> None:
+        self.case_number = case_number
+        super().__init__(f"case {case_number} already exists")
+
+
+class SchemaTooNew(LedgerError):
+    def __init__(self, found: int, known: int) -> None:
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"the database is at schema version {found} but this Yangguang knows only {known}; upgrade Yangguang"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------
+
+metadata = MetaData()
+
+_TS = 40  # length of an ISO 8601 timestamp column
+_HASH = 64
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", String(_TS), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("query_code", String(64)),
+    Column("item_code", String(128), nullable=False),
+    Column("catalogue_version", String(_HASH), nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+    Column("data", Text, nullable=False, default="{}"),
+    Column("created_at", String(_TS), nullable=False),
+    Column("updated_at", String(_TS), nullable=False),
+    Column("department", String(64)),
+    Column("current_step", String(64)),
+    Column("assignee_role", String(64)),
+    Column("due_promised", String(_TS)),
+    Column("due_legal", String(_TS)),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("last_event_hash", String(_HASH)),
+    # migration 2: the Art. 32 deadline while the case awaits acceptance, and the earliest
+    # deadline among the open steps (supervision lights an overdue step from it)
+    Column("due_completeness", String(_TS)),
+    Column("due_step", String(_TS)),
+    # migration 6: supervision (engine/supervision/sweep.py). ``light`` is the case's light: green,
+    # warning (黄灯: promised deadline near) or violation (红灯: past it); ``step_overdue`` the
+    # abnormal mark (异常: a step past its own limit while the case is on time); ``legal_overdue``
+    # past the legal deadline. Dates a case was accepted and ended, the applicant (masked on
+    # public pages) and whether its limits are in minutes.
+    Column("light", String(16), nullable=False, server_default="green"),
+    Column("light_since", String(_TS)),
+    Column("step_overdue", Boolean, nullable=False, server_default="0"),
+    Column("legal_overdue", Boolean, nullable=False, server_default="0"),
+    Column("minute_limit", Boolean, nullable=False, server_default="0"),
+    Column("accepted_at", String(_TS)),
+    Column("ended_at", String(_TS)),
+    Column("decision", String(16)),
+    Column("applicant_name", String(200)),
+    Column("applicant_type", String(32)),
+    # migration 7: the deadline a worklist is sorted by — the Art. 32 deadline while awaiting
+    # acceptance, else the earlier of the open step's limit and the promised deadline
+    Column("due_next", String(_TS)),
+    # migration 10: what a completed case contributes to the rankings, fixed when it ends —
+    # completed by the promised deadline, before its day, working days used and promised
+    Column("on_time", Boolean),
+    Column("early", Boolean),
+    Column("used_days", Integer),
+    Column("promised_days", Integer),
+    # migration 12: the applicant's rating as points (非常满意 100 … 非常不满意 0) and when it was given
+    Column("rating_score", Integer),
+    Column("rated_at", String(_TS)),
+    Column("chain_number", String(32)),  # migration 13: the chain application this case belongs to
+    # migration 17: an immediate item (即办件: promised limit 0, whatever its unit), from the pinned snapshot;
+    # ``minute_limit`` says only how its lights are judged (minutes or working days)
+    Column("immediate", Boolean, nullable=False, server_default="0"),
+    # migration 18: Art. 44 — after a decision to grant, the licence is issued or delivered within
+    # 10 working days of the decision; the deadline while that is outstanding
+    Column("due_delivery", String(_TS)),
+    # migration 19: the first year counted by the provisional holiday rule when the deadline columns
+    # were written, if any of them reaches into it (engine.service.provisional); NULL when all are exact
+    Column("provisional_from", Integer),
+    Index("ix_cases_department_state", "department", "state"),
+    Index("ix_cases_assignee_role_state", "assignee_role", "state"),
+    Index("ix_cases_due_promised", "due_promised"),
+    Index("ix_cases_query_code", "query_code"),
+    Index("ix_cases_due_step", "due_step"),
+    # covering indexes for supervision (migration 6): counts by state/light/department, a
+    # department's worklist by deadline, and a period's completions by department
+    Index("ix_cases_state_department_light", "state", "department", "light", "step_overdue"),
+    Index("ix_cases_department_state_due_promised", "department", "state", "due_promised"),
+    # migration 17 (replacing migration 10's ix_cases_ended_rank, which held minute_limit): a month's
+    # cases per department with every ranking figure, from the index alone
+    Index(
+        "ix_cases_ended_ranking",
+        "ended_at",
+        "department",
+        "state",
+        "on_time",
+        "early",
+        "immediate",
+        "used_days",
+        "promised_days",
+        "id",
+    ),
+    Index("ix_cases_due_legal", "due_legal"),
+    # migration 9 (replacing migration 7's): worklists in deadline order straight from the index
+    Index("ix_cases_department_state_next", "department", "state", text("(due_next IS NULL)"), "due_next", "number"),
+    Index("ix_cases_state_next", "state", text("(due_next IS NULL)"), "due_next", "number"),
+    Index("ix_cases_accepted_at", "accepted_at"),  # migration 8: the public announcements, newest first
+    Index("ix_cases_rated_at", "rated_at", "department", "rating_score", "id"),  # migration 12: a month's ratings
+    Index("ix_cases_chain_number", "chain_number"),  # migration 13
+    Index("ix_cases_due_delivery", "due_delivery"),  # migration 18: supervision's delivery clock
+    Index("ix_cases_provisional_from", "provisional_from"),  # migration 19: the stale ones, once a file comes
+)
+
+supervision_events = Table(  # what electronic supervision saw, when (migration 6); never updated
+    "supervision_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("department", String(64)),
+    # warning | violation | abnormal | legal_overdue | light_cleared | abnormal_cleared |
+    # special_procedure_overrun | correction_escalated | followup_overdue
+    Column("kind", String(32), nullable=False),
+    Column("key", String(200), nullable=False),  # what makes it unique: one event per light per deadline
+    Column("at", String(_TS), nullable=False),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    UniqueConstraint("key", name="uq_supervision_events_key"),
+    Index("ix_supervision_events_at_kind", "at", "kind", "department"),
+    Index("ix_supervision_events_case_id", "case_id"),
+)
+
+chain_cases = Table(  # one application for a whole approval chain (migration 13)
+    "chain_cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("query_code", String(64), nullable=False),
+    Column("chain_id", String(64), nullable=False),
+    Column("chain", Text, nullable=False),  # the chain's YAML as JSON, pinned when applied for
+    Column("data", Text, nullable=False),
+    Column("uploads", Text, nullable=False),  # {material name: [upload ids]}
+    Column("state", String(16), nullable=False),  # open | completed | stopped
+    Column("stage", Integer, nullable=False),  # index of the stage now open
+    Column("green_channel", Boolean, nullable=False, server_default="0"),
+    Column("accepted_by", String(64)),  # the front desk that accepted it once (统一受理)
+    Column("stage_opened_at", String(_TS)),  # migration 14: when the open stage began (joint-review deadline)
+    Column("green_basis", Text),  # migration 15: the key-project designation (绿色通道), who marked it, when
+    Column("green_by", String(64)),
+    Column("green_at", String(_TS)),
+    # migration 16: {item code: catalogue snapshot key} of every member, pinned when applied for, so a
+    # later stage is filed under the rules the application was made under (a reload may change them)
+    Column("members", Text),
+    Column("created_at", String(_TS), nullable=False),
+    Column("updated_at", String(_TS), nullable=False),
+    Index("ix_chain_cases_state", "state"),
+)
+
+case_staff = Table(  # who worked on a case, with its ranking figures, written when it ends (migration 11)
+    "case_staff",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("actor", String(128), primary_key=True),
+    Column("department", String(64)),
+    Column("ended_at", String(_TS), nullable=False),
+    Column("completed", Boolean, nullable=False),
+    Column("on_time", Boolean),
+    Column("early", Boolean),
+    Column("minute_limit", Boolean, nullable=False),
+    Column("used_days", Integer),
+    Column("promised_days", Integer),
+    Column("immediate", Boolean, nullable=False, server_default="0"),  # migration 17, as cases.immediate
+    # a month's staff ranking from the index alone (migration 17, replacing ix_case_staff_ended)
+    Index(
+        "ix_case_staff_ended_ranking",
+        "ended_at",
+        "actor",
+        "department",
+        "completed",
+        "on_time",
+        "early",
+        "immediate",
+        "used_days",
+        "promised_days",
+    ),
+)
+
+corrections = Table(  # 纠错: a supervisor's correction notice (migration 6)
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_number", String(32)),
+    Column("department", String(64), nullable=False),
+    Column("card", String(8), nullable=False),  # yellow | red
+    Column("reason", Text, nullable=False),
+    Column("issued_by", String(64), nullable=False),
+    Column("issued_at", String(_TS), nullable=False),
+    Column("respond_by", String(_TS), nullable=False),
+    Column("response", Text),
+    Column("responded_by", String(64)),
+    Column("responded_at", String(_TS)),
+    Column("escalated_at", String(_TS)),
+    # migration 19: the working days given, and the first provisional year when respond_by reaches into it
+    Column("working_days", Integer),
+    Column("provisional_from", Integer),
+    Index("ix_corrections_department_issued_at", "department", "issued_at"),
+)
+
+followups = Table(  # 不满意评价的回访整改 (migration 6)
+    "followups",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("department", String(64)),
+    Column("rating", String(16), nullable=False),
+    Column("comment", Text),
+    Column("opened_at", String(_TS), nullable=False),
+    Column("due", String(_TS)),
+    Column("answer", Text),
+    Column("answered_by", String(64)),
+    Column("answered_at", String(_TS)),
+    # migration 19: as for corrections
+    Column("working_days", Integer),
+    Column("provisional_from", Integer),
+    Index("ix_followups_answered_at_due", "answered_at", "due"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", String(_TS), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("catalogue_version", String(_HASH), nullable=False),
+    Column("prev_hash", String(_HASH), nullable=False),
+    Column("hash", String(_HASH), nullable=False),
+    UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
+    Index("ix_events_action_at", "action", "at"),  # migration 6: anomalies and volumes by period
+    Index("ix_events_case_actor_role", "case_id", "actor", "role"),  # migration 10: who worked on a case
+)
+
+# migration 22: signed tree heads of the events (engine/ledger/transparency.py), and the public keys that
+# signed them. Both are append-only like events (their triggers come with migration 22); a retired
+# key stays listed so the checkpoints it signed still verify. The private key is never stored here.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("origin", String(64), nullable=False),  # the center's id: a checkpoint names whose record it is
+    Column("tree_size", Integer, nullable=False, unique=True),  # events covered: the first tree_size by id
+    Column("root", String(_HASH), nullable=False),  # RFC 9162 tree head, hex
+    Column("signed_at", String(_TS), nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("signature", String(128), nullable=False),  # Ed25519 over transparency.signed_text, base64
+)
+
+checkpoint_keys = Table(
+    "checkpoint_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),  # the first 16 hex digits of SHA-256(raw public key)
+    Column("public_key", String(64), nullable=False),  # raw Ed25519 public key, base64
+    Column("created_at", String(_TS), nullable=False),
+    Column("retired_at", String(_TS)),  # set once, when `yangguang key rotate` replaced it
+)
+
+catalogue_snapshots = Table(
+    "catalogue_snapshots",
+    metadata,
+    Column("version", String(_HASH), primary_key=True),
+    Column("created_at", String(_TS), nullable=False),
+    Column("content", Text, nullable=False),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("case_number", String(32), nullable=False),
+    Column("created_at", String(_TS), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(128)),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("department", String(64)),
+    Column("backup_for", String(64)),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(_HASH), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("expires_at", String(_TS), nullable=False),
+    Column("last_seen", String(_TS)),  # migration 5: idle timeout
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+login_attempts = Table(  # failed staff logins, for throttling (migration 5)
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # "user:<name>" or "ip:<address>"
+    Column("at", String(_TS), nullable=False),
+    Index("ix_login_attempts_key_at", "key", "at"),
+)
+
+query_code_attempts = Table(  # wrong query codes, for throttling (migration 20, engine.service.query_codes)
+    "query_code_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # "client:<address>" or "case:<number>"
+    Column("at", String(_TS), nullable=False),
+    Index("ix_query_code_attempts_key_at", "key", "at"),
+)
+
+device_grants = Table(  # progress pages a browser asked to remember (migration 23, engine.service.device_grants)
+    "device_grants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device", String(_HASH), nullable=False),  # SHA-256 of the device id the browser's cookie holds
+    Column("number", String(32), nullable=False),  # a case or chain application
+    Column("created_at", String(_TS), nullable=False),
+    Column("expires_at", String(_TS), nullable=False),
+    Column("revoked_at", String(_TS)),  # "forget this device": refused from then on
+    Index("ix_device_grants_device", "device", "number"),
+)
+
+filings = Table(  # applications filed per client address in the last day (migration 24, engine.service.filing_limits)
+    "filings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client", String(_HASH), nullable=False),  # engine.service.uploads.client: the address's sha256
+    Column("at", String(_TS), nullable=False),
+    Index("ix_filings_client_at", "client", "at"),
+    Index("ix_filings_at", "at"),  # the prune of rows older than a day
+)
+
+catalogue_versions = Table(  # which catalogue version was served, from where, when (migration 3)
+    "catalogue_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(_HASH), nullable=False),
+    Column("root", String(1024), nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("loaded_at", String(_TS), nullable=False),
+)
+
+drafts = Table(  # an application being filled in on the portal, page by page (migration 4)
+    "drafts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("item_code", String(128), nullable=False),
+    Column("browser", String(_HASH), nullable=False),  # sha256 of the browser's cookie token
+    Column("data", Text, nullable=False),
+    Column("uploads", Text, nullable=False),
+    Column("created_at", String(_TS), nullable=False),
+    Column("updated_at", String(_TS), nullable=False),
+    Column("case_number", String(32)),
+    Column("query_code", String(64)),
+    Column("client", String(_HASH)),  # migration 21: sha256 of the creating address (API drafts' rate)
+    Index("ix_drafts_client_created", "client", "created_at"),
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(_HASH), nullable=False),
+    Column("path", String(1024), nullable=False),
+    Column("created_at", String(_TS), nullable=False),
+    # migration 21: who may claim it (engine.service.uploads.Owner) and what its quotas count
+    Column("draft", String(64)),  # the draft it was uploaded into; only that draft's application claims it
+    Column("case_number", String(32)),  # or the case it was uploaded for (a supplement)
+    Column("client", String(_HASH)),  # sha256 of the uploading address (per-client limits); None for staff
+    # when an application owned it (a case's upload at once; a draft's once the sweep sees it filed;
+    # older than migration 21: its own time): never purged, and out of the sweep's index range
+    Column("claimed_at", String(_TS)),
+    Index("ix_uploads_draft", "draft"),
+    Index("ix_uploads_case_number", "case_number"),
+    Index("ix_uploads_client_created", "client", "created_at"),
+    Index("ix_uploads_unclaimed", "claimed_at", "created_at"),
+)
+
+# ---------------------------------------------------------------------------------------
+# Engine
+# ---------------------------------------------------------------------------------------
+
+READ_ONLY = "yangguang_read_only"
+"""Execution option: ``engine.connect().execution_options(yangguang_read_only=True)`` starts
+its SQLite transactions with a plain (deferred) ``BEGIN`` so readers do not queue behind
+writers. See :func:`read_only`."""
+
+_SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
+WRITER_WAIT = 30.0  # seconds a writer of this process waits for its turn before giving up
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the database's mode) in a folder created 0700: the record holds applicants' personal
+    data and staff password hashes. Existing files and folders keep the mode they have."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is an empty database
+    except FileExistsError:
+        pass
+
+
+def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
+    """An engine for a database URL or an SQLite file path (a new file and its folder are created
+    owner-only, see :func:`_create_private`).
+
+    For SQLite every connection gets ``journal_mode=WAL``, ``synchronous=<synchronous>``,
+    ``busy_timeout=5000`` and ``foreign_keys=ON``, and every transaction starts with
+    ``BEGIN IMMEDIATE`` (one writer at a time, taken at the start, so a read-then-write
+    transaction never fails half-way with "database is locked"). Other URLs are used as
+    they are.
+    """
+    sync = synchronous.upper()
+    if sync not in _SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
+    url = str(url_or_path)
+    if isinstance(url_or_path, Path) or "://" not in url:
+        url = f"sqlite:///{url_or_path}"
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url)
+    _create_private(make_url(url).database)
+
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite would otherwise BEGIN on its own (deferred) and COMMIT around DDL;
+        # we take over transaction control (SQLAlchemy's documented pysqlite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.fetchall()
+            cursor.execute(f"PRAGMA synchronous={sync}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    # Writers of this process queue on a fair lock before BEGIN IMMEDIATE instead of in
+    # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and so gave the slowest
+    # writers second-long waits under load. Other processes still meet busy_timeout.
+    writer = threading.RLock()  # re-entrant: a nested write on another connection meets busy_timeout as before
+    holding: set[int] = set()
+
+    def _release(conn: Connection) -> None:
+        if id(conn) in holding:
+            holding.discard(id(conn))
+            writer.release()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # straight on the DB-API connection: exec_driver_sql would double the cost of a transaction
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
+            return
+        if not writer.acquire(timeout=WRITER_WAIT):
+            raise sqlite3.OperationalError(f"database is locked: no write turn within {WRITER_WAIT} s")
+        holding.add(id(conn))
+        try:
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        except BaseException:
+            _release(conn)
+            raise
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+    return engine
+
+
+def read_only(engine: Engine) -> Connection:
+    """A connection for reading only (``with read_only(engine) as conn: ...``).
+
+    On SQLite its transactions are deferred, so many readers run alongside the writer and
+    each sees a consistent snapshot (WAL). Do not write through it.
+    """
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
+# ---------------------------------------------------------------------------------------
+# Migrations
+# ---------------------------------------------------------------------------------------
+
+Migration = Callable[[Connection], None]
+
+
+def _columns_of(conn: Connection, table_name: str) -> set[str]:
+    with warnings.catch_warnings():  # the expression indexes of migration 9 cannot be reflected; columns can
+        warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
+        return {c["name"] for c in inspect(conn).get_columns(table_name)}
+
+
+def add_column(conn: Connection, table_name: str, column: Column[Any]) -> bool:
+    """``ALTER TABLE <table> ADD COLUMN <column>`` unless the column is already there.
+
+    Portable (SQLite and PostgreSQL). The column must be nullable or have a
+    ``server_default`` (SQLite cannot add a NOT NULL column without one) and cannot be a
+    primary key or unique. Returns whether the column was added.
+    """
+    existing = _columns_of(conn, table_name)
+    if column.name in existing:
+        return False
+    ddl = CreateColumn(column).compile(dialect=conn.dialect)
+    table = conn.dialect.identifier_preparer.quote(table_name)
+    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {ddl}"))
+    return True
+
+
+def _m001_initial(conn: Connection) -> None:
+    """Create every table of :data:`metadata` that does not exist yet."""
+    metadata.create_all(conn, checkfirst=True)
+
+
+def _m002_case_deadlines(conn: Connection) -> None:
+    """``cases.due_completeness`` and ``cases.due_step`` (worklist and supervision inputs)."""
+    add_column(conn, "cases", Column("due_completeness", String(_TS)))
+    add_column(conn, "cases", Column("due_step", String(_TS)))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_step ON cases (due_step)"))
+
+
+def _m003_catalogue_versions(conn: Connection) -> None:
+    """``catalogue_versions`` (kept by engine/store.py in its own table before; same columns)."""
+    catalogue_versions.create(conn, checkfirst=True)
+
+
+def _m004_drafts(conn: Connection) -> None:
+    """``drafts``: portal applications in progress."""
+    drafts.create(conn, checkfirst=True)
+
+
+def _m005_sessions_idle_and_login_attempts(conn: Connection) -> None:
+    """``sessions.last_seen`` (idle timeout) and ``login_attempts`` (login throttling)."""
+    add_column(conn, "sessions", Column("last_seen", String(_TS)))
+    login_attempts.create(conn, checkfirst=True)
+
+
+def _m006_supervision(conn: Connection) -> None:
+    """Lights and supervision columns on ``cases`` with their indexes; ``supervision_events``,
+    ``corrections`` and ``followups``."""
+    for column in cases.columns:
+        if column.name in _M006_COLUMNS:
+            default = column.server_default.arg if column.server_default is not None else None  # type: ignore[attr-defined]
+            add_column(
+                conn,
+                "cases",
+                Column(column.name, column.type, nullable=column.nullable, server_default=default),
+            )
+    for index in [*cases.indexes, *events.indexes]:
+        if index.name in _M006_INDEXES:
+            conn.execute(CreateIndex(index, if_not_exists=True))
+    for table in (supervision_events, corrections, followups):
+        table.create(conn, checkfirst=True)
+
+
+_M006_COLUMNS = (
+    "light", "light_since", "step_overdue", "legal_overdue", "minute_limit", "accepted_at", "ended_at", "decision",
+    "applicant_name", "applicant_type",
+)  # fmt: skip
+_M006_INDEXES = (
+    "ix_cases_state_department_light", "ix_cases_department_state_due_promised",
+    "ix_cases_due_legal", "ix_events_action_at",
+)  # fmt: skip
+
+
+def _m007_due_next(conn: Connection) -> None:
+    """``cases.due_next`` (its index is migration 9's)."""
+    add_column(conn, "cases", Column("due_next", String(_TS)))
+
+
+def _m009_worklist_indexes(conn: Connection) -> None:
+    """Indexes that serve a worklist in deadline order, NULLs last, per department or center-wide;
+    the plain (department, state, due_next) index of migration 7 could not, so it goes."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_cases_department_state_due_next"))
+    for index in cases.indexes:
+        if index.name in ("ix_cases_department_state_next", "ix_cases_state_next"):
+            # IF NOT EXISTS: reflection does not see expression indexes, so checkfirst cannot
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _m008_announcements(conn: Connection) -> None:
+    """An index on ``cases.accepted_at`` (the public announcements list, newest first)."""
+    for index in cases.indexes:
+        if index.name == "ix_cases_accepted_at":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _m010_ranking_facts(conn: Connection) -> None:
+    """Ranking figures per ended case (filled for cases that end from now on; earlier ones count
+    as handled without them) and the indexes a month's ranking reads."""
+    for name, kind in (("on_time", Boolean), ("early", Boolean), ("used_days", Integer), ("promised_days", Integer)):
+        add_column(conn, "cases", Column(name, kind))
+    conn.execute(text("DROP INDEX IF EXISTS ix_cases_ended_at_department"))
+    for index in [*cases.indexes, *events.indexes]:
+        if index.name in ("ix_cases_ended_rank", "ix_events_case_actor_role"):
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _m011_case_staff(conn: Connection) -> None:
+    """``case_staff``: the staff of each ended case with its ranking figures (filled from now on)."""
+    case_staff.create(conn, checkfirst=True)
+
+
+def _m012_ratings(conn: Connection) -> None:
+    """``cases.rating_score`` and ``cases.rated_at`` with their index (a month's satisfaction)."""
+    add_column(conn, "cases", Column("rating_score", Integer))
+    add_column(conn, "cases", Column("rated_at", String(_TS)))
+    for index in cases.indexes:
+        if index.name == "ix_cases_rated_at":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _m013_chains(conn: Connection) -> None:
+    """``chain_cases`` and ``cases.chain_number``: applications for whole approval chains."""
+    chain_cases.create(conn, checkfirst=True)
+    add_column(conn, "cases", Column("chain_number", String(32)))
+    for index in cases.indexes:
+        if index.name == "ix_cases_chain_number":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _m014_stage_opened_at(conn: Connection) -> None:
+    """``chain_cases.stage_opened_at``: a joint review's shared deadline runs from it."""
+    add_column(conn, "chain_cases", Column("stage_opened_at", String(_TS)))
+
+
+def _m015_green_channel(conn: Connection) -> None:
+    """Why, by whom and when a chain application was put in the green channel (绿色通道)."""
+    add_column(conn, "chain_cases", Column("green_basis", Text))
+    add_column(conn, "chain_cases", Column("green_by", String(64)))
+    add_column(conn, "chain_cases", Column("green_at", String(_TS)))
+
+
+def _m016_chain_members(conn: Connection) -> None:
+    """``chain_cases.members``: each member item's snapshot, pinned when the chain was applied for."""
+    add_column(conn, "chain_cases", Column("members", Text))
+
+
+def _m017_immediate(conn: Connection) -> None:
+    """``cases.immediate`` and ``case_staff.immediate`` (即办件: promised limit 0), filled for existing cases
+    from the snapshot each is pinned to, and the ranking indexes carrying it instead of ``minute_limit``."""
+    add_column(conn, "cases", Column("immediate", Boolean, nullable=False, server_default="0"))
+    add_column(conn, "case_staff", Column("immediate", Boolean, nullable=False, server_default="0"))
+    keys = conn.execute(select(cases.c.catalogue_version).where(cases.c.immediate.is_(False)).distinct()).scalars()
+    for key in list(keys):  # one snapshot per item and catalogue version: few, however many cases
+        snap = load_snapshot(conn, key)
+        item = snap.get("item") if isinstance(snap, Mapping) else None
+        promised = ((item or {}).get("time_limit") or {}).get("promised") or {}
+        if promised.get("value") == 0:
+            conn.execute(update(cases).where(cases.c.catalogue_version == key).values(immediate=True))
+    conn.execute(
+        update(case_staff)
+        .where(case_staff.c.case_id.in_(select(cases.c.id).where(cases.c.immediate.is_(True))))
+        .values(immediate=True)
+    )
+    conn.execute(text("DROP INDEX IF EXISTS ix_cases_ended_rank"))
+    conn.execute(text("DROP INDEX IF EXISTS ix_case_staff_ended"))
+    for index in [*cases.indexes, *case_staff.indexes]:
+        if index.name in ("ix_cases_ended_ranking", "ix_case_staff_ended_ranking"):
+            conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def _m018_due_delivery(conn: Connection) -> None:
+    """``cases.due_delivery``: the Art. 44 deadline to issue or deliver a granted licence."""
+    add_column(conn, "cases", Column("due_delivery", String(_TS)))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_delivery ON cases (due_delivery)"))
+
+
+def _m019_provisional_deadlines(conn: Connection) -> None:
+    """Deadlines counted by the provisional holiday rule (a year without its calendar file) are
+    marked with the first such year, so they show as 暂定 and are counted again once the file
+    comes: ``provisional_from`` on cases (with its index), corrections and follow-ups, and the
+    working days a correction or follow-up was given."""
+    add_column(conn, "cases", Column("provisional_from", Integer))
+    for index in cases.indexes:
+        if index.name == "ix_cases_provisional_from":
+            conn.execute(CreateIndex(index, if_not_exists=True))
+    for table in ("corrections", "followups"):
+        add_column(conn, table, Column("working_days", Integer))
+        add_column(conn, table, Column("provisional_from", Integer))
+
+
+def _m020_query_code_attempts(conn: Connection) -> None:
+    """``query_code_attempts``: wrong query codes per client and per case (engine.service.query_codes)."""
+    query_code_attempts.create(conn, checkfirst=True)
+
+
+def _m023_device_grants(conn: Connection) -> None:
+    """``device_grants``: a browser remembered for a case's progress page, revocable (engine.service.device_grants)."""
+    device_grants.create(conn, checkfirst=True)
+
+
+APPEND_ONLY = {
+    "events": "events are append-only",
+    "checkpoints": "checkpoints are append-only",
+    "checkpoint_keys": "checkpoint keys are only added or retired",
+    # what electronic supervision saw: the monthly rankings count it, so no one may quietly unsee it
+    "supervision_events": "supervision events are append-only",
+}
+"""Tables the database itself keeps append-only (SQLite triggers of migration 22): what the abort says."""
+
+
+def _m022_append_only_events(conn: Connection) -> None:
+    """The record is append-only by the database, not by convention: on SQLite, triggers abort every
+    UPDATE and DELETE of ``events`` and ``checkpoints`` (and every change to ``checkpoint_keys`` but
+    retiring a key once), and the tables of signed checkpoints (engine/ledger/transparency.py) are created.
+    (Anyone holding the file can drop a trigger: the signed checkpoints are what catches that.)"""
+    for new_table in (checkpoints, checkpoint_keys):
+        new_table.create(conn, checkfirst=True)
+    if conn.dialect.name != "sqlite":  # PostgreSQL: permissions and triggers are to come (issue 15)
+        return
+    for name, message in APPEND_ONLY.items():
+        for verb in ("UPDATE", "DELETE"):
+            allowed = _RETIRE_ONCE if (name, verb) == ("checkpoint_keys", "UPDATE") else ""
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER IF NOT EXISTS {name}_append_only_{verb.lower()} BEFORE {verb} ON {name}"
+                    f"{allowed} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                )
+            )
+
+
+# the one change a checkpoint key's row may take: retired_at set, once, nothing else touched
+_RETIRE_ONCE = (
+    " WHEN NOT (OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL AND NEW.key_id = OLD.key_id"
+    " AND NEW.public_key = OLD.public_key AND NEW.created_at = OLD.created_at)"
+)
+
+
+def _m024_filings(conn: Connection) -> None:
+    """``filings``: applications filed per client address, for the filing limits (engine.service.filing_limits)."""
+    filings.create(conn, checkfirst=True)
+
+
+def _m021_upload_owners(conn: Connection) -> None:
+    """Every upload belongs to a draft or a case (``uploads.draft``, ``case_number``) and counts
+    against its address's limits (``client``; ``drafts.client`` too). Uploads stored before have
+    no owner and may already be in a case: they are marked claimed, so the sweep never purges them."""
+    for name, column_type in (("draft", String(64)), ("case_number", String(32)), ("client", String(_HASH))):
+        add_column(conn, "uploads", Column(name, column_type))
+    add_column(conn, "uploads", Column("claimed_at", String(_TS)))
+    add_column(conn, "drafts", Column("client", String(_HASH)))
+    conn.execute(
+        update(uploads)
+        .where(uploads.c.claimed_at.is_(None), uploads.c.draft.is_(None), uploads.c.case_number.is_(None))
+        .values(claimed_at=uploads.c.created_at)
+    )
+    for index in (*uploads.indexes, *drafts.indexes):
+        conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _m001_initial,
+    _m002_case_deadlines,
+    _m003_catalogue_versions,
+    _m004_drafts,
+    _m005_sessions_idle_and_login_attempts,
+    _m006_supervision,
+    _m007_due_next,
+    _m008_announcements,
+    _m009_worklist_indexes,
+    _m010_ranking_facts,
+    _m011_case_staff,
+    _m012_ratings,
+    _m013_chains,
+    _m014_stage_opened_at,
+    _m015_green_channel,
+    _m016_chain_members,
+    _m017_immediate,
+    _m018_due_delivery,
+    _m019_provisional_deadlines,
+    _m020_query_code_attempts,
+    _m021_upload_owners,
+    _m022_append_only_events,
+    _m023_device_grants,
+    _m024_filings,
+)
+"""Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
+
+Each migration runs in its own transaction together with the row recording it in
+``schema_migrations``, so it is applied entirely or not at all. Migration 1 creates the
+tables from the *current* definitions above, so a fresh database gets the latest schema
+at once, and every later migration must therefore be a no-op when its change is already
+there. The pattern for a new column::
+
+    # 1. add it to the table definition above (nullable or with a server_default):
+    #        Column("priority", Integer, server_default="0", nullable=False),
+    # 2. add a migration that adds it to existing databases:
+    def _m002_case_priority(conn: Connection) -> None:
+        add_column(conn, "cases", Column("priority", Integer, server_default="0", nullable=False))
+
+    MIGRATIONS = (_m001_initial, _m002_case_priority)
+
+A new table is ``metadata.create_all(conn, tables=[new_table], checkfirst=True)``; a new
+index ``Index(...).create(conn, checkfirst=True)``; a data backfill is an ``update()``
+that only touches rows that still need it.
+"""
+
+
+def schema_version(conn: Connection) -> int:
+    """The highest applied migration (0 for an empty database)."""
+    if not inspect(conn).has_table(schema_migrations.name):
+        return 0
+    return int(conn.execute(select(func.coalesce(func.max(schema_migrations.c.version), 0))).scalar_one())
+
+
+def migrate(engine: Engine, migrations: Sequence[Migration] | None = None, now: datetime | None = None) -> int:
+    """Apply the pending migrations in order, each in its own transaction; return the schema version.
+
+    Safe to run again (nothing changes) and from several processes at once (on SQLite
+    ``BEGIN IMMEDIATE`` serialises them; each re-checks inside its transaction).
+    """
+    steps = tuple(MIGRATIONS if migrations is None else migrations)
+    with engine.begin() as conn:
+        schema_migrations.create(conn, checkfirst=True)
+        current = schema_version(conn)
+    if current > len(steps):
+        raise SchemaTooNew(current, len(steps))
+    for number in range(current + 1, len(steps) + 1):
+        with engine.begin() as conn:
+            applied = conn.execute(
+                select(schema_migrations.c.version).where(schema_migrations.c.version == number)
+            ).first()
+            if applied is not None:
+                continue
+            steps[number - 1](conn)
+            conn.execute(insert(schema_migrations).values(version=number, applied_at=iso(now or _utc_now())))
+    with engine.connect() as conn:
+        return schema_version(conn)
+
+
+# ---------------------------------------------------------------------------------------
+# JSON and time
+# ---------------------------------------------------------------------------------------
+
+
+def dumps(value: Any) -> str:
+    """Deterministic JSON text: sorted keys, no whitespace, UTF-8 kept, no NaN/Infinity."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` (timezone-aware) as stored: ISO 8601 in UTC with microseconds."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"timestamp {moment!r} has no timezone; pass an aware datetime")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# Hash chain
+# ---------------------------------------------------------------------------------------
+
+_CHAINED = ("case_number", "seq", "at", "actor", "role", "action", "payload", "catalogue_version", "prev_hash")
+
+
+def canonical(event: Mapping[str, Any]) -> bytes:
+    """The bytes an event's hash covers: the chained fields as canonical JSON (see module doc)."""
+    missing = [k for k in _CHAINED if k not in event]
+    if missing:
+        raise KeyError(f"event lacks {', '.join(missing)}")
+    return dumps({k: event[k] for k in _CHAINED}).encode("utf-8")
+
+
+def event_hash(event: Mapping[str, Any]) -> str:
+    """``sha256(prev_hash as ASCII + canonical(event))`` as 64 hex digits."""
+    return hashlib.sha256(str(event["prev_hash"]).encode("ascii") + canonical(event)).hexdigest()
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    case_id: int
+    case_number: str
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    payload: Any
+    catalogue_version: str
+    prev_hash: str
+    hash: str
+
+    def chained(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in _CHAINED}
+
+    @property
+    def at_datetime(self) -> datetime:
+        return datetime.fromisoformat(self.at)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------
+
+_PROTECTED = frozenset({"id", "number", "version", "created_at", "updated_at", "last_event_hash"})
+_UPDATABLE = frozenset(c.name for c in cases.columns) - _PROTECTED
+
+
+def _case_values(values: Mapping[str, Any], what: str) -> dict[str, Any]:
+    unknown = sorted(set(values) - _UPDATABLE)
+    if unknown:
+        raise ValueError(f"{what}: cannot set {', '.join(unknown)} (settable: {', '.join(sorted(_UPDATABLE))})")
+    out = {k: _column_value(v) for k, v in values.items()}
+    if "data" in out and not isinstance(out["data"], str):
+        out["data"] = dumps(out["data"])
+    return out
+
+
+def _normalise_payload(payload: Any) -> tuple[str, Any]:
+    """The payload as stored (JSON text) and as re-read from it, so what is hashed now is
+    exactly what verify re-reads."""
+    try:
+        stored = dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"event payload is not plain JSON: {exc}") from exc
+    return stored, json.loads(stored)
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - every table here has an integer primary key
+        raise RuntimeError("the database did not report the new row's id")
+    return int(key[0])
+
+
+# Built once: statements with bind parameters hit SQLAlchemy's compiled cache without
+# rebuilding expressions on every append (about three times faster).
+_SELECT_CASE = select(cases.c.number, cases.c.version, cases.c.last_event_hash).where(
+    cases.c.id == bindparam("case_id")
+)
+_GUARDED_UPDATE = update(cases).where(
+    cases.c.id == bindparam("_case_id"), cases.c.version == bindparam("_expected_version")
+)  # the SET clause comes from the other parameter names
+_INSERT_EVENT = insert(events)
+
+
+_PRECOMPILED: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[str, ...], dict[str, Any]]] = {}
+
+
+class FastResult:
+    """What the hot path needs from an executed statement, however it ran."""
+
+    __slots__ = ("lastrowid", "rowcount", "rows")
+
+    def __init__(self, rowcount: int, lastrowid: int | None, rows: list[Any]) -> None:
+        self.rowcount, self.lastrowid, self.rows = rowcount, lastrowid, rows
+
+
+def fast_execute(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> FastResult:
+    """Run a prebuilt Core statement inside ``conn``'s transaction with as little overhead as the
+    database allows.
+
+    On SQLite the statement is compiled once (per set of parameter names) and executed on the
+    transaction's own DB-API connection: SQLAlchemy's per-statement machinery costs several times
+    more than SQLite's work for these one-row statements. Elsewhere (PostgreSQL) it runs through
+    SQLAlchemy as usual, so the SQL stays portable. Parameters must already be plain values.
+    """
+    if conn.dialect.name != "sqlite":
+        result = conn.execute(stmt, dict(params))
+        found: list[Any] = list(result) if result.returns_rows else []
+        new = result.inserted_primary_key if result.is_insert else None
+        return FastResult(result.rowcount, int(new[0]) if new else None, found)
+    key = (id(stmt), tuple(sorted(params)))
+    hit = _PRECOMPILED.get(key)
+    if hit is None:
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=sorted(params))
+        # bound constants in the statement itself (e.g. LIMIT 1) keep their compiled values
+        hit = (str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+        _PRECOMPILED[key] = hit
+    sql, order, fixed = hit
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params[name] if name in params else fixed[name] for name in order))
+        fetched: list[Any] = list(cursor.fetchall()) if cursor.description else []
+        return FastResult(cursor.rowcount, cursor.lastrowid, fetched)
+    finally:
+        cursor.close()
+
+
+def _case_row(conn: Connection, case_id: int) -> Any:
+    return conn.execute(_SELECT_CASE, {"case_id": case_id}).first()
+
+
+def append_event(
+    conn: Connection,
+    *,
+    case_id: int,
+    case_number: str,
+    expected_version: int,
+    at: datetime,
+    actor: str,
+    role: str,
+    action: str,
+    payload: Any,
+    catalogue_version: str,
+    state_update: Mapping[str, Any],
+    known: Any = None,
+) -> EventRecord:
+    """Append one event to a case and apply ``state_update`` to its row, in the caller's transaction.
+
+    Raises :class:`VersionConflict` when ``cases.version != expected_version`` (checked on
+    read and again by ``UPDATE ... WHERE version = :expected``, so two writers never both
+    succeed, whatever the database), :class:`CaseNotFound`, or ``ValueError`` for a naive
+    ``at``, a non-JSON payload or a protected column in ``state_update``. Afterwards
+    ``cases.version == expected_version + 1``.
+    """
+    values = _case_values(state_update, "state_update")
+    at_text = iso(at)
+    stored, body = _normalise_payload(payload)
+
+    # ``known``: the case row the caller already read in this same write transaction
+    row = known if known is not None else _case_row(conn, case_id)
+    if row is None:
+        raise CaseNotFound(case_number)
+    if row.number != case_number:
+        raise ValueError(f"case id {case_id} is {row.number}, not {case_number}")
+    if row.version != expected_version:
+        raise VersionConflict(case_number, expected_version, row.version)
+
+    # cases.version counts the case's events and last_event_hash is the head of its chain
+    # (verify() checks both), so the next link needs no read of the events table.
+    seq = expected_version + 1
+    prev = str(row.last_event_hash or GENESIS_HASH) if expected_version else GENESIS_HASH
+    chained = {
+        "case_number": case_number,
+        "seq": seq,
+        "at": at_text,
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "payload": body,
+        "catalogue_version": catalogue_version,
+        "prev_hash": prev,
+    }
+    digest = event_hash(chained)
+
+    # The guard first: on PostgreSQL it takes the row lock, so a concurrent writer waits
+    # here and then finds the version changed (rowcount 0) instead of a duplicate seq.
+    result = fast_execute(
+        conn,
+        _GUARDED_UPDATE,
+        {
+            **values,
+            "version": expected_version + 1,
+            "updated_at": at_text,
+            "last_event_hash": digest,
+            "_case_id": case_id,
+            "_expected_version": expected_version,
+        },
+    )
+    if result.rowcount != 1:
+        now = _case_row(conn, case_id)
+        raise VersionConflict(case_number, expected_version, None if now is None else now.version)
+
+    inserted = fast_execute(
+        conn,
+        _INSERT_EVENT,
+        {
+            "case_id": case_id,
+            "seq": seq,
+            "at": at_text,
+            "actor": actor,
+            "role": role,
+            "action": action,
+            "payload": stored,
+            "catalogue_version": catalogue_version,
+            "prev_hash": prev,
+            "hash": digest,
+        },
+    )
+    if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
+        raise RuntimeError("the database did not report the new event's id")
+    event_id = int(inserted.lastrowid)
+    return EventRecord(id=event_id, case_id=case_id, hash=digest, **chained)
+
+
+_INSERT_CASE = insert(cases)
+_SELECT_IDEMPOTENCY = select(idempotency.c.case_number).where(idempotency.c.key == bindparam("key"))
+_INSERT_IDEMPOTENCY = insert(idempotency)
+# ``number >= prefix AND number < prefix + "~"`` (not LIKE, which SQLite cannot serve from the
+# unique index without case-sensitive LIKE): the last number issued under a prefix.
+_LAST_NUMBER = (
+    select(cases.c.number)
+    .where(cases.c.number >= bindparam("low"), cases.c.number < bindparam("high"))
+    .order_by(cases.c.number.desc())
+    .limit(1)
+)
+_CASE_COLUMNS = tuple(c.name for c in cases.columns if c.name not in ("id", "last_event_hash"))
+
+
+def create_case(
+    conn: Connection,
+    *,
+    number: str,
+    query_code: str | None,
+    item_code: str,
+    catalogue_version: str,
+    state: str,
+    data: Any,
+    at: datetime,
+    actor: str,
+    role: str,
+    payload: Any,
+    department: str | None,
+    action: str = "submit",
+    columns: Mapping[str, Any] | None = None,
+) -> tuple[int, EventRecord]:
+    """Insert a case (version 0) and its first event (``submit``), leaving it at version 1.
+
+    ``columns`` sets further worklist columns at once (``current_step``, ``assignee_role``,
+    ``due_promised``, ``due_legal``, ``paused``; dates/datetimes are stored as ISO text).
+    Raises :class:`CaseExists` when the number is taken.
+    """
+    extra = _case_values(columns or {}, "columns")
+    at_text = iso(at)
+    values: dict[str, Any] = dict.fromkeys(_CASE_COLUMNS)
+    values.update(
+        light="green", step_overdue=False, legal_overdue=False, minute_limit=False, immediate=False
+    )  # NOT NULL, as the server default
+    values.update(extra)
+    values.update(
+        number=number,
+        query_code=query_code,
+        item_code=item_code,
+        catalogue_version=catalogue_version,
+        state=state,
+        version=0,
+        data=data if isinstance(data, str) else dumps(data),
+        created_at=at_text,
+        updated_at=at_text,
+        department=department,
+        paused=bool(extra.get("paused", False)),
+    )
+    try:
+        inserted = fast_execute(conn, _INSERT_CASE, values)
+    except (IntegrityError, sqlite3.IntegrityError) as exc:
+        if "number" not in str(exc):  # pragma: no cover - no other constraint can fail here
+            raise
+        raise CaseExists(number) from exc
+    if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
+        raise RuntimeError("the database did not report the new case's id")
+    case_id = int(inserted.lastrowid)
+    record = append_event(
+        conn,
+        case_id=case_id,
+        case_number=number,
+        expected_version=0,
+        at=at,
+        actor=actor,
+        role=role,
+        action=action,
+        payload=payload,
+        catalogue_version=catalogue_version,
+        state_update={},
+        known=_Known(number, 0, None),
+    )
+    return case_id, record
+
+
+class _Known(NamedTuple):
+    number: str
+    version: int
+    last_event_hash: str | None
+
+
+def last_number(conn: Connection, prefix: str) -> str | None:
+    """The highest case number starting with ``prefix`` (numbers are fixed-width, so text order is
+    number order), or ``None``."""
+    rows = fast_execute(conn, _LAST_NUMBER, {"low": prefix, "high": prefix + "~"}).rows
+    return str(rows[0][0]) if rows else None
+
+
+def find_idempotency(conn: Connection, key: str) -> str | None:
+    """The case number an idempotency key was first used for, or ``None``."""
+    rows = fast_execute(conn, _SELECT_IDEMPOTENCY, {"key": key}).rows
+    return str(rows[0][0]) if rows else None
+
+
+_STAFF_OF = (
+    select(events.c.actor)
+    # two comparisons rather than NOT IN: fast_execute runs plain bind parameters only
+    .where(events.c.case_id == bindparam("case_id"), events.c.role != "applicant", events.c.role != "system")
+    .distinct()
+)
+_INSERT_CASE_STAFF = insert(case_staff)
+
+
+def record_case_staff(conn: Connection, case_id: int, figures: Mapping[str, Any]) -> None:
+    """When a case ends, in the same transaction: one ``case_staff`` row per staff member who acted
+    on it, carrying the figures the rankings read (``ended_at``, ``completed``, ``on_time`` …)."""
+    actors = [r[0] for r in fast_execute(conn, _STAFF_OF, {"case_id": case_id}).rows]
+    for actor in actors:
+        fast_execute(conn, _INSERT_CASE_STAFF, {"case_id": case_id, "actor": actor, **figures})
+
+
+def recompute_columns(conn: Connection, case_number: str, version: int, values: Mapping[str, Any]) -> bool:
+    """Set query-table columns derived from the record (deadlines counted again, engine.service.provisional)
+    without an event, only while the case is still at ``version``; whether the row was updated."""
+    stmt = update(cases).where(cases.c.number == case_number, cases.c.version == version)
+    return conn.execute(stmt.values(**_case_values(values, "recompute_columns"))).rowcount == 1
+
+
+def remember_idempotency(conn: Connection, key: str, case_number: str, at: datetime) -> str:
+    """Record ``key`` → ``case_number`` unless the key is known; return the case number it maps to.
+
+    Call it in the same transaction as :func:`create_case`; when the returned number differs
+    from ``case_number`` the request is a repeat: roll back and answer with that case.
+    """
+    found = find_idempotency(conn, key)
+    if found is not None:
+        return found
+    fast_execute(conn, _INSERT_IDEMPOTENCY, {"key": key, "case_number": case_number, "created_at": iso(at)})
+    return case_number
+
+
+def save_snapshot(conn: Connection, version: str, content: Any, at: datetime) -> bool:
+    """Freeze the catalogue documents of ``version`` once; return whether they were new."""
+    exists = conn.execute(select(catalogue_snapshots.c.version).where(catalogue_snapshots.c.version == version)).first()
+    if exists is not None:
+        return False
+    conn.execute(insert(catalogue_snapshots).values(version=version, created_at=iso(at), content=dumps(content)))
+    return True
+
+
+def load_snapshot(conn: Connection, version: str) -> Any:
+    """The frozen catalogue documents of ``version`` (``None`` if never saved)."""
+    content = conn.execute(
+        select(catalogue_snapshots.c.content).where(catalogue_snapshots.c.version == version)
+    ).scalar_one_or_none()
+    return loads(content)
+
+
+def record_catalogue(conn: Connection, version: str, root: str, items: int, at: datetime) -> bool:
+    """Note that catalogue ``version`` from ``root`` is being served (once per change of either);
+    return whether a row was added."""
+    last = conn.execute(
+        select(catalogue_versions.c.version, catalogue_versions.c.root)
+        .order_by(catalogue_versions.c.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and tuple(last) == (version, root):
+        return False
+    conn.execute(insert(catalogue_versions).values(version=version, root=root, items=items, loaded_at=iso(at)))
+    return True
+
+
+def catalogue_history(conn: Connection) -> list[dict[str, Any]]:
+    """Every catalogue version served, oldest first."""
+    rows = conn.execute(select(catalogue_versions).order_by(catalogue_versions.c.id)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------
+
+
+def get_case(conn: Connection, number: str) -> dict[str, Any] | None:
+    """The case row as a dict (``data`` decoded), or ``None``."""
+    row = conn.execute(select(cases).where(cases.c.number == number)).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["data"] = loads(out["data"])
+    return out
+
+
+def record_of(row: Any, case_number: str) -> EventRecord:
+    return EventRecord(
+        id=int(row.id),
+        case_id=int(row.case_id),
+        case_number=case_number,
+        seq=int(row.seq),
+        at=str(row.at),
+        actor=str(row.actor),
+        role=str(row.role),
+        action=str(row.action),
+        payload=loads(row.payload),
+        catalogue_version=str(row.catalogue_version),
+        prev_hash=str(row.prev_hash),
+        hash=str(row.hash),
+    )
+
+
+_EVENTS_OF = (
+    select(*events.c)
+    .join(cases, cases.c.id == events.c.case_id)
+    .where(cases.c.number == bindparam("number"))
+    .order_by(events.c.seq, events.c.id)
+)
+_EVENT_FIELDS = tuple(c.name for c in events.c)
+
+
+class _EventRow(NamedTuple):
+    id: int
+    case_id: int
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    payload: str
+    catalogue_version: str
+    prev_hash: str
+    hash: str
+
+
+assert _EVENT_FIELDS == _EventRow._fields, "keep _EventRow in step with the events table"
+
+
+def events_of(conn: Connection, case_number: str) -> list[EventRecord]:
+    """Every event of a case in ``seq`` order (empty for an unknown case)."""
+    rows = fast_execute(conn, _EVENTS_OF, {"number": case_number}).rows
+    return [record_of(_EventRow(*r), case_number) for r in rows]

@@ -1,0 +1,531 @@
+"""The one-time notice (一次告知): everything an applicant must know and bring, from the item's YAML.
+
+``build`` turns an item into plain data that both the command line (``render_text``)
+and the web guide page render, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from engine.base import conditions, stated
+from engine.base.wording import N_
+from engine.catalogue.model import Catalogue, Document
+from engine.check.crossref import item_fields
+from engine.rules import cases
+
+TYPE_NAMES = {
+    "license": "行政许可",
+    "confirmation": "行政确认",
+    "payment": "行政给付",
+    "ruling": "行政裁决",
+    "reward": "行政奖励",
+    "filing": "备案",
+    "other_power": "其他行政权力",
+    "public_service": "公共服务",
+}
+LEVEL_NAMES = {
+    "national": "国家级",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡镇级",
+    "village": "村（社区）级",
+}
+UNIT_NAMES = {"working_day": "个工作日", "natural_day": "个自然日", "minute": "分钟"}
+APPLICANT_NAMES = {"natural_person": "自然人", "legal_person": "法人及其他组织"}
+SERVICE_OBJECT_NAMES = {
+    "natural_person": "自然人",
+    "enterprise_legal_person": "企业法人",
+    "public_institution": "事业单位法人",
+    "social_organisation": "社会组织法人",
+    "unincorporated_enterprise": "非法人企业",
+    "individual_business": "个体工商户",
+    "government_agency": "机关",
+    "other_organisation": "其他组织",
+}
+STATE_NAMES = {"in_use": "在用", "suspended": "暂停", "cancelled": "取消"}
+NATURE_NAMES = {
+    "statutory_authority": "法定机关",
+    "authorised_organisation": "法律法规授权组织",
+    "entrusted_organisation": "受委托组织",
+}
+HANDLING_FORM_NAMES = {"window": "窗口办理", "online": "网上办理", "courier": "快递申请"}
+#: the basis kinds, each printed under its own heading, in this order
+BASIS_HEADINGS = (
+    ("basis", N_("设定依据")),
+    ("implementation_basis", N_("实施依据")),
+    ("handling_basis", N_("办理依据")),
+    ("conditions_basis", N_("受理条件依据")),
+)
+NOT_STATED_TEXT = "未说明"
+ASK = "请向窗口咨询"
+ONLINE_DEPTH = {0: "不支持网上办理", 1: "网上咨询查询", 2: "网上预审（下载表格）", 3: "网上受理", 4: "全程网办"}
+SOURCE_NAMES = {"applicant": "申请人自备", "government": "政府部门核发", "intermediary": "中介机构", "other": "其他"}
+STEP_NAMES = {"accept": "受理", "undertake": "承办", "review": "审核", "decide": "批准", "complete": "办结"}
+ROLE_NAMES = {
+    "window": "窗口受理人员",
+    "undertaker": "承办人",
+    "reviewer": "审核人",
+    "decider": "批准人",
+    "issuer": "发证人员",
+    "inspector": "现场核查人员",
+    "head": "部门负责人",
+}
+PROCEDURE_NAMES = {
+    "hearing": "听证",
+    "tendering": "招标",
+    "auction": "拍卖",
+    "testing": "检验检测",
+    "inspection": "现场勘查",
+    "quarantine": "检疫",
+    "appraisal": "鉴定",
+    "expert_review": "专家评审",
+    "public_notice": "公示",
+    "collective_decision": "集体审议",
+}
+
+
+def duration_text(d: Mapping[str, Any]) -> str:
+    return f"{d['value']}{UNIT_NAMES[d['unit']]}"
+
+
+def basis_text(refs: list[Mapping[str, Any]]) -> str:
+    return "；".join(
+        f"《{r['law'].strip('《》')}》{r['article']}" if not r["law"].startswith("《") else f"{r['law']}{r['article']}"
+        for r in refs
+    )
+
+
+@dataclass(slots=True)
+class Link:
+    """A value an applicant may follow: ``href`` for a web address, a mailto: or a tel: link, else None."""
+
+    text: str
+    href: str | None = None
+
+
+@dataclass(slots=True)
+class Channel:
+    label: str  # 电话 / 邮箱 / 网址 / 地址
+    values: list[Link]
+
+
+@dataclass(slots=True)
+class MaterialLine:
+    name: str
+    required: str  # 必需 / 非必需 / 满足条件时必需：…
+    originals: int | None  # None: the guide does not say (never printed as 0)
+    copies: int | None
+    paper: str  # what the guide says about paper copies, in words (份数、纸张、要求), or 未说明
+    formats: list[str]
+    max_size_mb: int | None
+    source: str
+    signs: bool  # the applicant must sign or seal it
+    blank_form: Link | None
+    sample: Link | None
+    note: str
+
+
+@dataclass(slots=True)
+class Notice:
+    code: str
+    name: str
+    type: str
+    department: str
+    window: str
+    level: str
+    bases: list[tuple[str, str]]  # (heading, the references): 设定依据, 实施依据, 办理依据, 受理条件依据
+    conditions: list[str]  # empty and conditions_stated False: 未说明
+    conditions_stated: bool
+    applicants: str
+    legal_limit: str
+    promised_limit: str
+    immediate: bool
+    extension: str
+    visits: str
+    online: str
+    materials: list[MaterialLine]
+    materials_stated: bool
+    materials_incomplete: str  # why the published list is incomplete, or ""
+    closing: str  # the notice's last words: a complete list, a list as published, or none stated
+    fee: list[str]
+    fee_stated: bool
+    special_procedures: list[str]
+    steps: list[str]
+    result: str
+    location: str
+    hours: str
+    contact: list[Channel]
+    complaint: list[Channel]
+    remedy: list[str]
+    faq: list[tuple[str, str]] = field(default_factory=list)
+    # identity and handling (实施清单要素); empty when the item does not give them
+    identity: list[tuple[str, str]] = field(default_factory=list)  # (label, value): 清单事项, 版本, 状态, 性质
+    accepting_body: str = ""  # 受理机构, when the item names one apart from its department
+    deciding_body: str = ""  # 决定机构, likewise
+    unavailable: str = ""  # why it cannot be applied for (暂停, 取消, 材料未说明), or ""
+    handling_forms: str = ""
+    flows: list[tuple[str, list[str]]] = field(default_factory=list)  # (线下办理流程 / 线上办理流程, steps)
+    guide: list[tuple[str, Link]] = field(default_factory=list)  # (来源 / 发布日期 / 索引号, value)
+    # fee reliefs not in force on the day the notice was built (lapsed or not yet begun), each saying so;
+    # kept apart from ``fee`` so a lapsed exemption is never read as one that still applies
+    fee_not_in_force: list[str] = field(default_factory=list)
+    # the day the notice was issued (the clock's local date, YYYY-MM-DD) as printed on paper, or ""
+    issued: str = ""
+
+
+def paper_text(mat: Mapping[str, Any]) -> str:
+    """What the item says about a material's paper copies — never more: an omitted count is not 0 and an
+    omitted ``paper`` is not "no paper"."""
+    originals, copies, paper = mat.get("originals"), mat.get("copies"), mat.get("paper")
+    if originals == 0 and copies == 0:
+        counts = ["无需原件和复印件"]
+    else:
+        # a written 0 reads as words (无需复印件), never "复印件0份" or a bare "1 / 0"
+        counts = [
+            f"{word}{n}份" if n else f"无需{word}"
+            for word, n in (("原件", originals), ("复印件", copies))
+            if n is not None
+        ]
+    if paper is False:
+        text = "无需纸质材料" if not counts or counts == ["无需原件和复印件"] else "、".join(counts) + "（无需纸质）"
+    elif counts:
+        text = "、".join(counts)
+    else:
+        text = "需纸质材料，份数未说明" if paper is True else "纸质材料份数未说明"
+    extra = [f"{mat['paper_size']}纸张" if mat.get("paper_size") else "", mat.get("paper_requirements", "")]
+    return "，".join([text, *[e for e in extra if e]])
+
+
+def _link(value: str | None) -> Link | None:
+    if not value:
+        return None
+    return Link(value, value if value.startswith(("https://", "http://")) else None)
+
+
+def _values(value: Any, kind: str) -> list[Link]:
+    values = value if isinstance(value, list) else [value]
+    prefix = {"phone": "tel:", "email": "mailto:", "web": ""}.get(kind)
+    # a tel: link dials the number without its extension (转…) or spaces
+    return [Link(str(v), None if prefix is None else prefix + str(v).split("转")[0].replace(" ", "")) for v in values]
+
+
+def channels(ch: Mapping[str, Any]) -> list[Channel]:
+    names = {"phone": N_("电话"), "web": N_("网址"), "email": N_("邮箱"), "address": N_("地址")}
+    return [Channel(names[k], _values(v, k)) for k, v in ch.items()]
+
+
+def _center_phone(center: Mapping[str, Any], key: str) -> list[Channel]:
+    """The center's phone, for an item that names no channel of its own."""
+    return [Channel(N_("电话"), _values(center[key], "phone"))] if center.get(key) else []
+
+
+def channels_text(chs: list[Channel]) -> str:
+    return "；".join(f"{c.label} {'、'.join(v.text for v in c.values)}" for c in chs)
+
+
+def where_to_ask(cat: Catalogue, data: Mapping[str, Any]) -> str:
+    """The window and phone an applicant turns to, in words (for an item that cannot be applied for)."""
+    where, phone = counter(cat, data)
+    return f"办理地点：{where}" + (f"；咨询电话：{phone}" if phone else "")
+
+
+def counter(cat: Catalogue, data: Mapping[str, Any]) -> tuple[str, str]:
+    """(the address and window, the phone) an applicant turns to: the item's, else its department's or the
+    center's."""
+    dept = cat.department(data["department"]) or {"name": data["department"]}
+    location = data.get("location") or {}
+    center = cat.center or {}
+    window = location.get("window") or dept.get("window", "")
+    address = location.get("address") or center.get("address", "")
+    phones = (data.get("contact") or {}).get("phone") or dept.get("phone") or center.get("phone")
+    phone = "、".join(phones) if isinstance(phones, list) else str(phones or "")
+    where = "，".join(p for p in (address, f"{dept['name']}窗口 {window}".strip() if window else dept["name"]) if p)
+    return where, phone
+
+
+UNAVAILABLE = {
+    "suspended": "本事项已暂停办理，暂不受理申请",
+    "cancelled": "本事项已取消，不再受理申请",
+    "materials": "本事项公布的办事指南未说明申请材料，不能在线申请，请到窗口办理或先电话咨询",
+}
+
+
+def _closing(data: Mapping[str, Any]) -> str:
+    if not stated.materials_stated(data):
+        return f"本事项公布的办事指南未说明申请材料，{ASK}。"
+    if data.get("materials_incomplete"):
+        why = str(data["materials_incomplete"]).rstrip("。.")
+        return f"以上材料清单按公布的办事指南照录，可能不完整（{why}），{ASK}。"
+    return "以上为本事项需提交的全部材料，一次性告知。材料齐全、符合法定形式的，窗口当场受理。"
+
+
+def _identity(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if data.get("basic_code"):
+        out.append((N_("基本编码"), data["basic_code"]))
+    listed = data.get("national_item") or {}
+    for key, label in (("item", N_("行政许可事项")), ("sub_item", N_("子项")), ("handling_item", N_("业务办理项"))):
+        entry = listed.get(key)
+        if entry:
+            out.append((label, entry["name"] + (f"（{entry['code']}）" if entry.get("code") else "")))
+    if "version" in data:
+        out.append((N_("事项版本"), str(data["version"])))
+    if "state" in data:
+        out.append((N_("事项状态"), STATE_NAMES[data["state"]]))
+    if "department_nature" in data:
+        out.append((N_("实施主体性质"), NATURE_NAMES[data["department_nature"]]))
+    return out
+
+
+def _materials(cat: Catalogue, data: Mapping[str, Any], labels: Mapping[str, str]) -> list[MaterialLine]:
+    materials = []
+    for mat in stated.materials(data):
+        req = mat["required"]
+        if req is True:
+            required = "必需"
+        elif req is False:
+            required = "非必需"
+        else:
+            required = f"{conditions.describe(req, labels)}时必需"
+        note_parts = [p for p in (mat.get("fill_notes"), mat.get("acceptance_standard"), mat.get("note")) if p]
+        if mat.get("shared"):
+            note_parts.insert(0, "可通过数据共享获取，申请人免交")
+        if mat.get("produced_by"):
+            producer = cat.items.get(mat["produced_by"])
+            if producer is not None:
+                note_parts.insert(0, f"由“{cat.data(producer)['name']}”事项产生")
+        materials.append(
+            MaterialLine(
+                name=mat["name"],
+                required=required,
+                originals=mat.get("originals"),
+                copies=mat.get("copies"),
+                paper=paper_text(mat),
+                formats=mat.get("formats", []),
+                max_size_mb=mat.get("max_size_mb"),
+                source=SOURCE_NAMES.get(mat.get("source", ""), ""),
+                signs=bool(mat.get("applicant_signs")),
+                blank_form=_link(mat.get("blank_form")),
+                sample=_link(mat.get("sample")),
+                note="；".join(note_parts),
+            )
+        )
+    return materials
+
+
+def _step_line(s: Mapping[str, Any]) -> str:
+    who = "".join(p for p in (s.get("office"), s.get("post")) if p)
+    return (
+        f"{s['name']}（{ROLE_NAMES[s['role']]}"
+        + (f"，{who}" if who else "")
+        + f"，{duration_text(s['limit'])}"
+        + (f"，与“{s['parallel_with']}”并行" if s.get("parallel_with") else "")
+        + "）"
+    )
+
+
+def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
+    """The guide of ``item``; ``on`` (the clock's local date) splits its fee reliefs into those in force
+    that day and those lapsed or yet to begin (without it every relief is listed as written)."""
+    data = item.data
+    center = cat.center or {}
+    dept = cat.department(data["department"]) or {"name": data["department"], "window": ""}
+    fields = item_fields(item, cat.forms)
+    labels = {name: info.spec["label"] for name, info in fields.items()}
+    for info in fields.values():
+        for opt in info.spec.get("options", []):
+            labels.setdefault(f"={opt['value']}", opt["label"])
+    tl = data["time_limit"]
+    fee_lines, fee_other = _fee_lines(cat, data["fee"], labels, on)
+    steps = data.get("steps", "standard")
+    if steps == "standard":
+        step_lines = [f"{STEP_NAMES[s]}" for s in STEP_NAMES]
+    else:
+        step_lines = [_step_line(s) for s in steps]
+    visits = stated.section(data, "visits")
+    online = stated.section(data, "online")
+    result = stated.section(data, "result")
+    contact = data.get("contact", {})
+    complaint = data.get("complaint", {})
+    remedy = data.get("remedy", {})
+    location = data.get("location", {})
+    window = location.get("window") or dept.get("window", "")
+    objects = data.get("service_objects")
+    why = stated.unavailable(data)
+    guide = data.get("published_guide") or {}
+    return Notice(
+        code=data["code"],
+        name=data["name"],
+        type=TYPE_NAMES[data["type"]],
+        department=dept["name"],
+        window=window,
+        level=LEVEL_NAMES[data["level"]],
+        bases=[(heading, basis_text(data[key])) for key, heading in BASIS_HEADINGS if data.get(key)],
+        conditions=stated.conditions(data),
+        conditions_stated=stated.is_stated(data["conditions"]),
+        applicants="、".join(SERVICE_OBJECT_NAMES[o] for o in objects)
+        if objects
+        else "、".join(APPLICANT_NAMES[a] for a in data["applicants"]),
+        legal_limit=duration_text(tl["legal"]),
+        promised_limit="即办（当场办结）" if tl["promised"]["value"] == 0 else duration_text(tl["promised"]),
+        immediate=tl["promised"]["value"] == 0,
+        extension=extension_text(data),
+        visits=(
+            ("零跑动" if visits["max"] == 0 else f"最多{visits['max']}次")
+            + (f"（{visits['reason']}）" if visits.get("reason") else "")
+            if visits
+            else NOT_STATED_TEXT
+        ),
+        online=ONLINE_DEPTH[online["depth"]] if online else NOT_STATED_TEXT,
+        materials=_materials(cat, data, labels),
+        materials_stated=stated.materials_stated(data),
+        materials_incomplete=str(data.get("materials_incomplete") or ""),
+        closing=_closing(data),
+        fee=fee_lines,
+        fee_not_in_force=fee_other,
+        issued=on.isoformat() if on else "",
+        fee_stated=stated.fee_stated(data),
+        special_procedures=[
+            f"{p['name']}（{PROCEDURE_NAMES[p['kind']]}，最长{duration_text(p['max'])}，"
+            f"{'计入' if p['counts_toward_limit'] else '不计入'}办理时限"
+            + ("，收费" if p.get("charged") else "")
+            + "）"
+            for p in data.get("special_procedures", [])
+        ],
+        steps=step_lines,
+        result=(f"{result['name']}" + (f"（有效期{result['validity']}）" if result.get("validity") else ""))
+        if result
+        else NOT_STATED_TEXT,
+        location=location.get("address") or center.get("address", ""),
+        hours=data.get("hours") or center.get("hours", ""),
+        contact=channels(contact) or _center_phone(center, "phone"),
+        complaint=channels(complaint) or _center_phone(center, "complaint_phone"),
+        remedy=[v for v in (remedy.get("reconsideration"), remedy.get("litigation")) if v],
+        faq=[(f["q"], f["a"]) for f in data.get("faq", [])],
+        identity=_identity(data),
+        accepting_body=data.get("accepting_body", ""),
+        deciding_body=data.get("deciding_body", ""),
+        unavailable=f"{UNAVAILABLE[why]}。{where_to_ask(cat, data)}" if why else "",
+        handling_forms="、".join(HANDLING_FORM_NAMES[f] for f in data.get("handling_forms", [])),
+        flows=[
+            (title, list((data.get("flows") or {})[key]))
+            for key, title in (("offline", N_("线下办理流程")), ("online", N_("线上办理流程")))
+            if key in (data.get("flows") or {})
+        ],
+        guide=[
+            (label, _link(str(guide[key])) or Link(""))
+            for key, label in (("url", N_("指南来源")), ("published", N_("发布日期")), ("index_number", N_("索引号")))
+            if guide.get(key)
+        ],
+    )
+
+
+def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | None) -> tuple[list[str], list[str]]:
+    if fee == stated.NOT_STATED:
+        return [f"收费情况未说明，{ASK}"], []
+    if fee == "free":
+        return ["不收费"], []
+    if "free" in fee:
+        return [f"不收费（依据：{basis_text(fee['basis'])}）"], []
+    schedule = cat.fees.get(fee["schedule"])
+    if schedule is None:
+        return [f"按收费标准 {fee['schedule']} 收取"], []
+    from engine.rules.fee_text import describe_schedule_on
+
+    return describe_schedule_on(schedule.data, labels, on)
+
+
+def render_text(n: Notice) -> str:
+    out = [
+        f"一次性告知书 — {n.name}",
+        "=" * 40,
+        f"事项编码：{n.code}",
+        *[f"{label}：{value}" for label, value in n.identity],
+        f"事项类型：{n.type}（{n.level}）",
+        f"实施部门：{n.department}（窗口 {n.window}）",
+    ]
+    out += [f"受理机构：{n.accepting_body}"] if n.accepting_body else []
+    out += [f"决定机构：{n.deciding_body}"] if n.deciding_body else []
+    if n.unavailable:
+        out.append(f"注意：{n.unavailable}")
+    out += [f"{heading}：{text}" for heading, text in n.bases]
+    out += ["", "受理条件："]
+    out += [f"  {i}. {c}" for i, c in enumerate(n.conditions, 1)] if n.conditions_stated else [f"  未说明，{ASK}"]
+    out += ["", f"服务对象：{n.applicants}", "", "申请材料："]
+    for i, m in enumerate(n.materials, 1):
+        formats = (
+            f"；电子版 {'/'.join(m.formats)}" + (f"，不超过 {m.max_size_mb} MB" if m.max_size_mb else "")
+            if m.formats
+            else ""
+        )
+        extra = [f"来源：{m.source}" if m.source else "", "需申请人签字（盖章）" if m.signs else ""]
+        extra += [
+            f"空白表格：{m.blank_form.text}" if m.blank_form else "",
+            f"示例样表：{m.sample.text}" if m.sample else "",
+        ]
+        out.append(f"  {i}. {m.name} —— {m.required}；{m.paper}{formats}" + "".join(f"；{e}" for e in extra if e))
+        if m.note:
+            out.append(f"     说明：{m.note}")
+    if not n.materials_stated:
+        out.append(f"  未说明，{ASK}")
+    elif not n.materials:
+        out.append("  无需提交材料")
+    out += ["", "收费："] + [f"  {line}" for line in n.fee]
+    if n.fee_not_in_force:
+        out += ["已失效或尚未施行的减免："] + [f"  {line}" for line in n.fee_not_in_force]
+    out += [
+        "",
+        f"法定时限：{n.legal_limit}",
+        f"承诺时限：{n.promised_limit}",
+        f"延长期限：{n.extension}",
+        f"到现场次数：{n.visits}",
+        f"网上办理：{n.online}",
+    ]
+    if n.handling_forms:
+        out.append(f"办理形式：{n.handling_forms}")
+    if n.special_procedures:
+        out += ["", "特别程序："] + [f"  {p}" for p in n.special_procedures]
+    out += ["", "办理流程：" + " → ".join(n.steps)]
+    for title, flow in n.flows:
+        out += [f"{title}："] + [f"  {i}. {s}" for i, s in enumerate(flow, 1)]
+    out += [
+        f"审批结果：{n.result}",
+        "",
+        f"办理地点：{n.location}",
+        f"办理时间：{n.hours}",
+        f"咨询方式：{channels_text(n.contact)}",
+        f"监督投诉：{channels_text(n.complaint)}",
+    ]
+    if n.remedy:
+        out += ["救济途径："] + [f"  {r}" for r in n.remedy]
+    if n.faq:
+        out += ["", "常见问题："]
+        for q, a in n.faq:
+            out += [f"  问：{q}", f"  答：{a}"]
+    if n.guide:
+        out += [""] + [f"{label}：{value.text}" for label, value in n.guide]
+    out += ["", n.closing]
+    return "\n".join(out) + "\n"
+
+
+def extension_text(item: Mapping[str, Any]) -> str:
+    """The one extension the item allows, in words, with where it comes from (Art. 42 by default for
+    a licence; the item's own basis when its YAML changes or excludes it)."""
+    ext = cases.extension_of(item)
+    written = item.get("time_limit", {}).get("extension")
+    if ext is not None:
+        who = "本级人民政府负责人" if ext.get("joint") else "本机关负责人"
+        why = basis_text(ext["basis"]) if ext.get("basis") else ""
+        return f"经{who}批准，可延长{duration_text(ext['limit'])}（一次），延期理由将书面告知" + (
+            f"；依据：{why}" if why else ""
+        )
+    if isinstance(written, Mapping) and written.get("allowed") is False:
+        return "不可延长" + (f"（依据：{basis_text(written['basis'])}）" if written.get("basis") else "")
+    if item.get("type") == "license":
+        return "当场作出决定，不适用延长"
+    return "无延长期限的规定"

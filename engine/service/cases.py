@@ -1,0 +1,597 @@
+"""The case service: one transaction per action over the record (engine.ledger.ledger), the rules
+(engine.rules.cases), the statutory clock (engine.rules.clock), forms (engine.rules.forms) and fees.
+
+Every case pins a snapshot of the documents it depends on (its item, the form sections
+the item uses, its fee schedule) under the catalogue version it was submitted with, so
+editing or deleting the YAML later changes nothing for a running case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, NamedTuple
+
+from sqlalchemy import Engine, bindparam, insert, select
+
+from engine.base import stated
+from engine.catalogue.model import Catalogue, Document
+from engine.catalogue.pinned import pinned_view
+from engine.ledger import ledger
+from engine.rules import cases, clock
+from engine.rules.calendar import CalendarYearMissing, WorkCalendar
+from engine.rules.fees import assess
+from engine.rules.forms import FieldError, money_units, validate
+from engine.rules.notice import UNAVAILABLE, where_to_ask
+from engine.service import drafts, filing_limits, provisional, query_codes
+
+SYSTEM = cases.Actor("system", "system")
+log = logging.getLogger("yangguang.service")
+# built once: composing a SQLAlchemy expression per action costs more than running it
+_CASE_ROW = select(
+    ledger.cases.c.id,
+    ledger.cases.c.number,
+    ledger.cases.c.version,
+    ledger.cases.c.catalogue_version,
+    ledger.cases.c.last_event_hash,
+).where(ledger.cases.c.number == bindparam("number"))
+CASE_CACHE_SIZE = 10_000
+DUE_CACHE_SIZE = 50_000
+
+
+class CaseRow(NamedTuple):
+    id: int
+    number: str
+    version: int
+    catalogue_version: str
+    last_event_hash: str | None
+
+
+class SubmissionInvalid(Exception):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(f"{len(errors)} field error(s)")
+        self.errors = errors
+
+
+class UnknownCase(LookupError):
+    pass
+
+
+class ItemUnavailable(Exception):
+    """The item cannot be applied for: suspended or cancelled (its ``state``), or its published guide does
+    not list its materials (``materials: not_stated``), so no application could be complete."""
+
+    ENGLISH: ClassVar[dict[str, str]] = {
+        "suspended": "this item is suspended",
+        "cancelled": "this item has been cancelled",
+        "materials": "the item's published guide does not list its materials, so it cannot be applied for online; "
+        "apply at the window",
+    }
+
+    def __init__(self, code: str, reason: str, where: str) -> None:
+        self.code, self.reason, self.where = code, reason, where
+        super().__init__(f"{UNAVAILABLE[reason]}。{where} / {code}: {self.ENGLISH[reason]}")
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    number: str
+    query_code: str
+    version: int
+    created: bool  # False when the idempotency key named an earlier submission
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    completeness: datetime | None  # Art. 32: accept, refuse or ask for supplements by then
+    promised: datetime | None  # None while the clock is stopped
+    legal: datetime | None
+    steps: dict[str, datetime | None]
+    #: Art. 44: issue or deliver a granted licence by then (None when not running)
+    delivery: datetime | None = None
+    #: the calendar's first provisional year when one of these dates lies in it (暂定, engine.service.provisional)
+    provisional_from: int | None = None
+
+    def is_provisional(self, moment: datetime | None) -> bool:
+        return provisional.is_provisional(moment, self.provisional_from)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class CaseService:
+    def __init__(self, catalogue: Catalogue, db: Engine, clock_: clock.Clock, calendar: WorkCalendar) -> None:
+        self.catalogue = catalogue
+        self.db = db
+        self.clock = clock_
+        self.calendar = calendar
+        self._snapshots: dict[str, dict[str, Any]] = {}
+        self._snap_keys: dict[str, str] = {}  # item code -> snapshot key under this catalogue
+        self._saved: set[str] = set()  # snapshot keys known to be in the database
+        #: number -> (case id, state folded from its events); checked against the stored version on use
+        self._cases: OrderedDict[str, tuple[int, cases.Case]] = OrderedDict()
+        self._dues: dict[tuple[Any, ...], datetime | None] = {}
+        supervision = (catalogue.center or {}).get("supervision", {})
+        self.completeness_days = int(supervision.get("completeness_working_days", 5))
+        self.followup_days = int(supervision.get("bad_rating_followup_working_days", 15))
+
+    def _now(self) -> datetime:
+        """The clock's time as the record stores it (UTC, microseconds), so the state kept in
+        memory is exactly the state folded again from the events."""
+        return datetime.fromisoformat(ledger.iso(self.clock.now()))
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def _snapshot(self, item: Document) -> dict[str, Any]:
+        cat = self.catalogue
+        data = cat.data(item)
+        forms = {s: cat.data(cat.forms[s]) for s in data.get("form", {}).get("sections", []) if isinstance(s, str)}
+        fee = data.get("fee")
+        schedule = cat.data(cat.fees[fee["schedule"]]) if isinstance(fee, Mapping) and "schedule" in fee else None
+        return {"item": data, "forms": forms, "fee_schedule": schedule, "catalogue_version": cat.version}
+
+    def _store_snapshot(self, conn: Any, item: Document) -> str:
+        """Pin the item's documents: computed once per item for this catalogue, saved once per database."""
+        code = self.catalogue.data(item)["code"]
+        if code not in self._snap_keys:
+            snap = self._snapshot(item)
+            key = hashlib.sha256(_canonical(snap).encode()).hexdigest()[:32]
+            self._snap_keys[code] = key
+            self._snapshots[key] = snap
+        key = self._snap_keys[code]
+        if key not in self._saved:
+            ledger.save_snapshot(conn, key, self._snapshots[key], self.clock.now())
+            self._saved.add(key)
+        return key
+
+    def pin(self, conn: Any, item_code: str) -> str:
+        """Pin a live item's snapshot inside ``conn``'s transaction; its key, for ``submit(pinned=…)``."""
+        return self._store_snapshot(conn, self.catalogue.items[item_code])
+
+    def pinned_view(self, key: str) -> tuple[Catalogue, Document]:
+        """A pinned snapshot as a one-item catalogue (engine.catalogue.pinned) and that item."""
+        return pinned_view(self.catalogue, key, self.snapshot(key))
+
+    def snapshot(self, key: str) -> dict[str, Any]:
+        """A pinned snapshot by key; immutable and named by its hash, so kept in memory once read."""
+        if key not in self._snapshots:
+            with ledger.read_only(self.db) as conn:
+                return self._snapshot_in(conn, key)
+        return self._snapshots[key]
+
+    def _snapshot_in(self, conn: Any, key: str) -> dict[str, Any]:
+        if key not in self._snapshots:
+            value = ledger.load_snapshot(conn, key)
+            if value is None:
+                raise UnknownCase(f"catalogue snapshot {key} is missing")
+            self._snapshots[key] = dict(value)
+        return self._snapshots[key]
+
+    # -- submission --------------------------------------------------------------------------
+    def ensure_available(self, item_code: str) -> None:
+        """ItemUnavailable when the live item cannot be applied for (engine.base.stated.unavailable)."""
+        doc = self.catalogue.items.get(item_code)
+        if doc is None:
+            return
+        data = self.catalogue.data(doc)
+        why = stated.unavailable(data)
+        if why is not None:
+            raise ItemUnavailable(item_code, why, where_to_ask(self.catalogue, data))
+
+    def submit(
+        self,
+        item_code: str,
+        data: Mapping[str, Any],
+        uploads: Mapping[str, list[str]],
+        actor: cases.Actor,
+        idempotency_key: str,
+        chain: str | None = None,
+        pinned: str | None = None,
+        filer: filing_limits.Filer | None = None,
+    ) -> Submitted:
+        """File a case for ``item_code``. ``pinned`` (a snapshot key from ``pin``) files it under the
+        rules pinned then instead of the live catalogue's: a chain's later stage, applied for earlier.
+        ``filer``: the applicant's address, whose filing limit this filing counts against in its own
+        transaction (engine.service.filing_limits; None for staff and for a chain's member cases)."""
+        view: Catalogue = self.catalogue
+        if pinned is not None:
+            view, doc = self.pinned_view(pinned)
+        else:
+            found = self.catalogue.items.get(item_code)
+            if found is None:
+                raise UnknownCase(f"no item with code {item_code!r}")
+            doc = found
+            self.ensure_available(item_code)
+        normalised, errors = validate(view, doc, data, uploads)
+        if errors:
+            raise SubmissionInvalid(errors)
+        now = self._now()
+        with self.db.begin() as conn:
+            seen = ledger.find_idempotency(conn, idempotency_key)
+            if seen is not None:  # a double click or a retried request: the case that exists
+                row = ledger.get_case(conn, seen)
+                assert row is not None
+                return Submitted(seen, row["query_code"], row["version"], created=False)
+            filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
+            snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
+            if snap_key not in self._snapshots:
+                self._snapshot_in(conn, snap_key)
+            number = self._next_number(conn, now)
+            drafts.mark_filed(conn, idempotency_key, number, now)  # Filed: the draft filed a chain application
+            query_code = query_codes.new()  # unguessable; see engine.service.query_codes
+            payload = _plain(
+                {
+                    "data": normalised,
+                    "uploads": {k: list(v) for k, v in uploads.items()},
+                    "snapshot": snap_key,
+                    "proxy": actor.role != "applicant",
+                    **({"chain": chain} if chain else {}),
+                }
+            )
+            snap = self._snapshots[snap_key]
+            case = _fold(
+                cases.Case(number, item_code, doc.data["department"]),
+                cases.Event("submit", now, actor.username, actor.role, payload),
+                snap["item"],
+            )
+            case_id, _ = ledger.create_case(
+                conn,
+                number=number,
+                query_code=query_code,
+                item_code=item_code,
+                catalogue_version=snap_key,
+                state=case.state,
+                data=normalised,
+                at=now,
+                actor=actor.username,
+                role=actor.role,
+                payload=payload,
+                department=doc.data["department"],
+                columns={**self.worklist(case, snap), **({"chain_number": chain} if chain else {})},
+            )
+            ledger.remember_idempotency(conn, idempotency_key, number, now)
+        self._remember(number, case_id, case)
+        return Submitted(number, query_code, 1, created=True)
+
+    def _next_number(self, conn: Any, now: datetime) -> str:
+        day = clock.local_date(now).strftime("%Y%m%d")
+        prefix = f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
+        last = ledger.last_number(conn, prefix)
+        seq = int(last[len(prefix) :]) + 1 if last else 1
+        return f"{prefix}{seq:06d}"
+
+    # -- reading -----------------------------------------------------------------------------
+    def load(self, number: str, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
+        """The case rebuilt from its events (or the copy folded last time, while its version is
+        unchanged; ``fresh=True`` always rebuilds), and the snapshot it runs under."""
+        with ledger.read_only(self.db) as conn:
+            row = self._row(conn, number)
+            return self._state(conn, row, fresh)
+
+    @staticmethod
+    def _row(conn: Any, number: str) -> CaseRow:
+        rows = ledger.fast_execute(conn, _CASE_ROW, {"number": number}).rows
+        if not rows:
+            raise UnknownCase(f"no case with number {number!r}")
+        return CaseRow(*rows[0])
+
+    def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
+        snap = self._snapshot_in(conn, row.catalogue_version)
+        cached = self._cases.get(row.number)
+        if cached is not None and cached[1].version == row.version and not fresh:
+            self._cases.move_to_end(row.number)
+            return cached[1], snap
+        item = snap["item"]
+        case = cases.Case(row.number, item["code"], item["department"])
+        for r in ledger.events_of(conn, row.number):
+            case = _fold(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
+        self._remember(row.number, int(row.id), case)
+        return case, snap
+
+    def _remember(self, number: str, case_id: int, case: cases.Case) -> None:
+        self._cases[number] = (case_id, case)
+        self._cases.move_to_end(number)
+        while len(self._cases) > CASE_CACHE_SIZE:
+            self._cases.popitem(last=False)
+
+    def deadlines(self, case: cases.Case, snap: Mapping[str, Any]) -> Deadlines:
+        item = snap["item"]
+        cal = self.calendar
+        completeness = self._completeness_due(case)
+        if case.accepted_at is None:
+            return Deadlines(completeness, None, None, {}, provisional_from=provisional.since(cal, completeness))
+        pauses = tuple(
+            clock.Pause(p["start"], p["end"], p["kind"])
+            for p in case.pauses
+            if p["kind"] == "supplement" or _pauses_clock(item, p["kind"])
+        )
+        tl = item["time_limit"]
+        promised = self._due(case.accepted_at, tl["promised"], pauses)
+        legal = self._due(case.accepted_at, tl["legal"], pauses)
+        ext = cases.extension_of(item) if case.extended else None
+        if ext is not None:
+            limit = ext["limit"]
+            promised = clock.extend(promised, limit, cal) if promised else None
+            legal = clock.extend(legal, limit, cal) if legal else None
+        steps: dict[str, datetime | None] = {}
+        for step in cases.open_steps(case, item):
+            if "limit" in step and step["id"] in case.step_started:
+                steps[step["id"]] = self._due(case.step_started[step["id"]], step["limit"], pauses)
+        delivery = None
+        if cases.delivery_running(case, item) and case.decided_at is not None:
+            delivery = self._due(case.decided_at, cases.DELIVERY_LIMIT, ())  # no pause stops it
+        shown = None if case.state != "submitted" else completeness
+        since = provisional.since(cal, shown, promised, legal, delivery, *steps.values())
+        return Deadlines(shown, promised, legal, steps, delivery=delivery, provisional_from=since)
+
+    def timing(self, case: cases.Case, snap: Mapping[str, Any]) -> cases.Timing:
+        """The law's clocks ``cases.decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
+        due = self.deadlines(case, snap)
+        return cases.Timing(completeness=due.completeness, legal=due.legal)
+
+    def _completeness_due(self, case: cases.Case) -> datetime | None:
+        """Art. 32: accept, refuse or give the one-time notice within the center's completeness
+        period (5 working days unless center.yaml says fewer) of receipt. After the applicant
+        supplements, the same period runs from the supplement: the engine does not deem such a
+        case accepted (the notice was given), but the worklist and supervision see it due."""
+        if case.received_at is None:
+            return None
+        start = case.received_at
+        ended = [p["end"] for p in case.pauses if p["kind"] == "supplement" and p["end"] is not None]
+        if ended:
+            start = max(ended)
+        try:
+            return clock.deemed_acceptance_due(start, self.calendar, self.completeness_days)
+        except CalendarYearMissing as exc:
+            log.warning("completeness deadline unknown: %s", exc)
+            return None
+
+    def _due(self, start: datetime, limit: Mapping[str, Any], pauses: tuple[clock.Pause, ...]) -> datetime | None:
+        """``clock.due_with_pauses`` remembered: a case asks for the same deadlines after every action."""
+        key = (start, limit.get("value"), limit.get("unit"), pauses)
+        if key not in self._dues:
+            if len(self._dues) >= DUE_CACHE_SIZE:
+                self._dues.clear()
+            try:
+                self._dues[key] = clock.due_with_pauses(start, limit, pauses, self.calendar)
+            except CalendarYearMissing as exc:
+                # A year after the last calendar file is counted provisionally (engine.rules.calendar);
+                # one no rule covers (before the first file) leaves the deadline unknown (None) and
+                # the case goes on; say so in the log every time.
+                log.warning("deadline unknown: %s", exc)
+                return None
+        return self._dues[key]
+
+    @staticmethod
+    def clock_stopped(case: cases.Case, snap: Mapping[str, Any]) -> bool:
+        """A supplement or a special procedure that does not count toward the limit is running."""
+        item = snap["item"]
+        return any(
+            p["end"] is None and (p["kind"] == "supplement" or _pauses_clock(item, p["kind"])) for p in case.pauses
+        )
+
+    def worklist(self, case: cases.Case, snap: Mapping[str, Any]) -> dict[str, Any]:
+        """The query-table columns for ``case``: what the worklists and supervision read
+        without folding events (state, open steps and their roles, every deadline)."""
+        due = self.deadlines(case, snap)
+        steps = cases.open_steps(case, snap["item"])
+        if case.state in ("submitted", "awaiting_supplement"):
+            first = cases.steps_of(snap["item"])[0]
+            current, roles = [first["id"]], [first["role"]]
+        else:
+            current, roles = [s["id"] for s in steps], list(dict.fromkeys(s["role"] for s in steps))
+        step_dues = [d for d in due.steps.values() if d is not None]
+        completeness = due.completeness if case.state == "submitted" else None
+        nearest = [d for d in (min(step_dues) if step_dues else None, due.promised, due.delivery) if d is not None]
+        step_due = min(step_dues) if step_dues else None
+        return {
+            "due_next": completeness if case.state == "submitted" else (min(nearest) if nearest else None),
+            "current_step": ",".join(current) or None,
+            "assignee_role": ",".join(roles) or None,
+            "due_completeness": completeness,
+            "due_promised": due.promised,
+            "due_legal": due.legal,
+            "due_step": step_due,
+            "due_delivery": due.delivery,
+            "provisional_from": provisional.since(
+                self.calendar, completeness, due.promised, due.legal, step_due, due.delivery
+            ),
+            "paused": self.clock_stopped(case, snap),
+            "accepted_at": case.accepted_at,
+            "ended_at": case.ended_at,
+            "decision": case.decision,
+            "applicant_name": _applicant(case.data, "name"),
+            "applicant_type": _applicant(case.data, "type"),
+            "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
+            "immediate": snap["item"]["time_limit"]["promised"]["value"] == 0,  # 即办件, whatever the unit
+            **self._ranking_facts(case, due.promised, snap),
+            "rating_score": cases.RATING_SCORE.get(case.evaluation["rating"]) if case.evaluation else None,
+            "rated_at": case.rated_at,
+        }
+
+    def _ranking_facts(self, case: cases.Case, promised: datetime | None, snap: Mapping[str, Any]) -> dict[str, Any]:
+        """What a completed case adds to the rankings (engine.supervision.rankings), fixed when it ends."""
+        if case.state != "completed" or case.ended_at is None or promised is None or case.accepted_at is None:
+            return {"on_time": None, "early": None, "used_days": None, "promised_days": None}
+        facts: dict[str, Any] = {
+            "on_time": case.ended_at <= promised,
+            "early": clock.local_date(case.ended_at) < clock.local_date(promised),
+            "used_days": None,
+            "promised_days": None,
+        }
+        if snap["item"]["time_limit"]["promised"].get("unit") != "minute":
+            start = clock.local_date(case.accepted_at)
+            try:
+                facts["used_days"] = self.calendar.working_days_between(start, clock.local_date(case.ended_at))
+                facts["promised_days"] = self.calendar.working_days_between(start, clock.local_date(promised))
+            except CalendarYearMissing:
+                pass
+        return facts
+
+    # -- acting ------------------------------------------------------------------------------
+    def act(
+        self, number: str, action: str, actor: cases.Actor, payload: Mapping[str, Any], expected_version: int
+    ) -> cases.Case:
+        """Check and record one action in a single write transaction (read, decide, append)."""
+        mismatch: cases.FeeMismatch | None = None
+        with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
+            row = self._row(conn, number)
+            if row.version != expected_version:
+                raise ledger.VersionConflict(number, expected_version, row.version)
+            case, snap = self._state(conn, row)
+            now = self._now()
+            payload = self._assessed(action, dict(payload), case, snap, now)
+            if action == "supplement" and payload.get("data"):
+                payload["data"] = self._corrected(case, snap, payload["data"])
+            try:
+                event = cases.decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
+            except cases.FeeMismatch as exc:
+                mismatch, event = exc, exc.record  # the refused attempt is kept for supervision
+            after = self._append(conn, row, case, event, snap)
+        self._remember(number, int(row.id), after)
+        if mismatch is not None:
+            raise mismatch
+        return after
+
+    def _corrected(self, case: cases.Case, snap: Mapping[str, Any], changes: Any) -> dict[str, Any]:
+        """A supplement that corrects form data: merged with what was filed and validated again
+        against the form the case was filed under (never the live catalogue)."""
+        if not isinstance(changes, Mapping):
+            raise cases.ActionRefused(
+                "invalid", "补正的 data 须为 {分组: {字段: 值}} / data must map sections to fields"
+            )
+        merged = {k: dict(v) for k, v in case.data.items() if isinstance(v, Mapping)}
+        for section, fields in changes.items():
+            if isinstance(fields, Mapping):
+                merged.setdefault(str(section), {}).update(fields)
+            else:
+                merged[str(section)] = fields
+        item = Document("snapshot", "item", snap["item"])
+        frozen = Catalogue(
+            self.catalogue.root,
+            str(snap.get("catalogue_version", "")),
+            center=self.catalogue.center,
+            items={item.data["code"]: item},
+            forms={k: Document("snapshot", "form", v) for k, v in snap.get("forms", {}).items()},
+        )
+        normalised, errors = validate(frozen, item, merged, None)
+        if errors:
+            raise SubmissionInvalid(errors)
+        return normalised
+
+    @staticmethod
+    def _assessed(
+        action: str, payload: dict[str, Any], case: cases.Case, snap: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        if action != "assess_fee":
+            return payload
+        if snap.get("fee_schedule") is None:
+            raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
+        units = money_units(snap["item"], snap.get("forms", {}))  # an amount asked in 万元 is charged on in yuan
+        a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
+        return {"assessment": a.as_dict()}
+
+    def _append(self, conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
+        after = _fold(case, event, snap["item"])
+        columns = self.worklist(after, snap)
+        ledger.append_event(
+            conn,
+            case_id=int(row.id),
+            case_number=case.number,
+            expected_version=case.version,
+            at=event.at,
+            actor=event.actor,
+            role=event.role,
+            action=event.action,
+            payload=_plain(event.payload),
+            catalogue_version=str(snap.get("catalogue_version", "")),
+            state_update={"state": after.state, **columns},
+            known=row,
+        )
+        if event.action == "evaluate" and event.payload.get("rating") in cases.BAD_RATINGS:
+            self._open_followup(conn, int(row.id), after, event)
+        if after.state in cases.TERMINAL and case.state not in cases.TERMINAL:  # the case ends now
+            ledger.record_case_staff(
+                conn,
+                int(row.id),
+                {
+                    "department": after.department,
+                    "ended_at": ledger.iso(event.at),
+                    "completed": after.state == "completed",
+                    "minute_limit": bool(columns["minute_limit"]),
+                    "immediate": bool(columns["immediate"]),
+                    **{k: columns[k] for k in ("on_time", "early", "used_days", "promised_days")},
+                },
+            )
+        return after
+
+    def _open_followup(self, conn: Any, case_id: int, case: cases.Case, event: cases.Event) -> None:
+        """A dissatisfied rating opens a follow-up (回访整改) in the same transaction, due in the
+        center's ``bad_rating_followup_working_days``; supervision flags it when overdue."""
+        try:
+            due: datetime | None = clock.due(
+                event.at, {"value": self.followup_days, "unit": "working_day"}, self.calendar
+            )
+        except CalendarYearMissing:  # a year no file and no provisional rule covers (before 2025)
+            due = None
+        conn.execute(
+            insert(ledger.followups).values(
+                case_id=case_id,
+                department=case.department,
+                rating=event.payload["rating"],
+                comment=str(event.payload.get("comment", ""))[:1000],
+                opened_at=ledger.iso(event.at),
+                due=ledger.iso(due) if due else None,
+                working_days=self.followup_days,
+                provisional_from=provisional.since(self.calendar, due),
+            )
+        )
+
+    # -- timed rules -------------------------------------------------------------------------
+    def sweep(self) -> list[str]:
+        """Apply the engine's timed rules (Art. 32 deemed acceptance). Idempotent."""
+        now = self.clock.now()
+        t = ledger.cases
+        with ledger.read_only(self.db) as conn:
+            waiting = [r[0] for r in conn.execute(select(t.c.number).where(t.c.state == "submitted"))]
+        done = []
+        for number in waiting:
+            with self.db.begin() as conn:
+                row = self._row(conn, number)
+                case, snap = self._state(conn, row)
+                due = self.deadlines(case, snap).completeness
+                if case.state != "submitted" or case.supplement_requested or due is None or now <= due:
+                    continue
+                event = cases.decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
+                after = self._append(conn, row, case, event, snap)
+            self._remember(number, int(row.id), after)
+            done.append(number)
+        return done
+
+
+def _fold(case: cases.Case, event: cases.Event, item: Mapping[str, Any]) -> cases.Case:
+    after = cases.apply(case, event)
+    for step in cases.open_steps(after, item):  # when each step became workable, for its own limit
+        after.step_started.setdefault(step["id"], event.at)
+    return after
+
+
+def _applicant(data: Mapping[str, Any], key: str) -> str | None:
+    """The applicant's name or type from the common applicant section (None when the form has none)."""
+    section = data.get("applicant")
+    value = section.get(key) if isinstance(section, Mapping) else None
+    return str(value)[:200] if value not in (None, "") else None
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy (Decimal and dates as text) for the record."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _pauses_clock(item: Mapping[str, Any], kind: str) -> bool:
+    return any(sp["kind"] == kind and not sp["counts_toward_limit"] for sp in item.get("special_procedures", []))

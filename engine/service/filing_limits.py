@@ -1,0 +1,136 @@
+"""How many applications one client address may file: cases and chain applications together,
+from the portal and the JSON API alike.
+
+Every filing makes a permanent, append-only case record and starts a supervision clock, and a
+filing without uploads costs a client one request; so an address may file :data:`engine.service.uploads.
+CLIENT_FILINGS_PER_HOUR` applications within an hour and :data:`engine.service.uploads.CLIENT_FILINGS_PER_DAY`
+within 24 hours (settings: engine.service.uploads.limits_from_env). A member of staff filing for an
+applicant (代办, signed in) is not counted: a whole hall or office shares one address.
+
+The limit is checked and the filing counted in ``filings`` inside the filing's own write
+transaction (:func:`admit`, called by engine.service.cases and engine.service.chains after the
+idempotency check), so parallel filings queue and cannot both slip past, and a repeat of a
+filing (a double click, a retried request: the same idempotency key) answers the application
+that exists without counting again. Past a limit the filing is refused with :class:`TooMany`
+until the limit-th newest filing leaves the window. Reaching a limit records a supervision event
+(:data:`FLOOD`) once per address and window, so supervisors see a flood. Rows older than a day are
+pruned by the next filing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, bindparam, delete, insert, select
+from starlette.requests import HTTPConnection
+
+from engine.base.i18n import gettext
+from engine.ledger import ledger
+from engine.service import anomalies, uploads
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+FLOOD = "filing_flood"  # the supervision event kind (engine.supervision.sweep labels it)
+
+_F = ledger.filings
+_INSERT = insert(_F)
+_PRUNE = delete(_F).where(_F.c.at <= bindparam("before"))
+
+
+@dataclass(frozen=True, slots=True)
+class Filer:
+    """Who files, as the limits count them: the stored form of the client address
+    (engine.service.uploads.client) and the server's limits (engine.service.uploads.Limits)."""
+
+    client: str
+    per_hour: int
+    per_day: int
+
+
+def of(request: HTTPConnection, limits: uploads.Limits) -> Filer:
+    """The filer an applicant's request counts as (staff filing for one pass ``None`` instead)."""
+    return Filer(uploads.client(request), limits.client_filings_per_hour, limits.client_filings_per_day)
+
+
+class TooMany(Exception):
+    """This address filed its hour's or day's number of applications; ``retry_after`` says how long
+    until the next one is taken. The message is bilingual (the API's error shape)."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        zh, en = _wait_words(self.seconds)
+        super().__init__(
+            f"同一地址提交申请过于频繁，请 {zh}后再提交 / too many applications filed from this address; "
+            f"try again in {en}"
+        )
+
+    @property
+    def seconds(self) -> int:
+        """For the Retry-After header: whole seconds, at least 1."""
+        return max(1, math.ceil(self.retry_after.total_seconds()))
+
+    def page_message(self) -> str:
+        """What the portal's check page says (in the page's language): why, how long, and that
+        nothing typed or uploaded is lost."""
+        minutes = max(1, math.ceil(self.seconds / 60))
+        if minutes <= 90:
+            text = gettext("同一地址提交申请过于频繁，请 %(minutes)s 分钟后再提交。") % {"minutes": minutes}
+        else:
+            text = gettext("同一地址提交申请过于频繁，请 %(hours)s 小时后再提交。") % {"hours": math.ceil(minutes / 60)}
+        return text + gettext("您填写的内容和上传的材料都已保存；如急需办理，请到窗口由工作人员代为提交。")
+
+
+def _wait_words(seconds: int) -> tuple[str, str]:
+    """How long to wait, in Chinese and English: minutes up to an hour and a half, hours beyond."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes <= 90:
+        return f"{minutes} 分钟", f"{minutes} minute" + ("" if minutes == 1 else "s")
+    hours = math.ceil(minutes / 60)
+    return f"{hours} 小时", f"{hours} hours"
+
+
+def admit(conn: Connection, filer: Filer | None, now: datetime) -> None:
+    """Count one filing of ``filer`` at ``now`` in the caller's write transaction, or raise
+    :class:`TooMany` (nothing counted) when the address is past its hour's or day's limit.
+    ``None`` (staff filing for an applicant) is not limited."""
+    if filer is None:
+        return
+    day_ago = ledger.iso(now - DAY)
+    ledger.fast_execute(conn, _PRUNE, {"before": day_ago})
+    most = max(filer.per_hour, filer.per_day)
+    rows = conn.execute(
+        select(_F.c.at)
+        .where(_F.c.client == filer.client, _F.c.at > day_ago)
+        .order_by(_F.c.at.desc(), _F.c.id.desc())
+        .limit(most)
+    ).all()
+    in_day = [datetime.fromisoformat(str(r.at)) for r in rows]
+    in_hour = [at for at in in_day if at > now - HOUR]
+    wait = timedelta(0)
+    # free again when the limit-th newest filing leaves its window
+    if len(in_hour) >= filer.per_hour:
+        wait = max(wait, in_hour[filer.per_hour - 1] + HOUR - now)
+    if len(in_day) >= filer.per_day:
+        wait = max(wait, in_day[filer.per_day - 1] + DAY - now)
+    if wait > timedelta(0):
+        raise TooMany(wait)
+    ledger.fast_execute(conn, _INSERT, {"client": filer.client, "at": ledger.iso(now)})
+    # this filing reached a limit: the next one is refused, which supervisors should see
+    if len(in_day) + 1 >= filer.per_day:
+        _record(conn, filer.client, now, filer.per_day, DAY)
+    elif len(in_hour) + 1 >= filer.per_hour:
+        _record(conn, filer.client, now, filer.per_hour, HOUR)
+
+
+def _record(conn: Connection, client: str, now: datetime, limit: int, window: timedelta) -> None:
+    """A supervision event for ``client`` reaching ``limit`` filings within ``window``, unless one
+    was recorded for it within that window (one flood, one record)."""
+    hours = int(window.total_seconds() // 3600)
+    prefix = f"{FLOOD}:client:{client}:{hours}h:"  # the hour's reach and the day's are recorded apart
+    detail = {"subject": "client", "client": client, "limit": limit, "window_hours": hours}
+    anomalies.record_once(conn, FLOOD, prefix, now, ledger.iso(now - window), detail)
+
+
+__all__ = ["DAY", "FLOOD", "HOUR", "Filer", "TooMany", "admit", "of"]

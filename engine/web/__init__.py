@@ -1,0 +1,1 @@
+"""The HTTP face: the app, portal, desk, API, admin, public and supervision pages, templates and static files."""

@@ -1,0 +1,482 @@
+"""Line and bar charts as inline SVG for the supervision dashboard (电子监察): daily volume, lights
+per day, on-time rate, department rankings.
+
+Same rules as ``engine/web/flowchart.py``: pure functions, byte-identical output for the same input,
+no <style>, scripts or external resources (every style is a presentation attribute), text
+XML-escaped, ``role="img"`` with <title> (the chart title) and <desc> (a summary a screen reader
+can use). Pages should also render ``data_table()`` as a visually hidden <table> beside the chart.
+
+Colours (every fill or line reaches WCAG 3:1 against white, or gets a dark outline that does):
+
+* ``PALETTE`` — Okabe–Ito hues, distinguishable with the common colour-vision deficiencies,
+  darkened where needed: blue #0072b2 (5.2:1), vermillion #d55e00 (3.9:1), bluish green
+  #009e73 (3.4:1), reddish purple #cc79a7 (3.1:1), ochre #a66f00 (4.3:1), grey #505050 (8.1:1).
+  Lines also differ by marker shape (circle, square, diamond, triangle).
+* ``COLOURS`` — supervision colours by name, lighter to darker as severity grows so they stay
+  apart without hue: ``warning`` 黄灯 #ffdd00 (1.4:1, always drawn with its outline #594a00,
+  8.7:1), ``abnormal`` 异常 #d46a00 (3.6:1), ``violation`` 红灯 #b3261e (6.5:1), ``ok`` 绿灯
+  #00703c (6.2:1). ``Series.colour`` takes one of these names or any ``#rrggbb``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
+
+from engine.web.flowchart import FONT, _em, _t, wrap
+
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#a66f00", "#505050")
+COLOURS: Mapping[str, str] = {"warning": "#ffdd00", "abnormal": "#d46a00", "violation": "#b3261e", "ok": "#00703c"}
+OUTLINES: Mapping[str, str] = {"#ffdd00": "#594a00"}  # hand-picked outlines; others are derived
+INK, MUTED, AXIS, GRID, PAPER = "#1a1a1a", "#505a5f", "#6f777b", "#dddddd", "#ffffff"
+EMPTY_NOTE = "暂无数据"
+MISSING = "无数据"
+MARGIN, FS, LEGEND_FS, TITLE_FS = 10, 11, 12, 14  # viewBox units; FS is ticks and axis labels
+X_LABEL_EM = 10.0  # x labels longer than this are cut with '…' (the full text is their <title>)
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A named row of numbers, one per x label; None (or NaN) is a missing point."""
+
+    name: str
+    values: Sequence[float | None]
+    colour: str | None = None  # a COLOURS name or '#rrggbb'; None takes the next PALETTE colour
+
+    def __post_init__(self) -> None:
+        clean = tuple(None if v is None or not math.isfinite(v) else float(v) for v in self.values)
+        object.__setattr__(self, "values", clean)
+        if self.colour is not None and self.colour not in COLOURS and not _HEX.fullmatch(self.colour):
+            raise ValueError(f"series {self.name!r}: colour must be a name of COLOURS or #rrggbb, not {self.colour!r}")
+
+
+def _round(v: float, digits: int, sep: str = ",") -> str:
+    """Rounded half up (四舍五入, as people round: 2.675 → 2.68), trailing zeros dropped."""
+    d = Decimal(repr(v)).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP, Context(prec=400))  # any float fits
+    s = format(d, f"{sep}.{digits}f")
+    s = s.rstrip("0").rstrip(".") if digits else s
+    return "0" if s == "-0" else s
+
+
+def format_number(v: float) -> str:
+    """12 → '12', 1234567 → '1,234,567', 3.14159 → '3.14': thousands separators, at most two decimals."""
+    return _round(v, 2)
+
+
+def format_percent(v: float) -> str:
+    """For rates already in 0–100: 95.25 → '95.3%'."""
+    return _round(v, 1, "") + "%"
+
+
+def format_wan(v: float) -> str:
+    """Chinese large-number units: 8500 → '8,500', 123456 → '12.35万', 250000000 → '2.5亿'."""
+    for unit, suffix in ((1e8, "亿"), (1e4, "万")):
+        if abs(v) >= unit:
+            return format_number(v / unit) + suffix
+    return format_number(v)
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5, *, integer: bool = False) -> list[float]:
+    """Evenly spaced ticks, the first ≤ lo and the last ≥ hi, with the smallest 1, 2 or 5 × 10ⁿ step
+    that makes at most about ``count`` intervals (``integer``: a step of at least 1)."""
+    lo, hi = min(lo, hi), max(lo, hi)
+    if hi == lo:
+        pad = abs(lo) * 0.1 or 1.0
+        lo, hi = (lo - pad, hi + pad) if lo else (0.0, 1.0)
+    raw = (hi - lo) / max(count, 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    step = max(step, 1.0) if integer else step
+    first = math.floor(lo / step + 1e-9) * step
+    n = max(1, math.ceil((hi - first) / step - 1e-9))
+    return [round(first + i * step, 12) + 0.0 for i in range(n + 1)]
+
+
+def _tick_labels(ticks: list[float], fmt: Callable[[float], str]) -> list[str]:
+    if fmt is not format_number:
+        return [fmt(t) for t in ticks]
+    top = max(abs(t) for t in ticks)
+    unit, suffix = (1e8, "亿") if top >= 1e9 else (1e4, "万") if top >= 1e5 else (1.0, "")
+    step = (ticks[1] - ticks[0]) / unit
+    d = max(0, -math.floor(math.log10(step) + 1e-9))
+    return [_round(t / unit, d) + suffix if t else "0" for t in ticks]
+
+
+def _n(x: float) -> str:
+    """A coordinate with one decimal ('12.5', '40'): float formatting is the same everywhere."""
+    s = f"{x + 0.0:.1f}"
+    return s[:-2] if s.endswith(".0") else s
+
+
+def _w(text: str, size: float) -> float:
+    """Estimated rendered width of text (CJK a full em, Latin and digits about half)."""
+    return sum(map(_em, text)) * size
+
+
+def _cut(text: str, em: float) -> str:
+    return text if sum(map(_em, text)) <= em else wrap(text, em, 1)[0]
+
+
+def contrast(colour: str, against: str = PAPER) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+
+    def lum(h: str) -> float:
+        c = [int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        c = [x / 12.92 if x <= 0.04045 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] + 0.05
+
+    return max(lum(colour), lum(against)) / min(lum(colour), lum(against))
+
+
+def _outline(fill: str) -> str:
+    """The fill itself when it reaches 3:1 on white, else its outline: hand-picked or a darker shade."""
+    out = OUTLINES.get(fill, fill)
+    while contrast(out) < 3:
+        out = "#" + "".join(f"{int(int(out[i : i + 2], 16) * 0.85):02x}" for i in (1, 3, 5))
+    return out
+
+
+def _colours(series: Sequence[Series]) -> list[tuple[str, str]]:
+    """(fill, outline) per series: its own colour or the next unused palette colour."""
+    auto = itertools.cycle(PALETTE)
+    fills = [next(auto) if s.colour is None else COLOURS.get(s.colour, s.colour).lower() for s in series]
+    return [(fill, _outline(fill)) for fill in fills]
+
+
+def _check(series: Sequence[Series], x_labels: Sequence[str]) -> None:
+    for s in series:
+        if len(s.values) != len(x_labels):
+            raise ValueError(f"series {s.name!r} has {len(s.values)} values for {len(x_labels)} x labels")
+
+
+def data_table(
+    series: Sequence[Series], x_labels: Sequence[str], *, y_format: Callable[[float], str] = format_number
+) -> list[list[str]]:
+    """The chart's numbers as rows of text, header row first (['', series names…]), one row per
+    x label; missing values read '无数据'. Render it as a visually hidden <table> beside the chart."""
+    _check(series, x_labels)
+    rows = [["", *(s.name for s in series)]]
+    for i, label in enumerate(x_labels):
+        cells = (s.values[i] for s in series)
+        rows.append([label, *(MISSING if v is None else y_format(v) for v in cells)])
+    return rows
+
+
+def describe(
+    series: Sequence[Series],
+    x_labels: Sequence[str],
+    *,
+    title: str,
+    y_format: Callable[[float], str] = format_number,
+    totals: bool | None = None,
+    listing: bool = False,
+) -> str:
+    """The <desc>: the range of x labels, then per series its minimum and maximum (with where),
+    last value, total and average; ``listing`` names every value instead (rankings). ``totals``
+    None: a total unless ``y_format`` is ``format_percent`` (a sum of rates means nothing)."""
+    _check(series, x_labels)
+    totals = y_format is not format_percent if totals is None else totals
+    if not x_labels or all(v is None for s in series for v in s.values):
+        return f"{title}：{EMPTY_NOTE}。"
+    span = x_labels[0] if len(x_labels) == 1 else f"{x_labels[0]}至{x_labels[-1]}"
+    parts = [f"{title}：{span}，共{len(x_labels)}项。"]
+    for s in series:
+        known = [(v, x_labels[i]) for i, v in enumerate(s.values) if v is not None]
+        if not known:
+            parts.append(f"{s.name}：{EMPTY_NOTE}。")
+            continue
+        if listing:
+            parts.append(f"{s.name}：" + "，".join(f"{label} {y_format(v)}" for v, label in known) + "。")
+            continue
+        total = sum(v for v, _ in known)
+        picks = (("最小", min(known)), ("最大", max(known)), ("最新", known[-1]))  # ties: the first label in order
+        bits = [f"{word} {y_format(v)}（{where}）" for word, (v, where) in picks]
+        bits += [f"合计 {y_format(total)}"] * bool(totals) + [f"平均 {y_format(total / len(known))}"]
+        gaps = len(x_labels) - len(known)
+        parts.append(f"{s.name}：{'，'.join(bits)}" + (f"，缺{gaps}项数据" if gaps else "") + "。")
+    return "".join(parts)
+
+
+def _text(x: float, y: float, text: str, size: int = FS, anchor: str = "start", fill: str = MUTED, **attrs: str) -> str:
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{_t(v)}"' for k, v in attrs.items())
+    return (
+        f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{extra}>'
+        f"{_t(text)}</text>"
+    )
+
+
+def _marker(shape: int, x: float, y: float, r: float, fill: str, stroke: str) -> str:
+    paint = f'fill="{fill}" stroke="{stroke}" stroke-width="1"'
+    if shape == 0:
+        return f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}" {paint}/>'
+    if shape == 1:
+        return f'<rect x="{_n(x - r)}" y="{_n(y - r)}" width="{_n(2 * r)}" height="{_n(2 * r)}" {paint}/>'
+    d = r * 1.35
+    diamond = [(x, y - d), (x + d, y), (x, y + d), (x - d, y)]
+    pts = diamond if shape == 2 else [(x, y - d), (x + d, y + r), (x - d, y + r)]
+    return f'<polygon points="{" ".join(f"{_n(a)},{_n(b)}" for a, b in pts)}" {paint}/>'
+
+
+def _header(
+    title: str, show_title: bool, y_label: str, legend: list[tuple[str, str, str, int]], width: int, lines: bool
+) -> tuple[list[str], float]:
+    """Visible title, legend (name, fill, outline, shape) flowing in rows, y-axis label; returns (svg, bottom)."""
+    out, y = [], float(MARGIN)
+    if show_title:
+        head = _cut(title, (width - 2 * MARGIN) / TITLE_FS)
+        out.append(_text(MARGIN, y + TITLE_FS - 2, head, TITLE_FS, fill=INK, font_weight="bold", class_="chart-title"))
+        y += TITLE_FS + 8
+    x = float(MARGIN)
+    for i, (name, fill, edge, shape) in enumerate(legend):
+        short = _cut(name, 16)
+        item_w = 22 + _w(short, LEGEND_FS) + 16
+        if x > MARGIN and x + item_w > width - MARGIN:
+            x, y = float(MARGIN), y + 18
+        if lines:
+            swatch = f'<line x1="{_n(x)}" y1="{_n(y + 7)}" x2="{_n(x + 18)}" y2="{_n(y + 7)}" stroke="{edge}"/>'
+            swatch += _marker(shape, x + 9, y + 7, 3.5, fill, edge if edge != fill else PAPER)
+        else:
+            swatch = f'<rect x="{_n(x + 2)}" y="{_n(y + 1)}" width="12" height="12" fill="{fill}" stroke="{edge}"/>'
+        label = _text(x + 22, y + 11, short, LEGEND_FS, fill=INK)
+        out.append(f'<g class="legend-item" data-series="{i}"><title>{_t(name)}</title>{swatch}{label}</g>')
+        x += item_w
+    y += 18 + 2 if legend else 0
+    if y_label:
+        out.append(_text(MARGIN, y + FS, y_label, class_="y-label"))
+        y += FS + 4
+    return out, y + FS // 2 + 2
+
+
+def _svg(kind: str, width: int, height: float, title: str, desc: str, body: list[str]) -> str:
+    # ids only for aria-labelledby, hashed from everything drawn: charts that differ never share one
+    h, drawn = math.ceil(height), "".join(body)
+    # drawn so the smallest text (FS units) is 14 CSS px, never shrunk to the screen: a phone
+    # scrolls the chart's box sideways (div.chart in base.html) rather than show 7 px text
+    uid = "ch-" + hashlib.sha256(f"{kind}{width}{h}{title}\0{desc}\0{drawn}".encode()).hexdigest()[:12]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" width="100%" '
+        f'style="width:{math.ceil(width * 14 / FS)}px;max-width:none;height:auto" role="img" '
+        f'aria-labelledby="{uid}-t {uid}-d" '
+        f'font-family="{FONT}" class="chart {kind}">'
+        f'<title id="{uid}-t">{_t(title)}</title><desc id="{uid}-d">{_t(desc)}</desc>'
+        f'<rect x="0" y="0" width="{width}" height="{h}" fill="{PAPER}"/>{drawn}</svg>'
+    )
+
+
+def _scale(values: list[float], y_min: float | None, y_max: float | None) -> list[float]:
+    lo, hi = min(values, default=0.0), max(values, default=0.0)
+    lo, hi = (lo if y_min is None else min(lo, y_min)), (hi if y_max is None else max(hi, y_max))
+    return nice_ticks(lo, hi, integer=all(float(v).is_integer() for v in values))
+
+
+def _value_axis(
+    ticks: list[float], labels: list[str], at: Callable[[float], float], a: float, b: float, vertical: bool
+) -> list[str]:
+    """Gridlines across [a, b] at each tick with its label; the zero line (or the first tick) in axis grey."""
+    out = []
+    base = 0.0 if ticks[0] <= 0 <= ticks[-1] else ticks[0]
+    for t, label in zip(ticks, labels, strict=True):
+        p, colour = _n(at(t)), AXIS if t == base else GRID
+        if vertical:
+            out.append(f'<line x1="{_n(a)}" y1="{p}" x2="{_n(b)}" y2="{p}" stroke="{colour}" stroke-width="1"/>')
+            out.append(_text(a - 6, at(t) + FS / 2 - 1, label, anchor="end", class_="y-tick"))
+        else:
+            out.append(f'<line x1="{p}" y1="{_n(a)}" x2="{p}" y2="{_n(b)}" stroke="{colour}" stroke-width="1"/>')
+            out.append(_text(at(t), b + FS + 4, label, anchor="middle", class_="y-tick"))
+    return out
+
+
+def _x_labels(x_labels: Sequence[str], xs: list[float], slot: float, y: float) -> list[str]:
+    """Every k-th label, counted back from the last (the latest date always shows), k chosen so the
+    widest label plus a gap fits between two shown ones."""
+    widest = max((_w(_cut(lab, X_LABEL_EM), FS) for lab in x_labels), default=0.0)
+    k = max(1, math.ceil((widest + 8) / slot)) if slot > 0 else 1
+    last = len(x_labels) - 1
+    out = []
+    for i, full in enumerate(x_labels):
+        if (last - i) % k == 0:  # a cut label carries the full text in a <title>
+            text = _text(xs[i], y, _cut(full, X_LABEL_EM), anchor="middle", fill=INK, class_="x-label")
+            out.append(text if _cut(full, X_LABEL_EM) == full else f"<g><title>{_t(full)}</title>{text}</g>")
+    return out
+
+
+def _frame(labels: list[str], x_labels: Sequence[str], width: int, top: float, height: float) -> tuple[float, ...]:
+    """(left, right, bottom) of a plot with y ticks on the left and x labels (centred on their points) below."""
+    half = max((_w(_cut(lab, X_LABEL_EM), FS) for lab in x_labels), default=0.0) / 2
+    left = MARGIN + max(max(_w(lab, FS) for lab in labels) + 6, half)
+    return left, max(left + 40, width - MARGIN - max(half, 6)), max(top + 40, height - MARGIN - FS - 8)
+
+
+def _value(x: float, y: float, v: float, fmt: Callable[[float], str]) -> str:
+    """A value written just past the end of a horizontal bar."""
+    anchor = "start" if v >= 0 else "end"
+    return _text(x + (4 if v >= 0 else -4), y + FS / 2 - 1, fmt(v), anchor=anchor, fill=INK, class_="value")
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_labels: Sequence[str],
+    y_label: str = "",
+    y_format: Callable[[float], str] = format_number,
+    y_min: float | None = 0,
+    y_max: float | None = None,
+    width: int = 640,
+    height: int = 280,
+    show_title: bool = True,
+    totals: bool | None = None,
+) -> str:
+    """Series over x labels (dates) as lines with a marker and a tooltip per point; None leaves a gap.
+    The y axis starts at ``y_min`` and reaches ``y_max`` (None: from the data) and always covers the
+    data. ``totals`` puts each series' sum in the <desc>; by default unless ``y_format`` is a percentage."""
+    _check(series, x_labels)
+    colours = _colours(series)
+    values = [v for s in series for v in s.values if v is not None]
+    ticks = _scale(values, y_min, y_max)
+    labels = _tick_labels(ticks, y_format)
+    legend = [(s.name, f, e, i % 4) for i, (s, (f, e)) in enumerate(zip(series, colours, strict=True))]
+    body, top = _header(title, show_title, y_label, legend if len(series) > 1 else [], width, True)
+    left, right, bottom = _frame(labels, x_labels, width, top, height)
+    n = len(x_labels)
+    slot = (right - left) / (n - 1) if n > 1 else right - left
+    xs = [left + i * slot for i in range(n)] if n > 1 else [(left + right) / 2] * n
+
+    def y_at(v: float) -> float:
+        return bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (bottom - top)
+
+    body += _value_axis(ticks, labels, y_at, left, right, True)
+    body += _x_labels(x_labels, xs, slot, bottom + FS + 6)
+    r, dense = (3.5 if slot >= 10 else 2.5), slot < 6  # dense: markers would bury the lines
+    for si, (s, (fill, edge)) in enumerate(zip(series, colours, strict=True)):
+        runs: list[list[tuple[float, float]]] = [[]]
+        points = []
+        for i, v in enumerate(s.values):
+            if v is None:
+                runs.append([])
+                continue
+            runs[-1].append((xs[i], y_at(v)))
+            mark = _marker(si % 4, xs[i], y_at(v), r, fill, edge if edge != fill else PAPER)
+            if dense and ((i > 0 and s.values[i - 1] is not None) or (i < n - 1 and s.values[i + 1] is not None)):
+                hit = _n(max(slot / 2, 1.5))  # so they become invisible hover targets; lone points stay visible
+                mark = f'<circle cx="{_n(xs[i])}" cy="{_n(y_at(v))}" r="{hit}" fill="{fill}" fill-opacity="0"/>'
+            points.append(f'<g class="point"><title>{_t(f"{x_labels[i]} {s.name} {y_format(v)}")}</title>{mark}</g>')
+        paths = []
+        for run in (run for run in runs if len(run) > 1):
+            pts = " ".join(f"{_n(x)},{_n(y)}" for x, y in run)
+            common = f'points="{pts}" fill="none" stroke-linejoin="round" stroke-linecap="round"'
+            if edge != fill:  # a light colour runs inside a dark casing so the line stays visible on white
+                paths.append(f'<polyline {common} stroke="{edge}" stroke-width="4"/>')
+            paths.append(f'<polyline {common} stroke="{fill}" stroke-width="2" class="line"/>')
+        body.append(f'<g class="series" data-series="{si}">{"".join(paths + points)}</g>')
+    if not any(values):
+        body.append(_text((left + right) / 2, (top + bottom) / 2, EMPTY_NOTE, 14, "middle", class_="empty"))
+    desc = describe(series, x_labels, title=title, y_format=y_format, totals=totals)
+    return _svg("line-chart", width, height, title, desc, body)
+
+
+def bar_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_labels: Sequence[str],
+    y_label: str = "",
+    y_format: Callable[[float], str] = format_number,
+    stacked: bool = False,
+    horizontal: bool = False,
+    y_min: float | None = 0,
+    y_max: float | None = None,
+    width: int = 640,
+    height: int | None = None,
+    show_title: bool = True,
+    totals: bool | None = None,
+) -> str:
+    """Bars per category (x label), side by side per series or ``stacked`` (positive values up,
+    negative down), each with a tooltip. ``horizontal`` draws a ranking: one row per category in
+    the order given, names on the left (two lines at most, the full name in a <title>) and each
+    bar's value (or stack total) at its end. ``height`` None: 280, or what the rows need."""
+    _check(series, x_labels)
+    colours = _colours(series)
+    n, m = len(x_labels), len(series)
+    values = [v for s in series for v in s.values if v is not None]
+    cols = [[s.values[i] or 0.0 for s in series] for i in range(n)]
+    stacks = [v for col in cols for v in (sum(max(v, 0) for v in col), sum(min(v, 0) for v in col))]
+    ticks = _scale([*(stacks if stacked else values), 0.0], y_min, y_max)  # bars always start at zero
+    labels = _tick_labels(ticks, y_format)
+    legend = [(s.name, f, e, 0) for s, (f, e) in zip(series, colours, strict=True)]
+    body, top = _header(title, show_title, y_label, legend if m > 1 else [], width, False)
+    if horizontal:
+        col_em = min(12.0, (width * 0.35) / FS)
+        names = [wrap(lab, col_em, 2) for lab in x_labels]
+        lines = max((len(ln) for ln in names), default=1)
+        row = max(22.0, lines * (FS + 3) + 10.0)
+        tail = max([_w(y_format(v), FS) for v in values + stacks], default=0.0) + 8
+        left = MARGIN + max((_w(ln, FS) for nl in names for ln in nl), default=0.0) + 8
+        left = max(left, MARGIN + _w(labels[0], FS) / 2)
+        right = max(left + 40, width - MARGIN - max(tail, _w(labels[-1], FS) / 2))
+        total_h = float(height) if height is not None else top + max(n, 1) * row + FS + 10 + MARGIN
+        bottom = max(top + 40, total_h - MARGIN - FS - 10)
+        row = (bottom - top) / max(n, 1)
+        centres = [top + (i + 0.5) * row for i in range(n)]
+
+        def at(v: float) -> float:
+            return left + (v - ticks[0]) / (ticks[-1] - ticks[0]) * (right - left)
+
+        body += _value_axis(ticks, labels, at, top, bottom, False)
+        for i, (full, nl) in enumerate(zip(x_labels, names, strict=True)):
+            y0 = centres[i] - (len(nl) - 1) * (FS + 3) / 2 + FS / 2 - 1
+            spans = "".join(_text(left - 8, y0 + k * (FS + 3), ln, anchor="end", fill=INK) for k, ln in enumerate(nl))
+            body.append(f'<g class="category" data-index="{i}"><title>{_t(full)}</title>{spans}</g>')
+        band, thick = row, row * (0.6 if stacked or m == 1 else 0.8)
+    else:
+        total_h = float(height or 280)
+        left, right, bottom = _frame(labels, x_labels, width, top, total_h)
+        band = (right - left) / max(n, 1)
+        centres = [left + (i + 0.5) * band for i in range(n)]
+        thick = band * (0.6 if stacked or m == 1 else 0.8)
+
+        def at(v: float) -> float:
+            return bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (bottom - top)
+
+        body += _value_axis(ticks, labels, at, left, right, True)
+        body += _x_labels(x_labels, centres, band, bottom + FS + 6)
+    for i, label in enumerate(x_labels):
+        up, down = 0.0, 0.0
+        total = sum(cols[i])
+        for si, (s, (fill, edge)) in enumerate(zip(series, colours, strict=True)):
+            v = s.values[i]
+            if v is None or v == 0:
+                continue
+            if stacked:
+                start = up if v > 0 else down
+                up, down = (up + v, down) if v > 0 else (up, down + v)
+                a, b, offset, size = at(start), at(start + v), -thick / 2, thick
+            else:
+                a, b, size = at(0.0), at(v), thick / m
+                offset = -thick / 2 + si * size
+            lo, hi = round(min(a, b), 1), round(max(a, b), 1)  # round the edges: stacked lengths add up exactly
+            c0, c1 = round(centres[i] + offset, 1), round(centres[i] + offset + size, 1)
+            x, y, w, h = (lo, c0, hi - lo, c1 - c0) if horizontal else (c0, lo, c1 - c0, hi - lo)
+            tip = f"{label} {s.name} {y_format(v)}" + (f"（合计 {y_format(total)}）" if stacked and m > 1 else "")
+            stroke = edge if edge != fill else PAPER if stacked else fill
+            body.append(
+                f'<g class="bar" data-series="{si}"><title>{_t(tip)}</title><rect x="{_n(x)}" y="{_n(y)}" '
+                f'width="{_n(w)}" height="{_n(h)}" fill="{fill}" stroke="{stroke}" stroke-width="1"/></g>'
+            )
+            if horizontal and not stacked:
+                body.append(_value(at(v), (c0 + c1) / 2, v, y_format))
+        if horizontal and stacked and any(s.values[i] is not None for s in series):
+            body.append(_value(at(up if total >= 0 else down), centres[i], total, y_format))
+    if not any(values):
+        body.append(_text((left + right) / 2, (top + bottom) / 2, EMPTY_NOTE, 14, "middle", class_="empty"))
+    desc = describe(series, x_labels, title=title, y_format=y_format, totals=totals, listing=horizontal)
+    if stacked and m > 1 and any(values):
+        sums = [sum(col) for col in cols]
+        desc += f"各项合计最大 {y_format(max(sums))}（{x_labels[sums.index(max(sums))]}）。"
+    return _svg("bar-chart", width, total_h, title, desc, body)

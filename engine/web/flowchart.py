@@ -1,0 +1,368 @@
+"""Flowchart of an item's steps and special procedures, as inline SVG for the service guide (办事指南).
+
+``flowchart_svg(item)`` is a pure function of the item's YAML: the same item always gives
+byte-identical SVG, so pages can be cached and tests can compare output. The SVG is
+self-contained (no <style>, no scripts, no web fonts): a <style> inside inline SVG would
+apply to the whole host page, so every style is a presentation attribute instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from html import escape
+from typing import Any
+
+from engine.rules import notice as notice_words
+from engine.rules.cases import _groups  # the flowchart must draw exactly the groups the engine routes
+
+# the schema's words for roles and special procedures, kept in one place (engine.rules.notice)
+ROLE_NAMES: Mapping[str, str] = notice_words.ROLE_NAMES
+PROCEDURE_KINDS: Mapping[str, str] = notice_words.PROCEDURE_NAMES
+UNITS: Mapping[str, str] = {"working_day": "个工作日", "natural_day": "个自然日", "minute": "分钟"}
+
+# System CJK fonts first (nothing is downloaded), so Chinese never falls back to boxes.
+FONT = (
+    "'PingFang SC','Hiragino Sans GB','Microsoft YaHei','Noto Sans CJK SC','Source Han Sans SC',"
+    "'WenQuanYi Micro Hei',sans-serif"
+)
+INK, LINE, MUTED, ACCENT, PAPER = "#1a1a1a", "#1f5fa8", "#555555", "#a34e00", "#ffffff"
+
+# Geometry in viewBox units (integers only, so the output never depends on float formatting).
+MARGIN, PAD = 12, 9
+BOX_W, GAP = 150, 20  # step box; boxes of one parallel row sit GAP apart
+SIDE_W, SIDE_GAP = 190, 28  # column of special procedures beside the flow
+ARROW, STUB = 24, 16  # arrow between rows; short arrows from a fork bar to its boxes
+BRANCH_W, BRANCH_GAP = 132, 30  # column of the ways out (补正, 不予受理, 不予许可) left of the flow
+NAME, NAME_LH, SMALL, SMALL_LH = 13, 17, 11, 15  # font sizes and line heights
+
+# XML 1.0 forbids most control characters even as references; they are dropped, not escaped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Chinese typesetting: closing punctuation never starts a line, opening brackets never end one.
+_NO_START = set("）》」』】〕，。、；：！？,.;:!?)]…")
+_NO_END = set("（《「『【〔([")
+
+
+def duration_text(d: Mapping[str, Any] | None) -> str:
+    """'3个工作日', '2个自然日', '30分钟'; a value of 0 is done on the spot."""
+    if not isinstance(d, Mapping) or "value" not in d:
+        return ""
+    if d["value"] == 0:
+        return "当场办结"
+    return f"{d['value']}{UNITS.get(str(d.get('unit')), str(d.get('unit', '')))}"
+
+
+def _em(ch: str) -> float:
+    # Wide and ambiguous characters take a full em in CJK fonts; Latin letters and digits about half.
+    return 1.0 if unicodedata.east_asian_width(ch) in "WFA" else 0.55
+
+
+def wrap(text: str, width_em: float, max_lines: int, *, balance: bool = True) -> list[str]:
+    """Break text into lines of at most ``width_em`` ems by character count (Chinese has no spaces),
+    keeping punctuation rules; text beyond ``max_lines`` is cut with '…' (the box <title> keeps it all)."""
+    lines: list[str] = []
+    line, used = "", 0.0
+    for ch in text:
+        if line and used + _em(ch) > width_em:
+            carry = ""
+            if len(line) > 1 and (ch in _NO_START or line[-1] in _NO_END):
+                line, carry = line[:-1], line[-1]  # push one character down rather than overflow the box
+            lines.append(line)
+            line, used = carry, sum(map(_em, carry))
+        line += ch
+        used += _em(ch)
+    if line:
+        lines.append(line)
+    if 1 < len(lines) <= max_lines and balance:
+        # same number of lines, evened out: avoids a lone character on the last line
+        even = wrap(text, min(width_em, math.ceil(sum(map(_em, text)) / len(lines))), len(lines) + 1, balance=False)
+        lines = even if len(even) == len(lines) else lines
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and sum(map(_em, last)) + 1 > width_em:
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last + "…"]
+    return lines or [""]
+
+
+def _t(value: Any) -> str:
+    """Text or attribute value, XML-escaped (item text may hold < & " ')."""
+    return escape(_NOT_XML.sub("", str(value)), quote=True)
+
+
+def _text(x: int, y: int, lines: list[str], size: int, lh: int, **attrs: str) -> str:
+    """One <text> with a <tspan> per line; ``y`` is the first baseline."""
+    # keyword names stand for attributes: font_weight -> font-weight, class_ -> class
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{_t(v)}"' for k, v in attrs.items())
+    spans = "".join(f'<tspan x="{x}" y="{y + i * lh}">{_t(s)}</tspan>' for i, s in enumerate(lines))
+    return f'<text x="{x}" y="{y}" font-size="{size}" text-anchor="middle"{extra}>{spans}</text>'
+
+
+def _arrow(x: int, y1: int, y2: int) -> str:
+    # Arrowheads are drawn as polygons, not <marker>s: marker ids would clash between SVGs on one page.
+    return (
+        f'<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2 - 6}" stroke="{LINE}" stroke-width="1.5"/>'
+        f'<polygon points="{x - 4},{y2 - 7} {x + 4},{y2 - 7} {x},{y2}" fill="{LINE}"/>'
+    )
+
+
+def _bar(x1: int, x2: int, y: int) -> str:
+    """Fork or join bar of a parallel group."""
+    return f'<rect x="{x1}" y="{y - 1}" width="{x2 - x1}" height="3" fill="{LINE}"/>'
+
+
+def _pill(cx: int, y: int, w: int, lines: list[str], notes: list[str], kind: str, full: str = "") -> tuple[str, int]:
+    """Start or end node: a rounded box with bold lines and small notes (one limit per line); returns (svg, height)."""
+    h = PAD + len(lines) * NAME_LH + len(notes) * SMALL_LH + PAD - 4
+    parts = [
+        f'<g class="{kind}"><title>{_t(full or "，".join(lines + notes))}</title>'
+        f'<rect x="{cx - w // 2}" y="{y}" width="{w}" height="{h}" rx="{min(h // 2, 16)}" '
+        f'fill="#eaf2fb" stroke="{LINE}" stroke-width="1.5"/>',
+        _text(cx, y + PAD + NAME - 2, lines, NAME, NAME_LH, font_weight="bold", fill=INK),
+    ]
+    if notes:
+        parts.append(_text(cx, y + PAD + len(lines) * NAME_LH + SMALL - 2, notes, SMALL, SMALL_LH, fill=MUTED))
+    return "".join(parts) + "</g>", h
+
+
+def _step_lines(step: Mapping[str, Any], roles: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    name = wrap(str(step.get("name", step.get("id", ""))), (BOX_W - 2 * PAD) / NAME, 3)
+    role = str(step.get("role", ""))
+    meta = [roles.get(role, role)]
+    if duration_text(step.get("limit")):
+        meta.append("时限 " + duration_text(step.get("limit")))
+    return name, meta
+
+
+def _step_label(step: Mapping[str, Any], roles: Mapping[str, str]) -> str:
+    role = str(step.get("role", ""))
+    bits = [roles.get(role, role), duration_text(step.get("limit"))]
+    return f"{step.get('name', step.get('id', ''))}（{'，'.join(b for b in bits if b)}）"
+
+
+def _procedure_label(sp: Mapping[str, Any]) -> str:
+    kind = str(sp.get("kind", ""))
+    bits = [PROCEDURE_KINDS.get(kind, kind), "最长" + duration_text(sp.get("max")) if sp.get("max") else ""]
+    bits.append("计入办理时限" if sp.get("counts_toward_limit", True) else "不计入办理时限")
+    return f"{sp.get('name', kind)}（{'，'.join(b for b in bits if b)}）"
+
+
+def _limits(item: Mapping[str, Any]) -> list[str]:
+    tl = item.get("time_limit")
+    if not isinstance(tl, Mapping):
+        return []
+    promised = tl.get("promised")
+    # promised 0 is what makes an immediate item (即办件), whatever the item type
+    head = "即办件（当场办结）" if isinstance(promised, Mapping) and promised.get("value") == 0 else ""
+    head = head or (f"承诺时限{duration_text(promised)}" if duration_text(promised) else "")
+    legal = duration_text(tl.get("legal"))
+    return [b for b in (head, f"法定时限{legal}" if legal else "") if b]
+
+
+def describe(item: Mapping[str, Any], role_names: Mapping[str, str] | None = None) -> str:
+    """The whole flow in order as one Chinese sentence: the <desc> screen readers announce."""
+    roles = {**ROLE_NAMES, **(role_names or {})}
+    parts = ["提交申请"]
+    for n, group in enumerate(_groups(item), 1):
+        labels = [_step_label(s, roles) for s in group]
+        parts.append(f"第{n}步 " + (labels[0] if len(labels) == 1 else "同时办理：" + "、".join(labels)))
+    result = item.get("result")
+    name = result.get("name") if isinstance(result, Mapping) else None
+    parts.append(f"送达结果{'：' + str(name) if name else ''}")
+    text = f"{item.get('name', '')}办理流程：{' → '.join(parts)}。"
+    if _limits(item):
+        text += "，".join(_limits(item)) + "。"
+    text += "".join(f"{head}：{what}。" for head, what, _ in _branches(item, _groups(item)))
+    procedures = [_procedure_label(sp) for sp in item.get("special_procedures") or []]
+    if procedures:
+        text += "可能启动的特别程序：" + "；".join(procedures) + "。"
+    return text
+
+
+def _refusal_word(item: Mapping[str, Any]) -> str:
+    # 行政许可法 第三十八条 speaks of a decision 不予行政许可; other kinds of matter are simply not granted
+    return "不予许可" if item.get("type") == "license" else "不予办理"
+
+
+def _branches(item: Mapping[str, Any], groups: list[list[dict[str, Any]]]) -> list[tuple[str, str, int]]:
+    """The ways a case leaves the straight flow, as (name, what happens, the row it leaves from): at
+    acceptance (the first row; the engine's 受理 action) 补正 and 不予受理, and at the row that holds the
+    decider's step the refusal. Drawn because an applicant asks "what if it goes wrong" first."""
+    out = [
+        ("补正", "材料不齐全或不符合法定形式的，一次性告知需补正的全部内容，补正后重新提交", 0),
+        ("不予受理", "不属于受理范围的，出具不予受理决定书并说明理由", 0),
+    ]
+    decide = next((i for i, g in enumerate(groups) if any(s.get("role") == "decider" for s in g)), None)
+    if decide is not None:
+        word = _refusal_word(item)
+        out.append((word, f"审查不符合法定条件的，作出{word}决定，书面说明理由并告知申请复议或提起诉讼的权利", decide))
+    return out
+
+
+def _left_arrow(x1: int, x2: int, y: int) -> str:
+    """A horizontal arrow from x1 leftwards to x2 (x2 < x1), dashed: a way out of the flow."""
+    return (
+        f'<line x1="{x1}" y1="{y}" x2="{x2 + 6}" y2="{y}" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
+        f'<polygon points="{x2 + 7},{y - 4} {x2 + 7},{y + 4} {x2},{y}" fill="{ACCENT}"/>'
+    )
+
+
+def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | None = None) -> str:
+    """The item's steps (parallel groups side by side, forked and joined) from application to result,
+    with its special procedures in a dashed column beside the flow, as an inline SVG string."""
+    roles = {**ROLE_NAMES, **(role_names or {})}
+    groups = _groups(item)
+    procedures = [sp for sp in item.get("special_procedures") or [] if isinstance(sp, Mapping)]
+    branches = _branches(item, groups)
+    flow_w = max([BOX_W + 20] + [len(g) * BOX_W + (len(g) - 1) * GAP for g in groups])
+    left = MARGIN + BRANCH_W + BRANCH_GAP  # the flow starts right of the column of ways out
+    width = left + flow_w + (SIDE_GAP + SIDE_W if procedures else 0) + MARGIN
+    cx = left + flow_w // 2
+    # ids only for aria-labelledby; derived from the item so two charts on one page rarely collide
+    key = str(item.get("code") or item.get("name") or "")
+    uid = "fc-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+    body: list[str] = []
+
+    start, h = _pill(cx, MARGIN, BOX_W, ["提交申请"], [], "start")
+    body.append(start)
+    start_mid = MARGIN + h // 2
+    y = MARGIN + h
+    first_row = y + ARROW
+    branch_y = first_row  # the next free height in the column of ways out
+    for gi, group in enumerate(groups):
+        lines = [_step_lines(s, roles) for s in group]
+        row_h = max(PAD + len(n) * NAME_LH + 4 + len(m) * SMALL_LH + PAD - 4 for n, m in lines)
+        row_w = len(group) * BOX_W + (len(group) - 1) * GAP
+        x0 = left + (flow_w - row_w) // 2
+        centers = [x0 + i * (BOX_W + GAP) + BOX_W // 2 for i in range(len(group))]
+        if len(group) > 1:  # fork: one bar the flow enters, short arrows down into each parallel box
+            body.append(
+                f'<line x1="{cx}" y1="{y}" x2="{cx}" y2="{y + ARROW // 2}" stroke="{LINE}" stroke-width="1.5"/>'
+            )
+            y += ARROW // 2
+            body.append(_bar(centers[0], centers[-1], y))
+            body.append(_text(centers[-1] + 30, y + 4, ["并行办理"], SMALL, SMALL_LH, fill=MUTED))
+            body.extend(_arrow(c, y + 2, y + STUB) for c in centers)
+            y += STUB
+        else:
+            body.append(_arrow(cx, y, y + ARROW))
+            y += ARROW
+        for step, (name, meta), c in zip(group, lines, centers, strict=True):
+            body.append(
+                f'<g class="step" data-step="{_t(step.get("id", ""))}" data-group="{gi}">'
+                f"<title>{_t(_step_label(step, roles))}</title>"
+                f'<rect x="{c - BOX_W // 2}" y="{y}" width="{BOX_W}" height="{row_h}" rx="4" '
+                f'fill="{PAPER}" stroke="{LINE}" stroke-width="1.5"/>'
+                + _text(c, y + PAD + NAME - 2, name, NAME, NAME_LH, fill=INK, font_weight="bold", class_="name")
+                + _text(c, y + PAD + len(name) * NAME_LH + 4 + SMALL - 2, meta, SMALL, SMALL_LH, fill=MUTED)
+                + "</g>"
+            )
+        for bname, what, row in branches:
+            if row != gi:
+                continue
+            lines_b = wrap(what, (BRANCH_W - 2 * PAD) / SMALL, 6)
+            bh = PAD + NAME_LH + len(lines_b) * SMALL_LH + PAD - 4
+            by = max(y, branch_y)
+            bx = MARGIN
+            mid = by + min(bh, row_h) // 2
+            # from the row's left edge across to the box (an elbow when the box sits lower than the row)
+            edge = x0
+            if by + 8 > y + row_h:
+                elbow = MARGIN + BRANCH_W + BRANCH_GAP // 2
+                body.append(
+                    f'<polyline points="{edge},{y + row_h // 2} {elbow},{y + row_h // 2} {elbow},{mid}" '
+                    f'fill="none" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
+                )
+                body.append(_left_arrow(elbow, bx + BRANCH_W, mid))
+            else:
+                body.append(_left_arrow(edge, bx + BRANCH_W, mid))
+            body.append(
+                f'<g class="branch" data-branch="{_t(bname)}"><title>{_t(bname + "：" + what)}</title>'
+                f'<rect x="{bx}" y="{by}" width="{BRANCH_W}" height="{bh}" rx="4" fill="#fffaf3" '
+                f'stroke="{ACCENT}" stroke-width="1.2"/>'
+                + _text(bx + BRANCH_W // 2, by + PAD + NAME - 2, [bname], NAME, NAME_LH, fill=ACCENT,
+                        font_weight="bold", class_="name")
+                + _text(bx + BRANCH_W // 2, by + PAD + NAME_LH + SMALL - 2, lines_b, SMALL, SMALL_LH, fill=INK)
+                + "</g>"
+            )  # fmt: skip
+            if bname == "补正":  # the applicant supplements and the application comes back in
+                loop_x = bx + BRANCH_W // 2
+                body.append(
+                    f'<polyline points="{loop_x},{by} {loop_x},{start_mid} {cx - BOX_W // 2 - 6},{start_mid}" '
+                    f'fill="none" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
+                    f'<polygon points="{cx - BOX_W // 2 - 7},{start_mid - 4} {cx - BOX_W // 2 - 7},{start_mid + 4} '
+                    f'{cx - BOX_W // 2},{start_mid}" fill="{ACCENT}"/>'
+                )
+                body.append(_text(loop_x + 34, start_mid - 5, ["补正后重新提交"], SMALL, SMALL_LH, fill=ACCENT))
+            branch_y = by + bh + 10
+        y += row_h
+        if len(group) > 1:  # join: every parallel box must finish before the next step starts
+            body.extend(
+                f'<line x1="{c}" y1="{y}" x2="{c}" y2="{y + STUB}" stroke="{LINE}" stroke-width="1.5"/>'
+                for c in centers
+            )
+            y += STUB
+            body.append(_bar(centers[0], centers[-1], y))
+            y += 2
+
+    result = item.get("result")
+    result_name = str(result.get("name", "")) if isinstance(result, Mapping) else ""
+    end_lines = ["送达结果", *(wrap(result_name, (BOX_W + 20 - 2 * PAD) / NAME, 2) if result_name else [])]
+    body.append(_arrow(cx, y, y + ARROW))
+    full = "，".join(["送达结果", *([result_name] if result_name else []), *_limits(item)])
+    end, h = _pill(cx, y + ARROW, BOX_W + 20, end_lines, _limits(item), "end", full)
+    body.append(end)
+    bottom = y + ARROW + h
+
+    if procedures:  # the schema does not tie a procedure to a step, so they are listed beside the flow
+        sx = left + flow_w + SIDE_GAP
+        scx = sx + SIDE_W // 2
+        sy = first_row
+        body.append(_text(scx, sy + NAME - 2, ["特别程序"], NAME, NAME_LH, fill=INK, font_weight="bold"))
+        body.append(_text(scx, sy + NAME_LH + SMALL - 2, ["办理中依法需要时启动"], SMALL, SMALL_LH, fill=MUTED))
+        sy += NAME_LH + SMALL_LH + 6
+        for sp in procedures:
+            name = wrap(str(sp.get("name", "")), (SIDE_W - 2 * PAD) / 12, 3)
+            kind = str(sp.get("kind", ""))
+            meta = [PROCEDURE_KINDS.get(kind, kind)]
+            if sp.get("max"):
+                meta.append("最长 " + duration_text(sp.get("max")))
+            counts = bool(sp.get("counts_toward_limit", True))
+            meta.append("计入办理时限" if counts else "不计入办理时限")
+            bh = PAD + len(name) * 16 + 4 + len(meta) * SMALL_LH + PAD - 4
+            body.append(
+                f'<g class="procedure" data-kind="{_t(kind)}"><title>{_t(_procedure_label(sp))}</title>'
+                f'<rect x="{sx}" y="{sy}" width="{SIDE_W}" height="{bh}" rx="4" fill="#fffaf3" '
+                f'stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="5 3"/>'
+                + _text(scx, sy + PAD + 10, name, 12, 16, fill=INK, class_="name")
+                + _text(scx, sy + PAD + len(name) * 16 + 4 + SMALL - 2, meta[:-1], SMALL, SMALL_LH, fill=MUTED)
+                + _text(
+                    scx,
+                    sy + PAD + len(name) * 16 + 4 + (len(meta) - 1) * SMALL_LH + SMALL - 2,
+                    meta[-1:],
+                    SMALL,
+                    SMALL_LH,
+                    fill=INK if counts else ACCENT,
+                    font_weight="normal" if counts else "bold",
+                    class_="clock",
+                )
+                + "</g>"
+            )
+            sy += bh + 10
+        bottom = max(bottom, sy - 10)
+
+    bottom = max(bottom, branch_y - 10)
+    height = bottom + MARGIN
+    # drawn so the smallest text (SMALL units) is 14 CSS px, never shrunk to the screen: a phone
+    # scrolls the figure sideways (figure.flowchart in base.html) rather than show 9 px text
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'style="width:{math.ceil(width * 14 / SMALL)}px;max-width:none;height:auto" role="img" '
+        f'aria-labelledby="{uid}-t {uid}-d" '
+        f'font-family="{FONT}">'
+        f'<title id="{uid}-t">{_t(str(item.get("name", "")) + "办理流程图")}</title>'
+        f'<desc id="{uid}-d">{_t(describe(item, role_names))}</desc>' + "".join(body) + "</svg>"
+    )

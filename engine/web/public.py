@@ -1,0 +1,372 @@
+"""Public disclosure (公开): case announcements (办件公告), the monthly rankings and ratings
+(阳光日志), and open data (CSV, JSON, and an SQLite file Datasette can open).
+
+Nothing personal leaves through these pages: every row shown or exported takes the one masking
+step of engine.base.masking (natural persons' names masked; ID numbers, phones, e-mails, passports and
+other organisations' credit codes masked wherever they were typed), and the open-data writer
+masks again and leaves out rows it cannot publish. One bad record never takes a page or an export
+down: a case that cannot be announced is left out and logged (``yangguang.public``). Only cases
+that were accepted appear; submissions that were never accepted are not announced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import and_, func, or_, select, tuple_
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from engine.base import input_guard, wording
+from engine.base.i18n import gettext as _
+from engine.base.masking import credit_codes_in, mask_applicant, mask_record, mask_text
+from engine.base.wording import N_
+from engine.ledger import ledger, transparency
+from engine.rules import cases, clock
+from engine.service.cases import CaseService
+from engine.supervision import open_data, rankings
+from engine.supervision.search import ItemIndex
+from engine.web import charts
+
+Render = Callable[..., Response]
+log = logging.getLogger("yangguang.public")
+PAGE = 50
+RATINGS = cases.RATINGS
+# the ratings stay Chinese as stored; pages translate each by value ({{ _(r) }}), so mark them here
+# for the catalogue (English pages headed the sunshine tables 非常满意 … without these)
+RATING_WORDS = (N_("非常满意"), N_("满意"), N_("基本满意"), N_("不满意"), N_("非常不满意"))
+RATING_OF_SCORE = {score: name for name, score in cases.RATING_SCORE.items()}
+OPEN_DATA_SECONDS = 3600  # the open-data file is rebuilt at most once an hour
+BATCH = 1_000  # announcements read per query while /announcements.csv streams: memory stays bounded
+JSON_PAGE = 1_000  # announcements per page of /announcements.json (?limit= from 1 to JSON_PAGE_MAX)
+JSON_PAGE_MAX = 5_000
+_C = ledger.cases
+_STATES = ("in_progress", "completed")
+_ANNOUNCED = and_(_C.c.accepted_at.is_not(None), _C.c.state.in_(_STATES))  # counted from the state indexes
+# the rows in order: ``state || ''`` rather than ``state``, or SQLite (without statistics) reads the announced
+# cases through a state index and sorts them all for every page; this way the scan walks
+# ix_cases_accepted_at newest first and stops at the page's end (portable: || is standard SQL)
+_ANNOUNCED_IN_ORDER = and_(_C.c.accepted_at.is_not(None), _C.c.state.concat("").in_(_STATES))
+
+
+def _day(value: str | None) -> str | None:
+    return clock.local_date(datetime.fromisoformat(value)).isoformat() if value else None
+
+
+def announcement(
+    row: Any, cat: Any, departments: Mapping[str, Any], own_code: Callable[[str], str | None]
+) -> dict[str, Any]:
+    """The case as announced, through the one masking step. ``own_code(case number)`` gives the
+    legal-person applicant's own credit code, asked only when the name has a code typed in it."""
+    item = cat.items.get(row.item_code)
+    done = wording.decision(row.decision) or _("已办结")
+    kind = row.applicant_type
+    code = own_code(row.number) if kind == "legal_person" and credit_codes_in(row.applicant_name) else None
+    return mask_record({
+        "case_number": row.number,
+        "item_code": row.item_code,
+        "item_name": item.data["name"] if item else row.item_code,
+        "department": departments.get(row.department, {}).get("name", row.department or ""),
+        "applicant": mask_applicant(row.applicant_name, kind, code),
+        "status": done if row.state == "completed" else wording.state(row.state),
+        "accepted_on": _day(row.accepted_at),
+        "completed_on": _day(row.ended_at) if row.state == "completed" else None,
+    }, keep_codes=(code,) if code else ())  # fmt: skip
+
+
+def announced(
+    rows: Iterable[Any], cat: Any, departments: Mapping[str, Any], own_code: Callable[[str], str | None]
+) -> list[dict[str, Any]]:
+    """The announcements of ``rows``; a case that cannot be announced (a stored value the engine
+    never writes, such as a malformed timestamp) is left out and logged, never a failed page."""
+    out = []
+    for row in rows:
+        try:
+            out.append(announcement(row, cat, departments, own_code))
+        except Exception as exc:  # whatever one row holds, the others are still announced
+            log.warning("announcement of case %s left out: %s: %s", row.number, type(exc).__name__, mask_text(exc))
+    return out
+
+
+def previous_month(now: datetime) -> str:
+    today = clock.local_date(now)
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def month_step(month: str, step: int) -> str:
+    """``YYYY-MM`` moved by ``step`` months (the sunshine log's 上一月 / 下一月)."""
+    year, mon = (int(x) for x in month.split("-"))
+    n = year * 12 + mon - 1 + step
+    return f"{n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def latest_month_with_data(db: Any, now: datetime) -> str:
+    """The month the sunshine log opens on: the latest month, up to this one, in which a case was
+    completed or rated (local time) — not simply last month, which may be empty while this one is not.
+    This month when nothing has ended yet."""
+    today = clock.local_date(now)
+    this_month = f"{today.year:04d}-{today.month:02d}"
+    hi = ledger.iso(rankings.month_bounds(this_month)[1])
+    with ledger.read_only(db) as conn:
+        ended = conn.execute(
+            select(func.max(_C.c.ended_at)).where(_C.c.state == "completed", _C.c.ended_at < hi)
+        ).scalar()
+        rated = conn.execute(select(func.max(_C.c.rated_at)).where(_C.c.rated_at < hi)).scalar()
+    latest = max((str(v) for v in (ended, rated) if v), default=None)
+    if latest is None:
+        return this_month
+    day = clock.local_date(datetime.fromisoformat(latest))
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def public_routes(service: CaseService, render: Render, index: ItemIndex, out_dir: Path) -> list[Route]:
+    cat, db = service.catalogue, service.db
+    departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
+    cols = (_C.c.number, _C.c.item_code, _C.c.department, _C.c.state, _C.c.decision, _C.c.accepted_at,
+            _C.c.ended_at, _C.c.applicant_name, _C.c.applicant_type)  # fmt: skip
+
+    def own_code(number: str) -> str | None:
+        """The credit code the applicant of case ``number`` gave in the applicant section."""
+        with ledger.read_only(db) as conn:
+            data = ledger.loads(conn.execute(select(_C.c.data).where(_C.c.number == number)).scalar())
+        section = data.get("applicant") if isinstance(data, dict) else None
+        code = section.get("credit_code") if isinstance(section, dict) else None
+        return code if isinstance(code, str) else None
+
+    def announcements(q: str, department: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        query = select(*cols).where(_ANNOUNCED_IN_ORDER)
+        count = select(func.count()).select_from(_C).where(_ANNOUNCED)
+        if department:
+            query, count = query.where(_C.c.department == department), count.where(_C.c.department == department)
+        if q:
+            codes = [h.code for h in index.search(q, limit=200) if h.kind == "item"]  # chains have no cases
+            cond = or_(_C.c.number == q.strip().upper(), _C.c.item_code.in_(codes))
+            query, count = query.where(cond), count.where(cond)
+        with ledger.read_only(db) as conn:
+            newest_first = (_C.c.accepted_at.desc(), _C.c.id.desc())  # the order every export pages in
+            rows = conn.execute(query.order_by(*newest_first).limit(limit).offset(offset)).all()
+            total = int(conn.execute(count).scalar_one())
+        return announced(rows, cat, departments, own_code), total
+
+    async def announcement_page(request: Request) -> Response:
+        q = request.query_params.get("q", "").strip()[:100]
+        department = request.query_params.get("department", "")
+        raw = request.query_params.get("page", "1")
+        page = max(1, min(input_guard.whole(raw) or 1, 100_000))
+        rows, total = await run_in_threadpool(announcements, q, department, (page - 1) * PAGE, PAGE)
+        return render(
+            "public/announcements.html", rows=rows, total=total, q=q, department=department, page=page,
+            pages=max(1, -(-total // PAGE)), departments=departments,
+        )  # fmt: skip
+
+    def after_case(after: tuple[str, int] | None, limit: int) -> list[Any]:
+        """Up to ``limit`` announced cases that come after ``after`` (its accepted_at and id), newest
+        first: a keyset page read from ix_cases_accepted_at, so a late page costs what the first does."""
+        query = select(*cols, _C.c.id).where(_ANNOUNCED_IN_ORDER)
+        if after is not None:
+            query = query.where(tuple_(_C.c.accepted_at, _C.c.id) < tuple_(*after))
+        with ledger.read_only(db) as conn:  # one short read per batch: no transaction held while streaming
+            return list(conn.execute(query.order_by(_C.c.accepted_at.desc(), _C.c.id.desc()).limit(limit)))
+
+    def every_announcement() -> Iterator[list[dict[str, Any]]]:
+        """Every announced case, newest first, one batch of BATCH at a time."""
+        after: tuple[str, int] | None = None
+        while True:
+            rows = after_case(after, BATCH)
+            yield announced(rows, cat, departments, own_code)
+            if len(rows) < BATCH:
+                return
+            after = (rows[-1].accepted_at, rows[-1].id)
+
+    def every_announcement_csv() -> Iterator[str]:
+        """The whole CSV, produced one batch at a time."""
+        columns = open_data.ANNOUNCEMENT_COLUMNS
+        yield open_data.to_csv([], columns)
+        for rows in every_announcement():
+            yield open_data.csv_lines(rows, columns)
+
+    def json_page(after_number: str, limit: int) -> tuple[list[dict[str, Any]], str | None] | None:
+        """A page of announcements after the case ``after_number`` ("" for the first) and the case the
+        next page starts after (None on the last page); None when that case is not announced."""
+        after = None
+        if after_number:
+            with ledger.read_only(db) as conn:
+                found = conn.execute(
+                    select(_C.c.accepted_at, _C.c.id).where(_C.c.number == after_number, _ANNOUNCED)
+                ).first()
+            if found is None:
+                return None
+            after = (found.accepted_at, found.id)
+        rows = after_case(after, limit + 1)
+        more = len(rows) > limit
+        return announced(rows[:limit], cat, departments, own_code), (rows[limit - 1].number if more else None)
+
+    async def announcement_data(request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind == "csv":
+            return StreamingResponse(
+                every_announcement_csv(),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="announcements.csv"'},
+            )
+        if kind != "json":
+            raise HTTPException(404, "只提供 .csv 和 .json")
+        raw = request.query_params.get("limit", str(JSON_PAGE))
+        if not 1 <= (input_guard.whole(raw) or 0) <= JSON_PAGE_MAX:
+            raise HTTPException(
+                400,
+                f"limit 须为 1 至 {JSON_PAGE_MAX} 的整数（每页条数），不写则每页 {JSON_PAGE} 条 / "
+                f"limit is the rows per page, a whole number from 1 to {JSON_PAGE_MAX} ({JSON_PAGE} without it)",
+            )
+        after = request.query_params.get("after", "").strip()[:32]
+        page = await run_in_threadpool(json_page, after, int(raw))
+        if page is None:
+            raise HTTPException(
+                400,
+                f"没有已公告的办件 {after}：after 须为上一页最后一条的办件编号，可从 /announcements.json 第一页开始 / "
+                f"no announced case {after}: after is the last case number of the previous page; start again from "
+                "/announcements.json",
+            )
+        rows, last = page
+        columns = open_data.ANNOUNCEMENT_COLUMNS
+        following = str(request.url.include_query_params(after=last, limit=raw)) if last else None
+        body = {"rows": [{c: r.get(c) for c in columns} for r in rows], "next": following}
+        headers = {"Link": f'<{following}>; rel="next"'} if following else {}
+        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
+
+    def month_report(month: str) -> dict[str, Any]:
+        # the one masking step for names shown on the page and exported (a username may be a phone number)
+        ranked = {
+            scope: [replace(r, name=mask_text(r.name)) for r in rows]
+            for scope, rows in rankings.month(db, service.calendar, cat.center, month).items()
+        }
+        start, end = rankings.month_bounds(month)
+        lo, hi = ledger.iso(start), ledger.iso(end)
+        with ledger.read_only(db) as conn:  # the points the engine stored with each rating (ix_cases_rated_at)
+            rated = conn.execute(
+                select(_C.c.department, _C.c.item_code, _C.c.rating_score, func.count())
+                .where(_C.c.rated_at >= lo, _C.c.rated_at < hi, _C.c.rating_score.is_not(None))
+                .group_by(_C.c.department, _C.c.item_code, _C.c.rating_score)
+            ).all()
+        by_department: dict[str, dict[str, int]] = {}
+        by_item: dict[str, dict[str, int]] = {}
+        for department, item_code, score, n in rated:
+            rating = RATING_OF_SCORE[int(score)]
+            by_department.setdefault(department or "", dict.fromkeys(RATINGS, 0))[rating] += int(n)
+            by_item.setdefault(item_code, dict.fromkeys(RATINGS, 0))[rating] += int(n)
+        return {"rankings": ranked, "ratings_department": by_department, "ratings_item": by_item}
+
+    def ranking_rows(month: str, ranked: Mapping[str, list[rankings.Row]]) -> list[dict[str, Any]]:
+        rows = []
+        for scope, entries in ranked.items():
+            for r in entries:
+                d = r.as_dict()
+                name = departments.get(r.name, {}).get("name", r.name) if scope == "department" else r.name
+                row = {"month": month, **{k: v for k, v in d.items() if k not in ("department",)}, "name": name}
+                rows.append(mask_record(row))
+        return rows
+
+    async def sunshine(request: Request) -> Response:
+        now = service.clock.now()
+        month = request.query_params.get("month", "") or await run_in_threadpool(latest_month_with_data, db, now)
+        try:
+            rankings.month_bounds(month)  # ASCII YYYY-MM of a year it can count
+        except ValueError:
+            raise HTTPException(400, _("月份格式为 YYYY-MM，例如 2026-03。")) from None
+        year, mon = (int(x) for x in month.split("-"))
+        today = clock.local_date(now)
+        current = f"{today.year:04d}-{today.month:02d}"
+        report = await run_in_threadpool(month_report, month)
+        top = report["rankings"]["department"]
+        chart = charts.bar_chart(
+            [charts.Series(_("得分"), [r.score for r in top])],
+            title=_("部门绩效得分"), x_labels=[departments.get(r.name, {}).get("name", r.name) for r in top],
+            horizontal=True, y_min=0, y_max=100,
+        ) if top else ""  # fmt: skip
+        return render(
+            "public/sunshine.html", month=month, report=report, chart=Markup(chart), departments=departments,
+            items=cat.items, ratings=RATINGS, year=year, mon=mon, is_current=month == current,
+            previous=month_step(month, -1), following=month_step(month, 1) if month < current else "",
+        )  # fmt: skip
+
+    async def sunshine_data(request: Request) -> Response:
+        month, kind = request.path_params["month"], request.path_params["kind"]
+        try:
+            rankings.month_bounds(month)
+        except ValueError:
+            raise HTTPException(404, "没有这个月份。") from None
+        report = await run_in_threadpool(month_report, month)
+        rows = ranking_rows(month, report["rankings"])
+        columns = list(dict.fromkeys(k for r in rows for k in r)) or list(open_data.RANKING_COLUMNS)
+        return _data(rows, kind, f"rankings-{month}", columns)
+
+    def build_open_data() -> Path:
+        path = out_dir / "yangguang-open-data.sqlite"
+        if path.exists() and time.time() - path.stat().st_mtime < OPEN_DATA_SECONDS:
+            return path
+        try:
+            write_open_data(path)
+        except Exception:  # the database or the disk, not a record: the last good file is still public
+            log.exception("open data: the file could not be rebuilt")
+            if not path.exists():
+                raise HTTPException(
+                    503,
+                    "开放数据文件暂时无法生成，请稍后再试 / "
+                    "The open-data file cannot be built just now; try again later",
+                ) from None
+            path.touch()  # the last good file is served for another hour instead of a rebuild per download
+        return path
+
+    def write_open_data(path: Path) -> None:
+        now = service.clock.now()
+        month = previous_month(now)
+        ranked = ranking_rows(month, month_report(month)["rankings"])
+        metadata = {
+            "generated_at": ledger.iso(now),
+            "center": (cat.center or {}).get("name", ""),
+            "catalogue_version": cat.version,
+            "note": "办件公告中自然人申请人姓名已脱敏，文字中的身份证号、电话号码、电子邮箱等已隐去部分字符；"
+            "排名依据中心配置的权重计算。",
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        every = (r for rows in every_announcement() for r in rows)  # written as read: memory stays bounded
+        clean = ({k: v for k, v in r.items() if k in open_data.ANNOUNCEMENT_COLUMNS} for r in every)
+        with ledger.read_only(service.db) as conn:  # what an auditor saves (GET /transparency/checkpoints)
+            signed = transparency.listing(conn, transparency.LIST_MAX)
+        open_data.write_sqlite(path, clean, ranked, metadata=metadata, transparency=signed)
+
+    async def open_data_file(request: Request) -> Response:
+        path = await run_in_threadpool(build_open_data)
+        return FileResponse(path, media_type="application/vnd.sqlite3", filename="yangguang-open-data.sqlite")
+
+    return [
+        Route("/announcements", announcement_page, methods=["GET"]),
+        Route("/announcements.{kind:str}", announcement_data, methods=["GET"]),
+        Route("/sunshine", sunshine, methods=["GET"]),
+        Route("/sunshine/{month}.{kind:str}", sunshine_data, methods=["GET"]),
+        Route("/open-data/yangguang.sqlite", open_data_file, methods=["GET"]),
+    ]
+
+
+def _data(rows: list[dict[str, Any]], kind: str, name: str, columns: Any) -> Response:
+    if kind == "json":
+        return Response(open_data.to_json(rows, list(columns)), media_type="application/json")
+    if kind == "csv":
+        return Response(
+            open_data.to_csv(rows, list(columns)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    raise HTTPException(404, "只提供 .csv 和 .json")
