@@ -45,13 +45,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_search.py
 
 # re-extract every string marked for translation and merge it into each language's .po
-# (then translate the new entries; tests/test_i18n.py fails while any is untranslated)
+# (then translate the new entries; tests/web/test_i18n.py fails while any is untranslated)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --no-wrap --sort-output --omit-header -o engine/locale/messages.pot engine
 	$(BIN)/pybabel update -i engine/locale/messages.pot -d engine/locale -D messages --no-fuzzy-matching --no-wrap
 
 # schema/override.schema.json is generated from schema/item.schema.json (engine/catalogue/override_schema.py);
-# tests/test_schema_tools.py fails while it is out of date
+# tests/unit/catalogue/test_schema_tools.py fails while it is out of date
 schemas: $(STAMP)
 	$(BIN)/python -m engine.catalogue.override_schema
 

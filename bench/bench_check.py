@@ -160,7 +160,7 @@ def yangguang_env() -> tuple[dict[str, str], str]:
 
 def check_jsonschema_cmd(files: list[str]) -> list[str]:
     # The schemas have no $id, so common.schema.json / form.schema.json resolve next to the schema file
-    # from any working directory (tests/test_schema_tools.py).
+    # from any working directory (tests/unit/catalogue/test_schema_tools.py).
     return [str(BIN / "check-jsonschema"), "--schemafile", str(SCHEMA), *files]
 
 

@@ -5,7 +5,7 @@
 Measures the reference catalogue and a large generated one (bench/generate.py; a catalogue in
 bench/out/catalog-N holding N items is reused). The index is built once per catalogue version, so
 the build is what a reload costs; a query is what every search request costs. The query mix is the
-everyday table of tests/test_search_everyday.py (Chinese words, keywords, synonyms, pinyin, initials)
+everyday table of tests/acceptance/test_search_everyday.py (Chinese words, keywords, synonyms, pinyin, initials)
 plus the generated catalogue's own words. Nothing here asserts a time; the exit status is 1 only when
 a catalogue does not load clean.
 """

@@ -25,7 +25,7 @@ _ZXCVBN = threading.Lock()  # zxcvbn keeps the user inputs of the call in a modu
 ALWAYS_KNOWN = ("yangguang", "阳光", "政务服务中心", "zhengwu")  # in every guesser's list for this system
 
 # zxcvbn 4.5's every warning and suggestion (engine/base/passwords.py is checked against its source
-# in tests/test_auth.py, so a new one in a later zxcvbn fails a test rather than showing English only)
+# in tests/unit/service/test_auth.py, so a new one in a later zxcvbn fails a test rather than showing English only)
 CHINESE: dict[str, str] = {
     "Use a few words, avoid common phrases.": "用几个词组成，避免常见短语。",
     "No need for symbols, digits, or uppercase letters.": "不必非用符号、数字或大写字母。",

@@ -13,7 +13,7 @@ whole where the merge replaces them whole; a mapping alternative of ``anyOf`` (`
 ``visits``) is partial, as the merge is.
 
 ``python -m engine.catalogue.override_schema`` rewrites the file (``make schemas``); ``--check`` exits 1
-when the file on disk differs (tests/test_override_schema.py runs the same comparison), so the
+when the file on disk differs (tests/unit/catalogue/test_schema_tools.py runs the same comparison), so the
 editor (which reads the file) and ``yangguang check`` (which validates overrides with it) always
 agree with the item schema.
 """

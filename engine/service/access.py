@@ -23,7 +23,7 @@ A case a person may not see is answered exactly as a case that does not exist (4
 and over the API alike: a different answer (403) would confirm to an outsider which case numbers
 exist and that they belong to another department.
 
-``ROUTES`` gives every route of the app its rule; tests/test_access.py enumerates the real app's
+``ROUTES`` gives every route of the app its rule; tests/web/test_access.py enumerates the real app's
 routes and fails on a route without one, then checks each rule against every role. Adding a
 route means adding one line here.
 """

@@ -1,6 +1,6 @@
 """The hand-written OpenAPI 3.1 document of the JSON API (engine/web/api.py, engine/web/app.py).
 
-tests/test_web.py checks that every /api route the app serves is documented here and
+tests/web/test_web.py checks that every /api route the app serves is documented here and
 nothing else is.
 """
 

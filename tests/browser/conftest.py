@@ -140,7 +140,7 @@ def _live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
 
 # Package scope, not session: while the sync Playwright API is started it leaves an asyncio
 # loop marked running in the main thread, so asyncio.run() in later, non-browser tests
-# (tests/test_api.py) would fail. The browser stops once the last test of tests/browser ends.
+# (tests/web/test_api.py) would fail. The browser stops once the last test of tests/browser ends.
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     try:

@@ -1,0 +1,24 @@
+"""The benchmarks measure a generated catalogue; it must check clean (no warnings either), or every
+figure in `make bench` measures an error path. A schema change that the generator does not follow
+fails here, not hours later in a benchmark run."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from engine.catalogue.model import load
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_small_generated_catalogue_checks_clean_and_strict(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_generate"] = module
+    spec.loader.exec_module(module)
+    module.generate(tmp_path / "catalog", n_items=300, seed=7)
+    result = load(tmp_path / "catalog")
+    assert result.clean(strict=True), "\n".join(p.render() for p in result.problems[:20])

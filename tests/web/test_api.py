@@ -1,0 +1,434 @@
+"""The case JSON API (engine.web.api) in-process, on a real SQLite file and a manual clock.
+
+Starlette's Client needs httpx, which the project does not install; ``Client`` below
+drives the ASGI app directly (one event loop per request, like a fresh connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message
+
+from engine.ledger import ledger
+from engine.rules.calendar import WorkCalendar
+from engine.rules.clock import TZ, ManualClock
+from engine.service import auth
+from engine.service.cases import CaseService
+from engine.service.samples import sample_application
+from engine.supervision import audit
+from engine.web.api import api_routes
+from engine.web.openapi import OPENAPI
+
+RESALE = "QQ-REALESTATE-DJ-102"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+ROLES = ("window", "reviewer", "undertaker", "decider", "issuer")
+
+
+class Reply:
+    def __init__(self, status_code: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        self.status_code, self.content = status_code, body
+        self.headers = dict(headers or {})  # lower-case names
+        self.text = body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class Client:
+    """Just enough of an HTTP client for these tests, speaking ASGI to the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Reply:
+        return self.request("POST", path, **kw)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        files: Mapping[str, tuple[str, bytes] | tuple[str, bytes, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Reply:
+        head = {k.lower(): v for k, v in (headers or {}).items()}
+        body = content or b""
+        if json is not None:
+            body, head["content-type"] = _json_bytes(json), "application/json"
+        if files is not None:
+            boundary = uuid.uuid4().hex
+            parts = []
+            for field, (name, data, *ctype) in files.items():
+                parts.append(
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+                    f"Content-Type: {ctype[0] if ctype else 'application/octet-stream'}\r\n\r\n".encode()
+                    + data
+                    + b"\r\n"
+                )
+            body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+            head["content-type"] = f"multipart/form-data; boundary={boundary}"
+        head["content-length"] = str(len(body))
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": urlencode(params or {}).encode(),
+            "root_path": "",
+            "headers": [(k.encode(), v.encode()) for k, v in head.items()],
+            "client": ("127.0.0.1", 1234),
+            "server": ("testserver", 80),
+        }
+        chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""]
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            if chunks:
+                chunk = chunks.pop(0)
+                return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        async def call() -> None:
+            await self.app(scope, receive, send)
+
+        asyncio.run(call())
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return Reply(start["status"], body, {k.decode().lower(): v.decode() for k, v in start.get("headers", [])})
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with the cheapest parameters: the real ones cost ~0.2 s per account (test_auth.py checks them)."""
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def world(tmp_path: Path, reference: Any) -> Iterator[tuple[Client, CaseService, ManualClock, Path]]:
+    cat = reference.catalogue
+    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    db = ledger.open_engine(tmp_path / "cases.db")
+    ledger.migrate(db)
+    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
+    svc = CaseService(cat, db, clk, cal)
+    for role in ROLES:
+        auth.add_user(db, role, role, "realestate", password=f"{role}-secret")
+    auth.add_user(db, "culture-reviewer", "reviewer", "culture", password="culture-reviewer-secret")
+    app = Starlette(routes=api_routes(svc, tmp_path / "uploads"))
+    yield Client(app), svc, clk, tmp_path / "uploads"
+
+
+def token(client: Client, role: str) -> dict[str, str]:
+    r = client.post("/api/session", json={"username": role, "password": f"{role}-secret"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def new_draft(client: Client) -> str:
+    r = client.post("/api/drafts")
+    assert r.status_code == 201, r.text
+    return str(r.json()["draft"])
+
+
+def upload(client: Client, content: bytes = PDF, name: str = "a.pdf", draft: str | None = None) -> Any:
+    """Into ``draft`` (a new one by default): every upload belongs to a draft or a case."""
+    headers = {"X-Draft-Token": draft or new_draft(client)}
+    return client.post("/api/uploads", files={"file": (name, content, "application/octet-stream")}, headers=headers)
+
+
+def application(client: Client, svc: CaseService, key: str = "k1", **choices: Any) -> dict[str, Any]:
+    data, needed = sample_application(svc.catalogue, svc.catalogue.items[RESALE], choices)
+    draft = new_draft(client)
+    uploads = {m: [upload(client, draft=draft).json()["upload_id"]] for m in needed}
+    return {"item": RESALE, "data": data, "uploads": uploads, "idempotency_key": key, "draft": draft}
+
+
+def submit(client: Client, svc: CaseService, **choices: Any) -> dict[str, Any]:
+    r = client.post("/api/cases", json=application(client, svc, **choices))
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def act(client: Client, number: str, who: dict[str, str], action: str, **payload: Any) -> Any:
+    version = client.get(f"/api/cases/{number}", headers=who).json()["version"]
+    return client.post(
+        f"/api/cases/{number}/actions", headers=who, json={"action": action, "version": version, "payload": payload}
+    )
+
+
+def error(r: Any, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error"} and body["error"]["status"] == status
+    return dict(body["error"])
+
+
+# ------------------------------------------------------------------ auth
+
+
+def test_password_hash_format_and_check() -> None:
+    stored = auth.hash_password("s3cret")
+    assert stored.startswith("$argon2id$v=19$")
+    assert auth.check_password("s3cret", stored)
+    assert not auth.check_password("s3cret!", stored)
+    assert not auth.check_password("s3cret", "garbage")
+
+
+def test_add_user_refuses_duplicates_and_unknown_roles(world: Any) -> None:
+    _, svc, _, _ = world
+    with pytest.raises(ValueError, match="already exists"):
+        auth.add_user(svc.db, "window", "window", "realestate", password="x")
+    with pytest.raises(ValueError, match="unknown role 'janitor'"):
+        auth.add_user(svc.db, "j", "janitor", password="x")
+
+
+def test_login_ok_bad_and_expiry(world: Any) -> None:
+    client, svc, clk, _ = world
+    r = client.post("/api/session", json={"username": "window", "password": "window-secret"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["role"] == "window" and body["department"] == "realestate"
+    assert datetime.fromisoformat(body["expires_at"]) == clk.now() + timedelta(hours=8)
+    with ledger.read_only(svc.db) as conn:  # only the token's hash is stored
+        stored = [
+            row[0] for row in conn.execute(ledger.sessions.select().with_only_columns(ledger.sessions.c.token_hash))
+        ]
+    assert body["token"] not in stored and len(stored) == 1
+    bad_pw = error(client.post("/api/session", json={"username": "window", "password": "nope"}), 401)
+    no_user = error(client.post("/api/session", json={"username": "ghost", "password": "nope"}), 401)
+    assert bad_pw["message"] == no_user["message"]  # one generic message
+    error(client.post("/api/session", json={"username": "window"}), 422)
+    actor = auth.actor_for_token(svc.db, body["token"], clk.now())
+    assert actor is not None and actor.role == "window"
+    assert auth.actor_for_token(svc.db, body["token"], clk.now() + timedelta(hours=8, seconds=1)) is None
+
+
+def test_backup_role(world: Any) -> None:
+    _, svc, clk, _ = world
+    auth.add_user(svc.db, "b", "reviewer", "realestate", password="pw", backup_for="decider")
+    actor = auth.actor_for_token(svc.db, auth.login(svc.db, "b", "pw", clk.now()), clk.now())
+    assert actor is not None and actor.backup_role == "decider"
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def test_upload_pdf_is_stored_under_a_generated_name(world: Any) -> None:
+    client, svc, _, upload_dir = world
+    r = upload(client, name="../../etc/passwd.pdf")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["content_type"] == "application/pdf" and body["size"] == len(PDF)
+    assert [p.name for p in upload_dir.iterdir()] == [body["upload_id"]]
+    assert (upload_dir / body["upload_id"]).read_bytes() == PDF
+    with ledger.read_only(svc.db) as conn:
+        row = conn.execute(ledger.uploads.select().where(ledger.uploads.c.id == body["upload_id"])).one()
+    assert row.sha256 == body["sha256"] and row.filename == "passwd.pdf"
+
+
+def test_upload_rejects_executables_and_big_files(world: Any) -> None:
+    client, _, _, _ = world
+    e = error(upload(client, b"MZ\x90\x00" + b"\x00" * 100, "report.pdf"), 415)
+    assert "PDF" in e["message"]
+    error(upload(client, b"%PDF-" + b"0" * (20 * 1024 * 1024)), 413)
+    headers = {"X-Draft-Token": new_draft(client)}
+    error(client.post("/api/uploads", files={"other": ("a.pdf", PDF)}, headers=headers), 422)
+
+
+# ------------------------------------------------------------------ submission and reading
+
+
+def test_submit_is_idempotent_and_reports_every_field(world: Any) -> None:
+    client, svc, _, _ = world
+    body = application(client, svc, key="same")
+    first = client.post("/api/cases", json=body)
+    again = client.post("/api/cases", json=body)
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json() == again.json() and first.json()["version"] == 1
+    e = error(client.post("/api/cases", json={"item": RESALE, "data": {}, "idempotency_key": "x"}), 422)
+    assert len(e["fields"]) > 3 and {"field", "code", "message"} <= set(e["fields"][0])
+    error(client.post("/api/cases", json={**body, "item": "NO-SUCH-ITEM"}), 404)
+    ghost = {m: ["0" * 32] for m in body["uploads"]}
+    e = error(client.post("/api/cases", json={**body, "uploads": ghost, "idempotency_key": "g"}), 422)
+    assert {f["field"] for f in e["fields"]} == {f"materials.{m}" for m in ghost}
+
+
+def test_read_with_query_code_token_or_not_at_all(world: Any) -> None:
+    client, svc, _, _ = world
+    case = submit(client, svc)
+    number, code = case["number"], case["query_code"]
+    mine = client.get(f"/api/cases/{number}", params={"query_code": code})
+    assert mine.status_code == 200
+    view = mine.json()
+    assert view["state"] == "submitted" and view["version"] == 1 and view["deadlines"]["completeness"]
+    assert view["events"] == [{"action": "submit", "at": view["received_at"], "role": "applicant"}]
+    assert "data" not in view
+    error(client.get(f"/api/cases/{number}"), 403)
+    wrong = error(client.get(f"/api/cases/{number}", params={"query_code": "000000" if code != "000000" else "1"}), 404)
+    unknown = error(client.get("/api/cases/QQ20260306999999", params={"query_code": code}), 404)
+    assert wrong["message"] == unknown["message"]  # numbers cannot be probed
+    staff = client.get(f"/api/cases/{number}", headers=token(client, "reviewer")).json()
+    assert staff["data"] and staff["events"][0]["actor"] == "applicant"
+    error(client.get(f"/api/cases/{number}", headers={"Authorization": "Bearer forged"}), 401)
+
+
+def test_proxy_submission_records_the_staff_actor(world: Any) -> None:
+    client, svc, _, _ = world
+    r = client.post("/api/cases", json=application(client, svc, key="proxy"), headers=token(client, "window"))
+    assert r.status_code == 201
+    view = client.get(f"/api/cases/{r.json()['number']}", headers=token(client, "window")).json()
+    assert view["events"][0] == {**view["events"][0], "actor": "window", "role": "window"}
+
+
+# ------------------------------------------------------------------ actions
+
+
+def test_staff_lifecycle_with_fee_gate_conflicts_and_roles(world: Any) -> None:
+    client, svc, _, _ = world
+    number = submit(client, svc, **{"realestate.use": "residential", "realestate.certificate_copies": 3})["number"]
+    h = {role: token(client, role) for role in ROLES}
+    assert act(client, number, h["window"], "accept").json()["open_steps"] == [
+        {"id": "review", "name": "登记审核", "role": "reviewer"},
+        {"id": "tax", "name": "税费核定与征收（税务窗口）", "role": "undertaker"},
+    ]
+    e = error(act(client, number, h["window"], "complete_step", step="review"), 403)
+    assert "reviewer" in e["message"]
+    other = token(client, "culture-reviewer")  # another department: the case is not there for them
+    body = {"action": "complete_step", "version": 2, "payload": {"step": "review"}}
+    error(client.post(f"/api/cases/{number}/actions", headers=other, json=body), 404)
+    stale = client.post(
+        f"/api/cases/{number}/actions",
+        headers=h["reviewer"],
+        json={"action": "complete_step", "version": 1, "payload": {"step": "review"}},
+    )
+    e = error(stale, 409)
+    assert "version 1, now 2" in e["message"] and e["code"] == "version_conflict"
+    assert act(client, number, h["reviewer"], "complete_step", step="review").status_code == 200
+    assert act(client, number, h["undertaker"], "complete_step", step="tax").status_code == 200
+    view = act(client, number, h["decider"], "assess_fee").json()
+    assert view["assessment"]["total_fen"] == 10000
+    assert act(client, number, h["decider"], "decide", outcome="approve").status_code == 200
+    assert act(client, number, h["decider"], "complete_step", step="decide").status_code == 200
+    for wrong in (9999, 10001):
+        e = error(act(client, number, h["window"], "record_payment", amount_fen=wrong), 422)
+        assert e["code"] == "fee_mismatch" and "核定 100.00 元" in e["message"]
+    error(act(client, number, h["issuer"], "complete"), 422)
+    assert act(client, number, h["window"], "record_payment", amount_fen=10000).json()["paid_fen"] == 10000
+    done = act(client, number, h["issuer"], "complete").json()
+    assert done["state"] == "completed" and done["open_steps"] == []
+    assert [a["attempted_fen"] for a in done["fee_anomalies"]] == [9999, 10001]
+    assert audit.verify(svc.db, service=svc).ok
+
+
+def test_applicant_supplements_and_evaluates_with_the_query_code(world: Any) -> None:
+    client, svc, _, _ = world
+    case = submit(client, svc)
+    number, code = case["number"], case["query_code"]
+    window = token(client, "window")
+    r = act(client, number, window, "request_supplement", missing=[{"material": "application", "reason": "不清晰"}])
+    assert r.json()["state"] == "awaiting_supplement" and r.json()["paused"]
+
+    def as_applicant(action: str, version: int, **payload: Any) -> Any:
+        body = {"action": action, "version": version, "payload": payload, "query_code": code}
+        return client.post(f"/api/cases/{number}/actions", json=body)
+
+    error(as_applicant("accept", 2), 403)
+    error(as_applicant("deemed_accept", 2), 403)
+    error(client.post(f"/api/cases/{number}/actions", json={"action": "supplement", "version": 2}), 403)
+    # corrected form data is validated again against the form the case was filed under
+    e = error(as_applicant("supplement", 2, data={"transfer": {"price": "abc"}}), 422)
+    assert [f["field"] for f in e["fields"]] == ["transfer.price"]
+    e = error(as_applicant("supplement", 2, uploads={"application": ["nope"]}), 422)
+    assert e["fields"][0]["field"] == "materials.application"
+    files = {"file": ("a.pdf", PDF)}
+    up = client.post("/api/uploads", params={"case": number}, headers={"X-Query-Code": code}, files=files)
+    r = as_applicant("supplement", 2, uploads={"application": [up.json()["upload_id"]]})
+    assert r.status_code == 200 and r.json()["state"] == "submitted" and "actor" not in r.json()["events"][-1]
+    error(as_applicant("evaluate", 3, rating="满意"), 422)  # not finished yet
+    assert act(client, number, window, "refuse", reason="材料不实").json()["state"] == "refused"
+    assert as_applicant("evaluate", 4, rating="满意").json()["evaluation"] == {"rating": "满意", "comment": ""}
+
+
+def test_bad_bodies_are_shaped_errors(world: Any) -> None:
+    client, svc, _, _ = world
+    number = submit(client, svc)["number"]
+    w = token(client, "window")
+    error(client.post(f"/api/cases/{number}/actions", headers=w, content=b"{not json"), 400)
+    e = error(client.post(f"/api/cases/{number}/actions", headers=w, json={"action": "accept"}), 422)
+    assert e["fields"][0]["field"] == "version"
+    error(act(client, number, w, "fly"), 422)
+
+
+# ------------------------------------------------------------------ forms and the OpenAPI document
+
+
+def test_item_form_from_the_catalogue(world: Any) -> None:
+    client, _, _, _ = world
+    form = client.get(f"/api/items/{RESALE}/form").json()
+    fields = {f["name"]: f for f in form["fields"]}
+    assert fields["transfer.seller_id_card"]["required"] == {"field": "transfer.seller_kind", "eq": "natural_person"}
+    assert fields["transfer.floor_area"]["unit"] == "平方米" and fields["transfer.floor_area"]["min"] == 1
+    materials = {m["id"]: m for m in form["materials"]}
+    assert materials["application"]["formats"] == ["pdf", "ofd"] and materials["application"]["required"] is True
+    assert materials["title_certificate"]["produced_by"] == "QQ-REALESTATE-DJ-101"
+    assert materials["identities"]["shared"] is True
+    error(client.get("/api/items/NOPE/form"), 404)
+
+
+def test_openapi_matches_the_routes(world: Any) -> None:
+    client, svc, _, tmp = world
+    assert client.get("/openapi.json").json() == OPENAPI
+    app_ops = {
+        (r.path, m.lower())
+        for r in api_routes(svc, tmp)
+        if isinstance(r, Route)
+        for m in (r.methods or set()) - {"HEAD"}
+    }
+    doc_ops = {(path, m) for path, ops in OPENAPI["paths"].items() for m in ops}
+    # the catalogue's read-only item routes are served by engine/web/app.py (see tests/web/test_web.py)
+    assert doc_ops - {("/api/items", "get"), ("/api/items/{code}", "get")} <= app_ops
+    assert {op for op in app_ops if op[0].startswith("/api/")} <= doc_ops
+    assert OPENAPI["openapi"].startswith("3.1")
+
+
+def test_logout_and_unexpected_errors_stay_generic(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, svc, _, _ = world
+    number = submit(client, svc)["number"]
+    w = token(client, "window")
+    assert client.request("DELETE", "/api/session", headers=w).status_code == 204
+    error(client.get(f"/api/cases/{number}", headers=w), 401)
+
+    def boom(*args: Any) -> Any:
+        raise RuntimeError("secret internals /srv/db")
+
+    monkeypatch.setattr(svc, "load", boom)
+    e = error(client.get(f"/api/cases/{number}", headers=token(client, "reviewer")), 500)
+    assert e["code"] == "internal_error" and "secret" not in e["message"] and "Traceback" not in e["message"]

@@ -1,0 +1,60 @@
+"""The UI in Chinese by default and in English on request, from a complete catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from starlette.testclient import TestClient
+
+from engine.base import i18n, wording
+from engine.web.app import create_app
+
+REPO = Path(__file__).resolve().parents[2]
+PO = REPO / "engine" / "locale" / "en" / "LC_MESSAGES" / "messages.po"
+
+
+def marked_in_code() -> set[str]:
+    """Every string the code and templates mark for translation, as ``make messages`` finds them."""
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    found = extract_from_dir(
+        str(REPO / "engine"), method_map, options, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+    )
+    return {msg if isinstance(msg, str) else msg[0] for _, _, msg, _, _ in found}
+
+
+def test_every_marked_string_has_an_english_translation() -> None:
+    with PO.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    translated = {m.id: m.string for m in catalog if m.id}
+    missing = sorted(marked_in_code() - {k for k, v in translated.items() if v})
+    assert not missing, f"run `make messages` and translate in {PO.relative_to(REPO)}: {missing[:10]}"
+
+
+def test_language_choice_query_cookie_and_browser(tmp_path: Path, reference: Any) -> None:
+    app = create_app(REPO, tmp_path / "i18n.db", reference.catalogue, sweep_seconds=0)
+    with TestClient(app) as client:
+        chinese = client.get("/")
+        assert '<html lang="zh-CN">' in chinese.text and "办事指南" in chinese.text
+        english = client.get("/?lang=en")
+        assert '<html lang="en">' in english.text and "办事指南" not in english.text
+        assert "yg_lang=en" in english.headers["set-cookie"] and english.headers["content-language"] == "en"
+        assert '<html lang="en">' in client.get("/items/QQ-PSB-BA-001").text  # remembered by the cookie
+        assert '<html lang="zh-CN">' in client.get("/?lang=zh_CN").text
+    with TestClient(app) as browser:
+        assert '<html lang="en">' in browser.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).text
+        assert '<html lang="zh-CN">' in browser.get("/", headers={"Accept-Language": "zh-CN,en;q=0.5"}).text
+
+
+def test_engine_words_follow_the_language() -> None:
+    token = i18n.activate("en")
+    try:
+        english = wording.state("submitted")
+    finally:
+        i18n.activate("zh_CN")
+    assert english != "待受理" and english.isascii()
+    assert wording.state("submitted") == "待受理"
+    del token
