@@ -52,6 +52,7 @@ from engine.service.reload import LiveApp, Version
 from engine.supervision.search import MAX_QUERY, ItemIndex
 from engine.web.admin import PreviewKit, admin_routes
 from engine.web.api import api_routes, bad_text_error, error_response
+from engine.web.deps import Deps
 from engine.web.desk import desk_routes, staff_from_cookie
 from engine.web.desk_chains import desk_chain_routes
 from engine.web.flowchart import flowchart_svg
@@ -376,6 +377,17 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         ],
         exception_handlers={HTTPException: http_error, Exception: http_error},
         middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware), Middleware(InputGuard, bad_text)],
+    )
+    app.state.deps = Deps(
+        service=service,
+        render=render,
+        key=site.key,
+        uploads_dir=uploads_dir,
+        limits=site.limits,
+        staff_of=staff_of,
+        index=index,
+        open_data_dir=site.var / "open-data",
+        extra={"live": live, "kit": kit},
     )
     # built here (in the watcher's thread on a re-load), not on the version's first request
     app.middleware_stack = app.build_middleware_stack()

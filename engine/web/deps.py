@@ -1,0 +1,51 @@
+"""What a catalogue version's handlers reach through ``request.app.state``: one typed object.
+
+Every live catalogue version is one Starlette app (engine.web.app builds it; live reload swaps it
+whole), and its handlers are module-level functions: they find the version's service, renderer,
+key and limits with ``deps(request)``, never in a closure, so a handler can be imported and tested
+alone and a preview (engine.web.admin) serves the same handlers with its own ``Deps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from engine.rules import cases
+from engine.service import uploads
+from engine.service.cases import CaseService
+
+if TYPE_CHECKING:
+    from engine.supervision.search import ItemIndex
+
+Render = Callable[..., HTMLResponse]
+"""Render a template as a page of one catalogue's center: a template name, a status and the context."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """Everything one catalogue version's pages and API need, built once per version."""
+
+    service: CaseService
+    render: Render
+    key: bytes  # the server key (engine.base.keys): CSRF tokens, cookies, API draft tokens
+    uploads_dir: Path
+    limits: uploads.Limits
+    staff_of: Callable[[Request], cases.Actor | None]  # the signed-in staff member, if any (proxy filing)
+    index: ItemIndex | None = None  # the catalogue's search index (home page, public search)
+    open_data_dir: Path | None = None  # where the open-data file is written (/open-data)
+    extra: dict[str, Any] | None = None  # what one part of the site keeps per version (e.g. admin's live app)
+
+
+def deps(request: Request) -> Deps:
+    """The ``Deps`` of the catalogue version that serves ``request``."""
+    found: Deps = request.app.state.deps
+    return found
+
+
+__all__ = ["Deps", "Render", "deps"]
