@@ -56,11 +56,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # import the engine from this checkout, however the venv was installed
 
+from engine.base.dates import TZ  # noqa: E402
 from engine.catalogue.model import Catalogue, Document, load  # noqa: E402
 from engine.ledger import ledger  # noqa: E402
 from engine.rules.calendar import WorkCalendar  # noqa: E402
 from engine.rules.cases import Actor  # noqa: E402
-from engine.rules.clock import TZ, ManualClock  # noqa: E402
+from engine.rules.clock import ManualClock  # noqa: E402
 from engine.service.cases import CaseService  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.supervision import audit  # noqa: E402

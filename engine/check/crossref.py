@@ -10,66 +10,26 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine.base import conditions, delivery, regions, stated
+from engine.base import conditions, regions, stated
 from engine.base.dates import as_date
+from engine.base.durations import MINUTES_PER_WORKING_DAY, duration_minutes
 from engine.base.result import Finding, Path
 from engine.catalogue.cache import FileCache
+from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.merge import lookup
 from engine.catalogue.model import CENTER_FILE, Catalogue, Document
 from engine.check import partial as partial_refs
 from engine.check import quality
 
-MINUTES_PER_WORKING_DAY = 480  # 8 hours; how minutes compare with days
 STANDARD_STEPS = ("accept", "undertake", "review", "decide", "complete")
 
 
 def _hint(word: str, choices: list[str]) -> str:
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
     return f"; did you mean {match[0]!r}?" if match else ""
-
-
-@dataclass(slots=True)
-class FieldInfo:
-    name: str  # section.field
-    spec: dict[str, Any]
-    file: str
-    path: Path
-
-
-def item_fields(item: Document, forms: Mapping[str, Document]) -> dict[str, FieldInfo]:
-    """Every field on an item's form, by ``section.field`` name (unknown sections are skipped)."""
-    fields: dict[str, FieldInfo] = {}
-    for i, entry in enumerate(item.data.get("form", {}).get("sections", [])):
-        base: Path
-        if isinstance(entry, str):
-            form = forms.get(entry)
-            if form is None:
-                continue
-            section, file, base = form.data, form.file, ()
-        else:
-            section, file, base = entry, item.file, ("form", "sections", i)
-        for j, spec in enumerate(section["fields"]):
-            name = f"{section['id']}.{spec['id']}"
-            if spec.get("type") == "delivery":  # the item's own result.delivery methods (Art. 44)
-                spec = delivery.field_for(spec, item.data)
-                if spec is None:
-                    continue  # the item states no delivery method: nothing to choose
-            fields.setdefault(name, FieldInfo(name, spec, file, (*base, "fields", j)))
-    return fields
-
-
-def duration_minutes(d: Mapping[str, Any]) -> int | None:
-    """A duration in minutes for comparison; natural days count 5/7 of a working day. None if not comparable."""
-    value, unit = int(d["value"]), d["unit"]
-    if unit == "minute":
-        return value
-    if unit == "working_day":
-        return value * MINUTES_PER_WORKING_DAY
-    return value * MINUTES_PER_WORKING_DAY * 5 // 7
 
 
 def _unit_word(d: Mapping[str, Any]) -> str:

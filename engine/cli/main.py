@@ -358,7 +358,8 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from engine.rules.clock import TZ, ManualClock
+    from engine.base.dates import TZ
+    from engine.rules.clock import ManualClock
     from engine.service.simulate import simulate
 
     try:

@@ -27,7 +27,7 @@ from sqlalchemy import insert, select, update
 
 from engine.base import delivery, stated
 from engine.base.conditions import evaluate
-from engine.check.crossref import item_fields
+from engine.catalogue.fields import item_fields
 from engine.ledger import ledger
 from engine.rules import cases, chains, clock, forms
 from engine.rules.forms import FieldError

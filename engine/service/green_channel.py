@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from engine.check.crossref import MINUTES_PER_WORKING_DAY
+from engine.base.durations import MINUTES_PER_WORKING_DAY
 from engine.ledger import ledger
 from engine.rules import cases, chains, clock
 from engine.service import chains as chain_service

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.base import input_guard, wording
+from engine.base.dates import TZ
 from engine.base.i18n import gettext as _
 from engine.ledger import ledger
 from engine.rules import cases, clock
@@ -39,7 +40,7 @@ DAYS = 30
 
 
 def _day_bounds(day: date) -> tuple[str, str]:
-    start = datetime(day.year, day.month, day.day, tzinfo=clock.TZ)
+    start = datetime(day.year, day.month, day.day, tzinfo=TZ)
     return ledger.iso(start), ledger.iso(start + timedelta(days=1))
 
 
@@ -118,10 +119,10 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
         text = request.query_params.get("month", f"{now.year:04d}-{now.month:02d}")
         try:
             year, mon = (int(x) for x in text.split("-"))
-            start = datetime(year, mon, 1, tzinfo=clock.TZ)
+            start = datetime(year, mon, 1, tzinfo=TZ)
         except ValueError:
             raise HTTPException(400, "月份格式为 YYYY-MM，例如 2026-03。") from None
-        end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=clock.TZ)
+        end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=TZ)
         return f"{year:04d}-{mon:02d}", start, end
 
     def chain_summary() -> dict[str, dict[str, Any]]:

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.base.dates import TZ
 from engine.ledger import ledger
 from engine.rules import cases, chains, clock, forms
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.service.samples import sample_chain_application

@@ -24,9 +24,9 @@ from sqlalchemy import Engine, select
 from support import cheap_hashes  # noqa: F401 - autouse: Argon2's cheapest profile
 
 from engine.base import passwords
+from engine.base.dates import TZ
 from engine.cli.main import main
 from engine.ledger import ledger
-from engine.rules.clock import TZ
 from engine.service import auth
 
 REPO = Path(__file__).resolve().parents[2]

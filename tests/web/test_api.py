@@ -21,9 +21,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
+from engine.base.dates import TZ
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import auth
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application

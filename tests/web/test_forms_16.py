@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.rules.clock import TZ, ManualClock
+from engine.base.dates import TZ
+from engine.rules.clock import ManualClock
 from engine.rules.fee_text import describe_schedule, describe_schedule_on
 from engine.web.app import create_app
 

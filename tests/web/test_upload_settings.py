@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from engine.base.dates import TZ
 from engine.cli import main as cli
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import uploads
 from engine.web.app import create_app
 

@@ -20,10 +20,11 @@ from support import copy_catalogue
 from test_chain_service import chain_application
 from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk, file_case  # noqa: F401  (fixtures)
 
+from engine.base.dates import TZ
 from engine.ledger import ledger
 from engine.rules import clock
 from engine.rules.cases import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import auth, documents, green_channel, provisional
 from engine.service import chains as chain_service
 from engine.supervision import sweep as supervision

@@ -12,9 +12,9 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import Engine, event, select, update
 
+from engine.base.dates import TZ
 from engine.cli.main import main
 from engine.ledger import ledger
-from engine.rules.clock import TZ
 from engine.service import auth
 
 REAL_HASHER = auth.HASHER

@@ -13,10 +13,10 @@ import yaml
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import select
 
+from engine.base.dates import TZ
 from engine.catalogue.model import load
 from engine.cli.main import main
 from engine.ledger import ledger
-from engine.rules.clock import TZ
 from engine.service import auth, demo_users
 
 REPO = Path(__file__).resolve().parents[3]

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from engine.base.dates import TZ
 from engine.catalogue.model import load
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import ActionRefused, Actor, FeeMismatch, open_steps
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application
 from engine.supervision import audit

@@ -17,10 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from support import tamper
 
+from engine.base.dates import TZ
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import audit

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
+from engine.base.dates import TZ
 from engine.catalogue.model import load
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.clock import TZ
 from engine.supervision import rankings
 
 WEIGHTS = {"on_time_rate": 35, "early_rate": 10, "time_used": 10, "satisfaction": 25, "lights": 10, "corrections": 10}

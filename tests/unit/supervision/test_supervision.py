@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.base.dates import TZ
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import corrections
@@ -172,7 +173,8 @@ from engine.ledger import ledger
 from engine.supervision import sweep as supervision
 from engine.rules.calendar import WorkCalendar
 from engine.catalogue.model import load
-from engine.rules.clock import TZ, ManualClock
+from engine.base.dates import TZ
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 cat = load(sys.argv[1]).catalogue
 cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
