@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.base.result import Finding, Problem
-from engine.catalogue import overlay, schemas, synonyms
+from engine.catalogue import overlay, partial, schemas, synonyms
 from engine.catalogue.cache import FileCache, FileEntry
 from engine.catalogue.discover import CENTER_FILE, FOLDERS, YAML_SUFFIXES, discover, fingerprint, kind_of
 from engine.catalogue.yaml_policy import locate, parse
-from engine.check import partial
 
 __all__ = [
     "CENTER_FILE",
@@ -283,7 +282,7 @@ class _Checker:
                 )
         facts: dict[str, Any] = {"code": data["code"]} if kind == "item" and isinstance(data.get("code"), str) else {}
         if problems:
-            if kind == "item":  # its references are still checked (engine.check.partial)
+            if kind == "item":  # its references are still checked (engine.catalogue.partial)
                 facts["refs"] = partial.references(data, ((e.path, e.kind) for e in schema_errors))
             return FileEntry(key, kind, False, problems, facts)
         return FileEntry(key, kind, True, problems, facts, data)

@@ -17,11 +17,11 @@ from engine.base import conditions, regions, stated
 from engine.base.dates import as_date
 from engine.base.durations import MINUTES_PER_WORKING_DAY, duration_minutes
 from engine.base.result import Finding, Path
+from engine.catalogue import partial as partial_refs
 from engine.catalogue.cache import FileCache
 from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.merge import lookup
 from engine.catalogue.model import CENTER_FILE, Catalogue, Document
-from engine.check import partial as partial_refs
 from engine.check import quality
 
 STANDARD_STEPS = ("accept", "undertake", "review", "decide", "complete")
@@ -274,7 +274,7 @@ class _Cross:
             doc, doc.data, (), own, f"section {doc.data['id']!r} (a reusable section may only refer to its own fields)"
         )
 
-    # -- references one item makes (also checked in an item that fails its schema: engine.check.partial) ---
+    # -- references one item makes (also checked in an item that fails its schema: engine.catalogue.partial) ---
     def section_ref(self, file: str, path: Path, sid: str) -> None:
         if sid not in self.cat.forms:
             self.add(
@@ -639,7 +639,7 @@ def check(
     partial: Sequence[tuple[str, Mapping[str, Any]]] = (),
 ) -> list[Finding]:
     """Index the catalogue's documents (filling its tables) and return every cross-file problem,
-    including those of the references ``partial`` kept from items that fail their schema (engine.check.partial).
+    including those of the references ``partial`` kept from items that fail their schema (engine.catalogue.partial).
 
     An item's findings depend only on the item, the center, the form sections, the fee
     schedules and the set of item codes; with a cache they are reused while none of those
