@@ -7,7 +7,7 @@ references that can be judged on their own are picked out with every shape teste
 id, a form section id, a fee schedule id, a material's id and ``produced_by`` — leaving out any whose
 part of the file has a schema error of its own (a follow-on would only repeat it). They are kept with
 the file's facts in the check cache, and judged against the catalogue with the same wording as for a
-valid item (``check``, called by engine.check.crossref), every run.
+valid item (engine.check.partial, called by engine.check.crossref), every run.
 
 Conditions, form fields and time limits are not judged here: they need the shapes the schema
 guarantees (a condition naming a field of a section that is itself invalid would be a follow-on).
@@ -16,7 +16,7 @@ guarantees (a condition naming a field of a section that is itself invalid would
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from engine.base.result import Path
 
@@ -58,34 +58,3 @@ def references(data: Mapping[str, Any], errors: Iterable[tuple[Path, str]]) -> l
             add("material-id", ("materials", i, "id"), mat.get("id"))
             add("produced-by", ("materials", i, "produced_by"), mat.get("produced_by"))
     return out
-
-
-class Checker(Protocol):
-    """What of engine.check.crossref's checker the references need (its messages, its catalogue)."""
-
-    def department(self, doc: Any, path: Path, dept: str) -> None: ...
-    def section_ref(self, file: str, path: Path, sid: str) -> None: ...
-    def schedule_ref(self, file: str, sid: str) -> Any: ...
-    def material_id(self, file: str, i: int, mid: str, seen: dict[str, int]) -> None: ...
-    def producer_ref(self, file: str, path: Path, producer: str, code: str | None) -> None: ...
-
-
-def check(cross: Checker, file: str, facts: Mapping[str, Any]) -> None:
-    """Judge the references kept in ``facts`` (``references``) of the item ``file`` against the catalogue."""
-    from engine.catalogue.model import Document  # local: engine.catalogue.model imports this module
-
-    doc = Document(file, "item", None)
-    code = facts.get("code")
-    seen: dict[str, int] = {}
-    for what, raw_path, value in facts.get("refs", ()):
-        path = tuple(raw_path)
-        if what == "department":
-            cross.department(doc, path, value)
-        elif what == "form-section":
-            cross.section_ref(file, path, value)
-        elif what == "fee-schedule":
-            cross.schedule_ref(file, value)
-        elif what == "material-id":
-            cross.material_id(file, int(path[1]), value, seen)
-        elif what == "produced-by":
-            cross.producer_ref(file, path, value, code if isinstance(code, str) else None)
