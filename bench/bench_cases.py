@@ -57,7 +57,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # import the engine from this checkout, however the venv was installed
 
 from engine.base.dates import TZ  # noqa: E402
-from engine.catalogue.model import Catalogue, Document, load  # noqa: E402
+from engine.catalogue.model import Catalogue, Document  # noqa: E402
+from engine.check.pipeline import load  # noqa: E402
 from engine.ledger import ledger  # noqa: E402
 from engine.rules.calendar import WorkCalendar  # noqa: E402
 from engine.rules.cases import Actor  # noqa: E402

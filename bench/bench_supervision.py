@@ -65,7 +65,8 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from sqlalchemy import Engine, event  # noqa: E402
 
 from engine.base.dates import TZ  # noqa: E402
-from engine.catalogue.model import Catalogue, load  # noqa: E402
+from engine.catalogue.model import Catalogue  # noqa: E402
+from engine.check.pipeline import load  # noqa: E402
 from engine.ledger import ledger  # noqa: E402
 from engine.rules import cases as case_rules  # noqa: E402
 from engine.rules import clock  # noqa: E402

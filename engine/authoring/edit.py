@@ -1,7 +1,7 @@
 """Edit the catalogue without losing comments: ``yangguang edit``.
 
 Every edit is checked before it is written: the new bytes stand in for the file in
-``engine.catalogue.model.load(replaced=…)``, and the edit is written only when it adds no problem
+``engine.check.pipeline.load(replaced=…)``, and the edit is written only when it adds no problem
 to the catalogue. The rule is "no new problems" rather than "clean" so that a catalogue that
 already has problems can still be repaired one edit at a time; the outcome says how many
 problems were there before (``EditOutcome.pre_existing``), and an edit to a clean catalogue
@@ -28,9 +28,11 @@ from engine.authoring import yaml_edit
 from engine.base.result import Path as DocPath
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import CENTER_FILE, CheckResult, Document, kind_of, load
+from engine.catalogue.discover import CENTER_FILE, kind_of
+from engine.catalogue.model import CheckResult, Document
 from engine.catalogue.schemas import SCHEMA_DIR
 from engine.catalogue.yaml_policy import parse
+from engine.check.pipeline import load
 
 KIND_NOUNS = {
     "item": "item",

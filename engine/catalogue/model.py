@@ -1,15 +1,15 @@
-"""Load a catalogue directory: parse every file, validate it, check cross-references.
+"""The catalogue model (``Document``, ``Catalogue``, ``CheckResult``) and reading a catalogue directory.
 
 Data flow: discover → parse (engine.catalogue.yaml_policy) → validate (engine.catalogue.schemas) →
-cross-check (engine.check.crossref) → one ``CheckResult`` holding every problem, which
-engine.check.report renders once. Per-file work is cached by file content
+fold the stack of layers (engine.catalogue.overlay) → ``Reading``; the checker then judges the
+references across files (engine.check.pipeline.load, which returns one ``CheckResult`` holding every
+problem, rendered once by engine.check.report). Per-file work is cached by file content
 (engine.catalogue.cache), so a re-check after one edit only re-reads that file.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
 import os
 import time
@@ -21,21 +21,10 @@ from typing import Any
 from engine.base.result import Finding, Problem
 from engine.catalogue import overlay, partial, schemas, synonyms
 from engine.catalogue.cache import FileCache, FileEntry
-from engine.catalogue.discover import CENTER_FILE, FOLDERS, YAML_SUFFIXES, discover, fingerprint, kind_of
+from engine.catalogue.discover import discover, kind_of
 from engine.catalogue.yaml_policy import locate, parse
 
-__all__ = [
-    "CENTER_FILE",
-    "FOLDERS",
-    "YAML_SUFFIXES",
-    "Catalogue",
-    "CheckResult",
-    "Document",
-    "discover",
-    "fingerprint",
-    "kind_of",
-    "load",
-]
+__all__ = ["Catalogue", "CheckResult", "Document", "Reading", "read"]
 
 #: keys that identify a document kind, to catch a file put in the wrong folder
 SIGNATURES = {
@@ -317,31 +306,54 @@ def _looks_like(data: dict[str, Any], kind: str) -> str | None:
     return None
 
 
-def load(
-    root: Path | str,
+@dataclass(slots=True)
+class Reading:
+    """A catalogue directory read: every file parsed and validated, the layers of its stack folded into
+    one set of documents. The references across files are judged next (engine.check.pipeline.load)."""
+
+    catalogue: Catalogue
+    problems: list[Problem]  # each file's own problems, located
+    files: list[str]  # every file read, relative to the catalogue (what the cache keeps)
+    has_center_file: bool
+    codes: dict[str, str]  # item file -> its code, for items that fail their schema too
+    refs: list[tuple[str, dict[str, Any]]]  # items that fail their schema: references still judged
+    placed: list[Finding]  # found while folding the stack: they name the files they are in
+    merged: list[Finding]  # may name a merged document: located where each value was written
+    reader: _Checker
+
+    @property
+    def complete(self) -> bool:
+        """False for a stack cut short (an extends that cannot be followed, a parent center.yaml that
+        cannot be read): it hides the layers above, so references across files would all be follow-ons
+        of that one error, and are checked once it is fixed."""
+        return not any(layer.cut for layer in self.catalogue.layers)
+
+    def result(self, findings: Iterable[Finding] = ()) -> CheckResult:
+        """Every problem, sorted, with ``findings`` (the checker's, which may name merged documents)."""
+        problems = list(self.problems)
+        problems.extend(self.reader.locate(f) for f in (*self.merged, *findings))
+        problems.extend(self.reader.locate(f, remap=False) for f in self.placed)
+        problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
+        return CheckResult(self.catalogue, problems, len(self.files))
+
+
+def read(
+    root: Path,
     cache: FileCache | None = None,
     full: bool = True,
     replaced: Mapping[str, bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> CheckResult:
-    """Check the catalogue at ``root`` and return every problem found. Never raises for bad input.
+) -> Reading:
+    """Read the catalogue directory ``root`` (it exists) with the stack it extends; never raises for bad input.
 
-    ``full=False`` (``yangguang check``) leaves unchanged items' data in the cache and
-    reuses their cross-reference findings, so a re-check after one edit reads one file.
-    ``replaced`` maps paths relative to ``root`` to content that stands in for the file on
-    disk (or adds a file that is not there yet): ``yangguang edit`` checks an edit this way
-    before it writes anything. ``progress(done, total)`` is called after each file is checked (the
-    CLI draws a bar from it: engine.cli.progress).
+    ``full=False`` (``yangguang check``) leaves unchanged items' data in the cache. ``replaced`` maps
+    paths relative to ``root`` to content that stands in for the file on disk (or adds a file that is
+    not there yet): ``yangguang edit`` checks an edit this way before it writes anything.
+    ``progress(done, total)`` is called after each file is checked (the CLI draws a bar from it:
+    engine.cli.progress).
     """
-    from engine.check import crossref  # local: crossref imports this module's types
-
-    root = Path(root)
-    if not root.is_dir():
-        problem = Problem(str(root), 1, 1, "no-catalogue", "no such directory; pass --catalog DIR")
-        return CheckResult(Catalogue(root, ""), [problem], 0)
     checker = _Checker(root, cache, replaced)
     layers, stack_findings = overlay.stack(root, lambda rel: _read_center(checker, rel))
-    files: list[tuple[str, str]] = []
     per_layer: list[list[tuple[str, str]]] = []
     problems: list[Problem] = []
     for layer in layers:
@@ -353,72 +365,46 @@ def load(
         kind = kind_of(rel)
         if rel not in known and kind is not None:
             per_layer[0].append((rel, kind))  # a new file of this catalogue, not yet on disk
-    for layer_files in per_layer:
-        files.extend(layer_files)
+    files = [entry for layer_files in per_layer for entry in layer_files]
     items_facts: list[tuple[Document, dict[str, Any]]] = []
     digest = hashlib.sha256()
-    # Parsing allocates millions of acyclic containers; the cyclic garbage collector would
-    # rescan every live object many times over while they pile up, for nothing to free.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        broken: dict[str, str] = {}
-        refs: list[tuple[str, dict[str, Any]]] = []  # items that fail their schema: references still checked
-        layer_docs: list[list[Document]] = []
-        checked = 0
+    broken: dict[str, str] = {}
+    refs: list[tuple[str, dict[str, Any]]] = []  # items that fail their schema: references still checked
+    layer_docs: list[list[Document]] = []
+    checked = 0
 
-        def tick() -> None:
-            nonlocal checked
-            checked += 1
-            if progress is not None:
-                progress(checked, len(files))
+    def tick() -> None:
+        nonlocal checked
+        checked += 1
+        if progress is not None:
+            progress(checked, len(files))
 
-        for layer_files in per_layer:
-            layer_docs.append([])
-            _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs, tick)
-        codes = dict(_codes(items_facts))
-        synonym_docs = _take_synonyms(layer_docs)
-        catalogue = Catalogue(
-            root,
-            digest.hexdigest()[:16],
-            loader=checker.data,
-            broken_items=broken,
-            sources=[layer.root for layer in layers],
-            layers=layers,
-        )
-        # the overlay's findings name real files already; crossref's may name a merged document
-        placed = list(stack_findings)
-        for doc in synonym_docs:  # every layer's groups count (engine.catalogue.synonyms.Expander merges them)
-            placed.extend(synonyms.check(doc.file, doc.data))
-            catalogue.synonyms.extend(list(g["terms"]) for g in doc.data.get("groups", []))
-        findings: list[Finding] = []
-        if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
-            catalogue.documents = layer_docs[0]
-        else:
-            placed.extend(_resolve(catalogue, checker, layers, layer_docs, codes, findings))
-        # a stack cut short (an extends that cannot be followed, a parent center.yaml that cannot be read)
-        # hides the layers above: references across files would all be follow-ons of that one error, so
-        # they are checked once it is fixed
-        if not any(layer.cut for layer in layers):
-            findings.extend(
-                crossref.check(
-                    catalogue,
-                    has_center_file=any(k == "center" for _, k in per_layer[0]),
-                    cache=cache,
-                    codes=codes,
-                    partial=refs,
-                )
-            )
-        if cache is not None:
-            cache.retain(rel for rel, _ in files)
-            cache.save()
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    problems.extend(checker.locate(f) for f in findings)
-    problems.extend(checker.locate(f, remap=False) for f in placed)
-    problems.sort(key=lambda p: (p.file, p.line, p.column, p.kind, p.message))
-    return CheckResult(catalogue, problems, len(files))
+    for layer_files in per_layer:
+        layer_docs.append([])
+        _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs, tick)
+    codes = dict(_codes(items_facts))
+    synonym_docs = _take_synonyms(layer_docs)
+    catalogue = Catalogue(
+        root,
+        digest.hexdigest()[:16],
+        loader=checker.data,
+        broken_items=broken,
+        sources=[layer.root for layer in layers],
+        layers=layers,
+    )
+    # the overlay's findings name real files already; the checker's may name a merged document
+    placed = list(stack_findings)
+    for doc in synonym_docs:  # every layer's groups count (engine.catalogue.synonyms.Expander merges them)
+        placed.extend(synonyms.check(doc.file, doc.data))
+        catalogue.synonyms.extend(list(g["terms"]) for g in doc.data.get("groups", []))
+    merged: list[Finding] = []
+    if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
+        catalogue.documents = layer_docs[0]
+    else:
+        placed.extend(_resolve(catalogue, checker, layers, layer_docs, codes, merged))
+    has_center_file = any(k == "center" for _, k in per_layer[0])
+    files_read = [rel for rel, _ in files]
+    return Reading(catalogue, problems, files_read, has_center_file, codes, refs, placed, merged, checker)
 
 
 def _read_center(checker: _Checker, rel: str) -> tuple[dict[str, Any] | None, bool, bool]:

@@ -18,9 +18,10 @@ from engine.base.dates import as_date
 from engine.base.durations import MINUTES_PER_WORKING_DAY, duration_minutes
 from engine.base.result import Finding, Path
 from engine.catalogue.cache import FileCache
+from engine.catalogue.discover import CENTER_FILE
 from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.merge import lookup
-from engine.catalogue.model import CENTER_FILE, Catalogue, Document
+from engine.catalogue.model import Catalogue, Document
 from engine.check import partial as partial_refs
 from engine.check import quality
 

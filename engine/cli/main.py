@@ -30,7 +30,7 @@ class UserError(Exception):
 
 def _load(catalog: Path, use_cache: bool = True, full: bool = True, args=None):  # type: ignore[no-untyped-def]
     from engine.catalogue.cache import FileCache
-    from engine.catalogue.model import load
+    from engine.check.pipeline import load
     from engine.cli.progress import bar
 
     cache = FileCache(catalog) if use_cache else None

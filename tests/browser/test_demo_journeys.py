@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
 from engine.base.dates import TZ
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.rules.calendar import MissingCalendar, missing_years
 from engine.rules.clock import ManualClock
 from engine.service import auth

@@ -19,7 +19,7 @@ from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is
 from engine.authoring.diff import compare
 from engine.base import stated
 from engine.base.dates import TZ
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.cli.main import main
 from engine.rules import notice
 from engine.rules.cases import ActionRefused, Actor, Case, Event, apply, decide

@@ -27,7 +27,7 @@ from markupsafe import escape
 from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
 from engine.base.dates import TZ
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.rules import clock
 from engine.rules.cases import Actor
 from engine.rules.clock import ManualClock

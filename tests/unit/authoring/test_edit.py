@@ -16,7 +16,8 @@ from engine.authoring import edit as lib
 from engine.authoring import new_item as scaffold
 from engine.authoring import yaml_edit
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import Catalogue, CheckResult, Document, load
+from engine.catalogue.model import Catalogue, CheckResult, Document
+from engine.check.pipeline import load
 from engine.cli.edit import NAME_MARK, add_parsers
 from engine.cli.main import UserError
 

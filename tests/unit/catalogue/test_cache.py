@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "checks"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue.model import load
 from engine.catalogue.overlay import merge
+from engine.check.pipeline import load
 from engine.cli.main import main
 
 REPO = Path(__file__).resolve().parents[3]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from engine.base.dates import TZ
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.ledger import ledger
 from engine.rules import clock as clk
 from engine.rules.calendar import WorkCalendar

@@ -14,7 +14,7 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import select
 
 from engine.base.dates import TZ
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.cli.main import main
 from engine.ledger import ledger
 from engine.service import auth, demo_users

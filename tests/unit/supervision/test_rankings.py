@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from engine.base.dates import TZ
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
 from engine.supervision import rankings

@@ -172,7 +172,7 @@ from datetime import datetime
 from engine.ledger import ledger
 from engine.supervision import sweep as supervision
 from engine.rules.calendar import WorkCalendar
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.base.dates import TZ
 from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
