@@ -24,6 +24,9 @@ from engine.catalogue.merge import lookup
 from engine.catalogue.model import Catalogue, Document
 from engine.check import partial as partial_refs
 from engine.check import quality
+from engine.check.fee_check import check_fee_schedule
+from engine.rules import chains, fees
+from engine.rules.calendar import check_calendar
 
 STANDARD_STEPS = ("accept", "undertake", "review", "decide", "complete")
 
@@ -371,8 +374,6 @@ class _Cross:
                 self.add(doc.file, ("effective", key), "dates", f"{eff[key]} is not a real date")
 
     def fee_fields(self, doc: Document, schedule: Document, fields: Mapping[str, FieldInfo]) -> None:
-        from engine.rules import fees  # the fee engine knows which fields a schedule reads
-
         # a lower layer's own fee schedule (child_rules.local_fee_schedules) replacing the one an
         # inherited item names must fit that item's form: its mismatch is reported in the schedule
         local = self.cat.layer_of(schedule.file) < self.cat.layer_of(
@@ -589,8 +590,6 @@ class _Cross:
     def chain_flow(self, doc: Document) -> None:
         """Members in one place only, materials produced before they are needed, and a critical
         path of promised limits that fits the chain's promised total (engine.rules.chains)."""
-        from engine.rules import chains  # the chain rules live there; imported late (chains imports this module)
-
         data = doc.data
         for i, j, code in chains.duplicate_members(data):
             message = f"item {code!r} is already a member of an earlier place in this chain; each item runs once"
@@ -646,9 +645,6 @@ def check(
     schedules and the set of item codes; with a cache they are reused while none of those
     changed, so editing one item re-checks that item alone.
     """
-    from engine.check.fee_check import check_fee_schedule
-    from engine.rules.calendar import check_calendar
-
     cross = _Cross(cat)
     cross.index(has_center_file, codes or {})
     for file, facts in partial:  # items that fail their schema: the references that can still be judged
