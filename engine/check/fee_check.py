@@ -1,4 +1,5 @@
-"""Checks on a fee schedule that its schema cannot express (run by ``yangguang check``).
+"""Checks on a fee schedule that its schema cannot express (run by ``yangguang check``), on its own and
+against the form of an item that charges by it (``fee_fields``).
 
 Kept apart from engine.rules.fees (assessment) so each module stays small; messages say
 what is expected and what to do. Never raises on schema-valid input.
@@ -16,9 +17,13 @@ from typing import Any
 from engine.base import conditions
 from engine.base.dates import as_date
 from engine.base.result import Finding, Path
+from engine.catalogue.fields import FieldInfo
+from engine.catalogue.merge import lookup
+from engine.catalogue.model import Document
+from engine.check.context import Cross
 from engine.rules.fees import CHOICE_TYPES, NUMERIC_TYPES, _num_text, format_fen, referenced_fields, to_fen
 
-__all__ = ["check_fee_schedule"]
+__all__ = ["check_fee_schedule", "fee_fields"]
 
 
 # --- semantic checks -------------------------------------------------------------------
@@ -256,3 +261,57 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
                         f"{cond['field']!r} is a yes/no field; compare it with true or false, not {cond[op]!r}",
                     )
     return findings
+
+
+def fee_fields(cross: Cross, doc: Document, schedule: Document, fields: Mapping[str, FieldInfo]) -> None:
+    # a lower layer's own fee schedule (child_rules.local_fee_schedules) replacing the one an
+    # inherited item names must fit that item's form: its mismatch is reported in the schedule
+    local = cross.cat.layer_of(schedule.file) < cross.cat.layer_of(
+        lookup(cross.cat.origins.get(doc.file), doc.file, ("fee", "schedule"))[0]
+    )
+    code = doc.data["code"]
+    missing = sorted({name for _, name in referenced_fields(schedule.data)} - set(fields))
+    if missing and local:
+        cross.add(
+            schedule.file,
+            ("fields",),
+            "unknown-field",
+            f"this fee schedule reads {', '.join(missing)}, which the form of the inherited item {code} does "
+            "not have; charge by the item's fields, or override the item's form too",
+            on_key=True,
+            related=((doc.file, ("fee", "schedule"), "item"),),
+        )
+    elif missing:
+        cross.add(
+            doc.file,
+            ("fee", "schedule"),
+            "unknown-field",
+            f"fee schedule {schedule.data['id']!r} reads {', '.join(missing)}, which this item's form "
+            f"does not have; add the field(s) to the form (see {schedule.file})",
+        )
+    for name, spec in schedule.data.get("fields", {}).items():
+        info = fields.get(name)
+        if info is None or "options" not in spec:
+            continue
+        offered = {str(o["value"]) for o in info.spec.get("options", [])}
+        needed = [str(o["value"]) for o in spec["options"] if str(o["value"]) not in offered]
+        if needed and local:
+            cross.add(
+                schedule.file,
+                ("fields", name, "options"),
+                "unknown-option",
+                f"this fee schedule charges by {name} = {', '.join(needed)}, but the form of the inherited item "
+                f"{code} does not offer {'that value' if len(needed) == 1 else 'those values'}; charge by the "
+                "options the form offers, or override the item's form field too",
+                on_key=True,
+                related=((doc.file, ("fee", "schedule"), "item"),),
+            )
+        elif needed:
+            cross.add(
+                doc.file,
+                ("fee", "schedule"),
+                "unknown-option",
+                f"fee schedule {schedule.data['id']!r} charges by {name} = {', '.join(needed)}, but the form's "
+                f"field {name} does not offer {'that value' if len(needed) == 1 else 'those values'}; "
+                "add the option(s) to the form field",
+            )
