@@ -1,27 +1,17 @@
 """Judge the references an item that fails its schema still makes (engine.catalogue.partial picked them
 out while the file was read) against the catalogue, with the same wording as for a valid item: the
-checker (engine.check.crossref) passes itself in as ``cross``."""
+checker (engine.check.context.Cross) is passed in as ``cross``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from engine.base.result import Path
 from engine.catalogue.model import Document
+from engine.check.context import Cross
 
 
-class Checker(Protocol):
-    """What of engine.check.crossref's checker the references need (its messages, its catalogue)."""
-
-    def department(self, doc: Any, path: Path, dept: str) -> None: ...
-    def section_ref(self, file: str, path: Path, sid: str) -> None: ...
-    def schedule_ref(self, file: str, sid: str) -> Any: ...
-    def material_id(self, file: str, i: int, mid: str, seen: dict[str, int]) -> None: ...
-    def producer_ref(self, file: str, path: Path, producer: str, code: str | None) -> None: ...
-
-
-def check(cross: Checker, file: str, facts: Mapping[str, Any]) -> None:
+def check(cross: Cross, file: str, facts: Mapping[str, Any]) -> None:
     """Judge the references kept in ``facts`` (engine.catalogue.partial.references) of the item ``file``
     against the catalogue."""
     doc = Document(file, "item", None)
