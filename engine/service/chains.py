@@ -31,9 +31,9 @@ from engine.catalogue.fields import item_fields
 from engine.ledger import ledger
 from engine.rules import cases, chains, clock, forms
 from engine.rules.forms import FieldError
+from engine.rules.lights import Thresholds
 from engine.service import drafts, filing_limits, query_codes, worklist
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
-from engine.supervision.sweep import Thresholds
 
 NUMBER_PREFIX = "L"  # 链条: case numbers start with the center's id, never with L
 _T = ledger.chain_cases

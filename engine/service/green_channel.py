@@ -27,10 +27,10 @@ from sqlalchemy import select, update
 from engine.base.durations import MINUTES_PER_WORKING_DAY
 from engine.ledger import ledger
 from engine.rules import cases, chains, clock
+from engine.rules.lights import Thresholds
 from engine.service import chains as chain_service
 from engine.service import worklist
 from engine.service.cases import CaseService
-from engine.supervision.sweep import Thresholds
 
 _T = ledger.chain_cases
 MAY_MARK = ("frontdesk", "supervisor", "admin")

@@ -37,6 +37,8 @@ from engine.base.wording import N_
 from engine.ledger import ledger, transparency
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
+from engine.rules.lights import Thresholds
+from engine.service import chains as chain_service  # chains are run by the same sweep
 from engine.service import drafts, filing_limits, provisional, query_codes, uploads
 from engine.service.cases import CaseService
 
@@ -46,24 +48,6 @@ SEVERITY = {"green": 0, "warning": 1, "violation": 2}
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
 _C = ledger.cases
 _S = ledger.supervision_events
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    warning_working_days: int = 1
-    warning_minutes: int = 10
-    followup_working_days: int = 15
-    correction_working_days: int = 5
-
-    @classmethod
-    def of(cls, center: Mapping[str, Any] | None) -> Thresholds:
-        s = (center or {}).get("supervision", {})
-        return cls(
-            int(s.get("warning_working_days", 1)),
-            int(s.get("warning_minutes", 10)),
-            int(s.get("bad_rating_followup_working_days", 15)),
-            int(s.get("correction_working_days", 5)),
-        )
 
 
 @dataclass(slots=True)
@@ -311,8 +295,6 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     if ended := drafts.purge(service.db, now):  # then the drafts untouched for a week (engine.service.drafts)
         report.other["drafts_purged"] = ended
     tick()
-    from engine.service import chains as chain_service  # chains are run by the same sweep (and import the service too)
-
     consented = chain_service.sweep_joint_reviews(service)
     if consented:
         report.other["deemed_consent"] = len(consented)

@@ -26,6 +26,7 @@ from engine.base.dates import TZ
 from engine.base.i18n import gettext as _
 from engine.ledger import ledger
 from engine.rules import cases, clock
+from engine.rules.lights import Thresholds
 from engine.service import access, green_channel
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
@@ -106,7 +107,7 @@ def charts_for(t: dict[str, Any]) -> dict[str, Markup]:
 def supervision_routes(service: CaseService, render: Render, key: bytes) -> list[Route]:
     cat, db = service.catalogue, service.db
     departments = {d["id"]: d for d in (cat.center or {}).get("departments", [])}
-    th = supervision.Thresholds.of(cat.center)
+    th = Thresholds.of(cat.center)
 
     def show(template: str, token: str, status: int = 200, **ctx: Any) -> Response:
         nav = desk_nav.links(service, ctx.get("actor"))
