@@ -47,7 +47,7 @@ from engine.catalogue.model import Catalogue
 from engine.check.pipeline import load
 from engine.ledger import ledger
 from engine.rules.clock import Clock, SystemClock
-from engine.service import provisional
+from engine.service import recount
 from engine.service.cases import CaseService
 from engine.supervision import sweep as supervision
 
@@ -301,7 +301,7 @@ class LiveApp:
         self.warnings = tuple(result.warnings)
         log.info("catalogue %s is live (%d items), replacing %s", cat.version, len(cat.items), live.catalogue.version)
         try:  # a new calendar file: provisional deadlines are counted again now, not at the next sweep
-            provisional.refresh(version.service)
+            recount.provisional_deadlines(version.service)
         except Exception:  # the sweep tries again; the new version is live either way
             log.exception("counting provisional deadlines again failed; the next sweep retries")
         return Attempt(at, "switched", cat.version)

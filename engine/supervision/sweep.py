@@ -39,7 +39,7 @@ from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.lights import Thresholds
 from engine.service import chains as chain_service  # chains are run by the same sweep
-from engine.service import drafts, filing_limits, provisional, query_codes, uploads
+from engine.service import drafts, filing_limits, provisional, query_codes, recount, uploads
 from engine.service.cases import CaseService
 
 log = logging.getLogger("yangguang.supervision")
@@ -273,7 +273,7 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     tick = (lambda: progress(next(phase), SWEEP_PHASES)) if progress is not None else (lambda: None)
     now = service.clock.now()
     th = Thresholds.of(service.catalogue.center)
-    recounted = provisional.refresh(service)  # first: the lights below judge the recounted deadlines
+    recounted = recount.provisional_deadlines(service)  # first: the lights below judge the recounted deadlines
     tick()
     report = SweepReport(deemed_accepted=service.sweep())
     tick()
