@@ -9,8 +9,10 @@ must leave it clean. Problems are compared by file, kind and message, not by lin
 adding or removing an entry moves the lines of the problems below it.
 
 Text changes themselves are engine.authoring.yaml_edit's (only the edited lines change); scaffolding a new
-item from an existing one (``yangguang new item --like``) is engine.authoring.new_item's. Library code:
-raises EditError (with a message to show as is) and never prints or exits.
+item from an existing one (``yangguang new item --like``) is engine.authoring.new_item's; whether an edit
+goes into this file or an inherited item's override file (engine.authoring.override_edit) is
+engine.authoring.editing's. Library code: raises EditError (with a message to show as is) and never
+prints or exits.
 """
 
 from __future__ import annotations
@@ -328,25 +330,16 @@ def _dotted(path: DocPath) -> str:
     return ".".join(str(p) for p in path) or "the file"
 
 
-# -- edit ------------------------------------------------------------------------------------------
+# -- an edit of a file of this catalogue ----------------------------------------------------------
 
 
-def edit(root: Path | str, name: str, action: Action, dry_run: bool = False, reason: str | None = None) -> EditOutcome:
-    """Make ``action`` on ``name``'s file, check the catalogue with it, and write it (atomically)
-    unless ``dry_run`` or it adds a problem (EditRefused, carrying the outcome). An item this
-    catalogue inherits is changed in its override file instead (engine.authoring.override_edit; a new
-    one needs ``reason``)."""
-    root = catalogue_root(root)
-    cache = FileCache(root)
-    before = load(root, cache, full=False)
-    found = target_file(root, name, before, for_writing=False)
-    cat = before.catalogue
-    if found.kind == "item" and (
-        outside(root, found.file) or kind_of(found.file) == "override" or found.key in cat.patches
-    ):
-        from engine.authoring import override_edit
-
-        return override_edit.edit(root, cache, before, found.key, action, reason, dry_run)
+def edit_own(
+    root: Path, cache: FileCache, before: CheckResult, name: str, action: Action, dry_run: bool
+) -> EditOutcome:
+    """Make ``action`` in ``name``'s own file of this catalogue, check the catalogue with it (``before`` is
+    the check without it), and write it (atomically) unless ``dry_run`` or it adds a problem
+    (EditRefused, carrying the outcome). engine.authoring.editing.edit decides it is not an inherited
+    item, which is changed in its override file instead (engine.authoring.override_edit)."""
     target = target_file(root, name, before)
     path = root / target.file
     raw = read_file(path, target.file)
