@@ -21,7 +21,7 @@ from engine.catalogue.fields import FieldInfo
 from engine.catalogue.merge import lookup
 from engine.catalogue.model import Document
 from engine.check.context import Cross
-from engine.rules.fees import CHOICE_TYPES, NUMERIC_TYPES, _num_text, format_fen, referenced_fields, to_fen
+from engine.rules.fees import CHOICE_TYPES, NUMERIC_TYPES, format_fen, num_text, referenced_fields, to_fen
 
 __all__ = ["check_fee_schedule", "fee_fields"]
 
@@ -162,8 +162,8 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
                     add(
                         ("lines", i, "bands", j, "up_to"),
                         "fee-tiers",
-                        f"band {j + 1} up_to {_num_text(upper)} must be greater than the previous band's "
-                        f"{_num_text(previous)}; list bands in strictly increasing order",
+                        f"band {j + 1} up_to {num_text(upper)} must be greater than the previous band's "
+                        f"{num_text(previous)}; list bands in strictly increasing order",
                     )
                 previous = upper if previous is None or upper > previous else previous
 
@@ -202,7 +202,7 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
                 add(
                     (section, i, "reduce_percent"),
                     "fee-range",
-                    f"reduce_percent {_num_text(percent)} is more than 100; "
+                    f"reduce_percent {num_text(percent)} is more than 100; "
                     "write 50 to halve, 100 to take all off (or use an exemption)",
                 )
 
