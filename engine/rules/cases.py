@@ -180,7 +180,7 @@ def steps_of(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return _plan(item)[0]
 
 
-def _groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+def step_groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
     """Steps in order, where a step with ``parallel_with`` joins the group of the step it names."""
     return _plan(item)[1]
 
@@ -189,7 +189,7 @@ def open_steps(case: Case, item: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The steps that may be worked now: the first group with unfinished steps (parallel steps together)."""
     if case.state != "in_progress":
         return []
-    for group in _groups(item):
+    for group in step_groups(item):
         todo = [s for s in group if s["id"] not in case.done_steps]
         if todo:
             return todo
