@@ -594,3 +594,13 @@ def _close(c: Case, kind: str, at: datetime) -> None:
     for pause in c.pauses:
         if pause["kind"] == kind and pause["end"] is None:
             pause["end"] = at
+
+
+def fold(case: Case, event: Event, item: Mapping[str, Any]) -> Case:
+    """``apply`` one event, and note when each step it opens became workable (for the step's own limit):
+    how the case service folds every event it records, and how audit verify folds them again
+    (engine.supervision.audit) to check the stored row."""
+    after = apply(case, event)
+    for step in open_steps(after, item):
+        after.step_started.setdefault(step["id"], event.at)
+    return after

@@ -31,6 +31,7 @@ from engine.ledger.ledger import (
     cases,
     event_hash,
     events,
+    iso,
     load_snapshot,
     loads,
     read_only,
@@ -154,8 +155,6 @@ _DEADLINE_COLUMNS = frozenset({
 def _plain(value: Any) -> Any:
     """A value as the case row stores it."""
     if isinstance(value, datetime):
-        from engine.ledger.ledger import iso
-
         return iso(value)
     if isinstance(value, date):
         return value.isoformat()
@@ -190,14 +189,12 @@ class _Folder:
         if isinstance(snap, str):
             report.problems.append(Problem(number, 1, "snapshot", snap))
             return
-        from engine.service.cases import _fold  # the service's own fold: the row must be what it would write
-
         item = snap["item"]
         case = rules.Case(number, item["code"], item["department"])
         try:
             for r in records:
                 event = rules.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload or {}))
-                case = _fold(case, event, item)
+                case = rules.fold(case, event, item)  # as the case service folds: the row must be what it wrote
             expected = {
                 "state": case.state,
                 "version": case.version,
