@@ -30,8 +30,15 @@ from importlinter.domain.helpers import module_expressions_to_modules
 Edge = tuple[str, str]
 
 
-def _root_packages(graph: grimp.ImportGraph) -> list[str]:
-    return sorted({module.split(".")[0] for module in graph.modules})
+def _root_packages(contract: Contract) -> list[str]:
+    """The packages the session checks (``root_package(s)``); the graph also holds external packages
+    when ``include_external_packages`` is on, which are never parsed or checked here."""
+    options = contract.session_options
+    return sorted(options.get("root_packages") or [options["root_package"]])
+
+
+def _in(module: str, roots: list[str]) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in roots)
 
 
 def _source(module: str, is_package: bool) -> Path | None:
@@ -44,9 +51,9 @@ def _source(module: str, is_package: bool) -> Path | None:
     return path if path.is_file() else None
 
 
-def _sources(graph: grimp.ImportGraph) -> Iterator[tuple[str, ast.Module]]:
-    """Every module of the graph with its parsed source, in name order."""
-    for module in sorted(graph.modules):
+def _sources(graph: grimp.ImportGraph, roots: list[str]) -> Iterator[tuple[str, ast.Module]]:
+    """Every module of the root packages with its parsed source, in name order."""
+    for module in sorted(m for m in graph.modules if _in(m, roots)):
         path = _source(module, bool(graph.find_children(module)))
         if path is None:
             path = _source(module, True)  # a package without submodules
@@ -92,8 +99,8 @@ class AcyclicModulesContract(Contract):
         if self.packages:
             roots = {m.name for m in module_expressions_to_modules(graph, self.packages)}  # type: ignore[arg-type]
         else:
-            roots = set(_root_packages(graph))
-        modules = {m for m in graph.modules if any(m == r or m.startswith(r + ".") for r in roots)}
+            roots = set(_root_packages(self))
+        modules = {m for m in graph.modules if _in(m, sorted(roots))}
         edges = {m: sorted(graph.find_modules_directly_imported_by(m) & modules - {m}) for m in modules}
         cycles = [self._render(graph, cycle) for component in _components(edges) for cycle in _cycles(component, edges)]
         return ContractCheck(
@@ -210,9 +217,9 @@ class LazyImportsContract(Contract):
 
     def check(self, graph: grimp.ImportGraph, verbose: bool) -> ContractCheck:
         allowed = {m.name for m in module_expressions_to_modules(graph, self.allowed or ())}  # type: ignore[arg-type]
-        roots = _root_packages(graph)
+        roots = _root_packages(self)
         found: dict[str, str] = {}
-        for module, tree in _sources(graph):
+        for module, tree in _sources(graph, roots):
             if module in allowed:
                 continue
             is_package = bool(graph.find_children(module))
@@ -223,7 +230,7 @@ class LazyImportsContract(Contract):
                     if not isinstance(node, ast.Import | ast.ImportFrom):
                         continue
                     for target in _imported_modules(graph, module, is_package, node):
-                        if target.split(".")[0] in roots:
+                        if _in(target, roots):
                             found.setdefault(f"{module} -> {target}", f"{module} -> {target} (l.{node.lineno})")
         return _with_ignores(found, self.ignore)  # type: ignore[arg-type]
 
@@ -256,8 +263,9 @@ class PrivateNamesContract(Contract):
 
     def check(self, graph: grimp.ImportGraph, verbose: bool) -> ContractCheck:
         found: dict[str, str] = {}
-        for module, tree in _sources(graph):
-            for owner, name, line in _private_uses(graph, module, tree):
+        roots = _root_packages(self)
+        for module, tree in _sources(graph, roots):
+            for owner, name, line in _private_uses(graph, module, tree, roots):
                 found.setdefault(f"{module} -> {owner}.{name}", f"{module} uses {owner}.{name} (l.{line})")
         return _with_ignores(found, self.ignore)  # type: ignore[arg-type]
 
@@ -271,10 +279,12 @@ class PrivateNamesContract(Contract):
         )
 
 
-def _private_uses(graph: grimp.ImportGraph, importer: str, tree: ast.Module) -> Iterator[tuple[str, str, int]]:
+def _private_uses(
+    graph: grimp.ImportGraph, importer: str, tree: ast.Module, roots: list[str]
+) -> Iterator[tuple[str, str, int]]:
     """(module, private name, line) for each use in ``tree`` of another graph module's private name:
     ``from m import _x``, and ``m._x`` where ``m`` is bound to a module by an import."""
-    modules = graph.modules
+    modules = {m for m in graph.modules if _in(m, roots)}  # a third party's private names are its business
     is_package = bool(graph.find_children(importer))
     bound: dict[str, str] = {}  # a local name -> the module it is bound to (one namespace per file is enough)
     for node in ast.walk(tree):
