@@ -2,7 +2,7 @@
 
 A file with a schema error is not a Document: the cross-reference checker (engine.check.crossref) trusts
 the shapes of the documents it sees, so it never sees this one, and an unknown department hid behind
-an unknown key until the key was fixed. Here, while the file is read (engine.catalogue.model), the
+an unknown key until the key was fixed. Here, while the file is read (engine.catalogue.reading), the
 references that can be judged on their own are picked out with every shape tested — a department
 id, a form section id, a fee schedule id, a material's id and ``produced_by`` — leaving out any whose
 part of the file has a schema error of its own (a follow-on would only repeat it). They are kept with

@@ -1,4 +1,4 @@
-"""Load a catalogue: read it (engine.catalogue.model.read), then judge the references across its files
+"""Load a catalogue: read it (engine.catalogue.reading.read), then judge the references across its files
 (engine.check.crossref), into one ``CheckResult`` holding every problem, which engine.check.report
 renders once. Everything that serves or edits a catalogue starts here."""
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 from engine.base.result import Finding, Problem
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import Catalogue, CheckResult, read
+from engine.catalogue.model import Catalogue, CheckResult
+from engine.catalogue.reading import read
 from engine.check import crossref
 
 
