@@ -25,6 +25,24 @@ def time_limits(cross: Cross, doc: Document, fields: Mapping[str, FieldInfo]) ->
     data = doc.data
     tl = data["time_limit"]
     legal, promised = tl["legal"], tl["promised"]
+    _promise_within_legal(cross, doc, legal, promised)
+    steps = data.get("steps", "standard")
+    if steps == "standard":
+        return
+    ids = _step_ids(cross, doc, steps)
+    fee = data["fee"]
+    if isinstance(fee, dict) and "assess_at" in fee and fee["assess_at"] not in ids:
+        cross.add(
+            doc.file,
+            ("fee", "assess_at"),
+            "unknown-step",
+            f"assess_at names {fee['assess_at']!r}, which is not a step of this item"
+            f"{hint(fee['assess_at'], sorted(ids))}",
+        )
+    _steps_within_promise(cross, doc, steps, promised)
+
+
+def _promise_within_legal(cross: Cross, doc: Document, legal: Mapping[str, Any], promised: Mapping[str, Any]) -> None:
     lm, pm = duration_minutes(legal), duration_minutes(promised)
     if pm is not None and lm is not None and pm > lm:
         cross.add(
@@ -36,9 +54,11 @@ def time_limits(cross: Cross, doc: Document, fields: Mapping[str, FieldInfo]) ->
             # in an overlay the two limits may be set in different layers: report both lines
             related=((doc.file, ("time_limit", "legal", "value"), "legal limit"),),
         )
-    steps = data.get("steps", "standard")
-    if steps == "standard":
-        return
+
+
+def _step_ids(cross: Cross, doc: Document, steps: list[dict[str, Any]]) -> dict[str, int]:
+    """Each step id with the index of its first step; a repeated id and a ``parallel_with`` naming no
+    other step are reported."""
     ids: dict[str, int] = {}
     for i, step in enumerate(steps):
         if step["id"] in ids:
@@ -53,17 +73,16 @@ def time_limits(cross: Cross, doc: Document, fields: Mapping[str, FieldInfo]) ->
                 "unknown-step",
                 f"parallel_with names {other!r}, which is not another step of this item{hint(other, sorted(ids))}",
             )
-    fee = data["fee"]
-    if isinstance(fee, dict) and "assess_at" in fee and fee["assess_at"] not in ids:
-        cross.add(
-            doc.file,
-            ("fee", "assess_at"),
-            "unknown-step",
-            f"assess_at names {fee['assess_at']!r}, which is not a step of this item"
-            f"{hint(fee['assess_at'], sorted(ids))}",
-        )
+    return ids
+
+
+def _steps_within_promise(
+    cross: Cross, doc: Document, steps: list[dict[str, Any]], promised: Mapping[str, Any]
+) -> None:
+    """An immediate item's steps are in minutes, and the steps together fit the promise; when a lower
+    layer changed the promise under the parent's steps, that is where it is reported."""
     immediate = promised["value"] == 0
-    budget = MINUTES_PER_WORKING_DAY if immediate else pm
+    budget = MINUTES_PER_WORKING_DAY if immediate else duration_minutes(promised)
     promised_at: Path = ("time_limit", "promised", "value")
     promise = (promised_at, ("time_limit", "promised", "unit"))
     lower_promise = cross.written_lower(doc, promise, (("steps",),))
@@ -78,7 +97,8 @@ def time_limits(cross: Cross, doc: Document, fields: Mapping[str, FieldInfo]) ->
             "steps are not; override the step limits too, or promise working days",
             related=((doc.file, ("steps",), "steps"),),
         )
-    elif immediate:
+        return
+    if immediate:
         for i, step in enumerate(steps):
             if step["limit"]["unit"] != "minute":
                 cross.add(
@@ -87,7 +107,37 @@ def time_limits(cross: Cross, doc: Document, fields: Mapping[str, FieldInfo]) ->
                     "step-limits",
                     "this is an immediate item (promised 0), so step limits are in minutes",
                 )
-    # serial total: steps joined by parallel_with form one group that counts once, at its longest
+    total = _serial_total(steps)
+    if budget is None or total <= budget:
+        return
+    steps_at: Path = ("steps",)
+    message = (
+        f"the steps add up to {_minutes_text(total)}, more than the promised limit "
+        f"{'of one working day for an immediate item' if immediate else _text(promised)}; "
+    )
+    if lower_promise is not None:
+        # a lower layer shortened the promise below the parent's steps: report it there
+        cross.add(
+            doc.file,
+            lower_promise,
+            "step-limits",
+            message + "promise no less than the steps take, or override the step limits too",
+            related=((doc.file, steps_at, "steps"),),
+        )
+    else:
+        cross.add(
+            doc.file,
+            steps_at,
+            "step-limits",
+            message + "shorten the step limits",
+            on_key=True,
+            related=((doc.file, promised_at, "promised limit"),),
+        )
+
+
+def _serial_total(steps: list[dict[str, Any]]) -> int:
+    """The steps' limits in minutes, one after another: steps joined by parallel_with form one group
+    that counts once, at its longest."""
     parent = {step["id"]: step["id"] for step in steps}
 
     def find(x: str) -> str:
@@ -97,37 +147,13 @@ def time_limits(cross: Cross, doc: Document, fields: Mapping[str, FieldInfo]) ->
 
     for step in steps:
         other = step.get("parallel_with")
-        if other in parent and find(other) != find(step["id"]):
+        if other is not None and other in parent and find(other) != find(step["id"]):
             parent[find(step["id"])] = find(other)
     longest: dict[str, int] = {}
     for step in steps:
         g = find(step["id"])
         longest[g] = max(longest.get(g, 0), duration_minutes(step["limit"]) or 0)
-    total = sum(longest.values())
-    if budget is not None and total > budget and not (immediate_misfit and lower_promise is not None):
-        steps_at: Path = ("steps",)
-        message = (
-            f"the steps add up to {_minutes_text(total)}, more than the promised limit "
-            f"{'of one working day for an immediate item' if immediate else _text(promised)}; "
-        )
-        if lower_promise is not None:
-            # a lower layer shortened the promise below the parent's steps: report it there
-            cross.add(
-                doc.file,
-                lower_promise,
-                "step-limits",
-                message + "promise no less than the steps take, or override the step limits too",
-                related=((doc.file, steps_at, "steps"),),
-            )
-        else:
-            cross.add(
-                doc.file,
-                steps_at,
-                "step-limits",
-                message + "shorten the step limits",
-                on_key=True,
-                related=((doc.file, promised_at, "promised limit"),),
-            )
+    return sum(longest.values())
 
 
 def _minutes_text(minutes: int) -> str:
