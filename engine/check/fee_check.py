@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Protocol
 
 from engine.base import conditions
 from engine.base.dates import as_date
@@ -79,8 +79,25 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
 
     if not isinstance(data, Mapping):
         return findings
+    _schedule_id(add, file, data)
+    _period(add, data.get("effective"), ("effective",))
+    raw_lines = data.get("lines")
+    lines: list[Any] = raw_lines if isinstance(raw_lines, list) else []
+    line_ids = _lines(add, lines)
+    _reliefs(add, data, line_ids)
+    raw_fields = data.get("fields")
+    declared: Mapping[str, Any] = raw_fields if isinstance(raw_fields, Mapping) else {}
+    _field_reads(add, data, declared, lines)
+    _condition_values(add, data, declared)
+    return findings
 
-    # id equals the file name
+
+class _Add(Protocol):
+    def __call__(self, path: Path, kind: str, message: str, on_key: bool = False) -> None: ...
+
+
+def _schedule_id(add: _Add, file: str, data: Mapping[str, Any]) -> None:
+    """The schedule's id equals its file name."""
     stem = PurePath(file).name
     for suffix in (".yaml", ".yml"):
         stem = stem.removesuffix(suffix)
@@ -92,30 +109,29 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
             f"rename the file to {data['id']}.yaml or set id: {stem}",
         )
 
-    # effective periods
-    def check_period(effective: Any, path: Path) -> None:
-        if not isinstance(effective, Mapping):
-            return
-        dates: dict[str, date | None] = {}
-        for key in ("from", "until"):
-            if effective.get(key) is None:
-                continue
-            dates[key] = as_date(effective[key])
-            if dates[key] is None:
-                add((*path, key), "fee-dates", f"{effective[key]!r} is not a real date; write YYYY-MM-DD")
-        start, end = dates.get("from"), dates.get("until")
-        if start and end and start > end:
-            add(
-                (*path, "until"),
-                "fee-dates",
-                f"until {end.isoformat()} is before from {start.isoformat()}; swap them or correct the dates",
-            )
 
-    check_period(data.get("effective"), ("effective",))
+def _period(add: _Add, effective: Any, path: Path) -> None:
+    """An effective period's dates are real and in order."""
+    if not isinstance(effective, Mapping):
+        return
+    dates: dict[str, date | None] = {}
+    for key in ("from", "until"):
+        if effective.get(key) is None:
+            continue
+        dates[key] = as_date(effective[key])
+        if dates[key] is None:
+            add((*path, key), "fee-dates", f"{effective[key]!r} is not a real date; write YYYY-MM-DD")
+    start, end = dates.get("from"), dates.get("until")
+    if start and end and start > end:
+        add(
+            (*path, "until"),
+            "fee-dates",
+            f"until {end.isoformat()} is before from {start.isoformat()}; swap them or correct the dates",
+        )
 
-    # lines
-    raw_lines = data.get("lines")
-    lines: list[Any] = raw_lines if isinstance(raw_lines, list) else []
+
+def _lines(add: _Add, lines: list[Any]) -> list[str]:
+    """Line ids unique, minimum not above maximum, tiers in order; the line ids, in order."""
     line_ids: list[str] = []
     seen: dict[str, int] = {}
     for i, line in enumerate(lines):
@@ -142,32 +158,41 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
             )
         bands = line.get("bands")
         if line.get("kind") == "tiered" and isinstance(bands, list):
-            previous: Decimal | None = None
-            for j, band in enumerate(bands):
-                if not isinstance(band, Mapping):
-                    continue
-                upper = _decimal_or_none(band.get("up_to"))
-                if band.get("up_to") is None:
-                    if j < len(bands) - 1:
-                        add(
-                            ("lines", i, "bands", j),
-                            "fee-tiers",
-                            f"band {j + 1} has no up_to but is not the last band; only the last band may be "
-                            "open-ended — add up_to or move it to the end",
-                        )
-                    continue
-                if upper is None:
-                    continue
-                if previous is not None and upper <= previous:
-                    add(
-                        ("lines", i, "bands", j, "up_to"),
-                        "fee-tiers",
-                        f"band {j + 1} up_to {num_text(upper)} must be greater than the previous band's "
-                        f"{num_text(previous)}; list bands in strictly increasing order",
-                    )
-                previous = upper if previous is None or upper > previous else previous
+            _bands(add, i, bands)
+    return line_ids
 
-    # reliefs
+
+def _bands(add: _Add, i: int, bands: list[Any]) -> None:
+    """A tiered line's bands rise strictly, and only the last is open-ended."""
+    previous: Decimal | None = None
+    for j, band in enumerate(bands):
+        if not isinstance(band, Mapping):
+            continue
+        upper = _decimal_or_none(band.get("up_to"))
+        if band.get("up_to") is None:
+            if j < len(bands) - 1:
+                add(
+                    ("lines", i, "bands", j),
+                    "fee-tiers",
+                    f"band {j + 1} has no up_to but is not the last band; only the last band may be "
+                    "open-ended — add up_to or move it to the end",
+                )
+            continue
+        if upper is None:
+            continue
+        if previous is not None and upper <= previous:
+            add(
+                ("lines", i, "bands", j, "up_to"),
+                "fee-tiers",
+                f"band {j + 1} up_to {num_text(upper)} must be greater than the previous band's "
+                f"{num_text(previous)}; list bands in strictly increasing order",
+            )
+        previous = upper if previous is None or upper > previous else previous
+
+
+def _reliefs(add: _Add, data: Mapping[str, Any], line_ids: list[str]) -> None:
+    """Exemptions and reductions: ids unique across both, lines they apply to exist, periods real,
+    a reduction at most 100 %."""
     relief_seen: dict[str, tuple[str, int]] = {}
     for section in ("exemptions", "reductions"):
         reliefs = data.get(section)
@@ -196,7 +221,7 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
                         f"applies_to names {target!r}, which is not a line of this schedule"
                         f"{_suggest(target, line_ids) or '; lines: ' + ', '.join(line_ids)}",
                     )
-            check_period(relief.get("effective"), (section, i, "effective"))
+            _period(add, relief.get("effective"), (section, i, "effective"))
             percent = _decimal_or_none(relief.get("reduce_percent"))
             if percent is not None and percent > 100:
                 add(
@@ -206,9 +231,10 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
                     "write 50 to halve, 100 to take all off (or use an exemption)",
                 )
 
-    # fields
-    raw_fields = data.get("fields")
-    declared: Mapping[str, Any] = raw_fields if isinstance(raw_fields, Mapping) else {}
+
+def _field_reads(add: _Add, data: Mapping[str, Any], declared: Mapping[str, Any], lines: list[Any]) -> None:
+    """Every field a line reads is declared, and one it computes with is a number (money for a
+    percentage's base)."""
     names = [str(n) for n in declared]
     for path, name in referenced_fields(data):
         if name not in declared:
@@ -232,6 +258,10 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
                     f"field {name!r} is declared as {kind} but this line computes with it; "
                     f"declare it as {' or '.join(wanted)}",
                 )
+
+
+def _condition_values(add: _Add, data: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
+    """A condition compares a choice field with one of its options, a yes/no field with true or false."""
     for path, cond in _conditions_with_paths(data):
         decl = declared.get(cond["field"])
         if not isinstance(decl, Mapping):
@@ -260,7 +290,6 @@ def check_fee_schedule(file: str, data: Mapping[str, Any]) -> list[Finding]:
                         "unknown-value",
                         f"{cond['field']!r} is a yes/no field; compare it with true or false, not {cond[op]!r}",
                     )
-    return findings
 
 
 def fee_fields(cross: Cross, doc: Document, schedule: Document, fields: Mapping[str, FieldInfo]) -> None:
