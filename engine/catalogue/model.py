@@ -48,7 +48,7 @@ class Catalogue:
     sources: list[Path] = field(default_factory=list)
     #: the layers of a five-level stack, this catalogue first (engine.catalogue.overlay); one when it extends none
     layers: list[Any] = field(default_factory=list)
-    #: merged documents' file -> where each of their values was written (engine.catalogue.overlay.Origins)
+    #: merged documents' file -> where each of their values was written (engine.catalogue.merge.Origins)
     origins: dict[str, Any] = field(default_factory=dict)
     #: item code -> the override files applied to it, this catalogue's first
     patches: dict[str, list[str]] = field(default_factory=dict)

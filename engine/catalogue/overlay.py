@@ -27,11 +27,11 @@ from typing import Any
 
 from engine.base.result import Finding
 from engine.base.result import Path as DocPath
-from engine.catalogue.merge import Origin, Origins, get, lookup, merge
+from engine.catalogue.merge import Origins, get, lookup, merge
 from engine.catalogue.override_rules import additions, check_override, hint
-from engine.catalogue.stack import LEVELS, Layer, stack
+from engine.catalogue.stack import Layer
 
-__all__ = ["LEVELS", "Layer", "LayerDocs", "Origin", "Origins", "Resolved", "lookup", "merge", "resolve", "stack"]
+__all__ = ["LayerDocs", "Resolved", "resolve"]
 
 FIXED_WORDS = {
     "time_limit.legal": "the legal limit (法定时限)",

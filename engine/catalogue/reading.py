@@ -22,7 +22,9 @@ from engine.base.result import Finding, Problem
 from engine.catalogue import overlay, partial, schemas, synonyms
 from engine.catalogue.cache import FileCache, FileEntry
 from engine.catalogue.discover import discover, kind_of
+from engine.catalogue.merge import lookup
 from engine.catalogue.model import Catalogue, CheckResult, Document
+from engine.catalogue.stack import Layer, stack
 from engine.catalogue.yaml_policy import locate, parse
 
 __all__ = ["Reading", "read"]
@@ -192,13 +194,13 @@ class _Checker:
         return FileEntry(key, kind, True, problems, facts, data)
 
     def locate(self, finding: Finding, remap: bool = True) -> Problem:
-        # a merged document's value is reported where it was written (engine.catalogue.overlay.Origins)
+        # a merged document's value is reported where it was written (engine.catalogue.merge.Origins)
         origins = self.origins if remap else {}
-        file, path = overlay.lookup(origins.get(finding.file), finding.file, finding.path)
+        file, path = lookup(origins.get(finding.file), finding.file, finding.path)
         line, col = self._position(file, path, finding.on_key)
         related = []
         for other_file, other_path, label in finding.related:
-            f, p = overlay.lookup(origins.get(other_file), other_file, other_path)
+            f, p = lookup(origins.get(other_file), other_file, other_path)
             if f != file:  # the same file adds nothing to the message
                 related.append((f, *self._position(f, p, False), label))
         return Problem(file, line, col, finding.kind, finding.message, tuple(related))
@@ -268,7 +270,7 @@ def read(
     engine.cli.progress).
     """
     checker = _Checker(root, cache, replaced)
-    layers, stack_findings = overlay.stack(root, lambda rel: _read_center(checker, rel))
+    layers, stack_findings = stack(root, lambda rel: _read_center(checker, rel))
     per_layer: list[list[tuple[str, str]]] = []
     problems: list[Problem] = []
     for layer in layers:
@@ -345,7 +347,7 @@ def _read_center(checker: _Checker, rel: str) -> tuple[dict[str, Any] | None, bo
 def _resolve(
     catalogue: Catalogue,
     checker: _Checker,
-    layers: list[overlay.Layer],
+    layers: list[Layer],
     layer_docs: list[list[Document]],
     codes: Mapping[str, str],
     merged_findings: list[Finding],
