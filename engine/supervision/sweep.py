@@ -485,7 +485,6 @@ __all__ = [
     "LIGHT_KINDS",
     "SEVERITY",
     "SweepReport",
-    "Thresholds",
     "anomaly_counts",
     "event_counts",
     "labels",
