@@ -108,6 +108,20 @@ def test_every_command_is_documented_in_the_readme() -> None:
                     assert flag in readme, f"README does not document {name} {flag}"
 
 
+def test_building_the_parser_imports_no_engine_library() -> None:
+    """Every run builds the whole parser (bench/bench_check.py measures `yangguang check`'s cold start): the
+    command modules import the engine, the web stack and ruamel.yaml only inside their commands."""
+    code = (
+        "import sys; from engine.cli.main import parser; parser(); "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('ruamel', 'uvicorn', 'starlette', 'sqlalchemy', 'jinja2', 'yaml', 'jsonschema', 'tqdm') "
+        "or (m.startswith('engine.') and not m.startswith('engine.cli'))); "
+        "assert not loaded, loaded"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_json_format_is_a_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(FIXTURES / "tab"), "--format", "json"]) == 1
     assert json.loads(capsys.readouterr().out) == [
