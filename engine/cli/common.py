@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from engine.rules.clock import Clock
     from engine.service.cases import CaseService
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CATALOG = REPO_ROOT
 DEFAULT_DB = Path("var/yangguang.db")
 DB_HELP = "SQLite database file (default: var/yangguang.db)"
 #: engine.catalogue.discover.CENTER_FILE, written out so that building the parser imports nothing
@@ -32,8 +30,8 @@ def catalog_option() -> argparse.ArgumentParser:
     common.add_argument(
         "--catalog",
         type=Path,
-        default=DEFAULT_CATALOG,
-        help="catalogue directory (default: the repository's own reference catalogue)",
+        default=None,
+        help=f"catalogue directory (default: the current directory, when it holds {CENTER_FILE})",
     )
     return common
 
@@ -43,9 +41,26 @@ def add_db(parser: argparse.ArgumentParser, help: str = DB_HELP) -> None:
 
 
 def resolve_catalog(args: argparse.Namespace) -> None:
-    """``check DIR`` names the catalogue like ``--catalog DIR``."""
+    """Fill in ``args.catalog``: ``check DIR`` names it like ``--catalog DIR``; without either, the current
+    directory when it is a catalogue. There is no other default: an installed yangguang has no catalogue of
+    its own (the repository's reference catalogue is served by ``make run``, which passes ``--catalog``).
+
+    A command that can do without a catalogue sets ``catalog_optional`` (``user add`` reads center.yaml only
+    for words a password must not lean on; ``diff`` of two directories needs none) and gets the current
+    directory as it is."""
     if getattr(args, "dir", None) is not None:
         args.catalog = args.dir
+    if "catalog" not in args or args.catalog is not None:
+        return
+    here = Path.cwd()
+    if (here / CENTER_FILE).is_file() or getattr(args, "catalog_optional", False):
+        args.catalog = here
+        return
+    named = "yangguang check DIR or " if getattr(args, "command", None) == "check" else ""
+    raise UserError(
+        f"no catalogue here: {here} has no {CENTER_FILE}; run yangguang in the catalogue's folder, "
+        f"or name it with {named}--catalog DIR"
+    )
 
 
 def load(

@@ -6,6 +6,8 @@ temporary directory (``git archive REV | tar -x``) and the catalogue is taken fr
 relative path inside it, so a catalogue that extends ``../city`` finds its parent as it was at
 that revision too. Both sides must check clean (a notice about a broken catalogue would
 mislead the public) unless ``--allow-errors`` is given.
+
+Without ``--catalog``, revisions are read from the git repository of the current directory.
 """
 
 from __future__ import annotations
@@ -265,4 +267,6 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compare even if a side does not check clean (only the files that did check are compared)",
     )
-    d.set_defaults(func=cmd_diff)
+    # two directories need no catalogue; revisions are read from the git repository of --catalog, else of the
+    # current directory
+    d.set_defaults(func=cmd_diff, catalog_optional=True)

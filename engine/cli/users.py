@@ -116,7 +116,8 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
     ua.add_argument("--backup-for", help="role this person stands in for (AB角)")
     ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     common.add_db(ua)
-    ua.set_defaults(func=cmd_user_add)
+    # the catalogue gives only words a password must not lean on: anywhere else, the account is added all the same
+    ua.set_defaults(func=cmd_user_add, catalog_optional=True)
     uu = us_sub.add_parser("unlock", help="forget an account's failed logins, so it can sign in again at once")
     uu.add_argument("username", help="login name")
     common.add_db(uu)

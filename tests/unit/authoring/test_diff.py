@@ -19,7 +19,6 @@ from engine.authoring.diff import KIND_ORDER, Change, compare
 from engine.catalogue.model import Catalogue, Document, load
 from engine.cli import diff as cli_diff
 from engine.cli import main as cli
-from engine.cli.common import DEFAULT_CATALOG
 from engine.cli.errors import EXIT_USER, UserError
 
 REPO = Path(__file__).resolve().parents[3]
@@ -113,7 +112,7 @@ def yangguang(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str
         sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
         if "diff" not in sub.choices:
             common = argparse.ArgumentParser(add_help=False)
-            common.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
+            common.add_argument("--catalog", type=Path, default=REPO)
             cli_diff.add_parsers(sub, common)
         return p
 
@@ -284,7 +283,7 @@ def _runner() -> Run:
 
     p = argparse.ArgumentParser(prog="yangguang")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
+    common.add_argument("--catalog", type=Path, default=REPO)
     cli_diff.add_parsers(p.add_subparsers(dest="command", required=True), common)
 
     def run(*argv: str) -> tuple[int, str, str]:
