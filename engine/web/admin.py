@@ -36,9 +36,10 @@ from engine.catalogue.model import Catalogue, Document
 from engine.rules import cases, clock
 from engine.rules.calendar import missing_years
 from engine.service.cases import CaseService
-from engine.web import csrf, form_view
-from engine.web.desk import guarded_route, staff_csrf
-from engine.web.portal import BROWSER_COOKIE
+from engine.web import csrf
+from engine.web.desk.cases import guarded_route, staff_csrf
+from engine.web.portal import form_view
+from engine.web.portal.apply import BROWSER_COOKIE
 
 if TYPE_CHECKING:
     from engine.service.reload import LiveApp

@@ -53,12 +53,12 @@ from engine.supervision.search import MAX_QUERY, ItemIndex
 from engine.web.admin import PreviewKit, admin_routes
 from engine.web.api import api_routes, bad_text_error, error_response
 from engine.web.deps import Deps
-from engine.web.desk import desk_routes, staff_from_cookie
-from engine.web.desk_chains import desk_chain_routes
+from engine.web.desk.cases import desk_routes, staff_from_cookie
+from engine.web.desk.chains import desk_chain_routes
 from engine.web.flowchart import flowchart_svg
-from engine.web.portal import portal_routes, withdrawn_message
-from engine.web.progress import local as progress_local
-from engine.web.progress import progress_routes
+from engine.web.portal.apply import portal_routes, withdrawn_message
+from engine.web.portal.progress import local as progress_local
+from engine.web.portal.progress import progress_routes
 from engine.web.public import public_routes
 from engine.web.security import SecurityHeaders
 from engine.web.supervision import supervision_routes

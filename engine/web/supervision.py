@@ -30,9 +30,10 @@ from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.supervision import corrections
 from engine.supervision import sweep as supervision
-from engine.web import charts, desk_nav
-from engine.web.desk import guarded_route, staff_csrf
-from engine.web.progress import local
+from engine.web import charts
+from engine.web.desk import nav as desk_nav
+from engine.web.desk.cases import guarded_route, staff_csrf
+from engine.web.portal.progress import local
 
 Render = Callable[..., Response]
 DAYS = 30

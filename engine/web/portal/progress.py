@@ -32,7 +32,7 @@ from engine.service import chains as chain_service
 from engine.service import device_grants, documents, joint_decision, query_codes, uploads
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
 from engine.web import csrf
-from engine.web.portal import (
+from engine.web.portal.apply import (
     APPLICANT,
     RequestTooLarge,
     _limited_form,

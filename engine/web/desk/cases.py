@@ -32,8 +32,9 @@ from engine.service import access, auth, documents, uploads, worklist
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
 from engine.supervision import sweep as supervision
-from engine.web import csrf, desk_nav
-from engine.web.desk_words import (
+from engine.web import csrf
+from engine.web.desk import nav as desk_nav
+from engine.web.desk.words import (
     accept_hint,
     decide_hint,
     done_text,
@@ -42,9 +43,9 @@ from engine.web.desk_words import (
     unticked_reasons,
     what_next,
 )
-from engine.web.form_view import answer_text
-from engine.web.portal import browser_token, remember_browser
-from engine.web.progress import local
+from engine.web.portal.apply import browser_token, remember_browser
+from engine.web.portal.form_view import answer_text
+from engine.web.portal.progress import local
 
 STAFF_COOKIE = "yg_staff"
 Render = Callable[..., Response]

@@ -1,7 +1,7 @@
 """The applicant portal (网上办事): apply for an item page by page, upload materials, check
 the answers, submit, and follow the case with its number and query code.
 
-Every page is generated from the item's YAML (engine.web.form_view); the server is the source of
+Every page is generated from the item's YAML (engine.web.portal.form_view); the server is the source of
 truth for validation (engine.rules.forms) and works without JavaScript. An application in
 progress is a draft bound to this browser (engine.service.drafts): nothing typed or uploaded is lost
 when a page has errors. Forms that change anything carry a CSRF token keyed with the server key
@@ -31,8 +31,9 @@ from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
 from engine.service import drafts, filing_limits, uploads
 from engine.service.cases import CaseService, SubmissionInvalid
-from engine.web import csrf, form_view
-from engine.web.form_view import CHECK_PAGE, MATERIALS_PAGE
+from engine.web import csrf
+from engine.web.portal import form_view
+from engine.web.portal.form_view import CHECK_PAGE, MATERIALS_PAGE
 
 BROWSER_COOKIE = "yg_browser"
 MAX_REQUEST = 100 * 1024 * 1024  # one materials page, all files together

@@ -22,9 +22,9 @@ from engine.rules import cases
 from engine.service import chains as chain_service
 from engine.service import green_channel
 from engine.service.cases import CaseService, UnknownCase
-from engine.web import desk_nav
-from engine.web.desk import guarded_route, staff_csrf
-from engine.web.progress import local
+from engine.web.desk import nav as desk_nav
+from engine.web.desk.cases import guarded_route, staff_csrf
+from engine.web.portal.progress import local
 
 Render = Callable[..., Response]
 
