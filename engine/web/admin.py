@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,9 +38,10 @@ from engine.rules import cases, clock
 from engine.rules.calendar import missing_years
 from engine.service.cases import CaseService
 from engine.web import csrf
+from engine.web.deps import Deps, deps
 from engine.web.desk.cases import guarded_route, staff_csrf
-from engine.web.portal import form_view
-from engine.web.portal.apply import BROWSER_COOKIE
+from engine.web.portal import apply, form_view
+from engine.web.portal.browser import BROWSER_COOKIE
 
 if TYPE_CHECKING:
     from engine.service.reload import LiveApp
@@ -59,15 +61,14 @@ class PreviewKit:
 
     renderer: Callable[[Catalogue], Render]  # render a template as a page of this catalogue
     guide: Callable[[Catalogue, Document, Render, date | None], bytes]  # /items/CODE on a local date
-    portal: Callable[[CaseService, Render], Sequence[BaseRoute]]  # /apply/... routes for that service
 
 
 class _Preview:
     """The public pages of one catalogue version, with the preview banner."""
 
-    def __init__(self, cat: Catalogue, live_version: str, kit: PreviewKit, service: CaseService, key: bytes) -> None:
+    def __init__(self, cat: Catalogue, live_version: str, kit: PreviewKit, live: Deps) -> None:
         self.cat = cat
-        self._csrf = csrf.token(key, csrf.APPLY, _PREVIEW_BROWSER)  # what the preview's portal puts in its forms
+        self._csrf = csrf.token(live.key, csrf.APPLY, _PREVIEW_BROWSER)  # what the preview's portal puts in its forms
         self.differs = cat.version != live_version
         base = kit.renderer(cat)
         banner = {"version": cat.version, "live": live_version, "differs": self.differs}
@@ -78,13 +79,17 @@ class _Preview:
         self._render = render
         self._kit = kit
         self._guides: dict[tuple[str, str, date], bytes] = {}
-        self._clock = service.clock
+        self._clock = live.service.clock
         # The form pages without chains: a chain with errors must not keep every item's form
-        # from being previewed (the portal builds each chain's one application up front). The
-        # live calendar and database: rendering a blank page reads neither.
+        # from being previewed. The live calendar and database: rendering a blank page reads neither.
         self.portal_cat = dataclasses.replace(cat, chains={})
+        service = live.service
         preview_service = CaseService(self.portal_cat, service.db, service.clock, service.calendar)
-        self._page = _endpoint(kit.portal(preview_service, render), "/apply/{code}/{page}")
+        # The portal's own handlers on an app of their own, whose Deps are the preview's: they find
+        # this catalogue and the banner's renderer where they find the live ones.
+        self._app = Starlette(routes=apply.ROUTES)
+        self._app.state.deps = dataclasses.replace(live, service=preview_service, render=render, extra=None)
+        self._page = _endpoint(self._app.routes, "/apply/{code}/{page}")
 
     def guide(self, doc: Document) -> bytes:
         today = clock.local_date(self._clock.now())  # as the public guide: fee reliefs and the notice's date
@@ -97,6 +102,7 @@ class _Preview:
         code = str(doc.data["code"])
         scope = {
             **request.scope,
+            "app": self._app,
             "path": f"/apply/{code}/{page}",
             "raw_path": f"/apply/{code}/{page}".encode(),
             "query_string": b"",  # never a draft: the blank page, as the public first sees it
@@ -137,11 +143,11 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def preview() -> _Preview:
+    def preview(request: Request) -> _Preview:
         newest, live_version = live.preview(), live.current.catalogue.version
         k = (newest.version, live_version)
         if k not in previews:
-            built = _Preview(newest, live_version, kit, service, key)
+            built = _Preview(newest, live_version, kit, deps(request))
             previews.clear()  # only the newest is ever asked for
             previews[k] = built
         return previews[k]
@@ -220,7 +226,7 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
     async def item_preview(request: Request, actor: cases.Actor, token: str) -> Response:
         code = request.path_params["code"]
         try:
-            pv = await run_in_threadpool(preview)
+            pv = await run_in_threadpool(preview, request)
             doc = item_of(pv, code)
             body = await run_in_threadpool(pv.guide, doc)
         except HTTPException:
@@ -232,7 +238,7 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
     async def form_preview(request: Request, actor: cases.Actor, token: str) -> Response:
         code = request.path_params["code"]
         try:
-            pv = await run_in_threadpool(preview)
+            pv = await run_in_threadpool(preview, request)
             doc = item_of(pv, code)
             ids = [p.id for p in await run_in_threadpool(form_view.pages, pv.portal_cat, doc, {})]
             page = request.query_params.get("page", "") or ids[0]

@@ -56,9 +56,9 @@ from engine.web.deps import Deps
 from engine.web.desk.cases import desk_routes, staff_from_cookie
 from engine.web.desk.chains import desk_chain_routes
 from engine.web.flowchart import flowchart_svg
-from engine.web.portal.apply import portal_routes, withdrawn_message
+from engine.web.portal import apply, progress
+from engine.web.portal.application import withdrawn_message
 from engine.web.portal.progress import local as progress_local
-from engine.web.portal.progress import progress_routes
 from engine.web.public import public_routes
 from engine.web.security import SecurityHeaders
 from engine.web.supervision import supervision_routes
@@ -350,16 +350,12 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         return render("error.html", status=400, code=400, message=message)
 
     staff_of = staff_from_cookie(service)
-    kit = PreviewKit(
-        renderer=renderer,
-        guide=guide_page,
-        portal=lambda svc, rend: portal_routes(svc, uploads_dir, rend, site.key, staff_of, site.limits),
-    )
+    kit = PreviewKit(renderer=renderer, guide=guide_page)
     app = Starlette(
         routes=[
             *api_routes(service, uploads_dir, site.limits, site.key),
-            *portal_routes(service, uploads_dir, render, site.key, staff_of, site.limits),
-            *progress_routes(service, uploads_dir, render, site.key, site.limits),
+            *apply.ROUTES,
+            *progress.ROUTES,
             *desk_routes(service, render, site.key),
             *desk_chain_routes(service, render, site.key),
             *supervision_routes(service, render, site.key),

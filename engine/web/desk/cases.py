@@ -43,7 +43,7 @@ from engine.web.desk.words import (
     unticked_reasons,
     what_next,
 )
-from engine.web.portal.apply import browser_token, remember_browser
+from engine.web.portal.browser import browser_token, remember_browser
 from engine.web.portal.form_view import answer_text
 from engine.web.portal.progress import local
 
