@@ -7,11 +7,15 @@ last good one), and the working-day calendars still to add. Administrators and s
 read it; staff sign in at the desk, as for every staff page.
 
 A preview is rendered by the same code and templates as the public pages — ``/items/CODE``
-through ``engine.web.app.guide_page``, ``/apply/CODE/PAGE`` through the portal's own page handler —
-from the newest catalogue loaded (while a re-load fails, the failing catalogue: items whose own
-file is valid are in it). ``admin/preview.html`` extends the public template and adds the
-banner, so what is previewed is exactly what the public will get. A preview's forms carry no
-valid CSRF token: nothing can be submitted from one.
+through ``engine.web.app.guide_page``, ``/apply/CODE/PAGE`` through the portal's own page handler,
+served from a small app of the portal's routes whose ``Deps`` are the preview's — from the newest
+catalogue loaded (while a re-load fails, the failing catalogue: items whose own file is valid are
+in it). ``admin/preview.html`` extends the public template and adds the banner, so what is
+previewed is exactly what the public will get. A preview's forms carry no valid CSRF token:
+nothing can be submitted from one.
+
+The handlers find the live app (engine.service.reload.LiveApp) and how the public pages are made
+(:class:`PreviewKit`) in the version's ``Deps.extra`` (``live``, ``kit``), set by engine.web.app.
 """
 
 from __future__ import annotations
@@ -34,19 +38,18 @@ from engine.base import i18n, wording
 from engine.base.i18n import gettext as _
 from engine.base.result import Problem
 from engine.catalogue.model import Catalogue, Document
-from engine.rules import cases, clock
+from engine.rules import clock
 from engine.rules.calendar import missing_years
 from engine.service.cases import CaseService
 from engine.web import csrf
-from engine.web.deps import Deps, deps
-from engine.web.desk.cases import guarded_route, staff_csrf
+from engine.web.deps import Deps, Render, deps
+from engine.web.desk.staff import Staff, show, staff_route
 from engine.web.portal import apply, form_view
 from engine.web.portal.browser import BROWSER_COOKIE
 
 if TYPE_CHECKING:
     from engine.service.reload import LiveApp
 
-Render = Callable[..., HTMLResponse]
 #: the browser token a preview's form pages are rendered for; its CSRF token is then replaced,
 #: so a form submitted from a preview is refused by the live portal
 _PREVIEW_BROWSER = "preview" + "0" * 25
@@ -135,123 +138,140 @@ def _by_file(problems: tuple[Problem, ...]) -> list[tuple[str, list[Problem]]]:
     return list(groups.items())
 
 
-def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp, kit: PreviewKit) -> list[Route]:
-    previews: dict[tuple[str, str], _Preview] = {}  # (previewed, live) version -> its pages
+def preview(request: Request) -> _Preview:
+    """The public pages of the newest catalogue loaded, kept in the live version's ``Deps.memo``
+    (only the newest is ever asked for: a newer one replaces it)."""
+    live_deps = deps(request)
+    live: LiveApp = (live_deps.extra or {})["live"]
+    previews: dict[tuple[str, str], _Preview] = live_deps.memo.setdefault("admin.previews", {})
+    newest, live_version = live.preview(), live.current.catalogue.version
+    k = (newest.version, live_version)
+    if k not in previews:
+        built = _Preview(newest, live_version, (live_deps.extra or {})["kit"], live_deps)
+        previews.clear()
+        previews[k] = built
+    return previews[k]
 
-    def show(template: str, token: str, **ctx: Any) -> Response:
-        response = render(template, csrf=staff_csrf(key, token), **ctx)
-        response.headers["Cache-Control"] = "no-store"
-        return response
 
-    def preview(request: Request) -> _Preview:
-        newest, live_version = live.preview(), live.current.catalogue.version
-        k = (newest.version, live_version)
-        if k not in previews:
-            built = _Preview(newest, live_version, kit, deps(request))
-            previews.clear()  # only the newest is ever asked for
-            previews[k] = built
-        return previews[k]
+def _items(newest: Catalogue, cat: Catalogue) -> list[dict[str, Any]]:
+    """The newest catalogue's items, each new, changed or the same as live; what was edited first."""
+    center = newest.center or cat.center or {}
+    dept_names = {d["id"]: d.get("name", d["id"]) for d in center.get("departments", [])}
+    items = []
+    for code in sorted(newest.items):
+        doc, was = newest.items[code], cat.items.get(code)
+        status = "new" if was is None else ("changed" if was.key != doc.key else "same")
+        data = doc.data or {}
+        items.append(
+            {"code": code, "name": data.get("name", code), "department": dept_names.get(data.get("department"), ""),
+             "status": status}
+        )  # fmt: skip
+    items.sort(key=lambda r: (r["status"] == "same", r["code"]))
+    return items
 
-    def overview() -> dict[str, Any]:
-        current, last, newest = live.current, live.last, live.preview()
-        cat = current.catalogue
-        center = newest.center or cat.center or {}
-        dept_names = {d["id"]: d.get("name", d["id"]) for d in center.get("departments", [])}
-        items = []
-        for code in sorted(newest.items):
-            doc, was = newest.items[code], cat.items.get(code)
-            status = "new" if was is None else ("changed" if was.key != doc.key else "same")
-            data = doc.data or {}
-            items.append(
-                {"code": code, "name": data.get("name", code), "department": dept_names.get(data.get("department"), ""),
-                 "status": status}
-            )  # fmt: skip
-        items.sort(key=lambda r: (r["status"] == "same", r["code"]))  # what was edited first
-        failing = last is not None and last.failing
-        # A live item missing from the newest load was deleted, or its file has errors: known by
-        # its code when the file still parsed, else by the file it was live from.
-        broken_files = {p.file for p in last.problems} if failing and last is not None else set()
-        missing = [
-            {
-                "code": code,
-                "name": cat.items[code].data.get("name", code),
-                "file": newest.broken_items.get(code)
-                or (cat.items[code].file if cat.items[code].file in broken_files else ""),
-            }
-            for code in sorted(set(cat.items) - set(newest.items))
-        ]
-        return {
-            "cat": cat,
-            "live_since": _when(current.live_since),
-            "sources": [str(p) for p in cat.sources] or [str(live.root)],
-            "counts": [
-                (_("事项数"), len(cat.items)),
-                (_("收费标准数"), len(cat.fees)),
-                (_("表单分组数"), len(cat.forms)),
-                (_("审批链条数"), len(cat.chains)),
-                (_("工作日历年数"), len(cat.calendars)),
-            ],
-            "years": sorted(cat.calendars),
-            "reload_seconds": live.reload_seconds,
-            "last": last,
-            "last_at": _when(last.at if last else None),
-            "groups": _by_file(last.problems) if failing and last is not None else [],
-            "problem_count": len(last.problems) if failing and last is not None else 0,
-            "warnings": missing_years(cat.calendars, clock.local_date(service.clock.now())),
-            # the live catalogue's check warnings (未说明 elements, data-quality rules): it serves with them
-            "check_warnings": _by_file(live.warnings),
-            "warning_count": len(live.warnings),
-            "items": items,
-            "missing": missing,
-            "newest": newest.version,
-            "differs": newest.version != cat.version,
+
+def overview(live: LiveApp, today: date) -> dict[str, Any]:
+    """What /admin shows: the live version, the last re-load and its problems, calendar and check
+    warnings, and the newest catalogue's items against the live ones."""
+    current, last, newest = live.current, live.last, live.preview()
+    cat = current.catalogue
+    failing = last is not None and last.failing
+    # A live item missing from the newest load was deleted, or its file has errors: known by
+    # its code when the file still parsed, else by the file it was live from.
+    broken_files = {p.file for p in last.problems} if failing and last is not None else set()
+    missing = [
+        {
+            "code": code,
+            "name": cat.items[code].data.get("name", code),
+            "file": newest.broken_items.get(code)
+            or (cat.items[code].file if cat.items[code].file in broken_files else ""),
         }
-
-    async def index(request: Request, actor: cases.Actor, token: str) -> Response:
-        ctx = await run_in_threadpool(overview)
-        return show("admin/index.html", token, actor=actor, **ctx)
-
-    def item_of(pv: _Preview, code: str) -> Document:
-        doc = pv.cat.items.get(code)
-        if doc is None:
-            raise HTTPException(404, _("磁盘上最新的目录里没有这个事项（或它的文件有错误）。"))
-        return doc
-
-    def unpreviewable(code: str, exc: Exception) -> HTTPException:
-        # An item whose own file is valid can still refer to a form section or fee schedule that
-        # is broken; its pages cannot be made until the errors listed on /admin are fixed.
-        log.info("cannot preview %s: %s: %s", code, type(exc).__name__, exc)
-        return HTTPException(422, _("这个事项引用的文件有错误，修正 /admin 列出的错误后才能预览。"))
-
-    async def item_preview(request: Request, actor: cases.Actor, token: str) -> Response:
-        code = request.path_params["code"]
-        try:
-            pv = await run_in_threadpool(preview, request)
-            doc = item_of(pv, code)
-            body = await run_in_threadpool(pv.guide, doc)
-        except HTTPException:
-            raise
-        except Exception as exc:
-            raise unpreviewable(code, exc) from None
-        return Response(body, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
-
-    async def form_preview(request: Request, actor: cases.Actor, token: str) -> Response:
-        code = request.path_params["code"]
-        try:
-            pv = await run_in_threadpool(preview, request)
-            doc = item_of(pv, code)
-            ids = [p.id for p in await run_in_threadpool(form_view.pages, pv.portal_cat, doc, {})]
-            page = request.query_params.get("page", "") or ids[0]
-            if page not in ids:
-                raise HTTPException(404, _("这个申请表没有这一页。"))
-            return await pv.form(request, doc, page)
-        except HTTPException:
-            raise
-        except Exception as exc:
-            raise unpreviewable(code, exc) from None
-
-    return [
-        guarded_route(service, key, "GET", "/admin", index),  # who may: engine.service.access.ROUTES
-        guarded_route(service, key, "GET", "/admin/items/{code}", item_preview),
-        guarded_route(service, key, "GET", "/admin/items/{code}/form", form_preview),
+        for code in sorted(set(cat.items) - set(newest.items))
     ]
+    return {
+        "cat": cat,
+        "live_since": _when(current.live_since),
+        "sources": [str(p) for p in cat.sources] or [str(live.root)],
+        "counts": [
+            (_("事项数"), len(cat.items)),
+            (_("收费标准数"), len(cat.fees)),
+            (_("表单分组数"), len(cat.forms)),
+            (_("审批链条数"), len(cat.chains)),
+            (_("工作日历年数"), len(cat.calendars)),
+        ],
+        "years": sorted(cat.calendars),
+        "reload_seconds": live.reload_seconds,
+        "last": last,
+        "last_at": _when(last.at if last else None),
+        "groups": _by_file(last.problems) if failing and last is not None else [],
+        "problem_count": len(last.problems) if failing and last is not None else 0,
+        "warnings": missing_years(cat.calendars, today),
+        # the live catalogue's check warnings (未说明 elements, data-quality rules): it serves with them
+        "check_warnings": _by_file(live.warnings),
+        "warning_count": len(live.warnings),
+        "items": _items(newest, cat),
+        "missing": missing,
+        "newest": newest.version,
+        "differs": newest.version != cat.version,
+    }
+
+
+async def index(request: Request, staff: Staff) -> Response:
+    """``GET /admin``."""
+    d = deps(request)
+    today = clock.local_date(d.service.clock.now())
+    ctx = await run_in_threadpool(overview, (d.extra or {})["live"], today)
+    return show(request, staff, "admin/index.html", links=False, **ctx)
+
+
+def item_of(pv: _Preview, code: str) -> Document:
+    doc = pv.cat.items.get(code)
+    if doc is None:
+        raise HTTPException(404, _("磁盘上最新的目录里没有这个事项（或它的文件有错误）。"))
+    return doc
+
+
+def unpreviewable(code: str, exc: Exception) -> HTTPException:
+    # An item whose own file is valid can still refer to a form section or fee schedule that
+    # is broken; its pages cannot be made until the errors listed on /admin are fixed.
+    log.info("cannot preview %s: %s: %s", code, type(exc).__name__, exc)
+    return HTTPException(422, _("这个事项引用的文件有错误，修正 /admin 列出的错误后才能预览。"))
+
+
+async def item_preview(request: Request, staff: Staff) -> Response:
+    """``GET /admin/items/CODE``: the item's guide from the newest catalogue, as the public will see it."""
+    code = request.path_params["code"]
+    try:
+        pv = await run_in_threadpool(preview, request)
+        doc = item_of(pv, code)
+        body = await run_in_threadpool(pv.guide, doc)
+    except HTTPException:
+        raise
+    except Exception as exc:
+        raise unpreviewable(code, exc) from None
+    return Response(body, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+
+async def form_preview(request: Request, staff: Staff) -> Response:
+    """``GET /admin/items/CODE/form?page=…``: a blank page of the item's application form from the newest
+    catalogue, as the public will see it (nothing can be submitted from it)."""
+    code = request.path_params["code"]
+    try:
+        pv = await run_in_threadpool(preview, request)
+        doc = item_of(pv, code)
+        ids = [p.id for p in await run_in_threadpool(form_view.pages, pv.portal_cat, doc, {})]
+        page = request.query_params.get("page", "") or ids[0]
+        if page not in ids:
+            raise HTTPException(404, _("这个申请表没有这一页。"))
+        return await pv.form(request, doc, page)
+    except HTTPException:
+        raise
+    except Exception as exc:
+        raise unpreviewable(code, exc) from None
+
+
+ROUTES: list[Route] = [  # who may use each: engine.service.access.ROUTES
+    staff_route("GET", "/admin", index),
+    staff_route("GET", "/admin/items/{code}", item_preview),
+    staff_route("GET", "/admin/items/{code}/form", form_preview),
+]

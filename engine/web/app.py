@@ -50,18 +50,20 @@ from engine.service import provisional, reload, uploads
 from engine.service.cases import CaseService
 from engine.service.reload import LiveApp, Version
 from engine.supervision.search import MAX_QUERY, ItemIndex
-from engine.web.admin import PreviewKit, admin_routes
+from engine.web import admin, supervision
+from engine.web.admin import PreviewKit
 from engine.web.api import api_routes, bad_text_error, error_response
 from engine.web.deps import Deps
-from engine.web.desk.cases import desk_routes, staff_from_cookie
-from engine.web.desk.chains import desk_chain_routes
+from engine.web.desk import cases as desk_cases
+from engine.web.desk import chains as desk_chains
+from engine.web.desk import login as desk_login
+from engine.web.desk.staff import staff_from_cookie
 from engine.web.flowchart import flowchart_svg
 from engine.web.portal import apply, progress
 from engine.web.portal.application import withdrawn_message
 from engine.web.portal.progress import local as progress_local
 from engine.web.public import public_routes
 from engine.web.security import SecurityHeaders
-from engine.web.supervision import supervision_routes
 
 _env = Environment(
     loader=PackageLoader("engine.web", "templates"),
@@ -356,12 +358,13 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             *api_routes(service, uploads_dir, site.limits, site.key),
             *apply.ROUTES,
             *progress.ROUTES,
-            *desk_routes(service, render, site.key),
-            *desk_chain_routes(service, render, site.key),
-            *supervision_routes(service, render, site.key),
+            *desk_login.ROUTES,
+            *desk_cases.ROUTES,
+            *desk_chains.ROUTES,
+            *supervision.ROUTES,
             *public_routes(service, render, index, site.var / "open-data"),
             *transparency_routes(site.db),
-            *admin_routes(service, render, site.key, live, kit),
+            *admin.ROUTES,
             Mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static"),
             Route("/", home),
             Route("/items/{code}", item_page),
