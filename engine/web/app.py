@@ -57,7 +57,7 @@ from engine.web.deps import Deps
 from engine.web.desk import cases as desk_cases
 from engine.web.desk import chains as desk_chains
 from engine.web.desk import login as desk_login
-from engine.web.desk.staff import staff_from_cookie
+from engine.web.desk.staff import signed_in
 from engine.web.flowchart import flowchart_svg
 from engine.web.portal import apply, progress
 from engine.web.portal.application import withdrawn_message
@@ -351,7 +351,6 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         message = i18n.gettext("“{field}”含有无法识别的字符，请检查后重新输入。").format(field=field)
         return render("error.html", status=400, code=400, message=message)
 
-    staff_of = staff_from_cookie(service)
     kit = PreviewKit(renderer=renderer, guide=guide_page)
     app = Starlette(
         routes=[
@@ -383,7 +382,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         key=site.key,
         uploads_dir=uploads_dir,
         limits=site.limits,
-        staff_of=staff_of,
+        staff_of=signed_in,
         index=index,
         open_data_dir=site.var / "open-data",
         extra={"live": live, "kit": kit},

@@ -52,19 +52,11 @@ def session(service: CaseService, request: Request) -> Staff | None:
     return Staff(actor, token) if actor is not None else None
 
 
-def staff_from_cookie(service: CaseService) -> Callable[[Request], cases.Actor | None]:
-    """The signed-in staff member of a request, for other parts of the site (proxy filing): ``Deps.staff_of``."""
-
-    def staff_of(request: Request) -> cases.Actor | None:
-        found = session(service, request)
-        return found.actor if found else None
-
-    return staff_of
-
-
-def staff_csrf(key: bytes, token: str) -> str:
-    """The CSRF token of a staff session's forms (engine.web.csrf, purpose ``staff``)."""
-    return csrf.token(key, csrf.STAFF, token)
+def signed_in(request: Request) -> cases.Actor | None:
+    """The signed-in staff member of a request, for other parts of the site: ``Deps.staff_of`` (the
+    portal's proxy filing, 代办)."""
+    found = session(deps(request).service, request)
+    return found.actor if found else None
 
 
 def guarded(handler: StaffHandler, rule: access.Rule | None = None) -> Endpoint:
@@ -102,7 +94,8 @@ def show(
     d = deps(request)
     if links:
         ctx["nav"] = nav.links(d.service, staff.actor)
-    response = d.render(template, status=status, csrf=staff_csrf(d.key, staff.token), actor=staff.actor, **ctx)
+    token = csrf.token(d.key, csrf.STAFF, staff.token)  # bound to the session (engine.web.csrf)
+    response = d.render(template, status=status, csrf=token, actor=staff.actor, **ctx)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -114,7 +107,6 @@ __all__ = [
     "guarded",
     "session",
     "show",
-    "staff_csrf",
-    "staff_from_cookie",
+    "signed_in",
     "staff_route",
 ]
