@@ -94,8 +94,9 @@ from engine.rules import forms, notice  # noqa: E402
 from engine.service import uploads  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.web import app as web  # noqa: E402
-from engine.web import csrf, form_view  # noqa: E402
+from engine.web import csrf  # noqa: E402
 from engine.web.flowchart import flowchart_svg  # noqa: E402
+from engine.web.portal import form_view  # noqa: E402
 from engine.web.portal.form_view import CHECK_PAGE, MATERIALS_PAGE  # noqa: E402
 
 HOST = "127.0.0.1"
