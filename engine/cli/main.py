@@ -259,15 +259,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _service(catalog: Path, db: Path, clock=None):  # type: ignore[no-untyped-def]
-    from engine.ledger import ledger
+    from engine.ledger.tables import migrate, open_engine
     from engine.rules.calendar import WorkCalendar
     from engine.rules.clock import SystemClock
     from engine.service.cases import CaseService
 
     cat = _checked(catalog)
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    engine = ledger.open_engine(db)
-    ledger.migrate(engine)
+    engine = open_engine(db)
+    migrate(engine)
     return CaseService(cat, engine, clock or SystemClock(), cal)
 
 
@@ -275,7 +275,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
     from engine.base import passwords
-    from engine.ledger import ledger
+    from engine.ledger.tables import migrate, open_engine
     from engine.service import auth
 
     if args.password_stdin:
@@ -288,8 +288,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     problem = passwords.password_problem(password, args.role, words) if args.role in auth.ROLES else None
     if problem:  # an unknown role is reported by add_user below
         raise UserError(f"{problem}\nuser {args.username} not added; run the command again with a stronger password")
-    engine = ledger.open_engine(args.db)
-    ledger.migrate(engine)
+    engine = open_engine(args.db)
+    migrate(engine)
     try:
         user_id = auth.add_user(engine, args.username, args.role, args.department, password, args.backup_for)
     except ValueError as exc:
@@ -318,13 +318,13 @@ def _center_words(catalog: Path) -> list[str]:
 
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    from engine.ledger import ledger
+    from engine.ledger.tables import open_engine
     from engine.service import auth
 
     if not Path(args.db).is_file():
         raise UserError(f"no database at {args.db}; pass --db PATH")
     try:
-        forgotten = auth.unlock_user(ledger.open_engine(args.db), args.username)
+        forgotten = auth.unlock_user(open_engine(args.db), args.username)
     except auth.UnknownUser as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(
@@ -338,15 +338,15 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from engine.cli.progress import bar
-    from engine.ledger import ledger
+    from engine.ledger.tables import migrate, open_engine
     from engine.service import auth, demo_users
 
     depts = demo_users.departments(_checked(args.catalog))
     if not depts:
         raise UserError(f"{args.catalog} has no items, so no department to make demo accounts for; add an item first")
     try:
-        engine = ledger.open_engine(args.db)
-        ledger.migrate(engine)
+        engine = open_engine(args.db)
+        migrate(engine)
         with bar("demo accounts", "account") as progress:
             done = auth.ensure_users(engine, demo_users.accounts(depts), auth.DEMO_PASSWORD, progress)
     except (OSError, SQLAlchemyError) as exc:

@@ -25,7 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from engine.ledger import transparency
-from engine.ledger.ledger import (
+from engine.ledger.merkle import MerkleTree, leaf_data
+from engine.ledger.tables import (
     GENESIS_HASH,
     EventRecord,
     cases,
@@ -36,7 +37,6 @@ from engine.ledger.ledger import (
     read_only,
     record_of,
 )
-from engine.ledger.merkle import MerkleTree, leaf_data
 from engine.rules import cases as rules
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ _DEADLINE_COLUMNS = frozenset({
 def _plain(value: Any) -> Any:
     """A value as the case row stores it."""
     if isinstance(value, datetime):
-        from engine.ledger.ledger import iso
+        from engine.ledger.tables import iso
 
         return iso(value)
     if isinstance(value, date):

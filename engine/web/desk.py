@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from engine.base import addresses, input_guard, stated, wording
 from engine.base.i18n import gettext
-from engine.ledger import ledger
+from engine.ledger.tables import VersionConflict, events_of, read_only
 from engine.rules import cases
 from engine.rules.forms import field_specs
 from engine.service import access, auth, documents, uploads, worklist
@@ -280,8 +280,8 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
     def case_context(actor: cases.Actor, number: str) -> dict[str, Any]:
         case, snap = visible(actor, number)
         item = snap["item"]
-        with ledger.read_only(db) as conn:
-            records = ledger.events_of(conn, number)
+        with read_only(db) as conn:
+            records = events_of(conn, number)
         try:
             due = service.deadlines(case, snap)
         except LookupError:
@@ -364,7 +364,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
                     )
                 chain_service.after_member_action(service, service.act(number, action, actor, payload, int(version)))
                 return RedirectResponse(f"/desk/cases/{number}?done={action}", status_code=303)
-            except ledger.VersionConflict:
+            except VersionConflict:
                 status, error = 409, gettext("本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。")
             except cases.FeeMismatch as exc:
                 status, error = 422, wording.one_language(str(exc))
@@ -383,8 +383,8 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 
         def find() -> tuple[Any, cases.Case, list[Any], dict[str, Any]]:
             case, snap = visible(actor, number)
-            with ledger.read_only(db) as conn:
-                records = ledger.events_of(conn, number)
+            with read_only(db) as conn:
+                records = events_of(conn, number)
             if not access.may_fetch_upload(actor, case, records, upload_id):
                 return None, case, records, {}
             materials = {m["id"]: m for m in stated.materials(snap["item"])}

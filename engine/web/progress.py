@@ -25,7 +25,8 @@ from starlette.routing import Route
 
 from engine.base import addresses, input_guard, keys, stated, wording
 from engine.base.i18n import gettext
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.tables import VersionConflict, events_of, read_only
 from engine.rules import cases, forms
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
@@ -90,8 +91,8 @@ def progress_routes(
     def chain_of(number: str) -> str | None:
         if is_chain(number):
             return None
-        with ledger.read_only(db) as conn:
-            found = conn.execute(select(ledger.cases.c.chain_number).where(ledger.cases.c.number == number)).first()
+        with read_only(db) as conn:
+            found = conn.execute(select(tables.cases.c.chain_number).where(tables.cases.c.number == number)).first()
         return found.chain_number if found is not None and found.chain_number else None
 
     def show(request: Request, template: str, browser: str, new: bool, status: int = 200, **ctx: Any) -> Response:
@@ -105,10 +106,10 @@ def progress_routes(
         if found is None:
             return []
         numbers = device_grants.numbers(db, found, service.clock.now())
-        with ledger.read_only(db) as conn:
+        with read_only(db) as conn:
             codes = dict(
                 conn.execute(
-                    select(ledger.cases.c.number, ledger.cases.c.item_code).where(ledger.cases.c.number.in_(numbers))
+                    select(tables.cases.c.number, tables.cases.c.item_code).where(tables.cases.c.number.in_(numbers))
                 ).all()
             )
         items = service.catalogue.items
@@ -194,8 +195,8 @@ def progress_routes(
             due = service.deadlines(case, snap)
         except LookupError:  # the calendar lacks a year: no date rather than a wrong one
             due = None
-        with ledger.read_only(db) as conn:
-            records = ledger.events_of(conn, number)
+        with read_only(db) as conn:
+            records = events_of(conn, number)
         materials = {m["id"]: m for m in stated.materials(item)}
         names = {s["id"]: s["name"] for s in cases.steps_of(item)}
         timeline = [
@@ -308,7 +309,7 @@ def progress_routes(
                 except cases.ActionRefused as exc:
                     refusal = wording.one_language(str(exc.args[0] if exc.args else exc))
                     errors = [FieldError(action, refusal, exc.code)]
-                except ledger.VersionConflict:
+                except VersionConflict:
                     moved_on = wording.N_("办件刚刚有了新进展，请查看最新状态后再操作。")
                     errors = [forms.field_error(action, "conflict", moved_on)]
             ctx = await run_in_threadpool(view, number)

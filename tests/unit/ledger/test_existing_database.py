@@ -18,7 +18,19 @@ from typing import Any
 from record_shape import describe, schema
 from sqlalchemy import select
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.tables import (
+    GENESIS_HASH,
+    MIGRATIONS,
+    canonical,
+    dumps,
+    event_hash,
+    events_of,
+    migrate,
+    open_engine,
+    read_only,
+    schema_version,
+)
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import SystemClock
 from engine.service.cases import CaseService
@@ -37,11 +49,11 @@ def copy(name: str, tmp_path: Path) -> Path:
 
 def test_an_existing_database_opens_at_the_latest_schema_and_migrates_to_nothing(tmp_path: Path) -> None:
     path = copy("existing.db", tmp_path)
-    engine = ledger.open_engine(path)
+    engine = open_engine(path)
     try:
-        with ledger.read_only(engine) as conn:
-            assert ledger.schema_version(conn) == len(ledger.MIGRATIONS) == 24
-        assert ledger.migrate(engine) == 24
+        with read_only(engine) as conn:
+            assert schema_version(conn) == len(MIGRATIONS) == 24
+        assert migrate(engine) == 24
     finally:
         engine.dispose()
     assert describe(path) == describe(FIXTURES / "existing.db")  # nothing written
@@ -49,9 +61,9 @@ def test_an_existing_database_opens_at_the_latest_schema_and_migrates_to_nothing
 
 def test_a_fresh_database_has_the_schema_an_existing_one_has(tmp_path: Path) -> None:
     """Migration 1 builds every table from today's definitions: they must be what they were, byte for byte."""
-    engine = ledger.open_engine(tmp_path / "fresh.db")
+    engine = open_engine(tmp_path / "fresh.db")
     try:
-        ledger.migrate(engine)
+        migrate(engine)
     finally:
         engine.dispose()
     assert schema(tmp_path / "fresh.db") == schema(FIXTURES / "existing.db")
@@ -60,27 +72,27 @@ def test_a_fresh_database_has_the_schema_an_existing_one_has(tmp_path: Path) -> 
 def test_every_stored_event_hashes_as_it_was_written(tmp_path: Path) -> None:
     """The canonical encoding: each event's hash is recomputed from its fields and its payload re-encodes to
     exactly the stored text."""
-    engine = ledger.open_engine(copy("existing.db", tmp_path))
+    engine = open_engine(copy("existing.db", tmp_path))
     try:
-        with ledger.read_only(engine) as conn:
-            numbers = conn.execute(select(ledger.cases.c.number).order_by(ledger.cases.c.id)).scalars().all()
-            stored = dict(conn.execute(select(ledger.events.c.id, ledger.events.c.payload)).all())
-            records = [r for n in numbers for r in ledger.events_of(conn, n)]
+        with read_only(engine) as conn:
+            numbers = conn.execute(select(tables.cases.c.number).order_by(tables.cases.c.id)).scalars().all()
+            stored = dict(conn.execute(select(tables.events.c.id, tables.events.c.payload)).all())
+            records = [r for n in numbers for r in events_of(conn, n)]
     finally:
         engine.dispose()
     assert len(records) == 90
     for record in records:
-        assert ledger.event_hash(record.chained()) == record.hash
-        assert ledger.dumps(record.payload) == stored[record.id]
+        assert event_hash(record.chained()) == record.hash
+        assert dumps(record.payload) == stored[record.id]
     first = records[0]
-    assert first.prev_hash == ledger.GENESIS_HASH
-    assert ledger.canonical(first.chained()).startswith(b'{"action":"submit","actor":')
+    assert first.prev_hash == GENESIS_HASH
+    assert canonical(first.chained()).startswith(b'{"action":"submit","actor":')
 
 
 def test_audit_verify_passes_on_an_existing_database(tmp_path: Path, reference: Any) -> None:
     """The rows against the fold of their events, every chain, and the two signed checkpoints."""
     path = copy("existing.db", tmp_path)
-    engine = ledger.open_engine(path)
+    engine = open_engine(path)
     try:
         cat = reference.catalogue
         calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
@@ -106,11 +118,11 @@ def test_audit_verify_passes_on_an_existing_database(tmp_path: Path, reference: 
 def test_a_first_release_database_migrates_as_it_did_before_the_split(tmp_path: Path) -> None:
     """Migrations 2 to 24 over a schema-1 database: the same schema and rows as the code before the split made."""
     path = copy("release1.db", tmp_path)
-    engine = ledger.open_engine(path)
+    engine = open_engine(path)
     try:
-        with ledger.read_only(engine) as conn:
-            assert ledger.schema_version(conn) == 1
-        assert ledger.migrate(engine) == 24
+        with read_only(engine) as conn:
+            assert schema_version(conn) == 1
+        assert migrate(engine) == 24
         assert audit.verify(engine).ok  # every chain as written; the rows lack the columns added since
     finally:
         engine.dispose()
