@@ -67,16 +67,13 @@ from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
+from engine.ledger.errors import CaseExists, CaseNotFound, SchemaTooNew, VersionConflict
+
 __all__ = [
     "GENESIS_HASH",
     "MIGRATIONS",
     "READ_ONLY",
-    "CaseExists",
-    "CaseNotFound",
     "EventRecord",
-    "LedgerError",
-    "SchemaTooNew",
-    "VersionConflict",
     "add_column",
     "append_event",
     "canonical",
@@ -123,49 +120,6 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
-
-# ---------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------
-
-
-class LedgerError(Exception):
-    """Base class of the errors this module raises on purpose."""
-
-
-class VersionConflict(LedgerError):
-    """The case changed since the caller read it (optimistic concurrency)."""
-
-    def __init__(self, case_number: str, expected: int, actual: int | None) -> None:
-        self.case_number = case_number
-        self.expected = expected
-        self.actual = actual
-        super().__init__(
-            f"case {case_number} was changed by someone else (now version {actual}, expected {expected});"
-            " reload it and try again"
-        )
-
-
-class CaseNotFound(LedgerError, LookupError):
-    def __init__(self, case_number: str) -> None:
-        self.case_number = case_number
-        super().__init__(f"no case {case_number}")
-
-
-class CaseExists(LedgerError):
-    def __init__(self, case_number: str) -> None:
-        self.case_number = case_number
-        super().__init__(f"case {case_number} already exists")
-
-
-class SchemaTooNew(LedgerError):
-    def __init__(self, found: int, known: int) -> None:
-        self.found = found
-        self.known = known
-        super().__init__(
-            f"the database is at schema version {found} but this Yangguang knows only {known}; upgrade Yangguang"
-        )
-
 
 # ---------------------------------------------------------------------------------------
 # Tables

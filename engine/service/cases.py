@@ -23,8 +23,8 @@ from engine.base import stated
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
+from engine.ledger.errors import VersionConflict
 from engine.ledger.tables import (
-    VersionConflict,
     append_event,
     create_case,
     events_of,

@@ -21,13 +21,11 @@ from sqlalchemy.engine import Engine
 from support import tamper
 
 from engine.ledger import tables as ledger_tables
+from engine.ledger.errors import CaseExists, SchemaTooNew, VersionConflict
 from engine.ledger.tables import (
     GENESIS_HASH,
     MIGRATIONS,
-    CaseExists,
     EventRecord,
-    SchemaTooNew,
-    VersionConflict,
     add_column,
     append_event,
     canonical,
