@@ -16,7 +16,8 @@ _DB_HELP = "SQLite database file (default: var/yangguang.db)"
 def _existing_db(db: Path) -> Any:
     """An engine on an existing database this version can read, without migrating it: an audit never
     writes to what it checks (it may be a copy an auditor was given)."""
-    from engine.ledger.tables import MIGRATIONS, open_engine, read_only, schema_version
+    from engine.ledger.db import open_engine, read_only
+    from engine.ledger.tables import MIGRATIONS, schema_version
 
     if not db.is_file():
         raise UserError(f"no database at {db}; pass --db PATH")
@@ -94,7 +95,8 @@ def _key_path(db: Path) -> Path:
 def cmd_key_create(args: argparse.Namespace) -> int:
     from engine.base import keys
     from engine.ledger import transparency
-    from engine.ledger.tables import migrate, open_engine
+    from engine.ledger.db import open_engine
+    from engine.ledger.tables import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)
@@ -116,7 +118,8 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 def cmd_key_rotate(args: argparse.Namespace) -> int:
     from engine.base import keys
     from engine.ledger import transparency
-    from engine.ledger.tables import migrate, open_engine
+    from engine.ledger.db import open_engine
+    from engine.ledger.tables import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)

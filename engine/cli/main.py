@@ -259,7 +259,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _service(catalog: Path, db: Path, clock=None):  # type: ignore[no-untyped-def]
-    from engine.ledger.tables import migrate, open_engine
+    from engine.ledger.db import open_engine
+    from engine.ledger.tables import migrate
     from engine.rules.calendar import WorkCalendar
     from engine.rules.clock import SystemClock
     from engine.service.cases import CaseService
@@ -275,7 +276,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
     from engine.base import passwords
-    from engine.ledger.tables import migrate, open_engine
+    from engine.ledger.db import open_engine
+    from engine.ledger.tables import migrate
     from engine.service import auth
 
     if args.password_stdin:
@@ -318,7 +320,7 @@ def _center_words(catalog: Path) -> list[str]:
 
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    from engine.ledger.tables import open_engine
+    from engine.ledger.db import open_engine
     from engine.service import auth
 
     if not Path(args.db).is_file():
@@ -338,7 +340,8 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from engine.cli.progress import bar
-    from engine.ledger.tables import migrate, open_engine
+    from engine.ledger.db import open_engine
+    from engine.ledger.tables import migrate
     from engine.service import auth, demo_users
 
     depts = demo_users.departments(_checked(args.catalog))

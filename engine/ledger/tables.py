@@ -32,14 +32,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -54,8 +51,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
-    create_engine,
-    event,
     func,
     insert,
     inspect,
@@ -63,16 +58,16 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
+from engine.ledger.db import dumps, iso, loads, utc_now
 from engine.ledger.errors import CaseExists, CaseNotFound, SchemaTooNew, VersionConflict
 
 __all__ = [
     "GENESIS_HASH",
     "MIGRATIONS",
-    "READ_ONLY",
     "EventRecord",
     "add_column",
     "append_event",
@@ -88,7 +83,6 @@ __all__ = [
     "corrections",
     "create_case",
     "drafts",
-    "dumps",
     "event_hash",
     "events",
     "events_of",
@@ -97,16 +91,12 @@ __all__ = [
     "followups",
     "get_case",
     "idempotency",
-    "iso",
     "last_number",
     "load_snapshot",
-    "loads",
     "login_attempts",
     "metadata",
     "migrate",
-    "open_engine",
     "query_code_attempts",
-    "read_only",
     "record_case_staff",
     "record_catalogue",
     "remember_idempotency",
@@ -515,110 +505,6 @@ uploads = Table(
 )
 
 # ---------------------------------------------------------------------------------------
-# Engine
-# ---------------------------------------------------------------------------------------
-
-READ_ONLY = "yangguang_read_only"
-"""Execution option: ``engine.connect().execution_options(yangguang_read_only=True)`` starts
-its SQLite transactions with a plain (deferred) ``BEGIN`` so readers do not queue behind
-writers. See :func:`read_only`."""
-
-_SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
-WRITER_WAIT = 30.0  # seconds a writer of this process waits for its turn before giving up
-
-
-def _create_private(database: str | None) -> None:
-    """Create a new SQLite file readable by its owner only (0600; SQLite gives its -wal and -shm
-    files the database's mode) in a folder created 0700: the record holds applicants' personal
-    data and staff password hashes. Existing files and folders keep the mode they have."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    path = Path(database)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is an empty database
-    except FileExistsError:
-        pass
-
-
-def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
-    """An engine for a database URL or an SQLite file path (a new file and its folder are created
-    owner-only, see :func:`_create_private`).
-
-    For SQLite every connection gets ``journal_mode=WAL``, ``synchronous=<synchronous>``,
-    ``busy_timeout=5000`` and ``foreign_keys=ON``, and every transaction starts with
-    ``BEGIN IMMEDIATE`` (one writer at a time, taken at the start, so a read-then-write
-    transaction never fails half-way with "database is locked"). Other URLs are used as
-    they are.
-    """
-    sync = synchronous.upper()
-    if sync not in _SYNCHRONOUS:
-        raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
-    url = str(url_or_path)
-    if isinstance(url_or_path, Path) or "://" not in url:
-        url = f"sqlite:///{url_or_path}"
-    if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url)
-    _create_private(make_url(url).database)
-
-    engine = create_engine(url)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # pysqlite would otherwise BEGIN on its own (deferred) and COMMIT around DDL;
-        # we take over transaction control (SQLAlchemy's documented pysqlite recipe).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.fetchall()
-            cursor.execute(f"PRAGMA synchronous={sync}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-        finally:
-            cursor.close()
-
-    # Writers of this process queue on a fair lock before BEGIN IMMEDIATE instead of in
-    # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and so gave the slowest
-    # writers second-long waits under load. Other processes still meet busy_timeout.
-    writer = threading.RLock()  # re-entrant: a nested write on another connection meets busy_timeout as before
-    holding: set[int] = set()
-
-    def _release(conn: Connection) -> None:
-        if id(conn) in holding:
-            holding.discard(id(conn))
-            writer.release()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # straight on the DB-API connection: exec_driver_sql would double the cost of a transaction
-        if conn.get_execution_options().get(READ_ONLY):
-            conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
-            return
-        if not writer.acquire(timeout=WRITER_WAIT):
-            raise sqlite3.OperationalError(f"database is locked: no write turn within {WRITER_WAIT} s")
-        holding.add(id(conn))
-        try:
-            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
-        except BaseException:
-            _release(conn)
-            raise
-
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
-    return engine
-
-
-def read_only(engine: Engine) -> Connection:
-    """A connection for reading only (``with read_only(engine) as conn: ...``).
-
-    On SQLite its transactions are deferred, so many readers run alongside the writer and
-    each sees a consistent snapshot (WAL). Do not write through it.
-    """
-    return engine.connect().execution_options(**{READ_ONLY: True})
-
-
-# ---------------------------------------------------------------------------------------
 # Migrations
 # ---------------------------------------------------------------------------------------
 
@@ -964,34 +850,9 @@ def migrate(engine: Engine, migrations: Sequence[Migration] | None = None, now: 
             if applied is not None:
                 continue
             steps[number - 1](conn)
-            conn.execute(insert(schema_migrations).values(version=number, applied_at=iso(now or _utc_now())))
+            conn.execute(insert(schema_migrations).values(version=number, applied_at=iso(now or utc_now())))
     with engine.connect() as conn:
         return schema_version(conn)
-
-
-# ---------------------------------------------------------------------------------------
-# JSON and time
-# ---------------------------------------------------------------------------------------
-
-
-def dumps(value: Any) -> str:
-    """Deterministic JSON text: sorted keys, no whitespace, UTF-8 kept, no NaN/Infinity."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def loads(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """``moment`` (timezone-aware) as stored: ISO 8601 in UTC with microseconds."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"timestamp {moment!r} has no timezone; pass an aware datetime")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _column_value(value: Any) -> Any:

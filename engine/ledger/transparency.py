@@ -42,8 +42,8 @@ from starlette.routing import Route
 
 from engine.base import input_guard, keys
 from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.ledger.merkle import MerkleTree, leaf_data, verify_consistency
-from engine.ledger.tables import iso, read_only
 
 __all__ = [
     "Checkpoint",

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.ledger import tables
-from engine.ledger.tables import iso
+from engine.ledger.db import iso
 
 _S = tables.supervision_events
 

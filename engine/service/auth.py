@@ -58,7 +58,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, up
 from sqlalchemy.exc import IntegrityError
 
 from engine.ledger import tables
-from engine.ledger.tables import iso, read_only
+from engine.ledger.db import iso, read_only
 from engine.rules.cases import Actor
 from engine.service import access
 

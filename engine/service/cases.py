@@ -23,6 +23,7 @@ from engine.base import stated
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.tables import (
     append_event,
@@ -31,10 +32,8 @@ from engine.ledger.tables import (
     fast_execute,
     find_idempotency,
     get_case,
-    iso,
     last_number,
     load_snapshot,
-    read_only,
     record_case_staff,
     remember_idempotency,
     save_snapshot,

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from engine.base import keys
 from engine.ledger import tables
-from engine.ledger.tables import iso, read_only
+from engine.ledger.db import iso, read_only
 
 COOKIE = "yg_device"
 DAYS = 30

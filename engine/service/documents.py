@@ -26,7 +26,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine.base import delivery, stated
-from engine.ledger.tables import EventRecord, events_of, read_only
+from engine.ledger.db import read_only
+from engine.ledger.tables import EventRecord, events_of
 from engine.rules import cases
 from engine.rules.clock import TZ, local_date
 from engine.rules.forms import field_specs

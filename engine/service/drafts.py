@@ -30,7 +30,8 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.base import keys
 from engine.ledger import tables
-from engine.ledger.tables import dumps, fast_execute, find_idempotency, iso, loads, read_only
+from engine.ledger.db import dumps, iso, loads, read_only
+from engine.ledger.tables import fast_execute, find_idempotency
 
 _T = tables.drafts
 

@@ -28,7 +28,8 @@ from starlette.requests import HTTPConnection
 
 from engine.base.i18n import gettext
 from engine.ledger import tables
-from engine.ledger.tables import fast_execute, iso
+from engine.ledger.db import iso
+from engine.ledger.tables import fast_execute
 from engine.service import anomalies, uploads
 
 HOUR = timedelta(hours=1)

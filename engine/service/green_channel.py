@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 
 from engine.check.crossref import MINUTES_PER_WORKING_DAY
 from engine.ledger import tables
-from engine.ledger.tables import iso, loads, read_only
+from engine.ledger.db import iso, loads, read_only
 from engine.rules import cases, chains, clock
 from engine.service import chains as chain_service
 from engine.service import worklist

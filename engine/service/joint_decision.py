@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.ledger.tables import events_of, read_only
+from engine.ledger.db import read_only
+from engine.ledger.tables import events_of
 from engine.rules import clock
 from engine.service import chains as chain_service
 from engine.service import provisional

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from engine.ledger import tables
-from engine.ledger.tables import iso
+from engine.ledger.db import iso
 from engine.service import anomalies
 
 ALPHABET = "23456789ACDEFGHJKMNPQRTVWXY"

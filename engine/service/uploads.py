@@ -43,7 +43,8 @@ from starlette.types import Message
 from engine.base import addresses, input_guard
 from engine.base.i18n import gettext
 from engine.ledger import tables
-from engine.ledger.tables import fast_execute, iso, read_only
+from engine.ledger.db import iso, read_only
+from engine.ledger.tables import fast_execute
 from engine.rules import forms
 from engine.rules.forms import FieldError
 from engine.service import drafts

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, or_, select
 
 from engine.base import masking
 from engine.ledger import tables
-from engine.ledger.tables import read_only
+from engine.ledger.db import read_only
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor

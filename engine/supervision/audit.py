@@ -25,18 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from engine.ledger import transparency
+from engine.ledger.db import loads, read_only
 from engine.ledger.merkle import MerkleTree, leaf_data
-from engine.ledger.tables import (
-    GENESIS_HASH,
-    EventRecord,
-    cases,
-    event_hash,
-    events,
-    load_snapshot,
-    loads,
-    read_only,
-    record_of,
-)
+from engine.ledger.tables import GENESIS_HASH, EventRecord, cases, event_hash, events, load_snapshot, record_of
 from engine.rules import cases as rules
 
 if TYPE_CHECKING:
@@ -154,7 +145,7 @@ _DEADLINE_COLUMNS = frozenset({
 def _plain(value: Any) -> Any:
     """A value as the case row stores it."""
     if isinstance(value, datetime):
-        from engine.ledger.tables import iso
+        from engine.ledger.db import iso
 
         return iso(value)
     if isinstance(value, date):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 
 from engine.ledger import tables
-from engine.ledger.tables import iso, read_only
+from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.service import provisional

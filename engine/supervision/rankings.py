@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, select
 
 from engine.ledger import tables
-from engine.ledger.tables import iso, read_only
+from engine.ledger.db import iso, read_only
 from engine.rules import cases as cases_rules
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar

@@ -35,7 +35,7 @@ from engine.base import stated
 from engine.base.i18n import gettext
 from engine.base.wording import N_
 from engine.ledger import tables, transparency
-from engine.ledger.tables import iso, read_only
+from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.service import drafts, filing_limits, provisional, query_codes, uploads

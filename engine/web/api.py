@@ -38,8 +38,9 @@ from starlette.routing import Route
 from engine.base import addresses, input_guard, stated, wording
 from engine.base.money import YUAN, amounts
 from engine.check.crossref import item_fields
+from engine.ledger.db import dumps, read_only
 from engine.ledger.errors import VersionConflict
-from engine.ledger.tables import dumps, events_of, read_only
+from engine.ledger.tables import events_of
 from engine.rules import cases, clock, forms
 from engine.rules.forms import FieldError
 from engine.service import access, auth, drafts, filing_limits, provisional, query_codes

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from engine.base.i18n import gettext
 from engine.ledger import tables
-from engine.ledger.tables import read_only
+from engine.ledger.db import read_only
 from engine.rules import cases
 from engine.service import access, worklist
 from engine.service import chains as chain_service

@@ -26,8 +26,9 @@ from starlette.routing import Route
 from engine.base import addresses, input_guard, keys, stated, wording
 from engine.base.i18n import gettext
 from engine.ledger import tables
+from engine.ledger.db import read_only
 from engine.ledger.errors import VersionConflict
-from engine.ledger.tables import events_of, read_only
+from engine.ledger.tables import events_of
 from engine.rules import cases, forms
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service

@@ -33,7 +33,7 @@ from engine.base.i18n import gettext as _
 from engine.base.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.base.wording import N_
 from engine.ledger import tables, transparency
-from engine.ledger.tables import iso, loads, read_only
+from engine.ledger.db import iso, loads, read_only
 from engine.rules import cases, clock
 from engine.service.cases import CaseService
 from engine.supervision import open_data, rankings

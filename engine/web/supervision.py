@@ -24,7 +24,7 @@ from starlette.routing import Route
 from engine.base import input_guard, wording
 from engine.base.i18n import gettext as _
 from engine.ledger import tables
-from engine.ledger.tables import iso, read_only
+from engine.ledger.db import iso, read_only
 from engine.rules import cases, clock
 from engine.service import access, green_channel
 from engine.service import chains as chain_service

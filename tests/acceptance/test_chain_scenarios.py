@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.ledger import tables
-from engine.ledger.tables import EventRecord, events_of, iso, migrate, open_engine, read_only
+from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.tables import EventRecord, events_of, migrate
 from engine.rules import cases, chains, clock, forms
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor

@@ -17,7 +17,7 @@ import pytest
 
 from engine.catalogue.model import load
 from engine.ledger import tables
-from engine.ledger.tables import open_engine
+from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import SystemClock

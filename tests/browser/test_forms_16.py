@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.catalogue.model import load
-from engine.ledger.tables import open_engine
+from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, SystemClock

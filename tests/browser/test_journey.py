@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine.catalogue.model import load
-from engine.ledger.tables import open_engine
+from engine.ledger.db import open_engine
 from engine.service import auth
 from engine.service.samples import sample_application
 

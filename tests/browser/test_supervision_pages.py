@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.ledger.tables import open_engine
+from engine.ledger.db import open_engine
 from engine.service import auth
 
 PASSWORD = "supervisor-password"

@@ -26,7 +26,8 @@ from support import cheap_hashes  # noqa: F401 - autouse: Argon2's cheapest prof
 from engine.base import passwords
 from engine.cli.main import main
 from engine.ledger import tables
-from engine.ledger.tables import migrate, open_engine
+from engine.ledger.db import open_engine
+from engine.ledger.tables import migrate
 from engine.rules.clock import TZ
 from engine.service import auth
 

@@ -22,7 +22,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
 from engine.ledger import tables
-from engine.ledger.tables import migrate, open_engine, read_only
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.tables import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth

@@ -11,7 +11,8 @@ import pytest
 from support import with_joint_review
 
 from engine.ledger import tables
-from engine.ledger.tables import events_of, migrate, open_engine, read_only
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.tables import events_of, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -109,7 +110,8 @@ def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
 
 
 def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseService) -> None:
-    from engine.ledger.tables import events_of, read_only
+    from engine.ledger.db import read_only
+    from engine.ledger.tables import events_of
     from engine.rules.cases import ActionRefused
 
     data, uploads = chain_application(svc, "organization")

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.ledger.tables import events_of, read_only
+from engine.ledger.db import read_only
+from engine.ledger.tables import events_of
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth

@@ -25,7 +25,8 @@ from test_desk import desk  # noqa: F401  (the fixture)
 from test_portal import REPO, csrf, fill_sections, upload_everything
 
 from engine.ledger import tables
-from engine.ledger.tables import migrate, open_engine, read_only
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.tables import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth, drafts, filing_limits, uploads

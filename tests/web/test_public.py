@@ -122,7 +122,7 @@ def test_every_announcement_is_exported_past_ten_thousand(site: Any) -> None:
     from datetime import timedelta
 
     from engine.ledger import tables
-    from engine.ledger.tables import iso
+    from engine.ledger.db import iso
     from engine.web import public
 
     client, svc, _, _ = site

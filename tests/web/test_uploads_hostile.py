@@ -19,7 +19,7 @@ from test_api import PDF, Client, _cheap_hashes, new_draft  # noqa: F401  (an au
 from test_upload_limits import World, make  # noqa: F401  (the fixture)
 
 from engine.ledger import tables
-from engine.ledger.tables import read_only
+from engine.ledger.db import read_only
 from engine.service import uploads
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"

@@ -207,7 +207,8 @@ def test_sweep_command_applies_the_timed_rules_once(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     missing = run("sweep", "--db", str(db))
     assert missing.returncode == 1 and "no database" in missing.stderr
-    from engine.ledger.tables import migrate, open_engine
+    from engine.ledger.db import open_engine
+    from engine.ledger.tables import migrate
 
     engine = open_engine(db)
     migrate(engine)

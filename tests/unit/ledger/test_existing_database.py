@@ -19,18 +19,8 @@ from record_shape import describe, schema
 from sqlalchemy import select
 
 from engine.ledger import tables
-from engine.ledger.tables import (
-    GENESIS_HASH,
-    MIGRATIONS,
-    canonical,
-    dumps,
-    event_hash,
-    events_of,
-    migrate,
-    open_engine,
-    read_only,
-    schema_version,
-)
+from engine.ledger.db import dumps, open_engine, read_only
+from engine.ledger.tables import GENESIS_HASH, MIGRATIONS, canonical, event_hash, events_of, migrate, schema_version
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import SystemClock
 from engine.service.cases import CaseService

@@ -20,7 +20,9 @@ from sqlalchemy import Column, Integer, String, inspect, select
 from sqlalchemy.engine import Engine
 from support import tamper
 
+from engine.ledger import db as ledger_db
 from engine.ledger import tables as ledger_tables
+from engine.ledger.db import dumps, iso, open_engine, read_only
 from engine.ledger.errors import CaseExists, SchemaTooNew, VersionConflict
 from engine.ledger.tables import (
     GENESIS_HASH,
@@ -31,15 +33,11 @@ from engine.ledger.tables import (
     canonical,
     catalogue_history,
     create_case,
-    dumps,
     event_hash,
     events_of,
     get_case,
-    iso,
     load_snapshot,
     migrate,
-    open_engine,
-    read_only,
     record_catalogue,
     remember_idempotency,
     save_snapshot,
@@ -425,7 +423,7 @@ def test_other_urls_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
         seen.append((*args, kwargs))
         return "engine"
 
-    monkeypatch.setattr(ledger_tables, "create_engine", fake_create_engine)
+    monkeypatch.setattr(ledger_db, "create_engine", fake_create_engine)
     assert open_engine("postgresql://user@localhost/yangguang") == "engine"
     assert seen == [("postgresql://user@localhost/yangguang", {})]
 
@@ -588,7 +586,8 @@ WRITER = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     from sqlalchemy import select
-    from engine.ledger.tables import append_event, cases, create_case, migrate, open_engine
+    from engine.ledger.db import open_engine
+    from engine.ledger.tables import append_event, cases, create_case, migrate
 
     engine = open_engine(sys.argv[1])
     migrate(engine)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from engine.check.crossref import item_fields
-from engine.ledger.tables import events_of, migrate, open_engine, read_only
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.tables import events_of, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from support import tamper
 
 from engine.ledger import tables
-from engine.ledger.tables import MIGRATIONS, events_of, get_case, migrate, open_engine, read_only
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.tables import MIGRATIONS, events_of, get_case, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.ledger import tables
-from engine.ledger.tables import get_case, iso, migrate, open_engine, read_only
+from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.tables import get_case, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -169,7 +170,7 @@ def test_corrections_escalate_when_unanswered(world: Any) -> None:
 SWEEP_SCRIPT = """
 import sys
 from datetime import datetime
-from engine.ledger.tables import open_engine
+from engine.ledger.db import open_engine
 from engine.supervision import sweep as supervision
 from engine.rules.calendar import WorkCalendar
 from engine.catalogue.model import load
