@@ -64,6 +64,7 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from engine.ledger.db import dumps, iso, loads, utc_now
 from engine.ledger.errors import CaseExists, CaseNotFound, SchemaTooNew, VersionConflict
+from engine.ledger.fastpath import fast_execute
 
 __all__ = [
     "GENESIS_HASH",
@@ -950,49 +951,6 @@ _GUARDED_UPDATE = update(cases).where(
     cases.c.id == bindparam("_case_id"), cases.c.version == bindparam("_expected_version")
 )  # the SET clause comes from the other parameter names
 _INSERT_EVENT = insert(events)
-
-
-_PRECOMPILED: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[str, ...], dict[str, Any]]] = {}
-
-
-class FastResult:
-    """What the hot path needs from an executed statement, however it ran."""
-
-    __slots__ = ("lastrowid", "rowcount", "rows")
-
-    def __init__(self, rowcount: int, lastrowid: int | None, rows: list[Any]) -> None:
-        self.rowcount, self.lastrowid, self.rows = rowcount, lastrowid, rows
-
-
-def fast_execute(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> FastResult:
-    """Run a prebuilt Core statement inside ``conn``'s transaction with as little overhead as the
-    database allows.
-
-    On SQLite the statement is compiled once (per set of parameter names) and executed on the
-    transaction's own DB-API connection: SQLAlchemy's per-statement machinery costs several times
-    more than SQLite's work for these one-row statements. Elsewhere (PostgreSQL) it runs through
-    SQLAlchemy as usual, so the SQL stays portable. Parameters must already be plain values.
-    """
-    if conn.dialect.name != "sqlite":
-        result = conn.execute(stmt, dict(params))
-        found: list[Any] = list(result) if result.returns_rows else []
-        new = result.inserted_primary_key if result.is_insert else None
-        return FastResult(result.rowcount, int(new[0]) if new else None, found)
-    key = (id(stmt), tuple(sorted(params)))
-    hit = _PRECOMPILED.get(key)
-    if hit is None:
-        compiled = stmt.compile(dialect=conn.dialect, column_keys=sorted(params))
-        # bound constants in the statement itself (e.g. LIMIT 1) keep their compiled values
-        hit = (str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
-        _PRECOMPILED[key] = hit
-    sql, order, fixed = hit
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, tuple(params[name] if name in params else fixed[name] for name in order))
-        fetched: list[Any] = list(cursor.fetchall()) if cursor.description else []
-        return FastResult(cursor.rowcount, cursor.lastrowid, fetched)
-    finally:
-        cursor.close()
 
 
 def _case_row(conn: Connection, case_id: int) -> Any:

@@ -25,11 +25,11 @@ from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.ledger.errors import VersionConflict
+from engine.ledger.fastpath import fast_execute
 from engine.ledger.tables import (
     append_event,
     create_case,
     events_of,
-    fast_execute,
     find_idempotency,
     get_case,
     last_number,

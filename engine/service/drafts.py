@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from engine.base import keys
 from engine.ledger import tables
 from engine.ledger.db import dumps, iso, loads, read_only
-from engine.ledger.tables import fast_execute, find_idempotency
+from engine.ledger.fastpath import fast_execute
+from engine.ledger.tables import find_idempotency
 
 _T = tables.drafts
 

@@ -29,7 +29,7 @@ from starlette.requests import HTTPConnection
 from engine.base.i18n import gettext
 from engine.ledger import tables
 from engine.ledger.db import iso
-from engine.ledger.tables import fast_execute
+from engine.ledger.fastpath import fast_execute
 from engine.service import anomalies, uploads
 
 HOUR = timedelta(hours=1)

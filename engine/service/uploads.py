@@ -44,7 +44,7 @@ from engine.base import addresses, input_guard
 from engine.base.i18n import gettext
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
-from engine.ledger.tables import fast_execute
+from engine.ledger.fastpath import fast_execute
 from engine.rules import forms
 from engine.rules.forms import FieldError
 from engine.service import drafts
