@@ -17,7 +17,7 @@ def _existing_db(db: Path) -> Any:
     """An engine on an existing database this version can read, without migrating it: an audit never
     writes to what it checks (it may be a copy an auditor was given)."""
     from engine.ledger.db import open_engine, read_only
-    from engine.ledger.tables import MIGRATIONS, schema_version
+    from engine.ledger.migrations import MIGRATIONS, schema_version
 
     if not db.is_file():
         raise UserError(f"no database at {db}; pass --db PATH")
@@ -96,7 +96,7 @@ def cmd_key_create(args: argparse.Namespace) -> int:
     from engine.base import keys
     from engine.ledger import transparency
     from engine.ledger.db import open_engine
-    from engine.ledger.tables import migrate
+    from engine.ledger.migrations import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)
@@ -119,7 +119,7 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
     from engine.base import keys
     from engine.ledger import transparency
     from engine.ledger.db import open_engine
-    from engine.ledger.tables import migrate
+    from engine.ledger.migrations import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)

@@ -260,7 +260,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _service(catalog: Path, db: Path, clock=None):  # type: ignore[no-untyped-def]
     from engine.ledger.db import open_engine
-    from engine.ledger.tables import migrate
+    from engine.ledger.migrations import migrate
     from engine.rules.calendar import WorkCalendar
     from engine.rules.clock import SystemClock
     from engine.service.cases import CaseService
@@ -277,7 +277,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
     from engine.base import passwords
     from engine.ledger.db import open_engine
-    from engine.ledger.tables import migrate
+    from engine.ledger.migrations import migrate
     from engine.service import auth
 
     if args.password_stdin:
@@ -341,7 +341,7 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
 
     from engine.cli.progress import bar
     from engine.ledger.db import open_engine
-    from engine.ledger.tables import migrate
+    from engine.ledger.migrations import migrate
     from engine.service import auth, demo_users
 
     depts = demo_users.departments(_checked(args.catalog))

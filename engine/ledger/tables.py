@@ -33,8 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -51,26 +50,21 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
-    func,
     insert,
-    inspect,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.schema import CreateColumn, CreateIndex
 
-from engine.ledger.db import dumps, iso, loads, utc_now
-from engine.ledger.errors import CaseExists, CaseNotFound, SchemaTooNew, VersionConflict
+from engine.ledger.db import dumps, iso, loads
+from engine.ledger.errors import CaseExists, CaseNotFound, VersionConflict
 from engine.ledger.fastpath import fast_execute
 
 __all__ = [
     "GENESIS_HASH",
-    "MIGRATIONS",
     "EventRecord",
-    "add_column",
     "append_event",
     "canonical",
     "case_staff",
@@ -96,14 +90,12 @@ __all__ = [
     "load_snapshot",
     "login_attempts",
     "metadata",
-    "migrate",
     "query_code_attempts",
     "record_case_staff",
     "record_catalogue",
     "remember_idempotency",
     "save_snapshot",
     "schema_migrations",
-    "schema_version",
     "sessions",
     "supervision_events",
     "uploads",
@@ -118,14 +110,14 @@ GENESIS_HASH = "0" * 64
 
 metadata = MetaData()
 
-_TS = 40  # length of an ISO 8601 timestamp column
-_HASH = 64
+TS_LENGTH = 40  # length of an ISO 8601 timestamp column
+HASH_LENGTH = 64  # a SHA-256 as hex digits
 
 schema_migrations = Table(
     "schema_migrations",
     metadata,
     Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("applied_at", String(_TS), nullable=False),
+    Column("applied_at", String(TS_LENGTH), nullable=False),
 )
 
 cases = Table(
@@ -135,41 +127,41 @@ cases = Table(
     Column("number", String(32), nullable=False, unique=True),
     Column("query_code", String(64)),
     Column("item_code", String(128), nullable=False),
-    Column("catalogue_version", String(_HASH), nullable=False),
+    Column("catalogue_version", String(HASH_LENGTH), nullable=False),
     Column("state", String(64), nullable=False),
     Column("version", Integer, nullable=False, default=0),
     Column("data", Text, nullable=False, default="{}"),
-    Column("created_at", String(_TS), nullable=False),
-    Column("updated_at", String(_TS), nullable=False),
+    Column("created_at", String(TS_LENGTH), nullable=False),
+    Column("updated_at", String(TS_LENGTH), nullable=False),
     Column("department", String(64)),
     Column("current_step", String(64)),
     Column("assignee_role", String(64)),
-    Column("due_promised", String(_TS)),
-    Column("due_legal", String(_TS)),
+    Column("due_promised", String(TS_LENGTH)),
+    Column("due_legal", String(TS_LENGTH)),
     Column("paused", Boolean, nullable=False, default=False),
-    Column("last_event_hash", String(_HASH)),
+    Column("last_event_hash", String(HASH_LENGTH)),
     # migration 2: the Art. 32 deadline while the case awaits acceptance, and the earliest
     # deadline among the open steps (supervision lights an overdue step from it)
-    Column("due_completeness", String(_TS)),
-    Column("due_step", String(_TS)),
+    Column("due_completeness", String(TS_LENGTH)),
+    Column("due_step", String(TS_LENGTH)),
     # migration 6: supervision (engine/supervision/sweep.py). ``light`` is the case's light: green,
     # warning (黄灯: promised deadline near) or violation (红灯: past it); ``step_overdue`` the
     # abnormal mark (异常: a step past its own limit while the case is on time); ``legal_overdue``
     # past the legal deadline. Dates a case was accepted and ended, the applicant (masked on
     # public pages) and whether its limits are in minutes.
     Column("light", String(16), nullable=False, server_default="green"),
-    Column("light_since", String(_TS)),
+    Column("light_since", String(TS_LENGTH)),
     Column("step_overdue", Boolean, nullable=False, server_default="0"),
     Column("legal_overdue", Boolean, nullable=False, server_default="0"),
     Column("minute_limit", Boolean, nullable=False, server_default="0"),
-    Column("accepted_at", String(_TS)),
-    Column("ended_at", String(_TS)),
+    Column("accepted_at", String(TS_LENGTH)),
+    Column("ended_at", String(TS_LENGTH)),
     Column("decision", String(16)),
     Column("applicant_name", String(200)),
     Column("applicant_type", String(32)),
     # migration 7: the deadline a worklist is sorted by — the Art. 32 deadline while awaiting
     # acceptance, else the earlier of the open step's limit and the promised deadline
-    Column("due_next", String(_TS)),
+    Column("due_next", String(TS_LENGTH)),
     # migration 10: what a completed case contributes to the rankings, fixed when it ends —
     # completed by the promised deadline, before its day, working days used and promised
     Column("on_time", Boolean),
@@ -178,14 +170,14 @@ cases = Table(
     Column("promised_days", Integer),
     # migration 12: the applicant's rating as points (非常满意 100 … 非常不满意 0) and when it was given
     Column("rating_score", Integer),
-    Column("rated_at", String(_TS)),
+    Column("rated_at", String(TS_LENGTH)),
     Column("chain_number", String(32)),  # migration 13: the chain application this case belongs to
     # migration 17: an immediate item (即办件: promised limit 0, whatever its unit), from the pinned snapshot;
     # ``minute_limit`` says only how its lights are judged (minutes or working days)
     Column("immediate", Boolean, nullable=False, server_default="0"),
     # migration 18: Art. 44 — after a decision to grant, the licence is issued or delivered within
     # 10 working days of the decision; the deadline while that is outstanding
-    Column("due_delivery", String(_TS)),
+    Column("due_delivery", String(TS_LENGTH)),
     # migration 19: the first year counted by the provisional holiday rule when the deadline columns
     # were written, if any of them reaches into it (engine.service.provisional); NULL when all are exact
     Column("provisional_from", Integer),
@@ -233,7 +225,7 @@ supervision_events = Table(  # what electronic supervision saw, when (migration 
     # special_procedure_overrun | correction_escalated | followup_overdue
     Column("kind", String(32), nullable=False),
     Column("key", String(200), nullable=False),  # what makes it unique: one event per light per deadline
-    Column("at", String(_TS), nullable=False),
+    Column("at", String(TS_LENGTH), nullable=False),
     Column("detail", Text, nullable=False, server_default="{}"),
     UniqueConstraint("key", name="uq_supervision_events_key"),
     Index("ix_supervision_events_at_kind", "at", "kind", "department"),
@@ -254,15 +246,15 @@ chain_cases = Table(  # one application for a whole approval chain (migration 13
     Column("stage", Integer, nullable=False),  # index of the stage now open
     Column("green_channel", Boolean, nullable=False, server_default="0"),
     Column("accepted_by", String(64)),  # the front desk that accepted it once (统一受理)
-    Column("stage_opened_at", String(_TS)),  # migration 14: when the open stage began (joint-review deadline)
+    Column("stage_opened_at", String(TS_LENGTH)),  # migration 14: when the open stage began (joint-review deadline)
     Column("green_basis", Text),  # migration 15: the key-project designation (绿色通道), who marked it, when
     Column("green_by", String(64)),
-    Column("green_at", String(_TS)),
+    Column("green_at", String(TS_LENGTH)),
     # migration 16: {item code: catalogue snapshot key} of every member, pinned when applied for, so a
     # later stage is filed under the rules the application was made under (a reload may change them)
     Column("members", Text),
-    Column("created_at", String(_TS), nullable=False),
-    Column("updated_at", String(_TS), nullable=False),
+    Column("created_at", String(TS_LENGTH), nullable=False),
+    Column("updated_at", String(TS_LENGTH), nullable=False),
     Index("ix_chain_cases_state", "state"),
 )
 
@@ -272,7 +264,7 @@ case_staff = Table(  # who worked on a case, with its ranking figures, written w
     Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
     Column("actor", String(128), primary_key=True),
     Column("department", String(64)),
-    Column("ended_at", String(_TS), nullable=False),
+    Column("ended_at", String(TS_LENGTH), nullable=False),
     Column("completed", Boolean, nullable=False),
     Column("on_time", Boolean),
     Column("early", Boolean),
@@ -304,12 +296,12 @@ corrections = Table(  # 纠错: a supervisor's correction notice (migration 6)
     Column("card", String(8), nullable=False),  # yellow | red
     Column("reason", Text, nullable=False),
     Column("issued_by", String(64), nullable=False),
-    Column("issued_at", String(_TS), nullable=False),
-    Column("respond_by", String(_TS), nullable=False),
+    Column("issued_at", String(TS_LENGTH), nullable=False),
+    Column("respond_by", String(TS_LENGTH), nullable=False),
     Column("response", Text),
     Column("responded_by", String(64)),
-    Column("responded_at", String(_TS)),
-    Column("escalated_at", String(_TS)),
+    Column("responded_at", String(TS_LENGTH)),
+    Column("escalated_at", String(TS_LENGTH)),
     # migration 19: the working days given, and the first provisional year when respond_by reaches into it
     Column("working_days", Integer),
     Column("provisional_from", Integer),
@@ -323,11 +315,11 @@ followups = Table(  # 不满意评价的回访整改 (migration 6)
     Column("department", String(64)),
     Column("rating", String(16), nullable=False),
     Column("comment", Text),
-    Column("opened_at", String(_TS), nullable=False),
-    Column("due", String(_TS)),
+    Column("opened_at", String(TS_LENGTH), nullable=False),
+    Column("due", String(TS_LENGTH)),
     Column("answer", Text),
     Column("answered_by", String(64)),
-    Column("answered_at", String(_TS)),
+    Column("answered_at", String(TS_LENGTH)),
     # migration 19: as for corrections
     Column("working_days", Integer),
     Column("provisional_from", Integer),
@@ -340,14 +332,14 @@ events = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
     Column("seq", Integer, nullable=False),
-    Column("at", String(_TS), nullable=False),
+    Column("at", String(TS_LENGTH), nullable=False),
     Column("actor", String(128), nullable=False),
     Column("role", String(64), nullable=False),
     Column("action", String(64), nullable=False),
     Column("payload", Text, nullable=False),
-    Column("catalogue_version", String(_HASH), nullable=False),
-    Column("prev_hash", String(_HASH), nullable=False),
-    Column("hash", String(_HASH), nullable=False),
+    Column("catalogue_version", String(HASH_LENGTH), nullable=False),
+    Column("prev_hash", String(HASH_LENGTH), nullable=False),
+    Column("hash", String(HASH_LENGTH), nullable=False),
     UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
     Index("ix_events_action_at", "action", "at"),  # migration 6: anomalies and volumes by period
     Index("ix_events_case_actor_role", "case_id", "actor", "role"),  # migration 10: who worked on a case
@@ -362,8 +354,8 @@ checkpoints = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("origin", String(64), nullable=False),  # the center's id: a checkpoint names whose record it is
     Column("tree_size", Integer, nullable=False, unique=True),  # events covered: the first tree_size by id
-    Column("root", String(_HASH), nullable=False),  # RFC 9162 tree head, hex
-    Column("signed_at", String(_TS), nullable=False),
+    Column("root", String(HASH_LENGTH), nullable=False),  # RFC 9162 tree head, hex
+    Column("signed_at", String(TS_LENGTH), nullable=False),
     Column("key_id", String(32), nullable=False),
     Column("signature", String(128), nullable=False),  # Ed25519 over transparency.signed_text, base64
 )
@@ -373,15 +365,15 @@ checkpoint_keys = Table(
     metadata,
     Column("key_id", String(32), primary_key=True),  # the first 16 hex digits of SHA-256(raw public key)
     Column("public_key", String(64), nullable=False),  # raw Ed25519 public key, base64
-    Column("created_at", String(_TS), nullable=False),
-    Column("retired_at", String(_TS)),  # set once, when `yangguang key rotate` replaced it
+    Column("created_at", String(TS_LENGTH), nullable=False),
+    Column("retired_at", String(TS_LENGTH)),  # set once, when `yangguang key rotate` replaced it
 )
 
 catalogue_snapshots = Table(
     "catalogue_snapshots",
     metadata,
-    Column("version", String(_HASH), primary_key=True),
-    Column("created_at", String(_TS), nullable=False),
+    Column("version", String(HASH_LENGTH), primary_key=True),
+    Column("created_at", String(TS_LENGTH), nullable=False),
     Column("content", Text, nullable=False),
 )
 
@@ -390,7 +382,7 @@ idempotency = Table(
     metadata,
     Column("key", String(128), primary_key=True),
     Column("case_number", String(32), nullable=False),
-    Column("created_at", String(_TS), nullable=False),
+    Column("created_at", String(TS_LENGTH), nullable=False),
 )
 
 users = Table(
@@ -409,10 +401,10 @@ users = Table(
 sessions = Table(
     "sessions",
     metadata,
-    Column("token_hash", String(_HASH), primary_key=True),
+    Column("token_hash", String(HASH_LENGTH), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
-    Column("expires_at", String(_TS), nullable=False),
-    Column("last_seen", String(_TS)),  # migration 5: idle timeout
+    Column("expires_at", String(TS_LENGTH), nullable=False),
+    Column("last_seen", String(TS_LENGTH)),  # migration 5: idle timeout
     Index("ix_sessions_user_id", "user_id"),
 )
 
@@ -421,7 +413,7 @@ login_attempts = Table(  # failed staff logins, for throttling (migration 5)
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False),  # "user:<name>" or "ip:<address>"
-    Column("at", String(_TS), nullable=False),
+    Column("at", String(TS_LENGTH), nullable=False),
     Index("ix_login_attempts_key_at", "key", "at"),
 )
 
@@ -430,7 +422,7 @@ query_code_attempts = Table(  # wrong query codes, for throttling (migration 20,
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False),  # "client:<address>" or "case:<number>"
-    Column("at", String(_TS), nullable=False),
+    Column("at", String(TS_LENGTH), nullable=False),
     Index("ix_query_code_attempts_key_at", "key", "at"),
 )
 
@@ -438,11 +430,11 @@ device_grants = Table(  # progress pages a browser asked to remember (migration 
     "device_grants",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("device", String(_HASH), nullable=False),  # SHA-256 of the device id the browser's cookie holds
+    Column("device", String(HASH_LENGTH), nullable=False),  # SHA-256 of the device id the browser's cookie holds
     Column("number", String(32), nullable=False),  # a case or chain application
-    Column("created_at", String(_TS), nullable=False),
-    Column("expires_at", String(_TS), nullable=False),
-    Column("revoked_at", String(_TS)),  # "forget this device": refused from then on
+    Column("created_at", String(TS_LENGTH), nullable=False),
+    Column("expires_at", String(TS_LENGTH), nullable=False),
+    Column("revoked_at", String(TS_LENGTH)),  # "forget this device": refused from then on
     Index("ix_device_grants_device", "device", "number"),
 )
 
@@ -450,8 +442,8 @@ filings = Table(  # applications filed per client address in the last day (migra
     "filings",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("client", String(_HASH), nullable=False),  # engine.service.uploads.client: the address's sha256
-    Column("at", String(_TS), nullable=False),
+    Column("client", String(HASH_LENGTH), nullable=False),  # engine.service.uploads.client: the address's sha256
+    Column("at", String(TS_LENGTH), nullable=False),
     Index("ix_filings_client_at", "client", "at"),
     Index("ix_filings_at", "at"),  # the prune of rows older than a day
 )
@@ -460,10 +452,10 @@ catalogue_versions = Table(  # which catalogue version was served, from where, w
     "catalogue_versions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("version", String(_HASH), nullable=False),
+    Column("version", String(HASH_LENGTH), nullable=False),
     Column("root", String(1024), nullable=False),
     Column("items", Integer, nullable=False),
-    Column("loaded_at", String(_TS), nullable=False),
+    Column("loaded_at", String(TS_LENGTH), nullable=False),
 )
 
 drafts = Table(  # an application being filled in on the portal, page by page (migration 4)
@@ -471,14 +463,14 @@ drafts = Table(  # an application being filled in on the portal, page by page (m
     metadata,
     Column("id", String(64), primary_key=True),
     Column("item_code", String(128), nullable=False),
-    Column("browser", String(_HASH), nullable=False),  # sha256 of the browser's cookie token
+    Column("browser", String(HASH_LENGTH), nullable=False),  # sha256 of the browser's cookie token
     Column("data", Text, nullable=False),
     Column("uploads", Text, nullable=False),
-    Column("created_at", String(_TS), nullable=False),
-    Column("updated_at", String(_TS), nullable=False),
+    Column("created_at", String(TS_LENGTH), nullable=False),
+    Column("updated_at", String(TS_LENGTH), nullable=False),
     Column("case_number", String(32)),
     Column("query_code", String(64)),
-    Column("client", String(_HASH)),  # migration 21: sha256 of the creating address (API drafts' rate)
+    Column("client", String(HASH_LENGTH)),  # migration 21: sha256 of the creating address (API drafts' rate)
     Index("ix_drafts_client_created", "client", "created_at"),
 )
 
@@ -489,371 +481,21 @@ uploads = Table(
     Column("filename", String(255), nullable=False),
     Column("content_type", String(128), nullable=False),
     Column("size", Integer, nullable=False),
-    Column("sha256", String(_HASH), nullable=False),
+    Column("sha256", String(HASH_LENGTH), nullable=False),
     Column("path", String(1024), nullable=False),
-    Column("created_at", String(_TS), nullable=False),
+    Column("created_at", String(TS_LENGTH), nullable=False),
     # migration 21: who may claim it (engine.service.uploads.Owner) and what its quotas count
     Column("draft", String(64)),  # the draft it was uploaded into; only that draft's application claims it
     Column("case_number", String(32)),  # or the case it was uploaded for (a supplement)
-    Column("client", String(_HASH)),  # sha256 of the uploading address (per-client limits); None for staff
+    Column("client", String(HASH_LENGTH)),  # sha256 of the uploading address (per-client limits); None for staff
     # when an application owned it (a case's upload at once; a draft's once the sweep sees it filed;
     # older than migration 21: its own time): never purged, and out of the sweep's index range
-    Column("claimed_at", String(_TS)),
+    Column("claimed_at", String(TS_LENGTH)),
     Index("ix_uploads_draft", "draft"),
     Index("ix_uploads_case_number", "case_number"),
     Index("ix_uploads_client_created", "client", "created_at"),
     Index("ix_uploads_unclaimed", "claimed_at", "created_at"),
 )
-
-# ---------------------------------------------------------------------------------------
-# Migrations
-# ---------------------------------------------------------------------------------------
-
-Migration = Callable[[Connection], None]
-
-
-def _columns_of(conn: Connection, table_name: str) -> set[str]:
-    with warnings.catch_warnings():  # the expression indexes of migration 9 cannot be reflected; columns can
-        warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
-        return {c["name"] for c in inspect(conn).get_columns(table_name)}
-
-
-def add_column(conn: Connection, table_name: str, column: Column[Any]) -> bool:
-    """``ALTER TABLE <table> ADD COLUMN <column>`` unless the column is already there.
-
-    Portable (SQLite and PostgreSQL). The column must be nullable or have a
-    ``server_default`` (SQLite cannot add a NOT NULL column without one) and cannot be a
-    primary key or unique. Returns whether the column was added.
-    """
-    existing = _columns_of(conn, table_name)
-    if column.name in existing:
-        return False
-    ddl = CreateColumn(column).compile(dialect=conn.dialect)
-    table = conn.dialect.identifier_preparer.quote(table_name)
-    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {ddl}"))
-    return True
-
-
-def _m001_initial(conn: Connection) -> None:
-    """Create every table of :data:`metadata` that does not exist yet."""
-    metadata.create_all(conn, checkfirst=True)
-
-
-def _m002_case_deadlines(conn: Connection) -> None:
-    """``cases.due_completeness`` and ``cases.due_step`` (worklist and supervision inputs)."""
-    add_column(conn, "cases", Column("due_completeness", String(_TS)))
-    add_column(conn, "cases", Column("due_step", String(_TS)))
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_step ON cases (due_step)"))
-
-
-def _m003_catalogue_versions(conn: Connection) -> None:
-    """``catalogue_versions`` (kept by engine/store.py in its own table before; same columns)."""
-    catalogue_versions.create(conn, checkfirst=True)
-
-
-def _m004_drafts(conn: Connection) -> None:
-    """``drafts``: portal applications in progress."""
-    drafts.create(conn, checkfirst=True)
-
-
-def _m005_sessions_idle_and_login_attempts(conn: Connection) -> None:
-    """``sessions.last_seen`` (idle timeout) and ``login_attempts`` (login throttling)."""
-    add_column(conn, "sessions", Column("last_seen", String(_TS)))
-    login_attempts.create(conn, checkfirst=True)
-
-
-def _m006_supervision(conn: Connection) -> None:
-    """Lights and supervision columns on ``cases`` with their indexes; ``supervision_events``,
-    ``corrections`` and ``followups``."""
-    for column in cases.columns:
-        if column.name in _M006_COLUMNS:
-            default = column.server_default.arg if column.server_default is not None else None  # type: ignore[attr-defined]
-            add_column(
-                conn,
-                "cases",
-                Column(column.name, column.type, nullable=column.nullable, server_default=default),
-            )
-    for index in [*cases.indexes, *events.indexes]:
-        if index.name in _M006_INDEXES:
-            conn.execute(CreateIndex(index, if_not_exists=True))
-    for table in (supervision_events, corrections, followups):
-        table.create(conn, checkfirst=True)
-
-
-_M006_COLUMNS = (
-    "light", "light_since", "step_overdue", "legal_overdue", "minute_limit", "accepted_at", "ended_at", "decision",
-    "applicant_name", "applicant_type",
-)  # fmt: skip
-_M006_INDEXES = (
-    "ix_cases_state_department_light", "ix_cases_department_state_due_promised",
-    "ix_cases_due_legal", "ix_events_action_at",
-)  # fmt: skip
-
-
-def _m007_due_next(conn: Connection) -> None:
-    """``cases.due_next`` (its index is migration 9's)."""
-    add_column(conn, "cases", Column("due_next", String(_TS)))
-
-
-def _m009_worklist_indexes(conn: Connection) -> None:
-    """Indexes that serve a worklist in deadline order, NULLs last, per department or center-wide;
-    the plain (department, state, due_next) index of migration 7 could not, so it goes."""
-    conn.execute(text("DROP INDEX IF EXISTS ix_cases_department_state_due_next"))
-    for index in cases.indexes:
-        if index.name in ("ix_cases_department_state_next", "ix_cases_state_next"):
-            # IF NOT EXISTS: reflection does not see expression indexes, so checkfirst cannot
-            conn.execute(CreateIndex(index, if_not_exists=True))
-
-
-def _m008_announcements(conn: Connection) -> None:
-    """An index on ``cases.accepted_at`` (the public announcements list, newest first)."""
-    for index in cases.indexes:
-        if index.name == "ix_cases_accepted_at":
-            conn.execute(CreateIndex(index, if_not_exists=True))
-
-
-def _m010_ranking_facts(conn: Connection) -> None:
-    """Ranking figures per ended case (filled for cases that end from now on; earlier ones count
-    as handled without them) and the indexes a month's ranking reads."""
-    for name, kind in (("on_time", Boolean), ("early", Boolean), ("used_days", Integer), ("promised_days", Integer)):
-        add_column(conn, "cases", Column(name, kind))
-    conn.execute(text("DROP INDEX IF EXISTS ix_cases_ended_at_department"))
-    for index in [*cases.indexes, *events.indexes]:
-        if index.name in ("ix_cases_ended_rank", "ix_events_case_actor_role"):
-            conn.execute(CreateIndex(index, if_not_exists=True))
-
-
-def _m011_case_staff(conn: Connection) -> None:
-    """``case_staff``: the staff of each ended case with its ranking figures (filled from now on)."""
-    case_staff.create(conn, checkfirst=True)
-
-
-def _m012_ratings(conn: Connection) -> None:
-    """``cases.rating_score`` and ``cases.rated_at`` with their index (a month's satisfaction)."""
-    add_column(conn, "cases", Column("rating_score", Integer))
-    add_column(conn, "cases", Column("rated_at", String(_TS)))
-    for index in cases.indexes:
-        if index.name == "ix_cases_rated_at":
-            conn.execute(CreateIndex(index, if_not_exists=True))
-
-
-def _m013_chains(conn: Connection) -> None:
-    """``chain_cases`` and ``cases.chain_number``: applications for whole approval chains."""
-    chain_cases.create(conn, checkfirst=True)
-    add_column(conn, "cases", Column("chain_number", String(32)))
-    for index in cases.indexes:
-        if index.name == "ix_cases_chain_number":
-            conn.execute(CreateIndex(index, if_not_exists=True))
-
-
-def _m014_stage_opened_at(conn: Connection) -> None:
-    """``chain_cases.stage_opened_at``: a joint review's shared deadline runs from it."""
-    add_column(conn, "chain_cases", Column("stage_opened_at", String(_TS)))
-
-
-def _m015_green_channel(conn: Connection) -> None:
-    """Why, by whom and when a chain application was put in the green channel (绿色通道)."""
-    add_column(conn, "chain_cases", Column("green_basis", Text))
-    add_column(conn, "chain_cases", Column("green_by", String(64)))
-    add_column(conn, "chain_cases", Column("green_at", String(_TS)))
-
-
-def _m016_chain_members(conn: Connection) -> None:
-    """``chain_cases.members``: each member item's snapshot, pinned when the chain was applied for."""
-    add_column(conn, "chain_cases", Column("members", Text))
-
-
-def _m017_immediate(conn: Connection) -> None:
-    """``cases.immediate`` and ``case_staff.immediate`` (即办件: promised limit 0), filled for existing cases
-    from the snapshot each is pinned to, and the ranking indexes carrying it instead of ``minute_limit``."""
-    add_column(conn, "cases", Column("immediate", Boolean, nullable=False, server_default="0"))
-    add_column(conn, "case_staff", Column("immediate", Boolean, nullable=False, server_default="0"))
-    keys = conn.execute(select(cases.c.catalogue_version).where(cases.c.immediate.is_(False)).distinct()).scalars()
-    for key in list(keys):  # one snapshot per item and catalogue version: few, however many cases
-        snap = load_snapshot(conn, key)
-        item = snap.get("item") if isinstance(snap, Mapping) else None
-        promised = ((item or {}).get("time_limit") or {}).get("promised") or {}
-        if promised.get("value") == 0:
-            conn.execute(update(cases).where(cases.c.catalogue_version == key).values(immediate=True))
-    conn.execute(
-        update(case_staff)
-        .where(case_staff.c.case_id.in_(select(cases.c.id).where(cases.c.immediate.is_(True))))
-        .values(immediate=True)
-    )
-    conn.execute(text("DROP INDEX IF EXISTS ix_cases_ended_rank"))
-    conn.execute(text("DROP INDEX IF EXISTS ix_case_staff_ended"))
-    for index in [*cases.indexes, *case_staff.indexes]:
-        if index.name in ("ix_cases_ended_ranking", "ix_case_staff_ended_ranking"):
-            conn.execute(CreateIndex(index, if_not_exists=True))
-
-
-def _m018_due_delivery(conn: Connection) -> None:
-    """``cases.due_delivery``: the Art. 44 deadline to issue or deliver a granted licence."""
-    add_column(conn, "cases", Column("due_delivery", String(_TS)))
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_cases_due_delivery ON cases (due_delivery)"))
-
-
-def _m019_provisional_deadlines(conn: Connection) -> None:
-    """Deadlines counted by the provisional holiday rule (a year without its calendar file) are
-    marked with the first such year, so they show as 暂定 and are counted again once the file
-    comes: ``provisional_from`` on cases (with its index), corrections and follow-ups, and the
-    working days a correction or follow-up was given."""
-    add_column(conn, "cases", Column("provisional_from", Integer))
-    for index in cases.indexes:
-        if index.name == "ix_cases_provisional_from":
-            conn.execute(CreateIndex(index, if_not_exists=True))
-    for table in ("corrections", "followups"):
-        add_column(conn, table, Column("working_days", Integer))
-        add_column(conn, table, Column("provisional_from", Integer))
-
-
-def _m020_query_code_attempts(conn: Connection) -> None:
-    """``query_code_attempts``: wrong query codes per client and per case (engine.service.query_codes)."""
-    query_code_attempts.create(conn, checkfirst=True)
-
-
-def _m023_device_grants(conn: Connection) -> None:
-    """``device_grants``: a browser remembered for a case's progress page, revocable (engine.service.device_grants)."""
-    device_grants.create(conn, checkfirst=True)
-
-
-APPEND_ONLY = {
-    "events": "events are append-only",
-    "checkpoints": "checkpoints are append-only",
-    "checkpoint_keys": "checkpoint keys are only added or retired",
-    # what electronic supervision saw: the monthly rankings count it, so no one may quietly unsee it
-    "supervision_events": "supervision events are append-only",
-}
-"""Tables the database itself keeps append-only (SQLite triggers of migration 22): what the abort says."""
-
-
-def _m022_append_only_events(conn: Connection) -> None:
-    """The record is append-only by the database, not by convention: on SQLite, triggers abort every
-    UPDATE and DELETE of ``events`` and ``checkpoints`` (and every change to ``checkpoint_keys`` but
-    retiring a key once), and the tables of signed checkpoints (engine/ledger/transparency.py) are created.
-    (Anyone holding the file can drop a trigger: the signed checkpoints are what catches that.)"""
-    for new_table in (checkpoints, checkpoint_keys):
-        new_table.create(conn, checkfirst=True)
-    if conn.dialect.name != "sqlite":  # PostgreSQL: permissions and triggers are to come (issue 15)
-        return
-    for name, message in APPEND_ONLY.items():
-        for verb in ("UPDATE", "DELETE"):
-            allowed = _RETIRE_ONCE if (name, verb) == ("checkpoint_keys", "UPDATE") else ""
-            conn.execute(
-                text(
-                    f"CREATE TRIGGER IF NOT EXISTS {name}_append_only_{verb.lower()} BEFORE {verb} ON {name}"
-                    f"{allowed} BEGIN SELECT RAISE(ABORT, '{message}'); END"
-                )
-            )
-
-
-# the one change a checkpoint key's row may take: retired_at set, once, nothing else touched
-_RETIRE_ONCE = (
-    " WHEN NOT (OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL AND NEW.key_id = OLD.key_id"
-    " AND NEW.public_key = OLD.public_key AND NEW.created_at = OLD.created_at)"
-)
-
-
-def _m024_filings(conn: Connection) -> None:
-    """``filings``: applications filed per client address, for the filing limits (engine.service.filing_limits)."""
-    filings.create(conn, checkfirst=True)
-
-
-def _m021_upload_owners(conn: Connection) -> None:
-    """Every upload belongs to a draft or a case (``uploads.draft``, ``case_number``) and counts
-    against its address's limits (``client``; ``drafts.client`` too). Uploads stored before have
-    no owner and may already be in a case: they are marked claimed, so the sweep never purges them."""
-    for name, column_type in (("draft", String(64)), ("case_number", String(32)), ("client", String(_HASH))):
-        add_column(conn, "uploads", Column(name, column_type))
-    add_column(conn, "uploads", Column("claimed_at", String(_TS)))
-    add_column(conn, "drafts", Column("client", String(_HASH)))
-    conn.execute(
-        update(uploads)
-        .where(uploads.c.claimed_at.is_(None), uploads.c.draft.is_(None), uploads.c.case_number.is_(None))
-        .values(claimed_at=uploads.c.created_at)
-    )
-    for index in (*uploads.indexes, *drafts.indexes):
-        conn.execute(CreateIndex(index, if_not_exists=True))
-
-
-MIGRATIONS: tuple[Migration, ...] = (
-    _m001_initial,
-    _m002_case_deadlines,
-    _m003_catalogue_versions,
-    _m004_drafts,
-    _m005_sessions_idle_and_login_attempts,
-    _m006_supervision,
-    _m007_due_next,
-    _m008_announcements,
-    _m009_worklist_indexes,
-    _m010_ranking_facts,
-    _m011_case_staff,
-    _m012_ratings,
-    _m013_chains,
-    _m014_stage_opened_at,
-    _m015_green_channel,
-    _m016_chain_members,
-    _m017_immediate,
-    _m018_due_delivery,
-    _m019_provisional_deadlines,
-    _m020_query_code_attempts,
-    _m021_upload_owners,
-    _m022_append_only_events,
-    _m023_device_grants,
-    _m024_filings,
-)
-"""Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
-
-Each migration runs in its own transaction together with the row recording it in
-``schema_migrations``, so it is applied entirely or not at all. Migration 1 creates the
-tables from the *current* definitions above, so a fresh database gets the latest schema
-at once, and every later migration must therefore be a no-op when its change is already
-there. The pattern for a new column::
-
-    # 1. add it to the table definition above (nullable or with a server_default):
-    #        Column("priority", Integer, server_default="0", nullable=False),
-    # 2. add a migration that adds it to existing databases:
-    def _m002_case_priority(conn: Connection) -> None:
-        add_column(conn, "cases", Column("priority", Integer, server_default="0", nullable=False))
-
-    MIGRATIONS = (_m001_initial, _m002_case_priority)
-
-A new table is ``metadata.create_all(conn, tables=[new_table], checkfirst=True)``; a new
-index ``Index(...).create(conn, checkfirst=True)``; a data backfill is an ``update()``
-that only touches rows that still need it.
-"""
-
-
-def schema_version(conn: Connection) -> int:
-    """The highest applied migration (0 for an empty database)."""
-    if not inspect(conn).has_table(schema_migrations.name):
-        return 0
-    return int(conn.execute(select(func.coalesce(func.max(schema_migrations.c.version), 0))).scalar_one())
-
-
-def migrate(engine: Engine, migrations: Sequence[Migration] | None = None, now: datetime | None = None) -> int:
-    """Apply the pending migrations in order, each in its own transaction; return the schema version.
-
-    Safe to run again (nothing changes) and from several processes at once (on SQLite
-    ``BEGIN IMMEDIATE`` serialises them; each re-checks inside its transaction).
-    """
-    steps = tuple(MIGRATIONS if migrations is None else migrations)
-    with engine.begin() as conn:
-        schema_migrations.create(conn, checkfirst=True)
-        current = schema_version(conn)
-    if current > len(steps):
-        raise SchemaTooNew(current, len(steps))
-    for number in range(current + 1, len(steps) + 1):
-        with engine.begin() as conn:
-            applied = conn.execute(
-                select(schema_migrations.c.version).where(schema_migrations.c.version == number)
-            ).first()
-            if applied is not None:
-                continue
-            steps[number - 1](conn)
-            conn.execute(insert(schema_migrations).values(version=number, applied_at=iso(now or utc_now())))
-    with engine.connect() as conn:
-        return schema_version(conn)
 
 
 def _column_value(value: Any) -> Any:

@@ -42,7 +42,7 @@ from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue, Document, load
 from engine.ledger.db import open_engine
-from engine.ledger.tables import migrate
+from engine.ledger.migrations import migrate
 from engine.ledger.transparency import transparency_routes
 from engine.rules import chains, notice
 from engine.rules.calendar import WorkCalendar

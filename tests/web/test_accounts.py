@@ -27,7 +27,7 @@ from engine.base import passwords
 from engine.cli.main import main
 from engine.ledger import tables
 from engine.ledger.db import open_engine
-from engine.ledger.tables import migrate
+from engine.ledger.migrations import migrate
 from engine.rules.clock import TZ
 from engine.service import auth
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message
 
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
-from engine.ledger.tables import migrate
+from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth

@@ -20,7 +20,8 @@ from test_portal import REPO, csrf, find, submit
 
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
-from engine.ledger.tables import get_case, migrate
+from engine.ledger.migrations import migrate
+from engine.ledger.tables import get_case
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth, query_codes
 from engine.web.app import create_app

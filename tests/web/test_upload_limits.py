@@ -23,7 +23,7 @@ from test_portal import csrf, fill_sections, portal  # noqa: F401  (the fixture)
 
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
-from engine.ledger.tables import MIGRATIONS, migrate
+from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth, drafts, uploads

@@ -208,7 +208,7 @@ def test_sweep_command_applies_the_timed_rules_once(tmp_path: Path) -> None:
     missing = run("sweep", "--db", str(db))
     assert missing.returncode == 1 and "no database" in missing.stderr
     from engine.ledger.db import open_engine
-    from engine.ledger.tables import migrate
+    from engine.ledger.migrations import migrate
 
     engine = open_engine(db)
     migrate(engine)

@@ -24,11 +24,10 @@ from engine.ledger import db as ledger_db
 from engine.ledger import tables as ledger_tables
 from engine.ledger.db import dumps, iso, open_engine, read_only
 from engine.ledger.errors import CaseExists, SchemaTooNew, VersionConflict
+from engine.ledger.migrations import MIGRATIONS, add_column, migrate, schema_version
 from engine.ledger.tables import (
     GENESIS_HASH,
-    MIGRATIONS,
     EventRecord,
-    add_column,
     append_event,
     canonical,
     catalogue_history,
@@ -37,11 +36,9 @@ from engine.ledger.tables import (
     events_of,
     get_case,
     load_snapshot,
-    migrate,
     record_catalogue,
     remember_idempotency,
     save_snapshot,
-    schema_version,
 )
 from engine.supervision import audit
 
@@ -587,7 +584,8 @@ WRITER = textwrap.dedent(
     from datetime import UTC, datetime
     from sqlalchemy import select
     from engine.ledger.db import open_engine
-    from engine.ledger.tables import append_event, cases, create_case, migrate
+    from engine.ledger.migrations import migrate
+    from engine.ledger.tables import append_event, cases, create_case
 
     engine = open_engine(sys.argv[1])
     migrate(engine)

@@ -23,7 +23,8 @@ from engine.cli.main import main
 from engine.ledger import transparency
 from engine.ledger.db import open_engine
 from engine.ledger.merkle import MerkleTree, verify_consistency
-from engine.ledger.tables import event_hash, migrate
+from engine.ledger.migrations import migrate
+from engine.ledger.tables import event_hash
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService

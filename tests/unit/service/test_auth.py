@@ -15,7 +15,7 @@ from sqlalchemy import Engine, event, select, update
 from engine.cli.main import main
 from engine.ledger import tables
 from engine.ledger.db import iso, open_engine
-from engine.ledger.tables import migrate
+from engine.ledger.migrations import migrate
 from engine.rules.clock import TZ
 from engine.service import auth
 

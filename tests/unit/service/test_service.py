@@ -12,7 +12,8 @@ import pytest
 from engine.catalogue.model import load
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.errors import VersionConflict
-from engine.ledger.tables import events_of, get_case, migrate
+from engine.ledger.migrations import migrate
+from engine.ledger.tables import events_of, get_case
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import ActionRefused, Actor, FeeMismatch, open_steps
 from engine.rules.clock import TZ, ManualClock

@@ -17,9 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from support import tamper
 
-from engine.ledger import tables
+from engine.ledger import migrations
 from engine.ledger.db import open_engine, read_only
-from engine.ledger.tables import MIGRATIONS, events_of, get_case, migrate
+from engine.ledger.migrations import MIGRATIONS, migrate
+from engine.ledger.tables import events_of, get_case
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -181,7 +182,7 @@ def test_events_refuse_update_and_delete(world: tuple[CaseService, Path]) -> Non
 
 
 # migration 22 makes the record append-only; later migrations come after it
-APPEND_ONLY_MIGRATION = MIGRATIONS.index(tables._m022_append_only_events) + 1
+APPEND_ONLY_MIGRATION = MIGRATIONS.index(migrations._m022_append_only_events) + 1
 
 
 def test_checkpoints_are_append_only_and_a_key_is_retired_once(world: tuple[CaseService, Path]) -> None:
