@@ -20,6 +20,7 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from engine.ledger.db import iso, utc_now
 from engine.ledger.errors import SchemaTooNew
+from engine.ledger.snapshots import load_snapshot
 from engine.ledger.tables import (
     HASH_LENGTH,
     TS_LENGTH,
@@ -35,7 +36,6 @@ from engine.ledger.tables import (
     events,
     filings,
     followups,
-    load_snapshot,
     login_attempts,
     metadata,
     query_code_attempts,

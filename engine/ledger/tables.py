@@ -69,7 +69,6 @@ __all__ = [
     "canonical",
     "case_staff",
     "cases",
-    "catalogue_history",
     "catalogue_snapshots",
     "catalogue_versions",
     "chain_cases",
@@ -87,14 +86,11 @@ __all__ = [
     "get_case",
     "idempotency",
     "last_number",
-    "load_snapshot",
     "login_attempts",
     "metadata",
     "query_code_attempts",
     "record_case_staff",
-    "record_catalogue",
     "remember_idempotency",
-    "save_snapshot",
     "schema_migrations",
     "sessions",
     "supervision_events",
@@ -829,43 +825,6 @@ def remember_idempotency(conn: Connection, key: str, case_number: str, at: datet
         return found
     fast_execute(conn, _INSERT_IDEMPOTENCY, {"key": key, "case_number": case_number, "created_at": iso(at)})
     return case_number
-
-
-def save_snapshot(conn: Connection, version: str, content: Any, at: datetime) -> bool:
-    """Freeze the catalogue documents of ``version`` once; return whether they were new."""
-    exists = conn.execute(select(catalogue_snapshots.c.version).where(catalogue_snapshots.c.version == version)).first()
-    if exists is not None:
-        return False
-    conn.execute(insert(catalogue_snapshots).values(version=version, created_at=iso(at), content=dumps(content)))
-    return True
-
-
-def load_snapshot(conn: Connection, version: str) -> Any:
-    """The frozen catalogue documents of ``version`` (``None`` if never saved)."""
-    content = conn.execute(
-        select(catalogue_snapshots.c.content).where(catalogue_snapshots.c.version == version)
-    ).scalar_one_or_none()
-    return loads(content)
-
-
-def record_catalogue(conn: Connection, version: str, root: str, items: int, at: datetime) -> bool:
-    """Note that catalogue ``version`` from ``root`` is being served (once per change of either);
-    return whether a row was added."""
-    last = conn.execute(
-        select(catalogue_versions.c.version, catalogue_versions.c.root)
-        .order_by(catalogue_versions.c.id.desc())
-        .limit(1)
-    ).first()
-    if last is not None and tuple(last) == (version, root):
-        return False
-    conn.execute(insert(catalogue_versions).values(version=version, root=root, items=items, loaded_at=iso(at)))
-    return True
-
-
-def catalogue_history(conn: Connection) -> list[dict[str, Any]]:
-    """Every catalogue version served, oldest first."""
-    rows = conn.execute(select(catalogue_versions).order_by(catalogue_versions.c.id)).mappings().all()
-    return [dict(r) for r in rows]
 
 
 # ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.fastpath import fast_execute
+from engine.ledger.snapshots import load_snapshot, save_snapshot
 from engine.ledger.tables import (
     append_event,
     create_case,
@@ -33,10 +34,8 @@ from engine.ledger.tables import (
     find_idempotency,
     get_case,
     last_number,
-    load_snapshot,
     record_case_staff,
     remember_idempotency,
-    save_snapshot,
 )
 from engine.rules import cases, clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar

@@ -43,7 +43,7 @@ from starlette.types import Receive, Scope, Send
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue, fingerprint, load
-from engine.ledger.tables import record_catalogue
+from engine.ledger.snapshots import record_catalogue
 from engine.rules.clock import Clock, SystemClock
 from engine.service import provisional
 from engine.service.cases import CaseService

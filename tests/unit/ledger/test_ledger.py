@@ -25,20 +25,17 @@ from engine.ledger import tables as ledger_tables
 from engine.ledger.db import dumps, iso, open_engine, read_only
 from engine.ledger.errors import CaseExists, SchemaTooNew, VersionConflict
 from engine.ledger.migrations import MIGRATIONS, add_column, migrate, schema_version
+from engine.ledger.snapshots import catalogue_history, load_snapshot, record_catalogue, save_snapshot
 from engine.ledger.tables import (
     GENESIS_HASH,
     EventRecord,
     append_event,
     canonical,
-    catalogue_history,
     create_case,
     event_hash,
     events_of,
     get_case,
-    load_snapshot,
-    record_catalogue,
     remember_idempotency,
-    save_snapshot,
 )
 from engine.supervision import audit
 
