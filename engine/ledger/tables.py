@@ -81,7 +81,6 @@ __all__ = [
     "events",
     "events_of",
     "filings",
-    "find_idempotency",
     "followups",
     "get_case",
     "idempotency",
@@ -90,7 +89,6 @@ __all__ = [
     "metadata",
     "query_code_attempts",
     "record_case_staff",
-    "remember_idempotency",
     "schema_migrations",
     "sessions",
     "supervision_events",
@@ -689,8 +687,6 @@ def append_event(
 
 
 _INSERT_CASE = insert(cases)
-_SELECT_IDEMPOTENCY = select(idempotency.c.case_number).where(idempotency.c.key == bindparam("key"))
-_INSERT_IDEMPOTENCY = insert(idempotency)
 # ``number >= prefix AND number < prefix + "~"`` (not LIKE, which SQLite cannot serve from the
 # unique index without case-sensitive LIKE): the last number issued under a prefix.
 _LAST_NUMBER = (
@@ -784,12 +780,6 @@ def last_number(conn: Connection, prefix: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-def find_idempotency(conn: Connection, key: str) -> str | None:
-    """The case number an idempotency key was first used for, or ``None``."""
-    rows = fast_execute(conn, _SELECT_IDEMPOTENCY, {"key": key}).rows
-    return str(rows[0][0]) if rows else None
-
-
 _STAFF_OF = (
     select(events.c.actor)
     # two comparisons rather than NOT IN: fast_execute runs plain bind parameters only
@@ -812,19 +802,6 @@ def recompute_columns(conn: Connection, case_number: str, version: int, values: 
     without an event, only while the case is still at ``version``; whether the row was updated."""
     stmt = update(cases).where(cases.c.number == case_number, cases.c.version == version)
     return conn.execute(stmt.values(**_case_values(values, "recompute_columns"))).rowcount == 1
-
-
-def remember_idempotency(conn: Connection, key: str, case_number: str, at: datetime) -> str:
-    """Record ``key`` → ``case_number`` unless the key is known; return the case number it maps to.
-
-    Call it in the same transaction as :func:`create_case`; when the returned number differs
-    from ``case_number`` the request is a repeat: roll back and answer with that case.
-    """
-    found = find_idempotency(conn, key)
-    if found is not None:
-        return found
-    fast_execute(conn, _INSERT_IDEMPOTENCY, {"key": key, "case_number": case_number, "created_at": iso(at)})
-    return case_number
 
 
 # ---------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from engine.base.conditions import evaluate
 from engine.check.crossref import item_fields
 from engine.ledger import tables
 from engine.ledger.db import dumps, iso, loads, read_only
-from engine.ledger.tables import find_idempotency, remember_idempotency
+from engine.ledger.idempotency import find_idempotency, remember_idempotency
 from engine.rules import cases, chains, clock, forms
 from engine.rules.forms import FieldError
 from engine.service import drafts, filing_limits, query_codes, worklist

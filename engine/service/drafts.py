@@ -32,7 +32,7 @@ from engine.base import keys
 from engine.ledger import tables
 from engine.ledger.db import dumps, iso, loads, read_only
 from engine.ledger.fastpath import fast_execute
-from engine.ledger.tables import find_idempotency
+from engine.ledger.idempotency import find_idempotency
 
 _T = tables.drafts
 

@@ -24,6 +24,7 @@ from engine.ledger import db as ledger_db
 from engine.ledger import tables as ledger_tables
 from engine.ledger.db import dumps, iso, open_engine, read_only
 from engine.ledger.errors import CaseExists, SchemaTooNew, VersionConflict
+from engine.ledger.idempotency import remember_idempotency
 from engine.ledger.migrations import MIGRATIONS, add_column, migrate, schema_version
 from engine.ledger.snapshots import catalogue_history, load_snapshot, record_catalogue, save_snapshot
 from engine.ledger.tables import (
@@ -35,7 +36,6 @@ from engine.ledger.tables import (
     event_hash,
     events_of,
     get_case,
-    remember_idempotency,
 )
 from engine.supervision import audit
 
