@@ -33,8 +33,8 @@ from sqlalchemy import or_, select, update
 
 from engine.base.i18n import gettext
 from engine.ledger import tables
+from engine.ledger.cases import recompute_columns
 from engine.ledger.db import iso, read_only
-from engine.ledger.tables import recompute_columns
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 

@@ -14,8 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from engine.ledger import tables
+from engine.ledger.cases import get_case
 from engine.ledger.db import read_only
-from engine.ledger.tables import get_case
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.samples import sample_application

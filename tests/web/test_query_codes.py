@@ -19,9 +19,9 @@ from test_chain_portal import apply_for_chain
 from test_portal import REPO, csrf, find, submit
 
 from engine.ledger import tables
+from engine.ledger.cases import get_case
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import get_case
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth, query_codes
 from engine.web.app import create_app

@@ -222,8 +222,8 @@ def svc_applicant():  # type: ignore[no-untyped-def]
 
 
 def svc_query_code(svc, number: str) -> str:  # type: ignore[no-untyped-def]
+    from engine.ledger.cases import get_case
     from engine.ledger.db import read_only
-    from engine.ledger.tables import get_case
 
     with read_only(svc.db) as conn:
         row = get_case(conn, number)

@@ -21,8 +21,8 @@ from test_chain_service import chain_application
 from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk, file_case  # noqa: F401  (fixtures)
 
 from engine.ledger import tables
+from engine.ledger.cases import get_case
 from engine.ledger.db import read_only
-from engine.ledger.tables import get_case
 from engine.rules import clock
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock

@@ -22,21 +22,13 @@ from support import tamper
 
 from engine.ledger import db as ledger_db
 from engine.ledger import tables as ledger_tables
+from engine.ledger.cases import create_case, get_case
 from engine.ledger.db import dumps, iso, open_engine, read_only
 from engine.ledger.errors import CaseExists, SchemaTooNew, VersionConflict
 from engine.ledger.idempotency import remember_idempotency
 from engine.ledger.migrations import MIGRATIONS, add_column, migrate, schema_version
 from engine.ledger.snapshots import catalogue_history, load_snapshot, record_catalogue, save_snapshot
-from engine.ledger.tables import (
-    GENESIS_HASH,
-    EventRecord,
-    append_event,
-    canonical,
-    create_case,
-    event_hash,
-    events_of,
-    get_case,
-)
+from engine.ledger.tables import GENESIS_HASH, EventRecord, append_event, canonical, event_hash, events_of
 from engine.supervision import audit
 
 REPO = Path(__file__).resolve().parents[3]
@@ -582,7 +574,8 @@ WRITER = textwrap.dedent(
     from sqlalchemy import select
     from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
-    from engine.ledger.tables import append_event, cases, create_case
+    from engine.ledger.cases import create_case
+    from engine.ledger.tables import append_event, cases
 
     engine = open_engine(sys.argv[1])
     migrate(engine)

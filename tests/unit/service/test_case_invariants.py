@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from engine.catalogue.model import load
+from engine.ledger.cases import get_case
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import get_case
 from engine.rules import clock as clk
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import ActionRefused, Actor, open_steps

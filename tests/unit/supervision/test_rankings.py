@@ -11,9 +11,10 @@ from sqlalchemy import insert, select, update
 
 from engine.catalogue.model import load
 from engine.ledger import tables
+from engine.ledger.cases import create_case, record_case_staff
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.migrations import MIGRATIONS, migrate
-from engine.ledger.tables import append_event, create_case, record_case_staff
+from engine.ledger.tables import append_event
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ
 from engine.supervision import rankings

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.ledger import tables
+from engine.ledger.cases import get_case
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import get_case
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
