@@ -59,8 +59,8 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from engine.catalogue.model import Catalogue, Document, load  # noqa: E402
 from engine.ledger.cases import get_case  # noqa: E402
 from engine.ledger.db import open_engine, read_only  # noqa: E402
+from engine.ledger.events import GENESIS_HASH, events_of  # noqa: E402
 from engine.ledger.migrations import migrate  # noqa: E402
-from engine.ledger.tables import GENESIS_HASH, events_of  # noqa: E402
 from engine.rules.calendar import WorkCalendar  # noqa: E402
 from engine.rules.cases import Actor  # noqa: E402
 from engine.rules.clock import TZ, ManualClock  # noqa: E402

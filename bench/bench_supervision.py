@@ -66,8 +66,8 @@ from sqlalchemy import Engine, event  # noqa: E402
 
 from engine.catalogue.model import Catalogue, load  # noqa: E402
 from engine.ledger.db import dumps, iso, open_engine  # noqa: E402
+from engine.ledger.events import GENESIS_HASH  # noqa: E402
 from engine.ledger.migrations import MIGRATIONS, migrate  # noqa: E402
-from engine.ledger.tables import GENESIS_HASH  # noqa: E402
 from engine.rules import cases as case_rules  # noqa: E402
 from engine.rules import clock  # noqa: E402
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar  # noqa: E402

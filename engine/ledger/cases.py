@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.ledger.db import dumps, iso, loads
 from engine.ledger.errors import CaseExists
+from engine.ledger.events import EventRecord, append_event, case_values
 from engine.ledger.fastpath import fast_execute
-from engine.ledger.tables import EventRecord, append_event, case_staff, case_values, cases, events
+from engine.ledger.tables import case_staff, cases, events
 
 __all__ = ["create_case", "get_case", "last_number", "recompute_columns", "record_case_staff"]
 

@@ -26,10 +26,10 @@ from engine.ledger import tables
 from engine.ledger.cases import create_case, get_case, last_number, record_case_staff
 from engine.ledger.db import iso, read_only
 from engine.ledger.errors import VersionConflict
+from engine.ledger.events import append_event, events_of
 from engine.ledger.fastpath import fast_execute
 from engine.ledger.idempotency import find_idempotency, remember_idempotency
 from engine.ledger.snapshots import load_snapshot, save_snapshot
-from engine.ledger.tables import append_event, events_of
 from engine.rules import cases, clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.fees import assess

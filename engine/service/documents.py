@@ -27,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine.base import delivery, stated
 from engine.ledger.db import read_only
-from engine.ledger.tables import EventRecord, events_of
+from engine.ledger.events import EventRecord, events_of
 from engine.rules import cases
 from engine.rules.clock import TZ, local_date
 from engine.rules.forms import field_specs

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.ledger.db import read_only
-from engine.ledger.tables import events_of
+from engine.ledger.events import events_of
 from engine.rules import clock
 from engine.service import chains as chain_service
 from engine.service import provisional

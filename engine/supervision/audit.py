@@ -26,9 +26,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from engine.ledger import transparency
 from engine.ledger.db import loads, read_only
+from engine.ledger.events import GENESIS_HASH, EventRecord, event_hash, record_of
 from engine.ledger.merkle import MerkleTree, leaf_data
 from engine.ledger.snapshots import load_snapshot
-from engine.ledger.tables import GENESIS_HASH, EventRecord, cases, event_hash, events, record_of
+from engine.ledger.tables import cases, events
 from engine.rules import cases as rules
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ from engine.base.money import YUAN, amounts
 from engine.check.crossref import item_fields
 from engine.ledger.db import dumps, read_only
 from engine.ledger.errors import VersionConflict
-from engine.ledger.tables import events_of
+from engine.ledger.events import events_of
 from engine.rules import cases, clock, forms
 from engine.rules.forms import FieldError
 from engine.service import access, auth, drafts, filing_limits, provisional, query_codes

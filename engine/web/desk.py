@@ -27,7 +27,7 @@ from engine.base import addresses, input_guard, stated, wording
 from engine.base.i18n import gettext
 from engine.ledger.db import read_only
 from engine.ledger.errors import VersionConflict
-from engine.ledger.tables import events_of
+from engine.ledger.events import events_of
 from engine.rules import cases
 from engine.rules.forms import field_specs
 from engine.service import access, auth, documents, uploads, worklist

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from engine.base import stated, wording
 from engine.base.i18n import gettext as _
-from engine.ledger.tables import EventRecord
+from engine.ledger.events import EventRecord
 from engine.rules import cases
 
 

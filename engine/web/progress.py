@@ -28,7 +28,7 @@ from engine.base.i18n import gettext
 from engine.ledger import tables
 from engine.ledger.db import read_only
 from engine.ledger.errors import VersionConflict
-from engine.ledger.tables import events_of
+from engine.ledger.events import events_of
 from engine.rules import cases, forms
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service

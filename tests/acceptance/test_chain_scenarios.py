@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from engine.ledger import tables
 from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.events import EventRecord, events_of
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import EventRecord, events_of
 from engine.rules import cases, chains, clock, forms
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor

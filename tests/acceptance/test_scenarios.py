@@ -27,8 +27,8 @@ from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.yaml_policy import parse
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.errors import VersionConflict
+from engine.ledger.events import events_of
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import events_of
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import ActionRefused, Actor
 from engine.rules.clock import TZ, ManualClock

@@ -12,8 +12,8 @@ from support import with_joint_review
 
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
+from engine.ledger.events import events_of
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import events_of
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -112,7 +112,7 @@ def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
 
 def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseService) -> None:
     from engine.ledger.db import read_only
-    from engine.ledger.tables import events_of
+    from engine.ledger.events import events_of
     from engine.rules.cases import ActionRefused
 
     data, uploads = chain_application(svc, "organization")

@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from engine.ledger.db import read_only
-from engine.ledger.tables import events_of
+from engine.ledger.events import events_of
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth

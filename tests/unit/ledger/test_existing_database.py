@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from engine.ledger import tables
 from engine.ledger.db import dumps, open_engine, read_only
+from engine.ledger.events import GENESIS_HASH, canonical, event_hash, events_of
 from engine.ledger.migrations import MIGRATIONS, migrate, schema_version
-from engine.ledger.tables import GENESIS_HASH, canonical, event_hash, events_of
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import SystemClock
 from engine.service.cases import CaseService

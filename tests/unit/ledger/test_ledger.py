@@ -21,14 +21,15 @@ from sqlalchemy.engine import Engine
 from support import tamper
 
 from engine.ledger import db as ledger_db
+from engine.ledger import events as ledger_events
 from engine.ledger import tables as ledger_tables
 from engine.ledger.cases import create_case, get_case
 from engine.ledger.db import dumps, iso, open_engine, read_only
 from engine.ledger.errors import CaseExists, SchemaTooNew, VersionConflict
+from engine.ledger.events import GENESIS_HASH, EventRecord, append_event, canonical, event_hash, events_of
 from engine.ledger.idempotency import remember_idempotency
 from engine.ledger.migrations import MIGRATIONS, add_column, migrate, schema_version
 from engine.ledger.snapshots import catalogue_history, load_snapshot, record_catalogue, save_snapshot
-from engine.ledger.tables import GENESIS_HASH, EventRecord, append_event, canonical, event_hash, events_of
 from engine.supervision import audit
 
 REPO = Path(__file__).resolve().parents[3]
@@ -348,7 +349,7 @@ def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypat
     """If the version read were stale (as under PostgreSQL READ COMMITTED), the guarded UPDATE still refuses."""
     case_id = new_case(engine)
     step(engine, case_id, "QQ20261122000001", version=1, n=1)
-    real = ledger_tables._case_row
+    real = ledger_events._case_row
     calls: list[int] = []
 
     class Stale:
@@ -360,7 +361,7 @@ def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypat
         calls.append(cid)
         return Stale() if len(calls) == 1 else real(conn, cid)
 
-    monkeypatch.setattr(ledger_tables, "_case_row", stale_then_real)
+    monkeypatch.setattr(ledger_events, "_case_row", stale_then_real)
     with pytest.raises(VersionConflict) as info:
         step(engine, case_id, "QQ20261122000001", version=1, n=2)
     assert (info.value.expected, info.value.actual) == (1, 2)
@@ -422,14 +423,14 @@ def test_tables_compile_for_postgresql() -> None:
     for table in ledger_tables.metadata.sorted_tables:
         CreateTable(table).compile(dialect=dialect)
     update_sql = str(
-        ledger_tables._GUARDED_UPDATE.compile(
+        ledger_events._GUARDED_UPDATE.compile(
             dialect=dialect, column_keys=["state", "version", "_case_id", "_expected_version"]
         )
     )
     assert update_sql.startswith("UPDATE cases SET state=%(state)s")
     assert "WHERE cases.id = %(_case_id)s" in update_sql
     assert "AND cases.version = %(_expected_version)s" in update_sql
-    assert "last_event_hash" in str(ledger_tables._SELECT_CASE.compile(dialect=dialect))
+    assert "last_event_hash" in str(ledger_events._SELECT_CASE.compile(dialect=dialect))
 
 
 LATEST = len(MIGRATIONS)
@@ -575,7 +576,8 @@ WRITER = textwrap.dedent(
     from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
     from engine.ledger.cases import create_case
-    from engine.ledger.tables import append_event, cases
+    from engine.ledger.events import append_event
+    from engine.ledger.tables import cases
 
     engine = open_engine(sys.argv[1])
     migrate(engine)

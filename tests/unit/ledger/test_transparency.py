@@ -22,9 +22,9 @@ from engine.base import keys
 from engine.cli.main import main
 from engine.ledger import transparency
 from engine.ledger.db import open_engine
+from engine.ledger.events import event_hash
 from engine.ledger.merkle import MerkleTree, verify_consistency
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import event_hash
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService

@@ -12,8 +12,8 @@ import pytest
 
 from engine.check.crossref import item_fields
 from engine.ledger.db import open_engine, read_only
+from engine.ledger.events import events_of
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import events_of
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock

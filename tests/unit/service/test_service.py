@@ -13,8 +13,8 @@ from engine.catalogue.model import load
 from engine.ledger.cases import get_case
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.errors import VersionConflict
+from engine.ledger.events import events_of
 from engine.ledger.migrations import migrate
-from engine.ledger.tables import events_of
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import ActionRefused, Actor, FeeMismatch, open_steps
 from engine.rules.clock import TZ, ManualClock

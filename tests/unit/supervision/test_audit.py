@@ -20,8 +20,8 @@ from support import tamper
 from engine.ledger import migrations
 from engine.ledger.cases import get_case
 from engine.ledger.db import open_engine, read_only
+from engine.ledger.events import events_of
 from engine.ledger.migrations import MIGRATIONS, migrate
-from engine.ledger.tables import events_of
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import TZ, ManualClock

@@ -13,8 +13,8 @@ from engine.catalogue.model import load
 from engine.ledger import tables
 from engine.ledger.cases import create_case, record_case_staff
 from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.events import append_event
 from engine.ledger.migrations import MIGRATIONS, migrate
-from engine.ledger.tables import append_event
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ
 from engine.supervision import rankings
