@@ -173,12 +173,7 @@ def append_event(
 
     # ``known``: the case row the caller already read in this same write transaction
     row = known if known is not None else _case_row(conn, case_id)
-    if row is None:
-        raise CaseNotFound(case_number)
-    if row.number != case_number:
-        raise ValueError(f"case id {case_id} is {row.number}, not {case_number}")
-    if row.version != expected_version:
-        raise VersionConflict(case_number, expected_version, row.version)
+    _check_row(row, case_id, case_number, expected_version)
 
     # cases.version counts the case's events and last_event_hash is the head of its chain
     # (verify() checks both), so the next link needs no read of the events table.
@@ -196,7 +191,31 @@ def append_event(
         "prev_hash": prev,
     }
     digest = event_hash(chained)
+    event_id = _write(conn, case_id, expected_version, values, chained, stored, digest)
+    return EventRecord(id=event_id, case_id=case_id, hash=digest, **chained)
 
+
+def _check_row(row: Any, case_id: int, case_number: str, expected_version: int) -> None:
+    """The case row an append starts from: there, the case named, at the version the caller read."""
+    if row is None:
+        raise CaseNotFound(case_number)
+    if row.number != case_number:
+        raise ValueError(f"case id {case_id} is {row.number}, not {case_number}")
+    if row.version != expected_version:
+        raise VersionConflict(case_number, expected_version, row.version)
+
+
+def _write(
+    conn: Connection,
+    case_id: int,
+    expected_version: int,
+    values: Mapping[str, Any],
+    chained: Mapping[str, Any],
+    stored: str,
+    digest: str,
+) -> int:
+    """The case row moved to the next version (only if still at ``expected_version``), then the event
+    itself with its payload as ``stored``; the new event's id."""
     # The guard first: on PostgreSQL it takes the row lock, so a concurrent writer waits
     # here and then finds the version changed (rowcount 0) instead of a duplicate seq.
     result = fast_execute(
@@ -205,7 +224,7 @@ def append_event(
         {
             **values,
             "version": expected_version + 1,
-            "updated_at": at_text,
+            "updated_at": chained["at"],
             "last_event_hash": digest,
             "_case_id": case_id,
             "_expected_version": expected_version,
@@ -213,28 +232,27 @@ def append_event(
     )
     if result.rowcount != 1:
         now = _case_row(conn, case_id)
-        raise VersionConflict(case_number, expected_version, None if now is None else now.version)
+        raise VersionConflict(chained["case_number"], expected_version, None if now is None else now.version)
 
     inserted = fast_execute(
         conn,
         _INSERT_EVENT,
         {
             "case_id": case_id,
-            "seq": seq,
-            "at": at_text,
-            "actor": actor,
-            "role": role,
-            "action": action,
+            "seq": chained["seq"],
+            "at": chained["at"],
+            "actor": chained["actor"],
+            "role": chained["role"],
+            "action": chained["action"],
             "payload": stored,
-            "catalogue_version": catalogue_version,
-            "prev_hash": prev,
+            "catalogue_version": chained["catalogue_version"],
+            "prev_hash": chained["prev_hash"],
             "hash": digest,
         },
     )
     if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
         raise RuntimeError("the database did not report the new event's id")
-    event_id = int(inserted.lastrowid)
-    return EventRecord(id=event_id, case_id=case_id, hash=digest, **chained)
+    return int(inserted.lastrowid)
 
 
 # ---------------------------------------------------------------------------------------
