@@ -21,7 +21,7 @@ Two references are measured in the same run on the same machine, alternating wit
 
 Each runs with synchronous=NORMAL and FULL (WAL both). The table shows the median of
 ``--repeat`` runs. Nothing here asserts a time: the targets are reported as PASS/MISS and
-the exit status is 0 either way; it is 1 only when ``ledger.verify`` fails on a database
+the exit status is 0 either way; it is 1 only when ``audit.verify`` fails on a database
 Yangguang wrote (or a run did not complete its cases), because then the figures mean nothing.
 
     .venv/bin/python bench/bench_cases.py [--cases N] [--repeat R] [--profile] [--dir DIR]
@@ -165,7 +165,7 @@ def yangguang_service(world: World, path: Path, sync: str) -> tuple[CaseService,
 def yangguang_check(svc: CaseService, n: int) -> None:
     report = audit.verify(svc.db)
     if not report.ok:
-        raise Broken("ledger.verify failed after the Yangguang run:\n" + report.render())
+        raise Broken("audit.verify failed after the Yangguang run:\n" + report.render())
     with read_only(svc.db) as conn:
         rows = conn.exec_driver_sql("SELECT state, count(*) FROM cases GROUP BY state").fetchall()
         states: dict[str, int] = {str(r[0]): int(r[1]) for r in rows}
@@ -346,7 +346,7 @@ def run_floor(tpl: Template, path: Path, sync: str, n: int) -> float:
 
 
 def floor_verifies(path: Path) -> bool:
-    """The floor writes the real hash chain: ``ledger.verify`` accepts it (a check of the floor itself)."""
+    """The floor writes the real hash chain: ``audit.verify`` accepts it (a check of the floor itself)."""
     db = open_engine(path)
     try:
         return audit.verify(db).ok
@@ -492,7 +492,7 @@ def measure(
                 path = workdir / f"run{k}-{sync}-{r}.db"
                 fig.times.append(fn(path))
                 if fig is fl and r == 0 and not floor_verifies(path):
-                    raise Broken("the floor's hash chain does not pass ledger.verify (a bug in this benchmark)")
+                    raise Broken("the floor's hash chain does not pass audit.verify (a bug in this benchmark)")
                 for suffix in ("", "-wal", "-shm"):
                     with contextlib.suppress(FileNotFoundError):
                         os.remove(str(path) + suffix)
@@ -581,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print_table(figures)
     print_targets(figures)
-    print("\nledger.verify: ok after every Yangguang run; the floor's chain passes ledger.verify too")
+    print("\naudit.verify: ok after every Yangguang run; the floor's chain passes audit.verify too")
     return 0
 
 

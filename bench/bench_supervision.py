@@ -1,7 +1,7 @@
 """Benchmark supervision over a million cases: dashboard counts, worklists, rankings (issue 6, performance).
 
 Builds an SQLite store of ``--cases`` case rows (default 1,000,000) written straight into the
-real schema (``ledger.open_engine`` with ``synchronous=NORMAL``, ``ledger.migrate``, every index the
+real schema (``open_engine`` with ``synchronous=NORMAL``, ``migrate``, every index the
 migrations create, no ANALYZE — the engine never runs it), then times the engine's own functions
 on it, each the median of ``--repeat`` runs after one warm-up:
 

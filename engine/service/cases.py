@@ -1,4 +1,4 @@
-"""The case service: one transaction per action over the record (engine.ledger.ledger), the rules
+"""The case service: one transaction per action over the record (engine.ledger), the rules
 (engine.rules.cases), the statutory clock (engine.rules.clock), forms (engine.rules.forms) and fees.
 
 Every case pins a snapshot of the documents it depends on (its item, the form sections

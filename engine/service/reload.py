@@ -104,7 +104,7 @@ Build = Callable[[Catalogue, "LiveApp"], Version]
 
 
 def record(db: Engine, cat: Catalogue, root: Path) -> None:
-    """Note in the database that ``cat`` is now served (engine.ledger.ledger's catalogue history)."""
+    """Note in the database that ``cat`` is now served (engine.ledger.snapshots' catalogue history)."""
     with db.begin() as conn:
         # wall time, as at start-up: the history says when a version really went live, even when
         # the engine runs on a simulated clock

@@ -1,7 +1,7 @@
 """Verifying the record (``yangguang audit verify``): that it is what was written, and all of it.
 
 * every case's hash chain: the first event altered, deleted, reordered or inserted (the chain's rules are
-  in engine/ledger/ledger.py's module docstring);
+  in engine/ledger/events.py's module docstring);
 * every case row against the fold of its events under the snapshot its submission pinned: the columns
   the worklists, public pages and rankings read (state, version, decision, deadlines ...) must be what
   the events give, so a row edited behind the application's back is named with the column;
