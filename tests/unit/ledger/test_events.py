@@ -1,93 +1,35 @@
-"""The hash-chained case record and the portable database layer (engine/ledger/ledger.py)."""
+"""The hash-chained case record (engine/ledger/events.py): appending, tampering caught by verify, concurrent
+writers, a writer killed mid-write."""
 
 from __future__ import annotations
 
 import itertools
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, String, inspect, select
+from ledger_support import CATV, T0, new_case, step
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from support import tamper
 
-from engine.ledger import db as ledger_db
 from engine.ledger import events as ledger_events
 from engine.ledger import tables as ledger_tables
-from engine.ledger.cases import create_case, get_case
-from engine.ledger.db import dumps, iso, open_engine, read_only
-from engine.ledger.errors import CaseExists, SchemaTooNew, VersionConflict
-from engine.ledger.events import GENESIS_HASH, EventRecord, append_event, canonical, event_hash, events_of
-from engine.ledger.idempotency import remember_idempotency
-from engine.ledger.migrations import MIGRATIONS, add_column, migrate, schema_version
-from engine.ledger.snapshots import catalogue_history, load_snapshot, record_catalogue, save_snapshot
+from engine.ledger.cases import get_case
+from engine.ledger.db import dumps, open_engine, read_only
+from engine.ledger.errors import CaseExists, VersionConflict
+from engine.ledger.events import GENESIS_HASH, append_event, canonical, event_hash, events_of
+from engine.ledger.migrations import migrate
 from engine.supervision import audit
 
 REPO = Path(__file__).resolve().parents[3]
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-CATV = "c" * 64
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "var" / "ledger.db"
-
-
-@pytest.fixture
-def engine(db: Path) -> Iterator[Engine]:
-    eng = open_engine(db)
-    migrate(eng)
-    yield eng
-    eng.dispose()
-
-
-def new_case(engine: Engine, number: str = "QQ20261122000001", events: int = 1) -> int:
-    """A case with ``events`` events (the submit plus events - 1 steps)."""
-    with engine.begin() as conn:
-        case_id, rec = create_case(
-            conn,
-            number=number,
-            query_code="ABCD1234",
-            item_code="psb-seal-engraving-filing",
-            catalogue_version=CATV,
-            state="submitted",
-            data={"applicant": {"name": "张三", "by_agent": False}},
-            at=T0,
-            actor="applicant:张三",
-            role="applicant",
-            payload={"materials": ["营业执照"]},
-            department="psb",
-        )
-    assert rec.seq == 1
-    for i in range(1, events):
-        step(engine, case_id, number, version=i, n=i)
-    return case_id
-
-
-def step(engine: Engine, case_id: int, number: str, version: int, n: int = 0) -> EventRecord:
-    with engine.begin() as conn:
-        return append_event(
-            conn,
-            case_id=case_id,
-            case_number=number,
-            expected_version=version,
-            at=T0 + timedelta(minutes=n),
-            actor="clerk-li",
-            role="window",
-            action="accept" if n == 1 else f"review-{n}",
-            payload={"note": f"第{n}步", "n": n},
-            catalogue_version=CATV,
-            state_update={"state": f"step-{n}", "current_step": f"s{n}"},
-        )
 
 
 def raw(db: Path, *sql: str) -> None:
@@ -369,52 +311,6 @@ def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypat
     assert audit.verify(engine).ok
 
 
-# -- engine and migrations -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("sync", "value"), [("FULL", 2), ("NORMAL", 1)])
-def test_sqlite_pragmas(tmp_path: Path, sync: str, value: int) -> None:
-    eng = open_engine(tmp_path / "deep" / "er" / "p.db", synchronous=sync)
-    with eng.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == value
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    eng.dispose()
-    with pytest.raises(ValueError):
-        open_engine(tmp_path / "x.db", synchronous="OFF")
-
-
-def test_sqlite_url_and_immediate_transactions(tmp_path: Path) -> None:
-    eng = open_engine(f"sqlite:///{tmp_path / 'u.db'}")
-    statements: list[str] = []
-    from sqlalchemy import event
-
-    @event.listens_for(eng, "connect")
-    def _log(dbapi_connection: Any, _record: Any) -> None:  # what SQLite itself is asked to run
-        dbapi_connection.set_trace_callback(statements.append)
-
-    with eng.begin() as conn:
-        conn.exec_driver_sql("SELECT 1")
-    with read_only(eng) as conn:
-        conn.exec_driver_sql("SELECT 1")
-    assert statements == ["BEGIN IMMEDIATE", "SELECT 1", "COMMIT", "BEGIN", "SELECT 1", "ROLLBACK"]
-    eng.dispose()
-
-
-def test_other_urls_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No driver is installed here, so only check what open_engine hands to create_engine."""
-    seen: list[tuple[Any, ...]] = []
-
-    def fake_create_engine(*args: Any, **kwargs: Any) -> str:
-        seen.append((*args, kwargs))
-        return "engine"
-
-    monkeypatch.setattr(ledger_db, "create_engine", fake_create_engine)
-    assert open_engine("postgresql://user@localhost/yangguang") == "engine"
-    assert seen == [("postgresql://user@localhost/yangguang", {})]
-
-
 def test_tables_compile_for_postgresql() -> None:
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateTable
@@ -433,139 +329,6 @@ def test_tables_compile_for_postgresql() -> None:
     assert "last_event_hash" in str(ledger_events._SELECT_CASE.compile(dialect=dialect))
 
 
-LATEST = len(MIGRATIONS)
-
-
-def test_migrate_is_idempotent(engine: Engine) -> None:
-    assert migrate(engine) == LATEST
-    assert migrate(engine) == LATEST
-    with engine.connect() as conn:
-        rows = conn.execute(select(ledger_tables.schema_migrations)).all()
-        tables = set(inspect(conn).get_table_names())
-    assert [r.version for r in rows] == list(range(1, LATEST + 1))
-    assert {
-        "cases",
-        "events",
-        "catalogue_snapshots",
-        "idempotency",
-        "users",
-        "sessions",
-        "uploads",
-        "schema_migrations",
-    } <= tables
-
-
-def test_a_later_migration_adds_a_column(engine: Engine) -> None:
-    new_case(engine)
-
-    def m_next_priority(conn: Any) -> None:
-        add_column(conn, "cases", Column("priority", Integer, server_default="0", nullable=False))
-        add_column(conn, "users", Column("phone", String(32)))
-
-    steps = [*MIGRATIONS, m_next_priority]
-    assert migrate(engine, steps) == LATEST + 1
-    assert migrate(engine, steps) == LATEST + 1
-    with engine.connect() as conn:
-        columns = {c["name"] for c in inspect(conn).get_columns("cases")}
-        assert "priority" in columns
-        assert conn.exec_driver_sql("SELECT priority FROM cases").scalar() == 0
-        assert [r.version for r in conn.execute(select(ledger_tables.schema_migrations.c.version))] == list(
-            range(1, LATEST + 2)
-        )
-    # Older code refuses a newer database instead of guessing.
-    with pytest.raises(SchemaTooNew):
-        migrate(engine)
-    assert audit.verify(engine).ok
-
-
-def test_a_fresh_database_runs_every_migration(tmp_path: Path) -> None:
-    def m_next_priority(conn: Any) -> None:
-        add_column(conn, "cases", Column("priority", Integer))
-
-    eng = open_engine(tmp_path / "fresh.db")
-    assert migrate(eng, [*MIGRATIONS, m_next_priority]) == LATEST + 1
-    with eng.connect() as conn:
-        assert "priority" in {c["name"] for c in inspect(conn).get_columns("cases")}
-    eng.dispose()
-
-
-def test_a_failed_migration_leaves_nothing(engine: Engine) -> None:
-    def m_next_broken(conn: Any) -> None:
-        add_column(conn, "cases", Column("half", Integer))
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        migrate(engine, [*MIGRATIONS, m_next_broken])
-    with engine.connect() as conn:
-        assert schema_version(conn) == LATEST
-        assert "half" not in {c["name"] for c in inspect(conn).get_columns("cases")}
-
-
-def test_migration_2_upgrades_a_version_1_database(tmp_path: Path) -> None:
-    """A database made by the first release (cases without the deadline columns) gains them,
-    keeps its cases, and still verifies."""
-    path = tmp_path / "v1.db"
-    eng = open_engine(path)
-    migrate(eng, MIGRATIONS[:1])
-    new_case(eng)
-    with eng.begin() as conn:  # make it look exactly like release 1 wrote it
-        conn.exec_driver_sql("DROP INDEX ix_cases_due_step")
-        conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN due_step")
-        conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN due_completeness")
-    assert migrate(eng) == LATEST
-    with eng.connect() as conn:
-        assert {"due_step", "due_completeness"} <= {c["name"] for c in inspect(conn).get_columns("cases")}
-        indexes = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert "ix_cases_due_step" in indexes
-        # migration 9's worklist indexes (expressions, so read from sqlite_master), and not migration 7's
-        assert {"ix_cases_department_state_next", "ix_cases_state_next"} <= indexes
-        assert "ix_cases_department_state_due_next" not in indexes
-        assert conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() == 1
-    assert audit.verify(eng).ok
-    eng.dispose()
-
-
-def test_migration_3_keeps_the_catalogue_history_the_old_store_wrote(tmp_path: Path) -> None:
-    """Databases served by release 1 have catalogue_versions written by engine/store.py; the
-    ledger takes the table over as it is, and serving again adds a row only on a change."""
-    path = tmp_path / "served.db"
-    with sqlite3.connect(path) as raw:  # exactly what store.Store created and wrote
-        raw.execute(
-            "CREATE TABLE catalogue_versions (id INTEGER NOT NULL, version VARCHAR(64) NOT NULL,"
-            " root VARCHAR(1024) NOT NULL, items INTEGER NOT NULL, loaded_at DATETIME NOT NULL, PRIMARY KEY (id))"
-        )
-        raw.execute(
-            "INSERT INTO catalogue_versions (version, root, items, loaded_at)"
-            " VALUES ('v1', '/srv/catalogue', 42, '2026-11-01 08:00:00.000000')"
-        )
-    eng = open_engine(path)
-    assert migrate(eng) == LATEST
-    with eng.begin() as conn:
-        assert not record_catalogue(conn, "v1", "/srv/catalogue", 42, T0)  # unchanged: no new row
-        assert record_catalogue(conn, "v2", "/srv/catalogue", 43, T0)
-        assert record_catalogue(conn, "v2", "/srv/county", 43, T0)  # same version, another root
-    with eng.connect() as conn:
-        history = catalogue_history(conn)
-    assert [(h["version"], h["root"], h["items"]) for h in history] == [
-        ("v1", "/srv/catalogue", 42),
-        ("v2", "/srv/catalogue", 43),
-        ("v2", "/srv/county", 43),
-    ]
-    assert history[1]["loaded_at"] == iso(T0)
-    eng.dispose()
-
-
-def test_snapshots_and_idempotency(engine: Engine) -> None:
-    with engine.begin() as conn:
-        assert save_snapshot(conn, CATV, {"items": {"a": {"name": "刻章备案"}}}, T0)
-        assert not save_snapshot(conn, CATV, {"other": 1}, T0)
-        assert remember_idempotency(conn, "k1", "QQ1", T0) == "QQ1"
-        assert remember_idempotency(conn, "k1", "QQ2", T0) == "QQ1"
-    with engine.connect() as conn:
-        assert load_snapshot(conn, CATV) == {"items": {"a": {"name": "刻章备案"}}}
-        assert load_snapshot(conn, "nope") is None
-
-
 # -- crash safety --------------------------------------------------------------------------
 
 WRITER = textwrap.dedent(
@@ -573,10 +336,10 @@ WRITER = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     from sqlalchemy import select
-    from engine.ledger.db import open_engine
-    from engine.ledger.migrations import migrate
     from engine.ledger.cases import create_case
+    from engine.ledger.db import open_engine
     from engine.ledger.events import append_event
+    from engine.ledger.migrations import migrate
     from engine.ledger.tables import cases
 
     engine = open_engine(sys.argv[1])
