@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 check: $(STAMP)
-	$(BIN)/yangguang check
+	$(BIN)/yangguang check --catalog $(CATALOG)
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine server.py tests bench

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def keep_units(text: Any) -> Markup:
 
 
 _env.filters["units"] = keep_units
-_STATIC = Path(__file__).parent / "static"
+_STATIC = Path(str(files("engine.web") / "static"))  # package data, as the /static mount reads it
 
 
 async def favicon(request: Request) -> Response:
