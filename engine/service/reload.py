@@ -45,7 +45,7 @@ from engine.catalogue.cache import FileCache
 from engine.catalogue.discover import fingerprint
 from engine.catalogue.model import Catalogue
 from engine.check.pipeline import load
-from engine.ledger import ledger
+from engine.ledger.snapshots import record_catalogue
 from engine.rules.clock import Clock, SystemClock
 from engine.service import recount
 from engine.service.cases import CaseService
@@ -106,11 +106,11 @@ Build = Callable[[Catalogue, "LiveApp"], Version]
 
 
 def record(db: Engine, cat: Catalogue, root: Path) -> None:
-    """Note in the database that ``cat`` is now served (engine.ledger.ledger's catalogue history)."""
+    """Note in the database that ``cat`` is now served (engine.ledger.snapshots' catalogue history)."""
     with db.begin() as conn:
         # wall time, as at start-up: the history says when a version really went live, even when
         # the engine runs on a simulated clock
-        ledger.record_catalogue(conn, cat.version, str(Path(root).resolve()), len(cat.items), SystemClock().now())
+        record_catalogue(conn, cat.version, str(Path(root).resolve()), len(cat.items), SystemClock().now())
 
 
 class LiveState(State):
