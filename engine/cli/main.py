@@ -201,7 +201,8 @@ def cmd_fee(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from engine.service import reload, uploads
+    from engine.service import uploads
+    from engine.web import reload
     from engine.web.app import create_app
 
     try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2; the per-address upload limits

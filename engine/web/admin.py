@@ -41,7 +41,7 @@ from engine.web.desk import guarded_route, staff_csrf
 from engine.web.portal import BROWSER_COOKIE
 
 if TYPE_CHECKING:
-    from engine.service.reload import LiveApp
+    from engine.web.reload import LiveApp
 
 Render = Callable[..., HTMLResponse]
 #: the browser token a preview's form pages are rendered for; its CSRF token is then replaced,

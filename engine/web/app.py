@@ -4,10 +4,10 @@ Pages are rendered from the same ``engine.rules.notice`` data as ``yangguang sho
 Over HTTP every error has one shape: JSON ``{"error": {"status", "code", "message"}}``
 under /api/, an HTML page elsewhere; never a traceback.
 
-``create_app`` returns an ``engine.service.reload.LiveApp``: it owns the database, the key, the lifespan
+``create_app`` returns an ``engine.web.reload.LiveApp``: it owns the database, the key, the lifespan
 and the background tasks, and dispatches each request to the app built by ``_version`` for the
 live catalogue version. Everything that depends on the catalogue is built there, once per
-version, so live reload swaps it whole (see engine.service.reload).
+version, so live reload swaps it whole (see engine.web.reload).
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from engine.ledger.transparency import transparency_routes
 from engine.rules import chains, notice
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import Clock, SystemClock, local_date
-from engine.service import provisional, reload, uploads
+from engine.service import provisional, uploads
 from engine.service.cases import CaseService
-from engine.service.reload import LiveApp, Version
 from engine.supervision.search import MAX_QUERY, ItemIndex
+from engine.web import reload
 from engine.web.admin import PreviewKit, admin_routes
 from engine.web.api import api_routes, bad_text_error, error_response
 from engine.web.deps import Deps
@@ -60,6 +60,7 @@ from engine.web.portal import portal_routes, withdrawn_message
 from engine.web.progress import local as progress_local
 from engine.web.progress import progress_routes
 from engine.web.public import public_routes
+from engine.web.reload import LiveApp, Version
 from engine.web.security import SecurityHeaders
 from engine.web.supervision import supervision_routes
 
@@ -125,7 +126,7 @@ def create_app(
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
     down) the engine's timed rules run in a worker thread; 0 turns that off. Every
     ``reload_seconds`` (default ``$YANGGUANG_RELOAD_SECONDS``, else 2; 0 off) the catalogue
-    files are looked at, and an edit that checks clean goes live (engine.service.reload). ``warnings`` are the
+    files are looked at, and an edit that checks clean goes live (engine.web.reload). ``warnings`` are the
     given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own.
     ``upload_limits`` default to the environment's (engine.service.uploads.limits_from_env: ValueError
     naming a bad variable)."""
