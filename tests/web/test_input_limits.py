@@ -145,8 +145,8 @@ def test_405_answers_say_which_methods_the_path_has(client: TestClient) -> None:
 
 
 def _string_limits() -> set[tuple[str, int]]:
-    """Every ``_string(body, "key", N)`` call in engine/web/api.py, read from its source."""
-    tree = ast.parse((REPO / "engine" / "web" / "api.py").read_text(encoding="utf-8"))
+    """Every ``_string(body, "key", N)`` call in engine/web/api/__init__.py, read from its source."""
+    tree = ast.parse((REPO / "engine" / "web" / "api" / "__init__.py").read_text(encoding="utf-8"))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_string":
