@@ -42,7 +42,6 @@ from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue, Document, load
 from engine.ledger import ledger
-from engine.ledger.transparency import transparency_routes
 from engine.rules import chains, notice
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import Clock, SystemClock, local_date
@@ -63,6 +62,7 @@ from engine.web.public import public_routes
 from engine.web.reload import LiveApp, Version
 from engine.web.security import SecurityHeaders
 from engine.web.supervision import supervision_routes
+from engine.web.transparency import checkpoints
 
 _env = Environment(
     loader=PackageLoader("engine.web", "templates"),
@@ -365,7 +365,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             *desk_chain_routes(service, render, site.key),
             *supervision_routes(service, render, site.key),
             *public_routes(service, render, index, site.var / "open-data"),
-            *transparency_routes(site.db),
+            Route("/transparency/checkpoints", checkpoints),
             *admin_routes(service, render, site.key, live, kit),
             Mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static"),
             Route("/", home),
