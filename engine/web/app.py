@@ -48,7 +48,7 @@ from engine.rules.clock import Clock, SystemClock, local_date
 from engine.service import provisional, uploads
 from engine.service.cases import CaseService
 from engine.supervision.search import MAX_QUERY, ItemIndex
-from engine.web import reload
+from engine.web import public, reload
 from engine.web.admin import PreviewKit, admin_routes
 from engine.web.api import api_routes, bad_text_error, error_response
 from engine.web.deps import Deps
@@ -58,7 +58,6 @@ from engine.web.flowchart import flowchart_svg
 from engine.web.portal import portal_routes, withdrawn_message
 from engine.web.progress import local as progress_local
 from engine.web.progress import progress_routes
-from engine.web.public import public_routes
 from engine.web.reload import LiveApp, Version
 from engine.web.security import SecurityHeaders
 from engine.web.supervision import supervision_routes
@@ -364,7 +363,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             *desk_routes(service, render, site.key),
             *desk_chain_routes(service, render, site.key),
             *supervision_routes(service, render, site.key),
-            *public_routes(service, render, index, site.var / "open-data"),
+            *public.ROUTES,
             Route("/transparency/checkpoints", checkpoints),
             *admin_routes(service, render, site.key, live, kit),
             Mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static"),
