@@ -94,7 +94,11 @@ from engine.rules import forms, notice  # noqa: E402
 from engine.service import uploads  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.web import app as web  # noqa: E402
-from engine.web import csrf, form_view  # noqa: E402
+from engine.web import (  # noqa: E402
+    csrf,
+    form_view,
+    render,
+)
 from engine.web.flowchart import flowchart_svg  # noqa: E402
 from engine.web.form_view import CHECK_PAGE, MATERIALS_PAGE  # noqa: E402
 
@@ -532,13 +536,13 @@ def measure_submissions(
 
 
 def plain_environment() -> Environment:
-    """A new Environment over the app's templates, set up as engine/web/app.py sets up its own."""
+    """A new Environment over the app's templates, set up as engine/web/render.py sets up its own."""
     env = Environment(
         loader=FileSystemLoader(str(REPO / "engine" / "web" / "templates")),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
-    app_env: Environment = web._env
+    app_env: Environment = render.env
     env.globals.update(app_env.globals)  # gettext callables, current_language, languages …
     env.newstyle_gettext = getattr(app_env, "newstyle_gettext", False)  # type: ignore[attr-defined]
     return env
@@ -666,7 +670,7 @@ PARTS = (  # (what, file suffix, function): cumulative times, so they nest (norm
     ("form_view.widgets", "engine/web/form_view.py", "widgets"),
     ("forms.normalise", "engine/rules/forms.py", "normalise"),
 )
-THREADED = ("engine.web.app", "engine.web.portal", "engine.web.api", "engine.web.progress", "engine.web.desk")
+THREADED = ("engine.web.home", "engine.web.portal", "engine.web.progress", "engine.web.desk")
 
 
 @contextlib.contextmanager

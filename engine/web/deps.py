@@ -9,7 +9,8 @@ alone and a preview (engine.web.admin) serves the same handlers with its own ``D
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from engine.service.cases import CaseService
 
 if TYPE_CHECKING:
     from engine.supervision.search import ItemIndex
+    from engine.web.reload import LiveApp
 
 Render = Callable[..., HTMLResponse]
 """Render a template as a page of one catalogue's center: a template name, a status and the context."""
@@ -40,6 +42,10 @@ class Deps:
     index: ItemIndex | None = None  # the catalogue's search index (home page, public search)
     open_data_dir: Path | None = None  # where the open-data file is written (/open-data)
     extra: dict[str, Any] | None = None  # what one part of the site keeps per version (e.g. admin's live app)
+    live: LiveApp | None = None  # the server's live app (/healthz: whether newer files fail to load)
+    #: guide pages rendered once per (item code, language, local date): a page depends only on those
+    #: and the catalogue version, which is fixed for these Deps (engine.web.home.item_page)
+    guides: dict[tuple[str, str, date], bytes] = field(default_factory=dict)
 
 
 def deps(request: Request) -> Deps:
