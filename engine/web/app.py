@@ -17,6 +17,7 @@ import functools
 import logging
 import os
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -39,19 +40,19 @@ from engine.rules.clock import Clock, SystemClock
 from engine.service import uploads
 from engine.service.cases import CaseService
 from engine.supervision.search import ItemIndex
-from engine.web import api, errors, home, public, reload, transparency
-from engine.web.admin import PreviewKit, admin_routes
+from engine.web import admin, api, errors, home, public, reload, supervision, transparency
+from engine.web.admin import PreviewKit
 from engine.web.deps import Deps, deps
-from engine.web.desk import desk_routes, staff_from_cookie
-from engine.web.desk_chains import desk_chain_routes
-from engine.web.portal import portal_routes
-from engine.web.progress import progress_routes
+from engine.web.desk import cases as desk_cases
+from engine.web.desk import chains as desk_chains
+from engine.web.desk import login as desk_login
+from engine.web.desk.staff import signed_in
+from engine.web.portal import apply, progress
 from engine.web.reload import LiveApp, Version
 from engine.web.render import renderer
 from engine.web.security import SecurityHeaders
-from engine.web.supervision import supervision_routes
 
-_STATIC = Path(__file__).parent / "static"
+_STATIC = Path(str(files("engine.web") / "static"))  # package data, as the /static mount reads it
 
 
 async def favicon(request: Request) -> Response:
@@ -151,23 +152,19 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
     for private in (uploads_dir, site.var / "open-data"):  # applicants' files: owner only (files are 0600)
         private.mkdir(mode=0o700, parents=True, exist_ok=True)
     index = ItemIndex(cat)  # FTS5, built once per catalogue version
-    staff_of = staff_from_cookie(service)
-    kit = PreviewKit(
-        renderer=renderer,
-        guide=home.guide_page,
-        portal=lambda svc, rend: portal_routes(svc, uploads_dir, rend, site.key, staff_of, site.limits),
-    )
+    kit = PreviewKit(renderer=renderer, guide=home.guide_page)
     app = Starlette(
         routes=[
             *api.ROUTES,
-            *portal_routes(service, uploads_dir, render, site.key, staff_of, site.limits),
-            *progress_routes(service, uploads_dir, render, site.key, site.limits),
-            *desk_routes(service, render, site.key),
-            *desk_chain_routes(service, render, site.key),
-            *supervision_routes(service, render, site.key),
+            *apply.ROUTES,
+            *progress.ROUTES,
+            *desk_login.ROUTES,
+            *desk_cases.ROUTES,
+            *desk_chains.ROUTES,
+            *supervision.ROUTES,
             *public.ROUTES,
             Route("/transparency/checkpoints", transparency.checkpoints),
-            *admin_routes(service, render, site.key, live, kit),
+            *admin.ROUTES,
             Mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static"),
             Route("/", home.home),
             Route("/items/{code}", home.item_page),
@@ -189,7 +186,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         key=site.key,
         uploads_dir=uploads_dir,
         limits=site.limits,
-        staff_of=staff_of,
+        staff_of=signed_in,
         index=index,
         open_data_dir=site.var / "open-data",
         extra={"live": live, "kit": kit},

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +42,10 @@ class Deps:
     open_data_dir: Path | None = None  # where the open-data file is written (/open-data)
     extra: dict[str, Any] | None = None  # what one part of the site keeps per version (e.g. admin's live app)
     live: LiveApp | None = None  # the server's live app (/healthz: whether newer files fail to load)
-    #: guide pages rendered once per (item code, language, local date): a page depends only on those
-    #: and the catalogue version, which is fixed for these Deps (engine.web.home.item_page)
-    guides: dict[tuple[str, str, date], bytes] = field(default_factory=dict)
+    # What handlers compute once per version and keep (the portal's blank pages, admin's preview, the
+    # guide pages), filled on first use. Not an argument: every Deps (a preview's made with
+    # dataclasses.replace too) starts with its own, so nothing cached for one catalogue is served for another.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 def deps(request: Request) -> Deps:

@@ -24,7 +24,7 @@ from engine.rules.clock import local_date
 from engine.supervision.search import MAX_QUERY
 from engine.web.deps import Render, deps
 from engine.web.flowchart import flowchart_svg
-from engine.web.portal import withdrawn_message
+from engine.web.portal.application import withdrawn_message
 
 
 def departments(cat: Catalogue) -> list[dict[str, Any]]:
@@ -82,7 +82,7 @@ def guide_page(cat: Catalogue, doc: Document, render: Render, on: date | None = 
 
 async def item_page(request: Request) -> Response:
     """A guide page depends only on the catalogue version (fixed for these Deps), the language and the
-    date (fee reliefs in force): rendered once, then served from memory in the event loop."""
+    date (fee reliefs in force): rendered once into ``Deps.memo``, then served from memory in the event loop."""
     d = deps(request)
     cat = d.service.catalogue
     doc = cat.items.get(request.path_params["code"])
@@ -91,11 +91,12 @@ async def item_page(request: Request) -> Response:
         raise HTTPException(404, why or _("没有这个事项。"))
     today = local_date(d.service.clock.now())
     key = (doc.data["code"], i18n.language(), today)
-    if key not in d.guides:
-        if any(k[2] != today for k in d.guides):
-            d.guides.clear()  # yesterday's pages are never served again
-        d.guides[key] = guide_page(cat, doc, d.render, today)
-    return Response(d.guides[key], media_type="text/html; charset=utf-8")
+    guides: dict[tuple[str, str, date], bytes] = d.memo.setdefault("home.guides", {})
+    if key not in guides:
+        if any(k[2] != today for k in guides):
+            guides.clear()  # yesterday's pages are never served again
+        guides[key] = guide_page(cat, doc, d.render, today)
+    return Response(guides[key], media_type="text/html; charset=utf-8")
 
 
 async def chain_page(request: Request) -> Response:

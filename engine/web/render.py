@@ -18,7 +18,7 @@ from engine.catalogue.model import Catalogue
 from engine.rules.calendar import WorkCalendar
 from engine.service import provisional
 from engine.web.deps import Render
-from engine.web.progress import local as progress_local
+from engine.web.portal.progress import local as progress_local
 
 env = Environment(
     loader=PackageLoader("engine.web", "templates"),
