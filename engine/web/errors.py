@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.base.i18n import gettext as _
 from engine.base.wording import N_, one_language
-from engine.ledger import ledger
+from engine.ledger.errors import VersionConflict
 from engine.rules import cases
 from engine.rules.forms import FieldError
 from engine.service import auth, drafts, filing_limits, query_codes, uploads
@@ -130,7 +130,7 @@ def _refused_upload(exc: uploads.Refused) -> Answer:
     return Answer(exc.status, exc.code, one_language(f"{exc.zh} / {exc.en}"), headers=headers)
 
 
-def _conflict(exc: ledger.VersionConflict) -> Answer:
+def _conflict(exc: VersionConflict) -> Answer:
     return Answer(409, "version_conflict", _(CONFLICT).format(expected=exc.expected, actual=exc.actual))
 
 
@@ -162,7 +162,7 @@ TABLE: dict[type[Exception], Callable[[Any], Answer]] = {
     SubmissionInvalid: lambda e: Answer(422, "invalid", _(INVALID).format(count=len(e.errors)), list(e.errors)),
     UnknownCase: lambda e: Answer(404, "not_found", one_language(str(e)) or _(NOT_FOUND)),
     ItemUnavailable: lambda e: Answer(409, "item_unavailable", one_language(str(e))),
-    ledger.VersionConflict: _conflict,
+    VersionConflict: _conflict,
     cases.ActionRefused: _refused_action,
     Exception: _internal,
 }

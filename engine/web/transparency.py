@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from engine.base import input_guard
 from engine.base.i18n import gettext as _
 from engine.base.wording import N_
-from engine.ledger import ledger
+from engine.ledger.db import read_only
 from engine.ledger.transparency import LIST_DEFAULT, LIST_MAX, listing
 from engine.web.deps import deps
 
@@ -22,7 +22,7 @@ async def checkpoints(request: Request) -> Response:
     raw = request.query_params.get("limit", str(LIST_DEFAULT))
     if not 1 <= (input_guard.whole(raw) or 0) <= LIST_MAX:
         raise HTTPException(400, _(BAD_LIMIT).format(most=LIST_MAX))
-    with ledger.read_only(deps(request).service.db) as conn:
+    with read_only(deps(request).service.db) as conn:
         body = listing(conn, int(raw))
     return JSONResponse(body, headers={"Cache-Control": "no-cache"})
 

@@ -27,7 +27,9 @@ from starlette.testclient import TestClient
 
 from engine.base.i18n import LocaleMiddleware, gettext
 from engine.base.input_guard import InputGuard
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
+from engine.ledger.errors import VersionConflict
+from engine.ledger.migrations import migrate
 from engine.rules import cases, forms
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
@@ -85,7 +87,7 @@ ERRORS: list[tuple[str, Callable[[Request], Exception], int, str, dict[str, str]
     ("unknown-case", lambda r: UnknownCase("没有这个办件 / no such case"), 404, "not_found", {}),
     ("unavailable", lambda r: ItemUnavailable("QQ-PSB-BA-001", "suspended", "咨询电话：12345"), 409,
      "item_unavailable", {}),
-    ("conflict", lambda r: ledger.VersionConflict("QQ20260306000001", 1, 2), 409, "version_conflict", {}),
+    ("conflict", lambda r: VersionConflict("QQ20260306000001", 1, 2), 409, "version_conflict", {}),
     ("forbidden", lambda r: cases.ActionRefused("forbidden", "只有审核人员可以办理 / only a reviewer may"), 403,
      "forbidden", {}),
     ("refused", lambda r: cases.ActionRefused("conflict", "本件已办结 / the case is closed"), 409, "conflict", {}),
@@ -105,8 +107,8 @@ def client(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Iterator
     """An app with the site's error wiring and Deps on the reference catalogue, raising on request."""
     tmp = tmp_path_factory.mktemp("errors")
     cat = reference.catalogue
-    db = ledger.open_engine(tmp / "cases.db")
-    ledger.migrate(db)
+    db = open_engine(tmp / "cases.db")
+    migrate(db)
     calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     service = CaseService(cat, db, ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)), calendar)
     app = Starlette(

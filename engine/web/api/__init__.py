@@ -53,9 +53,7 @@ ROUTES = [
 ]
 
 
-def standalone(
-    service: CaseService, upload_dir: Path, limits: Limits = LIMITS, key: bytes | None = None
-) -> Starlette:
+def standalone(service: CaseService, upload_dir: Path, limits: Limits = LIMITS, key: bytes | None = None) -> Starlette:
     """The API alone, as one app on ``service`` (tests; a host that serves no pages): the same routes,
     error answers and language choice as the site. ``key`` signs API draft tokens (engine.base.keys;
     without one, a key of this app: its tokens then end with it)."""

@@ -19,7 +19,8 @@ from engine.base import stated
 from engine.base.i18n import gettext as _
 from engine.base.money import amounts
 from engine.base.wording import N_
-from engine.ledger import ledger
+from engine.ledger.db import dumps, read_only
+from engine.ledger.events import events_of
 from engine.rules import cases, forms
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
@@ -79,8 +80,8 @@ def view(service: CaseService, number: str, staff: bool) -> dict[str, Any]:
     """The case as JSON: the applicant's view, or with ``staff`` its data, uploads and fee anomalies too."""
     case, snap = service.load(number)
     item = snap["item"]
-    with ledger.read_only(service.db) as conn:
-        records = ledger.events_of(conn, number)
+    with read_only(service.db) as conn:
+        records = events_of(conn, number)
     out: dict[str, Any] = {
         "number": case.number,
         "item": {"code": item["code"], "name": item["name"], "department": item["department"]},
@@ -130,7 +131,7 @@ async def case_create(request: Request) -> Response:
             raise SubmissionInvalid([*errors, *bad])
         # the key is scoped to the request: a retry finds its case, nobody else's key reveals one;
         # a draft files one application, under its own key (the sweep keeps a filed draft's files)
-        scope = ledger.dumps({"key": key, "item": item_code, "data": data, "up": uploads, "by": actor.username})
+        scope = dumps({"key": key, "item": item_code, "data": data, "up": uploads, "by": actor.username})
         scoped = draft_key or "api:" + hashlib.sha256(scope.encode()).hexdigest()
         filer = filing_limits.of(request, d.limits) if actor is APPLICANT else None  # staff: not limited
         return service.submit(item_code, data, uploads, actor, scoped, filer=filer)

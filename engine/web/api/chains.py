@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.base.i18n import gettext as _
 from engine.base.wording import N_
-from engine.ledger import ledger
+from engine.ledger.db import dumps
 from engine.service import access, filing_limits, provisional
 from engine.service import chains as chain_service
 from engine.service.cases import SubmissionInvalid, UnknownCase
@@ -51,7 +51,7 @@ async def chain_create(request: Request) -> Response:
         bad = upload_errors(service, [{"id": k, "name": k} for k in files], files, owner)
         if bad:
             raise SubmissionInvalid(bad)
-        scope = ledger.dumps({"key": key, "chain": chain_id, "by": actor.username})
+        scope = dumps({"key": key, "chain": chain_id, "by": actor.username})
         scoped = draft_key or hashlib.sha256(scope.encode()).hexdigest()
         filer = filing_limits.of(request, d.limits) if actor is APPLICANT else None  # staff: not limited
         return chain_service.submit(service, chain_id, data, files, actor, scoped, filer)

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from engine.base import input_guard
 from engine.base.i18n import gettext as _
 from engine.base.wording import N_, one_language
-from engine.ledger import ledger
+from engine.ledger.db import read_only
 from engine.service import access, drafts
 from engine.service import uploads as uploads_
 from engine.service.cases import UnknownCase
@@ -108,7 +108,7 @@ async def _admit(request: Request, owner: uploads_.Owner) -> None:
 
     def admit() -> None:
         uploads_.check_room(d.uploads_dir, expected, d.limits)
-        with ledger.read_only(d.service.db) as conn:
+        with read_only(d.service.db) as conn:
             uploads_.check_quota(conn, owner, 0, d.service.clock.now(), d.limits)
 
     await run_in_threadpool(admit)
