@@ -30,8 +30,8 @@ from engine.base.conditions import evaluate
 from engine.base.i18n import gettext
 from engine.base.money import MONEY_UNITS, YUAN, places
 from engine.base.wording import N_
+from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import FieldInfo, item_fields
 
 MATERIALS = "materials"
 CENT = Decimal("0.01")
@@ -139,7 +139,7 @@ def field_specs(item: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[st
         if not isinstance(section, Mapping):
             continue
         for spec in section.get("fields", []):
-            if spec.get("type") == "delivery":  # the item's own methods, as crossref.item_fields asks them
+            if spec.get("type") == "delivery":  # the item's own methods, as catalogue.fields.item_fields asks them
                 spec = delivery.field_for(spec, item) or spec
             out.setdefault(f"{section['id']}.{spec['id']}", spec)
     return out

@@ -13,9 +13,10 @@ from typing import Any
 
 from engine.base import conditions, stated
 from engine.base.wording import N_
+from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import item_fields
 from engine.rules import cases
+from engine.rules.fee_text import describe_schedule_on
 
 TYPE_NAMES = {
     "license": "行政许可",
@@ -435,8 +436,6 @@ def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | N
     schedule = cat.fees.get(fee["schedule"])
     if schedule is None:
         return [f"按收费标准 {fee['schedule']} 收取"], []
-    from engine.rules.fee_text import describe_schedule_on
-
     return describe_schedule_on(schedule.data, labels, on)
 
 

@@ -33,7 +33,8 @@ from engine.base.i18n import LocaleMiddleware
 from engine.base.input_guard import InputGuard
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import Catalogue, load
+from engine.catalogue.model import Catalogue
+from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from engine.base.dates import TZ
 from engine.base.i18n import LocaleMiddleware, gettext
 from engine.base.input_guard import InputGuard
 from engine.ledger.db import open_engine
@@ -32,7 +33,7 @@ from engine.ledger.errors import VersionConflict
 from engine.ledger.migrations import migrate
 from engine.rules import cases, forms
 from engine.rules.calendar import WorkCalendar
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import auth, drafts, filing_limits, query_codes, uploads
 from engine.service.cases import CaseService, ItemUnavailable, SubmissionInvalid, UnknownCase
 from engine.web import csrf, errors, home

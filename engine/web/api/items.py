@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from engine.base import stated
 from engine.base.i18n import gettext as _
 from engine.base.money import YUAN
+from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import item_fields
 from engine.rules import notice
 from engine.rules.clock import local_date
 from engine.web.api.cases import NO_ITEM

@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from engine.base.dates import TZ
 from engine.base.i18n import gettext as _
 from engine.base.wording import N_
-from engine.rules import clock
 from engine.service import access
 from engine.supervision import corrections, rankings
 from engine.supervision import sweep as supervision
@@ -56,8 +56,8 @@ async def summary(request: Request) -> Response:
     db, cat = service.db, service.catalogue
 
     def work() -> dict[str, Any]:
-        lo = datetime(start.year, start.month, start.day, tzinfo=clock.TZ)
-        hi = datetime(end.year, end.month, end.day, tzinfo=clock.TZ)
+        lo = datetime(start.year, start.month, start.day, tzinfo=TZ)
+        hi = datetime(end.year, end.month, end.day, tzinfo=TZ)
         ranked = rankings.month(db, service.calendar, cat.center, month)
         return {
             "center": (cat.center or {}).get("name", ""),
