@@ -176,7 +176,7 @@ def test_a_chain_application_over_the_json_api(tmp_path: Path, reference: Any) -
 
     from engine.web.app import create_app
 
-    app = create_app(Path(__file__).resolve().parents[2], tmp_path / "api.db", reference.catalogue, sweep_seconds=0)
+    app = create_app(Path(__file__).resolve().parents[3], tmp_path / "api.db", reference.catalogue, sweep_seconds=0)
     with TestClient(app) as client:
         svc = app.state.service
         data, names = chain_application(svc, "organization")

@@ -10,7 +10,7 @@ import pytest
 
 from engine.service import auth
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
 
 
