@@ -1,8 +1,24 @@
+"""Fixtures for every test under tests/ (each folder's conftest.py adds its own; plain helpers are in
+tests/support/):
+
+``_private_cache``  autouse: each test its own check cache, never the developer's ~/.cache.
+``reference``       session: the repository's reference catalogue, checked once (engine.check.pipeline.load).
+``cheap_hashes``    Argon2id with its cheapest parameters, for tests that sign in many times (autouse for
+                    every test in tests/web through tests/web/conftest.py; others ask for it by name).
+``case_service``    a CaseService over the reference catalogue on a fresh, migrated SQLite file, its
+                    ManualClock at Friday 2026-03-06 09:00 Beijing time.
+"""
+
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:  # engine is imported when a fixture first runs, as the reference fixture always has
+    from engine.service.cases import CaseService
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,3 +34,32 @@ def reference():  # type: ignore[no-untyped-def]
     from engine.check.pipeline import load
 
     return load(REPO)
+
+
+@pytest.fixture
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with the cheapest parameters: the real ones cost ~0.2 s per account
+    (tests/unit/service/test_auth.py checks them)."""
+    from argon2 import PasswordHasher, profiles
+
+    from engine.service import auth
+
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def case_service(tmp_path: Path, reference: Any) -> CaseService:
+    """The service on ``tmp_path / "cases.db"``; its clock (``.clock``) is a ManualClock the test moves."""
+    from engine.base.dates import TZ
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
+    from engine.rules.calendar import WorkCalendar
+    from engine.rules.clock import ManualClock
+    from engine.service.cases import CaseService
+
+    cat = reference.catalogue
+    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    db = open_engine(tmp_path / "cases.db")
+    migrate(db)
+    return CaseService(cat, db, ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)), cal)  # a Friday
+

@@ -1,4 +1,11 @@
-"""Helpers shared by the tests that serve a copy of the reference catalogue (test_reload, test_admin)."""
+"""Helpers the tests share, importable from every folder of tests/ as ``support`` (pytest puts tests/ on
+sys.path for its conftest.py). Test modules never import each other: a fixture two modules need lives in
+the conftest.py of the narrowest folder holding both, a plain helper here.
+
+This module: copies of the reference catalogue to edit, a joint-review chain, tampering with the record
+behind the application's back. Its modules: ``support.portal`` (the applicant's pages),
+``support.desk`` (staff accounts, a signed-in browser), ``support.api`` (the JSON API in-process),
+``support.cases`` (cases filed through the service)."""
 
 from __future__ import annotations
 
@@ -6,20 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from engine.service import auth
-
 REPO = Path(__file__).resolve().parents[2]
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Staff passwords hashed with Argon2's cheapest profile: these tests sign in many times."""
-    from argon2 import PasswordHasher, profiles
-
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 def copy_catalogue(dest: Path) -> Path:

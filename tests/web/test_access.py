@@ -37,14 +37,6 @@ PASSWORD = "correct horse battery"
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id with the cheapest parameters: these tests sign in dozens of accounts."""
-    from argon2 import PasswordHasher, profiles
-
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
-
-
 @dataclass(frozen=True)
 class World:
     app: Any

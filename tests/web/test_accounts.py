@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import zxcvbn
 from sqlalchemy import Engine, select
-from support import cheap_hashes  # noqa: F401 - autouse: Argon2's cheapest profile
 
 from engine.base import passwords
 from engine.base.dates import TZ

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from markupsafe import escape
 from starlette.testclient import TestClient
-from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
+from support import copy_catalogue
 
 from engine.base.dates import TZ
 from engine.check.pipeline import load

@@ -1,176 +1,39 @@
 """The case JSON API (engine.web.api) in-process, on a real SQLite file and a manual clock.
 
-Starlette's Client needs httpx, which the project does not install; ``Client`` below
+Starlette's Client needs httpx, which the project does not install; ``support.api.Client``
 drives the ASGI app directly (one event loop per request, like a fresh connection).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, cast
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message
+from support.api import RESALE, ROLES, Client, application, error, new_draft, token, upload
+from support.portal import PDF
 
-from engine.base.dates import TZ
 from engine.ledger import tables
-from engine.ledger.db import open_engine, read_only
-from engine.ledger.migrations import migrate
-from engine.rules.calendar import WorkCalendar
+from engine.ledger.db import read_only
 from engine.rules.clock import ManualClock
 from engine.service import auth
 from engine.service.cases import CaseService
-from engine.service.samples import sample_application
 from engine.supervision import audit
 from engine.web import api
 from engine.web.openapi import OPENAPI
 
-RESALE = "QQ-REALESTATE-DJ-102"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-ROLES = ("window", "reviewer", "undertaker", "decider", "issuer")
-
-
-class Reply:
-    def __init__(self, status_code: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
-        self.status_code, self.content = status_code, body
-        self.headers = dict(headers or {})  # lower-case names
-        self.text = body.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        return json.loads(self.content)
-
-
-class Client:
-    """Just enough of an HTTP client for these tests, speaking ASGI to the app."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    def get(self, path: str, **kw: Any) -> Reply:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, **kw: Any) -> Reply:
-        return self.request("POST", path, **kw)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        files: Mapping[str, tuple[str, bytes] | tuple[str, bytes, str]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, str] | None = None,
-    ) -> Reply:
-        head = {k.lower(): v for k, v in (headers or {}).items()}
-        body = content or b""
-        if json is not None:
-            body, head["content-type"] = _json_bytes(json), "application/json"
-        if files is not None:
-            boundary = uuid.uuid4().hex
-            parts = []
-            for field, (name, data, *ctype) in files.items():
-                parts.append(
-                    f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
-                    f"Content-Type: {ctype[0] if ctype else 'application/octet-stream'}\r\n\r\n".encode()
-                    + data
-                    + b"\r\n"
-                )
-            body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-            head["content-type"] = f"multipart/form-data; boundary={boundary}"
-        head["content-length"] = str(len(body))
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": urlencode(params or {}).encode(),
-            "root_path": "",
-            "headers": [(k.encode(), v.encode()) for k, v in head.items()],
-            "client": ("127.0.0.1", 1234),
-            "server": ("testserver", 80),
-        }
-        chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""]
-        sent: list[Message] = []
-
-        async def receive() -> Message:
-            if chunks:
-                chunk = chunks.pop(0)
-                return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
-            return {"type": "http.disconnect"}
-
-        async def send(message: Message) -> None:
-            sent.append(message)
-
-        async def call() -> None:
-            await self.app(scope, receive, send)
-
-        asyncio.run(call())
-        start = next(m for m in sent if m["type"] == "http.response.start")
-        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        return Reply(start["status"], body, {k.decode().lower(): v.decode() for k, v in start.get("headers", [])})
-
-
-def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id with the cheapest parameters: the real ones cost ~0.2 s per account (test_auth.py checks them)."""
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
-
 
 @pytest.fixture
-def world(tmp_path: Path, reference: Any) -> Iterator[tuple[Client, CaseService, ManualClock, Path]]:
-    cat = reference.catalogue
-    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = open_engine(tmp_path / "cases.db")
-    migrate(db)
-    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
-    svc = CaseService(cat, db, clk, cal)
+def world(case_service: CaseService, tmp_path: Path) -> Iterator[tuple[Client, CaseService, ManualClock, Path]]:
+    svc, db = case_service, case_service.db
     for role in ROLES:
         auth.add_user(db, role, role, "realestate", password=f"{role}-secret")
     auth.add_user(db, "culture-reviewer", "reviewer", "culture", password="culture-reviewer-secret")
     app = api.standalone(svc, tmp_path / "uploads")
-    yield Client(app), svc, clk, tmp_path / "uploads"
-
-
-def token(client: Client, role: str) -> dict[str, str]:
-    r = client.post("/api/session", json={"username": role, "password": f"{role}-secret"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-def new_draft(client: Client) -> str:
-    r = client.post("/api/drafts")
-    assert r.status_code == 201, r.text
-    return str(r.json()["draft"])
-
-
-def upload(client: Client, content: bytes = PDF, name: str = "a.pdf", draft: str | None = None) -> Any:
-    """Into ``draft`` (a new one by default): every upload belongs to a draft or a case."""
-    headers = {"X-Draft-Token": draft or new_draft(client)}
-    return client.post("/api/uploads", files={"file": (name, content, "application/octet-stream")}, headers=headers)
-
-
-def application(client: Client, svc: CaseService, key: str = "k1", **choices: Any) -> dict[str, Any]:
-    data, needed = sample_application(svc.catalogue, svc.catalogue.items[RESALE], choices)
-    draft = new_draft(client)
-    uploads = {m: [upload(client, draft=draft).json()["upload_id"]] for m in needed}
-    return {"item": RESALE, "data": data, "uploads": uploads, "idempotency_key": key, "draft": draft}
+    yield Client(app), svc, cast(ManualClock, svc.clock), tmp_path / "uploads"
 
 
 def submit(client: Client, svc: CaseService, **choices: Any) -> dict[str, Any]:
@@ -184,13 +47,6 @@ def act(client: Client, number: str, who: dict[str, str], action: str, **payload
     return client.post(
         f"/api/cases/{number}/actions", headers=who, json={"action": action, "version": version, "payload": payload}
     )
-
-
-def error(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"error"} and body["error"]["status"] == status
-    return dict(body["error"])
 
 
 # ------------------------------------------------------------------ auth

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from test_portal import PERMIT, REPO, csrf, submit
+from support import REPO
+from support.portal import PERMIT, csrf, submit
 
 from engine.base import keys
 from engine.service import auth

@@ -5,85 +5,24 @@ fee, conflicts, files and notices, CSRF and department walls."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
+from support.cases import chain_application, file_case
+from support.desk import PASSWORD, browser, login
+from support.portal import csrf, fill_sections, upload_everything
 
 from engine.base.dates import TZ
 from engine.ledger.db import read_only
 from engine.ledger.events import events_of
 from engine.rules.cases import Actor
-from engine.rules.clock import ManualClock
 from engine.service import auth
 from engine.service.samples import sample_application
-from engine.web.app import create_app
 
-REPO = Path(__file__).resolve().parents[2]
 PERMIT = "QQ-HOUSING-XK-003"  # housing, no fee, steps with their own limits
 RESALE = "QQ-REALESTATE-DJ-102"  # realestate, 不动产登记费
-PASSWORD = "correct horse battery"
-STAFF = [
-    ("window.housing", "window", "housing"),
-    ("undertaker.housing", "undertaker", "housing"),
-    ("reviewer.housing", "reviewer", "housing"),
-    ("decider.housing", "decider", "housing"),
-    ("issuer.housing", "issuer", "housing"),
-    ("head.housing", "head", "housing"),
-    ("window.realestate", "window", "realestate"),
-    ("decider.realestate", "decider", "realestate"),
-    ("undertaker.realestate", "undertaker", "realestate"),
-    ("reviewer.realestate", "reviewer", "realestate"),
-    ("issuer.realestate", "issuer", "realestate"),
-    ("supervisor", "supervisor", None),
-]
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id with the cheapest parameters (tests/unit/service/test_auth.py checks the real ones)."""
-    from argon2 import PasswordHasher, profiles
-
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
-
-
-@pytest.fixture
-def desk(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any, ManualClock]]:
-    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
-    app = create_app(REPO, tmp_path / "desk.db", reference.catalogue, clock=clk, sweep_seconds=0)
-    svc = app.state.service
-    for username, role, dept in STAFF:
-        auth.add_user(svc.db, username, role, dept, PASSWORD)
-    with TestClient(app, follow_redirects=False):
-        yield app, svc, clk
-
-
-def browser(app: Any, username: str | None = None) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    if username:
-        r = login(client, username, PASSWORD)
-        assert r.status_code == 303, r.text
-    return client
-
-
-def login(client: TestClient, username: str, password: str, **extra: str) -> Any:
-    page = client.get("/desk/login")
-    data = {"username": username, "password": password, "csrf": csrf(page.text), **extra}
-    return client.post("/desk/login", data=data)
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert found
-    return found.group(1)
-
-
-def file_case(svc: Any, code: str = PERMIT, key: str = "k1", **choices: Any) -> str:
-    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[code], choices)
-    return str(svc.submit(code, data, uploads, Actor("zhang", "applicant"), key).number)
 
 
 def act(client: TestClient, number: str, action: str, **fields: str) -> Any:
@@ -272,9 +211,6 @@ def test_materials_download_as_attachments_only_for_their_case(desk: Any) -> Non
 
 
 def test_proxy_filing_records_who_filed_it(desk: Any) -> None:
-    from test_portal import csrf as portal_csrf
-    from test_portal import fill_sections, upload_everything
-
     app, svc, _ = desk
     clerk = browser(app, "window.housing")
     r = clerk.get(f"/desk/proxy?item={PERMIT}")
@@ -282,7 +218,7 @@ def test_proxy_filing_records_who_filed_it(desk: Any) -> None:
     draft = fill_sections(clerk, svc, PERMIT)
     upload_everything(clerk, svc, draft)
     check = clerk.get(f"/apply/{PERMIT}/check?draft={draft}")
-    done = clerk.post(f"/apply/{PERMIT}/submit", data={"csrf": portal_csrf(check.text), "draft": draft})
+    done = clerk.post(f"/apply/{PERMIT}/submit", data={"csrf": csrf(check.text), "draft": draft})
     page = clerk.get(done.headers["location"]).text
     assert "代办提交：window.housing" in page
     number = re.search(r'id="case-number">([A-Z0-9]+)<', page).group(1)  # type: ignore[union-attr]
@@ -292,8 +228,6 @@ def test_proxy_filing_records_who_filed_it(desk: Any) -> None:
 
 
 def test_the_front_desk_accepts_chain_applications_once(desk: Any) -> None:
-    from test_chain_service import chain_application
-
     from engine.service import chains as chain_service
 
     app, svc, _ = desk

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from support.desk import PASSWORD, browser
+from support.portal import PDF, PERMIT, csrf, fill_sections, form_values
 
 from engine.base import regions
 from engine.base.dates import TZ
@@ -112,8 +114,6 @@ def test_field_error_keeps_chinese_for_the_api_and_translates_for_pages(referenc
 
 
 def _region_page(app: Any, lang: str, typed: str) -> str:
-    from test_portal import fill_sections, form_values
-
     from engine.service.samples import sample_application
 
     client = TestClient(app, follow_redirects=False)
@@ -173,8 +173,6 @@ def _error_page_message(html: str) -> str:
 
 
 def test_a_role_refused_a_page_reads_why_in_its_language(tmp_path: Path, reference: Any) -> None:
-    from test_desk import PASSWORD, _cheap_hashes, browser  # noqa: F401  (the fixture makes hashing cheap)
-
     from engine.service import auth
 
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
@@ -192,8 +190,6 @@ def test_a_role_refused_a_page_reads_why_in_its_language(tmp_path: Path, referen
 
 def test_a_refused_file_reads_why_in_english_on_english_pages(tmp_path: Path, reference: Any) -> None:
     """An empty upload and a text file named .pdf were refused in Chinese on the English materials page."""
-    from test_portal import PDF, PERMIT, csrf, fill_sections
-
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     application = create_app(REPO, tmp_path / "up.db", reference.catalogue, clock=clk, sweep_seconds=0)
     with TestClient(application, follow_redirects=False) as client:

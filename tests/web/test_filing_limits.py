@@ -18,11 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
-from test_api import _cheap_hashes  # noqa: F401  (the fixture)
-from test_chain_portal import apply_for_chain
-from test_desk import browser as signed_in
-from test_desk import desk  # noqa: F401  (the fixture)
-from test_portal import REPO, csrf, fill_sections, upload_everything
+from support import REPO
+from support.desk import browser as signed_in
+from support.portal import apply_for_chain, csrf, fill_sections, upload_everything
 
 from engine.base.dates import TZ
 from engine.ledger import tables
@@ -161,7 +159,7 @@ def test_staff_filing_for_applicants_are_not_limited(site: Any) -> None:
     assert [api_case(hall, svc, f"a{n}").status_code for n in range(11)] == [201] * 10 + [429]
 
 
-def test_a_window_filing_on_the_portal_for_an_applicant_is_not_limited(desk: Any) -> None:  # noqa: F811
+def test_a_window_filing_on_the_portal_for_an_applicant_is_not_limited(desk: Any) -> None:
     """The window's proxy filing (代办) on the portal pages, signed in on the desk, from an address
     whose applicants have used up their hour."""
     app, svc, _ = desk

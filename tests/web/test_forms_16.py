@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from support.cases import complete, filed
+from support.portal import fill_sections, form_values, submit
 
 from engine.base.dates import TZ
 from engine.rules.clock import ManualClock
@@ -73,8 +75,6 @@ def test_the_guide_shows_what_is_in_force_on_the_clocks_day(site: Any) -> None:
 
 
 def test_sunshine_opens_on_the_latest_month_with_cases_and_navigates(site: Any) -> None:
-    from test_public import complete, filed
-
     client, svc, clk = site
     # the clock stands at 2026-03-02: last month (2026-02) has no case, this month one completed
     html = client.get("/sunshine").text
@@ -168,8 +168,6 @@ def _page(client: TestClient, url: str) -> tuple[str, str]:
 
 
 def _abstraction_url(client: TestClient, svc: Any) -> tuple[str, str, dict[str, str]]:
-    from test_portal import fill_sections, form_values
-
     from engine.service.samples import sample_application
 
     draft = fill_sections(client, svc, WATER)
@@ -233,8 +231,6 @@ def _lookup(client: TestClient, number: str, code: str, remember: bool) -> Any:
 
 
 def test_a_remembered_browser_opens_its_case_without_the_code_until_it_forgets(site: Any) -> None:
-    from test_portal import submit
-
     client, svc, clk = site
     number, code = submit(client, svc)
     r = _lookup(client, number, code, remember=True)
@@ -274,8 +270,6 @@ def test_a_remembered_browser_opens_its_case_without_the_code_until_it_forgets(s
 
 
 def test_a_remembered_grant_ends_after_thirty_days_and_the_code_limits_still_apply(site: Any) -> None:
-    from test_portal import submit
-
     client, svc, clk = site
     number, code = submit(client, svc)
     assert _lookup(client, number, code, remember=True).status_code == 303

@@ -8,8 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from test_chain_service import chain_application
-from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk  # noqa: F401  (fixtures)
+from support.cases import chain_application
+from support.desk import PASSWORD, browser
+from support.portal import csrf
 
 from engine.base.dates import TZ
 from engine.rules import clock
@@ -25,7 +26,7 @@ def apply(svc: Any, key: str = "green") -> str:
     return chain_service.submit(svc, "construction", data, uploads, Actor("zhou", "applicant"), key).number
 
 
-def test_a_key_project_is_put_in_the_green_channel_at_acceptance_and_gets_its_card(desk: Any) -> None:  # noqa: F811
+def test_a_key_project_is_put_in_the_green_channel_at_acceptance_and_gets_its_card(desk: Any) -> None:
     app, svc, _ = desk
     auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     number = apply(svc)
@@ -62,7 +63,7 @@ def test_a_key_project_is_put_in_the_green_channel_at_acceptance_and_gets_its_ca
     assert len(found.materials) == len(chain_application(svc, "construction")[1])  # one set of materials
 
 
-def test_the_dashboard_tracks_the_card_and_lights_a_late_stage_red(desk: Any) -> None:  # noqa: F811
+def test_the_dashboard_tracks_the_card_and_lights_a_late_stage_red(desk: Any) -> None:
     app, svc, clk = desk
     number = apply(svc)
     chain_service.accept(svc, number, Actor("front", "frontdesk"))
@@ -83,7 +84,7 @@ def test_the_dashboard_tracks_the_card_and_lights_a_late_stage_red(desk: Any) ->
     assert supervisor.get(f"/desk/chains/{number}/card").status_code == 200  # supervisors read cards too
 
 
-def test_only_the_front_desk_or_a_supervisor_marks_and_only_once(desk: Any) -> None:  # noqa: F811
+def test_only_the_front_desk_or_a_supervisor_marks_and_only_once(desk: Any) -> None:
     _app, svc, _ = desk
     number = apply(svc)
     with pytest.raises(ActionRefused) as refused:

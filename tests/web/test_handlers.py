@@ -17,7 +17,6 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from support import cheap_hashes  # noqa: F401 - cheap_hashes is an autouse fixture
 
 from engine.base.dates import TZ
 from engine.rules.cases import Actor

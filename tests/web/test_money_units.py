@@ -40,13 +40,6 @@ SCHEDULE = {  # a fee of 0.3 % of the project's investment (an example schedule,
 }
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argon2 import PasswordHasher, profiles
-
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
-
-
 @pytest.fixture
 def site(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any]]:
     """The reference catalogue, with the permit charging SCHEDULE on its investment."""

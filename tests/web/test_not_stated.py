@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
+from support import copy_catalogue
 
 from engine.authoring.diff import compare
 from engine.base import stated

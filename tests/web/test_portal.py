@@ -5,71 +5,20 @@ check answers, submit once, follow the case, supplement, rate."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
+from support.portal import PDF, PERMIT, csrf, fill_sections, find, form_values, submit
 
-from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.cases import get_case
 from engine.ledger.db import read_only
 from engine.rules.cases import Actor
-from engine.rules.clock import ManualClock
 from engine.service.samples import sample_application
-from engine.web.app import create_app
 
-REPO = Path(__file__).resolve().parents[2]
-PERMIT = "QQ-HOUSING-XK-003"  # 建筑工程施工许可证核发: four sections, five materials, no fee
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 BAD_ID = "110105194912310021"  # right shape, wrong check digit (the right one is X)
-
-
-@pytest.fixture
-def portal(tmp_path: Path, reference: Any) -> Iterator[tuple[TestClient, Any, ManualClock]]:
-    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
-    app = create_app(REPO, tmp_path / "portal.db", reference.catalogue, clock=clk, sweep_seconds=0)
-    with TestClient(app, follow_redirects=False) as client:
-        yield client, app.state.service, clk
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert found, "every form carries a CSRF token"
-    return found.group(1)
-
-
-def form_values(section: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in section.items():
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        out[key] = [str(v) for v in value] if isinstance(value, list) else str(value)
-    return out
-
-
-def fill_sections(client: TestClient, svc: Any, code: str, overrides: Mapping[str, Any] | None = None) -> str:
-    """Walk the section pages with a valid sample application; returns the draft id."""
-    data, _ = sample_application(svc.catalogue, svc.catalogue.items[code], overrides or {})
-    r = client.get(f"/apply/{code}")
-    assert r.status_code == 303
-    url, draft = r.headers["location"], ""
-    while True:
-        page = client.get(url)
-        assert page.status_code == 200, page.text
-        section = url.split("?")[0].rsplit("/", 1)[1]
-        if section in ("materials", "check"):
-            return draft
-        values = {f"{section}.{k}": v for k, v in form_values(data.get(section, {})).items()}
-        body = {"csrf": csrf(page.text), **values} | ({"draft": draft} if draft else {})
-        r = client.post(url.split("?")[0], data=body)
-        assert r.status_code == 303, r.text
-        url = r.headers["location"]
-        draft = re.search(r"draft=([0-9a-f]+)", url).group(1)  # type: ignore[union-attr]
 
 
 def test_the_form_is_generated_from_the_yaml_with_the_right_inputs(portal: Any) -> None:
@@ -144,30 +93,6 @@ def test_uploads_are_judged_by_content_and_never_lost(portal: Any) -> None:
     assert Path(stored[0].path).read_bytes() == PDF and not Path(stored[0].path).name.endswith(".pdf")
 
 
-def upload_everything(client: TestClient, svc: Any, draft: str, code: str = PERMIT) -> None:
-    page = client.get(f"/apply/{code}/materials?draft={draft}")
-    _, uploads = sample_application(svc.catalogue, svc.catalogue.items[code], {})
-    files = [(f"file-{m}", (f"{m}.pdf", PDF, "application/pdf")) for m in uploads]
-    r = client.post(f"/apply/{code}/materials", data={"csrf": csrf(page.text), "draft": draft}, files=files)
-    assert r.status_code == 303 and r.headers["location"].startswith(f"/apply/{code}/check"), r.text
-
-
-def submit(client: TestClient, svc: Any, code: str = PERMIT) -> tuple[str, str]:
-    draft = fill_sections(client, svc, code)
-    upload_everything(client, svc, draft, code)
-    check = client.get(f"/apply/{code}/check?draft={draft}")
-    assert "核对并提交" in check.text and "11010519491231002X" in check.text and "修改" in check.text
-    body = {"csrf": csrf(check.text), "draft": draft}
-    r = client.post(f"/apply/{code}/submit", data=body)
-    assert r.status_code == 303
-    again = client.post(f"/apply/{code}/submit", data=body)  # a double click
-    assert again.status_code == 303 and again.headers["location"] == r.headers["location"]
-    done = client.get(r.headers["location"])
-    number = re.search(r'id="case-number">([A-Z0-9]+)<', done.text).group(1)  # type: ignore[union-attr]
-    code_ = re.search(r'id="query-code">([0-9A-Z-]+)<', done.text).group(1)  # type: ignore[union-attr]
-    return number, code_
-
-
 def test_check_answers_submit_once_and_confirmation(portal: Any) -> None:
     client, svc, _ = portal
     number, query_code = submit(client, svc)
@@ -178,11 +103,6 @@ def test_check_answers_submit_once_and_confirmation(portal: Any) -> None:
     case, _ = svc.load(number)
     assert set(case.uploads) == {"application", "contractor_selection", "construction_contract",
                                  "funding_commitment", "quality_safety_measures"}  # fmt: skip
-
-
-def find(client: TestClient, number: str, query_code: str) -> Any:
-    page = client.get(f"/progress?number={number}")
-    return client.post("/progress", data={"csrf": csrf(page.text), "number": number, "query_code": query_code})
 
 
 def test_progress_needs_the_query_code_and_does_not_leak_numbers(portal: Any) -> None:

@@ -14,15 +14,14 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from support.cases import CULTURE, complete, filed
 
 from engine.base.dates import TZ
 from engine.rules.cases import Actor
 from engine.rules.clock import ManualClock
-from engine.service.samples import sample_application
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
-CULTURE = "QQ-CULTURE-XK-101"
 ID = "11010519491231002X"
 
 
@@ -32,28 +31,6 @@ def site(tmp_path: Path, reference: Any) -> Iterator[tuple[TestClient, Any, Manu
     app = create_app(REPO, tmp_path / "pub.db", reference.catalogue, clock=clk, sweep_seconds=0)
     with TestClient(app) as client:
         yield client, app.state.service, clk, tmp_path
-
-
-def filed(svc: Any, key: str, name: str, kind: str = "natural_person") -> str:
-    choices = {"applicant.type": kind, "applicant.name": name}
-    if kind == "legal_person":
-        choices |= {"applicant.credit_code": "91350100M000100Y43", "applicant.legal_representative": "王五"}
-    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[CULTURE], choices)
-    return str(svc.submit(CULTURE, data, uploads, Actor("a", "applicant"), key).number)
-
-
-def complete(svc: Any, number: str, window: str = "w.culture") -> None:
-    dept = "culture"
-    svc.act(number, "accept", Actor(window, "window", dept), {}, 1)
-    case, snap = svc.load(number)
-    for step in snap["item"]["steps"][1:-1]:
-        who = Actor(f"{step['role']}.culture", step["role"], dept)
-        if step["role"] == "decider":
-            case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
-        case = svc.act(number, "complete_step", who, {"step": step["id"]}, case.version)
-    last = snap["item"]["steps"][-1]
-    case = svc.act(number, "complete", Actor(f"{last['role']}.culture", last["role"], dept), {}, case.version)
-    svc.act(number, "evaluate", Actor("a", "applicant"), {"rating": "满意"}, case.version)
 
 
 def test_announcements_mask_natural_persons_and_leave_out_unaccepted_cases(site: Any) -> None:

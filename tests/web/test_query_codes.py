@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
-from test_chain_portal import apply_for_chain
-from test_portal import REPO, csrf, find, submit
+from support import REPO
+from support.portal import apply_for_chain, csrf, find, submit
 
 from engine.base.dates import TZ
 from engine.ledger import tables

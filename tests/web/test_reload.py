@@ -24,7 +24,7 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from markupsafe import escape
-from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
+from support import copy_catalogue
 
 from engine.base.dates import TZ
 from engine.check.pipeline import load

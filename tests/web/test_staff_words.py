@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from test_desk import PASSWORD, PERMIT, _cheap_hashes, browser, csrf, desk  # noqa: F401  (fixtures)
-from test_portal import find
+from support.desk import PASSWORD, browser
+from support.portal import PERMIT, csrf, find
 
 from engine.base import wording
 from engine.rules import forms
@@ -59,7 +59,7 @@ def test_an_instant_near_midnight_utc_is_the_next_local_day() -> None:
         wording.local_time("2026-12-06T23:00:00")  # a naive text is never guessed
 
 
-def test_desk_chains_and_the_api_show_local_time_with_offset(desk: Any) -> None:  # noqa: F811
+def test_desk_chains_and_the_api_show_local_time_with_offset(desk: Any) -> None:
     app, svc, clk = desk
     clk.set(datetime(2026, 12, 6, 23, 0, tzinfo=UTC))  # Monday 2026-12-07 07:00 in Beijing
     auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
@@ -79,7 +79,7 @@ def test_desk_chains_and_the_api_show_local_time_with_offset(desk: Any) -> None:
 # ------------------------------------------------------------------------------ words, not codes
 
 
-def test_the_case_page_shows_labels_and_step_names_never_codes(desk: Any) -> None:  # noqa: F811
+def test_the_case_page_shows_labels_and_step_names_never_codes(desk: Any) -> None:
     app, svc, _ = desk
     number = file_permit(svc)
     act(browser(app, "window.housing"), number, "accept")
@@ -103,7 +103,7 @@ def test_the_case_page_shows_labels_and_step_names_never_codes(desk: Any) -> Non
     assert " No " in visible_text(english.get(f"/desk/cases/{number}?lang=en").text)  # 否 in English
 
 
-def test_supervision_case_list_names_steps_and_filters(desk: Any) -> None:  # noqa: F811
+def test_supervision_case_list_names_steps_and_filters(desk: Any) -> None:
     app, svc, _ = desk
     number = file_permit(svc)
     act(browser(app, "window.housing"), number, "accept")
@@ -115,7 +115,7 @@ def test_supervision_case_list_names_steps_and_filters(desk: Any) -> None:  # no
 # ------------------------------------------------------------------------------ landing and navigation
 
 
-def test_every_role_lands_on_its_own_work_and_sees_what_waits(desk: Any) -> None:  # noqa: F811
+def test_every_role_lands_on_its_own_work_and_sees_what_waits(desk: Any) -> None:
     app, svc, _ = desk
     auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     auth.add_user(svc.db, "root", "admin", None, PASSWORD)
@@ -143,7 +143,7 @@ def test_every_role_lands_on_its_own_work_and_sees_what_waits(desk: Any) -> None
     assert asked.status_code == 200
 
 
-def test_the_worklist_names_the_applicant_masked(desk: Any) -> None:  # noqa: F811
+def test_the_worklist_names_the_applicant_masked(desk: Any) -> None:
     app, svc, _ = desk
     file_permit(svc, **{"applicant.type": "natural_person", "applicant.name": "张三丰"})
     text = visible_text(browser(app, "window.housing").get("/desk").text)
@@ -153,7 +153,7 @@ def test_the_worklist_names_the_applicant_masked(desk: Any) -> None:  # noqa: F8
 # ------------------------------------------------------------------------------ forms in words
 
 
-def test_deciding_asks_for_an_outcome_in_words_and_offers_no_stale_form(desk: Any) -> None:  # noqa: F811
+def test_deciding_asks_for_an_outcome_in_words_and_offers_no_stale_form(desk: Any) -> None:
     app, svc, _ = desk
     number = file_permit(svc)
     window = browser(app, "window.housing")
@@ -180,7 +180,7 @@ def test_deciding_asks_for_an_outcome_in_words_and_offers_no_stale_form(desk: An
     assert "作出决定：准予许可 （decider.housing" in text  # the log says what was decided
 
 
-def test_a_reason_for_an_unticked_material_is_not_dropped_silently(desk: Any) -> None:  # noqa: F811
+def test_a_reason_for_an_unticked_material_is_not_dropped_silently(desk: Any) -> None:
     app, svc, _ = desk
     number = file_permit(svc)
     window = browser(app, "window.housing")
@@ -201,7 +201,7 @@ def test_a_reason_for_an_unticked_material_is_not_dropped_silently(desk: Any) ->
     assert [m["reason"] for m in svc.load(number)[0].missing] == ["缺签字", "缺少盖章页"]
 
 
-def test_an_empty_choice_says_choose_not_fill_in(desk: Any) -> None:  # noqa: F811
+def test_an_empty_choice_says_choose_not_fill_in(desk: Any) -> None:
     _, svc, _ = desk
     cat = svc.catalogue
     data, _ = sample_application(cat, cat.items[PERMIT])
@@ -210,7 +210,7 @@ def test_an_empty_choice_says_choose_not_fill_in(desk: Any) -> None:  # noqa: F8
     assert [e.message for e in errors if e.field == "project.nature"] == ["请选择建设性质"]
 
 
-def test_a_service_the_applicant_did_not_ask_for_reads_not_applied(desk: Any) -> None:  # noqa: F811
+def test_a_service_the_applicant_did_not_ask_for_reads_not_applied(desk: Any) -> None:
     app, svc, _ = desk
     data, uploads = sample_chain_application(svc.catalogue, svc.catalogue.chains["organization"].data)
     data["chain_services"] = {"wanted": ["QQ-BANK-GG-001"]}  # the bank account, not the telephone line

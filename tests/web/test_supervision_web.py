@@ -28,13 +28,6 @@ CULTURE = "QQ-CULTURE-XK-101"
 PASSWORD = "supervise-me"
 
 
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argon2 import PasswordHasher, profiles
-
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
-
-
 @pytest.fixture
 def site(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any, ManualClock]]:
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))

@@ -16,50 +16,26 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
-from test_api import PDF, ROLES, Client, _cheap_hashes, application, error, new_draft, token  # noqa: F401
-from test_desk import PASSWORD, browser, desk  # noqa: F401  (the fixture)
-from test_portal import csrf, fill_sections, portal  # noqa: F401  (the fixture)
+from support.api import Client, World, application, error, new_draft, token
+from support.desk import browser
+from support.portal import PDF, csrf, fill_sections, find, submit
 
 from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import MIGRATIONS, migrate
-from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import ManualClock
 from engine.service import auth, drafts, uploads
-from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import sweep as supervision
-from engine.web import api
 
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
 REPO_ROOT = Path(__file__).resolve().parents[2]
-World = tuple[Client, CaseService, ManualClock, Path]
 
 
 @pytest.fixture
-def make(tmp_path: Path, reference: Any) -> Callable[..., World]:
-    """An API app on one database with the given upload limits (the defaults otherwise)."""
-    cat = reference.catalogue
-    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = open_engine(tmp_path / "cases.db")
-    migrate(db)
-    clk = ManualClock(START)
-    svc = CaseService(cat, db, clk, cal)
-    for role in ROLES:
-        auth.add_user(db, role, role, "realestate", password=f"{role}-secret")
-    auth.add_user(db, "culture-window", "window", "culture", password="culture-window-secret")
-
-    def build(**limits: Any) -> World:
-        app = api.standalone(svc, tmp_path / "uploads", uploads.Limits(**limits))
-        return Client(app), svc, clk, tmp_path / "uploads"
-
-    return build
-
-
-@pytest.fixture
-def world(make: Callable[..., World]) -> World:
-    return make()
+def world(make_api: Callable[..., World]) -> World:
+    return make_api()
 
 
 def send(client: Client, draft: str | None, content: bytes = PDF, name: str = "a.pdf", **kw: Any) -> Any:
@@ -172,24 +148,24 @@ def test_uploads_for_a_case_by_its_applicant_or_its_departments_staff(world: Wor
 # ------------------------------------------------------------------ hole 1: limits
 
 
-def test_a_draft_holds_at_most_so_many_files_and_bytes(make: Callable[..., World]) -> None:
+def test_a_draft_holds_at_most_so_many_files_and_bytes(make_api: Callable[..., World]) -> None:
     """Hole 1: one client stored 300 MB in 3 s; a draft now has a total (413)."""
-    client, _, _, upload_dir = make(draft_max_files=3, draft_max_bytes=3 * len(PDF) + 10)
+    client, _, _, upload_dir = make_api(draft_max_files=3, draft_max_bytes=3 * len(PDF) + 10)
     draft = new_draft(client)
     for _ in range(3):
         assert send(client, draft).status_code == 201
     e = error(send(client, draft), 413)
     assert e["code"] == "too_many_files" and "3" in e["message"]
-    client2, _, _, _ = make(draft_max_bytes=len(PDF) + 10)
+    client2, _, _, _ = make_api(draft_max_bytes=len(PDF) + 10)
     other = new_draft(client2)
     assert send(client2, other).status_code == 201
     assert error(send(client2, other), 413)["code"] == "too_large"
     assert len(stored(upload_dir)) == 4  # nothing of the refused files is left behind
 
 
-def test_uploads_per_minute_answer_429_with_retry_after(make: Callable[..., World]) -> None:
+def test_uploads_per_minute_answer_429_with_retry_after(make_api: Callable[..., World]) -> None:
     """Hole 1: the rate per draft, and per client across drafts, is limited."""
-    client, _, clk, _ = make(draft_files_per_minute=2, client_files_per_minute=3)
+    client, _, clk, _ = make_api(draft_files_per_minute=2, client_files_per_minute=3)
     draft = new_draft(client)
     assert send(client, draft).status_code == 201  # 09:00:00
     clk.advance(seconds=20)
@@ -206,9 +182,9 @@ def test_uploads_per_minute_answer_429_with_retry_after(make: Callable[..., Worl
     assert send(client, draft).status_code == 201
 
 
-def test_bytes_per_client_per_day(make: Callable[..., World]) -> None:
+def test_bytes_per_client_per_day(make_api: Callable[..., World]) -> None:
     """Hole 1: a client's bytes in 24 hours are limited (429 until the first leaves the day)."""
-    client, _, clk, _ = make(client_bytes_per_day=2 * len(PDF))
+    client, _, clk, _ = make_api(client_bytes_per_day=2 * len(PDF))
     assert send(client, new_draft(client)).status_code == 201
     clk.advance(hours=1)
     assert send(client, new_draft(client)).status_code == 201
@@ -217,11 +193,11 @@ def test_bytes_per_client_per_day(make: Callable[..., World]) -> None:
     assert r.status_code == 429 and r.headers["retry-after"] == "82800"
 
 
-def test_drafts_per_client_per_hour(make: Callable[..., World]) -> None:
+def test_drafts_per_client_per_hour(make_api: Callable[..., World]) -> None:
     """Hole 1: opening drafts cannot get round a draft's limits. A token costs the server nothing
     (it is signed, not stored); a draft begins with its first file, and an address may begin at
     most so many drafts an hour."""
-    client, _, clk, upload_dir = make(client_drafts_per_hour=2)
+    client, _, clk, upload_dir = make_api(client_drafts_per_hour=2)
     tokens = [new_draft(client) for _ in range(5)]  # opening is free: no row, no write
     assert send(client, tokens[0]).status_code == 201
     clk.advance(minutes=15)
@@ -245,7 +221,7 @@ def test_a_draft_token_the_server_did_not_issue_is_refused(world: World) -> None
     assert error(send(client, token), 401)["code"] == "unauthorized"  # never used: ended with its week
 
 
-def test_the_portal_refuses_files_past_the_rate_and_keeps_the_rest(portal: Any) -> None:  # noqa: F811
+def test_the_portal_refuses_files_past_the_rate_and_keeps_the_rest(portal: Any) -> None:
     """Hole 1: the portal's materials page counts against the same limits (30 files a minute a draft)."""
     client, svc, _ = portal
     code = "QQ-HOUSING-XK-003"
@@ -264,19 +240,19 @@ def test_the_portal_refuses_files_past_the_rate_and_keeps_the_rest(portal: Any) 
 # ------------------------------------------------------------------ hole 3: the disk
 
 
-def test_a_nearly_full_disk_refuses_uploads_with_507(make: Callable[..., World]) -> None:
+def test_a_nearly_full_disk_refuses_uploads_with_507(make_api: Callable[..., World]) -> None:
     """Hole 3: uploads went on until the disk was full; now 507 before the free-space floor."""
-    _, _, _, upload_dir = make()
+    _, _, _, upload_dir = make_api()
     upload_dir.mkdir()
     free = shutil.disk_usage(upload_dir).free
-    full, _, _, _ = make(min_free_bytes=free + 2**30, min_free_fraction=0.0)  # as if 1 GiB short
+    full, _, _, _ = make_api(min_free_bytes=free + 2**30, min_free_fraction=0.0)  # as if 1 GiB short
     r = send(full, new_draft(full))
     e = error(r, 507)
     assert e["code"] == "insufficient_storage" and "稍后再试" in e["message"]
-    whole, _, _, _ = make(min_free_bytes=0, min_free_fraction=1.0)  # a floor of the whole disk
+    whole, _, _, _ = make_api(min_free_bytes=0, min_free_fraction=1.0)  # a floor of the whole disk
     error(send(whole, new_draft(whole)), 507)
     assert stored(upload_dir) == []
-    roomy, _, _, _ = make(min_free_bytes=free // 2, min_free_fraction=0.0)
+    roomy, _, _, _ = make_api(min_free_bytes=free // 2, min_free_fraction=0.0)
     assert send(roomy, new_draft(roomy)).status_code == 201
 
 
@@ -312,10 +288,8 @@ def test_the_sweep_purges_uploads_no_application_claimed(world: World) -> None:
     assert set(kept) | {legacy.id} == set(stored(upload_dir))
 
 
-def test_a_portal_draft_that_was_submitted_keeps_its_files(portal: Any) -> None:  # noqa: F811
+def test_a_portal_draft_that_was_submitted_keeps_its_files(portal: Any) -> None:
     """Hole 2 (a guard on the purge): a filed portal draft (its key draft:<id>) keeps its files, whatever their age."""
-    from test_portal import submit
-
     client, svc, clk = portal
     number, _ = submit(client, svc)
     case, _ = svc.load(number)
@@ -343,7 +317,7 @@ def test_migration_21_marks_older_uploads_claimed(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ hole 4: served by its material's name
 
 
-def test_a_stored_file_is_served_under_its_materials_name_and_sniffed_type(desk: Any) -> None:  # noqa: F811
+def test_a_stored_file_is_served_under_its_materials_name_and_sniffed_type(desk: Any) -> None:
     """Hole 4: the desk served a file under the client's name (evil.html); now the material's
     name with the sniffed type's extension, as an attachment, as the sniffed type."""
     app, svc, _ = desk
@@ -396,11 +370,9 @@ def test_drafts_module_keys_and_tokens(world: World) -> None:
         assert drafts.find_api(svc.db, key, bad, START) is None
 
 
-def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(portal: Any) -> None:  # noqa: F811
+def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(portal: Any) -> None:
     """Hole 1: the applicant's supplement page stored files with no owner and no limit (never
     purged, never counted); they now belong to the case and stop at 30 files a minute."""
-    from test_portal import find, submit
-
     from engine.rules.cases import Actor
 
     client, svc, _ = portal
@@ -451,7 +423,7 @@ def test_an_address_begins_so_many_portal_drafts_an_hour(tmp_path: Path, referen
         assert conn.execute(select(func.count()).select_from(tables.drafts)).scalar() == 2
 
 
-def test_a_draft_holds_at_most_256_kib_and_the_sweep_ends_old_drafts(portal: Any) -> None:  # noqa: F811
+def test_a_draft_holds_at_most_256_kib_and_the_sweep_ends_old_drafts(portal: Any) -> None:
     """Review of issue 15: one post stored 9 MB in a draft, and drafts were never deleted."""
     client, svc, clk = portal
     code = "QQ-HOUSING-XK-003"

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_api import PDF, Client, _cheap_hashes, new_draft  # noqa: F401  (an autouse fixture)
-from test_upload_limits import World, make  # noqa: F401  (the fixture)
+from support.api import Client, World, new_draft
+from support.portal import PDF
 
 from engine.ledger import tables
 from engine.ledger.db import read_only
@@ -85,8 +85,8 @@ REFUSED = [
 # names that must never reach the disk as a path, each with a genuine PDF: stored under a
 # generated name, the label cleaned
 @pytest.fixture
-def api(make: Any) -> World:  # noqa: F811
-    return make()  # type: ignore[no-any-return]
+def api(make_api: Any) -> World:
+    return make_api()  # type: ignore[no-any-return]
 
 
 NAMES = [

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 from support import copy_catalogue
-from test_chain_service import chain_application
-from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk, file_case  # noqa: F401  (fixtures)
+from support.cases import chain_application, file_case
+from support.desk import PASSWORD, browser
+from support.portal import csrf
 
 from engine.base.dates import TZ
 from engine.ledger import tables
@@ -83,7 +84,7 @@ def progress_page(app: Any, number: str, query_code: str, lang: str = "") -> str
     return client.get(f"/progress/{number}{lang}").text
 
 
-def test_a_case_accepted_on_24_december_shows_provisional_deadlines_everywhere(desk: Any) -> None:  # noqa: F811
+def test_a_case_accepted_on_24_december_shows_provisional_deadlines_everywhere(desk: Any) -> None:
     app, svc, clk = desk
     add_culture_staff(svc)
     clk.set(at(2026, 12, 24))  # Thursday
@@ -143,7 +144,7 @@ def case_query_code(svc: Any, number: str) -> str:
     return str(row(svc, number)["query_code"])
 
 
-def test_worklists_supervision_and_lights_use_the_provisional_dates_with_the_mark(desk: Any) -> None:  # noqa: F811
+def test_worklists_supervision_and_lights_use_the_provisional_dates_with_the_mark(desk: Any) -> None:
     app, svc, clk = desk
     add_culture_staff(svc)
     clk.set(at(2026, 12, 28))  # Monday
@@ -180,7 +181,7 @@ def test_worklists_supervision_and_lights_use_the_provisional_dates_with_the_mar
     assert "黄灯：承诺期限将至" + '<span class="provisional" title="暂定：2027' in timeline
 
 
-def test_a_correction_due_in_2027_is_issued_with_a_provisional_date(desk: Any) -> None:  # noqa: F811
+def test_a_correction_due_in_2027_is_issued_with_a_provisional_date(desk: Any) -> None:
     """It used to answer 500: from about 24 December even the default five working days reach 2027."""
     app, svc, clk = desk
     clk.set(at(2026, 12, 25))  # Friday
@@ -199,7 +200,7 @@ def test_a_correction_due_in_2027_is_issued_with_a_provisional_date(desk: Any) -
     assert "2027-01-04" + '<span class="provisional" title="暂定：2027年放假安排尚未公布，按法定节假日推算">' in listed
 
 
-def test_a_follow_up_opened_on_28_december_gets_a_provisional_due_date(desk: Any) -> None:  # noqa: F811
+def test_a_follow_up_opened_on_28_december_gets_a_provisional_due_date(desk: Any) -> None:
     app, svc, clk = desk
     clk.set(at(2026, 12, 28))  # Monday
     number = file_case(svc, key="rated")
@@ -214,7 +215,7 @@ def test_a_follow_up_opened_on_28_december_gets_a_provisional_due_date(desk: Any
     assert "2027-01-19" + '<span class="provisional"' in listed.split("</table>")[0]
 
 
-def test_a_chain_applied_for_in_december_has_provisional_dates_on_its_pages_card_and_api(desk: Any) -> None:  # noqa: F811
+def test_a_chain_applied_for_in_december_has_provisional_dates_on_its_pages_card_and_api(desk: Any) -> None:
     app, svc, clk = desk
     auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     clk.set(at(2026, 12, 14))  # Monday
@@ -377,7 +378,7 @@ def test_the_mark_names_the_year_and_is_escaped_text() -> None:
     assert provisional.chinese_note(date(2028, 3, 1)) == "（暂定：2028年放假安排尚未公布，按法定节假日推算）"
 
 
-def test_the_administrators_page_says_deadlines_are_provisional_until_the_file_comes(desk: Any) -> None:  # noqa: F811
+def test_the_administrators_page_says_deadlines_are_provisional_until_the_file_comes(desk: Any) -> None:
     app, _, clk = desk
     clk.set(at(2026, 11, 2))
     warnings = browser(app, "supervisor").get("/admin").text.split('id="warnings"')[1].split("</ul>")[0]

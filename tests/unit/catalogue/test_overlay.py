@@ -255,7 +255,7 @@ def test_withdrawing_or_overriding_what_a_parent_already_withdrew_says_who_did(t
 def test_a_local_fee_schedule_that_misfits_the_inherited_form_is_reported_in_the_schedule(tmp_path: Path) -> None:
     """The parent allows local fee schedules; the county's own schedule charges by an option the
     inherited item's form does not offer: the county's file is at fault, not the parent's item."""
-    from tests.support import copy_catalogue
+    from support import copy_catalogue
 
     city = copy_catalogue(tmp_path / "city")
     center = city / "center.yaml"
@@ -310,7 +310,7 @@ def test_an_extends_the_system_cannot_follow_is_an_error_not_a_traceback(tmp_pat
 
 
 def test_withdrawing_an_item_parent_items_name_as_producer_is_one_problem_at_the_withdrawal(tmp_path: Path) -> None:
-    from tests.support import copy_catalogue
+    from support import copy_catalogue
 
     city = copy_catalogue(tmp_path / "city")
     county = city / "examples" / "county"

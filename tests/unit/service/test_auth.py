@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher, profiles
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, event, select, update
 
 from engine.base.dates import TZ
@@ -23,11 +23,8 @@ REAL_HASHER = auth.HASHER
 T0 = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
 PW = "correct horse battery"
 
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id with the cheapest parameters, except where a test puts the real hasher back."""
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
+# Argon2id with the cheapest parameters (tests/conftest.py), except where a test puts the real hasher back
+pytestmark = pytest.mark.usefixtures("cheap_hashes")
 
 
 @pytest.fixture

@@ -9,32 +9,16 @@ from typing import Any
 
 import pytest
 from support import with_joint_review
+from support.cases import chain_application
 
 from engine.base.dates import TZ
 from engine.ledger import tables
-from engine.ledger.db import open_engine, read_only
+from engine.ledger.db import read_only
 from engine.ledger.events import events_of
-from engine.ledger.migrations import migrate
-from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
-from engine.rules.clock import ManualClock
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid
-from engine.service.samples import sample_application, sample_chain_application
-
-
-@pytest.fixture
-def svc(tmp_path: Path, reference: Any) -> CaseService:
-    cat = reference.catalogue
-    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = open_engine(tmp_path / "chain.db")
-    migrate(db)
-    return CaseService(cat, db, ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)), cal)
-
-
-def chain_application(svc: CaseService, chain_id: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """A valid merged application: every member's sample answers, one upload per material name."""
-    return sample_chain_application(svc.catalogue, svc.catalogue.chains[chain_id].data)
+from engine.service.samples import sample_application
 
 
 def finish(svc: CaseService, number: str) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from argon2 import PasswordHasher, profiles
 from sqlalchemy import select
 
 from engine.base.dates import TZ
@@ -24,10 +23,8 @@ from engine.service import auth, demo_users
 REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
 
-
-@pytest.fixture(autouse=True)
-def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))
+# Argon2id with the cheapest parameters (tests/conftest.py): the command creates dozens of accounts
+pytestmark = pytest.mark.usefixtures("cheap_hashes")
 
 
 def departments_with_items() -> dict[str, str]:

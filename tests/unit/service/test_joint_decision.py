@@ -7,7 +7,7 @@ import dataclasses
 from datetime import datetime
 
 import pytest
-from test_chain_service import chain_application, svc  # noqa: F401  (the fixture)
+from support.cases import chain_application
 
 from engine.base.dates import TZ
 from engine.catalogue.model import Document
@@ -21,7 +21,7 @@ FIRE, SHELTER, PERMIT = "QQ-HOUSING-XK-001", "QQ-CAD-XK-001", "QQ-HOUSING-XK-003
 
 
 @pytest.fixture
-def joint(svc: CaseService) -> CaseService:  # noqa: F811
+def joint(svc: CaseService) -> CaseService:
     chain = {
         "id": "jr", "name": "施工图联审与施工许可", "kind": "construction",
         "promised": {"value": 30, "unit": "working_day"},

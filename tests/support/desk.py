@@ -1,0 +1,42 @@
+"""The staff desk as the tests drive it: the accounts the ``desk`` fixture (tests/web/conftest.py) creates,
+their one password, and a browser signed in as one of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from .portal import csrf
+
+PASSWORD = "correct horse battery"  # every account the desk fixture creates
+STAFF = [
+    ("window.housing", "window", "housing"),
+    ("undertaker.housing", "undertaker", "housing"),
+    ("reviewer.housing", "reviewer", "housing"),
+    ("decider.housing", "decider", "housing"),
+    ("issuer.housing", "issuer", "housing"),
+    ("head.housing", "head", "housing"),
+    ("window.realestate", "window", "realestate"),
+    ("decider.realestate", "decider", "realestate"),
+    ("undertaker.realestate", "undertaker", "realestate"),
+    ("reviewer.realestate", "reviewer", "realestate"),
+    ("issuer.realestate", "issuer", "realestate"),
+    ("supervisor", "supervisor", None),
+]
+
+
+def browser(app: Any, username: str | None = None) -> TestClient:
+    """A fresh browser (its own cookies) on ``app``, signed in as ``username`` with PASSWORD if given."""
+    client = TestClient(app, follow_redirects=False)
+    if username:
+        r = login(client, username, PASSWORD)
+        assert r.status_code == 303, r.text
+    return client
+
+
+def login(client: TestClient, username: str, password: str, **extra: str) -> Any:
+    """The desk's login form posted with its CSRF token; the answer (303 when signed in)."""
+    page = client.get("/desk/login")
+    data = {"username": username, "password": password, "csrf": csrf(page.text), **extra}
+    return client.post("/desk/login", data=data)
