@@ -7,10 +7,12 @@ tests/support/):
                     every test in tests/web through tests/web/conftest.py; others ask for it by name).
 ``case_service``    a CaseService over the reference catalogue on a fresh, migrated SQLite file, its
                     ManualClock at Friday 2026-03-06 09:00 Beijing time.
+``index``           module: the search index (engine.supervision.search.ItemIndex) of the reference catalogue.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,7 @@ import pytest
 
 if TYPE_CHECKING:  # engine is imported when a fixture first runs, as the reference fixture always has
     from engine.service.cases import CaseService
+    from engine.supervision.search import ItemIndex
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,3 +66,11 @@ def case_service(tmp_path: Path, reference: Any) -> CaseService:
     migrate(db)
     return CaseService(cat, db, ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)), cal)  # a Friday
 
+
+@pytest.fixture(scope="module")
+def index(reference: Any) -> Iterator[ItemIndex]:
+    from engine.supervision.search import ItemIndex
+
+    ix = ItemIndex(reference.catalogue)
+    yield ix
+    ix.close()

@@ -20,8 +20,7 @@ PHARMACY = "QQ-AMR-XK-104"  # 药品零售企业经营许可
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    reference = load(REPO)
+def client(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Any:
     app = create_app(REPO, tmp_path_factory.mktemp("db") / "elements.db", reference.catalogue, sweep_seconds=0)
     with TestClient(app) as c:
         yield c

@@ -29,13 +29,6 @@ RESALE = "QQ-REALESTATE-DJ-102"  # 不动产转移登记（二手房买卖）
 CONSTRUCTION = "QQ-HOUSING-XK-003"  # 建筑工程施工许可证核发
 
 
-@pytest.fixture(scope="module")
-def index(reference: CheckResult) -> Iterator[ItemIndex]:
-    ix = ItemIndex(reference.catalogue)
-    yield ix
-    ix.close()
-
-
 EVERYDAY = [
     # (query, expected first result: item code, or "chain:ID"), why
     ("开公司", ESTABLISH),  # keyword; found nothing before

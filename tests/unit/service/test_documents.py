@@ -6,16 +6,14 @@ import html
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from engine.base.dates import TZ
 from engine.catalogue.fields import item_fields
-from engine.ledger.db import open_engine, read_only
+from engine.ledger.db import read_only
 from engine.ledger.events import events_of
-from engine.ledger.migrations import migrate
-from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
 from engine.rules.clock import ManualClock
 from engine.rules.forms import validate
@@ -34,13 +32,8 @@ def staff(role: str, dept: str = "culture") -> Actor:
 
 
 @pytest.fixture
-def world(tmp_path: Path, reference):  # type: ignore[no-untyped-def]
-    cat = reference.catalogue
-    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = open_engine(tmp_path / "cases.db")
-    migrate(db)
-    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
-    return CaseService(cat, db, clk, cal), clk
+def world(case_service: CaseService) -> tuple[CaseService, ManualClock]:
+    return case_service, cast(ManualClock, case_service.clock)  # Friday 2026-03-06 09:00
 
 
 def submit(svc: CaseService, code: str = VENUE, key: str = "k1") -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from sqlalchemy import Engine
 
 from engine.base.dates import TZ
 from engine.check.pipeline import load
@@ -15,7 +16,6 @@ from engine.ledger.cases import get_case
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import events_of
-from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import ActionRefused, Actor, FeeMismatch, open_steps
 from engine.rules.clock import ManualClock
@@ -33,13 +33,8 @@ def staff(role: str, dept: str = "realestate") -> Actor:
 
 
 @pytest.fixture
-def world(tmp_path: Path, reference):  # type: ignore[no-untyped-def]
-    cat = reference.catalogue
-    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = open_engine(tmp_path / "cases.db")
-    migrate(db)
-    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
-    return CaseService(cat, db, clk, cal), clk, db
+def world(case_service: CaseService) -> tuple[CaseService, ManualClock, Engine]:
+    return case_service, cast(ManualClock, case_service.clock), case_service.db  # Friday 2026-03-06 09:00
 
 
 def submit(svc: CaseService, code: str = RESALE, key: str = "k1", **choices: Any) -> str:

@@ -8,24 +8,19 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from support import tamper
 
-from engine.base.dates import TZ
 from engine.ledger import migrations
 from engine.ledger.cases import get_case
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.events import events_of
 from engine.ledger.migrations import MIGRATIONS, migrate
-from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import Actor
-from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import audit
@@ -37,14 +32,8 @@ WINDOW = Actor("window@realestate", "window", "realestate")
 
 
 @pytest.fixture
-def world(tmp_path: Path, reference: Any) -> tuple[CaseService, Path]:
-    cat = reference.catalogue
-    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    path = tmp_path / "cases.db"
-    db = open_engine(path)
-    migrate(db)
-    clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
-    return CaseService(cat, db, clk, cal), path
+def world(case_service: CaseService) -> tuple[CaseService, Path]:
+    return case_service, Path(str(case_service.db.url.database))  # the service's file; Friday 2026-03-06 09:00
 
 
 def submit(svc: CaseService, key: str) -> str:

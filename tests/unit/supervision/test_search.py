@@ -17,13 +17,6 @@ CONSTRUCTION = "QQ-HOUSING-XK-003"  # 建筑工程施工许可证核发
 SYNONYM_TIERS = (4, 7)
 
 
-@pytest.fixture(scope="module")
-def index(reference: CheckResult) -> Iterator[ItemIndex]:
-    ix = ItemIndex(reference.catalogue)
-    yield ix
-    ix.close()
-
-
 def codes(ix: ItemIndex, query: str, limit: int = 50) -> list[str]:
     return [h.code for h in ix.search(query, limit) if h.kind == "item"]
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
@@ -16,9 +16,7 @@ from sqlalchemy import select
 from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.cases import get_case
-from engine.ledger.db import iso, open_engine, read_only
-from engine.ledger.migrations import migrate
-from engine.rules.calendar import WorkCalendar
+from engine.ledger.db import iso, read_only
 from engine.rules.cases import Actor
 from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
@@ -37,15 +35,11 @@ def at(day: str, hour: int = 9) -> datetime:
 
 
 @pytest.fixture
-def world(tmp_path: Path, reference: Any) -> tuple[CaseService, ManualClock, Path]:
-    cat = reference.catalogue
-    assert cat.items[CULTURE].data["department"] == DEPT
-    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    path = tmp_path / "supervision.db"
-    db = open_engine(path)
-    migrate(db)
-    clk = ManualClock(at("2026-03-06"))  # Friday
-    return CaseService(cat, db, clk, cal), clk, path
+def world(case_service: CaseService) -> tuple[CaseService, ManualClock, Path]:
+    assert case_service.catalogue.items[CULTURE].data["department"] == DEPT
+    clk = cast(ManualClock, case_service.clock)
+    assert clk.now() == at("2026-03-06")  # Friday
+    return case_service, clk, Path(str(case_service.db.url.database))
 
 
 def accepted_case(svc: CaseService, key: str) -> str:
