@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 #: what of the reference catalogue a county's repository would hold (no engine, no schema/)
@@ -183,13 +183,6 @@ def test_check_a_catalogue_from_another_folder(installed: Installed, catalogue: 
     assert nowhere.returncode == 1 and "has no center.yaml" in nowhere.stderr and "--catalog DIR" in nowhere.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:
@@ -200,7 +193,7 @@ def _get(url: str) -> tuple[int, str]:
 
 @pytest.fixture
 def served(installed: Installed, catalogue: Path, elsewhere: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     argv = [str(installed.bin / "yangguang"), "serve", "--catalog", str(catalogue), "--db", "var/y.db"]
     argv += ["--port", str(port), "--sweep-seconds", "0", "--reload-seconds", "0"]
     (elsewhere / "var").mkdir()

@@ -3,18 +3,26 @@ sys.path for its conftest.py). Test modules never import each other: a fixture t
 the conftest.py of the narrowest folder holding both, a plain helper here.
 
 This module: copies of the reference catalogue to edit, a joint-review chain, tampering with the record
-behind the application's back. Its modules: ``support.portal`` (the applicant's pages),
+behind the application's back, a free port. Its modules: ``support.portal`` (the applicant's pages),
 ``support.desk`` (staff accounts, a signed-in browser), ``support.api`` (the JSON API in-process),
 ``support.cases`` (cases filed through the service)."""
 
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on (just now), for a server started as another process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def copy_catalogue(dest: Path) -> Path:

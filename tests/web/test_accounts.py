@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import io
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 import zxcvbn
 from sqlalchemy import Engine, select
+from support import free_port
 
 from engine.base import passwords
 from engine.base.dates import TZ
@@ -322,14 +322,8 @@ def test_hsts_only_on_responses_to_https_requests(tmp_path: Path) -> None:
         assert "strict-transport-security" not in plain.get("/").headers
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("FORWARDED_ALLOW_IPS", None)
     args = ["serve", "--db", str(tmp_path / "y.db"), "--port", str(port), "--sweep-seconds", "0", *flags]

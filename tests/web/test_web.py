@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,20 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     db = tmp_path_factory.mktemp("db") / "yangguang.db"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine", "serve", "--db", str(db), "--port", str(port)],
@@ -135,7 +129,7 @@ def test_serve_refuses_a_broken_catalogue(tmp_path: Path) -> None:
             "--db",
             str(tmp_path / "x.db"),
             "--port",
-            str(_free_port()),
+            str(free_port()),
         ],
         cwd=REPO,
         capture_output=True,
