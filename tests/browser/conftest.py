@@ -3,6 +3,7 @@
 Fixtures (all tests in tests/browser; the rest of the suite never starts a browser):
 
 ``live_db``       session: the live server's SQLite file (staff accounts, reading the record).
+``catalogue``     module: the reference catalogue the live server serves (sample answers, item names).
 ``live_server``   session: base URL (``http://127.0.0.1:PORT``) of ``yangguang serve`` on the
                   reference catalogue with a fresh SQLite file; server log in ``live_server.log``
                   next to the database (its tail is shown if start-up fails).
@@ -15,10 +16,13 @@ Fixtures (all tests in tests/browser; the rest of the suite never starts a brows
 ``phone_page``    the same at phone size, for tests that want both at once.
 ``new_page``      factory: ``new_page("phone")``, ``new_page((800, 600), **context_kwargs)``.
 ``screenshot``    ``screenshot(page, name) -> Path``: full-page PNG in test-artifacts/screenshots/.
-``serve``         ``with serve(tmp, db, **settings) as base:`` another server with its own settings.
 ``axe``           ``axe(page, context=None) -> list[violation]``: serious and critical violations;
                   ``axe.check(page, where)`` asserts there are none with a readable message
                   (rule id, impact, help, failing selectors); ``axe.all(page)`` every impact.
+
+Plain helpers: live.py (``serve(tmp, db, **settings)``: another server with its own settings;
+where screenshots go), steps.py (what a person does: fill a section page, sign in, act on a case),
+a11y.py (axe-core). Test modules import those, never each other nor this file.
 
 If Playwright or Chromium is missing every browser test FAILS (never skips) saying how to
 install them.
@@ -26,15 +30,8 @@ install them.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,10 +39,7 @@ from typing import Any
 import pytest
 
 from .a11y import assert_no_violations, axe_script, blocking, run_axe
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-SCREENSHOTS = ARTIFACTS / "screenshots"
+from .live import SCREENSHOTS, serve
 
 # Headless without stalls on a closed network: no first-run UI, no background fetches, no QUIC.
 # Playwright itself adds --headless and a fresh temporary --user-data-dir for every launch.
@@ -73,12 +67,6 @@ INSTALL_HINT = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(_live: tuple[str, Path]) -> str:
     return _live[0]
@@ -90,42 +78,10 @@ def live_db(_live: tuple[str, Path]) -> Path:
     return _live[1]
 
 
-@contextlib.contextmanager
-def serve(tmp: Path, db: Path, **settings: str) -> Iterator[str]:
-    """``yangguang serve`` on 127.0.0.1 with a fresh SQLite file ``db`` and the environment settings
-    ``settings`` (e.g. YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS="1"); yields its base URL once /healthz
-    answers, stops it on exit. Its log is ``live_server.log`` in ``tmp`` (the tail is shown if it fails)."""
-    log_path = tmp / "live_server.log"
-    port = _free_port()
-    env = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp / "cache"), **settings}
-    base = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:  # a file, not a pipe: an unread pipe would block uvicorn's access log
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "engine", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
-                    pytest.fail(f"the server did not start on {base}:\n{tail}", pytrace=False)
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+@pytest.fixture(scope="module")
+def catalogue(reference: Any) -> Any:
+    """The reference catalogue the live server serves (tests/conftest.py's ``reference``, checked once)."""
+    return reference.catalogue
 
 
 @pytest.fixture(scope="session")

@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.portal import PDF
 
-from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.rules.cases import steps_of
 from engine.service import auth
 from engine.service.samples import sample_chain_application
 
-from .test_journey import PASSWORD, PDF, do, fill_page, login
+from .steps import PASSWORD, do, fill_page, login
 
-REPO = Path(__file__).resolve().parents[2]
 CHAIN = "organization"
 DEPARTMENTS = ("amr", "psb", "tax", "hrss", "hpf")
 
@@ -42,11 +41,6 @@ def chain_staff(live_db: Path) -> Iterator[None]:
             pass
     db.dispose()
     yield
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Any:
-    return load(REPO).catalogue
 
 
 @pytest.fixture

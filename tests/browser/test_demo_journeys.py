@@ -25,7 +25,7 @@ from engine.service import auth
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 
-from .test_journey import do
+from .steps import do
 
 REPO = Path(__file__).resolve().parents[2]
 FOOD = "QQ-AMR-XK-101"  # 食品经营许可: accept (window) → undertake (undertaker) → inspect → decide

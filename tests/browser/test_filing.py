@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_portal import form_values
+from support.portal import csrf, form_values
 
 from engine.service.samples import sample_application
 
-from .conftest import serve
+from .live import serve
 
 ITEM = "QQ-GRID-GG-002"  # four sections, no materials to upload
 
@@ -25,12 +25,6 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # the second filing from 127.0.0.1 is refused
     with serve(tmp, tmp / "y.db", YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS="1") as base:
         yield base
-
-
-def csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert found, "every form carries a CSRF token"
-    return found.group(1)
 
 
 def fill_in(page: Any, base: str, data: dict[str, Any]) -> str:

@@ -7,24 +7,23 @@ A second journey records an exact fee. axe-core checks the guide, form and workl
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.portal import PDF
 
-from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.service import auth
 from engine.service.samples import sample_application
 
-REPO = Path(__file__).resolve().parents[2]
+from .steps import PASSWORD, do, fill_page, login
+
 PERMIT, PERMIT_NAME = "QQ-HOUSING-XK-003", "建筑工程施工许可证核发"
 RESALE = "QQ-REALESTATE-DJ-102"
-PASSWORD = "journey-password"
 BAD_ID = "110105194912310021"  # the right check digit is X
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @pytest.fixture(scope="module")
@@ -40,65 +39,11 @@ def staff(live_db: Path) -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="module")
-def catalogue() -> Any:
-    return load(REPO).catalogue
-
-
 @pytest.fixture
 def pdf(tmp_path: Path) -> Path:
     path = tmp_path / "材料.pdf"
     path.write_bytes(PDF)
     return path
-
-
-def fill_page(page: Any, section: str, values: Mapping[str, Any]) -> None:
-    """Answer one generated section page the way a person would, field by field."""
-    for key, value in values.items():
-        name = f"{section}.{key}"
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        boxes = page.locator(f'[name="{name}"]')
-        if boxes.count() == 0 or not boxes.first.is_visible():
-            continue  # a field the form does not ask (its condition is false)
-        kind = boxes.first.get_attribute("type") or boxes.first.evaluate("e => e.tagName.toLowerCase()")
-        if kind == "radio":
-            page.check(f'[name="{name}"][value="{value}"]')
-        elif kind == "checkbox":
-            for v in value if isinstance(value, list) else [value]:
-                page.check(f'[name="{name}"][value="{v}"]')
-        elif kind == "select":
-            boxes.first.select_option(str(value))
-        else:
-            boxes.first.fill(str(value))
-
-
-def login(new_page: Any, base: str, username: str) -> Any:
-    page = new_page("desktop")
-    page.goto(base + "/desk")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/desk$"))
-    return page
-
-
-def do(page: Any, base: str, number: str, action: str, **fields: str) -> None:
-    """Open the case on the desk and submit one action's form."""
-    from playwright.sync_api import expect
-
-    page.goto(f"{base}/desk/cases/{number}")
-    form = page.locator(f'form:has(input[name="action"][value="{action}"])')
-    if "step" in fields:
-        form = form.filter(has=page.locator(f'input[name="step"][value="{fields.pop("step")}"]'))
-    for name, value in fields.items():
-        target = form.locator(f'[name="{name}"]')
-        if target.first.get_attribute("type") == "radio":
-            form.locator(f'[name="{name}"][value="{value}"]').check()
-        else:
-            target.first.fill(value)
-    form.locator('button[type="submit"]').click()
-    expect(page.get_by_role("status")).to_contain_text("已办理")
 
 
 def test_applicant_and_staff_journey(

@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.portal import PDF
 
-from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.service import auth
 from engine.service.samples import sample_application
 
-from .conftest import SCREENSHOTS
-from .test_journey import PASSWORD, PDF, do, fill_page, login
+from .live import SCREENSHOTS
+from .steps import PASSWORD, do, fill_page, login
 
-REPO = Path(__file__).resolve().parents[2]
 ADMIN = "admin.layout.e2e"
 BIGGEST = "QQ-HOUSING-XK-003"  # the most materials (12) and a long guide
 LONGEST = "QQ-AMR-XK-103"  # the largest item file
@@ -114,11 +113,6 @@ MEASURE = """() => {
   }
   return out;
 }""".replace("MIN", str(MIN_FONT_PX)).replace("AA", str(AA))
-
-
-@pytest.fixture(scope="module")
-def catalogue() -> Any:
-    return load(REPO).catalogue
 
 
 @pytest.fixture(scope="module")
