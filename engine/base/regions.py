@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.base.wording import N_
+from engine.base.i18n import N_
 
 # in static/ so that portal.js reads the very same file (/static/regions.tsv) for its linked selects
 DATA = Path(__file__).resolve().parents[1] / "web" / "static" / "regions.tsv"

@@ -8,14 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.base import i18n
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext
 from engine.rules.clock import TZ
-
-
-def N_(message: str) -> str:
-    """Mark a string for the translation catalogue; it is translated where it is shown."""
-    return message
-
 
 STATES = {
     "submitted": N_("待受理"),

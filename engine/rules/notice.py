@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from engine.base import conditions, stated
-from engine.base.wording import N_
+from engine.base.i18n import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.check.crossref import item_fields
 from engine.rules import cases

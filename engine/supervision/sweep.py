@@ -32,8 +32,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.base import stated
-from engine.base.i18n import gettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext
 from engine.ledger import ledger, transparency
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
