@@ -274,7 +274,7 @@ def _service(catalog: Path, db: Path, clock=None):  # type: ignore[no-untyped-de
 def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
-    from engine.base import passwords
+    from engine.base import i18n, passwords
     from engine.ledger import ledger
     from engine.service import auth
 
@@ -285,9 +285,15 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     else:
         raise UserError("no terminal to ask for a password; pipe it in with --password-stdin")
     words = [args.username, args.department or "", *_center_words(args.catalog)]
-    problem = passwords.password_problem(password, args.role, words) if args.role in auth.ROLES else None
-    if problem:  # an unknown role is reported by add_user below
-        raise UserError(f"{problem}\nuser {args.username} not added; run the command again with a stronger password")
+
+    def problem() -> str:
+        return passwords.password_problem(password, args.role, words) or ""
+
+    if args.role in auth.ROLES and problem():  # an unknown role is reported by add_user below
+        # the operator may read either language: the problem in both, line by line (engine.base.i18n)
+        raise UserError(
+            f"{i18n.in_both(problem)}\nuser {args.username} not added; run the command again with a stronger password"
+        )
     engine = ledger.open_engine(args.db)
     ledger.migrate(engine)
     try:
