@@ -41,6 +41,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.base import input_guard, keys
+from engine.base.i18n import gettext
 from engine.ledger import ledger
 from engine.ledger.merkle import MerkleTree, leaf_data, verify_consistency
 
@@ -196,9 +197,7 @@ def transparency_routes(db: Engine) -> list[Route]:
     async def checkpoints(request: Request) -> Response:
         raw = request.query_params.get("limit", str(LIST_DEFAULT))
         if not 1 <= (input_guard.whole(raw) or 0) <= LIST_MAX:
-            raise HTTPException(
-                400, f"limit 须为 1 到 {LIST_MAX} 的整数 / limit must be a whole number 1 to {LIST_MAX}"
-            )
+            raise HTTPException(400, gettext("limit 须为 1 到 %(max)s 的整数") % {"max": LIST_MAX})
         with ledger.read_only(db) as conn:
             body = listing(conn, int(raw))
         return JSONResponse(body, headers={"Cache-Control": "no-cache"})
