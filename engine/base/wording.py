@@ -103,7 +103,7 @@ def step_names(steps: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 def step_text(steps: Sequence[Mapping[str, Any]], value: str | None) -> str:
     """A stored step id — or several, comma-joined (parallel steps) — as the steps' names."""
     names = step_names(steps)
-    return "、".join(names.get(part, part) for part in (value or "").split(",") if part)
+    return gettext("、").join(names.get(part, part) for part in (value or "").split(",") if part)
 
 
 def next_steps(steps: Sequence[Mapping[str, Any]], step_id: str) -> list[Mapping[str, Any]]:
