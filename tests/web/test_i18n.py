@@ -26,6 +26,26 @@ def marked_in_code() -> set[str]:
     return {msg if isinstance(msg, str) else msg[0] for _, _, msg, _, _ in found}
 
 
+def test_no_marked_string_hides_in_an_f_string() -> None:
+    """``make messages`` (babel) does not look inside an f-string's braces: a gettext("…") there is
+    never extracted, so it would show Chinese on every English page without failing the test below."""
+    import ast
+
+    hidden = []
+    for path in sorted((REPO / "engine").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.JoinedStr):
+                for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+                    name = getattr(call.func, "id", getattr(call.func, "attr", ""))
+                    if (
+                        name in ("_", "gettext", "ngettext", "N_")
+                        and call.args
+                        and isinstance(call.args[0], ast.Constant)
+                    ):
+                        hidden.append(f"{path.relative_to(REPO)}:{call.lineno}")
+    assert not hidden, f"compute the text before the f-string: {hidden}"
+
+
 def test_every_marked_string_has_an_english_translation() -> None:
     with PO.open("rb") as fh:
         catalog = read_po(fh, locale="en")
