@@ -78,8 +78,9 @@ def wrap(text: str, width_em: float, max_lines: int, *, balance: bool = True) ->
     for ch in text:
         if line and used + _em(ch) > width_em:
             carry = ""
-            if _latin(ch) and _latin(line[-1]) and " " in line.strip():
-                # an English word is not cut: it goes down whole from the last space (Chinese has none)
+            if (_latin(ch) or ch in _NO_START) and _latin(line[-1]) and " " in line.strip():
+                # an English word (and the stop after it) is not cut: it goes down whole from the last
+                # space (Chinese has none)
                 cut = line.rstrip().rindex(" ")
                 line, carry = line[:cut], line[cut + 1 :]
             elif len(line) > 1 and (ch in _NO_START or line[-1] in _NO_END):

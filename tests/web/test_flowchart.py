@@ -307,9 +307,12 @@ def test_wrap_keeps_punctuation_rules() -> None:
 def test_english_words_wrap_at_spaces_and_chinese_stays_as_it_was(reference) -> None:  # type: ignore[no-untyped-def]
     from engine.base import i18n
 
-    text = "Materials incomplete or not in the legal form: told once everything to supplement"
-    lines = wrap(text, 10.36, 8)
-    assert " ".join(lines) == text and all(line == line.strip() for line in lines)  # no word cut, no space drawn
+    for text in (
+        "Materials incomplete or not in the legal form: told once everything to supplement",
+        "Conditions not met: not licensed, in writing",  # the colon after "met" does not push "t" down alone
+    ):
+        lines = wrap(text, 10.36, 8)
+        assert " ".join(lines) == text and all(line == line.strip() for line in lines)  # no word cut, no space drawn
     item = reference.catalogue.data(reference.catalogue.items["QQ-HOUSING-XK-003"])
     chinese = flowchart_svg(item)
     with i18n.speaking("en"):
