@@ -289,14 +289,16 @@ def services_section(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]
         # the label in Chinese (what a refusal quotes); the parts let a page say it in its language
         label = gettext("%(service)s（%(stage)s办结后启动）") % {"service": name, "stage": after}
         options.append({"value": service["item"], "label": label, "service": name, "after": after})
-    # built once per catalogue version (engine.web.portal), so its words are msgids the form's page
-    # says in its language (engine.web.form_view)
+    # built once per catalogue version (engine.web.portal), so its words are msgids (``msgids``) the
+    # form's page says in its language (engine.web.form_view)
     return {
         "id": SERVICES_SECTION,
         "title": N_("关联服务"),
+        "msgids": True,
         "fields": [
             {
                 "id": "wanted",
+                "msgids": True,
                 "label": N_("同时申请的关联服务"),
                 "type": "checkbox",
                 "required": False,

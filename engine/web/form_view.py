@@ -101,19 +101,22 @@ def flat_values(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return {f"{s}.{k}": v for s, fields in data.items() for k, v in fields.items()}
 
 
-def _said(text: Any) -> str:
+def _said(text: Any, owner: Mapping[str, Any]) -> str:
     """A form's text as the page shows it: catalogue text stays as written; the engine's own words in a
-    form (the delivery choice, a chain application's services section: engine.base.delivery,
-    engine.rules.chains) are msgids, said in the page's language."""
-    return gettext(str(text)) if text else ""
+    form — a section or field it makes (``msgids``: a chain application's services section,
+    engine.rules.chains) and the delivery choice (engine.base.delivery) — are msgids, said in the
+    page's language."""
+    if not text:
+        return ""
+    return gettext(str(text)) if owner.get("msgids") or owner.get("delivery") else str(text)
 
 
-def _option(option: Mapping[str, Any]) -> str:
+def _option(option: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
     """An option's label as the page shows it; a chain's associated service (engine.rules.chains) is
     worded here, in the page's language, from its parts (the form is built once per catalogue version)."""
     if "after" in option:
         return gettext("%(service)s（%(stage)s办结后启动）") % {"service": option["service"], "stage": option["after"]}
-    return _said(option["label"])
+    return _said(option["label"], spec)
 
 
 def pages(cat: Catalogue, doc: Document, data: Mapping[str, Any]) -> list[Page]:
@@ -121,7 +124,7 @@ def pages(cat: Catalogue, doc: Document, data: Mapping[str, Any]) -> list[Page]:
     materials (when the item asks for any) and check-your-answers."""
     flat = flat_values(forms.normalise(cat, doc, data))
     out = [
-        Page(str(s["id"]), _said(s.get("title", s["id"])), _said(s.get("hint", "")))
+        Page(str(s["id"]), _said(s.get("title", s["id"]), s), _said(s.get("hint", ""), s))
         for s in _sections(cat, doc)
         if "when" not in s or conditions.evaluate(s["when"], flat)
     ]
@@ -176,15 +179,15 @@ def widgets(
             Widget(
                 name=info.name,
                 id="f-" + info.name.replace(".", "-"),
-                label=_said(spec["label"]),
+                label=_said(spec["label"], spec),
                 kind=kind,
                 input_type=html_type,
                 value=_shown_value(raw, kind),
                 required=required is True,
-                hint=_said(spec["hint"]) if "hint" in spec else gettext(default_hint) if default_hint else "",
+                hint=_said(spec["hint"], spec) if "hint" in spec else gettext(default_hint) if default_hint else "",
                 # a catalogue's own unit stays as written; the engine's money unit is in the page's language
                 unit=str(spec["unit"]) if "unit" in spec else gettext("元") if kind == "money" else "",
-                options=[{"value": str(o["value"]), "label": _option(o)} for o in spec.get("options", [])]
+                options=[{"value": str(o["value"]), "label": _option(o, spec)} for o in spec.get("options", [])]
                 or (_yes_no() if kind == "boolean" else []),
                 inputmode=inputmode,
                 autocomplete=autocomplete,
@@ -262,7 +265,7 @@ def answer_text(spec: Mapping[str, Any], value: Any) -> str:
     """An answer as the applicant reads it on the check page and staff on the desk (option labels,
     是/否, an amount in the unit it was asked in: 1200.00 万元)."""
     kind = spec["type"]
-    options = {str(o["value"]): _option(o) for o in spec.get("options", [])}
+    options = {str(o["value"]): _option(o, spec) for o in spec.get("options", [])}
     if kind == "boolean":
         return wording.yes_no(value is True or str(value).lower() in forms.TRUE_WORDS)  # 是/否, Yes/No
     if kind == "checkbox":
