@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.base import conditions, regions, wording
 from engine.base.i18n import gettext
+from engine.base.money import YUAN
 from engine.base.wording import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.check.crossref import FieldInfo, item_fields
@@ -274,7 +275,9 @@ def answer_text(spec: Mapping[str, Any], value: Any) -> str:
     if kind in ("select", "radio"):
         return options.get(str(value), str(value))
     if kind == "money":
-        return forms.money_text(value, str(spec.get("unit", "元")))
+        if "unit" in spec:  # a catalogue's own unit stays as written; the engine's yuan is in the page's language
+            return forms.money_text(value, str(spec["unit"]))
+        return forms.money_text(value, YUAN).removesuffix(YUAN) + gettext("元")
     if kind == "area":  # people read the place, never the bare code (黑龙江省齐齐哈尔市龙沙区)
         return regions.regions().name(str(value))
     unit = spec.get("unit")
