@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cli.main import DEFAULT_DB, EXIT_OK, EXIT_USER, UserError, _checked
-
-_DB_HELP = "SQLite database file (default: var/yangguang.db)"
+from engine.cli import common
+from engine.cli.errors import EXIT_OK, EXIT_USER, UserError
 
 
 def _existing_db(db: Path) -> Any:
@@ -72,7 +71,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             raise UserError(f"{args.checkpoints}: {exc}") from None
     public_keys = _public_keys(args.public_key or [])
     engine = _existing_db(args.db)
-    cat = _checked(args.catalog)  # its calendar and center settings count the deadlines the rows must hold
+    cat = common.checked(args.catalog)  # its calendar and center settings count the deadlines the rows must hold
     calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     service = CaseService(cat, engine, SystemClock(), calendar)
     from engine.cli.progress import bar
@@ -158,15 +157,15 @@ def cmd_key_public(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
     au = sub.add_parser("audit", help="check the case record")
     au_sub = au.add_subparsers(dest="audit_command", required=True, metavar="WHAT")
     av = au_sub.add_parser(
         "verify",
-        parents=[common],
+        parents=[catalog],
         help="check every case's hash chain and row, deleted cases, and signed checkpoints",
     )
-    av.add_argument("--db", type=Path, default=DEFAULT_DB, help=_DB_HELP + "; a copy works as well")
+    common.add_db(av, common.DB_HELP + "; a copy works as well")
     av.add_argument("--case", metavar="NUMBER", help="check only this case (its chain and row)")
     av.add_argument(
         "--checkpoints",
@@ -185,13 +184,13 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     key = sub.add_parser("key", help="the center's Ed25519 key that signs checkpoints of the case record")
     key_sub = key.add_subparsers(dest="key_command", required=True, metavar="WHAT")
     kc = key_sub.add_parser("create", help="create the signing key beside the database (mode 0600)")
-    kc.add_argument("--db", type=Path, default=DEFAULT_DB, help=_DB_HELP)
+    common.add_db(kc)
     kc.set_defaults(func=cmd_key_create)
     kr = key_sub.add_parser("rotate", help="replace the signing key; the old public key stays listed")
-    kr.add_argument("--db", type=Path, default=DEFAULT_DB, help=_DB_HELP)
+    common.add_db(kr)
     kr.set_defaults(func=cmd_key_rotate)
     kp = key_sub.add_parser("public", help="print the signing key's public key, to give to supervisors")
-    kp.add_argument("--db", type=Path, default=DEFAULT_DB, help=_DB_HELP)
+    common.add_db(kp)
     kp.add_argument(
         "--format", choices=("pem", "base64"), default="pem", help="PEM (default) or the base64 of the raw 32 bytes"
     )
