@@ -15,16 +15,17 @@ from engine.cli.errors import EXIT_OK, EXIT_USER, UserError
 def _existing_db(db: Path) -> Any:
     """An engine on an existing database this version can read, without migrating it: an audit never
     writes to what it checks (it may be a copy an auditor was given)."""
-    from engine.ledger import ledger
+    from engine.ledger.db import open_engine, read_only
+    from engine.ledger.migrations import MIGRATIONS, schema_version
 
     if not db.is_file():
         raise UserError(f"no database at {db}; pass --db PATH")
-    engine = ledger.open_engine(db)
-    with ledger.read_only(engine) as conn:
-        version = ledger.schema_version(conn)
-    if version != len(ledger.MIGRATIONS):
+    engine = open_engine(db)
+    with read_only(engine) as conn:
+        version = schema_version(conn)
+    if version != len(MIGRATIONS):
         raise UserError(
-            f"{db} is at schema version {version} but this yangguang reads version {len(ledger.MIGRATIONS)}; "
+            f"{db} is at schema version {version} but this yangguang reads version {len(MIGRATIONS)}; "
             "verify it with the yangguang version that wrote it, or let this one serve or sweep it once"
         )
     return engine
@@ -92,14 +93,16 @@ def _key_path(db: Path) -> Path:
 
 def cmd_key_create(args: argparse.Namespace) -> int:
     from engine.base import keys
-    from engine.ledger import ledger, transparency
+    from engine.ledger import transparency
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)
     if path.exists():
         raise UserError(f"a signing key already exists at {path}; `yangguang key rotate` replaces it")
-    engine = ledger.open_engine(args.db)
-    ledger.migrate(engine)
+    engine = open_engine(args.db)
+    migrate(engine)
     key = keys.generate_signing_key()
     with engine.begin() as conn:  # listed and written together: a failed write lists nothing
         kid = transparency.register_key(conn, keys.public_raw(key), SystemClock().now())
@@ -113,7 +116,9 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 
 def cmd_key_rotate(args: argparse.Namespace) -> int:
     from engine.base import keys
-    from engine.ledger import ledger, transparency
+    from engine.ledger import transparency
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)
@@ -123,8 +128,8 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
         old_public: bytes | None = keys.public_raw(keys.load_signing_key(path))
     except keys.KeyUnavailable:
         old_public = None  # an unreadable key is what a rotation replaces; its public half stays listed if it was
-    engine = ledger.open_engine(args.db)
-    ledger.migrate(engine)
+    engine = open_engine(args.db)
+    migrate(engine)
     key = keys.generate_signing_key()
     now = SystemClock().now()
     with engine.begin() as conn:

@@ -108,13 +108,14 @@ def item(cat: Catalogue, code: str) -> Document:
 
 def service(catalog: Path, db: Path, clock: Clock | None = None) -> CaseService:
     """The case service on ``db`` (migrated to this version) for a catalogue that checks clean."""
-    from engine.ledger import ledger
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
     from engine.rules.calendar import WorkCalendar
     from engine.rules.clock import SystemClock
     from engine.service.cases import CaseService
 
     cat = checked(catalog)
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    engine = ledger.open_engine(db)
-    ledger.migrate(engine)
+    engine = open_engine(db)
+    migrate(engine)
     return CaseService(cat, engine, clock or SystemClock(), cal)

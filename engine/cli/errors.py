@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 EXIT_OK, EXIT_USER, EXIT_BUG = 0, 1, 3
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a shell reports a command whose reader went away
 
 
 class UserError(Exception):
@@ -35,6 +36,13 @@ def run(command: Command, args: argparse.Namespace) -> int:
         return EXIT_USER
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader stopped early (`yangguang list | head`): not a bug. Point stdout at devnull so
+        # the interpreter's final flush does not raise again (the Python docs' advice for SIGPIPE)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
     except Exception:
         sys.stderr.write(
             "yangguang: internal error — this is a bug in Yangguang, not in your catalogue.\n"

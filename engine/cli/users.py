@@ -23,7 +23,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
     from engine.base import i18n, passwords
-    from engine.ledger import ledger
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
     from engine.service import auth
 
     if args.password_stdin:
@@ -42,8 +43,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         raise UserError(
             f"{i18n.in_both(problem)}\nuser {args.username} not added; run the command again with a stronger password"
         )
-    engine = ledger.open_engine(args.db)
-    ledger.migrate(engine)
+    engine = open_engine(args.db)
+    migrate(engine)
     try:
         user_id = auth.add_user(engine, args.username, args.role, args.department, password, args.backup_for)
     except ValueError as exc:
@@ -72,13 +73,13 @@ def _center_words(catalog: Path) -> list[str]:
 
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    from engine.ledger import ledger
+    from engine.ledger.db import open_engine
     from engine.service import auth
 
     if not Path(args.db).is_file():
         raise UserError(f"no database at {args.db}; pass --db PATH")
     try:
-        forgotten = auth.unlock_user(ledger.open_engine(args.db), args.username)
+        forgotten = auth.unlock_user(open_engine(args.db), args.username)
     except auth.UnknownUser as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(
@@ -92,15 +93,16 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from engine.cli.progress import bar
-    from engine.ledger import ledger
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
     from engine.service import auth, demo_users
 
     depts = demo_users.departments(common.checked(args.catalog))
     if not depts:
         raise UserError(f"{args.catalog} has no items, so no department to make demo accounts for; add an item first")
     try:
-        engine = ledger.open_engine(args.db)
-        ledger.migrate(engine)
+        engine = open_engine(args.db)
+        migrate(engine)
         with bar("demo accounts", "account") as progress:
             done = auth.ensure_users(engine, demo_users.accounts(depts), auth.DEMO_PASSWORD, progress)
     except (OSError, SQLAlchemyError) as exc:

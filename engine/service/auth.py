@@ -57,7 +57,8 @@ from argon2.exceptions import Argon2Error
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.rules.cases import Actor
 from engine.service import access
 
@@ -253,9 +254,9 @@ def add_user(
     }
     try:
         with db.begin() as conn:
-            if conn.execute(select(ledger.users.c.id).where(ledger.users.c.username == name)).first():
+            if conn.execute(select(tables.users.c.id).where(tables.users.c.username == name)).first():
                 raise UserExists(f"user {name!r} already exists")
-            result = conn.execute(insert(ledger.users).values(**values))
+            result = conn.execute(insert(tables.users).values(**values))
             key = result.inserted_primary_key
     except IntegrityError as exc:  # a concurrent add of the same name
         raise UserExists(f"user {name!r} already exists") from exc
@@ -264,8 +265,8 @@ def add_user(
 
 
 def _user_exists(db: Engine, name: str) -> bool:
-    with ledger.read_only(db) as conn:
-        return conn.execute(select(ledger.users.c.id).where(ledger.users.c.username == name)).first() is not None
+    with read_only(db) as conn:
+        return conn.execute(select(tables.users.c.id).where(tables.users.c.username == name)).first() is not None
 
 
 # ------------------------------------------------------------------------------ demo accounts
@@ -333,7 +334,7 @@ def unlock_user(db: Engine, username: str) -> int:
     name = username.strip()
     if not _user_exists(db, name):
         raise UnknownUser(f"no user {name!r}; check the spelling (login names are case-sensitive)")
-    la = ledger.login_attempts
+    la = tables.login_attempts
     prefix = _pair_key(name, "")
     with db.begin() as conn:  # every "pair:<name>\x1f<client>": the keys between the prefix and the next one
         result = conn.execute(delete(la).where(la.c.key >= prefix, la.c.key < prefix[:-1] + "\x20"))
@@ -360,8 +361,8 @@ def _count_attempt(db: Engine, username: str, client: str, now: datetime) -> lis
     """Refuse with ``LoginThrottled`` while the account is locked for this client or the client
     is slowed; otherwise record this attempt as a failure of the pair and of the client (undone
     on success) and return the row ids. One write transaction: parallel attempts queue."""
-    la = ledger.login_attempts
-    since = ledger.iso(now - THROTTLE_WINDOW)
+    la = tables.login_attempts
+    since = iso(now - THROTTLE_WINDOW)
     pair = _pair_key(username, client)
     wait = timedelta(0)
     ids: list[int] = []
@@ -382,7 +383,7 @@ def _count_attempt(db: Engine, username: str, client: str, now: datetime) -> lis
                 wait = max(wait, datetime.fromisoformat(str(latest)) + delay - now)
         if wait <= timedelta(0):
             for key in keys:
-                key_id = conn.execute(insert(la).values(key=key, at=ledger.iso(now))).inserted_primary_key
+                key_id = conn.execute(insert(la).values(key=key, at=iso(now))).inserted_primary_key
                 assert key_id is not None
                 ids.append(int(key_id[0]))
     if wait > timedelta(0):
@@ -401,8 +402,8 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
     """
     name = username.strip()
     attempt_ids = _count_attempt(db, name, client, now)
-    u = ledger.users
-    with ledger.read_only(db) as conn:
+    u = tables.users
+    with read_only(db) as conn:
         row = conn.execute(select(u).where(u.c.username == name)).mappings().first()
     if row is None:
         check_password(password, _dummy_hash())
@@ -413,7 +414,7 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
     upgraded = hash_password(password) if needs_rehash(stored) else None
     token = secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
-    la, s = ledger.login_attempts, ledger.sessions
+    la, s = tables.login_attempts, tables.sessions
     with db.begin() as conn:
         conn.execute(delete(la).where(or_(la.c.key == _pair_key(name, client), la.c.id.in_(attempt_ids))))
         _prune_sessions(conn, now)
@@ -421,8 +422,8 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
             insert(s).values(
                 token_hash=_token_hash(token),
                 user_id=int(row["id"]),
-                expires_at=ledger.iso(expires),
-                last_seen=ledger.iso(now),
+                expires_at=iso(expires),
+                last_seen=iso(now),
             )
         )
         if upgraded is not None:  # unless the password was changed meanwhile
@@ -434,13 +435,13 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
 
 def _prune_sessions(conn: Connection, now: datetime) -> None:
     """Delete ended sessions: past their lifetime, or idle (NULL last_seen counts from the start)."""
-    s = ledger.sessions
+    s = tables.sessions
     conn.execute(
         delete(s).where(
             or_(
-                s.c.expires_at <= ledger.iso(now),
-                s.c.last_seen < ledger.iso(now - IDLE_TIMEOUT),
-                s.c.last_seen.is_(None) & (s.c.expires_at < ledger.iso(now - IDLE_TIMEOUT + SESSION_LIFETIME)),
+                s.c.expires_at <= iso(now),
+                s.c.last_seen < iso(now - IDLE_TIMEOUT),
+                s.c.last_seen.is_(None) & (s.c.expires_at < iso(now - IDLE_TIMEOUT + SESSION_LIFETIME)),
             )
         )
     )
@@ -453,7 +454,7 @@ def login(db: Engine, username: str, password: str, now: datetime, *, client: st
 
 def logout(db: Engine, token: str) -> None:
     with db.begin() as conn:
-        conn.execute(delete(ledger.sessions).where(ledger.sessions.c.token_hash == _token_hash(token)))
+        conn.execute(delete(tables.sessions).where(tables.sessions.c.token_hash == _token_hash(token)))
 
 
 def actor_for_token(db: Engine, token: str, now: datetime) -> Actor | None:
@@ -464,9 +465,9 @@ def actor_for_token(db: Engine, token: str, now: datetime) -> Actor | None:
     """
     if not token:
         return None
-    s, u = ledger.sessions, ledger.users
+    s, u = tables.sessions, tables.users
     key = _token_hash(token)
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         row = (
             conn.execute(
                 select(u, s.c.expires_at, s.c.last_seen).join(s, s.c.user_id == u.c.id).where(s.c.token_hash == key)
@@ -490,9 +491,9 @@ def actor_for_token(db: Engine, token: str, now: datetime) -> Actor | None:
                 update(s)
                 .where(
                     s.c.token_hash == key,
-                    or_(s.c.last_seen.is_(None), s.c.last_seen <= ledger.iso(now - TOUCH_INTERVAL)),
+                    or_(s.c.last_seen.is_(None), s.c.last_seen <= iso(now - TOUCH_INTERVAL)),
                 )
-                .values(last_seen=ledger.iso(now))
+                .values(last_seen=iso(now))
             )
     return _actor(row)
 

@@ -32,7 +32,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine.base import delivery, stated
 from engine.base.i18n import DEFAULT, N_, speaking
-from engine.ledger import ledger
+from engine.ledger.db import read_only
+from engine.ledger.events import EventRecord, events_of
 from engine.rules import cases
 from engine.rules.clock import TZ, local_date
 from engine.rules.forms import field_specs
@@ -108,10 +109,10 @@ class _Event:
     payload: Mapping[str, Any]
 
 
-def _events(events: Iterable[cases.Event | ledger.EventRecord], limit: int) -> list[_Event]:
+def _events(events: Iterable[cases.Event | EventRecord], limit: int) -> list[_Event]:
     out = []
     for e in events:
-        at = e.at_datetime if isinstance(e, ledger.EventRecord) else e.at
+        at = e.at_datetime if isinstance(e, EventRecord) else e.at
         out.append(_Event(e.action, at, e.payload if isinstance(e.payload, Mapping) else {}))
     return out[:limit]  # the events folded into ``case``, even if the record has moved on since
 
@@ -121,7 +122,7 @@ def documents_for(
     snapshot: Mapping[str, Any],
     center: Mapping[str, Any] | None,
     deadlines: Deadlines | None = None,
-    events: Iterable[cases.Event | ledger.EventRecord] | None = None,
+    events: Iterable[cases.Event | EventRecord] | None = None,
 ) -> list[Document]:
     """The notices issued on ``case`` so far, oldest first (none for a case just submitted).
 
@@ -143,8 +144,8 @@ def documents_for(
 def documents_of(service: CaseService, number: str) -> list[Document]:
     """Every notice of case ``number``, loaded through ``service`` (case, snapshot, events, deadlines)."""
     case, snap = service.load(number)
-    with ledger.read_only(service.db) as conn:
-        records = ledger.events_of(conn, number)
+    with read_only(service.db) as conn:
+        records = events_of(conn, number)
     try:
         dl: Deadlines | None = service.deadlines(case, snap)
     except LookupError:  # a year no rule counts (before the first file): the limits in words

@@ -42,12 +42,14 @@ from starlette.types import Message
 
 from engine.base import addresses, input_guard
 from engine.base.i18n import N_, gettext
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
+from engine.ledger.fastpath import fast_execute
 from engine.rules import forms
 from engine.rules.forms import FieldError
 from engine.service import drafts
 
-_T = ledger.uploads
+_T = tables.uploads
 MIB = 2**20
 MAX_UPLOAD = 20 * MIB  # one file; the item's max_size_mb may be lower
 CHECK_BEFORE_READING = MIB  # a larger body is checked against the limits before it is read, too
@@ -304,16 +306,16 @@ _BY_DRAFT = _usage(_T.c.draft == bindparam("owner"), "minute")
 _BY_CASE = _usage(_T.c.case_number == bindparam("owner"), "minute")
 # an address's uploads of the last day (the index on client, created_at): bytes in the day, files in the minute
 _BY_CLIENT = _usage(and_(_T.c.client == bindparam("owner"), _T.c.created_at > bindparam("day")), "minute")
-_DRAFTS = ledger.drafts
+_DRAFTS = tables.drafts
 _TOUCH_DRAFT = update(_DRAFTS).where(_DRAFTS.c.id == bindparam("draft_id")).values(updated_at=bindparam("at"))
 
 
 def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits: Limits = LIMITS) -> None:
     """Refuse a file of ``size`` bytes that would take ``owner`` past a limit (413 or 429)."""
-    minute = ledger.iso(now - timedelta(minutes=1))
+    minute = iso(now - timedelta(minutes=1))
     if owner.draft is not None or owner.case is not None:
         stmt, who = (_BY_DRAFT, owner.draft) if owner.draft is not None else (_BY_CASE, owner.case)
-        n, total, recent, first = ledger.fast_execute(conn, stmt, {"owner": who, "minute": minute}).rows[0]
+        n, total, recent, first = fast_execute(conn, stmt, {"owner": who, "minute": minute}).rows[0]
         if n >= limits.draft_max_files:
             zh = f"本申请已有 {n} 个文件，至多 {limits.draft_max_files} 个；请删去不需要的文件"
             raise Refused(413, "too_many_files", zh, f"an application holds at most {limits.draft_max_files} files")
@@ -323,12 +325,12 @@ def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits
             raise Refused(413, "too_large", zh, f"an application's files total at most {mb} MB")
         _past(int(recent) + 1, limits.draft_files_per_minute, first, now, timedelta(minutes=1))
     if owner.client is not None:
-        day = ledger.iso(now - timedelta(days=1))
+        day = iso(now - timedelta(days=1))
         params = {"owner": owner.client, "minute": minute, "day": day}
-        n, total, recent, first = ledger.fast_execute(conn, _BY_CLIENT, params).rows[0]
+        n, total, recent, first = fast_execute(conn, _BY_CLIENT, params).rows[0]
         _past(int(recent) + 1, limits.client_files_per_minute, first, now, timedelta(minutes=1))
         if int(total) + size > limits.client_bytes_per_day:
-            oldest = ledger.fast_execute(conn, _FIRST_OF_CLIENT, {"owner": owner.client, "day": day}).rows[0][0]
+            oldest = fast_execute(conn, _FIRST_OF_CLIENT, {"owner": owner.client, "day": day}).rows[0][0]
             _past(limits.client_bytes_per_day + 1, limits.client_bytes_per_day, oldest, now, timedelta(days=1))
 
 
@@ -396,7 +398,7 @@ def store(
         "size": row.size,
         "sha256": row.sha256,
         "path": row.path,
-        "created_at": ledger.iso(at),
+        "created_at": iso(at),
     }
     if owner is not None:
         values |= {"draft": owner.draft, "case_number": owner.case, "client": owner.client}
@@ -405,9 +407,9 @@ def store(
         with db.begin() as conn:
             if owner is not None:
                 check_quota(conn, owner, len(content), at, limits)
-            ledger.fast_execute(conn, _INSERT, values)
+            fast_execute(conn, _INSERT, values)
             if owner is not None and owner.draft is not None:  # an upload keeps its draft alive (drafts.LIFETIME)
-                touched = ledger.fast_execute(conn, _TOUCH_DRAFT, {"draft_id": owner.draft, "at": values["created_at"]})
+                touched = fast_execute(conn, _TOUCH_DRAFT, {"draft_id": owner.draft, "at": values["created_at"]})
                 if touched.rowcount == 0:  # an API draft's first file: its row begins here
                     _open_draft(conn, owner, at, limits)
     except BaseException:
@@ -428,7 +430,7 @@ def fetch(db: Engine, ids: Iterable[str]) -> dict[str, Upload]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(_FETCH, {"ids": wanted}).all()
     return {
         r.id: Upload(r.id, r.filename, r.content_type, int(r.size), r.sha256, r.path, r.draft, r.case_number)
@@ -491,8 +493,8 @@ def purge_unclaimed(db: Engine, now: datetime) -> int:
     A filed draft's uploads are marked claimed instead, so each upload is looked at once after
     its first week (``ix_uploads_unclaimed``). Uploaded for a case, or before migration 21:
     claimed from the start. Returns how many were purged."""
-    u, d, i = _T, ledger.drafts, ledger.idempotency
-    cutoff = ledger.iso(now - drafts.LIFETIME)
+    u, d, i = _T, tables.drafts, tables.idempotency
+    cutoff = iso(now - drafts.LIFETIME)
     key = drafts.key("")  # "draft:": the portal and the API file a draft's application under it
     old = and_(u.c.claimed_at.is_(None), u.c.created_at < cutoff, u.c.draft.is_not(None))
     filed = or_(
@@ -501,7 +503,7 @@ def purge_unclaimed(db: Engine, now: datetime) -> int:
     )
     stale = and_(old, ~exists().where(d.c.id == u.c.draft, d.c.updated_at >= cutoff))
     with db.begin() as conn:
-        conn.execute(update(u).where(old, filed).values(claimed_at=ledger.iso(now)))
+        conn.execute(update(u).where(old, filed).values(claimed_at=iso(now)))
         rows = conn.execute(select(u.c.id, u.c.path).where(stale)).all()
         for start in range(0, len(rows), 500):
             conn.execute(delete(u).where(u.c.id.in_([r.id for r in rows[start : start + 500]]), stale))

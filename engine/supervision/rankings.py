@@ -30,7 +30,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.rules import cases as cases_rules
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
@@ -38,7 +39,7 @@ from engine.rules.calendar import WorkCalendar
 RATING_SCORE = cases_rules.RATING_SCORE
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
 MEASURES = ("on_time_rate", "early_rate", "time_used", "satisfaction", "lights", "corrections")
-_C, _E = ledger.cases, ledger.events
+_C, _E = tables.cases, tables.events
 
 
 @dataclass(slots=True)
@@ -171,15 +172,15 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
     is kept for callers; the working days were counted when each case ended."""
     del cal
     start, end = month_bounds(period)
-    lo, hi = ledger.iso(start), ledger.iso(end)
+    lo, hi = iso(start), iso(end)
     weights = weights_of(center)
-    s, k = ledger.supervision_events, ledger.corrections
-    cs = ledger.case_staff
+    s, k = tables.supervision_events, tables.corrections
+    cs = tables.case_staff
     figures = _figures(_C, _C.c.state == "completed")
     staff_figures = _figures(cs, cs.c.completed.is_(True))
     in_month = and_(_C.c.ended_at >= lo, _C.c.ended_at < hi)
     staff_in_month = and_(cs.c.ended_at >= lo, cs.c.ended_at < hi)
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         by_department = conn.execute(select(_C.c.department, *figures).where(in_month).group_by(_C.c.department)).all()
         by_staff = conn.execute(
             select(cs.c.actor, func.min(cs.c.department).label("department"), *staff_figures)

@@ -33,7 +33,8 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.base import stated
 from engine.base.i18n import N_, gettext
-from engine.ledger import ledger, transparency
+from engine.ledger import tables, transparency
+from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.service import drafts, filing_limits, provisional, query_codes, uploads
@@ -43,8 +44,8 @@ log = logging.getLogger("yangguang.supervision")
 
 SEVERITY = {"green": 0, "warning": 1, "violation": 2}
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
-_C = ledger.cases
-_S = ledger.supervision_events
+_C = tables.cases
+_S = tables.supervision_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ class SweepReport:
 
 
 def _iso(value: datetime) -> str:
-    return ledger.iso(value)
+    return iso(value)
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -148,7 +149,7 @@ def sweep_lights(db: Engine, now: datetime, cal: WorkCalendar, th: Thresholds, r
         _C.c.due_promised, _C.c.due_step, _C.c.due_legal, _C.c.minute_limit, _C.c.provisional_from,
     )  # fmt: skip
     open_ = _C.c.state == "in_progress"
-    with ledger.read_only(db) as conn:  # candidates only, each from an index; nothing else is read
+    with read_only(db) as conn:  # candidates only, each from an index; nothing else is read
         candidates = {
             r.id: r
             for q in (
@@ -201,8 +202,8 @@ def sweep_lights(db: Engine, now: datetime, cal: WorkCalendar, th: Thresholds, r
 
 def sweep_special_procedures(service: CaseService, now: datetime, report: SweepReport) -> None:
     """A special procedure still running past its declared maximum is an anomaly (recorded once)."""
-    e = ledger.events
-    with ledger.read_only(service.db) as conn:  # open cases that ever started a special procedure
+    e = tables.events
+    with read_only(service.db) as conn:  # open cases that ever started a special procedure
         started = conn.execute(
             select(_C.c.number)
             .join(e, e.c.case_id == _C.c.id)
@@ -232,8 +233,8 @@ def sweep_special_procedures(service: CaseService, now: datetime, report: SweepR
 def sweep_followups(service: CaseService, now: datetime, th: Thresholds, report: SweepReport) -> None:
     """Record a follow-up that passes its deadline unanswered (once). Follow-ups are opened with the
     dissatisfied rating itself (engine.service.cases), so nothing here reads ratings."""
-    f = ledger.followups
-    with ledger.read_only(service.db) as conn:
+    f = tables.followups
+    with read_only(service.db) as conn:
         late = conn.execute(
             select(f.c.case_id, f.c.department, f.c.due).where(f.c.answered_at.is_(None), f.c.due < _iso(now))
         ).all()
@@ -246,7 +247,7 @@ def sweep_followups(service: CaseService, now: datetime, th: Thresholds, report:
 
 def sweep_corrections(db: Engine, now: datetime, report: SweepReport) -> None:
     """A correction not answered by its deadline escalates (once)."""
-    c = ledger.corrections
+    c = tables.corrections
     with db.begin() as conn:
         late = conn.execute(
             select(c.c.id, c.c.department, c.c.case_number, c.c.respond_by).where(
@@ -266,7 +267,7 @@ def sweep_corrections(db: Engine, now: datetime, report: SweepReport) -> None:
 def sweep_delivery(db: Engine, now: datetime, report: SweepReport) -> None:
     """Art. 44: a granted licence not issued or delivered within 10 working days of the decision is
     an anomaly (recorded once per deadline; ``cases.due_delivery`` is kept by every action)."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         late = conn.execute(
             select(_C.c.id, _C.c.department, _C.c.due_delivery).where(
                 _C.c.state == "in_progress", _C.c.due_delivery < _iso(now)
@@ -332,7 +333,7 @@ SWEEP_PHASES = 12
 def open_counts(db: Engine) -> dict[str, dict[str, int]]:
     """Running cases by department: how many show each light, and how many are abnormal — one
     GROUP BY answered from the covering index (state, department, light, step_overdue)."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_C.c.department, _C.c.light, _C.c.step_overdue, func.count())
             .where(_C.c.state == "in_progress")
@@ -349,7 +350,7 @@ def open_counts(db: Engine) -> dict[str, dict[str, int]]:
 
 def event_counts(db: Engine, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
     """Supervision events in [start, end) by department and kind — exact and repeatable."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_S.c.department, _S.c.kind, func.count())
             .where(and_(_S.c.at >= _iso(start), _S.c.at < _iso(end)))
@@ -410,8 +411,8 @@ def labels() -> dict[str, str]:
 def visits_exceeded(db: Engine, max_visits: Mapping[str, int], start: datetime, end: datetime) -> dict[str, list[str]]:
     """Cases with an in-person visit in [start, end) whose visits so far exceed the item's
     ``visits.max`` (staff mark an action done with the applicant at the window), by department."""
-    e = ledger.events
-    with ledger.read_only(db) as conn:
+    e = tables.events
+    with read_only(db) as conn:
         touched = conn.execute(
             select(e.c.case_id)
             .where(e.c.at >= _iso(start), e.c.at < _iso(end), e.c.payload.like('%"in_person":true%'))
@@ -441,8 +442,8 @@ def anomaly_counts(
     """Anomalies the record shows in [start, end) by department: fee anomalies, refusals, deemed
     acceptances, deemed consents in joint reviews, extensions and special procedures (from the case
     events), plus the supervision events (overruns, escalations, overdue follow-ups)."""
-    e = ledger.events
-    with ledger.read_only(db) as conn:
+    e = tables.events
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_C.c.department, e.c.action, func.count())
             .join(_C, _C.c.id == e.c.case_id)
@@ -486,7 +487,7 @@ def max_visits_of(catalogue: Any) -> dict[str, int]:
 
 def lights_of(db: Engine, number: str) -> list[dict[str, Any]]:
     """A case's supervision events, oldest first (for its timeline)."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_S.c.kind, _S.c.at, _S.c.detail)
             .join(_C, _C.c.id == _S.c.case_id)

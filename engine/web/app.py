@@ -42,7 +42,8 @@ from engine.base.input_guard import InputGuard
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue, Document, load
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
+from engine.ledger.migrations import migrate
 from engine.ledger.transparency import transparency_routes
 from engine.rules import chains, notice
 from engine.rules.calendar import WorkCalendar
@@ -143,8 +144,8 @@ def create_app(
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.errors)} error(s); run yangguang check")
         catalogue, warnings = result.catalogue, tuple(result.warnings)
     key = keys.load_or_create(Path(db).parent / "secret.key")
-    cases_db = ledger.open_engine(Path(db))
-    ledger.migrate(cases_db)
+    cases_db = open_engine(Path(db))
+    migrate(cases_db)
     reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
     site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits)
     return LiveApp(

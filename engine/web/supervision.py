@@ -22,7 +22,8 @@ from starlette.routing import Route
 
 from engine.base import input_guard, wording
 from engine.base.i18n import gettext as _
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.rules import cases, clock
 from engine.service import access, green_channel
 from engine.service import chains as chain_service
@@ -38,16 +39,16 @@ DAYS = 30
 
 def _day_bounds(day: date) -> tuple[str, str]:
     start = datetime(day.year, day.month, day.day, tzinfo=clock.TZ)
-    return ledger.iso(start), ledger.iso(start + timedelta(days=1))
+    return iso(start), iso(start + timedelta(days=1))
 
 
 def trends(db: Any, today: date, days: int = DAYS) -> dict[str, Any]:
     """Per day of the last ``days``: applications received, cases completed, completed on time, and
     lights recorded by kind — one small indexed query per day and measure."""
-    e, s, c = ledger.events, ledger.supervision_events, ledger.cases
+    e, s, c = tables.events, tables.supervision_events, tables.cases
     labels, received, completed, on_time_rate = [], [], [], []
     lights: dict[str, list[float | None]] = {k: [] for k in ("warning", "abnormal", "violation")}
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         for k in range(days - 1, -1, -1):
             day = today - timedelta(days=k)
             lo, hi = _day_bounds(day)
@@ -163,7 +164,7 @@ async def dashboard(request: Request, staff: Staff) -> Response:
 
 def in_progress(service: CaseService, light: str, department: str) -> list[Any]:
     """The cases in progress showing ``light`` (any with ""), of ``department`` (any with ""), by next due."""
-    c = ledger.cases
+    c = tables.cases
     query = select(
         c.c.number, c.c.item_code, c.c.department, c.c.light, c.c.step_overdue, c.c.legal_overdue,
         c.c.due_next, c.c.due_promised, c.c.current_step, c.c.provisional_from,
@@ -176,7 +177,7 @@ def in_progress(service: CaseService, light: str, department: str) -> list[Any]:
         query = query.where(c.c.legal_overdue.is_(True))
     if department:
         query = query.where(c.c.department == department)
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         return list(conn.execute(query.order_by(c.c.due_next.is_(None), c.c.due_next).limit(500)))
 
 

@@ -18,7 +18,8 @@ import pytest
 from test_api import PDF, Client, _cheap_hashes, new_draft  # noqa: F401  (an autouse fixture)
 from test_upload_limits import World, make  # noqa: F401  (the fixture)
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import read_only
 from engine.service import uploads
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
@@ -120,8 +121,8 @@ def test_hostile_files_are_refused_with_a_clear_4xx(api: World, name: bytes, con
         assert "markup" in body["error"]["message"]  # a polyglot is told why
     assert time.monotonic() - started < 5  # nothing is decompressed
     assert not upload_dir.exists() or not any(upload_dir.iterdir())
-    with ledger.read_only(svc.db) as conn:
-        assert conn.execute(ledger.uploads.select()).all() == []
+    with read_only(svc.db) as conn:
+        assert conn.execute(tables.uploads.select()).all() == []
 
 
 def test_markup_gets_its_own_reason() -> None:

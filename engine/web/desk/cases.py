@@ -20,7 +20,9 @@ from starlette.routing import Route
 
 from engine.base import input_guard, stated, wording
 from engine.base.i18n import gettext
-from engine.ledger import ledger
+from engine.ledger.db import read_only
+from engine.ledger.errors import VersionConflict
+from engine.ledger.events import events_of
 from engine.rules import cases
 from engine.rules.forms import field_specs
 from engine.service import access, documents, uploads, worklist
@@ -100,8 +102,8 @@ def case_context(service: CaseService, actor: cases.Actor, number: str) -> dict[
     lights, and the actions they may take now."""
     case, snap = visible(service, actor, number)
     item = snap["item"]
-    with ledger.read_only(service.db) as conn:
-        records = ledger.events_of(conn, number)
+    with read_only(service.db) as conn:
+        records = events_of(conn, number)
     try:
         due = service.deadlines(case, snap)
     except LookupError:
@@ -175,7 +177,7 @@ def act_now(request: Request, staff: Staff, form: FormData) -> Response:
             )
         chain_service.after_member_action(service, service.act(number, action, actor, payload, int(version)))
         return RedirectResponse(f"/desk/cases/{number}?done={action}", status_code=303)
-    except ledger.VersionConflict:
+    except VersionConflict:
         status, error = 409, gettext("本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。")
     except cases.FeeMismatch as exc:
         status, error = 422, wording.one_language(str(exc))
@@ -193,8 +195,8 @@ def find_file(service: CaseService, actor: cases.Actor, number: str, upload_id: 
     named after its material (never the client's name, e.g. evil.html) with the sniffed type's extension,
     served as that type: nothing uploaded renders in the desk."""
     case, snap = visible(service, actor, number)
-    with ledger.read_only(service.db) as conn:
-        records = ledger.events_of(conn, number)
+    with read_only(service.db) as conn:
+        records = events_of(conn, number)
     allowed = access.may_fetch_upload(actor, case, records, upload_id)
     row = uploads.fetch(service.db, {upload_id}).get(upload_id) if allowed else None
     if row is None:

@@ -14,7 +14,8 @@ from starlette.requests import Request
 
 from engine.base import input_guard, keys
 from engine.base.i18n import gettext
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import read_only
 from engine.service import chains as chain_service
 from engine.service import device_grants
 from engine.web.deps import deps
@@ -63,8 +64,8 @@ def chain_of(request: Request, number: str) -> str | None:
     """The chain application a member case belongs to, if any."""
     if is_chain(number):
         return None
-    with ledger.read_only(deps(request).service.db) as conn:
-        found = conn.execute(select(ledger.cases.c.chain_number).where(ledger.cases.c.number == number)).first()
+    with read_only(deps(request).service.db) as conn:
+        found = conn.execute(select(tables.cases.c.chain_number).where(tables.cases.c.number == number)).first()
     return found.chain_number if found is not None and found.chain_number else None
 
 
@@ -75,10 +76,10 @@ def remembered_cases(request: Request) -> list[dict[str, str]]:
         return []
     service = deps(request).service
     numbers = device_grants.numbers(service.db, found, service.clock.now())
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         codes = dict(
             conn.execute(
-                select(ledger.cases.c.number, ledger.cases.c.item_code).where(ledger.cases.c.number.in_(numbers))
+                select(tables.cases.c.number, tables.cases.c.item_code).where(tables.cases.c.number.in_(numbers))
             ).all()
         )
     items = service.catalogue.items

@@ -22,7 +22,9 @@ from starlette.routing import Route
 
 from engine.base import addresses, input_guard, stated, wording
 from engine.base.i18n import gettext
-from engine.ledger import ledger
+from engine.ledger.db import read_only
+from engine.ledger.errors import VersionConflict
+from engine.ledger.events import events_of
 from engine.rules import cases, forms
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
@@ -132,8 +134,8 @@ def view(service: CaseService, number: str) -> dict[str, Any]:
         due = service.deadlines(case, snap)
     except LookupError:  # the calendar lacks a year: no date rather than a wrong one
         due = None
-    with ledger.read_only(service.db) as conn:
-        records = ledger.events_of(conn, number)
+    with read_only(service.db) as conn:
+        records = events_of(conn, number)
     materials = {m["id"]: m for m in stated.materials(item)}
     names = {s["id"]: s["name"] for s in cases.steps_of(item)}
     timeline = [
@@ -255,7 +257,7 @@ async def act(request: Request) -> Response:
             except cases.ActionRefused as exc:
                 refusal = wording.one_language(str(exc.args[0] if exc.args else exc))
                 errors = [FieldError(action, refusal, exc.code)]
-            except ledger.VersionConflict:
+            except VersionConflict:
                 moved_on = wording.N_("办件刚刚有了新进展，请查看最新状态后再操作。")
                 errors = [forms.field_error(action, "conflict", moved_on)]
         ctx = await run_in_threadpool(view, service, number)

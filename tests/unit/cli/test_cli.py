@@ -251,10 +251,11 @@ def test_sweep_command_applies_the_timed_rules_once(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     missing = run("sweep", "--db", str(db))
     assert missing.returncode == 1 and "no database" in missing.stderr
-    from engine.ledger import ledger
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
 
-    engine = ledger.open_engine(db)
-    ledger.migrate(engine)
+    engine = open_engine(db)
+    migrate(engine)
     engine.dispose()
     first = run("sweep", "--db", str(db))
     assert first.returncode == 0 and first.stdout.startswith("deemed accepted: 0")

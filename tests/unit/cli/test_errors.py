@@ -37,3 +37,22 @@ def test_anything_else_is_a_bug_exit_3_with_the_traceback(capsys: pytest.Capture
     assert code == errors.EXIT_BUG == 3
     assert err.startswith("yangguang: internal error — this is a bug in Yangguang, not in your catalogue.\n")
     assert "Traceback (most recent call last)" in err and err.rstrip().endswith("ZeroDivisionError: boom")
+
+
+def test_a_reader_that_stops_early_is_not_a_bug(tmp_path: object) -> None:
+    """`yangguang list | head`: the reader closes the pipe; the command ends quietly (141, as a shell
+    reports SIGPIPE), never with "internal error" and a traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", "list", "--catalog", str(repo)],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command writes: its first write meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == errors.EXIT_PIPE_CLOSED, err
+    assert "internal error" not in err and "Traceback" not in err
