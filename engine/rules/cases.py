@@ -180,7 +180,7 @@ def steps_of(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return _plan(item)[0]
 
 
-def _groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+def step_groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
     """Steps in order, where a step with ``parallel_with`` joins the group of the step it names."""
     return _plan(item)[1]
 
@@ -189,7 +189,7 @@ def open_steps(case: Case, item: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The steps that may be worked now: the first group with unfinished steps (parallel steps together)."""
     if case.state != "in_progress":
         return []
-    for group in _groups(item):
+    for group in step_groups(item):
         todo = [s for s in group if s["id"] not in case.done_steps]
         if todo:
             return todo
@@ -594,3 +594,13 @@ def _close(c: Case, kind: str, at: datetime) -> None:
     for pause in c.pauses:
         if pause["kind"] == kind and pause["end"] is None:
             pause["end"] = at
+
+
+def fold(case: Case, event: Event, item: Mapping[str, Any]) -> Case:
+    """``apply`` one event, and note when each step it opens became workable (for the step's own limit):
+    how the case service folds every event it records, and how audit verify folds them again
+    (engine.supervision.audit) to check the stored row."""
+    after = apply(case, event)
+    for step in open_steps(after, item):
+        after.step_started.setdefault(step["id"], event.at)
+    return after

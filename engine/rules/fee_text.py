@@ -17,7 +17,7 @@ from typing import Any
 from engine.base import conditions
 from engine.base.dates import as_date
 from engine.base.i18n import gettext
-from engine.rules.fees import Assessment, _dec, _num_text, field_labels, format_fen, to_fen
+from engine.rules.fees import Assessment, decimal_of, field_labels, format_fen, num_text, to_fen
 
 __all__ = ["describe_schedule", "describe_schedule_on", "line_standard", "render_assessment"]
 
@@ -49,10 +49,10 @@ def _span_words(lower: Decimal | None, upper: Decimal | None, unit: str) -> str:
     if lower is None and upper is None:
         return gettext("全部")
     if lower is None:
-        return gettext("不超过 %(upper)s%(unit)s") % {"upper": _num_text(upper or Decimal(0)), "unit": unit}
+        return gettext("不超过 %(upper)s%(unit)s") % {"upper": num_text(upper or Decimal(0)), "unit": unit}
     if upper is None:
-        return gettext("超过 %(lower)s%(unit)s") % {"lower": _num_text(lower), "unit": unit}
-    said = {"lower": _num_text(lower), "upper": _num_text(upper), "unit": unit}
+        return gettext("超过 %(lower)s%(unit)s") % {"lower": num_text(lower), "unit": unit}
+    said = {"lower": num_text(lower), "upper": num_text(upper), "unit": unit}
     return gettext("超过 %(lower)s%(unit)s 至 %(upper)s%(unit)s") % said
 
 
@@ -67,7 +67,7 @@ def render_assessment(a: Assessment) -> str:
     for n, line in enumerate(a.lines, 1):
         out.append(_row(f"  {n}. {line.name}", format_fen(line.amount_fen)))
         if line.quantity is not None and line.kind == "per_unit":
-            out.append(f"     数量：{_num_text(line.quantity)} {line.unit or ''}".rstrip())
+            out.append(f"     数量：{num_text(line.quantity)} {line.unit or ''}".rstrip())
         out.append(f"     标准：{line.rate}")
         if line.basis:
             out.append(f"     依据：{_basis_text(line.basis)}")
@@ -94,7 +94,7 @@ def _band_standard(band: Mapping[str, Any], unit: str) -> str:
             "amount": _money(to_fen(band["rate"])),
             "unit": unit.strip() or gettext("单位"),
         }
-    return f"{_num_text(_dec(band['percent']))}%"
+    return f"{num_text(decimal_of(band['percent']))}%"
 
 
 def _tiers(line: Mapping[str, Any], words: Mapping[str, str], unit: str) -> str:
@@ -103,7 +103,7 @@ def _tiers(line: Mapping[str, Any], words: Mapping[str, str], unit: str) -> str:
     parts = []
     lower: Decimal | None = None
     for band in line["bands"]:
-        upper = None if band.get("up_to") is None else _dec(band["up_to"])
+        upper = None if band.get("up_to") is None else decimal_of(band["up_to"])
         span = _span_words(lower, upper, spaced)
         if line.get("mode") != "whole" and lower is not None and "amount" not in band:
             span = gettext("%(span)s的部分") % {"span": span}
@@ -130,7 +130,7 @@ def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
     if kind == "tiered":
         text = _tiers(line, words, unit)
     elif kind == "percentage":
-        said = {"base": words.get(line["base"], line["base"]), "percent": _num_text(_dec(line["percent"]))}
+        said = {"base": words.get(line["base"], line["base"]), "percent": num_text(decimal_of(line["percent"]))}
         text = gettext("按%(base)s的 %(percent)s%%") % said
     else:
         return ""
@@ -210,7 +210,7 @@ def _relief_text(section: str, relief: Mapping[str, Any], names: Mapping[str, st
     if "reduce_percent" in relief:
         effect = gettext("%(scope)s减收 %(percent)s%%") % {
             "scope": scope,
-            "percent": _num_text(_dec(relief["reduce_percent"])),
+            "percent": num_text(decimal_of(relief["reduce_percent"])),
         }
     elif "pay_amount" in relief:
         effect = gettext("%(scope)s减按 %(amount)s收取") % {

@@ -115,12 +115,12 @@ def _yuan(fen: int) -> Decimal:
     return Decimal(fen) / _HUNDRED
 
 
-def _dec(value: Any) -> Decimal:
+def decimal_of(value: Any) -> Decimal:
     """A schema-valid decimal or money value from a schedule (int or numeric string)."""
     return Decimal(str(value).strip())
 
 
-def _num_text(value: Decimal) -> str:
+def num_text(value: Decimal) -> str:
     """A plain number without exponent or trailing zeros: 3, 120.5, 0.025."""
     text = format(value, "f")
     if "." in text:
@@ -132,7 +132,7 @@ def _yuan_text(yuan: Decimal) -> str:
     """Exact yuan as text: two decimals when fen-exact, every digit otherwise (0.025 元)."""
     if yuan == yuan.quantize(Decimal("0.01")):
         return format_fen(int(yuan * _HUNDRED))
-    return f"{_num_text(yuan)} 元"
+    return f"{num_text(yuan)} 元"
 
 
 # --- results ---------------------------------------------------------------------------
@@ -159,7 +159,7 @@ class AssessedLine:
             "id": self.id,
             "name": self.name,
             "kind": self.kind,
-            "quantity": None if self.quantity is None else _num_text(self.quantity),
+            "quantity": None if self.quantity is None else num_text(self.quantity),
             "unit": self.unit,
             "rate": self.rate,
             "amount_fen": self.amount_fen,
@@ -312,10 +312,10 @@ class _Reader:
         if number is None or not number.is_finite():
             raise FeeDataError(f"{self.label(name)} must be a number, not {value!r}; {what} needs it")
         if number < 0:
-            raise FeeDataError(f"{self.label(name)} must not be negative (got {_num_text(number)})")
+            raise FeeDataError(f"{self.label(name)} must not be negative (got {num_text(number)})")
         kind = self.type_of(name)
         if kind == "integer" and number != number.to_integral_value():
-            raise FeeDataError(f"{self.label(name)} must be a whole number, not {_num_text(number)}")
+            raise FeeDataError(f"{self.label(name)} must be a whole number, not {num_text(number)}")
         unit = self.money_units.get(name, "元")
         if MONEY_UNITS.get(unit, 1) != 1:  # asked in 万元 on the form: charged on in yuan, exactly
             self.typed[name] = f"{format(number, 'f')} {unit}"
@@ -323,7 +323,7 @@ class _Reader:
             kind = "money"
         if kind == "money" and number != number.quantize(Decimal("0.01")):
             raise FeeDataError(
-                f"{self.label(name)} is an amount in yuan with at most two decimals, not {_num_text(number)}"
+                f"{self.label(name)} is an amount in yuan with at most two decimals, not {num_text(number)}"
             )
         return number
 
@@ -354,44 +354,44 @@ def _band_charge(band: Mapping[str, Any], part: Decimal, unit: str) -> tuple[Dec
         rate = _yuan(to_fen(band["rate"]))
         charge = part * rate
         per = unit.strip() or "单位"
-        return charge, f"{_num_text(part)}{unit} × {_yuan_text(rate)}/{per} = {_yuan_text(charge)}"
-    percent = _dec(band["percent"])
+        return charge, f"{num_text(part)}{unit} × {_yuan_text(rate)}/{per} = {_yuan_text(charge)}"
+    percent = decimal_of(band["percent"])
     charge = part * percent / _HUNDRED
-    return charge, f"{_num_text(part)}{unit} × {_num_text(percent)}% = {_yuan_text(charge)}"
+    return charge, f"{num_text(part)}{unit} × {num_text(percent)}% = {_yuan_text(charge)}"
 
 
 def _tiered(line: Mapping[str, Any], value: Decimal, reader: _Reader, name: str) -> tuple[Decimal, str]:
     bands: Sequence[Mapping[str, Any]] = line["bands"]
     unit = f" {line['unit']}" if line.get("unit") else ""
-    value_text = f"{_num_text(value)}{unit}"
+    value_text = f"{num_text(value)}{unit}"
     if name in reader.typed:  # the amount as the applicant gave it, then what it is in yuan
         value_text = f"{reader.typed[name]}（{value_text}）"
     if line.get("mode") == "whole":
         lower: Decimal | None = None
         for i, band in enumerate(bands, 1):
             upper = band.get("up_to")
-            if upper is None or value <= _dec(upper):
-                span = _span_text(lower, None if upper is None else _dec(upper), unit)
+            if upper is None or value <= decimal_of(upper):
+                span = span_text(lower, None if upper is None else decimal_of(upper), unit)
                 charge, how = _band_charge(band, value, unit)
                 return charge, f"{value_text}，适用第 {i} 档（{span}）：{how}"
-            lower = _dec(upper)
+            lower = decimal_of(upper)
         raise FeeDataError(
             f"{reader.label(name)} is {value_text}, above the highest band of line {line.get('id')!r} "
-            f"(up to {_num_text(lower or Decimal(0))}{unit}); check the value"
+            f"(up to {num_text(lower or Decimal(0))}{unit}); check the value"
         )
     total = Decimal(0)
     parts: list[str] = []
     lower_bound = Decimal(0)
     for i, band in enumerate(bands):
         upper = band.get("up_to")
-        upper_bound = None if upper is None else _dec(upper)
+        upper_bound = None if upper is None else decimal_of(upper)
         if i > 0 and value <= lower_bound:
             break
         part = value - lower_bound if upper_bound is None else min(value, upper_bound) - lower_bound
         part = max(part, Decimal(0))
         charge, how = _band_charge(band, part, unit)
         total += charge
-        span = _span_text(None if i == 0 else lower_bound, upper_bound, unit)
+        span = span_text(None if i == 0 else lower_bound, upper_bound, unit)
         parts.append(f"{span}：{how}" if "amount" in band else f"{span}部分 {how}")
         if upper_bound is None:
             break
@@ -400,19 +400,20 @@ def _tiered(line: Mapping[str, Any], value: Decimal, reader: _Reader, name: str)
         if value > lower_bound:
             raise FeeDataError(
                 f"{reader.label(name)} is {value_text}, above the highest band of line {line.get('id')!r} "
-                f"(up to {_num_text(lower_bound)}{unit}); check the value"
+                f"(up to {num_text(lower_bound)}{unit}); check the value"
             )
     return total, f"{value_text}，分段累计：" + "；".join(parts)
 
 
-def _span_text(lower: Decimal | None, upper: Decimal | None, unit: str) -> str:
+def span_text(lower: Decimal | None, upper: Decimal | None, unit: str) -> str:
+    """A tier's span in a schedule's words: 不超过 10吨, 超过 10吨 至 50吨, 超过 50吨."""
     if lower is None and upper is None:
         return "全部"
     if lower is None:
-        return f"不超过 {_num_text(upper or Decimal(0))}{unit}"
+        return f"不超过 {num_text(upper or Decimal(0))}{unit}"
     if upper is None:
-        return f"超过 {_num_text(lower)}{unit}"
-    return f"超过 {_num_text(lower)}{unit} 至 {_num_text(upper)}{unit}"
+        return f"超过 {num_text(lower)}{unit}"
+    return f"超过 {num_text(lower)}{unit} 至 {num_text(upper)}{unit}"
 
 
 def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _Reader) -> AssessedLine:
@@ -430,7 +431,7 @@ def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _
         fen = _round_fen(charged * rate_yuan)
         rate = f"{_yuan_text(rate_yuan)}/{unit}"
         if free:
-            rate += f"，首 {_num_text(free)} {unit}免收，计费 {_num_text(charged)} {unit}"
+            rate += f"，首 {num_text(free)} {unit}免收，计费 {num_text(charged)} {unit}"
     elif kind == "tiered":
         quantity = reader.number(line["base"], line)
         exact, rate = _tiered(line, quantity, reader, line["base"])
@@ -438,13 +439,13 @@ def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _
         rate += clamp_text
     elif kind == "percentage":
         quantity = reader.number(line["base"], line)
-        percent = _dec(line["percent"])
+        percent = decimal_of(line["percent"])
         exact = quantity * percent / _HUNDRED
         fen, clamp_text = _clamp(_round_fen(exact), line)
         base = _yuan_text(quantity)
         if line["base"] in reader.typed:  # the amount as the applicant gave it, then what it is in yuan
             base = f"{reader.typed[line['base']]}（{base}）"
-        rate = f"{base} × {_num_text(percent)}% = {_yuan_text(exact)}{clamp_text}"
+        rate = f"{base} × {num_text(percent)}% = {_yuan_text(exact)}{clamp_text}"
         unit = unit or "元"
     else:
         raise FeeDataError(f"line {line.get('id')!r} has unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -465,7 +466,7 @@ def _reduced(fen: int, reduction: Mapping[str, Any]) -> int:
     """What is still payable on a line of ``fen`` after one reduction (never more than ``fen``)."""
     if "pay_amount" in reduction:
         return min(fen, to_fen(reduction["pay_amount"]))
-    percent = min(max(_dec(reduction.get("reduce_percent", 0)), Decimal(0)), _HUNDRED)
+    percent = min(max(decimal_of(reduction.get("reduce_percent", 0)), Decimal(0)), _HUNDRED)
     return min(fen, _round_fen(_yuan(fen) * (_HUNDRED - percent) / _HUNDRED))
 
 

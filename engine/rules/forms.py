@@ -29,8 +29,8 @@ from engine.base import delivery, identifiers, regions, stated
 from engine.base.conditions import evaluate
 from engine.base.i18n import N_, gettext
 from engine.base.money import MONEY_UNITS, YUAN, places
+from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import FieldInfo, item_fields
 
 MATERIALS = "materials"
 CENT = Decimal("0.01")
@@ -138,7 +138,7 @@ def field_specs(item: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[st
         if not isinstance(section, Mapping):
             continue
         for spec in section.get("fields", []):
-            if spec.get("type") == "delivery":  # the item's own methods, as crossref.item_fields asks them
+            if spec.get("type") == "delivery":  # the item's own methods, as catalogue.fields.item_fields asks them
                 spec = delivery.field_for(spec, item) or spec
             out.setdefault(f"{section['id']}.{spec['id']}", spec)
     return out

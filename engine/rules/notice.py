@@ -17,9 +17,10 @@ from typing import Any
 
 from engine.base import conditions, stated
 from engine.base.i18n import N_, gettext, ngettext
+from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import item_fields
 from engine.rules import cases
+from engine.rules.fee_text import describe_schedule_on
 
 TYPE_NAMES = {
     "license": N_("行政许可"),
@@ -493,8 +494,6 @@ def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | N
     schedule = cat.fees.get(fee["schedule"])
     if schedule is None:
         return [gettext("按收费标准 %(schedule)s 收取") % {"schedule": fee["schedule"]}], []
-    from engine.rules.fee_text import describe_schedule_on
-
     return describe_schedule_on(schedule.data, labels, on)
 
 

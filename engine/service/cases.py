@@ -241,7 +241,7 @@ class CaseService:
                 }
             )
             snap = self._snapshots[snap_key]
-            case = _fold(
+            case = cases.fold(
                 cases.Case(number, item_code, doc.data["department"]),
                 cases.Event("submit", now, actor.username, actor.role, payload),
                 snap["item"],
@@ -296,7 +296,7 @@ class CaseService:
         item = snap["item"]
         case = cases.Case(row.number, item["code"], item["department"])
         for r in events_of(conn, row.number):
-            case = _fold(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
+            case = cases.fold(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
         self._remember(row.number, int(row.id), case)
         return case, snap
 
@@ -504,7 +504,7 @@ class CaseService:
         return {"assessment": a.as_dict()}
 
     def _append(self, conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
-        after = _fold(case, event, snap["item"])
+        after = cases.fold(case, event, snap["item"])
         columns = self.worklist(after, snap)
         append_event(
             conn,
@@ -579,13 +579,6 @@ class CaseService:
             self._remember(number, int(row.id), after)
             done.append(number)
         return done
-
-
-def _fold(case: cases.Case, event: cases.Event, item: Mapping[str, Any]) -> cases.Case:
-    after = cases.apply(case, event)
-    for step in cases.open_steps(after, item):  # when each step became workable, for its own limit
-        after.step_started.setdefault(step["id"], event.at)
-    return after
 
 
 def _applicant(data: Mapping[str, Any], key: str) -> str | None:

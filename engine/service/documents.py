@@ -31,11 +31,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine.base import delivery, stated
+from engine.base.dates import TZ
 from engine.base.i18n import DEFAULT, N_, speaking
 from engine.ledger.db import read_only
 from engine.ledger.events import EventRecord, events_of
 from engine.rules import cases
-from engine.rules.clock import TZ, local_date
+from engine.rules.clock import local_date
 from engine.rules.forms import field_specs
 from engine.rules.notice import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import provisional

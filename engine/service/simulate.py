@@ -16,8 +16,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from engine.base import stated
+from engine.base.dates import TZ
 from engine.rules import cases
-from engine.rules.clock import TZ, ManualClock, local_date
+from engine.rules.clock import ManualClock, local_date
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 

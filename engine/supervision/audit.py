@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from engine.ledger import transparency
-from engine.ledger.db import loads, read_only
+from engine.ledger.db import iso, loads, read_only
 from engine.ledger.events import GENESIS_HASH, EventRecord, event_hash, record_of
 from engine.ledger.merkle import MerkleTree, leaf_data
 from engine.ledger.snapshots import load_snapshot
@@ -147,8 +147,6 @@ _DEADLINE_COLUMNS = frozenset({
 def _plain(value: Any) -> Any:
     """A value as the case row stores it."""
     if isinstance(value, datetime):
-        from engine.ledger.db import iso
-
         return iso(value)
     if isinstance(value, date):
         return value.isoformat()
@@ -183,14 +181,12 @@ class _Folder:
         if isinstance(snap, str):
             report.problems.append(Problem(number, 1, "snapshot", snap))
             return
-        from engine.service.cases import _fold  # the service's own fold: the row must be what it would write
-
         item = snap["item"]
         case = rules.Case(number, item["code"], item["department"])
         try:
             for r in records:
                 event = rules.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload or {}))
-                case = _fold(case, event, item)
+                case = rules.fold(case, event, item)  # as the case service folds: the row must be what it wrote
             expected = {
                 "state": case.state,
                 "version": case.version,

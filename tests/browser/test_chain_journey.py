@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.rules.cases import steps_of
 from engine.service import auth

@@ -20,10 +20,11 @@ import pytest
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.rules import cases
 from engine.rules.cases import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import access, auth, green_channel, uploads
 from engine.service import chains as chain_service
 from engine.service.samples import sample_application, sample_chain_application

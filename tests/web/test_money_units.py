@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from engine.base.dates import TZ
 from engine.catalogue.model import Document
 from engine.rules import forms
 from engine.rules.cases import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.rules.fees import FeeDataError, assess
 from engine.service import auth
 from engine.service.samples import sample_application

@@ -18,11 +18,12 @@ from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is
 
 from engine.authoring.diff import compare
 from engine.base import stated
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.cli.main import main
 from engine.rules import notice
 from engine.rules.cases import ActionRefused, Actor, Case, Event, apply, decide
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import auth
 from engine.supervision import sweep as supervision
 from engine.web.app import create_app

@@ -20,8 +20,8 @@ from engine.base import conditions, regions, wording
 from engine.base.i18n import gettext
 from engine.base.money import YUAN
 from engine.base.wording import N_
+from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import FieldInfo, item_fields
 from engine.rules import forms
 
 MATERIALS_PAGE = "materials"

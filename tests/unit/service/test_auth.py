@@ -12,11 +12,11 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import Engine, event, select, update
 
+from engine.base.dates import TZ
 from engine.cli.main import main
 from engine.ledger import tables
 from engine.ledger.db import iso, open_engine
 from engine.ledger.migrations import migrate
-from engine.rules.clock import TZ
 from engine.service import auth
 
 REAL_HASHER = auth.HASHER
