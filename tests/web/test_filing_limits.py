@@ -33,7 +33,7 @@ from engine.rules.clock import ManualClock
 from engine.service import auth, drafts, filing_limits, uploads
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application, sample_chain_application
-from engine.web.api import APPLICANT
+from engine.web.api.common import APPLICANT
 from engine.web.app import create_app
 
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)  # a Friday, 09:00 Beijing time

@@ -266,6 +266,8 @@ def test_a_suspended_item_cannot_be_applied_for(site: Any) -> None:
     assert client.get("/apply/QQ-PSB-BA-001").status_code == 409
     body = {"item": "QQ-PSB-BA-001", "data": {}, "uploads": {}, "idempotency_key": "k2"}
     answer = client.post("/api/cases", json=body)
+    assert answer.status_code == 409 and "暂停" in json.dumps(answer.json(), ensure_ascii=False)
+    answer = client.post("/api/cases", json=body, headers={"Accept-Language": "en"})  # the request's language
     assert answer.status_code == 409 and "suspended" in json.dumps(answer.json(), ensure_ascii=False)
 
 

@@ -203,8 +203,8 @@ def test_the_sweep_signs_when_the_record_grew_and_the_site_publishes(
     for bad in ("0", "1001", "x"):
         answer = client.get(f"/transparency/checkpoints?limit={bad}")
         assert answer.status_code == 400 and "limit 须为 1 到 1000 的整数" in answer.text
-        english = client.get(f"/transparency/checkpoints?limit={bad}", headers={"Accept-Language": "en"})
-        assert english.status_code == 400 and "limit must be a whole number 1 to 1000" in english.text
+        answer = client.get(f"/transparency/checkpoints?limit={bad}", headers={"Accept-Language": "en"})
+        assert answer.status_code == 400 and "limit must be a whole number 1 to 1000" in answer.text
 
 
 # -- the outside auditor (holes 2 and 4) ---------------------------------------------------------
