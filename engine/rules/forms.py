@@ -27,9 +27,8 @@ from typing import Any
 
 from engine.base import delivery, identifiers, regions, stated
 from engine.base.conditions import evaluate
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext
 from engine.base.money import MONEY_UNITS, YUAN, places
-from engine.base.wording import N_
 from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
 

@@ -41,7 +41,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import Message
 
 from engine.base import addresses, input_guard
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.ledger.fastpath import fast_execute
@@ -185,7 +185,7 @@ ACCEPT_OF = {
     "zip": ".zip",
 }
 MARKUP_REFUSED = "文件开头含有网页代码（HTML、SVG 或脚本），不予接收 / the file carries web-page markup; not accepted"
-NOT_ACCEPTED = "只接受 PDF、OFD、JPG、PNG、DOC/DOCX、XLS/XLSX 文件（按文件内容判断，不看扩展名）"
+NOT_ACCEPTED = N_("只接受 PDF、OFD、JPG、PNG、DOC/DOCX、XLS/XLSX 文件（按文件内容判断，不看扩展名）")
 
 
 @dataclass(frozen=True, slots=True)

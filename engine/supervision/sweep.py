@@ -32,8 +32,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.base import stated
-from engine.base.i18n import gettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext
 from engine.ledger import tables, transparency
 from engine.ledger.db import iso, read_only
 from engine.rules import clock
