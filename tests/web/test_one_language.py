@@ -38,8 +38,8 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from test_desk import PASSWORD, browser, csrf
-from test_portal import fill_sections, upload_everything
+from support.desk import PASSWORD, browser
+from support.portal import csrf, fill_sections, upload_everything
 
 from engine.base import regions
 from engine.rules.cases import Actor
@@ -179,7 +179,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Iterator[d
     app = create_app(REPO, db, reference.catalogue, clock=clk, sweep_seconds=0)
     svc = app.state.service
     with pytest.MonkeyPatch.context() as mp, TestClient(app, follow_redirects=False):
-        mp.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))  # as tests/web/test_desk.py
+        mp.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))  # as conftest's cheap_hashes
         for name, role, dept in ((ADMIN, "admin", None), (CLERK, "window", "realestate")):
             auth.add_user(svc.db, name, role, dept, PASSWORD)
         applicant = TestClient(app, follow_redirects=False)
