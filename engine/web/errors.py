@@ -35,8 +35,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import N_, one_language
+from engine.base.wording import one_language
 from engine.ledger.errors import VersionConflict
 from engine.rules import cases
 from engine.rules.forms import FieldError

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from engine.base import i18n, stated
-from engine.base.wording import N_
+from engine.base.i18n import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.rules import chains, notice
 from engine.web.deps import Deps, deps

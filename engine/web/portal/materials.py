@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from engine.base import i18n, stated
-from engine.base.wording import N_
+from engine.base.i18n import N_
 from engine.catalogue.model import Document
 from engine.rules import forms
 from engine.rules.forms import FieldError

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.base import addresses, input_guard, stated, wording
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext
 from engine.ledger.db import read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import events_of
@@ -258,7 +258,7 @@ async def act(request: Request) -> Response:
                 refusal = wording.one_language(str(exc.args[0] if exc.args else exc))
                 errors = [FieldError(action, refusal, exc.code)]
             except VersionConflict:
-                moved_on = wording.N_("办件刚刚有了新进展，请查看最新状态后再操作。")
+                moved_on = N_("办件刚刚有了新进展，请查看最新状态后再操作。")
                 errors = [forms.field_error(action, "conflict", moved_on)]
         ctx = await run_in_threadpool(view, service, number)
         errors = [e.translated() for e in errors]  # engine.rules.forms errors in the page's language
