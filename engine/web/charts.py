@@ -306,6 +306,107 @@ def line_chart(
     return svg_document("line-chart", width, height, title, desc, body)
 
 
+class _Bars:
+    """One bar chart being laid out and drawn: its series and their numbers, the scale (``ticks``),
+    where the plot is (set by :meth:`rows` for a ranking, :meth:`columns` otherwise), and the bars
+    of each category."""
+
+    def __init__(
+        self,
+        series: Sequence[Series],
+        x_labels: Sequence[str],
+        y_format: Callable[[float], str],
+        stacked: bool,
+        horizontal: bool,
+    ) -> None:
+        self.series, self.x_labels, self.y_format = series, x_labels, y_format
+        self.stacked, self.horizontal = stacked, horizontal
+        self.colours = _colours(series)
+        self.n, self.m = len(x_labels), len(series)
+        self.values = [v for s in series for v in s.values if v is not None]
+        self.cols = [[s.values[i] or 0.0 for s in series] for i in range(self.n)]
+        self.stacks = [v for col in self.cols for v in (sum(max(v, 0) for v in col), sum(min(v, 0) for v in col))]
+        self.ticks: list[float] = []
+        self.left = self.right = self.top = self.bottom = self.total_h = self.thick = 0.0
+        self.centres: list[float] = []
+
+    def at(self, v: float) -> float:
+        """Where value ``v`` falls along the value axis (x in a ranking, y otherwise)."""
+        ticks = self.ticks
+        if self.horizontal:
+            return self.left + (v - ticks[0]) / (ticks[-1] - ticks[0]) * (self.right - self.left)
+        return self.bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (self.bottom - self.top)
+
+    def rows(self, labels: list[str], width: int, height: int | None) -> list[str]:
+        """A ranking: one row per category in the order given, names on the left (two lines at most,
+        the full name in a <title>), room on the right for each bar's value; the grid and the names."""
+        col_em = min(12.0, (width * 0.35) / FS)
+        names = [wrap(lab, col_em, 2) for lab in self.x_labels]
+        lines = max((len(ln) for ln in names), default=1)
+        row = max(22.0, lines * (FS + 3) + 10.0)
+        tail = max([width_of(self.y_format(v), FS) for v in self.values + self.stacks], default=0.0) + 8
+        left = MARGIN + max((width_of(ln, FS) for nl in names for ln in nl), default=0.0) + 8
+        self.left = max(left, MARGIN + width_of(labels[0], FS) / 2)
+        self.right = max(self.left + 40, width - MARGIN - max(tail, width_of(labels[-1], FS) / 2))
+        top = self.top
+        self.total_h = float(height) if height is not None else top + max(self.n, 1) * row + FS + 10 + MARGIN
+        self.bottom = max(top + 40, self.total_h - MARGIN - FS - 10)
+        row = (self.bottom - top) / max(self.n, 1)
+        self.centres = [top + (i + 0.5) * row for i in range(self.n)]
+        self.thick = row * (0.6 if self.stacked or self.m == 1 else 0.8)
+        out = value_axis(self.ticks, labels, self.at, top, self.bottom, False)
+        for i, (full, nl) in enumerate(zip(self.x_labels, names, strict=True)):
+            y0 = self.centres[i] - (len(nl) - 1) * (FS + 3) / 2 + FS / 2 - 1
+            spans = "".join(
+                text_at(self.left - 8, y0 + k * (FS + 3), ln, anchor="end", fill=INK) for k, ln in enumerate(nl)
+            )
+            out.append(f'<g class="category" data-index="{i}"><title>{xml_text(full)}</title>{spans}</g>')
+        return out
+
+    def columns(self, labels: list[str], width: int, height: int | None) -> list[str]:
+        """Columns: one band per category, its label below; the grid and the labels."""
+        self.total_h = float(height or 280)
+        self.left, self.right, self.bottom = plot_frame(labels, self.x_labels, width, self.top, self.total_h)
+        band = (self.right - self.left) / max(self.n, 1)
+        self.centres = [self.left + (i + 0.5) * band for i in range(self.n)]
+        self.thick = band * (0.6 if self.stacked or self.m == 1 else 0.8)
+        out = value_axis(self.ticks, labels, self.at, self.left, self.right, True)
+        return out + x_axis_labels(self.x_labels, self.centres, band, self.bottom + FS + 6)
+
+    def category(self, i: int) -> list[str]:
+        """Category ``i``'s bars, side by side or stacked (positive values up, negative down), each
+        with its tooltip; in a ranking, each bar's value (or the stack's total) at its end."""
+        out, up, down, total = [], 0.0, 0.0, sum(self.cols[i])
+        for si, (s, (fill, edge)) in enumerate(zip(self.series, self.colours, strict=True)):
+            v = s.values[i]
+            if v is None or v == 0:
+                continue
+            if self.stacked:
+                start = up if v > 0 else down
+                up, down = (up + v, down) if v > 0 else (up, down + v)
+                a, b, offset, size = self.at(start), self.at(start + v), -self.thick / 2, self.thick
+            else:
+                a, b, size = self.at(0.0), self.at(v), self.thick / self.m
+                offset = -self.thick / 2 + si * size
+            lo, hi = round(min(a, b), 1), round(max(a, b), 1)  # round the edges: stacked lengths add up exactly
+            c0, c1 = round(self.centres[i] + offset, 1), round(self.centres[i] + offset + size, 1)
+            x, y, w, h = (lo, c0, hi - lo, c1 - c0) if self.horizontal else (c0, lo, c1 - c0, hi - lo)
+            tip = f"{self.x_labels[i]} {s.name} {self.y_format(v)}"
+            tip += (
+                gettext("（合计 %(value)s）") % {"value": self.y_format(total)} if self.stacked and self.m > 1 else ""
+            )
+            stroke = edge if edge != fill else PAPER if self.stacked else fill
+            out.append(
+                f'<g class="bar" data-series="{si}"><title>{xml_text(tip)}</title><rect x="{coord(x)}" y="{coord(y)}" '
+                f'width="{coord(w)}" height="{coord(h)}" fill="{fill}" stroke="{stroke}" stroke-width="1"/></g>'
+            )
+            if self.horizontal and not self.stacked:
+                out.append(value_label(self.at(v), (c0 + c1) / 2, v, self.y_format))
+        if self.horizontal and self.stacked and any(s.values[i] is not None for s in self.series):
+            out.append(value_label(self.at(up if total >= 0 else down), self.centres[i], total, self.y_format))
+        return out
+
+
 def bar_chart(
     series: Sequence[Series],
     *,
@@ -327,83 +428,20 @@ def bar_chart(
     the order given, names on the left (two lines at most, the full name in a <title>) and each
     bar's value (or stack total) at its end. ``height`` None: 280, or what the rows need."""
     _check(series, x_labels)
-    colours = _colours(series)
-    n, m = len(x_labels), len(series)
-    values = [v for s in series for v in s.values if v is not None]
-    cols = [[s.values[i] or 0.0 for s in series] for i in range(n)]
-    stacks = [v for col in cols for v in (sum(max(v, 0) for v in col), sum(min(v, 0) for v in col))]
-    ticks = _scale([*(stacks if stacked else values), 0.0], y_min, y_max)  # bars always start at zero
-    labels = _tick_labels(ticks, y_format)
-    legend = [(s.name, f, e, 0) for s, (f, e) in zip(series, colours, strict=True)]
-    body, top = header(title, show_title, y_label, legend if m > 1 else [], width, False)
-    if horizontal:
-        col_em = min(12.0, (width * 0.35) / FS)
-        names = [wrap(lab, col_em, 2) for lab in x_labels]
-        lines = max((len(ln) for ln in names), default=1)
-        row = max(22.0, lines * (FS + 3) + 10.0)
-        tail = max([width_of(y_format(v), FS) for v in values + stacks], default=0.0) + 8
-        left = MARGIN + max((width_of(ln, FS) for nl in names for ln in nl), default=0.0) + 8
-        left = max(left, MARGIN + width_of(labels[0], FS) / 2)
-        right = max(left + 40, width - MARGIN - max(tail, width_of(labels[-1], FS) / 2))
-        total_h = float(height) if height is not None else top + max(n, 1) * row + FS + 10 + MARGIN
-        bottom = max(top + 40, total_h - MARGIN - FS - 10)
-        row = (bottom - top) / max(n, 1)
-        centres = [top + (i + 0.5) * row for i in range(n)]
-
-        def at(v: float) -> float:
-            return left + (v - ticks[0]) / (ticks[-1] - ticks[0]) * (right - left)
-
-        body += value_axis(ticks, labels, at, top, bottom, False)
-        for i, (full, nl) in enumerate(zip(x_labels, names, strict=True)):
-            y0 = centres[i] - (len(nl) - 1) * (FS + 3) / 2 + FS / 2 - 1
-            spans = "".join(text_at(left - 8, y0 + k * (FS + 3), ln, anchor="end", fill=INK) for k, ln in enumerate(nl))
-            body.append(f'<g class="category" data-index="{i}"><title>{xml_text(full)}</title>{spans}</g>')
-        band, thick = row, row * (0.6 if stacked or m == 1 else 0.8)
-    else:
-        total_h = float(height or 280)
-        left, right, bottom = plot_frame(labels, x_labels, width, top, total_h)
-        band = (right - left) / max(n, 1)
-        centres = [left + (i + 0.5) * band for i in range(n)]
-        thick = band * (0.6 if stacked or m == 1 else 0.8)
-
-        def at(v: float) -> float:
-            return bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (bottom - top)
-
-        body += value_axis(ticks, labels, at, left, right, True)
-        body += x_axis_labels(x_labels, centres, band, bottom + FS + 6)
-    for i, label in enumerate(x_labels):
-        up, down = 0.0, 0.0
-        total = sum(cols[i])
-        for si, (s, (fill, edge)) in enumerate(zip(series, colours, strict=True)):
-            v = s.values[i]
-            if v is None or v == 0:
-                continue
-            if stacked:
-                start = up if v > 0 else down
-                up, down = (up + v, down) if v > 0 else (up, down + v)
-                a, b, offset, size = at(start), at(start + v), -thick / 2, thick
-            else:
-                a, b, size = at(0.0), at(v), thick / m
-                offset = -thick / 2 + si * size
-            lo, hi = round(min(a, b), 1), round(max(a, b), 1)  # round the edges: stacked lengths add up exactly
-            c0, c1 = round(centres[i] + offset, 1), round(centres[i] + offset + size, 1)
-            x, y, w, h = (lo, c0, hi - lo, c1 - c0) if horizontal else (c0, lo, c1 - c0, hi - lo)
-            tip = f"{label} {s.name} {y_format(v)}"
-            tip += gettext("（合计 %(value)s）") % {"value": y_format(total)} if stacked and m > 1 else ""
-            stroke = edge if edge != fill else PAPER if stacked else fill
-            body.append(
-                f'<g class="bar" data-series="{si}"><title>{xml_text(tip)}</title><rect x="{coord(x)}" y="{coord(y)}" '
-                f'width="{coord(w)}" height="{coord(h)}" fill="{fill}" stroke="{stroke}" stroke-width="1"/></g>'
-            )
-            if horizontal and not stacked:
-                body.append(value_label(at(v), (c0 + c1) / 2, v, y_format))
-        if horizontal and stacked and any(s.values[i] is not None for s in series):
-            body.append(value_label(at(up if total >= 0 else down), centres[i], total, y_format))
-    if not any(values):
-        body.append(text_at((left + right) / 2, (top + bottom) / 2, gettext(EMPTY_NOTE), 14, "middle", class_="empty"))
+    bars = _Bars(series, x_labels, y_format, stacked, horizontal)
+    bars.ticks = _scale([*(bars.stacks if stacked else bars.values), 0.0], y_min, y_max)  # bars always start at zero
+    labels = _tick_labels(bars.ticks, y_format)
+    legend = [(s.name, f, e, 0) for s, (f, e) in zip(series, bars.colours, strict=True)]
+    body, bars.top = header(title, show_title, y_label, legend if bars.m > 1 else [], width, False)
+    body += bars.rows(labels, width, height) if horizontal else bars.columns(labels, width, height)
+    for i in range(bars.n):
+        body += bars.category(i)
+    if not any(bars.values):
+        middle = ((bars.left + bars.right) / 2, (bars.top + bars.bottom) / 2)
+        body.append(text_at(*middle, gettext(EMPTY_NOTE), 14, "middle", class_="empty"))
     desc = describe(series, x_labels, title=title, y_format=y_format, totals=totals, listing=horizontal)
-    if stacked and m > 1 and any(values):
-        sums = [sum(col) for col in cols]
+    if stacked and bars.m > 1 and any(bars.values):
+        sums = [sum(col) for col in bars.cols]
         most = {"value": y_format(max(sums)), "where": x_labels[sums.index(max(sums))]}
         desc += gettext("各项合计最大 %(value)s（%(where)s）。") % most
-    return svg_document("bar-chart", width, total_h, title, desc, body)
+    return svg_document("bar-chart", width, bars.total_h, title, desc, body)
