@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.base import conditions, regions, wording
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext
 from engine.base.money import YUAN
-from engine.base.wording import N_
 from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
 from engine.rules import forms
