@@ -1,8 +1,9 @@
 """The staff desk as the tests drive it: the accounts the ``desk`` fixture (tests/web/conftest.py) creates,
-their one password, and a browser signed in as one of them."""
+their one password, a browser signed in as one of them, and an action taken on a case's page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -40,3 +41,13 @@ def login(client: TestClient, username: str, password: str, **extra: str) -> Any
     page = client.get("/desk/login")
     data = {"username": username, "password": password, "csrf": csrf(page.text), **extra}
     return client.post("/desk/login", data=data)
+
+
+def act(client: TestClient, number: str, action: str, **fields: str) -> Any:
+    """The case page's form for ``action`` posted with its version and CSRF token; the answer (303 when done)."""
+    page = client.get(f"/desk/cases/{number}")
+    assert page.status_code == 200, page.text
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version, f"no action form on the page for {action}"
+    body = {"csrf": csrf(page.text), "version": version.group(1), "action": action, **fields}
+    return client.post(f"/desk/cases/{number}/act", data=body)

@@ -17,6 +17,7 @@ from engine.service.samples import sample_application, sample_chain_application
 
 PERMIT = "QQ-HOUSING-XK-003"  # 建筑工程施工许可证核发 (housing): four sections, five materials, no fee
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"  # the smallest file every material takes as a PDF
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # a PNG by its signature, for a material that takes images
 
 
 def csrf(html: str) -> str:

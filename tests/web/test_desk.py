@@ -9,9 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from starlette.testclient import TestClient
 from support.cases import chain_application, file_case
-from support.desk import PASSWORD, browser, login
+from support.desk import PASSWORD, act, browser, login
 from support.portal import csrf, fill_sections, upload_everything
 
 from engine.base.dates import TZ
@@ -23,15 +22,6 @@ from engine.service.samples import sample_application
 
 PERMIT = "QQ-HOUSING-XK-003"  # housing, no fee, steps with their own limits
 RESALE = "QQ-REALESTATE-DJ-102"  # realestate, 不动产登记费
-
-
-def act(client: TestClient, number: str, action: str, **fields: str) -> Any:
-    page = client.get(f"/desk/cases/{number}")
-    assert page.status_code == 200, page.text
-    version = re.search(r'name="version" value="(\d+)"', page.text)
-    assert version, f"no action form on the page for {action}"
-    body = {"csrf": csrf(page.text), "version": version.group(1), "action": action, **fields}
-    return client.post(f"/desk/cases/{number}/act", data=body)
 
 
 def test_login_logout_and_the_login_wall(desk: Any) -> None:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from test_chain_service import chain_application
-from test_desk import PASSWORD, act, browser, csrf
-from test_portal import PDF, PERMIT, PNG, find, submit
+from support.cases import chain_application
+from support.desk import PASSWORD, act, browser
+from support.portal import PDF, PERMIT, PNG, csrf, find, submit
 
 from engine.base import i18n
 from engine.rules.cases import Actor
@@ -45,7 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Iterator[d
                      sweep_seconds=0)  # fmt: skip
     svc = app.state.service
     with pytest.MonkeyPatch.context() as mp, TestClient(app, follow_redirects=False):
-        mp.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))  # as tests/web/test_desk.py
+        mp.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))  # as conftest's cheap_hashes
         auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
         auth.add_user(svc.db, "window.housing", "window", "housing", PASSWORD)
         data, uploads = chain_application(svc, "construction")

@@ -17,7 +17,6 @@ from engine.ledger.db import read_only
 from engine.rules.cases import Actor
 from engine.service.samples import sample_application
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 BAD_ID = "110105194912310021"  # right shape, wrong check digit (the right one is X)
 
 
