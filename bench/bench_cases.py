@@ -59,7 +59,7 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from engine.catalogue.model import Catalogue, Document, load  # noqa: E402
 from engine.ledger import ledger  # noqa: E402
 from engine.rules.calendar import WorkCalendar  # noqa: E402
-from engine.rules.cases import Actor  # noqa: E402
+from engine.rules.cases.model import Actor  # noqa: E402
 from engine.rules.clock import TZ, ManualClock  # noqa: E402
 from engine.service.cases import CaseService  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402

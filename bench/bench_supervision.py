@@ -66,10 +66,10 @@ from sqlalchemy import Engine, event  # noqa: E402
 
 from engine.catalogue.model import Catalogue, load  # noqa: E402
 from engine.ledger import ledger  # noqa: E402
-from engine.rules import cases as case_rules  # noqa: E402
 from engine.rules import clock  # noqa: E402
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar  # noqa: E402
-from engine.rules.cases import Actor  # noqa: E402
+from engine.rules.cases.model import Actor  # noqa: E402
+from engine.rules.cases.steps import steps_of  # noqa: E402
 from engine.service import worklist  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.supervision import rankings  # noqa: E402
@@ -262,7 +262,7 @@ def build_world() -> World:
         for code in real:
             data = cat.items[code].data
             tl = data["time_limit"]
-            steps = case_rules.steps_of(data)
+            steps = steps_of(data)
             mine.append(
                 Item(code, dept, dict(tl["promised"]), dict(tl["legal"]), _groups(steps),
                      any(s["role"] == "decider" for s in steps), _templates(cat, code))

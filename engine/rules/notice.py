@@ -15,7 +15,7 @@ from engine.base import conditions, stated
 from engine.base.wording import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.check.crossref import item_fields
-from engine.rules import cases
+from engine.rules.cases.law import extension_of
 
 TYPE_NAMES = {
     "license": "行政许可",
@@ -516,7 +516,7 @@ def render_text(n: Notice) -> str:
 def extension_text(item: Mapping[str, Any]) -> str:
     """The one extension the item allows, in words, with where it comes from (Art. 42 by default for
     a licence; the item's own basis when its YAML changes or excludes it)."""
-    ext = cases.extension_of(item)
+    ext = extension_of(item)
     written = item.get("time_limit", {}).get("extension")
     if ext is not None:
         who = "本级人民政府负责人" if ext.get("joint") else "本机关负责人"

@@ -58,7 +58,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, up
 from sqlalchemy.exc import IntegrityError
 
 from engine.ledger import ledger
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service import access
 
 ROLES: tuple[str, ...] = (

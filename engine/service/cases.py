@@ -23,14 +23,29 @@ from engine.base import stated
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import ledger
-from engine.rules import cases, clock
+from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
+from engine.rules.cases.actions import decide
+from engine.rules.cases.fold import apply
+from engine.rules.cases.law import DELIVERY_LIMIT, delivery_running, extension_of
+from engine.rules.cases.model import (
+    BAD_RATINGS,
+    RATING_SCORE,
+    TERMINAL,
+    ActionRefused,
+    Actor,
+    Case,
+    Event,
+    FeeMismatch,
+    Timing,
+)
+from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.fees import assess
 from engine.rules.forms import FieldError, money_units, validate
 from engine.rules.notice import UNAVAILABLE, where_to_ask
 from engine.service import drafts, filing_limits, provisional, query_codes
 
-SYSTEM = cases.Actor("system", "system")
+SYSTEM = Actor("system", "system")
 log = logging.getLogger("yangguang.service")
 # built once: composing a SQLAlchemy expression per action costs more than running it
 _CASE_ROW = select(
@@ -115,7 +130,7 @@ class CaseService:
         self._snap_keys: dict[str, str] = {}  # item code -> snapshot key under this catalogue
         self._saved: set[str] = set()  # snapshot keys known to be in the database
         #: number -> (case id, state folded from its events); checked against the stored version on use
-        self._cases: OrderedDict[str, tuple[int, cases.Case]] = OrderedDict()
+        self._cases: OrderedDict[str, tuple[int, Case]] = OrderedDict()
         self._dues: dict[tuple[Any, ...], datetime | None] = {}
         supervision = (catalogue.center or {}).get("supervision", {})
         self.completeness_days = int(supervision.get("completeness_working_days", 5))
@@ -188,7 +203,7 @@ class CaseService:
         item_code: str,
         data: Mapping[str, Any],
         uploads: Mapping[str, list[str]],
-        actor: cases.Actor,
+        actor: Actor,
         idempotency_key: str,
         chain: str | None = None,
         pinned: str | None = None,
@@ -235,8 +250,8 @@ class CaseService:
             )
             snap = self._snapshots[snap_key]
             case = _fold(
-                cases.Case(number, item_code, doc.data["department"]),
-                cases.Event("submit", now, actor.username, actor.role, payload),
+                Case(number, item_code, doc.data["department"]),
+                Event("submit", now, actor.username, actor.role, payload),
                 snap["item"],
             )
             case_id, _ = ledger.create_case(
@@ -266,7 +281,7 @@ class CaseService:
         return f"{prefix}{seq:06d}"
 
     # -- reading -----------------------------------------------------------------------------
-    def load(self, number: str, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
+    def load(self, number: str, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
         """The case rebuilt from its events (or the copy folded last time, while its version is
         unchanged; ``fresh=True`` always rebuilds), and the snapshot it runs under."""
         with ledger.read_only(self.db) as conn:
@@ -280,26 +295,26 @@ class CaseService:
             raise UnknownCase(f"no case with number {number!r}")
         return CaseRow(*rows[0])
 
-    def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
+    def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
         snap = self._snapshot_in(conn, row.catalogue_version)
         cached = self._cases.get(row.number)
         if cached is not None and cached[1].version == row.version and not fresh:
             self._cases.move_to_end(row.number)
             return cached[1], snap
         item = snap["item"]
-        case = cases.Case(row.number, item["code"], item["department"])
+        case = Case(row.number, item["code"], item["department"])
         for r in ledger.events_of(conn, row.number):
-            case = _fold(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
+            case = _fold(case, Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
         self._remember(row.number, int(row.id), case)
         return case, snap
 
-    def _remember(self, number: str, case_id: int, case: cases.Case) -> None:
+    def _remember(self, number: str, case_id: int, case: Case) -> None:
         self._cases[number] = (case_id, case)
         self._cases.move_to_end(number)
         while len(self._cases) > CASE_CACHE_SIZE:
             self._cases.popitem(last=False)
 
-    def deadlines(self, case: cases.Case, snap: Mapping[str, Any]) -> Deadlines:
+    def deadlines(self, case: Case, snap: Mapping[str, Any]) -> Deadlines:
         item = snap["item"]
         cal = self.calendar
         completeness = self._completeness_due(case)
@@ -313,28 +328,28 @@ class CaseService:
         tl = item["time_limit"]
         promised = self._due(case.accepted_at, tl["promised"], pauses)
         legal = self._due(case.accepted_at, tl["legal"], pauses)
-        ext = cases.extension_of(item) if case.extended else None
+        ext = extension_of(item) if case.extended else None
         if ext is not None:
             limit = ext["limit"]
             promised = clock.extend(promised, limit, cal) if promised else None
             legal = clock.extend(legal, limit, cal) if legal else None
         steps: dict[str, datetime | None] = {}
-        for step in cases.open_steps(case, item):
+        for step in open_steps(case, item):
             if "limit" in step and step["id"] in case.step_started:
                 steps[step["id"]] = self._due(case.step_started[step["id"]], step["limit"], pauses)
         delivery = None
-        if cases.delivery_running(case, item) and case.decided_at is not None:
-            delivery = self._due(case.decided_at, cases.DELIVERY_LIMIT, ())  # no pause stops it
+        if delivery_running(case, item) and case.decided_at is not None:
+            delivery = self._due(case.decided_at, DELIVERY_LIMIT, ())  # no pause stops it
         shown = None if case.state != "submitted" else completeness
         since = provisional.since(cal, shown, promised, legal, delivery, *steps.values())
         return Deadlines(shown, promised, legal, steps, delivery=delivery, provisional_from=since)
 
-    def timing(self, case: cases.Case, snap: Mapping[str, Any]) -> cases.Timing:
+    def timing(self, case: Case, snap: Mapping[str, Any]) -> Timing:
         """The law's clocks ``cases.decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
         due = self.deadlines(case, snap)
-        return cases.Timing(completeness=due.completeness, legal=due.legal)
+        return Timing(completeness=due.completeness, legal=due.legal)
 
-    def _completeness_due(self, case: cases.Case) -> datetime | None:
+    def _completeness_due(self, case: Case) -> datetime | None:
         """Art. 32: accept, refuse or give the one-time notice within the center's completeness
         period (5 working days unless center.yaml says fewer) of receipt. After the applicant
         supplements, the same period runs from the supplement: the engine does not deem such a
@@ -368,20 +383,20 @@ class CaseService:
         return self._dues[key]
 
     @staticmethod
-    def clock_stopped(case: cases.Case, snap: Mapping[str, Any]) -> bool:
+    def clock_stopped(case: Case, snap: Mapping[str, Any]) -> bool:
         """A supplement or a special procedure that does not count toward the limit is running."""
         item = snap["item"]
         return any(
             p["end"] is None and (p["kind"] == "supplement" or _pauses_clock(item, p["kind"])) for p in case.pauses
         )
 
-    def worklist(self, case: cases.Case, snap: Mapping[str, Any]) -> dict[str, Any]:
+    def worklist(self, case: Case, snap: Mapping[str, Any]) -> dict[str, Any]:
         """The query-table columns for ``case``: what the worklists and supervision read
         without folding events (state, open steps and their roles, every deadline)."""
         due = self.deadlines(case, snap)
-        steps = cases.open_steps(case, snap["item"])
+        steps = open_steps(case, snap["item"])
         if case.state in ("submitted", "awaiting_supplement"):
-            first = cases.steps_of(snap["item"])[0]
+            first = steps_of(snap["item"])[0]
             current, roles = [first["id"]], [first["role"]]
         else:
             current, roles = [s["id"] for s in steps], list(dict.fromkeys(s["role"] for s in steps))
@@ -410,11 +425,11 @@ class CaseService:
             "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
             "immediate": snap["item"]["time_limit"]["promised"]["value"] == 0,  # 即办件, whatever the unit
             **self._ranking_facts(case, due.promised, snap),
-            "rating_score": cases.RATING_SCORE.get(case.evaluation["rating"]) if case.evaluation else None,
+            "rating_score": RATING_SCORE.get(case.evaluation["rating"]) if case.evaluation else None,
             "rated_at": case.rated_at,
         }
 
-    def _ranking_facts(self, case: cases.Case, promised: datetime | None, snap: Mapping[str, Any]) -> dict[str, Any]:
+    def _ranking_facts(self, case: Case, promised: datetime | None, snap: Mapping[str, Any]) -> dict[str, Any]:
         """What a completed case adds to the rankings (engine.supervision.rankings), fixed when it ends."""
         if case.state != "completed" or case.ended_at is None or promised is None or case.accepted_at is None:
             return {"on_time": None, "early": None, "used_days": None, "promised_days": None}
@@ -434,11 +449,9 @@ class CaseService:
         return facts
 
     # -- acting ------------------------------------------------------------------------------
-    def act(
-        self, number: str, action: str, actor: cases.Actor, payload: Mapping[str, Any], expected_version: int
-    ) -> cases.Case:
+    def act(self, number: str, action: str, actor: Actor, payload: Mapping[str, Any], expected_version: int) -> Case:
         """Check and record one action in a single write transaction (read, decide, append)."""
-        mismatch: cases.FeeMismatch | None = None
+        mismatch: FeeMismatch | None = None
         with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
             row = self._row(conn, number)
             if row.version != expected_version:
@@ -449,8 +462,8 @@ class CaseService:
             if action == "supplement" and payload.get("data"):
                 payload["data"] = self._corrected(case, snap, payload["data"])
             try:
-                event = cases.decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
-            except cases.FeeMismatch as exc:
+                event = decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
+            except FeeMismatch as exc:
                 mismatch, event = exc, exc.record  # the refused attempt is kept for supervision
             after = self._append(conn, row, case, event, snap)
         self._remember(number, int(row.id), after)
@@ -458,13 +471,11 @@ class CaseService:
             raise mismatch
         return after
 
-    def _corrected(self, case: cases.Case, snap: Mapping[str, Any], changes: Any) -> dict[str, Any]:
+    def _corrected(self, case: Case, snap: Mapping[str, Any], changes: Any) -> dict[str, Any]:
         """A supplement that corrects form data: merged with what was filed and validated again
         against the form the case was filed under (never the live catalogue)."""
         if not isinstance(changes, Mapping):
-            raise cases.ActionRefused(
-                "invalid", "补正的 data 须为 {分组: {字段: 值}} / data must map sections to fields"
-            )
+            raise ActionRefused("invalid", "补正的 data 须为 {分组: {字段: 值}} / data must map sections to fields")
         merged = {k: dict(v) for k, v in case.data.items() if isinstance(v, Mapping)}
         for section, fields in changes.items():
             if isinstance(fields, Mapping):
@@ -486,17 +497,17 @@ class CaseService:
 
     @staticmethod
     def _assessed(
-        action: str, payload: dict[str, Any], case: cases.Case, snap: Mapping[str, Any], now: datetime
+        action: str, payload: dict[str, Any], case: Case, snap: Mapping[str, Any], now: datetime
     ) -> dict[str, Any]:
         if action != "assess_fee":
             return payload
         if snap.get("fee_schedule") is None:
-            raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
+            raise ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
         units = money_units(snap["item"], snap.get("forms", {}))  # an amount asked in 万元 is charged on in yuan
         a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
         return {"assessment": a.as_dict()}
 
-    def _append(self, conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
+    def _append(self, conn: Any, row: Any, case: Case, event: Event, snap: Mapping[str, Any]) -> Case:
         after = _fold(case, event, snap["item"])
         columns = self.worklist(after, snap)
         ledger.append_event(
@@ -513,9 +524,9 @@ class CaseService:
             state_update={"state": after.state, **columns},
             known=row,
         )
-        if event.action == "evaluate" and event.payload.get("rating") in cases.BAD_RATINGS:
+        if event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS:
             self._open_followup(conn, int(row.id), after, event)
-        if after.state in cases.TERMINAL and case.state not in cases.TERMINAL:  # the case ends now
+        if after.state in TERMINAL and case.state not in TERMINAL:  # the case ends now
             ledger.record_case_staff(
                 conn,
                 int(row.id),
@@ -530,7 +541,7 @@ class CaseService:
             )
         return after
 
-    def _open_followup(self, conn: Any, case_id: int, case: cases.Case, event: cases.Event) -> None:
+    def _open_followup(self, conn: Any, case_id: int, case: Case, event: Event) -> None:
         """A dissatisfied rating opens a follow-up (回访整改) in the same transaction, due in the
         center's ``bad_rating_followup_working_days``; supervision flags it when overdue."""
         try:
@@ -567,16 +578,16 @@ class CaseService:
                 due = self.deadlines(case, snap).completeness
                 if case.state != "submitted" or case.supplement_requested or due is None or now <= due:
                     continue
-                event = cases.decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
+                event = decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
                 after = self._append(conn, row, case, event, snap)
             self._remember(number, int(row.id), after)
             done.append(number)
         return done
 
 
-def _fold(case: cases.Case, event: cases.Event, item: Mapping[str, Any]) -> cases.Case:
-    after = cases.apply(case, event)
-    for step in cases.open_steps(after, item):  # when each step became workable, for its own limit
+def _fold(case: Case, event: Event, item: Mapping[str, Any]) -> Case:
+    after = apply(case, event)
+    for step in open_steps(after, item):  # when each step became workable, for its own limit
         after.step_started.setdefault(step["id"], event.at)
     return after
 

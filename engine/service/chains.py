@@ -29,7 +29,8 @@ from engine.base import delivery, stated
 from engine.base.conditions import evaluate
 from engine.check.crossref import item_fields
 from engine.ledger import ledger
-from engine.rules import cases, chains, clock, forms
+from engine.rules import chains, clock, forms
+from engine.rules.cases.model import TERMINAL, ActionRefused, Actor, Case
 from engine.rules.forms import FieldError
 from engine.service import drafts, filing_limits, query_codes, worklist
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
@@ -101,7 +102,7 @@ def submit(
     chain_id: str,
     data: Mapping[str, Any],
     uploads: Mapping[str, list[str]],
-    actor: cases.Actor,
+    actor: Actor,
     idempotency_key: str,
     filer: filing_limits.Filer | None = None,
 ) -> ChainSubmitted:
@@ -191,7 +192,7 @@ def services_asked(service: CaseService, number: str) -> set[str]:
     }
 
 
-def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[str]:
+def _open_next(service: CaseService, number: str, actor: Actor) -> list[str]:
     """Open the next stage whose condition holds and file its member cases; returns their numbers."""
     row = _load(service, number)
     chain, data, uploads = json.loads(row.chain), ledger.loads(row.data), ledger.loads(row.uploads)
@@ -239,27 +240,25 @@ def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[st
         )
         filed.append(member.number)
         if row.accepted_by and member.created:  # accepted once for the whole chain (统一受理)
-            service.act(member.number, "accept", cases.Actor(row.accepted_by, "frontdesk"), {"chain": number}, 1)
+            service.act(member.number, "accept", Actor(row.accepted_by, "frontdesk"), {"chain": number}, 1)
     return filed
 
 
-def accept(service: CaseService, number: str, actor: cases.Actor) -> list[str]:
+def accept(service: CaseService, number: str, actor: Actor) -> list[str]:
     """统一受理: the center's front desk accepts a chain application once; every case of the open
     stage is accepted now, and the cases of later stages as their stage opens. Returns the cases
     accepted now."""
     if actor.role != "frontdesk":
-        raise cases.ActionRefused(
-            "forbidden", "链条申请由综合受理窗口统一受理 / the front desk accepts chain applications"
-        )
+        raise ActionRefused("forbidden", "链条申请由综合受理窗口统一受理 / the front desk accepts chain applications")
     row = _load(service, number)
     if row.state != "open":
-        raise cases.ActionRefused("not_allowed", f"链条申请已{row.state} / the chain application is {row.state}")
+        raise ActionRefused("not_allowed", f"链条申请已{row.state} / the chain application is {row.state}")
     with service.db.begin() as conn:
         done = conn.execute(
             update(_T).where(_T.c.number == number, _T.c.accepted_by.is_(None)).values(accepted_by=actor.username)
         ).rowcount
     if done != 1:
-        raise cases.ActionRefused("not_allowed", "链条申请已受理 / the chain application was already accepted")
+        raise ActionRefused("not_allowed", "链条申请已受理 / the chain application was already accepted")
     accepted = []
     for _code, case_number, state_ in state(service, number).members[json.loads(row.chain)["stages"][row.stage]["id"]]:
         if state_ == "submitted":
@@ -306,7 +305,7 @@ def state(service: CaseService, number: str) -> ChainState:
     )
 
 
-def advance(service: CaseService, number: str, actor: cases.Actor | None = None) -> list[str]:
+def advance(service: CaseService, number: str, actor: Actor | None = None) -> list[str]:
     """When every case of the open stage has ended, open the next stage (or finish, or stop the
     chain if a member was refused or denied). Idempotent; returns the cases it filed."""
     row = _load(service, number)
@@ -324,13 +323,13 @@ def advance(service: CaseService, number: str, actor: cases.Actor | None = None)
     # the shared deadline and deemed to consent): the joint decision is the stage's result, and a
     # department that decided finishes its own remaining steps alongside the next stage.
     joint = now_stage["mode"] == "joint_review"
-    if any(r.state not in cases.TERMINAL and not (joint and r.decision) for r in found):
+    if any(r.state not in TERMINAL and not (joint and r.decision) for r in found):
         return []
     if any(r.state == "refused" or r.decision == "deny" for r in found):
         with service.db.begin() as conn:
             conn.execute(update(_T).where(_T.c.number == number, _T.c.state == "open").values(state="stopped"))
         return []
-    return _open_next(service, number, actor or cases.Actor("chain", "applicant"))
+    return _open_next(service, number, actor or Actor("chain", "applicant"))
 
 
 def joint_review_deadline(service: CaseService, row: Any) -> Any:
@@ -359,7 +358,7 @@ def sweep_joint_reviews(service: CaseService) -> list[str]:
                 payload = {"stage": stage["id"], "deadline": ledger.iso(deadline)}
                 if service.calendar.is_provisional(clock.local_date(deadline)):  # on the record: it was 暂定
                     payload["provisional_from"] = service.calendar.provisional_from
-                service.act(number, "deemed_consent", cases.Actor("system", "system"), payload, case.version)
+                service.act(number, "deemed_consent", Actor("system", "system"), payload, case.version)
                 done.append(number)
     return done
 
@@ -401,10 +400,10 @@ def running(service: CaseService, limit: int = 500) -> list[ChainState]:
     return [state(service, n) for n in numbers]
 
 
-def after_member_action(service: CaseService, case: cases.Case) -> list[str]:
+def after_member_action(service: CaseService, case: Case) -> list[str]:
     """Right after a member case ends (or, in a joint review, decides), open the chain's next
     stage at once rather than at the next sweep: the next department sees its case now."""
-    if case.chain and (case.state in cases.TERMINAL or case.decision is not None):
+    if case.chain and (case.state in TERMINAL or case.decision is not None):
         return advance(service, case.chain)
     return []
 

@@ -27,7 +27,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine.base import delivery, stated
 from engine.ledger import ledger
-from engine.rules import cases
+from engine.rules.cases.law import extension_of
+from engine.rules.cases.model import Case, Event
 from engine.rules.clock import TZ, local_date
 from engine.rules.forms import field_specs
 from engine.rules.notice import PROCEDURE_NAMES, basis_text, duration_text
@@ -102,7 +103,7 @@ class _Event:
     payload: Mapping[str, Any]
 
 
-def _events(events: Iterable[cases.Event | ledger.EventRecord], limit: int) -> list[_Event]:
+def _events(events: Iterable[Event | ledger.EventRecord], limit: int) -> list[_Event]:
     out = []
     for e in events:
         at = e.at_datetime if isinstance(e, ledger.EventRecord) else e.at
@@ -111,11 +112,11 @@ def _events(events: Iterable[cases.Event | ledger.EventRecord], limit: int) -> l
 
 
 def documents_for(
-    case: cases.Case,
+    case: Case,
     snapshot: Mapping[str, Any],
     center: Mapping[str, Any] | None,
     deadlines: Deadlines | None = None,
-    events: Iterable[cases.Event | ledger.EventRecord] | None = None,
+    events: Iterable[Event | ledger.EventRecord] | None = None,
 ) -> list[Document]:
     """The notices issued on ``case`` so far, oldest first (none for a case just submitted).
 
@@ -148,7 +149,7 @@ def documents_of(service: CaseService, number: str) -> list[Document]:
 class _Builder:
     def __init__(
         self,
-        case: cases.Case,
+        case: Case,
         item: Mapping[str, Any],
         center: Mapping[str, Any] | None,
         deadlines: Deadlines | None,
@@ -302,7 +303,7 @@ class _Builder:
 
     def _on_extend(self, e: _Event) -> Document:
         tl = self.item["time_limit"]
-        ext = cases.extension_of(self.item) or {}
+        ext = extension_of(self.item) or {}
         accepted = f"已于{chinese_date(self.case.accepted_at)}受理" if self.case.accepted_at else "已受理"
         paragraphs = [
             f"{self._filed()}{accepted}，法定期限为{duration_text(tl['legal'])}。",

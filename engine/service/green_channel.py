@@ -26,7 +26,8 @@ from sqlalchemy import select, update
 
 from engine.check.crossref import MINUTES_PER_WORKING_DAY
 from engine.ledger import ledger
-from engine.rules import cases, chains, clock
+from engine.rules import chains, clock
+from engine.rules.cases.model import ActionRefused, Actor
 from engine.service import chains as chain_service
 from engine.service import worklist
 from engine.service.cases import CaseService
@@ -72,18 +73,18 @@ class Card:
         return next((s for s in self.stages if s.light == "red"), None)
 
 
-def mark(service: CaseService, number: str, actor: cases.Actor, basis: str) -> None:
+def mark(service: CaseService, number: str, actor: Actor, basis: str) -> None:
     """Mark chain application ``number`` as a key project (绿色通道) on ``basis``."""
     if actor.role not in MAY_MARK:
-        raise cases.ActionRefused("forbidden", "绿色通道由综合受理窗口或效能监察标记 / front desk or supervisor only")
+        raise ActionRefused("forbidden", "绿色通道由综合受理窗口或效能监察标记 / front desk or supervisor only")
     basis = " ".join(basis.split())[:200]
     if not basis:
-        raise cases.ActionRefused(
+        raise ActionRefused(
             "invalid", "请填写列入重点项目的依据（如重点项目名单的文件名称）/ state the key-project designation"
         )
     row = chain_service._load(service, number)
     if row.state != "open":
-        raise cases.ActionRefused("not_allowed", "链条申请已办结或终止 / the chain application has ended")
+        raise ActionRefused("not_allowed", "链条申请已办结或终止 / the chain application has ended")
     now = service.clock.now()
     with service.db.begin() as conn:
         done = conn.execute(
@@ -92,7 +93,7 @@ def mark(service: CaseService, number: str, actor: cases.Actor, basis: str) -> N
             .values(green_channel=True, green_basis=basis, green_by=actor.username, green_at=ledger.iso(now))
         ).rowcount
     if done != 1:
-        raise cases.ActionRefused("not_allowed", "本申请已列入绿色通道 / already in the green channel")
+        raise ActionRefused("not_allowed", "本申请已列入绿色通道 / already in the green channel")
 
 
 def _departments(service: CaseService, stage: dict[str, Any]) -> tuple[tuple[str, str], ...]:

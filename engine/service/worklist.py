@@ -22,7 +22,7 @@ from engine.base import masking
 from engine.ledger import ledger
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service import access
 from engine.service.access import CENTER_WIDE as CENTER_WIDE  # who sees every department's work (re-exported)
 

@@ -37,7 +37,7 @@ from engine.ledger.ledger import (
     record_of,
 )
 from engine.ledger.merkle import MerkleTree, leaf_data
-from engine.rules import cases as rules
+from engine.rules.cases.model import TERMINAL, Case, Event
 
 if TYPE_CHECKING:
     from engine.service.cases import CaseService
@@ -193,10 +193,10 @@ class _Folder:
         from engine.service.cases import _fold  # the service's own fold: the row must be what it would write
 
         item = snap["item"]
-        case = rules.Case(number, item["code"], item["department"])
+        case = Case(number, item["code"], item["department"])
         try:
             for r in records:
-                event = rules.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload or {}))
+                event = Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload or {}))
                 case = _fold(case, event, item)
             expected = {
                 "state": case.state,
@@ -216,7 +216,7 @@ class _Folder:
         report.rows_checked += 1
         stored_from = row.c_provisional_from
         skip = stored_from is not None and self.last_year is not None and stored_from <= self.last_year
-        skip = skip and case.state in rules.TERMINAL  # a running case is recounted by every sweep
+        skip = skip and case.state in TERMINAL  # a running case is recounted by every sweep
         report.recounted_skipped += skip
         for column, want in expected.items():
             if skip and column in _DEADLINE_COLUMNS:

@@ -31,11 +31,11 @@ from typing import Any
 from sqlalchemy import Engine, and_, case, func, select
 
 from engine.ledger import ledger
-from engine.rules import cases as cases_rules
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import model as case_model
 
-RATING_SCORE = cases_rules.RATING_SCORE
+RATING_SCORE = case_model.RATING_SCORE
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
 MEASURES = ("on_time_rate", "early_rate", "time_used", "satisfaction", "lights", "corrections")
 _C, _E = ledger.cases, ledger.events

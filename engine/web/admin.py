@@ -33,8 +33,9 @@ from engine.base import i18n, wording
 from engine.base.i18n import gettext as _
 from engine.base.result import Problem
 from engine.catalogue.model import Catalogue, Document
-from engine.rules import cases, clock
+from engine.rules import clock
 from engine.rules.calendar import missing_years
+from engine.rules.cases.model import Actor
 from engine.service.cases import CaseService
 from engine.web import csrf, form_view
 from engine.web.desk import guarded_route, staff_csrf
@@ -200,7 +201,7 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
             "differs": newest.version != cat.version,
         }
 
-    async def index(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def index(request: Request, actor: Actor, token: str) -> Response:
         ctx = await run_in_threadpool(overview)
         return show("admin/index.html", token, actor=actor, **ctx)
 
@@ -216,7 +217,7 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
         log.info("cannot preview %s: %s: %s", code, type(exc).__name__, exc)
         return HTTPException(422, _("这个事项引用的文件有错误，修正 /admin 列出的错误后才能预览。"))
 
-    async def item_preview(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def item_preview(request: Request, actor: Actor, token: str) -> Response:
         code = request.path_params["code"]
         try:
             pv = await run_in_threadpool(preview)
@@ -228,7 +229,7 @@ def admin_routes(service: CaseService, render: Render, key: bytes, live: LiveApp
             raise unpreviewable(code, exc) from None
         return Response(body, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
-    async def form_preview(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def form_preview(request: Request, actor: Actor, token: str) -> Response:
         code = request.path_params["code"]
         try:
             pv = await run_in_threadpool(preview)

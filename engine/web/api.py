@@ -39,7 +39,9 @@ from engine.base import addresses, input_guard, stated, wording
 from engine.base.money import YUAN, amounts
 from engine.check.crossref import item_fields
 from engine.ledger import ledger
-from engine.rules import cases, clock, forms
+from engine.rules import clock, forms
+from engine.rules.cases.model import ActionRefused, Actor, FeeMismatch
+from engine.rules.cases.steps import open_steps
 from engine.rules.forms import FieldError
 from engine.service import access, auth, drafts, filing_limits, provisional, query_codes
 from engine.service import chains as chain_service
@@ -53,7 +55,7 @@ from engine.web.openapi import OPENAPI
 log = logging.getLogger("yangguang.api")
 
 MAX_JSON = 1024 * 1024
-APPLICANT = cases.Actor("applicant", "applicant")
+APPLICANT = Actor("applicant", "applicant")
 APPLICANT_ACTIONS = frozenset({"supplement", "evaluate"})
 SYSTEM_ACTIONS = frozenset({"deemed_accept"})  # the engine's timed rules only (CaseService.sweep)
 NOT_FOUND_FOR_APPLICANT = "没有与此编号和查询码相符的办件 / no case with this number and query code"
@@ -98,7 +100,7 @@ def error_response(status: int, code: str, message: str, fields: list[FieldError
     return JSONResponse({"error": body}, status_code=status)
 
 
-def _refused_status(exc: cases.ActionRefused) -> int:
+def _refused_status(exc: ActionRefused) -> int:
     return {"forbidden": 403, "conflict": 409}.get(exc.code, 422)
 
 
@@ -146,9 +148,9 @@ def _guarded(fn: Handler) -> Handler:
         except ledger.VersionConflict as e:
             msg = f"the case changed since you read it (version {e.expected}, now {e.actual}); reload it"
             return error_response(409, "version_conflict", f"办件已被他人更新 / {msg}")
-        except cases.FeeMismatch as e:
+        except FeeMismatch as e:
             return error_response(422, "fee_mismatch", e.message)
-        except cases.ActionRefused as e:
+        except ActionRefused as e:
             return error_response(_refused_status(e), e.code, e.message)
         except HTTPException as e:
             response = error_response(e.status_code, _STATUS_CODE.get(e.status_code, "error"), str(e.detail))
@@ -268,7 +270,7 @@ def api_routes(
     db, cat = service.db, service.catalogue
     draft_key = key if key is not None else secrets.token_bytes(32)
 
-    def staff_of(request: Request) -> cases.Actor | None:
+    def staff_of(request: Request) -> Actor | None:
         token = _bearer(request)
         if token is None:
             return None
@@ -329,7 +331,7 @@ def api_routes(
             **{k: getattr(case, k) for k in plain.split()},
             "received_at": _iso(case.received_at),
             "accepted_at": _iso(case.accepted_at),
-            "open_steps": [{k: s.get(k) for k in ("id", "name", "role")} for s in cases.open_steps(case, item)],
+            "open_steps": [{k: s.get(k) for k in ("id", "name", "role")} for s in open_steps(case, item)],
             "deadlines": deadlines,
             "events": [
                 {"action": r.action, "at": _iso(r.at_datetime), "role": r.role} | ({"actor": r.actor} if staff else {})
@@ -501,7 +503,7 @@ def api_routes(
             {"number": done.number, "query_code": done.query_code, "members": list(done.members)}, status_code=201
         )
 
-    def staff_may_see(staff: cases.Actor | None, number: str) -> bool:
+    def staff_may_see(staff: Actor | None, number: str) -> bool:
         """engine.service.access decides; an unknown number is simply not seen (the same answer)."""
         if staff is None:
             return False
@@ -511,7 +513,7 @@ def api_routes(
             return False
         return access.may_see(staff, case)
 
-    def refuse(staff: cases.Actor | None) -> ApiError:
+    def refuse(staff: Actor | None) -> ApiError:
         """Neither staff allowed to see it nor a query code: the answer to a stranger's request."""
         if staff is None:
             return ApiError(403, "forbidden", NEED_CREDENTIALS)

@@ -26,7 +26,10 @@ from starlette.routing import Route
 from engine.base import addresses, input_guard, stated, wording
 from engine.base.i18n import gettext
 from engine.ledger import ledger
-from engine.rules import cases
+from engine.rules.cases.actions import decide
+from engine.rules.cases.law import completeness_lapsed
+from engine.rules.cases.model import ActionRefused, Actor, Case, FeeMismatch, Timing
+from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.forms import field_specs
 from engine.service import access, auth, documents, uploads, worklist
 from engine.service import chains as chain_service
@@ -48,7 +51,7 @@ from engine.web.progress import local
 
 STAFF_COOKIE = "yg_staff"
 Render = Callable[..., Response]
-Handler = Callable[[Request, cases.Actor], Awaitable[Response]]
+Handler = Callable[[Request, Actor], Awaitable[Response]]
 
 # (action, probe payload) tried in a dry run to decide what this person may do now
 _PROBES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -69,7 +72,7 @@ def staff_csrf(key: bytes, token: str) -> str:
 
 
 def available(
-    case: cases.Case, item: Mapping[str, Any], actor: cases.Actor, now: Any, timing: cases.Timing | None = None
+    case: Case, item: Mapping[str, Any], actor: Actor, now: Any, timing: Timing | None = None
 ) -> dict[str, Any]:
     """What ``actor`` may do to ``case`` now: {action: details} (steps and procedure kinds listed),
     judged with the law's clocks (``timing``) exactly as the action itself will be."""
@@ -77,10 +80,10 @@ def available(
 
     def allowed(action: str, payload: Mapping[str, Any]) -> bool:
         try:
-            cases.decide(case, item, action, actor, payload, now, timing)
-        except cases.FeeMismatch:
+            decide(case, item, action, actor, payload, now, timing)
+        except FeeMismatch:
             return True  # the probe amount was wrong, the action itself is open
-        except cases.ActionRefused as exc:
+        except ActionRefused as exc:
             return exc.code == "invalid"  # only the probe's payload was lacking
         return True
 
@@ -91,7 +94,7 @@ def available(
             probe = {"amount_fen": int(case.assessment["total_fen"])}
         if allowed(action, probe):
             out[action] = True
-    steps = [s for s in cases.open_steps(case, item) if allowed("complete_step", {"step": s["id"]})]
+    steps = [s for s in open_steps(case, item) if allowed("complete_step", {"step": s["id"]})]
     if steps:
         out["complete_step"] = steps
     for action in ("start_special_procedure", "end_special_procedure"):
@@ -147,24 +150,24 @@ def _payload(action: str, form: FormData) -> dict[str, Any]:
     return {}
 
 
-def _session(service: CaseService, request: Request) -> tuple[cases.Actor, str] | None:
+def _session(service: CaseService, request: Request) -> tuple[Actor, str] | None:
     """The signed-in staff member of a request and their session token, or None."""
     token = request.cookies.get(STAFF_COOKIE, "")
     actor = auth.actor_for_token(service.db, token, service.clock.now()) if token else None
     return (actor, token) if actor is not None else None
 
 
-def staff_from_cookie(service: CaseService) -> Callable[[Request], cases.Actor | None]:
+def staff_from_cookie(service: CaseService) -> Callable[[Request], Actor | None]:
     """The signed-in staff member of a request, for other parts of the site (proxy filing)."""
 
-    def staff_of(request: Request) -> cases.Actor | None:
+    def staff_of(request: Request) -> Actor | None:
         found = _session(service, request)
         return found[0] if found else None
 
     return staff_of
 
 
-StaffHandler = Callable[[Request, cases.Actor, str], Awaitable[Response]]
+StaffHandler = Callable[[Request, Actor, str], Awaitable[Response]]
 
 
 def staff_guard(
@@ -242,13 +245,13 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         )
         return response
 
-    async def logout(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def logout(request: Request, actor: Actor, token: str) -> Response:
         await run_in_threadpool(auth.logout, db, token)
         response = RedirectResponse("/desk/login", status_code=303)
         response.delete_cookie(STAFF_COOKIE, path="/")
         return response
 
-    async def home(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def home(request: Request, actor: Actor, token: str) -> Response:
         item = request.query_params.get("item", "") or None
         state = request.query_params.get("state", "")
         states = [state] if state in worklist.OPEN_STATES else list(worklist.OPEN_STATES)
@@ -266,7 +269,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             local=local, wording=wording, departments=departments,
         )  # fmt: skip
 
-    def visible(actor: cases.Actor, number: str) -> tuple[cases.Case, dict[str, Any]]:
+    def visible(actor: Actor, number: str) -> tuple[Case, dict[str, Any]]:
         """The case and its snapshot if this person may see it (engine.service.access); a case they may
         not see is answered as one that does not exist, so its number tells them nothing."""
         try:
@@ -277,7 +280,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             raise HTTPException(404, gettext("没有这个办件。"))
         return case, snap
 
-    def case_context(actor: cases.Actor, number: str) -> dict[str, Any]:
+    def case_context(actor: Actor, number: str) -> dict[str, Any]:
         case, snap = visible(actor, number)
         item = snap["item"]
         with ledger.read_only(db) as conn:
@@ -287,7 +290,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         except LookupError:
             due = None
         now = service.clock.now()
-        timing = cases.Timing(due.completeness, due.legal) if due else None
+        timing = Timing(due.completeness, due.legal) if due else None
         frozen = field_specs(item, snap.get("forms", {}))  # the form the case was filed under
         data_rows = [  # as the applicant saw them on the check page: labels, and amounts in their unit
             {
@@ -300,7 +303,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         ]
         files = uploads.fetch(db, access.case_uploads(case, records))
         materials = {m["id"]: m for m in stated.materials(item)}
-        steps = cases.steps_of(item)
+        steps = steps_of(item)
         actions = available(case, item, actor, now, timing)
         return {
             "step_names": wording.step_names(steps),
@@ -319,9 +322,9 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             "data_rows": data_rows,
             "files": files,
             "materials": materials,
-            "open_steps": cases.open_steps(case, item),
+            "open_steps": open_steps(case, item),
             "actions": actions,
-            "lapsed": cases.completeness_lapsed(case, timing, now),
+            "lapsed": completeness_lapsed(case, timing, now),
             "delivery_light": worklist.light(due.delivery if due else None, now, service.calendar, warning_days, False)[
                 0
             ],
@@ -330,14 +333,14 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             "department": departments.get(case.department, {}),
         }
 
-    async def case_page(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def case_page(request: Request, actor: Actor, token: str) -> Response:
         number = request.path_params["number"]
         ctx = await run_in_threadpool(case_context, actor, number)
         done = request.query_params.get("done", "")
         flash = done_text(done, ctx["records"], ctx["step_names"]) if done in wording.ACTIONS else ""
         return show(request, "desk/case.html", token, **ctx, flash=flash, error="", typed={})
 
-    async def act(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def act(request: Request, actor: Actor, token: str) -> Response:
         number = request.path_params["number"]
         form = await request.form(max_files=0, max_fields=200)
         action = str(form.get("action", ""))
@@ -353,9 +356,9 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             unused = unticked_reasons(action, form, snap["item"])
             try:
                 if action == "decide" and payload["outcome"] not in ("approve", "deny"):
-                    raise cases.ActionRefused("invalid", gettext("请选择决定：“准予”或“不予准予”，再提交。"))
+                    raise ActionRefused("invalid", gettext("请选择决定：“准予”或“不予准予”，再提交。"))
                 if unused:
-                    raise cases.ActionRefused(
+                    raise ActionRefused(
                         "invalid",
                         gettext(
                             "未勾选的材料填写的说明未被采用：%(names)s。请勾选这些材料，或删去其说明后再发出补正告知。"
@@ -366,9 +369,9 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
                 return RedirectResponse(f"/desk/cases/{number}?done={action}", status_code=303)
             except ledger.VersionConflict:
                 status, error = 409, gettext("本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。")
-            except cases.FeeMismatch as exc:
+            except FeeMismatch as exc:
                 status, error = 422, wording.one_language(str(exc))
-            except cases.ActionRefused as exc:
+            except ActionRefused as exc:
                 status = 403 if exc.code == "forbidden" else 422
                 error = wording.one_language(str(exc))
             except SubmissionInvalid as exc:
@@ -378,10 +381,10 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
 
         return await run_in_threadpool(work)
 
-    async def file(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def file(request: Request, actor: Actor, token: str) -> Response:
         number, upload_id = request.path_params["number"], request.path_params["upload"]
 
-        def find() -> tuple[Any, cases.Case, list[Any], dict[str, Any]]:
+        def find() -> tuple[Any, Case, list[Any], dict[str, Any]]:
             case, snap = visible(actor, number)
             with ledger.read_only(db) as conn:
                 records = ledger.events_of(conn, number)
@@ -406,7 +409,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    async def document(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def document(request: Request, actor: Actor, token: str) -> Response:
         number, index = request.path_params["number"], request.path_params["index"]
         ctx = await run_in_threadpool(case_context, actor, number)
         docs = ctx["documents"]
@@ -415,7 +418,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
             raise HTTPException(404, gettext("没有这份文书。"))
         return HTMLResponse(documents.render(docs[int(index)], cat.center))
 
-    async def proxy(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def proxy(request: Request, actor: Actor, token: str) -> Response:
         code = request.query_params.get("item", "")
         if code not in cat.items:
             raise HTTPException(404, gettext("没有这个事项。"))

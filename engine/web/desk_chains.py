@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine.rules import cases
+from engine.rules.cases.model import ActionRefused, Actor
 from engine.service import chains as chain_service
 from engine.service import green_channel
 from engine.service.cases import CaseService, UnknownCase
@@ -38,22 +38,22 @@ def desk_chain_routes(service: CaseService, render: Render, key: bytes) -> list[
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def listing(actor: cases.Actor, token: str, status: int = 200, **extra: Any) -> Response:
+    def listing(actor: Actor, token: str, status: int = 200, **extra: Any) -> Response:
         return show(
             "desk/chains.html", token, status, actor=actor, rows=chain_service.waiting(service),
             running=chain_service.running(service), chains=cat.chains, local=local,
             **{"flash": "", "error": "", "error_number": "", **extra},
         )  # fmt: skip
 
-    async def chain_list(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def chain_list(request: Request, actor: Actor, token: str) -> Response:
         flash = request.query_params.get("done", "")  # the template words it
         return await run_in_threadpool(listing, actor, token, 200, flash=flash)
 
-    def refused(actor: cases.Actor, token: str, number: str, exc: cases.ActionRefused) -> Response:
+    def refused(actor: Actor, token: str, number: str, exc: ActionRefused) -> Response:
         status = 403 if exc.code == "forbidden" else 422
         return listing(actor, token, status, error=str(exc).split(" / ")[0], error_number=number)
 
-    async def chain_accept(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def chain_accept(request: Request, actor: Actor, token: str) -> Response:
         number = request.path_params["number"]
         form = await request.form(max_files=0, max_fields=200)
         green = form.get("green_channel") == "yes"
@@ -62,11 +62,11 @@ def desk_chain_routes(service: CaseService, render: Render, key: bytes) -> list[
         def work() -> Response:
             try:
                 if green and not " ".join(basis.split()):  # checked before anything changes
-                    raise cases.ActionRefused("invalid", "请填写列入重点项目的依据（如重点项目名单的文件名称）")
+                    raise ActionRefused("invalid", "请填写列入重点项目的依据（如重点项目名单的文件名称）")
                 chain_service.accept(service, number, actor)
                 if green:
                     green_channel.mark(service, number, actor, basis)
-            except cases.ActionRefused as exc:
+            except ActionRefused as exc:
                 return refused(actor, token, number, exc)
             except UnknownCase:
                 raise HTTPException(404, "没有这份链条申请。") from None
@@ -74,14 +74,14 @@ def desk_chain_routes(service: CaseService, render: Render, key: bytes) -> list[
 
         return await run_in_threadpool(work)
 
-    async def chain_green(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def chain_green(request: Request, actor: Actor, token: str) -> Response:
         number = request.path_params["number"]
         form = await request.form(max_files=0, max_fields=200)
 
         def work() -> Response:
             try:
                 green_channel.mark(service, number, actor, str(form.get("green_basis", "")))
-            except cases.ActionRefused as exc:
+            except ActionRefused as exc:
                 return refused(actor, token, number, exc)
             except UnknownCase:
                 raise HTTPException(404, "没有这份链条申请。") from None
@@ -89,7 +89,7 @@ def desk_chain_routes(service: CaseService, render: Render, key: bytes) -> list[
 
         return await run_in_threadpool(work)
 
-    async def chain_card(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def chain_card(request: Request, actor: Actor, token: str) -> Response:
         number = request.path_params["number"]
         try:
             found = await run_in_threadpool(green_channel.card, service, number)

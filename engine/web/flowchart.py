@@ -17,7 +17,7 @@ from html import escape
 from typing import Any
 
 from engine.rules import notice as notice_words
-from engine.rules.cases import _groups  # the flowchart must draw exactly the groups the engine routes
+from engine.rules.cases.steps import groups as _groups  # the flowchart must draw exactly the groups the engine routes
 
 # the schema's words for roles and special procedures, kept in one place (engine.rules.notice)
 ROLE_NAMES: Mapping[str, str] = notice_words.ROLE_NAMES

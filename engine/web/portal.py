@@ -26,7 +26,8 @@ from starlette.routing import Route
 from engine.base import i18n, stated
 from engine.base.wording import N_
 from engine.catalogue.model import Catalogue, Document
-from engine.rules import cases, chains, forms, notice
+from engine.rules import chains, forms, notice
+from engine.rules.cases.model import Actor
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
 from engine.service import drafts, filing_limits, uploads
@@ -37,7 +38,7 @@ from engine.web.form_view import CHECK_PAGE, MATERIALS_PAGE
 BROWSER_COOKIE = "yg_browser"
 MAX_REQUEST = 100 * 1024 * 1024  # one materials page, all files together
 MAX_FILES = 40
-APPLICANT = cases.Actor("applicant", "applicant")
+APPLICANT = Actor("applicant", "applicant")
 CHAIN_APPLICATION = "chain_application"  # Document.kind of a chain's one application
 
 Render = Callable[..., Response]
@@ -121,7 +122,7 @@ def portal_routes(
     upload_dir: Path,
     render: Render,
     key: bytes,
-    staff_of: Callable[[Request], cases.Actor | None] | None = None,
+    staff_of: Callable[[Request], Actor | None] | None = None,
     limits: uploads.Limits = uploads.LIMITS,
 ) -> list[Route]:
     """``key`` is the server key (engine.base.keys) the forms' CSRF tokens are made with; ``staff_of``

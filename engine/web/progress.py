@@ -26,7 +26,9 @@ from starlette.routing import Route
 from engine.base import addresses, input_guard, keys, stated, wording
 from engine.base.i18n import gettext
 from engine.ledger import ledger
-from engine.rules import cases, forms
+from engine.rules import forms
+from engine.rules.cases.model import RATINGS, TERMINAL, ActionRefused
+from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
 from engine.service import device_grants, documents, joint_decision, query_codes, uploads
@@ -197,7 +199,7 @@ def progress_routes(
         with ledger.read_only(db) as conn:
             records = ledger.events_of(conn, number)
         materials = {m["id"]: m for m in stated.materials(item)}
-        names = {s["id"]: s["name"] for s in cases.steps_of(item)}
+        names = {s["id"]: s["name"] for s in steps_of(item)}
         timeline = [
             {
                 "at": local(r.at_datetime),
@@ -212,7 +214,7 @@ def progress_routes(
             "case": case,
             "item": item,
             "state": wording.state(case.state),
-            "open_steps": [s["name"] for s in cases.open_steps(case, item)],
+            "open_steps": [s["name"] for s in open_steps(case, item)],
             "timeline": timeline,
             "due": due,
             "local": local,
@@ -233,8 +235,8 @@ def progress_routes(
             if case.state == "awaiting_supplement"
             else [],
             "assessment": case.assessment,
-            "ratings": cases.RATINGS,
-            "can_rate": case.state in cases.TERMINAL and case.evaluation is None,
+            "ratings": RATINGS,
+            "can_rate": case.state in TERMINAL and case.evaluation is None,
             "decision": wording.decision(case.decision),
             "documents": documents.documents_for(case, snap, service.catalogue.center, due, records),
         }
@@ -305,7 +307,7 @@ def progress_routes(
                     return RedirectResponse(f"/progress/{number}?done={action}", status_code=303)
                 except SubmissionInvalid as exc:
                     errors = exc.errors
-                except cases.ActionRefused as exc:
+                except ActionRefused as exc:
                     refusal = wording.one_language(str(exc.args[0] if exc.args else exc))
                     errors = [FieldError(action, refusal, exc.code)]
                 except ledger.VersionConflict:

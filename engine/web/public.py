@@ -33,7 +33,9 @@ from engine.base.i18n import gettext as _
 from engine.base.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.base.wording import N_
 from engine.ledger import ledger, transparency
-from engine.rules import cases, clock
+from engine.rules import clock
+from engine.rules.cases import model as case_model
+from engine.rules.cases.model import RATING_SCORE
 from engine.service.cases import CaseService
 from engine.supervision import open_data, rankings
 from engine.supervision.search import ItemIndex
@@ -42,11 +44,11 @@ from engine.web import charts
 Render = Callable[..., Response]
 log = logging.getLogger("yangguang.public")
 PAGE = 50
-RATINGS = cases.RATINGS
+RATINGS = case_model.RATINGS
 # the ratings stay Chinese as stored; pages translate each by value ({{ _(r) }}), so mark them here
 # for the catalogue (English pages headed the sunshine tables 非常满意 … without these)
 RATING_WORDS = (N_("非常满意"), N_("满意"), N_("基本满意"), N_("不满意"), N_("非常不满意"))
-RATING_OF_SCORE = {score: name for name, score in cases.RATING_SCORE.items()}
+RATING_OF_SCORE = {score: name for name, score in RATING_SCORE.items()}
 OPEN_DATA_SECONDS = 3600  # the open-data file is rebuilt at most once an hour
 BATCH = 1_000  # announcements read per query while /announcements.csv streams: memory stays bounded
 JSON_PAGE = 1_000  # announcements per page of /announcements.json (?limit= from 1 to JSON_PAGE_MAX)

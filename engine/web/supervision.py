@@ -24,7 +24,9 @@ from starlette.routing import Route
 from engine.base import input_guard, wording
 from engine.base.i18n import gettext as _
 from engine.ledger import ledger
-from engine.rules import cases, clock
+from engine.rules import clock
+from engine.rules.cases.model import Actor
+from engine.rules.cases.steps import steps_of
 from engine.service import access, green_channel
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
@@ -137,7 +139,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             row["holding"][stage] = row["holding"].get(stage, 0) + 1
         return out
 
-    async def dashboard(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def dashboard(request: Request, actor: Actor, token: str) -> Response:
         month, start, end = month_of(request)
 
         def work() -> dict[str, Any]:
@@ -164,7 +166,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             **data,
         )
 
-    async def case_list(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def case_list(request: Request, actor: Actor, token: str) -> Response:
         light = request.query_params.get("light", "")
         department = request.query_params.get("department", "")
         c = ledger.cases
@@ -198,12 +200,12 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             parse=_parse,
             local=local,
             step_text=lambda code, value: (
-                wording.step_text(cases.steps_of(cat.items[code].data), value) if code in cat.items else value or ""
+                wording.step_text(steps_of(cat.items[code].data), value) if code in cat.items else value or ""
             ),
             filters=_light_filters(),
         )
 
-    async def correction_list(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def correction_list(request: Request, actor: Actor, token: str) -> Response:
         scope = None if access.holds(actor, access.SUPERVISORS) else actor.department
         rows = await run_in_threadpool(corrections.listing, db, scope)
         followups = await run_in_threadpool(corrections.open_followups, db, scope)
@@ -219,7 +221,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             days=th.correction_working_days,
         )
 
-    async def correction_issue(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def correction_issue(request: Request, actor: Actor, token: str) -> Response:
         form = await request.form()
         number = str(form.get("case_number", "")).strip() or None
         days = str(form.get("days", str(th.correction_working_days)))
@@ -254,7 +256,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             )
         return RedirectResponse("/supervision/corrections?done=issued", status_code=303)
 
-    async def correction_respond(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def correction_respond(request: Request, actor: Actor, token: str) -> Response:
         form = await request.form()
         ident = input_guard.whole(request.path_params["id"], 9)  # a correction's row id; anything else: none
         if ident is None:
@@ -275,7 +277,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             raise HTTPException(422, str(exc)) from None
         return RedirectResponse("/supervision/corrections?done=answered", status_code=303)
 
-    async def followup_answer(request: Request, actor: cases.Actor, token: str) -> Response:
+    async def followup_answer(request: Request, actor: Actor, token: str) -> Response:
         form = await request.form()
         scope = None if access.holds(actor, access.SUPERVISORS) else actor.department
         try:

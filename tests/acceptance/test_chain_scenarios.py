@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from engine.ledger import ledger
-from engine.rules import cases, chains, clock, forms
+from engine.rules import chains, clock, forms
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import ActionRefused, Actor
+from engine.rules.cases.steps import steps_of
 from engine.rules.clock import TZ, ManualClock
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
@@ -64,7 +65,7 @@ def construction_application(svc: CaseService) -> tuple[dict[str, Any], dict[str
 
 def steps_left(svc: CaseService, number: str) -> list[dict[str, Any]]:
     case, snap = svc.load(number)
-    return [s for s in cases.steps_of(snap["item"]) if s["id"] not in case.done_steps]
+    return [s for s in steps_of(snap["item"]) if s["id"] not in case.done_steps]
 
 
 def immediate(svc: CaseService, number: str) -> bool:
@@ -78,7 +79,7 @@ def do_step(svc: CaseService, number: str, step: dict[str, Any]) -> None:
     who = Actor(f"{case.department}-{step['role']}", step["role"], case.department)
     if step["role"] == "decider" and case.decision is None:
         case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
-    last = cases.steps_of(snap["item"])[-1]["id"]
+    last = steps_of(snap["item"])[-1]["id"]
     if step["id"] == last:
         svc.act(number, "complete", who, {}, case.version)
     else:
@@ -245,7 +246,7 @@ def finish_after_design_review(svc: CaseService, number: str, opened: list[str])
     for n in every:
         member_case, member_snap = svc.load(n)
         assert member_case.state == "completed", n
-        has_decider = any(s["role"] == "decider" for s in cases.steps_of(member_snap["item"]))
+        has_decider = any(s["role"] == "decider" for s in steps_of(member_snap["item"]))
         assert member_case.decision == ("approve" if has_decider else None), n  # filings have no decision
         assert member_case.uploads.keys().isdisjoint(
             m["id"] for m in member_snap["item"]["materials"] if m.get("produced_by") in codes(svc, every)
@@ -379,7 +380,7 @@ def test_the_construction_permit_is_not_issued_before_it_is_decided(svc: CaseSer
     manual(svc).set(at(date(2026, 4, 27), 10))
     try:
         case = svc.act(permit, "complete", Actor("housing-d", "decider", "housing"), {}, case.version)
-    except cases.ActionRefused:
+    except ActionRefused:
         case = svc.load(permit)[0]
     assert not (case.state == "completed" and case.decision is None), (
         f"the construction permit {permit} was completed with no decision recorded (decision None): "

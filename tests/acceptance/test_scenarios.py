@@ -27,7 +27,7 @@ from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.yaml_policy import parse
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import ActionRefused, Actor
+from engine.rules.cases.model import ActionRefused, Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application

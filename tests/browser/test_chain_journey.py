@@ -16,7 +16,7 @@ import pytest
 
 from engine.catalogue.model import load
 from engine.ledger import ledger
-from engine.rules.cases import steps_of
+from engine.rules.cases.steps import steps_of
 from engine.service import auth
 from engine.service.samples import sample_chain_application
 

@@ -14,7 +14,7 @@ import pytest
 from engine.catalogue.model import load
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, SystemClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application

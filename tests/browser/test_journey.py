@@ -208,7 +208,7 @@ def test_the_exact_fee_in_the_browser(
     from playwright.sync_api import expect
 
     from engine.rules.calendar import WorkCalendar
-    from engine.rules.cases import Actor
+    from engine.rules.cases.model import Actor
     from engine.rules.clock import SystemClock
     from engine.service.cases import CaseService
 

@@ -17,7 +17,7 @@ from engine.base import wording
 from engine.catalogue.model import load
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import SystemClock
 from engine.service import auth
 from engine.service import chains as chain_service

@@ -21,8 +21,8 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from engine.ledger import ledger
-from engine.rules import cases
-from engine.rules.cases import Actor
+from engine.rules.cases.actions import decide
+from engine.rules.cases.model import ActionRefused, Actor, Case
 from engine.rules.clock import TZ, ManualClock
 from engine.service import access, auth, green_channel, uploads
 from engine.service import chains as chain_service
@@ -211,22 +211,22 @@ def test_the_rules_themselves_refuse_another_department(world: World) -> None:
     item, now = snap["item"], w.svc.clock.now()
     kind = {"kind": "expert_review"}
     for actor in (Actor("i", "inspector", OTHER), Actor("s", "supervisor"), Actor("w", "window", OWN)):
-        with pytest.raises(cases.ActionRefused) as refused:
-            cases.decide(case, item, "start_special_procedure", actor, kind, now)
+        with pytest.raises(ActionRefused) as refused:
+            decide(case, item, "start_special_procedure", actor, kind, now)
         assert refused.value.code == "forbidden"
-    cases.decide(case, item, "start_special_procedure", Actor("d", "decider", OWN), kind, now)
-    cases.decide(case, item, "start_special_procedure", Actor("b", "issuer", OWN, backup_role="head"), kind, now)
-    waiting = cases.Case(w.case, PERMIT, OWN, state="awaiting_supplement")
+    decide(case, item, "start_special_procedure", Actor("d", "decider", OWN), kind, now)
+    decide(case, item, "start_special_procedure", Actor("b", "issuer", OWN, backup_role="head"), kind, now)
+    waiting = Case(w.case, PERMIT, OWN, state="awaiting_supplement")
     for actor in (Actor("w", "window", OTHER), Actor("u", "undertaker", OWN), Actor("s", "supervisor")):
-        with pytest.raises(cases.ActionRefused) as refused:
-            cases.decide(waiting, item, "supplement", actor, {"uploads": {}}, now)
+        with pytest.raises(ActionRefused) as refused:
+            decide(waiting, item, "supplement", actor, {"uploads": {}}, now)
         assert refused.value.code == "forbidden"
     for actor in (Actor("w", "window", OWN), Actor("zhang", "applicant")):
-        assert cases.decide(waiting, item, "supplement", actor, {"uploads": {}}, now).action == "supplement"
-    paying = cases.Case(w.case, PERMIT, OWN, state="in_progress", assessment={"total_fen": 100})
+        assert decide(waiting, item, "supplement", actor, {"uploads": {}}, now).action == "supplement"
+    paying = Case(w.case, PERMIT, OWN, state="in_progress", assessment={"total_fen": 100})
     fee_item = w.svc.catalogue.data(w.svc.catalogue.items["QQ-REALESTATE-DJ-102"])
-    with pytest.raises(cases.ActionRefused, match="department"):
-        cases.decide(paying, fee_item, "record_payment", Actor("w", "window", OTHER), {"amount_fen": 100}, now)
+    with pytest.raises(ActionRefused, match="department"):
+        decide(paying, fee_item, "record_payment", Actor("w", "window", OTHER), {"amount_fen": 100}, now)
 
 
 def test_supplements_only_by_the_applicant_or_the_case_window(world: World) -> None:

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from test_portal import PDF, csrf, find, form_values, portal  # noqa: F401  (the fixture)
 
 from engine.rules import chains
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service import chains as chain_service
 from engine.service.samples import sample_chain_application
 

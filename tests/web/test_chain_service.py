@@ -12,7 +12,7 @@ from support import with_joint_review
 
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid
@@ -109,7 +109,7 @@ def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
 
 def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseService) -> None:
     from engine.ledger import ledger as ledger_
-    from engine.rules.cases import ActionRefused
+    from engine.rules.cases.model import ActionRefused
 
     data, uploads = chain_application(svc, "organization")
     sub = chain_service.submit(svc, "organization", data, uploads, Actor("sun", "applicant"), "k5")

@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from engine.ledger import ledger
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth
 from engine.service.samples import sample_application

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from engine.rules.cases import STANDARD_STEPS, _groups, steps_of
+from engine.rules.cases.model import STANDARD_STEPS
+from engine.rules.cases.steps import groups as _groups
+from engine.rules.cases.steps import steps_of
 from engine.web.flowchart import ROLE_NAMES, describe, flowchart_svg, wrap
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from test_chain_service import chain_application
 from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk  # noqa: F401  (fixtures)
 
 from engine.rules import clock
-from engine.rules.cases import ActionRefused, Actor
+from engine.rules.cases.model import ActionRefused, Actor
 from engine.rules.clock import TZ
 from engine.service import auth, green_channel
 from engine.service import chains as chain_service

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from engine.catalogue.model import Document
 from engine.rules import forms
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.rules.fees import FeeDataError, assess
 from engine.service import auth

@@ -21,7 +21,9 @@ from engine.base import stated
 from engine.catalogue.model import load
 from engine.cli.main import main
 from engine.rules import notice
-from engine.rules.cases import ActionRefused, Actor, Case, Event, apply, decide
+from engine.rules.cases.actions import decide
+from engine.rules.cases.fold import apply
+from engine.rules.cases.model import ActionRefused, Actor, Case, Event
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth
 from engine.supervision import sweep as supervision

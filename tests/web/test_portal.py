@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from engine.ledger import ledger
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.samples import sample_application
 from engine.web.app import create_app

@@ -28,7 +28,7 @@ from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is
 
 from engine.catalogue.model import load
 from engine.rules import clock
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth, reload
 from engine.service.samples import sample_application

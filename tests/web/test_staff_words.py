@@ -16,7 +16,7 @@ from test_portal import find
 
 from engine.base import wording
 from engine.rules import forms
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service import auth
 from engine.service import chains as chain_service
 from engine.service.samples import sample_application, sample_chain_application

@@ -399,7 +399,7 @@ def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(porta
     purged, never counted); they now belong to the case and stop at 30 files a minute."""
     from test_portal import find, submit
 
-    from engine.rules.cases import Actor
+    from engine.rules.cases.model import Actor
 
     client, svc, _ = portal
     number, query_code = submit(client, svc)

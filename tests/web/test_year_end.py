@@ -22,7 +22,7 @@ from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk, file_case  #
 
 from engine.ledger import ledger
 from engine.rules import clock
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth, documents, green_channel, provisional
 from engine.service import chains as chain_service

@@ -22,7 +22,7 @@ from engine.base import keys
 from engine.cli.main import main
 from engine.ledger import ledger, transparency
 from engine.ledger.merkle import MerkleTree, verify_consistency
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application

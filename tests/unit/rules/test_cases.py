@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from engine.rules.cases import ActionRefused, Actor, Case, Event, FeeMismatch, apply, decide, open_steps
+from engine.rules.cases.actions import decide
+from engine.rules.cases.fold import apply
+from engine.rules.cases.model import ActionRefused, Actor, Case, Event, FeeMismatch
+from engine.rules.cases.steps import open_steps
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 APPLICANT = Actor("zhang", "applicant")
@@ -139,7 +142,7 @@ def _licence(**time_limit: Any) -> dict[str, Any]:
 
 
 def test_a_licence_has_the_laws_extension_unless_its_yaml_says_otherwise_with_a_basis() -> None:
-    from engine.rules.cases import extension_of
+    from engine.rules.cases.law import extension_of
 
     law = extension_of(_licence())
     assert law is not None and law["limit"] == {"value": 10, "unit": "working_day"} and law["approver_role"] == "head"
@@ -168,7 +171,7 @@ def test_the_notice_says_where_the_extension_comes_from() -> None:
 
 
 def test_after_the_completeness_period_the_desk_offers_acceptance_only(resale: dict[str, Any]) -> None:
-    from engine.rules.cases import Timing
+    from engine.rules.cases.model import Timing
     from engine.web.desk import available
 
     c = start(resale)

@@ -13,7 +13,7 @@ import pytest
 from engine.check.crossref import item_fields
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.rules.forms import validate
 from engine.service.cases import CaseService

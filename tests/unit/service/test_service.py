@@ -12,7 +12,8 @@ import pytest
 from engine.catalogue.model import load
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import ActionRefused, Actor, FeeMismatch, open_steps
+from engine.rules.cases.model import ActionRefused, Actor, FeeMismatch
+from engine.rules.cases.steps import open_steps
 from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application

@@ -19,7 +19,7 @@ from support import tamper
 
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application

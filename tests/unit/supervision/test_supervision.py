@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
@@ -245,7 +245,7 @@ def test_anomalies_of_a_month_are_counted_exactly(world: Any) -> None:
     case = svc.act(fee_case, "complete_step", Actor("r", "reviewer", "realestate"), {"step": "review"}, 2)
     case = svc.act(fee_case, "complete_step", Actor("u", "undertaker", "realestate"), {"step": "tax"}, case.version)
     case = svc.act(fee_case, "assess_fee", Actor("d", "decider", "realestate"), {}, case.version)
-    from engine.rules.cases import FeeMismatch
+    from engine.rules.cases.model import FeeMismatch
 
     with pytest.raises(FeeMismatch):
         svc.act(fee_case, "record_payment", re_window, {"amount_fen": case.assessment["total_fen"] - 1}, case.version)
