@@ -1,9 +1,11 @@
-"""The actions on a case: ``decide(case, item, action, actor, payload, now, timing)`` checks one
-action against the rules and returns the event to record, or raises ``ActionRefused``."""
+"""The actions on a case, one small function each: ``decide(case, item, action, actor, payload, now,
+timing)`` finds the action in :data:`ACTIONS`, lets it check the attempt against the rules (raising
+``ActionRefused``) and returns the event that records it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,267 @@ NO_FEE_STATED = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One action someone tries: the case as it stands, its item, who, what they sent, when, and the
+    law's clocks (Art. 32 completeness period, Art. 42 legal limit; None when the caller has none)."""
+
+    case: Case
+    item: Mapping[str, Any]
+    actor: Actor
+    #: the payload of the event to record: an action adds what it decided (first_step, as_of_receipt)
+    payload: dict[str, Any]
+    now: datetime
+    timing: Timing | None
+
+    def text(self, key: str) -> str:
+        """A payload field as stripped text ("" when absent): reasons must say something."""
+        return str(self.payload.get(key, "")).strip()
+
+
+def accept(a: Attempt) -> None:
+    case = a.case
+    require(case.state == "submitted", "not_allowed", f"只有待受理的申请可以受理 / case is {case.state}")
+    first = steps_of(a.item)[0]
+    may_act(a.actor, first["role"], case)
+    a.payload["first_step"] = first["id"]  # acceptance is the first step's work
+    if completeness_lapsed(case, a.timing, a.now):
+        a.payload["as_of_receipt"] = True  # Art. 32: accepted from receipt, not from the click
+
+
+def refuse(a: Attempt) -> None:
+    case = a.case
+    require(
+        case.state in ("submitted", "awaiting_supplement"),
+        "not_allowed",
+        f"只有待受理的申请可以不予受理 / case is {case.state}",
+    )
+    may_act(a.actor, steps_of(a.item)[0]["role"], case)
+    refuse_if_lapsed(case, a.timing, a.now, "不予受理")
+    require(bool(a.text("reason")), "invalid", "不予受理必须说明理由 / a refusal needs a reason")
+
+
+def request_supplement(a: Attempt) -> None:
+    """Art. 32: one notice listing everything missing, before the completeness period ends."""
+    case = a.case
+    require(case.state == "submitted", "not_allowed", f"只有待受理的申请可以要求补正 / case is {case.state}")
+    may_act(a.actor, steps_of(a.item)[0]["role"], case)
+    refuse_if_lapsed(case, a.timing, a.now, "要求补正")
+    require(
+        not case.supplement_requested,
+        "not_allowed",
+        "本次申请已经一次性告知过补正材料，不能再次要求补正；请受理或不予受理（行政许可法第三十二条）/ "
+        "the one-time supplement notice was already given for this submission (Art. 32)",
+    )
+    missing = a.payload.get("missing")
+    require(
+        isinstance(missing, list) and len(missing) > 0,
+        "invalid",
+        "补正告知须一次列明全部缺少或不符合要求的材料 / list every missing or defective material at once",
+    )
+    known = {m["id"] for m in stated.materials(a.item)}
+    for m in missing:  # type: ignore[union-attr]
+        require(
+            isinstance(m, Mapping) and m.get("material") in known and bool(m.get("reason")),
+            "invalid",
+            f"补正项须写明材料（{', '.join(sorted(known))} 之一）和原因 / each entry needs a material id and a reason",
+        )
+
+
+def supplement(a: Attempt) -> None:
+    case = a.case
+    require(case.state == "awaiting_supplement", "not_allowed", f"本件没有待补正的材料 / case is {case.state}")
+    if a.actor.role != "applicant":  # the window may hand in what the applicant brought, for its own cases
+        may_act(a.actor, steps_of(a.item)[0]["role"], case)
+
+
+def deemed_consent(a: Attempt) -> None:
+    """Joint review: a department silent past the shared deadline (视为同意)."""
+    case = a.case
+    require(a.actor.role == "system", "forbidden", "only the engine's timed rules record a deemed consent")
+    require(case.state == "in_progress" and bool(case.chain), "not_allowed", "only a chain's running case")
+    require(case.decision is None, "not_allowed", "the department has already decided")
+
+
+def deemed_accept(a: Attempt) -> None:
+    """Art. 32: the sweep accepts a submission nobody acted on within the completeness period."""
+    require(a.case.state == "submitted", "not_allowed", "only a waiting submission can be deemed accepted")
+    a.payload["first_step"] = steps_of(a.item)[0]["id"]
+
+
+def complete_step(a: Attempt) -> None:
+    case, item = a.case, a.item
+    require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+    require(not case.paused, "not_allowed", "本件暂停计时中（补正或特别程序），请先结束暂停 / the case is paused")
+    step_id = a.payload.get("step")
+    open_ = {s["id"]: s for s in open_steps(case, item)}
+    require(
+        step_id in open_,
+        "not_allowed",
+        f"当前可办理的环节是 {', '.join(open_) or '无'} / open steps: {', '.join(open_) or 'none'}",
+    )
+    step = open_[str(step_id)]
+    may_act(a.actor, step["role"], case)
+    if fee_due(item) and step_id == assess_step(item):
+        require(
+            case.assessment is not None,
+            "not_allowed",
+            "请先核定收费（assess_fee）再完成本环节 / assess the fee before completing this step",
+        )
+    if step_id == "decide" or step["role"] == "decider":
+        require(case.decision is not None, "not_allowed", "请先作出决定（decide）/ record the decision first")
+    if step_id == steps_of(item)[-1]["id"]:
+        raise ActionRefused("not_allowed", "最后一个环节请用 complete 办结 / use the complete action")
+
+
+def assess_fee(a: Attempt) -> None:
+    case, item = a.case, a.item
+    require(stated.fee_stated(item), "not_allowed", NO_FEE_STATED)
+    require(case.state == "in_progress" and fee_due(item), "not_allowed", "本事项不收费或本件不在办理中")
+    may_act(a.actor, step_role(item, assess_step(item)), case)
+    require(case.paid_fen is None, "not_allowed", "已缴费，不能重新核定 / already paid")
+
+
+def record_payment(a: Attempt) -> None:
+    """The exact-fee gate: a payment must equal the assessment to the fen, or it is refused and logged."""
+    case, item, actor = a.case, a.item, a.actor
+    require(stated.fee_stated(item), "not_allowed", NO_FEE_STATED)
+    require(fee_due(item), "not_allowed", "本事项不收费 / this item charges no fee")
+    require(case.assessment is not None, "not_allowed", "尚未核定收费 / the fee has not been assessed")
+    require(case.paid_fen is None, "not_allowed", "已登记缴费 / payment already recorded")
+    require(actor.role != "applicant", "forbidden", "缴费由窗口登记 / staff record payments")
+    own_department(actor, case)
+    amount = a.payload.get("amount_fen")
+    require(
+        isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0,
+        "invalid",
+        "amount_fen 须为以分计的整数 / amount_fen must be an integer number of fen",
+    )
+    total = int(case.assessment["total_fen"])  # type: ignore[index]
+    if amount != total:
+        word = "多" if amount > total else "少"  # type: ignore[operator]
+        raise FeeMismatch(
+            f"缴费金额与核定金额不符：核定 {total / 100:.2f} 元，登记 {amount / 100:.2f} 元（{word}"  # type: ignore[operator]
+            f" {abs(amount - total) / 100:.2f} 元）；须按核定金额足额缴纳，减免只能按收费标准的减免规则核定 / "  # type: ignore[operator]
+            "the payment must equal the assessment to the fen",
+            Event(
+                "fee_anomaly",
+                a.now,
+                actor.username,
+                actor.role,
+                {"assessed_fen": total, "attempted_fen": amount, "note": str(a.payload.get("note", ""))},
+            ),
+        )
+
+
+def extend(a: Attempt) -> None:
+    """Art. 42: one extension, with a reason, approved before the legal limit ends."""
+    case, timing = a.case, a.timing
+    require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+    require(
+        not case.extended, "not_allowed", "本件已延期一次，不能再次延期（行政许可法第四十二条）/ one extension only"
+    )
+    ext = extension_of(a.item)
+    require(ext is not None, "not_allowed", "本事项不可延期 / this item allows no extension")
+    may_act(a.actor, ext["approver_role"], case)  # type: ignore[index]
+    if timing is not None and timing.legal is not None and a.now > timing.legal:
+        raise ActionRefused(
+            "not_allowed",
+            f"法定办理期限已于{day_text(timing.legal)}届满，不能再延长：延长须在法定期限内批准"
+            "（行政许可法第四十二条）；超期已记录在案，请尽快作出决定 / the legal limit has expired: an extension "
+            "must be approved before it ends",
+        )
+    require(bool(a.text("reason")), "invalid", "延期须说明理由 / an extension needs a reason")
+
+
+def _special_procedure(a: Attempt, starting: bool) -> None:
+    """Art. 45: a special procedure the item declares, started once and ended once, by PAUSE_ROLES."""
+    case = a.case
+    require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+    kinds = {sp["kind"]: sp for sp in a.item.get("special_procedures", [])}
+    kind = a.payload.get("kind")
+    require(kind in kinds, "invalid", f"本事项的特别程序：{', '.join(kinds) or '无'} / declared: {', '.join(kinds)}")
+    open_kinds = {q["kind"] for q in case.pauses if q["end"] is None}
+    if starting:
+        require(kind not in open_kinds, "not_allowed", "该特别程序已在进行 / already running")
+    else:
+        require(kind in open_kinds, "not_allowed", "该特别程序没有在进行 / not running")
+    may_act(a.actor, PAUSE_ROLES, case)
+
+
+def start_special_procedure(a: Attempt) -> None:
+    _special_procedure(a, starting=True)
+
+
+def end_special_procedure(a: Attempt) -> None:
+    _special_procedure(a, starting=False)
+
+
+def record_decision(a: Attempt) -> None:
+    """The ``decide`` action: approve or deny (a denial with its reason) at the decider's step."""
+    case, item = a.case, a.item
+    require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+    decide_step = next((s for s in steps_of(item) if s["role"] == "decider"), None)
+    open_ids = {s["id"] for s in open_steps(case, item)}
+    require(
+        decide_step is None or decide_step["id"] in open_ids,
+        "not_allowed",
+        "尚未到批准环节 / the decision step is not open yet",
+    )
+    may_act(a.actor, decide_step["role"] if decide_step else "decider", case)
+    outcome = a.payload.get("outcome")
+    require(outcome in ("approve", "deny"), "invalid", "outcome 须为 approve 或 deny")
+    if outcome == "deny":
+        require(bool(a.text("reason")), "invalid", "不予许可必须说明理由 / a denial needs a reason")
+
+
+def complete(a: Attempt) -> None:
+    """The last step: every earlier step done, the decision recorded, and a granted fee paid exactly."""
+    case, item = a.case, a.item
+    require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
+    last = steps_of(item)[-1]
+    open_ids = {s["id"] for s in open_steps(case, item)}
+    require(last["id"] in open_ids, "not_allowed", "前面的环节尚未办完 / earlier steps are not finished")
+    may_act(a.actor, last["role"], case)
+    if last["id"] == "decide" or last["role"] == "decider":  # the decision is the last step's work
+        require(case.decision is not None, "not_allowed", "请先作出决定（decide）/ record the decision first")
+    if fee_due(item) and case.decision == "approve":
+        require(
+            case.assessment is not None and case.paid_fen == case.assessment["total_fen"],
+            "not_allowed",
+            "尚未足额缴费，不能办结 / the exact fee has not been paid",
+        )
+
+
+def evaluate(a: Attempt) -> None:
+    """The applicant rates the service once the case has ended."""
+    case = a.case
+    require(case.state in TERMINAL, "not_allowed", "办结后才能评价 / rate the service once the case ends")
+    require(case.evaluation is None, "not_allowed", "本件已评价 / already rated")
+    require(a.actor.role == "applicant", "forbidden", "评价由申请人作出 / the applicant rates the service")
+    require(a.payload.get("rating") in RATINGS, "invalid", f"评价等级：{'、'.join(RATINGS)}")
+
+
+#: action -> its check (``submit`` and ``fee_anomaly`` are recorded by the service, never decided here)
+ACTIONS: dict[str, Callable[[Attempt], None]] = {
+    "accept": accept,
+    "refuse": refuse,
+    "request_supplement": request_supplement,
+    "supplement": supplement,
+    "deemed_consent": deemed_consent,
+    "deemed_accept": deemed_accept,
+    "complete_step": complete_step,
+    "assess_fee": assess_fee,
+    "record_payment": record_payment,
+    "extend": extend,
+    "start_special_procedure": start_special_procedure,
+    "end_special_procedure": end_special_procedure,
+    "decide": record_decision,
+    "complete": complete,
+    "evaluate": evaluate,
+}
+
+
 def decide(
     case: Case,
     item: Mapping[str, Any],
@@ -31,191 +294,14 @@ def decide(
     """Check one action against the rules and return the event that records it. ``timing`` carries
     the law's clocks (Art. 32 completeness period, Art. 42 legal limit); without it those rules
     cannot be applied, so every caller that records an action passes it."""
-    p = dict(payload)
-    ev = Event(action, now, actor.username, actor.role, p)
     if case.state in TERMINAL and action != "evaluate":
         raise ActionRefused(
             "not_allowed",
             f"本件已{'办结' if case.state == 'completed' else '不予受理'}，不能再办理 / the case is {case.state}",
         )
-    if action == "accept":
-        require(case.state == "submitted", "not_allowed", f"只有待受理的申请可以受理 / case is {case.state}")
-        may_act(actor, steps_of(item)[0]["role"], case)
-        p["first_step"] = steps_of(item)[0]["id"]  # acceptance is the first step's work
-        if completeness_lapsed(case, timing, now):
-            p["as_of_receipt"] = True  # Art. 32: accepted from receipt, not from the click
-        return ev
-    if action == "refuse":
-        require(
-            case.state in ("submitted", "awaiting_supplement"),
-            "not_allowed",
-            f"只有待受理的申请可以不予受理 / case is {case.state}",
-        )
-        may_act(actor, steps_of(item)[0]["role"], case)
-        refuse_if_lapsed(case, timing, now, "不予受理")
-        require(bool(str(p.get("reason", "")).strip()), "invalid", "不予受理必须说明理由 / a refusal needs a reason")
-        return ev
-    if action == "request_supplement":
-        require(case.state == "submitted", "not_allowed", f"只有待受理的申请可以要求补正 / case is {case.state}")
-        may_act(actor, steps_of(item)[0]["role"], case)
-        refuse_if_lapsed(case, timing, now, "要求补正")
-        require(
-            not case.supplement_requested,
-            "not_allowed",
-            "本次申请已经一次性告知过补正材料，不能再次要求补正；请受理或不予受理（行政许可法第三十二条）/ "
-            "the one-time supplement notice was already given for this submission (Art. 32)",
-        )
-        missing = p.get("missing")
-        require(
-            isinstance(missing, list) and len(missing) > 0,
-            "invalid",
-            "补正告知须一次列明全部缺少或不符合要求的材料 / list every missing or defective material at once",
-        )
-        known = {m["id"] for m in stated.materials(item)}
-        for m in missing:  # type: ignore[union-attr]
-            require(
-                isinstance(m, Mapping) and m.get("material") in known and bool(m.get("reason")),
-                "invalid",
-                f"补正项须写明材料（{', '.join(sorted(known))} 之一）和原因 / each entry needs a material id "
-                "and a reason",
-            )
-        return ev
-    if action == "supplement":
-        require(case.state == "awaiting_supplement", "not_allowed", f"本件没有待补正的材料 / case is {case.state}")
-        if actor.role != "applicant":  # the window may hand in what the applicant brought, for its own cases
-            may_act(actor, steps_of(item)[0]["role"], case)
-        return ev
-    if action == "deemed_consent":  # joint review: a department silent past the shared deadline
-        require(actor.role == "system", "forbidden", "only the engine's timed rules record a deemed consent")
-        require(case.state == "in_progress" and bool(case.chain), "not_allowed", "only a chain's running case")
-        require(case.decision is None, "not_allowed", "the department has already decided")
-        return ev
-    if action == "deemed_accept":
-        require(case.state == "submitted", "not_allowed", "only a waiting submission can be deemed accepted")
-        p["first_step"] = steps_of(item)[0]["id"]
-        return ev
-    if action == "complete_step":
-        require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
-        require(not case.paused, "not_allowed", "本件暂停计时中（补正或特别程序），请先结束暂停 / the case is paused")
-        step_id = p.get("step")
-        open_ = {s["id"]: s for s in open_steps(case, item)}
-        require(
-            step_id in open_,
-            "not_allowed",
-            f"当前可办理的环节是 {', '.join(open_) or '无'} / open steps: {', '.join(open_) or 'none'}",
-        )
-        step = open_[str(step_id)]
-        may_act(actor, step["role"], case)
-        if fee_due(item) and step_id == assess_step(item):
-            require(
-                case.assessment is not None,
-                "not_allowed",
-                "请先核定收费（assess_fee）再完成本环节 / assess the fee before completing this step",
-            )
-        if step_id == "decide" or step["role"] == "decider":
-            require(case.decision is not None, "not_allowed", "请先作出决定（decide）/ record the decision first")
-        if step_id == steps_of(item)[-1]["id"]:
-            raise ActionRefused("not_allowed", "最后一个环节请用 complete 办结 / use the complete action")
-        return ev
-    if action == "assess_fee":
-        require(stated.fee_stated(item), "not_allowed", NO_FEE_STATED)
-        require(case.state == "in_progress" and fee_due(item), "not_allowed", "本事项不收费或本件不在办理中")
-        may_act(actor, step_role(item, assess_step(item)), case)
-        require(case.paid_fen is None, "not_allowed", "已缴费，不能重新核定 / already paid")
-        return ev
-    if action == "record_payment":
-        require(stated.fee_stated(item), "not_allowed", NO_FEE_STATED)
-        require(fee_due(item), "not_allowed", "本事项不收费 / this item charges no fee")
-        require(case.assessment is not None, "not_allowed", "尚未核定收费 / the fee has not been assessed")
-        require(case.paid_fen is None, "not_allowed", "已登记缴费 / payment already recorded")
-        require(actor.role != "applicant", "forbidden", "缴费由窗口登记 / staff record payments")
-        own_department(actor, case)
-        amount = p.get("amount_fen")
-        require(
-            isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0,
-            "invalid",
-            "amount_fen 须为以分计的整数 / amount_fen must be an integer number of fen",
-        )
-        total = int(case.assessment["total_fen"])  # type: ignore[index]
-        if amount != total:
-            word = "多" if amount > total else "少"  # type: ignore[operator]
-            raise FeeMismatch(
-                f"缴费金额与核定金额不符：核定 {total / 100:.2f} 元，登记 {amount / 100:.2f} 元（{word}"  # type: ignore[operator]
-                f" {abs(amount - total) / 100:.2f} 元）；须按核定金额足额缴纳，减免只能按收费标准的减免规则核定 / "  # type: ignore[operator]
-                "the payment must equal the assessment to the fen",
-                Event(
-                    "fee_anomaly",
-                    now,
-                    actor.username,
-                    actor.role,
-                    {"assessed_fen": total, "attempted_fen": amount, "note": str(p.get("note", ""))},
-                ),
-            )
-        return ev
-    if action == "extend":
-        require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
-        require(
-            not case.extended, "not_allowed", "本件已延期一次，不能再次延期（行政许可法第四十二条）/ one extension only"
-        )
-        ext = extension_of(item)
-        require(ext is not None, "not_allowed", "本事项不可延期 / this item allows no extension")
-        may_act(actor, ext["approver_role"], case)  # type: ignore[index]
-        if timing is not None and timing.legal is not None and now > timing.legal:
-            raise ActionRefused(
-                "not_allowed",
-                f"法定办理期限已于{day_text(timing.legal)}届满，不能再延长：延长须在法定期限内批准"
-                "（行政许可法第四十二条）；超期已记录在案，请尽快作出决定 / the legal limit has expired: an extension "
-                "must be approved before it ends",
-            )
-        require(bool(str(p.get("reason", "")).strip()), "invalid", "延期须说明理由 / an extension needs a reason")
-        return ev
-    if action in ("start_special_procedure", "end_special_procedure"):
-        require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
-        kinds = {sp["kind"]: sp for sp in item.get("special_procedures", [])}
-        kind = p.get("kind")
-        require(
-            kind in kinds, "invalid", f"本事项的特别程序：{', '.join(kinds) or '无'} / declared: {', '.join(kinds)}"
-        )
-        open_kinds = {q["kind"] for q in case.pauses if q["end"] is None}
-        if action == "start_special_procedure":
-            require(kind not in open_kinds, "not_allowed", "该特别程序已在进行 / already running")
-        else:
-            require(kind in open_kinds, "not_allowed", "该特别程序没有在进行 / not running")
-        may_act(actor, PAUSE_ROLES, case)
-        return ev
-    if action == "decide":
-        require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
-        decide_step = next((s for s in steps_of(item) if s["role"] == "decider"), None)
-        open_ids = {s["id"] for s in open_steps(case, item)}
-        require(
-            decide_step is None or decide_step["id"] in open_ids,
-            "not_allowed",
-            "尚未到批准环节 / the decision step is not open yet",
-        )
-        may_act(actor, decide_step["role"] if decide_step else "decider", case)
-        require(p.get("outcome") in ("approve", "deny"), "invalid", "outcome 须为 approve 或 deny")
-        if p.get("outcome") == "deny":
-            require(bool(str(p.get("reason", "")).strip()), "invalid", "不予许可必须说明理由 / a denial needs a reason")
-        return ev
-    if action == "complete":
-        require(case.state == "in_progress", "not_allowed", f"本件不在办理中 / case is {case.state}")
-        last = steps_of(item)[-1]
-        open_ids = {s["id"] for s in open_steps(case, item)}
-        require(last["id"] in open_ids, "not_allowed", "前面的环节尚未办完 / earlier steps are not finished")
-        may_act(actor, last["role"], case)
-        if last["id"] == "decide" or last["role"] == "decider":  # the decision is the last step's work
-            require(case.decision is not None, "not_allowed", "请先作出决定（decide）/ record the decision first")
-        if fee_due(item) and case.decision == "approve":
-            require(
-                case.assessment is not None and case.paid_fen == case.assessment["total_fen"],
-                "not_allowed",
-                "尚未足额缴费，不能办结 / the exact fee has not been paid",
-            )
-        return ev
-    if action == "evaluate":
-        require(case.state in TERMINAL, "not_allowed", "办结后才能评价 / rate the service once the case ends")
-        require(case.evaluation is None, "not_allowed", "本件已评价 / already rated")
-        require(actor.role == "applicant", "forbidden", "评价由申请人作出 / the applicant rates the service")
-        require(p.get("rating") in RATINGS, "invalid", f"评价等级：{'、'.join(RATINGS)}")
-        return ev
-    raise ActionRefused("invalid", f"unknown action {action!r}")
+    check = ACTIONS.get(action)
+    if check is None:
+        raise ActionRefused("invalid", f"unknown action {action!r}")
+    p = dict(payload)
+    check(Attempt(case, item, actor, p, now, timing))
+    return Event(action, now, actor.username, actor.role, p)
