@@ -1,21 +1,33 @@
-"""The checks every action shares: who may act (role, AB backup, department), Art. 32's lapse, a condition."""
+"""The checks every action shares: who may act (role, AB backup, department), Art. 32's lapse, a condition.
+
+Messages are the translation catalogue's (``N_``-marked Chinese; English in engine/locale/en): an
+``ActionRefused`` says them in the language of the request it is raised in."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from engine.base.i18n import gettext
+from engine.base.wording import N_
 from engine.rules.cases.law import completeness_lapsed
 from engine.rules.cases.model import ActionRefused, Actor, Case, Timing
 
 _CST = ZoneInfo("Asia/Shanghai")  # dates in messages are Beijing dates, like every deadline
 
-LAPSED = (
-    "收到申请材料后的受理审查期限已于{due}届满，其间未一次告知补正、也未作出不予受理决定；依照行政许可法"
-    "第三十二条，自收到申请材料之日起即为受理，不能再{what}。请办理“受理”（受理日期为收到申请之日），材料的问题在审查中"
-    "依法处理，不符合条件的作出不予许可决定并说明理由 / the completeness period of Art. 32 has passed: the application "
-    "counts as accepted from receipt; accept it and deal with the materials in the review"
-)
+#: Art. 32, after the completeness period: what refusing or asking for supplements is told, by action
+LAPSED = {
+    "refuse": N_(
+        "收到申请材料后的受理审查期限已于%(due)s届满，其间未一次告知补正、也未作出不予受理决定；依照行政许可法"
+        "第三十二条，自收到申请材料之日起即为受理，不能再不予受理。请办理“受理”（受理日期为收到申请之日），"
+        "材料的问题在审查中依法处理，不符合条件的作出不予许可决定并说明理由"
+    ),
+    "request_supplement": N_(
+        "收到申请材料后的受理审查期限已于%(due)s届满，其间未一次告知补正、也未作出不予受理决定；依照行政许可法"
+        "第三十二条，自收到申请材料之日起即为受理，不能再要求补正。请办理“受理”（受理日期为收到申请之日），"
+        "材料的问题在审查中依法处理，不符合条件的作出不予许可决定并说明理由"
+    ),
+}
 
 
 def may_act(actor: Actor, role: str | tuple[str, ...], case: Case) -> None:
@@ -26,35 +38,30 @@ def may_act(actor: Actor, role: str | tuple[str, ...], case: Case) -> None:
     if actor.role in roles or actor.backup_role in roles:
         own_department(actor, case)
         return
-    raise ActionRefused(
-        "forbidden",
-        f"此操作须由角色 {'、'.join(roles)} 办理，你的角色是 {actor.role} / "
-        f"this action needs role {' or '.join(repr(r) for r in roles)}, you have {actor.role!r}",
-    )
+    words = N_("此操作须由角色 %(roles)s 办理，你的角色是 %(role)s")
+    raise ActionRefused("forbidden", words, roles=gettext("、").join(roles), role=actor.role)
 
 
 def own_department(actor: Actor, case: Case) -> None:
     if actor.department != case.department:  # staff without a department act for none
-        raise ActionRefused(
-            "forbidden",
-            f"只有{case.department}部门的人员可以办理本件 / only staff of "
-            f"department {case.department!r} may act on this case",
-        )
+        raise ActionRefused("forbidden", N_("只有%(department)s部门的人员可以办理本件"), department=case.department)
 
 
-def refuse_if_lapsed(case: Case, timing: Timing | None, now: datetime, what: str) -> None:
+def refuse_if_lapsed(case: Case, timing: Timing | None, now: datetime, action: str) -> None:
+    """Art. 32: once the completeness period has passed unanswered, ``action`` (refuse, request_supplement)
+    is too late — the application counts as accepted from receipt."""
     if completeness_lapsed(case, timing, now):
-        due = timing.completeness if timing else None
-        when = day_text(due) if due else "此前"
-        raise ActionRefused("not_allowed", LAPSED.format(due=when, what=what))
+        assert timing is not None and timing.completeness is not None  # completeness_lapsed says so
+        raise ActionRefused("not_allowed", LAPSED[action], due=day_text(timing.completeness))
 
 
 def day_text(moment: datetime) -> str:
-    """The Beijing date of ``moment`` as a message says it."""
+    """The Beijing date of ``moment`` as a message says it, in the request's language."""
     day = moment.astimezone(_CST)
-    return f"{day.year}年{day.month}月{day.day}日"
+    return gettext("%(year)s年%(month)s月%(day)s日") % {"year": day.year, "month": day.month, "day": day.day}
 
 
-def require(cond: bool, code: str, message: str) -> None:
+def require(cond: bool, code: str, words: str, **params: object) -> None:
+    """Refuse with ``code`` and the catalogue's ``words`` (filled with ``params``) unless ``cond`` holds."""
     if not cond:
-        raise ActionRefused(code, message)
+        raise ActionRefused(code, words, **params)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.base.i18n import gettext
+
 STANDARD_STEPS: tuple[dict[str, Any], ...] = (
     {"id": "accept", "name": "受理", "role": "window"},
     {"id": "undertake", "name": "承办", "role": "undertaker"},
@@ -32,19 +34,26 @@ class Timing:
 
 
 class ActionRefused(Exception):
-    """An action the rules do not allow now; ``code`` maps to an HTTP status, ``message`` says why."""
+    """An action the rules do not allow now; ``code`` maps to an HTTP status, ``message`` says why.
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    ``words`` is the translation catalogue's message (Chinese, marked with ``N_`` where it is written)
+    and ``params`` fill its ``%(name)s``. ``message`` — also ``str()`` — is it in the language of the
+    request being served (engine.base.i18n): the rules run inside the request whose page or API answer
+    shows the refusal, so each reader gets their own language; outside a request (the command line,
+    the sweep, tests) it is Chinese. A message already in the reader's language passes unchanged."""
+
+    def __init__(self, code: str, words: str, **params: object) -> None:
         self.code = code  # forbidden | invalid | conflict | not_allowed
-        self.message = message
+        self.words, self.params = words, params
+        self.message = gettext(words) % params if params else gettext(words)
+        super().__init__(self.message)
 
 
 class FeeMismatch(ActionRefused):
     """A payment that differs from the assessment: refused, and ``record`` is logged as a fee anomaly."""
 
-    def __init__(self, message: str, record: Event) -> None:
-        super().__init__("invalid", message)
+    def __init__(self, words: str, record: Event, **params: object) -> None:
+        super().__init__("invalid", words, **params)
         self.record = record
 
 

@@ -182,3 +182,51 @@ def test_after_the_completeness_period_the_desk_offers_acceptance_only(resale: d
     late = period_end + timedelta(microseconds=1)
     offered = available(c, resale, window, late, Timing(period_end))
     assert "accept" in offered and "refuse" not in offered and "request_supplement" not in offered
+
+
+def test_refusals_speak_the_language_of_the_request(resale: dict[str, Any]) -> None:
+    """A refusal is the catalogue's Chinese message, said in English to an English request (pages and
+    the API alike): it used to carry both halves, "中文 / English", for every reader."""
+    from engine.base.i18n import activate
+
+    c = start(resale)
+    with pytest.raises(ActionRefused) as chinese:
+        act(c, resale, "refuse", staff("window"))
+    assert str(chinese.value) == chinese.value.message == "不予受理必须说明理由"
+    activate("en")
+    try:
+        with pytest.raises(ActionRefused) as english:
+            act(c, resale, "refuse", staff("window"))
+        with pytest.raises(ActionRefused) as role:
+            act(c, resale, "accept", staff("reviewer"))
+        paid = act(
+            act(c, resale, "accept", staff("window")),
+            resale,
+            "assess_fee",
+            staff("decider"),
+            assessment={"total_fen": 10000},
+        )
+        with pytest.raises(FeeMismatch) as fee:
+            act(paid, resale, "record_payment", staff("window"), amount_fen=9999)
+    finally:
+        activate("zh_CN")
+    assert str(english.value) == english.value.message == "a refusal needs a reason"
+    assert role.value.message == "only the role window may do this; your role is reviewer"
+    assert "assessed 100.00 yuan, recorded 99.99 yuan (0.01 yuan too little)" in fee.value.message
+    assert english.value.code == "invalid" and fee.value.record.payload["attempted_fen"] == 9999
+
+
+def test_no_refusal_is_written_in_two_languages() -> None:
+    """Every message of the state machine goes through the translation catalogue: none is a
+    "中文 / English" literal (the English lives in engine/locale/en)."""
+    import ast
+    import re
+    from pathlib import Path
+
+    import engine.rules.cases
+
+    both = re.compile(r"[\u4e00-\u9fff].* / .*[A-Za-z]")
+    for path in Path(engine.rules.cases.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not both.search(node.value), f"{path.name}:{node.lineno}: {node.value[:60]}"
