@@ -160,7 +160,7 @@ def _chain_text(cat, chain) -> str:  # type: ignore[no-untyped-def]
 
 def cmd_fee(args: argparse.Namespace) -> int:
     from engine.rules import fees, forms
-    from engine.rules.fee_text import render_assessment
+    from engine.rules.fees.text import render_assessment
 
     cat = _checked(args.catalog)
     item = _item(cat, args.code)

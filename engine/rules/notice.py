@@ -435,7 +435,7 @@ def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | N
     schedule = cat.fees.get(fee["schedule"])
     if schedule is None:
         return [f"按收费标准 {fee['schedule']} 收取"], []
-    from engine.rules.fee_text import describe_schedule_on
+    from engine.rules.fees.text import describe_schedule_on
 
     return describe_schedule_on(schedule.data, labels, on)
 

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from engine.rules.clock import TZ, ManualClock
-from engine.rules.fee_text import describe_schedule, describe_schedule_on
+from engine.rules.fees.text import describe_schedule, describe_schedule_on
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
