@@ -56,7 +56,7 @@ from engine.authoring.diff_words import (
 from engine.base import conditions, stated
 from engine.base.stated import NOT_STATED, NOT_STATED_ELEMENTS
 from engine.catalogue.model import Catalogue
-from engine.rules.fees import field_labels
+from engine.rules.fees.schedule import field_labels
 from engine.rules.fees.text import line_standard
 from engine.rules.notice import ONLINE_DEPTH, ROLE_NAMES, TYPE_NAMES
 

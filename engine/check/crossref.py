@@ -410,7 +410,7 @@ class _Cross:
                 self.add(doc.file, ("effective", key), "dates", f"{eff[key]} is not a real date")
 
     def fee_fields(self, doc: Document, schedule: Document, fields: Mapping[str, FieldInfo]) -> None:
-        from engine.rules import fees  # the fee engine knows which fields a schedule reads
+        from engine.rules.fees.schedule import referenced_fields
 
         # a lower layer's own fee schedule (child_rules.local_fee_schedules) replacing the one an
         # inherited item names must fit that item's form: its mismatch is reported in the schedule
@@ -418,7 +418,7 @@ class _Cross:
             lookup(self.cat.origins.get(doc.file), doc.file, ("fee", "schedule"))[0]
         )
         code = doc.data["code"]
-        missing = sorted({name for _, name in fees.referenced_fields(schedule.data)} - set(fields))
+        missing = sorted({name for _, name in referenced_fields(schedule.data)} - set(fields))
         if missing and local:
             self.add(
                 schedule.file,

@@ -16,7 +16,8 @@ from typing import Any
 from engine.base import conditions
 from engine.base.dates import as_date
 from engine.base.result import Finding, Path
-from engine.rules.fees import CHOICE_TYPES, NUMERIC_TYPES, _num_text, format_fen, referenced_fields, to_fen
+from engine.rules.fees.schedule import CHOICE_TYPES, NUMERIC_TYPES, format_fen, referenced_fields, to_fen
+from engine.rules.fees.schedule import num_text as _num_text
 
 __all__ = ["check_fee_schedule"]
 

@@ -159,7 +159,9 @@ def _chain_text(cat, chain) -> str:  # type: ignore[no-untyped-def]
 
 
 def cmd_fee(args: argparse.Namespace) -> int:
-    from engine.rules import fees, forms
+    from engine.rules import forms
+    from engine.rules.fees.assessment import assess
+    from engine.rules.fees.schedule import FeeDataError
     from engine.rules.fees.text import render_assessment
 
     cat = _checked(args.catalog)
@@ -191,8 +193,8 @@ def cmd_fee(args: argparse.Namespace) -> int:
     try:
         sections = {k: cat.data(d) for k, d in cat.forms.items()}
         units = forms.money_units(item.data, sections)  # --data gives amounts in the units the form asks
-        assessment = fees.assess(cat.fees[fee["schedule"]].data, data, on=on, money_units=units)
-    except fees.FeeDataError as exc:
+        assessment = assess(cat.fees[fee["schedule"]].data, data, on=on, money_units=units)
+    except FeeDataError as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(render_assessment(assessment))
     return EXIT_OK

@@ -40,7 +40,7 @@ from engine.rules.cases.model import (
     Timing,
 )
 from engine.rules.cases.steps import open_steps, steps_of
-from engine.rules.fees import assess
+from engine.rules.fees.assessment import assess
 from engine.rules.forms import FieldError, money_units, validate
 from engine.rules.notice import UNAVAILABLE, where_to_ask
 from engine.service import drafts, filing_limits, provisional, query_codes

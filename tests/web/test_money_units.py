@@ -19,7 +19,8 @@ from engine.catalogue.model import Document
 from engine.rules import forms
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
-from engine.rules.fees import FeeDataError, assess
+from engine.rules.fees.assessment import assess
+from engine.rules.fees.schedule import FeeDataError
 from engine.service import auth
 from engine.service.samples import sample_application
 from engine.web.app import create_app

@@ -1,4 +1,17 @@
-"""Fee schedules (being split into modules; this re-export lasts one commit)."""
+"""Fee schedules (收费标准): exact, itemised assessment with its legal basis.
 
-from engine.rules.fees.assessment import *  # noqa: F403
-from engine.rules.fees.assessment import CHOICE_TYPES, KINDS, NUMERIC_TYPES, _dec, _num_text, _span_text  # noqa: F401
+A schedule (``fees/<id>.yaml``, checked by ``schema/fee.schema.json``) has fee
+lines of four kinds, plus exemptions (免收) and reductions (减收)::
+
+    fixed       amount                      80 yuan per case
+    per_unit    rate × (quantity − free)    10 yuan per certificate, first copy free
+    tiered      bands of a numeric field    progressive (分段累计, like tax) or whole
+    percentage  percent of a money field    with optional minimum and maximum
+
+Money is exact: amounts in YAML are integer yuan or strings with at most two
+decimals, held here as integer fen (1 yuan = 100 fen) and never as floats.
+
+Modules: ``schedule`` (what a schedule says, its money and words, the fields it reads),
+``assessment`` (a schedule against an application: lines, reliefs, total; the rounding rule)
+and ``text`` (schedules and assessments in words, for guides, notices and the command line).
+"""

@@ -1,15 +1,5 @@
-"""Fee schedules (收费标准): exact, itemised assessment with its legal basis.
-
-A schedule (``fees/<id>.yaml``, checked by ``schema/fee.schema.json``) has fee
-lines of four kinds, plus exemptions (免收) and reductions (减收)::
-
-    fixed       amount                      80 yuan per case
-    per_unit    rate × (quantity − free)    10 yuan per certificate, first copy free
-    tiered      bands of a numeric field    progressive (分段累计, like tax) or whole
-    percentage  percent of a money field    with optional minimum and maximum
-
-Money is exact: amounts in YAML are integer yuan or strings with at most two
-decimals, held here as integer fen (1 yuan = 100 fen) and never as floats.
+"""Assessing a fee schedule against an application: each line that applies, with how its amount
+was reached, the reliefs, and the exact total in fen (``assess``).
 
 A schedule always computes in yuan. A money field the form asks in 万元 (its ``unit``,
 ``MONEY_UNITS``) is stored as the applicant typed it (``1200.00`` meaning 1200 万元) and
@@ -33,7 +23,7 @@ Library code: nothing here prints or exits.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -42,68 +32,23 @@ from typing import Any, Literal
 from engine.base import conditions
 from engine.base.dates import as_date
 from engine.base.money import MONEY_UNITS
-from engine.base.result import Path
+from engine.rules.fees.schedule import (
+    CHOICE_TYPES,
+    KINDS,
+    FeeDataError,
+    FeeNotInForce,
+    dec,
+    format_fen,
+    num_text,
+    span_text,
+    to_fen,
+)
 
-__all__ = [
-    "AppliedRelief",
-    "AssessedLine",
-    "Assessment",
-    "FeeDataError",
-    "FeeNotInForce",
-    "assess",
-    "field_labels",
-    "format_fen",
-    "referenced_fields",
-    "to_fen",
-]
-
-KINDS = ("fixed", "per_unit", "tiered", "percentage")
-NUMERIC_TYPES = ("integer", "number", "money")
-CHOICE_TYPES = ("select", "radio", "checkbox")
-_MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?\Z")
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\Z")
 _HUNDRED = Decimal(100)
 
 
-class FeeDataError(ValueError):
-    """The application data cannot be assessed: a field is missing, not a number, or out of range."""
-
-
-class FeeNotInForce(FeeDataError):
-    """The assessment date is outside the schedule's effective period."""
-
-
 # --- money -----------------------------------------------------------------------------
-
-
-def to_fen(money: int | str | Decimal) -> int:
-    """Convert a YAML money value (integer yuan, or a string such as "12.50") to integer fen.
-
-    Floats are refused: 0.1 + 0.2 is not 0.3 in binary, and money must be exact.
-    """
-    if isinstance(money, bool) or isinstance(money, float):
-        raise TypeError(f'money must be integer yuan or a string like "12.50", not {money!r}')
-    if isinstance(money, int):
-        return money * 100
-    if isinstance(money, str):
-        text = money.strip()
-        negative = text.startswith("-")
-        if not _MONEY.match(text.removeprefix("-")):
-            raise ValueError(f'{money!r} is not an amount in yuan with at most two decimals, such as "12.50"')
-        fen = int((Decimal(text.removeprefix("-")) * 100).to_integral_value())
-        return -fen if negative else fen
-    if isinstance(money, Decimal):
-        if not money.is_finite() or money != money.quantize(Decimal("0.01")):
-            raise ValueError(f"{money} is not an amount in yuan with at most two decimals")
-        return int(money * 100)
-    raise TypeError(f'money must be integer yuan or a string like "12.50", not {money!r}')
-
-
-def format_fen(fen: int) -> str:
-    """Format integer fen as yuan with two decimals: ``8000`` -> ``"80.00 元"``."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{cents:02d} 元"
 
 
 def _round_fen(yuan: Decimal) -> int:
@@ -115,24 +60,11 @@ def _yuan(fen: int) -> Decimal:
     return Decimal(fen) / _HUNDRED
 
 
-def _dec(value: Any) -> Decimal:
-    """A schema-valid decimal or money value from a schedule (int or numeric string)."""
-    return Decimal(str(value).strip())
-
-
-def _num_text(value: Decimal) -> str:
-    """A plain number without exponent or trailing zeros: 3, 120.5, 0.025."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
 def _yuan_text(yuan: Decimal) -> str:
     """Exact yuan as text: two decimals when fen-exact, every digit otherwise (0.025 元)."""
     if yuan == yuan.quantize(Decimal("0.01")):
         return format_fen(int(yuan * _HUNDRED))
-    return f"{_num_text(yuan)} 元"
+    return f"{num_text(yuan)} 元"
 
 
 # --- results ---------------------------------------------------------------------------
@@ -159,7 +91,7 @@ class AssessedLine:
             "id": self.id,
             "name": self.name,
             "kind": self.kind,
-            "quantity": None if self.quantity is None else _num_text(self.quantity),
+            "quantity": None if self.quantity is None else num_text(self.quantity),
             "unit": self.unit,
             "rate": self.rate,
             "amount_fen": self.amount_fen,
@@ -235,20 +167,6 @@ def _period_text(effective: Mapping[str, Any]) -> str:
     return f"from {start} until {end}" if end else f"from {start} (open-ended)"
 
 
-def field_labels(schedule: Mapping[str, Any]) -> dict[str, str]:
-    """Labels for ``conditions.describe``: field name -> label, and ``=value`` -> option label."""
-    out: dict[str, str] = {}
-    for name, decl in (schedule.get("fields") or {}).items():
-        if not isinstance(decl, Mapping):
-            continue
-        if isinstance(decl.get("label"), str):
-            out[name] = decl["label"]
-        for option in decl.get("options") or ():
-            if isinstance(option, Mapping) and "value" in option and "label" in option:
-                out.setdefault(f"={option['value']}", str(option["label"]))
-    return out
-
-
 class _Reader:
     """Reads and checks the form values a schedule needs, with errors that name the field."""
 
@@ -312,10 +230,10 @@ class _Reader:
         if number is None or not number.is_finite():
             raise FeeDataError(f"{self.label(name)} must be a number, not {value!r}; {what} needs it")
         if number < 0:
-            raise FeeDataError(f"{self.label(name)} must not be negative (got {_num_text(number)})")
+            raise FeeDataError(f"{self.label(name)} must not be negative (got {num_text(number)})")
         kind = self.type_of(name)
         if kind == "integer" and number != number.to_integral_value():
-            raise FeeDataError(f"{self.label(name)} must be a whole number, not {_num_text(number)}")
+            raise FeeDataError(f"{self.label(name)} must be a whole number, not {num_text(number)}")
         unit = self.money_units.get(name, "元")
         if MONEY_UNITS.get(unit, 1) != 1:  # asked in 万元 on the form: charged on in yuan, exactly
             self.typed[name] = f"{format(number, 'f')} {unit}"
@@ -323,7 +241,7 @@ class _Reader:
             kind = "money"
         if kind == "money" and number != number.quantize(Decimal("0.01")):
             raise FeeDataError(
-                f"{self.label(name)} is an amount in yuan with at most two decimals, not {_num_text(number)}"
+                f"{self.label(name)} is an amount in yuan with at most two decimals, not {num_text(number)}"
             )
         return number
 
@@ -354,44 +272,44 @@ def _band_charge(band: Mapping[str, Any], part: Decimal, unit: str) -> tuple[Dec
         rate = _yuan(to_fen(band["rate"]))
         charge = part * rate
         per = unit.strip() or "单位"
-        return charge, f"{_num_text(part)}{unit} × {_yuan_text(rate)}/{per} = {_yuan_text(charge)}"
-    percent = _dec(band["percent"])
+        return charge, f"{num_text(part)}{unit} × {_yuan_text(rate)}/{per} = {_yuan_text(charge)}"
+    percent = dec(band["percent"])
     charge = part * percent / _HUNDRED
-    return charge, f"{_num_text(part)}{unit} × {_num_text(percent)}% = {_yuan_text(charge)}"
+    return charge, f"{num_text(part)}{unit} × {num_text(percent)}% = {_yuan_text(charge)}"
 
 
 def _tiered(line: Mapping[str, Any], value: Decimal, reader: _Reader, name: str) -> tuple[Decimal, str]:
     bands: Sequence[Mapping[str, Any]] = line["bands"]
     unit = f" {line['unit']}" if line.get("unit") else ""
-    value_text = f"{_num_text(value)}{unit}"
+    value_text = f"{num_text(value)}{unit}"
     if name in reader.typed:  # the amount as the applicant gave it, then what it is in yuan
         value_text = f"{reader.typed[name]}（{value_text}）"
     if line.get("mode") == "whole":
         lower: Decimal | None = None
         for i, band in enumerate(bands, 1):
             upper = band.get("up_to")
-            if upper is None or value <= _dec(upper):
-                span = _span_text(lower, None if upper is None else _dec(upper), unit)
+            if upper is None or value <= dec(upper):
+                span = span_text(lower, None if upper is None else dec(upper), unit)
                 charge, how = _band_charge(band, value, unit)
                 return charge, f"{value_text}，适用第 {i} 档（{span}）：{how}"
-            lower = _dec(upper)
+            lower = dec(upper)
         raise FeeDataError(
             f"{reader.label(name)} is {value_text}, above the highest band of line {line.get('id')!r} "
-            f"(up to {_num_text(lower or Decimal(0))}{unit}); check the value"
+            f"(up to {num_text(lower or Decimal(0))}{unit}); check the value"
         )
     total = Decimal(0)
     parts: list[str] = []
     lower_bound = Decimal(0)
     for i, band in enumerate(bands):
         upper = band.get("up_to")
-        upper_bound = None if upper is None else _dec(upper)
+        upper_bound = None if upper is None else dec(upper)
         if i > 0 and value <= lower_bound:
             break
         part = value - lower_bound if upper_bound is None else min(value, upper_bound) - lower_bound
         part = max(part, Decimal(0))
         charge, how = _band_charge(band, part, unit)
         total += charge
-        span = _span_text(None if i == 0 else lower_bound, upper_bound, unit)
+        span = span_text(None if i == 0 else lower_bound, upper_bound, unit)
         parts.append(f"{span}：{how}" if "amount" in band else f"{span}部分 {how}")
         if upper_bound is None:
             break
@@ -400,19 +318,9 @@ def _tiered(line: Mapping[str, Any], value: Decimal, reader: _Reader, name: str)
         if value > lower_bound:
             raise FeeDataError(
                 f"{reader.label(name)} is {value_text}, above the highest band of line {line.get('id')!r} "
-                f"(up to {_num_text(lower_bound)}{unit}); check the value"
+                f"(up to {num_text(lower_bound)}{unit}); check the value"
             )
     return total, f"{value_text}，分段累计：" + "；".join(parts)
-
-
-def _span_text(lower: Decimal | None, upper: Decimal | None, unit: str) -> str:
-    if lower is None and upper is None:
-        return "全部"
-    if lower is None:
-        return f"不超过 {_num_text(upper or Decimal(0))}{unit}"
-    if upper is None:
-        return f"超过 {_num_text(lower)}{unit}"
-    return f"超过 {_num_text(lower)}{unit} 至 {_num_text(upper)}{unit}"
 
 
 def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _Reader) -> AssessedLine:
@@ -430,7 +338,7 @@ def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _
         fen = _round_fen(charged * rate_yuan)
         rate = f"{_yuan_text(rate_yuan)}/{unit}"
         if free:
-            rate += f"，首 {_num_text(free)} {unit}免收，计费 {_num_text(charged)} {unit}"
+            rate += f"，首 {num_text(free)} {unit}免收，计费 {num_text(charged)} {unit}"
     elif kind == "tiered":
         quantity = reader.number(line["base"], line)
         exact, rate = _tiered(line, quantity, reader, line["base"])
@@ -438,13 +346,13 @@ def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _
         rate += clamp_text
     elif kind == "percentage":
         quantity = reader.number(line["base"], line)
-        percent = _dec(line["percent"])
+        percent = dec(line["percent"])
         exact = quantity * percent / _HUNDRED
         fen, clamp_text = _clamp(_round_fen(exact), line)
         base = _yuan_text(quantity)
         if line["base"] in reader.typed:  # the amount as the applicant gave it, then what it is in yuan
             base = f"{reader.typed[line['base']]}（{base}）"
-        rate = f"{base} × {_num_text(percent)}% = {_yuan_text(exact)}{clamp_text}"
+        rate = f"{base} × {num_text(percent)}% = {_yuan_text(exact)}{clamp_text}"
         unit = unit or "元"
     else:
         raise FeeDataError(f"line {line.get('id')!r} has unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -465,7 +373,7 @@ def _reduced(fen: int, reduction: Mapping[str, Any]) -> int:
     """What is still payable on a line of ``fen`` after one reduction (never more than ``fen``)."""
     if "pay_amount" in reduction:
         return min(fen, to_fen(reduction["pay_amount"]))
-    percent = min(max(_dec(reduction.get("reduce_percent", 0)), Decimal(0)), _HUNDRED)
+    percent = min(max(dec(reduction.get("reduce_percent", 0)), Decimal(0)), _HUNDRED)
     return min(fen, _round_fen(_yuan(fen) * (_HUNDRED - percent) / _HUNDRED))
 
 
@@ -570,28 +478,3 @@ def _relief(
         lines=tuple(lines),
         note=relief.get("note"),
     )
-
-
-# --- fields a schedule reads -----------------------------------------------------------
-
-
-def referenced_fields(schedule: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
-    """Yield (path inside the schedule, field name) for every form field the schedule reads.
-
-    Covers line quantities and bases, and every condition on lines, exemptions and
-    reductions. The ``fields`` declarations themselves are not references.
-    """
-    lines = schedule.get("lines")
-    for i, line in enumerate(lines if isinstance(lines, list) else ()):
-        if not isinstance(line, Mapping):
-            continue
-        if isinstance(line.get("when"), Mapping):
-            yield from conditions.referenced_fields(line["when"], ("lines", i, "when"))
-        for key in ("quantity", "base"):
-            if isinstance(line.get(key), str):
-                yield ("lines", i, key), line[key]
-    for section in ("exemptions", "reductions"):
-        reliefs = schedule.get(section)
-        for i, relief in enumerate(reliefs if isinstance(reliefs, list) else ()):
-            if isinstance(relief, Mapping) and isinstance(relief.get("when"), Mapping):
-                yield from conditions.referenced_fields(relief["when"], (section, i, "when"))

@@ -11,7 +11,8 @@ from typing import Any
 
 from engine.base import conditions
 from engine.base.dates import as_date
-from engine.rules.fees import Assessment, _dec, _num_text, _span_text, field_labels, format_fen, to_fen
+from engine.rules.fees.assessment import Assessment
+from engine.rules.fees.schedule import dec, field_labels, format_fen, num_text, span_text, to_fen
 
 __all__ = ["describe_schedule", "describe_schedule_on", "line_standard", "render_assessment"]
 
@@ -44,7 +45,7 @@ def render_assessment(a: Assessment) -> str:
     for n, line in enumerate(a.lines, 1):
         out.append(_row(f"  {n}. {line.name}", format_fen(line.amount_fen)))
         if line.quantity is not None and line.kind == "per_unit":
-            out.append(f"     数量：{_num_text(line.quantity)} {line.unit or ''}".rstrip())
+            out.append(f"     数量：{num_text(line.quantity)} {line.unit or ''}".rstrip())
         out.append(f"     标准：{line.rate}")
         if line.basis:
             out.append(f"     依据：{_basis_text(line.basis)}")
@@ -68,7 +69,7 @@ def _band_standard(band: Mapping[str, Any], unit: str) -> str:
         return format_fen(to_fen(band["amount"]))
     if "rate" in band:
         return f"{format_fen(to_fen(band['rate']))}/{unit.strip() or '单位'}"
-    return f"{_num_text(_dec(band['percent']))}%"
+    return f"{num_text(dec(band['percent']))}%"
 
 
 def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
@@ -89,15 +90,15 @@ def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
         parts = []
         lower: Decimal | None = None
         for band in line["bands"]:
-            upper = None if band.get("up_to") is None else _dec(band["up_to"])
-            span = _span_text(lower, upper, spaced)
+            upper = None if band.get("up_to") is None else dec(band["up_to"])
+            span = span_text(lower, upper, spaced)
             tail = "的部分" if line.get("mode") != "whole" and lower is not None and "amount" not in band else ""
             parts.append(f"{span}{tail}：{_band_standard(band, unit)}")
             lower = upper
         how = "分段累计" if line.get("mode") != "whole" else "所在档次"
         text = f"按{base}{how}——" + "；".join(parts)
     elif kind == "percentage":
-        text = f"按{words.get(line['base'], line['base'])}的 {_num_text(_dec(line['percent']))}%"
+        text = f"按{words.get(line['base'], line['base'])}的 {num_text(dec(line['percent']))}%"
     else:
         return ""
     if line.get("minimum") is not None:
@@ -154,7 +155,7 @@ def describe_schedule_on(
         for relief in schedule.get(section) or ():
             scope = "、".join(names.get(i, i) for i in relief.get("applies_to") or ()) or "全部收费项目"
             if "reduce_percent" in relief:
-                effect = f"{scope}减收 {_num_text(_dec(relief['reduce_percent']))}%"
+                effect = f"{scope}减收 {num_text(dec(relief['reduce_percent']))}%"
             elif "pay_amount" in relief:
                 effect = f"{scope}减按 {format_fen(to_fen(relief['pay_amount']))}收取"
             else:
