@@ -406,50 +406,8 @@ def assess(
             for line in schedule.get("lines") or ()
             if not line.get("when") or conditions.evaluate(line["when"], data)
         ]
-        payable = {line.id: line.amount_fen for line in lines}
-        order = [line.id for line in lines]
-
-        def active(relief: Mapping[str, Any]) -> bool:
-            return _in_force(relief.get("effective"), on) and conditions.evaluate(relief["when"], data)
-
-        def targets(relief: Mapping[str, Any]) -> list[str]:
-            wanted = relief.get("applies_to")
-            return order if not wanted else [i for i in order if i in wanted]
-
-        reliefs: list[AppliedRelief] = []
-        exempted: set[str] = set()
-        for exemption in schedule.get("exemptions") or ():
-            if not active(exemption):
-                continue
-            hit = [i for i in targets(exemption) if i not in exempted]
-            if not hit:
-                continue
-            amount = -sum(payable[i] for i in hit)
-            for i in hit:
-                payable[i] = 0
-                exempted.add(i)
-            reliefs.append(_relief(schedule, exemption, "exemption", amount, hit))
-
-        reductions = [r for r in schedule.get("reductions") or () if active(r)]
-        effect: dict[int, list[tuple[str, int]]] = {}
-        for line_id in order:
-            if line_id in exempted or payable[line_id] <= 0:
-                continue
-            best: tuple[int, int] | None = None  # (payable after, reduction index)
-            for index, reduction in enumerate(reductions):
-                if line_id in targets(reduction):
-                    after = _reduced(payable[line_id], reduction)
-                    if after < payable[line_id] and (best is None or after < best[0]):
-                        best = (after, index)
-            if best is not None:
-                effect.setdefault(best[1], []).append((line_id, best[0] - payable[line_id]))
-                payable[line_id] = best[0]
-        for index, reduction in enumerate(reductions):
-            if index in effect:
-                changes = effect[index]
-                reliefs.append(
-                    _relief(schedule, reduction, "reduction", sum(c for _, c in changes), [i for i, _ in changes])
-                )
+        relieving = _Reliefs(schedule, lines, data, on)
+        reliefs = relieving.exemptions() + relieving.reductions()  # exemptions first: a reduction never stacks on one
     total = sum(line.amount_fen for line in lines) + sum(r.amount_fen for r in reliefs)
     return Assessment(
         schedule_id=str(schedule.get("id")),
@@ -460,6 +418,64 @@ def assess(
         basis=[dict(b) for b in schedule.get("basis") or () if isinstance(b, Mapping)],
         on=on,
     )
+
+
+class _Reliefs:
+    """The schedule's exemptions and reductions that hold for ``data`` on ``on``, applied in turn to what
+    is still payable on each assessed line."""
+
+    def __init__(
+        self, schedule: Mapping[str, Any], lines: Sequence[AssessedLine], data: Mapping[str, Any], on: date
+    ) -> None:
+        self.schedule, self.data, self.on = schedule, data, on
+        self.payable = {line.id: line.amount_fen for line in lines}
+        self.order = [line.id for line in lines]
+        self.exempted: set[str] = set()
+
+    def active(self, relief: Mapping[str, Any]) -> bool:
+        return _in_force(relief.get("effective"), self.on) and conditions.evaluate(relief["when"], self.data)
+
+    def targets(self, relief: Mapping[str, Any]) -> list[str]:
+        wanted = relief.get("applies_to")
+        return self.order if not wanted else [i for i in self.order if i in wanted]
+
+    def exemptions(self) -> list[AppliedRelief]:
+        """Each exemption that holds sets its lines (not yet exempted) to zero."""
+        out: list[AppliedRelief] = []
+        for exemption in self.schedule.get("exemptions") or ():
+            if not self.active(exemption):
+                continue
+            hit = [i for i in self.targets(exemption) if i not in self.exempted]
+            if not hit:
+                continue
+            amount = -sum(self.payable[i] for i in hit)
+            for i in hit:
+                self.payable[i] = 0
+                self.exempted.add(i)
+            out.append(_relief(self.schedule, exemption, "exemption", amount, hit))
+        return out
+
+    def reductions(self) -> list[AppliedRelief]:
+        """Each line no exemption took gets the single most favourable reduction that holds for it."""
+        reductions = [r for r in self.schedule.get("reductions") or () if self.active(r)]
+        effect: dict[int, list[tuple[str, int]]] = {}
+        for line_id in self.order:
+            if line_id in self.exempted or self.payable[line_id] <= 0:
+                continue
+            best: tuple[int, int] | None = None  # (payable after, reduction index)
+            for index, reduction in enumerate(reductions):
+                if line_id in self.targets(reduction):
+                    after = _reduced(self.payable[line_id], reduction)
+                    if after < self.payable[line_id] and (best is None or after < best[0]):
+                        best = (after, index)
+            if best is not None:
+                effect.setdefault(best[1], []).append((line_id, best[0] - self.payable[line_id]))
+                self.payable[line_id] = best[0]
+        return [
+            _relief(self.schedule, reduction, "reduction", sum(c for _, c in effect[i]), [j for j, _ in effect[i]])
+            for i, reduction in enumerate(reductions)
+            if i in effect
+        ]
 
 
 def _relief(
