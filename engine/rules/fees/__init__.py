@@ -12,6 +12,7 @@ Money is exact: amounts in YAML are integer yuan or strings with at most two
 decimals, held here as integer fen (1 yuan = 100 fen) and never as floats.
 
 Modules: ``schedule`` (what a schedule says, its money and words, the fields it reads),
-``assessment`` (a schedule against an application: lines, reliefs, total; the rounding rule)
-and ``text`` (schedules and assessments in words, for guides, notices and the command line).
+``assessment`` (a schedule against an application: lines, reliefs, total; the rounding rule),
+``results`` (the assessment as records) and ``text`` (schedules and assessments in words, for
+guides, notices and the command line).
 """

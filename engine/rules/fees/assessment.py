@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, Literal
@@ -32,6 +31,7 @@ from typing import Any, Literal
 from engine.base import conditions
 from engine.base.dates import as_date
 from engine.base.money import MONEY_UNITS
+from engine.rules.fees.results import AppliedRelief, AssessedLine, Assessment
 from engine.rules.fees.schedule import (
     CHOICE_TYPES,
     KINDS,
@@ -65,91 +65,6 @@ def _yuan_text(yuan: Decimal) -> str:
     if yuan == yuan.quantize(Decimal("0.01")):
         return format_fen(int(yuan * _HUNDRED))
     return f"{num_text(yuan)} 元"
-
-
-# --- results ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AssessedLine:
-    """One fee line that applies, with how its amount was reached."""
-
-    id: str
-    name: str
-    kind: str
-    #: the quantity or base value read from the form (None for a fixed line)
-    quantity: Decimal | None
-    unit: str | None
-    #: the rate, band or percentage in words, e.g. "10.00 元/本，首 1 本免收"
-    rate: str
-    amount_fen: int
-    basis: list[dict[str, Any]]
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "kind": self.kind,
-            "quantity": None if self.quantity is None else num_text(self.quantity),
-            "unit": self.unit,
-            "rate": self.rate,
-            "amount_fen": self.amount_fen,
-            "amount": format_fen(self.amount_fen),
-            "basis": self.basis,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class AppliedRelief:
-    """An exemption or reduction that changed the assessment; ``amount_fen`` is negative (or 0)."""
-
-    id: str
-    name: str
-    kind: Literal["exemption", "reduction"]
-    amount_fen: int
-    basis: list[dict[str, Any]]
-    #: ids of the lines it changed
-    lines: tuple[str, ...] = ()
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "kind": self.kind,
-            "amount_fen": self.amount_fen,
-            "amount": format_fen(self.amount_fen),
-            "lines": list(self.lines),
-            "basis": self.basis,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """The itemised fee for one application: lines, reliefs and the exact total in fen."""
-
-    schedule_id: str
-    schedule_name: str
-    lines: tuple[AssessedLine, ...]
-    reliefs: tuple[AppliedRelief, ...]
-    total_fen: int
-    basis: list[dict[str, Any]]
-    on: date | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "schedule_id": self.schedule_id,
-            "schedule_name": self.schedule_name,
-            "on": self.on.isoformat() if self.on else None,
-            "lines": [line.as_dict() for line in self.lines],
-            "reliefs": [relief.as_dict() for relief in self.reliefs],
-            "total_fen": self.total_fen,
-            "total": format_fen(self.total_fen),
-            "basis": self.basis,
-        }
 
 
 # --- assessment ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.base import conditions
 from engine.base.dates import as_date
-from engine.rules.fees.assessment import Assessment
+from engine.rules.fees.results import Assessment
 from engine.rules.fees.schedule import dec, field_labels, format_fen, num_text, span_text, to_fen
 
 __all__ = ["describe_schedule", "describe_schedule_on", "line_standard", "render_assessment"]

@@ -17,7 +17,8 @@ from referencing.jsonschema import DRAFT7
 
 from engine.catalogue.yaml_policy import parse
 from engine.check.fee_check import check_fee_schedule
-from engine.rules.fees.assessment import Assessment, assess
+from engine.rules.fees.assessment import assess
+from engine.rules.fees.results import Assessment
 from engine.rules.fees.schedule import FeeDataError, FeeNotInForce, format_fen, referenced_fields, to_fen
 from engine.rules.fees.text import describe_schedule, render_assessment
 
