@@ -26,7 +26,7 @@ from engine.ledger import ledger
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.cases.actions import decide
-from engine.rules.cases.fold import apply
+from engine.rules.cases.fold import fold_event
 from engine.rules.cases.law import DELIVERY_LIMIT, delivery_running, extension_of
 from engine.rules.cases.model import (
     BAD_RATINGS,
@@ -249,7 +249,7 @@ class CaseService:
                 }
             )
             snap = self._snapshots[snap_key]
-            case = _fold(
+            case = fold_event(
                 Case(number, item_code, doc.data["department"]),
                 Event("submit", now, actor.username, actor.role, payload),
                 snap["item"],
@@ -304,7 +304,7 @@ class CaseService:
         item = snap["item"]
         case = Case(row.number, item["code"], item["department"])
         for r in ledger.events_of(conn, row.number):
-            case = _fold(case, Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
+            case = fold_event(case, Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
         self._remember(row.number, int(row.id), case)
         return case, snap
 
@@ -508,7 +508,7 @@ class CaseService:
         return {"assessment": a.as_dict()}
 
     def _append(self, conn: Any, row: Any, case: Case, event: Event, snap: Mapping[str, Any]) -> Case:
-        after = _fold(case, event, snap["item"])
+        after = fold_event(case, event, snap["item"])
         columns = self.worklist(after, snap)
         ledger.append_event(
             conn,
@@ -583,13 +583,6 @@ class CaseService:
             self._remember(number, int(row.id), after)
             done.append(number)
         return done
-
-
-def _fold(case: Case, event: Event, item: Mapping[str, Any]) -> Case:
-    after = apply(case, event)
-    for step in open_steps(after, item):  # when each step became workable, for its own limit
-        after.step_started.setdefault(step["id"], event.at)
-    return after
 
 
 def _applicant(data: Mapping[str, Any], key: str) -> str | None:

@@ -37,6 +37,7 @@ from engine.ledger.ledger import (
     record_of,
 )
 from engine.ledger.merkle import MerkleTree, leaf_data
+from engine.rules.cases.fold import fold_event
 from engine.rules.cases.model import TERMINAL, Case, Event
 
 if TYPE_CHECKING:
@@ -190,14 +191,12 @@ class _Folder:
         if isinstance(snap, str):
             report.problems.append(Problem(number, 1, "snapshot", snap))
             return
-        from engine.service.cases import _fold  # the service's own fold: the row must be what it would write
-
         item = snap["item"]
         case = Case(number, item["code"], item["department"])
         try:
             for r in records:
                 event = Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload or {}))
-                case = _fold(case, event, item)
+                case = fold_event(case, event, item)  # the service's own fold: the row must be what it writes
             expected = {
                 "state": case.state,
                 "version": case.version,

@@ -3,10 +3,13 @@ state is always ``fold(events)`` (the store keeps both and a test proves they ag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from engine.rules.cases.model import Case, Event
+from engine.rules.cases.steps import open_steps
 
 
 def apply(case: Case, event: Event) -> Case:
@@ -78,3 +81,12 @@ def _close(c: Case, kind: str, at: datetime) -> None:
     for pause in c.pauses:
         if pause["kind"] == kind and pause["end"] is None:
             pause["end"] = at
+
+
+def fold_event(case: Case, event: Event, item: Mapping[str, Any]) -> Case:
+    """``apply``, and note when each step the event opens became workable (a step's own limit runs from
+    then): the one fold the service records and the audit checks the stored rows against."""
+    after = apply(case, event)
+    for step in open_steps(after, item):
+        after.step_started.setdefault(step["id"], event.at)
+    return after
