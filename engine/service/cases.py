@@ -27,10 +27,8 @@ from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.cases.actions import decide
 from engine.rules.cases.fold import fold_event
-from engine.rules.cases.law import DELIVERY_LIMIT, delivery_running, extension_of
 from engine.rules.cases.model import (
     BAD_RATINGS,
-    RATING_SCORE,
     TERMINAL,
     ActionRefused,
     Actor,
@@ -39,11 +37,12 @@ from engine.rules.cases.model import (
     FeeMismatch,
     Timing,
 )
-from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.fees.assessment import assess
 from engine.rules.forms import FieldError, money_units, validate
 from engine.rules.notice import UNAVAILABLE, where_to_ask
 from engine.service import drafts, filing_limits, provisional, query_codes
+from engine.service.case_columns import columns
+from engine.service.deadlines import DeadlineClock, Deadlines, clock_stopped
 
 SYSTEM = Actor("system", "system")
 log = logging.getLogger("yangguang.service")
@@ -56,7 +55,6 @@ _CASE_ROW = select(
     ledger.cases.c.last_event_hash,
 ).where(ledger.cases.c.number == bindparam("number"))
 CASE_CACHE_SIZE = 10_000
-DUE_CACHE_SIZE = 50_000
 
 
 class CaseRow(NamedTuple):
@@ -101,21 +99,6 @@ class Submitted:
     created: bool  # False when the idempotency key named an earlier submission
 
 
-@dataclass(frozen=True, slots=True)
-class Deadlines:
-    completeness: datetime | None  # Art. 32: accept, refuse or ask for supplements by then
-    promised: datetime | None  # None while the clock is stopped
-    legal: datetime | None
-    steps: dict[str, datetime | None]
-    #: Art. 44: issue or deliver a granted licence by then (None when not running)
-    delivery: datetime | None = None
-    #: the calendar's first provisional year when one of these dates lies in it (暂定, engine.service.provisional)
-    provisional_from: int | None = None
-
-    def is_provisional(self, moment: datetime | None) -> bool:
-        return provisional.is_provisional(moment, self.provisional_from)
-
-
 def _canonical(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -131,10 +114,10 @@ class CaseService:
         self._saved: set[str] = set()  # snapshot keys known to be in the database
         #: number -> (case id, state folded from its events); checked against the stored version on use
         self._cases: OrderedDict[str, tuple[int, Case]] = OrderedDict()
-        self._dues: dict[tuple[Any, ...], datetime | None] = {}
         supervision = (catalogue.center or {}).get("supervision", {})
         self.completeness_days = int(supervision.get("completeness_working_days", 5))
         self.followup_days = int(supervision.get("bad_rating_followup_working_days", 15))
+        self.deadline_clock = DeadlineClock(calendar, self.completeness_days)
 
     def _now(self) -> datetime:
         """The clock's time as the record stores it (UTC, microseconds), so the state kept in
@@ -314,139 +297,23 @@ class CaseService:
         while len(self._cases) > CASE_CACHE_SIZE:
             self._cases.popitem(last=False)
 
+    # -- deadlines and the query row (engine.service.deadlines, engine.service.case_columns) -------
     def deadlines(self, case: Case, snap: Mapping[str, Any]) -> Deadlines:
-        item = snap["item"]
-        cal = self.calendar
-        completeness = self._completeness_due(case)
-        if case.accepted_at is None:
-            return Deadlines(completeness, None, None, {}, provisional_from=provisional.since(cal, completeness))
-        pauses = tuple(
-            clock.Pause(p["start"], p["end"], p["kind"])
-            for p in case.pauses
-            if p["kind"] == "supplement" or _pauses_clock(item, p["kind"])
-        )
-        tl = item["time_limit"]
-        promised = self._due(case.accepted_at, tl["promised"], pauses)
-        legal = self._due(case.accepted_at, tl["legal"], pauses)
-        ext = extension_of(item) if case.extended else None
-        if ext is not None:
-            limit = ext["limit"]
-            promised = clock.extend(promised, limit, cal) if promised else None
-            legal = clock.extend(legal, limit, cal) if legal else None
-        steps: dict[str, datetime | None] = {}
-        for step in open_steps(case, item):
-            if "limit" in step and step["id"] in case.step_started:
-                steps[step["id"]] = self._due(case.step_started[step["id"]], step["limit"], pauses)
-        delivery = None
-        if delivery_running(case, item) and case.decided_at is not None:
-            delivery = self._due(case.decided_at, DELIVERY_LIMIT, ())  # no pause stops it
-        shown = None if case.state != "submitted" else completeness
-        since = provisional.since(cal, shown, promised, legal, delivery, *steps.values())
-        return Deadlines(shown, promised, legal, steps, delivery=delivery, provisional_from=since)
+        return self.deadline_clock.deadlines(case, snap["item"])
 
     def timing(self, case: Case, snap: Mapping[str, Any]) -> Timing:
-        """The law's clocks ``cases.decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
-        due = self.deadlines(case, snap)
-        return Timing(completeness=due.completeness, legal=due.legal)
-
-    def _completeness_due(self, case: Case) -> datetime | None:
-        """Art. 32: accept, refuse or give the one-time notice within the center's completeness
-        period (5 working days unless center.yaml says fewer) of receipt. After the applicant
-        supplements, the same period runs from the supplement: the engine does not deem such a
-        case accepted (the notice was given), but the worklist and supervision see it due."""
-        if case.received_at is None:
-            return None
-        start = case.received_at
-        ended = [p["end"] for p in case.pauses if p["kind"] == "supplement" and p["end"] is not None]
-        if ended:
-            start = max(ended)
-        try:
-            return clock.deemed_acceptance_due(start, self.calendar, self.completeness_days)
-        except CalendarYearMissing as exc:
-            log.warning("completeness deadline unknown: %s", exc)
-            return None
-
-    def _due(self, start: datetime, limit: Mapping[str, Any], pauses: tuple[clock.Pause, ...]) -> datetime | None:
-        """``clock.due_with_pauses`` remembered: a case asks for the same deadlines after every action."""
-        key = (start, limit.get("value"), limit.get("unit"), pauses)
-        if key not in self._dues:
-            if len(self._dues) >= DUE_CACHE_SIZE:
-                self._dues.clear()
-            try:
-                self._dues[key] = clock.due_with_pauses(start, limit, pauses, self.calendar)
-            except CalendarYearMissing as exc:
-                # A year after the last calendar file is counted provisionally (engine.rules.calendar);
-                # one no rule covers (before the first file) leaves the deadline unknown (None) and
-                # the case goes on; say so in the log every time.
-                log.warning("deadline unknown: %s", exc)
-                return None
-        return self._dues[key]
+        """The law's clocks ``decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
+        return self.deadline_clock.timing(case, snap["item"])
 
     @staticmethod
     def clock_stopped(case: Case, snap: Mapping[str, Any]) -> bool:
         """A supplement or a special procedure that does not count toward the limit is running."""
-        item = snap["item"]
-        return any(
-            p["end"] is None and (p["kind"] == "supplement" or _pauses_clock(item, p["kind"])) for p in case.pauses
-        )
+        return clock_stopped(case, snap["item"])
 
     def worklist(self, case: Case, snap: Mapping[str, Any]) -> dict[str, Any]:
         """The query-table columns for ``case``: what the worklists and supervision read
         without folding events (state, open steps and their roles, every deadline)."""
-        due = self.deadlines(case, snap)
-        steps = open_steps(case, snap["item"])
-        if case.state in ("submitted", "awaiting_supplement"):
-            first = steps_of(snap["item"])[0]
-            current, roles = [first["id"]], [first["role"]]
-        else:
-            current, roles = [s["id"] for s in steps], list(dict.fromkeys(s["role"] for s in steps))
-        step_dues = [d for d in due.steps.values() if d is not None]
-        completeness = due.completeness if case.state == "submitted" else None
-        nearest = [d for d in (min(step_dues) if step_dues else None, due.promised, due.delivery) if d is not None]
-        step_due = min(step_dues) if step_dues else None
-        return {
-            "due_next": completeness if case.state == "submitted" else (min(nearest) if nearest else None),
-            "current_step": ",".join(current) or None,
-            "assignee_role": ",".join(roles) or None,
-            "due_completeness": completeness,
-            "due_promised": due.promised,
-            "due_legal": due.legal,
-            "due_step": step_due,
-            "due_delivery": due.delivery,
-            "provisional_from": provisional.since(
-                self.calendar, completeness, due.promised, due.legal, step_due, due.delivery
-            ),
-            "paused": self.clock_stopped(case, snap),
-            "accepted_at": case.accepted_at,
-            "ended_at": case.ended_at,
-            "decision": case.decision,
-            "applicant_name": _applicant(case.data, "name"),
-            "applicant_type": _applicant(case.data, "type"),
-            "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
-            "immediate": snap["item"]["time_limit"]["promised"]["value"] == 0,  # 即办件, whatever the unit
-            **self._ranking_facts(case, due.promised, snap),
-            "rating_score": RATING_SCORE.get(case.evaluation["rating"]) if case.evaluation else None,
-            "rated_at": case.rated_at,
-        }
-
-    def _ranking_facts(self, case: Case, promised: datetime | None, snap: Mapping[str, Any]) -> dict[str, Any]:
-        """What a completed case adds to the rankings (engine.supervision.rankings), fixed when it ends."""
-        if case.state != "completed" or case.ended_at is None or promised is None or case.accepted_at is None:
-            return {"on_time": None, "early": None, "used_days": None, "promised_days": None}
-        facts: dict[str, Any] = {
-            "on_time": case.ended_at <= promised,
-            "early": clock.local_date(case.ended_at) < clock.local_date(promised),
-            "used_days": None,
-            "promised_days": None,
-        }
-        if snap["item"]["time_limit"]["promised"].get("unit") != "minute":
-            start = clock.local_date(case.accepted_at)
-            try:
-                facts["used_days"] = self.calendar.working_days_between(start, clock.local_date(case.ended_at))
-                facts["promised_days"] = self.calendar.working_days_between(start, clock.local_date(promised))
-            except CalendarYearMissing:
-                pass
-        return facts
+        return columns(case, snap["item"], self.deadlines(case, snap), self.calendar)
 
     # -- acting ------------------------------------------------------------------------------
     def act(self, number: str, action: str, actor: Actor, payload: Mapping[str, Any], expected_version: int) -> Case:
@@ -585,17 +452,6 @@ class CaseService:
         return done
 
 
-def _applicant(data: Mapping[str, Any], key: str) -> str | None:
-    """The applicant's name or type from the common applicant section (None when the form has none)."""
-    section = data.get("applicant")
-    value = section.get(key) if isinstance(section, Mapping) else None
-    return str(value)[:200] if value not in (None, "") else None
-
-
 def _plain(value: Any) -> Any:
     """JSON-safe copy (Decimal and dates as text) for the record."""
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _pauses_clock(item: Mapping[str, Any], kind: str) -> bool:
-    return any(sp["kind"] == kind and not sp["counts_toward_limit"] for sp in item.get("special_procedures", []))

@@ -33,7 +33,8 @@ from engine.rules.clock import TZ, local_date
 from engine.rules.forms import field_specs
 from engine.rules.notice import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import provisional
-from engine.service.cases import CaseService, Deadlines
+from engine.service.cases import CaseService
+from engine.service.deadlines import Deadlines
 
 LICENSING_LAW = "中华人民共和国行政许可法"
 
