@@ -20,6 +20,8 @@ from typing import Any, ClassVar, NamedTuple
 from sqlalchemy import Engine, bindparam, insert, select
 
 from engine.base import stated
+from engine.base.i18n import gettext
+from engine.base.wording import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import ledger
@@ -39,7 +41,7 @@ from engine.rules.cases.model import (
 )
 from engine.rules.fees.assessment import assess
 from engine.rules.forms import FieldError, money_units, validate
-from engine.rules.notice import UNAVAILABLE, where_to_ask
+from engine.rules.notice import counter
 from engine.service import drafts, filing_limits, provisional, query_codes
 from engine.service.case_columns import columns
 from engine.service.deadlines import DeadlineClock, Deadlines, clock_stopped
@@ -77,18 +79,21 @@ class UnknownCase(LookupError):
 
 class ItemUnavailable(Exception):
     """The item cannot be applied for: suspended or cancelled (its ``state``), or its published guide does
-    not list its materials (``materials: not_stated``), so no application could be complete."""
+    not list its materials (``materials: not_stated``), so no application could be complete. The message
+    says why and where to turn instead, in the language of the request (as the portal's page does)."""
 
-    ENGLISH: ClassVar[dict[str, str]] = {
-        "suspended": "this item is suspended",
-        "cancelled": "this item has been cancelled",
-        "materials": "the item's published guide does not list its materials, so it cannot be applied for online; "
-        "apply at the window",
+    WORDS: ClassVar[dict[str, str]] = {
+        "suspended": N_("本事项已暂停办理，暂不受理申请。"),
+        "cancelled": N_("本事项已取消，不再受理申请。"),
+        "materials": N_("本事项公布的办事指南未说明申请材料，不能在线申请，请到窗口办理或先打电话咨询。"),
     }
 
-    def __init__(self, code: str, reason: str, where: str) -> None:
-        self.code, self.reason, self.where = code, reason, where
-        super().__init__(f"{UNAVAILABLE[reason]}。{where} / {code}: {self.ENGLISH[reason]}")
+    def __init__(self, code: str, reason: str, place: str, phone: str) -> None:
+        self.code, self.reason = code, reason
+        self.where = gettext("办理地点：{place}").format(place=place)
+        if phone:
+            self.where += gettext("；咨询电话：{phone}").format(phone=phone)
+        super().__init__(gettext(self.WORDS[reason]) + self.where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +184,7 @@ class CaseService:
         data = self.catalogue.data(doc)
         why = stated.unavailable(data)
         if why is not None:
-            raise ItemUnavailable(item_code, why, where_to_ask(self.catalogue, data))
+            raise ItemUnavailable(item_code, why, *counter(self.catalogue, data))
 
     def submit(
         self,
@@ -342,7 +347,7 @@ class CaseService:
         """A supplement that corrects form data: merged with what was filed and validated again
         against the form the case was filed under (never the live catalogue)."""
         if not isinstance(changes, Mapping):
-            raise ActionRefused("invalid", "补正的 data 须为 {分组: {字段: 值}} / data must map sections to fields")
+            raise ActionRefused("invalid", N_("补正的 data 须为 {分组: {字段: 值}}"))
         merged = {k: dict(v) for k, v in case.data.items() if isinstance(v, Mapping)}
         for section, fields in changes.items():
             if isinstance(fields, Mapping):
@@ -369,7 +374,7 @@ class CaseService:
         if action != "assess_fee":
             return payload
         if snap.get("fee_schedule") is None:
-            raise ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
+            raise ActionRefused("not_allowed", N_("本事项不收费"))
         units = money_units(snap["item"], snap.get("forms", {}))  # an amount asked in 万元 is charged on in yuan
         a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
         return {"assessment": a.as_dict()}
