@@ -57,6 +57,8 @@ from argon2.exceptions import Argon2Error
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engine.base.i18n import gettext, ngettext
+from engine.base.wording import N_
 from engine.ledger import ledger
 from engine.rules.cases.model import Actor
 from engine.service import access
@@ -89,11 +91,12 @@ _N, _R, _P = 2**14, 8, 1  # scrypt, for hashes made before Argon2id
 _MAXMEM = 64 * 1024 * 1024
 _USERNAME_MAX = 64
 _CLIENT_MAX = 100  # of a client address in login_attempts.key (String(200)); IPv6 text is at most 45
-LOGIN_FAILED = "用户名或密码错误 / wrong username or password"
+LOGIN_FAILED = N_("用户名或密码错误")  # one message whatever failed: it never says whether the user exists
 
 
 class AuthError(Exception):
-    """A failed login; the message never says whether the user exists."""
+    """A failed login; the message never says whether the user exists. It is said in the language of the
+    request that tried (the desk's login page, the API; Chinese outside a request)."""
 
 
 class LoginThrottled(AuthError):
@@ -102,14 +105,17 @@ class LoginThrottled(AuthError):
     def __init__(self, retry_after: timedelta) -> None:
         self.retry_after = retry_after
         seconds = max(1, math.ceil(retry_after.total_seconds()))
-        if seconds < 60:  # a slowed address waits seconds, not minutes
-            count, zh, en = seconds, "秒", "second"
+        if seconds < 60:  # a slowed address waits seconds, not minutes (Chinese has one form: 1 分钟, 10 分钟)
+            count = seconds
+            words = ngettext(
+                "登录失败次数过多，请 %(count)s 秒后再试", "登录失败次数过多，请 %(count)s 秒后再试", count
+            )
         else:
-            count, zh, en = math.ceil(seconds / 60), "分钟", "minute"
-        unit = en if count == 1 else f"{en}s"
-        super().__init__(
-            f"登录失败次数过多，请 {count} {zh}后再试 / too many failed logins; try again in {count} {unit}"
-        )
+            count = math.ceil(seconds / 60)
+            words = ngettext(
+                "登录失败次数过多，请 %(count)s 分钟后再试", "登录失败次数过多，请 %(count)s 分钟后再试", count
+            )
+        super().__init__(words % {"count": count})
 
 
 class UnknownUser(ValueError):
@@ -406,10 +412,10 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
         row = conn.execute(select(u).where(u.c.username == name)).mappings().first()
     if row is None:
         check_password(password, _dummy_hash())
-        raise AuthError(LOGIN_FAILED)
+        raise AuthError(gettext(LOGIN_FAILED))
     stored = str(row["password_hash"])
     if not check_password(password, stored) or not row["active"]:
-        raise AuthError(LOGIN_FAILED)
+        raise AuthError(gettext(LOGIN_FAILED))
     upgraded = hash_password(password) if needs_rehash(stored) else None
     token = secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
