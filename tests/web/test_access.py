@@ -225,7 +225,7 @@ def test_the_rules_themselves_refuse_another_department(world: World) -> None:
         assert decide(waiting, item, "supplement", actor, {"uploads": {}}, now).action == "supplement"
     paying = Case(w.case, PERMIT, OWN, state="in_progress", assessment={"total_fen": 100})
     fee_item = w.svc.catalogue.data(w.svc.catalogue.items["QQ-REALESTATE-DJ-102"])
-    with pytest.raises(ActionRefused, match="department"):
+    with pytest.raises(ActionRefused, match="部门"):  # only staff of the case's department (Chinese by default)
         decide(paying, fee_item, "record_payment", Actor("w", "window", OTHER), {"amount_fen": 100}, now)
 
 
