@@ -278,7 +278,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
     from engine.base import passwords
     from engine.ledger import ledger
-    from engine.service import auth
+    from engine.service.accounts import ROLES, add_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -287,13 +287,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     else:
         raise UserError("no terminal to ask for a password; pipe it in with --password-stdin")
     words = [args.username, args.department or "", *_center_words(args.catalog)]
-    problem = passwords.password_problem(password, args.role, words) if args.role in auth.ROLES else None
+    problem = passwords.password_problem(password, args.role, words) if args.role in ROLES else None
     if problem:  # an unknown role is reported by add_user below
         raise UserError(f"{problem}\nuser {args.username} not added; run the command again with a stronger password")
     engine = ledger.open_engine(args.db)
     ledger.migrate(engine)
     try:
-        user_id = auth.add_user(engine, args.username, args.role, args.department, password, args.backup_for)
+        user_id = add_user(engine, args.username, args.role, args.department, password, args.backup_for)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(
@@ -321,13 +321,13 @@ def _center_words(catalog: Path) -> list[str]:
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
     from engine.ledger import ledger
-    from engine.service import auth
+    from engine.service.accounts import UnknownUser, unlock_user
 
     if not Path(args.db).is_file():
         raise UserError(f"no database at {args.db}; pass --db PATH")
     try:
-        forgotten = auth.unlock_user(ledger.open_engine(args.db), args.username)
-    except auth.UnknownUser as exc:
+        forgotten = unlock_user(ledger.open_engine(args.db), args.username)
+    except UnknownUser as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(
         f"user {args.username.strip()} unlocked: {forgotten} recent failed login(s) forgotten; "
@@ -341,7 +341,8 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
 
     from engine.cli.progress import bar
     from engine.ledger import ledger
-    from engine.service import auth, demo_users
+    from engine.service import demo_users
+    from engine.service.accounts import DEMO_PASSWORD, ensure_users
 
     depts = demo_users.departments(_checked(args.catalog))
     if not depts:
@@ -350,7 +351,7 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
         engine = ledger.open_engine(args.db)
         ledger.migrate(engine)
         with bar("demo accounts", "account") as progress:
-            done = auth.ensure_users(engine, demo_users.accounts(depts), auth.DEMO_PASSWORD, progress)
+            done = ensure_users(engine, demo_users.accounts(depts), DEMO_PASSWORD, progress)
     except (OSError, SQLAlchemyError) as exc:
         raise UserError(f"cannot write the demo accounts to {args.db}: {exc}") from exc
     sys.stdout.write(demo_users.table(str(args.db), done, depts))

@@ -17,7 +17,7 @@ import pytest
 from engine.catalogue.model import load
 from engine.ledger import ledger
 from engine.rules.cases.steps import steps_of
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_chain_application
 
 from .test_journey import PASSWORD, PDF, do, fill_page, login
@@ -37,7 +37,7 @@ def chain_staff(live_db: Path) -> Iterator[None]:
     ]
     for username, role, dept in accounts:
         try:
-            auth.add_user(db, username, role, dept, PASSWORD)
+            add_user(db, username, role, dept, PASSWORD)
         except ValueError:  # already there from an earlier run of this module
             pass
     db.dispose()

@@ -16,7 +16,7 @@ import pytest
 
 from engine.catalogue.model import load
 from engine.ledger import ledger
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def staff(live_db: Path) -> Iterator[None]:
     for dept in ("housing", "realestate"):
         for role in ("window", "undertaker", "reviewer", "decider", "issuer"):
             try:
-                auth.add_user(db, f"{role}.{dept}.e2e", role, dept, PASSWORD)
+                add_user(db, f"{role}.{dept}.e2e", role, dept, PASSWORD)
             except ValueError:  # already there from an earlier test of this module
                 pass
     db.dispose()

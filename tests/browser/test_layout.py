@@ -16,7 +16,7 @@ import pytest
 
 from engine.catalogue.model import load
 from engine.ledger import ledger
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 
 from .conftest import SCREENSHOTS
@@ -126,7 +126,7 @@ def staff(live_db: Path) -> Iterator[None]:
     db = ledger.open_engine(live_db)
     for name, role, dept in ((ADMIN, "admin", None), ("window.realestate.layout", "window", "realestate")):
         try:
-            auth.add_user(db, name, role, dept, PASSWORD)
+            add_user(db, name, role, dept, PASSWORD)
         except ValueError:  # already there
             pass
     db.dispose()

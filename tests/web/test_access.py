@@ -26,6 +26,7 @@ from engine.rules.cases.model import ActionRefused, Actor, Case
 from engine.rules.clock import TZ, ManualClock
 from engine.service import access, auth, green_channel, uploads
 from engine.service import chains as chain_service
+from engine.service.accounts import CENTER_ROLES, ROLES, add_user
 from engine.service.samples import sample_application, sample_chain_application
 from engine.web.app import create_app
 
@@ -82,11 +83,11 @@ def world(tmp_path: Path, reference: Any) -> Iterator[World]:
 
 def staff_token(w: World, username: str, role: str, dept: str | None, backup: str | None = None) -> str:
     if backup in access.NOT_BY_BACKUP:  # `user add` refuses it now; an account made before may have it
-        auth.add_user(w.svc.db, username, role, dept, PASSWORD)
+        add_user(w.svc.db, username, role, dept, PASSWORD)
         with w.svc.db.begin() as conn:
             conn.execute(ledger.users.update().where(ledger.users.c.username == username).values(backup_for=backup))
     else:
-        auth.add_user(w.svc.db, username, role, dept, PASSWORD, backup_for=backup)
+        add_user(w.svc.db, username, role, dept, PASSWORD, backup_for=backup)
     return auth.login(w.svc.db, username, PASSWORD, w.svc.clock.now())
 
 
@@ -274,8 +275,8 @@ class Principal:
 
 def principals() -> list[Principal]:
     out = [Principal("nobody"), Principal("applicant", applicant=True)]
-    for role in auth.ROLES:
-        if role in auth.CENTER_ROLES:  # supervision, administration, the chain front desk
+    for role in ROLES:
+        if role in CENTER_ROLES:  # supervision, administration, the chain front desk
             out.append(Principal(role, role))
         else:
             out += [Principal(f"{role}@own", role, OWN), Principal(f"{role}@other", role, OTHER)]

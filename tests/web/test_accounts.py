@@ -28,6 +28,7 @@ from engine.cli.main import main
 from engine.ledger import ledger
 from engine.rules.clock import TZ
 from engine.service import auth
+from engine.service.accounts import DEMO_PASSWORD, add_user
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
@@ -40,7 +41,7 @@ def db(tmp_path: Path) -> Iterator[Engine]:
     engine = ledger.open_engine(tmp_path / "auth.db")
     ledger.migrate(engine)
     for name, role in (("admin", "admin"), ("li", "window"), ("lix", "window")):
-        auth.add_user(engine, name, role, None, PW)
+        add_user(engine, name, role, None, PW)
     yield engine
     engine.dispose()
 
@@ -89,7 +90,7 @@ def test_an_office_behind_one_address_with_twenty_mistyped_passwords_is_not_slow
     behind one NAT) for 15 minutes. Ten colleagues each mistype twice within 15 minutes."""
     staff = [f"clerk{i}" for i in range(10)]
     for name in staff:
-        auth.add_user(db, name, "window", "housing", PW)
+        add_user(db, name, "window", "housing", PW)
     for i in range(20):  # one failure every 40 s: 9:00:00, 9:00:40, ..., 9:12:40
         fail(db, staff[i % 10], T0 + timedelta(seconds=40 * i), OFFICE)
     at = T0 + timedelta(minutes=13)  # every one of the 20 failures is still within the window
@@ -246,10 +247,10 @@ def test_the_demo_accounts_keep_their_known_password(tmp_path: Path, capsys: pyt
     it is for trying Yangguang out, never a real database, so the strength rule is not applied."""
     path = tmp_path / "demo.db"
     assert main(["demo-users", "--db", str(path)]) == 0
-    assert f"password: {auth.DEMO_PASSWORD}" in capsys.readouterr().out
-    assert passwords.password_problem(auth.DEMO_PASSWORD, "admin") is not None  # it would be refused as a real one
+    assert f"password: {DEMO_PASSWORD}" in capsys.readouterr().out
+    assert passwords.password_problem(DEMO_PASSWORD, "admin") is not None  # it would be refused as a real one
     engine = ledger.open_engine(path)
-    assert auth.start_session(engine, "admin", auth.DEMO_PASSWORD, T0).actor.role == "admin"
+    assert auth.start_session(engine, "admin", DEMO_PASSWORD, T0).actor.role == "admin"
     engine.dispose()
 
 

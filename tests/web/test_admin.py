@@ -21,7 +21,7 @@ from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is
 from engine.catalogue.model import load
 from engine.rules.calendar import MissingCalendar, missing_years
 from engine.rules.clock import TZ, ManualClock
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,7 +72,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any,
         ("supervisor", "supervisor", None),
         ("window.culture", "window", "culture"),
     ):
-        auth.add_user(app.state.service.db, username, role, dept, PASSWORD)
+        add_user(app.state.service.db, username, role, dept, PASSWORD)
     with TestClient(app):
         yield app, root, clk
 

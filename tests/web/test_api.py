@@ -25,6 +25,7 @@ from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import audit
@@ -140,8 +141,8 @@ def world(tmp_path: Path, reference: Any) -> Iterator[tuple[Client, CaseService,
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     svc = CaseService(cat, db, clk, cal)
     for role in ROLES:
-        auth.add_user(db, role, role, "realestate", password=f"{role}-secret")
-    auth.add_user(db, "culture-reviewer", "reviewer", "culture", password="culture-reviewer-secret")
+        add_user(db, role, role, "realestate", password=f"{role}-secret")
+    add_user(db, "culture-reviewer", "reviewer", "culture", password="culture-reviewer-secret")
     app = Starlette(routes=api_routes(svc, tmp_path / "uploads"))
     yield Client(app), svc, clk, tmp_path / "uploads"
 
@@ -205,9 +206,9 @@ def test_password_hash_format_and_check() -> None:
 def test_add_user_refuses_duplicates_and_unknown_roles(world: Any) -> None:
     _, svc, _, _ = world
     with pytest.raises(ValueError, match="already exists"):
-        auth.add_user(svc.db, "window", "window", "realestate", password="x")
+        add_user(svc.db, "window", "window", "realestate", password="x")
     with pytest.raises(ValueError, match="unknown role 'janitor'"):
-        auth.add_user(svc.db, "j", "janitor", password="x")
+        add_user(svc.db, "j", "janitor", password="x")
 
 
 def test_login_ok_bad_and_expiry(world: Any) -> None:
@@ -233,7 +234,7 @@ def test_login_ok_bad_and_expiry(world: Any) -> None:
 
 def test_backup_role(world: Any) -> None:
     _, svc, clk, _ = world
-    auth.add_user(svc.db, "b", "reviewer", "realestate", password="pw", backup_for="decider")
+    add_user(svc.db, "b", "reviewer", "realestate", password="pw", backup_for="decider")
     actor = auth.actor_for_token(svc.db, auth.login(svc.db, "b", "pw", clk.now()), clk.now())
     assert actor is not None and actor.backup_role == "decider"
 

@@ -17,6 +17,7 @@ from engine.ledger import ledger
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 from engine.web.app import create_app
 
@@ -54,7 +55,7 @@ def desk(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any, ManualClock
     app = create_app(REPO, tmp_path / "desk.db", reference.catalogue, clock=clk, sweep_seconds=0)
     svc = app.state.service
     for username, role, dept in STAFF:
-        auth.add_user(svc.db, username, role, dept, PASSWORD)
+        add_user(svc.db, username, role, dept, PASSWORD)
     with TestClient(app, follow_redirects=False):
         yield app, svc, clk
 
@@ -295,7 +296,7 @@ def test_the_front_desk_accepts_chain_applications_once(desk: Any) -> None:
     from engine.service import chains as chain_service
 
     app, svc, _ = desk
-    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     data, uploads = chain_application(svc, "organization")
     sub = chain_service.submit(svc, "organization", data, uploads, Actor("zhou", "applicant"), "desk-chain")
     assert browser(app, "window.housing").get("/desk/chains").status_code == 403

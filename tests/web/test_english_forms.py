@@ -174,12 +174,12 @@ def _error_page_message(html: str) -> str:
 def test_a_role_refused_a_page_reads_why_in_its_language(tmp_path: Path, reference: Any) -> None:
     from test_desk import PASSWORD, _cheap_hashes, browser  # noqa: F401  (the fixture makes hashing cheap)
 
-    from engine.service import auth
+    from engine.service.accounts import add_user
 
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     application = create_app(REPO, tmp_path / "desk.db", reference.catalogue, clock=clk, sweep_seconds=0)
     with TestClient(application, follow_redirects=False):
-        auth.add_user(application.state.service.db, "window.housing", "window", "housing", PASSWORD)
+        add_user(application.state.service.db, "window.housing", "window", "housing", PASSWORD)
         client = browser(application, "window.housing")
         chinese = client.get("/desk/chains")  # a window clerk does not oversee approval chains
         assert chinese.status_code == 403 and _error_page_message(chinese.text) == "您的角色无权查看此页面。"

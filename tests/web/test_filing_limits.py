@@ -27,7 +27,8 @@ from test_portal import REPO, csrf, fill_sections, upload_everything
 from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
-from engine.service import auth, drafts, filing_limits, uploads
+from engine.service import drafts, filing_limits, uploads
+from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application, sample_chain_application
 from engine.web.api import APPLICANT
@@ -144,7 +145,7 @@ def test_30_a_day_and_a_supervision_event_once_per_window(site: Any) -> None:
 def test_staff_filing_for_applicants_are_not_limited(site: Any) -> None:
     """A window's proxy filing (代办): the hall's staff share one address and file all day."""
     app, svc, _ = site
-    auth.add_user(svc.db, "window", "window", "grid", password="window-secret")
+    add_user(svc.db, "window", "window", "grid", password="window-secret")
     hall = at(app, "10.1.1.1")
     token = hall.post("/api/session", json={"username": "window", "password": "window-secret"}).json()["token"]
     staff = {"headers": {"Authorization": f"Bearer {token}"}}

@@ -14,8 +14,9 @@ from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk  # noqa: F401
 from engine.rules import clock
 from engine.rules.cases.model import ActionRefused, Actor
 from engine.rules.clock import TZ
-from engine.service import auth, green_channel
 from engine.service import chains as chain_service
+from engine.service import green_channel
+from engine.service.accounts import add_user
 
 BASIS = "齐齐哈尔市2026年重点建设项目名单（示例）"
 
@@ -27,7 +28,7 @@ def apply(svc: Any, key: str = "green") -> str:
 
 def test_a_key_project_is_put_in_the_green_channel_at_acceptance_and_gets_its_card(desk: Any) -> None:  # noqa: F811
     app, svc, _ = desk
-    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     number = apply(svc)
     front = browser(app, "front")
     page = front.get("/desk/chains").text

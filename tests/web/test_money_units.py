@@ -22,6 +22,7 @@ from engine.rules.clock import TZ, ManualClock
 from engine.rules.fees.assessment import assess
 from engine.rules.fees.schedule import FeeDataError
 from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 from engine.web.app import create_app
 
@@ -61,8 +62,8 @@ def site(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any]]:
     app = create_app(REPO, tmp_path / "money.db", cat, clock=ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)),
                      sweep_seconds=0)  # fmt: skip
     svc = app.state.service
-    auth.add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
-    auth.add_user(svc.db, "decider.housing", "decider", "housing", PASSWORD)
+    add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
+    add_user(svc.db, "decider.housing", "decider", "housing", PASSWORD)
     with TestClient(app):
         yield app, svc
 

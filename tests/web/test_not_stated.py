@@ -25,7 +25,7 @@ from engine.rules.cases.actions import decide
 from engine.rules.cases.fold import apply
 from engine.rules.cases.model import ActionRefused, Actor, Case, Event
 from engine.rules.clock import TZ, ManualClock
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.supervision import sweep as supervision
 from engine.web.app import create_app
 
@@ -197,7 +197,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any,
     (root / "items" / "amr" / "unstated.yaml").write_text(UNSTATED, encoding="utf-8")
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     app = create_app(root, tmp_path / "site.db", clock=clk, sweep_seconds=0, reload_seconds=0)
-    auth.add_user(app.state.service.db, "admin", "admin", None, PASSWORD)
+    add_user(app.state.service.db, "admin", "admin", None, PASSWORD)
     with TestClient(app):
         yield app, root
 

@@ -30,7 +30,8 @@ from engine.catalogue.model import load
 from engine.rules import clock
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
-from engine.service import auth, reload
+from engine.service import reload
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 from engine.web.app import create_app
 
@@ -122,7 +123,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     db.parent.mkdir()
     app = create_app(root, db, clock=clk, sweep_seconds=0, reload_seconds=0.2)
     for username, role, dept in (("admin", "admin", None), ("window.culture", "window", "culture")):
-        auth.add_user(app.state.service.db, username, role, dept, PASSWORD)
+        add_user(app.state.service.db, username, role, dept, PASSWORD)
     with serving(app) as base:
         yield Site(base, app, root, db, clk)
 

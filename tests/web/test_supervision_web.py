@@ -17,6 +17,7 @@ from support import JOINT_REVIEW_CHAIN, with_joint_review
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 from engine.supervision import corrections
 from engine.supervision import sweep as supervision
@@ -45,7 +46,7 @@ def site(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any, ManualClock
         ("head.housing", "head", "housing"),
         ("window.culture", "window", "culture"),
     ):
-        auth.add_user(svc.db, username, role, dept, PASSWORD)
+        add_user(svc.db, username, role, dept, PASSWORD)
     with TestClient(app):
         yield app, svc, clk
 
@@ -190,7 +191,7 @@ def test_a_deemed_consent_in_a_joint_review_is_an_anomaly_of_its_month(tmp_path:
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # Friday
     app = create_app(REPO, tmp_path / "jr.db", cat, clock=clk, sweep_seconds=0)
     svc = app.state.service
-    auth.add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
+    add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
     with TestClient(app):
         data, uploads = sample_chain_application(cat, JOINT_REVIEW_CHAIN)
         sub = chain_service.submit(svc, "jr", data, uploads, Actor("qian", "applicant"), "jr1")

@@ -25,6 +25,7 @@ from engine.ledger import ledger
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth, drafts, uploads
+from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import sweep as supervision
@@ -45,8 +46,8 @@ def make(tmp_path: Path, reference: Any) -> Callable[..., World]:
     clk = ManualClock(START)
     svc = CaseService(cat, db, clk, cal)
     for role in ROLES:
-        auth.add_user(db, role, role, "realestate", password=f"{role}-secret")
-    auth.add_user(db, "culture-window", "window", "culture", password="culture-window-secret")
+        add_user(db, role, role, "realestate", password=f"{role}-secret")
+    add_user(db, "culture-window", "window", "culture", password="culture-window-secret")
 
     def build(**limits: Any) -> World:
         app = Starlette(routes=api_routes(svc, tmp_path / "uploads", uploads.Limits(**limits)))

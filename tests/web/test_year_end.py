@@ -24,8 +24,9 @@ from engine.ledger import ledger
 from engine.rules import clock
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
-from engine.service import auth, documents, green_channel, provisional
 from engine.service import chains as chain_service
+from engine.service import documents, green_channel, provisional
+from engine.service.accounts import add_user
 from engine.supervision import sweep as supervision
 from engine.web.app import create_app
 
@@ -46,7 +47,7 @@ def staff(role: str, dept: str = "culture") -> Actor:
 
 def add_culture_staff(svc: Any) -> None:
     for username, role in CULTURE_STAFF:
-        auth.add_user(svc.db, username, role, "culture", PASSWORD)
+        add_user(svc.db, username, role, "culture", PASSWORD)
 
 
 def row(svc: Any, number: str) -> dict[str, Any]:
@@ -213,7 +214,7 @@ def test_a_follow_up_opened_on_28_december_gets_a_provisional_due_date(desk: Any
 
 def test_a_chain_applied_for_in_december_has_provisional_dates_on_its_pages_card_and_api(desk: Any) -> None:  # noqa: F811
     app, svc, clk = desk
-    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     clk.set(at(2026, 12, 14))  # Monday
     data, uploads = chain_application(svc, "construction")
     number = chain_service.submit(svc, "construction", data, uploads, Actor("zhou", "applicant"), "c").number
@@ -322,7 +323,7 @@ def county(tmp_path: Path) -> Any:
     app = create_app(root, tmp_path / "var" / "y.db", clock=clk, sweep_seconds=0, reload_seconds=0)
     svc = app.state.service
     add_culture_staff(svc)
-    auth.add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
+    add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
     with TestClient(app, follow_redirects=False):
         yield app, root, clk
 

@@ -18,6 +18,7 @@ from engine.cli.main import main
 from engine.ledger import ledger
 from engine.rules.clock import TZ
 from engine.service import auth
+from engine.service.accounts import add_user
 
 REAL_HASHER = auth.HASHER
 
@@ -45,8 +46,8 @@ def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 def db(tmp_path: Path) -> Iterator[Engine]:
     engine = ledger.open_engine(tmp_path / "auth.db")
     ledger.migrate(engine)
-    auth.add_user(engine, "li", "window", "housing", PW)
-    auth.add_user(engine, "wang", "reviewer", "housing", PW)
+    add_user(engine, "li", "window", "housing", PW)
+    add_user(engine, "wang", "reviewer", "housing", PW)
     yield engine
     engine.dispose()
 
