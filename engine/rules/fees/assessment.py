@@ -304,6 +304,26 @@ def assess(
 
     Raises ``FeeNotInForce`` when ``on`` is outside the schedule's effective period and
     ``FeeDataError`` (naming the field) when a value the fee depends on is missing or invalid.
+
+    A progressive tier: 2 元 a square metre up to 100, 1.50 元 for each one above.
+
+    >>> survey = {"id": "survey", "name": "房产测绘收费", "lines": [{
+    ...     "id": "survey", "name": "测绘费", "kind": "tiered", "base": "site.area", "unit": "平方米",
+    ...     "mode": "progressive", "bands": [{"up_to": 100, "rate": "2.00"}, {"rate": "1.50"}]}]}
+    >>> fee = assess(survey, {"site": {"area": "150"}}, on=date(2026, 3, 2))
+    >>> fee.total_fen
+    27500
+    >>> print(fee.lines[0].rate.replace("；", "；\\n"))  # how the amount was reached, band by band
+    150 平方米，分段累计：不超过 100 平方米部分 100 平方米 × 2.00 元/平方米 = 200.00 元；
+    超过 100 平方米部分 50 平方米 × 1.50 元/平方米 = 75.00 元
+
+    An exemption that holds takes the whole line back:
+
+    >>> survey["exemptions"] = [
+    ...     {"id": "low", "name": "低保家庭免收", "when": {"field": "applicant.low_income", "eq": True}}]
+    >>> fee = assess(survey, {"site": {"area": "150"}, "applicant": {"low_income": True}}, on=date(2026, 3, 2))
+    >>> fee.total_fen, [(r.name, r.amount_fen) for r in fee.reliefs]
+    (0, [('低保家庭免收', -27500)])
     """
     on = on or date.today()
     effective = schedule.get("effective") or {}

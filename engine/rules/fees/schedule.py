@@ -30,6 +30,12 @@ def to_fen(money: int | str | Decimal) -> int:
     """Convert a YAML money value (integer yuan, or a string such as "12.50") to integer fen.
 
     Floats are refused: 0.1 + 0.2 is not 0.3 in binary, and money must be exact.
+
+    >>> to_fen(80), to_fen("12.50"), to_fen("0.05")
+    (8000, 1250, 5)
+    >>> to_fen(0.1)
+    Traceback (most recent call last):
+    TypeError: money must be integer yuan or a string like "12.50", not 0.1
     """
     if isinstance(money, bool) or isinstance(money, float):
         raise TypeError(f'money must be integer yuan or a string like "12.50", not {money!r}')
@@ -50,7 +56,11 @@ def to_fen(money: int | str | Decimal) -> int:
 
 
 def format_fen(fen: int) -> str:
-    """Format integer fen as yuan with two decimals: ``8000`` -> ``"80.00 元"``."""
+    """Format integer fen as yuan with two decimals.
+
+    >>> format_fen(8000), format_fen(5), format_fen(-27500)
+    ('80.00 元', '0.05 元', '-275.00 元')
+    """
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(fen), 100)
     return f"{sign}{whole}.{cents:02d} 元"
