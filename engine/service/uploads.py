@@ -41,7 +41,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import Message
 
 from engine.base import addresses, input_guard
-from engine.base.i18n import gettext
+from engine.base.i18n import gettext, ngettext
+from engine.base.wording import N_
 from engine.ledger import ledger
 from engine.rules import forms
 from engine.rules.forms import FieldError
@@ -129,23 +130,29 @@ class Owner:
 
 class Refused(Exception):
     """An upload the limits refuse: ``status`` 413 (a draft's total), 429 (a rate; ``retry_after``
-    seconds) or 507 (the disk); ``zh`` and ``en`` say why and what to do."""
+    seconds) or 507 (the disk); ``message`` says why and what to do, in the language of the request
+    that uploaded (the API answers with it; the portal's pages word it by ``code``: page_message)."""
 
-    def __init__(self, status: int, code: str, zh: str, en: str, retry_after: int | None = None) -> None:
-        super().__init__(en)
-        self.status, self.code, self.zh, self.en, self.retry_after = status, code, zh, en, retry_after
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+# the limits' words, shared by the API's refusal and the portal's page
+TOO_OFTEN = N_("上传过于频繁，请 %(seconds)s 秒后再试")
+TOO_LARGE = N_("本申请的文件合计不得超过 %(mb)s MB，请压缩或删去不需要的文件")
+NO_ROOM = N_("服务器存储空间不足，暂时不能接收文件，请稍后再试或到窗口办理")
 
 
 def page_message(e: Refused, limits: Limits = LIMITS) -> str:
     """What the portal's materials page says about a refused file (in the page's language)."""
     if e.code == "too_many_requests":
-        return gettext("上传过于频繁，请 %(seconds)s 秒后再试") % {"seconds": e.retry_after}
+        return gettext(TOO_OFTEN) % {"seconds": e.retry_after}
     if e.code == "too_many_files":
         return gettext("本申请的文件已达上限（%(files)s 个），请删去不需要的文件") % {"files": limits.draft_max_files}
     if e.code == "too_large":
-        mb = limits.draft_max_bytes // MIB
-        return gettext("本申请的文件合计不得超过 %(mb)s MB，请压缩或删去不需要的文件") % {"mb": mb}
-    return gettext("服务器存储空间不足，暂时不能接收文件，请稍后再试或到窗口办理")
+        return gettext(TOO_LARGE) % {"mb": limits.draft_max_bytes // MIB}
+    return gettext(NO_ROOM)
 
 
 def client_of(address: str) -> str:
@@ -182,8 +189,9 @@ ACCEPT_OF = {
     "xlsx": ".xlsx",
     "zip": ".zip",
 }
-MARKUP_REFUSED = "文件开头含有网页代码（HTML、SVG 或脚本），不予接收 / the file carries web-page markup; not accepted"
-NOT_ACCEPTED = "只接受 PDF、OFD、JPG、PNG、DOC/DOCX、XLS/XLSX 文件（按文件内容判断，不看扩展名）"
+# catalogue messages: translated where they are shown (gettext)
+MARKUP_REFUSED = N_("文件开头含有网页代码（HTML、SVG 或脚本），不予接收")
+NOT_ACCEPTED = N_("只接受 PDF、OFD、JPG、PNG、DOC/DOCX、XLS/XLSX 文件（按文件内容判断，不看扩展名）")
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,12 +287,7 @@ def check_room(upload_dir: Path, size: int, limits: Limits = LIMITS) -> None:
     usage = shutil.disk_usage(upload_dir)
     floor = max(limits.min_free_bytes, math.ceil(limits.min_free_fraction * usage.total))
     if usage.free - size < floor:
-        raise Refused(
-            507,
-            "insufficient_storage",
-            "服务器存储空间不足，暂时不能接收文件，请稍后再试或到窗口办理",
-            "the server is short of storage and takes no files for now; try later or apply at a window",
-        )
+        raise Refused(507, "insufficient_storage", gettext(NO_ROOM))
 
 
 def _usage(where: Any, since: str) -> Any:
@@ -315,12 +318,11 @@ def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits
         stmt, who = (_BY_DRAFT, owner.draft) if owner.draft is not None else (_BY_CASE, owner.case)
         n, total, recent, first = ledger.fast_execute(conn, stmt, {"owner": who, "minute": minute}).rows[0]
         if n >= limits.draft_max_files:
-            zh = f"本申请已有 {n} 个文件，至多 {limits.draft_max_files} 个；请删去不需要的文件"
-            raise Refused(413, "too_many_files", zh, f"an application holds at most {limits.draft_max_files} files")
+            words = gettext("本申请已有 %(count)s 个文件，至多 %(files)s 个；请删去不需要的文件")
+            raise Refused(413, "too_many_files", words % {"count": n, "files": limits.draft_max_files})
         if int(total) + size > limits.draft_max_bytes:
-            mb = limits.draft_max_bytes // MIB
-            zh = f"本申请的文件合计不得超过 {mb} MB；请压缩或删去不需要的文件"
-            raise Refused(413, "too_large", zh, f"an application's files total at most {mb} MB")
+            words = gettext(TOO_LARGE) % {"mb": limits.draft_max_bytes // MIB}
+            raise Refused(413, "too_large", words)
         _past(int(recent) + 1, limits.draft_files_per_minute, first, now, timedelta(minutes=1))
     if owner.client is not None:
         day = ledger.iso(now - timedelta(days=1))
@@ -344,8 +346,10 @@ def _open_draft(conn: Connection, owner: Owner, at: datetime, limits: Limits) ->
         drafts.open_api(conn, owner.draft, owner.client, at, limits.client_drafts_per_hour)
     except drafts.TooMany as exc:
         seconds = exc.retry_after(at)
-        zh, en = f"新建草稿过于频繁，请 {seconds} 秒后再试", f"too many drafts; retry in {seconds} s"
-        raise Refused(429, "too_many_requests", zh, en, seconds) from None
+        words = ngettext(
+            "新建草稿过于频繁，请 %(seconds)s 秒后再试", "新建草稿过于频繁，请 %(seconds)s 秒后再试", seconds
+        )
+        raise Refused(429, "too_many_requests", words % {"seconds": seconds}, seconds) from None
 
 
 def _past(used: int, limit: int, first: str | None, now: datetime, window: timedelta) -> None:
@@ -355,13 +359,7 @@ def _past(used: int, limit: int, first: str | None, now: datetime, window: timed
         return
     wait = datetime.fromisoformat(first) + window - now if first else window
     seconds = max(1, math.ceil(wait.total_seconds()))
-    raise Refused(
-        429,
-        "too_many_requests",
-        f"上传过于频繁，请 {seconds} 秒后再试",
-        f"too many uploads; retry in {seconds} s",
-        seconds,
-    )
+    raise Refused(429, "too_many_requests", gettext(TOO_OFTEN) % {"seconds": seconds}, seconds)
 
 
 def store(
@@ -453,31 +451,43 @@ def material_errors(
         for upload_id in upload_ids:
             row = found.get(upload_id)
             if row is None:
-                errors.append(FieldError(field, f"上传编号 {upload_id} 不存在，请重新上传", "unknown_upload"))
+                words = N_("上传编号 %(upload)s 不存在，请重新上传")
+                errors.append(forms.field_error(field, "unknown_upload", words, upload=upload_id))
                 continue
             if owner is not None and (owner == Owner() or (row.draft, row.case_number) != (owner.draft, owner.case)):
-                msg = f"上传编号 {upload_id} 不是用本申请的草稿上传的，请用本草稿重新上传"
-                errors.append(
-                    FieldError(field, msg + " / upload it again with this application's draft", "foreign_upload")
-                )
+                words = N_("上传编号 %(upload)s 不是用本申请的草稿上传的，请用本草稿重新上传")
+                errors.append(forms.field_error(field, "foreign_upload", words, upload=upload_id))
                 continue
-            problem = file_problem(spec, row.content_type, row.size)
+            problem = file_error(field, spec, row.content_type, row.size)
             if problem is not None:
-                errors.append(FieldError(field, problem[1], problem[0]))
+                errors.append(problem)
     return errors
 
 
-def file_problem(spec: Mapping[str, Any], content_type: str, size: int) -> tuple[str, str] | None:
-    """(code, message) when a file of this type and size does not meet the material's rules."""
+def file_error(field: str, spec: Mapping[str, Any], content_type: str, size: int) -> FieldError | None:
+    """The material's rule a file of this type and size breaks, as ``field``'s error (None when it meets
+    them); its message is Chinese, as the API answers, and ``text()`` says it in the page's language."""
     name = spec.get("name", "该材料")
     kind = FORMAT_OF.get(content_type, "")
     if spec.get("formats") and kind not in spec["formats"]:
-        allowed = "、".join(str(f).upper() for f in spec["formats"])
-        return "wrong_format", f"{name}须为 {allowed} 格式，这个文件是 {kind.upper() or '不接受的类型'}，请换一个文件"
+        allowed = tuple(str(f).upper() for f in spec["formats"])
+        if not kind:
+            words = N_("%(name)s须为 %(allowed)s 格式，这个文件是 不接受的类型，请换一个文件")
+            return forms.field_error(field, "wrong_format", words, name=name, allowed=allowed)
+        words = N_("%(name)s须为 %(allowed)s 格式，这个文件是 %(kind)s，请换一个文件")
+        return forms.field_error(field, "wrong_format", words, name=name, allowed=allowed, kind=kind.upper())
     limit = spec.get("max_size_mb")
     if limit is not None and size > float(limit) * 2**20:
-        return "file_too_large", f"{name}单个文件不得超过 {limit} MB，请压缩或拆分后再上传"
+        words = N_("%(name)s单个文件不得超过 %(limit)s MB，请压缩或拆分后再上传")
+        return forms.field_error(field, "file_too_large", words, name=name, limit=str(limit))
     return None
+
+
+def file_problem(spec: Mapping[str, Any], content_type: str, size: int) -> tuple[str, str] | None:
+    """(code, message in the page's language) when a file of this type and size does not meet the
+    material's rules (the portal's and the progress page's uploads)."""
+    found = file_error("", spec, content_type, size)
+    return None if found is None else (found.code, found.text())
 
 
 def accept_attribute(spec: Mapping[str, Any]) -> str:

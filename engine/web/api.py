@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.base import addresses, input_guard, stated, wording
+from engine.base.i18n import gettext
 from engine.base.money import YUAN, amounts
 from engine.check.crossref import item_fields
 from engine.ledger import ledger
@@ -129,7 +130,7 @@ def _guarded(fn: Handler) -> Handler:
         except _TooLarge:
             return error_response(413, "too_large", f"请求过大，上限 {MAX_UPLOAD // 2**20} MB / request too large")
         except uploads_.Refused as e:  # an upload past a limit (413, 429) or a nearly full disk (507)
-            response = error_response(e.status, e.code, f"{e.zh} / {e.en}")
+            response = error_response(e.status, e.code, e.message)
             if e.retry_after is not None:
                 response.headers["Retry-After"] = str(e.retry_after)
             return response
@@ -430,7 +431,7 @@ def api_routes(
             raise ApiError(422, "empty_file", "文件是空的 / the file is empty")
         content_type = uploads_.sniff(content, client_name)
         if content_type is None and uploads_.has_markup(content):
-            raise ApiError(415, "unsupported_media_type", uploads_.MARKUP_REFUSED)
+            raise ApiError(415, "unsupported_media_type", gettext(uploads_.MARKUP_REFUSED))
         if content_type is None:
             raise ApiError(
                 415,
