@@ -28,7 +28,8 @@ from starlette.requests import HTTPConnection
 
 from engine.base.i18n import gettext
 from engine.ledger import ledger
-from engine.service import anomalies, uploads
+from engine.service import anomalies, upload_limits
+from engine.service.upload_limits import Limits
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -49,9 +50,9 @@ class Filer:
     per_day: int
 
 
-def of(request: HTTPConnection, limits: uploads.Limits) -> Filer:
+def of(request: HTTPConnection, limits: Limits) -> Filer:
     """The filer an applicant's request counts as (staff filing for one pass ``None`` instead)."""
-    return Filer(uploads.client(request), limits.client_filings_per_hour, limits.client_filings_per_day)
+    return Filer(upload_limits.client(request), limits.client_filings_per_hour, limits.client_filings_per_day)
 
 
 class TooMany(Exception):

@@ -44,10 +44,11 @@ from engine.rules import clock, forms
 from engine.rules.cases.model import ActionRefused, Actor, FeeMismatch
 from engine.rules.cases.steps import open_steps
 from engine.rules.forms import FieldError
-from engine.service import access, auth, drafts, filing_limits, provisional, query_codes
+from engine.service import access, auth, drafts, filing_limits, provisional, query_codes, upload_limits
 from engine.service import chains as chain_service
 from engine.service import uploads as uploads_
 from engine.service.cases import CaseService, ItemUnavailable, SubmissionInvalid, UnknownCase
+from engine.service.upload_limits import LIMITS, Limits, Owner, Refused, check_quota, check_room
 from engine.service.uploads import MAX_UPLOAD
 from engine.supervision import corrections, rankings
 from engine.supervision import sweep as supervision
@@ -129,7 +130,7 @@ def _guarded(fn: Handler) -> Handler:
             return error_response(409, "draft_filed", DRAFT_FILED.format(number=e.number))
         except _TooLarge:
             return error_response(413, "too_large", f"请求过大，上限 {MAX_UPLOAD // 2**20} MB / request too large")
-        except uploads_.Refused as e:  # an upload past a limit (413, 429) or a nearly full disk (507)
+        except Refused as e:  # an upload past a limit (413, 429) or a nearly full disk (507)
             response = error_response(e.status, e.code, e.message)
             if e.retry_after is not None:
                 response.headers["Retry-After"] = str(e.retry_after)
@@ -263,7 +264,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def api_routes(
-    service: CaseService, upload_dir: Path, limits: uploads_.Limits = uploads_.LIMITS, key: bytes | None = None
+    service: CaseService, upload_dir: Path, limits: Limits = LIMITS, key: bytes | None = None
 ) -> list[Route]:
     """``limits``: the upload limits and the free-space floor (engine.service.uploads); ``key``: the server
     key that signs API draft tokens (engine.base.keys; without one, a key of this process: tokens then
@@ -289,25 +290,25 @@ def api_routes(
             raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT)
 
     def upload_errors(
-        materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]], owner: uploads_.Owner
+        materials: Sequence[Mapping[str, Any]], uploads: Mapping[str, list[str]], owner: Owner
     ) -> list[FieldError]:
         return uploads_.material_errors(db, materials, uploads, owner)
 
     def claimed(
         body: Mapping[str, Any], files: Mapping[str, list[str]], chain: bool = False
-    ) -> tuple[uploads_.Owner, str | None]:
+    ) -> tuple[Owner, str | None]:
         """(the owner whose uploads ``files`` may name, the draft's idempotency key): uploads are
         claimed only by the application filed with the draft (``draft``) they were uploaded into,
         and a draft files one application: a repeat answers it, another kind is refused (409)."""
         token = body.get("draft")
         if token is None:
-            return uploads_.Owner(), None  # no draft: naming any upload is a field error
+            return Owner(), None  # no draft: naming any upload is a field error
         draft = drafts.find_api(db, draft_key, token, service.clock.now()) if isinstance(token, str) else None
         if draft is None:
             raise _field_errors(("draft", "unknown_draft", UNKNOWN_DRAFT))
         if draft.filed is not None and draft.filed[1] != chain:  # filed as the other kind of application
             raise ApiError(409, "draft_filed", DRAFT_FILED.format(number=draft.filed[0]))
-        return uploads_.Owner(draft=draft.id), drafts.key(draft.id)
+        return Owner(draft=draft.id), drafts.key(draft.id)
 
     def view(number: str, staff: bool) -> dict[str, Any]:
         case, snap = service.load(number)
@@ -375,7 +376,7 @@ def api_routes(
         token, expires = drafts.issue_api(draft_key, service.clock.now())
         return JSONResponse({"draft": token, "expires_at": _iso(expires)}, status_code=201)
 
-    def upload_owner(request: Request) -> uploads_.Owner:
+    def upload_owner(request: Request) -> Owner:
         """Whose upload this is, from the headers alone (so a refusal reads no body): a draft
         (``X-Draft-Token``), or a case (``?case=``) with its query code or a staff token."""
         number, now = request.query_params.get("case"), service.clock.now()
@@ -386,18 +387,18 @@ def api_routes(
                 raise ApiError(401, "unauthorized", UNKNOWN_DRAFT if token else NEED_DRAFT)
             if draft.filed is not None:  # its application claimed what it needed; nothing more may pile up
                 raise ApiError(409, "draft_filed", DRAFT_FILED.format(number=draft.filed[0]))
-            return uploads_.Owner(draft=draft.id, client=uploads_.client(request))
+            return Owner(draft=draft.id, client=upload_limits.client(request))
         staff = staff_of(request)
         if staff is None:
             check_query_code(request, number, request.headers.get("x-query-code", ""))
-            return uploads_.Owner(case=number, client=uploads_.client(request))
+            return Owner(case=number, client=upload_limits.client(request))
         try:
             case, _ = service.load(number)
         except UnknownCase:
             raise ApiError(404, "not_found", NOT_FOUND_FOR_APPLICANT) from None
         if not access.may_upload_for(staff, case):  # as for a case one may not see: nothing to probe
             raise ApiError(404, "not_found", NOT_FOUND_FOR_STAFF)
-        return uploads_.Owner(case=number)
+        return Owner(case=number)
 
     async def upload(request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -407,9 +408,9 @@ def api_routes(
         expected = min(input_guard.whole(length, 19) or 0, MAX_UPLOAD)
 
         def admit() -> None:  # the disk and the limits before a large body is read
-            uploads_.check_room(upload_dir, expected, limits)
+            check_room(upload_dir, expected, limits)
             with ledger.read_only(db) as conn:
-                uploads_.check_quota(conn, owner, 0, service.clock.now(), limits)
+                check_quota(conn, owner, 0, service.clock.now(), limits)
 
         # a small body costs less to read than to check twice: store() checks in its own write
         if expected > uploads_.CHECK_BEFORE_READING:
@@ -623,7 +624,7 @@ def api_routes(
             for k in uploads
             if k not in known
         ]
-        errors += upload_errors(materials, uploads, uploads_.Owner(case=number))  # uploaded for this case
+        errors += upload_errors(materials, uploads, Owner(case=number))  # uploaded for this case
         if errors:
             raise SubmissionInvalid(errors)
         return {

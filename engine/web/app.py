@@ -46,9 +46,10 @@ from engine.ledger.transparency import transparency_routes
 from engine.rules import chains, notice
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import Clock, SystemClock, local_date
-from engine.service import provisional, reload, uploads
+from engine.service import provisional, reload
 from engine.service.cases import CaseService
 from engine.service.reload import LiveApp, Version
+from engine.service.upload_limits import Limits, limits_from_env
 from engine.supervision.search import MAX_QUERY, ItemIndex
 from engine.web.admin import PreviewKit, admin_routes
 from engine.web.api import api_routes, bad_text_error, error_response
@@ -119,7 +120,7 @@ def create_app(
     sweep_seconds: float = SWEEP_SECONDS,
     reload_seconds: float | None = None,
     warnings: tuple[Problem, ...] = (),
-    upload_limits: uploads.Limits | None = None,
+    upload_limits: Limits | None = None,
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
@@ -133,7 +134,7 @@ def create_app(
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
     if upload_limits is None:
-        upload_limits = uploads.limits_from_env(os.environ)
+        upload_limits = limits_from_env(os.environ)
     if catalogue is None:
         result = load(root, FileCache(root))  # the cache makes the watcher's first re-load cheap
         if not result.ok:
@@ -164,7 +165,7 @@ class _Site:
     key: bytes
     db: Engine
     clock: Clock
-    limits: uploads.Limits  # uploads per draft, case and client address (engine.service.uploads)
+    limits: Limits  # uploads per draft, case and client address (engine.service.uploads)
 
 
 def renderer(cat: Catalogue, calendar: WorkCalendar | None = None) -> Render:

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from engine.rules.cases.model import Actor
-from engine.service import uploads
 from engine.service.cases import CaseService
+from engine.service.upload_limits import Limits
 
 if TYPE_CHECKING:
     from engine.supervision.search import ItemIndex
@@ -35,7 +35,7 @@ class Deps:
     render: Render
     key: bytes  # the server key (engine.base.keys): CSRF tokens, cookies, API draft tokens
     uploads_dir: Path
-    limits: uploads.Limits
+    limits: Limits
     staff_of: Callable[[Request], Actor | None]  # the signed-in staff member, if any (proxy filing)
     index: ItemIndex | None = None  # the catalogue's search index (home page, public search)
     open_data_dir: Path | None = None  # where the open-data file is written (/open-data)

@@ -30,8 +30,9 @@ from engine.rules import chains, forms, notice
 from engine.rules.cases.model import Actor
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
-from engine.service import drafts, filing_limits, uploads
+from engine.service import drafts, filing_limits, upload_limits, uploads
 from engine.service.cases import CaseService, SubmissionInvalid
+from engine.service.upload_limits import LIMITS, Limits, Owner, Refused, page_message
 from engine.web import csrf, form_view
 from engine.web.form_view import CHECK_PAGE, MATERIALS_PAGE
 
@@ -123,7 +124,7 @@ def portal_routes(
     render: Render,
     key: bytes,
     staff_of: Callable[[Request], Actor | None] | None = None,
-    limits: uploads.Limits = uploads.LIMITS,
+    limits: Limits = LIMITS,
 ) -> list[Route]:
     """``key`` is the server key (engine.base.keys) the forms' CSRF tokens are made with; ``staff_of``
     finds a signed-in staff member: their submissions are proxy filings (代办), recorded as filed by them.
@@ -348,7 +349,7 @@ def portal_routes(
         """A draft for this browser; an address that began its hour's drafts (portal and API alike,
         engine.service.uploads.Limits) is refused with 429 — a signed-in member of staff filing for others is not."""
         staff = await run_in_threadpool(staff_of, request) if staff_of is not None else None
-        client = None if staff is not None else uploads.client(request)
+        client = None if staff is not None else upload_limits.client(request)
         now = service.clock.now()
         try:
             return await run_in_threadpool(
@@ -408,9 +409,9 @@ def portal_routes(
         # the files count against this draft's limits and this address's; a signed-in member of
         # staff filing for an applicant (代办) is not limited by address: the whole office shares one
         staff = await run_in_threadpool(staff_of, request) if staff_of is not None else None
-        client = None if staff is not None else uploads.client(request)
-        owner = uploads.Owner(draft=draft.id, client=client)
-        refused: uploads.Refused | None = None
+        client = None if staff is not None else upload_limits.client(request)
+        owner = Owner(draft=draft.id, client=client)
+        refused: Refused | None = None
         removed = {str(v) for v in form.getlist("remove")}
         for material_id in list(draft.uploads):
             draft.uploads[material_id] = [u for u in draft.uploads[material_id] if u not in removed]
@@ -459,9 +460,9 @@ def portal_routes(
                 row = await run_in_threadpool(
                     uploads.store, db, upload_dir, content, name, content_type, service.clock.now(), owner, limits
                 )
-            except uploads.Refused as e:  # past a limit, or the disk nearly full: no later file is tried
+            except Refused as e:  # past a limit, or the disk nearly full: no later file is tried
                 refused = e
-                problems.append(FieldError(field, uploads.page_message(e, limits), e.code))
+                problems.append(FieldError(field, page_message(e, limits), e.code))
                 break
             draft.uploads.setdefault(material_id, []).append(row.id)  # kept even if another file is wrong
         draft.uploads = {k: v for k, v in draft.uploads.items() if v}

@@ -31,8 +31,9 @@ from engine.rules.cases.model import RATINGS, TERMINAL, ActionRefused
 from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
-from engine.service import device_grants, documents, joint_decision, query_codes, uploads
+from engine.service import device_grants, documents, joint_decision, query_codes, upload_limits, uploads
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
+from engine.service.upload_limits import LIMITS, Limits, Owner, Refused, page_message
 from engine.web import csrf
 from engine.web.portal import (
     APPLICANT,
@@ -60,7 +61,7 @@ def local(moment: datetime | None) -> str:
 
 
 def progress_routes(
-    service: CaseService, upload_dir: Path, render: Render, key: bytes, limits: uploads.Limits = uploads.LIMITS
+    service: CaseService, upload_dir: Path, render: Render, key: bytes, limits: Limits = LIMITS
 ) -> list[Route]:
     db = service.db
 
@@ -327,7 +328,7 @@ def progress_routes(
     ) -> tuple[dict[str, Any], list[FieldError]]:
         """The supplement's files, stored for the case (its owner) under the same limits as a draft's
         uploads: per case, per client address, and the disk's free-space floor (engine.service.uploads)."""
-        owner = uploads.Owner(case=number, client=uploads.client(request))
+        owner = Owner(case=number, client=upload_limits.client(request))
         case, snap = await run_in_threadpool(service.load, number)
         specs = {m["id"]: m for m in stated.materials(snap["item"])}
         wanted = {m["material"] for m in case.missing}
@@ -355,8 +356,8 @@ def progress_routes(
                 row = await run_in_threadpool(
                     uploads.store, db, upload_dir, content, label, str(content_type), service.clock.now(), owner, limits
                 )
-            except uploads.Refused as e:  # past a limit, or the disk nearly full: no later file is tried
-                errors.append(FieldError(field, uploads.page_message(e, limits), e.code))
+            except Refused as e:  # past a limit, or the disk nearly full: no later file is tried
+                errors.append(FieldError(field, page_message(e, limits), e.code))
                 break
             sent.setdefault(material_id, []).append(row.id)
         for material_id in sorted(wanted - set(sent)):

@@ -28,6 +28,7 @@ from engine.service import auth, drafts, uploads
 from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
+from engine.service.upload_limits import Limits
 from engine.supervision import sweep as supervision
 from engine.web.api import api_routes
 
@@ -50,7 +51,7 @@ def make(tmp_path: Path, reference: Any) -> Callable[..., World]:
     add_user(db, "culture-window", "window", "culture", password="culture-window-secret")
 
     def build(**limits: Any) -> World:
-        app = Starlette(routes=api_routes(svc, tmp_path / "uploads", uploads.Limits(**limits)))
+        app = Starlette(routes=api_routes(svc, tmp_path / "uploads", Limits(**limits)))
         return Client(app), svc, clk, tmp_path / "uploads"
 
     return build
@@ -437,7 +438,7 @@ def test_an_address_begins_so_many_portal_drafts_an_hour(tmp_path: Path, referen
 
     clk = ManualClock(START)
     app = create_app(REPO_ROOT, tmp_path / "p.db", reference.catalogue, clock=clk, sweep_seconds=0,
-                     upload_limits=uploads.Limits(client_drafts_per_hour=2))  # fmt: skip
+                     upload_limits=Limits(client_drafts_per_hour=2))  # fmt: skip
     code = "QQ-HOUSING-XK-003"
     answers = []
     for _ in range(3):  # three browsers (no cookies shared) behind one address
