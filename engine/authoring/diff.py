@@ -58,7 +58,7 @@ from engine.base.stated import NOT_STATED, NOT_STATED_ELEMENTS
 from engine.catalogue.model import Catalogue
 from engine.rules.fees.schedule import field_labels
 from engine.rules.fees.text import line_standard
-from engine.rules.notice import ONLINE_DEPTH, ROLE_NAMES, TYPE_NAMES
+from engine.rules.guide_words import ONLINE_DEPTH, ROLE_NAMES, TYPE_NAMES
 
 __all__ = ["KIND_ORDER", "SUBJECT_ORDER", "Change", "compare"]
 

@@ -16,88 +16,26 @@ from engine.base.wording import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.check.crossref import item_fields
 from engine.rules.cases.law import extension_of
-
-TYPE_NAMES = {
-    "license": "行政许可",
-    "confirmation": "行政确认",
-    "payment": "行政给付",
-    "ruling": "行政裁决",
-    "reward": "行政奖励",
-    "filing": "备案",
-    "other_power": "其他行政权力",
-    "public_service": "公共服务",
-}
-LEVEL_NAMES = {
-    "national": "国家级",
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "township": "乡镇级",
-    "village": "村（社区）级",
-}
-UNIT_NAMES = {"working_day": "个工作日", "natural_day": "个自然日", "minute": "分钟"}
-APPLICANT_NAMES = {"natural_person": "自然人", "legal_person": "法人及其他组织"}
-SERVICE_OBJECT_NAMES = {
-    "natural_person": "自然人",
-    "enterprise_legal_person": "企业法人",
-    "public_institution": "事业单位法人",
-    "social_organisation": "社会组织法人",
-    "unincorporated_enterprise": "非法人企业",
-    "individual_business": "个体工商户",
-    "government_agency": "机关",
-    "other_organisation": "其他组织",
-}
-STATE_NAMES = {"in_use": "在用", "suspended": "暂停", "cancelled": "取消"}
-NATURE_NAMES = {
-    "statutory_authority": "法定机关",
-    "authorised_organisation": "法律法规授权组织",
-    "entrusted_organisation": "受委托组织",
-}
-HANDLING_FORM_NAMES = {"window": "窗口办理", "online": "网上办理", "courier": "快递申请"}
-#: the basis kinds, each printed under its own heading, in this order
-BASIS_HEADINGS = (
-    ("basis", N_("设定依据")),
-    ("implementation_basis", N_("实施依据")),
-    ("handling_basis", N_("办理依据")),
-    ("conditions_basis", N_("受理条件依据")),
+from engine.rules.fees.text import describe_schedule_on
+from engine.rules.guide_words import (
+    APPLICANT_NAMES,
+    ASK,
+    BASIS_HEADINGS,
+    HANDLING_FORM_NAMES,
+    LEVEL_NAMES,
+    NATURE_NAMES,
+    NOT_STATED_TEXT,
+    ONLINE_DEPTH,
+    PROCEDURE_NAMES,
+    ROLE_NAMES,
+    SERVICE_OBJECT_NAMES,
+    SOURCE_NAMES,
+    STATE_NAMES,
+    STEP_NAMES,
+    TYPE_NAMES,
+    basis_text,
+    duration_text,
 )
-NOT_STATED_TEXT = "未说明"
-ASK = "请向窗口咨询"
-ONLINE_DEPTH = {0: "不支持网上办理", 1: "网上咨询查询", 2: "网上预审（下载表格）", 3: "网上受理", 4: "全程网办"}
-SOURCE_NAMES = {"applicant": "申请人自备", "government": "政府部门核发", "intermediary": "中介机构", "other": "其他"}
-STEP_NAMES = {"accept": "受理", "undertake": "承办", "review": "审核", "decide": "批准", "complete": "办结"}
-ROLE_NAMES = {
-    "window": "窗口受理人员",
-    "undertaker": "承办人",
-    "reviewer": "审核人",
-    "decider": "批准人",
-    "issuer": "发证人员",
-    "inspector": "现场核查人员",
-    "head": "部门负责人",
-}
-PROCEDURE_NAMES = {
-    "hearing": "听证",
-    "tendering": "招标",
-    "auction": "拍卖",
-    "testing": "检验检测",
-    "inspection": "现场勘查",
-    "quarantine": "检疫",
-    "appraisal": "鉴定",
-    "expert_review": "专家评审",
-    "public_notice": "公示",
-    "collective_decision": "集体审议",
-}
-
-
-def duration_text(d: Mapping[str, Any]) -> str:
-    return f"{d['value']}{UNIT_NAMES[d['unit']]}"
-
-
-def basis_text(refs: list[Mapping[str, Any]]) -> str:
-    return "；".join(
-        f"《{r['law'].strip('《》')}》{r['article']}" if not r["law"].startswith("《") else f"{r['law']}{r['article']}"
-        for r in refs
-    )
 
 
 @dataclass(slots=True)
@@ -329,27 +267,52 @@ def _step_line(s: Mapping[str, Any]) -> str:
     )
 
 
+def _labels(cat: Catalogue, item: Document) -> dict[str, str]:
+    """The form's field labels, and ``=value`` -> option label, to word conditions with."""
+    fields = item_fields(item, cat.forms)
+    labels = {name: info.spec["label"] for name, info in fields.items()}
+    for info in fields.values():
+        for opt in info.spec.get("options", []):
+            labels.setdefault(f"={opt['value']}", opt["label"])
+    return labels
+
+
+def _step_lines(steps: Any) -> list[str]:
+    if steps == "standard":
+        return [f"{STEP_NAMES[s]}" for s in STEP_NAMES]
+    return [_step_line(s) for s in steps]
+
+
+def _visits_text(visits: Mapping[str, Any] | None) -> str:
+    if not visits:
+        return NOT_STATED_TEXT
+    times = "零跑动" if visits["max"] == 0 else f"最多{visits['max']}次"
+    return times + (f"（{visits['reason']}）" if visits.get("reason") else "")
+
+
+def _procedure_line(p: Mapping[str, Any]) -> str:
+    return (
+        f"{p['name']}（{PROCEDURE_NAMES[p['kind']]}，最长{duration_text(p['max'])}，"
+        f"{'计入' if p['counts_toward_limit'] else '不计入'}办理时限" + ("，收费" if p.get("charged") else "") + "）"
+    )
+
+
+def _result_text(result: Mapping[str, Any] | None) -> str:
+    if not result:
+        return NOT_STATED_TEXT
+    return f"{result['name']}" + (f"（有效期{result['validity']}）" if result.get("validity") else "")
+
+
 def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
     """The guide of ``item``; ``on`` (the clock's local date) splits its fee reliefs into those in force
     that day and those lapsed or yet to begin (without it every relief is listed as written)."""
     data = item.data
     center = cat.center or {}
     dept = cat.department(data["department"]) or {"name": data["department"], "window": ""}
-    fields = item_fields(item, cat.forms)
-    labels = {name: info.spec["label"] for name, info in fields.items()}
-    for info in fields.values():
-        for opt in info.spec.get("options", []):
-            labels.setdefault(f"={opt['value']}", opt["label"])
+    labels = _labels(cat, item)
     tl = data["time_limit"]
     fee_lines, fee_other = _fee_lines(cat, data["fee"], labels, on)
-    steps = data.get("steps", "standard")
-    if steps == "standard":
-        step_lines = [f"{STEP_NAMES[s]}" for s in STEP_NAMES]
-    else:
-        step_lines = [_step_line(s) for s in steps]
-    visits = stated.section(data, "visits")
     online = stated.section(data, "online")
-    result = stated.section(data, "result")
     contact = data.get("contact", {})
     complaint = data.get("complaint", {})
     remedy = data.get("remedy", {})
@@ -375,12 +338,7 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
         promised_limit="即办（当场办结）" if tl["promised"]["value"] == 0 else duration_text(tl["promised"]),
         immediate=tl["promised"]["value"] == 0,
         extension=extension_text(data),
-        visits=(
-            ("零跑动" if visits["max"] == 0 else f"最多{visits['max']}次")
-            + (f"（{visits['reason']}）" if visits.get("reason") else "")
-            if visits
-            else NOT_STATED_TEXT
-        ),
+        visits=_visits_text(stated.section(data, "visits")),
         online=ONLINE_DEPTH[online["depth"]] if online else NOT_STATED_TEXT,
         materials=_materials(cat, data, labels),
         materials_stated=stated.materials_stated(data),
@@ -390,17 +348,9 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
         fee_not_in_force=fee_other,
         issued=on.isoformat() if on else "",
         fee_stated=stated.fee_stated(data),
-        special_procedures=[
-            f"{p['name']}（{PROCEDURE_NAMES[p['kind']]}，最长{duration_text(p['max'])}，"
-            f"{'计入' if p['counts_toward_limit'] else '不计入'}办理时限"
-            + ("，收费" if p.get("charged") else "")
-            + "）"
-            for p in data.get("special_procedures", [])
-        ],
-        steps=step_lines,
-        result=(f"{result['name']}" + (f"（有效期{result['validity']}）" if result.get("validity") else ""))
-        if result
-        else NOT_STATED_TEXT,
+        special_procedures=[_procedure_line(p) for p in data.get("special_procedures", [])],
+        steps=_step_lines(data.get("steps", "standard")),
+        result=_result_text(stated.section(data, "result")),
         location=location.get("address") or center.get("address", ""),
         hours=data.get("hours") or center.get("hours", ""),
         contact=channels(contact) or _center_phone(center, "phone"),
@@ -435,8 +385,6 @@ def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | N
     schedule = cat.fees.get(fee["schedule"])
     if schedule is None:
         return [f"按收费标准 {fee['schedule']} 收取"], []
-    from engine.rules.fees.text import describe_schedule_on
-
     return describe_schedule_on(schedule.data, labels, on)
 
 

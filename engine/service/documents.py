@@ -31,7 +31,7 @@ from engine.rules.cases.law import extension_of
 from engine.rules.cases.model import Case, Event
 from engine.rules.clock import TZ, local_date
 from engine.rules.forms import field_specs
-from engine.rules.notice import PROCEDURE_NAMES, basis_text, duration_text
+from engine.rules.guide_words import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import provisional
 from engine.service.cases import CaseService
 from engine.service.deadlines import Deadlines

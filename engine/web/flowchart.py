@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from engine.rules import notice as notice_words
+from engine.rules import guide_words
 from engine.rules.cases.steps import groups as _groups  # the flowchart must draw exactly the groups the engine routes
+from engine.rules.guide_words import PROCEDURE_NAMES
 
 # the schema's words for roles and special procedures, kept in one place (engine.rules.notice)
-ROLE_NAMES: Mapping[str, str] = notice_words.ROLE_NAMES
-PROCEDURE_KINDS: Mapping[str, str] = notice_words.PROCEDURE_NAMES
+ROLE_NAMES: Mapping[str, str] = guide_words.ROLE_NAMES
+PROCEDURE_KINDS: Mapping[str, str] = PROCEDURE_NAMES
 UNITS: Mapping[str, str] = {"working_day": "个工作日", "natural_day": "个自然日", "minute": "分钟"}
 
 # System CJK fonts first (nothing is downloaded), so Chinese never falls back to boxes.
