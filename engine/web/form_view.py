@@ -22,6 +22,7 @@ from engine.base.wording import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.check.crossref import FieldInfo, item_fields
 from engine.rules import forms
+from engine.rules.form_values import TRUE_WORDS
 
 MATERIALS_PAGE = "materials"
 CHECK_PAGE = "check"
@@ -249,7 +250,7 @@ def answer_text(spec: Mapping[str, Any], value: Any) -> str:
     kind = spec["type"]
     options = {str(o["value"]): str(o["label"]) for o in spec.get("options", [])}
     if kind == "boolean":
-        return wording.yes_no(value is True or str(value).lower() in forms.TRUE_WORDS)  # 是/否, Yes/No
+        return wording.yes_no(value is True or str(value).lower() in TRUE_WORDS)  # 是/否, Yes/No
     if kind == "checkbox":
         values = value if isinstance(value, list) else [value]
         return "、".join(options.get(str(v), str(v)) for v in values)

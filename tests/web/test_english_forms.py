@@ -17,6 +17,7 @@ from engine.base import regions
 from engine.base.i18n import activate
 from engine.rules import forms
 from engine.rules.clock import TZ, ManualClock
+from engine.rules.form_values import Invalid
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -150,12 +151,12 @@ def test_a_region_outside_within_and_a_province_alone_in_english() -> None:
     try:
         found = regions.problem_words("110101", "取水地点", "230000")
         assert found is not None
-        assert forms._Invalid("invalid_area", found[0], **found[1]).error("x").text() == (
+        assert Invalid("invalid_area", found[0], **found[1]).text() == (
             "取水地点 must be within 黑龙江省; choose again"  # the region's name is data, as written
         )
         found = regions.problem_words("230200", "取水地点")
         assert found is not None
-        assert forms._Invalid("invalid_area", found[0], **found[1]).error("x").text() == (
+        assert Invalid("invalid_area", found[0], **found[1]).text() == (
             "取水地点: 黑龙江省齐齐哈尔市 chosen; go on and choose the county (district)"
         )
     finally:
