@@ -74,6 +74,7 @@ from engine.service import worklist  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.supervision import rankings  # noqa: E402
 from engine.supervision import sweep as supervision  # noqa: E402
+from engine.supervision.counts import anomaly_counts, event_counts, open_counts  # noqa: E402
 
 GENERATOR_VERSION = 4  # bump when the generated data change: the cached database is rebuilt
 OUT = Path(__file__).resolve().parent / "out"
@@ -924,12 +925,12 @@ def main(argv: list[str] | None = None) -> int:
     window = Actor(f"window.{largest}.1", "window", largest)
     supervisor = Actor("supervisor.center.1", "supervisor")
     runs: list[tuple[str, Callable[[], Any], bool]] = [
-        ("1. open_counts (dashboard lights by department)", lambda: supervision.open_counts(db), True),
+        ("1. open_counts (dashboard lights by department)", lambda: open_counts(db), True),
         (f"2. for_actor window, {largest} (largest)", lambda: worklist.for_actor(db, window, NOW, cal), True),
         ("2. for_actor supervisor (center-wide)", lambda: worklist.for_actor(db, supervisor, NOW, cal), True),
         (f"3. rankings.month {RANK_MONTH}", lambda: rankings.month(db, cal, center, RANK_MONTH), True),
-        (f"4. event_counts {RANK_MONTH}", lambda: supervision.event_counts(db, start, end), True),
-        (f"   anomaly_counts {RANK_MONTH}", lambda: supervision.anomaly_counts(db, start, end), False),
+        (f"4. event_counts {RANK_MONTH}", lambda: event_counts(db, start, end), True),
+        (f"   anomaly_counts {RANK_MONTH}", lambda: anomaly_counts(db, start, end), False),
     ]
     figures: list[Figure] = []
     for label, fn, target in runs:

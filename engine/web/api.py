@@ -51,7 +51,7 @@ from engine.service.cases import CaseService, ItemUnavailable, SubmissionInvalid
 from engine.service.upload_limits import LIMITS, Limits, Owner, Refused, check_quota, check_room
 from engine.service.uploads import MAX_UPLOAD
 from engine.supervision import corrections, rankings
-from engine.supervision import sweep as supervision
+from engine.supervision.counts import anomaly_counts, event_counts, labels, max_visits_of, open_counts
 from engine.web.openapi import OPENAPI
 
 log = logging.getLogger("yangguang.api")
@@ -700,10 +700,10 @@ def api_routes(
                 "center": (cat.center or {}).get("name", ""),
                 "generated_at": _iso(service.clock.now()),
                 "period": {"from": start.isoformat(), "to": end.isoformat()},
-                "open": supervision.open_counts(db),
-                "lights": supervision.event_counts(db, lo, hi),
-                "anomalies": supervision.anomaly_counts(db, lo, hi, supervision.max_visits_of(cat)),
-                "labels": supervision.labels(),
+                "open": open_counts(db),
+                "lights": event_counts(db, lo, hi),
+                "anomalies": anomaly_counts(db, lo, hi, max_visits_of(cat)),
+                "labels": labels(),
                 "corrections": corrections.rate(db, lo, hi),
                 "rankings": {"month": month, **{k: [r.as_dict() for r in v] for k, v in ranked.items()}},
             }

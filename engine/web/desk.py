@@ -34,7 +34,7 @@ from engine.rules.forms import field_specs
 from engine.service import access, auth, documents, uploads, worklist
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
-from engine.supervision import sweep as supervision
+from engine.supervision.counts import lights_of
 from engine.web import csrf, desk_nav
 from engine.web.desk_words import (
     accept_hint,
@@ -329,7 +329,7 @@ def desk_routes(service: CaseService, render: Render, key: bytes) -> list[Route]
                 0
             ],
             "documents": documents.documents_for(case, snap, cat.center, due, records),
-            "lights": supervision.lights_of(db, number),
+            "lights": lights_of(db, number),
             "department": departments.get(case.department, {}),
         }
 

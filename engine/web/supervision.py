@@ -32,6 +32,7 @@ from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.supervision import corrections
 from engine.supervision import sweep as supervision
+from engine.supervision.counts import ANOMALY_LABELS, anomaly_counts, event_counts, max_visits_of, open_counts
 from engine.web import charts, desk_nav
 from engine.web.desk import guarded_route, staff_csrf
 from engine.web.progress import local
@@ -145,9 +146,9 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
         def work() -> dict[str, Any]:
             today = clock.local_date(service.clock.now())
             return {
-                "open": supervision.open_counts(db),
-                "events": supervision.event_counts(db, start, end),
-                "anomalies": supervision.anomaly_counts(db, start, end, supervision.max_visits_of(cat)),
+                "open": open_counts(db),
+                "events": event_counts(db, start, end),
+                "anomalies": anomaly_counts(db, start, end, max_visits_of(cat)),
                 "rate": corrections.rate(db, start, end),
                 "charts": charts_for(trends(db, today)),
                 "chain_summary": chain_summary(),
@@ -162,7 +163,7 @@ def supervision_routes(service: CaseService, render: Render, key: bytes) -> list
             month=month,
             departments=departments,
             local=local,
-            anomaly_labels=supervision.ANOMALY_LABELS,
+            anomaly_labels=ANOMALY_LABELS,
             **data,
         )
 

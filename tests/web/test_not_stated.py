@@ -26,7 +26,7 @@ from engine.rules.cases.fold import apply
 from engine.rules.cases.model import ActionRefused, Actor, Case, Event
 from engine.rules.clock import TZ, ManualClock
 from engine.service.accounts import add_user
-from engine.supervision import sweep as supervision
+from engine.supervision.counts import max_visits_of
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,7 +170,7 @@ def test_an_unstated_fee_can_be_neither_assessed_nor_paid(capsys: pytest.Capture
 
 def test_supervision_does_not_flag_visits_an_item_does_not_state() -> None:
     cat = load(FIXTURE).catalogue
-    assert supervision.max_visits_of(cat) == {"QQ-B-001": 1}  # QQ-A-001: visits not_stated, nothing to exceed
+    assert max_visits_of(cat) == {"QQ-B-001": 1}  # QQ-A-001: visits not_stated, nothing to exceed
     assert stated.visits_max(cat.items["QQ-A-001"].data) is None
 
 

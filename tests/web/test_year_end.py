@@ -28,6 +28,7 @@ from engine.service import chains as chain_service
 from engine.service import documents, green_channel, provisional
 from engine.service.accounts import add_user
 from engine.supervision import sweep as supervision
+from engine.supervision.counts import lights_of
 from engine.web.app import create_app
 
 CULTURE = "QQ-CULTURE-XK-101"  # promised 10 working days, legal 20; review 2 days, inspection 4
@@ -170,7 +171,7 @@ def test_worklists_supervision_and_lights_use_the_provisional_dates_with_the_mar
     # overdue -> abnormal; both recorded with the provisional year beside their deadline
     clk.set(at(2027, 1, 11, 10))
     supervision.sweep(svc)
-    lights = {e["kind"]: e["detail"] for e in supervision.lights_of(svc.db, running)}
+    lights = {e["kind"]: e["detail"] for e in lights_of(svc.db, running)}
     assert lights["warning"]["provisional_from"] == 2027 and day(lights["warning"]["deadline"]) == date(2027, 1, 12)
     assert lights["abnormal"]["provisional_from"] == 2027
     page = browser(app, "supervisor").get(f"/desk/cases/{running}").text
