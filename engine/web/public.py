@@ -38,6 +38,7 @@ from engine.rules.cases import model as case_model
 from engine.rules.cases.model import RATING_SCORE
 from engine.service.cases import CaseService
 from engine.supervision import open_data, rankings
+from engine.supervision.exports import csv_lines, to_csv, to_json
 from engine.supervision.search import ItemIndex
 from engine.web import charts
 
@@ -195,9 +196,9 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
     def every_announcement_csv() -> Iterator[str]:
         """The whole CSV, produced one batch at a time."""
         columns = open_data.ANNOUNCEMENT_COLUMNS
-        yield open_data.to_csv([], columns)
+        yield to_csv([], columns)
         for rows in every_announcement():
-            yield open_data.csv_lines(rows, columns)
+            yield csv_lines(rows, columns)
 
     def json_page(after_number: str, limit: int) -> tuple[list[dict[str, Any]], str | None] | None:
         """A page of announcements after the case ``after_number`` ("" for the first) and the case the
@@ -364,10 +365,10 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
 
 def _data(rows: list[dict[str, Any]], kind: str, name: str, columns: Any) -> Response:
     if kind == "json":
-        return Response(open_data.to_json(rows, list(columns)), media_type="application/json")
+        return Response(to_json(rows, list(columns)), media_type="application/json")
     if kind == "csv":
         return Response(
-            open_data.to_csv(rows, list(columns)),
+            to_csv(rows, list(columns)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
