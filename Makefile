@@ -7,7 +7,7 @@ DB ?= var/yangguang.db
 # the catalogue to serve: this repository by default; e.g. make run CATALOG=examples/county DB=var/county.db
 CATALOG ?= .
 
-.PHONY: run test bench lint check clean messages schemas
+.PHONY: run test bench bench-compare lint check clean messages schemas
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 check: $(STAMP)
-	$(BIN)/yangguang check
+	$(BIN)/yangguang check --catalog $(CATALOG)
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine server.py tests bench
@@ -43,6 +43,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_supervision.py
 	$(BIN)/python bench/bench_overlay.py
 	$(BIN)/python bench/bench_search.py
+
+# every benchmark on an earlier commit and on this checkout, side by side (e.g. after a refactoring):
+# make bench-compare REF=5dc81e1 [BENCHES="bench_check bench_web"]
+bench-compare: $(STAMP)
+	bash scripts/bench-compare $(REF) $(BENCHES)
 
 # re-extract every string marked for translation and merge it into each language's .po
 # (then translate the new entries; tests/web/test_i18n.py fails while any is untranslated)

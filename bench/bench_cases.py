@@ -21,7 +21,7 @@ Two references are measured in the same run on the same machine, alternating wit
 
 Each runs with synchronous=NORMAL and FULL (WAL both). The table shows the median of
 ``--repeat`` runs. Nothing here asserts a time: the targets are reported as PASS/MISS and
-the exit status is 0 either way; it is 1 only when ``ledger.verify`` fails on a database
+the exit status is 0 either way; it is 1 only when ``audit.verify`` fails on a database
 Yangguang wrote (or a run did not complete its cases), because then the figures mean nothing.
 
     .venv/bin/python bench/bench_cases.py [--cases N] [--repeat R] [--profile] [--dir DIR]
@@ -57,7 +57,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # import the engine from this checkout, however the venv was installed
 
 from engine.catalogue.model import Catalogue, Document, load  # noqa: E402
-from engine.ledger import ledger  # noqa: E402
+from engine.ledger.cases import get_case  # noqa: E402
+from engine.ledger.db import open_engine, read_only  # noqa: E402
+from engine.ledger.events import GENESIS_HASH, events_of  # noqa: E402
+from engine.ledger.migrations import migrate  # noqa: E402
 from engine.rules.calendar import WorkCalendar  # noqa: E402
 from engine.rules.cases.model import Actor  # noqa: E402
 from engine.rules.clock import TZ, ManualClock  # noqa: E402
@@ -153,8 +156,8 @@ def yangguang_lifecycle(svc: CaseService, clk: ManualClock, world: World, key: s
 
 
 def yangguang_service(world: World, path: Path, sync: str) -> tuple[CaseService, ManualClock]:
-    db = ledger.open_engine(path, synchronous=sync)
-    ledger.migrate(db)
+    db = open_engine(path, synchronous=sync)
+    migrate(db)
     clk = ManualClock(START)
     return CaseService(world.catalogue, db, clk, world.calendar), clk
 
@@ -162,8 +165,8 @@ def yangguang_service(world: World, path: Path, sync: str) -> tuple[CaseService,
 def yangguang_check(svc: CaseService, n: int) -> None:
     report = audit.verify(svc.db)
     if not report.ok:
-        raise Broken("ledger.verify failed after the Yangguang run:\n" + report.render())
-    with ledger.read_only(svc.db) as conn:
+        raise Broken("audit.verify failed after the Yangguang run:\n" + report.render())
+    with read_only(svc.db) as conn:
         rows = conn.exec_driver_sql("SELECT state, count(*) FROM cases GROUP BY state").fetchall()
         states: dict[str, int] = {str(r[0]): int(r[1]) for r in rows}
         events = conn.exec_driver_sql("SELECT count(*) FROM events").scalar_one()
@@ -212,8 +215,8 @@ def template(world: World, path: Path) -> Template:
     real_act, real_submit = svc.act, svc.submit
 
     def row_now(number: str) -> None:
-        with ledger.read_only(svc.db) as conn:
-            found = ledger.get_case(conn, number)
+        with read_only(svc.db) as conn:
+            found = get_case(conn, number)
         assert found is not None
         rows.append(tuple(found[c] for c in ROW_COLUMNS))
 
@@ -230,9 +233,9 @@ def template(world: World, path: Path) -> Template:
     svc.submit, svc.act = submit, act  # type: ignore[method-assign]
     number = yangguang_lifecycle(svc, clk, world, "template")
     yangguang_check(svc, 1)
-    with ledger.read_only(svc.db) as conn:
-        row = ledger.get_case(conn, number)
-        records = ledger.events_of(conn, number)
+    with read_only(svc.db) as conn:
+        row = get_case(conn, number)
+        records = events_of(conn, number)
         assert row is not None
         snap = conn.exec_driver_sql(
             "SELECT version, content FROM catalogue_snapshots WHERE version = ?", (row["catalogue_version"],)
@@ -284,8 +287,8 @@ _UPDATE_CASE = (
 
 
 def run_floor(tpl: Template, path: Path, sync: str, n: int) -> float:
-    db = ledger.open_engine(path, synchronous=sync)
-    ledger.migrate(db)  # the same tables and indexes as Yangguang's
+    db = open_engine(path, synchronous=sync)
+    migrate(db)  # the same tables and indexes as Yangguang's
     db.dispose()
     con = connect(path, sync)
     snap_version, snap_content = tpl.snapshot
@@ -296,7 +299,7 @@ def run_floor(tpl: Template, path: Path, sync: str, n: int) -> float:
     moment = START
     for i in range(n):
         number = f"FLOOR{i:08d}"
-        prev, case_id = ledger.GENESIS_HASH, 0
+        prev, case_id = GENESIS_HASH, 0
         for seq, (action, actor, role, payload, cat_version, after) in enumerate(tpl.events, 1):
             moment += TICK
             at = moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -343,8 +346,8 @@ def run_floor(tpl: Template, path: Path, sync: str, n: int) -> float:
 
 
 def floor_verifies(path: Path) -> bool:
-    """The floor writes the real hash chain: ``ledger.verify`` accepts it (a check of the floor itself)."""
-    db = ledger.open_engine(path)
+    """The floor writes the real hash chain: ``audit.verify`` accepts it (a check of the floor itself)."""
+    db = open_engine(path)
     try:
         return audit.verify(db).ok
     finally:
@@ -489,7 +492,7 @@ def measure(
                 path = workdir / f"run{k}-{sync}-{r}.db"
                 fig.times.append(fn(path))
                 if fig is fl and r == 0 and not floor_verifies(path):
-                    raise Broken("the floor's hash chain does not pass ledger.verify (a bug in this benchmark)")
+                    raise Broken("the floor's hash chain does not pass audit.verify (a bug in this benchmark)")
                 for suffix in ("", "-wal", "-shm"):
                     with contextlib.suppress(FileNotFoundError):
                         os.remove(str(path) + suffix)
@@ -578,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print_table(figures)
     print_targets(figures)
-    print("\nledger.verify: ok after every Yangguang run; the floor's chain passes ledger.verify too")
+    print("\naudit.verify: ok after every Yangguang run; the floor's chain passes audit.verify too")
     return 0
 
 

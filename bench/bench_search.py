@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # import the engine from this checkout, however the venv was installed
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "acceptance"))
 
 from bench_check import catalogue  # noqa: E402
 from test_search_everyday import EVERYDAY  # noqa: E402

@@ -1,7 +1,7 @@
 """Benchmark supervision over a million cases: dashboard counts, worklists, rankings (issue 6, performance).
 
 Builds an SQLite store of ``--cases`` case rows (default 1,000,000) written straight into the
-real schema (``ledger.open_engine`` with ``synchronous=NORMAL``, ``ledger.migrate``, every index the
+real schema (``open_engine`` with ``synchronous=NORMAL``, ``migrate``, every index the
 migrations create, no ANALYZE — the engine never runs it), then times the engine's own functions
 on it, each the median of ``--repeat`` runs after one warm-up:
 
@@ -65,7 +65,9 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from sqlalchemy import Engine, event  # noqa: E402
 
 from engine.catalogue.model import Catalogue, load  # noqa: E402
-from engine.ledger import ledger  # noqa: E402
+from engine.ledger.db import dumps, iso, open_engine  # noqa: E402
+from engine.ledger.events import GENESIS_HASH  # noqa: E402
+from engine.ledger.migrations import MIGRATIONS, migrate  # noqa: E402
 from engine.rules import clock  # noqa: E402
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar  # noqa: E402
 from engine.rules.cases.model import Actor  # noqa: E402
@@ -207,7 +209,7 @@ def _templates(cat: Catalogue, code: str) -> dict[str, tuple[str, str]]:
         applicant = copy.get("applicant") if isinstance(copy.get("applicant"), dict) else {}
         applicant.update(type=kind, name="\x00")
         copy["applicant"] = applicant
-        before, after = ledger.dumps(copy).split('"\\u0000"')
+        before, after = dumps(copy).split('"\\u0000"')
         out[kind] = (before + '"', '"' + after)
     return out
 
@@ -333,7 +335,7 @@ class Clockwork:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else ledger.iso(value)
+    return None if value is None else iso(value)
 
 
 @dataclass(slots=True)
@@ -591,20 +593,20 @@ def _month_events(
         middle = item.groups[1:-1] or item.groups[:1]
         for k, g in enumerate(middle[:2]):  # one or two middle steps by their roles
             role = g.roles.split(",")[0]
-            at = ledger.iso(a + (e - a) * (k + 1) / 3)
-            out.append((at, staff(dept, role), role, "complete_step", ledger.dumps({"step": g.ids.split(",")[0]})))
+            at = iso(a + (e - a) * (k + 1) / 3)
+            out.append((at, staff(dept, role), role, "complete_step", dumps({"step": g.ids.split(",")[0]})))
         if rng.random() < 0.01:
-            out.append((ledger.iso(a + (e - a) / 2), staff(dept, "decider"), "decider", "extend", "{}"))
+            out.append((iso(a + (e - a) / 2), staff(dept, "decider"), "decider", "extend", "{}"))
             out.sort(key=lambda ev: ev[0])
         last = item.groups[-1].roles.split(",")[0]
         out.append((d.ended, staff(dept, last), last, "complete", "{}"))
     if rng.random() < 0.30:
         rating = rng.choices([r for r, _ in RATINGS], [w for _, w in RATINGS])[0]
         rated = min(datetime.fromisoformat(d.ended) + timedelta(hours=rng.uniform(0.01, 72)), NOW)
-        out.append((ledger.iso(rated), "applicant", "applicant", "evaluate", ledger.dumps({"rating": rating})))
-        d.rating_score, d.rated_at = rankings.RATING_SCORE[rating], ledger.iso(rated)  # as the engine stores
+        out.append((iso(rated), "applicant", "applicant", "evaluate", dumps({"rating": rating})))
+        d.rating_score, d.rated_at = rankings.RATING_SCORE[rating], iso(rated)  # as the engine stores
     rows: list[tuple[Any, ...]] = []
-    prev = ledger.GENESIS_HASH
+    prev = GENESIS_HASH
     for seq, (at, actor, role, action, payload) in enumerate(out, 1):
         digest = f"{first_id + seq:064x}"
         rows.append((first_id + seq, case_id, seq, at, actor, role, action, payload, version, prev, digest))
@@ -614,7 +616,7 @@ def _month_events(
 
 def _supervision_events(candidates: list[tuple[int, Draft]], n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
     """≈ 5 % of the cases get the supervision events their marks imply, at moments in 2026 before now."""
-    lo, hi = "2026-01-01", ledger.iso(NOW)
+    lo, hi = "2026-01-01", iso(NOW)
     chosen = rng.sample(candidates, min(len(candidates), n * 5 // 100))
     for case_id, d in chosen:
         marks: list[tuple[str, str | None, float]] = []
@@ -628,10 +630,10 @@ def _supervision_events(candidates: list[tuple[int, Draft]], n: int, rng: random
             marks.append(("legal_overdue", d.due_legal, rng.uniform(0.01, 12)))
         for kind, deadline, hours in marks:
             base = datetime.fromisoformat(deadline) if deadline else datetime.fromisoformat(d.updated)
-            at = ledger.iso(min(base + timedelta(hours=hours), NOW))
+            at = iso(min(base + timedelta(hours=hours), NOW))
             if not lo <= at <= hi:
                 continue
-            detail = ledger.dumps({"deadline": deadline, "from": "green", "to": kind})
+            detail = dumps({"deadline": deadline, "from": "green", "to": kind})
             yield (case_id, d.item.department, kind, f"{kind}:{case_id}:{deadline}:bench", at, detail)
 
 
@@ -646,9 +648,9 @@ def _corrections(world: World, numbers: list[tuple[str, str]], rng: random.Rando
         late = respond_by is not None and not answered and respond_by < NOW
         yield (
             number, dept, "yellow" if rng.random() < 0.8 else "red", "未按承诺时限办结，请说明原因并整改。",
-            "supervisor.center.1", ledger.iso(issued), _iso(respond_by) or ledger.iso(issued),
+            "supervisor.center.1", iso(issued), _iso(respond_by) or iso(issued),
             "已整改，加强窗口人员培训。" if answered else None, f"head.{dept}.1" if answered else None,
-            ledger.iso(min(responded, NOW)) if answered else None, _iso(respond_by) if late else None,
+            iso(min(responded, NOW)) if answered else None, _iso(respond_by) if late else None,
         )  # fmt: skip
 
 
@@ -659,8 +661,8 @@ def build(world: World, path: Path, n: int) -> Build:
     tmp = path.with_name(path.name + ".building")
     for suffix in ("", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
-    db = ledger.open_engine(tmp, synchronous="NORMAL")
-    ledger.migrate(db)
+    db = open_engine(tmp, synchronous="NORMAL")
+    migrate(db)
     db.dispose()
 
     gen = Generator(world, n)
@@ -676,7 +678,7 @@ def build(world: World, path: Path, n: int) -> Build:
         version = world.catalogue.version
         rng = random.Random(SEED ^ n)
         staff = Staff(world, rng)
-        lo, hi = (ledger.iso(x) for x in rankings.month_bounds(RANK_MONTH))
+        lo, hi = (iso(x) for x in rankings.month_bounds(RANK_MONTH))
         per_day: dict[str, int] = {}
         events: list[tuple[Any, ...]] = []
         case_staff: list[tuple[Any, ...]] = []
@@ -757,7 +759,7 @@ def build(world: World, path: Path, n: int) -> Build:
 
 def database(world: World, n: int, rebuild: bool) -> Build:
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"supervision-v{GENERATOR_VERSION}-m{len(ledger.MIGRATIONS)}-{n}.db"
+    path = OUT / f"supervision-v{GENERATOR_VERSION}-m{len(MIGRATIONS)}-{n}.db"
     if path.exists() and not rebuild:
         return Build(path, None)
     for suffix in ("", "-wal", "-shm"):
@@ -875,7 +877,7 @@ def summary(con: sqlite3.Connection) -> list[str]:
     depts = con.execute("SELECT department, count(*) FROM cases GROUP BY department ORDER BY 2 DESC").fetchall()
     minute = one("SELECT count(*) FROM cases WHERE minute_limit")
     items = one("SELECT count(DISTINCT item_code) FROM cases")
-    lo, hi = (ledger.iso(x) for x in rankings.month_bounds(RANK_MONTH))
+    lo, hi = (iso(x) for x in rankings.month_bounds(RANK_MONTH))
     ended = one(f"SELECT count(*) FROM cases WHERE ended_at >= '{lo}' AND ended_at < '{hi}'")
     counts = {t: one(f"SELECT count(*) FROM {t}") for t in ("events", "supervision_events", "corrections")}
     evaluate = one("SELECT count(*) FROM events WHERE action = 'evaluate'")
@@ -918,7 +920,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in summary(raw):
         print("  " + line)
 
-    db = ledger.open_engine(built.path, synchronous="NORMAL")
+    db = open_engine(built.path, synchronous="NORMAL")
     cal, center = world.calendar, world.center
     largest = world.departments[0]
     start, end = rankings.month_bounds(RANK_MONTH)

@@ -36,8 +36,8 @@ above what the run can reach; the per-draft limits stay as they are.
 The reference, measured in the same run: a plain Jinja2 render of the same two pages — a new
 ``jinja2.Environment`` over the app's own templates, configured as the app's (autoescape, the
 i18n extension and the same globals), rendering the same template with the same context as
-engine/web/app.py and engine/web/portal.py pass, built here from ``engine.rules.notice.build`` and
-``engine.web.form_view``. The context is built once; only ``template.render`` is timed (median
+engine/web/app.py and engine/web/portal/apply.py pass, built here from ``engine.rules.notice.build`` and
+``engine.web.portal.form_view``. The context is built once; only ``template.render`` is timed (median
 rate of ~0.25 s batches over ``--render-seconds``). The rendered HTML is compared with what the
 server sent (the per-browser CSRF token aside), so a drift in this file shows as "differs".
 Context building plus render is shown for information.
@@ -94,9 +94,10 @@ from engine.rules import forms, notice  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, limits_from_env  # noqa: E402
 from engine.web import app as web  # noqa: E402
-from engine.web import csrf, form_view  # noqa: E402
+from engine.web import csrf  # noqa: E402
 from engine.web.flowchart import flowchart_svg  # noqa: E402
-from engine.web.form_view import CHECK_PAGE, MATERIALS_PAGE  # noqa: E402
+from engine.web.portal import form_view  # noqa: E402
+from engine.web.portal.form_view import CHECK_PAGE, MATERIALS_PAGE  # noqa: E402
 
 HOST = "127.0.0.1"
 DEFAULT_DURATION, MAX_DURATION, QUICK_DURATION = 10.0, 15.0, 3.0
@@ -662,11 +663,17 @@ PARTS = (  # (what, file suffix, function): cumulative times, so they nest (norm
     ("Jinja2 Template.render", "jinja2/environment.py", "render"),
     ("notice.build", "engine/rules/notice.py", "build"),
     ("flowchart_svg", "engine/web/flowchart.py", "flowchart_svg"),
-    ("form_view.pages", "engine/web/form_view.py", "pages"),
-    ("form_view.widgets", "engine/web/form_view.py", "widgets"),
+    ("form_view.pages", "engine/web/portal/form_view.py", "pages"),
+    ("form_view.widgets", "engine/web/portal/form_view.py", "widgets"),
     ("forms.normalise", "engine/rules/forms.py", "normalise"),
 )
-THREADED = ("engine.web.app", "engine.web.portal", "engine.web.api", "engine.web.progress", "engine.web.desk")
+THREADED = (
+    "engine.web.app",
+    "engine.web.portal.apply",
+    "engine.web.api",
+    "engine.web.portal.progress",
+    "engine.web.desk.cases",
+)
 
 
 @contextlib.contextmanager

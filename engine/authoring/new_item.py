@@ -141,8 +141,10 @@ def _modeline(text: str, source: Path, new: Path) -> str:
     m = re.search(r"(\$schema=)(\S+)", first)
     if not first.lstrip("\ufeff").startswith("#") or m is None:
         return text
-    schema = (source.parent / m.group(2)).resolve()
+    # lexical paths, as an editor follows a modeline: resolving would follow the repository's schema/ link
+    # into engine/catalogue/schema and write that path instead of the ../schema the source file uses
+    schema = Path(os.path.abspath(source.parent / m.group(2)))
     if not schema.is_file():
         return text
-    rel = Path(os.path.relpath(schema, new.parent.resolve())).as_posix()
+    rel = Path(os.path.relpath(schema, os.path.abspath(new.parent))).as_posix()
     return first[: m.start(2)] + rel + first[m.end(2) :] + sep + rest

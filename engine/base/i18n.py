@@ -18,13 +18,15 @@ import contextvars
 import gettext as _gettext
 import io
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+# package data (pyproject's package-data ships the .po files), so an installed wheel translates too
+LOCALE_DIR = Path(str(files("engine") / "locale"))
 DEFAULT = "zh_CN"
 LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
 COOKIE = "yg_lang"

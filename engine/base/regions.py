@@ -12,12 +12,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from engine.base.wording import N_
 
-# in static/ so that portal.js reads the very same file (/static/regions.tsv) for its linked selects
-DATA = Path(__file__).resolve().parents[1] / "web" / "static" / "regions.tsv"
+# in static/ so that portal.js reads the very same file (/static/regions.tsv) for its linked selects; named
+# from the top package so that reading data does not import engine.web (this module is a leaf)
+DATA = Path(str(files("engine") / "web" / "static" / "regions.tsv"))
 # placeholder levels of the code list that are not part of a place's name
 _PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 

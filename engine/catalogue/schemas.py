@@ -1,7 +1,10 @@
 """JSON Schemas: loading, bundling and validating with errors an administrator can act on.
 
-The schemas under ``schema/`` refer to each other by relative file name
-(``common.schema.json#/definitions/x``) so that editors resolve them on disk.
+The schemas ship inside this package (``engine/catalogue/schema/``, read through
+``importlib.resources``, so an installed wheel needs no checkout; the repository's
+``schema/`` is a link to them for the catalogue files' editor modelines). They refer to
+each other by relative file name (``common.schema.json#/definitions/x``) so that editors
+resolve them on disk.
 Here each schema is bundled into one self-contained document, then compiled
 twice: fastjsonschema confirms valid documents quickly (the common case), and
 only a document that fails is run through jsonschema to collect every error.
@@ -15,6 +18,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from importlib.resources import files
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -31,7 +35,9 @@ from engine.catalogue.schema_hints import (
     means_const,
 )
 
-SCHEMA_DIR = FsPath(__file__).resolve().parents[2] / "schema"
+# a real folder, not just a Traversable: the check cache stats its files and new override files point at it;
+# pip installs a wheel as files, so the package's resources are always on disk
+SCHEMA_DIR = FsPath(str(files("engine.catalogue") / "schema"))
 
 #: document kind -> schema file
 KINDS = {

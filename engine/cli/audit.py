@@ -8,24 +8,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cli.main import DEFAULT_DB, EXIT_OK, EXIT_USER, UserError, _checked
-
-_DB_HELP = "SQLite database file (default: var/yangguang.db)"
+from engine.cli import common
+from engine.cli.errors import EXIT_OK, EXIT_USER, UserError
 
 
 def _existing_db(db: Path) -> Any:
     """An engine on an existing database this version can read, without migrating it: an audit never
     writes to what it checks (it may be a copy an auditor was given)."""
-    from engine.ledger import ledger
+    from engine.ledger.db import open_engine, read_only
+    from engine.ledger.migrations import MIGRATIONS, schema_version
 
     if not db.is_file():
         raise UserError(f"no database at {db}; pass --db PATH")
-    engine = ledger.open_engine(db)
-    with ledger.read_only(engine) as conn:
-        version = ledger.schema_version(conn)
-    if version != len(ledger.MIGRATIONS):
+    engine = open_engine(db)
+    with read_only(engine) as conn:
+        version = schema_version(conn)
+    if version != len(MIGRATIONS):
         raise UserError(
-            f"{db} is at schema version {version} but this yangguang reads version {len(ledger.MIGRATIONS)}; "
+            f"{db} is at schema version {version} but this yangguang reads version {len(MIGRATIONS)}; "
             "verify it with the yangguang version that wrote it, or let this one serve or sweep it once"
         )
     return engine
@@ -72,7 +72,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             raise UserError(f"{args.checkpoints}: {exc}") from None
     public_keys = _public_keys(args.public_key or [])
     engine = _existing_db(args.db)
-    cat = _checked(args.catalog)  # its calendar and center settings count the deadlines the rows must hold
+    cat = common.checked(args.catalog)  # its calendar and center settings count the deadlines the rows must hold
     calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     service = CaseService(cat, engine, SystemClock(), calendar)
     from engine.cli.progress import bar
@@ -93,14 +93,16 @@ def _key_path(db: Path) -> Path:
 
 def cmd_key_create(args: argparse.Namespace) -> int:
     from engine.base import keys
-    from engine.ledger import ledger, transparency
+    from engine.ledger import transparency
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)
     if path.exists():
         raise UserError(f"a signing key already exists at {path}; `yangguang key rotate` replaces it")
-    engine = ledger.open_engine(args.db)
-    ledger.migrate(engine)
+    engine = open_engine(args.db)
+    migrate(engine)
     key = keys.generate_signing_key()
     with engine.begin() as conn:  # listed and written together: a failed write lists nothing
         kid = transparency.register_key(conn, keys.public_raw(key), SystemClock().now())
@@ -114,7 +116,9 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 
 def cmd_key_rotate(args: argparse.Namespace) -> int:
     from engine.base import keys
-    from engine.ledger import ledger, transparency
+    from engine.ledger import transparency
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)
@@ -124,8 +128,8 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
         old_public: bytes | None = keys.public_raw(keys.load_signing_key(path))
     except keys.KeyUnavailable:
         old_public = None  # an unreadable key is what a rotation replaces; its public half stays listed if it was
-    engine = ledger.open_engine(args.db)
-    ledger.migrate(engine)
+    engine = open_engine(args.db)
+    migrate(engine)
     key = keys.generate_signing_key()
     now = SystemClock().now()
     with engine.begin() as conn:
@@ -158,15 +162,15 @@ def cmd_key_public(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
     au = sub.add_parser("audit", help="check the case record")
     au_sub = au.add_subparsers(dest="audit_command", required=True, metavar="WHAT")
     av = au_sub.add_parser(
         "verify",
-        parents=[common],
+        parents=[catalog],
         help="check every case's hash chain and row, deleted cases, and signed checkpoints",
     )
-    av.add_argument("--db", type=Path, default=DEFAULT_DB, help=_DB_HELP + "; a copy works as well")
+    common.add_db(av, common.DB_HELP + "; a copy works as well")
     av.add_argument("--case", metavar="NUMBER", help="check only this case (its chain and row)")
     av.add_argument(
         "--checkpoints",
@@ -185,13 +189,13 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     key = sub.add_parser("key", help="the center's Ed25519 key that signs checkpoints of the case record")
     key_sub = key.add_subparsers(dest="key_command", required=True, metavar="WHAT")
     kc = key_sub.add_parser("create", help="create the signing key beside the database (mode 0600)")
-    kc.add_argument("--db", type=Path, default=DEFAULT_DB, help=_DB_HELP)
+    common.add_db(kc)
     kc.set_defaults(func=cmd_key_create)
     kr = key_sub.add_parser("rotate", help="replace the signing key; the old public key stays listed")
-    kr.add_argument("--db", type=Path, default=DEFAULT_DB, help=_DB_HELP)
+    common.add_db(kr)
     kr.set_defaults(func=cmd_key_rotate)
     kp = key_sub.add_parser("public", help="print the signing key's public key, to give to supervisors")
-    kp.add_argument("--db", type=Path, default=DEFAULT_DB, help=_DB_HELP)
+    common.add_db(kp)
     kp.add_argument(
         "--format", choices=("pem", "base64"), default="pem", help="PEM (default) or the base64 of the raw 32 bytes"
     )

@@ -7,7 +7,7 @@ relative path inside it, so a catalogue that extends ``../city`` finds its paren
 that revision too. Both sides must check clean (a notice about a broken catalogue would
 mislead the public) unless ``--allow-errors`` is given.
 
-Wiring (in ``engine.cli.main.parser``): ``from engine.cli import diff as cli_diff; cli_diff.add_parser(sub, common)``.
+Without ``--catalog``, revisions are read from the git repository of the current directory.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.cli.main import EXIT_OK, EXIT_USER, UserError
+from engine.cli.errors import EXIT_OK, EXIT_USER, UserError
 
 if TYPE_CHECKING:  # imported where used: registering the command must not slow every `yangguang` run
     from engine.authoring.diff import Change
     from engine.catalogue.model import Catalogue, CheckResult
 
-__all__ = ["Side", "add_parser", "as_json", "cmd_diff", "headings", "open_side", "render_text"]
+__all__ = ["Side", "add_parsers", "as_json", "cmd_diff", "headings", "open_side", "render_text"]
 
 #: how many of a broken side's problems the error message quotes (the rest: `yangguang check`)
 SHOWN_PROBLEMS = 3
@@ -249,11 +249,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_USER if args.exit_code and changes else EXIT_OK
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
     """Register ``diff`` on the ``yangguang`` subcommands (``sub`` is argparse's subparsers object)."""
     d = sub.add_parser(
         "diff",
-        parents=[common],
+        parents=[catalog],
         help="list what changed between two catalogue versions, item by item (the public change notice, 变更公告)",
         description="OLD and NEW are catalogue directories or git revisions (HEAD~1, a tag, a commit) of the "
         "repository holding --catalog; a revision is read with the same path inside it.",
@@ -267,4 +267,6 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compare even if a side does not check clean (only the files that did check are compared)",
     )
-    d.set_defaults(func=cmd_diff)
+    # two directories need no catalogue; revisions are read from the git repository of --catalog, else of the
+    # current directory
+    d.set_defaults(func=cmd_diff, catalog_optional=True)

@@ -1,7 +1,7 @@
 """``yangguang edit`` and ``yangguang new item --like``: the commands over engine.authoring.edit.
 
-Wired into engine.cli.main with ``cli_edit.add_parsers(sub, common)``. Expected problems raise
-engine.cli.main.UserError (exit 1, a clean message); the library never prints, this module does.
+Expected problems raise engine.cli.errors.UserError (exit 1, a clean message); the library never prints,
+this module does.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from engine.cli.errors import EXIT_OK, UserError
 
 if TYPE_CHECKING:  # the commands import the library when they run: ruamel.yaml would slow every start
     from engine.authoring import edit as lib
@@ -36,11 +38,11 @@ time limit changes only its value. Every edit is checked with the whole catalogu
 written only if it adds no problem; only the edited lines of the file change."""
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], catalog: argparse.ArgumentParser) -> None:
     """Register ``edit`` and ``new`` on the ``yangguang`` subcommands."""
     e = sub.add_parser(
         "edit",
-        parents=[common],
+        parents=[catalog],
         help="change one value, add or remove a list entry of an item, fee schedule, form section or chain",
         description="Change a catalogue file in place, keeping its comments and layout; checked before writing.",
         epilog=EDIT_EPILOG,
@@ -72,7 +74,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
     n_sub = n.add_subparsers(dest="new_command", required=True, metavar="WHAT")
     ni = n_sub.add_parser(
         "item",
-        parents=[common],
+        parents=[catalog],
         help="copy an item's file (comments kept) under a new code",
         description="Copy an item's file under a new code; the copy is checked with the catalogue before writing.",
     )
@@ -93,7 +95,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common
 
 def _action(args: argparse.Namespace) -> lib.Action:
     from engine.authoring import edit as lib
-    from engine.cli.main import UserError
 
     rest: list[str] = args.args
     if args.action != "add" and (args.from_file is not None or args.after is not None):
@@ -155,7 +156,6 @@ def _already(pre_existing: int) -> str:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     from engine.authoring import edit as lib
-    from engine.cli.main import EXIT_OK, UserError
 
     try:
         outcome = lib.edit(args.catalog, args.target, _action(args), dry_run=args.dry_run, reason=args.reason)
@@ -181,7 +181,6 @@ def cmd_edit(args: argparse.Namespace) -> int:
 def cmd_new_item(args: argparse.Namespace) -> int:
     from engine.authoring import edit as lib
     from engine.authoring import new_item as scaffold
-    from engine.cli.main import EXIT_OK, UserError
 
     try:
         o = scaffold.new_item(

@@ -41,7 +41,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.base import input_guard, keys
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.ledger.merkle import MerkleTree, leaf_data, verify_consistency
 
 __all__ = [
@@ -59,7 +60,7 @@ __all__ = [
 log = logging.getLogger("yangguang.transparency")
 FORMAT = "yangguang checkpoint v1"
 LIST_DEFAULT, LIST_MAX = 100, 1000  # checkpoints per answer of GET /transparency/checkpoints
-_CP, _KEYS, _EV = ledger.checkpoints, ledger.checkpoint_keys, ledger.events
+_CP, _KEYS, _EV = tables.checkpoints, tables.checkpoint_keys, tables.events
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +110,7 @@ def register_key(conn: Connection, public: bytes, at: datetime) -> str:
     kid = keys.key_id(public)
     if conn.execute(select(_KEYS.c.key_id).where(_KEYS.c.key_id == kid)).first() is None:
         conn.execute(
-            insert(_KEYS).values(
-                key_id=kid, public_key=base64.b64encode(public).decode("ascii"), created_at=ledger.iso(at)
-            )
+            insert(_KEYS).values(key_id=kid, public_key=base64.b64encode(public).decode("ascii"), created_at=iso(at))
         )
     return kid
 
@@ -119,7 +118,7 @@ def register_key(conn: Connection, public: bytes, at: datetime) -> str:
 def retire_other_keys(conn: Connection, current: str, at: datetime) -> None:
     """Mark every listed key but ``current`` retired (they stay listed: old checkpoints name them)."""
     conn.execute(
-        update(_KEYS).where(_KEYS.c.key_id != current, _KEYS.c.retired_at.is_(None)).values(retired_at=ledger.iso(at))
+        update(_KEYS).where(_KEYS.c.key_id != current, _KEYS.c.retired_at.is_(None)).values(retired_at=iso(at))
     )
 
 
@@ -132,14 +131,14 @@ def checkpoint(db: Engine, origin: str, now: datetime, key_path: Path | None = N
             return None
         key_path = keys.signing_key_path(file)
     private = keys.load_signing_key(key_path)  # first: without a key nothing below is worth reading
-    with ledger.read_only(db) as conn:  # one snapshot: the size and the leaves agree
+    with read_only(db) as conn:  # one snapshot: the size and the leaves agree
         last = conn.execute(select(func.coalesce(func.max(_CP.c.tree_size), 0))).scalar_one()
         size = conn.execute(select(func.count()).select_from(_EV)).scalar_one()
         if size <= last:
             return None
         root = MerkleTree(leaves(conn)).root().hex()
     public = keys.public_raw(private)
-    at = ledger.iso(now)
+    at = iso(now)
     kid = keys.key_id(public)
     message = signed_text(origin, size, root, at, kid)
     made = Checkpoint(origin, size, root, at, kid, base64.b64encode(keys.sign_ed25519(private, message)).decode())
@@ -199,7 +198,7 @@ def transparency_routes(db: Engine) -> list[Route]:
             raise HTTPException(
                 400, f"limit 须为 1 到 {LIST_MAX} 的整数 / limit must be a whole number 1 to {LIST_MAX}"
             )
-        with ledger.read_only(db) as conn:
+        with read_only(db) as conn:
             body = listing(conn, int(raw))
         return JSONResponse(body, headers={"Cache-Control": "no-cache"})
 

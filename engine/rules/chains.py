@@ -273,7 +273,7 @@ def services_section(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]
 
 def application_item(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]:
     """The chain's one application as item-shaped data, so the portal's generated form pages,
-    materials page and check page (engine.web.form_view, engine.rules.forms) serve a chain unchanged.
+    materials page and check page (engine.web.portal.form_view, engine.rules.forms) serve a chain unchanged.
 
     Its sections are the merged sections. Each material is asked once, under an id unique in
     the application, and is required when any member that needs it requires it and that

@@ -1,6 +1,6 @@
 """Who may see and do what: the one authorization decision of the whole site.
 
-The desk (engine.web.desk, engine.web.desk_chains), the supervision and admin pages, the JSON API
+The desk (engine.web.desk.cases, engine.web.desk.chains), the supervision and admin pages, the JSON API
 (engine.web.api) and the serving of a case's uploaded files and documents all ask this module;
 none of them decides by itself. What an action does to a case stays decided by the state
 machine (``engine.rules.cases.decide``: the step's role, the case's department, AB backup, the law's
@@ -8,7 +8,7 @@ clocks) — this module only says whether a person gets to the case at all.
 
 Principals:
 
-- an applicant holds a case's query code (engine.web.progress grants a cookie for it, the API takes
+- an applicant holds a case's query code (engine.web.portal.progress grants a cookie for it, the API takes
   it as ``query_code``); they see and act on that case only (supplement, evaluate);
 - department staff (window, undertaker, reviewer, decider, issuer, inspector, head) see the cases
   of their own department — whoever's turn it is: the desk lets them read the whole file;

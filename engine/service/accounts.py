@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import read_only
 from engine.service import access
 from engine.service.auth import USERNAME_MAX, hash_password, pair_key
 
@@ -85,9 +86,9 @@ def add_user(
     }
     try:
         with db.begin() as conn:
-            if conn.execute(select(ledger.users.c.id).where(ledger.users.c.username == name)).first():
+            if conn.execute(select(tables.users.c.id).where(tables.users.c.username == name)).first():
                 raise UserExists(f"user {name!r} already exists")
-            result = conn.execute(insert(ledger.users).values(**values))
+            result = conn.execute(insert(tables.users).values(**values))
             key = result.inserted_primary_key
     except IntegrityError as exc:  # a concurrent add of the same name
         raise UserExists(f"user {name!r} already exists") from exc
@@ -96,8 +97,8 @@ def add_user(
 
 
 def user_exists(db: Engine, name: str) -> bool:
-    with ledger.read_only(db) as conn:
-        return conn.execute(select(ledger.users.c.id).where(ledger.users.c.username == name)).first() is not None
+    with read_only(db) as conn:
+        return conn.execute(select(tables.users.c.id).where(tables.users.c.username == name)).first() is not None
 
 
 # ------------------------------------------------------------------------------ demo accounts
@@ -165,7 +166,7 @@ def unlock_user(db: Engine, username: str) -> int:
     name = username.strip()
     if not user_exists(db, name):
         raise UnknownUser(f"no user {name!r}; check the spelling (login names are case-sensitive)")
-    la = ledger.login_attempts
+    la = tables.login_attempts
     prefix = pair_key(name, "")
     with db.begin() as conn:  # every "pair:<name>\x1f<client>": the keys between the prefix and the next one
         result = conn.execute(delete(la).where(la.c.key >= prefix, la.c.key < prefix[:-1] + "\x20"))

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso
 
-_S = ledger.supervision_events
+_S = tables.supervision_events
 
 
 def record_once(
@@ -40,8 +41,8 @@ def record_once(
                     case_id=case_id,
                     department=department,
                     kind=kind,
-                    key=(prefix + ledger.iso(now))[:200],
-                    at=ledger.iso(now),
+                    key=(prefix + iso(now))[:200],
+                    at=iso(now),
                     detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
                 )
             )

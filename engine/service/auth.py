@@ -59,7 +59,8 @@ from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, up
 
 from engine.base.i18n import gettext, ngettext
 from engine.base.wording import N_
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.rules.cases.model import Actor
 
 SESSION_LIFETIME = timedelta(hours=8)
@@ -206,8 +207,8 @@ def _count_attempt(db: Engine, username: str, client: str, now: datetime) -> lis
     """Refuse with ``LoginThrottled`` while the account is locked for this client or the client
     is slowed; otherwise record this attempt as a failure of the pair and of the client (undone
     on success) and return the row ids. One write transaction: parallel attempts queue."""
-    la = ledger.login_attempts
-    since = ledger.iso(now - THROTTLE_WINDOW)
+    la = tables.login_attempts
+    since = iso(now - THROTTLE_WINDOW)
     pair = pair_key(username, client)
     wait = timedelta(0)
     ids: list[int] = []
@@ -228,7 +229,7 @@ def _count_attempt(db: Engine, username: str, client: str, now: datetime) -> lis
                 wait = max(wait, datetime.fromisoformat(str(latest)) + delay - now)
         if wait <= timedelta(0):
             for key in keys:
-                key_id = conn.execute(insert(la).values(key=key, at=ledger.iso(now))).inserted_primary_key
+                key_id = conn.execute(insert(la).values(key=key, at=iso(now))).inserted_primary_key
                 assert key_id is not None
                 ids.append(int(key_id[0]))
     if wait > timedelta(0):
@@ -247,8 +248,8 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
     """
     name = username.strip()
     attempt_ids = _count_attempt(db, name, client, now)
-    u = ledger.users
-    with ledger.read_only(db) as conn:
+    u = tables.users
+    with read_only(db) as conn:
         row = conn.execute(select(u).where(u.c.username == name)).mappings().first()
     if row is None:
         check_password(password, _dummy_hash())
@@ -259,7 +260,7 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
     upgraded = hash_password(password) if needs_rehash(stored) else None
     token = secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
-    la, s = ledger.login_attempts, ledger.sessions
+    la, s = tables.login_attempts, tables.sessions
     with db.begin() as conn:
         conn.execute(delete(la).where(or_(la.c.key == pair_key(name, client), la.c.id.in_(attempt_ids))))
         _prune_sessions(conn, now)
@@ -267,8 +268,8 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
             insert(s).values(
                 token_hash=_token_hash(token),
                 user_id=int(row["id"]),
-                expires_at=ledger.iso(expires),
-                last_seen=ledger.iso(now),
+                expires_at=iso(expires),
+                last_seen=iso(now),
             )
         )
         if upgraded is not None:  # unless the password was changed meanwhile
@@ -280,13 +281,13 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
 
 def _prune_sessions(conn: Connection, now: datetime) -> None:
     """Delete ended sessions: past their lifetime, or idle (NULL last_seen counts from the start)."""
-    s = ledger.sessions
+    s = tables.sessions
     conn.execute(
         delete(s).where(
             or_(
-                s.c.expires_at <= ledger.iso(now),
-                s.c.last_seen < ledger.iso(now - IDLE_TIMEOUT),
-                s.c.last_seen.is_(None) & (s.c.expires_at < ledger.iso(now - IDLE_TIMEOUT + SESSION_LIFETIME)),
+                s.c.expires_at <= iso(now),
+                s.c.last_seen < iso(now - IDLE_TIMEOUT),
+                s.c.last_seen.is_(None) & (s.c.expires_at < iso(now - IDLE_TIMEOUT + SESSION_LIFETIME)),
             )
         )
     )
@@ -299,7 +300,7 @@ def login(db: Engine, username: str, password: str, now: datetime, *, client: st
 
 def logout(db: Engine, token: str) -> None:
     with db.begin() as conn:
-        conn.execute(delete(ledger.sessions).where(ledger.sessions.c.token_hash == _token_hash(token)))
+        conn.execute(delete(tables.sessions).where(tables.sessions.c.token_hash == _token_hash(token)))
 
 
 def actor_for_token(db: Engine, token: str, now: datetime) -> Actor | None:
@@ -310,9 +311,9 @@ def actor_for_token(db: Engine, token: str, now: datetime) -> Actor | None:
     """
     if not token:
         return None
-    s, u = ledger.sessions, ledger.users
+    s, u = tables.sessions, tables.users
     key = _token_hash(token)
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         row = (
             conn.execute(
                 select(u, s.c.expires_at, s.c.last_seen).join(s, s.c.user_id == u.c.id).where(s.c.token_hash == key)
@@ -336,9 +337,9 @@ def actor_for_token(db: Engine, token: str, now: datetime) -> Actor | None:
                 update(s)
                 .where(
                     s.c.token_hash == key,
-                    or_(s.c.last_seen.is_(None), s.c.last_seen <= ledger.iso(now - TOUCH_INTERVAL)),
+                    or_(s.c.last_seen.is_(None), s.c.last_seen <= iso(now - TOUCH_INTERVAL)),
                 )
-                .values(last_seen=ledger.iso(now))
+                .values(last_seen=iso(now))
             )
     return _actor(row)
 

@@ -1,4 +1,4 @@
-"""The case service: one transaction per action over the record (engine.ledger.ledger), the rules
+"""The case service: one transaction per action over the record (engine.ledger), the rules
 (engine.rules.cases), the statutory clock (engine.rules.clock), forms (engine.rules.forms) and fees.
 
 Every case pins a snapshot of the documents it depends on (its item, the form sections
@@ -24,7 +24,14 @@ from engine.base.i18n import gettext
 from engine.base.wording import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.cases import create_case, get_case, last_number, record_case_staff
+from engine.ledger.db import iso, read_only
+from engine.ledger.errors import VersionConflict
+from engine.ledger.events import append_event, events_of
+from engine.ledger.fastpath import fast_execute
+from engine.ledger.idempotency import find_idempotency, remember_idempotency
+from engine.ledger.snapshots import load_snapshot, save_snapshot
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.cases.actions import decide
@@ -50,12 +57,12 @@ SYSTEM = Actor("system", "system")
 log = logging.getLogger("yangguang.service")
 # built once: composing a SQLAlchemy expression per action costs more than running it
 _CASE_ROW = select(
-    ledger.cases.c.id,
-    ledger.cases.c.number,
-    ledger.cases.c.version,
-    ledger.cases.c.catalogue_version,
-    ledger.cases.c.last_event_hash,
-).where(ledger.cases.c.number == bindparam("number"))
+    tables.cases.c.id,
+    tables.cases.c.number,
+    tables.cases.c.version,
+    tables.cases.c.catalogue_version,
+    tables.cases.c.last_event_hash,
+).where(tables.cases.c.number == bindparam("number"))
 CASE_CACHE_SIZE = 10_000
 
 
@@ -127,7 +134,7 @@ class CaseService:
     def _now(self) -> datetime:
         """The clock's time as the record stores it (UTC, microseconds), so the state kept in
         memory is exactly the state folded again from the events."""
-        return datetime.fromisoformat(ledger.iso(self.clock.now()))
+        return datetime.fromisoformat(iso(self.clock.now()))
 
     # -- snapshots ---------------------------------------------------------------------------
     def _snapshot(self, item: Document) -> dict[str, Any]:
@@ -148,7 +155,7 @@ class CaseService:
             self._snapshots[key] = snap
         key = self._snap_keys[code]
         if key not in self._saved:
-            ledger.save_snapshot(conn, key, self._snapshots[key], self.clock.now())
+            save_snapshot(conn, key, self._snapshots[key], self.clock.now())
             self._saved.add(key)
         return key
 
@@ -163,13 +170,13 @@ class CaseService:
     def snapshot(self, key: str) -> dict[str, Any]:
         """A pinned snapshot by key; immutable and named by its hash, so kept in memory once read."""
         if key not in self._snapshots:
-            with ledger.read_only(self.db) as conn:
+            with read_only(self.db) as conn:
                 return self._snapshot_in(conn, key)
         return self._snapshots[key]
 
     def _snapshot_in(self, conn: Any, key: str) -> dict[str, Any]:
         if key not in self._snapshots:
-            value = ledger.load_snapshot(conn, key)
+            value = load_snapshot(conn, key)
             if value is None:
                 raise UnknownCase(f"catalogue snapshot {key} is missing")
             self._snapshots[key] = dict(value)
@@ -215,9 +222,9 @@ class CaseService:
             raise SubmissionInvalid(errors)
         now = self._now()
         with self.db.begin() as conn:
-            seen = ledger.find_idempotency(conn, idempotency_key)
+            seen = find_idempotency(conn, idempotency_key)
             if seen is not None:  # a double click or a retried request: the case that exists
-                row = ledger.get_case(conn, seen)
+                row = get_case(conn, seen)
                 assert row is not None
                 return Submitted(seen, row["query_code"], row["version"], created=False)
             filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
@@ -242,7 +249,7 @@ class CaseService:
                 Event("submit", now, actor.username, actor.role, payload),
                 snap["item"],
             )
-            case_id, _ = ledger.create_case(
+            case_id, _ = create_case(
                 conn,
                 number=number,
                 query_code=query_code,
@@ -257,14 +264,14 @@ class CaseService:
                 department=doc.data["department"],
                 columns={**self.worklist(case, snap), **({"chain_number": chain} if chain else {})},
             )
-            ledger.remember_idempotency(conn, idempotency_key, number, now)
+            remember_idempotency(conn, idempotency_key, number, now)
         self._remember(number, case_id, case)
         return Submitted(number, query_code, 1, created=True)
 
     def _next_number(self, conn: Any, now: datetime) -> str:
         day = clock.local_date(now).strftime("%Y%m%d")
         prefix = f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
-        last = ledger.last_number(conn, prefix)
+        last = last_number(conn, prefix)
         seq = int(last[len(prefix) :]) + 1 if last else 1
         return f"{prefix}{seq:06d}"
 
@@ -272,13 +279,13 @@ class CaseService:
     def load(self, number: str, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
         """The case rebuilt from its events (or the copy folded last time, while its version is
         unchanged; ``fresh=True`` always rebuilds), and the snapshot it runs under."""
-        with ledger.read_only(self.db) as conn:
+        with read_only(self.db) as conn:
             row = self._row(conn, number)
             return self._state(conn, row, fresh)
 
     @staticmethod
     def _row(conn: Any, number: str) -> CaseRow:
-        rows = ledger.fast_execute(conn, _CASE_ROW, {"number": number}).rows
+        rows = fast_execute(conn, _CASE_ROW, {"number": number}).rows
         if not rows:
             raise UnknownCase(f"no case with number {number!r}")
         return CaseRow(*rows[0])
@@ -291,7 +298,7 @@ class CaseService:
             return cached[1], snap
         item = snap["item"]
         case = Case(row.number, item["code"], item["department"])
-        for r in ledger.events_of(conn, row.number):
+        for r in events_of(conn, row.number):
             case = fold_event(case, Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
         self._remember(row.number, int(row.id), case)
         return case, snap
@@ -327,7 +334,7 @@ class CaseService:
         with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
             row = self._row(conn, number)
             if row.version != expected_version:
-                raise ledger.VersionConflict(number, expected_version, row.version)
+                raise VersionConflict(number, expected_version, row.version)
             case, snap = self._state(conn, row)
             now = self._now()
             payload = self._assessed(action, dict(payload), case, snap, now)
@@ -382,7 +389,7 @@ class CaseService:
     def _append(self, conn: Any, row: Any, case: Case, event: Event, snap: Mapping[str, Any]) -> Case:
         after = fold_event(case, event, snap["item"])
         columns = self.worklist(after, snap)
-        ledger.append_event(
+        append_event(
             conn,
             case_id=int(row.id),
             case_number=case.number,
@@ -399,12 +406,12 @@ class CaseService:
         if event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS:
             self._open_followup(conn, int(row.id), after, event)
         if after.state in TERMINAL and case.state not in TERMINAL:  # the case ends now
-            ledger.record_case_staff(
+            record_case_staff(
                 conn,
                 int(row.id),
                 {
                     "department": after.department,
-                    "ended_at": ledger.iso(event.at),
+                    "ended_at": iso(event.at),
                     "completed": after.state == "completed",
                     "minute_limit": bool(columns["minute_limit"]),
                     "immediate": bool(columns["immediate"]),
@@ -423,13 +430,13 @@ class CaseService:
         except CalendarYearMissing:  # a year no file and no provisional rule covers (before 2025)
             due = None
         conn.execute(
-            insert(ledger.followups).values(
+            insert(tables.followups).values(
                 case_id=case_id,
                 department=case.department,
                 rating=event.payload["rating"],
                 comment=str(event.payload.get("comment", ""))[:1000],
-                opened_at=ledger.iso(event.at),
-                due=ledger.iso(due) if due else None,
+                opened_at=iso(event.at),
+                due=iso(due) if due else None,
                 working_days=self.followup_days,
                 provisional_from=provisional.since(self.calendar, due),
             )
@@ -439,8 +446,8 @@ class CaseService:
     def sweep(self) -> list[str]:
         """Apply the engine's timed rules (Art. 32 deemed acceptance). Idempotent."""
         now = self.clock.now()
-        t = ledger.cases
-        with ledger.read_only(self.db) as conn:
+        t = tables.cases
+        with read_only(self.db) as conn:
             waiting = [r[0] for r in conn.execute(select(t.c.number).where(t.c.state == "submitted"))]
         done = []
         for number in waiting:

@@ -28,7 +28,9 @@ from sqlalchemy import insert, select, update
 from engine.base import delivery, stated
 from engine.base.conditions import evaluate
 from engine.check.crossref import item_fields
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import dumps, iso, loads, read_only
+from engine.ledger.idempotency import find_idempotency, remember_idempotency
 from engine.rules import chains, clock, forms
 from engine.rules.cases.model import TERMINAL, ActionRefused, Actor, Case
 from engine.rules.forms import FieldError
@@ -37,9 +39,9 @@ from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
 from engine.supervision.sweep import Thresholds
 
 NUMBER_PREFIX = "L"  # 链条: case numbers start with the center's id, never with L
-_T = ledger.chain_cases
+_T = tables.chain_cases
 log = logging.getLogger("yangguang.chains")
-_C = ledger.cases
+_C = tables.cases
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +145,13 @@ def submit(
     query_code = query_codes.new()  # unguessable; see engine.service.query_codes
     key = f"chain:{idempotency_key}"
     with service.db.begin() as conn:
-        earlier = ledger.find_idempotency(conn, key)
+        earlier = find_idempotency(conn, key)
         if earlier is not None:  # a double click or a retried request: the application that exists
             known = conn.execute(select(_T.c.query_code).where(_T.c.number == earlier)).scalar_one()
             return ChainSubmitted(earlier, str(known), ())
         filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
         drafts.mark_filed(conn, key, number, now)  # Filed: the draft filed a case
-        ledger.remember_idempotency(conn, key, number, now)
+        remember_idempotency(conn, key, number, now)
         # every member's rules as of today: a later stage is filed under them, whatever a reload changes
         pins = {code: service.pin(conn, code) for stage in chains.with_services(chain) for code in stage["items"]}
         conn.execute(
@@ -159,12 +161,12 @@ def submit(
                 query_code=query_code,
                 chain_id=chain_id,
                 chain=json.dumps(chain, ensure_ascii=False, default=str),
-                data=ledger.dumps(data),
-                uploads=ledger.dumps({k: list(v) for k, v in uploads.items()}),
+                data=dumps(data),
+                uploads=dumps({k: list(v) for k, v in uploads.items()}),
                 state="open",
                 stage=-1,
-                created_at=ledger.iso(now),
-                updated_at=ledger.iso(now),
+                created_at=iso(now),
+                updated_at=iso(now),
             )
         )
     members = _open_next(service, number, actor)
@@ -172,7 +174,7 @@ def submit(
 
 
 def _load(service: CaseService, number: str) -> Any:
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         row = conn.execute(select(_T).where(_T.c.number == number)).first()
     if row is None:
         raise UnknownCase(f"no chain application {number!r}")
@@ -183,7 +185,7 @@ def services_asked(service: CaseService, number: str) -> set[str]:
     """The associated services (item codes) this application will start: the applicant asked for
     them and their trigger stage runs. Any other is shown as 未申请, never as waiting to start."""
     row = _load(service, number)
-    chain, flat = json.loads(row.chain), _flat(ledger.loads(row.data))
+    chain, flat = json.loads(row.chain), _flat(loads(row.data))
     return {
         code
         for pseudo in chains.with_services(chain)
@@ -195,7 +197,7 @@ def services_asked(service: CaseService, number: str) -> set[str]:
 def _open_next(service: CaseService, number: str, actor: Actor) -> list[str]:
     """Open the next stage whose condition holds and file its member cases; returns their numbers."""
     row = _load(service, number)
-    chain, data, uploads = json.loads(row.chain), ledger.loads(row.data), ledger.loads(row.uploads)
+    chain, data, uploads = json.loads(row.chain), loads(row.data), loads(row.uploads)
     flat = _flat(data)
     stage_index = row.stage + 1
     while stage_index < len(chain["stages"]) and not _stage_open(chain["stages"][stage_index], flat):
@@ -220,8 +222,8 @@ def _open_next(service: CaseService, number: str, actor: Actor) -> list[str]:
             .values(
                 stage=stage_index,
                 state="completed" if stage_index >= len(chain["stages"]) else "open",
-                updated_at=ledger.iso(service.clock.now()),
-                stage_opened_at=ledger.iso(service.clock.now()),
+                updated_at=iso(service.clock.now()),
+                stage_opened_at=iso(service.clock.now()),
             )
         ).rowcount
     if done != 1:
@@ -279,7 +281,7 @@ def pinned(service: CaseService, number: str) -> dict[str, Any]:
 def state(service: CaseService, number: str) -> ChainState:
     row = _load(service, number)
     chain = json.loads(row.chain)
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         rows = conn.execute(select(_C.c.item_code, _C.c.number, _C.c.state).where(_C.c.chain_number == number)).all()
     by_code = {r.item_code: (r.number, r.state) for r in rows}
     members: dict[str, list[tuple[str, str, str]]] = {}
@@ -313,7 +315,7 @@ def advance(service: CaseService, number: str, actor: Actor | None = None) -> li
         return []
     chain = json.loads(row.chain)
     now_stage = chain["stages"][row.stage]
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         found = conn.execute(
             select(_C.c.state, _C.c.decision).where(_C.c.chain_number == number, _C.c.item_code.in_(now_stage["items"]))
         ).all()
@@ -344,7 +346,7 @@ def sweep_joint_reviews(service: CaseService) -> list[str]:
     """联审联验: past a joint review's shared deadline, every member case whose department has not
     decided is recorded as consenting (when the stage says silence is consent). Returns them."""
     now = service.clock.now()
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         rows = conn.execute(select(_T).where(_T.c.state == "open", _T.c.stage >= 0)).all()
     done: list[str] = []
     for row in rows:
@@ -355,7 +357,7 @@ def sweep_joint_reviews(service: CaseService) -> list[str]:
         for _code, number, state_ in state(service, row.number).members[stage["id"]]:
             case, _snap = service.load(number)
             if state_ == "in_progress" and case.decision is None:
-                payload = {"stage": stage["id"], "deadline": ledger.iso(deadline)}
+                payload = {"stage": stage["id"], "deadline": iso(deadline)}
                 if service.calendar.is_provisional(clock.local_date(deadline)):  # on the record: it was 暂定
                     payload["provisional_from"] = service.calendar.provisional_from
                 service.act(number, "deemed_consent", Actor("system", "system"), payload, case.version)
@@ -365,7 +367,7 @@ def sweep_joint_reviews(service: CaseService) -> list[str]:
 
 def waiting(service: CaseService) -> list[dict[str, Any]]:
     """Open chain applications the front desk has not accepted yet, oldest first."""
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         rows = conn.execute(
             select(_T.c.number, _T.c.chain_id, _T.c.created_at, _T.c.stage)
             .where(_T.c.state == "open", _T.c.accepted_by.is_(None))
@@ -387,7 +389,7 @@ def stage_status(st: ChainState, index: int, stage_id: str) -> str:
 
 def running(service: CaseService, limit: int = 500) -> list[ChainState]:
     """Open chain applications the front desk has accepted, oldest first."""
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         numbers = [
             r.number
             for r in conn.execute(
@@ -410,7 +412,7 @@ def after_member_action(service: CaseService, case: Case) -> list[str]:
 
 def advance_all(service: CaseService) -> list[str]:
     """``advance`` every open chain application (the server's sweep calls this)."""
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         open_numbers = [r.number for r in conn.execute(select(_T.c.number).where(_T.c.state == "open"))]
     filed: list[str] = []
     for number in open_numbers:

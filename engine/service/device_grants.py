@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, insert, select, update
 
 from engine.base import keys
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 
 COOKIE = "yg_device"
 DAYS = 30
-_G = ledger.device_grants
+_G = tables.device_grants
 
 
 def new_device() -> str:
@@ -51,37 +52,37 @@ def remember(db: Engine, device: str, number: str, now: datetime) -> None:
         conn.execute(
             update(_G)
             .where(_G.c.device == _digest(device), _G.c.number == number, _G.c.revoked_at.is_(None))
-            .values(revoked_at=ledger.iso(now))
+            .values(revoked_at=iso(now))
         )
         conn.execute(
             insert(_G).values(
                 device=_digest(device),
                 number=number,
-                created_at=ledger.iso(now),
-                expires_at=ledger.iso(now + timedelta(days=DAYS)),
+                created_at=iso(now),
+                expires_at=iso(now + timedelta(days=DAYS)),
             )
         )
 
 
 def numbers(db: Engine, device: str, now: datetime) -> list[str]:
     """The cases and chain applications remembered on ``device`` and still in force, newest first."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_G.c.number)
-            .where(_G.c.device == _digest(device), _G.c.revoked_at.is_(None), _G.c.expires_at > ledger.iso(now))
+            .where(_G.c.device == _digest(device), _G.c.revoked_at.is_(None), _G.c.expires_at > iso(now))
             .order_by(_G.c.created_at.desc(), _G.c.id.desc())
         ).all()
     return list(dict.fromkeys(r.number for r in rows))
 
 
 def allows(db: Engine, device: str, number: str, now: datetime) -> bool:
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         found = conn.execute(
             select(_G.c.id).where(
                 _G.c.device == _digest(device),
                 _G.c.number == number,
                 _G.c.revoked_at.is_(None),
-                _G.c.expires_at > ledger.iso(now),
+                _G.c.expires_at > iso(now),
             )
         ).first()
     return found is not None
@@ -97,8 +98,6 @@ def forget(db: Engine, device: str, now: datetime) -> list[str]:
             ).all()
         ]
         conn.execute(
-            update(_G)
-            .where(_G.c.device == _digest(device), _G.c.revoked_at.is_(None))
-            .values(revoked_at=ledger.iso(now))
+            update(_G).where(_G.c.device == _digest(device), _G.c.revoked_at.is_(None)).values(revoked_at=iso(now))
         )
     return sorted(set(had))

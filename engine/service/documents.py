@@ -26,7 +26,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine.base import delivery, stated
-from engine.ledger import ledger
+from engine.ledger.db import read_only
+from engine.ledger.events import EventRecord, events_of
 from engine.rules.cases.law import extension_of
 from engine.rules.cases.model import Case, Event
 from engine.rules.clock import TZ, local_date
@@ -104,10 +105,10 @@ class _Event:
     payload: Mapping[str, Any]
 
 
-def _events(events: Iterable[Event | ledger.EventRecord], limit: int) -> list[_Event]:
+def _events(events: Iterable[Event | EventRecord], limit: int) -> list[_Event]:
     out = []
     for e in events:
-        at = e.at_datetime if isinstance(e, ledger.EventRecord) else e.at
+        at = e.at_datetime if isinstance(e, EventRecord) else e.at
         out.append(_Event(e.action, at, e.payload if isinstance(e.payload, Mapping) else {}))
     return out[:limit]  # the events folded into ``case``, even if the record has moved on since
 
@@ -117,7 +118,7 @@ def documents_for(
     snapshot: Mapping[str, Any],
     center: Mapping[str, Any] | None,
     deadlines: Deadlines | None = None,
-    events: Iterable[Event | ledger.EventRecord] | None = None,
+    events: Iterable[Event | EventRecord] | None = None,
 ) -> list[Document]:
     """The notices issued on ``case`` so far, oldest first (none for a case just submitted).
 
@@ -138,8 +139,8 @@ def documents_for(
 def documents_of(service: CaseService, number: str) -> list[Document]:
     """Every notice of case ``number``, loaded through ``service`` (case, snapshot, events, deadlines)."""
     case, snap = service.load(number)
-    with ledger.read_only(service.db) as conn:
-        records = ledger.events_of(conn, number)
+    with read_only(service.db) as conn:
+        records = events_of(conn, number)
     try:
         dl: Deadlines | None = service.deadlines(case, snap)
     except LookupError:  # a year no rule counts (before the first file): the limits in words

@@ -29,9 +29,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from engine.base import keys
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import dumps, iso, loads, read_only
+from engine.ledger.fastpath import fast_execute
+from engine.ledger.idempotency import find_idempotency
 
-_T = ledger.drafts
+_T = tables.drafts
 
 LIFETIME = timedelta(days=7)
 """A draft untouched this long is over: its token no longer uploads, its unclaimed files are purged."""
@@ -76,12 +79,12 @@ def create(
     that began that many drafts within the hour — portal and API alike — is refused (:class:`TooMany`),
     counted in the insert's own write transaction."""
     draft = Draft(secrets.token_hex(16), item_code)
-    now = ledger.iso(at)
+    now = iso(at)
     with db.begin() as conn:
         if per_hour is not None and client is not None:
             _refuse_past(conn, client, at, per_hour)
         row = {"id": draft.id, "item_code": item_code, "browser": browser_hash(browser_token), "client": client}
-        ledger.fast_execute(conn, _INSERT, row | {"data": "{}", "uploads": "{}", "created_at": now, "updated_at": now})
+        fast_execute(conn, _INSERT, row | {"data": "{}", "uploads": "{}", "created_at": now, "updated_at": now})
     return draft
 
 
@@ -89,14 +92,14 @@ def purge(db: Engine, now: datetime) -> int:
     """Delete the drafts untouched for :data:`LIFETIME` (run by the sweep after the uploads' purge,
     which keeps a filed draft's files by its idempotency key, not by its row). Returns how many."""
     with db.begin() as conn:
-        return int(conn.execute(delete(_T).where(_T.c.updated_at < ledger.iso(now - LIFETIME))).rowcount)
+        return int(conn.execute(delete(_T).where(_T.c.updated_at < iso(now - LIFETIME))).rowcount)
 
 
 def get(db: Engine, draft_id: str, browser_token: str, item_code: str) -> Draft | None:
     """The draft, if it exists, is for ``item_code`` and belongs to this browser."""
     if not draft_id or len(draft_id) > 64 or not browser_token:
         return None
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         row = conn.execute(select(_T).where(_T.c.id == draft_id)).first()
     if (
         row is None
@@ -104,14 +107,12 @@ def get(db: Engine, draft_id: str, browser_token: str, item_code: str) -> Draft 
         or not secrets.compare_digest(row.browser, browser_hash(browser_token))
     ):
         return None
-    return Draft(
-        row.id, row.item_code, ledger.loads(row.data), ledger.loads(row.uploads), row.case_number, row.query_code
-    )
+    return Draft(row.id, row.item_code, loads(row.data), loads(row.uploads), row.case_number, row.query_code)
 
 
 def save(db: Engine, draft: Draft, at: datetime) -> None:
     """Store the draft's answers and files; :class:`TooLarge` (nothing written) past :data:`MAX_DATA`."""
-    data = ledger.dumps(draft.data)
+    data = dumps(draft.data)
     if len(data.encode("utf-8", "surrogatepass")) > MAX_DATA:
         raise TooLarge(f"a draft's answers take at most {MAX_DATA // 1024} KiB")
     with db.begin() as conn:
@@ -120,8 +121,8 @@ def save(db: Engine, draft: Draft, at: datetime) -> None:
             .where(_T.c.id == draft.id)
             .values(
                 data=data,
-                uploads=ledger.dumps(draft.uploads),
-                updated_at=ledger.iso(at),
+                uploads=dumps(draft.uploads),
+                updated_at=iso(at),
                 case_number=draft.case_number,
                 query_code=draft.query_code,
             )
@@ -163,20 +164,20 @@ _OPENED_SINCE = select(func.count(), func.min(_T.c.created_at)).where(
 
 
 def _refuse_past(conn: Connection, client: str, at: datetime, per_hour: int) -> None:
-    since = ledger.iso(at - timedelta(hours=1))
-    n, first = ledger.fast_execute(conn, _OPENED_SINCE, {"client": client, "since": since}).rows[0]
+    since = iso(at - timedelta(hours=1))
+    n, first = fast_execute(conn, _OPENED_SINCE, {"client": client, "since": since}).rows[0]
     if n >= per_hour:
-        raise TooMany(first or ledger.iso(at))
+        raise TooMany(first or iso(at))
 
 
 def open_api(conn: Connection, draft_id: str, client: str | None, at: datetime, per_hour: int) -> None:
     """The row of an API draft, made with its first file inside that upload's write transaction;
     an address that started ``per_hour`` drafts within the hour is refused (:class:`TooMany`)."""
-    now = ledger.iso(at)
+    now = iso(at)
     if client is not None:
         _refuse_past(conn, client, at, per_hour)
     row = {"id": draft_id, "item_code": API_ITEM, "browser": draft_id, "client": client, "data": "{}"}
-    ledger.fast_execute(conn, _INSERT, row | {"uploads": "{}", "created_at": now, "updated_at": now})
+    fast_execute(conn, _INSERT, row | {"uploads": "{}", "created_at": now, "updated_at": now})
 
 
 _FIND_API = select(_T.c.id, _T.c.updated_at, _T.c.case_number, _T.c.query_code).where(
@@ -194,12 +195,12 @@ def find_api(db: Engine, key: bytes, token: str, now: datetime) -> Draft | None:
     if not expires.isdigit() or len(expires) > 12 or not keys.verify(key, mac, "draft", expires, nonce):
         return None
     draft_id = browser_hash(token)
-    with ledger.read_only(db) as conn:  # one read: the row and what the draft filed
-        rows = ledger.fast_execute(conn, _FIND_API, {"id": draft_id}).rows
+    with read_only(db) as conn:  # one read: the row and what the draft filed
+        rows = fast_execute(conn, _FIND_API, {"id": draft_id}).rows
         filed = _filed(conn, draft_id)
     if not rows:  # no file yet: the token's own end
         return Draft(draft_id, API_ITEM, filed=filed) if int(expires) > now.timestamp() else None
-    if rows[0][1] < ledger.iso(now - LIFETIME):
+    if rows[0][1] < iso(now - LIFETIME):
         return None
     _, _, case_number, query_code = rows[0]
     return Draft(draft_id, API_ITEM, case_number=case_number, query_code=query_code, filed=filed)
@@ -209,10 +210,10 @@ def _filed(conn: Connection, draft_id: str) -> tuple[str, bool] | None:
     """(the number of the application this draft filed, whether it is a chain application) — a case
     is filed under ``draft:<id>``, a chain application under ``chain:draft:<id>`` (engine.service.chains)
     — or None while the draft is open."""
-    case = ledger.find_idempotency(conn, key(draft_id))
+    case = find_idempotency(conn, key(draft_id))
     if case:
         return case, False
-    chain = ledger.find_idempotency(conn, "chain:" + key(draft_id))
+    chain = find_idempotency(conn, "chain:" + key(draft_id))
     return (chain, True) if chain else None
 
 
@@ -246,9 +247,9 @@ def mark_filed(conn: Connection, idempotency_key: str, number: str, at: datetime
         raise Filed(*earlier)
     try:
         with conn.begin_nested():
-            conn.execute(_INSERT_MARK.values(key=_FILED_MARK + plain, case_number=number, created_at=ledger.iso(at)))
+            conn.execute(_INSERT_MARK.values(key=_FILED_MARK + plain, case_number=number, created_at=iso(at)))
     except IntegrityError:  # another filing from this draft marked it first
-        raise Filed(ledger.find_idempotency(conn, _FILED_MARK + plain) or "", not chain) from None
+        raise Filed(find_idempotency(conn, _FILED_MARK + plain) or "", not chain) from None
 
 
-_INSERT_MARK = insert(ledger.idempotency)
+_INSERT_MARK = insert(tables.idempotency)

@@ -27,7 +27,9 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 from starlette.requests import HTTPConnection
 
 from engine.base.i18n import gettext
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso
+from engine.ledger.fastpath import fast_execute
 from engine.service import anomalies, upload_limits
 from engine.service.upload_limits import Limits
 
@@ -35,7 +37,7 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 FLOOD = "filing_flood"  # the supervision event kind (engine.supervision.sweep labels it)
 
-_F = ledger.filings
+_F = tables.filings
 _INSERT = insert(_F)
 _PRUNE = delete(_F).where(_F.c.at <= bindparam("before"))
 
@@ -98,8 +100,8 @@ def admit(conn: Connection, filer: Filer | None, now: datetime) -> None:
     ``None`` (staff filing for an applicant) is not limited."""
     if filer is None:
         return
-    day_ago = ledger.iso(now - DAY)
-    ledger.fast_execute(conn, _PRUNE, {"before": day_ago})
+    day_ago = iso(now - DAY)
+    fast_execute(conn, _PRUNE, {"before": day_ago})
     most = max(filer.per_hour, filer.per_day)
     rows = conn.execute(
         select(_F.c.at)
@@ -117,7 +119,7 @@ def admit(conn: Connection, filer: Filer | None, now: datetime) -> None:
         wait = max(wait, in_day[filer.per_day - 1] + DAY - now)
     if wait > timedelta(0):
         raise TooMany(wait)
-    ledger.fast_execute(conn, _INSERT, {"client": filer.client, "at": ledger.iso(now)})
+    fast_execute(conn, _INSERT, {"client": filer.client, "at": iso(now)})
     # this filing reached a limit: the next one is refused, which supervisors should see
     if len(in_day) + 1 >= filer.per_day:
         _record(conn, filer.client, now, filer.per_day, DAY)
@@ -131,7 +133,7 @@ def _record(conn: Connection, client: str, now: datetime, limit: int, window: ti
     hours = int(window.total_seconds() // 3600)
     prefix = f"{FLOOD}:client:{client}:{hours}h:"  # the hour's reach and the day's are recorded apart
     detail = {"subject": "client", "client": client, "limit": limit, "window_hours": hours}
-    anomalies.record_once(conn, FLOOD, prefix, now, ledger.iso(now - window), detail)
+    anomalies.record_once(conn, FLOOD, prefix, now, iso(now - window), detail)
 
 
 __all__ = ["DAY", "FLOOD", "HOUR", "Filer", "TooMany", "admit", "of"]

@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from engine.check.crossref import MINUTES_PER_WORKING_DAY
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, loads, read_only
 from engine.rules import chains, clock
 from engine.rules.cases.model import ActionRefused, Actor
 from engine.service import chains as chain_service
@@ -33,7 +34,7 @@ from engine.service import worklist
 from engine.service.cases import CaseService
 from engine.supervision.sweep import Thresholds
 
-_T = ledger.chain_cases
+_T = tables.chain_cases
 MAY_MARK = ("frontdesk", "supervisor", "admin")
 
 
@@ -90,7 +91,7 @@ def mark(service: CaseService, number: str, actor: Actor, basis: str) -> None:
         done = conn.execute(
             update(_T)
             .where(_T.c.number == number, _T.c.green_channel.is_(False))
-            .values(green_channel=True, green_basis=basis, green_by=actor.username, green_at=ledger.iso(now))
+            .values(green_channel=True, green_basis=basis, green_by=actor.username, green_at=iso(now))
         ).rowcount
     if done != 1:
         raise ActionRefused("not_allowed", "本申请已列入绿色通道 / already in the green channel")
@@ -120,10 +121,10 @@ def card(service: CaseService, number: str) -> Card | None:
     path = chains.critical_path(service.catalogue, chain)
     now = service.clock.now()
     warning = _warning_days(service)
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         ended = dict(
             conn.execute(
-                select(ledger.cases.c.number, ledger.cases.c.ended_at).where(ledger.cases.c.chain_number == number)
+                select(tables.cases.c.number, tables.cases.c.ended_at).where(tables.cases.c.chain_number == number)
             ).all()
         )
     stages, minutes = [], 0
@@ -147,7 +148,7 @@ def card(service: CaseService, number: str) -> Card | None:
                 stage["id"], stage["name"], stage["mode"], _departments(service, stage), due, status, ended_at, light
             )
         )
-    data = ledger.loads(row.data)
+    data = loads(row.data)
     applicant = data.get("applicant", {}) if isinstance(data.get("applicant"), dict) else {}
     return Card(
         number=number,
@@ -156,7 +157,7 @@ def card(service: CaseService, number: str) -> Card | None:
         basis=str(row.green_basis or ""),
         marked_by=str(row.green_by or ""),
         marked_at=datetime.fromisoformat(row.green_at) if row.green_at else start,
-        materials=tuple(sorted(ledger.loads(row.uploads))),
+        materials=tuple(sorted(loads(row.uploads))),
         due=st.due,
         state=st.state,
         stages=tuple(stages),
@@ -169,7 +170,7 @@ def _warning_days(service: CaseService) -> int:
 
 def tracked(service: CaseService, limit: int = 200) -> list[Card]:
     """Every green-channel chain application still running, then the latest ended, for the dashboard."""
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         numbers = [
             r.number
             for r in conn.execute(

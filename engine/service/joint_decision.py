@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.ledger import ledger
+from engine.ledger.db import read_only
+from engine.ledger.events import events_of
 from engine.rules import clock
 from engine.service import chains as chain_service
 from engine.service import provisional
@@ -28,8 +29,8 @@ SEAL = "联审联验专用章"
 
 def _opinion_at(service: CaseService, number: str) -> datetime | None:
     """When the department gave its opinion (its decision, or the deemed consent)."""
-    with ledger.read_only(service.db) as conn:
-        records = ledger.events_of(conn, number)
+    with read_only(service.db) as conn:
+        records = events_of(conn, number)
     at = [r.at_datetime for r in records if r.action in ("decide", "deemed_consent", "refuse")]
     return at[-1] if at else None
 

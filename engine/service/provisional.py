@@ -32,7 +32,9 @@ from markupsafe import Markup, escape
 from sqlalchemy import or_, select, update
 
 from engine.base.i18n import gettext
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.cases import recompute_columns
+from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 
@@ -101,8 +103,8 @@ def refresh(service: CaseService) -> int:
     if not cal.years:
         return 0
     last = cal.years[-1]
-    c, f, r = ledger.cases, ledger.followups, ledger.corrections
-    with ledger.read_only(service.db) as conn:
+    c, f, r = tables.cases, tables.followups, tables.corrections
+    with read_only(service.db) as conn:
         numbers = conn.execute(
             select(c.c.number).where(c.c.provisional_from <= last, c.c.state.not_in(("refused", "completed")))
         ).all()
@@ -121,18 +123,18 @@ def refresh(service: CaseService) -> int:
         case, snap = service.load(number)
         columns = service.worklist(case, snap)
         with service.db.begin() as conn:  # a case acted on meanwhile already has fresh columns
-            done += ledger.recompute_columns(conn, number, case.version, columns)
+            done += recompute_columns(conn, number, case.version, columns)
     # a follow-up opened before migration 19 has no working days: the center's period then
     for row in followups:
         due = _due(cal, row.opened_at, row.working_days or service.followup_days)
         if due is not None:
-            values = {"due": ledger.iso(due), "provisional_from": since(cal, due)}
+            values = {"due": iso(due), "provisional_from": since(cal, due)}
             with service.db.begin() as conn:
                 done += conn.execute(update(f).where(f.c.case_id == row.case_id).values(**values)).rowcount
     for row in corrections:
         due = _due(cal, row.issued_at, row.working_days)
         if due is not None:
-            values = {"respond_by": ledger.iso(due), "provisional_from": since(cal, due)}
+            values = {"respond_by": iso(due), "provisional_from": since(cal, due)}
             with service.db.begin() as conn:
                 stmt = update(r).where(r.c.id == row.id, r.c.escalated_at.is_(None))
                 done += conn.execute(stmt.values(**values)).rowcount

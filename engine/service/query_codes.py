@@ -35,7 +35,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso
 from engine.service import anomalies
 
 ALPHABET = "23456789ACDEFGHJKMNPQRTVWXY"
@@ -51,7 +52,7 @@ CLIENT_LIMIT = 20  # wrong codes from one address within WINDOW
 CASE_LIMIT = 50  # wrong codes for one case within WINDOW, from any addresses
 GUESSING = "query_code_guessing"  # the supervision event kind (engine.supervision.sweep labels it)
 
-_A = ledger.query_code_attempts
+_A = tables.query_code_attempts
 
 
 class Throttled(Exception):
@@ -120,7 +121,7 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
     number is simply False (the same answer, so numbers cannot be probed). Raises
     :class:`Throttled` when this client or this case is past its limit of wrong codes. A wrong
     code is counted in the same transaction as the check."""
-    since = ledger.iso(now - WINDOW)
+    since = iso(now - WINDOW)
     with db.begin() as conn:
         conn.execute(delete(_A).where(_A.c.at <= since))  # prune what left the window
         stored, case_id, department = _stored(conn, number) if _plausible_number(number) else (None, None, None)
@@ -138,7 +139,7 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
             if not typed.strip():  # nothing typed: not a guess
                 return False
             for s in subjects:
-                conn.execute(insert(_A).values(key=s.key, at=ledger.iso(now)))
+                conn.execute(insert(_A).values(key=s.key, at=iso(now)))
                 # a made-up number is counted like a real one (a 429 must not tell them apart), but
                 # only guessing at a case or chain that exists is worth a supervisor's permanent record
                 exists = stored is not None or case_id is not None or not s.key.startswith("case:")
@@ -151,11 +152,11 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
 
 def _stored(conn: Connection, number: str) -> tuple[str | None, int | None, str | None]:
     """(query code, case id, department) of a case or chain application; Nones when unknown."""
-    c = ledger.cases
+    c = tables.cases
     row = conn.execute(select(c.c.query_code, c.c.id, c.c.department).where(c.c.number == number)).first()
     if row is not None:
         return row.query_code, int(row.id), row.department
-    chain = conn.execute(select(ledger.chain_cases.c.query_code).where(ledger.chain_cases.c.number == number)).first()
+    chain = conn.execute(select(tables.chain_cases.c.query_code).where(tables.chain_cases.c.number == number)).first()
     return (chain.query_code, None, None) if chain is not None else (None, None, None)
 
 

@@ -43,7 +43,7 @@ from starlette.types import Receive, Scope, Send
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue, fingerprint, load
-from engine.ledger import ledger
+from engine.ledger.snapshots import record_catalogue
 from engine.rules.clock import Clock, SystemClock
 from engine.service import provisional
 from engine.service.cases import CaseService
@@ -104,11 +104,11 @@ Build = Callable[[Catalogue, "LiveApp"], Version]
 
 
 def record(db: Engine, cat: Catalogue, root: Path) -> None:
-    """Note in the database that ``cat`` is now served (engine.ledger.ledger's catalogue history)."""
+    """Note in the database that ``cat`` is now served (engine.ledger.snapshots' catalogue history)."""
     with db.begin() as conn:
         # wall time, as at start-up: the history says when a version really went live, even when
         # the engine runs on a simulated clock
-        ledger.record_catalogue(conn, cat.version, str(Path(root).resolve()), len(cat.items), SystemClock().now())
+        record_catalogue(conn, cat.version, str(Path(root).resolve()), len(cat.items), SystemClock().now())
 
 
 class LiveState(State):

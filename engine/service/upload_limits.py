@@ -24,10 +24,12 @@ from starlette.requests import HTTPConnection
 from engine.base import addresses
 from engine.base.i18n import gettext, ngettext
 from engine.base.wording import N_
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso
+from engine.ledger.fastpath import fast_execute
 from engine.service import drafts
 
-_T = ledger.uploads
+_T = tables.uploads
 MIB = 2**20
 # An item lists at most 12 materials, most limited to 5 or 10 MB (a chain joins a few items):
 DRAFT_MAX_FILES = 60  # files in one draft, or uploaded for one case's supplements
@@ -169,10 +171,10 @@ _BY_CLIENT = _usage(and_(_T.c.client == bindparam("owner"), _T.c.created_at > bi
 
 def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits: Limits = LIMITS) -> None:
     """Refuse a file of ``size`` bytes that would take ``owner`` past a limit (413 or 429)."""
-    minute = ledger.iso(now - timedelta(minutes=1))
+    minute = iso(now - timedelta(minutes=1))
     if owner.draft is not None or owner.case is not None:
         stmt, who = (_BY_DRAFT, owner.draft) if owner.draft is not None else (_BY_CASE, owner.case)
-        n, total, recent, first = ledger.fast_execute(conn, stmt, {"owner": who, "minute": minute}).rows[0]
+        n, total, recent, first = fast_execute(conn, stmt, {"owner": who, "minute": minute}).rows[0]
         if n >= limits.draft_max_files:
             words = gettext("本申请已有 %(count)s 个文件，至多 %(files)s 个；请删去不需要的文件")
             raise Refused(413, "too_many_files", words % {"count": n, "files": limits.draft_max_files})
@@ -181,12 +183,12 @@ def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits
             raise Refused(413, "too_large", words)
         _past(int(recent) + 1, limits.draft_files_per_minute, first, now, timedelta(minutes=1))
     if owner.client is not None:
-        day = ledger.iso(now - timedelta(days=1))
+        day = iso(now - timedelta(days=1))
         params = {"owner": owner.client, "minute": minute, "day": day}
-        n, total, recent, first = ledger.fast_execute(conn, _BY_CLIENT, params).rows[0]
+        n, total, recent, first = fast_execute(conn, _BY_CLIENT, params).rows[0]
         _past(int(recent) + 1, limits.client_files_per_minute, first, now, timedelta(minutes=1))
         if int(total) + size > limits.client_bytes_per_day:
-            oldest = ledger.fast_execute(conn, _FIRST_OF_CLIENT, {"owner": owner.client, "day": day}).rows[0][0]
+            oldest = fast_execute(conn, _FIRST_OF_CLIENT, {"owner": owner.client, "day": day}).rows[0][0]
             _past(limits.client_bytes_per_day + 1, limits.client_bytes_per_day, oldest, now, timedelta(days=1))
 
 

@@ -38,13 +38,15 @@ from starlette.types import Message
 
 from engine.base import input_guard
 from engine.base.wording import N_
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
+from engine.ledger.fastpath import fast_execute
 from engine.rules import forms
 from engine.rules.forms import FieldError
 from engine.service import drafts
 from engine.service.upload_limits import LIMITS, MIB, Limits, Owner, check_quota, check_room, open_draft
 
-_T = ledger.uploads
+_T = tables.uploads
 MAX_UPLOAD = 20 * MIB  # one file; the item's max_size_mb may be lower
 CHECK_BEFORE_READING = MIB  # a larger body is checked against the limits before it is read, too
 MAX_UNZIPPED = 200 * MIB  # an office/zip file declaring more content than this is a zip bomb
@@ -169,7 +171,7 @@ def safe_name(name: str | None) -> str:
     return "".join(ch for ch in base if ch.isprintable())[:255]
 
 
-_DRAFTS = ledger.drafts
+_DRAFTS = tables.drafts
 _TOUCH_DRAFT = update(_DRAFTS).where(_DRAFTS.c.id == bindparam("draft_id")).values(updated_at=bindparam("at"))
 
 
@@ -205,7 +207,7 @@ def store(
         "size": row.size,
         "sha256": row.sha256,
         "path": row.path,
-        "created_at": ledger.iso(at),
+        "created_at": iso(at),
     }
     if owner is not None:
         values |= {"draft": owner.draft, "case_number": owner.case, "client": owner.client}
@@ -214,9 +216,9 @@ def store(
         with db.begin() as conn:
             if owner is not None:
                 check_quota(conn, owner, len(content), at, limits)
-            ledger.fast_execute(conn, _INSERT, values)
+            fast_execute(conn, _INSERT, values)
             if owner is not None and owner.draft is not None:  # an upload keeps its draft alive (drafts.LIFETIME)
-                touched = ledger.fast_execute(conn, _TOUCH_DRAFT, {"draft_id": owner.draft, "at": values["created_at"]})
+                touched = fast_execute(conn, _TOUCH_DRAFT, {"draft_id": owner.draft, "at": values["created_at"]})
                 if touched.rowcount == 0:  # an API draft's first file: its row begins here
                     open_draft(conn, owner, at, limits)
     except BaseException:
@@ -237,7 +239,7 @@ def fetch(db: Engine, ids: Iterable[str]) -> dict[str, Upload]:
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(_FETCH, {"ids": wanted}).all()
     return {
         r.id: Upload(r.id, r.filename, r.content_type, int(r.size), r.sha256, r.path, r.draft, r.case_number)
@@ -312,8 +314,8 @@ def purge_unclaimed(db: Engine, now: datetime) -> int:
     A filed draft's uploads are marked claimed instead, so each upload is looked at once after
     its first week (``ix_uploads_unclaimed``). Uploaded for a case, or before migration 21:
     claimed from the start. Returns how many were purged."""
-    u, d, i = _T, ledger.drafts, ledger.idempotency
-    cutoff = ledger.iso(now - drafts.LIFETIME)
+    u, d, i = _T, tables.drafts, tables.idempotency
+    cutoff = iso(now - drafts.LIFETIME)
     key = drafts.key("")  # "draft:": the portal and the API file a draft's application under it
     old = and_(u.c.claimed_at.is_(None), u.c.created_at < cutoff, u.c.draft.is_not(None))
     filed = or_(
@@ -322,7 +324,7 @@ def purge_unclaimed(db: Engine, now: datetime) -> int:
     )
     stale = and_(old, ~exists().where(d.c.id == u.c.draft, d.c.updated_at >= cutoff))
     with db.begin() as conn:
-        conn.execute(update(u).where(old, filed).values(claimed_at=ledger.iso(now)))
+        conn.execute(update(u).where(old, filed).values(claimed_at=iso(now)))
         rows = conn.execute(select(u.c.id, u.c.path).where(stale)).all()
         for start in range(0, len(rows), 500):
             conn.execute(delete(u).where(u.c.id.in_([r.id for r in rows[start : start + 500]]), stale))

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from engine.base import masking
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import read_only
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
@@ -99,7 +100,7 @@ def for_actor(
 ) -> list[Row]:
     """Open cases waiting on this person's role (or the role they back up) in their department;
     everything open for supervisors and administrators. Sorted by deadline, most urgent first."""
-    c = ledger.cases
+    c = tables.cases
     columns = (
         c.c.number, c.c.item_code, c.c.state, c.c.department, c.c.current_step, c.c.assignee_role,
         c.c.due_completeness, c.c.due_step, c.c.due_promised, c.c.paused, c.c.updated_at, c.c.due_next,
@@ -121,7 +122,7 @@ def for_actor(
         if item_code:
             query = query.where(c.c.item_code == item_code)
         parts.append(query.order_by(*order).limit(limit))
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         found: list[Any] = []
         for part in parts:  # each uses its index; merged below (a few hundred rows at most)
             found.extend(conn.execute(part).mappings().all())

@@ -1,7 +1,7 @@
 """Verifying the record (``yangguang audit verify``): that it is what was written, and all of it.
 
 * every case's hash chain: the first event altered, deleted, reordered or inserted (the chain's rules are
-  in engine/ledger/ledger.py's module docstring);
+  in engine/ledger/events.py's module docstring);
 * every case row against the fold of its events under the snapshot its submission pinned: the columns
   the worklists, public pages and rankings read (state, version, decision, deadlines ...) must be what
   the events give, so a row edited behind the application's back is named with the column;
@@ -25,18 +25,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from engine.ledger import transparency
-from engine.ledger.ledger import (
-    GENESIS_HASH,
-    EventRecord,
-    cases,
-    event_hash,
-    events,
-    load_snapshot,
-    loads,
-    read_only,
-    record_of,
-)
+from engine.ledger.db import loads, read_only
+from engine.ledger.events import GENESIS_HASH, EventRecord, event_hash, record_of
 from engine.ledger.merkle import MerkleTree, leaf_data
+from engine.ledger.snapshots import load_snapshot
+from engine.ledger.tables import cases, events
 from engine.rules.cases.fold import fold_event
 from engine.rules.cases.model import TERMINAL, Case, Event
 
@@ -155,7 +148,7 @@ _DEADLINE_COLUMNS = frozenset({
 def _plain(value: Any) -> Any:
     """A value as the case row stores it."""
     if isinstance(value, datetime):
-        from engine.ledger.ledger import iso
+        from engine.ledger.db import iso
 
         return iso(value)
     if isinstance(value, date):

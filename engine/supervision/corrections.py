@@ -12,14 +12,15 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.service import provisional
 
 CARDS = ("yellow", "red")
-_T = ledger.corrections
-_F = ledger.followups
+_T = tables.corrections
+_F = tables.followups
 
 
 class CorrectionError(ValueError):
@@ -69,7 +70,7 @@ def issue(
         raise CorrectionError("整改期限为 1 至 30 个工作日")
     with db.begin() as conn:
         if case_number is not None:
-            row = conn.execute(select(ledger.cases.c.department).where(ledger.cases.c.number == case_number)).first()
+            row = conn.execute(select(tables.cases.c.department).where(tables.cases.c.number == case_number)).first()
             if row is None:
                 raise CorrectionError(f"没有办件 {case_number}")
             if row.department != department:
@@ -87,8 +88,8 @@ def issue(
                 card=card,
                 reason=reason.strip()[:2000],
                 issued_by=issued_by,
-                issued_at=ledger.iso(now),
-                respond_by=ledger.iso(due),
+                issued_at=iso(now),
+                respond_by=iso(due),
                 working_days=working_days,
                 provisional_from=provisional.since(calendar, due),
             )
@@ -111,7 +112,7 @@ def respond(db: Engine, correction_id: int, *, department: str | None, response:
         done = conn.execute(
             update(_T)
             .where(_T.c.id == correction_id, _T.c.responded_at.is_(None))
-            .values(response=response.strip()[:4000], responded_by=by, responded_at=ledger.iso(now))
+            .values(response=response.strip()[:4000], responded_by=by, responded_at=iso(now))
         ).rowcount
         if done != 1:
             raise CorrectionError("这条纠错已经答复过了")
@@ -123,19 +124,19 @@ def listing(db: Engine, department: str | None = None, *, open_only: bool = Fals
         query = query.where(_T.c.department == department)
     if open_only:
         query = query.where(_T.c.responded_at.is_(None))
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         return [Correction(**dict(r._mapping)) for r in conn.execute(query.limit(500))]
 
 
 def rate(db: Engine, start: datetime, end: datetime) -> dict[str, Any]:
     """Corrections issued / cases ended in [start, end) — the correction rate (纠错率)."""
-    c = ledger.cases
-    with ledger.read_only(db) as conn:
+    c = tables.cases
+    with read_only(db) as conn:
         issued = conn.execute(
-            select(func.count()).where(_T.c.issued_at >= ledger.iso(start), _T.c.issued_at < ledger.iso(end))
+            select(func.count()).where(_T.c.issued_at >= iso(start), _T.c.issued_at < iso(end))
         ).scalar_one()
         handled = conn.execute(
-            select(func.count()).where(c.c.ended_at >= ledger.iso(start), c.c.ended_at < ledger.iso(end))
+            select(func.count()).where(c.c.ended_at >= iso(start), c.c.ended_at < iso(end))
         ).scalar_one()
     return {"corrections": int(issued), "cases": int(handled), "rate": (issued / handled) if handled else None}
 
@@ -149,8 +150,8 @@ def answer_followup(
     with db.begin() as conn:
         row = conn.execute(
             select(_F.c.case_id, _F.c.department, _F.c.answered_at)
-            .join(ledger.cases, ledger.cases.c.id == _F.c.case_id)
-            .where(ledger.cases.c.number == case_number)
+            .join(tables.cases, tables.cases.c.id == _F.c.case_id)
+            .where(tables.cases.c.number == case_number)
         ).first()
         if row is None:
             raise CorrectionError("本件没有需要回访的评价")
@@ -161,14 +162,14 @@ def answer_followup(
         conn.execute(
             update(_F)
             .where(_F.c.case_id == row.case_id)
-            .values(answer=answer.strip()[:4000], answered_by=by, answered_at=ledger.iso(now))
+            .values(answer=answer.strip()[:4000], answered_by=by, answered_at=iso(now))
         )
 
 
 def open_followups(db: Engine, department: str | None = None) -> list[dict[str, Any]]:
     query = (
         select(
-            ledger.cases.c.number,
+            tables.cases.c.number,
             _F.c.department,
             _F.c.rating,
             _F.c.comment,
@@ -176,11 +177,11 @@ def open_followups(db: Engine, department: str | None = None) -> list[dict[str, 
             _F.c.due,
             _F.c.provisional_from,
         )
-        .join(ledger.cases, ledger.cases.c.id == _F.c.case_id)
+        .join(tables.cases, tables.cases.c.id == _F.c.case_id)
         .where(_F.c.answered_at.is_(None))
         .order_by(_F.c.due)
     )
     if department is not None:
         query = query.where(_F.c.department == department)
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         return [dict(r._mapping) for r in conn.execute(query.limit(500))]

@@ -15,21 +15,22 @@ from sqlalchemy import Engine, and_, func, select
 from engine.base import stated
 from engine.base.i18n import gettext
 from engine.base.wording import N_
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.service import filing_limits, query_codes
 
-_C = ledger.cases
-_S = ledger.supervision_events
+_C = tables.cases
+_S = tables.supervision_events
 
 
 def _iso(value: datetime) -> str:
-    return ledger.iso(value)
+    return iso(value)
 
 
 def open_counts(db: Engine) -> dict[str, dict[str, int]]:
     """Running cases by department: how many show each light, and how many are abnormal — one
     GROUP BY answered from the covering index (state, department, light, step_overdue)."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_C.c.department, _C.c.light, _C.c.step_overdue, func.count())
             .where(_C.c.state == "in_progress")
@@ -46,7 +47,7 @@ def open_counts(db: Engine) -> dict[str, dict[str, int]]:
 
 def event_counts(db: Engine, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
     """Supervision events in [start, end) by department and kind — exact and repeatable."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_S.c.department, _S.c.kind, func.count())
             .where(and_(_S.c.at >= _iso(start), _S.c.at < _iso(end)))
@@ -107,8 +108,8 @@ def labels() -> dict[str, str]:
 def visits_exceeded(db: Engine, max_visits: Mapping[str, int], start: datetime, end: datetime) -> dict[str, list[str]]:
     """Cases with an in-person visit in [start, end) whose visits so far exceed the item's
     ``visits.max`` (staff mark an action done with the applicant at the window), by department."""
-    e = ledger.events
-    with ledger.read_only(db) as conn:
+    e = tables.events
+    with read_only(db) as conn:
         touched = conn.execute(
             select(e.c.case_id)
             .where(e.c.at >= _iso(start), e.c.at < _iso(end), e.c.payload.like('%"in_person":true%'))
@@ -138,8 +139,8 @@ def anomaly_counts(
     """Anomalies the record shows in [start, end) by department: fee anomalies, refusals, deemed
     acceptances, deemed consents in joint reviews, extensions and special procedures (from the case
     events), plus the supervision events (overruns, escalations, overdue follow-ups)."""
-    e = ledger.events
-    with ledger.read_only(db) as conn:
+    e = tables.events
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_C.c.department, e.c.action, func.count())
             .join(_C, _C.c.id == e.c.case_id)
@@ -183,7 +184,7 @@ def max_visits_of(catalogue: Any) -> dict[str, int]:
 
 def lights_of(db: Engine, number: str) -> list[dict[str, Any]]:
     """A case's supervision events, oldest first (for its timeline)."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         rows = conn.execute(
             select(_S.c.kind, _S.c.at, _S.c.detail)
             .join(_C, _C.c.id == _S.c.case_id)

@@ -30,7 +30,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import model as case_model
@@ -38,7 +39,7 @@ from engine.rules.cases import model as case_model
 RATING_SCORE = case_model.RATING_SCORE
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
 MEASURES = ("on_time_rate", "early_rate", "time_used", "satisfaction", "lights", "corrections")
-_C, _E = ledger.cases, ledger.events
+_C, _E = tables.cases, tables.events
 
 
 @dataclass(slots=True)
@@ -164,7 +165,7 @@ def _totals(row: Row, t: Any) -> None:
 
 def _ratings(conn: Any, lo: str, hi: str, staff_in_month: Any) -> tuple[Sequence[Any], Sequence[Any]]:
     """The month's ratings by department and by member of staff: (name, points, count) rows."""
-    cs = ledger.case_staff
+    cs = tables.case_staff
     # ratings given this month, from the case rows (points and time stored by the engine)
     rated = and_(_C.c.rated_at >= lo, _C.c.rated_at < hi)
     ratings = conn.execute(
@@ -191,7 +192,7 @@ def _ratings(conn: Any, lo: str, hi: str, staff_in_month: Any) -> tuple[Sequence
 
 def _lights(conn: Any, lo: str, hi: str, staff_in_month: Any) -> tuple[Sequence[Any], Sequence[Any]]:
     """The month's lights by department and by member of staff: (name, count) rows."""
-    s, cs = ledger.supervision_events, ledger.case_staff
+    s, cs = tables.supervision_events, tables.case_staff
     light_window = and_(s.c.kind.in_(LIGHT_KINDS), s.c.at >= lo, s.c.at < hi)
     lights = conn.execute(select(s.c.department, func.count()).where(light_window).group_by(s.c.department)).all()
     per_case = select(s.c.case_id, func.count().label("n")).where(light_window).group_by(s.c.case_id).subquery()
@@ -213,14 +214,14 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
     is kept for callers; the working days were counted when each case ended."""
     del cal
     start, end = month_bounds(period)
-    lo, hi = ledger.iso(start), ledger.iso(end)
+    lo, hi = iso(start), iso(end)
     weights = weights_of(center)
-    k, cs = ledger.corrections, ledger.case_staff
+    k, cs = tables.corrections, tables.case_staff
     figures = _figures(_C, _C.c.state == "completed")
     staff_figures = _figures(cs, cs.c.completed.is_(True))
     in_month = and_(_C.c.ended_at >= lo, _C.c.ended_at < hi)
     staff_in_month = and_(cs.c.ended_at >= lo, cs.c.ended_at < hi)
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         by_department = conn.execute(select(_C.c.department, *figures).where(in_month).group_by(_C.c.department)).all()
         by_staff = conn.execute(
             select(cs.c.actor, func.min(cs.c.department).label("department"), *staff_figures)

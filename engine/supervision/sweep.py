@@ -31,7 +31,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.ledger import ledger, transparency
+from engine.ledger import tables, transparency
+from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.service import drafts, provisional, uploads
@@ -41,8 +42,8 @@ log = logging.getLogger("yangguang.supervision")
 
 SEVERITY = {"green": 0, "warning": 1, "violation": 2}
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
-_C = ledger.cases
-_S = ledger.supervision_events
+_C = tables.cases
+_S = tables.supervision_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ class SweepReport:
 
 
 def _iso(value: datetime) -> str:
-    return ledger.iso(value)
+    return iso(value)
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -146,7 +147,7 @@ def sweep_lights(db: Engine, now: datetime, cal: WorkCalendar, th: Thresholds, r
         _C.c.due_promised, _C.c.due_step, _C.c.due_legal, _C.c.minute_limit, _C.c.provisional_from,
     )  # fmt: skip
     open_ = _C.c.state == "in_progress"
-    with ledger.read_only(db) as conn:  # candidates only, each from an index; nothing else is read
+    with read_only(db) as conn:  # candidates only, each from an index; nothing else is read
         candidates = {
             r.id: r
             for q in (
@@ -199,8 +200,8 @@ def sweep_lights(db: Engine, now: datetime, cal: WorkCalendar, th: Thresholds, r
 
 def sweep_special_procedures(service: CaseService, now: datetime, report: SweepReport) -> None:
     """A special procedure still running past its declared maximum is an anomaly (recorded once)."""
-    e = ledger.events
-    with ledger.read_only(service.db) as conn:  # open cases that ever started a special procedure
+    e = tables.events
+    with read_only(service.db) as conn:  # open cases that ever started a special procedure
         started = conn.execute(
             select(_C.c.number)
             .join(e, e.c.case_id == _C.c.id)
@@ -230,8 +231,8 @@ def sweep_special_procedures(service: CaseService, now: datetime, report: SweepR
 def sweep_followups(service: CaseService, now: datetime, th: Thresholds, report: SweepReport) -> None:
     """Record a follow-up that passes its deadline unanswered (once). Follow-ups are opened with the
     dissatisfied rating itself (engine.service.cases), so nothing here reads ratings."""
-    f = ledger.followups
-    with ledger.read_only(service.db) as conn:
+    f = tables.followups
+    with read_only(service.db) as conn:
         late = conn.execute(
             select(f.c.case_id, f.c.department, f.c.due).where(f.c.answered_at.is_(None), f.c.due < _iso(now))
         ).all()
@@ -244,7 +245,7 @@ def sweep_followups(service: CaseService, now: datetime, th: Thresholds, report:
 
 def sweep_corrections(db: Engine, now: datetime, report: SweepReport) -> None:
     """A correction not answered by its deadline escalates (once)."""
-    c = ledger.corrections
+    c = tables.corrections
     with db.begin() as conn:
         late = conn.execute(
             select(c.c.id, c.c.department, c.c.case_number, c.c.respond_by).where(
@@ -264,7 +265,7 @@ def sweep_corrections(db: Engine, now: datetime, report: SweepReport) -> None:
 def sweep_delivery(db: Engine, now: datetime, report: SweepReport) -> None:
     """Art. 44: a granted licence not issued or delivered within 10 working days of the decision is
     an anomaly (recorded once per deadline; ``cases.due_delivery`` is kept by every action)."""
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         late = conn.execute(
             select(_C.c.id, _C.c.department, _C.c.due_delivery).where(
                 _C.c.state == "in_progress", _C.c.due_delivery < _iso(now)

@@ -39,7 +39,9 @@ from engine.base import addresses, input_guard, stated, wording
 from engine.base.i18n import gettext
 from engine.base.money import YUAN, amounts
 from engine.check.crossref import item_fields
-from engine.ledger import ledger
+from engine.ledger.db import dumps, read_only
+from engine.ledger.errors import VersionConflict
+from engine.ledger.events import events_of
 from engine.rules import clock, forms
 from engine.rules.cases.model import ActionRefused, Actor, FeeMismatch
 from engine.rules.cases.steps import open_steps
@@ -147,7 +149,7 @@ def _guarded(fn: Handler) -> Handler:
             return error_response(404, "not_found", str(e))
         except ItemUnavailable as e:
             return error_response(409, "item_unavailable", str(e))
-        except ledger.VersionConflict as e:
+        except VersionConflict as e:
             msg = f"the case changed since you read it (version {e.expected}, now {e.actual}); reload it"
             return error_response(409, "version_conflict", f"办件已被他人更新 / {msg}")
         except FeeMismatch as e:
@@ -313,8 +315,8 @@ def api_routes(
     def view(number: str, staff: bool) -> dict[str, Any]:
         case, snap = service.load(number)
         item = snap["item"]
-        with ledger.read_only(db) as conn:
-            records = ledger.events_of(conn, number)
+        with read_only(db) as conn:
+            records = events_of(conn, number)
         try:
             dl = service.deadlines(case, snap)
             dates = {"completeness": dl.completeness, "promised": dl.promised, "legal": dl.legal}
@@ -409,7 +411,7 @@ def api_routes(
 
         def admit() -> None:  # the disk and the limits before a large body is read
             check_room(upload_dir, expected, limits)
-            with ledger.read_only(db) as conn:
+            with read_only(db) as conn:
                 check_quota(conn, owner, 0, service.clock.now(), limits)
 
         # a small body costs less to read than to check twice: store() checks in its own write
@@ -469,7 +471,7 @@ def api_routes(
                 raise SubmissionInvalid([*errors, *bad])
             # the key is scoped to the request: a retry finds its case, nobody else's key reveals one;
             # a draft files one application, under its own key (the sweep keeps a filed draft's files)
-            scope = ledger.dumps({"key": key, "item": item_code, "data": data, "up": uploads, "by": actor.username})
+            scope = dumps({"key": key, "item": item_code, "data": data, "up": uploads, "by": actor.username})
             scoped = draft_key or "api:" + hashlib.sha256(scope.encode()).hexdigest()
             filer = filing_limits.of(request, limits) if actor is APPLICANT else None  # staff: not limited
             return service.submit(item_code, data, uploads, actor, scoped, filer=filer)
@@ -495,7 +497,7 @@ def api_routes(
             bad = upload_errors([{"id": k, "name": k} for k in files], files, owner)
             if bad:
                 raise SubmissionInvalid(bad)
-            scope = ledger.dumps({"key": key, "chain": chain_id, "by": actor.username})
+            scope = dumps({"key": key, "chain": chain_id, "by": actor.username})
             scoped = draft_key or hashlib.sha256(scope.encode()).hexdigest()
             filer = filing_limits.of(request, limits) if actor is APPLICANT else None  # staff: not limited
             return chain_service.submit(service, chain_id, data, files, actor, scoped, filer)

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ from engine.base.input_guard import InputGuard
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue, Document, load
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
+from engine.ledger.migrations import migrate
 from engine.ledger.transparency import transparency_routes
 from engine.rules import chains, notice
 from engine.rules.calendar import WorkCalendar
@@ -51,18 +53,20 @@ from engine.service.cases import CaseService
 from engine.service.reload import LiveApp, Version
 from engine.service.upload_limits import Limits, limits_from_env
 from engine.supervision.search import MAX_QUERY, ItemIndex
-from engine.web.admin import PreviewKit, admin_routes
+from engine.web import admin, supervision
+from engine.web.admin import PreviewKit
 from engine.web.api import api_routes, bad_text_error, error_response
 from engine.web.deps import Deps
-from engine.web.desk import desk_routes, staff_from_cookie
-from engine.web.desk_chains import desk_chain_routes
+from engine.web.desk import cases as desk_cases
+from engine.web.desk import chains as desk_chains
+from engine.web.desk import login as desk_login
+from engine.web.desk.staff import signed_in
 from engine.web.flowchart import flowchart_svg
-from engine.web.portal import portal_routes, withdrawn_message
-from engine.web.progress import local as progress_local
-from engine.web.progress import progress_routes
+from engine.web.portal import apply, progress
+from engine.web.portal.application import withdrawn_message
+from engine.web.portal.progress import local as progress_local
 from engine.web.public import public_routes
 from engine.web.security import SecurityHeaders
-from engine.web.supervision import supervision_routes
 
 _env = Environment(
     loader=PackageLoader("engine.web", "templates"),
@@ -91,7 +95,7 @@ def keep_units(text: Any) -> Markup:
 
 
 _env.filters["units"] = keep_units
-_STATIC = Path(__file__).parent / "static"
+_STATIC = Path(str(files("engine.web") / "static"))  # package data, as the /static mount reads it
 
 
 async def favicon(request: Request) -> Response:
@@ -141,8 +145,8 @@ def create_app(
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.errors)} error(s); run yangguang check")
         catalogue, warnings = result.catalogue, tuple(result.warnings)
     key = keys.load_or_create(Path(db).parent / "secret.key")
-    cases_db = ledger.open_engine(Path(db))
-    ledger.migrate(cases_db)
+    cases_db = open_engine(Path(db))
+    migrate(cases_db)
     reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
     site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits)
     return LiveApp(
@@ -350,23 +354,19 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         message = i18n.gettext("“{field}”含有无法识别的字符，请检查后重新输入。").format(field=field)
         return render("error.html", status=400, code=400, message=message)
 
-    staff_of = staff_from_cookie(service)
-    kit = PreviewKit(
-        renderer=renderer,
-        guide=guide_page,
-        portal=lambda svc, rend: portal_routes(svc, uploads_dir, rend, site.key, staff_of, site.limits),
-    )
+    kit = PreviewKit(renderer=renderer, guide=guide_page)
     app = Starlette(
         routes=[
             *api_routes(service, uploads_dir, site.limits, site.key),
-            *portal_routes(service, uploads_dir, render, site.key, staff_of, site.limits),
-            *progress_routes(service, uploads_dir, render, site.key, site.limits),
-            *desk_routes(service, render, site.key),
-            *desk_chain_routes(service, render, site.key),
-            *supervision_routes(service, render, site.key),
+            *apply.ROUTES,
+            *progress.ROUTES,
+            *desk_login.ROUTES,
+            *desk_cases.ROUTES,
+            *desk_chains.ROUTES,
+            *supervision.ROUTES,
             *public_routes(service, render, index, site.var / "open-data"),
             *transparency_routes(site.db),
-            *admin_routes(service, render, site.key, live, kit),
+            *admin.ROUTES,
             Mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static"),
             Route("/", home),
             Route("/items/{code}", item_page),
@@ -385,7 +385,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         key=site.key,
         uploads_dir=uploads_dir,
         limits=site.limits,
-        staff_of=staff_of,
+        staff_of=signed_in,
         index=index,
         open_data_dir=site.var / "open-data",
         extra={"live": live, "kit": kit},

@@ -9,7 +9,7 @@ alone and a preview (engine.web.admin) serves the same handlers with its own ``D
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,10 @@ class Deps:
     index: ItemIndex | None = None  # the catalogue's search index (home page, public search)
     open_data_dir: Path | None = None  # where the open-data file is written (/open-data)
     extra: dict[str, Any] | None = None  # what one part of the site keeps per version (e.g. admin's live app)
+    # What handlers compute once per version and keep (the portal's blank pages, admin's preview),
+    # filled on first use. Not an argument: every Deps (a preview's made with dataclasses.replace
+    # too) starts with its own, so nothing cached for one catalogue is served for another.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 def deps(request: Request) -> Deps:

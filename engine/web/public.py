@@ -32,7 +32,8 @@ from engine.base import input_guard, wording
 from engine.base.i18n import gettext as _
 from engine.base.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.base.wording import N_
-from engine.ledger import ledger, transparency
+from engine.ledger import tables, transparency
+from engine.ledger.db import iso, loads, read_only
 from engine.rules import clock
 from engine.rules.cases import model as case_model
 from engine.rules.cases.model import RATING_SCORE
@@ -54,7 +55,7 @@ OPEN_DATA_SECONDS = 3600  # the open-data file is rebuilt at most once an hour
 BATCH = 1_000  # announcements read per query while /announcements.csv streams: memory stays bounded
 JSON_PAGE = 1_000  # announcements per page of /announcements.json (?limit= from 1 to JSON_PAGE_MAX)
 JSON_PAGE_MAX = 5_000
-_C = ledger.cases
+_C = tables.cases
 _STATES = ("in_progress", "completed")
 _ANNOUNCED = and_(_C.c.accepted_at.is_not(None), _C.c.state.in_(_STATES))  # counted from the state indexes
 # the rows in order: ``state || ''`` rather than ``state``, or SQLite (without statistics) reads the announced
@@ -121,8 +122,8 @@ def latest_month_with_data(db: Any, now: datetime) -> str:
     This month when nothing has ended yet."""
     today = clock.local_date(now)
     this_month = f"{today.year:04d}-{today.month:02d}"
-    hi = ledger.iso(rankings.month_bounds(this_month)[1])
-    with ledger.read_only(db) as conn:
+    hi = iso(rankings.month_bounds(this_month)[1])
+    with read_only(db) as conn:
         ended = conn.execute(
             select(func.max(_C.c.ended_at)).where(_C.c.state == "completed", _C.c.ended_at < hi)
         ).scalar()
@@ -142,8 +143,8 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
 
     def own_code(number: str) -> str | None:
         """The credit code the applicant of case ``number`` gave in the applicant section."""
-        with ledger.read_only(db) as conn:
-            data = ledger.loads(conn.execute(select(_C.c.data).where(_C.c.number == number)).scalar())
+        with read_only(db) as conn:
+            data = loads(conn.execute(select(_C.c.data).where(_C.c.number == number)).scalar())
         section = data.get("applicant") if isinstance(data, dict) else None
         code = section.get("credit_code") if isinstance(section, dict) else None
         return code if isinstance(code, str) else None
@@ -157,7 +158,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             codes = [h.code for h in index.search(q, limit=200) if h.kind == "item"]  # chains have no cases
             cond = or_(_C.c.number == q.strip().upper(), _C.c.item_code.in_(codes))
             query, count = query.where(cond), count.where(cond)
-        with ledger.read_only(db) as conn:
+        with read_only(db) as conn:
             newest_first = (_C.c.accepted_at.desc(), _C.c.id.desc())  # the order every export pages in
             rows = conn.execute(query.order_by(*newest_first).limit(limit).offset(offset)).all()
             total = int(conn.execute(count).scalar_one())
@@ -180,7 +181,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         query = select(*cols, _C.c.id).where(_ANNOUNCED_IN_ORDER)
         if after is not None:
             query = query.where(tuple_(_C.c.accepted_at, _C.c.id) < tuple_(*after))
-        with ledger.read_only(db) as conn:  # one short read per batch: no transaction held while streaming
+        with read_only(db) as conn:  # one short read per batch: no transaction held while streaming
             return list(conn.execute(query.order_by(_C.c.accepted_at.desc(), _C.c.id.desc()).limit(limit)))
 
     def every_announcement() -> Iterator[list[dict[str, Any]]]:
@@ -205,7 +206,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         next page starts after (None on the last page); None when that case is not announced."""
         after = None
         if after_number:
-            with ledger.read_only(db) as conn:
+            with read_only(db) as conn:
                 found = conn.execute(
                     select(_C.c.accepted_at, _C.c.id).where(_C.c.number == after_number, _ANNOUNCED)
                 ).first()
@@ -256,8 +257,8 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
             for scope, rows in rankings.month(db, service.calendar, cat.center, month).items()
         }
         start, end = rankings.month_bounds(month)
-        lo, hi = ledger.iso(start), ledger.iso(end)
-        with ledger.read_only(db) as conn:  # the points the engine stored with each rating (ix_cases_rated_at)
+        lo, hi = iso(start), iso(end)
+        with read_only(db) as conn:  # the points the engine stored with each rating (ix_cases_rated_at)
             rated = conn.execute(
                 select(_C.c.department, _C.c.item_code, _C.c.rating_score, func.count())
                 .where(_C.c.rated_at >= lo, _C.c.rated_at < hi, _C.c.rating_score.is_not(None))
@@ -337,7 +338,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         month = previous_month(now)
         ranked = ranking_rows(month, month_report(month)["rankings"])
         metadata = {
-            "generated_at": ledger.iso(now),
+            "generated_at": iso(now),
             "center": (cat.center or {}).get("name", ""),
             "catalogue_version": cat.version,
             "note": "办件公告中自然人申请人姓名已脱敏，文字中的身份证号、电话号码、电子邮箱等已隐去部分字符；"
@@ -346,7 +347,7 @@ def public_routes(service: CaseService, render: Render, index: ItemIndex, out_di
         out_dir.mkdir(parents=True, exist_ok=True)
         every = (r for rows in every_announcement() for r in rows)  # written as read: memory stays bounded
         clean = ({k: v for k, v in r.items() if k in open_data.ANNOUNCEMENT_COLUMNS} for r in every)
-        with ledger.read_only(service.db) as conn:  # what an auditor saves (GET /transparency/checkpoints)
+        with read_only(service.db) as conn:  # what an auditor saves (GET /transparency/checkpoints)
             signed = transparency.listing(conn, transparency.LIST_MAX)
         open_data.write_sqlite(path, clean, ranked, metadata=metadata, transparency=signed)
 

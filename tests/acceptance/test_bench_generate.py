@@ -22,3 +22,17 @@ def test_a_small_generated_catalogue_checks_clean_and_strict(tmp_path: Path) -> 
     module.generate(tmp_path / "catalog", n_items=300, seed=7)
     result = load(tmp_path / "catalog")
     assert result.clean(strict=True), "\n".join(p.render() for p in result.problems[:20])
+
+
+def test_every_benchmark_starts(tmp_path: Path) -> None:
+    """Each `make bench` script gets past its imports and argument parsing (--help): a module the
+    engine moved or a test helper a bench borrows would otherwise fail only in a benchmark run."""
+    import subprocess
+
+    scripts = sorted((REPO / "bench").glob("bench_*.py"))
+    assert len(scripts) >= 6
+    for script in scripts:
+        proc = subprocess.run(
+            [sys.executable, str(script), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, f"{script.name}: {proc.stderr[-2000:]}"

@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.events import EventRecord, events_of
+from engine.ledger.migrations import migrate
 from engine.rules import chains, clock, forms
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import ActionRefused, Actor
@@ -32,8 +35,8 @@ APPLICANT = Actor("wang", "applicant")
 def svc(tmp_path: Path, reference: Any) -> CaseService:
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = ledger.open_engine(tmp_path / "scenarios.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "scenarios.db")
+    migrate(db)
     return CaseService(cat, db, ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=TZ)), cal)
 
 
@@ -113,8 +116,8 @@ def next_working_day(svc: CaseService, moment: datetime) -> date:
 
 
 def chain_row(svc: CaseService, number: str) -> Any:
-    with ledger.read_only(svc.db) as conn:
-        return conn.execute(select(ledger.chain_cases).where(ledger.chain_cases.c.number == number)).one()
+    with read_only(svc.db) as conn:
+        return conn.execute(select(tables.chain_cases).where(tables.chain_cases.c.number == number)).one()
 
 
 def member(svc: CaseService, number: str, code: str) -> str:
@@ -127,9 +130,9 @@ def codes(svc: CaseService, numbers: Iterable[str]) -> list[str]:
     return [svc.load(n)[0].item_code for n in numbers]
 
 
-def events(svc: CaseService, number: str) -> list[ledger.EventRecord]:
-    with ledger.read_only(svc.db) as conn:
-        return ledger.events_of(conn, number)
+def events(svc: CaseService, number: str) -> list[EventRecord]:
+    with read_only(svc.db) as conn:
+        return events_of(conn, number)
 
 
 # --------------------------------------------------------------------------- the construction chain
@@ -207,7 +210,7 @@ def design_review_with_a_silent_department(svc: CaseService, number: str) -> tup
     assert (silent.decision, silent.deemed_consent) == ("approve", True)
     last = events(svc, shelter)[-1]
     assert (last.action, last.actor, last.role) == ("deemed_consent", "system", "system")
-    assert last.payload == {"stage": "design-review", "deadline": ledger.iso(DESIGN_REVIEW_DEADLINE)}
+    assert last.payload == {"stage": "design-review", "deadline": iso(DESIGN_REVIEW_DEADLINE)}
     assert last.at_datetime == manual(svc).now()
     assert not [e for e in events(svc, fire) if e.action == "deemed_consent"]  # housing answered itself
     return fire, shelter

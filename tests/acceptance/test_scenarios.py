@@ -25,7 +25,10 @@ import pytest
 
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.yaml_policy import parse
-from engine.ledger import ledger
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.errors import VersionConflict
+from engine.ledger.events import events_of
+from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import ActionRefused, Actor
 from engine.rules.clock import TZ, ManualClock
@@ -71,8 +74,8 @@ def test_scenario(path: Path, tmp_path: Path, reference) -> None:  # type: ignor
     spec = parsed.data
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = ledger.open_engine(tmp_path / "cases.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "cases.db")
+    migrate(db)
     clock = ManualClock(_when(spec["start"]))
     svc = CaseService(cat, db, clock, cal)
     code = spec["item"]
@@ -104,12 +107,12 @@ def test_scenario(path: Path, tmp_path: Path, reference) -> None:  # type: ignor
             )
             version = case.version - 1 if arg.get("version") == "stale" else case.version
             if "error" in arg:
-                with pytest.raises((ActionRefused, ledger.VersionConflict, SubmissionInvalid)) as info:
+                with pytest.raises((ActionRefused, VersionConflict, SubmissionInvalid)) as info:
                     svc.act(number, arg["action"], actor, arg.get("payload") or {}, version)
                 err = info.value
                 got = (
                     "conflict"
-                    if isinstance(err, ledger.VersionConflict)
+                    if isinstance(err, VersionConflict)
                     else "invalid"
                     if isinstance(err, SubmissionInvalid)
                     else err.code  # type: ignore[union-attr]
@@ -138,8 +141,8 @@ def test_scenario(path: Path, tmp_path: Path, reference) -> None:  # type: ignor
                 got = None if got is None else got.date().isoformat()
                 assert got == want, f"{where}: {key} deadline is {got}, expected {want}"
         elif kind == "events":
-            with ledger.read_only(db) as conn:
-                actions = [e.action for e in ledger.events_of(conn, number)]
+            with read_only(db) as conn:
+                actions = [e.action for e in events_of(conn, number)]
             assert actions == arg, where
         elif kind == "edit_item":
             svc = CaseService(_edited(svc.catalogue, code, arg), db, clock, cal)

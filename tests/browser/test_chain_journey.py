@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
 from engine.rules.cases.steps import steps_of
 from engine.service.accounts import add_user
 from engine.service.samples import sample_chain_application
@@ -29,7 +29,7 @@ DEPARTMENTS = ("amr", "psb", "tax", "hrss", "hpf")
 
 @pytest.fixture(scope="module")
 def chain_staff(live_db: Path) -> Iterator[None]:
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     accounts = [("front.chain.e2e", "frontdesk", None)] + [
         (f"{role}.{dept}.chain.e2e", role, dept)
         for dept in DEPARTMENTS

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
 from engine.rules.clock import SystemClock
@@ -62,7 +63,7 @@ def test_a_food_case_is_worked_with_the_demo_accounts(
     assert f"password: {DEMO_PASSWORD}" in demo_table
 
     catalogue = load(REPO).catalogue
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     calendar = WorkCalendar.from_documents([d.data for d in catalogue.calendars.values()])
     data, uploads = sample_application(catalogue, catalogue.items[FOOD], {})
     number = (
@@ -90,15 +91,15 @@ def test_a_food_case_is_worked_with_the_demo_accounts(
     do(undertaker, live_server, number, "complete_step", step="undertake")
     screenshot(undertaker, "demo-journey-food-undertaken")
 
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     with db.connect() as conn:
         actions = [
             (r.action, r.actor)
             for r in conn.execute(
-                ledger.events.select()
-                .join(ledger.cases, ledger.cases.c.id == ledger.events.c.case_id)
-                .where(ledger.cases.c.number == number)
-                .order_by(ledger.events.c.seq)
+                tables.events.select()
+                .join(tables.cases, tables.cases.c.id == tables.events.c.case_id)
+                .where(tables.cases.c.number == number)
+                .order_by(tables.events.c.seq)
             )
         ]
     db.dispose()

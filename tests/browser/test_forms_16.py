@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, SystemClock
@@ -101,7 +101,7 @@ def test_region_picker_with_javascript_is_three_linked_selects(
 def _case_with_code(live_db: Path) -> tuple[str, str]:
     """A case filed straight into the live server's database (the journey tests walk the form)."""
     cat = load(REPO).catalogue
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     try:
         calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
         svc = CaseService(cat, db, SystemClock(), calendar)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
 from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 
@@ -29,7 +29,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 @pytest.fixture(scope="module")
 def staff(live_db: Path) -> Iterator[None]:
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     for dept in ("housing", "realestate"):
         for role in ("window", "undertaker", "reviewer", "decider", "issuer"):
             try:
@@ -213,7 +213,7 @@ def test_the_exact_fee_in_the_browser(
     from engine.service.cases import CaseService
 
     base = live_server
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     svc = CaseService(
         catalogue, db, SystemClock(), WorkCalendar.from_documents([d.data for d in catalogue.calendars.values()])
     )

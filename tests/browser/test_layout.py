@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
 from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 
@@ -123,7 +123,7 @@ def catalogue() -> Any:
 
 @pytest.fixture(scope="module")
 def staff(live_db: Path) -> Iterator[None]:
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     for name, role, dept in ((ADMIN, "admin", None), ("window.realestate.layout", "window", "realestate")):
         try:
             add_user(db, name, role, dept, PASSWORD)

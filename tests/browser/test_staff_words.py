@@ -15,7 +15,7 @@ import pytest
 
 from engine.base import wording
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
 from engine.rules.clock import SystemClock
@@ -41,7 +41,7 @@ ACCOUNTS = [
 def svc(live_db: Path) -> Iterator[CaseService]:
     """A service on the live server's own database: cases filed here are the server's cases."""
     cat = load(REPO).catalogue
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     for username, role, dept in ACCOUNTS:
         try:
             add_user(db, username, role, dept, PASSWORD)

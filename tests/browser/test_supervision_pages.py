@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
 from engine.service.accounts import add_user
 
 PASSWORD = "supervisor-password"
@@ -15,7 +15,7 @@ PASSWORD = "supervisor-password"
 def test_dashboard_and_public_pages(live_server: str, live_db: Path, new_page: Any, axe: Any, screenshot: Any) -> None:
     from playwright.sync_api import expect
 
-    db = ledger.open_engine(live_db)
+    db = open_engine(live_db)
     try:
         add_user(db, "supervisor.e2e", "supervisor", None, PASSWORD)
     except ValueError:

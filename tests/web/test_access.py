@@ -20,7 +20,7 @@ import pytest
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from engine.ledger import ledger
+from engine.ledger import tables
 from engine.rules.cases.actions import decide
 from engine.rules.cases.model import ActionRefused, Actor, Case
 from engine.rules.clock import TZ, ManualClock
@@ -85,7 +85,7 @@ def staff_token(w: World, username: str, role: str, dept: str | None, backup: st
     if backup in access.NOT_BY_BACKUP:  # `user add` refuses it now; an account made before may have it
         add_user(w.svc.db, username, role, dept, PASSWORD)
         with w.svc.db.begin() as conn:
-            conn.execute(ledger.users.update().where(ledger.users.c.username == username).values(backup_for=backup))
+            conn.execute(tables.users.update().where(tables.users.c.username == username).values(backup_for=backup))
     else:
         add_user(w.svc.db, username, role, dept, PASSWORD, backup_for=backup)
     return auth.login(w.svc.db, username, PASSWORD, w.svc.clock.now())

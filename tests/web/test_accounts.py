@@ -25,7 +25,9 @@ from support import cheap_hashes  # noqa: F401 - autouse: Argon2's cheapest prof
 
 from engine.base import passwords
 from engine.cli.main import main
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import open_engine
+from engine.ledger.migrations import migrate
 from engine.rules.clock import TZ
 from engine.service import auth
 from engine.service.accounts import DEMO_PASSWORD, add_user
@@ -38,8 +40,8 @@ ATTACKER, OFFICE, HOME = "203.0.113.66", "198.51.100.7", "10.1.2.3"
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = ledger.open_engine(tmp_path / "auth.db")
-    ledger.migrate(engine)
+    engine = open_engine(tmp_path / "auth.db")
+    migrate(engine)
     for name, role in (("admin", "admin"), ("li", "window"), ("lix", "window")):
         add_user(engine, name, role, None, PW)
     yield engine
@@ -65,7 +67,7 @@ def signs_in(db: Engine, username: str, at: datetime, client: str) -> bool:
 
 def attempt_keys(db: Engine) -> list[str]:
     with db.connect() as conn:
-        return sorted(str(k) for k in conn.execute(select(ledger.login_attempts.c.key)).scalars())
+        return sorted(str(k) for k in conn.execute(select(tables.login_attempts.c.key)).scalars())
 
 
 # ------------------------------------------------------------------ hole 1: throttling
@@ -174,10 +176,10 @@ def user_add(
 
 
 def usernames(db_path: Path) -> list[str]:
-    engine = ledger.open_engine(db_path)
+    engine = open_engine(db_path)
     try:
         with engine.connect() as conn:
-            return sorted(str(n) for n in conn.execute(select(ledger.users.c.username)).scalars())
+            return sorted(str(n) for n in conn.execute(select(tables.users.c.username)).scalars())
     finally:
         engine.dispose()
 
@@ -249,7 +251,7 @@ def test_the_demo_accounts_keep_their_known_password(tmp_path: Path, capsys: pyt
     assert main(["demo-users", "--db", str(path)]) == 0
     assert f"password: {DEMO_PASSWORD}" in capsys.readouterr().out
     assert passwords.password_problem(DEMO_PASSWORD, "admin") is not None  # it would be refused as a real one
-    engine = ledger.open_engine(path)
+    engine = open_engine(path)
     assert auth.start_session(engine, "admin", DEMO_PASSWORD, T0).actor.role == "admin"
     engine.dispose()
 
@@ -292,12 +294,12 @@ def test_open_engine_creates_a_new_database_owner_only_and_leaves_an_existing_on
     """Hole 3, for every command that opens the record (`user add`, `sweep`, ...)."""
     old = os.umask(0o022)
     try:
-        fresh = ledger.open_engine(tmp_path / "new" / "y.db")
-        ledger.migrate(fresh)
+        fresh = open_engine(tmp_path / "new" / "y.db")
+        migrate(fresh)
         assert (mode(tmp_path / "new"), mode(tmp_path / "new" / "y.db")) == (0o700, 0o600)
         fresh.dispose()
         (tmp_path / "shared.db").touch(mode=0o640)  # an administrator's own choice, e.g. for a backup group
-        ledger.migrate(existing := ledger.open_engine(tmp_path / "shared.db"))
+        migrate(existing := open_engine(tmp_path / "shared.db"))
         assert mode(tmp_path / "shared.db") == 0o640
         existing.dispose()
     finally:

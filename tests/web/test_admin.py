@@ -200,7 +200,7 @@ def test_an_item_whose_references_are_broken_is_still_previewed(site: Any) -> No
 
 def test_a_preview_that_cannot_be_made_says_why(site: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.rules import notice
-    from engine.web import form_view
+    from engine.web.portal import form_view
 
     def broken(*args: Any) -> Any:
         raise KeyError("a reference the checks did not catch")

@@ -21,7 +21,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth
@@ -136,8 +138,8 @@ def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 def world(tmp_path: Path, reference: Any) -> Iterator[tuple[Client, CaseService, ManualClock, Path]]:
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = ledger.open_engine(tmp_path / "cases.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "cases.db")
+    migrate(db)
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     svc = CaseService(cat, db, clk, cal)
     for role in ROLES:
@@ -218,9 +220,9 @@ def test_login_ok_bad_and_expiry(world: Any) -> None:
     body = r.json()
     assert body["role"] == "window" and body["department"] == "realestate"
     assert datetime.fromisoformat(body["expires_at"]) == clk.now() + timedelta(hours=8)
-    with ledger.read_only(svc.db) as conn:  # only the token's hash is stored
+    with read_only(svc.db) as conn:  # only the token's hash is stored
         stored = [
-            row[0] for row in conn.execute(ledger.sessions.select().with_only_columns(ledger.sessions.c.token_hash))
+            row[0] for row in conn.execute(tables.sessions.select().with_only_columns(tables.sessions.c.token_hash))
         ]
     assert body["token"] not in stored and len(stored) == 1
     bad_pw = error(client.post("/api/session", json={"username": "window", "password": "nope"}), 401)
@@ -250,8 +252,8 @@ def test_upload_pdf_is_stored_under_a_generated_name(world: Any) -> None:
     assert body["content_type"] == "application/pdf" and body["size"] == len(PDF)
     assert [p.name for p in upload_dir.iterdir()] == [body["upload_id"]]
     assert (upload_dir / body["upload_id"]).read_bytes() == PDF
-    with ledger.read_only(svc.db) as conn:
-        row = conn.execute(ledger.uploads.select().where(ledger.uploads.c.id == body["upload_id"])).one()
+    with read_only(svc.db) as conn:
+        row = conn.execute(tables.uploads.select().where(tables.uploads.c.id == body["upload_id"])).one()
     assert row.sha256 == body["sha256"] and row.filename == "passwd.pdf"
 
 

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from support import with_joint_review
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.events import events_of
+from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -23,8 +26,8 @@ from engine.service.samples import sample_application, sample_chain_application
 def svc(tmp_path: Path, reference: Any) -> CaseService:
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = ledger.open_engine(tmp_path / "chain.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "chain.db")
+    migrate(db)
     return CaseService(cat, db, ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)), cal)
 
 
@@ -83,7 +86,7 @@ def test_every_members_errors_are_reported_at_once(svc: CaseService) -> None:
         chain_service.submit(svc, "organization", data, uploads, Actor("zhang", "applicant"), "k2")
     codes = {e.code for e in caught.value.errors}
     assert "invalid_id_card" in codes and "missing_material" in codes
-    with ledger.read_only(svc.db) as conn:
+    with read_only(svc.db) as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM chain_cases").scalar() == 0  # nothing filed
 
 
@@ -108,7 +111,8 @@ def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
 
 
 def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseService) -> None:
-    from engine.ledger import ledger as ledger_
+    from engine.ledger.db import read_only
+    from engine.ledger.events import events_of
     from engine.rules.cases.model import ActionRefused
 
     data, uploads = chain_application(svc, "organization")
@@ -125,8 +129,8 @@ def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseServi
     later = chain_service.advance(svc, sub.number)
     for number in later:  # the next stage's cases arrive accepted, in each department's worklist
         case, _ = svc.load(number)
-        with ledger_.read_only(svc.db) as conn:
-            accept_event = ledger_.events_of(conn, number)[1]
+        with read_only(svc.db) as conn:
+            accept_event = events_of(conn, number)[1]
         assert case.state == "in_progress" and (accept_event.actor, accept_event.role) == ("front", "frontdesk")
     # outside a chain the front desk has no say over a department's case
     sample, files = sample_application(svc.catalogue, svc.catalogue.items["QQ-PSB-BA-001"], {})
@@ -158,8 +162,8 @@ def test_a_silent_department_in_a_joint_review_is_deemed_to_consent(svc: CaseSer
     assert report.other.get("deemed_consent") == 1
     silent, _ = joint.load(shelter)
     assert silent.decision == "approve" and silent.deemed_consent
-    with ledger.read_only(joint.db) as conn:
-        last = ledger.events_of(conn, shelter)[-1]
+    with read_only(joint.db) as conn:
+        last = events_of(conn, shelter)[-1]
     assert (last.action, last.role, last.payload["stage"]) == ("deemed_consent", "system", "joint")
     decided, _ = joint.load(fire)
     assert not decided.deemed_consent  # the department that answered keeps its own decision
@@ -308,7 +312,7 @@ def test_an_unpinned_application_whose_member_was_withdrawn_waits_instead_of_bre
     data, uploads = chain_application(svc, "organization")
     sub = chain_service.submit(svc, "organization", data, uploads, Actor("zhang", "applicant"), "k-old")
     with svc.db.begin() as conn:
-        conn.execute(update(ledger.chain_cases).where(ledger.chain_cases.c.number == sub.number).values(members=None))
+        conn.execute(update(tables.chain_cases).where(tables.chain_cases.c.number == sub.number).values(members=None))
     finish(svc, sub.members[0])
     gone = svc.catalogue.chains["organization"].data["stages"][1]["items"][0]
     reloaded = copy.copy(svc.catalogue)

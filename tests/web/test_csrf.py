@@ -17,7 +17,7 @@ from engine.base import keys
 from engine.service.accounts import add_user
 from engine.web import csrf as csrf_
 from engine.web.app import create_app
-from engine.web.portal import BROWSER_COOKIE
+from engine.web.portal.browser import BROWSER_COOKIE
 
 CHOSEN = "a" * 32  # a browser cookie the client picked itself (any 20–64 letters or digits are taken)
 OLD_TOKEN = hashlib.sha256(f"csrf:{CHOSEN}".encode()).hexdigest()[:32]  # the unkeyed token of before

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.ledger import ledger
+from engine.ledger.db import read_only
+from engine.ledger.events import events_of
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth
@@ -266,7 +267,7 @@ def test_materials_download_as_attachments_only_for_their_case(desk: Any) -> Non
     assert r.headers["content-disposition"].startswith("attachment;")
     other = file_case(svc, key="other")
     assert window.get(f"/desk/cases/{other}/files/{row.id}").status_code == 404
-    with ledger.read_only(svc.db) as conn:
+    with read_only(svc.db) as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM uploads").scalar() == 1
 
 
@@ -285,8 +286,8 @@ def test_proxy_filing_records_who_filed_it(desk: Any) -> None:
     page = clerk.get(done.headers["location"]).text
     assert "代办提交：window.housing" in page
     number = re.search(r'id="case-number">([A-Z0-9]+)<', page).group(1)  # type: ignore[union-attr]
-    with ledger.read_only(svc.db) as conn:
-        first = ledger.events_of(conn, number)[0]
+    with read_only(svc.db) as conn:
+        first = events_of(conn, number)[0]
     assert (first.actor, first.role, first.payload["proxy"]) == ("window.housing", "window", True)
 
 

@@ -231,7 +231,7 @@ def test_a_money_field_without_its_own_unit_says_yuan_in_the_page_language(refer
     a unit the catalogue writes stays as written."""
     import copy
 
-    from engine.web import form_view
+    from engine.web.portal import form_view
 
     cat = reference.catalogue
     doc = copy.deepcopy(cat.items["QQ-REALESTATE-DJ-102"])  # 不动产转移登记（二手房买卖）: 成交价格, unit 元

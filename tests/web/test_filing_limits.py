@@ -24,7 +24,9 @@ from test_desk import browser as signed_in
 from test_desk import desk  # noqa: F401  (the fixture)
 from test_portal import REPO, csrf, fill_sections, upload_everything
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import drafts, filing_limits
@@ -76,13 +78,13 @@ def api_chain(client: TestClient, svc: Any, key: str) -> Any:
 
 
 def cases_filed(svc: Any) -> int:
-    with ledger.read_only(svc.db) as conn:
+    with read_only(svc.db) as conn:
         return int(conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one())
 
 
 def floods(svc: Any) -> list[dict[str, Any]]:
-    s = ledger.supervision_events
-    with ledger.read_only(svc.db) as conn:
+    s = tables.supervision_events
+    with read_only(svc.db) as conn:
         rows = conn.execute(select(s.c.at, s.c.detail).where(s.c.kind == filing_limits.FLOOD).order_by(s.c.id))
         return [{"at": r.at} | json.loads(r.detail) for r in rows]
 
@@ -221,8 +223,8 @@ def test_parallel_filings_cannot_slip_past_the_limit(tmp_path: Path, reference: 
     address get exactly 10 cases and then only refusals."""
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = ledger.open_engine(tmp_path / "race.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "race.db")
+    migrate(db)
     svc = CaseService(cat, db, ManualClock(START), cal)
     data, _ = sample_application(cat, cat.items[NO_FILES], {})
     filer = filing_limits.Filer(client_of("203.0.113.7"), 10, 30)
@@ -298,7 +300,7 @@ def test_a_draft_racing_a_case_and_a_chain_application_files_exactly_one(
     assert (
         loser.json()["error"]["code"] == "draft_filed" and winner.json()["number"] in loser.json()["error"]["message"]
     )
-    with ledger.read_only(svc.db) as conn:
+    with read_only(svc.db) as conn:
         chains = conn.exec_driver_sql("SELECT count(*) FROM chain_cases").scalar_one()
         plain = conn.exec_driver_sql("SELECT count(*) FROM cases WHERE chain_number IS NULL").scalar_one()
     assert chains + plain == 1  # one application from one draft

@@ -215,7 +215,7 @@ def test_staff_read_a_regions_name_on_the_desk_and_beside_its_code_in_the_api(si
     assert forms.area_answers(case.data, snap["item"], snap.get("forms", {})) == {
         "abstraction.intake_area": {"code": "230221", "name": "黑龙江省齐齐哈尔市龙江县"}
     }
-    from engine.web.form_view import answer_text
+    from engine.web.portal.form_view import answer_text
 
     assert answer_text({"type": "area", "label": "取水地点"}, "230221") == "黑龙江省齐齐哈尔市龙江县"
 

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.cases import get_case
+from engine.ledger.db import read_only
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.samples import sample_application
@@ -135,8 +137,8 @@ def test_uploads_are_judged_by_content_and_never_lost(portal: Any) -> None:
     assert "form.pdf" in r.text and "按文件内容判断" in r.text  # the refused file, by name, and why
     assert "请上传" in r.text  # materials still missing are listed too
     assert "contract.pdf" in r.text  # the good file is kept and shown
-    with ledger.read_only(svc.db) as conn:
-        stored = conn.execute(ledger.uploads.select()).all()
+    with read_only(svc.db) as conn:
+        stored = conn.execute(tables.uploads.select()).all()
     assert [row.filename for row in stored] == ["contract.pdf"]
     assert Path(stored[0].path).read_bytes() == PDF and not Path(stored[0].path).name.endswith(".pdf")
 
@@ -168,9 +170,9 @@ def submit(client: TestClient, svc: Any, code: str = PERMIT) -> tuple[str, str]:
 def test_check_answers_submit_once_and_confirmation(portal: Any) -> None:
     client, svc, _ = portal
     number, query_code = submit(client, svc)
-    with ledger.read_only(svc.db) as conn:
+    with read_only(svc.db) as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() == 1  # the double click made one case
-        row = ledger.get_case(conn, number)
+        row = get_case(conn, number)
     assert row is not None and row["query_code"] == query_code and row["state"] == "submitted"
     case, _ = svc.load(number)
     assert set(case.uploads) == {"application", "contractor_selection", "construction_contract",
@@ -260,5 +262,5 @@ def test_a_file_over_the_materials_size_limit_is_refused_and_nothing_else_is_los
     r = client.post(f"/apply/{PERMIT}/materials", data={"csrf": csrf(page.text), "draft": draft}, files=files)
     assert r.status_code == 422 and "scan.pdf" in r.text and "不得超过 10 MB" in r.text
     assert "funds.pdf" in r.text  # the good file is kept
-    with ledger.read_only(svc.db) as conn:
-        assert [row.filename for row in conn.execute(ledger.uploads.select()).all()] == ["funds.pdf"]
+    with read_only(svc.db) as conn:
+        assert [row.filename for row in conn.execute(tables.uploads.select()).all()] == ["funds.pdf"]

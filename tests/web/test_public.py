@@ -121,7 +121,8 @@ def test_every_announcement_is_exported_past_ten_thousand(site: Any) -> None:
     links; newest first, ties in the acceptance instant broken by filing order, none twice."""
     from datetime import timedelta
 
-    from engine.ledger import ledger
+    from engine.ledger import tables
+    from engine.ledger.db import iso
     from engine.web import public
 
     client, svc, _, _ = site
@@ -138,12 +139,12 @@ def test_every_announcement_is_exported_past_ten_thousand(site: Any) -> None:
         rows.append({
             "number": f"QQIQIHAR{accepted:%Y%m%d}{i + 1:06d}", "query_code": "0", "item_code": code,
             "catalogue_version": "v", "state": "completed" if done else "in_progress", "version": 3, "data": "{}",
-            "created_at": ledger.iso(accepted), "updated_at": ledger.iso(accepted), "department": dept,
-            "accepted_at": ledger.iso(accepted), "ended_at": ledger.iso(accepted + timedelta(days=2)) if done else None,
+            "created_at": iso(accepted), "updated_at": iso(accepted), "department": dept,
+            "accepted_at": iso(accepted), "ended_at": iso(accepted + timedelta(days=2)) if done else None,
             "decision": "approve" if done else None, "applicant_name": name, "applicant_type": kind,
         })  # fmt: skip
     with svc.db.begin() as conn:
-        conn.execute(ledger.cases.insert(), rows)
+        conn.execute(tables.cases.insert(), rows)
     # newest acceptance first; of equal instants the later filed (the higher id) first
     order = sorted(range(total), key=lambda i: (rows[i]["accepted_at"], i), reverse=True)
     newest_first = [rows[i]["number"] for i in order]
@@ -231,14 +232,14 @@ def test_one_broken_record_never_takes_the_announcements_down(site: Any, caplog:
     """Issue 15, hole 2: a case row with a value the engine never writes (here an end time that is
     no timestamp, as a hand-edited or half-migrated row has) made /announcements, its CSV and JSON
     and the open-data file answer 500 for everyone; now that case is left out and logged."""
-    from engine.ledger import ledger
+    from engine.ledger import tables
 
     client, svc, _, tmp = site
     good = filed(svc, "g", "钱七")
     svc.act(good, "accept", Actor("w", "window", "culture"), {}, 1)
     with svc.db.begin() as conn:
         bad = "QIQIHAR20260302999999"
-        conn.execute(ledger.cases.insert(), [{
+        conn.execute(tables.cases.insert(), [{
             "number": bad, "query_code": "0", "item_code": CULTURE, "catalogue_version": "v", "state": "completed",
             "version": 3, "data": "{}", "created_at": "2026-03-02T01:00:00+00:00",
             "updated_at": "2026-03-02T01:00:00+00:00", "department": "culture",
@@ -265,7 +266,7 @@ def test_the_last_good_open_data_file_is_served_when_a_rebuild_fails(site: Any) 
     serves the last good file; with none built yet, a 503 that says to try again, never a 500."""
     import os
 
-    from engine.ledger import ledger
+    from engine.ledger import tables
 
     client, svc, _, tmp = site
     number = filed(svc, "f", "周九")
@@ -275,7 +276,7 @@ def test_the_last_good_open_data_file_is_served_when_a_rebuild_fails(site: Any) 
     built = next(tmp.rglob("yangguang-open-data.sqlite"))
     os.utime(built, (0, 0))  # over an hour old: the next download rebuilds
     with svc.db.begin() as conn:
-        conn.exec_driver_sql(f"ALTER TABLE {ledger.cases.name} RENAME TO cases_away")
+        conn.exec_driver_sql(f"ALTER TABLE {tables.cases.name} RENAME TO cases_away")
     try:
         again = client.get("/open-data/yangguang.sqlite")
         assert again.status_code == 200 and again.content == first.content
@@ -284,4 +285,4 @@ def test_the_last_good_open_data_file_is_served_when_a_rebuild_fails(site: Any) 
         assert none.status_code == 503 and "try again later" in none.text
     finally:
         with svc.db.begin() as conn:
-            conn.exec_driver_sql(f"ALTER TABLE cases_away RENAME TO {ledger.cases.name}")
+            conn.exec_driver_sql(f"ALTER TABLE cases_away RENAME TO {tables.cases.name}")

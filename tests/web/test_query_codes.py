@@ -18,7 +18,10 @@ from starlette.testclient import TestClient
 from test_chain_portal import apply_for_chain
 from test_portal import REPO, csrf, find, submit
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.cases import get_case
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.migrations import migrate
 from engine.rules.clock import TZ, ManualClock
 from engine.service import query_codes
 from engine.service.accounts import add_user
@@ -46,8 +49,8 @@ def wrong_code(right: str) -> str:
 
 
 def guessing_events(svc: Any) -> list[Any]:
-    s = ledger.supervision_events
-    with ledger.read_only(svc.db) as conn:
+    s = tables.supervision_events
+    with read_only(svc.db) as conn:
         return list(conn.execute(select(s).where(s.c.kind == query_codes.GUESSING).order_by(s.c.id)).mappings())
 
 
@@ -61,8 +64,8 @@ def test_new_codes_are_long_free_of_look_alikes_and_shown_in_groups(site: Any) -
     number, code = submit(client, svc)
     assert NEW_CODE.fullmatch(code), code  # the done page shows it grouped
     assert not set("01BILOSUZ") & set(query_codes.ALPHABET) and len(query_codes.ALPHABET) == 27
-    with ledger.read_only(svc.db) as conn:
-        assert ledger.get_case(conn, number)["query_code"] == code  # type: ignore[index]
+    with read_only(svc.db) as conn:
+        assert get_case(conn, number)["query_code"] == code  # type: ignore[index]
     made = {query_codes.new() for _ in range(2000)}
     assert len(made) == 2000 and all(NEW_CODE.fullmatch(c) for c in made)
     assert set("".join(made).replace("-", "")) == set(query_codes.ALPHABET)  # every character is used
@@ -92,7 +95,7 @@ def test_six_digit_codes_made_before_keep_working(site: Any) -> None:
     _, client, svc, _ = site
     number, _ = submit(client, svc)
     with svc.db.begin() as conn:
-        conn.execute(update(ledger.cases).where(ledger.cases.c.number == number).values(query_code="048213"))
+        conn.execute(update(tables.cases).where(tables.cases.c.number == number).values(query_code="048213"))
     assert find(client, number, "048213").status_code == 303
     assert client.get(f"/api/cases/{number}", params={"query_code": "048213"}).status_code == 200
     assert client.get(f"/api/cases/{number}", params={"query_code": "048214"}).status_code == 404
@@ -200,8 +203,8 @@ def test_applicant_actions_in_the_api_are_limited_too(site: Any) -> None:
 def test_parallel_guesses_cannot_slip_past_the_limit(tmp_path: Path) -> None:
     """Hole 2: counted in the same write transaction as the check, so 8 threads guessing at once
     get exactly CLIENT_LIMIT answers and then only refusals."""
-    db = ledger.open_engine(tmp_path / "race.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "race.db")
+    migrate(db)
     answers: list[str] = []
     lock = threading.Lock()
 
@@ -221,8 +224,8 @@ def test_parallel_guesses_cannot_slip_past_the_limit(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert answers.count("wrong") == query_codes.CLIENT_LIMIT and answers.count("refused") == 80 - 20
-    with ledger.read_only(db) as conn:
-        rows = conn.execute(select(ledger.query_code_attempts.c.key)).scalars().all()
+    with read_only(db) as conn:
+        rows = conn.execute(select(tables.query_code_attempts.c.key)).scalars().all()
     assert sorted(set(rows)) == ["case:QQ20260306000001", "client:203.0.113.50"] and len(rows) == 40
 
 

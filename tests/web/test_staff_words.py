@@ -22,7 +22,7 @@ from engine.service import chains as chain_service
 from engine.service.accounts import add_user
 from engine.service.samples import sample_application, sample_chain_application
 
-APPLICANT = Actor("applicant", "applicant")  # as the portal and the API file (engine.web.portal.APPLICANT)
+APPLICANT = Actor("applicant", "applicant")  # as the portal and the API file (engine.web.portal.apply.APPLICANT)
 
 
 def visible_text(html: str) -> str:

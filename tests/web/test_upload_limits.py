@@ -21,7 +21,9 @@ from test_api import PDF, ROLES, Client, _cheap_hashes, application, error, new_
 from test_desk import PASSWORD, browser, desk  # noqa: F401  (the fixture)
 from test_portal import csrf, fill_sections, portal  # noqa: F401  (the fixture)
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ, ManualClock
 from engine.service import auth, drafts, uploads
@@ -42,8 +44,8 @@ def make(tmp_path: Path, reference: Any) -> Callable[..., World]:
     """An API app on one database with the given upload limits (the defaults otherwise)."""
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = ledger.open_engine(tmp_path / "cases.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "cases.db")
+    migrate(db)
     clk = ManualClock(START)
     svc = CaseService(cat, db, clk, cal)
     for role in ROLES:
@@ -257,8 +259,8 @@ def test_the_portal_refuses_files_past_the_rate_and_keeps_the_rest(portal: Any) 
     r = client.post(f"/apply/{code}/materials", data={"csrf": csrf(page.text), "draft": draft}, files=files)
     assert r.status_code == 429 and r.headers["retry-after"] == "60"
     assert "上传过于频繁，请 60 秒后再试" in r.text
-    with ledger.read_only(svc.db) as conn:
-        assert conn.execute(ledger.uploads.select().where(ledger.uploads.c.draft == draft)).all().__len__() == 30
+    with read_only(svc.db) as conn:
+        assert conn.execute(tables.uploads.select().where(tables.uploads.c.draft == draft)).all().__len__() == 30
 
 
 # ------------------------------------------------------------------ hole 3: the disk
@@ -303,8 +305,8 @@ def test_the_sweep_purges_uploads_no_application_claimed(world: World) -> None:
     left = set(stored(upload_dir))
     assert abandoned not in left and set(kept) <= left and early in left and legacy.id in left
     assert uploads.fetch(svc.db, [abandoned]) == {}
-    with ledger.read_only(svc.db) as conn:  # the filed draft's files are marked claimed: looked at once
-        claimed = conn.execute(select(ledger.uploads.c.id).where(ledger.uploads.c.claimed_at.is_not(None))).all()
+    with read_only(svc.db) as conn:  # the filed draft's files are marked claimed: looked at once
+        claimed = conn.execute(select(tables.uploads.c.id).where(tables.uploads.c.claimed_at.is_not(None))).all()
     assert {r.id for r in claimed} == set(kept)  # "legacy" has no draft: the sweep never looks at it
     assert "uploads_purged" not in supervision.sweep(svc).other  # idempotent
     clk.advance(days=3)  # day 10 + 1 s: the busy draft's files go too
@@ -327,15 +329,15 @@ def test_a_portal_draft_that_was_submitted_keeps_its_files(portal: Any) -> None:
 
 def test_migration_21_marks_older_uploads_claimed(tmp_path: Path) -> None:
     """Hole 2: an upload stored before migration 21 may be in a case already: never purged."""
-    db = ledger.open_engine(tmp_path / "old.db")
-    ledger.migrate(db, ledger.MIGRATIONS[:19])
+    db = open_engine(tmp_path / "old.db")
+    migrate(db, MIGRATIONS[:19])
     with db.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO uploads (id, filename, content_type, size, sha256, path, created_at) "
             "VALUES ('u1', 'a.pdf', 'application/pdf', 1, 'x', '/nowhere', '2026-01-01T00:00:00.000000+00:00')"
         )
-    assert ledger.migrate(db) == len(ledger.MIGRATIONS)  # 21 and every later one
-    with ledger.read_only(db) as conn:
+    assert migrate(db) == len(MIGRATIONS)  # 21 and every later one
+    with read_only(db) as conn:
         assert conn.exec_driver_sql("SELECT claimed_at FROM uploads").scalar() == "2026-01-01T00:00:00.000000+00:00"
     assert uploads.purge_unclaimed(db, datetime(2027, 1, 1, tzinfo=TZ)) == 0
 
@@ -414,8 +416,8 @@ def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(porta
     files = [("file-construction_contract", (f"{i}.pdf", PDF, "application/pdf")) for i in range(31)]
     r = client.post(f"/progress/{number}/supplement", data={"csrf": csrf(page.text), "version": version}, files=files)
     assert r.status_code == 422 and "上传过于频繁，请 60 秒后再试" in r.text
-    with ledger.read_only(svc.db) as conn:
-        rows = conn.execute(select(ledger.uploads.c.case_number).where(ledger.uploads.c.case_number == number)).all()
+    with read_only(svc.db) as conn:
+        rows = conn.execute(select(tables.uploads.c.case_number).where(tables.uploads.c.case_number == number)).all()
     assert len(rows) == 30  # stored for the case (its owner), the 31st refused
     assert svc.load(number)[0].version == before.version  # nothing was handed in: the case did not move
 
@@ -447,8 +449,8 @@ def test_an_address_begins_so_many_portal_drafts_an_hour(tmp_path: Path, referen
     assert [r.status_code for r in answers[:2]] == [422, 422]  # drafts begun (the empty page has errors)
     assert answers[2].status_code == 429 and answers[2].headers["retry-after"] == "3600"
     assert "新建申请过于频繁，请 60 分钟后再试" in answers[2].text
-    with ledger.read_only(app.state.service.db) as conn:
-        assert conn.execute(select(func.count()).select_from(ledger.drafts)).scalar() == 2
+    with read_only(app.state.service.db) as conn:
+        assert conn.execute(select(func.count()).select_from(tables.drafts)).scalar() == 2
 
 
 def test_a_draft_holds_at_most_256_kib_and_the_sweep_ends_old_drafts(portal: Any) -> None:  # noqa: F811
@@ -457,10 +459,10 @@ def test_a_draft_holds_at_most_256_kib_and_the_sweep_ends_old_drafts(portal: Any
     code = "QQ-HOUSING-XK-003"
     big = first_page_post(client, code, **{"applicant.name": "王" * 100_000})  # 300 KB of UTF-8
     assert big.status_code == 413 and "填写的内容太长" in big.text
-    with ledger.read_only(svc.db) as conn:
-        assert all(len(d) < drafts.MAX_DATA for (d,) in conn.execute(select(ledger.drafts.c.data)))
+    with read_only(svc.db) as conn:
+        assert all(len(d) < drafts.MAX_DATA for (d,) in conn.execute(select(tables.drafts.c.data)))
     draft = fill_sections(client, svc, code)
     clk.advance(days=7, seconds=1)  # a week and a second untouched
     assert supervision.sweep(svc).other["drafts_purged"] >= 1
-    with ledger.read_only(svc.db) as conn:
-        assert conn.execute(select(ledger.drafts.c.id).where(ledger.drafts.c.id == draft)).first() is None
+    with read_only(svc.db) as conn:
+        assert conn.execute(select(tables.drafts.c.id).where(tables.drafts.c.id == draft)).first() is None

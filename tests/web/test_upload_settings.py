@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from engine.cli import main as cli
+from engine.cli.errors import EXIT_USER
 from engine.rules.clock import TZ, ManualClock
 from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, LIMITS, limits_from_env
 from engine.web.app import create_app
@@ -85,7 +86,7 @@ def test_a_bad_value_stops_the_server_with_a_message_not_a_traceback(
     """Both ways to start a server: `yangguang serve` and `uvicorn server:app` (server.py)."""
     monkeypatch.setenv(FILES, "lots")
     message = f"{FILES} must be a whole number of files, at least 1 (default 60; at most 12 digits), not 'lots'"
-    assert cli.main(["serve", "--db", str(tmp_path / "y.db"), "--port", "1"]) == cli.EXIT_USER
+    assert cli.main(["serve", "--db", str(tmp_path / "y.db"), "--port", "1"]) == EXIT_USER
     assert capsys.readouterr().err == f"yangguang: {message}\n"
     env = {**os.environ, FILES: "lots", "YANGGUANG_DB": str(tmp_path / "s.db")}
     out = subprocess.run(

@@ -19,7 +19,8 @@ from test_api import PDF, Client, _cheap_hashes, new_draft  # noqa: F401  (an au
 from test_upload_limits import World, make  # noqa: F401  (the fixture)
 
 from engine.base.i18n import activate
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import read_only
 from engine.service import uploads
 from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, DRAFT_MAX_FILES
 
@@ -130,8 +131,8 @@ def test_hostile_files_are_refused_with_a_clear_4xx(api: World, name: bytes, con
         assert "/" in body["error"]["message"]  # said in Chinese and English
     assert time.monotonic() - started < 5  # nothing is decompressed
     assert not upload_dir.exists() or not any(upload_dir.iterdir())
-    with ledger.read_only(svc.db) as conn:
-        assert conn.execute(ledger.uploads.select()).all() == []
+    with read_only(svc.db) as conn:
+        assert conn.execute(tables.uploads.select()).all() == []
 
 
 def test_markup_gets_its_own_reason() -> None:

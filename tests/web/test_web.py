@@ -222,10 +222,11 @@ def svc_applicant():  # type: ignore[no-untyped-def]
 
 
 def svc_query_code(svc, number: str) -> str:  # type: ignore[no-untyped-def]
-    from engine.ledger import ledger
+    from engine.ledger.cases import get_case
+    from engine.ledger.db import read_only
 
-    with ledger.read_only(svc.db) as conn:
-        row = ledger.get_case(conn, number)
+    with read_only(svc.db) as conn:
+        row = get_case(conn, number)
     assert row is not None
     return str(row["query_code"])
 

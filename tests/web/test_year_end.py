@@ -20,7 +20,9 @@ from support import copy_catalogue
 from test_chain_service import chain_application
 from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk, file_case  # noqa: F401  (fixtures)
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.cases import get_case
+from engine.ledger.db import read_only
 from engine.rules import clock
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -52,8 +54,8 @@ def add_culture_staff(svc: Any) -> None:
 
 
 def row(svc: Any, number: str) -> dict[str, Any]:
-    with ledger.read_only(svc.db) as conn:
-        found = ledger.get_case(conn, number)
+    with read_only(svc.db) as conn:
+        found = get_case(conn, number)
     assert found is not None
     return found
 
@@ -191,8 +193,8 @@ def test_a_correction_due_in_2027_is_issued_with_a_provisional_date(desk: Any) -
     )
     assert r.status_code == 303, r.text
     # five working days from Friday 12-25: 12-28, 29, 30, 31, [01-01 元旦], Monday 2027-01-04
-    with ledger.read_only(svc.db) as conn:
-        stored = conn.execute(ledger.corrections.select()).one()
+    with read_only(svc.db) as conn:
+        stored = conn.execute(tables.corrections.select()).one()
     assert day(stored.respond_by) == date(2027, 1, 4) and stored.provisional_from == 2027 and stored.working_days == 5
     listed = supervisor.get("/supervision/corrections").text.split('id="corrections"')[1].split("</table>")[0]
     assert "2027-01-04" + '<span class="provisional" title="暂定：2027年放假安排尚未公布，按法定节假日推算">' in listed
@@ -205,8 +207,8 @@ def test_a_follow_up_opened_on_28_december_gets_a_provisional_due_date(desk: Any
     case = svc.act(number, "refuse", Actor("window.housing", "window", "housing"), {"reason": "不属于本机关职权"}, 1)
     svc.act(number, "evaluate", Actor("zhang", "applicant"), {"rating": "不满意"}, case.version)
     # fifteen working days from 12-28: 12-29..31 (3), 01-04..08 (8), 01-11..15 (13), 01-18, Tuesday 01-19 (15)
-    with ledger.read_only(svc.db) as conn:
-        followup = conn.execute(ledger.followups.select()).one()
+    with read_only(svc.db) as conn:
+        followup = conn.execute(tables.followups.select()).one()
     assert day(followup.due) == date(2027, 1, 19) and followup.provisional_from == 2027
     assert followup.working_days == 15
     listed = browser(app, "supervisor").get("/supervision/corrections").text.split('id="followups"')[1]
@@ -284,9 +286,9 @@ def year_end_cases(svc: Any, clk: ManualClock) -> tuple[str, str]:
 
 def stored_dates(svc: Any, number: str) -> dict[str, tuple[date, int | None]]:
     stored = row(svc, number)
-    with ledger.read_only(svc.db) as conn:
-        correction = conn.execute(ledger.corrections.select()).one()
-        followup = conn.execute(ledger.followups.select()).one()
+    with read_only(svc.db) as conn:
+        correction = conn.execute(tables.corrections.select()).one()
+        followup = conn.execute(tables.followups.select()).one()
     return {
         "promised": (day(stored["due_promised"]), stored["provisional_from"]),
         "legal": (day(stored["due_legal"]), stored["provisional_from"]),

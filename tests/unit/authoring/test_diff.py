@@ -19,6 +19,7 @@ from engine.authoring.diff import KIND_ORDER, Change, compare
 from engine.catalogue.model import Catalogue, Document, load
 from engine.cli import diff as cli_diff
 from engine.cli import main as cli
+from engine.cli.errors import EXIT_USER, UserError
 
 REPO = Path(__file__).resolve().parents[3]
 SMALL = REPO / "tests" / "fixtures" / "checks" / "clean-subfolders"  # two items, no fees or chains
@@ -102,7 +103,7 @@ def changes(versions: tuple[Path, Path]) -> list[Change]:
 
 @pytest.fixture
 def yangguang(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run ``engine.cli.main.main`` with ``diff`` registered (through ``cli_diff.add_parser`` until the
+    """Run ``engine.cli.main.main`` with ``diff`` registered (through ``cli_diff.add_parsers`` until the
     lead wires it into engine/cli/main.py), returning (exit code, stdout, stderr)."""
     build = cli.parser
 
@@ -111,8 +112,8 @@ def yangguang(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str
         sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
         if "diff" not in sub.choices:
             common = argparse.ArgumentParser(add_help=False)
-            common.add_argument("--catalog", type=Path, default=cli.DEFAULT_CATALOG)
-            cli_diff.add_parser(sub, common)
+            common.add_argument("--catalog", type=Path, default=REPO)
+            cli_diff.add_parsers(sub, common)
         return p
 
     monkeypatch.setattr(cli, "parser", parser)
@@ -276,22 +277,22 @@ def test_git_revisions_of_an_overlay_see_the_parent_at_that_revision(tmp_path: P
 
 
 def _runner() -> Run:
-    """``cli_diff.cmd_diff`` through a parser built with ``add_parser`` alone (no engine.cli.main wiring)."""
+    """``cli_diff.cmd_diff`` through a parser built with ``add_parsers`` alone (no engine.cli.main wiring)."""
     import contextlib
     import io
 
     p = argparse.ArgumentParser(prog="yangguang")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", type=Path, default=cli.DEFAULT_CATALOG)
-    cli_diff.add_parser(p.add_subparsers(dest="command", required=True), common)
+    common.add_argument("--catalog", type=Path, default=REPO)
+    cli_diff.add_parsers(p.add_subparsers(dest="command", required=True), common)
 
     def run(*argv: str) -> tuple[int, str, str]:
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):
                 return cli_diff.cmd_diff(p.parse_args(argv)), out.getvalue(), ""
-        except cli.UserError as exc:
-            return cli.EXIT_USER, out.getvalue(), str(exc)
+        except UserError as exc:
+            return EXIT_USER, out.getvalue(), str(exc)
 
     return run
 

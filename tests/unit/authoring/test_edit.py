@@ -18,7 +18,7 @@ from engine.authoring import yaml_edit
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue, CheckResult, Document, load
 from engine.cli.edit import NAME_MARK, add_parsers
-from engine.cli.main import UserError
+from engine.cli.errors import UserError
 
 REPO = Path(__file__).resolve().parents[3]
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")

@@ -39,6 +39,36 @@ def test_check_missing_directory_is_a_clean_error() -> None:
     assert "no-catalogue" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
 
 
+def test_without_a_catalogue_named_the_current_folder_is_read() -> None:
+    """An installed yangguang has no catalogue of its own: it reads the folder it runs in."""
+    here = FIXTURES / "unknown-department"
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "check"], cwd=here, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0].startswith("items/a.yaml:4:13: error[unknown-department]")
+
+
+def test_a_folder_that_is_no_catalogue_says_to_name_one(tmp_path: Path) -> None:
+    def there(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "engine", *args]
+        return subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, input=stdin, timeout=120)
+
+    check = there("check")
+    assert (check.returncode, check.stdout) == (1, "")
+    assert check.stderr == (
+        f"yangguang: no catalogue here: {tmp_path} has no center.yaml; run yangguang in the catalogue's folder, "
+        "or name it with yangguang check DIR or --catalog DIR\n"
+    )
+    show = there("show", "QQ-PSB-BA-001")
+    assert show.returncode == 1 and show.stderr.endswith("or name it with --catalog DIR\n")
+    assert not list(tmp_path.iterdir())  # nothing written where nothing was found
+    # user add reads center.yaml only for words a password must not lean on: it needs no catalogue
+    added = there("user", "add", "--username", "li", "--role", "supervisor", "--password-stdin", "--db", "u.db",
+                  stdin="tulip orbit cello quasar\n")  # fmt: skip
+    assert added.returncode == 0 and "user li added" in added.stdout, added.stderr
+
+
 def test_show_prints_the_one_time_notice() -> None:
     proc = run("show", "QQ-PSB-BA-001")
     assert proc.returncode == 0, proc.stderr
@@ -106,6 +136,20 @@ def test_every_command_is_documented_in_the_readme() -> None:
             for flag in action.option_strings:
                 if flag.startswith("--") and flag != "--help":
                     assert flag in readme, f"README does not document {name} {flag}"
+
+
+def test_building_the_parser_imports_no_engine_library() -> None:
+    """Every run builds the whole parser (bench/bench_check.py measures `yangguang check`'s cold start): the
+    command modules import the engine, the web stack and ruamel.yaml only inside their commands."""
+    code = (
+        "import sys; from engine.cli.main import parser; parser(); "
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('ruamel', 'uvicorn', 'starlette', 'sqlalchemy', 'jinja2', 'yaml', 'jsonschema', 'tqdm') "
+        "or (m.startswith('engine.') and not m.startswith('engine.cli'))); "
+        "assert not loaded, loaded"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 def test_json_format_is_a_list(capsys: pytest.CaptureFixture[str]) -> None:
@@ -207,10 +251,11 @@ def test_sweep_command_applies_the_timed_rules_once(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     missing = run("sweep", "--db", str(db))
     assert missing.returncode == 1 and "no database" in missing.stderr
-    from engine.ledger import ledger
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
 
-    engine = ledger.open_engine(db)
-    ledger.migrate(engine)
+    engine = open_engine(db)
+    migrate(engine)
     engine.dispose()
     first = run("sweep", "--db", str(db))
     assert first.returncode == 0 and first.stdout.startswith("deemed accepted: 0")

@@ -27,6 +27,7 @@ RUN = (
     "import sys, engine.cli.progress as p; p.DELAY = p.MININTERVAL = 0; "
     "from engine.cli.main import main; sys.exit(main(sys.argv[1:]))"
 )
+REPO = Path(__file__).resolve().parents[3]
 ESTIMATE = re.compile(r"(\d+)/(\d+) \[\d\d:\d\d<\d\d:\d\d")  # tqdm: done/total [elapsed<left
 
 
@@ -44,7 +45,8 @@ def _drain(fd: int, into: bytearray) -> None:
 def run(args: list[str], cwd: Path, *, tty: bool, env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
     """``yangguang ARGS`` with stdout and stderr each on its own terminal (``tty``) or on pipes."""
     full_env = {**os.environ, "TERM": "xterm", "YANGGUANG_CACHE_DIR": str(cwd.parent / "cache"), **(env or {})}
-    argv = [sys.executable, "-c", RUN, *args]
+    # the reference catalogue, named: each command runs in a folder of its own, which holds no catalogue
+    argv = [sys.executable, "-c", RUN, *args, "--catalog", str(REPO)]
     if not tty:
         done = subprocess.run(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
         return done.returncode, done.stdout, done.stderr

@@ -20,8 +20,11 @@ from support import tamper
 
 from engine.base import keys
 from engine.cli.main import main
-from engine.ledger import ledger, transparency
+from engine.ledger import transparency
+from engine.ledger.db import open_engine
+from engine.ledger.events import event_hash
 from engine.ledger.merkle import MerkleTree, verify_consistency
+from engine.ledger.migrations import migrate
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService
@@ -263,7 +266,7 @@ def test_an_auditor_with_saved_checkpoints_catches_what_nothing_else_can(
                        "prev_hash"), row[1:], strict=True))  # fmt: skip
     fields["payload"] = json.loads(fields["payload"])
     fields["actor"] = "li"
-    forged = ledger.event_hash(fields)
+    forged = event_hash(fields)
     tamper(
         rewritten,
         f"UPDATE events SET actor = 'li', hash = '{forged}' WHERE id = {row[0]}",
@@ -313,7 +316,7 @@ def test_a_rotated_key_keeps_old_checkpoints_verifiable(
 def test_bad_auditor_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Hole 4: the auditor's files are checked before anything is read, each with what to do."""
     db = tmp_path / "c.db"
-    ledger.migrate(ledger.open_engine(db))
+    migrate(open_engine(db))
     junk = tmp_path / "junk.json"
     junk.write_text("[]")
     code, _, err = cli(capsys, "audit", "verify", "--db", str(db), "--checkpoints", str(junk))

@@ -172,7 +172,7 @@ def test_the_notice_says_where_the_extension_comes_from() -> None:
 
 def test_after_the_completeness_period_the_desk_offers_acceptance_only(resale: dict[str, Any]) -> None:
     from engine.rules.cases.model import Timing
-    from engine.web.desk import available
+    from engine.web.desk.actions import available
 
     c = start(resale)
     window = staff("window")

@@ -15,7 +15,9 @@ from sqlalchemy import Engine, event, select, update
 
 from engine.base.i18n import activate
 from engine.cli.main import main
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import iso, open_engine
+from engine.ledger.migrations import migrate
 from engine.rules.clock import TZ
 from engine.service import auth
 from engine.service.accounts import add_user
@@ -44,8 +46,8 @@ def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = ledger.open_engine(tmp_path / "auth.db")
-    ledger.migrate(engine)
+    engine = open_engine(tmp_path / "auth.db")
+    migrate(engine)
     add_user(engine, "li", "window", "housing", PW)
     add_user(engine, "wang", "reviewer", "housing", PW)
     yield engine
@@ -55,13 +57,13 @@ def db(tmp_path: Path) -> Iterator[Engine]:
 def stored_hash(db: Engine, username: str) -> str:
     with db.connect() as conn:
         return str(
-            conn.execute(select(ledger.users.c.password_hash).where(ledger.users.c.username == username)).scalar_one()
+            conn.execute(select(tables.users.c.password_hash).where(tables.users.c.username == username)).scalar_one()
         )
 
 
 def set_hash(db: Engine, username: str, value: str) -> None:
     with db.begin() as conn:
-        conn.execute(update(ledger.users).where(ledger.users.c.username == username).values(password_hash=value))
+        conn.execute(update(tables.users).where(tables.users.c.username == username).values(password_hash=value))
 
 
 def fail(db: Engine, username: str, at: datetime, client: str = "") -> None:
@@ -78,12 +80,12 @@ def throttled(db: Engine, username: str, at: datetime, client: str = "") -> auth
 
 def session_rows(db: Engine) -> list[Any]:
     with db.connect() as conn:
-        return list(conn.execute(select(ledger.sessions)).mappings())
+        return list(conn.execute(select(tables.sessions)).mappings())
 
 
 def attempt_rows(db: Engine) -> list[Any]:
     with db.connect() as conn:
-        return list(conn.execute(select(ledger.login_attempts)).mappings())
+        return list(conn.execute(select(tables.login_attempts)).mappings())
 
 
 # ------------------------------------------------------------------ passwords
@@ -140,7 +142,7 @@ def test_wrong_password_and_unknown_user_answer_the_same(db: Engine, monkeypatch
 
 def test_deactivated_user_cannot_log_in(db: Engine) -> None:
     with db.begin() as conn:
-        conn.execute(update(ledger.users).where(ledger.users.c.username == "li").values(active=False))
+        conn.execute(update(tables.users).where(tables.users.c.username == "li").values(active=False))
     fail(db, "li", T0)
     with pytest.raises(auth.AuthError, match="用户名或密码错误"):
         auth.start_session(db, "li", PW, T0)
@@ -210,7 +212,7 @@ def test_only_the_token_hash_is_stored_and_last_seen_starts_at_login(db: Engine)
     s = auth.start_session(db, "li", PW, T0)
     [row] = session_rows(db)
     assert row["token_hash"] != s.token and len(row["token_hash"]) == 64
-    assert row["last_seen"] == ledger.iso(T0) and row["expires_at"] == ledger.iso(T0 + auth.SESSION_LIFETIME)
+    assert row["last_seen"] == iso(T0) and row["expires_at"] == iso(T0 + auth.SESSION_LIFETIME)
     assert s.expires_at == T0 + timedelta(hours=8)
 
 
@@ -235,10 +237,10 @@ def test_null_last_seen_counts_from_the_session_start(db: Engine) -> None:
     old = auth.start_session(db, "li", PW, T0).token
     young = auth.start_session(db, "wang", PW, T0 + timedelta(minutes=5)).token
     with db.begin() as conn:  # sessions from before migration 5
-        conn.execute(update(ledger.sessions).values(last_seen=None))
+        conn.execute(update(tables.sessions).values(last_seen=None))
     assert auth.actor_for_token(db, old, T0 + timedelta(minutes=31)) is None
     assert auth.actor_for_token(db, young, T0 + timedelta(minutes=31)) is not None
-    assert [r["last_seen"] for r in session_rows(db)] == [ledger.iso(T0 + timedelta(minutes=31))]
+    assert [r["last_seen"] for r in session_rows(db)] == [iso(T0 + timedelta(minutes=31))]
 
 
 def test_last_seen_is_written_at_most_once_a_minute(db: Engine) -> None:
@@ -254,11 +256,11 @@ def test_last_seen_is_written_at_most_once_a_minute(db: Engine) -> None:
         for second in range(0, 60, 5):
             assert auth.actor_for_token(db, token, T0 + timedelta(seconds=second)) is not None
         assert writes == []
-        assert session_rows(db)[0]["last_seen"] == ledger.iso(T0)
+        assert session_rows(db)[0]["last_seen"] == iso(T0)
         for second in range(60, 120, 5):
             assert auth.actor_for_token(db, token, T0 + timedelta(seconds=second)) is not None
         assert len(writes) == 1
-        assert session_rows(db)[0]["last_seen"] == ledger.iso(T0 + timedelta(minutes=1))
+        assert session_rows(db)[0]["last_seen"] == iso(T0 + timedelta(minutes=1))
     finally:
         event.remove(db, "before_cursor_execute", count)
 
@@ -269,7 +271,7 @@ def test_a_new_login_deletes_ended_sessions_and_logout_deletes_its_own(db: Engin
     fresh = auth.start_session(db, "li", PW, T0 + timedelta(minutes=40)).token
     assert len(session_rows(db)) == 2
     auth.logout(db, fresh)
-    assert [r["last_seen"] for r in session_rows(db)] == [ledger.iso(T0 + timedelta(minutes=20))]
+    assert [r["last_seen"] for r in session_rows(db)] == [iso(T0 + timedelta(minutes=20))]
     assert auth.actor_for_token(db, fresh, T0 + timedelta(minutes=41)) is None
     assert auth.actor_for_token(db, "", T0) is None
 

@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger.cases import get_case
+from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.errors import VersionConflict
+from engine.ledger.migrations import migrate
 from engine.rules import clock as clk
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import ActionRefused, Actor
@@ -46,8 +49,8 @@ class CaseMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.TemporaryDirectory()
-        self.db = ledger.open_engine(Path(self.dir.name) / "c.db", synchronous="NORMAL")
-        ledger.migrate(self.db)
+        self.db = open_engine(Path(self.dir.name) / "c.db", synchronous="NORMAL")
+        migrate(self.db)
         self.clock = clk.ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=clk.TZ))
         self.svc = CaseService(CAT, self.db, self.clock, CAL)
         data, uploads = sample_application(CAT, CAT.items[CODE], {"realestate.certificate_copies": 2})
@@ -79,7 +82,7 @@ class CaseMachine(RuleBasedStateMachine):
         actor = Actor(role, role, None if role == "applicant" else "realestate")
         try:
             self.svc.act(self.number, action, actor, payload, case.version - 1 if stale else case.version)
-        except (ActionRefused, ledger.VersionConflict):
+        except (ActionRefused, VersionConflict):
             pass
 
     @rule(off_by=st.sampled_from([0, 0, 0, 1, -1]))
@@ -137,15 +140,13 @@ class CaseMachine(RuleBasedStateMachine):
     def stored_state_is_the_fold_of_events(self) -> None:
         case, _ = self.svc.load(self.number, fresh=True)
         assert case == self.svc.load(self.number)[0]  # the in-memory copy agrees with the record
-        with ledger.read_only(self.db) as conn:
-            row = ledger.get_case(conn, self.number)
+        with read_only(self.db) as conn:
+            row = get_case(conn, self.number)
         assert row is not None
         assert (row["state"], row["version"]) == (case.state, case.version)
         # the worklist columns (what supervision reads without folding) agree with the fold
         snap = self.svc.snapshot(row["catalogue_version"])
-        expected = {
-            k: ledger.iso(v) if isinstance(v, datetime) else v for k, v in self.svc.worklist(case, snap).items()
-        }
+        expected = {k: iso(v) if isinstance(v, datetime) else v for k, v in self.svc.worklist(case, snap).items()}
         assert {k: row[k] for k in expected} | {"paused": bool(row["paused"])} == expected
 
     @invariant()

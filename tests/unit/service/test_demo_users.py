@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from engine.catalogue.model import load
 from engine.cli.main import main
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import open_engine
+from engine.ledger.migrations import migrate
 from engine.rules.clock import TZ
 from engine.service import auth, demo_users
 from engine.service.accounts import DEMO_PASSWORD, DEPARTMENT_ROLES, ROLE_NAMES, ROLES, add_user
@@ -63,11 +65,11 @@ def test_every_department_with_items_gets_every_role_and_the_table_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "demo.db"
-    engine = ledger.open_engine(path)
-    ledger.migrate(engine)
+    engine = open_engine(path)
+    migrate(engine)
     add_user(engine, "admin", "admin", None, "my own secret")  # an existing account is left alone
     with engine.connect() as conn:
-        admin_hash = conn.execute(select(ledger.users.c.password_hash).where(ledger.users.c.username == "admin"))
+        admin_hash = conn.execute(select(tables.users.c.password_hash).where(tables.users.c.username == "admin"))
         admin_hash = admin_hash.scalar_one()
 
     assert main(["demo-users", "--db", str(path)]) == 0
@@ -98,7 +100,7 @@ def test_every_department_with_items_gets_every_role_and_the_table_says_so(
 
     with engine.connect() as conn:
         assert (
-            conn.execute(select(ledger.users.c.password_hash).where(ledger.users.c.username == "admin")).scalar_one()
+            conn.execute(select(tables.users.c.password_hash).where(tables.users.c.username == "admin")).scalar_one()
             == admin_hash
         )
     for username in ("window.amr", "decider.psb", "frontdesk", "head.tax", "backup.realestate"):

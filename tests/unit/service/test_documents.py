@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from engine.check.crossref import item_fields
-from engine.ledger import ledger
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.events import events_of
+from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -34,8 +36,8 @@ def staff(role: str, dept: str = "culture") -> Actor:
 def world(tmp_path: Path, reference):  # type: ignore[no-untyped-def]
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = ledger.open_engine(tmp_path / "cases.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "cases.db")
+    migrate(db)
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
     return CaseService(cat, db, clk, cal), clk
 
@@ -117,8 +119,8 @@ def test_refusal_without_a_remedy_in_the_yaml_still_names_both_rights(world) -> 
     number = submit(svc)
     act(svc, number, "refuse", staff("window"), reason="不属于本机关职权范围")
     case, snap = svc.load(number)
-    with ledger.read_only(svc.db) as conn:
-        records = ledger.events_of(conn, number)
+    with read_only(svc.db) as conn:
+        records = events_of(conn, number)
     bare = {**snap, "item": {k: v for k, v in snap["item"].items() if k != "remedy"}}
     [doc] = documents_for(case, bare, svc.catalogue.center, None, records)
     assert "可以依法申请行政复议或者提起行政诉讼。" in text(doc)

@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger.cases import get_case
+from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.errors import VersionConflict
+from engine.ledger.events import events_of
+from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import ActionRefused, Actor, FeeMismatch
 from engine.rules.cases.steps import open_steps
@@ -32,8 +36,8 @@ def staff(role: str, dept: str = "realestate") -> Actor:
 def world(tmp_path: Path, reference):  # type: ignore[no-untyped-def]
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    db = ledger.open_engine(tmp_path / "cases.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "cases.db")
+    migrate(db)
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
     return CaseService(cat, db, clk, cal), clk, db
 
@@ -70,9 +74,9 @@ def test_lifecycle_with_exact_fee_gate_and_a_verifiable_record(world) -> None:  
     rebuilt, _ = svc.load(number, fresh=True)  # from the stored events alone
     assert rebuilt == case
     assert [a["attempted_fen"] for a in rebuilt.fee_anomalies] == [9999, 10001]
-    with ledger.read_only(db) as conn:
-        row = ledger.get_case(conn, number)
-        actions = [e.action for e in ledger.events_of(conn, number)]
+    with read_only(db) as conn:
+        row = get_case(conn, number)
+        actions = [e.action for e in events_of(conn, number)]
     assert row is not None and row["state"] == rebuilt.state == "completed"
     assert row["version"] == rebuilt.version == len(actions)
     assert actions.count("fee_anomaly") == 2
@@ -92,7 +96,7 @@ def test_idempotent_submission(world) -> None:  # type: ignore[no-untyped-def]
     first = submit(svc, key="same")
     again = submit(svc, key="same")
     assert first == again
-    with ledger.read_only(db) as conn:
+    with read_only(db) as conn:
         assert conn.exec_driver_sql("select count(*) from cases").scalar() == 1
 
 
@@ -100,7 +104,7 @@ def test_stale_version_is_a_conflict(world) -> None:  # type: ignore[no-untyped-
     svc, _, _ = world
     number = submit(svc)
     svc.act(number, "accept", staff("window"), {}, 1)
-    with pytest.raises(ledger.VersionConflict):
+    with pytest.raises(VersionConflict):
         svc.act(number, "complete_step", staff("reviewer"), {"step": "review"}, 1)
 
 
@@ -165,8 +169,8 @@ def test_a_deadline_in_a_year_without_calendar_is_provisional_and_stored_with_it
     # promised 10 from Monday 12-21: 12-22..25 (4), 12-28..31 (8), [01-01 元旦], 01-04 (9), Tuesday 01-05 (10)
     assert dl.promised is not None and dl.promised.date().isoformat() == "2027-01-05"
     assert dl.provisional_from == 2027 and dl.is_provisional(dl.promised)
-    with ledger.read_only(db) as conn:
-        row = ledger.get_case(conn, number)
+    with read_only(db) as conn:
+        row = get_case(conn, number)
     assert row is not None and row["provisional_from"] == 2027 and row["due_promised"] is not None
 
 
@@ -183,8 +187,8 @@ def test_a_deadline_no_calendar_counts_is_unknown_and_the_case_goes_on(world) ->
     assert case.state == "in_progress"
     dl = svc.deadlines(*svc.load(number))
     assert dl.promised is None and dl.legal is None and dl.provisional_from is None
-    with ledger.read_only(db) as conn:
-        row = ledger.get_case(conn, number)
+    with read_only(db) as conn:
+        row = get_case(conn, number)
     assert row is not None and row["due_promised"] is None and row["state"] == "in_progress"
 
 
@@ -226,8 +230,8 @@ def test_worklist_columns_follow_the_case(world) -> None:  # type: ignore[no-unt
     dept = svc.catalogue.items[code].data["department"]
 
     def row() -> dict[str, Any]:
-        with ledger.read_only(db) as conn:
-            found = ledger.get_case(conn, number)
+        with read_only(db) as conn:
+            found = get_case(conn, number)
         assert found is not None
         return found
 
@@ -240,7 +244,7 @@ def test_worklist_columns_follow_the_case(world) -> None:  # type: ignore[no-unt
     case, snap = svc.load(number)
     dl = svc.deadlines(case, snap)
     assert accepted["due_completeness"] is None
-    assert accepted["due_promised"] == ledger.iso(dl.promised) and accepted["due_legal"] == ledger.iso(dl.legal)
+    assert accepted["due_promised"] == iso(dl.promised) and accepted["due_legal"] == iso(dl.legal)
     open_now = [s["id"] for s in open_steps(case, snap["item"])]
     assert accepted["current_step"] == ",".join(open_now) and accepted["current_step"] != first["current_step"]
 
@@ -253,7 +257,7 @@ def test_two_staff_completing_the_same_step_at_once(world) -> None:  # type: ign
     step(svc, number, "accept", staff("window"))
     version = svc.load(number)[0].version
     # two server processes (separate services and caches) on one database
-    others = [CaseService(svc.catalogue, ledger.open_engine(db.url.database), clk, svc.calendar) for _ in range(2)]
+    others = [CaseService(svc.catalogue, open_engine(db.url.database), clk, svc.calendar) for _ in range(2)]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -262,7 +266,7 @@ def test_two_staff_completing_the_same_step_at_once(world) -> None:  # type: ign
         try:
             s.act(number, "complete_step", staff("reviewer"), {"step": "review"}, version)
             outcomes.append("ok")
-        except ledger.VersionConflict:
+        except VersionConflict:
             outcomes.append("conflict")
 
     threads = [threading.Thread(target=work, args=(s,)) for s in others]

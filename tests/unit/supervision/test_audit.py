@@ -17,7 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from support import tamper
 
-from engine.ledger import ledger
+from engine.ledger import migrations
+from engine.ledger.cases import get_case
+from engine.ledger.db import open_engine, read_only
+from engine.ledger.events import events_of
+from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -36,8 +40,8 @@ def world(tmp_path: Path, reference: Any) -> tuple[CaseService, Path]:
     cat = reference.catalogue
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     path = tmp_path / "cases.db"
-    db = ledger.open_engine(path)
-    ledger.migrate(db)
+    db = open_engine(path)
+    migrate(db)
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # a Friday
     return CaseService(cat, db, clk, cal), path
 
@@ -89,8 +93,8 @@ def test_deadlines_version_and_pinned_snapshot_are_checked(world: tuple[CaseServ
     """Hole 1: every column derived from the events is compared: a moved deadline, a version, the snapshot."""
     svc, path = world
     a, b, c = three_cases(svc)
-    with ledger.read_only(svc.db) as conn:
-        row = ledger.get_case(conn, a)
+    with read_only(svc.db) as conn:
+        row = get_case(conn, a)
     assert row is not None
     # accepted Friday 2026-03-06 09:00; the item promises 1 working day: the end of Monday 9 March
     # (23:59:59.999999 in Beijing, UTC+8, is 15:59:59.999999 UTC)
@@ -173,13 +177,13 @@ def test_events_refuse_update_and_delete(world: tuple[CaseService, Path]) -> Non
         with pytest.raises(sqlite3.IntegrityError, match="events are append-only"):
             con.execute(statement)
         con.close()
-    with ledger.read_only(svc.db) as conn:
-        assert [e.actor for e in ledger.events_of(conn, submit(svc, "k"))] == ["zhang"]
+    with read_only(svc.db) as conn:
+        assert [e.actor for e in events_of(conn, submit(svc, "k"))] == ["zhang"]
     assert audit.verify(svc.db, service=svc).ok
 
 
 # migration 22 makes the record append-only; later migrations come after it
-APPEND_ONLY_MIGRATION = ledger.MIGRATIONS.index(ledger._m022_append_only_events) + 1
+APPEND_ONLY_MIGRATION = MIGRATIONS.index(migrations._m022_append_only_events) + 1
 
 
 def test_checkpoints_are_append_only_and_a_key_is_retired_once(world: tuple[CaseService, Path]) -> None:
@@ -189,7 +193,7 @@ def test_checkpoints_are_append_only_and_a_key_is_retired_once(world: tuple[Case
     tamper(path)  # drops the triggers (and changes nothing else) ...
     with svc.db.begin() as conn:
         conn.execute(text("DELETE FROM schema_migrations WHERE version >= :v"), {"v": APPEND_ONLY_MIGRATION})
-    ledger.migrate(svc.db)  # ... and migration 22, run again, puts them back
+    migrate(svc.db)  # ... and migration 22, run again, puts them back
     with svc.db.begin() as conn:
         conn.execute(
             text("INSERT INTO checkpoints (origin, tree_size, root, signed_at, key_id, signature) VALUES "
@@ -215,11 +219,11 @@ def test_checkpoints_are_append_only_and_a_key_is_retired_once(world: tuple[Case
 
 def test_migration_23_adds_the_triggers_to_an_existing_database(tmp_path: Path) -> None:
     """Hole 3: a database made before migration 22 gets the triggers when it is migrated."""
-    eng = ledger.open_engine(tmp_path / "old.db")
-    ledger.migrate(eng, ledger.MIGRATIONS[: APPEND_ONLY_MIGRATION - 1])
+    eng = open_engine(tmp_path / "old.db")
+    migrate(eng, MIGRATIONS[: APPEND_ONLY_MIGRATION - 1])
     with eng.begin() as conn:
         conn.execute(text("CREATE TABLE probe (x INTEGER)"))  # events may still be changed before migrating
-    ledger.migrate(eng)
+    migrate(eng)
     with eng.connect() as conn:
         triggers = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
     assert {"events_append_only_update", "events_append_only_delete"} <= triggers

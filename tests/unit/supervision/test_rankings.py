@@ -10,7 +10,11 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from engine.catalogue.model import load
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.cases import create_case, record_case_staff
+from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.events import append_event
+from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import TZ
 from engine.supervision import rankings
@@ -34,15 +38,15 @@ def end_of(day: str) -> datetime:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Any:
-    engine = ledger.open_engine(tmp_path / "rank.db")
-    ledger.migrate(engine)
+    engine = open_engine(tmp_path / "rank.db")
+    migrate(engine)
     return engine
 
 
 def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: str, ended: str, due: str,
          rating: str | None = None) -> int:  # fmt: skip
     with db.begin() as conn:
-        case_id, _ = ledger.create_case(
+        case_id, _ = create_case(
             conn,
             number=number,
             query_code="1",
@@ -56,7 +60,7 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
             payload={},
             department=dept,
         )
-        ledger.append_event(
+        append_event(
             conn,
             case_id=case_id,
             case_number=number,
@@ -71,7 +75,7 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
         )
         version = 2
         if rating:
-            ledger.append_event(
+            append_event(
                 conn,
                 case_id=case_id,
                 case_number=number,
@@ -86,16 +90,16 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
             )
             version = 3
         conn.execute(
-            update(ledger.cases)
-            .where(ledger.cases.c.id == case_id)
+            update(tables.cases)
+            .where(tables.cases.c.id == case_id)
             .values(
                 state=state,
-                accepted_at=ledger.iso(t(accepted)),
-                ended_at=ledger.iso(t(ended)),
-                due_promised=ledger.iso(end_of(due)),
+                accepted_at=iso(t(accepted)),
+                ended_at=iso(t(ended)),
+                due_promised=iso(end_of(due)),
                 # what the engine stores when a case is rated and when it ends (test_supervision.py)
                 rating_score=rankings.RATING_SCORE.get(rating or ""),
-                rated_at=ledger.iso(t(ended, 15)) if rating else None,
+                rated_at=iso(t(ended, 15)) if rating else None,
                 **(
                     {
                         "on_time": t(ended) <= end_of(due),
@@ -109,8 +113,8 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
             )
         )
         assert version
-        facts = conn.execute(select(ledger.cases).where(ledger.cases.c.id == case_id)).mappings().one()
-        ledger.record_case_staff(  # what the engine writes when a case ends
+        facts = conn.execute(select(tables.cases).where(tables.cases.c.id == case_id)).mappings().one()
+        record_case_staff(  # what the engine writes when a case ends
             conn,
             case_id,
             {
@@ -127,8 +131,8 @@ def case(db: Any, number: str, dept: str, staff: str, *, state: str, accepted: s
 def light(db: Any, case_id: int, dept: str, kind: str, day: str) -> None:
     with db.begin() as conn:
         conn.execute(
-            insert(ledger.supervision_events).values(
-                case_id=case_id, department=dept, kind=kind, key=f"{kind}:{case_id}", at=ledger.iso(t(day)), detail="{}"
+            insert(tables.supervision_events).values(
+                case_id=case_id, department=dept, kind=kind, key=f"{kind}:{case_id}", at=iso(t(day)), detail="{}"
             )
         )
 
@@ -151,13 +155,13 @@ def test_rankings_by_hand(db: Any, reference: Any) -> None:
     case(db, "C1", "beta", "d.beta", state="completed", accepted="2026-02-23", ended="2026-02-27", due="2026-02-27")
     with db.begin() as conn:
         conn.execute(
-            insert(ledger.corrections).values(
+            insert(tables.corrections).values(
                 department="alpha",
                 card="yellow",
                 reason="r",
                 issued_by="s",
-                issued_at=ledger.iso(t("2026-03-11")),
-                respond_by=ledger.iso(t("2026-03-18")),
+                issued_at=iso(t("2026-03-11")),
+                respond_by=iso(t("2026-03-18")),
             )
         )
 
@@ -203,8 +207,8 @@ def served(tmp_path: Path, reference: Any) -> Any:
     from engine.rules.clock import ManualClock
     from engine.service.cases import CaseService
 
-    db = ledger.open_engine(tmp_path / "served.db")
-    ledger.migrate(db)
+    db = open_engine(tmp_path / "served.db")
+    migrate(db)
     return CaseService(reference.catalogue, db, ManualClock(t("2026-03-06")), CAL)
 
 
@@ -256,10 +260,10 @@ def test_existing_cases_get_the_immediate_mark_from_their_pinned_snapshot(tmp_pa
             " used_days, promised_days, id)"
         )
         conn.exec_driver_sql("DELETE FROM schema_migrations WHERE version >= 17")  # and every later one
-    assert ledger.migrate(svc.db) == len(ledger.MIGRATIONS)
-    with ledger.read_only(svc.db) as conn:
-        marks = dict(conn.execute(select(ledger.cases.c.number, ledger.cases.c.immediate)).all())
-        staff = set(conn.execute(select(ledger.case_staff.c.actor).where(ledger.case_staff.c.immediate.is_(True))))
+    assert migrate(svc.db) == len(MIGRATIONS)
+    with read_only(svc.db) as conn:
+        marks = dict(conn.execute(select(tables.cases.c.number, tables.cases.c.immediate)).all())
+        staff = set(conn.execute(select(tables.case_staff.c.actor).where(tables.case_staff.c.immediate.is_(True))))
         indexes = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert marks == {seal: True, culture: False}
     assert staff == {("window.psb",)}  # the seal filing's one clerk accepts and completes it

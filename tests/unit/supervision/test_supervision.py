@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.cases import get_case
+from engine.ledger.db import iso, open_engine, read_only
+from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
 from engine.rules.clock import TZ, ManualClock
@@ -46,8 +49,8 @@ def world(tmp_path: Path, reference: Any) -> tuple[CaseService, ManualClock, Pat
     assert cat.items[CULTURE].data["department"] == DEPT
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     path = tmp_path / "supervision.db"
-    db = ledger.open_engine(path)
-    ledger.migrate(db)
+    db = open_engine(path)
+    migrate(db)
     clk = ManualClock(at("2026-03-06"))  # Friday
     return CaseService(cat, db, clk, cal), clk, path
 
@@ -60,8 +63,8 @@ def accepted_case(svc: CaseService, key: str) -> str:
 
 
 def light_row(svc: CaseService, number: str) -> tuple[str, bool, bool]:
-    with ledger.read_only(svc.db) as conn:
-        row = ledger.get_case(conn, number)
+    with read_only(svc.db) as conn:
+        row = get_case(conn, number)
     assert row is not None
     return row["light"], bool(row["step_overdue"]), bool(row["legal_overdue"])
 
@@ -176,7 +179,7 @@ def test_corrections_escalate_when_unanswered(world: Any) -> None:
 SWEEP_SCRIPT = """
 import sys
 from datetime import datetime
-from engine.ledger import ledger
+from engine.ledger.db import open_engine
 from engine.supervision import sweep as supervision
 from engine.rules.calendar import WorkCalendar
 from engine.catalogue.model import load
@@ -184,7 +187,7 @@ from engine.rules.clock import TZ, ManualClock
 from engine.service.cases import CaseService
 cat = load(sys.argv[1]).catalogue
 cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-db = ledger.open_engine(sys.argv[2])
+db = open_engine(sys.argv[2])
 svc = CaseService(cat, db, ManualClock(datetime.fromisoformat(sys.argv[3])), cal)
 report = supervision.sweep(svc)
 print(sum(report.lights.values()))
@@ -293,19 +296,19 @@ def test_a_completed_case_keeps_its_ranking_figures(world: Any) -> None:
             case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
         case = svc.act(number, "complete_step", who, {"step": step["id"]}, case.version)
     svc.act(number, "complete", Actor("i", snap["item"]["steps"][-1]["role"], DEPT), {}, case.version)
-    with ledger.read_only(svc.db) as conn:
-        row = ledger.get_case(conn, number)
+    with read_only(svc.db) as conn:
+        row = get_case(conn, number)
     assert row is not None
     assert (bool(row["on_time"]), bool(row["early"]), row["used_days"], row["promised_days"]) == (True, True, 2, 10)
     case, _ = svc.load(number)
     svc.act(number, "evaluate", Actor("zhang", "applicant"), {"rating": "基本满意"}, case.version)
-    with ledger.read_only(svc.db) as conn:
-        rated = ledger.get_case(conn, number)
-    assert rated is not None and rated["rating_score"] == 50 and rated["rated_at"] == ledger.iso(clk.now())
-    with ledger.read_only(svc.db) as conn:  # everyone who worked on it, with the same figures, for staff rankings
+    with read_only(svc.db) as conn:
+        rated = get_case(conn, number)
+    assert rated is not None and rated["rating_score"] == 50 and rated["rated_at"] == iso(clk.now())
+    with read_only(svc.db) as conn:  # everyone who worked on it, with the same figures, for staff rankings
         staff = conn.execute(
-            select(ledger.case_staff.c.actor, ledger.case_staff.c.used_days).where(
-                ledger.case_staff.c.case_id == row["id"]
+            select(tables.case_staff.c.actor, tables.case_staff.c.used_days).where(
+                tables.case_staff.c.case_id == row["id"]
             )
         ).all()
     assert {a for a, _ in staff} == {"w", "x", "i"} and {u for _, u in staff} == {2}

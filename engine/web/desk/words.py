@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from engine.base import stated, wording
 from engine.base.i18n import gettext as _
-from engine.ledger import ledger
+from engine.ledger.events import EventRecord
 from engine.rules.cases.model import Case
 from engine.rules.cases.steps import open_steps
 
@@ -80,7 +80,7 @@ def what_next(case: Case, item: Mapping[str, Any], actions: Mapping[str, Any]) -
     return ""
 
 
-def done_text(action: str, records: Sequence[ledger.EventRecord], names: Mapping[str, str]) -> str:
+def done_text(action: str, records: Sequence[EventRecord], names: Mapping[str, str]) -> str:
     """What was just done (the flash after an action): the action in words, with its step's name."""
     text = wording.action(action)
     if action == "complete_step":

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine.base.i18n import gettext
-from engine.ledger import ledger
+from engine.ledger import tables
+from engine.ledger.db import read_only
 from engine.rules.cases.model import Actor
 from engine.service import access, worklist
 from engine.service import chains as chain_service
@@ -44,11 +45,11 @@ def landing(actor: Actor) -> str:
 def waiting_count(service: CaseService, actor: Actor) -> int:
     """How many open cases wait on this person's role in their department (everything open for
     those who see the whole center): the worklist's rows, counted without building them."""
-    c = ledger.cases
+    c = tables.cases
     query = select(c.c.assignee_role, func.count()).where(c.c.state.in_(worklist.OPEN_STATES))
     if not access.center_wide(actor):
         query = query.where(c.c.department == actor.department)
-    with ledger.read_only(service.db) as conn:
+    with read_only(service.db) as conn:
         rows = conn.execute(query.group_by(c.c.assignee_role)).all()
     if access.center_wide(actor):
         return sum(int(n) for _, n in rows)

@@ -1,85 +1,35 @@
-"""The hash-chained case record and the portable database layer (engine/ledger/ledger.py)."""
+"""The hash-chained case record (engine/ledger/events.py): appending, tampering caught by verify, concurrent
+writers, a writer killed mid-write."""
 
 from __future__ import annotations
 
 import itertools
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, String, inspect, select
+from ledger_support import CATV, T0, new_case, step
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from support import tamper
 
-from engine.ledger import ledger
-from engine.ledger.ledger import VersionConflict
+from engine.ledger import events as ledger_events
+from engine.ledger import tables as ledger_tables
+from engine.ledger.cases import get_case
+from engine.ledger.db import dumps, open_engine, read_only
+from engine.ledger.errors import CaseExists, VersionConflict
+from engine.ledger.events import GENESIS_HASH, append_event, canonical, event_hash, events_of
+from engine.ledger.migrations import migrate
 from engine.supervision import audit
 
 REPO = Path(__file__).resolve().parents[3]
-T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-CATV = "c" * 64
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "var" / "ledger.db"
-
-
-@pytest.fixture
-def engine(db: Path) -> Iterator[Engine]:
-    eng = ledger.open_engine(db)
-    ledger.migrate(eng)
-    yield eng
-    eng.dispose()
-
-
-def new_case(engine: Engine, number: str = "QQ20261122000001", events: int = 1) -> int:
-    """A case with ``events`` events (the submit plus events - 1 steps)."""
-    with engine.begin() as conn:
-        case_id, rec = ledger.create_case(
-            conn,
-            number=number,
-            query_code="ABCD1234",
-            item_code="psb-seal-engraving-filing",
-            catalogue_version=CATV,
-            state="submitted",
-            data={"applicant": {"name": "张三", "by_agent": False}},
-            at=T0,
-            actor="applicant:张三",
-            role="applicant",
-            payload={"materials": ["营业执照"]},
-            department="psb",
-        )
-    assert rec.seq == 1
-    for i in range(1, events):
-        step(engine, case_id, number, version=i, n=i)
-    return case_id
-
-
-def step(engine: Engine, case_id: int, number: str, version: int, n: int = 0) -> ledger.EventRecord:
-    with engine.begin() as conn:
-        return ledger.append_event(
-            conn,
-            case_id=case_id,
-            case_number=number,
-            expected_version=version,
-            at=T0 + timedelta(minutes=n),
-            actor="clerk-li",
-            role="window",
-            action="accept" if n == 1 else f"review-{n}",
-            payload={"note": f"第{n}步", "n": n},
-            catalogue_version=CATV,
-            state_update={"state": f"step-{n}", "current_step": f"s{n}"},
-        )
 
 
 def raw(db: Path, *sql: str) -> None:
@@ -102,10 +52,10 @@ def test_append_and_verify(engine: Engine) -> None:
     case_id = new_case(engine, events=4)
     new_case(engine, "QQ20261122000002", events=2)
     with engine.connect() as conn:
-        evs = ledger.events_of(conn, "QQ20261122000001")
-        case = ledger.get_case(conn, "QQ20261122000001")
+        evs = events_of(conn, "QQ20261122000001")
+        case = get_case(conn, "QQ20261122000001")
     assert [e.seq for e in evs] == [1, 2, 3, 4]
-    assert evs[0].prev_hash == ledger.GENESIS_HASH
+    assert evs[0].prev_hash == GENESIS_HASH
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(evs))
     assert evs[0].action == "submit" and evs[1].payload == {"note": "第1步", "n": 1}
     assert evs[0].at == "2026-11-22T09:00:00.000000+00:00"
@@ -134,20 +84,20 @@ def test_hash_is_sha256_of_prev_and_canonical_json() -> None:
         "action": "submit",
         "payload": {"b": 1, "a": [1, "二"]},
         "catalogue_version": CATV,
-        "prev_hash": ledger.GENESIS_HASH,
+        "prev_hash": GENESIS_HASH,
         "ignored": "not chained",
     }
-    body = ledger.canonical(ev)
+    body = canonical(ev)
     expected = {k: v for k, v in ev.items() if k != "ignored"}
     assert body == json.dumps(expected, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert "张三".encode() in body
-    assert ledger.event_hash(ev) == hashlib.sha256(ledger.GENESIS_HASH.encode() + body).hexdigest()
+    assert event_hash(ev) == hashlib.sha256(GENESIS_HASH.encode() + body).hexdigest()
 
 
 def test_naive_time_and_protected_columns_are_refused(engine: Engine) -> None:
     case_id = new_case(engine)
     with pytest.raises(ValueError, match="timezone"), engine.begin() as conn:
-        ledger.append_event(
+        append_event(
             conn,
             case_id=case_id,
             case_number="QQ20261122000001",
@@ -161,7 +111,7 @@ def test_naive_time_and_protected_columns_are_refused(engine: Engine) -> None:
             state_update={},
         )
     with pytest.raises(ValueError, match="version"), engine.begin() as conn:
-        ledger.append_event(
+        append_event(
             conn,
             case_id=case_id,
             case_number="QQ20261122000001",
@@ -174,7 +124,7 @@ def test_naive_time_and_protected_columns_are_refused(engine: Engine) -> None:
             catalogue_version=CATV,
             state_update={"version": 9},
         )
-    with pytest.raises(ledger.CaseExists):
+    with pytest.raises(CaseExists):
         new_case(engine)
     assert audit.verify(engine).ok
 
@@ -227,9 +177,9 @@ def test_forged_event_inserted_in_the_middle(engine: Engine, db: Path) -> None:
     """The forger shifts later events and inserts a correctly hashed event at seq 3."""
     case_id = new_case(engine, events=4)
     with engine.connect() as conn:
-        evs = ledger.events_of(conn, "QQ20261122000001")
+        evs = events_of(conn, "QQ20261122000001")
     forged = {**evs[2].chained(), "action": "approve", "payload": {"forged": True}, "prev_hash": evs[1].hash}
-    digest = ledger.event_hash(forged)
+    digest = event_hash(forged)
     raw(
         db,
         *[f"UPDATE events SET seq = seq + 1 WHERE case_id = {case_id} AND seq = {s}" for s in (4, 3)],
@@ -245,21 +195,21 @@ def test_forged_event_appended_at_the_end(engine: Engine, db: Path) -> None:
     """A well-formed event added after the head is caught by cases.last_event_hash."""
     case_id = new_case(engine, events=3)
     with engine.connect() as conn:
-        last = ledger.events_of(conn, "QQ20261122000001")[-1]
+        last = events_of(conn, "QQ20261122000001")[-1]
     forged = {**last.chained(), "seq": 4, "action": "approve", "prev_hash": last.hash}
     raw(
         db,
         "INSERT INTO events (case_id, seq, at, actor, role, action, payload, catalogue_version, prev_hash, hash) "
-        f"VALUES ({case_id}, 4, '{last.at}', '{last.actor}', 'window', 'approve', '{ledger.dumps(last.payload)}', "
-        f"'{CATV}', '{last.hash}', '{ledger.event_hash(forged)}')",
+        f"VALUES ({case_id}, 4, '{last.at}', '{last.actor}', 'window', 'approve', '{dumps(last.payload)}', "
+        f"'{CATV}', '{last.hash}', '{event_hash(forged)}')",
     )
     assert only_problem(engine)[:3] == ("QQ20261122000001", 4, "head_mismatch")
 
 
 def test_duplicate_seq_is_inserted(tmp_path: Path) -> None:
     """Without the unique constraint (a rebuilt table) a second event with the same seq is reported."""
-    eng = ledger.open_engine(tmp_path / "dup.db")
-    ledger.migrate(eng)
+    eng = open_engine(tmp_path / "dup.db")
+    migrate(eng)
     case_id = new_case(eng, events=3)
     db = tmp_path / "dup.db"
     raw(
@@ -300,16 +250,16 @@ def test_verify_reports_one_problem_per_case_and_renders(engine: Engine, db: Pat
 
 def test_stale_version_is_a_conflict(engine: Engine) -> None:
     case_id = new_case(engine)
-    with ledger.read_only(engine) as reader_a, ledger.read_only(engine) as reader_b:
-        seen_a = reader_a.execute(select(ledger.cases.c.version)).scalar_one()
-        seen_b = reader_b.execute(select(ledger.cases.c.version)).scalar_one()
+    with read_only(engine) as reader_a, read_only(engine) as reader_b:
+        seen_a = reader_a.execute(select(ledger_tables.cases.c.version)).scalar_one()
+        seen_b = reader_b.execute(select(ledger_tables.cases.c.version)).scalar_one()
     assert seen_a == seen_b == 1
     step(engine, case_id, "QQ20261122000001", version=seen_a, n=1)
     with pytest.raises(VersionConflict) as info:
         step(engine, case_id, "QQ20261122000001", version=seen_b, n=1)
     assert (info.value.case_number, info.value.expected, info.value.actual) == ("QQ20261122000001", 1, 2)
     with engine.connect() as conn:
-        assert len(ledger.events_of(conn, "QQ20261122000001")) == 2
+        assert len(events_of(conn, "QQ20261122000001")) == 2
     assert audit.verify(engine).ok
 
 
@@ -332,7 +282,7 @@ def test_two_threads_exactly_one_wins(engine: Engine) -> None:
         t.join(10)
     assert sorted(type(o).__name__ for o in outcomes) == ["EventRecord", "VersionConflict"]
     with engine.connect() as conn:
-        case = ledger.get_case(conn, "QQ20261122000001")
+        case = get_case(conn, "QQ20261122000001")
     assert case is not None and case["version"] == 2
     assert audit.verify(engine).ok
 
@@ -341,7 +291,7 @@ def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypat
     """If the version read were stale (as under PostgreSQL READ COMMITTED), the guarded UPDATE still refuses."""
     case_id = new_case(engine)
     step(engine, case_id, "QQ20261122000001", version=1, n=1)
-    real = ledger._case_row
+    real = ledger_events._case_row
     calls: list[int] = []
 
     class Stale:
@@ -353,7 +303,7 @@ def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypat
         calls.append(cid)
         return Stale() if len(calls) == 1 else real(conn, cid)
 
-    monkeypatch.setattr(ledger, "_case_row", stale_then_real)
+    monkeypatch.setattr(ledger_events, "_case_row", stale_then_real)
     with pytest.raises(VersionConflict) as info:
         step(engine, case_id, "QQ20261122000001", version=1, n=2)
     assert (info.value.expected, info.value.actual) == (1, 2)
@@ -361,201 +311,22 @@ def test_update_guard_catches_a_writer_the_read_missed(engine: Engine, monkeypat
     assert audit.verify(engine).ok
 
 
-# -- engine and migrations -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("sync", "value"), [("FULL", 2), ("NORMAL", 1)])
-def test_sqlite_pragmas(tmp_path: Path, sync: str, value: int) -> None:
-    eng = ledger.open_engine(tmp_path / "deep" / "er" / "p.db", synchronous=sync)
-    with eng.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == value
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    eng.dispose()
-    with pytest.raises(ValueError):
-        ledger.open_engine(tmp_path / "x.db", synchronous="OFF")
-
-
-def test_sqlite_url_and_immediate_transactions(tmp_path: Path) -> None:
-    eng = ledger.open_engine(f"sqlite:///{tmp_path / 'u.db'}")
-    statements: list[str] = []
-    from sqlalchemy import event
-
-    @event.listens_for(eng, "connect")
-    def _log(dbapi_connection: Any, _record: Any) -> None:  # what SQLite itself is asked to run
-        dbapi_connection.set_trace_callback(statements.append)
-
-    with eng.begin() as conn:
-        conn.exec_driver_sql("SELECT 1")
-    with ledger.read_only(eng) as conn:
-        conn.exec_driver_sql("SELECT 1")
-    assert statements == ["BEGIN IMMEDIATE", "SELECT 1", "COMMIT", "BEGIN", "SELECT 1", "ROLLBACK"]
-    eng.dispose()
-
-
-def test_other_urls_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No driver is installed here, so only check what open_engine hands to create_engine."""
-    seen: list[tuple[Any, ...]] = []
-
-    def fake_create_engine(*args: Any, **kwargs: Any) -> str:
-        seen.append((*args, kwargs))
-        return "engine"
-
-    monkeypatch.setattr(ledger, "create_engine", fake_create_engine)
-    assert ledger.open_engine("postgresql://user@localhost/yangguang") == "engine"
-    assert seen == [("postgresql://user@localhost/yangguang", {})]
-
-
 def test_tables_compile_for_postgresql() -> None:
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateTable
 
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    for table in ledger.metadata.sorted_tables:
+    for table in ledger_tables.metadata.sorted_tables:
         CreateTable(table).compile(dialect=dialect)
     update_sql = str(
-        ledger._GUARDED_UPDATE.compile(
+        ledger_events._GUARDED_UPDATE.compile(
             dialect=dialect, column_keys=["state", "version", "_case_id", "_expected_version"]
         )
     )
     assert update_sql.startswith("UPDATE cases SET state=%(state)s")
     assert "WHERE cases.id = %(_case_id)s" in update_sql
     assert "AND cases.version = %(_expected_version)s" in update_sql
-    assert "last_event_hash" in str(ledger._SELECT_CASE.compile(dialect=dialect))
-
-
-LATEST = len(ledger.MIGRATIONS)
-
-
-def test_migrate_is_idempotent(engine: Engine) -> None:
-    assert ledger.migrate(engine) == LATEST
-    assert ledger.migrate(engine) == LATEST
-    with engine.connect() as conn:
-        rows = conn.execute(select(ledger.schema_migrations)).all()
-        tables = set(inspect(conn).get_table_names())
-    assert [r.version for r in rows] == list(range(1, LATEST + 1))
-    assert {
-        "cases",
-        "events",
-        "catalogue_snapshots",
-        "idempotency",
-        "users",
-        "sessions",
-        "uploads",
-        "schema_migrations",
-    } <= tables
-
-
-def test_a_later_migration_adds_a_column(engine: Engine) -> None:
-    new_case(engine)
-
-    def m_next_priority(conn: Any) -> None:
-        ledger.add_column(conn, "cases", Column("priority", Integer, server_default="0", nullable=False))
-        ledger.add_column(conn, "users", Column("phone", String(32)))
-
-    steps = [*ledger.MIGRATIONS, m_next_priority]
-    assert ledger.migrate(engine, steps) == LATEST + 1
-    assert ledger.migrate(engine, steps) == LATEST + 1
-    with engine.connect() as conn:
-        columns = {c["name"] for c in inspect(conn).get_columns("cases")}
-        assert "priority" in columns
-        assert conn.exec_driver_sql("SELECT priority FROM cases").scalar() == 0
-        assert [r.version for r in conn.execute(select(ledger.schema_migrations.c.version))] == list(
-            range(1, LATEST + 2)
-        )
-    # Older code refuses a newer database instead of guessing.
-    with pytest.raises(ledger.SchemaTooNew):
-        ledger.migrate(engine)
-    assert audit.verify(engine).ok
-
-
-def test_a_fresh_database_runs_every_migration(tmp_path: Path) -> None:
-    def m_next_priority(conn: Any) -> None:
-        ledger.add_column(conn, "cases", Column("priority", Integer))
-
-    eng = ledger.open_engine(tmp_path / "fresh.db")
-    assert ledger.migrate(eng, [*ledger.MIGRATIONS, m_next_priority]) == LATEST + 1
-    with eng.connect() as conn:
-        assert "priority" in {c["name"] for c in inspect(conn).get_columns("cases")}
-    eng.dispose()
-
-
-def test_a_failed_migration_leaves_nothing(engine: Engine) -> None:
-    def m_next_broken(conn: Any) -> None:
-        ledger.add_column(conn, "cases", Column("half", Integer))
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        ledger.migrate(engine, [*ledger.MIGRATIONS, m_next_broken])
-    with engine.connect() as conn:
-        assert ledger.schema_version(conn) == LATEST
-        assert "half" not in {c["name"] for c in inspect(conn).get_columns("cases")}
-
-
-def test_migration_2_upgrades_a_version_1_database(tmp_path: Path) -> None:
-    """A database made by the first release (cases without the deadline columns) gains them,
-    keeps its cases, and still verifies."""
-    path = tmp_path / "v1.db"
-    eng = ledger.open_engine(path)
-    ledger.migrate(eng, ledger.MIGRATIONS[:1])
-    new_case(eng)
-    with eng.begin() as conn:  # make it look exactly like release 1 wrote it
-        conn.exec_driver_sql("DROP INDEX ix_cases_due_step")
-        conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN due_step")
-        conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN due_completeness")
-    assert ledger.migrate(eng) == LATEST
-    with eng.connect() as conn:
-        assert {"due_step", "due_completeness"} <= {c["name"] for c in inspect(conn).get_columns("cases")}
-        indexes = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert "ix_cases_due_step" in indexes
-        # migration 9's worklist indexes (expressions, so read from sqlite_master), and not migration 7's
-        assert {"ix_cases_department_state_next", "ix_cases_state_next"} <= indexes
-        assert "ix_cases_department_state_due_next" not in indexes
-        assert conn.exec_driver_sql("SELECT count(*) FROM cases").scalar() == 1
-    assert audit.verify(eng).ok
-    eng.dispose()
-
-
-def test_migration_3_keeps_the_catalogue_history_the_old_store_wrote(tmp_path: Path) -> None:
-    """Databases served by release 1 have catalogue_versions written by engine/store.py; the
-    ledger takes the table over as it is, and serving again adds a row only on a change."""
-    path = tmp_path / "served.db"
-    with sqlite3.connect(path) as raw:  # exactly what store.Store created and wrote
-        raw.execute(
-            "CREATE TABLE catalogue_versions (id INTEGER NOT NULL, version VARCHAR(64) NOT NULL,"
-            " root VARCHAR(1024) NOT NULL, items INTEGER NOT NULL, loaded_at DATETIME NOT NULL, PRIMARY KEY (id))"
-        )
-        raw.execute(
-            "INSERT INTO catalogue_versions (version, root, items, loaded_at)"
-            " VALUES ('v1', '/srv/catalogue', 42, '2026-11-01 08:00:00.000000')"
-        )
-    eng = ledger.open_engine(path)
-    assert ledger.migrate(eng) == LATEST
-    with eng.begin() as conn:
-        assert not ledger.record_catalogue(conn, "v1", "/srv/catalogue", 42, T0)  # unchanged: no new row
-        assert ledger.record_catalogue(conn, "v2", "/srv/catalogue", 43, T0)
-        assert ledger.record_catalogue(conn, "v2", "/srv/county", 43, T0)  # same version, another root
-    with eng.connect() as conn:
-        history = ledger.catalogue_history(conn)
-    assert [(h["version"], h["root"], h["items"]) for h in history] == [
-        ("v1", "/srv/catalogue", 42),
-        ("v2", "/srv/catalogue", 43),
-        ("v2", "/srv/county", 43),
-    ]
-    assert history[1]["loaded_at"] == ledger.iso(T0)
-    eng.dispose()
-
-
-def test_snapshots_and_idempotency(engine: Engine) -> None:
-    with engine.begin() as conn:
-        assert ledger.save_snapshot(conn, CATV, {"items": {"a": {"name": "刻章备案"}}}, T0)
-        assert not ledger.save_snapshot(conn, CATV, {"other": 1}, T0)
-        assert ledger.remember_idempotency(conn, "k1", "QQ1", T0) == "QQ1"
-        assert ledger.remember_idempotency(conn, "k1", "QQ2", T0) == "QQ1"
-    with engine.connect() as conn:
-        assert ledger.load_snapshot(conn, CATV) == {"items": {"a": {"name": "刻章备案"}}}
-        assert ledger.load_snapshot(conn, "nope") is None
+    assert "last_event_hash" in str(ledger_events._SELECT_CASE.compile(dialect=dialect))
 
 
 # -- crash safety --------------------------------------------------------------------------
@@ -565,13 +336,17 @@ WRITER = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     from sqlalchemy import select
-    from engine.ledger import ledger
+    from engine.ledger.cases import create_case
+    from engine.ledger.db import open_engine
+    from engine.ledger.events import append_event
+    from engine.ledger.migrations import migrate
+    from engine.ledger.tables import cases
 
-    engine = ledger.open_engine(sys.argv[1])
-    ledger.migrate(engine)
+    engine = open_engine(sys.argv[1])
+    migrate(engine)
     at = datetime.now(UTC)
     with engine.begin() as conn:
-        case_id, _ = ledger.create_case(
+        case_id, _ = create_case(
             conn, number="QQ20261122000009", query_code=None, item_code="x", catalogue_version="v",
             state="submitted", data={}, at=at, actor="a", role="applicant", payload={}, department="psb",
         )
@@ -580,8 +355,8 @@ WRITER = textwrap.dedent(
     while True:
         n += 1
         with engine.begin() as conn:
-            version = conn.execute(select(ledger.cases.c.version).where(ledger.cases.c.id == case_id)).scalar_one()
-            ledger.append_event(
+            version = conn.execute(select(cases.c.version).where(cases.c.id == case_id)).scalar_one()
+            append_event(
                 conn, case_id=case_id, case_number="QQ20261122000009", expected_version=version,
                 at=datetime.now(UTC), actor="clerk", role="window", action="note",
                 payload={"n": n, "blob": "办" * 2000}, catalogue_version="v",
@@ -609,13 +384,13 @@ def test_sigkill_mid_write_leaves_a_consistent_record(db: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
-    eng = ledger.open_engine(db)
+    eng = open_engine(db)
     try:
         report = audit.verify(eng)
         assert report.ok, report.render()
         with eng.connect() as conn:
-            case = ledger.get_case(conn, "QQ20261122000009")
-            evs = ledger.events_of(conn, "QQ20261122000009")
+            case = get_case(conn, "QQ20261122000009")
+            evs = events_of(conn, "QQ20261122000009")
         assert case is not None
         assert len(evs) > 5
         assert case["version"] == len(evs) == report.events_checked

@@ -1,0 +1,121 @@
+"""What several commands share: the ``--catalog`` and ``--db`` options, which catalogue a command reads when
+none is named, a catalogue that checks clean, an item by code or name, and the case service on a database.
+
+The engine is imported inside the functions: building the parser must stay cheap, since every run builds it
+(bench/bench_check.py measures ``yangguang check``'s cold start).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.cli.errors import UserError
+
+if TYPE_CHECKING:
+    from engine.catalogue.model import Catalogue, CheckResult, Document
+    from engine.rules.clock import Clock
+    from engine.service.cases import CaseService
+
+DEFAULT_DB = Path("var/yangguang.db")
+DB_HELP = "SQLite database file (default: var/yangguang.db)"
+#: engine.catalogue.discover.CENTER_FILE, written out so that building the parser imports nothing
+CENTER_FILE = "center.yaml"
+
+
+def catalog_option() -> argparse.ArgumentParser:
+    """The parent parser of every command that reads a catalogue: ``--catalog DIR``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        help=f"catalogue directory (default: the current directory, when it holds {CENTER_FILE})",
+    )
+    return common
+
+
+def add_db(parser: argparse.ArgumentParser, help: str = DB_HELP) -> None:
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=help)
+
+
+def resolve_catalog(args: argparse.Namespace) -> None:
+    """Fill in ``args.catalog``: ``check DIR`` names it like ``--catalog DIR``; without either, the current
+    directory when it is a catalogue. There is no other default: an installed yangguang has no catalogue of
+    its own (the repository's reference catalogue is served by ``make run``, which passes ``--catalog``).
+
+    A command that can do without a catalogue sets ``catalog_optional`` (``user add`` reads center.yaml only
+    for words a password must not lean on; ``diff`` of two directories needs none) and gets the current
+    directory as it is."""
+    if getattr(args, "dir", None) is not None:
+        args.catalog = args.dir
+    if "catalog" not in args or args.catalog is not None:
+        return
+    here = Path.cwd()
+    if (here / CENTER_FILE).is_file() or getattr(args, "catalog_optional", False):
+        args.catalog = here
+        return
+    named = "yangguang check DIR or " if getattr(args, "command", None) == "check" else ""
+    raise UserError(
+        f"no catalogue here: {here} has no {CENTER_FILE}; run yangguang in the catalogue's folder, "
+        f"or name it with {named}--catalog DIR"
+    )
+
+
+def load(
+    catalog: Path, use_cache: bool = True, full: bool = True, args: argparse.Namespace | None = None
+) -> CheckResult:
+    """The check of ``catalog`` as it loaded (problems included), with a progress bar on a terminal."""
+    from engine.catalogue.cache import FileCache
+    from engine.catalogue.model import load as load_catalogue
+    from engine.cli.progress import bar
+
+    cache = FileCache(catalog) if use_cache else None
+    with bar("checking the catalogue", "file", args) as progress:
+        return load_catalogue(catalog, cache, full=full, progress=progress)
+
+
+def checked_result(catalog: Path) -> CheckResult:
+    """The check of a catalogue that has no errors (warnings allowed); UserError with its report otherwise."""
+    from engine.check import report
+
+    result = load(catalog)
+    if not result.ok:
+        raise UserError(report.text(result).rstrip("\n"))
+    return result
+
+
+def checked(catalog: Path) -> Catalogue:
+    """A catalogue that checks without errors; UserError with the check's report otherwise."""
+    return checked_result(catalog).catalogue
+
+
+def item(cat: Catalogue, code: str) -> Document:
+    """The item with this code, else the one with this exact name; UserError suggesting close codes otherwise."""
+    import difflib
+
+    doc = cat.items.get(code)
+    if doc is None:
+        by_name = [d for d in cat.items.values() if d.data["name"] == code]
+        if by_name:
+            return by_name[0]
+        close = difflib.get_close_matches(code, list(cat.items), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `yangguang list` shows every item"
+        raise UserError(f"no item with code {code!r}{hint}")
+    return doc
+
+
+def service(catalog: Path, db: Path, clock: Clock | None = None) -> CaseService:
+    """The case service on ``db`` (migrated to this version) for a catalogue that checks clean."""
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
+    from engine.rules.calendar import WorkCalendar
+    from engine.rules.clock import SystemClock
+    from engine.service.cases import CaseService
+
+    cat = checked(catalog)
+    cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+    engine = open_engine(db)
+    migrate(engine)
+    return CaseService(cat, engine, clock or SystemClock(), cal)

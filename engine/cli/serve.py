@@ -1,0 +1,106 @@
+"""``yangguang serve`` and ``yangguang sweep``: the catalogue over HTTP, and the timed rules and supervision
+lights applied once (the server runs them every ``--sweep-seconds``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.cli import common
+from engine.cli.errors import EXIT_OK, UserError
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from engine.service import reload
+    from engine.service.upload_limits import limits_from_env
+    from engine.web.app import create_app
+
+    try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2; the per-address upload limits
+        reload_seconds = reload.seconds_from_env() if args.reload_seconds is None else args.reload_seconds
+        upload_limits = limits_from_env(os.environ)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if not reload_seconds >= 0:  # also refuses nan
+        raise UserError("--reload-seconds must be 0 (off) or more")
+    checked = common.checked_result(args.catalog)  # refuse to serve a catalogue that does not check clean
+    if checked.warnings:  # served all the same; /admin lists them
+        sys.stderr.write(
+            f"note: the catalogue has {len(checked.warnings)} warning(s) (e.g. elements a published guide does not "
+            "state); they are listed on /admin and by `yangguang check`\n"
+        )
+    if args.sweep_seconds < 0:
+        raise UserError("--sweep-seconds must be 0 (off) or more")
+    app = create_app(
+        catalog=args.catalog,
+        db=args.db,
+        catalogue=checked.catalogue,
+        warnings=tuple(checked.warnings),
+        sweep_seconds=args.sweep_seconds,
+        reload_seconds=reload_seconds,
+        upload_limits=upload_limits,
+    )
+    # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
+    # throttling counts, and https (HSTS, Secure cookies) behind a TLS-terminating proxy
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    return EXIT_OK
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from engine.supervision import sweep as supervision
+
+    if not Path(args.db).is_file():
+        raise UserError(f"no database at {args.db}; pass --db PATH")
+    from engine.cli.progress import bar
+
+    service = common.service(args.catalog, args.db)
+    with bar("sweeping", "phase") as progress:
+        report = supervision.sweep(service, progress)
+    sys.stdout.write(
+        f"deemed accepted: {len(report.deemed_accepted)}\n"
+        + "".join(f"{kind}: {n}\n" for kind, n in sorted({**report.lights, **report.other}.items()))
+    )
+    return EXIT_OK
+
+
+def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
+    sv = sub.add_parser("serve", parents=[catalog], help="serve the catalogue over HTTP")
+    common.add_db(sv)
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=float(os.environ.get("YANGGUANG_SWEEP_SECONDS", "60")),
+        help="how often the timed rules and supervision lights run (default 60; 0 turns them off; "
+        "env YANGGUANG_SWEEP_SECONDS)",
+    )
+    sv.add_argument(
+        "--reload-seconds",
+        type=float,
+        default=None,
+        help="how often to look for edited catalogue files and put a version that checks clean live "
+        "(default 2; 0 turns live reload off; env YANGGUANG_RELOAD_SECONDS)",
+    )
+    sv.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="comma-separated addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
+        "headers are believed ('*' any: only when nothing else can reach the port; default: "
+        "$FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+    )
+    sv.set_defaults(func=cmd_serve)
+    sw = sub.add_parser("sweep", parents=[catalog], help="apply the timed rules and supervision lights once")
+    common.add_db(sw)
+    sw.set_defaults(func=cmd_sweep)

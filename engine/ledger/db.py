@@ -1,0 +1,156 @@
+"""The database: an engine for a database URL or SQLite file, and how values are written into it.
+
+Everything in engine/ledger is SQLAlchemy Core, so the same tables and queries run on SQLite (the
+embedded default) and PostgreSQL. SQLite-specific behaviour lives only in :func:`open_engine`
+(pragmas and ``BEGIN IMMEDIATE``) and in the fast path (engine.ledger.fastpath).
+
+* Timestamps are text, ISO 8601 in UTC with an explicit offset and microseconds
+  (``2026-11-22T01:02:03.000000+00:00``), so they compare correctly as strings: :func:`iso`.
+* JSON columns (``cases.data``, ``events.payload``, ``catalogue_snapshots.content``) are
+  ``Text`` holding JSON written by :func:`dumps` (sorted keys, no whitespace, UTF-8 kept);
+  read them with :func:`loads`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
+
+__all__ = ["READ_ONLY", "WRITER_WAIT", "dumps", "iso", "loads", "open_engine", "read_only", "utc_now"]
+
+# ---------------------------------------------------------------------------------------
+# Engine
+# ---------------------------------------------------------------------------------------
+
+READ_ONLY = "yangguang_read_only"
+"""Execution option: ``engine.connect().execution_options(yangguang_read_only=True)`` starts
+its SQLite transactions with a plain (deferred) ``BEGIN`` so readers do not queue behind
+writers. See :func:`read_only`."""
+
+_SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
+WRITER_WAIT = 30.0  # seconds a writer of this process waits for its turn before giving up
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the database's mode) in a folder created 0700: the record holds applicants' personal
+    data and staff password hashes. Existing files and folders keep the mode they have."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # an empty file is an empty database
+    except FileExistsError:
+        pass
+
+
+def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
+    """An engine for a database URL or an SQLite file path (a new file and its folder are created
+    owner-only, see :func:`_create_private`).
+
+    For SQLite every connection gets ``journal_mode=WAL``, ``synchronous=<synchronous>``,
+    ``busy_timeout=5000`` and ``foreign_keys=ON``, and every transaction starts with
+    ``BEGIN IMMEDIATE`` (one writer at a time, taken at the start, so a read-then-write
+    transaction never fails half-way with "database is locked"). Other URLs are used as
+    they are.
+    """
+    sync = synchronous.upper()
+    if sync not in _SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
+    url = str(url_or_path)
+    if isinstance(url_or_path, Path) or "://" not in url:
+        url = f"sqlite:///{url_or_path}"
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url)
+    _create_private(make_url(url).database)
+
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite would otherwise BEGIN on its own (deferred) and COMMIT around DDL;
+        # we take over transaction control (SQLAlchemy's documented pysqlite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.fetchall()
+            cursor.execute(f"PRAGMA synchronous={sync}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    # Writers of this process queue on a fair lock before BEGIN IMMEDIATE instead of in
+    # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and so gave the slowest
+    # writers second-long waits under load. Other processes still meet busy_timeout.
+    writer = threading.RLock()  # re-entrant: a nested write on another connection meets busy_timeout as before
+    holding: set[int] = set()
+
+    def _release(conn: Connection) -> None:
+        if id(conn) in holding:
+            holding.discard(id(conn))
+            writer.release()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # straight on the DB-API connection: exec_driver_sql would double the cost of a transaction
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.connection.dbapi_connection.execute("BEGIN")  # type: ignore[union-attr]
+            return
+        if not writer.acquire(timeout=WRITER_WAIT):
+            raise sqlite3.OperationalError(f"database is locked: no write turn within {WRITER_WAIT} s")
+        holding.add(id(conn))
+        try:
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+        except BaseException:
+            _release(conn)
+            raise
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+    return engine
+
+
+def read_only(engine: Engine) -> Connection:
+    """A connection for reading only (``with read_only(engine) as conn: ...``).
+
+    On SQLite its transactions are deferred, so many readers run alongside the writer and
+    each sees a consistent snapshot (WAL). Do not write through it.
+    """
+    return engine.connect().execution_options(**{READ_ONLY: True})
+
+
+# ---------------------------------------------------------------------------------------
+# JSON and time
+# ---------------------------------------------------------------------------------------
+
+
+def dumps(value: Any) -> str:
+    """Deterministic JSON text: sorted keys, no whitespace, UTF-8 kept, no NaN/Infinity."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def utc_now() -> datetime:
+    """Now, timezone-aware in UTC (when a migration ran)."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` (timezone-aware) as stored: ISO 8601 in UTC with microseconds."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"timestamp {moment!r} has no timezone; pass an aware datetime")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,54 @@
+"""The database layer (engine/ledger/db.py): SQLite settings, immediate transactions, other URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.ledger import db as ledger_db
+from engine.ledger.db import open_engine, read_only
+
+
+@pytest.mark.parametrize(("sync", "value"), [("FULL", 2), ("NORMAL", 1)])
+def test_sqlite_pragmas(tmp_path: Path, sync: str, value: int) -> None:
+    eng = open_engine(tmp_path / "deep" / "er" / "p.db", synchronous=sync)
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == value
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    eng.dispose()
+    with pytest.raises(ValueError):
+        open_engine(tmp_path / "x.db", synchronous="OFF")
+
+
+def test_sqlite_url_and_immediate_transactions(tmp_path: Path) -> None:
+    eng = open_engine(f"sqlite:///{tmp_path / 'u.db'}")
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    @event.listens_for(eng, "connect")
+    def _log(dbapi_connection: Any, _record: Any) -> None:  # what SQLite itself is asked to run
+        dbapi_connection.set_trace_callback(statements.append)
+
+    with eng.begin() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    with read_only(eng) as conn:
+        conn.exec_driver_sql("SELECT 1")
+    assert statements == ["BEGIN IMMEDIATE", "SELECT 1", "COMMIT", "BEGIN", "SELECT 1", "ROLLBACK"]
+    eng.dispose()
+
+
+def test_other_urls_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No driver is installed here, so only check what open_engine hands to create_engine."""
+    seen: list[tuple[Any, ...]] = []
+
+    def fake_create_engine(*args: Any, **kwargs: Any) -> str:
+        seen.append((*args, kwargs))
+        return "engine"
+
+    monkeypatch.setattr(ledger_db, "create_engine", fake_create_engine)
+    assert open_engine("postgresql://user@localhost/yangguang") == "engine"
+    assert seen == [("postgresql://user@localhost/yangguang", {})]

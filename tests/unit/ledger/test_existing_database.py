@@ -1,0 +1,120 @@
+"""Databases written before the ledger became a package (issue 17) open, migrate and verify with today's code.
+
+tests/fixtures/ledger holds what the code of main at ba08b99 wrote or made of older files (recipes beside
+them): ``existing.db``, a simulated center at the latest schema with signed checkpoints, and ``release1.db``,
+a database of the first release (schema version 1) with ``release1-migrated.txt``, its shape
+(record_shape.py) after ba08b99's migrations. A migration or the canonical event encoding that changed by a
+byte shows here: a different schema or rows, a hash that no longer matches, a checkpoint that fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from record_shape import describe, schema
+from sqlalchemy import select
+
+from engine.ledger import tables
+from engine.ledger.db import dumps, open_engine, read_only
+from engine.ledger.events import GENESIS_HASH, canonical, event_hash, events_of
+from engine.ledger.migrations import MIGRATIONS, migrate, schema_version
+from engine.rules.calendar import WorkCalendar
+from engine.rules.clock import SystemClock
+from engine.service.cases import CaseService
+from engine.supervision import audit
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures" / "ledger"
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    """A private copy: opening a database may write to it (WAL files, migrations)."""
+    path = tmp_path / name
+    shutil.copyfile(FIXTURES / name, path)
+    return path
+
+
+def test_an_existing_database_opens_at_the_latest_schema_and_migrates_to_nothing(tmp_path: Path) -> None:
+    path = copy("existing.db", tmp_path)
+    engine = open_engine(path)
+    try:
+        with read_only(engine) as conn:
+            assert schema_version(conn) == len(MIGRATIONS) == 24
+        assert migrate(engine) == 24
+    finally:
+        engine.dispose()
+    assert describe(path) == describe(FIXTURES / "existing.db")  # nothing written
+
+
+def test_a_fresh_database_has_the_schema_an_existing_one_has(tmp_path: Path) -> None:
+    """Migration 1 builds every table from today's definitions: they must be what they were, byte for byte."""
+    engine = open_engine(tmp_path / "fresh.db")
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    assert schema(tmp_path / "fresh.db") == schema(FIXTURES / "existing.db")
+
+
+def test_every_stored_event_hashes_as_it_was_written(tmp_path: Path) -> None:
+    """The canonical encoding: each event's hash is recomputed from its fields and its payload re-encodes to
+    exactly the stored text."""
+    engine = open_engine(copy("existing.db", tmp_path))
+    try:
+        with read_only(engine) as conn:
+            numbers = conn.execute(select(tables.cases.c.number).order_by(tables.cases.c.id)).scalars().all()
+            stored = dict(conn.execute(select(tables.events.c.id, tables.events.c.payload)).all())
+            records = [r for n in numbers for r in events_of(conn, n)]
+    finally:
+        engine.dispose()
+    assert len(records) == 90
+    for record in records:
+        assert event_hash(record.chained()) == record.hash
+        assert dumps(record.payload) == stored[record.id]
+    first = records[0]
+    assert first.prev_hash == GENESIS_HASH
+    assert canonical(first.chained()).startswith(b'{"action":"submit","actor":')
+
+
+def test_audit_verify_passes_on_an_existing_database(tmp_path: Path, reference: Any) -> None:
+    """The rows against the fold of their events, every chain, and the two signed checkpoints."""
+    path = copy("existing.db", tmp_path)
+    engine = open_engine(path)
+    try:
+        cat = reference.catalogue
+        calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
+        report = audit.verify(engine, service=CaseService(cat, engine, SystemClock(), calendar))
+    finally:
+        engine.dispose()
+    assert report.ok, report.render()
+    assert report.render().strip() == (
+        "ok: 18 cases, 90 events checked; every hash chain is intact; 18 case rows match their events;"
+        " 2 checkpoints verified"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "audit", "verify", "--db", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == report.render()
+
+
+def test_a_first_release_database_migrates_as_it_did_before_the_split(tmp_path: Path) -> None:
+    """Migrations 2 to 24 over a schema-1 database: the same schema and rows as the code before the split made."""
+    path = copy("release1.db", tmp_path)
+    engine = open_engine(path)
+    try:
+        with read_only(engine) as conn:
+            assert schema_version(conn) == 1
+        assert migrate(engine) == 24
+        assert audit.verify(engine).ok  # every chain as written; the rows lack the columns added since
+    finally:
+        engine.dispose()
+    assert describe(path) == (FIXTURES / "release1-migrated.txt").read_text(encoding="utf-8")
