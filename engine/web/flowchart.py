@@ -17,7 +17,9 @@ from html import escape
 from typing import Any
 
 from engine.rules import guide_words
-from engine.rules.cases.steps import groups as _groups  # the flowchart must draw exactly the groups the engine routes
+from engine.rules.cases.steps import (
+    step_groups as _groups,  # the flowchart must draw exactly the groups the engine routes
+)
 from engine.rules.guide_words import PROCEDURE_NAMES
 
 # the schema's words for roles and special procedures, kept in one place (engine.rules.notice)

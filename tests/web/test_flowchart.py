@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from engine.rules.cases.model import STANDARD_STEPS
-from engine.rules.cases.steps import groups as _groups
+from engine.rules.cases.steps import step_groups as _groups
 from engine.rules.cases.steps import steps_of
 from engine.web.flowchart import ROLE_NAMES, describe, flowchart_svg, wrap
 

@@ -100,7 +100,7 @@ def test_sunshine_opens_on_the_latest_month_with_cases_and_navigates(site: Any) 
 def test_the_flowchart_draws_supplement_and_refusal_branches(reference: Any) -> None:
     import xml.etree.ElementTree as ET
 
-    from engine.rules.cases.steps import groups as _groups
+    from engine.rules.cases.steps import step_groups as _groups
     from engine.web.flowchart import describe, flowchart_svg
 
     svg_ns = "{http://www.w3.org/2000/svg}"

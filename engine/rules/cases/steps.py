@@ -41,7 +41,7 @@ def steps_of(item: Mapping[str, Any]) -> list[dict[str, Any]]:
     return _plan(item)[0]
 
 
-def groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+def step_groups(item: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
     """Steps in order, where a step with ``parallel_with`` joins the group of the step it names
     (the flowchart draws exactly these groups)."""
     return _plan(item)[1]
@@ -51,7 +51,7 @@ def open_steps(case: Case, item: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The steps that may be worked now: the first group with unfinished steps (parallel steps together)."""
     if case.state != "in_progress":
         return []
-    for group in groups(item):
+    for group in step_groups(item):
         todo = [s for s in group if s["id"] not in case.done_steps]
         if todo:
             return todo

@@ -37,7 +37,7 @@ from engine.rules.fees.schedule import (
     KINDS,
     FeeDataError,
     FeeNotInForce,
-    dec,
+    decimal_of,
     format_fen,
     num_text,
     span_text,
@@ -188,7 +188,7 @@ def _band_charge(band: Mapping[str, Any], part: Decimal, unit: str) -> tuple[Dec
         charge = part * rate
         per = unit.strip() or "单位"
         return charge, f"{num_text(part)}{unit} × {_yuan_text(rate)}/{per} = {_yuan_text(charge)}"
-    percent = dec(band["percent"])
+    percent = decimal_of(band["percent"])
     charge = part * percent / _HUNDRED
     return charge, f"{num_text(part)}{unit} × {num_text(percent)}% = {_yuan_text(charge)}"
 
@@ -203,11 +203,11 @@ def _tiered(line: Mapping[str, Any], value: Decimal, reader: _Reader, name: str)
         lower: Decimal | None = None
         for i, band in enumerate(bands, 1):
             upper = band.get("up_to")
-            if upper is None or value <= dec(upper):
-                span = span_text(lower, None if upper is None else dec(upper), unit)
+            if upper is None or value <= decimal_of(upper):
+                span = span_text(lower, None if upper is None else decimal_of(upper), unit)
                 charge, how = _band_charge(band, value, unit)
                 return charge, f"{value_text}，适用第 {i} 档（{span}）：{how}"
-            lower = dec(upper)
+            lower = decimal_of(upper)
         raise FeeDataError(
             f"{reader.label(name)} is {value_text}, above the highest band of line {line.get('id')!r} "
             f"(up to {num_text(lower or Decimal(0))}{unit}); check the value"
@@ -217,7 +217,7 @@ def _tiered(line: Mapping[str, Any], value: Decimal, reader: _Reader, name: str)
     lower_bound = Decimal(0)
     for i, band in enumerate(bands):
         upper = band.get("up_to")
-        upper_bound = None if upper is None else dec(upper)
+        upper_bound = None if upper is None else decimal_of(upper)
         if i > 0 and value <= lower_bound:
             break
         part = value - lower_bound if upper_bound is None else min(value, upper_bound) - lower_bound
@@ -261,7 +261,7 @@ def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _
         rate += clamp_text
     elif kind == "percentage":
         quantity = reader.number(line["base"], line)
-        percent = dec(line["percent"])
+        percent = decimal_of(line["percent"])
         exact = quantity * percent / _HUNDRED
         fen, clamp_text = _clamp(_round_fen(exact), line)
         base = _yuan_text(quantity)
@@ -288,7 +288,7 @@ def _reduced(fen: int, reduction: Mapping[str, Any]) -> int:
     """What is still payable on a line of ``fen`` after one reduction (never more than ``fen``)."""
     if "pay_amount" in reduction:
         return min(fen, to_fen(reduction["pay_amount"]))
-    percent = min(max(dec(reduction.get("reduce_percent", 0)), Decimal(0)), _HUNDRED)
+    percent = min(max(decimal_of(reduction.get("reduce_percent", 0)), Decimal(0)), _HUNDRED)
     return min(fen, _round_fen(_yuan(fen) * (_HUNDRED - percent) / _HUNDRED))
 
 

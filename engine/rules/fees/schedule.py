@@ -66,7 +66,7 @@ def format_fen(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d} 元"
 
 
-def dec(value: Any) -> Decimal:
+def decimal_of(value: Any) -> Decimal:
     """A schema-valid decimal or money value from a schedule (int or numeric string)."""
     return Decimal(str(value).strip())
 

@@ -12,7 +12,7 @@ from typing import Any
 from engine.base import conditions
 from engine.base.dates import as_date
 from engine.rules.fees.results import Assessment
-from engine.rules.fees.schedule import dec, field_labels, format_fen, num_text, span_text, to_fen
+from engine.rules.fees.schedule import decimal_of, field_labels, format_fen, num_text, span_text, to_fen
 
 __all__ = ["describe_schedule", "describe_schedule_on", "line_standard", "render_assessment"]
 
@@ -69,7 +69,7 @@ def _band_standard(band: Mapping[str, Any], unit: str) -> str:
         return format_fen(to_fen(band["amount"]))
     if "rate" in band:
         return f"{format_fen(to_fen(band['rate']))}/{unit.strip() or '单位'}"
-    return f"{num_text(dec(band['percent']))}%"
+    return f"{num_text(decimal_of(band['percent']))}%"
 
 
 def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
@@ -90,7 +90,7 @@ def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
         parts = []
         lower: Decimal | None = None
         for band in line["bands"]:
-            upper = None if band.get("up_to") is None else dec(band["up_to"])
+            upper = None if band.get("up_to") is None else decimal_of(band["up_to"])
             span = span_text(lower, upper, spaced)
             tail = "的部分" if line.get("mode") != "whole" and lower is not None and "amount" not in band else ""
             parts.append(f"{span}{tail}：{_band_standard(band, unit)}")
@@ -98,7 +98,7 @@ def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
         how = "分段累计" if line.get("mode") != "whole" else "所在档次"
         text = f"按{base}{how}——" + "；".join(parts)
     elif kind == "percentage":
-        text = f"按{words.get(line['base'], line['base'])}的 {num_text(dec(line['percent']))}%"
+        text = f"按{words.get(line['base'], line['base'])}的 {num_text(decimal_of(line['percent']))}%"
     else:
         return ""
     if line.get("minimum") is not None:
@@ -155,7 +155,7 @@ def describe_schedule_on(
         for relief in schedule.get(section) or ():
             scope = "、".join(names.get(i, i) for i in relief.get("applies_to") or ()) or "全部收费项目"
             if "reduce_percent" in relief:
-                effect = f"{scope}减收 {num_text(dec(relief['reduce_percent']))}%"
+                effect = f"{scope}减收 {num_text(decimal_of(relief['reduce_percent']))}%"
             elif "pay_amount" in relief:
                 effect = f"{scope}减按 {format_fen(to_fen(relief['pay_amount']))}收取"
             else:
