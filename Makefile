@@ -32,9 +32,12 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/yangguang check --catalog $(CATALOG)
 
+# lint-imports checks the architecture: the layers, no cycles, no private names across modules
+# ([tool.importlinter] in pyproject.toml; its own contract types are in scripts/import_contracts.py)
 lint: $(STAMP)
-	$(BIN)/ruff check engine server.py tests bench
+	$(BIN)/ruff check engine server.py tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_cases.py

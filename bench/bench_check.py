@@ -43,8 +43,9 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from generate import generate  # noqa: E402
 
 from engine.catalogue.cache import FileCache, engine_fingerprint  # noqa: E402
-from engine.catalogue.model import CheckResult, load  # noqa: E402
+from engine.catalogue.model import CheckResult  # noqa: E402
 from engine.catalogue.yaml_policy import parse  # noqa: E402
+from engine.check.pipeline import load  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SCHEMA = REPO / "schema" / "item.schema.json"

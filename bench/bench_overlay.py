@@ -5,7 +5,7 @@ city → province, where the province has N items, against checking the province
 The province is bench/generate.py's realistic catalogue; each lower layer adds a center.yaml
 with local departments, a few overrides (promised limits, locations, an added material), a few
 local items (copies of province items under new codes) and one withdrawal. Both sides are
-measured in the same run, alternating, in-process (``engine.catalogue.model.load``), cold (no cache)
+measured in the same run, alternating, in-process (``engine.check.pipeline.load``), cold (no cache)
 and warm (the content cache after one edit in the village). Target: village ≤ 2× province.
 Nothing is asserted in tests; the figures are printed.
 """
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from generate import generate  # noqa: E402
 
 from engine.catalogue.cache import FileCache  # noqa: E402
-from engine.catalogue.model import load  # noqa: E402
+from engine.check.pipeline import load  # noqa: E402
 
 LEVELS = [("city", "230200"), ("county", "230223"), ("township", "230223"), ("village", "230223")]
 

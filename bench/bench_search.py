@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "tests" / "acceptance"))
 from bench_check import catalogue  # noqa: E402
 from test_search_everyday import EVERYDAY  # noqa: E402
 
-from engine.catalogue.model import load  # noqa: E402
+from engine.check.pipeline import load  # noqa: E402
 from engine.supervision.search import ItemIndex  # noqa: E402
 
 #: words the generated catalogue's names are made of (bench/generate.py SUBJECTS, ACTIONS), and pinyin

@@ -64,7 +64,9 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 
 from sqlalchemy import Engine, event  # noqa: E402
 
-from engine.catalogue.model import Catalogue, load  # noqa: E402
+from engine.base.dates import TZ  # noqa: E402
+from engine.catalogue.model import Catalogue  # noqa: E402
+from engine.check.pipeline import load  # noqa: E402
 from engine.ledger.db import dumps, iso, open_engine  # noqa: E402
 from engine.ledger.events import GENESIS_HASH  # noqa: E402
 from engine.ledger.migrations import MIGRATIONS, migrate  # noqa: E402
@@ -82,7 +84,7 @@ GENERATOR_VERSION = 4  # bump when the generated data change: the cached databas
 OUT = Path(__file__).resolve().parent / "out"
 DEFAULT_CASES = 1_000_000
 SEED = 20261120
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=clock.TZ)  # a Friday, mid-morning
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=TZ)  # a Friday, mid-morning
 HISTORY_START = date(2025, 1, 2)
 RANK_MONTH = "2026-10"
 TARGET_MS = 250.0
@@ -304,7 +306,7 @@ class Clockwork:
         self.rank = {d: i for i, d in enumerate(self.work)}
         self.first = self.rank[cal.next_working_day(HISTORY_START - timedelta(days=1))]
         self.today = self.rank[clock.local_date(NOW)]
-        self.opening = [datetime.combine(d, dtime(8, 30), tzinfo=clock.TZ).astimezone(UTC) for d in self.work]
+        self.opening = [datetime.combine(d, dtime(8, 30), tzinfo=TZ).astimezone(UTC) for d in self.work]
         self.now = NOW.astimezone(UTC)
         self.day_boundary = supervision.warning_boundary(NOW, cal, 1)
         self.minute_boundary = NOW + timedelta(minutes=10)

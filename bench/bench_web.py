@@ -88,8 +88,9 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
-from engine.catalogue.model import Catalogue, Document, load  # noqa: E402
-from engine.check.crossref import item_fields  # noqa: E402
+from engine.catalogue.fields import item_fields  # noqa: E402
+from engine.catalogue.model import Catalogue, Document  # noqa: E402
+from engine.check.pipeline import load  # noqa: E402
 from engine.rules import forms, notice  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, limits_from_env  # noqa: E402

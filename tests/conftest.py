@@ -15,6 +15,6 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 @pytest.fixture(scope="session")
 def reference():  # type: ignore[no-untyped-def]
-    from engine.catalogue.model import load
+    from engine.check.pipeline import load
 
     return load(REPO)

@@ -4,7 +4,7 @@
 versions of a catalogue — items added and withdrawn, materials, time limits, fees, legal
 basis, steps, chains and the center's departments — as ``Change`` records: Chinese text for
 people, a stable English ``kind`` for programs. It reads only the public result of
-``engine.catalogue.model.load`` (``items``, ``fees``, ``forms``, ``chains``, ``calendars``,
+``engine.check.pipeline.load`` (``items``, ``fees``, ``forms``, ``chains``, ``calendars``,
 ``center``, ``withdrawn``), so a catalogue that extends another compares by what it resolves to, not by
 which file a value came from. Anything not given its own wording is still reported as a
 generic ``field-changed`` line, so no edit goes unannounced.

@@ -21,8 +21,8 @@ from typing import Any
 
 from engine.base import conditions
 from engine.base.stated import NOT_STATED, NOT_STATED_ELEMENTS
+from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import item_fields
 from engine.rules.fees.schedule import to_fen
 from engine.rules.guide_words import ROLE_NAMES, STEP_NAMES, UNIT_NAMES, basis_text
 

@@ -1,7 +1,7 @@
 """Edit the catalogue without losing comments: ``yangguang edit``.
 
 Every edit is checked before it is written: the new bytes stand in for the file in
-``engine.catalogue.model.load(replaced=…)``, and the edit is written only when it adds no problem
+``engine.check.pipeline.load(replaced=…)``, and the edit is written only when it adds no problem
 to the catalogue. The rule is "no new problems" rather than "clean" so that a catalogue that
 already has problems can still be repaired one edit at a time; the outcome says how many
 problems were there before (``EditOutcome.pre_existing``), and an edit to a clean catalogue
@@ -9,8 +9,10 @@ must leave it clean. Problems are compared by file, kind and message, not by lin
 adding or removing an entry moves the lines of the problems below it.
 
 Text changes themselves are engine.authoring.yaml_edit's (only the edited lines change); scaffolding a new
-item from an existing one (``yangguang new item --like``) is engine.authoring.new_item's. Library code:
-raises EditError (with a message to show as is) and never prints or exits.
+item from an existing one (``yangguang new item --like``) is engine.authoring.new_item's; whether an edit
+goes into this file or an inherited item's override file (engine.authoring.override_edit) is
+engine.authoring.editing's. Library code: raises EditError (with a message to show as is) and never
+prints or exits.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from engine.authoring import yaml_edit
 from engine.base.result import Path as DocPath
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import CENTER_FILE, CheckResult, Document, kind_of, load
+from engine.catalogue.discover import CENTER_FILE, kind_of
+from engine.catalogue.model import CheckResult, Document
 from engine.catalogue.schemas import SCHEMA_DIR
 from engine.catalogue.yaml_policy import parse
+from engine.check.pipeline import load
 
 KIND_NOUNS = {
     "item": "item",
@@ -216,7 +220,7 @@ def resolve(data: Any, dotted: str, allow_new_key: bool = False) -> tuple[DocPat
             out.append(key)
             node, i = node[key], j
         elif isinstance(node, list):
-            index = _index(node, parts[i], where)
+            index = entry_index(node, parts[i], where)
             out.append(index)
             node, i = node[index], i + 1
         else:
@@ -224,7 +228,9 @@ def resolve(data: Any, dotted: str, allow_new_key: bool = False) -> tuple[DocPat
     return tuple(out), True
 
 
-def _index(entries: list[Any], part: str, where: str) -> int:
+def entry_index(entries: list[Any], part: str, where: str) -> int:
+    """The index of the entry ``part`` names in a list (a number, or an entry's id or value); EditError,
+    naming the ids there are, when none matches (``where`` names the list in the message)."""
     if part.isdigit():
         if int(part) < len(entries):
             return int(part)
@@ -246,20 +252,21 @@ def hint(word: str, choices: list[str]) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
-def _list_path(data: Any, word: str) -> tuple[DocPath, bool]:
+def list_path(data: Any, word: str) -> tuple[DocPath, bool]:
     """``material`` -> ``materials`` (the list, when the file has it); else the path as written."""
     for name in (word, word + "s"):
         try:
             path, _ = resolve(data, name)
         except EditError:
             continue
-        if not isinstance(_walk(data, path), list):
-            raise EditError(f"{name} is not a list (it is {_walk(data, path)!r}); use `set {name} …` to change it")
+        if not isinstance(walk(data, path), list):
+            raise EditError(f"{name} is not a list (it is {walk(data, path)!r}); use `set {name} …` to change it")
         return path, True
     return resolve(data, word, allow_new_key=True)
 
 
-def _walk(node: Any, path: DocPath) -> Any:
+def walk(node: Any, path: DocPath) -> Any:
+    """The value at ``path`` in a document's data (the path exists)."""
     for part in path:
         node = node[part]
     return node
@@ -269,26 +276,26 @@ def change_for(data: Any, action: Action) -> yaml_edit.Change:
     """The concrete change an action makes on this document's data."""
     if isinstance(action, SetValue):
         path, exists = resolve(data, action.path, allow_new_key=True)
-        current = _walk(data, path) if exists else None
+        current = walk(data, path) if exists else None
         plain = action.value.plain
         if isinstance(current, dict) and {"value", "unit"} <= current.keys() and type(plain) is int:
             path = (*path, "value")  # `set time_limit.promised 5`: a number for a duration keeps its unit
         return yaml_edit.Change("set", path, action.value)
     if isinstance(action, AddEntry):
-        path, exists = _list_path(data, action.list)
+        path, exists = list_path(data, action.list)
         if not exists:  # the first entry of a list the file does not have yet
             return yaml_edit.Change("set", path, yaml_edit.new_list(action.value))
-        entries = _walk(data, path)
+        entries = walk(data, path)
         new = action.value.plain
         if _has_id(new) and any(_has_id(e) and e["id"] == new["id"] for e in entries):
             raise EditError(f"{_dotted(path)} already has an entry with id {new['id']!r}; choose another id")
-        at = len(entries) if action.after is None else _index(entries, action.after, _dotted(path)) + 1
+        at = len(entries) if action.after is None else entry_index(entries, action.after, _dotted(path)) + 1
         return yaml_edit.Change("insert", (*path, at), action.value)
     if action.list is not None:
-        path, exists = _list_path(data, action.list)
+        path, exists = list_path(data, action.list)
         if not exists:
             raise EditError(f"the file has no list {action.list!r} (nor {action.list + 's'!r})")
-        return yaml_edit.Change("delete", (*path, _index(_walk(data, path), action.entry, _dotted(path))))
+        return yaml_edit.Change("delete", (*path, entry_index(walk(data, path), action.entry, _dotted(path))))
     path, _ = resolve(data, action.entry)
     return yaml_edit.Change("delete", path)
 
@@ -323,30 +330,21 @@ def _dotted(path: DocPath) -> str:
     return ".".join(str(p) for p in path) or "the file"
 
 
-# -- edit ------------------------------------------------------------------------------------------
+# -- an edit of a file of this catalogue ----------------------------------------------------------
 
 
-def edit(root: Path | str, name: str, action: Action, dry_run: bool = False, reason: str | None = None) -> EditOutcome:
-    """Make ``action`` on ``name``'s file, check the catalogue with it, and write it (atomically)
-    unless ``dry_run`` or it adds a problem (EditRefused, carrying the outcome). An item this
-    catalogue inherits is changed in its override file instead (engine.authoring.override_edit; a new
-    one needs ``reason``)."""
-    root = catalogue_root(root)
-    cache = FileCache(root)
-    before = load(root, cache, full=False)
-    found = target_file(root, name, before, for_writing=False)
-    cat = before.catalogue
-    if found.kind == "item" and (
-        outside(root, found.file) or kind_of(found.file) == "override" or found.key in cat.patches
-    ):
-        from engine.authoring import override_edit
-
-        return override_edit.edit(root, cache, before, found.key, action, reason, dry_run)
+def edit_own(
+    root: Path, cache: FileCache, before: CheckResult, name: str, action: Action, dry_run: bool
+) -> EditOutcome:
+    """Make ``action`` in ``name``'s own file of this catalogue, check the catalogue with it (``before`` is
+    the check without it), and write it (atomically) unless ``dry_run`` or it adds a problem
+    (EditRefused, carrying the outcome). engine.authoring.editing.edit decides it is not an inherited
+    item, which is changed in its override file instead (engine.authoring.override_edit)."""
     target = target_file(root, name, before)
     path = root / target.file
     raw = read_file(path, target.file)
     data = file_data(raw, target.file)
-    change = change_for(_walk(data, target.document), action)
+    change = change_for(walk(data, target.document), action)
     if target.kind == "fee":
         _fee_line_key(data, change)
     change = yaml_edit.Change(change.op, (*target.document, *change.path), change.value)

@@ -30,8 +30,10 @@ from engine.authoring.edit import (
 )
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import CheckResult, kind_of, load
+from engine.catalogue.discover import kind_of
+from engine.catalogue.model import CheckResult
 from engine.catalogue.schemas import SCHEMA_DIR
+from engine.check.pipeline import load
 
 
 @dataclass(slots=True)

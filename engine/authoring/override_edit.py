@@ -77,7 +77,7 @@ def _entry_id(data: Any, path: DocPath, n: int) -> Any:
 def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
     """The override content that makes ``action`` on the resolved item ``resolved``."""
     if isinstance(action, lib.AddEntry):
-        path, exists = lib._list_path(resolved, action.list)
+        path, exists = lib.list_path(resolved, action.list)
         if tuple(p for p in path if isinstance(p, str)) not in ID_LISTS:
             raise lib.EditError(
                 "an override adds entries to materials, steps or form.sections only; "
@@ -92,7 +92,7 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
         sections = tuple(p for p in path if isinstance(p, str)) == ("form", "sections")
         if entry_key(new) is None or (isinstance(new, str) and not sections):
             raise lib.EditError("the new entry needs an id (a mapping with id: …)")
-        entries = lib._walk(resolved, path) if exists else []
+        entries = lib.walk(resolved, path) if exists else []
         if any(entry_key(e) == entry_key(new) for e in entries):
             raise lib.EditError(f"{'.'.join(map(str, path))} already has an entry with id {entry_key(new)!r}")
         return _nest(resolved, path, [copy.deepcopy(new)])
@@ -105,7 +105,7 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
         path, index = _removed(resolved, action)
         if tuple(p for p in path if isinstance(p, str)) not in ID_LISTS:
             raise lib.EditError("an override removes entries of materials, steps or form.sections only")
-        return _nest(resolved, path, [{"id": entry_key(lib._walk(resolved, path)[index]), "remove": True}])
+        return _nest(resolved, path, [{"id": entry_key(lib.walk(resolved, path)[index]), "remove": True}])
 
     change = lib.change_for(resolved, action)  # the same paths, ids and duration shorthand as any edit
     where = change.path
@@ -121,10 +121,10 @@ def patch_for(resolved: Any, action: lib.Action) -> dict[str, Any]:
 def _removed(resolved: Any, action: lib.RemoveEntry) -> tuple[DocPath, int]:
     """The list path and index of the entry ``remove LIST ID`` names in the resolved item."""
     assert action.list is not None
-    path, exists = lib._list_path(resolved, action.list)
+    path, exists = lib.list_path(resolved, action.list)
     if not exists:
         raise lib.EditError("an override removes entries of materials, steps or form.sections only")
-    return path, lib._index(lib._walk(resolved, path), action.entry, ".".join(map(str, path)))
+    return path, lib.entry_index(lib.walk(resolved, path), action.entry, ".".join(map(str, path)))
 
 
 def added_here(cat: Any, code: str, rel: str, resolved: Any, action: lib.Action) -> tuple[DocPath, int] | None:
@@ -146,7 +146,7 @@ def _nest(resolved: Any, path: DocPath, leaf: Any) -> dict[str, Any]:
     for n in range(len(path) - 1, -1, -1):
         part = path[n]
         if isinstance(part, int):
-            entries = lib._walk(resolved, path[:n])
+            entries = lib.walk(resolved, path[:n])
             if tuple(p for p in path[:n] if isinstance(p, str)) in ID_LISTS and id_list(entries):
                 entry_id = _entry_id(resolved, path, n + 1)
                 if not isinstance(entries[part], dict) or not isinstance(leaf, dict):
@@ -160,7 +160,7 @@ def _nest(resolved: Any, path: DocPath, leaf: Any) -> dict[str, Any]:
                 continue
             # a list without ids (conditions, faq, form fields): the override replaces it whole, with
             # the change made inside the entry (its other keys kept)
-            whole = copy.deepcopy(lib._walk(resolved, path[:n]))
+            whole = copy.deepcopy(lib.walk(resolved, path[:n]))
             whole[part] = _merge_patch(whole[part], leaf) if n + 1 < len(path) else leaf
             leaf = whole
             continue
@@ -270,7 +270,7 @@ def edit(
         own = added_here(cat, code, rel, resolved, action)
         if own is not None:  # an entry this override added: deleted from the file
             (list_at, index) = own
-            entries = lib._walk(desired, list_at)
+            entries = lib.walk(desired, list_at)
             del entries[index]
             if not entries and len(list_at) == 1:
                 del desired[list_at[0]]

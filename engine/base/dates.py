@@ -1,10 +1,17 @@
-"""Dates as the catalogue writes them: ``YYYY-MM-DD`` text (engine.catalogue.yaml_policy keeps dates as text)."""
+"""Dates as the catalogue writes them: ``YYYY-MM-DD`` text (engine.catalogue.yaml_policy keeps dates as text),
+and the zone dates are taken in."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+TZ: Final = ZoneInfo("Asia/Shanghai")
+"""China Standard Time: the zone in which dates (and so working days) are taken; center.yaml names no
+other. Here, below every layer, so the words people read (engine.base.wording) and the clock
+(engine.rules.clock) share it."""
 
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})\Z")
 

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.base import i18n
+from engine.base.dates import TZ
 from engine.base.i18n import gettext
-from engine.rules.clock import TZ
 
 
 def N_(message: str) -> str:
@@ -132,7 +132,7 @@ def next_steps(steps: Sequence[Mapping[str, Any]], step_id: str) -> list[Mapping
 
 # ------------------------------------------------------------------------ times people read
 # The ledger stores instants in UTC (engine.ledger.db.iso); a person reads them in the center's
-# local time (China Standard Time, engine.rules.clock.TZ: center.yaml names no other zone). Every
+# local time (China Standard Time, engine.base.dates.TZ: center.yaml names no other zone). Every
 # page, document, CSV and API answer goes through these two functions — ``local_time`` is also
 # the Jinja filter ``local`` (engine.web.app) — so 23:00 UTC is never shown as the day before.
 

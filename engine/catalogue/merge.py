@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from engine.base.result import Path as DocPath
@@ -46,39 +47,57 @@ def merge(
     base_at: DocPath = (),
 ) -> Any:
     """``base`` with ``patch`` applied; ``origins`` receives where each merged value was written."""
+    return _Merge(base_origins, base_file, patch_file, origins).value(base, patch, patch_at, at, base_at)
 
-    def inherit(new_at: DocPath, old_at: DocPath) -> None:
-        origins[new_at] = lookup(base_origins, base_file, old_at)
+
+@dataclass(frozen=True, slots=True)
+class _Merge:
+    """One ``merge``: where the base's values came from, the two files, and the origins it fills in."""
+
+    base_origins: Mapping[DocPath, Origin]
+    base_file: str
+    patch_file: str
+    origins: Origins
+
+    def inherit(self, new_at: DocPath, old_at: DocPath) -> None:
+        origins = self.origins
+        origins[new_at] = lookup(self.base_origins, self.base_file, old_at)
         n = len(old_at)
-        for p, o in base_origins.items():  # finer origins inside a subtree copied unchanged
+        for p, o in self.base_origins.items():  # finer origins inside a subtree copied unchanged
             if len(p) > n and p[:n] == old_at:
                 origins[(*new_at, *p[n:])] = o
 
-    if isinstance(base, dict) and isinstance(patch, dict):
+    def value(self, base: Any, patch: Any, patch_at: DocPath, at: DocPath, base_at: DocPath) -> Any:
+        if isinstance(base, dict) and isinstance(patch, dict):
+            return self.mapping(base, patch, patch_at, at, base_at)
+        if id_list(base) and id_list(patch) and _strip_index(at) in ID_LISTS:
+            return self.entries(base, patch, patch_at, at, base_at)
+        _drop_below(self.origins, at)
+        self.origins[at] = (self.patch_file, patch_at)
+        return copy.deepcopy(patch)
+
+    def mapping(
+        self, base: dict[str, Any], patch: dict[str, Any], patch_at: DocPath, at: DocPath, base_at: DocPath
+    ) -> dict[str, Any]:
+        """Keys of both merged, the parent's order first; keys only the patch has are its own."""
         out: dict[str, Any] = {}
         for key, value in base.items():
-            inherit((*at, key), (*base_at, key))
+            self.inherit((*at, key), (*base_at, key))
             if key in patch:
-                out[key] = merge(
-                    value,
-                    patch[key],
-                    base_origins=base_origins,
-                    base_file=base_file,
-                    patch_file=patch_file,
-                    patch_at=(*patch_at, key),
-                    origins=origins,
-                    at=(*at, key),
-                    base_at=(*base_at, key),
-                )
+                out[key] = self.value(value, patch[key], (*patch_at, key), (*at, key), (*base_at, key))
             else:
                 out[key] = value
         for key, value in patch.items():
             if key not in base:
                 out[key] = copy.deepcopy(value)
-                _drop_below(origins, (*at, key))
-                origins[(*at, key)] = (patch_file, (*patch_at, key))
+                _drop_below(self.origins, (*at, key))
+                self.origins[(*at, key)] = (self.patch_file, (*patch_at, key))
         return out
-    if id_list(base) and id_list(patch) and _strip_index(at) in ID_LISTS:
+
+    def entries(self, base: list[Any], patch: list[Any], patch_at: DocPath, at: DocPath, base_at: DocPath) -> list[Any]:
+        """A list of entries with ids: the patch's entries merge into the parent's of the same id (or remove
+        them), in the parent's order; new ones follow."""
+        origins, patch_file = self.origins, self.patch_file
         by_id = {entry_key(e): (i, e) for i, e in enumerate(patch)}
         merged: list[Any] = []
         for i, entry in enumerate(base):
@@ -86,7 +105,7 @@ def merge(
             if hit is not None and isinstance(hit[1], dict) and hit[1].get("remove") is True:
                 continue
             j = len(merged)
-            inherit((*at, j), (*base_at, i))
+            self.inherit((*at, j), (*base_at, i))
             if hit is None:
                 merged.append(entry)
                 continue
@@ -98,19 +117,7 @@ def merge(
                 origins[(*at, j)] = (patch_file, (*patch_at, hit[0]))
                 continue
             changes = {k: v for k, v in hit[1].items() if k not in ("remove", "id")}  # the id is the parent's
-            merged.append(
-                merge(
-                    entry,
-                    changes,
-                    base_origins=base_origins,
-                    base_file=base_file,
-                    patch_file=patch_file,
-                    patch_at=(*patch_at, hit[0]),
-                    origins=origins,
-                    at=(*at, j),
-                    base_at=(*base_at, i),
-                )
-            )
+            merged.append(self.value(entry, changes, (*patch_at, hit[0]), (*at, j), (*base_at, i)))
         for i, entry in sorted(by_id.values(), key=lambda x: x[0]):
             if isinstance(entry, dict) and entry.get("remove") is True:
                 continue  # removing what the parent does not have: reported by resolve()
@@ -121,9 +128,6 @@ def merge(
         # reported here); each inherited entry keeps the origin recorded above
         origins[at] = (patch_file, patch_at)
         return merged
-    _drop_below(origins, at)
-    origins[at] = (patch_file, patch_at)
-    return copy.deepcopy(patch)
 
 
 def _drop_below(origins: Origins, at: DocPath) -> None:

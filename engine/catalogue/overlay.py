@@ -27,11 +27,11 @@ from typing import Any
 
 from engine.base.result import Finding
 from engine.base.result import Path as DocPath
-from engine.catalogue.merge import Origin, Origins, get, lookup, merge
+from engine.catalogue.merge import Origins, get, lookup, merge
 from engine.catalogue.override_rules import additions, check_override, hint
-from engine.catalogue.stack import LEVELS, Layer, stack
+from engine.catalogue.stack import Layer
 
-__all__ = ["LEVELS", "Layer", "LayerDocs", "Origin", "Origins", "Resolved", "lookup", "merge", "resolve", "stack"]
+__all__ = ["LayerDocs", "Resolved", "resolve"]
 
 FIXED_WORDS = {
     "time_limit.legal": "the legal limit (法定时限)",
@@ -80,83 +80,54 @@ def resolve(
     ``make_doc(file, kind, data, key)`` builds a merged Document; ``broken`` maps the code of
     an item file that failed its schema to that file (an override of it says so).
     """
-    out = Resolved([])
-    broken = broken or {}
-    incomplete = any(ld.layer.cut for ld in layers)
-    items: dict[str, Any] = {}  # code -> Document
-    item_layer: dict[str, int] = {}  # code -> index (top-first) of the layer that defined the item
-    tables: dict[str, dict[Any, tuple[Any, int]]] = {"fee": {}, "form": {}, "chain": {}, "calendar": {}}
-    center_doc: Any = None
-    center_origins: Origins = {}
-    fixed: set[str] = set()
-    fees_allowed = True
-    fees_forbidden: tuple[str, bool] = ("", False)  # the center that forbids local fee schedules; said so?
-    fixed_by: dict[str, str] = {}  # fixed field -> center file that fixed it
-    n = len(layers)
-    for depth in range(n - 1, -1, -1):  # from the top of the stack (province) down to this catalogue
-        ld = layers[depth]
-        is_base = depth == n - 1
+    fold = _Fold(layers, data, codes, make_doc, broken or {})
+    for depth in range(len(layers) - 1, -1, -1):  # from the top of the stack (province) down to this catalogue
+        fold.layer(depth)
+    return fold.result()
+
+
+class _Fold:
+    """What folding the layers from the top down has gathered so far; ``layer`` folds in the next one."""
+
+    def __init__(
+        self,
+        layers: list[LayerDocs],
+        data: Callable[[Any], Any],
+        codes: Mapping[str, str],
+        make_doc: Callable[[str, str, Any, str], Any],
+        broken: Mapping[str, str],
+    ) -> None:
+        self.layers, self.data, self.codes, self.make_doc, self.broken = layers, data, codes, make_doc, broken
+        self.out = Resolved([])
+        self.incomplete = any(ld.layer.cut for ld in layers)
+        self.items: dict[str, Any] = {}  # code -> Document
+        self.item_layer: dict[str, int] = {}  # code -> index (top-first) of the layer that defined the item
+        self.tables: dict[str, dict[Any, tuple[Any, int]]] = {"fee": {}, "form": {}, "chain": {}, "calendar": {}}
+        self.center_doc: Any = None
+        self.center_origins: Origins = {}
+        self.fixed: set[str] = set()
+        self.fees_allowed = True
+        self.fees_forbidden: tuple[str, bool] = ("", False)  # the center that forbids local fee schedules; said so?
+        self.fixed_by: dict[str, str] = {}  # fixed field -> center file that fixed it
+
+    def layer(self, depth: int) -> None:
+        ld = self.layers[depth]
+        is_base = depth == len(self.layers) - 1
         own_center = next((d for d in ld.docs if d.kind == "center"), None)
         overrides = [d for d in ld.docs if d.kind == "override"]
         for doc in ld.docs:
             if doc.kind == "item":
-                code = codes.get(doc.file) or data(doc)["code"]
-                if code in items and item_layer[code] != depth:
-                    first = items[code]
-                    out.findings.append(
-                        Finding(
-                            doc.file,
-                            ("code",),
-                            "duplicate-code",
-                            f"item {code!r} is inherited from {first.file}; to change it here write "
-                            f"overrides/{code}.yaml naming only the fields that change, or withdraw it in center.yaml",
-                            related=((first.file, ("code",), "inherited item"),),
-                        )
-                    )
-                    continue
-                if code in out.withdrawn:  # one code, one item at every level (八统一): no redefinition below
-                    reason, where = out.withdrawn[code]
-                    out.findings.append(
-                        Finding(
-                            doc.file,
-                            ("code",),
-                            "duplicate-code",
-                            f"item {code!r} is a parent's item, withdrawn by {where} ({reason}); a local item "
-                            "needs a code of its own",
-                            related=((where, ("withdraw",), "withdrawal"),),
-                        )
-                    )
-                    continue
-                if code not in items:
-                    items[code], item_layer[code] = doc, depth
-                else:
-                    out.documents.append(doc)  # a duplicate within one layer: crossref reports it
-            elif doc.kind in tables:
-                key = doc.data.get("id", doc.data.get("year"))
-                previous = tables[doc.kind].get(key)
-                if doc.kind == "fee" and not is_base and not fees_allowed:
-                    related = (previous[0].file, ("id",), "parent's fee schedule") if previous else None
-                    out.findings.append(
-                        Finding(
-                            doc.file,
-                            ("id",),
-                            "overlay-fee",
-                            f"fee standards are set above: {fees_forbidden[0]} does not allow local fee schedules "
-                            f"(child_rules.local_fee_schedules {'is false' if fees_forbidden[1] else 'is not set'}); "
-                            "remove this file, or ask that catalogue to allow them"
-                            + (f" — this would replace {previous[0].file}" if previous else ""),
-                            on_key=True,
-                            related=(related,) if related else ((layers[depth + 1].layer.center_file, (), "parent"),),
-                        )
-                    )
-                    continue
-                tables[doc.kind][key] = (doc, depth)
+                self.item(doc, depth)
+            elif doc.kind in self.tables:
+                self.table_document(doc, depth, is_base)
         # the center: this layer's facts over the parent's; departments replaced entry by entry
         if own_center is not None:
-            center_doc, center_origins = _merge_center(center_doc, center_origins, own_center, make_doc)
+            self.center_doc, self.center_origins = _merge_center(
+                self.center_doc, self.center_origins, own_center, self.make_doc
+            )
         if overrides and is_base:
-            for doc in overrides if not (layers[depth].layer.unreadable or layers[depth].layer.cut) else []:
-                out.findings.append(
+            for doc in overrides if not (ld.layer.unreadable or ld.layer.cut) else []:
+                self.out.findings.append(
                     Finding(
                         doc.file,
                         (),
@@ -171,6 +142,80 @@ def resolve(
         withdrawing: dict[str, int] = {}
         for i, entry in enumerate(withdraw):
             withdrawing.setdefault(entry["code"], i)
+        self.overrides(overrides, depth, withdrawing, here)
+        for i, entry in enumerate(withdraw):
+            self.withdrawal(i, entry, depth, withdrawing, here)
+        # what this layer fixes binds every layer below it
+        rules = (own_center.data or {}).get("child_rules", {}) if own_center is not None else {}
+        for name in rules.get("fixed", []):
+            self.fixed.add(name)
+            self.fixed_by.setdefault(name, here)
+        if rules.get("local_fee_schedules") is not True and self.fees_allowed:
+            self.fees_allowed = False  # the first layer (from the top) that does not allow them binds all below
+            self.fees_forbidden = (ld.layer.center_file, "local_fee_schedules" in rules)
+
+    def item(self, doc: Any, depth: int) -> None:
+        """An item file of the layer at ``depth``: a new code, or one a layer above already defines."""
+        items, out = self.items, self.out
+        code = self.codes.get(doc.file) or self.data(doc)["code"]
+        if code in items and self.item_layer[code] != depth:
+            first = items[code]
+            out.findings.append(
+                Finding(
+                    doc.file,
+                    ("code",),
+                    "duplicate-code",
+                    f"item {code!r} is inherited from {first.file}; to change it here write "
+                    f"overrides/{code}.yaml naming only the fields that change, or withdraw it in center.yaml",
+                    related=((first.file, ("code",), "inherited item"),),
+                )
+            )
+            return
+        if code in out.withdrawn:  # one code, one item at every level (八统一): no redefinition below
+            reason, where = out.withdrawn[code]
+            out.findings.append(
+                Finding(
+                    doc.file,
+                    ("code",),
+                    "duplicate-code",
+                    f"item {code!r} is a parent's item, withdrawn by {where} ({reason}); a local item "
+                    "needs a code of its own",
+                    related=((where, ("withdraw",), "withdrawal"),),
+                )
+            )
+            return
+        if code not in items:
+            items[code], self.item_layer[code] = doc, depth
+        else:
+            out.documents.append(doc)  # a duplicate within one layer: crossref reports it
+
+    def table_document(self, doc: Any, depth: int, is_base: bool) -> None:
+        """A fee schedule, form section, chain or calendar: a lower layer's replaces the parent's of the same id
+        (a fee schedule only where a layer above allows local ones)."""
+        key = doc.data.get("id", doc.data.get("year"))
+        previous = self.tables[doc.kind].get(key)
+        if doc.kind == "fee" and not is_base and not self.fees_allowed:
+            related = (previous[0].file, ("id",), "parent's fee schedule") if previous else None
+            forbidden_by, said = self.fees_forbidden
+            self.out.findings.append(
+                Finding(
+                    doc.file,
+                    ("id",),
+                    "overlay-fee",
+                    f"fee standards are set above: {forbidden_by} does not allow local fee schedules "
+                    f"(child_rules.local_fee_schedules {'is false' if said else 'is not set'}); "
+                    "remove this file, or ask that catalogue to allow them"
+                    + (f" — this would replace {previous[0].file}" if previous else ""),
+                    on_key=True,
+                    related=(related,) if related else ((self.layers[depth + 1].layer.center_file, (), "parent"),),
+                )
+            )
+            return
+        self.tables[doc.kind][key] = (doc, depth)
+
+    def overrides(self, overrides: list[Any], depth: int, withdrawing: Mapping[str, int], here: str) -> None:
+        """This layer's override files, one per inherited item it changes, named by its code."""
+        out = self.out
         override_of: dict[str, str] = {}  # code -> this layer's override file for it
         for doc in overrides:
             code = doc.data["code"]
@@ -199,7 +244,7 @@ def resolve(
                     )
                 )
                 continue
-            if code in withdrawing and code in items:
+            if code in withdrawing and code in self.items:
                 out.findings.append(
                     Finding(
                         doc.file,
@@ -211,72 +256,83 @@ def resolve(
                     )
                 )
                 continue
-            _apply_override(doc, items, item_layer, depth, fixed, fixed_by, data, make_doc, out, broken, incomplete)
-        for i, entry in enumerate(withdraw):
-            code = entry["code"]
-            if withdrawing[code] != i:
-                out.findings.append(
-                    Finding(
-                        here,
-                        ("withdraw", i, "code"),
-                        "duplicate-id",
-                        f"{code!r} is withdrawn twice; keep one entry",
-                        related=((here, ("withdraw", withdrawing[code], "code"), "first withdrawal"),),
-                    )
+            _apply_override(
+                doc,
+                self.items,
+                self.item_layer,
+                depth,
+                self.fixed,
+                self.fixed_by,
+                self.data,
+                self.make_doc,
+                out,
+                self.broken,
+                self.incomplete,
+            )
+
+    def withdrawal(
+        self, i: int, entry: Mapping[str, Any], depth: int, withdrawing: Mapping[str, int], here: str
+    ) -> None:
+        """The ``i``-th entry of this layer's ``withdraw``: an inherited item, left out from here down."""
+        code, out = entry["code"], self.out
+        if withdrawing[code] != i:
+            out.findings.append(
+                Finding(
+                    here,
+                    ("withdraw", i, "code"),
+                    "duplicate-id",
+                    f"{code!r} is withdrawn twice; keep one entry",
+                    related=((here, ("withdraw", withdrawing[code], "code"), "first withdrawal"),),
                 )
-                continue
-            if code not in items and incomplete:
-                continue  # a layer above could not be read (reported there): its items are not known
-            if code not in items or item_layer[code] == depth:
-                if code in items:
-                    where = "defined in this catalogue; delete its file instead"
-                else:
-                    where = _not_inherited(code, items, out, broken, "entry")
-                out.findings.append(
-                    Finding(
-                        here,
-                        ("withdraw", i, "code"),
-                        "unknown-item",
-                        f"cannot withdraw {code!r}: it is {where}",
-                    )
+            )
+            return
+        if code not in self.items and self.incomplete:
+            return  # a layer above could not be read (reported there): its items are not known
+        if code not in self.items or self.item_layer[code] == depth:
+            if code in self.items:
+                where = "defined in this catalogue; delete its file instead"
+            else:
+                where = _not_inherited(code, self.items, out, self.broken, "entry")
+            out.findings.append(
+                Finding(
+                    here,
+                    ("withdraw", i, "code"),
+                    "unknown-item",
+                    f"cannot withdraw {code!r}: it is {where}",
                 )
-                continue
-            doc = items.pop(code)
-            out.origins.pop(doc.file, None)
-            out.withdrawn[code] = (entry["reason"], here)
-            for chain, chain_depth in tables["chain"].values():
-                if chain_depth == depth:
-                    continue  # this layer's own chain: crossref checks its members
-                for si, stage in enumerate(chain.data["stages"]):
-                    if code in stage["items"]:
-                        out.reported_members.add((chain.file, code))
-                        out.findings.append(
-                            Finding(
-                                here,
-                                ("withdraw", i, "code"),
-                                "overlay-chain",
-                                f"{code!r} is a member of the chain {chain.data['id']!r} ({chain.file}, stage "
-                                f"{stage['id']!r}); a chain member cannot be withdrawn alone — also write "
-                                f"chains/{chain.data['id']}.yaml here with the chain as this center runs it",
-                                related=((chain.file, ("stages", si, "items", stage["items"].index(code)), "chain"),),
-                            )
+            )
+            return
+        doc = self.items.pop(code)
+        out.origins.pop(doc.file, None)
+        out.withdrawn[code] = (entry["reason"], here)
+        for chain, chain_depth in self.tables["chain"].values():
+            if chain_depth == depth:
+                continue  # this layer's own chain: crossref checks its members
+            for si, stage in enumerate(chain.data["stages"]):
+                if code in stage["items"]:
+                    out.reported_members.add((chain.file, code))
+                    out.findings.append(
+                        Finding(
+                            here,
+                            ("withdraw", i, "code"),
+                            "overlay-chain",
+                            f"{code!r} is a member of the chain {chain.data['id']!r} ({chain.file}, stage "
+                            f"{stage['id']!r}); a chain member cannot be withdrawn alone — also write "
+                            f"chains/{chain.data['id']}.yaml here with the chain as this center runs it",
+                            related=((chain.file, ("stages", si, "items", stage["items"].index(code)), "chain"),),
                         )
-        # what this layer fixes binds every layer below it
-        rules = (own_center.data or {}).get("child_rules", {}) if own_center is not None else {}
-        for name in rules.get("fixed", []):
-            fixed.add(name)
-            fixed_by.setdefault(name, here)
-        if rules.get("local_fee_schedules") is not True and fees_allowed:
-            fees_allowed = False  # the first layer (from the top) that does not allow them binds all below
-            fees_forbidden = (ld.layer.center_file, "local_fee_schedules" in rules)
-    if center_doc is not None:
-        out.documents.insert(0, center_doc)
-        if center_origins:
-            out.origins[center_doc.file] = center_origins
-    out.documents.extend(items.values())
-    for kind in ("fee", "form", "chain", "calendar"):
-        out.documents.extend(doc for doc, _ in tables[kind].values())
-    return out
+                    )
+
+    def result(self) -> Resolved:
+        out = self.out
+        if self.center_doc is not None:
+            out.documents.insert(0, self.center_doc)
+            if self.center_origins:
+                out.origins[self.center_doc.file] = self.center_origins
+        out.documents.extend(self.items.values())
+        for kind in ("fee", "form", "chain", "calendar"):
+            out.documents.extend(doc for doc, _ in self.tables[kind].values())
+        return out
 
 
 def _merge_center(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from importlib.resources import files
@@ -245,86 +245,25 @@ def suggest(word: str, choices: list[str]) -> str:
 def _translate(
     err: Any, document: Mapping[str, Any], labels: Mapping[tuple[str, ...], Mapping[str, str]]
 ) -> Iterator[SchemaError]:
+    """One validation error in the author's words, by the JSON Schema keyword that failed."""
     path: Path = tuple(err.absolute_path)
-    v = err.validator
-    inst = err.instance
-    schema = err.schema
     where = dotted(path)
-    if v == "additionalProperties":
-        known = _known_keys(schema)
-        for key in sorted(set(inst) - set(known)):
-            hint = suggest(key, known) or f"; allowed keys here: {', '.join(known)}"
-            yield SchemaError((*path, key), "unknown-key", f"unknown key {key!r} in {where}{hint}", on_key=True)
-    elif v == "required":
-        props = schema.get("properties", {})
-        for key in schema["required"]:
-            if isinstance(inst, dict) and key not in inst:
-                label = label_of(props.get(key, {}), document)
-                about = f" ({label})" if label else ""
-                if key == "article" and "law" in props:  # a legal reference (common.schema.json law_ref)
-                    about += "; to cite a whole law or document write article: 全文, a chapter e.g. article: 第二章"
-                yield SchemaError(
-                    path, "missing-key", f"{where} is missing the required key {key!r}{about}", on_key=True
-                )
-    elif v == "enum":
-        allowed = [str(x) for x in schema["enum"]]
-        names = labels.get(tuple(allowed), {})
-        meant = from_chinese(inst, names) if isinstance(inst, str) else None
-        hint = f"; did you mean {meant!r} ({names[meant]})?" if meant else suggest(str(inst), allowed)
-        yield SchemaError(
-            path,
-            "enum",
-            f"{_describe_type(inst)} is not allowed for {where}; expected one of: {', '.join(allowed)}{hint}",
-        )
-    elif v == "const":
-        yield SchemaError(path, "enum", f"{where} must be {schema['const']!r}, not {_describe_type(inst)}")
-    elif v == "type":
-        expected: list[str] = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
-        extra = ""
-        if isinstance(inst, float) and "string" in expected:
-            extra = '; money and decimals are written as an integer or a quoted string such as "12.50"'
-        text = colon_text(inst) if "string" in expected and "object" not in expected else None
-        if text is not None:
-            extra = (
-                f": YAML read the text {text!r} as a key and a value because of its colon (a colon followed by a "
-                f'space, or ending the text, starts a key); put the whole text in quotes ("{text}") or write the '
-                "colon as '：'"
-            )
-        yield SchemaError(path, "type", f"{where} should be {words}, not {_describe_type(inst)}{extra}")
-    elif v in ("oneOf", "anyOf"):
-        best = _best_branch(err)
-        const = const_branch(schema.get(v), document)
-        if const is not None and means_const(inst, *const):
-            yield SchemaError(
-                path,
-                "type",
-                f"{_describe_type(inst)} is not allowed for {where}; did you mean `{where}: {const[0]}` ({const[1]})?",
-            )
-        elif best:
-            said = const_said(inst, const, where)
-            for sub in best:
-                for found in _translate(sub, document, labels):
-                    if said and found.kind == "missing-key" and found.path == path:
-                        found = SchemaError(found.path, found.kind, found.message + said, found.on_key)
-                    yield found
-        else:
-            label = label_of(schema, document) or where
-            desc = schema.get("description", "")
-            yield SchemaError(
-                path,
-                "type",
-                f"{_describe_type(inst)} is not a valid {label} at {where}" + (f" — {desc}" if desc else ""),
-            )
-    elif v == "pattern":
-        label = schema.get("description", "")
-        yield SchemaError(
-            path,
-            "format",
-            f"{_describe_type(inst)} does not have the expected form for {where}"
-            + (f": {label}" if label else f" (pattern {schema['pattern']})"),
-        )
-    elif v in (
+    if err.validator == "if":
+        return
+    if err.validator in _RANGE_KEYWORDS:
+        yield SchemaError(path, "range", f"{where}: {err.message}")
+        return
+    explain = _EXPLAIN.get(err.validator)
+    if explain is None:
+        yield SchemaError(path, "schema", f"{where}: {err.message}")
+        return
+    yield from explain(err, path, where, document, labels)
+
+
+Labels = Mapping[tuple[str, ...], Mapping[str, str]]
+
+_RANGE_KEYWORDS = frozenset(
+    {
         "minLength",
         "maxLength",
         "minItems",
@@ -336,12 +275,117 @@ def _translate(
         "uniqueItems",
         "minProperties",
         "maxProperties",
-    ):
-        yield SchemaError(path, "range", f"{where}: {err.message}")
-    elif v == "if":
-        return
+    }
+)
+
+
+def _unknown_keys(
+    err: Any, path: Path, where: str, document: Mapping[str, Any], labels: Labels
+) -> Iterator[SchemaError]:
+    known = _known_keys(err.schema)
+    for key in sorted(set(err.instance) - set(known)):
+        hint = suggest(key, known) or f"; allowed keys here: {', '.join(known)}"
+        yield SchemaError((*path, key), "unknown-key", f"unknown key {key!r} in {where}{hint}", on_key=True)
+
+
+def _missing_keys(
+    err: Any, path: Path, where: str, document: Mapping[str, Any], labels: Labels
+) -> Iterator[SchemaError]:
+    schema, inst = err.schema, err.instance
+    props = schema.get("properties", {})
+    for key in schema["required"]:
+        if isinstance(inst, dict) and key not in inst:
+            label = label_of(props.get(key, {}), document)
+            about = f" ({label})" if label else ""
+            if key == "article" and "law" in props:  # a legal reference (common.schema.json law_ref)
+                about += "; to cite a whole law or document write article: 全文, a chapter e.g. article: 第二章"
+            yield SchemaError(path, "missing-key", f"{where} is missing the required key {key!r}{about}", on_key=True)
+
+
+def _not_allowed(
+    err: Any, path: Path, where: str, document: Mapping[str, Any], labels: Labels
+) -> Iterator[SchemaError]:
+    inst = err.instance
+    allowed = [str(x) for x in err.schema["enum"]]
+    names = labels.get(tuple(allowed), {})
+    meant = from_chinese(inst, names) if isinstance(inst, str) else None
+    hint = f"; did you mean {meant!r} ({names[meant]})?" if meant else suggest(str(inst), allowed)
+    yield SchemaError(
+        path,
+        "enum",
+        f"{_describe_type(inst)} is not allowed for {where}; expected one of: {', '.join(allowed)}{hint}",
+    )
+
+
+def _not_const(err: Any, path: Path, where: str, document: Mapping[str, Any], labels: Labels) -> Iterator[SchemaError]:
+    yield SchemaError(path, "enum", f"{where} must be {err.schema['const']!r}, not {_describe_type(err.instance)}")
+
+
+def _wrong_type(err: Any, path: Path, where: str, document: Mapping[str, Any], labels: Labels) -> Iterator[SchemaError]:
+    schema, inst = err.schema, err.instance
+    expected: list[str] = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
+    extra = ""
+    if isinstance(inst, float) and "string" in expected:
+        extra = '; money and decimals are written as an integer or a quoted string such as "12.50"'
+    text = colon_text(inst) if "string" in expected and "object" not in expected else None
+    if text is not None:
+        extra = (
+            f": YAML read the text {text!r} as a key and a value because of its colon (a colon followed by a "
+            f'space, or ending the text, starts a key); put the whole text in quotes ("{text}") or write the '
+            "colon as '：'"
+        )
+    yield SchemaError(path, "type", f"{where} should be {words}, not {_describe_type(inst)}{extra}")
+
+
+def _branches(err: Any, path: Path, where: str, document: Mapping[str, Any], labels: Labels) -> Iterator[SchemaError]:
+    """oneOf / anyOf: the constant the author likely meant, else the errors of the branch they likely meant."""
+    schema, inst = err.schema, err.instance
+    best = _best_branch(err)
+    const = const_branch(schema.get(err.validator), document)
+    if const is not None and means_const(inst, *const):
+        yield SchemaError(
+            path,
+            "type",
+            f"{_describe_type(inst)} is not allowed for {where}; did you mean `{where}: {const[0]}` ({const[1]})?",
+        )
+    elif best:
+        said = const_said(inst, const, where)
+        for sub in best:
+            for found in _translate(sub, document, labels):
+                if said and found.kind == "missing-key" and found.path == path:
+                    found = SchemaError(found.path, found.kind, found.message + said, found.on_key)
+                yield found
     else:
-        yield SchemaError(path, "schema", f"{where}: {err.message}")
+        label = label_of(schema, document) or where
+        desc = schema.get("description", "")
+        yield SchemaError(
+            path,
+            "type",
+            f"{_describe_type(inst)} is not a valid {label} at {where}" + (f" — {desc}" if desc else ""),
+        )
+
+
+def _wrong_form(err: Any, path: Path, where: str, document: Mapping[str, Any], labels: Labels) -> Iterator[SchemaError]:
+    label = err.schema.get("description", "")
+    yield SchemaError(
+        path,
+        "format",
+        f"{_describe_type(err.instance)} does not have the expected form for {where}"
+        + (f": {label}" if label else f" (pattern {err.schema['pattern']})"),
+    )
+
+
+_EXPLAIN: dict[str, Callable[[Any, Path, str, Mapping[str, Any], Labels], Iterator[SchemaError]]] = {
+    "additionalProperties": _unknown_keys,
+    "required": _missing_keys,
+    "enum": _not_allowed,
+    "const": _not_const,
+    "type": _wrong_type,
+    "oneOf": _branches,
+    "anyOf": _branches,
+    "pattern": _wrong_form,
+}
 
 
 def _best_branch(err: Any) -> list[Any] | None:

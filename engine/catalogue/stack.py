@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,50 +90,55 @@ def stack(
                     )
                 )
             break
-        try:
-            parent = (current / data["extends"]).resolve()
-            usable = (parent / "center.yaml").is_file(), parent.is_file(), parent.is_dir()
-        except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, a symlink loop
-            findings.append(
-                Finding(
-                    layer.center_file,
-                    ("extends",),
-                    "extends",
-                    f"extends {data['extends']!r} is not a usable path ({exc}); give the path of the parent "
-                    "catalogue's root directory, relative to this one",
-                )
-            )
-            layer.cut = True
-            break
-        if parent in seen:
-            findings.append(
-                Finding(
-                    layer.center_file,
-                    ("extends",),
-                    "extends",
-                    f"extends {data['extends']!r} leads back to {seen[parent]}: catalogues would extend each other "
-                    "in a loop; a catalogue extends only the one above it",
-                )
-            )
-            layer.cut = True
-            break
-        if not usable[0]:
-            if usable[1]:
-                fix = f"name the directory instead: extends: {Path(data['extends']).parent.as_posix()}"
-                what = "a file, not the parent catalogue's directory"
-            else:
-                what = "no such directory" if not usable[2] else "a directory without center.yaml"
-                fix = (
-                    "give the path of the parent catalogue's root directory, relative to this one "
-                    "(check out the git submodule if it is one)"
-                )
-            findings.append(
-                Finding(layer.center_file, ("extends",), "extends", f"extends {data['extends']!r} is {what}; {fix}")
-            )
+        parent = _parent(layer, current, data["extends"], seen)
+        if isinstance(parent, Finding):  # the extends cannot be followed: the stack stops here
+            findings.append(parent)
             layer.cut = True
             break
         prefix = Path(os.path.relpath(parent, top)).as_posix()
         current = parent
+    findings.extend(_levels(layers))
+    return layers, findings
+
+
+def _parent(layer: Layer, current: Path, extends: str, seen: Mapping[Path, str]) -> Path | Finding:
+    """The parent catalogue's directory an ``extends`` names, or why it cannot be followed."""
+    try:
+        parent = (current / extends).resolve()
+        usable = (parent / "center.yaml").is_file(), parent.is_file(), parent.is_dir()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a name too long, a symlink loop
+        return Finding(
+            layer.center_file,
+            ("extends",),
+            "extends",
+            f"extends {extends!r} is not a usable path ({exc}); give the path of the parent "
+            "catalogue's root directory, relative to this one",
+        )
+    if parent in seen:
+        return Finding(
+            layer.center_file,
+            ("extends",),
+            "extends",
+            f"extends {extends!r} leads back to {seen[parent]}: catalogues would extend each other "
+            "in a loop; a catalogue extends only the one above it",
+        )
+    if not usable[0]:
+        if usable[1]:
+            fix = f"name the directory instead: extends: {Path(extends).parent.as_posix()}"
+            what = "a file, not the parent catalogue's directory"
+        else:
+            what = "no such directory" if not usable[2] else "a directory without center.yaml"
+            fix = (
+                "give the path of the parent catalogue's root directory, relative to this one "
+                "(check out the git submodule if it is one)"
+            )
+        return Finding(layer.center_file, ("extends",), "extends", f"extends {extends!r} is {what}; {fix}")
+    return parent
+
+
+def _levels(layers: list[Layer]) -> list[Finding]:
+    """Each layer's level is below its parent's (province → city → county → township → village)."""
+    findings = []
     for child, parent_layer in itertools.pairwise(layers):
         c, p = (child.center or {}).get("level"), (parent_layer.center or {}).get("level")
         if c in LEVELS and p in LEVELS and LEVELS.index(c) <= LEVELS.index(p):
@@ -147,4 +152,4 @@ def stack(
                     related=((parent_layer.center_file, ("level",), "parent level"),),
                 )
             )
-    return layers, findings
+    return findings

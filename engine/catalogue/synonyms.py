@@ -19,9 +19,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.base.result import Finding
-from engine.catalogue.discover import SYNONYMS_FILE
 
-__all__ = ["SYNONYMS_FILE", "Expander", "check", "fold"]
+__all__ = ["Expander", "check", "fold"]
 
 
 # as engine.supervision.search: letters, digits and CJK are what a search matches; the rest separates words

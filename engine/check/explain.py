@@ -17,8 +17,9 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.base.result import Path
-from engine.catalogue import overlay
+from engine.catalogue.merge import lookup
 from engine.catalogue.model import Catalogue
+from engine.catalogue.stack import Layer
 from engine.catalogue.yaml_policy import compose
 
 VALUE_WIDTH = 48
@@ -58,7 +59,7 @@ class _Explainer:
         self.lines: list[str] = []
 
     def where(self, path: Path) -> str:
-        file, at = overlay.lookup(self.origins, self.file, path)
+        file, at = lookup(self.origins, self.file, path)
         if file not in self.positions:
             try:
                 self.positions[file] = _positions((self.cat.root / file).read_text(encoding="utf-8"))
@@ -105,7 +106,7 @@ def _scalar(value: Any) -> str:
 
 def layer_label(cat: Catalogue, file: str) -> str:
     """The layer a catalogue file belongs to, as ``id (level)``; the longest matching prefix wins."""
-    best: overlay.Layer | None = None
+    best: Layer | None = None
     for layer in cat.layers:
         if (layer.prefix == "" or file.startswith(layer.prefix + "/")) and (
             best is None or len(layer.prefix) > len(best.prefix)

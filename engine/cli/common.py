@@ -68,7 +68,7 @@ def load(
 ) -> CheckResult:
     """The check of ``catalog`` as it loaded (problems included), with a progress bar on a terminal."""
     from engine.catalogue.cache import FileCache
-    from engine.catalogue.model import load as load_catalogue
+    from engine.check.pipeline import load as load_catalogue
     from engine.cli.progress import bar
 
     cache = FileCache(catalog) if use_cache else None

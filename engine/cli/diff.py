@@ -139,7 +139,7 @@ def open_side(name: str, catalog: Path, allow_errors: bool = False) -> Iterator[
             path = tmp / rel
             if not path.is_dir():
                 raise UserError(f"revision {name} ({revision[:12]}) has no catalogue at {rel.as_posix() or '.'}")
-        from engine.catalogue.model import load
+        from engine.check.pipeline import load
 
         side = Side(name, revision, load(path))
         if not side.result.ok and not allow_errors:

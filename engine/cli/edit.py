@@ -156,9 +156,10 @@ def _already(pre_existing: int) -> str:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     from engine.authoring import edit as lib
+    from engine.authoring import editing
 
     try:
-        outcome = lib.edit(args.catalog, args.target, _action(args), dry_run=args.dry_run, reason=args.reason)
+        outcome = editing.edit(args.catalog, args.target, _action(args), dry_run=args.dry_run, reason=args.reason)
     except lib.EditRefused as exc:
         o = exc.outcome
         sys.stdout.write(f"refused: {o.file} would change as below, but the catalogue would not check\n{o.diff}")

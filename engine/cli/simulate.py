@@ -13,7 +13,8 @@ from engine.cli.errors import EXIT_OK, UserError
 def cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from engine.rules.clock import TZ, ManualClock
+    from engine.base.dates import TZ
+    from engine.rules.clock import ManualClock
     from engine.service.simulate import simulate
 
     try:

@@ -16,10 +16,10 @@ from typing import Any
 
 from engine.base import delivery, stated
 from engine.base.conditions import referenced_fields
+from engine.base.durations import MINUTES_PER_WORKING_DAY, duration_minutes
 from engine.base.result import Finding, Path
 from engine.catalogue.merge import lookup
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import MINUTES_PER_WORKING_DAY, duration_minutes
 
 
 @dataclass(frozen=True, slots=True)

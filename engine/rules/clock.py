@@ -3,7 +3,7 @@
 Time
     Every instant is a timezone-aware ``datetime``; naive datetimes are refused
     (``ValueError``) because a deadline must never depend on the server's zone. Day
-    arithmetic happens in China Standard Time (``TZ = ZoneInfo("Asia/Shanghai")``): an
+    arithmetic happens in China Standard Time (``engine.base.dates.TZ``, Asia/Shanghai): an
     instant is converted to ``TZ`` before its date is taken, and every deadline is
     returned in ``TZ``. ``Clock`` is the source of "now": ``SystemClock`` in production,
     ``ManualClock`` in tests and simulations.
@@ -77,13 +77,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Literal, Protocol
-from zoneinfo import ZoneInfo
 
+from engine.base.dates import TZ
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 
 __all__ = [
     "OFFICE_HOURS",
-    "TZ",
     "UNITS",
     "CalendarYearMissing",
     "Clock",
@@ -102,9 +101,6 @@ __all__ = [
     "remaining_working_days",
     "used",
 ]
-
-TZ: Final = ZoneInfo("Asia/Shanghai")
-"""China Standard Time: the zone in which dates (and so working days) are taken."""
 
 Unit = Literal["working_day", "natural_day", "minute"]
 UNITS: Final[tuple[str, ...]] = ("working_day", "natural_day", "minute")

@@ -21,8 +21,8 @@ from engine.base import delivery, regions, stated
 from engine.base.conditions import evaluate
 from engine.base.money import MONEY_UNITS, YUAN
 from engine.base.wording import N_
+from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import FieldInfo, item_fields
 from engine.rules.form_values import Invalid, Params, check, coerce, empty, fill
 
 MATERIALS = "materials"

@@ -13,8 +13,8 @@ from typing import Any
 
 from engine.base import conditions, stated
 from engine.base.wording import N_
+from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import item_fields
 from engine.rules.cases.law import extension_of
 from engine.rules.fees.text import describe_schedule_on
 from engine.rules.guide_words import (

@@ -27,16 +27,16 @@ from sqlalchemy import insert, select, update
 
 from engine.base import delivery, stated
 from engine.base.conditions import evaluate
-from engine.check.crossref import item_fields
+from engine.catalogue.fields import item_fields
 from engine.ledger import tables
 from engine.ledger.db import dumps, iso, loads, read_only
 from engine.ledger.idempotency import find_idempotency, remember_idempotency
 from engine.rules import chains, clock, forms
 from engine.rules.cases.model import TERMINAL, ActionRefused, Actor, Case
 from engine.rules.forms import FieldError
+from engine.rules.lights import Thresholds
 from engine.service import drafts, filing_limits, query_codes, worklist
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
-from engine.supervision.sweep import Thresholds
 
 NUMBER_PREFIX = "L"  # 链条: case numbers start with the center's id, never with L
 _T = tables.chain_cases
@@ -173,7 +173,8 @@ def submit(
     return ChainSubmitted(number, query_code, tuple(members))
 
 
-def _load(service: CaseService, number: str) -> Any:
+def application_row(service: CaseService, number: str) -> Any:
+    """The stored row of the chain application ``number`` (UnknownCase when there is none)."""
     with read_only(service.db) as conn:
         row = conn.execute(select(_T).where(_T.c.number == number)).first()
     if row is None:
@@ -184,7 +185,7 @@ def _load(service: CaseService, number: str) -> Any:
 def services_asked(service: CaseService, number: str) -> set[str]:
     """The associated services (item codes) this application will start: the applicant asked for
     them and their trigger stage runs. Any other is shown as 未申请, never as waiting to start."""
-    row = _load(service, number)
+    row = application_row(service, number)
     chain, flat = json.loads(row.chain), _flat(loads(row.data))
     return {
         code
@@ -196,7 +197,7 @@ def services_asked(service: CaseService, number: str) -> set[str]:
 
 def _open_next(service: CaseService, number: str, actor: Actor) -> list[str]:
     """Open the next stage whose condition holds and file its member cases; returns their numbers."""
-    row = _load(service, number)
+    row = application_row(service, number)
     chain, data, uploads = json.loads(row.chain), loads(row.data), loads(row.uploads)
     flat = _flat(data)
     stage_index = row.stage + 1
@@ -252,7 +253,7 @@ def accept(service: CaseService, number: str, actor: Actor) -> list[str]:
     accepted now."""
     if actor.role != "frontdesk":
         raise ActionRefused("forbidden", "链条申请由综合受理窗口统一受理 / the front desk accepts chain applications")
-    row = _load(service, number)
+    row = application_row(service, number)
     if row.state != "open":
         raise ActionRefused("not_allowed", f"链条申请已{row.state} / the chain application is {row.state}")
     with service.db.begin() as conn:
@@ -270,16 +271,16 @@ def accept(service: CaseService, number: str, actor: Actor) -> list[str]:
 
 
 def query_code(service: CaseService, number: str) -> str:
-    return str(_load(service, number).query_code)
+    return str(application_row(service, number).query_code)
 
 
 def pinned(service: CaseService, number: str) -> dict[str, Any]:
     """The chain as it was when applied for (the YAML may have changed since)."""
-    return dict(json.loads(_load(service, number).chain))
+    return dict(json.loads(application_row(service, number).chain))
 
 
 def state(service: CaseService, number: str) -> ChainState:
-    row = _load(service, number)
+    row = application_row(service, number)
     chain = json.loads(row.chain)
     with read_only(service.db) as conn:
         rows = conn.execute(select(_C.c.item_code, _C.c.number, _C.c.state).where(_C.c.chain_number == number)).all()
@@ -310,7 +311,7 @@ def state(service: CaseService, number: str) -> ChainState:
 def advance(service: CaseService, number: str, actor: Actor | None = None) -> list[str]:
     """When every case of the open stage has ended, open the next stage (or finish, or stop the
     chain if a member was refused or denied). Idempotent; returns the cases it filed."""
-    row = _load(service, number)
+    row = application_row(service, number)
     if row.state != "open" or row.stage < 0:
         return []
     chain = json.loads(row.chain)

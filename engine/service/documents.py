@@ -26,11 +26,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine.base import delivery, stated
+from engine.base.dates import TZ
 from engine.ledger.db import read_only
 from engine.ledger.events import EventRecord, events_of
 from engine.rules.cases.law import extension_of
 from engine.rules.cases.model import Case, Event
-from engine.rules.clock import TZ, local_date
+from engine.rules.clock import local_date
 from engine.rules.forms import field_specs
 from engine.rules.guide_words import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import provisional

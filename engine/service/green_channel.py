@@ -24,15 +24,15 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from engine.check.crossref import MINUTES_PER_WORKING_DAY
+from engine.base.durations import MINUTES_PER_WORKING_DAY
 from engine.ledger import tables
 from engine.ledger.db import iso, loads, read_only
 from engine.rules import chains, clock
 from engine.rules.cases.model import ActionRefused, Actor
+from engine.rules.lights import Thresholds
 from engine.service import chains as chain_service
 from engine.service import worklist
 from engine.service.cases import CaseService
-from engine.supervision.sweep import Thresholds
 
 _T = tables.chain_cases
 MAY_MARK = ("frontdesk", "supervisor", "admin")
@@ -83,7 +83,7 @@ def mark(service: CaseService, number: str, actor: Actor, basis: str) -> None:
         raise ActionRefused(
             "invalid", "请填写列入重点项目的依据（如重点项目名单的文件名称）/ state the key-project designation"
         )
-    row = chain_service._load(service, number)
+    row = chain_service.application_row(service, number)
     if row.state != "open":
         raise ActionRefused("not_allowed", "链条申请已办结或终止 / the chain application has ended")
     now = service.clock.now()
@@ -112,7 +112,7 @@ def _departments(service: CaseService, stage: dict[str, Any]) -> tuple[tuple[str
 
 def card(service: CaseService, number: str) -> Card | None:
     """The supervision card of a green-channel chain application (None if it is not one)."""
-    row = chain_service._load(service, number)
+    row = chain_service.application_row(service, number)
     if not row.green_channel:
         return None
     chain = json.loads(row.chain)

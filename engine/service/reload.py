@@ -10,7 +10,7 @@ attribute assignment, so a request runs wholly against the version it started on
 holds changes under it — and an old version is dropped when its last request ends. Per request
 this costs one attribute read and one extra call; the watcher never touches the request path.
 
-The watcher polls :func:`engine.catalogue.model.fingerprint` (stat calls only) of every directory the
+The watcher polls :func:`engine.catalogue.discover.fingerprint` (stat calls only) of every directory the
 catalogue was built from, every ``reload_seconds``, in a worker thread. When the fingerprint
 changes it loads the catalogue again through the content cache (an edit to one file re-reads
 that file) and switches only if the load checks clean. Otherwise the last good version stays
@@ -42,10 +42,12 @@ from starlette.types import Receive, Scope, Send
 
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import Catalogue, fingerprint, load
+from engine.catalogue.discover import fingerprint
+from engine.catalogue.model import Catalogue
+from engine.check.pipeline import load
 from engine.ledger.snapshots import record_catalogue
 from engine.rules.clock import Clock, SystemClock
-from engine.service import provisional
+from engine.service import recount
 from engine.service.cases import CaseService
 from engine.supervision import sweep as supervision
 
@@ -299,7 +301,7 @@ class LiveApp:
         self.warnings = tuple(result.warnings)
         log.info("catalogue %s is live (%d items), replacing %s", cat.version, len(cat.items), live.catalogue.version)
         try:  # a new calendar file: provisional deadlines are counted again now, not at the next sweep
-            provisional.refresh(version.service)
+            recount.provisional_deadlines(version.service)
         except Exception:  # the sweep tries again; the new version is live either way
             log.exception("counting provisional deadlines again failed; the next sweep retries")
         return Attempt(at, "switched", cat.version)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import item_fields
 from engine.rules import chains
 from engine.rules.forms import required_materials, validate
 

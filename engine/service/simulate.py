@@ -16,10 +16,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from engine.base import stated
+from engine.base.dates import TZ
 from engine.rules.cases.law import assess_step, fee_due
 from engine.rules.cases.model import ActionRefused, Actor, Case, FeeMismatch
 from engine.rules.cases.steps import open_steps, steps_of
-from engine.rules.clock import TZ, ManualClock, local_date
+from engine.rules.clock import ManualClock, local_date
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 

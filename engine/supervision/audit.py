@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from engine.ledger import transparency
-from engine.ledger.db import loads, read_only
+from engine.ledger.db import iso, loads, read_only
 from engine.ledger.events import GENESIS_HASH, EventRecord, event_hash, record_of
 from engine.ledger.merkle import MerkleTree, leaf_data
 from engine.ledger.snapshots import load_snapshot
@@ -148,8 +148,6 @@ _DEADLINE_COLUMNS = frozenset({
 def _plain(value: Any) -> Any:
     """A value as the case row stores it."""
     if isinstance(value, datetime):
-        from engine.ledger.db import iso
-
         return iso(value)
     if isinstance(value, date):
         return value.isoformat()
@@ -189,7 +187,7 @@ class _Folder:
         try:
             for r in records:
                 event = Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload or {}))
-                case = fold_event(case, event, item)  # the service's own fold: the row must be what it writes
+                case = fold_event(case, event, item)  # as the case service folds: the row must be what it wrote
             expected = {
                 "state": case.state,
                 "version": case.version,

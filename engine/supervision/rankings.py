@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.rules import clock
@@ -106,8 +107,8 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     if not _MONTH.fullmatch(month) or not MIN_YEAR <= int(month[:4]) <= MAX_YEAR:
         raise ValueError(f"not a month YYYY-MM from {MIN_YEAR}-01 to {MAX_YEAR}-12: {month!r}")
     year, mon = (int(x) for x in month.split("-"))
-    start = datetime(year, mon, 1, tzinfo=clock.TZ)
-    end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=clock.TZ)
+    start = datetime(year, mon, 1, tzinfo=TZ)
+    end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=TZ)
     return start, end
 
 

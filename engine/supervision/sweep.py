@@ -35,7 +35,9 @@ from engine.ledger import tables, transparency
 from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
-from engine.service import drafts, provisional, uploads
+from engine.rules.lights import Thresholds
+from engine.service import chains as chain_service  # chains are run by the same sweep
+from engine.service import drafts, provisional, recount, uploads
 from engine.service.cases import CaseService
 
 log = logging.getLogger("yangguang.supervision")
@@ -44,24 +46,6 @@ SEVERITY = {"green": 0, "warning": 1, "violation": 2}
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
 _C = tables.cases
 _S = tables.supervision_events
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    warning_working_days: int = 1
-    warning_minutes: int = 10
-    followup_working_days: int = 15
-    correction_working_days: int = 5
-
-    @classmethod
-    def of(cls, center: Mapping[str, Any] | None) -> Thresholds:
-        s = (center or {}).get("supervision", {})
-        return cls(
-            int(s.get("warning_working_days", 1)),
-            int(s.get("warning_minutes", 10)),
-            int(s.get("bad_rating_followup_working_days", 15)),
-            int(s.get("correction_working_days", 5)),
-        )
 
 
 @dataclass(slots=True)
@@ -287,7 +271,7 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     tick = (lambda: progress(next(phase), SWEEP_PHASES)) if progress is not None else (lambda: None)
     now = service.clock.now()
     th = Thresholds.of(service.catalogue.center)
-    recounted = provisional.refresh(service)  # first: the lights below judge the recounted deadlines
+    recounted = recount.provisional_deadlines(service)  # first: the lights below judge the recounted deadlines
     tick()
     report = SweepReport(deemed_accepted=service.sweep())
     tick()
@@ -309,8 +293,6 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     if ended := drafts.purge(service.db, now):  # then the drafts untouched for a week (engine.service.drafts)
         report.other["drafts_purged"] = ended
     tick()
-    from engine.service import chains as chain_service  # chains are run by the same sweep (and import the service too)
-
     consented = chain_service.sweep_joint_reviews(service)
     if consented:
         report.other["deemed_consent"] = len(consented)
@@ -332,6 +314,5 @@ __all__ = [
     "LIGHT_KINDS",
     "SEVERITY",
     "SweepReport",
-    "Thresholds",
     "sweep",
 ]

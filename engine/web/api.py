@@ -36,13 +36,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.base import addresses, input_guard, stated, wording
+from engine.base.dates import TZ
 from engine.base.i18n import gettext
 from engine.base.money import YUAN, amounts
-from engine.check.crossref import item_fields
+from engine.catalogue.fields import item_fields
 from engine.ledger.db import dumps, read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import events_of
-from engine.rules import clock, forms
+from engine.rules import forms
 from engine.rules.cases.model import ActionRefused, Actor, FeeMismatch
 from engine.rules.cases.steps import open_steps
 from engine.rules.forms import FieldError
@@ -695,8 +696,8 @@ def api_routes(
             raise ApiError(400, "bad_request", "month 须为 YYYY-MM / month must be YYYY-MM") from None
 
         def work() -> dict[str, Any]:
-            lo = datetime(start.year, start.month, start.day, tzinfo=clock.TZ)
-            hi = datetime(end.year, end.month, end.day, tzinfo=clock.TZ)
+            lo = datetime(start.year, start.month, start.day, tzinfo=TZ)
+            hi = datetime(end.year, end.month, end.day, tzinfo=TZ)
             ranked = rankings.month(db, service.calendar, cat.center, month)
             return {
                 "center": (cat.center or {}).get("name", ""),

@@ -41,7 +41,8 @@ from engine.base.i18n import LocaleMiddleware
 from engine.base.input_guard import InputGuard
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import Catalogue, Document, load
+from engine.catalogue.model import Catalogue, Document
+from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
 from engine.ledger.transparency import transparency_routes

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from engine.web.flowchart import FONT, _em, _t, wrap
+from engine.web.flowchart import FONT, em_width, wrap, xml_text
 
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#a66f00", "#505050")
 COLOURS: Mapping[str, str] = {"warning": "#ffdd00", "abnormal": "#d46a00", "violation": "#b3261e", "ok": "#00703c"}
@@ -116,11 +116,11 @@ def _n(x: float) -> str:
 
 def _w(text: str, size: float) -> float:
     """Estimated rendered width of text (CJK a full em, Latin and digits about half)."""
-    return sum(map(_em, text)) * size
+    return sum(map(em_width, text)) * size
 
 
 def _cut(text: str, em: float) -> str:
-    return text if sum(map(_em, text)) <= em else wrap(text, em, 1)[0]
+    return text if sum(map(em_width, text)) <= em else wrap(text, em, 1)[0]
 
 
 def contrast(colour: str, against: str = PAPER) -> float:
@@ -204,10 +204,10 @@ def describe(
 
 
 def _text(x: float, y: float, text: str, size: int = FS, anchor: str = "start", fill: str = MUTED, **attrs: str) -> str:
-    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{_t(v)}"' for k, v in attrs.items())
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{xml_text(v)}"' for k, v in attrs.items())
     return (
         f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{extra}>'
-        f"{_t(text)}</text>"
+        f"{xml_text(text)}</text>"
     )
 
 
@@ -244,7 +244,7 @@ def _header(
         else:
             swatch = f'<rect x="{_n(x + 2)}" y="{_n(y + 1)}" width="12" height="12" fill="{fill}" stroke="{edge}"/>'
         label = _text(x + 22, y + 11, short, LEGEND_FS, fill=INK)
-        out.append(f'<g class="legend-item" data-series="{i}"><title>{_t(name)}</title>{swatch}{label}</g>')
+        out.append(f'<g class="legend-item" data-series="{i}"><title>{xml_text(name)}</title>{swatch}{label}</g>')
         x += item_w
     y += 18 + 2 if legend else 0
     if y_label:
@@ -264,7 +264,7 @@ def _svg(kind: str, width: int, height: float, title: str, desc: str, body: list
         f'style="width:{math.ceil(width * 14 / FS)}px;max-width:none;height:auto" role="img" '
         f'aria-labelledby="{uid}-t {uid}-d" '
         f'font-family="{FONT}" class="chart {kind}">'
-        f'<title id="{uid}-t">{_t(title)}</title><desc id="{uid}-d">{_t(desc)}</desc>'
+        f'<title id="{uid}-t">{xml_text(title)}</title><desc id="{uid}-d">{xml_text(desc)}</desc>'
         f'<rect x="0" y="0" width="{width}" height="{h}" fill="{PAPER}"/>{drawn}</svg>'
     )
 
@@ -302,7 +302,7 @@ def _x_labels(x_labels: Sequence[str], xs: list[float], slot: float, y: float) -
     for i, full in enumerate(x_labels):
         if (last - i) % k == 0:  # a cut label carries the full text in a <title>
             text = _text(xs[i], y, _cut(full, X_LABEL_EM), anchor="middle", fill=INK, class_="x-label")
-            out.append(text if _cut(full, X_LABEL_EM) == full else f"<g><title>{_t(full)}</title>{text}</g>")
+            out.append(text if _cut(full, X_LABEL_EM) == full else f"<g><title>{xml_text(full)}</title>{text}</g>")
     return out
 
 
@@ -366,7 +366,8 @@ def line_chart(
             if dense and ((i > 0 and s.values[i - 1] is not None) or (i < n - 1 and s.values[i + 1] is not None)):
                 hit = _n(max(slot / 2, 1.5))  # so they become invisible hover targets; lone points stay visible
                 mark = f'<circle cx="{_n(xs[i])}" cy="{_n(y_at(v))}" r="{hit}" fill="{fill}" fill-opacity="0"/>'
-            points.append(f'<g class="point"><title>{_t(f"{x_labels[i]} {s.name} {y_format(v)}")}</title>{mark}</g>')
+            label = xml_text(f"{x_labels[i]} {s.name} {y_format(v)}")
+            points.append(f'<g class="point"><title>{label}</title>{mark}</g>')
         paths = []
         for run in (run for run in runs if len(run) > 1):
             pts = " ".join(f"{_n(x)},{_n(y)}" for x, y in run)
@@ -432,7 +433,7 @@ def bar_chart(
         for i, (full, nl) in enumerate(zip(x_labels, names, strict=True)):
             y0 = centres[i] - (len(nl) - 1) * (FS + 3) / 2 + FS / 2 - 1
             spans = "".join(_text(left - 8, y0 + k * (FS + 3), ln, anchor="end", fill=INK) for k, ln in enumerate(nl))
-            body.append(f'<g class="category" data-index="{i}"><title>{_t(full)}</title>{spans}</g>')
+            body.append(f'<g class="category" data-index="{i}"><title>{xml_text(full)}</title>{spans}</g>')
         band, thick = row, row * (0.6 if stacked or m == 1 else 0.8)
     else:
         total_h = float(height or 280)
@@ -466,7 +467,7 @@ def bar_chart(
             tip = f"{label} {s.name} {y_format(v)}" + (f"（合计 {y_format(total)}）" if stacked and m > 1 else "")
             stroke = edge if edge != fill else PAPER if stacked else fill
             body.append(
-                f'<g class="bar" data-series="{si}"><title>{_t(tip)}</title><rect x="{_n(x)}" y="{_n(y)}" '
+                f'<g class="bar" data-series="{si}"><title>{xml_text(tip)}</title><rect x="{_n(x)}" y="{_n(y)}" '
                 f'width="{_n(w)}" height="{_n(h)}" fill="{fill}" stroke="{stroke}" stroke-width="1"/></g>'
             )
             if horizontal and not stacked:

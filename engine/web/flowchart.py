@@ -17,9 +17,7 @@ from html import escape
 from typing import Any
 
 from engine.rules import guide_words
-from engine.rules.cases.steps import (
-    step_groups as _groups,  # the flowchart must draw exactly the groups the engine routes
-)
+from engine.rules.cases.steps import step_groups  # the flowchart must draw exactly the groups the engine routes
 from engine.rules.guide_words import PROCEDURE_NAMES
 
 # the schema's words for roles and special procedures, kept in one place (engine.rules.notice)
@@ -58,7 +56,8 @@ def duration_text(d: Mapping[str, Any] | None) -> str:
     return f"{d['value']}{UNITS.get(str(d.get('unit')), str(d.get('unit', '')))}"
 
 
-def _em(ch: str) -> float:
+def em_width(ch: str) -> float:
+    """How many ems a character takes when drawn (engine.web.charts wraps its labels with it too)."""
     # Wide and ambiguous characters take a full em in CJK fonts; Latin letters and digits about half.
     return 1.0 if unicodedata.east_asian_width(ch) in "WFA" else 0.55
 
@@ -69,29 +68,30 @@ def wrap(text: str, width_em: float, max_lines: int, *, balance: bool = True) ->
     lines: list[str] = []
     line, used = "", 0.0
     for ch in text:
-        if line and used + _em(ch) > width_em:
+        if line and used + em_width(ch) > width_em:
             carry = ""
             if len(line) > 1 and (ch in _NO_START or line[-1] in _NO_END):
                 line, carry = line[:-1], line[-1]  # push one character down rather than overflow the box
             lines.append(line)
-            line, used = carry, sum(map(_em, carry))
+            line, used = carry, sum(map(em_width, carry))
         line += ch
-        used += _em(ch)
+        used += em_width(ch)
     if line:
         lines.append(line)
     if 1 < len(lines) <= max_lines and balance:
         # same number of lines, evened out: avoids a lone character on the last line
-        even = wrap(text, min(width_em, math.ceil(sum(map(_em, text)) / len(lines))), len(lines) + 1, balance=False)
+        even_width = min(width_em, math.ceil(sum(map(em_width, text)) / len(lines)))
+        even = wrap(text, even_width, len(lines) + 1, balance=False)
         lines = even if len(even) == len(lines) else lines
     if len(lines) > max_lines:
         last = lines[max_lines - 1]
-        while last and sum(map(_em, last)) + 1 > width_em:
+        while last and sum(map(em_width, last)) + 1 > width_em:
             last = last[:-1]
         lines = [*lines[: max_lines - 1], last + "…"]
     return lines or [""]
 
 
-def _t(value: Any) -> str:
+def xml_text(value: Any) -> str:
     """Text or attribute value, XML-escaped (item text may hold < & " ')."""
     return escape(_NOT_XML.sub("", str(value)), quote=True)
 
@@ -99,8 +99,8 @@ def _t(value: Any) -> str:
 def _text(x: int, y: int, lines: list[str], size: int, lh: int, **attrs: str) -> str:
     """One <text> with a <tspan> per line; ``y`` is the first baseline."""
     # keyword names stand for attributes: font_weight -> font-weight, class_ -> class
-    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{_t(v)}"' for k, v in attrs.items())
-    spans = "".join(f'<tspan x="{x}" y="{y + i * lh}">{_t(s)}</tspan>' for i, s in enumerate(lines))
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{xml_text(v)}"' for k, v in attrs.items())
+    spans = "".join(f'<tspan x="{x}" y="{y + i * lh}">{xml_text(s)}</tspan>' for i, s in enumerate(lines))
     return f'<text x="{x}" y="{y}" font-size="{size}" text-anchor="middle"{extra}>{spans}</text>'
 
 
@@ -121,7 +121,7 @@ def _pill(cx: int, y: int, w: int, lines: list[str], notes: list[str], kind: str
     """Start or end node: a rounded box with bold lines and small notes (one limit per line); returns (svg, height)."""
     h = PAD + len(lines) * NAME_LH + len(notes) * SMALL_LH + PAD - 4
     parts = [
-        f'<g class="{kind}"><title>{_t(full or "，".join(lines + notes))}</title>'
+        f'<g class="{kind}"><title>{xml_text(full or "，".join(lines + notes))}</title>'
         f'<rect x="{cx - w // 2}" y="{y}" width="{w}" height="{h}" rx="{min(h // 2, 16)}" '
         f'fill="#eaf2fb" stroke="{LINE}" stroke-width="1.5"/>',
         _text(cx, y + PAD + NAME - 2, lines, NAME, NAME_LH, font_weight="bold", fill=INK),
@@ -169,7 +169,7 @@ def describe(item: Mapping[str, Any], role_names: Mapping[str, str] | None = Non
     """The whole flow in order as one Chinese sentence: the <desc> screen readers announce."""
     roles = {**ROLE_NAMES, **(role_names or {})}
     parts = ["提交申请"]
-    for n, group in enumerate(_groups(item), 1):
+    for n, group in enumerate(step_groups(item), 1):
         labels = [_step_label(s, roles) for s in group]
         parts.append(f"第{n}步 " + (labels[0] if len(labels) == 1 else "同时办理：" + "、".join(labels)))
     result = item.get("result")
@@ -178,7 +178,7 @@ def describe(item: Mapping[str, Any], role_names: Mapping[str, str] | None = Non
     text = f"{item.get('name', '')}办理流程：{' → '.join(parts)}。"
     if _limits(item):
         text += "，".join(_limits(item)) + "。"
-    text += "".join(f"{head}：{what}。" for head, what, _ in _branches(item, _groups(item)))
+    text += "".join(f"{head}：{what}。" for head, what, _ in _branches(item, step_groups(item)))
     procedures = [_procedure_label(sp) for sp in item.get("special_procedures") or []]
     if procedures:
         text += "可能启动的特别程序：" + "；".join(procedures) + "。"
@@ -217,7 +217,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
     """The item's steps (parallel groups side by side, forked and joined) from application to result,
     with its special procedures in a dashed column beside the flow, as an inline SVG string."""
     roles = {**ROLE_NAMES, **(role_names or {})}
-    groups = _groups(item)
+    groups = step_groups(item)
     procedures = [sp for sp in item.get("special_procedures") or [] if isinstance(sp, Mapping)]
     branches = _branches(item, groups)
     flow_w = max([BOX_W + 20] + [len(g) * BOX_W + (len(g) - 1) * GAP for g in groups])
@@ -255,8 +255,8 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
             y += ARROW
         for step, (name, meta), c in zip(group, lines, centers, strict=True):
             body.append(
-                f'<g class="step" data-step="{_t(step.get("id", ""))}" data-group="{gi}">'
-                f"<title>{_t(_step_label(step, roles))}</title>"
+                f'<g class="step" data-step="{xml_text(step.get("id", ""))}" data-group="{gi}">'
+                f"<title>{xml_text(_step_label(step, roles))}</title>"
                 f'<rect x="{c - BOX_W // 2}" y="{y}" width="{BOX_W}" height="{row_h}" rx="4" '
                 f'fill="{PAPER}" stroke="{LINE}" stroke-width="1.5"/>'
                 + _text(c, y + PAD + NAME - 2, name, NAME, NAME_LH, fill=INK, font_weight="bold", class_="name")
@@ -283,7 +283,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
             else:
                 body.append(_left_arrow(edge, bx + BRANCH_W, mid))
             body.append(
-                f'<g class="branch" data-branch="{_t(bname)}"><title>{_t(bname + "：" + what)}</title>'
+                f'<g class="branch" data-branch="{xml_text(bname)}"><title>{xml_text(bname + "：" + what)}</title>'
                 f'<rect x="{bx}" y="{by}" width="{BRANCH_W}" height="{bh}" rx="4" fill="#fffaf3" '
                 f'stroke="{ACCENT}" stroke-width="1.2"/>'
                 + _text(bx + BRANCH_W // 2, by + PAD + NAME - 2, [bname], NAME, NAME_LH, fill=ACCENT,
@@ -337,7 +337,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
             meta.append("计入办理时限" if counts else "不计入办理时限")
             bh = PAD + len(name) * 16 + 4 + len(meta) * SMALL_LH + PAD - 4
             body.append(
-                f'<g class="procedure" data-kind="{_t(kind)}"><title>{_t(_procedure_label(sp))}</title>'
+                f'<g class="procedure" data-kind="{xml_text(kind)}"><title>{xml_text(_procedure_label(sp))}</title>'
                 f'<rect x="{sx}" y="{sy}" width="{SIDE_W}" height="{bh}" rx="4" fill="#fffaf3" '
                 f'stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="5 3"/>'
                 + _text(scx, sy + PAD + 10, name, 12, 16, fill=INK, class_="name")
@@ -366,6 +366,6 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
         f'style="width:{math.ceil(width * 14 / SMALL)}px;max-width:none;height:auto" role="img" '
         f'aria-labelledby="{uid}-t {uid}-d" '
         f'font-family="{FONT}">'
-        f'<title id="{uid}-t">{_t(str(item.get("name", "")) + "办理流程图")}</title>'
-        f'<desc id="{uid}-d">{_t(describe(item, role_names))}</desc>' + "".join(body) + "</svg>"
+        f'<title id="{uid}-t">{xml_text(str(item.get("name", "")) + "办理流程图")}</title>'
+        f'<desc id="{uid}-d">{xml_text(describe(item, role_names))}</desc>' + "".join(body) + "</svg>"
     )

@@ -21,17 +21,18 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.base import input_guard, wording
+from engine.base.dates import TZ
 from engine.base.i18n import gettext as _
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.cases.model import Actor
 from engine.rules.cases.steps import steps_of
+from engine.rules.lights import Thresholds
 from engine.service import access, green_channel
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.supervision import corrections
-from engine.supervision import sweep as supervision
 from engine.supervision.counts import ANOMALY_LABELS, anomaly_counts, event_counts, max_visits_of, open_counts
 from engine.web import charts
 from engine.web.deps import deps
@@ -41,7 +42,7 @@ DAYS = 30
 
 
 def _day_bounds(day: date) -> tuple[str, str]:
-    start = datetime(day.year, day.month, day.day, tzinfo=clock.TZ)
+    start = datetime(day.year, day.month, day.day, tzinfo=TZ)
     return iso(start), iso(start + timedelta(days=1))
 
 
@@ -119,10 +120,10 @@ def month_of(request: Request) -> tuple[str, datetime, datetime]:
     text = request.query_params.get("month", f"{now.year:04d}-{now.month:02d}")
     try:
         year, mon = (int(x) for x in text.split("-"))
-        start = datetime(year, mon, 1, tzinfo=clock.TZ)
+        start = datetime(year, mon, 1, tzinfo=TZ)
     except ValueError:
         raise HTTPException(400, "月份格式为 YYYY-MM，例如 2026-03。") from None
-    end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=clock.TZ)
+    end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=TZ)
     return f"{year:04d}-{mon:02d}", start, end
 
 
@@ -220,7 +221,7 @@ async def corrections_page(
         request, staff, "supervision/corrections.html", status, rows=rows, followups=followups,
         departments=departments(service), error=error,
         can_issue=access.rule_for("POST", "/supervision/corrections").allows(staff.actor),
-        days=supervision.Thresholds.of(service.catalogue.center).correction_working_days,
+        days=Thresholds.of(service.catalogue.center).correction_working_days,
     )  # fmt: skip
 
 
@@ -235,7 +236,7 @@ async def correction_issue(request: Request, staff: Staff) -> Response:
     service = deps(request).service
     form = await request.form()
     number = str(form.get("case_number", "")).strip() or None
-    th = supervision.Thresholds.of(service.catalogue.center)
+    th = Thresholds.of(service.catalogue.center)
     days = str(form.get("days", str(th.correction_working_days)))
     try:
         await run_in_threadpool(

@@ -8,7 +8,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 
 REPO = Path(__file__).resolve().parents[2]
 

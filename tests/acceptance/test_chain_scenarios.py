@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.events import EventRecord, events_of
@@ -21,7 +22,7 @@ from engine.rules import chains, clock, forms
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import ActionRefused, Actor
 from engine.rules.cases.steps import steps_of
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.service.samples import sample_chain_application

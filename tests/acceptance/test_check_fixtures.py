@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.cli.main import main
 
 CASES = Path(__file__).resolve().parents[1] / "fixtures" / "checks"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.cli.main import main
 from engine.web.app import create_app
 

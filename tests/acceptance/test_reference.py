@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue.model import FOLDERS, discover
+from engine.catalogue.discover import FOLDERS, discover
 from engine.catalogue.schemas import KINDS
 
 REPO = Path(__file__).resolve().parents[2]

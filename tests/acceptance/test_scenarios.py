@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from engine.base.dates import TZ
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.yaml_policy import parse
 from engine.ledger.db import open_engine, read_only
@@ -31,7 +32,7 @@ from engine.ledger.events import events_of
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import ActionRefused, Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application
 from engine.supervision import audit

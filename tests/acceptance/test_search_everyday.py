@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from engine.catalogue.model import CheckResult, load
+from engine.catalogue.model import CheckResult
+from engine.check.pipeline import load
 from engine.supervision.search import ItemIndex
 from engine.web.app import create_app
 

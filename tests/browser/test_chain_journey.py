@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.rules.cases.steps import steps_of
 from engine.service.accounts import add_user

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.ledger import tables
 from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, SystemClock
+from engine.rules.clock import SystemClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from engine.base import wording
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor

@@ -20,10 +20,11 @@ import pytest
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.rules.cases.actions import decide
 from engine.rules.cases.model import ActionRefused, Actor, Case
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import access, auth, green_channel, uploads
 from engine.service import chains as chain_service
 from engine.service.accounts import CENTER_ROLES, ROLES, add_user

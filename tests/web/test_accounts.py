@@ -24,11 +24,11 @@ from sqlalchemy import Engine, select
 from support import cheap_hashes  # noqa: F401 - autouse: Argon2's cheapest profile
 
 from engine.base import passwords
+from engine.base.dates import TZ
 from engine.cli.main import main
 from engine.ledger import tables
 from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
-from engine.rules.clock import TZ
 from engine.service import auth
 from engine.service.accounts import DEMO_PASSWORD, add_user
 

@@ -18,9 +18,10 @@ from markupsafe import escape
 from starlette.testclient import TestClient
 from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.rules.calendar import MissingCalendar, missing_years
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.accounts import add_user
 from engine.web.app import create_app
 

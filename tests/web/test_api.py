@@ -21,11 +21,12 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import auth
 from engine.service.accounts import add_user
 from engine.service.cases import CaseService

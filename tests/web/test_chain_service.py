@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from support import with_joint_review
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.events import events_of
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application, sample_chain_application

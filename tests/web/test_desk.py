@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from engine.base.dates import TZ
 from engine.ledger.db import read_only
 from engine.ledger.events import events_of
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import auth
 from engine.service.accounts import add_user
 from engine.service.samples import sample_application

@@ -14,9 +14,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from engine.base import regions
+from engine.base.dates import TZ
 from engine.base.i18n import activate
 from engine.rules import forms
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.rules.form_values import Invalid
 from engine.web.app import create_app
 

@@ -24,11 +24,12 @@ from test_desk import browser as signed_in
 from test_desk import desk  # noqa: F401  (the fixture)
 from test_portal import REPO, csrf, fill_sections, upload_everything
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import drafts, filing_limits
 from engine.service.accounts import add_user
 from engine.service.cases import CaseService

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from engine.rules.cases.model import STANDARD_STEPS
-from engine.rules.cases.steps import step_groups as _groups
-from engine.rules.cases.steps import steps_of
+from engine.rules.cases.steps import step_groups, steps_of
 from engine.web.flowchart import ROLE_NAMES, describe, flowchart_svg, wrap
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,7 +89,7 @@ def test_parallel_group_is_one_row_and_rows_go_down(reference) -> None:  # type:
             rect = g.find(f"{SVG}rect")
             assert rect is not None
             rows.setdefault(g.get("data-group", ""), []).append((int(rect.get("x", "")), int(rect.get("y", ""))))
-        assert [len(r) for r in rows.values()] == [len(group) for group in _groups(item)]
+        assert [len(r) for r in rows.values()] == [len(group) for group in step_groups(item)]
         for row in rows.values():
             assert len({y for _, y in row}) == 1  # side by side
             assert len({x for x, _ in row}) == len(row)  # never on top of each other

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.rules.clock import TZ, ManualClock
+from engine.base.dates import TZ
+from engine.rules.clock import ManualClock
 from engine.rules.fees.text import describe_schedule, describe_schedule_on
 from engine.web.app import create_app
 
@@ -100,7 +101,7 @@ def test_sunshine_opens_on_the_latest_month_with_cases_and_navigates(site: Any) 
 def test_the_flowchart_draws_supplement_and_refusal_branches(reference: Any) -> None:
     import xml.etree.ElementTree as ET
 
-    from engine.rules.cases.steps import step_groups as _groups
+    from engine.rules.cases.steps import step_groups
     from engine.web.flowchart import describe, flowchart_svg
 
     svg_ns = "{http://www.w3.org/2000/svg}"
@@ -109,7 +110,7 @@ def test_the_flowchart_draws_supplement_and_refusal_branches(reference: Any) -> 
         root = ET.fromstring(flowchart_svg(item))
         drawn = [g.get("data-branch") for g in root.iter(f"{svg_ns}g") if g.get("class") == "branch"]
         assert drawn[:2] == ["补正", "不予受理"], item["code"]
-        deciders = any(s.get("role") == "decider" for group in _groups(item) for s in group)  # standard steps too
+        deciders = any(s.get("role") == "decider" for group in step_groups(item) for s in group)  # standard steps too
         refusal = "不予许可" if item.get("type") == "license" else "不予办理"
         assert (refusal in drawn) == deciders, item["code"]
         _, _, width, height = (int(v) for v in root.get("viewBox", "").split())

@@ -11,9 +11,9 @@ import pytest
 from test_chain_service import chain_application
 from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk  # noqa: F401  (fixtures)
 
+from engine.base.dates import TZ
 from engine.rules import clock
 from engine.rules.cases.model import ActionRefused, Actor
-from engine.rules.clock import TZ
 from engine.service import chains as chain_service
 from engine.service import green_channel
 from engine.service.accounts import add_user

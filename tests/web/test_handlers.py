@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from support import cheap_hashes  # noqa: F401 - cheap_hashes is an autouse fixture
 
+from engine.base.dates import TZ
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import access, auth
 from engine.service.accounts import add_user
 from engine.web import admin, supervision

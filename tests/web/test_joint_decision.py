@@ -9,10 +9,10 @@ from datetime import datetime
 import pytest
 from test_chain_service import chain_application, svc  # noqa: F401  (the fixture)
 
+from engine.base.dates import TZ
 from engine.catalogue.model import Document
 from engine.rules.cases.model import Actor
 from engine.rules.cases.steps import steps_of
-from engine.rules.clock import TZ
 from engine.service import chains as chain_service
 from engine.service import documents, joint_decision
 from engine.service.cases import CaseService

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from engine.base.dates import TZ
 from engine.catalogue.model import Document
 from engine.rules import form_values
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.rules.fees.assessment import assess
 from engine.rules.fees.schedule import FeeDataError
 from engine.rules.form_values import Invalid

@@ -18,13 +18,14 @@ from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is
 
 from engine.authoring.diff import compare
 from engine.base import stated
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.cli.main import main
 from engine.rules import notice
 from engine.rules.cases.actions import decide
 from engine.rules.cases.fold import apply
 from engine.rules.cases.model import ActionRefused, Actor, Case, Event
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.accounts import add_user
 from engine.supervision.counts import max_visits_of
 from engine.web.app import create_app

@@ -18,11 +18,12 @@ from starlette.testclient import TestClient
 from test_chain_portal import apply_for_chain
 from test_portal import REPO, csrf, find, submit
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.cases import get_case
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import migrate
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import query_codes
 from engine.service.accounts import add_user
 from engine.web.app import create_app

@@ -26,10 +26,11 @@ import uvicorn
 from markupsafe import escape
 from support import cheap_hashes, copy_catalogue  # noqa: F401 - cheap_hashes is an autouse fixture
 
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.rules import clock
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import reload
 from engine.service.accounts import add_user
 from engine.service.samples import sample_application

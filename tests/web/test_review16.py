@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from engine.rules.clock import TZ, ManualClock
+from engine.base.dates import TZ
+from engine.rules.clock import ManualClock
 from engine.supervision import rankings
 from engine.web.app import create_app
 

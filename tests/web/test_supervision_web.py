@@ -14,8 +14,9 @@ import pytest
 from starlette.testclient import TestClient
 from support import JOINT_REVIEW_CHAIN, with_joint_review
 
+from engine.base.dates import TZ
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import auth
 from engine.service.accounts import add_user
 from engine.service.samples import sample_application

@@ -21,11 +21,12 @@ from test_api import PDF, ROLES, Client, _cheap_hashes, application, error, new_
 from test_desk import PASSWORD, browser, desk  # noqa: F401  (the fixture)
 from test_portal import csrf, fill_sections, portal  # noqa: F401  (the fixture)
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.calendar import WorkCalendar
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import auth, drafts, uploads
 from engine.service.accounts import add_user
 from engine.service.cases import CaseService

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from engine.base.dates import TZ
 from engine.cli import main as cli
 from engine.cli.errors import EXIT_USER
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, LIMITS, limits_from_env
 from engine.web.app import create_app
 

@@ -191,7 +191,8 @@ def test_the_server_applies_deemed_acceptance_by_itself(tmp_path: Path, referenc
 
     from starlette.testclient import TestClient
 
-    from engine.rules.clock import TZ, ManualClock
+    from engine.base.dates import TZ
+    from engine.rules.clock import ManualClock
     from engine.service.samples import sample_application
     from engine.web.app import create_app
 

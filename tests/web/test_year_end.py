@@ -20,14 +20,15 @@ from support import copy_catalogue
 from test_chain_service import chain_application
 from test_desk import PASSWORD, _cheap_hashes, browser, csrf, desk, file_case  # noqa: F401  (fixtures)
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.cases import get_case
 from engine.ledger.db import read_only
 from engine.rules import clock
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service import chains as chain_service
-from engine.service import documents, green_channel, provisional
+from engine.service import documents, green_channel, provisional, recount
 from engine.service.accounts import add_user
 from engine.supervision import sweep as supervision
 from engine.supervision.counts import lights_of
@@ -348,7 +349,7 @@ def test_adding_the_2027_file_counts_every_provisional_deadline_again(county: An
     corrections_page = browser(app, "supervisor").get("/supervision/corrections").text
     assert "2027-01-06" in corrections_page and "暂定" not in corrections_page
     assert "即承诺于2027年1月5日前办结，最迟不超过2027年1月18日。" in documents.documents_of(svc, number)[0].paragraphs
-    assert provisional.refresh(svc) == 0  # nothing left to count again
+    assert recount.provisional_deadlines(svc) == 0  # nothing left to count again
 
 
 def test_a_server_started_with_the_new_file_counts_them_again_at_its_first_sweep(county: Any, tmp_path: Path) -> None:

@@ -80,6 +80,7 @@ def num_text(value: Decimal) -> str:
 
 
 def span_text(lower: Decimal | None, upper: Decimal | None, unit: str) -> str:
+    """A tier's span in a schedule's words: 不超过 10吨, 超过 10吨 至 50吨, 超过 50吨."""
     if lower is None and upper is None:
         return "全部"
     if lower is None:

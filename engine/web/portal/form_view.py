@@ -19,8 +19,8 @@ from typing import Any
 from engine.base import conditions, regions, wording
 from engine.base.i18n import gettext
 from engine.base.wording import N_
+from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.check.crossref import FieldInfo, item_fields
 from engine.rules import forms
 from engine.rules.form_values import TRUE_WORDS
 

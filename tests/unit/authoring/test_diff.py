@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from engine.authoring.diff import KIND_ORDER, Change, compare
-from engine.catalogue.model import Catalogue, Document, load
+from engine.catalogue.model import Catalogue, Document
+from engine.check.pipeline import load
 from engine.cli import diff as cli_diff
 from engine.cli import main as cli
 from engine.cli.errors import EXIT_USER, UserError

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from engine.authoring import edit as lib
+from engine.authoring import editing, yaml_edit
 from engine.authoring import new_item as scaffold
-from engine.authoring import yaml_edit
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import Catalogue, CheckResult, Document, load
+from engine.catalogue.model import Catalogue, CheckResult, Document
+from engine.check.pipeline import load
 from engine.cli.edit import NAME_MARK, add_parsers
 from engine.cli.errors import UserError
 
@@ -91,8 +92,8 @@ def test_set_promised_limit_changes_that_line_only(catalog: Path, capsys: pytest
 
 def test_set_inside_flow_mappings_and_quoted_text(catalog: Path) -> None:
     before = (catalog / SEAL).read_text(encoding="utf-8")
-    lib.edit(catalog, "QQ-PSB-BA-001", lib.SetValue("steps.accept.limit.value", lib.value("20")))
-    lib.edit(catalog, "QQ-PSB-BA-001", lib.SetValue("location.window", lib.value('"0230"')))
+    editing.edit(catalog, "QQ-PSB-BA-001", lib.SetValue("steps.accept.limit.value", lib.value("20")))
+    editing.edit(catalog, "QQ-PSB-BA-001", lib.SetValue("location.window", lib.value('"0230"')))
     removed, added = changed_lines(before, (catalog / SEAL).read_text(encoding="utf-8"))
     assert removed == [
         "  - {id: accept, name: 受理并备案, role: window, limit: {value: 30, unit: minute}}",
@@ -196,7 +197,7 @@ def test_an_edit_that_breaks_the_catalogue_writes_nothing(
 
 def test_a_broken_edit_names_the_problem_where_the_file_would_have_it(catalog: Path) -> None:
     with pytest.raises(lib.EditRefused) as err:
-        lib.edit(catalog, "QQ-PSB-BA-001", lib.SetValue("materials.rep_id.kind", lib.value("idenity")))
+        editing.edit(catalog, "QQ-PSB-BA-001", lib.SetValue("materials.rep_id.kind", lib.value("idenity")))
     problem = next(p for p in err.value.outcome.new_problems if p.kind == "enum")
     assert (problem.file, problem.line, problem.column) == (SEAL, 75, 11)
     assert "did you mean 'identity'?" in problem.message
@@ -236,10 +237,10 @@ def test_dry_run_prints_the_diff_and_writes_nothing(catalog: Path, capsys: pytes
 def test_edits_allowed_on_a_catalogue_with_problems_if_they_add_none(catalog: Path) -> None:
     bad = (catalog / SEAL).read_text(encoding="utf-8").replace("kind: identity", "kind: idenity")
     (catalog / SEAL).write_text(bad, encoding="utf-8")
-    outcome = lib.edit(catalog, "QQ-REALESTATE-DJ-102", lib.SetValue("visits.max", lib.value("2")))
+    outcome = editing.edit(catalog, "QQ-REALESTATE-DJ-102", lib.SetValue("visits.max", lib.value("2")))
     assert outcome.written and outcome.pre_existing >= 1
     # The broken item itself can be edited, to fix it.
-    fixed = lib.edit(catalog, "QQ-PSB-BA-001", lib.SetValue("materials.rep_id.kind", lib.value("identity")))
+    fixed = editing.edit(catalog, "QQ-PSB-BA-001", lib.SetValue("materials.rep_id.kind", lib.value("identity")))
     assert fixed.written
     checks_clean(catalog)
 

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "checks"
 
@@ -47,11 +47,11 @@ def test_unchanged_files_are_not_parsed_again(tmp_path: Path, monkeypatch) -> No
     cat = copy("clean-subfolders", tmp_path)
     cache_dir = tmp_path / "cache"
     load(cat, FileCache(cat, cache_dir))
-    import engine.catalogue.model
+    import engine.catalogue.reading
 
     calls: list[int] = []
-    real = engine.catalogue.model.parse
-    monkeypatch.setattr(engine.catalogue.model, "parse", lambda raw: calls.append(1) or real(raw))
+    real = engine.catalogue.reading.parse
+    monkeypatch.setattr(engine.catalogue.reading, "parse", lambda raw: calls.append(1) or real(raw))
     assert load(cat, FileCache(cat, cache_dir)).ok
     assert calls == []
 

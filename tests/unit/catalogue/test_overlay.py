@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalogue.model import load
-from engine.catalogue.overlay import merge
+from engine.catalogue.merge import merge
+from engine.check.pipeline import load
 from engine.cli.main import main
 
 REPO = Path(__file__).resolve().parents[3]
@@ -113,7 +113,7 @@ def test_merge_matches_lists_by_id_and_records_where_each_value_came_from() -> N
     merged = merge(base, patch, base_origins={}, base_file="p.yaml", patch_file="c.yaml", patch_at=(), origins=origins)
     assert merged == {"a": 1, "materials": [{"id": "x", "name": "X2", "required": True}, {"id": "z", "name": "Z"}]}
     assert base["materials"][1] == {"id": "y", "name": "Y"}  # the parent's data is never changed
-    from engine.catalogue.overlay import lookup
+    from engine.catalogue.merge import lookup
 
     assert lookup(origins, "p.yaml", ("materials", 0, "name")) == ("c.yaml", ("materials", 2, "name"))
     assert lookup(origins, "p.yaml", ("materials", 0, "required")) == ("p.yaml", ("materials", 0, "required"))

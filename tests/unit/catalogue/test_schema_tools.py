@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.catalogue import override_schema
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA = REPO / "schema"

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.base.result import WARNING_KINDS
-from engine.catalogue import schemas
+from engine.catalogue import partial, schemas
 from engine.catalogue.cache import FileCache
-from engine.catalogue.model import load
 from engine.catalogue.yaml_policy import parse
-from engine.check import partial, quality
+from engine.check import quality
+from engine.check.pipeline import load
 from engine.cli.main import main
 
 REPO = Path(__file__).resolve().parents[3]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.base.result import Problem
-from engine.catalogue.model import CheckResult, load
+from engine.catalogue.model import CheckResult
 from engine.check import report
+from engine.check.pipeline import load
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -116,12 +116,12 @@ def test_fee_bad_data_is_a_clean_error(data: str, message: str, reference) -> No
 def test_internal_errors_exit_3_with_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import engine.catalogue.model
+    import engine.check.pipeline
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(engine.catalogue.model, "load", boom)
+    monkeypatch.setattr(engine.check.pipeline, "load", boom)
     assert main(["check"]) == 3
     err = capsys.readouterr().err
     assert "this is a bug in Yangguang" in err and "RuntimeError: boom" in err

@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from support import tamper
 
 from engine.base import keys
+from engine.base.dates import TZ
 from engine.cli.main import main
 from engine.ledger import transparency
 from engine.ledger.db import open_engine
@@ -26,7 +27,7 @@ from engine.ledger.events import event_hash
 from engine.ledger.merkle import MerkleTree, verify_consistency
 from engine.ledger.migrations import migrate
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import sweep as supervision

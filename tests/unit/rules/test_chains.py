@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.rules import chains
 
 REPO = Path(__file__).resolve().parents[3]

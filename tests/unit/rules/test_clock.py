@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.base.dates import TZ
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.clock import (
     OFFICE_HOURS,
-    TZ,
     ManualClock,
     Pause,
     SystemClock,

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue.model import Catalogue, Document, load
+from engine.catalogue.model import Catalogue, Document
+from engine.check.pipeline import load
 from engine.rules.forms import FieldError, normalise, required_materials, validate, visible_fields
 
 REPO = Path(__file__).resolve().parents[3]

@@ -12,7 +12,7 @@ import pytest
 from lunar_python import Solar
 from lunardate import LunarDate
 
-from engine.catalogue.model import load
+from engine.check.pipeline import load
 from engine.rules import holiday_rule
 from engine.rules.calendar import WorkCalendar
 from engine.rules.holiday_rule import _qingming, _solar, days_off, statutory_holidays

@@ -13,12 +13,12 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import Engine, event, select, update
 
+from engine.base.dates import TZ
 from engine.base.i18n import activate
 from engine.cli.main import main
 from engine.ledger import tables
 from engine.ledger.db import iso, open_engine
 from engine.ledger.migrations import migrate
-from engine.rules.clock import TZ
 from engine.service import auth
 from engine.service.accounts import add_user
 

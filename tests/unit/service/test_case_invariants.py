@@ -12,7 +12,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.ledger.cases import get_case
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.errors import VersionConflict
@@ -51,7 +52,7 @@ class CaseMachine(RuleBasedStateMachine):
         self.dir = tempfile.TemporaryDirectory()
         self.db = open_engine(Path(self.dir.name) / "c.db", synchronous="NORMAL")
         migrate(self.db)
-        self.clock = clk.ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=clk.TZ))
+        self.clock = clk.ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))
         self.svc = CaseService(CAT, self.db, self.clock, CAL)
         data, uploads = sample_application(CAT, CAT.items[CODE], {"realestate.certificate_copies": 2})
         self.number = self.svc.submit(CODE, data, uploads, Actor("a", "applicant"), "k").number

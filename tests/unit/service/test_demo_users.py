@@ -13,12 +13,12 @@ import yaml
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import select
 
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.cli.main import main
 from engine.ledger import tables
 from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
-from engine.rules.clock import TZ
 from engine.service import auth, demo_users
 from engine.service.accounts import DEMO_PASSWORD, DEPARTMENT_ROLES, ROLE_NAMES, ROLES, add_user
 

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from engine.check.crossref import item_fields
+from engine.base.dates import TZ
+from engine.catalogue.fields import item_fields
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.events import events_of
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.rules.forms import validate
 from engine.service.cases import CaseService
 from engine.service.documents import Document, _deadline_text, chinese_date, documents_for, documents_of, render

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.ledger.cases import get_case
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.errors import VersionConflict
@@ -18,7 +19,7 @@ from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import ActionRefused, Actor, FeeMismatch
 from engine.rules.cases.steps import open_steps
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application
 from engine.supervision import audit

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from support import tamper
 
+from engine.base.dates import TZ
 from engine.ledger import migrations
 from engine.ledger.cases import get_case
 from engine.ledger.db import open_engine, read_only
@@ -24,7 +25,7 @@ from engine.ledger.events import events_of
 from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import audit

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
-from engine.catalogue.model import load
+from engine.base.dates import TZ
+from engine.check.pipeline import load
 from engine.ledger import tables
 from engine.ledger.cases import create_case, record_case_staff
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.events import append_event
 from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.calendar import WorkCalendar
-from engine.rules.clock import TZ
 from engine.supervision import rankings
 
 WEIGHTS = {"on_time_rate": 35, "early_rate": 10, "time_used": 10, "satisfaction": 25, "lights": 10, "corrections": 10}

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.cases import get_case
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import corrections
@@ -182,8 +183,9 @@ from datetime import datetime
 from engine.ledger.db import open_engine
 from engine.supervision import sweep as supervision
 from engine.rules.calendar import WorkCalendar
-from engine.catalogue.model import load
-from engine.rules.clock import TZ, ManualClock
+from engine.check.pipeline import load
+from engine.base.dates import TZ
+from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 cat = load(sys.argv[1]).catalogue
 cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
