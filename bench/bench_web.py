@@ -95,7 +95,7 @@ from engine.rules import forms, notice  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, limits_from_env  # noqa: E402
 from engine.web import app as web  # noqa: E402
-from engine.web import csrf  # noqa: E402
+from engine.web import csrf, render  # noqa: E402
 from engine.web.flowchart import flowchart_svg  # noqa: E402
 from engine.web.portal import form_view  # noqa: E402
 from engine.web.portal.form_view import CHECK_PAGE, MATERIALS_PAGE  # noqa: E402
@@ -534,13 +534,13 @@ def measure_submissions(
 
 
 def plain_environment() -> Environment:
-    """A new Environment over the app's templates, set up as engine/web/app.py sets up its own."""
+    """A new Environment over the app's templates, set up as engine/web/render.py sets up its own."""
     env = Environment(
         loader=FileSystemLoader(str(REPO / "engine" / "web" / "templates")),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
     )
-    app_env: Environment = web._env
+    app_env: Environment = render.env
     env.globals.update(app_env.globals)  # gettext callables, current_language, languages …
     env.newstyle_gettext = getattr(app_env, "newstyle_gettext", False)  # type: ignore[attr-defined]
     return env
@@ -669,9 +669,9 @@ PARTS = (  # (what, file suffix, function): cumulative times, so they nest (norm
     ("forms.normalise", "engine/rules/forms.py", "normalise"),
 )
 THREADED = (
-    "engine.web.app",
+    "engine.web.home",
     "engine.web.portal.apply",
-    "engine.web.api",
+    "engine.web.api.cases",
     "engine.web.portal.progress",
     "engine.web.desk.cases",
 )

@@ -16,8 +16,8 @@ from engine.cli.errors import EXIT_OK, UserError
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from engine.service import reload
     from engine.service.upload_limits import limits_from_env
+    from engine.web import reload
     from engine.web.app import create_app
 
     try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2; the per-address upload limits

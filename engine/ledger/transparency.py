@@ -4,7 +4,7 @@ Every sweep (engine.supervision.sweep.sweep) that finds more events than the las
 new one: the RFC 9162 tree head (engine.ledger.merkle) over every event in ``events.id`` order, signed with
 the center's Ed25519 key (engine.base.keys; a file beside the database, never in it) and stored in
 ``checkpoints`` (append-only, migration 22). They are published at ``GET /transparency/checkpoints``
-with the public keys that signed them.
+(engine.web.transparency) with the public keys that signed them.
 
 What is signed is :func:`signed_text`, UTF-8::
 
@@ -35,12 +35,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from engine.base import input_guard, keys
+from engine.base import keys
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.ledger.merkle import MerkleTree, leaf_data, verify_consistency
@@ -54,7 +50,6 @@ __all__ = [
     "parse_published",
     "signed_text",
     "sweep",
-    "transparency_routes",
 ]
 
 log = logging.getLogger("yangguang.transparency")
@@ -189,20 +184,6 @@ def listing(conn: Connection, limit: int = LIST_DEFAULT) -> dict[str, Any]:
         ],
         "checkpoints": [{k: r[k] for k in Checkpoint.__slots__} for r in rows],
     }
-
-
-def transparency_routes(db: Engine) -> list[Route]:
-    async def checkpoints(request: Request) -> Response:
-        raw = request.query_params.get("limit", str(LIST_DEFAULT))
-        if not 1 <= (input_guard.whole(raw) or 0) <= LIST_MAX:
-            raise HTTPException(
-                400, f"limit 须为 1 到 {LIST_MAX} 的整数 / limit must be a whole number 1 to {LIST_MAX}"
-            )
-        with read_only(db) as conn:
-            body = listing(conn, int(raw))
-        return JSONResponse(body, headers={"Cache-Control": "no-cache"})
-
-    return [Route("/transparency/checkpoints", checkpoints)]
 
 
 # ---------------------------------------------------------------------------------------

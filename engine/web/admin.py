@@ -14,7 +14,7 @@ in it). ``admin/preview.html`` extends the public template and adds the banner, 
 previewed is exactly what the public will get. A preview's forms carry no valid CSRF token:
 nothing can be submitted from one.
 
-The handlers find the live app (engine.service.reload.LiveApp) and how the public pages are made
+The handlers find the live app (engine.web.reload.LiveApp) and how the public pages are made
 (:class:`PreviewKit`) in the version's ``Deps.extra`` (``live``, ``kit``), set by engine.web.app.
 """
 
@@ -48,7 +48,7 @@ from engine.web.portal import apply, form_view
 from engine.web.portal.browser import BROWSER_COOKIE
 
 if TYPE_CHECKING:
-    from engine.service.reload import LiveApp
+    from engine.web.reload import LiveApp
 
 #: the browser token a preview's form pages are rendered for; its CSRF token is then replaced,
 #: so a form submitted from a preview is refused by the live portal

@@ -22,6 +22,7 @@ from engine.service.upload_limits import Limits
 
 if TYPE_CHECKING:
     from engine.supervision.search import ItemIndex
+    from engine.web.reload import LiveApp
 
 Render = Callable[..., HTMLResponse]
 """Render a template as a page of one catalogue's center: a template name, a status and the context."""
@@ -40,9 +41,10 @@ class Deps:
     index: ItemIndex | None = None  # the catalogue's search index (home page, public search)
     open_data_dir: Path | None = None  # where the open-data file is written (/open-data)
     extra: dict[str, Any] | None = None  # what one part of the site keeps per version (e.g. admin's live app)
-    # What handlers compute once per version and keep (the portal's blank pages, admin's preview),
-    # filled on first use. Not an argument: every Deps (a preview's made with dataclasses.replace
-    # too) starts with its own, so nothing cached for one catalogue is served for another.
+    live: LiveApp | None = None  # the server's live app (/healthz: whether newer files fail to load)
+    # What handlers compute once per version and keep (the portal's blank pages, admin's preview, the
+    # guide pages), filled on first use. Not an argument: every Deps (a preview's made with
+    # dataclasses.replace too) starts with its own, so nothing cached for one catalogue is served for another.
     memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 

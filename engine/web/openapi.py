@@ -1,4 +1,4 @@
-"""The hand-written OpenAPI 3.1 document of the JSON API (engine/web/api.py, engine/web/app.py).
+"""The hand-written OpenAPI 3.1 document of the JSON API (engine/web/api/).
 
 tests/web/test_web.py checks that every /api route the app serves is documented here and
 nothing else is.
@@ -7,6 +7,9 @@ nothing else is.
 from __future__ import annotations
 
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 _TYPES: dict[str, dict[str, Any]] = {
     "s": {"type": "string"},
@@ -40,7 +43,7 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(max_len: int) -> dict[str, Any]:
-    """A required text field as engine.web.api._string checks it: 1 to ``max_len`` characters, not only spaces."""
+    """A required text field as engine.web.api.common.string checks it: 1 to ``max_len`` characters, not only spaces."""
     return {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"\S"}
 
 
@@ -253,7 +256,9 @@ OPENAPI: dict[str, Any] = {
         "title": "阳光 Yangguang case API",
         "version": "1",
         "description": "Staff authenticate with a bearer token from POST /api/session; applicants use the case's "
-        "query code. Every error is {error: {status, code, message, fields?}}. Case fields data, uploads, "
+        "query code. Every error is {error: {status, code, message, fields?}}: messages are in the request's "
+        "language (?lang=en or Accept-Language: en for English; Chinese by default), codes never change. "
+        "Case fields data, uploads, "
         "fee_anomalies and events[].actor are shown to staff only.",
     },
     "paths": _PATHS,
@@ -363,3 +368,8 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+
+
+async def serve(request: Request) -> Response:
+    """``GET /openapi.json``: the document above."""
+    return JSONResponse(OPENAPI)

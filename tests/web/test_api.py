@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import pytest
 from argon2 import PasswordHasher, profiles
-from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
@@ -32,7 +31,7 @@ from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import audit
-from engine.web.api import api_routes
+from engine.web import api
 from engine.web.openapi import OPENAPI
 
 RESALE = "QQ-REALESTATE-DJ-102"
@@ -146,7 +145,7 @@ def world(tmp_path: Path, reference: Any) -> Iterator[tuple[Client, CaseService,
     for role in ROLES:
         add_user(db, role, role, "realestate", password=f"{role}-secret")
     add_user(db, "culture-reviewer", "reviewer", "culture", password="culture-reviewer-secret")
-    app = Starlette(routes=api_routes(svc, tmp_path / "uploads"))
+    app = api.standalone(svc, tmp_path / "uploads")
     yield Client(app), svc, clk, tmp_path / "uploads"
 
 
@@ -334,6 +333,13 @@ def test_staff_lifecycle_with_fee_gate_conflicts_and_roles(world: Any) -> None:
         json={"action": "complete_step", "version": 1, "payload": {"step": "review"}},
     )
     e = error(stale, 409)
+    assert "第 1 版，现为第 2 版" in e["message"] and e["code"] == "version_conflict"
+    english = client.post(
+        f"/api/cases/{number}/actions",
+        headers=h["reviewer"] | {"Accept-Language": "en"},  # the message in the request's language
+        json={"action": "complete_step", "version": 1, "payload": {"step": "review"}},
+    )
+    e = error(english, 409)
     assert "version 1, now 2" in e["message"] and e["code"] == "version_conflict"
     assert act(client, number, h["reviewer"], "complete_step", step="review").status_code == 200
     assert act(client, number, h["undertaker"], "complete_step", step="tax").status_code == 200
@@ -408,17 +414,11 @@ def test_item_form_from_the_catalogue(world: Any) -> None:
 
 
 def test_openapi_matches_the_routes(world: Any) -> None:
-    client, svc, _, tmp = world
+    client, *_ = world
     assert client.get("/openapi.json").json() == OPENAPI
-    app_ops = {
-        (r.path, m.lower())
-        for r in api_routes(svc, tmp)
-        if isinstance(r, Route)
-        for m in (r.methods or set()) - {"HEAD"}
-    }
+    app_ops = {(r.path, m.lower()) for r in api.ROUTES if isinstance(r, Route) for m in (r.methods or set()) - {"HEAD"}}
     doc_ops = {(path, m) for path, ops in OPENAPI["paths"].items() for m in ops}
-    # the catalogue's read-only item routes are served by engine/web/app.py (see tests/web/test_web.py)
-    assert doc_ops - {("/api/items", "get"), ("/api/items/{code}", "get")} <= app_ops
+    assert doc_ops <= app_ops  # the catalogue's read-only item routes too (engine/web/api/items.py)
     assert {op for op in app_ops if op[0].startswith("/api/")} <= doc_ops
     assert OPENAPI["openapi"].startswith("3.1")
 

@@ -35,7 +35,7 @@ from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application, sample_chain_application
 from engine.service.upload_limits import ENV_LIMITS, LIMITS, client_of, limits_from_env
-from engine.web.api import APPLICANT
+from engine.web.api.common import APPLICANT
 from engine.web.app import create_app
 
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)  # a Friday, 09:00 Beijing time
@@ -104,10 +104,13 @@ def test_the_11th_filing_in_an_hour_answers_429_and_another_address_is_not_affec
         "error": {
             "status": 429,
             "code": "too_many_requests",
-            "message": "同一地址提交申请过于频繁，请 50 分钟后再提交 / too many applications filed from this "
-            "address; try again in 50 minutes",
+            "message": "同一地址提交申请过于频繁，请 50 分钟后再提交",
         }
     }
+    english = api_case(one, svc, "k10", headers={"Accept-Language": "en"})  # in the request's language
+    assert english.status_code == 429 and english.json()["error"]["message"] == (
+        "too many applications filed from this address; try again in 50 minutes"
+    )
     assert cases_filed(svc) == 10  # the refusal wrote nothing
     again = api_case(one, svc, "k3")  # a retry of a filing that was taken: its case, not a refusal
     assert again.status_code == 200 and again.json()["number"].endswith("000004")
@@ -140,7 +143,9 @@ def test_30_a_day_and_a_supervision_event_once_per_window(site: Any) -> None:
     clk.set(START + timedelta(hours=3))
     r = api_case(one, svc, "day")
     assert r.status_code == 429 and r.headers["Retry-After"] == "75600"
-    assert "21 小时" in r.json()["error"]["message"] and "21 hours" in r.json()["error"]["message"]
+    assert "21 小时" in r.json()["error"]["message"]
+    r = api_case(one, svc, "day", headers={"Accept-Language": "en"})
+    assert r.status_code == 429 and "21 hours" in r.json()["error"]["message"]
     clk.set(START + timedelta(days=1))  # Saturday 09:00: the 09:00 filing left the day
     assert api_case(one, svc, "day").status_code == 201
     assert len(floods(svc)) == 3

@@ -28,8 +28,10 @@ def client(tmp_path: Path, reference: Any) -> Iterator[TestClient]:
         yield c
 
 
-def post_raw(client: TestClient, path: str, body: bytes) -> Any:
-    return client.post(path, content=body, headers={"content-type": "application/json"})
+def post_raw(client: TestClient, path: str, body: bytes, language: str = "") -> Any:
+    """POST ``body`` as JSON; ``language`` as the browser's Accept-Language (the API answers in it)."""
+    headers = {"content-type": "application/json"} | ({"accept-language": language} if language else {})
+    return client.post(path, content=body, headers=headers)
 
 
 def api_error(r: Any, status: int) -> dict[str, Any]:
@@ -48,6 +50,8 @@ def test_a_100000_deep_body_is_refused_with_400(client: TestClient, path: str, o
     """Hole 1: a 100,000-deep array or object answered 500 (RecursionError in json.loads)."""
     deep = opener * 100_000 + b"1" + closer * 100_000
     err = api_error(post_raw(client, path, b'{"x": ' + deep + b"}"), 400)
+    assert err["code"] == "bad_request" and "32" in err["message"] and "嵌套过深" in err["message"]
+    err = api_error(post_raw(client, path, b'{"x": ' + deep + b"}", "en"), 400)
     assert err["code"] == "bad_request" and "32" in err["message"] and "too deep" in err["message"]
 
 
@@ -60,7 +64,7 @@ def test_the_depth_limit_is_exact_and_ignores_brackets_in_strings(client: TestCl
     ok = b'{"item": "X", "idempotency_key": "k", "data": ' + b'{"a":' * 31 + b"1" + b"}" * 31 + b"}"
     assert api_error(post_raw(client, "/api/cases", ok), 404)["code"] == "not_found"  # depth 32: read on
     deeper = b'{"item": "X", "idempotency_key": "k", "data": ' + b'{"a":' * 32 + b"1" + b"}" * 32 + b"}"
-    assert "too deep" in api_error(post_raw(client, "/api/cases", deeper), 400)["message"]
+    assert "too deep" in api_error(post_raw(client, "/api/cases", deeper, "en"), 400)["message"]
     bracketed = json.dumps({"username": "[" * 10_000, "password": "x"}).encode()
     assert api_error(post_raw(client, "/api/session", bracketed), 422)["fields"][0]["field"] == "username"
 
@@ -135,6 +139,8 @@ def test_405_answers_say_which_methods_the_path_has(client: TestClient) -> None:
     r = client.put("/api/session")
     assert api_error(r, 405)["code"] == "method_not_allowed" and r.headers["allow"] == "DELETE, POST"
     r = client.delete("/api/cases")
+    assert api_error(r, 405)["message"].endswith("请使用 POST。") and r.headers["allow"] == "POST"
+    r = client.delete("/api/cases", headers={"accept-language": "en"})
     assert api_error(r, 405)["message"].endswith("use POST") and r.headers["allow"] == "POST"
     r = client.put("/desk/login")
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, POST"
@@ -145,14 +151,14 @@ def test_405_answers_say_which_methods_the_path_has(client: TestClient) -> None:
 
 
 def _string_limits() -> set[tuple[str, int]]:
-    """Every ``_string(body, "key", N)`` call in engine/web/api.py, read from its source."""
-    tree = ast.parse((REPO / "engine" / "web" / "api.py").read_text(encoding="utf-8"))
+    """Every ``string(body, "key", N)`` call in engine/web/api/ (engine.web.api.common.string), read from its source."""
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_string":
-            key, limit = node.args[1], node.args[2]
-            assert isinstance(key, ast.Constant) and isinstance(limit, ast.Constant), ast.unparse(node)
-            found.add((key.value, limit.value))
+    for source in sorted((REPO / "engine" / "web" / "api").glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "string":
+                key, limit = node.args[1], node.args[2]
+                assert isinstance(key, ast.Constant) and isinstance(limit, ast.Constant), ast.unparse(node)
+                found.add((key.value, limit.value))
     return found
 
 
@@ -206,6 +212,8 @@ def test_numbers_json_has_not_are_refused_with_400(client: TestClient, number: b
     the case was stored; now the body is refused as not valid JSON, in the one error shape."""
     body = b'{"item": "' + RESALE.encode() + b'", "idempotency_key": "k", "data": {"applicant": {"name": '
     err = api_error(post_raw(client, "/api/cases", body + number + b"}}}"), 400)
+    assert err["code"] == "bad_request" and "不是有效的 JSON" in err["message"]
+    err = api_error(post_raw(client, "/api/cases", body + number + b"}}}", "en"), 400)
     assert err["code"] == "bad_request" and "not valid JSON" in err["message"]
     ok = post_raw(client, "/api/cases", body + b'1.5e3}}, "uploads": {}}')
     assert ok.status_code == 422  # an ordinary number is read on (and judged by the form)

@@ -283,7 +283,9 @@ def test_the_last_good_open_data_file_is_served_when_a_rebuild_fails(site: Any) 
         assert again.status_code == 200 and again.content == first.content
         built.unlink()
         none = client.get("/open-data/yangguang.sqlite")
-        assert none.status_code == 503 and "try again later" in none.text
+        assert none.status_code == 503 and "请稍后再试" in none.text
+        english = client.get("/open-data/yangguang.sqlite", headers={"Accept-Language": "en"})
+        assert english.status_code == 503 and "try again later" in english.text
     finally:
         with svc.db.begin() as conn:
             conn.exec_driver_sql(f"ALTER TABLE cases_away RENAME TO {tables.cases.name}")

@@ -130,7 +130,9 @@ def test_one_client_gets_429_after_twenty_wrong_codes_until_the_window_passes(si
     assert refused.headers["retry-after"] == "900"
     body = refused.json()
     assert set(body) == {"error"} and body["error"]["status"] == 429 and body["error"]["code"] == "too_many_requests"
-    assert "15 分钟" in body["error"]["message"] and "15 minutes" in body["error"]["message"]
+    assert "15 分钟" in body["error"]["message"] and "minutes" not in body["error"]["message"]
+    english = guesser.get(f"/api/cases/{number}", params={"query_code": code}, headers={"Accept-Language": "en"})
+    assert english.status_code == 429 and "15 minutes" in english.json()["error"]["message"]
     # the same address on the progress pages: the HTML error page, in the page's language
     page = find(guesser, number, code)
     assert page.status_code == 429 and page.headers["retry-after"] == "900" and "查询码输错次数过多" in page.text

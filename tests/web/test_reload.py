@@ -31,9 +31,9 @@ from engine.check.pipeline import load
 from engine.rules import clock
 from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
-from engine.service import reload
 from engine.service.accounts import add_user
 from engine.service.samples import sample_application
+from engine.web import reload
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from test_api import PDF, ROLES, Client, _cheap_hashes, application, error, new_draft, token  # noqa: F401
 from test_desk import PASSWORD, browser, desk  # noqa: F401  (the fixture)
@@ -33,7 +32,7 @@ from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.service.upload_limits import Limits
 from engine.supervision import sweep as supervision
-from engine.web.api import api_routes
+from engine.web import api
 
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +53,7 @@ def make(tmp_path: Path, reference: Any) -> Callable[..., World]:
     add_user(db, "culture-window", "window", "culture", password="culture-window-secret")
 
     def build(**limits: Any) -> World:
-        app = Starlette(routes=api_routes(svc, tmp_path / "uploads", Limits(**limits)))
+        app = api.standalone(svc, tmp_path / "uploads", Limits(**limits))
         return Client(app), svc, clk, tmp_path / "uploads"
 
     return build

@@ -102,7 +102,9 @@ def test_item_guide_shows_the_one_time_notice(server: tuple[str, Path], referenc
 def test_errors_have_one_shape(server: tuple[str, Path]) -> None:
     status, body = get(server[0] + "/api/items/NOPE")
     assert status == 404
-    assert json.loads(body) == {"error": {"status": 404, "code": "not_found", "message": "no item with code 'NOPE'"}}
+    assert json.loads(body) == {"error": {"status": 404, "code": "not_found", "message": "没有这个事项：NOPE"}}
+    status, body = get(server[0] + "/api/items/NOPE?lang=en")
+    assert json.loads(body) == {"error": {"status": 404, "code": "not_found", "message": "No item with code NOPE"}}
     status, html = get(server[0] + "/items/NOPE")
     assert status == 404 and "没有这个事项" in html and "Traceback" not in html
 

@@ -202,6 +202,8 @@ def test_the_sweep_signs_when_the_record_grew_and_the_site_publishes(
     assert [c["tree_size"] for c in client.get("/transparency/checkpoints?limit=1").json()["checkpoints"]] == [3]
     for bad in ("0", "1001", "x"):
         answer = client.get(f"/transparency/checkpoints?limit={bad}")
+        assert answer.status_code == 400 and "limit 须为 1 到 1000 的整数" in answer.text
+        answer = client.get(f"/transparency/checkpoints?limit={bad}", headers={"Accept-Language": "en"})
         assert answer.status_code == 400 and "limit must be a whole number 1 to 1000" in answer.text
 
 

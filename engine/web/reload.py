@@ -1,8 +1,8 @@
 """Live reload: the server picks up edited catalogue YAML without a restart, and never serves a
 catalogue that does not check clean.
 
-Everything that depends on the catalogue — the case service, the routes and the closures they
-capture, the guide pages rendered once, the search index — is built once per catalogue version
+Everything that depends on the catalogue — the case service, the ``engine.web.deps.Deps`` its
+handlers read (the guide pages rendered once, the search index …), the routes — is built once per catalogue version
 by a factory (``engine.web.app``) into a :class:`Version`, an inner Starlette app. :class:`LiveApp` is
 the ASGI app the server runs: it owns what outlives a version (the database engine, the lifespan,
 the sweeper and the watcher) and hands every request to the current version. A switch is one
