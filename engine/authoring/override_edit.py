@@ -288,6 +288,7 @@ def edit(
         old_text = ""
         head = (
             f"# yaml-language-server: $schema={_schema_ref(root, path.parent)}\n"
+            # a comment in the catalogue's file, bilingual like the schemas an editor shows (engine.base.i18n)
             f"# {code}：本目录对继承事项的修改，只写改动的字段 / changes to an inherited item\n"
         )
         new_text = head + dump_new({"code": code, "reason": reason, **patch})

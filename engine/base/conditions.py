@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine.base.wording import N_
+from engine.base.i18n import N_
 
 Condition = Mapping[str, Any]
 OPERATORS = ("eq", "ne", "in", "gt", "gte", "lt", "lte", "present")

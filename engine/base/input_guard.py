@@ -40,8 +40,6 @@ _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-BAD_TEXT = "含有无法识别的字符（须为 UTF-8 文本）/ is not valid text (UTF-8 without lone surrogates)"
-
 
 def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
     """Whether the JSON text ``raw`` nests arrays/objects more than ``limit`` deep (brackets inside

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from engine.base.wording import N_
+from engine.base.i18n import N_
 
 # in static/ so that portal.js reads the very same file (/static/regions.tsv) for its linked selects; named
 # from the top package so that reading data does not import engine.web (this module is a leaf)

@@ -9,13 +9,7 @@ from typing import Any
 
 from engine.base import i18n
 from engine.base.dates import TZ
-from engine.base.i18n import gettext
-
-
-def N_(message: str) -> str:
-    """Mark a string for the translation catalogue; it is translated where it is shown."""
-    return message
-
+from engine.base.i18n import N_, gettext
 
 STATES = {
     "submitted": N_("待受理"),
@@ -109,7 +103,7 @@ def step_names(steps: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 def step_text(steps: Sequence[Mapping[str, Any]], value: str | None) -> str:
     """A stored step id — or several, comma-joined (parallel steps) — as the steps' names."""
     names = step_names(steps)
-    return "、".join(names.get(part, part) for part in (value or "").split(",") if part)
+    return gettext("、").join(names.get(part, part) for part in (value or "").split(",") if part)
 
 
 def next_steps(steps: Sequence[Mapping[str, Any]], step_id: str) -> list[Mapping[str, Any]]:

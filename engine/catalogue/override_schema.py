@@ -15,7 +15,9 @@ whole where the merge replaces them whole; a mapping alternative of ``anyOf`` (`
 ``python -m engine.catalogue.override_schema`` rewrites the file (``make schemas``); ``--check`` exits 1
 when the file on disk differs (tests/unit/catalogue/test_schema_tools.py runs the same comparison), so the
 editor (which reads the file) and ``yangguang check`` (which validates overrides with it) always
-agree with the item schema.
+agree with the item schema. Its descriptions are "中文 / English", as item.schema.json's are: a
+schema is data an editor shows a catalogue's author, not a message the engine says in a request's
+language (engine.base.i18n).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ ROLE_HELP = (
 def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
-    from engine.base import passwords
+    from engine.base import i18n, passwords
     from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
     from engine.service.accounts import ROLES, add_user
@@ -34,9 +34,15 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     else:
         raise UserError("no terminal to ask for a password; pipe it in with --password-stdin")
     words = [args.username, args.department or "", *_center_words(args.catalog)]
-    problem = passwords.password_problem(password, args.role, words) if args.role in ROLES else None
-    if problem:  # an unknown role is reported by add_user below
-        raise UserError(f"{problem}\nuser {args.username} not added; run the command again with a stronger password")
+
+    def problem() -> str:
+        return passwords.password_problem(password, args.role, words) or ""
+
+    if args.role in ROLES and problem():  # an unknown role is reported by add_user below
+        # the operator may read either language: the problem in both, line by line (engine.base.i18n)
+        raise UserError(
+            f"{i18n.in_both(problem)}\nuser {args.username} not added; run the command again with a stronger password"
+        )
     engine = open_engine(args.db)
     migrate(engine)
     try:

@@ -17,6 +17,7 @@ from typing import Any
 from engine.base import delivery, stated
 from engine.base.conditions import referenced_fields
 from engine.base.durations import MINUTES_PER_WORKING_DAY, duration_minutes
+from engine.base.i18n import N_, gettext, ngettext
 from engine.base.result import Finding, Path
 from engine.catalogue.merge import lookup
 from engine.catalogue.model import Catalogue, Document
@@ -30,6 +31,10 @@ class StageTime:
     minutes: int
     held_by: str  # the item (or "limit") that sets the stage's length
     optional: bool
+
+    def days_words(self) -> str:
+        """The stage's length in the reader's language (the chain's page)."""
+        return days_words(self.minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +55,39 @@ class CriticalPath:
         parts = [f"{s.stage} {days_text(s.minutes)} ({s.held_by})" for s in self.stages]
         return " → ".join(parts) + f" = {days_text(self.minutes)}"
 
+    def promised_words(self) -> str:
+        """The chain's promised total in the reader's language; — when it promises none."""
+        return "—" if self.promised_minutes is None else days_words(self.promised_minutes)
+
+    def words(self) -> str:
+        """The path as the chain's page says it, in the reader's language: each stage by its name,
+        its length and the item (or the shared limit) that sets it, then the total."""
+        parts = []
+        for s in self.stages:
+            by = gettext("联审共同时限") if s.held_by == SHARED else s.held_by
+            said = {"stage": s.name, "days": days_words(s.minutes), "by": by}
+            parts.append(gettext("%(stage)s %(days)s（%(by)s）") % said)
+        return " → ".join(parts) + " = " + days_words(self.minutes)
+
+
+#: what holds a joint review's length when the chain gives it one ``limit`` (StageTime.held_by), as
+#: the checker's English says it
+SHARED = "shared limit"
+
 
 def days_text(minutes: int) -> str:
+    """Working days in the checker's and ``yangguang show``'s English (pages: :func:`days_words`)."""
     if minutes % MINUTES_PER_WORKING_DAY == 0:
         return f"{minutes // MINUTES_PER_WORKING_DAY} working days"
     return f"{minutes / MINUTES_PER_WORKING_DAY:.2f} working days"
+
+
+def days_words(minutes: int) -> str:
+    """Working days in the reader's language (3个工作日 / 3 working days; 2.14 when not whole)."""
+    whole = minutes % MINUTES_PER_WORKING_DAY == 0
+    days = minutes // MINUTES_PER_WORKING_DAY
+    shown = str(days) if whole else f"{minutes / MINUTES_PER_WORKING_DAY:.2f}"
+    return ngettext("%(days)s个工作日", "%(days)s个工作日", days if whole else 2) % {"days": shown}
 
 
 def _promised(cat: Catalogue, code: str) -> int | None:
@@ -71,7 +104,7 @@ def critical_path(cat: Catalogue, chain: Mapping[str, Any]) -> CriticalPath:
         known = [(m or 0, code) for code, m in members if m is not None]
         longest = max(known) if known else (0, "?")
         if stage["mode"] == "joint_review" and "limit" in stage:
-            minutes, held = duration_minutes(stage["limit"]) or 0, "shared limit"
+            minutes, held = duration_minutes(stage["limit"]) or 0, SHARED
         else:
             minutes, held = longest
         stages.append(StageTime(stage["id"], stage["name"], stage["mode"], minutes, held, "when" in stage))
@@ -252,19 +285,24 @@ def services_section(cat: Catalogue, chain: Mapping[str, Any]) -> dict[str, Any]
     for service in services:
         item = cat.items.get(service["item"])
         name = cat.data(item)["name"] if item else service["item"]
-        options.append(
-            {"value": service["item"], "label": f"{name}（{names.get(service['after'], service['after'])}办结后启动）"}
-        )
+        after = names.get(service["after"], service["after"])
+        # the label in Chinese (what a refusal quotes); the parts let a page say it in its language
+        label = gettext("%(service)s（%(stage)s办结后启动）") % {"service": name, "stage": after}
+        options.append({"value": service["item"], "label": label, "service": name, "after": after})
+    # built once per catalogue version (engine.web.portal), so its words are msgids (``msgids``) the
+    # form's page says in its language (engine.web.form_view)
     return {
         "id": SERVICES_SECTION,
-        "title": "关联服务",
+        "title": N_("关联服务"),
+        "msgids": True,
         "fields": [
             {
                 "id": "wanted",
-                "label": "同时申请的关联服务",
+                "msgids": True,
+                "label": N_("同时申请的关联服务"),
                 "type": "checkbox",
                 "required": False,
-                "hint": "勾选的服务在所列阶段办结后自动发起，所需证照由链条传递；不勾选的可以以后单独申请。",
+                "hint": N_("勾选的服务在所列阶段办结后自动发起，所需证照由链条传递；不勾选的可以以后单独申请。"),
                 "options": options,
             }
         ],

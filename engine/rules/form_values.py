@@ -19,9 +19,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.base import identifiers, regions
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext
 from engine.base.money import YUAN, places
-from engine.base.wording import N_
 
 CENT = Decimal("0.01")
 TRUE_WORDS = frozenset({"true", "on", "1", "yes", "y", "是"})

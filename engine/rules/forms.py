@@ -19,8 +19,8 @@ from typing import Any
 
 from engine.base import delivery, regions, stated
 from engine.base.conditions import evaluate
+from engine.base.i18n import N_
 from engine.base.money import MONEY_UNITS, YUAN
-from engine.base.wording import N_
 from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
 from engine.rules.form_values import Invalid, Params, check, coerce, empty, fill

@@ -1,7 +1,11 @@
 """The one-time notice (一次告知): everything an applicant must know and bring, from the item's YAML.
 
 ``build`` turns an item into plain data that both the command line (``render_text``)
-and the web guide page render, so the two never disagree.
+and the web guide page render, so the two never disagree. The engine's words in it (labels,
+units, the sentences around catalogue data) go through the translation catalogue: in the
+request's language on a page or an API answer, Chinese on the command line (no language is
+active there, engine.base.i18n). The tables below hold the Chinese, marked for the catalogue;
+what is translated is shown with :func:`gettext`. Catalogue data stays as written.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from engine.base import conditions, stated
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext, ngettext
 from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
 from engine.rules.cases.law import extension_of
@@ -120,23 +124,30 @@ def paper_text(mat: Mapping[str, Any]) -> str:
     """What the item says about a material's paper copies — never more: an omitted count is not 0 and an
     omitted ``paper`` is not "no paper"."""
     originals, copies, paper = mat.get("originals"), mat.get("copies"), mat.get("paper")
-    if originals == 0 and copies == 0:
-        counts = ["无需原件和复印件"]
+    none = originals == 0 and copies == 0
+    if none:
+        counts = [gettext("无需原件和复印件")]
     else:
         # a written 0 reads as words (无需复印件), never "复印件0份" or a bare "1 / 0"
-        counts = [
-            f"{word}{n}份" if n else f"无需{word}"
-            for word, n in (("原件", originals), ("复印件", copies))
-            if n is not None
-        ]
+        counts = [_copies(kind, n) for kind, n in (("originals", originals), ("copies", copies)) if n is not None]
     if paper is False:
-        text = "无需纸质材料" if not counts or counts == ["无需原件和复印件"] else "、".join(counts) + "（无需纸质）"
+        if not counts or none:
+            text = gettext("无需纸质材料")
+        else:
+            text = gettext("%(counts)s（无需纸质）") % {"counts": gettext("、").join(counts)}
     elif counts:
-        text = "、".join(counts)
+        text = gettext("、").join(counts)
     else:
-        text = "需纸质材料，份数未说明" if paper is True else "纸质材料份数未说明"
-    extra = [f"{mat['paper_size']}纸张" if mat.get("paper_size") else "", mat.get("paper_requirements", "")]
-    return "，".join([text, *[e for e in extra if e]])
+        text = gettext("需纸质材料，份数未说明") if paper is True else gettext("纸质材料份数未说明")
+    size = gettext("%(size)s纸张") % {"size": mat["paper_size"]} if mat.get("paper_size") else ""
+    return gettext("，").join([text, *[e for e in (size, mat.get("paper_requirements", "")) if e]])
+
+
+def _copies(kind: str, n: int) -> str:
+    """原件1份 / 复印件2份 / 无需原件 …: how many originals or copies, in words."""
+    if kind == "originals":
+        return ngettext("原件%(n)s份", "原件%(n)s份", n) % {"n": n} if n else gettext("无需原件")
+    return ngettext("复印件%(n)s份", "复印件%(n)s份", n) % {"n": n} if n else gettext("无需复印件")
 
 
 def _link(value: str | None) -> Link | None:
@@ -169,7 +180,9 @@ def channels_text(chs: list[Channel]) -> str:
 def where_to_ask(cat: Catalogue, data: Mapping[str, Any]) -> str:
     """The window and phone an applicant turns to, in words (for an item that cannot be applied for)."""
     where, phone = counter(cat, data)
-    return f"办理地点：{where}" + (f"；咨询电话：{phone}" if phone else "")
+    if phone:
+        return gettext("办理地点：%(where)s；咨询电话：%(phone)s") % {"where": where, "phone": phone}
+    return gettext("办理地点：%(where)s") % {"where": where}
 
 
 def counter(cat: Catalogue, data: Mapping[str, Any]) -> tuple[str, str]:
@@ -181,25 +194,27 @@ def counter(cat: Catalogue, data: Mapping[str, Any]) -> tuple[str, str]:
     window = location.get("window") or dept.get("window", "")
     address = location.get("address") or center.get("address", "")
     phones = (data.get("contact") or {}).get("phone") or dept.get("phone") or center.get("phone")
-    phone = "、".join(phones) if isinstance(phones, list) else str(phones or "")
-    where = "，".join(p for p in (address, f"{dept['name']}窗口 {window}".strip() if window else dept["name"]) if p)
+    phone = gettext("、").join(phones) if isinstance(phones, list) else str(phones or "")
+    at = gettext("%(department)s窗口 %(window)s") % {"department": dept["name"], "window": window} if window else ""
+    where = gettext("，").join(p for p in (address, at.strip() or dept["name"]) if p)
     return where, phone
 
 
 UNAVAILABLE = {
-    "suspended": "本事项已暂停办理，暂不受理申请",
-    "cancelled": "本事项已取消，不再受理申请",
-    "materials": "本事项公布的办事指南未说明申请材料，不能在线申请，请到窗口办理或先电话咨询",
+    "suspended": N_("本事项已暂停办理，暂不受理申请"),
+    "cancelled": N_("本事项已取消，不再受理申请"),
+    "materials": N_("本事项公布的办事指南未说明申请材料，不能在线申请，请到窗口办理或先电话咨询"),
 }
 
 
 def _closing(data: Mapping[str, Any]) -> str:
     if not stated.materials_stated(data):
-        return f"本事项公布的办事指南未说明申请材料，{ASK}。"
+        return gettext("本事项公布的办事指南未说明申请材料，%(ask)s。") % {"ask": gettext(ASK)}
     if data.get("materials_incomplete"):
         why = str(data["materials_incomplete"]).rstrip("。.")
-        return f"以上材料清单按公布的办事指南照录，可能不完整（{why}），{ASK}。"
-    return "以上为本事项需提交的全部材料，一次性告知。材料齐全、符合法定形式的，窗口当场受理。"
+        said = gettext("以上材料清单按公布的办事指南照录，可能不完整（%(why)s），%(ask)s。")
+        return said % {"why": why, "ask": gettext(ASK)}
+    return gettext("以上为本事项需提交的全部材料，一次性告知。材料齐全、符合法定形式的，窗口当场受理。")
 
 
 def _identity(data: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -210,13 +225,14 @@ def _identity(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     for key, label in (("item", N_("行政许可事项")), ("sub_item", N_("子项")), ("handling_item", N_("业务办理项"))):
         entry = listed.get(key)
         if entry:
-            out.append((label, entry["name"] + (f"（{entry['code']}）" if entry.get("code") else "")))
+            named = gettext("%(name)s（%(code)s）") % entry if entry.get("code") else entry["name"]
+            out.append((label, named))
     if "version" in data:
         out.append((N_("事项版本"), str(data["version"])))
     if "state" in data:
-        out.append((N_("事项状态"), STATE_NAMES[data["state"]]))
+        out.append((N_("事项状态"), gettext(STATE_NAMES[data["state"]])))
     if "department_nature" in data:
-        out.append((N_("实施主体性质"), NATURE_NAMES[data["department_nature"]]))
+        out.append((N_("实施主体性质"), gettext(NATURE_NAMES[data["department_nature"]])))
     return out
 
 
@@ -225,18 +241,18 @@ def _materials(cat: Catalogue, data: Mapping[str, Any], labels: Mapping[str, str
     for mat in stated.materials(data):
         req = mat["required"]
         if req is True:
-            required = "必需"
+            required = gettext("必需")
         elif req is False:
-            required = "非必需"
+            required = gettext("非必需")
         else:
-            required = f"{conditions.describe(req, labels)}时必需"
+            required = gettext("%(condition)s时必需") % {"condition": conditions.describe(req, labels, gettext)}
         note_parts = [p for p in (mat.get("fill_notes"), mat.get("acceptance_standard"), mat.get("note")) if p]
         if mat.get("shared"):
-            note_parts.insert(0, "可通过数据共享获取，申请人免交")
+            note_parts.insert(0, gettext("可通过数据共享获取，申请人免交"))
         if mat.get("produced_by"):
             producer = cat.items.get(mat["produced_by"])
             if producer is not None:
-                note_parts.insert(0, f"由“{cat.data(producer)['name']}”事项产生")
+                note_parts.insert(0, gettext("由“%(item)s”事项产生") % {"item": cat.data(producer)["name"]})
         materials.append(
             MaterialLine(
                 name=mat["name"],
@@ -246,25 +262,25 @@ def _materials(cat: Catalogue, data: Mapping[str, Any], labels: Mapping[str, str
                 paper=paper_text(mat),
                 formats=mat.get("formats", []),
                 max_size_mb=mat.get("max_size_mb"),
-                source=SOURCE_NAMES.get(mat.get("source", ""), ""),
+                source=gettext(SOURCE_NAMES[mat["source"]]) if mat.get("source") in SOURCE_NAMES else "",
                 signs=bool(mat.get("applicant_signs")),
                 blank_form=_link(mat.get("blank_form")),
                 sample=_link(mat.get("sample")),
-                note="；".join(note_parts),
+                note=gettext("；").join(note_parts),
             )
         )
     return materials
 
 
-def _step_line(s: Mapping[str, Any]) -> str:
+def _step_line(s: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """One step in words: its name, then (who, how long, beside which step) — ``names`` gives the
+    other steps' names by id (a person reads names, never ids)."""
     who = "".join(p for p in (s.get("office"), s.get("post")) if p)
-    return (
-        f"{s['name']}（{ROLE_NAMES[s['role']]}"
-        + (f"，{who}" if who else "")
-        + f"，{duration_text(s['limit'])}"
-        + (f"，与“{s['parallel_with']}”并行" if s.get("parallel_with") else "")
-        + "）"
-    )
+    bits = [gettext(ROLE_NAMES[s["role"]]), who, duration_text(s["limit"])]
+    if s.get("parallel_with"):
+        other = names.get(s["parallel_with"], s["parallel_with"])
+        bits.append(gettext("与“%(step)s”并行") % {"step": other})
+    return gettext("%(name)s（%(details)s）") % {"name": s["name"], "details": gettext("，").join(b for b in bits if b)}
 
 
 def _labels(cat: Catalogue, item: Document) -> dict[str, str]:
@@ -278,29 +294,10 @@ def _labels(cat: Catalogue, item: Document) -> dict[str, str]:
 
 
 def _step_lines(steps: Any) -> list[str]:
+    """The item's steps in words: the standard steps' names, or each of its own with who and how long."""
     if steps == "standard":
-        return [f"{STEP_NAMES[s]}" for s in STEP_NAMES]
-    return [_step_line(s) for s in steps]
-
-
-def _visits_text(visits: Mapping[str, Any] | None) -> str:
-    if not visits:
-        return NOT_STATED_TEXT
-    times = "零跑动" if visits["max"] == 0 else f"最多{visits['max']}次"
-    return times + (f"（{visits['reason']}）" if visits.get("reason") else "")
-
-
-def _procedure_line(p: Mapping[str, Any]) -> str:
-    return (
-        f"{p['name']}（{PROCEDURE_NAMES[p['kind']]}，最长{duration_text(p['max'])}，"
-        f"{'计入' if p['counts_toward_limit'] else '不计入'}办理时限" + ("，收费" if p.get("charged") else "") + "）"
-    )
-
-
-def _result_text(result: Mapping[str, Any] | None) -> str:
-    if not result:
-        return NOT_STATED_TEXT
-    return f"{result['name']}" + (f"（有效期{result['validity']}）" if result.get("validity") else "")
+        return [gettext(STEP_NAMES[s]) for s in STEP_NAMES]
+    return [_step_line(s, {str(o["id"]): str(o["name"]) for o in steps}) for s in steps]
 
 
 def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
@@ -312,7 +309,9 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
     labels = _labels(cat, item)
     tl = data["time_limit"]
     fee_lines, fee_other = _fee_lines(cat, data["fee"], labels, on)
+    visits = stated.section(data, "visits")
     online = stated.section(data, "online")
+    result = stated.section(data, "result")
     contact = data.get("contact", {})
     complaint = data.get("complaint", {})
     remedy = data.get("remedy", {})
@@ -324,22 +323,22 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
     return Notice(
         code=data["code"],
         name=data["name"],
-        type=TYPE_NAMES[data["type"]],
+        type=gettext(TYPE_NAMES[data["type"]]),
         department=dept["name"],
         window=window,
-        level=LEVEL_NAMES[data["level"]],
+        level=gettext(LEVEL_NAMES[data["level"]]),
         bases=[(heading, basis_text(data[key])) for key, heading in BASIS_HEADINGS if data.get(key)],
         conditions=stated.conditions(data),
         conditions_stated=stated.is_stated(data["conditions"]),
-        applicants="、".join(SERVICE_OBJECT_NAMES[o] for o in objects)
+        applicants=gettext("、").join(gettext(SERVICE_OBJECT_NAMES[o]) for o in objects)
         if objects
-        else "、".join(APPLICANT_NAMES[a] for a in data["applicants"]),
+        else gettext("、").join(gettext(APPLICANT_NAMES[a]) for a in data["applicants"]),
         legal_limit=duration_text(tl["legal"]),
-        promised_limit="即办（当场办结）" if tl["promised"]["value"] == 0 else duration_text(tl["promised"]),
+        promised_limit=gettext("即办（当场办结）") if tl["promised"]["value"] == 0 else duration_text(tl["promised"]),
         immediate=tl["promised"]["value"] == 0,
         extension=extension_text(data),
-        visits=_visits_text(stated.section(data, "visits")),
-        online=ONLINE_DEPTH[online["depth"]] if online else NOT_STATED_TEXT,
+        visits=_visits_text(visits) if visits else gettext(NOT_STATED_TEXT),
+        online=gettext(ONLINE_DEPTH[online["depth"]]) if online else gettext(NOT_STATED_TEXT),
         materials=_materials(cat, data, labels),
         materials_stated=stated.materials_stated(data),
         materials_incomplete=str(data.get("materials_incomplete") or ""),
@@ -348,9 +347,9 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
         fee_not_in_force=fee_other,
         issued=on.isoformat() if on else "",
         fee_stated=stated.fee_stated(data),
-        special_procedures=[_procedure_line(p) for p in data.get("special_procedures", [])],
+        special_procedures=[_procedure_text(p) for p in data.get("special_procedures", [])],
         steps=_step_lines(data.get("steps", "standard")),
-        result=_result_text(stated.section(data, "result")),
+        result=_result_text(result) if result else gettext(NOT_STATED_TEXT),
         location=location.get("address") or center.get("address", ""),
         hours=data.get("hours") or center.get("hours", ""),
         contact=channels(contact) or _center_phone(center, "phone"),
@@ -360,8 +359,10 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
         identity=_identity(data),
         accepting_body=data.get("accepting_body", ""),
         deciding_body=data.get("deciding_body", ""),
-        unavailable=f"{UNAVAILABLE[why]}。{where_to_ask(cat, data)}" if why else "",
-        handling_forms="、".join(HANDLING_FORM_NAMES[f] for f in data.get("handling_forms", [])),
+        unavailable=gettext("%(why)s。%(where)s") % {"why": gettext(UNAVAILABLE[why]), "where": where_to_ask(cat, data)}
+        if why
+        else "",
+        handling_forms=gettext("、").join(gettext(HANDLING_FORM_NAMES[f]) for f in data.get("handling_forms", [])),
         flows=[
             (title, list((data.get("flows") or {})[key]))
             for key, title in (("offline", N_("线下办理流程")), ("online", N_("线上办理流程")))
@@ -375,16 +376,43 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
     )
 
 
+def _visits_text(visits: Mapping[str, Any]) -> str:
+    """零跑动 or 最多N次, with the item's reason when it gives one."""
+    most = visits["max"]
+    text = gettext("零跑动") if most == 0 else ngettext("最多%(n)s次", "最多%(n)s次", most) % {"n": most}
+    if visits.get("reason"):
+        return gettext("%(visits)s（%(reason)s）") % {"visits": text, "reason": visits["reason"]}
+    return text
+
+
+def _procedure_text(p: Mapping[str, Any]) -> str:
+    """A special procedure: its name, then (kind, longest, whether it counts toward the time limit, charged)."""
+    bits = [
+        gettext(PROCEDURE_NAMES[p["kind"]]),
+        gettext("最长%(limit)s") % {"limit": duration_text(p["max"])},
+        gettext("计入办理时限") if p["counts_toward_limit"] else gettext("不计入办理时限"),
+    ]
+    if p.get("charged"):
+        bits.append(gettext("收费"))
+    return gettext("%(name)s（%(details)s）") % {"name": p["name"], "details": gettext("，").join(bits)}
+
+
+def _result_text(result: Mapping[str, Any]) -> str:
+    if result.get("validity"):
+        return gettext("%(result)s（有效期%(validity)s）") % {"result": result["name"], "validity": result["validity"]}
+    return str(result["name"])
+
+
 def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | None) -> tuple[list[str], list[str]]:
     if fee == stated.NOT_STATED:
-        return [f"收费情况未说明，{ASK}"], []
+        return [gettext("收费情况未说明，%(ask)s") % {"ask": gettext(ASK)}], []
     if fee == "free":
-        return ["不收费"], []
+        return [gettext("不收费")], []
     if "free" in fee:
-        return [f"不收费（依据：{basis_text(fee['basis'])}）"], []
+        return [gettext("不收费（依据：%(basis)s）") % {"basis": basis_text(fee["basis"])}], []
     schedule = cat.fees.get(fee["schedule"])
     if schedule is None:
-        return [f"按收费标准 {fee['schedule']} 收取"], []
+        return [gettext("按收费标准 %(schedule)s 收取") % {"schedule": fee["schedule"]}], []
     return describe_schedule_on(schedule.data, labels, on)
 
 
@@ -467,13 +495,18 @@ def extension_text(item: Mapping[str, Any]) -> str:
     ext = extension_of(item)
     written = item.get("time_limit", {}).get("extension")
     if ext is not None:
-        who = "本级人民政府负责人" if ext.get("joint") else "本机关负责人"
-        why = basis_text(ext["basis"]) if ext.get("basis") else ""
-        return f"经{who}批准，可延长{duration_text(ext['limit'])}（一次），延期理由将书面告知" + (
-            f"；依据：{why}" if why else ""
-        )
+        if ext.get("joint"):
+            text = gettext("经本级人民政府负责人批准，可延长%(limit)s（一次），延期理由将书面告知")
+        else:
+            text = gettext("经本机关负责人批准，可延长%(limit)s（一次），延期理由将书面告知")
+        text %= {"limit": duration_text(ext["limit"])}
+        if ext.get("basis"):
+            text += gettext("；依据：%(basis)s") % {"basis": basis_text(ext["basis"])}
+        return text
     if isinstance(written, Mapping) and written.get("allowed") is False:
-        return "不可延长" + (f"（依据：{basis_text(written['basis'])}）" if written.get("basis") else "")
+        if written.get("basis"):
+            return gettext("不可延长（依据：%(basis)s）") % {"basis": basis_text(written["basis"])}
+        return gettext("不可延长")
     if item.get("type") == "license":
-        return "当场作出决定，不适用延长"
-    return "无延长期限的规定"
+        return gettext("当场作出决定，不适用延长")
+    return gettext("无延长期限的规定")

@@ -57,8 +57,7 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import Argon2Error
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 
-from engine.base.i18n import gettext, ngettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext, ngettext
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.rules.cases.model import Actor

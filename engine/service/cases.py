@@ -20,8 +20,7 @@ from typing import Any, ClassVar, NamedTuple
 from sqlalchemy import Engine, bindparam, insert, select
 
 from engine.base import stated
-from engine.base.i18n import gettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables

@@ -27,6 +27,7 @@ from sqlalchemy import insert, select, update
 
 from engine.base import delivery, stated
 from engine.base.conditions import evaluate
+from engine.base.i18n import N_, gettext
 from engine.catalogue.fields import item_fields
 from engine.ledger import tables
 from engine.ledger.db import dumps, iso, loads, read_only
@@ -42,6 +43,8 @@ NUMBER_PREFIX = "L"  # 链条: case numbers start with the center's id, never wi
 _T = tables.chain_cases
 log = logging.getLogger("yangguang.chains")
 _C = tables.cases
+#: why a chain application that is no longer open cannot be accepted, by its state
+_ENDED = {"completed": N_("链条申请已办结"), "stopped": N_("链条申请已终止")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,16 +255,16 @@ def accept(service: CaseService, number: str, actor: Actor) -> list[str]:
     stage is accepted now, and the cases of later stages as their stage opens. Returns the cases
     accepted now."""
     if actor.role != "frontdesk":
-        raise ActionRefused("forbidden", "链条申请由综合受理窗口统一受理 / the front desk accepts chain applications")
+        raise ActionRefused("forbidden", gettext("链条申请由综合受理窗口统一受理"))
     row = application_row(service, number)
     if row.state != "open":
-        raise ActionRefused("not_allowed", f"链条申请已{row.state} / the chain application is {row.state}")
+        raise ActionRefused("not_allowed", gettext(_ENDED.get(row.state, N_("链条申请已办结或终止"))))
     with service.db.begin() as conn:
         done = conn.execute(
             update(_T).where(_T.c.number == number, _T.c.accepted_by.is_(None)).values(accepted_by=actor.username)
         ).rowcount
     if done != 1:
-        raise ActionRefused("not_allowed", "链条申请已受理 / the chain application was already accepted")
+        raise ActionRefused("not_allowed", gettext("链条申请已受理"))
     accepted = []
     for _code, case_number, state_ in state(service, number).members[json.loads(row.chain)["stages"][row.stage]["id"]]:
         if state_ == "submitted":

@@ -9,6 +9,11 @@ Only articles of the 中华人民共和国行政许可法 whose content is certa
 45), and only for administrative licences (item type ``license``): other kinds of items run the
 same procedure here but that law does not govern them, so they cite the item's own basis alone.
 
+A notice is issued in Chinese whatever the language of the page that shows it (its words, like
+engine.rules.notice's limits and bases it reuses, are built with no other language active:
+:func:`documents_for`); a page may name its kind in the reader's language (the titles are marked
+for the catalogue), never rewrite it.
+
 A notice is a record of what was said when it was issued, so it shows a deadline date only when
 today's deadlines (``deadlines``) are still the ones in force at issue (no extension or
 clock-stopping procedure since); otherwise it states the limit in words. A date counted by the
@@ -27,6 +32,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from engine.base import delivery, stated
 from engine.base.dates import TZ
+from engine.base.i18n import DEFAULT, N_, speaking
 from engine.ledger.db import read_only
 from engine.ledger.events import EventRecord, events_of
 from engine.rules.cases.law import extension_of
@@ -41,17 +47,17 @@ from engine.service.deadlines import Deadlines
 LICENSING_LAW = "中华人民共和国行政许可法"
 
 KINDS: dict[str, tuple[str, str]] = {  # kind -> (title for licences, word of the document number)
-    "acceptance": ("受理通知书", "受"),
-    "deemed_acceptance": ("视为受理告知书", "视受"),
-    "refusal": ("不予受理决定书", "不受"),
-    "supplement": ("补正材料通知书（一次性告知书）", "补"),
-    "extension": ("延长期限告知书", "延"),
-    "special_procedure": ("特别程序告知书", "特"),
-    "decision_approve": ("准予行政许可决定书", "准"),
-    "decision_deny": ("不予行政许可决定书", "不准"),
+    "acceptance": (N_("受理通知书"), "受"),
+    "deemed_acceptance": (N_("视为受理告知书"), "视受"),
+    "refusal": (N_("不予受理决定书"), "不受"),
+    "supplement": (N_("补正材料通知书（一次性告知书）"), "补"),
+    "extension": (N_("延长期限告知书"), "延"),
+    "special_procedure": (N_("特别程序告知书"), "特"),
+    "decision_approve": (N_("准予行政许可决定书"), "准"),
+    "decision_deny": (N_("不予行政许可决定书"), "不准"),
 }
 #: decisions on items that are not administrative licences (confirmation, filing, public service …)
-OTHER_TITLES = {"decision_approve": "准予办理决定书", "decision_deny": "不予办理决定书"}
+OTHER_TITLES = {"decision_approve": N_("准予办理决定书"), "decision_deny": N_("不予办理决定书")}
 DELIVERY_NAMES = delivery.METHOD_LABELS
 
 _env = Environment(loader=PackageLoader("engine.web", "templates"), autoescape=select_autoescape(["html"]))
@@ -132,9 +138,10 @@ def documents_for(
         if case.version <= 1:
             return []
         raise ValueError("documents_for needs the case's events (ledger.events_of) to date its notices")
-    return _Builder(case, snapshot["item"], center, deadlines, snapshot.get("forms", {})).build(
-        _events(events, case.version)
-    )
+    with speaking(DEFAULT):  # issued in Chinese, whatever the page's language (module docstring)
+        return _Builder(case, snapshot["item"], center, deadlines, snapshot.get("forms", {})).build(
+            _events(events, case.version)
+        )
 
 
 def documents_of(service: CaseService, number: str) -> list[Document]:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from starlette.requests import HTTPConnection
 
-from engine.base.i18n import gettext
+from engine.base.i18n import gettext, ngettext
 from engine.ledger import tables
 from engine.ledger.db import iso
 from engine.ledger.fastpath import fast_execute
@@ -59,15 +59,12 @@ def of(request: HTTPConnection, limits: Limits) -> Filer:
 
 class TooMany(Exception):
     """This address filed its hour's or day's number of applications; ``retry_after`` says how long
-    until the next one is taken. The message is bilingual (the API's error shape)."""
+    until the next one is taken. The message says why and how long in the language of the request
+    that filed (engine.base.i18n): the API's error message and the first words of the page's."""
 
     def __init__(self, retry_after: timedelta) -> None:
         self.retry_after = retry_after
-        zh, en = _wait_words(self.seconds)
-        super().__init__(
-            f"同一地址提交申请过于频繁，请 {zh}后再提交 / too many applications filed from this address; "
-            f"try again in {en}"
-        )
+        super().__init__(_wait_words(self.seconds))
 
     @property
     def seconds(self) -> int:
@@ -77,21 +74,28 @@ class TooMany(Exception):
     def page_message(self) -> str:
         """What the portal's check page says (in the page's language): why, how long, and that
         nothing typed or uploaded is lost."""
-        minutes = max(1, math.ceil(self.seconds / 60))
-        if minutes <= 90:
-            text = gettext("同一地址提交申请过于频繁，请 %(minutes)s 分钟后再提交。") % {"minutes": minutes}
-        else:
-            text = gettext("同一地址提交申请过于频繁，请 %(hours)s 小时后再提交。") % {"hours": math.ceil(minutes / 60)}
-        return text + gettext("您填写的内容和上传的材料都已保存；如急需办理，请到窗口由工作人员代为提交。")
+        return _wait_words(self.seconds) + gettext(
+            "您填写的内容和上传的材料都已保存；如急需办理，请到窗口由工作人员代为提交。"
+        )
 
 
-def _wait_words(seconds: int) -> tuple[str, str]:
-    """How long to wait, in Chinese and English: minutes up to an hour and a half, hours beyond."""
+def _wait_words(seconds: int) -> str:
+    """Why and how long to wait: minutes up to an hour and a half, hours beyond."""
     minutes = max(1, math.ceil(seconds / 60))
     if minutes <= 90:
-        return f"{minutes} 分钟", f"{minutes} minute" + ("" if minutes == 1 else "s")
+        text = ngettext(
+            "同一地址提交申请过于频繁，请 %(num)s 分钟后再提交。",
+            "同一地址提交申请过于频繁，请 %(num)s 分钟后再提交。",
+            minutes,
+        )
+        return text % {"num": minutes}
     hours = math.ceil(minutes / 60)
-    return f"{hours} 小时", f"{hours} hours"
+    text = ngettext(
+        "同一地址提交申请过于频繁，请 %(num)s 小时后再提交。",
+        "同一地址提交申请过于频繁，请 %(num)s 小时后再提交。",
+        hours,
+    )
+    return text % {"num": hours}
 
 
 def admit(conn: Connection, filer: Filer | None, now: datetime) -> None:

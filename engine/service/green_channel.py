@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from engine.base.durations import MINUTES_PER_WORKING_DAY
+from engine.base.i18n import gettext
 from engine.ledger import tables
 from engine.ledger.db import iso, loads, read_only
 from engine.rules import chains, clock
@@ -77,15 +78,13 @@ class Card:
 def mark(service: CaseService, number: str, actor: Actor, basis: str) -> None:
     """Mark chain application ``number`` as a key project (绿色通道) on ``basis``."""
     if actor.role not in MAY_MARK:
-        raise ActionRefused("forbidden", "绿色通道由综合受理窗口或效能监察标记 / front desk or supervisor only")
+        raise ActionRefused("forbidden", gettext("绿色通道由综合受理窗口或效能监察标记"))
     basis = " ".join(basis.split())[:200]
     if not basis:
-        raise ActionRefused(
-            "invalid", "请填写列入重点项目的依据（如重点项目名单的文件名称）/ state the key-project designation"
-        )
+        raise ActionRefused("invalid", gettext("请填写列入重点项目的依据（如重点项目名单的文件名称）"))
     row = chain_service.application_row(service, number)
     if row.state != "open":
-        raise ActionRefused("not_allowed", "链条申请已办结或终止 / the chain application has ended")
+        raise ActionRefused("not_allowed", gettext("链条申请已办结或终止"))
     now = service.clock.now()
     with service.db.begin() as conn:
         done = conn.execute(
@@ -94,7 +93,7 @@ def mark(service: CaseService, number: str, actor: Actor, basis: str) -> None:
             .values(green_channel=True, green_basis=basis, green_by=actor.username, green_at=iso(now))
         ).rowcount
     if done != 1:
-        raise ActionRefused("not_allowed", "本申请已列入绿色通道 / already in the green channel")
+        raise ActionRefused("not_allowed", gettext("本申请已列入绿色通道"))
 
 
 def _departments(service: CaseService, stage: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from engine.base.i18n import N_
 from engine.ledger.db import read_only
 from engine.ledger.events import events_of
 from engine.rules import clock
@@ -98,7 +99,7 @@ def joint_decision(service: CaseService, number: str, stage_id: str) -> Document
     center_name = str(center.get("name") or "政务服务中心")
     return Document(
         kind="joint_decision",
-        title="联审联验意见书",
+        title=N_("联审联验意见书"),  # marked: a page names the kind in its language; the document stays Chinese
         number=f"〔{clock.local_date(last).year}〕联审字第 {number}-{stage_id} 号",
         issued_at=last,
         addressee=addressee,

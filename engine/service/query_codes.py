@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from engine.base.i18n import ngettext
 from engine.ledger import tables
 from engine.ledger.db import iso
 from engine.service import anomalies
@@ -61,11 +62,13 @@ class Throttled(Exception):
     def __init__(self, retry_after: timedelta) -> None:
         self.retry_after = retry_after
         self.minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
-        unit = "minute" if self.minutes == 1 else "minutes"
-        super().__init__(
-            f"查询码输错次数过多，请 {self.minutes} 分钟后再试 / too many wrong query codes; "
-            f"try again in {self.minutes} {unit}"
+        # said in the language of the request that guessed (engine.base.i18n): API and page alike
+        wait = ngettext(
+            "查询码输错次数过多，请 %(num)s 分钟后再试。",
+            "查询码输错次数过多，请 %(num)s 分钟后再试。",
+            self.minutes,
         )
+        super().__init__(wait % {"num": self.minutes})
 
     @property
     def seconds(self) -> int:

@@ -22,8 +22,7 @@ from sqlalchemy.engine import Connection
 from starlette.requests import HTTPConnection
 
 from engine.base import addresses
-from engine.base.i18n import gettext, ngettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext, ngettext
 from engine.ledger import tables
 from engine.ledger.db import iso
 from engine.ledger.fastpath import fast_execute

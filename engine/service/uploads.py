@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from engine.base import input_guard
-from engine.base.wording import N_
+from engine.base.i18n import N_
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.ledger.fastpath import fast_execute

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
+from engine.base.i18n import gettext
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.rules import clock
@@ -24,7 +25,8 @@ _F = tables.followups
 
 
 class CorrectionError(ValueError):
-    """Bad input for a correction or an answer; the message says what to fix."""
+    """Bad input for a correction or an answer; the message says what to fix, in the language of
+    the request that sent it (engine.base.i18n)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,24 +65,23 @@ def issue(
 ) -> int:
     """Issue a correction notice on a department (and optionally one of its cases); returns its id."""
     if card not in CARDS:
-        raise CorrectionError("请选择黄牌（yellow）或红牌（red）")
+        raise CorrectionError(gettext("请选择黄牌或红牌"))
     if not reason.strip():
-        raise CorrectionError("纠错须写明理由")
+        raise CorrectionError(gettext("纠错须写明理由"))
     if not 1 <= working_days <= 30:
-        raise CorrectionError("整改期限为 1 至 30 个工作日")
+        raise CorrectionError(gettext("整改期限为 1 至 30 个工作日"))
     with db.begin() as conn:
         if case_number is not None:
             row = conn.execute(select(tables.cases.c.department).where(tables.cases.c.number == case_number)).first()
             if row is None:
-                raise CorrectionError(f"没有办件 {case_number}")
+                raise CorrectionError(gettext("没有办件 %(number)s") % {"number": case_number})
             if row.department != department:
-                raise CorrectionError(f"办件 {case_number} 不属于该部门")
+                raise CorrectionError(gettext("办件 %(number)s 不属于该部门") % {"number": case_number})
         try:  # a year after the last calendar file is counted provisionally (暂定)
             due = clock.due(now, {"value": working_days, "unit": "working_day"}, calendar)
         except CalendarYearMissing as exc:  # before the first file: no rule counts it
-            raise CorrectionError(
-                f"缺少 {exc.year} 年的工作日历，无法计算整改期限：请管理员添加 calendar/{exc.year}.yaml"
-            ) from None
+            missing = gettext("缺少 %(year)s 年的工作日历，无法计算整改期限：请管理员添加 calendar/%(year)s.yaml")
+            raise CorrectionError(missing % {"year": exc.year}) from None
         result = conn.execute(
             insert(_T).values(
                 case_number=case_number,
@@ -102,20 +103,20 @@ def issue(
 def respond(db: Engine, correction_id: int, *, department: str | None, response: str, by: str, now: datetime) -> None:
     """The department's answer (once). ``department`` None means a center-wide account answers."""
     if not response.strip():
-        raise CorrectionError("请填写整改情况")
+        raise CorrectionError(gettext("请填写整改情况"))
     with db.begin() as conn:
         row = conn.execute(select(_T).where(_T.c.id == correction_id)).first()
         if row is None:
-            raise CorrectionError("没有这条纠错")
+            raise CorrectionError(gettext("没有这条纠错"))
         if department is not None and row.department != department:
-            raise CorrectionError("这条纠错不是发给您所在部门的")
+            raise CorrectionError(gettext("这条纠错不是发给您所在部门的"))
         done = conn.execute(
             update(_T)
             .where(_T.c.id == correction_id, _T.c.responded_at.is_(None))
             .values(response=response.strip()[:4000], responded_by=by, responded_at=iso(now))
         ).rowcount
         if done != 1:
-            raise CorrectionError("这条纠错已经答复过了")
+            raise CorrectionError(gettext("这条纠错已经答复过了"))
 
 
 def listing(db: Engine, department: str | None = None, *, open_only: bool = False) -> list[Correction]:
@@ -146,7 +147,7 @@ def answer_followup(
 ) -> None:
     """The department's answer to a dissatisfied rating (回访整改), once."""
     if not answer.strip():
-        raise CorrectionError("请填写回访整改情况")
+        raise CorrectionError(gettext("请填写回访整改情况"))
     with db.begin() as conn:
         row = conn.execute(
             select(_F.c.case_id, _F.c.department, _F.c.answered_at)
@@ -154,11 +155,11 @@ def answer_followup(
             .where(tables.cases.c.number == case_number)
         ).first()
         if row is None:
-            raise CorrectionError("本件没有需要回访的评价")
+            raise CorrectionError(gettext("本件没有需要回访的评价"))
         if department is not None and row.department != department:
-            raise CorrectionError("这件评价不属于您所在部门")
+            raise CorrectionError(gettext("这件评价不属于您所在部门"))
         if row.answered_at is not None:
-            raise CorrectionError("已经答复过了")
+            raise CorrectionError(gettext("已经答复过了"))
         conn.execute(
             update(_F)
             .where(_F.c.case_id == row.case_id)

@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, select
 
 from engine.base import stated
-from engine.base.i18n import gettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.service import filing_limits, query_codes

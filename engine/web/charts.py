@@ -1,7 +1,8 @@
 """Line and bar charts as inline SVG for the supervision dashboard (电子监察): daily volume, lights
 per day, on-time rate, department rankings.
 
-Same rules as ``engine/web/flowchart.py``: pure functions, byte-identical output for the same input,
+Same rules as ``engine/web/flowchart.py``: pure functions, byte-identical output for the same input
+and language (the words in titles and summaries go through the translation catalogue, engine.base.i18n),
 no <style>, scripts or external resources (every style is a presentation attribute), text
 XML-escaped, ``role="img"`` with <title> (the chart title) and <desc> (a summary a screen reader
 can use). Pages should also render ``data_table()`` as a visually hidden <table> beside the chart.
@@ -28,14 +29,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+from engine.base import i18n
+from engine.base.i18n import N_, gettext, ngettext
 from engine.web.flowchart import FONT, em_width, wrap, xml_text
 
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#a66f00", "#505050")
 COLOURS: Mapping[str, str] = {"warning": "#ffdd00", "abnormal": "#d46a00", "violation": "#b3261e", "ok": "#00703c"}
 OUTLINES: Mapping[str, str] = {"#ffdd00": "#594a00"}  # hand-picked outlines; others are derived
 INK, MUTED, AXIS, GRID, PAPER = "#1a1a1a", "#505a5f", "#6f777b", "#dddddd", "#ffffff"
-EMPTY_NOTE = "暂无数据"
-MISSING = "无数据"
+EMPTY_NOTE = N_("暂无数据")  # marked for the catalogue: shown as gettext(EMPTY_NOTE)
+MISSING = N_("无数据")
 MARGIN, FS, LEGEND_FS, TITLE_FS = 10, 11, 12, 14  # viewBox units; FS is ticks and axis labels
 X_LABEL_EM = 10.0  # x labels longer than this are cut with '…' (the full text is their <title>)
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
@@ -74,9 +77,15 @@ def format_percent(v: float) -> str:
     return _round(v, 1, "") + "%"
 
 
+def _wan() -> bool:
+    """Whether the reader counts in 万 and 亿 (Chinese); other languages group by thousands alone."""
+    return i18n.language() == i18n.DEFAULT
+
+
 def format_wan(v: float) -> str:
-    """Chinese large-number units: 8500 → '8,500', 123456 → '12.35万', 250000000 → '2.5亿'."""
-    for unit, suffix in ((1e8, "亿"), (1e4, "万")):
+    """Chinese large-number units: 8500 → '8,500', 123456 → '12.35万', 250000000 → '2.5亿' (in another
+    language, thousands: '123,456')."""
+    for unit, suffix in ((1e8, "亿"), (1e4, "万")) if _wan() else ():
         if abs(v) >= unit:
             return format_number(v / unit) + suffix
     return format_number(v)
@@ -103,6 +112,7 @@ def _tick_labels(ticks: list[float], fmt: Callable[[float], str]) -> list[str]:
         return [fmt(t) for t in ticks]
     top = max(abs(t) for t in ticks)
     unit, suffix = (1e8, "亿") if top >= 1e9 else (1e4, "万") if top >= 1e5 else (1.0, "")
+    unit, suffix = (unit, suffix) if _wan() else (1.0, "")
     step = (ticks[1] - ticks[0]) / unit
     d = max(0, -math.floor(math.log10(step) + 1e-9))
     return [_round(t / unit, d) + suffix if t else "0" for t in ticks]
@@ -159,12 +169,13 @@ def data_table(
     series: Sequence[Series], x_labels: Sequence[str], *, y_format: Callable[[float], str] = format_number
 ) -> list[list[str]]:
     """The chart's numbers as rows of text, header row first (['', series names…]), one row per
-    x label; missing values read '无数据'. Render it as a visually hidden <table> beside the chart."""
+    x label; missing values read '无数据' (in the reader's language). Render it as a visually hidden <table>
+    beside the chart."""
     _check(series, x_labels)
     rows = [["", *(s.name for s in series)]]
     for i, label in enumerate(x_labels):
         cells = (s.values[i] for s in series)
-        rows.append([label, *(MISSING if v is None else y_format(v) for v in cells)])
+        rows.append([label, *(gettext(MISSING) if v is None else y_format(v) for v in cells)])
     return rows
 
 
@@ -182,25 +193,48 @@ def describe(
     None: a total unless ``y_format`` is ``format_percent`` (a sum of rates means nothing)."""
     _check(series, x_labels)
     totals = y_format is not format_percent if totals is None else totals
+    empty = gettext("%(name)s：暂无数据。")
     if not x_labels or all(v is None for s in series for v in s.values):
-        return f"{title}：{EMPTY_NOTE}。"
-    span = x_labels[0] if len(x_labels) == 1 else f"{x_labels[0]}至{x_labels[-1]}"
-    parts = [f"{title}：{span}，共{len(x_labels)}项。"]
+        return empty % {"name": title}
+    span = (
+        x_labels[0]
+        if len(x_labels) == 1
+        else gettext("%(first)s至%(last)s") % {"first": x_labels[0], "last": x_labels[-1]}
+    )
+    n = len(x_labels)
+    parts = [
+        ngettext("%(title)s：%(span)s，共%(n)s项。", "%(title)s：%(span)s，共%(n)s项。", n)
+        % {"title": title, "span": span, "n": n}
+    ]
     for s in series:
         known = [(v, x_labels[i]) for i, v in enumerate(s.values) if v is not None]
         if not known:
-            parts.append(f"{s.name}：{EMPTY_NOTE}。")
+            parts.append(empty % {"name": s.name})
             continue
         if listing:
-            parts.append(f"{s.name}：" + "，".join(f"{label} {y_format(v)}" for v, label in known) + "。")
+            values = gettext("，").join(f"{label} {y_format(v)}" for v, label in known)
+            parts.append(gettext("%(name)s：%(figures)s。") % {"name": s.name, "figures": values})
             continue
-        total = sum(v for v, _ in known)
-        picks = (("最小", min(known)), ("最大", max(known)), ("最新", known[-1]))  # ties: the first label in order
-        bits = [f"{word} {y_format(v)}（{where}）" for word, (v, where) in picks]
-        bits += [f"合计 {y_format(total)}"] * bool(totals) + [f"平均 {y_format(total / len(known))}"]
-        gaps = len(x_labels) - len(known)
-        parts.append(f"{s.name}：{'，'.join(bits)}" + (f"，缺{gaps}项数据" if gaps else "") + "。")
+        parts.append(
+            gettext("%(name)s：%(figures)s。") % {"name": s.name, "figures": _figures(known, n, y_format, totals)}
+        )
     return "".join(parts)
+
+
+def _figures(known: list[tuple[float, str]], n: int, y_format: Callable[[float], str], totals: bool) -> str:
+    """A series' figures in words: smallest, largest and latest (with where), total, mean, gaps."""
+    total = sum(v for v, _ in known)
+    picks = (
+        (gettext("最小 %(value)s（%(where)s）"), min(known)),  # ties: the first label in order
+        (gettext("最大 %(value)s（%(where)s）"), max(known)),
+        (gettext("最新 %(value)s（%(where)s）"), known[-1]),
+    )
+    bits = [said % {"value": y_format(v), "where": where} for said, (v, where) in picks]
+    bits += [gettext("合计 %(value)s") % {"value": y_format(total)}] * bool(totals)
+    bits.append(gettext("平均 %(value)s") % {"value": y_format(total / len(known))})
+    gaps = n - len(known)
+    missing = ngettext("，缺%(n)s项数据", "，缺%(n)s项数据", gaps) % {"n": gaps} if gaps else ""
+    return gettext("，").join(bits) + missing
 
 
 def _text(x: float, y: float, text: str, size: int = FS, anchor: str = "start", fill: str = MUTED, **attrs: str) -> str:
@@ -377,7 +411,7 @@ def line_chart(
             paths.append(f'<polyline {common} stroke="{fill}" stroke-width="2" class="line"/>')
         body.append(f'<g class="series" data-series="{si}">{"".join(paths + points)}</g>')
     if not any(values):
-        body.append(_text((left + right) / 2, (top + bottom) / 2, EMPTY_NOTE, 14, "middle", class_="empty"))
+        body.append(_text((left + right) / 2, (top + bottom) / 2, gettext(EMPTY_NOTE), 14, "middle", class_="empty"))
     desc = describe(series, x_labels, title=title, y_format=y_format, totals=totals)
     return _svg("line-chart", width, height, title, desc, body)
 
@@ -464,7 +498,8 @@ def bar_chart(
             lo, hi = round(min(a, b), 1), round(max(a, b), 1)  # round the edges: stacked lengths add up exactly
             c0, c1 = round(centres[i] + offset, 1), round(centres[i] + offset + size, 1)
             x, y, w, h = (lo, c0, hi - lo, c1 - c0) if horizontal else (c0, lo, c1 - c0, hi - lo)
-            tip = f"{label} {s.name} {y_format(v)}" + (f"（合计 {y_format(total)}）" if stacked and m > 1 else "")
+            tip = f"{label} {s.name} {y_format(v)}"
+            tip += gettext("（合计 %(value)s）") % {"value": y_format(total)} if stacked and m > 1 else ""
             stroke = edge if edge != fill else PAPER if stacked else fill
             body.append(
                 f'<g class="bar" data-series="{si}"><title>{xml_text(tip)}</title><rect x="{_n(x)}" y="{_n(y)}" '
@@ -475,9 +510,10 @@ def bar_chart(
         if horizontal and stacked and any(s.values[i] is not None for s in series):
             body.append(_value(at(up if total >= 0 else down), centres[i], total, y_format))
     if not any(values):
-        body.append(_text((left + right) / 2, (top + bottom) / 2, EMPTY_NOTE, 14, "middle", class_="empty"))
+        body.append(_text((left + right) / 2, (top + bottom) / 2, gettext(EMPTY_NOTE), 14, "middle", class_="empty"))
     desc = describe(series, x_labels, title=title, y_format=y_format, totals=totals, listing=horizontal)
     if stacked and m > 1 and any(values):
         sums = [sum(col) for col in cols]
-        desc += f"各项合计最大 {y_format(max(sums))}（{x_labels[sums.index(max(sums))]}）。"
+        most = {"value": y_format(max(sums)), "where": x_labels[sums.index(max(sums))]}
+        desc += gettext("各项合计最大 %(value)s（%(where)s）。") % most
     return _svg("bar-chart", width, total_h, title, desc, body)

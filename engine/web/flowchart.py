@@ -1,7 +1,9 @@
 """Flowchart of an item's steps and special procedures, as inline SVG for the service guide (办事指南).
 
-``flowchart_svg(item)`` is a pure function of the item's YAML: the same item always gives
-byte-identical SVG, so pages can be cached and tests can compare output. The SVG is
+``flowchart_svg(item)`` is a pure function of the item's YAML and the reader's language (its
+words go through the translation catalogue, engine.base.i18n; names from the YAML stay as
+written): the same item in the same language always gives byte-identical SVG, so pages can be
+cached and tests can compare output. The SVG is
 self-contained (no <style>, no scripts, no web fonts): a <style> inside inline SVG would
 apply to the whole host page, so every style is a presentation attribute instead.
 """
@@ -16,14 +18,16 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from engine.base.i18n import N_, gettext
 from engine.rules import guide_words
 from engine.rules.cases.steps import step_groups  # the flowchart must draw exactly the groups the engine routes
 from engine.rules.guide_words import PROCEDURE_NAMES
 
-# the schema's words for roles and special procedures, kept in one place (engine.rules.notice)
+# the schema's words for roles and special procedures, kept in one place (engine.rules.notice;
+# marked for the catalogue, translated where drawn)
 ROLE_NAMES: Mapping[str, str] = guide_words.ROLE_NAMES
 PROCEDURE_KINDS: Mapping[str, str] = PROCEDURE_NAMES
-UNITS: Mapping[str, str] = {"working_day": "个工作日", "natural_day": "个自然日", "minute": "分钟"}
+UNITS = frozenset({"working_day", "natural_day", "minute"})
 
 # System CJK fonts first (nothing is downloaded), so Chinese never falls back to boxes.
 FONT = (
@@ -48,12 +52,18 @@ _NO_END = set("（《「『【〔([")
 
 
 def duration_text(d: Mapping[str, Any] | None) -> str:
-    """'3个工作日', '2个自然日', '30分钟'; a value of 0 is done on the spot."""
+    """'3个工作日', '2个自然日', '30分钟' (in the reader's language); a value of 0 is done on the spot."""
     if not isinstance(d, Mapping) or "value" not in d:
         return ""
     if d["value"] == 0:
-        return "当场办结"
-    return f"{d['value']}{UNITS.get(str(d.get('unit')), str(d.get('unit', '')))}"
+        return gettext("当场办结")
+    if d.get("unit") in UNITS:
+        return guide_words.duration_text(d)
+    return f"{d['value']}{d.get('unit', '')}"
+
+
+def _latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 def em_width(ch: str) -> float:
@@ -70,10 +80,18 @@ def wrap(text: str, width_em: float, max_lines: int, *, balance: bool = True) ->
     for ch in text:
         if line and used + em_width(ch) > width_em:
             carry = ""
-            if len(line) > 1 and (ch in _NO_START or line[-1] in _NO_END):
+            if (_latin(ch) or ch in _NO_START) and _latin(line[-1]) and " " in line.strip():
+                # an English word (and the stop after it) is not cut: it goes down whole from the last
+                # space (Chinese has none)
+                cut = line.rstrip().rindex(" ")
+                line, carry = line[:cut], line[cut + 1 :]
+            elif len(line) > 1 and (ch in _NO_START or line[-1] in _NO_END):
                 line, carry = line[:-1], line[-1]  # push one character down rather than overflow the box
-            lines.append(line)
+            english = line.rstrip(" ")[-1:].isascii()  # the space between two English words …
+            lines.append(line.rstrip(" ") if english and line.strip() else line)  # … is not drawn at a line's end
             line, used = carry, sum(map(em_width, carry))
+            if ch == " " and not line and english:
+                continue  # … nor at the next one's start
         line += ch
         used += em_width(ch)
     if line:
@@ -120,8 +138,9 @@ def _bar(x1: int, x2: int, y: int) -> str:
 def _pill(cx: int, y: int, w: int, lines: list[str], notes: list[str], kind: str, full: str = "") -> tuple[str, int]:
     """Start or end node: a rounded box with bold lines and small notes (one limit per line); returns (svg, height)."""
     h = PAD + len(lines) * NAME_LH + len(notes) * SMALL_LH + PAD - 4
+    said = gettext("，").join(lines + notes)
     parts = [
-        f'<g class="{kind}"><title>{xml_text(full or "，".join(lines + notes))}</title>'
+        f'<g class="{kind}"><title>{xml_text(full or said)}</title>'
         f'<rect x="{cx - w // 2}" y="{y}" width="{w}" height="{h}" rx="{min(h // 2, 16)}" '
         f'fill="#eaf2fb" stroke="{LINE}" stroke-width="1.5"/>',
         _text(cx, y + PAD + NAME - 2, lines, NAME, NAME_LH, font_weight="bold", fill=INK),
@@ -134,23 +153,30 @@ def _pill(cx: int, y: int, w: int, lines: list[str], notes: list[str], kind: str
 def _step_lines(step: Mapping[str, Any], roles: Mapping[str, str]) -> tuple[list[str], list[str]]:
     name = wrap(str(step.get("name", step.get("id", ""))), (BOX_W - 2 * PAD) / NAME, 3)
     role = str(step.get("role", ""))
-    meta = [roles.get(role, role)]
+    meta = [gettext(roles[role]) if role in roles else role]
     if duration_text(step.get("limit")):
-        meta.append("时限 " + duration_text(step.get("limit")))
+        meta.append(gettext("时限 %(limit)s") % {"limit": duration_text(step.get("limit"))})
     return name, meta
 
 
 def _step_label(step: Mapping[str, Any], roles: Mapping[str, str]) -> str:
     role = str(step.get("role", ""))
-    bits = [roles.get(role, role), duration_text(step.get("limit"))]
-    return f"{step.get('name', step.get('id', ''))}（{'，'.join(b for b in bits if b)}）"
+    bits = [gettext(roles[role]) if role in roles else role, duration_text(step.get("limit"))]
+    said = {"name": step.get("name", step.get("id", "")), "details": gettext("，").join(b for b in bits if b)}
+    return gettext("%(name)s（%(details)s）") % said
 
 
 def _procedure_label(sp: Mapping[str, Any]) -> str:
     kind = str(sp.get("kind", ""))
-    bits = [PROCEDURE_KINDS.get(kind, kind), "最长" + duration_text(sp.get("max")) if sp.get("max") else ""]
-    bits.append("计入办理时限" if sp.get("counts_toward_limit", True) else "不计入办理时限")
-    return f"{sp.get('name', kind)}（{'，'.join(b for b in bits if b)}）"
+    bits = [
+        gettext(PROCEDURE_KINDS[kind]) if kind in PROCEDURE_KINDS else kind,
+        gettext("最长%(limit)s") % {"limit": duration_text(sp.get("max"))} if sp.get("max") else "",
+        gettext("计入办理时限") if sp.get("counts_toward_limit", True) else gettext("不计入办理时限"),
+    ]
+    return gettext("%(name)s（%(details)s）") % {
+        "name": sp.get("name", kind),
+        "details": gettext("，").join(b for b in bits if b),
+    }
 
 
 def _limits(item: Mapping[str, Any]) -> list[str]:
@@ -159,50 +185,64 @@ def _limits(item: Mapping[str, Any]) -> list[str]:
         return []
     promised = tl.get("promised")
     # promised 0 is what makes an immediate item (即办件), whatever the item type
-    head = "即办件（当场办结）" if isinstance(promised, Mapping) and promised.get("value") == 0 else ""
-    head = head or (f"承诺时限{duration_text(promised)}" if duration_text(promised) else "")
+    head = gettext("即办件（当场办结）") if isinstance(promised, Mapping) and promised.get("value") == 0 else ""
+    head = head or (
+        gettext("承诺时限%(limit)s") % {"limit": duration_text(promised)} if duration_text(promised) else ""
+    )
     legal = duration_text(tl.get("legal"))
-    return [b for b in (head, f"法定时限{legal}" if legal else "") if b]
+    return [b for b in (head, gettext("法定时限%(limit)s") % {"limit": legal} if legal else "") if b]
 
 
 def describe(item: Mapping[str, Any], role_names: Mapping[str, str] | None = None) -> str:
-    """The whole flow in order as one Chinese sentence: the <desc> screen readers announce."""
+    """The whole flow in order as one sentence in the reader's language: the <desc> screen readers announce."""
     roles = {**ROLE_NAMES, **(role_names or {})}
-    parts = ["提交申请"]
+    parts = [gettext("提交申请")]
     for n, group in enumerate(step_groups(item), 1):
         labels = [_step_label(s, roles) for s in group]
-        parts.append(f"第{n}步 " + (labels[0] if len(labels) == 1 else "同时办理：" + "、".join(labels)))
+        step = labels[0] if len(labels) == 1 else gettext("同时办理：%(steps)s") % {"steps": gettext("、").join(labels)}
+        parts.append(gettext("第%(n)s步 %(step)s") % {"n": n, "step": step})
     result = item.get("result")
     name = result.get("name") if isinstance(result, Mapping) else None
-    parts.append(f"送达结果{'：' + str(name) if name else ''}")
-    text = f"{item.get('name', '')}办理流程：{' → '.join(parts)}。"
+    parts.append(gettext("送达结果：%(result)s") % {"result": name} if name else gettext("送达结果"))
+    text = gettext("%(name)s办理流程：%(steps)s。") % {"name": item.get("name", ""), "steps": " → ".join(parts)}
     if _limits(item):
-        text += "，".join(_limits(item)) + "。"
-    text += "".join(f"{head}：{what}。" for head, what, _ in _branches(item, step_groups(item)))
+        text += gettext("，").join(_limits(item)) + gettext("。")
+    text += "".join(gettext("%(head)s：%(what)s。") % {"head": gettext(head), "what": gettext(what)}
+                    for head, what, _ in _branches(item, step_groups(item)))  # fmt: skip
     procedures = [_procedure_label(sp) for sp in item.get("special_procedures") or []]
     if procedures:
-        text += "可能启动的特别程序：" + "；".join(procedures) + "。"
+        text += gettext("可能启动的特别程序：%(procedures)s。") % {"procedures": gettext("；").join(procedures)}
     return text
 
 
-def _refusal_word(item: Mapping[str, Any]) -> str:
-    # 行政许可法 第三十八条 speaks of a decision 不予行政许可; other kinds of matter are simply not granted
-    return "不予许可" if item.get("type") == "license" else "不予办理"
+SUPPLEMENT = N_("补正")
 
 
 def _branches(item: Mapping[str, Any], groups: list[list[dict[str, Any]]]) -> list[tuple[str, str, int]]:
-    """The ways a case leaves the straight flow, as (name, what happens, the row it leaves from): at
-    acceptance (the first row; the engine's 受理 action) 补正 and 不予受理, and at the row that holds the
-    decider's step the refusal. Drawn because an applicant asks "what if it goes wrong" first."""
+    """The ways a case leaves the straight flow, as (name, what happens, the row it leaves from), both
+    in Chinese as marked for the catalogue (translated where drawn; the name also keys the SVG's
+    data-branch): at acceptance (the first row; the engine's 受理 action) 补正 and 不予受理, and at
+    the row that holds the decider's step the refusal. Drawn because an applicant asks "what if it
+    goes wrong" first."""
     out = [
-        ("补正", "材料不齐全或不符合法定形式的，一次性告知需补正的全部内容，补正后重新提交", 0),
-        ("不予受理", "不属于受理范围的，出具不予受理决定书并说明理由", 0),
+        (SUPPLEMENT, N_("材料不齐全或不符合法定形式的，一次性告知需补正的全部内容，补正后重新提交"), 0),
+        (N_("不予受理"), N_("不属于受理范围的，出具不予受理决定书并说明理由"), 0),
     ]
     decide = next((i for i, g in enumerate(groups) if any(s.get("role") == "decider" for s in g)), None)
-    if decide is not None:
-        word = _refusal_word(item)
-        out.append((word, f"审查不符合法定条件的，作出{word}决定，书面说明理由并告知申请复议或提起诉讼的权利", decide))
-    return out
+    if decide is None:
+        return out
+    # 行政许可法 第三十八条 speaks of a decision 不予行政许可; other kinds of matter are simply not granted
+    if item.get("type") == "license":
+        refusal = (
+            N_("不予许可"),
+            N_("审查不符合法定条件的，作出不予许可决定，书面说明理由并告知申请复议或提起诉讼的权利"),
+        )
+    else:
+        refusal = (
+            N_("不予办理"),
+            N_("审查不符合法定条件的，作出不予办理决定，书面说明理由并告知申请复议或提起诉讼的权利"),
+        )
+    return [*out, (*refusal, decide)]
 
 
 def _left_arrow(x1: int, x2: int, y: int) -> str:
@@ -229,7 +269,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
     uid = "fc-" + hashlib.sha256(key.encode()).hexdigest()[:10]
     body: list[str] = []
 
-    start, h = _pill(cx, MARGIN, BOX_W, ["提交申请"], [], "start")
+    start, h = _pill(cx, MARGIN, BOX_W, [gettext("提交申请")], [], "start")
     body.append(start)
     start_mid = MARGIN + h // 2
     y = MARGIN + h
@@ -247,7 +287,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
             )
             y += ARROW // 2
             body.append(_bar(centers[0], centers[-1], y))
-            body.append(_text(centers[-1] + 30, y + 4, ["并行办理"], SMALL, SMALL_LH, fill=MUTED))
+            body.append(_text(centers[-1] + 30, y + 4, [gettext("并行办理")], SMALL, SMALL_LH, fill=MUTED))
             body.extend(_arrow(c, y + 2, y + STUB) for c in centers)
             y += STUB
         else:
@@ -263,9 +303,11 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
                 + _text(c, y + PAD + len(name) * NAME_LH + 4 + SMALL - 2, meta, SMALL, SMALL_LH, fill=MUTED)
                 + "</g>"
             )
-        for bname, what, row in branches:
+        for key, what_said, row in branches:
             if row != gi:
                 continue
+            bname, what = gettext(key), gettext(what_said)
+            headed = gettext("%(head)s：%(what)s") % {"head": bname, "what": what}
             lines_b = wrap(what, (BRANCH_W - 2 * PAD) / SMALL, 6)
             bh = PAD + NAME_LH + len(lines_b) * SMALL_LH + PAD - 4
             by = max(y, branch_y)
@@ -283,7 +325,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
             else:
                 body.append(_left_arrow(edge, bx + BRANCH_W, mid))
             body.append(
-                f'<g class="branch" data-branch="{xml_text(bname)}"><title>{xml_text(bname + "：" + what)}</title>'
+                f'<g class="branch" data-branch="{xml_text(key)}"><title>{xml_text(headed)}</title>'
                 f'<rect x="{bx}" y="{by}" width="{BRANCH_W}" height="{bh}" rx="4" fill="#fffaf3" '
                 f'stroke="{ACCENT}" stroke-width="1.2"/>'
                 + _text(bx + BRANCH_W // 2, by + PAD + NAME - 2, [bname], NAME, NAME_LH, fill=ACCENT,
@@ -291,7 +333,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
                 + _text(bx + BRANCH_W // 2, by + PAD + NAME_LH + SMALL - 2, lines_b, SMALL, SMALL_LH, fill=INK)
                 + "</g>"
             )  # fmt: skip
-            if bname == "补正":  # the applicant supplements and the application comes back in
+            if key == SUPPLEMENT:  # the applicant supplements and the application comes back in
                 loop_x = bx + BRANCH_W // 2
                 body.append(
                     f'<polyline points="{loop_x},{by} {loop_x},{start_mid} {cx - BOX_W // 2 - 6},{start_mid}" '
@@ -299,7 +341,9 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
                     f'<polygon points="{cx - BOX_W // 2 - 7},{start_mid - 4} {cx - BOX_W // 2 - 7},{start_mid + 4} '
                     f'{cx - BOX_W // 2},{start_mid}" fill="{ACCENT}"/>'
                 )
-                body.append(_text(loop_x + 34, start_mid - 5, ["补正后重新提交"], SMALL, SMALL_LH, fill=ACCENT))
+                body.append(
+                    _text(loop_x + 34, start_mid - 5, [gettext("补正后重新提交")], SMALL, SMALL_LH, fill=ACCENT)
+                )
             branch_y = by + bh + 10
         y += row_h
         if len(group) > 1:  # join: every parallel box must finish before the next step starts
@@ -313,9 +357,10 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
 
     result = item.get("result")
     result_name = str(result.get("name", "")) if isinstance(result, Mapping) else ""
-    end_lines = ["送达结果", *(wrap(result_name, (BOX_W + 20 - 2 * PAD) / NAME, 2) if result_name else [])]
+    delivered = gettext("送达结果")
+    end_lines = [delivered, *(wrap(result_name, (BOX_W + 20 - 2 * PAD) / NAME, 2) if result_name else [])]
     body.append(_arrow(cx, y, y + ARROW))
-    full = "，".join(["送达结果", *([result_name] if result_name else []), *_limits(item)])
+    full = gettext("，").join([delivered, *([result_name] if result_name else []), *_limits(item)])
     end, h = _pill(cx, y + ARROW, BOX_W + 20, end_lines, _limits(item), "end", full)
     body.append(end)
     bottom = y + ARROW + h
@@ -324,17 +369,18 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
         sx = left + flow_w + SIDE_GAP
         scx = sx + SIDE_W // 2
         sy = first_row
-        body.append(_text(scx, sy + NAME - 2, ["特别程序"], NAME, NAME_LH, fill=INK, font_weight="bold"))
-        body.append(_text(scx, sy + NAME_LH + SMALL - 2, ["办理中依法需要时启动"], SMALL, SMALL_LH, fill=MUTED))
+        body.append(_text(scx, sy + NAME - 2, [gettext("特别程序")], NAME, NAME_LH, fill=INK, font_weight="bold"))
+        when = [gettext("办理中依法需要时启动")]
+        body.append(_text(scx, sy + NAME_LH + SMALL - 2, when, SMALL, SMALL_LH, fill=MUTED))
         sy += NAME_LH + SMALL_LH + 6
         for sp in procedures:
             name = wrap(str(sp.get("name", "")), (SIDE_W - 2 * PAD) / 12, 3)
             kind = str(sp.get("kind", ""))
-            meta = [PROCEDURE_KINDS.get(kind, kind)]
+            meta = [gettext(PROCEDURE_KINDS[kind]) if kind in PROCEDURE_KINDS else kind]
             if sp.get("max"):
-                meta.append("最长 " + duration_text(sp.get("max")))
+                meta.append(gettext("最长 %(limit)s") % {"limit": duration_text(sp.get("max"))})
             counts = bool(sp.get("counts_toward_limit", True))
-            meta.append("计入办理时限" if counts else "不计入办理时限")
+            meta.append(gettext("计入办理时限") if counts else gettext("不计入办理时限"))
             bh = PAD + len(name) * 16 + 4 + len(meta) * SMALL_LH + PAD - 4
             body.append(
                 f'<g class="procedure" data-kind="{xml_text(kind)}"><title>{xml_text(_procedure_label(sp))}</title>'
@@ -359,6 +405,7 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
 
     bottom = max(bottom, branch_y - 10)
     height = bottom + MARGIN
+    title = gettext("%(name)s办理流程图") % {"name": item.get("name", "")}  # (outside the f-string: extracted)
     # drawn so the smallest text (SMALL units) is 14 CSS px, never shrunk to the screen: a phone
     # scrolls the figure sideways (figure.flowchart in base.html) rather than show 9 px text
     return (
@@ -366,6 +413,6 @@ def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | No
         f'style="width:{math.ceil(width * 14 / SMALL)}px;max-width:none;height:auto" role="img" '
         f'aria-labelledby="{uid}-t {uid}-d" '
         f'font-family="{FONT}">'
-        f'<title id="{uid}-t">{xml_text(str(item.get("name", "")) + "办理流程图")}</title>'
+        f'<title id="{uid}-t">{xml_text(title)}</title>'
         f'<desc id="{uid}-d">{xml_text(describe(item, role_names))}</desc>' + "".join(body) + "</svg>"
     )

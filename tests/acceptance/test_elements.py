@@ -96,6 +96,7 @@ def test_the_guide_page_shows_the_elements_with_links(client: TestClient) -> Non
 
 
 def test_the_api_gives_the_whole_guide(client: TestClient) -> None:
+    client.cookies.clear()  # an earlier test's ?lang=en is remembered: the API answers in the request's language
     body = client.get(f"/api/items/{PHARMACY}").json()
     assert body["item"]["code"] == PHARMACY and body["item"]["state"] == "in_use"
     guide = body["guide"]

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 SEAL, SEAL_FILE, SEAL_NAME = "QQ-PSB-BA-001", "items/psb/seal-engraving-filing.yaml", "公章刻制备案"
 CULTURE, CULTURE_FILE = "QQ-CULTURE-XK-101", "items/culture/entertainment-venue-licence.yaml"
 PASSWORD = "administer-me"
-BANNER = "Preview — not live"
+BANNER = "预览（尚未上线）"  # the banner in the page's language (Preview — not live in English)
 
 
 # ---------------------------------------------------------------- the calendar warning (pure)

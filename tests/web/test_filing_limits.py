@@ -104,13 +104,11 @@ def test_the_11th_filing_in_an_hour_answers_429_and_another_address_is_not_affec
         "error": {
             "status": 429,
             "code": "too_many_requests",
-            "message": "同一地址提交申请过于频繁，请 50 分钟后再提交",
+            "message": "同一地址提交申请过于频繁，请 50 分钟后再提交。",  # in the request's language
         }
     }
-    english = api_case(one, svc, "k10", headers={"Accept-Language": "en"})  # in the request's language
-    assert english.status_code == 429 and english.json()["error"]["message"] == (
-        "too many applications filed from this address; try again in 50 minutes"
-    )
+    english = api_case(one, svc, "k10", headers={"Accept-Language": "en"}).json()["error"]["message"]
+    assert english == "Too many applications have been filed from this address. Please submit again in 50 minutes."
     assert cases_filed(svc) == 10  # the refusal wrote nothing
     again = api_case(one, svc, "k3")  # a retry of a filing that was taken: its case, not a refusal
     assert again.status_code == 200 and again.json()["number"].endswith("000004")
@@ -143,9 +141,9 @@ def test_30_a_day_and_a_supervision_event_once_per_window(site: Any) -> None:
     clk.set(START + timedelta(hours=3))
     r = api_case(one, svc, "day")
     assert r.status_code == 429 and r.headers["Retry-After"] == "75600"
-    assert "21 小时" in r.json()["error"]["message"]
-    r = api_case(one, svc, "day", headers={"Accept-Language": "en"})
-    assert r.status_code == 429 and "21 hours" in r.json()["error"]["message"]
+    assert "21 小时" in r.json()["error"]["message"]  # in the request's language
+    english = api_case(one, svc, "day", headers={"Accept-Language": "en"}).json()["error"]["message"]
+    assert "21 hours" in english
     clk.set(START + timedelta(days=1))  # Saturday 09:00: the 09:00 filing left the day
     assert api_case(one, svc, "day").status_code == 201
     assert len(floods(svc)) == 3

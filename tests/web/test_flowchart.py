@@ -303,3 +303,21 @@ def test_wrap_keeps_punctuation_rules() -> None:
     for line in wrap("一二三四五六七八九十（甲乙丙丁戊己庚辛壬癸）、子丑", 10, 5, balance=False)[1:]:
         assert line[0] not in "）、，。"
     assert all(not line.endswith("（") for line in wrap("一二三四五六七八九（十甲乙", 10, 5, balance=False))
+
+
+def test_english_words_wrap_at_spaces_and_chinese_stays_as_it_was(reference) -> None:  # type: ignore[no-untyped-def]
+    from engine.base import i18n
+
+    for text in (
+        "Materials incomplete or not in the legal form: told once everything to supplement",
+        "Conditions not met: not licensed, in writing",  # the colon after "met" does not push "t" down alone
+    ):
+        lines = wrap(text, 10.36, 8)
+        assert " ".join(lines) == text and all(line == line.strip() for line in lines)  # no word cut, no space drawn
+    item = reference.catalogue.data(reference.catalogue.items["QQ-HOUSING-XK-003"])
+    chinese = flowchart_svg(item)
+    with i18n.speaking("en"):
+        english = flowchart_svg(item)
+    assert "提交申请" in chinese and "Submit application" in english
+    assert "提交申请" not in english and "补正后重新提交" not in english
+    assert flowchart_svg(item) == chinese  # the language is the request's: none here

@@ -288,4 +288,5 @@ def test_a_chain_page_lists_its_stages_and_one_set_of_materials(server: tuple[st
     materials = html.split('id="materials"')[1].split("</ol>")[0]
     assert "营业执照" not in materials  # issued by the first stage, never asked for again
     assert "关键路径" in html and "/chains/organization" in get(server[0] + "/")[1]
+    assert "承诺总时限：3个工作日" in html and "working day" not in html  # said "3 working days" on Chinese pages
     assert get(server[0] + "/chains/nope")[0] == 404

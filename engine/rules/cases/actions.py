@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.base import stated
-from engine.base.i18n import gettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext
 from engine.rules.cases.guards import day_text, may_act, own_department, refuse_if_lapsed, require
 from engine.rules.cases.law import PAUSE_ROLES, assess_step, completeness_lapsed, extension_of, fee_due
 from engine.rules.cases.model import RATINGS, TERMINAL, ActionRefused, Actor, Case, Event, FeeMismatch, Timing

@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from engine.base.i18n import gettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext
 from engine.rules.cases.law import completeness_lapsed
 from engine.rules.cases.model import ActionRefused, Actor, Case, Timing
 

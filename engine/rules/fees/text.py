@@ -1,5 +1,10 @@
 """Fee schedules and assessments in words: the itemised text ``yangguang fee`` prints and
-the one-line-per-fee description guides and one-time notices show."""
+the one-line-per-fee description guides and one-time notices show.
+
+The description (:func:`describe_schedule_on`, :func:`line_standard`) says the engine's words in
+the reader's language (engine.base.i18n: a page's or an API answer's, Chinese on the command
+line); names, units and conditions' labels are catalogue data and stay as written. An assessment
+(engine.rules.fees) is recorded, so its words stay Chinese, and so does ``render_assessment``."""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from typing import Any
 
 from engine.base import conditions
 from engine.base.dates import as_date
+from engine.base.i18n import gettext
 from engine.rules.fees.results import Assessment
-from engine.rules.fees.schedule import decimal_of, field_labels, format_fen, num_text, span_text, to_fen
+from engine.rules.fees.schedule import decimal_of, field_labels, format_fen, num_text, to_fen
 
 __all__ = ["describe_schedule", "describe_schedule_on", "line_standard", "render_assessment"]
 
@@ -26,12 +32,29 @@ def _row(left: str, right: str, width: int = 78) -> str:
     return f"{left}{' ' * gap}{right}"
 
 
-def _basis_text(basis: Sequence[Mapping[str, Any]]) -> str:
+def _basis_text(basis: Sequence[Mapping[str, Any]], sep: str = "；") -> str:
     parts = []
     for ref in basis:
         law, article = str(ref.get("law", "")), str(ref.get("article", ""))
         parts.append(law if article in ("", "全文") else f"{law} {article}")
-    return "；".join(parts)
+    return sep.join(parts)
+
+
+def _money(fen: int) -> str:
+    """``format_fen`` in the reader's language (80.00 元 / 80.00 yuan)."""
+    return gettext("%(amount)s 元") % {"amount": format_fen(fen).removesuffix(" 元")}
+
+
+def _span_words(lower: Decimal | None, upper: Decimal | None, unit: str) -> str:
+    """A band's span in the reader's language (as engine.rules.fees words it in an assessment)."""
+    if lower is None and upper is None:
+        return gettext("全部")
+    if lower is None:
+        return gettext("不超过 %(upper)s%(unit)s") % {"upper": num_text(upper or Decimal(0)), "unit": unit}
+    if upper is None:
+        return gettext("超过 %(lower)s%(unit)s") % {"lower": num_text(lower), "unit": unit}
+    said = {"lower": num_text(lower), "upper": num_text(upper), "unit": unit}
+    return gettext("超过 %(lower)s%(unit)s 至 %(upper)s%(unit)s") % said
 
 
 def render_assessment(a: Assessment) -> str:
@@ -66,10 +89,31 @@ def render_assessment(a: Assessment) -> str:
 
 def _band_standard(band: Mapping[str, Any], unit: str) -> str:
     if "amount" in band:
-        return format_fen(to_fen(band["amount"]))
+        return _money(to_fen(band["amount"]))
     if "rate" in band:
-        return f"{format_fen(to_fen(band['rate']))}/{unit.strip() or '单位'}"
+        return gettext("%(amount)s/%(unit)s") % {
+            "amount": _money(to_fen(band["rate"])),
+            "unit": unit.strip() or gettext("单位"),
+        }
     return f"{num_text(decimal_of(band['percent']))}%"
+
+
+def _tiers(line: Mapping[str, Any], words: Mapping[str, str], unit: str) -> str:
+    """A tiered line's bands: by the base, band by band (or by the band the whole falls in)."""
+    spaced = f" {unit}" if unit else ""
+    parts = []
+    lower: Decimal | None = None
+    for band in line["bands"]:
+        upper = None if band.get("up_to") is None else decimal_of(band["up_to"])
+        span = _span_words(lower, upper, spaced)
+        if line.get("mode") != "whole" and lower is not None and "amount" not in band:
+            span = gettext("%(span)s的部分") % {"span": span}
+        parts.append(gettext("%(span)s：%(standard)s") % {"span": span, "standard": _band_standard(band, unit)})
+        lower = upper
+    said = {"base": words.get(line["base"], line["base"]), "bands": gettext("；").join(parts)}
+    if line.get("mode") != "whole":
+        return gettext("按%(base)s分段累计——%(bands)s") % said
+    return gettext("按%(base)s所在档次——%(bands)s") % said
 
 
 def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
@@ -77,34 +121,24 @@ def line_standard(line: Mapping[str, Any], words: Mapping[str, str]) -> str:
     kind = line.get("kind")
     unit = str(line.get("unit") or "")
     if kind == "fixed":
-        fen = format_fen(to_fen(line["amount"]))
-        return f"每{unit} {fen}" if unit else fen
+        fen = _money(to_fen(line["amount"]))
+        return gettext("每%(unit)s %(amount)s") % {"unit": unit, "amount": fen} if unit else fen
     if kind == "per_unit":
-        text = f"每{unit} {format_fen(to_fen(line['rate']))}"
+        text = gettext("每%(unit)s %(amount)s") % {"unit": unit, "amount": _money(to_fen(line["rate"]))}
         if line.get("free_units"):
-            text += f"，首 {line['free_units']} {unit}免收"
-        return text + f"，按{words.get(line['quantity'], line['quantity'])}计"
+            text += gettext("，首 %(n)s %(unit)s免收") % {"n": line["free_units"], "unit": unit}
+        return text + gettext("，按%(quantity)s计") % {"quantity": words.get(line["quantity"], line["quantity"])}
     if kind == "tiered":
-        spaced = f" {unit}" if unit else ""
-        base = words.get(line["base"], line["base"])
-        parts = []
-        lower: Decimal | None = None
-        for band in line["bands"]:
-            upper = None if band.get("up_to") is None else decimal_of(band["up_to"])
-            span = span_text(lower, upper, spaced)
-            tail = "的部分" if line.get("mode") != "whole" and lower is not None and "amount" not in band else ""
-            parts.append(f"{span}{tail}：{_band_standard(band, unit)}")
-            lower = upper
-        how = "分段累计" if line.get("mode") != "whole" else "所在档次"
-        text = f"按{base}{how}——" + "；".join(parts)
+        text = _tiers(line, words, unit)
     elif kind == "percentage":
-        text = f"按{words.get(line['base'], line['base'])}的 {num_text(decimal_of(line['percent']))}%"
+        said = {"base": words.get(line["base"], line["base"]), "percent": num_text(decimal_of(line["percent"]))}
+        text = gettext("按%(base)s的 %(percent)s%%") % said
     else:
         return ""
     if line.get("minimum") is not None:
-        text += f"，最低 {format_fen(to_fen(line['minimum']))}"
+        text += gettext("，最低 %(amount)s") % {"amount": _money(to_fen(line["minimum"]))}
     if line.get("maximum") is not None:
-        text += f"，最高 {format_fen(to_fen(line['maximum']))}"
+        text += gettext("，最高 %(amount)s") % {"amount": _money(to_fen(line["maximum"]))}
     return text
 
 
@@ -126,11 +160,12 @@ def _relief_period(effective: Any, on: date | None) -> tuple[bool, str]:
         return True, ""
     start, end = as_date(effective.get("from")), as_date(effective.get("until"))
     if on is not None and end is not None and on > end:
-        return False, f"（已于{end.isoformat()}失效）"
+        return False, gettext("（已于%(date)s失效）") % {"date": end.isoformat()}
     if on is not None and start is not None and on < start:
-        return False, f"（自{start.isoformat()}起施行）"
-    until = f"至 {effective['until']}" if effective.get("until") else "起"
-    return True, f"（{effective.get('from')} {until}）"
+        return False, gettext("（自%(date)s起施行）") % {"date": start.isoformat()}
+    if effective.get("until"):
+        return True, gettext("（%(start)s 至 %(end)s）") % {"start": effective.get("from"), "end": effective["until"]}
+    return True, gettext("（%(start)s 起）") % {"start": effective.get("from")}
 
 
 def describe_schedule_on(
@@ -144,29 +179,52 @@ def describe_schedule_on(
     out: list[str] = []
     other: list[str] = []
     for line in schedule.get("lines") or ():
-        text = f"{line.get('name')}：{line_standard(line, words)}"
+        text = gettext("%(name)s：%(standard)s") % {"name": line.get("name"), "standard": line_standard(line, words)}
         if line.get("when"):
-            text += f"（{conditions.describe(line['when'], words)}时收取）"
-        if line.get("basis"):
-            text += f"；依据：{_basis_text(line['basis'])}"
-        out.append(text)
+            text += gettext("（%(condition)s时收取）") % {
+                "condition": conditions.describe(line["when"], words, gettext)
+            }
+        out.append(text + _cited(line))
     reliefs: list[str] = []
-    for section, word in (("exemptions", "免收"), ("reductions", "减收")):
+    for section in ("exemptions", "reductions"):
         for relief in schedule.get(section) or ():
-            scope = "、".join(names.get(i, i) for i in relief.get("applies_to") or ()) or "全部收费项目"
-            if "reduce_percent" in relief:
-                effect = f"{scope}减收 {num_text(decimal_of(relief['reduce_percent']))}%"
-            elif "pay_amount" in relief:
-                effect = f"{scope}减按 {format_fen(to_fen(relief['pay_amount']))}收取"
-            else:
-                effect = f"免收{scope}"
-            text = f"{word}：{relief.get('name')}——{conditions.describe(relief['when'], words)}时，{effect}"
             in_force, period = _relief_period(relief.get("effective"), on)
-            text += period
-            if relief.get("basis"):
-                text += f"；依据：{_basis_text(relief['basis'])}"
-            (reliefs if in_force else other).append(text)
+            (reliefs if in_force else other).append(
+                _relief_text(section, relief, names, words) + period + _cited(relief)
+            )
     out += reliefs
     if schedule.get("basis"):
-        out.append(f"收费依据：{_basis_text(schedule['basis'])}")
+        out.append(gettext("收费依据：%(basis)s") % {"basis": _basis_text(schedule["basis"], gettext("；"))})
     return out, other
+
+
+def _cited(entry: Mapping[str, Any]) -> str:
+    """ "；依据：…" for a line or relief that cites its basis, else ""."""
+    if not entry.get("basis"):
+        return ""
+    return gettext("；依据：%(basis)s") % {"basis": _basis_text(entry["basis"], gettext("；"))}
+
+
+def _relief_text(section: str, relief: Mapping[str, Any], names: Mapping[str, str], words: Mapping[str, str]) -> str:
+    """An exemption or a reduction in words: its name, when it applies, and to what."""
+    scope = gettext("、").join(names.get(i, i) for i in relief.get("applies_to") or ()) or gettext("全部收费项目")
+    if "reduce_percent" in relief:
+        effect = gettext("%(scope)s减收 %(percent)s%%") % {
+            "scope": scope,
+            "percent": num_text(decimal_of(relief["reduce_percent"])),
+        }
+    elif "pay_amount" in relief:
+        effect = gettext("%(scope)s减按 %(amount)s收取") % {
+            "scope": scope,
+            "amount": _money(to_fen(relief["pay_amount"])),
+        }
+    else:
+        effect = gettext("免收%(scope)s") % {"scope": scope}
+    said = {
+        "name": relief.get("name"),
+        "condition": conditions.describe(relief["when"], words, gettext),
+        "effect": effect,
+    }
+    if section == "exemptions":
+        return gettext("免收：%(name)s——%(condition)s时，%(effect)s") % said
+    return gettext("减收：%(name)s——%(condition)s时，%(effect)s") % said

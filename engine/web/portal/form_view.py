@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.base import conditions, regions, wording
-from engine.base.i18n import gettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext
+from engine.base.money import YUAN
 from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
 from engine.rules import forms
@@ -102,18 +102,36 @@ def flat_values(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return {f"{s}.{k}": v for s, fields in data.items() for k, v in fields.items()}
 
 
+def _said(text: Any, owner: Mapping[str, Any]) -> str:
+    """A form's text as the page shows it: catalogue text stays as written; the engine's own words in a
+    form — a section or field it makes (``msgids``: a chain application's services section,
+    engine.rules.chains) and the delivery choice (engine.base.delivery) — are msgids, said in the
+    page's language."""
+    if not text:
+        return ""
+    return gettext(str(text)) if owner.get("msgids") or owner.get("delivery") else str(text)
+
+
+def _option(option: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
+    """An option's label as the page shows it; a chain's associated service (engine.rules.chains) is
+    worded here, in the page's language, from its parts (the form is built once per catalogue version)."""
+    if "after" in option:
+        return gettext("%(service)s（%(stage)s办结后启动）") % {"service": option["service"], "stage": option["after"]}
+    return _said(option["label"], spec)
+
+
 def pages(cat: Catalogue, doc: Document, data: Mapping[str, Any]) -> list[Page]:
     """The pages of this application as answered so far: sections whose condition holds, then
     materials (when the item asks for any) and check-your-answers."""
     flat = flat_values(forms.normalise(cat, doc, data))
     out = [
-        Page(str(s["id"]), str(s.get("title", s["id"])), str(s.get("hint", "")))
+        Page(str(s["id"]), _said(s.get("title", s["id"]), s), _said(s.get("hint", ""), s))
         for s in _sections(cat, doc)
         if "when" not in s or conditions.evaluate(s["when"], flat)
     ]
     if cat.data(doc).get("materials"):
-        out.append(Page(MATERIALS_PAGE, "申请材料", "按要求上传材料的电子文件"))
-    out.append(Page(CHECK_PAGE, "核对并提交", "请核对填写的内容，确认无误后提交"))
+        out.append(Page(MATERIALS_PAGE, gettext("申请材料"), gettext("按要求上传材料的电子文件")))
+    out.append(Page(CHECK_PAGE, gettext("核对并提交"), gettext("请核对填写的内容，确认无误后提交")))
     return out
 
 
@@ -162,15 +180,15 @@ def widgets(
             Widget(
                 name=info.name,
                 id="f-" + info.name.replace(".", "-"),
-                label=str(spec["label"]),
+                label=_said(spec["label"], spec),
                 kind=kind,
                 input_type=html_type,
                 value=_shown_value(raw, kind),
                 required=required is True,
-                hint=str(spec["hint"]) if "hint" in spec else gettext(default_hint) if default_hint else "",
+                hint=_said(spec["hint"], spec) if "hint" in spec else gettext(default_hint) if default_hint else "",
                 # a catalogue's own unit stays as written; the engine's money unit is in the page's language
                 unit=str(spec["unit"]) if "unit" in spec else gettext("元") if kind == "money" else "",
-                options=[{"value": str(o["value"]), "label": str(o["label"])} for o in spec.get("options", [])]
+                options=[{"value": str(o["value"]), "label": _option(o, spec)} for o in spec.get("options", [])]
                 or (_yes_no() if kind == "boolean" else []),
                 inputmode=inputmode,
                 autocomplete=autocomplete,
@@ -227,7 +245,7 @@ def area_groups(cat: Catalogue, spec: Mapping[str, Any], value: Any) -> list[dic
         groups.append({"label": data.name(focus), "options": alone})
     if not within:
         others = [_region_option(p) for p in data.children.get("", ()) if p.code != focus]
-        groups.append({"label": "其他省（区、市）", "options": others, "other": True})
+        groups.append({"label": N_("其他省（区、市）"), "options": others, "other": True})
     return groups
 
 
@@ -248,16 +266,18 @@ def answer_text(spec: Mapping[str, Any], value: Any) -> str:
     """An answer as the applicant reads it on the check page and staff on the desk (option labels,
     是/否, an amount in the unit it was asked in: 1200.00 万元)."""
     kind = spec["type"]
-    options = {str(o["value"]): str(o["label"]) for o in spec.get("options", [])}
+    options = {str(o["value"]): _option(o, spec) for o in spec.get("options", [])}
     if kind == "boolean":
         return wording.yes_no(value is True or str(value).lower() in TRUE_WORDS)  # 是/否, Yes/No
     if kind == "checkbox":
         values = value if isinstance(value, list) else [value]
-        return "、".join(options.get(str(v), str(v)) for v in values)
+        return gettext("、").join(options.get(str(v), str(v)) for v in values)
     if kind in ("select", "radio"):
         return options.get(str(value), str(value))
     if kind == "money":
-        return forms.money_text(value, str(spec.get("unit", "元")))
+        if "unit" in spec:  # a catalogue's own unit stays as written; the engine's yuan is in the page's language
+            return forms.money_text(value, str(spec["unit"]))
+        return forms.money_text(value, YUAN).removesuffix(YUAN) + gettext("元")
     if kind == "area":  # people read the place, never the bare code (黑龙江省齐齐哈尔市龙沙区)
         return regions.regions().name(str(value))
     unit = spec.get("unit")

@@ -97,6 +97,21 @@ def test_acceptance_notice_in_chinese_with_the_deadlines(world) -> None:  # type
     assert "娱乐场所管理条例" in doc.basis  # the item's own basis from the YAML
 
 
+def test_a_notice_is_issued_in_chinese_whatever_the_pages_language(world) -> None:  # type: ignore[no-untyped-def]
+    """The limits and bases come from engine.rules.notice, which speaks the page's language: a notice
+    shown from an English page is still the Chinese document (only the page names its kind in English)."""
+    from engine.base import i18n
+
+    svc, _ = world
+    number = submit(svc)
+    act(svc, number, "accept", staff("window"))
+    chinese = docs(svc, number)
+    with i18n.speaking("en"):
+        english_page = docs(svc, number)
+        assert i18n.gettext(english_page[0].title) == "Notice of acceptance"
+    assert english_page == chinese and "10个工作日" in text(chinese[0])
+
+
 def test_refusal_states_the_reason_and_the_remedy_escaped(world) -> None:  # type: ignore[no-untyped-def]
     svc, _ = world
     number = submit(svc)
