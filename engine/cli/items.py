@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from engine.rules import notice
+    from engine.rules.notice_text import render_text
 
     if args.explain:
         return _explain(args)
@@ -28,7 +29,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     _refuse_withdrawn(cat, args.code)
     item = common.item(cat, args.code)
-    sys.stdout.write(notice.render_text(notice.build(cat, item)))
+    sys.stdout.write(render_text(notice.build(cat, item)))
     return EXIT_OK
 
 
