@@ -10,12 +10,26 @@ an IPv4 client reached through IPv6 (IPv4-mapped, 6to4, Teredo).
 from __future__ import annotations
 
 import ipaddress
-
-from starlette.requests import HTTPConnection
+from typing import Protocol
 
 IPV6_PREFIX = 56
 """An IPv6 client counts by its /56: what an ISP commonly delegates to one subscriber (RIPE-690
 recommends /56 or /48), so it cannot take a fresh /64 of its own for every guess."""
+
+
+class Client(Protocol):
+    """The connecting end of a request, as the server gives it."""
+
+    @property
+    def host(self) -> str: ...
+
+
+class Connection(Protocol):
+    """What :func:`of` reads of a request: its client, when the server knows it (a Starlette
+    ``HTTPConnection`` or ``Request`` is one; this module needs no web framework)."""
+
+    @property
+    def client(self) -> Client | None: ...
 
 
 def key(host: str) -> str:
@@ -34,6 +48,6 @@ def key(host: str) -> str:
     return str(address)
 
 
-def of(request: HTTPConnection) -> str:
+def of(request: Connection) -> str:
     """The address this request counts as (:func:`key` of the connecting host)."""
     return key(request.client.host if request.client else "")

@@ -7,12 +7,13 @@ files under engine/locale/<lang>/LC_MESSAGES/messages.po, compiled in memory at 
 build step, no binary files in the repository); ``make messages`` re-extracts the template of
 every marked string (engine/locale/messages.pot) and merges it into each ``.po``.
 
-Per request, :class:`LocaleMiddleware` picks the language — ``?lang=en`` (remembered in a
-cookie), the cookie, the browser's Accept-Language, else Chinese — and stores its
-translations in a context variable, so templates and code running for that request (even
-in worker threads, which copy the context) translate without passing anything around.
-So an exception raised while serving a request says its message in that request's language
-(pages and the JSON API alike).
+Per request, engine.web.middleware.LocaleMiddleware picks the language with :func:`choose` —
+``?lang=en`` (remembered in a cookie), the cookie, the browser's Accept-Language, else Chinese —
+and serves the request inside :func:`speaking`, which keeps its translations in a context
+variable, so templates and code running for that request (even in worker threads, which copy
+the context) translate without passing anything around. So an exception raised while serving a
+request says its message in that request's language (pages and the JSON API alike). This module
+knows nothing of HTTP: what it is given is text.
 
 Who reads a message decides its language:
 * a web page or an API answer: the request's language, as above;
@@ -38,7 +39,6 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # package data (pyproject's package-data ships the .po files), so an installed wheel translates too
 LOCALE_DIR = Path(str(files("engine") / "locale"))
@@ -84,7 +84,7 @@ def language() -> str:
 
 
 def activate(language_: str) -> contextvars.Token[_gettext.NullTranslations]:
-    """Use ``language_`` in this context (tests and the middleware); returns a reset token."""
+    """Use ``language_`` in this context from now on (tests); returns a reset token."""
     lang = language_ if language_ in LANGUAGES else DEFAULT
     _language.set(lang)
     return _current.set(translations(lang))
@@ -92,7 +92,8 @@ def activate(language_: str) -> contextvars.Token[_gettext.NullTranslations]:
 
 @contextmanager
 def speaking(language_: str) -> Iterator[None]:
-    """Translate in ``language_`` inside the block, then as before (the command line's second language)."""
+    """Translate in ``language_`` inside the block, then as before (a web request, the command line's
+    second language)."""
     lang = language_ if language_ in LANGUAGES else DEFAULT
     token, lang_token = _current.set(translations(lang)), _language.set(lang)
     try:
@@ -114,7 +115,8 @@ def in_both(make: Callable[[], str]) -> str:
 
 
 def choose(query: str, cookie_header: str, accept_language: str) -> tuple[str, bool]:
-    """(language, whether to remember it in the cookie) for one request."""
+    """(language, whether to remember it in the :data:`COOKIE`) for one request, from its query string,
+    its Cookie header and its Accept-Language header."""
     for part in query.split("&"):
         key, _, value = part.partition("=")
         if key == "lang" and value in LANGUAGES:
@@ -130,33 +132,3 @@ def choose(query: str, cookie_header: str, accept_language: str) -> tuple[str, b
         if tag.startswith("en"):
             return "en", False
     return DEFAULT, False
-
-
-class LocaleMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        lang, remember = choose(
-            scope.get("query_string", b"").decode("latin-1"),
-            headers.get("cookie", ""),
-            headers.get("accept-language", ""),
-        )
-        token = activate(lang)
-
-        async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                extra = [(b"content-language", lang.replace("_", "-").encode())]
-                if remember:
-                    extra.append((b"set-cookie", f"{COOKIE}={lang}; Max-Age=31536000; Path=/; SameSite=Lax".encode()))
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_cookie)
-        finally:
-            _current.reset(token)

@@ -29,8 +29,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from engine.base import keys
-from engine.base.i18n import LocaleMiddleware
-from engine.base.input_guard import InputGuard
 from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue
@@ -49,6 +47,7 @@ from engine.web.desk import cases as desk_cases
 from engine.web.desk import chains as desk_chains
 from engine.web.desk import login as desk_login
 from engine.web.desk.staff import signed_in
+from engine.web.middleware import InputGuard, LocaleMiddleware
 from engine.web.portal import apply, progress
 from engine.web.reload import LiveApp, Version
 from engine.web.render import renderer

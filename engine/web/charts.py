@@ -6,6 +6,9 @@ and language (the words in titles and summaries go through the translation catal
 no <style>, scripts or external resources (every style is a presentation attribute), text
 XML-escaped, ``role="img"`` with <title> (the chart title) and <desc> (a summary a screen reader
 can use). Pages should also render ``data_table()`` as a visually hidden <table> beside the chart.
+This module says what a chart shows (its series, colours, scale, numbers and words) and lays the
+two kinds out; the parts both are drawn with (text, markers, the header with the legend, axes,
+the <svg> around them) are in engine.web.chart_svg.
 
 Colours (every fill or line reaches WCAG 3:1 against white, or gets a dark outline that does):
 
@@ -21,7 +24,6 @@ Colours (every fill or line reaches WCAG 3:1 against white, or gets a dark outli
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import re
@@ -31,16 +33,29 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 
 from engine.base import i18n
 from engine.base.i18n import N_, gettext, ngettext
-from engine.web.flowchart import FONT, em_width, wrap, xml_text
+from engine.web.chart_svg import (
+    FS,
+    INK,
+    MARGIN,
+    PAPER,
+    coord,
+    header,
+    marker,
+    plot_frame,
+    svg_document,
+    text_at,
+    value_axis,
+    value_label,
+    width_of,
+    x_axis_labels,
+)
+from engine.web.flowchart import wrap, xml_text
 
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#a66f00", "#505050")
 COLOURS: Mapping[str, str] = {"warning": "#ffdd00", "abnormal": "#d46a00", "violation": "#b3261e", "ok": "#00703c"}
 OUTLINES: Mapping[str, str] = {"#ffdd00": "#594a00"}  # hand-picked outlines; others are derived
-INK, MUTED, AXIS, GRID, PAPER = "#1a1a1a", "#505a5f", "#6f777b", "#dddddd", "#ffffff"
 EMPTY_NOTE = N_("暂无数据")  # marked for the catalogue: shown as gettext(EMPTY_NOTE)
 MISSING = N_("无数据")
-MARGIN, FS, LEGEND_FS, TITLE_FS = 10, 11, 12, 14  # viewBox units; FS is ticks and axis labels
-X_LABEL_EM = 10.0  # x labels longer than this are cut with '…' (the full text is their <title>)
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
 
@@ -116,21 +131,6 @@ def _tick_labels(ticks: list[float], fmt: Callable[[float], str]) -> list[str]:
     step = (ticks[1] - ticks[0]) / unit
     d = max(0, -math.floor(math.log10(step) + 1e-9))
     return [_round(t / unit, d) + suffix if t else "0" for t in ticks]
-
-
-def _n(x: float) -> str:
-    """A coordinate with one decimal ('12.5', '40'): float formatting is the same everywhere."""
-    s = f"{x + 0.0:.1f}"
-    return s[:-2] if s.endswith(".0") else s
-
-
-def _w(text: str, size: float) -> float:
-    """Estimated rendered width of text (CJK a full em, Latin and digits about half)."""
-    return sum(map(em_width, text)) * size
-
-
-def _cut(text: str, em: float) -> str:
-    return text if sum(map(em_width, text)) <= em else wrap(text, em, 1)[0]
 
 
 def contrast(colour: str, against: str = PAPER) -> float:
@@ -237,120 +237,10 @@ def _figures(known: list[tuple[float, str]], n: int, y_format: Callable[[float],
     return gettext("，").join(bits) + missing
 
 
-def _text(x: float, y: float, text: str, size: int = FS, anchor: str = "start", fill: str = MUTED, **attrs: str) -> str:
-    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{xml_text(v)}"' for k, v in attrs.items())
-    return (
-        f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{extra}>'
-        f"{xml_text(text)}</text>"
-    )
-
-
-def _marker(shape: int, x: float, y: float, r: float, fill: str, stroke: str) -> str:
-    paint = f'fill="{fill}" stroke="{stroke}" stroke-width="1"'
-    if shape == 0:
-        return f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}" {paint}/>'
-    if shape == 1:
-        return f'<rect x="{_n(x - r)}" y="{_n(y - r)}" width="{_n(2 * r)}" height="{_n(2 * r)}" {paint}/>'
-    d = r * 1.35
-    diamond = [(x, y - d), (x + d, y), (x, y + d), (x - d, y)]
-    pts = diamond if shape == 2 else [(x, y - d), (x + d, y + r), (x - d, y + r)]
-    return f'<polygon points="{" ".join(f"{_n(a)},{_n(b)}" for a, b in pts)}" {paint}/>'
-
-
-def _header(
-    title: str, show_title: bool, y_label: str, legend: list[tuple[str, str, str, int]], width: int, lines: bool
-) -> tuple[list[str], float]:
-    """Visible title, legend (name, fill, outline, shape) flowing in rows, y-axis label; returns (svg, bottom)."""
-    out, y = [], float(MARGIN)
-    if show_title:
-        head = _cut(title, (width - 2 * MARGIN) / TITLE_FS)
-        out.append(_text(MARGIN, y + TITLE_FS - 2, head, TITLE_FS, fill=INK, font_weight="bold", class_="chart-title"))
-        y += TITLE_FS + 8
-    x = float(MARGIN)
-    for i, (name, fill, edge, shape) in enumerate(legend):
-        short = _cut(name, 16)
-        item_w = 22 + _w(short, LEGEND_FS) + 16
-        if x > MARGIN and x + item_w > width - MARGIN:
-            x, y = float(MARGIN), y + 18
-        if lines:
-            swatch = f'<line x1="{_n(x)}" y1="{_n(y + 7)}" x2="{_n(x + 18)}" y2="{_n(y + 7)}" stroke="{edge}"/>'
-            swatch += _marker(shape, x + 9, y + 7, 3.5, fill, edge if edge != fill else PAPER)
-        else:
-            swatch = f'<rect x="{_n(x + 2)}" y="{_n(y + 1)}" width="12" height="12" fill="{fill}" stroke="{edge}"/>'
-        label = _text(x + 22, y + 11, short, LEGEND_FS, fill=INK)
-        out.append(f'<g class="legend-item" data-series="{i}"><title>{xml_text(name)}</title>{swatch}{label}</g>')
-        x += item_w
-    y += 18 + 2 if legend else 0
-    if y_label:
-        out.append(_text(MARGIN, y + FS, y_label, class_="y-label"))
-        y += FS + 4
-    return out, y + FS // 2 + 2
-
-
-def _svg(kind: str, width: int, height: float, title: str, desc: str, body: list[str]) -> str:
-    # ids only for aria-labelledby, hashed from everything drawn: charts that differ never share one
-    h, drawn = math.ceil(height), "".join(body)
-    # drawn so the smallest text (FS units) is 14 CSS px, never shrunk to the screen: a phone
-    # scrolls the chart's box sideways (div.chart in base.html) rather than show 7 px text
-    uid = "ch-" + hashlib.sha256(f"{kind}{width}{h}{title}\0{desc}\0{drawn}".encode()).hexdigest()[:12]
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" width="100%" '
-        f'style="width:{math.ceil(width * 14 / FS)}px;max-width:none;height:auto" role="img" '
-        f'aria-labelledby="{uid}-t {uid}-d" '
-        f'font-family="{FONT}" class="chart {kind}">'
-        f'<title id="{uid}-t">{xml_text(title)}</title><desc id="{uid}-d">{xml_text(desc)}</desc>'
-        f'<rect x="0" y="0" width="{width}" height="{h}" fill="{PAPER}"/>{drawn}</svg>'
-    )
-
-
 def _scale(values: list[float], y_min: float | None, y_max: float | None) -> list[float]:
     lo, hi = min(values, default=0.0), max(values, default=0.0)
     lo, hi = (lo if y_min is None else min(lo, y_min)), (hi if y_max is None else max(hi, y_max))
     return nice_ticks(lo, hi, integer=all(float(v).is_integer() for v in values))
-
-
-def _value_axis(
-    ticks: list[float], labels: list[str], at: Callable[[float], float], a: float, b: float, vertical: bool
-) -> list[str]:
-    """Gridlines across [a, b] at each tick with its label; the zero line (or the first tick) in axis grey."""
-    out = []
-    base = 0.0 if ticks[0] <= 0 <= ticks[-1] else ticks[0]
-    for t, label in zip(ticks, labels, strict=True):
-        p, colour = _n(at(t)), AXIS if t == base else GRID
-        if vertical:
-            out.append(f'<line x1="{_n(a)}" y1="{p}" x2="{_n(b)}" y2="{p}" stroke="{colour}" stroke-width="1"/>')
-            out.append(_text(a - 6, at(t) + FS / 2 - 1, label, anchor="end", class_="y-tick"))
-        else:
-            out.append(f'<line x1="{p}" y1="{_n(a)}" x2="{p}" y2="{_n(b)}" stroke="{colour}" stroke-width="1"/>')
-            out.append(_text(at(t), b + FS + 4, label, anchor="middle", class_="y-tick"))
-    return out
-
-
-def _x_labels(x_labels: Sequence[str], xs: list[float], slot: float, y: float) -> list[str]:
-    """Every k-th label, counted back from the last (the latest date always shows), k chosen so the
-    widest label plus a gap fits between two shown ones."""
-    widest = max((_w(_cut(lab, X_LABEL_EM), FS) for lab in x_labels), default=0.0)
-    k = max(1, math.ceil((widest + 8) / slot)) if slot > 0 else 1
-    last = len(x_labels) - 1
-    out = []
-    for i, full in enumerate(x_labels):
-        if (last - i) % k == 0:  # a cut label carries the full text in a <title>
-            text = _text(xs[i], y, _cut(full, X_LABEL_EM), anchor="middle", fill=INK, class_="x-label")
-            out.append(text if _cut(full, X_LABEL_EM) == full else f"<g><title>{xml_text(full)}</title>{text}</g>")
-    return out
-
-
-def _frame(labels: list[str], x_labels: Sequence[str], width: int, top: float, height: float) -> tuple[float, ...]:
-    """(left, right, bottom) of a plot with y ticks on the left and x labels (centred on their points) below."""
-    half = max((_w(_cut(lab, X_LABEL_EM), FS) for lab in x_labels), default=0.0) / 2
-    left = MARGIN + max(max(_w(lab, FS) for lab in labels) + 6, half)
-    return left, max(left + 40, width - MARGIN - max(half, 6)), max(top + 40, height - MARGIN - FS - 8)
-
-
-def _value(x: float, y: float, v: float, fmt: Callable[[float], str]) -> str:
-    """A value written just past the end of a horizontal bar."""
-    anchor = "start" if v >= 0 else "end"
-    return _text(x + (4 if v >= 0 else -4), y + FS / 2 - 1, fmt(v), anchor=anchor, fill=INK, class_="value")
 
 
 def line_chart(
@@ -376,8 +266,8 @@ def line_chart(
     ticks = _scale(values, y_min, y_max)
     labels = _tick_labels(ticks, y_format)
     legend = [(s.name, f, e, i % 4) for i, (s, (f, e)) in enumerate(zip(series, colours, strict=True))]
-    body, top = _header(title, show_title, y_label, legend if len(series) > 1 else [], width, True)
-    left, right, bottom = _frame(labels, x_labels, width, top, height)
+    body, top = header(title, show_title, y_label, legend if len(series) > 1 else [], width, True)
+    left, right, bottom = plot_frame(labels, x_labels, width, top, height)
     n = len(x_labels)
     slot = (right - left) / (n - 1) if n > 1 else right - left
     xs = [left + i * slot for i in range(n)] if n > 1 else [(left + right) / 2] * n
@@ -385,8 +275,8 @@ def line_chart(
     def y_at(v: float) -> float:
         return bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (bottom - top)
 
-    body += _value_axis(ticks, labels, y_at, left, right, True)
-    body += _x_labels(x_labels, xs, slot, bottom + FS + 6)
+    body += value_axis(ticks, labels, y_at, left, right, True)
+    body += x_axis_labels(x_labels, xs, slot, bottom + FS + 6)
     r, dense = (3.5 if slot >= 10 else 2.5), slot < 6  # dense: markers would bury the lines
     for si, (s, (fill, edge)) in enumerate(zip(series, colours, strict=True)):
         runs: list[list[tuple[float, float]]] = [[]]
@@ -396,24 +286,125 @@ def line_chart(
                 runs.append([])
                 continue
             runs[-1].append((xs[i], y_at(v)))
-            mark = _marker(si % 4, xs[i], y_at(v), r, fill, edge if edge != fill else PAPER)
+            mark = marker(si % 4, xs[i], y_at(v), r, fill, edge if edge != fill else PAPER)
             if dense and ((i > 0 and s.values[i - 1] is not None) or (i < n - 1 and s.values[i + 1] is not None)):
-                hit = _n(max(slot / 2, 1.5))  # so they become invisible hover targets; lone points stay visible
-                mark = f'<circle cx="{_n(xs[i])}" cy="{_n(y_at(v))}" r="{hit}" fill="{fill}" fill-opacity="0"/>'
+                hit = coord(max(slot / 2, 1.5))  # so they become invisible hover targets; lone points stay visible
+                mark = f'<circle cx="{coord(xs[i])}" cy="{coord(y_at(v))}" r="{hit}" fill="{fill}" fill-opacity="0"/>'
             label = xml_text(f"{x_labels[i]} {s.name} {y_format(v)}")
             points.append(f'<g class="point"><title>{label}</title>{mark}</g>')
         paths = []
         for run in (run for run in runs if len(run) > 1):
-            pts = " ".join(f"{_n(x)},{_n(y)}" for x, y in run)
+            pts = " ".join(f"{coord(x)},{coord(y)}" for x, y in run)
             common = f'points="{pts}" fill="none" stroke-linejoin="round" stroke-linecap="round"'
             if edge != fill:  # a light colour runs inside a dark casing so the line stays visible on white
                 paths.append(f'<polyline {common} stroke="{edge}" stroke-width="4"/>')
             paths.append(f'<polyline {common} stroke="{fill}" stroke-width="2" class="line"/>')
         body.append(f'<g class="series" data-series="{si}">{"".join(paths + points)}</g>')
     if not any(values):
-        body.append(_text((left + right) / 2, (top + bottom) / 2, gettext(EMPTY_NOTE), 14, "middle", class_="empty"))
+        body.append(text_at((left + right) / 2, (top + bottom) / 2, gettext(EMPTY_NOTE), 14, "middle", class_="empty"))
     desc = describe(series, x_labels, title=title, y_format=y_format, totals=totals)
-    return _svg("line-chart", width, height, title, desc, body)
+    return svg_document("line-chart", width, height, title, desc, body)
+
+
+class _Bars:
+    """One bar chart being laid out and drawn: its series and their numbers, the scale (``ticks``),
+    where the plot is (set by :meth:`rows` for a ranking, :meth:`columns` otherwise), and the bars
+    of each category."""
+
+    def __init__(
+        self,
+        series: Sequence[Series],
+        x_labels: Sequence[str],
+        y_format: Callable[[float], str],
+        stacked: bool,
+        horizontal: bool,
+    ) -> None:
+        self.series, self.x_labels, self.y_format = series, x_labels, y_format
+        self.stacked, self.horizontal = stacked, horizontal
+        self.colours = _colours(series)
+        self.n, self.m = len(x_labels), len(series)
+        self.values = [v for s in series for v in s.values if v is not None]
+        self.cols = [[s.values[i] or 0.0 for s in series] for i in range(self.n)]
+        self.stacks = [v for col in self.cols for v in (sum(max(v, 0) for v in col), sum(min(v, 0) for v in col))]
+        self.ticks: list[float] = []
+        self.left = self.right = self.top = self.bottom = self.total_h = self.thick = 0.0
+        self.centres: list[float] = []
+
+    def at(self, v: float) -> float:
+        """Where value ``v`` falls along the value axis (x in a ranking, y otherwise)."""
+        ticks = self.ticks
+        if self.horizontal:
+            return self.left + (v - ticks[0]) / (ticks[-1] - ticks[0]) * (self.right - self.left)
+        return self.bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (self.bottom - self.top)
+
+    def rows(self, labels: list[str], width: int, height: int | None) -> list[str]:
+        """A ranking: one row per category in the order given, names on the left (two lines at most,
+        the full name in a <title>), room on the right for each bar's value; the grid and the names."""
+        col_em = min(12.0, (width * 0.35) / FS)
+        names = [wrap(lab, col_em, 2) for lab in self.x_labels]
+        lines = max((len(ln) for ln in names), default=1)
+        row = max(22.0, lines * (FS + 3) + 10.0)
+        tail = max([width_of(self.y_format(v), FS) for v in self.values + self.stacks], default=0.0) + 8
+        left = MARGIN + max((width_of(ln, FS) for nl in names for ln in nl), default=0.0) + 8
+        self.left = max(left, MARGIN + width_of(labels[0], FS) / 2)
+        self.right = max(self.left + 40, width - MARGIN - max(tail, width_of(labels[-1], FS) / 2))
+        top = self.top
+        self.total_h = float(height) if height is not None else top + max(self.n, 1) * row + FS + 10 + MARGIN
+        self.bottom = max(top + 40, self.total_h - MARGIN - FS - 10)
+        row = (self.bottom - top) / max(self.n, 1)
+        self.centres = [top + (i + 0.5) * row for i in range(self.n)]
+        self.thick = row * (0.6 if self.stacked or self.m == 1 else 0.8)
+        out = value_axis(self.ticks, labels, self.at, top, self.bottom, False)
+        for i, (full, nl) in enumerate(zip(self.x_labels, names, strict=True)):
+            y0 = self.centres[i] - (len(nl) - 1) * (FS + 3) / 2 + FS / 2 - 1
+            spans = "".join(
+                text_at(self.left - 8, y0 + k * (FS + 3), ln, anchor="end", fill=INK) for k, ln in enumerate(nl)
+            )
+            out.append(f'<g class="category" data-index="{i}"><title>{xml_text(full)}</title>{spans}</g>')
+        return out
+
+    def columns(self, labels: list[str], width: int, height: int | None) -> list[str]:
+        """Columns: one band per category, its label below; the grid and the labels."""
+        self.total_h = float(height or 280)
+        self.left, self.right, self.bottom = plot_frame(labels, self.x_labels, width, self.top, self.total_h)
+        band = (self.right - self.left) / max(self.n, 1)
+        self.centres = [self.left + (i + 0.5) * band for i in range(self.n)]
+        self.thick = band * (0.6 if self.stacked or self.m == 1 else 0.8)
+        out = value_axis(self.ticks, labels, self.at, self.left, self.right, True)
+        return out + x_axis_labels(self.x_labels, self.centres, band, self.bottom + FS + 6)
+
+    def category(self, i: int) -> list[str]:
+        """Category ``i``'s bars, side by side or stacked (positive values up, negative down), each
+        with its tooltip; in a ranking, each bar's value (or the stack's total) at its end."""
+        out, up, down, total = [], 0.0, 0.0, sum(self.cols[i])
+        for si, (s, (fill, edge)) in enumerate(zip(self.series, self.colours, strict=True)):
+            v = s.values[i]
+            if v is None or v == 0:
+                continue
+            if self.stacked:
+                start = up if v > 0 else down
+                up, down = (up + v, down) if v > 0 else (up, down + v)
+                a, b, offset, size = self.at(start), self.at(start + v), -self.thick / 2, self.thick
+            else:
+                a, b, size = self.at(0.0), self.at(v), self.thick / self.m
+                offset = -self.thick / 2 + si * size
+            lo, hi = round(min(a, b), 1), round(max(a, b), 1)  # round the edges: stacked lengths add up exactly
+            c0, c1 = round(self.centres[i] + offset, 1), round(self.centres[i] + offset + size, 1)
+            x, y, w, h = (lo, c0, hi - lo, c1 - c0) if self.horizontal else (c0, lo, c1 - c0, hi - lo)
+            tip = f"{self.x_labels[i]} {s.name} {self.y_format(v)}"
+            tip += (
+                gettext("（合计 %(value)s）") % {"value": self.y_format(total)} if self.stacked and self.m > 1 else ""
+            )
+            stroke = edge if edge != fill else PAPER if self.stacked else fill
+            out.append(
+                f'<g class="bar" data-series="{si}"><title>{xml_text(tip)}</title><rect x="{coord(x)}" y="{coord(y)}" '
+                f'width="{coord(w)}" height="{coord(h)}" fill="{fill}" stroke="{stroke}" stroke-width="1"/></g>'
+            )
+            if self.horizontal and not self.stacked:
+                out.append(value_label(self.at(v), (c0 + c1) / 2, v, self.y_format))
+        if self.horizontal and self.stacked and any(s.values[i] is not None for s in self.series):
+            out.append(value_label(self.at(up if total >= 0 else down), self.centres[i], total, self.y_format))
+        return out
 
 
 def bar_chart(
@@ -437,83 +428,20 @@ def bar_chart(
     the order given, names on the left (two lines at most, the full name in a <title>) and each
     bar's value (or stack total) at its end. ``height`` None: 280, or what the rows need."""
     _check(series, x_labels)
-    colours = _colours(series)
-    n, m = len(x_labels), len(series)
-    values = [v for s in series for v in s.values if v is not None]
-    cols = [[s.values[i] or 0.0 for s in series] for i in range(n)]
-    stacks = [v for col in cols for v in (sum(max(v, 0) for v in col), sum(min(v, 0) for v in col))]
-    ticks = _scale([*(stacks if stacked else values), 0.0], y_min, y_max)  # bars always start at zero
-    labels = _tick_labels(ticks, y_format)
-    legend = [(s.name, f, e, 0) for s, (f, e) in zip(series, colours, strict=True)]
-    body, top = _header(title, show_title, y_label, legend if m > 1 else [], width, False)
-    if horizontal:
-        col_em = min(12.0, (width * 0.35) / FS)
-        names = [wrap(lab, col_em, 2) for lab in x_labels]
-        lines = max((len(ln) for ln in names), default=1)
-        row = max(22.0, lines * (FS + 3) + 10.0)
-        tail = max([_w(y_format(v), FS) for v in values + stacks], default=0.0) + 8
-        left = MARGIN + max((_w(ln, FS) for nl in names for ln in nl), default=0.0) + 8
-        left = max(left, MARGIN + _w(labels[0], FS) / 2)
-        right = max(left + 40, width - MARGIN - max(tail, _w(labels[-1], FS) / 2))
-        total_h = float(height) if height is not None else top + max(n, 1) * row + FS + 10 + MARGIN
-        bottom = max(top + 40, total_h - MARGIN - FS - 10)
-        row = (bottom - top) / max(n, 1)
-        centres = [top + (i + 0.5) * row for i in range(n)]
-
-        def at(v: float) -> float:
-            return left + (v - ticks[0]) / (ticks[-1] - ticks[0]) * (right - left)
-
-        body += _value_axis(ticks, labels, at, top, bottom, False)
-        for i, (full, nl) in enumerate(zip(x_labels, names, strict=True)):
-            y0 = centres[i] - (len(nl) - 1) * (FS + 3) / 2 + FS / 2 - 1
-            spans = "".join(_text(left - 8, y0 + k * (FS + 3), ln, anchor="end", fill=INK) for k, ln in enumerate(nl))
-            body.append(f'<g class="category" data-index="{i}"><title>{xml_text(full)}</title>{spans}</g>')
-        band, thick = row, row * (0.6 if stacked or m == 1 else 0.8)
-    else:
-        total_h = float(height or 280)
-        left, right, bottom = _frame(labels, x_labels, width, top, total_h)
-        band = (right - left) / max(n, 1)
-        centres = [left + (i + 0.5) * band for i in range(n)]
-        thick = band * (0.6 if stacked or m == 1 else 0.8)
-
-        def at(v: float) -> float:
-            return bottom - (v - ticks[0]) / (ticks[-1] - ticks[0]) * (bottom - top)
-
-        body += _value_axis(ticks, labels, at, left, right, True)
-        body += _x_labels(x_labels, centres, band, bottom + FS + 6)
-    for i, label in enumerate(x_labels):
-        up, down = 0.0, 0.0
-        total = sum(cols[i])
-        for si, (s, (fill, edge)) in enumerate(zip(series, colours, strict=True)):
-            v = s.values[i]
-            if v is None or v == 0:
-                continue
-            if stacked:
-                start = up if v > 0 else down
-                up, down = (up + v, down) if v > 0 else (up, down + v)
-                a, b, offset, size = at(start), at(start + v), -thick / 2, thick
-            else:
-                a, b, size = at(0.0), at(v), thick / m
-                offset = -thick / 2 + si * size
-            lo, hi = round(min(a, b), 1), round(max(a, b), 1)  # round the edges: stacked lengths add up exactly
-            c0, c1 = round(centres[i] + offset, 1), round(centres[i] + offset + size, 1)
-            x, y, w, h = (lo, c0, hi - lo, c1 - c0) if horizontal else (c0, lo, c1 - c0, hi - lo)
-            tip = f"{label} {s.name} {y_format(v)}"
-            tip += gettext("（合计 %(value)s）") % {"value": y_format(total)} if stacked and m > 1 else ""
-            stroke = edge if edge != fill else PAPER if stacked else fill
-            body.append(
-                f'<g class="bar" data-series="{si}"><title>{xml_text(tip)}</title><rect x="{_n(x)}" y="{_n(y)}" '
-                f'width="{_n(w)}" height="{_n(h)}" fill="{fill}" stroke="{stroke}" stroke-width="1"/></g>'
-            )
-            if horizontal and not stacked:
-                body.append(_value(at(v), (c0 + c1) / 2, v, y_format))
-        if horizontal and stacked and any(s.values[i] is not None for s in series):
-            body.append(_value(at(up if total >= 0 else down), centres[i], total, y_format))
-    if not any(values):
-        body.append(_text((left + right) / 2, (top + bottom) / 2, gettext(EMPTY_NOTE), 14, "middle", class_="empty"))
+    bars = _Bars(series, x_labels, y_format, stacked, horizontal)
+    bars.ticks = _scale([*(bars.stacks if stacked else bars.values), 0.0], y_min, y_max)  # bars always start at zero
+    labels = _tick_labels(bars.ticks, y_format)
+    legend = [(s.name, f, e, 0) for s, (f, e) in zip(series, bars.colours, strict=True)]
+    body, bars.top = header(title, show_title, y_label, legend if bars.m > 1 else [], width, False)
+    body += bars.rows(labels, width, height) if horizontal else bars.columns(labels, width, height)
+    for i in range(bars.n):
+        body += bars.category(i)
+    if not any(bars.values):
+        middle = ((bars.left + bars.right) / 2, (bars.top + bars.bottom) / 2)
+        body.append(text_at(*middle, gettext(EMPTY_NOTE), 14, "middle", class_="empty"))
     desc = describe(series, x_labels, title=title, y_format=y_format, totals=totals, listing=horizontal)
-    if stacked and m > 1 and any(values):
-        sums = [sum(col) for col in cols]
+    if stacked and bars.m > 1 and any(bars.values):
+        sums = [sum(col) for col in bars.cols]
         most = {"value": y_format(max(sums)), "where": x_labels[sums.index(max(sums))]}
         desc += gettext("各项合计最大 %(value)s（%(where)s）。") % most
-    return _svg("bar-chart", width, total_h, title, desc, body)
+    return svg_document("bar-chart", width, bars.total_h, title, desc, body)

@@ -21,8 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from engine.base import keys
-from engine.base.i18n import gettext
-from engine.base.wording import N_
+from engine.base.i18n import N_, gettext
 
 APPLY = "apply"  # the portal's application forms (bound to the browser cookie)
 PROGRESS = "progress"  # the progress pages: find a case, supplement, rate (bound to the browser cookie)

@@ -5,7 +5,7 @@ Under ``/api/`` an error is JSON in one shape::
     {"error": {"status": 422, "code": "invalid", "message": "...", "fields": [{"field", "code", "message"}]}}
 
 (``fields`` only for field errors); elsewhere it is the HTML error page (``error.html``) with the
-same status and message. Messages are in the request's language (engine.base.i18n.LocaleMiddleware:
+same status and message. Messages are in the request's language (engine.web.middleware.LocaleMiddleware:
 ``?lang=``, the cookie, Accept-Language; Chinese by default); the machine ``code`` never changes.
 
 :data:`TABLE` says what each exception answers: HTTPException by its status, the API's
@@ -35,8 +35,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import N_, one_language
+from engine.base.wording import one_language
 from engine.ledger.errors import VersionConflict
 from engine.rules.cases.model import ActionRefused, FeeMismatch
 from engine.rules.forms import FieldError
@@ -228,7 +229,7 @@ async def handle(request: Request, exc: Exception) -> Response:
 
 
 async def bad_text(request: Request, field: str) -> Response:
-    """engine.base.input_guard.InputGuard's answer: a URL or form that is not UTF-8 text (400)."""
+    """engine.web.middleware.InputGuard's answer: a URL or form that is not UTF-8 text (400)."""
     return respond(request, BadText(field))
 
 

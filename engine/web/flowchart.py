@@ -253,166 +253,226 @@ def _left_arrow(x1: int, x2: int, y: int) -> str:
     )
 
 
-def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | None = None) -> str:
-    """The item's steps (parallel groups side by side, forked and joined) from application to result,
-    with its special procedures in a dashed column beside the flow, as an inline SVG string."""
-    roles = {**ROLE_NAMES, **(role_names or {})}
-    groups = step_groups(item)
-    procedures = [sp for sp in item.get("special_procedures") or [] if isinstance(sp, Mapping)]
-    branches = _branches(item, groups)
-    flow_w = max([BOX_W + 20] + [len(g) * BOX_W + (len(g) - 1) * GAP for g in groups])
-    left = MARGIN + BRANCH_W + BRANCH_GAP  # the flow starts right of the column of ways out
-    width = left + flow_w + (SIDE_GAP + SIDE_W if procedures else 0) + MARGIN
-    cx = left + flow_w // 2
-    # ids only for aria-labelledby; derived from the item so two charts on one page rarely collide
-    key = str(item.get("code") or item.get("name") or "")
-    uid = "fc-" + hashlib.sha256(key.encode()).hexdigest()[:10]
-    body: list[str] = []
+class _Flow:
+    """One flowchart being drawn, top to bottom, one method per part: the start, each row of steps
+    with the ways out that leave from it, the end, and the column of special procedures. It holds
+    the geometry the item fixes, the running height ``y`` of the flow (``branch_y``: the next free
+    height in the column of ways out, which may run lower than the flow) and the SVG body so far."""
 
-    start, h = _pill(cx, MARGIN, BOX_W, [gettext("提交申请")], [], "start")
-    body.append(start)
-    start_mid = MARGIN + h // 2
-    y = MARGIN + h
-    first_row = y + ARROW
-    branch_y = first_row  # the next free height in the column of ways out
-    for gi, group in enumerate(groups):
-        lines = [_step_lines(s, roles) for s in group]
+    def __init__(self, item: Mapping[str, Any], role_names: Mapping[str, str] | None) -> None:
+        self.item, self.role_names = item, role_names
+        self.roles = {**ROLE_NAMES, **(role_names or {})}
+        self.groups = step_groups(item)
+        self.procedures = [sp for sp in item.get("special_procedures") or [] if isinstance(sp, Mapping)]
+        self.branches = _branches(item, self.groups)
+        self.flow_w = max([BOX_W + 20] + [len(g) * BOX_W + (len(g) - 1) * GAP for g in self.groups])
+        self.left = MARGIN + BRANCH_W + BRANCH_GAP  # the flow starts right of the column of ways out
+        self.width = self.left + self.flow_w + (SIDE_GAP + SIDE_W if self.procedures else 0) + MARGIN
+        self.cx = self.left + self.flow_w // 2
+        self.body: list[str] = []
+        self.y = self.start_mid = self.first_row = self.branch_y = 0
+
+    def start(self) -> None:
+        """The start (提交申请): the first row is an arrow below it, and so is the first way out."""
+        start, h = _pill(self.cx, MARGIN, BOX_W, [gettext("提交申请")], [], "start")
+        self.body.append(start)
+        self.start_mid = MARGIN + h // 2  # where the supplement's way back comes in
+        self.y = MARGIN + h
+        self.first_row = self.y + ARROW
+        self.branch_y = self.first_row
+
+    def row(self, gi: int, group: list[dict[str, Any]]) -> None:
+        """Row ``gi``: its steps side by side (a parallel group forked and joined), and the ways out
+        that leave from it."""
+        lines = [_step_lines(s, self.roles) for s in group]
         row_h = max(PAD + len(n) * NAME_LH + 4 + len(m) * SMALL_LH + PAD - 4 for n, m in lines)
         row_w = len(group) * BOX_W + (len(group) - 1) * GAP
-        x0 = left + (flow_w - row_w) // 2
+        x0 = self.left + (self.flow_w - row_w) // 2
         centers = [x0 + i * (BOX_W + GAP) + BOX_W // 2 for i in range(len(group))]
-        if len(group) > 1:  # fork: one bar the flow enters, short arrows down into each parallel box
-            body.append(
+        self._enter(centers)
+        for step, (name, meta), c in zip(group, lines, centers, strict=True):
+            self.body.append(self._step(gi, step, name, meta, c, row_h))
+        for key, what_said, row in self.branches:
+            if row == gi:
+                self.branch(key, what_said, x0, row_h)
+        self.y += row_h
+        self._leave(centers)
+
+    def _enter(self, centers: list[int]) -> None:
+        """Into a row: an arrow, or for a parallel group a fork bar the flow enters and short arrows
+        down into each box."""
+        cx, y = self.cx, self.y
+        if len(centers) > 1:
+            self.body.append(
                 f'<line x1="{cx}" y1="{y}" x2="{cx}" y2="{y + ARROW // 2}" stroke="{LINE}" stroke-width="1.5"/>'
             )
             y += ARROW // 2
-            body.append(_bar(centers[0], centers[-1], y))
-            body.append(_text(centers[-1] + 30, y + 4, [gettext("并行办理")], SMALL, SMALL_LH, fill=MUTED))
-            body.extend(_arrow(c, y + 2, y + STUB) for c in centers)
-            y += STUB
+            self.body.append(_bar(centers[0], centers[-1], y))
+            self.body.append(_text(centers[-1] + 30, y + 4, [gettext("并行办理")], SMALL, SMALL_LH, fill=MUTED))
+            self.body.extend(_arrow(c, y + 2, y + STUB) for c in centers)
+            self.y = y + STUB
         else:
-            body.append(_arrow(cx, y, y + ARROW))
-            y += ARROW
-        for step, (name, meta), c in zip(group, lines, centers, strict=True):
-            body.append(
-                f'<g class="step" data-step="{xml_text(step.get("id", ""))}" data-group="{gi}">'
-                f"<title>{xml_text(_step_label(step, roles))}</title>"
-                f'<rect x="{c - BOX_W // 2}" y="{y}" width="{BOX_W}" height="{row_h}" rx="4" '
-                f'fill="{PAPER}" stroke="{LINE}" stroke-width="1.5"/>'
-                + _text(c, y + PAD + NAME - 2, name, NAME, NAME_LH, fill=INK, font_weight="bold", class_="name")
-                + _text(c, y + PAD + len(name) * NAME_LH + 4 + SMALL - 2, meta, SMALL, SMALL_LH, fill=MUTED)
-                + "</g>"
-            )
-        for key, what_said, row in branches:
-            if row != gi:
-                continue
-            bname, what = gettext(key), gettext(what_said)
-            headed = gettext("%(head)s：%(what)s") % {"head": bname, "what": what}
-            lines_b = wrap(what, (BRANCH_W - 2 * PAD) / SMALL, 6)
-            bh = PAD + NAME_LH + len(lines_b) * SMALL_LH + PAD - 4
-            by = max(y, branch_y)
-            bx = MARGIN
-            mid = by + min(bh, row_h) // 2
-            # from the row's left edge across to the box (an elbow when the box sits lower than the row)
-            edge = x0
-            if by + 8 > y + row_h:
-                elbow = MARGIN + BRANCH_W + BRANCH_GAP // 2
-                body.append(
-                    f'<polyline points="{edge},{y + row_h // 2} {elbow},{y + row_h // 2} {elbow},{mid}" '
-                    f'fill="none" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
-                )
-                body.append(_left_arrow(elbow, bx + BRANCH_W, mid))
-            else:
-                body.append(_left_arrow(edge, bx + BRANCH_W, mid))
-            body.append(
-                f'<g class="branch" data-branch="{xml_text(key)}"><title>{xml_text(headed)}</title>'
-                f'<rect x="{bx}" y="{by}" width="{BRANCH_W}" height="{bh}" rx="4" fill="#fffaf3" '
-                f'stroke="{ACCENT}" stroke-width="1.2"/>'
-                + _text(bx + BRANCH_W // 2, by + PAD + NAME - 2, [bname], NAME, NAME_LH, fill=ACCENT,
-                        font_weight="bold", class_="name")
-                + _text(bx + BRANCH_W // 2, by + PAD + NAME_LH + SMALL - 2, lines_b, SMALL, SMALL_LH, fill=INK)
-                + "</g>"
-            )  # fmt: skip
-            if key == SUPPLEMENT:  # the applicant supplements and the application comes back in
-                loop_x = bx + BRANCH_W // 2
-                body.append(
-                    f'<polyline points="{loop_x},{by} {loop_x},{start_mid} {cx - BOX_W // 2 - 6},{start_mid}" '
-                    f'fill="none" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
-                    f'<polygon points="{cx - BOX_W // 2 - 7},{start_mid - 4} {cx - BOX_W // 2 - 7},{start_mid + 4} '
-                    f'{cx - BOX_W // 2},{start_mid}" fill="{ACCENT}"/>'
-                )
-                body.append(
-                    _text(loop_x + 34, start_mid - 5, [gettext("补正后重新提交")], SMALL, SMALL_LH, fill=ACCENT)
-                )
-            branch_y = by + bh + 10
-        y += row_h
-        if len(group) > 1:  # join: every parallel box must finish before the next step starts
-            body.extend(
+            self.body.append(_arrow(cx, y, y + ARROW))
+            self.y = y + ARROW
+
+    def _leave(self, centers: list[int]) -> None:
+        """Out of a parallel group: the join bar, as every parallel box must finish before the next step starts."""
+        if len(centers) > 1:
+            y = self.y
+            self.body.extend(
                 f'<line x1="{c}" y1="{y}" x2="{c}" y2="{y + STUB}" stroke="{LINE}" stroke-width="1.5"/>'
                 for c in centers
             )
-            y += STUB
-            body.append(_bar(centers[0], centers[-1], y))
-            y += 2
+            self.body.append(_bar(centers[0], centers[-1], y + STUB))
+            self.y = y + STUB + 2
 
-    result = item.get("result")
-    result_name = str(result.get("name", "")) if isinstance(result, Mapping) else ""
-    delivered = gettext("送达结果")
-    end_lines = [delivered, *(wrap(result_name, (BOX_W + 20 - 2 * PAD) / NAME, 2) if result_name else [])]
-    body.append(_arrow(cx, y, y + ARROW))
-    full = gettext("，").join([delivered, *([result_name] if result_name else []), *_limits(item)])
-    end, h = _pill(cx, y + ARROW, BOX_W + 20, end_lines, _limits(item), "end", full)
-    body.append(end)
-    bottom = y + ARROW + h
+    def _step(self, gi: int, step: Mapping[str, Any], name: list[str], meta: list[str], c: int, row_h: int) -> str:
+        """One step's box, centred at ``c``: its name in bold, then who does it and its limit."""
+        y = self.y
+        return (
+            f'<g class="step" data-step="{xml_text(step.get("id", ""))}" data-group="{gi}">'
+            f"<title>{xml_text(_step_label(step, self.roles))}</title>"
+            f'<rect x="{c - BOX_W // 2}" y="{y}" width="{BOX_W}" height="{row_h}" rx="4" '
+            f'fill="{PAPER}" stroke="{LINE}" stroke-width="1.5"/>'
+            + _text(c, y + PAD + NAME - 2, name, NAME, NAME_LH, fill=INK, font_weight="bold", class_="name")
+            + _text(c, y + PAD + len(name) * NAME_LH + 4 + SMALL - 2, meta, SMALL, SMALL_LH, fill=MUTED)
+            + "</g>"
+        )
 
-    if procedures:  # the schema does not tie a procedure to a step, so they are listed beside the flow
-        sx = left + flow_w + SIDE_GAP
-        scx = sx + SIDE_W // 2
-        sy = first_row
-        body.append(_text(scx, sy + NAME - 2, [gettext("特别程序")], NAME, NAME_LH, fill=INK, font_weight="bold"))
-        when = [gettext("办理中依法需要时启动")]
-        body.append(_text(scx, sy + NAME_LH + SMALL - 2, when, SMALL, SMALL_LH, fill=MUTED))
-        sy += NAME_LH + SMALL_LH + 6
-        for sp in procedures:
-            name = wrap(str(sp.get("name", "")), (SIDE_W - 2 * PAD) / 12, 3)
-            kind = str(sp.get("kind", ""))
-            meta = [gettext(PROCEDURE_KINDS[kind]) if kind in PROCEDURE_KINDS else kind]
-            if sp.get("max"):
-                meta.append(gettext("最长 %(limit)s") % {"limit": duration_text(sp.get("max"))})
-            counts = bool(sp.get("counts_toward_limit", True))
-            meta.append(gettext("计入办理时限") if counts else gettext("不计入办理时限"))
-            bh = PAD + len(name) * 16 + 4 + len(meta) * SMALL_LH + PAD - 4
-            body.append(
-                f'<g class="procedure" data-kind="{xml_text(kind)}"><title>{xml_text(_procedure_label(sp))}</title>'
-                f'<rect x="{sx}" y="{sy}" width="{SIDE_W}" height="{bh}" rx="4" fill="#fffaf3" '
-                f'stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="5 3"/>'
-                + _text(scx, sy + PAD + 10, name, 12, 16, fill=INK, class_="name")
-                + _text(scx, sy + PAD + len(name) * 16 + 4 + SMALL - 2, meta[:-1], SMALL, SMALL_LH, fill=MUTED)
-                + _text(
-                    scx,
-                    sy + PAD + len(name) * 16 + 4 + (len(meta) - 1) * SMALL_LH + SMALL - 2,
-                    meta[-1:],
-                    SMALL,
-                    SMALL_LH,
-                    fill=INK if counts else ACCENT,
-                    font_weight="normal" if counts else "bold",
-                    class_="clock",
-                )
-                + "</g>"
+    def branch(self, key: str, what_said: str, x0: int, row_h: int) -> None:
+        """A way out of the row drawn at ``y`` (its left edge at ``x0``): a box in the column on the
+        left, below the previous one, and a dashed arrow to it from the row (an elbow when the box
+        sits lower than the row); the supplement also draws its way back to the start."""
+        y = self.y
+        bname, what = gettext(key), gettext(what_said)
+        headed = gettext("%(head)s：%(what)s") % {"head": bname, "what": what}
+        lines_b = wrap(what, (BRANCH_W - 2 * PAD) / SMALL, 6)
+        bh = PAD + NAME_LH + len(lines_b) * SMALL_LH + PAD - 4
+        by = max(y, self.branch_y)
+        bx = MARGIN
+        mid = by + min(bh, row_h) // 2
+        if by + 8 > y + row_h:
+            elbow = MARGIN + BRANCH_W + BRANCH_GAP // 2
+            self.body.append(
+                f'<polyline points="{x0},{y + row_h // 2} {elbow},{y + row_h // 2} {elbow},{mid}" '
+                f'fill="none" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
             )
-            sy += bh + 10
-        bottom = max(bottom, sy - 10)
+            self.body.append(_left_arrow(elbow, bx + BRANCH_W, mid))
+        else:
+            self.body.append(_left_arrow(x0, bx + BRANCH_W, mid))
+        self.body.append(
+            f'<g class="branch" data-branch="{xml_text(key)}"><title>{xml_text(headed)}</title>'
+            f'<rect x="{bx}" y="{by}" width="{BRANCH_W}" height="{bh}" rx="4" fill="#fffaf3" '
+            f'stroke="{ACCENT}" stroke-width="1.2"/>'
+            + _text(bx + BRANCH_W // 2, by + PAD + NAME - 2, [bname], NAME, NAME_LH, fill=ACCENT,
+                    font_weight="bold", class_="name")
+            + _text(bx + BRANCH_W // 2, by + PAD + NAME_LH + SMALL - 2, lines_b, SMALL, SMALL_LH, fill=INK)
+            + "</g>"
+        )  # fmt: skip
+        if key == SUPPLEMENT:  # the applicant supplements and the application comes back in
+            self._back_to_start(bx + BRANCH_W // 2, by)
+        self.branch_y = by + bh + 10
 
-    bottom = max(bottom, branch_y - 10)
-    height = bottom + MARGIN
-    title = gettext("%(name)s办理流程图") % {"name": item.get("name", "")}  # (outside the f-string: extracted)
-    # drawn so the smallest text (SMALL units) is 14 CSS px, never shrunk to the screen: a phone
-    # scrolls the figure sideways (figure.flowchart in base.html) rather than show 9 px text
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'style="width:{math.ceil(width * 14 / SMALL)}px;max-width:none;height:auto" role="img" '
-        f'aria-labelledby="{uid}-t {uid}-d" '
-        f'font-family="{FONT}">'
-        f'<title id="{uid}-t">{xml_text(title)}</title>'
-        f'<desc id="{uid}-d">{xml_text(describe(item, role_names))}</desc>' + "".join(body) + "</svg>"
+    def _back_to_start(self, loop_x: int, by: int) -> None:
+        """The supplement's way back: up from its box at ``by`` and into the start's side."""
+        mid, edge = self.start_mid, self.cx - BOX_W // 2
+        self.body.append(
+            f'<polyline points="{loop_x},{by} {loop_x},{mid} {edge - 6},{mid}" '
+            f'fill="none" stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="4 3"/>'
+            f'<polygon points="{edge - 7},{mid - 4} {edge - 7},{mid + 4} {edge},{mid}" fill="{ACCENT}"/>'
+        )
+        self.body.append(_text(loop_x + 34, mid - 5, [gettext("补正后重新提交")], SMALL, SMALL_LH, fill=ACCENT))
+
+    def end(self) -> int:
+        """The arrow to the end (送达结果, with the result's name and the item's limits); its bottom."""
+        result = self.item.get("result")
+        result_name = str(result.get("name", "")) if isinstance(result, Mapping) else ""
+        delivered = gettext("送达结果")
+        end_lines = [delivered, *(wrap(result_name, (BOX_W + 20 - 2 * PAD) / NAME, 2) if result_name else [])]
+        self.body.append(_arrow(self.cx, self.y, self.y + ARROW))
+        limits = _limits(self.item)
+        full = gettext("，").join([delivered, *([result_name] if result_name else []), *limits])
+        end, h = _pill(self.cx, self.y + ARROW, BOX_W + 20, end_lines, limits, "end", full)
+        self.body.append(end)
+        return self.y + ARROW + h
+
+    def procedures_column(self) -> int:
+        """The special procedures in a dashed column right of the flow, from the first row down (the
+        schema does not tie a procedure to a step); the column's bottom."""
+        sx = self.left + self.flow_w + SIDE_GAP
+        scx = sx + SIDE_W // 2
+        sy = self.first_row
+        self.body.append(_text(scx, sy + NAME - 2, [gettext("特别程序")], NAME, NAME_LH, fill=INK, font_weight="bold"))
+        when = [gettext("办理中依法需要时启动")]
+        self.body.append(_text(scx, sy + NAME_LH + SMALL - 2, when, SMALL, SMALL_LH, fill=MUTED))
+        sy += NAME_LH + SMALL_LH + 6
+        for sp in self.procedures:
+            box, bh = _procedure_box(sp, sx, sy)
+            self.body.append(box)
+            sy += bh + 10
+        return sy - 10
+
+    def svg(self, bottom: int) -> str:
+        """The whole chart, ``bottom`` the lowest thing drawn in the flow or beside it."""
+        height = max(bottom, self.branch_y - 10) + MARGIN
+        # ids only for aria-labelledby; derived from the item so two charts on one page rarely collide
+        key = str(self.item.get("code") or self.item.get("name") or "")
+        uid = "fc-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+        title = gettext("%(name)s办理流程图") % {"name": self.item.get("name", "")}  # (outside the f-string: extracted)
+        described = describe(self.item, self.role_names)
+        # drawn so the smallest text (SMALL units) is 14 CSS px, never shrunk to the screen: a phone
+        # scrolls the figure sideways (figure.flowchart in base.html) rather than show 9 px text
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {height}" width="100%" '
+            f'style="width:{math.ceil(self.width * 14 / SMALL)}px;max-width:none;height:auto" role="img" '
+            f'aria-labelledby="{uid}-t {uid}-d" '
+            f'font-family="{FONT}">'
+            f'<title id="{uid}-t">{xml_text(title)}</title>'
+            f'<desc id="{uid}-d">{xml_text(described)}</desc>' + "".join(self.body) + "</svg>"
+        )
+
+
+def _procedure_box(sp: Mapping[str, Any], sx: int, sy: int) -> tuple[str, int]:
+    """One special procedure's dashed box at (``sx``, ``sy``): its name, kind and longest time, and
+    whether its time counts toward the limit (in the accent colour, bold, when it does not); its height."""
+    name = wrap(str(sp.get("name", "")), (SIDE_W - 2 * PAD) / 12, 3)
+    kind = str(sp.get("kind", ""))
+    meta = [gettext(PROCEDURE_KINDS[kind]) if kind in PROCEDURE_KINDS else kind]
+    if sp.get("max"):
+        meta.append(gettext("最长 %(limit)s") % {"limit": duration_text(sp.get("max"))})
+    counts = bool(sp.get("counts_toward_limit", True))
+    meta.append(gettext("计入办理时限") if counts else gettext("不计入办理时限"))
+    bh = PAD + len(name) * 16 + 4 + len(meta) * SMALL_LH + PAD - 4
+    scx = sx + SIDE_W // 2
+    box = (
+        f'<g class="procedure" data-kind="{xml_text(kind)}"><title>{xml_text(_procedure_label(sp))}</title>'
+        f'<rect x="{sx}" y="{sy}" width="{SIDE_W}" height="{bh}" rx="4" fill="#fffaf3" '
+        f'stroke="{ACCENT}" stroke-width="1.2" stroke-dasharray="5 3"/>'
+        + _text(scx, sy + PAD + 10, name, 12, 16, fill=INK, class_="name")
+        + _text(scx, sy + PAD + len(name) * 16 + 4 + SMALL - 2, meta[:-1], SMALL, SMALL_LH, fill=MUTED)
+        + _text(
+            scx,
+            sy + PAD + len(name) * 16 + 4 + (len(meta) - 1) * SMALL_LH + SMALL - 2,
+            meta[-1:],
+            SMALL,
+            SMALL_LH,
+            fill=INK if counts else ACCENT,
+            font_weight="normal" if counts else "bold",
+            class_="clock",
+        )
+        + "</g>"
     )
+    return box, bh
+
+
+def flowchart_svg(item: Mapping[str, Any], *, role_names: Mapping[str, str] | None = None) -> str:
+    """The item's steps (parallel groups side by side, forked and joined) from application to result,
+    with its special procedures in a dashed column beside the flow, as an inline SVG string."""
+    flow = _Flow(item, role_names)
+    flow.start()
+    for gi, group in enumerate(flow.groups):
+        flow.row(gi, group)
+    bottom = flow.end()
+    if flow.procedures:
+        bottom = max(bottom, flow.procedures_column())
+    return flow.svg(bottom)

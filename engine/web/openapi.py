@@ -96,7 +96,8 @@ _RETRY_AFTER = {"description": "seconds until the limit lets this client or case
 
 def _op(summary: str, ok: str, schema: str | None, errors: str, auth: str, **extra: Any) -> dict[str, Any]:
     """One operation: ``ok`` is "status[,status]" answered with ``schema``; ``errors`` "401 422 …".
-    Every operation can also answer 400 (engine.base.input_guard: a URL that is not UTF-8 text), 405 and 500."""
+    Every operation can also answer 400 (engine.web.middleware.InputGuard: a URL that is not UTF-8 text), 405
+    and 500."""
     body = _json({"$ref": f"#/components/schemas/{schema}"}) if schema else {}
     responses: dict[str, Any] = {code: {"description": summary, **body} for code in ok.split(",")}
     for code in sorted({*errors.split(), "400", "405", "500"}):

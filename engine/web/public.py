@@ -30,9 +30,9 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from engine.base import input_guard, wording
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
 from engine.base.masking import credit_codes_in, mask_applicant, mask_record, mask_text
-from engine.base.wording import N_
 from engine.ledger import tables, transparency
 from engine.ledger.db import iso, loads, read_only
 from engine.rules import clock

@@ -25,7 +25,7 @@ env = Environment(
     autoescape=select_autoescape(["html"]),
     extensions=["jinja2.ext.i18n"],
 )
-# the request's language (engine.base.i18n.LocaleMiddleware); the source text is Chinese
+# the request's language (engine.web.middleware.LocaleMiddleware); the source text is Chinese
 env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 env.globals["current_language"] = i18n.language
 env.globals["languages"] = i18n.LANGUAGES

@@ -122,7 +122,7 @@ def month_of(request: Request) -> tuple[str, datetime, datetime]:
         year, mon = (int(x) for x in text.split("-"))
         start = datetime(year, mon, 1, tzinfo=TZ)
     except ValueError:
-        raise HTTPException(400, "月份格式为 YYYY-MM，例如 2026-03。") from None
+        raise HTTPException(400, _("月份格式为 YYYY-MM，例如 2026-03。")) from None
     end = datetime(year + (mon == 12), 1 if mon == 12 else mon + 1, 1, tzinfo=TZ)
     return f"{year:04d}-{mon:02d}", start, end
 

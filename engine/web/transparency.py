@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from engine.base import input_guard
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import N_
 from engine.ledger.db import read_only
 from engine.ledger.transparency import LIST_DEFAULT, LIST_MAX, listing
 from engine.web.deps import deps

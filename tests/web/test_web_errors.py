@@ -26,8 +26,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from engine.base.dates import TZ
-from engine.base.i18n import LocaleMiddleware, gettext
-from engine.base.input_guard import InputGuard
+from engine.base.i18n import gettext
 from engine.ledger.db import open_engine
 from engine.ledger.errors import VersionConflict
 from engine.ledger.migrations import migrate
@@ -41,6 +40,7 @@ from engine.service.upload_limits import LIMITS, NO_ROOM, TOO_OFTEN, Refused
 from engine.web import csrf, errors, home
 from engine.web.deps import Deps
 from engine.web.errors import ApiError
+from engine.web.middleware import InputGuard, LocaleMiddleware
 from engine.web.render import renderer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,7 +178,7 @@ def test_every_error_on_a_page_is_the_error_page(
 
 
 def test_input_that_is_not_text_is_refused_before_routing(client: TestClient) -> None:
-    """engine.base.input_guard's refusal (errors.BadText): a 400 naming the field, JSON or the page."""
+    """engine.web.middleware.InputGuard's refusal (errors.BadText): a 400 naming the field, JSON or the page."""
     error, _ = _api(client, "/api/raise/internal?q=%FF", 400, "bad_request", english=False)
     assert error["fields"] == [{"field": "q", "code": "invalid_text", "message": error["message"]}]
     assert error["message"].startswith("q ") and CJK.search(error["message"])

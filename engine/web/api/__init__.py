@@ -25,14 +25,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from engine.base.i18n import LocaleMiddleware
-from engine.base.input_guard import InputGuard
 from engine.service.cases import CaseService
 from engine.service.upload_limits import LIMITS, Limits
 from engine.web import errors, openapi
 from engine.web.api import cases, chains, items, session, supervision
 from engine.web.api import uploads as api_uploads
 from engine.web.deps import Deps
+from engine.web.middleware import InputGuard, LocaleMiddleware
 from engine.web.render import renderer
 
 #: one route per path, so a 405 answers Allow with every method the path has

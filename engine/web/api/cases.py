@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from engine.base import stated
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
 from engine.base.money import amounts
-from engine.base.wording import N_
 from engine.ledger.db import dumps, read_only
 from engine.ledger.events import events_of
 from engine.rules import forms

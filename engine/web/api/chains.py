@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import N_
 from engine.ledger.db import dumps
 from engine.service import access, filing_limits, provisional
 from engine.service import chains as chain_service

@@ -17,8 +17,8 @@ from typing import Any
 from starlette.requests import Request
 
 from engine.base import addresses, input_guard, wording
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import N_
 from engine.rules.cases.model import Actor
 from engine.rules.forms import FieldError
 from engine.service import access, auth, query_codes

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from engine.base import addresses
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import N_
 from engine.service import auth
 from engine.web.api.common import bearer, iso, json_body, staff_of, string
 from engine.web.deps import deps

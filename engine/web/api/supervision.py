@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from engine.base.dates import TZ
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import N_
 from engine.service import access
 from engine.supervision import corrections, rankings
 from engine.supervision.counts import anomaly_counts, event_counts, labels, max_visits_of, open_counts

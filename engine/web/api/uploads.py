@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from engine.base import input_guard
+from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import N_, one_language
+from engine.base.wording import one_language
 from engine.ledger.db import read_only
 from engine.service import access, drafts
 from engine.service import uploads as uploads_

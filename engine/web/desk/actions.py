@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from engine.rules.cases.actions import decide
 from engine.rules.cases.model import ActionRefused, Actor, Case, FeeMismatch, Timing
 from engine.rules.cases.steps import open_steps
+from engine.web.portal.materials import DEFAULT_SUPPLEMENT_REASON
 
 # (action, probe payload) tried in a dry run to decide what this person may do now
 _PROBES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -93,7 +94,7 @@ def _payload(action: str, form: FormData) -> dict[str, Any]:
         chosen = [str(v) for v in form.getlist("material")]
         return {
             "missing": [
-                {"material": m, "reason": text.get(f"reason-{m}", "")[:500] or "材料不齐全或不符合法定形式"}
+                {"material": m, "reason": text.get(f"reason-{m}", "")[:500] or DEFAULT_SUPPLEMENT_REASON}
                 for m in chosen
             ],
             "note": text.get("note", "")[:1000],

@@ -208,7 +208,7 @@ def find_file(service: CaseService, actor: Actor, number: str, upload_id: str) -
     material, index = next(
         ((m, ids.index(upload_id)) for sent in given for m, ids in sent.items() if upload_id in ids), ("", 0)
     )
-    label = str(materials.get(material, {}).get("name") or material or "材料")
+    label = str(materials.get(material, {}).get("name") or material or gettext("材料"))
     name = uploads.served_name(label, row.content_type, index)
     response = FileResponse(row.path, media_type=uploads.served_type(row.content_type))
     response.headers["Content-Disposition"] = uploads.content_disposition(name, f"{upload_id}.{row.format}")

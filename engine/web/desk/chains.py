@@ -19,12 +19,15 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.base import wording
+from engine.base.i18n import N_, gettext
 from engine.rules.cases.model import ActionRefused
 from engine.service import chains as chain_service
 from engine.service import green_channel
 from engine.service.cases import UnknownCase
 from engine.web.deps import deps
 from engine.web.desk.staff import Staff, show, staff_route
+
+NO_SUCH_CHAIN = N_("没有这份链条申请。")
 
 
 def listing(request: Request, staff: Staff, status: int = 200, **extra: Any) -> Response:
@@ -39,7 +42,7 @@ def listing(request: Request, staff: Staff, status: int = 200, **extra: Any) -> 
 
 def refused(request: Request, staff: Staff, number: str, exc: ActionRefused) -> Response:
     status = 403 if exc.code == "forbidden" else 422
-    return listing(request, staff, status, error=str(exc).split(" / ")[0], error_number=number)
+    return listing(request, staff, status, error=wording.one_language(exc.message), error_number=number)
 
 
 async def chain_list(request: Request, staff: Staff) -> Response:
@@ -60,14 +63,14 @@ def accept_now(request: Request, staff: Staff, form: FormData) -> Response:
     basis = str(form.get("green_basis", ""))
     try:
         if green and not " ".join(basis.split()):  # checked before anything changes
-            raise ActionRefused("invalid", "请填写列入重点项目的依据（如重点项目名单的文件名称）")
+            raise ActionRefused("invalid", gettext("请填写列入重点项目的依据（如重点项目名单的文件名称）"))
         chain_service.accept(service, number, staff.actor)
         if green:
             green_channel.mark(service, number, staff.actor, basis)
     except ActionRefused as exc:
         return refused(request, staff, number, exc)
     except UnknownCase:
-        raise HTTPException(404, "没有这份链条申请。") from None
+        raise HTTPException(404, gettext(NO_SUCH_CHAIN)) from None
     return RedirectResponse(f"/desk/chains?done={'green' if green else 'accepted'}", status_code=303)
 
 
@@ -84,7 +87,7 @@ def green_now(request: Request, staff: Staff, form: FormData) -> Response:
     except ActionRefused as exc:
         return refused(request, staff, number, exc)
     except UnknownCase:
-        raise HTTPException(404, "没有这份链条申请。") from None
+        raise HTTPException(404, gettext(NO_SUCH_CHAIN)) from None
     return RedirectResponse("/desk/chains?done=green", status_code=303)
 
 
@@ -94,9 +97,9 @@ async def chain_card(request: Request, staff: Staff) -> Response:
     try:
         found = await run_in_threadpool(green_channel.card, deps(request).service, number)
     except UnknownCase:
-        raise HTTPException(404, "没有这份链条申请。") from None
+        raise HTTPException(404, gettext(NO_SUCH_CHAIN)) from None
     if found is None:
-        raise HTTPException(404, "这份链条申请不在绿色通道中，没有效能督办卡。")
+        raise HTTPException(404, gettext("这份链条申请不在绿色通道中，没有效能督办卡。"))
     return show(request, staff, "desk/card.html", card=found, local=wording.local_time)
 
 

@@ -86,11 +86,11 @@ def done_text(action: str, records: Sequence[EventRecord], names: Mapping[str, s
     if action == "complete_step":
         last = next((r for r in reversed(records) if r.action == action), None)
         if last is not None and last.payload.get("step"):
-            text += "：" + names.get(str(last.payload["step"]), str(last.payload["step"]))
+            text += _("：") + names.get(str(last.payload["step"]), str(last.payload["step"]))
     if action == "decide":
         last = next((r for r in reversed(records) if r.action == action), None)
         if last is not None:
-            text += "：" + wording.decision(str(last.payload.get("outcome", "")))
+            text += _("：") + wording.decision(str(last.payload.get("outcome", "")))
     return text
 
 

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from engine.base import i18n, stated
-from engine.base.wording import N_
+from engine.base.i18n import N_
 from engine.catalogue.model import Catalogue, Document
 from engine.rules import chains, notice
 from engine.web.deps import Deps, deps
@@ -23,6 +23,8 @@ UNAVAILABLE_WORDS = {
     "cancelled": N_("本事项已取消，不再受理申请。"),
     "materials": N_("本事项公布的办事指南未说明申请材料，不能在线申请，请到窗口办理或先打电话咨询。"),
 }
+NO_SUCH_ITEM = N_("没有这个事项，请从首页查找。")
+NO_SUCH_CHAIN = N_("没有这个审批链条，请从首页查找。")
 
 
 def unavailable_message(cat: Catalogue, code: str, chain: bool = False) -> str | None:
@@ -49,7 +51,7 @@ def withdrawn_message(cat: Catalogue, code: str) -> str | None:
     if code not in cat.withdrawn:
         return None
     reason, _where = cat.withdrawn[code]
-    return f"本中心不办理此事项（{code}）：{reason} / This center does not offer this item here."
+    return i18n.gettext("本中心不办理此事项（{code}）：{reason}").format(code=code, reason=reason)
 
 
 def chain_applications(d: Deps) -> dict[str, Document]:
@@ -76,7 +78,7 @@ def applied_for(request: Request, code: str) -> Document:
         why = None if is_chain else withdrawn_message(cat, code)
         if why is not None:  # withdrawn by a lower-level catalogue: say why
             raise HTTPException(404, why)
-        raise HTTPException(404, "没有这个审批链条，请从首页查找。" if is_chain else "没有这个事项，请从首页查找。")
+        raise HTTPException(404, i18n.gettext(NO_SUCH_CHAIN if is_chain else NO_SUCH_ITEM))
     why = unavailable_message(cat, code, chain=is_chain)
     if why is not None:  # suspended, cancelled, or materials not stated: the window instead
         raise HTTPException(409, why)

@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.base import i18n, stated
+from engine.base.i18n import N_
 from engine.catalogue.model import Document
 from engine.rules import forms
 from engine.rules.cases.model import Actor
@@ -37,7 +38,7 @@ from engine.web import csrf
 from engine.web.deps import deps
 from engine.web.portal import form_view
 from engine.web.portal.application import CHAIN_APPLICATION, applied_for, draft_key, urls
-from engine.web.portal.browser import RequestTooLarge, browser_token, limited_form, remember_browser
+from engine.web.portal.browser import TOO_LARGE, RequestTooLarge, browser_token, limited_form, remember_browser
 from engine.web.portal.form_view import CHECK_PAGE, MATERIALS_PAGE
 from engine.web.portal.materials import save_materials
 from engine.web.portal.pages import (
@@ -52,6 +53,7 @@ from engine.web.portal.pages import (
 )
 
 APPLICANT = Actor("applicant", "applicant")
+NO_SUCH_DRAFT = N_("找不到这份申请草稿（可能已过期，或不是在这个浏览器中填写的），请重新开始。")
 
 
 def load_draft(request: Request, code: str, browser: str, draft_id: str | None) -> drafts.Draft | None:
@@ -60,7 +62,7 @@ def load_draft(request: Request, code: str, browser: str, draft_id: str | None) 
         return None
     draft = drafts.get(deps(request).service.db, draft_id, browser, draft_key(applied_for(request, code)))
     if draft is None:
-        raise HTTPException(404, "找不到这份申请草稿（可能已过期，或不是在这个浏览器中填写的），请重新开始。")
+        raise HTTPException(404, i18n.gettext(NO_SUCH_DRAFT))
     return draft
 
 
@@ -113,7 +115,7 @@ async def page_post(request: Request) -> Response:
     try:
         form = await limited_form(request, multipart=page_id == MATERIALS_PAGE)
     except RequestTooLarge:
-        raise HTTPException(413, "上传的文件合计太大，请分几次上传。") from None
+        raise HTTPException(413, i18n.gettext(TOO_LARGE)) from None
     try:
         csrf.check(request, form, deps(request).key, csrf.APPLY, browser)
         draft_id = form.get("draft")
@@ -128,7 +130,7 @@ async def page_post(request: Request) -> Response:
         if page_id == MATERIALS_PAGE:
             return await save_materials(request, doc, ctx, draft, form, browser, new)
         if page_id == CHECK_PAGE:
-            raise HTTPException(405, "请使用“提交申请”按钮。")
+            raise HTTPException(405, i18n.gettext("请使用“提交申请”按钮。"))
         return await run_in_threadpool(save_section, request, doc, ctx, draft, form, browser, new)
     except drafts.TooLarge:
         raise HTTPException(413, i18n.gettext("填写的内容太长，请删减后重新提交。")) from None

@@ -12,11 +12,16 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from engine.base.i18n import N_
 from engine.service import uploads
 
 BROWSER_COOKIE = "yg_browser"
 MAX_REQUEST = 100 * 1024 * 1024  # one materials page, all files together
 MAX_FILES = 40
+
+
+TOO_LARGE = N_("上传的文件合计太大，请分几次上传。")
+"""What a page answers (413) to a form past :data:`MAX_REQUEST`."""
 
 
 class RequestTooLarge(Exception):
@@ -57,6 +62,7 @@ __all__ = [
     "BROWSER_COOKIE",
     "MAX_FILES",
     "MAX_REQUEST",
+    "TOO_LARGE",
     "RequestTooLarge",
     "browser_token",
     "limited_form",

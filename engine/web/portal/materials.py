@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from engine.base import i18n, stated
-from engine.base.wording import N_
+from engine.base.i18n import N_
 from engine.catalogue.model import Document
 from engine.rules import forms
 from engine.rules.forms import FieldError
@@ -26,6 +26,18 @@ from engine.service.upload_limits import Owner, Refused, client, page_message
 from engine.web.deps import deps
 from engine.web.portal.form_view import MATERIALS_PAGE
 from engine.web.portal.pages import errors_by_field, next_url, render_page
+
+FILE_PROBLEM = N_("文件“%(name)s”：%(why)s")
+UPLOAD_MISSING = N_("请上传补正的%(name)s")
+DEFAULT_SUPPLEMENT_REASON = N_("材料不齐全或不符合法定形式")
+"""Why a material is asked for again when the desk writes no reason (engine.web.desk.actions): recorded
+in the source text, as the one-time notice prints it, and shown in the reader's language (:func:`reason_text`)."""
+
+
+def reason_text(reason: str) -> str:
+    """Why a missing material is asked for, as the applicant reads it: the desk's default reason in the
+    page's language; a reason the clerk wrote, as written."""
+    return i18n.gettext(reason) if reason == DEFAULT_SUPPLEMENT_REASON else reason
 
 
 def file_error(field: str, name: str, content: bytes, spec: dict[str, Any]) -> FieldError | str:
@@ -38,10 +50,10 @@ def file_error(field: str, name: str, content: bytes, spec: dict[str, Any]) -> F
     content_type = uploads.sniff(content, name)
     if content_type is None:
         why = i18n.gettext(uploads.NOT_ACCEPTED)
-        return forms.field_error(field, "unsupported_type", N_("文件“%(name)s”：%(why)s"), name=name, why=why)
+        return forms.field_error(field, "unsupported_type", FILE_PROBLEM, name=name, why=why)
     problem = uploads.file_problem(spec, content_type, len(content))
     if problem is not None:
-        return FieldError(field, f"文件“{name}”：{problem[1]}", problem[0])
+        return forms.field_error(field, problem[0], FILE_PROBLEM, name=name, why=problem[1])
     return content_type
 
 
@@ -131,10 +143,10 @@ async def supplement_files(request: Request, number: str, form: FormData) -> tup
         problem = (
             uploads.file_problem(specs[material_id], content_type, len(content))
             if content_type
-            else ("unsupported_type", uploads.NOT_ACCEPTED)
+            else ("unsupported_type", i18n.gettext(uploads.NOT_ACCEPTED))
         )
         if problem is not None:
-            errors.append(FieldError(field, f"文件“{label}”：{problem[1]}", problem[0]))
+            errors.append(forms.field_error(field, problem[0], FILE_PROBLEM, name=label, why=problem[1]))
             continue
         now = service.clock.now()
         try:
@@ -146,8 +158,9 @@ async def supplement_files(request: Request, number: str, form: FormData) -> tup
             break
         sent.setdefault(material_id, []).append(row.id)
     for material_id in sorted(wanted - set(sent)):
-        if not any(e.field == f"{forms.MATERIALS}.{material_id}" for e in errors):
+        field = f"{forms.MATERIALS}.{material_id}"
+        if not any(e.field == field for e in errors):
             name = specs.get(material_id, {}).get("name", material_id)
-            errors.append(FieldError(f"{forms.MATERIALS}.{material_id}", f"请上传补正的{name}", "missing_material"))
+            errors.append(forms.field_error(field, "missing_material", UPLOAD_MISSING, name=name))
     note = str(form.get("note", ""))[:500]
     return {"uploads": sent, **({"note": note} if note else {})}, errors

@@ -64,7 +64,7 @@ def page_context(request: Request, doc: Document, draft: drafts.Draft | None, pa
     all_pages = form_view.pages(cat, doc, draft.data if draft else {})
     ids = [p.id for p in all_pages]
     if page_id not in ids:
-        raise HTTPException(404, "这一页不存在或已不需要填写，请从第一页开始。")
+        raise HTTPException(404, i18n.gettext("这一页不存在或已不需要填写，请从第一页开始。"))
     index = ids.index(page_id)
     return {
         "item": cat.data(doc),

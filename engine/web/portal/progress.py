@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.base import addresses, input_guard, stated, wording
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext
 from engine.ledger.db import read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import events_of
@@ -35,7 +35,7 @@ from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
 from engine.web import csrf
 from engine.web.deps import deps
 from engine.web.portal.apply import APPLICANT
-from engine.web.portal.browser import RequestTooLarge, browser_token, limited_form, remember_browser
+from engine.web.portal.browser import TOO_LARGE, RequestTooLarge, browser_token, limited_form, remember_browser
 from engine.web.portal.grants import (
     GRANT_COOKIE,
     GRANT_SECONDS,
@@ -45,9 +45,12 @@ from engine.web.portal.grants import (
     is_chain,
     remembered_cases,
 )
-from engine.web.portal.materials import supplement_files
+from engine.web.portal.materials import reason_text, supplement_files
 
-NOT_FOUND = "没有与此办件编号和查询码相符的办件，请核对后重新输入。"
+NOT_FOUND = N_("没有与此办件编号和查询码相符的办件，请核对后重新输入。")
+NO_SUCH_DOCUMENT = N_("没有这份文书。")
+#: the message a page shows after ``?done=ACTION``
+DONE = {"supplement": N_("补正材料已提交，窗口将审查后决定是否受理。"), "evaluate": N_("感谢您的评价。")}
 
 
 def local(moment: datetime | None) -> str:
@@ -110,7 +113,7 @@ async def lookup(request: Request) -> Response:
         refused.headers["Cache-Control"] = "no-store"
         return refused
     if not found:
-        return await find(request, NOT_FOUND, 404, number)
+        return await find(request, gettext(NOT_FOUND), 404, number)
     response = RedirectResponse(f"/progress/{number}", status_code=303)
     secure = request.url.scheme == "https"
     if form.get("remember") == "1":  # opt-in: a long-lived, revocable grant for this browser
@@ -144,7 +147,7 @@ def view(service: CaseService, number: str) -> dict[str, Any]:
         {
             "at": local(r.at_datetime),
             "what": wording.action(r.action)
-            + (f"：{names.get(r.payload.get('step'), '')}" if r.action == "complete_step" else ""),
+            + (gettext("：") + names.get(r.payload.get("step"), "") if r.action == "complete_step" else ""),
             "who": wording.role(r.role),
         }
         for r in records
@@ -167,6 +170,7 @@ def view(service: CaseService, number: str) -> dict[str, Any]:
         "missing": [
             {
                 **m,
+                "reason": reason_text(str(m.get("reason", ""))),
                 "spec": materials.get(m["material"], {}),
                 "accept": uploads.accept_attribute(materials.get(m["material"], {})),
             }
@@ -216,14 +220,14 @@ async def page(request: Request) -> Response:
         try:
             ctx = await run_in_threadpool(chain_view, service, number)
         except UnknownCase:
-            raise HTTPException(404, NOT_FOUND) from None
+            raise HTTPException(404, gettext(NOT_FOUND)) from None
         return show(request, "portal/chain_progress.html", browser, new, **ctx)
     try:
         ctx = await run_in_threadpool(view, service, number)
     except UnknownCase:
-        raise HTTPException(404, NOT_FOUND) from None
-    flash = {"supplement": "补正材料已提交，窗口将审查后决定是否受理。", "evaluate": "感谢您的评价。"}
-    said = flash.get(request.query_params.get("done", ""), "")
+        raise HTTPException(404, gettext(NOT_FOUND)) from None
+    done = DONE.get(request.query_params.get("done", ""))
+    said = gettext(done) if done else ""
     return show(request, "portal/progress.html", browser, new, **ctx, flash=said, errors={}, summary=[])
 
 
@@ -235,16 +239,16 @@ async def act(request: Request) -> Response:
     browser, new = browser_token(request)
     allowed = await run_in_threadpool(granted, request, number, browser)
     if action not in ("supplement", "evaluate") or not allowed:
-        raise HTTPException(403, "请先用办件编号和查询码查询本件。")
+        raise HTTPException(403, gettext("请先用办件编号和查询码查询本件。"))
     try:
         form = await limited_form(request, multipart=action == "supplement")
     except RequestTooLarge:
-        raise HTTPException(413, "上传的文件合计太大，请分几次上传。") from None
+        raise HTTPException(413, gettext(TOO_LARGE)) from None
     try:
         csrf.check(request, form, deps(request).key, csrf.PROGRESS, browser)
         version = str(form.get("version", ""))
         if input_guard.whole(version) is None:
-            raise HTTPException(400, "表单缺少办件版本，请刷新页面后重试。")
+            raise HTTPException(400, gettext("表单缺少办件版本，请刷新页面后重试。"))
         errors: list[FieldError] = []
         if action == "supplement":
             payload, errors = await supplement_files(request, number, form)
@@ -260,7 +264,7 @@ async def act(request: Request) -> Response:
                 refusal = wording.one_language(str(exc.args[0] if exc.args else exc))
                 errors = [FieldError(action, refusal, exc.code)]
             except VersionConflict:
-                moved_on = wording.N_("办件刚刚有了新进展，请查看最新状态后再操作。")
+                moved_on = N_("办件刚刚有了新进展，请查看最新状态后再操作。")
                 errors = [forms.field_error(action, "conflict", moved_on)]
         ctx = await run_in_threadpool(view, service, number)
         errors = [e.translated() for e in errors]  # engine.rules.forms errors in the page's language
@@ -282,7 +286,7 @@ async def document(request: Request) -> Response:
     if is_chain(number):  # a chain's documents are its joint decisions, by stage id
         found = await run_in_threadpool(joint_decision.joint_decision, service, number, index)
         if found is None:
-            raise HTTPException(404, "没有这份文书。")
+            raise HTTPException(404, gettext(NO_SUCH_DOCUMENT))
         response = HTMLResponse(documents.render(found, service.catalogue.center))
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -290,7 +294,7 @@ async def document(request: Request) -> Response:
     docs = ctx["documents"]
     at = input_guard.whole(index)
     if at is None or not 0 <= at < len(docs):
-        raise HTTPException(404, "没有这份文书。")
+        raise HTTPException(404, gettext(NO_SUCH_DOCUMENT))
     response = HTMLResponse(documents.render(docs[int(index)], service.catalogue.center))
     response.headers["Cache-Control"] = "no-store"
     return response

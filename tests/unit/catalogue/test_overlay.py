@@ -187,9 +187,13 @@ def test_the_village_serves_its_resolved_catalogue(tmp_path: Path) -> None:
         withdrawn = client.get("/items/QQ-EDUCATION-XK-101")  # withdrawn by the county: says why
         assert withdrawn.status_code == 404 and "本中心不办理此事项" in withdrawn.text
         assert "高级中学、中等职业学校教师资格由市教育局认定" in withdrawn.text
-        apply = client.get("/apply/QQ-EDUCATION-XK-101")  # the application form says the same, in both languages
+        apply = client.get("/apply/QQ-EDUCATION-XK-101")  # the application form says the same, in its language
         assert apply.status_code == 404 and "高级中学、中等职业学校教师资格由市教育局认定" in apply.text
-        assert "This center does not offer this item here." in apply.text
+        assert "本中心不办理此事项（QQ-EDUCATION-XK-101）" in apply.text and "This center" not in apply.text
+        english = client.get("/apply/QQ-EDUCATION-XK-101", headers={"Accept-Language": "en"})
+        assert english.status_code == 404 and "高级中学、中等职业学校教师资格由市教育局认定" in english.text
+        assert "This center does not offer this item (QQ-EDUCATION-XK-101)" in english.text
+        assert "本中心不办理此事项" not in english.text
         guide = client.get("/items/QQ-REALESTATE-DJ-101")
         assert guide.status_code == 200
         assert "依安县政务服务中心 B 区" in guide.text and "依安县不动产登记中心" in guide.text
