@@ -16,7 +16,7 @@ with a message naming the variable.
 import os
 from pathlib import Path
 
-from engine.service.uploads import limits_from_env
+from engine.service.upload_limits import limits_from_env
 from engine.web.app import create_app
 
 try:

@@ -56,7 +56,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # import the engine from this checkout, however the venv was installed
 
-from engine.base.dates import TZ  # noqa: E402
+from engine.base.dates import TZ  # noqa: E402  # noqa: E402
 from engine.catalogue.model import Catalogue, Document  # noqa: E402
 from engine.check.pipeline import load  # noqa: E402
 from engine.ledger.cases import get_case  # noqa: E402
@@ -64,8 +64,8 @@ from engine.ledger.db import open_engine, read_only  # noqa: E402
 from engine.ledger.events import GENESIS_HASH, events_of  # noqa: E402
 from engine.ledger.migrations import migrate  # noqa: E402
 from engine.rules.calendar import WorkCalendar  # noqa: E402
-from engine.rules.cases import Actor  # noqa: E402
-from engine.rules.clock import ManualClock  # noqa: E402
+from engine.rules.cases.model import Actor  # noqa: E402  # noqa: E402
+from engine.rules.clock import ManualClock  # noqa: E402  # noqa: E402
 from engine.service.cases import CaseService  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.supervision import audit  # noqa: E402

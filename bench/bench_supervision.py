@@ -70,14 +70,15 @@ from engine.check.pipeline import load  # noqa: E402
 from engine.ledger.db import dumps, iso, open_engine  # noqa: E402
 from engine.ledger.events import GENESIS_HASH  # noqa: E402
 from engine.ledger.migrations import MIGRATIONS, migrate  # noqa: E402
-from engine.rules import cases as case_rules  # noqa: E402
 from engine.rules import clock  # noqa: E402
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar  # noqa: E402
-from engine.rules.cases import Actor  # noqa: E402
+from engine.rules.cases.model import Actor  # noqa: E402
+from engine.rules.cases.steps import steps_of  # noqa: E402
 from engine.service import worklist  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
 from engine.supervision import rankings  # noqa: E402
 from engine.supervision import sweep as supervision  # noqa: E402
+from engine.supervision.counts import anomaly_counts, event_counts, open_counts  # noqa: E402
 
 GENERATOR_VERSION = 4  # bump when the generated data change: the cached database is rebuilt
 OUT = Path(__file__).resolve().parent / "out"
@@ -266,7 +267,7 @@ def build_world() -> World:
         for code in real:
             data = cat.items[code].data
             tl = data["time_limit"]
-            steps = case_rules.steps_of(data)
+            steps = steps_of(data)
             mine.append(
                 Item(code, dept, dict(tl["promised"]), dict(tl["legal"]), _groups(steps),
                      any(s["role"] == "decider" for s in steps), _templates(cat, code))
@@ -928,12 +929,12 @@ def main(argv: list[str] | None = None) -> int:
     window = Actor(f"window.{largest}.1", "window", largest)
     supervisor = Actor("supervisor.center.1", "supervisor")
     runs: list[tuple[str, Callable[[], Any], bool]] = [
-        ("1. open_counts (dashboard lights by department)", lambda: supervision.open_counts(db), True),
+        ("1. open_counts (dashboard lights by department)", lambda: open_counts(db), True),
         (f"2. for_actor window, {largest} (largest)", lambda: worklist.for_actor(db, window, NOW, cal), True),
         ("2. for_actor supervisor (center-wide)", lambda: worklist.for_actor(db, supervisor, NOW, cal), True),
         (f"3. rankings.month {RANK_MONTH}", lambda: rankings.month(db, cal, center, RANK_MONTH), True),
-        (f"4. event_counts {RANK_MONTH}", lambda: supervision.event_counts(db, start, end), True),
-        (f"   anomaly_counts {RANK_MONTH}", lambda: supervision.anomaly_counts(db, start, end), False),
+        (f"4. event_counts {RANK_MONTH}", lambda: event_counts(db, start, end), True),
+        (f"   anomaly_counts {RANK_MONTH}", lambda: anomaly_counts(db, start, end), False),
     ]
     figures: list[Figure] = []
     for label, fn, target in runs:

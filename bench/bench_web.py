@@ -92,8 +92,8 @@ from engine.catalogue.fields import item_fields  # noqa: E402
 from engine.catalogue.model import Catalogue, Document  # noqa: E402
 from engine.check.pipeline import load  # noqa: E402
 from engine.rules import forms, notice  # noqa: E402
-from engine.service import uploads  # noqa: E402
 from engine.service.samples import sample_application  # noqa: E402
+from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, limits_from_env  # noqa: E402
 from engine.web import app as web  # noqa: E402
 from engine.web import csrf, render  # noqa: E402
 from engine.web.flowchart import flowchart_svg  # noqa: E402
@@ -344,7 +344,7 @@ def lua_string(data: bytes) -> str:
 def drafts_for_wrk(seconds: float) -> int:
     """Drafts for a wrk upload run: one draft takes 30 files a minute (the run is under one), so
     the script hands each draft at most that many at up to ``WRK_MAX_UPLOADS_PER_S``."""
-    return math.ceil(seconds * WRK_MAX_UPLOADS_PER_S / uploads.DRAFT_FILES_PER_MINUTE)
+    return math.ceil(seconds * WRK_MAX_UPLOADS_PER_S / DRAFT_FILES_PER_MINUTE)
 
 
 def upload_script(workdir: Path, body: bytes, tokens: list[str]) -> Path:
@@ -695,7 +695,7 @@ def inline_threadpool() -> Iterator[None]:
 
 
 def profile(cat: Catalogue, choice: Choice, workdir: Path, n: int) -> None:
-    limits = uploads.limits_from_env(ONE_ADDRESS_FOR_MANY)
+    limits = limits_from_env(ONE_ADDRESS_FOR_MANY)
     app = web.create_app(REPO, workdir / "profile.db", cat, sweep_seconds=0, upload_limits=limits)
     print(f"in-process ASGI (no HTTP server, no sockets), {n} requests each, item {choice.item}")
     for path in (f"/items/{choice.item}", f"/apply/{choice.item}/{choice.page}"):

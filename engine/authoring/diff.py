@@ -9,7 +9,7 @@ people, a stable English ``kind`` for programs. It reads only the public result 
 which file a value came from. Anything not given its own wording is still reported as a
 generic ``field-changed`` line, so no edit goes unannounced.
 
-Money is compared and shown exactly (integer fen, via ``engine.rules.fees.to_fen``): ``80`` and
+Money is compared and shown exactly (integer fen, via ``engine.rules.fees.schedule.to_fen``): ``80`` and
 ``"80.00"`` are the same amount, and ``old``/``new`` of a money change are integer fen.
 
 This module is the comparison: what is matched with what (items by code, list entries by id,
@@ -17,7 +17,10 @@ shared schedules and form sections once, with the items that use them) and which
 difference is. How a value is put into words lives in ``engine.authoring.diff_words``, so that neither
 half is lost in the other.
 
-Library code: nothing here prints or exits (``engine.cli.diff`` is the command).
+Library code: nothing here prints or exits (``engine.cli.diff`` is the command). It stays one
+module, just over 500 lines: the comparer is one class whose methods share what has been matched
+and announced already (a shared schedule or section is reported once, with the items that use it);
+the wording, the form sections and the matching are the three modules beside it.
 """
 
 from __future__ import annotations
@@ -56,9 +59,9 @@ from engine.authoring.diff_words import (
 from engine.base import conditions, stated
 from engine.base.stated import NOT_STATED, NOT_STATED_ELEMENTS
 from engine.catalogue.model import Catalogue
-from engine.rules.fee_text import line_standard
-from engine.rules.fees import field_labels
-from engine.rules.notice import ONLINE_DEPTH, ROLE_NAMES, TYPE_NAMES
+from engine.rules.fees.schedule import field_labels
+from engine.rules.fees.text import line_standard
+from engine.rules.guide_words import ONLINE_DEPTH, ROLE_NAMES, TYPE_NAMES
 
 __all__ = ["KIND_ORDER", "SUBJECT_ORDER", "Change", "compare"]
 

@@ -23,8 +23,8 @@ from engine.base import conditions
 from engine.base.stated import NOT_STATED, NOT_STATED_ELEMENTS
 from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.rules.fees import to_fen
-from engine.rules.notice import ROLE_NAMES, STEP_NAMES, UNIT_NAMES, basis_text
+from engine.rules.fees.schedule import to_fen
+from engine.rules.guide_words import ROLE_NAMES, STEP_NAMES, UNIT_NAMES, basis_text
 
 __all__ = [
     "CENTER_WORDS",

@@ -67,7 +67,19 @@ def _equal(actual: Any, expected: Any) -> bool:
 
 
 def evaluate(condition: Condition, data: Mapping[str, Any]) -> bool:
-    """Evaluate a schema-valid condition against application data."""
+    """Evaluate a schema-valid condition against application data.
+
+    >>> evaluate({"field": "applicant.type", "eq": "legal_person"}, {"applicant": {"type": "legal_person"}})
+    True
+    >>> big = {"any": [{"field": "site.area", "gt": 100}, {"field": "site.floors", "gte": 3}]}
+    >>> evaluate(big, {"site": {"area": "80", "floors": 3}})  # form text compares as a number
+    True
+
+    An absent field fails every comparison except ``ne``:
+
+    >>> evaluate({"field": "applicant.phone", "eq": "110"}, {}), evaluate({"field": "applicant.phone", "ne": "110"}, {})
+    (False, True)
+    """
     if "all" in condition:
         return all(evaluate(c, data) for c in condition["all"])
     if "any" in condition:
@@ -127,7 +139,13 @@ def describe(
     condition: Condition, labels: Mapping[str, str] | None = None, translate: Callable[[str], str] = _same
 ) -> str:
     """Spell a condition out in words for guides and one-time notices: Chinese, or with ``translate``
-    (engine.base.i18n.gettext) in the request's language; labels (catalogue data) stay as written."""
+    (engine.base.i18n.gettext) in the request's language; labels (catalogue data) stay as written.
+
+    >>> labels = {"applicant.type": "申请人类型", "=legal_person": "法人", "site.area": "建筑面积"}
+    >>> firm_and_big = {"all": [{"field": "applicant.type", "eq": "legal_person"}, {"field": "site.area", "gt": 100}]}
+    >>> describe(firm_and_big, labels)
+    '申请人类型为法人并且建筑面积大于100'
+    """
     labels = labels or {}
     t = translate
 

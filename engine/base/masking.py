@@ -110,7 +110,13 @@ _ID15 = re.compile(r"[0-9]{15}")
 
 
 def mask_name(name: str | None, applicant_type: str | None) -> str:
-    """The applicant's name as it may be published (see the module docstring for the rules)."""
+    """The applicant's name as it may be published (see the module docstring for the rules).
+
+    >>> mask_name("欧阳小锋", "natural_person"), mask_name("张三", None), mask_name("John Smith", "natural_person")
+    ('欧**锋', '张*', 'J*** S****')
+    >>> mask_name("齐齐哈尔市龙沙区建筑有限公司", "legal_person")  # an organisation is published in full
+    '齐齐哈尔市龙沙区建筑有限公司'
+    """
     if not isinstance(name, str):
         return ""
     name = name.strip()
@@ -152,7 +158,13 @@ def _mask_latin(name: str) -> str:
 
 def mask_id(value: object) -> str:
     """An identity document number as it may be published: ID numbers without their birth
-    date, valid credit codes in full, anything else fully masked."""
+    date, valid credit codes in full, anything else fully masked.
+
+    >>> mask_id("11010519491231002X")
+    '110105********002X'
+    >>> mask_id("not an id")
+    '*********'
+    """
     if value is None:
         return ""
     text = str(value).strip().upper()
@@ -170,7 +182,11 @@ def mask_id(value: object) -> str:
 
 
 def mask_phone(value: object) -> str:
-    """A phone number as it may be published: 138****8000, 0452-****5678, ****1234."""
+    """A phone number as it may be published: 138****8000, 0452-****5678, ****1234.
+
+    >>> mask_phone("13800138000"), mask_phone("0452-23456789")
+    ('138****8000', '0452-****6789')
+    """
     if value is None:
         return ""
     text = str(value).strip()
@@ -274,7 +290,11 @@ EVERY_CODE: Container[str] = _EveryCode()
 
 def mask_text(text: object, *, keep_codes: Container[str] = ()) -> str:
     """``text`` with every identifier in it masked (see "Identifiers anywhere in free text"
-    in the module docstring); credit codes in ``keep_codes`` stay. ``None`` gives ``""``."""
+    in the module docstring); credit codes in ``keep_codes`` stay. ``None`` gives ``""``.
+
+    >>> mask_text("联系电话 13912345678，身份证 11010519491231002X，办件号 QQ20260302000001")
+    '联系电话 139****5678，身份证 110105********002X，办件号 QQ20260302000001'
+    """
     if text is None:
         return ""
     text = str(text)

@@ -21,7 +21,7 @@ from engine.catalogue.fields import FieldInfo
 from engine.catalogue.merge import lookup
 from engine.catalogue.model import Document
 from engine.check.context import Cross
-from engine.rules.fees import CHOICE_TYPES, NUMERIC_TYPES, format_fen, num_text, referenced_fields, to_fen
+from engine.rules.fees.schedule import CHOICE_TYPES, NUMERIC_TYPES, format_fen, num_text, referenced_fields, to_fen
 
 __all__ = ["check_fee_schedule", "fee_fields"]
 

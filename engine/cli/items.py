@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from engine.rules import notice
+    from engine.rules.notice_text import render_text
 
     if args.explain:
         return _explain(args)
@@ -28,7 +29,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     _refuse_withdrawn(cat, args.code)
     item = common.item(cat, args.code)
-    sys.stdout.write(notice.render_text(notice.build(cat, item)))
+    sys.stdout.write(render_text(notice.build(cat, item)))
     return EXIT_OK
 
 
@@ -102,8 +103,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_fee(args: argparse.Namespace) -> int:
-    from engine.rules import fees, forms
-    from engine.rules.fee_text import render_assessment
+    from engine.rules import forms
+    from engine.rules.fees.assessment import assess
+    from engine.rules.fees.schedule import FeeDataError
+    from engine.rules.fees.text import render_assessment
 
     cat = common.checked(args.catalog)
     item = common.item(cat, args.code)
@@ -123,8 +126,8 @@ def cmd_fee(args: argparse.Namespace) -> int:
     try:
         sections = {k: cat.data(d) for k, d in cat.forms.items()}
         units = forms.money_units(item.data, sections)  # --data gives amounts in the units the form asks
-        assessment = fees.assess(cat.fees[fee["schedule"]].data, data, on=on, money_units=units)
-    except fees.FeeDataError as exc:
+        assessment = assess(cat.fees[fee["schedule"]].data, data, on=on, money_units=units)
+    except FeeDataError as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(render_assessment(assessment))
     return EXIT_OK

@@ -16,13 +16,13 @@ from engine.cli.errors import EXIT_OK, UserError
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from engine.service import uploads
+    from engine.service.upload_limits import limits_from_env
     from engine.web import reload
     from engine.web.app import create_app
 
     try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2; the per-address upload limits
         reload_seconds = reload.seconds_from_env() if args.reload_seconds is None else args.reload_seconds
-        upload_limits = uploads.limits_from_env(os.environ)
+        upload_limits = limits_from_env(os.environ)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     if not reload_seconds >= 0:  # also refuses nan

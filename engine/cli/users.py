@@ -25,7 +25,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from engine.base import i18n, passwords
     from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
-    from engine.service import auth
+    from engine.service.accounts import ROLES, add_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -38,7 +38,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     def problem() -> str:
         return passwords.password_problem(password, args.role, words) or ""
 
-    if args.role in auth.ROLES and problem():  # an unknown role is reported by add_user below
+    if args.role in ROLES and problem():  # an unknown role is reported by add_user below
         # the operator may read either language: the problem in both, line by line (engine.base.i18n)
         raise UserError(
             f"{i18n.in_both(problem)}\nuser {args.username} not added; run the command again with a stronger password"
@@ -46,7 +46,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     engine = open_engine(args.db)
     migrate(engine)
     try:
-        user_id = auth.add_user(engine, args.username, args.role, args.department, password, args.backup_for)
+        user_id = add_user(engine, args.username, args.role, args.department, password, args.backup_for)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(
@@ -74,13 +74,13 @@ def _center_words(catalog: Path) -> list[str]:
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
     from engine.ledger.db import open_engine
-    from engine.service import auth
+    from engine.service.accounts import UnknownUser, unlock_user
 
     if not Path(args.db).is_file():
         raise UserError(f"no database at {args.db}; pass --db PATH")
     try:
-        forgotten = auth.unlock_user(open_engine(args.db), args.username)
-    except auth.UnknownUser as exc:
+        forgotten = unlock_user(open_engine(args.db), args.username)
+    except UnknownUser as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(
         f"user {args.username.strip()} unlocked: {forgotten} recent failed login(s) forgotten; "
@@ -95,7 +95,8 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     from engine.cli.progress import bar
     from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
-    from engine.service import auth, demo_users
+    from engine.service import demo_users
+    from engine.service.accounts import DEMO_PASSWORD, ensure_users
 
     depts = demo_users.departments(common.checked(args.catalog))
     if not depts:
@@ -104,7 +105,7 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
         engine = open_engine(args.db)
         migrate(engine)
         with bar("demo accounts", "account") as progress:
-            done = auth.ensure_users(engine, demo_users.accounts(depts), auth.DEMO_PASSWORD, progress)
+            done = ensure_users(engine, demo_users.accounts(depts), DEMO_PASSWORD, progress)
     except (OSError, SQLAlchemyError) as exc:
         raise UserError(f"cannot write the demo accounts to {args.db}: {exc}") from exc
     sys.stdout.write(demo_users.table(str(args.db), done, depts))

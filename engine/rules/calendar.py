@@ -130,19 +130,34 @@ class _Break:
 
 
 def _check(file: str, data: Mapping[str, Any], *, check_file_name: bool) -> list[Finding]:
-    findings: list[Finding] = []
-
-    def add(path: Path, kind: str, message: str) -> None:
-        findings.append(Finding(file, path, kind, message))
-
     if not isinstance(data, Mapping):
-        return findings
-    year = data.get("year")
-    if not _is_year(year):
-        year = None
+        return []
+    check = _CalendarCheck(file, data)
+    if check_file_name:
+        check.file_name()
+    check.make_up_days(check.holidays())
+    return check.findings
 
-    if check_file_name and year is not None:
-        file_name = PurePosixPath(file.replace("\\", "/")).name
+
+class _CalendarCheck:
+    """The findings of one calendar document, part by part: its file name, its holiday breaks, its
+    make-up working days (which refer to the breaks by name and must not fall in one)."""
+
+    def __init__(self, file: str, data: Mapping[str, Any]) -> None:
+        self.file, self.data = file, data
+        self.findings: list[Finding] = []
+        year = data.get("year")
+        self.year: int | None = year if _is_year(year) else None
+        self.names: dict[str, int] = {}  # break name -> its entry
+
+    def add(self, path: Path, kind: str, message: str) -> None:
+        self.findings.append(Finding(self.file, path, kind, message))
+
+    def file_name(self) -> None:
+        year = self.year
+        if year is None:
+            return
+        file_name = PurePosixPath(self.file.replace("\\", "/")).name
         stem = file_name.rsplit(".", 1)[0]
         if stem != str(year):
             if re.fullmatch(r"[0-9]{4}", stem):
@@ -152,108 +167,112 @@ def _check(file: str, data: Mapping[str, Any], *, check_file_name: bool) -> list
                 )
             else:
                 message = f"calendar files are named after their year: rename {file_name} to {year}.yaml"
-            add(("year",), "calendar-year", message)
+            self.add(("year",), "calendar-year", message)
 
-    def dated(path: Path, value: Any) -> date | None:
+    def dated(self, path: Path, value: Any) -> date | None:
         """The date at ``path`` if it is real and in the file's year; a finding otherwise."""
         d = _as_date(value)
         if d is None:
-            add(path, "calendar-date", _date_problem(value))
+            self.add(path, "calendar-date", _date_problem(value))
             return None
-        if year is not None and d.year != year:
-            add(
+        if self.year is not None and d.year != self.year:
+            self.add(
                 path,
                 "calendar-year",
-                f"{d.isoformat()} is in {d.year}, but this is the calendar for {year}; every date goes in "
+                f"{d.isoformat()} is in {d.year}, but this is the calendar for {self.year}; every date goes in "
                 f"the file of its own year — move it to calendar/{d.year}.yaml with a note naming the notice "
                 "that announced it",
             )
             return None
         return d
 
-    # Holiday breaks.
-    breaks: list[_Break] = []
-    names: dict[str, int] = {}
-    for i, entry in _entries(data, "holidays"):
-        name = entry.get("name")
-        label = name if isinstance(name, str) else f"holidays[{i}]"
-        if isinstance(name, str):
-            if name in names:
-                add(
-                    ("holidays", i, "name"),
-                    "calendar-duplicate",
-                    f"the holiday name {name} is used twice (also entry {names[name] + 1}); give each break "
-                    "its own name — write one entry for a break the notice announces as one",
+    def holidays(self) -> list[_Break]:
+        """The holiday breaks that are well formed: named once, real dates in order, no day twice."""
+        breaks: list[_Break] = []
+        for i, entry in _entries(self.data, "holidays"):
+            name = entry.get("name")
+            label = name if isinstance(name, str) else f"holidays[{i}]"
+            if isinstance(name, str):
+                if name in self.names:
+                    self.add(
+                        ("holidays", i, "name"),
+                        "calendar-duplicate",
+                        f"the holiday name {name} is used twice (also entry {self.names[name] + 1}); give each "
+                        "break its own name — write one entry for a break the notice announces as one",
+                    )
+                else:
+                    self.names[name] = i
+            first = self.dated(("holidays", i, "from"), entry.get("from"))
+            last = self.dated(("holidays", i, "to"), entry.get("to"))
+            if first is None or last is None:
+                continue
+            if last < first:
+                self.add(
+                    ("holidays", i, "to"),
+                    "calendar-range",
+                    f"the break {label} ends on {last.isoformat()}, before it starts on {first.isoformat()}; "
+                    "'to' must be the same as or after 'from'",
                 )
-            else:
-                names[name] = i
-        first = dated(("holidays", i, "from"), entry.get("from"))
-        last = dated(("holidays", i, "to"), entry.get("to"))
-        if first is None or last is None:
-            continue
-        if last < first:
-            add(
-                ("holidays", i, "to"),
-                "calendar-range",
-                f"the break {label} ends on {last.isoformat()}, before it starts on {first.isoformat()}; "
-                "'to' must be the same as or after 'from'",
-            )
-            continue
-        for other in breaks:
-            if first <= other.last and other.first <= last:
-                overlap_first, overlap_last = max(first, other.first), min(last, other.last)
-                key = "to" if other.first <= last <= other.last and not other.first <= first else "from"
-                add(
-                    ("holidays", i, key),
-                    "calendar-duplicate",
-                    f"the break {label} ({_span(first, last)}) overlaps {other.name} "
-                    f"({_span(other.first, other.last)}) on {_span(overlap_first, overlap_last)}; list each "
-                    "day off once — when the notice merges two holidays into one break, write one entry "
-                    "such as 国庆节、中秋节",
-                )
-        breaks.append(_Break(i, label, first, last))
+                continue
+            for other in breaks:
+                if first <= other.last and other.first <= last:
+                    self._overlap(i, label, first, last, other)
+            breaks.append(_Break(i, label, first, last))
+        return breaks
 
-    # Make-up working days.
-    seen: dict[date, int] = {}
-    for j, entry in _entries(data, "make_up_working_days"):
-        holiday = entry.get("holiday")
-        if isinstance(holiday, str) and holiday not in names:
-            known = "、".join(names) or "none"
-            add(
-                ("make_up_working_days", j, "holiday"),
-                "calendar-reference",
-                f"{holiday} is not the name of a break in holidays (names: {known}); "
-                "use the name exactly as written there",
-            )
-        d = dated(("make_up_working_days", j, "date"), entry.get("date"))
-        if d is None:
-            continue
-        path: Path = ("make_up_working_days", j, "date")
-        if d in seen:
-            add(
-                path,
-                "calendar-duplicate",
-                f"{d.isoformat()} is already a make-up working day (entry {seen[d] + 1}); list it once",
-            )
-            continue
-        seen[d] = j
-        clash = next((b for b in breaks if b.first <= d <= b.last), None)
-        if clash is not None:
-            add(
-                path,
-                "calendar-conflict",
-                f"{d.isoformat()} is listed as a make-up working day but is a day off in the break "
-                f"{clash.name} ({_span(clash.first, clash.last)}); check the notice and remove it from "
-                "one of the two lists",
-            )
-        elif d.weekday() < 5:
-            add(
-                path,
-                "calendar-make-up-weekday",
-                f"{d.isoformat()} is a {_WEEKDAYS[d.weekday()]}; a make-up working day (调休上班日) must be "
-                "a Saturday or Sunday that the notice says is worked — check the date against the notice",
-            )
-    return findings
+    def _overlap(self, i: int, label: str, first: date, last: date, other: _Break) -> None:
+        overlap_first, overlap_last = max(first, other.first), min(last, other.last)
+        key = "to" if other.first <= last <= other.last and not other.first <= first else "from"
+        self.add(
+            ("holidays", i, key),
+            "calendar-duplicate",
+            f"the break {label} ({_span(first, last)}) overlaps {other.name} "
+            f"({_span(other.first, other.last)}) on {_span(overlap_first, overlap_last)}; list each "
+            "day off once — when the notice merges two holidays into one break, write one entry "
+            "such as 国庆节、中秋节",
+        )
+
+    def make_up_days(self, breaks: list[_Break]) -> None:
+        """Make-up working days: each names a break, is listed once, is no day off, and is a weekend day."""
+        seen: dict[date, int] = {}
+        for j, entry in _entries(self.data, "make_up_working_days"):
+            holiday = entry.get("holiday")
+            if isinstance(holiday, str) and holiday not in self.names:
+                known = "、".join(self.names) or "none"
+                self.add(
+                    ("make_up_working_days", j, "holiday"),
+                    "calendar-reference",
+                    f"{holiday} is not the name of a break in holidays (names: {known}); "
+                    "use the name exactly as written there",
+                )
+            d = self.dated(("make_up_working_days", j, "date"), entry.get("date"))
+            if d is None:
+                continue
+            path: Path = ("make_up_working_days", j, "date")
+            if d in seen:
+                self.add(
+                    path,
+                    "calendar-duplicate",
+                    f"{d.isoformat()} is already a make-up working day (entry {seen[d] + 1}); list it once",
+                )
+                continue
+            seen[d] = j
+            clash = next((b for b in breaks if b.first <= d <= b.last), None)
+            if clash is not None:
+                self.add(
+                    path,
+                    "calendar-conflict",
+                    f"{d.isoformat()} is listed as a make-up working day but is a day off in the break "
+                    f"{clash.name} ({_span(clash.first, clash.last)}); check the notice and remove it from "
+                    "one of the two lists",
+                )
+            elif d.weekday() < 5:
+                self.add(
+                    path,
+                    "calendar-make-up-weekday",
+                    f"{d.isoformat()} is a {_WEEKDAYS[d.weekday()]}; a make-up working day (调休上班日) must be "
+                    "a Saturday or Sunday that the notice says is worked — check the date against the notice",
+                )
 
 
 def check_calendar(file: str, data: Mapping[str, Any]) -> list[Finding]:

@@ -1,6 +1,6 @@
 """The one-time notice (一次告知): everything an applicant must know and bring, from the item's YAML.
 
-``build`` turns an item into plain data that both the command line (``render_text``)
+``build`` turns an item into plain data that both the command line (engine.rules.notice_text)
 and the web guide page render, so the two never disagree. The engine's words in it (labels,
 units, the sentences around catalogue data) go through the translation catalogue: in the
 request's language on a page or an API answer, Chinese on the command line (no language is
@@ -19,116 +19,27 @@ from engine.base import conditions, stated
 from engine.base.i18n import N_, gettext, ngettext
 from engine.catalogue.fields import item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.rules import cases
-from engine.rules.fee_text import describe_schedule_on
-
-TYPE_NAMES = {
-    "license": N_("行政许可"),
-    "confirmation": N_("行政确认"),
-    "payment": N_("行政给付"),
-    "ruling": N_("行政裁决"),
-    "reward": N_("行政奖励"),
-    "filing": N_("备案"),
-    "other_power": N_("其他行政权力"),
-    "public_service": N_("公共服务"),
-}
-LEVEL_NAMES = {
-    "national": N_("国家级"),
-    "province": N_("省级"),
-    "city": N_("市级"),
-    "county": N_("县级"),
-    "township": N_("乡镇级"),
-    "village": N_("村（社区）级"),
-}
-UNIT_NAMES = {"working_day": "个工作日", "natural_day": "个自然日", "minute": "分钟"}  # the change notice's (Chinese)
-APPLICANT_NAMES = {"natural_person": N_("自然人"), "legal_person": N_("法人及其他组织")}
-SERVICE_OBJECT_NAMES = {
-    "natural_person": N_("自然人"),
-    "enterprise_legal_person": N_("企业法人"),
-    "public_institution": N_("事业单位法人"),
-    "social_organisation": N_("社会组织法人"),
-    "unincorporated_enterprise": N_("非法人企业"),
-    "individual_business": N_("个体工商户"),
-    "government_agency": N_("机关"),
-    "other_organisation": N_("其他组织"),
-}
-STATE_NAMES = {"in_use": N_("在用"), "suspended": N_("暂停"), "cancelled": N_("取消")}
-NATURE_NAMES = {
-    "statutory_authority": N_("法定机关"),
-    "authorised_organisation": N_("法律法规授权组织"),
-    "entrusted_organisation": N_("受委托组织"),
-}
-HANDLING_FORM_NAMES = {"window": N_("窗口办理"), "online": N_("网上办理"), "courier": N_("快递申请")}
-#: the basis kinds, each printed under its own heading, in this order
-BASIS_HEADINGS = (
-    ("basis", N_("设定依据")),
-    ("implementation_basis", N_("实施依据")),
-    ("handling_basis", N_("办理依据")),
-    ("conditions_basis", N_("受理条件依据")),
+from engine.rules.cases.law import extension_of
+from engine.rules.fees.text import describe_schedule_on
+from engine.rules.guide_words import (
+    APPLICANT_NAMES,
+    ASK,
+    BASIS_HEADINGS,
+    HANDLING_FORM_NAMES,
+    LEVEL_NAMES,
+    NATURE_NAMES,
+    NOT_STATED_TEXT,
+    ONLINE_DEPTH,
+    PROCEDURE_NAMES,
+    ROLE_NAMES,
+    SERVICE_OBJECT_NAMES,
+    SOURCE_NAMES,
+    STATE_NAMES,
+    STEP_NAMES,
+    TYPE_NAMES,
+    basis_text,
+    duration_text,
 )
-NOT_STATED_TEXT = N_("未说明")
-ASK = N_("请向窗口咨询")
-ONLINE_DEPTH = {
-    0: N_("不支持网上办理"),
-    1: N_("网上咨询查询"),
-    2: N_("网上预审（下载表格）"),
-    3: N_("网上受理"),
-    4: N_("全程网办"),
-}
-SOURCE_NAMES = {
-    "applicant": N_("申请人自备"),
-    "government": N_("政府部门核发"),
-    "intermediary": N_("中介机构"),
-    "other": N_("其他"),
-}
-STEP_NAMES = {
-    "accept": N_("受理"),
-    "undertake": N_("承办"),
-    "review": N_("审核"),
-    "decide": N_("批准"),
-    "complete": N_("办结"),
-}
-ROLE_NAMES = {
-    "window": N_("窗口受理人员"),
-    "undertaker": N_("承办人"),
-    "reviewer": N_("审核人"),
-    "decider": N_("批准人"),
-    "issuer": N_("发证人员"),
-    "inspector": N_("现场核查人员"),
-    "head": N_("部门负责人"),
-}
-PROCEDURE_NAMES = {
-    "hearing": N_("听证"),
-    "tendering": N_("招标"),
-    "auction": N_("拍卖"),
-    "testing": N_("检验检测"),
-    "inspection": N_("现场勘查"),
-    "quarantine": N_("检疫"),
-    "appraisal": N_("鉴定"),
-    "expert_review": N_("专家评审"),
-    "public_notice": N_("公示"),
-    "collective_decision": N_("集体审议"),
-}
-
-
-def duration_text(d: Mapping[str, Any]) -> str:
-    """3个工作日, 2个自然日, 30分钟 — or 3 working days … in the reader's language."""
-    n = d["value"]
-    if d["unit"] == "working_day":
-        words = ngettext("%(n)s个工作日", "%(n)s个工作日", n)
-    elif d["unit"] == "natural_day":
-        words = ngettext("%(n)s个自然日", "%(n)s个自然日", n)
-    else:
-        words = ngettext("%(n)s分钟", "%(n)s分钟", n)
-    return words % {"n": n}
-
-
-def basis_text(refs: list[Mapping[str, Any]]) -> str:
-    """The laws and articles cited, each law's (Chinese) title in 《》 as it is cited in any language."""
-    return gettext("；").join(
-        f"《{r['law'].strip('《》')}》{r['article']}" if not r["law"].startswith("《") else f"{r['law']}{r['article']}"
-        for r in refs
-    )
 
 
 @dataclass(slots=True)
@@ -372,24 +283,32 @@ def _step_line(s: Mapping[str, Any], names: Mapping[str, str]) -> str:
     return gettext("%(name)s（%(details)s）") % {"name": s["name"], "details": gettext("，").join(b for b in bits if b)}
 
 
+def _labels(cat: Catalogue, item: Document) -> dict[str, str]:
+    """The form's field labels, and ``=value`` -> option label, to word conditions with."""
+    fields = item_fields(item, cat.forms)
+    labels = {name: info.spec["label"] for name, info in fields.items()}
+    for info in fields.values():
+        for opt in info.spec.get("options", []):
+            labels.setdefault(f"={opt['value']}", opt["label"])
+    return labels
+
+
+def _step_lines(steps: Any) -> list[str]:
+    """The item's steps in words: the standard steps' names, or each of its own with who and how long."""
+    if steps == "standard":
+        return [gettext(STEP_NAMES[s]) for s in STEP_NAMES]
+    return [_step_line(s, {str(o["id"]): str(o["name"]) for o in steps}) for s in steps]
+
+
 def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
     """The guide of ``item``; ``on`` (the clock's local date) splits its fee reliefs into those in force
     that day and those lapsed or yet to begin (without it every relief is listed as written)."""
     data = item.data
     center = cat.center or {}
     dept = cat.department(data["department"]) or {"name": data["department"], "window": ""}
-    fields = item_fields(item, cat.forms)
-    labels = {name: info.spec["label"] for name, info in fields.items()}
-    for info in fields.values():
-        for opt in info.spec.get("options", []):
-            labels.setdefault(f"={opt['value']}", opt["label"])
+    labels = _labels(cat, item)
     tl = data["time_limit"]
     fee_lines, fee_other = _fee_lines(cat, data["fee"], labels, on)
-    steps = data.get("steps", "standard")
-    if steps == "standard":
-        step_lines = [gettext(STEP_NAMES[s]) for s in STEP_NAMES]
-    else:
-        step_lines = [_step_line(s, {str(o["id"]): str(o["name"]) for o in steps}) for s in steps]
     visits = stated.section(data, "visits")
     online = stated.section(data, "online")
     result = stated.section(data, "result")
@@ -429,7 +348,7 @@ def build(cat: Catalogue, item: Document, on: date | None = None) -> Notice:
         issued=on.isoformat() if on else "",
         fee_stated=stated.fee_stated(data),
         special_procedures=[_procedure_text(p) for p in data.get("special_procedures", [])],
-        steps=step_lines,
+        steps=_step_lines(data.get("steps", "standard")),
         result=_result_text(result) if result else gettext(NOT_STATED_TEXT),
         location=location.get("address") or center.get("address", ""),
         hours=data.get("hours") or center.get("hours", ""),
@@ -497,83 +416,10 @@ def _fee_lines(cat: Catalogue, fee: Any, labels: Mapping[str, str], on: date | N
     return describe_schedule_on(schedule.data, labels, on)
 
 
-def render_text(n: Notice) -> str:
-    out = [
-        f"一次性告知书 — {n.name}",
-        "=" * 40,
-        f"事项编码：{n.code}",
-        *[f"{label}：{value}" for label, value in n.identity],
-        f"事项类型：{n.type}（{n.level}）",
-        f"实施部门：{n.department}（窗口 {n.window}）",
-    ]
-    out += [f"受理机构：{n.accepting_body}"] if n.accepting_body else []
-    out += [f"决定机构：{n.deciding_body}"] if n.deciding_body else []
-    if n.unavailable:
-        out.append(f"注意：{n.unavailable}")
-    out += [f"{heading}：{text}" for heading, text in n.bases]
-    out += ["", "受理条件："]
-    out += [f"  {i}. {c}" for i, c in enumerate(n.conditions, 1)] if n.conditions_stated else [f"  未说明，{ASK}"]
-    out += ["", f"服务对象：{n.applicants}", "", "申请材料："]
-    for i, m in enumerate(n.materials, 1):
-        formats = (
-            f"；电子版 {'/'.join(m.formats)}" + (f"，不超过 {m.max_size_mb} MB" if m.max_size_mb else "")
-            if m.formats
-            else ""
-        )
-        extra = [f"来源：{m.source}" if m.source else "", "需申请人签字（盖章）" if m.signs else ""]
-        extra += [
-            f"空白表格：{m.blank_form.text}" if m.blank_form else "",
-            f"示例样表：{m.sample.text}" if m.sample else "",
-        ]
-        out.append(f"  {i}. {m.name} —— {m.required}；{m.paper}{formats}" + "".join(f"；{e}" for e in extra if e))
-        if m.note:
-            out.append(f"     说明：{m.note}")
-    if not n.materials_stated:
-        out.append(f"  未说明，{ASK}")
-    elif not n.materials:
-        out.append("  无需提交材料")
-    out += ["", "收费："] + [f"  {line}" for line in n.fee]
-    if n.fee_not_in_force:
-        out += ["已失效或尚未施行的减免："] + [f"  {line}" for line in n.fee_not_in_force]
-    out += [
-        "",
-        f"法定时限：{n.legal_limit}",
-        f"承诺时限：{n.promised_limit}",
-        f"延长期限：{n.extension}",
-        f"到现场次数：{n.visits}",
-        f"网上办理：{n.online}",
-    ]
-    if n.handling_forms:
-        out.append(f"办理形式：{n.handling_forms}")
-    if n.special_procedures:
-        out += ["", "特别程序："] + [f"  {p}" for p in n.special_procedures]
-    out += ["", "办理流程：" + " → ".join(n.steps)]
-    for title, flow in n.flows:
-        out += [f"{title}："] + [f"  {i}. {s}" for i, s in enumerate(flow, 1)]
-    out += [
-        f"审批结果：{n.result}",
-        "",
-        f"办理地点：{n.location}",
-        f"办理时间：{n.hours}",
-        f"咨询方式：{channels_text(n.contact)}",
-        f"监督投诉：{channels_text(n.complaint)}",
-    ]
-    if n.remedy:
-        out += ["救济途径："] + [f"  {r}" for r in n.remedy]
-    if n.faq:
-        out += ["", "常见问题："]
-        for q, a in n.faq:
-            out += [f"  问：{q}", f"  答：{a}"]
-    if n.guide:
-        out += [""] + [f"{label}：{value.text}" for label, value in n.guide]
-    out += ["", n.closing]
-    return "\n".join(out) + "\n"
-
-
 def extension_text(item: Mapping[str, Any]) -> str:
     """The one extension the item allows, in words, with where it comes from (Art. 42 by default for
     a licence; the item's own basis when its YAML changes or excludes it)."""
-    ext = cases.extension_of(item)
+    ext = extension_of(item)
     written = item.get("time_limit", {}).get("extension")
     if ext is not None:
         if ext.get("joint"):

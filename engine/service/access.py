@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.rules.cases import Actor, Case
+from engine.rules.cases.model import Actor, Case
 
 #: see every case and every department's worklist
 CENTER_WIDE = frozenset({"supervisor", "admin"})
@@ -76,7 +76,7 @@ def may_see(actor: Actor | None, case: Case) -> bool:
     if center_wide(actor):
         return True
     if holds(actor, (FRONT_DESK,)) and case.chain:
-        return True  # it accepts a chain's cases for every department (cases._may_act)
+        return True  # it accepts a chain's cases for every department (engine.rules.cases.guards.may_act)
     return actor.department is not None and actor.department == case.department
 
 

@@ -1,4 +1,5 @@
-"""Staff accounts and sessions: Argon2id password hashes, opaque bearer tokens, throttling.
+"""Staff sessions: Argon2id password hashes, opaque bearer tokens, login throttling (the accounts
+themselves are engine.service.accounts).
 
 Passwords are hashed with Argon2id (RFC 9106, the low-memory recommendation: t=3,
 m=64 MiB, p=4) by the module-level :data:`HASHER`; tests may swap it for cheaper
@@ -21,7 +22,7 @@ past them. Two limits, both over the last :data:`THROTTLE_WINDOW` (15 minutes):
   when they hit it) until the oldest of them is 15 minutes old. The same account from any
   other address is not affected, so someone hammering ``admin`` from one place does not
   keep the real administrator out. A success clears the pair's failures; ``yangguang user
-  unlock`` (:func:`unlock_user`) clears an account's failures from every address.
+  unlock`` (engine.service.accounts.unlock_user) clears an account's failures from every address.
 * per client address: after :data:`CLIENT_FREE` (30) failures from one address, every
   further attempt from it waits 1 s after the address's latest failure, doubling with each
   failure to at most :data:`CLIENT_DELAY_CAP` (60 s). An office behind one NAT address with
@@ -47,7 +48,7 @@ import hmac
 import math
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,25 +56,12 @@ from typing import Any
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import Argon2Error
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
+from engine.base.i18n import N_, gettext, ngettext
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
-from engine.rules.cases import Actor
-from engine.service import access
+from engine.rules.cases.model import Actor
 
-ROLES: tuple[str, ...] = (
-    "window",
-    "undertaker",
-    "reviewer",
-    "decider",
-    "issuer",
-    "inspector",
-    "head",
-    "supervisor",
-    "admin",
-    "frontdesk",  # 综合受理窗口: accepts chain applications for every department (统一受理)
-)
 SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
 TOUCH_INTERVAL = timedelta(minutes=1)  # last_seen is written at most this often per session
@@ -88,13 +76,14 @@ _HASH_SLOTS = threading.BoundedSemaphore(4)  # 4 x 64 MiB at most
 
 _N, _R, _P = 2**14, 8, 1  # scrypt, for hashes made before Argon2id
 _MAXMEM = 64 * 1024 * 1024
-_USERNAME_MAX = 64
+USERNAME_MAX = 64
 _CLIENT_MAX = 100  # of a client address in login_attempts.key (String(200)); IPv6 text is at most 45
-LOGIN_FAILED = "用户名或密码错误 / wrong username or password"
+LOGIN_FAILED = N_("用户名或密码错误")  # one message whatever failed: it never says whether the user exists
 
 
 class AuthError(Exception):
-    """A failed login; the message never says whether the user exists."""
+    """A failed login; the message never says whether the user exists. It is said in the language of the
+    request that tried (the desk's login page, the API; Chinese outside a request)."""
 
 
 class LoginThrottled(AuthError):
@@ -103,18 +92,17 @@ class LoginThrottled(AuthError):
     def __init__(self, retry_after: timedelta) -> None:
         self.retry_after = retry_after
         seconds = max(1, math.ceil(retry_after.total_seconds()))
-        if seconds < 60:  # a slowed address waits seconds, not minutes
-            count, zh, en = seconds, "秒", "second"
+        if seconds < 60:  # a slowed address waits seconds, not minutes (Chinese has one form: 1 分钟, 10 分钟)
+            count = seconds
+            words = ngettext(
+                "登录失败次数过多，请 %(count)s 秒后再试", "登录失败次数过多，请 %(count)s 秒后再试", count
+            )
         else:
-            count, zh, en = math.ceil(seconds / 60), "分钟", "minute"
-        unit = en if count == 1 else f"{en}s"
-        super().__init__(
-            f"登录失败次数过多，请 {count} {zh}后再试 / too many failed logins; try again in {count} {unit}"
-        )
-
-
-class UnknownUser(ValueError):
-    """``unlock_user`` of a username that has no account."""
+            count = math.ceil(seconds / 60)
+            words = ngettext(
+                "登录失败次数过多，请 %(count)s 分钟后再试", "登录失败次数过多，请 %(count)s 分钟后再试", count
+            )
+        super().__init__(words % {"count": count})
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,149 +186,6 @@ def _dummy_hash() -> str:
     return current[1]
 
 
-# ------------------------------------------------------------------------------ accounts
-
-
-class UserExists(ValueError):
-    """``add_user`` of a username that is taken."""
-
-
-def add_user(
-    db: Engine,
-    username: str,
-    role: str,
-    department: str | None = None,
-    password: str | None = None,
-    backup_for: str | None = None,
-    display_name: str | None = None,
-    password_hash: str | None = None,
-) -> int:
-    """Create a staff account and return its id.
-
-    ``backup_for`` is the role this person stands in for (AB角). Raises ``ValueError``
-    with a message for the operator on a duplicate username (:class:`UserExists`), an
-    unknown role, or a missing password. The strength rule (``engine.base.passwords``) is the
-    caller's: ``yangguang user add`` applies it to a person's new password; the demo
-    accounts and tests call this directly.
-    """
-    name = username.strip()
-    if not name or len(name) > _USERNAME_MAX:
-        raise ValueError(f"username must be 1 to {_USERNAME_MAX} characters, got {username!r}")
-    for label, value in (("role", role), ("backup_for", backup_for)):
-        if value is not None and value not in ROLES:
-            raise ValueError(f"unknown {label} {value!r}; roles are: {', '.join(ROLES)}")
-    if backup_for in access.NOT_BY_BACKUP:  # it would grant nothing (engine.service.access): say so now
-        raise ValueError(
-            f"--backup-for {backup_for!r}: an AB backup stands in for a department role; {backup_for} is a "
-            f"center role, which only its own holders have (add the person with --role {backup_for} instead)"
-        )
-    if backup_for is not None and not department:
-        raise ValueError(
-            f"--backup-for {backup_for!r}: an AB backup stands in for a colleague of their own department; "
-            "give the person's --department too"
-        )
-    if not password:
-        raise ValueError("a password is required")
-    if _user_exists(db, name):  # before hashing: a duplicate costs nothing
-        raise UserExists(f"user {name!r} already exists")
-    values = {
-        "username": name,
-        "display_name": display_name,
-        "password_hash": password_hash or hash_password(password),
-        "role": role,
-        "department": department or None,
-        "backup_for": backup_for,
-        "active": True,
-    }
-    try:
-        with db.begin() as conn:
-            if conn.execute(select(tables.users.c.id).where(tables.users.c.username == name)).first():
-                raise UserExists(f"user {name!r} already exists")
-            result = conn.execute(insert(tables.users).values(**values))
-            key = result.inserted_primary_key
-    except IntegrityError as exc:  # a concurrent add of the same name
-        raise UserExists(f"user {name!r} already exists") from exc
-    assert key is not None
-    return int(key[0])
-
-
-def _user_exists(db: Engine, name: str) -> bool:
-    with read_only(db) as conn:
-        return conn.execute(select(tables.users.c.id).where(tables.users.c.username == name)).first() is not None
-
-
-# ------------------------------------------------------------------------------ demo accounts
-
-DEMO_PASSWORD = "demo-password"
-CENTER_ROLES = ("supervisor", "admin", "frontdesk")
-DEPARTMENT_ROLES = tuple(r for r in ROLES if r not in CENTER_ROLES)
-ROLE_NAMES = {
-    "window": "窗口受理",
-    "undertaker": "承办",
-    "reviewer": "审核",
-    "decider": "审批",
-    "issuer": "制证发证",
-    "inspector": "现场核查",
-    "head": "负责人",
-    "supervisor": "效能监察",
-    "admin": "系统管理员",
-    "frontdesk": "综合受理",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class DemoAccount:
-    username: str
-    role: str
-    department: str | None
-    backup_for: str | None = None
-    display_name: str | None = None
-
-
-def ensure_users(
-    db: Engine,
-    accounts: Iterable[DemoAccount],
-    password: str,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[tuple[DemoAccount, bool]]:
-    """Create the accounts that do not exist yet (existing ones are left alone); each with whether it was created.
-
-    The password is hashed once for all of them: the demo accounts share one published password, so
-    one salt hides nothing more than 170 would, and 170 Argon2id hashes (64 MiB each) kept `make run`
-    waiting over a minute. ``progress(done, total)`` is called after each account (engine.cli.progress)."""
-    todo = list(accounts)
-    shared: str | None = None
-    done: list[tuple[DemoAccount, bool]] = []
-    for a in todo:
-        if _user_exists(db, a.username.strip()):
-            done.append((a, False))
-        else:
-            shared = shared or hash_password(password)
-            try:
-                add_user(db, a.username, a.role, a.department, password, a.backup_for, a.display_name, shared)
-            except UserExists:  # created meanwhile by another run
-                done.append((a, False))
-            else:
-                done.append((a, True))
-        if progress is not None:
-            progress(len(done), len(todo))
-    return done
-
-
-def unlock_user(db: Engine, username: str) -> int:
-    """Forget the account's failed logins from every address (``yangguang user unlock``) and
-    return how many there were; :class:`UnknownUser` when no account has that name. The
-    addresses' own counts are left: they belong to whoever used them, not to this account."""
-    name = username.strip()
-    if not _user_exists(db, name):
-        raise UnknownUser(f"no user {name!r}; check the spelling (login names are case-sensitive)")
-    la = tables.login_attempts
-    prefix = _pair_key(name, "")
-    with db.begin() as conn:  # every "pair:<name>\x1f<client>": the keys between the prefix and the next one
-        result = conn.execute(delete(la).where(la.c.key >= prefix, la.c.key < prefix[:-1] + "\x20"))
-    return int(result.rowcount)
-
-
 # ------------------------------------------------------------------------------ sessions
 
 
@@ -348,9 +193,9 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _pair_key(username: str, client: str) -> str:
+def pair_key(username: str, client: str) -> str:
     """The key of one account's failures from one address (a name longer than any account is cut short)."""
-    return f"pair:{username[: _USERNAME_MAX + 1]}\x1f{client[:_CLIENT_MAX]}"
+    return f"pair:{username[: USERNAME_MAX + 1]}\x1f{client[:_CLIENT_MAX]}"
 
 
 def _client_key(client: str) -> str:
@@ -363,7 +208,7 @@ def _count_attempt(db: Engine, username: str, client: str, now: datetime) -> lis
     on success) and return the row ids. One write transaction: parallel attempts queue."""
     la = tables.login_attempts
     since = iso(now - THROTTLE_WINDOW)
-    pair = _pair_key(username, client)
+    pair = pair_key(username, client)
     wait = timedelta(0)
     ids: list[int] = []
     with db.begin() as conn:
@@ -407,16 +252,16 @@ def start_session(db: Engine, username: str, password: str, now: datetime, *, cl
         row = conn.execute(select(u).where(u.c.username == name)).mappings().first()
     if row is None:
         check_password(password, _dummy_hash())
-        raise AuthError(LOGIN_FAILED)
+        raise AuthError(gettext(LOGIN_FAILED))
     stored = str(row["password_hash"])
     if not check_password(password, stored) or not row["active"]:
-        raise AuthError(LOGIN_FAILED)
+        raise AuthError(gettext(LOGIN_FAILED))
     upgraded = hash_password(password) if needs_rehash(stored) else None
     token = secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME
     la, s = tables.login_attempts, tables.sessions
     with db.begin() as conn:
-        conn.execute(delete(la).where(or_(la.c.key == _pair_key(name, client), la.c.id.in_(attempt_ids))))
+        conn.execute(delete(la).where(or_(la.c.key == pair_key(name, client), la.c.id.in_(attempt_ids))))
         _prune_sessions(conn, now)
         conn.execute(
             insert(s).values(

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, NamedTuple
 from sqlalchemy import Engine, bindparam, insert, select
 
 from engine.base import stated
+from engine.base.i18n import N_, gettext
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
@@ -30,14 +31,28 @@ from engine.ledger.events import append_event, events_of
 from engine.ledger.fastpath import fast_execute
 from engine.ledger.idempotency import find_idempotency, remember_idempotency
 from engine.ledger.snapshots import load_snapshot, save_snapshot
-from engine.rules import cases, clock
+from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
-from engine.rules.fees import assess
+from engine.rules.cases.actions import decide
+from engine.rules.cases.fold import fold_event
+from engine.rules.cases.model import (
+    BAD_RATINGS,
+    TERMINAL,
+    ActionRefused,
+    Actor,
+    Case,
+    Event,
+    FeeMismatch,
+    Timing,
+)
+from engine.rules.fees.assessment import assess
 from engine.rules.forms import FieldError, money_units, validate
-from engine.rules.notice import UNAVAILABLE, where_to_ask
+from engine.rules.notice import counter
 from engine.service import drafts, filing_limits, provisional, query_codes
+from engine.service.case_columns import columns
+from engine.service.deadlines import DeadlineClock, Deadlines, clock_stopped
 
-SYSTEM = cases.Actor("system", "system")
+SYSTEM = Actor("system", "system")
 log = logging.getLogger("yangguang.service")
 # built once: composing a SQLAlchemy expression per action costs more than running it
 _CASE_ROW = select(
@@ -48,7 +63,6 @@ _CASE_ROW = select(
     tables.cases.c.last_event_hash,
 ).where(tables.cases.c.number == bindparam("number"))
 CASE_CACHE_SIZE = 10_000
-DUE_CACHE_SIZE = 50_000
 
 
 class CaseRow(NamedTuple):
@@ -71,18 +85,21 @@ class UnknownCase(LookupError):
 
 class ItemUnavailable(Exception):
     """The item cannot be applied for: suspended or cancelled (its ``state``), or its published guide does
-    not list its materials (``materials: not_stated``), so no application could be complete."""
+    not list its materials (``materials: not_stated``), so no application could be complete. The message
+    says why and where to turn instead, in the language of the request (as the portal's page does)."""
 
-    ENGLISH: ClassVar[dict[str, str]] = {
-        "suspended": "this item is suspended",
-        "cancelled": "this item has been cancelled",
-        "materials": "the item's published guide does not list its materials, so it cannot be applied for online; "
-        "apply at the window",
+    WORDS: ClassVar[dict[str, str]] = {
+        "suspended": N_("本事项已暂停办理，暂不受理申请。"),
+        "cancelled": N_("本事项已取消，不再受理申请。"),
+        "materials": N_("本事项公布的办事指南未说明申请材料，不能在线申请，请到窗口办理或先打电话咨询。"),
     }
 
-    def __init__(self, code: str, reason: str, where: str) -> None:
-        self.code, self.reason, self.where = code, reason, where
-        super().__init__(f"{UNAVAILABLE[reason]}。{where} / {code}: {self.ENGLISH[reason]}")
+    def __init__(self, code: str, reason: str, place: str, phone: str) -> None:
+        self.code, self.reason = code, reason
+        self.where = gettext("办理地点：{place}").format(place=place)
+        if phone:
+            self.where += gettext("；咨询电话：{phone}").format(phone=phone)
+        super().__init__(gettext(self.WORDS[reason]) + self.where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,21 +108,6 @@ class Submitted:
     query_code: str
     version: int
     created: bool  # False when the idempotency key named an earlier submission
-
-
-@dataclass(frozen=True, slots=True)
-class Deadlines:
-    completeness: datetime | None  # Art. 32: accept, refuse or ask for supplements by then
-    promised: datetime | None  # None while the clock is stopped
-    legal: datetime | None
-    steps: dict[str, datetime | None]
-    #: Art. 44: issue or deliver a granted licence by then (None when not running)
-    delivery: datetime | None = None
-    #: the calendar's first provisional year when one of these dates lies in it (暂定, engine.service.provisional)
-    provisional_from: int | None = None
-
-    def is_provisional(self, moment: datetime | None) -> bool:
-        return provisional.is_provisional(moment, self.provisional_from)
 
 
 def _canonical(value: Any) -> str:
@@ -122,11 +124,11 @@ class CaseService:
         self._snap_keys: dict[str, str] = {}  # item code -> snapshot key under this catalogue
         self._saved: set[str] = set()  # snapshot keys known to be in the database
         #: number -> (case id, state folded from its events); checked against the stored version on use
-        self._cases: OrderedDict[str, tuple[int, cases.Case]] = OrderedDict()
-        self._dues: dict[tuple[Any, ...], datetime | None] = {}
+        self._cases: OrderedDict[str, tuple[int, Case]] = OrderedDict()
         supervision = (catalogue.center or {}).get("supervision", {})
         self.completeness_days = int(supervision.get("completeness_working_days", 5))
         self.followup_days = int(supervision.get("bad_rating_followup_working_days", 15))
+        self.deadline_clock = DeadlineClock(calendar, self.completeness_days)
 
     def _now(self) -> datetime:
         """The clock's time as the record stores it (UTC, microseconds), so the state kept in
@@ -188,14 +190,14 @@ class CaseService:
         data = self.catalogue.data(doc)
         why = stated.unavailable(data)
         if why is not None:
-            raise ItemUnavailable(item_code, why, where_to_ask(self.catalogue, data))
+            raise ItemUnavailable(item_code, why, *counter(self.catalogue, data))
 
     def submit(
         self,
         item_code: str,
         data: Mapping[str, Any],
         uploads: Mapping[str, list[str]],
-        actor: cases.Actor,
+        actor: Actor,
         idempotency_key: str,
         chain: str | None = None,
         pinned: str | None = None,
@@ -241,9 +243,9 @@ class CaseService:
                 }
             )
             snap = self._snapshots[snap_key]
-            case = cases.fold(
-                cases.Case(number, item_code, doc.data["department"]),
-                cases.Event("submit", now, actor.username, actor.role, payload),
+            case = fold_event(
+                Case(number, item_code, doc.data["department"]),
+                Event("submit", now, actor.username, actor.role, payload),
                 snap["item"],
             )
             case_id, _ = create_case(
@@ -273,7 +275,7 @@ class CaseService:
         return f"{prefix}{seq:06d}"
 
     # -- reading -----------------------------------------------------------------------------
-    def load(self, number: str, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
+    def load(self, number: str, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
         """The case rebuilt from its events (or the copy folded last time, while its version is
         unchanged; ``fresh=True`` always rebuilds), and the snapshot it runs under."""
         with read_only(self.db) as conn:
@@ -287,165 +289,47 @@ class CaseService:
             raise UnknownCase(f"no case with number {number!r}")
         return CaseRow(*rows[0])
 
-    def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[cases.Case, dict[str, Any]]:
+    def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
         snap = self._snapshot_in(conn, row.catalogue_version)
         cached = self._cases.get(row.number)
         if cached is not None and cached[1].version == row.version and not fresh:
             self._cases.move_to_end(row.number)
             return cached[1], snap
         item = snap["item"]
-        case = cases.Case(row.number, item["code"], item["department"])
+        case = Case(row.number, item["code"], item["department"])
         for r in events_of(conn, row.number):
-            case = cases.fold(case, cases.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
+            case = fold_event(case, Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload)), item)
         self._remember(row.number, int(row.id), case)
         return case, snap
 
-    def _remember(self, number: str, case_id: int, case: cases.Case) -> None:
+    def _remember(self, number: str, case_id: int, case: Case) -> None:
         self._cases[number] = (case_id, case)
         self._cases.move_to_end(number)
         while len(self._cases) > CASE_CACHE_SIZE:
             self._cases.popitem(last=False)
 
-    def deadlines(self, case: cases.Case, snap: Mapping[str, Any]) -> Deadlines:
-        item = snap["item"]
-        cal = self.calendar
-        completeness = self._completeness_due(case)
-        if case.accepted_at is None:
-            return Deadlines(completeness, None, None, {}, provisional_from=provisional.since(cal, completeness))
-        pauses = tuple(
-            clock.Pause(p["start"], p["end"], p["kind"])
-            for p in case.pauses
-            if p["kind"] == "supplement" or _pauses_clock(item, p["kind"])
-        )
-        tl = item["time_limit"]
-        promised = self._due(case.accepted_at, tl["promised"], pauses)
-        legal = self._due(case.accepted_at, tl["legal"], pauses)
-        ext = cases.extension_of(item) if case.extended else None
-        if ext is not None:
-            limit = ext["limit"]
-            promised = clock.extend(promised, limit, cal) if promised else None
-            legal = clock.extend(legal, limit, cal) if legal else None
-        steps: dict[str, datetime | None] = {}
-        for step in cases.open_steps(case, item):
-            if "limit" in step and step["id"] in case.step_started:
-                steps[step["id"]] = self._due(case.step_started[step["id"]], step["limit"], pauses)
-        delivery = None
-        if cases.delivery_running(case, item) and case.decided_at is not None:
-            delivery = self._due(case.decided_at, cases.DELIVERY_LIMIT, ())  # no pause stops it
-        shown = None if case.state != "submitted" else completeness
-        since = provisional.since(cal, shown, promised, legal, delivery, *steps.values())
-        return Deadlines(shown, promised, legal, steps, delivery=delivery, provisional_from=since)
+    # -- deadlines and the query row (engine.service.deadlines, engine.service.case_columns) -------
+    def deadlines(self, case: Case, snap: Mapping[str, Any]) -> Deadlines:
+        return self.deadline_clock.deadlines(case, snap["item"])
 
-    def timing(self, case: cases.Case, snap: Mapping[str, Any]) -> cases.Timing:
-        """The law's clocks ``cases.decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
-        due = self.deadlines(case, snap)
-        return cases.Timing(completeness=due.completeness, legal=due.legal)
-
-    def _completeness_due(self, case: cases.Case) -> datetime | None:
-        """Art. 32: accept, refuse or give the one-time notice within the center's completeness
-        period (5 working days unless center.yaml says fewer) of receipt. After the applicant
-        supplements, the same period runs from the supplement: the engine does not deem such a
-        case accepted (the notice was given), but the worklist and supervision see it due."""
-        if case.received_at is None:
-            return None
-        start = case.received_at
-        ended = [p["end"] for p in case.pauses if p["kind"] == "supplement" and p["end"] is not None]
-        if ended:
-            start = max(ended)
-        try:
-            return clock.deemed_acceptance_due(start, self.calendar, self.completeness_days)
-        except CalendarYearMissing as exc:
-            log.warning("completeness deadline unknown: %s", exc)
-            return None
-
-    def _due(self, start: datetime, limit: Mapping[str, Any], pauses: tuple[clock.Pause, ...]) -> datetime | None:
-        """``clock.due_with_pauses`` remembered: a case asks for the same deadlines after every action."""
-        key = (start, limit.get("value"), limit.get("unit"), pauses)
-        if key not in self._dues:
-            if len(self._dues) >= DUE_CACHE_SIZE:
-                self._dues.clear()
-            try:
-                self._dues[key] = clock.due_with_pauses(start, limit, pauses, self.calendar)
-            except CalendarYearMissing as exc:
-                # A year after the last calendar file is counted provisionally (engine.rules.calendar);
-                # one no rule covers (before the first file) leaves the deadline unknown (None) and
-                # the case goes on; say so in the log every time.
-                log.warning("deadline unknown: %s", exc)
-                return None
-        return self._dues[key]
+    def timing(self, case: Case, snap: Mapping[str, Any]) -> Timing:
+        """The law's clocks ``decide`` needs: the Art. 32 period and the Art. 42 legal limit."""
+        return self.deadline_clock.timing(case, snap["item"])
 
     @staticmethod
-    def clock_stopped(case: cases.Case, snap: Mapping[str, Any]) -> bool:
+    def clock_stopped(case: Case, snap: Mapping[str, Any]) -> bool:
         """A supplement or a special procedure that does not count toward the limit is running."""
-        item = snap["item"]
-        return any(
-            p["end"] is None and (p["kind"] == "supplement" or _pauses_clock(item, p["kind"])) for p in case.pauses
-        )
+        return clock_stopped(case, snap["item"])
 
-    def worklist(self, case: cases.Case, snap: Mapping[str, Any]) -> dict[str, Any]:
+    def worklist(self, case: Case, snap: Mapping[str, Any]) -> dict[str, Any]:
         """The query-table columns for ``case``: what the worklists and supervision read
         without folding events (state, open steps and their roles, every deadline)."""
-        due = self.deadlines(case, snap)
-        steps = cases.open_steps(case, snap["item"])
-        if case.state in ("submitted", "awaiting_supplement"):
-            first = cases.steps_of(snap["item"])[0]
-            current, roles = [first["id"]], [first["role"]]
-        else:
-            current, roles = [s["id"] for s in steps], list(dict.fromkeys(s["role"] for s in steps))
-        step_dues = [d for d in due.steps.values() if d is not None]
-        completeness = due.completeness if case.state == "submitted" else None
-        nearest = [d for d in (min(step_dues) if step_dues else None, due.promised, due.delivery) if d is not None]
-        step_due = min(step_dues) if step_dues else None
-        return {
-            "due_next": completeness if case.state == "submitted" else (min(nearest) if nearest else None),
-            "current_step": ",".join(current) or None,
-            "assignee_role": ",".join(roles) or None,
-            "due_completeness": completeness,
-            "due_promised": due.promised,
-            "due_legal": due.legal,
-            "due_step": step_due,
-            "due_delivery": due.delivery,
-            "provisional_from": provisional.since(
-                self.calendar, completeness, due.promised, due.legal, step_due, due.delivery
-            ),
-            "paused": self.clock_stopped(case, snap),
-            "accepted_at": case.accepted_at,
-            "ended_at": case.ended_at,
-            "decision": case.decision,
-            "applicant_name": _applicant(case.data, "name"),
-            "applicant_type": _applicant(case.data, "type"),
-            "minute_limit": snap["item"]["time_limit"]["promised"].get("unit") == "minute",
-            "immediate": snap["item"]["time_limit"]["promised"]["value"] == 0,  # 即办件, whatever the unit
-            **self._ranking_facts(case, due.promised, snap),
-            "rating_score": cases.RATING_SCORE.get(case.evaluation["rating"]) if case.evaluation else None,
-            "rated_at": case.rated_at,
-        }
-
-    def _ranking_facts(self, case: cases.Case, promised: datetime | None, snap: Mapping[str, Any]) -> dict[str, Any]:
-        """What a completed case adds to the rankings (engine.supervision.rankings), fixed when it ends."""
-        if case.state != "completed" or case.ended_at is None or promised is None or case.accepted_at is None:
-            return {"on_time": None, "early": None, "used_days": None, "promised_days": None}
-        facts: dict[str, Any] = {
-            "on_time": case.ended_at <= promised,
-            "early": clock.local_date(case.ended_at) < clock.local_date(promised),
-            "used_days": None,
-            "promised_days": None,
-        }
-        if snap["item"]["time_limit"]["promised"].get("unit") != "minute":
-            start = clock.local_date(case.accepted_at)
-            try:
-                facts["used_days"] = self.calendar.working_days_between(start, clock.local_date(case.ended_at))
-                facts["promised_days"] = self.calendar.working_days_between(start, clock.local_date(promised))
-            except CalendarYearMissing:
-                pass
-        return facts
+        return columns(case, snap["item"], self.deadlines(case, snap), self.calendar)
 
     # -- acting ------------------------------------------------------------------------------
-    def act(
-        self, number: str, action: str, actor: cases.Actor, payload: Mapping[str, Any], expected_version: int
-    ) -> cases.Case:
+    def act(self, number: str, action: str, actor: Actor, payload: Mapping[str, Any], expected_version: int) -> Case:
         """Check and record one action in a single write transaction (read, decide, append)."""
-        mismatch: cases.FeeMismatch | None = None
+        mismatch: FeeMismatch | None = None
         with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
             row = self._row(conn, number)
             if row.version != expected_version:
@@ -456,8 +340,8 @@ class CaseService:
             if action == "supplement" and payload.get("data"):
                 payload["data"] = self._corrected(case, snap, payload["data"])
             try:
-                event = cases.decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
-            except cases.FeeMismatch as exc:
+                event = decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
+            except FeeMismatch as exc:
                 mismatch, event = exc, exc.record  # the refused attempt is kept for supervision
             after = self._append(conn, row, case, event, snap)
         self._remember(number, int(row.id), after)
@@ -465,13 +349,11 @@ class CaseService:
             raise mismatch
         return after
 
-    def _corrected(self, case: cases.Case, snap: Mapping[str, Any], changes: Any) -> dict[str, Any]:
+    def _corrected(self, case: Case, snap: Mapping[str, Any], changes: Any) -> dict[str, Any]:
         """A supplement that corrects form data: merged with what was filed and validated again
         against the form the case was filed under (never the live catalogue)."""
         if not isinstance(changes, Mapping):
-            raise cases.ActionRefused(
-                "invalid", "补正的 data 须为 {分组: {字段: 值}} / data must map sections to fields"
-            )
+            raise ActionRefused("invalid", N_("补正的 data 须为 {分组: {字段: 值}}"))
         merged = {k: dict(v) for k, v in case.data.items() if isinstance(v, Mapping)}
         for section, fields in changes.items():
             if isinstance(fields, Mapping):
@@ -493,18 +375,18 @@ class CaseService:
 
     @staticmethod
     def _assessed(
-        action: str, payload: dict[str, Any], case: cases.Case, snap: Mapping[str, Any], now: datetime
+        action: str, payload: dict[str, Any], case: Case, snap: Mapping[str, Any], now: datetime
     ) -> dict[str, Any]:
         if action != "assess_fee":
             return payload
         if snap.get("fee_schedule") is None:
-            raise cases.ActionRefused("not_allowed", "本事项不收费 / this item charges no fee")
+            raise ActionRefused("not_allowed", N_("本事项不收费"))
         units = money_units(snap["item"], snap.get("forms", {}))  # an amount asked in 万元 is charged on in yuan
         a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
         return {"assessment": a.as_dict()}
 
-    def _append(self, conn: Any, row: Any, case: cases.Case, event: cases.Event, snap: Mapping[str, Any]) -> cases.Case:
-        after = cases.fold(case, event, snap["item"])
+    def _append(self, conn: Any, row: Any, case: Case, event: Event, snap: Mapping[str, Any]) -> Case:
+        after = fold_event(case, event, snap["item"])
         columns = self.worklist(after, snap)
         append_event(
             conn,
@@ -520,9 +402,9 @@ class CaseService:
             state_update={"state": after.state, **columns},
             known=row,
         )
-        if event.action == "evaluate" and event.payload.get("rating") in cases.BAD_RATINGS:
+        if event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS:
             self._open_followup(conn, int(row.id), after, event)
-        if after.state in cases.TERMINAL and case.state not in cases.TERMINAL:  # the case ends now
+        if after.state in TERMINAL and case.state not in TERMINAL:  # the case ends now
             record_case_staff(
                 conn,
                 int(row.id),
@@ -537,7 +419,7 @@ class CaseService:
             )
         return after
 
-    def _open_followup(self, conn: Any, case_id: int, case: cases.Case, event: cases.Event) -> None:
+    def _open_followup(self, conn: Any, case_id: int, case: Case, event: Event) -> None:
         """A dissatisfied rating opens a follow-up (回访整改) in the same transaction, due in the
         center's ``bad_rating_followup_working_days``; supervision flags it when overdue."""
         try:
@@ -574,24 +456,13 @@ class CaseService:
                 due = self.deadlines(case, snap).completeness
                 if case.state != "submitted" or case.supplement_requested or due is None or now <= due:
                     continue
-                event = cases.decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
+                event = decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
                 after = self._append(conn, row, case, event, snap)
             self._remember(number, int(row.id), after)
             done.append(number)
         return done
 
 
-def _applicant(data: Mapping[str, Any], key: str) -> str | None:
-    """The applicant's name or type from the common applicant section (None when the form has none)."""
-    section = data.get("applicant")
-    value = section.get(key) if isinstance(section, Mapping) else None
-    return str(value)[:200] if value not in (None, "") else None
-
-
 def _plain(value: Any) -> Any:
     """JSON-safe copy (Decimal and dates as text) for the record."""
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _pauses_clock(item: Mapping[str, Any], kind: str) -> bool:
-    return any(sp["kind"] == kind and not sp["counts_toward_limit"] for sp in item.get("special_procedures", []))

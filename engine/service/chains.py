@@ -32,7 +32,8 @@ from engine.catalogue.fields import item_fields
 from engine.ledger import tables
 from engine.ledger.db import dumps, iso, loads, read_only
 from engine.ledger.idempotency import find_idempotency, remember_idempotency
-from engine.rules import cases, chains, clock, forms
+from engine.rules import chains, clock, forms
+from engine.rules.cases.model import TERMINAL, ActionRefused, Actor, Case
 from engine.rules.forms import FieldError
 from engine.rules.lights import Thresholds
 from engine.service import drafts, filing_limits, query_codes, worklist
@@ -106,7 +107,7 @@ def submit(
     chain_id: str,
     data: Mapping[str, Any],
     uploads: Mapping[str, list[str]],
-    actor: cases.Actor,
+    actor: Actor,
     idempotency_key: str,
     filer: filing_limits.Filer | None = None,
 ) -> ChainSubmitted:
@@ -197,7 +198,7 @@ def services_asked(service: CaseService, number: str) -> set[str]:
     }
 
 
-def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[str]:
+def _open_next(service: CaseService, number: str, actor: Actor) -> list[str]:
     """Open the next stage whose condition holds and file its member cases; returns their numbers."""
     row = application_row(service, number)
     chain, data, uploads = json.loads(row.chain), loads(row.data), loads(row.uploads)
@@ -245,25 +246,25 @@ def _open_next(service: CaseService, number: str, actor: cases.Actor) -> list[st
         )
         filed.append(member.number)
         if row.accepted_by and member.created:  # accepted once for the whole chain (统一受理)
-            service.act(member.number, "accept", cases.Actor(row.accepted_by, "frontdesk"), {"chain": number}, 1)
+            service.act(member.number, "accept", Actor(row.accepted_by, "frontdesk"), {"chain": number}, 1)
     return filed
 
 
-def accept(service: CaseService, number: str, actor: cases.Actor) -> list[str]:
+def accept(service: CaseService, number: str, actor: Actor) -> list[str]:
     """统一受理: the center's front desk accepts a chain application once; every case of the open
     stage is accepted now, and the cases of later stages as their stage opens. Returns the cases
     accepted now."""
     if actor.role != "frontdesk":
-        raise cases.ActionRefused("forbidden", gettext("链条申请由综合受理窗口统一受理"))
+        raise ActionRefused("forbidden", gettext("链条申请由综合受理窗口统一受理"))
     row = application_row(service, number)
     if row.state != "open":
-        raise cases.ActionRefused("not_allowed", gettext(_ENDED.get(row.state, N_("链条申请已办结或终止"))))
+        raise ActionRefused("not_allowed", gettext(_ENDED.get(row.state, N_("链条申请已办结或终止"))))
     with service.db.begin() as conn:
         done = conn.execute(
             update(_T).where(_T.c.number == number, _T.c.accepted_by.is_(None)).values(accepted_by=actor.username)
         ).rowcount
     if done != 1:
-        raise cases.ActionRefused("not_allowed", gettext("链条申请已受理"))
+        raise ActionRefused("not_allowed", gettext("链条申请已受理"))
     accepted = []
     for _code, case_number, state_ in state(service, number).members[json.loads(row.chain)["stages"][row.stage]["id"]]:
         if state_ == "submitted":
@@ -310,7 +311,7 @@ def state(service: CaseService, number: str) -> ChainState:
     )
 
 
-def advance(service: CaseService, number: str, actor: cases.Actor | None = None) -> list[str]:
+def advance(service: CaseService, number: str, actor: Actor | None = None) -> list[str]:
     """When every case of the open stage has ended, open the next stage (or finish, or stop the
     chain if a member was refused or denied). Idempotent; returns the cases it filed."""
     row = application_row(service, number)
@@ -328,13 +329,13 @@ def advance(service: CaseService, number: str, actor: cases.Actor | None = None)
     # the shared deadline and deemed to consent): the joint decision is the stage's result, and a
     # department that decided finishes its own remaining steps alongside the next stage.
     joint = now_stage["mode"] == "joint_review"
-    if any(r.state not in cases.TERMINAL and not (joint and r.decision) for r in found):
+    if any(r.state not in TERMINAL and not (joint and r.decision) for r in found):
         return []
     if any(r.state == "refused" or r.decision == "deny" for r in found):
         with service.db.begin() as conn:
             conn.execute(update(_T).where(_T.c.number == number, _T.c.state == "open").values(state="stopped"))
         return []
-    return _open_next(service, number, actor or cases.Actor("chain", "applicant"))
+    return _open_next(service, number, actor or Actor("chain", "applicant"))
 
 
 def joint_review_deadline(service: CaseService, row: Any) -> Any:
@@ -363,7 +364,7 @@ def sweep_joint_reviews(service: CaseService) -> list[str]:
                 payload = {"stage": stage["id"], "deadline": iso(deadline)}
                 if service.calendar.is_provisional(clock.local_date(deadline)):  # on the record: it was 暂定
                     payload["provisional_from"] = service.calendar.provisional_from
-                service.act(number, "deemed_consent", cases.Actor("system", "system"), payload, case.version)
+                service.act(number, "deemed_consent", Actor("system", "system"), payload, case.version)
                 done.append(number)
     return done
 
@@ -405,10 +406,10 @@ def running(service: CaseService, limit: int = 500) -> list[ChainState]:
     return [state(service, n) for n in numbers]
 
 
-def after_member_action(service: CaseService, case: cases.Case) -> list[str]:
+def after_member_action(service: CaseService, case: Case) -> list[str]:
     """Right after a member case ends (or, in a joint review, decides), open the chain's next
     stage at once rather than at the next sweep: the next department sees its case now."""
-    if case.chain and (case.state in cases.TERMINAL or case.decision is not None):
+    if case.chain and (case.state in TERMINAL or case.decision is not None):
         return advance(service, case.chain)
     return []
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.service.auth import CENTER_ROLES, DEMO_PASSWORD, DEPARTMENT_ROLES, ROLE_NAMES, DemoAccount
+from engine.service.accounts import CENTER_ROLES, DEMO_PASSWORD, DEPARTMENT_ROLES, ROLE_NAMES, DemoAccount
 
 CENTER_ORDER = ("frontdesk", "supervisor", "admin")  # the front desk first: a chain journey starts there
 BACKUP_DEPARTMENT = "realestate"  # the backup stands in here when the catalogue has it, else in the first department

@@ -35,12 +35,14 @@ from engine.base.dates import TZ
 from engine.base.i18n import DEFAULT, N_, speaking
 from engine.ledger.db import read_only
 from engine.ledger.events import EventRecord, events_of
-from engine.rules import cases
+from engine.rules.cases.law import extension_of
+from engine.rules.cases.model import Case, Event
 from engine.rules.clock import local_date
 from engine.rules.forms import field_specs
-from engine.rules.notice import PROCEDURE_NAMES, basis_text, duration_text
+from engine.rules.guide_words import PROCEDURE_NAMES, basis_text, duration_text
 from engine.service import provisional
-from engine.service.cases import CaseService, Deadlines
+from engine.service.cases import CaseService
+from engine.service.deadlines import Deadlines
 
 LICENSING_LAW = "中华人民共和国行政许可法"
 
@@ -110,7 +112,7 @@ class _Event:
     payload: Mapping[str, Any]
 
 
-def _events(events: Iterable[cases.Event | EventRecord], limit: int) -> list[_Event]:
+def _events(events: Iterable[Event | EventRecord], limit: int) -> list[_Event]:
     out = []
     for e in events:
         at = e.at_datetime if isinstance(e, EventRecord) else e.at
@@ -119,11 +121,11 @@ def _events(events: Iterable[cases.Event | EventRecord], limit: int) -> list[_Ev
 
 
 def documents_for(
-    case: cases.Case,
+    case: Case,
     snapshot: Mapping[str, Any],
     center: Mapping[str, Any] | None,
     deadlines: Deadlines | None = None,
-    events: Iterable[cases.Event | EventRecord] | None = None,
+    events: Iterable[Event | EventRecord] | None = None,
 ) -> list[Document]:
     """The notices issued on ``case`` so far, oldest first (none for a case just submitted).
 
@@ -157,7 +159,7 @@ def documents_of(service: CaseService, number: str) -> list[Document]:
 class _Builder:
     def __init__(
         self,
-        case: cases.Case,
+        case: Case,
         item: Mapping[str, Any],
         center: Mapping[str, Any] | None,
         deadlines: Deadlines | None,
@@ -311,7 +313,7 @@ class _Builder:
 
     def _on_extend(self, e: _Event) -> Document:
         tl = self.item["time_limit"]
-        ext = cases.extension_of(self.item) or {}
+        ext = extension_of(self.item) or {}
         accepted = f"已于{chinese_date(self.case.accepted_at)}受理" if self.case.accepted_at else "已受理"
         paragraphs = [
             f"{self._filed()}{accepted}，法定期限为{duration_text(tl['legal'])}。",

@@ -30,7 +30,8 @@ from engine.base.i18n import gettext, ngettext
 from engine.ledger import tables
 from engine.ledger.db import iso
 from engine.ledger.fastpath import fast_execute
-from engine.service import anomalies, uploads
+from engine.service import anomalies, upload_limits
+from engine.service.upload_limits import Limits
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -51,9 +52,9 @@ class Filer:
     per_day: int
 
 
-def of(request: HTTPConnection, limits: uploads.Limits) -> Filer:
+def of(request: HTTPConnection, limits: Limits) -> Filer:
     """The filer an applicant's request counts as (staff filing for one pass ``None`` instead)."""
-    return Filer(uploads.client(request), limits.client_filings_per_hour, limits.client_filings_per_day)
+    return Filer(upload_limits.client(request), limits.client_filings_per_hour, limits.client_filings_per_day)
 
 
 class TooMany(Exception):

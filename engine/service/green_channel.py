@@ -28,7 +28,8 @@ from engine.base.durations import MINUTES_PER_WORKING_DAY
 from engine.base.i18n import gettext
 from engine.ledger import tables
 from engine.ledger.db import iso, loads, read_only
-from engine.rules import cases, chains, clock
+from engine.rules import chains, clock
+from engine.rules.cases.model import ActionRefused, Actor
 from engine.rules.lights import Thresholds
 from engine.service import chains as chain_service
 from engine.service import worklist
@@ -74,16 +75,16 @@ class Card:
         return next((s for s in self.stages if s.light == "red"), None)
 
 
-def mark(service: CaseService, number: str, actor: cases.Actor, basis: str) -> None:
+def mark(service: CaseService, number: str, actor: Actor, basis: str) -> None:
     """Mark chain application ``number`` as a key project (绿色通道) on ``basis``."""
     if actor.role not in MAY_MARK:
-        raise cases.ActionRefused("forbidden", gettext("绿色通道由综合受理窗口或效能监察标记"))
+        raise ActionRefused("forbidden", gettext("绿色通道由综合受理窗口或效能监察标记"))
     basis = " ".join(basis.split())[:200]
     if not basis:
-        raise cases.ActionRefused("invalid", gettext("请填写列入重点项目的依据（如重点项目名单的文件名称）"))
+        raise ActionRefused("invalid", gettext("请填写列入重点项目的依据（如重点项目名单的文件名称）"))
     row = chain_service.application_row(service, number)
     if row.state != "open":
-        raise cases.ActionRefused("not_allowed", gettext("链条申请已办结或终止"))
+        raise ActionRefused("not_allowed", gettext("链条申请已办结或终止"))
     now = service.clock.now()
     with service.db.begin() as conn:
         done = conn.execute(
@@ -92,7 +93,7 @@ def mark(service: CaseService, number: str, actor: cases.Actor, basis: str) -> N
             .values(green_channel=True, green_basis=basis, green_by=actor.username, green_at=iso(now))
         ).rowcount
     if done != 1:
-        raise cases.ActionRefused("not_allowed", gettext("本申请已列入绿色通道"))
+        raise ActionRefused("not_allowed", gettext("本申请已列入绿色通道"))
 
 
 def _departments(service: CaseService, stage: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -17,7 +17,9 @@ from typing import Any
 
 from engine.base import stated
 from engine.base.dates import TZ
-from engine.rules import cases
+from engine.rules.cases.law import assess_step, fee_due
+from engine.rules.cases.model import ActionRefused, Actor, Case, FeeMismatch
+from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.clock import ManualClock, local_date
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
@@ -53,8 +55,8 @@ class SimulationReport:
         return "\n".join(lines) + "\n"
 
 
-def _staff(role: str, dept: str) -> cases.Actor:
-    return cases.Actor(f"{role}@{dept}", role, dept)
+def _staff(role: str, dept: str) -> Actor:
+    return Actor(f"{role}@{dept}", role, dept)
 
 
 def simulate(
@@ -75,7 +77,7 @@ def simulate(
     cal = service.calendar
     open_numbers: list[str] = []
     day = local_date(clock.now())
-    applicant = cases.Actor("applicant", "applicant")
+    applicant = Actor("applicant", "applicant")
     for done in range(1, days + 1):
         while not cal.is_working_day(day):
             day += timedelta(days=1)
@@ -140,9 +142,9 @@ def _work(
                         )
                         report.supplements += 1
                         return True
-                _act(service, case, "accept", _staff(cases.steps_of(item)[0]["role"], dept), {}, report)
+                _act(service, case, "accept", _staff(steps_of(item)[0]["role"], dept), {}, report)
             elif case.state == "awaiting_supplement":
-                _act(service, case, "supplement", cases.Actor("applicant", "applicant"), {"uploads": {}}, report)
+                _act(service, case, "supplement", Actor("applicant", "applicant"), {"uploads": {}}, report)
                 return True
             elif case.state == "in_progress":
                 _advance(service, case, item, rng, report, wrong_payment_rate)
@@ -157,26 +159,26 @@ def _work(
                 elif case.state == "refused":
                     report.refused += 1
                 return False
-        except cases.ActionRefused:
+        except ActionRefused:
             return True
     return True
 
 
 def _advance(
     service: CaseService,
-    case: cases.Case,
+    case: Case,
     item: dict[str, Any],
     rng: random.Random,
     report: SimulationReport,
     wrong_payment_rate: float,
 ) -> None:
     dept = item["department"]
-    steps = cases.open_steps(case, item)
-    last = cases.steps_of(item)[-1]["id"]
+    steps = open_steps(case, item)
+    last = steps_of(item)[-1]["id"]
     step = steps[0]
     actor = _staff(step["role"], dept)
-    fee = cases.fee_due(item)
-    if fee and case.assessment is None and step["id"] == cases.assess_step(item):
+    fee = fee_due(item)
+    if fee and case.assessment is None and step["id"] == assess_step(item):
         _act(service, case, "assess_fee", actor, {}, report)
     elif step["role"] == "decider" and case.decision is None:
         _act(service, case, "decide", actor, {"outcome": "approve"}, report)
@@ -186,7 +188,7 @@ def _advance(
             if rng.random() < wrong_payment_rate:
                 try:
                     _act(service, case, "record_payment", _staff("window", dept), {"amount_fen": total + 1}, report)
-                except cases.FeeMismatch:
+                except FeeMismatch:
                     report.fee_anomalies += 1
                     return
             _act(service, case, "record_payment", _staff("window", dept), {"amount_fen": total}, report)
@@ -198,9 +200,9 @@ def _advance(
 
 def _act(
     service: CaseService,
-    case: cases.Case,
+    case: Case,
     action: str,
-    actor: cases.Actor,
+    actor: Actor,
     payload: dict[str, Any],
     report: SimulationReport,
 ) -> None:

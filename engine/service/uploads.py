@@ -8,12 +8,10 @@ name or the client's Content-Type; a file whose first kilobyte holds web-page ma
 HTML/SVG polyglot) and an office file whose zip declares a bomb's worth of content are refused.
 
 Every upload belongs to a draft (engine.service.drafts; the portal's, or an API client's token) or to a
-case it supplements, and counts against limits per draft or case and per client address
-(:class:`Limits`; the numbers are the module constants below, the per-address ones set by a
-server's environment, :func:`limits_from_env`). Only the application filed from
-the same draft claims it; one no application claimed is purged by the sweep ``drafts.LIFETIME``
-after its draft's last change (:func:`purge_unclaimed`). New uploads are refused (507) while the
-uploads folder's disk has less free space than ``max(MIN_FREE_BYTES, MIN_FREE_FRACTION)``.
+case it supplements, and counts against limits per draft or case and per client address, and the
+disk's free space (engine.service.upload_limits). Only the application filed from the same draft
+claims it; one no application claimed is purged by the sweep ``drafts.LIFETIME`` after its draft's
+last change (:func:`purge_unclaimed`).
 
 A stored file is served (engine.web.desk) as an attachment named after its material, with the
 sniffed type's extension and Content-Type (:func:`served_name`, :func:`content_disposition`).
@@ -23,141 +21,39 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import os
-import shutil
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine
-from starlette.requests import HTTPConnection, Request
+from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy.engine import Engine
+from starlette.requests import Request
 from starlette.types import Message
 
-from engine.base import addresses, input_guard
-from engine.base.i18n import N_, gettext
+from engine.base import input_guard
+from engine.base.i18n import N_
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.ledger.fastpath import fast_execute
 from engine.rules import forms
 from engine.rules.forms import FieldError
 from engine.service import drafts
+from engine.service.upload_limits import LIMITS, MIB, Limits, Owner, check_quota, check_room, open_draft
 
 _T = tables.uploads
-MIB = 2**20
 MAX_UPLOAD = 20 * MIB  # one file; the item's max_size_mb may be lower
 CHECK_BEFORE_READING = MIB  # a larger body is checked against the limits before it is read, too
-# An item lists at most 12 materials, most limited to 5 or 10 MB (a chain joins a few items):
-DRAFT_MAX_FILES = 60  # files in one draft, or uploaded for one case's supplements
-DRAFT_MAX_BYTES = 200 * MIB  # their total: ten files of the largest size
-DRAFT_FILES_PER_MINUTE = 30  # into one draft or case
-CLIENT_FILES_PER_MINUTE = 60  # from one address (an office behind one proxy shares it)
-CLIENT_BYTES_PER_DAY = 2048 * MIB  # from one address in 24 hours
-CLIENT_DRAFTS_PER_HOUR = 60  # API drafts one address may begin (counted at each one's first file)
-# applications (cases and chain applications, portal and API) one address may file (engine.service.filing_limits):
-# a person files a few; a hall's own PCs file as signed-in staff (代办), who are not counted
-CLIENT_FILINGS_PER_HOUR = 10
-CLIENT_FILINGS_PER_DAY = 30
-MIN_FREE_BYTES = 1024 * MIB  # refuse uploads (507) before the uploads disk has less free than this …
-MIN_FREE_FRACTION = 0.05  # … or than this share of the disk, whichever is more
 MAX_UNZIPPED = 200 * MIB  # an office/zip file declaring more content than this is a zip bomb
 MAX_ZIP_RATIO = 100  # … and so is one declaring over 100 times its own size
 MARKUP = (b"<html", b"<script", b"<svg", b"<!doctype", b"<body", b"<iframe", b"<object", b"<embed", b"<meta")
 """Web-page markup that a real PDF, image or office file never has in its first kilobyte: a
 browser (or an old one's sniffing) could run such a file as a page, so it is refused."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """The limits one server applies (the module constants; tests pass smaller ones)."""
-
-    draft_max_files: int = DRAFT_MAX_FILES
-    draft_max_bytes: int = DRAFT_MAX_BYTES
-    draft_files_per_minute: int = DRAFT_FILES_PER_MINUTE
-    client_files_per_minute: int = CLIENT_FILES_PER_MINUTE
-    client_bytes_per_day: int = CLIENT_BYTES_PER_DAY
-    client_drafts_per_hour: int = CLIENT_DRAFTS_PER_HOUR
-    client_filings_per_hour: int = CLIENT_FILINGS_PER_HOUR
-    client_filings_per_day: int = CLIENT_FILINGS_PER_DAY
-    min_free_bytes: int = MIN_FREE_BYTES
-    min_free_fraction: float = MIN_FREE_FRACTION
-
-
-LIMITS = Limits()
-
-# The per-address limits a server may set (a center whose applicants all arrive through one
-# proxy or intranet NAT address shares them): variable -> (Limits field, unit, factor, default).
-ENV_LIMITS = {
-    "YANGGUANG_UPLOAD_FILES_PER_MINUTE_PER_ADDRESS": ("client_files_per_minute", "files", 1, CLIENT_FILES_PER_MINUTE),
-    "YANGGUANG_UPLOAD_MB_PER_DAY_PER_ADDRESS": ("client_bytes_per_day", "MB", MIB, CLIENT_BYTES_PER_DAY // MIB),
-    "YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS": ("client_drafts_per_hour", "drafts", 1, CLIENT_DRAFTS_PER_HOUR),
-    "YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS": ("client_filings_per_hour", "filings", 1, CLIENT_FILINGS_PER_HOUR),
-    "YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": ("client_filings_per_day", "filings", 1, CLIENT_FILINGS_PER_DAY),
-}
-
-
-def limits_from_env(environ: Mapping[str, str]) -> Limits:
-    """The server's limits: the defaults, with the per-address ones :data:`ENV_LIMITS` names taken
-    from ``environ`` where set. Raises ValueError naming the variable and what it must be."""
-    changes: dict[str, int] = {}
-    for name, (attr, unit, factor, default) in ENV_LIMITS.items():
-        raw = environ.get(name, "").strip()
-        if not raw:
-            continue
-        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or len(raw) > 12:
-            raise ValueError(
-                f"{name} must be a whole number of {unit}, at least 1 (default {default}; at most 12 digits), "
-                f"not {raw!r}"
-            )
-        changes[attr] = int(raw) * factor
-    return Limits(**changes)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True, slots=True)
-class Owner:
-    """Who an upload belongs to: a draft or a case (exactly one), and the hashed client address
-    whose limits it counts against (None for staff: a whole office may share one address)."""
-
-    draft: str | None = None
-    case: str | None = None
-    client: str | None = None
-
-
-class Refused(Exception):
-    """An upload the limits refuse: ``status`` 413 (a draft's total), 429 (a rate; ``retry_after``
-    seconds) or 507 (the disk); ``zh`` and ``en`` say why and what to do."""
-
-    def __init__(self, status: int, code: str, zh: str, en: str, retry_after: int | None = None) -> None:
-        super().__init__(en)
-        self.status, self.code, self.zh, self.en, self.retry_after = status, code, zh, en, retry_after
-
-
-def page_message(e: Refused, limits: Limits = LIMITS) -> str:
-    """What the portal's materials page says about a refused file (in the page's language)."""
-    if e.code == "too_many_requests":
-        return gettext("上传过于频繁，请 %(seconds)s 秒后再试") % {"seconds": e.retry_after}
-    if e.code == "too_many_files":
-        return gettext("本申请的文件已达上限（%(files)s 个），请删去不需要的文件") % {"files": limits.draft_max_files}
-    if e.code == "too_large":
-        mb = limits.draft_max_bytes // MIB
-        return gettext("本申请的文件合计不得超过 %(mb)s MB，请压缩或删去不需要的文件") % {"mb": mb}
-    return gettext("服务器存储空间不足，暂时不能接收文件，请稍后再试或到窗口办理")
-
-
-def client_of(address: str) -> str:
-    """The stored form of a client address: its sha256 (limits need equality only)."""
-    return hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()
-
-
-def client(request: HTTPConnection) -> str:
-    """The stored form of the address this request counts as (engine.base.addresses)."""
-    return client_of(addresses.of(request))
 
 
 # sniffed content type -> the catalogue's format word (schema: materials[].formats)
@@ -184,7 +80,8 @@ ACCEPT_OF = {
     "xlsx": ".xlsx",
     "zip": ".zip",
 }
-MARKUP_REFUSED = "文件开头含有网页代码（HTML、SVG 或脚本），不予接收 / the file carries web-page markup; not accepted"
+# catalogue messages: translated where they are shown (gettext)
+MARKUP_REFUSED = N_("文件开头含有网页代码（HTML、SVG 或脚本），不予接收")
 NOT_ACCEPTED = N_("只接受 PDF、OFD、JPG、PNG、DOC/DOCX、XLS/XLSX 文件（按文件内容判断，不看扩展名）")
 
 
@@ -274,96 +171,8 @@ def safe_name(name: str | None) -> str:
     return "".join(ch for ch in base if ch.isprintable())[:255]
 
 
-def check_room(upload_dir: Path, size: int, limits: Limits = LIMITS) -> None:
-    """Refuse (507) a file of ``size`` bytes that would leave the uploads disk with less free space
-    than ``max(min_free_bytes, min_free_fraction of the disk)``: the database and the logs share it."""
-    upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    usage = shutil.disk_usage(upload_dir)
-    floor = max(limits.min_free_bytes, math.ceil(limits.min_free_fraction * usage.total))
-    if usage.free - size < floor:
-        raise Refused(
-            507,
-            "insufficient_storage",
-            "服务器存储空间不足，暂时不能接收文件，请稍后再试或到窗口办理",
-            "the server is short of storage and takes no files for now; try later or apply at a window",
-        )
-
-
-def _usage(where: Any, since: str) -> Any:
-    """files, bytes, files since ``since`` and the first of those, of the uploads ``where`` picks:
-    one prebuilt statement per owner kind (run by ledger.fast_execute: the limits are checked in
-    every upload's write transaction, where SQLAlchemy's per-statement work would cost more than SQLite's)."""
-    recent = _T.c.created_at > bindparam(since)
-    return select(
-        func.count(),
-        func.coalesce(func.sum(_T.c.size), 0),
-        func.coalesce(func.sum(case((recent, 1), else_=0)), 0),
-        func.min(case((recent, _T.c.created_at))),
-    ).where(where)
-
-
-_BY_DRAFT = _usage(_T.c.draft == bindparam("owner"), "minute")
-_BY_CASE = _usage(_T.c.case_number == bindparam("owner"), "minute")
-# an address's uploads of the last day (the index on client, created_at): bytes in the day, files in the minute
-_BY_CLIENT = _usage(and_(_T.c.client == bindparam("owner"), _T.c.created_at > bindparam("day")), "minute")
 _DRAFTS = tables.drafts
 _TOUCH_DRAFT = update(_DRAFTS).where(_DRAFTS.c.id == bindparam("draft_id")).values(updated_at=bindparam("at"))
-
-
-def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits: Limits = LIMITS) -> None:
-    """Refuse a file of ``size`` bytes that would take ``owner`` past a limit (413 or 429)."""
-    minute = iso(now - timedelta(minutes=1))
-    if owner.draft is not None or owner.case is not None:
-        stmt, who = (_BY_DRAFT, owner.draft) if owner.draft is not None else (_BY_CASE, owner.case)
-        n, total, recent, first = fast_execute(conn, stmt, {"owner": who, "minute": minute}).rows[0]
-        if n >= limits.draft_max_files:
-            zh = f"本申请已有 {n} 个文件，至多 {limits.draft_max_files} 个；请删去不需要的文件"
-            raise Refused(413, "too_many_files", zh, f"an application holds at most {limits.draft_max_files} files")
-        if int(total) + size > limits.draft_max_bytes:
-            mb = limits.draft_max_bytes // MIB
-            zh = f"本申请的文件合计不得超过 {mb} MB；请压缩或删去不需要的文件"
-            raise Refused(413, "too_large", zh, f"an application's files total at most {mb} MB")
-        _past(int(recent) + 1, limits.draft_files_per_minute, first, now, timedelta(minutes=1))
-    if owner.client is not None:
-        day = iso(now - timedelta(days=1))
-        params = {"owner": owner.client, "minute": minute, "day": day}
-        n, total, recent, first = fast_execute(conn, _BY_CLIENT, params).rows[0]
-        _past(int(recent) + 1, limits.client_files_per_minute, first, now, timedelta(minutes=1))
-        if int(total) + size > limits.client_bytes_per_day:
-            oldest = fast_execute(conn, _FIRST_OF_CLIENT, {"owner": owner.client, "day": day}).rows[0][0]
-            _past(limits.client_bytes_per_day + 1, limits.client_bytes_per_day, oldest, now, timedelta(days=1))
-
-
-_FIRST_OF_CLIENT = select(func.min(_T.c.created_at)).where(
-    _T.c.client == bindparam("owner"), _T.c.created_at > bindparam("day")
-)
-
-
-def _open_draft(conn: Connection, owner: Owner, at: datetime, limits: Limits) -> None:
-    """drafts.open_api, with its hour's limit answered as every upload limit is (429, Retry-After)."""
-    assert owner.draft is not None
-    try:
-        drafts.open_api(conn, owner.draft, owner.client, at, limits.client_drafts_per_hour)
-    except drafts.TooMany as exc:
-        seconds = exc.retry_after(at)
-        zh, en = f"新建草稿过于频繁，请 {seconds} 秒后再试", f"too many drafts; retry in {seconds} s"
-        raise Refused(429, "too_many_requests", zh, en, seconds) from None
-
-
-def _past(used: int, limit: int, first: str | None, now: datetime, window: timedelta) -> None:
-    """429 when ``used`` passes ``limit``; Retry-After: when the first counted upload (``first``)
-    leaves the ``window``."""
-    if used <= limit:
-        return
-    wait = datetime.fromisoformat(first) + window - now if first else window
-    seconds = max(1, math.ceil(wait.total_seconds()))
-    raise Refused(
-        429,
-        "too_many_requests",
-        f"上传过于频繁，请 {seconds} 秒后再试",
-        f"too many uploads; retry in {seconds} s",
-        seconds,
-    )
 
 
 def store(
@@ -411,7 +220,7 @@ def store(
             if owner is not None and owner.draft is not None:  # an upload keeps its draft alive (drafts.LIFETIME)
                 touched = fast_execute(conn, _TOUCH_DRAFT, {"draft_id": owner.draft, "at": values["created_at"]})
                 if touched.rowcount == 0:  # an API draft's first file: its row begins here
-                    _open_draft(conn, owner, at, limits)
+                    open_draft(conn, owner, at, limits)
     except BaseException:
         path.unlink(missing_ok=True)  # no row, no file
         raise
@@ -455,31 +264,43 @@ def material_errors(
         for upload_id in upload_ids:
             row = found.get(upload_id)
             if row is None:
-                errors.append(FieldError(field, f"上传编号 {upload_id} 不存在，请重新上传", "unknown_upload"))
+                words = N_("上传编号 %(upload)s 不存在，请重新上传")
+                errors.append(forms.field_error(field, "unknown_upload", words, upload=upload_id))
                 continue
             if owner is not None and (owner == Owner() or (row.draft, row.case_number) != (owner.draft, owner.case)):
-                msg = f"上传编号 {upload_id} 不是用本申请的草稿上传的，请用本草稿重新上传"
-                errors.append(
-                    FieldError(field, msg + " / upload it again with this application's draft", "foreign_upload")
-                )
+                words = N_("上传编号 %(upload)s 不是用本申请的草稿上传的，请用本草稿重新上传")
+                errors.append(forms.field_error(field, "foreign_upload", words, upload=upload_id))
                 continue
-            problem = file_problem(spec, row.content_type, row.size)
+            problem = file_error(field, spec, row.content_type, row.size)
             if problem is not None:
-                errors.append(FieldError(field, problem[1], problem[0]))
+                errors.append(problem)
     return errors
 
 
-def file_problem(spec: Mapping[str, Any], content_type: str, size: int) -> tuple[str, str] | None:
-    """(code, message) when a file of this type and size does not meet the material's rules."""
+def file_error(field: str, spec: Mapping[str, Any], content_type: str, size: int) -> FieldError | None:
+    """The material's rule a file of this type and size breaks, as ``field``'s error (None when it meets
+    them); its message is Chinese, as the API answers, and ``text()`` says it in the page's language."""
     name = spec.get("name", "该材料")
     kind = FORMAT_OF.get(content_type, "")
     if spec.get("formats") and kind not in spec["formats"]:
-        allowed = "、".join(str(f).upper() for f in spec["formats"])
-        return "wrong_format", f"{name}须为 {allowed} 格式，这个文件是 {kind.upper() or '不接受的类型'}，请换一个文件"
+        allowed = tuple(str(f).upper() for f in spec["formats"])
+        if not kind:
+            words = N_("%(name)s须为 %(allowed)s 格式，这个文件是 不接受的类型，请换一个文件")
+            return forms.field_error(field, "wrong_format", words, name=name, allowed=allowed)
+        words = N_("%(name)s须为 %(allowed)s 格式，这个文件是 %(kind)s，请换一个文件")
+        return forms.field_error(field, "wrong_format", words, name=name, allowed=allowed, kind=kind.upper())
     limit = spec.get("max_size_mb")
     if limit is not None and size > float(limit) * 2**20:
-        return "file_too_large", f"{name}单个文件不得超过 {limit} MB，请压缩或拆分后再上传"
+        words = N_("%(name)s单个文件不得超过 %(limit)s MB，请压缩或拆分后再上传")
+        return forms.field_error(field, "file_too_large", words, name=name, limit=str(limit))
     return None
+
+
+def file_problem(spec: Mapping[str, Any], content_type: str, size: int) -> tuple[str, str] | None:
+    """(code, message in the page's language) when a file of this type and size does not meet the
+    material's rules (the portal's and the progress page's uploads)."""
+    found = file_error("", spec, content_type, size)
+    return None if found is None else (found.code, found.text())
 
 
 def accept_attribute(spec: Mapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ from engine.ledger import tables
 from engine.ledger.db import read_only
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service import access
 from engine.service.access import CENTER_WIDE as CENTER_WIDE  # who sees every department's work (re-exported)
 

@@ -30,7 +30,8 @@ from engine.ledger.events import GENESIS_HASH, EventRecord, event_hash, record_o
 from engine.ledger.merkle import MerkleTree, leaf_data
 from engine.ledger.snapshots import load_snapshot
 from engine.ledger.tables import cases, events
-from engine.rules import cases as rules
+from engine.rules.cases.fold import fold_event
+from engine.rules.cases.model import TERMINAL, Case, Event
 
 if TYPE_CHECKING:
     from engine.service.cases import CaseService
@@ -182,11 +183,11 @@ class _Folder:
             report.problems.append(Problem(number, 1, "snapshot", snap))
             return
         item = snap["item"]
-        case = rules.Case(number, item["code"], item["department"])
+        case = Case(number, item["code"], item["department"])
         try:
             for r in records:
-                event = rules.Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload or {}))
-                case = rules.fold(case, event, item)  # as the case service folds: the row must be what it wrote
+                event = Event(r.action, r.at_datetime, r.actor, r.role, dict(r.payload or {}))
+                case = fold_event(case, event, item)  # as the case service folds: the row must be what it wrote
             expected = {
                 "state": case.state,
                 "version": case.version,
@@ -205,7 +206,7 @@ class _Folder:
         report.rows_checked += 1
         stored_from = row.c_provisional_from
         skip = stored_from is not None and self.last_year is not None and stored_from <= self.last_year
-        skip = skip and case.state in rules.TERMINAL  # a running case is recounted by every sweep
+        skip = skip and case.state in TERMINAL  # a running case is recounted by every sweep
         report.recounted_skipped += skip
         for column, want in expected.items():
             if skip and column in _DEADLINE_COLUMNS:

@@ -1,7 +1,7 @@
 """The public open-data file of case announcements (办件公告) and rankings.
 
 :func:`write_sqlite` writes one SQLite file that Datasette, ``sqlite3`` or any SQLite
-tool opens as it is; :func:`to_csv` and :func:`to_json` give the same rows as text.
+tool opens as it is; engine.supervision.exports gives the same rows as CSV and JSON text.
 
 Tables
 ------
@@ -65,9 +65,7 @@ a full disk — the old file stays and the temporary one is removed.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
-import io
 import json
 import logging
 import os
@@ -75,7 +73,7 @@ import re
 import sqlite3
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,6 +82,7 @@ import sqlite_utils
 
 from engine.base import wording
 from engine.base.masking import EVERY_CODE, mask_text
+from engine.supervision.exports import json_default
 from engine.supervision.search import MAX_QUERY
 
 log = logging.getLogger("yangguang.open_data")
@@ -234,7 +233,7 @@ def _metadata_value(value: Any) -> str:
         return value
     if isinstance(value, dt.date | dt.datetime):
         return str(wording.iso_local(value))  # an instant in local time with its offset
-    return json.dumps(value, ensure_ascii=False, default=_json_default)
+    return json.dumps(value, ensure_ascii=False, default=json_default)
 
 
 # -- the file --------------------------------------------------------------------------------
@@ -419,98 +418,3 @@ def search_announcements(conn: sqlite3.Connection, text: str, limit: int = 50) -
         source, order = "announcements a", "a.case_number"
     sql = f"SELECT a.case_number FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
     return [r[0] for r in conn.execute(sql, (*params, limit)).fetchall()]
-
-
-# -- CSV and JSON ----------------------------------------------------------------------------
-#: a cell starting with one of these is a formula to Excel and LibreOffice
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date | dt.datetime):
-        return str(wording.iso_local(value))  # an instant in local time with its offset
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    text = mask_text(value, keep_codes=EVERY_CODE)
-    if text.startswith(_FORMULA_START):
-        return "'" + text  # CSV injection: shown as text, never run as a formula
-    return text
-
-
-def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """The rows as CSV text: a header of ``columns``, then one line per row in that order.
-
-    The text starts with a byte order mark (U+FEFF): Excel reads a CSV file without one
-    in the local ANSI code page (GBK on Chinese Windows) and shows UTF-8 Chinese as
-    mojibake; with it, Excel, LibreOffice and Python's ``utf-8-sig`` read UTF-8. Encode
-    the result as UTF-8. Lines end with CRLF and fields are quoted when they contain a
-    comma, a quote or a line break (RFC 4180). Keys not in ``columns`` are left out,
-    missing ones are empty; text that Excel would run as a formula (starting with
-    = + - @) gets a leading apostrophe.
-    """
-    out = io.StringIO()
-    out.write("\ufeff")
-    csv.writer(out, lineterminator="\r\n").writerow(columns)
-    return out.getvalue() + csv_lines(rows, columns)
-
-
-def csv_lines(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """The CSV lines of ``rows`` alone (no byte order mark, no header), as ``to_csv`` writes them:
-    a file streamed in parts is ``to_csv([], columns)`` followed by ``csv_lines`` of each part.
-
-    Text goes through :func:`engine.base.masking.mask_text` (credit codes as the caller left them); a
-    row that cannot be written (not a mapping, a value that is no text, text that is not valid
-    Unicode) is left out and logged, so one bad row never breaks the file."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for n, row in enumerate(rows, 1):
-        try:
-            cells = [_cell(row.get(c)) for c in columns]
-            "".join(cells).encode("utf-8")  # a lone surrogate would fail the whole response later
-        except Exception as exc:  # whatever the row holds, the export goes on
-            _left_out("CSV", n, row, exc)
-            continue
-        writer.writerow(cells)
-    return out.getvalue()
-
-
-def _left_out(kind: str, n: int, row: Any, exc: Exception) -> None:
-    number = row.get("case_number") if isinstance(row, Mapping) else None
-    log.warning("%s export: row %d (case %s) left out: %s", kind, n, number, type(exc).__name__)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
-        return wording.iso_local(value)
-    if isinstance(value, Decimal):
-        return str(value)  # exact, as text
-    raise TypeError(f"{type(value).__name__} is not JSON data")
-
-
-def to_json(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """The rows as a JSON array of objects (UTF-8 text, not \\u-escaped).
-
-    Keys keep the order of ``columns`` (missing ones are null, others left out) or, without
-    ``columns``, the row's own order; dates become ISO text and Decimals exact text; text goes
-    through :func:`engine.base.masking.mask_text`. A row that cannot be written is left out and
-    logged, as in :func:`csv_lines`.
-    """
-    parts: list[str] = []
-    for n, row in enumerate(rows, 1):
-        try:
-            data = dict(row) if columns is None else {c: row.get(c) for c in columns}
-            part = json.dumps(_masked_values(data), ensure_ascii=False, default=_json_default)
-            part.encode("utf-8")
-        except Exception as exc:  # whatever the row holds, the export goes on
-            _left_out("JSON", n, row, exc)
-            continue
-        parts.append(part)
-    return "[" + ", ".join(parts) + "]"  # what json.dumps writes for the list
-
-
-def _masked_values(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: mask_text(v, keep_codes=EVERY_CODE) if isinstance(v, str) else v for k, v in data.items()}

@@ -23,7 +23,7 @@ except corrections (which are issued to departments).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -33,11 +33,11 @@ from sqlalchemy import Engine, and_, case, func, select
 from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
-from engine.rules import cases as cases_rules
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
+from engine.rules.cases import model as case_model
 
-RATING_SCORE = cases_rules.RATING_SCORE
+RATING_SCORE = case_model.RATING_SCORE
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
 MEASURES = ("on_time_rate", "early_rate", "time_used", "satisfaction", "lights", "corrections")
 _C, _E = tables.cases, tables.events
@@ -164,6 +164,48 @@ def _totals(row: Row, t: Any) -> None:
     row.completed_with_days = int(t.with_days or 0)
 
 
+def _ratings(conn: Any, lo: str, hi: str, staff_in_month: Any) -> tuple[Sequence[Any], Sequence[Any]]:
+    """The month's ratings by department and by member of staff: (name, points, count) rows."""
+    cs = tables.case_staff
+    # ratings given this month, from the case rows (points and time stored by the engine)
+    rated = and_(_C.c.rated_at >= lo, _C.c.rated_at < hi)
+    ratings = conn.execute(
+        select(_C.c.department, func.sum(_C.c.rating_score), func.count(_C.c.rating_score))
+        .where(rated)
+        .group_by(_C.c.department)
+    ).all()
+    # grouped, so the database cannot flatten it into a scan of the month's case_staff rows:
+    # the join is driven by the month's ratings (thousands), not by everyone's cases
+    month_rated = (
+        select(_C.c.id, func.max(_C.c.rating_score).label("rating_score"))
+        .where(rated)
+        .group_by(_C.c.id)
+        .subquery("rated")
+    )
+    staff_ratings = conn.execute(  # on the cases they worked on that ended this month
+        select(cs.c.actor, func.sum(month_rated.c.rating_score), func.count(month_rated.c.rating_score))
+        .join(cs, cs.c.case_id == month_rated.c.id)
+        .where(staff_in_month)
+        .group_by(cs.c.actor)
+    ).all()
+    return ratings, staff_ratings
+
+
+def _lights(conn: Any, lo: str, hi: str, staff_in_month: Any) -> tuple[Sequence[Any], Sequence[Any]]:
+    """The month's lights by department and by member of staff: (name, count) rows."""
+    s, cs = tables.supervision_events, tables.case_staff
+    light_window = and_(s.c.kind.in_(LIGHT_KINDS), s.c.at >= lo, s.c.at < hi)
+    lights = conn.execute(select(s.c.department, func.count()).where(light_window).group_by(s.c.department)).all()
+    per_case = select(s.c.case_id, func.count().label("n")).where(light_window).group_by(s.c.case_id).subquery()
+    staff_lights = conn.execute(  # driven by the month's few lights, not by every case of the month
+        select(cs.c.actor, func.sum(per_case.c.n))
+        .join(cs, cs.c.case_id == per_case.c.case_id)
+        .where(staff_in_month)
+        .group_by(cs.c.actor)
+    ).all()
+    return lights, staff_lights
+
+
 def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, period: str) -> dict[str, list[Row]]:
     """The rankings of ``period`` (YYYY-MM): {"department": [...], "staff": [...]}, best first.
 
@@ -175,8 +217,7 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
     start, end = month_bounds(period)
     lo, hi = iso(start), iso(end)
     weights = weights_of(center)
-    s, k = tables.supervision_events, tables.corrections
-    cs = tables.case_staff
+    k, cs = tables.corrections, tables.case_staff
     figures = _figures(_C, _C.c.state == "completed")
     staff_figures = _figures(cs, cs.c.completed.is_(True))
     in_month = and_(_C.c.ended_at >= lo, _C.c.ended_at < hi)
@@ -188,36 +229,8 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
             .where(staff_in_month)
             .group_by(cs.c.actor)
         ).all()
-        # ratings given this month, from the case rows (points and time stored by the engine)
-        rated = and_(_C.c.rated_at >= lo, _C.c.rated_at < hi)
-        ratings = conn.execute(
-            select(_C.c.department, func.sum(_C.c.rating_score), func.count(_C.c.rating_score))
-            .where(rated)
-            .group_by(_C.c.department)
-        ).all()
-        # grouped, so the database cannot flatten it into a scan of the month's case_staff rows:
-        # the join is driven by the month's ratings (thousands), not by everyone's cases
-        month_rated = (
-            select(_C.c.id, func.max(_C.c.rating_score).label("rating_score"))
-            .where(rated)
-            .group_by(_C.c.id)
-            .subquery("rated")
-        )
-        staff_ratings = conn.execute(  # on the cases they worked on that ended this month
-            select(cs.c.actor, func.sum(month_rated.c.rating_score), func.count(month_rated.c.rating_score))
-            .join(cs, cs.c.case_id == month_rated.c.id)
-            .where(staff_in_month)
-            .group_by(cs.c.actor)
-        ).all()
-        light_window = and_(s.c.kind.in_(LIGHT_KINDS), s.c.at >= lo, s.c.at < hi)
-        lights = conn.execute(select(s.c.department, func.count()).where(light_window).group_by(s.c.department)).all()
-        per_case = select(s.c.case_id, func.count().label("n")).where(light_window).group_by(s.c.case_id).subquery()
-        staff_lights = conn.execute(  # driven by the month's few lights, not by every case of the month
-            select(cs.c.actor, func.sum(per_case.c.n))
-            .join(cs, cs.c.case_id == per_case.c.case_id)
-            .where(staff_in_month)
-            .group_by(cs.c.actor)
-        ).all()
+        ratings, staff_ratings = _ratings(conn, lo, hi, staff_in_month)
+        lights, staff_lights = _lights(conn, lo, hi, staff_in_month)
         corrections = conn.execute(
             select(k.c.department, func.count()).where(k.c.issued_at >= lo, k.c.issued_at < hi).group_by(k.c.department)
         ).all()

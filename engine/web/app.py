@@ -37,8 +37,8 @@ from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import Clock, SystemClock
-from engine.service import uploads
 from engine.service.cases import CaseService
+from engine.service.upload_limits import Limits, limits_from_env
 from engine.supervision.search import ItemIndex
 from engine.web import admin, api, errors, home, public, reload, supervision, transparency
 from engine.web.admin import PreviewKit
@@ -81,7 +81,7 @@ def create_app(
     sweep_seconds: float = SWEEP_SECONDS,
     reload_seconds: float | None = None,
     warnings: tuple[Problem, ...] = (),
-    upload_limits: uploads.Limits | None = None,
+    upload_limits: Limits | None = None,
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
@@ -95,7 +95,7 @@ def create_app(
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
     if upload_limits is None:
-        upload_limits = uploads.limits_from_env(os.environ)
+        upload_limits = limits_from_env(os.environ)
     if catalogue is None:
         result = load(root, FileCache(root))  # the cache makes the watcher's first re-load cheap
         if not result.ok:
@@ -126,7 +126,7 @@ class _Site:
     key: bytes
     db: Engine
     clock: Clock
-    limits: uploads.Limits  # uploads per draft, case and client address (engine.service.uploads)
+    limits: Limits  # uploads per draft, case and client address (engine.service.uploads)
 
 
 async def healthz(request: Request) -> Response:

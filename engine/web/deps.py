@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from engine.rules import cases
-from engine.service import uploads
+from engine.rules.cases.model import Actor
 from engine.service.cases import CaseService
+from engine.service.upload_limits import Limits
 
 if TYPE_CHECKING:
     from engine.supervision.search import ItemIndex
@@ -36,8 +36,8 @@ class Deps:
     render: Render
     key: bytes  # the server key (engine.base.keys): CSRF tokens, cookies, API draft tokens
     uploads_dir: Path
-    limits: uploads.Limits
-    staff_of: Callable[[Request], cases.Actor | None]  # the signed-in staff member, if any (proxy filing)
+    limits: Limits
+    staff_of: Callable[[Request], Actor | None]  # the signed-in staff member, if any (proxy filing)
     index: ItemIndex | None = None  # the catalogue's search index (home page, public search)
     open_data_dir: Path | None = None  # where the open-data file is written (/open-data)
     extra: dict[str, Any] | None = None  # what one part of the site keeps per version (e.g. admin's live app)

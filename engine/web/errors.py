@@ -39,10 +39,11 @@ from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
 from engine.base.wording import one_language
 from engine.ledger.errors import VersionConflict
-from engine.rules import cases
+from engine.rules.cases.model import ActionRefused, FeeMismatch
 from engine.rules.forms import FieldError
-from engine.service import auth, drafts, filing_limits, query_codes, uploads
+from engine.service import auth, drafts, filing_limits, query_codes
 from engine.service.cases import ItemUnavailable, SubmissionInvalid, UnknownCase
+from engine.service.upload_limits import Refused
 
 log = logging.getLogger("yangguang.web")
 
@@ -126,17 +127,17 @@ def _bad_text(exc: BadText) -> Answer:
     return Answer(400, "bad_request", message, [FieldError(exc.field, message, "invalid_text")], page_message=page)
 
 
-def _refused_upload(exc: uploads.Refused) -> Answer:
+def _refused_upload(exc: Refused) -> Answer:
     headers = _retry(exc.retry_after) if exc.retry_after is not None else {}
-    return Answer(exc.status, exc.code, one_language(f"{exc.zh} / {exc.en}"), headers=headers)
+    return Answer(exc.status, exc.code, exc.message, headers=headers)  # in the request's language
 
 
 def _conflict(exc: VersionConflict) -> Answer:
     return Answer(409, "version_conflict", _(CONFLICT).format(expected=exc.expected, actual=exc.actual))
 
 
-def _refused_action(exc: cases.ActionRefused) -> Answer:
-    if isinstance(exc, cases.FeeMismatch):
+def _refused_action(exc: ActionRefused) -> Answer:
+    if isinstance(exc, FeeMismatch):
         return Answer(422, "fee_mismatch", one_language(exc.message))
     return Answer({"forbidden": 403, "conflict": 409}.get(exc.code, 422), exc.code, one_language(exc.message))
 
@@ -159,12 +160,12 @@ TABLE: dict[type[Exception], Callable[[Any], Answer]] = {
     ),
     auth.AuthError: lambda e: Answer(401, "unauthorized", one_language(str(e))),
     drafts.Filed: lambda e: Answer(409, "draft_filed", _(DRAFT_FILED).format(number=e.number)),
-    uploads.Refused: _refused_upload,
+    Refused: _refused_upload,
     SubmissionInvalid: lambda e: Answer(422, "invalid", _(INVALID).format(count=len(e.errors)), list(e.errors)),
     UnknownCase: lambda e: Answer(404, "not_found", one_language(str(e)) or _(NOT_FOUND)),
     ItemUnavailable: lambda e: Answer(409, "item_unavailable", one_language(str(e))),
     VersionConflict: _conflict,
-    cases.ActionRefused: _refused_action,
+    ActionRefused: _refused_action,
     Exception: _internal,
 }
 

@@ -19,13 +19,14 @@ from html import escape
 from typing import Any
 
 from engine.base.i18n import N_, gettext
-from engine.rules import notice as notice_words
-from engine.rules.cases import step_groups  # the flowchart must draw exactly the groups the engine routes
+from engine.rules import guide_words
+from engine.rules.cases.steps import step_groups  # the flowchart must draw exactly the groups the engine routes
+from engine.rules.guide_words import PROCEDURE_NAMES
 
 # the schema's words for roles and special procedures, kept in one place (engine.rules.notice;
 # marked for the catalogue, translated where drawn)
-ROLE_NAMES: Mapping[str, str] = notice_words.ROLE_NAMES
-PROCEDURE_KINDS: Mapping[str, str] = notice_words.PROCEDURE_NAMES
+ROLE_NAMES: Mapping[str, str] = guide_words.ROLE_NAMES
+PROCEDURE_KINDS: Mapping[str, str] = PROCEDURE_NAMES
 UNITS = frozenset({"working_day", "natural_day", "minute"})
 
 # System CJK fonts first (nothing is downloaded), so Chinese never falls back to boxes.
@@ -57,7 +58,7 @@ def duration_text(d: Mapping[str, Any] | None) -> str:
     if d["value"] == 0:
         return gettext("当场办结")
     if d.get("unit") in UNITS:
-        return notice_words.duration_text(d)
+        return guide_words.duration_text(d)
     return f"{d['value']}{d.get('unit', '')}"
 
 

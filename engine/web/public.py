@@ -35,20 +35,23 @@ from engine.base.i18n import gettext as _
 from engine.base.masking import credit_codes_in, mask_applicant, mask_record, mask_text
 from engine.ledger import tables, transparency
 from engine.ledger.db import iso, loads, read_only
-from engine.rules import cases, clock
+from engine.rules import clock
+from engine.rules.cases import model as case_model
+from engine.rules.cases.model import RATING_SCORE
 from engine.service.cases import CaseService
 from engine.supervision import open_data, rankings
+from engine.supervision.exports import csv_lines, to_csv, to_json
 from engine.supervision.search import ItemIndex
 from engine.web import charts
 from engine.web.deps import deps
 
 log = logging.getLogger("yangguang.public")
 PAGE = 50
-RATINGS = cases.RATINGS
+RATINGS = case_model.RATINGS
 # the ratings stay Chinese as stored; pages translate each by value ({{ _(r) }}), so mark them here
 # for the catalogue (English pages headed the sunshine tables 非常满意 … without these)
 RATING_WORDS = (N_("非常满意"), N_("满意"), N_("基本满意"), N_("不满意"), N_("非常不满意"))
-RATING_OF_SCORE = {score: name for name, score in cases.RATING_SCORE.items()}
+RATING_OF_SCORE = {score: name for name, score in RATING_SCORE.items()}
 OPEN_DATA_SECONDS = 3600  # the open-data file is rebuilt at most once an hour
 BATCH = 1_000  # announcements read per query while /announcements.csv streams: memory stays bounded
 JSON_PAGE = 1_000  # announcements per page of /announcements.json (?limit= from 1 to JSON_PAGE_MAX)
@@ -221,9 +224,9 @@ def every_announcement(service: CaseService) -> Iterator[list[dict[str, Any]]]:
 def every_announcement_csv(service: CaseService) -> Iterator[str]:
     """The whole CSV, produced one batch at a time."""
     columns = open_data.ANNOUNCEMENT_COLUMNS
-    yield open_data.to_csv([], columns)
+    yield to_csv([], columns)
     for rows in every_announcement(service):
-        yield open_data.csv_lines(rows, columns)
+        yield csv_lines(rows, columns)
 
 
 def json_page(service: CaseService, after_number: str, limit: int) -> tuple[list[dict[str, Any]], str | None] | None:
@@ -394,10 +397,10 @@ async def open_data_file(request: Request) -> Response:
 
 def _data(rows: list[dict[str, Any]], kind: str, name: str, columns: Any) -> Response:
     if kind == "json":
-        return Response(open_data.to_json(rows, list(columns)), media_type="application/json")
+        return Response(to_json(rows, list(columns)), media_type="application/json")
     if kind == "csv":
         return Response(
-            open_data.to_csv(rows, list(columns)),
+            to_csv(rows, list(columns)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )

@@ -25,13 +25,15 @@ from engine.base.dates import TZ
 from engine.base.i18n import gettext as _
 from engine.ledger import tables
 from engine.ledger.db import iso, read_only
-from engine.rules import cases, clock
+from engine.rules import clock
+from engine.rules.cases.model import Actor
+from engine.rules.cases.steps import steps_of
 from engine.rules.lights import Thresholds
 from engine.service import access, green_channel
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.supervision import corrections
-from engine.supervision import sweep as supervision
+from engine.supervision.counts import ANOMALY_LABELS, anomaly_counts, event_counts, max_visits_of, open_counts
 from engine.web import charts
 from engine.web.deps import deps
 from engine.web.desk.staff import Staff, show, staff_route
@@ -107,7 +109,7 @@ def departments(service: CaseService) -> dict[str, Any]:
     return {d["id"]: d for d in (service.catalogue.center or {}).get("departments", [])}
 
 
-def scope_of(actor: cases.Actor) -> str | None:
+def scope_of(actor: Actor) -> str | None:
     """Whose corrections and follow-ups this person sees and answers: all (supervisors), or their department's."""
     return None if access.holds(actor, access.SUPERVISORS) else actor.department
 
@@ -143,9 +145,9 @@ def dashboard_data(service: CaseService, start: datetime, end: datetime) -> dict
     db = service.db
     today = clock.local_date(service.clock.now())
     return {
-        "open": supervision.open_counts(db),
-        "events": supervision.event_counts(db, start, end),
-        "anomalies": supervision.anomaly_counts(db, start, end, supervision.max_visits_of(service.catalogue)),
+        "open": open_counts(db),
+        "events": event_counts(db, start, end),
+        "anomalies": anomaly_counts(db, start, end, max_visits_of(service.catalogue)),
         "rate": corrections.rate(db, start, end),
         "charts": charts_for(trends(db, today)),
         "chain_summary": chain_summary(service),
@@ -160,7 +162,7 @@ async def dashboard(request: Request, staff: Staff) -> Response:
     data = await run_in_threadpool(dashboard_data, service, start, end)
     return show(
         request, staff, "supervision/dashboard.html", month=month, departments=departments(service),
-        local=wording.local_time, anomaly_labels=supervision.ANOMALY_LABELS, **data,
+        local=wording.local_time, anomaly_labels=ANOMALY_LABELS, **data,
     )  # fmt: skip
 
 
@@ -202,7 +204,7 @@ async def case_list(request: Request, staff: Staff) -> Response:
         parse=_parse,
         local=wording.local_time,
         step_text=lambda code, value: (
-            wording.step_text(cases.steps_of(cat.items[code].data), value) if code in cat.items else value or ""
+            wording.step_text(steps_of(cat.items[code].data), value) if code in cat.items else value or ""
         ),
         filters=_light_filters(),
     )

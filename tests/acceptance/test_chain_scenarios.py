@@ -18,9 +18,10 @@ from engine.ledger import tables
 from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.events import EventRecord, events_of
 from engine.ledger.migrations import migrate
-from engine.rules import cases, chains, clock, forms
+from engine.rules import chains, clock, forms
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import ActionRefused, Actor
+from engine.rules.cases.steps import steps_of
 from engine.rules.clock import ManualClock
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
@@ -68,7 +69,7 @@ def construction_application(svc: CaseService) -> tuple[dict[str, Any], dict[str
 
 def steps_left(svc: CaseService, number: str) -> list[dict[str, Any]]:
     case, snap = svc.load(number)
-    return [s for s in cases.steps_of(snap["item"]) if s["id"] not in case.done_steps]
+    return [s for s in steps_of(snap["item"]) if s["id"] not in case.done_steps]
 
 
 def immediate(svc: CaseService, number: str) -> bool:
@@ -82,7 +83,7 @@ def do_step(svc: CaseService, number: str, step: dict[str, Any]) -> None:
     who = Actor(f"{case.department}-{step['role']}", step["role"], case.department)
     if step["role"] == "decider" and case.decision is None:
         case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
-    last = cases.steps_of(snap["item"])[-1]["id"]
+    last = steps_of(snap["item"])[-1]["id"]
     if step["id"] == last:
         svc.act(number, "complete", who, {}, case.version)
     else:
@@ -249,7 +250,7 @@ def finish_after_design_review(svc: CaseService, number: str, opened: list[str])
     for n in every:
         member_case, member_snap = svc.load(n)
         assert member_case.state == "completed", n
-        has_decider = any(s["role"] == "decider" for s in cases.steps_of(member_snap["item"]))
+        has_decider = any(s["role"] == "decider" for s in steps_of(member_snap["item"]))
         assert member_case.decision == ("approve" if has_decider else None), n  # filings have no decision
         assert member_case.uploads.keys().isdisjoint(
             m["id"] for m in member_snap["item"]["materials"] if m.get("produced_by") in codes(svc, every)
@@ -383,7 +384,7 @@ def test_the_construction_permit_is_not_issued_before_it_is_decided(svc: CaseSer
     manual(svc).set(at(date(2026, 4, 27), 10))
     try:
         case = svc.act(permit, "complete", Actor("housing-d", "decider", "housing"), {}, case.version)
-    except cases.ActionRefused:
+    except ActionRefused:
         case = svc.load(permit)[0]
     assert not (case.state == "completed" and case.decision is None), (
         f"the construction permit {permit} was completed with no decision recorded (decision None): "

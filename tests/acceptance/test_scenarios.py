@@ -31,7 +31,7 @@ from engine.ledger.errors import VersionConflict
 from engine.ledger.events import events_of
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import ActionRefused, Actor
+from engine.rules.cases.model import ActionRefused, Actor
 from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application

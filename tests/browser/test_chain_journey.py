@@ -16,8 +16,8 @@ import pytest
 from support.portal import PDF
 
 from engine.ledger.db import open_engine
-from engine.rules.cases import steps_of
-from engine.service import auth
+from engine.rules.cases.steps import steps_of
+from engine.service.accounts import add_user
 from engine.service.samples import sample_chain_application
 
 from .steps import PASSWORD, do, fill_page, login
@@ -36,7 +36,7 @@ def chain_staff(live_db: Path) -> Iterator[None]:
     ]
     for username, role, dept in accounts:
         try:
-            auth.add_user(db, username, role, dept, PASSWORD)
+            add_user(db, username, role, dept, PASSWORD)
         except ValueError:  # already there from an earlier run of this module
             pass
     db.dispose()

@@ -19,9 +19,9 @@ from engine.check.pipeline import load
 from engine.ledger import tables
 from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import SystemClock
-from engine.service import auth
+from engine.service.accounts import DEMO_PASSWORD
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 
@@ -48,7 +48,7 @@ def demo_table(live_db: Path) -> str:
 def sign_in(page: Any, base: str, username: str) -> None:
     page.goto(base + "/desk")
     page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(auth.DEMO_PASSWORD)  # the password the table prints
+    page.get_by_label("密码").fill(DEMO_PASSWORD)  # the password the table prints
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(re.compile(r"/desk$"))
 
@@ -60,7 +60,7 @@ def test_a_food_case_is_worked_with_the_demo_accounts(
 
     assert re.search(r"window\.amr\s+窗口受理 window\s+市场监管局 \(amr\)", demo_table), demo_table
     assert re.search(r"undertaker\.amr\s+承办 undertaker\s+市场监管局 \(amr\)", demo_table)
-    assert f"password: {auth.DEMO_PASSWORD}" in demo_table
+    assert f"password: {DEMO_PASSWORD}" in demo_table
 
     catalogue = load(REPO).catalogue
     db = open_engine(live_db)

@@ -15,7 +15,7 @@ from engine.base.dates import TZ
 from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import SystemClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application

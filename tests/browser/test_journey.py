@@ -16,7 +16,7 @@ import pytest
 from support.portal import PDF
 
 from engine.ledger.db import open_engine
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 
 from .steps import PASSWORD, do, fill_page, login
@@ -32,7 +32,7 @@ def staff(live_db: Path) -> Iterator[None]:
     for dept in ("housing", "realestate"):
         for role in ("window", "undertaker", "reviewer", "decider", "issuer"):
             try:
-                auth.add_user(db, f"{role}.{dept}.e2e", role, dept, PASSWORD)
+                add_user(db, f"{role}.{dept}.e2e", role, dept, PASSWORD)
             except ValueError:  # already there from an earlier test of this module
                 pass
     db.dispose()
@@ -153,7 +153,7 @@ def test_the_exact_fee_in_the_browser(
     from playwright.sync_api import expect
 
     from engine.rules.calendar import WorkCalendar
-    from engine.rules.cases import Actor
+    from engine.rules.cases.model import Actor
     from engine.rules.clock import SystemClock
     from engine.service.cases import CaseService
 

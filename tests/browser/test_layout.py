@@ -16,7 +16,7 @@ import pytest
 from support.portal import PDF
 
 from engine.ledger.db import open_engine
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 
 from .live import SCREENSHOTS
@@ -120,7 +120,7 @@ def staff(live_db: Path) -> Iterator[None]:
     db = open_engine(live_db)
     for name, role, dept in ((ADMIN, "admin", None), ("window.realestate.layout", "window", "realestate")):
         try:
-            auth.add_user(db, name, role, dept, PASSWORD)
+            add_user(db, name, role, dept, PASSWORD)
         except ValueError:  # already there
             pass
     db.dispose()

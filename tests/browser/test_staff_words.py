@@ -17,10 +17,10 @@ from engine.base import wording
 from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import SystemClock
-from engine.service import auth
 from engine.service import chains as chain_service
+from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application, sample_chain_application
 
@@ -44,7 +44,7 @@ def svc(live_db: Path) -> Iterator[CaseService]:
     db = open_engine(live_db)
     for username, role, dept in ACCOUNTS:
         try:
-            auth.add_user(db, username, role, dept, PASSWORD)
+            add_user(db, username, role, dept, PASSWORD)
         except ValueError:  # already there from an earlier test of this module
             pass
     yield CaseService(cat, db, SystemClock(), WorkCalendar.from_documents([d.data for d in cat.calendars.values()]))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.ledger.db import open_engine
-from engine.service import auth
+from engine.service.accounts import add_user
 
 PASSWORD = "supervisor-password"
 
@@ -17,7 +17,7 @@ def test_dashboard_and_public_pages(live_server: str, live_db: Path, new_page: A
 
     db = open_engine(live_db)
     try:
-        auth.add_user(db, "supervisor.e2e", "supervisor", None, PASSWORD)
+        add_user(db, "supervisor.e2e", "supervisor", None, PASSWORD)
     except ValueError:
         pass
     db.dispose()

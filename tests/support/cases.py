@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application, sample_chain_application
 

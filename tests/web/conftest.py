@@ -23,8 +23,9 @@ from support.desk import PASSWORD, STAFF
 
 from engine.base.dates import TZ
 from engine.rules.clock import ManualClock
-from engine.service import auth, uploads
+from engine.service.accounts import add_user
 from engine.service.cases import CaseService
+from engine.service.upload_limits import Limits
 from engine.web import api
 from engine.web.app import create_app
 
@@ -48,7 +49,7 @@ def desk(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any, ManualClock
     app = create_app(REPO, tmp_path / "desk.db", reference.catalogue, clock=clk, sweep_seconds=0)
     svc = app.state.service
     for username, role, dept in STAFF:
-        auth.add_user(svc.db, username, role, dept, PASSWORD)
+        add_user(svc.db, username, role, dept, PASSWORD)
     with TestClient(app, follow_redirects=False):
         yield app, svc, clk
 
@@ -58,11 +59,11 @@ def make_api(case_service: CaseService, tmp_path: Path) -> Callable[..., World]:
     """An API app on one database with the given upload limits (the defaults otherwise)."""
     svc = case_service
     for role in ROLES:
-        auth.add_user(svc.db, role, role, "realestate", password=f"{role}-secret")
-    auth.add_user(svc.db, "culture-window", "window", "culture", password="culture-window-secret")
+        add_user(svc.db, role, role, "realestate", password=f"{role}-secret")
+    add_user(svc.db, "culture-window", "window", "culture", password="culture-window-secret")
 
     def build(**limits: Any) -> World:
-        app = api.standalone(svc, tmp_path / "uploads", uploads.Limits(**limits))
+        app = api.standalone(svc, tmp_path / "uploads", Limits(**limits))
         return Client(app), svc, cast(ManualClock, svc.clock), tmp_path / "uploads"
 
     return build

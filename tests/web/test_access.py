@@ -22,11 +22,12 @@ from starlette.testclient import TestClient
 
 from engine.base.dates import TZ
 from engine.ledger import tables
-from engine.rules import cases
-from engine.rules.cases import Actor
+from engine.rules.cases.actions import decide
+from engine.rules.cases.model import ActionRefused, Actor, Case
 from engine.rules.clock import ManualClock
 from engine.service import access, auth, green_channel, uploads
 from engine.service import chains as chain_service
+from engine.service.accounts import CENTER_ROLES, ROLES, add_user
 from engine.service.samples import sample_application, sample_chain_application
 from engine.web.app import create_app
 
@@ -75,11 +76,11 @@ def world(tmp_path: Path, reference: Any) -> Iterator[World]:
 
 def staff_token(w: World, username: str, role: str, dept: str | None, backup: str | None = None) -> str:
     if backup in access.NOT_BY_BACKUP:  # `user add` refuses it now; an account made before may have it
-        auth.add_user(w.svc.db, username, role, dept, PASSWORD)
+        add_user(w.svc.db, username, role, dept, PASSWORD)
         with w.svc.db.begin() as conn:
             conn.execute(tables.users.update().where(tables.users.c.username == username).values(backup_for=backup))
     else:
-        auth.add_user(w.svc.db, username, role, dept, PASSWORD, backup_for=backup)
+        add_user(w.svc.db, username, role, dept, PASSWORD, backup_for=backup)
     return auth.login(w.svc.db, username, PASSWORD, w.svc.clock.now())
 
 
@@ -204,22 +205,22 @@ def test_the_rules_themselves_refuse_another_department(world: World) -> None:
     item, now = snap["item"], w.svc.clock.now()
     kind = {"kind": "expert_review"}
     for actor in (Actor("i", "inspector", OTHER), Actor("s", "supervisor"), Actor("w", "window", OWN)):
-        with pytest.raises(cases.ActionRefused) as refused:
-            cases.decide(case, item, "start_special_procedure", actor, kind, now)
+        with pytest.raises(ActionRefused) as refused:
+            decide(case, item, "start_special_procedure", actor, kind, now)
         assert refused.value.code == "forbidden"
-    cases.decide(case, item, "start_special_procedure", Actor("d", "decider", OWN), kind, now)
-    cases.decide(case, item, "start_special_procedure", Actor("b", "issuer", OWN, backup_role="head"), kind, now)
-    waiting = cases.Case(w.case, PERMIT, OWN, state="awaiting_supplement")
+    decide(case, item, "start_special_procedure", Actor("d", "decider", OWN), kind, now)
+    decide(case, item, "start_special_procedure", Actor("b", "issuer", OWN, backup_role="head"), kind, now)
+    waiting = Case(w.case, PERMIT, OWN, state="awaiting_supplement")
     for actor in (Actor("w", "window", OTHER), Actor("u", "undertaker", OWN), Actor("s", "supervisor")):
-        with pytest.raises(cases.ActionRefused) as refused:
-            cases.decide(waiting, item, "supplement", actor, {"uploads": {}}, now)
+        with pytest.raises(ActionRefused) as refused:
+            decide(waiting, item, "supplement", actor, {"uploads": {}}, now)
         assert refused.value.code == "forbidden"
     for actor in (Actor("w", "window", OWN), Actor("zhang", "applicant")):
-        assert cases.decide(waiting, item, "supplement", actor, {"uploads": {}}, now).action == "supplement"
-    paying = cases.Case(w.case, PERMIT, OWN, state="in_progress", assessment={"total_fen": 100})
+        assert decide(waiting, item, "supplement", actor, {"uploads": {}}, now).action == "supplement"
+    paying = Case(w.case, PERMIT, OWN, state="in_progress", assessment={"total_fen": 100})
     fee_item = w.svc.catalogue.data(w.svc.catalogue.items["QQ-REALESTATE-DJ-102"])
-    with pytest.raises(cases.ActionRefused, match="department"):
-        cases.decide(paying, fee_item, "record_payment", Actor("w", "window", OTHER), {"amount_fen": 100}, now)
+    with pytest.raises(ActionRefused, match="部门"):  # only staff of the case's department (Chinese by default)
+        decide(paying, fee_item, "record_payment", Actor("w", "window", OTHER), {"amount_fen": 100}, now)
 
 
 def test_supplements_only_by_the_applicant_or_the_case_window(world: World) -> None:
@@ -267,8 +268,8 @@ class Principal:
 
 def principals() -> list[Principal]:
     out = [Principal("nobody"), Principal("applicant", applicant=True)]
-    for role in auth.ROLES:
-        if role in auth.CENTER_ROLES:  # supervision, administration, the chain front desk
+    for role in ROLES:
+        if role in CENTER_ROLES:  # supervision, administration, the chain front desk
             out.append(Principal(role, role))
         else:
             out += [Principal(f"{role}@own", role, OWN), Principal(f"{role}@other", role, OTHER)]

@@ -22,7 +22,7 @@ from engine.base.dates import TZ
 from engine.check.pipeline import load
 from engine.rules.calendar import MissingCalendar, missing_years
 from engine.rules.clock import ManualClock
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any,
         ("supervisor", "supervisor", None),
         ("window.culture", "window", "culture"),
     ):
-        auth.add_user(app.state.service.db, username, role, dept, PASSWORD)
+        add_user(app.state.service.db, username, role, dept, PASSWORD)
     with TestClient(app):
         yield app, root, clk
 

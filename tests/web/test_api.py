@@ -20,6 +20,7 @@ from engine.ledger import tables
 from engine.ledger.db import read_only
 from engine.rules.clock import ManualClock
 from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.supervision import audit
 from engine.web import api
@@ -30,8 +31,8 @@ from engine.web.openapi import OPENAPI
 def world(case_service: CaseService, tmp_path: Path) -> Iterator[tuple[Client, CaseService, ManualClock, Path]]:
     svc, db = case_service, case_service.db
     for role in ROLES:
-        auth.add_user(db, role, role, "realestate", password=f"{role}-secret")
-    auth.add_user(db, "culture-reviewer", "reviewer", "culture", password="culture-reviewer-secret")
+        add_user(db, role, role, "realestate", password=f"{role}-secret")
+    add_user(db, "culture-reviewer", "reviewer", "culture", password="culture-reviewer-secret")
     app = api.standalone(svc, tmp_path / "uploads")
     yield Client(app), svc, cast(ManualClock, svc.clock), tmp_path / "uploads"
 
@@ -63,9 +64,9 @@ def test_password_hash_format_and_check() -> None:
 def test_add_user_refuses_duplicates_and_unknown_roles(world: Any) -> None:
     _, svc, _, _ = world
     with pytest.raises(ValueError, match="already exists"):
-        auth.add_user(svc.db, "window", "window", "realestate", password="x")
+        add_user(svc.db, "window", "window", "realestate", password="x")
     with pytest.raises(ValueError, match="unknown role 'janitor'"):
-        auth.add_user(svc.db, "j", "janitor", password="x")
+        add_user(svc.db, "j", "janitor", password="x")
 
 
 def test_login_ok_bad_and_expiry(world: Any) -> None:
@@ -91,7 +92,7 @@ def test_login_ok_bad_and_expiry(world: Any) -> None:
 
 def test_backup_role(world: Any) -> None:
     _, svc, clk, _ = world
-    auth.add_user(svc.db, "b", "reviewer", "realestate", password="pw", backup_for="decider")
+    add_user(svc.db, "b", "reviewer", "realestate", password="pw", backup_for="decider")
     actor = auth.actor_for_token(svc.db, auth.login(svc.db, "b", "pw", clk.now()), clk.now())
     assert actor is not None and actor.backup_role == "decider"
 
@@ -271,12 +272,7 @@ def test_item_form_from_the_catalogue(world: Any) -> None:
 def test_openapi_matches_the_routes(world: Any) -> None:
     client, *_ = world
     assert client.get("/openapi.json").json() == OPENAPI
-    app_ops = {
-        (r.path, m.lower())
-        for r in api.ROUTES
-        if isinstance(r, Route)
-        for m in (r.methods or set()) - {"HEAD"}
-    }
+    app_ops = {(r.path, m.lower()) for r in api.ROUTES if isinstance(r, Route) for m in (r.methods or set()) - {"HEAD"}}
     doc_ops = {(path, m) for path, ops in OPENAPI["paths"].items() for m in ops}
     assert doc_ops <= app_ops  # the catalogue's read-only item routes too (engine/web/api/items.py)
     assert {op for op in app_ops if op[0].startswith("/api/")} <= doc_ops

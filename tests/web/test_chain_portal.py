@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from support.portal import apply_for_chain, csrf, find
 
 from engine.rules import chains
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service import chains as chain_service
 
 

@@ -15,7 +15,7 @@ from support import REPO
 from support.portal import PERMIT, csrf, submit
 
 from engine.base import keys
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.web import csrf as csrf_
 from engine.web.app import create_app
 from engine.web.portal.browser import BROWSER_COOKIE
@@ -86,7 +86,7 @@ def test_staff_forms_carry_the_sessions_own_keyed_token(site: Any) -> None:
     """Hole 3: staff pages (desk, supervision, admin) use the same scheme, bound to the session:
     another session's token, or a login form's, is refused."""
     app, _, svc, key = site
-    auth.add_user(svc.db, "sup", "supervisor", None, password="supervisor-secret-1")
+    add_user(svc.db, "sup", "supervisor", None, password="supervisor-secret-1")
     sessions = []
     for _ in range(2):
         staff = TestClient(app, follow_redirects=False)

@@ -16,8 +16,8 @@ from support.portal import csrf, fill_sections, upload_everything
 from engine.base.dates import TZ
 from engine.ledger.db import read_only
 from engine.ledger.events import events_of
-from engine.rules.cases import Actor
-from engine.service import auth
+from engine.rules.cases.model import Actor
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 
 PERMIT = "QQ-HOUSING-XK-003"  # housing, no fee, steps with their own limits
@@ -221,7 +221,7 @@ def test_the_front_desk_accepts_chain_applications_once(desk: Any) -> None:
     from engine.service import chains as chain_service
 
     app, svc, _ = desk
-    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     data, uploads = chain_application(svc, "organization")
     sub = chain_service.submit(svc, "organization", data, uploads, Actor("zhou", "applicant"), "desk-chain")
     assert browser(app, "window.housing").get("/desk/chains").status_code == 403

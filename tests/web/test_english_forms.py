@@ -20,6 +20,7 @@ from engine.base.dates import TZ
 from engine.base.i18n import activate
 from engine.rules import forms
 from engine.rules.clock import ManualClock
+from engine.rules.form_values import Invalid
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,12 +152,12 @@ def test_a_region_outside_within_and_a_province_alone_in_english() -> None:
     try:
         found = regions.problem_words("110101", "取水地点", "230000")
         assert found is not None
-        assert forms._Invalid("invalid_area", found[0], **found[1]).error("x").text() == (
+        assert Invalid("invalid_area", found[0], **found[1]).text() == (
             "取水地点 must be within 黑龙江省; choose again"  # the region's name is data, as written
         )
         found = regions.problem_words("230200", "取水地点")
         assert found is not None
-        assert forms._Invalid("invalid_area", found[0], **found[1]).error("x").text() == (
+        assert Invalid("invalid_area", found[0], **found[1]).text() == (
             "取水地点: 黑龙江省齐齐哈尔市 chosen; go on and choose the county (district)"
         )
     finally:
@@ -173,12 +174,12 @@ def _error_page_message(html: str) -> str:
 
 
 def test_a_role_refused_a_page_reads_why_in_its_language(tmp_path: Path, reference: Any) -> None:
-    from engine.service import auth
+    from engine.service.accounts import add_user
 
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     application = create_app(REPO, tmp_path / "desk.db", reference.catalogue, clock=clk, sweep_seconds=0)
     with TestClient(application, follow_redirects=False):
-        auth.add_user(application.state.service.db, "window.housing", "window", "housing", PASSWORD)
+        add_user(application.state.service.db, "window.housing", "window", "housing", PASSWORD)
         client = browser(application, "window.housing")
         chinese = client.get("/desk/chains")  # a window clerk does not oversee approval chains
         assert chinese.status_code == 403 and _error_page_message(chinese.text) == "您的角色无权查看此页面。"

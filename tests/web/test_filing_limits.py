@@ -28,9 +28,11 @@ from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import ManualClock
-from engine.service import auth, drafts, filing_limits, uploads
+from engine.service import drafts, filing_limits
+from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application, sample_chain_application
+from engine.service.upload_limits import ENV_LIMITS, LIMITS, client_of, limits_from_env
 from engine.web.api.common import APPLICANT
 from engine.web.app import create_app
 
@@ -41,7 +43,7 @@ PERMIT = "QQ-HOUSING-XK-003"  # the portal's item: four sections, five materials
 
 @pytest.fixture
 def site(tmp_path: Path, reference: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, ManualClock]]:
-    for name in uploads.ENV_LIMITS:  # the defaults, whatever the shell running the tests sets
+    for name in ENV_LIMITS:  # the defaults, whatever the shell running the tests sets
         monkeypatch.delenv(name, raising=False)
     clk = ManualClock(START)
     app = create_app(REPO, tmp_path / "filings.db", reference.catalogue, clock=clk, sweep_seconds=0)
@@ -131,7 +133,7 @@ def test_30_a_day_and_a_supervision_event_once_per_window(site: Any) -> None:
         ("2026-03-06T02:09:00.000000+00:00", 10, 1),
         ("2026-03-06T03:09:00.000000+00:00", 30, 24),
     ]
-    assert floods(svc)[0]["client"] == uploads.client_of("203.0.113.7")  # the address hashed, as stored
+    assert floods(svc)[0]["client"] == client_of("203.0.113.7")  # the address hashed, as stored
     # 12:00: the hour is free (11:00 … 11:09 is 9 filings after 11:00), the day is not: its first filing
     # (09:00) leaves the 24 hours at 09:00 tomorrow, 21 hours = 75600 s from now
     clk.set(START + timedelta(hours=3))
@@ -148,7 +150,7 @@ def test_30_a_day_and_a_supervision_event_once_per_window(site: Any) -> None:
 def test_staff_filing_for_applicants_are_not_limited(site: Any) -> None:
     """A window's proxy filing (代办): the hall's staff share one address and file all day."""
     app, svc, _ = site
-    auth.add_user(svc.db, "window", "window", "grid", password="window-secret")
+    add_user(svc.db, "window", "window", "grid", password="window-secret")
     hall = at(app, "10.1.1.1")
     token = hall.post("/api/session", json={"username": "window", "password": "window-secret"}).json()["token"]
     staff = {"headers": {"Authorization": f"Bearer {token}"}}
@@ -227,7 +229,7 @@ def test_parallel_filings_cannot_slip_past_the_limit(tmp_path: Path, reference: 
     migrate(db)
     svc = CaseService(cat, db, ManualClock(START), cal)
     data, _ = sample_application(cat, cat.items[NO_FILES], {})
-    filer = filing_limits.Filer(uploads.client_of("203.0.113.7"), 10, 30)
+    filer = filing_limits.Filer(client_of("203.0.113.7"), 10, 30)
     answers: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(6, timeout=30)
@@ -307,13 +309,13 @@ def test_a_draft_racing_a_case_and_a_chain_application_files_exactly_one(
 
 
 def test_the_filing_limits_are_settings_and_documented(monkeypatch: pytest.MonkeyPatch) -> None:
-    limits = uploads.limits_from_env(
+    limits = limits_from_env(
         {"YANGGUANG_FILINGS_PER_HOUR_PER_ADDRESS": "100", "YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": " 500 "}
     )
     assert (limits.client_filings_per_hour, limits.client_filings_per_day) == (100, 500)
-    assert (uploads.LIMITS.client_filings_per_hour, uploads.LIMITS.client_filings_per_day) == (10, 30)
+    assert (LIMITS.client_filings_per_hour, LIMITS.client_filings_per_day) == (10, 30)
     with pytest.raises(ValueError) as e:
-        uploads.limits_from_env({"YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": "0"})
+        limits_from_env({"YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS": "0"})
     assert str(e.value) == (
         "YANGGUANG_FILINGS_PER_DAY_PER_ADDRESS must be a whole number of filings, at least 1 "
         "(default 30; at most 12 digits), not '0'"
@@ -321,5 +323,5 @@ def test_the_filing_limits_are_settings_and_documented(monkeypatch: pytest.Monke
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     server = (REPO / "server.py").read_text(encoding="utf-8")
     bench = (REPO / "bench" / "bench_web.py").read_text(encoding="utf-8")
-    for name in uploads.ENV_LIMITS:  # every per-address setting: documented, and raised by the web bench
+    for name in ENV_LIMITS:  # every per-address setting: documented, and raised by the web bench
         assert name in readme and name in server and f'"{name}"' in bench, name

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from engine.rules.cases import STANDARD_STEPS, step_groups, steps_of
+from engine.rules.cases.model import STANDARD_STEPS
+from engine.rules.cases.steps import step_groups, steps_of
 from engine.web.flowchart import ROLE_NAMES, describe, flowchart_svg, wrap
 
 REPO = Path(__file__).resolve().parents[2]

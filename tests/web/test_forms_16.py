@@ -16,7 +16,7 @@ from support.portal import fill_sections, form_values, submit
 
 from engine.base.dates import TZ
 from engine.rules.clock import ManualClock
-from engine.rules.fee_text import describe_schedule, describe_schedule_on
+from engine.rules.fees.text import describe_schedule, describe_schedule_on
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ def test_sunshine_opens_on_the_latest_month_with_cases_and_navigates(site: Any) 
 def test_the_flowchart_draws_supplement_and_refusal_branches(reference: Any) -> None:
     import xml.etree.ElementTree as ET
 
-    from engine.rules.cases import step_groups
+    from engine.rules.cases.steps import step_groups
     from engine.web.flowchart import describe, flowchart_svg
 
     svg_ns = "{http://www.w3.org/2000/svg}"
@@ -201,7 +201,7 @@ def test_without_javascript_a_region_is_chosen_province_then_county(site: Any) -
 
 
 def test_staff_read_a_regions_name_on_the_desk_and_beside_its_code_in_the_api(site: Any) -> None:
-    from engine.rules.cases import Actor
+    from engine.rules.cases.model import Actor
     from engine.service.samples import sample_application
 
     _, svc, _ = site

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from engine.rules.clock import SystemClock
 from engine.service import auth
+from engine.service.accounts import add_user
 from engine.web.app import create_app
 from engine.web.openapi import OPENAPI
 
@@ -56,7 +57,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Iterator[L
         db = tmp_path_factory.mktemp("fuzz") / "yangguang.db"
         clock = SystemClock()
         app = create_app(REPO, db, reference.catalogue, clock=clock, sweep_seconds=0, reload_seconds=0)
-        auth.add_user(app.state.service.db, "fuzz.admin", "admin", password=PASSWORD)
+        add_user(app.state.service.db, "fuzz.admin", "admin", password=PASSWORD)
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         base = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -14,9 +14,10 @@ from support.portal import csrf
 
 from engine.base.dates import TZ
 from engine.rules import clock
-from engine.rules.cases import ActionRefused, Actor
-from engine.service import auth, green_channel
+from engine.rules.cases.model import ActionRefused, Actor
 from engine.service import chains as chain_service
+from engine.service import green_channel
+from engine.service.accounts import add_user
 
 BASIS = "齐齐哈尔市2026年重点建设项目名单（示例）"
 
@@ -28,7 +29,7 @@ def apply(svc: Any, key: str = "green") -> str:
 
 def test_a_key_project_is_put_in_the_green_channel_at_acceptance_and_gets_its_card(desk: Any) -> None:
     app, svc, _ = desk
-    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     number = apply(svc)
     front = browser(app, "front")
     page = front.get("/desk/chains").text

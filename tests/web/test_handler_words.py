@@ -21,10 +21,12 @@ from support.desk import PASSWORD, act, browser
 from support.portal import PDF, PERMIT, PNG, csrf, find, submit
 
 from engine.base import i18n
-from engine.rules.cases import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.base.dates import TZ
+from engine.rules.cases.model import Actor
+from engine.rules.clock import ManualClock
 from engine.service import auth
 from engine.service import chains as chain_service
+from engine.service.accounts import add_user
 from engine.web.app import create_app
 from engine.web.portal import browser as portal_browser
 
@@ -46,8 +48,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Iterator[d
     svc = app.state.service
     with pytest.MonkeyPatch.context() as mp, TestClient(app, follow_redirects=False):
         mp.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))  # as conftest's cheap_hashes
-        auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
-        auth.add_user(svc.db, "window.housing", "window", "housing", PASSWORD)
+        add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+        add_user(svc.db, "window.housing", "window", "housing", PASSWORD)
         data, uploads = chain_application(svc, "construction")
         chain = chain_service.submit(svc, "construction", data, uploads, Actor("zhou", "applicant"), "words").number
         applicant = TestClient(app, follow_redirects=False)

@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.base.dates import TZ
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
 from engine.service import access, auth
+from engine.service.accounts import add_user
 from engine.web import admin, supervision
 from engine.web.app import create_app
 from engine.web.deps import Deps
@@ -122,7 +123,7 @@ def test_the_one_guard_of_staff_pages(bare: Starlette) -> None:
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/desk/login?next=/supervision/cases"
     deps: Deps = bare.state.deps
     db, password = deps.service.db, "a-password-of-theirs"
-    auth.add_user(db, "window.housing", "window", "housing", password)
+    add_user(db, "window.housing", "window", "housing", password)
     token = auth.start_session(db, "window.housing", password, deps.service.clock.now()).token
     with pytest.raises(HTTPException) as refused:  # the app's error page says it (tests/web/test_access.py)
         call(endpoint, request(bare, "/supervision/cases", cookie=f"{STAFF_COOKIE}={token}"))

@@ -52,12 +52,7 @@ BILINGUAL_DATA = {
     "engine/authoring/override_edit.py": "the comment heading a new override file",
 }
 #: … and files whose owners convert their messages to the catalogue (issue 17): take a file off once it has none
-BILINGUAL_PENDING = {
-    "engine/rules/cases.py",
-    "engine/service/cases.py",
-    "engine/service/auth.py",
-    "engine/service/uploads.py",
-}
+BILINGUAL_PENDING: set[str] = set()
 _BILINGUAL = re.compile(r"[\u4e00-\u9fff][^/]*\s?/ [A-Za-z]")
 
 

@@ -17,11 +17,13 @@ from starlette.testclient import TestClient
 
 from engine.base.dates import TZ
 from engine.catalogue.model import Document
-from engine.rules import forms
-from engine.rules.cases import Actor
+from engine.rules import form_values
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
-from engine.rules.fees import FeeDataError, assess
-from engine.service import auth
+from engine.rules.fees.assessment import assess
+from engine.rules.fees.schedule import FeeDataError
+from engine.rules.form_values import Invalid
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 from engine.web.app import create_app
 
@@ -54,8 +56,8 @@ def site(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any]]:
     app = create_app(REPO, tmp_path / "money.db", cat, clock=ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)),
                      sweep_seconds=0)  # fmt: skip
     svc = app.state.service
-    auth.add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
-    auth.add_user(svc.db, "decider.housing", "decider", "housing", PASSWORD)
+    add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
+    add_user(svc.db, "decider.housing", "decider", "housing", PASSWORD)
     with TestClient(app):
         yield app, svc
 
@@ -120,12 +122,12 @@ def test_a_fee_charged_on_an_amount_in_wan_yuan_is_exact(site: Any) -> None:
 
 def test_wan_yuan_amounts_are_exact_to_the_fen() -> None:
     spec = {"id": "capital", "label": "注册资本", "type": "money", "unit": "万元"}
-    coerce = forms._coerce
+    coerce = form_values.coerce
     assert coerce(spec, "1,200") == "1200.00" and coerce(spec, "1234.5678") == "1234.5678"
     assert coerce(spec, "0.000001") == "0.000001"  # one fen
-    with pytest.raises(forms._Invalid, match="最多保留6位小数"):
+    with pytest.raises(Invalid, match="最多保留6位小数"):
         coerce(spec, "0.0000001")  # a tenth of a fen
-    with pytest.raises(forms._Invalid, match="最多保留2位小数"):
+    with pytest.raises(Invalid, match="最多保留2位小数"):
         coerce({**spec, "unit": "元"}, "12.345")
     # 1234.5678 万元 = 12,345,678.00 元; × 0.3 % = 37,037.034 元, half up to the fen: 37,037.03 元
     got = assess(SCHEDULE, {"project": {"investment": "1234.5678"}}, date(2026, 3, 6), {"project.investment": "万元"})

@@ -22,10 +22,12 @@ from engine.base.dates import TZ
 from engine.check.pipeline import load
 from engine.cli.main import main
 from engine.rules import notice
-from engine.rules.cases import ActionRefused, Actor, Case, Event, apply, decide
+from engine.rules.cases.actions import decide
+from engine.rules.cases.fold import apply
+from engine.rules.cases.model import ActionRefused, Actor, Case, Event
 from engine.rules.clock import ManualClock
-from engine.service import auth
-from engine.supervision import sweep as supervision
+from engine.service.accounts import add_user
+from engine.supervision.counts import max_visits_of
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -169,7 +171,7 @@ def test_an_unstated_fee_can_be_neither_assessed_nor_paid(capsys: pytest.Capture
 
 def test_supervision_does_not_flag_visits_an_item_does_not_state() -> None:
     cat = load(FIXTURE).catalogue
-    assert supervision.max_visits_of(cat) == {"QQ-B-001": 1}  # QQ-A-001: visits not_stated, nothing to exceed
+    assert max_visits_of(cat) == {"QQ-B-001": 1}  # QQ-A-001: visits not_stated, nothing to exceed
     assert stated.visits_max(cat.items["QQ-A-001"].data) is None
 
 
@@ -196,7 +198,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any,
     (root / "items" / "amr" / "unstated.yaml").write_text(UNSTATED, encoding="utf-8")
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     app = create_app(root, tmp_path / "site.db", clock=clk, sweep_seconds=0, reload_seconds=0)
-    auth.add_user(app.state.service.db, "admin", "admin", None, PASSWORD)
+    add_user(app.state.service.db, "admin", "admin", None, PASSWORD)
     with TestClient(app):
         yield app, root
 

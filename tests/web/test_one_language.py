@@ -42,9 +42,11 @@ from support.desk import PASSWORD, browser
 from support.portal import csrf, fill_sections, upload_everything
 
 from engine.base import regions
-from engine.rules.cases import Actor
-from engine.rules.clock import TZ, ManualClock
+from engine.base.dates import TZ
+from engine.rules.cases.model import Actor
+from engine.rules.clock import ManualClock
 from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 from engine.web.app import create_app
 
@@ -181,7 +183,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Iterator[d
     with pytest.MonkeyPatch.context() as mp, TestClient(app, follow_redirects=False):
         mp.setattr(auth, "HASHER", PasswordHasher.from_parameters(profiles.CHEAPEST))  # as conftest's cheap_hashes
         for name, role, dept in ((ADMIN, "admin", None), (CLERK, "window", "realestate")):
-            auth.add_user(svc.db, name, role, dept, PASSWORD)
+            add_user(svc.db, name, role, dept, PASSWORD)
         applicant = TestClient(app, follow_redirects=False)
         draft = fill_sections(applicant, svc, BIGGEST)
         upload_everything(applicant, svc, draft, BIGGEST)

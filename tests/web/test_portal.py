@@ -14,7 +14,7 @@ from support.portal import PDF, PERMIT, csrf, fill_sections, find, form_values, 
 from engine.ledger import tables
 from engine.ledger.cases import get_case
 from engine.ledger.db import read_only
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service.samples import sample_application
 
 BAD_ID = "110105194912310021"  # right shape, wrong check digit (the right one is X)

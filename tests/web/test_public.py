@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from support.cases import CULTURE, complete, filed
 
 from engine.base.dates import TZ
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
 from engine.web.app import create_app
 

@@ -24,7 +24,8 @@ from engine.ledger.cases import get_case
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import migrate
 from engine.rules.clock import ManualClock
-from engine.service import auth, query_codes
+from engine.service import query_codes
+from engine.service.accounts import add_user
 from engine.web.app import create_app
 
 NEW_CODE = re.compile(r"[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{4}-[2-9ACDEFGHJKMNPQRTVWXY]{2}")
@@ -167,7 +168,7 @@ def test_a_case_guessed_from_many_addresses_is_closed_for_the_window_and_supervi
     clk.advance(minutes=15)  # 09:15:00
     assert fresh.get(f"/api/cases/{number}", params={"query_code": code}).status_code == 200
     # the supervisor sees it: on the dashboard (a column of its own) and on the case's page
-    auth.add_user(svc.db, "sup", "supervisor", None, password="supervisor-secret-1")
+    add_user(svc.db, "sup", "supervisor", None, password="supervisor-secret-1")
     staff = TestClient(app, follow_redirects=False)
     login = staff.get("/desk/login")
     staff.post("/desk/login", data={"csrf": csrf(login.text), "username": "sup", "password": "supervisor-secret-1"})

@@ -29,9 +29,9 @@ from support import copy_catalogue
 from engine.base.dates import TZ
 from engine.check.pipeline import load
 from engine.rules import clock
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 from engine.web import reload
 from engine.web.app import create_app
@@ -124,7 +124,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     db.parent.mkdir()
     app = create_app(root, db, clock=clk, sweep_seconds=0, reload_seconds=0.2)
     for username, role, dept in (("admin", "admin", None), ("window.culture", "window", "culture")):
-        auth.add_user(app.state.service.db, username, role, dept, PASSWORD)
+        add_user(app.state.service.db, username, role, dept, PASSWORD)
     with serving(app) as base:
         yield Site(base, app, root, db, clk)
 

@@ -16,9 +16,10 @@ from support.portal import PERMIT, csrf, find
 
 from engine.base import wording
 from engine.rules import forms
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service import auth
 from engine.service import chains as chain_service
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application, sample_chain_application
 
 APPLICANT = Actor("applicant", "applicant")  # as the portal and the API file (engine.web.portal.apply.APPLICANT)
@@ -62,7 +63,7 @@ def test_an_instant_near_midnight_utc_is_the_next_local_day() -> None:
 def test_desk_chains_and_the_api_show_local_time_with_offset(desk: Any) -> None:
     app, svc, clk = desk
     clk.set(datetime(2026, 12, 6, 23, 0, tzinfo=UTC))  # Monday 2026-12-07 07:00 in Beijing
-    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     data, uploads = sample_chain_application(svc.catalogue, svc.catalogue.chains["organization"].data)
     chain_service.submit(svc, "organization", data, uploads, APPLICANT, "c1")
     page = browser(app, "front").get("/desk/chains")
@@ -117,8 +118,8 @@ def test_supervision_case_list_names_steps_and_filters(desk: Any) -> None:
 
 def test_every_role_lands_on_its_own_work_and_sees_what_waits(desk: Any) -> None:
     app, svc, _ = desk
-    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
-    auth.add_user(svc.db, "root", "admin", None, PASSWORD)
+    add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    add_user(svc.db, "root", "admin", None, PASSWORD)
     data, uploads = sample_chain_application(svc.catalogue, svc.catalogue.chains["organization"].data)
     chain_service.submit(svc, "organization", data, uploads, APPLICANT, "c1")
     file_permit(svc)

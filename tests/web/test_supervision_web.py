@@ -15,12 +15,13 @@ from starlette.testclient import TestClient
 from support import JOINT_REVIEW_CHAIN, with_joint_review
 
 from engine.base.dates import TZ
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
-from engine.service import auth
+from engine.service.accounts import add_user
 from engine.service.samples import sample_application
 from engine.supervision import corrections
 from engine.supervision import sweep as supervision
+from engine.supervision.counts import anomaly_counts
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def site(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any, ManualClock
         ("head.housing", "head", "housing"),
         ("window.culture", "window", "culture"),
     ):
-        auth.add_user(svc.db, username, role, dept, PASSWORD)
+        add_user(svc.db, username, role, dept, PASSWORD)
     with TestClient(app):
         yield app, svc, clk
 
@@ -184,7 +185,7 @@ def test_a_deemed_consent_in_a_joint_review_is_an_anomaly_of_its_month(tmp_path:
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))  # Friday
     app = create_app(REPO, tmp_path / "jr.db", cat, clock=clk, sweep_seconds=0)
     svc = app.state.service
-    auth.add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
+    add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
     with TestClient(app):
         data, uploads = sample_chain_application(cat, JOINT_REVIEW_CHAIN)
         sub = chain_service.submit(svc, "jr", data, uploads, Actor("qian", "applicant"), "jr1")
@@ -194,10 +195,10 @@ def test_a_deemed_consent_in_a_joint_review_is_an_anomaly_of_its_month(tmp_path:
         clk.set(datetime(2026, 3, 16, 9, 0, tzinfo=TZ))
         assert supervision.sweep(svc).other["deemed_consent"] == 2
         march = (datetime(2026, 3, 1, tzinfo=TZ), datetime(2026, 4, 1, tzinfo=TZ))
-        counts = supervision.anomaly_counts(svc.db, *march)
+        counts = anomaly_counts(svc.db, *march)
         assert counts["housing"]["deemed_consent"] == 1 and counts["cad"]["deemed_consent"] == 1
         april = (datetime(2026, 4, 1, tzinfo=TZ), datetime(2026, 5, 1, tzinfo=TZ))
-        assert supervision.anomaly_counts(svc.db, *april) == {}
+        assert anomaly_counts(svc.db, *april) == {}
 
         page = signed_in(app, "supervisor").get("/supervision", params={"month": "2026-03"}).text
         table = page.split('id="anomalies"')[1].split("</table>")[0]

@@ -27,6 +27,7 @@ from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.clock import ManualClock
 from engine.service import auth, drafts, uploads
 from engine.service.samples import sample_application
+from engine.service.upload_limits import Limits
 from engine.supervision import sweep as supervision
 
 START = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
@@ -373,7 +374,7 @@ def test_drafts_module_keys_and_tokens(world: World) -> None:
 def test_a_supplement_on_the_progress_page_counts_against_the_cases_limits(portal: Any) -> None:
     """Hole 1: the applicant's supplement page stored files with no owner and no limit (never
     purged, never counted); they now belong to the case and stop at 30 files a minute."""
-    from engine.rules.cases import Actor
+    from engine.rules.cases.model import Actor
 
     client, svc, _ = portal
     number, query_code = submit(client, svc)
@@ -410,7 +411,7 @@ def test_an_address_begins_so_many_portal_drafts_an_hour(tmp_path: Path, referen
 
     clk = ManualClock(START)
     app = create_app(REPO_ROOT, tmp_path / "p.db", reference.catalogue, clock=clk, sweep_seconds=0,
-                     upload_limits=uploads.Limits(client_drafts_per_hour=2))  # fmt: skip
+                     upload_limits=Limits(client_drafts_per_hour=2))  # fmt: skip
     code = "QQ-HOUSING-XK-003"
     answers = []
     for _ in range(3):  # three browsers (no cookies shared) behind one address

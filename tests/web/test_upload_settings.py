@@ -20,7 +20,7 @@ from engine.base.dates import TZ
 from engine.cli import main as cli
 from engine.cli.errors import EXIT_USER
 from engine.rules.clock import ManualClock
-from engine.service import uploads
+from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, LIMITS, limits_from_env
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_a_raised_per_address_limit_takes_more_than_60_files_a_minute(
 
 
 def test_limits_from_env_reads_the_three_settings() -> None:
-    limits = uploads.limits_from_env(
+    limits = limits_from_env(
         {FILES: " 600 ", "YANGGUANG_UPLOAD_MB_PER_DAY_PER_ADDRESS": "10", "YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS": "5"}
     )
     assert (limits.client_files_per_minute, limits.client_bytes_per_day, limits.client_drafts_per_hour) == (
@@ -67,14 +67,14 @@ def test_limits_from_env_reads_the_three_settings() -> None:
         10 * 2**20,
         5,
     )
-    assert limits.draft_files_per_minute == uploads.DRAFT_FILES_PER_MINUTE  # per draft: not a setting
-    assert uploads.limits_from_env({}) == uploads.LIMITS
+    assert limits.draft_files_per_minute == DRAFT_FILES_PER_MINUTE  # per draft: not a setting
+    assert limits_from_env({}) == LIMITS
 
 
 @pytest.mark.parametrize("raw", ["abc", "0", "-5", "1.5", "1e3", "１２", "9" * 13])
 def test_a_bad_value_is_refused_naming_the_variable(raw: str) -> None:
     with pytest.raises(ValueError) as e:
-        uploads.limits_from_env({"YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS": raw})
+        limits_from_env({"YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS": raw})
     assert str(e.value) == (
         "YANGGUANG_DRAFTS_PER_HOUR_PER_ADDRESS must be a whole number of drafts, at least 1 "
         f"(default 60; at most 12 digits), not {raw!r}"

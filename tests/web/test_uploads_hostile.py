@@ -21,6 +21,7 @@ from support.portal import PDF
 from engine.ledger import tables
 from engine.ledger.db import read_only
 from engine.service import uploads
+from engine.service.upload_limits import DRAFT_FILES_PER_MINUTE, DRAFT_MAX_FILES
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
@@ -166,17 +167,17 @@ def test_many_small_files_meet_the_rate_and_then_the_draft_total(api: World) -> 
     """Hole 5: many small files: the 31st in a minute answers 429, the 61st in a draft 413."""
     client, _, clk, upload_dir = api
     draft = new_draft(client)
-    for i in range(uploads.DRAFT_FILES_PER_MINUTE):
+    for i in range(DRAFT_FILES_PER_MINUTE):
         assert post(client, draft, b"a.pdf", PDF).status_code == 201, i
     r = post(client, draft, b"a.pdf", PDF)
     assert r.status_code == 429 and r.headers["retry-after"] == "60"  # all 30 at 09:00:00; free at 09:01:00
     clk.advance(minutes=1)
-    for i in range(uploads.DRAFT_MAX_FILES - uploads.DRAFT_FILES_PER_MINUTE):
+    for i in range(DRAFT_MAX_FILES - DRAFT_FILES_PER_MINUTE):
         assert post(client, draft, b"a.pdf", PDF).status_code == 201, i
     clk.advance(minutes=1)
     r = post(client, draft, b"a.pdf", PDF)
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_many_files"
-    assert len(list(upload_dir.iterdir())) == uploads.DRAFT_MAX_FILES
+    assert len(list(upload_dir.iterdir())) == DRAFT_MAX_FILES
 
 
 def test_a_lone_surrogate_or_garbage_in_the_credentials_is_a_4xx(api: World) -> None:

@@ -213,7 +213,7 @@ def test_the_server_applies_deemed_acceptance_by_itself(tmp_path: Path, referenc
 
 
 def svc_applicant():  # type: ignore[no-untyped-def]
-    from engine.rules.cases import Actor
+    from engine.rules.cases.model import Actor
 
     return Actor("zhang", "applicant")
 

@@ -30,11 +30,13 @@ from engine.base.i18n import gettext
 from engine.ledger.db import open_engine
 from engine.ledger.errors import VersionConflict
 from engine.ledger.migrations import migrate
-from engine.rules import cases, forms
+from engine.rules import forms
 from engine.rules.calendar import WorkCalendar
+from engine.rules.cases.model import ActionRefused, FeeMismatch
 from engine.rules.clock import ManualClock
-from engine.service import auth, drafts, filing_limits, query_codes, uploads
+from engine.service import auth, drafts, filing_limits, query_codes
 from engine.service.cases import CaseService, ItemUnavailable, SubmissionInvalid, UnknownCase
+from engine.service.upload_limits import LIMITS, NO_ROOM, TOO_OFTEN, Refused
 from engine.web import csrf, errors, home
 from engine.web.deps import Deps
 from engine.web.errors import ApiError
@@ -65,9 +67,7 @@ def _invalid(request: Request) -> Exception:
 
 
 def _disk_full(request: Request) -> Exception:
-    return uploads.Refused(
-        507, "insufficient_storage", "磁盘空间不足，请稍后再试", "the disk is nearly full; try later"
-    )
+    return Refused(507, "insufficient_storage", gettext(NO_ROOM))  # said in the request's language as it is raised
 
 
 #: (name, the exception, status, code, headers it must carry)
@@ -82,17 +82,17 @@ ERRORS: list[tuple[str, Callable[[Request], Exception], int, str, dict[str, str]
     ("auth", lambda r: auth.AuthError("用户名或密码错误 / wrong username or password"), 401, "unauthorized", {}),
     ("draft-filed", lambda r: drafts.Filed("QQ20260306000001", False), 409, "draft_filed", {}),
     ("disk-full", _disk_full, 507, "insufficient_storage", {}),
-    ("uploads", lambda r: uploads.Refused(429, TOO_MANY, "上传过于频繁", "too many uploads", 42), 429, TOO_MANY,
+    ("uploads", lambda r: Refused(429, TOO_MANY, gettext(TOO_OFTEN) % {"seconds": 42}, 42), 429, TOO_MANY,
      {"retry-after": "42"}),
     ("invalid", _invalid, 422, "invalid", {}),
     ("unknown-case", lambda r: UnknownCase("没有这个办件 / no such case"), 404, "not_found", {}),
-    ("unavailable", lambda r: ItemUnavailable("QQ-PSB-BA-001", "suspended", "咨询电话：12345"), 409,
+    ("unavailable", lambda r: ItemUnavailable("QQ-PSB-BA-001", "suspended", "D01", "12345"), 409,
      "item_unavailable", {}),
     ("conflict", lambda r: VersionConflict("QQ20260306000001", 1, 2), 409, "version_conflict", {}),
-    ("forbidden", lambda r: cases.ActionRefused("forbidden", "只有审核人员可以办理 / only a reviewer may"), 403,
+    ("forbidden", lambda r: ActionRefused("forbidden", "只有审核人员可以办理 / only a reviewer may"), 403,
      "forbidden", {}),
-    ("refused", lambda r: cases.ActionRefused("conflict", "本件已办结 / the case is closed"), 409, "conflict", {}),
-    ("fee", lambda r: cases.FeeMismatch("缴费与核定不符 / the payment differs", None), 422,  # type: ignore[arg-type]
+    ("refused", lambda r: ActionRefused("conflict", "本件已办结 / the case is closed"), 409, "conflict", {}),
+    ("fee", lambda r: FeeMismatch("缴费与核定不符 / the payment differs", None), 422,  # type: ignore[arg-type]
      "fee_mismatch", {}),
     ("internal", lambda r: RuntimeError("secret internals /srv/db"), 500, "internal_error", {}),
 ]  # fmt: skip
@@ -121,7 +121,7 @@ def client(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Iterator
             Middleware(errors.LastResort),
         ],
     )
-    app.state.deps = Deps(service, renderer(cat, calendar), b"k" * 32, tmp / "uploads", uploads.LIMITS, lambda r: None)
+    app.state.deps = Deps(service, renderer(cat, calendar), b"k" * 32, tmp / "uploads", LIMITS, lambda r: None)
     with TestClient(app, raise_server_exceptions=True) as c:  # the mapper answers: nothing reaches the client raw
         yield c
 

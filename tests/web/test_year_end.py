@@ -26,11 +26,13 @@ from engine.ledger import tables
 from engine.ledger.cases import get_case
 from engine.ledger.db import read_only
 from engine.rules import clock
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
-from engine.service import auth, documents, green_channel, provisional, recount
 from engine.service import chains as chain_service
+from engine.service import documents, green_channel, provisional, recount
+from engine.service.accounts import add_user
 from engine.supervision import sweep as supervision
+from engine.supervision.counts import lights_of
 from engine.web.app import create_app
 
 CULTURE = "QQ-CULTURE-XK-101"  # promised 10 working days, legal 20; review 2 days, inspection 4
@@ -50,7 +52,7 @@ def staff(role: str, dept: str = "culture") -> Actor:
 
 def add_culture_staff(svc: Any) -> None:
     for username, role in CULTURE_STAFF:
-        auth.add_user(svc.db, username, role, "culture", PASSWORD)
+        add_user(svc.db, username, role, "culture", PASSWORD)
 
 
 def row(svc: Any, number: str) -> dict[str, Any]:
@@ -173,7 +175,7 @@ def test_worklists_supervision_and_lights_use_the_provisional_dates_with_the_mar
     # overdue -> abnormal; both recorded with the provisional year beside their deadline
     clk.set(at(2027, 1, 11, 10))
     supervision.sweep(svc)
-    lights = {e["kind"]: e["detail"] for e in supervision.lights_of(svc.db, running)}
+    lights = {e["kind"]: e["detail"] for e in lights_of(svc.db, running)}
     assert lights["warning"]["provisional_from"] == 2027 and day(lights["warning"]["deadline"]) == date(2027, 1, 12)
     assert lights["abnormal"]["provisional_from"] == 2027
     page = browser(app, "supervisor").get(f"/desk/cases/{running}").text
@@ -217,7 +219,7 @@ def test_a_follow_up_opened_on_28_december_gets_a_provisional_due_date(desk: Any
 
 def test_a_chain_applied_for_in_december_has_provisional_dates_on_its_pages_card_and_api(desk: Any) -> None:
     app, svc, clk = desk
-    auth.add_user(svc.db, "front", "frontdesk", None, PASSWORD)
+    add_user(svc.db, "front", "frontdesk", None, PASSWORD)
     clk.set(at(2026, 12, 14))  # Monday
     data, uploads = chain_application(svc, "construction")
     number = chain_service.submit(svc, "construction", data, uploads, Actor("zhou", "applicant"), "c").number
@@ -326,7 +328,7 @@ def county(tmp_path: Path) -> Any:
     app = create_app(root, tmp_path / "var" / "y.db", clock=clk, sweep_seconds=0, reload_seconds=0)
     svc = app.state.service
     add_culture_staff(svc)
-    auth.add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
+    add_user(svc.db, "supervisor", "supervisor", None, PASSWORD)
     with TestClient(app, follow_redirects=False):
         yield app, root, clk
 

@@ -26,7 +26,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from engine.service.cases import CaseService
-from engine.service.uploads import LIMITS, Limits
+from engine.service.upload_limits import LIMITS, Limits
 from engine.web import errors, openapi
 from engine.web.api import cases, chains, items, session, supervision
 from engine.web.api import uploads as api_uploads

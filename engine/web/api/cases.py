@@ -21,12 +21,14 @@ from engine.base.i18n import gettext as _
 from engine.base.money import amounts
 from engine.ledger.db import dumps, read_only
 from engine.ledger.events import events_of
-from engine.rules import cases, forms
+from engine.rules import forms
+from engine.rules.cases.steps import open_steps
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
 from engine.service import filing_limits
 from engine.service import uploads as uploads_
 from engine.service.cases import CaseService, SubmissionInvalid
+from engine.service.upload_limits import Owner
 from engine.web.api.common import (
     APPLICANT,
     APPLICANT_ACTIONS,
@@ -88,7 +90,7 @@ def view(service: CaseService, number: str, staff: bool) -> dict[str, Any]:
         **{k: getattr(case, k) for k in _PLAIN},
         "received_at": iso(case.received_at),
         "accepted_at": iso(case.accepted_at),
-        "open_steps": [{k: s.get(k) for k in ("id", "name", "role")} for s in cases.open_steps(case, item)],
+        "open_steps": [{k: s.get(k) for k in ("id", "name", "role")} for s in open_steps(case, item)],
         "deadlines": _deadlines(service, case, snap, number),
         "events": [
             {"action": r.action, "at": iso(r.at_datetime), "role": r.role} | ({"actor": r.actor} if staff else {})
@@ -106,7 +108,7 @@ def upload_errors(
     service: CaseService,
     materials: Sequence[Mapping[str, Any]],
     uploads: Mapping[str, list[str]],
-    owner: uploads_.Owner,
+    owner: Owner,
 ) -> list[FieldError]:
     return uploads_.material_errors(service.db, materials, uploads, owner)
 
@@ -215,7 +217,7 @@ def checked_supplement(service: CaseService, number: str, payload: dict[str, Any
         for k in uploads
         if k not in known
     ]
-    errors += upload_errors(service, materials, uploads, uploads_.Owner(case=number))  # uploaded for this case
+    errors += upload_errors(service, materials, uploads, Owner(case=number))  # uploaded for this case
     if errors:
         raise SubmissionInvalid(errors)
     return {

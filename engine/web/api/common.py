@@ -19,7 +19,7 @@ from starlette.requests import Request
 from engine.base import addresses, input_guard, wording
 from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.rules import cases
+from engine.rules.cases.model import Actor
 from engine.rules.forms import FieldError
 from engine.service import access, auth, query_codes
 from engine.service.cases import CaseService, UnknownCase
@@ -27,7 +27,7 @@ from engine.web.deps import deps
 from engine.web.errors import ApiError, BadText
 
 MAX_JSON = 1024 * 1024
-APPLICANT = cases.Actor("applicant", "applicant")
+APPLICANT = Actor("applicant", "applicant")
 APPLICANT_ACTIONS = frozenset({"supplement", "evaluate"})
 SYSTEM_ACTIONS = frozenset({"deemed_accept"})  # the engine's timed rules only (CaseService.sweep)
 
@@ -137,7 +137,7 @@ def iso(value: datetime | None) -> str | None:
     return wording.iso_local(value)  # local time with its offset (+08:00), as a person reads it
 
 
-def staff_of(request: Request) -> cases.Actor | None:
+def staff_of(request: Request) -> Actor | None:
     """The member of staff whose bearer token the request sends (None without one); 401 for a token
     that is unknown or expired. Reads the database: call it in a worker thread."""
     token = bearer(request)
@@ -157,7 +157,7 @@ def check_query_code(request: Request, number: str, query_code: str) -> None:
         raise ApiError(404, "not_found", _(NOT_FOUND_FOR_APPLICANT))
 
 
-def staff_may_see(service: CaseService, staff: cases.Actor | None, number: str) -> bool:
+def staff_may_see(service: CaseService, staff: Actor | None, number: str) -> bool:
     """engine.service.access decides; an unknown number is simply not seen (the same answer)."""
     if staff is None:
         return False
@@ -168,7 +168,7 @@ def staff_may_see(service: CaseService, staff: cases.Actor | None, number: str) 
     return access.may_see(staff, case)
 
 
-def refuse(staff: cases.Actor | None) -> ApiError:
+def refuse(staff: Actor | None) -> ApiError:
     """Neither staff allowed to see it nor a query code: the answer to a stranger's request."""
     if staff is None:
         return ApiError(403, "forbidden", _(NEED_CREDENTIALS))

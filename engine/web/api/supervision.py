@@ -15,7 +15,7 @@ from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
 from engine.service import access
 from engine.supervision import corrections, rankings
-from engine.supervision import sweep as supervision
+from engine.supervision.counts import anomaly_counts, event_counts, labels, max_visits_of, open_counts
 from engine.web.api.common import MONTH, full_date, iso, staff_of
 from engine.web.deps import deps
 from engine.web.errors import ApiError
@@ -63,10 +63,10 @@ async def summary(request: Request) -> Response:
             "center": (cat.center or {}).get("name", ""),
             "generated_at": iso(service.clock.now()),
             "period": {"from": start.isoformat(), "to": end.isoformat()},
-            "open": supervision.open_counts(db),
-            "lights": supervision.event_counts(db, lo, hi),
-            "anomalies": supervision.anomaly_counts(db, lo, hi, supervision.max_visits_of(cat)),
-            "labels": supervision.labels(),
+            "open": open_counts(db),
+            "lights": event_counts(db, lo, hi),
+            "anomalies": anomaly_counts(db, lo, hi, max_visits_of(cat)),
+            "labels": labels(),
             "corrections": corrections.rate(db, lo, hi),
             "rankings": {"month": month, **{k: [r.as_dict() for r in v] for k, v in ranked.items()}},
         }

@@ -23,6 +23,7 @@ from engine.ledger.db import read_only
 from engine.service import access, drafts
 from engine.service import uploads as uploads_
 from engine.service.cases import UnknownCase
+from engine.service.upload_limits import Owner, check_quota, check_room, client
 from engine.service.uploads import MAX_UPLOAD
 from engine.web.api.common import (
     NOT_FOUND_FOR_APPLICANT,
@@ -49,19 +50,19 @@ def _too_large() -> ApiError:
 
 def claimed(
     request: Request, body: Mapping[str, Any], files: Mapping[str, list[str]], chain: bool = False
-) -> tuple[uploads_.Owner, str | None]:
+) -> tuple[Owner, str | None]:
     """(the owner whose uploads ``files`` may name, the draft's idempotency key) for the draft a
     submission ``body`` names; no draft: naming any upload is a field error. Reads the database."""
     token = body.get("draft")
     if token is None:
-        return uploads_.Owner(), None
+        return Owner(), None
     d = deps(request)
     draft = drafts.find_api(d.service.db, d.key, token, d.service.clock.now()) if isinstance(token, str) else None
     if draft is None:
         raise field_errors(("draft", "unknown_draft", _(UNKNOWN_DRAFT)))
     if draft.filed is not None and draft.filed[1] != chain:  # filed as the other kind of application
         raise drafts.Filed(draft.filed[0], draft.filed[1])
-    return uploads_.Owner(draft=draft.id), drafts.key(draft.id)
+    return Owner(draft=draft.id), drafts.key(draft.id)
 
 
 async def draft_create(request: Request) -> Response:
@@ -71,7 +72,7 @@ async def draft_create(request: Request) -> Response:
     return JSONResponse({"draft": token, "expires_at": iso(expires)}, status_code=201)
 
 
-def upload_owner(request: Request) -> uploads_.Owner:
+def upload_owner(request: Request) -> Owner:
     """Whose upload this is, from the headers alone (so a refusal reads no body): a draft
     (``X-Draft-Token``), or a case (``?case=``) with its query code or a staff token."""
     d = deps(request)
@@ -84,21 +85,21 @@ def upload_owner(request: Request) -> uploads_.Owner:
             raise ApiError(401, "unauthorized", _(UNKNOWN_DRAFT if token else NEED_DRAFT))
         if draft.filed is not None:  # its application claimed what it needed; nothing more may pile up
             raise ApiError(409, "draft_filed", _(DRAFT_FILED).format(number=draft.filed[0]))
-        return uploads_.Owner(draft=draft.id, client=uploads_.client(request))
+        return Owner(draft=draft.id, client=client(request))
     staff = staff_of(request)
     if staff is None:
         check_query_code(request, number, request.headers.get("x-query-code", ""))
-        return uploads_.Owner(case=number, client=uploads_.client(request))
+        return Owner(case=number, client=client(request))
     try:
         case, _snap = service.load(number)
     except UnknownCase:
         raise ApiError(404, "not_found", _(NOT_FOUND_FOR_APPLICANT)) from None
     if not access.may_upload_for(staff, case):  # as for a case one may not see: nothing to probe
         raise ApiError(404, "not_found", _(NOT_FOUND_FOR_STAFF))
-    return uploads_.Owner(case=number)
+    return Owner(case=number)
 
 
-async def _admit(request: Request, owner: uploads_.Owner) -> None:
+async def _admit(request: Request, owner: Owner) -> None:
     """The disk and the limits before a large body is read (a small body costs less to read than to
     check twice: store() checks in its own write)."""
     d = deps(request)
@@ -108,9 +109,9 @@ async def _admit(request: Request, owner: uploads_.Owner) -> None:
         return
 
     def admit() -> None:
-        uploads_.check_room(d.uploads_dir, expected, d.limits)
+        check_room(d.uploads_dir, expected, d.limits)
         with read_only(d.service.db) as conn:
-            uploads_.check_quota(conn, owner, 0, d.service.clock.now(), d.limits)
+            check_quota(conn, owner, 0, d.service.clock.now(), d.limits)
 
     await run_in_threadpool(admit)
 

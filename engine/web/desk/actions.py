@@ -14,7 +14,9 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from engine.rules import cases
+from engine.rules.cases.actions import decide
+from engine.rules.cases.model import ActionRefused, Actor, Case, FeeMismatch, Timing
+from engine.rules.cases.steps import open_steps
 from engine.web.portal.materials import DEFAULT_SUPPLEMENT_REASON
 
 # (action, probe payload) tried in a dry run to decide what this person may do now
@@ -31,7 +33,7 @@ _PROBES: tuple[tuple[str, dict[str, Any]], ...] = (
 
 
 def available(
-    case: cases.Case, item: Mapping[str, Any], actor: cases.Actor, now: Any, timing: cases.Timing | None = None
+    case: Case, item: Mapping[str, Any], actor: Actor, now: Any, timing: Timing | None = None
 ) -> dict[str, Any]:
     """What ``actor`` may do to ``case`` now: {action: details} (steps and procedure kinds listed),
     judged with the law's clocks (``timing``) exactly as the action itself will be."""
@@ -39,10 +41,10 @@ def available(
 
     def allowed(action: str, payload: Mapping[str, Any]) -> bool:
         try:
-            cases.decide(case, item, action, actor, payload, now, timing)
-        except cases.FeeMismatch:
+            decide(case, item, action, actor, payload, now, timing)
+        except FeeMismatch:
             return True  # the probe amount was wrong, the action itself is open
-        except cases.ActionRefused as exc:
+        except ActionRefused as exc:
             return exc.code == "invalid"  # only the probe's payload was lacking
         return True
 
@@ -53,7 +55,7 @@ def available(
             probe = {"amount_fen": int(case.assessment["total_fen"])}
         if allowed(action, probe):
             out[action] = True
-    steps = [s for s in cases.open_steps(case, item) if allowed("complete_step", {"step": s["id"]})]
+    steps = [s for s in open_steps(case, item) if allowed("complete_step", {"step": s["id"]})]
     if steps:
         out["complete_step"] = steps
     for action in ("start_special_procedure", "end_special_procedure"):

@@ -23,12 +23,14 @@ from engine.base.i18n import gettext
 from engine.ledger.db import read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import events_of
-from engine.rules import cases
+from engine.rules.cases.law import completeness_lapsed
+from engine.rules.cases.model import ActionRefused, Actor, Case, FeeMismatch, Timing
+from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.forms import field_specs
 from engine.service import access, documents, uploads, worklist
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
-from engine.supervision import sweep as supervision
+from engine.supervision.counts import lights_of
 from engine.web.deps import deps
 from engine.web.desk.actions import available, payload_from
 from engine.web.desk.staff import Staff, show, staff_route
@@ -71,7 +73,7 @@ async def worklist_page(request: Request, staff: Staff) -> Response:
     )  # fmt: skip
 
 
-def visible(service: CaseService, actor: cases.Actor, number: str) -> tuple[cases.Case, dict[str, Any]]:
+def visible(service: CaseService, actor: Actor, number: str) -> tuple[Case, dict[str, Any]]:
     """The case and its snapshot if this person may see it (engine.service.access); a case they may
     not see is answered as one that does not exist, so its number tells them nothing."""
     try:
@@ -83,7 +85,7 @@ def visible(service: CaseService, actor: cases.Actor, number: str) -> tuple[case
     return case, snap
 
 
-def data_rows(case: cases.Case, snap: Mapping[str, Any]) -> list[dict[str, Any]]:
+def data_rows(case: Case, snap: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The case's answers as the applicant saw them on the check page: labels, and amounts in their unit."""
     frozen = field_specs(snap["item"], snap.get("forms", {}))  # the form the case was filed under
     return [
@@ -97,7 +99,7 @@ def data_rows(case: cases.Case, snap: Mapping[str, Any]) -> list[dict[str, Any]]
     ]
 
 
-def case_context(service: CaseService, actor: cases.Actor, number: str) -> dict[str, Any]:
+def case_context(service: CaseService, actor: Actor, number: str) -> dict[str, Any]:
     """Everything the case page shows this person: the case, its record, deadlines, files, documents,
     lights, and the actions they may take now."""
     case, snap = visible(service, actor, number)
@@ -109,8 +111,8 @@ def case_context(service: CaseService, actor: cases.Actor, number: str) -> dict[
     except LookupError:
         due = None
     now = service.clock.now()
-    timing = cases.Timing(due.completeness, due.legal) if due else None
-    steps = cases.steps_of(item)
+    timing = Timing(due.completeness, due.legal) if due else None
+    steps = steps_of(item)
     actions = available(case, item, actor, now, timing)
     delivery = worklist.light(due.delivery if due else None, now, service.calendar, warning_days(service), False)
     return {
@@ -129,12 +131,12 @@ def case_context(service: CaseService, actor: cases.Actor, number: str) -> dict[
         "data_rows": data_rows(case, snap),
         "files": uploads.fetch(service.db, access.case_uploads(case, records)),
         "materials": {m["id"]: m for m in stated.materials(item)},
-        "open_steps": cases.open_steps(case, item),
+        "open_steps": open_steps(case, item),
         "actions": actions,
-        "lapsed": cases.completeness_lapsed(case, timing, now),
+        "lapsed": completeness_lapsed(case, timing, now),
         "delivery_light": delivery[0],
         "documents": documents.documents_for(case, snap, service.catalogue.center, due, records),
-        "lights": supervision.lights_of(service.db, number),
+        "lights": lights_of(service.db, number),
         "department": departments(service).get(case.department, {}),
     }
 
@@ -168,9 +170,9 @@ def act_now(request: Request, staff: Staff, form: FormData) -> Response:
     unused = unticked_reasons(action, form, snap["item"])
     try:
         if action == "decide" and payload["outcome"] not in ("approve", "deny"):
-            raise cases.ActionRefused("invalid", gettext("请选择决定：“准予”或“不予准予”，再提交。"))
+            raise ActionRefused("invalid", gettext("请选择决定：“准予”或“不予准予”，再提交。"))
         if unused:
-            raise cases.ActionRefused(
+            raise ActionRefused(
                 "invalid",
                 gettext("未勾选的材料填写的说明未被采用：%(names)s。请勾选这些材料，或删去其说明后再发出补正告知。")
                 % {"names": "、".join(unused)},
@@ -179,9 +181,9 @@ def act_now(request: Request, staff: Staff, form: FormData) -> Response:
         return RedirectResponse(f"/desk/cases/{number}?done={action}", status_code=303)
     except VersionConflict:
         status, error = 409, gettext("本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。")
-    except cases.FeeMismatch as exc:
+    except FeeMismatch as exc:
         status, error = 422, wording.one_language(str(exc))
-    except cases.ActionRefused as exc:
+    except ActionRefused as exc:
         status = 403 if exc.code == "forbidden" else 422
         error = wording.one_language(str(exc))
     except SubmissionInvalid as exc:
@@ -190,7 +192,7 @@ def act_now(request: Request, staff: Staff, form: FormData) -> Response:
     return show(request, staff, "desk/case.html", status, **ctx, flash="", error=error, typed=typed_input(form))
 
 
-def find_file(service: CaseService, actor: cases.Actor, number: str, upload_id: str) -> Response:
+def find_file(service: CaseService, actor: Actor, number: str, upload_id: str) -> Response:
     """An uploaded file of the case, if this person may fetch it (engine.service.access), as an attachment
     named after its material (never the client's name, e.g. evil.html) with the sniffed type's extension,
     served as that type: nothing uploaded renders in the desk."""

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from engine.base import wording
 from engine.base.i18n import N_, gettext
-from engine.rules import cases
+from engine.rules.cases.model import ActionRefused
 from engine.service import chains as chain_service
 from engine.service import green_channel
 from engine.service.cases import UnknownCase
@@ -40,7 +40,7 @@ def listing(request: Request, staff: Staff, status: int = 200, **extra: Any) -> 
     )  # fmt: skip
 
 
-def refused(request: Request, staff: Staff, number: str, exc: cases.ActionRefused) -> Response:
+def refused(request: Request, staff: Staff, number: str, exc: ActionRefused) -> Response:
     status = 403 if exc.code == "forbidden" else 422
     return listing(request, staff, status, error=wording.one_language(exc.message), error_number=number)
 
@@ -63,11 +63,11 @@ def accept_now(request: Request, staff: Staff, form: FormData) -> Response:
     basis = str(form.get("green_basis", ""))
     try:
         if green and not " ".join(basis.split()):  # checked before anything changes
-            raise cases.ActionRefused("invalid", gettext("请填写列入重点项目的依据（如重点项目名单的文件名称）"))
+            raise ActionRefused("invalid", gettext("请填写列入重点项目的依据（如重点项目名单的文件名称）"))
         chain_service.accept(service, number, staff.actor)
         if green:
             green_channel.mark(service, number, staff.actor, basis)
-    except cases.ActionRefused as exc:
+    except ActionRefused as exc:
         return refused(request, staff, number, exc)
     except UnknownCase:
         raise HTTPException(404, gettext(NO_SUCH_CHAIN)) from None
@@ -84,7 +84,7 @@ def green_now(request: Request, staff: Staff, form: FormData) -> Response:
     service, number = deps(request).service, request.path_params["number"]
     try:
         green_channel.mark(service, number, staff.actor, str(form.get("green_basis", "")))
-    except cases.ActionRefused as exc:
+    except ActionRefused as exc:
         return refused(request, staff, number, exc)
     except UnknownCase:
         raise HTTPException(404, gettext(NO_SUCH_CHAIN)) from None

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from engine.base.i18n import gettext
 from engine.ledger import tables
 from engine.ledger.db import read_only
-from engine.rules import cases
+from engine.rules.cases.model import Actor
 from engine.service import access, worklist
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
@@ -36,13 +36,13 @@ class Link:
     count: int | None = None  # items waiting behind the link; None: not counted
 
 
-def landing(actor: cases.Actor) -> str:
+def landing(actor: Actor) -> str:
     """The page this person lands on after login when no other page was asked for."""
     target = _LANDING.get(actor.role, "/desk")
     return target if access.rule_for("GET", target).allows(actor) else "/desk"
 
 
-def waiting_count(service: CaseService, actor: cases.Actor) -> int:
+def waiting_count(service: CaseService, actor: Actor) -> int:
     """How many open cases wait on this person's role in their department (everything open for
     those who see the whole center): the worklist's rows, counted without building them."""
     c = tables.cases
@@ -56,7 +56,7 @@ def waiting_count(service: CaseService, actor: cases.Actor) -> int:
     return sum(int(n) for assignee, n in rows if worklist.waits_on(assignee, actor))
 
 
-def links(service: CaseService, actor: cases.Actor | None) -> list[Link]:
+def links(service: CaseService, actor: Actor | None) -> list[Link]:
     """The staff pages this person may open, with the work waiting behind each."""
     if actor is None:
         return []

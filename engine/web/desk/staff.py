@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.base.i18n import gettext
-from engine.rules import cases
+from engine.rules.cases.model import Actor
 from engine.service import access, auth
 from engine.service.cases import CaseService
 from engine.web import csrf
@@ -37,7 +37,7 @@ STAFF_COOKIE = "yg_staff"
 class Staff:
     """The signed-in member of staff a guarded handler serves."""
 
-    actor: cases.Actor
+    actor: Actor
     token: str  # the session's token: their forms' CSRF tokens are bound to it
 
 
@@ -52,7 +52,7 @@ def session(service: CaseService, request: Request) -> Staff | None:
     return Staff(actor, token) if actor is not None else None
 
 
-def signed_in(request: Request) -> cases.Actor | None:
+def signed_in(request: Request) -> Actor | None:
     """The signed-in staff member of a request, for other parts of the site: ``Deps.staff_of`` (the
     portal's proxy filing, 代办)."""
     found = session(deps(request).service, request)

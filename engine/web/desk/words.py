@@ -16,7 +16,8 @@ from starlette.datastructures import FormData
 from engine.base import stated, wording
 from engine.base.i18n import gettext as _
 from engine.ledger.events import EventRecord
-from engine.rules import cases
+from engine.rules.cases.model import Case
+from engine.rules.cases.steps import open_steps
 
 
 def _names(steps: Sequence[Mapping[str, Any]]) -> str:
@@ -55,7 +56,7 @@ def decide_hint(steps: Sequence[Mapping[str, Any]]) -> str:
     return _("作出决定后生成决定书，再由%(role)s办结并送达申请人。") % {"role": role}
 
 
-def what_next(case: cases.Case, item: Mapping[str, Any], actions: Mapping[str, Any]) -> str:
+def what_next(case: Case, item: Mapping[str, Any], actions: Mapping[str, Any]) -> str:
     """One sentence on what comes next for this case, for the person looking at it."""
     if case.state == "completed":
         return _("本件已办结。")
@@ -71,7 +72,7 @@ def what_next(case: cases.Case, item: Mapping[str, Any], actions: Mapping[str, A
         return _("已作出决定（%(decision)s）。下一步：请在下方办结并送达。") % {
             "decision": wording.decision(case.decision)
         }
-    open_now = cases.open_steps(case, item)
+    open_now = open_steps(case, item)
     if actions:
         return _("下一步：请在下方办理%(steps)s。") % {"steps": _names(open_now)} if open_now else ""
     if open_now:

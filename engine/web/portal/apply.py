@@ -28,10 +28,11 @@ from starlette.routing import Route
 from engine.base import i18n, stated
 from engine.base.i18n import N_
 from engine.catalogue.model import Document
-from engine.rules import cases, forms
+from engine.rules import forms
+from engine.rules.cases.model import Actor
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
-from engine.service import drafts, filing_limits, uploads
+from engine.service import drafts, filing_limits, upload_limits
 from engine.service.cases import SubmissionInvalid
 from engine.web import csrf
 from engine.web.deps import deps
@@ -51,7 +52,7 @@ from engine.web.portal.pages import (
     show,
 )
 
-APPLICANT = cases.Actor("applicant", "applicant")
+APPLICANT = Actor("applicant", "applicant")
 NO_SUCH_DRAFT = N_("找不到这份申请草稿（可能已过期，或不是在这个浏览器中填写的），请重新开始。")
 
 
@@ -70,7 +71,7 @@ async def new_draft(request: Request, doc: Document, browser: str) -> drafts.Dra
     engine.service.uploads.Limits) is refused with 429 — a signed-in member of staff filing for others is not."""
     d = deps(request)
     staff = await run_in_threadpool(d.staff_of, request)
-    client = None if staff is not None else uploads.client(request)
+    client = None if staff is not None else upload_limits.client(request)
     now = d.service.clock.now()
     try:
         return await run_in_threadpool(

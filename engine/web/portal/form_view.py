@@ -22,6 +22,7 @@ from engine.base.money import YUAN
 from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
 from engine.rules import forms
+from engine.rules.form_values import TRUE_WORDS
 
 MATERIALS_PAGE = "materials"
 CHECK_PAGE = "check"
@@ -267,7 +268,7 @@ def answer_text(spec: Mapping[str, Any], value: Any) -> str:
     kind = spec["type"]
     options = {str(o["value"]): _option(o, spec) for o in spec.get("options", [])}
     if kind == "boolean":
-        return wording.yes_no(value is True or str(value).lower() in forms.TRUE_WORDS)  # 是/否, Yes/No
+        return wording.yes_no(value is True or str(value).lower() in TRUE_WORDS)  # 是/否, Yes/No
     if kind == "checkbox":
         values = value if isinstance(value, list) else [value]
         return gettext("、").join(options.get(str(v), str(v)) for v in values)

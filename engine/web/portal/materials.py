@@ -22,6 +22,7 @@ from engine.catalogue.model import Document
 from engine.rules import forms
 from engine.rules.forms import FieldError
 from engine.service import drafts, uploads
+from engine.service.upload_limits import Owner, Refused, client, page_message
 from engine.web.deps import deps
 from engine.web.portal.form_view import MATERIALS_PAGE
 from engine.web.portal.pages import errors_by_field, next_url, render_page
@@ -58,14 +59,14 @@ def file_error(field: str, name: str, content: bytes, spec: dict[str, Any]) -> F
 
 async def store_files(
     request: Request, doc: Document, draft: drafts.Draft, form: FormData
-) -> tuple[list[FieldError], uploads.Refused | None]:
+) -> tuple[list[FieldError], Refused | None]:
     """Store the form's files in ``draft`` (and drop those it asks to remove): the problems, and the
     refusal that stopped it (a limit reached, the disk nearly full: no later file is tried)."""
     d = deps(request)
     service = d.service
     specs = {m["id"]: m for m in stated.materials(service.catalogue.data(doc))}
     staff = await run_in_threadpool(d.staff_of, request)
-    owner = uploads.Owner(draft=draft.id, client=None if staff is not None else uploads.client(request))
+    owner = Owner(draft=draft.id, client=None if staff is not None else client(request))
     removed = {str(v) for v in form.getlist("remove")}
     for material_id in list(draft.uploads):
         draft.uploads[material_id] = [u for u in draft.uploads[material_id] if u not in removed]
@@ -88,8 +89,8 @@ async def store_files(
             row = await run_in_threadpool(
                 uploads.store, service.db, d.uploads_dir, content, name, checked, now, owner, d.limits
             )
-        except uploads.Refused as e:
-            problems.append(FieldError(field, uploads.page_message(e, d.limits), e.code))
+        except Refused as e:
+            problems.append(FieldError(field, page_message(e, d.limits), e.code))
             return problems, e
         draft.uploads.setdefault(material_id, []).append(row.id)  # kept even if another file is wrong
     return problems, None
@@ -123,7 +124,7 @@ async def supplement_files(request: Request, number: str, form: FormData) -> tup
     client address, and the disk's free-space floor (engine.service.uploads)."""
     d = deps(request)
     service = d.service
-    owner = uploads.Owner(case=number, client=uploads.client(request))
+    owner = Owner(case=number, client=client(request))
     case, snap = await run_in_threadpool(service.load, number)
     specs = {m["id"]: m for m in stated.materials(snap["item"])}
     wanted = {m["material"] for m in case.missing}
@@ -152,8 +153,8 @@ async def supplement_files(request: Request, number: str, form: FormData) -> tup
             row = await run_in_threadpool(
                 uploads.store, service.db, d.uploads_dir, content, label, str(content_type), now, owner, d.limits
             )
-        except uploads.Refused as e:  # past a limit, or the disk nearly full: no later file is tried
-            errors.append(FieldError(field, uploads.page_message(e, d.limits), e.code))
+        except Refused as e:  # past a limit, or the disk nearly full: no later file is tried
+            errors.append(FieldError(field, page_message(e, d.limits), e.code))
             break
         sent.setdefault(material_id, []).append(row.id)
     for material_id in sorted(wanted - set(sent)):

@@ -25,7 +25,9 @@ from engine.base.i18n import N_, gettext
 from engine.ledger.db import read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import events_of
-from engine.rules import cases, forms
+from engine.rules import forms
+from engine.rules.cases.model import RATINGS, TERMINAL, ActionRefused
+from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.forms import FieldError
 from engine.service import chains as chain_service
 from engine.service import device_grants, documents, joint_decision, query_codes, uploads
@@ -140,7 +142,7 @@ def view(service: CaseService, number: str) -> dict[str, Any]:
     with read_only(service.db) as conn:
         records = events_of(conn, number)
     materials = {m["id"]: m for m in stated.materials(item)}
-    names = {s["id"]: s["name"] for s in cases.steps_of(item)}
+    names = {s["id"]: s["name"] for s in steps_of(item)}
     timeline = [
         {
             "at": local(r.at_datetime),
@@ -155,7 +157,7 @@ def view(service: CaseService, number: str) -> dict[str, Any]:
         "case": case,
         "item": item,
         "state": wording.state(case.state),
-        "open_steps": [s["name"] for s in cases.open_steps(case, item)],
+        "open_steps": [s["name"] for s in open_steps(case, item)],
         "timeline": timeline,
         "due": due,
         "local": local,
@@ -177,8 +179,8 @@ def view(service: CaseService, number: str) -> dict[str, Any]:
         if case.state == "awaiting_supplement"
         else [],
         "assessment": case.assessment,
-        "ratings": cases.RATINGS,
-        "can_rate": case.state in cases.TERMINAL and case.evaluation is None,
+        "ratings": RATINGS,
+        "can_rate": case.state in TERMINAL and case.evaluation is None,
         "decision": wording.decision(case.decision),
         "documents": documents.documents_for(case, snap, service.catalogue.center, due, records),
     }
@@ -258,7 +260,7 @@ async def act(request: Request) -> Response:
                 return RedirectResponse(f"/progress/{number}?done={action}", status_code=303)
             except SubmissionInvalid as exc:
                 errors = exc.errors
-            except cases.ActionRefused as exc:
+            except ActionRefused as exc:
                 refusal = wording.one_language(str(exc.args[0] if exc.args else exc))
                 errors = [FieldError(action, refusal, exc.code)]
             except VersionConflict:

@@ -26,7 +26,7 @@ from engine.ledger.db import open_engine
 from engine.ledger.events import event_hash
 from engine.ledger.merkle import MerkleTree, verify_consistency
 from engine.ledger.migrations import migrate
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application

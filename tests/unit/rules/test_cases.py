@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from engine.rules.cases import ActionRefused, Actor, Case, Event, FeeMismatch, apply, decide, open_steps
+from engine.rules.cases.actions import decide
+from engine.rules.cases.fold import apply
+from engine.rules.cases.model import ActionRefused, Actor, Case, Event, FeeMismatch
+from engine.rules.cases.steps import open_steps
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 APPLICANT = Actor("zhang", "applicant")
@@ -139,7 +142,7 @@ def _licence(**time_limit: Any) -> dict[str, Any]:
 
 
 def test_a_licence_has_the_laws_extension_unless_its_yaml_says_otherwise_with_a_basis() -> None:
-    from engine.rules.cases import extension_of
+    from engine.rules.cases.law import extension_of
 
     law = extension_of(_licence())
     assert law is not None and law["limit"] == {"value": 10, "unit": "working_day"} and law["approver_role"] == "head"
@@ -168,7 +171,7 @@ def test_the_notice_says_where_the_extension_comes_from() -> None:
 
 
 def test_after_the_completeness_period_the_desk_offers_acceptance_only(resale: dict[str, Any]) -> None:
-    from engine.rules.cases import Timing
+    from engine.rules.cases.model import Timing
     from engine.web.desk.actions import available
 
     c = start(resale)
@@ -179,3 +182,35 @@ def test_after_the_completeness_period_the_desk_offers_acceptance_only(resale: d
     late = period_end + timedelta(microseconds=1)
     offered = available(c, resale, window, late, Timing(period_end))
     assert "accept" in offered and "refuse" not in offered and "request_supplement" not in offered
+
+
+def test_refusals_speak_the_language_of_the_request(resale: dict[str, Any]) -> None:
+    """A refusal is the catalogue's Chinese message, said in English to an English request (pages and
+    the API alike): it used to carry both halves, "中文 / English", for every reader."""
+    from engine.base.i18n import activate
+
+    c = start(resale)
+    with pytest.raises(ActionRefused) as chinese:
+        act(c, resale, "refuse", staff("window"))
+    assert str(chinese.value) == chinese.value.message == "不予受理必须说明理由"
+    activate("en")
+    try:
+        with pytest.raises(ActionRefused) as english:
+            act(c, resale, "refuse", staff("window"))
+        with pytest.raises(ActionRefused) as role:
+            act(c, resale, "accept", staff("reviewer"))
+        paid = act(
+            act(c, resale, "accept", staff("window")),
+            resale,
+            "assess_fee",
+            staff("decider"),
+            assessment={"total_fen": 10000},
+        )
+        with pytest.raises(FeeMismatch) as fee:
+            act(paid, resale, "record_payment", staff("window"), amount_fen=9999)
+    finally:
+        activate("zh_CN")
+    assert str(english.value) == english.value.message == "a refusal needs a reason"
+    assert role.value.message == "only the role window may do this; your role is reviewer"
+    assert "assessed 100.00 yuan, recorded 99.99 yuan (0.01 yuan too little)" in fee.value.message
+    assert english.value.code == "invalid" and fee.value.record.payload["attempted_fen"] == 9999

@@ -18,16 +18,10 @@ from referencing.jsonschema import DRAFT7
 
 from engine.catalogue.yaml_policy import parse
 from engine.check.fee_check import check_fee_schedule
-from engine.rules.fee_text import describe_schedule, render_assessment
-from engine.rules.fees import (
-    Assessment,
-    FeeDataError,
-    FeeNotInForce,
-    assess,
-    format_fen,
-    referenced_fields,
-    to_fen,
-)
+from engine.rules.fees.assessment import assess
+from engine.rules.fees.results import Assessment
+from engine.rules.fees.schedule import FeeDataError, FeeNotInForce, format_fen, referenced_fields, to_fen
+from engine.rules.fees.text import describe_schedule, render_assessment
 
 ROOT = Path(__file__).resolve().parents[3]
 FEES = ROOT / "fees"

@@ -3,6 +3,7 @@ scrypt upgrade, login throttling, idle timeout, and the demo accounts of `make r
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,13 +14,26 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, event, select, update
 
 from engine.base.dates import TZ
+from engine.base.i18n import activate
 from engine.cli.main import main
 from engine.ledger import tables
 from engine.ledger.db import iso, open_engine
 from engine.ledger.migrations import migrate
 from engine.service import auth
+from engine.service.accounts import add_user
 
 REAL_HASHER = auth.HASHER
+
+
+@contextlib.contextmanager
+def speaking_english() -> Iterator[None]:
+    activate("en")
+    try:
+        yield
+    finally:
+        activate("zh_CN")
+
+
 T0 = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
 PW = "correct horse battery"
 
@@ -31,8 +45,8 @@ pytestmark = pytest.mark.usefixtures("cheap_hashes")
 def db(tmp_path: Path) -> Iterator[Engine]:
     engine = open_engine(tmp_path / "auth.db")
     migrate(engine)
-    auth.add_user(engine, "li", "window", "housing", PW)
-    auth.add_user(engine, "wang", "reviewer", "housing", PW)
+    add_user(engine, "li", "window", "housing", PW)
+    add_user(engine, "wang", "reviewer", "housing", PW)
     yield engine
     engine.dispose()
 
@@ -127,7 +141,7 @@ def test_deactivated_user_cannot_log_in(db: Engine) -> None:
     with db.begin() as conn:
         conn.execute(update(tables.users).where(tables.users.c.username == "li").values(active=False))
     fail(db, "li", T0)
-    with pytest.raises(auth.AuthError, match="wrong username or password"):
+    with pytest.raises(auth.AuthError, match="用户名或密码错误"):
         auth.start_session(db, "li", PW, T0)
 
 
@@ -140,11 +154,17 @@ def test_five_failures_for_a_username_from_one_address_refuse_even_the_right_pas
     refused = throttled(db, "li", T0 + timedelta(minutes=5))
     assert isinstance(refused, auth.AuthError)
     assert refused.retry_after == timedelta(minutes=10)  # when the first failure leaves the 15-minute window
-    assert str(refused) == "登录失败次数过多，请 10 分钟后再试 / too many failed logins; try again in 10 minutes"
+    assert str(refused) == "登录失败次数过多，请 10 分钟后再试"
     assert throttled(db, "li", T0 + timedelta(minutes=14, seconds=59)).retry_after == timedelta(seconds=1)
     assert auth.start_session(db, "wang", PW, T0 + timedelta(minutes=5)).actor.username == "wang"  # others unaffected
     # refused attempts are not counted: once the first failure is 15 minutes old, one try is free again
     assert auth.start_session(db, "li", PW, T0 + timedelta(minutes=15)).actor.username == "li"
+    with speaking_english():  # the message is the catalogue's, in the language of the request that tried
+        assert str(auth.LoginThrottled(timedelta(minutes=10))) == "too many failed logins; try again in 10 minutes"
+        assert str(auth.LoginThrottled(timedelta(seconds=60))) == "too many failed logins; try again in 1 minute"
+        assert str(auth.LoginThrottled(timedelta(seconds=1))) == "too many failed logins; try again in 1 second"
+        with pytest.raises(auth.AuthError, match=r"^wrong username or password$"):
+            auth.start_session(db, "li", "wrong", T0 + timedelta(minutes=20))
 
 
 def test_unknown_usernames_are_throttled_alike(db: Engine) -> None:

@@ -20,7 +20,8 @@ from engine.ledger.errors import VersionConflict
 from engine.ledger.migrations import migrate
 from engine.rules import clock as clk
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import ActionRefused, Actor, open_steps
+from engine.rules.cases.model import ActionRefused, Actor
+from engine.rules.cases.steps import open_steps
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import audit

@@ -15,7 +15,7 @@ from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.db import read_only
 from engine.ledger.events import events_of
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application
@@ -98,7 +98,7 @@ def test_the_sweep_opens_the_next_stage(svc: CaseService) -> None:
 def test_the_front_desk_accepts_a_chain_once_for_every_department(svc: CaseService) -> None:
     from engine.ledger.db import read_only
     from engine.ledger.events import events_of
-    from engine.rules.cases import ActionRefused
+    from engine.rules.cases.model import ActionRefused
 
     data, uploads = chain_application(svc, "organization")
     sub = chain_service.submit(svc, "organization", data, uploads, Actor("sun", "applicant"), "k5")

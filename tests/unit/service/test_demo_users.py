@@ -19,6 +19,7 @@ from engine.ledger import tables
 from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
 from engine.service import auth, demo_users
+from engine.service.accounts import DEMO_PASSWORD, DEPARTMENT_ROLES, ROLE_NAMES, ROLES, add_user
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 3, 6, 9, 0, tzinfo=TZ)
@@ -63,7 +64,7 @@ def test_every_department_with_items_gets_every_role_and_the_table_says_so(
     path = tmp_path / "demo.db"
     engine = open_engine(path)
     migrate(engine)
-    auth.add_user(engine, "admin", "admin", None, "my own secret")  # an existing account is left alone
+    add_user(engine, "admin", "admin", None, "my own secret")  # an existing account is left alone
     with engine.connect() as conn:
         admin_hash = conn.execute(select(tables.users.c.password_hash).where(tables.users.c.username == "admin"))
         admin_hash = admin_hash.scalar_one()
@@ -74,8 +75,8 @@ def test_every_department_with_items_gets_every_role_and_the_table_says_so(
     depts = departments_with_items()
     assert {"amr", "psb", "tax", "hrss", "hpf", "housing", "realestate"} <= set(depts)  # food, company, chains
     for dept, short in depts.items():
-        for role in auth.DEPARTMENT_ROLES:  # window, undertaker, reviewer, decider, issuer, inspector, head
-            assert table[f"{role}.{dept}"] == [f"{auth.ROLE_NAMES[role]} {role}", f"{short} ({dept})", "demo-password"]
+        for role in DEPARTMENT_ROLES:  # window, undertaker, reviewer, decider, issuer, inspector, head
+            assert table[f"{role}.{dept}"] == [f"{ROLE_NAMES[role]} {role}", f"{short} ({dept})", "demo-password"]
     assert table["frontdesk"] == ["综合受理 frontdesk", "center-wide", "demo-password"]
     assert table["supervisor"] == ["效能监察 supervisor", "center-wide", "demo-password"]
     assert table["admin"] == ["系统管理员 admin", "center-wide", "unchanged (existed before)"]
@@ -84,7 +85,7 @@ def test_every_department_with_items_gets_every_role_and_the_table_says_so(
         "不动产登记中心 (realestate)",
         "demo-password",
     ]
-    total = len(depts) * len(auth.DEPARTMENT_ROLES) + 3 + 1  # + frontdesk, supervisor, admin; + the backup
+    total = len(depts) * len(DEPARTMENT_ROLES) + 3 + 1  # + frontdesk, supervisor, admin; + the backup
     assert len(table) == total
     assert f"{total - 1} created, 1 already existed (left unchanged)." in out
     assert "password: demo-password" in out
@@ -100,10 +101,10 @@ def test_every_department_with_items_gets_every_role_and_the_table_says_so(
             == admin_hash
         )
     for username in ("window.amr", "decider.psb", "frontdesk", "head.tax", "backup.realestate"):
-        assert auth.start_session(engine, username, auth.DEMO_PASSWORD, T0).actor.username == username
-    food = auth.start_session(engine, "undertaker.amr", auth.DEMO_PASSWORD, T0).actor
+        assert auth.start_session(engine, username, DEMO_PASSWORD, T0).actor.username == username
+    food = auth.start_session(engine, "undertaker.amr", DEMO_PASSWORD, T0).actor
     assert (food.role, food.department) == ("undertaker", "amr")
-    backup = auth.start_session(engine, "backup.realestate", auth.DEMO_PASSWORD, T0).actor
+    backup = auth.start_session(engine, "backup.realestate", DEMO_PASSWORD, T0).actor
     assert (backup.role, backup.department, backup.backup_role) == ("reviewer", "realestate", "decider")
     engine.dispose()
 
@@ -126,6 +127,6 @@ def test_user_add_help_lists_every_role_with_its_meaning(capsys: pytest.CaptureF
     with pytest.raises(SystemExit):
         main(["user", "add", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for role in auth.ROLES:
+    for role in ROLES:
         assert f"{role} " in text, role
     assert "frontdesk 综合受理 (accepts chain applications for every department)" in text

@@ -14,7 +14,7 @@ from engine.base.dates import TZ
 from engine.catalogue.fields import item_fields
 from engine.ledger.db import read_only
 from engine.ledger.events import events_of
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
 from engine.rules.forms import validate
 from engine.service.cases import CaseService

@@ -11,7 +11,8 @@ from support.cases import chain_application
 
 from engine.base.dates import TZ
 from engine.catalogue.model import Document
-from engine.rules.cases import Actor, steps_of
+from engine.rules.cases.model import Actor
+from engine.rules.cases.steps import steps_of
 from engine.service import chains as chain_service
 from engine.service import documents, joint_decision
 from engine.service.cases import CaseService

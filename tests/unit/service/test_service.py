@@ -17,7 +17,8 @@ from engine.ledger.db import iso, open_engine, read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import events_of
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases import ActionRefused, Actor, FeeMismatch, open_steps
+from engine.rules.cases.model import ActionRefused, Actor, FeeMismatch
+from engine.rules.cases.steps import open_steps
 from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService, SubmissionInvalid
 from engine.service.samples import sample_application

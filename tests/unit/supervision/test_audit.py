@@ -20,7 +20,7 @@ from engine.ledger.cases import get_case
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.events import events_of
 from engine.ledger.migrations import MIGRATIONS, migrate
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import audit

@@ -17,14 +17,8 @@ import pytest
 import sqlite_utils
 
 from engine.base.masking import mask_name
-from engine.supervision.open_data import (
-    ANNOUNCEMENT_COLUMNS,
-    fts_query,
-    search_announcements,
-    to_csv,
-    to_json,
-    write_sqlite,
-)
+from engine.supervision.exports import to_csv, to_json
+from engine.supervision.open_data import ANNOUNCEMENT_COLUMNS, fts_query, search_announcements, write_sqlite
 
 CONSTRUCTION = {
     "case_number": "QQ20260105000001",

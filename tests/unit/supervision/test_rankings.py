@@ -214,7 +214,7 @@ def served(tmp_path: Path, reference: Any) -> Any:
 
 def completed(svc: Any, code: str, key: str) -> str:
     """File, accept and work a case of ``code`` through every step, as its staff would."""
-    from engine.rules.cases import Actor
+    from engine.rules.cases.model import Actor
     from engine.service.samples import sample_application
 
     data, uploads = sample_application(svc.catalogue, svc.catalogue.items[code], {})

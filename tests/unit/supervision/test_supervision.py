@@ -17,12 +17,20 @@ from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.cases import get_case
 from engine.ledger.db import iso, read_only
-from engine.rules.cases import Actor
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
 from engine.supervision import corrections
 from engine.supervision import sweep as supervision
+from engine.supervision.counts import (
+    anomaly_counts,
+    event_counts,
+    lights_of,
+    max_visits_of,
+    open_counts,
+    visits_exceeded,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 CULTURE = "QQ-CULTURE-XK-101"  # promised 10 / legal 20 working days; undertake step (材料审查) 2 working days
@@ -85,10 +93,10 @@ def test_lights_follow_the_working_day_rules_and_are_recorded_once(world: Any) -
     assert report.lights == {"legal_overdue": 1}
     assert light_row(svc, number) == ("violation", False, True)
 
-    march = supervision.event_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    march = event_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
     assert march == {DEPT: {"abnormal": 1, "warning": 1, "violation": 1, "abnormal_cleared": 1}}
-    assert supervision.event_counts(svc.db, at("2026-04-01", 0), at("2026-05-01", 0)) == {DEPT: {"legal_overdue": 1}}
-    kinds = [e["kind"] for e in supervision.lights_of(svc.db, number)]
+    assert event_counts(svc.db, at("2026-04-01", 0), at("2026-05-01", 0)) == {DEPT: {"legal_overdue": 1}}
+    kinds = [e["kind"] for e in lights_of(svc.db, number)]
     assert kinds == ["abnormal", "warning", "violation", "abnormal_cleared", "legal_overdue"]
 
 
@@ -111,7 +119,7 @@ def test_counts_by_department_and_light_for_the_dashboard(world: Any) -> None:
     clk.set(at("2026-03-16"))
     accepted_case(svc, "c2")  # accepted later: green on 03-19
     sweep_at(svc, clk, at("2026-03-19"))
-    counts = supervision.open_counts(svc.db)
+    counts = open_counts(svc.db)
     assert counts[DEPT]["warning"] == 1 and counts[DEPT]["green"] == 1
     assert counts[DEPT]["abnormal"] == 2  # both have a step past its limit by now
     assert light_row(svc, early)[0] == "warning"
@@ -199,7 +207,7 @@ def test_two_processes_sweeping_at_once_record_each_light_once(world: Any) -> No
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     recorded = sum(int(out.strip()) for out, _ in outputs)
-    march = supervision.event_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    march = event_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
     assert march[DEPT]["violation"] == len(numbers) and recorded == len(numbers)  # no light twice
     clk.set(at("2026-03-23"))
     assert supervision.sweep(svc).lights == {}
@@ -220,9 +228,9 @@ def test_visits_beyond_the_items_maximum_are_an_anomaly(world: Any) -> None:
     svc.act(twice, "accept", window, {"in_person": True}, case.version)
     svc.act(once, "accept", window, {"in_person": True}, 1)  # one visit: within the item's maximum
     march = (at("2026-03-01", 0), at("2026-04-01", 0))
-    limits = supervision.max_visits_of(svc.catalogue)
-    assert supervision.visits_exceeded(svc.db, limits, *march) == {DEPT: [twice]}
-    assert supervision.anomaly_counts(svc.db, *march, limits)[DEPT]["visits_exceeded"] == 1
+    limits = max_visits_of(svc.catalogue)
+    assert visits_exceeded(svc.db, limits, *march) == {DEPT: [twice]}
+    assert anomaly_counts(svc.db, *march, limits)[DEPT]["visits_exceeded"] == 1
 
 
 def test_anomalies_of_a_month_are_counted_exactly(world: Any) -> None:
@@ -244,15 +252,15 @@ def test_anomalies_of_a_month_are_counted_exactly(world: Any) -> None:
     case = svc.act(fee_case, "complete_step", Actor("r", "reviewer", "realestate"), {"step": "review"}, 2)
     case = svc.act(fee_case, "complete_step", Actor("u", "undertaker", "realestate"), {"step": "tax"}, case.version)
     case = svc.act(fee_case, "assess_fee", Actor("d", "decider", "realestate"), {}, case.version)
-    from engine.rules.cases import FeeMismatch
+    from engine.rules.cases.model import FeeMismatch
 
     with pytest.raises(FeeMismatch):
         svc.act(fee_case, "record_payment", re_window, {"amount_fen": case.assessment["total_fen"] - 1}, case.version)
     sweep_at(svc, clk, at("2026-03-16"))  # Monday: the untouched application is deemed accepted
-    counts = supervision.anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    counts = anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
     assert counts[DEPT] == {"refuse": 1, "deemed_accept": 1, "extend": 1, "start_special_procedure": 1}
     assert counts["realestate"] == {"fee_anomaly": 1}
-    assert supervision.anomaly_counts(svc.db, at("2026-04-01", 0), at("2026-05-01", 0)) == {}
+    assert anomaly_counts(svc.db, at("2026-04-01", 0), at("2026-05-01", 0)) == {}
     assert deemed
 
 
@@ -316,7 +324,7 @@ def test_a_granted_licence_not_delivered_in_10_working_days_is_flagged_once(worl
     assert sweep_at(svc, clk, at("2026-03-24", 20)).other.get("delivery_overdue") is None
     assert sweep_at(svc, clk, at("2026-03-25")).other["delivery_overdue"] == 1
     assert sweep_at(svc, clk, at("2026-03-26")).other.get("delivery_overdue") is None  # recorded once
-    counts = supervision.anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    counts = anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
     assert counts[DEPT]["delivery_overdue"] == 1
     svc.act(number, "complete", Actor("i", "issuer", DEPT), {}, c.version)  # issued: the clock stops
     assert svc.deadlines(*svc.load(number)).delivery is None
@@ -328,5 +336,5 @@ def test_an_acceptance_clicked_after_the_art32_period_counts_as_a_deemed_accepta
     number = svc.submit(CULTURE, data, uploads, Actor("a", "applicant"), "late").number  # Friday 03-06
     clk.set(at("2026-03-16"))  # the 6th working day; no sweep ran
     svc.act(number, "accept", Actor("w", "window", DEPT), {}, 1)
-    counts = supervision.anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
+    counts = anomaly_counts(svc.db, at("2026-03-01", 0), at("2026-04-01", 0))
     assert counts[DEPT] == {"deemed_accept": 1}

@@ -1,15 +1,5 @@
-"""Fee schedules (收费标准): exact, itemised assessment with its legal basis.
-
-A schedule (``fees/<id>.yaml``, checked by ``schema/fee.schema.json``) has fee
-lines of four kinds, plus exemptions (免收) and reductions (减收)::
-
-    fixed       amount                      80 yuan per case
-    per_unit    rate × (quantity − free)    10 yuan per certificate, first copy free
-    tiered      bands of a numeric field    progressive (分段累计, like tax) or whole
-    percentage  percent of a money field    with optional minimum and maximum
-
-Money is exact: amounts in YAML are integer yuan or strings with at most two
-decimals, held here as integer fen (1 yuan = 100 fen) and never as floats.
+"""Assessing a fee schedule against an application: each line that applies, with how its amount
+was reached, the reliefs, and the exact total in fen (``assess``).
 
 A schedule always computes in yuan. A money field the form asks in 万元 (its ``unit``,
 ``MONEY_UNITS``) is stored as the applicant typed it (``1200.00`` meaning 1200 万元) and
@@ -33,8 +23,7 @@ Library code: nothing here prints or exits.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, Literal
@@ -42,68 +31,24 @@ from typing import Any, Literal
 from engine.base import conditions
 from engine.base.dates import as_date
 from engine.base.money import MONEY_UNITS
-from engine.base.result import Path
+from engine.rules.fees.results import AppliedRelief, AssessedLine, Assessment
+from engine.rules.fees.schedule import (
+    CHOICE_TYPES,
+    KINDS,
+    FeeDataError,
+    FeeNotInForce,
+    decimal_of,
+    format_fen,
+    num_text,
+    span_text,
+    to_fen,
+)
 
-__all__ = [
-    "AppliedRelief",
-    "AssessedLine",
-    "Assessment",
-    "FeeDataError",
-    "FeeNotInForce",
-    "assess",
-    "field_labels",
-    "format_fen",
-    "referenced_fields",
-    "to_fen",
-]
-
-KINDS = ("fixed", "per_unit", "tiered", "percentage")
-NUMERIC_TYPES = ("integer", "number", "money")
-CHOICE_TYPES = ("select", "radio", "checkbox")
-_MONEY = re.compile(r"[0-9]+(\.[0-9]{1,2})?\Z")
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\Z")
 _HUNDRED = Decimal(100)
 
 
-class FeeDataError(ValueError):
-    """The application data cannot be assessed: a field is missing, not a number, or out of range."""
-
-
-class FeeNotInForce(FeeDataError):
-    """The assessment date is outside the schedule's effective period."""
-
-
 # --- money -----------------------------------------------------------------------------
-
-
-def to_fen(money: int | str | Decimal) -> int:
-    """Convert a YAML money value (integer yuan, or a string such as "12.50") to integer fen.
-
-    Floats are refused: 0.1 + 0.2 is not 0.3 in binary, and money must be exact.
-    """
-    if isinstance(money, bool) or isinstance(money, float):
-        raise TypeError(f'money must be integer yuan or a string like "12.50", not {money!r}')
-    if isinstance(money, int):
-        return money * 100
-    if isinstance(money, str):
-        text = money.strip()
-        negative = text.startswith("-")
-        if not _MONEY.match(text.removeprefix("-")):
-            raise ValueError(f'{money!r} is not an amount in yuan with at most two decimals, such as "12.50"')
-        fen = int((Decimal(text.removeprefix("-")) * 100).to_integral_value())
-        return -fen if negative else fen
-    if isinstance(money, Decimal):
-        if not money.is_finite() or money != money.quantize(Decimal("0.01")):
-            raise ValueError(f"{money} is not an amount in yuan with at most two decimals")
-        return int(money * 100)
-    raise TypeError(f'money must be integer yuan or a string like "12.50", not {money!r}')
-
-
-def format_fen(fen: int) -> str:
-    """Format integer fen as yuan with two decimals: ``8000`` -> ``"80.00 元"``."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{cents:02d} 元"
 
 
 def _round_fen(yuan: Decimal) -> int:
@@ -115,109 +60,11 @@ def _yuan(fen: int) -> Decimal:
     return Decimal(fen) / _HUNDRED
 
 
-def decimal_of(value: Any) -> Decimal:
-    """A schema-valid decimal or money value from a schedule (int or numeric string)."""
-    return Decimal(str(value).strip())
-
-
-def num_text(value: Decimal) -> str:
-    """A plain number without exponent or trailing zeros: 3, 120.5, 0.025."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
 def _yuan_text(yuan: Decimal) -> str:
     """Exact yuan as text: two decimals when fen-exact, every digit otherwise (0.025 元)."""
     if yuan == yuan.quantize(Decimal("0.01")):
         return format_fen(int(yuan * _HUNDRED))
     return f"{num_text(yuan)} 元"
-
-
-# --- results ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AssessedLine:
-    """One fee line that applies, with how its amount was reached."""
-
-    id: str
-    name: str
-    kind: str
-    #: the quantity or base value read from the form (None for a fixed line)
-    quantity: Decimal | None
-    unit: str | None
-    #: the rate, band or percentage in words, e.g. "10.00 元/本，首 1 本免收"
-    rate: str
-    amount_fen: int
-    basis: list[dict[str, Any]]
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "kind": self.kind,
-            "quantity": None if self.quantity is None else num_text(self.quantity),
-            "unit": self.unit,
-            "rate": self.rate,
-            "amount_fen": self.amount_fen,
-            "amount": format_fen(self.amount_fen),
-            "basis": self.basis,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class AppliedRelief:
-    """An exemption or reduction that changed the assessment; ``amount_fen`` is negative (or 0)."""
-
-    id: str
-    name: str
-    kind: Literal["exemption", "reduction"]
-    amount_fen: int
-    basis: list[dict[str, Any]]
-    #: ids of the lines it changed
-    lines: tuple[str, ...] = ()
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "kind": self.kind,
-            "amount_fen": self.amount_fen,
-            "amount": format_fen(self.amount_fen),
-            "lines": list(self.lines),
-            "basis": self.basis,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """The itemised fee for one application: lines, reliefs and the exact total in fen."""
-
-    schedule_id: str
-    schedule_name: str
-    lines: tuple[AssessedLine, ...]
-    reliefs: tuple[AppliedRelief, ...]
-    total_fen: int
-    basis: list[dict[str, Any]]
-    on: date | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "schedule_id": self.schedule_id,
-            "schedule_name": self.schedule_name,
-            "on": self.on.isoformat() if self.on else None,
-            "lines": [line.as_dict() for line in self.lines],
-            "reliefs": [relief.as_dict() for relief in self.reliefs],
-            "total_fen": self.total_fen,
-            "total": format_fen(self.total_fen),
-            "basis": self.basis,
-        }
 
 
 # --- assessment ------------------------------------------------------------------------
@@ -233,20 +80,6 @@ def _in_force(effective: Any, on: date) -> bool:
 def _period_text(effective: Mapping[str, Any]) -> str:
     start, end = effective.get("from"), effective.get("until")
     return f"from {start} until {end}" if end else f"from {start} (open-ended)"
-
-
-def field_labels(schedule: Mapping[str, Any]) -> dict[str, str]:
-    """Labels for ``conditions.describe``: field name -> label, and ``=value`` -> option label."""
-    out: dict[str, str] = {}
-    for name, decl in (schedule.get("fields") or {}).items():
-        if not isinstance(decl, Mapping):
-            continue
-        if isinstance(decl.get("label"), str):
-            out[name] = decl["label"]
-        for option in decl.get("options") or ():
-            if isinstance(option, Mapping) and "value" in option and "label" in option:
-                out.setdefault(f"={option['value']}", str(option["label"]))
-    return out
 
 
 class _Reader:
@@ -405,17 +238,6 @@ def _tiered(line: Mapping[str, Any], value: Decimal, reader: _Reader, name: str)
     return total, f"{value_text}，分段累计：" + "；".join(parts)
 
 
-def span_text(lower: Decimal | None, upper: Decimal | None, unit: str) -> str:
-    """A tier's span in a schedule's words: 不超过 10吨, 超过 10吨 至 50吨, 超过 50吨."""
-    if lower is None and upper is None:
-        return "全部"
-    if lower is None:
-        return f"不超过 {num_text(upper or Decimal(0))}{unit}"
-    if upper is None:
-        return f"超过 {num_text(lower)}{unit}"
-    return f"超过 {num_text(lower)}{unit} 至 {num_text(upper)}{unit}"
-
-
 def _assess_line(schedule: Mapping[str, Any], line: Mapping[str, Any], reader: _Reader) -> AssessedLine:
     kind = line.get("kind")
     unit = line.get("unit")
@@ -482,6 +304,26 @@ def assess(
 
     Raises ``FeeNotInForce`` when ``on`` is outside the schedule's effective period and
     ``FeeDataError`` (naming the field) when a value the fee depends on is missing or invalid.
+
+    A progressive tier: 2 元 a square metre up to 100, 1.50 元 for each one above.
+
+    >>> survey = {"id": "survey", "name": "房产测绘收费", "lines": [{
+    ...     "id": "survey", "name": "测绘费", "kind": "tiered", "base": "site.area", "unit": "平方米",
+    ...     "mode": "progressive", "bands": [{"up_to": 100, "rate": "2.00"}, {"rate": "1.50"}]}]}
+    >>> fee = assess(survey, {"site": {"area": "150"}}, on=date(2026, 3, 2))
+    >>> fee.total_fen
+    27500
+    >>> print(fee.lines[0].rate.replace("；", "；\\n"))  # how the amount was reached, band by band
+    150 平方米，分段累计：不超过 100 平方米部分 100 平方米 × 2.00 元/平方米 = 200.00 元；
+    超过 100 平方米部分 50 平方米 × 1.50 元/平方米 = 75.00 元
+
+    An exemption that holds takes the whole line back:
+
+    >>> survey["exemptions"] = [
+    ...     {"id": "low", "name": "低保家庭免收", "when": {"field": "applicant.low_income", "eq": True}}]
+    >>> fee = assess(survey, {"site": {"area": "150"}, "applicant": {"low_income": True}}, on=date(2026, 3, 2))
+    >>> fee.total_fen, [(r.name, r.amount_fen) for r in fee.reliefs]
+    (0, [('低保家庭免收', -27500)])
     """
     on = on or date.today()
     effective = schedule.get("effective") or {}
@@ -499,50 +341,8 @@ def assess(
             for line in schedule.get("lines") or ()
             if not line.get("when") or conditions.evaluate(line["when"], data)
         ]
-        payable = {line.id: line.amount_fen for line in lines}
-        order = [line.id for line in lines]
-
-        def active(relief: Mapping[str, Any]) -> bool:
-            return _in_force(relief.get("effective"), on) and conditions.evaluate(relief["when"], data)
-
-        def targets(relief: Mapping[str, Any]) -> list[str]:
-            wanted = relief.get("applies_to")
-            return order if not wanted else [i for i in order if i in wanted]
-
-        reliefs: list[AppliedRelief] = []
-        exempted: set[str] = set()
-        for exemption in schedule.get("exemptions") or ():
-            if not active(exemption):
-                continue
-            hit = [i for i in targets(exemption) if i not in exempted]
-            if not hit:
-                continue
-            amount = -sum(payable[i] for i in hit)
-            for i in hit:
-                payable[i] = 0
-                exempted.add(i)
-            reliefs.append(_relief(schedule, exemption, "exemption", amount, hit))
-
-        reductions = [r for r in schedule.get("reductions") or () if active(r)]
-        effect: dict[int, list[tuple[str, int]]] = {}
-        for line_id in order:
-            if line_id in exempted or payable[line_id] <= 0:
-                continue
-            best: tuple[int, int] | None = None  # (payable after, reduction index)
-            for index, reduction in enumerate(reductions):
-                if line_id in targets(reduction):
-                    after = _reduced(payable[line_id], reduction)
-                    if after < payable[line_id] and (best is None or after < best[0]):
-                        best = (after, index)
-            if best is not None:
-                effect.setdefault(best[1], []).append((line_id, best[0] - payable[line_id]))
-                payable[line_id] = best[0]
-        for index, reduction in enumerate(reductions):
-            if index in effect:
-                changes = effect[index]
-                reliefs.append(
-                    _relief(schedule, reduction, "reduction", sum(c for _, c in changes), [i for i, _ in changes])
-                )
+        relieving = _Reliefs(schedule, lines, data, on)
+        reliefs = relieving.exemptions() + relieving.reductions()  # exemptions first: a reduction never stacks on one
     total = sum(line.amount_fen for line in lines) + sum(r.amount_fen for r in reliefs)
     return Assessment(
         schedule_id=str(schedule.get("id")),
@@ -553,6 +353,64 @@ def assess(
         basis=[dict(b) for b in schedule.get("basis") or () if isinstance(b, Mapping)],
         on=on,
     )
+
+
+class _Reliefs:
+    """The schedule's exemptions and reductions that hold for ``data`` on ``on``, applied in turn to what
+    is still payable on each assessed line."""
+
+    def __init__(
+        self, schedule: Mapping[str, Any], lines: Sequence[AssessedLine], data: Mapping[str, Any], on: date
+    ) -> None:
+        self.schedule, self.data, self.on = schedule, data, on
+        self.payable = {line.id: line.amount_fen for line in lines}
+        self.order = [line.id for line in lines]
+        self.exempted: set[str] = set()
+
+    def active(self, relief: Mapping[str, Any]) -> bool:
+        return _in_force(relief.get("effective"), self.on) and conditions.evaluate(relief["when"], self.data)
+
+    def targets(self, relief: Mapping[str, Any]) -> list[str]:
+        wanted = relief.get("applies_to")
+        return self.order if not wanted else [i for i in self.order if i in wanted]
+
+    def exemptions(self) -> list[AppliedRelief]:
+        """Each exemption that holds sets its lines (not yet exempted) to zero."""
+        out: list[AppliedRelief] = []
+        for exemption in self.schedule.get("exemptions") or ():
+            if not self.active(exemption):
+                continue
+            hit = [i for i in self.targets(exemption) if i not in self.exempted]
+            if not hit:
+                continue
+            amount = -sum(self.payable[i] for i in hit)
+            for i in hit:
+                self.payable[i] = 0
+                self.exempted.add(i)
+            out.append(_relief(self.schedule, exemption, "exemption", amount, hit))
+        return out
+
+    def reductions(self) -> list[AppliedRelief]:
+        """Each line no exemption took gets the single most favourable reduction that holds for it."""
+        reductions = [r for r in self.schedule.get("reductions") or () if self.active(r)]
+        effect: dict[int, list[tuple[str, int]]] = {}
+        for line_id in self.order:
+            if line_id in self.exempted or self.payable[line_id] <= 0:
+                continue
+            best: tuple[int, int] | None = None  # (payable after, reduction index)
+            for index, reduction in enumerate(reductions):
+                if line_id in self.targets(reduction):
+                    after = _reduced(self.payable[line_id], reduction)
+                    if after < self.payable[line_id] and (best is None or after < best[0]):
+                        best = (after, index)
+            if best is not None:
+                effect.setdefault(best[1], []).append((line_id, best[0] - self.payable[line_id]))
+                self.payable[line_id] = best[0]
+        return [
+            _relief(self.schedule, reduction, "reduction", sum(c for _, c in effect[i]), [j for j, _ in effect[i]])
+            for i, reduction in enumerate(reductions)
+            if i in effect
+        ]
 
 
 def _relief(
@@ -571,28 +429,3 @@ def _relief(
         lines=tuple(lines),
         note=relief.get("note"),
     )
-
-
-# --- fields a schedule reads -----------------------------------------------------------
-
-
-def referenced_fields(schedule: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
-    """Yield (path inside the schedule, field name) for every form field the schedule reads.
-
-    Covers line quantities and bases, and every condition on lines, exemptions and
-    reductions. The ``fields`` declarations themselves are not references.
-    """
-    lines = schedule.get("lines")
-    for i, line in enumerate(lines if isinstance(lines, list) else ()):
-        if not isinstance(line, Mapping):
-            continue
-        if isinstance(line.get("when"), Mapping):
-            yield from conditions.referenced_fields(line["when"], ("lines", i, "when"))
-        for key in ("quantity", "base"):
-            if isinstance(line.get(key), str):
-                yield ("lines", i, key), line[key]
-    for section in ("exemptions", "reductions"):
-        reliefs = schedule.get(section)
-        for i, relief in enumerate(reliefs if isinstance(reliefs, list) else ()):
-            if isinstance(relief, Mapping) and isinstance(relief.get("when"), Mapping):
-                yield from conditions.referenced_fields(relief["when"], (section, i, "when"))

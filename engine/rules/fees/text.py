@@ -17,7 +17,8 @@ from typing import Any
 from engine.base import conditions
 from engine.base.dates import as_date
 from engine.base.i18n import gettext
-from engine.rules.fees import Assessment, decimal_of, field_labels, format_fen, num_text, to_fen
+from engine.rules.fees.results import Assessment
+from engine.rules.fees.schedule import decimal_of, field_labels, format_fen, num_text, to_fen
 
 __all__ = ["describe_schedule", "describe_schedule_on", "line_standard", "render_assessment"]
 
