@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from engine.base import i18n
 from engine.base.dates import TZ
 from engine.base.i18n import N_, gettext
 
@@ -167,8 +166,3 @@ def iso_local(moment: datetime | date | str | None) -> str | None:
     return None if instant is None else instant.astimezone(TZ).isoformat()
 
 
-def one_language(message: str) -> str:
-    """The half of an engine message written "中文 / English" (cases.ActionRefused, auth.AuthError) in the
-    page's language: a page never shows both, and an English page never the Chinese half."""
-    chinese, sep, english = message.partition(" / ")
-    return english if sep and i18n.language().startswith("en") else chinese

@@ -37,7 +37,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import one_language
 from engine.ledger.errors import VersionConflict
 from engine.rules.cases.model import ActionRefused, FeeMismatch
 from engine.rules.forms import FieldError
@@ -55,6 +54,7 @@ BAD_TEXT_API = N_("{field} 含有无法识别的字符（须为 UTF-8 文本）�
 BAD_TEXT_PAGE = N_("“{field}”含有无法识别的字符，请检查后重新输入。")
 DRAFT_FILED = N_("此草稿已提交为申请 {number}；补正材料请以 ?case= 上传，新申请请另开草稿。")
 INVALID = N_("申请有 {count} 处需要修改。")
+NO_CASE = N_("没有找到这份办件或事项，请核对编号。")
 CONFLICT = N_("办件已被他人更新（读取时为第 {expected} 版，现为第 {actual} 版），请重新读取后再操作。")
 
 #: the machine code of an HTTPException's status (the API's ``code``); "error" for any other status
@@ -138,8 +138,8 @@ def _conflict(exc: VersionConflict) -> Answer:
 
 def _refused_action(exc: ActionRefused) -> Answer:
     if isinstance(exc, FeeMismatch):
-        return Answer(422, "fee_mismatch", one_language(exc.message))
-    return Answer({"forbidden": 403, "conflict": 409}.get(exc.code, 422), exc.code, one_language(exc.message))
+        return Answer(422, "fee_mismatch", exc.message)
+    return Answer({"forbidden": 403, "conflict": 409}.get(exc.code, 422), exc.code, exc.message)
 
 
 def _internal(exc: Exception) -> Answer:
@@ -147,23 +147,23 @@ def _internal(exc: Exception) -> Answer:
 
 
 # The one table. A lookup walks the exception's classes from the most specific (LoginThrottled before
-# AuthError, FeeMismatch is an ActionRefused); the messages of other modules' exceptions still written
-# "中文 / English" are cut to the request's language (wording.one_language).
+# AuthError, FeeMismatch is an ActionRefused). Other modules' exceptions are worded in the request's
+# language when raised (engine.base.i18n), so their messages are answered as they are.
 TABLE: dict[type[Exception], Callable[[Any], Answer]] = {
     HTTPException: _http,
     ApiError: _api,
     BadText: _bad_text,
-    query_codes.Throttled: lambda e: Answer(429, "too_many_requests", one_language(str(e)), headers=_retry(e.seconds)),
-    filing_limits.TooMany: lambda e: Answer(429, "too_many_requests", one_language(str(e)), headers=_retry(e.seconds)),
+    query_codes.Throttled: lambda e: Answer(429, "too_many_requests", str(e), headers=_retry(e.seconds)),
+    filing_limits.TooMany: lambda e: Answer(429, "too_many_requests", str(e), headers=_retry(e.seconds)),
     auth.LoginThrottled: lambda e: Answer(
-        429, "too_many_requests", one_language(str(e)), headers=_retry(e.retry_after.total_seconds())
+        429, "too_many_requests", str(e), headers=_retry(e.retry_after.total_seconds())
     ),
-    auth.AuthError: lambda e: Answer(401, "unauthorized", one_language(str(e))),
+    auth.AuthError: lambda e: Answer(401, "unauthorized", str(e)),
     drafts.Filed: lambda e: Answer(409, "draft_filed", _(DRAFT_FILED).format(number=e.number)),
     Refused: _refused_upload,
     SubmissionInvalid: lambda e: Answer(422, "invalid", _(INVALID).format(count=len(e.errors)), list(e.errors)),
-    UnknownCase: lambda e: Answer(404, "not_found", one_language(str(e)) or _(NOT_FOUND)),
-    ItemUnavailable: lambda e: Answer(409, "item_unavailable", one_language(str(e))),
+    UnknownCase: lambda e: Answer(404, "not_found", _(NO_CASE)),  # its own text is for logs: English
+    ItemUnavailable: lambda e: Answer(409, "item_unavailable", str(e)),
     VersionConflict: _conflict,
     ActionRefused: _refused_action,
     Exception: _internal,

@@ -209,20 +209,6 @@ def test_a_refused_file_reads_why_in_english_on_english_pages(tmp_path: Path, re
     assert "是空的" not in r.text and "只接受" not in r.text
 
 
-def test_an_engine_refusal_shows_the_half_in_the_page_language() -> None:
-    """The desk and the progress page showed the Chinese half of "中文 / English" refusals on English pages."""
-    from engine.base import wording
-
-    message = "只有本件承办部门可以登记缴费 / only the case's department records payments"
-    assert wording.one_language(message) == "只有本件承办部门可以登记缴费"
-    activate("en")
-    try:
-        assert wording.one_language(message) == "only the case's department records payments"
-        assert wording.one_language("仅中文") == "仅中文"  # a message without an English half stays whole
-    finally:
-        activate("zh_CN")
-
-
 def test_a_money_field_without_its_own_unit_says_yuan_in_the_page_language(reference: Any) -> None:
     """The engine's default money unit (a field that names no ``unit``) read 元 on English pages;
     a unit the catalogue writes stays as written."""

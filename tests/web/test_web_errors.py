@@ -32,6 +32,7 @@ from engine.ledger.errors import VersionConflict
 from engine.ledger.migrations import migrate
 from engine.rules import forms
 from engine.rules.calendar import WorkCalendar
+from engine.rules.cases.actions import NO_FEE_STATED
 from engine.rules.cases.model import ActionRefused, FeeMismatch
 from engine.rules.clock import ManualClock
 from engine.service import auth, drafts, filing_limits, query_codes
@@ -60,6 +61,7 @@ MONTH = "月份格式为 YYYY-MM，例如 2026-03。"  # a handler's own words, 
 MULTIPART = "请以 multipart/form-data 上传，文件放在字段 file 中。"
 NO_MATERIAL = "本事项没有“%(material)s”这项材料，请删除该上传后重新提交"
 TOO_MANY = "too_many_requests"
+ACCEPT_ONLY = "只有待受理的申请可以受理"  # catalogue messages of the rules (engine.rules.cases.actions)
 
 
 def _invalid(request: Request) -> Exception:
@@ -79,20 +81,20 @@ ERRORS: list[tuple[str, Callable[[Request], Exception], int, str, dict[str, str]
     ("throttled", lambda r: query_codes.Throttled(timedelta(minutes=15)), 429, TOO_MANY, {"retry-after": "900"}),
     ("filings", lambda r: filing_limits.TooMany(timedelta(minutes=50)), 429, TOO_MANY, {"retry-after": "3000"}),
     ("logins", lambda r: auth.LoginThrottled(timedelta(seconds=30)), 429, TOO_MANY, {"retry-after": "30"}),
-    ("auth", lambda r: auth.AuthError("用户名或密码错误 / wrong username or password"), 401, "unauthorized", {}),
+    ("auth", lambda r: auth.AuthError(gettext(auth.LOGIN_FAILED)), 401, "unauthorized", {}),
     ("draft-filed", lambda r: drafts.Filed("QQ20260306000001", False), 409, "draft_filed", {}),
     ("disk-full", _disk_full, 507, "insufficient_storage", {}),
     ("uploads", lambda r: Refused(429, TOO_MANY, gettext(TOO_OFTEN) % {"seconds": 42}, 42), 429, TOO_MANY,
      {"retry-after": "42"}),
     ("invalid", _invalid, 422, "invalid", {}),
-    ("unknown-case", lambda r: UnknownCase("没有这个办件 / no such case"), 404, "not_found", {}),
+    ("unknown-case", lambda r: UnknownCase("no case with number 'QQ20260306000009'"), 404, "not_found", {}),
     ("unavailable", lambda r: ItemUnavailable("QQ-PSB-BA-001", "suspended", "D01", "12345"), 409,
      "item_unavailable", {}),
     ("conflict", lambda r: VersionConflict("QQ20260306000001", 1, 2), 409, "version_conflict", {}),
-    ("forbidden", lambda r: ActionRefused("forbidden", "只有审核人员可以办理 / only a reviewer may"), 403,
+    ("forbidden", lambda r: ActionRefused("forbidden", NO_FEE_STATED), 403,
      "forbidden", {}),
-    ("refused", lambda r: ActionRefused("conflict", "本件已办结 / the case is closed"), 409, "conflict", {}),
-    ("fee", lambda r: FeeMismatch("缴费与核定不符 / the payment differs", None), 422,  # type: ignore[arg-type]
+    ("refused", lambda r: ActionRefused("conflict", ACCEPT_ONLY), 409, "conflict", {}),
+    ("fee", lambda r: FeeMismatch(NO_FEE_STATED, None), 422,  # type: ignore[arg-type]
      "fee_mismatch", {}),
     ("internal", lambda r: RuntimeError("secret internals /srv/db"), 500, "internal_error", {}),
 ]  # fmt: skip

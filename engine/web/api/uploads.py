@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, Response
 from engine.base import input_guard
 from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
-from engine.base.wording import one_language
 from engine.ledger.db import read_only
 from engine.service import access, drafts
 from engine.service import uploads as uploads_
@@ -139,8 +138,7 @@ async def upload(request: Request) -> Response:
         raise ApiError(422, "empty_file", _(EMPTY))
     content_type = uploads_.sniff(content, client_name)
     if content_type is None and uploads_.has_markup(content):
-        # one_language(_(…)): the refusal is still written "中文 / English" in engine.service.uploads
-        raise ApiError(415, "unsupported_media_type", one_language(_(uploads_.MARKUP_REFUSED)))
+        raise ApiError(415, "unsupported_media_type", _(uploads_.MARKUP_REFUSED))
     if content_type is None:
         raise ApiError(415, "unsupported_media_type", _(uploads_.NOT_ACCEPTED))
     now = d.service.clock.now()

@@ -182,10 +182,10 @@ def act_now(request: Request, staff: Staff, form: FormData) -> Response:
     except VersionConflict:
         status, error = 409, gettext("本件刚刚被他人办理，页面已更新为最新状态，请核对后再操作。")
     except FeeMismatch as exc:
-        status, error = 422, wording.one_language(str(exc))
+        status, error = 422, str(exc)
     except ActionRefused as exc:
         status = 403 if exc.code == "forbidden" else 422
-        error = wording.one_language(str(exc))
+        error = str(exc)
     except SubmissionInvalid as exc:
         status, error = 422, gettext("；").join(e.text() for e in exc.errors)  # in the page's language
     ctx = case_context(service, actor, number)

@@ -42,7 +42,7 @@ def listing(request: Request, staff: Staff, status: int = 200, **extra: Any) -> 
 
 def refused(request: Request, staff: Staff, number: str, exc: ActionRefused) -> Response:
     status = 403 if exc.code == "forbidden" else 422
-    return listing(request, staff, status, error=wording.one_language(exc.message), error_number=number)
+    return listing(request, staff, status, error=exc.message, error_number=number)
 
 
 async def chain_list(request: Request, staff: Staff) -> Response:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from engine.base import addresses, wording
+from engine.base import addresses
 from engine.service import auth
 from engine.web import csrf
 from engine.web.deps import deps
@@ -58,7 +58,7 @@ async def login(request: Request) -> Response:
         session = await run_in_threadpool(start, d.service.db, username, password, d.service.clock.now())
     except auth.AuthError as exc:
         status = 429 if isinstance(exc, auth.LoginThrottled) else 401
-        message = wording.one_language(str(exc))
+        message = str(exc)
         return login_form(request, status, next=target, error=message, username=username)
     response = RedirectResponse(target or nav.landing(session.actor), status_code=303)
     response.set_cookie(

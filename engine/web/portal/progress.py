@@ -261,7 +261,7 @@ async def act(request: Request) -> Response:
             except SubmissionInvalid as exc:
                 errors = exc.errors
             except ActionRefused as exc:
-                refusal = wording.one_language(str(exc.args[0] if exc.args else exc))
+                refusal = str(exc.args[0] if exc.args else exc)
                 errors = [FieldError(action, refusal, exc.code)]
             except VersionConflict:
                 moved_on = N_("办件刚刚有了新进展，请查看最新状态后再操作。")
