@@ -542,6 +542,7 @@ def plain_environment() -> Environment:
     )
     app_env: Environment = render.env
     env.globals.update(app_env.globals)  # gettext callables, current_language, languages …
+    env.filters.update(app_env.filters)  # |local, |local_day, |units: the templates use them
     env.newstyle_gettext = getattr(app_env, "newstyle_gettext", False)  # type: ignore[attr-defined]
     return env
 
