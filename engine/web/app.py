@@ -89,7 +89,7 @@ def create_app(
     ``reload_seconds`` (default ``$YANGGUANG_RELOAD_SECONDS``, else 2; 0 off) the catalogue
     files are looked at, and an edit that checks clean goes live (engine.web.reload). ``warnings`` are the
     given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own.
-    ``upload_limits`` default to the environment's (engine.service.uploads.limits_from_env: ValueError
+    ``upload_limits`` default to the environment's (engine.service.upload_limits.limits_from_env: ValueError
     naming a bad variable)."""
     root = Path(catalog)
     if reload_seconds is None:
@@ -126,7 +126,7 @@ class _Site:
     key: bytes
     db: Engine
     clock: Clock
-    limits: Limits  # uploads per draft, case and client address (engine.service.uploads)
+    limits: Limits  # uploads per draft, case and client address (engine.service.upload_limits)
 
 
 async def healthz(request: Request) -> Response:

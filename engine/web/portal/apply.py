@@ -68,7 +68,7 @@ def load_draft(request: Request, code: str, browser: str, draft_id: str | None) 
 
 async def new_draft(request: Request, doc: Document, browser: str) -> drafts.Draft:
     """A draft for this browser; an address that began its hour's drafts (portal and API alike,
-    engine.service.uploads.Limits) is refused with 429 — a signed-in member of staff filing for others is not."""
+    engine.service.upload_limits.Limits) is refused with 429 — a signed-in member of staff filing for others is not."""
     d = deps(request)
     staff = await run_in_threadpool(d.staff_of, request)
     client = None if staff is not None else upload_limits.client(request)

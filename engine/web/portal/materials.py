@@ -121,7 +121,7 @@ async def save_materials(
 async def supplement_files(request: Request, number: str, form: FormData) -> tuple[dict[str, Any], list[FieldError]]:
     """A supplement's payload (its files, stored for the case, and the applicant's note) and what is
     wrong or missing. The files are stored under the same limits as a draft's uploads: per case, per
-    client address, and the disk's free-space floor (engine.service.uploads)."""
+    client address, and the disk's free-space floor (engine.service.upload_limits)."""
     d = deps(request)
     service = d.service
     owner = Owner(case=number, client=client(request))
