@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.base import wording
 from engine.base.i18n import N_, gettext, ngettext
 
 TYPE_NAMES = {
@@ -86,18 +87,8 @@ ROLE_NAMES = {
     "inspector": N_("现场核查人员"),
     "head": N_("部门负责人"),
 }
-PROCEDURE_NAMES = {
-    "hearing": N_("听证"),
-    "tendering": N_("招标"),
-    "auction": N_("拍卖"),
-    "testing": N_("检验检测"),
-    "inspection": N_("现场勘查"),
-    "quarantine": N_("检疫"),
-    "appraisal": N_("鉴定"),
-    "expert_review": N_("专家评审"),
-    "public_notice": N_("公示"),
-    "collective_decision": N_("集体审议"),
-}
+# the same words the staff pages and the applicant's progress page use for a paused clock
+PROCEDURE_NAMES = wording.SPECIAL_PROCEDURES
 
 
 def duration_text(d: Mapping[str, Any]) -> str:
