@@ -27,11 +27,11 @@ STAFF = [
 ]
 
 
-def browser(app: Any, username: str | None = None) -> TestClient:
-    """A fresh browser (its own cookies) on ``app``, signed in as ``username`` with PASSWORD if given."""
+def browser(app: Any, username: str | None = None, password: str = PASSWORD) -> TestClient:
+    """A fresh browser (its own cookies) on ``app``, signed in as ``username`` (with ``password``) if given."""
     client = TestClient(app, follow_redirects=False)
     if username:
-        r = login(client, username, PASSWORD)
+        r = login(client, username, password)
         assert r.status_code == 303, r.text
     return client
 

@@ -17,6 +17,7 @@ import pytest
 from markupsafe import escape
 from starlette.testclient import TestClient
 from support import copy_catalogue
+from support.desk import browser
 
 from engine.base.dates import TZ
 from engine.check.pipeline import load
@@ -79,13 +80,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any,
 
 
 def signed_in(app: Any, username: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    page = client.get("/desk/login")
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)  # type: ignore[union-attr]
-    assert (
-        client.post("/desk/login", data={"username": username, "password": PASSWORD, "csrf": token}).status_code == 303
-    )
-    return client
+    return browser(app, username, PASSWORD)  # this module's accounts have their own password
 
 
 def main_of(page: str) -> str:

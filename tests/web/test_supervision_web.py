@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 from support import JOINT_REVIEW_CHAIN, with_joint_review
+from support.desk import browser
 
 from engine.base.dates import TZ
 from engine.rules.cases.model import Actor
@@ -46,13 +47,7 @@ def site(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, Any, ManualClock
 
 
 def signed_in(app: Any, username: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    page = client.get("/desk/login")
-    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)  # type: ignore[union-attr]
-    assert (
-        client.post("/desk/login", data={"username": username, "password": PASSWORD, "csrf": token}).status_code == 303
-    )
-    return client
+    return browser(app, username, PASSWORD)  # this module's accounts have their own password
 
 
 def csrf(html: str) -> str:
