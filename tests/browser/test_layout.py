@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.pages import BIGGEST, LONGEST, SMALL, public_pages, staff_pages
 from support.portal import PDF
 
 from engine.ledger.db import open_engine
@@ -23,10 +24,6 @@ from .live import SCREENSHOTS
 from .steps import PASSWORD, do, fill_page, login
 
 ADMIN = "admin.layout.e2e"
-BIGGEST = "QQ-HOUSING-XK-003"  # the most materials (12) and a long guide
-LONGEST = "QQ-AMR-XK-103"  # the largest item file
-SMALL = "QQ-REALESTATE-DJ-102"
-CHAIN = "construction"
 WIDTHS = (320, 390, 1280)
 MIN_FONT_PX = 14.0
 AA = 4.5
@@ -195,41 +192,16 @@ def journey(live_server: str, staff: None, catalogue: Any, browser: Any, tmp_pat
     }
 
 
-def public_pages(j: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
-        ("home", "/"),
-        ("search", "/?q=施工"),
-        ("search-none", "/?q=没有这个词"),
-        ("item-biggest", f"/items/{BIGGEST}"),
-        ("item-longest", f"/items/{LONGEST}"),
-        ("item-small", f"/items/{SMALL}"),
-        ("chain", f"/chains/{CHAIN}"),
-        ("chain-form", f"/chains/{CHAIN}/apply"),
-        ("form", j["first_form"]),
-        ("form-errors", "POST"),  # the first page sent empty: the error summary
-        ("materials", j["materials"]),
-        ("check", j["check"]),
-        ("done", j["done"]),
-        ("progress-find", "/progress"),
-        ("progress", f"/progress/{j['number']}"),
-        ("announcements", "/announcements"),
-        ("sunshine", "/sunshine"),
-        ("desk-login", "/desk/login"),
-        ("error-404", "/items/NO-SUCH-ITEM"),
-    ]
+def layout_public_pages(j: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every applicant's page, and the first form page sent empty (its error summary) right after it."""
+    pages = public_pages(j)
+    at = [name for name, _ in pages].index("form") + 1
+    return [*pages[:at], ("form-errors", "POST"), *pages[at:]]
 
 
-def staff_pages(j: dict[str, Any]) -> list[tuple[str, str]]:
+def layout_staff_pages(j: dict[str, Any]) -> list[tuple[str, str]]:
     return [
-        ("desk-worklist", "/desk"),
-        ("desk-case", f"/desk/cases/{j['number']}"),
-        ("desk-chains", "/desk/chains"),
-        ("supervision", "/supervision"),
-        ("supervision-cases", "/supervision/cases"),
-        ("supervision-corrections", "/supervision/corrections"),
-        ("admin", "/admin"),
-        ("admin-preview", f"/admin/items/{BIGGEST}"),
-        ("admin-form-preview", f"/admin/items/{BIGGEST}/form"),
+        *staff_pages(j),
         # English last: ?lang=en is remembered for the rest of the visit
         ("home-en", "/?lang=en"),
         ("item-biggest-en", f"/items/{BIGGEST}"),
@@ -272,7 +244,8 @@ def test_every_page_fits_and_reads(
     if phone:
         options |= {"is_mobile": True, "has_touch": True}
     problems: list[str] = []
-    for cookies, pages in ((journey["applicant"], public_pages(journey)), (journey["admin"], staff_pages(journey))):
+    visits = ((journey["applicant"], layout_public_pages(journey)), (journey["admin"], layout_staff_pages(journey)))
+    for cookies, pages in visits:
         ctx = browser.new_context(storage_state=cookies, timezone_id="Asia/Shanghai", **options)
         ctx.set_default_timeout(10_000)
         page = ctx.new_page()

@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 from support.desk import PASSWORD, browser
+from support.pages import BIGGEST, LONGEST, SMALL, public_pages, staff_pages
 from support.portal import csrf, fill_sections, upload_everything
 
 from engine.base import regions
@@ -51,10 +52,6 @@ from engine.service.samples import sample_application
 from engine.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
-BIGGEST = "QQ-HOUSING-XK-003"  # the same items and chain as tests/browser/test_layout.py
-LONGEST = "QQ-AMR-XK-103"
-SMALL = "QQ-REALESTATE-DJ-102"
-CHAIN = "construction"
 ADMIN = "admin.words"
 CLERK = "window.realestate.words"
 
@@ -215,44 +212,6 @@ def _submitted(applicant: TestClient, svc: Any) -> tuple[str, str]:
     find = applicant.get(f"/progress?number={number}")
     applicant.post("/progress", data={"csrf": csrf(find.text), "number": number, "query_code": query_code})
     return number, done.headers["location"]
-
-
-def public_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
-        ("home", "/"),
-        ("search", "/?q=施工"),
-        ("search-none", "/?q=没有这个词"),
-        ("item-biggest", f"/items/{BIGGEST}"),
-        ("item-longest", f"/items/{LONGEST}"),
-        ("item-small", f"/items/{SMALL}"),
-        ("chain", f"/chains/{CHAIN}"),
-        ("chain-organization", "/chains/organization"),
-        ("chain-form", f"/chains/{CHAIN}/apply"),
-        ("form", s["first_form"]),
-        ("materials", s["materials"]),
-        ("check", s["check"]),
-        ("done", s["done"]),
-        ("progress-find", "/progress"),
-        ("progress", f"/progress/{s['number']}"),
-        ("announcements", "/announcements"),
-        ("sunshine", "/sunshine"),
-        ("desk-login", "/desk/login"),
-        ("error-404", "/items/NO-SUCH-ITEM"),
-    ]
-
-
-def staff_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
-        ("desk-worklist", "/desk"),
-        ("desk-case", f"/desk/cases/{s['number']}"),
-        ("desk-chains", "/desk/chains"),
-        ("supervision", "/supervision"),
-        ("supervision-cases", "/supervision/cases"),
-        ("supervision-corrections", "/supervision/corrections"),
-        ("admin", "/admin"),
-        ("admin-preview", f"/admin/items/{BIGGEST}"),
-        ("admin-form-preview", f"/admin/items/{BIGGEST}/form"),
-    ]
 
 
 def pages(s: dict[str, Any], lang: str) -> Iterator[tuple[str, str]]:
