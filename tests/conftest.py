@@ -8,6 +8,11 @@ tests/support/):
 ``case_service``    a CaseService over the reference catalogue on a fresh, migrated SQLite file, its
                     ManualClock at Friday 2026-03-06 09:00 Beijing time.
 ``index``           module: the search index (engine.supervision.search.ItemIndex) of the reference catalogue.
+``pg_url``          a fresh, empty PostgreSQL database (tests/support/postgres.py): skipped when no server can
+                    be started, a failure instead when YANGGUANG_REQUIRE_PG is set (.ci/run sets it).
+
+``pytest --store=postgresql`` runs the whole suite on PostgreSQL: every SQLite file a test opens becomes a
+database of its own on the test server; tests about SQLite itself are marked ``sqlite_only`` and deselected.
 """
 
 from __future__ import annotations
@@ -24,6 +29,30 @@ if TYPE_CHECKING:  # engine is imported when a fixture first runs, as the refere
     from engine.supervision.search import ItemIndex
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="the store of every test database (postgresql: a throwaway cluster or YANGGUANG_TEST_PG)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: about SQLite itself; not run with --store=postgresql")
+    if config.getoption("--store") == "postgresql":
+        from support import postgres
+
+        base = postgres.server()
+        if base is None:
+            raise pytest.UsageError(f"--store=postgresql: no PostgreSQL server ({postgres.why_not()})")
+        postgres.redirect_sqlite(base)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--store") != "postgresql":
+        return
+    kept = [item for item in items if item.get_closest_marker("sqlite_only") is None]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +94,21 @@ def case_service(tmp_path: Path, reference: Any) -> CaseService:
     db = open_engine(tmp_path / "cases.db")
     migrate(db)
     return CaseService(cat, db, ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ)), cal)  # a Friday
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """The URL of a fresh, empty PostgreSQL database on the test server."""
+    import os
+
+    from support import postgres
+
+    base = postgres.server()
+    if base is None:
+        if os.environ.get(postgres.REQUIRE_ENV):
+            pytest.fail(f"{postgres.REQUIRE_ENV} is set but no PostgreSQL server: {postgres.why_not()}")
+        pytest.skip(f"no PostgreSQL server: {postgres.why_not()}")
+    return postgres.fresh_database(base)
 
 
 @pytest.fixture(scope="module")

@@ -69,7 +69,12 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
     url = str(url_or_path)
     if isinstance(url_or_path, Path) or "://" not in url:
         url = f"sqlite:///{url_or_path}"
-    if make_url(url).get_backend_name() != "sqlite":
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":  # psycopg 3, not SQLAlchemy's default psycopg2
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    if parsed.get_backend_name() != "sqlite":
         return create_engine(url)
     _create_private(make_url(url).database)
 

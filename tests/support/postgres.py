@@ -1,0 +1,150 @@
+"""A real PostgreSQL server for the tests: a throwaway cluster, or the one ``YANGGUANG_TEST_PG`` names.
+
+* :func:`server` answers the base URL of a server the tests may create databases on
+  (``postgresql://user@host:port``, no database), or ``None`` when none can be had:
+  ``YANGGUANG_TEST_PG`` if it is set (``.ci/run`` sets it after starting its own cluster), else a
+  cluster this process starts with Debian's ``initdb`` in a temporary folder (as the ``postgres``
+  user when the tests run as root, since PostgreSQL refuses to run as root), on a free port of
+  127.0.0.1, stopped and removed when the tests end.
+* :func:`fresh_database` makes a new, empty database on that server and answers its URL.
+* :class:`Redirect` maps every SQLite file the engine opens to a fresh PostgreSQL database of its
+  own: with it installed (``pytest --store=postgresql``) the whole suite runs on PostgreSQL
+  without a test knowing. Tests about SQLite itself carry ``@pytest.mark.sqlite_only``.
+
+The cluster trades durability for speed (``fsync=off``): it is thrown away at the end.
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ENV = "YANGGUANG_TEST_PG"
+REQUIRE_ENV = "YANGGUANG_REQUIRE_PG"  # set by .ci/run: no PostgreSQL is then a failure, not a skip
+
+_lock = threading.Lock()
+_server: list[str | None] = []  # [] not yet tried, [None] not available, [url]
+_why: list[str] = []
+
+
+def _binaries() -> Path | None:
+    """The folder of Debian's server programs (``/usr/lib/postgresql/<version>/bin``), newest first."""
+    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True):
+        if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
+            return Path(folder)
+    found = shutil.which("pg_ctl")
+    return Path(found).parent if found and (Path(found).parent / "initdb").exists() else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_user() -> list[str]:
+    """The prefix that runs a command as a user PostgreSQL accepts (never root)."""
+    if os.geteuid() != 0:
+        return []
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        raise RuntimeError("running as root without runuser: PostgreSQL will not start as root")
+    return [runuser, "-u", "postgres", "--"]
+
+
+def _start() -> str:
+    bin_dir = _binaries()
+    if bin_dir is None:
+        raise RuntimeError("no PostgreSQL server programs (Debian: apt-get install postgresql)")
+    home = Path(tempfile.mkdtemp(prefix="yangguang-pg-"))
+    prefix = _as_user()
+    if prefix:
+        shutil.chown(home, "postgres")
+    data, port = home / "data", _free_port()
+    run = [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+           "--locale=C", "--no-sync"]
+    subprocess.run(run, check=True, capture_output=True, timeout=120)
+    options = (f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+               "-c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB")
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"),
+                    "-w", "-t", "60", "start"], check=True, capture_output=True, timeout=90)
+
+    def stop() -> None:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+    atexit.register(stop)
+    return f"postgresql://postgres@127.0.0.1:{port}"
+
+
+def server() -> str | None:
+    """The base URL of a PostgreSQL server for the tests, or None (:func:`why_not` says why)."""
+    with _lock:
+        if not _server:
+            try:
+                _server.append(os.environ.get(ENV) or _start())
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                detail = getattr(exc, "stderr", b"") or b""
+                _why.append(f"{exc} {detail.decode(errors='replace')[-500:]}".strip())
+                _server.append(None)
+        return _server[0]
+
+
+def why_not() -> str:
+    return _why[0] if _why else ""
+
+
+def _admin(base: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(f"{base}/postgres", autocommit=True)
+
+
+def fresh_database(base: str, name: str | None = None) -> str:
+    """A new empty database on ``base`` (named ``name``, dropped first if it exists); its URL."""
+    name = name or "t_" + os.urandom(8).hex()
+    with _admin(base) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 STRATEGY FILE_COPY')
+    return f"{base}/{name}"
+
+
+class Redirect:
+    """Wraps ``engine.ledger.db.open_engine`` so an SQLite file path opens a PostgreSQL database instead:
+    the same path always the same database (a test that reopens its file finds its data), each new
+    path a fresh one. ``:memory:`` and non-SQLite URLs pass through."""
+
+    def __init__(self, base: str, original: Callable[..., Any]) -> None:
+        self.base, self.original = base, original
+        self.made: dict[str, str] = {}
+
+    def __call__(self, url_or_path: Any, *args: Any, **kwargs: Any) -> Any:
+        text = str(url_or_path)
+        if "://" in text and not text.startswith("sqlite"):
+            return self.original(url_or_path, *args, **kwargs)
+        path = text.split("sqlite:///", 1)[-1]
+        if path in ("", ":memory:") or path.startswith("file:"):
+            return self.original(url_or_path, *args, **kwargs)
+        key = os.path.abspath(path)
+        if key not in self.made:
+            name = "t_" + hashlib.sha1(key.encode()).hexdigest()[:24]
+            self.made[key] = fresh_database(self.base, name)
+        return self.original(self.made[key], *args, **kwargs)
+
+
+def redirect_sqlite(base: str) -> None:
+    """Install :class:`Redirect` before any engine module has imported ``open_engine``."""
+    import engine.ledger.db as db
+
+    db.open_engine = Redirect(base, db.open_engine)  # type: ignore[assignment]
