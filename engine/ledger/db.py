@@ -13,6 +13,7 @@ embedded default) and PostgreSQL. SQLite-specific behaviour lives only in :func:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -21,10 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
-__all__ = ["READ_ONLY", "WRITER_WAIT", "dumps", "iso", "loads", "open_engine", "read_only", "utc_now"]
+__all__ = [
+    "READ_ONLY", "WRITER_WAIT", "dumps", "iso", "is_url", "loads", "lock", "open_engine", "read_only", "utc_now",
+]  # fmt: skip
 
 # ---------------------------------------------------------------------------------------
 # Engine
@@ -124,6 +127,26 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
     event.listen(engine, "commit", _release)
     event.listen(engine, "rollback", _release)
     return engine
+
+
+def lock(conn: Connection, name: str) -> None:
+    """Hold the lock ``name`` until ``conn``'s transaction ends: writers that read, decide and then write
+    (the next case number, a per-address limit's count) take it first, so two of them never decide on
+    the same reading.
+
+    On SQLite every write transaction already runs alone (``BEGIN IMMEDIATE``), so this does nothing.
+    On PostgreSQL transactions run side by side at READ COMMITTED: this is a transaction-scoped advisory
+    lock (``pg_advisory_xact_lock``) on a 64-bit key derived from ``name``, released by the commit or
+    rollback, so a crashed writer never leaves it held."""
+    if conn.dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def is_url(db: str | Path) -> bool:
+    """Whether ``db`` names a database by URL (``postgresql://…``, ``sqlite:///…``) rather than an SQLite file."""
+    return not isinstance(db, Path) and "://" in db
 
 
 def read_only(engine: Engine) -> Connection:

@@ -59,7 +59,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, up
 
 from engine.base.i18n import N_, gettext, ngettext
 from engine.ledger import tables
-from engine.ledger.db import iso, read_only
+from engine.ledger.db import iso, lock, read_only
 from engine.rules.cases.model import Actor
 
 SESSION_LIFETIME = timedelta(hours=8)
@@ -212,6 +212,7 @@ def _count_attempt(db: Engine, username: str, client: str, now: datetime) -> lis
     wait = timedelta(0)
     ids: list[int] = []
     with db.begin() as conn:
+        lock(conn, "login_attempts")  # PostgreSQL: parallel attempts count one after the other, as on SQLite
         conn.execute(delete(la).where(la.c.at <= since))  # prune
         newest = select(la.c.at).where(la.c.key == pair, la.c.at > since).order_by(la.c.at.desc())
         recent = conn.execute(newest.limit(ACCOUNT_CLIENT_LIMIT)).all()

@@ -25,7 +25,7 @@ from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
 from engine.ledger.cases import create_case, get_case, last_number, record_case_staff
-from engine.ledger.db import iso, read_only
+from engine.ledger.db import iso, lock, read_only
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import append_event, events_of
 from engine.ledger.fastpath import fast_execute
@@ -221,6 +221,7 @@ class CaseService:
             raise SubmissionInvalid(errors)
         now = self._now()
         with self.db.begin() as conn:
+            lock(conn, filing_limits.LOCK)  # PostgreSQL: one filing at a time decides the next number and the limits
             seen = find_idempotency(conn, idempotency_key)
             if seen is not None:  # a double click or a retried request: the case that exists
                 row = get_case(conn, seen)

@@ -30,7 +30,7 @@ from engine.base.conditions import evaluate
 from engine.base.i18n import N_, gettext
 from engine.catalogue.fields import item_fields
 from engine.ledger import tables
-from engine.ledger.db import dumps, iso, loads, read_only
+from engine.ledger.db import dumps, iso, loads, lock, read_only
 from engine.ledger.idempotency import find_idempotency, remember_idempotency
 from engine.rules import chains, clock, forms
 from engine.rules.cases.model import TERMINAL, ActionRefused, Actor, Case
@@ -148,6 +148,7 @@ def submit(
     query_code = query_codes.new()  # unguessable; see engine.service.query_codes
     key = f"chain:{idempotency_key}"
     with service.db.begin() as conn:
+        lock(conn, filing_limits.LOCK)  # PostgreSQL: the address's filing limit is read and counted by one filing at a time
         earlier = find_idempotency(conn, key)
         if earlier is not None:  # a double click or a retried request: the application that exists
             known = conn.execute(select(_T.c.query_code).where(_T.c.number == earlier)).scalar_one()

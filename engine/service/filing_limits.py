@@ -36,6 +36,9 @@ from engine.service.upload_limits import Limits
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 FLOOD = "filing_flood"  # the supervision event kind (engine.supervision.sweep labels it)
+# the lock (engine.ledger.db.lock) a filing transaction takes first on PostgreSQL: the address's count, the
+# idempotency key and the next case number are each read and then written, so filings go one at a time
+LOCK = "filings"
 
 _F = tables.filings
 _INSERT = insert(_F)
@@ -140,4 +143,4 @@ def _record(conn: Connection, client: str, now: datetime, limit: int, window: ti
     anomalies.record_once(conn, FLOOD, prefix, now, iso(now - window), detail)
 
 
-__all__ = ["DAY", "FLOOD", "HOUR", "Filer", "TooMany", "admit", "of"]
+__all__ = ["DAY", "FLOOD", "HOUR", "LOCK", "Filer", "TooMany", "admit", "of"]

@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 
 from engine.base.i18n import ngettext
 from engine.ledger import tables
-from engine.ledger.db import iso
+from engine.ledger.db import iso, lock
 from engine.service import anomalies
 
 ALPHABET = "23456789ACDEFGHJKMNPQRTVWXY"
@@ -126,6 +126,7 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
     code is counted in the same transaction as the check."""
     since = iso(now - WINDOW)
     with db.begin() as conn:
+        lock(conn, "query_code_attempts")  # PostgreSQL: parallel guesses count one after the other, as on SQLite
         conn.execute(delete(_A).where(_A.c.at <= since))  # prune what left the window
         stored, case_id, department = _stored(conn, number) if _plausible_number(number) else (None, None, None)
         subjects = [_Subject(f"client:{client}"[:200], CLIENT_LIMIT)] if client else []
