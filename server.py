@@ -1,7 +1,8 @@
 """ASGI entry point: ``uvicorn server:app`` (``make run`` uses ``yangguang serve``, which does the same).
 
 Settings come from the environment: YANGGUANG_CATALOG (default: this repository's
-reference catalogue), YANGGUANG_DB (default: var/yangguang.db) and YANGGUANG_SWEEP_SECONDS
+reference catalogue), YANGGUANG_DB (an SQLite file or a postgresql:// URL; default: var/yangguang.db),
+YANGGUANG_DATA_DIR (the files of a PostgreSQL database: keys, uploads; default var) and YANGGUANG_SWEEP_SECONDS
 (how often the timed rules and supervision lights run; default 60, 0 = off).
 
 The per-address upload limits (one address may be a whole office behind a proxy or an intranet
@@ -16,6 +17,7 @@ with a message naming the variable.
 import os
 from pathlib import Path
 
+from engine.cli.common import default_db
 from engine.service.upload_limits import limits_from_env
 from engine.web.app import create_app
 
@@ -26,7 +28,7 @@ except ValueError as exc:  # a clean start-up error, not a traceback
 
 app = create_app(
     catalog=Path(os.environ.get("YANGGUANG_CATALOG", Path(__file__).resolve().parent)),
-    db=Path(os.environ.get("YANGGUANG_DB", "var/yangguang.db")),
+    db=default_db(),  # $YANGGUANG_DB (an SQLite file or a postgresql:// URL), else var/yangguang.db
     sweep_seconds=float(os.environ.get("YANGGUANG_SWEEP_SECONDS", "60")),
     upload_limits=upload_limits,
 )

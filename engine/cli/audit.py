@@ -12,20 +12,18 @@ from engine.cli import common
 from engine.cli.errors import EXIT_OK, EXIT_USER, UserError
 
 
-def _existing_db(db: Path) -> Any:
+def _existing_db(db: str | Path) -> Any:
     """An engine on an existing database this version can read, without migrating it: an audit never
     writes to what it checks (it may be a copy an auditor was given)."""
-    from engine.ledger.db import open_engine, read_only
+    from engine.ledger.db import read_only
     from engine.ledger.migrations import MIGRATIONS, schema_version
 
-    if not db.is_file():
-        raise UserError(f"no database at {db}; pass --db PATH")
-    engine = open_engine(db)
+    engine = common.open_db(db, existing=True)
     with read_only(engine) as conn:
         version = schema_version(conn)
     if version != len(MIGRATIONS):
         raise UserError(
-            f"{db} is at schema version {version} but this yangguang reads version {len(MIGRATIONS)}; "
+            f"{common.shown(db)} is at schema version {version} but this yangguang reads version {len(MIGRATIONS)}; "
             "verify it with the yangguang version that wrote it, or let this one serve or sweep it once"
         )
     return engine
@@ -85,23 +83,26 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_USER
 
 
-def _key_path(db: Path) -> Path:
+def _key_path(db: str | Path) -> Path:
     from engine.base import keys
+    from engine.ledger.db import place
 
-    return keys.signing_key_path(db)
+    where = place(db)
+    if where is None:
+        raise UserError("an in-memory database has no signing key; pass --db PATH or a postgresql:// URL")
+    return keys.signing_key_path(where)
 
 
 def cmd_key_create(args: argparse.Namespace) -> int:
     from engine.base import keys
     from engine.ledger import transparency
-    from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
     from engine.rules.clock import SystemClock
 
     path = _key_path(args.db)
     if path.exists():
         raise UserError(f"a signing key already exists at {path}; `yangguang key rotate` replaces it")
-    engine = open_engine(args.db)
+    engine = common.open_db(args.db)
     migrate(engine)
     key = keys.generate_signing_key()
     with engine.begin() as conn:  # listed and written together: a failed write lists nothing
@@ -109,7 +110,7 @@ def cmd_key_create(args: argparse.Namespace) -> int:
         keys.write_signing_key(path, key)
     sys.stdout.write(
         f"signing key {kid} written to {path} (mode 0600; back it up, never publish it)\n"
-        f"give supervisors its public key: yangguang key public --db {args.db}\n"
+        f"give supervisors its public key: yangguang key public --db {common.shown(args.db)}\n"
     )
     return EXIT_OK
 
@@ -117,7 +118,6 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 def cmd_key_rotate(args: argparse.Namespace) -> int:
     from engine.base import keys
     from engine.ledger import transparency
-    from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
     from engine.rules.clock import SystemClock
 
@@ -128,7 +128,7 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
         old_public: bytes | None = keys.public_raw(keys.load_signing_key(path))
     except keys.KeyUnavailable:
         old_public = None  # an unreadable key is what a rotation replaces; its public half stays listed if it was
-    engine = open_engine(args.db)
+    engine = common.open_db(args.db)
     migrate(engine)
     key = keys.generate_signing_key()
     now = SystemClock().now()
@@ -141,7 +141,7 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
     was = f"key {old} is retired" if old else "the unreadable key is replaced"
     sys.stdout.write(
         f"signing key {kid} written to {path}; {was} and stays listed, so the checkpoints it signed still verify\n"
-        f"give supervisors the new public key: yangguang key public --db {args.db}\n"
+        f"give supervisors the new public key: yangguang key public --db {common.shown(args.db)}\n"
     )
     return EXIT_OK
 

@@ -8,8 +8,9 @@ The engine is imported inside the functions: building the parser must stay cheap
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.errors import UserError
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from engine.service.cases import CaseService
 
 DEFAULT_DB = Path("var/yangguang.db")
-DB_HELP = "SQLite database file (default: var/yangguang.db)"
+DB_ENV = "YANGGUANG_DB"
+DB_HELP = "the database: an SQLite file or a postgresql:// URL (default: $YANGGUANG_DB, else var/yangguang.db)"
 #: engine.catalogue.discover.CENTER_FILE, written out so that building the parser imports nothing
 CENTER_FILE = "center.yaml"
 
@@ -36,8 +38,50 @@ def catalog_option() -> argparse.ArgumentParser:
     return common
 
 
+def db_value(text: str) -> str | Path:
+    """A ``--db`` value: a URL (``postgresql://user@host/name``) as it is, anything else an SQLite file's path."""
+    return text if "://" in text else Path(text)
+
+
+def default_db() -> str | Path:
+    """The one place that decides which database a command uses when ``--db`` is not given:
+    ``$YANGGUANG_DB``, else var/yangguang.db."""
+    return db_value(os.environ.get(DB_ENV) or str(DEFAULT_DB))
+
+
 def add_db(parser: argparse.ArgumentParser, help: str = DB_HELP) -> None:
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=help)
+    parser.add_argument("--db", type=db_value, default=default_db(), help=help)
+
+
+def shown(db: str | Path) -> str:
+    """``db`` for a message: a URL without its password."""
+    if isinstance(db, Path):
+        return str(db)
+    from sqlalchemy.engine import make_url
+
+    return make_url(db).render_as_string(hide_password=True)
+
+
+def open_db(db: str | Path, existing: bool = False) -> Any:
+    """An engine on ``db`` (not migrated). ``existing``: the database must be there already: an SQLite
+    file that exists, a server that answers (UserError otherwise, saying which and why)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.ledger.db import open_engine
+
+    if isinstance(db, Path):
+        if existing and not db.is_file():
+            raise UserError(f"no database at {db}; pass --db PATH or a postgresql:// URL")
+        return open_engine(db)
+    try:
+        engine = open_engine(db)
+        if existing:
+            with engine.connect():
+                pass
+    except (SQLAlchemyError, ValueError) as exc:  # a bad URL, or a server that cannot be reached
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise UserError(f"cannot open the database {shown(db)}: {reason}") from None
+    return engine
 
 
 def resolve_catalog(args: argparse.Namespace) -> None:
@@ -106,9 +150,8 @@ def item(cat: Catalogue, code: str) -> Document:
     return doc
 
 
-def service(catalog: Path, db: Path, clock: Clock | None = None) -> CaseService:
+def service(catalog: Path, db: str | Path, clock: Clock | None = None) -> CaseService:
     """The case service on ``db`` (migrated to this version) for a catalogue that checks clean."""
-    from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
     from engine.rules.calendar import WorkCalendar
     from engine.rules.clock import SystemClock
@@ -116,6 +159,6 @@ def service(catalog: Path, db: Path, clock: Clock | None = None) -> CaseService:
 
     cat = checked(catalog)
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
-    engine = open_engine(db)
+    engine = open_db(db, existing=not isinstance(db, Path))  # a new SQLite file is made; a server must answer
     migrate(engine)
     return CaseService(cat, engine, clock or SystemClock(), cal)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from engine.cli import common
@@ -58,11 +57,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from engine.cli.progress import bar
     from engine.supervision import sweep as supervision
 
-    if not Path(args.db).is_file():
-        raise UserError(f"no database at {args.db}; pass --db PATH")
-    from engine.cli.progress import bar
+    common.open_db(args.db, existing=True)  # sweeping makes no database: UserError when there is none
 
     service = common.service(args.catalog, args.db)
     with bar("sweeping", "phase") as progress:

@@ -23,7 +23,6 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     import getpass
 
     from engine.base import i18n, passwords
-    from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
     from engine.service.accounts import ROLES, add_user
 
@@ -43,7 +42,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         raise UserError(
             f"{i18n.in_both(problem)}\nuser {args.username} not added; run the command again with a stronger password"
         )
-    engine = open_engine(args.db)
+    engine = common.open_db(args.db)
     migrate(engine)
     try:
         user_id = add_user(engine, args.username, args.role, args.department, password, args.backup_for)
@@ -73,13 +72,11 @@ def _center_words(catalog: Path) -> list[str]:
 
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
-    from engine.ledger.db import open_engine
     from engine.service.accounts import UnknownUser, unlock_user
 
-    if not Path(args.db).is_file():
-        raise UserError(f"no database at {args.db}; pass --db PATH")
+    engine = common.open_db(args.db, existing=True)
     try:
-        forgotten = unlock_user(open_engine(args.db), args.username)
+        forgotten = unlock_user(engine, args.username)
     except UnknownUser as exc:
         raise UserError(str(exc)) from exc
     sys.stdout.write(
@@ -93,7 +90,6 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from engine.cli.progress import bar
-    from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
     from engine.service import demo_users
     from engine.service.accounts import DEMO_PASSWORD, ensure_users
@@ -102,13 +98,13 @@ def cmd_demo_users(args: argparse.Namespace) -> int:
     if not depts:
         raise UserError(f"{args.catalog} has no items, so no department to make demo accounts for; add an item first")
     try:
-        engine = open_engine(args.db)
+        engine = common.open_db(args.db)
         migrate(engine)
         with bar("demo accounts", "account") as progress:
             done = ensure_users(engine, demo_users.accounts(depts), DEMO_PASSWORD, progress)
     except (OSError, SQLAlchemyError) as exc:
-        raise UserError(f"cannot write the demo accounts to {args.db}: {exc}") from exc
-    sys.stdout.write(demo_users.table(str(args.db), done, depts))
+        raise UserError(f"cannot write the demo accounts to {common.shown(args.db)}: {exc}") from exc
+    sys.stdout.write(demo_users.table(common.shown(args.db), done, depts))
     return EXIT_OK
 
 

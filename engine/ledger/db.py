@@ -26,7 +26,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
 __all__ = [
-    "READ_ONLY", "WRITER_WAIT", "dumps", "iso", "is_url", "loads", "lock", "open_engine", "read_only", "utc_now",
+    "DATA_DIR_ENV", "READ_ONLY", "WRITER_WAIT", "dumps", "is_url", "iso", "loads", "lock", "open_engine", "place",
+    "read_only", "utc_now",
 ]  # fmt: skip
 
 # ---------------------------------------------------------------------------------------
@@ -147,6 +148,27 @@ def lock(conn: Connection, name: str) -> None:
 def is_url(db: str | Path) -> bool:
     """Whether ``db`` names a database by URL (``postgresql://…``, ``sqlite:///…``) rather than an SQLite file."""
     return not isinstance(db, Path) and "://" in db
+
+
+DATA_DIR_ENV = "YANGGUANG_DATA_DIR"
+"""Where the files of a database on a server (PostgreSQL) live: its signing key, the server's secret key,
+uploads and open data (default ``var``). An SQLite database keeps them in its own folder."""
+
+
+def place(db: str | Path | Engine) -> Path | None:
+    """The path that stands for database ``db`` among files: the files that go with it live in its folder
+    (``place(db).parent``) and are named after it (``place(db).stem``, e.g. ``<stem>.checkpoint.key``).
+
+    For an SQLite file that is the file itself. A database on a server has no file: it stands at
+    ``$YANGGUANG_DATA_DIR/<database name>`` (``var/`` by default), so the CLI and the server find the same
+    keys. None for an in-memory database."""
+    url = db.url if isinstance(db, Engine) else make_url(str(db) if is_url(db) else f"sqlite:///{db}")
+    name = url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    if url.get_backend_name() == "sqlite":
+        return Path(name)
+    return Path(os.environ.get(DATA_DIR_ENV) or "var") / name
 
 
 def read_only(engine: Engine) -> Connection:

@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, Column, Integer, String, Text, func, insert, ins
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
-from engine.ledger.db import iso, utc_now
+from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
 from engine.ledger.snapshots import load_snapshot
 from engine.ledger.tables import (
@@ -261,17 +261,18 @@ APPEND_ONLY = {
     # what electronic supervision saw: the monthly rankings count it, so no one may quietly unsee it
     "supervision_events": "supervision events are append-only",
 }
-"""Tables the database itself keeps append-only (SQLite triggers of migration 22): what the abort says."""
+"""Tables the database itself keeps append-only (the triggers of migration 22): what the abort says."""
 
 
 def _m022_append_only_events(conn: Connection) -> None:
-    """The record is append-only by the database, not by convention: on SQLite, triggers abort every
-    UPDATE and DELETE of ``events`` and ``checkpoints`` (and every change to ``checkpoint_keys`` but
-    retiring a key once), and the tables of signed checkpoints (engine/ledger/transparency.py) are created.
-    (Anyone holding the file can drop a trigger: the signed checkpoints are what catches that.)"""
+    """The record is append-only by the database, not by convention: triggers abort every UPDATE and
+    DELETE of ``events`` and ``checkpoints`` (and every change to ``checkpoint_keys`` but retiring a key
+    once), and the tables of signed checkpoints (engine/ledger/transparency.py) are created. (Anyone
+    holding the file, or PostgreSQL's superuser, can drop a trigger: the signed checkpoints catch that.)"""
     for new_table in (checkpoints, checkpoint_keys):
         new_table.create(conn, checkfirst=True)
-    if conn.dialect.name != "sqlite":  # PostgreSQL: permissions and triggers are to come (issue 15)
+    if conn.dialect.name == "postgresql":
+        _append_only_postgresql(conn)
         return
     for name, message in APPEND_ONLY.items():
         for verb in ("UPDATE", "DELETE"):
@@ -289,6 +290,43 @@ _RETIRE_ONCE = (
     " WHEN NOT (OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL AND NEW.key_id = OLD.key_id"
     " AND NEW.public_key = OLD.public_key AND NEW.created_at = OLD.created_at)"
 )
+
+
+# PostgreSQL: one function raises the table's message (the trigger's argument) as an integrity violation
+# (SQLSTATE 23000, so SQLAlchemy raises IntegrityError as on SQLite); checkpoint_keys' UPDATE trigger
+# lets the one allowed change through. TRUNCATE, which fires no row trigger, is refused too.
+_PG_REFUSE = """CREATE OR REPLACE FUNCTION yangguang_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
+END $$"""
+_PG_RETIRE_ONCE = """CREATE OR REPLACE FUNCTION yangguang_retire_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL AND NEW.key_id = OLD.key_id
+       AND NEW.public_key = OLD.public_key AND NEW.created_at = OLD.created_at THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
+END $$"""
+
+
+def _append_only_postgresql(conn: Connection) -> None:
+    """Migration 22 on PostgreSQL: the same triggers, by the same names, as PL/pgSQL."""
+    conn.execute(text(_PG_REFUSE))
+    conn.execute(text(_PG_RETIRE_ONCE))
+    for name, message in APPEND_ONLY.items():
+        quoted = message.replace("'", "''")
+        for verb in ("UPDATE", "DELETE", "TRUNCATE"):
+            retire = (name, verb) == ("checkpoint_keys", "UPDATE")
+            function = "yangguang_retire_once" if retire else "yangguang_append_only"
+            each = "STATEMENT" if verb == "TRUNCATE" else "ROW"
+            trigger = f"{name}_append_only_{verb.lower()}"
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {name}"))  # run again, it puts them back
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER {trigger} BEFORE {verb} ON {name} "
+                    f"FOR EACH {each} EXECUTE FUNCTION {function}('{quoted}')"
+                )
+            )
 
 
 def _m024_filings(conn: Connection) -> None:
@@ -368,20 +406,26 @@ def schema_version(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(schema_migrations.c.version), 0))).scalar_one())
 
 
+_MIGRATING = "schema_migrations"  # the lock (engine.ledger.db.lock) each migration's transaction takes first
+
+
 def migrate(engine: Engine, migrations: Sequence[Migration] | None = None, now: datetime | None = None) -> int:
     """Apply the pending migrations in order, each in its own transaction; return the schema version.
 
     Safe to run again (nothing changes) and from several processes at once (on SQLite
-    ``BEGIN IMMEDIATE`` serialises them; each re-checks inside its transaction).
+    ``BEGIN IMMEDIATE`` serialises them, on PostgreSQL an advisory lock; each re-checks inside its
+    transaction).
     """
     steps = tuple(MIGRATIONS if migrations is None else migrations)
     with engine.begin() as conn:
+        lock(conn, _MIGRATING)
         schema_migrations.create(conn, checkfirst=True)
         current = schema_version(conn)
     if current > len(steps):
         raise SchemaTooNew(current, len(steps))
     for number in range(current + 1, len(steps) + 1):
         with engine.begin() as conn:
+            lock(conn, _MIGRATING)
             applied = conn.execute(
                 select(schema_migrations.c.version).where(schema_migrations.c.version == number)
             ).first()

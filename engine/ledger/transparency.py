@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from engine.base import keys
 from engine.ledger import tables
-from engine.ledger.db import iso, read_only
+from engine.ledger.db import iso, place, read_only
 from engine.ledger.merkle import MerkleTree, leaf_data, verify_consistency
 
 __all__ = [
@@ -88,13 +88,6 @@ def signed_text(origin: str, tree_size: int, root: str, signed_at: str, key_id: 
 # ---------------------------------------------------------------------------------------
 
 
-def database_file(db: Engine) -> Path | None:
-    """The SQLite file behind ``db`` (None for another database or an in-memory one)."""
-    if db.dialect.name != "sqlite" or not db.url.database or db.url.database == ":memory:":
-        return None
-    return Path(db.url.database)
-
-
 def leaves(conn: Connection) -> list[bytes]:
     """Every event's leaf data, in ``events.id`` order: the order the record was written in."""
     return [leaf_data(str(h)) for (h,) in conn.execute(select(_EV.c.hash).order_by(_EV.c.id))]
@@ -119,9 +112,11 @@ def retire_other_keys(conn: Connection, current: str, at: datetime) -> None:
 
 def checkpoint(db: Engine, origin: str, now: datetime, key_path: Path | None = None) -> Checkpoint | None:
     """Sign and store a checkpoint when the record has grown since the last one; the new checkpoint, or
-    None (nothing new, or no database file to find the key beside). KeyUnavailable when the key cannot be used."""
+    None (nothing new, or an in-memory database, with no place to find the key). KeyUnavailable when the key
+    cannot be used. The key is found beside the database (engine.ledger.db.place: a server's database in the
+    data folder)."""
     if key_path is None:
-        file = database_file(db)
+        file = place(db)
         if file is None:
             return None
         key_path = keys.signing_key_path(file)

@@ -33,7 +33,7 @@ from engine.base.result import Problem
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue
 from engine.check.pipeline import load
-from engine.ledger.db import open_engine
+from engine.ledger.db import open_engine, place
 from engine.ledger.migrations import migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import Clock, SystemClock
@@ -101,11 +101,13 @@ def create_app(
         if not result.ok:
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.errors)} error(s); run yangguang check")
         catalogue, warnings = result.catalogue, tuple(result.warnings)
-    key = keys.load_or_create(Path(db).parent / "secret.key")
-    cases_db = open_engine(Path(db))
+    # the database's folder holds its files; a database on a server has $YANGGUANG_DATA_DIR (engine.ledger.db.place)
+    folder = (place(db) or Path(db)).parent
+    key = keys.load_or_create(folder / "secret.key")
+    cases_db = open_engine(db)
     migrate(cases_db)
     reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
-    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits)
+    site = _Site(folder, key, cases_db, clock or SystemClock(), upload_limits)
     return LiveApp(
         catalogue,
         root=root,
