@@ -40,6 +40,14 @@ its SQLite transactions with a plain (deferred) ``BEGIN`` so readers do not queu
 writers. See :func:`read_only`."""
 
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
+
+POOL = {"pool_size": 8, "max_overflow": 8, "pool_timeout": 30, "pool_pre_ping": True}
+"""PostgreSQL connections of one process: SQLAlchemy's QueuePool over psycopg 3 (a connection costs a server
+process and a few ms to open, so they are kept). Every transaction here is short (one request's work), and a
+database core is kept busy by two or three at once, so 8 kept and 8 more at peak serve a process's request
+threads; four server processes then hold at most 64 of PostgreSQL's default 100 connections, leaving room
+for the CLI, backups and a replica. A waiter gives up after 30 s; a connection the server dropped (a restart,
+an idle timeout) is noticed before use (pre-ping) rather than failing a request."""
 WRITER_WAIT = 30.0  # seconds a writer of this process waits for its turn before giving up
 
 
@@ -77,7 +85,7 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":  # psycopg 3, not SQLAlchemy's default psycopg2
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, **POOL)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url)
     _create_private(make_url(url).database)

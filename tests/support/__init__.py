@@ -59,9 +59,16 @@ def with_joint_review(cat: Any) -> Any:
 def tamper(db: Path, *sql: str) -> None:
     """Change the record behind the application's back, as someone holding the database file would:
     first drop the triggers that keep it append-only (migration 22; anyone with the file can), then run
-    ``sql``. That this is possible is why `audit verify --checkpoints` exists."""
+    ``sql``. That this is possible is why `audit verify --checkpoints` exists. Under ``pytest
+    --store=postgresql`` the database the file was redirected to is changed, as its superuser could."""
     import sqlite3
 
+    from support import postgres
+
+    url = postgres.redirected(db)
+    if url is not None:
+        postgres.tamper(url, *sql)
+        return
     con = sqlite3.connect(db)
     try:
         triggers = con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'")

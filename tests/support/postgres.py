@@ -35,6 +35,7 @@ REQUIRE_ENV = "YANGGUANG_REQUIRE_PG"  # set by .ci/run: no PostgreSQL is then a 
 _lock = threading.Lock()
 _server: list[str | None] = []  # [] not yet tried, [None] not available, [url]
 _why: list[str] = []
+_installed: list[Redirect] = []  # the Redirect of pytest --store=postgresql, once installed
 
 
 def _binaries() -> Path | None:
@@ -120,13 +121,24 @@ def fresh_database(base: str, name: str | None = None) -> str:
     return f"{base}/{name}"
 
 
+def _name(path: str) -> str:
+    return "t_" + hashlib.sha1(path.encode()).hexdigest()[:24]
+
+
+def _stand_in(path: str) -> None:
+    """An empty file where the SQLite file would be, so code that asks whether the database exists
+    (``Path.is_file``, as the CLI does before an audit) finds it, as it would find the SQLite file."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).touch()
+
+
 class Redirect:
     """Wraps ``engine.ledger.db.open_engine`` so an SQLite file path opens a PostgreSQL database instead:
     the same path always the same database (a test that reopens its file finds its data), each new
     path a fresh one. ``:memory:`` and non-SQLite URLs pass through."""
 
-    def __init__(self, base: str, original: Callable[..., Any]) -> None:
-        self.base, self.original = base, original
+    def __init__(self, base: str, original: Callable[..., Any], original_place: Callable[..., Any]) -> None:
+        self.base, self.original, self.original_place = base, original, original_place
         self.made: dict[str, str] = {}
 
     def __call__(self, url_or_path: Any, *args: Any, **kwargs: Any) -> Any:
@@ -138,13 +150,88 @@ class Redirect:
             return self.original(url_or_path, *args, **kwargs)
         key = os.path.abspath(path)
         if key not in self.made:
-            name = "t_" + hashlib.sha1(key.encode()).hexdigest()[:24]
-            self.made[key] = fresh_database(self.base, name)
+            self.made[key] = fresh_database(self.base, _name(key))
+            _stand_in(key)
         return self.original(self.made[key], *args, **kwargs)
+
+    def place(self, db: Any) -> Any:
+        """``engine.ledger.db.place`` for a redirected database: the SQLite file it stands for, so its
+        files (the signing key, uploads) are where the test expects them."""
+        url = str(db.url) if hasattr(db, "url") else str(db)
+        name = url.rsplit("/", 1)[-1]
+        for path, made in self.made.items():
+            if made.rsplit("/", 1)[-1] == name:
+                return Path(path)
+        return self.original_place(db)
 
 
 def redirect_sqlite(base: str) -> None:
-    """Install :class:`Redirect` before any engine module has imported ``open_engine``."""
+    """Install :class:`Redirect` as ``engine.ledger.db.open_engine``, and in every module already imported
+    that took the name with ``from engine.ledger.db import open_engine`` (the conftest.py files of the
+    folders named on the command line are imported before pytest_configure)."""
+    import sys
+
     import engine.ledger.db as db
 
-    db.open_engine = Redirect(base, db.open_engine)  # type: ignore[assignment]
+    original, original_place = db.open_engine, db.place
+    redirect = Redirect(base, original, original_place)
+    _installed[:] = [redirect]
+    for module in list(sys.modules.values()):
+        if getattr(module, "open_engine", None) is original:
+            module.open_engine = redirect
+        if getattr(module, "place", None) is original_place:
+            module.place = redirect.place
+
+
+def redirected(path: str | os.PathLike[str]) -> str | None:
+    """The PostgreSQL URL the SQLite file ``path`` was redirected to (None: no redirect, or not opened yet)."""
+    return _installed[0].made.get(os.path.abspath(path)) if _installed else None
+
+
+def tamper(url: str, *sql: str) -> None:
+    """Change the record of the database at ``url`` as its superuser could: drop the append-only triggers
+    (migration 22), then run ``sql``."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        found = conn.execute(
+            "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal AND t.tgname LIKE '%append_only%'"
+        ).fetchall()
+        for name, table in found:
+            conn.execute(f'DROP TRIGGER "{name}" ON "{table}"')
+        for statement in sql:
+            conn.execute(statement)
+
+
+def copy_database(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> bool:
+    """When ``src`` was redirected: make ``dest`` a redirected copy of its database (``CREATE DATABASE …
+    TEMPLATE``, after ending the sessions on ``src``: a pool reconnects) and answer True; False otherwise."""
+    url = redirected(src)
+    if url is None:
+        return False
+    base, source = url.rsplit("/", 1)
+    key = os.path.abspath(dest)
+    name = _name(key)
+    with _admin(base) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (source,))
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}" STRATEGY FILE_COPY')
+    _installed[0].made[key] = f"{base}/{name}"
+    _stand_in(key)
+    return True
+
+
+def query(path: str | os.PathLike[str], sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (``?`` placeholders) on the database of ``path``, outside the engine: the SQLite
+    file, or the PostgreSQL database pytest redirected it to."""
+    url = redirected(path)
+    if url is None:
+        import sqlite3
+
+        with sqlite3.connect(path) as conn:
+            return list(conn.execute(sql, params).fetchall())
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return list(conn.execute(sql.replace("?", "%s"), params).fetchall())

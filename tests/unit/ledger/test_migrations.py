@@ -86,6 +86,7 @@ def test_a_failed_migration_leaves_nothing(engine: Engine) -> None:
         assert "half" not in {c["name"] for c in inspect(conn).get_columns("cases")}
 
 
+@pytest.mark.sqlite_only  # release 1 wrote SQLite only; its expression indexes are read from sqlite_master
 def test_migration_2_upgrades_a_version_1_database(tmp_path: Path) -> None:
     """A database made by the first release (cases without the deadline columns) gains them,
     keeps its cases, and still verifies."""
@@ -110,6 +111,7 @@ def test_migration_2_upgrades_a_version_1_database(tmp_path: Path) -> None:
     eng.dispose()
 
 
+@pytest.mark.sqlite_only  # the table exactly as release 1's engine/store.py wrote it into an SQLite file
 def test_migration_3_keeps_the_catalogue_history_the_old_store_wrote(tmp_path: Path) -> None:
     """Databases served by release 1 have catalogue_versions written by engine/store.py; the
     ledger takes the table over as it is, and serving again adds a row only on a change."""

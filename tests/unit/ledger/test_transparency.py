@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from support import tamper
+from support import postgres, tamper
 
 from engine.base import keys
 from engine.base.dates import TZ
@@ -125,12 +125,12 @@ def test_key_create_public_and_clear_errors(tmp_path: Path, capsys: pytest.Captu
     assert os.stat(path).st_mode & 0o777 == 0o600
     private = keys.load_signing_key(path)
     raw = keys.public_raw(private)
-    with sqlite3.connect(db) as conn:  # the database lists the public key, and holds no private key
-        assert conn.execute("SELECT key_id, public_key FROM checkpoint_keys").fetchall() == [
-            (keys.key_id(raw), base64.b64encode(raw).decode())
-        ]
+    # the database lists the public key, and holds no private key
+    assert postgres.query(db, "SELECT key_id, public_key FROM checkpoint_keys") == [
+        (keys.key_id(raw), base64.b64encode(raw).decode())
+    ]
     secret = path.read_text().split("-----")[2].strip().replace("\n", "")
-    assert secret.encode() not in db.read_bytes()
+    assert secret.encode() not in db.read_bytes()  # (a stand-in file under --store=postgresql: nothing to find)
     code, pem, _ = cli(capsys, "key", "public", "--db", str(db))
     assert code == 0 and pem.startswith("-----BEGIN PUBLIC KEY-----") and keys.parse_public_key(pem) == raw
     code, b64, _ = cli(capsys, "key", "public", "--db", str(db), "--format", "base64")
@@ -159,8 +159,7 @@ def filed(svc: CaseService, key: str) -> str:
 
 
 def event_hashes(db: Path) -> list[bytes]:
-    with sqlite3.connect(db) as conn:
-        return [bytes.fromhex(h) for (h,) in conn.execute("SELECT hash FROM events ORDER BY id")]
+    return [bytes.fromhex(h) for (h,) in postgres.query(db, "SELECT hash FROM events ORDER BY id")]
 
 
 def test_the_sweep_signs_when_the_record_grew_and_the_site_publishes(
@@ -211,7 +210,9 @@ def test_the_sweep_signs_when_the_record_grew_and_the_site_publishes(
 
 
 def copy_of(db: Path, dest: Path) -> Path:
-    """The database as an auditor gets it: a consistent copy of the file."""
+    """The database as an auditor gets it: a consistent copy of the file (or of the PostgreSQL database)."""
+    if postgres.copy_database(db, dest):
+        return dest
     src, out = sqlite3.connect(db), sqlite3.connect(dest)
     src.backup(out)
     src.close()
@@ -259,12 +260,12 @@ def test_an_auditor_with_saved_checkpoints_catches_what_nothing_else_can(
     ) in out
 
     rewritten = copy_of(db, tmp_path / "rewritten.db")
-    with sqlite3.connect(rewritten) as conn:  # b's submission, filed by somebody else, its chain recomputed
-        row = conn.execute(
-            "SELECT e.id, c.number, e.seq, e.at, e.actor, e.role, e.action, e.payload, e.catalogue_version,"
-            " e.prev_hash FROM events e JOIN cases c ON c.id = e.case_id WHERE c.number = ?",
-            (numbers[1],),
-        ).fetchone()
+    row = postgres.query(  # b's submission, filed by somebody else, its chain recomputed
+        rewritten,
+        "SELECT e.id, c.number, e.seq, e.at, e.actor, e.role, e.action, e.payload, e.catalogue_version,"
+        " e.prev_hash FROM events e JOIN cases c ON c.id = e.case_id WHERE c.number = ?",
+        (numbers[1],),
+    )[0]
     fields = dict(zip(("case_number", "seq", "at", "actor", "role", "action", "payload", "catalogue_version",
                        "prev_hash"), row[1:], strict=True))  # fmt: skip
     fields["payload"] = json.loads(fields["payload"])
