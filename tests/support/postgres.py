@@ -235,3 +235,15 @@ def query(path: str | os.PathLike[str], sql: str, params: tuple[Any, ...] = ()) 
 
     with psycopg.connect(url) as conn:
         return list(conn.execute(sql.replace("?", "%s"), params).fetchall())
+
+
+def schema_names(conn: Any, kind: str) -> set[str]:
+    """The names of the ``kind`` (``index`` or ``trigger``) objects of the database ``conn`` (an SQLAlchemy
+    connection) is on, SQLite or PostgreSQL; reflection does not list triggers, nor SQLite's expression indexes."""
+    if conn.dialect.name == "sqlite":
+        return {r[0] for r in conn.exec_driver_sql(f"SELECT name FROM sqlite_master WHERE type = '{kind}'")}
+    sql = {
+        "index": "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
+        "trigger": "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal",
+    }[kind]
+    return {r[0] for r in conn.exec_driver_sql(sql)}

@@ -289,6 +289,7 @@ def test_a_new_server_keeps_its_database_key_and_uploads_to_its_owner(tmp_path: 
         os.umask(old)
 
 
+@pytest.mark.sqlite_only  # the modes of SQLite files (a PostgreSQL database has no file of its own)
 def test_open_engine_creates_a_new_database_owner_only_and_leaves_an_existing_ones_mode(tmp_path: Path) -> None:
     """Hole 3, for every command that opens the record (`user add`, `sweep`, ...)."""
     old = os.umask(0o022)

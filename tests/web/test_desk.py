@@ -180,11 +180,11 @@ def test_walls_between_departments_and_forged_forms(desk: Any) -> None:
     assert case.state == "submitted"
 
 
-def test_materials_download_as_attachments_only_for_their_case(desk: Any) -> None:
+def test_materials_download_as_attachments_only_for_their_case(desk: Any, tmp_path: Path) -> None:
     app, svc, _ = desk
     from engine.service import uploads
 
-    row = uploads.store(svc.db, Path(app.state.service.db.url.database).parent / "uploads", b"%PDF-1.4\n%%EOF\n",
+    row = uploads.store(svc.db, tmp_path / "uploads", b"%PDF-1.4\n%%EOF\n",  # beside desk.db (tests/web/conftest.py)
                         "合同.pdf", "application/pdf", svc.clock.now())  # fmt: skip
     data, files = sample_application(svc.catalogue, svc.catalogue.items[PERMIT], {})
     files["construction_contract"] = [row.id]

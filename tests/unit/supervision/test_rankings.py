@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
+from support import postgres
 
 from engine.base.dates import TZ
 from engine.check.pipeline import load
@@ -264,7 +265,7 @@ def test_existing_cases_get_the_immediate_mark_from_their_pinned_snapshot(tmp_pa
     with read_only(svc.db) as conn:
         marks = dict(conn.execute(select(tables.cases.c.number, tables.cases.c.immediate)).all())
         staff = set(conn.execute(select(tables.case_staff.c.actor).where(tables.case_staff.c.immediate.is_(True))))
-        indexes = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        indexes = postgres.schema_names(conn, "index")
     assert marks == {seal: True, culture: False}
     assert staff == {("window.psb",)}  # the seal filing's one clerk accepts and completes it
     assert "ix_cases_ended_ranking" in indexes and "ix_cases_ended_rank" not in indexes

@@ -43,11 +43,11 @@ def at(day: str, hour: int = 9) -> datetime:
 
 
 @pytest.fixture
-def world(case_service: CaseService) -> tuple[CaseService, ManualClock, Path]:
+def world(case_service: CaseService, tmp_path: Path) -> tuple[CaseService, ManualClock, Path]:
     assert case_service.catalogue.items[CULTURE].data["department"] == DEPT
     clk = cast(ManualClock, case_service.clock)
     assert clk.now() == at("2026-03-06")  # Friday
-    return case_service, clk, Path(str(case_service.db.url.database))
+    return case_service, clk, tmp_path / "cases.db"  # the service's file (tests/conftest.py)
 
 
 def accepted_case(svc: CaseService, key: str) -> str:
@@ -191,12 +191,13 @@ print(sum(report.lights.values()))
 
 
 def test_two_processes_sweeping_at_once_record_each_light_once(world: Any) -> None:
-    svc, clk, path = world
+    svc, clk, _path = world
     numbers = [accepted_case(svc, f"p{i}") for i in range(12)]
     moment = at("2026-03-23").isoformat()  # every case: violation (and its step mark cleared)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", SWEEP_SCRIPT, str(REPO), str(path), moment],
+            # the database's URL: the file, or the PostgreSQL database pytest --store=postgresql made of it
+            [sys.executable, "-c", SWEEP_SCRIPT, str(REPO), svc.db.url.render_as_string(hide_password=False), moment],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
