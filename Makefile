@@ -24,10 +24,23 @@ run: $(STAMP)
 	$(BIN)/yangguang serve --db $(DB) --catalog $(CATALOG)
 
 # the browser tests need Chromium and a CJK font: installed here when possible (root with apt-get),
-# else make stops before any test with the command to run (scripts/check-browser-deps)
+# else make stops before any test with the command to run (scripts/check-browser-deps).
+# Then the suite again on PostgreSQL (every test database a PostgreSQL one; the browser tests stay on
+# SQLite) when a server can be had: $$YANGGUANG_TEST_PG, or a throwaway cluster the tests start with
+# Debian's initdb (scripts/pg-cluster available); otherwise one line says why it was skipped, or, with
+# YANGGUANG_REQUIRE_PG set (.ci/run), make fails.
+PG_TESTS ?= tests/unit tests/web tests/acceptance
 test: $(STAMP)
 	bash scripts/check-browser-deps
 	$(BIN)/python -m pytest
+	@if [ -n "$${YANGGUANG_TEST_PG:-}" ] || why="$$(bash scripts/pg-cluster available)"; then \
+	  echo "$(BIN)/python -m pytest -q --store=postgresql $(PG_TESTS)"; \
+	  $(BIN)/python -m pytest -q --store=postgresql $(PG_TESTS); \
+	elif [ -n "$${YANGGUANG_REQUIRE_PG:-}" ]; then \
+	  echo "make test: YANGGUANG_REQUIRE_PG is set but no PostgreSQL server can be started: $$why" >&2; exit 1; \
+	else \
+	  echo "make test: the PostgreSQL run was skipped: $$why (set YANGGUANG_TEST_PG=postgresql://user@host:port)"; \
+	fi
 
 check: $(STAMP)
 	$(BIN)/yangguang check --catalog $(CATALOG)

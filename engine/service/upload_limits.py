@@ -24,7 +24,7 @@ from starlette.requests import HTTPConnection
 from engine.base import addresses
 from engine.base.i18n import N_, gettext, ngettext
 from engine.ledger import tables
-from engine.ledger.db import iso
+from engine.ledger.db import iso, lock
 from engine.ledger.fastpath import fast_execute
 from engine.service import drafts
 
@@ -170,6 +170,7 @@ _BY_CLIENT = _usage(and_(_T.c.client == bindparam("owner"), _T.c.created_at > bi
 
 def check_quota(conn: Connection, owner: Owner, size: int, now: datetime, limits: Limits = LIMITS) -> None:
     """Refuse a file of ``size`` bytes that would take ``owner`` past a limit (413 or 429)."""
+    lock(conn, "uploads")  # PostgreSQL: uploads count and are counted one after the other, as on SQLite
     minute = iso(now - timedelta(minutes=1))
     if owner.draft is not None or owner.case is not None:
         stmt, who = (_BY_DRAFT, owner.draft) if owner.draft is not None else (_BY_CASE, owner.case)
