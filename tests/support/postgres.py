@@ -8,8 +8,13 @@
   127.0.0.1, stopped and removed when the tests end.
 * :func:`fresh_database` makes a new, empty database on that server and answers its URL.
 * :class:`Redirect` maps every SQLite file the engine opens to a fresh PostgreSQL database of its
-  own: with it installed (``pytest --store=postgresql``) the whole suite runs on PostgreSQL
-  without a test knowing. Tests about SQLite itself carry ``@pytest.mark.sqlite_only``.
+  own (and back, for the files that go with a database: ``engine.ledger.db.place``), leaving an
+  empty stand-in file at the path: with it installed (``pytest --store=postgresql``) the whole
+  suite runs on PostgreSQL without a test knowing. Tests about SQLite itself carry
+  ``@pytest.mark.sqlite_only``.
+* For tests that reach behind the application's back, on either store: :func:`tamper` (used by
+  ``support.tamper``), :func:`copy_database`, :func:`query` (rows through a raw client) and
+  :func:`schema_names` (indexes and triggers).
 
 The cluster trades durability for speed (``fsync=off``): it is thrown away at the end.
 """
