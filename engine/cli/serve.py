@@ -15,6 +15,7 @@ from engine.cli.errors import EXIT_OK, UserError
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from engine.ledger.db import is_url
     from engine.service.upload_limits import limits_from_env
     from engine.web import reload
     from engine.web.app import create_app
@@ -34,6 +35,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if args.sweep_seconds < 0:
         raise UserError("--sweep-seconds must be 0 (off) or more")
+    if is_url(args.db):  # a server that cannot be reached is a message, not a traceback (a new SQLite file is made)
+        common.open_db(args.db, existing=True).dispose()
     app = create_app(
         catalog=args.catalog,
         db=args.db,

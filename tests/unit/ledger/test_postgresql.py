@@ -151,7 +151,8 @@ def test_commands_take_the_database_from_yangguang_db(pg_url: str, tmp_path: Pat
 
 def test_an_unreachable_server_is_a_clean_error(tmp_path: Path) -> None:
     url = "postgresql://nobody:secret@127.0.0.1:9/none"  # port 9 (discard): nothing listens
-    for args in (("audit", "verify", "--db", url), ("sweep", "--db", url), ("user", "unlock", "x", "--db", url)):
+    for args in (("audit", "verify", "--db", url), ("sweep", "--db", url), ("user", "unlock", "x", "--db", url),
+                 ("serve", "--db", url)):  # fmt: skip
         done = yangguang(*args, env={})
         assert done.returncode == 1, (args, done.stderr)
         assert "cannot open the database postgresql://nobody:***@127.0.0.1:9/none" in done.stderr
