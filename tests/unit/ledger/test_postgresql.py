@@ -29,7 +29,7 @@ from engine.ledger.migrations import MIGRATIONS, migrate
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
-from engine.service.cases import CaseService, Submitted
+from engine.service.cases import CaseService, Submitted, UnknownCase
 from engine.service.samples import sample_application
 from engine.supervision import audit
 from engine.web.app import create_app
@@ -175,3 +175,11 @@ def test_the_server_on_a_postgresql_url(pg_url: str, tmp_path: Path, monkeypatch
         svc.submit(RESALE, data, uploads, APPLICANT, "web")
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM cases").fetchone() == (1,)
+
+
+def test_a_nul_in_a_looked_up_value_matches_nothing_instead_of_failing(pg_service: CaseService) -> None:
+    """PostgreSQL's text cannot hold NUL: a case number with one (``/api/uploads?case=%00``) is no case."""
+    with pytest.raises(UnknownCase):
+        pg_service.load("QIQIHAR20260306\x00000001")
+    with pg_service.db.connect() as conn:
+        assert conn.execute(text("SELECT :v"), {"v": "a\x00b"}).scalar_one() == "a\ufffdb"
