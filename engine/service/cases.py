@@ -332,6 +332,8 @@ class CaseService:
         """Check and record one action in a single write transaction (read, decide, append)."""
         mismatch: FeeMismatch | None = None
         with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
+            # PostgreSQL: this case's writers queue here, so the row and the events folded are one moment's
+            lock(conn, f"case:{number}")
             row = self._row(conn, number)
             if row.version != expected_version:
                 raise VersionConflict(number, expected_version, row.version)
@@ -452,6 +454,7 @@ class CaseService:
         done = []
         for number in waiting:
             with self.db.begin() as conn:
+                lock(conn, f"case:{number}")  # as in act
                 row = self._row(conn, number)
                 case, snap = self._state(conn, row)
                 due = self.deadlines(case, snap).completeness

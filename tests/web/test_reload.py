@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import tempfile
 import threading
 import time
@@ -24,7 +23,7 @@ import httpx2 as httpx
 import pytest
 import uvicorn
 from markupsafe import escape
-from support import copy_catalogue
+from support import copy_catalogue, postgres
 
 from engine.base.dates import TZ
 from engine.check.pipeline import load
@@ -139,8 +138,8 @@ def test_a_good_edit_goes_live_within_seconds(site: Site) -> None:
     assert after["catalogue_version"] == load(site.root).catalogue.version
     assert site.app.state.catalogue.version == after["catalogue_version"]  # app.state follows the switch
     assert "（已改名）" in site.get("/").text  # the home page and search index are the new version's too
-    with sqlite3.connect(site.db) as conn:  # every switch is in the record, as start-up is
-        rows = conn.execute("select version from catalogue_versions order by id").fetchall()
+    # every switch is in the record, as start-up is
+    rows = postgres.query(site.db, "select version from catalogue_versions order by id")
     assert rows == [(before["catalogue_version"],), (after["catalogue_version"],)]
 
 
