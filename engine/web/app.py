@@ -82,6 +82,7 @@ def create_app(
     reload_seconds: float | None = None,
     warnings: tuple[Problem, ...] = (),
     upload_limits: Limits | None = None,
+    db_read: str | Path | None = None,
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
@@ -90,7 +91,8 @@ def create_app(
     files are looked at, and an edit that checks clean goes live (engine.web.reload). ``warnings`` are the
     given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own.
     ``upload_limits`` default to the environment's (engine.service.upload_limits.limits_from_env: ValueError
-    naming a bad variable)."""
+    naming a bad variable). ``db_read`` (serve --db-read) is a replica the public and supervision pages read
+    from (engine.web.deps.REPLICA_ROUTES); never migrated or written here."""
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
@@ -105,7 +107,8 @@ def create_app(
     cases_db = open_engine(Path(db))
     migrate(cases_db)
     reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
-    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits)
+    read_db = open_engine(db_read) if db_read else None
+    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits, read_db)
     return LiveApp(
         catalogue,
         root=root,
@@ -127,6 +130,7 @@ class _Site:
     db: Engine
     clock: Clock
     limits: Limits  # uploads per draft, case and client address (engine.service.upload_limits)
+    read_db: Engine | None = None  # the replica (--db-read) that engine.web.deps.reader may choose
 
 
 async def healthz(request: Request) -> Response:
@@ -192,6 +196,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         open_data_dir=site.var / "open-data",
         extra={"live": live, "kit": kit},
         live=live,
+        replica=CaseService(cat, site.read_db, site.clock, calendar) if site.read_db is not None else None,
     )
     # built here (in the watcher's thread on a re-load), not on the version's first request
     app.middleware_stack = app.build_middleware_stack()
