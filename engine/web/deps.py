@@ -66,6 +66,7 @@ REPLICA_ROUTES = frozenset({
     "/transparency/checkpoints",
     "/supervision",
     "/supervision/cases",
+    "/api/supervision/summary",
 })  # fmt: skip
 """The one place that decides which routes may read from the replica (``serve --db-read``): public and
 supervision pages that only read, and can show figures a moment old. Everything else reads the primary:
