@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -388,6 +389,7 @@ class Run:
     tally: Tally
     check: Check | None
     client_cpu: float
+    server_errors: dict[str, int] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -406,7 +408,22 @@ def one_run(label: str, db: str, workdir: Path, processes: int, seconds: float) 
         asyncio.run(drive(work))
         elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
     result = check(db, work.tally, workdir)
-    return Run(label, elapsed, work.tally, result, cpu)
+    return Run(label, elapsed, work.tally, result, cpu, server_errors(workdir))
+
+
+def server_errors(workdir: Path) -> dict[str, int]:
+    """The exceptions the servers logged (the last line of each traceback), how many times each: what an
+    error answer was."""
+    found: dict[str, int] = {}
+    for log in sorted(workdir.glob("server-*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        for k, line in enumerate(lines):
+            if line.startswith("Traceback"):
+                end = next((j for j in range(k + 1, len(lines)) if lines[j] and not lines[j][0].isspace()), None)
+                if end is not None:  # case numbers and such made alike, so one cause is counted once
+                    said = re.sub(r"\d{4,}", "…", lines[end])[:240]
+                    found[said] = found.get(said, 0) + 1
+    return found
 
 
 def pct(values: list[float], q: float) -> float:
@@ -429,6 +446,8 @@ def report(run: Run) -> list[tuple[str, bool]]:
         print(f"  error: {line}")
     if len(t.errors) > 10:
         print(f"  … {len(t.errors) - 10:,} more errors")
+    for line, n in sorted(run.server_errors.items(), key=lambda kv: -kv[1])[:5]:
+        print(f"  server log, {n}x: {line}")
     assert c is not None
     lost = len(t.filed) - c.cases
     print(
