@@ -125,6 +125,8 @@ def _finish(temp: Path, out: Path) -> None:
 
 def backup(url: str, out: Path, progress: Progress | None = None) -> Kind:
     """Write a consistent backup of the database at ``url`` (SQLite path or URL, or PostgreSQL URL) to ``out``."""
+    if out.exists():
+        raise BackupError(f"{out} already exists; name a new file (a backup never overwrites one)")
     if store_of(url) == "sqlite":
         source = sqlite_path(url)
         if not source.is_file():
