@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from support import postgres
-
 from support.cases import CULTURE, file_case
 
 from engine.base.dates import TZ

@@ -19,8 +19,8 @@ from engine.ledger import backup
 from engine.ledger.db import open_engine, read_only
 from engine.ledger.migrations import migrate
 from engine.ledger.tables import cases
-from engine.rules.cases.model import Actor
 from engine.rules.calendar import WorkCalendar
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
 from engine.service.cases import CaseService
 from engine.supervision import audit
@@ -71,7 +71,8 @@ class Clerk(threading.Thread):
 
 def versions(engine: Any) -> dict[str, int]:
     with read_only(engine) as conn:
-        return {str(n): int(v) for n, v in conn.execute(cases.select().with_only_columns(cases.c.number, cases.c.version))}
+        rows = conn.execute(cases.select().with_only_columns(cases.c.number, cases.c.version))
+        return {str(n): int(v) for n, v in rows}
 
 
 @pytest.mark.parametrize("store", STORES)
