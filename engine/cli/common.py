@@ -55,7 +55,7 @@ def add_db(parser: argparse.ArgumentParser, help: str = DB_HELP) -> None:
 
 def shown(db: str | Path) -> str:
     """``db`` for a message: a URL without its password."""
-    if isinstance(db, Path):
+    if isinstance(db, Path) or "://" not in db:
         return str(db)
     from sqlalchemy.engine import make_url
 

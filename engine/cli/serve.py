@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from engine.cli import common
@@ -37,6 +38,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError("--sweep-seconds must be 0 (off) or more")
     if is_url(args.db):  # a server that cannot be reached is a message, not a traceback (a new SQLite file is made)
         common.open_db(args.db, existing=True).dispose()
+    if args.workers is None:
+        raw = os.environ.get("YANGGUANG_WORKERS", "").strip() or "1"
+        args.workers = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if args.workers < 1:
+        raise UserError("--workers (or YANGGUANG_WORKERS) must be a whole number, 1 or more")
+    db_read = _read_db(args.db_read)
+    if db_read:  # for --workers too: they build the app from the environment (engine.web.app.from_env)
+        os.environ["YANGGUANG_DB_READ"] = db_read
+    if args.workers > 1:
+        return _serve_workers(args, reload_seconds)
     app = create_app(
         catalog=args.catalog,
         db=args.db,
@@ -45,11 +56,71 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sweep_seconds=args.sweep_seconds,
         reload_seconds=reload_seconds,
         upload_limits=upload_limits,
+        uploads=args.uploads,
+        db_read=db_read,
     )
     # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
     # throttling counts, and https (HSTS, Secure cookies) behind a TLS-terminating proxy
     uvicorn.run(
         app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    return EXIT_OK
+
+
+def _read_db(value: str) -> str | None:
+    """``--db-read``'s database, once it is known to be a Yangguang database this process can read (None: none)."""
+    if not value:
+        return None
+    if "://" not in value and not Path(value).is_file():  # opening it would create an empty SQLite file
+        raise UserError(f"--db-read: no database at {value}")
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.ledger.db import open_engine
+
+    engine = open_engine(value)
+    try:
+        if not inspect(engine).has_table("cases"):
+            raise UserError(f"--db-read: {value} holds no Yangguang cases; is it a replica of --db?")
+    except SQLAlchemyError as exc:
+        raise UserError(f"--db-read: cannot read {value}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        engine.dispose()
+    return value
+
+
+def _serve_workers(args: argparse.Namespace, reload_seconds: float) -> int:
+    """``--workers N``: uvicorn's worker processes, each building the app from the environment
+    (engine.web.app.from_env). The database is migrated (and its server key made) here first, once,
+    so the workers start on a ready database instead of racing to migrate it."""
+    import uvicorn
+
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
+
+    db = open_engine(args.db)
+    try:
+        migrate(db)
+    finally:
+        db.dispose()
+    os.environ.update(
+        {
+            "YANGGUANG_CATALOG": str(Path(args.catalog).resolve()),
+            "YANGGUANG_DB": str(args.db),
+            "YANGGUANG_SWEEP_SECONDS": repr(args.sweep_seconds),
+            "YANGGUANG_RELOAD_SECONDS": repr(reload_seconds),
+            **({"YANGGUANG_UPLOADS": str(Path(args.uploads).resolve())} if args.uploads is not None else {}),
+        }
+    )
+    uvicorn.run(
+        "engine.web.app:from_env",
+        factory=True,
+        workers=args.workers,
         host=args.host,
         port=args.port,
         log_level="info",
@@ -95,11 +166,32 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         "(default 2; 0 turns live reload off; env YANGGUANG_RELOAD_SECONDS)",
     )
     sv.add_argument(
+        "--db-read",
+        default=os.environ.get("YANGGUANG_DB_READ", ""),
+        metavar="URL",
+        help="a read replica of --db (a URL, or an SQLite file) that the public and supervision pages read "
+        "from; whatever writes reads --db (default: none; env YANGGUANG_DB_READ)",
+    )
+    sv.add_argument(
         "--forwarded-allow-ips",
         default=None,
         help="comma-separated addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
         "headers are believed ('*' any: only when nothing else can reach the port; default: "
         "$FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+    )
+    sv.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes sharing the port and the database (default 1; env YANGGUANG_WORKERS): any "
+        "process serves any request, one of them runs the sweep",
+    )
+    sv.add_argument(
+        "--uploads",
+        type=Path,
+        default=os.environ.get("YANGGUANG_UPLOADS") or None,
+        help="the folder of uploaded files (default: uploads/ beside the SQLite file, else var/uploads; env "
+        "YANGGUANG_UPLOADS); servers on several machines need one folder they all mount at this path",
     )
     sv.set_defaults(func=cmd_serve)
     sw = sub.add_parser("sweep", parents=[catalog], help="apply the timed rules and supervision lights once")
