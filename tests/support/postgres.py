@@ -195,9 +195,10 @@ def _name(path: str) -> str:
 
 def _stand_in(path: str) -> None:
     """An empty file where the SQLite file would be, so code that asks whether the database exists
-    (``Path.is_file``, as the CLI does before an audit) finds it, as it would find the SQLite file."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).touch()
+    (``Path.is_file``, as the CLI does before an audit) finds it, as it would find the SQLite file; made
+    owner-only in a folder made 0700, as engine.ledger.db makes a new SQLite file."""
+    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    Path(path).touch(mode=0o600)
 
 
 class Redirect:
