@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from engine.ledger import db as ledger_db
 from engine.ledger.db import open_engine, read_only
@@ -46,12 +47,13 @@ def test_sqlite_url_and_immediate_transactions(tmp_path: Path) -> None:
 def test_other_urls_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
     """What open_engine hands to create_engine for a PostgreSQL URL (no server needed)."""
     seen: list[tuple[Any, ...]] = []
+    made = create_engine("sqlite://")  # an engine to hand back (open_engine listens to its connections)
 
-    def fake_create_engine(*args: Any, **kwargs: Any) -> str:
+    def fake_create_engine(*args: Any, **kwargs: Any) -> Any:
         seen.append((*args, kwargs))
-        return "engine"
+        return made
 
     monkeypatch.setattr(ledger_db, "create_engine", fake_create_engine)
-    assert open_engine("postgresql://user@localhost/yangguang") == "engine"
+    assert open_engine("postgresql://user@localhost/yangguang") is made
     assert len(seen) == 1 and seen[0][-1] == ledger_db.POOL  # a sized pool, connections checked before use
     assert str(seen[0][0]) == "postgresql+psycopg://user@localhost/yangguang"  # psycopg 3

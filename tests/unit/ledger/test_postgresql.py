@@ -161,15 +161,15 @@ def test_an_unreachable_server_is_a_clean_error(tmp_path: Path) -> None:
 
 def test_the_server_on_a_postgresql_url(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         reference: Any) -> None:  # fmt: skip
-    """create_app with a URL: migrated, its secret key in the data folder, pages and a filing served."""
+    """create_app with a URL: migrated, its files in the data folder, pages and a filing served."""
     monkeypatch.setenv("YANGGUANG_DATA_DIR", str(tmp_path / "data"))
     clk = ManualClock(datetime(2026, 3, 6, 9, 0, tzinfo=TZ))
     app = create_app(REPO, pg_url, reference.catalogue, clock=clk, sweep_seconds=0, reload_seconds=0)
     where = place(pg_url)
     assert where is not None and where.parent == tmp_path / "data"
-    assert (tmp_path / "data" / "secret.key").is_file()
     with TestClient(app) as client:
         assert client.get("/").status_code == 200
+        assert {p.name for p in (tmp_path / "data").iterdir()} == {"uploads", "open-data"}
         svc = app.state.service
         data, uploads = sample_application(svc.catalogue, svc.catalogue.items[RESALE], {})
         svc.submit(RESALE, data, uploads, APPLICANT, "web")
