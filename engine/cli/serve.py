@@ -17,7 +17,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from engine.service.upload_limits import limits_from_env
-    from engine.web import reload
+    from engine.web import logs, reload
     from engine.web.app import create_app
 
     try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2; the per-address upload limits
@@ -27,6 +27,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     if not reload_seconds >= 0:  # also refuses nan
         raise UserError("--reload-seconds must be 0 (off) or more")
+    log_format = args.log_format or os.environ.get(logs.ENV, "").strip() or logs.default_format(sys.stderr)
+    if log_format not in logs.FORMATS:
+        raise UserError(f"{logs.ENV} must be one of {', '.join(logs.FORMATS)}, not {log_format!r}")
     checked = common.checked_result(args.catalog)  # refuse to serve a catalogue that does not check clean
     if checked.warnings:  # served all the same; /admin lists them
         sys.stderr.write(
@@ -43,6 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sweep_seconds=args.sweep_seconds,
         reload_seconds=reload_seconds,
         upload_limits=upload_limits,
+        metrics_token=args.metrics_token,
     )
     # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
     # throttling counts, and https (HSTS, Secure cookies) behind a TLS-terminating proxy
@@ -51,6 +55,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level="info",
+        # our handler and format in every process uvicorn runs; uvicorn's access log is replaced by the
+        # app's own request line (engine.web.middleware.Observe: route template, request id, no query string)
+        log_config=logs.config(log_format),
+        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
     )
@@ -99,6 +107,20 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         help="comma-separated addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
         "headers are believed ('*' any: only when nothing else can reach the port; default: "
         "$FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+    )
+    sv.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default=None,
+        help="json: one JSON object per line (time, level, logger, message, request_id, and method, route, "
+        "status, duration_ms for each request); text: the same as readable lines (default: text when standard "
+        "error is a terminal, json otherwise; env YANGGUANG_LOG_FORMAT)",
+    )
+    sv.add_argument(
+        "--metrics-token",
+        default=None,
+        help="a bearer token that opens /metrics from other hosts (default: env YANGGUANG_METRICS_TOKEN, which "
+        "other users cannot read from the process list; without one only this host may read /metrics)",
     )
     sv.set_defaults(func=cmd_serve)
     sw = sub.add_parser("sweep", parents=[catalog], help="apply the timed rules and supervision lights once")

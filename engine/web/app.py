@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -40,14 +40,14 @@ from engine.rules.clock import Clock, SystemClock
 from engine.service.cases import CaseService
 from engine.service.upload_limits import Limits, limits_from_env
 from engine.supervision.search import ItemIndex
-from engine.web import admin, api, errors, home, public, reload, supervision, transparency
+from engine.web import admin, api, errors, home, metrics, monitoring, public, reload, supervision, transparency
 from engine.web.admin import PreviewKit
-from engine.web.deps import Deps, deps
+from engine.web.deps import Deps
 from engine.web.desk import cases as desk_cases
 from engine.web.desk import chains as desk_chains
 from engine.web.desk import login as desk_login
 from engine.web.desk.staff import signed_in
-from engine.web.middleware import InputGuard, LocaleMiddleware
+from engine.web.middleware import InputGuard, LocaleMiddleware, Observe
 from engine.web.portal import apply, progress
 from engine.web.reload import LiveApp, Version
 from engine.web.render import renderer
@@ -82,6 +82,7 @@ def create_app(
     reload_seconds: float | None = None,
     warnings: tuple[Problem, ...] = (),
     upload_limits: Limits | None = None,
+    metrics_token: str | None = None,
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
@@ -90,7 +91,8 @@ def create_app(
     files are looked at, and an edit that checks clean goes live (engine.web.reload). ``warnings`` are the
     given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own.
     ``upload_limits`` default to the environment's (engine.service.upload_limits.limits_from_env: ValueError
-    naming a bad variable)."""
+    naming a bad variable). ``metrics_token`` opens /metrics from afar (default ``$YANGGUANG_METRICS_TOKEN``;
+    empty: the server's own host only, engine.service.access.may_scrape)."""
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
@@ -105,7 +107,8 @@ def create_app(
     cases_db = open_engine(Path(db))
     migrate(cases_db)
     reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
-    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits)
+    observed = {"metrics": metrics.Endpoint.of(cases_db, metrics_token), "health": monitoring.Probe(cases_db)}
+    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits, observed)
     return LiveApp(
         catalogue,
         root=root,
@@ -127,20 +130,7 @@ class _Site:
     db: Engine
     clock: Clock
     limits: Limits  # uploads per draft, case and client address (engine.service.upload_limits)
-
-
-async def healthz(request: Request) -> Response:
-    d = deps(request)
-    cat = d.service.catalogue
-    return JSONResponse(
-        {
-            "status": "ok",
-            "catalogue_version": cat.version,
-            "items": len(cat.items),
-            # the files on disk are newer than this version and do not check clean
-            "pending_errors": d.live.pending_errors if d.live is not None else 0,
-        }
-    )
+    observed: dict[str, object]  # /metrics' and /healthz's own state (engine.web.monitoring)
 
 
 def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
@@ -170,11 +160,13 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             Route("/", home.home),
             Route("/items/{code}", home.item_page),
             Route("/chains/{chain}", home.chain_page),
-            Route("/healthz", healthz),
+            Route("/healthz", monitoring.healthz),
+            Route("/metrics", monitoring.scrape),
             Route("/favicon.ico", favicon),
         ],
         exception_handlers=errors.HANDLERS,
         middleware=[
+            Middleware(Observe),  # outermost: the request id, its metrics and log line cover every answer
             Middleware(SecurityHeaders),
             Middleware(LocaleMiddleware),
             Middleware(InputGuard, errors.bad_text),
@@ -190,7 +182,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         staff_of=signed_in,
         index=index,
         open_data_dir=site.var / "open-data",
-        extra={"live": live, "kit": kit},
+        extra={"live": live, "kit": kit, **site.observed},
         live=live,
     )
     # built here (in the watcher's thread on a re-load), not on the version's first request
