@@ -6,11 +6,15 @@ route *template* (``/desk/cases/{number}``, never the raw path: the series stay 
 or query code enters a metric) and status, with a latency histogram (engine.web.middleware.Observe
 calls :func:`observe_request`); every sweep's duration and failures (engine.web.reload's sweeper).
 
-What is read from the database when scraped (:class:`Store`): cases by state, running cases by light
-and abnormal mark — one grouped query the covering index ``ix_cases_state_department_light`` answers —
-and the upload store's files and bytes (its rows). The figures are kept :data:`STORE_SECONDS`, so
-several scrapers (or a scrape storm) cost one query per interval; ``yangguang_store_read_seconds`` says
-what the last read took. No metric holds personal data: names, numbers and codes never become labels.
+What is read from the database when scraped (:class:`Store`): the open cases by state (submitted,
+awaiting a supplement, in progress) and the running ones by light and abnormal mark — one grouped query
+over the open states' range of the covering index ``ix_cases_state_department_light``, so it costs what
+the open cases number, not the whole history (about 17 ms for 80,000 open among 1,000,000 cases on SQLite;
+the same query over every state took 140 ms and grows by the year: finished cases are not counted here) —
+kept :data:`STORE_SECONDS`; and the upload store's files and bytes, a pass over its rows (about 200 ms
+for 1,000,000 files), kept :data:`UPLOAD_SECONDS`. Several scrapers, or a scrape storm, cost one read
+per interval; ``yangguang_store_read_seconds`` says what the last read took. No metric holds personal
+data: names, numbers and codes never become labels.
 
 Several server processes: with ``PROMETHEUS_MULTIPROC_DIR`` set (to an empty folder every process can
 write) before the processes start, the client keeps each process's counters in files there and
@@ -39,14 +43,15 @@ from sqlalchemy import Engine, func, select
 
 from engine.ledger import tables
 from engine.ledger.db import read_only
-from engine.rules.cases.model import TERMINAL
 from engine.service.worklist import OPEN_STATES
 from engine.supervision.sweep import SEVERITY
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # the client library's own name for it
 TOKEN_ENV = "YANGGUANG_METRICS_TOKEN"
 STORE_SECONDS = 15.0
-"""How long the figures read from the database are kept before a scrape reads them again."""
+"""How long the open cases' figures are kept before a scrape reads them again."""
+UPLOAD_SECONDS = 300.0
+"""How long the upload store's figures are kept (their read is a pass over every upload's row)."""
 UNMATCHED = "(unmatched)"
 """The route label of a request no route answered (404s, and input refused before routing)."""
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -89,77 +94,98 @@ def observe_sweep_failure() -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Figures:
-    """What the database says at one moment."""
+class Cases:
+    """The open cases at one moment."""
 
-    cases: dict[str, int]  # state -> cases
+    states: dict[str, int]  # open state -> cases
     lights: dict[str, int]  # light -> running cases
     abnormal: int  # running cases past an open step's own limit
-    upload_files: int
-    upload_bytes: int
     seconds: float  # how long reading them took
 
 
-def read_figures(db: Engine) -> Figures:
-    """Two grouped reads: the cases from the covering index, the uploads from their rows."""
-    c, u = tables.cases, tables.uploads
+def read_cases(db: Engine) -> Cases:
+    """One grouped read of the open states' range of the covering index (its column order, so no sort)."""
+    c = tables.cases
     started = time.perf_counter()
-    cases: dict[str, int] = dict.fromkeys((*OPEN_STATES, *TERMINAL), 0)  # every state, found or not
+    states: dict[str, int] = dict.fromkeys(OPEN_STATES, 0)  # every open state, found or not
     lights: dict[str, int] = dict.fromkeys(SEVERITY, 0)  # every light, so a series never vanishes
     abnormal = 0
     with read_only(db) as conn:
         rows = conn.execute(
-            select(c.c.state, c.c.light, c.c.step_overdue, func.count()).group_by(
-                c.c.state, c.c.light, c.c.step_overdue
-            )
+            select(c.c.state, c.c.light, c.c.step_overdue, func.count())
+            .where(c.c.state.in_(OPEN_STATES))
+            .group_by(c.c.state, c.c.department, c.c.light, c.c.step_overdue)
         ).all()
-        files, size = conn.execute(select(func.count(), func.coalesce(func.sum(u.c.size), 0))).one()
     for state, light, overdue, n in rows:
-        cases[state] = cases.get(state, 0) + n
+        states[state] += n
         if state == "in_progress":
             lights[light] = lights.get(light, 0) + n
             abnormal += n if overdue else 0
-    return Figures(cases, lights, abnormal, int(files), int(size), time.perf_counter() - started)
+    return Cases(states, lights, abnormal, time.perf_counter() - started)
+
+
+def read_uploads(db: Engine) -> tuple[int, int]:
+    """(files, bytes) of the upload store, from its rows."""
+    u = tables.uploads
+    with read_only(db) as conn:
+        files, size = conn.execute(select(func.count(), func.coalesce(func.sum(u.c.size), 0))).one()
+    return int(files), int(size)
 
 
 @dataclass(eq=False)  # a registry keeps its collectors in a dict: hashed by identity
 class Store(Collector):
-    """The store's figures as gauges, read at most once every ``seconds`` (a scrape reads them again
-    only when they are older; the monotonic clock, since this is about cost, not the law's time)."""
+    """The store's figures as gauges, each read again only when older than its interval (the
+    monotonic clock: this is about cost, not the law's time)."""
 
     db: Engine
     seconds: float = STORE_SECONDS
+    upload_seconds: float = UPLOAD_SECONDS
     now: Callable[[], float] = time.monotonic
-    _kept: tuple[float, Figures] | None = field(default=None, init=False, repr=False)
+    _cases: tuple[float, Cases] | None = field(default=None, init=False, repr=False)
+    _uploads: tuple[float, tuple[int, int], float] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def figures(self) -> Figures:
+    def cases(self) -> Cases:
         with self._lock:  # concurrent scrapes wait for one read instead of each reading
-            kept = self._kept
+            kept = self._cases
             if kept is None or self.now() - kept[0] >= self.seconds:
-                kept = self._kept = (self.now(), read_figures(self.db))
+                kept = self._cases = (self.now(), read_cases(self.db))
             return kept[1]
 
+    def uploads(self) -> tuple[tuple[int, int], float]:
+        """((files, bytes), seconds the read took)."""
+        with self._lock:
+            kept = self._uploads
+            if kept is None or self.now() - kept[0] >= self.upload_seconds:
+                started = time.perf_counter()
+                figures = read_uploads(self.db)
+                kept = self._uploads = (self.now(), figures, time.perf_counter() - started)
+            return kept[1], kept[2]
+
     def collect(self) -> Iterator[Metric]:
-        f = self.figures()
-        cases = GaugeMetricFamily("yangguang_cases", "Cases in the store by state", labels=["state"])
-        for state, n in sorted(f.cases.items()):
-            cases.add_metric([state], n)
+        c = self.cases()
+        (files, size), upload_seconds = self.uploads()
+        states = GaugeMetricFamily("yangguang_open_cases", "Open cases by state", labels=["state"])
+        for state, n in sorted(c.states.items()):
+            states.add_metric([state], n)
         lights = GaugeMetricFamily(
             "yangguang_running_cases", "Running cases (in_progress) by supervision light", labels=["light"]
         )
-        for light, n in sorted(f.lights.items()):
+        for light, n in sorted(c.lights.items()):
             lights.add_metric([light], n)
-        yield cases
+        yield states
         yield lights
         yield GaugeMetricFamily(
-            "yangguang_running_cases_abnormal", "Running cases past an open step's own limit", value=f.abnormal
+            "yangguang_running_cases_abnormal", "Running cases past an open step's own limit", value=c.abnormal
         )
-        yield GaugeMetricFamily("yangguang_upload_files", "Files in the upload store", value=f.upload_files)
-        yield GaugeMetricFamily("yangguang_upload_bytes", "Bytes in the upload store", value=f.upload_bytes)
-        yield GaugeMetricFamily(
-            "yangguang_store_read_seconds", "How long the last read of these store figures took", value=f.seconds
+        yield GaugeMetricFamily("yangguang_upload_files", "Files in the upload store", value=files)
+        yield GaugeMetricFamily("yangguang_upload_bytes", "Bytes in the upload store", value=size)
+        read = GaugeMetricFamily(
+            "yangguang_store_read_seconds", "How long the last read of these store figures took", labels=["figures"]
         )
+        read.add_metric(["cases"], c.seconds)
+        read.add_metric(["uploads"], upload_seconds)
+        yield read
 
 
 def exposition(store: Store) -> bytes:
@@ -197,14 +223,16 @@ __all__ = [
     "STORE_SECONDS",
     "SWEEP",
     "SWEEP_FAILURES",
+    "UPLOAD_SECONDS",
     "TOKEN_ENV",
     "UNMATCHED",
     "Endpoint",
-    "Figures",
+    "Cases",
     "Store",
     "exposition",
     "observe_request",
     "observe_sweep",
     "observe_sweep_failure",
-    "read_figures",
+    "read_cases",
+    "read_uploads",
 ]

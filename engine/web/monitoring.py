@@ -79,11 +79,10 @@ class Probe:
 
     def _note(self, result: str, exc: Exception | None) -> str:
         up = result == "ok"
-        if up != self._up:
-            if up:
-                log.info("the database answers again")
-            else:
-                log.warning("the database does not answer (/healthz says 503): %s %s", result, exc or "")
+        if up and self._up is False:
+            log.info("the database answers again")
+        elif not up and self._up is not False:  # the first failure of a spell; the next ones are not logged
+            log.warning("the database does not answer (/healthz says 503): %s %s", result, exc or "")
         self._up = up
         return result
 
