@@ -108,3 +108,12 @@ def test_two_server_processes_are_summed_by_one_scrape(tmp_path: Path) -> None:
         while samples(get(b + "/metrics")[1]).get(swept, 0) < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert samples(get(b + "/metrics")[1])[swept] == 1
+
+
+def test_a_log_format_that_does_not_exist_stops_the_start(tmp_path: Path) -> None:
+    env = {**os.environ, "YANGGUANG_LOG_FORMAT": "xml", "YANGGUANG_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "engine", "serve", "--db", str(tmp_path / "y.db")], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1
+    assert "YANGGUANG_LOG_FORMAT must be one of json, text, not 'xml'" in done.stderr
+    assert "Traceback" not in done.stderr
