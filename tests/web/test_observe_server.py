@@ -18,6 +18,8 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 from support import REPO, free_port
 
+from engine.web import logs
+
 
 @contextmanager
 def serving(tmp_path: Path, name: str, *flags: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
@@ -74,6 +76,7 @@ def test_json_log_lines_carry_the_request_id(tmp_path: Path) -> None:
         assert get(base + "/metrics", {"X-Forwarded-For": "198.51.100.7"})[0] == 403  # relayed: not local
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
     request = next(line for line in lines if line.get("request_id") == "edge-42")
+    assert set(logs.REQUEST_FIELDS) <= set(request)  # method, route, path, status, duration_ms
     assert request["logger"] == "yangguang.access" and request["route"] == "/items/{code}"
     assert request["status"] == 200 and request["method"] == "GET" and request["duration_ms"] > 0
     assert request["path"] == "/items/QQ-HOUSING-XK-003" and "secret-words" not in log.read_text()
