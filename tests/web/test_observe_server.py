@@ -97,20 +97,24 @@ def test_two_server_processes_are_summed_by_one_scrape(tmp_path: Path) -> None:
     shared = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
     (tmp_path / "prometheus").mkdir()
     with (
-        serving(tmp_path, "a", "--sweep-seconds", "3600", env=shared) as (a, _),
-        serving(tmp_path, "b", "--sweep-seconds", "0", env=shared) as (b, _),
+        serving(tmp_path, "a", "--sweep-seconds", "3600", env=shared) as (a, log_a),
+        serving(tmp_path, "b", "--sweep-seconds", "0", env=shared) as (b, log_b),
     ):
+
+        def logs_of() -> str:
+            return f"a:\n{log_a.read_text()[-3000:]}\nb:\n{log_b.read_text()[-3000:]}"
+
         for base, times in ((a, 3), (b, 2)):
             for _ in range(times):
-                assert get(base + "/")[0] == 200
+                assert get(base + "/")[0] == 200, logs_of()
         key = ("yangguang_http_requests_total", (("method", "GET"), ("route", "/"), ("status", "200")))
         for base in (a, b):
-            assert samples(get(base + "/metrics")[1])[key] == 5
-        deadline = time.monotonic() + 60  # the start-up sweep of server a runs in the background
+            assert samples(get(base + "/metrics")[1]).get(key) == 5, logs_of()
+        deadline = time.monotonic() + 120  # a wait for server a's start-up sweep, not a measurement
         swept = ("yangguang_sweep_duration_seconds_count", ())
         while samples(get(b + "/metrics")[1]).get(swept, 0) < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert samples(get(b + "/metrics")[1])[swept] == 1
+        assert samples(get(b + "/metrics")[1]).get(swept) == 1, logs_of()
 
 
 def test_a_log_format_that_does_not_exist_stops_the_start(tmp_path: Path) -> None:
