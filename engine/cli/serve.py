@@ -38,6 +38,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if args.sweep_seconds < 0:
         raise UserError("--sweep-seconds must be 0 (off) or more")
+    if args.workers is None:
+        raw = os.environ.get("YANGGUANG_WORKERS", "").strip() or "1"
+        args.workers = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if args.workers < 1:
+        raise UserError("--workers (or YANGGUANG_WORKERS) must be a whole number, 1 or more")
+    if args.workers > 1:
+        return _serve_workers(args, reload_seconds, log_format)
     app = create_app(
         catalog=args.catalog,
         db=args.db,
@@ -46,6 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sweep_seconds=args.sweep_seconds,
         reload_seconds=reload_seconds,
         upload_limits=upload_limits,
+        uploads=args.uploads,
         metrics_token=args.metrics_token,
     )
     # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
@@ -62,6 +70,59 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
     )
+    return EXIT_OK
+
+
+def _serve_workers(args: argparse.Namespace, reload_seconds: float, log_format: str) -> int:
+    """``--workers N``: uvicorn's worker processes, each building the app from the environment
+    (engine.web.app.from_env). The database is migrated (and its server key made) here first, once,
+    so the workers start on a ready database instead of racing to migrate it. Without
+    ``PROMETHEUS_MULTIPROC_DIR`` a fresh folder is made for it (and removed at the end), so whichever
+    worker answers /metrics reports the requests of them all (engine.web.metrics)."""
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
+    from engine.web import logs, metrics
+
+    db = open_engine(args.db)
+    try:
+        migrate(db)
+    finally:
+        db.dispose()
+    os.environ.update(
+        {
+            "YANGGUANG_CATALOG": str(Path(args.catalog).resolve()),
+            "YANGGUANG_DB": str(args.db),
+            "YANGGUANG_SWEEP_SECONDS": repr(args.sweep_seconds),
+            "YANGGUANG_RELOAD_SECONDS": repr(reload_seconds),
+            **({"YANGGUANG_UPLOADS": str(Path(args.uploads).resolve())} if args.uploads is not None else {}),
+            **({metrics.TOKEN_ENV: args.metrics_token} if args.metrics_token is not None else {}),
+        }
+    )
+    made = None
+    if not os.environ.get(metrics.MULTIPROCESS_ENV):  # set before the workers start: they read it on import
+        made = tempfile.mkdtemp(prefix="yangguang-metrics-")
+        os.environ[metrics.MULTIPROCESS_ENV] = made
+    try:
+        uvicorn.run(
+            "engine.web.app:from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=logs.config(log_format),  # applied in every worker
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return EXIT_OK
 
 
@@ -107,6 +168,20 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         help="comma-separated addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
         "headers are believed ('*' any: only when nothing else can reach the port; default: "
         "$FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+    )
+    sv.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes sharing the port and the database (default 1; env YANGGUANG_WORKERS): any "
+        "process serves any request, one of them runs the sweep",
+    )
+    sv.add_argument(
+        "--uploads",
+        type=Path,
+        default=os.environ.get("YANGGUANG_UPLOADS") or None,
+        help="the folder of uploaded files (default: uploads/ beside the SQLite file, else var/uploads; env "
+        "YANGGUANG_UPLOADS); servers on several machines need one folder they all mount at this path",
     )
     sv.add_argument(
         "--log-format",

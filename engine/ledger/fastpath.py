@@ -40,7 +40,8 @@ def fast_execute(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> Fast
         result = conn.execute(stmt, dict(params))
         found: list[Any] = list(result) if result.returns_rows else []
         new = result.inserted_primary_key if result.is_insert else None
-        return FastResult(result.rowcount, int(new[0]) if new else None, found)
+        # a text primary key (an upload's uuid) is no row id: only an integer one is
+        return FastResult(result.rowcount, new[0] if new and isinstance(new[0], int) else None, found)
     key = (id(stmt), tuple(sorted(params)))
     hit = _PRECOMPILED.get(key)
     if hit is None:

@@ -100,6 +100,8 @@ async def healthz(request: Request) -> Response:
             "items": len(cat.items),
             # the files on disk are newer than this version and do not check clean
             "pending_errors": d.live.pending_errors if d.live is not None else 0,
+            # whether this process runs the timed-rules sweep (one server process of a database does)
+            "sweeper": d.live.sweeping if d.live is not None else False,
         },
         status_code=200 if database == "ok" else 503,
         headers={"Cache-Control": "no-store"},

@@ -25,8 +25,10 @@ from engine.web import logs
 def serving(tmp_path: Path, name: str, *flags: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
     """``yangguang serve`` on a free port of 127.0.0.1; its base URL and the file its standard error goes to."""
     port, log = free_port(), tmp_path / f"{name}.log"
-    settings = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp_path / "cache"), **(env or {})}
-    settings.pop("YANGGUANG_METRICS_TOKEN", None)
+    settings = {**os.environ, "YANGGUANG_CACHE_DIR": str(tmp_path / "cache")}
+    for name in ("YANGGUANG_METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR", "YANGGUANG_WORKERS", "YANGGUANG_LOG_FORMAT"):
+        settings.pop(name, None)
+    settings.update(env or {})
     args = ["serve", "--db", str(tmp_path / "y.db"), "--port", str(port), "--reload-seconds", "0", *flags]
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "engine", *args], cwd=REPO, env=settings, stderr=out,
@@ -124,3 +126,14 @@ def test_a_log_format_that_does_not_exist_stops_the_start(tmp_path: Path) -> Non
     assert done.returncode == 1
     assert "YANGGUANG_LOG_FORMAT must be one of json, text, not 'xml'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_workers_sums_every_worker_without_settings(tmp_path: Path) -> None:
+    """`yangguang serve --workers 2` makes the multiprocess folder itself: every scrape, whichever worker
+    answers it, counts the requests both served."""
+    with serving(tmp_path, "workers", "--workers", "2", "--sweep-seconds", "0") as (base, log):
+        for _ in range(10):
+            assert get(base + "/")[0] == 200
+        key = ("yangguang_http_requests_total", (("method", "GET"), ("route", "/"), ("status", "200")))
+        seen = [samples(get(base + "/metrics")[1]).get(key) for _ in range(6)]
+        assert seen == [10] * 6, log.read_text()[-3000:]
