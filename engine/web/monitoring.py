@@ -6,8 +6,9 @@ it can, 503 when it cannot, so a load balancer stops sending it requests — and
 The check (:class:`Probe`) reads one row of the smallest table through the process's own pool (the
 connections requests use) within :data:`TIMEOUT` seconds. One row, not a bare ``SELECT 1``: on SQLite
 ``SELECT 1`` never reads the file, so a file that went bad would still answer "ok". At most one check
-runs at a time: while a check is stuck (a database host that stopped answering), further asks are
-503 at once instead of piling threads onto the pool. The body never holds the database's error (it
+runs at a time: asks that come while one runs wait for its answer, and while a check is stuck past its
+timeout (a database host that stopped answering), further asks are 503 at once instead of piling
+threads onto the pool. The body never holds the database's error (it
 could name hosts or users); the log says what happened, once per change between up and down.
 
 ``/metrics`` answers engine.web.metrics' exposition to whom engine.service.access.may_scrape admits: a
@@ -16,6 +17,7 @@ program on the server's own host, or bearing the configured token (a 403 page ot
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -51,6 +53,7 @@ class Probe:
     timeout: float = TIMEOUT
     _busy: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _up: bool | None = field(default=None, init=False, repr=False)  # the last answer, for logging changes
+    _running: asyncio.Task[str] | None = field(default=None, init=False, repr=False)  # the check under way
 
     def _read(self) -> bool:
         """In a worker thread: False when another check still holds the database's attention."""
@@ -64,7 +67,15 @@ class Probe:
         return True
 
     async def check(self) -> str:
-        """``ok``, ``unreachable`` (the database refused or failed) or ``timeout``."""
+        """``ok``, ``unreachable`` (the database refused or failed) or ``timeout``; asks that come while a
+        check runs share its answer (two load balancers, or a person beside one, never get a 503 for
+        asking at the same moment)."""
+        task = self._running
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = self._running = asyncio.ensure_future(self._check())
+        return await asyncio.shield(task)  # a client that goes away does not cancel the others' answer
+
+    async def _check(self) -> str:
         if self._busy.locked():  # the last check is still waiting on the database: do not pile on
             return self._note("timeout", None)
         try:

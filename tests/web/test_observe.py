@@ -7,6 +7,7 @@ test makes), so the request counts are compared before and after, never as total
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -238,6 +239,17 @@ def test_healthz_says_ok_while_the_database_answers(site: tuple[TestClient, Any]
     assert r.status_code == 200
     assert r.json()["status"] == "ok" and r.json()["database"] == "ok"
     assert r.json()["catalogue_version"] == app.state.catalogue.version
+
+
+def test_checks_asked_at_the_same_moment_share_one_answer(site: tuple[TestClient, Any]) -> None:
+    """Two load balancers (or a person beside one) asking at once both hear "ok", from one read."""
+    _, app = site
+    probe = monitoring.Probe(app.state.service.db)
+
+    async def together() -> list[str]:
+        return list(await asyncio.gather(*(probe.check() for _ in range(5))))
+
+    assert asyncio.run(together()) == ["ok"] * 5
 
 
 @pytest.mark.sqlite_only
