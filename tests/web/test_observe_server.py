@@ -59,6 +59,15 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict
         return exc.code, exc.read().decode(), dict(exc.headers)
 
 
+def settled(url: str, key: tuple[str, tuple[tuple[str, str], ...]], expected: float) -> float | None:
+    """The sample once it reaches ``expected`` (a request is counted just after its answer is sent, so a
+    scrape right after it may come first), else what it was after a generous wait."""
+    deadline = time.monotonic() + 30  # a wait, not a measurement
+    while (value := samples(get(url)[1]).get(key)) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value
+
+
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -111,7 +120,7 @@ def test_two_server_processes_are_summed_by_one_scrape(tmp_path: Path) -> None:
                 assert get(base + "/")[0] == 200, logs_of()
         key = ("yangguang_http_requests_total", (("method", "GET"), ("route", "/"), ("status", "200")))
         for base in (a, b):
-            assert samples(get(base + "/metrics")[1]).get(key) == 5, logs_of()
+            assert settled(base + "/metrics", key, 5) == 5, logs_of()
         deadline = time.monotonic() + 120  # a wait for server a's start-up sweep, not a measurement
         swept = ("yangguang_sweep_duration_seconds_count", ())
         while samples(get(b + "/metrics")[1]).get(swept, 0) < 1 and time.monotonic() < deadline:
@@ -135,5 +144,6 @@ def test_serve_workers_sums_every_worker_without_settings(tmp_path: Path) -> Non
         for _ in range(10):
             assert get(base + "/")[0] == 200
         key = ("yangguang_http_requests_total", (("method", "GET"), ("route", "/"), ("status", "200")))
-        seen = [samples(get(base + "/metrics")[1]).get(key) for _ in range(6)]
+        assert settled(base + "/metrics", key, 10) == 10, log.read_text()[-3000:]
+        seen = [samples(get(base + "/metrics")[1]).get(key) for _ in range(6)]  # whichever worker answers
         assert seen == [10] * 6, log.read_text()[-3000:]
