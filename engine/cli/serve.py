@@ -43,6 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.workers = int(raw) if raw.isascii() and raw.isdigit() else 0
     if args.workers < 1:
         raise UserError("--workers (or YANGGUANG_WORKERS) must be a whole number, 1 or more")
+    db_read = _read_db(args.db_read)
+    if db_read:  # for --workers too: they build the app from the environment (engine.web.app.from_env)
+        os.environ["YANGGUANG_DB_READ"] = db_read
     if args.workers > 1:
         return _serve_workers(args, reload_seconds, log_format)
     app = create_app(
@@ -54,6 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reload_seconds=reload_seconds,
         upload_limits=upload_limits,
         uploads=args.uploads,
+        db_read=db_read,
         metrics_token=args.metrics_token,
     )
     # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
@@ -71,6 +75,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return EXIT_OK
+
+
+def _read_db(value: str) -> str | None:
+    """``--db-read``'s database, once it is known to be a Yangguang database this process can read (None: none)."""
+    if not value:
+        return None
+    if "://" not in value and not Path(value).is_file():  # opening it would create an empty SQLite file
+        raise UserError(f"--db-read: no database at {value}")
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.ledger.db import open_engine
+
+    engine = open_engine(value)
+    try:
+        if not inspect(engine).has_table("cases"):
+            raise UserError(f"--db-read: {value} holds no Yangguang cases; is it a replica of --db?")
+    except SQLAlchemyError as exc:
+        raise UserError(f"--db-read: cannot read {value}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        engine.dispose()
+    return value
 
 
 def _serve_workers(args: argparse.Namespace, reload_seconds: float, log_format: str) -> int:
@@ -161,6 +187,13 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         default=None,
         help="how often to look for edited catalogue files and put a version that checks clean live "
         "(default 2; 0 turns live reload off; env YANGGUANG_RELOAD_SECONDS)",
+    )
+    sv.add_argument(
+        "--db-read",
+        default=os.environ.get("YANGGUANG_DB_READ", ""),
+        metavar="URL",
+        help="a read replica of --db (a URL, or an SQLite file) that the public and supervision pages read "
+        "from; whatever writes reads --db (default: none; env YANGGUANG_DB_READ)",
     )
     sv.add_argument(
         "--forwarded-allow-ips",
