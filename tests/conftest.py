@@ -1,7 +1,8 @@
 """Fixtures for every test under tests/ (each folder's conftest.py adds its own; plain helpers are in
 tests/support/):
 
-``_private_cache``  autouse: each test its own check cache, never the developer's ~/.cache.
+``_private_cache``  autouse: each test its own check cache, never the developer's ~/.cache, and its own
+                    YANGGUANG_DATA_DIR, never the checkout's var/.
 ``reference``       session: the repository's reference catalogue, checked once (engine.check.pipeline.load).
 ``cheap_hashes``    Argon2id with its cheapest parameters, for tests that sign in many times (autouse for
                     every test in tests/web through tests/web/conftest.py; others ask for it by name).
@@ -57,8 +58,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the developer's ~/.cache: each test gets its own check cache."""
+    """Never touch the developer's ~/.cache: each test gets its own check cache; nor the checkout's var/:
+    the files of a PostgreSQL database (engine.ledger.db.place) go to a folder of the test's own."""
     monkeypatch.setenv("YANGGUANG_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("YANGGUANG_DATA_DIR", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture(scope="session")
