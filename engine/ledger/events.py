@@ -158,8 +158,14 @@ def append_event(
     catalogue_version: str,
     state_update: Mapping[str, Any],
     known: Any = None,
+    current: Mapping[str, Any] | None = None,
 ) -> EventRecord:
     """Append one event to a case and apply ``state_update`` to its row, in the caller's transaction.
+
+    ``current``: columns of the case row as read in this same write transaction (values as the database
+    returns them); a column of ``state_update`` already holding its value there is not written again,
+    so the database maintains only the indexes over columns that really change (most actions change
+    one or two of the row's twenty-odd worklist columns).
 
     Raises :class:`VersionConflict` when ``cases.version != expected_version`` (checked on
     read and again by ``UPDATE ... WHERE version = :expected``, so two writers never both
@@ -168,6 +174,8 @@ def append_event(
     ``cases.version == expected_version + 1``.
     """
     values = case_values(state_update, "state_update")
+    if current:
+        values = {k: v for k, v in values.items() if k not in current or current[k] != v}
     at_text = iso(at)
     stored, body = _normalise_payload(payload)
 

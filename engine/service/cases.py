@@ -49,7 +49,7 @@ from engine.rules.fees.assessment import assess
 from engine.rules.forms import FieldError, money_units, validate
 from engine.rules.notice import counter
 from engine.service import drafts, filing_limits, provisional, query_codes
-from engine.service.case_columns import columns
+from engine.service.case_columns import WRITTEN, columns
 from engine.service.deadlines import DeadlineClock, Deadlines, clock_stopped
 
 SYSTEM = Actor("system", "system")
@@ -62,6 +62,13 @@ _CASE_ROW = select(
     tables.cases.c.catalogue_version,
     tables.cases.c.last_event_hash,
 ).where(tables.cases.c.number == bindparam("number"))
+# the same row read for a write: with the worklist columns as stored, so an action writes only those
+# it changes, and locked until commit on PostgreSQL (FOR UPDATE; SQLite's BEGIN IMMEDIATE already is)
+_CASE_ROW_FOR_WRITE = (
+    select(*_CASE_ROW.selected_columns, *(tables.cases.c[name] for name in WRITTEN))
+    .where(tables.cases.c.number == bindparam("number"))
+    .with_for_update()
+)
 CASE_CACHE_SIZE = 10_000
 
 
@@ -289,6 +296,15 @@ class CaseService:
             raise UnknownCase(f"no case with number {number!r}")
         return CaseRow(*rows[0])
 
+    @staticmethod
+    def _row_for_write(conn: Any, number: str) -> tuple[CaseRow, dict[str, Any]]:
+        """The case row in a write transaction, and its worklist columns as stored."""
+        rows = fast_execute(conn, _CASE_ROW_FOR_WRITE, {"number": number}).rows
+        if not rows:
+            raise UnknownCase(f"no case with number {number!r}")
+        width = len(CaseRow._fields)
+        return CaseRow(*rows[0][:width]), dict(zip(WRITTEN, rows[0][width:], strict=True))
+
     def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
         snap = self._snapshot_in(conn, row.catalogue_version)
         cached = self._cases.get(row.number)
@@ -331,7 +347,7 @@ class CaseService:
         """Check and record one action in a single write transaction (read, decide, append)."""
         mismatch: FeeMismatch | None = None
         with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
-            row = self._row(conn, number)
+            row, current = self._row_for_write(conn, number)
             if row.version != expected_version:
                 raise VersionConflict(number, expected_version, row.version)
             case, snap = self._state(conn, row)
@@ -343,7 +359,7 @@ class CaseService:
                 event = decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
             except FeeMismatch as exc:
                 mismatch, event = exc, exc.record  # the refused attempt is kept for supervision
-            after = self._append(conn, row, case, event, snap)
+            after = self._append(conn, row, case, event, snap, current)
         self._remember(number, int(row.id), after)
         if mismatch is not None:
             raise mismatch
@@ -385,7 +401,9 @@ class CaseService:
         a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
         return {"assessment": a.as_dict()}
 
-    def _append(self, conn: Any, row: Any, case: Case, event: Event, snap: Mapping[str, Any]) -> Case:
+    def _append(
+        self, conn: Any, row: Any, case: Case, event: Event, snap: Mapping[str, Any], current: Mapping[str, Any]
+    ) -> Case:
         after = fold_event(case, event, snap["item"])
         columns = self.worklist(after, snap)
         append_event(
@@ -401,6 +419,7 @@ class CaseService:
             catalogue_version=str(snap.get("catalogue_version", "")),
             state_update={"state": after.state, **columns},
             known=row,
+            current=current,
         )
         if event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS:
             self._open_followup(conn, int(row.id), after, event)
@@ -451,13 +470,13 @@ class CaseService:
         done = []
         for number in waiting:
             with self.db.begin() as conn:
-                row = self._row(conn, number)
+                row, current = self._row_for_write(conn, number)
                 case, snap = self._state(conn, row)
                 due = self.deadlines(case, snap).completeness
                 if case.state != "submitted" or case.supplement_requested or due is None or now <= due:
                     continue
                 event = decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
-                after = self._append(conn, row, case, event, snap)
+                after = self._append(conn, row, case, event, snap, current)
             self._remember(number, int(row.id), after)
             done.append(number)
         return done
