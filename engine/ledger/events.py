@@ -99,7 +99,12 @@ _PROTECTED = frozenset({"id", "number", "version", "created_at", "updated_at", "
 _UPDATABLE = frozenset(c.name for c in cases.columns) - _PROTECTED
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _column_value(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most columns: stored as they are (checked first, once per column per action)
+        return value
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, date):
