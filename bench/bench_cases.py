@@ -27,6 +27,9 @@ the exit status is 0 either way; it is 1 only when ``audit.verify`` fails on a d
 Yangguang wrote (or a run did not complete its cases), because then the figures mean nothing.
 
     .venv/bin/python bench/bench_cases.py [--cases N] [--repeat R] [--profile] [--dir DIR]
+        [--store sqlite|postgresql|both] [--pg-cases N]
+
+PostgreSQL (bench/bench_cases_pg.py): 1, 2 and 4 concurrent clients against a bare psycopg floor.
 
 Needs ``SpiffWorkflow`` (the ``bench`` extra) for reference (a); without it that column is skipped.
 """
@@ -58,6 +61,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # import the engine from this checkout, however the venv was installed
 
+import bench_cases_pg  # noqa: E402  # bench/ is on the path: this script's own folder
+
 from engine.base.dates import TZ  # noqa: E402  # noqa: E402
 from engine.catalogue.model import Catalogue, Document  # noqa: E402
 from engine.check.pipeline import load  # noqa: E402
@@ -80,6 +85,7 @@ TICK = timedelta(seconds=30)  # the manual clock moves this much before every ac
 APPLICANT = Actor("zhang", "applicant")
 SYNCS = ("NORMAL", "FULL")
 DEFAULT_CASES = {"NORMAL": 200, "FULL": 100}
+PG_CASES = 40  # per client
 TARGET_VS_SPIFF = {"NORMAL": 1.5, "FULL": 1.2}  # issue 18: Yangguang >= this many times SpiffWorkflow (in memory)
 
 
@@ -567,6 +573,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is shown (default 3)")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the Yangguang NORMAL run instead")
     p.add_argument("--dir", type=Path, help="where the databases go (default: a temporary directory)")
+    p.add_argument(
+        "--store",
+        choices=("sqlite", "postgresql", "both"),
+        default="both",
+        help="which stores to measure (default both; PostgreSQL is skipped with a note when no server can be had)",
+    )
+    p.add_argument("--pg-cases", type=int, default=PG_CASES, help=f"cases per client on PostgreSQL ({PG_CASES})")
     args = p.parse_args(argv)
     cases = {s: args.cases or DEFAULT_CASES[s] for s in SYNCS}
     try:
@@ -577,21 +590,39 @@ def main(argv: list[str] | None = None) -> int:
             if args.profile:
                 profile(world, workdir, cases["NORMAL"])
                 return 0
-            sw = spiff()
-            print(
-                f"item {CODE} with steps: standard, fee {tpl.events[4][3]['assessment']['total']}; "
-                f"{ACTIONS_PER_CASE} transactions per case (SpiffWorkflow: 6); Python {sys.version.split()[0]}, "
-                f"{os.cpu_count()} CPUs, SQLite {sqlite3.sqlite_version}, WAL; databases in {workdir}; "
-                + (f"SpiffWorkflow {sw.version}" if sw else "SpiffWorkflow not installed: column skipped")
-            )
-            figures = measure(world, tpl, sw, workdir, cases, args.repeat)
+            if args.store != "postgresql":
+                sqlite_section(world, tpl, workdir, cases, args.repeat)
+            if args.store != "sqlite":
+                postgresql_section(world, tpl, args.pg_cases, args.repeat)
     except Broken as exc:
         print(f"\nFAILED — the benchmark is meaningless: {exc}")
         return 1
+    return 0
+
+
+def sqlite_section(world: World, tpl: Template, workdir: Path, cases: dict[str, int], repeat: int) -> None:
+    sw = spiff()
+    print(
+        f"item {CODE} with steps: standard, fee {tpl.events[4][3]['assessment']['total']}; "
+        f"{ACTIONS_PER_CASE} transactions per case (SpiffWorkflow: 6); Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, SQLite {sqlite3.sqlite_version}, WAL; databases in {workdir}; "
+        + (f"SpiffWorkflow {sw.version}" if sw else "SpiffWorkflow not installed: column skipped")
+    )
+    figures = measure(world, tpl, sw, workdir, cases, repeat)
     print_table(figures)
     print_targets(figures)
     print("\naudit.verify: ok after every Yangguang run; the floor's chain passes audit.verify too")
-    return 0
+
+
+def postgresql_section(world: World, tpl: Template, cases: int, repeat: int) -> None:
+    base, where = bench_cases_pg.server()
+    if base is None:
+        print(f"\nPostgreSQL: not measured, no server ({where}); set {bench_cases_pg.ENV} to a base URL")
+        return
+    print(f"\nPostgreSQL: {where}; {cases} cases per client, clients {', '.join(map(str, bench_cases_pg.CLIENTS))}")
+    figures = bench_cases_pg.measure(sys.modules[__name__], world, tpl, base, cases, repeat)
+    bench_cases_pg.report(figures, verdict)
+    print("\naudit.verify: ok after every Yangguang run on PostgreSQL")
 
 
 if __name__ == "__main__":

@@ -8,19 +8,17 @@ that ended (for the staff rankings) and deadlines counted again under a newer ca
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from engine.ledger.db import dumps, iso, loads
 from engine.ledger.errors import CaseExists
 from engine.ledger.events import EventRecord, append_event, case_values
-from engine.ledger.fastpath import fast_execute
+from engine.ledger.fastpath import INTEGRITY_ERRORS, fast_execute
 from engine.ledger.tables import case_staff, cases, events
 
 __all__ = ["create_case", "get_case", "last_number", "recompute_columns", "record_case_staff"]
@@ -82,7 +80,7 @@ def create_case(
     )
     try:
         inserted = fast_execute(conn, _INSERT_CASE, values)
-    except (IntegrityError, sqlite3.IntegrityError) as exc:
+    except INTEGRITY_ERRORS as exc:
         if "number" not in str(exc):  # pragma: no cover - no other constraint can fail here
             raise
         raise CaseExists(number) from exc
