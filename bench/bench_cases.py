@@ -215,6 +215,10 @@ class Template:
     events: list[tuple[str, str, str, Any, str, tuple[Any, ...]]]  # action, actor, role, payload, cat. version, row
     snapshot: tuple[str, str]  # version, content
 
+    @property
+    def data_text(self) -> str:
+        return _dumps(self.case["data"])
+
 
 def template(world: World, path: Path) -> Template:
     """Run one case through Yangguang (untimed; also the warm-up) and take its rows as the floor's template:
@@ -276,17 +280,25 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-_INSERT_CASE = (
+_INSERT_CASE = (  # at version 1 with the first event's hash, as engine.ledger.cases.create_case writes it
     "INSERT INTO cases (number, query_code, item_code, catalogue_version, version, data, created_at,"
-    " updated_at, department, "
+    " updated_at, department, last_event_hash, "
     + ", ".join(ROW_COLUMNS)
-    + ") VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?"
+    + ") VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?"
     + ", ?" * len(ROW_COLUMNS)
     + ")"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (case_id, seq, at, actor, role, action, payload, catalogue_version, prev_hash, hash)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_STAFF_FIGURES = ("ended_at", "on_time", "early", "minute_limit", "used_days", "promised_days")
+_INSERT_STAFF = (  # when the case ends: a row per member of staff who acted, as engine.ledger.cases writes
+    "INSERT INTO case_staff (case_id, actor, department, completed, immediate, "
+    + ", ".join(_STAFF_FIGURES)
+    + ") SELECT DISTINCT case_id, actor, ?, ?, ?"
+    + ", ?" * len(_STAFF_FIGURES)
+    + " FROM events WHERE case_id = ? AND role != 'applicant' AND role != 'system'"
 )
 
 
@@ -300,62 +312,83 @@ def _update_case(changed: tuple[str, ...]) -> str:
     )
 
 
+@dataclass(slots=True)
+class FloorDriver:
+    """How the floor talks to its database: ``run(sql, params)`` answers a cursor (SQL written with ``?``),
+    ``insert_case`` the new case's id, ``begin`` and ``commit`` a transaction."""
+
+    run: Callable[[str, tuple[Any, ...]], Any]
+    insert_case: Callable[[str, tuple[Any, ...]], int]
+    begin: Callable[[], None]
+    commit: Callable[[], None]
+    rollback: Callable[[], None]
+
+
+def floor_case(
+    tpl: Template, rows: list[tuple[Any, ...]], number: str, key: str, moment: datetime, db: FloorDriver
+) -> datetime:
+    """One case written by the floor in its nine transactions (``rows``: the template's worklist columns
+    after each action, as the driver takes them); the clock's time after it."""
+    c = tpl.case
+    prev, case_id, before = GENESIS_HASH, 0, rows[0]
+    last = len(tpl.events)
+    for seq, (action, actor, role, payload, cat_version, _) in enumerate(tpl.events, 1):
+        after = rows[seq - 1]
+        moment += TICK
+        at = moment.astimezone(UTC).isoformat(timespec="microseconds")
+        body = _dumps(
+            {"case_number": number, "seq": seq, "at": at, "actor": actor, "role": role, "action": action,
+             "payload": payload, "catalogue_version": cat_version, "prev_hash": prev}
+        )  # fmt: skip
+        digest = hashlib.sha256(prev.encode("ascii") + body.encode("utf-8")).hexdigest()
+        db.begin()
+        if seq == 1:
+            db.run(_INSERT_SNAPSHOT, (tpl.snapshot[0], at, tpl.snapshot[1]))
+            case_id = db.insert_case(
+                _INSERT_CASE,
+                (number, c["query_code"], c["item_code"], c["catalogue_version"], tpl.data_text, at, at,
+                 c["department"], digest, *after),
+            )  # fmt: skip
+            db.run("INSERT INTO idempotency (key, case_number, created_at) VALUES (?, ?, ?)", (key, number, at))
+        else:
+            changed = [(k, v) for k, v, was in zip(ROW_COLUMNS, after, before, strict=True) if v != was]
+            sql = _update_case(tuple(k for k, _ in changed))
+            if db.run(sql, (*(v for _, v in changed), seq, at, digest, case_id, seq - 1)).rowcount != 1:
+                db.rollback()
+                raise Broken(f"floor: version conflict on {number}")
+        db.run(_INSERT_EVENT, (case_id, seq, at, actor, role, action, _dumps(payload), cat_version, prev, digest))
+        if seq == last:
+            figures = dict(zip(ROW_COLUMNS, after, strict=True))
+            staff = (c["department"], after[0] == "completed", bool(c["immediate"]))
+            db.run(_INSERT_STAFF, (*staff, *(figures[k] for k in _STAFF_FIGURES), case_id))
+        db.commit()
+        prev, before = digest, after
+    return moment
+
+
+_INSERT_SNAPSHOT = (
+    "INSERT INTO catalogue_snapshots (version, created_at, content) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
 def run_floor(tpl: Template, path: Path, sync: str, n: int) -> float:
     db = open_engine(path, synchronous=sync)
     migrate(db)  # the same tables and indexes as Yangguang's
     db.dispose()
     con = connect(path, sync)
-    snap_version, snap_content = tpl.snapshot
-    c = tpl.case
-    data_text = _dumps(c["data"])
+    driver = FloorDriver(
+        run=con.execute,
+        insert_case=lambda sql, params: int(con.execute(sql, params).lastrowid or 0),
+        begin=lambda: con.execute("BEGIN IMMEDIATE") and None,
+        commit=lambda: con.execute("COMMIT") and None,
+        rollback=lambda: con.execute("ROLLBACK") and None,
+    )
+    rows = [e[5] for e in tpl.events]
     gc.collect()
     start = time.perf_counter()
     moment = START
     for i in range(n):
-        number = f"FLOOR{i:08d}"
-        prev, case_id, before = GENESIS_HASH, 0, tpl.events[0][5]
-        for seq, (action, actor, role, payload, cat_version, after) in enumerate(tpl.events, 1):
-            moment += TICK
-            at = moment.astimezone(UTC).isoformat(timespec="microseconds")
-            con.execute("BEGIN IMMEDIATE")
-            if seq == 1:
-                con.execute(
-                    "INSERT OR IGNORE INTO catalogue_snapshots (version, created_at, content) VALUES (?, ?, ?)",
-                    (snap_version, at, snap_content),
-                )
-                cur = con.execute(
-                    _INSERT_CASE,
-                    (number, c["query_code"], c["item_code"], c["catalogue_version"], data_text, at, at,
-                     c["department"], *tpl.events[0][5]),
-                )  # fmt: skip
-                case_id = int(cur.lastrowid or 0)
-                con.execute(
-                    "INSERT INTO idempotency (key, case_number, created_at) VALUES (?, ?, ?)", (f"k{i}", number, at)
-                )
-            body = _dumps(
-                {
-                    "case_number": number,
-                    "seq": seq,
-                    "at": at,
-                    "actor": actor,
-                    "role": role,
-                    "action": action,
-                    "payload": payload,
-                    "catalogue_version": cat_version,
-                    "prev_hash": prev,
-                }
-            )
-            digest = hashlib.sha256(prev.encode("ascii") + body.encode("utf-8")).hexdigest()
-            changed = [(c, v) for c, v, was in zip(ROW_COLUMNS, after, before, strict=True) if v != was]
-            sql = _update_case(tuple(c for c, _ in changed))
-            if con.execute(sql, (*(v for _, v in changed), seq, at, digest, case_id, seq - 1)).rowcount != 1:
-                con.execute("ROLLBACK")
-                raise Broken(f"floor: version conflict on {number}")
-            con.execute(
-                _INSERT_EVENT, (case_id, seq, at, actor, role, action, _dumps(payload), cat_version, prev, digest)
-            )
-            con.execute("COMMIT")
-            prev, before = digest, after
+        moment = floor_case(tpl, rows, f"FLOOR{i:08d}", f"k{i}", moment, driver)
     seconds = time.perf_counter() - start
     con.close()
     return seconds

@@ -3,10 +3,10 @@
 Run by ``bench/bench_cases.py`` (``--store postgresql`` or ``both``, the default). Each client is its own
 process (as server workers are) with its own CaseService and connection, filing and completing cases of
 the same standard item as the SQLite section (nine transactions each). The floor writes the same rows in
-the same nine transactions with psycopg and nothing else: the case row and its first event (with the
-catalogue snapshot and the idempotency key), then per action the guarded version update setting the
-worklist columns that changed (the values Yangguang wrote for that action, taken from the SQLite
-template) and the hash-chained event. Each run gets a fresh database with the engine's schema.
+the same nine transactions with psycopg and nothing else (bench_cases.floor_case, as on SQLite): the
+case row and its first event (with the catalogue snapshot and the idempotency key), then per action the
+guarded version update setting the worklist columns that changed (the values Yangguang wrote for that
+action, taken from the SQLite template) and the hash-chained event, and the staff rows when it ends. Each run gets a fresh database with the engine's schema.
 
 The server is ``YANGGUANG_BENCH_PG`` (a base URL, ``postgresql://user@host:port``, on which the bench
 creates databases), else the tests' server (tests/support/postgres.py: ``YANGGUANG_TEST_PG`` or a
@@ -17,7 +17,7 @@ floor's cases/s at each number of clients.
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import importlib.util
 import multiprocessing
 import os
@@ -25,14 +25,12 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Boolean
 
 from engine.ledger.db import open_engine
-from engine.ledger.events import GENESIS_HASH
 from engine.ledger.migrations import migrate
 from engine.ledger.tables import cases
 from engine.rules.clock import ManualClock
@@ -82,11 +80,19 @@ def drop_database(base: str, url: str) -> None:
 _SHARED: list[Any] = []
 
 
+def _center(world: Any, client: int) -> Any:
+    """The world's catalogue as center number ``client``: the clients file as different centers of one
+    province database (numbers ``QQ0…``, ``QQ1…``), as county centers would."""
+    center = dict(world.catalogue.center or {})
+    center["id"] = f"{center.get('id', 'yg')}{client}"
+    return dataclasses.replace(world.catalogue, center=center)
+
+
 def _yangguang_client(url: str, client: int, n: int, ready: Any) -> tuple[float, float]:
     bench, world, _ = _SHARED
     db = open_engine(url)
     clk = ManualClock(bench.START)
-    svc = CaseService(world.catalogue, db, clk, world.calendar)
+    svc = CaseService(_center(world, client), db, clk, world.calendar)
     ready.wait()
     start = time.monotonic()
     for i in range(n):
@@ -109,55 +115,25 @@ def _floor_client(url: str, client: int, n: int, ready: Any) -> tuple[float, flo
 
     bench, _, tpl = _SHARED
     rows = [_typed(bench.ROW_COLUMNS, e[5]) for e in tpl.events]
-    c = tpl.case
-    snap_version, snap_content = tpl.snapshot
-    data_text = bench._dumps(c["data"])
-    insert_case = bench._INSERT_CASE.replace("?", "%s") + " RETURNING id"
-    insert_event = bench._INSERT_EVENT.replace("?", "%s")
     con = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    sql: dict[str, str] = {}
+
+    def run(text: str, params: tuple[Any, ...]) -> Any:
+        if text not in sql:
+            sql[text] = text.replace("?", "%s")
+        return con.execute(sql[text], params)  # type: ignore[call-overload]
+
+    def insert_case(text: str, params: tuple[Any, ...]) -> int:
+        found = run(text + " RETURNING id", params).fetchone()
+        assert found is not None
+        return int(found[0])
+
+    driver = bench.FloorDriver(run, insert_case, lambda: None, con.commit, con.rollback)  # psycopg begins itself
     moment = bench.START
     ready.wait()
     start = time.monotonic()
     for i in range(n):
-        number = f"FLOOR{client}{i:07d}"
-        prev, case_id, before = GENESIS_HASH, 0, rows[0]
-        for seq, (action, actor, role, payload, cat_version, _) in enumerate(tpl.events, 1):
-            after = rows[seq - 1]
-            moment += bench.TICK
-            at = moment.astimezone(UTC).isoformat(timespec="microseconds")
-            if seq == 1:
-                con.execute(
-                    "INSERT INTO catalogue_snapshots (version, created_at, content) VALUES (%s, %s, %s)"
-                    " ON CONFLICT DO NOTHING",
-                    (snap_version, at, snap_content),
-                )
-                found = con.execute(
-                    insert_case,
-                    (number, c["query_code"], c["item_code"], c["catalogue_version"], data_text, at, at,
-                     c["department"], *after),
-                ).fetchone()  # fmt: skip
-                assert found is not None
-                case_id = int(found[0])
-                con.execute(
-                    "INSERT INTO idempotency (key, case_number, created_at) VALUES (%s, %s, %s)",
-                    (f"k{client}-{i}", number, at),
-                )
-            body = bench._dumps(
-                {"case_number": number, "seq": seq, "at": at, "actor": actor, "role": role, "action": action,
-                 "payload": payload, "catalogue_version": cat_version, "prev_hash": prev}
-            )  # fmt: skip
-            digest = hashlib.sha256(prev.encode("ascii") + body.encode("utf-8")).hexdigest()
-            changed = [(k, v) for k, v, was in zip(bench.ROW_COLUMNS, after, before, strict=True) if v != was]
-            sql = bench._update_case(tuple(k for k, _ in changed)).replace("?", "%s")
-            cur = con.execute(sql, (*(v for _, v in changed), seq, at, digest, case_id, seq - 1))
-            if cur.rowcount != 1:
-                raise bench.Broken(f"floor: version conflict on {number}")
-            con.execute(
-                insert_event,
-                (case_id, seq, at, actor, role, action, bench._dumps(payload), cat_version, prev, digest),
-            )
-            con.commit()
-            prev, before = digest, after
+        moment = bench.floor_case(tpl, rows, f"FLOOR{client}{i:07d}", f"k{client}-{i}", moment, driver)
     end = time.monotonic()
     con.close()
     return start, end
@@ -236,10 +212,14 @@ def measure(bench: Any, world: Any, tpl: Any, base: str, cases: int, repeat: int
                 try:
                     db = open_engine(url)
                     migrate(db)
+                    if fig is yg:  # one case first (untimed), which pins the item's catalogue snapshot
+                        clock = ManualClock(bench.START)
+                        svc = CaseService(world.catalogue, db, clock, world.calendar)
+                        bench.yangguang_lifecycle(svc, clock, world, "warm-up")
                     db.dispose()
                     fig.times.append(_run(fn, url, clients, cases))
                     if fig is yg:
-                        _check(bench, url, clients * cases)
+                        _check(bench, url, clients * cases + 1)
                 finally:
                     drop_database(base, url)
             print(

@@ -17,12 +17,14 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 
 __all__ = ["READ_ONLY", "WRITER_WAIT", "dumps", "iso", "loads", "open_engine", "read_only", "utc_now"]
 
@@ -73,7 +75,7 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":  # psycopg 3, not SQLAlchemy's default psycopg2
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        return _ping_when_idle(create_engine(parsed))
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url)
     _create_private(make_url(url).database)
@@ -123,6 +125,32 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
 
     event.listen(engine, "commit", _release)
     event.listen(engine, "rollback", _release)
+    return engine
+
+
+IDLE_PING = 2.0  # seconds a pooled PostgreSQL connection may rest before it is tested on its next use
+
+
+def _ping_when_idle(engine: Engine) -> Engine:
+    """Test a pooled connection before use only when it rested in the pool longer than :data:`IDLE_PING`
+    (SQLAlchemy's ``pool_pre_ping`` tests every checkout: a round trip before every transaction). A server
+    restart or an idle timeout leaves resting connections dead, and those are replaced unseen; one in
+    steady use that the server drops fails its request once, and SQLAlchemy then renews the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _rested(_dbapi: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _test(dbapi: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("checked_in", 0.0) <= IDLE_PING:
+            return
+        try:
+            dbapi.execute("SELECT 1")
+            dbapi.rollback()
+        except Exception as exc:  # any failure: the pool drops this connection and tries another
+            raise DisconnectionError(str(exc)) from exc
+
     return engine
 
 

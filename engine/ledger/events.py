@@ -39,11 +39,14 @@ from engine.ledger.tables import cases, events
 __all__ = [
     "GENESIS_HASH",
     "EventRecord",
+    "Link",
     "append_event",
     "canonical",
     "case_values",
     "event_hash",
     "events_of",
+    "insert_event",
+    "next_link",
     "record_of",
 ]
 
@@ -181,8 +184,6 @@ def append_event(
     values = case_values(state_update, "state_update")
     if current:
         values = {k: v for k, v in values.items() if k not in current or current[k] != v}
-    at_text = iso(at)
-    stored, body = _normalise_payload(payload)
 
     # ``known``: the case row the caller already read in this same write transaction
     row = known if known is not None else _case_row(conn, case_id)
@@ -190,22 +191,75 @@ def append_event(
 
     # cases.version counts the case's events and last_event_hash is the head of its chain
     # (verify() checks both), so the next link needs no read of the events table.
-    seq = expected_version + 1
     prev = str(row.last_event_hash or GENESIS_HASH) if expected_version else GENESIS_HASH
+    link = next_link(case_number, expected_version + 1, at, actor, role, action, payload, catalogue_version, prev)
+    event_id = _write(conn, case_id, expected_version, values, link)
+    return link.record(event_id, case_id)
+
+
+class Link(NamedTuple):
+    """The next event of a case before it is written: its chained fields, its payload as stored, its hash."""
+
+    chained: dict[str, Any]
+    stored: str
+    hash: str
+
+    def record(self, event_id: int, case_id: int) -> EventRecord:
+        return EventRecord(id=event_id, case_id=case_id, hash=self.hash, **self.chained)
+
+
+def next_link(
+    case_number: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    role: str,
+    action: str,
+    payload: Any,
+    catalogue_version: str,
+    prev_hash: str,
+) -> Link:
+    """The event ``seq`` of a case chained to ``prev_hash`` (ValueError for a naive ``at`` or a payload
+    that is not plain JSON): what :func:`append_event` writes, and engine.ledger.cases.create_case for a
+    case's first event, which it files together with the case row."""
+    stored, body = _normalise_payload(payload)
     chained = {
         "case_number": case_number,
         "seq": seq,
-        "at": at_text,
+        "at": iso(at),
         "actor": actor,
         "role": role,
         "action": action,
         "payload": body,
         "catalogue_version": catalogue_version,
-        "prev_hash": prev,
+        "prev_hash": prev_hash,
     }
-    digest = event_hash(chained)
-    event_id = _write(conn, case_id, expected_version, values, chained, stored, digest)
-    return EventRecord(id=event_id, case_id=case_id, hash=digest, **chained)
+    return Link(chained, stored, event_hash(chained))
+
+
+def insert_event(conn: Connection, case_id: int, link: Link) -> int:
+    """Write ``link`` as an event of the case ``case_id`` (its row is the caller's to keep in step: see
+    :func:`append_event`); the new event's id."""
+    chained = link.chained
+    inserted = fast_execute(
+        conn,
+        _INSERT_EVENT,
+        {
+            "case_id": case_id,
+            "seq": chained["seq"],
+            "at": chained["at"],
+            "actor": chained["actor"],
+            "role": chained["role"],
+            "action": chained["action"],
+            "payload": link.stored,
+            "catalogue_version": chained["catalogue_version"],
+            "prev_hash": chained["prev_hash"],
+            "hash": link.hash,
+        },
+    )
+    if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
+        raise RuntimeError("the database did not report the new event's id")
+    return int(inserted.lastrowid)
 
 
 def _check_row(row: Any, case_id: int, case_number: str, expected_version: int) -> None:
@@ -218,17 +272,9 @@ def _check_row(row: Any, case_id: int, case_number: str, expected_version: int) 
         raise VersionConflict(case_number, expected_version, row.version)
 
 
-def _write(
-    conn: Connection,
-    case_id: int,
-    expected_version: int,
-    values: Mapping[str, Any],
-    chained: Mapping[str, Any],
-    stored: str,
-    digest: str,
-) -> int:
+def _write(conn: Connection, case_id: int, expected_version: int, values: Mapping[str, Any], link: Link) -> int:
     """The case row moved to the next version (only if still at ``expected_version``), then the event
-    itself with its payload as ``stored``; the new event's id."""
+    itself; the new event's id."""
     # The guard first: on PostgreSQL it takes the row lock, so a concurrent writer waits
     # here and then finds the version changed (rowcount 0) instead of a duplicate seq.
     result = fast_execute(
@@ -237,35 +283,16 @@ def _write(
         {
             **values,
             "version": expected_version + 1,
-            "updated_at": chained["at"],
-            "last_event_hash": digest,
+            "updated_at": link.chained["at"],
+            "last_event_hash": link.hash,
             "_case_id": case_id,
             "_expected_version": expected_version,
         },
     )
     if result.rowcount != 1:
         now = _case_row(conn, case_id)
-        raise VersionConflict(chained["case_number"], expected_version, None if now is None else now.version)
-
-    inserted = fast_execute(
-        conn,
-        _INSERT_EVENT,
-        {
-            "case_id": case_id,
-            "seq": chained["seq"],
-            "at": chained["at"],
-            "actor": chained["actor"],
-            "role": chained["role"],
-            "action": chained["action"],
-            "payload": stored,
-            "catalogue_version": chained["catalogue_version"],
-            "prev_hash": chained["prev_hash"],
-            "hash": digest,
-        },
-    )
-    if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
-        raise RuntimeError("the database did not report the new event's id")
-    return int(inserted.lastrowid)
+        raise VersionConflict(link.chained["case_number"], expected_version, None if now is None else now.version)
+    return insert_event(conn, case_id, link)
 
 
 # ---------------------------------------------------------------------------------------
