@@ -127,14 +127,14 @@ def case_values(values: Mapping[str, Any], what: str) -> dict[str, Any]:
     return out
 
 
-def _normalise_payload(payload: Any) -> tuple[str, Any]:
+def _normalise_payload(payload: Any, plain: bool = False) -> tuple[str, Any]:
     """The payload as stored (JSON text) and as re-read from it, so what is hashed now is
-    exactly what verify re-reads."""
+    exactly what verify re-reads (``plain``: the caller's payload already is what JSON reads back)."""
     try:
         stored = dumps(payload)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"event payload is not plain JSON: {exc}") from exc
-    return stored, json.loads(stored)
+    return stored, payload if plain else json.loads(stored)
 
 
 # Built once: statements with bind parameters hit SQLAlchemy's compiled cache without
@@ -167,13 +167,15 @@ def append_event(
     state_update: Mapping[str, Any],
     known: Any = None,
     current: Mapping[str, Any] | None = None,
+    plain: bool = False,
 ) -> EventRecord:
     """Append one event to a case and apply ``state_update`` to its row, in the caller's transaction.
 
     ``current``: columns of the case row as read in this same write transaction (values as the database
     returns them); a column of ``state_update`` already holding its value there is not written again,
     so the database maintains only the indexes over columns that really change (most actions change
-    one or two of the row's twenty-odd worklist columns).
+    one or two of the row's twenty-odd worklist columns). ``plain``: the payload is already as JSON
+    reads it back (the service's is), so it is not read back again.
 
     Raises :class:`VersionConflict` when ``cases.version != expected_version`` (checked on
     read and again by ``UPDATE ... WHERE version = :expected``, so two writers never both
@@ -192,7 +194,9 @@ def append_event(
     # cases.version counts the case's events and last_event_hash is the head of its chain
     # (verify() checks both), so the next link needs no read of the events table.
     prev = str(row.last_event_hash or GENESIS_HASH) if expected_version else GENESIS_HASH
-    link = next_link(case_number, expected_version + 1, at, actor, role, action, payload, catalogue_version, prev)
+    link = next_link(
+        case_number, expected_version + 1, at, actor, role, action, payload, catalogue_version, prev, plain
+    )
     event_id = _write(conn, case_id, expected_version, values, link)
     return link.record(event_id, case_id)
 
@@ -218,11 +222,12 @@ def next_link(
     payload: Any,
     catalogue_version: str,
     prev_hash: str,
+    plain: bool = False,
 ) -> Link:
     """The event ``seq`` of a case chained to ``prev_hash`` (ValueError for a naive ``at`` or a payload
     that is not plain JSON): what :func:`append_event` writes, and engine.ledger.cases.create_case for a
     case's first event, which it files together with the case row."""
-    stored, body = _normalise_payload(payload)
+    stored, body = _normalise_payload(payload, plain)
     chained = {
         "case_number": case_number,
         "seq": seq,

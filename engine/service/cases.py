@@ -442,6 +442,8 @@ class CaseService:
         after = fold_event(case, event, snap["item"])
         columns = self.worklist(after, snap)
         update = case_values({"state": after.state, **columns}, "state_update")
+        # only the columns whose value changes are written (see append_event's ``current``)
+        changed = {k: v for k, v in update.items() if k not in current or current[k] != v}
         record = append_event(
             conn,
             case_id=int(row.id),
@@ -453,9 +455,9 @@ class CaseService:
             action=event.action,
             payload=_plain(event.payload),
             catalogue_version=str(snap.get("catalogue_version", "")),
-            state_update=update,
+            state_update=changed,
             known=row,
-            current=current,
+            plain=True,
         )
         if event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS:
             self._open_followup(conn, int(row.id), after, event)
