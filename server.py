@@ -1,8 +1,11 @@
 """ASGI entry point: ``uvicorn server:app`` (``make run`` uses ``yangguang serve``, which does the same).
 
 Settings come from the environment: YANGGUANG_CATALOG (default: this repository's
-reference catalogue), YANGGUANG_DB (default: var/yangguang.db) and YANGGUANG_SWEEP_SECONDS
-(how often the timed rules and supervision lights run; default 60, 0 = off).
+reference catalogue), YANGGUANG_DB (an SQLite file or a postgresql:// URL; default: var/yangguang.db),
+YANGGUANG_SWEEP_SECONDS (how often the timed rules and supervision lights run; default 60, 0 = off),
+YANGGUANG_RELOAD_SECONDS (live reload; default 2, 0 = off) and YANGGUANG_UPLOADS (the folder of
+uploaded files; default: uploads/ beside an SQLite file, else var/uploads; several server
+processes must all see the same folder).
 
 The per-address upload limits (one address may be a whole office behind a proxy or an intranet
 NAT address, so a center may raise them), whole numbers of at least 1:
@@ -13,20 +16,11 @@ limits (applications an address may file, engine.service.filing_limits): YANGGUA
 with a message naming the variable.
 """
 
-import os
 from pathlib import Path
 
-from engine.service.upload_limits import limits_from_env
-from engine.web.app import create_app
+from engine.web.app import from_env
 
-try:
-    upload_limits = limits_from_env(os.environ)
+try:  # the settings above, read by engine.web.app.from_env (as every worker of `yangguang serve --workers N` does)
+    app = from_env(default_catalog=Path(__file__).resolve().parent)
 except ValueError as exc:  # a clean start-up error, not a traceback
     raise SystemExit(f"server: {exc}") from None
-
-app = create_app(
-    catalog=Path(os.environ.get("YANGGUANG_CATALOG", Path(__file__).resolve().parent)),
-    db=Path(os.environ.get("YANGGUANG_DB", "var/yangguang.db")),
-    sweep_seconds=float(os.environ.get("YANGGUANG_SWEEP_SECONDS", "60")),
-    upload_limits=upload_limits,
-)

@@ -1,7 +1,8 @@
 """The server's secret key: signs the cookies that let a browser see a case (engine.web.progress)
-and the staff desk's CSRF tokens. Kept in a file beside the database (``secret.key``, mode
-0600, in a folder created 0700), created on first start; deleting it signs everyone out of
-what it signed."""
+and the staff desk's CSRF tokens. The server keeps it in its database, so that every server
+process of one database signs alike (engine.ledger.server_key); an older server kept it in a
+file beside the database (``secret.key``), which :func:`read_existing` reads once to adopt it.
+:func:`load_or_create` keeps a key in a file of its own (mode 0600, in a folder created 0700)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ def load_or_create(path: Path) -> bytes:
         fh.flush()
         os.fsync(fh.fileno())
     return key
+
+
+def read_existing(path: Path) -> bytes | None:
+    """The key in the file ``path`` if there is one (None when the file is missing or too short to be one)."""
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return key if len(key) >= KEY_BYTES else None
 
 
 def sign(key: bytes, *parts: str) -> str:

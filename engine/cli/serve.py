@@ -35,6 +35,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if args.sweep_seconds < 0:
         raise UserError("--sweep-seconds must be 0 (off) or more")
+    if args.workers is None:
+        raw = os.environ.get("YANGGUANG_WORKERS", "").strip() or "1"
+        args.workers = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if args.workers < 1:
+        raise UserError("--workers (or YANGGUANG_WORKERS) must be a whole number, 1 or more")
+    if args.workers > 1:
+        return _serve_workers(args, reload_seconds)
     app = create_app(
         catalog=args.catalog,
         db=args.db,
@@ -43,11 +50,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sweep_seconds=args.sweep_seconds,
         reload_seconds=reload_seconds,
         upload_limits=upload_limits,
+        uploads=args.uploads,
     )
     # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
     # throttling counts, and https (HSTS, Secure cookies) behind a TLS-terminating proxy
     uvicorn.run(
         app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    return EXIT_OK
+
+
+def _serve_workers(args: argparse.Namespace, reload_seconds: float) -> int:
+    """``--workers N``: uvicorn's worker processes, each building the app from the environment
+    (engine.web.app.from_env). The database is migrated (and its server key made) here first, once,
+    so the workers start on a ready database instead of racing to migrate it."""
+    import uvicorn
+
+    from engine.ledger.db import open_engine
+    from engine.ledger.migrations import migrate
+
+    db = open_engine(args.db)
+    try:
+        migrate(db)
+    finally:
+        db.dispose()
+    os.environ.update(
+        {
+            "YANGGUANG_CATALOG": str(Path(args.catalog).resolve()),
+            "YANGGUANG_DB": str(args.db),
+            "YANGGUANG_SWEEP_SECONDS": repr(args.sweep_seconds),
+            "YANGGUANG_RELOAD_SECONDS": repr(reload_seconds),
+            **({"YANGGUANG_UPLOADS": str(Path(args.uploads).resolve())} if args.uploads is not None else {}),
+        }
+    )
+    uvicorn.run(
+        "engine.web.app:from_env",
+        factory=True,
+        workers=args.workers,
         host=args.host,
         port=args.port,
         log_level="info",
@@ -99,6 +143,20 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         help="comma-separated addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
         "headers are believed ('*' any: only when nothing else can reach the port; default: "
         "$FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+    )
+    sv.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes sharing the port and the database (default 1; env YANGGUANG_WORKERS): any "
+        "process serves any request, one of them runs the sweep",
+    )
+    sv.add_argument(
+        "--uploads",
+        type=Path,
+        default=os.environ.get("YANGGUANG_UPLOADS") or None,
+        help="the folder of uploaded files (default: uploads/ beside the SQLite file, else var/uploads; env "
+        "YANGGUANG_UPLOADS); servers on several machines need one folder they all mount at this path",
     )
     sv.set_defaults(func=cmd_serve)
     sw = sub.add_parser("sweep", parents=[catalog], help="apply the timed rules and supervision lights once")

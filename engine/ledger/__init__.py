@@ -13,4 +13,6 @@ One module per concern, each importing only modules listed above it:
 * idempotency   a repeated filing finds the case it already filed
 * merkle        RFC 9162 tree heads and consistency proofs over the events
 * transparency  signed checkpoints of the record, and what an auditor checks them with
+* backup        online, consistent backups (SQLite's backup API, pg_dump) and restoring them
+* transfer      copying a center's record into another, empty database, and comparing the two
 """

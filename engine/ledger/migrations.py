@@ -36,10 +36,12 @@ from engine.ledger.tables import (
     events,
     filings,
     followups,
+    leases,
     login_attempts,
     metadata,
     query_code_attempts,
     schema_migrations,
+    server_keys,
     supervision_events,
     uploads,
 )
@@ -313,6 +315,17 @@ def _m021_upload_owners(conn: Connection) -> None:
         conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def _m025_reserved(conn: Connection) -> None:
+    """Nothing: number 25 was kept for work done at the same time as migration 26 (issue 18)."""
+
+
+def _m026_shared_server_state(conn: Connection) -> None:
+    """``server_keys`` (the web signing key, shared by every server process of the database) and
+    ``leases`` (one sweeper at a time on SQLite): several server processes on one database."""
+    for table in (server_keys, leases):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -338,6 +351,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m022_append_only_events,
     _m023_device_grants,
     _m024_filings,
+    _m025_reserved,
+    _m026_shared_server_state,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from engine.ledger.db import dumps, iso, loads
 from engine.ledger.tables import catalogue_snapshots, catalogue_versions
 
-__all__ = ["catalogue_history", "load_snapshot", "record_catalogue", "save_snapshot"]
+__all__ = ["catalogue_history", "load_snapshot", "newest_catalogue", "record_catalogue", "save_snapshot"]
 
 
 def save_snapshot(conn: Connection, version: str, content: Any, at: datetime) -> bool:
@@ -49,6 +49,15 @@ def record_catalogue(conn: Connection, version: str, root: str, items: int, at: 
         return False
     conn.execute(insert(catalogue_versions).values(version=version, root=root, items=items, loaded_at=iso(at)))
     return True
+
+
+def newest_catalogue(conn: Connection) -> tuple[int, str] | None:
+    """The id and version of the catalogue history's newest row (server processes of one database poll
+    it to notice a version another one put live), or None before the first."""
+    row = conn.execute(
+        select(catalogue_versions.c.id, catalogue_versions.c.version).order_by(catalogue_versions.c.id.desc()).limit(1)
+    ).first()
+    return None if row is None else (int(row.id), str(row.version))
 
 
 def catalogue_history(conn: Connection) -> list[dict[str, Any]]:

@@ -44,10 +44,12 @@ __all__ = [
     "filings",
     "followups",
     "idempotency",
+    "leases",
     "login_attempts",
     "metadata",
     "query_code_attempts",
     "schema_migrations",
+    "server_keys",
     "sessions",
     "supervision_events",
     "uploads",
@@ -441,4 +443,20 @@ uploads = Table(
     Index("ix_uploads_case_number", "case_number"),
     Index("ix_uploads_client_created", "client", "created_at"),
     Index("ix_uploads_unclaimed", "claimed_at", "created_at"),
+)
+
+server_keys = Table(  # keys every server process of this database signs with (migration 26, engine.ledger.server_key)
+    "server_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),  # hex; written once, never changed
+    Column("created_at", String(TS_LENGTH), nullable=False),
+)
+
+leases = Table(  # who does a job only one process may do, until when (migration 26, engine.ledger.leases)
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),  # host:pid:random of the process holding it
+    Column("expires_at", String(TS_LENGTH), nullable=False),  # wall time; another process may take it after
 )

@@ -5,8 +5,9 @@
 * every case row against the fold of its events under the snapshot its submission pinned: the columns
   the worklists, public pages and rankings read (state, version, decision, deadlines ...) must be what
   the events give, so a row edited behind the application's back is named with the column;
-* whole cases deleted: a gap in the events' ids (SQLite gives each new row the next one) or in the case
-  numbers of a day, and the database's own signed checkpoints (engine.ledger.transparency);
+* whole cases deleted: a gap in the case numbers of a day, on SQLite a gap in the events' ids (it gives
+  each new row the next one; a PostgreSQL sequence skips the ids of rolled-back inserts, so there a gap
+  proves nothing), and the database's own signed checkpoints (engine.ledger.transparency);
 * with ``checkpoints`` (saved earlier by an auditor, checked with the center's public key): a consistency
   proof from each to today's record, so nothing before a published checkpoint was changed since.
 """

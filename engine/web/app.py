@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -35,6 +37,7 @@ from engine.catalogue.model import Catalogue
 from engine.check.pipeline import load
 from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
+from engine.ledger.server_key import shared_key
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import Clock, SystemClock
 from engine.service.cases import CaseService
@@ -65,6 +68,15 @@ class CatalogueNotClean(RuntimeError):
     pass
 
 
+def site_folder(db: Path | str) -> Path:
+    """The folder of the server's own files (open-data/, and uploads/ by default): an SQLite file's
+    folder, else ``var`` in the working directory."""
+    text = str(db)
+    if "://" in text and not text.startswith("sqlite"):
+        return Path("var")
+    return Path(text.split("sqlite:///", 1)[-1]).parent
+
+
 SWEEP_SECONDS = 60.0
 """How often the server applies the timed rules: Art. 32 deemed acceptance and supervision's
 lights, overruns, follow-ups and escalations (engine.supervision.sweep.sweep)."""
@@ -82,6 +94,7 @@ def create_app(
     reload_seconds: float | None = None,
     warnings: tuple[Problem, ...] = (),
     upload_limits: Limits | None = None,
+    uploads: Path | str | None = None,
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
@@ -90,7 +103,8 @@ def create_app(
     files are looked at, and an edit that checks clean goes live (engine.web.reload). ``warnings`` are the
     given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own.
     ``upload_limits`` default to the environment's (engine.service.upload_limits.limits_from_env: ValueError
-    naming a bad variable)."""
+    naming a bad variable). ``uploads`` is the folder of uploaded files (default: ``uploads/`` beside an
+    SQLite file, else ``var/uploads``): several server processes must all see the same one."""
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
@@ -101,11 +115,15 @@ def create_app(
         if not result.ok:
             raise CatalogueNotClean(f"catalogue {catalog} has {len(result.errors)} error(s); run yangguang check")
         catalogue, warnings = result.catalogue, tuple(result.warnings)
-    key = keys.load_or_create(Path(db).parent / "secret.key")
-    cases_db = open_engine(Path(db))
+    var = site_folder(db)
+    cases_db = open_engine(db)
     migrate(cases_db)
+    # in the database, so every server process of it signs cookies and forms alike; an older server's
+    # secret.key beside the database is adopted once
+    key = shared_key(cases_db, adopt=lambda: keys.read_existing(var / "secret.key"))
     reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
-    site = _Site(Path(db).parent, key, cases_db, clock or SystemClock(), upload_limits)
+    uploads_dir = Path(uploads) if uploads is not None else var / "uploads"
+    site = _Site(var, uploads_dir, key, cases_db, clock or SystemClock(), upload_limits)
     return LiveApp(
         catalogue,
         root=root,
@@ -118,11 +136,40 @@ def create_app(
     )
 
 
+ENV_CATALOG, ENV_DB, ENV_SWEEP, ENV_UPLOADS = (
+    "YANGGUANG_CATALOG", "YANGGUANG_DB", "YANGGUANG_SWEEP_SECONDS", "YANGGUANG_UPLOADS",
+)  # fmt: skip
+
+
+def from_env(environ: Mapping[str, str] | None = None, default_catalog: Path | None = None) -> LiveApp:
+    """The web app with its settings from the environment: what every process of ``uvicorn --workers N``
+    (``yangguang serve --workers N``) and ``uvicorn server:app`` builds. ``$YANGGUANG_CATALOG`` (default
+    ``default_catalog``, else the working directory), ``$YANGGUANG_DB`` (an SQLite file or a database URL;
+    default var/yangguang.db), ``$YANGGUANG_SWEEP_SECONDS`` (default 60), ``$YANGGUANG_UPLOADS`` (the
+    uploads folder) and the variables ``create_app`` reads itself. A bad value: ValueError naming it."""
+    env = os.environ if environ is None else environ
+    raw_sweep = env.get(ENV_SWEEP, "").strip() or str(SWEEP_SECONDS)
+    try:
+        sweep_seconds = float(raw_sweep)
+    except ValueError:
+        sweep_seconds = math.nan
+    if not sweep_seconds >= 0 or not math.isfinite(sweep_seconds):
+        raise ValueError(f"{ENV_SWEEP} must be 0 (off) or a number of seconds, not {raw_sweep!r}")
+    return create_app(
+        catalog=env.get(ENV_CATALOG) or default_catalog or Path.cwd(),
+        db=env.get(ENV_DB) or "var/yangguang.db",
+        sweep_seconds=sweep_seconds,
+        upload_limits=limits_from_env(env),
+        uploads=env.get(ENV_UPLOADS) or None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Site:
     """What every catalogue version of one server shares."""
 
-    var: Path  # the database's directory: uploads/, open-data/
+    var: Path  # the database's directory (var/ for a database URL): open-data/
+    uploads: Path  # the folder of uploaded files: every process of the database must see the same one
     key: bytes
     db: Engine
     clock: Clock
@@ -139,6 +186,8 @@ async def healthz(request: Request) -> Response:
             "items": len(cat.items),
             # the files on disk are newer than this version and do not check clean
             "pending_errors": d.live.pending_errors if d.live is not None else 0,
+            # whether this process runs the timed-rules sweep (one server process of a database does)
+            "sweeper": d.live.sweeping if d.live is not None else False,
         }
     )
 
@@ -149,7 +198,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
     calendar = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     service = CaseService(cat, site.db, site.clock, calendar)
     render = renderer(cat, calendar)
-    uploads_dir = site.var / "uploads"
+    uploads_dir = site.uploads
     for private in (uploads_dir, site.var / "open-data"):  # applicants' files: owner only (files are 0600)
         private.mkdir(mode=0o700, parents=True, exist_ok=True)
     index = ItemIndex(cat)  # FTS5, built once per catalogue version

@@ -30,7 +30,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -45,7 +45,9 @@ from engine.catalogue.cache import FileCache
 from engine.catalogue.discover import fingerprint
 from engine.catalogue.model import Catalogue
 from engine.check.pipeline import load
-from engine.ledger.snapshots import record_catalogue
+from engine.ledger import leases
+from engine.ledger.db import read_only
+from engine.ledger.snapshots import newest_catalogue, record_catalogue
 from engine.rules.clock import Clock, SystemClock
 from engine.service import recount
 from engine.service.cases import CaseService
@@ -56,6 +58,9 @@ RELOAD_SECONDS = 2.0
 ENV = "YANGGUANG_RELOAD_SECONDS"
 #: problems written to the log for one failed reload (the administrator page shows them all)
 LOG_PROBLEMS = 20
+SWEEP_LEASE = "sweep"  # engine.ledger.leases: one process of a database sweeps at a time
+#: a sweeper that stops renewing (killed) is taken over this many sweep intervals after its last renewal
+LEASE_INTERVALS = 3
 
 log = logging.getLogger("yangguang.reload")
 
@@ -159,6 +164,12 @@ class LiveApp:
         self._build = build
         self._lock = threading.Lock()  # one re-load at a time (the watcher, or reload_now)
         self._logged = ""  # the fingerprint whose failure was last logged
+        # several server processes on one database: one sweeps at a time (renewed every sweep and after
+        # each of its phases), and a version another process recorded is looked for on disk here too
+        ttl = timedelta(seconds=max(LEASE_INTERVALS * sweep_seconds, 1.0))
+        self.sweep_lease: leases.Lease = leases.lease(db, SWEEP_LEASE, ttl)
+        self.sweeping = False  # whether this process holds the sweep lease (/healthz says so)
+        self._recorded = self._newest_recorded()
         # Taken before the first version is built: an edit made from here on is seen by the
         # first poll. (The catalogue itself may have been loaded a moment earlier by the caller.)
         roots = self._watched(catalogue)
@@ -209,23 +220,40 @@ class LiveApp:
                 for task in tasks:  # a sweep or re-load running in a thread is waited for
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                if self.sweeping:  # another process takes the sweep over now, not when the lease expires
+                    with contextlib.suppress(Exception):
+                        await run_in_threadpool(self.sweep_lease.release)
+                    self.sweeping = False
                 self.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _sweeper(self) -> None:
         """Every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
-        down) the engine's timed rules run in a worker thread, with the live version's service."""
+        down) the engine's timed rules run in a worker thread, with the live version's service —
+        in the one process of the database that holds the sweep lease (the others ask again each time)."""
         while True:
             try:
-                report = await run_in_threadpool(supervision.sweep, self.current.service)
-                if report.deemed_accepted:
-                    log.info("deemed accepted (Art. 32): %s", ", ".join(report.deemed_accepted))
-                if report.lights or report.other:
-                    log.info("supervision: %s %s", report.lights, report.other)
+                if await run_in_threadpool(self._hold_sweep_lease):
+                    report = await run_in_threadpool(supervision.sweep, self.current.service, self._renew)
+                    if report.deemed_accepted:
+                        log.info("deemed accepted (Art. 32): %s", ", ".join(report.deemed_accepted))
+                    if report.lights or report.other:
+                        log.info("supervision: %s %s", report.lights, report.other)
             except Exception:  # keep sweeping; a bug here must not stop the timed rules for good
                 log.exception("the timed-rules sweep failed; retrying in %s s", self.sweep_seconds)
             await asyncio.sleep(self.sweep_seconds)
+
+    def _hold_sweep_lease(self) -> bool:
+        held = self.sweep_lease.hold()
+        if held != self.sweeping:
+            log.info("this process %s the timed-rules sweep", "now runs" if held else "no longer runs")
+        self.sweeping = held
+        return held
+
+    def _renew(self, done: int, total: int) -> None:
+        """After each phase of a sweep: a long sweep keeps its lease (engine.supervision.sweep's progress)."""
+        self.sweeping = self.sweep_lease.hold()
 
     async def _watcher(self) -> None:
         while True:
@@ -246,12 +274,21 @@ class LiveApp:
         return tuple(dict.fromkeys(roots)) or (self.root,)
 
     def poll(self) -> Attempt | None:
-        """Re-load if a catalogue file changed since the last look; the attempt, or None."""
+        """Re-load if a catalogue file changed since the last look, or another server process of the
+        database recorded a version this one does not serve (its files may have changed where this
+        process cannot see it yet, say a shared folder's cached attributes); the attempt, or None."""
         roots = self._watched()
         fp = fingerprint(roots)
-        if (roots, fp) == self._seen:
+        recorded, self._recorded = self._recorded, self._newest_recorded()
+        elsewhere = self._recorded[0] > recorded[0] and self._recorded[1] != self.current.catalogue.version
+        if (roots, fp) == self._seen and not elsewhere:
             return None
         return self._reload(roots, fp)
+
+    def _newest_recorded(self) -> tuple[int, str]:
+        """The newest row of the database's catalogue history: (its id, the version); one indexed read."""
+        with read_only(self.db) as conn:
+            return newest_catalogue(conn) or (0, "")
 
     def reload_now(self) -> Attempt:
         """Re-load from disk whether or not anything changed (tests, and a future admin button)."""

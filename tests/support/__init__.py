@@ -14,6 +14,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from support import postgres
+
 REPO = Path(__file__).resolve().parents[2]
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
 
@@ -59,9 +61,16 @@ def with_joint_review(cat: Any) -> Any:
 def tamper(db: Path, *sql: str) -> None:
     """Change the record behind the application's back, as someone holding the database file would:
     first drop the triggers that keep it append-only (migration 22; anyone with the file can), then run
-    ``sql``. That this is possible is why `audit verify --checkpoints` exists."""
+    ``sql``. That this is possible is why `audit verify --checkpoints` exists.
+
+    Under ``pytest --store=postgresql`` the file is the PostgreSQL database it was redirected to
+    (support.postgres.Redirect), and the owner of that database does the same there."""
     import sqlite3
 
+    url = postgres.redirected(db)
+    if url is not None:
+        postgres.tamper(url, *sql)
+        return
     con = sqlite3.connect(db)
     try:
         triggers = con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%append_only%'")

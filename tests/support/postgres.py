@@ -143,6 +143,28 @@ class Redirect:
         return self.original(self.made[key], *args, **kwargs)
 
 
+def redirected(path: Any) -> str | None:
+    """The PostgreSQL URL the SQLite file ``path`` was redirected to, or None (no redirect, or a new path)."""
+    import engine.ledger.db as db
+
+    made = getattr(db.open_engine, "made", None)
+    return None if made is None else made.get(os.path.abspath(str(path)))
+
+
+def tamper(url: str, *sql: str) -> None:
+    """support.tamper on PostgreSQL: drop the database's own triggers (those that keep the record
+    append-only; its owner can), then run ``sql``, in one transaction."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        found = conn.execute("SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                             "WHERE NOT t.tgisinternal").fetchall()
+        for name, table in found:
+            conn.execute(f'DROP TRIGGER "{name}" ON "{table}"')
+        for statement in sql:
+            conn.execute(statement)
+
+
 def redirect_sqlite(base: str) -> None:
     """Install :class:`Redirect` before any engine module has imported ``open_engine``."""
     import engine.ledger.db as db

@@ -280,7 +280,6 @@ def test_a_new_server_keeps_its_database_key_and_uploads_to_its_owner(tmp_path: 
                 "yangguang.db": 0o600,
                 "yangguang.db-wal": 0o600,
                 "yangguang.db-shm": 0o600,
-                "secret.key": 0o600,
                 "uploads": 0o700,
                 "open-data": 0o700,
             }

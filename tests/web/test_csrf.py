@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from support import REPO
 from support.portal import PERMIT, csrf, submit
 
-from engine.base import keys
+from engine.ledger.server_key import shared_key
 from engine.service.accounts import add_user
 from engine.web import csrf as csrf_
 from engine.web.app import create_app
@@ -27,7 +27,7 @@ OLD_TOKEN = hashlib.sha256(f"csrf:{CHOSEN}".encode()).hexdigest()[:32]  # the un
 @pytest.fixture
 def site(tmp_path: Path, reference: Any) -> Iterator[tuple[Any, TestClient, Any, bytes]]:
     app = create_app(REPO, tmp_path / "csrf.db", reference.catalogue, sweep_seconds=0)
-    key = keys.load_or_create(tmp_path / "secret.key")  # the server's key, beside the database
+    key = shared_key(app.db)  # the server's key, kept in its database (engine.ledger.server_key)
     with TestClient(app, follow_redirects=False) as client:
         yield app, client, app.state.service, key
 
