@@ -1,18 +1,19 @@
 """The case lifecycle on PostgreSQL: Yangguang against a bare psycopg floor, with 1, 2 and 4 concurrent clients.
 
 Run by ``bench/bench_cases.py`` (``--store postgresql`` or ``both``, the default). Each client is its own
-process (as server workers are) with its own CaseService and connection, filing and completing cases of
-the same standard item as the SQLite section (nine transactions each). The floor writes the same rows in
-the same nine transactions with psycopg and nothing else (bench_cases.floor_case, as on SQLite): the
-case row and its first event (with the catalogue snapshot and the idempotency key), then per action the
-guarded version update setting the worklist columns that changed (the values Yangguang wrote for that
-action, taken from the SQLite template) and the hash-chained event, and the staff rows when it ends. Each run gets a fresh database with the engine's schema.
+process (as server workers are) with its own CaseService and connection, filing and completing cases of the
+same standard item as the SQLite section (nine transactions each). The floor writes the same rows in the same
+nine transactions with psycopg and nothing else (bench_cases.floor_case, as on SQLite): the case row and its
+first event (with the catalogue snapshot and the idempotency key), then per action the guarded version update
+setting the worklist columns that changed (the values Yangguang wrote for that action, taken from the SQLite
+template) and the hash-chained event, and the staff rows when it ends. Each run gets a fresh database with the
+engine's schema.
 
-The server is ``YANGGUANG_BENCH_PG`` (a base URL, ``postgresql://user@host:port``, on which the bench
-creates databases), else the tests' server (tests/support/postgres.py: ``YANGGUANG_TEST_PG`` or a
-throwaway cluster started with Debian's ``initdb``; it runs with ``fsync=off``, so the figures measure
-the engine's and the protocol's work, not the disk's). Target (issue 18): Yangguang at least 60% of the
-floor's cases/s at each number of clients.
+The server is ``YANGGUANG_BENCH_PG`` (a base URL, ``postgresql://user@host:port``, on which the bench creates
+databases), else the tests' server (tests/support/postgres.py: ``YANGGUANG_TEST_PG`` or a throwaway cluster
+started with Debian's ``initdb``; it runs with ``fsync=off``, so the figures measure the engine's and the
+protocol's work, not the disk's). Target (issue 18): Yangguang at least 60% of the floor's cases/s at each
+number of clients.
 """
 
 from __future__ import annotations
