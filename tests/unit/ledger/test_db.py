@@ -41,14 +41,22 @@ def test_sqlite_url_and_immediate_transactions(tmp_path: Path) -> None:
     eng.dispose()
 
 
-def test_other_urls_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No driver is installed here, so only check what open_engine hands to create_engine."""
-    seen: list[tuple[Any, ...]] = []
+def test_postgresql_opens_with_psycopg_and_replaces_a_connection_the_server_dropped(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection is tested before use once it has rested (engine.ledger.db.IDLE_PING): one the
+    server dropped meanwhile (a restart, an idle timeout) is replaced without the caller seeing an error."""
+    import psycopg
 
-    def fake_create_engine(*args: Any, **kwargs: Any) -> str:
-        seen.append((*args, kwargs))
-        return "engine"
-
-    monkeypatch.setattr(ledger_db, "create_engine", fake_create_engine)
-    assert open_engine("postgresql://user@localhost/yangguang") == "engine"
-    assert seen == [("postgresql://user@localhost/yangguang", {})]
+    eng = open_engine(pg_url)
+    try:
+        assert eng.dialect.driver == "psycopg"
+        with eng.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        monkeypatch.setattr(ledger_db, "IDLE_PING", 0.0)  # the pooled connection has rested long enough
+        with eng.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+    finally:
+        eng.dispose()
