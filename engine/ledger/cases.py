@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, cast, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.ledger.db import dumps, loads
@@ -106,7 +106,8 @@ _FIGURES = ("department", "ended_at", "completed", "on_time", "early", "minute_l
 # fast_execute runs plain bind parameters only), each with the case's figures
 _INSERT_CASE_STAFF = insert(case_staff).from_select(
     ["case_id", "actor", *_FIGURES],
-    select(events.c.case_id, events.c.actor, *(bindparam(name, type_=case_staff.c[name].type) for name in _FIGURES))
+    # each figure cast to its column's type: PostgreSQL reads an untyped parameter in a select list as text
+    select(events.c.case_id, events.c.actor, *(cast(bindparam(name), case_staff.c[name].type) for name in _FIGURES))
     .where(events.c.case_id == bindparam("case_id"), events.c.role != "applicant", events.c.role != "system")
     .distinct(),
 )
