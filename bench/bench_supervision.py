@@ -42,6 +42,7 @@ schema version (number of migrations) and the case count, so a re-run skips the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import math
@@ -79,6 +80,9 @@ from engine.service.samples import sample_application  # noqa: E402
 from engine.supervision import rankings  # noqa: E402
 from engine.supervision import sweep as supervision  # noqa: E402
 from engine.supervision.counts import anomaly_counts, event_counts, open_counts  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pg  # noqa: E402  (bench/pg.py: the PostgreSQL server of the benchmarks)
 
 GENERATOR_VERSION = 4  # bump when the generated data change: the cached database is rebuilt
 OUT = Path(__file__).resolve().parent / "out"
@@ -898,37 +902,14 @@ def summary(con: sqlite3.Connection) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--cases", type=int, default=DEFAULT_CASES, help="case rows (default 1,000,000)")
-    p.add_argument("--repeat", type=int, default=7, help="timed runs per figure after one warm-up (default 7)")
-    p.add_argument("--rebuild", action="store_true", help="build the database even if a cached one exists")
-    args = p.parse_args(argv)
-    if args.repeat < 1 or args.cases < 1000:
-        p.error("--repeat must be >= 1 and --cases >= 1000")
-
-    world = build_world()
-    built = database(world, args.cases, args.rebuild)
-    size = built.path.stat().st_size
-    print(
-        f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs; "
-        f"{built.path.relative_to(REPO)} ({size / 2**20:,.0f} MiB); now = {NOW.isoformat()}"
-    )
-    if built.seconds is None:
-        print("database from the cache (--rebuild to build it again)")
-    else:
-        print(f"built in {built.seconds:.1f} s: " + "; ".join(f"{k} {v:.1f} s" for k, v in built.phases))
-    raw = connect(built.path, read_only=True)
-    for line in summary(raw):
-        print("  " + line)
-
-    db = open_engine(built.path, synchronous="NORMAL")
+def engine_runs(db: Engine, world: World) -> list[tuple[str, Callable[[], Any], bool]]:
+    """The measured calls on one store: a label, the call, and whether it has the target."""
     cal, center = world.calendar, world.center
     largest = world.departments[0]
     start, end = rankings.month_bounds(RANK_MONTH)
     window = Actor(f"window.{largest}.1", "window", largest)
     supervisor = Actor("supervisor.center.1", "supervisor")
-    runs: list[tuple[str, Callable[[], Any], bool]] = [
+    return [
         ("1. open_counts (dashboard lights by department)", lambda: open_counts(db), True),
         (f"2. for_actor window, {largest} (largest)", lambda: worklist.for_actor(db, window, NOW, cal), True),
         ("2. for_actor supervisor (center-wide)", lambda: worklist.for_actor(db, supervisor, NOW, cal), True),
@@ -936,17 +917,55 @@ def main(argv: list[str] | None = None) -> int:
         (f"4. event_counts {RANK_MONTH}", lambda: event_counts(db, start, end), True),
         (f"   anomaly_counts {RANK_MONTH}", lambda: anomaly_counts(db, start, end), False),
     ]
-    figures: list[Figure] = []
-    for label, fn, target in runs:
-        fig = measure(label, db, fn, args.repeat, target)
-        time_sql(raw, fig, args.repeat)
-        figures.append(fig)
-        print(f"  {label}: {fig.median_ms:.1f} ms", flush=True)
-    db.dispose()
 
-    print(
-        f"\n{'measurement':<48}{'runs':>5}{'median ms':>11}  {'range ms':<15}{'SQL only ms':>12}{'first ms':>10}  note"
-    )
+
+Timer = Callable[[Figure, int], None]
+
+
+def measure_store(store: str, db: Engine, world: World, repeat: int, timer: Timer) -> list[Figure]:
+    """Every figure on one store; ``timer`` times each function's captured statements alone."""
+    figures: list[Figure] = []
+    for label, fn, target in engine_runs(db, world):
+        fig = measure(label, db, fn, repeat, target)
+        timer(fig, repeat)
+        figures.append(fig)
+        print(f"  {store}: {label.strip()}: {fig.median_ms:.1f} ms", flush=True)
+    return figures
+
+
+def pg_time_sql(conn: Any) -> Callable[[Figure, int], None]:
+    """``time_sql`` on a plain psycopg connection (the captured statements are psycopg's own)."""
+
+    def timer(fig: Figure, repeat: int) -> None:
+        for run in range(repeat + 1):
+            t = time.perf_counter()
+            for sql, params in fig.statements:
+                conn.execute(sql, params).fetchall()
+            if run:
+                fig.sql_times.append(time.perf_counter() - t)
+
+    return timer
+
+
+PG_SEQ_SCAN = re.compile(r"Seq Scan on (cases|events|case_staff|supervision_events)\b")
+
+
+def pg_plans(conn: Any, figures: list[Figure]) -> list[str]:
+    """EXPLAIN of every statement each function ran on PostgreSQL (printed); the sequential scans of big tables."""
+    scans: list[str] = []
+    for f in figures:
+        print(f"  {f.label.strip()}")
+        for sql, params in f.statements:
+            lines = [str(r[0]).strip() for r in conn.execute("EXPLAIN " + sql, params).fetchall()]
+            print(f"    {short_sql(sql, params)}")
+            print(f"      -> {' | '.join(line.split('  (cost')[0] for line in lines)}")
+            scans += [f"{f.label.strip()}: {m.group(0)}" for line in lines if (m := PG_SEQ_SCAN.search(line))]
+    return scans
+
+
+def table(store: str, figures: list[Figure]) -> None:
+    print(f"\n{store}")
+    print(f"{'measurement':<48}{'runs':>5}{'median ms':>11}  {'range ms':<15}{'SQL only ms':>12}{'first ms':>10}  note")
     for f in figures:
         span = f"{1000 * min(f.times):.1f}–{1000 * max(f.times):.1f}"
         sql_ms = 1000 * statistics.median(f.sql_times)
@@ -955,13 +974,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{f.note}"
         )
 
-    print("\ntargets")
-    for f in figures:
-        if f.target:
-            mark = "PASS" if f.median_ms <= TARGET_MS else "MISS"
-            print(f"  {f.label:<48}{f.median_ms:>9.1f} ms   target <= {TARGET_MS:.0f} ms   {mark}")
 
-    print("\nquery plans (EXPLAIN QUERY PLAN of every statement each function ran)")
+def sqlite_plans(raw: sqlite3.Connection, figures: list[Figure]) -> None:
     scans: list[str] = []
     for f in figures:
         print(f"  {f.label.strip()}")
@@ -983,12 +997,115 @@ def main(argv: list[str] | None = None) -> int:
         if s not in tables:
             print(f"  {s}")
     print("\nindexes on cases, events, supervision_events, corrections")
-    for table, name, sql in raw.execute(
+    for tbl, name, sql in raw.execute(
         "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index'"
         " AND tbl_name IN ('cases', 'events', 'supervision_events', 'corrections') ORDER BY tbl_name, name"
     ).fetchall():
         cols = ", ".join(str(r[2]) for r in raw.execute(f"PRAGMA index_info('{name}')"))
-        print(f"  {table:<19}{name:<42}({cols}){'' if sql else '  unique constraint'}")
+        print(f"  {tbl:<19}{name:<42}({cols}){'' if sql else '  unique constraint'}")
+
+
+COPIED = ["cases", "events", "case_staff", "supervision_events", "corrections"]
+
+
+def postgres_figures(base: str, built: Build, world: World, n: int, repeat: int) -> tuple[list[Figure], Any]:
+    """The same rows in PostgreSQL (copied from the SQLite file; kept between runs on a $YANGGUANG_BENCH_PG
+    server, whose database is named like the SQLite file) and the figures measured there; and a plain
+    psycopg connection for the plans (the caller closes it)."""
+    import psycopg
+
+    name = built.path.stem.replace("-", "_")
+    keep = bool(os.environ.get(pg.ENV))
+    url, existed = pg.database(base, name, keep=keep)
+    if existed:
+        with psycopg.connect(url) as conn:
+            existed = conn.execute("SELECT count(*) FROM cases").fetchone()[0] == n
+        if not existed:
+            url, _ = pg.database(base, name)
+    if not existed:
+        db = open_engine(url)
+        migrate(db)
+        db.dispose()
+        seconds = pg.copy_from_sqlite(built.path, url, COPIED)
+        print(f"PostgreSQL database {name} loaded in {seconds:.1f} s (COPY from the SQLite file, VACUUM ANALYZE)")
+    else:
+        print(f"PostgreSQL database {name} kept from an earlier run on ${pg.ENV}")
+    db = open_engine(url)
+    raw = psycopg.connect(url, autocommit=True)
+    version = raw.execute("SHOW server_version").fetchone()[0]
+    print(f"PostgreSQL {version}")
+    figures = measure_store("PostgreSQL", db, world, repeat, pg_time_sql(raw))
+    db.dispose()
+    return figures, raw
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--cases", type=int, default=DEFAULT_CASES, help="case rows (default 1,000,000)")
+    p.add_argument("--repeat", type=int, default=7, help="timed runs per figure after one warm-up (default 7)")
+    p.add_argument("--rebuild", action="store_true", help="build the database even if a cached one exists")
+    p.add_argument(
+        "--store",
+        choices=("both", "sqlite", "postgresql"),
+        default="both",
+        help="which stores to measure (default both; PostgreSQL: $YANGGUANG_BENCH_PG or a throwaway cluster)",
+    )
+    args = p.parse_args(argv)
+    if args.repeat < 1 or args.cases < 1000:
+        p.error("--repeat must be >= 1 and --cases >= 1000")
+
+    world = build_world()
+    built = database(world, args.cases, args.rebuild)
+    size = built.path.stat().st_size
+    print(
+        f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs; "
+        f"{built.path.relative_to(REPO)} ({size / 2**20:,.0f} MiB); now = {NOW.isoformat()}"
+    )
+    if built.seconds is None:
+        print("database from the cache (--rebuild to build it again)")
+    else:
+        print(f"built in {built.seconds:.1f} s: " + "; ".join(f"{k} {v:.1f} s" for k, v in built.phases))
+    raw = connect(built.path, read_only=True)
+    for line in summary(raw):
+        print("  " + line)
+
+    stores: dict[str, list[Figure]] = {}
+    if args.store in ("both", "sqlite"):
+        db = open_engine(built.path, synchronous="NORMAL")
+
+        def sqlite_timer(fig: Figure, repeat: int) -> None:
+            time_sql(raw, fig, repeat)
+
+        stores["SQLite"] = measure_store("SQLite", db, world, args.repeat, sqlite_timer)
+        db.dispose()
+    pg_raw = None
+    with contextlib.ExitStack() as stack:
+        if args.store in ("both", "postgresql"):
+            base = stack.enter_context(pg.server())
+            if base is None:
+                print(f"PostgreSQL: skipped ({pg.why_not[0]})")
+            else:
+                stores["PostgreSQL"], pg_raw = postgres_figures(base, built, world, args.cases, args.repeat)
+                stack.callback(pg_raw.close)
+        for store, figures in stores.items():
+            table(store, figures)
+
+        print("\ntargets")
+        for store, figures in stores.items():
+            for f in figures:
+                if f.target:
+                    mark = "PASS" if f.median_ms <= TARGET_MS else "MISS"
+                    print(f"  {store:<11}{f.label:<48}{f.median_ms:>9.1f} ms   target <= {TARGET_MS:.0f} ms   {mark}")
+
+        if "SQLite" in stores:
+            print("\nSQLite query plans (EXPLAIN QUERY PLAN of every statement each function ran)")
+            sqlite_plans(raw, stores["SQLite"])
+        if pg_raw is not None:
+            print("\nPostgreSQL query plans (EXPLAIN of every statement each function ran)")
+            scans = pg_plans(pg_raw, stores["PostgreSQL"])
+            print("\nsequential scans of a big table on PostgreSQL: " + ("none" if not scans else ""))
+            for line in scans:
+                print(f"  {line}")
     raw.close()
     return 0
 

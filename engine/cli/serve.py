@@ -17,7 +17,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from engine.service.upload_limits import limits_from_env
-    from engine.web import reload
+    from engine.web import logs, reload
     from engine.web.app import create_app
 
     try:  # --reload-seconds, else $YANGGUANG_RELOAD_SECONDS, else 2; the per-address upload limits
@@ -27,6 +27,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     if not reload_seconds >= 0:  # also refuses nan
         raise UserError("--reload-seconds must be 0 (off) or more")
+    log_format = args.log_format or os.environ.get(logs.ENV, "").strip() or logs.default_format(sys.stderr)
+    if log_format not in logs.FORMATS:
+        raise UserError(f"{logs.ENV} must be one of {', '.join(logs.FORMATS)}, not {log_format!r}")
     checked = common.checked_result(args.catalog)  # refuse to serve a catalogue that does not check clean
     if checked.warnings:  # served all the same; /admin lists them
         sys.stderr.write(
@@ -40,8 +43,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.workers = int(raw) if raw.isascii() and raw.isdigit() else 0
     if args.workers < 1:
         raise UserError("--workers (or YANGGUANG_WORKERS) must be a whole number, 1 or more")
+    db_read = _read_db(args.db_read)
+    if db_read:  # for --workers too: they build the app from the environment (engine.web.app.from_env)
+        os.environ["YANGGUANG_DB_READ"] = db_read
     if args.workers > 1:
-        return _serve_workers(args, reload_seconds)
+        return _serve_workers(args, reload_seconds, log_format)
     app = create_app(
         catalog=args.catalog,
         db=args.db,
@@ -51,6 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reload_seconds=reload_seconds,
         upload_limits=upload_limits,
         uploads=args.uploads,
+        db_read=db_read,
+        metrics_token=args.metrics_token,
     )
     # X-Forwarded-For/-Proto count only from --forwarded-allow-ips: the client address that login
     # throttling counts, and https (HSTS, Secure cookies) behind a TLS-terminating proxy
@@ -59,20 +67,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level="info",
+        # our handler and format in every process uvicorn runs; uvicorn's access log is replaced by the
+        # app's own request line (engine.web.middleware.Observe: route template, request id, no query string)
+        log_config=logs.config(log_format),
+        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
     )
     return EXIT_OK
 
 
-def _serve_workers(args: argparse.Namespace, reload_seconds: float) -> int:
+def _read_db(value: str) -> str | None:
+    """``--db-read``'s database, once it is known to be a Yangguang database this process can read (None: none)."""
+    if not value:
+        return None
+    if "://" not in value and not Path(value).is_file():  # opening it would create an empty SQLite file
+        raise UserError(f"--db-read: no database at {value}")
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.ledger.db import open_engine
+
+    engine = open_engine(value)
+    try:
+        if not inspect(engine).has_table("cases"):
+            raise UserError(f"--db-read: {value} holds no Yangguang cases; is it a replica of --db?")
+    except SQLAlchemyError as exc:
+        raise UserError(f"--db-read: cannot read {value}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        engine.dispose()
+    return value
+
+
+def _serve_workers(args: argparse.Namespace, reload_seconds: float, log_format: str) -> int:
     """``--workers N``: uvicorn's worker processes, each building the app from the environment
     (engine.web.app.from_env). The database is migrated (and its server key made) here first, once,
-    so the workers start on a ready database instead of racing to migrate it."""
+    so the workers start on a ready database instead of racing to migrate it. Without
+    ``PROMETHEUS_MULTIPROC_DIR`` a fresh folder is made for it (and removed at the end), so whichever
+    worker answers /metrics reports the requests of them all (engine.web.metrics)."""
+    import shutil
+    import tempfile
+
     import uvicorn
 
     from engine.ledger.db import open_engine
     from engine.ledger.migrations import migrate
+    from engine.web import logs, metrics
 
     db = open_engine(args.db)
     try:
@@ -86,18 +126,29 @@ def _serve_workers(args: argparse.Namespace, reload_seconds: float) -> int:
             "YANGGUANG_SWEEP_SECONDS": repr(args.sweep_seconds),
             "YANGGUANG_RELOAD_SECONDS": repr(reload_seconds),
             **({"YANGGUANG_UPLOADS": str(Path(args.uploads).resolve())} if args.uploads is not None else {}),
+            **({metrics.TOKEN_ENV: args.metrics_token} if args.metrics_token is not None else {}),
         }
     )
-    uvicorn.run(
-        "engine.web.app:from_env",
-        factory=True,
-        workers=args.workers,
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-    )
+    made = None
+    if not os.environ.get(metrics.MULTIPROCESS_ENV):  # set before the workers start: they read it on import
+        made = tempfile.mkdtemp(prefix="yangguang-metrics-")
+        os.environ[metrics.MULTIPROCESS_ENV] = made
+    try:
+        uvicorn.run(
+            "engine.web.app:from_env",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=logs.config(log_format),  # applied in every worker
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return EXIT_OK
 
 
@@ -138,6 +189,13 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         "(default 2; 0 turns live reload off; env YANGGUANG_RELOAD_SECONDS)",
     )
     sv.add_argument(
+        "--db-read",
+        default=os.environ.get("YANGGUANG_DB_READ", ""),
+        metavar="URL",
+        help="a read replica of --db (a URL, or an SQLite file) that the public and supervision pages read "
+        "from; whatever writes reads --db (default: none; env YANGGUANG_DB_READ)",
+    )
+    sv.add_argument(
         "--forwarded-allow-ips",
         default=None,
         help="comma-separated addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
@@ -157,6 +215,20 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         default=os.environ.get("YANGGUANG_UPLOADS") or None,
         help="the folder of uploaded files (default: uploads/ beside the SQLite file, else var/uploads; env "
         "YANGGUANG_UPLOADS); servers on several machines need one folder they all mount at this path",
+    )
+    sv.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default=None,
+        help="json: one JSON object per line (time, level, logger, message, request_id, and method, route, "
+        "status, duration_ms for each request); text: the same as readable lines (default: text when standard "
+        "error is a terminal, json otherwise; env YANGGUANG_LOG_FORMAT)",
+    )
+    sv.add_argument(
+        "--metrics-token",
+        default=None,
+        help="a bearer token that opens /metrics from other hosts (default: env YANGGUANG_METRICS_TOKEN, which "
+        "other users cannot read from the process list; without one only this host may read /metrics)",
     )
     sv.set_defaults(func=cmd_serve)
     sw = sub.add_parser("sweep", parents=[catalog], help="apply the timed rules and supervision lights once")

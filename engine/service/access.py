@@ -30,6 +30,8 @@ route means adding one line here.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +120,8 @@ def may_fetch_upload(actor: Actor | None, case: Case, records: Iterable[Any], up
 class Rule:
     """Who may use a route. ``roles``: staff holding one of them; ``case``: staff who may see the
     route's case; ``chain``: staff who may see chain applications; ``code``: whoever holds the
-    case's query code; ``staff``: any signed-in staff; ``public``: anyone."""
+    case's query code; ``staff``: any signed-in staff; ``public``: anyone; ``machine``: no person by
+    their role — a program on the server's own host or bearing the configured token (:func:`may_scrape`)."""
 
     name: str
     public: bool = False
@@ -127,12 +130,15 @@ class Rule:
     case: bool = False
     chain: bool = False
     code: bool = False
+    machine: bool = False
 
     def allows(self, actor: Actor | None, case: Case | None = None, has_code: bool = False) -> bool:
         """The decision for a signed-in ``actor`` (None: nobody signed in) on the route's ``case``
         (None for a route without one), ``has_code``: the request carries the case's query code."""
         if self.public:
             return True
+        if self.machine:  # signing in opens nothing here: may_scrape alone decides
+            return False
         if self.code and has_code:
             return True
         staff = actor if actor is not None and actor.role != "applicant" else None
@@ -166,6 +172,8 @@ GREEN_CHANNEL_FORM = Rule("green-channel", roles=GREEN_CHANNEL)
 SUPERVISION = Rule("supervisor", roles=SUPERVISORS)
 SUPERVISION_ANSWER = Rule("supervision-answer", roles=ANSWERING)
 ADMIN = Rule("admin", roles=ADMIN_READERS)
+#: /metrics: a monitoring program (engine.web.metrics), see may_scrape
+SCRAPER = Rule("metrics-scraper", machine=True)
 
 _APPLY = ("", "/submit", "/done", "/{page}")
 ROUTES: Mapping[tuple[str, str], Rule] = {
@@ -173,7 +181,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/items/{code}"): PUBLIC,
     ("GET", "/chains/{chain}"): PUBLIC,
-    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,  # a load balancer's question: is the database reachable (nothing personal)
+    ("GET", "/metrics"): SCRAPER,
     ("GET", "/transparency/checkpoints"): PUBLIC,  # signed checkpoints: anyone may audit
     ("GET", "/static"): PUBLIC,
     ("GET", "/favicon.ico"): PUBLIC,
@@ -236,6 +245,26 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/admin/items/{code}"): ADMIN,
     ("GET", "/admin/items/{code}/form"): ADMIN,
 }
+
+
+def _loopback(host: str | None) -> bool:
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:  # a name, or no address at all (a test client, a Unix socket)
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def may_scrape(client: str | None, relayed: bool, bearer: str, token: str) -> bool:
+    """May a program read /metrics? With the configured ``token`` as its bearer token, from anywhere;
+    otherwise only from the server's own host: a ``client`` address on the loopback, and not
+    ``relayed`` by a proxy (the request carries no X-Forwarded-For or Forwarded header: a reverse
+    proxy on the same host would otherwise make every outsider local). The metrics hold no personal
+    data, but the load and the counts of a center's cases are its operators' business."""
+    if token and bearer and hmac.compare_digest(bearer.encode(), token.encode()):
+        return True
+    return _loopback(client) and not relayed
 
 
 def rule_for(method: str, path: str) -> Rule:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,6 +54,7 @@ class SweepReport:
     deemed_accepted: list[str] = field(default_factory=list)
     lights: dict[str, int] = field(default_factory=dict)  # kind -> changes recorded
     other: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0  # how long the sweep took (the server's sweep-duration metric)
 
     def count(self, bucket: dict[str, int], kind: str) -> None:
         bucket[kind] = bucket.get(kind, 0) + 1
@@ -269,6 +271,7 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     after each of its twelve phases (``yangguang sweep`` draws a bar from it: engine.cli.progress)."""
     phase = iter(range(1, SWEEP_PHASES + 1))
     tick = (lambda: progress(next(phase), SWEEP_PHASES)) if progress is not None else (lambda: None)
+    started = time.perf_counter()  # the cost of the sweep, not the law's time: not the service's clock
     now = service.clock.now()
     th = Thresholds.of(service.catalogue.center)
     recounted = recount.provisional_deadlines(service)  # first: the lights below judge the recounted deadlines
@@ -304,6 +307,7 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     if transparency.sweep(service.db, service.catalogue.center, now):  # last: it covers what this sweep wrote
         report.other["checkpoint_signed"] = 1
     tick()
+    report.seconds = time.perf_counter() - started
     return report
 
 

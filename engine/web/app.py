@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -43,14 +43,14 @@ from engine.rules.clock import Clock, SystemClock
 from engine.service.cases import CaseService
 from engine.service.upload_limits import Limits, limits_from_env
 from engine.supervision.search import ItemIndex
-from engine.web import admin, api, errors, home, public, reload, supervision, transparency
+from engine.web import admin, api, errors, home, metrics, monitoring, public, reload, supervision, transparency
 from engine.web.admin import PreviewKit
-from engine.web.deps import Deps, deps
+from engine.web.deps import Deps
 from engine.web.desk import cases as desk_cases
 from engine.web.desk import chains as desk_chains
 from engine.web.desk import login as desk_login
 from engine.web.desk.staff import signed_in
-from engine.web.middleware import InputGuard, LocaleMiddleware
+from engine.web.middleware import InputGuard, LocaleMiddleware, Observe
 from engine.web.portal import apply, progress
 from engine.web.reload import LiveApp, Version
 from engine.web.render import renderer
@@ -95,6 +95,8 @@ def create_app(
     warnings: tuple[Problem, ...] = (),
     upload_limits: Limits | None = None,
     uploads: Path | str | None = None,
+    db_read: str | Path | None = None,
+    metrics_token: str | None = None,
 ) -> LiveApp:
     """The web app. ``clock`` defaults to the system clock (tests pass a ManualClock);
     every ``sweep_seconds`` (and once at start-up, for what fell due while the server was
@@ -104,7 +106,10 @@ def create_app(
     given ``catalogue``'s check warnings (/admin lists them); a catalogue loaded here brings its own.
     ``upload_limits`` default to the environment's (engine.service.upload_limits.limits_from_env: ValueError
     naming a bad variable). ``uploads`` is the folder of uploaded files (default: ``uploads/`` beside an
-    SQLite file, else ``var/uploads``): several server processes must all see the same one."""
+    SQLite file, else ``var/uploads``): several server processes must all see the same one. ``db_read``
+    (serve --db-read) is a replica the public and supervision pages read from (engine.web.deps.REPLICA_ROUTES);
+    never migrated or written here. ``metrics_token`` opens /metrics from afar (default
+    ``$YANGGUANG_METRICS_TOKEN``; empty: the server's own host only, engine.service.access.may_scrape)."""
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
@@ -123,7 +128,9 @@ def create_app(
     key = shared_key(cases_db, adopt=lambda: keys.read_existing(var / "secret.key"))
     reload.record(cases_db, catalogue, root)  # the store keeps every catalogue version it served
     uploads_dir = Path(uploads) if uploads is not None else var / "uploads"
-    site = _Site(var, uploads_dir, key, cases_db, clock or SystemClock(), upload_limits)
+    read_db = open_engine(db_read) if db_read else None
+    observed = {"metrics": metrics.Endpoint.of(cases_db, metrics_token), "health": monitoring.Probe(cases_db)}
+    site = _Site(var, uploads_dir, key, cases_db, clock or SystemClock(), upload_limits, observed, read_db)
     return LiveApp(
         catalogue,
         root=root,
@@ -146,7 +153,8 @@ def from_env(environ: Mapping[str, str] | None = None, default_catalog: Path | N
     (``yangguang serve --workers N``) and ``uvicorn server:app`` builds. ``$YANGGUANG_CATALOG`` (default
     ``default_catalog``, else the working directory), ``$YANGGUANG_DB`` (an SQLite file or a database URL;
     default var/yangguang.db), ``$YANGGUANG_SWEEP_SECONDS`` (default 60), ``$YANGGUANG_UPLOADS`` (the
-    uploads folder) and the variables ``create_app`` reads itself. A bad value: ValueError naming it."""
+    uploads folder), ``$YANGGUANG_DB_READ`` (a read replica, serve --db-read) and the variables ``create_app``
+    reads itself. A bad value: ValueError naming it."""
     env = os.environ if environ is None else environ
     raw_sweep = env.get(ENV_SWEEP, "").strip() or str(SWEEP_SECONDS)
     try:
@@ -161,6 +169,7 @@ def from_env(environ: Mapping[str, str] | None = None, default_catalog: Path | N
         sweep_seconds=sweep_seconds,
         upload_limits=limits_from_env(env),
         uploads=env.get(ENV_UPLOADS) or None,
+        db_read=env.get("YANGGUANG_DB_READ") or None,
     )
 
 
@@ -174,22 +183,8 @@ class _Site:
     db: Engine
     clock: Clock
     limits: Limits  # uploads per draft, case and client address (engine.service.upload_limits)
-
-
-async def healthz(request: Request) -> Response:
-    d = deps(request)
-    cat = d.service.catalogue
-    return JSONResponse(
-        {
-            "status": "ok",
-            "catalogue_version": cat.version,
-            "items": len(cat.items),
-            # the files on disk are newer than this version and do not check clean
-            "pending_errors": d.live.pending_errors if d.live is not None else 0,
-            # whether this process runs the timed-rules sweep (one server process of a database does)
-            "sweeper": d.live.sweeping if d.live is not None else False,
-        }
-    )
+    observed: dict[str, object]  # /metrics' and /healthz's own state (engine.web.monitoring)
+    read_db: Engine | None = None  # the replica (--db-read) that engine.web.deps.reader may choose
 
 
 def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
@@ -219,11 +214,13 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             Route("/", home.home),
             Route("/items/{code}", home.item_page),
             Route("/chains/{chain}", home.chain_page),
-            Route("/healthz", healthz),
+            Route("/healthz", monitoring.healthz),
+            Route("/metrics", monitoring.scrape),
             Route("/favicon.ico", favicon),
         ],
         exception_handlers=errors.HANDLERS,
         middleware=[
+            Middleware(Observe),  # outermost: the request id, its metrics and log line cover every answer
             Middleware(SecurityHeaders),
             Middleware(LocaleMiddleware),
             Middleware(InputGuard, errors.bad_text),
@@ -239,8 +236,9 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
         staff_of=signed_in,
         index=index,
         open_data_dir=site.var / "open-data",
-        extra={"live": live, "kit": kit},
+        extra={"live": live, "kit": kit, **site.observed},
         live=live,
+        replica=CaseService(cat, site.read_db, site.clock, calendar) if site.read_db is not None else None,
     )
     # built here (in the watcher's thread on a re-load), not on the version's first request
     app.middleware_stack = app.build_middleware_stack()

@@ -42,6 +42,9 @@ class Deps:
     open_data_dir: Path | None = None  # where the open-data file is written (/open-data)
     extra: dict[str, Any] | None = None  # what one part of the site keeps per version (e.g. admin's live app)
     live: LiveApp | None = None  # the server's live app (/healthz: whether newer files fail to load)
+    # the same version's service on the read database (serve --db-read: a replica); None reads the primary.
+    # Handlers never pick it themselves: reader(request) does, from REPLICA_ROUTES
+    replica: CaseService | None = None
     # What handlers compute once per version and keep (the portal's blank pages, admin's preview, the
     # guide pages), filled on first use. Not an argument: every Deps (a preview's made with
     # dataclasses.replace too) starts with its own, so nothing cached for one catalogue is served for another.
@@ -54,4 +57,32 @@ def deps(request: Request) -> Deps:
     return found
 
 
-__all__ = ["Deps", "Render", "deps"]
+REPLICA_ROUTES = frozenset({
+    "/announcements",
+    "/announcements.{kind:str}",
+    "/sunshine",
+    "/sunshine/{month}.{kind:str}",
+    "/open-data/yangguang.sqlite",
+    "/transparency/checkpoints",
+    "/supervision",
+    "/supervision/cases",
+    "/api/supervision/summary",
+})  # fmt: skip
+"""The one place that decides which routes may read from the replica (``serve --db-read``): public and
+supervision pages that only read, and can show figures a moment old. Everything else reads the primary:
+whatever writes, and whatever must read its own writes (the desk, the portal, the API, sign-in and the
+session check of every staff page, the corrections page a supervisor is sent back to after issuing one)."""
+
+
+def reader(request: Request) -> CaseService:
+    """The service ``request``'s handler reads from: the replica's for a GET of a REPLICA_ROUTES route when
+    the server has one (``--db-read``), else the primary's."""
+    d = deps(request)
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if d.replica is not None and request.method in ("GET", "HEAD") and path in REPLICA_ROUTES:
+        return d.replica
+    return d.service
+
+
+__all__ = ["REPLICA_ROUTES", "Deps", "Render", "deps", "reader"]

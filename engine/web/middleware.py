@@ -1,6 +1,12 @@
 """The ASGI middleware every app of the site runs (engine.web.app, engine.web.api.standalone), outermost
-first: the request's language, then the input guard. The rules they apply are HTTP-free and live
-in engine.base: the language choice in engine.base.i18n, what is not text in engine.base.input_guard.
+first: what is observed of each request, the request's language, then the input guard. The rules
+they apply are HTTP-free and live in engine.base: the language choice in engine.base.i18n, what is
+not text in engine.base.input_guard.
+
+* :class:`Observe` gives each request its id (engine.web.logs.request_id: a well-formed incoming
+  ``X-Request-ID``, else a new one), which every line logged while it is served carries and the answer
+  echoes; then counts it in the metrics by route template and status with its duration
+  (engine.web.metrics) and logs one line for it (``yangguang.access``, in place of uvicorn's access log).
 
 * :class:`LocaleMiddleware` picks the language of each request — ``?lang=en`` (remembered in a
   cookie), the cookie, the browser's Accept-Language, else Chinese (engine.base.i18n.choose) — and
@@ -17,6 +23,8 @@ in engine.base: the language choice in engine.base.i18n, what is not text in eng
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -25,10 +33,60 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.base import i18n
 from engine.base.input_guard import bad_pairs, bad_text, decoded_text
+from engine.web import logs, metrics
 
 MAX_FORM_SCAN = 2 * 1024 * 1024
 """A url-encoded form body up to this size is checked for bad text; larger ones are passed on
 unchecked (the handlers' own limits refuse them)."""
+
+
+access_log = logging.getLogger("yangguang.access")
+
+
+def route_of(scope: Scope) -> str:
+    """The template of the route that answered (``/desk/cases/{number}``), set on the scope by the
+    router; :data:`engine.web.metrics.UNMATCHED` when none did."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else metrics.UNMATCHED
+
+
+class Observe:
+    """ASGI middleware, outermost: the request id, the metrics and the request's log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v for k, v in scope.get("headers", []) if k.lower() == b"x-request-id"), None)
+        rid = logs.request_id(incoming.decode("latin-1") if incoming is not None else None)
+        status = 500  # what the client gets if the answer never starts (the server's own 500)
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        token = logs.REQUEST_ID.set(rid)
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route, method = route_of(scope), logs.printable(scope.get("method", ""))
+            metrics.observe_request(method, route, status, seconds)
+            path = logs.printable(scope.get("path", ""))  # no query string: query codes and search words travel there
+            access_log.info(
+                "%s %s %s %.1f ms", method, path, status, seconds * 1000,
+                extra={"method": method, "route": route, "path": path, "status": status,
+                       "duration_ms": round(seconds * 1000, 3)},
+            )  # fmt: skip
+            logs.REQUEST_ID.reset(token)
 
 
 class LocaleMiddleware:
@@ -128,4 +186,4 @@ def _replay(received: list[Message], receive: Receive) -> Receive:
     return again
 
 
-__all__ = ["MAX_FORM_SCAN", "InputGuard", "LocaleMiddleware", "Respond", "url_problem"]
+__all__ = ["MAX_FORM_SCAN", "InputGuard", "LocaleMiddleware", "Observe", "Respond", "route_of", "url_problem"]

@@ -43,7 +43,7 @@ from engine.supervision import open_data, rankings
 from engine.supervision.exports import csv_lines, to_csv, to_json
 from engine.supervision.search import ItemIndex
 from engine.web import charts
-from engine.web.deps import deps
+from engine.web.deps import deps, reader
 
 log = logging.getLogger("yangguang.public")
 PAGE = 50
@@ -193,7 +193,8 @@ async def announcement_page(request: Request) -> Response:
     department = request.query_params.get("department", "")
     raw = request.query_params.get("page", "1")
     page = max(1, min(input_guard.whole(raw) or 1, 100_000))
-    rows, total = await run_in_threadpool(announcements, d.service, d.index, q, department, (page - 1) * PAGE, PAGE)
+    offset = (page - 1) * PAGE
+    rows, total = await run_in_threadpool(announcements, reader(request), d.index, q, department, offset, PAGE)
     return d.render(
         "public/announcements.html", rows=rows, total=total, q=q, department=department, page=page,
         pages=max(1, -(-total // PAGE)), departments=departments_of(d.service.catalogue),
@@ -247,7 +248,7 @@ def json_page(service: CaseService, after_number: str, limit: int) -> tuple[list
 
 
 async def announcement_data(request: Request) -> Response:
-    service = deps(request).service
+    service = reader(request)
     kind = request.path_params["kind"]
     if kind == "csv":
         return StreamingResponse(
@@ -312,7 +313,7 @@ def ranking_rows(cat: Any, month: str, ranked: Mapping[str, list[rankings.Row]])
 
 async def sunshine(request: Request) -> Response:
     d = deps(request)
-    service, cat = d.service, d.service.catalogue
+    service, cat = reader(request), d.service.catalogue
     now = service.clock.now()
     month = request.query_params.get("month", "") or await run_in_threadpool(latest_month_with_data, service.db, now)
     try:
@@ -338,7 +339,7 @@ async def sunshine(request: Request) -> Response:
 
 
 async def sunshine_data(request: Request) -> Response:
-    service = deps(request).service
+    service = reader(request)
     month, kind = request.path_params["month"], request.path_params["kind"]
     try:
         rankings.month_bounds(month)
@@ -391,7 +392,7 @@ async def open_data_file(request: Request) -> Response:
     d = deps(request)
     # the app always says where; otherwise beside uploads/, where the app keeps it too
     out_dir = d.open_data_dir if d.open_data_dir is not None else d.uploads_dir.parent / "open-data"
-    path = await run_in_threadpool(build_open_data, d.service, out_dir)
+    path = await run_in_threadpool(build_open_data, reader(request), out_dir)
     return FileResponse(path, media_type="application/vnd.sqlite3", filename="yangguang-open-data.sqlite")
 
 

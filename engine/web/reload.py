@@ -52,6 +52,7 @@ from engine.rules.clock import Clock, SystemClock
 from engine.service import recount
 from engine.service.cases import CaseService
 from engine.supervision import sweep as supervision
+from engine.web import metrics
 
 RELOAD_SECONDS = 2.0
 """How often the server looks for edited catalogue files (``yangguang serve --reload-seconds``)."""
@@ -236,11 +237,13 @@ class LiveApp:
             try:
                 if await run_in_threadpool(self._hold_sweep_lease):
                     report = await run_in_threadpool(supervision.sweep, self.current.service, self._renew)
+                    metrics.observe_sweep(report.seconds)
                     if report.deemed_accepted:
                         log.info("deemed accepted (Art. 32): %s", ", ".join(report.deemed_accepted))
                     if report.lights or report.other:
                         log.info("supervision: %s %s", report.lights, report.other)
             except Exception:  # keep sweeping; a bug here must not stop the timed rules for good
+                metrics.observe_sweep_failure()
                 log.exception("the timed-rules sweep failed; retrying in %s s", self.sweep_seconds)
             await asyncio.sleep(self.sweep_seconds)
 

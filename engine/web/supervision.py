@@ -35,7 +35,7 @@ from engine.service.cases import CaseService
 from engine.supervision import corrections
 from engine.supervision.counts import ANOMALY_LABELS, anomaly_counts, event_counts, max_visits_of, open_counts
 from engine.web import charts
-from engine.web.deps import deps
+from engine.web.deps import deps, reader
 from engine.web.desk.staff import Staff, show, staff_route
 
 DAYS = 30
@@ -157,7 +157,7 @@ def dashboard_data(service: CaseService, start: datetime, end: datetime) -> dict
 
 async def dashboard(request: Request, staff: Staff) -> Response:
     """``GET /supervision``: a month's lights, anomalies and corrections, trends, chains and green channel."""
-    service = deps(request).service
+    service = reader(request)
     month, start, end = month_of(request)
     data = await run_in_threadpool(dashboard_data, service, start, end)
     return show(
@@ -187,7 +187,7 @@ def in_progress(service: CaseService, light: str, department: str) -> list[Any]:
 
 async def case_list(request: Request, staff: Staff) -> Response:
     """``GET /supervision/cases?light=…&department=…``: the dashboard's drill-down."""
-    service = deps(request).service
+    service = reader(request)
     cat = service.catalogue
     light = request.query_params.get("light", "")
     department = request.query_params.get("department", "")

@@ -13,7 +13,7 @@ from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
 from engine.ledger.db import read_only
 from engine.ledger.transparency import LIST_DEFAULT, LIST_MAX, listing
-from engine.web.deps import deps
+from engine.web.deps import reader
 
 BAD_LIMIT = N_("limit 须为 1 到 {most} 的整数。")
 
@@ -22,7 +22,7 @@ async def checkpoints(request: Request) -> Response:
     raw = request.query_params.get("limit", str(LIST_DEFAULT))
     if not 1 <= (input_guard.whole(raw) or 0) <= LIST_MAX:
         raise HTTPException(400, _(BAD_LIMIT).format(most=LIST_MAX))
-    with read_only(deps(request).service.db) as conn:
+    with read_only(reader(request).db) as conn:
         body = listing(conn, int(raw))
     return JSONResponse(body, headers={"Cache-Control": "no-cache"})
 

@@ -7,6 +7,9 @@
   user when the tests run as root, since PostgreSQL refuses to run as root), on a free port of
   127.0.0.1, stopped and removed when the tests end.
 * :func:`fresh_database` makes a new, empty database on that server and answers its URL.
+* :func:`start_replica` starts a streaming replica of a server (``pg_basebackup -R`` into a new folder,
+  started on another port) and answers its base URL and how to stop it: for ``serve --db-read``;
+  :func:`replayed` waits until it has caught up with its primary.
 * :class:`Redirect` maps every SQLite file the engine opens to a fresh PostgreSQL database of its
   own: with it installed (``pytest --store=postgresql``) the whole suite runs on PostgreSQL
   without a test knowing. Tests about SQLite itself carry ``@pytest.mark.sqlite_only``.
@@ -25,6 +28,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,6 +90,65 @@ def _start() -> str:
 
     atexit.register(stop)
     return f"postgresql://postgres@127.0.0.1:{port}"
+
+
+def start_replica(primary: str) -> tuple[str, Callable[[], None]]:
+    """A hot-standby streaming replica of the server ``primary`` (a base URL as :func:`server` gives): a base
+    backup taken with ``pg_basebackup -R`` (which writes the standby's connection settings) into a new
+    temporary folder, started on a free port of 127.0.0.1. Answers its base URL and a function that stops
+    and removes it. The primary must accept replication connections: a cluster :func:`server` starts does
+    (``initdb -A trust`` trusts local replication; ``wal_level=replica`` is the default).
+    RuntimeError when the server programs are missing; subprocess errors as they come."""
+    bin_dir = _binaries()
+    if bin_dir is None:
+        raise RuntimeError("no PostgreSQL server programs (Debian: apt-get install postgresql)")
+    home = Path(tempfile.mkdtemp(prefix="yangguang-pg-replica-"))
+    prefix = _as_user()
+    if prefix:
+        shutil.chown(home, "postgres")
+    data, port = home / "data", _free_port()
+    with _admin(primary) as conn:  # a standby refuses to run with fewer connections than its primary allows
+        connections = conn.execute("SHOW max_connections").fetchone()[0]
+    backup = [*prefix, str(bin_dir / "pg_basebackup"), "-d", f"{primary}/postgres", "-D", str(data), "-R",
+              "-X", "stream", "--checkpoint=fast", "--no-sync"]
+    options = (f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c hot_standby=on -c fsync=off "
+               f"-c max_connections={connections}")
+
+    def stop() -> None:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+    try:
+        subprocess.run(backup, check=True, capture_output=True, timeout=120)
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"),
+                        "-w", "-t", "60", "start"], check=True, capture_output=True, timeout=90)
+    except BaseException:
+        stop()
+        raise
+    atexit.register(stop)  # stopping twice is harmless: pg_ctl finds no server the second time
+    return f"postgresql://postgres@127.0.0.1:{port}", stop
+
+
+def replayed(primary_url: str, replica_url: str, seconds: float = 60.0) -> None:
+    """Wait until the replica at ``replica_url`` has replayed everything the primary at ``primary_url`` had
+    written when this was called (polled, since replication is asynchronous); TimeoutError after ``seconds``."""
+    import psycopg
+
+    with psycopg.connect(primary_url, autocommit=True) as conn:
+        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with psycopg.connect(replica_url, autocommit=True) as conn:
+                done = conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()[0]
+        except psycopg.OperationalError:  # the database itself is not replayed yet
+            done = False
+        if done:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the replica {replica_url} did not replay {target} within {seconds} s")
+        time.sleep(0.02)
 
 
 def server() -> str | None:

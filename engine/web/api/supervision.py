@@ -17,7 +17,7 @@ from engine.service import access
 from engine.supervision import corrections, rankings
 from engine.supervision.counts import anomaly_counts, event_counts, labels, max_visits_of, open_counts
 from engine.web.api.common import MONTH, full_date, iso, staff_of
-from engine.web.deps import deps
+from engine.web.deps import reader
 from engine.web.errors import ApiError
 
 NEED_SUPERVISOR = N_("请提供监察人员的登录令牌。")
@@ -52,7 +52,7 @@ async def summary(request: Request) -> Response:
     if not access.rule_for("GET", "/api/supervision/summary").allows(staff):  # the one decision
         raise ApiError(403, "forbidden", _(SUPERVISORS_ONLY))
     start, end, month = _period(request)
-    service = deps(request).service
+    service = reader(request)
     db, cat = service.db, service.catalogue
 
     def work() -> dict[str, Any]:
