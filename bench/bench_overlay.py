@@ -100,12 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         cat = load(village).catalogue
         print(f"village: {len(cat.items)} items in {len(cat.layers)} layers, {len(cat.patches)} overridden")
         cache_dir = tmp / "cache"
-        figures: dict[str, list[float]] = {
-            "province cold": [],
-            "village cold": [],
-            "province warm": [],
-            "village warm": [],
-        }
+        figures: dict[str, list[float]] = {"province cold": [], "village cold": [], "province warm": [],
+                                           "village warm": []}
         edited = village / "overrides"
         for _ in range(args.repeat):
             figures["province cold"].append(timed(lambda: load(province, None, full=False)))
