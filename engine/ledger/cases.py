@@ -8,19 +8,17 @@ that ended (for the staff rankings) and deadlines counted again under a newer ca
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, cast, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
-from engine.ledger.db import dumps, iso, loads
+from engine.ledger.db import dumps, loads
 from engine.ledger.errors import CaseExists
-from engine.ledger.events import EventRecord, append_event, case_values
-from engine.ledger.fastpath import fast_execute
+from engine.ledger.events import GENESIS_HASH, EventRecord, case_values, insert_event, next_link
+from engine.ledger.fastpath import INTEGRITY_ERRORS, fast_execute
 from engine.ledger.tables import case_staff, cases, events
 
 __all__ = ["create_case", "get_case", "last_number", "recompute_columns", "record_case_staff"]
@@ -34,7 +32,7 @@ _LAST_NUMBER = (
     .order_by(cases.c.number.desc())
     .limit(1)
 )
-_CASE_COLUMNS = tuple(c.name for c in cases.columns if c.name not in ("id", "last_event_hash"))
+_CASE_COLUMNS = tuple(c.name for c in cases.columns if c.name != "id")
 
 
 def create_case(
@@ -54,14 +52,16 @@ def create_case(
     action: str = "submit",
     columns: Mapping[str, Any] | None = None,
 ) -> tuple[int, EventRecord]:
-    """Insert a case (version 0) and its first event (``submit``), leaving it at version 1.
+    """Insert a case and its first event (``submit``): the row is written at version 1 with the event's
+    hash as the head of its chain, so the event needs no second write of the row.
 
     ``columns`` sets further worklist columns at once (``current_step``, ``assignee_role``,
     ``due_promised``, ``due_legal``, ``paused``; dates/datetimes are stored as ISO text).
     Raises :class:`CaseExists` when the number is taken.
     """
     extra = case_values(columns or {}, "columns")
-    at_text = iso(at)
+    link = next_link(number, 1, at, actor, role, action, payload, catalogue_version, GENESIS_HASH)
+    at_text = link.chained["at"]
     values: dict[str, Any] = dict.fromkeys(_CASE_COLUMNS)
     values.update(
         light="green", step_overdue=False, legal_overdue=False, minute_limit=False, immediate=False
@@ -73,7 +73,8 @@ def create_case(
         item_code=item_code,
         catalogue_version=catalogue_version,
         state=state,
-        version=0,
+        version=1,
+        last_event_hash=link.hash,
         data=data if isinstance(data, str) else dumps(data),
         created_at=at_text,
         updated_at=at_text,
@@ -82,34 +83,14 @@ def create_case(
     )
     try:
         inserted = fast_execute(conn, _INSERT_CASE, values)
-    except (IntegrityError, sqlite3.IntegrityError) as exc:
+    except INTEGRITY_ERRORS as exc:
         if "number" not in str(exc):  # pragma: no cover - no other constraint can fail here
             raise
         raise CaseExists(number) from exc
     if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
         raise RuntimeError("the database did not report the new case's id")
     case_id = int(inserted.lastrowid)
-    record = append_event(
-        conn,
-        case_id=case_id,
-        case_number=number,
-        expected_version=0,
-        at=at,
-        actor=actor,
-        role=role,
-        action=action,
-        payload=payload,
-        catalogue_version=catalogue_version,
-        state_update={},
-        known=_Known(number, 0, None),
-    )
-    return case_id, record
-
-
-class _Known(NamedTuple):
-    number: str
-    version: int
-    last_event_hash: str | None
+    return case_id, link.record(insert_event(conn, case_id, link), case_id)
 
 
 def last_number(conn: Connection, prefix: str) -> str | None:
@@ -119,21 +100,24 @@ def last_number(conn: Connection, prefix: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-_STAFF_OF = (
-    select(events.c.actor)
-    # two comparisons rather than NOT IN: fast_execute runs plain bind parameters only
+_FIGURES = ("department", "ended_at", "completed", "on_time", "early", "minute_limit", "used_days", "promised_days",
+            "immediate")  # fmt: skip
+# one statement: every staff member who acted on the case (two comparisons rather than NOT IN:
+# fast_execute runs plain bind parameters only), each with the case's figures
+_INSERT_CASE_STAFF = insert(case_staff).from_select(
+    ["case_id", "actor", *_FIGURES],
+    # each figure cast to its column's type: PostgreSQL reads an untyped parameter in a select list as text
+    select(events.c.case_id, events.c.actor, *(cast(bindparam(name), case_staff.c[name].type) for name in _FIGURES))
     .where(events.c.case_id == bindparam("case_id"), events.c.role != "applicant", events.c.role != "system")
-    .distinct()
+    .distinct(),
 )
-_INSERT_CASE_STAFF = insert(case_staff)
 
 
 def record_case_staff(conn: Connection, case_id: int, figures: Mapping[str, Any]) -> None:
     """When a case ends, in the same transaction: one ``case_staff`` row per staff member who acted
     on it, carrying the figures the rankings read (``ended_at``, ``completed``, ``on_time`` …)."""
-    actors = [r[0] for r in fast_execute(conn, _STAFF_OF, {"case_id": case_id}).rows]
-    for actor in actors:
-        fast_execute(conn, _INSERT_CASE_STAFF, {"case_id": case_id, "actor": actor, **figures})
+    given = {"immediate": False, **figures}  # as the column's server default when not given
+    fast_execute(conn, _INSERT_CASE_STAFF, {"case_id": case_id, **{name: given.get(name) for name in _FIGURES}})
 
 
 def recompute_columns(conn: Connection, case_number: str, version: int, values: Mapping[str, Any]) -> bool:

@@ -19,12 +19,14 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 
 __all__ = [
     "DATA_DIR_ENV", "READ_ONLY", "WRITER_WAIT", "dumps", "is_url", "iso", "loads", "lock", "open_engine", "place",
@@ -42,13 +44,13 @@ writers. See :func:`read_only`."""
 
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
-POOL = {"pool_size": 8, "max_overflow": 8, "pool_timeout": 30, "pool_pre_ping": True}
+POOL = {"pool_size": 8, "max_overflow": 8, "pool_timeout": 30}
 """PostgreSQL connections of one process: SQLAlchemy's QueuePool over psycopg 3 (a connection costs a server
 process and a few ms to open, so they are kept). Every transaction here is short (one request's work), and a
 database core is kept busy by two or three at once, so 8 kept and 8 more at peak serve a process's request
 threads; four server processes then hold at most 64 of PostgreSQL's default 100 connections, leaving room
-for the CLI, backups and a replica. A waiter gives up after 30 s; a connection the server dropped (a restart,
-an idle timeout) is noticed before use (pre-ping) rather than failing a request."""
+for the CLI, backups and a replica. A waiter gives up after 30 s; a connection that rested in the pool is
+tested before use (:func:`_ping_when_idle`)."""
 WRITER_WAIT = 30.0  # seconds a writer of this process waits for its turn before giving up
 
 
@@ -86,7 +88,7 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":  # psycopg 3, not SQLAlchemy's default psycopg2
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, **POOL)
+        engine = _ping_when_idle(create_engine(parsed, **POOL))
         event.listen(engine, "connect", _text_without_nul)
         return engine
     if parsed.get_backend_name() != "sqlite":
@@ -201,6 +203,32 @@ def _no_nul_dumper() -> type:
             return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
 
     return NoNul
+
+
+IDLE_PING = 2.0  # seconds a pooled PostgreSQL connection may rest before it is tested on its next use
+
+
+def _ping_when_idle(engine: Engine) -> Engine:
+    """Test a pooled connection before use only when it rested in the pool longer than :data:`IDLE_PING`
+    (SQLAlchemy's ``pool_pre_ping`` tests every checkout: a round trip before every transaction). A server
+    restart or an idle timeout leaves resting connections dead, and those are replaced unseen; one in
+    steady use that the server drops fails its request once, and SQLAlchemy then renews the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _rested(_dbapi: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _test(dbapi: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("checked_in", 0.0) <= IDLE_PING:
+            return
+        try:
+            dbapi.execute("SELECT 1")
+            dbapi.rollback()
+        except Exception as exc:  # any failure: the pool drops this connection and tries another
+            raise DisconnectionError(str(exc)) from exc
+
+    return engine
 
 
 def read_only(engine: Engine) -> Connection:

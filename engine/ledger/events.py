@@ -39,11 +39,14 @@ from engine.ledger.tables import cases, events
 __all__ = [
     "GENESIS_HASH",
     "EventRecord",
+    "Link",
     "append_event",
     "canonical",
     "case_values",
     "event_hash",
     "events_of",
+    "insert_event",
+    "next_link",
     "record_of",
 ]
 
@@ -99,7 +102,12 @@ _PROTECTED = frozenset({"id", "number", "version", "created_at", "updated_at", "
 _UPDATABLE = frozenset(c.name for c in cases.columns) - _PROTECTED
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _column_value(value: Any) -> Any:
+    if type(value) in _PLAIN:  # most columns: stored as they are (checked first, once per column per action)
+        return value
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, date):
@@ -119,14 +127,14 @@ def case_values(values: Mapping[str, Any], what: str) -> dict[str, Any]:
     return out
 
 
-def _normalise_payload(payload: Any) -> tuple[str, Any]:
+def _normalise_payload(payload: Any, plain: bool = False) -> tuple[str, Any]:
     """The payload as stored (JSON text) and as re-read from it, so what is hashed now is
-    exactly what verify re-reads."""
+    exactly what verify re-reads (``plain``: the caller's payload already is what JSON reads back)."""
     try:
         stored = dumps(payload)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"event payload is not plain JSON: {exc}") from exc
-    return stored, json.loads(stored)
+    return stored, payload if plain else json.loads(stored)
 
 
 # Built once: statements with bind parameters hit SQLAlchemy's compiled cache without
@@ -158,8 +166,16 @@ def append_event(
     catalogue_version: str,
     state_update: Mapping[str, Any],
     known: Any = None,
+    current: Mapping[str, Any] | None = None,
+    plain: bool = False,
 ) -> EventRecord:
     """Append one event to a case and apply ``state_update`` to its row, in the caller's transaction.
+
+    ``current``: columns of the case row as read in this same write transaction (values as the database
+    returns them); a column of ``state_update`` already holding its value there is not written again,
+    so the database maintains only the indexes over columns that really change (most actions change
+    one or two of the row's twenty-odd worklist columns). ``plain``: the payload is already as JSON
+    reads it back (the service's is), so it is not read back again.
 
     Raises :class:`VersionConflict` when ``cases.version != expected_version`` (checked on
     read and again by ``UPDATE ... WHERE version = :expected``, so two writers never both
@@ -168,8 +184,8 @@ def append_event(
     ``cases.version == expected_version + 1``.
     """
     values = case_values(state_update, "state_update")
-    at_text = iso(at)
-    stored, body = _normalise_payload(payload)
+    if current:
+        values = {k: v for k, v in values.items() if k not in current or current[k] != v}
 
     # ``known``: the case row the caller already read in this same write transaction
     row = known if known is not None else _case_row(conn, case_id)
@@ -177,22 +193,78 @@ def append_event(
 
     # cases.version counts the case's events and last_event_hash is the head of its chain
     # (verify() checks both), so the next link needs no read of the events table.
-    seq = expected_version + 1
     prev = str(row.last_event_hash or GENESIS_HASH) if expected_version else GENESIS_HASH
+    link = next_link(
+        case_number, expected_version + 1, at, actor, role, action, payload, catalogue_version, prev, plain
+    )
+    event_id = _write(conn, case_id, expected_version, values, link)
+    return link.record(event_id, case_id)
+
+
+class Link(NamedTuple):
+    """The next event of a case before it is written: its chained fields, its payload as stored, its hash."""
+
+    chained: dict[str, Any]
+    stored: str
+    hash: str
+
+    def record(self, event_id: int, case_id: int) -> EventRecord:
+        return EventRecord(id=event_id, case_id=case_id, hash=self.hash, **self.chained)
+
+
+def next_link(
+    case_number: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    role: str,
+    action: str,
+    payload: Any,
+    catalogue_version: str,
+    prev_hash: str,
+    plain: bool = False,
+) -> Link:
+    """The event ``seq`` of a case chained to ``prev_hash`` (ValueError for a naive ``at`` or a payload
+    that is not plain JSON): what :func:`append_event` writes, and engine.ledger.cases.create_case for a
+    case's first event, which it files together with the case row."""
+    stored, body = _normalise_payload(payload, plain)
     chained = {
         "case_number": case_number,
         "seq": seq,
-        "at": at_text,
+        "at": iso(at),
         "actor": actor,
         "role": role,
         "action": action,
         "payload": body,
         "catalogue_version": catalogue_version,
-        "prev_hash": prev,
+        "prev_hash": prev_hash,
     }
-    digest = event_hash(chained)
-    event_id = _write(conn, case_id, expected_version, values, chained, stored, digest)
-    return EventRecord(id=event_id, case_id=case_id, hash=digest, **chained)
+    return Link(chained, stored, event_hash(chained))
+
+
+def insert_event(conn: Connection, case_id: int, link: Link) -> int:
+    """Write ``link`` as an event of the case ``case_id`` (its row is the caller's to keep in step: see
+    :func:`append_event`); the new event's id."""
+    chained = link.chained
+    inserted = fast_execute(
+        conn,
+        _INSERT_EVENT,
+        {
+            "case_id": case_id,
+            "seq": chained["seq"],
+            "at": chained["at"],
+            "actor": chained["actor"],
+            "role": chained["role"],
+            "action": chained["action"],
+            "payload": link.stored,
+            "catalogue_version": chained["catalogue_version"],
+            "prev_hash": chained["prev_hash"],
+            "hash": link.hash,
+        },
+    )
+    if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
+        raise RuntimeError("the database did not report the new event's id")
+    return int(inserted.lastrowid)
 
 
 def _check_row(row: Any, case_id: int, case_number: str, expected_version: int) -> None:
@@ -205,17 +277,9 @@ def _check_row(row: Any, case_id: int, case_number: str, expected_version: int) 
         raise VersionConflict(case_number, expected_version, row.version)
 
 
-def _write(
-    conn: Connection,
-    case_id: int,
-    expected_version: int,
-    values: Mapping[str, Any],
-    chained: Mapping[str, Any],
-    stored: str,
-    digest: str,
-) -> int:
+def _write(conn: Connection, case_id: int, expected_version: int, values: Mapping[str, Any], link: Link) -> int:
     """The case row moved to the next version (only if still at ``expected_version``), then the event
-    itself with its payload as ``stored``; the new event's id."""
+    itself; the new event's id."""
     # The guard first: on PostgreSQL it takes the row lock, so a concurrent writer waits
     # here and then finds the version changed (rowcount 0) instead of a duplicate seq.
     result = fast_execute(
@@ -224,35 +288,16 @@ def _write(
         {
             **values,
             "version": expected_version + 1,
-            "updated_at": chained["at"],
-            "last_event_hash": digest,
+            "updated_at": link.chained["at"],
+            "last_event_hash": link.hash,
             "_case_id": case_id,
             "_expected_version": expected_version,
         },
     )
     if result.rowcount != 1:
         now = _case_row(conn, case_id)
-        raise VersionConflict(chained["case_number"], expected_version, None if now is None else now.version)
-
-    inserted = fast_execute(
-        conn,
-        _INSERT_EVENT,
-        {
-            "case_id": case_id,
-            "seq": chained["seq"],
-            "at": chained["at"],
-            "actor": chained["actor"],
-            "role": chained["role"],
-            "action": chained["action"],
-            "payload": stored,
-            "catalogue_version": chained["catalogue_version"],
-            "prev_hash": chained["prev_hash"],
-            "hash": digest,
-        },
-    )
-    if inserted.lastrowid is None:  # pragma: no cover - every table here has an integer primary key
-        raise RuntimeError("the database did not report the new event's id")
-    return int(inserted.lastrowid)
+        raise VersionConflict(link.chained["case_number"], expected_version, None if now is None else now.version)
+    return insert_event(conn, case_id, link)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,6 +15,15 @@ from engine.rules.cases.steps import open_steps, steps_of
 from engine.service import provisional
 from engine.service.deadlines import Deadlines, clock_stopped
 
+# every column :func:`columns` sets, and ``state``: what an action's write reads back first, so that only
+# the columns whose value changes are written (engine.ledger.events.append_event, ``current``)
+WRITTEN = (
+    "state", "due_next", "current_step", "assignee_role", "due_completeness", "due_promised", "due_legal",
+    "due_step", "due_delivery", "provisional_from", "paused", "accepted_at", "ended_at", "decision",
+    "applicant_name", "applicant_type", "minute_limit", "immediate", "on_time", "early", "used_days",
+    "promised_days", "rating_score", "rated_at",
+)  # fmt: skip
+
 
 def columns(case: Case, item: Mapping[str, Any], due: Deadlines, calendar: WorkCalendar) -> dict[str, Any]:
     """The query-table columns for ``case`` under ``item``, with its deadlines ``due``."""

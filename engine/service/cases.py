@@ -27,7 +27,7 @@ from engine.ledger import tables
 from engine.ledger.cases import create_case, get_case, last_number, record_case_staff
 from engine.ledger.db import iso, lock, read_only
 from engine.ledger.errors import VersionConflict
-from engine.ledger.events import append_event, events_of
+from engine.ledger.events import append_event, case_values, events_of
 from engine.ledger.fastpath import fast_execute
 from engine.ledger.idempotency import find_idempotency, remember_idempotency
 from engine.ledger.snapshots import load_snapshot, save_snapshot
@@ -49,7 +49,7 @@ from engine.rules.fees.assessment import assess
 from engine.rules.forms import FieldError, money_units, validate
 from engine.rules.notice import counter
 from engine.service import drafts, filing_limits, provisional, query_codes
-from engine.service.case_columns import columns
+from engine.service.case_columns import WRITTEN, columns
 from engine.service.deadlines import DeadlineClock, Deadlines, clock_stopped
 
 SYSTEM = Actor("system", "system")
@@ -62,6 +62,13 @@ _CASE_ROW = select(
     tables.cases.c.catalogue_version,
     tables.cases.c.last_event_hash,
 ).where(tables.cases.c.number == bindparam("number"))
+# the same row read for a write: with the worklist columns as stored, so an action writes only those
+# it changes, and locked until commit on PostgreSQL (FOR UPDATE; SQLite's BEGIN IMMEDIATE already is)
+_CASE_ROW_FOR_WRITE = (
+    select(*_CASE_ROW.selected_columns, *(tables.cases.c[name] for name in WRITTEN))
+    .where(tables.cases.c.number == bindparam("number"))
+    .with_for_update()
+)
 CASE_CACHE_SIZE = 10_000
 
 
@@ -125,6 +132,8 @@ class CaseService:
         self._saved: set[str] = set()  # snapshot keys known to be in the database
         #: number -> (case id, state folded from its events); checked against the stored version on use
         self._cases: OrderedDict[str, tuple[int, Case]] = OrderedDict()
+        #: number -> (row, worklist columns) as this process's last write left them (see _head)
+        self._heads: dict[str, tuple[CaseRow, dict[str, Any]]] = {}
         supervision = (catalogue.center or {}).get("supervision", {})
         self.completeness_days = int(supervision.get("completeness_working_days", 5))
         self.followup_days = int(supervision.get("bad_rating_followup_working_days", 15))
@@ -290,6 +299,15 @@ class CaseService:
             raise UnknownCase(f"no case with number {number!r}")
         return CaseRow(*rows[0])
 
+    @staticmethod
+    def _row_for_write(conn: Any, number: str) -> tuple[CaseRow, dict[str, Any]]:
+        """The case row in a write transaction, and its worklist columns as stored."""
+        rows = fast_execute(conn, _CASE_ROW_FOR_WRITE, {"number": number}).rows
+        if not rows:
+            raise UnknownCase(f"no case with number {number!r}")
+        width = len(CaseRow._fields)
+        return CaseRow(*rows[0][:width]), dict(zip(WRITTEN, rows[0][width:], strict=True))
+
     def _state(self, conn: Any, row: Any, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
         snap = self._snapshot_in(conn, row.catalogue_version)
         cached = self._cases.get(row.number)
@@ -330,27 +348,56 @@ class CaseService:
     # -- acting ------------------------------------------------------------------------------
     def act(self, number: str, action: str, actor: Actor, payload: Mapping[str, Any], expected_version: int) -> Case:
         """Check and record one action in a single write transaction (read, decide, append)."""
-        mismatch: FeeMismatch | None = None
-        with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
-            # PostgreSQL: this case's writers queue here, so the row and the events folded are one moment's
-            lock(conn, f"case:{number}")
-            row = self._row(conn, number)
-            if row.version != expected_version:
-                raise VersionConflict(number, expected_version, row.version)
-            case, snap = self._state(conn, row)
-            now = self._now()
-            payload = self._assessed(action, dict(payload), case, snap, now)
-            if action == "supplement" and payload.get("data"):
-                payload["data"] = self._corrected(case, snap, payload["data"])
-            try:
-                event = decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
-            except FeeMismatch as exc:
-                mismatch, event = exc, exc.record  # the refused attempt is kept for supervision
-            after = self._append(conn, row, case, event, snap)
+        try:
+            with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
+                row, current = self._head(conn, number, expected_version)
+                after, head, mismatch = self._act(conn, row, current, action, actor, payload)
+        except VersionConflict:
+            self._heads.pop(number, None)  # what this process wrote last is no longer the case's head
+            raise
         self._remember(number, int(row.id), after)
+        self._keep_head(number, head)
         if mismatch is not None:
             raise mismatch
         return after
+
+    def _head(self, conn: Any, number: str, expected_version: int) -> tuple[CaseRow, dict[str, Any]]:
+        """The case row an action starts from, and its worklist columns as stored.
+
+        When this process wrote the case's last event, it knows both without reading them: the version,
+        the chain's head and the columns it wrote. The guarded update still checks the version in the
+        database (engine.ledger.events.append_event), so a case another process moved on meanwhile is a
+        VersionConflict as before; only the read is saved (a round trip on PostgreSQL)."""
+        kept = self._heads.get(number)
+        if kept is not None and kept[0].version == expected_version:
+            return kept
+        row, current = self._row_for_write(conn, number)
+        if row.version != expected_version:
+            raise VersionConflict(number, expected_version, row.version)
+        return row, current
+
+    def _keep_head(self, number: str, head: tuple[CaseRow, dict[str, Any]]) -> None:
+        if len(self._heads) >= CASE_CACHE_SIZE:
+            self._heads.clear()
+        self._heads[number] = head
+
+    def _act(
+        self, conn: Any, row: CaseRow, current: dict[str, Any], action: str, actor: Actor, payload: Mapping[str, Any]
+    ) -> tuple[Case, tuple[CaseRow, dict[str, Any]], FeeMismatch | None]:
+        """Decide and record one action on the case at ``row``: the case after it, its new head, and the
+        fee mismatch to raise once the refused attempt is recorded (None when there was none)."""
+        mismatch: FeeMismatch | None = None
+        case, snap = self._state(conn, row)
+        now = self._now()
+        payload = self._assessed(action, dict(payload), case, snap, now)
+        if action == "supplement" and payload.get("data"):
+            payload["data"] = self._corrected(case, snap, payload["data"])
+        try:
+            event = decide(case, snap["item"], action, actor, payload, now, self.timing(case, snap))
+        except FeeMismatch as exc:
+            mismatch, event = exc, exc.record  # the refused attempt is kept for supervision
+        after, head = self._append(conn, row, case, event, snap, current)
+        return after, head, mismatch
 
     def _corrected(self, case: Case, snap: Mapping[str, Any], changes: Any) -> dict[str, Any]:
         """A supplement that corrects form data: merged with what was filed and validated again
@@ -388,10 +435,17 @@ class CaseService:
         a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
         return {"assessment": a.as_dict()}
 
-    def _append(self, conn: Any, row: Any, case: Case, event: Event, snap: Mapping[str, Any]) -> Case:
+    def _append(
+        self, conn: Any, row: Any, case: Case, event: Event, snap: Mapping[str, Any], current: Mapping[str, Any]
+    ) -> tuple[Case, tuple[CaseRow, dict[str, Any]]]:
+        """Fold ``event`` into ``case`` and record it with the row's new worklist columns: the case after it,
+        and the row's new head (version, chain head, the worklist columns as now stored)."""
         after = fold_event(case, event, snap["item"])
         columns = self.worklist(after, snap)
-        append_event(
+        update = case_values({"state": after.state, **columns}, "state_update")
+        # only the columns whose value changes are written (see append_event's ``current``)
+        changed = {k: v for k, v in update.items() if k not in current or current[k] != v}
+        record = append_event(
             conn,
             case_id=int(row.id),
             case_number=case.number,
@@ -402,8 +456,9 @@ class CaseService:
             action=event.action,
             payload=_plain(event.payload),
             catalogue_version=str(snap.get("catalogue_version", "")),
-            state_update={"state": after.state, **columns},
+            state_update=changed,
             known=row,
+            plain=True,
         )
         if event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS:
             self._open_followup(conn, int(row.id), after, event)
@@ -420,7 +475,8 @@ class CaseService:
                     **{k: columns[k] for k in ("on_time", "early", "used_days", "promised_days")},
                 },
             )
-        return after
+        head = CaseRow(row.id, row.number, record.seq, row.catalogue_version, record.hash)
+        return after, (head, {**current, **update})
 
     def _open_followup(self, conn: Any, case_id: int, case: Case, event: Event) -> None:
         """A dissatisfied rating opens a follow-up (回访整改) in the same transaction, due in the
@@ -454,15 +510,15 @@ class CaseService:
         done = []
         for number in waiting:
             with self.db.begin() as conn:
-                lock(conn, f"case:{number}")  # as in act
-                row = self._row(conn, number)
+                row, current = self._row_for_write(conn, number)
                 case, snap = self._state(conn, row)
                 due = self.deadlines(case, snap).completeness
                 if case.state != "submitted" or case.supplement_requested or due is None or now <= due:
                     continue
                 event = decide(case, snap["item"], "deemed_accept", SYSTEM, {}, now)
-                after = self._append(conn, row, case, event, snap)
+                after, head = self._append(conn, row, case, event, snap, current)
             self._remember(number, int(row.id), after)
+            self._keep_head(number, head)
             done.append(number)
         return done
 

@@ -54,8 +54,22 @@ class DeadlineClock:
         self.calendar = calendar
         self.completeness_days = completeness_days
         self._dues: dict[tuple[Any, ...], datetime | None] = {}
+        # number -> (case, item, its deadlines): an action asks for the deadlines of the case it starts
+        # from, which the previous action computed for the case it left (the same object, cached by
+        # engine.service.cases; a folded case is never changed afterwards, so identity means equality)
+        self._last: dict[str, tuple[Case, Mapping[str, Any], Deadlines]] = {}
 
     def deadlines(self, case: Case, item: Mapping[str, Any]) -> Deadlines:
+        hit = self._last.get(case.number)
+        if hit is not None and hit[0] is case and hit[1] is item:
+            return hit[2]
+        if len(self._last) >= DUE_CACHE_SIZE:
+            self._last.clear()
+        due = self._deadlines(case, item)
+        self._last[case.number] = (case, item, due)
+        return due
+
+    def _deadlines(self, case: Case, item: Mapping[str, Any]) -> Deadlines:
         cal = self.calendar
         completeness = self.completeness_due(case)
         if case.accepted_at is None:

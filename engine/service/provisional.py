@@ -43,8 +43,12 @@ def _day(moment: Moment) -> date:
 
 def since(cal: WorkCalendar, *moments: Moment | None) -> int | None:
     """``cal``'s first provisional year when any of ``moments`` lies in a provisional year, else None."""
-    if any(m is not None and cal.is_provisional(_day(m)) for m in moments):
-        return cal.provisional_from
+    first = cal.provisional_from
+    if first is None:  # nothing is ever provisional under this calendar
+        return None
+    for m in moments:  # a loop, not any(...): called for every column of every action
+        if m is not None and _day(m).year >= first:
+            return first
     return None
 
 

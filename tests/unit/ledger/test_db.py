@@ -55,5 +55,26 @@ def test_other_urls_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(ledger_db, "create_engine", fake_create_engine)
     assert open_engine("postgresql://user@localhost/yangguang") is made
-    assert len(seen) == 1 and seen[0][-1] == ledger_db.POOL  # a sized pool, connections checked before use
+    assert len(seen) == 1 and seen[0][-1] == ledger_db.POOL  # a sized pool (engine.ledger.db.POOL says why)
     assert str(seen[0][0]) == "postgresql+psycopg://user@localhost/yangguang"  # psycopg 3
+
+
+def test_postgresql_opens_with_psycopg_and_replaces_a_connection_the_server_dropped(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection is tested before use once it has rested (engine.ledger.db.IDLE_PING): one the
+    server dropped meanwhile (a restart, an idle timeout) is replaced without the caller seeing an error."""
+    import psycopg
+
+    eng = open_engine(pg_url)
+    try:
+        assert eng.dialect.driver == "psycopg"
+        with eng.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        monkeypatch.setattr(ledger_db, "IDLE_PING", 0.0)  # the pooled connection has rested long enough
+        with eng.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+    finally:
+        eng.dispose()

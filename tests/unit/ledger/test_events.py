@@ -129,6 +129,33 @@ def test_naive_time_and_protected_columns_are_refused(engine: Engine) -> None:
     assert audit.verify(engine).ok
 
 
+def test_columns_already_holding_their_value_are_not_written_again(engine: Engine) -> None:
+    """``current`` is the row as the writer read it in the same transaction: a column equal there is left
+    alone (so its indexes are not touched), every other column is written, and the event is appended."""
+    case_id = new_case(engine)
+    with engine.begin() as conn:
+        append_event(
+            conn,
+            case_id=case_id,
+            case_number="QQ20261122000001",
+            expected_version=1,
+            at=T0,
+            actor="clerk-li",
+            role="window",
+            action="accept",
+            payload={},
+            catalogue_version=CATV,
+            # the writer believes decision is already "approve" (it is NULL): so it is not written
+            state_update={"state": "accepted", "decision": "approve", "current_step": "s1"},
+            current={"state": "submitted", "decision": "approve", "current_step": None},
+        )
+    with read_only(engine) as conn:
+        case = get_case(conn, "QQ20261122000001")
+    assert case is not None
+    assert (case["state"], case["current_step"], case["decision"], case["version"]) == ("accepted", "s1", None, 2)
+    assert audit.verify(engine).ok
+
+
 # -- tampering ------------------------------------------------------------------------------
 
 

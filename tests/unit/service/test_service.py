@@ -104,6 +104,31 @@ def test_stale_version_is_a_conflict(world) -> None:  # type: ignore[no-untyped-
         svc.act(number, "complete_step", staff("reviewer"), {"step": "review"}, 1)
 
 
+def test_a_case_another_process_moved_on_is_a_conflict_then_acts_from_the_stored_row(world) -> None:  # type: ignore[no-untyped-def]
+    """A service remembers the row it last wrote (it skips reading it back); another process (a second
+    service on the same database) acting meanwhile makes the remembered row stale: the stale action is a
+    VersionConflict, the retry with the version now stored reads the row, and the record and the row's
+    worklist columns are what a fresh fold gives."""
+    svc, clk, db = world
+    other = CaseService(svc.catalogue, db, clk, svc.calendar)
+    number = submit(svc)
+    svc.act(number, "accept", staff("window"), {}, 1)  # svc now remembers version 2
+    other.act(number, "complete_step", staff("reviewer"), {"step": "review"}, 2)
+    with pytest.raises(VersionConflict):
+        svc.act(number, "complete_step", staff("undertaker"), {"step": "tax"}, 2)
+    case = svc.act(number, "complete_step", staff("undertaker"), {"step": "tax"}, 3)
+    assert case.version == 4 and case.done_steps[-2:] == ["review", "tax"]
+    rebuilt, snap = other.load(number, fresh=True)
+    assert rebuilt == case
+    with read_only(db) as conn:
+        row = get_case(conn, number)
+    assert row is not None
+    expected = svc.worklist(rebuilt, snap)
+    assert row["version"] == 4 and row["state"] == rebuilt.state
+    assert (row["current_step"], row["assignee_role"]) == (expected["current_step"], expected["assignee_role"])
+    assert audit.verify(db).ok
+
+
 def test_deemed_acceptance_on_the_sixth_working_day(world) -> None:  # type: ignore[no-untyped-def]
     svc, clk, _ = world
     number = submit(svc)  # Friday 2026-03-06; 5 working days end on Friday 03-13
