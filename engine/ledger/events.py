@@ -235,7 +235,7 @@ def next_link(
     that is not plain JSON): what :func:`append_event` writes, and engine.ledger.cases.create_case for a
     case's first event, which it files together with the case row."""
     stored, body = _normalise_payload(payload, plain)
-    chained = {
+    chained: dict[str, Any] = {
         "case_number": case_number,
         "seq": seq,
         "at": iso(at),
@@ -246,7 +246,16 @@ def next_link(
         "catalogue_version": catalogue_version,
         "prev_hash": prev_hash,
     }
-    return Link(chained, stored, event_hash(chained))
+    # the payload is encoded once: its stored text is spliced into the canonical text of the other fields
+    # (what canonical() encodes in one go, byte for byte: JSON's encoding of a value does not depend on
+    # where it stands, and sorted keys put "payload" just before "prev_hash")
+    head, tail = dumps({**chained, "payload": 0}).split(_PAYLOAD_SLOT, 1)
+    text = f'{head}"payload":{stored},"prev_hash"{tail}'
+    return Link(chained, stored, hashlib.sha256(prev_hash.encode("ascii") + text.encode("utf-8")).hexdigest())
+
+
+# unescaped quotes occur only around keys, so this marks the payload's place in the canonical text
+_PAYLOAD_SLOT = '"payload":0,"prev_hash"'
 
 
 def insert_event(conn: Connection | Tx, case_id: int, link: Link) -> int:
