@@ -62,6 +62,7 @@ def test_postgresql_opens_with_psycopg_and_replaces_a_connection_the_server_drop
         eng.dispose()
 
 
+@pytest.mark.sqlite_only  # BEGIN IMMEDIATE and the writer turn are SQLite's; PostgreSQL's path runs in test_service
 def test_write_transaction_commits_or_rolls_back_and_takes_the_writer_turn(tmp_path: Path) -> None:
     """The hot path's transaction on the DB-API connection: BEGIN IMMEDIATE … COMMIT, everything undone when
     its block raises, and a second writer of this process waits for the first to finish."""
