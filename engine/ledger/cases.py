@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from engine.ledger.db import dumps, loads
 from engine.ledger.errors import CaseExists
 from engine.ledger.events import GENESIS_HASH, EventRecord, case_values, insert_event, next_link
-from engine.ledger.fastpath import INTEGRITY_ERRORS, fast_execute
+from engine.ledger.fastpath import INTEGRITY_ERRORS, Tx, fast_execute
 from engine.ledger.tables import case_staff, cases, events
 
 __all__ = ["create_case", "get_case", "last_number", "recompute_columns", "record_case_staff"]
@@ -113,7 +113,7 @@ _INSERT_CASE_STAFF = insert(case_staff).from_select(
 )
 
 
-def record_case_staff(conn: Connection, case_id: int, figures: Mapping[str, Any]) -> None:
+def record_case_staff(conn: Connection | Tx, case_id: int, figures: Mapping[str, Any]) -> None:
     """When a case ends, in the same transaction: one ``case_staff`` row per staff member who acted
     on it, carrying the figures the rankings read (``ended_at``, ``completed``, ``on_time`` …)."""
     given = {"immediate": False, **figures}  # as the column's server default when not given

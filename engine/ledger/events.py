@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 
 from engine.ledger.db import dumps, iso, loads
 from engine.ledger.errors import CaseNotFound, VersionConflict
-from engine.ledger.fastpath import fast_execute
+from engine.ledger.fastpath import Tx, fast_execute
 from engine.ledger.tables import cases, events
 
 __all__ = [
@@ -148,12 +148,19 @@ _GUARDED_UPDATE = update(cases).where(
 _INSERT_EVENT = insert(events)
 
 
-def _case_row(conn: Connection, case_id: int) -> Any:
-    return conn.execute(_SELECT_CASE, {"case_id": case_id}).first()
+class _Head(NamedTuple):
+    number: str
+    version: int
+    last_event_hash: str | None
+
+
+def _case_row(conn: Connection | Tx, case_id: int) -> _Head | None:
+    rows = fast_execute(conn, _SELECT_CASE, {"case_id": case_id}).rows
+    return _Head(*rows[0]) if rows else None
 
 
 def append_event(
-    conn: Connection,
+    conn: Connection | Tx,
     *,
     case_id: int,
     case_number: str,
@@ -188,7 +195,7 @@ def append_event(
         values = {k: v for k, v in values.items() if k not in current or current[k] != v}
 
     # ``known``: the case row the caller already read in this same write transaction
-    row = known if known is not None else _case_row(conn, case_id)
+    row: Any = known if known is not None else _case_row(conn, case_id)
     _check_row(row, case_id, case_number, expected_version)
 
     # cases.version counts the case's events and last_event_hash is the head of its chain
@@ -228,7 +235,7 @@ def next_link(
     that is not plain JSON): what :func:`append_event` writes, and engine.ledger.cases.create_case for a
     case's first event, which it files together with the case row."""
     stored, body = _normalise_payload(payload, plain)
-    chained = {
+    chained: dict[str, Any] = {
         "case_number": case_number,
         "seq": seq,
         "at": iso(at),
@@ -239,10 +246,19 @@ def next_link(
         "catalogue_version": catalogue_version,
         "prev_hash": prev_hash,
     }
-    return Link(chained, stored, event_hash(chained))
+    # the payload is encoded once: its stored text is spliced into the canonical text of the other fields
+    # (what canonical() encodes in one go, byte for byte: JSON's encoding of a value does not depend on
+    # where it stands, and sorted keys put "payload" just before "prev_hash")
+    head, tail = dumps({**chained, "payload": 0}).split(_PAYLOAD_SLOT, 1)
+    text = f'{head}"payload":{stored},"prev_hash"{tail}'
+    return Link(chained, stored, hashlib.sha256(prev_hash.encode("ascii") + text.encode("utf-8")).hexdigest())
 
 
-def insert_event(conn: Connection, case_id: int, link: Link) -> int:
+# unescaped quotes occur only around keys, so this marks the payload's place in the canonical text
+_PAYLOAD_SLOT = '"payload":0,"prev_hash"'
+
+
+def insert_event(conn: Connection | Tx, case_id: int, link: Link) -> int:
     """Write ``link`` as an event of the case ``case_id`` (its row is the caller's to keep in step: see
     :func:`append_event`); the new event's id."""
     chained = link.chained
@@ -277,7 +293,7 @@ def _check_row(row: Any, case_id: int, case_number: str, expected_version: int) 
         raise VersionConflict(case_number, expected_version, row.version)
 
 
-def _write(conn: Connection, case_id: int, expected_version: int, values: Mapping[str, Any], link: Link) -> int:
+def _write(conn: Connection | Tx, case_id: int, expected_version: int, values: Mapping[str, Any], link: Link) -> int:
     """The case row moved to the next version (only if still at ``expected_version``), then the event
     itself; the new event's id."""
     # The guard first: on PostgreSQL it takes the row lock, so a concurrent writer waits
@@ -348,7 +364,7 @@ class _EventRow(NamedTuple):
 assert _EVENT_FIELDS == _EventRow._fields, "keep _EventRow in step with the events table"
 
 
-def events_of(conn: Connection, case_number: str) -> list[EventRecord]:
+def events_of(conn: Connection | Tx, case_number: str) -> list[EventRecord]:
     """Every event of a case in ``seq`` order (empty for an unknown case)."""
     rows = fast_execute(conn, _EVENTS_OF, {"number": case_number}).rows
     return [record_of(_EventRow(*r), case_number) for r in rows]

@@ -19,7 +19,7 @@ from sqlalchemy import Integer
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-__all__ = ["INTEGRITY_ERRORS", "FastResult", "fast_execute"]
+__all__ = ["INTEGRITY_ERRORS", "FastResult", "Tx", "fast_execute"]
 
 #: what a violated constraint raises here: the drivers' own errors, as no SQLAlchemy wraps them (and SQLAlchemy's)
 INTEGRITY_ERRORS: tuple[type[Exception], ...] = (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)
@@ -30,7 +30,7 @@ class _Plan:
 
     __slots__ = ("fixed", "named", "order", "returns_id", "returns_rows", "sql")
 
-    def __init__(self, conn: Connection, stmt: Any, names: tuple[str, ...]) -> None:
+    def __init__(self, conn: Connection | Tx, stmt: Any, names: tuple[str, ...]) -> None:
         self.returns_id = False
         if conn.dialect.name != "sqlite" and getattr(stmt, "is_insert", False):
             key = _integer_key(stmt.table)
@@ -54,6 +54,18 @@ def _integer_key(table: Any) -> Any:
 _PLANS: dict[tuple[int, str, tuple[str, ...]], _Plan] = {}
 
 
+class Tx:
+    """A write transaction straight on a pooled DB-API connection (engine.ledger.db.write_transaction):
+    what :func:`fast_execute` needs of a connection — its dialect and ``connection.dbapi_connection`` —
+    without SQLAlchemy's Connection, whose checkout, begin and commit wrapping cost more per action than
+    the database's own work. Only prebuilt statements run in it (``fast_execute``)."""
+
+    __slots__ = ("connection", "dialect")
+
+    def __init__(self, dialect: Any, connection: Any) -> None:
+        self.dialect, self.connection = dialect, connection
+
+
 class FastResult:
     """What the hot path needs from an executed statement, however it ran."""
 
@@ -63,7 +75,7 @@ class FastResult:
         self.rowcount, self.lastrowid, self.rows = rowcount, lastrowid, rows
 
 
-def fast_execute(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> FastResult:
+def fast_execute(conn: Connection | Tx, stmt: Any, params: Mapping[str, Any]) -> FastResult:
     """Run a prebuilt Core statement inside ``conn``'s transaction on its DB-API connection.
 
     The statement is compiled once per dialect and set of parameter names. Parameters must already be

@@ -25,10 +25,10 @@ from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
 from engine.ledger.cases import create_case, get_case, last_number, record_case_staff
-from engine.ledger.db import iso, lock, read_only
+from engine.ledger.db import iso, loads, lock, read_only, write_transaction
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import append_event, case_values, events_of
-from engine.ledger.fastpath import fast_execute
+from engine.ledger.fastpath import Tx, fast_execute
 from engine.ledger.idempotency import find_idempotency, remember_idempotency
 from engine.ledger.snapshots import load_snapshot, save_snapshot
 from engine.rules import clock
@@ -68,6 +68,10 @@ _CASE_ROW_FOR_WRITE = (
     select(*_CASE_ROW.selected_columns, *(tables.cases.c[name] for name in WRITTEN))
     .where(tables.cases.c.number == bindparam("number"))
     .with_for_update()
+)
+_INSERT_FOLLOWUP = insert(tables.followups)
+_SNAPSHOT_CONTENT = select(tables.catalogue_snapshots.c.content).where(
+    tables.catalogue_snapshots.c.version == bindparam("version")
 )
 CASE_CACHE_SIZE = 10_000
 
@@ -184,7 +188,11 @@ class CaseService:
 
     def _snapshot_in(self, conn: Any, key: str) -> dict[str, Any]:
         if key not in self._snapshots:
-            value = load_snapshot(conn, key)
+            if isinstance(conn, Tx):  # runs prebuilt statements only (engine.ledger.db.write_transaction)
+                rows = fast_execute(conn, _SNAPSHOT_CONTENT, {"version": key}).rows
+                value = loads(rows[0][0]) if rows else None
+            else:
+                value = load_snapshot(conn, key)
             if value is None:
                 raise UnknownCase(f"catalogue snapshot {key} is missing")
             self._snapshots[key] = dict(value)
@@ -349,7 +357,8 @@ class CaseService:
     def act(self, number: str, action: str, actor: Actor, payload: Mapping[str, Any], expected_version: int) -> Case:
         """Check and record one action in a single write transaction (read, decide, append)."""
         try:
-            with self.db.begin() as conn:  # BEGIN IMMEDIATE on SQLite: writers queue here
+            # straight on the DB-API connection (engine.ledger.db); BEGIN IMMEDIATE on SQLite: writers queue here
+            with write_transaction(self.db) as conn:
                 row, current = self._head(conn, number, expected_version)
                 after, head, mismatch = self._act(conn, row, current, action, actor, payload)
         except VersionConflict:
@@ -487,17 +496,19 @@ class CaseService:
             )
         except CalendarYearMissing:  # a year no file and no provisional rule covers (before 2025)
             due = None
-        conn.execute(
-            insert(tables.followups).values(
-                case_id=case_id,
-                department=case.department,
-                rating=event.payload["rating"],
-                comment=str(event.payload.get("comment", ""))[:1000],
-                opened_at=iso(event.at),
-                due=iso(due) if due else None,
-                working_days=self.followup_days,
-                provisional_from=provisional.since(self.calendar, due),
-            )
+        fast_execute(
+            conn,
+            _INSERT_FOLLOWUP,
+            {
+                "case_id": case_id,
+                "department": case.department,
+                "rating": str(event.payload["rating"]),
+                "comment": str(event.payload.get("comment", ""))[:1000],
+                "opened_at": iso(event.at),
+                "due": iso(due) if due else None,
+                "working_days": self.followup_days,
+                "provisional_from": provisional.since(self.calendar, due),
+            },
         )
 
     # -- timed rules -------------------------------------------------------------------------

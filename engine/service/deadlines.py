@@ -54,6 +54,7 @@ class DeadlineClock:
         self.calendar = calendar
         self.completeness_days = completeness_days
         self._dues: dict[tuple[Any, ...], datetime | None] = {}
+        self._completeness: dict[datetime, datetime] = {}  # start -> the Art. 32 period's end
         # number -> (case, item, its deadlines): an action asks for the deadlines of the case it starts
         # from, which the previous action computed for the case it left (the same object, cached by
         # engine.service.cases; a folded case is never changed afterwards, so identity means equality)
@@ -114,11 +115,15 @@ class DeadlineClock:
         ended = [p["end"] for p in case.pauses if p["kind"] == "supplement" and p["end"] is not None]
         if ended:
             start = max(ended)
-        try:
-            return clock.deemed_acceptance_due(start, self.calendar, self.completeness_days)
-        except CalendarYearMissing as exc:
-            log.warning("completeness deadline unknown: %s", exc)
-            return None
+        if start not in self._completeness:  # the same for every action until the case is accepted
+            if len(self._completeness) >= DUE_CACHE_SIZE:
+                self._completeness.clear()
+            try:
+                self._completeness[start] = clock.deemed_acceptance_due(start, self.calendar, self.completeness_days)
+            except CalendarYearMissing as exc:
+                log.warning("completeness deadline unknown: %s", exc)
+                return None
+        return self._completeness[start]
 
     def due(self, start: datetime, limit: Mapping[str, Any], pauses: tuple[clock.Pause, ...]) -> datetime | None:
         """``clock.due_with_pauses`` remembered: a case asks for the same deadlines after every action."""

@@ -20,10 +20,12 @@ is not made to wait for the State Council's notice.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 from markupsafe import Markup, escape
 
+from engine.base.dates import TZ
 from engine.base.i18n import gettext
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
@@ -46,10 +48,20 @@ def since(cal: WorkCalendar, *moments: Moment | None) -> int | None:
     first = cal.provisional_from
     if first is None:  # nothing is ever provisional under this calendar
         return None
+    edge = _year_start(first)
     for m in moments:  # a loop, not any(...): called for every column of every action
-        if m is not None and _day(m).year >= first:
+        if m is None:
+            continue
+        # an instant compares with the year's first local instant (no conversion); others by their date
+        if m >= edge if isinstance(m, datetime) else _day(m).year >= first:
             return first
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _year_start(year: int) -> datetime:
+    """The first instant of ``year`` in China Standard Time (an instant from then on has its local date in it)."""
+    return datetime(year, 1, 1, tzinfo=TZ)
 
 
 def is_provisional(moment: Moment | None, since_year: int | None) -> bool:

@@ -78,3 +78,44 @@ def test_postgresql_opens_with_psycopg_and_replaces_a_connection_the_server_drop
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
     finally:
         eng.dispose()
+
+
+@pytest.mark.sqlite_only  # BEGIN IMMEDIATE and the writer turn are SQLite's; PostgreSQL's path runs in test_service
+def test_write_transaction_commits_or_rolls_back_and_takes_the_writer_turn(tmp_path: Path) -> None:
+    """The hot path's transaction on the DB-API connection: BEGIN IMMEDIATE … COMMIT, everything undone when
+    its block raises, and a second writer of this process waits for the first to finish."""
+    import threading
+
+    from sqlalchemy import Column, Integer, MetaData, Table, insert, select
+
+    from engine.ledger.fastpath import fast_execute
+
+    eng = open_engine(tmp_path / "w.db")
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("n", Integer))
+    table.metadata.create_all(eng)
+    add = insert(table)
+    with ledger_db.write_transaction(eng) as tx:
+        fast_execute(tx, add, {"n": 1})
+    with pytest.raises(RuntimeError), ledger_db.write_transaction(eng) as tx:
+        fast_execute(tx, add, {"n": 2})
+        raise RuntimeError("the action was refused after its first write")
+    order: list[str] = []
+    with ledger_db.write_transaction(eng) as tx:
+        other = threading.Thread(target=lambda: _write_after(eng, add, order))
+        other.start()
+        other.join(0.2)  # it cannot start its transaction while this one holds the turn
+        order.append("first")
+        fast_execute(tx, add, {"n": 3})
+    other.join()
+    with read_only(eng) as conn:
+        assert [r.n for r in conn.execute(select(table.c.n).order_by(table.c.id))] == [1, 3, 4]
+    assert order == ["first", "second"]
+    eng.dispose()
+
+
+def _write_after(eng: Any, add: Any, order: list[str]) -> None:
+    from engine.ledger.fastpath import fast_execute
+
+    with ledger_db.write_transaction(eng) as tx:
+        order.append("second")
+        fast_execute(tx, add, {"n": 4})

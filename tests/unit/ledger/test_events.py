@@ -430,3 +430,20 @@ def test_sigkill_mid_write_leaves_a_consistent_record(db: Path) -> None:
         assert case["state"] == f"s{len(evs) - 1}"
     finally:
         eng.dispose()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"data": {"申请人": {"姓名": "张三", "note": 'a "quoted" \\ "payload":0,"prev_hash" text'}}},
+        {"amount_fen": 120, "lines": [{"x": 1.5, "y": None, "z": True}], "prev_hash": "not the chain's"},
+    ],
+)
+def test_next_link_hashes_exactly_the_canonical_encoding(payload: dict[str, Any]) -> None:
+    """An event's payload is encoded once and spliced into the canonical text: the hash is still
+    sha256(prev_hash + canonical(event)), whatever the payload holds (quotes, keys named like the chain's)."""
+    at = datetime.fromisoformat("2026-11-22T09:00:00+00:00")
+    link = ledger_events.next_link("QQ1", 2, at, "张三", "window", "accept", payload, CATV, "f" * 64)
+    assert link.hash == event_hash(link.chained)
+    assert link.stored == dumps(payload)
