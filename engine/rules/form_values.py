@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -92,49 +92,68 @@ def _decimal(value: Any, label: str) -> Decimal:
 
 def coerce(spec: Mapping[str, Any], value: Any) -> Any:
     """A submitted value as its field type's typed value; raises Invalid with a message."""
-    kind, label = spec["type"], spec["label"]
-    if kind == "integer":
-        number = _decimal(value, label)
-        if number != number.to_integral_value():
-            raise Invalid("not_a_number", N_("%(label)s应为整数，请填写不带小数的数字"), label=label)
-        return int(number)
-    if kind == "number":
-        return _plain(_decimal(value, label))
-    if kind == "money":
-        amount, unit = _decimal(value, label), str(spec.get("unit", YUAN))
-        exact = Decimal(1).scaleb(-places(unit))  # one fen in this unit: 0.01 元, 0.000001 万元
-        if amount != amount.quantize(exact):
-            raise Invalid(
-                "not_a_number",
-                N_("%(label)s以%(unit)s为单位，最多保留%(places)s位小数（精确到分），请重新填写"),
-                label=label,
-                unit=unit,
-                places=places(unit),
-            )
-        if amount == amount.quantize(CENT):
-            return _plain(amount.quantize(CENT))
-        return _plain(amount.normalize())  # 1234.5678 万元: every digit that counts, no trailing zeros
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        word = str(value).strip().lower()
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
-        raise Invalid("invalid_option", N_("%(label)s请选择“是”或“否”"), label=label)
-    if kind in ("select", "radio"):
-        return _option(spec, value)
-    if kind == "checkbox":
-        values = value if isinstance(value, list | tuple) else [value]
-        chosen: list[Any] = []
-        for v in values:
-            if not empty(v) and (option := _option(spec, v)) not in chosen:
-                chosen.append(option)
-        return chosen
-    if kind == "date":
-        return _date(value, label)
-    text = _text(value, label)
+    return converter(spec["type"])(spec, value)
+
+
+def converter(kind: str) -> Converter:
+    """The function ``coerce`` applies to a field of type ``kind`` (a compiled form keeps it per field)."""
+    return _CONVERTERS.get(kind, _to_text)
+
+
+def _to_integer(spec: Mapping[str, Any], value: Any) -> Any:
+    number = _decimal(value, spec["label"])
+    if number != number.to_integral_value():
+        raise Invalid("not_a_number", N_("%(label)s应为整数，请填写不带小数的数字"), label=spec["label"])
+    return int(number)
+
+
+def _to_number(spec: Mapping[str, Any], value: Any) -> Any:
+    return _plain(_decimal(value, spec["label"]))
+
+
+def _to_money(spec: Mapping[str, Any], value: Any) -> Any:
+    label = spec["label"]
+    amount, unit = _decimal(value, label), str(spec.get("unit", YUAN))
+    exact = Decimal(1).scaleb(-places(unit))  # one fen in this unit: 0.01 元, 0.000001 万元
+    if amount != amount.quantize(exact):
+        raise Invalid(
+            "not_a_number",
+            N_("%(label)s以%(unit)s为单位，最多保留%(places)s位小数（精确到分），请重新填写"),
+            label=label,
+            unit=unit,
+            places=places(unit),
+        )
+    if amount == amount.quantize(CENT):
+        return _plain(amount.quantize(CENT))
+    return _plain(amount.normalize())  # 1234.5678 万元: every digit that counts, no trailing zeros
+
+
+def _to_boolean(spec: Mapping[str, Any], value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise Invalid("invalid_option", N_("%(label)s请选择“是”或“否”"), label=spec["label"])
+
+
+def _to_checkbox(spec: Mapping[str, Any], value: Any) -> Any:
+    values = value if isinstance(value, list | tuple) else [value]
+    chosen: list[Any] = []
+    for v in values:
+        if not empty(v) and (option := _option(spec, v)) not in chosen:
+            chosen.append(option)
+    return chosen
+
+
+def _to_date(spec: Mapping[str, Any], value: Any) -> Any:
+    return _date(value, spec["label"])
+
+
+def _to_text(spec: Mapping[str, Any], value: Any) -> Any:
+    kind, text = spec["type"], _text(value, spec["label"])
     if kind in ("id_card", "uscc", "area", "phone"):
         text = unicodedata.normalize("NFKC", text).upper()
     if kind == "phone":
@@ -175,6 +194,24 @@ def _date(value: Any, label: str) -> str:
         except ValueError:
             pass
     raise Invalid("invalid_date", N_("%(label)s不是有效日期，请按 年-月-日 填写，如 2026-01-05"), label=label)
+
+
+Converter = Callable[[Mapping[str, Any], Any], Any]
+_CONVERTERS: dict[str, Converter] = {
+    "integer": _to_integer,
+    "number": _to_number,
+    "money": _to_money,
+    "boolean": _to_boolean,
+    "select": _option,
+    "radio": _option,
+    "checkbox": _to_checkbox,
+    "date": _to_date,
+}
+
+
+def checked(spec: Mapping[str, Any]) -> bool:
+    """Whether ``check`` has anything to check for this field (most text fields: nothing)."""
+    return spec["type"] in _CHECKED or "max_length" in spec
 
 
 def check(spec: Mapping[str, Any], value: Any) -> None:
@@ -237,3 +274,4 @@ _IDENTIFIERS: dict[str, Any] = {
     ),
     "email": _simple(identifiers.valid_email, N_("%(label)s格式不正确，请填写如 name@example.com 的电子邮箱地址")),
 }
+_CHECKED = frozenset({*_IDENTIFIERS, "area", "number", "integer", "money"})  # types ``check`` has rules for

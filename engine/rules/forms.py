@@ -12,6 +12,7 @@ Each value is read as its field type's typed value and checked by engine.rules.f
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from dataclasses import field as _field
@@ -23,7 +24,7 @@ from engine.base.i18n import N_
 from engine.base.money import MONEY_UNITS, YUAN
 from engine.catalogue.fields import FieldInfo, item_fields
 from engine.catalogue.model import Catalogue, Document
-from engine.rules.form_values import Invalid, Params, check, coerce, empty, fill
+from engine.rules.form_values import Converter, Invalid, Params, check, checked, converter, empty, fill
 
 MATERIALS = "materials"
 
@@ -54,7 +55,73 @@ def field_error(field: str, code: str, words: str, **params: str | int | tuple[s
     return FieldError(field, fill(words, items, False), code, words, items)
 
 
-# ---------------------------------------------------------------- the item's form
+# ---------------------------------------------------------------- the item's form, compiled once
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One field of a compiled form: where its value sits and the conditions that show it."""
+
+    info: FieldInfo
+    section: str
+    key: str
+    conditions: tuple[Any, ...]  # the section's ``when`` and the field's own, those that are set
+    convert: Converter  # engine.rules.form_values.coerce for this field's type
+    checked: bool  # engine.rules.form_values.check has rules for it
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """An item's form prepared once: the fields in form order, their conditions, the section ids.
+
+    ``anchors`` are the item's and its sections' data objects it was built from; a catalogue
+    that holds other objects under the same version and code (a test's synthetic item, a
+    snapshot read again) compiles its own."""
+
+    fields: dict[str, FieldInfo]
+    slots: tuple[_Slot, ...]
+    sections: frozenset[str]
+    conditional: bool  # any field or section has a ``when``: visibility needs the fixed point
+    anchors: tuple[Any, ...]
+
+
+_COMPILED: dict[tuple[str, str], _Compiled] = {}
+_COMPILED_MAX = 512  # item forms kept (a center has a few hundred items; a reload compiles again)
+
+
+def _anchors(cat: Catalogue, item: Any) -> tuple[Any, ...]:
+    """The data objects a form is built from: the item's, then each named section's (None when unknown)."""
+    named = [e for e in item.get("form", {}).get("sections", []) if isinstance(e, str)]
+    return (item, *(cat.data(cat.forms[e]) if e in cat.forms else None for e in named))
+
+
+def _compiled(cat: Catalogue, item_doc: Document) -> _Compiled:
+    """The item's compiled form, from the cache when built from these very objects (why: the form of
+    a catalogue version never changes, and building it was a third of checking an application)."""
+    item = cat.data(item_doc) or {}
+    key = (cat.version, str(item.get("code", item_doc.file)))
+    anchors = _anchors(cat, item)
+    found = _COMPILED.get(key)
+    if found is not None and len(found.anchors) == len(anchors) and all(map(operator.is_, found.anchors, anchors)):
+        return found
+    fields, section_when = _form(cat, item_doc)
+    slots = []
+    for name, info in fields.items():
+        section, _, field_key = name.partition(".")
+        conditions = (section_when.get(section), info.spec.get("when"))
+        shown_when = tuple(c for c in conditions if c is not None)
+        slots.append(_Slot(info, section, field_key, shown_when, converter(info.spec["type"]), checked(info.spec)))
+    compiled = _Compiled(
+        fields,
+        tuple(slots),
+        frozenset(s.section for s in slots),
+        any(s.conditions for s in slots),
+        anchors,
+    )
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()
+    _COMPILED[key] = compiled
+    return compiled
 
 
 def _form(cat: Catalogue, item_doc: Document) -> tuple[dict[str, FieldInfo], dict[str, Any]]:
@@ -137,42 +204,41 @@ def money_text(value: Any, unit: str) -> str:
 # ---------------------------------------------------------------- visibility and the public API
 
 
-def _typed(fields: Mapping[str, FieldInfo], nested: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Flat {section.field: typed value} of every known, non-empty, coercible field (no visibility)."""
-    out: dict[str, Any] = {}
-    for name, info in fields.items():
-        section, _, key = name.partition(".")
-        value = nested.get(section, {}).get(key)
-        if empty(value):
-            continue
-        try:
-            typed = coerce(info.spec, value)
-        except Invalid:
-            typed = value.strip() if isinstance(value, str) else value  # conditions still see it
-        if not empty(typed):
-            out[name] = typed
-    return out
+class _Typed:
+    """An application's values read once per field: typed values (or the stripped value as given, for
+    conditions, when it cannot be read) and the error each unreadable field gave."""
+
+    __slots__ = ("invalid", "values")
+
+    def __init__(self, form: _Compiled, nested: Mapping[str, Mapping[str, Any]]) -> None:
+        self.values: dict[str, Any] = {}  # flat {section.field: typed value}, non-empty only (no visibility)
+        self.invalid: dict[str, Invalid] = {}
+        for slot in form.slots:
+            value = nested.get(slot.section, {}).get(slot.key)
+            if empty(value):
+                continue
+            try:
+                typed = slot.convert(slot.info.spec, value)
+            except Invalid as exc:
+                self.invalid[slot.info.name] = exc
+                typed = value.strip() if isinstance(value, str) else value  # conditions still see it
+            if not empty(typed):
+                self.values[slot.info.name] = typed
 
 
-def _shown(
-    fields: Mapping[str, FieldInfo], section_when: Mapping[str, Any], typed: Mapping[str, Any]
-) -> list[FieldInfo]:
+def _shown(form: _Compiled, typed: Mapping[str, Any]) -> list[_Slot]:
     """Fields whose section and field conditions hold, with hidden fields' values taken away.
 
     A condition may name a field that is itself hidden; dropping hidden values and
     re-evaluating until nothing changes makes such a chain consistent.
     """
+    if not form.conditional:
+        return list(form.slots)
     current = dict(typed)
-    shown: list[FieldInfo] = []
-    for _ in range(len(fields) + 1):
-        shown = []
-        for name, info in fields.items():
-            section_cond = section_when.get(name.partition(".")[0])
-            if (section_cond is None or evaluate(section_cond, current)) and (
-                "when" not in info.spec or evaluate(info.spec["when"], current)
-            ):
-                shown.append(info)
-        names = {f.name for f in shown}
+    shown: list[_Slot] = []
+    for _ in range(len(form.slots) + 1):
+        shown = [s for s in form.slots if all(evaluate(c, current) for c in s.conditions)]
+        names = {s.info.name for s in shown}
         kept = {k: v for k, v in typed.items() if k in names}
         if kept == current:
             break
@@ -182,17 +248,18 @@ def _shown(
 
 def _prepare(
     cat: Catalogue, item_doc: Document, data: Mapping[str, Any]
-) -> tuple[dict[str, FieldInfo], list[FieldInfo], dict[str, Any], dict[str, dict[str, Any]], list[str]]:
-    fields, section_when = _form(cat, item_doc)
+) -> tuple[_Compiled, list[_Slot], dict[str, Any], dict[str, dict[str, Any]], list[str], _Typed]:
+    form = _compiled(cat, item_doc)
     nested, odd = _nest(data)
-    typed = _typed(fields, nested)
-    shown = _shown(fields, section_when, typed)
-    return fields, shown, {f.name: typed[f.name] for f in shown if f.name in typed}, nested, odd
+    typed = _Typed(form, nested)
+    shown = _shown(form, typed.values)
+    flat = {s.info.name: typed.values[s.info.name] for s in shown if s.info.name in typed.values}
+    return form, shown, flat, nested, odd, typed
 
 
 def visible_fields(cat: Catalogue, item_doc: Document, data: Mapping[str, Any]) -> list[FieldInfo]:
     """The fields the applicant is asked, in form order: section ``when`` and field ``when`` hold."""
-    return _prepare(cat, item_doc, data)[1]
+    return [slot.info for slot in _prepare(cat, item_doc, data)[1]]
 
 
 def _to_nested(flat: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -249,8 +316,8 @@ def validate(
     ``uploads`` maps material id → upload ids; ``None`` skips the material checks (a form
     saved before its uploads), ``{}`` checks them with nothing uploaded.
     """
-    fields, shown, flat, nested, odd = _prepare(cat, item_doc, data)
-    sections = {name.partition(".")[0] for name in fields}
+    form, shown, flat, nested, odd, typed = _prepare(cat, item_doc, data)
+    sections = form.sections
     errors = [
         field_error(key, "unknown_field", N_("“%(key)s”应按表单分组逐项填写，请重新提交"), key=key)
         if key in sections
@@ -265,24 +332,25 @@ def validate(
             errors.append(field_error(section, "unknown_field", words, section=section))
             continue
         for key in values:
-            if f"{section}.{key}" not in fields:
+            if f"{section}.{key}" not in form.fields:
                 words = N_("本事项表单的该分组没有“%(key)s”字段，请删除后重新提交")
                 errors.append(field_error(f"{section}.{key}", "unknown_field", words, key=key))
-    for info in shown:
-        spec, label = info.spec, info.spec["label"]
-        section, _, key = info.name.partition(".")
-        raw = nested.get(section, {}).get(key)
+    for slot in shown:
+        info, spec = slot.info, slot.info.spec
         if info.name not in flat:
             rule = spec.get("required", False)
             if rule is True or (isinstance(rule, Mapping) and evaluate(rule, flat)):
                 words = N_("请选择%(label)s") if spec["type"] in _CHOSEN else N_("请填写%(label)s")  # chosen, not typed
-                errors.append(field_error(info.name, "required", words, label=label))
+                errors.append(field_error(info.name, "required", words, label=spec["label"]))
             continue
-        try:
-            typed = coerce(spec, raw)
-            check(spec, typed)
-        except Invalid as exc:
-            errors.append(FieldError(info.name, exc.message, exc.code, exc.words, exc.params))
+        failed = typed.invalid.get(info.name)  # read once in _Typed: the same value gives the same error
+        if failed is None and slot.checked:
+            try:
+                check(spec, flat[info.name])
+            except Invalid as exc:
+                failed = exc
+        if failed is not None:
+            errors.append(FieldError(info.name, failed.message, failed.code, failed.words, failed.params))
     if uploads is not None:
         errors.extend(_material_errors(cat, item_doc, flat, uploads))
     return _to_nested(flat), errors

@@ -372,3 +372,23 @@ def test_section_when_hides_a_whole_section(cat: Catalogue) -> None:
     data_out, errors = validate(synthetic, doc, raw, {**SEAL_UPLOADS, "loss_notice": ["u3"]})
     assert codes(errors) == {"loss.published": "required"}
     assert data_out["loss"] == {"paper": "齐齐哈尔日报"}
+
+
+def test_a_form_compiled_once_is_not_reused_for_other_documents(cat: Catalogue) -> None:
+    """The compiled form is kept per catalogue version and item code, but a catalogue holding other
+    documents under the same version and code (a reload's edit, a synthetic test item) gets its own."""
+    seal_doc = item(cat, SEAL)
+    before = Catalogue(REPO, "same-version", items={SEAL: seal_doc}, forms=cat.forms)
+    assert validate(before, seal_doc, seal_data(), SEAL_UPLOADS)[1] == []
+    data = copy.deepcopy(seal_doc.data)
+    data["form"]["sections"].append(
+        {
+            "id": "extra",
+            "title": "补充",
+            "fields": [{"id": "note", "label": "补充说明", "type": "text", "required": True}],
+        }
+    )
+    edited = Document(seal_doc.file, "item", data)
+    after = Catalogue(REPO, "same-version", items={SEAL: edited}, forms=cat.forms)
+    assert codes(validate(after, edited, seal_data(), SEAL_UPLOADS)[1]) == {"extra.note": "required"}
+    assert validate(before, seal_doc, seal_data(), SEAL_UPLOADS)[1] == []  # and the first is still right
