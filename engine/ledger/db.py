@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import BigInteger, bindparam, create_engine, event, func, select
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 
-from engine.ledger.fastpath import Tx
+from engine.ledger.fastpath import Tx, fast_execute
 
 __all__ = [
     "DATA_DIR_ENV", "READ_ONLY", "WRITER_WAIT", "dumps", "is_url", "iso", "loads", "lock", "open_engine", "place",
@@ -150,7 +150,10 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
     return engine
 
 
-def lock(conn: Connection, name: str) -> None:
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+
+
+def lock(conn: Connection | Tx, name: str) -> None:
     """Hold the lock ``name`` until ``conn``'s transaction ends: writers that read, decide and then write
     (the next case number, a per-address limit's count) take it first, so two of them never decide on
     the same reading.
@@ -158,11 +161,12 @@ def lock(conn: Connection, name: str) -> None:
     On SQLite every write transaction already runs alone (``BEGIN IMMEDIATE``), so this does nothing.
     On PostgreSQL transactions run side by side at READ COMMITTED: this is a transaction-scoped advisory
     lock (``pg_advisory_xact_lock``) on a 64-bit key derived from ``name``, released by the commit or
-    rollback, so a crashed writer never leaves it held."""
+    rollback, so a crashed writer never leaves it held. Taken in either kind of write transaction
+    (``engine.begin()`` or :func:`write_transaction`): the statement is prebuilt (engine.ledger.fastpath)."""
     if conn.dialect.name != "postgresql":
         return
     key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    fast_execute(conn, _ADVISORY_LOCK, {"key": key})
 
 
 def is_url(db: str | Path) -> bool:

@@ -11,21 +11,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from engine.ledger.db import dumps, iso, loads
+from engine.ledger.fastpath import Tx, fast_execute
 from engine.ledger.tables import catalogue_snapshots, catalogue_versions
 
 __all__ = ["catalogue_history", "load_snapshot", "newest_catalogue", "record_catalogue", "save_snapshot"]
 
 
-def save_snapshot(conn: Connection, version: str, content: Any, at: datetime) -> bool:
-    """Freeze the catalogue documents of ``version`` once; return whether they were new."""
-    exists = conn.execute(select(catalogue_snapshots.c.version).where(catalogue_snapshots.c.version == version)).first()
-    if exists is not None:
+_SNAPSHOT_SAVED = select(catalogue_snapshots.c.version).where(catalogue_snapshots.c.version == bindparam("version"))
+_INSERT_SNAPSHOT = insert(catalogue_snapshots)
+
+
+def save_snapshot(conn: Connection | Tx, version: str, content: Any, at: datetime) -> bool:
+    """Freeze the catalogue documents of ``version`` once; return whether they were new. Prebuilt
+    statements (engine.ledger.fastpath): a filing saves its item's snapshot in its own write transaction."""
+    if fast_execute(conn, _SNAPSHOT_SAVED, {"version": version}).rows:
         return False
-    conn.execute(insert(catalogue_snapshots).values(version=version, created_at=iso(at), content=dumps(content)))
+    fast_execute(conn, _INSERT_SNAPSHOT, {"version": version, "created_at": iso(at), "content": dumps(content)})
     return True
 
 

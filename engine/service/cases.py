@@ -24,12 +24,12 @@ from engine.base.i18n import N_, gettext
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
-from engine.ledger.cases import create_case, get_case, last_number, record_case_staff
+from engine.ledger.cases import create_case, last_number, record_case_staff
 from engine.ledger.db import iso, loads, lock, read_only, write_transaction
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import append_event, case_values, events_of
 from engine.ledger.fastpath import Tx, fast_execute
-from engine.ledger.idempotency import find_idempotency, remember_idempotency
+from engine.ledger.idempotency import remember_idempotency
 from engine.ledger.snapshots import load_snapshot, save_snapshot
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
@@ -72,6 +72,12 @@ _CASE_ROW_FOR_WRITE = (
 _INSERT_FOLLOWUP = insert(tables.followups)
 _SNAPSHOT_CONTENT = select(tables.catalogue_snapshots.c.content).where(
     tables.catalogue_snapshots.c.version == bindparam("version")
+)
+#: the case an idempotency key filed (a repeat answers with it), in one prebuilt statement
+_FILED = (
+    select(tables.cases.c.number, tables.cases.c.query_code, tables.cases.c.version)
+    .select_from(tables.idempotency.join(tables.cases, tables.cases.c.number == tables.idempotency.c.case_number))
+    .where(tables.idempotency.c.key == bindparam("key"))
 )
 CASE_CACHE_SIZE = 10_000
 
@@ -134,6 +140,8 @@ class CaseService:
         self._snapshots: dict[str, dict[str, Any]] = {}
         self._snap_keys: dict[str, str] = {}  # item code -> snapshot key under this catalogue
         self._saved: set[str] = set()  # snapshot keys known to be in the database
+        #: id(snapshot) -> (that snapshot, its money fields' units): derived once, snapshots never change
+        self._units: dict[int, tuple[Mapping[str, Any], dict[str, str]]] = {}
         #: number -> (case id, state folded from its events); checked against the stored version on use
         self._cases: OrderedDict[str, tuple[int, Case]] = OrderedDict()
         #: number -> (row, worklist columns) as this process's last write left them (see _head)
@@ -237,53 +245,78 @@ class CaseService:
         if errors:
             raise SubmissionInvalid(errors)
         now = self._now()
-        with self.db.begin() as conn:
-            lock(conn, filing_limits.LOCK)  # PostgreSQL: one filing at a time decides the next number and the limits
-            seen = find_idempotency(conn, idempotency_key)
-            if seen is not None:  # a double click or a retried request: the case that exists
-                row = get_case(conn, seen)
-                assert row is not None
-                return Submitted(seen, row["query_code"], row["version"], created=False)
-            filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
-            snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
-            if snap_key not in self._snapshots:
-                self._snapshot_in(conn, snap_key)
-            number = self._next_number(conn, now)
-            drafts.mark_filed(conn, idempotency_key, number, now)  # Filed: the draft filed a chain application
-            query_code = query_codes.new()  # unguessable; see engine.service.query_codes
-            payload = _plain(
-                {
-                    "data": normalised,
-                    "uploads": {k: list(v) for k, v in uploads.items()},
-                    "snapshot": snap_key,
-                    "proxy": actor.role != "applicant",
-                    **({"chain": chain} if chain else {}),
-                }
+        # Staff filings and applications without a draft or a filing limit run straight on the DB-API
+        # connection (engine.ledger.db.write_transaction, as actions do): every statement of theirs is
+        # prebuilt. A draft's mark and an address's limit still use SQLAlchemy statements: engine.begin().
+        plain = filer is None and not idempotency_key.removeprefix("chain:").startswith(drafts.key(""))
+        with write_transaction(self.db) if plain else self.db.begin() as conn:
+            filed = self._file(
+                conn, item_code, doc, normalised, uploads, actor, idempotency_key, now, chain, pinned, filer
             )
-            snap = self._snapshots[snap_key]
-            case = fold_event(
-                Case(number, item_code, doc.data["department"]),
-                Event("submit", now, actor.username, actor.role, payload),
-                snap["item"],
-            )
-            case_id, _ = create_case(
-                conn,
-                number=number,
-                query_code=query_code,
-                item_code=item_code,
-                catalogue_version=snap_key,
-                state=case.state,
-                data=normalised,
-                at=now,
-                actor=actor.username,
-                role=actor.role,
-                payload=payload,
-                department=doc.data["department"],
-                columns={**self.worklist(case, snap), **({"chain_number": chain} if chain else {})},
-            )
-            remember_idempotency(conn, idempotency_key, number, now)
-        self._remember(number, case_id, case)
-        return Submitted(number, query_code, 1, created=True)
+        if filed[1] is not None:
+            self._remember(filed[0].number, *filed[1])
+        return filed[0]
+
+    def _file(
+        self,
+        conn: Any,
+        item_code: str,
+        doc: Document,
+        normalised: dict[str, Any],
+        uploads: Mapping[str, list[str]],
+        actor: Actor,
+        idempotency_key: str,
+        now: datetime,
+        chain: str | None,
+        pinned: str | None,
+        filer: filing_limits.Filer | None,
+    ) -> tuple[Submitted, tuple[int, Case] | None]:
+        """The filing's write transaction on ``conn``: what ``submit`` answers, and the new case's id and
+        state for the cache (None when the idempotency key named an earlier submission)."""
+        lock(conn, filing_limits.LOCK)  # PostgreSQL: one filing at a time decides the next number and the limits
+        seen = fast_execute(conn, _FILED, {"key": idempotency_key}).rows
+        if seen:  # a double click or a retried request: the case that exists
+            number, query_code, version = seen[0]
+            return Submitted(str(number), query_code, int(version), created=False), None
+        filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
+        snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
+        if snap_key not in self._snapshots:
+            self._snapshot_in(conn, snap_key)
+        number = self._next_number(conn, now)
+        drafts.mark_filed(conn, idempotency_key, number, now)  # Filed: the draft filed a chain application
+        query_code = query_codes.new()  # unguessable; see engine.service.query_codes
+        payload = _plain(
+            {
+                "data": normalised,
+                "uploads": {k: list(v) for k, v in uploads.items()},
+                "snapshot": snap_key,
+                "proxy": actor.role != "applicant",
+                **({"chain": chain} if chain else {}),
+            }
+        )
+        snap = self._snapshots[snap_key]
+        case = fold_event(
+            Case(number, item_code, doc.data["department"]),
+            Event("submit", now, actor.username, actor.role, payload),
+            snap["item"],
+        )
+        case_id, _ = create_case(
+            conn,
+            number=number,
+            query_code=query_code,
+            item_code=item_code,
+            catalogue_version=snap_key,
+            state=case.state,
+            data=normalised,
+            at=now,
+            actor=actor.username,
+            role=actor.role,
+            payload=payload,
+            department=doc.data["department"],
+            columns={**self.worklist(case, snap), **({"chain_number": chain} if chain else {})},
+        )
+        remember_idempotency(conn, idempotency_key, number, now)
+        return Submitted(number, query_code, 1, created=True), (case_id, case)
 
     def _next_number(self, conn: Any, now: datetime) -> str:
         day = clock.local_date(now).strftime("%Y%m%d")
@@ -432,16 +465,18 @@ class CaseService:
             raise SubmissionInvalid(errors)
         return normalised
 
-    @staticmethod
     def _assessed(
-        action: str, payload: dict[str, Any], case: Case, snap: Mapping[str, Any], now: datetime
+        self, action: str, payload: dict[str, Any], case: Case, snap: Mapping[str, Any], now: datetime
     ) -> dict[str, Any]:
         if action != "assess_fee":
             return payload
         if snap.get("fee_schedule") is None:
             raise ActionRefused("not_allowed", N_("本事项不收费"))
-        units = money_units(snap["item"], snap.get("forms", {}))  # an amount asked in 万元 is charged on in yuan
-        a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=units)
+        kept = self._units.get(id(snap))
+        if kept is None or kept[0] is not snap:  # an amount asked in 万元 is charged on in yuan
+            kept = (snap, money_units(snap["item"], snap.get("forms", {})))
+            self._units[id(snap)] = kept
+        a = assess(snap["fee_schedule"], case.data, on=clock.local_date(now), money_units=kept[1])
         return {"assessment": a.as_dict()}
 
     def _append(
