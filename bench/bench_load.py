@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO))  # import the engine from this checkout, however t
 sys.path.insert(0, str(BENCH))
 
 import pg  # noqa: E402  (bench/pg.py)
-from bench_web import ONE_ADDRESS_FOR_MANY, free_port, get, multipart, small_pdf, tail  # noqa: E402
+from bench_web import ONE_ADDRESS_FOR_MANY, RawConn, free_port, get, multipart, small_pdf, tail  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from engine.check.pipeline import load  # noqa: E402
@@ -84,55 +84,14 @@ class Broken(Exception):
 # ---------------------------------------------------------------------------------------
 
 
-class Conn:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
+class Conn(RawConn):
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
-        assert self.reader is not None
         lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{self.port}", f"Content-Length: {len(body)}"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        status_line = await self.reader.readline()
-        if not status_line:
-            await self.close()
-            raise ConnectionError(f"the server closed the connection on {method} {path}")
-        status = int(status_line.split()[1])
-        length, chunked, close = 0, False, False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            key = name.strip().lower()
-            if key == "content-length":
-                length = int(value)
-            elif key == "transfer-encoding" and "chunked" in value.lower():
-                chunked = True
-            elif key == "connection" and "close" in value.lower():
-                close = True
-        if chunked:
-            data = bytearray()
-            while size := int((await self.reader.readline()).split(b";")[0], 16):
-                data += await self.reader.readexactly(size + 2)
-                del data[-2:]
-            await self.reader.readline()
-            payload = bytes(data)
-        else:
-            payload = await self.reader.readexactly(length)
-        if close:
-            await self.close()
-        return status, payload
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
+        await self.send("\r\n".join(lines), body)
+        return await self.answer(method, path)
 
 
 # ---------------------------------------------------------------------------------------

@@ -388,27 +388,29 @@ async def open_drafts(port: int, n: int, connections: int = SUBMIT_CONNECTIONS) 
 # ---------------------------------------------------------------------------------------
 
 
-class Conn:
+class RawConn:
+    """One keep-alive HTTP/1.1 connection over asyncio, raw so the client costs little of the shared CPUs;
+    subclasses write the requests (bench_load.py's clients too)."""
+
     def __init__(self, port: int) -> None:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(
-        self, method: str, path: str, content_type: str, body: bytes, headers: str = ""
-    ) -> tuple[int, bytes]:
-        """``headers``: more header lines, each ending in CRLF."""
+    async def send(self, head: str, body: bytes) -> None:
+        """Write a request's head (its lines, without the blank line) and body, connecting first if need be."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        self.writer.write((head + "\r\n\r\n").encode("latin-1") + body)
+
+    async def answer(self, method: str, path: str) -> tuple[int, bytes]:
+        """The status and body of the answer to the request just sent; ConnectionError (and the connection
+        closed) when the server closed it instead."""
         assert self.reader is not None
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nContent-Type: {content_type}\r\n"
-            f"{headers}Content-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode("latin-1") + body)
         status_line = await self.reader.readline()
         if not status_line:
-            raise Broken(f"the server closed the connection on {method} {path}")
+            await self.close()
+            raise ConnectionError(f"the server closed the connection on {method} {path}")
         status = int(status_line.split()[1])
         length, chunked, close = 0, False, False
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -433,19 +435,35 @@ class Conn:
             await self.close()
         return status, payload
 
-    async def new_draft(self) -> str:
-        """A new API draft's token (``POST /api/drafts``)."""
-        status, reply = await self.request("POST", "/api/drafts", "application/json", b"")
-        if status != 201:
-            raise Broken(f"POST /api/drafts answered {status}: {reply[:300]!r}")
-        return str(json.loads(reply)["draft"])
-
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
             with contextlib.suppress(OSError):
                 await self.writer.wait_closed()
         self.reader = self.writer = None
+
+
+class Conn(RawConn):
+    async def request(
+        self, method: str, path: str, content_type: str, body: bytes, headers: str = ""
+    ) -> tuple[int, bytes]:
+        """``headers``: more header lines, each ending in CRLF."""
+        await self.send(
+            f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nContent-Type: {content_type}\r\n"
+            f"{headers}Content-Length: {len(body)}",
+            body,
+        )
+        try:
+            return await self.answer(method, path)
+        except ConnectionError as exc:  # the figure would mean nothing
+            raise Broken(str(exc)) from exc
+
+    async def new_draft(self) -> str:
+        """A new API draft's token (``POST /api/drafts``)."""
+        status, reply = await self.request("POST", "/api/drafts", "application/json", b"")
+        if status != 201:
+            raise Broken(f"POST /api/drafts answered {status}: {reply[:300]!r}")
+        return str(json.loads(reply)["draft"])
 
 
 @dataclass(slots=True)
