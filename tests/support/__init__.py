@@ -3,21 +3,42 @@ sys.path for its conftest.py). Test modules never import each other: a fixture t
 the conftest.py of the narrowest folder holding both, a plain helper here.
 
 This module: copies of the reference catalogue to edit, a joint-review chain, tampering with the record
-behind the application's back, a free port. Its modules: ``support.portal`` (the applicant's pages),
+behind the application's back, a free port, waiting for what another thread or process does.
+Its modules: ``support.portal`` (the applicant's pages),
 ``support.desk`` (staff accounts, a signed-in browser), ``support.api`` (the JSON API in-process),
-``support.cases`` (cases filed through the service)."""
+``support.cases`` (cases filed through the service), ``support.postgres`` (a PostgreSQL server for the tests)."""
 
 from __future__ import annotations
 
 import shutil
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import pytest
 
 from support import postgres
 
 REPO = Path(__file__).resolve().parents[2]
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
+
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float) -> T:
+    """Poll ``probe`` until it returns something truthy and answer that; fail the test after ``timeout``
+    seconds, naming ``what`` it waited for (for servers running as other threads or processes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
 
 
 def free_port() -> int:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx2 as httpx
 import pytest
+import support
 import uvicorn
 from markupsafe import escape
 from support import copy_catalogue, postgres
@@ -60,15 +61,7 @@ def edit(root: Path, rel: str, *changes: tuple[str, str]) -> None:
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
-    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+    return support.wait_for(what, probe, timeout)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import httpx2 as httpx
 import pytest
+import support
 from support import REPO, copy_catalogue, free_port, postgres
 from support.api import RESALE
 from support.portal import PDF
@@ -36,14 +37,7 @@ T = TypeVar("T")
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = TIMEOUT) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+    return support.wait_for(what, probe, timeout)
 
 
 @dataclass
