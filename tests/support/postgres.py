@@ -72,30 +72,46 @@ def _as_user() -> list[str]:
     return [runuser, "-u", "postgres", "--"]
 
 
-def _start() -> str:
-    bin_dir = _binaries()
-    if bin_dir is None:
-        raise RuntimeError("no PostgreSQL server programs (Debian: apt-get install postgresql)")
-    home = Path(tempfile.mkdtemp(prefix="yangguang-pg-"))
-    prefix = _as_user()
-    if prefix:
-        shutil.chown(home, "postgres")
-    data, port = home / "data", _free_port()
-    run = [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-           "--locale=C", "--no-sync"]
-    subprocess.run(run, check=True, capture_output=True, timeout=120)
-    options = (f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB")
-    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"),
-                    "-w", "-t", "60", "start"], check=True, capture_output=True, timeout=90)
+class _Cluster:
+    """A cluster's folder (made for it, owned by the user the server runs as), port and programs."""
 
-    def stop() -> None:
-        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+    def __init__(self, kind: str) -> None:
+        bin_dir = _binaries()
+        if bin_dir is None:
+            raise RuntimeError("no PostgreSQL server programs (Debian: apt-get install postgresql)")
+        self.bin_dir, self.prefix = bin_dir, _as_user()
+        self.home = Path(tempfile.mkdtemp(prefix=f"yangguang-{kind}-"))
+        if self.prefix:
+            shutil.chown(self.home, "postgres")
+        self.data, self.port = self.home / "data", _free_port()
+
+    def run(self, program: str, *args: str, timeout: float = 120) -> None:
+        subprocess.run([*self.prefix, str(self.bin_dir / program), *args], check=True, capture_output=True,
+                       timeout=timeout)
+
+    def start(self, options: str) -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-o", f"-p {self.port} -k {self.home} {options}",
+                 "-l", str(self.home / "log"), "-w", "-t", "60", "start", timeout=90)
+
+    def stop(self) -> None:
+        """Stop the server and remove its folder; stopping twice is harmless (pg_ctl finds no server)."""
+        subprocess.run([*self.prefix, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
                        capture_output=True, timeout=60, check=False)
-        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
 
-    atexit.register(stop)
-    return f"postgresql://postgres@127.0.0.1:{port}"
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+
+def _start() -> str:
+    cluster = _Cluster("pg")
+    cluster.run("initdb", "-D", str(cluster.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C",
+                "--no-sync")
+    cluster.start("-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                  "-c max_connections=300 -c shared_buffers=128MB")
+    atexit.register(cluster.stop)
+    return cluster.url
 
 
 def start_replica(primary: str) -> tuple[str, Callable[[], None]]:
@@ -105,35 +121,18 @@ def start_replica(primary: str) -> tuple[str, Callable[[], None]]:
     and removes it. The primary must accept replication connections: a cluster :func:`server` starts does
     (``initdb -A trust`` trusts local replication; ``wal_level=replica`` is the default).
     RuntimeError when the server programs are missing; subprocess errors as they come."""
-    bin_dir = _binaries()
-    if bin_dir is None:
-        raise RuntimeError("no PostgreSQL server programs (Debian: apt-get install postgresql)")
-    home = Path(tempfile.mkdtemp(prefix="yangguang-pg-replica-"))
-    prefix = _as_user()
-    if prefix:
-        shutil.chown(home, "postgres")
-    data, port = home / "data", _free_port()
+    cluster = _Cluster("pg-replica")
     with _admin(primary) as conn:  # a standby refuses to run with fewer connections than its primary allows
         connections = conn.execute("SHOW max_connections").fetchone()[0]
-    backup = [*prefix, str(bin_dir / "pg_basebackup"), "-d", f"{primary}/postgres", "-D", str(data), "-R",
-              "-X", "stream", "--checkpoint=fast", "--no-sync"]
-    options = (f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c hot_standby=on -c fsync=off "
-               f"-c max_connections={connections}")
-
-    def stop() -> None:
-        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60, check=False)
-        shutil.rmtree(home, ignore_errors=True)
-
     try:
-        subprocess.run(backup, check=True, capture_output=True, timeout=120)
-        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"),
-                        "-w", "-t", "60", "start"], check=True, capture_output=True, timeout=90)
+        cluster.run("pg_basebackup", "-d", f"{primary}/postgres", "-D", str(cluster.data), "-R", "-X", "stream",
+                    "--checkpoint=fast", "--no-sync")
+        cluster.start(f"-c listen_addresses=127.0.0.1 -c hot_standby=on -c fsync=off -c max_connections={connections}")
     except BaseException:
-        stop()
+        cluster.stop()
         raise
-    atexit.register(stop)  # stopping twice is harmless: pg_ctl finds no server the second time
-    return f"postgresql://postgres@127.0.0.1:{port}", stop
+    atexit.register(cluster.stop)
+    return cluster.url, cluster.stop
 
 
 def replayed(primary_url: str, replica_url: str, seconds: float = 60.0) -> None:
