@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, cast, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.ledger.db import dumps, iso, loads
@@ -146,6 +146,32 @@ _GUARDED_UPDATE = update(cases).where(
     cases.c.id == bindparam("_case_id"), cases.c.version == bindparam("_expected_version")
 )  # the SET clause comes from the other parameter names
 _INSERT_EVENT = insert(events)
+_EVENT_FIELDS_WRITTEN = ("seq", "at", "actor", "role", "action", "payload", "catalogue_version", "prev_hash", "hash")
+_MOVED: dict[tuple[str, ...], Any] = {}  # set columns → the guarded update and the event's insert as one statement
+
+
+def _moved_and_appended(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: the guarded update setting ``columns`` (and the version, time and chain head) and the
+    event's insert in one statement — a data-modifying ``WITH`` whose insert reads the updated row, so
+    the event is written only when the guard matched (no row back: a version conflict, nothing written).
+    One round trip instead of two per action; the row lock and the guard decide exactly as before. The
+    event's parameters are named ``e_…``, apart from the case columns'."""
+    stmt = _MOVED.get(columns)
+    if stmt is None:
+        sets = {c: bindparam(c, type_=cases.c[c].type) for c in (*columns, "version", "updated_at", "last_event_hash")}
+        moved = (
+            update(cases)
+            .where(cases.c.id == bindparam("_case_id"), cases.c.version == bindparam("_expected_version"))
+            .values(sets)
+            .returning(cases.c.id)
+            .cte("moved")
+        )
+        # each parameter cast to its column's type: PostgreSQL reads an untyped parameter in a select list as text
+        fields = (cast(bindparam(f"e_{n}"), events.c[n].type) for n in _EVENT_FIELDS_WRITTEN)
+        stmt = _MOVED[columns] = insert(events).from_select(
+            ["case_id", *_EVENT_FIELDS_WRITTEN], select(moved.c.id, *fields)
+        )
+    return stmt
 
 
 class _Head(NamedTuple):
@@ -298,18 +324,24 @@ def _write(conn: Connection | Tx, case_id: int, expected_version: int, values: M
     itself; the new event's id."""
     # The guard first: on PostgreSQL it takes the row lock, so a concurrent writer waits
     # here and then finds the version changed (rowcount 0) instead of a duplicate seq.
-    result = fast_execute(
-        conn,
-        _GUARDED_UPDATE,
-        {
-            **values,
-            "version": expected_version + 1,
-            "updated_at": link.chained["at"],
-            "last_event_hash": link.hash,
-            "_case_id": case_id,
-            "_expected_version": expected_version,
-        },
-    )
+    moved = {
+        **values,
+        "version": expected_version + 1,
+        "updated_at": link.chained["at"],
+        "last_event_hash": link.hash,
+        "_case_id": case_id,
+        "_expected_version": expected_version,
+    }
+    if conn.dialect.name == "postgresql":  # both in one statement (one round trip): see _moved_and_appended
+        chained = link.chained
+        fields = {"payload": link.stored, "hash": link.hash}
+        moved.update({f"e_{n}": fields[n] if n in fields else chained[n] for n in _EVENT_FIELDS_WRITTEN})
+        appended = fast_execute(conn, _moved_and_appended(tuple(sorted(values))), moved)
+        if appended.lastrowid is not None:
+            return int(appended.lastrowid)
+        now = _case_row(conn, case_id)
+        raise VersionConflict(link.chained["case_number"], expected_version, None if now is None else now.version)
+    result = fast_execute(conn, _GUARDED_UPDATE, moved)
     if result.rowcount != 1:
         now = _case_row(conn, case_id)
         raise VersionConflict(link.chained["case_number"], expected_version, None if now is None else now.version)

@@ -29,7 +29,7 @@ from engine.ledger.db import iso, loads, lock, read_only, write_transaction
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import append_event, case_values, events_of
 from engine.ledger.fastpath import Tx, fast_execute
-from engine.ledger.idempotency import remember_idempotency
+from engine.ledger.idempotency import insert_idempotency
 from engine.ledger.snapshots import load_snapshot, save_snapshot
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
@@ -254,7 +254,9 @@ class CaseService:
                 conn, item_code, doc, normalised, uploads, actor, idempotency_key, now, chain, pinned, filer
             )
         if filed[1] is not None:
-            self._remember(filed[0].number, *filed[1])
+            case_id, case, head = filed[1]
+            self._remember(filed[0].number, case_id, case)
+            self._keep_head(filed[0].number, head)  # the first action needs no read of the row just filed
         return filed[0]
 
     def _file(
@@ -270,10 +272,12 @@ class CaseService:
         chain: str | None,
         pinned: str | None,
         filer: filing_limits.Filer | None,
-    ) -> tuple[Submitted, tuple[int, Case] | None]:
-        """The filing's write transaction on ``conn``: what ``submit`` answers, and the new case's id and
-        state for the cache (None when the idempotency key named an earlier submission)."""
-        lock(conn, filing_limits.LOCK)  # PostgreSQL: one filing at a time decides the next number and the limits
+    ) -> tuple[Submitted, tuple[int, Case, tuple[CaseRow, dict[str, Any]]] | None]:
+        """The filing's write transaction on ``conn``: what ``submit`` answers, and the new case's id, state
+        and row head for the caches (None when the idempotency key named an earlier submission)."""
+        prefix = self._number_prefix(now)
+        # PostgreSQL: filings with the same key, address or number prefix (center and day) queue here
+        lock(conn, *filing_limits.locks(idempotency_key, filer, prefix))
         seen = fast_execute(conn, _FILED, {"key": idempotency_key}).rows
         if seen:  # a double click or a retried request: the case that exists
             number, query_code, version = seen[0]
@@ -282,7 +286,7 @@ class CaseService:
         snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
         if snap_key not in self._snapshots:
             self._snapshot_in(conn, snap_key)
-        number = self._next_number(conn, now)
+        number = self._next_number(conn, prefix)
         drafts.mark_filed(conn, idempotency_key, number, now)  # Filed: the draft filed a chain application
         query_code = query_codes.new()  # unguessable; see engine.service.query_codes
         payload = _plain(
@@ -300,7 +304,8 @@ class CaseService:
             Event("submit", now, actor.username, actor.role, payload),
             snap["item"],
         )
-        case_id, _ = create_case(
+        worklist = {**self.worklist(case, snap), **({"chain_number": chain} if chain else {})}
+        case_id, first = create_case(
             conn,
             number=number,
             query_code=query_code,
@@ -313,14 +318,20 @@ class CaseService:
             role=actor.role,
             payload=payload,
             department=doc.data["department"],
-            columns={**self.worklist(case, snap), **({"chain_number": chain} if chain else {})},
+            columns=worklist,
         )
-        remember_idempotency(conn, idempotency_key, number, now)
-        return Submitted(number, query_code, 1, created=True), (case_id, case)
+        insert_idempotency(conn, idempotency_key, number, now)  # the key was looked up under its lock above
+        stored = case_values({"state": case.state, **worklist}, "columns")
+        stored["paused"] = bool(stored.get("paused", False))  # as create_case stores it
+        head = CaseRow(case_id, number, 1, snap_key, first.hash), {k: stored[k] for k in WRITTEN if k in stored}
+        return Submitted(number, query_code, 1, created=True), (case_id, case, head)
 
-    def _next_number(self, conn: Any, now: datetime) -> str:
+    def _number_prefix(self, now: datetime) -> str:
+        """Case numbers filed at ``now`` start with this: the center's id and the local day."""
         day = clock.local_date(now).strftime("%Y%m%d")
-        prefix = f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
+        return f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
+
+    def _next_number(self, conn: Any, prefix: str) -> str:
         last = last_number(conn, prefix)
         seq = int(last[len(prefix) :]) + 1 if last else 1
         return f"{prefix}{seq:06d}"
