@@ -323,8 +323,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@functools.lru_cache(maxsize=4096)
 def iso(moment: datetime) -> str:
-    """``moment`` (timezone-aware) as stored: ISO 8601 in UTC with microseconds."""
+    """``moment`` (timezone-aware) as stored: ISO 8601 in UTC with microseconds.
+
+    Remembered for the last few thousand instants: an action stores its case's deadlines again, which
+    mostly did not move (equal aware datetimes are one instant, whatever their zone, so one text)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"timestamp {moment!r} has no timezone; pass an aware datetime")
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -201,6 +201,7 @@ def append_event(
     known: Any = None,
     current: Mapping[str, Any] | None = None,
     plain: bool = False,
+    last: bool = False,
 ) -> EventRecord:
     """Append one event to a case and apply ``state_update`` to its row, in the caller's transaction.
 
@@ -208,7 +209,9 @@ def append_event(
     returns them); a column of ``state_update`` already holding its value there is not written again,
     so the database maintains only the indexes over columns that really change (most actions change
     one or two of the row's twenty-odd worklist columns). ``plain``: the payload is already as JSON
-    reads it back (the service's is), so it is not read back again.
+    reads it back (the service's is), so it is not read back again. ``last``: the caller writes nothing
+    more in this transaction (engine.ledger.fastpath.fast_execute's ``last``: on PostgreSQL an action
+    that read nothing first is then one statement, its own transaction).
 
     Raises :class:`VersionConflict` when ``cases.version != expected_version`` (checked on
     read and again by ``UPDATE ... WHERE version = :expected``, so two writers never both
@@ -230,7 +233,7 @@ def append_event(
     link = next_link(
         case_number, expected_version + 1, at, actor, role, action, payload, catalogue_version, prev, plain
     )
-    event_id = _write(conn, case_id, expected_version, values, link)
+    event_id = _write(conn, case_id, expected_version, values, link, last)
     return link.record(event_id, case_id)
 
 
@@ -319,7 +322,9 @@ def _check_row(row: Any, case_id: int, case_number: str, expected_version: int) 
         raise VersionConflict(case_number, expected_version, row.version)
 
 
-def _write(conn: Connection | Tx, case_id: int, expected_version: int, values: Mapping[str, Any], link: Link) -> int:
+def _write(
+    conn: Connection | Tx, case_id: int, expected_version: int, values: Mapping[str, Any], link: Link, last: bool
+) -> int:
     """The case row moved to the next version (only if still at ``expected_version``), then the event
     itself; the new event's id."""
     # The guard first: on PostgreSQL it takes the row lock, so a concurrent writer waits
@@ -336,7 +341,7 @@ def _write(conn: Connection | Tx, case_id: int, expected_version: int, values: M
         chained = link.chained
         fields = {"payload": link.stored, "hash": link.hash}
         moved.update({f"e_{n}": fields[n] if n in fields else chained[n] for n in _EVENT_FIELDS_WRITTEN})
-        appended = fast_execute(conn, _moved_and_appended(tuple(sorted(values))), moved)
+        appended = fast_execute(conn, _moved_and_appended(tuple(sorted(values))), moved, last=last)
         if appended.lastrowid is not None:
             return int(appended.lastrowid)
         now = _case_row(conn, case_id)

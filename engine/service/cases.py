@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -500,6 +501,8 @@ class CaseService:
         update = case_values({"state": after.state, **columns}, "state_update")
         # only the columns whose value changes are written (see append_event's ``current``)
         changed = {k: v for k, v in update.items() if k not in current or current[k] != v}
+        followup = event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS
+        ends = after.state in TERMINAL and case.state not in TERMINAL
         record = append_event(
             conn,
             case_id=int(row.id),
@@ -514,10 +517,11 @@ class CaseService:
             state_update=changed,
             known=row,
             plain=True,
+            last=not (followup or ends),  # the event is this transaction's last write
         )
-        if event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS:
+        if followup:
             self._open_followup(conn, int(row.id), after, event)
-        if after.state in TERMINAL and case.state not in TERMINAL:  # the case ends now
+        if ends:  # the case ends now
             record_case_staff(
                 conn,
                 int(row.id),
@@ -581,5 +585,21 @@ class CaseService:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-safe copy (Decimal and dates as text) for the record."""
+    """JSON-safe copy (Decimal and dates as text) for the record; a value that already is what JSON reads
+    back (most payloads: the form's data is normalised to plain values) is returned as it is."""
+    if _is_plain(value):
+        return value
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` comes back from a JSON round trip equal and of the same types: dicts with text
+    keys, lists, text, integers, booleans, None, and floats that are finite (no tuples, Decimals, dates)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        return all(type(k) is str and _is_plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_is_plain(v) for v in value)
+    return kind is float and math.isfinite(value)
