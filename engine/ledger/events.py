@@ -278,9 +278,31 @@ def next_link(
     # the payload is encoded once: its stored text is spliced into the canonical text of the other fields
     # (what canonical() encodes in one go, byte for byte: JSON's encoding of a value does not depend on
     # where it stands, and sorted keys put "payload" just before "prev_hash")
-    head, tail = dumps({**chained, "payload": 0}).split(_PAYLOAD_SLOT, 1)
-    text = f'{head}"payload":{stored},"prev_hash"{tail}'
+    text = _canonical_text(chained, stored)
     return Link(chained, stored, hashlib.sha256(prev_hash.encode("ascii") + text.encode("utf-8")).hexdigest())
+
+
+# _canonical_text writes the chained fields in this order: JSON's sorted keys
+assert tuple(sorted(_CHAINED)) == ("action", "actor", "at", "case_number", "catalogue_version", "payload", "prev_hash",
+                                   "role", "seq")  # fmt: skip
+_TEXT = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a text
+
+
+def _canonical_text(chained: dict[str, Any], stored: str) -> str:
+    """canonical(chained) as text, with the payload's JSON ``stored`` in its place. When every other
+    field is a text (and seq an integer), as always from the engine, the object is written field by field
+    in sorted key order with JSON's own string encoder (no dict sorted and walked per event); anything
+    else goes through dumps."""
+    c = chained
+    texts = (c["action"], c["actor"], c["at"], c["case_number"], c["catalogue_version"], c["prev_hash"], c["role"])
+    if type(c["seq"]) is int and all(type(t) is str for t in texts):
+        action, actor, at, number, version, prev, role = map(_TEXT, texts)
+        return (
+            f'{{"action":{action},"actor":{actor},"at":{at},"case_number":{number},"catalogue_version":{version},'
+            f'"payload":{stored},"prev_hash":{prev},"role":{role},"seq":{c["seq"]}}}'
+        )
+    head, tail = dumps({**chained, "payload": 0}).split(_PAYLOAD_SLOT, 1)
+    return f'{head}"payload":{stored},"prev_hash"{tail}'
 
 
 # unescaped quotes occur only around keys, so this marks the payload's place in the canonical text

@@ -320,6 +320,7 @@ class CaseService:
             payload=payload,
             department=doc.data["department"],
             columns=worklist,
+            plain=True,  # made plain above
         )
         insert_idempotency(conn, idempotency_key, number, now)  # the key was looked up under its lock above
         stored = case_values({"state": case.state, **worklist}, "columns")
