@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Connection
 
 from engine.base import delivery
@@ -45,6 +45,7 @@ __all__ = [
     "enqueue",
     "new_complaints",
     "recipient_of",
+    "set_staff_email",
     "tail",
 ]
 
@@ -239,6 +240,16 @@ def tail(db: Engine, catalogue: Catalogue, now: datetime, tailer: Tailer | None 
         total += queued
         if not moved:
             return total
+
+
+def set_staff_email(db: Engine, username: str, email: str | None) -> bool:
+    """Where a staff member's daily digest goes (None: nowhere); False when there is no such account.
+    ValueError for an address that is not one."""
+    if email is not None and not valid_email(email):
+        raise ValueError(f"{email!r} is not an e-mail address")
+    u = tables.users
+    with db.begin() as conn:
+        return bool(conn.execute(update(u).where(u.c.username == username).values(email=email)).rowcount)
 
 
 def new_complaints(db: Engine, username: str, since: datetime, language: str) -> list[str]:
