@@ -25,9 +25,10 @@ from engine.catalogue.model import Catalogue
 from engine.ledger import outbox
 from engine.rules.calendar import WorkCalendar
 from engine.service import notifications
+from engine.service.cases import CaseService
 from engine.service.notification_senders import Sender, SendFailed
 
-__all__ = ["Report", "Settings", "cycle", "send_due"]
+__all__ = ["Report", "Runner", "Settings", "cycle", "send_due", "settings_from_env"]
 
 log = logging.getLogger("yangguang.notifications")
 
@@ -46,6 +47,18 @@ class Settings:
     def delay(self, attempts: int) -> timedelta:
         """How long after its ``attempts``-th failed try a message is tried again."""
         return min(self.backoff * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+
+
+def settings_from_env(env: Mapping[str, str]) -> Settings:
+    """``YANGGUANG_NOTIFY_MAX_ATTEMPTS`` (default 8) and ``YANGGUANG_NOTIFY_BACKOFF_SECONDS`` (default 60);
+    ValueError naming a bad one."""
+    values: dict[str, int] = {}
+    for name, default in (("MAX_ATTEMPTS", 8), ("BACKOFF_SECONDS", 60)):
+        raw = env.get(f"YANGGUANG_NOTIFY_{name}", "").strip() or str(default)
+        if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            raise ValueError(f"YANGGUANG_NOTIFY_{name} must be a whole number, 1 or more, not {raw!r}")
+        values[name] = int(raw)
+    return Settings(max_attempts=values["MAX_ATTEMPTS"], backoff=timedelta(seconds=values["BACKOFF_SECONDS"]))
 
 
 @dataclass(slots=True)
@@ -122,3 +135,25 @@ def cycle(
     report = Report(queued=notifications.tail(db, catalogue, now, tailer))
     report.queued += notifications.digest(db, catalogue, calendar, now, warning_days, settings.digest_hour)
     return send_due(db, senders, now, settings, report)
+
+
+class Runner:
+    """The worker as the server runs it every ``--notify-seconds``: one round on the live version's service,
+    keeping its tailer (and the gaps it waits for) from round to round."""
+
+    def __init__(self, senders: Mapping[str, Sender], settings: Settings = Settings()) -> None:
+        self.senders, self.settings = senders, settings
+        self.tailer = notifications.Tailer()
+
+    def __call__(self, service: CaseService) -> Report:
+        thresholds = (service.catalogue.center or {}).get("supervision", {})
+        return cycle(
+            service.db,
+            service.catalogue,
+            service.calendar,
+            self.senders,
+            service.clock.now(),
+            self.settings,
+            self.tailer,
+            int(thresholds.get("warning_working_days", 1)),
+        )

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from sqlalchemy import select
@@ -47,8 +47,8 @@ def accept(svc: CaseService, number: str) -> None:
     svc.act(number, "accept", WINDOW, {}, case.version)
 
 
-def run(svc: CaseService, senders: Any, settings: Settings = Settings(), tailer: Any = None) -> Any:
-    return cycle(svc.db, svc.catalogue, svc.calendar, senders, svc.clock.now(), settings, tailer)
+def run(svc: CaseService, senders: Any, settings: Settings | None = None, tailer: Any = None) -> Any:
+    return cycle(svc.db, svc.catalogue, svc.calendar, senders, svc.clock.now(), settings or Settings(), tailer)
 
 
 def rows(svc: CaseService) -> list[Any]:
@@ -95,7 +95,7 @@ def test_chinese_by_default_and_sms_to_a_file(case_service: CaseService, tmp_pat
 
 
 class _Gateway(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
     answer = 200
 
     def do_POST(self) -> None:
