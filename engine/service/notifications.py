@@ -307,5 +307,6 @@ def _item_name(catalogue: Catalogue, code: str) -> str:
 def _due(row: worklist.Row) -> str:
     if row.due is None:
         return ""
+    words = _OVERDUE if row.light == "red" else _DUE
     with speaking("zh_CN"):  # the digest speaks the staff's language
-        return "（" + gettext(_OVERDUE if row.light == "red" else _DUE) % {"day": _day(row.due, "zh")} + "）"
+        return "（" + gettext(words) % {"day": _day(row.due, "zh")} + "）"
