@@ -107,9 +107,9 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
     from datetime import datetime
+
+    from sqlalchemy import select
 
     from engine.base.dates import TZ
     from engine.ledger.db import read_only

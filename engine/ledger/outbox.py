@@ -7,6 +7,7 @@
 * ``outbox_attempts`` — the delivery record: every try, when, and what the channel answered.
 * ``outbox_cursors`` — how far a producer has read the case events (engine.service.notifications tails them),
   moved in the same transaction as the rows it produced.
+* ``staff_addresses`` — where a staff member's daily digest goes (an account without one gets none).
 
 A claim is a guarded update (``WHERE id = ? AND version = ?``): of several senders (server processes,
 ``yangguang notify send``) exactly one wins a row. A sender that dies after claiming leaves the row
@@ -27,6 +28,7 @@ from engine.ledger.db import iso
 from engine.ledger.tables import TS_LENGTH, metadata
 
 __all__ = [
+    "CASE_EVENTS_CURSOR",
     "STATUSES",
     "Message",
     "add",
@@ -39,9 +41,12 @@ __all__ = [
     "outbox_attempts",
     "outbox_cursors",
     "retry",
+    "staff_addresses",
 ]
 
 STATUSES = ("queued", "sending", "sent", "failed", "dead")
+#: the cursor of the producer that tails the case events (engine.service.notifications)
+CASE_EVENTS_CURSOR = "case-events"
 
 outbox = Table(  # migration 27
     "outbox",
@@ -83,6 +88,13 @@ outbox_cursors = Table(  # how far a producer read the case events (migration 27
     metadata,
     Column("name", String(64), primary_key=True),
     Column("position", Integer, nullable=False),
+)
+
+staff_addresses = Table(  # where a staff member's daily digest goes (migration 27; yangguang notify staff-email)
+    "staff_addresses",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("email", String(320), nullable=False),
 )
 
 _O = outbox

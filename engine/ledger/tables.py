@@ -344,7 +344,6 @@ users = Table(
     Column("department", String(64)),
     Column("backup_for", String(64)),
     Column("active", Boolean, nullable=False, default=True),
-    Column("email", String(320)),  # migration 27: where the staff daily digest goes (engine.service.notifications)
 )
 
 sessions = Table(

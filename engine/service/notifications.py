@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from engine.base import delivery
@@ -60,7 +60,7 @@ ACTION_EVENTS = {
     "decide": "decided",
     "complete": "ready_to_collect",
 }
-CURSOR = "case-events"
+CURSOR = outbox.CASE_EVENTS_CURSOR
 BATCH = 500
 #: on PostgreSQL an event id may commit after a higher one: a gap in the ids is waited for this long
 #: (wall time) before it is taken for a rolled-back transaction and passed
@@ -247,9 +247,14 @@ def set_staff_email(db: Engine, username: str, email: str | None) -> bool:
     ValueError for an address that is not one."""
     if email is not None and not valid_email(email):
         raise ValueError(f"{email!r} is not an e-mail address")
-    u = tables.users
+    u, a = tables.users, outbox.staff_addresses
     with db.begin() as conn:
-        return bool(conn.execute(update(u).where(u.c.username == username).values(email=email)).rowcount)
+        if conn.execute(select(u.c.id).where(u.c.username == username)).first() is None:
+            return False
+        conn.execute(delete(a).where(a.c.username == username))
+        if email is not None:
+            conn.execute(insert(a).values(username=username, email=email))
+        return True
 
 
 def new_complaints(db: Engine, username: str, since: datetime, language: str) -> list[str]:
@@ -267,11 +272,12 @@ def digest(
     today = clock.local_date(now)
     if now.astimezone(TZ).hour < hour or not calendar.is_working_day(today):
         return 0
-    u = tables.users
+    u, a = tables.users, outbox.staff_addresses
     with read_only(db) as conn:
         people = conn.execute(
-            select(u.c.username, u.c.display_name, u.c.role, u.c.department, u.c.backup_for, u.c.email)
-            .where(u.c.active.is_(True), u.c.email.is_not(None))
+            select(u.c.username, u.c.display_name, u.c.role, u.c.department, u.c.backup_for, a.c.email)
+            .join(a, a.c.username == u.c.username)
+            .where(u.c.active.is_(True))
             .order_by(u.c.username)
         ).all()
     queued = 0
