@@ -20,7 +20,7 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
-from engine.ledger.outbox import CASE_EVENTS_CURSOR, outbox, outbox_attempts, outbox_cursors, staff_addresses
+from engine.ledger.outbox import outbox, outbox_attempts, outbox_cursors, staff_addresses
 from engine.ledger.snapshots import load_snapshot
 from engine.ledger.tables import (
     HASH_LENGTH,
@@ -367,14 +367,9 @@ def _m026_shared_server_state(conn: Connection) -> None:
 
 def _m027_notification_outbox(conn: Connection) -> None:
     """``outbox``, ``outbox_attempts``, ``outbox_cursors`` and ``staff_addresses`` (notifications to applicants
-    and staff, engine.ledger.outbox). The case events' cursor starts after the events already recorded: nobody
-    chose a notification before, and a large record is not read through once for nothing."""
+    and staff, engine.ledger.outbox). No rows: ``yangguang db copy`` fills a migrated, empty target."""
     for table in (outbox, outbox_attempts, outbox_cursors, staff_addresses):
         table.create(conn, checkfirst=True)
-    known = select(outbox_cursors.c.name).where(outbox_cursors.c.name == CASE_EVENTS_CURSOR)
-    if conn.execute(known).first() is None:
-        last = conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one()
-        conn.execute(insert(outbox_cursors).values(name=CASE_EVENTS_CURSOR, position=int(last)))
 
 
 MIGRATIONS: tuple[Migration, ...] = (

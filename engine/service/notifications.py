@@ -219,6 +219,8 @@ class Tailer:
         kind = ACTION_EVENTS.get(row.action)
         if kind is None:
             return 0
+        if '"notify":"email"' not in row.data and '"notify":"sms"' not in row.data:
+            return 0  # no choice made (every case filed before the form asked): no JSON parsed for it
         data = loads(row.data) or {}
         to = recipient_of(data)
         if to is None:
