@@ -58,6 +58,8 @@ class Catalogue:
     reported_members: set[tuple[str, str]] = field(default_factory=set)
     #: the search's synonym groups (search/synonyms.yaml, engine.catalogue.synonyms), this catalogue's file first
     synonyms: list[list[str]] = field(default_factory=list)
+    #: event -> template (notifications/templates.yaml, engine.catalogue.notifications): the nearest layer's file
+    notifications: dict[str, Any] = field(default_factory=dict)
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:

@@ -20,6 +20,7 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
+from engine.ledger.outbox import outbox, outbox_attempts, outbox_cursors, staff_addresses
 from engine.ledger.snapshots import load_snapshot
 from engine.ledger.tables import (
     HASH_LENGTH,
@@ -364,6 +365,13 @@ def _m026_shared_server_state(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _m027_notification_outbox(conn: Connection) -> None:
+    """``outbox``, ``outbox_attempts``, ``outbox_cursors`` and ``staff_addresses`` (notifications to applicants
+    and staff, engine.ledger.outbox). No rows: ``yangguang db copy`` fills a migrated, empty target."""
+    for table in (outbox, outbox_attempts, outbox_cursors, staff_addresses):
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -391,6 +399,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m024_filings,
     _m025_reserved,
     _m026_shared_server_state,
+    _m027_notification_outbox,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
