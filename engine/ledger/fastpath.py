@@ -10,6 +10,7 @@ work for these one-row statements. The SQL is still SQLAlchemy's, so it stays po
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -101,7 +102,10 @@ def fast_execute(conn: Connection | Tx, stmt: Any, params: Mapping[str, Any], *,
         try:
             return _run(dbapi, plan, params)
         finally:
-            dbapi.autocommit = False
+            # a connection the statement broke refuses the switch: its error is the one to raise, and
+            # write_transaction's failed rollback then takes the connection out of the pool
+            with contextlib.suppress(psycopg.Error):
+                dbapi.autocommit = False
     return _run(dbapi, plan, params)
 
 
