@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
 
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, insert, literal_column, null, select, union_all
 
 from engine.base import stated
 from engine.base.i18n import N_, gettext
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
-from engine.ledger.cases import create_case, last_number, record_case_staff
+from engine.ledger.cases import create_case, record_case_staff
 from engine.ledger.db import iso, loads, lock, read_only, write_transaction
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import append_event, case_values, events_of
@@ -74,11 +74,24 @@ _INSERT_FOLLOWUP = insert(tables.followups)
 _SNAPSHOT_CONTENT = select(tables.catalogue_snapshots.c.content).where(
     tables.catalogue_snapshots.c.version == bindparam("version")
 )
-#: the case an idempotency key filed (a repeat answers with it), in one prebuilt statement
-_FILED = (
-    select(tables.cases.c.number, tables.cases.c.query_code, tables.cases.c.version)
-    .select_from(tables.idempotency.join(tables.cases, tables.cases.c.number == tables.idempotency.c.case_number))
-    .where(tables.idempotency.c.key == bindparam("key"))
+_C = tables.cases.c
+#: what a filing reads under its locks, in one prebuilt statement (one round trip): the case its idempotency key
+#: filed (kind 0, a repeat answers with it; no row when none), and the last case number under its prefix
+#: (kind 1, always one row: NULL when the prefix has none; numbers are fixed-width, so text order is number order)
+_FILED_AND_LAST = union_all(
+    select(literal_column("0").label("kind"), _C.number, _C.query_code, _C.version)
+    .select_from(tables.idempotency.join(tables.cases, _C.number == tables.idempotency.c.case_number))
+    .where(tables.idempotency.c.key == bindparam("key")),
+    select(
+        literal_column("1"),
+        select(_C.number)
+        .where(_C.number >= bindparam("low"), _C.number < bindparam("high"))
+        .order_by(_C.number.desc())
+        .limit(1)
+        .scalar_subquery(),
+        null(),
+        null(),
+    ),
 )
 CASE_CACHE_SIZE = 10_000
 
@@ -279,15 +292,17 @@ class CaseService:
         prefix = self._number_prefix(now)
         # PostgreSQL: filings with the same key, address or number prefix (center and day) queue here
         lock(conn, *filing_limits.locks(idempotency_key, filer, prefix))
-        seen = fast_execute(conn, _FILED, {"key": idempotency_key}).rows
-        if seen:  # a double click or a retried request: the case that exists
-            number, query_code, version = seen[0]
+        read = {int(r[0]): r[1:] for r in fast_execute(conn, _FILED_AND_LAST, {"key": idempotency_key,
+                "low": prefix, "high": prefix + "~"}).rows}  # fmt: skip
+        if 0 in read:  # a double click or a retried request: the case that exists
+            number, query_code, version = read[0]
             return Submitted(str(number), query_code, int(version), created=False), None
         filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
         snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
         if snap_key not in self._snapshots:
             self._snapshot_in(conn, snap_key)
-        number = self._next_number(conn, prefix)
+        last = read[1][0]
+        number = f"{prefix}{int(last[len(prefix) :]) + 1 if last else 1:06d}"
         drafts.mark_filed(conn, idempotency_key, number, now)  # Filed: the draft filed a chain application
         query_code = query_codes.new()  # unguessable; see engine.service.query_codes
         payload = _plain(
@@ -332,11 +347,6 @@ class CaseService:
         """Case numbers filed at ``now`` start with this: the center's id and the local day."""
         day = clock.local_date(now).strftime("%Y%m%d")
         return f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
-
-    def _next_number(self, conn: Any, prefix: str) -> str:
-        last = last_number(conn, prefix)
-        seq = int(last[len(prefix) :]) + 1 if last else 1
-        return f"{prefix}{seq:06d}"
 
     # -- reading -----------------------------------------------------------------------------
     def load(self, number: str, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
