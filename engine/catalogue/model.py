@@ -58,6 +58,19 @@ class Catalogue:
     reported_members: set[tuple[str, str]] = field(default_factory=set)
     #: the search's synonym groups (search/synonyms.yaml, engine.catalogue.synonyms), this catalogue's file first
     synonyms: list[list[str]] = field(default_factory=list)
+    #: the kinds of requests and complaints (appeals/kinds.yaml, engine.check.appeals): this catalogue's
+    #: file, else the nearest parent's; None when no layer has one (the portal then offers none)
+    appeals: Document | None = None
+
+    def appeal_kinds(self) -> dict[str, dict[str, Any]]:
+        """The kinds of requests and complaints by id, in the file's order (empty without the file)."""
+        data = self.appeals.data if self.appeals is not None else None
+        return {str(k["id"]): dict(k) for k in (data or {}).get("kinds", [])}
+
+    def appeals_office(self) -> str | None:
+        """The department id of the center's complaints office, if the catalogue has an appeals file."""
+        data = self.appeals.data if self.appeals is not None else None
+        return str(data["office"]) if data else None
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:

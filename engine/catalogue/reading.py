@@ -39,6 +39,7 @@ SIGNATURES = {
     "center": ("departments",),
     "override": ("code", "reason"),
     "synonyms": ("groups",),
+    "appeals": ("office", "kinds"),
 }
 KIND_WORDS = {
     "item": ("an item", "items/"),
@@ -49,6 +50,7 @@ KIND_WORDS = {
     "center": ("the center manifest", "center.yaml at the catalogue root"),
     "override": ("an item override", "overrides/"),
     "synonyms": ("the search synonyms file", "search/synonyms.yaml at the catalogue root"),
+    "appeals": ("the requests and complaints file", "appeals/kinds.yaml at the catalogue root"),
 }
 
 
@@ -300,7 +302,8 @@ def read(
         layer_docs.append([])
         _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs, tick)
     codes = dict(_codes(items_facts))
-    synonym_docs = _take_synonyms(layer_docs)
+    synonym_docs = _take(layer_docs, "synonyms")
+    appeal_docs = _take(layer_docs, "appeals")
     catalogue = Catalogue(
         root,
         digest.hexdigest()[:16],
@@ -314,6 +317,8 @@ def read(
     for doc in synonym_docs:  # every layer's groups count (engine.catalogue.synonyms.Expander merges them)
         placed.extend(synonyms.check(doc.file, doc.data))
         catalogue.synonyms.extend(list(g["terms"]) for g in doc.data.get("groups", []))
+    # a county without its own file uses its city's: the nearest layer's file, whole (never merged)
+    catalogue.appeals = appeal_docs[0] if appeal_docs else None
     merged: list[Finding] = []
     if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
         catalogue.documents = layer_docs[0]
@@ -432,13 +437,14 @@ def _check_files(
             docs.append(doc)
 
 
-def _take_synonyms(layer_docs: list[list[Document]]) -> list[Document]:
-    """Remove the search synonyms files from the layers' documents (they are no document the overlay
-    or the cross-reference check folds or indexes) and return them, this catalogue's first."""
+def _take(layer_docs: list[list[Document]], kind: str) -> list[Document]:
+    """Remove the center-level files of ``kind`` (search synonyms, appeals) from the layers' documents
+    (they are no document the overlay folds or the cross-reference check indexes) and return them,
+    this catalogue's first."""
     taken: list[Document] = []
     for docs in layer_docs:
-        taken.extend(d for d in docs if d.kind == "synonyms" and isinstance(d.data, dict))
-        docs[:] = [d for d in docs if d.kind != "synonyms"]
+        taken.extend(d for d in docs if d.kind == kind and isinstance(d.data, dict))
+        docs[:] = [d for d in docs if d.kind != kind]
     return taken
 
 

@@ -19,6 +19,7 @@ from engine.catalogue.cache import FileCache
 from engine.catalogue.discover import CENTER_FILE
 from engine.catalogue.model import Catalogue
 from engine.check import partial as partial_refs
+from engine.check.appeals import appeals_file
 from engine.check import quality
 from engine.check.chains import chain
 from engine.check.context import Cross
@@ -131,4 +132,6 @@ def check(
                 cross.department(doc, ("department",), doc.data["department"])
         elif doc.kind == "calendar":
             cross.out.extend(check_calendar(doc.file, doc.data))
+    if cat.appeals is not None and cat.center is not None:
+        appeals_file(cross, cat.appeals)
     return withdrawn_producers(cat, cross.out)
