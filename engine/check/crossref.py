@@ -19,8 +19,8 @@ from engine.catalogue.cache import FileCache
 from engine.catalogue.discover import CENTER_FILE
 from engine.catalogue.model import Catalogue
 from engine.check import partial as partial_refs
-from engine.check.appeals import appeals_file
 from engine.check import quality
+from engine.check.appeals import appeals_file
 from engine.check.chains import chain
 from engine.check.context import Cross
 from engine.check.fee_check import check_fee_schedule

@@ -18,6 +18,7 @@ from sqlalchemy import Boolean, Column, Integer, String, Text, func, insert, ins
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
+from engine.ledger.appeals import appeal_events, appeals
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
 from engine.ledger.snapshots import load_snapshot
@@ -357,6 +358,41 @@ def _m025_reserved(conn: Connection) -> None:
     """Nothing: number 25 was kept for work done at the same time as migration 26 (issue 18)."""
 
 
+def _m027_reserved(conn: Connection) -> None:
+    """Nothing here: number 27 belongs to the notifications' outbox, written at the same time (issue 19)."""
+
+
+_APPEAL_EVENTS_MESSAGE = "appeal events are append-only"
+
+
+def _m028_appeals(conn: Connection) -> None:
+    """``appeals`` and ``appeal_events`` (requests and complaints, engine.service.appeals); the database
+    keeps ``appeal_events`` append-only as it does ``events`` (migration 22's triggers, by the same names)."""
+    for table in (appeals, appeal_events):
+        table.create(conn, checkfirst=True)
+    name = appeal_events.name
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(_PG_REFUSE))
+        for verb in ("UPDATE", "DELETE", "TRUNCATE"):
+            trigger = f"{name}_append_only_{verb.lower()}"
+            each = "STATEMENT" if verb == "TRUNCATE" else "ROW"
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {name}"))
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER {trigger} BEFORE {verb} ON {name} "
+                    f"FOR EACH {each} EXECUTE FUNCTION yangguang_append_only('{_APPEAL_EVENTS_MESSAGE}')"
+                )
+            )
+        return
+    for verb in ("UPDATE", "DELETE"):
+        conn.execute(
+            text(
+                f"CREATE TRIGGER IF NOT EXISTS {name}_append_only_{verb.lower()} BEFORE {verb} ON {name} "
+                f"BEGIN SELECT RAISE(ABORT, '{_APPEAL_EVENTS_MESSAGE}'); END"
+            )
+        )
+
+
 def _m026_shared_server_state(conn: Connection) -> None:
     """``server_keys`` (the web signing key, shared by every server process of the database) and
     ``leases`` (one sweeper at a time on SQLite): several server processes on one database."""
@@ -391,6 +427,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m024_filings,
     _m025_reserved,
     _m026_shared_server_state,
+    _m027_reserved,
+    _m028_appeals,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

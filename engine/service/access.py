@@ -113,6 +113,51 @@ def may_fetch_upload(actor: Actor | None, case: Case, records: Iterable[Any], up
     return may_see(actor, case) and upload_id in case_uploads(case, records)
 
 
+# ------------------------------------------------------------------------------ requests and complaints (诉求)
+
+#: who records a request taken by phone or in person (engine.service.appeals.file): the window clerks and the
+#: front desk, besides the complaints office itself
+APPEAL_RECORDERS = frozenset({"window", FRONT_DESK})
+#: what only the complaints office does to a request: send it to another department, escalate it, and find a
+#: complaint justified or not (the department complained about never judges itself)
+OFFICE_ONLY = frozenset({"transfer", "escalate", "verdict"})
+
+
+def _in(actor: Actor, department: str | None) -> bool:
+    return department is not None and actor.department == department
+
+
+def may_see_appeal(actor: Actor | None, handler: str, office: str | None) -> bool:
+    """May this member of staff read a request or complaint (who filed it, its history)? Its handling
+    department, the complaints office and the supervisors — not the department it names, unless it handles it."""
+    if actor is None or actor.role == "applicant":
+        return False
+    return center_wide(actor) or _in(actor, handler) or _in(actor, office)
+
+
+def may_handle_appeal(actor: Actor | None, action: str, handler: str, office: str | None) -> bool:
+    """May this member of staff take ``action`` on a request (engine.rules.appeals.ACTIONS)? The complaints
+    office all of them; the handling department's staff assign, answer and close it. Supervisors watch."""
+    if actor is None or actor.role == "applicant":
+        return False
+    if _in(actor, office):
+        return True
+    return action not in OFFICE_ONLY and _in(actor, handler)
+
+
+def may_record_appeal(actor: Actor | None, office: str | None) -> bool:
+    """May this member of staff record a request taken by phone or at the counter?"""
+    if actor is None or actor.role == "applicant":
+        return False
+    return holds(actor, APPEAL_RECORDERS) or _in(actor, office)
+
+
+def may_see_appeals_desk(actor: Actor | None) -> bool:
+    """The appeals worklist is open to any signed-in member of staff; each sees the requests of
+    :func:`may_see_appeal` (none, for most departments, until one is sent to them)."""
+    return actor is not None and actor.role != "applicant"
+
+
 # ------------------------------------------------------------------------------ route rules
 
 
@@ -202,6 +247,12 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/progress"): PUBLIC,
     ("POST", "/progress"): PUBLIC,
     ("POST", "/progress/forget"): PUBLIC,  # this browser's own remembered grants (engine.service.device_grants)
+    # requests and complaints (诉求): anyone files one; its page opens with its number and query code
+    ("GET", "/appeals/new"): PUBLIC,
+    ("POST", "/appeals/new"): PUBLIC,
+    ("GET", "/appeals/follow"): PUBLIC,
+    ("POST", "/appeals/follow"): PUBLIC,
+    ("POST", "/appeals/{number}/close"): PUBLIC,  # the query code is in the form: checked by the handler
     ("GET", "/progress/{number}"): APPLICANT_CODE,
     ("POST", "/progress/{number}/{action}"): APPLICANT_CODE,
     ("GET", "/progress/{number}/documents/{index}"): APPLICANT_CODE,
@@ -230,6 +281,12 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/desk/cases/{number}/act"): STAFF_ACT,
     ("GET", "/desk/cases/{number}/files/{upload}"): STAFF_SEE_CASE,
     ("GET", "/desk/cases/{number}/documents/{index}"): STAFF_SEE_CASE,
+    # requests and complaints: each handler asks may_see_appeal / may_handle_appeal / may_record_appeal
+    ("GET", "/desk/appeals"): STAFF,
+    ("GET", "/desk/appeals/record"): STAFF,
+    ("POST", "/desk/appeals/record"): STAFF,
+    ("GET", "/desk/appeals/{number}"): STAFF,
+    ("POST", "/desk/appeals/{number}/act"): STAFF,
     ("GET", "/desk/chains"): CHAIN_DESK_PAGE,
     ("POST", "/desk/chains/{number}/accept"): CHAIN_ACCEPT_FORM,
     ("POST", "/desk/chains/{number}/green-channel"): GREEN_CHANNEL_FORM,

@@ -36,6 +36,9 @@ def departments(cat: Any) -> list[Department]:
         needed.update(str(d) for d in doc.data.get("joint_departments") or ())
     for chain in cat.chains.values():
         needed.update(str(s["lead"]) for s in chain.data.get("stages", ()) if s.get("lead"))
+    office = cat.appeals_office() if hasattr(cat, "appeals_office") else None
+    if office:  # the complaints office handles requests and complaints (appeals/kinds.yaml)
+        needed.add(office)
     listed = (cat.center or {}).get("departments") or []
     return [
         Department(str(d["id"]), str(d.get("short_name") or d["name"]), str(d["name"]))

@@ -26,6 +26,7 @@ limit records a supervision event (:data:`GUESSING`) once per client or case and
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
 import secrets
@@ -36,7 +37,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from engine.base.i18n import ngettext
-from engine.ledger import tables
+from engine.ledger import appeals, tables
 from engine.ledger.db import iso, lock
 from engine.service import anomalies
 
@@ -98,8 +99,17 @@ def normalise(typed: str) -> str:
     return text if text.isascii() and text.isalnum() else ""
 
 
+#: how a stored code that is kept only as its hash (a request or complaint's: engine.service.appeals) begins
+HASHED = "sha256:"
+
+
 def matches(stored: str | None, typed: str) -> bool:
-    """Whether ``typed`` is the code ``stored`` (compared in constant time)."""
+    """Whether ``typed`` is the code ``stored`` (compared in constant time); a stored ``sha256:`` value is
+    the hash of the normalised code."""
+    if stored is not None and stored.startswith(HASHED):
+        got_plain = normalise(typed)
+        digest = hashlib.sha256(got_plain.encode("ascii")).hexdigest() if got_plain else ""
+        return bool(digest) and hmac.compare_digest(stored[len(HASHED) :].encode("ascii"), digest.encode("ascii"))
     want, got = normalise(stored or ""), normalise(typed)
     return bool(want) and bool(got) and hmac.compare_digest(want.encode("ascii"), got.encode("ascii"))
 
@@ -155,13 +165,18 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
 
 
 def _stored(conn: Connection, number: str) -> tuple[str | None, int | None, str | None]:
-    """(query code, case id, department) of a case or chain application; Nones when unknown."""
+    """(query code, case id, department) of a case, chain application or appeal (its code's hash); Nones when
+    unknown."""
     c = tables.cases
     row = conn.execute(select(c.c.query_code, c.c.id, c.c.department).where(c.c.number == number)).first()
     if row is not None:
         return row.query_code, int(row.id), row.department
     chain = conn.execute(select(tables.chain_cases.c.query_code).where(tables.chain_cases.c.number == number)).first()
-    return (chain.query_code, None, None) if chain is not None else (None, None, None)
+    if chain is not None:
+        return chain.query_code, None, None
+    a = appeals.appeals
+    appeal = conn.execute(select(a.c.query_code_hash, a.c.handler).where(a.c.number == number)).first()
+    return (HASHED + appeal.query_code_hash, None, appeal.handler) if appeal is not None else (None, None, None)
 
 
 def _recent(conn: Connection, s: _Subject, since: str) -> list[str]:

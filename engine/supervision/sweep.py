@@ -40,6 +40,7 @@ from engine.rules.lights import Thresholds
 from engine.service import chains as chain_service  # chains are run by the same sweep
 from engine.service import drafts, provisional, recount, uploads
 from engine.service.cases import CaseService
+from engine.supervision.appeal_sweep import sweep_appeals
 
 log = logging.getLogger("yangguang.supervision")
 
@@ -287,6 +288,10 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     sweep_followups(service, now, th, report)
     tick()
     sweep_corrections(service.db, now, report)
+    # requests and complaints: their lights and escalations (engine.supervision.appeal_sweep), in this phase
+    boundary = warning_boundary(now, service.calendar, th.warning_working_days)
+    for kind, n in sweep_appeals(service, now, boundary, _record).items():
+        report.other[kind] = report.other.get(kind, 0) + n
     tick()
     sweep_delivery(service.db, now, report)
     tick()
