@@ -50,6 +50,7 @@ __all__ = [
     "follow",
     "for_case",
     "load",
+    "staff_of",
     "worklist",
 ]
 
@@ -350,6 +351,14 @@ def worklist(
     with read_only(service.db) as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
     return [r for r in rows if access.may_see_appeal(actor, r["handler"], office)]
+
+
+def staff_of(service: CaseService, department: str) -> list[str]:
+    """The active accounts of a department (whom an appeal may be assigned to)."""
+    u = tables.users
+    query = select(u.c.username).where(u.c.department == department, u.c.active).order_by(u.c.username)
+    with read_only(service.db) as conn:
+        return [str(name) for (name,) in conn.execute(query)]
 
 
 def for_case(service: CaseService, case_number: str) -> list[dict[str, Any]]:

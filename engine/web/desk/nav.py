@@ -17,7 +17,7 @@ from engine.base.i18n import gettext
 from engine.ledger import tables
 from engine.ledger.db import read_only
 from engine.rules.cases.model import Actor
-from engine.service import access, worklist
+from engine.service import access, appeals, worklist
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 
@@ -56,6 +56,13 @@ def waiting_count(service: CaseService, actor: Actor) -> int:
     return sum(int(n) for assignee, n in rows if worklist.waits_on(assignee, actor))
 
 
+def _sees_appeals(service: CaseService, actor: Actor) -> bool:
+    """The appeals link heads the pages of those who record or watch requests and complaints (and of anyone
+    with one waiting)."""
+    office = service.catalogue.appeals_office()
+    return access.may_record_appeal(actor, office) or access.may_see_appeal(actor, "", office)
+
+
 def links(service: CaseService, actor: Actor | None) -> list[Link]:
     """The staff pages this person may open, with the work waiting behind each."""
     if actor is None:
@@ -63,6 +70,10 @@ def links(service: CaseService, actor: Actor | None) -> list[Link]:
     out = [Link("/desk", gettext("待办件"), waiting_count(service, actor))]
     if access.rule_for("GET", "/desk/chains").allows(actor):
         out.append(Link("/desk/chains", gettext("链条申请统一受理"), len(chain_service.waiting(service))))
+    if service.catalogue.appeals is not None:
+        waiting = len(appeals.worklist(service, actor))
+        if waiting or _sees_appeals(service, actor):
+            out.append(Link("/desk/appeals", gettext("诉求办理"), waiting))
     if access.rule_for("GET", "/supervision").allows(actor):
         out.append(Link("/supervision", gettext("电子监察")))
     if access.rule_for("GET", "/admin").allows(actor):
