@@ -115,8 +115,8 @@ def may_fetch_upload(actor: Actor | None, case: Case, records: Iterable[Any], up
 
 # ------------------------------------------------------------------------------ requests and complaints (诉求)
 
-#: who records a request taken by phone or in person (engine.service.appeals.file): the window clerks and the
-#: front desk, besides the complaints office itself
+#: who records a request taken by phone or in person (engine.service.appeals.file): the window clerks (the
+#: complaints office's own included) and the front desk
 APPEAL_RECORDERS = frozenset({"window", FRONT_DESK})
 #: what only the complaints office does to a request: send it to another department, escalate it, and find a
 #: complaint justified or not (the department complained about never judges itself)
@@ -145,11 +145,9 @@ def may_handle_appeal(actor: Actor | None, action: str, handler: str, office: st
     return action not in OFFICE_ONLY and _in(actor, handler)
 
 
-def may_record_appeal(actor: Actor | None, office: str | None) -> bool:
+def may_record_appeal(actor: Actor | None) -> bool:
     """May this member of staff record a request taken by phone or at the counter?"""
-    if actor is None or actor.role == "applicant":
-        return False
-    return holds(actor, APPEAL_RECORDERS) or _in(actor, office)
+    return actor is not None and actor.role != "applicant" and holds(actor, APPEAL_RECORDERS)
 
 
 def may_see_appeals_desk(actor: Actor | None) -> bool:
@@ -215,6 +213,7 @@ CHAIN_DESK_PAGE = Rule("chain-desk", roles=CHAIN_DESK)
 CHAIN_ACCEPT_FORM = Rule("chain-accept", roles=CHAIN_ACCEPT)
 GREEN_CHANNEL_FORM = Rule("green-channel", roles=GREEN_CHANNEL)
 SUPERVISION = Rule("supervisor", roles=SUPERVISORS)
+APPEAL_RECORD = Rule("appeal-record", roles=APPEAL_RECORDERS)
 SUPERVISION_ANSWER = Rule("supervision-answer", roles=ANSWERING)
 ADMIN = Rule("admin", roles=ADMIN_READERS)
 #: /metrics: a monitoring program (engine.web.metrics), see may_scrape
@@ -283,8 +282,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/desk/cases/{number}/documents/{index}"): STAFF_SEE_CASE,
     # requests and complaints: each handler asks may_see_appeal / may_handle_appeal / may_record_appeal
     ("GET", "/desk/appeals"): STAFF,
-    ("GET", "/desk/appeals/record"): STAFF,
-    ("POST", "/desk/appeals/record"): STAFF,
+    ("GET", "/desk/appeals/record"): APPEAL_RECORD,
+    ("POST", "/desk/appeals/record"): APPEAL_RECORD,
     ("GET", "/desk/appeals/{number}"): STAFF,
     ("POST", "/desk/appeals/{number}/act"): STAFF,
     ("GET", "/desk/chains"): CHAIN_DESK_PAGE,

@@ -171,7 +171,7 @@ def file(service: CaseService, f: Filing, recorder: Actor | None = None) -> tupl
     if office is None:
         raise ActionRefused("not_allowed", N_("本中心尚未开通诉求受理。"))
     kind = _kind(service, f.kind)
-    if recorder is not None and not access.may_record_appeal(recorder, office):
+    if recorder is not None and not access.may_record_appeal(recorder):
         raise ActionRefused("forbidden", N_("您的角色不能登记诉求。"))
     channel = f.channel if recorder is not None and f.channel in CHANNELS else "portal"
     anonymous = not f.filer_name.strip()

@@ -61,8 +61,7 @@ async def listing(request: Request, staff: Staff) -> Response:
     service = deps(request).service
     closed = request.query_params.get("closed") == "1"
     rows = await run_in_threadpool(appeal_service.worklist, service, staff.actor, closed)
-    office = service.catalogue.appeals_office()
-    may_record = access.may_record_appeal(staff.actor, office)
+    may_record = access.may_record_appeal(staff.actor)
     return show(request, staff, "desk/appeals.html", rows=rows, closed=closed, may_record=may_record, **_words(service))
 
 
@@ -125,10 +124,11 @@ async def act(request: Request, staff: Staff) -> Response:
 
 def _record_page(request: Request, staff: Staff, status: int = 200, error: str = "", **ctx: Any) -> Response:
     service = deps(request).service
-    if not access.may_record_appeal(staff.actor, service.catalogue.appeals_office()):
+    if not access.may_record_appeal(staff.actor):
         raise HTTPException(403, gettext("您的角色不能登记诉求。"))
     return show(
-        request, staff, "desk/appeal_record.html", status, error=error, limits=appeal_service.LIMITS, **{"values": {}, "number": "", "code": "", **ctx, **_words(service)},
+        request, staff, "desk/appeal_record.html", status, error=error, limits=appeal_service.LIMITS,
+        **{"values": {}, "number": "", "code": "", **ctx, **_words(service)},
     )  # fmt: skip
 
 

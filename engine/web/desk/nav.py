@@ -60,7 +60,7 @@ def _sees_appeals(service: CaseService, actor: Actor) -> bool:
     """The appeals link heads the pages of those who record or watch requests and complaints (and of anyone
     with one waiting)."""
     office = service.catalogue.appeals_office()
-    return access.may_record_appeal(actor, office) or access.may_see_appeal(actor, "", office)
+    return access.may_record_appeal(actor) or access.may_see_appeal(actor, "", office)
 
 
 def links(service: CaseService, actor: Actor | None) -> list[Link]:

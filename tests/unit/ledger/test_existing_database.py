@@ -31,7 +31,12 @@ from engine.supervision import audit
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "ledger"
 FIXTURE_SCHEMA = 24  # the schema version of the fixtures; later migrations come on top of them
-NEWER_TABLES = ("leases", "server_keys", "appeals", "appeal_events")  # what the migrations after FIXTURE_SCHEMA add (26, 28)
+NEWER_TABLES = (
+    "leases",
+    "server_keys",
+    "appeals",
+    "appeal_events",
+)  # what the migrations after FIXTURE_SCHEMA add (26, 28)
 NEWER_PREFIXES = ("ix_appeals_", "appeal_events_")  # and their indexes and triggers (28)
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from support.cases import file_case
 
 from engine.base.dates import TZ
 from engine.ledger import tables
@@ -19,7 +20,6 @@ from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.supervision.audit import verify
 from engine.supervision.sweep import sweep
-from support.cases import file_case
 
 OFFICE = Actor("window.complaints", "window", "complaints")
 OFFICE_HEAD = Actor("head.complaints", "head", "complaints")

@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.service.accounts import add_user
 from support.desk import PASSWORD, browser
 from support.portal import csrf
+
+from engine.service.accounts import add_user
 
 
 def file_on_portal(client: Any, **fields: str) -> tuple[str, str]:
@@ -63,7 +64,7 @@ def test_filed_followed_answered_and_rated(desk: tuple[Any, Any, Any]) -> None:
 
 
 def test_another_department_gets_404_and_a_window_clerk_records_a_call(desk: tuple[Any, Any, Any]) -> None:
-    app, svc, _ = desk
+    app, _svc, _ = desk
     clerk = browser(app, "window.housing")
     form = clerk.get("/desk/appeals/record")
     assert form.status_code == 200
