@@ -33,6 +33,7 @@ from engine.service import access, green_channel
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.supervision import corrections
+from engine.supervision.appeal_counts import appeal_counts
 from engine.supervision.counts import ANOMALY_LABELS, anomaly_counts, event_counts, max_visits_of, open_counts
 from engine.web import charts
 from engine.web.deps import deps, reader
@@ -152,6 +153,7 @@ def dashboard_data(service: CaseService, start: datetime, end: datetime) -> dict
         "charts": charts_for(trends(db, today)),
         "chain_summary": chain_summary(service),
         "cards": green_channel.tracked(service),
+        "appeals": appeal_counts(db, start, end) if service.catalogue.appeals is not None else None,
     }
 
 

@@ -80,6 +80,9 @@ def test_another_department_gets_404_and_a_window_clerk_records_a_call(desk: tup
     seen = supervisor.get(f"/desk/appeals/{number.group(1)}")
     assert seen.status_code == 200 and "电话" in seen.text and "匿名" in seen.text
     assert 'name="action" value="answer"' not in seen.text  # supervisors watch, they do not answer
+    dashboard = supervisor.get("/supervision")
+    assert dashboard.status_code == 200 and 'id="appeal-counts"' in dashboard.text
+    assert "督办投诉科" in dashboard.text.split('id="appeal-counts"')[1].split("</table>")[0]
 
 
 def test_what_a_client_sends_never_answers_500(desk: tuple[Any, Any, Any]) -> None:
