@@ -35,8 +35,8 @@ def text(result: CheckResult, strict: bool = False) -> str:
         f"ok: {result.files_checked} files checked — {len(cat.items)} items, {len(cat.fees)} fee "
         f"schedules, {len(cat.forms)} form sections, {len(cat.chains)} chains, "
         f"{len(cat.calendars)} calendar years"
-        + (f", {len(cat.synonyms)} search synonym groups" if cat.synonyms else "")
         + (f", {len(cat.appeal_kinds())} kinds of requests and complaints" if cat.appeals else "")
+        + (f", {len(cat.synonyms)} search synonym groups" if cat.synonyms else "")
         + f"; catalogue version {cat.version}"
     )
     if len(cat.layers) > 1:  # a five-level stack: say what it was built from

@@ -29,7 +29,7 @@ class Department:
 
 
 def departments(cat: Any) -> list[Department]:
-    """The departments that have work in ``cat``, in center.yaml's order."""
+    """The departments that have work in ``cat`` (items, chain stages, the complaints office), in center.yaml order."""
     needed: set[str] = set()
     for doc in cat.items.values():
         needed.add(str(doc.data["department"]))
