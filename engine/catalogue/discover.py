@@ -23,10 +23,12 @@ FOLDERS = {
 CENTER_FILE = "center.yaml"
 #: the center's search synonyms (engine.catalogue.synonyms); the only file search/ holds
 SYNONYMS_FILE = "search/synonyms.yaml"
+#: the center's notification templates (engine.catalogue.notifications); the only file notifications/ holds
+NOTIFICATIONS_FILE = "notifications/templates.yaml"
 #: the kinds of requests and complaints (诉求) and their handling (engine.check.appeals); the only file appeals/ holds
 APPEALS_FILE = "appeals/kinds.yaml"
-#: single center-level files -> their kind (a lower-level catalogue may have its own)
-CENTER_LEVEL_FILES = {SYNONYMS_FILE: "synonyms", APPEALS_FILE: "appeals"}
+#: single center-level files outside the folders of FOLDERS -> their kind
+SINGLE_FILES = {SYNONYMS_FILE: "synonyms", NOTIFICATIONS_FILE: "notifications", APPEALS_FILE: "appeals"}
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -36,9 +38,7 @@ def discover(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
     problems: list[Problem] = []
     if (root / CENTER_FILE).is_file():
         found.append((CENTER_FILE, "center"))
-    for rel, kind in CENTER_LEVEL_FILES.items():
-        if (root / rel).is_file():
-            found.append((rel, kind))
+    found.extend((rel, kind) for rel, kind in SINGLE_FILES.items() if (root / rel).is_file())
     for folder, kind in FOLDERS.items():
         base = root / folder
         if not base.is_dir():
@@ -75,8 +75,8 @@ def kind_of(rel: str) -> str | None:
     """The document kind a catalogue path holds by its place (``items/a/b.yaml`` -> item), or None."""
     if rel == CENTER_FILE:
         return "center"
-    if rel in CENTER_LEVEL_FILES:
-        return CENTER_LEVEL_FILES[rel]
+    if rel in SINGLE_FILES:
+        return SINGLE_FILES[rel]
     head, _, rest = rel.partition("/")
     if head in FOLDERS and rest.endswith(YAML_SUFFIXES) and (head == "items" or "/" not in rest):
         return FOLDERS[head]
@@ -88,7 +88,7 @@ def fingerprint(roots: Iterable[Path]) -> str:
     live reload polls to notice an edit, an added or a deleted file without reading contents."""
     h = hashlib.blake2b(digest_size=16)
     for root in roots:
-        names = [CENTER_FILE, *CENTER_LEVEL_FILES] + [f"{folder}/" for folder in FOLDERS]
+        names = [CENTER_FILE, *SINGLE_FILES] + [f"{folder}/" for folder in FOLDERS]
         for name in names:
             base = Path(root) / name
             if name.endswith("/"):

@@ -58,6 +58,8 @@ class Catalogue:
     reported_members: set[tuple[str, str]] = field(default_factory=set)
     #: the search's synonym groups (search/synonyms.yaml, engine.catalogue.synonyms), this catalogue's file first
     synonyms: list[list[str]] = field(default_factory=list)
+    #: event -> template (notifications/templates.yaml, engine.catalogue.notifications): the nearest layer's file
+    notifications: dict[str, Any] = field(default_factory=dict)
     #: the kinds of requests and complaints (appeals/kinds.yaml, engine.check.appeals): this catalogue's
     #: file, else the nearest parent's; None when no layer has one (the portal then offers none)
     appeals: Document | None = None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.base.result import Finding, Problem
-from engine.catalogue import overlay, partial, schemas, synonyms
+from engine.catalogue import notifications, overlay, partial, schemas, synonyms
 from engine.catalogue.cache import FileCache, FileEntry
 from engine.catalogue.discover import discover, kind_of
 from engine.catalogue.merge import lookup
@@ -39,6 +39,7 @@ SIGNATURES = {
     "center": ("departments",),
     "override": ("code", "reason"),
     "synonyms": ("groups",),
+    "notifications": ("templates",),
     "appeals": ("office", "kinds"),
 }
 KIND_WORDS = {
@@ -50,6 +51,7 @@ KIND_WORDS = {
     "center": ("the center manifest", "center.yaml at the catalogue root"),
     "override": ("an item override", "overrides/"),
     "synonyms": ("the search synonyms file", "search/synonyms.yaml at the catalogue root"),
+    "notifications": ("the notification templates", "notifications/templates.yaml at the catalogue root"),
     "appeals": ("the requests and complaints file", "appeals/kinds.yaml at the catalogue root"),
 }
 
@@ -303,6 +305,7 @@ def read(
         _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs, tick)
     codes = dict(_codes(items_facts))
     synonym_docs = _take(layer_docs, "synonyms")
+    template_docs = _take(layer_docs, "notifications")
     appeal_docs = _take(layer_docs, "appeals")
     catalogue = Catalogue(
         root,
@@ -317,6 +320,9 @@ def read(
     for doc in synonym_docs:  # every layer's groups count (engine.catalogue.synonyms.Expander merges them)
         placed.extend(synonyms.check(doc.file, doc.data))
         catalogue.synonyms.extend(list(g["terms"]) for g in doc.data.get("groups", []))
+    for doc in template_docs[:1]:  # the nearest layer's templates; a county without a file uses its parent's
+        placed.extend(notifications.check(doc.file, doc.data))
+        catalogue.notifications = dict(doc.data.get("templates") or {})
     # a county without its own file uses its city's: the nearest layer's file, whole (never merged)
     catalogue.appeals = appeal_docs[0] if appeal_docs else None
     merged: list[Finding] = []
@@ -438,9 +444,10 @@ def _check_files(
 
 
 def _take(layer_docs: list[list[Document]], kind: str) -> list[Document]:
-    """Remove the center-level files of ``kind`` (search synonyms, appeals) from the layers' documents
-    (they are no document the overlay folds or the cross-reference check indexes) and return them,
-    this catalogue's first."""
+    """Remove a single center-level file's documents (search synonyms, notification templates,
+    appeals)
+    from the layers' documents (they are no document the overlay or the cross-reference check folds or
+    indexes) and return them, this catalogue's first."""
     taken: list[Document] = []
     for docs in layer_docs:
         taken.extend(d for d in docs if d.kind == kind and isinstance(d.data, dict))

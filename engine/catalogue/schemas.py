@@ -50,6 +50,7 @@ KINDS = {
     "override": "override.schema.json",
     "synonyms": "synonyms.schema.json",
     "appeals": "appeals.schema.json",
+    "notifications": "notifications.schema.json",
 }
 
 

@@ -37,6 +37,7 @@ def text(result: CheckResult, strict: bool = False) -> str:
         f"{len(cat.calendars)} calendar years"
         + (f", {len(cat.appeal_kinds())} kinds of requests and complaints" if cat.appeals else "")
         + (f", {len(cat.synonyms)} search synonym groups" if cat.synonyms else "")
+        + (f", {len(cat.notifications)} notification templates" if cat.notifications else "")
         + f"; catalogue version {cat.version}"
     )
     if len(cat.layers) > 1:  # a five-level stack: say what it was built from

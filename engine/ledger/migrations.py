@@ -21,6 +21,7 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 from engine.ledger.appeals import appeal_events, appeals
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
+from engine.ledger.outbox import outbox, outbox_attempts, outbox_cursors, staff_addresses
 from engine.ledger.snapshots import load_snapshot
 from engine.ledger.tables import (
     HASH_LENGTH,
@@ -358,8 +359,18 @@ def _m025_reserved(conn: Connection) -> None:
     """Nothing: number 25 was kept for work done at the same time as migration 26 (issue 18)."""
 
 
-def _m027_reserved(conn: Connection) -> None:
-    """Nothing here: number 27 belongs to the notifications' outbox, written at the same time (issue 19)."""
+def _m026_shared_server_state(conn: Connection) -> None:
+    """``server_keys`` (the web signing key, shared by every server process of the database) and
+    ``leases`` (one sweeper at a time on SQLite): several server processes on one database."""
+    for table in (server_keys, leases):
+        table.create(conn, checkfirst=True)
+
+
+def _m027_notification_outbox(conn: Connection) -> None:
+    """``outbox``, ``outbox_attempts``, ``outbox_cursors`` and ``staff_addresses`` (notifications to applicants
+    and staff, engine.ledger.outbox). No rows: ``yangguang db copy`` fills a migrated, empty target."""
+    for table in (outbox, outbox_attempts, outbox_cursors, staff_addresses):
+        table.create(conn, checkfirst=True)
 
 
 _APPEAL_EVENTS_MESSAGE = "appeal events are append-only"
@@ -393,13 +404,6 @@ def _m028_appeals(conn: Connection) -> None:
         )
 
 
-def _m026_shared_server_state(conn: Connection) -> None:
-    """``server_keys`` (the web signing key, shared by every server process of the database) and
-    ``leases`` (one sweeper at a time on SQLite): several server processes on one database."""
-    for table in (server_keys, leases):
-        table.create(conn, checkfirst=True)
-
-
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -427,7 +431,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m024_filings,
     _m025_reserved,
     _m026_shared_server_state,
-    _m027_reserved,
+    _m027_notification_outbox,
     _m028_appeals,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
