@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine.base.i18n import gettext
-from engine.ledger import tables
+from engine.ledger import outbox, tables
 from engine.ledger.db import read_only
 from engine.rules.cases.model import Actor
 from engine.service import access, worklist
@@ -56,6 +56,12 @@ def waiting_count(service: CaseService, actor: Actor) -> int:
     return sum(int(n) for assignee, n in rows if worklist.waits_on(assignee, actor))
 
 
+def _failing(service: CaseService) -> int:
+    with read_only(service.db) as conn:
+        counts = outbox.status_counts(conn)
+    return counts.get("failed", 0) + counts.get("dead", 0)
+
+
 def links(service: CaseService, actor: Actor | None) -> list[Link]:
     """The staff pages this person may open, with the work waiting behind each."""
     if actor is None:
@@ -67,4 +73,6 @@ def links(service: CaseService, actor: Actor | None) -> list[Link]:
         out.append(Link("/supervision", gettext("电子监察")))
     if access.rule_for("GET", "/admin").allows(actor):
         out.append(Link("/admin", gettext("目录管理")))
+    if access.rule_for("GET", "/admin/outbox").allows(actor):  # with how many are failing or given up
+        out.append(Link("/admin/outbox", gettext("通知发送"), _failing(service)))
     return out
