@@ -51,6 +51,10 @@ SUPERVISORS = frozenset({"supervisor", "admin"})
 #: supervision's corrections and follow-ups are answered by the department's head
 ANSWERING = SUPERVISORS | {"head"}
 ADMIN_READERS = frozenset({"admin", "supervisor"})
+#: the notification outbox page (engine.web.outbox) and its 重试: the center's administrators, who run the
+#: channels, and supervisors, who answer for applicants being told; it shows (masked) addresses of every
+#: department's applicants, so no department's staff
+OUTBOX_STAFF = frozenset({"admin", "supervisor"})
 
 
 #: the center's own roles (engine.service.auth.CENTER_ROLES): held in person only, never as an AB backup —
@@ -216,6 +220,7 @@ SUPERVISION = Rule("supervisor", roles=SUPERVISORS)
 APPEAL_RECORD = Rule("appeal-record", roles=APPEAL_RECORDERS)
 SUPERVISION_ANSWER = Rule("supervision-answer", roles=ANSWERING)
 ADMIN = Rule("admin", roles=ADMIN_READERS)
+OUTBOX = Rule("outbox", roles=OUTBOX_STAFF)
 #: /metrics: a monitoring program (engine.web.metrics), see may_scrape
 SCRAPER = Rule("metrics-scraper", machine=True)
 
@@ -300,6 +305,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/items/{code}"): ADMIN,
     ("GET", "/admin/items/{code}/form"): ADMIN,
+    ("GET", "/admin/outbox"): OUTBOX,
+    ("POST", "/admin/outbox/{id}/retry"): OUTBOX,
 }
 
 

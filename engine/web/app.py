@@ -54,6 +54,7 @@ from engine.web.desk import chains as desk_chains
 from engine.web.desk import login as desk_login
 from engine.web.desk.staff import signed_in
 from engine.web.middleware import InputGuard, LocaleMiddleware, Observe
+from engine.web.outbox import ROUTES as OUTBOX_ROUTES
 from engine.web.portal import appeals as portal_appeals
 from engine.web.portal import apply, progress
 from engine.web.reload import Job, LiveApp, Version
@@ -232,6 +233,7 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             *public.ROUTES,
             Route("/transparency/checkpoints", transparency.checkpoints),
             *admin.ROUTES,
+            *OUTBOX_ROUTES,
             Mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static"),
             Route("/", home.home),
             Route("/items/{code}", home.item_page),

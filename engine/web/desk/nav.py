@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine.base.i18n import gettext
-from engine.ledger import tables
+from engine.ledger import outbox, tables
 from engine.ledger.db import read_only
 from engine.rules.cases.model import Actor
 from engine.service import access, appeals, worklist
@@ -63,6 +63,12 @@ def _sees_appeals(service: CaseService, actor: Actor) -> bool:
     return access.may_record_appeal(actor) or access.may_see_appeal(actor, "", office)
 
 
+def _failing(service: CaseService) -> int:
+    with read_only(service.db) as conn:
+        counts = outbox.status_counts(conn)
+    return counts.get("failed", 0) + counts.get("dead", 0)
+
+
 def links(service: CaseService, actor: Actor | None) -> list[Link]:
     """The staff pages this person may open, with the work waiting behind each."""
     if actor is None:
@@ -78,4 +84,6 @@ def links(service: CaseService, actor: Actor | None) -> list[Link]:
         out.append(Link("/supervision", gettext("电子监察")))
     if access.rule_for("GET", "/admin").allows(actor):
         out.append(Link("/admin", gettext("目录管理")))
+    if access.rule_for("GET", "/admin/outbox").allows(actor):  # with how many are failing or given up
+        out.append(Link("/admin/outbox", gettext("通知发送"), _failing(service)))
     return out
