@@ -23,6 +23,8 @@ FOLDERS = {
 CENTER_FILE = "center.yaml"
 #: the center's search synonyms (engine.catalogue.synonyms); the only file search/ holds
 SYNONYMS_FILE = "search/synonyms.yaml"
+#: the center's appointments, home visits and late hours (engine.catalogue.appointments)
+APPOINTMENTS_FILE = "appointments.yaml"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -34,6 +36,8 @@ def discover(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
         found.append((CENTER_FILE, "center"))
     if (root / SYNONYMS_FILE).is_file():
         found.append((SYNONYMS_FILE, "synonyms"))
+    if (root / APPOINTMENTS_FILE).is_file():
+        found.append((APPOINTMENTS_FILE, "appointments"))
     for folder, kind in FOLDERS.items():
         base = root / folder
         if not base.is_dir():
@@ -72,6 +76,8 @@ def kind_of(rel: str) -> str | None:
         return "center"
     if rel == SYNONYMS_FILE:
         return "synonyms"
+    if rel == APPOINTMENTS_FILE:
+        return "appointments"
     head, _, rest = rel.partition("/")
     if head in FOLDERS and rest.endswith(YAML_SUFFIXES) and (head == "items" or "/" not in rest):
         return FOLDERS[head]
@@ -83,7 +89,7 @@ def fingerprint(roots: Iterable[Path]) -> str:
     live reload polls to notice an edit, an added or a deleted file without reading contents."""
     h = hashlib.blake2b(digest_size=16)
     for root in roots:
-        names = [CENTER_FILE, SYNONYMS_FILE] + [f"{folder}/" for folder in FOLDERS]
+        names = [CENTER_FILE, SYNONYMS_FILE, APPOINTMENTS_FILE] + [f"{folder}/" for folder in FOLDERS]
         for name in names:
             base = Path(root) / name
             if name.endswith("/"):

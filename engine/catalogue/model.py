@@ -58,6 +58,9 @@ class Catalogue:
     reported_members: set[tuple[str, str]] = field(default_factory=set)
     #: the search's synonym groups (search/synonyms.yaml, engine.catalogue.synonyms), this catalogue's file first
     synonyms: list[list[str]] = field(default_factory=list)
+    #: appointments.yaml of the nearest layer that has one (engine.catalogue.appointments); None: no booking
+    appointments: dict[str, Any] | None = None
+    appointments_file: str | None = None
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:

@@ -39,6 +39,7 @@ SIGNATURES = {
     "center": ("departments",),
     "override": ("code", "reason"),
     "synonyms": ("groups",),
+    "appointments": ("counters",),
 }
 KIND_WORDS = {
     "item": ("an item", "items/"),
@@ -49,6 +50,7 @@ KIND_WORDS = {
     "center": ("the center manifest", "center.yaml at the catalogue root"),
     "override": ("an item override", "overrides/"),
     "synonyms": ("the search synonyms file", "search/synonyms.yaml at the catalogue root"),
+    "appointments": ("the appointments file", "appointments.yaml at the catalogue root"),
 }
 
 
@@ -301,6 +303,7 @@ def read(
         _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs, tick)
     codes = dict(_codes(items_facts))
     synonym_docs = _take_synonyms(layer_docs)
+    appointment_docs = _take_single(layer_docs, "appointments")
     catalogue = Catalogue(
         root,
         digest.hexdigest()[:16],
@@ -314,6 +317,9 @@ def read(
     for doc in synonym_docs:  # every layer's groups count (engine.catalogue.synonyms.Expander merges them)
         placed.extend(synonyms.check(doc.file, doc.data))
         catalogue.synonyms.extend(list(g["terms"]) for g in doc.data.get("groups", []))
+    if appointment_docs:  # the nearest layer's file, whole: a county's own file replaces its city's
+        catalogue.appointments = appointment_docs[0].data
+        catalogue.appointments_file = appointment_docs[0].file
     merged: list[Finding] = []
     if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
         catalogue.documents = layer_docs[0]
@@ -439,6 +445,15 @@ def _take_synonyms(layer_docs: list[list[Document]]) -> list[Document]:
     for docs in layer_docs:
         taken.extend(d for d in docs if d.kind == "synonyms" and isinstance(d.data, dict))
         docs[:] = [d for d in docs if d.kind != "synonyms"]
+    return taken
+
+
+def _take_single(layer_docs: list[list[Document]], kind: str) -> list[Document]:
+    """As ``_take_synonyms`` for a center-level file of ``kind`` that is not merged: every layer's, nearest first."""
+    taken: list[Document] = []
+    for docs in layer_docs:
+        taken.extend(d for d in docs if d.kind == kind and isinstance(d.data, dict))
+        docs[:] = [d for d in docs if d.kind != kind]
     return taken
 
 
