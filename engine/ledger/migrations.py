@@ -18,6 +18,7 @@ from sqlalchemy import Boolean, Column, Integer, String, Text, func, insert, ins
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
+from engine.ledger.booking_tables import booking_slots, bookings, home_visits
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
 from engine.ledger.snapshots import load_snapshot
@@ -364,6 +365,19 @@ def _m026_shared_server_state(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _m027_reserved(conn: Connection) -> None:
+    """Nothing here: number 27 belongs to the notifications' outbox, written at the same time (issue 19)."""
+
+
+def _m028_reserved(conn: Connection) -> None:
+    """Nothing here: number 28 belongs to requests and complaints, written at the same time (issue 19)."""
+
+
+def _m029_bookings(conn: Connection) -> None:
+    """Appointments and home visits (engine/ledger/booking_tables.py): slot counters, bookings, home-visit requests."""
+    metadata.create_all(conn, tables=[booking_slots, bookings, home_visits], checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -391,6 +405,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m024_filings,
     _m025_reserved,
     _m026_shared_server_state,
+    _m027_reserved,
+    _m028_reserved,
+    _m029_bookings,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
