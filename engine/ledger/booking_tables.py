@@ -1,4 +1,4 @@
-"""The tables of appointments and home visits (预约 / 上门, migration 29): slot counters, bookings and home-visit requests.
+"""The tables of appointments and home visits (预约 / 上门, migration 29): seat counters, bookings, home visits.
 
 Beside engine/ledger/tables.py, in the same ``metadata``, so migration 1 creates them on a fresh database
 like every other table; migration 29 creates them on an older one.
