@@ -37,8 +37,8 @@ from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.lights import Thresholds
-from engine.service import chains as chain_service  # chains are run by the same sweep
 from engine.service import bookings_desk, drafts, provisional, recount, uploads
+from engine.service import chains as chain_service  # chains are run by the same sweep
 from engine.service.cases import CaseService
 
 log = logging.getLogger("yangguang.supervision")

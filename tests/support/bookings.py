@@ -1,4 +1,4 @@
-"""Appointments in tests: valid made-up ID numbers and phones, a booking by a numbered person, the race for a last seat."""
+"""Appointments in tests: made-up valid ID numbers and phones, and threads racing for one seat."""
 
 from __future__ import annotations
 
