@@ -113,6 +113,17 @@ def may_fetch_upload(actor: Actor | None, case: Case, records: Iterable[Any], up
     return may_see(actor, case) and upload_id in case_uploads(case, records)
 
 
+def may_handle_bookings(actor: Actor | None, department: str) -> bool:
+    """May this member of staff work a window's appointments (day list, arrivals, call next) and
+    schedule its department's home visits? Staff of that department; the front desk and the
+    center-wide roles for every window (the hall's reception signs people in for any window)."""
+    if actor is None or actor.role == "applicant":
+        return False
+    if holds(actor, CHAIN_DESK):
+        return True
+    return actor.department is not None and actor.department == department
+
+
 # ------------------------------------------------------------------------------ route rules
 
 
@@ -241,6 +252,21 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/supervision/corrections"): SUPERVISION,
     ("POST", "/supervision/corrections/{id}/respond"): SUPERVISION_ANSWER,
     ("POST", "/supervision/followups/{number}/answer"): SUPERVISION_ANSWER,
+    # appointments and home visits (预约 / 上门): applicants with the booking's number and query code;
+    # staff pages: any signed-in staff, then may_handle_bookings for the window's department
+    ("GET", "/booking"): PUBLIC,
+    ("GET", "/booking/{counter}"): PUBLIC,
+    ("POST", "/booking/{counter}"): PUBLIC,
+    ("POST", "/booking-manage"): PUBLIC,  # the number and query code are checked in the handler
+    ("POST", "/booking-manage/{action}"): PUBLIC,
+    ("GET", "/home-visit/{code}"): PUBLIC,
+    ("POST", "/home-visit/{code}"): PUBLIC,
+    ("GET", "/hall/{counter}"): PUBLIC,  # the hall screen: queue numbers only, no names
+    ("GET", "/desk/bookings"): STAFF,
+    ("POST", "/desk/bookings/{counter}/{action}"): STAFF,
+    ("GET", "/desk/bookings/{counter}/ticket/{number}"): STAFF,
+    ("GET", "/desk/home-visits"): STAFF,
+    ("POST", "/desk/home-visits/{number}/{action}"): STAFF,
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/items/{code}"): ADMIN,
     ("GET", "/admin/items/{code}/form"): ADMIN,

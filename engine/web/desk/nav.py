@@ -63,6 +63,8 @@ def links(service: CaseService, actor: Actor | None) -> list[Link]:
     out = [Link("/desk", gettext("待办件"), waiting_count(service, actor))]
     if access.rule_for("GET", "/desk/chains").allows(actor):
         out.append(Link("/desk/chains", gettext("链条申请统一受理"), len(chain_service.waiting(service))))
+    if service.catalogue.appointments and (access.holds(actor, access.CHAIN_DESK) or actor.department):
+        out.append(Link("/desk/bookings", gettext("预约叫号")))  # the windows' appointments (engine.web.desk.bookings)
     if access.rule_for("GET", "/supervision").allows(actor):
         out.append(Link("/supervision", gettext("电子监察")))
     if access.rule_for("GET", "/admin").allows(actor):
