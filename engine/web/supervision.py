@@ -29,7 +29,7 @@ from engine.rules import clock
 from engine.rules.cases.model import Actor
 from engine.rules.cases.steps import steps_of
 from engine.rules.lights import Thresholds
-from engine.service import access, green_channel
+from engine.service import access, bookings_desk, green_channel
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.supervision import corrections
@@ -152,6 +152,10 @@ def dashboard_data(service: CaseService, start: datetime, end: datetime) -> dict
         "charts": charts_for(trends(db, today)),
         "chain_summary": chain_summary(service),
         "cards": green_channel.tracked(service),
+        # appointments per window's department in the month (engine.service.bookings_desk)
+        "booking_figures": bookings_desk.figures(
+            db, clock.local_date(start), clock.local_date(end - timedelta(microseconds=1))
+        ),
     }
 
 

@@ -245,3 +245,15 @@ def test_concurrent_http_requests_get_exactly_the_slots_seats(live: str) -> None
     assert re.search(r'value="09:00" disabled', page)
     for c in clients:
         c.close()
+
+
+def test_the_supervision_dashboard_counts_appointments_per_department(desk: tuple[Any, Any, ManualClock]) -> None:
+    app, _, clk = desk
+    clk.set(THURSDAY)
+    applicant = TestClient(app, follow_redirects=False)
+    for n, start in ((1, "09:00"), (2, "09:30")):
+        assert book(applicant, "2026-04-30", start, n).status_code == 200
+    page = browser(app, "supervisor").get("/supervision?month=2026-04")
+    assert page.status_code == 200
+    table = page.text.split('id="bookings"', 1)[1].split("</table>", 1)[0]
+    assert "<td>不动产登记中心</td><td>2</td><td>0</td><td>0</td><td>0</td>" in table
