@@ -257,3 +257,10 @@ def test_the_supervision_dashboard_counts_appointments_per_department(desk: tupl
     assert page.status_code == 200
     table = page.text.split('id="bookings"', 1)[1].split("</table>", 1)[0]
     assert "<td>不动产登记中心</td><td>2</td><td>0</td><td>0</td><td>0</td>" in table
+
+
+def test_the_guide_links_to_booking_and_home_visits(portal: tuple[TestClient, Any, ManualClock]) -> None:
+    client, _, _ = portal
+    resale = client.get("/items/QQ-REALESTATE-DJ-102").text
+    assert 'href="/home-visit/QQ-REALESTATE-DJ-102"' in resale and 'href="/booking"' in resale
+    assert 'id="home-visit"' not in client.get("/items/QQ-AMR-DJ-001").text
