@@ -22,7 +22,8 @@ FILE = {
             "sessions": [{"start": "08:30", "end": "10:00"}, {"start": "13:30", "end": "14:30"}],
             "late": {"weekdays": ["wed"], "sessions": [{"start": "17:00", "end": "18:00"}], "capacity": 1},
         },
-        {"id": "b", "name": "乙", "item": "X-1", "slot_minutes": 60, "capacity": 1, "sessions": [{"start": "09:00", "end": "10:00"}]},
+        {"id": "b", "name": "乙", "item": "X-1", "slot_minutes": 60, "capacity": 1,
+         "sessions": [{"start": "09:00", "end": "10:00"}]},
     ],
 }  # fmt: skip
 
