@@ -63,7 +63,10 @@ def test_a_county_inherits_the_citys_file_unless_it_has_its_own(tmp_path: Path) 
     assert county.appointments_file == "../../appointments.yaml" and county.appointments is not None
     own = tmp_path / "county"
     shutil.copytree(REPO / "examples" / "county", own)
-    own_file = "counters:\n  - {id: x, name: 县窗口, department: amr, sessions: [{start: '09:00', end: '11:00'}], slot_minutes: 60, capacity: 1}\n"
+    own_file = (
+        "counters:\n  - {id: x, name: 县窗口, department: amr, "
+        "sessions: [{start: '09:00', end: '11:00'}], slot_minutes: 60, capacity: 1}\n"
+    )
     (own / "appointments.yaml").write_text(own_file, encoding="utf-8")
     (own / "center.yaml").write_text(
         (own / "center.yaml").read_text(encoding="utf-8").replace("extends: ../..", f"extends: {REPO}"),
