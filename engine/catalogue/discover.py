@@ -23,8 +23,12 @@ FOLDERS = {
 CENTER_FILE = "center.yaml"
 #: the center's search synonyms (engine.catalogue.synonyms); the only file search/ holds
 SYNONYMS_FILE = "search/synonyms.yaml"
-#: the center's appointments, home visits and late hours (engine.catalogue.appointments)
+#: the center's notification templates (engine.catalogue.notifications); the only file notifications/ holds
+NOTIFICATIONS_FILE = "notifications/templates.yaml"
+#: the center's appointments, home visits and late hours (engine.rules.slots reads it)
 APPOINTMENTS_FILE = "appointments.yaml"
+#: single center-level files outside the folders of FOLDERS -> their kind
+SINGLE_FILES = {SYNONYMS_FILE: "synonyms", NOTIFICATIONS_FILE: "notifications", APPOINTMENTS_FILE: "appointments"}
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -34,10 +38,7 @@ def discover(root: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
     problems: list[Problem] = []
     if (root / CENTER_FILE).is_file():
         found.append((CENTER_FILE, "center"))
-    if (root / SYNONYMS_FILE).is_file():
-        found.append((SYNONYMS_FILE, "synonyms"))
-    if (root / APPOINTMENTS_FILE).is_file():
-        found.append((APPOINTMENTS_FILE, "appointments"))
+    found.extend((rel, kind) for rel, kind in SINGLE_FILES.items() if (root / rel).is_file())
     for folder, kind in FOLDERS.items():
         base = root / folder
         if not base.is_dir():
@@ -74,10 +75,8 @@ def kind_of(rel: str) -> str | None:
     """The document kind a catalogue path holds by its place (``items/a/b.yaml`` -> item), or None."""
     if rel == CENTER_FILE:
         return "center"
-    if rel == SYNONYMS_FILE:
-        return "synonyms"
-    if rel == APPOINTMENTS_FILE:
-        return "appointments"
+    if rel in SINGLE_FILES:
+        return SINGLE_FILES[rel]
     head, _, rest = rel.partition("/")
     if head in FOLDERS and rest.endswith(YAML_SUFFIXES) and (head == "items" or "/" not in rest):
         return FOLDERS[head]
@@ -89,7 +88,7 @@ def fingerprint(roots: Iterable[Path]) -> str:
     live reload polls to notice an edit, an added or a deleted file without reading contents."""
     h = hashlib.blake2b(digest_size=16)
     for root in roots:
-        names = [CENTER_FILE, SYNONYMS_FILE, APPOINTMENTS_FILE] + [f"{folder}/" for folder in FOLDERS]
+        names = [CENTER_FILE, *SINGLE_FILES] + [f"{folder}/" for folder in FOLDERS]
         for name in names:
             base = Path(root) / name
             if name.endswith("/"):

@@ -58,7 +58,9 @@ class Catalogue:
     reported_members: set[tuple[str, str]] = field(default_factory=set)
     #: the search's synonym groups (search/synonyms.yaml, engine.catalogue.synonyms), this catalogue's file first
     synonyms: list[list[str]] = field(default_factory=list)
-    #: appointments.yaml of the nearest layer that has one (engine.catalogue.appointments); None: no booking
+    #: event -> template (notifications/templates.yaml, engine.catalogue.notifications): the nearest layer's file
+    notifications: dict[str, Any] = field(default_factory=dict)
+    #: appointments.yaml of the nearest layer that has one (engine.rules.slots); None: nothing to book
     appointments: dict[str, Any] | None = None
     appointments_file: str | None = None
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.base.result import Finding, Problem
-from engine.catalogue import overlay, partial, schemas, synonyms
+from engine.catalogue import notifications, overlay, partial, schemas, synonyms
 from engine.catalogue.cache import FileCache, FileEntry
 from engine.catalogue.discover import discover, kind_of
 from engine.catalogue.merge import lookup
@@ -39,6 +39,7 @@ SIGNATURES = {
     "center": ("departments",),
     "override": ("code", "reason"),
     "synonyms": ("groups",),
+    "notifications": ("templates",),
     "appointments": ("counters",),
 }
 KIND_WORDS = {
@@ -50,6 +51,7 @@ KIND_WORDS = {
     "center": ("the center manifest", "center.yaml at the catalogue root"),
     "override": ("an item override", "overrides/"),
     "synonyms": ("the search synonyms file", "search/synonyms.yaml at the catalogue root"),
+    "notifications": ("the notification templates", "notifications/templates.yaml at the catalogue root"),
     "appointments": ("the appointments file", "appointments.yaml at the catalogue root"),
 }
 
@@ -302,8 +304,9 @@ def read(
         layer_docs.append([])
         _check_files(layer_files, checker, full, layer_docs[-1], items_facts, digest, problems, broken, refs, tick)
     codes = dict(_codes(items_facts))
-    synonym_docs = _take_synonyms(layer_docs)
-    appointment_docs = _take_single(layer_docs, "appointments")
+    synonym_docs = _take(layer_docs, "synonyms")
+    template_docs = _take(layer_docs, "notifications")
+    appointment_docs = _take(layer_docs, "appointments")
     catalogue = Catalogue(
         root,
         digest.hexdigest()[:16],
@@ -317,6 +320,9 @@ def read(
     for doc in synonym_docs:  # every layer's groups count (engine.catalogue.synonyms.Expander merges them)
         placed.extend(synonyms.check(doc.file, doc.data))
         catalogue.synonyms.extend(list(g["terms"]) for g in doc.data.get("groups", []))
+    for doc in template_docs[:1]:  # the nearest layer's templates; a county without a file uses its parent's
+        placed.extend(notifications.check(doc.file, doc.data))
+        catalogue.notifications = dict(doc.data.get("templates") or {})
     if appointment_docs:  # the nearest layer's file, whole: a county's own file replaces its city's
         catalogue.appointments = appointment_docs[0].data
         catalogue.appointments_file = appointment_docs[0].file
@@ -438,18 +444,10 @@ def _check_files(
             docs.append(doc)
 
 
-def _take_synonyms(layer_docs: list[list[Document]]) -> list[Document]:
-    """Remove the search synonyms files from the layers' documents (they are no document the overlay
-    or the cross-reference check folds or indexes) and return them, this catalogue's first."""
-    taken: list[Document] = []
-    for docs in layer_docs:
-        taken.extend(d for d in docs if d.kind == "synonyms" and isinstance(d.data, dict))
-        docs[:] = [d for d in docs if d.kind != "synonyms"]
-    return taken
-
-
-def _take_single(layer_docs: list[list[Document]], kind: str) -> list[Document]:
-    """As ``_take_synonyms`` for a center-level file of ``kind`` that is not merged: every layer's, nearest first."""
+def _take(layer_docs: list[list[Document]], kind: str) -> list[Document]:
+    """Remove a single center-level file's documents (search synonyms, notification templates) from the
+    layers' documents (they are no document the overlay or the cross-reference check folds or indexes)
+    and return them, this catalogue's first."""
     taken: list[Document] = []
     for docs in layer_docs:
         taken.extend(d for d in docs if d.kind == kind and isinstance(d.data, dict))

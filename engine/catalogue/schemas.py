@@ -49,6 +49,7 @@ KINDS = {
     "calendar": "calendar.schema.json",
     "override": "override.schema.json",
     "synonyms": "synonyms.schema.json",
+    "notifications": "notifications.schema.json",
     "appointments": "appointments.schema.json",
 }
 

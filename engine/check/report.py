@@ -36,6 +36,7 @@ def text(result: CheckResult, strict: bool = False) -> str:
         f"schedules, {len(cat.forms)} form sections, {len(cat.chains)} chains, "
         f"{len(cat.calendars)} calendar years"
         + (f", {len(cat.synonyms)} search synonym groups" if cat.synonyms else "")
+        + (f", {len(cat.notifications)} notification templates" if cat.notifications else "")
         + f"; catalogue version {cat.version}"
     )
     if len(cat.layers) > 1:  # a five-level stack: say what it was built from

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.cli import audit, check, common, db, diff, edit, errors, items, serve, simulate, users
+from engine.cli import audit, check, common, db, diff, edit, errors, items, notify, serve, simulate, users
 
 #: in the order ``yangguang --help`` lists their commands
-GROUPS = (check, items, audit, simulate, users, serve, db, diff, edit)
+GROUPS = (check, items, audit, simulate, users, serve, notify, db, diff, edit)
 
 
 def parser() -> argparse.ArgumentParser:

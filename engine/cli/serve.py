@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cli import common
+from engine.cli import common, notify
 from engine.cli.errors import EXIT_OK, UserError
 
 
@@ -39,6 +39,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if args.sweep_seconds < 0:
         raise UserError("--sweep-seconds must be 0 (off) or more")
+    if not args.notify_seconds >= 0:
+        raise UserError("--notify-seconds must be 0 (off) or more")
+    notify.apply_sender_options(args)  # the app (and every --workers process) reads the channels from the environment
+    notify.worker_settings(args.db)  # a bad channel setting is a message now, not a failing server
     if is_url(args.db):  # a server that cannot be reached is a message, not a traceback (a new SQLite file is made)
         common.open_db(args.db, existing=True).dispose()
     if args.workers is None:
@@ -57,6 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         catalogue=checked.catalogue,
         warnings=tuple(checked.warnings),
         sweep_seconds=args.sweep_seconds,
+        notify_seconds=args.notify_seconds,
         reload_seconds=reload_seconds,
         upload_limits=upload_limits,
         uploads=args.uploads,
@@ -127,6 +132,7 @@ def _serve_workers(args: argparse.Namespace, reload_seconds: float, log_format: 
             "YANGGUANG_CATALOG": str(Path(args.catalog).resolve()),
             "YANGGUANG_DB": str(args.db),
             "YANGGUANG_SWEEP_SECONDS": repr(args.sweep_seconds),
+            "YANGGUANG_NOTIFY_SECONDS": repr(args.notify_seconds),
             "YANGGUANG_RELOAD_SECONDS": repr(reload_seconds),
             **({"YANGGUANG_UPLOADS": str(Path(args.uploads).resolve())} if args.uploads is not None else {}),
             **({metrics.TOKEN_ENV: args.metrics_token} if args.metrics_token is not None else {}),
@@ -184,6 +190,13 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         "env YANGGUANG_SWEEP_SECONDS)",
     )
     sv.add_argument(
+        "--notify-seconds",
+        type=float,
+        default=float(os.environ.get("YANGGUANG_NOTIFY_SECONDS", "10")),
+        help="how often notifications are queued and sent (default 10; 0 turns the worker off; "
+        "env YANGGUANG_NOTIFY_SECONDS)",
+    )
+    sv.add_argument(
         "--reload-seconds",
         type=float,
         default=None,
@@ -232,6 +245,7 @@ def add_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         help="a bearer token that opens /metrics from other hosts (default: env YANGGUANG_METRICS_TOKEN, which "
         "other users cannot read from the process list; without one only this host may read /metrics)",
     )
+    notify.add_sender_options(sv)
     sv.set_defaults(func=cmd_serve)
     sw = sub.add_parser("sweep", parents=[catalog], help="apply the timed rules and supervision lights once")
     common.add_db(sw)

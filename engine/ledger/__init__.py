@@ -5,6 +5,7 @@ One module per concern, each importing only modules listed above it:
 * errors        what the record refuses: VersionConflict, CaseNotFound, CaseExists, SchemaTooNew
 * db            open_engine (SQLite settings, one writer at a time) and read_only; iso, dumps, loads
 * tables        every table, as today's schema
+* outbox        the notification outbox: messages sent at most once, every try recorded, producers' cursors
 * fastpath      prebuilt one-row statements run with as little overhead as the database allows
 * snapshots     the catalogue snapshots cases are pinned to, and the versions served
 * migrations    the numbered migrations that bring any older database to the tables

@@ -21,6 +21,7 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 from engine.ledger.booking_tables import booking_slots, bookings, home_visits
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
+from engine.ledger.outbox import outbox, outbox_attempts, outbox_cursors, staff_addresses
 from engine.ledger.snapshots import load_snapshot
 from engine.ledger.tables import (
     HASH_LENGTH,
@@ -365,8 +366,11 @@ def _m026_shared_server_state(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-def _m027_reserved(conn: Connection) -> None:
-    """Nothing here: number 27 belongs to the notifications' outbox, written at the same time (issue 19)."""
+def _m027_notification_outbox(conn: Connection) -> None:
+    """``outbox``, ``outbox_attempts``, ``outbox_cursors`` and ``staff_addresses`` (notifications to applicants
+    and staff, engine.ledger.outbox). No rows: ``yangguang db copy`` fills a migrated, empty target."""
+    for table in (outbox, outbox_attempts, outbox_cursors, staff_addresses):
+        table.create(conn, checkfirst=True)
 
 
 def _m028_reserved(conn: Connection) -> None:
@@ -405,7 +409,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m024_filings,
     _m025_reserved,
     _m026_shared_server_state,
-    _m027_reserved,
+    _m027_notification_outbox,
     _m028_reserved,
     _m029_bookings,
 )

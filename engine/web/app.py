@@ -41,6 +41,8 @@ from engine.ledger.server_key import shared_key
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import Clock, SystemClock
 from engine.service.cases import CaseService
+from engine.service.notification_senders import senders_from_env
+from engine.service.notification_worker import Runner, settings_from_env
 from engine.service.upload_limits import Limits, limits_from_env
 from engine.supervision.search import ItemIndex
 from engine.web import admin, api, errors, home, metrics, monitoring, public, reload, supervision, transparency
@@ -53,7 +55,7 @@ from engine.web.desk import login as desk_login
 from engine.web.desk.staff import signed_in
 from engine.web.middleware import InputGuard, LocaleMiddleware, Observe
 from engine.web.portal import apply, booking, progress
-from engine.web.reload import LiveApp, Version
+from engine.web.reload import Job, LiveApp, Version
 from engine.web.render import renderer
 from engine.web.security import SecurityHeaders
 
@@ -91,6 +93,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     sweep_seconds: float = SWEEP_SECONDS,
+    notify_seconds: float = 0.0,
     reload_seconds: float | None = None,
     warnings: tuple[Problem, ...] = (),
     upload_limits: Limits | None = None,
@@ -109,7 +112,9 @@ def create_app(
     SQLite file, else ``var/uploads``): several server processes must all see the same one. ``db_read``
     (serve --db-read) is a replica the public and supervision pages read from (engine.web.deps.REPLICA_ROUTES);
     never migrated or written here. ``metrics_token`` opens /metrics from afar (default
-    ``$YANGGUANG_METRICS_TOKEN``; empty: the server's own host only, engine.service.access.may_scrape)."""
+    ``$YANGGUANG_METRICS_TOKEN``; empty: the server's own host only, engine.service.access.may_scrape).
+    Every ``notify_seconds`` (0: never) the notification worker queues and sends notifications through the
+    channels the environment sets (engine.service.notification_senders; ValueError naming a bad setting)."""
     root = Path(catalog)
     if reload_seconds is None:
         reload_seconds = reload.seconds_from_env()
@@ -131,6 +136,10 @@ def create_app(
     read_db = open_engine(db_read) if db_read else None
     observed = {"metrics": metrics.Endpoint.of(cases_db, metrics_token), "health": monitoring.Probe(cases_db)}
     site = _Site(var, uploads_dir, key, cases_db, clock or SystemClock(), upload_limits, observed, read_db)
+    jobs: tuple[Job, ...] = ()
+    if notify_seconds > 0:
+        runner = Runner(senders_from_env(os.environ, var), settings_from_env(os.environ))
+        jobs = (Job("the notification worker", notify_seconds, runner),)
     return LiveApp(
         catalogue,
         root=root,
@@ -140,12 +149,14 @@ def create_app(
         sweep_seconds=sweep_seconds,
         reload_seconds=reload_seconds,
         warnings=warnings,
+        jobs=jobs,
     )
 
 
 ENV_CATALOG, ENV_DB, ENV_SWEEP, ENV_UPLOADS = (
     "YANGGUANG_CATALOG", "YANGGUANG_DB", "YANGGUANG_SWEEP_SECONDS", "YANGGUANG_UPLOADS",
 )  # fmt: skip
+ENV_NOTIFY = "YANGGUANG_NOTIFY_SECONDS"  # the notification worker (default 0 here: off; serve's default is 10)
 
 
 def from_env(environ: Mapping[str, str] | None = None, default_catalog: Path | None = None) -> LiveApp:
@@ -163,10 +174,18 @@ def from_env(environ: Mapping[str, str] | None = None, default_catalog: Path | N
         sweep_seconds = math.nan
     if not sweep_seconds >= 0 or not math.isfinite(sweep_seconds):
         raise ValueError(f"{ENV_SWEEP} must be 0 (off) or a number of seconds, not {raw_sweep!r}")
+    raw_notify = env.get(ENV_NOTIFY, "").strip() or "0"
+    try:
+        notify_seconds = float(raw_notify)
+    except ValueError:
+        notify_seconds = math.nan
+    if not notify_seconds >= 0 or not math.isfinite(notify_seconds):
+        raise ValueError(f"{ENV_NOTIFY} must be 0 (off) or a number of seconds, not {raw_notify!r}")
     return create_app(
         catalog=env.get(ENV_CATALOG) or default_catalog or Path.cwd(),
         db=env.get(ENV_DB) or "var/yangguang.db",
         sweep_seconds=sweep_seconds,
+        notify_seconds=notify_seconds,
         upload_limits=limits_from_env(env),
         uploads=env.get(ENV_UPLOADS) or None,
         db_read=env.get("YANGGUANG_DB_READ") or None,

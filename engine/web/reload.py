@@ -111,6 +111,16 @@ class Attempt:
 Build = Callable[[Catalogue, "LiveApp"], Version]
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Background work every process may do at the same time (its own claims keep it safe): ``run`` with the
+    live version's service every ``seconds`` in a worker thread (the notification worker)."""
+
+    name: str
+    seconds: float
+    run: Callable[[CaseService], object]
+
+
 def record(db: Engine, cat: Catalogue, root: Path) -> None:
     """Note in the database that ``cat`` is now served (engine.ledger.snapshots' catalogue history)."""
     with db.begin() as conn:
@@ -152,8 +162,10 @@ class LiveApp:
         sweep_seconds: float,
         reload_seconds: float,
         warnings: tuple[Problem, ...] = (),
+        jobs: tuple[Job, ...] = (),
     ) -> None:
         self.root = Path(root)
+        self.jobs = jobs
         #: the live catalogue's warnings (engine.base.result.WARNING_KINDS: elements not stated, data-quality
         #: rules): they never stop it from serving, and /admin lists them
         self.warnings = warnings
@@ -214,6 +226,7 @@ class LiveApp:
                     tasks.append(asyncio.create_task(self._sweeper()))
                 if self.reload_seconds > 0:
                     tasks.append(asyncio.create_task(self._watcher()))
+                tasks.extend(asyncio.create_task(self._every(job)) for job in self.jobs if job.seconds > 0)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for task in tasks:
@@ -246,6 +259,15 @@ class LiveApp:
                 metrics.observe_sweep_failure()
                 log.exception("the timed-rules sweep failed; retrying in %s s", self.sweep_seconds)
             await asyncio.sleep(self.sweep_seconds)
+
+    async def _every(self, job: Job) -> None:
+        """``job`` every ``job.seconds``; a failure is logged and the next round comes all the same."""
+        while True:
+            try:
+                await run_in_threadpool(job.run, self.current.service)
+            except Exception:
+                log.exception("%s failed; trying again in %s s", job.name, job.seconds)
+            await asyncio.sleep(job.seconds)
 
     def _hold_sweep_lease(self) -> bool:
         held = self.sweep_lease.hold()

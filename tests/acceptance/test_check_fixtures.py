@@ -62,6 +62,7 @@ def test_there_are_cases_for_every_error_kind() -> None:
         "natural-days",
         "note-contradiction",
         "unknown-region",
+        "placeholder",
     }
     assert must <= kinds, f"no fixture for {sorted(must - kinds)}"
 
