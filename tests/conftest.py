@@ -33,12 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--store",
-        choices=("sqlite", "postgresql"),
-        default="sqlite",
-        help="the store of every test database (postgresql: a throwaway cluster or YANGGUANG_TEST_PG)",
-    )
+    parser.addoption("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="the store of every test database (postgresql: a throwaway cluster or YANGGUANG_TEST_PG)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -85,10 +85,6 @@ def test_make_test_runs_the_check_before_any_test() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     recipe = subprocess.run(
         ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "test"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
+        cwd=REPO, capture_output=True, text=True, timeout=60, env=env,
     ).stdout.splitlines()
     assert recipe[0] == "bash scripts/check-browser-deps" and "pytest" in recipe[1]

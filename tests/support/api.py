@@ -24,7 +24,6 @@ from .portal import PDF
 RESALE = "QQ-REALESTATE-DJ-102"  # 不动产转移登记（二手房买卖） (realestate), with a fee
 ROLES = ("window", "reviewer", "undertaker", "decider", "issuer")  # each an account named after its role
 
-
 class Reply:
     def __init__(self, status_code: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
         self.status_code, self.content = status_code, body

@@ -86,34 +86,17 @@ class _Cluster:
         self.data, self.port = self.home / "data", _free_port()
 
     def run(self, program: str, *args: str, timeout: float = 120) -> None:
-        subprocess.run(
-            [*self.prefix, str(self.bin_dir / program), *args], check=True, capture_output=True, timeout=timeout
-        )
+        subprocess.run([*self.prefix, str(self.bin_dir / program), *args], check=True, capture_output=True,
+                       timeout=timeout)
 
     def start(self, options: str) -> None:
-        self.run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-o",
-            f"-p {self.port} -k {self.home} {options}",
-            "-l",
-            str(self.home / "log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-            timeout=90,
-        )
+        self.run("pg_ctl", "-D", str(self.data), "-o", f"-p {self.port} -k {self.home} {options}",
+                 "-l", str(self.home / "log"), "-w", "-t", "60", "start", timeout=90)
 
     def stop(self) -> None:
         """Stop the server and remove its folder; stopping twice is harmless (pg_ctl finds no server)."""
-        subprocess.run(
-            [*self.prefix, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
+        subprocess.run([*self.prefix, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60, check=False)
         shutil.rmtree(self.home, ignore_errors=True)
 
     @property
@@ -123,13 +106,10 @@ class _Cluster:
 
 def _start() -> str:
     cluster = _Cluster("pg")
-    cluster.run(
-        "initdb", "-D", str(cluster.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"
-    )
-    cluster.start(
-        "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-        "-c max_connections=300 -c shared_buffers=128MB"
-    )
+    cluster.run("initdb", "-D", str(cluster.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C",
+                "--no-sync")
+    cluster.start("-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                  "-c max_connections=300 -c shared_buffers=128MB")
     atexit.register(cluster.stop)
     return cluster.url
 
@@ -145,18 +125,8 @@ def start_replica(primary: str) -> tuple[str, Callable[[], None]]:
     with _admin(primary) as conn:  # a standby refuses to run with fewer connections than its primary allows
         connections = conn.execute("SHOW max_connections").fetchone()[0]
     try:
-        cluster.run(
-            "pg_basebackup",
-            "-d",
-            f"{primary}/postgres",
-            "-D",
-            str(cluster.data),
-            "-R",
-            "-X",
-            "stream",
-            "--checkpoint=fast",
-            "--no-sync",
-        )
+        cluster.run("pg_basebackup", "-d", f"{primary}/postgres", "-D", str(cluster.data), "-R", "-X", "stream",
+                    "--checkpoint=fast", "--no-sync")
         cluster.start(f"-c listen_addresses=127.0.0.1 -c hot_standby=on -c fsync=off -c max_connections={connections}")
     except BaseException:
         cluster.stop()

@@ -166,6 +166,7 @@ def test_an_ignore_entry_lets_a_known_use_pass_until_it_is_gone(tmp_path: Path) 
     assert "ignore entry matches nothing, remove it: toy.high.c -> toy.low.a._hidden" in fixed.stdout
 
 
+
 def test_engine_keeps_every_contract() -> None:
     result = subprocess.run(
         [str(LINT_IMPORTS), "--no-cache", "--no-logo"], cwd=REPO, capture_output=True, text=True, timeout=300

@@ -43,10 +43,8 @@ def simulated(tmp_path: Path) -> Path:
 def counts(url: str) -> tuple[int, int]:
     """How many cases and events the database at ``url`` holds."""
     with read_only(open_engine(url)) as conn:
-        return (
-            len(conn.execute(cases.select().with_only_columns(cases.c.id)).all()),
-            len(conn.execute(events.select().with_only_columns(events.c.id)).all()),
-        )
+        return (len(conn.execute(cases.select().with_only_columns(cases.c.id)).all()),
+                len(conn.execute(events.select().with_only_columns(events.c.id)).all()))
 
 
 @pytest.mark.sqlite_only  # the source is an SQLite file, whatever --store says

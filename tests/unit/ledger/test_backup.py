@@ -85,10 +85,8 @@ def test_a_backup_taken_under_load_restores_with_every_committed_action(
     try:
         assert clerk.warmed.wait(120), "the clerk never got going"
         before = list(clerk.committed)  # every action committed before the backup began
-        kind = backup.backup(
-            svc.db.url.render_as_string(hide_password=False) if store != "sqlite" else str(svc.db.url.database),
-            tmp_path / "center.backup",
-        )
+        kind = backup.backup(svc.db.url.render_as_string(hide_password=False) if store != "sqlite"
+                             else str(svc.db.url.database), tmp_path / "center.backup")
         during = list(clerk.committed)  # and by the time it ended
     finally:
         clerk.stop.set()

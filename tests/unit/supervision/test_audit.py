@@ -177,6 +177,7 @@ def any_client(path: Path, statement: str) -> None:
             con.execute(statement)
 
 
+
 def test_events_refuse_update_and_delete(world: tuple[CaseService, Path]) -> None:
     """Hole 3: an UPDATE or DELETE on events (through the application's engine or any SQLite client) aborts."""
     svc, path = world
