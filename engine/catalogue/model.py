@@ -73,6 +73,9 @@ class Catalogue:
         """The department id of the center's complaints office, if the catalogue has an appeals file."""
         data = self.appeals.data if self.appeals is not None else None
         return str(data["office"]) if data else None
+    #: appointments.yaml of the nearest layer that has one (engine.rules.slots); None: nothing to book
+    appointments: dict[str, Any] | None = None
+    appointments_file: str | None = None
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:

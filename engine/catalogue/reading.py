@@ -41,6 +41,7 @@ SIGNATURES = {
     "synonyms": ("groups",),
     "notifications": ("templates",),
     "appeals": ("office", "kinds"),
+    "appointments": ("counters",),
 }
 KIND_WORDS = {
     "item": ("an item", "items/"),
@@ -53,6 +54,7 @@ KIND_WORDS = {
     "synonyms": ("the search synonyms file", "search/synonyms.yaml at the catalogue root"),
     "notifications": ("the notification templates", "notifications/templates.yaml at the catalogue root"),
     "appeals": ("the requests and complaints file", "appeals/kinds.yaml at the catalogue root"),
+    "appointments": ("the appointments file", "appointments.yaml at the catalogue root"),
 }
 
 
@@ -307,6 +309,7 @@ def read(
     synonym_docs = _take(layer_docs, "synonyms")
     template_docs = _take(layer_docs, "notifications")
     appeal_docs = _take(layer_docs, "appeals")
+    appointment_docs = _take(layer_docs, "appointments")
     catalogue = Catalogue(
         root,
         digest.hexdigest()[:16],
@@ -325,6 +328,9 @@ def read(
         catalogue.notifications = dict(doc.data.get("templates") or {})
     # a county without its own file uses its city's: the nearest layer's file, whole (never merged)
     catalogue.appeals = appeal_docs[0] if appeal_docs else None
+    if appointment_docs:  # the nearest layer's file, whole: a county's own file replaces its city's
+        catalogue.appointments = appointment_docs[0].data
+        catalogue.appointments_file = appointment_docs[0].file
     merged: list[Finding] = []
     if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
         catalogue.documents = layer_docs[0]

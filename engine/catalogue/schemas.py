@@ -51,6 +51,7 @@ KINDS = {
     "synonyms": "synonyms.schema.json",
     "appeals": "appeals.schema.json",
     "notifications": "notifications.schema.json",
+    "appointments": "appointments.schema.json",
 }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from engine.ledger.appeals import appeal_events, appeals
+from engine.ledger.booking_tables import booking_slots, bookings, home_visits
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
 from engine.ledger.outbox import outbox, outbox_attempts, outbox_cursors, staff_addresses
@@ -402,6 +403,9 @@ def _m028_appeals(conn: Connection) -> None:
                 f"BEGIN SELECT RAISE(ABORT, '{_APPEAL_EVENTS_MESSAGE}'); END"
             )
         )
+def _m029_bookings(conn: Connection) -> None:
+    """Appointments and home visits (engine/ledger/booking_tables.py): slot counters, bookings, home-visit requests."""
+    metadata.create_all(conn, tables=[booking_slots, bookings, home_visits], checkfirst=True)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -433,6 +437,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m026_shared_server_state,
     _m027_notification_outbox,
     _m028_appeals,
+    _m029_bookings,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

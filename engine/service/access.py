@@ -158,6 +158,15 @@ def may_see_appeals_desk(actor: Actor | None) -> bool:
     """The appeals worklist is open to any signed-in member of staff; each sees the requests of
     :func:`may_see_appeal` (none, for most departments, until one is sent to them)."""
     return actor is not None and actor.role != "applicant"
+def may_handle_bookings(actor: Actor | None, department: str) -> bool:
+    """May this member of staff work a window's appointments (day list, arrivals, call next) and
+    schedule its department's home visits? Staff of that department; the front desk and the
+    center-wide roles for every window (the hall's reception signs people in for any window)."""
+    if actor is None or actor.role == "applicant":
+        return False
+    if holds(actor, CHAIN_DESK):
+        return True
+    return actor.department is not None and actor.department == department
 
 
 # ------------------------------------------------------------------------------ route rules
@@ -302,6 +311,21 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/supervision/corrections"): SUPERVISION,
     ("POST", "/supervision/corrections/{id}/respond"): SUPERVISION_ANSWER,
     ("POST", "/supervision/followups/{number}/answer"): SUPERVISION_ANSWER,
+    # appointments and home visits (预约 / 上门): applicants with the booking's number and query code;
+    # staff pages: any signed-in staff, then may_handle_bookings for the window's department
+    ("GET", "/booking"): PUBLIC,
+    ("GET", "/booking/{counter}"): PUBLIC,
+    ("POST", "/booking/{counter}"): PUBLIC,
+    ("POST", "/booking-manage"): PUBLIC,  # the number and query code are checked in the handler
+    ("POST", "/booking-manage/{action}"): PUBLIC,
+    ("GET", "/home-visit/{code}"): PUBLIC,
+    ("POST", "/home-visit/{code}"): PUBLIC,
+    ("GET", "/hall/{counter}"): PUBLIC,  # the hall screen: queue numbers only, no names
+    ("GET", "/desk/bookings"): STAFF,
+    ("POST", "/desk/bookings/{counter}/{action}"): STAFF,
+    ("GET", "/desk/bookings/{counter}/ticket/{number}"): STAFF,
+    ("GET", "/desk/home-visits"): STAFF,
+    ("POST", "/desk/home-visits/{number}/{action}"): STAFF,
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/items/{code}"): ADMIN,
     ("GET", "/admin/items/{code}/form"): ADMIN,

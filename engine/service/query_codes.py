@@ -31,6 +31,7 @@ import hmac
 import math
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -129,16 +130,31 @@ def _plausible_number(number: str) -> bool:
     return 0 < len(number) <= 32 and number.isascii() and number.isalnum()
 
 
-def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bool:
+#: (stored code, case id, department) of a number; Nones when unknown
+Lookup = Callable[[Connection, str], tuple[str | None, int | None, str | None]]
+
+
+def check(
+    db: Engine,
+    number: str,
+    typed: str,
+    client: str,
+    now: datetime,
+    lookup: Lookup | None = None,
+    same: Callable[[str | None, str], bool] = matches,
+) -> bool:
     """Whether ``typed`` is the query code of case or chain application ``number``; an unknown
     number is simply False (the same answer, so numbers cannot be probed). Raises
     :class:`Throttled` when this client or this case is past its limit of wrong codes. A wrong
-    code is counted in the same transaction as the check."""
+    code is counted in the same transaction as the check. ``lookup`` and ``same`` let another
+    record with a query code (a booking, engine.service.bookings) be checked with the same limits:
+    how its stored code is found, and whether the typed one is it."""
     since = iso(now - WINDOW)
     with db.begin() as conn:
         lock(conn, "query_code_attempts")  # PostgreSQL: parallel guesses count one after the other, as on SQLite
         conn.execute(delete(_A).where(_A.c.at <= since))  # prune what left the window
-        stored, case_id, department = _stored(conn, number) if _plausible_number(number) else (None, None, None)
+        find = lookup or _stored
+        stored, case_id, department = find(conn, number) if _plausible_number(number) else (None, None, None)
         subjects = [_Subject(f"client:{client}"[:200], CLIENT_LIMIT)] if client else []
         if _plausible_number(number):
             subjects.append(_Subject(f"case:{number}", CASE_LIMIT, case_id, department))
@@ -148,7 +164,7 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
             if len(recent) >= s.limit:  # free again when the limit-th newest failure leaves the window
                 wait = max(wait, datetime.fromisoformat(recent[-1]) + WINDOW - now)
         if not wait:
-            if matches(stored, typed):
+            if same(stored, typed):
                 return True
             if not typed.strip():  # nothing typed: not a guess
                 return False
@@ -204,6 +220,7 @@ __all__ = [
     "GUESSING",
     "LENGTH",
     "WINDOW",
+    "Lookup",
     "Throttled",
     "check",
     "display",

@@ -37,8 +37,8 @@ from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.lights import Thresholds
+from engine.service import bookings_desk, drafts, provisional, recount, uploads
 from engine.service import chains as chain_service  # chains are run by the same sweep
-from engine.service import drafts, provisional, recount, uploads
 from engine.service.cases import CaseService
 from engine.supervision.appeal_sweep import sweep_appeals
 
@@ -300,6 +300,8 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     tick()
     if ended := drafts.purge(service.db, now):  # then the drafts untouched for a week (engine.service.drafts)
         report.other["drafts_purged"] = ended
+    if missed := bookings_desk.mark_no_shows(service.db, now):  # appointments of past days nobody came to
+        report.other["booking_no_shows"] = missed
     tick()
     consented = chain_service.sweep_joint_reviews(service)
     if consented:

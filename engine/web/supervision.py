@@ -29,7 +29,7 @@ from engine.rules import clock
 from engine.rules.cases.model import Actor
 from engine.rules.cases.steps import steps_of
 from engine.rules.lights import Thresholds
-from engine.service import access, green_channel
+from engine.service import access, bookings_desk, green_channel
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.supervision import corrections
@@ -154,6 +154,10 @@ def dashboard_data(service: CaseService, start: datetime, end: datetime) -> dict
         "chain_summary": chain_summary(service),
         "cards": green_channel.tracked(service),
         "appeals": appeal_counts(db, start, end) if service.catalogue.appeals is not None else None,
+        # appointments per window's department in the month (engine.service.bookings_desk)
+        "booking_figures": bookings_desk.figures(
+            db, clock.local_date(start), clock.local_date(end - timedelta(microseconds=1))
+        ),
     }
 
 

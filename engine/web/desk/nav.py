@@ -80,6 +80,8 @@ def links(service: CaseService, actor: Actor | None) -> list[Link]:
         waiting = len(appeals.worklist(service, actor))
         if waiting or _sees_appeals(service, actor):
             out.append(Link("/desk/appeals", gettext("诉求办理"), waiting))
+    if service.catalogue.appointments and (access.holds(actor, access.CHAIN_DESK) or actor.department):
+        out.append(Link("/desk/bookings", gettext("预约叫号")))  # the windows' appointments (engine.web.desk.bookings)
     if access.rule_for("GET", "/supervision").allows(actor):
         out.append(Link("/supervision", gettext("电子监察")))
     if access.rule_for("GET", "/admin").allows(actor):
