@@ -164,5 +164,3 @@ def iso_local(moment: datetime | date | str | None) -> str | None:
         return moment.isoformat()  # a wall-clock time of unknown zone: passed on, never guessed
     instant = _instant(moment)
     return None if instant is None else instant.astimezone(TZ).isoformat()
-
-

@@ -25,8 +25,17 @@ CENTER_FILE = "center.yaml"
 SYNONYMS_FILE = "search/synonyms.yaml"
 #: the center's notification templates (engine.catalogue.notifications); the only file notifications/ holds
 NOTIFICATIONS_FILE = "notifications/templates.yaml"
+#: the kinds of requests and complaints (诉求) and their handling (engine.check.appeals); the only file appeals/ holds
+APPEALS_FILE = "appeals/kinds.yaml"
+#: the center's appointments, home visits and late hours (engine.rules.slots reads it)
+APPOINTMENTS_FILE = "appointments.yaml"
 #: single center-level files outside the folders of FOLDERS -> their kind
-SINGLE_FILES = {SYNONYMS_FILE: "synonyms", NOTIFICATIONS_FILE: "notifications"}
+SINGLE_FILES = {
+    SYNONYMS_FILE: "synonyms",
+    NOTIFICATIONS_FILE: "notifications",
+    APPEALS_FILE: "appeals",
+    APPOINTMENTS_FILE: "appointments",
+}
 YAML_SUFFIXES = (".yaml", ".yml")
 
 

@@ -60,6 +60,22 @@ class Catalogue:
     synonyms: list[list[str]] = field(default_factory=list)
     #: event -> template (notifications/templates.yaml, engine.catalogue.notifications): the nearest layer's file
     notifications: dict[str, Any] = field(default_factory=dict)
+    #: the kinds of requests and complaints (appeals/kinds.yaml, engine.check.appeals): this catalogue's
+    #: file, else the nearest parent's; None when no layer has one (the portal then offers none)
+    appeals: Document | None = None
+
+    def appeal_kinds(self) -> dict[str, dict[str, Any]]:
+        """The kinds of requests and complaints by id, in the file's order (empty without the file)."""
+        data = self.appeals.data if self.appeals is not None else None
+        return {str(k["id"]): dict(k) for k in (data or {}).get("kinds", [])}
+
+    def appeals_office(self) -> str | None:
+        """The department id of the center's complaints office, if the catalogue has an appeals file."""
+        data = self.appeals.data if self.appeals is not None else None
+        return str(data["office"]) if data else None
+    #: appointments.yaml of the nearest layer that has one (engine.rules.slots); None: nothing to book
+    appointments: dict[str, Any] | None = None
+    appointments_file: str | None = None
 
     def data(self, doc: Document) -> Any:
         if doc.data is None and self.loader is not None:

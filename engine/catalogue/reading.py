@@ -40,6 +40,8 @@ SIGNATURES = {
     "override": ("code", "reason"),
     "synonyms": ("groups",),
     "notifications": ("templates",),
+    "appeals": ("office", "kinds"),
+    "appointments": ("counters",),
 }
 KIND_WORDS = {
     "item": ("an item", "items/"),
@@ -51,6 +53,8 @@ KIND_WORDS = {
     "override": ("an item override", "overrides/"),
     "synonyms": ("the search synonyms file", "search/synonyms.yaml at the catalogue root"),
     "notifications": ("the notification templates", "notifications/templates.yaml at the catalogue root"),
+    "appeals": ("the requests and complaints file", "appeals/kinds.yaml at the catalogue root"),
+    "appointments": ("the appointments file", "appointments.yaml at the catalogue root"),
 }
 
 
@@ -304,6 +308,8 @@ def read(
     codes = dict(_codes(items_facts))
     synonym_docs = _take(layer_docs, "synonyms")
     template_docs = _take(layer_docs, "notifications")
+    appeal_docs = _take(layer_docs, "appeals")
+    appointment_docs = _take(layer_docs, "appointments")
     catalogue = Catalogue(
         root,
         digest.hexdigest()[:16],
@@ -320,6 +326,11 @@ def read(
     for doc in template_docs[:1]:  # the nearest layer's templates; a county without a file uses its parent's
         placed.extend(notifications.check(doc.file, doc.data))
         catalogue.notifications = dict(doc.data.get("templates") or {})
+    # a county without its own file uses its city's: the nearest layer's file, whole (never merged)
+    catalogue.appeals = appeal_docs[0] if appeal_docs else None
+    if appointment_docs:  # the nearest layer's file, whole: a county's own file replaces its city's
+        catalogue.appointments = appointment_docs[0].data
+        catalogue.appointments_file = appointment_docs[0].file
     merged: list[Finding] = []
     if len(layers) == 1 and not any(d.kind == "override" for d in layer_docs[0]):
         catalogue.documents = layer_docs[0]
@@ -439,9 +450,10 @@ def _check_files(
 
 
 def _take(layer_docs: list[list[Document]], kind: str) -> list[Document]:
-    """Remove a single center-level file's documents (search synonyms, notification templates) from the
-    layers' documents (they are no document the overlay or the cross-reference check folds or indexes)
-    and return them, this catalogue's first."""
+    """Remove a single center-level file's documents (search synonyms, notification templates,
+    appeals)
+    from the layers' documents (they are no document the overlay or the cross-reference check folds or
+    indexes) and return them, this catalogue's first."""
     taken: list[Document] = []
     for docs in layer_docs:
         taken.extend(d for d in docs if d.kind == kind and isinstance(d.data, dict))

@@ -49,7 +49,9 @@ KINDS = {
     "calendar": "calendar.schema.json",
     "override": "override.schema.json",
     "synonyms": "synonyms.schema.json",
+    "appeals": "appeals.schema.json",
     "notifications": "notifications.schema.json",
+    "appointments": "appointments.schema.json",
 }
 
 

@@ -20,12 +20,14 @@ from engine.catalogue.discover import CENTER_FILE
 from engine.catalogue.model import Catalogue
 from engine.check import partial as partial_refs
 from engine.check import quality
+from engine.check.appeals import appeals_file
 from engine.check.chains import chain
 from engine.check.context import Cross
 from engine.check.fee_check import check_fee_schedule
 from engine.check.forms import form_file
 from engine.check.items import item
 from engine.check.withdrawn import withdrawn_producers
+from engine.rules import slots
 from engine.rules.calendar import check_calendar
 
 
@@ -131,4 +133,11 @@ def check(
                 cross.department(doc, ("department",), doc.data["department"])
         elif doc.kind == "calendar":
             cross.out.extend(check_calendar(doc.file, doc.data))
+    if cat.appeals is not None and cat.center is not None:
+        appeals_file(cross, cat.appeals)
+    if cat.appointments is not None and cat.appointments_file is not None:  # the center's bookable windows
+        departments = (cat.center or {}).get("departments", [])
+        cross.out.extend(
+            slots.check(cat.appointments_file, cat.appointments, departments, dict.fromkeys(cat.items, ""))
+        )
     return withdrawn_producers(cat, cross.out)

@@ -18,6 +18,8 @@ def item(cross: Cross, doc: Document) -> None:
     cross.department(doc, ("department",), data["department"])
     for i, dept in enumerate(data.get("joint_departments", [])):
         cross.department(doc, ("joint_departments", i), dept)
+    if "home_visit" in data:  # the department that schedules its home visits (engine.service.bookings_visits)
+        cross.department(doc, ("home_visit", "department"), data["home_visit"]["department"])
     fields = item_fields(doc, cat.forms)
     where = f"this item's form ({', '.join(sorted(fields)) or 'no fields'})" if len(fields) < 12 else "this item's form"
     section_ids: dict[str, int] = {}

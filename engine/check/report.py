@@ -35,6 +35,7 @@ def text(result: CheckResult, strict: bool = False) -> str:
         f"ok: {result.files_checked} files checked — {len(cat.items)} items, {len(cat.fees)} fee "
         f"schedules, {len(cat.forms)} form sections, {len(cat.chains)} chains, "
         f"{len(cat.calendars)} calendar years"
+        + (f", {len(cat.appeal_kinds())} kinds of requests and complaints" if cat.appeals else "")
         + (f", {len(cat.synonyms)} search synonym groups" if cat.synonyms else "")
         + (f", {len(cat.notifications)} notification templates" if cat.notifications else "")
         + f"; catalogue version {cat.version}"

@@ -72,8 +72,10 @@ def _schema(engine: Any) -> str:
     if version == 0:
         raise UserError("the restored database holds no yangguang tables: was the backup one of yangguang's?")
     if version > len(MIGRATIONS):
-        raise UserError(f"the backup is at schema version {version}, newer than this yangguang's "
-                        f"{len(MIGRATIONS)}: restore it with the version that wrote it")
+        raise UserError(
+            f"the backup is at schema version {version}, newer than this yangguang's "
+            f"{len(MIGRATIONS)}: restore it with the version that wrote it"
+        )
     if version < len(MIGRATIONS):
         migrate(engine)
         return f"schema version {version}, migrated to {len(MIGRATIONS)}"
@@ -91,8 +93,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except backup.BackupError as exc:
         raise UserError(str(exc)) from None
     size = args.out.stat().st_size
-    sys.stdout.write(f"backed up {_shown(url)} to {args.out} ({kind.value}, {size:,} bytes, mode 0600)\n"
-                     f"restore it with: yangguang db restore {args.out} --db DATABASE\n")
+    sys.stdout.write(
+        f"backed up {_shown(url)} to {args.out} ({kind.value}, {size:,} bytes, mode 0600)\n"
+        f"restore it with: yangguang db restore {args.out} --db DATABASE\n"
+    )
     return EXIT_OK
 
 
@@ -107,8 +111,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
             raise UserError("a pg_dump archive restores into PostgreSQL only: pass --db postgresql://…")
         engine = _engine(url)
         if not backup.is_empty(engine) and not args.force:
-            raise UserError(f"{_shown(url)} is not empty: restore into a new database, or pass --force to "
-                            "replace what it holds (stop the servers using it first)")
+            raise UserError(
+                f"{_shown(url)} is not empty: restore into a new database, or pass --force to "
+                "replace what it holds (stop the servers using it first)"
+            )
         store = backup.store_of(url)
         if kind is backup.Kind.DUMP:
             backup.restore_dump(args.backup, url, force=args.force)
@@ -118,8 +124,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 backup.restore_sqlite(args.backup, url, progress)
         else:  # an SQLite backup into PostgreSQL: the rows, as `db copy` moves them
             if not backup.is_empty(engine):
-                raise UserError("an SQLite backup goes into an empty PostgreSQL database only (--force cannot "
-                                "clear one): create a new database")
+                raise UserError(
+                    "an SQLite backup goes into an empty PostgreSQL database only (--force cannot "
+                    "clear one): create a new database"
+                )
             with bar("restoring", "row", args) as progress:
                 transfer.copy(_engine(str(args.backup)), engine, progress)
     except (backup.BackupError, transfer.TransferError) as exc:
@@ -146,14 +154,17 @@ def cmd_copy(args: argparse.Namespace) -> int:
     except (backup.BackupError, transfer.TransferError) as exc:
         raise UserError(str(exc)) from None
     tables = sum(1 for n in copied.rows.values() if n)
-    sys.stdout.write(f"copied {copied.total:,} rows of {tables} tables from {_shown(args.source)} "
-                     f"to {_shown(args.target)}\n")
+    sys.stdout.write(
+        f"copied {copied.total:,} rows of {tables} tables from {_shown(args.source)} to {_shown(args.target)}\n"
+    )
     if compared.differences:
         sys.stdout.write("".join(f"error[copy_differs]: {line}\n" for line in compared.differences))
         sys.stdout.write("FAILED: the copy differs from its source\n")
         return EXIT_USER
-    sys.stdout.write(f"compared: every row of the copy matches its source ({compared.rows.get('cases', 0):,} "
-                     f"case rows, {compared.total:,} rows in all)\n")
+    sys.stdout.write(
+        f"compared: every row of the copy matches its source ({compared.rows.get('cases', 0):,} "
+        f"case rows, {compared.total:,} rows in all)\n"
+    )
     return EXIT_OK if _audit(target, args) else EXIT_USER
 
 

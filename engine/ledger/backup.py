@@ -159,8 +159,11 @@ def _sqlite_copy(source: Path, target: Path, progress: Progress | None) -> None:
             dst = sqlite3.connect(target)
             try:
                 # pages=-1: all at once. Smaller steps would let a writer's commit restart the copy.
-                src.backup(dst, pages=-1, progress=(lambda _s, left, total: progress(total - left, total))
-                           if progress else None)
+                src.backup(
+                    dst,
+                    pages=-1,
+                    progress=(lambda _s, left, total: progress(total - left, total)) if progress else None,
+                )
                 problems = dst.execute("PRAGMA quick_check").fetchall()
                 if problems != [("ok",)]:
                     raise BackupError(f"the copy in {target} fails SQLite's quick_check: {problems[:3]}")
@@ -203,8 +206,10 @@ def _program(name: str) -> str:
             return str(Path(folder) / name)
     found = shutil.which(name)
     if found is None:
-        raise BackupError(f"{name} is not installed: it comes with PostgreSQL's client programs "
-                          "(Debian: apt-get install postgresql-client)")
+        raise BackupError(
+            f"{name} is not installed: it comes with PostgreSQL's client programs "
+            "(Debian: apt-get install postgresql-client)"
+        )
     return found
 
 
@@ -221,8 +226,9 @@ def _run(command: list[str], url: str) -> None:
         env["PGPASSWORD"] = str(parsed.password)
     libpq = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     try:
-        done = subprocess.run([*command, f"--dbname={libpq}"], env=env, capture_output=True, text=True,
-                              timeout=PG_TIMEOUT, check=False)
+        done = subprocess.run(
+            [*command, f"--dbname={libpq}"], env=env, capture_output=True, text=True, timeout=PG_TIMEOUT, check=False
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         raise BackupError(f"{Path(command[0]).name} could not run: {exc}") from None
     if done.returncode != 0:

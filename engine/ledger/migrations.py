@@ -18,6 +18,8 @@ from sqlalchemy import Boolean, Column, Integer, String, Text, func, insert, ins
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
+from engine.ledger.appeals import appeal_events, appeals
+from engine.ledger.booking_tables import booking_slots, bookings, home_visits
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
 from engine.ledger.outbox import outbox, outbox_attempts, outbox_cursors, staff_addresses
@@ -372,6 +374,40 @@ def _m027_notification_outbox(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+_APPEAL_EVENTS_MESSAGE = "appeal events are append-only"
+
+
+def _m028_appeals(conn: Connection) -> None:
+    """``appeals`` and ``appeal_events`` (requests and complaints, engine.service.appeals); the database
+    keeps ``appeal_events`` append-only as it does ``events`` (migration 22's triggers, by the same names)."""
+    for table in (appeals, appeal_events):
+        table.create(conn, checkfirst=True)
+    name = appeal_events.name
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(_PG_REFUSE))
+        for verb in ("UPDATE", "DELETE", "TRUNCATE"):
+            trigger = f"{name}_append_only_{verb.lower()}"
+            each = "STATEMENT" if verb == "TRUNCATE" else "ROW"
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {name}"))
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER {trigger} BEFORE {verb} ON {name} "
+                    f"FOR EACH {each} EXECUTE FUNCTION yangguang_append_only('{_APPEAL_EVENTS_MESSAGE}')"
+                )
+            )
+        return
+    for verb in ("UPDATE", "DELETE"):
+        conn.execute(
+            text(
+                f"CREATE TRIGGER IF NOT EXISTS {name}_append_only_{verb.lower()} BEFORE {verb} ON {name} "
+                f"BEGIN SELECT RAISE(ABORT, '{_APPEAL_EVENTS_MESSAGE}'); END"
+            )
+        )
+def _m029_bookings(conn: Connection) -> None:
+    """Appointments and home visits (engine/ledger/booking_tables.py): slot counters, bookings, home-visit requests."""
+    metadata.create_all(conn, tables=[booking_slots, bookings, home_visits], checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -400,6 +436,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m025_reserved,
     _m026_shared_server_state,
     _m027_notification_outbox,
+    _m028_appeals,
+    _m029_bookings,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, and_, insert, or_, select, update
+from sqlalchemy import Column, Index, Integer, String, Table, Text, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from engine.ledger.db import iso
@@ -36,12 +36,15 @@ __all__ = [
     "cursor",
     "exists",
     "finish",
+    "listing",
     "move_cursor",
     "outbox",
     "outbox_attempts",
     "outbox_cursors",
     "retry",
+    "retry_one",
     "staff_addresses",
+    "status_counts",
 ]
 
 STATUSES = ("queued", "sending", "sent", "failed", "dead")
@@ -199,3 +202,30 @@ def retry(conn: Connection, ids: Sequence[int], now: datetime) -> int:
         .values(status="queued", next_attempt_at=iso(now), attempts=0, version=_O.c.version + 1)
     )
     return int(again.rowcount)
+
+
+def retry_one(conn: Connection, ident: int, version: int, now: datetime) -> bool:
+    """Put one failed or dead message back in the queue, due now, if it is still at ``version`` (the staff
+    page's 重试: a row a sender or another person changed since the page was read is left alone); False then."""
+    again = conn.execute(
+        update(_O)
+        .where(_O.c.id == ident, _O.c.version == version, _O.c.status.in_(("failed", "dead")))
+        .values(status="queued", next_attempt_at=iso(now), attempts=0, version=version + 1)
+    )
+    return bool(again.rowcount)
+
+
+def listing(conn: Connection, status: str | None, limit: int) -> list[Any]:
+    """The newest ``limit`` messages (of ``status``; None: all), newest first, without their texts."""
+    cols = (_O.c.id, _O.c.kind, _O.c.channel, _O.c.address, _O.c.ref, _O.c.status, _O.c.version, _O.c.attempts,
+            _O.c.created_at, _O.c.next_attempt_at, _O.c.sent_at, _O.c.last_error)  # fmt: skip
+    query = select(*cols).order_by(_O.c.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(_O.c.status == status)
+    return list(conn.execute(query).all())
+
+
+def status_counts(conn: Connection) -> dict[str, int]:
+    """How many messages are in each status (those with none are left out)."""
+    rows = conn.execute(select(_O.c.status, func.count()).group_by(_O.c.status)).all()
+    return {str(status): int(n) for status, n in rows}

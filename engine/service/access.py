@@ -51,6 +51,10 @@ SUPERVISORS = frozenset({"supervisor", "admin"})
 #: supervision's corrections and follow-ups are answered by the department's head
 ANSWERING = SUPERVISORS | {"head"}
 ADMIN_READERS = frozenset({"admin", "supervisor"})
+#: the notification outbox page (engine.web.outbox) and its 重试: the center's administrators, who run the
+#: channels, and supervisors, who answer for applicants being told; it shows (masked) addresses of every
+#: department's applicants, so no department's staff
+OUTBOX_STAFF = frozenset({"admin", "supervisor"})
 
 
 #: the center's own roles (engine.service.auth.CENTER_ROLES): held in person only, never as an AB backup —
@@ -113,6 +117,58 @@ def may_fetch_upload(actor: Actor | None, case: Case, records: Iterable[Any], up
     return may_see(actor, case) and upload_id in case_uploads(case, records)
 
 
+# ------------------------------------------------------------------------------ requests and complaints (诉求)
+
+#: who records a request taken by phone or in person (engine.service.appeals.file): the window clerks (the
+#: complaints office's own included) and the front desk
+APPEAL_RECORDERS = frozenset({"window", FRONT_DESK})
+#: what only the complaints office does to a request: send it to another department, escalate it, and find a
+#: complaint justified or not (the department complained about never judges itself)
+OFFICE_ONLY = frozenset({"transfer", "escalate", "verdict"})
+
+
+def _in(actor: Actor, department: str | None) -> bool:
+    return department is not None and actor.department == department
+
+
+def may_see_appeal(actor: Actor | None, handler: str, office: str | None) -> bool:
+    """May this member of staff read a request or complaint (who filed it, its history)? Its handling
+    department, the complaints office and the supervisors — not the department it names, unless it handles it."""
+    if actor is None or actor.role == "applicant":
+        return False
+    return center_wide(actor) or _in(actor, handler) or _in(actor, office)
+
+
+def may_handle_appeal(actor: Actor | None, action: str, handler: str, office: str | None) -> bool:
+    """May this member of staff take ``action`` on a request (engine.rules.appeals.ACTIONS)? The complaints
+    office all of them; the handling department's staff assign, answer and close it. Supervisors watch."""
+    if actor is None or actor.role == "applicant":
+        return False
+    if _in(actor, office):
+        return True
+    return action not in OFFICE_ONLY and _in(actor, handler)
+
+
+def may_record_appeal(actor: Actor | None) -> bool:
+    """May this member of staff record a request taken by phone or at the counter?"""
+    return actor is not None and actor.role != "applicant" and holds(actor, APPEAL_RECORDERS)
+
+
+def may_see_appeals_desk(actor: Actor | None) -> bool:
+    """The appeals worklist is open to any signed-in member of staff; each sees the requests of
+    :func:`may_see_appeal` (none, for most departments, until one is sent to them)."""
+    return actor is not None and actor.role != "applicant"
+def may_handle_bookings(actor: Actor | None, department: str) -> bool:
+    """May this member of staff work a window's appointments (day list, arrivals, call next) and
+    schedule its department's home visits? Staff of that department; the front desk and the
+    center-wide roles for every window (the hall's reception signs people in for any window)."""
+    if actor is None or actor.role == "applicant":
+        return False
+    if holds(actor, CHAIN_DESK):
+        return True
+    return actor.department is not None and actor.department == department
+
+
 # ------------------------------------------------------------------------------ route rules
 
 
@@ -170,8 +226,10 @@ CHAIN_DESK_PAGE = Rule("chain-desk", roles=CHAIN_DESK)
 CHAIN_ACCEPT_FORM = Rule("chain-accept", roles=CHAIN_ACCEPT)
 GREEN_CHANNEL_FORM = Rule("green-channel", roles=GREEN_CHANNEL)
 SUPERVISION = Rule("supervisor", roles=SUPERVISORS)
+APPEAL_RECORD = Rule("appeal-record", roles=APPEAL_RECORDERS)
 SUPERVISION_ANSWER = Rule("supervision-answer", roles=ANSWERING)
 ADMIN = Rule("admin", roles=ADMIN_READERS)
+OUTBOX = Rule("outbox", roles=OUTBOX_STAFF)
 #: /metrics: a monitoring program (engine.web.metrics), see may_scrape
 SCRAPER = Rule("metrics-scraper", machine=True)
 
@@ -202,6 +260,12 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/progress"): PUBLIC,
     ("POST", "/progress"): PUBLIC,
     ("POST", "/progress/forget"): PUBLIC,  # this browser's own remembered grants (engine.service.device_grants)
+    # requests and complaints (诉求): anyone files one; its page opens with its number and query code
+    ("GET", "/appeals/new"): PUBLIC,
+    ("POST", "/appeals/new"): PUBLIC,
+    ("GET", "/appeals/follow"): PUBLIC,
+    ("POST", "/appeals/follow"): PUBLIC,
+    ("POST", "/appeals/{number}/close"): PUBLIC,  # the query code is in the form: checked by the handler
     ("GET", "/progress/{number}"): APPLICANT_CODE,
     ("POST", "/progress/{number}/{action}"): APPLICANT_CODE,
     ("GET", "/progress/{number}/documents/{index}"): APPLICANT_CODE,
@@ -230,6 +294,12 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/desk/cases/{number}/act"): STAFF_ACT,
     ("GET", "/desk/cases/{number}/files/{upload}"): STAFF_SEE_CASE,
     ("GET", "/desk/cases/{number}/documents/{index}"): STAFF_SEE_CASE,
+    # requests and complaints: each handler asks may_see_appeal / may_handle_appeal / may_record_appeal
+    ("GET", "/desk/appeals"): STAFF,
+    ("GET", "/desk/appeals/record"): APPEAL_RECORD,
+    ("POST", "/desk/appeals/record"): APPEAL_RECORD,
+    ("GET", "/desk/appeals/{number}"): STAFF,
+    ("POST", "/desk/appeals/{number}/act"): STAFF,
     ("GET", "/desk/chains"): CHAIN_DESK_PAGE,
     ("POST", "/desk/chains/{number}/accept"): CHAIN_ACCEPT_FORM,
     ("POST", "/desk/chains/{number}/green-channel"): GREEN_CHANNEL_FORM,
@@ -241,9 +311,26 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/supervision/corrections"): SUPERVISION,
     ("POST", "/supervision/corrections/{id}/respond"): SUPERVISION_ANSWER,
     ("POST", "/supervision/followups/{number}/answer"): SUPERVISION_ANSWER,
+    # appointments and home visits (预约 / 上门): applicants with the booking's number and query code;
+    # staff pages: any signed-in staff, then may_handle_bookings for the window's department
+    ("GET", "/booking"): PUBLIC,
+    ("GET", "/booking/{counter}"): PUBLIC,
+    ("POST", "/booking/{counter}"): PUBLIC,
+    ("POST", "/booking-manage"): PUBLIC,  # the number and query code are checked in the handler
+    ("POST", "/booking-manage/{action}"): PUBLIC,
+    ("GET", "/home-visit/{code}"): PUBLIC,
+    ("POST", "/home-visit/{code}"): PUBLIC,
+    ("GET", "/hall/{counter}"): PUBLIC,  # the hall screen: queue numbers only, no names
+    ("GET", "/desk/bookings"): STAFF,
+    ("POST", "/desk/bookings/{counter}/{action}"): STAFF,
+    ("GET", "/desk/bookings/{counter}/ticket/{number}"): STAFF,
+    ("GET", "/desk/home-visits"): STAFF,
+    ("POST", "/desk/home-visits/{number}/{action}"): STAFF,
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/items/{code}"): ADMIN,
     ("GET", "/admin/items/{code}/form"): ADMIN,
+    ("GET", "/admin/outbox"): OUTBOX,
+    ("POST", "/admin/outbox/{id}/retry"): OUTBOX,
 }
 
 

@@ -29,13 +29,16 @@ class Department:
 
 
 def departments(cat: Any) -> list[Department]:
-    """The departments that have work in ``cat``, in center.yaml's order."""
+    """The departments that have work in ``cat`` (items, chain stages, the complaints office), in center.yaml order."""
     needed: set[str] = set()
     for doc in cat.items.values():
         needed.add(str(doc.data["department"]))
         needed.update(str(d) for d in doc.data.get("joint_departments") or ())
     for chain in cat.chains.values():
         needed.update(str(s["lead"]) for s in chain.data.get("stages", ()) if s.get("lead"))
+    office = cat.appeals_office() if hasattr(cat, "appeals_office") else None
+    if office:  # the complaints office handles requests and complaints (appeals/kinds.yaml)
+        needed.add(office)
     listed = (cat.center or {}).get("departments") or []
     return [
         Department(str(d["id"]), str(d.get("short_name") or d["name"]), str(d["name"]))

@@ -180,12 +180,17 @@ _READ = select(*_COLUMNS).join(_C, _C.c.id == _E.c.case_id).order_by(_E.c.id)
 
 
 class Tailer:
-    """Reads the case events after the cursor and queues their messages; remembers gaps in the event ids
-    it waits for (PostgreSQL), so one process passes a gap once it has waited ``GAP_SECONDS``."""
+    """Reads the case events after the cursor and queues their messages, and remembers the gaps in the
+    event ids it waits for (PostgreSQL), so that one process passes a gap once it has waited ``GAP_SECONDS``.
+
+    Every gap in a batch is noted at once, so they all age together: k rolled-back transactions cost one
+    wait, not k waits one after another. The cursor still stops before the lowest gap not yet passable, as
+    a lower id may still commit; an id that commits inside the wait is read when the wait ends or sooner."""
 
     def __init__(self, wall: Callable[[], float] = time.monotonic) -> None:
         self.wall = wall
-        self.gaps: dict[int, float] = {}  # first missing id -> when this tailer first saw it missing
+        #: the gaps seen missing: first missing id -> (last missing id, when this tailer first saw them)
+        self.gaps: dict[int, tuple[int, float]] = {}
 
     def __call__(self, db: Engine, catalogue: Catalogue, now: datetime) -> tuple[int, bool]:
         """One batch: how many messages were queued, and whether the cursor moved (nothing queued and
@@ -194,9 +199,10 @@ class Tailer:
             lock(conn, "outbox:" + CURSOR)  # PostgreSQL: one producer at a time; SQLite writes alone anyway
             seen = outbox.cursor(conn, CURSOR)
             rows = conn.execute(_READ.where(_E.c.id > seen).limit(BATCH)).all()
+            upto = self._readable(seen, [row.id for row in rows])
             position, queued = seen, 0
             for row in rows:
-                if row.id != position + 1 and not self._passable(position + 1):
+                if row.id > upto:
                     break  # a lower id may still commit: wait for it
                 position = row.id
                 queued += self._produce(conn, catalogue, row, now)
@@ -207,12 +213,30 @@ class Tailer:
                 return 0, False
         return queued, True
 
-    def _passable(self, missing: int) -> bool:
-        first = self.gaps.setdefault(missing, self.wall())
-        if self.wall() - first < GAP_SECONDS:
-            return False
-        del self.gaps[missing]
-        return True
+    def _readable(self, seen: int, ids: list[int]) -> int:
+        """The highest of ``ids`` (ascending, all above ``seen``) the cursor may move to: below the lowest
+        gap not yet waited for long enough. Notes when each gap of the batch was first seen; forgets the
+        gaps that are no longer gaps (filled, or passed by this or another producer)."""
+        at, noted = self.wall(), self.gaps
+        self.gaps, upto, last, blocked = {}, seen, seen, False
+        for i in ids:
+            if i > last + 1:
+                first = self._first_seen(noted, last + 1, i - 1, at)
+                self.gaps[last + 1] = (i - 1, first)
+                blocked = blocked or at - first < GAP_SECONDS  # else taken for a rolled-back transaction
+            if not blocked:
+                upto = i
+            last = i
+        return upto
+
+    @staticmethod
+    def _first_seen(noted: Mapping[int, tuple[int, float]], low: int, high: int, at: float) -> float:
+        """When ids ``low``..``high`` were first seen missing: a gap seen before that holds them all (a gap
+        only shrinks or splits as its ids commit, since the ids around it stay), else now."""
+        for start, (end, first) in noted.items():
+            if start <= low and high <= end:
+                return first
+        return at
 
     @staticmethod
     def _produce(conn: Connection, catalogue: Catalogue, row: Any, now: datetime) -> int:

@@ -26,17 +26,19 @@ limit records a supervision event (:data:`GUESSING`) once per client or case and
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from engine.base.i18n import ngettext
-from engine.ledger import tables
+from engine.ledger import appeals, tables
 from engine.ledger.db import iso, lock
 from engine.service import anomalies
 
@@ -98,8 +100,17 @@ def normalise(typed: str) -> str:
     return text if text.isascii() and text.isalnum() else ""
 
 
+#: how a stored code that is kept only as its hash (a request or complaint's: engine.service.appeals) begins
+HASHED = "sha256:"
+
+
 def matches(stored: str | None, typed: str) -> bool:
-    """Whether ``typed`` is the code ``stored`` (compared in constant time)."""
+    """Whether ``typed`` is the code ``stored`` (compared in constant time); a stored ``sha256:`` value is
+    the hash of the normalised code."""
+    if stored is not None and stored.startswith(HASHED):
+        got_plain = normalise(typed)
+        digest = hashlib.sha256(got_plain.encode("ascii")).hexdigest() if got_plain else ""
+        return bool(digest) and hmac.compare_digest(stored[len(HASHED) :].encode("ascii"), digest.encode("ascii"))
     want, got = normalise(stored or ""), normalise(typed)
     return bool(want) and bool(got) and hmac.compare_digest(want.encode("ascii"), got.encode("ascii"))
 
@@ -119,16 +130,31 @@ def _plausible_number(number: str) -> bool:
     return 0 < len(number) <= 32 and number.isascii() and number.isalnum()
 
 
-def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bool:
+#: (stored code, case id, department) of a number; Nones when unknown
+Lookup = Callable[[Connection, str], tuple[str | None, int | None, str | None]]
+
+
+def check(
+    db: Engine,
+    number: str,
+    typed: str,
+    client: str,
+    now: datetime,
+    lookup: Lookup | None = None,
+    same: Callable[[str | None, str], bool] = matches,
+) -> bool:
     """Whether ``typed`` is the query code of case or chain application ``number``; an unknown
     number is simply False (the same answer, so numbers cannot be probed). Raises
     :class:`Throttled` when this client or this case is past its limit of wrong codes. A wrong
-    code is counted in the same transaction as the check."""
+    code is counted in the same transaction as the check. ``lookup`` and ``same`` let another
+    record with a query code (a booking, engine.service.bookings) be checked with the same limits:
+    how its stored code is found, and whether the typed one is it."""
     since = iso(now - WINDOW)
     with db.begin() as conn:
         lock(conn, "query_code_attempts")  # PostgreSQL: parallel guesses count one after the other, as on SQLite
         conn.execute(delete(_A).where(_A.c.at <= since))  # prune what left the window
-        stored, case_id, department = _stored(conn, number) if _plausible_number(number) else (None, None, None)
+        find = lookup or _stored
+        stored, case_id, department = find(conn, number) if _plausible_number(number) else (None, None, None)
         subjects = [_Subject(f"client:{client}"[:200], CLIENT_LIMIT)] if client else []
         if _plausible_number(number):
             subjects.append(_Subject(f"case:{number}", CASE_LIMIT, case_id, department))
@@ -138,7 +164,7 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
             if len(recent) >= s.limit:  # free again when the limit-th newest failure leaves the window
                 wait = max(wait, datetime.fromisoformat(recent[-1]) + WINDOW - now)
         if not wait:
-            if matches(stored, typed):
+            if same(stored, typed):
                 return True
             if not typed.strip():  # nothing typed: not a guess
                 return False
@@ -155,13 +181,18 @@ def check(db: Engine, number: str, typed: str, client: str, now: datetime) -> bo
 
 
 def _stored(conn: Connection, number: str) -> tuple[str | None, int | None, str | None]:
-    """(query code, case id, department) of a case or chain application; Nones when unknown."""
+    """(query code, case id, department) of a case, chain application or appeal (its code's hash); Nones when
+    unknown."""
     c = tables.cases
     row = conn.execute(select(c.c.query_code, c.c.id, c.c.department).where(c.c.number == number)).first()
     if row is not None:
         return row.query_code, int(row.id), row.department
     chain = conn.execute(select(tables.chain_cases.c.query_code).where(tables.chain_cases.c.number == number)).first()
-    return (chain.query_code, None, None) if chain is not None else (None, None, None)
+    if chain is not None:
+        return chain.query_code, None, None
+    a = appeals.appeals
+    appeal = conn.execute(select(a.c.query_code_hash, a.c.handler).where(a.c.number == number)).first()
+    return (HASHED + appeal.query_code_hash, None, appeal.handler) if appeal is not None else (None, None, None)
 
 
 def _recent(conn: Connection, s: _Subject, since: str) -> list[str]:
@@ -189,6 +220,7 @@ __all__ = [
     "GUESSING",
     "LENGTH",
     "WINDOW",
+    "Lookup",
     "Throttled",
     "check",
     "display",

@@ -1,6 +1,7 @@
 """Verifying the record (``yangguang audit verify``): that it is what was written, and all of it.
 
-* every case's hash chain: the first event altered, deleted, reordered or inserted (the chain's rules are
+* every case's hash chain, and every request or complaint's (engine.ledger.appeals): the first event
+  altered, deleted, reordered or inserted (the chain's rules are
   in engine/ledger/events.py's module docstring);
 * every case row against the fold of its events under the snapshot its submission pinned: the columns
   the worklists, public pages and rankings read (state, version, decision, deadlines ...) must be what
@@ -22,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
 from engine.ledger import transparency
+from engine.ledger.appeals import appeal_events, appeals
 from engine.ledger.db import iso, loads, read_only
 from engine.ledger.events import GENESIS_HASH, EventRecord, event_hash, record_of
 from engine.ledger.merkle import MerkleTree, leaf_data
@@ -307,6 +309,26 @@ def _whole_record(
             report.problems.append(Problem("checkpoint", f.tree_size, f.kind, f"{where}: {f.message}"))
 
 
+def _verify_appeals(conn: Connection, report: VerifyReport) -> None:
+    """Every request or complaint's hash chain (engine.ledger.appeals: the case record's technique), counted
+    with the cases: a problem is named with the appeal's number (none before migration 28)."""
+    if not inspect(conn).has_table(appeals.name):
+        return
+    e = appeal_events
+    event_columns = [c.label("case_id") if c.name == "appeal_id" else c for c in e.columns]
+    query = (
+        select(*[c.label(f"c_{c.name}") for c in appeals.columns], *event_columns)
+        .select_from(appeals.outerjoin(e, e.c.appeal_id == appeals.c.id))
+        .order_by(appeals.c.id, e.c.seq, e.c.id)
+    )
+    for appeal, rows in _grouped(iter(conn.execute(query))):
+        report.cases_checked += 1
+        report.events_checked += len(rows)
+        problem = _check_case(str(appeal.c_number), int(appeal.c_version), appeal.c_last_event_hash, rows)
+        if problem is not None:
+            report.problems.append(problem)
+
+
 def verify(
     engine: Engine,
     case_number: str | None = None,
@@ -353,6 +375,7 @@ def verify(
             if progress is not None:
                 progress(report.cases_checked, total)
         if case_number is None:
+            _verify_appeals(conn, report)
             center = None if service is None else str((service.catalogue.center or {}).get("id", "YG")).upper()
             _whole_record(conn, published, public_keys or {}, report, center)
     return report

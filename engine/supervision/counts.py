@@ -96,6 +96,10 @@ EVENT_LABELS = {
     query_codes.GUESSING: N_("查询码被猜测"),
     # one client address filed its hour's or day's applications (engine.service.filing_limits); no department
     filing_limits.FLOOD: N_("同一地址大量提交申请"),
+    # requests and complaints (engine.supervision.appeal_sweep), by their handling department
+    "appeal_warning": N_("诉求黄灯"),
+    "appeal_violation": N_("诉求红灯"),
+    "appeal_escalated": N_("诉求超期升级"),
 }
 
 

@@ -37,9 +37,10 @@ from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.lights import Thresholds
+from engine.service import bookings_desk, drafts, provisional, recount, uploads
 from engine.service import chains as chain_service  # chains are run by the same sweep
-from engine.service import drafts, provisional, recount, uploads
 from engine.service.cases import CaseService
+from engine.supervision.appeal_sweep import sweep_appeals
 
 log = logging.getLogger("yangguang.supervision")
 
@@ -287,6 +288,10 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     sweep_followups(service, now, th, report)
     tick()
     sweep_corrections(service.db, now, report)
+    # requests and complaints: their lights and escalations (engine.supervision.appeal_sweep), in this phase
+    boundary = warning_boundary(now, service.calendar, th.warning_working_days)
+    for kind, n in sweep_appeals(service, now, boundary, _record).items():
+        report.other[kind] = report.other.get(kind, 0) + n
     tick()
     sweep_delivery(service.db, now, report)
     tick()
@@ -295,6 +300,8 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     tick()
     if ended := drafts.purge(service.db, now):  # then the drafts untouched for a week (engine.service.drafts)
         report.other["drafts_purged"] = ended
+    if missed := bookings_desk.mark_no_shows(service.db, now):  # appointments of past days nobody came to
+        report.other["booking_no_shows"] = missed
     tick()
     consented = chain_service.sweep_joint_reviews(service)
     if consented:

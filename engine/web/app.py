@@ -48,12 +48,16 @@ from engine.supervision.search import ItemIndex
 from engine.web import admin, api, errors, home, metrics, monitoring, public, reload, supervision, transparency
 from engine.web.admin import PreviewKit
 from engine.web.deps import Deps
+from engine.web.desk import appeals as desk_appeals
+from engine.web.desk import bookings as desk_bookings
 from engine.web.desk import cases as desk_cases
 from engine.web.desk import chains as desk_chains
 from engine.web.desk import login as desk_login
 from engine.web.desk.staff import signed_in
 from engine.web.middleware import InputGuard, LocaleMiddleware, Observe
-from engine.web.portal import apply, progress
+from engine.web.outbox import ROUTES as OUTBOX_ROUTES
+from engine.web.portal import appeals as portal_appeals
+from engine.web.portal import apply, booking, progress
 from engine.web.reload import Job, LiveApp, Version
 from engine.web.render import renderer
 from engine.web.security import SecurityHeaders
@@ -224,10 +228,15 @@ def _version(site: _Site, cat: Catalogue, live: LiveApp) -> Version:
             *desk_login.ROUTES,
             *desk_cases.ROUTES,
             *desk_chains.ROUTES,
+            *desk_appeals.ROUTES,
+            *portal_appeals.ROUTES,
+            *booking.ROUTES,
+            *desk_bookings.ROUTES,
             *supervision.ROUTES,
             *public.ROUTES,
             Route("/transparency/checkpoints", transparency.checkpoints),
             *admin.ROUTES,
+            *OUTBOX_ROUTES,
             Mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static"),
             Route("/", home.home),
             Route("/items/{code}", home.item_page),

@@ -29,10 +29,11 @@ from engine.rules import clock
 from engine.rules.cases.model import Actor
 from engine.rules.cases.steps import steps_of
 from engine.rules.lights import Thresholds
-from engine.service import access, green_channel
+from engine.service import access, bookings_desk, green_channel
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 from engine.supervision import corrections
+from engine.supervision.appeal_counts import appeal_counts
 from engine.supervision.counts import ANOMALY_LABELS, anomaly_counts, event_counts, max_visits_of, open_counts
 from engine.web import charts
 from engine.web.deps import deps, reader
@@ -152,6 +153,11 @@ def dashboard_data(service: CaseService, start: datetime, end: datetime) -> dict
         "charts": charts_for(trends(db, today)),
         "chain_summary": chain_summary(service),
         "cards": green_channel.tracked(service),
+        "appeals": appeal_counts(db, start, end) if service.catalogue.appeals is not None else None,
+        # appointments per window's department in the month (engine.service.bookings_desk)
+        "booking_figures": bookings_desk.figures(
+            db, clock.local_date(start), clock.local_date(end - timedelta(microseconds=1))
+        ),
     }
 
 

@@ -246,4 +246,5 @@ def test_check_counts_the_synonym_groups() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "engine", "check"], cwd=REPO, capture_output=True, text=True, timeout=120
     )
-    assert proc.returncode == 0 and ", 8 search synonym groups; catalogue version" in proc.stdout, proc.stdout
+    # the summary names other center-level files after them (notification templates): only the count matters here
+    assert proc.returncode == 0 and ", 8 search synonym groups" in proc.stdout, proc.stdout

@@ -22,7 +22,7 @@ import pytest
 from support import postgres
 
 REPO = Path(__file__).resolve().parents[2]
-PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar")
+PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar", "appointments.yaml")
 
 
 T = TypeVar("T")

@@ -52,4 +52,5 @@ def staff_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("admin", "/admin"),
         ("admin-preview", f"/admin/items/{BIGGEST}"),
         ("admin-form-preview", f"/admin/items/{BIGGEST}/form"),
+        ("admin-outbox", "/admin/outbox"),
     ]

@@ -337,6 +337,7 @@ class Caller:
             "month": "2026-03",
             "id": "1",
             "action": "evaluate",
+            "counter": "realestate",  # an appointment window (appointments.yaml)
         }
         if path.startswith(("/desk/chains/", "/api/chains/")):
             params["number"] = chain_number

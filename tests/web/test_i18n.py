@@ -20,8 +20,9 @@ PO = REPO / "engine" / "locale" / "en" / "LC_MESSAGES" / "messages.po"
 
 def marked_in_code() -> set[str]:
     """Every string the code and templates mark for translation, as ``make messages`` finds them."""
-    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    # as babel.cfg: the patterns are relative to engine/ (a bare "templates/**.html" matched no template)
+    method_map = [("**.py", "python"), ("web/templates/**.html", "jinja2")]
+    options = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found = extract_from_dir(
         str(REPO / "engine"), method_map, options, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     )

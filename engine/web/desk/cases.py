@@ -28,6 +28,7 @@ from engine.rules.cases.model import ActionRefused, Actor, Case, FeeMismatch, Ti
 from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.forms import field_specs
 from engine.service import access, documents, uploads, worklist
+from engine.service import appeals as appeal_service
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
 from engine.supervision.counts import lights_of
@@ -138,6 +139,15 @@ def case_context(service: CaseService, actor: Actor, number: str) -> dict[str, A
         "documents": documents.documents_for(case, snap, service.catalogue.center, due, records),
         "lights": lights_of(service.db, number),
         "department": departments(service).get(case.department, {}),
+        # requests and complaints naming this case (engine.service.appeals): listed; opened by who may see them
+        "appeals": [
+            {
+                **a,
+                "kind_label": service.catalogue.appeal_kinds().get(a["kind"], {}).get("label", a["kind"]),
+                "open": access.may_see_appeal(actor, a["handler"], service.catalogue.appeals_office()),
+            }
+            for a in appeal_service.for_case(service, number)
+        ],
     }
 
 

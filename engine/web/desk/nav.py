@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine.base.i18n import gettext
-from engine.ledger import tables
+from engine.ledger import outbox, tables
 from engine.ledger.db import read_only
 from engine.rules.cases.model import Actor
-from engine.service import access, worklist
+from engine.service import access, appeals, worklist
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 
@@ -56,6 +56,19 @@ def waiting_count(service: CaseService, actor: Actor) -> int:
     return sum(int(n) for assignee, n in rows if worklist.waits_on(assignee, actor))
 
 
+def _sees_appeals(service: CaseService, actor: Actor) -> bool:
+    """The appeals link heads the pages of those who record or watch requests and complaints (and of anyone
+    with one waiting)."""
+    office = service.catalogue.appeals_office()
+    return access.may_record_appeal(actor) or access.may_see_appeal(actor, "", office)
+
+
+def _failing(service: CaseService) -> int:
+    with read_only(service.db) as conn:
+        counts = outbox.status_counts(conn)
+    return counts.get("failed", 0) + counts.get("dead", 0)
+
+
 def links(service: CaseService, actor: Actor | None) -> list[Link]:
     """The staff pages this person may open, with the work waiting behind each."""
     if actor is None:
@@ -63,8 +76,16 @@ def links(service: CaseService, actor: Actor | None) -> list[Link]:
     out = [Link("/desk", gettext("待办件"), waiting_count(service, actor))]
     if access.rule_for("GET", "/desk/chains").allows(actor):
         out.append(Link("/desk/chains", gettext("链条申请统一受理"), len(chain_service.waiting(service))))
+    if service.catalogue.appeals is not None:
+        waiting = len(appeals.worklist(service, actor))
+        if waiting or _sees_appeals(service, actor):
+            out.append(Link("/desk/appeals", gettext("诉求办理"), waiting))
+    if service.catalogue.appointments and (access.holds(actor, access.CHAIN_DESK) or actor.department):
+        out.append(Link("/desk/bookings", gettext("预约叫号")))  # the windows' appointments (engine.web.desk.bookings)
     if access.rule_for("GET", "/supervision").allows(actor):
         out.append(Link("/supervision", gettext("电子监察")))
     if access.rule_for("GET", "/admin").allows(actor):
         out.append(Link("/admin", gettext("目录管理")))
+    if access.rule_for("GET", "/admin/outbox").allows(actor):  # with how many are failing or given up
+        out.append(Link("/admin/outbox", gettext("通知发送"), _failing(service)))
     return out

@@ -29,10 +29,12 @@ pytestmark = pytest.mark.usefixtures("cheap_hashes")
 
 
 def departments_with_items() -> dict[str, str]:
-    """Read from the YAML files themselves, not through engine.service.demo_users: id -> short name."""
+    """Read from the YAML files themselves, not through engine.service.demo_users: id -> short name (with the
+    complaints office of appeals/kinds.yaml, which has work though no items)."""
     center = yaml.safe_load((REPO / "center.yaml").read_text(encoding="utf-8"))
     names = {d["id"]: d.get("short_name") or d["name"] for d in center["departments"]}
     used = {yaml.safe_load(f.read_text(encoding="utf-8"))["department"] for f in (REPO / "items").rglob("*.yaml")}
+    used.add(yaml.safe_load((REPO / "appeals" / "kinds.yaml").read_text(encoding="utf-8"))["office"])
     return {d: names[d] for d in used}
 
 

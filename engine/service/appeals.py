@@ -1,0 +1,368 @@
+"""Requests and complaints (诉求: 咨询 / 投诉 / 举报 / 求助 / 建议): filing one, handling it, reading it.
+
+Anyone files one on the portal — anonymously for a kind that allows it (举报) — and gets a number and a
+query code to follow it; a window clerk records one taken by phone or at the counter. It may name a case
+(then it is linked to that case and the case's department is the one it names), an item, a department or a
+member of staff. The kind (appeals/kinds.yaml) says who handles it, its limit in working days and its
+escalation (engine.rules.appeals). Handling: assign, transfer, answer, escalate, find justified or not,
+close with the person's satisfaction — each one transaction with a version check, each an event of the
+appeal's hash-chained record (engine.ledger.appeals). Who may see and do what: engine.service.access.
+The sweep lights and escalates unanswered ones (engine.supervision.appeal_sweep).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.base.i18n import N_
+from engine.ledger import tables
+from engine.ledger.appeals import (
+    appeals,
+    append_appeal_event,
+    create_appeal,
+    events_of_appeal,
+    get_appeal,
+    last_appeal_number,
+)
+from engine.ledger.db import dumps, iso, loads, read_only
+from engine.ledger.errors import CaseExists, VersionConflict
+from engine.ledger.events import EventRecord
+from engine.rules import appeals as rules
+from engine.rules import clock
+from engine.rules.cases.model import ActionRefused, Actor
+from engine.service import access, query_codes
+from engine.service.cases import CaseService
+
+__all__ = [
+    "LIMITS",
+    "Appeal",
+    "Filing",
+    "act",
+    "close_by_person",
+    "code_hash",
+    "file",
+    "follow",
+    "for_case",
+    "load",
+    "staff_of",
+    "worklist",
+]
+
+#: the longest text each field takes (the form says so too); longer is refused, never cut
+LIMITS = {"subject": 100, "body": 4000, "filer_name": 50, "contact": 50, "named_staff": 50, "text": 4000}
+CHANNELS = ("portal", "phone", "visit")
+NO_SUCH_APPEAL = N_("没有这件诉求。")
+MAX_UPLOADS = 5
+
+
+def code_hash(code: str) -> str:
+    """What the record keeps of a query code: the SHA-256 of the code as typed codes are read (normalised)."""
+    return hashlib.sha256(query_codes.normalise(code).encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """What a person (or the clerk who took their call) says."""
+
+    kind: str
+    subject: str
+    body: str
+    filer_name: str = ""
+    contact: str = ""
+    channel: str = "portal"
+    case_number: str = ""
+    item_code: str = ""
+    named_department: str = ""
+    named_staff: str = ""
+    uploads: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Appeal:
+    """One appeal as its pages show it: its row, its kind's settings and its history."""
+
+    row: Mapping[str, Any]
+    kind: Mapping[str, Any]
+    history: list[EventRecord] = field(default_factory=list)
+
+    @property
+    def number(self) -> str:
+        return str(self.row["number"])
+
+    @property
+    def uploads(self) -> list[str]:
+        found = loads(self.row["uploads"])
+        return [str(u) for u in found] if isinstance(found, list) else []
+
+    def answer(self) -> str | None:
+        """The latest answer's text (what the person reads)."""
+        for rec in reversed(self.history):
+            if rec.action == "answered":
+                return str(rec.payload.get("text", ""))
+        return None
+
+
+def _refuse(words: str, **params: object) -> ActionRefused:
+    return ActionRefused("invalid", words, **params)
+
+
+def _text(value: str, name: str, required: bool = True) -> str:
+    text = " ".join(value.split()) if name != "body" and name != "text" else value.strip()
+    if required and not text:
+        raise _refuse(N_("请填写%(field)s。"), field=_FIELD_WORDS[name])
+    if len(text) > LIMITS[name]:
+        raise _refuse(N_("%(field)s最多 %(max)s 个字。"), field=_FIELD_WORDS[name], max=LIMITS[name])
+    return text
+
+
+_FIELD_WORDS = {
+    "subject": N_("标题"),
+    "body": N_("内容"),
+    "filer_name": N_("姓名"),
+    "contact": N_("联系电话"),
+    "named_staff": N_("工作人员"),
+    "text": N_("答复内容"),
+}
+
+
+def _named(service: CaseService, f: Filing) -> tuple[str | None, str | None, str | None]:
+    """(case number, item code, department) the filing names, checked; a named case gives its department."""
+    case_number = f.case_number.strip().upper() or None
+    item = f.item_code.strip() or None
+    dept = f.named_department.strip() or None
+    if dept is not None and service.catalogue.department(dept) is None:
+        raise _refuse(N_("没有这个部门。"))
+    if item is not None and item not in service.catalogue.items:
+        raise _refuse(N_("没有这个事项。"))
+    if case_number is not None:
+        with read_only(service.db) as conn:
+            c = tables.cases
+            found = conn.execute(select(c.c.department, c.c.item_code).where(c.c.number == case_number)).first()
+        if found is None:
+            raise _refuse(N_("没有编号为 %(number)s 的办件，请核对编号。"), number=case_number[:32])
+        dept, item = found.department or dept, item or found.item_code
+    return case_number, item, dept
+
+
+def _next_number(service: CaseService, conn: Any, now: datetime) -> str:
+    center = str((service.catalogue.center or {}).get("id", "yg")).upper()
+    prefix = f"{center}SQ{clock.local_date(now).strftime('%Y%m%d')}"
+    last = last_appeal_number(conn, prefix)
+    return f"{prefix}{int(last[len(prefix) :]) + 1 if last else 1:04d}"
+
+
+def _kind(service: CaseService, kind_id: str) -> dict[str, Any]:
+    kind = service.catalogue.appeal_kinds().get(kind_id)
+    if kind is None:
+        raise _refuse(N_("请选择诉求的种类。"))
+    return kind
+
+
+def file(service: CaseService, f: Filing, recorder: Actor | None = None) -> tuple[str, str]:
+    """File a request or complaint; returns (number, query code). ``recorder``: the clerk who took it by
+    phone or in person (``f.channel``); None on the portal. ActionRefused says what to correct."""
+    office = service.catalogue.appeals_office()
+    if office is None:
+        raise ActionRefused("not_allowed", N_("本中心尚未开通诉求受理。"))
+    kind = _kind(service, f.kind)
+    if recorder is not None and not access.may_record_appeal(recorder):
+        raise ActionRefused("forbidden", N_("您的角色不能登记诉求。"))
+    channel = f.channel if recorder is not None and f.channel in CHANNELS else "portal"
+    anonymous = not f.filer_name.strip()
+    if anonymous and not kind.get("anonymous"):
+        raise _refuse(N_("“%(kind)s”需要留下姓名和联系电话；只有允许匿名的种类可以不填。"), kind=kind["label"])
+    values = {
+        "subject": _text(f.subject, "subject"),
+        "body": _text(f.body, "body"),
+        "filer_name": _text(f.filer_name, "filer_name", required=False) or None,
+        "contact": _text(f.contact, "contact", required=not anonymous) or None,
+        "named_staff": _text(f.named_staff, "named_staff", required=False) or None,
+    }
+    if len(f.uploads) > MAX_UPLOADS:
+        raise _refuse(N_("最多附 %(max)s 个文件。"), max=MAX_UPLOADS)
+    case_number, item, dept = _named(service, f)
+    code = query_codes.new()
+    now = datetime.fromisoformat(iso(service.clock.now()))
+    due = rules.due(now, kind, service.calendar)
+    values |= {
+        "kind": kind["id"], "channel": channel, "query_code_hash": code_hash(code), "case_number": case_number,
+        "item_code": item, "named_department": dept, "uploads": dumps(list(f.uploads)), "state": "open",
+        "handler": rules.handler_of(kind, office, dept), "due": iso(due), "light": "green",
+    }  # fmt: skip
+    who = recorder or Actor("applicant", "applicant")
+    # the record says what was filed, not who: a report's filer stays in the row only (masked on pages)
+    payload = {"kind": kind["id"], "channel": channel, "handler": values["handler"], "due": iso(due)}
+    for _ in range(5):  # two filings in the same instant may draw the same number: the later draws again
+        try:
+            with service.db.begin() as conn:
+                number = _next_number(service, conn, now)
+                create_appeal(
+                    conn, number=number, at=now, actor=who.username, role=who.role, payload=payload,
+                    catalogue_version=service.catalogue.version, values=values,
+                )  # fmt: skip
+            return number, code
+        except CaseExists:
+            continue
+    raise ActionRefused("conflict", N_("系统繁忙，请稍后再提交。"))
+
+
+def load(service: CaseService, number: str) -> Appeal | None:
+    """An appeal with its history, or None."""
+    with read_only(service.db) as conn:
+        row = get_appeal(conn, number[:32])
+        if row is None:
+            return None
+        history = events_of_appeal(conn, row["number"])
+    kind = service.catalogue.appeal_kinds().get(row["kind"], {"id": row["kind"], "label": row["kind"]})
+    return Appeal(row, kind, history)
+
+
+def follow(service: CaseService, number: str, typed: str, client: str) -> Appeal | None:
+    """The appeal ``number`` for the person holding its query code; None for a wrong code or an unknown
+    number (the same answer). Wrong codes are limited like cases' (query_codes.Throttled)."""
+    number = number.strip().upper()[:32]
+    if not query_codes.check(service.db, number, typed, client, service.clock.now()):
+        return None
+    return load(service, number)
+
+
+def _values(
+    action: str, appeal: Appeal, now: datetime, data: Mapping[str, Any], service: CaseService
+) -> dict[str, Any]:
+    """The row's new columns for ``action``, checked (ActionRefused says what to correct)."""
+    row, kind = appeal.row, appeal.kind
+    if action == "assign":
+        assignee = str(data.get("assignee", "")).strip()[:64]
+        with read_only(service.db) as conn:
+            u = tables.users
+            found = conn.execute(
+                select(u.c.username).where(u.c.username == assignee, u.c.department == row["handler"], u.c.active)
+            ).first()
+        if found is None:
+            raise _refuse(N_("请选择办理部门的一名工作人员。"))
+        return {"state": "assigned", "assignee": assignee}
+    if action == "transfer":
+        to = str(data.get("department", "")).strip()[:64]
+        if service.catalogue.department(to) is None or to == row["handler"]:
+            raise _refuse(N_("请选择另一个部门。"))
+        return {"state": "open", "handler": to, "assignee": None}
+    if action == "answer":
+        return {"state": "answered", "answered_at": iso(now), "on_time": now <= datetime.fromisoformat(row["due"])}
+    if action == "escalate":
+        if row["escalated_at"]:
+            raise _refuse(N_("这件诉求已经升级过。"))
+        to = str((kind.get("escalation") or {}).get("to") or "supervision")
+        return {"escalated_at": iso(now), "escalated_to": to}
+    if action == "verdict":
+        if not kind.get("verdict"):
+            raise _refuse(N_("这类诉求不需要认定是否属实。"))
+        verdict = str(data.get("verdict", ""))
+        if verdict not in rules.VERDICTS:
+            raise _refuse(N_("请选择属实或不属实。"))
+        return {"verdict": verdict}
+    if action == "close":
+        if kind.get("verdict") and not row["verdict"]:
+            raise _refuse(N_("办结前须认定投诉是否属实。"))
+        rating = str(data.get("rating", ""))
+        if rating not in rules.RATINGS:
+            raise _refuse(N_("请选择满意程度。"))
+        return {"state": "closed", "rating": rating, "closed_at": iso(now)}
+    raise _refuse(N_("没有这个操作。"))
+
+
+_EVENT = {"assign": "assigned", "transfer": "transferred", "answer": "answered", "escalate": "escalated",
+          "verdict": "verdict", "close": "closed"}  # fmt: skip
+
+
+def act(
+    service: CaseService, number: str, actor: Actor, action: str, expected_version: int, data: Mapping[str, Any]
+) -> EventRecord:
+    """Take ``action`` on an appeal as ``actor`` (staff, or the sweep as ``system``): one transaction,
+    refused (VersionConflict) when somebody acted since ``expected_version`` was read."""
+    appeal = load(service, number)
+    office = service.catalogue.appeals_office()
+    if appeal is None or not (actor.role == "system" or access.may_see_appeal(actor, appeal.row["handler"], office)):
+        raise ActionRefused("not_found", NO_SUCH_APPEAL)
+    if actor.role != "system" and not access.may_handle_appeal(actor, action, appeal.row["handler"], office):
+        raise ActionRefused("forbidden", N_("您无权对这件诉求进行此操作。"))
+    if not rules.allowed(action, appeal.row["state"]):
+        raise ActionRefused("not_allowed", N_("诉求现在的状态不能进行此操作。"))
+    now = datetime.fromisoformat(iso(service.clock.now()))
+    values = _values(action, appeal, now, data, service)
+    payload: dict[str, Any] = {k: v for k, v in values.items() if k in ("assignee", "handler", "verdict", "rating")}
+    if action == "transfer":
+        payload["from"] = appeal.row["handler"]
+    if action == "escalate":
+        payload["to"] = values["escalated_to"]
+    note = _text(str(data.get("text", "")), "text", required=action == "answer")
+    if note:
+        payload["text"] = note
+    try:
+        with service.db.begin() as conn:
+            return append_appeal_event(
+                conn, number=appeal.number, expected_version=expected_version, at=now, actor=actor.username,
+                role=actor.role, action=_EVENT[action], payload=payload,
+                catalogue_version=service.catalogue.version, values=values,
+            )  # fmt: skip
+    except VersionConflict:
+        raise ActionRefused("conflict", N_("这件诉求刚被他人处理过，请刷新后再试。")) from None
+
+
+def close_by_person(service: CaseService, number: str, typed: str, client: str, rating: str) -> Appeal | None:
+    """The person, with the query code, rates the answer and closes the appeal (None: wrong code)."""
+    appeal = follow(service, number, typed, client)
+    if appeal is None:
+        return None
+    if appeal.kind.get("verdict") and not appeal.row["verdict"]:
+        raise ActionRefused("not_allowed", N_("投诉正在核实，核实后即可评价。"))
+    if not rules.allowed("close", appeal.row["state"]):
+        raise ActionRefused("not_allowed", N_("诉求现在的状态不能进行此操作。"))
+    now = datetime.fromisoformat(iso(service.clock.now()))
+    values = _values("close", appeal, now, {"rating": rating}, service)
+    try:
+        with service.db.begin() as conn:
+            append_appeal_event(
+                conn, number=appeal.number, expected_version=int(appeal.row["version"]), at=now, actor="applicant",
+                role="applicant", action="closed", payload={"rating": values["rating"]},
+                catalogue_version=service.catalogue.version, values=values,
+            )  # fmt: skip
+    except VersionConflict:
+        raise ActionRefused("conflict", N_("这件诉求刚被他人处理过，请刷新后再试。")) from None
+    return load(service, appeal.number)
+
+
+def worklist(
+    service: CaseService, actor: Actor, include_closed: bool = False, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The appeals ``actor`` may see, the most urgent first (the office's and supervisors': all)."""
+    office = service.catalogue.appeals_office()
+    a = appeals
+    query = select(a).order_by(a.c.state.in_(rules.OPEN_STATES).desc(), a.c.due, a.c.number).limit(limit)
+    if not include_closed:
+        query = query.where(a.c.state != "closed")
+    if not (access.center_wide(actor) or (office is not None and actor.department == office)):
+        query = query.where(a.c.handler == (actor.department or ""))
+    with read_only(service.db) as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    return [r for r in rows if access.may_see_appeal(actor, r["handler"], office)]
+
+
+def staff_of(service: CaseService, department: str) -> list[str]:
+    """The active accounts of a department (whom an appeal may be assigned to)."""
+    u = tables.users
+    query = select(u.c.username).where(u.c.department == department, u.c.active).order_by(u.c.username)
+    with read_only(service.db) as conn:
+        return [str(name) for (name,) in conn.execute(query)]
+
+
+def for_case(service: CaseService, case_number: str) -> list[dict[str, Any]]:
+    """The appeals that name a case (shown on its staff page and to supervisors)."""
+    with read_only(service.db) as conn:
+        rows = conn.execute(select(appeals).where(appeals.c.case_number == case_number).order_by(appeals.c.id))
+        return [dict(r) for r in rows.mappings()]

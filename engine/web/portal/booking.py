@@ -1,0 +1,273 @@
+"""The portal's appointments (网上预约) and home-visit requests (上门服务申请).
+
+``/booking`` lists the center's bookable windows and items (appointments.yaml) with a form to find
+one's booking; ``/booking/{counter}?day=…`` shows the bookable days (holidays closed) and the free
+slots of one day (late-hours slots marked) with the person's details; posting it books a seat and
+shows the booking's number and query code once. ``/booking-manage`` takes the number and query code
+(engine.service.bookings.Bookings.verify: wrong codes limited like a case's, 429 past the limit) and
+offers moving to another free slot and cancelling; each of those posts the number and code again, so
+nothing grants access beyond one form. ``/home-visit/{code}`` asks for a home visit on an item whose
+``home_visit`` allows it. Every form carries a CSRF token bound to the browser cookie; every input is
+cut to its limit; a refusal is a page saying what to do (422), never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from engine.base import addresses
+from engine.base.i18n import N_, gettext
+from engine.service import bookings_visits as visits
+from engine.service import query_codes
+from engine.service.bookings import Booking, BookingError, Bookings
+from engine.web import csrf
+from engine.web.deps import deps
+from engine.web.portal.browser import browser_token, remember_browser
+
+WEEKDAYS = (N_("周一"), N_("周二"), N_("周三"), N_("周四"), N_("周五"), N_("周六"), N_("周日"))
+#: a booking's state as the applicant and the window read it
+STATES = {
+    "booked": N_("已预约"),
+    "moved": N_("已改约"),
+    "cancelled": N_("已取消"),
+    "arrived": N_("已签到，等候叫号"),
+    "served": N_("已叫号办理"),
+    "no_show": N_("未按时到场（爽约）"),
+}
+NO_BOOKING = N_("本中心暂未开通网上预约。")
+
+
+def bookings_of(request: Request) -> Bookings:
+    """The appointments of the catalogue version serving ``request``, built once per version."""
+    d = deps(request)
+    found = d.memo.get("bookings")
+    if found is None:
+        found = d.memo["bookings"] = Bookings(d.service)
+    assert isinstance(found, Bookings)
+    return found
+
+
+def day_words(day: date | str) -> str:
+    """A day as people read it: ``2026-05-06 周三``."""
+    d = date.fromisoformat(day) if isinstance(day, str) else day
+    return f"{d.isoformat()} {gettext(WEEKDAYS[d.weekday()])}"
+
+
+def show(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
+    d = deps(request)
+    browser, new = browser_token(request)
+    response = d.render(
+        template, status=status, csrf=csrf.token(d.key, csrf.PROGRESS, browser), day_words=day_words,
+        states=STATES, groups=visits.GROUPS, **ctx,
+    )  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return remember_browser(response, request, browser) if new else response
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form (no files, few fields) with its CSRF token checked."""
+    form = await request.form(max_files=0, max_fields=20)
+    csrf.check(request, form, deps(request).key, csrf.PROGRESS, browser_token(request)[0])
+    return form
+
+
+def text(form: FormData, name: str, limit: int = 64) -> str:
+    return str(form.get(name, ""))[:limit]
+
+
+def parse_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+async def index(request: Request) -> Response:
+    """``GET /booking``: the bookable windows and items, and the form to find one's booking."""
+    bk = bookings_of(request)
+    cat = deps(request).service.catalogue
+    items = {
+        c.item: (cat.data(cat.items[c.item]) or {}).get("name", c.item)
+        for c in bk.rules.counters.values()
+        if c.item and c.item in cat.items
+    }
+    return show(request, "portal/booking_index.html", counters=list(bk.rules.counters.values()), items=items)
+
+
+def slot_page(request: Request, counter_id: str, day: date | None, status: int = 200, **ctx: Any) -> Response:
+    bk = bookings_of(request)
+    try:
+        counter = bk.counter(counter_id)
+    except BookingError:
+        raise HTTPException(404, gettext("没有这个预约窗口。")) from None
+    days = bk.days(counter_id)
+    if day is None or not any(d == day for d, _ in days):
+        day = next((d for d, is_open in days if is_open), days[0][0])
+    free = bk.free(counter_id, day)
+    values = {"person": "", "id_number": "", "contact": "", "start": "", **ctx.pop("values", {})}
+    return show(
+        request, "portal/booking_slots.html", status, counter=counter, days=days, day=day, free=free,
+        values=values, error=ctx.pop("error", ""), **ctx,
+    )  # fmt: skip
+
+
+async def slots_page(request: Request) -> Response:
+    """``GET /booking/{counter}?day=YYYY-MM-DD``: the days and the free slots of one of them."""
+    day = parse_day(request.query_params.get("day", ""))
+    return await run_in_threadpool(slot_page, request, request.path_params["counter"], day)
+
+
+async def book(request: Request) -> Response:
+    """``POST /booking/{counter}``: book the chosen slot; the number and the query code, once."""
+    form = await checked_form(request)
+    counter_id = request.path_params["counter"]
+    values = {k: text(form, k, 60) for k in ("person", "id_number", "contact", "start")}
+    day = parse_day(text(form, "day", 10))
+    bk = bookings_of(request)
+    if day is None:
+        return await run_in_threadpool(slot_page, request, counter_id, None, 422, error=gettext("请选择日期。"))
+    if not values["start"]:
+        return await run_in_threadpool(
+            slot_page, request, counter_id, day, 422, values=values, error=gettext("请选择一个时段。")
+        )
+    try:
+        made, code = await run_in_threadpool(
+            lambda: bk.book(
+                counter_id, day, values["start"], person=values["person"], id_number=values["id_number"],
+                contact=values["contact"],
+            )
+        )  # fmt: skip
+    except BookingError as exc:
+        return await run_in_threadpool(slot_page, request, counter_id, day, 422, values=values, error=str(exc))
+    return show(request, "portal/booking_done.html", booking=made, code=code, counter=bk.counter(made.counter))
+
+
+def throttled(request: Request, exc: query_codes.Throttled) -> Response:
+    message = gettext("查询码输错次数过多，请 {minutes} 分钟后再试。").format(minutes=exc.minutes)
+    refused = deps(request).render("error.html", status=429, code=429, message=message)
+    refused.headers["Retry-After"] = str(exc.seconds)
+    refused.headers["Cache-Control"] = "no-store"
+    return refused
+
+
+def manage_page(request: Request, b: Booking, code: str, status: int = 200, **ctx: Any) -> Response:
+    bk = bookings_of(request)
+    choices: list[tuple[date, list[Any]]] = []
+    if b.active:
+        for d, is_open in bk.days(b.counter):
+            if is_open:
+                free = [(s, n) for s, n in bk.free(b.counter, d) if n > 0]
+                if free:
+                    choices.append((d, free))
+    return show(
+        request, "portal/booking_manage.html", status, booking=b, code=code, counter=bk.counter(b.counter),
+        choices=choices, **{"error": "", "flash": "", **ctx},
+    )  # fmt: skip
+
+
+async def manage(request: Request) -> Response:
+    """``POST /booking-manage`` (number and query code): the booking, with move and cancel.
+    ``POST /booking-manage/move`` and ``/cancel`` do those, with the number and code again."""
+    form = await checked_form(request)
+    action = request.path_params.get("action", "")
+    if action not in ("", "move", "cancel"):
+        raise HTTPException(404, gettext("没有这个操作。"))
+    number, code = text(form, "number", 32), text(form, "query_code", query_codes.MAX_TYPED + 1)
+    bk = bookings_of(request)
+    try:
+        b = await run_in_threadpool(bk.verify, number, code, addresses.of(request))
+    except query_codes.Throttled as exc:
+        return throttled(request, exc)
+    except BookingError as exc:
+        return show(
+            request,
+            "portal/booking_index.html",
+            404,
+            counters=list(bk.rules.counters.values()),
+            items={},
+            error=str(exc),
+            number=number,
+        )
+    try:
+        version = int(text(form, "version", 10) or -1)
+    except ValueError:
+        version = -1
+    if action and version != b.version:
+        return await run_in_threadpool(
+            manage_page, request, b, code, 409, error=gettext("这条预约刚刚有了变化，请刷新后再试。")
+        )
+    try:
+        if action == "cancel":
+            b = await run_in_threadpool(bk.cancel, b)
+            return await run_in_threadpool(manage_page, request, b, code, flash=gettext("预约已取消。"))
+        if action == "move":
+            day_start = text(form, "slot", 20).split("|")
+            day = parse_day(day_start[0]) if len(day_start) == 2 else None
+            if day is None:
+                raise BookingError(gettext("请选择新的时段。"))
+            b = await run_in_threadpool(bk.move, b, day, day_start[1])
+            return await run_in_threadpool(manage_page, request, b, code, flash=gettext("已改约到新的时段。"))
+    except BookingError as exc:
+        fresh = bk.get(b.number) or b
+        return await run_in_threadpool(manage_page, request, fresh, code, 422, error=str(exc))
+    return await run_in_threadpool(manage_page, request, b, code)
+
+
+def visit_offer(request: Request) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    code = request.path_params["code"]
+    d = deps(request)
+    offered = visits.offer(d.service, code)
+    if offered is None:
+        raise HTTPException(404, gettext("这个事项不提供上门服务。"))
+    item = d.service.catalogue.data(d.service.catalogue.items[code]) or {}
+    return code, offered, item
+
+
+async def home_visit_form(request: Request) -> Response:
+    """``GET /home-visit/{code}``: ask for a home visit on an item that offers them."""
+    code, offered, item = visit_offer(request)
+    return show(request, "portal/home_visit.html", item=item, code=code, offered=offered, values={}, error="")
+
+
+async def home_visit(request: Request) -> Response:
+    """``POST /home-visit/{code}``: the request is recorded; its number and query code, once."""
+    code, offered, item = visit_offer(request)
+    form = await checked_form(request)
+    values = {k: text(form, k, 200) for k in ("qualifies", "person", "contact", "address")}
+    values["detail"] = text(form, "detail", 1000)
+    try:
+        made, typed = await run_in_threadpool(lambda: visits.request(deps(request).service, code, **values))
+    except BookingError as exc:
+        return show(
+            request, "portal/home_visit.html", 422, item=item, code=code, offered=offered, values=values, error=str(exc)
+        )
+    return show(
+        request,
+        "portal/home_visit.html",
+        item=item,
+        code=code,
+        offered=offered,
+        values={},
+        error="",
+        made=made,
+        typed=typed,
+    )
+
+
+ROUTES: list[Route] = [  # who may use each: engine.service.access.ROUTES
+    Route("/booking", index, methods=["GET"]),
+    Route("/booking/{counter}", slots_page, methods=["GET"]),
+    Route("/booking/{counter}", book, methods=["POST"]),
+    Route("/booking-manage", manage, methods=["POST"]),
+    Route("/booking-manage/{action}", manage, methods=["POST"]),
+    Route("/home-visit/{code}", home_visit_form, methods=["GET"]),
+    Route("/home-visit/{code}", home_visit, methods=["POST"]),
+]

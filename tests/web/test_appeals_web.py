@@ -1,0 +1,105 @@
+"""Requests and complaints on the web: filed on the portal and followed with the query code; handled on the
+desk (worklist with lights, its page, its actions); recorded by a window clerk from a phone call; refused to
+another department; nothing a client sends answers 500."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from support.desk import PASSWORD, browser
+from support.portal import csrf
+
+from engine.service.accounts import add_user
+
+
+def file_on_portal(client: Any, **fields: str) -> tuple[str, str]:
+    page = client.get("/appeals/new")
+    assert page.status_code == 200 and "投诉" in page.text and "举报" in page.text
+    data = {"csrf": csrf(page.text), "kind": "complaint", "subject": "办件超期", "body": "三周未受理。",
+            "filer_name": "张三", "contact": "13800000000", **fields}  # fmt: skip
+    done = client.post("/appeals/new", data=data)
+    assert done.status_code == 200, done.text
+    number = re.search(r'id="appeal-number">([A-Z0-9]+)<', done.text)
+    code = re.search(r'id="query-code">([A-Z0-9-]+)<', done.text)
+    assert number and code
+    return number.group(1), code.group(1)
+
+
+def follow(client: Any, number: str, code: str) -> Any:
+    page = client.get(f"/appeals/follow?number={number}")
+    return client.post("/appeals/follow", data={"csrf": csrf(page.text), "number": number, "query_code": code})
+
+
+def desk_act(client: Any, number: str, action: str, **fields: str) -> Any:
+    page = client.get(f"/desk/appeals/{number}")
+    assert page.status_code == 200, page.text
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version, f"no action form for {action}"
+    body = {"csrf": csrf(page.text), "version": version.group(1), "action": action, **fields}
+    return client.post(f"/desk/appeals/{number}/act", data=body)
+
+
+def test_filed_followed_answered_and_rated(desk: tuple[Any, Any, Any]) -> None:
+    app, svc, _ = desk
+    add_user(svc.db, "window.complaints", "window", "complaints", PASSWORD)
+    person = browser(app)
+    number, code = file_on_portal(person)
+    page = follow(person, number, code)
+    assert page.status_code == 200 and "待办理" in page.text and "办件超期" in page.text
+    wrong = follow(person, number, "2345-6789-AC")
+    assert wrong.status_code == 404 and "办件超期" not in wrong.text
+
+    office = browser(app, "window.complaints")
+    worklist = office.get("/desk/appeals")
+    assert worklist.status_code == 200 and number in worklist.text and "绿灯" in worklist.text
+    assert "诉求办理" in office.get("/desk").text  # the link heads the office's pages
+    assert desk_act(office, number, "answer", text="已督促住建局受理。").status_code == 303
+    assert desk_act(office, number, "verdict", verdict="justified").status_code == 303
+    answered = follow(person, number, code)
+    assert "已督促住建局受理。" in answered.text and "已答复" in answered.text
+    rate = {"csrf": csrf(answered.text), "query_code": code, "rating": "满意"}
+    rated = person.post(f"/appeals/{number}/close", data=rate)
+    assert rated.status_code == 200 and "感谢您的评价" in rated.text and "已办结" in rated.text
+
+
+def test_another_department_gets_404_and_a_window_clerk_records_a_call(desk: tuple[Any, Any, Any]) -> None:
+    app, _svc, _ = desk
+    clerk = browser(app, "window.housing")
+    form = clerk.get("/desk/appeals/record")
+    assert form.status_code == 200
+    data = {"csrf": csrf(form.text), "channel": "phone", "kind": "report", "subject": "索要好处",
+            "body": "来电反映某窗口暗示收费。"}  # fmt: skip
+    recorded = clerk.post("/desk/appeals/record", data=data)
+    assert recorded.status_code == 200, recorded.text
+    number = re.search(r'id="appeal-number">([A-Z0-9]+)<', recorded.text)
+    assert number and re.search(r'id="query-code">[A-Z0-9-]+<', recorded.text)
+    # the report goes to the complaints office: the housing clerk who took the call cannot open it
+    assert clerk.get(f"/desk/appeals/{number.group(1)}").status_code == 404
+    supervisor = browser(app, "supervisor")
+    seen = supervisor.get(f"/desk/appeals/{number.group(1)}")
+    assert seen.status_code == 200 and "电话" in seen.text and "匿名" in seen.text
+    assert 'name="action" value="answer"' not in seen.text  # supervisors watch, they do not answer
+    dashboard = supervisor.get("/supervision")
+    assert dashboard.status_code == 200 and 'id="appeal-counts"' in dashboard.text
+    assert "督办投诉科" in dashboard.text.split('id="appeal-counts"')[1].split("</table>")[0]
+
+
+def test_what_a_client_sends_never_answers_500(desk: tuple[Any, Any, Any]) -> None:
+    app, _, _ = desk
+    person = browser(app)
+    page = person.get("/appeals/new")
+    token = csrf(page.text)
+    for data in (
+        {"kind": "complaint", "subject": "x" * 5000, "body": "y", "filer_name": "张三", "contact": "1"},
+        {"kind": "nothing", "subject": "x", "body": "y"},
+        {"kind": "complaint", "subject": "x", "body": "y"},  # a complaint is not anonymous
+        {"kind": "report", "subject": "x", "body": "y", "case_number": "NOPE\x00"},
+    ):
+        r = person.post("/appeals/new", data={"csrf": token, **data})
+        assert r.status_code in (400, 422), (data, r.status_code)
+    assert person.post("/appeals/new", data={"kind": "report"}).status_code in (400, 403)  # no CSRF token
+    assert follow(person, "X" * 200, "y" * 200).status_code == 404
+    staff = browser(app, "window.housing")
+    assert staff.get("/desk/appeals/NOSUCH").status_code == 404
+    assert staff.post("/desk/appeals/NOSUCH/act", data={"csrf": "0"}).status_code in (400, 403, 404)
