@@ -309,9 +309,17 @@ def _canonical_text(chained: dict[str, Any], stored: str) -> str:
 _PAYLOAD_SLOT = '"payload":0,"prev_hash"'
 
 
-def insert_event(conn: Connection | Tx, case_id: int, link: Link) -> int:
+def insert_event(
+    conn: Connection | Tx, case_id: int, link: Link, moved: dict[str, Any] | None = None, last: bool = False
+) -> int:
     """Write ``link`` as an event of the case ``case_id`` (its row is the caller's to keep in step: see
-    :func:`append_event`); the new event's id."""
+    :func:`append_event`); the new event's id. ``moved`` (PostgreSQL, from append_event): the guarded
+    update's parameters (``_set``: the columns it sets), run with the insert as one statement
+    (:func:`_moved_and_appended`; ``last`` as fast_execute's): 0 when the guard failed and nothing was written."""
+    if moved is not None:
+        params = {k: v for k, v in moved.items() if k != "_set"}
+        appended = fast_execute(conn, _moved_and_appended(moved["_set"]), params, last=last)
+        return 0 if appended.lastrowid is None else int(appended.lastrowid)
     chained = link.chained
     inserted = fast_execute(
         conn,
@@ -363,9 +371,10 @@ def _write(
         chained = link.chained
         fields = {"payload": link.stored, "hash": link.hash}
         moved.update({f"e_{n}": fields[n] if n in fields else chained[n] for n in _EVENT_FIELDS_WRITTEN})
-        appended = fast_execute(conn, _moved_and_appended(tuple(sorted(values))), moved, last=last)
-        if appended.lastrowid is not None:
-            return int(appended.lastrowid)
+        moved["_set"] = tuple(sorted(values))
+        event_id = insert_event(conn, case_id, link, moved, last)
+        if event_id:
+            return event_id
         now = _case_row(conn, case_id)
         raise VersionConflict(link.chained["case_number"], expected_version, None if now is None else now.version)
     result = fast_execute(conn, _GUARDED_UPDATE, moved)
