@@ -401,9 +401,7 @@ def _write_rankings(db: sqlite_utils.Database, rows: Iterable[Mapping[str, Any]]
     table.enable_fts(["name"], create_triggers=True, tokenize="trigram")
 
 
-def _write_summary(
-    db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, Any]], skipped: _Skipped
-) -> None:
+def _write_summary(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, Any]], skipped: _Skipped) -> None:
     columns, text, key = SUMMARY_TABLES[table]
     seen: set[tuple[Any, ...]] = set()
     kept = list(skipped.rows(rows, lambda r: _summary(table, r, seen), table))

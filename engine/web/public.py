@@ -301,10 +301,10 @@ def month_report(service: CaseService, month: str) -> dict[str, Any]:
         rating = RATING_OF_SCORE[int(score)]
         by_department.setdefault(department or "", dict.fromkeys(RATINGS, 0))[rating] += int(n)
         by_item.setdefault(item_code, dict.fromkeys(RATINGS, 0))[rating] += int(n)
+    summary = public_summary.appeal_rows(db, cat.center, cat.appeal_kinds(), month) if cat.appeals is not None else None
     return {
         "rankings": ranked, "ratings_department": by_department, "ratings_item": by_item,
-        "appeals": public_summary.appeal_rows(db, cat.center, cat.appeal_kinds(), month) if cat.appeals is not None else None,
-        "bookings": public_summary.booking_rows(db, cat.center, month),
+        "appeals": summary, "bookings": public_summary.booking_rows(db, cat.center, month),
     }  # fmt: skip
 
 

@@ -81,8 +81,8 @@ def test_the_open_data_file_carries_the_summary_tables_and_nothing_typed(site: A
         ).fetchone()
         dump = "\n".join(conn.iterdump())
     everything = appeals[("all", "")]
-    assert {k: everything[k] for k in ("month", "filed", "answered", "answered_on_time", "rated", "justified_complaints")} \
-        == {"month": "2026-03", "filed": 3, "answered": 1, "answered_on_time": 1, "rated": 1, "justified_complaints": 1}  # fmt: skip
+    counts = ("filed", "answered", "answered_on_time", "rated", "justified_complaints")
+    assert everything["month"] == "2026-03" and [everything[k] for k in counts] == [3, 1, 1, 1, 1]
     assert (everything["on_time_rate"], everything["satisfaction"]) == (1.0, 75.0)
     assert appeals[("department", "齐齐哈尔市文化广电和旅游局")]["justified_complaints"] == 1
     assert bookings == [{"month": "2026-03", "department": "齐齐哈尔市不动产登记中心", "booked": 2, "arrived": 1,
@@ -95,8 +95,8 @@ def test_each_language_page_is_in_its_language(site: Any) -> None:
     client, svc = site
     cat = svc.catalogue
     # what the center wrote in its YAML has no translation: the kinds' labels and the departments' names
-    names = sorted([*(k["label"] for k in cat.appeal_kinds().values()), *(d["name"] for d in cat.center["departments"])],
-                   key=len, reverse=True)  # fmt: skip
+    labels = [k["label"] for k in cat.appeal_kinds().values()]
+    names = sorted([*labels, *(d["name"] for d in cat.center["departments"])], key=len, reverse=True)
     english = client.get("/sunshine?month=2026-03&lang=en").text
     assert "Requests and complaints" in english and "No-show rate" in english
     for table in TABLES:

@@ -25,8 +25,8 @@ MARCH = "2026-03"
 
 def judged(svc: CaseService, kind: str, verdict: str, named_department: str = "") -> str:
     """An appeal of ``kind`` naming ``named_department``, answered by the office and found ``verdict``."""
-    number, _code = appeals.file(svc, appeals.Filing(kind=kind, subject="窗口推诿", body="多次往返", filer_name="李四",
-                                                     contact="13912345678", named_department=named_department))  # fmt: skip
+    filing = appeals.Filing(kind, "窗口推诿", "多次往返", "李四", "13912345678", named_department=named_department)
+    number, _code = appeals.file(svc, filing)
     appeals.act(svc, number, OFFICE, "answer", 1, {"text": "已核实"})
     appeals.act(svc, number, OFFICE, "verdict", 2, {"verdict": verdict})
     return number
