@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.base.i18n import N_
+from engine.base.identifiers import valid_email, valid_phone
 from engine.ledger import tables
 from engine.ledger.appeals import (
     appeals,
@@ -37,6 +38,7 @@ from engine.rules import appeals as rules
 from engine.rules import clock
 from engine.rules.cases.model import ActionRefused, Actor
 from engine.service import access, query_codes
+from engine.service import notifications_feeds as feeds
 from engine.service.cases import CaseService
 
 __all__ = [
@@ -55,7 +57,7 @@ __all__ = [
 ]
 
 #: the longest text each field takes (the form says so too); longer is refused, never cut
-LIMITS = {"subject": 100, "body": 4000, "filer_name": 50, "contact": 50, "named_staff": 50, "text": 4000}
+LIMITS = {"subject": 100, "body": 4000, "filer_name": 50, "contact": 50, "named_staff": 50, "text": 4000, "email": 100}
 CHANNELS = ("portal", "phone", "visit")
 NO_SUCH_APPEAL = N_("没有这件诉求。")
 MAX_UPLOADS = 5
@@ -81,6 +83,9 @@ class Filing:
     named_department: str = ""
     named_staff: str = ""
     uploads: Sequence[str] = ()
+    notify: str = "none"  # how to be told of the answer: none | sms (to ``contact``) | email (to ``email``)
+    email: str = ""
+    language: str = "zh"  # the notice's language: zh | en
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +133,25 @@ _FIELD_WORDS = {
     "contact": N_("联系电话"),
     "named_staff": N_("工作人员"),
     "text": N_("答复内容"),
+    "email": N_("电子邮箱"),
 }
+
+
+def _notify(f: Filing, contact: str | None) -> dict[str, Any]:
+    """The columns of how the person asked to be told of the answer, checked: SMS needs a phone number
+    that takes one, e-mail a valid address (at most ``LIMITS["email"]`` characters)."""
+    notify = f.notify if f.notify in feeds.NOTIFY else "none"
+    email = f.email.strip()
+    if len(email) > LIMITS["email"]:
+        raise _refuse(N_("%(field)s最多 %(max)s 个字。"), field=_FIELD_WORDS["email"], max=LIMITS["email"])
+    if notify == "sms" and not valid_phone(contact):
+        raise _refuse(N_("短信通知需要填写正确的手机号码；也可以选择电子邮件或不需要通知。"))
+    if notify == "email" and not valid_email(email):
+        raise _refuse(N_("请填写正确的电子邮箱，例如 name@example.com；也可以选择短信或不需要通知。"))
+    if email and not valid_email(email):
+        raise _refuse(N_("请填写正确的电子邮箱，例如 name@example.com。"))
+    language = f.language if f.language in ("zh", "en") else "zh"
+    return {"notify": notify, "notify_email": email or None, "notify_language": language}
 
 
 def _named(service: CaseService, f: Filing) -> tuple[str | None, str | None, str | None]:
@@ -184,6 +207,7 @@ def file(service: CaseService, f: Filing, recorder: Actor | None = None) -> tupl
         "contact": _text(f.contact, "contact", required=not anonymous) or None,
         "named_staff": _text(f.named_staff, "named_staff", required=False) or None,
     }
+    values |= _notify(f, values["contact"])
     if len(f.uploads) > MAX_UPLOADS:
         raise _refuse(N_("最多附 %(max)s 个文件。"), max=MAX_UPLOADS)
     case_number, item, dept = _named(service, f)
@@ -305,11 +329,14 @@ def act(
         payload["text"] = note
     try:
         with service.db.begin() as conn:
-            return append_appeal_event(
+            done = append_appeal_event(
                 conn, number=appeal.number, expected_version=expected_version, at=now, actor=actor.username,
                 role=actor.role, action=_EVENT[action], payload=payload,
                 catalogue_version=service.catalogue.version, values=values,
             )  # fmt: skip
+            if action == "answer":  # the person's notice, in the answer's transaction (only an outbox row)
+                feeds.queue_answer(conn, service.catalogue, appeal.row, note, now)
+            return done
     except VersionConflict:
         raise ActionRefused("conflict", N_("这件诉求刚被他人处理过，请刷新后再试。")) from None
 
