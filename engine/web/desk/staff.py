@@ -78,8 +78,8 @@ def guarded(handler: StaffHandler, rule: access.Rule | None = None, files: int =
         if rule is not None and rule.roles is not None and not rule.allows(found.actor):
             raise HTTPException(403, gettext("您的角色无权查看此页面。"))
         if request.method == "POST" and files:
-            request = uploads.limited(request, files * uploads.MAX_UPLOAD + 256 * 1024, _TooLarge)
             try:
+                request = uploads.limited(request, files * uploads.MAX_UPLOAD + 256 * 1024, _TooLarge)
                 form = await request.form(max_files=files, max_fields=200)  # kept: the handler reads it again
             except _TooLarge:
                 raise HTTPException(413, gettext("上传的文件合计太大，请分几次上传。")) from None

@@ -74,8 +74,8 @@ FORMATS = ("pdf", "ofd", "jpg", "png", "doc", "docx", "xls", "xlsx")
 async def limited_form(request: Request) -> FormData:
     """A filing form with its files (the portal's and the clerk's): 413 past :data:`MAX_BODY` bytes; one
     file more than :data:`MAX_UPLOADS` is still read, so that :func:`sent_files` can say what is wrong."""
-    limited = uploads.limited(request, MAX_BODY, RequestTooLarge)
     try:
+        limited = uploads.limited(request, MAX_BODY, RequestTooLarge)  # a Content-Length past it: at once
         return await limited.form(max_files=appeal_service.MAX_UPLOADS + 1, max_fields=40)
     except RequestTooLarge:
         raise HTTPException(413, gettext(TOO_LARGE)) from None

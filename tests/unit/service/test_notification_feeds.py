@@ -186,7 +186,9 @@ def test_the_reminder_hour_is_a_setting() -> None:
 
 def digest_of(svc: CaseService, username: str) -> str | None:
     for r in queued(svc, "staff_digest"):
-        if r.key.startswith(f"digest:{username}:") and r.key.endswith(svc.clock.now().astimezone(TZ).date().isoformat()):
+        if r.key.startswith(f"digest:{username}:") and r.key.endswith(
+            svc.clock.now().astimezone(TZ).date().isoformat()
+        ):
             return str(r.body)
     return None
 
