@@ -408,6 +408,20 @@ def _m029_bookings(conn: Connection) -> None:
     metadata.create_all(conn, tables=[booking_slots, bookings, home_visits], checkfirst=True)
 
 
+def _m030_reserved(conn: Connection) -> None:
+    """Nothing: number 30 is kept for work done at the same time as migration 31 (issue 18's perf round)."""
+
+
+def _m031_appeal_notify(conn: Connection) -> None:
+    """``appeals.notify``, ``notify_email`` and ``notify_language``: how the person who filed a request asked
+    to be told of its answer (engine.service.appeals); appeals filed before asked nothing (``none``)."""
+    for column in appeals.columns:
+        if column.name in ("notify", "notify_email", "notify_language"):
+            default = column.server_default.arg if column.server_default is not None else None  # type: ignore[attr-defined]
+            added = Column(column.name, column.type, nullable=column.nullable, server_default=default)
+            add_column(conn, "appeals", added)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _m001_initial,
     _m002_case_deadlines,
@@ -438,6 +452,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m027_notification_outbox,
     _m028_appeals,
     _m029_bookings,
+    _m030_reserved,
+    _m031_appeal_notify,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 
