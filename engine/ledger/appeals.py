@@ -57,7 +57,7 @@ appeals = Table(  # one request or complaint (migration 28, engine.service.appea
     Column("body", Text, nullable=False),
     Column("filer_name", String(100)),  # NULL: filed anonymously (a kind that allows it)
     Column("contact", String(100)),
-    # how the person asked to be told of the answer (migration 31): none | sms (to ``contact``) | email
+    # how the person asked to be told of the answer (migration 30): none | sms (to ``contact``) | email
     Column("notify", String(8), nullable=False, server_default="none"),
     Column("notify_email", String(100)),
     Column("notify_language", String(8), nullable=False, server_default="zh"),  # zh | en: the answer's notice
