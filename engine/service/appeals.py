@@ -32,13 +32,13 @@ from engine.ledger.appeals import (
     get_appeal,
     last_appeal_number,
 )
-from engine.ledger.db import dumps, iso, loads, read_only
-from engine.ledger.errors import CaseExists, VersionConflict
+from engine.ledger.db import dumps, iso, loads, lock, read_only
+from engine.ledger.errors import VersionConflict
 from engine.ledger.events import EventRecord
 from engine.rules import appeals as rules
 from engine.rules import clock
 from engine.rules.cases.model import ActionRefused, Actor
-from engine.service import access, query_codes
+from engine.service import access, filing_limits, query_codes
 from engine.service import notifications_feeds as feeds
 from engine.service.cases import CaseService
 from engine.service.uploads import Upload
@@ -64,7 +64,9 @@ __all__ = [
 LIMITS = {"subject": 100, "body": 4000, "filer_name": 50, "contact": 50, "named_staff": 50, "text": 4000, "email": 100}
 CHANNELS = ("portal", "phone", "visit")
 NO_SUCH_APPEAL = N_("没有这件诉求。")
+STALE = N_("这件诉求刚被他人处理过，请刷新后再试。")
 MAX_UPLOADS = 5
+CASE_NUMBER_MAX = 32  # the longest case number the record keeps (engine.ledger.appeals: case_number)
 
 
 def code_hash(code: str) -> str:
@@ -159,27 +161,40 @@ def _notify(f: Filing, contact: str | None) -> dict[str, Any]:
 
 
 def _named(service: CaseService, f: Filing) -> tuple[str | None, str | None, str | None]:
-    """(case number, item code, department) the filing names, checked; a named case gives its department."""
-    case_number = f.case_number.strip().upper() or None
+    """(case number, item code, department) the filing names, checked. A case number is kept as typed and
+    never checked aloud: whether the case exists, and whose it is, is no business of somebody who may not
+    see it, so a number of no case is taken just as one of a case. Only inside does a case that exists
+    link the appeal (engine.service.appeals.for_case) and give its department and item; the portal's pages
+    never show an appeal's department or case."""
+    case_number = " ".join(f.case_number.split()).upper() or None
+    if case_number is not None and len(case_number) > CASE_NUMBER_MAX:
+        raise _refuse(N_("%(field)s最多 %(max)s 个字。"), field=N_("办件编号"), max=CASE_NUMBER_MAX)
     item = f.item_code.strip() or None
     dept = f.named_department.strip() or None
     if dept is not None and service.catalogue.department(dept) is None:
         raise _refuse(N_("没有这个部门。"))
     if item is not None and item not in service.catalogue.items:
-        raise _refuse(N_("没有这个事项。"))
+        raise _refuse(N_("没有这个事项，请从列表中选择或留空。"))
+    if item is not None and dept is None:  # an item named alone: its department handles it
+        dept = str((service.catalogue.data(service.catalogue.items[item]) or {}).get("department") or "") or None
     if case_number is not None:
         with read_only(service.db) as conn:
             c = tables.cases
             found = conn.execute(select(c.c.department, c.c.item_code).where(c.c.number == case_number)).first()
-        if found is None:
-            raise _refuse(N_("没有编号为 %(number)s 的办件，请核对编号。"), number=case_number[:32])
-        dept, item = found.department or dept, item or found.item_code
+        if found is not None:
+            dept, item = found.department or dept, item or found.item_code
     return case_number, item, dept
 
 
-def _next_number(service: CaseService, conn: Any, now: datetime) -> str:
+def _prefix(service: CaseService, now: datetime) -> str:
+    """The numbers of a center's appeals of one local day begin with this (then 0001, 0002, …)."""
     center = str((service.catalogue.center or {}).get("id", "yg")).upper()
-    prefix = f"{center}SQ{clock.local_date(now).strftime('%Y%m%d')}"
+    return f"{center}SQ{clock.local_date(now).strftime('%Y%m%d')}"
+
+
+def _next_number(conn: Any, prefix: str) -> str:
+    """The next number under ``prefix``; the caller holds the prefix's lock (:func:`_create`), so two
+    filings never read the same last number (on PostgreSQL they would, at READ COMMITTED)."""
     last = last_appeal_number(conn, prefix)
     return f"{prefix}{int(last[len(prefix) :]) + 1 if last else 1:04d}"
 
@@ -196,9 +211,12 @@ def file(
     f: Filing,
     recorder: Actor | None = None,
     attach: Callable[[list[str]], None] | None = None,
+    filer: filing_limits.Filer | None = None,
 ) -> tuple[str, str]:
     """File a request or complaint; returns (number, query code). ``recorder``: the clerk who took it by
-    phone or in person (``f.channel``); None on the portal. ``attach`` stores the files sent with it (the
+    phone or in person (``f.channel``); None on the portal. ``filer``: the portal's client address, whose
+    filing limit (engine.service.filing_limits, shared with case filings) this filing counts against in
+    its own transaction — filing_limits.TooMany past it, nothing kept; None for a clerk. ``attach`` stores the files sent with it (the
     pages': engine.service.uploads, checked already) once everything else is found right, adding each
     one's upload id to the list it is given; they are the appeal's from its first transaction, and
     deleted again when it is refused after all. ActionRefused says what to correct."""
@@ -228,7 +246,8 @@ def file(
     try:
         if attach is not None:
             attach(stored)
-        return _create(service, recorder, kind, office, values, (case_number, item, dept), [*f.uploads, *stored])
+        named = (case_number, item, dept)
+        return _create(service, (recorder, filer), kind, office, values, named, [*f.uploads, *stored])
     except BaseException:
         _discard(service, stored)  # no appeal, no files: nothing is left unowned
         raise
@@ -236,14 +255,17 @@ def file(
 
 def _create(
     service: CaseService,
-    recorder: Actor | None,
+    who_files: tuple[Actor | None, filing_limits.Filer | None],
     kind: Mapping[str, Any],
     office: str,
     values: dict[str, Any],
     named: tuple[str | None, str | None, str | None],
     attached: list[str],
 ) -> tuple[str, str]:
-    """The appeal's row and first event, its files claimed by it, in one transaction."""
+    """The appeal's row and first event, its files claimed by it, in one transaction: under the locks of
+    the filer's address and of the day's numbers (engine.ledger.db.lock; nothing on SQLite, whose
+    writers run one at a time), taken in the order case filings take theirs, so they never deadlock."""
+    recorder, filer = who_files
     case_number, item, dept = named
     channel = values["channel"]
     code = query_codes.new()
@@ -257,24 +279,22 @@ def _create(
     who = recorder or Actor("applicant", "applicant")
     # the record says what was filed, not who: a report's filer stays in the row only (masked on pages)
     payload = {"kind": kind["id"], "channel": channel, "handler": values["handler"], "due": iso(due)}
-    for _ in range(5):  # two filings in the same instant may draw the same number: the later draws again
-        try:
-            with service.db.begin() as conn:
-                number = _next_number(service, conn, now)
-                create_appeal(
-                    conn, number=number, at=now, actor=who.username, role=who.role, payload=payload,
-                    catalogue_version=service.catalogue.version, values=values,
-                )  # fmt: skip
-                if attached:  # the files belong to the appeal now (the sweep never purges them)
-                    u = tables.uploads
-                    conn.execute(
-                        update(u).where(u.c.id.in_(attached), u.c.case_number.is_(None), u.c.draft.is_(None))
-                        .values(case_number=number, claimed_at=iso(now))
-                    )  # fmt: skip
-            return number, code
-        except CaseExists:
-            continue
-    raise ActionRefused("conflict", N_("系统繁忙，请稍后再提交。"))
+    prefix = _prefix(service, now)
+    with service.db.begin() as conn:
+        lock(conn, *filing_limits.locks(None, filer), f"appeal-number:{prefix}")
+        filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
+        number = _next_number(conn, prefix)
+        create_appeal(
+            conn, number=number, at=now, actor=who.username, role=who.role, payload=payload,
+            catalogue_version=service.catalogue.version, values=values,
+        )  # fmt: skip
+        if attached:  # the files belong to the appeal now (the sweep never purges them)
+            u = tables.uploads
+            conn.execute(
+                update(u).where(u.c.id.in_(attached), u.c.case_number.is_(None), u.c.draft.is_(None))
+                .values(case_number=number, claimed_at=iso(now))
+            )  # fmt: skip
+    return number, code
 
 
 def _discard(service: CaseService, ids: Sequence[str]) -> None:
@@ -377,6 +397,8 @@ def act(
         raise ActionRefused("not_found", NO_SUCH_APPEAL)
     if actor.role != "system" and not access.may_handle_appeal(actor, action, appeal.row["handler"], office):
         raise ActionRefused("forbidden", N_("您无权对这件诉求进行此操作。"))
+    if int(appeal.row["version"]) != expected_version:  # a stale page: say so, whatever its action would be
+        raise ActionRefused("conflict", STALE)
     if not rules.allowed(action, appeal.row["state"]):
         raise ActionRefused("not_allowed", N_("诉求现在的状态不能进行此操作。"))
     now = datetime.fromisoformat(iso(service.clock.now()))
@@ -400,7 +422,7 @@ def act(
                 feeds.queue_answer(conn, service.catalogue, appeal.row, note, now)
             return done
     except VersionConflict:
-        raise ActionRefused("conflict", N_("这件诉求刚被他人处理过，请刷新后再试。")) from None
+        raise ActionRefused("conflict", STALE) from None
 
 
 def close_by_person(service: CaseService, number: str, typed: str, client: str, rating: str) -> Appeal | None:
@@ -422,7 +444,7 @@ def close_by_person(service: CaseService, number: str, typed: str, client: str, 
                 catalogue_version=service.catalogue.version, values=values,
             )  # fmt: skip
     except VersionConflict:
-        raise ActionRefused("conflict", N_("这件诉求刚被他人处理过，请刷新后再试。")) from None
+        raise ActionRefused("conflict", STALE) from None
     return load(service, appeal.number)
 
 

@@ -99,7 +99,7 @@ def _wait_words(seconds: int) -> str:
     return text % {"num": hours}
 
 
-def locks(idempotency_key: str, filer: Filer | None, number_prefix: str | None = None) -> tuple[str, ...]:
+def locks(idempotency_key: str | None, filer: Filer | None, number_prefix: str | None = None) -> tuple[str, ...]:
     """The locks (engine.ledger.db.lock) a filing transaction takes first on PostgreSQL, in this order.
 
     A filing reads and then writes three things: whether its idempotency key filed already, its address's
@@ -107,8 +107,9 @@ def locks(idempotency_key: str, filer: Filer | None, number_prefix: str | None =
     guarded by a lock of its own, so filings that share none of them (other centers, other addresses)
     run side by side instead of one at a time for the whole database; those sharing one queue on it.
     The order — key, address, number prefix, taken in one statement — is the same for every filing, so
-    two never wait on each other in a cycle."""
-    names = [f"{LOCK}:key:{idempotency_key}"]
+    two never wait on each other in a cycle. A filing without an idempotency key (a request or complaint,
+    engine.service.appeals) takes only its address's lock here, and its own number lock after it."""
+    names = [] if idempotency_key is None else [f"{LOCK}:key:{idempotency_key}"]
     if filer is not None:
         names.append(f"{LOCK}:client:{filer.client}")
     if number_prefix is not None:

@@ -26,7 +26,16 @@ from engine.service import appeals as appeal_service
 from engine.service.upload_limits import Owner
 from engine.web.deps import deps
 from engine.web.desk.staff import Staff, show, staff_route
-from engine.web.portal.appeals import FIELDS, FILES_FORM, STATES, event_words, file_response, sent_files, storer
+from engine.web.portal.appeals import (
+    FIELDS,
+    FILES_FORM,
+    STATES,
+    event_words,
+    file_response,
+    item_choices,
+    sent_files,
+    storer,
+)
 
 LIGHTS = {"violation": N_("红灯：已超期"), "warning": N_("黄灯：即将到期"), "green": N_("绿灯")}
 CHANNELS = {"portal": N_("网上提交"), "phone": N_("电话"), "visit": N_("现场")}
@@ -158,7 +167,7 @@ def _record_page(request: Request, staff: Staff, status: int = 200, error: str =
         raise HTTPException(403, gettext("您的角色不能登记诉求。"))
     return show(
         request, staff, "desk/appeal_record.html", status, error=error, limits=appeal_service.LIMITS,
-        **{"values": {}, "number": "", "code": "", **ctx, **_words(service), **FILES_FORM},
+        items=item_choices(service), **{"values": {}, "number": "", "code": "", **ctx, **_words(service), **FILES_FORM},
     )  # fmt: skip
 
 

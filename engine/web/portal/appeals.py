@@ -26,13 +26,15 @@ from engine.rules import appeals as rules
 from engine.rules.cases.model import ActionRefused
 from engine.rules.forms import FieldError
 from engine.service import appeals as appeal_service
-from engine.service import query_codes, uploads
+from engine.service import filing_limits, query_codes, uploads
 from engine.service.upload_limits import Owner, Refused, client, page_message
 from engine.web import csrf
 from engine.web.deps import deps
 from engine.web.portal.browser import TOO_LARGE, RequestTooLarge, browser_token, remember_browser
 from engine.web.portal.materials import FILE_PROBLEM, file_error
 
+#: after filing_limits.TooMany's why and how long: the form keeps the text typed, not the files chosen
+TOO_OFTEN = N_("您填写的内容已保留，附件需要重新选择；如情况紧急，请到窗口或打电话反映。")
 NOT_FOUND = N_("没有与此编号和查询码相符的诉求，请核对后重新输入。")
 STATES = {
     "open": N_("待办理"),
@@ -40,8 +42,8 @@ STATES = {
     "answered": N_("已答复"),
     "closed": N_("已办结"),
 }
-FIELDS = ("kind", "subject", "body", "filer_name", "contact", "case_number", "named_department", "named_staff",
-          "notify", "email", "language")  # fmt: skip
+FIELDS = ("kind", "subject", "body", "filer_name", "contact", "case_number", "item_code", "named_department",
+          "named_staff", "notify", "email", "language")  # fmt: skip
 
 
 def _show(request: Request, template: str, status: int = 200, **ctx: Any) -> Response:
@@ -116,12 +118,28 @@ def storer(request: Request, files: list[tuple[str, bytes, str]], owner: Owner) 
     return store
 
 
+def item_choices(service: Any) -> list[dict[str, Any]]:
+    """The items a filing may name, for the forms' select: by department (in the center's order), each
+    department's items by name — ``[{"name": department, "items": [(code, name), …]}, …]``."""
+    catalogue = service.catalogue
+    by_department: dict[str, list[tuple[str, str]]] = {}
+    for code, doc in catalogue.items.items():
+        data = catalogue.data(doc) or {}
+        by_department.setdefault(str(data.get("department") or ""), []).append((code, str(data.get("name") or code)))
+    groups = []
+    for d in (catalogue.center or {}).get("departments", []):
+        if d["id"] in by_department:
+            groups.append({"name": d["name"], "items": sorted(by_department[d["id"]], key=lambda i: i[1])})
+    return groups
+
+
 def _new_page(request: Request, status: int = 200, error: str = "", values: dict[str, str] | None = None) -> Response:
     service = deps(request).service
     departments = (service.catalogue.center or {}).get("departments", [])
     return _show(
         request, "portal/appeal_new.html", status, kinds=list(service.catalogue.appeal_kinds().values()),
-        departments=departments, error=error, values=values or {}, limits=appeal_service.LIMITS, **FILES_FORM,
+        departments=departments, items=item_choices(service), error=error, values=values or {},
+        limits=appeal_service.LIMITS, **FILES_FORM,
     )  # fmt: skip
 
 
@@ -136,7 +154,9 @@ FILES_FORM = {
 async def new(request: Request) -> Response:
     """``GET /appeals/new``: the form (the kind preselected by ``?kind=``)."""
     if deps(request).service.catalogue.appeals is None:
-        return _show(request, "portal/appeal_new.html", 404, kinds=[], departments=[], error="", values={}, limits={})
+        return _show(
+            request, "portal/appeal_new.html", 404, kinds=[], departments=[], items=[], error="", values={}, limits={}
+        )
     return _new_page(request, values={"kind": request.query_params.get("kind", "")[:32]})
 
 
@@ -150,10 +170,15 @@ async def submit(request: Request) -> Response:
     if problem:
         return _new_page(request, 422, problem, values)
     attach = storer(request, files, Owner(client=client(request)))
+    filer = filing_limits.of(request, deps(request).limits)  # the address's filings, cases and appeals alike
     try:
-        number, code = await run_in_threadpool(appeal_service.file, service, filing, None, attach)
+        number, code = await run_in_threadpool(appeal_service.file, service, filing, None, attach, filer)
     except ActionRefused as exc:
         return _new_page(request, 422, exc.message, values)
+    except filing_limits.TooMany as exc:  # the form again, as typed (its files were not kept: say so)
+        refused = _new_page(request, 429, str(exc) + gettext(TOO_OFTEN), values)
+        refused.headers["Retry-After"] = str(exc.seconds)
+        return refused
     kind = service.catalogue.appeal_kinds()[filing.kind]
     return _show(request, "portal/appeal_done.html", number=number, code=code, kind=kind)
 
