@@ -154,10 +154,6 @@ def may_record_appeal(actor: Actor | None) -> bool:
     return actor is not None and actor.role != "applicant" and holds(actor, APPEAL_RECORDERS)
 
 
-def may_see_appeals_desk(actor: Actor | None) -> bool:
-    """The appeals worklist is open to any signed-in member of staff; each sees the requests of
-    :func:`may_see_appeal` (none, for most departments, until one is sent to them)."""
-    return actor is not None and actor.role != "applicant"
 def may_handle_bookings(actor: Actor | None, department: str) -> bool:
     """May this member of staff work a window's appointments (day list, arrivals, call next) and
     schedule its department's home visits? Staff of that department; the front desk and the

@@ -13,6 +13,7 @@ The sweep lights and escalates unanswered ones (engine.supervision.appeal_sweep)
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,6 +68,7 @@ NO_SUCH_APPEAL = N_("没有这件诉求。")
 STALE = N_("这件诉求刚被他人处理过，请刷新后再试。")
 MAX_UPLOADS = 5
 CASE_NUMBER_MAX = 32  # the longest case number the record keeps (engine.ledger.appeals: case_number)
+_CASE_NUMBER = re.compile(r"[A-Z0-9-]+")
 
 
 def code_hash(code: str) -> str:
@@ -169,6 +171,8 @@ def _named(service: CaseService, f: Filing) -> tuple[str | None, str | None, str
     case_number = " ".join(f.case_number.split()).upper() or None
     if case_number is not None and len(case_number) > CASE_NUMBER_MAX:
         raise _refuse(N_("%(field)s最多 %(max)s 个字。"), field=N_("办件编号"), max=CASE_NUMBER_MAX)
+    if case_number is not None and not _CASE_NUMBER.fullmatch(case_number):  # its form only, never its existence
+        raise _refuse(N_("办件编号只有字母和数字，请核对；不知道编号可以留空。"))
     item = f.item_code.strip() or None
     dept = f.named_department.strip() or None
     if dept is not None and service.catalogue.department(dept) is None:
@@ -216,10 +220,10 @@ def file(
     """File a request or complaint; returns (number, query code). ``recorder``: the clerk who took it by
     phone or in person (``f.channel``); None on the portal. ``filer``: the portal's client address, whose
     filing limit (engine.service.filing_limits, shared with case filings) this filing counts against in
-    its own transaction — filing_limits.TooMany past it, nothing kept; None for a clerk. ``attach`` stores the files sent with it (the
-    pages': engine.service.uploads, checked already) once everything else is found right, adding each
-    one's upload id to the list it is given; they are the appeal's from its first transaction, and
-    deleted again when it is refused after all. ActionRefused says what to correct."""
+    its own transaction — filing_limits.TooMany past it, nothing kept; None for a clerk. ``attach`` stores
+    the files sent with it (the pages': engine.service.uploads, checked already) once everything else is
+    found right, adding each one's upload id to the list it is given; they are the appeal's from its first
+    transaction, and deleted again when it is refused after all. ActionRefused says what to correct."""
     office = service.catalogue.appeals_office()
     if office is None:
         raise ActionRefused("not_allowed", N_("本中心尚未开通诉求受理。"))

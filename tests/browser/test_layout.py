@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from support.pages import BIGGEST, LONGEST, SMALL, public_pages, staff_pages
+from support.pages import BIGGEST, LONGEST, SMALL, clerk_pages, file_appeal, public_pages, staff_pages
 from support.portal import PDF
 
 from engine.ledger.db import open_engine
@@ -170,6 +171,7 @@ def journey(live_server: str, staff: None, catalogue: Any, browser: Any, tmp_pat
 
     clerk = login(lambda _: browser.new_context(locale="zh-CN").new_page(), base, "window.realestate.layout")
     do(clerk, base, number, "accept")  # accepted: the case is in the announcements too
+    clerk_cookies = clerk.context.storage_state()
     clerk.context.close()
 
     ctx = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
@@ -181,14 +183,18 @@ def journey(live_server: str, staff: None, catalogue: Any, browser: Any, tmp_pat
     page.wait_for_url(re.compile(r"/(desk|admin)$"))
     admin = ctx.storage_state()
     ctx.close()
+    with httpx.Client() as http:  # a complaint for the desk's appeal page (filed over HTTP: no page of its own here)
+        appeal = file_appeal(http, base)
     return {
         "number": number,
         "first_form": first_form,
         "materials": materials,
         "check": check,
         "done": done,
+        "appeal": appeal,
         "applicant": applicant,
         "admin": admin,
+        "clerk": clerk_cookies,
     }
 
 
@@ -244,7 +250,11 @@ def test_every_page_fits_and_reads(
     if phone:
         options |= {"is_mobile": True, "has_touch": True}
     problems: list[str] = []
-    visits = ((journey["applicant"], layout_public_pages(journey)), (journey["admin"], layout_staff_pages(journey)))
+    visits = (
+        (journey["applicant"], layout_public_pages(journey)),
+        (journey["admin"], layout_staff_pages(journey)),
+        (journey["clerk"], clerk_pages(journey)),
+    )
     for cookies, pages in visits:
         ctx = browser.new_context(storage_state=cookies, timezone_id="Asia/Shanghai", **options)
         ctx.set_default_timeout(10_000)

@@ -3,10 +3,12 @@ one-language test (tests/web/test_one_language.py) both visit them: one list, so
 the site is measured at three widths and read in both languages alike.
 
 ``s`` holds what an applicant's journey made: the first form page, the materials, check and done
-pages, and the submitted case's number."""
+pages, and the submitted case's number; ``s["appeal"]`` the number of a complaint filed with
+:func:`file_appeal`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 BIGGEST = "QQ-HOUSING-XK-003"  # the most materials (12) and a long guide
@@ -31,6 +33,8 @@ def public_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("materials", s["materials"]),
         ("check", s["check"]),
         ("done", s["done"]),
+        ("appeal-new", "/appeals/new"),
+        ("appeal-follow", "/appeals/follow"),
         ("progress-find", "/progress"),
         ("progress", f"/progress/{s['number']}"),
         ("announcements", "/announcements"),
@@ -46,6 +50,8 @@ def staff_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("desk-worklist", "/desk"),
         ("desk-case", f"/desk/cases/{s['number']}"),
         ("desk-chains", "/desk/chains"),
+        ("desk-appeals", "/desk/appeals"),
+        ("desk-appeal", f"/desk/appeals/{s['appeal']}"),
         ("supervision", "/supervision"),
         ("supervision-cases", "/supervision/cases"),
         ("supervision-corrections", "/supervision/corrections"),
@@ -54,3 +60,32 @@ def staff_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("admin-form-preview", f"/admin/items/{BIGGEST}/form"),
         ("admin-outbox", "/admin/outbox"),
     ]
+
+
+#: what :func:`file_appeal` types (the person's own words: the one-language test leaves them as they are)
+APPEAL = {
+    "kind": "complaint",
+    "subject": "窗口办理超期未告知原因",
+    "body": "提交申请三周后仍未受理，电话询问也没有答复。",
+    "filer_name": "张三",
+    "contact": "13800000000",
+    "named_department": "realestate",
+}
+
+
+def clerk_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
+    """The pages only a window clerk opens (an administrator may not record a call: engine.service.access)."""
+    return [("desk-appeal-record", "/desk/appeals/record")]
+
+
+def file_appeal(client: Any, base: str = "") -> str:
+    """File a complaint naming a case on the portal with ``client`` (an httpx client: a TestClient or one on
+    a live server at ``base``); its number."""
+    form = client.get(f"{base}/appeals/new")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert form.status_code == 200 and token, form.text
+    data = {"csrf": token.group(1), **APPEAL}
+    done = client.post(f"{base}/appeals/new", data=data)
+    number = re.search(r'id="appeal-number">([A-Z0-9]+)<', done.text)
+    assert done.status_code == 200 and number, done.text
+    return number.group(1)

@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from support.cases import file_case
 from support.desk import PASSWORD, browser
 from support.portal import csrf
 
+from engine.service import appeals as svc_appeals
+from engine.service import upload_limits
 from engine.service.accounts import add_user
 
 
@@ -103,3 +106,63 @@ def test_what_a_client_sends_never_answers_500(desk: tuple[Any, Any, Any]) -> No
     staff = browser(app, "window.housing")
     assert staff.get("/desk/appeals/NOSUCH").status_code == 404
     assert staff.post("/desk/appeals/NOSUCH/act", data={"csrf": "0"}).status_code in (400, 403, 404)
+
+
+def test_an_address_filing_too_often_is_told_when_to_try_again(desk: tuple[Any, Any, Any]) -> None:
+    app, _, _ = desk
+    person = browser(app)
+    limit = upload_limits.CLIENT_FILINGS_PER_HOUR  # the app runs with the default limits
+    for _ in range(limit):
+        file_on_portal(person)
+    page = person.get("/appeals/new")
+    data = {"csrf": csrf(page.text), "kind": "complaint", "subject": "第十一件", "body": "机器人。",
+            "filer_name": "张三", "contact": "13800000000"}  # fmt: skip
+    refused = person.post("/appeals/new", data=data)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "分钟后再提交" in refused.text and 'value="第十一件"' in refused.text  # what was typed is kept
+    clerk = browser(app, "window.housing")  # a clerk recording a call is not limited by the office's address
+    form = clerk.get("/desk/appeals/record")
+    recorded = clerk.post("/desk/appeals/record", data={**data, "csrf": csrf(form.text), "channel": "phone"})
+    assert recorded.status_code == 200 and 'id="appeal-number"' in recorded.text
+
+
+def test_a_case_number_gets_the_same_answer_whether_it_exists_or_not(desk: tuple[Any, Any, Any]) -> None:
+    app, svc, _ = desk
+    case_number = file_case(svc)
+    department = svc.catalogue.department(svc.load(case_number)[0].department)
+    assert department is not None
+    person = browser(app)
+    answers = []
+    for typed in (case_number, "QQ20260101999999"):
+        number, code = file_on_portal(person, kind="enquiry", case_number=typed)
+        page = follow(person, number, code)
+        assert page.status_code == 200
+        answers.append(page.text.replace(number, "N").replace(typed, "C"))
+        assert department["name"] not in page.text and department.get("short_name", "-") not in page.text
+    history = [re.findall(r'<ol id="history">.*?</ol>', a, re.S) for a in answers]
+    assert history[0] == history[1]
+
+
+def test_an_item_is_chosen_from_the_catalogue(desk: tuple[Any, Any, Any]) -> None:
+    app, svc, _ = desk
+    person = browser(app)
+    form = person.get("/appeals/new")
+    assert 'name="item_code"' in form.text and 'value="QQ-AMR-XK-103"' in form.text
+    number, _ = file_on_portal(person, kind="enquiry", item_code="QQ-AMR-XK-103")
+    assert (svc_appeals.load(svc, number).row["item_code"]) == "QQ-AMR-XK-103"  # type: ignore[union-attr]
+    data = {"csrf": csrf(form.text), "kind": "enquiry", "subject": "x", "body": "y", "filer_name": "张三",
+            "contact": "13800000000", "item_code": "NO-SUCH"}  # fmt: skip
+    refused = person.post("/appeals/new", data=data)
+    assert refused.status_code == 422 and "没有这个事项" in refused.text
+
+
+def test_a_stale_page_answers_409_with_the_refresh_message(desk: tuple[Any, Any, Any]) -> None:
+    app, svc, _ = desk
+    add_user(svc.db, "window.complaints", "window", "complaints", PASSWORD)
+    number, _ = file_on_portal(browser(app))
+    office = browser(app, "window.complaints")
+    stale = office.get(f"/desk/appeals/{number}")
+    assert desk_act(office, number, "answer", text="已督促。").status_code == 303
+    body = {"csrf": csrf(stale.text), "version": "1", "action": "assign", "assignee": "window.complaints"}
+    refused = office.post(f"/desk/appeals/{number}/act", data=body)
+    assert refused.status_code == 409 and "刚被他人处理过" in refused.text

@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 from support.desk import PASSWORD, browser
-from support.pages import BIGGEST, LONGEST, SMALL, public_pages, staff_pages
+from support.pages import APPEAL, BIGGEST, LONGEST, SMALL, clerk_pages, file_appeal, public_pages, staff_pages
 from support.portal import csrf, fill_sections, upload_everything
 
 from engine.base import regions
@@ -149,7 +149,7 @@ def people_words(cat: Any, typed: list[dict[str, Any]]) -> list[str]:
     they chose), the words searched for and the staff's usernames, longest first (a name inside
     another is not cut out of it), each line of a multi-line text also on its own."""
     docs = [cat.center, *(d.data for group in (cat.items, cat.forms, cat.fees, cat.chains, cat.calendars)
-                          for d in group.values()), *typed]  # fmt: skip
+                          for d in group.values()), cat.appeals.data if cat.appeals else {}, *typed]  # fmt: skip
     texts = [s for doc in docs for s in _strings(doc)]
     texts += [regions.regions().name(t) for t in texts if regions.regions().by_code.get(t)]
     words = {*SEARCHED, ADMIN, CLERK}
@@ -187,14 +187,17 @@ def site(tmp_path_factory: pytest.TempPathFactory, reference: Any) -> Iterator[d
         number, done = _submitted(applicant, svc)
         svc.act(number, "accept", Actor(CLERK, "window", "realestate"), {}, 1)
         typed = [sample_application(svc.catalogue, svc.catalogue.items[c], {})[0] for c in (BIGGEST, SMALL)]
+        typed.append(APPEAL)  # what support.pages.file_appeal types
         yield {
             "applicant": applicant,
             "admin": browser(app, ADMIN),
+            "clerk": browser(app, CLERK),
             "number": number,
             "first_form": f"/apply/{BIGGEST}/applicant?draft={draft}",
             "materials": f"/apply/{BIGGEST}/materials?draft={draft}",
             "check": f"/apply/{BIGGEST}/check?draft={draft}",
             "done": done,
+            "appeal": file_appeal(TestClient(app, follow_redirects=False)),
             "words": people_words(svc.catalogue, typed),
         }
 
@@ -216,7 +219,8 @@ def _submitted(applicant: TestClient, svc: Any) -> tuple[str, str]:
 
 def pages(s: dict[str, Any], lang: str) -> Iterator[tuple[str, str]]:
     """(name, html) of every page kind in ``lang``; the first page's ?lang= is remembered in the cookie."""
-    for client, listed in ((s["applicant"], public_pages(s)), (s["admin"], staff_pages(s))):
+    visits = ((s["applicant"], public_pages(s)), (s["admin"], staff_pages(s)), (s["clerk"], clerk_pages(s)))
+    for client, listed in visits:
         client.get(f"/?lang={lang}")
         for name, path in listed:
             r = client.get(path, follow_redirects=True)

@@ -77,9 +77,7 @@ def file_case_as(service: CaseService, filer: filing_limits.Filer) -> None:
     service.submit(ITEM, data, uploads, Actor("zhang", "applicant"), "bot-1", filer=filer)
 
 
-def test_parallel_filings_on_postgresql_all_succeed_with_gapless_numbers(
-    service: CaseService, pg_url: str
-) -> None:
+def test_parallel_filings_on_postgresql_all_succeed_with_gapless_numbers(service: CaseService, pg_url: str) -> None:
     db = open_engine(pg_url)
     try:
         migrate(db)
