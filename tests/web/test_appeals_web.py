@@ -166,3 +166,17 @@ def test_a_stale_page_answers_409_with_the_refresh_message(desk: tuple[Any, Any,
     body = {"csrf": csrf(stale.text), "version": "1", "action": "assign", "assignee": "window.complaints"}
     refused = office.post(f"/desk/appeals/{number}/act", data=body)
     assert refused.status_code == 409 and "刚被他人处理过" in refused.text
+
+
+def test_the_history_names_people_and_places_never_codes(desk: tuple[Any, Any, Any]) -> None:
+    app, svc, _ = desk
+    add_user(svc.db, "window.complaints", "window", "complaints", PASSWORD)
+    number, _ = file_on_portal(browser(app))
+    office = browser(app, "window.complaints")
+    assert desk_act(office, number, "escalate", text="久拖不办。").status_code == 303
+    page = office.get(f"/desk/appeals/{number}")
+    history = page.text.split('id="history"')[1].split("</table>")[0]
+    assert "诉求人" in history and "applicant" not in history
+    assert "转至：效能监察" in history and "supervision" not in history
+    english = office.get(f"/desk/appeals/{number}?lang=en")
+    assert "Filer" in english.text.split('id="history"')[1].split("</table>")[0]

@@ -94,15 +94,32 @@ def _page(request: Request, staff: Staff, number: str, status: int = 200, error:
         filer = masking.mask_name(filer, "natural_person") if filer else None
         contact = masking.mask_phone(contact) if contact else None
     notify_words = _notify_words(row, masked=bool(appeal.kind.get("anonymous")) and staff.actor.department != office)
-    history = [{"at": wording.local_time(e.at_datetime), "what": event_words(e.action), "who": e.actor,
-                "payload": e.payload} for e in appeal.history]  # fmt: skip
+    words = _words(service)
+    history = [_step(e, words["departments"]) for e in appeal.history]
     staff_of_handler = appeal_service.staff_of(service, str(row["handler"])) if "assign" in actions else []
     return show(
         request, staff, "desk/appeal.html", status, appeal=appeal, row=row, kind=appeal.kind, filer=filer,
         contact=contact, history=history, actions=actions, error=error,
         done=gettext(DONE[done]) if done in DONE else "",
-        ratings=rules.RATINGS, staff_of_handler=staff_of_handler, notify_words=notify_words, **_words(service),
+        ratings=rules.RATINGS, staff_of_handler=staff_of_handler, notify_words=notify_words, **words,
     )  # fmt: skip
+
+
+#: who acted, for the roles that are not a member of staff's account (a username is shown as it is)
+ACTORS = {"applicant": N_("诉求人"), "system": N_("系统")}
+
+
+def _step(e: Any, departments: dict[str, str]) -> dict[str, Any]:
+    """One line of the history in words: who (never a role code), and where a transfer or escalation sent it."""
+    role_word = ACTORS.get(e.role) or ACTORS.get(e.actor)
+    where = e.payload.get("to") if e.action == "escalated" else e.payload.get("handler")
+    return {
+        "at": wording.local_time(e.at_datetime),
+        "what": event_words(e.action),
+        "who": gettext(role_word) if role_word else e.actor,
+        "where": departments.get(str(where), str(where)) if where and e.action in ("transferred", "escalated") else "",
+        "payload": e.payload,
+    }
 
 
 NOTIFY = {"none": N_("不需要通知"), "sms": N_("短信"), "email": N_("电子邮件")}
