@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, false, func, select, update
 
 from engine.base.i18n import N_
 from engine.base.identifiers import valid_email, valid_phone
@@ -53,6 +53,7 @@ __all__ = [
     "attachment",
     "close_by_person",
     "code_hash",
+    "count",
     "file",
     "follow",
     "for_case",
@@ -452,20 +453,41 @@ def close_by_person(service: CaseService, number: str, typed: str, client: str, 
     return load(service, appeal.number)
 
 
-def worklist(
-    service: CaseService, actor: Actor, include_closed: bool = False, limit: int = 200
-) -> list[dict[str, Any]]:
-    """The appeals ``actor`` may see, the most urgent first (the office's and supervisors': all)."""
-    office = service.catalogue.appeals_office()
+#: appeals on one page of the worklist
+PAGE = 50
+
+
+def _visible(query: Any, service: CaseService, actor: Actor, include_closed: bool) -> Any:
+    """``query`` narrowed to the appeals ``actor`` may see (access.may_see_appeal, said in SQL: the office's
+    staff and the center-wide roles see all; a department its own; an applicant or nobody, none)."""
     a = appeals
-    query = select(a).order_by(a.c.state.in_(rules.OPEN_STATES).desc(), a.c.due, a.c.number).limit(limit)
+    office = service.catalogue.appeals_office()
     if not include_closed:
         query = query.where(a.c.state != "closed")
+    if actor.role == "applicant":
+        return query.where(false())
     if not (access.center_wide(actor) or (office is not None and actor.department == office)):
         query = query.where(a.c.handler == (actor.department or ""))
+    return query
+
+
+def worklist(
+    service: CaseService, actor: Actor, include_closed: bool = False, page: int = 1, per_page: int = PAGE
+) -> list[dict[str, Any]]:
+    """Page ``page`` (from 1) of the appeals ``actor`` may see, the most urgent first (the office's and
+    supervisors': all); :func:`count` says how many there are in all."""
+    a = appeals
+    query = select(a).order_by(a.c.state.in_(rules.OPEN_STATES).desc(), a.c.due, a.c.number)
+    query = _visible(query, service, actor, include_closed).limit(per_page).offset((max(page, 1) - 1) * per_page)
     with read_only(service.db) as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-    return [r for r in rows if access.may_see_appeal(actor, r["handler"], office)]
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def count(service: CaseService, actor: Actor, include_closed: bool = False) -> int:
+    """How many appeals ``actor`` may see (the worklist's pages, and the desk's link: the open ones)."""
+    query = _visible(select(func.count()).select_from(appeals), service, actor, include_closed)
+    with read_only(service.db) as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def staff_of(service: CaseService, department: str) -> list[str]:

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from support.pages import BIGGEST, LONGEST, SMALL, clerk_pages, file_appeal, public_pages, staff_pages
+from support.pages import BIGGEST, LONGEST, SMALL, Http, clerk_pages, file_appeal, public_pages, staff_pages
 from support.portal import PDF
 
 from engine.ledger.db import open_engine
@@ -183,8 +182,7 @@ def journey(live_server: str, staff: None, catalogue: Any, browser: Any, tmp_pat
     page.wait_for_url(re.compile(r"/(desk|admin)$"))
     admin = ctx.storage_state()
     ctx.close()
-    with httpx.Client() as http:  # a complaint for the desk's appeal page (filed over HTTP: no page of its own here)
-        appeal = file_appeal(http, base)
+    appeal = file_appeal(Http(), base)  # a complaint for the desk's appeal page
     return {
         "number": number,
         "first_form": first_form,

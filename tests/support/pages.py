@@ -8,7 +8,12 @@ pages, and the submitted case's number; ``s["appeal"]`` the number of a complain
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from types import SimpleNamespace
 from typing import Any
 
 BIGGEST = "QQ-HOUSING-XK-003"  # the most materials (12) and a long guide
@@ -78,9 +83,30 @@ def clerk_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
     return [("desk-appeal-record", "/desk/appeals/record")]
 
 
+class Http:
+    """A browser without a page for a live server (its cookies kept): ``get`` and ``post`` a form, answering
+    what a TestClient answers (``status_code``, ``text``)."""
+
+    def __init__(self) -> None:
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, url: str) -> SimpleNamespace:
+        return self._open(urllib.request.Request(url))
+
+    def post(self, url: str, data: dict[str, str]) -> SimpleNamespace:
+        return self._open(urllib.request.Request(url, urllib.parse.urlencode(data).encode(), method="POST"))
+
+    def _open(self, request: urllib.request.Request) -> SimpleNamespace:
+        try:
+            with self.opener.open(request, timeout=30) as r:
+                return SimpleNamespace(status_code=r.status, text=r.read().decode())
+        except urllib.error.HTTPError as e:
+            return SimpleNamespace(status_code=e.code, text=e.read().decode())
+
+
 def file_appeal(client: Any, base: str = "") -> str:
-    """File a complaint naming a case on the portal with ``client`` (an httpx client: a TestClient or one on
-    a live server at ``base``); its number."""
+    """File a complaint on the portal with ``client`` (a TestClient, or :class:`Http` on a live server at
+    ``base``); its number."""
     form = client.get(f"{base}/appeals/new")
     token = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert form.status_code == 200 and token, form.text

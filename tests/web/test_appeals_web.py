@@ -180,3 +180,19 @@ def test_the_history_names_people_and_places_never_codes(desk: tuple[Any, Any, A
     assert "转至：效能监察" in history and "supervision" not in history
     english = office.get(f"/desk/appeals/{number}?lang=en")
     assert "Filer" in english.text.split('id="history"')[1].split("</table>")[0]
+
+
+def test_the_worklist_is_paged_and_says_how_many(desk: tuple[Any, Any, Any]) -> None:
+    app, svc, _ = desk
+    filing = svc_appeals.Filing(kind="suggestion", subject="建议", body="延长午间办理。", filer_name="王五",
+                                contact="13700000000")  # fmt: skip
+    total = svc_appeals.PAGE + 3
+    numbers = [svc_appeals.file(svc, filing)[0] for _ in range(total)]
+    supervisor = browser(app, "supervisor")
+    first = supervisor.get("/desk/appeals")
+    assert f"共 {total} 件诉求" in first.text and 'rel="next"' in first.text
+    second = supervisor.get("/desk/appeals?page=2")
+    listed = re.findall(r'href="/desk/appeals/([A-Z0-9]+)"', first.text + second.text)
+    assert sorted(set(listed)) == sorted(numbers) and 'rel="prev"' in second.text
+    assert supervisor.get("/desk/appeals?page=999").status_code == 200  # past the end: the last page
+    assert supervisor.get("/desk/appeals?page=x").status_code == 200

@@ -70,9 +70,19 @@ async def listing(request: Request, staff: Staff) -> Response:
     """``GET /desk/appeals``: the appeals this person may see, the most urgent first."""
     service = deps(request).service
     closed = request.query_params.get("closed") == "1"
-    rows = await run_in_threadpool(appeal_service.worklist, service, staff.actor, closed)
+    total = await run_in_threadpool(appeal_service.count, service, staff.actor, closed)
+    pages = max(1, -(-total // appeal_service.PAGE))
+    page = min(max(_int(request.query_params.get("page", "1")), 1), pages)
+    rows = await run_in_threadpool(appeal_service.worklist, service, staff.actor, closed, page)
     may_record = access.may_record_appeal(staff.actor)
-    return show(request, staff, "desk/appeals.html", rows=rows, closed=closed, may_record=may_record, **_words(service))
+    return show(
+        request, staff, "desk/appeals.html", rows=rows, closed=closed, may_record=may_record, total=total,
+        page=page, pages=pages, first=(page - 1) * appeal_service.PAGE + 1, **_words(service),
+    )  # fmt: skip
+
+
+def _int(text: str) -> int:
+    return int(text[:6]) if text[:6].isdigit() else 1
 
 
 def _page(request: Request, staff: Staff, number: str, status: int = 200, error: str = "", done: str = "") -> Response:
