@@ -12,7 +12,6 @@ The sweep lights and escalates unanswered ones (engine.supervision.appeal_sweep)
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,8 +72,16 @@ _CASE_NUMBER = re.compile(r"[A-Z0-9-]+")
 
 
 def code_hash(code: str) -> str:
-    """What the record keeps of a query code: the SHA-256 of the code as typed codes are read (normalised)."""
-    return hashlib.sha256(query_codes.normalise(code).encode("ascii")).hexdigest()
+    """What the record keeps of a query code: its hash (engine.service.query_codes.hash_code)."""
+    return query_codes.hash_code(code)
+
+
+def _lookup(conn: Any, number: str) -> tuple[str | None, int | None, str | None]:
+    """(stored code, None, handling department) of appeal ``number`` for query_codes.check; Nones when
+    unknown. Only the appeals' pages look numbers up here: a case's page never finds an appeal."""
+    a = appeals
+    found = conn.execute(select(a.c.query_code_hash, a.c.handler).where(a.c.number == number)).first()
+    return (query_codes.HASHED + found.query_code_hash, None, found.handler) if found else (None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +345,7 @@ def follow(service: CaseService, number: str, typed: str, client: str) -> Appeal
     """The appeal ``number`` for the person holding its query code; None for a wrong code or an unknown
     number (the same answer). Wrong codes are limited like cases' (query_codes.Throttled)."""
     number = number.strip().upper()[:32]
-    if not query_codes.check(service.db, number, typed, client, service.clock.now()):
+    if not query_codes.check(service.db, number, typed, client, service.clock.now(), _lookup):
         return None
     return load(service, number)
 

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from engine.base.i18n import ngettext
-from engine.ledger import appeals, tables
+from engine.ledger import tables
 from engine.ledger.db import iso, lock
 from engine.service import anomalies
 
@@ -104,12 +104,18 @@ def normalise(typed: str) -> str:
 HASHED = "sha256:"
 
 
+def hash_code(code: str) -> str:
+    """What a record that keeps only the hash of its query code stores (without :data:`HASHED`): the
+    SHA-256 of the code as typed codes are read (:func:`normalise`); "" for what cannot be a code."""
+    plain = normalise(code)
+    return hashlib.sha256(plain.encode("ascii")).hexdigest() if plain else ""
+
+
 def matches(stored: str | None, typed: str) -> bool:
     """Whether ``typed`` is the code ``stored`` (compared in constant time); a stored ``sha256:`` value is
-    the hash of the normalised code."""
+    the hash of the normalised code (:func:`hash_code`)."""
     if stored is not None and stored.startswith(HASHED):
-        got_plain = normalise(typed)
-        digest = hashlib.sha256(got_plain.encode("ascii")).hexdigest() if got_plain else ""
+        digest = hash_code(typed)
         return bool(digest) and hmac.compare_digest(stored[len(HASHED) :].encode("ascii"), digest.encode("ascii"))
     want, got = normalise(stored or ""), normalise(typed)
     return bool(want) and bool(got) and hmac.compare_digest(want.encode("ascii"), got.encode("ascii"))
@@ -181,18 +187,14 @@ def check(
 
 
 def _stored(conn: Connection, number: str) -> tuple[str | None, int | None, str | None]:
-    """(query code, case id, department) of a case, chain application or appeal (its code's hash); Nones when
-    unknown."""
+    """(query code, case id, department) of a case or chain application; Nones when unknown. (An appeal's
+    code is checked with its own lookup, engine.service.appeals: /progress never opens an appeal.)"""
     c = tables.cases
     row = conn.execute(select(c.c.query_code, c.c.id, c.c.department).where(c.c.number == number)).first()
     if row is not None:
         return row.query_code, int(row.id), row.department
     chain = conn.execute(select(tables.chain_cases.c.query_code).where(tables.chain_cases.c.number == number)).first()
-    if chain is not None:
-        return chain.query_code, None, None
-    a = appeals.appeals
-    appeal = conn.execute(select(a.c.query_code_hash, a.c.handler).where(a.c.number == number)).first()
-    return (HASHED + appeal.query_code_hash, None, appeal.handler) if appeal is not None else (None, None, None)
+    return (chain.query_code, None, None) if chain is not None else (None, None, None)
 
 
 def _recent(conn: Connection, s: _Subject, since: str) -> list[str]:
@@ -222,8 +224,10 @@ __all__ = [
     "WINDOW",
     "Lookup",
     "Throttled",
+    "HASHED",
     "check",
     "display",
+    "hash_code",
     "matches",
     "new",
     "normalise",

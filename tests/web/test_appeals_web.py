@@ -196,3 +196,13 @@ def test_the_worklist_is_paged_and_says_how_many(desk: tuple[Any, Any, Any]) -> 
     assert sorted(set(listed)) == sorted(numbers) and 'rel="prev"' in second.text
     assert supervisor.get("/desk/appeals?page=999").status_code == 200  # past the end: the last page
     assert supervisor.get("/desk/appeals?page=x").status_code == 200
+
+
+def test_progress_never_takes_an_appeals_number_and_code(desk: tuple[Any, Any, Any]) -> None:
+    app, _, _ = desk
+    person = browser(app)
+    number, code = file_on_portal(person)
+    find = person.get("/progress")
+    found = person.post("/progress", data={"csrf": csrf(find.text), "number": number, "query_code": code})
+    assert found.status_code == 404 and "location" not in found.headers  # as a wrong code: not a redirect to a 404
+    assert follow(person, number, code).status_code == 200  # the appeal's own page takes them
