@@ -399,10 +399,17 @@ _EVENT = {"assign": "assigned", "transfer": "transferred", "answer": "answered",
 
 
 def act(
-    service: CaseService, number: str, actor: Actor, action: str, expected_version: int, data: Mapping[str, Any]
+    service: CaseService,
+    number: str,
+    actor: Actor,
+    action: str,
+    expected_version: int,
+    data: Mapping[str, Any],
+    also: Callable[[Any, EventRecord], None] | None = None,
 ) -> EventRecord:
     """Take ``action`` on an appeal as ``actor`` (staff, or the sweep as ``system``): one transaction,
-    refused (VersionConflict) when somebody acted since ``expected_version`` was read."""
+    refused (VersionConflict) when somebody acted since ``expected_version`` was read. ``also`` writes
+    what goes with the action in its transaction (the sweep's supervision event for an escalation)."""
     appeal = load(service, number)
     office = service.catalogue.appeals_office()
     if appeal is None or not (actor.role == "system" or access.may_see_appeal(actor, appeal.row["handler"], office)):
@@ -432,6 +439,8 @@ def act(
             )  # fmt: skip
             if action == "answer":  # the person's notice, in the answer's transaction (only an outbox row)
                 feeds.queue_answer(conn, service.catalogue, appeal.row, note, now)
+            if also is not None:
+                also(conn, done)
             return done
     except VersionConflict:
         raise ActionRefused("conflict", STALE) from None

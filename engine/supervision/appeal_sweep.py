@@ -3,8 +3,9 @@ once, of one left unanswered past its kind's escalation point (appeals/kinds.yam
 
 A light change is a guarded update of the row (``WHERE light = <what we saw>``) with a supervision event
 whose key names the appeal, the light and the deadline, so two sweeps record it once; an escalation is an
-event of the appeal's own record (actor ``system``), refused by its version check when somebody acted
-meanwhile (the next sweep tries again) and never taken twice (``escalated_at``).
+event of the appeal's own record (actor ``system``) written in one transaction with its supervision event,
+refused by its version check when somebody acted meanwhile (the next sweep tries again) and never taken
+twice (``escalated_at``).
 """
 
 from __future__ import annotations
@@ -66,14 +67,20 @@ def sweep_appeals(service: CaseService, now: datetime, boundary: datetime, recor
 
 
 def _escalate(service: CaseService, row: Any, now: datetime, record: Record) -> bool:
+    """Escalate ``row`` and record its supervision event in one transaction (both or neither)."""
+    recorded: list[bool] = []
+
+    def supervision_event(conn: Any, rec: Any) -> None:
+        detail = {"appeal": row.number, "kind": row.kind, "deadline": row.due, "to": rec.payload.get("to")}
+        key = f"appeal_escalated:{row.number}"
+        recorded.append(record(conn, None, row.handler, "appeal_escalated", key, now, detail))
+
     try:
-        rec = appeal_service.act(service, row.number, SYSTEM, "escalate", int(row.version), {})
+        appeal_service.act(service, row.number, SYSTEM, "escalate", int(row.version), {}, supervision_event)
     except ActionRefused as exc:  # acted on meanwhile, or escalated by hand: the next sweep looks again
         log.info("appeal %s not escalated now: %s", row.number, exc.code)
         return False
-    detail = {"appeal": row.number, "kind": row.kind, "deadline": row.due, "to": rec.payload.get("to")}
-    with service.db.begin() as conn:
-        return record(conn, None, row.handler, "appeal_escalated", f"appeal_escalated:{row.number}", now, detail)
+    return bool(recorded and recorded[0])
 
 
 __all__ = ["KINDS", "sweep_appeals"]
