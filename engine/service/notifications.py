@@ -390,3 +390,22 @@ def _due(row: worklist.Row) -> str:
     words = _OVERDUE if row.light == "red" else _DUE
     with speaking("zh_CN"):  # the digest speaks the staff's language
         return "（" + gettext(words) % {"day": local_day(row.due, "zh")} + "）"
+
+
+# ------------------------------------------------------------------------------ the administrators' outbox page
+
+
+def outbox_listing(db: Engine, status: str | None, limit: int) -> tuple[list[Any], dict[str, int]]:
+    """The newest ``limit`` messages (of ``status``, or all) and how many there are of each status."""
+    with read_only(db) as conn:
+        return list(outbox.listing(conn, status, limit)), dict(outbox.status_counts(conn))
+
+
+def retry(db: Engine, ident: int, version: int, now: datetime) -> bool | None:
+    """Queue failed or given-up message ``ident`` again, if it is still at ``version``: True; False when it
+    changed meanwhile (or is not failed or given up); None when there is no such message. One transaction."""
+    with db.begin() as conn:
+        if outbox.retry_one(conn, ident, version, now):
+            return True
+        o = outbox.outbox
+        return False if conn.execute(select(o.c.id).where(o.c.id == ident)).first() is not None else None

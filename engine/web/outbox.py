@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,7 +24,7 @@ from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
 from engine.catalogue.notifications import CASE_EVENTS
 from engine.ledger import outbox
-from engine.ledger.db import read_only
+from engine.service import notifications
 from engine.web.deps import deps
 from engine.web.desk.staff import Staff, show, staff_route
 
@@ -80,9 +79,7 @@ def row_view(r: Any) -> dict[str, Any]:
 
 
 def page_data(db: Any, status: str | None) -> dict[str, Any]:
-    with read_only(db) as conn:
-        rows = outbox.listing(conn, status, LIMIT)
-        counts = outbox.status_counts(conn)
+    rows, counts = notifications.outbox_listing(db, status, LIMIT)
     return {"rows": [row_view(r) for r in rows], "counts": counts, "total": sum(counts.values())}
 
 
@@ -121,15 +118,7 @@ async def retry(request: Request, staff: Staff) -> Response:
     if version is None:
         raise HTTPException(400, _("请从通知发送页面重试。"))
 
-    def attempt() -> bool | None:
-        """True: queued again; False: the message changed meanwhile; None: there is no such message."""
-        with service.db.begin() as conn:
-            if outbox.retry_one(conn, ident, version, service.clock.now()):
-                return True
-            o = outbox.outbox
-            return False if conn.execute(select(o.c.id).where(o.c.id == ident)).first() is not None else None
-
-    done = await run_in_threadpool(attempt)
+    done = await run_in_threadpool(notifications.retry, service.db, ident, version, service.clock.now())
     if done is None:
         raise HTTPException(404, _("没有这条通知。"))
     if not done:
