@@ -15,6 +15,10 @@ that exists without counting again. Past a limit the filing is refused with :cla
 until the limit-th newest filing leaves the window. Reaching a limit records a supervision event
 (:data:`FLOOD`) once per address and window, so supervisors see a flood. Rows older than a day are
 pruned by the next filing.
+
+Appointments and home-visit requests (engine.service.bookings, engine.service.bookings_visits) are
+counted the same way, each kind under its own key for the address (:func:`per_day`), so booking does
+not use up an address's case filings, and with its own cap per day from appointments.yaml.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from starlette.requests import HTTPConnection
 
+from engine.base import addresses
 from engine.base.i18n import gettext, ngettext
 from engine.ledger import tables
 from engine.ledger.db import iso
@@ -58,6 +63,12 @@ class Filer:
 def of(request: HTTPConnection, limits: Limits) -> Filer:
     """The filer an applicant's request counts as (staff filing for one pass ``None`` instead)."""
     return Filer(upload_limits.client(request), limits.client_filings_per_hour, limits.client_filings_per_day)
+
+
+def per_day(request: HTTPConnection, kind: str, limit: int) -> Filer:
+    """The filer an applicant's request counts as for ``kind`` (``booking``, ``home_visit``): at most
+    ``limit`` within 24 hours from one address, counted apart from case filings and from other kinds."""
+    return Filer(upload_limits.client_of(f"{kind}:{addresses.of(request)}"), limit, limit)
 
 
 class TooMany(Exception):
@@ -143,4 +154,4 @@ def _record(conn: Connection, client: str, now: datetime, limit: int, window: ti
     anomalies.record_once(conn, FLOOD, prefix, now, iso(now - window), detail)
 
 
-__all__ = ["DAY", "FLOOD", "HOUR", "LOCK", "Filer", "TooMany", "admit", "of"]
+__all__ = ["DAY", "FLOOD", "HOUR", "LOCK", "Filer", "TooMany", "admit", "of", "per_day"]

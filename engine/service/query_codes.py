@@ -104,12 +104,17 @@ def normalise(typed: str) -> str:
 HASHED = "sha256:"
 
 
+def hash_code(code: str) -> str:
+    """How a code kept only as its hash is stored (a booking's, a home visit's, a request's): the sha256
+    hex digest of the normalised code. Store it bare; :func:`matches` takes it with :data:`HASHED` before it."""
+    return hashlib.sha256(normalise(code).encode("ascii")).hexdigest()
+
+
 def matches(stored: str | None, typed: str) -> bool:
     """Whether ``typed`` is the code ``stored`` (compared in constant time); a stored ``sha256:`` value is
-    the hash of the normalised code."""
+    the hash of the normalised code (:func:`hash_code`)."""
     if stored is not None and stored.startswith(HASHED):
-        got_plain = normalise(typed)
-        digest = hashlib.sha256(got_plain.encode("ascii")).hexdigest() if got_plain else ""
+        digest = hash_code(typed) if normalise(typed) else ""
         return bool(digest) and hmac.compare_digest(stored[len(HASHED) :].encode("ascii"), digest.encode("ascii"))
     want, got = normalise(stored or ""), normalise(typed)
     return bool(want) and bool(got) and hmac.compare_digest(want.encode("ascii"), got.encode("ascii"))
@@ -218,12 +223,14 @@ __all__ = [
     "CASE_LIMIT",
     "CLIENT_LIMIT",
     "GUESSING",
+    "HASHED",
     "LENGTH",
     "WINDOW",
     "Lookup",
     "Throttled",
     "check",
     "display",
+    "hash_code",
     "matches",
     "new",
     "normalise",
