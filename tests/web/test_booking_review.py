@@ -129,7 +129,7 @@ def test_late_in_the_day_the_slot_page_opens_on_a_day_with_seats(portal: tuple[T
 
 
 def test_the_person_follows_and_cancels_a_home_visit(desk: tuple[Any, Any, ManualClock]) -> None:
-    app, svc, clk = desk
+    app, svc, _ = desk
     applicant = TestClient(app, follow_redirects=False)
     page = applicant.get("/home-visit/" + RESALE)
     data = {"csrf": csrf(page.text), "qualifies": "elderly", "person": "李大爷", "contact": "13800000001"}
