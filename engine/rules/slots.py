@@ -21,10 +21,21 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from engine.base.result import Finding
+from engine.catalogue.model import Catalogue
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 
 __all__ = [
-    "Counter", "NoShowRule", "Rules", "Slot", "blocked_until", "check", "hours_of", "parse_time", "rules_of", "slots",
+    "Counter",
+    "NoShowRule",
+    "Rules",
+    "Slot",
+    "blocked_until",
+    "check",
+    "hours_of",
+    "parse_time",
+    "rules_of",
+    "slots",
+    "unbookable",
 ]  # fmt: skip
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -194,6 +205,27 @@ def blocked_until(rule: NoShowRule | None, no_shows: Iterable[date], today: date
 
 
 # ------------------------------------------------------------------------------ checking the file
+
+
+def unbookable(cat: Catalogue, departments: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """A warning for each item whose ``online.booking`` is true while appointments.yaml has no counter
+    for it (its own, or its department's window): its guide would promise booking nobody can make."""
+    items = {code: cat.data(doc) or {} for code, doc in cat.items.items()}
+    rules = rules_of(cat.appointments, departments, {c: str(d.get("department", "")) for c, d in items.items()})
+    out = []
+    for code, data in sorted(items.items()):
+        online = data.get("online")
+        if isinstance(online, Mapping) and online.get("booking") and not rules.for_item(code, data["department"]):
+            out.append(
+                Finding(
+                    cat.items[code].file,
+                    ("online", "booking"),
+                    "booking-no-counter",
+                    "online.booking is true but appointments.yaml has no counter for this item or its "
+                    "department's window; add one there, or set booking to false",
+                )
+            )
+    return out
 
 
 def _overlaps(sessions: Sequence[tuple[int, Mapping[str, str]]]) -> Iterable[tuple[int, int]]:

@@ -262,5 +262,5 @@ def test_the_supervision_dashboard_counts_appointments_per_department(desk: tupl
 def test_the_guide_links_to_booking_and_home_visits(portal: tuple[TestClient, Any, ManualClock]) -> None:
     client, _, _ = portal
     resale = client.get("/items/QQ-REALESTATE-DJ-102").text
-    assert 'href="/home-visit/QQ-REALESTATE-DJ-102"' in resale and 'href="/booking"' in resale
+    assert 'href="/home-visit/QQ-REALESTATE-DJ-102"' in resale and 'href="/booking/realestate"' in resale
     assert 'id="home-visit"' not in client.get("/items/QQ-AMR-DJ-001").text

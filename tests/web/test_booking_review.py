@@ -169,3 +169,12 @@ def test_the_home_visit_list_is_full_for_the_department_masked_for_others_and_pa
     assert "王阿姨" not in watcher and "王*" in watcher and "138****0000" in watcher
     assert "建华区幸福路 2 号" not in watcher and "安排上门" not in watcher
     assert browser(app, "window.realestate").get("/desk/home-visits?page=x").status_code == 200
+
+
+def test_a_guide_links_its_own_counter_and_only_when_there_is_one(portal: tuple[TestClient, Any, ManualClock]) -> None:
+    client, _, _ = portal
+    assert 'href="/booking/marriage"' in client.get("/items/QQ-CIVIL-DJ-101").text  # the item's own counter
+    assert 'href="/booking/amr"' in client.get("/items/QQ-AMR-XK-103").text  # its department's window
+    housing = client.get("/items/QQ-HOUSING-XK-003").text
+    assert 'id="book"' not in housing and 'href="/booking' not in housing  # no counter serves it
+    assert 'href="/booking"' in client.get("/").text
