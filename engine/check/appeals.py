@@ -1,5 +1,6 @@
 """Checks of the requests and complaints file (appeals/kinds.yaml) that its schema cannot express: the
-office and every escalation name a department of center.yaml (or supervision), and no kind id twice."""
+office and every escalation name a department of center.yaml (or supervision), no kind id twice, and the
+kinds the ranking counts (``ranking.kinds``) are kinds of the file that are found justified or not."""
 
 from __future__ import annotations
 
@@ -35,3 +36,21 @@ def appeals_file(cross: Cross, doc: Document) -> None:
                 f"escalation goes to {SUPERVISION!r} or a department of center.yaml, not {to!r}"
                 f"{hint(to, [SUPERVISION, *departments])}",
             )
+    _ranking_kinds(cross, doc)
+
+
+def _ranking_kinds(cross: Cross, doc: Document) -> None:
+    """A kind the monthly ranking counts must exist and be judged (``verdict: true``), or it never counts."""
+    kinds: dict[str, dict[str, object]] = {}
+    for kind in doc.data.get("kinds", []):
+        kinds.setdefault(kind["id"], kind)  # a repeated id is reported above; the first one stands
+    for i, kind_id in enumerate((doc.data.get("ranking") or {}).get("kinds", [])):
+        where = ("ranking", "kinds", i)
+        if kind_id not in kinds:
+            message = f"ranking counts kind {kind_id!r}, which is not listed{hint(kind_id, list(kinds))}"
+            cross.add(doc.file, where, "unknown-id", message)
+        elif not kinds[kind_id].get("verdict"):
+            cross.add(
+                doc.file, where, "ranking-kind",
+                f"kind {kind_id!r} is never found justified (no verdict: true), so the ranking would never count it",
+            )  # fmt: skip

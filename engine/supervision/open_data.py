@@ -12,6 +12,12 @@ Tables
   ``rank``, ``score`` and whatever metric columns the rows carry (lower_snake_case;
   INTEGER when every value is whole, TEXT when any is text, else REAL); primary key
   (month, scope, name).
+- ``appeal_summary``: the month's requests and complaints as counts (engine.supervision.public_summary:
+  ``month``, ``scope`` — ``all``, ``kind`` or ``department`` — ``name``, ``filed``, ``answered``,
+  ``answered_on_time``, ``on_time_rate``, ``rated``, ``satisfaction``, ``justified_complaints``);
+  primary key (month, scope, name). ``booking_summary``: the month's appointments per department
+  (``month``, ``department``, ``booked``, ``arrived``, ``no_shows``, ``no_show_rate``). Only the
+  listed columns, names as text and every other value a number: a row with anything else is left out.
 - ``checkpoints`` and ``checkpoint_keys``: the newest signed checkpoints of the case record
   (engine.ledger.transparency: ``tree_size`` primary key, ``origin``, ``root``, ``signed_at``,
   ``key_id``, ``signature``) and every public key that signed one (``key_id``, ``algorithm``,
@@ -83,6 +89,7 @@ import sqlite_utils
 from engine.base import wording
 from engine.base.masking import EVERY_CODE, mask_text
 from engine.supervision.exports import json_default
+from engine.supervision.public_summary import APPEAL_COLUMNS, BOOKING_COLUMNS
 from engine.supervision.search import MAX_QUERY
 
 log = logging.getLogger("yangguang.open_data")
@@ -124,6 +131,11 @@ _PERSONAL_KEY = re.compile(
 _MONTH = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])")
 _METRIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _Row = TypeVar("_Row")
+#: the summary tables: their columns, the text ones among them (the rest are numbers) and the primary key
+SUMMARY_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "appeal_summary": (APPEAL_COLUMNS, ("month", "scope", "name"), ("month", "scope", "name")),
+    "booking_summary": (BOOKING_COLUMNS, ("month", "department"), ("month", "department")),
+}
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -219,6 +231,31 @@ def _ranking(row: Mapping[str, Any], seen: set[tuple[str, str, str]], metrics: d
     return out
 
 
+def _summary(table: str, row: Mapping[str, Any], seen: set[tuple[Any, ...]]) -> dict[str, Any]:
+    """A summary row as published: its table's columns only, names as masked text, counts and rates as numbers."""
+    columns, text, key = SUMMARY_TABLES[table]
+    what = f"{table} {tuple(row.get(k) for k in key)!r}"
+    _refuse_personal_keys(row, what)
+    unknown = set(row) - set(columns)
+    if unknown:
+        raise ValueError(f"{what}: unknown columns {sorted(unknown)}; {table} carries only {columns}")
+    if not isinstance(row.get("month"), str) or not _MONTH.fullmatch(row["month"]):
+        raise ValueError(f"{what}: month must be YYYY-MM")
+    out: dict[str, Any] = {}
+    for column in columns:
+        value = row.get(column)
+        if column in text:
+            out[column] = _check_text(value, column, what, required=column != "name") or ""
+        elif value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{what}: {column} must be a number, not {type(value).__name__}")
+        else:
+            out[column] = value
+    if tuple(out[k] for k in key) in seen:
+        raise ValueError(f"{what}: given twice")
+    seen.add(tuple(out[k] for k in key))
+    return out
+
+
 def _column_type(kinds: set[type]) -> type:
     """A metric column's type: INTEGER when every value is whole, TEXT when any is text, else REAL."""
     if str in kinds:
@@ -244,10 +281,12 @@ def write_sqlite(
     *,
     metadata: Mapping[str, Any],
     transparency: Mapping[str, Any] | None = None,
+    summaries: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
 ) -> int:
     """Write the open-data file at ``path``, replacing any previous one atomically, and return
     how many rows were left out (each logged, see the module docstring). ``transparency`` is the
-    listing of engine.ledger.transparency (its ``checkpoints`` and ``keys``).
+    listing of engine.ledger.transparency (its ``checkpoints`` and ``keys``); ``summaries`` the rows of
+    each of SUMMARY_TABLES (engine.supervision.public_summary), every table written, empty when not given.
 
     An exception from the rows themselves (a generator that raises) or from the disk leaves the
     previous file as it was and is raised.
@@ -257,7 +296,7 @@ def write_sqlite(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        skipped = _build(tmp, announcements, rankings, metadata, transparency or {})
+        skipped = _build(tmp, announcements, rankings, metadata, transparency or {}, summaries or {})
         os.chmod(tmp, 0o644)  # a public download (mkstemp makes it private to us)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -309,6 +348,7 @@ def _build(
     rankings: Iterable[Mapping[str, Any]],
     metadata: Mapping[str, Any],
     transparency: Mapping[str, Any],
+    summaries: Mapping[str, Iterable[Mapping[str, Any]]],
 ) -> int:
     db = sqlite_utils.Database(tmp, execute_plugins=False)
     skipped = _Skipped()
@@ -318,6 +358,8 @@ def _build(
         db.execute("PRAGMA synchronous = OFF")
         _write_announcements(db, announcements, skipped)
         _write_rankings(db, rankings, skipped)
+        for table in SUMMARY_TABLES:
+            _write_summary(db, table, summaries.get(table, ()), skipped)
         _write_checkpoints(db, transparency)
         _write_metadata(db, {**metadata, "skipped_rows": skipped.count})
         db.vacuum()
@@ -357,6 +399,15 @@ def _write_rankings(db: sqlite_utils.Database, rows: Iterable[Mapping[str, Any]]
     )
     table.insert_all(kept, batch_size=1000)
     table.enable_fts(["name"], create_triggers=True, tokenize="trigram")
+
+
+def _write_summary(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, Any]], skipped: _Skipped) -> None:
+    columns, text, key = SUMMARY_TABLES[table]
+    seen: set[tuple[Any, ...]] = set()
+    kept = list(skipped.rows(rows, lambda r: _summary(table, r, seen), table))
+    types = {c: str if c in text else (float if c.endswith("_rate") or c == "satisfaction" else int) for c in columns}
+    db.table(table).create(types, pk=key, not_null=list(key))
+    db.table(table).insert_all(kept, batch_size=1000)
 
 
 _CHECKPOINT_COLUMNS = {"tree_size": int, "origin": str, "root": str, "signed_at": str, "key_id": str, "signature": str}

@@ -11,6 +11,15 @@ center.yaml (``supervision.ranking.weights``), never from code. Measures, each s
 * ``lights`` — 100 × (1 − lights recorded in the period ÷ cases handled), ≥ 0;
 * ``corrections`` — 100 × (1 − corrections issued in the period ÷ cases handled), ≥ 0.
 
+Then a deduction, not a measure: each complaint found justified against a department in the month (a
+kind listed in appeals/kinds.yaml ``ranking.kinds``, by default every kind with ``verdict``; counted in
+the month of its last finding, against the department it names — one naming none counts against
+nobody) takes ``ranking.justified_weight`` points off the department's score, down to 0. A deduction
+rather than a seventh weighted measure because a justified complaint is a fault found, not a rate: one
+must cost the same however many cases the department handled, and a department with none keeps its
+score (a measure with no data would drop out of the mean instead). Staff scores take none: a complaint
+is found against a department.
+
 Shown beside them, not scored: ``immediate_share`` — completed immediate items (即办件: promised
 limit 0, in any unit) ÷ completed cases.
 
@@ -36,6 +45,7 @@ from engine.ledger.db import iso, read_only
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases import model as case_model
+from engine.supervision.appeal_counts import justified_against
 
 RATING_SCORE = case_model.RATING_SCORE
 LIGHT_KINDS = ("warning", "abnormal", "violation", "legal_overdue")
@@ -60,6 +70,8 @@ class Row:
     rating_count: int = 0
     lights: int = 0
     corrections: int = 0
+    justified: int = 0  # complaints found justified against the department in the period
+    deduction: float = 0.0  # the points they took off the score
     measures: dict[str, float] = field(default_factory=dict)
     score: float | None = None
     rank: int = 0
@@ -82,6 +94,8 @@ class Row:
             "lights": self.lights,
             "corrections": self.corrections,
             "immediate_share": _ratio(self.immediate, self.completed),
+            "justified_complaints": self.justified,
+            "complaint_deduction": round(self.deduction, 2),
         }
 
 
@@ -94,6 +108,26 @@ def weights_of(center: Mapping[str, Any] | None) -> dict[str, int]:
     if not configured:
         return {"on_time_rate": 1}  # a center without a ranking formula is ranked on punctuality alone
     return {k: int(v) for k, v in configured.items() if k in MEASURES}
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintRule:
+    """How complaints found justified count (appeals/kinds.yaml ``ranking``): points off per complaint, and
+    the kinds that count."""
+
+    weight: float = 0.0
+    kinds: frozenset[str] = frozenset()
+
+
+def complaint_rule(appeals: Mapping[str, Any] | None) -> ComplaintRule:
+    """The rule of an appeals file's data (None or no ``ranking``: complaints take nothing off)."""
+    ranking = (appeals or {}).get("ranking") or {}
+    if not appeals or not ranking:
+        return ComplaintRule()
+    kinds = ranking.get("kinds")
+    if kinds is None:  # unset: every kind whose closing needs a finding
+        kinds = [k["id"] for k in appeals.get("kinds", []) if k.get("verdict")]
+    return ComplaintRule(float(ranking.get("justified_weight", 0)), frozenset(str(k) for k in kinds))
 
 
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -116,7 +150,7 @@ def _day(value: str) -> date:
     return clock.local_date(datetime.fromisoformat(value))
 
 
-def _score(row: Row, weights: Mapping[str, int]) -> None:
+def _score(row: Row, weights: Mapping[str, int], per_complaint: float = 0.0) -> None:
     m: dict[str, float] = {}
     if row.completed:
         m["on_time_rate"] = 100 * row.on_time / row.completed
@@ -133,6 +167,10 @@ def _score(row: Row, weights: Mapping[str, int]) -> None:
     used = {k: w for k, w in weights.items() if k in m and w > 0}
     total = sum(used.values())
     row.score = sum(m[k] * w for k, w in used.items()) / total if total else None
+    if row.score is not None and row.justified and per_complaint:
+        # the deduction, not below 0 (a score stays 0–100); an unscored department stays unscored
+        row.deduction = min(row.score, per_complaint * row.justified)
+        row.score -= row.deduction
 
 
 def _rank(rows: list[Row]) -> list[Row]:
@@ -206,8 +244,16 @@ def _lights(conn: Any, lo: str, hi: str, staff_in_month: Any) -> tuple[Sequence[
     return lights, staff_lights
 
 
-def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, period: str) -> dict[str, list[Row]]:
+def month(
+    db: Engine,
+    cal: WorkCalendar,
+    center: Mapping[str, Any] | None,
+    period: str,
+    appeals: Mapping[str, Any] | None = None,
+) -> dict[str, list[Row]]:
     """The rankings of ``period`` (YYYY-MM): {"department": [...], "staff": [...]}, best first.
+    ``appeals`` is appeals/kinds.yaml's data (the catalogue's ``appeals.data``), whose ``ranking``
+    says what a complaint found justified costs; None: nothing.
 
     Aggregated in SQL from the figures each case stored when it ended (``cases.on_time`` …, read
     from the covering index ``ix_cases_ended_ranking``) and from ``case_staff`` (who acted on it,
@@ -217,6 +263,7 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
     start, end = month_bounds(period)
     lo, hi = iso(start), iso(end)
     weights = weights_of(center)
+    rule = complaint_rule(appeals)
     k, cs = tables.corrections, tables.case_staff
     figures = _figures(_C, _C.c.state == "completed")
     staff_figures = _figures(cs, cs.c.completed.is_(True))
@@ -234,6 +281,7 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
         corrections = conn.execute(
             select(k.c.department, func.count()).where(k.c.issued_at >= lo, k.c.issued_at < hi).group_by(k.c.department)
         ).all()
+        justified = justified_against(conn, lo, hi, rule.kinds) if rule.kinds else {}
     departments: dict[str, Row] = {}
     staff: dict[str, Row] = {}
 
@@ -256,6 +304,10 @@ def month(db: Engine, cal: WorkCalendar, center: Mapping[str, Any] | None, perio
             staff[actor].lights = int(n)
     for name, n in corrections:
         dept(name).corrections = int(n)
-    for row in [*departments.values(), *staff.values()]:
+    for name, n in justified.items():
+        dept(name).justified = n
+    for row in departments.values():
+        _score(row, weights, rule.weight)
+    for row in staff.values():
         _score(row, weights)
     return {"department": _rank(list(departments.values())), "staff": _rank(list(staff.values()))}

@@ -39,7 +39,7 @@ from engine.rules import clock
 from engine.rules.cases import model as case_model
 from engine.rules.cases.model import RATING_SCORE
 from engine.service.cases import CaseService
-from engine.supervision import open_data, rankings
+from engine.supervision import open_data, public_summary, rankings
 from engine.supervision.exports import csv_lines, to_csv, to_json
 from engine.supervision.search import ItemIndex
 from engine.web import charts
@@ -273,13 +273,19 @@ async def announcement_data(request: Request) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json", headers=headers)
 
 
+def appeals_data(cat: Any) -> Mapping[str, Any] | None:
+    """appeals/kinds.yaml's data (its ``ranking`` weighs justified complaints), None without the file."""
+    return cat.appeals.data if cat.appeals is not None else None
+
+
 def month_report(service: CaseService, month: str) -> dict[str, Any]:
-    """The month's rankings (names masked) and its ratings by department and by item."""
-    db = service.db
+    """The month's rankings (names masked), its ratings by department and by item, and the public summary
+    of requests and complaints and of appointments (counts only, engine.supervision.public_summary)."""
+    db, cat = service.db, service.catalogue
     # the one masking step for names shown on the page and exported (a username may be a phone number)
     ranked = {
         scope: [replace(r, name=mask_text(r.name)) for r in rows]
-        for scope, rows in rankings.month(db, service.calendar, service.catalogue.center, month).items()
+        for scope, rows in rankings.month(db, service.calendar, cat.center, month, appeals_data(cat)).items()
     }
     start, end = rankings.month_bounds(month)
     lo, hi = iso(start), iso(end)
@@ -295,7 +301,11 @@ def month_report(service: CaseService, month: str) -> dict[str, Any]:
         rating = RATING_OF_SCORE[int(score)]
         by_department.setdefault(department or "", dict.fromkeys(RATINGS, 0))[rating] += int(n)
         by_item.setdefault(item_code, dict.fromkeys(RATINGS, 0))[rating] += int(n)
-    return {"rankings": ranked, "ratings_department": by_department, "ratings_item": by_item}
+    summary = public_summary.appeal_rows(db, cat.center, cat.appeal_kinds(), month) if cat.appeals is not None else None
+    return {
+        "rankings": ranked, "ratings_department": by_department, "ratings_item": by_item,
+        "appeals": summary, "bookings": public_summary.booking_rows(db, cat.center, month),
+    }  # fmt: skip
 
 
 def ranking_rows(cat: Any, month: str, ranked: Mapping[str, list[rankings.Row]]) -> list[dict[str, Any]]:
@@ -334,6 +344,7 @@ async def sunshine(request: Request) -> Response:
     return d.render(
         "public/sunshine.html", month=month, report=report, chart=Markup(chart), departments=departments,
         items=cat.items, ratings=RATINGS, year=year, mon=mon, is_current=month == current,
+        complaint_weight=rankings.complaint_rule(appeals_data(cat)).weight,
         previous=month_step(month, -1), following=month_step(month, 1) if month < current else "",
     )  # fmt: skip
 
@@ -371,21 +382,23 @@ def write_open_data(service: CaseService, out_dir: Path, path: Path) -> None:
     cat = service.catalogue
     now = service.clock.now()
     month = previous_month(now)
-    ranked = ranking_rows(cat, month, month_report(service, month)["rankings"])
+    report = month_report(service, month)
+    ranked = ranking_rows(cat, month, report["rankings"])
+    summaries = {"appeal_summary": report["appeals"] or [], "booking_summary": report["bookings"]}
     metadata = {
         "generated_at": iso(now),
         "center": (cat.center or {}).get("name", ""),
         "catalogue_version": cat.version,
         # the file's own description, the same for every download (not the request's language)
         "note": "办件公告中自然人申请人姓名已脱敏，文字中的身份证号、电话号码、电子邮箱等已隐去部分字符；"
-        "排名依据中心配置的权重计算。",
+        "排名依据中心配置的权重计算，查实的投诉按诉求配置的分值扣分；诉求和预约只公开按种类、部门汇总的件数。",
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     every = (r for rows in every_announcement(service) for r in rows)  # written as read: memory stays bounded
     clean = ({k: v for k, v in r.items() if k in open_data.ANNOUNCEMENT_COLUMNS} for r in every)
     with read_only(service.db) as conn:  # what an auditor saves (GET /transparency/checkpoints)
         signed = transparency.listing(conn, transparency.LIST_MAX)
-    open_data.write_sqlite(path, clean, ranked, metadata=metadata, transparency=signed)
+    open_data.write_sqlite(path, clean, ranked, metadata=metadata, transparency=signed, summaries=summaries)
 
 
 async def open_data_file(request: Request) -> Response:

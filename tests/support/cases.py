@@ -47,3 +47,20 @@ def complete(svc: Any, number: str, window: str = "w.culture") -> None:
     last = snap["item"]["steps"][-1]
     case = svc.act(number, "complete", Actor(f"{last['role']}.culture", last["role"], dept), {}, case.version)
     svc.act(number, "evaluate", Actor("a", "applicant"), {"rating": "满意"}, case.version)
+
+
+def worked(svc: Any, code: str, key: str) -> str:
+    """A case of ``code`` filed with its sample answers, accepted and worked through every step to completion
+    by its department's staff (approved where a decider decides); its number."""
+    number = file_case(svc, code, key)
+    case, snap = svc.load(number)
+    dept = case.department
+    case = svc.act(number, "accept", Actor(f"window.{dept}", "window", dept), {}, case.version)
+    for step in snap["item"]["steps"][1:-1]:
+        who = Actor(f"{step['role']}.{dept}", step["role"], dept)
+        if step["role"] == "decider":
+            case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
+        case = svc.act(number, "complete_step", who, {"step": step["id"]}, case.version)
+    last = snap["item"]["steps"][-1]
+    svc.act(number, "complete", Actor(f"{last['role']}.{dept}", last["role"], dept), {}, case.version)
+    return number

@@ -58,7 +58,8 @@ async def summary(request: Request) -> Response:
     def work() -> dict[str, Any]:
         lo = datetime(start.year, start.month, start.day, tzinfo=TZ)
         hi = datetime(end.year, end.month, end.day, tzinfo=TZ)
-        ranked = rankings.month(db, service.calendar, cat.center, month)
+        appeals = cat.appeals.data if cat.appeals is not None else None  # justified complaints' weight
+        ranked = rankings.month(db, service.calendar, cat.center, month, appeals)
         return {
             "center": (cat.center or {}).get("name", ""),
             "generated_at": iso(service.clock.now()),

@@ -43,3 +43,23 @@ def test_counts_by_department(service: CaseService) -> None:
     assert (amr["violation"], amr["escalated"], amr["justified"], amr["answered"], amr["rate"]) == (1, 1, 1, 0, None)
     april = appeal_counts(service.db, datetime(2026, 4, 1, tzinfo=TZ), datetime(2026, 5, 1, tzinfo=TZ))
     assert april == {"amr": {**amr, "escalated": 0, "justified": 0}}  # only the light is of now
+
+
+def test_the_on_time_rate_at_month_ends_in_beijing_time_on_working_days(service: CaseService) -> None:
+    """Answers count in the Beijing month they were given (not the UTC one), and on time is judged on the
+    working-day calendar: 10 working days from Friday 27 March run past the Qingming holiday (4–6 April)."""
+    clk = service.clock
+    late, _ = appeals.file(service, filing("complaint"))  # Friday 6 March: due at the end of 20 March
+    clk.set(datetime(2026, 3, 27, 9, tzinfo=TZ))  # type: ignore[attr-defined]
+    early_april, _ = appeals.file(service, filing("complaint"))
+    holiday, _ = appeals.file(service, filing("complaint"))  # both due at the end of Monday 13 April
+    clk.set(datetime(2026, 3, 31, 23, 30, tzinfo=TZ))  # type: ignore[attr-defined]  # 15:30 UTC, still March
+    appeals.act(service, late, OFFICE, "answer", 1, {"text": "迟复"})
+    clk.set(datetime(2026, 4, 1, 0, 10, tzinfo=TZ))  # type: ignore[attr-defined]  # 31 March 16:10 UTC: April
+    appeals.act(service, early_april, OFFICE, "answer", 1, {"text": "答复"})
+    clk.set(datetime(2026, 4, 13, 17, tzinfo=TZ))  # type: ignore[attr-defined]  # 10 weekdays would end on the 10th
+    appeals.act(service, holiday, OFFICE, "answer", 1, {"text": "答复"})
+    march = appeal_counts(service.db, *MARCH)["complaints"]
+    april = appeal_counts(service.db, datetime(2026, 4, 1, tzinfo=TZ), datetime(2026, 5, 1, tzinfo=TZ))["complaints"]
+    assert (march["answered"], march["on_time"], march["rate"]) == (1, 0, 0.0)
+    assert (april["answered"], april["on_time"], april["rate"]) == (2, 2, 1.0)

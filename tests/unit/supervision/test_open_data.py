@@ -437,3 +437,25 @@ def test_json_round_trips_in_a_stable_column_order() -> None:
     assert to_json(reordered, ANNOUNCEMENT_COLUMNS) == to_json([SEAL], ANNOUNCEMENT_COLUMNS)
     assert json.loads(to_json(RANKINGS)) == RANKINGS  # without columns: each row's own keys
     assert to_json([]) == "[]"
+
+
+def test_summary_tables_take_their_columns_only(tmp_path: Path) -> None:
+    """The appeal and booking summaries: counts and names; a row with anything else (a phone column, a subject,
+    a text where a count goes) is left out and counted, the others written; the tables exist when empty."""
+    good = {"month": "2026-03", "scope": "kind", "name": "投诉", "filed": 3, "answered": 1, "answered_on_time": 1,
+            "on_time_rate": 1.0, "rated": 0, "satisfaction": None, "justified_complaints": 1}  # fmt: skip
+    phone = {**good, "name": "举报", "contact_phone": "13912345678"}
+    subject = {**good, "name": "咨询", "subject": "窗口推诿"}
+    wordy = {**good, "name": "求助", "filed": "三件"}
+    path = tmp_path / "summary.db"
+    summaries = {"appeal_summary": [good, phone, subject, wordy, dict(good)]}  # the last: the same key twice
+    skipped = write_sqlite(path, (), (), metadata=METADATA, summaries=summaries)
+    assert skipped == 4
+    assert published(path, "SELECT name, filed, on_time_rate, satisfaction FROM appeal_summary") == [
+        ("投诉", 3, 1.0, None)
+    ]
+    assert published(path, "SELECT count(*) FROM booking_summary") == [0]
+    with sqlite3.connect(path) as conn:
+        dump = "\n".join(conn.iterdump())
+    conn.close()
+    assert "13912345678" not in dump and "窗口推诿" not in dump
