@@ -187,9 +187,9 @@ class DayFigures:
     waiting: int  # arrived and not yet called, today
 
 
-def figures(db: Engine, first: date, last: date, today: date) -> list[DayFigures]:
+def figures(db: Engine, first: date, last: date, today: date | None = None) -> list[DayFigures]:
     """Bookings, arrivals and no-shows per department for days in [first, last], and the people
-    waiting at its windows today (an arrival of an earlier day is no one waiting now)."""
+    waiting at its windows ``today`` (an arrival of an earlier day is no one waiting now; none without it)."""
     b = _B
     with read_only(db) as conn:
         rows = conn.execute(
@@ -200,7 +200,7 @@ def figures(db: Engine, first: date, last: date, today: date) -> list[DayFigures
         waiting: dict[str, int] = dict(
             conn.execute(
                 select(b.c.department, func.count())
-                .where(b.c.day == today.isoformat(), b.c.state == "arrived")
+                .where(b.c.day == (today.isoformat() if today else ""), b.c.state == "arrived")
                 .group_by(b.c.department)
             ).all()
         )
