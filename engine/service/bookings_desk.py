@@ -146,9 +146,10 @@ def link_case(
     b = _get(bk, actor, counter_id, number)
     if b.version != version:
         raise BookingError(gettext("这条预约刚刚有了变化，请刷新后再试。"))
-    case_number = case_number.strip()[:32]
+    case_number = case_number.strip()  # a case number longer than any is simply not found (never cut to one)
     with bk.db.begin() as conn:
-        case = conn.execute(select(tables.cases.c.department).where(tables.cases.c.number == case_number)).first()
+        where = tables.cases.c.number == case_number
+        case = conn.execute(select(tables.cases.c.department).where(where)).first() if len(case_number) <= 32 else None
         if case is None:
             raise BookingError(gettext("没有办件 %(number)s") % {"number": case_number})
         if case.department != b.department:
