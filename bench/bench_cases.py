@@ -312,6 +312,14 @@ def _update_case(changed: tuple[str, ...]) -> str:
     )
 
 
+def _joined(changed: tuple[str, ...]) -> str:
+    """PostgreSQL: the guarded update and the event's insert in one statement (see floor_case's ``joined``)."""
+    return (
+        f"WITH moved AS ({_update_case(changed)} RETURNING id) INSERT INTO events (case_id, seq, at, actor, role,"
+        " action, payload, catalogue_version, prev_hash, hash) SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM moved"
+    )
+
+
 @dataclass(slots=True)
 class FloorDriver:
     """How the floor talks to its database: ``run(sql, params)`` answers a cursor (SQL written with ``?``),
@@ -325,10 +333,19 @@ class FloorDriver:
 
 
 def floor_case(
-    tpl: Template, rows: list[tuple[Any, ...]], number: str, key: str, moment: datetime, db: FloorDriver
+    tpl: Template,
+    rows: list[tuple[Any, ...]],
+    number: str,
+    key: str,
+    moment: datetime,
+    db: FloorDriver,
+    joined: bool = False,
 ) -> datetime:
     """One case written by the floor in its nine transactions (``rows``: the template's worklist columns
-    after each action, as the driver takes them); the clock's time after it."""
+    after each action, as the driver takes them); the clock's time after it. ``joined`` (PostgreSQL, on a
+    connection in autocommit mode, informational): an action between the first and the last is one
+    statement and a transaction of its own, the guarded update and the event's insert joined in a
+    ``WITH``, as Yangguang writes it there (engine.ledger.events) — no BEGIN and COMMIT round trips."""
     c = tpl.case
     prev, case_id, before = GENESIS_HASH, 0, rows[0]
     last = len(tpl.events)
@@ -341,6 +358,14 @@ def floor_case(
              "payload": payload, "catalogue_version": cat_version, "prev_hash": prev}
         )  # fmt: skip
         digest = hashlib.sha256(prev.encode("ascii") + body.encode("utf-8")).hexdigest()
+        if joined and 1 < seq < last:
+            changed = [(k, v) for k, v, was in zip(ROW_COLUMNS, after, before, strict=True) if v != was]
+            event = (seq, at, actor, role, action, _dumps(payload), cat_version, prev, digest)
+            moved = (*(v for _, v in changed), seq, at, digest, case_id, seq - 1)
+            if db.run(_joined(tuple(k for k, _ in changed)), (*moved, *event)).rowcount != 1:
+                raise Broken(f"floor: version conflict on {number}")
+            prev, before = digest, after
+            continue
         db.begin()
         if seq == 1:
             db.run(_INSERT_SNAPSHOT, (tpl.snapshot[0], at, tpl.snapshot[1]))

@@ -14,6 +14,7 @@ comparison with an absent field is false except ``ne`` (true) and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -44,8 +45,16 @@ def _absent(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+_DIGIT = re.compile("[0-9]").search
+_NUMBER_WORDS = frozenset(f"{sign}{word}" for sign in ("", "+", "-") for word in ("inf", "infinity", "nan", "snan"))
+
+
 def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool):
+        return None
+    if type(value) is str and value.isascii() and _DIGIT(value) is None and value.strip().lower() not in _NUMBER_WORDS:
+        # no digit and no Infinity or NaN: Decimal would refuse it, but only by raising, which costs
+        # more than the rest of a comparison (most of a fee schedule's are of words, e.g. a type)
         return None
     try:
         return Decimal(str(value))

@@ -27,6 +27,7 @@ SENDER_OPTIONS = {
     "sms_file": "YANGGUANG_SMS_FILE",
     "notify_max_attempts": "YANGGUANG_NOTIFY_MAX_ATTEMPTS",
     "notify_backoff_seconds": "YANGGUANG_NOTIFY_BACKOFF_SECONDS",
+    "notify_reminder_hour": "YANGGUANG_NOTIFY_REMINDER_HOUR",
 }
 STATUS_WORDS = {"queued": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败待重试", "dead": "已放弃"}
 
@@ -58,6 +59,11 @@ def add_sender_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--notify-backoff-seconds",
         help="wait after the first failed try, doubled after each (env YANGGUANG_NOTIFY_BACKOFF_SECONDS; 60)",
+    )
+    g.add_argument(
+        "--notify-reminder-hour",
+        help="local hour of the working day before an appointment from which its reminder is sent, 0-23 "
+        "(env YANGGUANG_NOTIFY_REMINDER_HOUR; 16)",
     )
 
 

@@ -57,6 +57,10 @@ appeals = Table(  # one request or complaint (migration 28, engine.service.appea
     Column("body", Text, nullable=False),
     Column("filer_name", String(100)),  # NULL: filed anonymously (a kind that allows it)
     Column("contact", String(100)),
+    # how the person asked to be told of the answer (migration 30): none | sms (to ``contact``) | email
+    Column("notify", String(8), nullable=False, server_default="none"),
+    Column("notify_email", String(100)),
+    Column("notify_language", String(8), nullable=False, server_default="zh"),  # zh | en: the answer's notice
     Column("query_code_hash", String(HASH_LENGTH), nullable=False),  # sha256 of the normalised query code
     Column("case_number", String(32)),  # what it names: a case, an item, a department, a member of staff
     Column("item_code", String(128)),

@@ -51,16 +51,18 @@ def create_case(
     department: str | None,
     action: str = "submit",
     columns: Mapping[str, Any] | None = None,
+    plain: bool = False,
 ) -> tuple[int, EventRecord]:
     """Insert a case and its first event (``submit``): the row is written at version 1 with the event's
     hash as the head of its chain, so the event needs no second write of the row.
 
     ``columns`` sets further worklist columns at once (``current_step``, ``assignee_role``,
     ``due_promised``, ``due_legal``, ``paused``; dates/datetimes are stored as ISO text).
+    ``plain``: the payload already is what JSON reads back (engine.ledger.events.append_event's ``plain``).
     Raises :class:`CaseExists` when the number is taken.
     """
     extra = case_values(columns or {}, "columns")
-    link = next_link(number, 1, at, actor, role, action, payload, catalogue_version, GENESIS_HASH)
+    link = next_link(number, 1, at, actor, role, action, payload, catalogue_version, GENESIS_HASH, plain)
     at_text = link.chained["at"]
     values: dict[str, Any] = dict.fromkeys(_CASE_COLUMNS)
     values.update(

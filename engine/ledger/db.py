@@ -150,23 +150,39 @@ def open_engine(url_or_path: str | Path, synchronous: str = "FULL") -> Engine:
     return engine
 
 
-_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_ADVISORY_LOCKS: dict[int, Any] = {}  # how many locks → the one statement taking them, in order
 
 
-def lock(conn: Connection | Tx, name: str) -> None:
-    """Hold the lock ``name`` until ``conn``'s transaction ends: writers that read, decide and then write
+def _advisory_locks(count: int) -> Any:
+    stmt = _ADVISORY_LOCKS.get(count)
+    if stmt is None:
+        stmt = _ADVISORY_LOCKS[count] = select(
+            *(func.pg_advisory_xact_lock(bindparam(f"key{i}", type_=BigInteger)) for i in range(count))
+        )
+    return stmt
+
+
+def _lock_key(name: str) -> int:
+    """The 64-bit advisory lock key of the lock ``name`` (engine.ledger.db.lock)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def lock(conn: Connection | Tx, *names: str) -> None:
+    """Hold the locks ``names`` until ``conn``'s transaction ends: writers that read, decide and then write
     (the next case number, a per-address limit's count) take it first, so two of them never decide on
     the same reading.
 
     On SQLite every write transaction already runs alone (``BEGIN IMMEDIATE``), so this does nothing.
-    On PostgreSQL transactions run side by side at READ COMMITTED: this is a transaction-scoped advisory
-    lock (``pg_advisory_xact_lock``) on a 64-bit key derived from ``name``, released by the commit or
-    rollback, so a crashed writer never leaves it held. Taken in either kind of write transaction
-    (``engine.begin()`` or :func:`write_transaction`): the statement is prebuilt (engine.ledger.fastpath)."""
-    if conn.dialect.name != "postgresql":
+    On PostgreSQL transactions run side by side at READ COMMITTED: each is a transaction-scoped advisory
+    lock (``pg_advisory_xact_lock``) on a 64-bit key derived from its name, released by the commit or
+    rollback, so a crashed writer never leaves it held. Several names are taken in one statement (one
+    round trip), left to right: callers that take several name them in one fixed order of kinds (a
+    filing: its idempotency key, its address, its number prefix), so two writers never wait on each
+    other in a cycle. Taken in either kind of write transaction (``engine.begin()`` or
+    :func:`write_transaction`): the statement is prebuilt (engine.ledger.fastpath)."""
+    if conn.dialect.name != "postgresql" or not names:
         return
-    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-    fast_execute(conn, _ADVISORY_LOCK, {"key": key})
+    fast_execute(conn, _advisory_locks(len(names)), {f"key{i}": _lock_key(n) for i, n in enumerate(names)})
 
 
 def is_url(db: str | Path) -> bool:
@@ -307,8 +323,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@functools.lru_cache(maxsize=4096)
 def iso(moment: datetime) -> str:
-    """``moment`` (timezone-aware) as stored: ISO 8601 in UTC with microseconds."""
+    """``moment`` (timezone-aware) as stored: ISO 8601 in UTC with microseconds.
+
+    Remembered for the last few thousand instants: an action stores its case's deadlines again, which
+    mostly did not move (equal aware datetimes are one instant, whatever their zone, so one text)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"timestamp {moment!r} has no timezone; pass an aware datetime")
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

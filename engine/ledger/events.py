@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, cast, insert, select, update
 from sqlalchemy.engine import Connection
 
 from engine.ledger.db import dumps, iso, loads
@@ -146,6 +146,32 @@ _GUARDED_UPDATE = update(cases).where(
     cases.c.id == bindparam("_case_id"), cases.c.version == bindparam("_expected_version")
 )  # the SET clause comes from the other parameter names
 _INSERT_EVENT = insert(events)
+_EVENT_FIELDS_WRITTEN = ("seq", "at", "actor", "role", "action", "payload", "catalogue_version", "prev_hash", "hash")
+_MOVED: dict[tuple[str, ...], Any] = {}  # set columns → the guarded update and the event's insert as one statement
+
+
+def _moved_and_appended(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: the guarded update setting ``columns`` (and the version, time and chain head) and the
+    event's insert in one statement — a data-modifying ``WITH`` whose insert reads the updated row, so
+    the event is written only when the guard matched (no row back: a version conflict, nothing written).
+    One round trip instead of two per action; the row lock and the guard decide exactly as before. The
+    event's parameters are named ``e_…``, apart from the case columns'."""
+    stmt = _MOVED.get(columns)
+    if stmt is None:
+        sets = {c: bindparam(c, type_=cases.c[c].type) for c in (*columns, "version", "updated_at", "last_event_hash")}
+        moved = (
+            update(cases)
+            .where(cases.c.id == bindparam("_case_id"), cases.c.version == bindparam("_expected_version"))
+            .values(sets)
+            .returning(cases.c.id)
+            .cte("moved")
+        )
+        # each parameter cast to its column's type: PostgreSQL reads an untyped parameter in a select list as text
+        fields = (cast(bindparam(f"e_{n}"), events.c[n].type) for n in _EVENT_FIELDS_WRITTEN)
+        stmt = _MOVED[columns] = insert(events).from_select(
+            ["case_id", *_EVENT_FIELDS_WRITTEN], select(moved.c.id, *fields)
+        )
+    return stmt
 
 
 class _Head(NamedTuple):
@@ -175,6 +201,7 @@ def append_event(
     known: Any = None,
     current: Mapping[str, Any] | None = None,
     plain: bool = False,
+    last: bool = False,
 ) -> EventRecord:
     """Append one event to a case and apply ``state_update`` to its row, in the caller's transaction.
 
@@ -182,7 +209,9 @@ def append_event(
     returns them); a column of ``state_update`` already holding its value there is not written again,
     so the database maintains only the indexes over columns that really change (most actions change
     one or two of the row's twenty-odd worklist columns). ``plain``: the payload is already as JSON
-    reads it back (the service's is), so it is not read back again.
+    reads it back (the service's is), so it is not read back again. ``last``: the caller writes nothing
+    more in this transaction (engine.ledger.fastpath.fast_execute's ``last``: on PostgreSQL an action
+    that read nothing first is then one statement, its own transaction).
 
     Raises :class:`VersionConflict` when ``cases.version != expected_version`` (checked on
     read and again by ``UPDATE ... WHERE version = :expected``, so two writers never both
@@ -204,7 +233,7 @@ def append_event(
     link = next_link(
         case_number, expected_version + 1, at, actor, role, action, payload, catalogue_version, prev, plain
     )
-    event_id = _write(conn, case_id, expected_version, values, link)
+    event_id = _write(conn, case_id, expected_version, values, link, last)
     return link.record(event_id, case_id)
 
 
@@ -249,18 +278,48 @@ def next_link(
     # the payload is encoded once: its stored text is spliced into the canonical text of the other fields
     # (what canonical() encodes in one go, byte for byte: JSON's encoding of a value does not depend on
     # where it stands, and sorted keys put "payload" just before "prev_hash")
-    head, tail = dumps({**chained, "payload": 0}).split(_PAYLOAD_SLOT, 1)
-    text = f'{head}"payload":{stored},"prev_hash"{tail}'
+    text = _canonical_text(chained, stored)
     return Link(chained, stored, hashlib.sha256(prev_hash.encode("ascii") + text.encode("utf-8")).hexdigest())
+
+
+# _canonical_text writes the chained fields in this order: JSON's sorted keys
+assert tuple(sorted(_CHAINED)) == ("action", "actor", "at", "case_number", "catalogue_version", "payload", "prev_hash",
+                                   "role", "seq")  # fmt: skip
+_TEXT = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a text
+
+
+def _canonical_text(chained: dict[str, Any], stored: str) -> str:
+    """canonical(chained) as text, with the payload's JSON ``stored`` in its place. When every other
+    field is a text (and seq an integer), as always from the engine, the object is written field by field
+    in sorted key order with JSON's own string encoder (no dict sorted and walked per event); anything
+    else goes through dumps."""
+    c = chained
+    texts = (c["action"], c["actor"], c["at"], c["case_number"], c["catalogue_version"], c["prev_hash"], c["role"])
+    if type(c["seq"]) is int and all(type(t) is str for t in texts):
+        action, actor, at, number, version, prev, role = map(_TEXT, texts)
+        return (
+            f'{{"action":{action},"actor":{actor},"at":{at},"case_number":{number},"catalogue_version":{version},'
+            f'"payload":{stored},"prev_hash":{prev},"role":{role},"seq":{c["seq"]}}}'
+        )
+    head, tail = dumps({**chained, "payload": 0}).split(_PAYLOAD_SLOT, 1)
+    return f'{head}"payload":{stored},"prev_hash"{tail}'
 
 
 # unescaped quotes occur only around keys, so this marks the payload's place in the canonical text
 _PAYLOAD_SLOT = '"payload":0,"prev_hash"'
 
 
-def insert_event(conn: Connection | Tx, case_id: int, link: Link) -> int:
+def insert_event(
+    conn: Connection | Tx, case_id: int, link: Link, moved: dict[str, Any] | None = None, last: bool = False
+) -> int:
     """Write ``link`` as an event of the case ``case_id`` (its row is the caller's to keep in step: see
-    :func:`append_event`); the new event's id."""
+    :func:`append_event`); the new event's id. ``moved`` (PostgreSQL, from append_event): the guarded
+    update's parameters (``_set``: the columns it sets), run with the insert as one statement
+    (:func:`_moved_and_appended`; ``last`` as fast_execute's): 0 when the guard failed and nothing was written."""
+    if moved is not None:
+        params = {k: v for k, v in moved.items() if k != "_set"}
+        appended = fast_execute(conn, _moved_and_appended(moved["_set"]), params, last=last)
+        return 0 if appended.lastrowid is None else int(appended.lastrowid)
     chained = link.chained
     inserted = fast_execute(
         conn,
@@ -293,23 +352,32 @@ def _check_row(row: Any, case_id: int, case_number: str, expected_version: int) 
         raise VersionConflict(case_number, expected_version, row.version)
 
 
-def _write(conn: Connection | Tx, case_id: int, expected_version: int, values: Mapping[str, Any], link: Link) -> int:
+def _write(
+    conn: Connection | Tx, case_id: int, expected_version: int, values: Mapping[str, Any], link: Link, last: bool
+) -> int:
     """The case row moved to the next version (only if still at ``expected_version``), then the event
     itself; the new event's id."""
     # The guard first: on PostgreSQL it takes the row lock, so a concurrent writer waits
     # here and then finds the version changed (rowcount 0) instead of a duplicate seq.
-    result = fast_execute(
-        conn,
-        _GUARDED_UPDATE,
-        {
-            **values,
-            "version": expected_version + 1,
-            "updated_at": link.chained["at"],
-            "last_event_hash": link.hash,
-            "_case_id": case_id,
-            "_expected_version": expected_version,
-        },
-    )
+    moved = {
+        **values,
+        "version": expected_version + 1,
+        "updated_at": link.chained["at"],
+        "last_event_hash": link.hash,
+        "_case_id": case_id,
+        "_expected_version": expected_version,
+    }
+    if conn.dialect.name == "postgresql":  # both in one statement (one round trip): see _moved_and_appended
+        chained = link.chained
+        fields = {"payload": link.stored, "hash": link.hash}
+        moved.update({f"e_{n}": fields[n] if n in fields else chained[n] for n in _EVENT_FIELDS_WRITTEN})
+        moved["_set"] = tuple(sorted(values))
+        event_id = insert_event(conn, case_id, link, moved, last)
+        if event_id:
+            return event_id
+        now = _case_row(conn, case_id)
+        raise VersionConflict(link.chained["case_number"], expected_version, None if now is None else now.version)
+    result = fast_execute(conn, _GUARDED_UPDATE, moved)
     if result.rowcount != 1:
         now = _case_row(conn, case_id)
         raise VersionConflict(link.chained["case_number"], expected_version, None if now is None else now.version)

@@ -10,6 +10,7 @@ work for these one-row statements. The SQL is still SQLAlchemy's, so it stays po
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -75,7 +76,7 @@ class FastResult:
         self.rowcount, self.lastrowid, self.rows = rowcount, lastrowid, rows
 
 
-def fast_execute(conn: Connection | Tx, stmt: Any, params: Mapping[str, Any]) -> FastResult:
+def fast_execute(conn: Connection | Tx, stmt: Any, params: Mapping[str, Any], *, last: bool = False) -> FastResult:
     """Run a prebuilt Core statement inside ``conn``'s transaction on its DB-API connection.
 
     The statement is compiled once per dialect and set of parameter names. Parameters must already be
@@ -83,13 +84,36 @@ def fast_execute(conn: Connection | Tx, stmt: Any, params: Mapping[str, Any]) ->
     parameters (no expanding IN). An insert into a table with an integer key reports the new id as
     ``lastrowid`` on every database. (psycopg's pipeline mode, which could send several statements in
     one round trip, measured slower than one statement at a time on a local server: not used.)
+
+    ``last``: the caller writes nothing more in this transaction (engine.ledger.db.write_transaction's
+    ``Tx`` only). On PostgreSQL, when this is also the transaction's first statement, it runs as a
+    transaction of its own — one statement is atomic by itself — without the BEGIN and COMMIT round
+    trips (two of the three an ordinary action would take); the commit at the block's end then has
+    nothing to do. Anything else runs as usual.
     """
     names = tuple(sorted(params))
     key = (id(stmt), conn.dialect.name, names)
     plan = _PLANS.get(key)
     if plan is None:
         plan = _PLANS[key] = _Plan(conn, stmt, names)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi: Any = conn.connection.dbapi_connection  # type: ignore[union-attr]
+    if last and plan.named and isinstance(conn, Tx) and dbapi.info.transaction_status == _IDLE:
+        dbapi.autocommit = True  # idle: psycopg allows the switch, and no statement of this transaction ran
+        try:
+            return _run(dbapi, plan, params)
+        finally:
+            # a connection the statement broke refuses the switch: its error is the one to raise, and
+            # write_transaction's failed rollback then takes the connection out of the pool
+            with contextlib.suppress(psycopg.Error):
+                dbapi.autocommit = False
+    return _run(dbapi, plan, params)
+
+
+_IDLE = psycopg.pq.TransactionStatus.IDLE
+
+
+def _run(dbapi: Any, plan: _Plan, params: Mapping[str, Any]) -> FastResult:
+    cursor = dbapi.cursor()
     try:
         if plan.named:  # psycopg
             cursor.execute(plan.sql, {**plan.fixed, **params})

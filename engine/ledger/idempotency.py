@@ -13,10 +13,10 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from engine.ledger.db import iso
-from engine.ledger.fastpath import fast_execute
+from engine.ledger.fastpath import Tx, fast_execute
 from engine.ledger.tables import idempotency
 
-__all__ = ["find_idempotency", "remember_idempotency"]
+__all__ = ["find_idempotency", "insert_idempotency", "remember_idempotency"]
 
 _SELECT_IDEMPOTENCY = select(idempotency.c.case_number).where(idempotency.c.key == bindparam("key"))
 _INSERT_IDEMPOTENCY = insert(idempotency)
@@ -37,5 +37,12 @@ def remember_idempotency(conn: Connection, key: str, case_number: str, at: datet
     found = find_idempotency(conn, key)
     if found is not None:
         return found
-    fast_execute(conn, _INSERT_IDEMPOTENCY, {"key": key, "case_number": case_number, "created_at": iso(at)})
+    insert_idempotency(conn, key, case_number, at)
     return case_number
+
+
+def insert_idempotency(conn: Connection | Tx, key: str, case_number: str, at: datetime) -> None:
+    """Record ``key`` → ``case_number`` for a caller that already looked the key up in this transaction,
+    holding the key's lock (engine.service.cases: a filing), so the look-up is not repeated; a key
+    recorded meanwhile all the same fails on the key's uniqueness (the transaction rolls back)."""
+    fast_execute(conn, _INSERT_IDEMPOTENCY, {"key": key, "case_number": case_number, "created_at": iso(at)})

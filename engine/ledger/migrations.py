@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from engine.ledger.appeals import appeal_events, appeals
+from engine.ledger.append_only import APPEND_ONLY, protect
 from engine.ledger.booking_tables import booking_slots, bookings, home_visits
 from engine.ledger.db import iso, lock, utc_now
 from engine.ledger.errors import SchemaTooNew
@@ -49,7 +50,7 @@ from engine.ledger.tables import (
     uploads,
 )
 
-__all__ = ["APPEND_ONLY", "MIGRATIONS", "Migration", "add_column", "migrate", "schema_version"]
+__all__ = ["MIGRATIONS", "Migration", "add_column", "migrate", "schema_version"]
 
 Migration = Callable[[Connection], None]
 
@@ -259,79 +260,15 @@ def _m023_device_grants(conn: Connection) -> None:
     device_grants.create(conn, checkfirst=True)
 
 
-APPEND_ONLY = {
-    "events": "events are append-only",
-    "checkpoints": "checkpoints are append-only",
-    "checkpoint_keys": "checkpoint keys are only added or retired",
-    # what electronic supervision saw: the monthly rankings count it, so no one may quietly unsee it
-    "supervision_events": "supervision events are append-only",
-}
-"""Tables the database itself keeps append-only (the triggers of migration 22): what the abort says."""
 
 
 def _m022_append_only_events(conn: Connection) -> None:
     """The record is append-only by the database, not by convention: triggers abort every UPDATE and
     DELETE of ``events`` and ``checkpoints`` (and every change to ``checkpoint_keys`` but retiring a key
-    once), and the tables of signed checkpoints (engine/ledger/transparency.py) are created. (Anyone
-    holding the file, or PostgreSQL's superuser, can drop a trigger: the signed checkpoints catch that.)"""
+    once), and the tables of signed checkpoints (engine/ledger/transparency.py) are created."""
     for new_table in (checkpoints, checkpoint_keys):
         new_table.create(conn, checkfirst=True)
-    if conn.dialect.name == "postgresql":
-        _append_only_postgresql(conn)
-        return
-    for name, message in APPEND_ONLY.items():
-        for verb in ("UPDATE", "DELETE"):
-            allowed = _RETIRE_ONCE if (name, verb) == ("checkpoint_keys", "UPDATE") else ""
-            conn.execute(
-                text(
-                    f"CREATE TRIGGER IF NOT EXISTS {name}_append_only_{verb.lower()} BEFORE {verb} ON {name}"
-                    f"{allowed} BEGIN SELECT RAISE(ABORT, '{message}'); END"
-                )
-            )
-
-
-# the one change a checkpoint key's row may take: retired_at set, once, nothing else touched
-_RETIRE_ONCE = (
-    " WHEN NOT (OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL AND NEW.key_id = OLD.key_id"
-    " AND NEW.public_key = OLD.public_key AND NEW.created_at = OLD.created_at)"
-)
-
-
-# PostgreSQL: one function raises the table's message (the trigger's argument) as an integrity violation
-# (SQLSTATE 23000, so SQLAlchemy raises IntegrityError as on SQLite); checkpoint_keys' UPDATE trigger
-# lets the one allowed change through. TRUNCATE, which fires no row trigger, is refused too.
-_PG_REFUSE = """CREATE OR REPLACE FUNCTION yangguang_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
-END $$"""
-_PG_RETIRE_ONCE = """CREATE OR REPLACE FUNCTION yangguang_retire_once() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL AND NEW.key_id = OLD.key_id
-       AND NEW.public_key = OLD.public_key AND NEW.created_at = OLD.created_at THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
-END $$"""
-
-
-def _append_only_postgresql(conn: Connection) -> None:
-    """Migration 22 on PostgreSQL: the same triggers, by the same names, as PL/pgSQL."""
-    conn.execute(text(_PG_REFUSE))
-    conn.execute(text(_PG_RETIRE_ONCE))
-    for name, message in APPEND_ONLY.items():
-        quoted = message.replace("'", "''")
-        for verb in ("UPDATE", "DELETE", "TRUNCATE"):
-            retire = (name, verb) == ("checkpoint_keys", "UPDATE")
-            function = "yangguang_retire_once" if retire else "yangguang_append_only"
-            each = "STATEMENT" if verb == "TRUNCATE" else "ROW"
-            trigger = f"{name}_append_only_{verb.lower()}"
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {name}"))  # run again, it puts them back
-            conn.execute(
-                text(
-                    f"CREATE TRIGGER {trigger} BEFORE {verb} ON {name} "
-                    f"FOR EACH {each} EXECUTE FUNCTION {function}('{quoted}')"
-                )
-            )
+    protect(conn, APPEND_ONLY)
 
 
 def _m024_filings(conn: Connection) -> None:
@@ -374,38 +311,27 @@ def _m027_notification_outbox(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-_APPEAL_EVENTS_MESSAGE = "appeal events are append-only"
-
-
 def _m028_appeals(conn: Connection) -> None:
     """``appeals`` and ``appeal_events`` (requests and complaints, engine.service.appeals); the database
     keeps ``appeal_events`` append-only as it does ``events`` (migration 22's triggers, by the same names)."""
     for table in (appeals, appeal_events):
         table.create(conn, checkfirst=True)
-    name = appeal_events.name
-    if conn.dialect.name == "postgresql":
-        conn.execute(text(_PG_REFUSE))
-        for verb in ("UPDATE", "DELETE", "TRUNCATE"):
-            trigger = f"{name}_append_only_{verb.lower()}"
-            each = "STATEMENT" if verb == "TRUNCATE" else "ROW"
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {name}"))
-            conn.execute(
-                text(
-                    f"CREATE TRIGGER {trigger} BEFORE {verb} ON {name} "
-                    f"FOR EACH {each} EXECUTE FUNCTION yangguang_append_only('{_APPEAL_EVENTS_MESSAGE}')"
-                )
-            )
-        return
-    for verb in ("UPDATE", "DELETE"):
-        conn.execute(
-            text(
-                f"CREATE TRIGGER IF NOT EXISTS {name}_append_only_{verb.lower()} BEFORE {verb} ON {name} "
-                f"BEGIN SELECT RAISE(ABORT, '{_APPEAL_EVENTS_MESSAGE}'); END"
-            )
-        )
+    protect(conn, {appeal_events.name: "appeal events are append-only"})
+
+
 def _m029_bookings(conn: Connection) -> None:
     """Appointments and home visits (engine/ledger/booking_tables.py): slot counters, bookings, home-visit requests."""
     metadata.create_all(conn, tables=[booking_slots, bookings, home_visits], checkfirst=True)
+
+
+def _m030_appeal_notify(conn: Connection) -> None:
+    """``appeals.notify``, ``notify_email`` and ``notify_language``: how the person who filed a request asked
+    to be told of its answer (engine.service.appeals); appeals filed before asked nothing (``none``)."""
+    for column in appeals.columns:
+        if column.name in ("notify", "notify_email", "notify_language"):
+            default = column.server_default.arg if column.server_default is not None else None  # type: ignore[attr-defined]
+            added = Column(column.name, column.type, nullable=column.nullable, server_default=default)
+            add_column(conn, "appeals", added)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -438,6 +364,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _m027_notification_outbox,
     _m028_appeals,
     _m029_bookings,
+    _m030_appeal_notify,
 )
 """Migration *n* is ``MIGRATIONS[n - 1]``; append, never edit or reorder.
 

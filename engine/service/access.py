@@ -283,6 +283,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/appeals/follow"): PUBLIC,
     ("POST", "/appeals/follow"): PUBLIC,
     ("POST", "/appeals/{number}/close"): PUBLIC,  # the query code is in the form: checked by the handler
+    ("POST", "/appeals/{number}/files/{upload}"): PUBLIC,  # the query code is in the form: checked by the handler
     ("GET", "/progress/{number}"): APPLICANT_CODE,
     ("POST", "/progress/{number}/{action}"): APPLICANT_CODE,
     ("GET", "/progress/{number}/documents/{index}"): APPLICANT_CODE,
@@ -317,6 +318,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/desk/appeals/record"): APPEAL_RECORD,
     ("GET", "/desk/appeals/{number}"): STAFF,
     ("POST", "/desk/appeals/{number}/act"): STAFF,
+    ("GET", "/desk/appeals/{number}/files/{upload}"): STAFF,
     ("GET", "/desk/chains"): CHAIN_DESK_PAGE,
     ("POST", "/desk/chains/{number}/accept"): CHAIN_ACCEPT_FORM,
     ("POST", "/desk/chains/{number}/green-channel"): GREEN_CHANNEL_FORM,

@@ -13,14 +13,16 @@ The sweep lights and escalates unanswered ones (engine.supervision.appeal_sweep)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from engine.base.i18n import N_
+from engine.base.identifiers import valid_email, valid_phone
 from engine.ledger import tables
 from engine.ledger.appeals import (
     appeals,
@@ -37,13 +39,17 @@ from engine.rules import appeals as rules
 from engine.rules import clock
 from engine.rules.cases.model import ActionRefused, Actor
 from engine.service import access, query_codes
+from engine.service import notifications_feeds as feeds
 from engine.service.cases import CaseService
+from engine.service.uploads import Upload
+from engine.service.uploads import fetch as fetch_uploads
 
 __all__ = [
     "LIMITS",
     "Appeal",
     "Filing",
     "act",
+    "attachment",
     "close_by_person",
     "code_hash",
     "file",
@@ -55,7 +61,7 @@ __all__ = [
 ]
 
 #: the longest text each field takes (the form says so too); longer is refused, never cut
-LIMITS = {"subject": 100, "body": 4000, "filer_name": 50, "contact": 50, "named_staff": 50, "text": 4000}
+LIMITS = {"subject": 100, "body": 4000, "filer_name": 50, "contact": 50, "named_staff": 50, "text": 4000, "email": 100}
 CHANNELS = ("portal", "phone", "visit")
 NO_SUCH_APPEAL = N_("没有这件诉求。")
 MAX_UPLOADS = 5
@@ -81,6 +87,9 @@ class Filing:
     named_department: str = ""
     named_staff: str = ""
     uploads: Sequence[str] = ()
+    notify: str = "none"  # how to be told of the answer: none | sms (to ``contact``) | email (to ``email``)
+    email: str = ""
+    language: str = "zh"  # the notice's language: zh | en
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +137,25 @@ _FIELD_WORDS = {
     "contact": N_("联系电话"),
     "named_staff": N_("工作人员"),
     "text": N_("答复内容"),
+    "email": N_("电子邮箱"),
 }
+
+
+def _notify(f: Filing, contact: str | None) -> dict[str, Any]:
+    """The columns of how the person asked to be told of the answer, checked: SMS needs a phone number
+    that takes one, e-mail a valid address (at most ``LIMITS["email"]`` characters)."""
+    notify = f.notify if f.notify in feeds.NOTIFY else "none"
+    email = f.email.strip()
+    if len(email) > LIMITS["email"]:
+        raise _refuse(N_("%(field)s最多 %(max)s 个字。"), field=_FIELD_WORDS["email"], max=LIMITS["email"])
+    if notify == "sms" and not valid_phone(contact):
+        raise _refuse(N_("短信通知需要填写正确的手机号码；也可以选择电子邮件或不需要通知。"))
+    if notify == "email" and not valid_email(email):
+        raise _refuse(N_("请填写正确的电子邮箱，例如 name@example.com；也可以选择短信或不需要通知。"))
+    if email and not valid_email(email):
+        raise _refuse(N_("请填写正确的电子邮箱，例如 name@example.com。"))
+    language = f.language if f.language in ("zh", "en") else "zh"
+    return {"notify": notify, "notify_email": email or None, "notify_language": language}
 
 
 def _named(service: CaseService, f: Filing) -> tuple[str | None, str | None, str | None]:
@@ -164,9 +191,17 @@ def _kind(service: CaseService, kind_id: str) -> dict[str, Any]:
     return kind
 
 
-def file(service: CaseService, f: Filing, recorder: Actor | None = None) -> tuple[str, str]:
+def file(
+    service: CaseService,
+    f: Filing,
+    recorder: Actor | None = None,
+    attach: Callable[[list[str]], None] | None = None,
+) -> tuple[str, str]:
     """File a request or complaint; returns (number, query code). ``recorder``: the clerk who took it by
-    phone or in person (``f.channel``); None on the portal. ActionRefused says what to correct."""
+    phone or in person (``f.channel``); None on the portal. ``attach`` stores the files sent with it (the
+    pages': engine.service.uploads, checked already) once everything else is found right, adding each
+    one's upload id to the list it is given; they are the appeal's from its first transaction, and
+    deleted again when it is refused after all. ActionRefused says what to correct."""
     office = service.catalogue.appeals_office()
     if office is None:
         raise ActionRefused("not_allowed", N_("本中心尚未开通诉求受理。"))
@@ -177,22 +212,46 @@ def file(service: CaseService, f: Filing, recorder: Actor | None = None) -> tupl
     anonymous = not f.filer_name.strip()
     if anonymous and not kind.get("anonymous"):
         raise _refuse(N_("“%(kind)s”需要留下姓名和联系电话；只有允许匿名的种类可以不填。"), kind=kind["label"])
-    values = {
+    values: dict[str, Any] = {
+        "channel": channel,
         "subject": _text(f.subject, "subject"),
         "body": _text(f.body, "body"),
         "filer_name": _text(f.filer_name, "filer_name", required=False) or None,
         "contact": _text(f.contact, "contact", required=not anonymous) or None,
         "named_staff": _text(f.named_staff, "named_staff", required=False) or None,
     }
+    values |= _notify(f, values["contact"])
     if len(f.uploads) > MAX_UPLOADS:
         raise _refuse(N_("最多附 %(max)s 个文件。"), max=MAX_UPLOADS)
     case_number, item, dept = _named(service, f)
+    stored: list[str] = []
+    try:
+        if attach is not None:
+            attach(stored)
+        return _create(service, recorder, kind, office, values, (case_number, item, dept), [*f.uploads, *stored])
+    except BaseException:
+        _discard(service, stored)  # no appeal, no files: nothing is left unowned
+        raise
+
+
+def _create(
+    service: CaseService,
+    recorder: Actor | None,
+    kind: Mapping[str, Any],
+    office: str,
+    values: dict[str, Any],
+    named: tuple[str | None, str | None, str | None],
+    attached: list[str],
+) -> tuple[str, str]:
+    """The appeal's row and first event, its files claimed by it, in one transaction."""
+    case_number, item, dept = named
+    channel = values["channel"]
     code = query_codes.new()
     now = datetime.fromisoformat(iso(service.clock.now()))
     due = rules.due(now, kind, service.calendar)
     values |= {
-        "kind": kind["id"], "channel": channel, "query_code_hash": code_hash(code), "case_number": case_number,
-        "item_code": item, "named_department": dept, "uploads": dumps(list(f.uploads)), "state": "open",
+        "kind": kind["id"], "query_code_hash": code_hash(code), "case_number": case_number,
+        "item_code": item, "named_department": dept, "uploads": dumps(attached), "state": "open",
         "handler": rules.handler_of(kind, office, dept), "due": iso(due), "light": "green",
     }  # fmt: skip
     who = recorder or Actor("applicant", "applicant")
@@ -206,10 +265,37 @@ def file(service: CaseService, f: Filing, recorder: Actor | None = None) -> tupl
                     conn, number=number, at=now, actor=who.username, role=who.role, payload=payload,
                     catalogue_version=service.catalogue.version, values=values,
                 )  # fmt: skip
+                if attached:  # the files belong to the appeal now (the sweep never purges them)
+                    u = tables.uploads
+                    conn.execute(
+                        update(u).where(u.c.id.in_(attached), u.c.case_number.is_(None), u.c.draft.is_(None))
+                        .values(case_number=number, claimed_at=iso(now))
+                    )  # fmt: skip
             return number, code
         except CaseExists:
             continue
     raise ActionRefused("conflict", N_("系统繁忙，请稍后再提交。"))
+
+
+def _discard(service: CaseService, ids: Sequence[str]) -> None:
+    """Delete the files stored for a filing that was then refused (rows, then files: never a row without one)."""
+    if not ids:
+        return
+    u = tables.uploads
+    with service.db.begin() as conn:
+        where = (u.c.id.in_(list(ids)), u.c.claimed_at.is_(None))
+        paths = [str(p) for (p,) in conn.execute(select(u.c.path).where(*where))]
+        conn.execute(delete(u).where(*where))
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
+def attachment(appeal: Appeal, upload_id: str, db: Any) -> tuple[Upload, int] | None:
+    """One of the appeal's files and its place among them, or None (not one of its files)."""
+    if upload_id not in appeal.uploads:
+        return None
+    row = fetch_uploads(db, {upload_id}).get(upload_id)
+    return (row, appeal.uploads.index(upload_id)) if row is not None else None
 
 
 def load(service: CaseService, number: str) -> Appeal | None:
@@ -305,11 +391,14 @@ def act(
         payload["text"] = note
     try:
         with service.db.begin() as conn:
-            return append_appeal_event(
+            done = append_appeal_event(
                 conn, number=appeal.number, expected_version=expected_version, at=now, actor=actor.username,
                 role=actor.role, action=_EVENT[action], payload=payload,
                 catalogue_version=service.catalogue.version, values=values,
             )  # fmt: skip
+            if action == "answer":  # the person's notice, in the answer's transaction (only an outbox row)
+                feeds.queue_answer(conn, service.catalogue, appeal.row, note, now)
+            return done
     except VersionConflict:
         raise ActionRefused("conflict", N_("这件诉求刚被他人处理过，请刷新后再试。")) from None
 

@@ -231,7 +231,7 @@ class Bookings:
             try:
                 with self.db.begin() as conn:
                     if filer is not None:  # PostgreSQL: an address's bookings are counted one at a time
-                        lock(conn, filing_limits.LOCK)
+                        lock(conn, filing_limits.client_lock(filer))
                         filing_limits.admit(conn, filer, now)
                     lock(conn, f"booking-person:{key}")  # PostgreSQL: one booking of a person at a time
                     self._may_book(conn, key, counter_id, day)

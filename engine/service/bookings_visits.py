@@ -110,7 +110,8 @@ def request(
         number = f"H{local_date(now):%y%m%d}{secrets.randbelow(10**8):08d}"
         try:
             with service.db.begin() as conn:
-                lock(conn, filing_limits.LOCK)  # PostgreSQL: an address's requests are counted one at a time
+                if filer is not None:  # PostgreSQL: an address's requests are counted one at a time
+                    lock(conn, filing_limits.client_lock(filer))
                 filing_limits.admit(conn, filer, now)
                 conn.execute(
                     insert(_H).values(

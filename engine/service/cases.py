@@ -11,25 +11,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, NamedTuple
 
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, insert, literal_column, null, select, union_all
 
 from engine.base import stated
 from engine.base.i18n import N_, gettext
 from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
-from engine.ledger.cases import create_case, last_number, record_case_staff
+from engine.ledger.cases import create_case, record_case_staff
 from engine.ledger.db import iso, loads, lock, read_only, write_transaction
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import append_event, case_values, events_of
 from engine.ledger.fastpath import Tx, fast_execute
-from engine.ledger.idempotency import remember_idempotency
+from engine.ledger.idempotency import insert_idempotency
 from engine.ledger.snapshots import load_snapshot, save_snapshot
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
@@ -73,11 +74,24 @@ _INSERT_FOLLOWUP = insert(tables.followups)
 _SNAPSHOT_CONTENT = select(tables.catalogue_snapshots.c.content).where(
     tables.catalogue_snapshots.c.version == bindparam("version")
 )
-#: the case an idempotency key filed (a repeat answers with it), in one prebuilt statement
-_FILED = (
-    select(tables.cases.c.number, tables.cases.c.query_code, tables.cases.c.version)
-    .select_from(tables.idempotency.join(tables.cases, tables.cases.c.number == tables.idempotency.c.case_number))
-    .where(tables.idempotency.c.key == bindparam("key"))
+_C = tables.cases.c
+#: what a filing reads under its locks, in one prebuilt statement (one round trip): the case its idempotency key
+#: filed (kind 0, a repeat answers with it; no row when none), and the last case number under its prefix
+#: (kind 1, always one row: NULL when the prefix has none; numbers are fixed-width, so text order is number order)
+_FILED_AND_LAST = union_all(
+    select(literal_column("0").label("kind"), _C.number, _C.query_code, _C.version)
+    .select_from(tables.idempotency.join(tables.cases, _C.number == tables.idempotency.c.case_number))
+    .where(tables.idempotency.c.key == bindparam("key")),
+    select(
+        literal_column("1"),
+        select(_C.number)
+        .where(_C.number >= bindparam("low"), _C.number < bindparam("high"))
+        .order_by(_C.number.desc())
+        .limit(1)
+        .scalar_subquery(),
+        null(),
+        null(),
+    ),
 )
 CASE_CACHE_SIZE = 10_000
 
@@ -254,7 +268,9 @@ class CaseService:
                 conn, item_code, doc, normalised, uploads, actor, idempotency_key, now, chain, pinned, filer
             )
         if filed[1] is not None:
-            self._remember(filed[0].number, *filed[1])
+            case_id, case, head = filed[1]
+            self._remember(filed[0].number, case_id, case)
+            self._keep_head(filed[0].number, head)  # the first action needs no read of the row just filed
         return filed[0]
 
     def _file(
@@ -270,19 +286,23 @@ class CaseService:
         chain: str | None,
         pinned: str | None,
         filer: filing_limits.Filer | None,
-    ) -> tuple[Submitted, tuple[int, Case] | None]:
-        """The filing's write transaction on ``conn``: what ``submit`` answers, and the new case's id and
-        state for the cache (None when the idempotency key named an earlier submission)."""
-        lock(conn, filing_limits.LOCK)  # PostgreSQL: one filing at a time decides the next number and the limits
-        seen = fast_execute(conn, _FILED, {"key": idempotency_key}).rows
-        if seen:  # a double click or a retried request: the case that exists
-            number, query_code, version = seen[0]
+    ) -> tuple[Submitted, tuple[int, Case, tuple[CaseRow, dict[str, Any]]] | None]:
+        """The filing's write transaction on ``conn``: what ``submit`` answers, and the new case's id, state
+        and row head for the caches (None when the idempotency key named an earlier submission)."""
+        prefix = self._number_prefix(now)
+        # PostgreSQL: filings with the same key, address or number prefix (center and day) queue here
+        lock(conn, *filing_limits.locks(idempotency_key, filer, prefix))
+        read = {int(r[0]): r[1:] for r in fast_execute(conn, _FILED_AND_LAST, {"key": idempotency_key,
+                "low": prefix, "high": prefix + "~"}).rows}  # fmt: skip
+        if 0 in read:  # a double click or a retried request: the case that exists
+            number, query_code, version = read[0]
             return Submitted(str(number), query_code, int(version), created=False), None
         filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
         snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
         if snap_key not in self._snapshots:
             self._snapshot_in(conn, snap_key)
-        number = self._next_number(conn, now)
+        last = read[1][0]
+        number = f"{prefix}{int(last[len(prefix) :]) + 1 if last else 1:06d}"
         drafts.mark_filed(conn, idempotency_key, number, now)  # Filed: the draft filed a chain application
         query_code = query_codes.new()  # unguessable; see engine.service.query_codes
         payload = _plain(
@@ -300,7 +320,8 @@ class CaseService:
             Event("submit", now, actor.username, actor.role, payload),
             snap["item"],
         )
-        case_id, _ = create_case(
+        worklist = {**self.worklist(case, snap), **({"chain_number": chain} if chain else {})}
+        case_id, first = create_case(
             conn,
             number=number,
             query_code=query_code,
@@ -313,17 +334,19 @@ class CaseService:
             role=actor.role,
             payload=payload,
             department=doc.data["department"],
-            columns={**self.worklist(case, snap), **({"chain_number": chain} if chain else {})},
+            columns=worklist,
+            plain=True,  # made plain above
         )
-        remember_idempotency(conn, idempotency_key, number, now)
-        return Submitted(number, query_code, 1, created=True), (case_id, case)
+        insert_idempotency(conn, idempotency_key, number, now)  # the key was looked up under its lock above
+        stored = case_values({"state": case.state, **worklist}, "columns")
+        stored["paused"] = bool(stored.get("paused", False))  # as create_case stores it
+        head = CaseRow(case_id, number, 1, snap_key, first.hash), {k: stored[k] for k in WRITTEN if k in stored}
+        return Submitted(number, query_code, 1, created=True), (case_id, case, head)
 
-    def _next_number(self, conn: Any, now: datetime) -> str:
+    def _number_prefix(self, now: datetime) -> str:
+        """Case numbers filed at ``now`` start with this: the center's id and the local day."""
         day = clock.local_date(now).strftime("%Y%m%d")
-        prefix = f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
-        last = last_number(conn, prefix)
-        seq = int(last[len(prefix) :]) + 1 if last else 1
-        return f"{prefix}{seq:06d}"
+        return f"{self.catalogue.center['id'].upper() if self.catalogue.center else 'YG'}{day}"
 
     # -- reading -----------------------------------------------------------------------------
     def load(self, number: str, fresh: bool = False) -> tuple[Case, dict[str, Any]]:
@@ -489,6 +512,8 @@ class CaseService:
         update = case_values({"state": after.state, **columns}, "state_update")
         # only the columns whose value changes are written (see append_event's ``current``)
         changed = {k: v for k, v in update.items() if k not in current or current[k] != v}
+        followup = event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS
+        ends = after.state in TERMINAL and case.state not in TERMINAL
         record = append_event(
             conn,
             case_id=int(row.id),
@@ -503,10 +528,11 @@ class CaseService:
             state_update=changed,
             known=row,
             plain=True,
+            last=not (followup or ends),  # the event is this transaction's last write
         )
-        if event.action == "evaluate" and event.payload.get("rating") in BAD_RATINGS:
+        if followup:
             self._open_followup(conn, int(row.id), after, event)
-        if after.state in TERMINAL and case.state not in TERMINAL:  # the case ends now
+        if ends:  # the case ends now
             record_case_staff(
                 conn,
                 int(row.id),
@@ -570,5 +596,21 @@ class CaseService:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-safe copy (Decimal and dates as text) for the record."""
+    """JSON-safe copy (Decimal and dates as text) for the record; a value that already is what JSON reads
+    back (most payloads: the form's data is normalised to plain values) is returned as it is."""
+    if _is_plain(value):
+        return value
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` comes back from a JSON round trip equal and of the same types: dicts with text
+    keys, lists, text, integers, booleans, None, and floats that are finite (no tuples, Decimals, dates)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        return all(type(k) is str and _is_plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_is_plain(v) for v in value)
+    return kind is float and math.isfinite(value)

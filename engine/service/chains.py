@@ -148,7 +148,7 @@ def submit(
     query_code = query_codes.new()  # unguessable; see engine.service.query_codes
     key = f"chain:{idempotency_key}"
     with service.db.begin() as conn:
-        lock(conn, filing_limits.LOCK)  # PostgreSQL: filings read and count the address's limit one at a time
+        lock(conn, *filing_limits.locks(key, filer))  # PostgreSQL: the key's and the address's filings queue
         earlier = find_idempotency(conn, key)
         if earlier is not None:  # a double click or a retried request: the application that exists
             known = conn.execute(select(_T.c.query_code).where(_T.c.number == earlier)).scalar_one()

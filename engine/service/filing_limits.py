@@ -41,9 +41,7 @@ from engine.service.upload_limits import Limits
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 FLOOD = "filing_flood"  # the supervision event kind (engine.supervision.sweep labels it)
-# the lock (engine.ledger.db.lock) a filing transaction takes first on PostgreSQL: the address's count, the
-# idempotency key and the next case number are each read and then written, so filings go one at a time
-LOCK = "filings"
+LOCK = "filings"  # the first word of the names of the locks a filing takes (see locks)
 
 _F = tables.filings
 _INSERT = insert(_F)
@@ -112,6 +110,29 @@ def _wait_words(seconds: int) -> str:
     return text % {"num": hours}
 
 
+def client_lock(filer: Filer) -> str:
+    """The lock of one address's count (taken alone by a booking or a home-visit request, which have no
+    idempotency key or case number)."""
+    return f"{LOCK}:client:{filer.client}"
+
+
+def locks(idempotency_key: str, filer: Filer | None, number_prefix: str | None = None) -> tuple[str, ...]:
+    """The locks (engine.ledger.db.lock) a filing transaction takes first on PostgreSQL, in this order.
+
+    A filing reads and then writes three things: whether its idempotency key filed already, its address's
+    count (when it has a filer), and the last case number under its prefix (center and day). Each is
+    guarded by a lock of its own, so filings that share none of them (other centers, other addresses)
+    run side by side instead of one at a time for the whole database; those sharing one queue on it.
+    The order — key, address, number prefix, taken in one statement — is the same for every filing, so
+    two never wait on each other in a cycle."""
+    names = [f"{LOCK}:key:{idempotency_key}"]
+    if filer is not None:
+        names.append(client_lock(filer))
+    if number_prefix is not None:
+        names.append(f"{LOCK}:number:{number_prefix}")
+    return tuple(names)
+
+
 def admit(conn: Connection, filer: Filer | None, now: datetime) -> None:
     """Count one filing of ``filer`` at ``now`` in the caller's write transaction, or raise
     :class:`TooMany` (nothing counted) when the address is past its hour's or day's limit.
@@ -154,4 +175,4 @@ def _record(conn: Connection, client: str, now: datetime, limit: int, window: ti
     anomalies.record_once(conn, FLOOD, prefix, now, iso(now - window), detail)
 
 
-__all__ = ["DAY", "FLOOD", "HOUR", "LOCK", "Filer", "TooMany", "admit", "of", "per_day"]
+__all__ = ["DAY", "FLOOD", "HOUR", "LOCK", "Filer", "TooMany", "admit", "client_lock", "locks", "of", "per_day"]

@@ -1,4 +1,5 @@
-"""The notification worker: produces what is due (engine.service.notifications: case events, the staff digest)
+"""The notification worker: produces what is due (engine.service.notifications: case events, the staff digest;
+engine.service.notifications_feeds: appointment reminders)
 and sends the outbox's due messages, with retries and exponential backoff, recording every try.
 
 Each message is claimed by a guarded update before it is sent (engine.ledger.outbox.claim), so several
@@ -25,6 +26,7 @@ from engine.catalogue.model import Catalogue
 from engine.ledger import outbox
 from engine.rules.calendar import WorkCalendar
 from engine.service import notifications
+from engine.service import notifications_feeds as feeds
 from engine.service.cases import CaseService
 from engine.service.notification_senders import Sender, SendFailed
 
@@ -43,6 +45,7 @@ class Settings:
     backoff: timedelta = timedelta(minutes=1)
     batch: int = 100
     digest_hour: int = 8  # local time from which the staff digest of a working day is queued
+    reminder_hour: int = feeds.REMINDER_HOUR  # … and the working day before an appointment, its reminder
 
     def delay(self, attempts: int) -> timedelta:
         """How long after its ``attempts``-th failed try a message is tried again."""
@@ -50,15 +53,22 @@ class Settings:
 
 
 def settings_from_env(env: Mapping[str, str]) -> Settings:
-    """``YANGGUANG_NOTIFY_MAX_ATTEMPTS`` (default 8) and ``YANGGUANG_NOTIFY_BACKOFF_SECONDS`` (default 60);
-    ValueError naming a bad one."""
+    """``YANGGUANG_NOTIFY_MAX_ATTEMPTS`` (default 8), ``YANGGUANG_NOTIFY_BACKOFF_SECONDS`` (default 60) and
+    ``YANGGUANG_NOTIFY_REMINDER_HOUR`` (0–23, default 16); ValueError naming a bad one."""
     values: dict[str, int] = {}
     for name, default in (("MAX_ATTEMPTS", 8), ("BACKOFF_SECONDS", 60)):
         raw = env.get(f"YANGGUANG_NOTIFY_{name}", "").strip() or str(default)
         if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
             raise ValueError(f"YANGGUANG_NOTIFY_{name} must be a whole number, 1 or more, not {raw!r}")
         values[name] = int(raw)
-    return Settings(max_attempts=values["MAX_ATTEMPTS"], backoff=timedelta(seconds=values["BACKOFF_SECONDS"]))
+    raw = env.get("YANGGUANG_NOTIFY_REMINDER_HOUR", "").strip() or str(feeds.REMINDER_HOUR)
+    if not (raw.isascii() and raw.isdigit() and int(raw) <= 23):
+        raise ValueError(f"YANGGUANG_NOTIFY_REMINDER_HOUR must be an hour, 0 to 23, not {raw!r}")
+    return Settings(
+        max_attempts=values["MAX_ATTEMPTS"],
+        backoff=timedelta(seconds=values["BACKOFF_SECONDS"]),
+        reminder_hour=int(raw),
+    )
 
 
 @dataclass(slots=True)
@@ -130,10 +140,12 @@ def cycle(
     tailer: notifications.Tailer | None = None,
     warning_days: int = 1,
 ) -> Report:
-    """One round of the worker: queue the messages of new case events and the day's digests, then send
-    what is due. The server runs it every ``--notify-seconds``; ``yangguang notify send`` once."""
+    """One round of the worker: queue the messages of new case events, the day's digests and the next
+    working day's appointment reminders, then send what is due. The server runs it every
+    ``--notify-seconds``; ``yangguang notify send`` once."""
     report = Report(queued=notifications.tail(db, catalogue, now, tailer))
     report.queued += notifications.digest(db, catalogue, calendar, now, warning_days, settings.digest_hour)
+    report.queued += feeds.reminders(db, catalogue, calendar, now, settings.reminder_hour)
     return send_due(db, senders, now, settings, report)
 
 

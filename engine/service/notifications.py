@@ -6,9 +6,10 @@ catalogue's templates (engine.catalogue.notifications), never on a case action's
   channel the applicant chose on the form (``contact.notify``: email, sms or none). The cursor moves in
   the same transaction as the rows it produced, and a row's key is the event and the channel, so a
   crash or a restart never produces a message twice; a case action waits on none of it.
-* :func:`enqueue` lets another feature (complaint answers, appointment reminders) queue a message in its
-  own transaction.
-* :func:`digest` queues each staff member's daily digest (their yellow and red cases) once per working day.
+* :func:`enqueue` lets another feature queue a message in its own transaction (complaint answers and
+  appointment reminders: engine.service.notifications_feeds).
+* :func:`digest` queues each staff member's daily digest (their yellow and red cases, the requests and
+  complaints new for them: :func:`new_complaints`) once per working day.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, and_, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from engine.base import delivery
@@ -29,11 +31,12 @@ from engine.base.identifiers import valid_email, valid_phone
 from engine.catalogue.model import Catalogue
 from engine.catalogue.notifications import render
 from engine.ledger import outbox, tables
-from engine.ledger.db import loads, lock, read_only
+from engine.ledger.appeals import appeals
+from engine.ledger.db import iso, loads, lock, read_only
 from engine.rules import clock
 from engine.rules.calendar import WorkCalendar
 from engine.rules.cases.model import Actor
-from engine.service import worklist
+from engine.service import access, worklist
 
 __all__ = [
     "ACTION_EVENTS",
@@ -43,7 +46,9 @@ __all__ = [
     "compose",
     "digest",
     "enqueue",
+    "local_day",
     "new_complaints",
+    "previous_digest",
     "recipient_of",
     "set_staff_email",
     "tail",
@@ -135,10 +140,12 @@ def enqueue(
     return outbox.add(conn, row, now)
 
 
-def _day(moment: datetime | None, language: str) -> str:
+def local_day(moment: datetime | date | None, language: str) -> str:
+    """A day as a message writes it: ``2026年3月6日`` in Chinese, ``2026-03-06`` in English (a moment: its
+    local day)."""
     if moment is None:
         return ""
-    d = clock.local_date(moment)
+    d = clock.local_date(moment) if isinstance(moment, datetime) else moment
     return f"{d.year}年{d.month}月{d.day}日" if language == "zh" else d.isoformat()
 
 
@@ -164,8 +171,8 @@ def _case_values(catalogue: Catalogue, row: Any, payload: Mapping[str, Any], lan
         "department": dept.get("name", row.department or ""),
         "center": (catalogue.center or {}).get("name", ""),
         "applicant": (contact or {}).get("name") or row.applicant_name or "",
-        "date": _day(datetime.fromisoformat(row.at), language),
-        "due_date": _day(due, language),
+        "date": local_day(datetime.fromisoformat(row.at), language),
+        "due_date": local_day(due, language),
         "missing": "\n".join(missing),
         "reason": str(payload.get("reason") or kinds.get(payload.get("kind"), payload.get("kind") or "")),
         "decision": decision,
@@ -283,10 +290,50 @@ def set_staff_email(db: Engine, username: str, email: str | None) -> bool:
         return True
 
 
-def new_complaints(db: Engine, username: str, since: datetime, language: str) -> list[str]:
-    """The new complaints a staff member's digest lists, one line each. Empty until the complaints
-    feature (engine.service.appeals) fills this in: it is where they plug into the digest."""
-    return []
+_LIGHTS = {"green": N_("绿灯"), "warning": N_("黄灯"), "violation": N_("红灯")}
+#: at most this many new requests are listed in one digest (the desk's list has them all)
+MAX_COMPLAINTS = 50
+
+
+def new_complaints(db: Engine, catalogue: Catalogue, actor: Actor, since: datetime, language: str = "zh") -> list[str]:
+    """The requests and complaints new for a staff member's digest, one line each (number, kind, light, due
+    day): those assigned to them, and the unassigned ones waiting on their department (which they may assign),
+    filed, sent to it or changed since ``since`` (the digest before), the most urgent first."""
+    office = catalogue.appeals_office()
+    if office is None:
+        return []
+    a = appeals
+    waiting = [and_(a.c.state == "assigned", a.c.assignee == actor.username)]
+    if actor.department and access.may_handle_appeal(actor, "assign", actor.department, office):
+        waiting.append(and_(a.c.state == "open", a.c.handler == actor.department))
+    query = (
+        select(a.c.number, a.c.kind, a.c.light, a.c.due)
+        .where(or_(*waiting), a.c.updated_at >= iso(since))
+        .order_by(a.c.due, a.c.number)
+        .limit(MAX_COMPLAINTS)
+    )
+    with read_only(db) as conn:
+        rows = conn.execute(query).all()
+    kinds = catalogue.appeal_kinds()
+    lines = []
+    with speaking(_TEMPLATE_LANGUAGE.get(language, "zh_CN")):
+        for r in rows:
+            label = str(kinds.get(r.kind, {}).get("label", r.kind))
+            light = gettext(_LIGHTS.get(r.light, _LIGHTS["green"]))
+            words = _OVERDUE if r.light == "violation" else _DUE
+            due = gettext(words) % {"day": local_day(datetime.fromisoformat(r.due), language)}
+            lines.append(f"- {r.number} {label} {light}（{due}）")
+    return lines
+
+
+def previous_digest(calendar: WorkCalendar, today: date, hour: int) -> datetime:
+    """When the digest before today's was due: ``hour`` o'clock of the working day before ``today``."""
+    day = today - timedelta(days=1)
+    for _ in range(60):  # the longest break of the calendar is far shorter
+        if calendar.is_working_day(day):
+            break
+        day -= timedelta(days=1)
+    return datetime.combine(day, clock_time(hour), tzinfo=TZ)
 
 
 def digest(
@@ -298,6 +345,7 @@ def digest(
     today = clock.local_date(now)
     if now.astimezone(TZ).hour < hour or not calendar.is_working_day(today):
         return 0
+    since = previous_digest(calendar, today, hour)
     u, a = tables.users, outbox.staff_addresses
     with read_only(db) as conn:
         people = conn.execute(
@@ -312,13 +360,13 @@ def digest(
             continue
         actor = Actor(p.username, p.role, p.department, p.backup_for)
         rows = [r for r in worklist.for_actor(db, actor, now, calendar, warning_days) if r.light in ("yellow", "red")]
-        complaints = new_complaints(db, p.username, now, "zh")
+        complaints = new_complaints(db, catalogue, actor, since, "zh")
         if not rows and not complaints:
             continue
         values = {
             "staff": p.display_name or p.username,
             "center": (catalogue.center or {}).get("name", ""),
-            "date": _day(now, "zh"),
+            "date": local_day(now, "zh"),
             "yellow_count": sum(r.light == "yellow" for r in rows),
             "red_count": sum(r.light == "red" for r in rows),
             "cases": "\n".join(f"- {r.number} {_item_name(catalogue, r.item_code)} {_due(r)}" for r in rows),
@@ -341,4 +389,4 @@ def _due(row: worklist.Row) -> str:
         return ""
     words = _OVERDUE if row.light == "red" else _DUE
     with speaking("zh_CN"):  # the digest speaks the staff's language
-        return "（" + gettext(words) % {"day": _day(row.due, "zh")} + "）"
+        return "（" + gettext(words) % {"day": local_day(row.due, "zh")} + "）"

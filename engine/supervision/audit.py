@@ -244,7 +244,7 @@ def _grouped(rows: Iterator[Any]) -> Iterator[tuple[Any, list[Any]]]:
 
 def _missing_numbers(conn: Connection, center: str) -> list[Problem]:
     """The service numbers a center's cases CENTER + YYYYMMDD + the day's count from 000001
-    (CaseService._next_number), so a number missing below the day's highest is a case deleted (a day's
+    (CaseService._file), so a number missing below the day's highest is a case deleted (a day's
     last case deleted shows only against a checkpoint)."""
     pattern = re.compile(rf"^({re.escape(center)}\d{{8}})(\d{{6}})$")
     issued: dict[str, set[int]] = {}

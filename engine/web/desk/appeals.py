@@ -23,9 +23,10 @@ from engine.rules import appeals as rules
 from engine.rules.cases.model import ActionRefused
 from engine.service import access
 from engine.service import appeals as appeal_service
+from engine.service.upload_limits import Owner
 from engine.web.deps import deps
 from engine.web.desk.staff import Staff, show, staff_route
-from engine.web.portal.appeals import FIELDS, STATES, event_words
+from engine.web.portal.appeals import FIELDS, FILES_FORM, STATES, event_words, file_response, sent_files, storer
 
 LIGHTS = {"violation": N_("红灯：已超期"), "warning": N_("黄灯：即将到期"), "green": N_("绿灯")}
 CHANNELS = {"portal": N_("网上提交"), "phone": N_("电话"), "visit": N_("现场")}
@@ -83,6 +84,7 @@ def _page(request: Request, staff: Staff, number: str, status: int = 200, error:
     if appeal.kind.get("anonymous") and staff.actor.department != office:  # a reporter is known to the office only
         filer = masking.mask_name(filer, "natural_person") if filer else None
         contact = masking.mask_phone(contact) if contact else None
+    notify_words = _notify_words(row, masked=bool(appeal.kind.get("anonymous")) and staff.actor.department != office)
     history = [{"at": wording.local_time(e.at_datetime), "what": event_words(e.action), "who": e.actor,
                 "payload": e.payload} for e in appeal.history]  # fmt: skip
     staff_of_handler = appeal_service.staff_of(service, str(row["handler"])) if "assign" in actions else []
@@ -90,8 +92,23 @@ def _page(request: Request, staff: Staff, number: str, status: int = 200, error:
         request, staff, "desk/appeal.html", status, appeal=appeal, row=row, kind=appeal.kind, filer=filer,
         contact=contact, history=history, actions=actions, error=error,
         done=gettext(DONE[done]) if done in DONE else "",
-        ratings=rules.RATINGS, staff_of_handler=staff_of_handler, **_words(service),
+        ratings=rules.RATINGS, staff_of_handler=staff_of_handler, notify_words=notify_words, **_words(service),
     )  # fmt: skip
+
+
+NOTIFY = {"none": N_("不需要通知"), "sms": N_("短信"), "email": N_("电子邮件")}
+
+
+def _notify_words(row: Any, masked: bool) -> str:
+    """How the person asked to be told of the answer, in words (the address masked where the filer is)."""
+    how = str(row.get("notify") or "none")
+    words = gettext(NOTIFY.get(how, NOTIFY["none"]))
+    if how == "email" and row.get("notify_email"):
+        address = str(row["notify_email"])
+        words += " " + (masking.mask_text(address) if masked else address)
+    if how != "none" and row.get("notify_language") == "en":
+        words += gettext("（英文）")
+    return words
 
 
 async def page(request: Request, staff: Staff) -> Response:
@@ -99,6 +116,19 @@ async def page(request: Request, staff: Staff) -> Response:
     number = request.path_params["number"][:32]
     done = request.query_params.get("done", "")
     return await run_in_threadpool(_page, request, staff, number, 200, "", done)
+
+
+def _file(service: Any, actor: Any, number: str, upload_id: str) -> Response:
+    appeal = appeal_service.load(service, number)
+    if appeal is None or not access.may_see_appeal(actor, appeal.row["handler"], service.catalogue.appeals_office()):
+        raise HTTPException(404, gettext(appeal_service.NO_SUCH_APPEAL))
+    return file_response(appeal, upload_id, service.db)
+
+
+async def download(request: Request, staff: Staff) -> Response:
+    """``GET /desk/appeals/NUMBER/files/UPLOAD``: a file sent with the appeal, for those who may see it."""
+    number, upload_id = request.path_params["number"][:32], request.path_params["upload"][:64]
+    return await run_in_threadpool(_file, deps(request).service, staff.actor, number, upload_id)
 
 
 async def act(request: Request, staff: Staff) -> Response:
@@ -128,7 +158,7 @@ def _record_page(request: Request, staff: Staff, status: int = 200, error: str =
         raise HTTPException(403, gettext("您的角色不能登记诉求。"))
     return show(
         request, staff, "desk/appeal_record.html", status, error=error, limits=appeal_service.LIMITS,
-        **{"values": {}, "number": "", "code": "", **ctx, **_words(service)},
+        **{"values": {}, "number": "", "code": "", **ctx, **_words(service), **FILES_FORM},
     )  # fmt: skip
 
 
@@ -139,12 +169,16 @@ async def record_form(request: Request, staff: Staff) -> Response:
 
 async def record(request: Request, staff: Staff) -> Response:
     """``POST /desk/appeals/record``: file it for the person; the number and query code to tell them."""
-    form = await request.form(max_files=0, max_fields=200)
+    form = await request.form()  # read by the staff guard already, files and all (staff_route's ``files``)
     values = {k: str(form.get(k, ""))[:5000] for k in (*FIELDS, "channel")}
     service = deps(request).service
+    files, problem = await sent_files(form)
+    if problem:
+        return await run_in_threadpool(_record_page, request, staff, 422, problem, values=values)
+    attach = storer(request, files, Owner())  # staff: an office shares one address, so no address limits
     try:
         number, code = await run_in_threadpool(
-            appeal_service.file, service, appeal_service.Filing(**values), staff.actor
+            appeal_service.file, service, appeal_service.Filing(**values), staff.actor, attach
         )
     except ActionRefused as exc:
         status = 403 if exc.code == "forbidden" else 422
@@ -155,7 +189,8 @@ async def record(request: Request, staff: Staff) -> Response:
 ROUTES: list[Route] = [  # who may use each: engine.service.access.ROUTES
     staff_route("GET", "/desk/appeals", listing),
     staff_route("GET", "/desk/appeals/record", record_form),
-    staff_route("POST", "/desk/appeals/record", record),
+    staff_route("POST", "/desk/appeals/record", record, files=appeal_service.MAX_UPLOADS + 1),
     staff_route("GET", "/desk/appeals/{number}", page),
     staff_route("POST", "/desk/appeals/{number}/act", act),
+    staff_route("GET", "/desk/appeals/{number}/files/{upload}", download),
 ]

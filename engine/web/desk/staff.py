@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from engine.base.i18n import gettext
 from engine.rules.cases.model import Actor
-from engine.service import access, auth
+from engine.service import access, auth, uploads
 from engine.service.cases import CaseService
 from engine.web import csrf
 from engine.web.deps import deps
@@ -59,9 +59,14 @@ def signed_in(request: Request) -> Actor | None:
     return found.actor if found else None
 
 
-def guarded(handler: StaffHandler, rule: access.Rule | None = None) -> Endpoint:
+class _TooLarge(Exception):
+    pass
+
+
+def guarded(handler: StaffHandler, rule: access.Rule | None = None, files: int = 0) -> Endpoint:
     """``handler`` behind a signed-in session (else to the login page), the CSRF token on every POST,
-    and — with a role ``rule`` of engine.service.access — the role it names (else 403)."""
+    and — with a role ``rule`` of engine.service.access — the role it names (else 403). A form of a route
+    that takes ``files`` files is read with them, at most ``files`` × the uploads' file size (else 413)."""
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
@@ -72,7 +77,14 @@ def guarded(handler: StaffHandler, rule: access.Rule | None = None) -> Endpoint:
             return RedirectResponse(f"/desk/login?next={target}", status_code=303)
         if rule is not None and rule.roles is not None and not rule.allows(found.actor):
             raise HTTPException(403, gettext("您的角色无权查看此页面。"))
-        if request.method == "POST":
+        if request.method == "POST" and files:
+            try:
+                request = uploads.limited(request, files * uploads.MAX_UPLOAD + 256 * 1024, _TooLarge)
+                form = await request.form(max_files=files, max_fields=200)  # kept: the handler reads it again
+            except _TooLarge:
+                raise HTTPException(413, gettext("上传的文件合计太大，请分几次上传。")) from None
+            csrf.check(request, form, d.key, csrf.STAFF, found.token)
+        elif request.method == "POST":
             form = await request.form(max_files=0, max_fields=200)  # kept by Starlette: the handler reads it again
             csrf.check(request, form, d.key, csrf.STAFF, found.token)
         return await handler(request, found)
@@ -80,10 +92,10 @@ def guarded(handler: StaffHandler, rule: access.Rule | None = None) -> Endpoint:
     return endpoint
 
 
-def staff_route(method: str, path: str, handler: StaffHandler) -> Route:
+def staff_route(method: str, path: str, handler: StaffHandler, files: int = 0) -> Route:
     """A staff page's route, guarded by its rule in engine.service.access.ROUTES (KeyError: give the
-    route a rule there first)."""
-    return Route(path, guarded(handler, access.rule_for(method, path)), methods=[method])
+    route a rule there first); a form that takes files says how many (``files``)."""
+    return Route(path, guarded(handler, access.rule_for(method, path), files), methods=[method])
 
 
 def show(

@@ -447,3 +447,20 @@ def test_next_link_hashes_exactly_the_canonical_encoding(payload: dict[str, Any]
     link = ledger_events.next_link("QQ1", 2, at, "张三", "window", "accept", payload, CATV, "f" * 64)
     assert link.hash == event_hash(link.chained)
     assert link.stored == dumps(payload)
+
+
+@pytest.mark.parametrize(
+    ("number", "actor", "role", "action", "version"),
+    [
+        ("QQ1", "张三", "window", "accept", CATV),
+        ('Q"1\\', 'a "quoted"\n\u0000 name', "rôle\t", "\u2028act", "v\u00e9"),
+    ],
+)
+def test_next_link_hashes_the_canonical_encoding_of_any_text(
+    number: str, actor: str, role: str, action: str, version: str
+) -> None:
+    """The chained fields are written one by one in key order: byte for byte what canonical() encodes,
+    whatever characters the texts hold (quotes, backslashes, control and non-ASCII characters)."""
+    at = datetime.fromisoformat("2026-11-22T09:00:00+00:00")
+    link = ledger_events.next_link(number, 12, at, actor, role, action, {"k": "v"}, version, "e" * 64)
+    assert link.hash == event_hash(link.chained)

@@ -63,6 +63,13 @@ def accept(svc: CaseService, number: str) -> None:
     svc.act(number, "accept", WINDOW, {}, svc.load(number)[0].version)
 
 
+def elsewhere(svc: CaseService) -> CaseService:
+    """The same database served by another process: it did not write the case, so its action reads the row
+    first and is a transaction of several statements (an action of the process that wrote the case last is
+    one statement, its own transaction, with nothing after its event to fail or to wait)."""
+    return CaseService(svc.catalogue, svc.db, svc.clock, svc.calendar)
+
+
 def accept_rolled_back(svc: CaseService, number: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """An acceptance that fails after its event is written: the transaction rolls back, the id is gone."""
     real = events.insert_event
@@ -73,7 +80,7 @@ def accept_rolled_back(svc: CaseService, number: str, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(events, "insert_event", fails_after)
     with pytest.raises(_RolledBack):
-        accept(svc, number)
+        accept(elsewhere(svc), number)
     monkeypatch.setattr(events, "insert_event", real)
 
 
@@ -123,7 +130,7 @@ def test_a_late_commit_inside_the_wait_is_not_skipped(svc: CaseService, monkeypa
         return event_id
 
     monkeypatch.setattr(events, "insert_event", holds)
-    slow = threading.Thread(target=accept, args=(svc, late))
+    slow = threading.Thread(target=accept, args=(elsewhere(svc), late))
     slow.start()
     assert written.wait(30)
     monkeypatch.setattr(events, "insert_event", real)

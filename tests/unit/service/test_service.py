@@ -299,3 +299,35 @@ def test_two_staff_completing_the_same_step_at_once(world) -> None:  # type: ign
     assert sorted(outcomes) == ["conflict", "ok"]
     case, _ = svc.load(number, fresh=True)
     assert case.done_steps.count("review") == 1 and audit.verify(db).ok
+
+
+def test_two_requests_in_one_process_acting_at_once_on_the_case_it_wrote_last(world) -> None:  # type: ignore[no-untyped-def]
+    """One server process (one service, two threads) that wrote a case last starts both actions from the row
+    it remembers, without reading it (on PostgreSQL each is then a single statement, its own transaction):
+    still exactly one succeeds, the other is a VersionConflict, and the record verifies."""
+    import threading
+
+    svc, _, db = world
+    number = submit(svc)
+    svc.act(number, "accept", staff("window"), {}, 1)  # remembered: version 2, written by this process
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            svc.act(number, "complete_step", staff("reviewer"), {"step": "review"}, 2)
+            outcomes.append("ok")
+        except VersionConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["conflict", "ok"]
+    case, _ = svc.load(number, fresh=True)
+    assert case.version == 3 and case.done_steps.count("review") == 1
+    report = audit.verify(db)
+    assert report.ok, report.render()
