@@ -18,11 +18,12 @@ import uvicorn
 from starlette.testclient import TestClient
 from support import REPO, free_port, wait_for
 from support.bookings import person, race
-from support.desk import browser
+from support.desk import PASSWORD, browser
 from support.portal import csrf
 
 from engine.base.dates import TZ
 from engine.rules.clock import ManualClock
+from engine.service.accounts import add_user
 from engine.web.app import create_app
 
 THURSDAY = datetime(2026, 4, 30, 8, 0, tzinfo=TZ)  # May 1-5 is the 劳动节 break; Saturday May 9 is worked
@@ -175,13 +176,14 @@ def test_the_window_signs_in_calls_next_and_the_hall_shows_it(desk: tuple[Any, A
 
 
 def test_another_departments_window_is_not_found(desk: tuple[Any, Any, ManualClock]) -> None:
-    app, _, clk = desk
+    app, svc, clk = desk
     clk.set(THURSDAY)
-    housing = browser(app, "window.housing")
-    page = housing.get("/desk/bookings")
+    add_user(svc.db, "window.complaints", "window", "complaints", PASSWORD)
+    office = browser(app, "window.complaints")  # the complaints office takes no bookings
+    page = office.get("/desk/bookings")
     assert page.status_code == 200 and "您所在部门没有开通预约的窗口" in page.text
     token = csrf(page.text)
-    assert housing.post("/desk/bookings/realestate/call-next", data={"csrf": token}).status_code == 404
+    assert office.post("/desk/bookings/realestate/call-next", data={"csrf": token}).status_code == 404
     assert TestClient(app, follow_redirects=False).get("/desk/bookings").status_code == 303  # to the login page
 
 

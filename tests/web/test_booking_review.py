@@ -171,8 +171,11 @@ def test_the_home_visit_list_is_full_for_the_department_masked_for_others_and_pa
     assert browser(app, "window.realestate").get("/desk/home-visits?page=x").status_code == 200
 
 
-def test_a_guide_links_its_own_counter_and_only_when_there_is_one(portal: tuple[TestClient, Any, ManualClock]) -> None:
-    client, _, _ = portal
+def test_a_guide_links_its_own_counter_and_only_when_there_is_one(tmp_path: Any, reference: Any) -> None:
+    data = dict(reference.catalogue.appointments)
+    data["counters"] = [c for c in data["counters"] if c["id"] != "housing"]  # the housing window takes no bookings
+    without = dataclasses.replace(reference.catalogue, appointments=data)
+    client = TestClient(create_app(REPO, tmp_path / "site.db", without, clock=ManualClock(THURSDAY), sweep_seconds=0))
     assert 'href="/booking/marriage"' in client.get("/items/QQ-CIVIL-DJ-101").text  # the item's own counter
     assert 'href="/booking/amr"' in client.get("/items/QQ-AMR-XK-103").text  # its department's window
     housing = client.get("/items/QQ-HOUSING-XK-003").text
