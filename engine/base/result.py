@@ -23,6 +23,7 @@ WARNING_KINDS: frozenset[str] = frozenset(
         "step-role",  # a step given to a role that cannot do that step's kind of work
         "natural-days",  # a licence limit in natural days without a basis that says so (Art. 82)
         "note-contradiction",  # a note that says the opposite of the field it explains
+        "booking-no-counter",  # an item says online.booking but appointments.yaml has no counter for it
     }
 )
 

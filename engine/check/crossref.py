@@ -140,4 +140,5 @@ def check(
         cross.out.extend(
             slots.check(cat.appointments_file, cat.appointments, departments, dict.fromkeys(cat.items, ""))
         )
+        cross.out.extend(slots.unbookable(cat, departments))
     return withdrawn_producers(cat, cross.out)

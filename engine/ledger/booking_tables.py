@@ -44,6 +44,7 @@ bookings = Table(
     Column("start", String(5), nullable=False),
     Column("late", Boolean, nullable=False, server_default="0"),
     # booked | moved (still holding its new slot) | cancelled | arrived | served | no_show
+    # | closed (its day closed after booking: not held against the person) | left (arrived, never called)
     Column("state", String(16), nullable=False),
     Column("person", String(100), nullable=False),
     Column("person_key", String(HASH_LENGTH), nullable=False),  # sha256 of the ID number: the no-show rule

@@ -21,13 +21,29 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from engine.base.result import Finding
+from engine.catalogue.model import Catalogue
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 
-__all__ = ["Counter", "NoShowRule", "Rules", "Slot", "blocked_until", "check", "parse_time", "rules_of", "slots"]
+__all__ = [
+    "Counter",
+    "NoShowRule",
+    "Rules",
+    "Slot",
+    "blocked_until",
+    "check",
+    "hours_of",
+    "parse_time",
+    "rules_of",
+    "slots",
+    "unbookable",
+]  # fmt: skip
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BOOK_AHEAD_DAYS = 14  # appointments.yaml's default book_ahead_days
 SAME_DAY_UNTIL = 30  # minutes before a slot starts that it closes for booking (same_day_until)
+BOOKINGS_PER_ADDRESS = 6  # per_address_per_day.bookings: bookings one address may make within 24 hours
+HOME_VISITS_PER_ADDRESS = 3  # per_address_per_day.home_visits
+HOURS = (time(8, 30), time(17, 30))  # a home visit's hours when appointments.yaml names no counter
 
 
 def parse_time(text: str) -> time:
@@ -82,6 +98,8 @@ class Rules:
     book_ahead_days: int = BOOK_AHEAD_DAYS
     same_day_until: int = SAME_DAY_UNTIL
     no_show: NoShowRule | None = None
+    bookings_per_address: int = BOOKINGS_PER_ADDRESS
+    home_visits_per_address: int = HOME_VISITS_PER_ADDRESS
 
     def for_item(self, code: str, department: str) -> list[Counter]:
         """Where an item is booked: its own counters, else its department's window."""
@@ -125,7 +143,11 @@ def rules_of(
     rule = data.get("no_show")
     no_show = NoShowRule(rule["count"], rule["within_days"], rule["blocked_days"]) if rule else None
     ahead, until = data.get("book_ahead_days", BOOK_AHEAD_DAYS), data.get("same_day_until", SAME_DAY_UNTIL)
-    return Rules(counters, ahead, until, no_show)
+    per = data.get("per_address_per_day") or {}
+    return Rules(
+        counters, ahead, until, no_show, per.get("bookings", BOOKINGS_PER_ADDRESS),
+        per.get("home_visits", HOME_VISITS_PER_ADDRESS),
+    )  # fmt: skip
 
 
 def _cut(sessions: Iterable[tuple[time, time]], minutes: int, late: bool, capacity: int) -> list[Slot]:
@@ -156,6 +178,16 @@ def slots(counter: Counter, day: date, calendar: WorkCalendar) -> list[Slot]:
     return sorted(found, key=lambda s: s.start)
 
 
+def hours_of(rules: Rules, department: str) -> tuple[time, time]:
+    """When the center serves ``department``: from the earliest start to the latest end of its counters'
+    sessions (late service included); of every counter when it has none; :data:`HOURS` without counters."""
+    counters = [c for c in rules.counters.values() if c.department == department] or list(rules.counters.values())
+    spans = [s for c in counters for s in (*c.sessions, *c.late_sessions)]
+    if not spans:
+        return HOURS
+    return min(a for a, _ in spans), max(b for _, b in spans)
+
+
 def closes_at(day: date, slot: Slot, same_day_until: int, tz: Any) -> datetime:
     """The last instant the slot may be booked (or a booking moved into it)."""
     return datetime.combine(day, slot.start, tzinfo=tz) - timedelta(minutes=same_day_until)
@@ -173,6 +205,27 @@ def blocked_until(rule: NoShowRule | None, no_shows: Iterable[date], today: date
 
 
 # ------------------------------------------------------------------------------ checking the file
+
+
+def unbookable(cat: Catalogue, departments: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """A warning for each item whose ``online.booking`` is true while appointments.yaml has no counter
+    for it (its own, or its department's window): its guide would promise booking nobody can make."""
+    items = {code: cat.data(doc) or {} for code, doc in cat.items.items()}
+    rules = rules_of(cat.appointments, departments, {c: str(d.get("department", "")) for c, d in items.items()})
+    out = []
+    for code, data in sorted(items.items()):
+        online = data.get("online")
+        if isinstance(online, Mapping) and online.get("booking") and not rules.for_item(code, data["department"]):
+            out.append(
+                Finding(
+                    cat.items[code].file,
+                    ("online", "booking"),
+                    "booking-no-counter",
+                    "online.booking is true but appointments.yaml has no counter for this item or its "
+                    "department's window; add one there, or set booking to false",
+                )
+            )
+    return out
 
 
 def _overlaps(sessions: Sequence[tuple[int, Mapping[str, str]]]) -> Iterable[tuple[int, int]]:

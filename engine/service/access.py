@@ -154,15 +154,30 @@ def may_record_appeal(actor: Actor | None) -> bool:
     return actor is not None and actor.role != "applicant" and holds(actor, APPEAL_RECORDERS)
 
 
-def may_handle_bookings(actor: Actor | None, department: str) -> bool:
-    """May this member of staff work a window's appointments (day list, arrivals, call next) and
-    schedule its department's home visits? Staff of that department; the front desk and the
-    center-wide roles for every window (the hall's reception signs people in for any window)."""
+def may_see_bookings(actor: Actor | None, department: str) -> bool:
+    """May this member of staff read a window's appointments (the day list, tickets) and its
+    department's home-visit requests? Whoever may work them, and supervisors and administrators, who
+    watch (as for appeals: supervisors watch, act on none)."""
     if actor is None or actor.role == "applicant":
         return False
-    if holds(actor, CHAIN_DESK):
+    return center_wide(actor) or may_handle_bookings(actor, department)
+
+
+def may_handle_bookings(actor: Actor | None, department: str) -> bool:
+    """May this member of staff work a window's appointments (arrivals, call next, link a case)?
+    Staff of that department, and the front desk for every window (the hall's reception signs
+    people in for any window). Supervisors and administrators only watch (:func:`may_see_bookings`)."""
+    if actor is None or actor.role == "applicant":
+        return False
+    if holds(actor, (FRONT_DESK,)):
         return True
-    return actor.department is not None and actor.department == department
+    return _in(actor, department)
+
+
+def may_schedule_home_visit(actor: Actor | None, department: str) -> bool:
+    """May this member of staff schedule a home visit, mark it done and read the person's name, phone and
+    address in full? Only the department that schedules it (the item's ``home_visit.department``)."""
+    return actor is not None and actor.role != "applicant" and _in(actor, department)
 
 
 # ------------------------------------------------------------------------------ route rules
@@ -310,7 +325,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/supervision/corrections/{id}/respond"): SUPERVISION_ANSWER,
     ("POST", "/supervision/followups/{number}/answer"): SUPERVISION_ANSWER,
     # appointments and home visits (预约 / 上门): applicants with the booking's number and query code;
-    # staff pages: any signed-in staff, then may_handle_bookings for the window's department
+    # staff pages: any signed-in staff, then may_see_bookings / may_handle_bookings / may_schedule_home_visit
     ("GET", "/booking"): PUBLIC,
     ("GET", "/booking/{counter}"): PUBLIC,
     ("POST", "/booking/{counter}"): PUBLIC,
@@ -318,6 +333,8 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("POST", "/booking-manage/{action}"): PUBLIC,
     ("GET", "/home-visit/{code}"): PUBLIC,
     ("POST", "/home-visit/{code}"): PUBLIC,
+    ("POST", "/home-visit-manage"): PUBLIC,  # the number and query code are checked in the handler
+    ("POST", "/home-visit-manage/{action}"): PUBLIC,
     ("GET", "/hall/{counter}"): PUBLIC,  # the hall screen: queue numbers only, no names
     ("GET", "/desk/bookings"): STAFF,
     ("POST", "/desk/bookings/{counter}/{action}"): STAFF,

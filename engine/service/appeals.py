@@ -293,7 +293,8 @@ def _create(
     payload = {"kind": kind["id"], "channel": channel, "handler": values["handler"], "due": iso(due)}
     prefix = _prefix(service, now)
     with service.db.begin() as conn:
-        lock(conn, *filing_limits.locks(None, filer), f"appeal-number:{prefix}")
+        client = (filing_limits.client_lock(filer),) if filer is not None else ()
+        lock(conn, *client, f"appeal-number:{prefix}")
         filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
         number = _next_number(conn, prefix)
         create_appeal(

@@ -9,15 +9,18 @@ cuts a day into slots on the working-day calendar). Every action is one transact
   person read it (moved in another tab, marked arrived at the window) is refused, never overwritten;
 * "now" is the service's clock (a ManualClock in tests).
 
-The query code of a booking is stored as a hash; checking it counts wrong codes against the same
-limits as a case's (engine.service.query_codes). The window's side (the day list, arrivals, call
+The query code of a booking is stored as a hash (engine.service.query_codes.hash_code); checking it
+counts wrong codes against the same limits as a case's (engine.service.query_codes). Bookings from one
+network address are counted and capped per day (appointments.yaml ``per_address_per_day``) through
+engine.service.filing_limits in the booking's own transaction: a refused or full booking is not
+counted. Too long input is refused with a message, never cut. The window's side (the day list, arrivals, call
 next, no-shows) is engine.service.bookings_desk; home visits are engine.service.bookings_visits.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,7 +30,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.base.dates import TZ
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext, ngettext
 from engine.base.identifiers import valid_id_card, valid_phone
 from engine.catalogue.model import Catalogue
 from engine.ledger.booking_tables import booking_slots, bookings
@@ -35,9 +38,11 @@ from engine.ledger.db import iso, lock, read_only
 from engine.rules import slots as rules
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import Clock, local_date
-from engine.service import query_codes
+from engine.service import filing_limits, query_codes
 
-__all__ = ["ACTIVE", "Booking", "BookingError", "Bookings", "Full", "Stale", "code_hash"]
+__all__ = [
+    "ACTIVE", "Booking", "BookingError", "Bookings", "Busy", "Full", "Stale", "date_words", "too_long", "when",
+]  # fmt: skip
 
 ACTIVE = ("booked", "moved")  # states that hold a seat
 MAX_NAME = 50
@@ -54,6 +59,39 @@ class Full(BookingError):
 
 class Stale(BookingError):
     """The booking changed since it was read: reload and try again."""
+
+
+class Busy(BookingError):
+    """This address made its day's number of bookings (or home-visit requests); ``seconds`` until the next."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        minutes = max(1, math.ceil(seconds / 60))
+        if minutes <= 90:
+            words = ngettext(
+                "同一网络地址今天的预约次数已满，请 %(num)s 分钟后再试，或到窗口现场办理。",
+                "同一网络地址今天的预约次数已满，请 %(num)s 分钟后再试，或到窗口现场办理。",
+                minutes,
+            ) % {"num": minutes}
+        else:
+            hours = math.ceil(minutes / 60)
+            words = ngettext(
+                "同一网络地址今天的预约次数已满，请 %(num)s 小时后再试，或到窗口现场办理。",
+                "同一网络地址今天的预约次数已满，请 %(num)s 小时后再试，或到窗口现场办理。",
+                hours,
+            ) % {"num": hours}
+        super().__init__(words)
+
+
+def too_long(label: str, value: str, limit: int) -> None:
+    """Refuse ``value`` longer than ``limit`` characters, naming the field (``label``: an N_ text)."""
+    if len(value) > limit:
+        raise BookingError(gettext("%(field)s最多 %(max)s 个字。") % {"field": gettext(label), "max": limit})
+
+
+def date_words(d: date) -> str:
+    """A date as a message says it, in the request's language (2026年6月8日 / 2026-6-8)."""
+    return gettext("%(year)s年%(month)s月%(day)s日") % {"year": d.year, "month": d.month, "day": d.day}
 
 
 class Service(Protocol):
@@ -96,19 +134,9 @@ class Booking:
         return self.state in ACTIVE
 
 
-def code_hash(code: str) -> str:
-    """How a booking's query code is stored: sha256 of the code as typed codes are read (query_codes.normalise)."""
-    return hashlib.sha256(query_codes.normalise(code).encode("ascii")).hexdigest()
-
-
-def _same(stored: str | None, typed: str) -> bool:
-    plain = query_codes.normalise(typed)
-    return bool(stored) and bool(plain) and hmac.compare_digest(stored or "", code_hash(plain))
-
-
 def _lookup(conn: Connection, number: str) -> tuple[str | None, int | None, str | None]:
     row = conn.execute(select(_B.c.query_code, _B.c.department).where(_B.c.number == number)).first()
-    return (row.query_code, None, row.department) if row is not None else (None, None, None)
+    return (query_codes.HASHED + row.query_code, None, row.department) if row is not None else (None, None, None)
 
 
 def person_key(id_number: str) -> str:
@@ -174,8 +202,8 @@ class Bookings:
     def verify(self, number: str, code: str, client: str) -> Booking:
         """The booking ``number`` when ``code`` is its query code; raises BookingError otherwise (the
         same answer for an unknown number) and query_codes.Throttled past the limits of wrong codes."""
-        number = number.strip().upper()[:32]
-        if not query_codes.check(self.db, number, code, client, self.clock.now(), _lookup, _same):
+        number = number.strip().upper()
+        if len(number) > 32 or not query_codes.check(self.db, number, code, client, self.clock.now(), _lookup):
             raise BookingError(gettext("预约号或查询码不正确。"))
         found = self.get(number)
         assert found is not None
@@ -184,11 +212,13 @@ class Bookings:
     # ------------------------------------------------------------------ acting
     def book(
         self, counter_id: str, day: date, start: str, *, person: str, id_number: str, contact: str,
-        item_code: str | None = None,
+        item_code: str | None = None, filer: filing_limits.Filer | None = None,
     ) -> tuple[Booking, str]:  # fmt: skip
-        """Book a seat; returns the booking and its query code (shown once)."""
+        """Book a seat; returns the booking and its query code (shown once). ``filer``: the address the
+        booking came from, counted and capped per day (None: not limited)."""
         counter = self.counter(counter_id)
-        person, id_number, contact = " ".join(person.split())[:MAX_NAME], id_number.strip().upper(), contact.strip()
+        person, id_number, contact = " ".join(person.split()), id_number.strip().upper(), contact.strip()
+        too_long(N_("姓名"), person, MAX_NAME)
         if not person:
             raise BookingError(gettext("请填写姓名。"))
         if not valid_id_card(id_number):
@@ -200,18 +230,23 @@ class Bookings:
         for _ in range(3):  # a clash of random numbers is retried with another
             try:
                 with self.db.begin() as conn:
+                    if filer is not None:  # PostgreSQL: an address's bookings are counted one at a time
+                        lock(conn, filing_limits.client_lock(filer))
+                        filing_limits.admit(conn, filer, now)
                     lock(conn, f"booking-person:{key}")  # PostgreSQL: one booking of a person at a time
                     self._may_book(conn, key, counter_id, day)
                     self._take(conn, counter_id, day, slot)
                     values = dict(
                         number=_new_number(day), counter=counter_id, department=counter.department,
                         item_code=item_code or counter.item, day=day.isoformat(), start=slot.key, late=slot.late,
-                        state="booked", person=person, person_key=key, contact=contact, query_code=code_hash(code),
-                        version=0, created_at=iso(now), updated_at=iso(now),
+                        state="booked", person=person, person_key=key, contact=contact,
+                        query_code=query_codes.hash_code(code), version=0, created_at=iso(now), updated_at=iso(now),
                     )  # fmt: skip
                     conn.execute(insert(_B).values(**values))
                     row = conn.execute(select(_B).where(_B.c.number == values["number"])).one()
                 return Booking.of(row), code
+            except filing_limits.TooMany as exc:
+                raise Busy(exc.seconds) from None
             except IntegrityError:
                 continue
         raise BookingError(gettext("预约暂时没有成功，请再试一次。"))
@@ -234,7 +269,7 @@ class Bookings:
         until = rules.blocked_until(self.rules.no_show, (date.fromisoformat(d) for d in missed), self.today())
         if until is not None:
             words = gettext("您近期多次预约未到，%(date)s 起才能再次预约；可以直接到窗口办理。")
-            raise BookingError(words % {"date": f"{until.year}年{until.month}月{until.day}日"})
+            raise BookingError(words % {"date": date_words(until)})
         same = select(func.count()).where(
             _B.c.person_key == key, _B.c.counter == counter_id, _B.c.day == day.isoformat(), _B.c.state.in_(ACTIVE)
         )
@@ -254,7 +289,11 @@ class Bookings:
                         counter=counter_id, day=day.isoformat(), start=slot.key, capacity=slot.capacity, taken=0
                     )
                 )
-        took = conn.execute(update(_S).where(*where, _S.c.taken < _S.c.capacity).values(taken=_S.c.taken + 1))
+        # the capacity configured now decides (appointments.yaml may have changed since the row was made), as
+        # free() shows it; the row keeps it so the hall and supervision read what the guard used
+        took = conn.execute(
+            update(_S).where(*where, _S.c.taken < slot.capacity).values(taken=_S.c.taken + 1, capacity=slot.capacity)
+        )
         if took.rowcount != 1:
             raise Full(gettext("这个时段已经约满，请选择其他时段。"))
 

@@ -15,6 +15,10 @@ that exists without counting again. Past a limit the filing is refused with :cla
 until the limit-th newest filing leaves the window. Reaching a limit records a supervision event
 (:data:`FLOOD`) once per address and window, so supervisors see a flood. Rows older than a day are
 pruned by the next filing.
+
+Appointments and home-visit requests (engine.service.bookings, engine.service.bookings_visits) are
+counted the same way, each kind under its own key for the address (:func:`per_day`), so booking does
+not use up an address's case filings, and with its own cap per day from appointments.yaml.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from starlette.requests import HTTPConnection
 
+from engine.base import addresses
 from engine.base.i18n import gettext, ngettext
 from engine.ledger import tables
 from engine.ledger.db import iso
@@ -56,6 +61,12 @@ class Filer:
 def of(request: HTTPConnection, limits: Limits) -> Filer:
     """The filer an applicant's request counts as (staff filing for one pass ``None`` instead)."""
     return Filer(upload_limits.client(request), limits.client_filings_per_hour, limits.client_filings_per_day)
+
+
+def per_day(request: HTTPConnection, kind: str, limit: int) -> Filer:
+    """The filer an applicant's request counts as for ``kind`` (``booking``, ``home_visit``): at most
+    ``limit`` within 24 hours from one address, counted apart from case filings and from other kinds."""
+    return Filer(upload_limits.client_of(f"{kind}:{addresses.of(request)}"), limit, limit)
 
 
 class TooMany(Exception):
@@ -99,7 +110,13 @@ def _wait_words(seconds: int) -> str:
     return text % {"num": hours}
 
 
-def locks(idempotency_key: str | None, filer: Filer | None, number_prefix: str | None = None) -> tuple[str, ...]:
+def client_lock(filer: Filer) -> str:
+    """The lock of one address's count (taken alone by a booking or a home-visit request, which have no
+    idempotency key or case number)."""
+    return f"{LOCK}:client:{filer.client}"
+
+
+def locks(idempotency_key: str, filer: Filer | None, number_prefix: str | None = None) -> tuple[str, ...]:
     """The locks (engine.ledger.db.lock) a filing transaction takes first on PostgreSQL, in this order.
 
     A filing reads and then writes three things: whether its idempotency key filed already, its address's
@@ -107,11 +124,10 @@ def locks(idempotency_key: str | None, filer: Filer | None, number_prefix: str |
     guarded by a lock of its own, so filings that share none of them (other centers, other addresses)
     run side by side instead of one at a time for the whole database; those sharing one queue on it.
     The order — key, address, number prefix, taken in one statement — is the same for every filing, so
-    two never wait on each other in a cycle. A filing without an idempotency key (a request or complaint,
-    engine.service.appeals) takes only its address's lock here, and its own number lock after it."""
-    names = [] if idempotency_key is None else [f"{LOCK}:key:{idempotency_key}"]
+    two never wait on each other in a cycle."""
+    names = [f"{LOCK}:key:{idempotency_key}"]
     if filer is not None:
-        names.append(f"{LOCK}:client:{filer.client}")
+        names.append(client_lock(filer))
     if number_prefix is not None:
         names.append(f"{LOCK}:number:{number_prefix}")
     return tuple(names)
@@ -159,4 +175,4 @@ def _record(conn: Connection, client: str, now: datetime, limit: int, window: ti
     anomalies.record_once(conn, FLOOD, prefix, now, iso(now - window), detail)
 
 
-__all__ = ["DAY", "FLOOD", "HOUR", "LOCK", "Filer", "TooMany", "admit", "locks", "of"]
+__all__ = ["DAY", "FLOOD", "HOUR", "LOCK", "Filer", "TooMany", "admit", "client_lock", "locks", "of", "per_day"]

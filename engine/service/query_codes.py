@@ -105,17 +105,16 @@ HASHED = "sha256:"
 
 
 def hash_code(code: str) -> str:
-    """What a record that keeps only the hash of its query code stores (without :data:`HASHED`): the
-    SHA-256 of the code as typed codes are read (:func:`normalise`); "" for what cannot be a code."""
-    plain = normalise(code)
-    return hashlib.sha256(plain.encode("ascii")).hexdigest() if plain else ""
+    """How a code kept only as its hash is stored (a booking's, a home visit's, a request's): the sha256
+    hex digest of the normalised code. Store it bare; :func:`matches` takes it with :data:`HASHED` before it."""
+    return hashlib.sha256(normalise(code).encode("ascii")).hexdigest()
 
 
 def matches(stored: str | None, typed: str) -> bool:
     """Whether ``typed`` is the code ``stored`` (compared in constant time); a stored ``sha256:`` value is
     the hash of the normalised code (:func:`hash_code`)."""
     if stored is not None and stored.startswith(HASHED):
-        digest = hash_code(typed)
+        digest = hash_code(typed) if normalise(typed) else ""
         return bool(digest) and hmac.compare_digest(stored[len(HASHED) :].encode("ascii"), digest.encode("ascii"))
     want, got = normalise(stored or ""), normalise(typed)
     return bool(want) and bool(got) and hmac.compare_digest(want.encode("ascii"), got.encode("ascii"))

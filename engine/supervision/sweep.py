@@ -300,7 +300,8 @@ def sweep(service: CaseService, progress: Callable[[int, int], None] | None = No
     tick()
     if ended := drafts.purge(service.db, now):  # then the drafts untouched for a week (engine.service.drafts)
         report.other["drafts_purged"] = ended
-    if missed := bookings_desk.mark_no_shows(service.db, now):  # appointments of past days nobody came to
+    # appointments of past days nobody came to (and days closed since, arrivals never called)
+    if missed := bookings_desk.mark_no_shows(service.db, now, service.calendar):
         report.other["booking_no_shows"] = missed
     tick()
     consented = chain_service.sweep_joint_reviews(service)

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from engine.base import i18n
 from engine.base.i18n import gettext as _
 from engine.catalogue.model import Catalogue, Document
-from engine.rules import chains, notice
+from engine.rules import chains, notice, slots
 from engine.rules.clock import local_date
 from engine.supervision.search import MAX_QUERY
 from engine.web.deps import Render, deps
@@ -52,6 +52,7 @@ async def home(request: Request) -> Response:
             count=sum(len(g["items"]) for g in groups),
             version=cat.version,
             chains=sorted((c.data for c in cat.chains.values()), key=lambda c: c["id"]),
+            booking=bool(cat.appointments),
         )
     hits = await run_in_threadpool(d.index.search, q)
     dept_by_id = {dept["id"]: dept for dept in (cat.center or {}).get("departments", [])}
@@ -69,15 +70,28 @@ async def home(request: Request) -> Response:
     found_chains = sum(1 for r in results if "chain" in r)
     return d.render(
         "home.html", groups=[], results=results, q=q, count=len(results) - found_chains,
-        found_chains=found_chains, version=cat.version,
+        found_chains=found_chains, version=cat.version, booking=bool(cat.appointments),
     )  # fmt: skip
+
+
+def booking_counter(cat: Catalogue, doc: Document) -> str | None:
+    """Where the item is booked online (engine.rules.slots.Rules.for_item): its own counter or its
+    department's window in appointments.yaml; None when there is none (the guide then offers no booking)."""
+    if not cat.appointments:
+        return None
+    departments = (cat.center or {}).get("departments", [])
+    department = str(doc.data.get("department", ""))
+    rules = slots.rules_of(cat.appointments, departments, {doc.data["code"]: department})
+    found = rules.for_item(doc.data["code"], department)
+    return found[0].id if found else None
 
 
 def guide_page(cat: Catalogue, doc: Document, render: Render, on: date | None = None) -> bytes:
     """An item's guide (办事指南) as served at /items/CODE (and previewed at /admin/items/CODE); ``on``
     (the clock's local date) decides which fee reliefs are shown as in force."""
     chart = Markup(flowchart_svg(doc.data))
-    return bytes(render("item.html", n=notice.build(cat, doc, on), item=doc.data, flowchart=chart).body)
+    n = notice.build(cat, doc, on)
+    return bytes(render("item.html", n=n, item=doc.data, flowchart=chart, booking=booking_counter(cat, doc)).body)
 
 
 async def item_page(request: Request) -> Response:

@@ -156,7 +156,7 @@ def dashboard_data(service: CaseService, start: datetime, end: datetime) -> dict
         "appeals": appeal_counts(db, start, end) if service.catalogue.appeals is not None else None,
         # appointments per window's department in the month (engine.service.bookings_desk)
         "booking_figures": bookings_desk.figures(
-            db, clock.local_date(start), clock.local_date(end - timedelta(microseconds=1))
+            db, clock.local_date(start), clock.local_date(end - timedelta(microseconds=1)), today
         ),
     }
 

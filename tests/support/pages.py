@@ -45,6 +45,10 @@ def public_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("announcements", "/announcements"),
         ("sunshine", "/sunshine"),
         ("desk-login", "/desk/login"),
+        ("booking", "/booking"),
+        ("booking-slots", "/booking/realestate"),
+        ("home-visit", f"/home-visit/{SMALL}"),
+        ("hall", "/hall/realestate"),
         ("error-404", "/items/NO-SUCH-ITEM"),
     ]
 
@@ -57,6 +61,8 @@ def staff_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("desk-chains", "/desk/chains"),
         ("desk-appeals", "/desk/appeals"),
         ("desk-appeal", f"/desk/appeals/{s['appeal']}"),
+        ("desk-bookings", "/desk/bookings?counter=realestate"),
+        ("desk-home-visits", "/desk/home-visits"),
         ("supervision", "/supervision"),
         ("supervision-cases", "/supervision/cases"),
         ("supervision-corrections", "/supervision/corrections"),

@@ -38,7 +38,9 @@ def known_month(svc: CaseService) -> dict[str, Any]:
     came, _ = bk.book("realestate", date(2026, 3, 9), "09:00", **person(1))
     bk.book("realestate", date(2026, 3, 9), "09:30", **person(2))
     clk.set(datetime(2026, 3, 9, 8, 50, tzinfo=TZ))
-    bookings_desk.arrive(bk, came.number, came.version)
+    bookings_desk.arrive(
+        bk, Actor("window.realestate", "window", "realestate"), "realestate", came.number, came.version
+    )
     clk.set(datetime(2026, 3, 10, 8, tzinfo=TZ))
-    bookings_desk.mark_no_shows(svc.db, svc.clock.now())
+    bookings_desk.mark_no_shows(svc.db, svc.clock.now(), svc.calendar)
     return {"complaint": complaint}

@@ -18,11 +18,12 @@ import uvicorn
 from starlette.testclient import TestClient
 from support import REPO, free_port, wait_for
 from support.bookings import person, race
-from support.desk import browser
+from support.desk import PASSWORD, browser
 from support.portal import csrf
 
 from engine.base.dates import TZ
 from engine.rules.clock import ManualClock
+from engine.service.accounts import add_user
 from engine.web.app import create_app
 
 THURSDAY = datetime(2026, 4, 30, 8, 0, tzinfo=TZ)  # May 1-5 is the 劳动节 break; Saturday May 9 is worked
@@ -164,7 +165,7 @@ def test_the_window_signs_in_calls_next_and_the_hall_shows_it(desk: tuple[Any, A
     assert ticket.status_code == 200 and 'id="queue-number">1<' in ticket.text
     assert "暂未叫号" in applicant.get("/hall/realestate").text
     called = window.post("/desk/bookings/realestate/call-next", data={"csrf": csrf(listing.text)})
-    assert called.status_code == 303 and "called-1" in called.headers["location"]
+    assert called.status_code == 303 and called.headers["location"].endswith("done=called")
     hall = applicant.get("/hall/realestate")
     assert 'id="now-serving" style="font-size:8rem;font-weight:bold;line-height:1;margin:.5rem 0">1<' in hall.text
     assert "张" not in hall.text.split("<main", 1)[1]  # no names on the hall's screen
@@ -175,13 +176,14 @@ def test_the_window_signs_in_calls_next_and_the_hall_shows_it(desk: tuple[Any, A
 
 
 def test_another_departments_window_is_not_found(desk: tuple[Any, Any, ManualClock]) -> None:
-    app, _, clk = desk
+    app, svc, clk = desk
     clk.set(THURSDAY)
-    housing = browser(app, "window.housing")
-    page = housing.get("/desk/bookings")
+    add_user(svc.db, "window.complaints", "window", "complaints", PASSWORD)
+    office = browser(app, "window.complaints")  # the complaints office takes no bookings
+    page = office.get("/desk/bookings")
     assert page.status_code == 200 and "您所在部门没有开通预约的窗口" in page.text
     token = csrf(page.text)
-    assert housing.post("/desk/bookings/realestate/call-next", data={"csrf": token}).status_code == 404
+    assert office.post("/desk/bookings/realestate/call-next", data={"csrf": token}).status_code == 404
     assert TestClient(app, follow_redirects=False).get("/desk/bookings").status_code == 303  # to the login page
 
 
@@ -262,5 +264,5 @@ def test_the_supervision_dashboard_counts_appointments_per_department(desk: tupl
 def test_the_guide_links_to_booking_and_home_visits(portal: tuple[TestClient, Any, ManualClock]) -> None:
     client, _, _ = portal
     resale = client.get("/items/QQ-REALESTATE-DJ-102").text
-    assert 'href="/home-visit/QQ-REALESTATE-DJ-102"' in resale and 'href="/booking"' in resale
+    assert 'href="/home-visit/QQ-REALESTATE-DJ-102"' in resale and 'href="/booking/realestate"' in resale
     assert 'id="home-visit"' not in client.get("/items/QQ-AMR-DJ-001").text

@@ -149,7 +149,8 @@ def people_words(cat: Any, typed: list[dict[str, Any]]) -> list[str]:
     they chose), the words searched for and the staff's usernames, longest first (a name inside
     another is not cut out of it), each line of a multi-line text also on its own."""
     docs = [cat.center, *(d.data for group in (cat.items, cat.forms, cat.fees, cat.chains, cat.calendars)
-                          for d in group.values()), cat.appeals.data if cat.appeals else {}, *typed]  # fmt: skip
+                          for d in group.values()), cat.appointments or {},
+            cat.appeals.data if cat.appeals else {}, *typed]  # fmt: skip
     texts = [s for doc in docs for s in _strings(doc)]
     texts += [regions.regions().name(t) for t in texts if regions.regions().by_code.get(t)]
     words = {*SEARCHED, ADMIN, CLERK}

@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from engine.base.dates import TZ
-from engine.base.i18n import N_, gettext
+from engine.base.i18n import gettext
 from engine.base.masking import mask_name, mask_phone
 from engine.rules.slots import Counter
 from engine.service import access
@@ -32,13 +32,14 @@ from engine.web.deps import deps
 from engine.web.desk.staff import Staff, show, staff_route
 from engine.web.portal.booking import STATES, bookings_of, day_words, parse_day
 
-NO_COUNTER = N_("没有这个预约窗口。")
+NO_COUNTER = desk.NO_COUNTER
+FLASHES = ("linked", "nobody", "called")  # what the pages redirect with; anything else is not shown
 
 
 def counters_for(request: Request, staff: Staff) -> list[Counter]:
-    """The windows this member of staff may work."""
+    """The windows this member of staff may see (work, or watch as a supervisor)."""
     return [
-        c for c in bookings_of(request).rules.counters.values() if access.may_handle_bookings(staff.actor, c.department)
+        c for c in bookings_of(request).rules.counters.values() if access.may_see_bookings(staff.actor, c.department)
     ]
 
 
@@ -57,11 +58,15 @@ def page(
     bk = bookings_of(request)
     chosen = next((c for c in mine if c.id == counter_id), mine[0] if mine else None)
     day = day or bk.today()
-    rows = desk.day_list(bk, chosen.id, day) if chosen else []
+    rows = desk.day_list(bk, staff.actor, chosen.id, day) if chosen else []
+    may_act = chosen is not None and access.may_handle_bookings(staff.actor, chosen.department)
+    called = None
+    if chosen is not None and extra.get("flash") == "called":  # the number this window called last, not the URL's
+        called = desk.now_serving(bk, chosen.id)[0]
     return show(
         request, staff, "desk/bookings.html", status, counters=mine, counter=chosen, day=day, rows=rows,
         today=bk.today(), day_words=day_words, states=STATES, mask_name=mask_name, mask_phone=mask_phone,
-        **{"flash": "", "error": "", **extra},
+        may_act=may_act, called=called, **{"flash": "", "error": "", **extra},
     )  # fmt: skip
 
 
@@ -69,37 +74,39 @@ async def day_list(request: Request, staff: Staff) -> Response:
     """``GET /desk/bookings?counter=…&day=YYYY-MM-DD``."""
     q = request.query_params
     counter, day = q.get("counter", "")[:64], parse_day(q.get("day", ""))
-    return await run_in_threadpool(page, request, staff, counter, day, flash=q.get("done", "")[:20])
+    flash = q.get("done", "")
+    return await run_in_threadpool(page, request, staff, counter, day, flash=flash if flash in FLASHES else "")
 
 
 async def act(request: Request, staff: Staff) -> Response:
-    """``POST /desk/bookings/{counter}/arrive | call-next | link``."""
-    counter = counter_of(request, staff, request.path_params["counter"])
+    """``POST /desk/bookings/{counter}/arrive | call-next | link``: engine.service.bookings_desk checks
+    the window is this person's to work and the booking is that window's before it changes anything."""
+    counter_id = request.path_params["counter"][:64]
     action = request.path_params["action"]
+    if action not in ("arrive", "call-next", "link"):
+        raise HTTPException(404, gettext("没有这个操作。"))
     form = await request.form(max_files=0, max_fields=200)
     number = str(form.get("number", ""))[:32]
     try:
         version = int(str(form.get("version", ""))[:10] or -1)
     except ValueError:
         version = -1
-    bk = bookings_of(request)
+    bk, actor = bookings_of(request), staff.actor
     try:
         if action == "arrive":
-            b = await run_in_threadpool(desk.arrive, bk, number, version)
-            if b.counter != counter.id:
-                raise HTTPException(404, gettext(NO_COUNTER))
-            return RedirectResponse(f"/desk/bookings/{counter.id}/ticket/{b.number}", status_code=303)
+            b = await run_in_threadpool(desk.arrive, bk, actor, counter_id, number, version)
+            return RedirectResponse(f"/desk/bookings/{b.counter}/ticket/{b.number}", status_code=303)
         if action == "call-next":
-            called = await run_in_threadpool(desk.call_next, bk, counter.id)
-            done = f"called-{called.queue_number}" if called else "nobody"
-            return RedirectResponse(f"/desk/bookings?counter={counter.id}&done={done}", status_code=303)
-        if action == "link":
-            case_number = str(form.get("case_number", ""))[:32]
-            await run_in_threadpool(desk.link_case, bk, number, version, case_number)
-            return RedirectResponse(f"/desk/bookings?counter={counter.id}&done=linked", status_code=303)
+            called = await run_in_threadpool(desk.call_next, bk, actor, counter_id)
+            done = "called" if called else "nobody"
+            return RedirectResponse(f"/desk/bookings?counter={counter_id}&done={done}", status_code=303)
+        case_number = str(form.get("case_number", ""))
+        await run_in_threadpool(desk.link_case, bk, actor, counter_id, number, version, case_number)
+        return RedirectResponse(f"/desk/bookings?counter={counter_id}&done=linked", status_code=303)
+    except desk.NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     except BookingError as exc:
-        return await run_in_threadpool(page, request, staff, counter.id, None, 422, error=str(exc))
-    raise HTTPException(404, gettext("没有这个操作。"))
+        return await run_in_threadpool(page, request, staff, counter_id, None, 422, error=str(exc))
 
 
 async def ticket(request: Request, staff: Staff) -> Response:
@@ -126,25 +133,35 @@ async def hall(request: Request) -> Response:
 
 
 def visits_page(request: Request, staff: Staff, status: int = 200, **extra: Any) -> Response:
+    """The home-visit requests this person may see, a page at a time: the scheduling department reads
+    names, phones and addresses in full; the front desk and supervisors (who see every department's) masked."""
     service = deps(request).service
-    everyone = access.center_wide(staff.actor) or access.holds(staff.actor, (access.FRONT_DESK,))
-    rows = visits.listing(service, None if everyone else (staff.actor.department or "-"))
+    actor = staff.actor
+    everyone = access.center_wide(actor) or access.holds(actor, (access.FRONT_DESK,))
+    try:
+        number = max(1, min(int(request.query_params.get("page", "1")[:6]), 10_000))
+    except ValueError:
+        number = 1
+    rows, more = visits.listing(service, None if everyone else (actor.department or "-"), number)
+    full = {v.number for v in rows if access.may_schedule_home_visit(actor, v.department)}
     return show(
-        request, staff, "desk/home_visits.html", status, rows=rows, groups=visits.GROUPS, mask_phone=mask_phone,
+        request, staff, "desk/home_visits.html", status, rows=rows, groups=visits.GROUPS, full=full,
+        mask_name=mask_name, mask_phone=mask_phone, mask_address=visits.mask_address, page=number, more=more,
         **{"flash": "", "error": "", **extra},
     )  # fmt: skip
 
 
 async def home_visits(request: Request, staff: Staff) -> Response:
-    """``GET /desk/home-visits``: the department's home-visit requests."""
-    return await run_in_threadpool(visits_page, request, staff, flash=request.query_params.get("done", "")[:20])
+    """``GET /desk/home-visits?page=N``: the department's home-visit requests."""
+    flash = request.query_params.get("done", "")
+    return await run_in_threadpool(visits_page, request, staff, flash=flash if flash in ("schedule", "done") else "")
 
 
 async def home_visit_act(request: Request, staff: Staff) -> Response:
-    """``POST /desk/home-visits/{number}/schedule | done``."""
+    """``POST /desk/home-visits/{number}/schedule | done``: the scheduling department only."""
     service = deps(request).service
     found = await run_in_threadpool(visits.get, service, request.path_params["number"])
-    if found is None or not access.may_handle_bookings(staff.actor, found.department):
+    if found is None or not access.may_schedule_home_visit(staff.actor, found.department):
         raise HTTPException(404, gettext("没有这条上门服务申请。"))
     form = await request.form(max_files=0, max_fields=200)
     action = request.path_params["action"]
@@ -160,7 +177,7 @@ async def home_visit_act(request: Request, staff: Staff) -> Response:
             if day is None or at is None:
                 raise BookingError(gettext("请填写上门的日期和时间。"))
             when = datetime.combine(day, at, tzinfo=TZ)
-            note = str(form.get("note", ""))[:1000]
+            note = str(form.get("note", ""))
             await run_in_threadpool(visits.schedule, service, found, when, staff.actor.username, note)
         elif action == "done":
             await run_in_threadpool(visits.done, service, found)

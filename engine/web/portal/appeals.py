@@ -30,7 +30,7 @@ from engine.service import filing_limits, query_codes, uploads
 from engine.service.upload_limits import Owner, Refused, client, page_message
 from engine.web import csrf
 from engine.web.deps import deps
-from engine.web.portal.browser import TOO_LARGE, RequestTooLarge, browser_token, remember_browser
+from engine.web.portal.browser import TOO_LARGE, RequestTooLarge, browser_token, remember_browser, throttled
 from engine.web.portal.materials import FILE_PROBLEM, file_error
 
 #: after filing_limits.TooMany's why and how long: the form keeps the text typed, not the files chosen
@@ -188,14 +188,6 @@ async def follow_page(request: Request) -> Response:
     return _show(request, "portal/appeal_follow.html", number=request.query_params.get("number", "")[:32], error="")
 
 
-def _throttled(request: Request, exc: query_codes.Throttled) -> Response:
-    message = gettext("查询码输错次数过多，请 {minutes} 分钟后再试。").format(minutes=exc.minutes)
-    refused = deps(request).render("error.html", status=429, code=429, message=message)
-    refused.headers["Retry-After"] = str(exc.seconds)
-    refused.headers["Cache-Control"] = "no-store"
-    return refused
-
-
 def _appeal_page(request: Request, appeal: appeal_service.Appeal, code: str, **extra: Any) -> Response:
     history = [
         {"at": wording.local_time(e.at_datetime), "what": event_words(e.action)}
@@ -219,7 +211,7 @@ async def follow(request: Request) -> Response:
     try:
         found = await run_in_threadpool(appeal_service.follow, service, number, code, addresses.of(request))
     except query_codes.Throttled as exc:
-        return _throttled(request, exc)
+        return throttled(request, exc)
     if found is None:
         return _show(request, "portal/appeal_follow.html", 404, number=number, error=gettext(NOT_FOUND))
     return _appeal_page(request, found, code)
@@ -237,7 +229,7 @@ async def close(request: Request) -> Response:
             appeal_service.close_by_person, service, number, code, addresses.of(request), rating
         )
     except query_codes.Throttled as exc:
-        return _throttled(request, exc)
+        return throttled(request, exc)
     except ActionRefused as exc:
         again = await run_in_threadpool(appeal_service.follow, service, number, code, addresses.of(request))
         if again is None:
@@ -272,7 +264,7 @@ async def download(request: Request) -> Response:
     try:
         found = await run_in_threadpool(appeal_service.follow, service, number, code, addresses.of(request))
     except query_codes.Throttled as exc:
-        return _throttled(request, exc)
+        return throttled(request, exc)
     if found is None:
         return _show(request, "portal/appeal_follow.html", 404, number=number, error=gettext(NOT_FOUND))
     return await run_in_threadpool(file_response, found, request.path_params["upload"][:64], service.db)

@@ -1,7 +1,8 @@
 """What every applicant page reads from a request: this browser's token (a cookie binding its drafts
 and the CSRF tokens of its forms, engine.web.csrf) and a form read within the page's size limits.
 
-The portal's application pages, the progress pages and the staff login all use both.
+The portal's application pages, the progress pages and the staff login all use both; the pages that
+take a query code answer too many wrong ones with :func:`throttled`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from engine.base.i18n import N_
-from engine.service import uploads
+from engine.base.i18n import N_, gettext
+from engine.service import query_codes, uploads
+from engine.web.deps import deps
 
 BROWSER_COOKIE = "yg_browser"
 MAX_REQUEST = 100 * 1024 * 1024  # one materials page, all files together
@@ -68,3 +70,12 @@ __all__ = [
     "limited_form",
     "remember_browser",
 ]
+
+
+def throttled(request: Request, exc: query_codes.Throttled) -> Response:
+    """The page (429, with Retry-After) for a client or number past its limit of wrong query codes."""
+    message = gettext("查询码输错次数过多，请 {minutes} 分钟后再试。").format(minutes=exc.minutes)
+    refused = deps(request).render("error.html", status=429, code=429, message=message)
+    refused.headers["Retry-After"] = str(exc.seconds)
+    refused.headers["Cache-Control"] = "no-store"
+    return refused

@@ -35,7 +35,14 @@ from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
 from engine.web import csrf
 from engine.web.deps import deps
 from engine.web.portal.apply import APPLICANT
-from engine.web.portal.browser import TOO_LARGE, RequestTooLarge, browser_token, limited_form, remember_browser
+from engine.web.portal.browser import (
+    TOO_LARGE,
+    RequestTooLarge,
+    browser_token,
+    limited_form,
+    remember_browser,
+    throttled,
+)  # fmt: skip
 from engine.web.portal.grants import (
     GRANT_COOKIE,
     GRANT_SECONDS,
@@ -107,11 +114,7 @@ async def lookup(request: Request) -> Response:
     try:
         found = await run_in_threadpool(query_codes.check, d.service.db, number, code, client, d.service.clock.now())
     except query_codes.Throttled as exc:
-        message = gettext("查询码输错次数过多，请 {minutes} 分钟后再试。").format(minutes=exc.minutes)
-        refused = d.render("error.html", status=429, code=429, message=message)
-        refused.headers["Retry-After"] = str(exc.seconds)
-        refused.headers["Cache-Control"] = "no-store"
-        return refused
+        return throttled(request, exc)
     if not found:
         return await find(request, gettext(NOT_FOUND), 404, number)
     response = RedirectResponse(f"/progress/{number}", status_code=303)

@@ -13,12 +13,14 @@ from support.bookings import person, race
 from engine.base.dates import TZ
 from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
+from engine.rules.cases.model import Actor
 from engine.rules.clock import ManualClock
 from engine.service import bookings_desk as desk
 from engine.service.bookings import Booking, BookingError, Bookings, Full, Stale
 from engine.service.cases import CaseService
 from engine.supervision.sweep import sweep
 
+WINDOW = Actor("window.realestate", "window", "realestate")
 THURSDAY = datetime(2026, 4, 30, 8, 0, tzinfo=TZ)  # the day before the 劳动节 break (May 1-5); May 9 is worked
 
 
@@ -109,30 +111,30 @@ def test_bad_person_details_are_refused(bk: Bookings) -> None:
 def test_the_window_marks_arrivals_calls_next_and_links_the_case(bk: Bookings, svc: Any) -> None:
     today = date(2026, 4, 30)
     made = [bk.book("realestate", today, start, **person(i))[0] for i, start in enumerate(("10:00", "09:00", "09:30"))]
-    assert [b.start for b in desk.day_list(bk, "realestate", today)] == ["09:00", "09:30", "10:00"]
-    first = desk.arrive(bk, made[2].number, made[2].version)
-    second = desk.arrive(bk, made[0].number, made[0].version)
+    assert [b.start for b in desk.day_list(bk, WINDOW, "realestate", today)] == ["09:00", "09:30", "10:00"]
+    first = desk.arrive(bk, WINDOW, "realestate", made[2].number, made[2].version)
+    second = desk.arrive(bk, WINDOW, "realestate", made[0].number, made[0].version)
     assert (first.queue_number, second.queue_number, first.state) == (1, 2, "arrived")
     with pytest.raises(BookingError):
-        desk.arrive(bk, made[0].number, made[0].version)  # already arrived: its version moved on
-    called = desk.call_next(bk, "realestate")
+        desk.arrive(bk, WINDOW, "realestate", made[0].number, made[0].version)  # already arrived: its version moved on
+    called = desk.call_next(bk, WINDOW, "realestate")
     assert called is not None and (called.number, called.state) == (made[2].number, "served")
     assert desk.now_serving(bk, "realestate")[0] == called and desk.now_serving(bk, "realestate")[1] == 1
-    assert desk.call_next(bk, "realestate").number == made[0].number  # type: ignore[union-attr]
-    assert desk.call_next(bk, "realestate") is None
+    assert desk.call_next(bk, WINDOW, "realestate").number == made[0].number  # type: ignore[union-attr]
+    assert desk.call_next(bk, WINDOW, "realestate") is None
     from support.cases import file_case
 
     number = file_case(svc, "QQ-REALESTATE-DJ-102")
-    linked = desk.link_case(bk, called.number, called.version, number)
+    linked = desk.link_case(bk, WINDOW, "realestate", called.number, called.version, number)
     assert linked.case_number == number
     with pytest.raises(BookingError):
-        desk.link_case(bk, linked.number, linked.version, "NO-SUCH-CASE")
+        desk.link_case(bk, WINDOW, "realestate", linked.number, linked.version, "NO-SUCH-CASE")
 
 
 def test_a_future_booking_cannot_be_marked_arrived(bk: Bookings) -> None:
     b, _ = bk.book("realestate", date(2026, 5, 6), "09:00", **person(1))
     with pytest.raises(BookingError):
-        desk.arrive(bk, b.number, b.version)
+        desk.arrive(bk, WINDOW, "realestate", b.number, b.version)
 
 
 def test_the_sweep_marks_no_shows_and_the_rule_then_blocks_booking(bk: Bookings, svc: Any) -> None:
@@ -143,7 +145,7 @@ def test_the_sweep_marks_no_shows_and_the_rule_then_blocks_booking(bk: Bookings,
     report = sweep(svc)
     assert report.other.get("booking_no_shows") == 3
     assert sweep(svc).other.get("booking_no_shows") is None  # once
-    assert [b.state for b in desk.day_list(bk, "realestate", days[0])] == ["no_show"]
+    assert [b.state for b in desk.day_list(bk, WINDOW, "realestate", days[0])] == ["no_show"]
     with pytest.raises(BookingError, match="2026年6月8日"):  # 30 days from the last no-show (May 8)
         bk.book("realestate", date(2026, 5, 11), "09:00", **person(7))
     bk.book("realestate", date(2026, 5, 11), "09:00", **person(8))  # nobody else is blocked
@@ -170,7 +172,7 @@ def assert_one_winner(bk: Bookings, results: list[Any]) -> None:
     won = [r for r in results if isinstance(r, Booking)]
     assert len(won) == 1, results
     assert all(isinstance(r, Full) for r in results if r not in won), results
-    active = [b for b in desk.day_list(bk, "realestate", date(2026, 5, 6)) if b.active]
+    active = [b for b in desk.day_list(bk, WINDOW, "realestate", date(2026, 5, 6)) if b.active]
     assert len(active) == 4
     assert dict((s.key, n) for s, n in bk.free("realestate", date(2026, 5, 6)))["09:00"] == 0
 
@@ -210,6 +212,6 @@ def test_counter_figures_for_supervision(bk: Bookings, svc: Any) -> None:
     today = date(2026, 4, 30)
     a, _ = bk.book("realestate", today, "09:00", **person(1))
     bk.book("realestate", today, "09:30", **person(2))
-    desk.arrive(bk, a.number, a.version)
-    [fig] = desk.figures(svc.db, today, today + timedelta(days=1))
+    desk.arrive(bk, WINDOW, "realestate", a.number, a.version)
+    [fig] = desk.figures(svc.db, today, today + timedelta(days=1), today)
     assert (fig.department, fig.booked, fig.arrived, fig.waiting, fig.no_shows) == ("realestate", 2, 1, 1, 0)
