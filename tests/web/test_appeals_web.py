@@ -11,8 +11,8 @@ from support.cases import file_case
 from support.desk import PASSWORD, browser
 from support.portal import csrf
 
+from engine.service import appeal_lists, upload_limits
 from engine.service import appeals as svc_appeals
-from engine.service import upload_limits
 from engine.service.accounts import add_user
 
 
@@ -186,7 +186,7 @@ def test_the_worklist_is_paged_and_says_how_many(desk: tuple[Any, Any, Any]) -> 
     app, svc, _ = desk
     filing = svc_appeals.Filing(kind="suggestion", subject="建议", body="延长午间办理。", filer_name="王五",
                                 contact="13700000000")  # fmt: skip
-    total = svc_appeals.PAGE + 3
+    total = appeal_lists.PAGE + 3
     numbers = [svc_appeals.file(svc, filing)[0] for _ in range(total)]
     supervisor = browser(app, "supervisor")
     first = supervisor.get("/desk/appeals")

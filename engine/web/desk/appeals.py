@@ -21,7 +21,7 @@ from engine.base import masking, wording
 from engine.base.i18n import N_, gettext
 from engine.rules import appeals as rules
 from engine.rules.cases.model import ActionRefused
-from engine.service import access
+from engine.service import access, appeal_lists
 from engine.service import appeals as appeal_service
 from engine.service.upload_limits import Owner
 from engine.web.deps import deps
@@ -70,14 +70,14 @@ async def listing(request: Request, staff: Staff) -> Response:
     """``GET /desk/appeals``: the appeals this person may see, the most urgent first."""
     service = deps(request).service
     closed = request.query_params.get("closed") == "1"
-    total = await run_in_threadpool(appeal_service.count, service, staff.actor, closed)
-    pages = max(1, -(-total // appeal_service.PAGE))
+    total = await run_in_threadpool(appeal_lists.count, service, staff.actor, closed)
+    pages = max(1, -(-total // appeal_lists.PAGE))
     page = min(max(_int(request.query_params.get("page", "1")), 1), pages)
-    rows = await run_in_threadpool(appeal_service.worklist, service, staff.actor, closed, page)
+    rows = await run_in_threadpool(appeal_lists.worklist, service, staff.actor, closed, page)
     may_record = access.may_record_appeal(staff.actor)
     return show(
         request, staff, "desk/appeals.html", rows=rows, closed=closed, may_record=may_record, total=total,
-        page=page, pages=pages, first=(page - 1) * appeal_service.PAGE + 1, **_words(service),
+        page=page, pages=pages, first=(page - 1) * appeal_lists.PAGE + 1, **_words(service),
     )  # fmt: skip
 
 
@@ -106,7 +106,7 @@ def _page(request: Request, staff: Staff, number: str, status: int = 200, error:
     notify_words = _notify_words(row, masked=bool(appeal.kind.get("anonymous")) and staff.actor.department != office)
     words = _words(service)
     history = [_step(e, words["departments"]) for e in appeal.history]
-    staff_of_handler = appeal_service.staff_of(service, str(row["handler"])) if "assign" in actions else []
+    staff_of_handler = appeal_lists.staff_of(service, str(row["handler"])) if "assign" in actions else []
     return show(
         request, staff, "desk/appeal.html", status, appeal=appeal, row=row, kind=appeal.kind, filer=filer,
         contact=contact, history=history, actions=actions, error=error,

@@ -27,8 +27,7 @@ from engine.rules.cases.law import completeness_lapsed
 from engine.rules.cases.model import ActionRefused, Actor, Case, FeeMismatch, Timing
 from engine.rules.cases.steps import open_steps, steps_of
 from engine.rules.forms import field_specs
-from engine.service import access, documents, uploads, worklist
-from engine.service import appeals as appeal_service
+from engine.service import access, appeal_lists, documents, uploads, worklist
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService, SubmissionInvalid, UnknownCase
 from engine.supervision.counts import lights_of
@@ -146,7 +145,7 @@ def case_context(service: CaseService, actor: Actor, number: str) -> dict[str, A
                 "kind_label": service.catalogue.appeal_kinds().get(a["kind"], {}).get("label", a["kind"]),
                 "open": access.may_see_appeal(actor, a["handler"], service.catalogue.appeals_office()),
             }
-            for a in appeal_service.for_case(service, number)
+            for a in appeal_lists.for_case(service, number)
         ],
     }
 

@@ -17,7 +17,7 @@ from engine.base.i18n import gettext
 from engine.ledger import outbox, tables
 from engine.ledger.db import read_only
 from engine.rules.cases.model import Actor
-from engine.service import access, appeals, worklist
+from engine.service import access, appeal_lists, worklist
 from engine.service import chains as chain_service
 from engine.service.cases import CaseService
 
@@ -77,7 +77,7 @@ def links(service: CaseService, actor: Actor | None) -> list[Link]:
     if access.rule_for("GET", "/desk/chains").allows(actor):
         out.append(Link("/desk/chains", gettext("链条申请统一受理"), len(chain_service.waiting(service))))
     if service.catalogue.appeals is not None:
-        waiting = appeals.count(service, actor)
+        waiting = appeal_lists.count(service, actor)
         if waiting or _sees_appeals(service, actor):
             out.append(Link("/desk/appeals", gettext("诉求办理"), waiting))
     if service.catalogue.appointments and (access.holds(actor, access.CHAIN_DESK) or actor.department):

@@ -13,8 +13,8 @@ from support.cases import file_case
 from engine.ledger.db import open_engine
 from engine.ledger.migrations import migrate
 from engine.rules.cases.model import ActionRefused, Actor
+from engine.service import appeal_lists, filing_limits
 from engine.service import appeals as svc_appeals
-from engine.service import filing_limits
 from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.service.samples import sample_application
@@ -53,7 +53,7 @@ def test_an_address_files_its_limit_then_is_told_when_to_try_again(service: Case
     with pytest.raises(filing_limits.TooMany) as refused:
         svc_appeals.file(service, complaint(), filer=bot)
     assert 0 < refused.value.seconds <= 3600 and "分钟后再提交" in str(refused.value)
-    assert len(svc_appeals.worklist(service, OFFICE)) == 3  # nothing of the refused one was kept
+    assert len(appeal_lists.worklist(service, OFFICE)) == 3  # nothing of the refused one was kept
     # another address, and a clerk recording for a caller (a whole office shares one address), file on
     other = filing_limits.Filer("198.51.100.7", per_hour=3, per_day=10)
     numbers.append(svc_appeals.file(service, complaint(), filer=other)[0])
@@ -97,7 +97,7 @@ def test_a_case_number_is_taken_alike_whether_a_case_has_it_or_not(service: Case
     made_up, _ = svc_appeals.file(service, enquiry(case_number="QQ20260101999999"))
     # the enquiry about a real case goes, inside, to that case's department; nothing tells the filer so
     assert (row(service, real)["case_number"], row(service, real)["handler"]) == (case_number, department)
-    assert [a["number"] for a in svc_appeals.for_case(service, case_number)] == [real]
+    assert [a["number"] for a in appeal_lists.for_case(service, case_number)] == [real]
     assert (row(service, made_up)["case_number"], row(service, made_up)["handler"]) == (
         "QQ20260101999999", "complaints"
     )  # fmt: skip

@@ -14,8 +14,8 @@ from engine.base.dates import TZ
 from engine.ledger import tables
 from engine.ledger.appeals import appeals
 from engine.rules.cases.model import ActionRefused, Actor
+from engine.service import appeal_lists, query_codes
 from engine.service import appeals as svc_appeals
-from engine.service import query_codes
 from engine.service.accounts import add_user
 from engine.service.cases import CaseService
 from engine.supervision.audit import verify
@@ -137,8 +137,8 @@ def test_another_department_neither_sees_nor_acts(service: CaseService) -> None:
     with pytest.raises(ActionRefused) as refused:
         svc_appeals.act(service, number, HOUSING, "answer", 1, {"text": "不是我们的。"})
     assert refused.value.code == "not_found"
-    assert svc_appeals.worklist(service, HOUSING) == []
-    assert [r["number"] for r in svc_appeals.worklist(service, SUPERVISOR)] == [number]
+    assert appeal_lists.worklist(service, HOUSING) == []
+    assert [r["number"] for r in appeal_lists.worklist(service, SUPERVISOR)] == [number]
     with pytest.raises(ActionRefused) as refused:  # supervisors watch; they do not answer
         svc_appeals.act(service, number, SUPERVISOR, "answer", 1, {"text": "x"})
     assert refused.value.code == "forbidden"
@@ -150,7 +150,7 @@ def test_a_complaint_naming_a_case_is_linked_to_it_and_its_department(service: C
     number, _ = svc_appeals.file(service, complaint(case_number=case_number.lower()))
     r = row(service, number)
     assert (r["case_number"], r["named_department"], r["handler"]) == (case_number, department, "complaints")
-    assert [a["number"] for a in svc_appeals.for_case(service, case_number)] == [number]
+    assert [a["number"] for a in appeal_lists.for_case(service, case_number)] == [number]
 
 
 def test_a_stale_version_is_refused_and_the_record_is_append_only(service: CaseService) -> None:
