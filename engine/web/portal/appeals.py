@@ -207,14 +207,21 @@ async def follow(request: Request) -> Response:
     form = await _form(request)
     number = str(form.get("number", "")).strip().upper()[:32]
     code = str(form.get("query_code", ""))[: query_codes.MAX_TYPED + 1]
-    service = deps(request).service
+    found = await _followed(request, number, code)
+    return found if isinstance(found, Response) else _appeal_page(request, found, code)
+
+
+async def _followed(request: Request, number: str, code: str) -> appeal_service.Appeal | Response:
+    """The appeal for the holder of its query code, or the page that says why not (not found, too many tries)."""
     try:
-        found = await run_in_threadpool(appeal_service.follow, service, number, code, addresses.of(request))
+        found = await run_in_threadpool(
+            appeal_service.follow, deps(request).service, number, code, addresses.of(request)
+        )
     except query_codes.Throttled as exc:
         return throttled(request, exc)
     if found is None:
         return _show(request, "portal/appeal_follow.html", 404, number=number, error=gettext(NOT_FOUND))
-    return _appeal_page(request, found, code)
+    return found
 
 
 async def close(request: Request) -> Response:
@@ -260,14 +267,10 @@ async def download(request: Request) -> Response:
     form = await _form(request)
     number = request.path_params["number"][:32]
     code = str(form.get("query_code", ""))[: query_codes.MAX_TYPED + 1]
-    service = deps(request).service
-    try:
-        found = await run_in_threadpool(appeal_service.follow, service, number, code, addresses.of(request))
-    except query_codes.Throttled as exc:
-        return throttled(request, exc)
-    if found is None:
-        return _show(request, "portal/appeal_follow.html", 404, number=number, error=gettext(NOT_FOUND))
-    return await run_in_threadpool(file_response, found, request.path_params["upload"][:64], service.db)
+    found = await _followed(request, number, code)
+    if isinstance(found, Response):
+        return found
+    return await run_in_threadpool(file_response, found, request.path_params["upload"][:64], deps(request).service.db)
 
 
 #: an appeal event's words, as the person and the staff read them

@@ -4,9 +4,8 @@ number is taken alike whether a case has it or not, an item may be named, and a 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from support.appeals import complaint, enquiry, row
 from support.bookings import race
 from support.cases import file_case
 
@@ -27,24 +26,6 @@ ITEM = "QQ-AMR-XK-103"  # a licence of the market regulator (amr)
 def service(case_service: CaseService, cheap_hashes: None) -> CaseService:
     add_user(case_service.db, OFFICE.username, OFFICE.role, OFFICE.department, password="demo-password")
     return case_service
-
-
-def complaint(**extra: str) -> svc_appeals.Filing:
-    fields = {"kind": "complaint", "subject": "窗口办理超期", "body": "提交三周未受理。", "filer_name": "张三",
-              "contact": "13800000000", **extra}  # fmt: skip
-    return svc_appeals.Filing(**fields)  # type: ignore[arg-type]
-
-
-def enquiry(**extra: str) -> svc_appeals.Filing:
-    fields = {"kind": "enquiry", "subject": "办证材料", "body": "需要什么材料？", "filer_name": "李四",
-              "contact": "13900000000", **extra}  # fmt: skip
-    return svc_appeals.Filing(**fields)  # type: ignore[arg-type]
-
-
-def row(service: CaseService, number: str) -> dict[str, Any]:
-    found = svc_appeals.load(service, number)
-    assert found is not None
-    return dict(found.row)
 
 
 def test_an_address_files_its_limit_then_is_told_when_to_try_again(service: CaseService) -> None:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from support.appeals import complaint, row
 from support.cases import file_case
 
 from engine.base.dates import TZ
@@ -33,18 +34,6 @@ def service(case_service: CaseService, cheap_hashes: None) -> CaseService:
     for actor in (OFFICE, OFFICE_HEAD, AMR, HOUSING):
         add_user(case_service.db, actor.username, actor.role, actor.department, password="demo-password")
     return case_service
-
-
-def complaint(**extra: str) -> svc_appeals.Filing:
-    fields = {"kind": "complaint", "subject": "窗口办理超期", "body": "提交三周未受理。", "filer_name": "张三",
-              "contact": "13800000000", **extra}  # fmt: skip
-    return svc_appeals.Filing(**fields)  # type: ignore[arg-type]
-
-
-def row(service: CaseService, number: str) -> dict[str, object]:
-    found = svc_appeals.load(service, number)
-    assert found is not None
-    return dict(found.row)
 
 
 def at(d: date, hour: int = 10) -> datetime:

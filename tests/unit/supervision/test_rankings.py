@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 from support import postgres
+from support.cases import worked
 
 from engine.base.dates import TZ
 from engine.check.pipeline import load
@@ -213,33 +214,13 @@ def served(tmp_path: Path, reference: Any) -> Any:
     return CaseService(reference.catalogue, db, ManualClock(t("2026-03-06")), CAL)
 
 
-def completed(svc: Any, code: str, key: str) -> str:
-    """File, accept and work a case of ``code`` through every step, as its staff would."""
-    from engine.rules.cases.model import Actor
-    from engine.service.samples import sample_application
-
-    data, uploads = sample_application(svc.catalogue, svc.catalogue.items[code], {})
-    number = str(svc.submit(code, data, uploads, Actor("zhang", "applicant"), key).number)
-    case, snap = svc.load(number)
-    dept = case.department
-    case = svc.act(number, "accept", Actor(f"window.{dept}", "window", dept), {}, case.version)
-    for step in snap["item"]["steps"][1:-1]:
-        who = Actor(f"{step['role']}.{dept}", step["role"], dept)
-        if step["role"] == "decider":
-            case = svc.act(number, "decide", who, {"outcome": "approve"}, case.version)
-        case = svc.act(number, "complete_step", who, {"step": step["id"]}, case.version)
-    last = snap["item"]["steps"][-1]
-    svc.act(number, "complete", Actor(f"{last['role']}.{dept}", last["role"], dept), {}, case.version)
-    return number
-
-
 def test_the_immediate_share_counts_items_promised_in_0_working_days(tmp_path: Path, reference: Any) -> None:
     promised = reference.catalogue.items[SEAL].data["time_limit"]["promised"]
     assert (promised["value"], promised["unit"]) == (0, "working_day")  # not in minutes: no minute_limit
     svc = served(tmp_path, reference)
-    completed(svc, SEAL, "seal-1")
-    completed(svc, SEAL, "seal-2")
-    completed(svc, CULTURE, "culture-1")
+    worked(svc, SEAL, "seal-1")
+    worked(svc, SEAL, "seal-2")
+    worked(svc, CULTURE, "culture-1")
     ranked = rankings.month(svc.db, CAL, reference.catalogue.center, "2026-03")
     departments = {r.name: r.as_dict() for r in ranked["department"]}
     # psb: 2 completed, both immediate -> 2/2; culture: 1 completed, promised 10 working days -> 0/1
@@ -250,7 +231,7 @@ def test_the_immediate_share_counts_items_promised_in_0_working_days(tmp_path: P
 
 def test_existing_cases_get_the_immediate_mark_from_their_pinned_snapshot(tmp_path: Path, reference: Any) -> None:
     svc = served(tmp_path, reference)
-    seal, culture = completed(svc, SEAL, "seal"), completed(svc, CULTURE, "culture")
+    seal, culture = worked(svc, SEAL, "seal"), worked(svc, CULTURE, "culture")
     with svc.db.begin() as conn:  # the database as migration 16 left it: no immediate columns
         for index in ("ix_cases_ended_ranking", "ix_case_staff_ended_ranking"):
             conn.exec_driver_sql(f"DROP INDEX {index}")
