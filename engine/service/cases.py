@@ -8,7 +8,6 @@ editing or deleting the YAML later changes nothing for a running case.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -26,12 +25,11 @@ from engine.catalogue.model import Catalogue, Document
 from engine.catalogue.pinned import pinned_view
 from engine.ledger import tables
 from engine.ledger.cases import create_case, record_case_staff
-from engine.ledger.db import iso, loads, lock, read_only, write_transaction
+from engine.ledger.db import iso, lock, read_only, write_transaction
 from engine.ledger.errors import VersionConflict
 from engine.ledger.events import append_event, case_values, events_of
-from engine.ledger.fastpath import Tx, fast_execute
+from engine.ledger.fastpath import fast_execute
 from engine.ledger.idempotency import insert_idempotency
-from engine.ledger.snapshots import load_snapshot, save_snapshot
 from engine.rules import clock
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.cases.actions import decide
@@ -52,6 +50,7 @@ from engine.rules.notice import counter
 from engine.service import drafts, filing_limits, provisional, query_codes
 from engine.service.case_columns import WRITTEN, columns
 from engine.service.deadlines import DeadlineClock, Deadlines, clock_stopped
+from engine.service.snapshot_store import SnapshotMissing, SnapshotStore
 
 SYSTEM = Actor("system", "system")
 log = logging.getLogger("yangguang.service")
@@ -71,9 +70,6 @@ _CASE_ROW_FOR_WRITE = (
     .with_for_update()
 )
 _INSERT_FOLLOWUP = insert(tables.followups)
-_SNAPSHOT_CONTENT = select(tables.catalogue_snapshots.c.content).where(
-    tables.catalogue_snapshots.c.version == bindparam("version")
-)
 _C = tables.cases.c
 #: what a filing reads under its locks, in one prebuilt statement (one round trip): the case its idempotency key
 #: filed (kind 0, a repeat answers with it; no row when none), and the last case number under its prefix
@@ -141,19 +137,13 @@ class Submitted:
     created: bool  # False when the idempotency key named an earlier submission
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-
-
 class CaseService:
     def __init__(self, catalogue: Catalogue, db: Engine, clock_: clock.Clock, calendar: WorkCalendar) -> None:
         self.catalogue = catalogue
         self.db = db
         self.clock = clock_
         self.calendar = calendar
-        self._snapshots: dict[str, dict[str, Any]] = {}
-        self._snap_keys: dict[str, str] = {}  # item code -> snapshot key under this catalogue
-        self._saved: set[str] = set()  # snapshot keys known to be in the database
+        self.snapshots = SnapshotStore(catalogue, clock_)
         #: id(snapshot) -> (that snapshot, its money fields' units): derived once, snapshots never change
         self._units: dict[int, tuple[Mapping[str, Any], dict[str, str]]] = {}
         #: number -> (case id, state folded from its events); checked against the stored version on use
@@ -170,32 +160,10 @@ class CaseService:
         memory is exactly the state folded again from the events."""
         return datetime.fromisoformat(iso(self.clock.now()))
 
-    # -- snapshots ---------------------------------------------------------------------------
-    def _snapshot(self, item: Document) -> dict[str, Any]:
-        cat = self.catalogue
-        data = cat.data(item)
-        forms = {s: cat.data(cat.forms[s]) for s in data.get("form", {}).get("sections", []) if isinstance(s, str)}
-        fee = data.get("fee")
-        schedule = cat.data(cat.fees[fee["schedule"]]) if isinstance(fee, Mapping) and "schedule" in fee else None
-        return {"item": data, "forms": forms, "fee_schedule": schedule, "catalogue_version": cat.version}
-
-    def _store_snapshot(self, conn: Any, item: Document) -> str:
-        """Pin the item's documents: computed once per item for this catalogue, saved once per database."""
-        code = self.catalogue.data(item)["code"]
-        if code not in self._snap_keys:
-            snap = self._snapshot(item)
-            key = hashlib.sha256(_canonical(snap).encode()).hexdigest()[:32]
-            self._snap_keys[code] = key
-            self._snapshots[key] = snap
-        key = self._snap_keys[code]
-        if key not in self._saved:
-            save_snapshot(conn, key, self._snapshots[key], self.clock.now())
-            self._saved.add(key)
-        return key
-
+    # -- snapshots (engine.service.snapshot_store) --------------------------------------------
     def pin(self, conn: Any, item_code: str) -> str:
         """Pin a live item's snapshot inside ``conn``'s transaction; its key, for ``submit(pinned=…)``."""
-        return self._store_snapshot(conn, self.catalogue.items[item_code])
+        return self.snapshots.store(conn, self.catalogue.items[item_code])
 
     def pinned_view(self, key: str) -> tuple[Catalogue, Document]:
         """A pinned snapshot as a one-item catalogue (engine.catalogue.pinned) and that item."""
@@ -203,22 +171,16 @@ class CaseService:
 
     def snapshot(self, key: str) -> dict[str, Any]:
         """A pinned snapshot by key; immutable and named by its hash, so kept in memory once read."""
-        if key not in self._snapshots:
+        if key not in self.snapshots.known:
             with read_only(self.db) as conn:
                 return self._snapshot_in(conn, key)
-        return self._snapshots[key]
+        return self.snapshots.known[key]
 
     def _snapshot_in(self, conn: Any, key: str) -> dict[str, Any]:
-        if key not in self._snapshots:
-            if isinstance(conn, Tx):  # runs prebuilt statements only (engine.ledger.db.write_transaction)
-                rows = fast_execute(conn, _SNAPSHOT_CONTENT, {"version": key}).rows
-                value = loads(rows[0][0]) if rows else None
-            else:
-                value = load_snapshot(conn, key)
-            if value is None:
-                raise UnknownCase(f"catalogue snapshot {key} is missing")
-            self._snapshots[key] = dict(value)
-        return self._snapshots[key]
+        try:
+            return self.snapshots.read_in(conn, key)
+        except SnapshotMissing as exc:
+            raise UnknownCase(str(exc)) from exc
 
     # -- submission --------------------------------------------------------------------------
     def ensure_available(self, item_code: str) -> None:
@@ -298,9 +260,8 @@ class CaseService:
             number, query_code, version = read[0]
             return Submitted(str(number), query_code, int(version), created=False), None
         filing_limits.admit(conn, filer, now)  # TooMany past the address's limit: nothing written
-        snap_key = pinned if pinned is not None else self._store_snapshot(conn, doc)
-        if snap_key not in self._snapshots:
-            self._snapshot_in(conn, snap_key)
+        snap_key = pinned if pinned is not None else self.snapshots.store(conn, doc)
+        snap = self._snapshot_in(conn, snap_key)
         last = read[1][0]
         number = f"{prefix}{int(last[len(prefix) :]) + 1 if last else 1:06d}"
         drafts.mark_filed(conn, idempotency_key, number, now)  # Filed: the draft filed a chain application
@@ -314,7 +275,6 @@ class CaseService:
                 **({"chain": chain} if chain else {}),
             }
         )
-        snap = self._snapshots[snap_key]
         case = fold_event(
             Case(number, item_code, doc.data["department"]),
             Event("submit", now, actor.username, actor.role, payload),

@@ -171,7 +171,7 @@ class _Folder:
             snap = load_snapshot(self.conn, key)
             if not isinstance(snap, dict) or not isinstance(snap.get("item"), dict):
                 self.snapshots[key] = f"the snapshot {key} its submission pinned is missing"
-            # the key is the start of the SHA-256 of the snapshot's canonical JSON (CaseService._store_snapshot)
+            # the key is the start of the SHA-256 of the snapshot's canonical JSON (SnapshotStore.store)
             elif hashlib.sha256(_canonical(snap).encode()).hexdigest()[:32] != key:
                 self.snapshots[key] = f"the snapshot {key} its submission pinned was altered (its hash differs)"
             else:
