@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from sqlalchemy import func, select
+from support.appeals import follow, number_and_code
 from support.desk import PASSWORD, browser
 from support.portal import csrf
 
@@ -28,19 +29,6 @@ def post_new(client: Any, files: list[tuple[str, bytes]], **fields: str) -> Any:
     assert page.status_code == 200 and 'type="file"' in page.text
     sent = [("files", (name, content, "application/octet-stream")) for name, content in files]
     return client.post("/appeals/new", data={"csrf": csrf(page.text), **TEXT, **fields}, files=sent)
-
-
-def number_and_code(page: Any) -> tuple[str, str]:
-    assert page.status_code == 200, page.text
-    number = re.search(r'id="appeal-number">([A-Z0-9]+)<', page.text)
-    code = re.search(r'id="query-code">([A-Z0-9-]+)<', page.text)
-    assert number and code
-    return number.group(1), code.group(1)
-
-
-def follow(client: Any, number: str, code: str) -> Any:
-    page = client.get(f"/appeals/follow?number={number}")
-    return client.post("/appeals/follow", data={"csrf": csrf(page.text), "number": number, "query_code": code})
 
 
 def upload_count(svc: Any) -> int:

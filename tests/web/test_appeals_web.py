@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from support.appeals import follow, number_and_code
 from support.cases import file_case
 from support.desk import PASSWORD, browser
 from support.portal import csrf
@@ -21,17 +22,7 @@ def file_on_portal(client: Any, **fields: str) -> tuple[str, str]:
     assert page.status_code == 200 and "投诉" in page.text and "举报" in page.text
     data = {"csrf": csrf(page.text), "kind": "complaint", "subject": "办件超期", "body": "三周未受理。",
             "filer_name": "张三", "contact": "13800000000", **fields}  # fmt: skip
-    done = client.post("/appeals/new", data=data)
-    assert done.status_code == 200, done.text
-    number = re.search(r'id="appeal-number">([A-Z0-9]+)<', done.text)
-    code = re.search(r'id="query-code">([A-Z0-9-]+)<', done.text)
-    assert number and code
-    return number.group(1), code.group(1)
-
-
-def follow(client: Any, number: str, code: str) -> Any:
-    page = client.get(f"/appeals/follow?number={number}")
-    return client.post("/appeals/follow", data={"csrf": csrf(page.text), "number": number, "query_code": code})
+    return number_and_code(client.post("/appeals/new", data=data))
 
 
 def desk_act(client: Any, number: str, action: str, **fields: str) -> Any:
