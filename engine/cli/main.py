@@ -12,10 +12,24 @@ import sys
 from collections.abc import Sequence
 
 from engine import __version__
-from engine.cli import audit, check, common, db, diff, edit, errors, items, notify, serve, simulate, users
+from engine.cli import (
+    audit,
+    check,
+    common,
+    db,
+    diff,
+    edit,
+    errors,
+    interchange,
+    items,
+    notify,
+    serve,
+    simulate,
+    users,
+)
 
 #: in the order ``yangguang --help`` lists their commands
-GROUPS = (check, items, audit, simulate, users, serve, notify, db, diff, edit)
+GROUPS = (check, items, audit, simulate, users, serve, notify, db, diff, edit, interchange)
 
 
 def parser() -> argparse.ArgumentParser:
