@@ -54,9 +54,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         sys.stderr.write(p.render() + "\n")
     errors = len(outcome.errors)
     if outcome.skipped:
-        sys.stderr.write(f"skipped {len(outcome.skipped)} item(s) with errors: {', '.join(c or '?' for c in outcome.skipped)}\n")
+        sys.stderr.write(
+            f"skipped {len(outcome.skipped)} item(s) with errors: {', '.join(c or '?' for c in outcome.skipped)}\n"
+        )
     if not outcome.written and not args.dry_run:
-        sys.stderr.write(f"{errors} error(s); nothing written (fix them, or pass --partial to write the items without errors)\n")
+        sys.stderr.write(
+            f"{errors} error(s); nothing written (fix them, or pass --partial to write the items without errors)\n"
+        )
         return EXIT_USER
     verb = "would write" if args.dry_run else "wrote"
     sys.stdout.write(
@@ -102,7 +106,9 @@ def add_import_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
     """Register ``import xlsx`` and ``import csv``."""
     x = sub.add_parser("xlsx", help="import an 实施清单 workbook (.xlsx) into item YAML files")
     x.add_argument("file", type=Path, metavar="FILE.xlsx")
-    c = sub.add_parser("csv", help="import an 实施清单 saved as CSV files (one per sheet, named 事项.csv, 申请材料.csv…)")
+    c = sub.add_parser(
+        "csv", help="import an 实施清单 saved as CSV files (one per sheet, named 事项.csv, 申请材料.csv…)"
+    )
     c.add_argument("files", type=Path, nargs="+", metavar="PATH", help="a directory of .csv files, or the files")
     for p in (x, c):
         p.add_argument("--into", type=Path, required=True, metavar="DIR", help="the catalogue (has center.yaml)")

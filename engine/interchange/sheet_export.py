@@ -131,8 +131,13 @@ def _by_role(grids: dict[str, list[list[Any]]], mapping: Mapping, name: str) -> 
 
 
 def _fill(
-    cells: list[Any], sheet: Sheet, rebuilt: dict[str, Any], original: dict[str, Any], code: str,
-    inexact: set[str], depts: Departments,
+    cells: list[Any],
+    sheet: Sheet,
+    rebuilt: dict[str, Any],
+    original: dict[str, Any],
+    code: str,
+    inexact: set[str],
+    depts: Departments,
 ) -> None:
     extra = leftover(original, rebuilt)
     col = _ext_col(sheet)
@@ -179,7 +184,9 @@ def _write(grids: dict[str, list[list[Any]]], mapping: Mapping, out: Path) -> No
                 if value is None:
                     continue
                 if isinstance(value, str) and len(value) > MAX_CELL:
-                    raise ValueError(f"{mapping.sheets[role].name} row {r}: a cell longer than Excel's {MAX_CELL} characters")
+                    raise ValueError(
+                        f"{mapping.sheets[role].name} row {r}: a cell longer than Excel's {MAX_CELL} characters"
+                    )
                 cell = ws.cell(r, c, value)
                 if isinstance(value, str) and value.startswith("="):
                     cell.data_type = "s"  # text, never a formula

@@ -76,7 +76,9 @@ class Table:
             return place
         return f"{place}!{get_column_letter(col + 1)}{row}" if col is not None else f"{place}!{row}"
 
-    def problem(self, kind: str, message: str, row: int | None = None, col: int | None = None, **kw: Any) -> SheetProblem:
+    def problem(
+        self, kind: str, message: str, row: int | None = None, col: int | None = None, **kw: Any
+    ) -> SheetProblem:
         order = (self.file, self.sheet or "", row or 0, -1 if col is None else col)
         return SheetProblem(order, self.where(row, col), kind, message, **kw)
 
@@ -93,7 +95,9 @@ def check_zip(path: Path, shown: str, limits: Limits = LIMITS) -> None:
     """Refuse what is not a sane .xlsx before any XML is parsed."""
     size = path.stat().st_size
     if size > limits.file_bytes:
-        raise _refuse(shown, "too-large", f"the file is {size / 1048576:.1f} MiB; the limit is {_mib(limits.file_bytes)}")
+        raise _refuse(
+            shown, "too-large", f"the file is {size / 1048576:.1f} MiB; the limit is {_mib(limits.file_bytes)}"
+        )
     if not zipfile.is_zipfile(path):
         raise _refuse(shown, "not-xlsx", "not an .xlsx workbook (not a zip file); save it as Excel Workbook (.xlsx)")
     try:
@@ -105,7 +109,9 @@ def check_zip(path: Path, shown: str, limits: Limits = LIMITS) -> None:
         raise _refuse(shown, "zip-bomb", f"the workbook has {len(infos)} parts; the limit is {limits.entries}")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-        raise _refuse(shown, "not-xlsx", "a zip file but not an .xlsx workbook (no xl/workbook.xml); .xls and .ods are not read")
+        raise _refuse(
+            shown, "not-xlsx", "a zip file but not an .xlsx workbook (no xl/workbook.xml); .xls and .ods are not read"
+        )
     total = 0
     for info in infos:
         total += info.file_size
@@ -117,10 +123,14 @@ def check_zip(path: Path, shown: str, limits: Limits = LIMITS) -> None:
                 f"the limit is {limits.ratio} (a zip bomb?)",
             )
     if total > limits.uncompressed_bytes:
-        raise _refuse(shown, "zip-bomb", f"the workbook unpacks to {_mib(total)}; the limit is {_mib(limits.uncompressed_bytes)}")
+        raise _refuse(
+            shown, "zip-bomb", f"the workbook unpacks to {_mib(total)}; the limit is {_mib(limits.uncompressed_bytes)}"
+        )
 
 
-def read_xlsx(path: Path, shown: str | None = None, limits: Limits = LIMITS) -> tuple[dict[str, Table], list[SheetProblem]]:
+def read_xlsx(
+    path: Path, shown: str | None = None, limits: Limits = LIMITS
+) -> tuple[dict[str, Table], list[SheetProblem]]:
     """Every sheet of the workbook by name, and the problems of sheets too large to read."""
     from openpyxl import load_workbook
 
@@ -168,7 +178,9 @@ def _formulas(ws: Any, table: Table, limits: Limits) -> set[tuple[int, int]] | S
     declared_rows, declared_cols = ws.max_row or 0, ws.max_column or 0
     too_big = f"the limits are {limits.rows} rows and {limits.columns} columns; split the sheet"
     if declared_rows > limits.rows or declared_cols > limits.columns:
-        return table.problem("too-large", f"the sheet declares {declared_rows} rows and {declared_cols} columns; {too_big}")
+        return table.problem(
+            "too-large", f"the sheet declares {declared_rows} rows and {declared_cols} columns; {too_big}"
+        )
     found: set[tuple[int, int]] = set()
     for n, row in enumerate(ws.iter_rows(), 1):
         if n > limits.rows:
@@ -177,7 +189,7 @@ def _formulas(ws: Any, table: Table, limits: Limits) -> set[tuple[int, int]] | S
             col = getattr(cell, "column", None)
             if col is not None and col > limits.columns:
                 return table.problem("too-large", f"the sheet has more than {limits.columns} columns; {too_big}")
-            if getattr(cell, "data_type", None) == "f":
+            if col is not None and getattr(cell, "data_type", None) == "f":
                 found.add((cell.row, col - 1))
     return found
 
@@ -204,7 +216,9 @@ def read_csv(path: Path, shown: str | None = None, limits: Limits = LIMITS) -> T
     try:
         size = path.stat().st_size
         if size > limits.file_bytes:
-            raise _refuse(shown, "too-large", f"the file is {size / 1048576:.1f} MiB; the limit is {_mib(limits.file_bytes)}")
+            raise _refuse(
+                shown, "too-large", f"the file is {size / 1048576:.1f} MiB; the limit is {_mib(limits.file_bytes)}"
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise _refuse(shown, "unreadable", f"cannot read the file: {exc.strerror or exc}") from None

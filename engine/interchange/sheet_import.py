@@ -23,6 +23,7 @@ from typing import Any
 
 from engine.base.stated import NOT_STATED, NOT_STATED_ELEMENTS
 from engine.catalogue.model import CheckResult
+from engine.catalogue.schemas import SCHEMA_DIR
 from engine.check.pipeline import load as check_load
 from engine.interchange import sheet_yaml
 from engine.interchange.sheet_files import LIMITS, Limits, SheetProblem, Table, read_csv, read_xlsx
@@ -61,7 +62,9 @@ class Source:
     def missing(self, sheet: Sheet) -> SheetProblem:
         where = f"{self.file}/{sheet.name}.csv" if self.csv else f"{self.file}!{sheet.name}"
         found = "、".join(self.tables) or "none"
-        return SheetProblem((self.file, sheet.name), where, "missing-sheet", f"no sheet {sheet.name} (the file has: {found})")
+        return SheetProblem(
+            (self.file, sheet.name), where, "missing-sheet", f"no sheet {sheet.name} (the file has: {found})"
+        )
 
 
 def from_xlsx(path: Path, limits: Limits = LIMITS) -> Source:
@@ -125,11 +128,15 @@ def assemble(reads: dict[str, Read], mapping: Mapping) -> tuple[dict[str, Built]
     for row in reads["items"].rows if "items" in reads else []:
         code = row.data.get("code")
         if not isinstance(code, str):
-            problems.append(row.problem("missing-value", f"no {code_col.heading if code_col else 'code'}: the row names no item"))
+            problems.append(
+                row.problem("missing-value", f"no {code_col.heading if code_col else 'code'}: the row names no item")
+            )
             continue
         if code in built:
             first = built[code].row.number
-            problems.append(row.problem("duplicate-code", f"item {code} is also on row {first}", row.cells.get(("code",))))
+            problems.append(
+                row.problem("duplicate-code", f"item {code} is also on row {first}", row.cells.get(("code",)))
+            )
             bad.add(code)
             continue
         built[code] = Built(code, copy.deepcopy(row.data), row)
@@ -208,8 +215,6 @@ def _modeline(root: Path, rel: str) -> str:
     if found and found.group(1).endswith("center.schema.json"):
         target = "../" * depth + found.group(1).removesuffix("center.schema.json") + "item.schema.json"
     else:
-        from engine.catalogue.schemas import SCHEMA_DIR
-
         target = Path(os.path.relpath(SCHEMA_DIR / "item.schema.json", (root / rel).parent)).as_posix()
     return f"# yaml-language-server: $schema={target}"
 
@@ -235,7 +240,9 @@ def _files(built: dict[str, Built], before: CheckResult, root: Path) -> dict[str
     return out
 
 
-def _texts(built: dict[str, Built], files: dict[str, str], root: Path) -> dict[str, tuple[str, list[sheet_yaml.Origin]]]:
+def _texts(
+    built: dict[str, Built], files: dict[str, str], root: Path
+) -> dict[str, tuple[str, list[sheet_yaml.Origin]]]:
     out = {}
     for code, b in built.items():
         row_o = _origin(b.row)
@@ -270,7 +277,9 @@ def _check(
         if code is not None:
             lines = texts[code][1]
             o = lines[min(max(p.line, 1), len(lines)) - 1]
-            problems.append(SheetProblem(o.order, o.where, p.kind, f"{p.message} [{p.file}:{p.line}]", warning=not p.is_error))
+            problems.append(
+                SheetProblem(o.order, o.where, p.kind, f"{p.message} [{p.file}:{p.line}]", warning=not p.is_error)
+            )
             if p.is_error:
                 bad.add(code)
         elif (p.file, p.kind, p.message) not in seen and p.is_error:

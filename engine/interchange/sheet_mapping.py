@@ -58,6 +58,8 @@ class Sheet:
     name: str
     columns: tuple[Column, ...]
     header_row: int | None = None
+    #: key -> value given by the mapping for every row (the sheet has no column for it)
+    fixed: tuple[tuple[str, Any], ...] = ()
 
     def by_key(self, key: str) -> Column | None:
         return next((c for c in self.columns if c.key == key), None)
@@ -178,7 +180,9 @@ def load(path: Path | None = None, shown: str | None = None, depth: int = 0) -> 
         columns = _columns(spec, inherited.columns if inherited else (), tables)
         name = spec.get("name") or (inherited.name if inherited else role)
         header_row = spec.get("header_row") or (inherited.header_row if inherited else None)
-        sheets[role] = Sheet(role, name, tuple(columns), header_row)
+        fixed = dict(inherited.fixed if inherited else ())
+        fixed.update(spec.get("fixed", {}))
+        sheets[role] = Sheet(role, name, tuple(columns), header_row, tuple(fixed.items()))
         problems += _sheet_problems(sheets[role], data["__text__"], shown)
     if "items" not in sheets:
         problems.append(f"{shown}: the mapping needs an items sheet (one row per item)")

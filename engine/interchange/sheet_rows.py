@@ -67,7 +67,9 @@ def read(table: Table, sheet: Sheet, depts: Departments) -> Read:
     header = find_header(table, sheet)
     if header is None:
         first = "、".join(c.heading for c in sheet.columns[:4])
-        problems.append(table.problem("missing-column", f"no header row: none of the first rows has the headings {first}…"))
+        problems.append(
+            table.problem("missing-column", f"no header row: none of the first rows has the headings {first}…")
+        )
         return Read([], problems, {})
     head_row, head = header
     at: dict[str, int] = {}
@@ -82,7 +84,13 @@ def read(table: Table, sheet: Sheet, depts: Departments) -> Read:
     for h, i in at.items():
         if h not in known:
             problems.append(
-                table.problem("unknown-heading", f"column {text(head[i])!r} is not in the mapping; ignored", head_row, i, warning=True)
+                table.problem(
+                    "unknown-heading",
+                    f"column {text(head[i])!r} is not in the mapping; ignored",
+                    head_row,
+                    i,
+                    warning=True,
+                )
             )
     for c in sheet.columns:
         if normal(c.heading) not in at:
@@ -94,11 +102,15 @@ def read(table: Table, sheet: Sheet, depts: Departments) -> Read:
             continue
         row = Row(table, number)
         problems.extend(_cells(row, sheet, cols, values, depts))
+        for key, value in sheet.fixed:
+            _fixed(row.data, tuple(key.split(".")), value)
         rows.append(row)
     return Read(rows, problems, at)
 
 
-def _cells(row: Row, sheet: Sheet, cols: list[tuple[Column, int]], values: list[Any], depts: Departments) -> Iterator[SheetProblem]:
+def _cells(
+    row: Row, sheet: Sheet, cols: list[tuple[Column, int]], values: list[Any], depts: Departments
+) -> Iterator[SheetProblem]:
     for col, i in cols:
         raw = values[i] if i < len(values) else None
         if (row.number, i) in row.table.formulas:
@@ -156,6 +168,15 @@ def _set(row: Row, path: tuple[str, ...], value: Any, i: int, col: Column) -> Sh
     node[path[-1]] = value
     row.cells[path] = i
     return None
+
+
+def _fixed(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """A mapping's fixed value, where the row's columns leave room for it."""
+    for part in path[:-1]:
+        data = data.setdefault(part, {})
+        if not isinstance(data, dict):
+            return
+    data.setdefault(path[-1], value)
 
 
 def _heading_at(row: Row, prefix: tuple[str, ...]) -> str:
