@@ -193,7 +193,7 @@ def _required(b: Built, mapping: Mapping) -> list[SheetProblem]:
         node: Any = b.item
         for part in path:
             node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
+        if node is None and ".".join(path) not in b.row.failed:
             col = sheet.by_key(".".join(path))
             fill = f"fill in column {col.heading}" if col else "the mapping has no column for it; add one"
             out.append(b.row.problem("missing-value", f"item {b.code} needs {'.'.join(path)}: {fill}"))

@@ -37,6 +37,7 @@ class Row:
     extension: dict[str, Any] | None = None
     ext_col: int | None = None
     bad: bool = False  # a problem in this row's own cells
+    failed: set[str] = field(default_factory=set)  # keys of the cells with a problem (not reported as missing)
 
     def where(self, col: int | None = None) -> str:
         return self.table.where(self.number, col)
@@ -115,6 +116,7 @@ def _cells(
         raw = values[i] if i < len(values) else None
         if (row.number, i) in row.table.formulas:
             row.bad = True
+            row.failed.add(col.key)
             yield row.problem(
                 "formula",
                 f"{col.heading}: a formula with no saved value; open the file in Excel or WPS, recalculate and "
@@ -135,6 +137,7 @@ def _cells(
             )
         if problem is not None:
             row.bad = True
+            row.failed.add(col.key)
             yield problem
 
 
