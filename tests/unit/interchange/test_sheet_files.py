@@ -13,9 +13,9 @@ from openpyxl import Workbook
 from engine.interchange.sheet_files import Limits, UnreadableFile, decode_csv, read_csv, read_xlsx
 
 
-def refused(path: Path, limits: Limits = Limits()) -> str:
+def refused(path: Path, limits: Limits | None = None) -> str:
     with pytest.raises(UnreadableFile) as exc:
-        read_xlsx(path, path.name, limits)
+        read_xlsx(path, path.name, limits or Limits())
     return exc.value.problem.render()
 
 

@@ -37,7 +37,8 @@ sheets:
         ("事项编码", "code", ""), ("事项名称", "name", ""), ("事项类型", "type", ", values: item_type"),
         ("实施主体", "department", ", type: department"), ("行使层级", "level", ", values: level"),
         ("服务对象", "applicants", ", type: lines, values: applicant"),
-        ("法定办结时限", "time_limit.legal.value", ", type: integer"), ("法定时限单位", "time_limit.legal.unit", ", values: unit"),
+        ("法定办结时限", "time_limit.legal.value", ", type: integer"),
+        ("法定时限单位", "time_limit.legal.unit", ", values: unit"),
         ("承诺办结时限", "time_limit.promised.value", ", type: integer"),
         ("承诺时限单位", "time_limit.promised.unit", ", values: unit"), ("是否收费", "fee", ", values: fee"),
         ("施行日期", "effective.from", ", type: date")]) + """
@@ -121,13 +122,21 @@ def test_every_error_at_its_place_all_at_once_and_nothing_written(tmp_path: Path
     before = sorted(p.relative_to(cat) for p in cat.rglob("*.yaml"))
     outcome = run(tmp_path, cat, book)
     got = rendered(outcome)
-    assert any(g.startswith("b.xlsx!事项!C2: error[bad-value]: 事项类型: '行政许可证' is not one of 行政许可") for g in got)
+    assert any(
+        g.startswith("b.xlsx!事项!C2: error[bad-value]: 事项类型: '行政许可证' is not one of 行政许可") for g in got
+    )
     assert not any("needs time_limit.legal.value" in g for g in got)  # the bad cell is reported once
     assert "b.xlsx!事项!G2: error[bad-value]: 法定办结时限: '二十' is not a whole number" in got
     assert "b.xlsx!事项!A3: error[duplicate-code]: item QQ-TEST-XK-001 is also on row 2" in got
-    assert "b.xlsx!事项!D4: error[unknown-department]: 实施主体: no department '不存在的局' in center.yaml (give its id or name)" in got
+    assert (
+        "b.xlsx!事项!D4: error[unknown-department]: 实施主体: no department '不存在的局' in center.yaml "
+        "(give its id or name)" in got
+    )
     assert "b.xlsx!事项!L4: error[bad-value]: 施行日期: '2024-02-30' is not a date that exists" in got
-    assert any(g.startswith("b.xlsx!事项!5: error[missing-value]: item QQ-TEST-XK-003 needs name: fill in column 事项名称") for g in got)
+    assert any(
+        g.startswith("b.xlsx!事项!5: error[missing-value]: item QQ-TEST-XK-003 needs name: fill in column 事项名称")
+        for g in got
+    )
     assert any(g.startswith("b.xlsx!事项!5: error[missing-value]: item QQ-TEST-XK-003 needs its 设定依据") for g in got)
     assert "b.xlsx!申请材料!A2: error[orphan-row]: 事项编码 QQ-NOPE-001: no such item in the items sheet" in got
     assert outcome.written == []
