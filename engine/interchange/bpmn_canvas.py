@@ -28,6 +28,7 @@ PREFIXES = {"bpmn": BPMN, "bpmndi": BPMNDI, "dc": DC, "di": DI, "camunda": CAMUN
 SIZES = {"task": (120.0, 80.0), "event": (36.0, 36.0), "gateway": (50.0, 50.0)}
 GAP = 50.0
 PAD = 30.0  # inside a subprocess, around what it holds
+MARGIN = 100.0  # from the canvas's top left corner
 
 
 def bpmn(tag: str) -> str:
@@ -230,7 +231,10 @@ def fill(parent: ET.Element, scope: Scope) -> None:
 
 
 def diagram(definitions: ET.Element, process_id: str, scope: Scope) -> None:
-    """The diagram of one process: a shape with bounds for every node, an edge with waypoints for every flow."""
+    """The diagram of one process: a shape with bounds for every node, an edge with waypoints for every flow.
+    The drawing is moved to start near the canvas's top left corner (it was laid out around y = 0)."""
+    at = scope.bounds()
+    scope.move(MARGIN - at.x, MARGIN - at.y)
     dia = ET.SubElement(definitions, f"{{{BPMNDI}}}BPMNDiagram", id=xml_id(process_id, "diagram"))
     plane = ET.SubElement(dia, f"{{{BPMNDI}}}BPMNPlane", id=xml_id(process_id, "plane"), bpmnElement=process_id)
     for node in scope.walk():
@@ -263,4 +267,4 @@ def definitions(id_: str) -> ET.Element:
 
 def serialize(root: ET.Element) -> bytes:
     ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n").encode()

@@ -94,7 +94,7 @@ def _stage_words(stage: Mapping[str, Any]) -> list[str]:
 
 
 def _stage_element(stage: Mapping[str, Any]) -> ET.Element:
-    el = ET.Element(yg("stage"), id=str(stage["id"]), mode=str(stage["mode"]))
+    el = ET.Element(yg("stage"), stage=str(stage["id"]), mode=str(stage["mode"]))
     if stage.get("lead"):
         el.set("lead", str(stage["lead"]))
     if stage.get("when"):
@@ -147,7 +147,7 @@ def chain_process(cat: Catalogue, chain: Mapping[str, Any]) -> tuple[ET.Element,
         lines.append(gettext("关联服务 %(item)s 在阶段 %(stage)s 结束后开始") % {"item": service["item"], "stage": service["after"]})
     ET.SubElement(process, bpmn("documentation")).text = "\n".join(lines)
     ext = ET.SubElement(process, bpmn("extensionElements"))
-    ET.SubElement(ext, yg("chain"), id=str(chain["id"]), kind=str(chain.get("kind", "")))
+    ET.SubElement(ext, yg("chain"), chain=str(chain["id"]), kind=str(chain.get("kind", "")))
     if promised:
         ext.append(limit_element("chain", promised))
     for service in chain.get("associated_services") or []:

@@ -99,7 +99,7 @@ def _step_task(scope: Scope, step: Mapping[str, Any], x: float, cy: float) -> No
     if step.get("note"):
         lines.append(str(step["note"]))
     task.doc = "\n".join(lines)
-    attrs = {"id": str(step["id"]), "role": role}
+    attrs = {"step": str(step["id"]), "role": role}
     attrs.update({k: str(step[k]) for k in ("office", "post", "parallel_with") if step.get(k)})
     task.ext.append(ET.Element(yg("step"), attrs))
     # the standard way to name who may do a task, for engines that read it
