@@ -51,9 +51,7 @@ def _known(cat: Catalogue, name: str) -> str:
     close = difflib.get_close_matches(name, [*cat.items, *cat.chains], n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     chains = ", ".join(sorted(cat.chains)) or "none"
-    raise UserError(
-        f"no item or chain {name!r}; {hint}`yangguang list` lists the item codes; the chains are: {chains}"
-    )
+    raise UserError(f"no item or chain {name!r}; {hint}`yangguang list` lists the item codes; the chains are: {chains}")
 
 
 def _write(target: Path, xml: bytes) -> None:
@@ -86,7 +84,10 @@ def add_export_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
     )
     p.add_argument("name", nargs="?", help="item code (or exact item name) or chain id")
     p.add_argument(
-        "-o", "--output", type=Path, help="file to write (an existing folder: CODE.bpmn in it); default: standard output"
+        "-o",
+        "--output",
+        type=Path,
+        help="file to write (an existing folder: CODE.bpmn in it); default: standard output",
     )
     # dest is not ``dir``: common.resolve_catalog reads an ``args.dir`` as the catalogue (``check DIR``)
     p.add_argument("--all", dest="all_to", type=Path, metavar="DIR",

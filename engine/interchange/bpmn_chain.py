@@ -40,9 +40,7 @@ def _member(cat: Catalogue, scope: Scope, stage_id: str, code: str, x: float, cy
     return node
 
 
-def _parallel(
-    cat: Catalogue, scope: Scope, stage: Mapping[str, Any], prev: Node, x: float
-) -> tuple[Node, list[Node]]:
+def _parallel(cat: Catalogue, scope: Scope, stage: Mapping[str, Any], prev: Node, x: float) -> tuple[Node, list[Node]]:
     """Split, the members stacked, join; returns the join gateway and the members."""
     sid = str(stage["id"])
     split = scope.add("parallelGateway", xml_id("stage", sid, "split"), None, x, 0.0, "gateway")
@@ -74,7 +72,10 @@ def _joint_review(cat: Catalogue, scope: Scope, chain_id: str, stage: Mapping[st
         lines.append(gettext("逾期未表态视为同意") if stage["silence_is_consent"] else gettext("逾期未表态不视为同意"))
     node.doc = "\n".join([*lines, *_stage_words(stage)])
     if has_time(stage.get("limit")):
-        names = (gettext("联审共同时限 %(limit)s") % {"limit": duration_text(stage["limit"])}, gettext("联审超过共同时限"))
+        names = (
+            gettext("联审共同时限 %(limit)s") % {"limit": duration_text(stage["limit"])},
+            gettext("联审超过共同时限"),
+        )
         limit_timer(scope, node, 40.0, "stage", stage["limit"], names)
     return node
 
@@ -132,19 +133,24 @@ def chain_process(cat: Catalogue, chain: Mapping[str, Any]) -> tuple[ET.Element,
     scope = Scope()
     start = scope.add("startEvent", "start", gettext("一件事申请"), 0.0, 0.0, "event")
     pid = chain_process_id(str(chain["id"]))
-    stages = wrap(scope, stages_scope(cat, chain), xml_id(pid, "stages"), gettext("办理阶段"), start.box.right + GAP, 0.0, SPACING)
+    stages = wrap(
+        scope, stages_scope(cat, chain), xml_id(pid, "stages"), gettext("办理阶段"), start.box.right + GAP, 0.0, SPACING
+    )
     scope.connect(start, stages)
     end = scope.add("endEvent", "end", gettext("全部办结"), stages.box.right + GAP, 0.0, "event")
     scope.connect(stages, end)
     promised = chain.get("promised")
-    if has_time(promised):
-        names = (gettext("承诺总时限 %(limit)s") % {"limit": duration_text(promised)}, gettext("超过承诺总时限"))  # type: ignore[arg-type]
-        limit_timer(scope, stages, 40.0, "chain", promised, names)  # type: ignore[arg-type]
+    if promised and has_time(promised):
+        names = (gettext("承诺总时限 %(limit)s") % {"limit": duration_text(promised)}, gettext("超过承诺总时限"))
+        limit_timer(scope, stages, 40.0, "chain", promised, names)
     process = ET.Element(bpmn("process"), id=pid, name=str(chain["name"]),
                          isExecutable="true")  # fmt: skip
     lines = [str(chain["name"]), *([str(chain["description"])] if chain.get("description") else [])]
     for service in chain.get("associated_services") or []:
-        lines.append(gettext("关联服务 %(item)s 在阶段 %(stage)s 结束后开始") % {"item": service["item"], "stage": service["after"]})
+        lines.append(
+            gettext("关联服务 %(item)s 在阶段 %(stage)s 结束后开始")
+            % {"item": service["item"], "stage": service["after"]}
+        )
     ET.SubElement(process, bpmn("documentation")).text = "\n".join(lines)
     ext = ET.SubElement(process, bpmn("extensionElements"))
     ET.SubElement(ext, yg("chain"), chain=str(chain["id"]), kind=str(chain.get("kind", "")))

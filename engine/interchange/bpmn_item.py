@@ -73,9 +73,7 @@ def has_time(limit: Mapping[str, Any] | None) -> bool:
     return bool(limit) and int(limit["value"]) > 0  # type: ignore[index]
 
 
-def limit_timer(
-    scope: Scope, host: Node, dx: float, of: str, limit: Mapping[str, Any], names: tuple[str, str]
-) -> Node:
+def limit_timer(scope: Scope, host: Node, dx: float, of: str, limit: Mapping[str, Any], names: tuple[str, str]) -> Node:
     """A non-interrupting timer for ``limit`` on ``host`` leading to an end event below it; ``names`` are
     the timer's and the end event's. Returns the end event."""
     event = scope.boundary(xml_id(host.id, of, "limit"), names[0], host, dx, timer(iso_duration(limit)))
@@ -144,24 +142,27 @@ def steps_scope(item: Mapping[str, Any]) -> Scope:
 def _special(scope: Scope, host: Node, dx: float, code: str, sp: Mapping[str, Any], sid: str) -> ET.Element:
     """A special procedure: a message starts it beside the steps; the task lasts at most its ``max``.
     Returns the message the boundary event waits for (a root element of the definitions)."""
-    words = {"name": sp["name"]}
+    words = {"name": wording.special_procedure(str(sp["kind"]))}  # the kind: short enough for a label
     msg_id = xml_id("message", code, sid)
     event = scope.boundary(xml_id(sid, "start"), gettext("开始特别程序：%(name)s") % words, host, dx, message(msg_id))
     task = scope.below("userTask", sid, str(sp["name"]), event, kind="task", gap=50.0)
     counted = gettext("计入办理时限") if sp["counts_toward_limit"] else gettext("不计入办理时限（计时暂停）")
     task.doc = "\n".join(
         [
-            gettext("特别程序（行政许可法第四十五条）：%(kind)s；%(counted)s。") % {
-                "kind": wording.special_procedure(str(sp["kind"])), "counted": counted
-            },
+            gettext("特别程序（行政许可法第四十五条）：%(kind)s；%(counted)s。")
+            % {"kind": wording.special_procedure(str(sp["kind"])), "counted": counted},
             gettext("最长 %(limit)s") % {"limit": duration_text(sp["max"])},
         ]
     )
     task.ext.append(
-        ET.Element(yg("specialProcedure"), kind=str(sp["kind"]), countsTowardLimit=str(sp["counts_toward_limit"]).lower())
+        ET.Element(
+            yg("specialProcedure"), kind=str(sp["kind"]), countsTowardLimit=str(sp["counts_toward_limit"]).lower()
+        )
     )
     scope.connect(event, task)
-    end = scope.add("endEvent", xml_id(sid, "end"), gettext("特别程序结束"), task.box.right + 40.0, task.box.cy, "event")
+    end = scope.add(
+        "endEvent", xml_id(sid, "end"), gettext("特别程序结束"), task.box.right + 40.0, task.box.cy, "event"
+    )
     scope.connect(task, end)
     if has_time(sp["max"]):
         names = (gettext("最长 %(limit)s") % {"limit": duration_text(sp["max"])}, gettext("特别程序超过最长时间"))
@@ -191,7 +192,15 @@ def item_process(item: Mapping[str, Any]) -> tuple[ET.Element, Scope, list[ET.El
     timers = [t for t in timers if has_time(t[1])]
     room = 40.0 + SPACING * (len(timers) + len(procedures))
     # a subprocess's id is a process id to SpiffWorkflow, unique among every file it loads: the item's code in it
-    steps = wrap(scope, steps_scope(item), xml_id(item_process_id(code), "steps"), gettext("办理环节"), start.box.right + GAP, 0.0, room)
+    steps = wrap(
+        scope,
+        steps_scope(item),
+        xml_id(item_process_id(code), "steps"),
+        gettext("办理环节"),
+        start.box.right + GAP,
+        0.0,
+        room,
+    )
     steps.doc = gettext("事项的办理环节；承诺时限、法定时限和特别程序挂在这个子流程的边界上。")
     scope.connect(start, steps)
     end = scope.add("endEvent", "end", gettext("办结"), steps.box.right + GAP, 0.0, "event")

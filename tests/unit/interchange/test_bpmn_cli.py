@@ -53,7 +53,9 @@ def test_an_unknown_name_exits_1_saying_where_the_codes_are(capsys: pytest.Captu
     assert export("QQ-WATER-XK-01") == 1
     err = capsys.readouterr().err
     assert err.startswith("yangguang: no item or chain 'QQ-WATER-XK-01'; did you mean QQ-WATER-XK-001, ")
-    assert err.endswith("? `yangguang list` lists the item codes; the chains are: construction, economic, organization\n")
+    assert err.endswith(
+        "? `yangguang list` lists the item codes; the chains are: construction, economic, organization\n"
+    )
     assert "Traceback" not in err
 
 
