@@ -95,27 +95,33 @@ class Window:
     until: date
 
 
-def last_day(db: Engine) -> date | None:
-    """The local date of the newest case received in the database (None when it has none)."""
+def received_days(db: Engine) -> tuple[date, date] | None:
+    """The local dates of the first and the newest case received in the database (None when it has none)."""
     with read_only(db) as conn:
+        first = conn.execute(select(_C.c.created_at).order_by(_C.c.created_at).limit(1)).scalar()
         newest = conn.execute(select(_C.c.created_at).order_by(_C.c.created_at.desc()).limit(1)).scalar()
-    return clock.local_date(datetime.fromisoformat(newest)) if newest else None
+    if not first or not newest:
+        return None
+    return clock.local_date(datetime.fromisoformat(first)), clock.local_date(datetime.fromisoformat(newest))
 
 
 def window_of(db: Engine, cal: WorkCalendar, last: int, since: date | None, until: date | None) -> Window | None:
-    """``--since/--until``, or the ``last`` working days up to the newest case received; None: no cases."""
-    end = until or last_day(db)
-    if end is None:
+    """``--since/--until``, or the ``last`` working days up to the newest case received, never from before
+    the first (days with nothing recorded would count as days without arrivals); None: no cases."""
+    received = received_days(db)
+    if received is None:
         return None
+    end = until or received[1]
     if since is not None:
         return Window(since, end)
     day, count = end, 0
-    while True:
+    while day > received[0]:
         if cal.is_working_day(day):
             count += 1
             if count >= last:
-                return Window(day, end)
+                break
         day -= timedelta(days=1)
+    return Window(day, end)
 
 
 def _bounds(window: Window) -> tuple[str, str]:
