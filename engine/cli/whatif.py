@@ -76,7 +76,8 @@ def _load(args: argparse.Namespace, current: Any, cal: Any) -> tuple[Any, dict[s
             load = foresight.recorded_load(db, current, cal, window)
         finally:
             db.dispose()
-        about = {"kind": "recorded", "since": window.since.isoformat(), "until": window.until.isoformat()}
+        about: dict[str, Any] = {"kind": "recorded", "since": window.since.isoformat()}
+        about["until"] = window.until.isoformat()
     else:
         codes = args.items.split(",") if args.items else None
         unknown = [c for c in codes or () if c not in current.items]

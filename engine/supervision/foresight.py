@@ -55,7 +55,8 @@ def synthetic_pace(cat: foresight.Catalog) -> foresight.Pace:
 
 def working_days(cal: WorkCalendar, start: date, n: int) -> list[date]:
     """The first ``n`` working days from ``start`` (``start`` included when it is one)."""
-    out, day = [], start
+    out: list[date] = []
+    day = start
     while len(out) < n:
         if cal.is_working_day(day):
             out.append(day)
@@ -130,7 +131,7 @@ def _bounds(window: Window) -> tuple[str, str]:
     return iso(lo), iso(hi)
 
 
-def _rows(db: Engine, window: Window) -> tuple[list[Any], list[Any], list[Any]]:
+def _rows(db: Engine, window: Window) -> tuple[Sequence[Any], Sequence[Any], Sequence[Any]]:
     lo, hi = _bounds(window)
     received = and_(_C.c.created_at >= lo, _C.c.created_at < hi)
     with read_only(db) as conn:

@@ -18,7 +18,7 @@ from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
 from engine.catalogue.cache import FileCache
 from engine.check.pipeline import load as load_catalogue
-from engine.rules import clock, foresight, foresight_report
+from engine.rules import clock, foresight
 from engine.service.cases import CaseService
 from engine.supervision import foresight as whatif
 from engine.web.deps import deps

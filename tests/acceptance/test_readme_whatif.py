@@ -31,6 +31,8 @@ def test_the_readme_example_prints_what_readme_shows(tmp_path: Path) -> None:
     assert "value: 5" in (tmp_path / "changed/items/transport/road-passenger-operation-licence.yaml").read_text()
     args = command.split()[1:]
     assert command.startswith("yangguang simulate --catalog . --what-if ")
-    done = subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", *args], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.replace(changed, "/tmp/changed") == shown
