@@ -10,6 +10,8 @@ from pathlib import Path
 
 from support.whatif import ITEM, shorter_promise
 
+from engine.cli.whatif import changed_catalogue
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -99,3 +101,8 @@ def test_the_recorded_load_of_a_database_the_engine_filled(tmp_path: Path) -> No
 def test_what_if_options_need_what_if() -> None:
     done = run("simulate", "--json")
     assert done.returncode == 1 and "--json goes with --what-if" in done.stderr
+
+
+def test_a_directory_is_the_changed_catalogue_as_it_is(tmp_path: Path) -> None:
+    with changed_catalogue(REPO, str(tmp_path)) as root:
+        assert root == tmp_path
