@@ -344,6 +344,7 @@ ROUTES: Mapping[tuple[str, str], Rule] = {
     ("GET", "/admin"): ADMIN,
     ("GET", "/admin/items/{code}"): ADMIN,
     ("GET", "/admin/items/{code}/form"): ADMIN,
+    ("GET", "/admin/items/{code}/whatif"): ADMIN,
     ("GET", "/admin/outbox"): OUTBOX,
     ("POST", "/admin/outbox/{id}/retry"): OUTBOX,
 }

@@ -41,7 +41,7 @@ from engine.catalogue.model import Catalogue, Document
 from engine.rules import clock
 from engine.rules.calendar import missing_years
 from engine.service.cases import CaseService
-from engine.web import csrf
+from engine.web import admin_whatif, csrf
 from engine.web.deps import Deps, Render, deps
 from engine.web.desk.staff import Staff, show, staff_route
 from engine.web.portal import apply, form_view
@@ -274,4 +274,5 @@ ROUTES: list[Route] = [  # who may use each: engine.service.access.ROUTES
     staff_route("GET", "/admin", index),
     staff_route("GET", "/admin/items/{code}", item_preview),
     staff_route("GET", "/admin/items/{code}/form", form_preview),
+    staff_route("GET", "/admin/items/{code}/whatif", admin_whatif.item_what_if),
 ]

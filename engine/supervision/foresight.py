@@ -1,0 +1,245 @@
+"""The what-if inputs and run: the recorded load of a database's case record (arrivals per item and
+working day, step durations, staff and their pace per department and role) or a synthetic one, run
+under the current and a changed catalogue (engine.rules.foresight) and compared (foresight_report)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, select
+
+from engine.base.dates import TZ
+from engine.catalogue.model import Catalogue
+from engine.ledger import tables
+from engine.ledger.db import iso, read_only
+from engine.rules import clock, foresight, foresight_report
+from engine.rules.calendar import WorkCalendar
+from engine.rules.cases.steps import steps_of
+from engine.rules.lights import Thresholds
+
+_C, _E, _CH = tables.cases, tables.events, tables.chain_cases
+#: the actions that finish a step (the first step is finished by the acceptance)
+_STEP_ACTIONS = ("accept", "deemed_accept", "complete_step", "complete")
+
+
+def catalog_of(cat: Catalogue) -> foresight.Catalog:
+    """What the model reads of a checked catalogue."""
+    center = cat.center or {}
+    supervision = center.get("supervision", {})
+    return foresight.Catalog(
+        items={code: cat.data(doc) for code, doc in cat.items.items()},
+        chains={cid: cat.data(doc) for cid, doc in cat.chains.items()},
+        thresholds=Thresholds.of(center),
+        completeness_days=int(supervision.get("completeness_working_days", 5)),
+    )
+
+
+def synthetic_pace(cat: foresight.Catalog) -> foresight.Pace:
+    """The pace of the current catalogue's steps: each step a share (``foresight.SPREAD``) of its own
+    limit, or of the item's promise split over its steps; the same pace then drives the changed one."""
+    lo, hi = foresight.SPREAD
+    shares = [lo + (hi - lo) * k / 12 for k in range(13)]
+    by_step: dict[tuple[str, str], tuple[float, ...]] = {}
+    for code, item in cat.items.items():
+        steps = steps_of(item)
+        share = foresight.limit_minutes(item["time_limit"]["promised"]) / max(1, len(steps))
+        for step in steps:
+            base = foresight.limit_minutes(step["limit"]) if "limit" in step else share
+            by_step[(code, str(step["id"]))] = tuple(round(base * s, 1) for s in shares)
+    return foresight.Pace(by_step=by_step)
+
+
+def working_days(cal: WorkCalendar, start: date, n: int) -> list[date]:
+    """The first ``n`` working days from ``start`` (``start`` included when it is one)."""
+    out: list[date] = []
+    day = start
+    while len(out) < n:
+        if cal.is_working_day(day):
+            out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def synthetic_load(
+    cat: foresight.Catalog, cal: WorkCalendar, start: date, days: int, per_day: int, seed: int,
+    codes: Sequence[str] | None = None, chains_per_day: float = 0.2, staff: int = 2,
+) -> foresight.Load:  # fmt: skip
+    """``per_day`` arrivals each working day, items drawn evenly (seeded); each chain starts a case on a
+    day with probability ``chains_per_day``; the pace from the catalogue's limits (synthetic_pace)."""
+    codes = sorted(codes if codes is not None else cat.items)
+    first = working_days(cal, start, 1)[0]
+    arrivals = tuple(
+        (d, codes[int(foresight.uniform(seed, "item", d, n) * len(codes))]) for d in range(days) for n in range(per_day)
+    )
+    chain_arrivals = tuple(
+        (d, cid)
+        for d in range(days)
+        for cid in sorted(cat.chains)
+        if foresight.uniform(seed, "chain", d, cid) < chains_per_day
+    )
+    pace = synthetic_pace(cat)
+    return foresight.Load(
+        first, days, arrivals if codes else (), foresight.Pace(by_step=pace.by_step, default_staff=staff),
+        chain_arrivals,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The working days a recorded load is read from: [since, until] (local dates)."""
+
+    since: date
+    until: date
+
+
+def received_days(db: Engine) -> tuple[date, date] | None:
+    """The local dates of the first and the newest case received in the database (None when it has none)."""
+    with read_only(db) as conn:
+        first = conn.execute(select(_C.c.created_at).order_by(_C.c.created_at).limit(1)).scalar()
+        newest = conn.execute(select(_C.c.created_at).order_by(_C.c.created_at.desc()).limit(1)).scalar()
+    if not first or not newest:
+        return None
+    return clock.local_date(datetime.fromisoformat(first)), clock.local_date(datetime.fromisoformat(newest))
+
+
+def window_of(db: Engine, cal: WorkCalendar, last: int, since: date | None, until: date | None) -> Window | None:
+    """``--since/--until``, or the ``last`` working days up to the newest case received, never from before
+    the first (days with nothing recorded would count as days without arrivals); None: no cases."""
+    received = received_days(db)
+    if received is None:
+        return None
+    end = until or received[1]
+    if since is not None:
+        return Window(since, end)
+    day, count = end, 0
+    while day > received[0]:
+        if cal.is_working_day(day):
+            count += 1
+            if count >= last:
+                break
+        day -= timedelta(days=1)
+    return Window(day, end)
+
+
+def _bounds(window: Window) -> tuple[str, str]:
+    lo = datetime.combine(window.since, time(0, 0), TZ)
+    hi = datetime.combine(window.until + timedelta(days=1), time(0, 0), TZ)
+    return iso(lo), iso(hi)
+
+
+def _rows(db: Engine, window: Window) -> tuple[Sequence[Any], Sequence[Any], Sequence[Any]]:
+    lo, hi = _bounds(window)
+    received = and_(_C.c.created_at >= lo, _C.c.created_at < hi)
+    with read_only(db) as conn:
+        cases = conn.execute(
+            select(_C.c.id, _C.c.item_code, _C.c.department, _C.c.created_at, _C.c.chain_number)
+            .where(received).order_by(_C.c.created_at, _C.c.id)
+        ).all()  # fmt: skip
+        events = conn.execute(
+            select(_E.c.case_id, _E.c.at, _E.c.actor, _E.c.role, _E.c.action, _E.c.payload)
+            .join(_C, _C.c.id == _E.c.case_id)
+            .where(received, _E.c.action.in_(_STEP_ACTIONS))
+            .order_by(_E.c.case_id, _E.c.seq)
+        ).all()  # fmt: skip
+        chains = conn.execute(
+            select(_CH.c.chain_id, _CH.c.created_at)
+            .where(_CH.c.created_at >= lo, _CH.c.created_at < hi).order_by(_CH.c.created_at, _CH.c.id)
+        ).all()  # fmt: skip
+    return cases, events, chains
+
+
+def recorded_load(db: Engine, cat: foresight.Catalog, cal: WorkCalendar, window: Window) -> foresight.Load:
+    """The arrivals and pace recorded in ``window``: each case received (not a chain's member: its chain
+    brings it) on its working day; each step's elapsed office minutes from the step before it (the first
+    from receipt) by item and step and by department and role; staff = who acted; effort = an office day
+    over the steps a member of staff finished on the days they acted."""
+    cases, events, chains = _rows(db, window)
+    days = working_days(cal, window.since, 1)
+    first = days[0]
+    index: dict[date, int] = {}
+
+    def day_of(stamp: str) -> int:
+        d = clock.local_date(datetime.fromisoformat(stamp))
+        if d not in index:
+            index[d] = cal.working_days_between(first, d) if d > first else 0
+        return index[d]
+
+    arrivals = tuple((day_of(c.created_at), str(c.item_code)) for c in cases if not c.chain_number)
+    chain_arrivals = tuple((day_of(c.created_at), str(c.chain_id)) for c in chains)
+    pace = _pace(cases, events, cat, cal)
+    return foresight.Load(first, day_of(iso(datetime.combine(window.until, time(12), TZ))) + 1, arrivals, pace,
+                          chain_arrivals)  # fmt: skip
+
+
+def _pace(cases: Iterable[Any], events: Iterable[Any], cat: foresight.Catalog, cal: WorkCalendar) -> foresight.Pace:
+    about = {c.id: c for c in cases}
+    by_step: dict[tuple[str, str], list[float]] = {}
+    by_role: dict[tuple[str, str], list[float]] = {}
+    done: dict[tuple[str, str], int] = {}
+    actor_days: dict[tuple[str, str], set[tuple[str, date]]] = {}
+    previous: dict[int, datetime] = {}
+    for e in events:
+        case = about[e.case_id]
+        item = cat.items.get(case.item_code)
+        at = datetime.fromisoformat(e.at)
+        start = previous.get(e.case_id) or datetime.fromisoformat(case.created_at)
+        previous[e.case_id] = at
+        step = _step_of(item, e.action, e.payload)
+        key = (str(case.department), str(e.role))
+        minutes = float(clock.office_minutes_between(start, at, cal))
+        if step is not None:
+            by_step.setdefault((str(case.item_code), step), []).append(minutes)
+        by_role.setdefault(key, []).append(minutes)
+        done[key] = done.get(key, 0) + 1
+        actor_days.setdefault(key, set()).add((str(e.actor), clock.local_date(at)))
+    staff = {k: len({a for a, _ in v}) for k, v in actor_days.items()}
+    effort = {k: foresight.DAY * len(actor_days[k]) / n for k, n in done.items()}
+    return foresight.Pace(
+        by_step={k: tuple(sorted(v)) for k, v in by_step.items()},
+        by_role={k: tuple(sorted(v)) for k, v in by_role.items()},
+        effort=effort,
+        staff=staff,
+    )
+
+
+def _step_of(item: Mapping[str, Any] | None, action: str, payload: str) -> str | None:
+    if item is None:
+        return None
+    steps = steps_of(item)
+    if action in ("accept", "deemed_accept"):
+        return str(steps[0]["id"])
+    if action == "complete":
+        return str(steps[-1]["id"])
+    step = json.loads(payload or "{}").get("step")
+    return str(step) if step else None
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    current: foresight_report.Summary
+    changed: foresight_report.Summary
+    load: foresight.Load
+    cases: int  # cases simulated under the current catalogue
+
+
+def what_if(
+    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load, cal: WorkCalendar, seed: int
+) -> WhatIf:
+    """Both catalogues under the same load and seed."""
+    a = foresight.run(current, load, cal, seed)
+    b = foresight.run(changed, load, cal, seed)
+    return WhatIf(foresight_report.summarise(current, a), foresight_report.summarise(changed, b), load, len(a.cases))
+
+
+def capped(load: foresight.Load, most: int) -> foresight.Load:
+    """At most ``most`` arrivals, the earliest (a page's bounded work)."""
+    if len(load.arrivals) <= most:
+        return load
+    kept = load.arrivals[:most]
+    last = kept[-1][0] + 1
+    chains = tuple(a for a in load.chain_arrivals if a[0] < last)
+    return foresight.Load(load.start, last, kept, load.pace, chains)
