@@ -279,12 +279,36 @@ class WhatIf:
 
 
 def what_if(
-    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load, cal: WorkCalendar, seed: int
-) -> WhatIf:
-    """Both catalogues under the same load and seed."""
+    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load, cal: WorkCalendar, seed: int,
+    changed_cal: WorkCalendar | None = None,
+) -> WhatIf:  # fmt: skip
+    """Both catalogues under the same load and seed; the changed one over its own calendar when given
+    (``load`` counts working days over ``cal``: each arrival keeps its date, the next working day of the
+    changed calendar when that date is no longer one)."""
     a = foresight.run(current, load, cal, seed)
-    b = foresight.run(changed, load, cal, seed)
+    if changed_cal is None or changed_cal is cal:
+        b = foresight.run(changed, load, cal, seed)
+    else:
+        b = foresight.run(changed, recounted(load, cal, changed_cal), changed_cal, seed)
     return WhatIf(foresight_report.summarise(current, a), foresight_report.summarise(changed, b), load, len(a.cases))
+
+
+def recounted(load: foresight.Load, cal: WorkCalendar, other: WorkCalendar) -> foresight.Load:
+    """``load`` (working days counted over ``cal``) with its days counted over ``other``: each arrival
+    on the same date, or the next working day of ``other`` when that date is not one."""
+    dates = working_days(cal, load.start, max(1, load.days))
+    first = working_days(other, load.start, 1)[0]
+
+    def index(d: date) -> int:
+        while not other.is_working_day(d):
+            d += timedelta(days=1)
+        return other.working_days_between(first, d) if d > first else 0
+
+    moved = [index(d) for d in dates]
+    return foresight.Load(
+        first, moved[-1] + 1, tuple((moved[d], code) for d, code in load.arrivals), load.pace,
+        tuple((moved[d], cid) for d, cid in load.chain_arrivals),
+    )  # fmt: skip
 
 
 def capped(load: foresight.Load, most: int) -> foresight.Load:
