@@ -175,5 +175,7 @@ def check(p: Proposal, cat: Catalogue, code: str) -> None:
 
 def command(code: str, path: str, limit: Mapping[str, Any], was_unit: str) -> str:
     """The ``yangguang edit`` command that writes one proposed limit (a bare number keeps the unit)."""
-    value = str(limit["value"]) if limit["unit"] == was_unit else f"'{{value: {limit['value']}, unit: {limit['unit']}}}'"
+    value = str(limit["value"])
+    if limit["unit"] != was_unit:  # a number alone would keep the old unit
+        value = f"'{{value: {value}, unit: {limit['unit']}}}'"
     return f"yangguang edit {code} set {path} {value}"

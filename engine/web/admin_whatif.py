@@ -7,8 +7,8 @@ when nothing is recorded), as ``yangguang simulate --what-if`` computes them (en
 from __future__ import annotations
 
 import logging
-from datetime import date
 from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -19,8 +19,8 @@ from starlette.responses import Response
 from engine.base.i18n import N_
 from engine.base.i18n import gettext as _
 from engine.catalogue.cache import FileCache
-from engine.check.pipeline import load as load_catalogue
 from engine.catalogue.model import Catalogue
+from engine.check.pipeline import load as load_catalogue
 from engine.rules import clock, foresight
 from engine.rules.cases.steps import steps_of
 from engine.rules.guide_words import ROLE_NAMES
@@ -155,8 +155,9 @@ def _form(data: dict[str, Any], query: dict[str, str], p: proposing.Proposal, st
     steps = []
     if data.get("steps", "standard") != "standard":
         for s in steps_of(data):
-            steps.append(entry(proposing.STEP + str(s["id"]), s["limit"]["value"], str(s["limit"]["unit"]),
-                               label=_("%(step)s（%(role)s）") % {"step": s["name"], "role": _role(str(s["role"]))}))  # fmt: skip
+            label = _("%(step)s（%(role)s）") % {"step": s["name"], "role": _role(str(s["role"]))}
+            limit = s["limit"]
+            steps.append(entry(proposing.STEP + str(s["id"]), limit["value"], str(limit["unit"]), label=label))
     return {
         "promised": entry(proposing.PROMISED, promised["value"], str(promised["unit"])),
         "steps": steps,
