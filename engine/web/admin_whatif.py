@@ -97,8 +97,8 @@ def _role_rows(
         for key, label in ROLE_FIGURES:
             x, y = None if a is None else a[key], None if b is None else b[key]
             diff = None if x is None or y is None else round(y - x, 2)
-            rows.append({"label": f"{_role(role)}：{_(label)}", "current": _num(x), "changed": _num(y),
-                         "difference": _signed(diff)})  # fmt: skip
+            name = _("%(role)s：%(figure)s") % {"role": _role(role), "figure": _(label)}
+            rows.append({"label": name, "current": _num(x), "changed": _num(y), "difference": _signed(diff)})
     return rows
 
 
@@ -113,7 +113,7 @@ def _stage_rows(cat: Catalogue, code: str, current: dict[str, Any], changed: dic
             key = f"{cid}/{stage['id']}"
             a, b = current.get(key), changed.get(key)
             rows.append({
-                "label": f"{data['name']}：{stage['name']}",
+                "label": _("%(chain)s：%(stage)s") % {"chain": data["name"], "stage": stage["name"]},
                 "current": _stage(a), "changed": _stage(b),
                 "becomes": bool(b and b["critical"] and not (a and a["critical"])),
             })  # fmt: skip

@@ -120,7 +120,7 @@ def test_proposing_a_shorter_promise_on_the_form_lowers_the_on_time_rate_and_wri
     on_time = table(page, "item")["按时办结率（%）"]
     assert on_time[0] == "100" and float(on_time[1]) < 50 and on_time[2].startswith("-")
     assert 'name="promised" value="5"' in page  # the form keeps what was proposed
-    command = page.split('id="commands"')[1].split("<pre>")[1].split("</pre>")[0].strip()
+    command = page.split('id="commands"')[1].split('<pre class="command">')[1].split("</pre>")[0].strip()
     assert command == f"yangguang edit {ITEM} set time_limit.promised 5"
     assert table(page, "roles")  # the load per role of the department is shown too
 
@@ -128,7 +128,7 @@ def test_proposing_a_shorter_promise_on_the_form_lowers_the_on_time_rate_and_wri
 def test_the_edit_command_shown_makes_the_change_the_page_simulated(site: Any, capsys: Any) -> None:
     app, root = site
     page = browser(app, "admin", PASSWORD).get(PATH + "?promised=5").text
-    command = page.split("<pre>")[1].split("</pre>")[0].strip()
+    command = page.split('<pre class="command">')[1].split("</pre>")[0].strip()
     assert main(["edit", "--catalog", str(root), *command.split()[2:], "--dry-run"]) == 0
     assert "+    value: 5" in capsys.readouterr().out
 
