@@ -163,7 +163,7 @@ def cmd_what_if(args: argparse.Namespace) -> int:
         changed_cal = WorkCalendar.from_documents([d.data for d in other.calendars.values()])
     try:
         load, about = _load(args, current, cal)
-        result = foresight.what_if(current, changed, load, cal, args.seed, changed_cal)
+        result = foresight.what_if(current, changed, load, cal, args.seed, changed_cal=changed_cal)
     except CalendarYearMissing as exc:  # a day of the load, or a deadline after it, in a year with no calendar
         raise UserError(str(exc)) from exc
     comparison = foresight_report.compare(result.current, result.changed, args.all)

@@ -280,16 +280,18 @@ class WhatIf:
 
 def what_if(
     current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load, cal: WorkCalendar, seed: int,
-    changed_cal: WorkCalendar | None = None,
+    changed_load: foresight.Load | None = None, changed_cal: WorkCalendar | None = None,
 ) -> WhatIf:  # fmt: skip
-    """Both catalogues under the same load and seed; the changed one over its own calendar when given
-    (``load`` counts working days over ``cal``: each arrival keeps its date, the next working day of the
-    changed calendar when that date is no longer one)."""
+    """Both catalogues under the same load and seed (``changed_load``: the same arrivals with other staff,
+    what /admin's "one more reviewer" asks); the changed one over its own calendar when given (the load
+    counts working days over ``cal``: each arrival keeps its date, the next working day of the changed
+    calendar when that date is no longer one)."""
     a = foresight.run(current, load, cal, seed)
+    other = changed_load or load
     if changed_cal is None or changed_cal is cal:
-        b = foresight.run(changed, load, cal, seed)
+        b = foresight.run(changed, other, cal, seed)
     else:
-        b = foresight.run(changed, recounted(load, cal, changed_cal), changed_cal, seed)
+        b = foresight.run(changed, recounted(other, cal, changed_cal), changed_cal, seed)
     return WhatIf(foresight_report.summarise(current, a), foresight_report.summarise(changed, b), load, len(a.cases))
 
 
