@@ -83,9 +83,13 @@ def add_export_parsers(sub: Any, catalog: argparse.ArgumentParser) -> None:
         "processes. Working-day limits are exact in the yangguang:limit extension (ISO 8601 has no working days).",
     )
     # the same names as engine.interchange.bpmn.DIALECTS, which the CLI imports only when it runs
-    p.add_argument("--dialect", choices=("standard", "spiffworkflow"), default="standard",
-                   help="how timers are written: standard ISO 8601 literals (P5D; Camunda, bpmn.io, Flowable), "
-                   "or quoted Python strings (\"P5D\"), which stock SpiffWorkflow evaluates; default standard")  # fmt: skip
+    p.add_argument(
+        "--dialect",
+        choices=("standard", "spiffworkflow"),
+        default="standard",
+        help="how timers are written: standard ISO 8601 literals (P5D; Camunda, bpmn.io, Flowable), "
+        'or quoted Python strings ("P5D"), which stock SpiffWorkflow evaluates; default standard',
+    )
     p.add_argument("name", nargs="?", help="item code (or exact item name) or chain id")
     p.add_argument(
         "-o",

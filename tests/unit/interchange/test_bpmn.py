@@ -23,6 +23,7 @@ NS = {
     "yangguang": "urn:yangguang:bpmn:1",
 }
 FLOW_NODES = ("startEvent", "endEvent", "boundaryEvent", "userTask", "parallelGateway", "subProcess", "callActivity")
+DURATION = re.compile(r"<bpmn:timeDuration>([^<]*)</bpmn:timeDuration>")
 NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -53,11 +54,10 @@ def test_the_dialects_differ_only_in_how_timers_are_written(reference: Any, expo
     durations = 0
     for spiff in export_all(reference.catalogue, "spiffworkflow"):
         standard = exported[spiff.filename].xml.decode()
-        for iso in re.findall(r"<bpmn:timeDuration>([^<]*)</bpmn:timeDuration>", standard):
+        for iso in DURATION.findall(standard):
             assert re.fullmatch(r"P(\d+D|T\d+M)", iso), (spiff.filename, iso)
             durations += 1
-        quoted = re.sub(r"<bpmn:timeDuration>([^<]*)</bpmn:timeDuration>", r'<bpmn:timeDuration>"\1"</bpmn:timeDuration>',
-                        standard)  # fmt: skip
+        quoted = DURATION.sub(r'<bpmn:timeDuration>"\1"</bpmn:timeDuration>', standard)
         assert spiff.xml.decode() == quoted, spiff.filename
     assert durations > 100
 
@@ -160,7 +160,10 @@ def test_a_timer_that_only_estimates_working_days_does_not_claim_an_overdue(refe
     cat = reference.catalogue
     water = tree(export(cat, "QQ-WATER-XK-001"))  # promised and legal limits and steps in working days
     promised = _end_after(water, "item_QQ-WATER-XK-001_steps_promised_limit")
-    assert (promised.get("id"), promised.get("name")) == ("item_QQ-WATER-XK-001_steps_promised_elapsed", "承诺时限（按自然日估）到期")
+    assert (promised.get("id"), promised.get("name")) == (
+        "item_QQ-WATER-XK-001_steps_promised_elapsed",
+        "承诺时限（按自然日估）到期",
+    )
     assert "真正的期限可能还没到" in promised.find("bpmn:documentation", NS).text
     assert _end_after(water, "item_QQ-WATER-XK-001_steps_legal_limit").get("name") == "法定时限（按自然日估）到期"
     assert _end_after(water, "step_inspect_step_limit").get("name") == "环节时限（按自然日估）到期"
@@ -171,7 +174,9 @@ def test_a_timer_that_only_estimates_working_days_does_not_claim_an_overdue(refe
     seal = tree(export(cat, "QQ-DRC-BA-001"))  # steps in minutes
     assert _end_after(seal, "step_accept_step_limit").get("name") == "环节超时"
     construction = tree(export(cat, "construction"))  # the chain's promise and joint reviews in working days
-    assert _end_after(construction, "chain_construction_stages_chain_limit").get("name") == "承诺总时限（按自然日估）到期"
+    assert (
+        _end_after(construction, "chain_construction_stages_chain_limit").get("name") == "承诺总时限（按自然日估）到期"
+    )
     review = "chain_construction_stage_design-review_stage_limit"
     assert _end_after(construction, review).get("name") == "联审共同时限（按自然日估）到期"
     for e in export_all(cat):  # no working-day timer anywhere leads to an overdue
