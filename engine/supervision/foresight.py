@@ -227,11 +227,13 @@ class WhatIf:
 
 
 def what_if(
-    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load, cal: WorkCalendar, seed: int
-) -> WhatIf:
-    """Both catalogues under the same load and seed."""
+    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load, cal: WorkCalendar, seed: int,
+    changed_load: foresight.Load | None = None,
+) -> WhatIf:  # fmt: skip
+    """Both catalogues under the same load and seed (``changed_load``: the same arrivals with other staff,
+    what /admin's "one more reviewer" asks)."""
     a = foresight.run(current, load, cal, seed)
-    b = foresight.run(changed, load, cal, seed)
+    b = foresight.run(changed, changed_load or load, cal, seed)
     return WhatIf(foresight_report.summarise(current, a), foresight_report.summarise(changed, b), load, len(a.cases))
 
 

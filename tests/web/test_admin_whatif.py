@@ -15,6 +15,7 @@ from support.desk import browser
 from support.whatif import ITEM, ITEM_FILE
 
 from engine.base.dates import TZ
+from engine.cli.main import main
 from engine.rules.clock import ManualClock
 from engine.service.accounts import add_user
 from engine.service.simulate import simulate
@@ -104,3 +105,96 @@ def test_the_recorded_load_of_the_center_is_replayed(site: Any) -> None:
     page = browser(app, "admin", PASSWORD).get(PATH).text
     load = page.split('id="load"')[1].split("</p>")[0]
     assert "2026-03-06 至 2026-03-10" in load and "共 12 件" in load
+
+
+# -- the form: a change proposed on the page, applied to a copy of the live item, nothing written ------------
+
+
+def test_proposing_a_shorter_promise_on_the_form_lowers_the_on_time_rate_and_writes_nothing(site: Any) -> None:
+    app, root = site
+    live, before = app.state.catalogue.version, (root / ITEM_FILE).read_bytes()
+    admin = browser(app, "admin", PASSWORD)
+    page = admin.get(PATH + "?promised=5&promised.unit=working_day").text
+    assert app.state.catalogue.version == live and (root / ITEM_FILE).read_bytes() == before
+    assert "下面比较线上目录和您在上面填写的修改" in page and 'id="same"' not in page
+    on_time = table(page, "item")["按时办结率（%）"]
+    assert on_time[0] == "100" and float(on_time[1]) < 50 and on_time[2].startswith("-")
+    assert 'name="promised" value="5"' in page  # the form keeps what was proposed
+    command = page.split('id="commands"')[1].split('<pre class="command">')[1].split("</pre>")[0].strip()
+    assert command == f"yangguang edit {ITEM} set time_limit.promised 5"
+    assert table(page, "roles")  # the load per role of the department is shown too
+
+
+def test_the_edit_command_shown_makes_the_change_the_page_simulated(site: Any, capsys: Any) -> None:
+    app, root = site
+    page = browser(app, "admin", PASSWORD).get(PATH + "?promised=5").text
+    command = page.split('<pre class="command">')[1].split("</pre>")[0].strip()
+    assert main(["edit", "--catalog", str(root), *command.split()[2:], "--dry-run"]) == 0
+    assert "+    value: 5" in capsys.readouterr().out
+
+
+def test_an_invalid_value_is_shown_next_to_its_field_and_nothing_is_simulated(site: Any) -> None:
+    app, _ = site
+    page = browser(app, "admin", PASSWORD).get(PATH + "?promised=ten")
+    assert page.status_code == 200
+    field = page.text.split('id="f-promised"')[1].split("</p>")[0]
+    assert 'aria-invalid="true"' in field and 'aria-describedby="f-promised-error"' in field
+    assert 'id="f-promised-error">请填写一个不小于 0 的整数。' in field
+    assert 'id="not-simulated"' in page.text and 'id="item"' not in page.text and 'id="commands"' not in page.text
+
+
+def test_a_promise_longer_than_the_legal_limit_is_refused_with_the_checkers_message(site: Any) -> None:
+    app, _ = site
+    page = browser(app, "admin", PASSWORD).get(PATH + "?promised=30").text
+    field = page.split('id="f-promised"')[1].split("</p>")[0]
+    assert "promised limit 30 working days is longer than the legal limit" in field
+    assert "the promised limit may never exceed the legal one" in field
+    assert 'id="item"' not in page and 'id="commands"' not in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "step.nosuchstep=3",
+        "promised=99999999999999999999999",
+        "promised=1001",
+        "promised=-5",
+        "promised=5&promised.unit=fortnight",
+        "promised=%EF%BC%95",  # a full-width digit
+        "promised=",
+        "staff.reviewer=0&staff.nosuchrole=2",
+        "staff.reviewer=1e9",
+        "&".join(f"step.s{i}=1" for i in range(300)),
+        "promised=5&promised=6&promised.unit=hour",
+    ],
+)
+def test_garbage_on_the_form_gets_a_message_never_a_500(site: Any, query: str) -> None:
+    app, _ = site
+    page = browser(app, "admin", PASSWORD).get(f"{PATH}?{query}")
+    assert page.status_code == 200 and "Traceback" not in page.text
+    assert 'class="error"' in page.text and 'id="not-simulated"' in page.text
+
+
+def test_a_step_limit_and_staff_of_an_item_in_a_chain(site: Any) -> None:
+    app, _ = site
+    admin = browser(app, "admin", PASSWORD)
+    path = "/admin/items/QQ-HOUSING-XK-001/whatif"
+    page = admin.get(path).text
+    assert 'name="step.undertake" value="5"' in page and 'name="staff.reviewer" value="2"' in page
+    assert any(k.startswith("基本建设审批链条（企业投资项目）：施工图联审") for k in table(page, "stages"))
+    too_long = admin.get(path + "?step.undertake=13").text  # the steps would exceed the promise
+    assert "the steps add up to 18 working days, more than the promised limit 10 working days" in too_long
+    shorter = admin.get(path + "?step.undertake=2&staff.reviewer=3").text
+    assert 'id="item"' in shorter and 'id="staff-note"' in shorter
+    assert "set steps.undertake.limit 2" in shorter.split('id="commands"')[1]
+
+
+def test_supervisors_read_the_form_and_the_english_page_has_no_chinese_of_ours(site: Any) -> None:
+    app, _ = site
+    add_user(app.state.service.db, "supervisor", "supervisor", None, PASSWORD)
+    page = browser(app, "supervisor", PASSWORD).get(PATH + "?promised=5&lang=en")
+    assert page.status_code == 200
+    main = main_of(page.text).replace(NAME, "")
+    assert "Try a change (no file is changed)" in main and "On-time rate (%)" in main
+    for word in ("目录", "预测", "工作日", "岗位", "修改"):
+        assert word not in main
