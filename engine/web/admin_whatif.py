@@ -6,7 +6,6 @@ when nothing is recorded), as ``yangguang simulate --what-if`` computes them (en
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,8 @@ from engine.base.i18n import gettext as _
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue
 from engine.check.pipeline import load as load_catalogue
-from engine.rules import clock, foresight
+from engine.rules import clock, foresight, foresight_report
+from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.cases.steps import steps_of
 from engine.rules.guide_words import ROLE_NAMES
 from engine.service.cases import CaseService
@@ -32,8 +32,6 @@ from engine.web.desk.staff import Staff, show
 
 if TYPE_CHECKING:
     from engine.web.reload import LiveApp
-
-log = logging.getLogger("yangguang.admin")
 
 #: the recorded working days replayed, and at most this many cases simulated per catalogue (a page's work)
 LAST_DAYS = 20
@@ -57,12 +55,14 @@ def _load(service: CaseService, current: foresight.Catalog) -> tuple[foresight.L
     if window is not None:
         load = whatif.recorded_load(service.db, current, service.calendar, window)
         if load.arrivals:
-            capped = whatif.capped(load, MOST_CASES)
-            return capped, {"recorded": True, "since": window.since, "until": window.until}
+            cut = capped(load, current, MOST_CASES)
+            until = window.until if cut is load else whatif.working_days(service.calendar, cut.start, cut.days)[-1]
+            return cut, {"recorded": True, "since": window.since, "until": until}
     today = clock.local_date(service.clock.now())
     days = MOST_CASES // SYNTHETIC_PER_DAY
     load = whatif.synthetic_load(current, service.calendar, today, days, SYNTHETIC_PER_DAY, 1)
-    return load, {"recorded": False, "per_day": SYNTHETIC_PER_DAY, "days": days}
+    load = capped(load, current, MOST_CASES)  # the chains' member cases count too
+    return load, {"recorded": False, "per_day": SYNTHETIC_PER_DAY, "days": load.days}
 
 
 def _rows(current: dict[str, float] | None, changed: dict[str, float] | None) -> list[dict[str, Any]]:
@@ -167,19 +167,68 @@ def _form(data: dict[str, Any], query: dict[str, str], p: proposing.Proposal, st
     }
 
 
+def capped(load: foresight.Load, cat: foresight.Catalog, most: int) -> foresight.Load:
+    """The earliest arrivals and chain cases of ``load`` that make at most ``most`` cases in all, a chain case
+    counting every member case its stages open (``whatif.capped`` counts arrivals alone: the page's
+    "at most 2,000 cases" would not hold)."""
+    size = {cid: sum(len(s["items"]) for s in chain["stages"]) for cid, chain in cat.chains.items()}
+    merged = sorted(
+        [(day, 0, n, 1) for n, (day, _code) in enumerate(load.arrivals)]
+        + [(day, 1, n, size.get(cid, 0)) for n, (day, cid) in enumerate(load.chain_arrivals)]
+    )
+    total, kept = 0, set()
+    for _day_index, kind, n, cost in merged:
+        if total + cost > most:
+            break
+        total += cost
+        kept.add((kind, n))
+    if len(kept) == len(merged):
+        return load
+    arrivals = tuple(a for n, a in enumerate(load.arrivals) if (0, n) in kept)
+    chains = tuple(a for n, a in enumerate(load.chain_arrivals) if (1, n) in kept)
+    days = 1 + max((a[0] for a in arrivals + chains), default=0)
+    return foresight.Load(load.start, days, arrivals, load.pace, chains)
+
+
+def calendar_of(other: Catalogue, cat: Catalogue, cal: WorkCalendar) -> WorkCalendar:
+    """The working-day calendar of ``other``: ``cal`` (``cat``'s) when their calendar files are the same, else
+    one built from ``other``'s own files (a year file added on disk counts in the changed run)."""
+    mine = {year: cat.data(doc) for year, doc in cat.calendars.items()}
+    theirs = {year: other.data(doc) for year, doc in other.calendars.items()}
+    return cal if mine == theirs else WorkCalendar.from_documents(list(theirs.values()))
+
+
+def run_both(
+    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load,
+    cals: tuple[WorkCalendar, WorkCalendar], changed_load: foresight.Load | None,
+) -> whatif.WhatIf:  # fmt: skip
+    """``whatif.what_if`` with each catalogue under its own calendar (that function takes one for both)."""
+    a = foresight.run(current, load, cals[0], 1)
+    b = foresight.run(changed, changed_load or load, cals[1], 1)
+    current_summary, changed_summary = foresight_report.summarise(current, a), foresight_report.summarise(changed, b)
+    return whatif.WhatIf(current_summary, changed_summary, load, len(a.cases))
+
+
 def comparison(live: LiveApp, service: CaseService, code: str, query: dict[str, str]) -> dict[str, Any]:
     """The page's context: the item under the live catalogue and under the proposal on the form, or
-    the catalogue on disk when nothing is proposed."""
+    the catalogue on disk when nothing is proposed. Nothing is simulated, and ``why`` says why not, when
+    the proposal is refused, the disk catalogue does not check or lacks the item, or a calendar year is missing."""
     cat = live.current.catalogue
-    disk = load_catalogue(live.root, FileCache(live.root)).catalogue
+    checked = load_catalogue(live.root, FileCache(live.root))
+    disk = checked.catalogue
     if code not in cat.items:
         if code not in disk.items:
-            raise HTTPException(404, _("线上目录和磁盘上最新的目录里都没有这个事项。"))
+            broken = "" if checked.ok else _("磁盘上的目录有错误（列在 /admin），这个事项的文件可能是其中之一。")
+            raise HTTPException(404, _("线上目录和磁盘上最新的目录里都没有这个事项。") + broken)
         query = {}  # a new item on disk: nothing live to propose a change to
     current = whatif.catalog_of(cat)
-    load, about = _load(service, current)
+    why: dict[str, Any] | None = None
+    try:
+        load, about = _load(service, current)
+    except CalendarYearMissing as exc:  # the load's own days (today's year) have no calendar
+        load, about, why = foresight.Load(date.min, 0, (), foresight.Pace()), {}, {"kind": "calendar", "year": exc.year}
     ctx: dict[str, Any] = {"proposal": None, "commands": [], "form": None}
-    changed, changed_load, other, shown = whatif.catalog_of(disk), None, disk, "disk"
+    changed, changed_load, other, shown = None, None, disk, "disk"
     if code in cat.items:
         data = cat.data(cat.items[code])
         dept = str(data["department"])
@@ -194,11 +243,23 @@ def comparison(live: LiveApp, service: CaseService, code: str, query: dict[str, 
             if p.ok and p.staff:
                 people = {**load.pace.staff, **{(dept, r): n for r, n in p.staff.items()}}
                 changed_load = replace(load, pace=replace(load.pace, staff=people))
+            if not p.ok and why is None:
+                why = {"kind": "proposal"}
     ctx["shown"] = shown
-    if shown == "proposal" and not ctx["proposal"].ok:
+    if shown == "disk" and not checked.ok:  # the CLI refuses a catalogue that does not check: so does the page
+        why = {"kind": "disk", "errors": len(checked.errors)}
+    elif shown == "disk" and code not in disk.items:
+        why = {"kind": "gone"}
+    if why is None:
+        try:
+            cals = (service.calendar, calendar_of(other, cat, service.calendar))
+            result = run_both(current, changed or whatif.catalog_of(disk), load, cals, changed_load)
+        except CalendarYearMissing as exc:  # a deadline reaching a year neither file nor rule covers
+            why = {"kind": "calendar", "year": exc.year}
+    ctx["why"] = why
+    if why is not None:
         ctx.update(_figures(cat, other, code, None, about, 0))
         return ctx
-    result = whatif.what_if(current, changed, load, service.calendar, 1, changed_load)
     ctx.update(_figures(cat, other, code, result, about, result.cases))
     ctx["same"] = shown == "disk" and disk.version == cat.version
     return ctx
@@ -213,7 +274,7 @@ def _figures(
     out: dict[str, Any] = {
         "code": code, "item_name": data.get("name", ""), "department": (cat.department(dept) or {}).get("name", ""),
         "about": about, "cases": cases, "since": _day(about.get("since")), "until": _day(about.get("until")),
-        "same": False, "simulated": result is not None,
+        "same": False, "simulated": result is not None, "most": f"{MOST_CASES:,}",
     }  # fmt: skip
     if result is None:
         return out
@@ -232,15 +293,10 @@ def _day(value: date | None) -> str:
 
 
 async def item_what_if(request: Request, staff: Staff) -> Response:
-    """``GET /admin/items/CODE/whatif``."""
+    """``GET /admin/items/CODE/whatif``. The failures the page expects are explained on it (``why``); any
+    other exception is a bug and reaches the app's error handler (a 500 page, logged with its traceback)."""
     d = deps(request)
     live = (d.extra or {})["live"]
-    try:
-        query = dict(request.query_params)
-        ctx = await run_in_threadpool(comparison, live, d.service, request.path_params["code"], query)
-    except HTTPException:
-        raise
-    except Exception as exc:  # a catalogue on disk whose item refers to a broken file: no figures
-        log.info("no what-if for %s: %s: %s", request.path_params["code"], type(exc).__name__, exc, exc_info=True)
-        raise HTTPException(422, _("这个事项引用的文件有错误，修正 /admin 列出的错误后才能预测。")) from None
+    query = dict(request.query_params)
+    ctx = await run_in_threadpool(comparison, live, d.service, request.path_params["code"], query)
     return show(request, staff, "admin/whatif.html", links=False, **ctx)

@@ -3,8 +3,9 @@ days under the live catalogue and the one on disk, on the recorded load (synthet
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,14 @@ from support.desk import browser
 from support.whatif import ITEM, ITEM_FILE
 
 from engine.base.dates import TZ
+from engine.check.pipeline import load as load_catalogue
 from engine.cli.main import main
+from engine.rules import foresight
+from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import ManualClock
 from engine.service.accounts import add_user
 from engine.service.simulate import simulate
+from engine.web import admin_whatif
 from engine.web.app import create_app
 
 PASSWORD = "administer-me"
@@ -198,3 +203,107 @@ def test_supervisors_read_the_form_and_the_english_page_has_no_chinese_of_ours(s
     assert "Try a change (no file is changed)" in main and "On-time rate (%)" in main
     for word in ("目录", "预测", "工作日", "岗位", "修改"):
         assert word not in main
+
+
+# -- the failures the page expects, each said as it is; anything else is a bug: a 500 --------------------------
+
+
+def site_at(tmp_path: Path, when: datetime) -> tuple[Any, Path]:
+    root = copy_catalogue(tmp_path / "catalogue")
+    app = create_app(root, tmp_path / "admin.db", clock=ManualClock(when), sweep_seconds=0, reload_seconds=0)
+    add_user(app.state.service.db, "admin", "admin", None, PASSWORD)
+    return app, root
+
+
+def test_a_year_without_a_working_day_calendar_is_named_with_the_file_to_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YANGGUANG_CACHE_DIR", str(tmp_path / "cache"))
+    app, _ = site_at(tmp_path, datetime(2019, 6, 3, 9, 0, tzinfo=TZ))  # before the first calendar file
+    with TestClient(app):
+        admin = browser(app, "admin", PASSWORD)
+        page = admin.get(PATH)
+        assert page.status_code == 200 and "Traceback" not in page.text
+        panel = page.text.split('id="no-calendar"')[1].split("</p>")[0]
+        assert "缺少 2019 年的工作日历（calendar/2019.yaml）" in panel and "国务院办公厅" in panel
+        assert 'id="item"' not in page.text and 'id="f-promised"' in page.text  # the form is still there
+        assert "这个事项引用的文件有错误" not in page.text
+        english = admin.get(PATH + "?promised=5&lang=en").text
+        assert "no working-day calendar for 2019 (calendar/2019.yaml)" in english and "Add the file" in english
+        assert 'id="item"' not in english
+
+
+def test_a_disk_catalogue_that_does_not_check_is_not_simulated_and_its_errors_are_on_admin(site: Any) -> None:
+    app, root = site
+    (root / "items" / "culture" / "broken.yaml").write_text("code: [unclosed\n", encoding="utf-8")
+    admin = browser(app, "admin", PASSWORD)
+    page = admin.get(PATH)
+    assert page.status_code == 200
+    panel = page.text.split('id="disk-invalid"')[1].split("</p>")[0]
+    assert "磁盘上的目录检查不通过" in panel and 'href="/admin"' in panel
+    assert 'id="item"' not in page.text and 'id="same"' not in page.text
+    app.reload_now()  # what the server does every 2 seconds
+    assert "broken.yaml" in admin.get("/admin").text  # where the errors are listed
+    proposed = admin.get(PATH + "?promised=5").text  # a proposal is compared with the live catalogue
+    assert 'id="item"' in proposed and 'id="disk-invalid"' not in proposed
+
+
+def test_an_item_whose_file_is_gone_on_disk_is_said_to_be_withdrawn(site: Any) -> None:
+    app, root = site
+    (root / ITEM_FILE).unlink()
+    page = browser(app, "admin", PASSWORD).get(PATH)
+    assert page.status_code == 200
+    panel = page.text.split('id="not-on-disk"')[1].split("</p>")[0]
+    assert "磁盘上最新的目录里已经没有这个事项" in panel and "恢复它的文件" in panel
+    assert 'id="item"' not in page.text
+
+
+def test_a_bug_is_a_500_without_a_traceback_and_logged_with_one(
+    site: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _ = site
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internals /srv/db")
+
+    monkeypatch.setattr(admin_whatif, "run_both", boom)
+    page = browser(app, "admin", PASSWORD).get(PATH)
+    assert page.status_code == 500 and "服务器内部错误" in page.text
+    assert "secret" not in page.text and "Traceback" not in page.text and "目录" not in main_of(page.text)
+    logged = [r for r in caplog.records if r.exc_info and "secret internals" in str(r.exc_info[1])]
+    assert logged and logged[0].levelname == "ERROR"
+
+
+# -- the cap on the cases simulated counts the chains' member cases --------------------------------------------
+
+
+def test_at_most_2000_cases_are_simulated_chain_members_included(site: Any) -> None:
+    app, _ = site
+    page = browser(app, "admin", PASSWORD).get(PATH).text
+    load = page.split('id="load"')[1].split("</p>")[0]
+    cases = int(re.search(r"共 (\d+) 件。", load).group(1))  # type: ignore[union-attr]
+    assert 1900 <= cases <= admin_whatif.MOST_CASES  # uncapped: 2,000 arrivals plus the chains' members
+    assert "件数包括审批链条各阶段开出的办件；每次最多模拟 2,000 件" in load
+
+
+def test_capped_keeps_the_earliest_cases_within_the_budget_chain_members_counted() -> None:
+    chain = {"stages": [{"items": ["A", "B"]}, {"items": ["C"]}]}
+    cat = foresight.Catalog(items={}, chains={"ch": chain}, thresholds=None)  # type: ignore[arg-type]
+    load = foresight.Load(date(2026, 3, 2), 5, tuple((d, "A") for d in range(5)), foresight.Pace(), ((1, "ch"),))
+    cut = admin_whatif.capped(load, cat, 4)  # day 0: 1, day 1: 1 + 3 members = 5 > 4
+    assert cut.arrivals == ((0, "A"), (1, "A")) and cut.chain_arrivals == () and cut.days == 2
+    assert admin_whatif.capped(load, cat, 8) is load
+
+
+def test_the_disk_catalogue_runs_under_its_own_calendar_files(tmp_path: Path) -> None:
+    live = load_catalogue(copy_catalogue(tmp_path / "live")).catalogue
+    root = copy_catalogue(tmp_path / "disk")
+    path = root / "calendar" / "2026.yaml"
+    holiday = "    from: 2026-04-04\n    to: 2026-04-06\n"  # 清明节, a day longer on disk
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(holiday, holiday.replace("04-06", "04-07"), 1), encoding="utf-8")
+    disk = load_catalogue(root).catalogue
+    cal = WorkCalendar.from_documents([d.data for d in live.calendars.values()])
+    assert admin_whatif.calendar_of(live, live, cal) is cal
+    assert not admin_whatif.calendar_of(disk, live, cal).is_working_day(date(2026, 4, 7))
+    assert cal.is_working_day(date(2026, 4, 7))
