@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_overlay.py
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_whatif.py
+	$(BIN)/python bench/bench_interchange.py
 	$(BIN)/python bench/bench_load.py --seconds 30
 
 # every benchmark on an earlier commit and on this checkout, side by side (e.g. after a refactoring):

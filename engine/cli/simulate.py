@@ -22,10 +22,11 @@ def _day(option: str, text: str | None) -> date | None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    if args.what_if is not None:
-        from engine.cli import whatif
+    from engine.cli import whatif
 
+    if args.what_if is not None:
         return whatif.cmd_what_if(args)
+    whatif.check_bounds(args)
     for option in ("json", "all", "since", "until"):
         if getattr(args, option):
             raise UserError(f"--{option} goes with --what-if")
@@ -39,7 +40,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     assert start is not None
     clock = ManualClock(datetime.combine(start, datetime.min.time(), TZ).replace(hour=9))
     service = common.service(args.catalog, args.db or common.default_db(), clock)
-    codes = args.items.split(",") if args.items else sorted(service.catalogue.items)
+    codes = whatif.item_codes(args.items) or sorted(service.catalogue.items)
     unknown = [c for c in codes if c not in service.catalogue.items]
     if unknown:
         raise UserError(f"unknown item code(s): {', '.join(unknown)}; `yangguang list` shows them")

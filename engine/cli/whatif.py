@@ -13,11 +13,17 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.cli import common
 from engine.cli.errors import EXIT_OK, UserError
+
+#: the standard library's tar extraction filters exist (Python 3.11.4 and later)
+_DATA_FILTER = hasattr(tarfile, "data_filter")
+#: the synthetic load's bound: days × per-day arrivals (the model takes about a second per 10,000 under both
+#: catalogues on one core; a recorded load is bounded by --last instead)
+MOST_ARRIVALS = 50_000
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -50,8 +56,26 @@ def changed_catalogue(catalog: Path, what_if: str) -> Iterator[Path]:
         raise UserError(f"--what-if {what_if}: git archive failed: {archive.stderr.decode().strip()}")
     with tempfile.TemporaryDirectory(prefix="yangguang-whatif-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
+            extract(tar, Path(tmp), what_if)
         yield Path(tmp) / prefix
+
+
+def extract(tar: tarfile.TarFile, dest: Path, what_if: str, data_filter: bool = _DATA_FILTER) -> None:
+    """Extract ``git archive``'s tar into ``dest`` with the standard library's "data" filter (Python 3.11.4
+    and later), or on an older Python only after refusing every member the filter would not pass safely:
+    an absolute path, a ``..`` component, a link or anything that is not a plain file or directory."""
+    if data_filter:
+        tar.extractall(dest, filter="data")
+        return
+    members = tar.getmembers()
+    for m in members:
+        path = PurePosixPath(m.name)
+        if path.is_absolute() or ".." in path.parts or not (m.isfile() or m.isdir()):
+            raise UserError(
+                f"--what-if {what_if}: the revision holds {m.name!r}, a link, special file or path outside the "
+                "catalogue, which this Python (before 3.11.4) cannot extract safely; pass a directory instead"
+            )
+    tar.extractall(dest, members=members)  # every member checked above
 
 
 def _day(option: str, text: str | None) -> date | None:
@@ -61,6 +85,31 @@ def _day(option: str, text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise UserError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def item_codes(text: str | None) -> list[str] | None:
+    """``--items``: the codes it names (None: not given, every item); UserError when it names none."""
+    if text is None:
+        return None
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    if not codes:
+        raise UserError(f"--items {text!r} names no item code; leave it out for every item")
+    return codes
+
+
+def check_bounds(args: argparse.Namespace) -> None:
+    """UserError for an option outside its range (argparse checks only that it is a number)."""
+    whole = [("--days", args.days), ("--per-day", args.per_day)]
+    shares = [("--late-rate", args.late_rate), ("--supplement-rate", args.supplement_rate)]
+    if args.what_if is not None:
+        whole += [("--staff", args.staff), ("--last", args.last)]
+        shares += [("--chains-per-day", args.chains_per_day)]
+    for option, value in whole:
+        if value < 1:
+            raise UserError(f"{option} {value}: must be at least 1")
+    for option, share in shares:
+        if not 0 <= share <= 1:
+            raise UserError(f"{option} {share:g}: a chance, from 0 to 1")
 
 
 def _load(args: argparse.Namespace, current: Any, cal: Any) -> tuple[Any, dict[str, Any]]:
@@ -79,10 +128,15 @@ def _load(args: argparse.Namespace, current: Any, cal: Any) -> tuple[Any, dict[s
         about: dict[str, Any] = {"kind": "recorded", "since": window.since.isoformat()}
         about["until"] = window.until.isoformat()
     else:
-        codes = args.items.split(",") if args.items else None
+        codes = item_codes(args.items)
         unknown = [c for c in codes or () if c not in current.items]
         if unknown:
             raise UserError(f"unknown item code(s): {', '.join(unknown)}; `yangguang list` shows them")
+        if args.days * args.per_day > MOST_ARRIVALS:
+            raise UserError(
+                f"--days {args.days} × --per-day {args.per_day} is {args.days * args.per_day:,} cases; the what-if "
+                f"simulates at most {MOST_ARRIVALS:,}: fewer days or fewer a day"
+            )
         start = _day("--start", args.start)
         assert start is not None
         load = foresight.synthetic_load(
@@ -96,16 +150,22 @@ def _load(args: argparse.Namespace, current: Any, cal: Any) -> tuple[Any, dict[s
 
 def cmd_what_if(args: argparse.Namespace) -> int:
     from engine.rules import foresight_report
-    from engine.rules.calendar import WorkCalendar
+    from engine.rules.calendar import CalendarYearMissing, WorkCalendar
     from engine.supervision import foresight
 
+    check_bounds(args)
     cat = common.checked(args.catalog)
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     current = foresight.catalog_of(cat)
     with changed_catalogue(args.catalog, args.what_if) as root:
-        changed = foresight.catalog_of(common.checked(root))
-    load, about = _load(args, current, cal)
-    result = foresight.what_if(current, changed, load, cal, args.seed)
+        other = common.checked(root)
+        changed = foresight.catalog_of(other)
+        changed_cal = WorkCalendar.from_documents([d.data for d in other.calendars.values()])
+    try:
+        load, about = _load(args, current, cal)
+        result = foresight.what_if(current, changed, load, cal, args.seed, changed_cal=changed_cal)
+    except CalendarYearMissing as exc:  # a day of the load, or a deadline after it, in a year with no calendar
+        raise UserError(str(exc)) from exc
     comparison = foresight_report.compare(result.current, result.changed, args.all)
     if args.json:
         out = {"current": str(args.catalog), "changed": args.what_if, "seed": args.seed, "load": about,

@@ -72,11 +72,8 @@ def _joint_review(cat: Catalogue, scope: Scope, chain_id: str, stage: Mapping[st
         lines.append(gettext("逾期未表态视为同意") if stage["silence_is_consent"] else gettext("逾期未表态不视为同意"))
     node.doc = "\n".join([*lines, *_stage_words(stage)])
     if has_time(stage.get("limit")):
-        names = (
-            gettext("联审共同时限 %(limit)s") % {"limit": duration_text(stage["limit"])},
-            gettext("联审超过共同时限"),
-        )
-        limit_timer(scope, node, 40.0, "stage", stage["limit"], names)
+        name = gettext("联审共同时限 %(limit)s") % {"limit": duration_text(stage["limit"])}
+        limit_timer(scope, node, 40.0, "stage", stage["limit"], name)
     return node
 
 
@@ -141,8 +138,8 @@ def chain_process(cat: Catalogue, chain: Mapping[str, Any]) -> tuple[ET.Element,
     scope.connect(stages, end)
     promised = chain.get("promised")
     if promised and has_time(promised):
-        names = (gettext("承诺总时限 %(limit)s") % {"limit": duration_text(promised)}, gettext("超过承诺总时限"))
-        limit_timer(scope, stages, 40.0, "chain", promised, names)
+        name = gettext("承诺总时限 %(limit)s") % {"limit": duration_text(promised)}
+        limit_timer(scope, stages, 40.0, "chain", promised, name)
     process = ET.Element(bpmn("process"), id=pid, name=str(chain["name"]),
                          isExecutable="true")  # fmt: skip
     lines = [str(chain["name"]), *([str(chain["description"])] if chain.get("description") else [])]

@@ -8,7 +8,8 @@ its end, and what a timer or a procedure starts runs beside it.
 
 Timers hold ISO 8601 durations. ISO 8601 has no working days, so a limit in working days becomes as many
 natural days (``P5D``) — a timer that never fires after the real deadline — and the exact limit travels in
-a ``yangguang:limit`` extension element and in the event's documentation.
+a ``yangguang:limit`` extension element and in the event's documentation. Such a timer's end event says the
+estimate ran out (承诺时限（按自然日估）到期), not that the case is overdue, which it may not be yet.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.base import wording
-from engine.base.i18n import gettext
+from engine.base.i18n import N_, gettext
 from engine.interchange.bpmn_canvas import (
     CAMUNDA,
     GAP,
@@ -73,13 +74,47 @@ def has_time(limit: Mapping[str, Any] | None) -> bool:
     return bool(limit) and int(limit["value"]) > 0  # type: ignore[index]
 
 
-def limit_timer(scope: Scope, host: Node, dx: float, of: str, limit: Mapping[str, Any], names: tuple[str, str]) -> Node:
-    """A non-interrupting timer for ``limit`` on ``host`` leading to an end event below it; ``names`` are
-    the timer's and the end event's. Returns the end event."""
-    event = scope.boundary(xml_id(host.id, of, "limit"), names[0], host, dx, timer(iso_duration(limit)))
+# what the end event after a limit's timer is called, by what the limit is of: when the timer is the limit
+# itself (minutes, natural days), its firing is an overdue; when it stands in for working days it fires at
+# or before the real deadline, so its end may only say the estimate ran out (another engine shows the name)
+OVERDUE = {
+    "step": N_("环节超时"),
+    "promised": N_("超过承诺时限"),
+    "legal": N_("超过法定时限"),
+    "special_procedure": N_("特别程序超过最长时间"),
+    "stage": N_("联审超过共同时限"),
+    "chain": N_("超过承诺总时限"),
+}
+ESTIMATE_ELAPSED = {
+    "step": N_("环节时限（按自然日估）到期"),
+    "promised": N_("承诺时限（按自然日估）到期"),
+    "legal": N_("法定时限（按自然日估）到期"),
+    "special_procedure": N_("特别程序最长时间（按自然日估）到期"),
+    "stage": N_("联审共同时限（按自然日估）到期"),
+    "chain": N_("承诺总时限（按自然日估）到期"),
+}
+
+
+def is_estimate(limit: Mapping[str, Any]) -> bool:
+    """A limit whose timer only estimates it: working days written as natural days."""
+    return limit["unit"] == "working_day"
+
+
+def limit_timer(scope: Scope, host: Node, dx: float, of: str, limit: Mapping[str, Any], name: str) -> Node:
+    """A non-interrupting timer called ``name`` for ``limit`` on ``host``, leading to an end event below it:
+    an overdue (``…_overdue``) when the timer is exact, the estimate elapsed (``…_elapsed``) when the limit is
+    in working days. Returns the end event."""
+    event = scope.boundary(xml_id(host.id, of, "limit"), name, host, dx, timer(iso_duration(limit)))
     event.doc = limit_words(limit)
     event.ext.append(limit_element(of, limit))
-    end = scope.below("endEvent", xml_id(host.id, of, "overdue"), names[1], event)
+    if is_estimate(limit):
+        end = scope.below("endEvent", xml_id(host.id, of, "elapsed"), gettext(ESTIMATE_ELAPSED[of]), event)
+        end.doc = gettext(
+            "计时器按自然日估算以工作日计的时限，到期时真正的期限可能还没到：是否超期，"
+            "按扩展元素 yangguang:limit 和服务中心的工作日历判断。"
+        )
+    else:
+        end = scope.below("endEvent", xml_id(host.id, of, "overdue"), gettext(OVERDUE[of]), event)
     scope.connect(event, end)
     return end
 
@@ -106,7 +141,7 @@ def _step_task(scope: Scope, step: Mapping[str, Any], x: float, cy: float) -> No
     ET.SubElement(expression, bpmn("formalExpression")).text = role
     task.body.append(owner)
     if has_time(step.get("limit")):
-        limit_timer(scope, task, 70.0, "step", step["limit"], (duration_text(step["limit"]), gettext("环节超时")))
+        limit_timer(scope, task, 70.0, "step", step["limit"], duration_text(step["limit"]))
     return task
 
 
@@ -165,8 +200,8 @@ def _special(scope: Scope, host: Node, dx: float, code: str, sp: Mapping[str, An
     )
     scope.connect(task, end)
     if has_time(sp["max"]):
-        names = (gettext("最长 %(limit)s") % {"limit": duration_text(sp["max"])}, gettext("特别程序超过最长时间"))
-        limit_timer(scope, task, 70.0, "special_procedure", sp["max"], names)
+        name = gettext("最长 %(limit)s") % {"limit": duration_text(sp["max"])}
+        limit_timer(scope, task, 70.0, "special_procedure", sp["max"], name)
     return ET.Element(bpmn("message"), id=msg_id, name=f"{code}:{sid}")
 
 
@@ -186,9 +221,9 @@ def item_process(item: Mapping[str, Any]) -> tuple[ET.Element, Scope, list[ET.El
     start = scope.add("startEvent", "start", gettext("收到申请"), 0.0, 0.0, "event")
     limits = item["time_limit"]
     procedures = list(item.get("special_procedures") or [])
-    timers = [("promised", limits["promised"], gettext("承诺时限 %(limit)s"), gettext("超过承诺时限"))]
+    timers = [("promised", limits["promised"], gettext("承诺时限 %(limit)s"))]
     if has_time(limits.get("legal")) and limits["legal"] != limits["promised"]:
-        timers.append(("legal", limits["legal"], gettext("法定时限 %(limit)s"), gettext("超过法定时限")))
+        timers.append(("legal", limits["legal"], gettext("法定时限 %(limit)s")))
     timers = [t for t in timers if has_time(t[1])]
     room = 40.0 + SPACING * (len(timers) + len(procedures))
     # a subprocess's id is a process id to SpiffWorkflow, unique among every file it loads: the item's code in it
@@ -206,8 +241,8 @@ def item_process(item: Mapping[str, Any]) -> tuple[ET.Element, Scope, list[ET.El
     end = scope.add("endEvent", "end", gettext("办结"), steps.box.right + GAP, 0.0, "event")
     scope.connect(steps, end)
     dx = 40.0
-    for of, limit, timer_name, end_name in timers:
-        limit_timer(scope, steps, dx, of, limit, (timer_name % {"limit": duration_text(limit)}, end_name))
+    for of, limit, timer_name in timers:
+        limit_timer(scope, steps, dx, of, limit, timer_name % {"limit": duration_text(limit)})
         dx += SPACING
     messages = []
     for sp, sid in zip(procedures, _special_ids(procedures), strict=True):

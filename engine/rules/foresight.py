@@ -98,13 +98,24 @@ class CaseResult:
     step_overdue: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StageRun:
+    """One chain case's pass through a stage, in working days counted as the stage's limit counts: from
+    the opening for a joint review with a shared limit (engine.service.chains), else from its members'
+    first acceptance (their promises run from their acceptance, so the wait for it is not the stage's)."""
+
+    days: int  # working days from that start to the stage's close
+    limit: int  # working days from that start to the stage's deadline, over the real calendar
+    slack: int  # limit - days (negative: the stage closed after its deadline)
+
+
 @dataclass(slots=True)
 class Result:
     cases: list[CaseResult] = field(default_factory=list)
     #: (department, role) -> steps started on each working day (index -> count)
     load: dict[tuple[str, str], dict[int, int]] = field(default_factory=dict)
-    #: chain id -> stage id -> working days each chain case spent in the stage
-    stages: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    #: chain id -> stage id -> each chain case's pass through the stage
+    stages: dict[str, dict[str, list[StageRun]]] = field(default_factory=dict)
     skipped: int = 0  # arrivals of items the catalogue does not have
     days: int = 0
 
@@ -133,6 +144,8 @@ class _Chain:
     stage: int = 0
     opened: float = 0.0
     waiting: int = 0
+    accepted: float = float("inf")  # the stage members' first acceptance
+    due: float = -1.0  # the stage members' latest promised deadline
 
 
 class Simulation:
@@ -162,11 +175,12 @@ class Simulation:
             day += timedelta(days=1)
 
     def moment(self, t: float) -> datetime:
-        """The local instant of simulated time ``t``."""
-        i = int(t // DAY)
+        """The local instant of simulated time ``t``: the end of an office day is 17:00 of that day, not
+        08:30 of the next (a deadline or an acceptance at closing time belongs to its own day)."""
+        i = _day(t)
         if i >= len(self.dates):
             self._grow(i + 60)
-        m = t - i * DAY
+        m = min(max(t - i * DAY, 0.0), float(DAY))
         start = time(8, 30) if m < _MORNING else time(13, 30)
         offset = m if m < _MORNING else m - _MORNING
         return datetime.combine(self.dates[i], start, TZ) + timedelta(minutes=offset)
@@ -192,7 +206,7 @@ class Simulation:
         """The deadline of ``limit`` from ``start`` as engine.rules.clock counts it."""
         if limit["unit"] == "minute":
             return self.at(clock.due(self.moment(start), limit, self.cal))
-        k = (int(start // DAY), int(limit["value"]), str(limit["unit"]))
+        k = (_day(start), int(limit["value"]), str(limit["unit"]))
         if k not in self.dues:
             self.dues[k] = self.at(clock.due(self.moment(start), limit, self.cal))
         return self.dues[k]
@@ -286,13 +300,17 @@ class Simulation:
         else:
             self.finish(t, case)
 
-    def finish(self, t: float, case: _Case) -> None:
+    def yellow_from(self, due: float, unit: str) -> float:
+        """The moment after which an open case with this promised deadline shows yellow, as the sweep
+        lights it: ``warning_minutes`` of wall-clock time before a minute limit (lunch counts), the
+        start of the ``warning_working_days``-th working day before the deadline day otherwise."""
         th = self.cat.thresholds
-        if case.item["time_limit"]["promised"]["unit"] == "minute":
-            yellow_from = case.due - th.warning_minutes
-        else:
-            due_day = int(case.due // DAY) - (1 if case.due % DAY == 0 else 0)
-            yellow_from = max(0, due_day - th.warning_working_days) * DAY
+        if unit == "minute":
+            return self.at(self.moment(due) - timedelta(minutes=th.warning_minutes))
+        return max(0, _day(due) - th.warning_working_days) * DAY
+
+    def finish(self, t: float, case: _Case) -> None:
+        yellow_from = self.yellow_from(case.due, str(case.item["time_limit"]["promised"]["unit"]))
         red = t > case.due
         self.result.cases.append(
             CaseResult(
@@ -306,7 +324,7 @@ class Simulation:
             )
         )
         if case.chain is not None:
-            self.stage_member_done(t, case.chain)
+            self.stage_member_done(t, case.chain, case)
 
     # ---------------------------------------------------------------- chains
 
@@ -322,17 +340,27 @@ class Simulation:
         chain = self.chains[n]
         stage = chain.stages[chain.stage]
         chain.opened, chain.waiting = t, len(stage["items"])
+        chain.accepted, chain.due = float("inf"), -1.0
         for j, code in enumerate(stage["items"]):
             self.start_case(t, str(code), chain.key * 1000 + chain.stage * 50 + j, (n, chain.stage))
 
-    def stage_member_done(self, t: float, where: tuple[int, int]) -> None:
+    def stage_member_done(self, t: float, where: tuple[int, int], case: _Case | None = None) -> None:
         chain = self.chains[where[0]]
+        if case is not None:
+            chain.accepted, chain.due = min(chain.accepted, case.accepted), max(chain.due, case.due)
         chain.waiting -= 1
         if chain.waiting:
             return
-        stage_id = str(chain.stages[chain.stage]["id"])
+        stage = chain.stages[chain.stage]
+        if stage.get("mode") == "joint_review" and "limit" in stage:
+            begun, due = chain.opened, self.due(chain.opened, stage["limit"])
+        elif chain.due >= 0:
+            begun, due = chain.accepted, chain.due
+        else:  # no member the catalogue has: nothing to measure
+            begun = due = t
+        days, limit = _day(t) - _day(begun), max(0, _day(due) - _day(begun))
         spans = self.result.stages.setdefault(chain.chain_id, {})
-        spans.setdefault(stage_id, []).append(_day(t) - _day(chain.opened))
+        spans.setdefault(str(stage["id"]), []).append(StageRun(days, limit, limit - days))
         chain.stage += 1
         if chain.stage < len(chain.stages):
             self.open_stage(t, where[0])
@@ -341,10 +369,16 @@ class Simulation:
 _FREE, _STEP_DONE, _ARRIVE, _CHAIN = 0, 1, 2, 3
 
 
+#: office minutes within which two moments count as the same (sums of float durations are not exact)
+_EPSILON = 1e-6
+
+
 def _day(t: float) -> int:
     """The working day a moment falls on (the end of an office day still belongs to it)."""
-    i = int(t // DAY)
-    return i - 1 if i and t == i * DAY else i
+    i = round(t / DAY)
+    if i and abs(t - i * DAY) <= _EPSILON:
+        return i - 1  # at (or a rounding error from) closing time of day i - 1
+    return int(t // DAY)
 
 
 def run(cat: Catalog, load: Load, cal: WorkCalendar, seed: int = 1) -> Result:

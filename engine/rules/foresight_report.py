@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.rules.foresight import DAY, CaseResult, Catalog, Result, limit_minutes
+from engine.rules.foresight import CaseResult, Catalog, Result
 
 #: the figures of an item or department row, in the order the report shows them
 CASE_FIGURES = ("cases", "on_time", "yellow", "red", "step_overdue", "mean_days", "p90_days")
@@ -46,40 +46,33 @@ def _grouped(cases: Iterable[CaseResult], key: Callable[[CaseResult], str]) -> d
     return {k: case_figures(v) for k, v in sorted(groups.items())}
 
 
-def _stage_limit(cat: Catalog, stage: Mapping[str, Any]) -> float:
-    """A stage's limit in working days as engine.rules.chains.critical_path reads it: a joint review's
-    shared limit, else its longest member's promise."""
-    if stage.get("mode") == "joint_review" and "limit" in stage:
-        return limit_minutes(stage["limit"]) / DAY
-    members = [cat.items[c]["time_limit"]["promised"] for c in stage["items"] if c in cat.items]
-    return max((limit_minutes(m) / DAY for m in members), default=0.0)
-
-
 def stage_figures(cat: Catalog, result: Result) -> dict[str, dict[str, float]]:
-    """Per ``chain/stage``: mean and p90 working days, the stage's limit, its slack (limit − p90) and
-    whether it is critical (its p90 exceeds its limit, or it has the chain's lowest slack)."""
+    """Per ``chain/stage``: mean and p90 working days, the stage's limit in working days (a joint
+    review's shared limit from the stage's opening, else its longest member promise from the members'
+    acceptance, as engine.rules.chains.critical_path reads it; the mean over the chain cases, as the
+    calendar gives natural days), its slack (what 90% of chain cases had left at the stage's close:
+    limit − days, per case) and whether it is critical (its slack is negative, or the chain's lowest)."""
     out: dict[str, dict[str, float]] = {}
-    for chain_id, spans in sorted(result.stages.items()):
+    for chain_id, runs in sorted(result.stages.items()):
         chain = cat.chains.get(chain_id)
         if chain is None:
             continue
         rows: dict[str, dict[str, float]] = {}
         for stage in chain["stages"]:
-            days = spans.get(str(stage["id"]), [])
-            if not days:
+            passes = runs.get(str(stage["id"]), [])
+            if not passes:
                 continue
-            limit = round(_stage_limit(cat, stage), 2)
-            high = p90(days)
+            days = [r.days for r in passes]
             rows[str(stage["id"])] = {
                 "mean_days": round(sum(days) / len(days), 2),
-                "p90_days": high,
-                "limit_days": limit,
-                "slack_days": round(limit - high, 2),
+                "p90_days": p90(days),
+                "limit_days": round(sum(r.limit for r in passes) / len(passes), 2),
+                "slack_days": -p90([-r.slack for r in passes]) + 0.0,  # the 10th percentile of slack
                 "critical": 0,
             }
         lowest = min((r["slack_days"] for r in rows.values()), default=0.0)
         for stage_id, r in rows.items():
-            r["critical"] = int(r["p90_days"] > r["limit_days"] or r["slack_days"] == lowest)
+            r["critical"] = int(r["slack_days"] < 0 or r["slack_days"] == lowest)
             out[f"{chain_id}/{stage_id}"] = r
     return out
 
@@ -145,7 +138,9 @@ _HEADS = {
 }  # fmt: skip
 _TITLES = {
     "items": "Items", "departments": "Departments", "roles": "Load per role (steps taken up per working day)",
-    "chain_stages": "Chain stages (working days; critical = p90 over the limit or the chain's lowest slack)",
+    "chain_stages": (
+        "Chain stages (working days, counted as each stage's limit is; critical = slack below 0 or the chain's lowest)"
+    ),
 }  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -18,12 +18,15 @@ from engine.ledger import tables
 from engine.ledger.db import iso, read_only
 from engine.rules import clock, foresight, foresight_report
 from engine.rules.calendar import WorkCalendar
-from engine.rules.cases.steps import steps_of
+from engine.rules.cases.steps import step_groups, steps_of
 from engine.rules.lights import Thresholds
 
 _C, _E, _CH = tables.cases, tables.events, tables.chain_cases
 #: the actions that finish a step (the first step is finished by the acceptance)
 _STEP_ACTIONS = ("accept", "deemed_accept", "complete_step", "complete")
+#: the actions that stop and restart the clock (engine.rules.cases.fold): a step's pace leaves them out
+_PAUSE_ACTIONS = {"request_supplement": True, "start_special_procedure": True, "supplement": False,
+                  "end_special_procedure": False}  # fmt: skip
 
 
 def catalog_of(cat: Catalogue) -> foresight.Catalog:
@@ -142,7 +145,7 @@ def _rows(db: Engine, window: Window) -> tuple[Sequence[Any], Sequence[Any], Seq
         events = conn.execute(
             select(_E.c.case_id, _E.c.at, _E.c.actor, _E.c.role, _E.c.action, _E.c.payload)
             .join(_C, _C.c.id == _E.c.case_id)
-            .where(received, _E.c.action.in_(_STEP_ACTIONS))
+            .where(received, _E.c.action.in_((*_STEP_ACTIONS, *_PAUSE_ACTIONS)))
             .order_by(_E.c.case_id, _E.c.seq)
         ).all()  # fmt: skip
         chains = conn.execute(
@@ -154,9 +157,10 @@ def _rows(db: Engine, window: Window) -> tuple[Sequence[Any], Sequence[Any], Seq
 
 def recorded_load(db: Engine, cat: foresight.Catalog, cal: WorkCalendar, window: Window) -> foresight.Load:
     """The arrivals and pace recorded in ``window``: each case received (not a chain's member: its chain
-    brings it) on its working day; each step's elapsed office minutes from the step before it (the first
-    from receipt) by item and step and by department and role; staff = who acted; effort = an office day
-    over the steps a member of staff finished on the days they acted."""
+    brings it) on its working day; each step's elapsed office minutes from when its group opened (the
+    previous group's last step done; the first step from receipt), less the time a supplement or a
+    special procedure stopped the clock, by item and step and by department and role; staff = who acted;
+    effort = an office day over the steps a member of staff finished on the days they acted."""
     cases, events, chains = _rows(db, window)
     days = working_days(cal, window.since, 1)
     first = days[0]
@@ -175,22 +179,53 @@ def recorded_load(db: Engine, cat: foresight.Catalog, cal: WorkCalendar, window:
                           chain_arrivals)  # fmt: skip
 
 
+@dataclass(slots=True)
+class _Walk:
+    """One case's record as ``_pace`` walks it: where its current step group opened, and its pauses."""
+
+    group: int
+    opened: datetime
+    last: datetime
+    pauses: list[tuple[str, datetime, datetime | None]] = field(default_factory=list)
+
+    def paused(self, lo: datetime, hi: datetime, cal: WorkCalendar) -> int:
+        """Office minutes in [lo, hi] during which a pause stopped the clock (overlaps counted once)."""
+        spans = sorted((max(lo, a), min(hi, b or hi)) for _, a, b in self.pauses)
+        total, reach = 0, lo
+        for a, b in spans:
+            a = max(a, reach)
+            if b > a:
+                total += clock.office_minutes_between(a, b, cal)
+                reach = b
+        return total
+
+
 def _pace(cases: Iterable[Any], events: Iterable[Any], cat: foresight.Catalog, cal: WorkCalendar) -> foresight.Pace:
     about = {c.id: c for c in cases}
     by_step: dict[tuple[str, str], list[float]] = {}
     by_role: dict[tuple[str, str], list[float]] = {}
     done: dict[tuple[str, str], int] = {}
     actor_days: dict[tuple[str, str], set[tuple[str, date]]] = {}
-    previous: dict[int, datetime] = {}
+    walks: dict[int, _Walk] = {}
     for e in events:
         case = about[e.case_id]
         item = cat.items.get(case.item_code)
         at = datetime.fromisoformat(e.at)
-        start = previous.get(e.case_id) or datetime.fromisoformat(case.created_at)
-        previous[e.case_id] = at
+        walk = walks.get(e.case_id)
+        if walk is None:
+            received = datetime.fromisoformat(case.created_at)
+            walk = walks[e.case_id] = _Walk(0, received, received)
+        if e.action in _PAUSE_ACTIONS:
+            _pause(walk, e.action, e.payload, at)
+            continue
         step = _step_of(item, e.action, e.payload)
+        group = _group_of(item, step)
+        if group is not None and group != walk.group:  # a new group opened when the last step before it ended
+            walk.group, walk.opened = group, walk.last
+        start = walk.opened if group is not None else walk.last
+        walk.last = at
         key = (str(case.department), str(e.role))
-        minutes = float(clock.office_minutes_between(start, at, cal))
+        minutes = float(max(0, clock.office_minutes_between(start, at, cal) - walk.paused(start, at, cal)))
         if step is not None:
             by_step.setdefault((str(case.item_code), step), []).append(minutes)
         by_role.setdefault(key, []).append(minutes)
@@ -204,6 +239,23 @@ def _pace(cases: Iterable[Any], events: Iterable[Any], cat: foresight.Catalog, c
         effort=effort,
         staff=staff,
     )
+
+
+def _pause(walk: _Walk, action: str, payload: str, at: datetime) -> None:
+    kind = "supplement" if "supplement" in action else str(json.loads(payload or "{}").get("kind", ""))
+    if _PAUSE_ACTIONS[action]:
+        walk.pauses.append((kind, at, None))
+        return
+    walk.pauses = [(k, a, at if b is None and k == kind else b) for k, a, b in walk.pauses]
+
+
+def _group_of(item: Mapping[str, Any] | None, step: str | None) -> int | None:
+    if item is None or step is None:
+        return None
+    for n, group in enumerate(step_groups(item)):
+        if any(str(s["id"]) == step for s in group):
+            return n
+    return None
 
 
 def _step_of(item: Mapping[str, Any] | None, action: str, payload: str) -> str | None:
@@ -227,12 +279,38 @@ class WhatIf:
 
 
 def what_if(
-    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load, cal: WorkCalendar, seed: int
-) -> WhatIf:
-    """Both catalogues under the same load and seed."""
+    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load, cal: WorkCalendar, seed: int,
+    changed_load: foresight.Load | None = None, changed_cal: WorkCalendar | None = None,
+) -> WhatIf:  # fmt: skip
+    """Both catalogues under the same load and seed (``changed_load``: the same arrivals with other staff,
+    what /admin's "one more reviewer" asks); the changed one over its own calendar when given (the load
+    counts working days over ``cal``: each arrival keeps its date, the next working day of the changed
+    calendar when that date is no longer one)."""
     a = foresight.run(current, load, cal, seed)
-    b = foresight.run(changed, load, cal, seed)
+    other = changed_load or load
+    if changed_cal is None or changed_cal is cal:
+        b = foresight.run(changed, other, cal, seed)
+    else:
+        b = foresight.run(changed, recounted(other, cal, changed_cal), changed_cal, seed)
     return WhatIf(foresight_report.summarise(current, a), foresight_report.summarise(changed, b), load, len(a.cases))
+
+
+def recounted(load: foresight.Load, cal: WorkCalendar, other: WorkCalendar) -> foresight.Load:
+    """``load`` (working days counted over ``cal``) with its days counted over ``other``: each arrival
+    on the same date, or the next working day of ``other`` when that date is not one."""
+    dates = working_days(cal, load.start, max(1, load.days))
+    first = working_days(other, load.start, 1)[0]
+
+    def index(d: date) -> int:
+        while not other.is_working_day(d):
+            d += timedelta(days=1)
+        return other.working_days_between(first, d) if d > first else 0
+
+    moved = [index(d) for d in dates]
+    return foresight.Load(
+        first, moved[-1] + 1, tuple((moved[d], code) for d, code in load.arrivals), load.pace,
+        tuple((moved[d], cid) for d, cid in load.chain_arrivals),
+    )  # fmt: skip
 
 
 def capped(load: foresight.Load, most: int) -> foresight.Load:

@@ -70,6 +70,7 @@ def staff_pages(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("admin-preview", f"/admin/items/{BIGGEST}"),
         ("admin-form-preview", f"/admin/items/{BIGGEST}/form"),
         ("admin-outbox", "/admin/outbox"),
+        ("admin-whatif", "/admin/items/QQ-TRANSPORT-XK-102/whatif?promised=5"),
     ]
 
 

@@ -8,8 +8,9 @@ The rule — what a page may show in the other language:
   capitals and digits (item codes, case numbers, query codes, ID numbers, window numbers, A4),
   a single capital (the X of an ID number), units and file formats (MB, KB, PDF, CSV …), the
   language switch (``English``), e-mail addresses, URLs and paths, the catalogue version
-  (hexadecimal), and what people wrote: catalogue data, the applicant's answers and file names,
-  staff usernames;
+  (hexadecimal), a command line to run (``<pre class="command">``: the what-if page's
+  ``yangguang edit``, a command's words are no language's), and what people wrote: catalogue
+  data, the applicant's answers and file names, staff usernames;
 * on an English page, Chinese only in what people wrote, which has no translation: catalogue
   data (every text a center writes in its YAML — center.yaml, items, forms, fees, chains,
   calendars: names of the center, departments, items, materials, fields, stages, bases …), the
@@ -106,9 +107,9 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in self.INLINE:
             self.flush()
-        if tag in ("script", "style"):
-            self._skip += 1
         found = dict(attrs)
+        if tag in ("script", "style") or (tag == "pre" and found.get("class") == "command"):
+            self._skip += 1
         self.parts += [str(found[a]) for a in self.SAID if found.get(a)]
         if tag == "input" and found.get("type") in ("submit", "button") and found.get("value"):
             self.parts.append(str(found["value"]))
@@ -116,7 +117,7 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag not in self.INLINE:
             self.flush()
-        if tag in ("script", "style") and self._skip:
+        if tag in ("script", "style", "pre") and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:

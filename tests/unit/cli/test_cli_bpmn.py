@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 
 from engine.cli.main import main
 
@@ -47,6 +49,30 @@ def test_all_writes_one_file_per_item_and_chain(
     assert files == {f"{c}.bpmn" for c in cat.items} | {f"{c}.chain.bpmn" for c in cat.chains}
     items, chains = len(cat.items), len(cat.chains)
     assert capsys.readouterr().out == f"wrote {items + chains} BPMN files to {out}: {items} items, {chains} chains\n"
+
+
+def test_the_spiffworkflow_dialect_runs_in_stock_spiffworkflow(tmp_path: Path) -> None:
+    """``--dialect spiffworkflow`` writes timers as quoted strings, which stock SpiffWorkflow evaluates; the
+    default writes the ISO literal other engines read."""
+    assert export("QQ-DRC-BA-001", "--dialect", "spiffworkflow", "-o", str(tmp_path / "s.bpmn")) == 0
+    assert export("QQ-DRC-BA-001", "-o", str(tmp_path / "d.bpmn")) == 0
+    duration = ".//{*}timeDuration"
+    assert etree.parse(str(tmp_path / "s.bpmn")).find(duration).text == '"PT20M"'
+    assert etree.parse(str(tmp_path / "d.bpmn")).find(duration).text == "PT20M"
+    parser = BpmnParser()
+    parser.add_bpmn_file(str(tmp_path / "s.bpmn"))
+    wf = BpmnWorkflow(parser.get_spec("item_QQ-DRC-BA-001"), parser.get_subprocess_specs("item_QQ-DRC-BA-001"))
+    wf.do_engine_steps()
+    while not wf.is_completed():
+        wf.get_tasks(state=TaskState.READY, manual=True)[0].run()
+        wf.do_engine_steps()
+
+
+def test_an_unknown_dialect_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        export("QQ-DRC-BA-001", "--dialect", "camunda")
+    assert exit_.value.code == 2
+    assert "invalid choice: 'camunda' (choose from 'standard', 'spiffworkflow')" in capsys.readouterr().err
 
 
 def test_an_unknown_name_exits_1_saying_where_the_codes_are(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,14 +3,19 @@ text and JSON, the same bytes for the same seed, and clean errors."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
+import pytest
+from support import copy_catalogue
 from support.whatif import ITEM, shorter_promise
 
-from engine.cli.whatif import changed_catalogue
+from engine.cli.errors import UserError
+from engine.cli.whatif import changed_catalogue, extract
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -106,3 +111,78 @@ def test_what_if_options_need_what_if() -> None:
 def test_a_directory_is_the_changed_catalogue_as_it_is(tmp_path: Path) -> None:
     with changed_catalogue(REPO, str(tmp_path)) as root:
         assert root == tmp_path
+
+
+def test_options_out_of_range_exit_1_with_a_clean_message(tmp_path: Path) -> None:
+    what_if = ("simulate", "--what-if", ".", "--days", "2", "--per-day", "2")
+    for extra, said in (
+        (("--staff", "0"), "--staff 0: must be at least 1"),
+        (("--staff", "-1"), "--staff -1: must be at least 1"),
+        (("--days", "-5"), "--days -5: must be at least 1"),
+        (("--per-day", "-3"), "--per-day -3: must be at least 1"),
+        (("--last", "0"), "--last 0: must be at least 1"),
+        (("--chains-per-day", "5"), "--chains-per-day 5: a chance, from 0 to 1"),
+        (("--chains-per-day", "-1"), "--chains-per-day -1: a chance, from 0 to 1"),
+        (("--items", ""), "names no item code"),
+        (("--items", " , "), "names no item code"),
+        (("--days", "100", "--per-day", "1000"), "100,000 cases; the what-if simulates at most 50,000"),
+    ):
+        done = run(*what_if, *extra)
+        assert done.returncode == 1 and said in done.stderr, (extra, done.stderr)
+        assert "Traceback" not in done.stderr and done.stdout == ""
+    plain = run("simulate", "--db", str(tmp_path / "s.db"), "--days", "0")
+    assert plain.returncode == 1 and "--days 0: must be at least 1" in plain.stderr
+    assert run("simulate", "--db", str(tmp_path / "s.db"), "--late-rate", "1.5").returncode == 1
+
+
+def test_a_year_without_a_calendar_exits_1_with_the_calendars_message(tmp_path: Path) -> None:
+    early = run("simulate", "--what-if", ".", "--start", "2019-01-01", "--days", "2")
+    assert early.returncode == 1 and "Traceback" not in early.stderr
+    assert "no working-day calendar for 2019" in early.stderr and "add calendar/2019.yaml" in early.stderr
+    # a database recorded in 2025, replayed under a catalogue whose calendars begin in 2026
+    db = tmp_path / "s.db"
+    filled = run("simulate", "--db", str(db), "--start", "2025-03-03", "--days", "2", "--per-day", "2",
+                 "--items", "QQ-PSB-BA-001")  # fmt: skip
+    assert filled.returncode == 0, filled.stderr
+    cat = copy_catalogue(tmp_path / "cat")
+    (cat / "calendar/2025.yaml").unlink()
+    done = run("simulate", "--catalog", str(cat), "--what-if", str(cat), "--db", str(db))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no working-day calendar for 2025" in done.stderr
+
+
+def test_the_changed_catalogue_counts_its_deadlines_over_its_own_calendar(tmp_path: Path) -> None:
+    changed = copy_catalogue(tmp_path / "changed")
+    path = changed / "calendar/2026.yaml"
+    text = path.read_text(encoding="utf-8")
+    week_off = "  - name: 清明节\n    from: 2026-03-09\n    to: 2026-04-06\n"
+    path.write_text(text.replace("  - name: 清明节\n    from: 2026-04-04\n    to: 2026-04-06\n", week_off), "utf-8")
+    done = run("simulate", "--what-if", str(changed), "--per-day", "20", "--days", "5", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["items"]
+    assert rows and all(r["difference"]["mean_days"] == 0 for r in rows)  # the same work, counted in working days
+    assert any(r["difference"]["on_time"] != 0 or r["difference"]["yellow"] != 0 for r in rows)
+
+
+def test_an_older_python_extracts_a_revision_only_when_every_member_is_a_plain_file_or_folder(
+    tmp_path: Path,
+) -> None:
+    def tar_of(*members: tarfile.TarInfo) -> tarfile.TarFile:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as out:
+            for m in members:
+                out.addfile(m, io.BytesIO(b"x" * m.size) if m.isfile() else None)
+        buffer.seek(0)
+        return tarfile.open(fileobj=buffer)
+
+    plain = tarfile.TarInfo("items/a.yaml")
+    plain.size = 1
+    extract(tar_of(plain), tmp_path / "ok", "REV", data_filter=False)
+    assert (tmp_path / "ok/items/a.yaml").read_text() == "x"
+    link = tarfile.TarInfo("items/b.yaml")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    for bad in (tarfile.TarInfo("../evil"), tarfile.TarInfo("/abs"), link):
+        bad.size = 0 if bad.issym() else 1
+        with pytest.raises(UserError, match="cannot extract safely"):
+            extract(tar_of(bad), tmp_path / "bad", "REV", data_filter=False)
+        assert not (tmp_path / "evil").exists()

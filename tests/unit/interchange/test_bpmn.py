@@ -1,5 +1,6 @@
-"""Every reference item and chain exported as BPMN 2.0: valid against the XSD, drawn completely, and run to
-the end in another engine (SpiffWorkflow) by completing its user tasks in an order the steps allow."""
+"""Every reference item and chain exported as BPMN 2.0: valid against the XSD in both dialects, drawn
+completely, its limits timers with the exact limit alongside. (Running the files in SpiffWorkflow:
+test_bpmn_run.py.)"""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ from typing import Any
 
 import pytest
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 
-from engine.interchange.bpmn import Exported, export, export_all
-from engine.rules.cases.steps import step_groups
+from engine.interchange.bpmn import DIALECTS, Exported, export, export_all
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -26,49 +23,13 @@ NS = {
     "yangguang": "urn:yangguang:bpmn:1",
 }
 FLOW_NODES = ("startEvent", "endEvent", "boundaryEvent", "userTask", "parallelGateway", "subProcess", "callActivity")
+DURATION = re.compile(r"<bpmn:timeDuration>([^<]*)</bpmn:timeDuration>")
 NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-ISO_DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?)?$")
-
-
-class IsoTimers(PythonScriptEngine):
-    """SpiffWorkflow evaluates a timer's text as Python; the BPMN standard, Camunda and bpmn.io read an ISO 8601
-    literal (``P5D``), which is what the export writes. This engine reads such a literal as itself."""
-
-    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
-        if ISO_DURATION.match(expression.strip()):
-            return expression.strip()
-        return super().evaluate(task, expression, external_context)
 
 
 @pytest.fixture(scope="module")
 def exported(reference: Any) -> dict[str, Exported]:
     return {e.filename: e for e in export_all(reference.catalogue)}
-
-
-@pytest.fixture(scope="module")
-def parser(exported: dict[str, Exported]) -> BpmnParser:
-    """Every file in one parser, validated against the XSD as it is added (chains need their items' processes)."""
-    p = BpmnParser(validator=BpmnValidator())
-    for e in exported.values():
-        p.add_bpmn_xml(etree.fromstring(e.xml), filename=e.filename)
-    return p
-
-
-def walk(parser: BpmnParser, process_id: str) -> list[tuple[str, str]]:
-    """Run the process to its end completing ready user tasks (the last offered first, so parallel steps
-    are done out of their written order); no timer fires and no message arrives. (workflow, task) pairs."""
-    wf = BpmnWorkflow(parser.get_spec(process_id), parser.get_subprocess_specs(process_id), script_engine=IsoTimers())
-    wf.do_engine_steps()
-    done = []
-    while not wf.is_completed():
-        ready = wf.get_tasks(state=TaskState.READY, manual=True)
-        assert ready, f"{process_id} is stuck before its end"
-        task = ready[-1]
-        task.run()
-        done.append((task.workflow.spec.name, task.task_spec.bpmn_id))
-        wf.refresh_timers()
-        wf.do_engine_steps()
-    return done
 
 
 def tree(e: Exported) -> Any:
@@ -81,10 +42,29 @@ def test_every_item_and_chain_is_exported(reference: Any, exported: dict[str, Ex
     assert len(cat.items) >= 50 and len(cat.chains) >= 3
 
 
-def test_every_file_validates_against_the_bpmn_xsd(exported: dict[str, Exported]) -> None:
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_file_validates_against_the_bpmn_xsd(reference: Any, dialect: str) -> None:
     validator = BpmnValidator()
-    for e in exported.values():
+    for e in export_all(reference.catalogue, dialect):
         validator.validate(tree(e), filename=e.filename)  # raises ValidationException with the line
+
+
+def test_the_dialects_differ_only_in_how_timers_are_written(reference: Any, exported: dict[str, Exported]) -> None:
+    """standard: the ISO literal (P5D); spiffworkflow: the same literal as a quoted Python string ("P5D")."""
+    durations = 0
+    for spiff in export_all(reference.catalogue, "spiffworkflow"):
+        standard = exported[spiff.filename].xml.decode()
+        for iso in DURATION.findall(standard):
+            assert re.fullmatch(r"P(\d+D|T\d+M)", iso), (spiff.filename, iso)
+            durations += 1
+        quoted = DURATION.sub(r'<bpmn:timeDuration>"\1"</bpmn:timeDuration>', standard)
+        assert spiff.xml.decode() == quoted, spiff.filename
+    assert durations > 100
+
+
+def test_an_unknown_dialect_is_refused(reference: Any) -> None:
+    with pytest.raises(ValueError, match="unknown BPMN dialect 'camunda'"):
+        export(reference.catalogue, "construction", "camunda")
 
 
 def test_the_validator_refuses_what_the_xsd_forbids(exported: dict[str, Exported]) -> None:
@@ -94,47 +74,6 @@ def test_the_validator_refuses_what_the_xsd_forbids(exported: dict[str, Exported
     del flow.attrib["targetRef"]
     with pytest.raises(ValidationException):
         BpmnValidator().validate(doc)
-
-
-def test_every_item_runs_its_steps_to_the_end_in_spiffworkflow(reference: Any, parser: BpmnParser) -> None:
-    cat = reference.catalogue
-    for code, doc in cat.items.items():
-        item = cat.data(doc)
-        done = [task for _, task in walk(parser, f"item_{code}")]
-        groups = step_groups(item)
-        # group by group, each group's steps all done before the next begins (parallel ones in any order)
-        at = 0
-        for group in groups:
-            assert set(done[at : at + len(group)]) == {f"step_{s['id']}" for s in group}, (code, done)
-            at += len(group)
-        assert at == len(done), (code, done)  # nothing else: no special procedure, no overdue branch
-
-
-def test_parallel_steps_are_done_out_of_order_and_joined(reference: Any, parser: BpmnParser) -> None:
-    """QQ-WATER-XK-001 inspects and undertakes in parallel: the walk takes the last offered first."""
-    done = [task for _, task in walk(parser, "item_QQ-WATER-XK-001")]
-    assert done[:3] == ["step_accept", "step_undertake", "step_inspect"]
-    assert done.index("step_review") > max(done.index("step_inspect"), done.index("step_undertake"))
-
-
-def _item_of(workflow: str) -> str:
-    return re.sub(r"^item_|_steps$", "", workflow)
-
-
-def test_every_chain_runs_its_stages_in_order_in_spiffworkflow(reference: Any, parser: BpmnParser) -> None:
-    cat = reference.catalogue
-    for chain_id, doc in cat.chains.items():
-        chain = cat.data(doc)
-        done = walk(parser, f"chain_{chain_id}")
-        order = [_item_of(wf) for wf, _ in done]
-        for stage, after in zip(chain["stages"], chain["stages"][1:], strict=False):
-            last = max(i for i, code in enumerate(order) if code in stage["items"])
-            first_next = min(i for i, code in enumerate(order) if code in after["items"])
-            assert last < first_next, (chain_id, stage["id"], after["id"])
-        for code in {c for stage in chain["stages"] for c in stage["items"]}:
-            steps = [task for wf, task in done if _item_of(wf) == code]
-            expected = [f"step_{s['id']}" for group in step_groups(cat.data(cat.items[code])) for s in group]
-            assert sorted(steps) == sorted(expected), (chain_id, code)
 
 
 def _elements(doc: Any) -> Iterator[Any]:
@@ -208,6 +147,44 @@ def test_limits_are_iso_timers_with_the_exact_limit_alongside(reference: Any) ->
     seal = tree(export(cat, "QQ-DRC-BA-001"))  # on the spot: no promise to time; its steps in minutes
     assert _timers(seal, "item_QQ-DRC-BA-001_steps") == {}
     assert _timers(seal, "step_accept")["step"][0] == "PT20M"
+
+
+def _end_after(doc: Any, timer_id: str) -> Any:
+    flow = doc.find(f".//bpmn:sequenceFlow[@sourceRef='{timer_id}']", NS)
+    return doc.find(f".//bpmn:endEvent[@id='{flow.get('targetRef')}']", NS)
+
+
+def test_a_timer_that_only_estimates_working_days_does_not_claim_an_overdue(reference: Any) -> None:
+    """Working days written as natural days fire at or before the real deadline: their end says the estimate
+    ran out; a limit in natural days or minutes is its timer exactly, and its end says overdue."""
+    cat = reference.catalogue
+    water = tree(export(cat, "QQ-WATER-XK-001"))  # promised and legal limits and steps in working days
+    promised = _end_after(water, "item_QQ-WATER-XK-001_steps_promised_limit")
+    assert (promised.get("id"), promised.get("name")) == (
+        "item_QQ-WATER-XK-001_steps_promised_elapsed",
+        "承诺时限（按自然日估）到期",
+    )
+    assert "真正的期限可能还没到" in promised.find("bpmn:documentation", NS).text
+    assert _end_after(water, "item_QQ-WATER-XK-001_steps_legal_limit").get("name") == "法定时限（按自然日估）到期"
+    assert _end_after(water, "step_inspect_step_limit").get("name") == "环节时限（按自然日估）到期"
+    eco = tree(export(cat, "QQ-ECO-XK-001"))  # promised and legal limits in natural days
+    promised = _end_after(eco, "item_QQ-ECO-XK-001_steps_promised_limit")
+    assert (promised.get("id"), promised.get("name")) == ("item_QQ-ECO-XK-001_steps_promised_overdue", "超过承诺时限")
+    assert promised.find("bpmn:documentation", NS) is None
+    seal = tree(export(cat, "QQ-DRC-BA-001"))  # steps in minutes
+    assert _end_after(seal, "step_accept_step_limit").get("name") == "环节超时"
+    construction = tree(export(cat, "construction"))  # the chain's promise and joint reviews in working days
+    assert (
+        _end_after(construction, "chain_construction_stages_chain_limit").get("name") == "承诺总时限（按自然日估）到期"
+    )
+    review = "chain_construction_stage_design-review_stage_limit"
+    assert _end_after(construction, review).get("name") == "联审共同时限（按自然日估）到期"
+    for e in export_all(cat):  # no working-day timer anywhere leads to an overdue
+        doc = tree(e)
+        for limit in doc.iterfind(".//bpmn:boundaryEvent/bpmn:extensionElements/yangguang:limit", NS):
+            event = limit.getparent().getparent()
+            end = _end_after(doc, event.get("id"))
+            assert end.get("id").endswith("_elapsed" if limit.get("unit") == "working_day" else "_overdue"), e.filename
 
 
 def test_a_step_names_its_role_for_other_engines(reference: Any) -> None:

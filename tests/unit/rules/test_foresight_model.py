@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from engine.base.dates import TZ
 from engine.rules import foresight_report
 from engine.rules.calendar import WorkCalendar
 from engine.rules.foresight import DAY, Catalog, Load, Pace, Simulation, run
@@ -155,3 +156,43 @@ def test_the_report_shows_only_changed_rows_unless_asked_and_renders_the_same_by
     text = foresight_report.render(changed, "h")
     assert text == foresight_report.render(foresight_report.compare(a, b), "h")
     assert "100→0 (-100)" in text
+
+
+def test_the_end_of_an_office_day_is_17_00_of_that_day_and_a_deadline_counts_from_it(cal: WorkCalendar) -> None:
+    sim = Simulation(catalog({}), load(0, SLOW, start=date(2026, 3, 2)), cal, 1)
+    assert sim.moment(DAY) == datetime(2026, 3, 2, 17, 0, tzinfo=TZ)  # not 08:30 on Tuesday
+    assert sim.at(sim.moment(DAY)) == DAY
+    assert sim.moment(2 * DAY + 1e-9).date() == date(2026, 3, 3)  # a rounding error from Tuesday's close
+    # accepted at Monday's close: one working day is the end of Tuesday (day 1), as the engine counts it
+    assert sim.due(DAY, {"value": 1, "unit": "working_day"}) == 2 * DAY
+
+
+def test_a_minute_limit_lights_yellow_by_the_wall_clock_across_lunch(cal: WorkCalendar) -> None:
+    """Due at 13:35 with a 10-minute warning: yellow from 13:25 (the lunch break), so a case done at
+    12:00 was never yellow, though 12:00 is 5 office minutes before 13:35 minus 10."""
+    sim = Simulation(catalog({}), load(0, SLOW, start=date(2026, 3, 2)), cal, 1)
+    due = sim.at(datetime(2026, 3, 2, 13, 35, tzinfo=TZ))
+    assert sim.yellow_from(due, "minute") == sim.at(datetime(2026, 3, 2, 12, 0, tzinfo=TZ))
+    assert sim.yellow_from(sim.at(datetime(2026, 3, 2, 10, 0, tzinfo=TZ)), "minute") == sim.at(
+        datetime(2026, 3, 2, 9, 50, tzinfo=TZ)
+    )
+
+
+def test_a_stage_of_immediate_items_is_not_critical_for_the_wait_before_acceptance(cal: WorkCalendar) -> None:
+    """Stage "file" holds an immediate item (promise 0) that waits a day at the window and is then done
+    at once; stage "permit" needs 3 working days against a promise of 2: only "permit" is critical."""
+    steps = [{"id": "accept", "role": "window"}, {"id": "finish", "role": "undertaker"}]
+    items = {"I": item(0, steps), "X": item(2, SERIAL)}
+    chain = {"stages": [{"id": "file", "mode": "parallel", "items": ["I"]},
+                        {"id": "permit", "mode": "parallel", "items": ["X"]}]}  # fmt: skip
+    pace = Pace(
+        by_step={("I", "accept"): (DAY,), ("I", "finish"): (0.0,), ("X", "accept"): (0.0,),
+                 ("X", "undertake"): (3 * DAY,), ("X", "review"): (0.0,)},
+        default_staff=5, default_effort=1,
+    )  # fmt: skip
+    cat = Catalog(items, {"C": chain}, Thresholds())
+    result = run(cat, Load(date(2026, 3, 2), 5, (), pace, tuple((d, "C") for d in range(5))), cal)
+    stages = foresight_report.stage_figures(cat, result)
+    assert stages["C/file"]["p90_days"] == 0 and stages["C/file"]["limit_days"] == 0
+    assert stages["C/file"]["critical"] == 0
+    assert stages["C/permit"]["slack_days"] == -1 and stages["C/permit"]["critical"] == 1

@@ -4,11 +4,14 @@ own simulation filled (runs on PostgreSQL too with ``--store=postgresql``)."""
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from engine.base.dates import TZ
 from engine.rules import foresight, foresight_report
+from engine.rules.cases.model import Actor
 from engine.service.cases import CaseService
+from engine.service.samples import sample_application
 from engine.service.simulate import simulate
 from engine.supervision import foresight as recorded
 
@@ -60,3 +63,39 @@ def test_a_shorter_promise_under_the_recorded_load_shows_in_the_comparison(case_
     rows = foresight_report.compare(result.current, result.changed)["items"]
     assert [r["key"] for r in rows] == ["QQ-TRANSPORT-XK-102"]
     assert rows[0]["difference"]["on_time"] < 0 and rows[0]["difference"]["red"] > 0
+
+
+def test_parallel_steps_are_paced_from_their_groups_opening_and_a_pause_is_not_work(
+    case_service: CaseService,
+) -> None:
+    """QQ-TRANSPORT-XK-101 runs 材料审查 (undertake) and 实地核查 (inspect) side by side after acceptance:
+    inspect, done an hour after undertake, took an hour and a half of the group's time; the 10 minutes
+    the applicant took to supplement are not the window's work."""
+    code, clock = "QQ-TRANSPORT-XK-101", case_service.clock
+    data, uploads = sample_application(case_service.catalogue, case_service.catalogue.items[code])
+
+    def at(hour: int, minute: int) -> None:
+        clock.set(datetime(2026, 3, 6, hour, minute, tzinfo=TZ))  # type: ignore[attr-defined]
+
+    at(9, 0)
+    number = case_service.submit(code, data, uploads, Actor("applicant", "applicant"), "pace-1").number
+    material = case_service.load(number)[1]["item"]["materials"][0]["id"]
+    for when, action, actor, payload in (
+        ((9, 10), "request_supplement", "window", {"missing": [{"material": material, "reason": "不清晰"}]}),
+        ((9, 20), "supplement", "applicant", {"uploads": {}}),
+        ((9, 30), "accept", "window", {}),
+        ((10, 0), "complete_step", "undertaker", {"step": "undertake"}),
+        ((11, 0), "complete_step", "inspector", {"step": "inspect"}),
+    ):
+        at(*when)
+        who = (
+            Actor("applicant", "applicant") if actor == "applicant" else Actor(f"{actor}@transport", actor, "transport")
+        )
+        case_service.act(number, action, who, payload, case_service.load(number)[0].version)
+    cat = recorded.catalog_of(case_service.catalogue)
+    window = recorded.window_of(case_service.db, case_service.calendar, 20, None, None)
+    assert window is not None
+    pace = recorded.recorded_load(case_service.db, cat, case_service.calendar, window).pace
+    assert pace.by_step[(code, "accept")] == (20.0,)  # 30 minutes from receipt, 10 of them paused
+    assert pace.by_step[(code, "undertake")] == (30.0,)
+    assert pace.by_step[(code, "inspect")] == (90.0,)  # from acceptance, not from undertake's end
