@@ -68,7 +68,7 @@ class Source:
 
     def missing(self, sheet: Sheet) -> SheetProblem:
         where = f"{self.file}/{sheet.name}.csv" if self.csv else f"{self.file}!{sheet.name}"
-        found = "、".join(self.tables) or "none"
+        found = "、".join([*self.tables, *(f"{n}（too large）" for n in sorted(self.refused))]) or "none"
         return SheetProblem(
             (self.file, sheet.name), where, "missing-sheet", f"no sheet {sheet.name} (the file has: {found})"
         )
@@ -76,7 +76,7 @@ class Source:
 
 def from_xlsx(path: Path, limits: Limits = LIMITS) -> Source:
     tables, problems = read_xlsx(path, path.name, limits)
-    return Source(path.name, tables, problems, refused={normal(str(p.order[1])) for p in problems})
+    return Source(path.name, tables, problems, refused={str(p.order[1]) for p in problems})
 
 
 def from_csv(paths: list[Path], limits: Limits = LIMITS) -> Source:
@@ -129,7 +129,7 @@ def read_all(source: Source, mapping: Mapping, depts: Departments) -> tuple[dict
     for role, sheet in mapping.sheets.items():
         table = source.table(sheet)
         if table is None:
-            if normal(sheet.name) not in source.refused:
+            if normal(sheet.name) not in {normal(n) for n in source.refused}:
                 problems.append(source.missing(sheet))
             continue
         reads[role] = read(table, sheet, depts)

@@ -257,7 +257,14 @@ def test_a_refused_items_sheet_is_not_also_missing_nor_are_its_children_orphans(
     basis = [[f"QQ-TEST-XK-00{i}", "设定依据", *LAW] for i in range(1, 6)]
     book = workbook(tmp_path / "b.xlsx", items, basis, [])
     source = sheet_import.from_xlsx(book, Limits(rows=4))
+    del source.tables["申请材料"]
     got = rendered(sheet_import.import_items(source, cat, mapping(tmp_path)))
+    missing = (
+        "b.xlsx!申请材料: error[missing-sheet]: no sheet 申请材料 "
+        "(the file has: 事项（too large）、设定依据（too large）)"
+    )
+    assert missing in got
+    got.remove(missing)
     assert got == [
         "b.xlsx!事项: error[too-large]: the sheet declares 6 rows and 12 columns; the limits are 4 rows and 200 "
         "columns; split the sheet",
