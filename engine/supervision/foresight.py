@@ -313,11 +313,23 @@ def recounted(load: foresight.Load, cal: WorkCalendar, other: WorkCalendar) -> f
     )  # fmt: skip
 
 
-def capped(load: foresight.Load, most: int) -> foresight.Load:
-    """At most ``most`` arrivals, the earliest (a page's bounded work)."""
-    if len(load.arrivals) <= most:
+def capped(load: foresight.Load, cat: foresight.Catalog, most: int) -> foresight.Load:
+    """The earliest arrivals and chain cases of ``load`` that make at most ``most`` cases in all, a chain case
+    counting every member case its stages open (a page's bounded work: "at most 2,000 cases" holds)."""
+    size = {cid: sum(len(s["items"]) for s in chain["stages"]) for cid, chain in cat.chains.items()}
+    merged = sorted(
+        [(day, 0, n, 1) for n, (day, _code) in enumerate(load.arrivals)]
+        + [(day, 1, n, size.get(cid, 0)) for n, (day, cid) in enumerate(load.chain_arrivals)]
+    )
+    total, kept = 0, set()
+    for _day_index, kind, n, cost in merged:
+        if total + cost > most:
+            break
+        total += cost
+        kept.add((kind, n))
+    if len(kept) == len(merged):
         return load
-    kept = load.arrivals[:most]
-    last = kept[-1][0] + 1
-    chains = tuple(a for a in load.chain_arrivals if a[0] < last)
-    return foresight.Load(load.start, last, kept, load.pace, chains)
+    arrivals = tuple(a for n, a in enumerate(load.arrivals) if (0, n) in kept)
+    chains = tuple(a for n, a in enumerate(load.chain_arrivals) if (1, n) in kept)
+    days = 1 + max((a[0] for a in arrivals + chains), default=0)
+    return foresight.Load(load.start, days, arrivals, load.pace, chains)

@@ -20,7 +20,7 @@ from engine.base.i18n import gettext as _
 from engine.catalogue.cache import FileCache
 from engine.catalogue.model import Catalogue
 from engine.check.pipeline import load as load_catalogue
-from engine.rules import clock, foresight, foresight_report
+from engine.rules import clock, foresight
 from engine.rules.calendar import CalendarYearMissing, WorkCalendar
 from engine.rules.cases.steps import steps_of
 from engine.rules.guide_words import ROLE_NAMES
@@ -55,13 +55,13 @@ def _load(service: CaseService, current: foresight.Catalog) -> tuple[foresight.L
     if window is not None:
         load = whatif.recorded_load(service.db, current, service.calendar, window)
         if load.arrivals:
-            cut = capped(load, current, MOST_CASES)
+            cut = whatif.capped(load, current, MOST_CASES)
             until = window.until if cut is load else whatif.working_days(service.calendar, cut.start, cut.days)[-1]
             return cut, {"recorded": True, "since": window.since, "until": until}
     today = clock.local_date(service.clock.now())
     days = MOST_CASES // SYNTHETIC_PER_DAY
     load = whatif.synthetic_load(current, service.calendar, today, days, SYNTHETIC_PER_DAY, 1)
-    load = capped(load, current, MOST_CASES)  # the chains' member cases count too
+    load = whatif.capped(load, current, MOST_CASES)  # the chains' member cases count too
     return load, {"recorded": False, "per_day": SYNTHETIC_PER_DAY, "days": load.days}
 
 
@@ -167,46 +167,12 @@ def _form(data: dict[str, Any], query: dict[str, str], p: proposing.Proposal, st
     }
 
 
-def capped(load: foresight.Load, cat: foresight.Catalog, most: int) -> foresight.Load:
-    """The earliest arrivals and chain cases of ``load`` that make at most ``most`` cases in all, a chain case
-    counting every member case its stages open (``whatif.capped`` counts arrivals alone: the page's
-    "at most 2,000 cases" would not hold)."""
-    size = {cid: sum(len(s["items"]) for s in chain["stages"]) for cid, chain in cat.chains.items()}
-    merged = sorted(
-        [(day, 0, n, 1) for n, (day, _code) in enumerate(load.arrivals)]
-        + [(day, 1, n, size.get(cid, 0)) for n, (day, cid) in enumerate(load.chain_arrivals)]
-    )
-    total, kept = 0, set()
-    for _day_index, kind, n, cost in merged:
-        if total + cost > most:
-            break
-        total += cost
-        kept.add((kind, n))
-    if len(kept) == len(merged):
-        return load
-    arrivals = tuple(a for n, a in enumerate(load.arrivals) if (0, n) in kept)
-    chains = tuple(a for n, a in enumerate(load.chain_arrivals) if (1, n) in kept)
-    days = 1 + max((a[0] for a in arrivals + chains), default=0)
-    return foresight.Load(load.start, days, arrivals, load.pace, chains)
-
-
 def calendar_of(other: Catalogue, cat: Catalogue, cal: WorkCalendar) -> WorkCalendar:
     """The working-day calendar of ``other``: ``cal`` (``cat``'s) when their calendar files are the same, else
     one built from ``other``'s own files (a year file added on disk counts in the changed run)."""
     mine = {year: cat.data(doc) for year, doc in cat.calendars.items()}
     theirs = {year: other.data(doc) for year, doc in other.calendars.items()}
     return cal if mine == theirs else WorkCalendar.from_documents(list(theirs.values()))
-
-
-def run_both(
-    current: foresight.Catalog, changed: foresight.Catalog, load: foresight.Load,
-    cals: tuple[WorkCalendar, WorkCalendar], changed_load: foresight.Load | None,
-) -> whatif.WhatIf:  # fmt: skip
-    """``whatif.what_if`` with each catalogue under its own calendar (that function takes one for both)."""
-    a = foresight.run(current, load, cals[0], 1)
-    b = foresight.run(changed, changed_load or load, cals[1], 1)
-    current_summary, changed_summary = foresight_report.summarise(current, a), foresight_report.summarise(changed, b)
-    return whatif.WhatIf(current_summary, changed_summary, load, len(a.cases))
 
 
 def comparison(live: LiveApp, service: CaseService, code: str, query: dict[str, str]) -> dict[str, Any]:
@@ -253,7 +219,9 @@ def comparison(live: LiveApp, service: CaseService, code: str, query: dict[str, 
     if why is None:
         try:
             cals = (service.calendar, calendar_of(other, cat, service.calendar))
-            result = run_both(current, changed or whatif.catalog_of(disk), load, cals, changed_load)
+            result = whatif.what_if(
+                current, changed or whatif.catalog_of(disk), load, cals[0], 1, changed_load, changed_cal=cals[1]
+            )
         except CalendarYearMissing as exc:  # a deadline reaching a year neither file nor rule covers
             why = {"kind": "calendar", "year": exc.year}
     ctx["why"] = why

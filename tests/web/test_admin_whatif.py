@@ -18,7 +18,6 @@ from support.whatif import ITEM, ITEM_FILE
 from engine.base.dates import TZ
 from engine.check.pipeline import load as load_catalogue
 from engine.cli.main import main
-from engine.rules import foresight
 from engine.rules.calendar import WorkCalendar
 from engine.rules.clock import ManualClock
 from engine.service.accounts import add_user
@@ -266,7 +265,7 @@ def test_a_bug_is_a_500_without_a_traceback_and_logged_with_one(
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals /srv/db")
 
-    monkeypatch.setattr(admin_whatif, "run_both", boom)
+    monkeypatch.setattr(admin_whatif.whatif, "what_if", boom)
     page = browser(app, "admin", PASSWORD).get(PATH)
     assert page.status_code == 500 and "服务器内部错误" in page.text
     assert "secret" not in page.text and "Traceback" not in page.text and "目录" not in main_of(page.text)
@@ -284,15 +283,6 @@ def test_at_most_2000_cases_are_simulated_chain_members_included(site: Any) -> N
     cases = int(re.search(r"共 (\d+) 件。", load).group(1))  # type: ignore[union-attr]
     assert 1900 <= cases <= admin_whatif.MOST_CASES  # uncapped: 2,000 arrivals plus the chains' members
     assert "件数包括审批链条各阶段开出的办件；每次最多模拟 2,000 件" in load
-
-
-def test_capped_keeps_the_earliest_cases_within_the_budget_chain_members_counted() -> None:
-    chain = {"stages": [{"items": ["A", "B"]}, {"items": ["C"]}]}
-    cat = foresight.Catalog(items={}, chains={"ch": chain}, thresholds=None)  # type: ignore[arg-type]
-    load = foresight.Load(date(2026, 3, 2), 5, tuple((d, "A") for d in range(5)), foresight.Pace(), ((1, "ch"),))
-    cut = admin_whatif.capped(load, cat, 4)  # day 0: 1, day 1: 1 + 3 members = 5 > 4
-    assert cut.arrivals == ((0, "A"), (1, "A")) and cut.chain_arrivals == () and cut.days == 2
-    assert admin_whatif.capped(load, cat, 8) is load
 
 
 def test_the_disk_catalogue_runs_under_its_own_calendar_files(tmp_path: Path) -> None:

@@ -99,3 +99,12 @@ def test_parallel_steps_are_paced_from_their_groups_opening_and_a_pause_is_not_w
     assert pace.by_step[(code, "accept")] == (20.0,)  # 30 minutes from receipt, 10 of them paused
     assert pace.by_step[(code, "undertake")] == (30.0,)
     assert pace.by_step[(code, "inspect")] == (90.0,)  # from acceptance, not from undertake's end
+
+
+def test_capped_keeps_the_earliest_cases_within_the_budget_chain_members_counted() -> None:
+    chain = {"stages": [{"items": ["A", "B"]}, {"items": ["C"]}]}
+    cat = foresight.Catalog(items={}, chains={"ch": chain}, thresholds=None)  # type: ignore[arg-type]
+    load = foresight.Load(date(2026, 3, 2), 5, tuple((d, "A") for d in range(5)), foresight.Pace(), ((1, "ch"),))
+    cut = recorded.capped(load, cat, 4)  # day 0: 1, day 1: 1 + 3 members = 5 > 4
+    assert cut.arrivals == ((0, "A"), (1, "A")) and cut.chain_arrivals == () and cut.days == 2
+    assert recorded.capped(load, cat, 8) is load
