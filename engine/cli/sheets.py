@@ -52,20 +52,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     outcome = sheet_import.import_items(source, root, mapping, partial=args.partial, write=not args.dry_run)
     for p in outcome.problems:
         sys.stderr.write(p.render() + "\n")
+    return _summary(outcome, root, args.dry_run)
+
+
+def _summary(outcome: Any, root: Path, dry_run: bool) -> int:
+    """What was (or would be) written, what was kept of the files rewritten, and the exit code."""
     errors = len(outcome.errors)
     if outcome.skipped:
         sys.stderr.write(
             f"skipped {len(outcome.skipped)} item(s) with errors: {', '.join(c or '?' for c in outcome.skipped)}\n"
         )
-    if not outcome.written and not args.dry_run:
-        sys.stderr.write(
-            f"{errors} error(s); nothing written (fix them, or pass --partial to write the items without errors)\n"
-        )
+    if outcome.no_rows and not errors:
+        sys.stderr.write("the items sheet has no item rows (only its header); nothing written\n")
         return EXIT_USER
-    verb = "would write" if args.dry_run else "wrote"
+    if not outcome.written:
+        hint = "" if outcome.skipped else " (fix them, or pass --partial to write the items without errors)"
+        sys.stderr.write(f"{errors} error(s); nothing written{hint}\n")
+        return EXIT_USER
+    for code, kept in sorted(outcome.kept.items()):
+        sys.stdout.write(f"{code}: kept from its file (the sheet does not carry them): {', '.join(kept)}\n")
+    verb = "would write" if dry_run else "wrote"
     sys.stdout.write(
-        f"{verb} {len(outcome.written) if not args.dry_run else 'the'} item file(s) into {root}: "
-        f"{outcome.new} new, {outcome.rewritten} rewritten\n"
+        f"{verb} {len(outcome.written)} item file(s) into {root}: {outcome.new} new, {outcome.rewritten} rewritten\n"
     )
     return EXIT_USER if errors else EXIT_OK
 

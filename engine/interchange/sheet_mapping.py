@@ -11,6 +11,7 @@ exist, a heading written twice); every problem carries its line. Library code: r
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +29,7 @@ CHILD_LISTS = {"materials": "materials", "steps": "steps", "special_procedures":
 #: types whose cell text is turned into a value by a value table
 TYPES = ("text", "integer", "boolean", "date", "lines", "text_or_lines", "department", "departments", "yaml")
 DEFAULT_BOOLEAN = {"是": True, "否": False}
+_KEY = re.compile(r"[a-z_]+(\.[a-z_]+)*")
 MAX_DEPTH = 5  # extends chains this long are surely a loop by another name
 
 
@@ -204,6 +206,20 @@ def _sheet_problems(sheet: Sheet, text: str, shown: str) -> list[str]:
             problems.append(f"{shown}:{line}:{col}: sheet {sheet.name}: $list belongs in the basis sheet only")
         if c.key in ("$item", "$list") and sheet.role == "items":
             problems.append(f"{shown}:{line}:{col}: sheet {sheet.name}: {c.key} belongs in the child sheets")
+        if c.key == "$extension" and c.type != "yaml":
+            problems.append(f"{shown}:{line}:{col}: sheet {sheet.name}: column {c.heading}: $extension needs type yaml")
+        if c.key == "$list" and not c.values:
+            problems.append(
+                f"{shown}:{line}:{col}: sheet {sheet.name}: column {c.heading}: $list needs values: a value table "
+                "from the words in the sheet to the item's lists (as basis_list in the national mapping)"
+            )
+        lists = c.values.values() if c.key == "$list" else ()
+        bad = [v for v in lists if not (isinstance(v, str) and _KEY.fullmatch(v))]
+        if bad:
+            problems.append(
+                f"{shown}:{line}:{col}: sheet {sheet.name}: column {c.heading}: $list values must name lists of the "
+                f"item (as time_limit.legal_basis), not {bad[0]!r}"
+            )
     keys = [c.key for c in sheet.columns if c.key != "$extension"]
     if len(set(keys)) != len(keys):
         twice = sorted({k for k in keys if keys.count(k) > 1})

@@ -10,6 +10,7 @@ reads.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +18,11 @@ from typing import Any
 from engine.base.stated import NOT_STATED, NOT_STATED_ELEMENTS
 from engine.interchange.sheet_files import SheetProblem, Table
 from engine.interchange.sheet_mapping import Column, Sheet, normal
-from engine.interchange.sheet_values import BadValue, Departments, text, to_item
+from engine.interchange.sheet_values import BadValue, Departments, quote, text, to_item
 
 NOT_STATED_WORD = "未说明"
+#: column types whose cell is text as written (a date there is most likely Excel's guess, not the text)
+TEXT_TYPES = ("text", "lines", "text_or_lines")
 HEADER_SEARCH = 10
 
 
@@ -79,7 +82,7 @@ def read(table: Table, sheet: Sheet, depts: Departments) -> Read:
         if word is None:
             continue
         if normal(word) in at:
-            problems.append(table.problem("duplicate-column", f"heading {word!r} is in two columns", head_row, i))
+            problems.append(table.problem("duplicate-column", f"heading {quote(word)} is in two columns", head_row, i))
         at.setdefault(normal(word), i)
     known = {normal(c.heading) for c in sheet.columns}
     for h, i in at.items():
@@ -87,7 +90,7 @@ def read(table: Table, sheet: Sheet, depts: Departments) -> Read:
             problems.append(
                 table.problem(
                     "unknown-heading",
-                    f"column {text(head[i])!r} is not in the mapping; ignored",
+                    f"column {quote(text(head[i]))} is not in the mapping; ignored",
                     head_row,
                     i,
                     warning=True,
@@ -124,16 +127,36 @@ def _cells(
                 i,
             )
             continue
+        if (row.number, i) in row.table.errors:
+            row.bad = True
+            row.failed.add(col.key)
+            yield row.problem(
+                "formula",
+                f"{col.heading}: the cell shows the Excel error {row.table.errors[(row.number, i)]}, not a value; "
+                "correct the formula or type the value",
+                i,
+            )
+            continue
         word = text(raw)
         if word is None:
             continue
+        if isinstance(raw, dt.date) and col.type in TEXT_TYPES and not col.values:
+            yield row.problem(
+                "date-as-text",
+                f"{col.heading}: the cell is a date, read as the text {word}; if that is not what it says, "
+                "format the cell as text and type it again",
+                i,
+                warning=True,
+            )
         try:
             problem = _put(row, sheet, col, i, raw, word, depts)
         except BadValue as exc:
             problem = row.problem("bad-value", f"{col.heading}: {exc}", i)
         except LookupError:
             problem = row.problem(
-                "unknown-department", f"{col.heading}: no department {word!r} in center.yaml (give its id or name)", i
+                "unknown-department",
+                f"{col.heading}: no department {quote(word)} in center.yaml (give its id or name)",
+                i,
             )
         if problem is not None:
             row.bad = True

@@ -23,6 +23,15 @@ _LABEL_SPLIT = re.compile(r"[\n、，,；;]+")
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
 
+SHOWN = 40  # a value longer than this is cut short in a message (a 40,000-character cell is not repeated)
+
+
+def quote(value: Any) -> str:
+    """A cell's value as a message shows it: quoted, cut short when long."""
+    word = str(value)
+    return repr(word if len(word) <= SHOWN else word[:SHOWN] + f"…（共 {len(word)} 字）")
+
+
 class BadValue(Exception):
     """The cell cannot be read as its column's type; the message says what it holds and what it needs."""
 
@@ -83,22 +92,22 @@ def _label(col: Column, word: str) -> Any:
         return word.lower() == "true"
     if col.type == "integer":
         return _integer(word)
-    raise BadValue(f"{word!r} is not one of {'、'.join(map(str, table))}")
+    raise BadValue(f"{quote(word)} is not one of {'、'.join(map(str, table))}")
 
 
 def _integer(value: Any) -> int:
     if isinstance(value, bool):
-        raise BadValue(f"{value!r} is not a whole number")
+        raise BadValue(f"{quote(value)} is not a whole number")
     if isinstance(value, int):
         return value
     if isinstance(value, float):
         if value.is_integer():
             return int(value)
-        raise BadValue(f"{value!r} is not a whole number")
+        raise BadValue(f"{quote(value)} is not a whole number")
     word = unicodedata.normalize("NFKC", str(value)).strip()
     if re.fullmatch(r"[-+]?\d+(\.0+)?", word):
         return int(float(word)) if "." in word else int(word)
-    raise BadValue(f"{str(value).strip()!r} is not a whole number")
+    raise BadValue(f"{quote(str(value).strip())} is not a whole number")
 
 
 def _date(value: Any) -> str:
@@ -110,16 +119,16 @@ def _date(value: Any) -> str:
         try:
             found = from_excel(value)
         except (ValueError, OverflowError, TypeError):
-            raise BadValue(f"{value!r} is not a date") from None
+            raise BadValue(f"{quote(value)} is not a date") from None
         return _date(found)
     word = unicodedata.normalize("NFKC", str(value)).strip()
     m = _DATE.fullmatch(word)
     if not m:
-        raise BadValue(f"{word!r} is not a date; write it as 2024-01-05")
+        raise BadValue(f"{quote(word)} is not a date; write it as 2024-01-05")
     try:
         return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
     except ValueError:
-        raise BadValue(f"{word!r} is not a date that exists") from None
+        raise BadValue(f"{quote(word)} is not a date that exists") from None
 
 
 def to_item(col: Column, value: Any, depts: Departments) -> Any:

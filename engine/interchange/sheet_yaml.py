@@ -1,5 +1,7 @@
 """An imported item written as YAML, with comments naming the rows it came from, and a map from each line
-back to the cell or row it was written from (so the checker's findings can be reported on the sheet).
+back to the cell or row it was written from (so the checker's findings can be reported on the sheet): the
+item is written a key at a time, down through its mappings and list entries, so a finding on
+``time_limit.promised.value`` or ``materials[0].originals`` comes back to the very cell.
 
 Keys follow the item schema's order. PyYAML's safe dumper quotes every string a YAML 1.1 reader would take
 for something else (yes, 010, 1:30, dates); y and n, which the catalogue's reader refuses plain, are
@@ -8,6 +10,7 @@ quoted here too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,31 +54,48 @@ class Origin:
 def emit(
     item: dict[str, Any],
     modeline: str,
-    key_origin: dict[str, Origin],
-    entry_origin: dict[tuple[str, int], Origin],
+    locate: Callable[[tuple[Any, ...]], Origin],
+    sources: dict[tuple[Any, ...], Origin],
     item_origin: Origin,
 ) -> tuple[str, list[Origin]]:
-    """The item's YAML text and, for each line, where it came from. ``entry_origin`` locates list entries
-    that came from child rows: (top-level key, index) -> origin."""
-    lines: list[str] = [modeline, f"{SOURCE}{item_origin.row_where}"]
-    where: list[Origin] = [item_origin, item_origin]
+    """The item's YAML text and, for each line, where it came from: ``locate`` gives the origin of a path
+    into the item (a cell where one wrote it). ``sources`` are the list entries that came from child
+    rows, by path (("materials", 0)): each gets a comment naming its row."""
+    out: list[tuple[str, Origin]] = [(modeline, item_origin), (f"{SOURCE}{item_origin.row_where}", item_origin)]
     order = key_order()
     for key in sorted(item, key=lambda k: order.index(k) if k in order else len(order)):
-        value = item[key]
-        origin = key_origin.get(key, item_origin)
-        if isinstance(value, list) and value and any((key, i) in entry_origin for i in range(len(value))):
-            lines.append(f"{key}:")
-            where.append(origin)
-            for i, entry in enumerate(value):
-                at = entry_origin.get((key, i), origin)
-                if (key, i) in entry_origin:
-                    lines.append(f"  {SOURCE}{at.row_where}")
-                    where.append(at)
-                chunk = dump([entry]).rstrip("\n").split("\n")
-                lines += ["  " + ln for ln in chunk]
-                where += [at] * len(chunk)
-            continue
-        chunk = dump({key: value}).rstrip("\n").split("\n")
-        lines += chunk
-        where += [origin] * len(chunk)
-    return "\n".join(lines) + "\n", where
+        _block(key, item[key], (key,), "", out, locate, sources)
+    return "\n".join(line for line, _ in out) + "\n", [o for _, o in out]
+
+
+def _block(
+    key: Any,
+    value: Any,
+    path: tuple[Any, ...],
+    pad: str,
+    out: list[tuple[str, Origin]],
+    locate: Callable[[tuple[Any, ...]], Origin],
+    sources: dict[tuple[Any, ...], Origin],
+) -> None:
+    """``key: value`` at indent ``pad``, a line at a time, each with the origin of the path it writes."""
+    head = pad + dump({key: {0: 0}}).split("\n", 1)[0]  # "key:", quoted as YAML needs
+    if isinstance(value, dict) and value:
+        out.append((head, locate(path)))
+        for k, v in value.items():
+            _block(k, v, (*path, k), pad + "  ", out, locate, sources)
+    elif isinstance(value, list) and any(isinstance(e, dict) and e for e in value):
+        out.append((head, locate(path)))
+        for i, entry in enumerate(value):
+            at = (*path, i)
+            if at in sources:
+                out.append((f"{pad}  {SOURCE}{sources[at].row_where}", sources[at]))
+            if isinstance(entry, dict) and entry:
+                inner: list[tuple[str, Origin]] = []
+                for k, v in entry.items():
+                    _block(k, v, (*at, k), pad + "    ", inner, locate, sources)
+                inner[0] = (f"{pad}  - {inner[0][0][len(pad) + 4 :]}", inner[0][1])
+                out += inner
+            else:
+                out += [(f"{pad}  {ln}", locate(at)) for ln in dump([entry]).rstrip("\n").split("\n")]
+    else:
+        out += [(pad + ln, locate(path)) for ln in dump({key: value}).rstrip("\n").split("\n")]

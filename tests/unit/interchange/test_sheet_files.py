@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from support.workbooks import raw_xlsx, text_cell
 
 from engine.interchange.sheet_files import Limits, UnreadableFile, decode_csv, read_csv, read_xlsx
 
@@ -87,3 +88,64 @@ def test_csv_in_utf8_with_bom_and_gb18030(tmp_path: Path) -> None:
         assert read_csv(tmp_path / f"{name}.csv").rows[1][1] == ["QQ-1", "食品经营许可"]
     with pytest.raises(UnreadableFile):
         decode_csv(b"\xff\xfe\x00\xd8", "x.csv")
+
+
+def test_a_merged_range_past_the_limits_is_refused_not_expanded(tmp_path: Path) -> None:
+    # a 1 KB file whose merged range covers the whole grid: never filled in, the sheet is refused
+    rows = f'<row r="1">{text_cell("A1", "code")}{text_cell("B1", "name")}</row>'
+    for ref in ("C2:XFD1048576", "A1:E40"):
+        book = raw_xlsx(tmp_path / "m.xlsx", rows, f'<mergeCells count="1"><mergeCell ref="{ref}"/></mergeCells>')
+        tables, problems = read_xlsx(book, "m.xlsx", Limits(rows=20, columns=4))
+        assert tables == {}
+        assert [p.render() for p in problems] == [
+            f"m.xlsx!事项: error[too-large]: merged range {ref} reaches past the limits of 20 rows and 4 columns; "
+            "unmerge it"
+        ]
+
+
+def test_a_sheet_over_the_limits_is_skipped_and_the_workbook_has_a_cell_budget(tmp_path: Path) -> None:
+    wb = Workbook()
+    wb.active.title = "big"
+    for r in range(30):
+        wb.active.append([r, "x"])
+    wb.create_sheet("small").append(["a", "b"])
+    wb.save(tmp_path / "a.xlsx")
+    tables, problems = read_xlsx(tmp_path / "a.xlsx", "a.xlsx", Limits(rows=20))
+    assert list(tables) == ["small"] and [p.kind for p in problems] == ["too-large"]
+    assert "more than 50 cells" in refused(tmp_path / "a.xlsx", Limits(cells=50))
+    assert "or 20 characters of text" in refused(tmp_path / "a.xlsx", Limits(chars=20))
+    # rows past a declared size are read, not silently dropped (a streaming reader would trust it)
+    rows = "".join(f'<row r="{r}">{text_cell(f"A{r}", f"v{r}")}</row>' for r in (1, 2, 3))
+    book = raw_xlsx(tmp_path / "d.xlsx", rows, before='<dimension ref="A1"/>')
+    assert [n for n, _ in read_xlsx(book)[0]["事项"].rows] == [1, 2, 3]
+
+
+def test_excel_error_values_are_reported_never_read_as_text(tmp_path: Path) -> None:
+    wb = Workbook()
+    wb.active.append(["a", "b"])
+    wb.active.append(["#REF!", "#N/A"])  # openpyxl stores these as error cells, as Excel does
+    wb.save(tmp_path / "a.xlsx")
+    table = read_xlsx(tmp_path / "a.xlsx")[0]["Sheet"]
+    assert table.errors == {(2, 0): "#REF!", (2, 1): "#N/A"}
+    assert table.rows == [(1, ["a", "b"])]
+    # a formula whose cached value is an error
+    rows = f'<row r="1">{text_cell("A1", "a")}</row><row r="2"><c r="A2" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+    assert read_xlsx(raw_xlsx(tmp_path / "f.xlsx", rows))[0]["事项"].errors == {(2, 0): "#DIV/0!"}
+    (tmp_path / "a.csv").write_text("a,b\n#N/A, x\n", encoding="utf-8")
+    assert read_csv(tmp_path / "a.csv").errors == {(2, 0): "#N/A"}
+
+
+def test_bad_utf8_after_a_bom_and_old_or_encrypted_workbooks_are_named(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFile) as exc:
+        decode_csv(b"\xef\xbb\xbf\xff\xfe", "d/事项.csv")
+    assert exc.value.problem.render() == (
+        "d/事项.csv: error[encoding]: starts as UTF-8 text but byte 3 is not UTF-8; save it as CSV UTF-8"
+    )
+    ole = bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 504
+    (tmp_path / "old.xlsx").write_bytes(ole)
+    assert "error[not-xlsx]: an old .xls workbook or a password-protected one" in refused(tmp_path / "old.xlsx")
+    (tmp_path / "locked.xlsx").write_bytes(ole + "EncryptionInfo".encode("utf-16-le") + b"\0" * 64)
+    assert refused(tmp_path / "locked.xlsx") == (
+        "locked.xlsx: error[encrypted]: the workbook is password-protected (encrypted); open it in Excel or WPS, "
+        "remove the password and save it again"
+    )
