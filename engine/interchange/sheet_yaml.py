@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -21,7 +22,12 @@ from engine.catalogue.schemas import compiled
 SOURCE = "# 来源："
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML was built with it (the wheels are), else the pure-Python one: an item is
+# written in hundreds of small pieces, and the pure-Python emitter made writing YAML most of an import's time
+_Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_Base):  # type: ignore[valid-type,misc]
     pass
 
 
@@ -38,6 +44,13 @@ def dump(value: Any) -> str:
     return yaml.dump(value, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10_000, default_flow_style=False)
 
 
+@lru_cache(maxsize=4096)
+def _head(key: Any) -> str:
+    """``key:`` quoted as YAML needs (the same few keys are written thousands of times)."""
+    return dump({key: {0: 0}}).split("\n", 1)[0]
+
+
+@lru_cache(maxsize=1)
 def key_order() -> list[str]:
     return list(compiled("item").document["properties"])
 
@@ -78,7 +91,7 @@ def _block(
     sources: dict[tuple[Any, ...], Origin],
 ) -> None:
     """``key: value`` at indent ``pad``, a line at a time, each with the origin of the path it writes."""
-    head = pad + dump({key: {0: 0}}).split("\n", 1)[0]  # "key:", quoted as YAML needs
+    head = pad + _head(key)
     if isinstance(value, dict) and value:
         out.append((head, locate(path)))
         for k, v in value.items():
