@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.base.stated import NOT_STATED
 from engine.catalogue.model import Catalogue
+from engine.interchange import sheet_fee
 from engine.interchange.sheet_files import Table
 from engine.interchange.sheet_import import assemble
 from engine.interchange.sheet_mapping import CHILD_LISTS, Column, Mapping, Sheet
@@ -62,7 +63,7 @@ def _grids(mapping: Mapping, depts: Departments, items: list[dict[str, Any]]) ->
     grids: dict[str, list[list[Any]]] = {role: [[c.heading for c in s.columns]] for role, s in mapping.sheets.items()}
     for item in items:
         code = item["code"]
-        grids["items"].append(_row(mapping.sheets["items"], item, depts, {}))
+        grids["items"].append(_row(mapping.sheets["items"], sheet_fee.shown(item), depts, {}))
         for role, entries in _children(item, mapping):
             for label, entry in entries:
                 fixed = {"$item": code, "$list": label}

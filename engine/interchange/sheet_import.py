@@ -28,7 +28,7 @@ from engine.catalogue import yaml_policy
 from engine.catalogue.model import CheckResult
 from engine.catalogue.schemas import SCHEMA_DIR
 from engine.check.pipeline import load as check_load
-from engine.interchange import sheet_yaml
+from engine.interchange import sheet_fee, sheet_yaml
 from engine.interchange.sheet_files import LIMITS, Limits, SheetProblem, Table, read_csv, read_xlsx
 from engine.interchange.sheet_keep import carried, keep, leaves
 from engine.interchange.sheet_mapping import CHILD_LISTS, Mapping, Sheet, normal
@@ -170,6 +170,9 @@ def assemble(
     for b in built.values():
         if b.row.extension:
             merge(b.item, b.row.extension)
+    settled, unsettled = sheet_fee.settle_all(built, mapping)
+    problems += settled
+    bad |= unsettled
     if finish:
         problems += complete(built, mapping, bad)
     return built, problems, bad

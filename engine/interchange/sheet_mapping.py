@@ -30,6 +30,9 @@ CHILD_LISTS = {"materials": "materials", "steps": "steps", "special_procedures":
 TYPES = ("text", "integer", "boolean", "date", "lines", "text_or_lines", "department", "departments", "yaml")
 DEFAULT_BOOLEAN = {"是": True, "否": False}
 _KEY = re.compile(r"[a-z_]+(\.[a-z_]+)*")
+#: keys written the older way -> the key they mean (是否收费 was ``key: fee`` before the sheet held every
+#: kind of fee; it is the ``fee.free`` of engine.interchange.sheet_fee)
+ALIASES = {"fee": "fee.free"}
 MAX_DEPTH = 5  # extends chains this long are surely a loop by another name
 
 
@@ -117,7 +120,12 @@ def _read(path: Path, shown: str) -> dict[str, Any]:
 def _columns(sheet: dict[str, Any], inherited: tuple[Column, ...], tables: dict[str, dict[str, Any]]) -> list[Column]:
     if "columns" in sheet:
         cols = [
-            Column(c["heading"], c["key"], c.get("type", "text"), dict(tables.get(c.get("values", ""), {})))
+            Column(
+                c["heading"],
+                ALIASES.get(c["key"], c["key"]),
+                c.get("type", "text"),
+                dict(tables.get(c.get("values", ""), {})),
+            )
             for c in sheet["columns"]
         ]
     else:

@@ -22,6 +22,16 @@ def test_reference_catalogue_round_trips_through_xlsx(tmp_path: Path, capsys: py
     assert main(["export", "xlsx", str(REPO), str(out)]) == 0
     ws = load_workbook(out)["事项"]
     assert ws.freeze_panes == "B2" and ws["A1"].font.bold and ws["A1"].value == "事项编码"
+    # 是否收费 on every row, whatever kind of fee; a free fee's basis as 免收依据 rows of 设定依据
+    heads = [c.value for c in ws[1]]
+    said = [r[heads.index("是否收费")] for r in ws.iter_rows(min_row=2, values_only=True)]
+    free = [d.data for d in load(REPO, None).catalogue.items.values() if isinstance(d.data["fee"], dict)]
+    assert len(said) == 50 and set(said) <= {"不收费", "收费", "未说明"}
+    assert said.count("收费") == sum("schedule" in f["fee"] for f in free)
+    basis = load_workbook(out)["设定依据"]
+    assert sum(r[1] == "免收依据" for r in basis.iter_rows(min_row=2, values_only=True)) == sum(
+        len(f["fee"].get("basis", [])) for f in free
+    )
     cat = copy_catalogue(tmp_path / "cat")
     shutil.rmtree(cat / "items")
     (cat / "items").mkdir()
@@ -68,6 +78,7 @@ def test_hand_written_county_workbook_imports_through_its_mapping(
     assert item["contact"] == {"phone": "12345"}
     assert [m["id"] for m in item["materials"]] == ["application", "ownership", "design"]
     assert item["materials"][2]["required"] is False and "copies" not in item["materials"][2]
+    assert item["fee"] == "free"  # its mapping says key: fee, the older spelling of fee.free
     assert result.catalogue.items["YA-FORESTRY-XK-202"].data["fee"] == "not_stated"
     # the national layout does not read it: every problem at once, nothing written
     fresh = copy_catalogue(tmp_path / "fresh")

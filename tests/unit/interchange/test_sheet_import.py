@@ -108,6 +108,7 @@ def test_a_minimal_item_imports_checks_and_says_what_is_not_stated(tmp_path: Pat
     data = result.catalogue.items["QQ-TEST-XK-001"].data
     assert data["effective"] == {"from": "2024-01-05"}
     assert data["visits"] == "not_stated" and data["result"] == "not_stated"
+    assert data["fee"] == "free"
     assert data["materials"] == [{"id": "form", "name": "申请书", "required": True}]
     assert "steps" not in data and "location" not in data  # optional elements are left out, never invented
 
