@@ -2,7 +2,7 @@
 province-size workbook in, a hostile workbook refused, and every item and chain as BPMN.
 
 Each command runs as a user runs it (a fresh ``python -m engine`` process), side by side with
-``yangguang check`` of the same catalogue in the same run, so the figures are ratios to a command
+``yangguang check --no-cache`` of the same catalogue in the same run (an import checks new files: no cache helps it), so the figures are ratios to a command
 everyone already waits for:
 
 * export of the reference catalogue, and import of that workbook into a copy (checker included):
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 GNU_TIME = Path("/usr/bin/time")
 PARTS = ("center.yaml", "items", "fees", "forms", "chains", "calendar", "appointments.yaml")
 TARGET_IMPORT_RATIO = 3.0
-TARGET_BIG_SECONDS = 60.0
+TARGET_BIG_SECONDS = 30.0
 TARGET_HOSTILE_MB = 150.0
 
 
@@ -157,7 +157,7 @@ def main() -> int:
         book, big, bomb = tmp / "清单.xlsx", tmp / "全省清单.xlsx", tmp / "hostile.xlsx"
         checks, exports, imports = [], [], []
         for n in range(args.repeat):
-            checks.append(must(run("check", str(REPO)), "yangguang check"))
+            checks.append(must(run("check", "--no-cache", str(REPO)), "yangguang check"))
             exports.append(must(run("export", "xlsx", str(REPO), str(book)), "export xlsx"))
             into = catalogue_copy(tmp / f"copy{n}", with_items=False)
             imports.append(must(run("import", "xlsx", str(book), "--into", str(into)), "import xlsx"))
@@ -178,7 +178,7 @@ def main() -> int:
     big_s = statistics.median(r.seconds for r in bigs)
     peaks = [r.rss_mb for r in hostiles if r.rss_mb is not None]
     print("interchange: the reference catalogue (50 items) as an 实施清单 workbook, and back")
-    line("yangguang check (the yardstick)", checks)
+    line("yangguang check --no-cache (the yardstick)", checks)
     line("export xlsx (50 items)", exports)
     passed = "PASS" if ratio <= TARGET_IMPORT_RATIO else "MISS"
     verdict = f"{ratio:.2f}× check, target ≤ {TARGET_IMPORT_RATIO:g}×  {passed}"
