@@ -8,8 +8,10 @@ its end, and what a timer or a procedure starts runs beside it.
 
 Timers hold ISO 8601 durations. ISO 8601 has no working days, so a limit in working days becomes as many
 natural days (``P5D``) — a timer that never fires after the real deadline — and the exact limit travels in
-a ``yangguang:limit`` extension element and in the event's documentation. Such a timer's end event says the
-estimate ran out (承诺时限（按自然日估）到期), not that the case is overdue, which it may not be yet.
+a ``yangguang:limit`` extension element and in the event's documentation. No timer is exactly the center's
+deadline (minutes count office hours there, natural days end with the day and skip past holidays), so every
+timer's end event says the estimate ran out (承诺时限（按自然日估）到期, 环节时限（估算）到期), never that the case
+is overdue, which it may not be yet.
 """
 
 from __future__ import annotations
@@ -74,47 +76,55 @@ def has_time(limit: Mapping[str, Any] | None) -> bool:
     return bool(limit) and int(limit["value"]) > 0  # type: ignore[index]
 
 
-# what the end event after a limit's timer is called, by what the limit is of: when the timer is the limit
-# itself (minutes, natural days), its firing is an overdue; when it stands in for working days it fires at
-# or before the real deadline, so its end may only say the estimate ran out (another engine shows the name)
-OVERDUE = {
-    "step": N_("环节超时"),
-    "promised": N_("超过承诺时限"),
-    "legal": N_("超过法定时限"),
-    "special_procedure": N_("特别程序超过最长时间"),
-    "stage": N_("联审超过共同时限"),
-    "chain": N_("超过承诺总时限"),
-}
+# what the end event after a limit's timer is called. No timer is the limit itself: the center counts minutes
+# in office hours (no lunch, nights or days off), natural days to the end of the last day and past a holiday
+# (民法典 Art. 203), working days on its calendar, while a timer counts clock time from its start. Every timer
+# fires at or before the real deadline, so its end may only say the estimate ran out, never that the case is
+# overdue (another engine shows the name); the documentation says why, by unit
 ESTIMATE_ELAPSED = {
-    "step": N_("环节时限（按自然日估）到期"),
-    "promised": N_("承诺时限（按自然日估）到期"),
-    "legal": N_("法定时限（按自然日估）到期"),
-    "special_procedure": N_("特别程序最长时间（按自然日估）到期"),
-    "stage": N_("联审共同时限（按自然日估）到期"),
-    "chain": N_("承诺总时限（按自然日估）到期"),
+    "working_day": {
+        "step": N_("环节时限（按自然日估）到期"),
+        "promised": N_("承诺时限（按自然日估）到期"),
+        "legal": N_("法定时限（按自然日估）到期"),
+        "special_procedure": N_("特别程序最长时间（按自然日估）到期"),
+        "stage": N_("联审共同时限（按自然日估）到期"),
+        "chain": N_("承诺总时限（按自然日估）到期"),
+    },
+    "other": {
+        "step": N_("环节时限（估算）到期"),
+        "promised": N_("承诺时限（估算）到期"),
+        "legal": N_("法定时限（估算）到期"),
+        "special_procedure": N_("特别程序最长时间（估算）到期"),
+        "stage": N_("联审共同时限（估算）到期"),
+        "chain": N_("承诺总时限（估算）到期"),
+    },
 }
-
-
-def is_estimate(limit: Mapping[str, Any]) -> bool:
-    """A limit whose timer only estimates it: working days written as natural days."""
-    return limit["unit"] == "working_day"
+WHY_ESTIMATE = {
+    "working_day": N_(
+        "计时器按自然日估算以工作日计的时限，到期时真正的期限可能还没到：是否超期，"
+        "按扩展元素 yangguang:limit 和服务中心的工作日历判断。"
+    ),
+    "minute": N_(
+        "计时器连续计时，服务中心只计办公时间（不含午休、夜间和休息日），到期时真正的期限可能还没到：是否超期，"
+        "按扩展元素 yangguang:limit 和服务中心的工作日历判断。"
+    ),
+    "natural_day": N_(
+        "计时器从开始时刻起计自然日，服务中心的期限算到最后一日结束，最后一日是法定休假日的顺延到休假日结束的次日，"
+        "到期时真正的期限可能还没到：是否超期，按扩展元素 yangguang:limit 和服务中心的工作日历判断。"
+    ),
+}
 
 
 def limit_timer(scope: Scope, host: Node, dx: float, of: str, limit: Mapping[str, Any], name: str) -> Node:
-    """A non-interrupting timer called ``name`` for ``limit`` on ``host``, leading to an end event below it:
-    an overdue (``…_overdue``) when the timer is exact, the estimate elapsed (``…_elapsed``) when the limit is
-    in working days. Returns the end event."""
+    """A non-interrupting timer called ``name`` for ``limit`` on ``host``, leading to an end event below it
+    (``…_elapsed``) that says the estimate ran out. Returns the end event."""
     event = scope.boundary(xml_id(host.id, of, "limit"), name, host, dx, timer(iso_duration(limit)))
     event.doc = limit_words(limit)
     event.ext.append(limit_element(of, limit))
-    if is_estimate(limit):
-        end = scope.below("endEvent", xml_id(host.id, of, "elapsed"), gettext(ESTIMATE_ELAPSED[of]), event)
-        end.doc = gettext(
-            "计时器按自然日估算以工作日计的时限，到期时真正的期限可能还没到：是否超期，"
-            "按扩展元素 yangguang:limit 和服务中心的工作日历判断。"
-        )
-    else:
-        end = scope.below("endEvent", xml_id(host.id, of, "overdue"), gettext(OVERDUE[of]), event)
+    unit = str(limit["unit"])
+    names = ESTIMATE_ELAPSED["working_day" if unit == "working_day" else "other"]
+    end = scope.below("endEvent", xml_id(host.id, of, "elapsed"), gettext(names[of]), event)
+    end.doc = gettext(WHY_ESTIMATE.get(unit, WHY_ESTIMATE["minute"]))
     scope.connect(event, end)
     return end
 

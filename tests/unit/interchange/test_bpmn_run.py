@@ -192,11 +192,12 @@ def test_a_step_timer_fires_beside_the_step_which_still_completes(start: Start) 
     assert set(names(wf, TaskState.COMPLETED, "EndEvent")) == {"step_inspect_step_elapsed", "steps_end", "end"}
 
 
-def test_a_timer_in_minutes_ends_in_an_overdue(start: Start) -> None:
+def test_a_timer_in_minutes_ends_as_an_estimate_not_an_overdue(start: Start) -> None:
+    """The center counts a step's minutes in office hours: the clock-time timer may fire before the deadline."""
     wf = start("item_QQ-DRC-BA-001")
     wf.do_engine_steps()
     fire(wf, "step_accept_step_limit")
-    assert names(wf, TaskState.COMPLETED, "EndEvent") == {"step_accept_step_overdue": "环节超时"}
+    assert names(wf, TaskState.COMPLETED, "EndEvent") == {"step_accept_step_elapsed": "环节时限（估算）到期"}
     finish(wf, "item_QQ-DRC-BA-001")
     assert wf.is_completed()
 
@@ -217,7 +218,7 @@ def test_the_promised_limit_fires_on_all_steps_and_they_still_complete(start: St
 
 def test_a_special_procedure_starts_on_its_message_beside_the_steps(stock: Start) -> None:
     """QQ-ECO-XK-001 (limits in natural days) declares a hearing: its message makes the hearing ready beside
-    the current step; the hearing's own longest time and the promised limit fire as overdues; the steps and the
+    the current step; the hearing's own longest time and the promised limit fire (as estimates); the steps and the
     hearing both complete, and the other procedures, never asked for, do not start."""
     wf = stock("item_QQ-ECO-XK-001")
     wf.do_engine_steps()
@@ -228,8 +229,8 @@ def test_a_special_procedure_starts_on_its_message_beside_the_steps(stock: Start
     fire(wf, "special_hearing_special_procedure_limit")
     fire(wf, "item_QQ-ECO-XK-001_steps_promised_limit")
     assert names(wf, TaskState.COMPLETED, "EndEvent") == {
-        "special_hearing_special_procedure_overdue": "特别程序超过最长时间",
-        "item_QQ-ECO-XK-001_steps_promised_overdue": "超过承诺时限",
+        "special_hearing_special_procedure_elapsed": "特别程序最长时间（估算）到期",
+        "item_QQ-ECO-XK-001_steps_promised_elapsed": "承诺时限（估算）到期",
     }
     done = [task for _, task in finish(wf, "item_QQ-ECO-XK-001")]
     assert "special_hearing" in done and wf.is_completed()
