@@ -210,6 +210,7 @@ def read_xlsx(
                     else:
                         problems.append(found)
                         budget.give_back(table)
+                        table.rows.clear()
             finally:
                 formulas.close()
                 values.close()
@@ -267,11 +268,9 @@ def _stream(fs: Any, vs: Any, table: Table, limits: Limits, budget: _Budget) -> 
     fs.reset_dimensions()
     vs.reset_dimensions()
     for n, (frow, vrow) in enumerate(zip(fs.iter_rows(), vs.iter_rows(), strict=True), 1):
-        if n > limits.rows:
-            table.rows.clear()
+        if n > limits.rows:  # its rows are given back to the budget by the caller, then dropped
             return table.problem("too-large", f"the sheet has more than {limits.rows} rows; {too_big}")
         if len(vrow) > limits.columns:
-            table.rows.clear()
             return table.problem("too-large", f"the sheet has more than {limits.columns} columns; {too_big}")
         row: list[Any] = []
         for fcell, vcell in zip(frow, vrow, strict=True):

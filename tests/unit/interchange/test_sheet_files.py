@@ -4,6 +4,7 @@ see (merged cells, empty rows, trailing spaces, numbers as text, Excel dates) re
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -56,6 +57,32 @@ def test_too_many_rows_or_columns(tmp_path: Path) -> None:
     ]
     _, problems = read_xlsx(tmp_path / "a.xlsx", "a.xlsx", Limits(columns=1))
     assert problems and problems[0].kind == "too-large"
+
+
+def test_a_sheet_refused_as_too_large_gives_its_cells_back_to_the_workbook(tmp_path: Path) -> None:
+    """A side sheet over the row cap is skipped and the other sheets read; the cells it held before the cap
+    was reached do not count against the whole workbook's budget (else the workbook would be refused)."""
+    wb = Workbook()
+    wb.active.title = "big"
+    for r in range(11):
+        wb.active.append([f"v{r}{c}" for c in range(4)])
+    small = wb.create_sheet("small")
+    for r in range(5):
+        small.append([f"w{r}{c}" for c in range(4)])
+    wb.save(tmp_path / "a.xlsx")
+    undeclared = tmp_path / "b.xlsx"  # no <dimension>: the cap is met while reading, not from the declared size
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as zin, zipfile.ZipFile(undeclared, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b"", data)
+            zout.writestr(info, data)
+    tables, problems = read_xlsx(undeclared, "b.xlsx", Limits(rows=10, cells=50))
+    assert list(tables) == ["small"] and len(tables["small"].rows) == 5
+    assert [p.render() for p in problems] == [
+        "b.xlsx!big: error[too-large]: the sheet has more than 10 rows; the limits are 10 rows and 200 columns; "
+        "split the sheet"
+    ]
 
 
 def test_formulas_read_as_cached_values_or_refused(tmp_path: Path) -> None:
