@@ -68,7 +68,7 @@ class Source:
 
     def missing(self, sheet: Sheet) -> SheetProblem:
         where = f"{self.file}/{sheet.name}.csv" if self.csv else f"{self.file}!{sheet.name}"
-        found = "、".join([*self.tables, *(f"{n}（too large）" for n in sorted(self.refused))]) or "none"
+        found = ", ".join([*self.tables, *(f"{n} (too large)" for n in sorted(self.refused))]) or "none"
         return SheetProblem(
             (self.file, sheet.name), where, "missing-sheet", f"no sheet {sheet.name} (the file has: {found})"
         )

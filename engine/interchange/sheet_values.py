@@ -29,7 +29,7 @@ SHOWN = 40  # a value longer than this is cut short in a message (a 40,000-chara
 def quote(value: Any) -> str:
     """A cell's value as a message shows it: quoted, cut short when long."""
     word = str(value)
-    return repr(word if len(word) <= SHOWN else word[:SHOWN] + f"…（共 {len(word)} 字）")
+    return repr(word if len(word) <= SHOWN else word[:SHOWN] + f"… ({len(word)} characters)")
 
 
 class BadValue(Exception):
