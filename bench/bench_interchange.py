@@ -2,8 +2,8 @@
 province-size workbook in, a hostile workbook refused, and every item and chain as BPMN.
 
 Each command runs as a user runs it (a fresh ``python -m engine`` process), side by side with
-``yangguang check --no-cache`` of the same catalogue in the same run (an import checks new files: no cache helps it), so the figures are ratios to a command
-everyone already waits for:
+``yangguang check --no-cache`` of the same catalogue in the same run (an import checks new files: no cache
+helps it), so the figures are ratios to a command everyone already waits for:
 
 * export of the reference catalogue, and import of that workbook into a copy (checker included):
   target import ≤ 3× check (reading the workbook and writing 50 files on top of the check it runs);
