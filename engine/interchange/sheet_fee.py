@@ -12,6 +12,8 @@ fee), 不收费 beside a 收费标准, 免收依据 rows of an item that is not 
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 from engine.interchange.sheet_files import SheetProblem
@@ -41,8 +43,18 @@ def _basis_label(mapping: Mapping) -> str:
     return labels[0] if labels else "fee.basis"
 
 
-def settle(item: dict[str, Any], row: Row, mapping: Mapping) -> list[SheetProblem]:
-    """Turn the fee the rows built into the item's form, in place; the problems of one that cannot be."""
+def _carries_free_basis(mapping: Mapping) -> bool:
+    basis = mapping.sheets.get("basis")
+    col = basis.by_key("$list") if basis else None
+    return any(v == "fee.basis" for v in (col.values if col else {}).values())
+
+
+def settle(item: dict[str, Any], row: Row, mapping: Mapping, existing_fee: Any = None) -> list[SheetProblem]:
+    """Turn the fee the rows built into the item's form, in place; the problems of one that cannot be.
+
+    ``existing_fee`` is the fee of the item file a re-import rewrites: what a county's sheet has no column
+    for (a 收费标准, 免收依据 rows) comes from it, as every part the sheet does not carry does
+    (engine.interchange.sheet_keep), rather than an error asking for a column the county does not have."""
     fee = item.get("fee")
     if not isinstance(fee, dict):
         return []
@@ -69,6 +81,10 @@ def settle(item: dict[str, Any], row: Row, mapping: Mapping) -> list[SheetProble
         )
         return [row.problem("bad-value", message, at_free)]
     if free is False:
+        had = existing_fee if isinstance(existing_fee, dict) and "schedule" in existing_fee else None
+        if "schedule" not in fee and had and mapping.sheets["items"].by_key("fee.schedule") is None:
+            item["fee"] = {**copy.deepcopy(had), **{k: v for k, v in fee.items() if k != "free"}}
+            return []
         if "schedule" not in fee:
             del item["fee"]
             col = mapping.sheets["items"].by_key("fee.schedule")
@@ -83,17 +99,20 @@ def settle(item: dict[str, Any], row: Row, mapping: Mapping) -> list[SheetProble
             ]
         del fee["free"]
     elif free is True and set(fee) == {"free"}:
-        item["fee"] = "free"
+        had = existing_fee if isinstance(existing_fee, dict) and existing_fee.get("free") is True else None
+        item["fee"] = copy.deepcopy(had) if had and not _carries_free_basis(mapping) else "free"
     return []
 
 
-def settle_all(built: dict[str, Any], mapping: Mapping) -> tuple[list[SheetProblem], set[str]]:
-    """``settle`` for every item assembled (``engine.interchange.sheet_import.Built`` by code); the problems
-    and the codes they concern."""
+def settle_all(
+    built: dict[str, Any], mapping: Mapping, existing_fee: Callable[[str], Any] | None = None
+) -> tuple[list[SheetProblem], set[str]]:
+    """``settle`` for every item assembled (``engine.interchange.sheet_import.Built`` by code), with the fee of
+    its existing file when ``existing_fee`` gives one; the problems and the codes they concern."""
     problems: list[SheetProblem] = []
     bad: set[str] = set()
     for code, b in built.items():
-        found = settle(b.item, b.row, mapping)
+        found = settle(b.item, b.row, mapping, existing_fee(code) if existing_fee else None)
         if found:
             problems += found
             bad.add(code)

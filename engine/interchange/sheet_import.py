@@ -138,10 +138,11 @@ def read_all(source: Source, mapping: Mapping, depts: Departments) -> tuple[dict
 
 
 def assemble(
-    reads: dict[str, Read], mapping: Mapping, finish: bool = True
+    reads: dict[str, Read], mapping: Mapping, finish: bool = True, existing_fee: Callable[[str], Any] | None = None
 ) -> tuple[dict[str, Built], list[SheetProblem], set[str]]:
     """The items the rows make, the problems of joining them, and the codes of items with a bad row.
-    Without ``finish`` the items are left as the rows make them (see ``complete``)."""
+    Without ``finish`` the items are left as the rows make them (see ``complete``); ``existing_fee`` gives
+    the fee of an item's existing file (engine.interchange.sheet_fee.settle)."""
     problems: list[SheetProblem] = []
     built: dict[str, Built] = {}
     bad: set[str] = set()
@@ -170,7 +171,7 @@ def assemble(
     for b in built.values():
         if b.row.extension:
             merge(b.item, b.row.extension)
-    settled, unsettled = sheet_fee.settle_all(built, mapping)
+    settled, unsettled = sheet_fee.settle_all(built, mapping, existing_fee)
     problems += settled
     bad |= unsettled
     if finish:
@@ -371,6 +372,12 @@ def _existing(root: Path, rel: str) -> dict[str, Any] | None:
     return parsed.data if parsed.ok and isinstance(parsed.data, dict) else None
 
 
+def _fee_before(before: CheckResult, code: str) -> Any:
+    """The fee of the item ``code`` in the catalogue before the import (None: a new item)."""
+    doc = before.catalogue.items.get(code)
+    return before.catalogue.data(doc).get("fee") if doc is not None else None
+
+
 def _keep(built: dict[str, Built], files: dict[str, str], before: CheckResult, root: Path, mapping: Mapping) -> None:
     """Lay into each item the parts of its existing file the sheet does not carry (engine.interchange.sheet_keep)."""
     said = carried(mapping)
@@ -386,7 +393,7 @@ def import_items(source: Source, root: Path, mapping: Mapping, partial: bool = F
     before = check_load(root, None, full=True)
     depts = Departments(before.catalogue.center)
     reads, problems = read_all(source, mapping, depts)
-    built, joined, bad = assemble(reads, mapping, finish=False)
+    built, joined, bad = assemble(reads, mapping, finish=False, existing_fee=lambda code: _fee_before(before, code))
     _keep(built, _files(built, before, root), before, root, mapping)
     problems += joined + complete(built, mapping, bad)
     no_rows = "items" in reads and not reads["items"].rows

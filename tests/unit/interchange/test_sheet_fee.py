@@ -110,3 +110,27 @@ def test_cells_that_contradict_each_other_are_errors(tmp_path: Path, cat: Path) 
     assert len(charged) == 1 and "是否收费 says 收费 but the item has 免收依据 rows" in charged[0], charged
     empty = run(tmp_path, cat, {}, [FREE_BASIS])
     assert len(empty) == 1 and "是否收费 is empty but the item has 免收依据 rows" in empty[0], empty
+
+
+def test_a_county_sheet_without_the_schedule_column_keeps_the_items_schedule(tmp_path: Path, cat: Path) -> None:
+    """A county's mapping with 是否收费 but no 收费标准 re-imports an item that charges: its file's fee schedule
+    stands (the sheet does not carry it), instead of an error that asks for a column the county does not have."""
+    assert (
+        run(tmp_path, cat, {"是否收费": "收费", "收费标准": "test-fee", "扩展（YAML）": "fee:\n  note: 按证收取"}) == []
+    )
+    county = tmp_path / "county.yaml"
+    county.write_text("extends: national\nsheets:\n  items:\n    drop: [收费标准]\n", encoding="utf-8")
+    book = workbook(tmp_path / "c.xlsx", {**ITEM, "是否收费": "收费"}, [LAW])
+    outcome = sheet_import.import_items(sheet_import.from_xlsx(book), cat, load_mapping(county))
+    assert [p.render() for p in outcome.problems if not p.warning] == []
+    assert fee_of(cat) == {"schedule": "test-fee", "note": "按证收取"}
+
+
+def test_a_county_sheet_without_the_basis_sheet_keeps_the_basis_of_a_free_fee(tmp_path: Path, cat: Path) -> None:
+    assert run(tmp_path, cat, {"是否收费": "不收费"}, [FREE_BASIS]) == []
+    county = tmp_path / "county.yaml"
+    county.write_text("extends: national\nsheets:\n  basis: {omit: true}\n", encoding="utf-8")
+    book = workbook(tmp_path / "c.xlsx", {**ITEM, "是否收费": "不收费"}, [])
+    outcome = sheet_import.import_items(sheet_import.from_xlsx(book), cat, load_mapping(county))
+    assert [p.render() for p in outcome.problems if not p.warning] == []
+    assert fee_of(cat) == {"free": True, "basis": [{"law": FREE_BASIS["法律法规名称"], "article": "第十二条"}]}
