@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,3 +163,13 @@ def service(catalog: Path, db: str | Path, clock: Clock | None = None) -> CaseSe
     engine = open_db(db, existing=not isinstance(db, Path))  # a new SQLite file is made; a server must answer
     migrate(engine)
     return CaseService(cat, engine, clock or SystemClock(), cal)
+
+
+def date_option(option: str, text: str | None) -> date | None:
+    """A YYYY-MM-DD option's date (None when not given); UserError naming the option otherwise."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UserError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from exc

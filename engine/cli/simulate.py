@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from typing import Any
 
 from engine.cli import common
 from engine.cli.errors import EXIT_OK, UserError
-
-
-def _day(option: str, text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise UserError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -36,7 +26,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from engine.rules.clock import ManualClock
     from engine.service.simulate import simulate
 
-    start = _day("--start", args.start)
+    start = common.date_option("--start", args.start)
     assert start is not None
     clock = ManualClock(datetime.combine(start, datetime.min.time(), TZ).replace(hour=9))
     service = common.service(args.catalog, args.db or common.default_db(), clock)

@@ -4,87 +4,16 @@ synthetic load, compared per item, department, role and chain stage (engine.supe
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import subprocess
 import sys
-import tarfile
-import tempfile
-from collections.abc import Iterator
-from datetime import date
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 from engine.cli import common
 from engine.cli.errors import EXIT_OK, UserError
 
-#: the standard library's tar extraction filters exist (Python 3.11.4 and later)
-_DATA_FILTER = hasattr(tarfile, "data_filter")
 #: the synthetic load's bound: days × per-day arrivals (the model takes about a second per 10,000 under both
 #: catalogues on one core; a recorded load is bounded by --last instead)
 MOST_ARRIVALS = 50_000
-
-
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
-    except FileNotFoundError as exc:
-        raise UserError("--what-if REV needs git, which is not installed; pass a directory instead") from exc
-
-
-@contextlib.contextmanager
-def changed_catalogue(catalog: Path, what_if: str) -> Iterator[Path]:
-    """The changed catalogue's root: ``what_if`` when it is a directory, else the catalogue as it is at
-    the git revision ``what_if`` (its tree read with ``git archive`` into a temporary directory)."""
-    as_dir = Path(what_if)
-    if as_dir.is_dir():
-        yield as_dir
-        return
-    top = _git(catalog, "rev-parse", "--show-toplevel")
-    if top.returncode != 0:
-        raise UserError(
-            f"--what-if {what_if}: no directory of that name, and {catalog} is not in a git repository "
-            "to read a revision from"
-        )
-    root = Path(top.stdout.decode().strip())
-    if _git(root, "rev-parse", "--verify", "--quiet", f"{what_if}^{{commit}}").returncode != 0:
-        raise UserError(f"--what-if {what_if}: no directory of that name, and no such revision in {root}")
-    prefix = catalog.resolve().relative_to(root.resolve()).as_posix()
-    archive = _git(root, "archive", "--format=tar", what_if, *([prefix] if prefix != "." else []))
-    if archive.returncode != 0:
-        raise UserError(f"--what-if {what_if}: git archive failed: {archive.stderr.decode().strip()}")
-    with tempfile.TemporaryDirectory(prefix="yangguang-whatif-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            extract(tar, Path(tmp), what_if)
-        yield Path(tmp) / prefix
-
-
-def extract(tar: tarfile.TarFile, dest: Path, what_if: str, data_filter: bool = _DATA_FILTER) -> None:
-    """Extract ``git archive``'s tar into ``dest`` with the standard library's "data" filter (Python 3.11.4
-    and later), or on an older Python only after refusing every member the filter would not pass safely:
-    an absolute path, a ``..`` component, a link or anything that is not a plain file or directory."""
-    if data_filter:
-        tar.extractall(dest, filter="data")
-        return
-    members = tar.getmembers()
-    for m in members:
-        path = PurePosixPath(m.name)
-        if path.is_absolute() or ".." in path.parts or not (m.isfile() or m.isdir()):
-            raise UserError(
-                f"--what-if {what_if}: the revision holds {m.name!r}, a link, special file or path outside the "
-                "catalogue, which this Python (before 3.11.4) cannot extract safely; pass a directory instead"
-            )
-    tar.extractall(dest, members=members)  # every member checked above
-
-
-def _day(option: str, text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise UserError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def item_codes(text: str | None) -> list[str] | None:
@@ -119,7 +48,8 @@ def _load(args: argparse.Namespace, current: Any, cal: Any) -> tuple[Any, dict[s
     if args.db is not None:
         db = common.open_db(args.db, existing=True)
         try:
-            window = foresight.window_of(db, cal, args.last, _day("--since", args.since), _day("--until", args.until))
+            since, until = common.date_option("--since", args.since), common.date_option("--until", args.until)
+            window = foresight.window_of(db, cal, args.last, since, until)
             if window is None:
                 raise UserError(f"no cases recorded in {common.shown(args.db)}; leave out --db for a synthetic load")
             load = foresight.recorded_load(db, current, cal, window)
@@ -137,7 +67,7 @@ def _load(args: argparse.Namespace, current: Any, cal: Any) -> tuple[Any, dict[s
                 f"--days {args.days} × --per-day {args.per_day} is {args.days * args.per_day:,} cases; the what-if "
                 f"simulates at most {MOST_ARRIVALS:,}: fewer days or fewer a day"
             )
-        start = _day("--start", args.start)
+        start = common.date_option("--start", args.start)
         assert start is not None
         load = foresight.synthetic_load(
             current, cal, start, args.days, args.per_day, args.seed, codes, args.chains_per_day, args.staff
@@ -157,8 +87,14 @@ def cmd_what_if(args: argparse.Namespace) -> int:
     cat = common.checked(args.catalog)
     cal = WorkCalendar.from_documents([d.data for d in cat.calendars.values()])
     current = foresight.catalog_of(cat)
-    with changed_catalogue(args.catalog, args.what_if) as root:
-        other = common.checked(root)
+    from engine.check import report
+    from engine.cli.diff import open_side
+
+    # a directory, or a git revision of the catalogue's repository, read as `yangguang diff` reads one
+    with open_side(args.what_if, args.catalog, allow_errors=True) as side:
+        if not side.result.ok:
+            raise UserError(f"--what-if {args.what_if}:\n" + report.text(side.result).rstrip("\n"))
+        other = side.catalogue
         changed = foresight.catalog_of(other)
         changed_cal = WorkCalendar.from_documents([d.data for d in other.calendars.values()])
     try:
