@@ -11,6 +11,8 @@ from pathlib import Path
 from support import copy_catalogue
 from support.whatif import ITEM, shorter_promise
 
+from engine.cli.whatif import MOST_ARRIVALS
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -115,7 +117,7 @@ def test_options_out_of_range_exit_1_with_a_clean_message(tmp_path: Path) -> Non
         (("--chains-per-day", "-1"), "--chains-per-day -1: a chance, from 0 to 1"),
         (("--items", ""), "names no item code"),
         (("--items", " , "), "names no item code"),
-        (("--days", "100", "--per-day", "1000"), "100,000 cases; the what-if simulates at most 50,000"),
+        (("--days", "100", "--per-day", "1000"), f"100,000 cases; the what-if simulates at most {MOST_ARRIVALS:,}"),
     ):
         done = run(*what_if, *extra)
         assert done.returncode == 1 and said in done.stderr, (extra, done.stderr)
