@@ -112,30 +112,31 @@ def read(table: Table, sheet: Sheet, depts: Departments) -> Read:
     return Read(rows, problems, at)
 
 
+def _unreadable(row: Row, i: int) -> str | None:
+    """Why the cell in column ``i`` of ``row`` has no value to read, or None when it has one."""
+    if (row.number, i) in row.table.formulas:
+        return (
+            "a formula with no saved value; open the file in Excel or WPS, recalculate and save it "
+            "(or paste the cells as values)"
+        )
+    if (row.number, i) in row.table.errors:
+        return (
+            f"the cell shows the Excel error {row.table.errors[(row.number, i)]}, not a value; "
+            "correct the formula or type the value"
+        )
+    return None
+
+
 def _cells(
     row: Row, sheet: Sheet, cols: list[tuple[Column, int]], values: list[Any], depts: Departments
 ) -> Iterator[SheetProblem]:
     for col, i in cols:
         raw = values[i] if i < len(values) else None
-        if (row.number, i) in row.table.formulas:
+        unreadable = _unreadable(row, i)
+        if unreadable:  # a formula with no saved value, or an Excel error: the cell holds no value to read
             row.bad = True
             row.failed.add(col.key)
-            yield row.problem(
-                "formula",
-                f"{col.heading}: a formula with no saved value; open the file in Excel or WPS, recalculate and "
-                "save it (or paste the cells as values)",
-                i,
-            )
-            continue
-        if (row.number, i) in row.table.errors:
-            row.bad = True
-            row.failed.add(col.key)
-            yield row.problem(
-                "formula",
-                f"{col.heading}: the cell shows the Excel error {row.table.errors[(row.number, i)]}, not a value; "
-                "correct the formula or type the value",
-                i,
-            )
+            yield row.problem("formula", f"{col.heading}: {unreadable}", i)
             continue
         word = text(raw)
         if word is None:
